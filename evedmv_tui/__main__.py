@@ -1,0 +1,3 @@
+from evedmv_tui.cli import main
+
+raise SystemExit(main())

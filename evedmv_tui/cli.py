@@ -1,0 +1,118 @@
+"""The ``evedmv`` command: global options, logging and subcommand dispatch.
+
+Each module in :data:`COMMAND_MODULES` adds its subcommands through a
+``register(subparsers)`` function; every subcommand sets ``handler``, a
+function ``(args, settings) -> exit status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from evedmv_tui import __version__
+from evedmv_tui.config import Settings, load_settings
+from evedmv_tui.errors import EvedmvError
+
+log = logging.getLogger("evedmv_tui")
+
+COMMAND_MODULES = ("evedmv_tui.commands.db",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evedmv",
+        description="EVE Online killmail intelligence and PostgreSQL performance"
+        " dashboard. With no command, opens the dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"evedmv {__version__}")
+    parser.add_argument(
+        "--dsn",
+        help="connection string of an existing PostgreSQL server (env EVEDMV_DSN);"
+        " without it a private cluster under the data directory is used",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="directory for the private cluster and local state"
+        " (env EVEDMV_DATA_DIR; default $XDG_DATA_HOME/evedmv)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML settings file (default $XDG_CONFIG_HOME/evedmv/config.toml)",
+    )
+    parser.add_argument(
+        "--log-file", type=Path, help="write the log to this file (env EVEDMV_LOG_FILE)"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output (-vv: debug)",
+    )
+    parser.add_argument(
+        "--no-mouse",
+        action="store_true",
+        help="do not capture the mouse in the dashboard",
+    )
+    parser.set_defaults(handler=None)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
+    """Log to the log file if set, else to stderr unless the dashboard owns it."""
+    level = logging.WARNING - 10 * min(settings.verbose, 2)
+    root = logging.getLogger("evedmv_tui")
+    root.setLevel(level)
+    root.handlers.clear()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: logging.Handler
+    if settings.log_file is not None:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+    elif to_stderr:
+        handler = logging.StreamHandler(sys.stderr)
+        formatter = logging.Formatter("evedmv: %(levelname)s: %(message)s")
+    else:
+        handler = logging.NullHandler()
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(
+            {
+                "dsn": args.dsn,
+                "data_dir": args.data_dir,
+                "log_file": args.log_file,
+                "verbose": args.verbose or None,
+                "mouse": False if args.no_mouse else None,
+            },
+            config_file=args.config,
+        )
+        handler = args.handler
+        if handler is None:
+            from evedmv_tui.commands.dashboard import run_dashboard
+
+            configure_logging(settings, to_stderr=False)
+            return run_dashboard(settings)
+        configure_logging(settings, to_stderr=True)
+        return int(handler(args, settings))
+    except EvedmvError as exc:
+        print(f"evedmv: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("evedmv: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Subcommands of ``evedmv``; each module has ``register(subparsers)``."""

@@ -1,0 +1,14 @@
+"""Open the dashboard (``evedmv`` with no command)."""
+
+from __future__ import annotations
+
+from evedmv_tui.config import Settings
+
+
+def run_dashboard(settings: Settings) -> int:
+    """Run the Textual dashboard until the user quits; return the exit status."""
+    from evedmv_tui.app import EvedmvApp
+
+    app = EvedmvApp(settings)
+    app.run(mouse=settings.mouse)
+    return app.return_code or 0

@@ -1,0 +1,108 @@
+"""``evedmv db start | stop | status | url | migrate``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import check_capabilities, ensure_database, open_database
+from evedmv_tui.store.db import redact
+from evedmv_tui.store.migrate import pending_migrations
+
+
+def register(subparsers: Any) -> None:
+    db = subparsers.add_parser("db", help="control the private PostgreSQL cluster")
+    commands = db.add_subparsers(title="db commands", metavar="ACTION", required=True)
+    commands.add_parser(
+        "start", help="start (and create) the private cluster"
+    ).set_defaults(handler=start)
+    commands.add_parser("stop", help="stop the private cluster").set_defaults(
+        handler=stop
+    )
+    commands.add_parser(
+        "status", help="show the cluster and schema state"
+    ).set_defaults(handler=status)
+    commands.add_parser(
+        "url", help="print the connection string of the running database"
+    ).set_defaults(handler=url)
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(
+        handler=migrate_command
+    )
+
+
+def _cluster(settings: Settings, action: str) -> PrivateCluster:
+    if settings.dsn:
+        raise ConfigError(
+            f"'db {action}' controls the private cluster only",
+            "a DSN is set, and evedmv never starts or stops an external server",
+            "unset EVEDMV_DSN or drop --dsn",
+        )
+    return PrivateCluster(settings.data_dir)
+
+
+def start(args: argparse.Namespace, settings: Settings) -> int:
+    cluster = _cluster(settings, "start")
+    cluster.start()
+    ensure_database(cluster)
+    with open_database(settings) as db:
+        check_capabilities(db)
+    print(f"PostgreSQL running in {cluster.directory}")
+    print(cluster.url())
+    return 0
+
+
+def stop(args: argparse.Namespace, settings: Settings) -> int:
+    cluster = _cluster(settings, "stop")
+    if cluster.stop():
+        print(f"stopped PostgreSQL in {cluster.directory}")
+    else:
+        print(f"PostgreSQL in {cluster.directory} was not running")
+    return 0
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.dsn:
+        state = PrivateCluster(settings.data_dir).status()
+        print(f"cluster: {state.directory}: {state.message}")
+        if not state.running:
+            return 1
+    with open_database(settings, run_migrations=False) as db:
+        caps = check_capabilities(db)
+        pending = pending_migrations(db)
+        print(f"server: PostgreSQL {caps.server_version} at {redact(db.conninfo)}")
+        print(f"pg_stat_statements: {caps.pg_stat_statements or 'not installed'}")
+        print(f"pending migrations: {len(pending)}")
+        for warning in caps.warnings:
+            print(f"warning: {warning}")
+    return 0
+
+
+def url(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.dsn:
+        print(settings.dsn)
+        return 0
+    cluster = PrivateCluster(settings.data_dir)
+    if not cluster.status().running:
+        print(
+            f"evedmv: PostgreSQL in {cluster.directory} is not running;"
+            " start it with 'evedmv db start'",
+            file=__import__("sys").stderr,
+        )
+        return 1
+    print(cluster.url())
+    return 0
+
+
+def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings, run_migrations=False) as db:
+        from evedmv_tui.store.migrate import migrate
+
+        applied = migrate(db)
+    for migration in applied:
+        print(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        print("schema is up to date")
+    return 0

@@ -1,0 +1,148 @@
+"""Settings: DSN, directories, HTTP identity and monitor thresholds.
+
+Values come from, in rising priority: defaults, an optional TOML file
+(``$XDG_CONFIG_HOME/evedmv/config.toml`` or ``--config``), environment
+variables (``EVEDMV_*``) and command-line options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from evedmv_tui import __version__
+from evedmv_tui.errors import ConfigError
+
+DEFAULT_USER_AGENT = (
+    f"evedmv-tui/{__version__} (set EVEDMV_USER_AGENT or user_agent in "
+    "config.toml to your contact address)"
+)
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable)
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path.home() / fallback
+
+
+def default_data_dir() -> Path:
+    """Return ``$XDG_DATA_HOME/evedmv`` (``~/.local/share/evedmv``)."""
+    return _xdg_dir("XDG_DATA_HOME", ".local/share") / "evedmv"
+
+
+def default_state_dir() -> Path:
+    """Return ``$XDG_STATE_HOME/evedmv`` (``~/.local/state/evedmv``)."""
+    return _xdg_dir("XDG_STATE_HOME", ".local/state") / "evedmv"
+
+
+def default_config_file() -> Path:
+    return _xdg_dir("XDG_CONFIG_HOME", ".config") / "evedmv" / "config.toml"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command or the dashboard needs to know before it starts."""
+
+    dsn: str | None = None
+    """Connection string of an existing server; None starts the private cluster."""
+    data_dir: Path = dataclasses.field(default_factory=default_data_dir)
+    """Private cluster and imported state."""
+    state_dir: Path = dataclasses.field(default_factory=default_state_dir)
+    """Regression baselines (SQLite) and other per-user state."""
+    log_file: Path | None = None
+    verbose: int = 0
+    user_agent: str = DEFAULT_USER_AGENT
+    """Sent on every request to ESI and zKillboard; should name a contact."""
+    esi_url: str = "https://esi.evetech.net/latest"
+    zkb_url: str = "https://zkillboard.com"
+    r2z2_url: str = "https://r2z2.zkillboard.com/ephemeral"
+    poll_interval: float = 2.0
+    """Seconds between monitor polls."""
+    slow_warning_seconds: float = 1.0
+    """A statement whose mean time in an interval exceeds this is a warning."""
+    slow_error_seconds: float = 5.0
+    """A statement whose mean time in an interval exceeds this is an error."""
+    mouse: bool = True
+
+    @property
+    def baseline_file(self) -> Path:
+        return self.state_dir / "baselines.sqlite3"
+
+
+_ENVIRONMENT = {
+    "EVEDMV_DSN": "dsn",
+    "EVEDMV_DATA_DIR": "data_dir",
+    "EVEDMV_STATE_DIR": "state_dir",
+    "EVEDMV_LOG_FILE": "log_file",
+    "EVEDMV_USER_AGENT": "user_agent",
+    "EVEDMV_ESI_URL": "esi_url",
+    "EVEDMV_ZKB_URL": "zkb_url",
+    "EVEDMV_R2Z2_URL": "r2z2_url",
+    "EVEDMV_POLL_INTERVAL": "poll_interval",
+    "EVEDMV_SLOW_WARNING_SECONDS": "slow_warning_seconds",
+    "EVEDMV_SLOW_ERROR_SECONDS": "slow_error_seconds",
+}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    field_types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    kind = str(field_types[name])
+    try:
+        if "Path" in kind:
+            return Path(value).expanduser()
+        if "float" in kind:
+            number = float(value)
+            if number <= 0:
+                raise ValueError("must be positive")
+            return number
+        if kind == "int":
+            return int(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            return str(value).lower() in {"1", "true", "yes", "on"}
+    except ValueError as exc:
+        raise ConfigError(
+            "invalid setting",
+            f"{name}={value!r} from {source}: {exc}",
+            "fix the value or remove it to use the default",
+        ) from None
+    return str(value)
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build settings from the TOML file, the environment and ``overrides``."""
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or default_config_file()
+    if path.exists():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(
+                "invalid config file", f"{path}: {exc}", "fix or remove the file"
+            ) from None
+        known = {f.name for f in dataclasses.fields(Settings)}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(
+                    "invalid config file",
+                    f"{path}: unknown setting {key!r}",
+                    f"known settings: {', '.join(sorted(known))}",
+                )
+            values[key] = _coerce(key, value, str(path))
+    for variable, name in _ENVIRONMENT.items():
+        if environ.get(variable):
+            values[name] = _coerce(name, environ[variable], variable)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value, "the command line")
+    return Settings(**values)

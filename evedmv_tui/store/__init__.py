@@ -1,0 +1,1 @@
+"""Database access: private cluster control, pool, query telemetry, migrations."""

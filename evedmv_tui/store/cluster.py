@@ -1,0 +1,400 @@
+"""Control of the private PostgreSQL cluster under the data directory.
+
+The cluster listens on a unix socket only (``listen_addresses = ''``), its
+directory is mode 0700, and local connections use ``trust`` because only the
+owner of that directory can reach the socket. ``pg_stat_statements`` is
+preloaded and created in the application database.
+
+Run as root, the server runs as an unprivileged user (``postgres`` by
+default, ``EVEDMV_PG_USER`` to change it). That user must be able to reach
+the cluster directory. When an ancestor of the data directory is closed to
+it (``/root`` is mode 0700), the cluster lives in
+``/var/lib/evedmv/clusters/<hash of the data directory>`` instead and
+``<data-dir>/pg`` is a symbolic link to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+import logging
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from evedmv_tui.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+DATABASE = "evedmv"
+SUPERUSER = "evedmv"
+PORT = 5432
+ROOT_FALLBACK = Path("/var/lib/evedmv/clusters")
+# sockaddr_un.sun_path is 108 bytes on Linux, including the NUL.
+_MAX_SOCKET_PATH = 107
+
+INSTALL_HINT = (
+    "install the PostgreSQL server with contrib: on Debian/Ubuntu "
+    "'apt-get install postgresql postgresql-contrib', on macOS "
+    "'brew install postgresql@16', or pass --dsn to use an existing server"
+)
+
+SERVER_SETTINGS = {
+    "listen_addresses": "''",
+    "port": str(PORT),
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.max": "5000",
+    "pg_stat_statements.track": "top",
+    "compute_query_id": "on",
+    "track_io_timing": "on",
+    "max_connections": "60",
+    "shared_buffers": "256MB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "2GB",
+    "checkpoint_timeout": "15min",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "log_min_duration_statement": "5000",
+    "logging_collector": "off",
+    "jit": "off",
+}
+"""Settings for a small machine (2 cores, a few GB for the database)."""
+
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""Unsafe on a crash; for throw-away test clusters only."""
+
+
+def find_bin_dir() -> Path:
+    """Find a directory with ``initdb``, ``pg_ctl`` and ``postgres``.
+
+    Looks at ``EVEDMV_PG_BIN``, ``pg_config --bindir``, the newest
+    ``/usr/lib/postgresql/*/bin`` and ``PATH``, in that order.
+    """
+    candidates: list[Path] = []
+    if env_dir := os.environ.get("EVEDMV_PG_BIN"):
+        candidates.append(Path(env_dir))
+    if pg_config := shutil.which("pg_config"):
+        try:
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            candidates.append(Path(out))
+        except (OSError, subprocess.CalledProcessError):
+            pass
+
+    def version_key(path: str) -> int:
+        part = Path(path).parent.name
+        return int(part) if part.isdigit() else 0
+
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key)
+    candidates.extend(Path(p) for p in reversed(debian))
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+    for directory in candidates:
+        if all(
+            (directory / name).exists() for name in ("initdb", "pg_ctl", "postgres")
+        ):
+            return directory
+    raise ClusterError(
+        "PostgreSQL server not found",
+        "no initdb, pg_ctl and postgres in EVEDMV_PG_BIN, pg_config --bindir, "
+        "/usr/lib/postgresql/*/bin or PATH",
+        INSTALL_HINT,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    running: bool
+    pid: int | None
+    directory: Path
+    socket_dir: Path
+    message: str
+
+
+def _others_can_traverse(path: Path, user: pwd.struct_passwd) -> bool:
+    for ancestor in [path, *path.parents]:
+        try:
+            st = ancestor.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid == user.pw_uid:
+            ok = bool(st.st_mode & stat.S_IXUSR)
+        elif st.st_gid == user.pw_gid:
+            ok = bool(st.st_mode & stat.S_IXGRP)
+        else:
+            ok = bool(st.st_mode & stat.S_IXOTH)
+        if not ok:
+            return False
+    return True
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster owned by this application under ``data_dir``."""
+
+    def __init__(self, data_dir: Path, *, fast: bool = False) -> None:
+        self.data_dir = data_dir.expanduser().absolute()
+        self.fast = fast
+        self.link = self.data_dir / "pg"
+        self._server_user = self._pick_server_user()
+
+    # -- locations -------------------------------------------------------
+
+    @staticmethod
+    def _pick_server_user() -> pwd.struct_passwd | None:
+        if os.geteuid() != 0:
+            return None
+        name = os.environ.get("EVEDMV_PG_USER", "postgres")
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise ClusterError(
+                "no unprivileged user for PostgreSQL",
+                f"running as root, and user {name!r} does not exist; "
+                "PostgreSQL refuses to run as root",
+                "create the user (useradd --system postgres), set EVEDMV_PG_USER "
+                "to another user, or run evedmv as a normal user",
+            ) from None
+
+    @property
+    def directory(self) -> Path:
+        """The real cluster directory (PGDATA), following the fallback link."""
+        if self.link.is_symlink():
+            return Path(os.readlink(self.link))
+        if self.link.exists() or self._server_user is None:
+            return self.link
+        if _others_can_traverse(self.data_dir, self._server_user):
+            return self.link
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+        return ROOT_FALLBACK / digest
+
+    @property
+    def socket_dir(self) -> Path:
+        directory = self.directory
+        if len(str(directory / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH:
+            return directory
+        digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"evedmv-{digest}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "server.log"
+
+    def url(self, database: str = DATABASE) -> str:
+        """Return the libpq URL of this cluster's database."""
+        host = quote(str(self.socket_dir), safe="")
+        return f"postgresql:///{database}?host={host}&port={PORT}&user={SUPERUSER}"
+
+    # -- running commands --------------------------------------------------
+
+    def _run(
+        self, args: list[str], *, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        user = self._server_user
+        env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+        env.pop("PGDATA", None)
+        uid = gid = None
+        groups: list[int] | None = None
+        if user is not None:
+            env["HOME"] = user.pw_dir
+            uid, gid, groups = user.pw_uid, user.pw_gid, []
+        log.debug("running %s", " ".join(args))
+        try:
+            result = subprocess.run(
+                args,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd="/",
+                timeout=timeout,
+                check=False,
+                user=uid,
+                group=gid,
+                extra_groups=groups,
+            )
+        except subprocess.TimeoutExpired:
+            raise ClusterError(
+                "PostgreSQL command timed out",
+                f"{Path(args[0]).name} did not finish in {timeout:.0f} s",
+                f"see {self.log_path}",
+            ) from None
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise ClusterError(
+                f"{Path(args[0]).name} failed",
+                detail[-1] if detail else f"exit status {result.returncode}",
+                f"see {self.log_path}",
+            )
+        return result
+
+    def _chown(self, path: Path) -> None:
+        if self._server_user is not None:
+            os.chown(path, self._server_user.pw_uid, self._server_user.pw_gid)
+
+    # -- lifecycle --------------------------------------------------------
+
+    def initialized(self) -> bool:
+        return (self.directory / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        """Create the cluster directory with ``initdb`` unless it exists."""
+        if self.initialized():
+            return
+        bin_dir = find_bin_dir()
+        # Run as root, the server's user must be able to pass through data_dir.
+        mode = 0o700 if self._server_user is None else 0o711
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=mode)
+        directory = self.directory
+        if directory != self.link:
+            directory.parent.mkdir(parents=True, exist_ok=True, mode=0o711)
+            if not self.link.is_symlink():
+                self.link.symlink_to(directory)
+            log.info("cluster directory %s (linked from %s)", directory, self.link)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.chmod(0o700)
+        self._chown(directory)
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(directory),
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=reject",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ]
+        )
+        settings = dict(SERVER_SETTINGS)
+        settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        if self.fast:
+            settings.update(FAST_SETTINGS)
+        lines = ["# written by evedmv; see evedmv_tui/store/cluster.py"]
+        lines += [f"{key} = {value}" for key, value in settings.items()]
+        conf = directory / "evedmv.conf"
+        conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self._chown(conf)
+        with (directory / "postgresql.conf").open("a", encoding="utf-8") as handle:
+            handle.write("\ninclude 'evedmv.conf'\n")
+        log.info("initialised PostgreSQL cluster in %s", directory)
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            first = (self.directory / "postmaster.pid").read_text().split("\n", 1)[0]
+            return int(first)
+        except (OSError, ValueError):
+            return None
+
+    def _recover_stale_pid_file(self) -> None:
+        """Remove a ``postmaster.pid`` left by a server that no longer runs."""
+        pid = self._postmaster_pid()
+        if pid is None:
+            return
+        alive = True
+        try:
+            os.kill(pid, 0)
+            comm = Path(f"/proc/{pid}/comm")
+            if comm.exists() and comm.read_text().strip() not in {
+                "postgres",
+                "postmaster",
+            }:
+                alive = False
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if not alive:
+            log.warning("removing stale postmaster.pid (pid %d is not running)", pid)
+            (self.directory / "postmaster.pid").unlink(missing_ok=True)
+
+    def status(self) -> ClusterStatus:
+        directory = self.directory
+        if not self.initialized():
+            return ClusterStatus(
+                False, None, directory, self.socket_dir, "not initialised"
+            )
+        self._recover_stale_pid_file()
+        pid = self._postmaster_pid()
+        if pid is None:
+            return ClusterStatus(False, None, directory, self.socket_dir, "stopped")
+        return ClusterStatus(
+            True, pid, directory, self.socket_dir, f"running (pid {pid})"
+        )
+
+    def start(self, timeout: float = 60) -> None:
+        """Initialise if needed and start the server; a running one is reused."""
+        self.init()
+        if self.status().running:
+            return
+        socket_dir = self.socket_dir
+        if socket_dir != self.directory:
+            socket_dir.mkdir(mode=0o700, exist_ok=True)
+            self._chown(socket_dir)
+        bin_dir = find_bin_dir()
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-D",
+                str(self.directory),
+                "-l",
+                str(self.log_path),
+            ],
+            timeout=timeout + 10,
+        )
+        log.info("started PostgreSQL in %s", self.directory)
+
+    def stop(self, mode: str = "fast", timeout: float = 60) -> bool:
+        """Stop the server; return False when it was not running."""
+        if not self.status().running:
+            return False
+        bin_dir = find_bin_dir()
+        result = self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "stop",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-m",
+                mode,
+                "-D",
+                str(self.directory),
+            ],
+            check=False,
+            timeout=timeout + 10,
+        )
+        if result.returncode != 0:
+            pid = self._postmaster_pid()
+            if pid is not None and mode != "immediate":
+                log.warning("fast shutdown failed; sending SIGQUIT to %d", pid)
+                os.kill(pid, signal.SIGQUIT)
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline and self.status().running:
+                    time.sleep(0.1)
+        log.info("stopped PostgreSQL in %s", self.directory)
+        return True
+
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster directory."""
+        self.stop(mode="immediate")
+        directory = self.directory
+        shutil.rmtree(directory, ignore_errors=True)
+        if self.link.is_symlink():
+            self.link.unlink()
+        if self.socket_dir != directory:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)

@@ -1,0 +1,134 @@
+"""Open the application database: the private cluster or a server from ``--dsn``."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import psycopg
+from psycopg import sql
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.store.cluster import DATABASE, PrivateCluster
+from evedmv_tui.store.db import APPLICATION_NAME, Database, redact
+from evedmv_tui.store.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+MIN_SERVER_VERSION = 130000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the connected server offers, and what is missing with its fix."""
+
+    server_version: str
+    server_version_num: int
+    pg_stat_statements: str | None
+    """Installed extension version, or None."""
+    pg_stat_statements_schema: str | None
+    preloaded: bool
+    read_all_stats: bool
+    local_socket: bool
+    warnings: tuple[str, ...]
+
+
+def ensure_database(cluster: PrivateCluster, database: str = DATABASE) -> None:
+    """Create ``database`` and ``pg_stat_statements`` in it if missing."""
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not found:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            log.info("created database %s", database)
+    with psycopg.connect(cluster.url(database), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+
+def server_conninfo(settings: Settings) -> str:
+    """Return the DSN to use, starting the private cluster when none is set."""
+    if settings.dsn:
+        return settings.dsn
+    cluster = PrivateCluster(settings.data_dir)
+    cluster.start()
+    ensure_database(cluster)
+    return cluster.url()
+
+
+def check_capabilities(db: Database) -> Capabilities:
+    """Read the server version and monitoring capabilities; never raises for gaps."""
+    row = db.fetch_one(
+        "SELECT current_setting('server_version'),"
+        " current_setting('server_version_num')::int,"
+        " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'),"
+        " (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+        "   ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'),"
+        " 'pg_stat_statements' = ANY(string_to_array("
+        "   replace(current_setting('shared_preload_libraries'), ' ', ''), ',')),"
+        " pg_has_role('pg_read_all_stats', 'MEMBER'),"
+        " inet_server_addr() IS NULL"
+    )
+    assert row is not None
+    version, version_num, pgss, schema, preloaded, read_all, local = row
+    warnings = []
+    if version_num < MIN_SERVER_VERSION:
+        warnings.append(
+            f"PostgreSQL {version} is older than 13; some monitor panels will be empty"
+        )
+    if not preloaded:
+        warnings.append(
+            "pg_stat_statements is not preloaded: add it to shared_preload_libraries"
+            " in postgresql.conf and restart the server"
+        )
+    if pgss is None:
+        warnings.append(
+            "pg_stat_statements is not installed in this database: run"
+            " CREATE EXTENSION pg_stat_statements"
+        )
+    if not read_all:
+        warnings.append(
+            "this role cannot read other roles' statistics: GRANT pg_read_all_stats"
+            " TO <role>"
+        )
+    return Capabilities(
+        version,
+        version_num,
+        pgss,
+        schema,
+        bool(preloaded),
+        bool(read_all),
+        bool(local),
+        tuple(warnings),
+    )
+
+
+def open_database(
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    application_name: str = APPLICATION_NAME,
+    max_size: int = 6,
+) -> Database:
+    """Connect (starting the private cluster if needed) and apply migrations."""
+    conninfo = server_conninfo(settings)
+    try:
+        db = Database(conninfo, application_name=application_name, max_size=max_size)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            "cannot connect to PostgreSQL",
+            f"{redact(conninfo)}: {str(exc).strip().splitlines()[0]}",
+            "check the DSN, or omit --dsn to use the private cluster",
+        ) from None
+    if run_migrations:
+        try:
+            migrate(db)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            db.close()
+            raise DatabaseUnavailable(
+                "cannot create the schema",
+                str(exc).strip().splitlines()[0],
+                "connect as a role that owns the database, or GRANT CREATE on it",
+            ) from None
+    return db

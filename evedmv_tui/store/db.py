@@ -1,0 +1,280 @@
+"""Connection pool and the single timed path every application query takes.
+
+Screens and domain code never hold SQL of their own: they call functions in
+``store/`` or the domain packages, which run named SQL through
+:meth:`Database.fetch_all` and its relatives. Each call is timed and recorded
+in :mod:`evedmv_tui.store.telemetry` under the current operation tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any, TypeVar, overload
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row, tuple_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.store.telemetry import (
+    TELEMETRY,
+    QueryRecord,
+    Telemetry,
+    current_operation,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any] | None
+APPLICATION_NAME = "evedmv"
+MONITOR_APPLICATION_NAME = "evedmv-monitor"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NamedSql:
+    """SQL text loaded from a ``.sql`` file, with the name telemetry shows."""
+
+    name: str
+    text: str
+
+
+Query = str | sql.Composable | NamedSql
+
+
+@functools.cache
+def load_sql(package: str, name: str) -> NamedSql:
+    """Load ``<package>/sql/<name>.sql`` once and cache it."""
+    text = resources.files(package).joinpath("sql", f"{name}.sql").read_text("utf-8")
+    return NamedSql(f"{package.rsplit('.', 1)[-1]}.{name}", text)
+
+
+def _describe(query: Query, conn: psycopg.Connection[Any]) -> tuple[str, str]:
+    if isinstance(query, NamedSql):
+        return query.name, query.text
+    text = query if isinstance(query, str) else query.as_string(conn)
+    words = " ".join(text.split()[:3])
+    return words[:60], text
+
+
+def _sql(query: Query) -> str | sql.Composable:
+    return query.text if isinstance(query, NamedSql) else query
+
+
+class Database:
+    """A psycopg connection pool with timed query helpers."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 6,
+        application_name: str = APPLICATION_NAME,
+        telemetry: Telemetry = TELEMETRY,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.conninfo = conninfo
+        self.application_name = application_name
+        self.telemetry = telemetry
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"application_name": application_name, "autocommit": True},
+            open=False,
+            name=application_name,
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=30,
+        )
+        try:
+            self.pool.open(wait=True, timeout=open_timeout)
+        except PoolTimeout:
+            self.pool.close()
+            raise DatabaseUnavailable(
+                "cannot connect to PostgreSQL",
+                f"no connection within {open_timeout:.0f} s to {redact(conninfo)}",
+                "check that the server runs ('evedmv db status') and the DSN is right",
+            ) from None
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow an autocommit connection; use ``conn.transaction()`` to group."""
+        try:
+            with self.pool.connection(timeout=30) as conn:
+                yield conn
+        except PoolTimeout:
+            raise DatabaseUnavailable(
+                "database busy or unreachable",
+                "no pooled connection became free within 30 s",
+                "check 'evedmv db status' and the server log",
+            ) from None
+
+    @contextlib.contextmanager
+    def timed(self, name: str, text: str, params: Params = None) -> Iterator[list[int]]:
+        """Record the block as one statement; set ``box[0]`` to the row count."""
+        box = [0]
+        started = time.time()
+        start = time.perf_counter()
+        error: str | None = None
+        try:
+            yield box
+        except psycopg.Error as exc:
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            stored = tuple(params) if isinstance(params, Sequence) else params
+            self.telemetry.record(
+                QueryRecord(
+                    current_operation(),
+                    name,
+                    text,
+                    stored,
+                    started,
+                    seconds,
+                    box[0],
+                    error,
+                )
+            )
+            log.debug("%s %.1f ms rows=%d", name, seconds * 1000, box[0])
+
+    def _run(
+        self,
+        cur: psycopg.Cursor[Any],
+        query: Query,
+        params: Params,
+    ) -> None:
+        name, text = _describe(query, cur.connection)
+        with self.timed(name, text, params) as box:
+            cur.execute(_sql(query), params)  # type: ignore[arg-type]
+            box[0] = max(cur.rowcount, 0)
+
+    @contextlib.contextmanager
+    def _cursor(
+        self, conn: psycopg.Connection[Any] | None, row_factory: Any
+    ) -> Iterator[psycopg.Cursor[Any]]:
+        if conn is not None:
+            with conn.cursor(row_factory=row_factory) as cur:
+                yield cur
+            return
+        with self.connection() as own, own.cursor(row_factory=row_factory) as cur:
+            yield cur
+
+    def execute(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> int:
+        """Run a statement and return its row count."""
+        with self._cursor(conn, tuple_row) as cur:
+            self._run(cur, query, params)
+            return max(cur.rowcount, 0)
+
+    @overload
+    def fetch_all(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: type[T],
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> list[T]: ...
+
+    @overload
+    def fetch_all(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> list[tuple[Any, ...]]: ...
+
+    def fetch_all(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: type[Any] | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> list[Any]:
+        """Run a query and return every row, as ``row`` records when given."""
+        factory = class_row(row) if row is not None else tuple_row
+        with self._cursor(conn, factory) as cur:
+            self._run(cur, query, params)
+            return cur.fetchall()
+
+    @overload
+    def fetch_one(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: type[T],
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> T | None: ...
+
+    @overload
+    def fetch_one(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> tuple[Any, ...] | None: ...
+
+    def fetch_one(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        row: type[Any] | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> Any:
+        """Run a query and return its first row, or None."""
+        factory = class_row(row) if row is not None else tuple_row
+        with self._cursor(conn, factory) as cur:
+            self._run(cur, query, params)
+            return cur.fetchone()
+
+    def fetch_value(
+        self,
+        query: Query,
+        params: Params = None,
+        *,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> Any:
+        """Run a query and return the first column of its first row, or None."""
+        found = self.fetch_one(query, params, conn=conn)
+        return None if found is None else found[0]
+
+
+def redact(conninfo: str) -> str:
+    """Return ``conninfo`` with any password replaced by ``***``."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "<unparsable DSN>"
+    if "password" in params:
+        params["password"] = "***"
+    return psycopg.conninfo.make_conninfo("", **params)

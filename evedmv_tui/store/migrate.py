@@ -1,0 +1,86 @@
+"""Ordered SQL migrations, each applied in one transaction and recorded.
+
+Files are ``store/migrations/NNNN_name.sql``; ``NNNN`` orders them. A
+transaction-level advisory lock keeps two processes from migrating at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from importlib import resources
+
+from evedmv_tui.store.db import Database
+
+log = logging.getLogger(__name__)
+
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 7_305_000_001
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    text: str
+
+
+def available_migrations() -> list[Migration]:
+    found = []
+    for entry in resources.files("evedmv_tui.store.migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(
+                Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8"))
+            )
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration versions in {versions}")
+    return found
+
+
+def applied_versions(db: Database) -> set[int]:
+    exists = db.fetch_value("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return set()
+    return {row[0] for row in db.fetch_all("SELECT version FROM schema_migrations")}
+
+
+def migrate(db: Database) -> list[Migration]:
+    """Apply pending migrations in order and return the ones applied."""
+    applied: list[Migration] = []
+    with db.connection() as conn:
+        for migration in available_migrations():
+            with conn.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,), conn=conn)
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    conn=conn,
+                )
+                done = db.fetch_value(
+                    "SELECT 1 FROM schema_migrations WHERE version = %s",
+                    (migration.version,),
+                    conn=conn,
+                )
+                if done:
+                    continue
+                log.info(
+                    "applying migration %04d_%s", migration.version, migration.name
+                )
+                conn.execute(migration.text.encode())
+                db.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                    conn=conn,
+                )
+                applied.append(migration)
+    return applied
+
+
+def pending_migrations(db: Database) -> list[Migration]:
+    done = applied_versions(db)
+    return [m for m in available_migrations() if m.version not in done]

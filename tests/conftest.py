@@ -1,0 +1,109 @@
+"""Shared fixtures: one real PostgreSQL cluster per test session.
+
+The session starts a private cluster (the same code the app uses) in a
+fresh directory under /tmp, migrates a template database once, and gives
+each test that asks for ``db`` its own database copied from that template.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from evedmv_tui.config import Settings
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import migrate
+from evedmv_tui.store.telemetry import Telemetry
+
+SHARED_DATA = Path(
+    os.environ.get(
+        "EVEDMV_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
+TEMPLATE = "evedmv_template"
+
+
+def shared_file(relative: str) -> Path:
+    """Return a file of the shared real-data set, skipping the test if absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared data file {path} not found (set EVEDMV_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PrivateCluster]:
+    base = Path(tempfile.mkdtemp(prefix="evedmv-test-", dir="/tmp"))
+    base.chmod(0o711)
+    cluster = PrivateCluster(base / "data", fast=True)
+    cluster.start()
+    ensure_database(cluster, TEMPLATE)
+    with Database(cluster.url(TEMPLATE), min_size=1, max_size=1) as template:
+        migrate(template)
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _create_database(cluster: PrivateCluster) -> str:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE)
+            )
+        )
+    return name
+
+
+def _drop_database(cluster: PrivateCluster, name: str) -> None:
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
+
+
+@pytest.fixture
+def db_url(pg_cluster: PrivateCluster) -> Iterator[str]:
+    """URL of a fresh, migrated database of its own for this test."""
+    name = _create_database(pg_cluster)
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A pool on a fresh, migrated database, with telemetry of its own."""
+    database = Database(db_url, telemetry=Telemetry())
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings that point at this test's database and a private state dir."""
+    return Settings(
+        dsn=db_url,
+        data_dir=tmp_path / "data",
+        state_dir=tmp_path / "state",
+        user_agent="evedmv-tui tests (tests@example.invalid)",
+    )
