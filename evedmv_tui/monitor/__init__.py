@@ -1,0 +1,1 @@
+"""Performance monitoring: collectors, delta engine, regressions (no Textual)."""

@@ -1,0 +1,27 @@
+"""The measurement record that collectors produce and baselines consume."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sample:
+    """One measured value of one key at the end of one poll interval.
+
+    ``key`` is stable across polls and restarts, for example
+    ``statement:<fingerprint>:mean_ms``, ``operation:battle_report:p95_ms``,
+    ``memory:rss_bytes`` or ``database:tps``.
+    """
+
+    key: str
+    value: float
+    at: float
+    """Wall-clock end of the interval (``time.time()``)."""
+    interval: float
+    """Seconds actually elapsed since the previous poll."""
+    trusted: bool = True
+    """False when counters were reset or wrapped in the interval; such a
+    sample must not update a baseline or raise an alert."""
+    label: str = ""
+    """Human-readable description of the key (a clipped query text, say)."""
