@@ -1,0 +1,1 @@
+"""Killmail ingest: sources, shape detection, the COPY writer and the live feed."""

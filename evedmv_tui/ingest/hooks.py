@@ -1,0 +1,58 @@
+"""What runs after each committed import batch.
+
+The importer, the pending-body fetcher and the live feed call every hook
+in :func:`default_hooks` after a batch commits, so battle detection and
+watch-profile matching see new kills whichever way they arrived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+
+from evedmv_tui.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The killmails one committed batch inserted or changed."""
+
+    inserted_ids: tuple[int, ...]
+    updated_ids: tuple[int, ...]
+    min_time: dt.datetime | None
+    max_time: dt.datetime | None
+    solar_system_ids: tuple[int, ...]
+
+    @property
+    def killmail_ids(self) -> tuple[int, ...]:
+        return self.inserted_ids + self.updated_ids
+
+
+BatchHook = Callable[[Database, BatchResult], None]
+
+# "module:function" of each hook; resolved lazily so the importer does not
+# import the packages that react to it.
+DEFAULT_HOOKS: tuple[str, ...] = ()
+
+
+def default_hooks() -> list[BatchHook]:
+    """Return the hooks that every import path runs after each batch."""
+    hooks: list[BatchHook] = []
+    for spec in DEFAULT_HOOKS:
+        module_name, _, attribute = spec.partition(":")
+        hooks.append(getattr(importlib.import_module(module_name), attribute))
+    return hooks
+
+
+def run_hooks(db: Database, hooks: Sequence[BatchHook], result: BatchResult) -> None:
+    """Call each hook; a failing hook is logged and does not undo the batch."""
+    for hook in hooks:
+        try:
+            hook(db, result)
+        except Exception:
+            log.exception("batch hook %s failed", getattr(hook, "__qualname__", hook))
