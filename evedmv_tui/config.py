@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +23,27 @@ DEFAULT_USER_AGENT = (
 )
 
 
-def _xdg_dir(variable: str, fallback: str) -> Path:
-    value = os.environ.get(variable)
+def _xdg_dir(
+    variable: str, fallback: str, environ: Mapping[str, str] | None = None
+) -> Path:
+    value = (os.environ if environ is None else environ).get(variable)
     if value and Path(value).is_absolute():
         return Path(value)
     return Path.home() / fallback
 
 
-def default_data_dir() -> Path:
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Return ``$XDG_DATA_HOME/evedmv`` (``~/.local/share/evedmv``)."""
-    return _xdg_dir("XDG_DATA_HOME", ".local/share") / "evedmv"
+    return _xdg_dir("XDG_DATA_HOME", ".local/share", environ) / "evedmv"
 
 
-def default_state_dir() -> Path:
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Return ``$XDG_STATE_HOME/evedmv`` (``~/.local/state/evedmv``)."""
-    return _xdg_dir("XDG_STATE_HOME", ".local/state") / "evedmv"
+    return _xdg_dir("XDG_STATE_HOME", ".local/state", environ) / "evedmv"
 
 
-def default_config_file() -> Path:
-    return _xdg_dir("XDG_CONFIG_HOME", ".config") / "evedmv" / "config.toml"
+def default_config_file(environ: Mapping[str, str] | None = None) -> Path:
+    return _xdg_dir("XDG_CONFIG_HOME", ".config", environ) / "evedmv" / "config.toml"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,8 +124,11 @@ def load_settings(
 ) -> Settings:
     """Build settings from the TOML file, the environment and ``overrides``."""
     environ = dict(os.environ) if environ is None else environ
-    values: dict[str, Any] = {}
-    path = config_file or default_config_file()
+    values: dict[str, Any] = {
+        "data_dir": default_data_dir(environ),
+        "state_dir": default_state_dir(environ),
+    }
+    path = config_file or default_config_file(environ)
     if path.exists():
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
