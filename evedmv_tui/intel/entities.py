@@ -1,0 +1,128 @@
+"""Entity kinds, periods, and finding an entity by id or name."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import re
+
+from psycopg import sql
+
+from evedmv_tui.store.db import Database, NamedSql, load_sql
+
+MAX_CANDIDATES = 10
+"""How many entities a name lookup lists before asking for an id."""
+
+
+class EntityKind(enum.StrEnum):
+    """An entity that has a page; the value is the ESI name category."""
+
+    CHARACTER = "character"
+    CORPORATION = "corporation"
+    ALLIANCE = "alliance"
+
+    @property
+    def attacker_column(self) -> str:
+        return f"{self.value}_id"
+
+    @property
+    def victim_column(self) -> str:
+        return f"victim_{self.value}_id"
+
+
+class Period(enum.StrEnum):
+    """A page period. It ends at the newest stored killmail."""
+
+    WEEK = "7d"
+    MONTH = "30d"
+    QUARTER = "90d"
+    ALL = "all"
+
+    @property
+    def days(self) -> int | None:
+        return None if self is Period.ALL else int(self.value[:-1])
+
+    @property
+    def label(self) -> str:
+        return "all time" if self is Period.ALL else f"last {self.days} days"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityRef:
+    """One character, corporation or alliance, with its stored name if known."""
+
+    kind: EntityKind
+    entity_id: int
+    name: str | None
+
+    @property
+    def title(self) -> str:
+        return self.name or f"{self.kind.value} {self.entity_id}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _IdRow:
+    name: str | None
+    has_killmails: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _NameRow:
+    entity_id: int
+    name: str
+
+
+@functools.cache
+def kind_sql(name: str, kind: EntityKind) -> NamedSql:
+    """Load ``intel/sql/<name>.sql`` with the entity columns of ``kind`` filled in.
+
+    The columns come from :class:`EntityKind`, never from user input; they are
+    quoted with :mod:`psycopg.sql` all the same.
+    """
+    template = load_sql("evedmv_tui.intel", name)
+    text = sql.SQL(template.text).format(  # type: ignore[arg-type]
+        attacker=sql.Identifier(kind.attacker_column),
+        victim=sql.Identifier(kind.victim_column),
+    )
+    return NamedSql(f"{template.name}.{kind.value}", text.as_string())
+
+
+_ID = re.compile(r"^\d{1,18}$")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_entities(db: Database, kind: EntityKind, query: str) -> list[EntityRef]:
+    """Return the entities of ``kind`` that ``query`` (an id or a name) names.
+
+    An id is found when a name is stored for it or a killmail mentions it. A
+    name matches exactly, ignoring case; only when nothing matches exactly
+    are names starting with it returned (at most :data:`MAX_CANDIDATES`).
+    """
+    text = query.strip()
+    if not text:
+        return []
+    if _ID.match(text):
+        entity_id = int(text)
+        found = db.fetch_one(
+            kind_sql("entity_by_id", kind),
+            {"entity_id": entity_id, "category": kind.value},
+            row=_IdRow,
+        )
+        if found is not None and (found.name is not None or found.has_killmails):
+            return [EntityRef(kind, entity_id, found.name)]
+        return []
+    rows = db.fetch_all(
+        load_sql("evedmv_tui.intel", "entity_by_name"),
+        {
+            "category": kind.value,
+            "name": text,
+            "prefix": _escape_like(text.lower()) + "%",
+            "limit": MAX_CANDIDATES,
+        },
+        row=_NameRow,
+    )
+    return [EntityRef(kind, row.entity_id, row.name) for row in rows]
