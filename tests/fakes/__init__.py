@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the external HTTP services: ESI and zKillboard R2Z2."""
