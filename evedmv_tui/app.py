@@ -1,23 +1,551 @@
-"""The Textual application: screens, global bindings and worker start-up."""
+"""The Textual application: screens, global bindings and the database connection.
+
+Registering a screen
+    Subclass :class:`evedmv_tui.screens.DashboardScreen` (it brings the
+    header, the status bar and the footer), yield the content from
+    ``compose_body``, set ``TITLE`` and give the screen's own keys ``BINDINGS``
+    with ids. Then add one :class:`evedmv_tui.screens.ScreenEntry` to
+    ``SCREENS`` in ``evedmv_tui/screens/__init__.py``::
+
+        ScreenEntry("battles", "Battles", "evedmv_tui.screens.battles:BattlesScreen",
+                    "b", "Recent battles, largest first"),
+
+    The app binds the key, lists the screen in the command palette, the help
+    screen and the home screen, and imports the module only when the screen
+    is first opened. A screen that takes one argument (a battle id, a
+    corporation id) sets ``prompt="Battle id"``: the app then asks for the
+    value and calls ``BattleReportScreen(value)``. Other screens open it with
+    ``self.evedmv_app.open_screen("battle", battle_id)``.
+
+Getting the database and running queries
+    ``app.db`` is a :class:`evedmv_tui.store.db.Database`, or None while
+    disconnected (``app.db_reason`` says why); ``app.capabilities`` holds the
+    server's :class:`~evedmv_tui.store.connect.Capabilities`. Never query on
+    the UI thread. In a screen, override ``load_data`` and call
+    ``run_query``; it runs the function in a thread worker, tags its
+    queries for the telemetry, and calls back on the UI thread::
+
+        def load_data(self) -> None:
+            self.run_query(battles.recent_battles, 50, then=self.show_battles)
+
+        def show_battles(self, rows: list[BattleRow]) -> None:
+            self.query_one(KeyedTable).update_rows(...)
+
+    ``load_data`` runs when the screen mounts while connected, and again
+    after every reconnection. A failed query goes to :meth:`EvedmvApp.report_failure`:
+    an :class:`~evedmv_tui.errors.EvedmvError` becomes a notification with its
+    title, message and hint; a lost connection starts reconnection. Workers
+    written by hand use ``exit_on_error=False`` and call
+    ``app.call_from_thread(app.report_failure, exc, name)`` themselves.
+
+Polling
+    Use a one-shot timer re-armed when the previous refresh has finished
+    (``self.set_timer(interval, self.load_data)`` at the end of the callback),
+    so a slow query never stacks up refreshes.
+
+Status bar
+    ``app.set_alert_count(count, worst_severity)`` and
+    ``app.set_status(message, severity)`` may be called from any thread.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import psycopg
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from evedmv_tui.config import Settings
+from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
+from evedmv_tui.screens import (
+    COMMAND_PROVIDERS,
+    SCREENS,
+    DatabaseConnected,
+    ScreenEntry,
+    find_entry,
+    resolve_target,
+)
+from evedmv_tui.store.connect import Capabilities, check_capabilities, open_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.prompt import PromptScreen
+from evedmv_tui.widgets.status import ConnectionState, Severity, StatusState
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+"""Interval between connection checks while connected."""
+HEARTBEAT_TIMEOUT = 5.0
+"""Seconds a check waits for a pooled connection before it counts as lost."""
+RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Wait before each reconnection attempt; the last value repeats."""
+STATUS_MESSAGE_SECONDS = 10.0
+"""An info message in the status bar clears itself after this long."""
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first line of an exception's text, or its type name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Tell whether ``error`` may mean the server is unreachable."""
+    if isinstance(error, DatabaseUnavailable):
+        return error.title in {
+            "not connected",
+            "cannot connect to PostgreSQL",
+            "database busy or unreachable",
+        }
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+class ScreenCommands(Provider):
+    """Command palette entries that open every registered screen.
+
+    Typing a screen name and an argument (``killmail 96812093``) offers to
+    open that screen on that argument directly.
+    """
+
+    @property
+    def _app(self) -> EvedmvApp:
+        app = self.app
+        assert isinstance(app, EvedmvApp)
+        return app
+
+    async def discover(self) -> Hits:
+        for entry in self._app.screen_entries:
+            yield DiscoveryHit(
+                f"Open {entry.title}",
+                functools.partial(self._app.open_screen, entry.name),
+                help=entry.description,
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        words = query.split()
+        for entry in self._app.screen_entries:
+            text = f"Open {entry.title}"
+            if entry.prompt and len(words) >= 2:
+                direct = self._direct_hit(entry, words)
+                if direct is not None:
+                    yield direct
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    functools.partial(self._app.open_screen, entry.name),
+                    help=entry.description,
+                )
+
+    def _direct_hit(self, entry: ScreenEntry, words: list[str]) -> Hit | None:
+        title_score = self.matcher(" ".join(words[:-1])).match(entry.title)
+        if title_score <= 0:
+            return None
+        try:
+            argument = entry.parse_argument(words[-1])
+        except ValueError:
+            return None
+        text = f"Open {entry.title} {argument}"
+        return Hit(
+            1.0,
+            text,
+            functools.partial(self._app.open_screen, entry.name, argument),
+            text=text,
+            help=entry.description,
+        )
+
+
+def _lazy_provider(target: str) -> type[Provider]:
+    provider = resolve_target(target)
+    if not (isinstance(provider, type) and issubclass(provider, Provider)):
+        raise TypeError(f"{target} is not a textual.command.Provider subclass")
+    return provider
 
 
 class EvedmvApp(App[int]):
     """The evedmv dashboard."""
 
+    CSS_PATH = "app.tcss"
     TITLE = "evedmv"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("ctrl+r", "reconnect", "Reconnect", show=False, id="reconnect"),
+    ]
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {
+        ScreenCommands,
+        *(functools.partial(_lazy_provider, target) for target in COMMAND_PROVIDERS),
+    }
 
-    def __init__(self, settings: Settings) -> None:
+    status: reactive[StatusState] = reactive(StatusState)
+    """What every screen's status bar shows."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        screens: Iterable[ScreenEntry] = SCREENS,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.screen_entries = tuple(screens)
+        self.db: Database | None = None
+        """The open database, or None while connecting or disconnected."""
+        self.db_reason: str | None = "connecting"
+        """Why ``db`` is None, for messages."""
+        self.capabilities: Capabilities | None = None
+        """What the connected server offers; None until first connected."""
+        self.startup_error: EvedmvError | None = None
+        """Set when the first connection failed and the app exited."""
+        self._ever_connected = False
+        self._reconnect_attempt = 0
+        self._heartbeat_timer: Timer | None = None
+        self._message_timer: Timer | None = None
+        self._ui_thread = threading.get_ident()
+        for entry in self.screen_entries:
+            if entry.key:
+                self.bind(
+                    entry.key,
+                    f"open_screen('{entry.name}')",
+                    description=entry.title,
+                    show=False,
+                )
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("evedmv")
-        yield Footer()
+    # -- start-up and shutdown ------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        screen = find_entry("home", self.screen_entries).resolve()()
+        screen.entry_key = ("home", None)  # type: ignore[attr-defined]
+        return screen
+
+    def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
+        self._set_connection(ConnectionState("connecting"))
+        self.run_worker(
+            self._connect,
+            name="connect",
+            group="connection",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def on_unmount(self) -> None:
+        db, self.db = self.db, None
+        if db is not None:
+            db.close()
+
+    def _connect(self) -> None:
+        """Open the database and read its capabilities (runs in a thread)."""
+        with operation("app.connect"):
+            db = open_database(self.settings)
+            try:
+                capabilities = check_capabilities(db)
+            except BaseException:
+                db.close()
+                raise
+        self.call_from_thread(self._connected, db, capabilities)
+
+    def _connected(self, db: Database, capabilities: Capabilities) -> None:
+        if self._exit_renderables or self.startup_error is not None:
+            db.close()
+            return
+        self.db = db
+        self.db_reason = None
+        self.capabilities = capabilities
+        self._ever_connected = True
+        self._reconnect_attempt = 0
+        log.info("connected to PostgreSQL %s", capabilities.server_version)
+        self._set_connection(
+            ConnectionState(
+                "connected", f"PostgreSQL {capabilities.server_version.split()[0]}"
+            )
+        )
+        if capabilities.warnings:
+            self.notify(
+                "\n".join(capabilities.warnings),
+                title="Monitoring is limited",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
+        for screen in self.screen_stack:
+            screen.post_message(DatabaseConnected())
+        self._arm_heartbeat()
+
+    def _connect_failed(self, error: BaseException) -> None:
+        reason = first_line(error)
+        if not self._ever_connected:
+            if isinstance(error, EvedmvError):
+                self.startup_error = error
+            else:
+                log.error("start-up failed", exc_info=error)
+                self.startup_error = EvedmvError(
+                    "start-up failed",
+                    f"{type(error).__name__}: {reason}",
+                    "run with --log-file FILE -v for details",
+                )
+            self.exit(return_code=self.startup_error.exit_code)
+            return
+        log.warning("reconnection failed: %s", reason)
+        self._schedule_reconnect(reason)
+
+    # -- connection loss and reconnection -------------------------------------
+
+    def _arm_heartbeat(self) -> None:
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.stop()
+        self._heartbeat_timer = self.set_timer(HEARTBEAT_SECONDS, self.check_connection)
+
+    def check_connection(self) -> None:
+        """Check in a thread worker that the connection works; handle a loss."""
+        db = self.db
+        if db is None:
+            return
+        self.run_worker(
+            functools.partial(self._heartbeat, db),
+            name="heartbeat",
+            group="heartbeat",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _heartbeat(self, db: Database) -> None:
+        try:
+            with (
+                operation("app.heartbeat"),
+                db.pool.connection(timeout=HEARTBEAT_TIMEOUT) as conn,
+            ):
+                db.fetch_value("SELECT 1", conn=conn)
+        except psycopg.Error as exc:
+            self.call_from_thread(self.connection_lost, db, first_line(exc))
+            return
+        self.call_from_thread(self._heartbeat_ok, db)
+
+    def _heartbeat_ok(self, db: Database) -> None:
+        if db is self.db:
+            self._arm_heartbeat()
+
+    def connection_lost(self, db: Database, reason: str) -> None:
+        """Mark the connection as lost, close its pool and start reconnecting."""
+        if db is not self.db:
+            return
+        log.warning("connection lost: %s", reason)
+        self.db = None
+        self.db_reason = f"connection lost: {reason}"
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.stop()
+        self._set_connection(
+            ConnectionState("disconnected", reason, since=dt.datetime.now())
+        )
+        self.notify(
+            reason,
+            title="Database connection lost",
+            severity="error",
+            markup=False,
+        )
+        # NOTE: ConnectionPool.close waits up to 5 s for its workers, so the
+        # old pool is closed off the UI thread.
+        self.run_worker(db.close, thread=True, group="close", exit_on_error=False)
+        self._schedule_reconnect(reason)
+
+    def _schedule_reconnect(self, reason: str) -> None:
+        index = min(self._reconnect_attempt, len(RECONNECT_DELAYS) - 1)
+        delay = RECONNECT_DELAYS[index]
+        self._reconnect_attempt += 1
+        since = self.status.connection.since or dt.datetime.now()
+        retry_at = dt.datetime.now() + dt.timedelta(seconds=delay)
+        self._set_connection(
+            ConnectionState("disconnected", reason, since=since, retry_at=retry_at)
+        )
+        self.set_timer(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        if self.db is not None:
+            return
+        log.debug("reconnection attempt %d", self._reconnect_attempt)
+        self.run_worker(
+            self._connect,
+            name="connect",
+            group="connection",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state != WorkerState.ERROR or worker.error is None:
+            return
+        if worker.group == "connection":
+            self._connect_failed(worker.error)
+        elif worker.group == "close":
+            log.debug("closing the old pool failed: %s", first_line(worker.error))
+        elif worker.group != "heartbeat":
+            self.report_failure(worker.error, worker.name or "worker")
+
+    # -- the one failure handler ----------------------------------------------
+
+    def report_failure(self, error: BaseException, source: str = "") -> None:
+        """Show a failed worker's error to the user; never raise, never exit.
+
+        A connection error sets a status message and checks the connection
+        at once. An :class:`EvedmvError` becomes a notification with its title,
+        message and hint. Any other error is logged with its traceback (to the
+        log file, if one is set) and shown as one line.
+        """
+        where = f"{source}: " if source else ""
+        if is_connection_error(error):
+            self.set_status(f"{where}{first_line(error)}", Severity.WARNING)
+            self.check_connection()
+            return
+        if isinstance(error, EvedmvError):
+            text = error.message
+            if error.hint:
+                text += f"\nhint: {error.hint}"
+            self.notify(text, title=error.title, severity="error", markup=False)
+            return
+        if isinstance(error, psycopg.Error):
+            log.warning("%squery failed: %s", where, first_line(error))
+            self.notify(
+                f"{where}{first_line(error)}",
+                title="Query failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        log.error("%sunexpected error", where, exc_info=error)
+        self.notify(
+            f"{where}{type(error).__name__}: {first_line(error)}\n"
+            "hint: run with --log-file FILE for the traceback",
+            title="Unexpected error",
+            severity="error",
+            markup=False,
+        )
+
+    # -- status bar -----------------------------------------------------------
+
+    def _on_ui_thread(self) -> bool:
+        return threading.get_ident() == self._ui_thread
+
+    def _set_connection(self, state: ConnectionState) -> None:
+        self.status = dataclasses.replace(self.status, connection=state)
+        self.sub_title = state.describe_long()
+
+    def set_alert_count(self, count: int, worst_severity: object = None) -> None:
+        """Show ``count`` open alerts of at worst ``worst_severity`` (any thread).
+
+        ``worst_severity`` is a :class:`~evedmv_tui.widgets.status.Severity`,
+        a name such as ``"warning"``, or an enum whose name is one.
+        """
+        if count < 0:
+            raise ValueError(f"alert count must not be negative, got {count}")
+        severity = Severity.parse(worst_severity) if count else Severity.OK
+        if not self._on_ui_thread():
+            self.call_from_thread(self.set_alert_count, count, severity)
+            return
+        self.status = dataclasses.replace(
+            self.status, alert_count=count, alert_severity=severity
+        )
+
+    def set_status(self, message: str, severity: object = Severity.INFO) -> None:
+        """Show a short message in the status bar (any thread).
+
+        An info message clears itself after ``STATUS_MESSAGE_SECONDS``;
+        warnings and errors stay until the next message replaces them.
+        """
+        level = Severity.parse(severity)
+        if not self._on_ui_thread():
+            self.call_from_thread(self.set_status, message, level)
+            return
+        if self._message_timer is not None:
+            self._message_timer.stop()
+            self._message_timer = None
+        self.status = dataclasses.replace(
+            self.status, message=message, message_severity=level
+        )
+        if message and level <= Severity.INFO:
+            self._message_timer = self.set_timer(
+                STATUS_MESSAGE_SECONDS, lambda: self.set_status("")
+            )
+
+    # -- navigation -----------------------------------------------------------
+
+    def open_screen(self, name: str, argument: int | str | None = None) -> None:
+        """Open the registered screen ``name``, asking for its argument if needed.
+
+        If that screen, with that argument, is already on the stack, the
+        screens above it are closed instead of opening a second copy.
+        """
+        try:
+            entry = find_entry(name, self.screen_entries)
+        except KeyError as exc:
+            self.report_failure(exc, "open screen")
+            return
+        if entry.prompt and argument is None:
+            self.push_screen(
+                PromptScreen(entry.prompt, entry.parse_argument),
+                functools.partial(self._open_with, entry),
+            )
+            return
+        self._open_with(entry, argument)
+
+    def _open_with(self, entry: ScreenEntry, argument: int | str | None) -> None:
+        if entry.prompt and argument is None:
+            return
+        key = (entry.name, argument)
+        for index, screen in enumerate(self.screen_stack):
+            if getattr(screen, "entry_key", None) == key:
+                for _ in range(len(self.screen_stack) - index - 1):
+                    self.pop_screen()
+                return
+        try:
+            factory: Callable[..., Screen[Any]] = entry.resolve()
+            screen = factory() if argument is None else factory(argument)
+        except Exception as exc:
+            self.report_failure(exc, f"open {entry.title}")
+            return
+        screen.entry_key = key  # type: ignore[attr-defined]
+        self.push_screen(screen)
+
+    def action_open_screen(self, name: str) -> None:
+        self.open_screen(name)
+
+    def action_help(self) -> None:
+        from evedmv_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        self.push_screen(HelpScreen(bindings, self.screen_entries))
+
+    def action_reconnect(self) -> None:
+        """Retry the connection now instead of waiting for the next attempt."""
+        if self.db is not None:
+            self.check_connection()
+            self.set_status("connection check started")
+            return
+        self._reconnect()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys and screens", self.action_help)
+        yield SystemCommand(
+            "Reconnect", "Check or re-open the connection now", self.action_reconnect
+        )

@@ -1,0 +1,1 @@
+"""Read-only queries behind the dashboard's own screens (no Textual here)."""

@@ -1,0 +1,236 @@
+"""The screen registry and the base class every dashboard screen extends.
+
+Register a screen with one :class:`ScreenEntry` in :data:`SCREENS`; the app
+binds its key, lists it in the command palette and the help screen, and
+imports its module only when the screen is first opened. Add a command
+palette provider of your own (a ``textual.command.Provider`` subclass) as one
+``"module:Class"`` string in :data:`COMMAND_PROVIDERS`.
+
+See :mod:`evedmv_tui.app` for how a screen gets the database and runs its
+queries in a thread worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
+
+from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from evedmv_tui.app import EvedmvApp
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MIN_WIDTH = 80
+MIN_HEIGHT = 24
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScreenEntry:
+    """One screen the app can open by key, from the palette or by name."""
+
+    name: str
+    """Stable identifier, used by :meth:`EvedmvApp.open_screen`."""
+    title: str
+    """Shown in the command palette, the help screen and the home screen."""
+    target: str
+    """``"package.module:ScreenClass"``, imported when first opened."""
+    key: str | None = None
+    """Global key binding, or None for palette-only screens."""
+    description: str = ""
+    """One line of help: what the screen shows."""
+    prompt: str | None = None
+    """When set, the screen takes one argument, asked for with this label."""
+    argument: Literal["id", "text"] = "id"
+    """Kind of the argument: ``id`` (a positive integer) or free ``text``."""
+
+    def resolve(self) -> type[Screen[Any]]:
+        """Import and return the screen class named by :attr:`target`."""
+        return cast("type[Screen[Any]]", resolve_target(self.target))
+
+    def parse_argument(self, text: str) -> int | str:
+        """Convert prompt input to the screen's argument or raise ValueError."""
+        value = text.strip()
+        if self.argument == "text":
+            if not value:
+                raise ValueError(f"{self.prompt or 'the value'} must not be empty")
+            return value
+        if not value.isdigit() or int(value) <= 0:
+            raise ValueError(
+                f"{self.prompt or 'the id'} must be a positive whole number,"
+                f" got {value!r}"
+            )
+        return int(value)
+
+
+SCREENS: tuple[ScreenEntry, ...] = (
+    ScreenEntry(
+        "home",
+        "Home",
+        "evedmv_tui.screens.home:HomeScreen",
+        "h",
+        "What is loaded, and where to go from here",
+    ),
+)
+"""Every screen of the dashboard, in the order the palette and help list them."""
+
+COMMAND_PROVIDERS: tuple[str, ...] = ()
+"""Extra command palette providers, each ``"package.module:ProviderClass"``."""
+
+
+def resolve_target(target: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise ValueError(f"target {target!r} must look like 'package.module:Name'")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def find_entry(name: str, entries: Iterable[ScreenEntry] = SCREENS) -> ScreenEntry:
+    """Return the registered screen called ``name`` or raise KeyError."""
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no screen named {name!r} is registered")
+
+
+@dataclasses.dataclass
+class DatabaseConnected(Message):
+    """Posted to every screen on the stack when a connection is (re)established."""
+
+
+class TooSmall(Static):
+    """Replaces a screen's content while the terminal is below 80x24."""
+
+
+class DashboardScreen(Screen[None]):
+    """A screen with the header, status bar and footer, and database helpers.
+
+    Subclasses yield their content from :meth:`compose_body`, start their
+    queries in :meth:`load_data`, and set ``TITLE`` (never ``SUB_TITLE``,
+    which the app uses for the connection state in the header).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.back", "Back", id="back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield TooSmall(id="too-small", markup=False)
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        yield StatusBar()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """Yield the widgets of this screen into its body (a vertical container)."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self._check_size(self.app.size.width, self.app.size.height)
+        if self.evedmv_app.db is not None:
+            self.load_data()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def on_database_connected(self, message: DatabaseConnected) -> None:
+        self.load_data()
+
+    def load_data(self) -> None:
+        """Start this screen's queries.
+
+        Called once the screen is mounted while connected, and again after
+        every reconnection. The default loads nothing.
+        """
+
+    @property
+    def evedmv_app(self) -> EvedmvApp:
+        """The running app, typed."""
+        return cast("EvedmvApp", self.app)
+
+    def run_query(
+        self,
+        query: Callable[..., T],
+        *args: Any,
+        then: Callable[[T], None],
+        name: str | None = None,
+        group: str = "load",
+    ) -> Worker[T]:
+        """Run ``query(db, *args)`` in a thread worker, then ``then(result)``.
+
+        ``then`` runs on the UI thread. The worker is exclusive within
+        ``group``, so a newer load cancels an older one of the same group.
+        Its queries are tagged with ``name`` (default: the screen's class
+        name) in the app's query telemetry. A failure, including a lost
+        connection, goes to the app's one failure handler and ``then`` does
+        not run.
+        """
+        app = self.evedmv_app
+        tag = name or type(self).__name__
+        return self.run_worker(
+            lambda: _run_in_thread(app, tag, query, args, then),
+            name=tag,
+            group=group,
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _check_size(self, width: int, height: int) -> None:
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if too_small:
+            self.query_one(TooSmall).update(
+                f"The terminal is {width}x{height}; evedmv needs at least"
+                f" {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window, or press q to quit."
+            )
+        self.set_class(too_small, "-too-small")
+
+
+def _run_in_thread(
+    app: EvedmvApp,
+    tag: str,
+    query: Callable[..., T],
+    args: tuple[Any, ...],
+    then: Callable[[T], None],
+) -> T:
+    try:
+        db = require_database(app)
+        with operation(tag):
+            result = query(db, *args)
+    except Exception as exc:
+        app.call_from_thread(app.report_failure, exc, tag)
+        raise
+    app.call_from_thread(then, result)
+    return result
+
+
+def require_database(app: EvedmvApp) -> Database:
+    """Return the app's database or raise DatabaseUnavailable while disconnected."""
+    db = app.db
+    if db is None:
+        raise DatabaseUnavailable(
+            "not connected",
+            app.db_reason or "the database connection is not open",
+            "the dashboard reconnects by itself; the screen reloads when it does",
+        )
+    return db

@@ -1,0 +1,92 @@
+"""The help screen: the keys of the screen below, every screen's key, and tips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from evedmv_tui.screens import DashboardScreen, ScreenEntry
+
+TIPS = (
+    "Every action works from the keyboard: Tab and Shift+Tab move the focus,"
+    " arrows move in tables and trees, Enter opens the selected row.",
+    "Ctrl+P opens the command palette: type a screen name, or a name and an id"
+    " (for example 'killmail 96812093') to go straight there.",
+    "Escape goes back to the previous screen; h returns to the home screen.",
+    "The status bar shows the connection, the open alerts and the last message."
+    " Ctrl+R checks or re-opens the database connection.",
+    "Start with --no-mouse to leave the mouse to the terminal (for copying text).",
+)
+
+
+def format_key(binding: Binding) -> str:
+    """Return the key as the footer shows it (``?``, ``ctrl+r``, ``escape``)."""
+    return binding.key_display or binding.key
+
+
+def describe_bindings(bindings: Iterable[Binding]) -> list[str]:
+    """Return one ``key  description`` line per binding that has a description."""
+    seen: set[str] = set()
+    lines = []
+    for binding in bindings:
+        if not binding.description or binding.key in seen:
+            continue
+        seen.add(binding.key)
+        lines.append(f"{format_key(binding):>12}  {binding.description}")
+    return lines
+
+
+def describe_screens(entries: Iterable[ScreenEntry]) -> list[str]:
+    """Return one line per registered screen: key, title, description."""
+    lines = []
+    for entry in entries:
+        key = entry.key or "palette"
+        text = f"{key:>12}  {entry.title}"
+        if entry.description:
+            text += f": {entry.description}"
+        lines.append(text)
+    return lines
+
+
+class HelpScreen(DashboardScreen):
+    """Keys of the screen that was open, every screen's key, and usage tips."""
+
+    TITLE = "Help"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark", "app.back", "Close help", id="help.close"),
+    ]
+
+    def __init__(
+        self, bindings: Sequence[Binding], entries: Sequence[ScreenEntry]
+    ) -> None:
+        super().__init__()
+        self.bindings = bindings
+        self.entries = entries
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static("Keys on the previous screen", classes="section-title")
+            yield Static(
+                "\n".join(describe_bindings(self.bindings)) or "none",
+                id="help-bindings",
+                markup=False,
+            )
+            yield Static("Screens", classes="section-title")
+            yield Static(
+                "\n".join(describe_screens(self.entries)),
+                id="help-screens",
+                markup=False,
+            )
+            yield Static("Tips", classes="section-title")
+            yield Static(
+                "\n".join(f"- {tip}" for tip in TIPS), id="help-tips", markup=False
+            )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#help-body").focus()

@@ -1,0 +1,113 @@
+"""The landing screen: what the database holds and where to go from here."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from evedmv_tui.queries.overview import Overview, load_overview
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.connect import Capabilities
+from evedmv_tui.widgets.text import format_count
+
+
+def describe_overview(overview: Overview) -> str:
+    """Return the plain-text summary of what is loaded."""
+    lines = [f"Killmails stored   {format_count(overview.stored_killmails)}"]
+    if overview.first_killmail_time and overview.last_killmail_time:
+        lines.append(
+            f"Time span          {overview.first_killmail_time:%Y-%m-%d %H:%M}"
+            f" to {overview.last_killmail_time:%Y-%m-%d %H:%M} UTC"
+        )
+    if overview.pending_killmails:
+        lines.append(
+            f"Bodies pending     {format_count(overview.pending_killmails)}"
+            " (known by id and hash, not fetched yet)"
+        )
+    lines += [
+        f"Solar systems      {format_count(overview.solar_systems)}",
+        f"Item types         {format_count(overview.types)}",
+        f"Prices             {format_count(overview.prices)}",
+        f"Names              {format_count(overview.names)}",
+    ]
+    if overview.rejects:
+        lines.append(f"Rejected records   {format_count(overview.rejects)}")
+    if overview.last_import_at:
+        lines.append(f"Last import        {overview.last_import_at:%Y-%m-%d %H:%M:%S}")
+    if not overview.has_static_data:
+        lines.append(
+            "\nNo static data yet: import the SDE first (evedmv --help lists"
+            " the import commands)."
+        )
+    elif not overview.stored_killmails:
+        lines.append("\nNo killmails yet: import an archive or start the live feed.")
+    return "\n".join(lines)
+
+
+def describe_capabilities(capabilities: Capabilities | None) -> str:
+    """Return the server line and any monitoring gaps with their fixes."""
+    if capabilities is None:
+        return "Not connected yet."
+    lines = [f"PostgreSQL {capabilities.server_version}"]
+    if capabilities.pg_stat_statements:
+        lines[0] += f", pg_stat_statements {capabilities.pg_stat_statements}"
+    lines += [f"- {warning}" for warning in capabilities.warnings]
+    return "\n".join(lines)
+
+
+class HomeScreen(DashboardScreen):
+    """What is loaded, the server's capabilities, and every screen's key."""
+
+    TITLE = "Home"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Reload", id="home.reload"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="home-columns"):
+            with VerticalScroll(id="home-data"):
+                yield Static("Loaded data", classes="section-title")
+                yield Static("Loading...", id="overview", markup=False)
+                yield Static("Server", classes="section-title")
+                yield Static("Connecting...", id="capabilities", markup=False)
+            yield OptionList(*self._screen_options(), id="destinations")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        destinations = self.query_one("#destinations", OptionList)
+        destinations.border_title = "Go to (Enter)"
+        destinations.focus()
+
+    def _screen_options(self) -> list[Option]:
+        options = []
+        for entry in self.evedmv_app.screen_entries:
+            if entry.name == "home":
+                continue
+            key = entry.key or "palette"
+            options.append(Option(f"{key:>7}  {entry.title}", id=entry.name))
+        return options
+
+    def load_data(self) -> None:
+        self.query_one("#capabilities", Static).update(
+            describe_capabilities(self.evedmv_app.capabilities)
+        )
+        self.run_query(load_overview, then=self.show_overview, name="home")
+
+    def show_overview(self, overview: Overview) -> None:
+        """Show the loaded figures."""
+        self.query_one("#overview", Static).update(describe_overview(overview))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.evedmv_app.open_screen(event.option.id)
+
+    def action_reload(self) -> None:
+        if self.evedmv_app.db is None:
+            self.evedmv_app.set_status("not connected: the screen reloads on reconnect")
+            return
+        self.load_data()

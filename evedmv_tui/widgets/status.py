@@ -1,0 +1,164 @@
+"""The status bar shown on every screen: connection, alerts and a message.
+
+The state is one frozen :class:`StatusState` held by the app in its
+``status`` reactive; every screen's :class:`StatusBar` watches it, so a
+change shows on whichever screen is on top. Each part carries a word as well
+as a colour class (``-ok``, ``-info``, ``-warning``, ``-error``), so the bar still reads
+under ``NO_COLOR`` and on 8-colour terminals. Colours come from theme
+variables in ``app.tcss``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Literal
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+
+class Severity(enum.IntEnum):
+    """Alert and message severities, ordered so ``max()`` gives the worst."""
+
+    OK = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, value: object) -> Severity:
+        """Convert a name (any case), an enum with such a name or value, or None."""
+        if value is None:
+            return cls.OK
+        if isinstance(value, cls):
+            return value
+        name = getattr(value, "name", None) or getattr(value, "value", value)
+        try:
+            return cls[str(name).upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {value!r}: expected one of"
+                f" {', '.join(s.name.lower() for s in cls)}"
+            ) from None
+
+    @property
+    def css_class(self) -> str:
+        """The colour class for this severity."""
+        if self >= Severity.ERROR:
+            return "-error"
+        if self == Severity.WARNING:
+            return "-warning"
+        if self == Severity.INFO:
+            return "-info"
+        return "-ok"
+
+
+ConnectionPhase = Literal["connecting", "connected", "disconnected"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """Where the app's database connection stands."""
+
+    phase: ConnectionPhase = "connecting"
+    detail: str = ""
+    """Server version when connected, the reason when disconnected."""
+    since: dt.datetime | None = None
+    """Local time the connection was lost (only when disconnected)."""
+    retry_at: dt.datetime | None = None
+    """Local time of the next reconnection attempt, when one is scheduled."""
+
+    def describe(self) -> str:
+        """Return the short form shown in the status bar."""
+        if self.phase == "connected":
+            return "DB connected"
+        if self.phase == "connecting":
+            return "DB connecting"
+        since = self.since.strftime("%H:%M:%S") if self.since else "start-up"
+        return f"DB disconnected since {since}"
+
+    def describe_long(self) -> str:
+        """Return the longer form shown in the header."""
+        if self.phase == "connected":
+            return f"connected: {self.detail}" if self.detail else "connected"
+        if self.phase == "connecting":
+            return "connecting to PostgreSQL"
+        text = self.describe()[3:]
+        if self.retry_at is not None:
+            text += f", next try {self.retry_at:%H:%M:%S}"
+        return text
+
+    @property
+    def severity(self) -> Severity:
+        """The colour of the connection part: only a lost connection is an error."""
+        return Severity.ERROR if self.phase == "disconnected" else Severity.OK
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatusState:
+    """Everything the status bar shows."""
+
+    connection: ConnectionState = ConnectionState()
+    alert_count: int = 0
+    alert_severity: Severity = Severity.OK
+    """The worst severity among the open alerts."""
+    message: str = ""
+    message_severity: Severity = Severity.INFO
+
+    def describe_alerts(self) -> str:
+        """Return the alert part: ``no alerts`` or ``3 alerts, worst ERROR``."""
+        if self.alert_count == 0:
+            return "no alerts"
+        noun = "alert" if self.alert_count == 1 else "alerts"
+        return f"{self.alert_count} {noun}, worst {self.alert_severity.name}"
+
+
+class StatusBar(Horizontal):
+    """One line above the footer: connection, alert count and a message."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+    }
+    StatusBar > Static {
+        width: auto;
+        height: 1;
+        padding: 0 1;
+    }
+    StatusBar > #status-message {
+        width: 1fr;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-connection", markup=False)
+        yield Static(id="status-alerts", markup=False)
+        yield Static(id="status-message", markup=False)
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status", self.show_state, init=True)
+
+    def show_state(self, state: StatusState) -> None:
+        """Render ``state`` into the three parts."""
+        self._set_part(
+            "#status-connection",
+            state.connection.describe(),
+            state.connection.severity,
+        )
+        alerts = state.alert_severity if state.alert_count else Severity.OK
+        self._set_part("#status-alerts", state.describe_alerts(), alerts)
+        message = state.message
+        if message and state.message_severity >= Severity.WARNING:
+            message = f"{state.message_severity.name}: {message}"
+        self._set_part("#status-message", message, state.message_severity)
+
+    def _set_part(self, selector: str, text: str, severity: Severity) -> None:
+        part = self.query_one(selector, Static)
+        part.update(text)
+        for name in ("-ok", "-info", "-warning", "-error"):
+            part.set_class(name == severity.css_class, name)

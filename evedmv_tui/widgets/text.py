@@ -1,0 +1,67 @@
+"""Text helpers for everything that reaches Rich or Textual markup.
+
+Names come from ESI and query texts from ``pg_stat_statements``: both are
+untrusted and may contain ``[`` (markup tags) or terminal control
+characters. Pass them through :func:`escape_markup` before putting them in a
+markup string, or render them as :class:`rich.text.Text` without markup.
+This module does not import Textual, so non-UI code may format values too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from rich.markup import escape
+
+# C0 and C1 control characters, DEL included. Tab and newline are kept
+# because multi-line query texts are shown in detail panes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+
+
+def strip_control(text: str) -> str:
+    """Replace control characters (escape sequences included) with U+FFFD."""
+    return _CONTROL.sub(REPLACEMENT, text)
+
+
+def escape_markup(text: object) -> str:
+    """Return ``text`` safe to embed in a Rich or Textual markup string.
+
+    Square brackets are escaped so ``[b]`` in a character name prints as
+    written, and control characters are replaced so a name cannot move the
+    cursor or change the terminal's colours.
+    """
+    return escape(strip_control(str(text)))
+
+
+def truncate(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters, ending with an ellipsis if cut."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+_ISK_UNITS = ((1e12, "t"), (1e9, "b"), (1e6, "m"), (1e3, "k"))
+
+
+def format_isk(value: float | None) -> str:
+    """Format an ISK amount compactly: ``1.25b``, ``830.0m``, ``12.4k``, ``950``.
+
+    None (no price known) is shown as ``?``, so a missing price is never
+    mistaken for a worthless item.
+    """
+    if value is None or math.isnan(value):
+        return "?"
+    magnitude = abs(value)
+    for scale, suffix in _ISK_UNITS:
+        if magnitude >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:.0f}"
+
+
+def format_count(value: int) -> str:
+    """Format an integer with thousands separators: ``83,228``."""
+    return f"{value:,}"
