@@ -9,6 +9,7 @@ import re
 
 from psycopg import sql
 
+from evedmv_tui.intel.search import escape_like
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 
 MAX_CANDIDATES = 10
@@ -91,10 +92,6 @@ def kind_sql(name: str, kind: EntityKind) -> NamedSql:
 _ID = re.compile(r"^\d{1,18}$")
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def find_entities(db: Database, kind: EntityKind, query: str) -> list[EntityRef]:
     """Return the entities of ``kind`` that ``query`` (an id or a name) names.
 
@@ -120,7 +117,7 @@ def find_entities(db: Database, kind: EntityKind, query: str) -> list[EntityRef]
         {
             "category": kind.value,
             "name": text,
-            "prefix": _escape_like(text.lower()) + "%",
+            "prefix": escape_like(text.lower()) + "%",
             "limit": MAX_CANDIDATES,
         },
         row=_NameRow,

@@ -1,0 +1,57 @@
+"""Incremental search by name or id over characters, corporations, alliances
+and solar systems.
+
+One statement per keystroke. A query of one or two characters matches name
+prefixes only (a trigram index cannot help below three characters); from
+three characters on, names containing the query match too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+SEARCH_LIMIT = 20
+MIN_SUBSTRING = 3
+"""Shortest query that also matches inside names (the trigram length)."""
+KINDS = ("character", "corporation", "alliance", "solar_system")
+
+_ID = re.compile(r"^\d{1,18}$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result; ``kind`` is an ESI name category."""
+
+    kind: str
+    entity_id: int
+    name: str
+    rank: int
+    """0 id match, 1 exact name, 2 name prefix, 3 substring."""
+
+
+def escape_like(text: str) -> str:
+    """Escape ``%``, ``_`` and ``\\`` so ``text`` matches literally in LIKE."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(db: Database, text: str, *, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+    """Return up to ``limit`` entities and systems matching ``text``, best first."""
+    query = text.strip()
+    if not query:
+        return []
+    lowered = escape_like(query.lower())
+    params = {
+        "text": query,
+        "prefix": lowered + "%",
+        "contains": f"%{lowered}%" if len(query) >= MIN_SUBSTRING else None,
+        "entity_id": int(query) if _ID.match(query) else None,
+        "limit": limit,
+    }
+    with operation("intel.search"):
+        return db.fetch_all(
+            load_sql("evedmv_tui.intel", "search"), params, row=SearchHit
+        )

@@ -1,0 +1,388 @@
+"""Watch profiles: named conditions on killmails, matched as they arrive.
+
+Every import path runs :func:`on_batch` after a batch commits (it is listed
+in :data:`evedmv_tui.ingest.hooks.DEFAULT_HOOKS`). It matches the whole
+batch against all enabled profiles in one statement, records the matches in
+``watch_matches`` and hands the new ones to the listeners registered with
+:func:`add_listener`; the dashboard registers one that raises a
+notification. Another process (``evedmv import`` while the dashboard runs)
+is seen through :func:`list_matches` with ``after``, because ``match_id``
+only grows.
+
+Operations on several profiles (enable, disable, delete) are one statement
+each, whatever the number of profiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+import psycopg
+
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ship_classes import SHIP_CLASSES
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 100
+
+
+class WatchError(EvedmvError):
+    """A watch profile is invalid, missing or already exists."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileSpec:
+    """The conditions of a watch profile; an empty group means "any"."""
+
+    name: str
+    enabled: bool = True
+    character_ids: tuple[int, ...] = ()
+    corporation_ids: tuple[int, ...] = ()
+    alliance_ids: tuple[int, ...] = ()
+    solar_system_ids: tuple[int, ...] = ()
+    region_ids: tuple[int, ...] = ()
+    ship_type_ids: tuple[int, ...] = ()
+    ship_classes: tuple[str, ...] = ()
+    min_value: float | None = None
+    """Lowest total value in ISK."""
+    min_attackers: int | None = None
+    max_attackers: int | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`WatchError` naming the first invalid field."""
+        where = f"watch profile {self.name!r}"
+        if not self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
+            raise WatchError(
+                "invalid watch profile",
+                f"name {self.name!r} must be 1 to {MAX_NAME_LENGTH} characters",
+                "choose a shorter, non-empty name",
+            )
+        for field in _ID_FIELDS:
+            bad = [i for i in getattr(self, field) if i <= 0]
+            if bad:
+                raise WatchError(
+                    "invalid watch profile",
+                    f"{where}: {field} contains {bad[0]}, not a positive id",
+                    "give EVE ids as positive integers",
+                )
+        unknown = [c for c in self.ship_classes if c not in SHIP_CLASSES]
+        if unknown:
+            raise WatchError(
+                "invalid watch profile",
+                f"{where}: unknown ship class {unknown[0]!r}",
+                f"known classes: {', '.join(SHIP_CLASSES)}",
+            )
+        if self.min_value is not None and self.min_value < 0:
+            raise WatchError(
+                "invalid watch profile",
+                f"{where}: min_value {self.min_value} is negative",
+                "give a value in ISK of 0 or more",
+            )
+        for field in ("min_attackers", "max_attackers"):
+            value = getattr(self, field)
+            if value is not None and value < 1:
+                raise WatchError(
+                    "invalid watch profile",
+                    f"{where}: {field} {value} is below 1",
+                    "give an attacker count of 1 or more",
+                )
+        if (
+            self.min_attackers is not None
+            and self.max_attackers is not None
+            and self.max_attackers < self.min_attackers
+        ):
+            raise WatchError(
+                "invalid watch profile",
+                f"{where}: max_attackers {self.max_attackers} is below"
+                f" min_attackers {self.min_attackers}",
+                "swap or drop one of the bounds",
+            )
+        if not self.has_conditions:
+            raise WatchError(
+                "invalid watch profile",
+                f"{where} has no conditions and would match every killmail",
+                "add an entity, system, region, ship, value or attacker condition",
+            )
+
+    @property
+    def has_conditions(self) -> bool:
+        groups = (*(getattr(self, f) for f in _ID_FIELDS), self.ship_classes)
+        bounds = (self.min_value, self.min_attackers, self.max_attackers)
+        return any(groups) or any(b is not None for b in bounds)
+
+    def params(self) -> dict[str, object]:
+        return {
+            field.name: list(value) if isinstance(value, tuple) else value
+            for field in dataclasses.fields(self)
+            for value in [getattr(self, field.name)]
+        }
+
+
+_ID_FIELDS = (
+    "character_ids",
+    "corporation_ids",
+    "alliance_ids",
+    "solar_system_ids",
+    "region_ids",
+    "ship_type_ids",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WatchProfile:
+    """A stored watch profile with its match count."""
+
+    profile_id: int
+    name: str
+    enabled: bool
+    character_ids: list[int]
+    corporation_ids: list[int]
+    alliance_ids: list[int]
+    solar_system_ids: list[int]
+    region_ids: list[int]
+    ship_type_ids: list[int]
+    ship_classes: list[str]
+    min_value: float | None
+    min_attackers: int | None
+    max_attackers: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    matches: int
+    last_match: dt.datetime | None
+
+    def spec(self) -> ProfileSpec:
+        """Return the conditions, for editing."""
+        return ProfileSpec(
+            name=self.name,
+            enabled=self.enabled,
+            character_ids=tuple(self.character_ids),
+            corporation_ids=tuple(self.corporation_ids),
+            alliance_ids=tuple(self.alliance_ids),
+            solar_system_ids=tuple(self.solar_system_ids),
+            region_ids=tuple(self.region_ids),
+            ship_type_ids=tuple(self.ship_type_ids),
+            ship_classes=tuple(self.ship_classes),
+            min_value=self.min_value,
+            min_attackers=self.min_attackers,
+            max_attackers=self.max_attackers,
+        )
+
+    def describe(self) -> str:
+        """Return the conditions as one line of text."""
+        return describe(self.spec())
+
+
+def describe(spec: ProfileSpec) -> str:
+    """Return the conditions of ``spec`` as one line, e.g. for a table cell."""
+    parts = []
+    labels = {
+        "character_ids": "characters",
+        "corporation_ids": "corporations",
+        "alliance_ids": "alliances",
+        "solar_system_ids": "systems",
+        "region_ids": "regions",
+        "ship_type_ids": "ship types",
+    }
+    for field, label in labels.items():
+        values = getattr(spec, field)
+        if values:
+            parts.append(f"{label} {','.join(str(v) for v in values)}")
+    if spec.ship_classes:
+        parts.append(f"classes {','.join(spec.ship_classes)}")
+    if spec.min_value is not None:
+        parts.append(f"value >= {spec.min_value:,.0f} ISK")
+    if spec.min_attackers is not None:
+        parts.append(f"attackers >= {spec.min_attackers}")
+    if spec.max_attackers is not None:
+        parts.append(f"attackers <= {spec.max_attackers}")
+    return "; ".join(parts) or "no conditions"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WatchMatch:
+    """A killmail that a profile matched."""
+
+    match_id: int
+    profile_id: int
+    profile_name: str
+    killmail_id: int
+    killmail_time: dt.datetime
+    matched_at: dt.datetime
+    solar_system_id: int | None
+    victim_ship_type_id: int | None
+    total_value: float | None
+
+
+MatchListener = Callable[[Sequence[WatchMatch]], None]
+
+_listeners: list[MatchListener] = []
+_listeners_lock = threading.Lock()
+
+
+def add_listener(listener: MatchListener) -> None:
+    """Call ``listener`` with the new matches of every batch of this process."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+
+def remove_listener(listener: MatchListener) -> None:
+    with _listeners_lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+
+def create_profile(db: Database, spec: ProfileSpec) -> int:
+    """Store a new profile and return its id."""
+    spec.validate()
+    try:
+        with operation("intel.watch"):
+            profile_id = db.fetch_value(
+                load_sql("evedmv_tui.intel", "watch_create"), spec.params()
+            )
+    except psycopg.errors.UniqueViolation:
+        raise WatchError(
+            "watch profile exists",
+            f"a watch profile named {spec.name!r} already exists",
+            "pick another name, or edit the existing profile",
+        ) from None
+    log.info("created watch profile %r (%s)", spec.name, profile_id)
+    return int(profile_id)
+
+
+def update_profile(db: Database, name: str, spec: ProfileSpec) -> None:
+    """Replace the conditions (and possibly the name) of profile ``name``."""
+    spec.validate()
+    params = {**spec.params(), "new_name": spec.name, "name": name}
+    try:
+        with operation("intel.watch"):
+            found = db.fetch_value(load_sql("evedmv_tui.intel", "watch_update"), params)
+    except psycopg.errors.UniqueViolation:
+        raise WatchError(
+            "watch profile exists",
+            f"cannot rename {name!r}: a profile named {spec.name!r} already exists",
+            "pick another name",
+        ) from None
+    if found is None:
+        raise _not_found([name])
+
+
+def list_profiles(db: Database) -> list[WatchProfile]:
+    with operation("intel.watch"):
+        return db.fetch_all(
+            load_sql("evedmv_tui.intel", "watch_profiles"), row=WatchProfile
+        )
+
+
+def get_profile(db: Database, name: str) -> WatchProfile:
+    """Return profile ``name`` or raise :class:`WatchError`."""
+    for profile in list_profiles(db):
+        if profile.name == name:
+            return profile
+    raise _not_found([name])
+
+
+def set_enabled(db: Database, names: Iterable[str], enabled: bool) -> list[str]:
+    """Enable or disable the named profiles in one statement; return their names.
+
+    Raises :class:`WatchError` listing the names that do not exist; the
+    existing ones are changed all the same.
+    """
+    wanted = sorted(set(names))
+    with operation("intel.watch"):
+        rows = db.fetch_all(
+            load_sql("evedmv_tui.intel", "watch_set_enabled"),
+            {"names": wanted, "enabled": enabled},
+        )
+    changed = sorted(row[0] for row in rows)
+    missing = [name for name in wanted if name not in changed]
+    if missing:
+        raise _not_found(missing)
+    return changed
+
+
+def delete_profiles(db: Database, names: Iterable[str]) -> list[str]:
+    """Delete the named profiles and their matches in one statement.
+
+    Raises :class:`WatchError` listing the names that do not exist; the
+    existing ones are deleted all the same.
+    """
+    wanted = sorted(set(names))
+    with operation("intel.watch"):
+        rows = db.fetch_all(
+            load_sql("evedmv_tui.intel", "watch_delete"), {"names": wanted}
+        )
+    deleted = sorted(row[0] for row in rows)
+    missing = [name for name in wanted if name not in deleted]
+    if missing:
+        raise _not_found(missing)
+    log.info("deleted watch profiles %s", ", ".join(deleted))
+    return deleted
+
+
+def list_matches(
+    db: Database,
+    *,
+    profile_id: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> list[WatchMatch]:
+    """Return recorded matches, newest first (only those after ``after``)."""
+    with operation("intel.watch"):
+        return db.fetch_all(
+            load_sql("evedmv_tui.intel", "watch_matches"),
+            {"profile_id": profile_id, "after": after, "limit": limit},
+            row=WatchMatch,
+        )
+
+
+def match_batch(db: Database, result: BatchResult) -> list[WatchMatch]:
+    """Match the killmails of ``result`` against all enabled profiles.
+
+    One statement, whatever the number of killmails and profiles. Returns
+    the matches not recorded before.
+    """
+    ids = list(result.killmail_ids)
+    if not ids or result.min_time is None or result.max_time is None:
+        return []
+    with operation("intel.watch.match"):
+        return db.fetch_all(
+            load_sql("evedmv_tui.intel", "watch_match"),
+            {"ids": ids, "min_time": result.min_time, "max_time": result.max_time},
+            row=WatchMatch,
+        )
+
+
+def on_batch(db: Database, result: BatchResult) -> None:
+    """Batch hook: record the batch's matches and tell the listeners."""
+    matches = match_batch(db, result)
+    if not matches:
+        return
+    log.info(
+        "%d watch matches in a batch of %d killmails",
+        len(matches),
+        len(result.killmail_ids),
+    )
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(matches)
+        except Exception:
+            log.exception("watch listener %r failed", listener)
+
+
+def _not_found(names: Sequence[str]) -> WatchError:
+    listed = ", ".join(repr(n) for n in names)
+    return WatchError(
+        "watch profile not found",
+        f"no watch profile named {listed}",
+        "list the profiles with 'evedmv watch list'",
+    )

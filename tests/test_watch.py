@@ -1,0 +1,289 @@
+"""Watch profiles: storage, bulk operations and batch matching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pytest
+
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.intel import watch
+from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import count_statements
+
+T0 = dt.datetime(2021, 11, 28, 20, 0, tzinfo=dt.UTC)
+JITA, PERIMETER, AMAMAKE = 30000142, 30000144, 30002537
+THE_FORGE, HEIMATAR = 10000002, 10000030
+RIFTER, DRAKE, AVATAR = 587, 24698, 11567
+
+
+def _static_data(db: Database) -> None:
+    db.execute(
+        "INSERT INTO regions (region_id, region_name) VALUES"
+        " (10000002, 'The Forge'), (10000030, 'Heimatar')"
+    )
+    db.execute(
+        "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+        " constellation_id, region_id, security) VALUES"
+        " (30000142, 'Jita', 20000020, 10000002, 0.95),"
+        " (30000144, 'Perimeter', 20000020, 10000002, 0.95),"
+        " (30002537, 'Amamake', 20000372, 10000030, 0.4)"
+    )
+    db.execute(
+        "INSERT INTO groups (group_id, group_name, category_id, published,"
+        " ship_class) VALUES (25, 'Frigate', 6, true, 'frigate'),"
+        " (419, 'Combat Battlecruiser', 6, true, 'battlecruiser'),"
+        " (30, 'Titan', 6, true, 'supercapital')"
+    )
+    db.execute(
+        "INSERT INTO types (type_id, type_name, group_id, published) VALUES"
+        " (587, 'Rifter', 25, true), (24698, 'Drake', 419, true),"
+        " (11567, 'Avatar', 30, true)"
+    )
+    db.execute("CREATE TABLE killmails_test PARTITION OF killmails DEFAULT")
+    db.execute("CREATE TABLE attackers_test PARTITION OF attackers DEFAULT")
+
+
+def _killmail(
+    db: Database,
+    killmail_id: int,
+    *,
+    system: int = JITA,
+    victim: tuple[int | None, int, int | None] = (90000001, 98000001, None),
+    ship: int = RIFTER,
+    value: float | None = 10_000_000.0,
+    attackers: Sequence[tuple[int | None, int | None, int | None, int | None]] = (
+        (90000002, 98000002, 99000002, RIFTER),
+    ),
+) -> None:
+    """Insert one killmail; each attacker is (character, corporation, alliance, ship)."""
+    when = T0 + dt.timedelta(minutes=killmail_id % 1000)
+    db.execute(
+        "INSERT INTO killmails (killmail_id, killmail_time, solar_system_id,"
+        " victim_character_id, victim_corporation_id, victim_alliance_id,"
+        " victim_ship_type_id, victim_damage_taken, attacker_count, total_value,"
+        " esi_body, source) VALUES (%s, %s, %s, %s, %s, %s, %s, 100, %s, %s,"
+        " '{}', 'test')",
+        (killmail_id, when, system, *victim, ship, len(attackers), value),
+    )
+    for index, (character, corporation, alliance, ship_type) in enumerate(attackers):
+        db.execute(
+            "INSERT INTO attackers (killmail_id, killmail_time, attacker_index,"
+            " character_id, corporation_id, alliance_id, ship_type_id,"
+            " damage_done, final_blow) VALUES (%s, %s, %s, %s, %s, %s, %s, 10, %s)",
+            (
+                killmail_id,
+                when,
+                index,
+                character,
+                corporation,
+                alliance,
+                ship_type,
+                index == 0,
+            ),
+        )
+
+
+def _batch(*ids: int) -> BatchResult:
+    return BatchResult(
+        inserted_ids=ids,
+        updated_ids=(),
+        min_time=T0,
+        max_time=T0 + dt.timedelta(days=1),
+        solar_system_ids=(),
+    )
+
+
+@pytest.fixture
+def world(db: Database) -> Database:
+    _static_data(db)
+    return db
+
+
+def _matched(matches: Sequence[WatchMatch]) -> set[tuple[str, int]]:
+    return {(m.profile_name, m.killmail_id) for m in matches}
+
+
+def test_profile_round_trip(db: Database) -> None:
+    spec = ProfileSpec(
+        "capitals in forge",
+        region_ids=(THE_FORGE,),
+        ship_classes=("capital", "supercapital"),
+        min_value=1e9,
+    )
+    profile_id = watch.create_profile(db, spec)
+    [stored] = watch.list_profiles(db)
+    assert stored.profile_id == profile_id
+    assert stored.spec() == spec
+    assert stored.matches == 0
+    assert "regions 10000002" in stored.describe()
+
+
+def test_duplicate_name_rejected(db: Database) -> None:
+    watch.create_profile(db, ProfileSpec("a", min_attackers=5))
+    with pytest.raises(WatchError, match="already exists"):
+        watch.create_profile(db, ProfileSpec("a", min_attackers=6))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ProfileSpec("empty"), "no conditions"),
+        (ProfileSpec("", min_attackers=2), "must be 1 to"),
+        (ProfileSpec("bad id", character_ids=(0,)), "not a positive id"),
+        (ProfileSpec("bad class", ship_classes=("dreadnought",)), "unknown ship"),
+        (ProfileSpec("neg", min_value=-1.0), "negative"),
+        (ProfileSpec("bounds", min_attackers=5, max_attackers=2), "below"),
+        (ProfileSpec("zero", max_attackers=0), "below 1"),
+    ],
+)
+def test_invalid_profile_rejected(
+    db: Database, spec: ProfileSpec, message: str
+) -> None:
+    with pytest.raises(WatchError, match=message):
+        watch.create_profile(db, spec)
+    assert watch.list_profiles(db) == []
+
+
+def test_update_renames_and_replaces(db: Database) -> None:
+    watch.create_profile(db, ProfileSpec("old", min_attackers=5))
+    watch.update_profile(db, "old", ProfileSpec("new", solar_system_ids=(JITA,)))
+    [stored] = watch.list_profiles(db)
+    assert stored.name == "new"
+    assert stored.min_attackers is None
+    assert stored.solar_system_ids == [JITA]
+    with pytest.raises(WatchError, match="not found"):
+        watch.update_profile(db, "old", ProfileSpec("x", min_attackers=1))
+
+
+def test_bulk_operations_are_one_statement(db: Database) -> None:
+    for name in ("a", "b", "c", "d"):
+        watch.create_profile(db, ProfileSpec(name, min_attackers=2))
+    with count_statements(db.telemetry) as disabled:
+        assert watch.set_enabled(db, ["a", "b", "c"], False) == ["a", "b", "c"]
+    assert disabled[0] == 1
+    enabled = {p.name: p.enabled for p in watch.list_profiles(db)}
+    assert enabled == {"a": False, "b": False, "c": False, "d": True}
+    with count_statements(db.telemetry) as deleted:
+        assert watch.delete_profiles(db, ["a", "d"]) == ["a", "d"]
+    assert deleted[0] == 1
+    assert [p.name for p in watch.list_profiles(db)] == ["b", "c"]
+
+
+def test_bulk_operation_reports_missing_names(db: Database) -> None:
+    watch.create_profile(db, ProfileSpec("a", min_attackers=2))
+    with pytest.raises(WatchError, match="'zzz'"):
+        watch.set_enabled(db, ["a", "zzz"], False)
+    assert watch.list_profiles(db)[0].enabled is False
+
+
+def test_batch_matching_conditions(world: Database) -> None:
+    db = world
+    # 1: Rifter killed in Jita by one pilot of corporation 98000002.
+    _killmail(db, 1)
+    # 2: Drake lost in Amamake by alliance 99000009, worth 200M, 3 attackers.
+    _killmail(
+        db,
+        2,
+        system=AMAMAKE,
+        victim=(90000005, 98000005, 99000009),
+        ship=DRAKE,
+        value=200e6,
+        attackers=[(90000006, 98000006, None, RIFTER)] * 3,
+    )
+    # 3: an Avatar on the attacker side, in Perimeter, no value known.
+    _killmail(
+        db,
+        3,
+        system=PERIMETER,
+        value=None,
+        attackers=[(90000007, 98000007, None, AVATAR), (None, 1000125, None, None)],
+    )
+    profiles = [
+        ProfileSpec("by attacker corp", corporation_ids=(98000002,)),
+        ProfileSpec("by victim alliance", alliance_ids=(99000009,)),
+        ProfileSpec("forge", region_ids=(THE_FORGE,)),
+        ProfileSpec(
+            "amamake or forge", solar_system_ids=(AMAMAKE,), region_ids=(THE_FORGE,)
+        ),
+        ProfileSpec("titans anywhere", ship_classes=("supercapital",)),
+        ProfileSpec("drakes", ship_type_ids=(DRAKE,)),
+        ProfileSpec("expensive", min_value=100e6),
+        ProfileSpec("gangs", min_attackers=2, max_attackers=3),
+        ProfileSpec(
+            "forge frigates", region_ids=(THE_FORGE,), ship_classes=("frigate",)
+        ),
+        ProfileSpec("npc corp", corporation_ids=(1000125,)),
+    ]
+    for spec in profiles:
+        watch.create_profile(db, spec)
+    watch.create_profile(db, ProfileSpec("disabled", enabled=False, min_attackers=1))
+
+    with count_statements(db.telemetry) as statements:
+        matches = watch.match_batch(db, _batch(1, 2, 3))
+    assert statements[0] == 1
+    assert _matched(matches) == {
+        ("by attacker corp", 1),
+        ("by victim alliance", 2),
+        ("forge", 1),
+        ("forge", 3),
+        ("amamake or forge", 1),
+        ("amamake or forge", 2),
+        ("amamake or forge", 3),
+        ("titans anywhere", 3),
+        ("drakes", 2),
+        ("expensive", 2),
+        ("gangs", 2),
+        ("gangs", 3),
+        ("forge frigates", 1),
+        ("forge frigates", 3),
+        ("npc corp", 3),
+    }
+
+
+def test_batch_matches_recorded_once(world: Database) -> None:
+    db = world
+    _killmail(db, 1)
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    first = watch.match_batch(db, _batch(1))
+    again = watch.match_batch(db, _batch(1))
+    assert [m.killmail_id for m in first] == [1]
+    assert again == []
+    [stored] = watch.list_matches(db)
+    assert stored.match_id == first[0].match_id
+    assert watch.list_matches(db, after=stored.match_id) == []
+    assert watch.list_profiles(db)[0].matches == 1
+
+
+def test_on_batch_notifies_listeners(world: Database) -> None:
+    db = world
+    _killmail(db, 1)
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    received: list[list[int]] = []
+
+    def listener(matches: Sequence[WatchMatch]) -> None:
+        received.append([m.killmail_id for m in matches])
+
+    def broken(matches: Sequence[WatchMatch]) -> None:
+        raise RuntimeError("listener bug")
+
+    watch.add_listener(broken)
+    watch.add_listener(listener)
+    try:
+        watch.on_batch(db, _batch(1))
+        watch.on_batch(db, _batch(1))
+    finally:
+        watch.remove_listener(broken)
+        watch.remove_listener(listener)
+    assert received == [[1]]
+
+
+def test_deleting_profile_deletes_matches(world: Database) -> None:
+    db = world
+    _killmail(db, 1)
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    watch.match_batch(db, _batch(1))
+    watch.delete_profiles(db, ["jita"])
+    assert watch.list_matches(db) == []
