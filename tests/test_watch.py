@@ -287,3 +287,9 @@ def test_deleting_profile_deletes_matches(world: Database) -> None:
     watch.match_batch(db, _batch(1))
     watch.delete_profiles(db, ["jita"])
     assert watch.list_matches(db) == []
+
+
+def test_watch_hook_is_a_default_hook() -> None:
+    from evedmv_tui.ingest.hooks import default_hooks
+
+    assert watch.on_batch in default_hooks()
