@@ -20,7 +20,7 @@ from evedmv_tui.errors import EvedmvError
 
 log = logging.getLogger("evedmv_tui")
 
-COMMAND_MODULES = ("evedmv_tui.commands.db",)
+COMMAND_MODULES = ("evedmv_tui.commands.db", "evedmv_tui.commands.intel")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,409 @@
+"""``evedmv corp|alliance|character show`` and ``evedmv watch ...``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import sys
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, TextIO
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.esi import EsiClient
+from evedmv_tui.intel import watch
+from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
+from evedmv_tui.intel.heatmap import DAYS
+from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, NameResolver, load_page
+from evedmv_tui.names import NameResolver as BatchNameResolver
+from evedmv_tui.ship_classes import SHIP_CLASSES
+from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.text import format_count, format_isk
+
+# Command word of each page kind; "corp" is what players type.
+_KIND_COMMANDS = {
+    "corp": EntityKind.CORPORATION,
+    "alliance": EntityKind.ALLIANCE,
+    "character": EntityKind.CHARACTER,
+}
+
+TOP_TITLES = {
+    "pilots": "Top pilots",
+    "ships_flown": "Ships flown (by class)",
+    "ships_lost": "Ships lost (by class)",
+    "systems": "Top systems",
+    "regions": "Top regions",
+    "with_corporations": "Corporations flown with",
+    "with_alliances": "Alliances flown with",
+    "against_corporations": "Corporations fought",
+    "against_alliances": "Alliances fought",
+}
+
+
+class EntityNotFound(EvedmvError):
+    """No entity, or more than one, matches the id or name given."""
+
+
+def register(subparsers: Any) -> None:
+    for word, kind in _KIND_COMMANDS.items():
+        parser = subparsers.add_parser(
+            word, help=f"the {kind.value} page: summary, top lists, heatmap"
+        )
+        actions = parser.add_subparsers(
+            title=f"{word} commands", metavar="ACTION", required=True
+        )
+        show = actions.add_parser(
+            "show", help=f"print the page of one {kind.value}, by id or name"
+        )
+        show.add_argument("entity", metavar="ID|NAME", help="an id or an exact name")
+        show.add_argument(
+            "--period",
+            choices=[p.value for p in Period],
+            default=Period.MONTH.value,
+            help="days before the newest stored killmail, or all (default 30d)",
+        )
+        show.add_argument(
+            "--json", action="store_true", help="print the figures as one JSON object"
+        )
+        show.add_argument(
+            "--offline",
+            action="store_true",
+            help="resolve names from the database only, never from ESI",
+        )
+        show.set_defaults(handler=show_command, kind=kind)
+    _register_watch(subparsers)
+
+
+def _register_watch(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "watch", help="watch profiles: conditions that flag matching killmails"
+    )
+    actions = parser.add_subparsers(
+        title="watch commands", metavar="ACTION", required=True
+    )
+    actions.add_parser(
+        "list", help="list the profiles with their match counts"
+    ).set_defaults(handler=watch_list)
+    add = actions.add_parser("add", help="create a profile")
+    add.add_argument("name")
+    _add_condition_options(add)
+    add.add_argument(
+        "--disabled", action="store_true", help="create the profile disabled"
+    )
+    add.set_defaults(handler=watch_add)
+    edit = actions.add_parser(
+        "edit", help="change a profile; options given replace those conditions"
+    )
+    edit.add_argument("name")
+    edit.add_argument(
+        "--rename", metavar="NEW_NAME", help="give the profile a new name"
+    )
+    _add_condition_options(edit)
+    edit.add_argument(
+        "--clear",
+        action="append",
+        default=[],
+        choices=sorted(_CONDITION_FIELDS),
+        help="remove one condition (repeatable)",
+    )
+    edit.set_defaults(handler=watch_edit)
+    for action, text in (
+        ("enable", "enable profiles"),
+        ("disable", "disable profiles"),
+        ("delete", "delete profiles and their matches"),
+    ):
+        sub = actions.add_parser(action, help=f"{text}, in one statement")
+        sub.add_argument("names", nargs="+", metavar="NAME")
+        sub.set_defaults(handler=watch_bulk, action=action)
+    matches = actions.add_parser("matches", help="list recorded matches, newest first")
+    matches.add_argument("name", nargs="?", help="only this profile's matches")
+    matches.add_argument(
+        "--limit", type=int, default=50, help="rows to print (default 50)"
+    )
+    matches.set_defaults(handler=watch_matches)
+
+
+_CONDITION_FIELDS = {
+    "characters": "character_ids",
+    "corporations": "corporation_ids",
+    "alliances": "alliance_ids",
+    "systems": "solar_system_ids",
+    "regions": "region_ids",
+    "ship-types": "ship_type_ids",
+    "ship-classes": "ship_classes",
+    "min-value": "min_value",
+    "min-attackers": "min_attackers",
+    "max-attackers": "max_attackers",
+}
+
+
+def _id_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid id list {text!r}: give ids separated by commas"
+        ) from None
+    return values
+
+
+def _class_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _add_condition_options(parser: argparse.ArgumentParser) -> None:
+    for option in ("characters", "corporations", "alliances", "systems", "regions"):
+        parser.add_argument(
+            f"--{option}",
+            type=_id_list,
+            metavar="ID,...",
+            help=f"match killmails with any of these {option} (comma-separated ids)",
+        )
+    parser.add_argument(
+        "--ship-types",
+        type=_id_list,
+        metavar="ID,...",
+        help="match when the victim or an attacker flies one of these type ids",
+    )
+    parser.add_argument(
+        "--ship-classes",
+        type=_class_list,
+        metavar="CLASS,...",
+        help=f"as --ship-types, by class: {', '.join(SHIP_CLASSES)}",
+    )
+    parser.add_argument(
+        "--min-value", type=float, metavar="ISK", help="lowest total value in ISK"
+    )
+    parser.add_argument(
+        "--min-attackers", type=int, metavar="N", help="fewest attackers"
+    )
+    parser.add_argument("--max-attackers", type=int, metavar="N", help="most attackers")
+
+
+def _spec_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes = {}
+    for option, field in _CONDITION_FIELDS.items():
+        value = getattr(args, option.replace("-", "_"))
+        if value is not None:
+            changes[field] = value
+    return changes
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    with open_database(settings) as db:
+        yield db
+
+
+@contextlib.contextmanager
+def _name_resolver(settings: Settings, *, offline: bool) -> Iterator[NameResolver]:
+    """Yield a resolver over the names table and, unless offline, ESI."""
+    client = (
+        None if offline else EsiClient(settings.esi_url, user_agent=settings.user_agent)
+    )
+
+    def resolve(db: Database, ids: Collection[int]) -> Mapping[int, str]:
+        found = BatchNameResolver(db, client).resolve(ids)
+        return {entity_id: entry.name for entity_id, entry in found.items()}
+
+    try:
+        yield resolve
+    finally:
+        if client is not None:
+            client.close()
+
+
+def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
+    """Return the one entity ``query`` names, or raise :class:`EntityNotFound`."""
+    found = find_entities(db, kind, query)
+    if not found:
+        raise EntityNotFound(
+            f"{kind.value} not found",
+            f"no {kind.value} with the id or name {query!r} is stored",
+            "give the numeric id, or import killmails and names that mention it",
+        )
+    if len(found) > 1:
+        listed = "\n".join(f"  {ref.entity_id}  {ref.name}" for ref in found)
+        raise EntityNotFound(
+            f"several {kind.value}s match {query!r}",
+            f"\n{listed}",
+            "run the command again with one of these ids",
+        )
+    return found[0]
+
+
+def show_command(args: argparse.Namespace, settings: Settings) -> int:
+    kind: EntityKind = args.kind
+    period = Period(args.period)
+    with _database(settings) as db:
+        entity = resolve_entity(db, kind, args.entity)
+        with _name_resolver(settings, offline=args.offline) as resolve:
+            page = load_page(db, entity, period, resolve_names=resolve)
+    if args.json:
+        json.dump(page.as_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_page(page, sys.stdout)
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def print_page(page: EntityPage, out: TextIO) -> None:
+    """Write a page as plain text: summary, heatmap, top lists, recent kills."""
+    s = page.summary
+    out.write(
+        f"{page.entity.title} ({page.entity.kind.value} {page.entity.entity_id})\n"
+    )
+    affiliation = [
+        ref.title for ref in (page.latest_corporation, page.latest_alliance) if ref
+    ]
+    if affiliation and page.entity.kind is not EntityKind.ALLIANCE:
+        out.write(f"latest seen in: {' / '.join(affiliation)}\n")
+    until = page.until.strftime("%Y-%m-%d %H:%M")
+    out.write(f"period: {page.period.label}, up to {until} UTC\n\n")
+    gang = "-" if s.average_gang_size is None else f"{s.average_gang_size:.1f}"
+    rows = [
+        ("kills", format_count(s.kills), "losses", format_count(s.losses)),
+        (
+            "ISK destroyed",
+            format_isk(s.isk_destroyed),
+            "ISK lost",
+            format_isk(s.isk_lost),
+        ),
+        (
+            "ISK efficiency",
+            _percent(s.isk_efficiency),
+            "danger",
+            _percent(s.danger_ratio),
+        ),
+        ("solo", _percent(s.solo_ratio), "gang", _percent(s.gang_ratio)),
+        ("avg gang size", gang, "", ""),
+    ]
+    for left, left_value, right, right_value in rows:
+        out.write(f"{left:<15}{left_value:>12}   {right:<15}{right_value:>12}\n")
+    zone = page.heatmap.timezone()
+    if zone is not None:
+        out.write(
+            f"\nmost active {zone.window} ({zone.share * 100:.0f}% of activity):"
+            f" suggests {zone.label}\n"
+        )
+        _write_heatmap(page, out)
+    for name in TOP_LISTS:
+        entries = page.tops[name]
+        if not entries:
+            continue
+        out.write(f"\n{TOP_TITLES[name]}\n")
+        for entry in entries:
+            counts = f"{entry.kills:>7,} kills"
+            if entry.losses:
+                counts += f" {entry.losses:>6,} losses"
+            out.write(f"  {entry.name[:40]:<40} {counts}\n")
+    if page.recent:
+        out.write("\nRecent kills and losses\n")
+        for item in page.recent:
+            when = item.killmail_time.strftime("%Y-%m-%d %H:%M")
+            out.write(
+                f"  {when} {item.role:<4} {item.killmail_id:>10}"
+                f" {(item.ship_name or str(item.victim_ship_type_id))[:20]:<20}"
+                f" {(item.solar_system_name or '')[:14]:<14}"
+                f" {format_isk(item.total_value):>8}\n"
+            )
+    if page.battles:
+        out.write("\nBattles\n")
+        for battle in page.battles:
+            when = battle.start_time.strftime("%Y-%m-%d %H:%M")
+            out.write(
+                f"  {when} battle {battle.battle_id:>6} {battle.kind:<9}"
+                f" {battle.kills:>5} kills {(battle.system_names or '')[:30]}\n"
+            )
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def _write_heatmap(page: EntityPage, out: TextIO) -> None:
+    grid = page.heatmap.grid()
+    peak = max(max(row) for row in grid) or 1
+    out.write(
+        "     "
+        + "".join(f"{hour:<3d}" if hour % 3 == 0 else "" for hour in range(24)).rstrip()
+        + "  (UTC)\n"
+    )
+    for day, row in zip(DAYS, grid, strict=True):
+        cells = "".join(_SHADES[min(9, round(count / peak * 9))] for count in row)
+        out.write(f"  {day} {cells}\n")
+
+
+def watch_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as db:
+        profiles = watch.list_profiles(db)
+    if not profiles:
+        print("no watch profiles; create one with 'evedmv watch add NAME ...'")
+        return 0
+    for profile in profiles:
+        state = "on " if profile.enabled else "off"
+        counts = f"{profile.matches:>6} matches"
+        print(f"{state} {profile.name:<24} {counts}  {profile.describe()}")
+    return 0
+
+
+def watch_add(args: argparse.Namespace, settings: Settings) -> int:
+    spec = watch.ProfileSpec(
+        args.name, enabled=not args.disabled, **_spec_changes(args)
+    )
+    with _database(settings) as db:
+        profile_id = watch.create_profile(db, spec)
+    print(f"created watch profile {args.name!r} ({profile_id}): {watch.describe(spec)}")
+    return 0
+
+
+def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as db:
+        current = watch.get_profile(db, args.name).spec()
+        cleared: dict[str, Any] = {}
+        for option in args.clear:
+            field = _CONDITION_FIELDS[option]
+            cleared[field] = () if field.endswith(("_ids", "classes")) else None
+        spec = dataclasses.replace(
+            current,
+            name=args.rename or current.name,
+            **cleared,
+            **_spec_changes(args),
+        )
+        watch.update_profile(db, args.name, spec)
+    print(f"updated watch profile {spec.name!r}: {watch.describe(spec)}")
+    return 0
+
+
+def watch_bulk(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as db:
+        if args.action == "delete":
+            done = watch.delete_profiles(db, args.names)
+        else:
+            done = watch.set_enabled(db, args.names, args.action == "enable")
+    print(f"{args.action}d {len(done)} watch profiles: {', '.join(done)}")
+    return 0
+
+
+def watch_matches(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as db:
+        profile_id = None
+        if args.name is not None:
+            profile_id = watch.get_profile(db, args.name).profile_id
+        matches = watch.list_matches(db, profile_id=profile_id, limit=args.limit)
+    if not matches:
+        print("no matches recorded")
+        return 0
+    for match in matches:
+        when = match.killmail_time.strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{when} {match.killmail_id:>10} {match.profile_name:<24}"
+            f" {format_isk(match.total_value):>8}"
+        )
+    return 0
