@@ -1,0 +1,1159 @@
+"""Regression detection: baselines learned from samples, alerts and their suppression.
+
+Three layers, each usable on its own:
+
+* :class:`RegressionDetector` is pure logic. It learns a robust baseline per
+  sample key (median and MAD over the first samples, then an exponentially
+  weighted mean and variance with outliers clipped) and reports
+  :class:`Change` records when a key enters, worsens in or leaves a
+  regression. Keys whose rule asks for it are also checked for steady growth,
+  a leak trend, with a Theil–Sen slope and Kendall's tau over a window.
+* :class:`AlertBook` is pure logic too. It turns changes into
+  :class:`Alert` records and decides which ones to raise: a cooldown per key,
+  deduplication, damping of flapping keys, a cap per minute and
+  acknowledgements.
+* :class:`AlertService` connects both to the SQLite
+  :class:`~evedmv_tui.store.baselines.BaselineStore` and to listeners in the
+  dashboard.
+
+Time always comes from :attr:`Sample.at`, so recorded samples replay exactly.
+``docs/regressions.md`` documents the rules and the severity levels.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import fnmatch
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.store.baselines import (
+    AlertEvent,
+    AlertWrite,
+    Baseline,
+    BaselineStore,
+    RecordedSample,
+    SaveBatch,
+    StoredAlert,
+    StoreStatus,
+    open_store,
+)
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+TREND_SUFFIX = ":trend"
+"""Appended to a sample key to name the alert of its growth trend."""
+
+
+class Severity(enum.IntEnum):
+    """How bad a regression is; the value is the number of tiers it reached."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def clamp(cls, tier: int) -> Severity:
+        return cls(min(max(tier, cls.LOW), cls.CRITICAL))
+
+
+Direction = Literal["up", "down", "both"]
+Measure = Literal["ratio", "difference"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    """How the keys whose metric name matches ``pattern`` are judged.
+
+    The metric name is the part of the key after its last colon
+    (``mean_ms`` in ``statement:3f2a…:mean_ms``).
+    """
+
+    pattern: str
+    """An :mod:`fnmatch` pattern on the metric name."""
+    direction: Direction
+    """Which way is worse: ``up`` (slower, bigger), ``down`` (fewer cache hits)
+    or ``both``."""
+    measure: Measure
+    """``ratio``: value over baseline (or its inverse for ``down``);
+    ``difference``: the absolute change, in the key's unit."""
+    tiers: tuple[float, float, float, float]
+    """Deviation sizes for low, medium, high and critical."""
+    min_delta: float
+    """Smallest absolute change that counts, in the key's unit."""
+    sigma_floor: float
+    """Smallest standard deviation assumed, in the key's unit."""
+    trend: bool = False
+    """Also check for steady growth (a leak)."""
+    unit: str = ""
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("*_ms", "up", "ratio", (1.5, 2.0, 4.0, 10.0), 1.0, 0.05, unit="ms"),
+    Rule("*per_s", "up", "ratio", (3.0, 5.0, 10.0, 30.0), 1.0, 0.1, unit="/s"),
+    Rule("*hit_ratio", "down", "difference", (0.03, 0.08, 0.15, 0.30), 0.01, 0.005),
+    Rule(
+        "*bytes",
+        "up",
+        "ratio",
+        (1.25, 1.5, 2.0, 4.0),
+        16 * MIB,
+        1 * MIB,
+        trend=True,
+        unit="bytes",
+    ),
+    Rule("*tps", "both", "ratio", (2.0, 4.0, 8.0, 16.0), 1.0, 0.5, unit="/s"),
+    Rule("*count", "up", "ratio", (1.5, 2.0, 3.0, 5.0), 2.0, 0.5),
+    Rule("*", "up", "ratio", (1.5, 2.0, 4.0, 10.0), 0.0, 1e-9),
+)
+"""Rules in order; the first whose pattern matches a key's metric name applies."""
+
+
+def rule_for(key: str, rules: Sequence[Rule] = RULES) -> Rule:
+    """Return the first rule whose pattern matches the metric name of ``key``."""
+    metric = key.rsplit(":", 1)[-1]
+    for rule in rules:
+        if fnmatch.fnmatchcase(metric, rule.pattern):
+            return rule
+    return RULES[-1]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Thresholds of the detector; the defaults suit 2-second polls."""
+
+    min_samples: int = 20
+    """Trusted samples a key learns before it can alert."""
+    alpha: float = 0.05
+    """Weight of a new sample in the exponentially weighted mean and variance."""
+    z_open: float = 3.0
+    """Standard deviations a sample must be off, in the worse direction."""
+    z_clear: float = 2.0
+    """A sample closer than this to the baseline counts as recovered."""
+    clip_sigmas: float = 3.0
+    """Learned values are clipped to this many standard deviations."""
+    relative_sigma_floor: float = 0.05
+    """Smallest standard deviation assumed, as a fraction of the mean, for
+    rules that measure a ratio."""
+    confirm_window: int = 4
+    confirm_polls: int = 3
+    """A regression opens when this many of the last ``confirm_window`` polls
+    deviate."""
+    clear_polls: int = 3
+    """Consecutive recovered polls that clear a regression."""
+    persistence_steps: tuple[float, ...] = (300.0, 1800.0)
+    """Seconds in regression after which severity rises one more tier each."""
+    trend_window: int = 30
+    trend_min_samples: int = 20
+    trend_tau: float = 0.7
+    """Kendall's tau above which the window counts as steadily growing."""
+    trend_min_growth: float = 0.05
+    """Growth over the window, as a fraction of its median, that counts."""
+    trend_tiers: tuple[float, float, float, float] = (0.1, 0.25, 0.5, 1.0)
+    """Growth per hour, as a fraction of the current level, for each severity."""
+    rules: tuple[Rule, ...] = RULES
+
+
+ChangeKind = Literal["opened", "escalated", "updated", "cleared"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Change:
+    """A step in the life of one regression, as the detector sees it."""
+
+    kind: ChangeKind
+    key: str
+    """The alert key: the sample key, plus ``:trend`` for a growth trend."""
+    alert_kind: Literal["level", "trend"]
+    label: str
+    severity: Severity
+    at: float
+    opened_at: float
+    baseline: float
+    value: float
+    peak: float
+    size: float
+    detail: str = ""
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def median_absolute_deviation(values: Sequence[float]) -> float:
+    center = median(values)
+    return median([abs(v - center) for v in values])
+
+
+def theil_sen_slope(points: Sequence[tuple[float, float]]) -> float:
+    """Return the median of the pairwise slopes, in value units per second."""
+    slopes = [
+        (y2 - y1) / (x2 - x1)
+        for i, (x1, y1) in enumerate(points)
+        for x2, y2 in points[i + 1 :]
+        if x2 != x1
+    ]
+    return median(slopes) if slopes else 0.0
+
+
+def kendall_tau(values: Sequence[float]) -> float:
+    """Return Kendall's tau of ``values`` against their order (1 is monotone up)."""
+    concordant = discordant = 0
+    for i, first in enumerate(values):
+        for second in values[i + 1 :]:
+            if second > first:
+                concordant += 1
+            elif second < first:
+                discordant += 1
+    pairs = len(values) * (len(values) - 1) // 2
+    return (concordant - discordant) / pairs if pairs else 0.0
+
+
+def format_value(key: str, value: float) -> str:
+    """Format ``value`` in the unit of ``key``'s metric name."""
+    metric = key.removesuffix(TREND_SUFFIX).rsplit(":", 1)[-1]
+    if metric.endswith("bytes"):
+        return f"{value / MIB:.1f} MiB"
+    if metric.endswith("_ms"):
+        return f"{value:.3g} ms" if value < 100 else f"{value:.0f} ms"
+    if metric.endswith("ratio"):
+        return f"{value * 100:.1f} %"
+    if metric.endswith(("per_s", "tps")):
+        return f"{value:.3g}/s"
+    return f"{value:.4g}"
+
+
+@dataclasses.dataclass(slots=True)
+class _Open:
+    opened_at: float
+    severity: Severity
+    peak: float
+    size: float
+
+
+@dataclasses.dataclass(slots=True)
+class _Level:
+    rule: Rule
+    baseline: Baseline
+    recent: collections.deque[float | None]
+    """Deviation size of each recent poll, or None where it did not deviate."""
+    recovered: int = 0
+    open: _Open | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class _Trend:
+    points: collections.deque[tuple[float, float]]
+    run: int = 0
+    recovered: int = 0
+    open: _Open | None = None
+    start_value: float = 0.0
+
+
+def _usable(sample: Sample) -> bool:
+    if not sample.trusted or not math.isfinite(sample.value):
+        return False
+    # Counters that went backwards without the interval being marked as
+    # untrusted give negative rates and means; no measured key is negative.
+    return sample.value >= 0
+
+
+class RegressionDetector:
+    """Learn baselines from samples and report regressions as :class:`Change`.
+
+    Untrusted samples (counters reset or wrapped), non-finite values and
+    negative values are skipped: they neither update a baseline nor count
+    towards opening or clearing a regression. A key learns nothing while it
+    is in regression or while a deviation is waiting for confirmation, so a
+    regression is never learned as normal; ``evedmv baseline accept`` is the
+    way to make a new level the normal one.
+    """
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self._levels: dict[str, _Level] = {}
+        self._trends: dict[str, _Trend] = {}
+        self._dirty: set[str] = set()
+        self.skipped = 0
+        """Samples skipped as untrusted, non-finite or negative."""
+
+    # State -------------------------------------------------------------------
+
+    def load(self, baselines: Iterable[Baseline]) -> None:
+        """Start from stored baselines; a stored regression stays open."""
+        for baseline in baselines:
+            state = self._new_level(baseline.key, baseline)
+            if baseline.regressed:
+                # The alert row holds the details; the open marker stops learning
+                # until the key recovers or is accepted.
+                state.open = _Open(baseline.updated_at, Severity.LOW, 0.0, 0.0)
+            self._levels[baseline.key] = state
+
+    def restore_open(
+        self, key: str, opened_at: float, severity: Severity, peak: float
+    ) -> None:
+        """Carry the details of a stored open alert into the detector."""
+        if key.endswith(TREND_SUFFIX):
+            return
+        state = self._levels.get(key)
+        if state is not None and state.open is not None:
+            state.open = _Open(opened_at, severity, peak, state.open.size)
+
+    def adopt(self, baseline: Baseline) -> None:
+        """Replace the state of a key by a baseline that a reset or accept wrote."""
+        self._levels[baseline.key] = self._new_level(baseline.key, baseline)
+        self._trends.pop(baseline.key, None)
+        self._dirty.discard(baseline.key)
+
+    def drop_trend(self, key: str) -> None:
+        """Forget the growth window of ``key`` (after its trend alert was accepted)."""
+        self._trends.pop(key, None)
+
+    def baseline(self, key: str) -> Baseline | None:
+        state = self._levels.get(key)
+        return state.baseline if state is not None else None
+
+    def baselines(self) -> list[Baseline]:
+        return [state.baseline for state in self._levels.values()]
+
+    def take_dirty(self) -> list[Baseline]:
+        """Return the baselines changed since the last call."""
+        dirty = [self._levels[key].baseline for key in sorted(self._dirty)]
+        self._dirty.clear()
+        return dirty
+
+    def _new_level(self, key: str, baseline: Baseline | None = None) -> _Level:
+        return _Level(
+            rule_for(key, self.config.rules),
+            baseline or Baseline(key),
+            collections.deque(maxlen=self.config.confirm_window),
+        )
+
+    # Observation -------------------------------------------------------------
+
+    def observe(self, samples: Iterable[Sample]) -> list[Change]:
+        """Take one poll's samples; return the changes they cause."""
+        changes: list[Change] = []
+        for sample in samples:
+            if not _usable(sample):
+                self.skipped += 1
+                continue
+            state = self._levels.get(sample.key)
+            if state is None:
+                state = self._levels[sample.key] = self._new_level(sample.key)
+            change = self._observe_level(state, sample)
+            if change is not None:
+                changes.append(change)
+            if state.rule.trend:
+                change = self._observe_trend(state.rule, sample)
+                if change is not None:
+                    changes.append(change)
+        return changes
+
+    def _sigma(self, rule: Rule, baseline: Baseline) -> float:
+        sigma = max(math.sqrt(max(baseline.variance, 0.0)), rule.sigma_floor)
+        if rule.measure == "ratio":
+            sigma = max(sigma, self.config.relative_sigma_floor * abs(baseline.mean))
+        return sigma
+
+    def _measure(
+        self, rule: Rule, baseline: Baseline, value: float
+    ) -> tuple[float, float]:
+        """Return the deviation size and z-score of ``value`` in the worse direction."""
+        mean = baseline.mean
+        z_up = (value - mean) / self._sigma(rule, baseline)
+        if rule.measure == "difference":
+            up_size, down_size = value - mean, mean - value
+        else:
+            up_size = value / max(mean, rule.sigma_floor)
+            down_size = mean / max(value, rule.sigma_floor)
+        if rule.direction == "up":
+            return up_size, z_up
+        if rule.direction == "down":
+            return down_size, -z_up
+        if value >= mean:
+            return up_size, z_up
+        return down_size, -z_up
+
+    def _tier(self, tiers: Sequence[float], size: float) -> int:
+        return sum(1 for threshold in tiers if size >= threshold)
+
+    def _learn(self, state: _Level, sample: Sample) -> Baseline:
+        baseline = state.baseline
+        value = sample.value
+        config = self.config
+        if baseline.count < config.min_samples:
+            warmup = (*baseline.warmup, value)
+            spread = 1.4826 * median_absolute_deviation(warmup)
+            done = len(warmup) >= config.min_samples
+            return dataclasses.replace(
+                baseline,
+                label=sample.label or baseline.label,
+                count=len(warmup),
+                mean=median(warmup),
+                variance=spread * spread,
+                warmup=() if done else warmup,
+                last_value=value,
+                updated_at=sample.at,
+            )
+        sigma = self._sigma(state.rule, baseline)
+        limit = config.clip_sigmas * sigma
+        clipped = min(max(value, baseline.mean - limit), baseline.mean + limit)
+        difference = clipped - baseline.mean
+        increment = config.alpha * difference
+        return dataclasses.replace(
+            baseline,
+            label=sample.label or baseline.label,
+            count=baseline.count + 1,
+            mean=baseline.mean + increment,
+            variance=(1 - config.alpha) * (baseline.variance + difference * increment),
+            last_value=value,
+            updated_at=sample.at,
+        )
+
+    def _observe_level(self, state: _Level, sample: Sample) -> Change | None:
+        config = self.config
+        rule = state.rule
+        baseline = state.baseline
+        self._dirty.add(sample.key)
+        if baseline.count < config.min_samples and state.open is None:
+            state.baseline = self._learn(state, sample)
+            return None
+        size, z = self._measure(rule, baseline, sample.value)
+        deviant = (
+            z >= config.z_open
+            and size >= rule.tiers[0]
+            and abs(sample.value - baseline.mean) >= rule.min_delta
+        )
+        state.recent.append(size if deviant else None)
+        seen = dataclasses.replace(
+            baseline,
+            label=sample.label or baseline.label,
+            last_value=sample.value,
+            updated_at=sample.at,
+        )
+        if state.open is None:
+            if not deviant:
+                state.baseline = self._learn(state, sample)
+                return None
+            state.baseline = seen
+            hits = [s for s in state.recent if s is not None]
+            if len(hits) < config.confirm_polls:
+                return None
+            severity = Severity.clamp(self._tier(rule.tiers, median(hits)))
+            state.open = _Open(sample.at, severity, sample.value, size)
+            state.recovered = 0
+            state.baseline = dataclasses.replace(seen, regressed=True)
+            return self._level_change("opened", state, sample, size)
+        state.baseline = dataclasses.replace(seen, regressed=True)
+        clear_size = (
+            1 + (rule.tiers[0] - 1) / 2
+            if rule.measure == "ratio"
+            else rule.tiers[0] / 2
+        )
+        if size < clear_size or z < config.z_clear:
+            state.recovered += 1
+        else:
+            state.recovered = 0
+        if state.recovered >= config.clear_polls:
+            change = self._level_change("cleared", state, sample, size)
+            state.open = None
+            state.recent.clear()
+            state.recovered = 0
+            state.baseline = dataclasses.replace(state.baseline, regressed=False)
+            return change
+        return self._update_open(
+            state.open,
+            rule.tiers,
+            state.recent,
+            sample,
+            size,
+            lambda kind: self._level_change(kind, state, sample, size),
+        )
+
+    def _update_open(
+        self,
+        current: _Open,
+        tiers: Sequence[float],
+        recent: Iterable[float | None],
+        sample: Sample,
+        size: float,
+        make: Callable[[ChangeKind], Change],
+    ) -> Change:
+        hits = [s for s in recent if s is not None]
+        tier = self._tier(tiers, median(hits)) if hits else 0
+        held = sample.at - current.opened_at
+        tier += sum(1 for step in self.config.persistence_steps if held >= step)
+        severity = max(current.severity, Severity.clamp(tier))
+        current.peak = max(current.peak, sample.value)
+        current.size = size
+        escalated = severity > current.severity
+        current.severity = severity
+        return make("escalated" if escalated else "updated")
+
+    def _level_change(
+        self, kind: ChangeKind, state: _Level, sample: Sample, size: float
+    ) -> Change:
+        assert state.open is not None
+        baseline = state.baseline
+        return Change(
+            kind,
+            sample.key,
+            "level",
+            sample.label or baseline.label,
+            state.open.severity,
+            sample.at,
+            state.open.opened_at,
+            baseline.mean,
+            sample.value,
+            max(state.open.peak, sample.value),
+            size,
+            f"{format_value(sample.key, sample.value)} against"
+            f" {format_value(sample.key, baseline.mean)}",
+        )
+
+    def _observe_trend(self, rule: Rule, sample: Sample) -> Change | None:
+        config = self.config
+        state = self._trends.get(sample.key)
+        if state is None:
+            state = self._trends[sample.key] = _Trend(
+                collections.deque(maxlen=config.trend_window)
+            )
+        state.points.append((sample.at, sample.value))
+        if len(state.points) < config.trend_min_samples:
+            return None
+        points = list(state.points)
+        values = [value for _, value in points]
+        level = max(median(values), rule.sigma_floor)
+        slope = theil_sen_slope(points)
+        growth = slope * (points[-1][0] - points[0][0])
+        per_hour = slope * 3600 / level
+        leaking = kendall_tau(values) >= config.trend_tau and growth >= max(
+            rule.min_delta, config.trend_min_growth * level
+        )
+        key = sample.key + TREND_SUFFIX
+        detail = f"growing {format_value(sample.key, slope * 3600)} per hour"
+
+        def make(kind: ChangeKind) -> Change:
+            assert state.open is not None
+            return Change(
+                kind,
+                key,
+                "trend",
+                sample.label,
+                state.open.severity,
+                sample.at,
+                state.open.opened_at,
+                state.start_value,
+                sample.value,
+                max(state.open.peak, sample.value),
+                per_hour,
+                detail,
+            )
+
+        if state.open is None:
+            state.run = state.run + 1 if leaking else 0
+            if state.run < config.confirm_polls:
+                return None
+            severity = Severity.clamp(self._tier(config.trend_tiers, per_hour))
+            state.open = _Open(sample.at, severity, sample.value, per_hour)
+            state.start_value = values[0]
+            state.recovered = 0
+            return make("opened")
+        state.recovered = 0 if leaking else state.recovered + 1
+        if state.recovered >= config.clear_polls:
+            change = make("cleared")
+            state.open = None
+            state.run = 0
+            return change
+        recent = [per_hour] if leaking else [None]
+        return self._update_open(
+            state.open, config.trend_tiers, recent, sample, per_hour, make
+        )
+
+
+# Alerts ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Alert:
+    """A regression as ops staff see it: key, baseline, current value, severity."""
+
+    key: str
+    label: str
+    kind: Literal["level", "trend"]
+    severity: Severity
+    opened_at: float
+    updated_at: float
+    baseline: float
+    value: float
+    peak: float
+    size: float
+    detail: str = ""
+    cleared_at: float | None = None
+    acknowledged_at: float | None = None
+    acknowledged_severity: Severity | None = None
+    acknowledged_size: float | None = None
+    suppressed: str = ""
+    """Why no notification was sent: ``flapping``, ``rate limit`` or empty."""
+
+    @property
+    def active(self) -> bool:
+        return self.cleared_at is None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+    def stored(self) -> StoredAlert:
+        return StoredAlert(
+            self.key,
+            self.label,
+            self.kind,
+            int(self.severity),
+            self.opened_at,
+            self.updated_at,
+            self.baseline,
+            self.value,
+            self.peak,
+            self.size,
+            self.detail,
+            self.cleared_at,
+            self.acknowledged_at,
+            None
+            if self.acknowledged_severity is None
+            else int(self.acknowledged_severity),
+            self.acknowledged_size,
+            self.suppressed,
+        )
+
+    @classmethod
+    def from_stored(cls, row: StoredAlert) -> Alert:
+        kind: Literal["level", "trend"] = "trend" if row.kind == "trend" else "level"
+        return cls(
+            row.key,
+            row.label,
+            kind,
+            Severity.clamp(row.severity),
+            row.opened_at,
+            row.updated_at,
+            row.baseline,
+            row.value,
+            row.peak,
+            row.size,
+            row.detail,
+            row.cleared_at,
+            row.acknowledged_at,
+            None
+            if row.acknowledged_severity is None
+            else Severity.clamp(row.acknowledged_severity),
+            row.acknowledged_size,
+            row.suppressed,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Suppression settings of :class:`AlertBook`."""
+
+    cooldown: float = 600.0
+    """Seconds after a clear during which the same key reopens its old alert,
+    quietly unless the new severity is higher."""
+    flap_penalty: float = 1.0
+    """Penalty added to a key each time its alert clears."""
+    flap_half_life: float = 900.0
+    """Seconds in which a key's flap penalty halves."""
+    flap_suppress: float = 2.0
+    """Penalty at which a key counts as flapping and its alerts stay quiet."""
+    flap_reuse: float = 0.75
+    """Penalty below which a flapping key may raise alerts again."""
+    max_per_minute: int = 10
+    """Alerts raised in any 60 seconds; more are recorded but not raised."""
+    worsen_factor: float = 2.0
+    """An acknowledged alert is raised again when its deviation grows by this
+    factor, or when its severity rises."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one poll's changes did to the alert book."""
+
+    raised: list[Alert]
+    """New or worsened alerts that should reach the user."""
+    writes: list[AlertWrite]
+    events: list[AlertEvent]
+
+
+class AlertBook:
+    """Active alerts of one process and the suppression that applies to them."""
+
+    def __init__(self, policy: AlertPolicy | None = None) -> None:
+        self.policy = policy or AlertPolicy()
+        self._active: dict[str, Alert] = {}
+        self._cleared: dict[str, Alert] = {}
+        self._penalty: dict[str, tuple[float, float]] = {}
+        self._flapping: set[str] = set()
+        self._raised_at: collections.deque[float] = collections.deque()
+        self.rate_limited = 0
+        """Alerts recorded without being raised because of the cap per minute."""
+
+    def active(self) -> list[Alert]:
+        """Return the open alerts, most severe first, then oldest first."""
+        return sorted(self._active.values(), key=lambda a: (-a.severity, a.opened_at))
+
+    def get(self, key: str) -> Alert | None:
+        return self._active.get(key)
+
+    def restore(self, alerts: Iterable[Alert]) -> None:
+        for alert in alerts:
+            if alert.active:
+                self._active[alert.key] = alert
+
+    def drop(self, key: str) -> bool:
+        """Forget the open alert of ``key`` without an event (cleared elsewhere)."""
+        return self._active.pop(key, None) is not None
+
+    def penalty(self, key: str, at: float) -> float:
+        """Return the flap penalty of ``key`` at time ``at``, decayed."""
+        value, since = self._penalty.get(key, (0.0, at))
+        decay: float = 0.5 ** (max(at - since, 0.0) / self.policy.flap_half_life)
+        return value * decay
+
+    def is_flapping(self, key: str, at: float) -> bool:
+        penalty = self.penalty(key, at)
+        if key in self._flapping and penalty < self.policy.flap_reuse:
+            self._flapping.discard(key)
+        elif penalty >= self.policy.flap_suppress:
+            self._flapping.add(key)
+        return key in self._flapping
+
+    def set_acknowledgement(
+        self, key: str, at: float, severity: Severity, size: float
+    ) -> Alert | None:
+        alert = self._active.get(key)
+        if alert is None:
+            return None
+        alert = dataclasses.replace(
+            alert,
+            acknowledged_at=at,
+            acknowledged_severity=severity,
+            acknowledged_size=size,
+        )
+        self._active[key] = alert
+        return alert
+
+    def acknowledge(self, key: str, at: float) -> Alert | None:
+        """Acknowledge the open alert of ``key`` at its current severity and size."""
+        alert = self._active.get(key)
+        if alert is None:
+            return None
+        return self.set_acknowledgement(key, at, alert.severity, alert.size)
+
+    def _rate_allows(self, at: float) -> bool:
+        while self._raised_at and at - self._raised_at[0] >= 60.0:
+            self._raised_at.popleft()
+        return len(self._raised_at) < self.policy.max_per_minute
+
+    def _worsened(self, alert: Alert) -> bool:
+        if alert.acknowledged_severity is None:
+            return True
+        if alert.severity > alert.acknowledged_severity:
+            return True
+        acknowledged = alert.acknowledged_size or 0.0
+        return (
+            acknowledged > 0 and alert.size >= acknowledged * self.policy.worsen_factor
+        )
+
+    def apply(self, changes: Iterable[Change]) -> Outcome:
+        """Turn detector changes into alert writes, log events and raised alerts."""
+        outcome = Outcome([], [], [])
+        for change in changes:
+            if change.kind == "cleared":
+                self._clear(change, outcome)
+            elif change.key in self._active:
+                self._update(change, outcome)
+            else:
+                self._open(change, outcome)
+        return outcome
+
+    def _event(
+        self, outcome: Outcome, alert: Alert, event: str, note: str = ""
+    ) -> None:
+        outcome.events.append(
+            AlertEvent(
+                alert.key,
+                alert.updated_at,
+                event,
+                int(alert.severity),
+                alert.value,
+                note,
+            )
+        )
+
+    def _raise(self, outcome: Outcome, alert: Alert) -> Alert:
+        """Raise ``alert`` unless the cap per minute is reached; return it as stored."""
+        if not self._rate_allows(alert.updated_at):
+            self.rate_limited += 1
+            alert = dataclasses.replace(alert, suppressed="rate limit")
+            self._event(
+                outcome,
+                alert,
+                "rate limited",
+                f"more than {self.policy.max_per_minute} alerts in a minute",
+            )
+            return alert
+        self._raised_at.append(alert.updated_at)
+        alert = dataclasses.replace(alert, suppressed="")
+        outcome.raised.append(alert)
+        return alert
+
+    def _open(self, change: Change, outcome: Outcome) -> None:
+        previous = self._cleared.get(change.key)
+        reopen = (
+            previous is not None
+            and previous.cleared_at is not None
+            and change.at - previous.cleared_at < self.policy.cooldown
+        )
+        if reopen and previous is not None:
+            alert = dataclasses.replace(
+                previous,
+                severity=max(previous.severity, change.severity),
+                updated_at=change.at,
+                baseline=change.baseline,
+                value=change.value,
+                peak=max(previous.peak, change.peak),
+                size=change.size,
+                detail=change.detail,
+                cleared_at=None,
+            )
+            self._event(outcome, alert, "reopened", "within the cooldown")
+            loud = change.severity > previous.severity and self._worsened(alert)
+        else:
+            alert = Alert(
+                change.key,
+                change.label,
+                change.alert_kind,
+                change.severity,
+                change.opened_at,
+                change.at,
+                change.baseline,
+                change.value,
+                change.peak,
+                change.size,
+                change.detail,
+            )
+            self._event(outcome, alert, "opened", alert.detail)
+            loud = True
+        if self.is_flapping(change.key, change.at):
+            alert = dataclasses.replace(alert, suppressed="flapping")
+            self._event(outcome, alert, "suppressed", "the key is flapping")
+        elif loud:
+            alert = self._raise(outcome, alert)
+        self._cleared.pop(change.key, None)
+        self._active[change.key] = alert
+        outcome.writes.append(AlertWrite(alert.stored(), reopen=reopen))
+
+    def _update(self, change: Change, outcome: Outcome) -> None:
+        old = self._active[change.key]
+        alert = dataclasses.replace(
+            old,
+            severity=max(old.severity, change.severity),
+            updated_at=change.at,
+            baseline=change.baseline,
+            value=change.value,
+            peak=max(old.peak, change.peak),
+            size=change.size,
+            detail=change.detail,
+        )
+        write_acknowledgement = False
+        if alert.severity > old.severity:
+            self._event(outcome, alert, "escalated", f"was {old.severity.label}")
+        if alert.acknowledged and self._worsened(alert):
+            alert = dataclasses.replace(
+                alert,
+                acknowledged_at=None,
+                acknowledged_severity=None,
+                acknowledged_size=None,
+            )
+            write_acknowledgement = True
+            self._event(
+                outcome, alert, "unacknowledged", "worse than when acknowledged"
+            )
+            alert = self._raise(outcome, alert)
+        elif (
+            alert.severity > old.severity
+            and not alert.acknowledged
+            and not self.is_flapping(change.key, change.at)
+        ):
+            alert = self._raise(outcome, alert)
+        self._active[change.key] = alert
+        outcome.writes.append(
+            AlertWrite(alert.stored(), write_acknowledgement=write_acknowledgement)
+        )
+
+    def _clear(self, change: Change, outcome: Outcome) -> None:
+        old = self._active.pop(change.key, None)
+        if old is None:
+            return
+        alert = dataclasses.replace(
+            old, updated_at=change.at, value=change.value, cleared_at=change.at
+        )
+        penalty = self.penalty(change.key, change.at) + self.policy.flap_penalty
+        self._penalty[change.key] = (penalty, change.at)
+        self._cleared[change.key] = alert
+        self._event(outcome, alert, "cleared")
+        outcome.writes.append(AlertWrite(alert.stored()))
+
+
+# Service ---------------------------------------------------------------------
+
+AlertListener = Callable[[Alert], None]
+
+
+class AlertService:
+    """The detector, the alert book and the baseline store, for the dashboard.
+
+    :meth:`observe` takes each poll's samples and returns the alerts raised;
+    listeners added with :meth:`add_listener` get those of ``notify_severity``
+    and above (high and critical by default). Nothing here raises because of
+    the baseline file: :attr:`status` tells the dashboard what is wrong.
+    """
+
+    def __init__(
+        self,
+        store: BaselineStore,
+        detector: RegressionDetector | None = None,
+        book: AlertBook | None = None,
+        *,
+        notify_severity: Severity = Severity.HIGH,
+        flush_interval: float = 10.0,
+        evidence_retention: float = 24 * 3600.0,
+    ) -> None:
+        self.store = store
+        self.detector = detector or RegressionDetector()
+        self.book = book or AlertBook()
+        self.notify_severity = notify_severity
+        self.flush_interval = flush_interval
+        """Seconds of sample time between writes of learned baselines."""
+        self.evidence_retention = evidence_retention
+        """Seconds that samples recorded as alert evidence are kept."""
+        self._listeners: list[AlertListener] = []
+        self._revision = 0
+        self._last_flush: float | None = None
+        self._read_problem = ""
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | None,
+        *,
+        config: DetectorConfig | None = None,
+        policy: AlertPolicy | None = None,
+        busy_timeout: float = 5.0,
+    ) -> AlertService:
+        """Open the baseline file (or memory) and load its state; never raise."""
+        store = await open_store(path, busy_timeout=busy_timeout)
+        service = cls(store, RegressionDetector(config), AlertBook(policy))
+        await service.load()
+        return service
+
+    @property
+    def status(self) -> StoreStatus:
+        status = self.store.status
+        if self._read_problem and status.level == "ok":
+            return StoreStatus(
+                status.persistent, status.path, self._read_problem, "warning"
+            )
+        return status
+
+    def add_listener(self, listener: AlertListener) -> None:
+        self._listeners.append(listener)
+
+    def active(self) -> list[Alert]:
+        return self.book.active()
+
+    def unacknowledged(self, minimum: Severity = Severity.LOW) -> list[Alert]:
+        return [
+            a
+            for a in self.book.active()
+            if not a.acknowledged and a.severity >= minimum
+        ]
+
+    async def load(self) -> None:
+        """Load baselines and open alerts from the store."""
+        try:
+            self.detector.load(await self.store.load_baselines())
+            stored = [Alert.from_stored(row) for row in await self.store.open_alerts()]
+            self._revision = await self.store.revision()
+        except Exception as exc:  # any sqlite3 or I/O failure
+            self._note_read_problem(exc)
+            return
+        self.book.restore(stored)
+        for alert in stored:
+            self.detector.restore_open(
+                alert.key, alert.opened_at, alert.severity, alert.peak
+            )
+
+    def _note_read_problem(self, exc: BaseException) -> None:
+        message = f"cannot read the baseline file ({exc}); working from memory"
+        if message != self._read_problem:
+            log.warning("%s", message)
+        self._read_problem = message
+
+    async def sync(self) -> None:
+        """Pick up resets, accepts and acknowledgements made by other processes."""
+        try:
+            revision = await self.store.revision()
+            if revision == self._revision:
+                return
+            baselines = await self.store.load_baselines()
+            open_rows = {row.key: row for row in await self.store.open_alerts()}
+        except Exception as exc:  # any sqlite3 or I/O failure
+            self._note_read_problem(exc)
+            return
+        self._read_problem = ""
+        self._revision = revision
+        for stored in baselines:
+            mine = self.detector.baseline(stored.key)
+            if mine is None or stored.epoch > mine.epoch:
+                self.detector.adopt(stored)
+                if mine is not None:
+                    self.book.drop(stored.key)
+                    self.book.drop(stored.key + TREND_SUFFIX)
+        for alert in self.book.active():
+            row = open_rows.get(alert.key)
+            if row is None:
+                self.book.drop(alert.key)
+                if alert.kind == "trend":
+                    self.detector.drop_trend(alert.key.removesuffix(TREND_SUFFIX))
+            elif row.acknowledged_at is not None and not alert.acknowledged:
+                self.book.set_acknowledgement(
+                    alert.key,
+                    row.acknowledged_at,
+                    Severity.clamp(row.acknowledged_severity or row.severity),
+                    row.acknowledged_size or row.size,
+                )
+
+    async def observe(self, samples: Sequence[Sample]) -> list[Alert]:
+        """Judge one poll's samples; return the alerts raised by them."""
+        await self.sync()
+        outcome = self.book.apply(self.detector.observe(samples))
+        latest = max((s.at for s in samples), default=None)
+        batch = self._batch(samples, outcome, latest)
+        try:
+            self.store.save_later(batch)
+        except Exception as exc:  # the store closed or failed
+            log.warning("cannot queue baseline write: %s", exc)
+        for alert in outcome.raised:
+            if alert.severity < self.notify_severity:
+                continue
+            for listener in self._listeners:
+                try:
+                    listener(alert)
+                except Exception:
+                    log.exception("alert listener failed for %s", alert.key)
+        return outcome.raised
+
+    def _batch(
+        self, samples: Sequence[Sample], outcome: Outcome, latest: float | None
+    ) -> SaveBatch:
+        flush_due = latest is not None and (
+            self._last_flush is None or latest - self._last_flush >= self.flush_interval
+        )
+        baselines: list[Baseline] = []
+        if flush_due or outcome.writes:
+            baselines = self.detector.take_dirty()
+            self._last_flush = latest
+        alerted = {a.key.removesuffix(TREND_SUFFIX) for a in self.book.active()}
+        alerted.update(w.alert.key.removesuffix(TREND_SUFFIX) for w in outcome.writes)
+        evidence = [
+            RecordedSample(s.key, s.at, s.value, s.interval, s.trusted)
+            for s in samples
+            if s.key in alerted and math.isfinite(s.value)
+        ]
+        prune = None
+        if flush_due and latest is not None:
+            prune = latest - self.evidence_retention
+        return SaveBatch(baselines, outcome.writes, outcome.events, evidence, prune)
+
+    async def flush(self) -> None:
+        """Write every learned baseline and wait for queued writes."""
+        baselines = self.detector.take_dirty()
+        try:
+            if baselines:
+                await self.store.save(SaveBatch(baselines))
+            await self.store.flush()
+        except Exception as exc:  # reported in status
+            log.warning("cannot write baselines: %s", exc)
+
+    async def acknowledge(self, key: str, at: float | None = None) -> Alert | None:
+        """Acknowledge the open alert of ``key``; it stays quiet until it worsens."""
+        at = time.time() if at is None else at
+        alert = self.book.acknowledge(key, at)
+        if alert is None:
+            return None
+        try:
+            await self.store.acknowledge(key, at)
+            self._revision = await self.store.revision()
+        except Exception as exc:  # reported in status
+            log.warning("cannot store the acknowledgement of %s: %s", key, exc)
+        return alert
+
+    async def accept(self, key: str, at: float | None = None) -> bool:
+        """Make the latest value of ``key`` its baseline and clear its alert."""
+        at = time.time() if at is None else at
+        await self.flush()
+        try:
+            accepted = await self.store.accept(key, at)
+        except Exception as exc:  # reported in status
+            log.warning("cannot accept the baseline of %s: %s", key, exc)
+            return False
+        await self.sync()
+        return accepted
+
+    async def history(self, limit: int = 200) -> list[Alert]:
+        """Return open and past alerts from the log, or the open ones on failure."""
+        try:
+            rows = await self.store.alerts(limit)
+        except Exception as exc:  # reported in status
+            self._note_read_problem(exc)
+            return self.active()
+        return [Alert.from_stored(row) for row in rows]
+
+    async def events(self, key: str, limit: int = 50) -> list[AlertEvent]:
+        try:
+            return await self.store.events(key, limit)
+        except Exception as exc:  # reported in status
+            self._note_read_problem(exc)
+            return []
+
+    async def evidence(self, key: str, limit: int = 60) -> list[RecordedSample]:
+        """Return recent samples recorded for the alert of ``key``."""
+        try:
+            return await self.store.recent_samples(
+                key.removesuffix(TREND_SUFFIX), limit
+            )
+        except Exception as exc:  # reported in status
+            self._note_read_problem(exc)
+            return []
+
+    async def close(self) -> None:
+        await self.flush()
+        await self.store.close()

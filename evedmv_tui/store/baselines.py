@@ -1,0 +1,1077 @@
+"""Regression baselines, the alert log and alert evidence in one SQLite file.
+
+The file lives at :attr:`evedmv_tui.config.Settings.baseline_file` and may be
+shared by several dashboards and commands on one machine. It runs in WAL mode,
+so readers never block the writer. Each store has one writer task that opens
+every write transaction with ``BEGIN IMMEDIATE``: the write lock is taken at
+the start, so a transaction never fails half-way on a lock upgrade, and a busy
+file is retried after the busy timeout instead of raising ``database is
+locked``.
+
+Rows from several writers are merged, never clobbered. A baseline row carries
+an ``epoch`` that ``evedmv baseline reset`` and ``accept`` raise, and a writer
+holding an older epoch cannot overwrite it. An open alert is one row per key,
+whichever process opened it. Events are only ever appended.
+
+:func:`open_store` never raises. A missing directory is created, a damaged
+file is moved aside and replaced, and a read-only file is copied into memory.
+A file from a newer version, or one that cannot be opened at all, is left
+alone and the store runs in memory. :attr:`BaselineStore.status` says which
+case applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+"""The ``PRAGMA user_version`` that :data:`MIGRATIONS` brings a file to."""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE meta (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO meta (name, value) VALUES ('revision', 0);
+
+        CREATE TABLE baseline (
+            key TEXT PRIMARY KEY,
+            label TEXT NOT NULL DEFAULT '',
+            count INTEGER NOT NULL,
+            mean REAL NOT NULL,
+            variance REAL NOT NULL,
+            warmup TEXT NOT NULL DEFAULT '[]',
+            last_value REAL,
+            updated_at REAL NOT NULL,
+            regressed INTEGER NOT NULL DEFAULT 0,
+            epoch INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+
+        CREATE TABLE alert (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL,
+            severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 4),
+            opened_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            cleared_at REAL,
+            baseline REAL NOT NULL,
+            value REAL NOT NULL,
+            peak REAL NOT NULL,
+            size REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            acknowledged_at REAL,
+            acknowledged_severity INTEGER,
+            acknowledged_size REAL,
+            suppressed TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        CREATE UNIQUE INDEX alert_open_key ON alert (key) WHERE cleared_at IS NULL;
+        CREATE INDEX alert_key ON alert (key, id);
+        CREATE INDEX alert_updated ON alert (updated_at);
+
+        CREATE TABLE alert_event (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER REFERENCES alert (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            at REAL NOT NULL,
+            event TEXT NOT NULL,
+            severity INTEGER,
+            value REAL,
+            note TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX alert_event_alert ON alert_event (alert_id, at);
+
+        CREATE TABLE sample (
+            key TEXT NOT NULL,
+            at REAL NOT NULL,
+            value REAL NOT NULL,
+            interval REAL NOT NULL,
+            trusted INTEGER NOT NULL,
+            pid INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX sample_key_at ON sample (key, at);
+        CREATE INDEX sample_at ON sample (at);
+        """,
+    ),
+)
+"""Ordered ``(version, script)`` pairs; append new versions, never edit old ones."""
+
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """Whether baselines and alerts reach the file, and why not if they do not."""
+
+    persistent: bool
+    """True while writes reach the file."""
+    path: Path | None
+    message: str
+    """One sentence for the status bar; empty when all is well."""
+    level: Literal["ok", "warning", "error"] = "ok"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Baseline:
+    """The learned normal of one sample key."""
+
+    key: str
+    label: str = ""
+    count: int = 0
+    """Samples learned since the baseline was created, reset or accepted."""
+    mean: float = 0.0
+    variance: float = 0.0
+    warmup: tuple[float, ...] = ()
+    """Values kept until ``count`` reaches the detector's minimum sample count."""
+    last_value: float | None = None
+    """Most recent trusted value, learned or not; ``baseline accept`` adopts it."""
+    updated_at: float = 0.0
+    regressed: bool = False
+    """True while the key is in regression; the detector then learns nothing."""
+    epoch: int = 0
+    """Raised by reset and accept; a writer with an older epoch is ignored."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """One alert row: a regression of one key from its opening to its clearing."""
+
+    key: str
+    label: str
+    kind: str
+    """``level`` for a shift of the value, ``trend`` for steady growth."""
+    severity: int
+    """1 low, 2 medium, 3 high, 4 critical."""
+    opened_at: float
+    updated_at: float
+    baseline: float
+    value: float
+    peak: float
+    size: float
+    """Deviation in the key's rule measure: a ratio, a difference or a growth rate."""
+    detail: str = ""
+    cleared_at: float | None = None
+    acknowledged_at: float | None = None
+    acknowledged_severity: int | None = None
+    acknowledged_size: float | None = None
+    suppressed: str = ""
+    """Why no notification was sent (``flapping``, ``rate limit``) or empty."""
+    id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One line of the alert log."""
+
+    key: str
+    at: float
+    event: str
+    """opened, reopened, escalated, cleared, acknowledged, unacknowledged,
+    suppressed, rate limited, accepted or reset."""
+    severity: int | None = None
+    value: float | None = None
+    note: str = ""
+    pid: int = dataclasses.field(default_factory=os.getpid)
+    alert_id: int | None = None
+    id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordedSample:
+    """A sample kept as evidence for an alert."""
+
+    key: str
+    at: float
+    value: float
+    interval: float
+    trusted: bool = True
+    pid: int = dataclasses.field(default_factory=os.getpid)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertWrite:
+    """The state of one alert as its writer knows it.
+
+    ``reopen`` lets the latest cleared row of the key become open again instead
+    of inserting a new row. Acknowledgement columns are written only when
+    ``write_acknowledgement`` is true, so a writer never erases an
+    acknowledgement that another process stored.
+    """
+
+    alert: StoredAlert
+    reopen: bool = False
+    write_acknowledgement: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SaveBatch:
+    """Everything one poll changes, written in one transaction."""
+
+    baselines: Sequence[Baseline] = ()
+    alerts: Sequence[AlertWrite] = ()
+    events: Sequence[AlertEvent] = ()
+    samples: Sequence[RecordedSample] = ()
+    prune_samples_before: float | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.baselines or self.alerts or self.events or self.samples)
+
+
+class StoreUnavailable(Exception):
+    """A write to the baseline file failed; the caller keeps its state in memory."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is SQLite's ``database is locked`` or ``busy``."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+@dataclasses.dataclass(slots=True)
+class _Job:
+    run: Callable[[aiosqlite.Connection], Awaitable[Any]]
+    future: asyncio.Future[Any]
+
+
+_BASELINE_COLUMNS = (
+    "key, label, count, mean, variance, warmup, last_value, updated_at,"
+    " regressed, epoch"
+)
+_ALERT_COLUMNS = (
+    "id, key, label, kind, severity, opened_at, updated_at, cleared_at, baseline,"
+    " value, peak, size, detail, acknowledged_at, acknowledged_severity,"
+    " acknowledged_size, suppressed"
+)
+_EVENT_COLUMNS = "id, alert_id, key, at, event, severity, value, note, pid"
+
+
+def _baseline_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Baseline:
+    (key, label, count, mean, variance, warmup, last, updated, regressed, epoch) = row
+    return Baseline(
+        key,
+        label,
+        count,
+        mean,
+        variance,
+        tuple(float(v) for v in json.loads(warmup)),
+        last,
+        updated,
+        bool(regressed),
+        epoch,
+    )
+
+
+def _alert_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredAlert:
+    (
+        alert_id,
+        key,
+        label,
+        kind,
+        severity,
+        opened_at,
+        updated_at,
+        cleared_at,
+        baseline,
+        value,
+        peak,
+        size,
+        detail,
+        ack_at,
+        ack_severity,
+        ack_size,
+        suppressed,
+    ) = row
+    return StoredAlert(
+        key,
+        label,
+        kind,
+        severity,
+        opened_at,
+        updated_at,
+        baseline,
+        value,
+        peak,
+        size,
+        detail,
+        cleared_at,
+        ack_at,
+        ack_severity,
+        ack_size,
+        suppressed,
+        alert_id,
+    )
+
+
+def _event_from_row(row: sqlite3.Row | tuple[Any, ...]) -> AlertEvent:
+    event_id, alert_id, key, at, event, severity, value, note, pid = row
+    return AlertEvent(key, at, event, severity, value, note, pid, alert_id, event_id)
+
+
+class BaselineStore:
+    """Asynchronous access to one baseline file, or to an in-memory stand-in.
+
+    Reads use their own connection, so they see committed rows only. Writes
+    are queued to the single writer task, batched, and each batch runs in one
+    ``BEGIN IMMEDIATE`` transaction with a savepoint per job, so one failing
+    job does not lose the others.
+    """
+
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        status: StoreStatus,
+        *,
+        max_busy_wait: float = 30.0,
+    ) -> None:
+        self._writer_conn = writer
+        self._reader = reader
+        self.status = status
+        self.max_busy_wait = max_busy_wait
+        """Seconds a batch keeps retrying a busy file before it fails."""
+        self.busy_retries = 0
+        """Transactions retried because another process held the write lock."""
+        self.failed_writes = 0
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
+            self._write_loop(), name="baseline-writer"
+        )
+        self._closed = False
+
+    @property
+    def persistent(self) -> bool:
+        return self.status.persistent
+
+    # Writing -----------------------------------------------------------------
+
+    def submit(
+        self, run: Callable[[aiosqlite.Connection], Awaitable[T]]
+    ) -> asyncio.Future[T]:
+        """Queue ``run`` for the writer; return a future of its result.
+
+        ``run`` gets the writer connection inside an open transaction and must
+        not commit or roll back itself.
+        """
+        if self._closed:
+            raise StoreUnavailable("the baseline store is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(run, future))
+        return future
+
+    async def write(self, run: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run ``run`` in a write transaction and wait for its commit."""
+        result: T = await self.submit(run)
+        return result
+
+    async def flush(self) -> None:
+        """Wait until every queued write has committed or failed."""
+        await self._queue.join()
+
+    async def _write_loop(self) -> None:
+        while True:
+            job = await self._queue.get()
+            if job is None:
+                self._queue.task_done()
+                return
+            jobs = [job]
+            stop = False
+            while len(jobs) < 64 and not self._queue.empty():
+                extra = self._queue.get_nowait()
+                if extra is None:
+                    stop = True
+                    break
+                jobs.append(extra)
+            try:
+                await self._run_batch(jobs)
+            finally:
+                for _ in jobs:
+                    self._queue.task_done()
+                if stop:
+                    self._queue.task_done()
+            if stop:
+                return
+
+    async def _run_batch(self, jobs: list[_Job]) -> None:
+        conn = self._writer_conn
+        deadline = time.monotonic() + self.max_busy_wait
+        delay = 0.01
+        while True:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                results = [await self._run_job(conn, job) for job in jobs]
+                await conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback(conn)
+                if is_busy(exc) and time.monotonic() < deadline:
+                    self.busy_retries += 1
+                    log.debug("baseline file busy, retrying in %.2f s", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+                    continue
+                self._fail(jobs, exc)
+                return
+            for job, result in zip(jobs, results, strict=True):
+                if job.future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    job.future.set_exception(result)
+                else:
+                    job.future.set_result(result)
+            return
+
+    async def _run_job(self, conn: aiosqlite.Connection, job: _Job) -> Any:
+        await conn.execute("SAVEPOINT job")
+        try:
+            result = await job.run(conn)
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                raise
+            await conn.execute("ROLLBACK TO job")
+            await conn.execute("RELEASE job")
+            log.warning("baseline write failed: %s", exc)
+            return StoreUnavailable(str(exc))
+        await conn.execute("RELEASE job")
+        return result
+
+    @staticmethod
+    async def _rollback(conn: aiosqlite.Connection) -> None:
+        if conn.in_transaction:
+            try:
+                await conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.debug("rollback failed: %s", exc)
+
+    def _fail(self, jobs: list[_Job], exc: sqlite3.Error) -> None:
+        self.failed_writes += 1
+        if self.status.persistent:
+            log.warning("cannot write the baseline file %s: %s", self.status.path, exc)
+        self.status = StoreStatus(
+            self.status.persistent,
+            self.status.path,
+            f"baseline file not written ({exc}); baselines kept in memory",
+            "warning",
+        )
+        error = StoreUnavailable(str(exc))
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    # Reading -----------------------------------------------------------------
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        deadline = time.monotonic() + self.max_busy_wait
+        while True:
+            try:
+                async with self._reader.execute(sql, params) as cursor:
+                    return list(await cursor.fetchall())
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                    continue
+                raise
+
+    async def revision(self) -> int:
+        """Return the counter that resets, accepts and acknowledgements raise."""
+        rows = await self._read("SELECT value FROM meta WHERE name = 'revision'")
+        return int(rows[0][0]) if rows else 0
+
+    async def load_baselines(self, keys: Iterable[str] | None = None) -> list[Baseline]:
+        """Return all baselines, or those of ``keys``, ordered by key."""
+        sql = f"SELECT {_BASELINE_COLUMNS} FROM baseline"
+        if keys is None:
+            rows = await self._read(sql + " ORDER BY key")
+        else:
+            wanted = json.dumps(list(keys))
+            rows = await self._read(
+                sql + " WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key",
+                (wanted,),
+            )
+        return [_baseline_from_row(row) for row in rows]
+
+    async def get_baseline(self, key: str) -> Baseline | None:
+        found = await self.load_baselines([key])
+        return found[0] if found else None
+
+    async def open_alerts(self) -> list[StoredAlert]:
+        """Return the alerts not yet cleared, most severe first."""
+        rows = await self._read(
+            f"SELECT {_ALERT_COLUMNS} FROM alert WHERE cleared_at IS NULL"
+            " ORDER BY severity DESC, opened_at"
+        )
+        return [_alert_from_row(row) for row in rows]
+
+    async def alerts(self, limit: int = 200) -> list[StoredAlert]:
+        """Return open and cleared alerts, open first, then most recent first."""
+        rows = await self._read(
+            f"SELECT {_ALERT_COLUMNS} FROM alert"
+            " ORDER BY cleared_at IS NOT NULL, updated_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [_alert_from_row(row) for row in rows]
+
+    async def events(
+        self, key: str | None = None, limit: int = 200
+    ) -> list[AlertEvent]:
+        """Return the alert log, newest first, for one alert key or all."""
+        sql = f"SELECT {_EVENT_COLUMNS} FROM alert_event"
+        if key is None:
+            rows = await self._read(sql + " ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._read(
+                sql + " WHERE key = ? ORDER BY id DESC LIMIT ?", (key, limit)
+            )
+        return [_event_from_row(row) for row in rows]
+
+    async def recent_samples(self, key: str, limit: int = 60) -> list[RecordedSample]:
+        """Return the newest recorded samples of ``key``, oldest first."""
+        rows = await self._read(
+            "SELECT key, at, value, interval, trusted, pid FROM sample"
+            " WHERE key = ? ORDER BY at DESC LIMIT ?",
+            (key, limit),
+        )
+        return [
+            RecordedSample(k, at, value, interval, bool(trusted), pid)
+            for k, at, value, interval, trusted, pid in reversed(rows)
+        ]
+
+    async def count_rows(self, table: str) -> int:
+        """Return the row count of one of the store's tables."""
+        if table not in {"baseline", "alert", "alert_event", "sample"}:
+            raise ValueError(f"unknown baseline table {table!r}")
+        rows = await self._read(f"SELECT count(*) FROM {table}")
+        return int(rows[0][0])
+
+    # Write operations --------------------------------------------------------
+
+    async def save(self, batch: SaveBatch) -> None:
+        """Write one poll's changes and wait for the commit."""
+        await self.write(lambda conn: _save(conn, batch))
+
+    def save_later(self, batch: SaveBatch) -> None:
+        """Queue one poll's changes without waiting; failures are logged."""
+        if not batch and batch.prune_samples_before is None:
+            return
+        future = self.submit(lambda conn: _save(conn, batch))
+        future.add_done_callback(_log_failure)
+
+    async def reset(self, key: str | None, at: float) -> int:
+        """Forget the baseline of ``key``, or of every key; return how many.
+
+        Open alerts of the keys are cleared with a ``reset`` event, because
+        without a baseline nothing supports them.
+        """
+        return int(await self.write(lambda conn: _reset(conn, key, at)))
+
+    async def accept(self, key: str, at: float) -> bool:
+        """Adopt the latest value of ``key`` as its baseline and clear its alerts.
+
+        Return False when neither a baseline nor an open alert has that key.
+        """
+        return bool(await self.write(lambda conn: _accept(conn, key, at)))
+
+    async def acknowledge(self, key: str, at: float) -> StoredAlert | None:
+        """Acknowledge the open alert of ``key``; return it, or None if none is open."""
+        found: StoredAlert | None = await self.write(
+            lambda conn: _acknowledge(conn, key, at)
+        )
+        return found
+
+    async def close(self) -> None:
+        """Finish queued writes and close both connections."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None
+        await self._writer_conn.close()
+        if self._reader is not self._writer_conn:
+            await self._reader.close()
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.debug("queued baseline write failed: %s", exc)
+
+
+async def _bump_revision(conn: aiosqlite.Connection) -> None:
+    await conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'revision'")
+
+
+async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
+    if batch.baselines:
+        await conn.executemany(
+            f"INSERT INTO baseline ({_BASELINE_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET label = excluded.label,"
+            " count = excluded.count, mean = excluded.mean,"
+            " variance = excluded.variance, warmup = excluded.warmup,"
+            " last_value = excluded.last_value, updated_at = excluded.updated_at,"
+            " regressed = excluded.regressed, epoch = excluded.epoch"
+            " WHERE excluded.epoch > baseline.epoch"
+            " OR (excluded.epoch = baseline.epoch"
+            " AND excluded.updated_at >= baseline.updated_at)",
+            [
+                (
+                    b.key,
+                    b.label,
+                    b.count,
+                    b.mean,
+                    b.variance,
+                    json.dumps(list(b.warmup)),
+                    b.last_value,
+                    b.updated_at,
+                    int(b.regressed),
+                    b.epoch,
+                )
+                for b in batch.baselines
+            ],
+        )
+    for write in batch.alerts:
+        await _write_alert(conn, write)
+    if batch.events:
+        await conn.executemany(
+            "INSERT INTO alert_event"
+            " (alert_id, key, at, event, severity, value, note, pid)"
+            " VALUES ((SELECT max(id) FROM alert WHERE key = ?),"
+            " ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.key, e.key, e.at, e.event, e.severity, e.value, e.note, e.pid)
+                for e in batch.events
+            ],
+        )
+    if batch.samples:
+        await conn.executemany(
+            "INSERT INTO sample (key, at, value, interval, trusted, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (s.key, s.at, s.value, s.interval, int(s.trusted), s.pid)
+                for s in batch.samples
+            ],
+        )
+    if batch.prune_samples_before is not None:
+        await conn.execute(
+            "DELETE FROM sample WHERE at < ?", (batch.prune_samples_before,)
+        )
+
+
+async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
+    alert = write.alert
+    async with conn.execute(
+        "SELECT id, cleared_at FROM alert WHERE key = ? ORDER BY id DESC LIMIT 1",
+        (alert.key,),
+    ) as cursor:
+        latest = await cursor.fetchone()
+    if alert.cleared_at is not None:
+        if latest is not None and latest[1] is None:
+            await conn.execute(
+                "UPDATE alert SET cleared_at = ?, updated_at = ?, value = ?"
+                " WHERE id = ?",
+                (alert.cleared_at, alert.updated_at, alert.value, latest[0]),
+            )
+        return
+    ack_columns = ""
+    ack_params: tuple[Any, ...] = ()
+    if write.write_acknowledgement:
+        ack_columns = (
+            ", acknowledged_at = ?, acknowledged_severity = ?, acknowledged_size = ?"
+        )
+        ack_params = (
+            alert.acknowledged_at,
+            alert.acknowledged_severity,
+            alert.acknowledged_size,
+        )
+    if latest is not None and (latest[1] is None or write.reopen):
+        await conn.execute(
+            "UPDATE alert SET cleared_at = NULL, label = ?, updated_at = ?,"
+            " severity = max(severity, ?), baseline = ?, value = ?,"
+            " peak = max(peak, ?), size = ?, detail = ?, suppressed = ?"
+            f"{ack_columns} WHERE id = ?",
+            (
+                alert.label,
+                alert.updated_at,
+                alert.severity,
+                alert.baseline,
+                alert.value,
+                alert.peak,
+                alert.size,
+                alert.detail,
+                alert.suppressed,
+                *ack_params,
+                latest[0],
+            ),
+        )
+        return
+    await conn.execute(
+        "INSERT INTO alert (key, label, kind, severity, opened_at, updated_at,"
+        " baseline, value, peak, size, detail, acknowledged_at,"
+        " acknowledged_severity, acknowledged_size, suppressed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            alert.key,
+            alert.label,
+            alert.kind,
+            alert.severity,
+            alert.opened_at,
+            alert.updated_at,
+            alert.baseline,
+            alert.value,
+            alert.peak,
+            alert.size,
+            alert.detail,
+            alert.acknowledged_at,
+            alert.acknowledged_severity,
+            alert.acknowledged_size,
+            alert.suppressed,
+        ),
+    )
+
+
+async def _clear_alerts(
+    conn: aiosqlite.Connection,
+    keys_sql: str,
+    params: Sequence[Any],
+    at: float,
+    event: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO alert_event (alert_id, key, at, event, severity, value, pid)"
+        f" SELECT id, key, ?, ?, severity, value, ? FROM alert"
+        f" WHERE cleared_at IS NULL AND {keys_sql}",
+        (at, event, os.getpid(), *params),
+    )
+    await conn.execute(
+        f"UPDATE alert SET cleared_at = ?, updated_at = ?"
+        f" WHERE cleared_at IS NULL AND {keys_sql}",
+        (at, at, *params),
+    )
+
+
+async def _reset(conn: aiosqlite.Connection, key: str | None, at: float) -> int:
+    where, params = ("key = ?", (key,)) if key is not None else ("1", ())
+    cursor = await conn.execute(
+        "UPDATE baseline SET count = 0, mean = 0, variance = 0, warmup = '[]',"
+        " regressed = 0, epoch = epoch + 1, updated_at = ?"
+        f" WHERE {where}",
+        (at, *params),
+    )
+    changed = cursor.rowcount
+    if key is None:
+        await _clear_alerts(conn, "1", (), at, "reset")
+    else:
+        await _clear_alerts(
+            conn, "(key = ? OR key = ?)", (key, f"{key}:trend"), at, "reset"
+        )
+    await _bump_revision(conn)
+    return changed
+
+
+async def _accept(conn: aiosqlite.Connection, key: str, at: float) -> bool:
+    # The spread is kept relative to the level: a query that became ten times
+    # slower is assumed to vary ten times as much in absolute terms.
+    cursor = await conn.execute(
+        "UPDATE baseline SET"
+        " variance = CASE WHEN mean > 0 AND last_value IS NOT NULL"
+        "   THEN variance * (last_value / mean) * (last_value / mean)"
+        "   ELSE variance END,"
+        " mean = coalesce(last_value, mean), warmup = '[]', regressed = 0,"
+        " epoch = epoch + 1, updated_at = ?"
+        " WHERE key = ?",
+        (at, key),
+    )
+    changed = cursor.rowcount > 0
+    async with conn.execute(
+        "SELECT count(*) FROM alert WHERE cleared_at IS NULL AND key = ?", (key,)
+    ) as found:
+        row = await found.fetchone()
+    open_alerts = int(row[0]) if row else 0
+    await _clear_alerts(conn, "key = ?", (key,), at, "accepted")
+    if changed or open_alerts:
+        await _bump_revision(conn)
+    return changed or open_alerts > 0
+
+
+async def _acknowledge(
+    conn: aiosqlite.Connection, key: str, at: float
+) -> StoredAlert | None:
+    await conn.execute(
+        "UPDATE alert SET acknowledged_at = ?, acknowledged_severity = severity,"
+        " acknowledged_size = size WHERE key = ? AND cleared_at IS NULL",
+        (at, key),
+    )
+    async with conn.execute(
+        f"SELECT {_ALERT_COLUMNS} FROM alert WHERE key = ? AND cleared_at IS NULL",
+        (key,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    alert = _alert_from_row(row)
+    await conn.execute(
+        "INSERT INTO alert_event (alert_id, key, at, event, severity, value, pid)"
+        " VALUES (?, ?, ?, 'acknowledged', ?, ?, ?)",
+        (alert.id, key, at, alert.severity, alert.value, os.getpid()),
+    )
+    await _bump_revision(conn)
+    return alert
+
+
+# Opening -------------------------------------------------------------------
+
+
+class _NewerSchema(Exception):
+    pass
+
+
+async def _connect(target: str, busy_timeout: float, *, uri: bool = False) -> Any:
+    conn = await aiosqlite.connect(
+        target, timeout=busy_timeout, isolation_level=None, uri=uri
+    )
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection, deadline: float) -> int:
+    """Bring the file to :data:`SCHEMA_VERSION`; return the version found."""
+    while True:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                continue
+            raise
+    try:
+        async with conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        found = int(row[0]) if row else 0
+        if found > SCHEMA_VERSION:
+            raise _NewerSchema(str(found))
+        for version, script in MIGRATIONS:
+            if version > found:
+                for statement in _statements(script):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {version}")
+        await conn.execute("COMMIT")
+        return found
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+async def _check(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA quick_check") as cursor:
+        rows = await cursor.fetchall()
+    problems = [str(row[0]) for row in rows if row[0] != "ok"]
+    if problems:
+        raise sqlite3.DatabaseError("integrity check failed: " + "; ".join(problems))
+    # A file of the right version must still have the tables this code uses.
+    async with conn.execute(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+        " AND name IN ('meta', 'baseline', 'alert', 'alert_event', 'sample')"
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None or row[0] != 5:
+        raise sqlite3.DatabaseError("tables of the baseline schema are missing")
+
+
+async def _open_file(path: Path, busy_timeout: float, deadline: float) -> Any:
+    conn = await _connect(str(path), busy_timeout)
+    try:
+        while True:
+            try:
+                async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                    row = await cursor.fetchone()
+                break
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                    continue
+                raise
+        if row is None or str(row[0]).lower() != "wal":
+            log.warning("baseline file %s is not in WAL mode (%s)", path, row)
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await _migrate(conn, deadline)
+        await _check(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _memory_store(
+    message: str, level: Literal["warning", "error"], path: Path | None, seed: Any
+) -> BaselineStore:
+    conn = await _connect(":memory:", 1.0)
+    if seed is not None:
+        await seed.backup(conn)
+    await _migrate(conn, time.monotonic() + 1.0)
+    log.warning("%s", message)
+    return BaselineStore(conn, conn, StoreStatus(False, path, message, level))
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+async def _copy_read_only(path: Path) -> Any:
+    """Open ``path`` read-only, or return None when that fails too."""
+    try:
+        conn = await _connect(f"file:{path}?mode=ro", 1.0, uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        async with conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        if row is None or int(row[0]) > SCHEMA_VERSION:
+            await conn.close()
+            return None
+        await _check(conn)
+    except sqlite3.Error:
+        await conn.close()
+        return None
+    return conn
+
+
+async def open_store(
+    path: Path | None, *, busy_timeout: float = 5.0, open_wait: float = 15.0
+) -> BaselineStore:
+    """Open the baseline file at ``path``, or fall back to memory; never raise.
+
+    ``busy_timeout`` is SQLite's wait for a lock, in seconds, per statement.
+    ``open_wait`` bounds the whole opening, in seconds, while another process
+    holds the file. ``path=None`` gives an in-memory store.
+    """
+    if path is None:
+        return await _memory_store(
+            "baselines kept in memory only", "warning", None, None
+        )
+    deadline = time.monotonic() + open_wait
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return await _memory_store(
+            f"cannot create {path.parent} ({exc.strerror}); baselines kept in memory",
+            "error",
+            path,
+            None,
+        )
+    moved: Path | None = None
+    for attempt in range(2):
+        try:
+            conn = await _open_file(path, busy_timeout, deadline)
+        except _NewerSchema as exc:
+            return await _memory_store(
+                f"{path} has schema version {exc}, newer than this evedmv"
+                f" ({SCHEMA_VERSION}); it is left alone and baselines are kept in"
+                " memory",
+                "error",
+                path,
+                None,
+            )
+        except sqlite3.DatabaseError as exc:
+            if is_busy(exc):
+                return await _memory_store(
+                    f"{path} stayed locked by another process for {open_wait:.0f} s;"
+                    " baselines kept in memory",
+                    "warning",
+                    path,
+                    None,
+                )
+            if _is_permission_problem(exc):
+                seed = await _copy_read_only(path)
+                if seed is None:
+                    return await _memory_store(
+                        f"cannot open {path} ({exc}); baselines kept in memory",
+                        "error",
+                        path,
+                        None,
+                    )
+                try:
+                    return await _memory_store(
+                        f"{path} is read-only ({exc}); its baselines are used but"
+                        " nothing is saved",
+                        "warning",
+                        path,
+                        seed,
+                    )
+                finally:
+                    await seed.close()
+            if attempt == 0 and path.is_file():
+                try:
+                    moved = _move_aside(path)
+                except OSError as move_error:
+                    return await _memory_store(
+                        f"{path} is damaged ({exc}) and cannot be moved aside"
+                        f" ({move_error.strerror}); baselines kept in memory",
+                        "error",
+                        path,
+                        None,
+                    )
+                log.warning(
+                    "baseline file %s damaged (%s); moved to %s", path, exc, moved
+                )
+                continue
+            return await _memory_store(
+                f"cannot open {path} ({exc}); baselines kept in memory",
+                "error",
+                path,
+                None,
+            )
+        else:
+            break
+    reader = await _connect(str(path), busy_timeout)
+    if moved is not None:
+        message = f"baseline file was damaged and moved to {moved.name}; learning anew"
+        status = StoreStatus(True, path, message, "warning")
+    else:
+        status = StoreStatus(True, path, "")
+    return BaselineStore(conn, reader, status)
+
+
+def _is_permission_problem(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "unable to open" in text

@@ -1,0 +1,280 @@
+"""The regression detector on recorded and generated samples (no database)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from evedmv_tui.monitor.regressions import (
+    MIB,
+    Change,
+    DetectorConfig,
+    RegressionDetector,
+    Severity,
+    kendall_tau,
+    median,
+    median_absolute_deviation,
+    rule_for,
+    theil_sen_slope,
+)
+from evedmv_tui.monitor.samples import Sample
+
+KEY = "statement:3f2a9c0d11e4b7a8:mean_ms"
+POLL = 2.0
+
+
+def feed(
+    detector: RegressionDetector,
+    values: list[float],
+    *,
+    key: str = KEY,
+    start: float = 1_000_000.0,
+    trusted: bool = True,
+) -> list[Change]:
+    """Feed one sample per poll, 2 s apart; return every change."""
+    changes: list[Change] = []
+    for i, value in enumerate(values):
+        sample = Sample(key, value, start + i * POLL, POLL, trusted, "SELECT 1")
+        changes.extend(detector.observe([sample]))
+    return changes
+
+
+def noisy(level: float, count: int, spread: float = 0.05, seed: int = 1) -> list[float]:
+    rng = random.Random(seed)
+    return [level * (1 + rng.uniform(-spread, spread)) for _ in range(count)]
+
+
+def kinds(changes: list[Change]) -> list[str]:
+    return [c.kind for c in changes]
+
+
+def test_statistics_helpers() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert median_absolute_deviation([1.0, 2.0, 3.0, 100.0]) == 1.0
+    points = [(0.0, 0.0), (1.0, 2.0), (2.0, 4.0), (3.0, 6.0), (4.0, 100.0)]
+    assert theil_sen_slope(points) == 2.0
+    assert kendall_tau([1.0, 2.0, 3.0, 4.0]) == 1.0
+    assert kendall_tau([4.0, 3.0, 2.0, 1.0]) == -1.0
+
+
+def test_rule_for_metric_names() -> None:
+    assert rule_for("statement:abc:mean_ms").unit == "ms"
+    assert rule_for("operation:battle_report:p95_ms").unit == "ms"
+    assert rule_for("database:hit_ratio").direction == "down"
+    assert rule_for("cache:names:hit_ratio").measure == "difference"
+    assert rule_for("memory:rss_bytes").trend
+    assert rule_for("database:tps").direction == "both"
+    assert rule_for("statement:abc:calls_per_s").unit == "/s"
+    assert rule_for("processes:count").tiers[0] == 1.5
+    assert rule_for("something:else").pattern == "*"
+
+
+def test_steady_workload_raises_nothing() -> None:
+    detector = RegressionDetector()
+    rng = random.Random(7)
+    # Jittery timings with an occasional lone spike, as a busy machine gives.
+    values = []
+    for _ in range(1000):
+        value = 12.0 * (1 + rng.gauss(0, 0.08))
+        if rng.random() < 0.02:
+            value *= 3
+        values.append(max(value, 0.1))
+    changes = feed(detector, values)
+    assert changes == []
+    baseline = detector.baseline(KEY)
+    assert baseline is not None
+    assert baseline.mean == pytest.approx(12.0, rel=0.1)
+
+
+def test_no_alert_before_minimum_samples() -> None:
+    detector = RegressionDetector(DetectorConfig(min_samples=20))
+    changes = feed(detector, [10.0] * 5 + [500.0] * 10)
+    assert changes == []
+
+
+def test_step_regression_opens_once_and_clears() -> None:
+    detector = RegressionDetector()
+    steady = noisy(10.0, 40)
+    regressed = noisy(50.0, 30, seed=2)
+    changes = feed(detector, steady + regressed + steady)
+    opened = [c for c in changes if c.kind == "opened"]
+    cleared = [c for c in changes if c.kind == "cleared"]
+    assert len(opened) == 1
+    assert len(cleared) == 1
+    assert opened[0].severity == Severity.HIGH
+    # Opened on the third deviating poll, cleared on the third good one.
+    assert opened[0].at == 1_000_000.0 + (40 + 2) * POLL
+    assert cleared[0].at == 1_000_000.0 + (40 + 30 + 2) * POLL
+    assert set(kinds(changes)) == {"opened", "updated", "cleared"}
+
+
+def test_regression_is_not_learned() -> None:
+    detector = RegressionDetector()
+    feed(detector, noisy(10.0, 40))
+    before = detector.baseline(KEY)
+    assert before is not None
+    feed(detector, noisy(40.0, 500, seed=3), start=2_000_000.0)
+    after = detector.baseline(KEY)
+    assert after is not None
+    assert after.regressed
+    assert after.mean == before.mean
+    assert after.count == before.count
+    assert after.last_value == pytest.approx(40.0, rel=0.06)
+
+
+def test_untrusted_samples_change_nothing() -> None:
+    detector = RegressionDetector()
+    feed(detector, noisy(10.0, 40))
+    before = detector.baseline(KEY)
+    changes = feed(detector, [5000.0] * 10, start=2_000_000.0, trusted=False)
+    assert changes == []
+    assert detector.baseline(KEY) == before
+    assert detector.skipped == 10
+
+
+def test_negative_and_nan_samples_are_skipped() -> None:
+    detector = RegressionDetector()
+    feed(detector, noisy(10.0, 40))
+    before = detector.baseline(KEY)
+    changes = feed(detector, [-3.0, float("nan"), float("inf")], start=2_000_000.0)
+    assert changes == []
+    assert detector.baseline(KEY) == before
+    assert detector.skipped == 3
+
+
+def test_lone_spikes_do_not_open() -> None:
+    detector = RegressionDetector()
+    values = [*noisy(10.0, 40), 100.0, 10.0, 100.0, 10.0, 10.0, 100.0, 10.0]
+    assert feed(detector, values) == []
+
+
+def test_warmup_is_robust_to_outliers() -> None:
+    detector = RegressionDetector()
+    values = noisy(10.0, 20)
+    values[3] = 900.0
+    values[11] = 700.0
+    feed(detector, values)
+    baseline = detector.baseline(KEY)
+    assert baseline is not None
+    assert baseline.count == 20
+    assert baseline.mean == pytest.approx(10.0, rel=0.05)
+    assert baseline.warmup == ()
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected"),
+    [
+        (1.7, Severity.LOW),
+        (2.5, Severity.MEDIUM),
+        (5.0, Severity.HIGH),
+        (20.0, Severity.CRITICAL),
+    ],
+)
+def test_severity_from_size(factor: float, expected: Severity) -> None:
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(10.0, 40, spread=0.02) + [10.0 * factor] * 3)
+    assert kinds(changes) == ["opened"]
+    assert changes[0].severity == expected
+
+
+def test_small_absolute_change_is_ignored() -> None:
+    """A 0.02 ms query that takes 0.2 ms is ten times slower but harmless."""
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(0.02, 40) + [0.2] * 20)
+    assert changes == []
+
+
+def test_severity_rises_with_persistence() -> None:
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(10.0, 40, spread=0.02) + [17.0] * 1000)
+    assert changes[0].kind == "opened"
+    assert changes[0].severity == Severity.LOW
+    escalations = [c for c in changes if c.kind == "escalated"]
+    assert [c.severity for c in escalations] == [Severity.MEDIUM, Severity.HIGH]
+    opened_at = changes[0].at
+    assert escalations[0].at - opened_at == pytest.approx(300.0, abs=POLL)
+    assert escalations[1].at - opened_at == pytest.approx(1800.0, abs=POLL)
+
+
+def test_hit_ratio_drop_is_a_difference() -> None:
+    detector = RegressionDetector()
+    key = "database:hit_ratio"
+    changes = feed(detector, noisy(0.99, 40, spread=0.002) + [0.88] * 3, key=key)
+    assert kinds(changes) == ["opened"]
+    assert changes[0].severity == Severity.MEDIUM
+    assert changes[0].size == pytest.approx(0.11, abs=0.01)
+
+
+def test_hit_ratio_rise_is_not_a_regression() -> None:
+    detector = RegressionDetector()
+    key = "cache:names:hit_ratio"
+    assert feed(detector, noisy(0.5, 40, spread=0.01) + [0.99] * 10, key=key) == []
+
+
+def test_tps_drop_counts_both_ways() -> None:
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(200.0, 40) + [20.0] * 3, key="database:tps")
+    assert kinds(changes) == ["opened"]
+    assert changes[0].severity == Severity.HIGH
+    assert changes[0].size == pytest.approx(10.0, rel=0.1)
+
+
+def test_memory_growth_opens_a_trend_alert() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    rng = random.Random(5)
+    values = [300 * MIB + i * 2 * MIB + rng.uniform(-MIB, MIB) for i in range(60)]
+    changes = feed(detector, values, key=key)
+    trend = [c for c in changes if c.key == key + ":trend"]
+    assert trend
+    assert trend[0].kind == "opened"
+    assert trend[0].alert_kind == "trend"
+    assert trend[0].severity == Severity.CRITICAL
+    assert "per hour" in trend[0].detail
+    # 2 MiB every 2 s on about 330 MiB is about 33 times its size per hour.
+    assert trend[0].size == pytest.approx(3600 / 330, rel=0.15)
+
+
+def test_flat_memory_has_no_trend() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    changes = feed(detector, noisy(300 * MIB, 200, spread=0.02), key=key)
+    assert changes == []
+
+
+def test_memory_trend_clears_when_growth_stops() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    growing = [300 * MIB + i * 2 * MIB for i in range(40)]
+    flat = noisy(380 * MIB, 60, spread=0.001)
+    changes = [
+        c for c in feed(detector, growing + flat, key=key) if c.key.endswith("trend")
+    ]
+    assert [c.kind for c in changes if c.kind != "updated"][:1] == ["opened"]
+    assert changes[-1].kind == "cleared"
+
+
+def test_loaded_regression_stays_unlearned() -> None:
+    first = RegressionDetector()
+    feed(first, noisy(10.0, 40) + [60.0] * 5)
+    stored = first.baseline(KEY)
+    assert stored is not None
+    assert stored.regressed
+    second = RegressionDetector()
+    second.load([stored])
+    changes = feed(second, [60.0] * 50, start=2_000_000.0)
+    assert "opened" not in kinds(changes)
+    resumed = second.baseline(KEY)
+    assert resumed is not None
+    assert resumed.mean == stored.mean
+    assert resumed.count == stored.count
+
+
+def test_take_dirty_returns_changed_keys_once() -> None:
+    detector = RegressionDetector()
+    feed(detector, [1.0, 2.0], key="a:x_ms")
+    feed(detector, [1.0], key="b:x_ms")
+    assert [b.key for b in detector.take_dirty()] == ["a:x_ms", "b:x_ms"]
+    assert detector.take_dirty() == []
