@@ -1,0 +1,578 @@
+"""Shape detection and parsing of one killmail document.
+
+Every source (files, archives, the live feeds, ESI fetches) hands single
+JSON documents to :func:`parse_document`, which decides the shape from the
+document's own keys, never from a file name, and returns parsed killmails,
+pending references (an id and hash whose body must still come from ESI)
+and rejects that name the field and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from evedmv_tui.killmails import (
+    Killmail,
+    Zkb,
+    decode_killmail,
+    decode_zkb,
+    flatten_items,
+    normalize_hash,
+)
+
+# Killmails before EVE Online's launch or far in the future are typos or
+# corrupt input; rejecting them also keeps partitions for absurd months away.
+EARLIEST_TIME = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
+LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+RAW_LIMIT = 16_000_000
+"""Characters of a rejected record's text kept in the rejects table; the rest is cut."""
+
+
+class Shape(enum.StrEnum):
+    """The kinds of killmail document the importer recognises."""
+
+    ESI = "esi"
+    """A plain ESI body."""
+    EVEREF = "everef"
+    """An EVE Ref archive member: ESI plus ``killmail_hash``, ``http_last_modified``."""
+    ZKB_API = "zkb-api"
+    """zKillboard API style: ESI fields with a ``zkb`` object beside them."""
+    ZKB_ONLY = "zkb-only"
+    """A zKillboard API list entry: ``killmail_id`` and ``zkb`` only, no body."""
+    REDISQ = "redisq"
+    """A RedisQ message ``{"package": ...}`` or its ``{killID, killmail, zkb}`` body."""
+    R2Z2 = "r2z2"
+    """An R2Z2 feed document ``{killmail_id, hash, esi, zkb, sequence_id, ...}``."""
+    ZKB_HISTORY = "zkb-history"
+    """A zKillboard history object mapping killmail ids to hashes."""
+    EMPTY = "empty"
+    """A RedisQ poll that returned no killmail (``{"package": null}``)."""
+    UNKNOWN = "unknown"
+
+
+class _Probe(msgspec.Struct):
+    """The top-level keys that tell the shapes apart, left undecoded.
+
+    An empty ``Raw`` means the key was absent.
+    """
+
+    killmail_id: msgspec.Raw = msgspec.Raw()
+    killmail_time: msgspec.Raw = msgspec.Raw()
+    victim: msgspec.Raw = msgspec.Raw()
+    attackers: msgspec.Raw = msgspec.Raw()
+    killmail_hash: msgspec.Raw = msgspec.Raw()
+    http_last_modified: msgspec.Raw = msgspec.Raw()
+    zkb: msgspec.Raw = msgspec.Raw()
+    package: msgspec.Raw = msgspec.Raw()
+    killID: msgspec.Raw = msgspec.Raw()
+    killmail: msgspec.Raw = msgspec.Raw()
+    esi: msgspec.Raw = msgspec.Raw()
+    hash: msgspec.Raw = msgspec.Raw()
+    sequence_id: msgspec.Raw = msgspec.Raw()
+
+
+_PROBE_FIELDS = tuple(f.name for f in msgspec.structs.fields(_Probe))
+_probe_decoder = msgspec.json.Decoder(_Probe)
+_generic_decoder = msgspec.json.Decoder()
+_int_decoder = msgspec.json.Decoder(int)
+_NULL = b"null"
+
+
+def classify_keys(keys: set[str]) -> Shape:
+    """Return the shape of a document with these top-level keys."""
+    if "package" in keys:
+        return Shape.REDISQ
+    if "killID" in keys or "killmail" in keys:
+        return Shape.REDISQ
+    if "esi" in keys or ("sequence_id" in keys and "killmail_id" in keys):
+        return Shape.R2Z2
+    if keys & {"victim", "attackers", "killmail_time"}:
+        if "zkb" in keys:
+            return Shape.ZKB_API
+        if "http_last_modified" in keys:
+            return Shape.EVEREF
+        return Shape.ESI
+    if "killmail_id" in keys and "zkb" in keys:
+        return Shape.ZKB_ONLY
+    if keys and all(key.isdigit() for key in keys):
+        return Shape.ZKB_HISTORY
+    return Shape.UNKNOWN
+
+
+def classify(document: Mapping[str, Any]) -> Shape:
+    """Return the shape of one decoded JSON document."""
+    if "package" in document and document["package"] is None:
+        return Shape.EMPTY
+    return classify_keys(set(document))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedKillmail:
+    """A validated killmail with its rows for the ``killmails`` table family."""
+
+    killmail: Killmail
+    killmail_hash: str | None
+    esi_body: str
+    zkb: Zkb | None
+    zkb_body: str | None
+    source: str
+    attacker_rows: tuple[tuple[Any, ...], ...]
+    item_rows: tuple[tuple[Any, ...], ...]
+
+    @property
+    def killmail_id(self) -> int:
+        return self.killmail.killmail_id
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PendingKillmail:
+    """A killmail known by id and hash whose body must be fetched from ESI."""
+
+    killmail_id: int
+    killmail_hash: str
+    zkb_body: str | None
+    source: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A record that could not be parsed or failed validation."""
+
+    source_file: str
+    position: str
+    killmail_id: int | None
+    field: str | None
+    reason: str
+    raw: str
+
+
+ParsedRecord = ParsedKillmail | PendingKillmail | RejectedRecord
+
+
+class _Invalid(Exception):
+    """A validation failure at a JSON path; becomes a :class:`RejectedRecord`."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+_AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
+_MISSING = re.compile(r"^Object missing required field `([^`]+)`")
+
+
+def _invalid_from_msgspec(exc: msgspec.MsgspecError, base: str) -> _Invalid:
+    """Turn a msgspec error into a field path under ``base`` and a reason."""
+    message = str(exc)
+    path: str | None = None
+    match = _AT_PATH.search(message)
+    if match:
+        path = base + match[1][1:]
+        message = message[: match.start()]
+    elif isinstance(exc, msgspec.ValidationError):
+        path = base
+    missing = _MISSING.match(message)
+    if missing and path is not None:
+        path = f"{path}.{missing[1]}"
+    if isinstance(exc, msgspec.DecodeError):
+        message = f"invalid JSON: {message}"
+    return _Invalid(path, message)
+
+
+def _text(raw: bytes | msgspec.Raw) -> str:
+    return bytes(raw).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _present(raw: msgspec.Raw) -> bool:
+    """Return whether the key was in the document with a value other than null."""
+    return len(raw) > 0 and bytes(raw) != _NULL
+
+
+def _int_or_none(raw: msgspec.Raw) -> int | None:
+    if not _present(raw):
+        return None
+    try:
+        value = _int_decoder.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    return value if 0 < value < 2**63 else None
+
+
+def _require_id(raw: msgspec.Raw, field: str) -> int:
+    if not _present(raw):
+        raise _Invalid(field, "missing killmail id")
+    value = _int_or_none(raw)
+    if value is None:
+        raise _Invalid(
+            field, f"killmail id {_text(raw)[:40]} is not a positive integer"
+        )
+    return value
+
+
+def _hash(raw: msgspec.Raw | str | None, field: str) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, msgspec.Raw):
+        if not _present(raw):
+            return None
+        try:
+            raw = _generic_decoder.decode(raw)
+        except msgspec.MsgspecError as exc:
+            raise _invalid_from_msgspec(exc, field) from None
+    try:
+        return normalize_hash(raw)
+    except ValueError as exc:
+        raise _Invalid(field, f"invalid killmail hash: {exc}") from None
+
+
+def _agree(hashes: list[tuple[str, str | None]]) -> str | None:
+    """Return the one hash the named fields agree on; raise if two differ."""
+    chosen: tuple[str, str] | None = None
+    for field, value in hashes:
+        if value is None:
+            continue
+        if chosen is None:
+            chosen = (field, value)
+        elif chosen[1] != value:
+            raise _Invalid(field, f"hash {value} differs from {chosen[0]} {chosen[1]}")
+    return None if chosen is None else chosen[1]
+
+
+def _zkb(raw: msgspec.Raw, field: str) -> tuple[Zkb | None, str | None]:
+    if not _present(raw):
+        return None, None
+    try:
+        return decode_zkb(raw), _text(raw)
+    except msgspec.MsgspecError as exc:
+        raise _invalid_from_msgspec(exc, field) from None
+
+
+def _killmail(raw: bytes | msgspec.Raw, field: str) -> Killmail:
+    try:
+        killmail = decode_killmail(raw)
+    except msgspec.MsgspecError as exc:
+        raise _invalid_from_msgspec(exc, field) from None
+    if not EARLIEST_TIME <= killmail.killmail_time < LATEST_TIME:
+        raise _Invalid(
+            f"{field}.killmail_time",
+            f"killmail_time {killmail.killmail_time.isoformat()} is outside "
+            f"{EARLIEST_TIME.year}-{LATEST_TIME.year - 1}",
+        )
+    return killmail
+
+
+def build_parsed(
+    killmail: Killmail,
+    *,
+    killmail_hash: str | None,
+    esi_body: str,
+    zkb: Zkb | None,
+    zkb_body: str | None,
+    source: str,
+) -> ParsedKillmail:
+    """Build the attacker and item rows of a validated killmail."""
+    killmail_id = killmail.killmail_id
+    time = killmail.killmail_time
+    attacker_rows = tuple(
+        (
+            killmail_id,
+            time,
+            index,
+            a.character_id,
+            a.corporation_id,
+            a.alliance_id,
+            a.faction_id,
+            a.ship_type_id,
+            a.weapon_type_id,
+            a.damage_done,
+            a.final_blow,
+            a.security_status,
+        )
+        for index, a in enumerate(killmail.attackers)
+    )
+    items = killmail.victim.items
+    if items and any(item.items for item in items):
+        flat = flatten_items(items)
+    else:
+        flat = [(None, item) for item in items]
+    item_rows = tuple(
+        (
+            killmail_id,
+            time,
+            index,
+            parent,
+            item.item_type_id,
+            item.flag,
+            item.singleton,
+            item.quantity_destroyed,
+            item.quantity_dropped,
+        )
+        for index, (parent, item) in enumerate(flat)
+    )
+    return ParsedKillmail(
+        killmail,
+        killmail_hash,
+        esi_body,
+        zkb,
+        zkb_body,
+        str(source),
+        attacker_rows,
+        item_rows,
+    )
+
+
+def _parse_with_body(
+    body: bytes | msgspec.Raw,
+    body_field: str,
+    *,
+    zkb_raw: msgspec.Raw,
+    zkb_field: str,
+    hashes: list[tuple[str, str | None]],
+    expected_id: tuple[str, int] | None,
+    source: str,
+) -> ParsedKillmail:
+    killmail = _killmail(body, body_field)
+    if expected_id is not None and expected_id[1] != killmail.killmail_id:
+        raise _Invalid(
+            f"{body_field}.killmail_id",
+            f"killmail_id {killmail.killmail_id} differs from "
+            f"{expected_id[0]} {expected_id[1]}",
+        )
+    zkb, zkb_body = _zkb(zkb_raw, zkb_field)
+    body_hash = _hash(killmail.killmail_hash, f"{body_field}.killmail_hash")
+    zkb_hash = _hash(zkb.hash, f"{zkb_field}.hash") if zkb else None
+    chosen = _agree(
+        [
+            *hashes,
+            (f"{body_field}.killmail_hash", body_hash),
+            (f"{zkb_field}.hash", zkb_hash),
+        ]
+    )
+    return build_parsed(
+        killmail,
+        killmail_hash=chosen,
+        esi_body=_text(body),
+        zkb=zkb,
+        zkb_body=zkb_body,
+        source=source,
+    )
+
+
+def _parse_pending(
+    killmail_id: int,
+    *,
+    zkb_raw: msgspec.Raw,
+    zkb_field: str,
+    hashes: list[tuple[str, str | None]],
+    source: str,
+) -> PendingKillmail:
+    zkb, zkb_body = _zkb(zkb_raw, zkb_field)
+    zkb_hash = _hash(zkb.hash, f"{zkb_field}.hash") if zkb else None
+    chosen = _agree([*hashes, (f"{zkb_field}.hash", zkb_hash)])
+    if chosen is None:
+        raise _Invalid(
+            f"{zkb_field}.hash",
+            "no body and no hash, so the killmail cannot be fetched from ESI",
+        )
+    return PendingKillmail(killmail_id, chosen, zkb_body, str(source))
+
+
+def _parse_redisq(probe: _Probe, base: str) -> ParsedRecord | None:
+    if _present(probe.package):
+        try:
+            inner = _probe_decoder.decode(probe.package)
+        except msgspec.MsgspecError as exc:
+            raise _invalid_from_msgspec(exc, f"{base}.package") from None
+        return _parse_redisq(inner, f"{base}.package")
+    if len(probe.package):
+        return None
+    killmail_id = _require_id(probe.killID, f"{base}.killID")
+    if _present(probe.killmail):
+        return _parse_with_body(
+            probe.killmail,
+            f"{base}.killmail",
+            zkb_raw=probe.zkb,
+            zkb_field=f"{base}.zkb",
+            hashes=[],
+            expected_id=(f"{base}.killID", killmail_id),
+            source=Shape.REDISQ,
+        )
+    return _parse_pending(
+        killmail_id,
+        zkb_raw=probe.zkb,
+        zkb_field=f"{base}.zkb",
+        hashes=[],
+        source=Shape.REDISQ,
+    )
+
+
+def _parse_r2z2(probe: _Probe) -> ParsedRecord:
+    killmail_id = _require_id(probe.killmail_id, "$.killmail_id")
+    envelope_hash = _hash(probe.hash, "$.hash")
+    if _present(probe.esi):
+        return _parse_with_body(
+            probe.esi,
+            "$.esi",
+            zkb_raw=probe.zkb,
+            zkb_field="$.zkb",
+            hashes=[("$.hash", envelope_hash)],
+            expected_id=("$.killmail_id", killmail_id),
+            source=Shape.R2Z2,
+        )
+    return _parse_pending(
+        killmail_id,
+        zkb_raw=probe.zkb,
+        zkb_field="$.zkb",
+        hashes=[("$.hash", envelope_hash)],
+        source=Shape.R2Z2,
+    )
+
+
+def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRecord]:
+    try:
+        entries = msgspec.json.decode(raw, type=dict[str, Any])
+    except msgspec.MsgspecError as exc:
+        invalid = _invalid_from_msgspec(exc, "$")
+        return [
+            RejectedRecord(
+                source_file, position, None, invalid.field, invalid.reason, _text(raw)
+            )
+        ]
+    records: list[ParsedRecord] = []
+    for key, value in entries.items():
+        field = f"$.{key}"
+        try:
+            killmail_id = int(key)
+            if not 0 < killmail_id < 2**63:
+                raise _Invalid(field, f"killmail id {key} is out of range")
+            killmail_hash = _hash(value, field) if isinstance(value, str) else None
+            if killmail_hash is None:
+                raise _Invalid(field, "expected a killmail hash string")
+            records.append(
+                PendingKillmail(
+                    killmail_id, killmail_hash, None, Shape.ZKB_HISTORY.value
+                )
+            )
+        except _Invalid as exc:
+            records.append(
+                RejectedRecord(
+                    source_file,
+                    f"{position} key {key}",
+                    int(key) if key.isdigit() and int(key) < 2**63 else None,
+                    exc.field,
+                    exc.reason,
+                    msgspec.json.encode({key: value}).decode(),
+                )
+            )
+    return records
+
+
+def _parse_probed(probe: _Probe, raw: bytes, shape: Shape) -> ParsedRecord | None:
+    if shape is Shape.REDISQ:
+        return _parse_redisq(probe, "$")
+    if shape is Shape.R2Z2:
+        return _parse_r2z2(probe)
+    if shape in (Shape.ESI, Shape.EVEREF, Shape.ZKB_API):
+        return _parse_with_body(
+            raw,
+            "$",
+            zkb_raw=probe.zkb,
+            zkb_field="$.zkb",
+            hashes=[],
+            expected_id=None,
+            source=shape,
+        )
+    if shape is Shape.ZKB_ONLY:
+        killmail_id = _require_id(probe.killmail_id, "$.killmail_id")
+        return _parse_pending(
+            killmail_id,
+            zkb_raw=probe.zkb,
+            zkb_field="$.zkb",
+            hashes=[("$.killmail_hash", _hash(probe.killmail_hash, "$.killmail_hash"))],
+            source=shape,
+        )
+    raise _Invalid(
+        "$",
+        "unrecognised document: expected an ESI killmail, a zKillboard, RedisQ "
+        "or R2Z2 document, or an EVE Ref archive member",
+    )
+
+
+def _probe_shape(probe: _Probe, raw: bytes) -> Shape:
+    keys = {name for name in _PROBE_FIELDS if len(getattr(probe, name))}
+    if not keys:
+        try:
+            document = _generic_decoder.decode(raw)
+        except msgspec.MsgspecError:
+            return Shape.UNKNOWN
+        return classify(document) if isinstance(document, dict) else Shape.UNKNOWN
+    if len(probe.package) and not _present(probe.package):
+        return Shape.EMPTY
+    return classify_keys(keys)
+
+
+def _known_id(probe: _Probe | None) -> int | None:
+    if probe is None:
+        return None
+    for raw in (probe.killmail_id, probe.killID):
+        value = _int_or_none(raw)
+        if value is not None:
+            return value
+    if _present(probe.package):
+        try:
+            return _known_id(_probe_decoder.decode(probe.package))
+        except msgspec.MsgspecError:
+            return None
+    return None
+
+
+def parse_document(
+    document: bytes | Mapping[str, Any],
+    *,
+    source_file: str,
+    position: str,
+    source: str | None = None,
+) -> list[ParsedRecord]:
+    """Parse one JSON document into killmails, pending references and rejects.
+
+    ``source`` names where the document came from (``esi``, ``r2z2``) for the
+    stored rows; by default it is the detected shape.
+
+    ``document`` is the raw JSON text of one document, or an already decoded
+    object (which is re-encoded, so its stored body is equal in value to what
+    was received). Most documents yield one record; a zKillboard history
+    object yields one per entry, and an empty RedisQ poll yields none.
+    """
+    raw = document if isinstance(document, bytes) else msgspec.json.encode(document)
+    probe: _Probe | None = None
+    try:
+        try:
+            probe = _probe_decoder.decode(raw)
+        except msgspec.MsgspecError as exc:
+            raise _invalid_from_msgspec(exc, "$") from None
+        shape = _probe_shape(probe, raw)
+        if shape is Shape.EMPTY:
+            return []
+        if shape is Shape.ZKB_HISTORY:
+            return _parse_history(raw, source_file, position)
+        record = _parse_probed(probe, raw, shape)
+        if isinstance(record, ParsedKillmail | PendingKillmail) and source:
+            record = dataclasses.replace(record, source=source)
+    except _Invalid as exc:
+        text = _text(raw)
+        if len(text) > RAW_LIMIT:
+            text = text[:RAW_LIMIT]
+        return [
+            RejectedRecord(
+                source_file, position, _known_id(probe), exc.field, exc.reason, text
+            )
+        ]
+    return [] if record is None else [record]

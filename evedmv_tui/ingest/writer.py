@@ -1,0 +1,663 @@
+"""The batch writer: binary COPY of parsed killmails, merged in one transaction.
+
+Each batch runs in one transaction under a transaction-level advisory lock,
+so concurrent importers (a file import and the live feed) never race on
+``killmail_index``. Inside it:
+
+1. one ``= ANY`` lookup in ``killmail_index`` sorts the batch into killmails
+   that are new, pending or invalid (their body lands now), and already
+   stored (only their zkb values may change);
+2. bodies of killmails not yet stored are COPYed straight into
+   ``killmails``, ``attackers`` and ``items``; the lookup under the lock
+   proves no row for them exists, so no conflict handling is needed;
+3. zkb blocks for stored killmails are COPYed into a temporary staging table
+   and merged with one ``UPDATE ... FROM``, which refreshes values only where
+   the newest block differs;
+4. rejects are inserted, and ISK values are computed from prices for new
+   killmails that came without zkb values.
+
+Any error rolls the whole batch back, so a batch lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.shapes import (
+    ParsedKillmail,
+    ParsedRecord,
+    PendingKillmail,
+    RejectedRecord,
+)
+from evedmv_tui.killmails import Zkb, decode_zkb
+from evedmv_tui.store.db import Database, load_sql
+
+log = logging.getLogger(__name__)
+
+WRITE_LOCK_KEY = 7_305_000_101
+"""Advisory lock key that serialises every writer of ``killmail_index``."""
+
+PARTITIONED_TABLES = ("killmails", "attackers", "items")
+
+KILLMAIL_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("solar_system_id", "int8"),
+    ("moon_id", "int8"),
+    ("war_id", "int8"),
+    ("killmail_hash", "text"),
+    ("victim_character_id", "int8"),
+    ("victim_corporation_id", "int8"),
+    ("victim_alliance_id", "int8"),
+    ("victim_faction_id", "int8"),
+    ("victim_ship_type_id", "int8"),
+    ("victim_damage_taken", "int8"),
+    ("position_x", "float8"),
+    ("position_y", "float8"),
+    ("position_z", "float8"),
+    ("attacker_count", "int4"),
+    ("total_value", "float8"),
+    ("fitted_value", "float8"),
+    ("dropped_value", "float8"),
+    ("destroyed_value", "float8"),
+    ("value_source", "text"),
+    ("points", "int4"),
+    ("npc", "bool"),
+    ("solo", "bool"),
+    ("awox", "bool"),
+    ("location_id", "int8"),
+    ("labels", "text[]"),
+    ("esi_body", "text"),
+    ("zkb_body", "text"),
+    ("zkb_seen_at", "timestamptz"),
+    ("source", "text"),
+)
+ATTACKER_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("attacker_index", "int4"),
+    ("character_id", "int8"),
+    ("corporation_id", "int8"),
+    ("alliance_id", "int8"),
+    ("faction_id", "int8"),
+    ("ship_type_id", "int8"),
+    ("weapon_type_id", "int8"),
+    ("damage_done", "int8"),
+    ("final_blow", "bool"),
+    ("security_status", "float4"),
+)
+ITEM_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("item_index", "int4"),
+    ("parent_index", "int4"),
+    ("item_type_id", "int8"),
+    ("flag", "int4"),
+    ("singleton", "int4"),
+    ("quantity_destroyed", "int8"),
+    ("quantity_dropped", "int8"),
+)
+INDEX_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_hash", "text"),
+    ("killmail_time", "timestamptz"),
+    ("state", "text"),
+    ("source", "text"),
+    ("pending_zkb", "jsonb"),
+)
+ZKB_STAGE_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("killmail_hash", "text"),
+    *KILLMAIL_COLUMNS[16:27],
+    ("zkb_body", "text"),
+    ("zkb_seen_at", "timestamptz"),
+    ("source", "text"),
+)
+
+_SQL = "evedmv_tui.ingest"
+
+
+def copy_statement(table: str, columns: Sequence[tuple[str, str]]) -> str:
+    """Return ``COPY table (columns) FROM STDIN (FORMAT BINARY)``."""
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table), names
+    )
+    return statement.as_string(None)
+
+
+def copy_rows(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """COPY ``rows`` into ``table`` in binary format; return the row count."""
+    statement = copy_statement(table, columns)
+    count = 0
+    with (
+        db.timed(f"ingest.copy_{table}", statement) as box,
+        conn.cursor() as cur,
+        cur.copy(statement) as copy,
+    ):
+        copy.set_types([kind for _, kind in columns])
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+            count += 1
+        box[0] = count
+    return count
+
+
+def month_start(moment: dt.datetime) -> dt.datetime:
+    """Return the first instant of ``moment``'s month in UTC."""
+    utc = moment.astimezone(dt.UTC)
+    return dt.datetime(utc.year, utc.month, 1, tzinfo=dt.UTC)
+
+
+def _next_month(start: dt.datetime) -> dt.datetime:
+    if start.month == 12:
+        return start.replace(year=start.year + 1, month=1)
+    return start.replace(month=start.month + 1)
+
+
+class PartitionManager:
+    """Create the monthly partitions of the killmail tables on demand."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._known: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        rows = self.db.fetch_all(load_sql(_SQL, "partitions"))
+        return {row[0] for row in rows}
+
+    def ensure(self, months: Iterable[dt.datetime]) -> None:
+        """Create any missing partitions for the months starting at ``months``."""
+        if self._known is None:
+            self._known = self._load()
+        missing = sorted(
+            month
+            for month in set(months)
+            if partition_name("killmails", month) not in self._known
+        )
+        if not missing:
+            return
+        with self.db.connection() as conn, conn.transaction():
+            self.db.execute(
+                "SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,), conn=conn
+            )
+            for month in missing:
+                for table in PARTITIONED_TABLES:
+                    statement = sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {}"
+                        " FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        sql.Identifier(partition_name(table, month)),
+                        sql.Identifier(table),
+                        sql.Literal(month),
+                        sql.Literal(_next_month(month)),
+                    )
+                    self.db.execute(statement, conn=conn)
+        log.info("created partitions for %d month(s)", len(missing))
+        self._known.update(partition_name("killmails", month) for month in missing)
+
+
+def partition_name(table: str, month: dt.datetime) -> str:
+    """Return the name of ``table``'s partition for ``month``: ``items_2021_11``."""
+    return f"{table}_{month.year:04d}_{month.month:02d}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What one committed batch did."""
+
+    inserted: int
+    updated: int
+    duplicates: int
+    pending: int
+    rejected: int
+    result: BatchResult
+    pending_ids: tuple[int, ...] = ()
+    """Killmails that became pending: new references, or a new hash."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Existing:
+    killmail_id: int
+    state: str
+    killmail_hash: str | None
+    killmail_time: dt.datetime | None
+    pending_zkb: str | None
+
+
+def _zkb_values(zkb: Zkb | None) -> tuple[Any, ...]:
+    if zkb is None:
+        return (None,) * 11
+    return (
+        zkb.total_value,
+        zkb.fitted_value,
+        zkb.dropped_value,
+        zkb.destroyed_value,
+        "zkb" if zkb.total_value is not None else None,
+        zkb.points,
+        zkb.npc,
+        zkb.solo,
+        zkb.awox,
+        zkb.location_id,
+        zkb.labels,
+    )
+
+
+def killmail_row(
+    record: ParsedKillmail,
+    zkb: Zkb | None,
+    zkb_body: str | None,
+    seen_at: dt.datetime,
+) -> tuple[Any, ...]:
+    """Return the ``killmails`` row of ``record`` with the given zkb block."""
+    killmail = record.killmail
+    victim = killmail.victim
+    position = victim.position
+    return (
+        killmail.killmail_id,
+        killmail.killmail_time,
+        killmail.solar_system_id,
+        killmail.moon_id,
+        killmail.war_id,
+        record.killmail_hash,
+        victim.character_id,
+        victim.corporation_id,
+        victim.alliance_id,
+        victim.faction_id,
+        victim.ship_type_id,
+        victim.damage_taken,
+        None if position is None else position.x,
+        None if position is None else position.y,
+        None if position is None else position.z,
+        len(killmail.attackers),
+        *_zkb_values(zkb),
+        record.esi_body,
+        zkb_body,
+        seen_at if zkb_body is not None else None,
+        record.source,
+    )
+
+
+def _merge_duplicates(
+    records: Sequence[ParsedRecord],
+) -> tuple[dict[int, ParsedKillmail | PendingKillmail], list[RejectedRecord], int]:
+    """Keep one record per killmail id; a body beats a reference, a later zkb wins."""
+    chosen: dict[int, ParsedKillmail | PendingKillmail] = {}
+    rejects: list[RejectedRecord] = []
+    duplicates = 0
+    for record in records:
+        if isinstance(record, RejectedRecord):
+            rejects.append(record)
+            continue
+        earlier = chosen.get(record.killmail_id)
+        if earlier is None:
+            chosen[record.killmail_id] = record
+            continue
+        duplicates += 1
+        chosen[record.killmail_id] = _combine(earlier, record)
+    return chosen, rejects, duplicates
+
+
+def _combine(
+    earlier: ParsedKillmail | PendingKillmail, later: ParsedKillmail | PendingKillmail
+) -> ParsedKillmail | PendingKillmail:
+    if isinstance(earlier, ParsedKillmail):
+        if isinstance(later, ParsedKillmail) and later.zkb_body is not None:
+            return later
+        if isinstance(later, PendingKillmail) and later.zkb_body is not None:
+            zkb = decode_zkb(later.zkb_body.encode())
+            return dataclasses.replace(earlier, zkb=zkb, zkb_body=later.zkb_body)
+        return earlier
+    if isinstance(later, ParsedKillmail):
+        if later.zkb_body is None and earlier.zkb_body is not None:
+            zkb = decode_zkb(earlier.zkb_body.encode())
+            return dataclasses.replace(later, zkb=zkb, zkb_body=earlier.zkb_body)
+        return later
+    if later.zkb_body is None and earlier.zkb_body is not None:
+        return dataclasses.replace(later, zkb_body=earlier.zkb_body)
+    return later
+
+
+@dataclasses.dataclass(slots=True)
+class _Plan:
+    """The batch sorted by what must happen to each killmail."""
+
+    index_rows: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    stored_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    pending_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    bodies: list[tuple[ParsedKillmail, Zkb | None, str | None]] = dataclasses.field(
+        default_factory=list
+    )
+    zkb_stage: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    pending_ids: list[int] = dataclasses.field(default_factory=list)
+    duplicates: int = 0
+
+
+def _stage_row(
+    killmail_id: int,
+    killmail_time: dt.datetime,
+    killmail_hash: str | None,
+    zkb: Zkb,
+    zkb_body: str,
+    seen_at: dt.datetime,
+    source: str,
+) -> tuple[Any, ...]:
+    return (
+        killmail_id,
+        killmail_time,
+        killmail_hash,
+        *_zkb_values(zkb),
+        zkb_body,
+        seen_at,
+        source,
+    )
+
+
+def _plan(
+    chosen: dict[int, ParsedKillmail | PendingKillmail],
+    existing: dict[int, _Existing],
+    seen_at: dt.datetime,
+) -> _Plan:
+    plan = _Plan()
+    for killmail_id, record in chosen.items():
+        found = existing.get(killmail_id)
+        if isinstance(record, ParsedKillmail):
+            _plan_body(plan, record, found, seen_at)
+        else:
+            _plan_reference(plan, record, found, seen_at)
+    return plan
+
+
+def _plan_body(
+    plan: _Plan,
+    record: ParsedKillmail,
+    found: _Existing | None,
+    seen_at: dt.datetime,
+) -> None:
+    killmail = record.killmail
+    if found is not None and found.state == "stored":
+        if record.zkb is None or record.zkb_body is None:
+            plan.duplicates += 1
+            return
+        plan.zkb_stage.append(
+            _stage_row(
+                killmail.killmail_id,
+                found.killmail_time or killmail.killmail_time,
+                record.killmail_hash,
+                record.zkb,
+                record.zkb_body,
+                seen_at,
+                record.source,
+            )
+        )
+        return
+    zkb, zkb_body = record.zkb, record.zkb_body
+    if zkb_body is None and found is not None and found.pending_zkb is not None:
+        # The reference that made this killmail pending brought the zkb block.
+        zkb_body = found.pending_zkb
+        zkb = decode_zkb(zkb_body.encode())
+    plan.bodies.append((record, zkb, zkb_body))
+    if found is None:
+        plan.index_rows.append(
+            (
+                killmail.killmail_id,
+                record.killmail_hash,
+                killmail.killmail_time,
+                "stored",
+                record.source,
+                None,
+            )
+        )
+    else:
+        plan.stored_updates.append(
+            (
+                killmail.killmail_id,
+                record.killmail_hash or found.killmail_hash,
+                killmail.killmail_time,
+                record.source,
+            )
+        )
+
+
+def _plan_reference(
+    plan: _Plan,
+    record: PendingKillmail,
+    found: _Existing | None,
+    seen_at: dt.datetime,
+) -> None:
+    if found is None:
+        pending_zkb = None if record.zkb_body is None else Jsonb(record.zkb_body, _raw)
+        plan.index_rows.append(
+            (
+                record.killmail_id,
+                record.killmail_hash,
+                None,
+                "pending",
+                record.source,
+                pending_zkb,
+            )
+        )
+        plan.pending_ids.append(record.killmail_id)
+        return
+    if found.state == "stored":
+        if record.zkb_body is None:
+            plan.duplicates += 1
+            return
+        assert found.killmail_time is not None, "a stored killmail has a time"
+        plan.zkb_stage.append(
+            _stage_row(
+                record.killmail_id,
+                found.killmail_time,
+                record.killmail_hash,
+                decode_zkb(record.zkb_body.encode()),
+                record.zkb_body,
+                seen_at,
+                record.source,
+            )
+        )
+        return
+    same_hash = found.killmail_hash == record.killmail_hash
+    if found.state == "invalid" and same_hash:
+        # ESI rejected this pair; only a different hash is worth a new try.
+        plan.duplicates += 1
+        return
+    if same_hash and (record.zkb_body is None or record.zkb_body == found.pending_zkb):
+        plan.duplicates += 1
+        return
+    plan.pending_updates.append(
+        (record.killmail_id, record.killmail_hash, record.zkb_body, record.source)
+    )
+    if same_hash:
+        plan.duplicates += 1
+    else:
+        plan.pending_ids.append(record.killmail_id)
+
+
+def _raw(text: Any) -> str:
+    """Pass jsonb text through unchanged (it is already JSON)."""
+    return str(text)
+
+
+ValueHook = Callable[[Database, psycopg.Connection[Any], Sequence[int]], int]
+
+
+def _valuation() -> ValueHook | None:
+    try:
+        module = importlib.import_module("evedmv_tui.valuation")
+    except ImportError:
+        return None
+    hook: ValueHook | None = getattr(module, "apply_computed_values", None)
+    return hook
+
+
+def _reject_params(
+    rejects: Sequence[RejectedRecord], import_id: int | None
+) -> dict[str, Any]:
+    return {
+        "import_id": import_id,
+        "source_file": [r.source_file for r in rejects],
+        "position": [r.position for r in rejects],
+        "killmail_id": [r.killmail_id for r in rejects],
+        "field": [r.field for r in rejects],
+        "reason": [r.reason for r in rejects],
+        "raw": [r.raw for r in rejects],
+    }
+
+
+class BatchWriter:
+    """Write batches of parsed records for one import."""
+
+    def __init__(self, db: Database, *, import_id: int | None = None) -> None:
+        self.db = db
+        self.import_id = import_id
+        self.partitions = PartitionManager(db)
+        self._apply_values = _valuation()
+
+    def write(self, records: Sequence[ParsedRecord]) -> BatchOutcome:
+        """Write one batch in one transaction and return what it did."""
+        chosen, rejects, in_batch_duplicates = _merge_duplicates(records)
+        months = {
+            month_start(record.killmail.killmail_time)
+            for record in chosen.values()
+            if isinstance(record, ParsedKillmail)
+        }
+        self.partitions.ensure(months)
+        seen_at = dt.datetime.now(dt.UTC)
+        db = self.db
+        with db.connection() as conn, conn.transaction():
+            db.execute(load_sql(_SQL, "lock_writer"), (WRITE_LOCK_KEY,), conn=conn)
+            existing = {
+                row.killmail_id: row
+                for row in db.fetch_all(
+                    load_sql(_SQL, "lookup_index"),
+                    {"ids": list(chosen)},
+                    row=_Existing,
+                    conn=conn,
+                )
+            }
+            plan = _plan(chosen, existing, seen_at)
+            self._write_plan(conn, plan, seen_at)
+            updated = self._merge_zkb(conn, plan)
+            if rejects:
+                db.execute(
+                    load_sql(_SQL, "insert_rejects"),
+                    _reject_params(rejects, self.import_id),
+                    conn=conn,
+                )
+            without_values = [
+                record.killmail_id for record, zkb, _ in plan.bodies if zkb is None
+            ]
+            if self._apply_values is not None and without_values:
+                self._apply_values(db, conn, without_values)
+        inserted = [record for record, _, _ in plan.bodies]
+        times = [r.killmail.killmail_time for r in inserted] + [
+            row[1] for row in updated
+        ]
+        systems = {r.killmail.solar_system_id for r in inserted}
+        systems.update(row[2] for row in updated)
+        result = BatchResult(
+            inserted_ids=tuple(r.killmail_id for r in inserted),
+            updated_ids=tuple(row[0] for row in updated),
+            min_time=min(times) if times else None,
+            max_time=max(times) if times else None,
+            solar_system_ids=tuple(sorted(systems)),
+        )
+        return BatchOutcome(
+            inserted=len(inserted),
+            updated=len(updated),
+            duplicates=in_batch_duplicates
+            + plan.duplicates
+            + len(plan.zkb_stage)
+            - len(updated),
+            pending=len(plan.pending_ids),
+            rejected=len(rejects),
+            result=result,
+            pending_ids=tuple(plan.pending_ids),
+        )
+
+    def _write_plan(
+        self, conn: psycopg.Connection[Any], plan: _Plan, seen_at: dt.datetime
+    ) -> None:
+        db = self.db
+        if plan.index_rows:
+            copy_rows(db, conn, "killmail_index", INDEX_COLUMNS, plan.index_rows)
+        if plan.stored_updates:
+            ids, hashes, times, sources = zip(*plan.stored_updates, strict=True)
+            db.execute(
+                load_sql(_SQL, "mark_stored"),
+                {
+                    "ids": list(ids),
+                    "hashes": list(hashes),
+                    "times": list(times),
+                    "sources": list(sources),
+                },
+                conn=conn,
+            )
+        if plan.pending_updates:
+            ids, hashes, zkbs, sources = zip(*plan.pending_updates, strict=True)
+            db.execute(
+                load_sql(_SQL, "refresh_pending"),
+                {
+                    "ids": list(ids),
+                    "hashes": list(hashes),
+                    "zkbs": list(zkbs),
+                    "sources": list(sources),
+                },
+                conn=conn,
+            )
+        if not plan.bodies:
+            return
+        copy_rows(
+            db,
+            conn,
+            "killmails",
+            KILLMAIL_COLUMNS,
+            (
+                killmail_row(record, zkb, body, seen_at)
+                for record, zkb, body in plan.bodies
+            ),
+        )
+        copy_rows(
+            db,
+            conn,
+            "attackers",
+            ATTACKER_COLUMNS,
+            (row for record, _, _ in plan.bodies for row in record.attacker_rows),
+        )
+        copy_rows(
+            db,
+            conn,
+            "items",
+            ITEM_COLUMNS,
+            (row for record, _, _ in plan.bodies for row in record.item_rows),
+        )
+
+    def _merge_zkb(
+        self, conn: psycopg.Connection[Any], plan: _Plan
+    ) -> list[tuple[int, dt.datetime, int]]:
+        """Refresh zkb values of stored killmails; return (id, time, system) changed."""
+        if not plan.zkb_stage:
+            return []
+        db = self.db
+        db.execute(load_sql(_SQL, "create_zkb_stage"), conn=conn)
+        copy_rows(db, conn, "killmail_zkb_stage", ZKB_STAGE_COLUMNS, plan.zkb_stage)
+        rows = db.fetch_all(load_sql(_SQL, "merge_zkb"), conn=conn)
+        return [(row[0], row[1], row[2]) for row in rows]
