@@ -1,0 +1,152 @@
+"""``pg_stat_activity``: running queries, waits and blocking chains."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import psycopg
+
+from evedmv_tui.monitor.severity import Severity, classify_seconds
+from evedmv_tui.store.db import Database, load_sql
+
+ACTIVE_STATES = frozenset({"active", "idle in transaction", "fastpath function call"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Backend:
+    """One server process as ``pg_stat_activity`` shows it."""
+
+    pid: int
+    database: str | None
+    role_name: str | None
+    application_name: str
+    client_addr: str | None
+    backend_type: str
+    state: str | None
+    """None for other roles' backends without ``pg_read_all_stats``."""
+    wait_event_type: str | None
+    wait_event: str | None
+    query_seconds: float | None
+    xact_seconds: float | None
+    query: str
+    blocked_by: list[int]
+
+    @property
+    def running(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def wait(self) -> str:
+        if self.wait_event_type is None:
+            return ""
+        return f"{self.wait_event_type}:{self.wait_event or ''}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunningQuery:
+    """A backend that runs a query now, with its severity by duration."""
+
+    backend: Backend
+    severity: Severity
+    chain: tuple[int, ...]
+    """Pids from this backend to the root of what blocks it, this one first."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActivitySummary:
+    """What the activity panel shows for one poll."""
+
+    running: list[RunningQuery]
+    """Running backends, longest first."""
+    by_state: dict[str, int]
+    client_backends: int
+    monitor_backends: int
+    blocked: int
+    chains: list[tuple[int, ...]]
+    """Each blocked pid's chain to its root blocker, longest first."""
+
+
+def read_backends(db: Database, conn: psycopg.Connection[Any]) -> list[Backend]:
+    return db.fetch_all(
+        load_sql("evedmv_tui.monitor", "activity"), row=Backend, conn=conn
+    )
+
+
+def blocking_chain(pid: int, blockers: dict[int, list[int]]) -> tuple[int, ...]:
+    """Follow the first blocker of each pid until a pid that waits on none.
+
+    A cycle (a deadlock not yet detected by the server) ends the chain at the
+    first repeated pid.
+    """
+    chain = [pid]
+    seen = {pid}
+    current = pid
+    while blockers.get(current):
+        current = blockers[current][0]
+        if current in seen:
+            break
+        chain.append(current)
+        seen.add(current)
+    return tuple(chain)
+
+
+def summarize_activity(
+    backends: list[Backend],
+    *,
+    exclude_pids: set[int],
+    monitor_application: str,
+    warning_seconds: float,
+    error_seconds: float,
+) -> ActivitySummary:
+    """Drop the monitor's own backends and rank the rest by query duration."""
+    own = [
+        b
+        for b in backends
+        if b.pid in exclude_pids or b.application_name == monitor_application
+    ]
+    own_pids = {b.pid for b in own}
+    others = [b for b in backends if b.pid not in own_pids]
+    blockers = {b.pid: b.blocked_by for b in others if b.blocked_by}
+    by_state: dict[str, int] = {}
+    for backend in others:
+        if backend.backend_type == "client backend":
+            state = backend.state or "unknown"
+            by_state[state] = by_state.get(state, 0) + 1
+    running = []
+    for backend in others:
+        if not backend.running or backend.backend_type != "client backend":
+            continue
+        seconds = backend.query_seconds or 0.0
+        severity = classify_seconds(seconds, warning_seconds, error_seconds)
+        running.append(
+            RunningQuery(backend, severity, blocking_chain(backend.pid, blockers))
+        )
+    running.sort(key=lambda r: r.backend.query_seconds or 0.0, reverse=True)
+    chains = sorted(
+        (blocking_chain(pid, blockers) for pid in blockers), key=len, reverse=True
+    )
+    return ActivitySummary(
+        running,
+        by_state,
+        sum(1 for b in others if b.backend_type == "client backend"),
+        len(own),
+        len(blockers),
+        chains,
+    )
+
+
+def cancel_backend(db: Database, pid: int) -> bool:
+    """Cancel the backend's running query; return False if it was not signalled."""
+    return bool(
+        db.fetch_value(load_sql("evedmv_tui.monitor", "cancel_backend"), {"pid": pid})
+    )
+
+
+def terminate_backend(db: Database, pid: int) -> bool:
+    """Terminate the backend's session; return False if it was not signalled."""
+    return bool(
+        db.fetch_value(
+            load_sql("evedmv_tui.monitor", "terminate_backend"), {"pid": pid}
+        )
+    )

@@ -1,0 +1,117 @@
+"""The application's own side: query telemetry per operation and cache statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from evedmv_tui.cache import CacheRegistry, CacheStats
+from evedmv_tui.monitor.delta import counter_delta, ratio
+from evedmv_tui.monitor.severity import Severity, classify_seconds
+from evedmv_tui.store.telemetry import OperationStats, QueryRecord, Telemetry
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OperationRow:
+    """One operation tag: cumulative figures and its calls in the interval."""
+
+    operation: str
+    calls: int
+    interval_calls: int | None
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    errors: int
+    severity: Severity
+    """By the p95 of recent durations against the slow-query thresholds."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlowAppQuery:
+    """One application statement above the warning threshold."""
+
+    record: QueryRecord
+    severity: Severity
+
+
+def operation_rows(
+    stats: list[OperationStats],
+    previous_calls: dict[str, int],
+    *,
+    warning_seconds: float,
+    error_seconds: float,
+) -> list[OperationRow]:
+    """Rank operation tags by total time, slowest first."""
+    rows = []
+    for stat in sorted(stats, key=lambda s: s.total_seconds, reverse=True):
+        before = previous_calls.get(stat.operation)
+        interval = None if before is None else counter_delta(before, stat.calls)
+        p95 = stat.quantile(0.95)
+        rows.append(
+            OperationRow(
+                stat.operation,
+                stat.calls,
+                None if interval is None else int(interval),
+                stat.mean_seconds * 1000,
+                stat.quantile(0.5) * 1000,
+                p95 * 1000,
+                stat.max_seconds * 1000,
+                stat.errors,
+                classify_seconds(p95, warning_seconds, error_seconds),
+            )
+        )
+    return rows
+
+
+def slow_app_queries(
+    telemetry: Telemetry,
+    since: float,
+    *,
+    warning_seconds: float,
+    error_seconds: float,
+    limit: int = 20,
+) -> list[SlowAppQuery]:
+    """Return statements sent at or after ``since`` (``time.time()``) that were slow."""
+    found = []
+    for record in telemetry.slowest(limit * 5):
+        if record.started < since or record.seconds <= warning_seconds:
+            continue
+        found.append(
+            SlowAppQuery(
+                record, classify_seconds(record.seconds, warning_seconds, error_seconds)
+            )
+        )
+    return found[:limit]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CacheRow:
+    """One in-process cache with its hit ratio overall and in the interval."""
+
+    stats: CacheStats
+    interval_hit_ratio: float | None
+    interval_lookups: int | None
+    interval_evictions: int | None
+
+
+def cache_rows(
+    registry: CacheRegistry, previous: dict[str, CacheStats]
+) -> list[CacheRow]:
+    rows = []
+    for stats in registry.stats():
+        before = previous.get(stats.name)
+        hits = misses = evictions = None
+        if before is not None:
+            hits = counter_delta(before.hits, stats.hits)
+            misses = counter_delta(before.misses, stats.misses)
+            evictions = counter_delta(before.evictions, stats.evictions)
+        lookups = None if hits is None or misses is None else hits + misses
+        rows.append(
+            CacheRow(
+                stats,
+                ratio(hits, lookups),
+                None if lookups is None else int(lookups),
+                None if evictions is None else int(evictions),
+            )
+        )
+    return rows

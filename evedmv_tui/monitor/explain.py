@@ -1,0 +1,307 @@
+"""``EXPLAIN (FORMAT JSON)`` of application queries and ``pg_stat_statements`` entries.
+
+Application queries are explained with the parameters they really ran with,
+taken from the telemetry record. ``pg_stat_statements`` keeps only the
+normalised text (``$1`` for each constant), so its entries get a generic
+plan: ``EXPLAIN (GENERIC_PLAN)`` on PostgreSQL 16 and later, and on older
+servers ``PREPARE`` with ``plan_cache_mode = force_generic_plan``, followed by
+``EXPLAIN EXECUTE`` with NULL for each parameter.
+
+Every plan is taken inside a transaction that is rolled back. Without
+``ANALYZE`` that transaction is read-only. ``ANALYZE`` runs the statement,
+so a caller must ask for it explicitly and warn the user first; its changes
+are rolled back too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import re
+from typing import Any
+
+import psycopg
+
+from evedmv_tui.monitor.capabilities import GENERIC_PLAN_SERVER
+from evedmv_tui.monitor.statements import (
+    HIDDEN_TEXT,
+    has_single_statement,
+    normalize_query,
+)
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import QueryRecord
+
+EXPLAINABLE = frozenset(
+    {"select", "with", "insert", "update", "delete", "values", "table", "merge"}
+)
+READ_ONLY = frozenset({"select", "values", "table"})
+EXPLAIN_TIMEOUT_MS = 30_000
+_PREPARED_NAME = "evedmv_monitor_explain"
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+class ExplainError(Exception):
+    """The statement cannot be explained; the message says why in plain words."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlanNode:
+    """One node of a plan, with the planner's estimates and, after ANALYZE, actuals."""
+
+    node_type: str
+    relation: str | None
+    index: str | None
+    startup_cost: float
+    total_cost: float
+    plan_rows: float
+    plan_width: int
+    actual_total_ms: float | None
+    actual_rows: float | None
+    loops: int | None
+    detail: str
+    """Join type, conditions and filters, in EXPLAIN's own words."""
+    children: tuple[PlanNode, ...]
+
+    @property
+    def title(self) -> str:
+        parts = [self.node_type]
+        if self.index:
+            parts.append(f"using {self.index}")
+        if self.relation:
+            parts.append(f"on {self.relation}")
+        return " ".join(parts)
+
+    @property
+    def cost_text(self) -> str:
+        text = (
+            f"cost={self.startup_cost:.2f}..{self.total_cost:.2f}"
+            f" rows={self.plan_rows:.0f} width={self.plan_width}"
+        )
+        if self.actual_total_ms is not None:
+            text += (
+                f" (actual time={self.actual_total_ms:.3f} ms"
+                f" rows={self.actual_rows or 0:.0f} loops={self.loops or 0})"
+            )
+        return text
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExplainResult:
+    plan: PlanNode
+    method: str
+    """``parameters``, ``generic_plan``, ``prepare`` or ``plain``."""
+    analyzed: bool
+    planning_ms: float | None
+    execution_ms: float | None
+    note: str | None
+    document: Any
+    """The JSON document PostgreSQL returned."""
+
+
+_DETAIL_KEYS = (
+    "Join Type",
+    "Strategy",
+    "Hash Cond",
+    "Merge Cond",
+    "Index Cond",
+    "Recheck Cond",
+    "Join Filter",
+    "Filter",
+    "Sort Key",
+    "Group Key",
+)
+
+
+def parse_plan(node: dict[str, Any]) -> PlanNode:
+    """Turn one ``Plan`` object of EXPLAIN's JSON into a :class:`PlanNode` tree."""
+    relation = node.get("Relation Name")
+    if relation and node.get("Alias") and node["Alias"] != relation:
+        relation = f"{relation} {node['Alias']}"
+    details = []
+    for key in _DETAIL_KEYS:
+        value = node.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        details.append(f"{key}: {value}")
+    return PlanNode(
+        str(node.get("Node Type", "?")),
+        relation,
+        node.get("Index Name"),
+        float(node.get("Startup Cost", 0.0)),
+        float(node.get("Total Cost", 0.0)),
+        float(node.get("Plan Rows", 0.0)),
+        int(node.get("Plan Width", 0)),
+        node.get("Actual Total Time"),
+        node.get("Actual Rows"),
+        node.get("Actual Loops"),
+        "; ".join(details),
+        tuple(parse_plan(child) for child in node.get("Plans", ())),
+    )
+
+
+def plan_lines(node: PlanNode, depth: int = 0) -> list[str]:
+    """Render the plan as indented text lines, as ``EXPLAIN`` does."""
+    prefix = "" if depth == 0 else "  " * (depth - 1) + "-> "
+    lines = [f"{prefix}{node.title}  ({node.cost_text})"]
+    if node.detail:
+        lines.append("  " * depth + "   " + node.detail)
+    for child in node.children:
+        lines.extend(plan_lines(child, depth + 1))
+    return lines
+
+
+def first_keyword(query_text: str) -> str:
+    normalized = normalize_query(query_text).lstrip("( ")
+    return normalized.split(" ", 1)[0].split("(", 1)[0] if normalized else ""
+
+
+def _check_explainable(query_text: str) -> str:
+    if query_text.strip() == HIDDEN_TEXT:
+        raise ExplainError(
+            "the query text is hidden from this role (GRANT pg_read_all_stats)"
+        )
+    keyword = first_keyword(query_text)
+    if keyword not in EXPLAINABLE:
+        raise ExplainError(
+            f"a {keyword.upper() or 'empty'} statement has no plan; only SELECT,"
+            " WITH, INSERT, UPDATE, DELETE, VALUES, TABLE and MERGE do"
+        )
+    if not has_single_statement(query_text):
+        raise ExplainError("the text holds more than one statement")
+    return keyword
+
+
+def _options(analyze: bool) -> str:
+    return "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+
+
+def _result(
+    document: Any, method: str, analyzed: bool, note: str | None
+) -> ExplainResult:
+    if isinstance(document, str):
+        document = json.loads(document)
+    top = document[0]
+    return ExplainResult(
+        parse_plan(top["Plan"]),
+        method,
+        analyzed,
+        top.get("Planning Time"),
+        top.get("Execution Time"),
+        note,
+        document,
+    )
+
+
+def _begin(db: Database, conn: psycopg.Connection[Any], *, read_only: bool) -> None:
+    db.execute(
+        "SET TRANSACTION READ ONLY" if read_only else "SET TRANSACTION READ WRITE",
+        conn=conn,
+    )
+    db.execute(f"SET LOCAL statement_timeout = {EXPLAIN_TIMEOUT_MS}", conn=conn)
+
+
+def explain_app_query(
+    db: Database, record: QueryRecord, *, analyze: bool = False
+) -> ExplainResult:
+    """Explain an application statement with the parameters it ran with."""
+    keyword = _check_explainable(record.sql)
+    text = record.sql.strip().rstrip(";")
+    read_only = not analyze or keyword in READ_ONLY
+    try:
+        with db.connection() as conn, conn.transaction(force_rollback=True):
+            _begin(db, conn, read_only=read_only)
+            document = db.fetch_value(
+                f"EXPLAIN ({_options(analyze)}) {text}",
+                record.params,  # type: ignore[arg-type]
+                conn=conn,
+            )
+    except psycopg.errors.ReadOnlySqlTransaction:
+        raise ExplainError(
+            "the statement writes; explain it without ANALYZE, or with"
+            " ANALYZE to run it inside a rolled-back transaction"
+        ) from None
+    except psycopg.Error as exc:
+        raise ExplainError(_first_line(exc)) from None
+    return _result(document, "parameters", analyze, None)
+
+
+def parameter_count(query_text: str) -> int:
+    """Return the highest ``$n`` in a normalised text (0 when it has none)."""
+    return max((int(n) for n in _PARAMETER.findall(query_text)), default=0)
+
+
+def explain_statement(
+    db: Database,
+    query_text: str,
+    server_version_num: int,
+    *,
+    analyze: bool = False,
+) -> ExplainResult:
+    """Explain a ``pg_stat_statements`` entry by its normalised text."""
+    keyword = _check_explainable(query_text)
+    text = query_text.strip().rstrip(";")
+    parameters = parameter_count(text)
+    if analyze and parameters:
+        raise ExplainError(
+            "ANALYZE needs real parameter values, and pg_stat_statements keeps"
+            " only placeholders; explain the application query instead"
+        )
+    read_only = not analyze or keyword in READ_ONLY
+    try:
+        with db.connection() as conn:
+            if parameters and server_version_num < GENERIC_PLAN_SERVER:
+                return _explain_prepared(db, conn, text, parameters)
+            with conn.transaction(force_rollback=True):
+                _begin(db, conn, read_only=read_only)
+                if parameters:
+                    document = db.fetch_value(
+                        f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}", conn=conn
+                    )
+                    return _result(document, "generic_plan", False, None)
+                document = db.fetch_value(
+                    f"EXPLAIN ({_options(analyze)}) {text}", conn=conn
+                )
+                return _result(document, "plain", analyze, None)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        raise ExplainError("the statement writes; ANALYZE it explicitly") from None
+    except psycopg.errors.IndeterminateDatatype as exc:
+        raise ExplainError(
+            "GENERIC_PLAN needs PostgreSQL 16 or later, and PREPARE could not"
+            f" infer the parameter types on this server: {_first_line(exc)}"
+        ) from None
+    except psycopg.Error as exc:
+        raise ExplainError(_first_line(exc)) from None
+
+
+def _explain_prepared(
+    db: Database, conn: psycopg.Connection[Any], text: str, parameters: int
+) -> ExplainResult:
+    """Plan ``text`` as a generic prepared statement (before PostgreSQL 16)."""
+    try:
+        with conn.transaction(force_rollback=True):
+            _begin(db, conn, read_only=True)
+            db.execute("SET LOCAL plan_cache_mode = force_generic_plan", conn=conn)
+            db.execute(f"PREPARE {_PREPARED_NAME} AS {text}", conn=conn)
+            nulls = ", ".join(["NULL"] * parameters)
+            document = db.fetch_value(
+                f"EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED_NAME}({nulls})", conn=conn
+            )
+    finally:
+        # A prepared statement outlives the rolled-back transaction.
+        with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+            db.execute(f"DEALLOCATE {_PREPARED_NAME}", conn=conn)
+    return _result(
+        document,
+        "prepare",
+        False,
+        "EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16 or later; this generic plan"
+        " comes from PREPARE with plan_cache_mode = force_generic_plan",
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

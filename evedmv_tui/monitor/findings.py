@@ -1,0 +1,284 @@
+"""Findings of a snapshot: alerts for people and samples for baselines."""
+
+from __future__ import annotations
+
+from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor.capabilities import PanelProblem
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.monitor.snapshot import Alert, MemoryView, Snapshot, StatementView
+from evedmv_tui.monitor.statements import clip
+
+ESI_BUDGET_WARNING = 20
+"""Warn when ESI's error limit has this many errors or fewer left."""
+
+
+def build_alerts(snapshot: Snapshot) -> list[Alert]:
+    """Collect every finding of the snapshot worth a warning or an error."""
+    alerts = [
+        _problem_alert(problem)
+        for problem in [*snapshot.problems, *snapshot.notes]
+        if problem.severity > Severity.OK
+    ]
+    alerts.extend(_statement_alerts(snapshot))
+    alerts.extend(_activity_alerts(snapshot))
+    alerts.extend(_app_alerts(snapshot))
+    database = snapshot.database
+    if database is not None and database.deadlocks:
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "database",
+                f"{database.deadlocks:.0f} deadlocks in the interval",
+                "database:deadlocks",
+            )
+        )
+    for hint in snapshot.index_hints:
+        table = hint.table
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "tables",
+                hint.message,
+                f"table:{table.schema_name}.{table.table_name}",
+            )
+        )
+    if snapshot.memory is not None:
+        alerts.extend(_memory_alerts(snapshot.memory))
+    ingest = snapshot.ingest
+    remain = None if ingest is None or ingest.esi is None else ingest.esi.errors_remain
+    if remain is not None and remain <= ESI_BUDGET_WARNING:
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "ingest",
+                f"ESI error budget low: {remain} errors left in the window",
+                "ingest:esi",
+            )
+        )
+    return alerts
+
+
+def _problem_alert(problem: PanelProblem) -> Alert:
+    return Alert(
+        problem.severity, problem.panel, problem.text, f"problem:{problem.panel}"
+    )
+
+
+def _statement_alerts(snapshot: Snapshot) -> list[Alert]:
+    alerts = []
+    for view in snapshot.statements:
+        mean = view.delta.mean_ms
+        if view.severity == Severity.OK or mean is None:
+            continue
+        alerts.append(
+            Alert(
+                view.severity,
+                "statements",
+                f"mean {mean / 1000:.2f} s over {view.delta.calls} calls:"
+                f" {view.one_line(70)}",
+                f"statement:{view.row_key}",
+            )
+        )
+    return alerts
+
+
+def _activity_alerts(snapshot: Snapshot) -> list[Alert]:
+    if snapshot.activity is None:
+        return []
+    alerts = []
+    for running in snapshot.activity.running:
+        if running.severity == Severity.OK:
+            continue
+        backend = running.backend
+        alerts.append(
+            Alert(
+                running.severity,
+                "activity",
+                f"pid {backend.pid} running {backend.query_seconds or 0:.1f} s:"
+                f" {clip(backend.query, 60)}",
+                f"backend:{backend.pid}",
+            )
+        )
+    for chain in snapshot.activity.chains:
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "activity",
+                "blocked: " + " ← ".join(str(pid) for pid in chain),
+                f"chain:{chain[0]}",
+            )
+        )
+    return alerts
+
+
+def _app_alerts(snapshot: Snapshot) -> list[Alert]:
+    alerts = []
+    for row in snapshot.operations:
+        if row.severity == Severity.OK:
+            continue
+        alerts.append(
+            Alert(
+                row.severity,
+                "app",
+                f"operation {row.operation}: p95 {row.p95_ms / 1000:.2f} s",
+                f"operation:{row.operation}",
+            )
+        )
+    for slow in snapshot.slow_app_queries:
+        record = slow.record
+        alerts.append(
+            Alert(
+                slow.severity,
+                "app",
+                f"{record.operation} ran {record.name} in {record.seconds:.2f} s",
+                f"app-query:{record.operation}:{record.name}:{record.started}",
+            )
+        )
+    return alerts
+
+
+def _memory_alerts(memory: MemoryView) -> list[Alert]:
+    trend = memory.trend
+    if trend is None or not trend.leak_suspected:
+        return []
+    return [
+        Alert(
+            Severity.WARNING,
+            "memory",
+            f"RSS grows {trend.slope_bytes_per_min / memory_mod.MIB:.1f} MiB/min"
+            f" over {trend.span_seconds / 60:.0f} min"
+            f" (R² {trend.r_squared:.2f}): leak suspected",
+            "memory:leak",
+        )
+    ]
+
+
+def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
+    """Turn the snapshot into the keyed samples that baselines learn from.
+
+    Statements are summed by fingerprint, so entries of one query text under
+    several roles, databases or nesting levels give one series.
+    """
+    at = snapshot.at
+    samples = _statement_samples(snapshot, at, elapsed)
+    for row in snapshot.operations:
+        for name, value in (("p50_ms", row.p50_ms), ("p95_ms", row.p95_ms)):
+            samples.append(
+                Sample(
+                    f"operation:{row.operation}:{name}",
+                    value,
+                    at,
+                    elapsed,
+                    True,
+                    row.operation,
+                )
+            )
+    if snapshot.memory is not None:
+        samples.extend(memory_samples(snapshot.memory, at, elapsed))
+    if snapshot.activity is not None:
+        samples.append(
+            Sample(
+                "process:count",
+                float(snapshot.activity.client_backends),
+                at,
+                elapsed,
+                True,
+                "client backends",
+            )
+        )
+    database = snapshot.database
+    if database is not None:
+        reason = database.reason
+        samples.append(
+            Sample(
+                "database:tps",
+                database.tps or 0.0,
+                at,
+                elapsed,
+                database.tps is not None,
+                reason or "transactions per second",
+            )
+        )
+        ratio = database.cache_hit_ratio
+        samples.append(
+            Sample(
+                "database:cache_hit_ratio",
+                ratio if ratio is not None else 0.0,
+                at,
+                elapsed,
+                ratio is not None,
+                reason or "shared buffer hit ratio",
+            )
+        )
+    for cache in snapshot.caches:
+        if cache.interval_hit_ratio is not None:
+            samples.append(
+                Sample(
+                    f"cache:{cache.stats.name}:hit_ratio",
+                    cache.interval_hit_ratio,
+                    at,
+                    elapsed,
+                    True,
+                    cache.stats.name,
+                )
+            )
+    cost = snapshot.cost
+    samples.append(
+        Sample("monitor:poll_ms", cost.wall_seconds * 1000, at, elapsed, True, "")
+    )
+    samples.append(
+        Sample("monitor:cpu_ms", cost.cpu_seconds * 1000, at, elapsed, True, "")
+    )
+    return samples
+
+
+def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sample]:
+    by_fingerprint: dict[str, list[StatementView]] = {}
+    for view in snapshot.statements:
+        if view.fingerprint is not None:
+            by_fingerprint.setdefault(view.fingerprint, []).append(view)
+    samples = []
+    for statement_fingerprint, views in by_fingerprint.items():
+        label = views[0].one_line(80)
+        trusted = snapshot.statements_trusted and all(v.delta.trusted for v in views)
+        if trusted:
+            calls = sum(v.delta.calls for v in views)
+            exec_ms = sum(v.delta.exec_ms for v in views)
+            rate = calls / elapsed if elapsed > 0 else 0.0
+        else:
+            # Cumulative figures, marked untrusted: a reset or restart hides
+            # what happened in this interval.
+            calls = sum(v.delta.total.calls for v in views)
+            exec_ms = sum(v.delta.total.exec_ms for v in views)
+            rate = 0.0
+        if calls <= 0:
+            continue
+        prefix = f"statement:{statement_fingerprint}"
+        samples.append(
+            Sample(f"{prefix}:mean_ms", exec_ms / calls, at, elapsed, trusted, label)
+        )
+        samples.append(
+            Sample(f"{prefix}:calls_per_s", rate, at, elapsed, trusted, label)
+        )
+    return samples
+
+
+def memory_samples(memory: MemoryView, at: float, elapsed: float) -> list[Sample]:
+    samples = []
+    if memory.app.rss is not None:
+        samples.append(
+            Sample("memory:rss_bytes", float(memory.app.rss), at, elapsed, True, "")
+        )
+    if memory.trend is not None:
+        samples.append(
+            Sample(
+                "memory:trend_bytes_per_min",
+                memory.trend.slope_bytes_per_min,
+                at,
+                elapsed,
+                True,
+                "",
+            )
+        )
+    return samples

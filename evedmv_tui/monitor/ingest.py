@@ -1,0 +1,130 @@
+"""Ingest health: feed cursors and lag, throughput, pending bodies, rejects,
+the ESI error budget, and connection counts."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from evedmv_tui.store.db import Database, load_sql
+
+RECENT_WINDOW_SECONDS = 300
+"""Killmails stored within this window count toward the live throughput."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedCursor:
+    feed: str
+    sequence: int
+    age_seconds: float
+    """Time since the cursor last moved."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImportRun:
+    import_id: int
+    started: float
+    finished: float | None
+    read: int
+    inserted: int
+    rejected: int
+    pending: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestCounts:
+    recent_kills: int
+    median_lag_seconds: float | None
+    max_lag_seconds: float | None
+    pending: int
+    rejects: int
+    rejects_last_hour: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EsiBudget:
+    """What the ESI client reports about its error budget."""
+
+    errors_remain: int | None
+    """``X-ESI-Error-Limit-Remain`` of the latest response."""
+    reset_seconds: int | None
+    """``X-ESI-Error-Limit-Reset`` of the latest response."""
+    requests_sent: int
+    retries: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestHealth:
+    counts: IngestCounts
+    cursors: list[FeedCursor]
+    last_import: ImportRun | None
+    esi: EsiBudget | None
+    window_seconds: int = RECENT_WINDOW_SECONDS
+
+    @property
+    def kills_per_minute(self) -> float:
+        return self.counts.recent_kills / (self.window_seconds / 60)
+
+
+EsiBudgetSource = Callable[[], EsiBudget | None]
+
+_esi_sources: list[EsiBudgetSource] = []
+_esi_lock = threading.Lock()
+
+
+def register_esi_budget(source: EsiBudgetSource) -> None:
+    """Make ``source`` the ESI budget the monitor shows (the latest one wins)."""
+    with _esi_lock:
+        _esi_sources.append(source)
+
+
+def esi_budget() -> EsiBudget | None:
+    with _esi_lock:
+        source = _esi_sources[-1] if _esi_sources else None
+    return None if source is None else source()
+
+
+def budget_of_client(client: Any) -> EsiBudget:
+    """Read the error budget of an :class:`evedmv_tui.esi.EsiClient`.
+
+    TODO: EsiClient keeps the error-limit figures in private attributes;
+    read them through a public accessor once it has one.
+    """
+    return EsiBudget(
+        getattr(client, "_errors_remain", None),
+        getattr(client, "_reset_seconds", None),
+        int(getattr(client, "requests_sent", 0)),
+        int(getattr(client, "retries", 0)),
+    )
+
+
+def has_ingest_tables(db: Database, conn: psycopg.Connection[Any]) -> bool:
+    return bool(
+        db.fetch_value(load_sql("evedmv_tui.monitor", "ingest_present"), conn=conn)
+    )
+
+
+def read_ingest(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    *,
+    window_seconds: int = RECENT_WINDOW_SECONDS,
+) -> IngestHealth:
+    counts = db.fetch_one(
+        load_sql("evedmv_tui.monitor", "ingest_health"),
+        {"window": window_seconds},
+        row=IngestCounts,
+        conn=conn,
+    )
+    assert counts is not None
+    cursors = db.fetch_all(
+        load_sql("evedmv_tui.monitor", "feed_cursors"), row=FeedCursor, conn=conn
+    )
+    last = db.fetch_one(
+        load_sql("evedmv_tui.monitor", "last_import"), row=ImportRun, conn=conn
+    )
+    return IngestHealth(counts, cursors, last, esi_budget(), window_seconds)

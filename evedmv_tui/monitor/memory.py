@@ -1,0 +1,318 @@
+"""Process memory with psutil, the RSS trend, leak detection, the garbage
+collector and tracemalloc.
+
+psutil failures are per process: a process that exited or that this user
+may not read gives n/a for that process only. CPU rates come from an explicit
+previous sample, so the sampler is testable with injected processes.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import gc
+import ipaddress
+import logging
+import os
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+LEAK_WINDOW_SECONDS = 300.0
+"""A leak is judged over at least this much history."""
+LEAK_SLOPE_BYTES_PER_MIN = 1.0 * MIB
+"""A sustained RSS climb above this slope (least squares) is a suspected leak."""
+LEAK_MIN_R_SQUARED = 0.8
+"""The straight line must explain this share of the variance, so one large
+allocation (a step) is not read as a leak."""
+
+
+class ProcessLike(Protocol):
+    """The part of :class:`psutil.Process` the sampler uses."""
+
+    def name(self) -> str: ...
+    def memory_info(self) -> Any: ...
+    def memory_full_info(self) -> Any: ...
+    def cpu_times(self) -> Any: ...
+
+
+ProcessFactory = Callable[[int], ProcessLike]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProcessMemory:
+    """Memory and CPU of one process; None fields are n/a, with ``error`` saying why."""
+
+    pid: int
+    role: str
+    """``app`` for this process, else the backend type (``client backend``)."""
+    name: str | None
+    rss: int | None
+    uss: int | None
+    """Unique set size, when the platform and permissions give it."""
+    cpu_seconds: float | None
+    cpu_percent: float | None
+    """CPU use since the previous sample, in percent of one core."""
+    error: str | None = None
+
+
+class ProcessSampler:
+    """Samples processes by pid and keeps each one's previous CPU time."""
+
+    def __init__(self, factory: ProcessFactory = psutil.Process) -> None:
+        self._factory = factory
+        self._processes: dict[int, ProcessLike] = {}
+        self._previous_cpu: dict[int, tuple[float, float]] = {}
+
+    def _process(self, pid: int) -> ProcessLike:
+        process = self._processes.get(pid)
+        if process is None:
+            process = self._processes[pid] = self._factory(pid)
+        return process
+
+    def sample(
+        self, pid: int, role: str, *, with_uss: bool = False, now: float | None = None
+    ) -> ProcessMemory:
+        """Sample one process; psutil errors become an n/a row for it alone."""
+        now = time.monotonic() if now is None else now
+        try:
+            process = self._process(pid)
+            name = process.name()
+            uss = None
+            if with_uss:
+                try:
+                    full = process.memory_full_info()
+                    rss = int(full.rss)
+                    uss = int(getattr(full, "uss", 0)) or None
+                except psutil.AccessDenied:
+                    rss = int(process.memory_info().rss)
+            else:
+                rss = int(process.memory_info().rss)
+            times = process.cpu_times()
+            cpu = float(times.user + times.system)
+        except psutil.NoSuchProcess:
+            self.forget(pid)
+            return ProcessMemory(pid, role, None, None, None, None, None, "exited")
+        except psutil.AccessDenied:
+            self.forget(pid)
+            return ProcessMemory(
+                pid, role, None, None, None, None, None, "access denied"
+            )
+        percent = None
+        before = self._previous_cpu.get(pid)
+        if before is not None and now > before[0]:
+            percent = max(cpu - before[1], 0.0) / (now - before[0]) * 100.0
+        self._previous_cpu[pid] = (now, cpu)
+        return ProcessMemory(pid, role, name, rss, uss, cpu, percent)
+
+    def forget(self, pid: int) -> None:
+        self._processes.pop(pid, None)
+        self._previous_cpu.pop(pid, None)
+
+    def prune(self, alive: set[int]) -> None:
+        """Drop the state of pids no longer listed."""
+        for pid in set(self._processes) - alive:
+            self.forget(pid)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Trend:
+    """Least-squares fit of RSS over time."""
+
+    slope_bytes_per_min: float
+    r_squared: float
+    span_seconds: float
+    samples: int
+    leak_suspected: bool
+
+
+class MemoryTrend:
+    """A bounded history of RSS samples and the leak judgement over it."""
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = LEAK_WINDOW_SECONDS,
+        slope_bytes_per_min: float = LEAK_SLOPE_BYTES_PER_MIN,
+        min_r_squared: float = LEAK_MIN_R_SQUARED,
+        max_samples: int = 1800,
+    ) -> None:
+        self.window_seconds = window_seconds
+        self.slope_bytes_per_min = slope_bytes_per_min
+        self.min_r_squared = min_r_squared
+        self.history: collections.deque[tuple[float, int]] = collections.deque(
+            maxlen=max_samples
+        )
+
+    def add(self, monotonic: float, rss: int) -> None:
+        self.history.append((monotonic, rss))
+
+    def trend(self) -> Trend | None:
+        """Fit the samples of the last window; None with fewer than 3 samples."""
+        if len(self.history) < 3:
+            return None
+        end = self.history[-1][0]
+        points = [(t, v) for t, v in self.history if t >= end - self.window_seconds]
+        if len(points) < 3:
+            return None
+        fit = least_squares(points)
+        if fit is None:
+            return None
+        slope_per_s, r_squared = fit
+        span = points[-1][0] - points[0][0]
+        slope = slope_per_s * 60.0
+        suspected = (
+            span >= self.window_seconds * 0.95
+            and slope > self.slope_bytes_per_min
+            and r_squared >= self.min_r_squared
+        )
+        return Trend(slope, r_squared, span, len(points), suspected)
+
+
+def least_squares(points: list[tuple[float, int]]) -> tuple[float, float] | None:
+    """Return (slope per second, R²) of a straight-line fit, or None if flat in time."""
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var_t = sum((t - mean_t) ** 2 for t, _ in points)
+    if var_t <= 0:
+        return None
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    slope = cov / var_t
+    var_v = sum((v - mean_v) ** 2 for _, v in points)
+    r_squared = 1.0 if var_v == 0 else (cov * cov) / (var_t * var_v)
+    return slope, r_squared
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GcGeneration:
+    generation: int
+    count: int
+    """Allocations (generation 0) or collections of the younger generation."""
+    threshold: int
+    collections: int
+    collected: int
+    uncollectable: int
+
+
+def gc_stats() -> list[GcGeneration]:
+    """Return the garbage collector's per-generation statistics."""
+    counts = gc.get_count()
+    thresholds = gc.get_threshold()
+    stats = gc.get_stats()
+    return [
+        GcGeneration(
+            index,
+            counts[index] if index < len(counts) else 0,
+            thresholds[index] if index < len(thresholds) else 0,
+            int(stat.get("collections", 0)),
+            int(stat.get("collected", 0)),
+            int(stat.get("uncollectable", 0)),
+        )
+        for index, stat in enumerate(stats)
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AllocationSite:
+    file: str
+    line: int
+    size_bytes: int
+    count: int
+
+
+def start_tracing(frames: int = 1) -> bool:
+    """Start tracemalloc; return False when it was already tracing."""
+    if tracemalloc.is_tracing():
+        return False
+    tracemalloc.start(frames)
+    return True
+
+
+def stop_tracing() -> None:
+    tracemalloc.stop()
+
+
+def top_allocations(limit: int = 10) -> list[AllocationSite] | None:
+    """Return the largest allocation sites by line, or None when not tracing."""
+    if not tracemalloc.is_tracing():
+        return None
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        (
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+        )
+    )
+    sites = []
+    for stat in snapshot.statistics("lineno")[:limit]:
+        frame = stat.traceback[0]
+        sites.append(
+            AllocationSite(frame.filename, frame.lineno, stat.size, stat.count)
+        )
+    return sites
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerLocality:
+    """Whether the server's processes can be read on this machine, and why not."""
+
+    local: bool
+    reason: str | None = None
+
+
+def judge_locality(
+    server_address: str | None,
+    backend_pid: int | None,
+    *,
+    factory: ProcessFactory = psutil.Process,
+) -> ServerLocality:
+    """Decide whether per-backend OS figures can be shown.
+
+    The server is local when the connection uses a unix socket or a loopback
+    address and the poll's own backend pid is a visible ``postgres`` process.
+    """
+    if server_address is not None:
+        try:
+            loopback = ipaddress.ip_address(server_address).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            return ServerLocality(
+                False,
+                f"the server at {server_address} runs on another host;"
+                " per-backend memory and CPU are hidden",
+            )
+    if backend_pid is None:
+        return ServerLocality(False, "the server's backend pid is unknown")
+    try:
+        name = factory(backend_pid).name()
+    except psutil.NoSuchProcess:
+        return ServerLocality(
+            False,
+            f"backend pid {backend_pid} is not a process on this machine"
+            " (a container or another host); per-backend figures are hidden",
+        )
+    except psutil.AccessDenied:
+        return ServerLocality(
+            False,
+            f"no permission to read backend pid {backend_pid};"
+            " run as the server's user or root to see per-backend figures",
+        )
+    if "postgres" not in name and "postmaster" not in name:
+        return ServerLocality(
+            False,
+            f"pid {backend_pid} here is {name!r}, not a PostgreSQL backend"
+            " (another pid namespace); per-backend figures are hidden",
+        )
+    return ServerLocality(True)
+
+
+def own_pid() -> int:
+    return os.getpid()

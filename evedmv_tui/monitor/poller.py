@@ -1,0 +1,788 @@
+"""The monitor: one synchronous :meth:`Monitor.poll` that reads every collector.
+
+A caller runs ``poll()`` off the UI thread on a one-shot timer that it re-arms
+after each poll, waiting :meth:`Monitor.next_delay` seconds, so a slow poll
+never overlaps the next. :class:`MonitorLoop` does exactly that in a thread
+for callers without Textual. Subscribers get every snapshot.
+
+The monitor uses its own small pool with ``application_name`` set to
+:data:`MONITOR_APPLICATION_NAME`, its own telemetry, and, where the role may,
+``SET pg_stat_statements.track = none``; every monitor query also starts with
+:data:`MONITOR_MARKER`. Together these keep its own work out of what it shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+
+from evedmv_tui.cache import REGISTRY, CacheRegistry, CacheStats
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.monitor import activity as activity_mod
+from evedmv_tui.monitor import explain as explain_mod
+from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor.appside import (
+    cache_rows,
+    operation_rows,
+    slow_app_queries,
+)
+from evedmv_tui.monitor.capabilities import (
+    MonitorCapabilities,
+    PanelProblem,
+    read_capabilities,
+)
+from evedmv_tui.monitor.delta import StatementInterval, StatementPoll, statement_deltas
+from evedmv_tui.monitor.findings import build_alerts, build_samples, memory_samples
+from evedmv_tui.monitor.ingest import IngestHealth, has_ingest_tables, read_ingest
+from evedmv_tui.monitor.memory import MemoryTrend, ProcessSampler, ServerLocality
+from evedmv_tui.monitor.server import (
+    DatabaseCounters,
+    DatabaseRates,
+    IndexHint,
+    TableScans,
+    database_rates,
+    index_hints,
+    read_database,
+    read_tables,
+)
+from evedmv_tui.monitor.severity import Severity, classify_seconds
+from evedmv_tui.monitor.snapshot import (
+    Alert,
+    MemoryView,
+    PollCost,
+    Snapshot,
+    StatementView,
+)
+from evedmv_tui.monitor.statements import (
+    HIDDEN_LABEL,
+    StatementReader,
+    build_statement_set,
+    fingerprint,
+    is_monitor_query,
+)
+from evedmv_tui.store.db import (
+    MONITOR_APPLICATION_NAME,
+    Database,
+    load_sql,
+    redact,
+)
+from evedmv_tui.store.telemetry import TELEMETRY, Telemetry
+
+log = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[Any]
+Subscriber = Callable[[Snapshot], None]
+
+MIN_INTERVAL = 0.5
+MAX_INTERVAL = 60.0
+MAX_BACKOFF = 30.0
+SLOW_COLLECTOR_SECONDS = 10.0
+"""Table statistics and ingest health are read at most this often."""
+CAPABILITY_RECHECK_SECONDS = 30.0
+STATEMENT_TIMEOUT_MS = 10_000
+
+
+class Disconnected(Exception):
+    """The connection to the watched server broke during a poll."""
+
+
+def monitor_conninfo(conninfo: str) -> str:
+    """Add a statement timeout and a connect timeout to the monitor's DSN."""
+    params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    options = str(params.get("options") or "")
+    params["options"] = f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
+    params.setdefault("connect_timeout", "5")
+    return psycopg.conninfo.make_conninfo("", **params)
+
+
+def open_monitor_database(conninfo: str, *, open_timeout: float = 3.0) -> Database:
+    """Open the monitor's own two-connection pool on ``conninfo``."""
+    return Database(
+        monitor_conninfo(conninfo),
+        min_size=1,
+        max_size=2,
+        application_name=MONITOR_APPLICATION_NAME,
+        telemetry=Telemetry(history=500),
+        open_timeout=open_timeout,
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class _Previous:
+    """What the next poll's deltas are computed against."""
+
+    monotonic: float | None = None
+    statements: StatementPoll | None = None
+    database: tuple[float, DatabaseCounters] | None = None
+    postmaster_start: float | None = None
+    tables: dict[tuple[str, str], TableScans] = dataclasses.field(default_factory=dict)
+    operation_calls: dict[str, int] = dataclasses.field(default_factory=dict)
+    caches: dict[str, CacheStats] = dataclasses.field(default_factory=dict)
+    wall: float = 0.0
+
+
+class Monitor:
+    """Polls one PostgreSQL server and this process, one snapshot per call.
+
+    Args:
+        db: an open pool made with :func:`open_monitor_database`, or None to
+            open one on ``conninfo``. The monitor owns it and replaces it
+            after a lost connection.
+        settings: interval and slow-query thresholds.
+        conninfo: the server to watch when ``db`` is None.
+        telemetry: the application's query telemetry to report on.
+        registry: the application's caches.
+    """
+
+    def __init__(
+        self,
+        db: Database | None,
+        settings: Settings,
+        *,
+        conninfo: str | None = None,
+        telemetry: Telemetry = TELEMETRY,
+        registry: CacheRegistry = REGISTRY,
+        sampler: ProcessSampler | None = None,
+        locality_probe: Callable[
+            [str | None, int | None], ServerLocality
+        ] = memory_mod.judge_locality,
+    ) -> None:
+        if db is None and conninfo is None:
+            raise ValueError("pass an open Database or a conninfo")
+        self.settings = settings
+        self._db = db
+        self._conninfo = conninfo if conninfo is not None else db.conninfo  # type: ignore[union-attr]
+        self.telemetry = telemetry
+        self.registry = registry
+        self.sampler = sampler or ProcessSampler()
+        self._locality_probe = locality_probe
+        self._interval = settings.poll_interval
+        self.warning_seconds = settings.slow_warning_seconds
+        self.error_seconds = settings.slow_error_seconds
+        self.paused = False
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self._previous = _Previous()
+        self._reader: StatementReader | None = None
+        self._capabilities: MonitorCapabilities | None = None
+        self._capabilities_at = 0.0
+        self._untracked_pids: set[int] = set()
+        self.tracking_disabled: bool | None = None
+        """Whether ``SET pg_stat_statements.track = none`` succeeded."""
+        self._own_pids: set[int] = set()
+        self._ingest_present: bool | None = None
+        self._slow_at = 0.0
+        self._slow_cache: tuple[list[IndexHint], IngestHealth | None] = ([], None)
+        self._trend = MemoryTrend()
+        self._disconnected_since: float | None = None
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._last_error: str | None = None
+        self._locality: ServerLocality | None = None
+        self._backend_cpu: tuple[int, float] | None = None
+
+    # -- settings and subscribers -----------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._interval = min(max(seconds, MIN_INTERVAL), MAX_INTERVAL)
+
+    def next_delay(self) -> float:
+        """Return the seconds to wait before the next poll (backoff when down)."""
+        if self._disconnected_since is None:
+            return self._interval
+        return max(self._next_attempt - time.monotonic(), MIN_INTERVAL)
+
+    @property
+    def connected(self) -> bool:
+        return self._disconnected_since is None and self._db is not None
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every snapshot, in the polling thread.
+
+        Returns a function that removes the subscription.
+        """
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- polling ------------------------------------------------------------
+
+    def poll(self) -> Snapshot:
+        """Read every collector once and return the snapshot (never raises
+        for a lost server: the snapshot says disconnected instead)."""
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+        started = time.perf_counter()
+        cpu_started = time.thread_time()
+        try:
+            db = self._ensure_connected()
+            snapshot = self._collect(db, sequence, started, cpu_started)
+        except (Disconnected, EvedmvError, psycopg.Error) as exc:
+            # Any other failure also drops the pool: reconnecting re-reads
+            # the server's capabilities, which is what most failures need.
+            snapshot = self._lost(exc, sequence, started, cpu_started)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(snapshot)
+            except Exception:
+                log.exception("monitor subscriber %r failed", subscriber)
+        return snapshot
+
+    def _ensure_connected(self) -> Database:
+        if self._db is not None:
+            return self._db
+        if time.monotonic() < self._next_attempt:
+            raise Disconnected(self._last_error or "waiting to reconnect")
+        log.info("monitor connecting to %s", redact(self._conninfo))
+        self._db = open_monitor_database(self._conninfo)
+        return self._db
+
+    def _lost(
+        self, exc: BaseException, sequence: int, started: float, cpu_started: float
+    ) -> Snapshot:
+        message = _error_text(exc)
+        if self._db is not None:
+            log.warning("monitor lost %s: %s", redact(self._conninfo), message)
+            with contextlib.suppress(Exception):
+                self._db.close()
+            self._db = None
+        if not isinstance(exc, Disconnected) or self._disconnected_since is None:
+            self._failures += 1
+            delay = min(2.0 ** (self._failures - 1), MAX_BACKOFF)
+            self._next_attempt = time.monotonic() + delay
+            log.debug("monitor reconnects in %.1f s", delay)
+        if self._disconnected_since is None:
+            self._disconnected_since = time.time()
+        self._last_error = message
+        self._capabilities = None
+        self._reader = None
+        self._untracked_pids.clear()
+        self._own_pids.clear()
+        self._ingest_present = None
+        memory = self._memory(None, [])
+        since = self._disconnected_since
+        alerts = [
+            Alert(
+                Severity.ERROR,
+                "connection",
+                f"disconnected since {_clock_text(since)}: {message}",
+                "connection",
+            )
+        ]
+        at = time.time()
+        return Snapshot(
+            sequence=sequence,
+            at=at,
+            elapsed=None,
+            interval=self._interval,
+            connected=False,
+            disconnected_since=since,
+            error=message,
+            server=redact(self._conninfo),
+            capabilities=None,
+            problems=[],
+            notes=[],
+            statements=[],
+            statements_trusted=False,
+            statements_reason="disconnected",
+            activity=None,
+            database=None,
+            index_hints=[],
+            operations=[],
+            slow_app_queries=[],
+            memory=memory,
+            caches=[],
+            ingest=None,
+            alerts=alerts,
+            samples=memory_samples(memory, at, 0.0),
+            cost=PollCost(
+                time.perf_counter() - started,
+                time.thread_time() - cpu_started,
+                None,
+                0,
+            ),
+        )
+
+    @contextlib.contextmanager
+    def _connection(self, db: Database) -> Iterator[Connection]:
+        try:
+            with db.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise Disconnected(_error_text(exc)) from exc
+
+    def _collect(
+        self, db: Database, sequence: int, started: float, cpu_started: float
+    ) -> Snapshot:
+        queries_before = db.telemetry.total_statements
+        problems: list[PanelProblem] = []
+        notes: list[PanelProblem] = []
+        with self._connection(db) as conn:
+            clock = self._guard(
+                conn,
+                lambda: db.fetch_one(
+                    load_sql("evedmv_tui.monitor", "poll_clock"), conn=conn
+                ),
+            )
+            assert clock is not None
+            backend_pid, _, postmaster_start, _ = clock
+            self._own_pids.add(int(backend_pid))
+            restarted = (
+                self._previous.postmaster_start is not None
+                and postmaster_start != self._previous.postmaster_start
+            )
+            self._previous.postmaster_start = postmaster_start
+            if self._disconnected_since is not None:
+                log.info("monitor reconnected to %s", redact(self._conninfo))
+                self._disconnected_since = None
+                self._failures = 0
+            caps = self._refresh_capabilities(db, conn, force=restarted)
+            self._disable_tracking(db, conn, int(backend_pid))
+            now = time.monotonic()
+            elapsed = (
+                None
+                if self._previous.monotonic is None
+                else now - self._previous.monotonic
+            )
+            statements, interval, problem = self._statements(
+                db, conn, caps, postmaster_start
+            )
+            if problem is not None:
+                problems.append(problem)
+            notes.extend(caps.privilege_notes())
+            backends, activity, problem = self._activity(db, conn)
+            if problem is not None:
+                problems.append(problem)
+            rates, problem = self._database(db, conn, restarted)
+            if problem is not None:
+                problems.append(problem)
+            hints, ingest, slow_problems = self._slow_collectors(db, conn)
+            problems.extend(slow_problems)
+        locality = self._server_locality(caps, int(backend_pid))
+        if not locality.local:
+            notes.append(
+                PanelProblem("memory", locality.reason or "", "-", Severity.OK)
+            )
+        memory = self._memory(locality, backends)
+        operations = operation_rows(
+            self.telemetry.operations(),
+            self._previous.operation_calls,
+            warning_seconds=self.warning_seconds,
+            error_seconds=self.error_seconds,
+        )
+        self._previous.operation_calls = {r.operation: r.calls for r in operations}
+        slow = slow_app_queries(
+            self.telemetry,
+            self._previous.wall,
+            warning_seconds=self.warning_seconds,
+            error_seconds=self.error_seconds,
+        )
+        caches = cache_rows(self.registry, self._previous.caches)
+        self._previous.caches = {row.stats.name: row.stats for row in caches}
+        self._previous.monotonic = now
+        wall = time.time()
+        self._previous.wall = wall
+        cost = PollCost(
+            time.perf_counter() - started,
+            time.thread_time() - cpu_started,
+            self._backend_cost(locality, int(backend_pid)),
+            db.telemetry.total_statements - queries_before,
+        )
+        snapshot = Snapshot(
+            sequence=sequence,
+            at=wall,
+            elapsed=elapsed,
+            interval=self._interval,
+            connected=True,
+            disconnected_since=None,
+            error=None,
+            server=redact(self._conninfo),
+            capabilities=caps,
+            problems=problems,
+            notes=notes,
+            statements=statements,
+            statements_trusted=interval.trusted if interval is not None else False,
+            statements_reason=_interval_reason(interval),
+            activity=activity,
+            database=rates,
+            index_hints=hints,
+            operations=operations,
+            slow_app_queries=slow,
+            memory=memory,
+            caches=caches,
+            ingest=ingest,
+            alerts=[],
+            samples=[],
+            cost=cost,
+        )
+        alerts = build_alerts(snapshot)
+        samples = build_samples(snapshot, elapsed or 0.0)
+        return dataclasses.replace(snapshot, alerts=alerts, samples=samples)
+
+    def _guard(self, conn: Connection, read: Callable[[], Any]) -> Any:
+        """Run one collector query; a broken connection becomes Disconnected."""
+        try:
+            return read()
+        except psycopg.Error as exc:
+            lost = conn.broken or conn.closed
+            if lost or _is_connection_error(exc):
+                raise Disconnected(_error_text(exc)) from exc
+            raise
+
+    def _refresh_capabilities(
+        self, db: Database, conn: Connection, *, force: bool = False
+    ) -> MonitorCapabilities:
+        stale = time.monotonic() - self._capabilities_at > CAPABILITY_RECHECK_SECONDS
+        if self._capabilities is None or stale or force:
+            caps = self._guard(conn, lambda: read_capabilities(db, conn))
+            if caps != self._capabilities:
+                log.info(
+                    "monitor: PostgreSQL %s, pg_stat_statements %s",
+                    caps.server_version,
+                    caps.pgss_version or "absent",
+                )
+                self._reader = None
+            self._capabilities = caps
+            self._capabilities_at = time.monotonic()
+        assert self._capabilities is not None
+        return self._capabilities
+
+    def _disable_tracking(self, db: Database, conn: Connection, pid: int) -> None:
+        if pid in self._untracked_pids:
+            return
+        self._untracked_pids.add(pid)
+        try:
+            db.execute(load_sql("evedmv_tui.monitor", "disable_tracking"), conn=conn)
+            self.tracking_disabled = True
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise Disconnected(_error_text(exc)) from exc
+            self.tracking_disabled = False
+            log.debug("cannot SET pg_stat_statements.track: %s", _error_text(exc))
+
+    # -- collectors ---------------------------------------------------------
+
+    def _statements(
+        self,
+        db: Database,
+        conn: Connection,
+        caps: MonitorCapabilities,
+        postmaster_start: float | None,
+    ) -> tuple[list[StatementView], StatementInterval | None, PanelProblem | None]:
+        problem = caps.statements_problem()
+        if problem is not None:
+            self._previous.statements = None
+            return [], None, problem
+        version = caps.pgss_version_tuple
+        assert version is not None and caps.pgss_schema is not None
+        if self._reader is None:
+            self._reader = StatementReader(caps.pgss_schema, version)
+        reader = self._reader
+        try:
+            rows = self._guard(conn, lambda: reader.read_rows(db, conn))
+            read_at = time.monotonic()
+            info = self._guard(conn, lambda: reader.read_info(db, conn))
+        except psycopg.Error as exc:
+            # Dropped or broken extension: re-check what the server has now.
+            self._capabilities = None
+            self._reader = None
+            self._previous.statements = None
+            fresh = self._refresh_capabilities(db, conn, force=True)
+            return (
+                [],
+                None,
+                fresh.statements_problem()
+                or PanelProblem(
+                    "statements",
+                    f"reading pg_stat_statements failed: {_error_text(exc)}",
+                    f"GRANT EXECUTE ON FUNCTION {caps.pgss_schema}.pg_stat_statements"
+                    f"(boolean) TO {caps.role_name};",
+                ),
+            )
+        current = StatementPoll(
+            read_at,
+            build_statement_set(rows),
+            info[0] if info else None,
+            info[1] if info else None,
+            postmaster_start,
+        )
+        previous = self._previous.statements
+        self._previous.statements = current
+        queryids = {key.queryid for key in current.statements.entries}
+        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, queryids))
+        if previous is None:
+            return [], None, None
+        interval = statement_deltas(previous, current)
+        views = []
+        for delta in interval.deltas:
+            if delta.key is None:
+                text: str | None = HIDDEN_LABEL
+                statement_fingerprint = None
+            else:
+                text = texts.get(delta.key.queryid)
+                if is_monitor_query(text):
+                    continue
+                statement_fingerprint = fingerprint(text) if text is not None else None
+            if interval.trusted and delta.trusted and delta.calls <= 0:
+                continue
+            mean = delta.mean_ms
+            severity = (
+                Severity.OK
+                if mean is None
+                else classify_seconds(
+                    mean / 1000, self.warning_seconds, self.error_seconds
+                )
+            )
+            views.append(StatementView(delta, text, statement_fingerprint, severity))
+        if not interval.trusted:
+            views.sort(key=lambda v: v.sort_value("total"), reverse=True)
+            views = views[:200]
+        return views, interval, None
+
+    def _activity(
+        self, db: Database, conn: Connection
+    ) -> tuple[
+        list[activity_mod.Backend],
+        activity_mod.ActivitySummary | None,
+        PanelProblem | None,
+    ]:
+        try:
+            backends = self._guard(conn, lambda: activity_mod.read_backends(db, conn))
+        except psycopg.Error as exc:
+            return (
+                [],
+                None,
+                PanelProblem(
+                    "activity",
+                    f"reading pg_stat_activity failed: {_error_text(exc)}",
+                    f"GRANT pg_read_all_stats TO {self._role_name()};",
+                ),
+            )
+        summary = activity_mod.summarize_activity(
+            backends,
+            exclude_pids=self._own_pids,
+            monitor_application=MONITOR_APPLICATION_NAME,
+            warning_seconds=self.warning_seconds,
+            error_seconds=self.error_seconds,
+        )
+        return backends, summary, None
+
+    def _database(
+        self, db: Database, conn: Connection, restarted: bool
+    ) -> tuple[DatabaseRates | None, PanelProblem | None]:
+        try:
+            counters = self._guard(conn, lambda: read_database(db, conn))
+        except psycopg.Error as exc:
+            return None, PanelProblem(
+                "database",
+                f"reading pg_stat_database failed: {_error_text(exc)}",
+                "check the role's privileges",
+            )
+        now = time.monotonic()
+        if counters is None:
+            return None, None
+        previous = self._previous.database
+        self._previous.database = (now, counters)
+        if previous is None:
+            return database_rates(None, counters, 0.0), None
+        return database_rates(
+            previous[1], counters, now - previous[0], restarted=restarted
+        ), None
+
+    def _slow_collectors(
+        self, db: Database, conn: Connection
+    ) -> tuple[list[IndexHint], IngestHealth | None, list[PanelProblem]]:
+        problems: list[PanelProblem] = []
+        if time.monotonic() - self._slow_at < SLOW_COLLECTOR_SECONDS:
+            return (*self._slow_cache, problems)
+        self._slow_at = time.monotonic()
+        hints: list[IndexHint] = []
+        try:
+            tables = self._guard(conn, lambda: read_tables(db, conn))
+            hints = index_hints(tables, self._previous.tables)
+            self._previous.tables = {(t.schema_name, t.table_name): t for t in tables}
+        except psycopg.Error as exc:
+            problems.append(
+                PanelProblem(
+                    "tables",
+                    f"reading pg_stat_user_tables failed: {_error_text(exc)}",
+                    "check the role's privileges",
+                )
+            )
+        ingest = None
+        try:
+            if self._ingest_present is None:
+                self._ingest_present = self._guard(
+                    conn, lambda: has_ingest_tables(db, conn)
+                )
+            if self._ingest_present:
+                ingest = self._guard(conn, lambda: read_ingest(db, conn))
+            else:
+                problems.append(
+                    PanelProblem(
+                        "ingest",
+                        "this database has no evedmv schema",
+                        "evedmv db migrate",
+                        Severity.OK,
+                    )
+                )
+        except psycopg.Error as exc:
+            self._ingest_present = None
+            problems.append(
+                PanelProblem(
+                    "ingest",
+                    f"reading ingest tables failed: {_error_text(exc)}",
+                    "GRANT SELECT ON killmails, killmail_index, rejects, imports,"
+                    f" feed_cursors TO {self._role_name()};",
+                )
+            )
+        self._slow_cache = (hints, ingest)
+        return hints, ingest, problems
+
+    def _server_locality(
+        self, caps: MonitorCapabilities, backend_pid: int
+    ) -> ServerLocality:
+        if self._locality is None:
+            self._locality = self._locality_probe(caps.server_address, backend_pid)
+        return self._locality
+
+    def _memory(
+        self, locality: ServerLocality | None, backends: list[activity_mod.Backend]
+    ) -> MemoryView:
+        now = time.monotonic()
+        app = self.sampler.sample(memory_mod.own_pid(), "app", with_uss=True, now=now)
+        if app.rss is not None:
+            self._trend.add(now, app.rss)
+        server: list[memory_mod.ProcessMemory] = []
+        reason = None
+        if locality is None:
+            reason = "not connected"
+        elif not locality.local:
+            reason = locality.reason
+        else:
+            pids = set()
+            for backend in backends:
+                if backend.pid in self._own_pids:
+                    continue
+                pids.add(backend.pid)
+                server.append(
+                    self.sampler.sample(
+                        backend.pid, backend.backend_type or "backend", now=now
+                    )
+                )
+            self.sampler.prune(pids | self._own_pids | {memory_mod.own_pid()})
+        return MemoryView(
+            app,
+            self._trend.trend(),
+            server,
+            reason,
+            memory_mod.gc_stats(),
+            memory_mod.top_allocations(),
+        )
+
+    def _backend_cost(self, locality: ServerLocality, pid: int) -> float | None:
+        if not locality.local:
+            return None
+        sample = self.sampler.sample(pid, "monitor")
+        if sample.cpu_seconds is None:
+            return None
+        before = self._backend_cpu
+        self._backend_cpu = (pid, sample.cpu_seconds)
+        if before is None or before[0] != pid:
+            return None
+        return max(sample.cpu_seconds - before[1], 0.0)
+
+    # -- actions ------------------------------------------------------------
+
+    def _role_name(self) -> str:
+        caps = self._capabilities
+        return caps.role_name if caps is not None else "<role>"
+
+    def _require_db(self) -> Database:
+        if self._db is None:
+            raise EvedmvError(
+                "not connected",
+                "the monitor has no connection to the server now",
+                "wait for it to reconnect",
+            )
+        return self._db
+
+    def explain_app_query(
+        self, record: Any, *, analyze: bool = False
+    ) -> explain_mod.ExplainResult:
+        return explain_mod.explain_app_query(
+            self._require_db(), record, analyze=analyze
+        )
+
+    def explain_statement(
+        self, query_text: str, *, analyze: bool = False
+    ) -> explain_mod.ExplainResult:
+        caps = self._capabilities
+        version = caps.server_version_num if caps is not None else 0
+        return explain_mod.explain_statement(
+            self._require_db(), query_text, version, analyze=analyze
+        )
+
+    def cancel_backend(self, pid: int) -> bool:
+        return activity_mod.cancel_backend(self._require_db(), pid)
+
+    def terminate_backend(self, pid: int) -> bool:
+        return activity_mod.terminate_backend(self._require_db(), pid)
+
+
+def _clock_text(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def _interval_reason(interval: StatementInterval | None) -> str | None:
+    if interval is None:
+        return "first poll: rates appear after the next one"
+    return interval.reason
+
+
+def _is_connection_error(exc: psycopg.Error) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    sqlstate = getattr(exc, "sqlstate", None)
+    # 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown,
+    # cannot connect now.
+    return (
+        sqlstate is None
+        or sqlstate.startswith("08")
+        or sqlstate in {"57P01", "57P02", "57P03"}
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, EvedmvError):
+        return exc.message
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,2 @@
+/* evedmv-monitor */
+SELECT pg_cancel_backend(%(pid)s)

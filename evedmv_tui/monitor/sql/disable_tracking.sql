@@ -1,0 +1,2 @@
+/* evedmv-monitor */
+SET pg_stat_statements.track = 'none'

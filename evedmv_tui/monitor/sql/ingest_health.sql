@@ -1,0 +1,19 @@
+/* evedmv-monitor */
+-- Killmails stored in the last window seconds with a recent kill time: the
+-- live feed's throughput and its lag from kill to stored row. The bound on
+-- killmail_time lets the planner skip old partitions.
+WITH recent AS (
+    SELECT k.inserted_at - k.killmail_time AS lag
+    FROM killmails AS k
+    WHERE k.killmail_time > now() - interval '1 day'
+      AND k.inserted_at > now() - make_interval(secs => %(window)s)
+)
+SELECT (SELECT count(*) FROM recent) AS recent_kills,
+       (SELECT extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY lag))
+        FROM recent)::double precision AS median_lag_seconds,
+       (SELECT extract(epoch FROM max(lag)) FROM recent)::double precision
+           AS max_lag_seconds,
+       (SELECT count(*) FROM killmail_index WHERE state = 'pending') AS pending,
+       (SELECT count(*) FROM rejects) AS rejects,
+       (SELECT count(*) FROM rejects WHERE rejected_at > now() - interval '1 hour')
+           AS rejects_last_hour

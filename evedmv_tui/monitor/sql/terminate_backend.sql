@@ -1,0 +1,2 @@
+/* evedmv-monitor */
+SELECT pg_terminate_backend(%(pid)s)
