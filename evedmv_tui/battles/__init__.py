@@ -1,0 +1,1 @@
+"""Battle detection, side assignment, metrics and report export (no Textual)."""

@@ -1,0 +1,580 @@
+"""Battle detection over the stored killmails: full rebuild and incremental.
+
+:func:`detect_all` clusters every killmail; :func:`on_batch` is the
+post-import hook that reclusters only the systems and time around a batch's
+kills (an open battle grows; a straggler updates a closed battle and marks it
+``changed``). Both run the same steps (:mod:`evedmv_tui.battles.cluster`,
+then sides and metrics) and the same reconciliation: each new cluster keeps
+the id of the stored battle it shares the most kills with, so user overrides
+survive, and a stored battle that no longer exists hands its overrides to the
+battle that took most of its kills.
+
+Everything runs in one transaction under an advisory lock, so two importers
+finishing batches at once do not interleave their updates.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from evedmv_tui import ship_classes
+from evedmv_tui.battles.cluster import (
+    Piece,
+    Window,
+    candidate_windows,
+    merge_pieces,
+    neighbourhoods,
+    pieces_of_window,
+)
+from evedmv_tui.battles.metrics import ShipType, build_metrics
+from evedmv_tui.battles.model import Cluster, Kill
+from evedmv_tui.battles.parameters import BattleParameters, load_parameters
+from evedmv_tui.battles.sides import Override, SideAssignment, assign_sides
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+log = logging.getLogger(__name__)
+
+_PACKAGE = "evedmv_tui.battles"
+_LOCK_KEY = 7_305_000_100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DetectionSummary:
+    """What one detection run changed."""
+
+    battles: int
+    """Battles found in the scope."""
+    created: int
+    updated: int
+    deleted: int
+    changed_closed: int
+    """Closed battles that new kills changed (marked ``changed``)."""
+    kills_read: int
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _StoredBattle:
+    battle_id: int
+    start_time: dt.datetime
+    end_time: dt.datetime
+    solar_system_ids: list[int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Member:
+    battle_id: int
+    end_time: dt.datetime
+    killmail_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OverrideRow:
+    battle_id: int
+    entity_kind: str
+    entity_id: int
+    anchor_kind: str | None
+    anchor_id: int | None
+    new_side: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Scope:
+    """Systems and time range to recluster; None means everything."""
+
+    systems: tuple[int, ...] | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+
+def detect_all(
+    db: Database, params: BattleParameters | None = None
+) -> DetectionSummary:
+    """Recluster every stored killmail and replace the stored battles."""
+    with operation("battles.detect"):
+        return _detect(db, params, _Scope(None, None, None))
+
+
+def detect_range(
+    db: Database,
+    systems: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    params: BattleParameters | None = None,
+) -> DetectionSummary:
+    """Recluster the kills of ``systems`` around ``start``..``end``."""
+    with operation("battles.detect"):
+        return _detect(db, params, _Scope(tuple(sorted(set(systems))), start, end))
+
+
+def on_batch(db: Database, result: BatchResult) -> None:
+    """Update battles after an import batch (a post-batch hook)."""
+    if not result.killmail_ids or result.min_time is None or result.max_time is None:
+        return
+    summary = detect_range(
+        db, result.solar_system_ids, result.min_time, result.max_time
+    )
+    log.debug(
+        "battles after batch of %d kills: %d battles, %d new, %d updated, %d deleted",
+        len(result.killmail_ids),
+        summary.battles,
+        summary.created,
+        summary.updated,
+        summary.deleted,
+    )
+
+
+def _detect(
+    db: Database, params: BattleParameters | None, scope: _Scope
+) -> DetectionSummary:
+    started = time.perf_counter()
+    with db.connection() as conn, conn.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,), conn=conn)
+        if params is None:
+            params = load_parameters(db)
+        jumps = db.fetch_all(load_sql(_PACKAGE, "jump_graph"), conn=conn)
+        if scope.systems is not None:
+            scope = _widen(db, conn, scope, jumps, params)
+        segments = db.fetch_all(
+            load_sql(_PACKAGE, "segment_counts"),
+            {
+                "segment_seconds": params.segment_minutes * 60,
+                "min_kills": params.segment_min_kills,
+                "start": scope.start,
+                "end": scope.end,
+                "systems": list(scope.systems) if scope.systems is not None else None,
+            },
+            conn=conn,
+        )
+        windows = _clip(candidate_windows(segments, params), scope)
+        kills = _read_kills(db, conn, windows)
+        pieces: list[Piece] = []
+        for window_kills in _split_by_window(kills, windows):
+            pieces.extend(pieces_of_window(window_kills, params))
+        near = neighbourhoods(
+            jumps, {p.solar_system_id for p in pieces}, params.merge_max_jumps
+        )
+        clusters = merge_pieces(pieces, params, near)
+        counts = _store(db, conn, scope, clusters, params)
+    seconds = time.perf_counter() - started
+    return DetectionSummary(
+        len(clusters), *counts, kills_read=len(kills), seconds=seconds
+    )
+
+
+def _widen(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    scope: _Scope,
+    jumps: Sequence[tuple[int, int]],
+    params: BattleParameters,
+) -> _Scope:
+    """Grow an incremental scope to whole stored battles and nearby systems.
+
+    The time range gains the margin within which new kills can change
+    clustering; the systems gain those within merge range; and the scope
+    grows until it covers every stored battle it touches.
+    """
+    assert scope.systems is not None and scope.start and scope.end
+    margin = dt.timedelta(seconds=params.margin_seconds)
+    start, end = scope.start - margin, scope.end + margin
+    near = neighbourhoods(jumps, scope.systems, params.merge_max_jumps)
+    systems = set(scope.systems)
+    for found in near.values():
+        systems |= found
+    for _ in range(10):
+        stored = db.fetch_all(
+            load_sql(_PACKAGE, "scope_battles"),
+            {"systems": sorted(systems), "start": start, "end": end},
+            row=_StoredBattle,
+            conn=conn,
+        )
+        grown = set(systems)
+        new_start, new_end = start, end
+        for battle in stored:
+            grown.update(battle.solar_system_ids)
+            new_start = min(new_start, battle.start_time - margin)
+            new_end = max(new_end, battle.end_time + margin)
+        if grown == systems and (new_start, new_end) == (start, end):
+            break
+        systems, start, end = grown, new_start, new_end
+    return _Scope(tuple(sorted(systems)), start, end)
+
+
+def _clip(windows: list[Window], scope: _Scope) -> list[Window]:
+    if scope.start is None or scope.end is None:
+        return windows
+    clipped = []
+    for window in windows:
+        start = max(window.start, scope.start)
+        end = min(window.end, scope.end)
+        if start <= end:
+            clipped.append(Window(window.solar_system_id, start, end))
+    return clipped
+
+
+def _read_kills(
+    db: Database, conn: psycopg.Connection[Any], windows: Sequence[Window]
+) -> list[Kill]:
+    if not windows:
+        return []
+    return db.fetch_all(
+        load_sql(_PACKAGE, "window_kills"),
+        {
+            "systems": [w.solar_system_id for w in windows],
+            "starts": [w.start for w in windows],
+            "ends": [w.end for w in windows],
+        },
+        row=Kill,
+        conn=conn,
+    )
+
+
+def _split_by_window(
+    kills: Sequence[Kill], windows: Sequence[Window]
+) -> list[list[Kill]]:
+    """Group kills (in time order) by the window of their system they fall in."""
+    by_system: dict[int, list[Window]] = collections.defaultdict(list)
+    for window in windows:
+        by_system[window.solar_system_id].append(window)
+    groups: dict[tuple[int, dt.datetime], list[Kill]] = collections.defaultdict(list)
+    for kill in kills:
+        for window in by_system[kill.solar_system_id]:
+            if window.start <= kill.killmail_time <= window.end:
+                groups[(window.solar_system_id, window.start)].append(kill)
+                break
+    return [groups[key] for key in sorted(groups)]
+
+
+def load_ship_types(
+    db: Database, type_ids: Iterable[int], conn: psycopg.Connection[Any] | None = None
+) -> dict[int, ShipType]:
+    """Return the group, class and roles of each ship type found in ``types``."""
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "ship_types"), (sorted(set(type_ids)),), conn=conn
+    )
+    return {
+        type_id: ShipType(
+            group_id,
+            ship_classes.ship_class(group_id, category_id),
+            ship_classes.roles(group_id),
+        )
+        for type_id, group_id, category_id in rows
+    }
+
+
+def _ship_type_ids(clusters: Iterable[Cluster]) -> set[int]:
+    found: set[int] = set()
+    for cluster in clusters:
+        for kill in cluster.kills:
+            found.add(kill.victim_ship_type_id)
+            found.update(s for s in kill.attacker_ship_type_ids if s is not None)
+    return found
+
+
+def _match(
+    clusters: Sequence[Cluster], members: Sequence[_Member]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Match clusters to stored battles by shared kills.
+
+    Returns ``{cluster index: battle id}`` for kept ids, and for every stored
+    battle that is not kept, the cluster index that took most of its kills
+    (absent when none did).
+    """
+    battle_of_kill = {m.killmail_id: m.battle_id for m in members}
+    overlap: dict[tuple[int, int], int] = collections.Counter()
+    for index, cluster in enumerate(clusters):
+        for kill in cluster.kills:
+            battle = battle_of_kill.get(kill.killmail_id)
+            if battle is not None:
+                overlap[(index, battle)] += 1
+    kept: dict[int, int] = {}
+    taken: set[int] = set()
+    for (index, battle), _ in sorted(
+        overlap.items(), key=lambda item: (-item[1], item[0])
+    ):
+        if index in kept or battle in taken:
+            continue
+        kept[index] = battle
+        taken.add(battle)
+    heirs: dict[int, int] = {}
+    for (index, battle), count in sorted(overlap.items()):
+        if battle in taken:
+            continue
+        best = heirs.get(battle)
+        if best is None or count > overlap[(best, battle)]:
+            heirs[battle] = index
+    return kept, heirs
+
+
+def _store(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    scope: _Scope,
+    clusters: Sequence[Cluster],
+    params: BattleParameters,
+) -> tuple[int, int, int, int]:
+    """Reconcile ``clusters`` with the stored battles of ``scope`` and write them.
+
+    Returns counts of battles created, updated, deleted and closed-and-changed.
+    """
+    if scope.systems is None:
+        members = db.fetch_all(
+            load_sql(_PACKAGE, "all_members"), row=_Member, conn=conn
+        )
+    else:
+        assert scope.start is not None and scope.end is not None
+        stored = db.fetch_all(
+            load_sql(_PACKAGE, "scope_battles"),
+            {"systems": list(scope.systems), "start": scope.start, "end": scope.end},
+            row=_StoredBattle,
+            conn=conn,
+        )
+        members = db.fetch_all(
+            load_sql(_PACKAGE, "scope_members"),
+            ([b.battle_id for b in stored],),
+            row=_Member,
+            conn=conn,
+        )
+    old_ids = sorted({m.battle_id for m in members})
+    old_kills: dict[int, set[int]] = collections.defaultdict(set)
+    old_end: dict[int, dt.datetime] = {}
+    for member in members:
+        old_kills[member.battle_id].add(member.killmail_id)
+        old_end[member.battle_id] = member.end_time
+    kept, heirs = _match(clusters, members)
+
+    new_count = len(clusters) - len(kept)
+    fresh_ids: list[int] = []
+    if new_count:
+        fresh_ids = [
+            row[0]
+            for row in db.fetch_all(
+                "SELECT nextval('battles_battle_id_seq') FROM generate_series(1, %s)",
+                (new_count,),
+                conn=conn,
+            )
+        ]
+    fresh = iter(fresh_ids)
+    ids = [kept[i] if i in kept else next(fresh) for i in range(len(clusters))]
+
+    # Overrides of battles that disappear move to their heir.
+    deleted = [b for b in old_ids if b not in set(kept.values())]
+    moves = [(b, ids[heirs[b]]) for b in deleted if b in heirs]
+    if moves:
+        db.execute(
+            load_sql(_PACKAGE, "overrides_move"),
+            ([m[0] for m in moves], [m[1] for m in moves]),
+            conn=conn,
+        )
+    overrides = _load_overrides(db, conn, ids)
+    ship_types = load_ship_types(db, _ship_type_ids(clusters), conn)
+    regions = dict(
+        db.fetch_all(
+            load_sql(_PACKAGE, "system_regions"),
+            (sorted({s for c in clusters for s in c.solar_system_ids}),),
+            conn=conn,
+        )
+    )
+
+    db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": old_ids}, conn=conn)
+    now = dt.datetime.now(dt.UTC)
+    quiet = dt.timedelta(minutes=params.quiet_minutes)
+    battle_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    side_rows: list[tuple[Any, ...]] = []
+    entity_rows: list[tuple[Any, ...]] = []
+    changed_closed = 0
+    for index, cluster in enumerate(clusters):
+        battle_id = ids[index]
+        sides = assign_sides(cluster.kills, params, overrides.get(battle_id, ()))
+        metrics = build_metrics(cluster.kills, sides, ship_types, params)
+        changed = False
+        # A closed battle is one whose last kill is a quiet period old.
+        if (
+            index in kept
+            and scope.systems is not None
+            and old_kills[battle_id] != cluster.killmail_ids
+            and old_end[battle_id] + quiet < now
+        ):
+            changed = True
+            changed_closed += 1
+        battle_rows.append(
+            _battle_row(battle_id, cluster, metrics, sides, regions, changed)
+        )
+        for kill in cluster.kills:
+            member_rows.append(
+                (
+                    kill.killmail_id,
+                    kill.killmail_time,
+                    battle_id,
+                    sides.side_of(
+                        kill.victim_alliance_id,
+                        kill.victim_corporation_id,
+                        kill.victim_character_id,
+                    ),
+                )
+            )
+        side_rows.extend(_side_rows(battle_id, metrics))
+        entity_rows.extend(_entity_rows(battle_id, sides, metrics))
+
+    db.execute(
+        load_sql(_PACKAGE, "battles_delete"),
+        ([b for b in deleted],),
+        conn=conn,
+    )
+    if battle_rows:
+        db.execute(
+            load_sql(_PACKAGE, "battles_upsert"),
+            [list(column) for column in zip(*battle_rows, strict=True)],
+            conn=conn,
+        )
+    _copy(db, conn, "battle_killmails", _MEMBER_COLUMNS, member_rows)
+    _copy(db, conn, "battle_sides", _SIDE_COLUMNS, side_rows)
+    _copy(db, conn, "battle_entities", _ENTITY_COLUMNS, entity_rows)
+    created = len(clusters) - len(kept)
+    updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
+    return created, updated, len(deleted), changed_closed
+
+
+def _load_overrides(
+    db: Database, conn: psycopg.Connection[Any], battle_ids: Sequence[int]
+) -> dict[int, list[Override]]:
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "overrides_load"),
+        (list(battle_ids),),
+        row=_OverrideRow,
+        conn=conn,
+    )
+    found: dict[int, list[Override]] = collections.defaultdict(list)
+    for row in rows:
+        found[row.battle_id].append(
+            Override(
+                row.entity_kind,
+                row.entity_id,
+                row.anchor_kind,
+                row.anchor_id,
+                row.new_side,
+            )
+        )
+    return found
+
+
+def _battle_row(
+    battle_id: int,
+    cluster: Cluster,
+    metrics: Mapping[str, Any],
+    sides: SideAssignment,
+    regions: Mapping[int, int],
+    changed: bool,
+) -> tuple[Any, ...]:
+    systems = list(cluster.solar_system_ids)
+    return (
+        battle_id,
+        cluster.start,
+        cluster.end,
+        json.dumps(systems),
+        json.dumps(sorted({regions[s] for s in systems if s in regions})),
+        len(cluster.kills),
+        metrics["pilots"],
+        metrics["isk_destroyed"],
+        len(metrics["sides"]),
+        metrics["kind"],
+        sides.confidence,
+        changed,
+        json.dumps(metrics),
+    )
+
+
+def _side_rows(battle_id: int, metrics: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            battle_id,
+            side["side"],
+            side["pilots"],
+            side["ships_lost"],
+            side["isk_lost"],
+            side["isk_destroyed"],
+            side["efficiency"],
+            side["third_party"],
+        )
+        for side in metrics["sides"]
+    ]
+
+
+def _entity_rows(
+    battle_id: int, sides: SideAssignment, metrics: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    return [
+        (
+            battle_id,
+            e.entity_kind,
+            e.entity_id,
+            e.parent_id,
+            e.side_no,
+            e.weight_for,
+            e.weight_against,
+            e.confidence,
+            e.reason,
+            e.overridden,
+        )
+        for e in sides.entities
+    ]
+
+
+_MEMBER_COLUMNS = ("killmail_id", "killmail_time", "battle_id", "side_no")
+_SIDE_COLUMNS = (
+    "battle_id",
+    "side_no",
+    "pilots",
+    "ships_lost",
+    "isk_lost",
+    "isk_destroyed",
+    "efficiency",
+    "third_party",
+)
+_ENTITY_COLUMNS = (
+    "battle_id",
+    "entity_kind",
+    "entity_id",
+    "parent_id",
+    "side_no",
+    "weight_for",
+    "weight_against",
+    "confidence",
+    "reason",
+    "overridden",
+)
+
+
+def _copy(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    if not rows:
+        return
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+    text = statement.as_string(conn)
+    with db.timed(f"battles.copy_{table}", text) as box, conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        box[0] = len(rows)

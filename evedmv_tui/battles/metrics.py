@@ -1,0 +1,248 @@
+"""Battle metrics, built in one pass over a battle's kills; no database.
+
+The result is a plain dict stored as ``battles.metrics`` (jsonb) and read
+back by the report. Ids stay ids: names are resolved when a report is
+rendered, in one batch for the whole report.
+
+Conventions:
+
+- ISK destroyed by a side is the value of each kill of another side's ship,
+  split among the attacking sides by their share of the kill's player damage.
+- Efficiency counts opponents only. The two principal sides (the most
+  involved) are each other's opponents; any other side is a third party
+  whose opponents are both principal sides. Kills of third-party ships do
+  not raise a principal side's efficiency: efficiency = ISK destroyed of
+  opponents / (that + ISK lost).
+- A pilot who reships counts once as a pilot, and once per hull in ships
+  fielded (a hull seen as attacker or victim).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evedmv_tui.battles.model import Kill, is_player_character
+from evedmv_tui.battles.parameters import BattleParameters
+from evedmv_tui.battles.sides import SideAssignment
+
+UNKNOWN_CLASS = "unknown"
+TOP_PILOTS = 10
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShipType:
+    """The group, class and fleet roles of a ship type."""
+
+    group_id: int | None
+    ship_class: str
+    roles: frozenset[str]
+
+
+@dataclasses.dataclass(slots=True)
+class _Side:
+    pilots: set[int] = dataclasses.field(default_factory=set)
+    hulls: set[tuple[int, int]] = dataclasses.field(default_factory=set)
+    lost: collections.Counter[str] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+    roles_lost: collections.Counter[str] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+    ships_lost: int = 0
+    isk_lost: float = 0.0
+    isk_destroyed: float = 0.0
+    isk_destroyed_by_victim_side: dict[int, float] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(float)
+    )
+    loot_dropped: float = 0.0
+    damage_dealt: int = 0
+    final_blows: collections.Counter[int] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+    damage_by_pilot: collections.Counter[int] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+
+
+def build_metrics(
+    kills: Sequence[Kill],
+    sides: SideAssignment,
+    ship_types: Mapping[int, ShipType],
+    params: BattleParameters,
+    *,
+    completeness: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the report figures of a battle (see the module docstring)."""
+    unknown = ShipType(None, UNKNOWN_CLASS, frozenset())
+    per_side: dict[int, _Side] = collections.defaultdict(_Side)
+    start = kills[0].killmail_time
+    end = kills[-1].killmail_time
+    minutes = int((end - start).total_seconds() // 60) + 1
+    timeline_kills: dict[int, list[int]] = {}
+    timeline_isk: dict[int, list[float]] = {}
+    all_pilots: set[int] = set()
+    isk_total = 0.0
+    value_missing = 0
+
+    for kill in kills:
+        value = kill.total_value
+        isk_total += value
+        if value <= 0:
+            value_missing += 1
+        victim_side = sides.side_of(
+            kill.victim_alliance_id,
+            kill.victim_corporation_id,
+            kill.victim_character_id,
+        )
+        victim_type = ship_types.get(kill.victim_ship_type_id, unknown)
+        if victim_side is not None:
+            side = per_side[victim_side]
+            side.ships_lost += 1
+            side.isk_lost += value
+            side.loot_dropped += kill.dropped_value
+            side.lost[victim_type.ship_class] += 1
+            for role in victim_type.roles:
+                side.roles_lost[role] += 1
+            if is_player_character(kill.victim_character_id):
+                assert kill.victim_character_id is not None
+                side.pilots.add(kill.victim_character_id)
+                side.hulls.add((kill.victim_character_id, kill.victim_ship_type_id))
+                all_pilots.add(kill.victim_character_id)
+            minute = int((kill.killmail_time - start).total_seconds() // 60)
+            timeline_kills.setdefault(victim_side, [0] * minutes)[minute] += 1
+            timeline_isk.setdefault(victim_side, [0.0] * minutes)[minute] += value
+
+        shares: dict[int, int] = collections.defaultdict(int)
+        for index, character_id in enumerate(kill.attacker_character_ids):
+            if not is_player_character(character_id):
+                continue
+            assert character_id is not None
+            attacker_side = sides.side_of(
+                kill.attacker_alliance_ids[index],
+                kill.attacker_corporation_ids[index],
+                character_id,
+            )
+            if attacker_side is None:
+                continue
+            side = per_side[attacker_side]
+            side.pilots.add(character_id)
+            all_pilots.add(character_id)
+            ship = kill.attacker_ship_type_ids[index]
+            if ship is not None:
+                side.hulls.add((character_id, ship))
+            if attacker_side == victim_side:
+                continue
+            damage = kill.attacker_damage[index]
+            shares[attacker_side] += damage
+            side.damage_dealt += damage
+            side.damage_by_pilot[character_id] += damage
+            if kill.attacker_final_blows[index]:
+                side.final_blows[character_id] += 1
+        damage_total = sum(shares.values())
+        for attacker_side, damage in shares.items():
+            share = damage / damage_total if damage_total else 1 / len(shares)
+            side = per_side[attacker_side]
+            side.isk_destroyed += value * share
+            if victim_side is not None:
+                side.isk_destroyed_by_victim_side[victim_side] += value * share
+
+    numbers = sorted(per_side)
+    involvement = {n: per_side[n].isk_lost + per_side[n].isk_destroyed for n in numbers}
+    principal = sorted(numbers, key=lambda n: (-involvement[n], n))[:2]
+    side_rows = []
+    for number in numbers:
+        side = per_side[number]
+        if number in principal:
+            opponents = [n for n in principal if n != number]
+        else:
+            opponents = list(principal)
+        against = sum(side.isk_destroyed_by_victim_side.get(n, 0.0) for n in opponents)
+        denominator = against + side.isk_lost
+        fielded: collections.Counter[str] = collections.Counter()
+        roles_present: collections.Counter[str] = collections.Counter()
+        for _, ship in side.hulls:
+            ship_type = ship_types.get(ship, unknown)
+            fielded[ship_type.ship_class] += 1
+            for role in ship_type.roles:
+                roles_present[role] += 1
+        side_rows.append(
+            {
+                "side": number,
+                "third_party": number not in principal,
+                "opponents": opponents,
+                "pilots": len(side.pilots),
+                "ships_fielded": len(side.hulls),
+                "ships_fielded_by_class": dict(sorted(fielded.items())),
+                "ships_lost": side.ships_lost,
+                "ships_lost_by_class": dict(sorted(side.lost.items())),
+                "isk_lost": side.isk_lost,
+                "isk_destroyed": side.isk_destroyed,
+                "isk_destroyed_of_opponents": against,
+                "efficiency": against / denominator if denominator > 0 else None,
+                "loot_dropped": side.loot_dropped,
+                "damage_dealt": side.damage_dealt,
+                "roles_present": dict(sorted(roles_present.items())),
+                "roles_lost": dict(sorted(side.roles_lost.items())),
+                "top_final_blows": _top(side.final_blows),
+                "top_damage": _top(side.damage_by_pilot),
+            }
+        )
+    kind = classify(side_rows, params)
+    return {
+        "version": 1,
+        "solar_system_ids": sorted({k.solar_system_id for k in kills}),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "duration_seconds": (end - start).total_seconds(),
+        "kills": len(kills),
+        "pilots": len(all_pilots),
+        "isk_destroyed": isk_total,
+        "kind": kind,
+        "confidence": sides.confidence,
+        "unclear": sides.confidence < params.unclear_confidence,
+        "sides": side_rows,
+        "timeline": {
+            "start": start.replace(second=0, microsecond=0).isoformat(),
+            "minutes": minutes,
+            "kills": {str(n): v for n, v in sorted(timeline_kills.items())},
+            "isk": {str(n): v for n, v in sorted(timeline_isk.items())},
+        },
+        "completeness": {
+            "kills_present": len(kills),
+            "kills_without_value": value_missing,
+            **(completeness or {}),
+        },
+    }
+
+
+def _top(counter: collections.Counter[int]) -> list[list[int]]:
+    ordered = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return [[pilot, count] for pilot, count in ordered[:TOP_PILOTS]]
+
+
+def classify(side_rows: Sequence[Mapping[str, Any]], params: BattleParameters) -> str:
+    """Return ``one-sided``, ``fight`` or ``brawl`` from the per-side figures.
+
+    One-sided: every side but the one that destroyed the most destroyed at
+    most ``one_sided_ratio`` of what that side destroyed. Brawl: three or
+    more sides each destroyed more than that share.
+    """
+    destroyed = sorted((row["isk_destroyed"] for row in side_rows), reverse=True)
+    if not destroyed or destroyed[0] <= 0:
+        return "one-sided"
+    threshold = params.one_sided_ratio * destroyed[0]
+    fighting = [value for value in destroyed if value > threshold]
+    if len(fighting) <= 1:
+        return "one-sided"
+    if len(fighting) >= 3:
+        return "brawl"
+    return "fight"
+
+
+def duration_text(start: dt.datetime, end: dt.datetime) -> str:
+    minutes = int((end - start).total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"

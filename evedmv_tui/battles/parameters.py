@@ -1,0 +1,129 @@
+"""Detection parameters: their defaults, validation and storage.
+
+``docs/battles.md`` explains what each parameter does in the algorithm. The
+parameters in force live in the ``battle_parameters`` table, so incremental
+detection after an import batch clusters the same way the last full
+rebuild did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BattleParameters:
+    """Thresholds of battle detection and side assignment."""
+
+    segment_minutes: int = 5
+    """Length of the time segments that activity is counted in."""
+    segment_min_kills: int = 5
+    """A segment with at least this many player kills of one engagement is active."""
+    quiet_minutes: int = 30
+    """This long without an active segment ends a battle."""
+    edge_minutes: int = 10
+    """Kills at most this far apart extend a battle before its first and after
+    its last active segment."""
+    hour_min_kills: int = 10
+    """A battle needs at least this many kills within some 60 minutes."""
+    link_min_kills: int = 2
+    """Two groups belong to one engagement when they killed each other (in
+    either direction) at least this many times."""
+    negligible_damage_share: float = 0.05
+    """Attackers below this share of a kill's damage are ignored for sides and
+    engagements (they still count as pilots)."""
+    merge_max_jumps: int = 3
+    """Engagements in systems at most this many stargate jumps apart may merge."""
+    merge_gap_minutes: int = 15
+    """Merging engagements must overlap in time, give or take this much."""
+    merge_min_shared_pilots: int = 5
+    """Merging engagements must share at least this many pilots ..."""
+    merge_min_shared_fraction: float = 0.1
+    """... and at least this share of the smaller engagement's pilots."""
+    one_sided_ratio: float = 0.05
+    """A battle is one-sided when the losing sides destroyed at most this share
+    of the ISK the winning side destroyed."""
+    unclear_confidence: float = 0.8
+    """Below this confidence the report calls the side split unclear."""
+
+    @property
+    def margin_seconds(self) -> float:
+        """Time around new kills that incremental detection reclusters."""
+        return 60.0 * (max(self.quiet_minutes, 60) + self.segment_minutes) + (
+            60.0 * self.edge_minutes
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(BattleParameters)}
+
+
+def parse_parameters(
+    values: Mapping[str, Any], *, source: str, base: BattleParameters | None = None
+) -> BattleParameters:
+    """Build parameters from ``values`` over ``base`` (defaults when None).
+
+    Raises:
+        ConfigError: an unknown name, or a value that is not a positive number
+            of the parameter's type.
+    """
+    changes: dict[str, Any] = {}
+    for name, raw in values.items():
+        field = _FIELDS.get(name)
+        if field is None:
+            raise ConfigError(
+                "invalid battle parameter",
+                f"{source}: unknown parameter {name!r}",
+                f"known parameters: {', '.join(sorted(_FIELDS))}",
+            )
+        kind = int if field.type in (int, "int") else float
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                "invalid battle parameter",
+                f"{source}: {name}={raw!r} is not a {kind.__name__}",
+                "give a number, for example quiet_minutes=30",
+            ) from None
+        if value <= 0 and name != "negligible_damage_share":
+            raise ConfigError(
+                "invalid battle parameter",
+                f"{source}: {name}={raw!r} must be positive",
+                "give a positive number",
+            )
+        if value < 0:
+            raise ConfigError(
+                "invalid battle parameter",
+                f"{source}: {name}={raw!r} must not be negative",
+                "give zero or a positive number",
+            )
+        changes[name] = value
+    return dataclasses.replace(base or BattleParameters(), **changes)
+
+
+def load_parameters(db: Database) -> BattleParameters:
+    """Return the stored parameters, or the defaults when none are stored."""
+    with operation("battles.parameters"):
+        stored = db.fetch_value(load_sql("evedmv_tui.battles", "parameters_load"))
+    if stored is None:
+        return BattleParameters()
+    # Names that older versions stored but this one lacks are skipped.
+    known = {k: v for k, v in stored.items() if k in _FIELDS}
+    return parse_parameters(known, source="table battle_parameters")
+
+
+def save_parameters(db: Database, parameters: BattleParameters) -> None:
+    with operation("battles.parameters"):
+        db.execute(
+            load_sql("evedmv_tui.battles", "parameters_save"),
+            (json.dumps(parameters.to_json()),),
+        )

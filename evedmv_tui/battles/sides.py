@@ -1,0 +1,572 @@
+"""Side assignment from who shot whom; pure functions, no database.
+
+Sides are built from units: an alliance, else a player corporation, else a
+character (members of NPC corporations do not act together). Between two
+units there are two kinds of weight, both in ISK of the kills involved:
+
+- hostility: the value of a kill, times the attacker unit's share of the
+  kill's damage, from each unit with a non-negligible share to the victim's
+  unit, counted both ways;
+- fellowship: for two attacker units on the same kill, the kill's value
+  times the smaller of their damage shares (an attacker with a negligible
+  share still earns fellowship, which places it next to those it flew with).
+
+NPC attackers and structures without a pilot carry no weight. Units are
+placed one by one, the most involved first, each next to the unit already
+placed that it has the strongest relation with. A unit joins the side where
+fellowship minus hostility, plus a small "enemy of my enemy" bonus, is
+highest and positive, else starts a new side, so a third party that fought
+both sides stays apart. Local moves then repeat until no unit gains by
+moving. Everything is ordered by value and then by id, so the same kills
+always give the same sides.
+
+User overrides are applied afterwards, in the order they were made.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+from evedmv_tui.battles.model import (
+    NPC_CORPORATIONS,
+    Kill,
+    group_of,
+    is_player_character,
+    unit_kind,
+)
+from evedmv_tui.battles.parameters import BattleParameters
+
+ENEMY_OF_ENEMY = 0.1
+"""Share of a common enemy's hostility that draws two units together."""
+_MAX_PASSES = 20
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Override:
+    """A user's move of one entity to the side of an anchor, or to a new side."""
+
+    entity_kind: str
+    entity_id: int
+    anchor_kind: str | None
+    anchor_id: int | None
+    new_side: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntitySide:
+    """One alliance, corporation or character on a side, and why it is there."""
+
+    entity_kind: str
+    entity_id: int
+    parent_id: int | None
+    side_no: int
+    weight_for: float
+    """ISK evidence for this side: fellowship with it, hostility to the others."""
+    weight_against: float
+    """ISK evidence against: hostility to its own side, fellowship with others."""
+    reason: str
+    overridden: bool
+
+    @property
+    def confidence(self) -> float:
+        total = self.weight_for + self.weight_against
+        return self.weight_for / total if total > 0 else 1.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SideAssignment:
+    """Sides numbered from 1 by involvement, and the entities on them."""
+
+    unit_sides: Mapping[int, int]
+    corporation_sides: Mapping[int, int]
+    """Corporations moved away from their alliance's side."""
+    character_sides: Mapping[int, int]
+    """Characters moved away from their corporation's side."""
+    entities: tuple[EntitySide, ...]
+    side_count: int
+    confidence: float
+
+    def side_of(
+        self,
+        alliance_id: int | None,
+        corporation_id: int | None,
+        character_id: int | None,
+    ) -> int | None:
+        """Return the side of a participant, or None for NPCs."""
+        if character_id is not None and character_id in self.character_sides:
+            return self.character_sides[character_id]
+        if corporation_id is not None and corporation_id in self.corporation_sides:
+            return self.corporation_sides[corporation_id]
+        unit = group_of(alliance_id, corporation_id, character_id)
+        return None if unit is None else self.unit_sides.get(unit)
+
+
+class _Weights:
+    """Hostility and fellowship between actors (corporations or characters)."""
+
+    def __init__(self) -> None:
+        self.hostility: dict[tuple[int, int], float] = collections.defaultdict(float)
+        self.fellowship: dict[tuple[int, int], float] = collections.defaultdict(float)
+        self.destroyed: dict[int, float] = collections.defaultdict(float)
+
+    def hostile(self, attacker: int, victim: int, weight: float) -> None:
+        key = (attacker, victim) if attacker < victim else (victim, attacker)
+        self.hostility[key] += weight
+        self.destroyed[attacker] += weight
+
+    def fellow(self, a: int, b: int, weight: float) -> None:
+        self.fellowship[(a, b) if a < b else (b, a)] += weight
+
+
+def _actor(corporation_id: int | None, character_id: int | None) -> int | None:
+    """Return the corporation, or the character for NPC-corporation members."""
+    if corporation_id and corporation_id not in NPC_CORPORATIONS:
+        return corporation_id
+    if is_player_character(character_id):
+        return character_id
+    return None
+
+
+@dataclasses.dataclass(slots=True)
+class _Participants:
+    unit_of_actor: dict[int, int] = dataclasses.field(default_factory=dict)
+    unit_kinds: dict[int, str] = dataclasses.field(default_factory=dict)
+    actor_kinds: dict[int, str] = dataclasses.field(default_factory=dict)
+    corporation_of_character: dict[int, int | None] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def note(
+        self,
+        alliance_id: int | None,
+        corporation_id: int | None,
+        character_id: int | None,
+    ) -> int | None:
+        actor = _actor(corporation_id, character_id)
+        unit = group_of(alliance_id, corporation_id, character_id)
+        if actor is None or unit is None:
+            return None
+        self.unit_of_actor[actor] = unit
+        self.unit_kinds[unit] = unit_kind(alliance_id, corporation_id, character_id)
+        is_corporation = corporation_id == actor
+        self.actor_kinds[actor] = "corporation" if is_corporation else "character"
+        if is_player_character(character_id):
+            assert character_id is not None
+            self.corporation_of_character[character_id] = corporation_id
+        return actor
+
+
+def kill_weight(kill: Kill) -> float:
+    """Return the ISK a kill weighs; unvalued kills weigh 1 ISK."""
+    return kill.total_value if kill.total_value > 0 else 1.0
+
+
+def _collect(
+    kills: Iterable[Kill], params: BattleParameters
+) -> tuple[_Weights, _Participants]:
+    weights = _Weights()
+    people = _Participants()
+    for kill in kills:
+        victim = people.note(
+            kill.victim_alliance_id,
+            kill.victim_corporation_id,
+            kill.victim_character_id,
+        )
+        value = kill_weight(kill)
+        total_damage = sum(kill.attacker_damage) or 1
+        significant = set(kill.significant_attackers(params.negligible_damage_share))
+        shares: dict[int, float] = collections.defaultdict(float)
+        significant_actors: set[int] = set()
+        for index, character_id in enumerate(kill.attacker_character_ids):
+            if not is_player_character(character_id):
+                continue
+            actor = people.note(
+                kill.attacker_alliance_ids[index],
+                kill.attacker_corporation_ids[index],
+                character_id,
+            )
+            if actor is None:
+                continue
+            share = kill.attacker_damage[index] / total_damage
+            if index in significant:
+                significant_actors.add(actor)
+                share = max(share, 1e-9)
+            shares[actor] += share
+        if victim is not None:
+            for actor in significant_actors:
+                if actor != victim:
+                    weights.hostile(actor, victim, value * shares[actor])
+        ordered = sorted(shares)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                if a in significant_actors or b in significant_actors:
+                    weights.fellow(a, b, value * min(shares[a], shares[b]))
+    return weights, people
+
+
+def _unit_weights(
+    weights: _Weights, people: _Participants
+) -> tuple[dict[int, dict[int, float]], dict[int, dict[int, float]]]:
+    hostility: dict[int, dict[int, float]] = collections.defaultdict(dict)
+    fellowship: dict[int, dict[int, float]] = collections.defaultdict(dict)
+    for source, target in (
+        (weights.hostility, hostility),
+        (weights.fellowship, fellowship),
+    ):
+        for (a, b), weight in source.items():
+            unit_a, unit_b = people.unit_of_actor[a], people.unit_of_actor[b]
+            if unit_a == unit_b:
+                continue
+            target[unit_a][unit_b] = target[unit_a].get(unit_b, 0.0) + weight
+            target[unit_b][unit_a] = target[unit_b].get(unit_a, 0.0) + weight
+    return hostility, fellowship
+
+
+def _place(
+    units: Sequence[int],
+    hostility: Mapping[int, Mapping[int, float]],
+    fellowship: Mapping[int, Mapping[int, float]],
+) -> dict[int, int]:
+    """Place units on sides (numbered in creation order from 0)."""
+    involvement = {
+        u: sum(hostility.get(u, {}).values()) + sum(fellowship.get(u, {}).values())
+        for u in units
+    }
+    order = sorted(units, key=lambda u: (-involvement[u], u))
+    side_of: dict[int, int] = {}
+    members: dict[int, set[int]] = collections.defaultdict(set)
+    pull = dict.fromkeys(units, 0.0)
+    next_side = 0
+
+    def score(unit: int, side: int) -> float:
+        own = members[side] - {unit}
+        if not own:
+            return float("-inf")
+        friendly = sum(fellowship.get(unit, {}).get(m, 0.0) for m in own)
+        hostile = sum(hostility.get(unit, {}).get(m, 0.0) for m in own)
+        bonus = 0.0
+        for other, other_members in members.items():
+            if other == side or not other_members - {unit}:
+                continue
+            mine = sum(hostility.get(unit, {}).get(m, 0.0) for m in other_members)
+            theirs = sum(
+                hostility.get(m, {}).get(o, 0.0) for m in own for o in other_members
+            )
+            bonus += ENEMY_OF_ENEMY * min(mine, theirs)
+        return friendly - hostile + bonus
+
+    def best_side(unit: int) -> tuple[int | None, float]:
+        best: tuple[int | None, float] = (None, 0.0)
+        for side in sorted(members):
+            value = score(unit, side)
+            if value > best[1] + 1e-9:
+                best = (side, value)
+        return best
+
+    remaining = list(order)
+    while remaining:
+        # The next unit is the one most related to those already placed.
+        unit = max(remaining, key=lambda u: (pull[u], involvement[u], -u))
+        remaining.remove(unit)
+        side, _ = best_side(unit)
+        if side is None:
+            side = next_side
+            next_side += 1
+        side_of[unit] = side
+        members[side].add(unit)
+        for other, weight in hostility.get(unit, {}).items():
+            if other in pull:
+                pull[other] += weight
+        for other, weight in fellowship.get(unit, {}).items():
+            if other in pull:
+                pull[other] += weight
+    for _ in range(_MAX_PASSES):
+        moved = False
+        for unit in order:
+            current = side_of[unit]
+            current_score = score(unit, current)
+            if current_score == float("-inf"):
+                current_score = 0.0
+            side, value = best_side(unit)
+            target = side
+            if side is None and current_score < -1e-9 and len(members[current]) > 1:
+                target = next_side
+                next_side += 1
+                value = 0.0
+            if (
+                target is not None
+                and target != current
+                and value > current_score + 1e-9
+            ):
+                members[current].discard(unit)
+                members[target].add(unit)
+                side_of[unit] = target
+                moved = True
+        if not moved:
+            break
+    return side_of
+
+
+def assign_sides(
+    kills: Sequence[Kill],
+    params: BattleParameters,
+    overrides: Sequence[Override] = (),
+) -> SideAssignment:
+    """Assign the participants of a battle's kills to sides."""
+    weights, people = _collect(kills, params)
+    hostility, fellowship = _unit_weights(weights, people)
+    units = sorted(set(people.unit_of_actor.values()))
+    raw_sides = _place(units, hostility, fellowship)
+
+    # Number the sides by ISK destroyed, then by involvement, largest first,
+    # ties by smallest unit id.
+    destroyed_by_unit: dict[int, float] = collections.defaultdict(float)
+    for actor, weight in weights.destroyed.items():
+        destroyed_by_unit[people.unit_of_actor[actor]] += weight
+    destroyed: dict[int, float] = collections.defaultdict(float)
+    size: dict[int, float] = collections.defaultdict(float)
+    first_unit: dict[int, int] = {}
+    for unit, side in raw_sides.items():
+        destroyed[side] += destroyed_by_unit[unit]
+        size[side] += sum(hostility.get(unit, {}).values())
+        first_unit[side] = min(first_unit.get(side, unit), unit)
+    ranked = sorted(size, key=lambda s: (-destroyed[s], -size[s], first_unit[s]))
+    number = {side: index + 1 for index, side in enumerate(ranked)}
+    unit_sides = {unit: number[side] for unit, side in raw_sides.items()}
+
+    corporation_sides: dict[int, int] = {}
+    character_sides: dict[int, int] = {}
+    overridden: dict[tuple[str, int], int] = {}
+    applied = _apply_overrides(
+        overrides, people, unit_sides, corporation_sides, character_sides
+    )
+    overridden.update(applied)
+    side_count = len(
+        set(unit_sides.values())
+        | set(corporation_sides.values())
+        | set(character_sides.values())
+    )
+    entities = _describe(
+        weights,
+        people,
+        unit_sides,
+        corporation_sides,
+        character_sides,
+        overridden,
+    )
+    total_for = sum(e.weight_for for e in entities if e.entity_kind_is_unit)
+    total_against = sum(e.weight_against for e in entities if e.entity_kind_is_unit)
+    confidence = (
+        total_for / (total_for + total_against) if total_for + total_against else 1.0
+    )
+    return SideAssignment(
+        unit_sides,
+        corporation_sides,
+        character_sides,
+        tuple(e.row for e in entities),
+        side_count,
+        confidence,
+    )
+
+
+def _apply_overrides(
+    overrides: Sequence[Override],
+    people: _Participants,
+    unit_sides: dict[int, int],
+    corporation_sides: dict[int, int],
+    character_sides: dict[int, int],
+) -> dict[tuple[str, int], int]:
+    alliance_of_corporation = {
+        actor: unit
+        for actor, unit in people.unit_of_actor.items()
+        if people.actor_kinds[actor] == "corporation"
+    }
+
+    def current_side(kind: str, entity_id: int) -> int | None:
+        if kind == "character":
+            if entity_id in character_sides:
+                return character_sides[entity_id]
+            corporation = people.corporation_of_character.get(entity_id)
+            if corporation is not None and corporation in corporation_sides:
+                return corporation_sides[corporation]
+            actor = _actor(corporation, entity_id)
+            unit = people.unit_of_actor.get(actor) if actor is not None else None
+            return None if unit is None else unit_sides.get(unit)
+        if kind == "corporation":
+            if entity_id in corporation_sides:
+                return corporation_sides[entity_id]
+            unit = alliance_of_corporation.get(entity_id)
+            return None if unit is None else unit_sides.get(unit)
+        return unit_sides.get(entity_id)
+
+    applied: dict[tuple[str, int], int] = {}
+    new_sides: dict[int, int] = {}
+    for override in overrides:
+        if current_side(override.entity_kind, override.entity_id) is None:
+            continue
+        if override.anchor_id is not None and override.anchor_kind is not None:
+            target = current_side(override.anchor_kind, override.anchor_id)
+            if target is None:
+                continue
+        else:
+            assert override.new_side is not None
+            if override.new_side not in new_sides:
+                used = (
+                    set(unit_sides.values())
+                    | set(corporation_sides.values())
+                    | set(character_sides.values())
+                )
+                new_sides[override.new_side] = max(used, default=0) + 1
+            target = new_sides[override.new_side]
+        if override.entity_kind == "character":
+            character_sides[override.entity_id] = target
+        elif (
+            override.entity_kind == "corporation"
+            and alliance_of_corporation.get(override.entity_id) != override.entity_id
+        ):
+            corporation_sides[override.entity_id] = target
+        else:
+            unit_sides[override.entity_id] = target
+        applied[(override.entity_kind, override.entity_id)] = target
+    return applied
+
+
+@dataclasses.dataclass(slots=True)
+class _Described:
+    row: EntitySide
+    entity_kind_is_unit: bool
+
+    @property
+    def weight_for(self) -> float:
+        return self.row.weight_for
+
+    @property
+    def weight_against(self) -> float:
+        return self.row.weight_against
+
+
+def _describe(
+    weights: _Weights,
+    people: _Participants,
+    unit_sides: Mapping[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+    overridden: Mapping[tuple[str, int], int],
+) -> list[_Described]:
+    def actor_side(actor: int) -> int:
+        if actor in corporation_sides:
+            return corporation_sides[actor]
+        if actor in character_sides:
+            return character_sides[actor]
+        return unit_sides[people.unit_of_actor[actor]]
+
+    # Evidence per actor toward each side: hostility and fellowship by side.
+    hostile_by_side: dict[int, dict[int, float]] = collections.defaultdict(
+        lambda: collections.defaultdict(float)
+    )
+    fellow_by_side: dict[int, dict[int, float]] = collections.defaultdict(
+        lambda: collections.defaultdict(float)
+    )
+    for (a, b), weight in weights.hostility.items():
+        hostile_by_side[a][actor_side(b)] += weight
+        hostile_by_side[b][actor_side(a)] += weight
+    for (a, b), weight in weights.fellowship.items():
+        if people.unit_of_actor[a] == people.unit_of_actor[b]:
+            continue
+        fellow_by_side[a][actor_side(b)] += weight
+        fellow_by_side[b][actor_side(a)] += weight
+
+    def evidence(actors: Iterable[int], side: int) -> tuple[float, float, str]:
+        hostile: dict[int, float] = collections.defaultdict(float)
+        fellow: dict[int, float] = collections.defaultdict(float)
+        for actor in actors:
+            for s, w in hostile_by_side[actor].items():
+                hostile[s] += w
+            for s, w in fellow_by_side[actor].items():
+                fellow[s] += w
+        weight_for = fellow[side] + sum(w for s, w in hostile.items() if s != side)
+        weight_against = hostile[side] + sum(w for s, w in fellow.items() if s != side)
+        parts = []
+        for s in sorted(hostile, key=lambda s: (-hostile[s], s))[:2]:
+            if s != side and hostile[s] > 0:
+                parts.append(f"fought side {s} ({format_isk(hostile[s])})")
+        if fellow[side] > 0:
+            parts.append(f"flew with side {side} ({format_isk(fellow[side])})")
+        if hostile[side] > 0:
+            parts.append(f"fought own side ({format_isk(hostile[side])})")
+        for s in sorted(fellow, key=lambda s: (-fellow[s], s))[:1]:
+            if s != side and fellow[s] > 0:
+                parts.append(f"flew with side {s} ({format_isk(fellow[s])})")
+        return weight_for, weight_against, "; ".join(parts) or "no player contact"
+
+    actors_of_unit: dict[int, list[int]] = collections.defaultdict(list)
+    for actor, unit in people.unit_of_actor.items():
+        actors_of_unit[unit].append(actor)
+    found = []
+    for unit in sorted(actors_of_unit):
+        side = unit_sides[unit]
+        kind = people.unit_kinds[unit]
+        actors = [a for a in actors_of_unit[unit] if actor_side(a) == side] or (
+            actors_of_unit[unit]
+        )
+        weight_for, weight_against, reason = evidence(actors, side)
+        is_override = (kind, unit) in overridden
+        if is_override:
+            reason = f"moved to side {side} by the user; {reason}"
+        row = EntitySide(
+            kind, unit, None, side, weight_for, weight_against, reason, is_override
+        )
+        found.append(_Described(row, True))
+        if kind != "alliance":
+            continue
+        for actor in sorted(actors_of_unit[unit]):
+            if people.actor_kinds[actor] != "corporation":
+                continue
+            corporation_side = corporation_sides.get(actor, side)
+            weight_for, weight_against, reason = evidence([actor], corporation_side)
+            is_override = ("corporation", actor) in overridden
+            if is_override:
+                reason = f"moved to side {corporation_side} by the user; {reason}"
+            found.append(
+                _Described(
+                    EntitySide(
+                        "corporation",
+                        actor,
+                        unit,
+                        corporation_side,
+                        weight_for,
+                        weight_against,
+                        reason,
+                        is_override,
+                    ),
+                    False,
+                )
+            )
+    for character, side in sorted(character_sides.items()):
+        corporation = people.corporation_of_character.get(character)
+        found.append(
+            _Described(
+                EntitySide(
+                    "character",
+                    character,
+                    corporation,
+                    side,
+                    0.0,
+                    0.0,
+                    f"moved to side {side} by the user",
+                    True,
+                ),
+                False,
+            )
+        )
+    return found
+
+
+def format_isk(value: float) -> str:
+    """Format ISK with a k, m, b or t suffix (``1.2b``)."""
+    for limit, suffix in ((1e12, "t"), (1e9, "b"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.0f}"

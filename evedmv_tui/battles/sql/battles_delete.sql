@@ -1,0 +1,1 @@
+DELETE FROM battles WHERE battle_id = ANY(%s::bigint[])

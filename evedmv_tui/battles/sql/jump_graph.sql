@@ -1,0 +1,1 @@
+SELECT from_solar_system_id, to_solar_system_id FROM stargate_jumps

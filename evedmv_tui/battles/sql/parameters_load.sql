@@ -1,0 +1,1 @@
+SELECT parameters FROM battle_parameters WHERE singleton
