@@ -1,0 +1,286 @@
+"""The corporation, alliance and character pages: one screen, three kinds.
+
+The screen takes an id or a name. A name that matches several entities
+shows them in a list to pick from. The page loads in a thread worker
+(:func:`evedmv_tui.intel.pages.load_page`: four statements) and reloads when
+the period changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import (
+    DataTable,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+
+from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
+from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
+from evedmv_tui.names import NameResolver
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.intel_heatmap import HeatmapView
+from evedmv_tui.widgets.intel_summary import SummaryPanel
+from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
+from evedmv_tui.widgets.text import escape_markup
+
+TOP_TITLES = {
+    "pilots": "Pilot",
+    "ships_flown": "Class flown",
+    "ships_lost": "Class lost",
+    "systems": "System",
+    "regions": "Region",
+    "with_corporations": "Corp flown with",
+    "with_alliances": "Alliance flown with",
+    "against_corporations": "Corp fought",
+    "against_alliances": "Alliance fought",
+}
+
+PERIOD_KEYS = {
+    "1": Period.WEEK,
+    "2": Period.MONTH,
+    "3": Period.QUARTER,
+    "4": Period.ALL,
+}
+
+
+class StoredNames:
+    """Resolves names from an in-process cache and the ``names`` table.
+
+    NOTE: the dashboard does not ask ESI for missing names; an entity whose
+    name was never stored shows as ``corporation <id>``.
+    """
+
+    def __init__(self) -> None:
+        self._resolver: NameResolver | None = None
+
+    def __call__(self, db: Database, ids: Collection[int]) -> Mapping[int, str]:
+        if self._resolver is None or self._resolver.db is not db:
+            self._resolver = NameResolver(db, None)
+        found = self._resolver.resolve(ids)
+        return {entity_id: entry.name for entity_id, entry in found.items()}
+
+
+def lookup_and_load(
+    db: Database,
+    kind: EntityKind,
+    query: int | str,
+    period: Period,
+    names: StoredNames,
+) -> EntityPage | list[EntityRef]:
+    """Load the page of the one entity ``query`` names, or return the candidates."""
+    found = find_entities(db, kind, str(query))
+    if len(found) != 1:
+        return found
+    return load_page(db, found[0], period, resolve_names=names)
+
+
+class EntityScreen(DashboardScreen):
+    """Summary, heatmap, top lists, recent killmails and battles of one entity."""
+
+    KIND: ClassVar[EntityKind] = EntityKind.CORPORATION
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "period('7d')", "7d", id="entity.period_7d"),
+        Binding("2", "period('30d')", "30d", id="entity.period_30d"),
+        Binding("3", "period('90d')", "90d", id="entity.period_90d"),
+        Binding("4", "period('all')", "All", id="entity.period_all"),
+        Binding("r", "reload", "Reload", id="entity.reload"),
+    ]
+    DEFAULT_CSS = """
+    EntityScreen #entity-title {
+        height: auto;
+        padding: 0 1;
+        text-style: bold;
+    }
+    EntityScreen #entity-candidates {
+        display: none;
+        height: 1fr;
+    }
+    EntityScreen.-choosing #entity-candidates {
+        display: block;
+    }
+    EntityScreen.-choosing TabbedContent {
+        display: none;
+    }
+    EntityScreen #entity-tops {
+        grid-size: 2;
+        grid-gutter: 0 1;
+        height: auto;
+    }
+    EntityScreen #entity-summary-pane {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, query: int | str, period: Period = Period.MONTH) -> None:
+        super().__init__()
+        self.entity_query = query
+        self.period = period
+        self.page: EntityPage | None = None
+        self.names = StoredNames()
+
+    @property
+    def title_text(self) -> str:
+        return f"{self.KIND.value.title()} {self.entity_query}"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"Loading {self.title_text}...", id="entity-title")
+        yield OptionList(id="entity-candidates")
+        with TabbedContent(id="entity-tabs"):
+            with (
+                TabPane("Summary", id="tab-summary"),
+                VerticalScroll(id="entity-summary-pane"),
+            ):
+                yield SummaryPanel(id="entity-summary")
+                yield HeatmapView(id="entity-heatmap")
+            with (
+                TabPane("Top lists", id="tab-tops"),
+                VerticalScroll(),
+                Grid(id="entity-tops"),
+            ):
+                for name in TOP_LISTS:
+                    if name == "pilots" and self.KIND is EntityKind.CHARACTER:
+                        continue
+                    yield TopListTable(TOP_TITLES[name], id=f"top-{name}")
+            with TabPane("Recent", id="tab-recent"):
+                yield RecentTable(id="entity-recent")
+            with TabPane("Battles", id="tab-battles"):
+                yield BattleTable(id="entity-battles")
+
+    def on_mount(self) -> None:
+        self.sub_title = ""
+        super().on_mount()
+
+    def load_data(self) -> None:
+        self.run_query(
+            lookup_and_load,
+            self.KIND,
+            self.entity_query,
+            self.period,
+            self.names,
+            then=self.show_result,
+            name=f"intel.page.{self.KIND.value}",
+        )
+
+    def show_result(self, result: EntityPage | list[EntityRef]) -> None:
+        if isinstance(result, list):
+            self._show_candidates(result)
+            return
+        self.set_class(False, "-choosing")
+        self.page = result
+        self.entity_query = result.entity.entity_id
+        self._show_page(result)
+
+    def _show_candidates(self, candidates: list[EntityRef]) -> None:
+        title = self.query_one("#entity-title", Static)
+        options = self.query_one("#entity-candidates", OptionList)
+        options.clear_options()
+        if not candidates:
+            title.update(
+                f"No {self.KIND.value} with the id or name"
+                f" {escape_markup(self.entity_query)!r} is stored."
+            )
+            self.set_class(False, "-choosing")
+            return
+        title.update(
+            f"{len(candidates)} {self.KIND.value}s match"
+            f" {escape_markup(self.entity_query)!r}; pick one:"
+        )
+        options.add_options(
+            Option(Text(f"{ref.title}  ({ref.entity_id})"), id=str(ref.entity_id))
+            for ref in candidates
+        )
+        self.set_class(True, "-choosing")
+        options.focus()
+
+    def _show_page(self, page: EntityPage) -> None:
+        entity = page.entity
+        parts = [f"{entity.title} [{entity.kind.value} {entity.entity_id}]"]
+        if entity.kind is not EntityKind.ALLIANCE:
+            seen = [
+                r.title for r in (page.latest_corporation, page.latest_alliance) if r
+            ]
+            if seen:
+                parts.append(" / ".join(seen))
+        parts.append(f"{page.period.label} to {page.until:%Y-%m-%d %H:%M} UTC")
+        self.query_one("#entity-title", Static).update(
+            Text(" \N{EM DASH} ".join(parts))
+        )
+        self.query_one(SummaryPanel).show(page)
+        self.query_one(HeatmapView).show(page.heatmap)
+        for name, entries in page.tops.items():
+            for table in self.query(f"#top-{name}").results(TopListTable):
+                table.show(entries)
+        self.query_one(RecentTable).show(page.recent)
+        self.query_one(BattleTable).show(page.battles)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "entity-candidates" or event.option.id is None:
+            return
+        self.entity_query = int(event.option.id)
+        self.set_class(False, "-choosing")
+        self.load_data()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key: Any = event.row_key.value
+        if key is None:
+            return
+        if isinstance(event.data_table, RecentTable):
+            self.evedmv_app.open_screen("killmail", int(key))
+        elif isinstance(event.data_table, BattleTable):
+            self.evedmv_app.open_screen("battle", int(key))
+        elif isinstance(event.data_table, TopListTable):
+            self._open_top_entry(event.data_table, str(key))
+
+    def _open_top_entry(self, table: TopListTable, key: str) -> None:
+        screens = {
+            "top-pilots": "character",
+            "top-with_corporations": "corporation",
+            "top-against_corporations": "corporation",
+            "top-with_alliances": "alliance",
+            "top-against_alliances": "alliance",
+        }
+        screen = screens.get(table.id or "")
+        if screen is not None and key.isdigit():
+            self.evedmv_app.open_screen(screen, int(key))
+
+    def action_period(self, value: str) -> None:
+        period = Period(value)
+        if period is self.period:
+            return
+        self.period = period
+        self.load_data()
+
+    def action_reload(self) -> None:
+        self.load_data()
+
+
+class CorporationScreen(EntityScreen):
+    """The corporation page."""
+
+    TITLE = "Corporation"
+    KIND = EntityKind.CORPORATION
+
+
+class AllianceScreen(EntityScreen):
+    """The alliance page."""
+
+    TITLE = "Alliance"
+    KIND = EntityKind.ALLIANCE
+
+
+class CharacterScreen(EntityScreen):
+    """The character page."""
+
+    TITLE = "Character"
+    KIND = EntityKind.CHARACTER

@@ -1,0 +1,153 @@
+"""Incremental search by name or id, and its command palette provider.
+
+Each keystroke starts one search statement in an exclusive thread worker, so
+a newer keystroke cancels the wait for an older answer. Picking a character,
+corporation or alliance opens its page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from evedmv_tui.intel.search import SearchHit, search
+from evedmv_tui.screens import DashboardScreen
+
+if TYPE_CHECKING:
+    from evedmv_tui.app import EvedmvApp
+
+KIND_LABELS = {
+    "character": "character",
+    "corporation": "corporation",
+    "alliance": "alliance",
+    "solar_system": "system",
+}
+PALETTE_LIMIT = 8
+"""Results the command palette shows for one query."""
+
+
+def hit_label(hit: SearchHit) -> Text:
+    """Return the option text of a hit: name, kind and id, never markup."""
+    text = Text(hit.name, style="bold")
+    text.append(f"  {KIND_LABELS.get(hit.kind, hit.kind)} {hit.entity_id}", "dim")
+    return text
+
+
+class SearchScreen(DashboardScreen):
+    """Find characters, corporations, alliances and systems as you type."""
+
+    TITLE = "Search"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "focus_results", "Results", show=False, id="search.results"),
+    ]
+    DEFAULT_CSS = """
+    SearchScreen #search-results {
+        height: 1fr;
+    }
+    SearchScreen #search-status {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.initial_text = text
+        self.hits: list[SearchHit] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(
+            value=self.initial_text,
+            placeholder="Name or id of a character, corporation, alliance or system",
+            id="search-input",
+        )
+        yield Static("Type to search.", id="search-status", markup=False)
+        yield OptionList(id="search-results")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(Input).focus()
+
+    def load_data(self) -> None:
+        self._search(self.query_one(Input).value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self.evedmv_app.db is not None:
+            self._search(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.hits:
+            self._open(self.hits[0])
+
+    def _search(self, text: str) -> None:
+        if not text.strip():
+            self.show_hits([])
+            return
+        self.run_query(search, text, then=self.show_hits, name="intel.search")
+
+    def show_hits(self, hits: list[SearchHit]) -> None:
+        self.hits = hits
+        results = self.query_one("#search-results", OptionList)
+        results.clear_options()
+        results.add_options(
+            Option(hit_label(hit), id=f"{hit.kind}:{hit.entity_id}") for hit in hits
+        )
+        status = self.query_one("#search-status", Static)
+        if not self.query_one(Input).value.strip():
+            status.update("Type to search.")
+        elif not hits:
+            status.update("Nothing matches.")
+        else:
+            status.update(f"{len(hits)} matches; Enter opens the first, Down to pick.")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._open(self.hits[event.option_index])
+
+    def action_focus_results(self) -> None:
+        self.query_one("#search-results", OptionList).focus()
+
+    def _open(self, hit: SearchHit) -> None:
+        open_hit(self.evedmv_app, hit)
+
+
+def open_hit(evedmv: EvedmvApp, hit: SearchHit) -> None:
+    """Open the page of a search hit; a system has none, so show its ids."""
+    if hit.kind == "solar_system":
+        evedmv.notify(
+            f"{hit.name} is solar system {hit.entity_id}; use the id in watch"
+            " profiles (--systems).",
+            title="Solar system",
+            markup=False,
+        )
+        return
+    evedmv.open_screen(hit.kind, hit.entity_id)
+
+
+class SearchProvider(Provider):
+    """Command palette entries for characters, corporations, alliances, systems."""
+
+    async def search(self, query: str) -> Hits:
+        app = cast("EvedmvApp", self.app)
+        db = app.db
+        if db is None or len(query.strip()) < 2:
+            return
+        # The query blocks on the database, so it runs in a thread.
+        hits = await asyncio.to_thread(search, db, query, limit=PALETTE_LIMIT)
+        for hit in hits:
+            label = f"{hit.name} ({KIND_LABELS.get(hit.kind, hit.kind)})"
+            yield Hit(
+                score=1.0 - hit.rank / 4,
+                match_display=Text(label),
+                command=functools.partial(open_hit, app, hit),
+                text=label,
+                help=f"id {hit.entity_id}",
+            )

@@ -1,0 +1,489 @@
+"""Watch profiles and their matches, the profile form, and match notifications.
+
+Marked profiles (``x``) are enabled, disabled or deleted together in one
+statement; with none marked, the key acts on the profile under the cursor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from evedmv_tui.intel import watch
+from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchProfile
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.text import format_isk, truncate
+
+if TYPE_CHECKING:
+    from evedmv_tui.app import EvedmvApp
+
+log = logging.getLogger(__name__)
+
+NOTIFY_INTERVAL = 10.0
+"""Seconds between checks for matches recorded by other processes."""
+NOTIFY_MAX_LISTED = 5
+"""Matches named in one notification; more are counted."""
+
+# Form fields: (ProfileSpec field, label, placeholder).
+FORM_FIELDS = (
+    ("name", "Name", "a short unique name"),
+    ("character_ids", "Characters", "ids, comma-separated"),
+    ("corporation_ids", "Corporations", "ids, comma-separated"),
+    ("alliance_ids", "Alliances", "ids, comma-separated"),
+    ("solar_system_ids", "Systems", "ids, comma-separated"),
+    ("region_ids", "Regions", "ids, comma-separated"),
+    ("ship_type_ids", "Ship types", "type ids, comma-separated"),
+    ("ship_classes", "Ship classes", "e.g. capital,supercapital"),
+    ("min_value", "Min value", "ISK, e.g. 1e9"),
+    ("min_attackers", "Min attackers", "count"),
+    ("max_attackers", "Max attackers", "count"),
+)
+
+
+def form_values(spec: ProfileSpec | None) -> dict[str, str]:
+    """Return the form's text for each field of ``spec`` (empty for a new one)."""
+    if spec is None:
+        return {field: "" for field, _, _ in FORM_FIELDS}
+    values = {}
+    for field, _, _ in FORM_FIELDS:
+        value = getattr(spec, field)
+        if isinstance(value, tuple):
+            values[field] = ",".join(str(v) for v in value)
+        elif value is None:
+            values[field] = ""
+        elif isinstance(value, float):
+            values[field] = f"{value:g}"
+        else:
+            values[field] = str(value)
+    return values
+
+
+def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
+    """Build a validated :class:`ProfileSpec` from form text.
+
+    Raises:
+        WatchError: a field is not a list of ids, a number, or the spec is
+            invalid; the message names the field.
+    """
+    changes: dict[str, object] = {"name": values["name"].strip(), "enabled": enabled}
+    for field, label, _ in FORM_FIELDS[1:]:
+        text = values.get(field, "").strip()
+        try:
+            if field == "ship_classes":
+                changes[field] = tuple(p.strip() for p in text.split(",") if p.strip())
+            elif field.endswith("_ids"):
+                changes[field] = tuple(int(p) for p in text.split(",") if p.strip())
+            elif field == "min_value":
+                changes[field] = float(text) if text else None
+            else:
+                changes[field] = int(text) if text else None
+        except ValueError:
+            raise WatchError(
+                "invalid watch profile",
+                f"{label}: {text!r} is not valid",
+                "give whole-number ids separated by commas, or a plain number",
+            ) from None
+    spec = ProfileSpec(**changes)  # type: ignore[arg-type]
+    spec.validate()
+    return spec
+
+
+class ProfileForm(ModalScreen[ProfileSpec | None]):
+    """Create or edit one watch profile."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="watch_form.cancel"),
+    ]
+    DEFAULT_CSS = """
+    ProfileForm {
+        align: center middle;
+    }
+    ProfileForm > Vertical {
+        width: 76;
+        height: auto;
+        max-height: 100%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    ProfileForm Grid {
+        grid-size: 2;
+        grid-columns: 15 1fr;
+        grid-rows: 1;
+        height: auto;
+    }
+    ProfileForm Input {
+        border: none;
+        height: 1;
+        padding: 0;
+    }
+    ProfileForm #form-error {
+        color: $text-error;
+        height: auto;
+    }
+    ProfileForm Horizontal {
+        height: auto;
+        align-horizontal: right;
+    }
+    ProfileForm Button {
+        min-width: 10;
+        height: 1;
+        border: none;
+    }
+    """
+
+    def __init__(self, spec: ProfileSpec | None = None) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        values = form_values(self.spec)
+        title = "New watch profile" if self.spec is None else "Edit watch profile"
+        with Vertical():
+            yield Label(title, classes="section-title")
+            with Grid():
+                for field, label, placeholder in FORM_FIELDS:
+                    yield Label(label)
+                    yield Input(
+                        values[field], placeholder=placeholder, id=f"form-{field}"
+                    )
+            yield Static("", id="form-error", markup=False)
+            with Horizontal():
+                yield Button("Save", variant="primary", id="form-save")
+                yield Button("Cancel", id="form-cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "form-save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        values = {
+            field: self.query_one(f"#form-{field}", Input).value
+            for field, _, _ in FORM_FIELDS
+        }
+        enabled = True if self.spec is None else self.spec.enabled
+        try:
+            spec = parse_form(values, enabled=enabled)
+        except WatchError as exc:
+            self.query_one("#form-error", Static).update(exc.message)
+            return
+        self.dismiss(spec)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WatchData:
+    """The profiles, and the matches of the selected profile."""
+
+    profiles: list[WatchProfile]
+    matches: list[WatchMatch]
+
+
+def load_watch_data(db: Database, profile_name: str | None) -> WatchData:
+    profiles = watch.list_profiles(db)
+    selected = next((p for p in profiles if p.name == profile_name), None)
+    if selected is None and profiles:
+        selected = profiles[0]
+    matches = (
+        watch.list_matches(db, profile_id=selected.profile_id, limit=200)
+        if selected
+        else []
+    )
+    return WatchData(profiles, matches)
+
+
+def save_profile(db: Database, original: str | None, spec: ProfileSpec) -> str:
+    if original is None:
+        watch.create_profile(db, spec)
+    else:
+        watch.update_profile(db, original, spec)
+    return spec.name
+
+
+class WatchScreen(DashboardScreen):
+    """Watch profiles, their matches, and the keys that change them."""
+
+    TITLE = "Watch profiles"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add", id="watch.add"),
+        Binding("e", "edit", "Edit", id="watch.edit"),
+        Binding("x", "mark", "Mark", id="watch.mark"),
+        Binding("space", "switch", "On/off", id="watch.switch"),
+        Binding("d", "delete", "Delete", id="watch.delete"),
+        Binding("r", "reload", "Reload", id="watch.reload"),
+    ]
+    DEFAULT_CSS = """
+    WatchScreen #watch-profiles {
+        height: 1fr;
+    }
+    WatchScreen #watch-matches {
+        height: 1fr;
+    }
+    WatchScreen .pane-title {
+        height: 1;
+        padding: 0 1;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.profiles: list[WatchProfile] = []
+        self.match_killmails: dict[str, int] = {}
+        """Killmail id of each row of the match table, by row key."""
+        self.marked: set[str] = set()
+        self.selected: str | None = None
+        self.confirm_delete: tuple[str, ...] = ()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Profiles", classes="pane-title", id="profiles-title")
+        yield KeyedTable(
+            [
+                ("mark", " "),
+                ("state", "On"),
+                ("name", "Name"),
+                ("matches", "Matches"),
+                ("last", "Last match"),
+                ("conditions", "Conditions"),
+            ],
+            id="watch-profiles",
+        )
+        yield Static("Matches", classes="pane-title", id="matches-title")
+        yield KeyedTable(
+            [
+                ("time", "Time (UTC)"),
+                ("killmail", "Killmail"),
+                ("profile", "Profile"),
+                ("value", "Value"),
+            ],
+            id="watch-matches",
+        )
+
+    def load_data(self) -> None:
+        self.run_query(load_watch_data, self.selected, then=self.show_data)
+
+    def show_data(self, data: WatchData) -> None:
+        self.profiles = data.profiles
+        names = {p.name for p in data.profiles}
+        self.marked &= names
+        if self.selected not in names:
+            self.selected = data.profiles[0].name if data.profiles else None
+        table = self.query_one("#watch-profiles", KeyedTable)
+        table.update_rows(
+            (
+                profile.name,
+                [
+                    "x" if profile.name in self.marked else "",
+                    "on" if profile.enabled else "off",
+                    truncate(profile.name, 20),
+                    profile.matches,
+                    f"{profile.last_match:%m-%d %H:%M}" if profile.last_match else "",
+                    truncate(profile.describe(), 40),
+                ],
+            )
+            for profile in data.profiles
+        )
+        if not data.profiles:
+            self.query_one("#profiles-title", Static).update(
+                "Profiles: none yet, press a to add one"
+            )
+        else:
+            self.query_one("#profiles-title", Static).update(
+                f"Profiles: {len(data.profiles)}, {len(self.marked)} marked"
+            )
+        self.query_one("#matches-title", Static).update(
+            f"Matches of {self.selected}" if self.selected else "Matches"
+        )
+        self.match_killmails = {str(m.match_id): m.killmail_id for m in data.matches}
+        self.query_one("#watch-matches", KeyedTable).update_rows(
+            (
+                match.match_id,
+                [
+                    f"{match.killmail_time:%Y-%m-%d %H:%M}",
+                    match.killmail_id,
+                    truncate(match.profile_name, 20),
+                    right(format_isk(match.total_value)),
+                ],
+            )
+            for match in data.matches
+        )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "watch-profiles" or event.row_key.value is None:
+            return
+        name = str(event.row_key.value)
+        if name != self.selected:
+            self.selected = name
+            self.load_data()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "watch-matches":
+            return
+        killmail_id = self.match_killmails.get(str(event.row_key.value))
+        if killmail_id is not None:
+            self.evedmv_app.open_screen("killmail", killmail_id)
+
+    def _targets(self) -> list[str]:
+        if self.marked:
+            return sorted(self.marked)
+        return [self.selected] if self.selected else []
+
+    def _profile(self, name: str | None) -> WatchProfile | None:
+        return next((p for p in self.profiles if p.name == name), None)
+
+    def action_add(self) -> None:
+        self.app.push_screen(ProfileForm(), lambda spec: self._save(None, spec))
+
+    def action_edit(self) -> None:
+        profile = self._profile(self.selected)
+        if profile is None:
+            self.notify("No profile selected.", severity="warning")
+            return
+        self.app.push_screen(
+            ProfileForm(profile.spec()), lambda spec: self._save(profile.name, spec)
+        )
+
+    def _save(self, original: str | None, spec: ProfileSpec | None) -> None:
+        if spec is None:
+            return
+        self.selected = spec.name
+        self.run_query(save_profile, original, spec, then=self._saved, group="write")
+
+    def _saved(self, name: str) -> None:
+        self.notify(f"Saved watch profile {name}.", markup=False)
+        self.load_data()
+
+    def action_mark(self) -> None:
+        if self.selected is None:
+            return
+        self.marked ^= {self.selected}
+        self.load_data()
+
+    def action_switch(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        # Marked profiles all take the opposite of the first one's state.
+        first = self._profile(targets[0])
+        enable = first is not None and not first.enabled
+        self.run_query(
+            watch.set_enabled, targets, enable, then=self._changed, group="write"
+        )
+
+    def action_delete(self) -> None:
+        targets = tuple(self._targets())
+        if not targets:
+            return
+        if self.confirm_delete != targets:
+            self.confirm_delete = targets
+            self.notify(
+                f"Press d again to delete {', '.join(targets)} and their matches.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.confirm_delete = ()
+        self.marked.clear()
+        self.run_query(
+            watch.delete_profiles, list(targets), then=self._changed, group="write"
+        )
+
+    def _changed(self, names: list[str]) -> None:
+        self.load_data()
+
+    def action_reload(self) -> None:
+        self.load_data()
+
+
+class WatchNotifier:
+    """Raises a dashboard notification for each batch of new watch matches.
+
+    Matches recorded by this process (the live feed) arrive through a
+    :func:`evedmv_tui.intel.watch.add_listener` callback; matches recorded by
+    another process (``evedmv import``) are found by polling for match ids
+    above the newest one seen.
+    """
+
+    def __init__(self, app: EvedmvApp) -> None:
+        self.app = app
+        self.last_match_id: int | None = None
+        self._started = False
+
+    def start(self) -> None:
+        """Begin notifying; call on the UI thread once the database is open."""
+        if self._started:
+            return
+        self._started = True
+        watch.add_listener(self._from_this_process)
+        self._poll()
+
+    def stop(self) -> None:
+        watch.remove_listener(self._from_this_process)
+
+    def _from_this_process(self, matches: Sequence[WatchMatch]) -> None:
+        self.app.call_from_thread(self.announce, list(matches))
+
+    def _poll(self) -> None:
+        self.app.run_worker(
+            self._check, thread=True, group="watch.notify", exit_on_error=False
+        )
+
+    def _check(self) -> None:
+        db = self.app.db
+        try:
+            if db is not None:
+                matches = self.fetch_new(db)
+                if matches:
+                    self.app.call_from_thread(self.announce, matches)
+        except Exception as exc:  # a lost connection is the app's to report
+            log.debug("watch match poll failed: %s", exc)
+        finally:
+            if self.app.is_running:
+                self.app.call_from_thread(
+                    self.app.set_timer, NOTIFY_INTERVAL, self._poll
+                )
+
+    def fetch_new(self, db: Database) -> list[WatchMatch]:
+        """Return matches recorded since the last call; the first call sets the mark."""
+        if self.last_match_id is None:
+            newest = watch.list_matches(db, limit=1)
+            self.last_match_id = newest[0].match_id if newest else 0
+            return []
+        matches = watch.list_matches(db, after=self.last_match_id, limit=100)
+        return matches
+
+    def announce(self, matches: list[WatchMatch]) -> None:
+        """Notify about ``matches`` not announced before."""
+        fresh = [m for m in matches if m.match_id > (self.last_match_id or 0)]
+        if not fresh:
+            return
+        self.last_match_id = max(m.match_id for m in fresh)
+        lines = [
+            f"{m.profile_name}: killmail {m.killmail_id}, {format_isk(m.total_value)}"
+            for m in sorted(fresh, key=lambda m: m.match_id)[:NOTIFY_MAX_LISTED]
+        ]
+        if len(fresh) > NOTIFY_MAX_LISTED:
+            lines.append(f"and {len(fresh) - NOTIFY_MAX_LISTED} more")
+        self.app.notify(
+            "\n".join(lines),
+            title=f"{len(fresh)} watch matches",
+            markup=False,
+            timeout=10,
+        )

@@ -1,0 +1,82 @@
+"""The activity heatmap: ISO weekday by UTC hour, shaded by count."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from evedmv_tui.intel.heatmap import DAYS, Heatmap
+
+# One glyph per tenth of the busiest cell, so the map reads without colour.
+SHADES = " ·░░▒▒▓▓██"
+MODES = ("all", "kills", "losses")
+
+
+def render_heatmap(heatmap: Heatmap, mode: str = "all", cell_width: int = 2) -> Text:
+    """Return the 7x24 grid as text, one row per weekday, hours across."""
+    grid = heatmap.grid(kills=mode != "losses", losses=mode != "kills")
+    peak = max(max(row) for row in grid)
+    text = Text()
+    header = "".join(f"{hour:<{cell_width * 3}d}" for hour in range(0, 24, 3)).rstrip()
+    text.append(f"    {header}  UTC\n", style="dim")
+    for day, row in zip(DAYS, grid, strict=True):
+        text.append(f"{day} ", style="bold")
+        for count in row:
+            level = 0 if peak == 0 else min(9, round(count / peak * 9))
+            if count and level == 0:
+                level = 1
+            text.append(SHADES[level] * cell_width)
+        text.append("\n")
+    zone = heatmap.timezone()
+    shown = {"all": "kills and losses", "kills": "kills", "losses": "losses"}[mode]
+    if zone is None:
+        text.append("No activity in this period.")
+    else:
+        text.append(
+            f"{shown}; busiest {zone.window}"
+            f" ({zone.share * 100:.0f}% of activity), suggests {zone.label}"
+        )
+    return text
+
+
+class HeatmapView(Static, can_focus=True):
+    """Kills and losses by weekday and hour; ``m`` cycles all, kills, losses."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "cycle_mode", "Kills/losses", id="heatmap.mode"),
+    ]
+    DEFAULT_CSS = """
+    HeatmapView {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    mode: reactive[str] = reactive("all")
+    """Which events the shading counts: ``all``, ``kills`` or ``losses``."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.heatmap = Heatmap(())
+
+    def show(self, heatmap: Heatmap) -> None:
+        self.heatmap = heatmap
+        self._render_map()
+
+    def watch_mode(self) -> None:
+        self._render_map()
+
+    def on_resize(self) -> None:
+        self._render_map()
+
+    def action_cycle_mode(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+
+    def _render_map(self) -> None:
+        # Two columns per hour need 4 + 48 cells; narrower panes get one.
+        width = 2 if self.size.width == 0 or self.size.width >= 56 else 1
+        self.update(render_heatmap(self.heatmap, self.mode, width))

@@ -1,0 +1,100 @@
+"""Tables of an entity page: top lists, recent killmails and battles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
+from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.text import format_isk, truncate
+
+
+class TopListTable(KeyedTable):
+    """One top list: name, kills and losses."""
+
+    DEFAULT_CSS = """
+    TopListTable {
+        height: auto;
+        max-height: 12;
+    }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(
+            [("name", title), ("kills", "Kills"), ("losses", "Losses")], id=id
+        )
+
+    def show(self, entries: Sequence[TopEntry]) -> None:
+        self.update_rows(
+            (
+                entry.key if entry.key is not None else entry.ship_class,
+                [truncate(entry.name, 24), entry.kills, entry.losses],
+            )
+            for entry in entries
+        )
+
+
+class RecentTable(KeyedTable):
+    """Recent kills and losses; the row key is the killmail id."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            [
+                ("time", "Time (UTC)"),
+                ("role", ""),
+                ("ship", "Ship"),
+                ("victim", "Victim"),
+                ("system", "System"),
+                ("value", "Value"),
+            ],
+            id=id,
+        )
+
+    def show(self, items: Sequence[RecentKillmail]) -> None:
+        self.update_rows(
+            (
+                item.killmail_id,
+                [
+                    f"{item.killmail_time:%m-%d %H:%M}",
+                    item.role,
+                    truncate(item.ship_name or str(item.victim_ship_type_id), 18),
+                    truncate(item.victim_name or "", 20),
+                    truncate(item.solar_system_name or "", 12),
+                    right(format_isk(item.total_value)),
+                ],
+            )
+            for item in items
+        )
+
+
+class BattleTable(KeyedTable):
+    """Battles with the entity's kills or losses; the row key is the battle id."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            [
+                ("start", "Start (UTC)"),
+                ("systems", "Systems"),
+                ("kind", "Kind"),
+                ("kills", "Kills"),
+                ("own", "Ours"),
+                ("isk", "ISK"),
+            ],
+            id=id,
+        )
+
+    def show(self, battles: Sequence[EntityBattle]) -> None:
+        self.update_rows(
+            (
+                battle.battle_id,
+                [
+                    f"{battle.start_time:%m-%d %H:%M}",
+                    truncate(battle.system_names or "", 22),
+                    battle.kind,
+                    battle.kills,
+                    battle.entity_killmails,
+                    right(format_isk(battle.isk_destroyed)),
+                ],
+            )
+            for battle in battles
+        )
