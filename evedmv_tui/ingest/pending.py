@@ -1,0 +1,280 @@
+"""Fetch the bodies of pending killmails from ESI and import them.
+
+A killmail is pending when a source named it by id and hash without its
+body (zKillboard API lists, RedisQ or R2Z2 documents without ``esi``, an
+``--offline`` import). :func:`fetch_pending` requests each pair with
+``GET /killmails/{id}/{hash}/`` and imports the bodies through the shared
+importer, which joins each body with the zkb block kept in ``pending_zkb``.
+
+A pair ESI rejects with 422 is marked ``invalid`` and not tried again; a
+later import that brings a different hash for the same id makes it pending
+again (the writer does that). A pair that fails for another reason stays
+pending, with ``attempts`` and ``last_error`` updated, and is tried on the
+next run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import msgspec
+
+from evedmv_tui.esi import EsiClient, EsiError, EsiInvalidKillmail, EsiUnavailable
+from evedmv_tui.ingest.hooks import BatchHook
+from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.store.telemetry import operation
+
+log = logging.getLogger(__name__)
+
+SOURCE = "esi"
+
+_SELECT_PENDING = NamedSql(
+    "pending.select",
+    "SELECT killmail_id, killmail_hash FROM killmail_index"
+    " WHERE state = 'pending' AND killmail_hash IS NOT NULL AND killmail_id > %s"
+    " ORDER BY killmail_id LIMIT %s",
+)
+_MARK_INVALID = NamedSql(
+    "pending.mark_invalid",
+    "UPDATE killmail_index AS k SET state = 'invalid', attempts = k.attempts + 1,"
+    " last_error = u.error, updated_at = now()"
+    " FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+    " AS u(killmail_id, killmail_hash, error)"
+    " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
+    " AND k.state = 'pending'",
+)
+_MARK_FAILED = NamedSql(
+    "pending.mark_failed",
+    "UPDATE killmail_index AS k SET attempts = k.attempts + 1,"
+    " last_error = u.error, updated_at = now()"
+    " FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+    " AS u(killmail_id, killmail_hash, error)"
+    " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
+    " AND k.state = 'pending'",
+)
+_STILL_PENDING = NamedSql(
+    "pending.still_pending",
+    "SELECT killmail_id, killmail_hash FROM killmail_index"
+    " WHERE killmail_id = ANY(%s::bigint[]) AND state = 'pending'",
+)
+
+
+class ImportCounts(Protocol):
+    """The counters of an import summary that the fetcher reads."""
+
+    @property
+    def inserted(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+
+
+ImportBodies = Callable[[Database, list[bytes], Sequence[BatchHook]], ImportCounts]
+"""Import raw ESI killmail bodies and return the importer's summary."""
+
+
+def import_esi_bodies(
+    db: Database, bodies: list[bytes], after_batch: Sequence[BatchHook]
+) -> ImportCounts:
+    """Import ESI bodies through the shared importer."""
+    from evedmv_tui.ingest.importer import import_records
+
+    summary: ImportCounts = import_records(
+        db, bodies, source=SOURCE, after_batch=after_batch
+    )
+    return summary
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PendingSummary:
+    """Counts of one :func:`fetch_pending` run."""
+
+    requested: int
+    """Pending pairs sent to ESI."""
+    stored: int
+    """Bodies fetched and stored."""
+    invalid: int
+    """Pairs ESI rejected with 422, now marked invalid."""
+    failed: int
+    """Pairs left pending after another error; tried again next run."""
+    stopped_early: bool
+    """True when ESI became unavailable and the run ended before the last pair."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Pair:
+    killmail_id: int
+    killmail_hash: str
+
+
+class _BodyId(msgspec.Struct):
+    killmail_id: int | None = None
+
+
+_body_id_decoder = msgspec.json.Decoder(_BodyId)
+
+
+@dataclasses.dataclass(slots=True)
+class _Outcomes:
+    bodies: list[tuple[_Pair, bytes]] = dataclasses.field(default_factory=list)
+    invalid: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
+    failed: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
+    unavailable: EsiUnavailable | None = None
+
+
+def fetch_pending(
+    db: Database,
+    client: EsiClient,
+    *,
+    after_batch: Sequence[BatchHook] = (),
+    limit: int | None = None,
+    batch_size: int = 200,
+    workers: int = 4,
+    import_bodies: ImportBodies = import_esi_bodies,
+) -> PendingSummary:
+    """Fetch and import the bodies of pending killmails, in id order.
+
+    Args:
+        db: the application database.
+        client: ESI client; its error-limit pacing is shared by all workers.
+        after_batch: hooks run after each committed import batch.
+        limit: try at most this many pairs; None tries every pending pair.
+        batch_size: pairs fetched, then imported as one batch.
+        workers: concurrent ESI requests.
+        import_bodies: the import function, replaceable in tests.
+    """
+    requested = stored = invalid = failed = 0
+    last_id = 0
+    with (
+        operation("pending.fetch"),
+        concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="esi-fetch"
+        ) as pool,
+    ):
+        while limit is None or requested < limit:
+            size = batch_size if limit is None else min(batch_size, limit - requested)
+            pairs = [
+                _Pair(row[0], row[1])
+                for row in db.fetch_all(_SELECT_PENDING, (last_id, size))
+            ]
+            if not pairs:
+                break
+            last_id = pairs[-1].killmail_id
+            requested += len(pairs)
+            outcomes = _fetch_all(pool, client, pairs)
+            stored_now, rejected = _import(db, outcomes, after_batch, import_bodies)
+            stored += stored_now
+            outcomes.failed.extend(rejected)
+            _mark(db, _MARK_INVALID, outcomes.invalid)
+            _mark(db, _MARK_FAILED, outcomes.failed)
+            invalid += len(outcomes.invalid)
+            failed += len(outcomes.failed)
+            if outcomes.unavailable is not None:
+                log.warning(
+                    "stopped fetching pending killmails: %s",
+                    outcomes.unavailable.message,
+                )
+                return PendingSummary(requested, stored, invalid, failed, True)
+    if requested:
+        log.info(
+            "fetched pending killmails: %d requested, %d stored, %d invalid, %d failed",
+            requested,
+            stored,
+            invalid,
+            failed,
+        )
+    return PendingSummary(requested, stored, invalid, failed, False)
+
+
+def _fetch_all(
+    pool: concurrent.futures.Executor, client: EsiClient, pairs: list[_Pair]
+) -> _Outcomes:
+    outcomes = _Outcomes()
+    futures = {
+        pool.submit(client.killmail, p.killmail_id, p.killmail_hash): p for p in pairs
+    }
+    for future in concurrent.futures.as_completed(futures):
+        pair = futures[future]
+        try:
+            body = future.result()
+        except EsiInvalidKillmail as exc:
+            log.info(
+                "ESI rejected killmail %d hash %s: %s",
+                pair.killmail_id,
+                pair.killmail_hash,
+                exc.message,
+            )
+            outcomes.invalid.append((pair, exc.message))
+            continue
+        except EsiUnavailable as exc:
+            outcomes.failed.append((pair, exc.message))
+            outcomes.unavailable = exc
+            continue
+        except EsiError as exc:
+            log.warning(
+                "fetching killmail %d failed: %s", pair.killmail_id, exc.message
+            )
+            outcomes.failed.append((pair, exc.message))
+            continue
+        problem = _body_problem(pair, body)
+        if problem is not None:
+            log.warning("ESI body of killmail %d: %s", pair.killmail_id, problem)
+            outcomes.failed.append((pair, problem))
+            continue
+        outcomes.bodies.append((pair, body))
+    return outcomes
+
+
+def _body_problem(pair: _Pair, body: bytes) -> str | None:
+    try:
+        found = _body_id_decoder.decode(body).killmail_id
+    except msgspec.MsgspecError as exc:
+        return f"ESI returned a body that is not a killmail: {exc}"
+    if found != pair.killmail_id:
+        return f"ESI returned killmail_id {found} for killmail {pair.killmail_id}"
+    return None
+
+
+def _import(
+    db: Database,
+    outcomes: _Outcomes,
+    after_batch: Sequence[BatchHook],
+    import_bodies: ImportBodies,
+) -> tuple[int, list[tuple[_Pair, str]]]:
+    """Import the fetched bodies; return the count stored and the pairs still
+    pending because the importer rejected their body."""
+    if not outcomes.bodies:
+        return 0, []
+    bodies = [body for _, body in sorted(outcomes.bodies, key=_pair_id)]
+    counts = import_bodies(db, bodies, after_batch)
+    if not counts.rejected:
+        return len(bodies), []
+    fetched = [pair for pair, _ in outcomes.bodies]
+    rows = db.fetch_all(_STILL_PENDING, ([p.killmail_id for p in fetched],))
+    still = {(row[0], row[1]) for row in rows}
+    rejected = [
+        (pair, "the ESI body was rejected by the importer; see 'evedmv rejects list'")
+        for pair in fetched
+        if (pair.killmail_id, pair.killmail_hash) in still
+    ]
+    return len(bodies) - len(rejected), rejected
+
+
+def _pair_id(entry: tuple[_Pair, bytes]) -> int:
+    return entry[0].killmail_id
+
+
+def _mark(db: Database, statement: NamedSql, pairs: list[tuple[_Pair, str]]) -> None:
+    if not pairs:
+        return
+    db.execute(
+        statement,
+        (
+            [p.killmail_id for p, _ in pairs],
+            [p.killmail_hash for p, _ in pairs],
+            [error[:500] for _, error in pairs],
+        ),
+    )

@@ -1,0 +1,231 @@
+"""Fetching bodies of pending killmails from a loopback ESI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from evedmv_tui.esi import EsiClient
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.ingest.pending import fetch_pending
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
+
+USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeServer) -> Iterator[EsiClient]:
+    with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None) as esi:
+        yield esi
+
+
+@pytest.fixture
+def packages() -> list[dict[str, Any]]:
+    """The real RedisQ package bodies ``{killID, killmail, zkb}``, small first."""
+    path = shared_file("killmails/real/zk_activity_fixtures.jsonl")
+    return sorted(read_jsonl(path), key=lambda p: len(json.dumps(p)))
+
+
+def reference(package: dict[str, Any], killmail_hash: str | None = None) -> bytes:
+    """A zKillboard API list entry for the package: id and zkb, no body."""
+    zkb = dict(package["zkb"])
+    if killmail_hash is not None:
+        zkb["hash"] = killmail_hash
+    return json.dumps({"killmail_id": package["killID"], "zkb": zkb}).encode()
+
+
+def make_pending(db: Database, packages: list[dict[str, Any]]) -> None:
+    summary = import_records(db, [reference(p) for p in packages], source="zkb-api")
+    assert summary.pending == len(packages)
+
+
+def serve(fake: FakeServer, packages: list[dict[str, Any]]) -> None:
+    for package in packages:
+        fake.add_killmail(package["killmail"], package["zkb"]["hash"])
+
+
+def index_row(db: Database, killmail_id: int) -> tuple[Any, ...]:
+    row = db.fetch_one(
+        "SELECT state, killmail_hash, attempts, last_error FROM killmail_index"
+        " WHERE killmail_id = %s",
+        (killmail_id,),
+    )
+    assert row is not None
+    return row
+
+
+def test_pending_bodies_stored(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    make_pending(db, packages)
+    serve(fake, packages)
+
+    summary = fetch_pending(db, client)
+
+    assert summary.requested == len(packages)
+    assert summary.stored == len(packages)
+    assert summary.invalid == 0
+    assert summary.failed == 0
+    assert not summary.stopped_early
+    states = db.fetch_all("SELECT DISTINCT state FROM killmail_index")
+    assert states == [("stored",)]
+    assert db.fetch_value("SELECT count(*) FROM killmails") == len(packages)
+    requests = fake.requests_to("GET", "/esi/killmails/")
+    assert len(requests) == len(packages)
+    assert {r.headers["user-agent"] for r in requests} == {USER_AGENT}
+
+
+def test_pending_joins_zkb_block(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+    serve(fake, [package])
+
+    fetch_pending(db, client)
+
+    row = db.fetch_one(
+        "SELECT total_value, value_source, esi_body FROM killmails"
+        " WHERE killmail_id = %s",
+        (package["killID"],),
+    )
+    assert row is not None
+    total_value, value_source, esi_body = row
+    assert total_value == package["zkb"]["totalValue"]
+    assert value_source == "zkb"
+    assert json.loads(esi_body) == package["killmail"]
+
+
+def test_422_marks_pair_invalid(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+
+    summary = fetch_pending(db, client)
+
+    assert summary.invalid == 1
+    assert summary.stored == 0
+    state, _, attempts, last_error = index_row(db, package["killID"])
+    assert state == "invalid"
+    assert attempts == 1
+    assert "422" in last_error
+
+
+def test_invalid_pair_not_retried(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+    fetch_pending(db, client)
+    fake.clear_requests()
+
+    again = fetch_pending(db, client)
+    import_records(db, [reference(package)], source="zkb-api")
+    after_same_hash = fetch_pending(db, client)
+
+    assert again.requested == 0
+    assert after_same_hash.requested == 0
+    assert fake.requests == []
+    assert index_row(db, package["killID"])[0] == "invalid"
+
+
+def test_new_hash_replaces_invalid_pair(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    package = packages[0]
+    right_hash = package["zkb"]["hash"]
+    wrong_hash = "0" * 40
+    import_records(db, [reference(package, wrong_hash)], source="zkb-api")
+    fetch_pending(db, client)
+    assert index_row(db, package["killID"])[0] == "invalid"
+    serve(fake, [package])
+
+    import_records(db, [reference(package)], source="zkb-api")
+    state, stored_hash, _, _ = index_row(db, package["killID"])
+    summary = fetch_pending(db, client)
+
+    assert (state, stored_hash) == ("pending", right_hash)
+    assert summary.stored == 1
+    assert index_row(db, package["killID"])[:2] == ("stored", right_hash)
+
+
+def test_outage_leaves_pairs_pending(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+    serve(fake, [package])
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(503, "down")] * 4)
+
+    summary = fetch_pending(db, client)
+    state, _, attempts, last_error = index_row(db, package["killID"])
+    retried = fetch_pending(db, client)
+
+    assert summary.stopped_early
+    assert summary.failed == 1
+    assert state == "pending"
+    assert attempts == 1
+    assert "HTTP 503" in last_error
+    assert retried.stored == 1
+    assert index_row(db, package["killID"])[0] == "stored"
+
+
+def test_limit_bounds_requests(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    make_pending(db, packages)
+    serve(fake, packages)
+
+    summary = fetch_pending(db, client, limit=5, batch_size=2)
+
+    assert summary.requested == 5
+    assert len(fake.requests) == 5
+    pending = db.fetch_value(
+        "SELECT count(*) FROM killmail_index WHERE state = 'pending'"
+    )
+    assert pending == len(packages) - 5
+
+
+def test_wrong_body_stays_pending(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    first, second = packages[0], packages[1]
+    make_pending(db, [first])
+    # ESI returns the second killmail's body for the first one's id and hash.
+    fake.killmails[first["killID"], first["zkb"]["hash"]] = esi_body(second["killmail"])
+
+    summary = fetch_pending(db, client)
+
+    assert summary.failed == 1
+    state, _, attempts, last_error = index_row(db, first["killID"])
+    assert state == "pending"
+    assert attempts == 1
+    assert str(second["killID"]) in last_error
+    assert db.fetch_value("SELECT count(*) FROM killmails") == 0
+
+
+def test_hooks_see_fetched_killmails(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    chosen = packages[:3]
+    make_pending(db, chosen)
+    serve(fake, chosen)
+    results: list[BatchResult] = []
+
+    fetch_pending(db, client, after_batch=[lambda _db, result: results.append(result)])
+
+    inserted = sorted(i for r in results for i in r.inserted_ids)
+    assert inserted == sorted(p["killID"] for p in chosen)
