@@ -20,7 +20,11 @@ from evedmv_tui.errors import EvedmvError
 
 log = logging.getLogger("evedmv_tui")
 
-COMMAND_MODULES = ("evedmv_tui.commands.db", "evedmv_tui.commands.intel")
+COMMAND_MODULES = (
+    "evedmv_tui.commands.db",
+    "evedmv_tui.commands.intel",
+    "evedmv_tui.commands.follow",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

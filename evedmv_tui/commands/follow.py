@@ -1,0 +1,125 @@
+"""``evedmv follow``: import killmails from zKillboard's R2Z2 feed as they appear."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+from typing import Any
+
+from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
+from evedmv_tui.esi import EsiClient, make_http_client
+from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower
+from evedmv_tui.ingest.hooks import default_hooks
+from evedmv_tui.store.connect import open_database
+
+log = logging.getLogger(__name__)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive seconds, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "follow",
+        help="import killmails from zKillboard's R2Z2 live feed until interrupted",
+        description="Read zKillboard's R2Z2 feed (env EVEDMV_R2Z2_URL) in sequence"
+        " order and import every killmail. The position is stored in the database,"
+        " so the feed resumes where it stopped.",
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="stop when caught up, at the first document not published yet",
+    )
+    parser.add_argument(
+        "--max-documents",
+        type=_count,
+        metavar="N",
+        help="stop after N feed documents",
+    )
+    parser.add_argument(
+        "--from-sequence",
+        type=int,
+        metavar="N",
+        help="start at sequence number N instead of the stored position",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=_seconds,
+        default=6.0,
+        metavar="S",
+        help="seconds to wait for a document not published yet (default 6)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="keep documents without a killmail body pending instead of"
+        " fetching the body from ESI",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object"
+    )
+    parser.set_defaults(handler=follow_command)
+
+
+def follow_command(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.user_agent == DEFAULT_USER_AGENT:
+        log.warning(
+            "the User-Agent names no contact; set EVEDMV_USER_AGENT or user_agent"
+            " in config.toml to your e-mail or character name"
+        )
+    with (
+        open_database(settings) as db,
+        make_http_client(settings.user_agent) as http,
+        EsiClient.from_settings(settings) as esi,
+    ):
+        follower = R2Z2Follower(
+            db,
+            http,
+            settings.r2z2_url,
+            esi=None if args.offline else esi,
+            after_batch=default_hooks(),
+            poll_seconds=args.poll_seconds,
+        )
+        try:
+            summary = follower.run(
+                max_documents=args.max_documents,
+                once=args.once,
+                start_sequence=args.from_sequence,
+            )
+        except KeyboardInterrupt:
+            log.info("interrupted; the position is saved")
+            summary = follower.summary()
+    _print_summary(summary, as_json=args.json)
+    return 0
+
+
+def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(dataclasses.asdict(summary)))
+        return
+    lag = (
+        "no lag measured"
+        if summary.max_lag_seconds is None
+        else f"max lag {summary.max_lag_seconds:.0f} s"
+    )
+    print(
+        f"followed R2Z2: {summary.documents} documents, {summary.inserted} inserted,"
+        f" {summary.updated} updated, {summary.duplicates} duplicates,"
+        f" {summary.pending} pending, {summary.fetched} fetched from ESI,"
+        f" {summary.rejected} rejected, {summary.skipped} skipped; {lag};"
+        f" position {summary.last_sequence}"
+    )

@@ -1,0 +1,419 @@
+"""Follow zKillboard's R2Z2 live feed and import each killmail as it appears.
+
+R2Z2 publishes one JSON document per killmail at ``<base>/<n>.json``, with
+``n`` rising by one each time, and the latest ``n`` at
+``<base>/sequence.json`` (``{"sequence": n}``). The follower reads the
+documents in order:
+
+- 200: import the document and store ``n`` in ``feed_cursors``, so a restart
+  resumes at ``n + 1``. A document published again under the same number is
+  imported again, which updates the killmail (the importer upserts).
+- 404: ``n`` is not published yet, so wait ``poll_seconds`` and ask again.
+  When ``sequence.json`` already reports a higher number, ``n`` is gone from
+  the feed (documents expire) and is skipped with a warning.
+- 429, 403, 5xx and transport errors: pause with exponential backoff,
+  honouring ``Retry-After``.
+
+Each document goes through the same import path, and the same
+``after_batch`` hooks, as ``evedmv import``. The lag from kill time to
+stored is logged for every killmail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import httpx
+import msgspec
+import psycopg
+
+from evedmv_tui.esi import EsiClient, retry_after_seconds
+from evedmv_tui.ingest.hooks import BatchHook
+from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.store.telemetry import operation
+
+log = logging.getLogger(__name__)
+
+FEED_NAME = "r2z2"
+SOURCE = "r2z2"
+
+_LOAD_CURSOR = NamedSql(
+    "follow.load_cursor", "SELECT sequence FROM feed_cursors WHERE feed = %s"
+)
+_SAVE_CURSOR = NamedSql(
+    "follow.save_cursor",
+    "INSERT INTO feed_cursors (feed, sequence, updated_at) VALUES (%s, %s, now())"
+    " ON CONFLICT (feed) DO UPDATE SET sequence = EXCLUDED.sequence,"
+    " updated_at = now()",
+)
+
+
+class ImportCounts(Protocol):
+    """The counters of an import summary that the follower adds up."""
+
+    @property
+    def inserted(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+
+
+ImportDocuments = Callable[[Database, list[bytes], Sequence[BatchHook]], ImportCounts]
+"""Import raw feed documents and return the importer's summary."""
+
+
+def import_feed_documents(
+    db: Database, documents: list[bytes], after_batch: Sequence[BatchHook]
+) -> ImportCounts:
+    """Import R2Z2 documents through the shared importer."""
+    from evedmv_tui.ingest.importer import import_records
+
+    summary: ImportCounts = import_records(
+        db, documents, source=SOURCE, after_batch=after_batch
+    )
+    return summary
+
+
+class _KillTime(msgspec.Struct):
+    killmail_time: dt.datetime | None = None
+
+
+class _Envelope(msgspec.Struct):
+    killmail_id: int | None = None
+    esi: _KillTime | None = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+_sequence_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FollowSummary:
+    """Counts of one follower run."""
+
+    documents: int
+    """Feed documents fetched and handed to the importer."""
+    inserted: int
+    updated: int
+    duplicates: int
+    pending: int
+    rejected: int
+    fetched: int
+    """Bodies of pending killmails fetched from ESI and stored."""
+    skipped: int
+    """Sequence numbers missing from the feed although later ones exist."""
+    waits: int
+    """Times a document was not published yet."""
+    backoffs: int
+    """Pauses after 429, 403, 5xx or transport errors."""
+    last_sequence: int | None
+    """The cursor after the run: the last sequence number handled."""
+    max_lag_seconds: float | None
+    """Largest kill-time-to-stored delay of the run."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Totals:
+    documents: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    pending: int = 0
+    rejected: int = 0
+    fetched: int = 0
+    skipped: int = 0
+    waits: int = 0
+    backoffs: int = 0
+    max_lag_seconds: float | None = None
+
+    def add_import(self, counts: ImportCounts) -> None:
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.duplicates += counts.duplicates
+        self.pending += counts.pending
+        self.rejected += counts.rejected
+
+    def add_lag(self, seconds: float) -> None:
+        if self.max_lag_seconds is None or seconds > self.max_lag_seconds:
+            self.max_lag_seconds = seconds
+
+    def summary(self, last_sequence: int | None) -> FollowSummary:
+        return FollowSummary(
+            self.documents,
+            self.inserted,
+            self.updated,
+            self.duplicates,
+            self.pending,
+            self.rejected,
+            self.fetched,
+            self.skipped,
+            self.waits,
+            self.backoffs,
+            last_sequence,
+            self.max_lag_seconds,
+        )
+
+
+class _Next(enum.Enum):
+    """The run loop's next move after one step."""
+
+    ADVANCE = "advance"
+    """The sequence number is handled; go on to the next one."""
+    RETRY = "retry"
+    """Ask for the same sequence number again."""
+    STOP = "stop"
+    """End the run."""
+
+
+def load_cursor(db: Database, feed: str = FEED_NAME) -> int | None:
+    """Return the last sequence number handled for ``feed``, or None."""
+    value = db.fetch_value(_LOAD_CURSOR, (feed,))
+    return None if value is None else int(value)
+
+
+def save_cursor(db: Database, sequence: int, feed: str = FEED_NAME) -> None:
+    db.execute(_SAVE_CURSOR, (feed, sequence))
+
+
+class R2Z2Follower:
+    """Reads the R2Z2 feed in sequence order and imports every document.
+
+    Args:
+        db: the application database; the cursor lives in ``feed_cursors``.
+        http: client for zKillboard; it must send the configured User-Agent.
+        base_url: the feed root, the directory of ``sequence.json``.
+        esi: fetches bodies of documents that arrive without one; None
+            leaves them pending.
+        after_batch: hooks run after each committed import batch.
+        poll_seconds: wait after a 404 for a document not published yet.
+        backoff_seconds: first pause after 429, 403 or a server error; it
+            doubles up to ``max_backoff_seconds`` and resets on success.
+        sleep: waits; returns True when the follower should stop. The
+            default waits on :meth:`stop`, so another thread can end a wait.
+        import_documents: the import function, replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        http: httpx.Client,
+        base_url: str,
+        *,
+        esi: EsiClient | None = None,
+        after_batch: Sequence[BatchHook] = (),
+        feed: str = FEED_NAME,
+        poll_seconds: float = 6.0,
+        backoff_seconds: float = 10.0,
+        max_backoff_seconds: float = 600.0,
+        sleep: Callable[[float], object] | None = None,
+        import_documents: ImportDocuments = import_feed_documents,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.db = db
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.esi = esi
+        self.after_batch = tuple(after_batch)
+        self.feed = feed
+        self.poll_seconds = poll_seconds
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self._stop = threading.Event()
+        self._sleep = sleep or self._stop.wait
+        self._import = import_documents
+        self._clock = clock
+        self._backoff_step = 0
+        self._totals = _Totals()
+        self._cursor: int | None = None
+
+    def stop(self) -> None:
+        """Ask a running :meth:`run` to return after its current step."""
+        self._stop.set()
+
+    def run(
+        self,
+        *,
+        max_documents: int | None = None,
+        once: bool = False,
+        start_sequence: int | None = None,
+    ) -> FollowSummary:
+        """Follow the feed until stopped.
+
+        Args:
+            max_documents: return after this many documents.
+            once: return at the first document not published yet.
+            start_sequence: read from this number instead of the stored
+                cursor (or, without a cursor, the latest in ``sequence.json``).
+        """
+        totals = self._totals = _Totals()
+        with operation("follow"):
+            self._cursor = load_cursor(self.db, self.feed)
+            sequence = start_sequence
+            if sequence is None and self._cursor is not None:
+                sequence = self._cursor + 1
+            if sequence is None:
+                sequence = self._first_sequence()
+            if sequence is None:
+                return self.summary()
+            log.info("following %s from sequence %d", self.base_url, sequence)
+            while not self._stop.is_set():
+                if max_documents is not None and totals.documents >= max_documents:
+                    break
+                step = self._step(sequence, totals, once=once)
+                if step is _Next.STOP:
+                    break
+                if step is _Next.ADVANCE:
+                    self._cursor = sequence
+                    sequence += 1
+        log.info("stopped following %s at sequence %s", self.base_url, self._cursor)
+        return self.summary()
+
+    def summary(self) -> FollowSummary:
+        """Return the counts of the current or latest run so far."""
+        return self._totals.summary(self._cursor)
+
+    # One document
+
+    def _step(self, sequence: int, totals: _Totals, *, once: bool) -> _Next:
+        response = self._get(f"/{sequence}.json")
+        if response is None:
+            totals.backoffs += 1
+            return self._pause(None)
+        status = response.status_code
+        if status == 200:
+            try:
+                self._handle_document(sequence, response.content, totals)
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "storing R2Z2 sequence %d failed: %s",
+                    sequence,
+                    _first_line(exc),
+                )
+                totals.backoffs += 1
+                return self._pause(None)
+            self._backoff_step = 0
+            return _Next.ADVANCE
+        if status == 404:
+            self._backoff_step = 0
+            latest = self._latest_sequence()
+            if latest is not None and latest > sequence:
+                log.warning(
+                    "R2Z2 sequence %d is missing although %d is published; skipping",
+                    sequence,
+                    latest,
+                )
+                totals.skipped += 1
+                save_cursor(self.db, sequence, self.feed)
+                return _Next.ADVANCE
+            if once:
+                return _Next.STOP
+            totals.waits += 1
+            log.debug("R2Z2 sequence %d not published yet", sequence)
+            return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
+        totals.backoffs += 1
+        log.warning("R2Z2 %s/%d.json returned HTTP %d", self.base_url, sequence, status)
+        return self._pause(response)
+
+    def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
+        counts = self._import(self.db, [body], self.after_batch)
+        stored_at = self._clock()
+        totals.documents += 1
+        totals.add_import(counts)
+        save_cursor(self.db, sequence, self.feed)
+        if counts.pending and self.esi is not None:
+            self._fetch_pending(totals)
+        killmail_id, killmail_time = _envelope_facts(body)
+        if killmail_time is not None:
+            lag = (stored_at - killmail_time).total_seconds()
+            totals.add_lag(lag)
+            log.info(
+                "stored killmail %s from sequence %d, %.0f s after the kill",
+                killmail_id,
+                sequence,
+                lag,
+            )
+        else:
+            log.info("handled sequence %d (killmail %s)", sequence, killmail_id)
+
+    def _fetch_pending(self, totals: _Totals) -> None:
+        from evedmv_tui.ingest.pending import fetch_pending
+
+        assert self.esi is not None
+        summary = fetch_pending(self.db, self.esi, after_batch=self.after_batch)
+        totals.fetched += summary.stored
+
+    # HTTP
+
+    def _get(self, path: str) -> httpx.Response | None:
+        url = self.base_url + path
+        try:
+            return self.http.get(url)
+        except httpx.TransportError as exc:
+            log.warning("R2Z2 GET %s failed: %s: %s", url, type(exc).__name__, exc)
+            return None
+
+    def _first_sequence(self) -> int | None:
+        while not self._stop.is_set():
+            latest = self._latest_sequence()
+            if latest is not None:
+                return latest
+            if self._pause(None) is _Next.STOP:
+                return None
+        return None
+
+    def _latest_sequence(self) -> int | None:
+        response = self._get("/sequence.json")
+        if response is None or response.status_code != 200:
+            if response is not None:
+                log.warning("R2Z2 sequence.json returned HTTP %d", response.status_code)
+            return None
+        try:
+            value = _sequence_decoder.decode(response.content).get("sequence")
+        except msgspec.DecodeError:
+            value = None
+        if type(value) is not int:
+            log.warning(
+                "R2Z2 sequence.json has no integer 'sequence': %r",
+                response.content[:200],
+            )
+            return None
+        return value
+
+    def _pause(self, response: httpx.Response | None) -> _Next:
+        """Wait before retrying after a failure."""
+        delay = self.backoff_seconds * 2.0**self._backoff_step
+        delay = min(delay, self.max_backoff_seconds)
+        if response is not None:
+            requested = retry_after_seconds(response.headers.get("Retry-After"))
+            if requested:
+                delay = min(max(delay, requested), self.max_backoff_seconds)
+        self._backoff_step += 1
+        log.warning("pausing the R2Z2 feed for %.0f s", delay)
+        return _Next.STOP if self._sleep(delay) else _Next.RETRY
+
+
+def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:
+    try:
+        envelope = _envelope_decoder.decode(body)
+    except msgspec.MsgspecError:
+        return None, None
+    killmail_time = envelope.esi.killmail_time if envelope.esi else None
+    if killmail_time is not None and killmail_time.tzinfo is None:
+        killmail_time = killmail_time.replace(tzinfo=dt.UTC)
+    return envelope.killmail_id, killmail_time
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

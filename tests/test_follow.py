@@ -1,0 +1,370 @@
+"""The R2Z2 follower and ``evedmv follow`` against a loopback zKillboard."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from evedmv_tui import cli
+from evedmv_tui.esi import EsiClient, make_http_client
+from evedmv_tui.ingest.follow import R2Z2Follower, load_cursor
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+from tests.fakes.server import FakeServer, Reply, read_json
+
+USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
+FIRST, SECOND = 900001, 900002
+NOW = dt.datetime(2026, 1, 21, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with make_http_client(USER_AGENT) as client:
+        yield client
+
+
+@pytest.fixture
+def documents() -> dict[int, dict[str, Any]]:
+    """The two real R2Z2 documents, by sequence number."""
+    return {
+        sequence: read_json(
+            shared_file(f"killmails/feeds/r2z2_shrike_testdata_{sequence}.json")
+        )
+        for sequence in (FIRST, SECOND)
+    }
+
+
+def follower(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    delays: list[float] | None = None,
+    *,
+    sleep: Callable[[float], object] | None = None,
+    **kwargs: Any,
+) -> R2Z2Follower:
+    """A follower whose waits are recorded in ``delays`` instead of slept."""
+    recorded = [] if delays is None else delays
+    return R2Z2Follower(
+        db,
+        http,
+        fake.r2z2_url,
+        sleep=sleep or recorded.append,
+        clock=lambda: NOW,
+        **kwargs,
+    )
+
+
+def feed_paths(fake: FakeServer) -> list[str]:
+    return [r.path for r in fake.requests_to("GET", "/r2z2/")]
+
+
+def killmail_count(db: Database) -> int:
+    value = db.fetch_value("SELECT count(*) FROM killmails")
+    return int(value)
+
+
+def test_once_reads_until_caught_up(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(SECOND, documents[SECOND])
+
+    summary = follower(db, http, fake).run(once=True)
+
+    assert feed_paths(fake) == [
+        "/r2z2/sequence.json",
+        f"/r2z2/{SECOND}.json",
+        f"/r2z2/{SECOND + 1}.json",
+        "/r2z2/sequence.json",
+    ]
+    assert summary.documents == 1
+    assert summary.inserted == 1
+    assert summary.last_sequence == SECOND
+    assert load_cursor(db) == SECOND
+    assert killmail_count(db) == 1
+
+
+def test_resumes_after_restart(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    follower(db, http, fake).run(once=True)
+    fake.publish(SECOND, documents[SECOND])
+    fake.clear_requests()
+
+    summary = follower(db, http, fake).run(once=True)
+
+    assert feed_paths(fake)[0] == f"/r2z2/{SECOND}.json"
+    assert summary.documents == 1
+    assert load_cursor(db) == SECOND
+    assert killmail_count(db) == 2
+
+
+def test_404_waits_then_continues(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    delays: list[float] = []
+
+    def publish_while_waiting(seconds: float) -> None:
+        delays.append(seconds)
+        fake.publish(SECOND, documents[SECOND])
+
+    feed = follower(db, http, fake, sleep=publish_while_waiting, poll_seconds=6.0)
+    summary = feed.run(max_documents=2)
+
+    assert delays == [6.0]
+    assert summary.waits == 1
+    assert summary.documents == 2
+    assert load_cursor(db) == SECOND
+
+
+def test_429_and_403_back_off(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.queue(
+        "GET",
+        f"/r2z2/{FIRST}.json",
+        Reply(429, b"", {"Retry-After": "30"}),
+        Reply(403, b""),
+        Reply(403, b""),
+    )
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays, backoff_seconds=10.0).run(
+        max_documents=1
+    )
+
+    # Retry-After (30 s) wins over the first backoff step (10 s); then the
+    # backoff doubles.
+    assert delays == [30.0, 20.0, 40.0]
+    assert summary.backoffs == 3
+    assert summary.documents == 1
+    assert killmail_count(db) == 1
+
+
+def test_backoff_resets_after_success(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(SECOND, documents[SECOND])
+    fake.feed_sequence = FIRST
+    fake.queue("GET", f"/r2z2/{FIRST}.json", Reply(503, b""))
+    fake.queue("GET", f"/r2z2/{SECOND}.json", Reply(429, b""))
+    delays: list[float] = []
+
+    follower(db, http, fake, delays, backoff_seconds=10.0).run(max_documents=2)
+
+    assert delays == [10.0, 10.0]
+
+
+def test_republished_sequence_upserts(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    follower(db, http, fake).run(start_sequence=FIRST, max_documents=1)
+    republished = copy.deepcopy(documents[FIRST])
+    republished["zkb"]["totalValue"] = 9_876_543.21
+    fake.publish(FIRST, republished)
+
+    summary = follower(db, http, fake).run(start_sequence=FIRST, max_documents=1)
+
+    assert summary.updated == 1
+    assert killmail_count(db) == 1
+    total_value = db.fetch_value(
+        "SELECT total_value FROM killmails WHERE killmail_id = %s",
+        (documents[FIRST]["killmail_id"],),
+    )
+    assert total_value == 9_876_543.21
+
+
+def test_expired_sequence_is_skipped(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(FIRST + 2, documents[SECOND])
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays).run(start_sequence=FIRST, once=True)
+
+    assert summary.skipped == 1
+    assert summary.documents == 2
+    assert summary.last_sequence == FIRST + 2
+    assert delays == []
+
+
+def test_lag_logged_per_killmail(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.publish(SECOND, documents[SECOND])
+    killmail_time = dt.datetime.fromisoformat(documents[SECOND]["esi"]["killmail_time"])
+    expected = (NOW - killmail_time).total_seconds()
+
+    with caplog.at_level(logging.INFO, logger="evedmv_tui.ingest.follow"):
+        summary = follower(db, http, fake).run(once=True)
+
+    assert summary.max_lag_seconds == expected
+    assert f"{expected:.0f} s after the kill" in caplog.text
+
+
+def test_user_agent_on_every_request(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+
+    follower(db, http, fake).run(once=True)
+
+    assert fake.requests
+    assert {r.headers["user-agent"] for r in fake.requests} == {USER_AGENT}
+
+
+def test_hooks_run_after_each_document(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(SECOND, documents[SECOND])
+    results: list[BatchResult] = []
+
+    follower(
+        db, http, fake, after_batch=[lambda _db, result: results.append(result)]
+    ).run(start_sequence=FIRST, once=True)
+
+    assert [r.inserted_ids for r in results] == [
+        (documents[FIRST]["killmail_id"],),
+        (documents[SECOND]["killmail_id"],),
+    ]
+
+
+def test_bodyless_document_fetched_from_esi(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    document = documents[FIRST]
+    without_body = {k: v for k, v in document.items() if k != "esi"}
+    fake.publish(FIRST, without_body)
+    fake.add_killmail(document["esi"], document["hash"])
+
+    with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None) as esi:
+        summary = follower(db, http, fake, esi=esi).run(once=True)
+
+    assert summary.pending == 1
+    assert summary.fetched == 1
+    assert killmail_count(db) == 1
+    state = db.fetch_value(
+        "SELECT state FROM killmail_index WHERE killmail_id = %s",
+        (document["killmail_id"],),
+    )
+    assert state == "stored"
+
+
+def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    delays: list[float] = []
+
+    def stop_on_third_wait(seconds: float) -> bool:
+        delays.append(seconds)
+        return len(delays) == 3
+
+    feed = R2Z2Follower(
+        db,
+        http,
+        f"http://127.0.0.1:{port}/r2z2",
+        sleep=stop_on_third_wait,
+        backoff_seconds=5.0,
+    )
+    summary = feed.run(start_sequence=FIRST)
+
+    assert delays == [5.0, 10.0, 20.0]
+    assert summary.backoffs == 3
+    assert summary.documents == 0
+    assert load_cursor(db) is None
+
+
+def test_follow_command_once(
+    db: Database,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+    status = cli.main(["follow", "--once", "--json"])
+
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["documents"] == 1
+    assert summary["inserted"] == 1
+    assert summary["last_sequence"] == FIRST
+    assert load_cursor(db) == FIRST
+    assert {r.headers["user-agent"] for r in fake.requests} == {USER_AGENT}
+
+
+def test_follow_rejects_bad_max_documents(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["follow", "--max-documents", "0"])
+
+    assert caught.value.code == 2
+    assert "expected a positive integer, got 0" in capsys.readouterr().err
