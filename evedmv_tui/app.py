@@ -69,6 +69,8 @@ from textual.worker import Worker, WorkerState
 
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
+from evedmv_tui.esi import EsiClient
+from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
     COMMAND_PROVIDERS,
     SCREENS,
@@ -215,6 +217,7 @@ class EvedmvApp(App[int]):
         self._reconnect_attempt = 0
         self._heartbeat_timer: Timer | None = None
         self._message_timer: Timer | None = None
+        self._names: NameResolver | None = None
         self._ui_thread = threading.get_ident()
         for entry in self.screen_entries:
             if entry.key:
@@ -248,6 +251,25 @@ class EvedmvApp(App[int]):
         db, self.db = self.db, None
         if db is not None:
             db.close()
+        if self._names is not None and self._names.client is not None:
+            self._names.client.close()
+
+    def name_resolver(self) -> NameResolver | None:
+        """Return the shared name resolver (cache, ``names`` table, then ESI).
+
+        None while disconnected. Its ESI client uses ``settings.esi_url``, so
+        tests point that at a loopback server.
+        """
+        db = self.db
+        if db is None:
+            return None
+        if self._names is None:
+            client = EsiClient(
+                self.settings.esi_url, user_agent=self.settings.user_agent
+            )
+            self._names = NameResolver(db, client)
+        self._names.db = db
+        return self._names
 
     def _connect(self) -> None:
         """Open the database and read its capabilities (runs in a thread)."""

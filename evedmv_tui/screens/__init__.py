@@ -89,6 +89,14 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "h",
         "What is loaded, and where to go from here",
     ),
+    ScreenEntry(
+        "killmail",
+        "Killmail",
+        "evedmv_tui.screens.killmail:KillmailScreen",
+        "k",
+        "One killmail: victim, attackers and the items dropped or destroyed",
+        prompt="Killmail id",
+    ),
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 

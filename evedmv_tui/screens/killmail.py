@@ -1,0 +1,354 @@
+"""One killmail: victim, attackers with the final blow, and the item tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
+from textual.widgets.tree import TreeNode
+
+from evedmv_tui.queries.killmail import (
+    AttackerRow,
+    ItemNode,
+    KillmailDetail,
+    KillmailHeader,
+    KillmailLookup,
+    SlotGroup,
+    load_killmail,
+    missing_name_ids,
+    with_names,
+)
+from evedmv_tui.screens import DashboardScreen, find_entry
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import Cell, KeyedTable, right
+from evedmv_tui.widgets.text import format_count, format_isk, strip_control
+
+ATTACKER_COLUMNS = (
+    ("final", "FB"),
+    ("name", "Attacker"),
+    ("corporation", "Corporation"),
+    ("ship", "Ship"),
+    ("weapon", "Weapon"),
+    ("damage", "Damage"),
+    ("share", "%"),
+)
+
+TreeData = SlotGroup | ItemNode | None
+
+
+def entity_label(entity_id: int | None, name: str | None) -> str | None:
+    """Return the name, ``#id`` while the name is unknown, or None without an id."""
+    if name:
+        return strip_control(name)
+    if entity_id:
+        return f"#{entity_id}"
+    return None
+
+
+def type_label(type_id: int | None, name: str | None) -> str:
+    """Return a type's name, ``type #id`` when the SDE lacks it, or ``-``."""
+    if name:
+        return strip_control(name)
+    return f"type #{type_id}" if type_id else "-"
+
+
+def attacker_name(attacker: AttackerRow) -> str:
+    """Name a pilot, or an NPC or structure by its faction, then its ship."""
+    return (
+        entity_label(attacker.character_id, attacker.character_name)
+        or entity_label(attacker.faction_id, attacker.faction_name)
+        or entity_label(attacker.corporation_id, attacker.corporation_name)
+        or type_label(attacker.ship_type_id, attacker.ship_name)
+    )
+
+
+def describe_security(security: float | None) -> str:
+    """Return the security status with one decimal, as the game shows it."""
+    return "?" if security is None else f"{security:.1f}"
+
+
+def describe_header(detail: KillmailDetail) -> str:
+    """Return the victim panel: time, place, victim, ship, values, final blow."""
+    h = detail.header
+    place = strip_control(h.solar_system_name or f"system #{h.solar_system_id}")
+    if h.region_name:
+        place += f" ({strip_control(h.region_name)})"
+    place += f" {describe_security(h.security)}"
+    lines = [
+        f"Killmail {h.killmail_id}  {h.killmail_time:%Y-%m-%d %H:%M:%S} UTC  {place}",
+        f"Victim   {describe_victim(h)}",
+        f"Ship     {type_label(h.victim_ship_type_id, h.victim_ship_name)}"
+        + (f" ({strip_control(h.victim_ship_group)})" if h.victim_ship_group else "")
+        + f", {format_count(h.victim_damage_taken)} damage taken,"
+        f" {h.attacker_count} attacker{'s' if h.attacker_count != 1 else ''}",
+        f"Value    {describe_values(detail)}",
+    ]
+    final = detail.final_blow
+    if final is not None:
+        lines.append(
+            f"Final    {attacker_name(final)} in"
+            f" {type_label(final.ship_type_id, final.ship_name)}"
+            f" with {type_label(final.weapon_type_id, final.weapon_name)}"
+        )
+    return "\n".join(lines)
+
+
+def describe_victim(h: KillmailHeader) -> str:
+    parts = [
+        entity_label(h.victim_character_id, h.victim_character_name),
+        entity_label(h.victim_corporation_id, h.victim_corporation_name),
+        entity_label(h.victim_alliance_id, h.victim_alliance_name),
+        entity_label(h.victim_faction_id, h.victim_faction_name),
+    ]
+    shown = [part for part in parts if part]
+    return " / ".join(shown) if shown else "unknown (a structure or NPC)"
+
+
+def describe_values(detail: KillmailDetail) -> str:
+    """Return the killmail's ISK values, saying where they come from."""
+    h = detail.header
+    flags = [
+        word for word, on in (("solo", h.solo), ("NPC", h.npc), ("awox", h.awox)) if on
+    ]
+    suffix = f"; {', '.join(flags)}" if flags else ""
+    if h.total_value is not None:
+        source = {"zkb": "zKillboard", "computed": "from prices"}.get(
+            h.value_source or "", "source unknown"
+        )
+        return (
+            f"{format_isk(h.total_value)} total, {format_isk(h.dropped_value)}"
+            f" dropped, {format_isk(h.destroyed_value)} destroyed ({source})" + suffix
+        )
+    dropped = detail.items_dropped_value
+    destroyed = detail.items_destroyed_value + (h.hull_price or 0.0)
+    if not detail.items and h.hull_price is None:
+        return "unknown: no prices for this ship or its items" + suffix
+    return (
+        f"{format_isk(dropped + destroyed)} total, {format_isk(dropped)} dropped,"
+        f" {format_isk(destroyed)} destroyed (from prices, not stored yet)" + suffix
+    )
+
+
+def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[Cell]]:
+    """Return the table key and cells of one attacker."""
+    share = 100.0 * attacker.damage_done / damage_taken if damage_taken else 0.0
+    corporation = entity_label(attacker.corporation_id, attacker.corporation_name)
+    return str(attacker.attacker_index), [
+        "FB" if attacker.final_blow else "",
+        attacker_name(attacker),
+        corporation or "",
+        type_label(attacker.ship_type_id, attacker.ship_name),
+        type_label(attacker.weapon_type_id, attacker.weapon_name),
+        attacker.damage_done,
+        right(f"{share:.1f}"),
+    ]
+
+
+def describe_quantities(node: ItemNode) -> str:
+    item = node.item
+    parts = []
+    if item.quantity_dropped:
+        parts.append(f"dropped {format_count(item.quantity_dropped)}")
+    if item.quantity_destroyed:
+        parts.append(f"destroyed {format_count(item.quantity_destroyed)}")
+    return ", ".join(parts) or "quantity 0"
+
+
+def item_label(node: ItemNode) -> Text:
+    """Return a tree label: name, quantities, value, and a container's total."""
+    item = node.item
+    name = type_label(item.item_type_id, item.type_name)
+    if item.singleton == 2:
+        name += " (copy)"
+    label = Text(name, style="bold" if item.quantity_dropped else "")
+    label.append(f"  {describe_quantities(node)}")
+    if item.unit_price is None:
+        label.append("  no price")
+    else:
+        own = item.dropped_value + item.destroyed_value
+        label.append(f"  {format_isk(own)}")
+    if node.children:
+        label.append(
+            f"  [{len(node.children)} inside: {format_isk(node.dropped_value)}"
+            f" dropped, {format_isk(node.destroyed_value)} destroyed]"
+        )
+    return label
+
+
+def group_label(group: SlotGroup) -> Text:
+    label = Text(group.title, style="bold")
+    label.append(
+        f"  {format_isk(group.dropped_value)} dropped,"
+        f" {format_isk(group.destroyed_value)} destroyed"
+    )
+    return label
+
+
+def root_label(detail: KillmailDetail) -> Text:
+    unpriced = sum(1 for item in detail.items if item.unit_price is None)
+    label = Text(f"{len(detail.items)} item rows", style="bold")
+    label.append(
+        f"  {format_isk(detail.items_dropped_value)} dropped,"
+        f" {format_isk(detail.items_destroyed_value)} destroyed"
+    )
+    if unpriced:
+        label.append(f", {unpriced} without a price")
+    return label
+
+
+def resolve_missing_names(db: Database, ids: Iterable[int], resolver: Any) -> Any:
+    """Resolve ``ids`` through the app's name resolver (runs in a worker)."""
+    del db  # the resolver holds its own database
+    resolved = resolver.resolve(ids)
+    return {entity_id: entry.name for entity_id, entry in resolved.items()}
+
+
+class KillmailScreen(DashboardScreen):
+    """Victim and values on top; attackers and items in two tabs below."""
+
+    TITLE = "Killmail"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
+        Binding("i", "show_tab('items')", "Items", id="killmail.items"),
+        Binding("e", "expand_items", "Expand all", id="killmail.expand"),
+        Binding("r", "reload", "Reload", id="killmail.reload"),
+    ]
+
+    def __init__(self, killmail_id: int) -> None:
+        super().__init__()
+        self.killmail_id = int(killmail_id)
+        self.title = f"Killmail {self.killmail_id}"
+        self.detail: KillmailDetail | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Loading...", id="victim", markup=False)
+        with TabbedContent(id="killmail-tabs", initial="attackers"):
+            with TabPane("Attackers", id="attackers"):
+                yield KeyedTable(ATTACKER_COLUMNS, id="attacker-table")
+            with TabPane("Items", id="items"):
+                tree: Tree[TreeData] = Tree("Items", id="item-tree")
+                tree.show_root = True
+                yield tree
+
+    def load_data(self) -> None:
+        self.run_query(
+            load_killmail, self.killmail_id, then=self.show_lookup, name="killmail"
+        )
+
+    def show_lookup(self, lookup: KillmailLookup) -> None:
+        """Show the killmail, or say why it cannot be shown."""
+        victim = self.query_one("#victim", Static)
+        if lookup.detail is None:
+            self.detail = None
+            victim.update(describe_missing(lookup))
+            self.query_one(KeyedTable).update_rows([])
+            self.query_one("#item-tree", Tree).clear()
+            return
+        self.show_detail(lookup.detail)
+        self.query_one(KeyedTable).focus()
+        missing = missing_name_ids(lookup.detail)
+        resolver = self.evedmv_app.name_resolver()
+        if missing and resolver is not None:
+            self.run_query(
+                resolve_missing_names,
+                missing,
+                resolver,
+                then=self.show_names,
+                name="killmail.names",
+                group="names",
+            )
+
+    def show_detail(self, detail: KillmailDetail) -> None:
+        """Fill the victim panel, the attackers table and the item tree."""
+        first = self.detail is None
+        self.detail = detail
+        self.query_one("#victim", Static).update(describe_header(detail))
+        damage = detail.header.victim_damage_taken
+        self.query_one(KeyedTable).update_rows(
+            attacker_cells(a, damage) for a in detail.attackers
+        )
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("attackers").label = f"Attackers ({len(detail.attackers)})"
+        tabs.get_tab("items").label = f"Items ({len(detail.items)})"
+        if first or not self.query_one("#item-tree", Tree).root.children:
+            self._fill_tree(detail)
+
+    def show_names(self, names: dict[int, str]) -> None:
+        """Redraw with names that ESI resolved after the first display."""
+        if self.detail is not None and names:
+            self.show_detail(with_names(self.detail, names))
+
+    def _fill_tree(self, detail: KillmailDetail) -> None:
+        tree: Tree[TreeData] = self.query_one("#item-tree", Tree)
+        tree.clear()
+        tree.root.set_label(root_label(detail))
+        for group in detail.item_groups():
+            branch = tree.root.add(group_label(group), data=group, expand=True)
+            for node in group.nodes:
+                self._add_item(branch, node)
+        tree.root.expand()
+
+    def _add_item(self, parent: TreeNode[TreeData], node: ItemNode) -> None:
+        if not node.children:
+            parent.add_leaf(item_label(node), data=node)
+            return
+        branch = parent.add(item_label(node), data=node, expand=False)
+        for child in node.children:
+            self._add_item(branch, child)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open the character page of the selected attacker, if one is registered."""
+        if self.detail is None or event.row_key.value is None:
+            return
+        index = int(event.row_key.value)
+        attacker = next(
+            (a for a in self.detail.attackers if a.attacker_index == index), None
+        )
+        if attacker is None or attacker.character_id is None:
+            self.evedmv_app.set_status("this attacker has no character page")
+            return
+        try:
+            find_entry("character", self.evedmv_app.screen_entries)
+        except KeyError:
+            self.evedmv_app.set_status("character pages are not available")
+            return
+        self.evedmv_app.open_screen("character", attacker.character_id)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        target = "#attacker-table" if tab == "attackers" else "#item-tree"
+        self.query_one(target).focus()
+
+    def action_expand_items(self) -> None:
+        self.action_show_tab("items")
+        self.query_one("#item-tree", Tree).root.expand_all()
+
+    def action_reload(self) -> None:
+        if self.evedmv_app.db is None:
+            self.evedmv_app.set_status("not connected: the screen reloads on reconnect")
+            return
+        self.detail = None
+        self.load_data()
+
+
+def describe_missing(lookup: KillmailLookup) -> str:
+    """Explain why a killmail cannot be shown, and what to do."""
+    if lookup.state == "pending":
+        text = (
+            f"Killmail {lookup.killmail_id} is known by id and hash, but its body"
+            " has not been fetched from ESI yet."
+        )
+    elif lookup.state == "invalid":
+        text = f"ESI rejected the hash of killmail {lookup.killmail_id}."
+    else:
+        return (
+            f"Killmail {lookup.killmail_id} is not in the database. Import it"
+            " first, or check the id."
+        )
+    if lookup.last_error:
+        text += f"\nLast error: {strip_control(lookup.last_error)}"
+    return text

@@ -1,0 +1,134 @@
+"""A DataTable that refreshes its rows in place by a stable key.
+
+Monitors and lists refresh every few seconds. Clearing and refilling a
+DataTable moves the cursor to the top; :meth:`KeyedTable.update_rows`
+instead updates changed cells of rows it already has, removes rows whose key
+is gone and adds new ones, so the cursor stays on the same row (by key) and
+the scroll position is kept. String cells are shown as plain text, never
+parsed as markup, because they often hold names and query texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowKey
+
+from evedmv_tui.widgets.text import strip_control
+
+Cell = str | int | float | Text | None
+
+
+def plain(value: Cell) -> Text | str:
+    """Convert a cell value to an unstyled Text; numbers are right-aligned."""
+    if value is None:
+        return Text("")
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, bool):
+        return Text("yes" if value else "")
+    if isinstance(value, int | float):
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+        return Text(shown, justify="right")
+    return Text(strip_control(value))
+
+
+def right(text: str) -> Text:
+    """Return ``text`` as a right-aligned plain cell (for formatted numbers)."""
+    return Text(strip_control(text), justify="right")
+
+
+class KeyedTable(DataTable[Any]):
+    """A row-cursor DataTable whose rows are replaced by key, not by position.
+
+    Args:
+        columns: ``(key, label)`` of each column, in display order.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(
+            id=id,
+            classes=classes,
+            cursor_type="row",
+            zebra_stripes=True,
+        )
+        self.column_specs = tuple(columns)
+        for key, label in self.column_specs:
+            self.add_column(label, key=key)
+
+    @property
+    def row_keys(self) -> list[str]:
+        """Keys of the rows in display order."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    @property
+    def cursor_key(self) -> str | None:
+        """Key of the row under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        row = min(self.cursor_row, self.row_count - 1)
+        return str(self.ordered_rows[row].key.value)
+
+    def update_rows(self, rows: Iterable[tuple[Hashable, Sequence[Cell]]]) -> None:
+        """Show ``rows`` (key, cells) in this order, changing only what differs.
+
+        Raises:
+            ValueError: two rows share a key, or a row has the wrong width.
+        """
+        wanted = [(str(key), [plain(c) for c in cells]) for key, cells in rows]
+        keys = [key for key, _ in wanted]
+        if len(set(keys)) != len(keys):
+            raise ValueError("update_rows: duplicate row keys")
+        width = len(self.column_specs)
+        for key, cells in wanted:
+            if len(cells) != width:
+                raise ValueError(
+                    f"update_rows: row {key!r} has {len(cells)} cells, expected {width}"
+                )
+        cursor_key = self.cursor_key
+        scroll_x, scroll_y = self.scroll_x, self.scroll_y
+        current = self.row_keys
+        wanted_keys = set(keys)
+        known = set(current)
+        order_after_update = [k for k in current if k in wanted_keys] + [
+            k for k in keys if k not in known
+        ]
+        if order_after_update == keys:
+            self._update_in_place(wanted)
+        else:
+            # DataTable has no public way to reorder rows, so a changed order
+            # refills the table; cursor and scroll are restored below.
+            self.clear()
+            for key, cells in wanted:
+                self.add_row(*cells, key=key)
+        if cursor_key is not None and cursor_key in wanted_keys:
+            self.move_cursor(row=keys.index(cursor_key), scroll=False)
+        self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+
+    def _update_in_place(self, wanted: list[tuple[str, list[Text | str]]]) -> None:
+        keep = {key for key, _ in wanted}
+        for row in list(self.ordered_rows):
+            if row.key.value not in keep:
+                self.remove_row(row.key)
+        for key, cells in wanted:
+            if RowKey(key) not in self.rows:
+                self.add_row(*cells, key=key)
+                continue
+            current = self.get_row(key)
+            for (column_key, _), old, new in zip(
+                self.column_specs, current, cells, strict=True
+            ):
+                if old != new:
+                    try:
+                        self.update_cell(key, column_key, new, update_width=True)
+                    except CellDoesNotExist:
+                        continue

@@ -1,0 +1,402 @@
+"""The killmail query module and screen, on a real killmail from the shared data."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.widgets import Static, Tree
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.queries.killmail import (
+    ItemRow,
+    build_item_tree,
+    group_by_slot,
+    load_killmail,
+    slot_title,
+)
+from evedmv_tui.screens.killmail import KillmailScreen
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import KeyedTable
+from tests.conftest import shared_file
+from tests.fakes.server import FakeServer
+
+KILLMAIL_ID = 70591378
+"""A Bhaalgorn loss in Nisuwa (2018): 8 attackers, 39 item rows, one container."""
+VICTIM_CHARACTER_ID = 2112672056
+FINAL_BLOW_CHARACTER_ID = 93417319
+MARKUP_NAME = "[b]Not Bold[/b] \x1b[31mPilot"
+"""A test name with markup and an escape sequence, as ESI could return."""
+
+
+def read_document(killmail_id: int = KILLMAIL_ID) -> dict[str, Any]:
+    path = shared_file("killmails/real/evekill_shrike_corpus.jsonl")
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            document: dict[str, Any] = json.loads(line)
+            if document["killmail_id"] == killmail_id:
+                return document
+    raise AssertionError(f"killmail {killmail_id} not in {path}")
+
+
+def flatten_items(
+    items: list[dict[str, Any]], parent: int | None, rows: list[tuple[Any, ...]]
+) -> None:
+    """Flatten nested items in document order, children right after parents."""
+    for item in items:
+        index = len(rows)
+        rows.append(
+            (
+                index,
+                parent,
+                item["item_type_id"],
+                item["flag"],
+                item["singleton"],
+                item.get("quantity_destroyed", 0),
+                item.get("quantity_dropped", 0),
+            )
+        )
+        flatten_items(item.get("items", []), index, rows)
+
+
+def type_ids(document: dict[str, Any]) -> set[int]:
+    rows: list[tuple[Any, ...]] = []
+    flatten_items(document["victim"].get("items", []), None, rows)
+    ids = {row[2] for row in rows} | {document["victim"]["ship_type_id"]}
+    for attacker in document["attackers"]:
+        ids |= {attacker.get("ship_type_id"), attacker.get("weapon_type_id")}
+    return {i for i in ids if i}
+
+
+def insert_static_data(db: Database, document: dict[str, Any]) -> None:
+    """Insert the SDE rows and ESI prices that the killmail refers to."""
+    wanted = type_ids(document)
+    types = [
+        row
+        for row in csv.DictReader(shared_file("sde/types.csv").open(encoding="utf-8"))
+        if int(row["type_id"]) in wanted
+    ]
+    group_ids = {int(row["group_id"]) for row in types}
+    for row in csv.DictReader(shared_file("sde/groups.csv").open(encoding="utf-8")):
+        if int(row["group_id"]) in group_ids:
+            db.execute(
+                "INSERT INTO groups VALUES (%s, %s, %s, %s, %s)",
+                (row["group_id"], row["group_name"], row["category_id"], True, ""),
+            )
+    for row in types:
+        db.execute(
+            "INSERT INTO types (type_id, type_name, group_id, published)"
+            " VALUES (%s, %s, %s, %s)",
+            (
+                row["type_id"],
+                row["type_name"],
+                row["group_id"],
+                row["published"] == "1",
+            ),
+        )
+    system_id = str(document["solar_system_id"])
+    for row in csv.DictReader(
+        shared_file("sde/solar_systems.csv").open(encoding="utf-8")
+    ):
+        if row["solar_system_id"] == system_id:
+            db.execute(
+                "INSERT INTO regions (region_id, region_name) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (row["region_id"], row["region_name"]),
+            )
+            db.execute(
+                "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+                " constellation_id, region_id, security) VALUES (%s, %s, %s, %s, %s)",
+                (
+                    row["solar_system_id"],
+                    row["solar_system_name"],
+                    row["constellation_id"],
+                    row["region_id"],
+                    row["security"],
+                ),
+            )
+    prices = json.loads(
+        shared_file("prices/esi_markets_prices_2025-05-13.json").read_text()
+    )
+    for price in prices:
+        if price["type_id"] in wanted:
+            db.execute(
+                "INSERT INTO prices (type_id, average_price, adjusted_price)"
+                " VALUES (%s, %s, %s)",
+                (price["type_id"], price.get("average_price"), price["adjusted_price"]),
+            )
+
+
+def insert_killmail(db: Database, document: dict[str, Any]) -> None:
+    """Store one ESI killmail the way the schema lays it out, values unset."""
+    for table in ("killmails", "attackers", "items"):
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {table}_test PARTITION OF {table} DEFAULT"
+        )
+    victim = document["victim"]
+    killmail_time = dt.datetime.fromisoformat(document["killmail_time"])
+    key = (document["killmail_id"], killmail_time)
+    db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, killmail_time,"
+        " state, source) VALUES (%s, %s, %s, 'stored', 'test')",
+        (key[0], document["killmail_hash"], killmail_time),
+    )
+    db.execute(
+        "INSERT INTO killmails (killmail_id, killmail_time, solar_system_id,"
+        " killmail_hash, victim_character_id, victim_corporation_id,"
+        " victim_alliance_id, victim_faction_id, victim_ship_type_id,"
+        " victim_damage_taken, attacker_count, esi_body, source)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'test')",
+        (
+            *key,
+            document["solar_system_id"],
+            document["killmail_hash"],
+            victim.get("character_id"),
+            victim.get("corporation_id"),
+            victim.get("alliance_id"),
+            victim.get("faction_id"),
+            victim["ship_type_id"],
+            victim["damage_taken"],
+            len(document["attackers"]),
+            json.dumps(document),
+        ),
+    )
+    for index, attacker in enumerate(document["attackers"]):
+        db.execute(
+            "INSERT INTO attackers VALUES"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                *key,
+                index,
+                attacker.get("character_id"),
+                attacker.get("corporation_id"),
+                attacker.get("alliance_id"),
+                attacker.get("faction_id"),
+                attacker.get("ship_type_id"),
+                attacker.get("weapon_type_id"),
+                attacker["damage_done"],
+                attacker["final_blow"],
+                attacker.get("security_status"),
+            ),
+        )
+    rows: list[tuple[Any, ...]] = []
+    flatten_items(victim.get("items", []), None, rows)
+    for row in rows:
+        db.execute(
+            "INSERT INTO items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (*key, *row),
+        )
+
+
+@pytest.fixture
+def killmail_db(db: Database) -> Database:
+    """A database holding killmail 70591378, its static data and prices."""
+    document = read_document()
+    insert_static_data(db, document)
+    insert_killmail(db, document)
+    db.execute(
+        "INSERT INTO names (entity_id, category, name) VALUES (%s, 'character', %s)",
+        (FINAL_BLOW_CHARACTER_ID, MARKUP_NAME),
+    )
+    return db
+
+
+@pytest.fixture
+def esi() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        server.add_names([(VICTIM_CHARACTER_ID, "character", "Test Victim")])
+        yield server
+
+
+@pytest.fixture
+def app_settings(
+    settings: Settings, esi: FakeServer, killmail_db: Database
+) -> Settings:
+    """Settings on the killmail database, with ESI on loopback."""
+    return dataclasses.replace(settings, esi_url=esi.esi_url)
+
+
+def item(index: int, parent: int | None, flag: int = 5, price: float = 10.0) -> ItemRow:
+    return ItemRow(index, parent, 34, "Tritanium", flag, 0, 1, 2, price)
+
+
+# -- the query module ---------------------------------------------------------
+
+
+def test_item_tree_nests_by_parent_index() -> None:
+    tree = build_item_tree([item(0, None), item(1, 0), item(2, 1), item(3, None)])
+    assert [node.item.item_index for node in tree] == [0, 3]
+    assert [child.item.item_index for child in tree[0].children] == [1]
+    assert tree[0].children[0].children[0].item.item_index == 2
+    assert tree[0].dropped_value == pytest.approx(3 * 2 * 10.0)
+    assert tree[0].destroyed_value == pytest.approx(3 * 1 * 10.0)
+
+
+def test_item_tree_keeps_orphans_and_breaks_cycles() -> None:
+    """A parent_index that names no row, or a cycle, must lose no item."""
+    orphan = build_item_tree([item(0, 7)])
+    assert [node.item.item_index for node in orphan] == [0]
+    looped = build_item_tree([item(0, 0), item(1, None)])
+    assert [node.item.item_index for node in looped] == [0, 1]
+
+
+def test_slot_groups_in_fitting_order() -> None:
+    nodes = build_item_tree([item(0, None, 5), item(1, None, 27), item(2, None, 11)])
+    assert [g.title for g in group_by_slot(nodes)] == [
+        "High slots",
+        "Low slots",
+        "Cargo",
+    ]
+    assert slot_title(4242) == "Flag 4242"
+
+
+def test_load_killmail_real_document(killmail_db: Database) -> None:
+    lookup = load_killmail(killmail_db, KILLMAIL_ID)
+    assert lookup.state == "stored"
+    detail = lookup.detail
+    assert detail is not None
+    assert detail.header.solar_system_name == "Nisuwa"
+    assert detail.header.region_name == "Black Rise"
+    assert detail.header.victim_ship_name == "Bhaalgorn"
+    assert len(detail.attackers) == 8
+    damages = [a.damage_done for a in detail.attackers]
+    assert damages == sorted(damages, reverse=True)
+    assert detail.final_blow is not None
+    assert detail.final_blow.character_id == FINAL_BLOW_CHARACTER_ID
+    assert detail.final_blow.character_name == MARKUP_NAME
+    assert len(detail.items) == 39
+    container = next(i for i in detail.items if i.item_type_id == 3296)
+    inside = [i for i in detail.items if i.parent_index == container.item_index]
+    assert [i.quantity_destroyed for i in inside] == [32]
+
+
+def test_load_killmail_values_from_prices(killmail_db: Database) -> None:
+    detail = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert detail is not None
+    drones = [i for i in detail.items if i.item_type_id == 2446]
+    price = killmail_db.fetch_value(
+        "SELECT average_price FROM prices WHERE type_id = 2446"
+    )
+    assert sum(i.dropped_value for i in drones) == pytest.approx(3 * price)
+    assert sum(i.destroyed_value for i in drones) == pytest.approx(2 * price)
+    assert detail.header.hull_price == pytest.approx(1190964356.44)
+
+
+def test_load_killmail_missing_and_pending(killmail_db: Database) -> None:
+    assert load_killmail(killmail_db, 1).state == "missing"
+    killmail_db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source,"
+        " last_error) VALUES (5, %s, 'pending', 'test', 'timed out')",
+        ("a" * 40,),
+    )
+    pending = load_killmail(killmail_db, 5)
+    assert pending.state == "pending"
+    assert pending.last_error == "timed out"
+    assert pending.detail is None
+
+
+# -- the screen ---------------------------------------------------------------
+
+
+async def open_killmail(app: EvedmvApp, pilot: Any, killmail_id: int) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.open_screen("killmail", killmail_id)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_screen_shows_victim_and_attackers(
+    app_settings: Settings, size: tuple[int, int]
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=size) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        assert isinstance(screen, KillmailScreen)
+        victim = str(screen.query_one("#victim", Static).render())
+        assert "Nisuwa (Black Rise) 0.3" in victim
+        assert "Bhaalgorn" in victim
+        assert "8 attackers" in victim
+        table = screen.query_one(KeyedTable)
+        assert table.row_count == 8
+        first = table.get_row_at(0)
+        assert str(first[5]) == "25,314"
+        final = [table.get_row(key) for key in table.row_keys]
+        assert [str(row[0]) for row in final].count("FB") == 1
+
+
+async def test_screen_escapes_untrusted_names(app_settings: Settings) -> None:
+    """A name with markup must show as written, with control characters gone."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        victim = str(app.screen.query_one("#victim", Static).render())
+        assert "[b]Not Bold[/b]" in victim
+        assert "\x1b" not in victim
+        names = [str(app.screen.query_one(KeyedTable).get_row(k)[1]) for k in "3"]
+        assert names[0].startswith("[b]Not Bold[/b]")
+
+
+async def test_screen_resolves_missing_names(
+    app_settings: Settings, esi: FakeServer
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        victim = str(app.screen.query_one("#victim", Static).render())
+        assert "Victim   Test Victim" in victim
+        assert esi.requests_to("POST", "/esi/universe/names/")
+
+
+async def test_screen_item_tree(app_settings: Settings) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        await pilot.press("i")
+        tree: Tree[Any] = app.screen.query_one("#item-tree", Tree)
+        assert app.focused is tree
+        groups = [str(node.label).split("  ")[0] for node in tree.root.children]
+        assert groups[:3] == ["High slots", "Mid slots", "Low slots"]
+        assert "Cargo" in groups
+        cargo = tree.root.children[groups.index("Cargo")]
+        containers = [n for n in cargo.children if n.children]
+        assert len(containers) == 1
+        assert "1 inside" in str(containers[0].label)
+        assert "destroyed 32" in str(containers[0].children[0].label)
+        await pilot.press("e")
+        assert containers[0].is_expanded
+
+
+async def test_screen_missing_killmail(app_settings: Settings) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, 12345)
+        text = str(app.screen.query_one("#victim", Static).render())
+        assert "Killmail 12345 is not in the database" in text
+        assert app.screen.query_one(KeyedTable).row_count == 0
+
+
+async def test_prompt_opens_killmail(app_settings: Settings) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("k")
+        await pilot.press(*"abc", "enter")
+        error = str(app.screen.query_one("#prompt-error", Static).render())
+        assert "positive whole number" in error
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.press(*str(KILLMAIL_ID), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, KillmailScreen)
+        assert app.screen.killmail_id == KILLMAIL_ID
