@@ -1,0 +1,93 @@
+"""A plotext line plot that owns its figure and keeps bounded sample histories.
+
+Each :class:`SeriesPlot` has its own plotext figure (from textual-plotext),
+never the module-level ``plotext`` state, so two plots on one screen do not
+draw into each other. The figure is sized from the widget on every render,
+so the plot follows terminal resizes. Samples live in one bounded deque per
+series; adding a sample redraws the figure from the deques.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+
+from textual_plotext import PlotextPlot
+
+DEFAULT_MAX_SAMPLES = 300
+"""Samples kept per series: ten minutes at one sample every 2 s."""
+
+
+class SeriesPlot(PlotextPlot):
+    """Line plot of one or more named series over a shared x axis.
+
+    Args:
+        title: shown above the plot.
+        x_label: unit of the x axis, such as ``s``.
+        y_label: unit of the y axis, such as ``ms`` or ``MiB``.
+        max_samples: samples kept per series; older ones are dropped.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        x_label: str = "",
+        y_label: str = "",
+        max_samples: int = DEFAULT_MAX_SAMPLES,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        if max_samples < 2:
+            raise ValueError(f"max_samples must be at least 2, got {max_samples}")
+        super().__init__(id=id, classes=classes)
+        self.plot_title = title
+        self.x_label = x_label
+        self.y_label = y_label
+        self.max_samples = max_samples
+        self.series: dict[str, collections.deque[tuple[float, float]]] = {}
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.redraw()
+
+    def add_sample(self, series: str, x: float, y: float) -> None:
+        """Append one point to ``series`` (created on first use) and redraw."""
+        self._history(series).append((x, y))
+        self.redraw()
+
+    def set_series(self, series: str, points: Iterable[tuple[float, float]]) -> None:
+        """Replace the points of ``series``, keeping the newest ``max_samples``."""
+        history = self._history(series)
+        history.clear()
+        history.extend(points)
+        self.redraw()
+
+    def clear_series(self) -> None:
+        """Forget every series."""
+        self.series.clear()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Rebuild the figure from the sample histories."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel(self.x_label)
+        plt.ylabel(self.y_label)
+        drawn = False
+        for name, history in self.series.items():
+            if not history:
+                continue
+            xs = [x for x, _ in history]
+            ys = [y for _, y in history]
+            plt.plot(xs, ys, label=name if len(self.series) > 1 else None)
+            drawn = True
+        plt.title(self.plot_title if drawn else f"{self.plot_title} (no data yet)")
+        self.refresh()
+
+    def _history(self, series: str) -> collections.deque[tuple[float, float]]:
+        history = self.series.get(series)
+        if history is None:
+            history = self.series[series] = collections.deque(maxlen=self.max_samples)
+        return history

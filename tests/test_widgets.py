@@ -1,0 +1,267 @@
+"""Shared widgets: text escaping, the keyed table, the plot and the status bar."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.status import (
+    ConnectionState,
+    Severity,
+    StatusBar,
+    StatusState,
+)
+from evedmv_tui.widgets.table import KeyedTable
+from evedmv_tui.widgets.text import escape_markup, format_isk, strip_control, truncate
+
+# -- text ---------------------------------------------------------------------
+
+
+def test_escape_markup_keeps_brackets_literal() -> None:
+    escaped = escape_markup("[b]Pilot[/b]")
+    assert Text.from_markup(escaped).plain == "[b]Pilot[/b]"
+
+
+def test_escape_markup_removes_control_characters() -> None:
+    escaped = escape_markup("Evil\x1b[31mName\x07")
+    assert "\x1b" not in escaped
+    assert "\x07" not in escaped
+    assert (
+        Text.from_markup(escaped).plain
+        == "Evil\N{REPLACEMENT CHARACTER}[31mName\N{REPLACEMENT CHARACTER}"
+    )
+
+
+def test_strip_control_keeps_newlines_and_tabs() -> None:
+    assert strip_control("SELECT 1\n\tFROM t") == "SELECT 1\n\tFROM t"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "?"),
+        (0, "0"),
+        (950.4, "950"),
+        (12_400, "12.40k"),
+        (830_000_000, "830.00m"),
+        (1_250_000_000, "1.25b"),
+        (2.5e12, "2.50t"),
+        (-3_000_000, "-3.00m"),
+    ],
+)
+def test_format_isk(value: float | None, expected: str) -> None:
+    assert format_isk(value) == expected
+
+
+def test_truncate() -> None:
+    assert truncate("abcdef", 4) == "abc\N{HORIZONTAL ELLIPSIS}"
+    assert truncate("abc", 4) == "abc"
+    assert truncate("abc", 0) == ""
+
+
+# -- severity -----------------------------------------------------------------
+
+
+class OtherSeverity(enum.IntEnum):
+    OK = 0
+    WARNING = 1
+    ERROR = 2
+
+
+def test_severity_parse_accepts_names_and_other_enums() -> None:
+    assert Severity.parse("warning") is Severity.WARNING
+    assert Severity.parse(OtherSeverity.ERROR) is Severity.ERROR
+    assert Severity.parse(None) is Severity.OK
+    with pytest.raises(ValueError, match="unknown severity"):
+        Severity.parse("loud")
+
+
+# -- keyed table --------------------------------------------------------------
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable([("name", "Name"), ("calls", "Calls")])
+
+
+def rows(*pairs: tuple[str, int]) -> list[tuple[str, list[Any]]]:
+    return [(name, [name, calls]) for name, calls in pairs]
+
+
+async def test_keyed_table_keeps_cursor_on_key_across_reorder() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows(rows(("a", 1), ("b", 2), ("c", 3)))
+        await pilot.pause()
+        table.move_cursor(row=1)
+        assert table.cursor_key == "b"
+        table.update_rows(rows(("c", 9), ("a", 1), ("b", 5)))
+        await pilot.pause()
+        assert table.row_keys == ["c", "a", "b"]
+        assert table.cursor_key == "b"
+        assert table.cursor_row == 2
+
+
+async def test_keyed_table_updates_cells_in_place() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows(rows(("a", 1), ("b", 2), ("c", 3)))
+        await pilot.pause()
+        table.move_cursor(row=2)
+        table.update_rows(rows(("b", 20), ("c", 30), ("d", 4)))
+        await pilot.pause()
+        assert table.row_keys == ["b", "c", "d"]
+        assert str(table.get_row("c")[1]) == "30"
+        assert table.cursor_key == "c"
+
+
+async def test_keyed_table_keeps_scroll_position() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(KeyedTable)
+        many = [(f"r{i:03}", i) for i in range(100)]
+        table.update_rows(rows(*many))
+        await pilot.pause()
+        table.move_cursor(row=50)
+        await pilot.pause()
+        scroll_y = table.scroll_y
+        assert scroll_y > 0
+        table.update_rows(rows(*[(key, n + 1) for key, n in many]))
+        await pilot.pause()
+        assert table.scroll_y == scroll_y
+        assert table.cursor_key == "r050"
+
+
+async def test_keyed_table_shows_markup_as_text() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows([("x", ["[b]bold?[/b]", 1])])
+        await pilot.pause()
+        assert str(table.get_row("x")[0]) == "[b]bold?[/b]"
+
+
+async def test_keyed_table_rejects_bad_rows() -> None:
+    app = TableApp()
+    async with app.run_test(size=(80, 24)):
+        table = app.query_one(KeyedTable)
+        with pytest.raises(ValueError, match="duplicate row keys"):
+            table.update_rows(rows(("a", 1), ("a", 2)))
+        with pytest.raises(ValueError, match="has 1 cells, expected 2"):
+            table.update_rows([("a", ["only one"])])
+
+
+# -- plot ---------------------------------------------------------------------
+
+
+class PlotApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SeriesPlot("Latency", y_label="ms", max_samples=5, id="one")
+        yield SeriesPlot("Memory", y_label="MiB", id="two")
+
+
+async def test_plot_keeps_bounded_history_per_figure() -> None:
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        one = app.query_one("#one", SeriesPlot)
+        two = app.query_one("#two", SeriesPlot)
+        for second in range(12):
+            one.add_sample("p95", float(second), float(second * 2))
+        await pilot.pause()
+        assert len(one.series["p95"]) == 5
+        assert one.series["p95"][0] == (7.0, 14.0)
+        assert one.plt is not two.plt
+        assert two.series == {}
+
+
+async def test_plot_sizes_from_widget() -> None:
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        one = app.query_one("#one", SeriesPlot)
+        one.set_series("p95", [(0.0, 1.0), (1.0, 3.0)])
+        await pilot.pause()
+        rendered = one.render()
+        assert isinstance(rendered, Text)
+        lines = rendered.plain.splitlines()
+        assert len(lines) == one.size.height
+        assert "Latency" in lines[0]
+        assert "no data yet" not in rendered.plain
+        two = app.query_one("#two", SeriesPlot)
+        assert "no data yet" in str(two.render())
+
+
+def test_plot_rejects_tiny_history() -> None:
+    with pytest.raises(ValueError, match="max_samples"):
+        SeriesPlot("x", max_samples=1)
+
+
+# -- status bar ---------------------------------------------------------------
+
+
+class StatusApp(App[None]):
+    status: reactive[StatusState] = reactive(StatusState)
+    CSS_PATH: ClassVar[str | None] = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+def part(app: App[None], selector: str) -> Static:
+    return app.query_one(selector, Static)
+
+
+async def test_status_bar_uses_words_without_colour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under NO_COLOR the state must still read from the words alone."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = StatusApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lost = ConnectionState(
+            "disconnected", "refused", since=dt.datetime(2026, 1, 1, 9, 5, 7)
+        )
+        app.status = StatusState(
+            connection=lost,
+            alert_count=3,
+            alert_severity=Severity.ERROR,
+            message="import finished",
+            message_severity=Severity.WARNING,
+        )
+        await pilot.pause()
+        connection = part(app, "#status-connection")
+        assert str(connection.render()) == "DB disconnected since 09:05:07"
+        assert connection.has_class("-error")
+        alerts = part(app, "#status-alerts")
+        assert str(alerts.render()) == "3 alerts, worst ERROR"
+        assert alerts.has_class("-error")
+        message = part(app, "#status-message")
+        assert str(message.render()) == "WARNING: import finished"
+        assert message.has_class("-warning")
+        app.status = dataclasses.replace(app.status, alert_count=0)
+        await pilot.pause()
+        assert str(alerts.render()) == "no alerts"
+        assert alerts.has_class("-ok")
+
+
+def test_connection_state_long_form() -> None:
+    state = ConnectionState(
+        "disconnected",
+        "refused",
+        since=dt.datetime(2026, 1, 1, 9, 5, 7),
+        retry_at=dt.datetime(2026, 1, 1, 9, 5, 11),
+    )
+    assert state.describe_long() == "disconnected since 09:05:07, next try 09:05:11"
+    assert ConnectionState("connected", "PostgreSQL 16.4").describe_long() == (
+        "connected: PostgreSQL 16.4"
+    )
