@@ -74,6 +74,14 @@ class EntityName:
     fetched_at: dt.datetime
 
 
+# NOTE: names are the same in every database, so the shared caches are not
+# keyed by database; a process that switches databases keeps its names.
+NAME_CACHE: LRUCache[int, EntityName] = LRUCache("names", 200_000)
+"""The process-wide cache of resolved names."""
+UNRESOLVABLE_IDS: LRUCache[int, bool] = LRUCache("names.unresolvable", 50_000)
+"""Ids ESI rejected, so they are not sent again in this process."""
+
+
 def is_resolvable(entity_id: object) -> TypeGuard[int]:
     """Return whether ``/universe/names/`` can take ``entity_id``.
 
@@ -86,13 +94,16 @@ def is_resolvable(entity_id: object) -> TypeGuard[int]:
 
 
 class NameResolver:
-    """Resolves ids through the cache, the ``names`` table and ESI, in batches.
+    """Batch name lookup through the cache, the ``names`` table and ESI.
 
     Args:
         db: the application database.
         client: ESI client; None resolves from the cache and database only.
         max_age: names fetched longer ago than this are fetched again.
-        cache_entries: capacity of the in-process cache.
+        cache: in-process cache; the default, :data:`NAME_CACHE`, is shared
+            by every resolver of the process, so a resolver made per call
+            still finds what others loaded.
+        unresolvable: ids ESI rejected; shared by default, like ``cache``.
     """
 
     def __init__(
@@ -101,15 +112,16 @@ class NameResolver:
         client: EsiClient | None,
         *,
         max_age: dt.timedelta | None = None,
-        cache_entries: int = 200_000,
+        cache: LRUCache[int, EntityName] | None = None,
+        unresolvable: LRUCache[int, bool] | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.max_age = max_age
-        self.cache: LRUCache[int, EntityName] = LRUCache("names", cache_entries)
-        self.unresolvable: LRUCache[int, bool] = LRUCache("names.unresolvable", 50_000)
+        self.cache = NAME_CACHE if cache is None else cache
+        self.unresolvable = UNRESOLVABLE_IDS if unresolvable is None else unresolvable
         self.last_error: EsiError | None = None
-        """Why the latest ESI lookup stopped early, or None when it did not."""
+        """The error that ended the latest ESI lookup early, or None."""
 
     def resolve(self, ids: Iterable[int | None]) -> dict[int, EntityName]:
         """Return the names of ``ids`` that resolve, keyed by id.
@@ -123,6 +135,12 @@ class NameResolver:
         if not requested:
             return {}
         found, missing = self.cache.get_many(requested)
+        if self.max_age is not None and found:
+            oldest = dt.datetime.now(dt.UTC) - self.max_age
+            stale = [i for i, entry in found.items() if entry.fetched_at < oldest]
+            for entity_id in stale:
+                del found[entity_id]
+            missing = sorted([*missing, *stale])
         if missing:
             known_bad, _ = self.unresolvable.get_many(missing)
             missing = [i for i in missing if i not in known_bad]
@@ -200,7 +218,7 @@ class NameResolver:
                 rows = client.universe_names(chunk)
             except EsiNotFound:
                 if len(chunk) == 1:
-                    log.info("ESI cannot resolve id %d; not asking again", chunk[0])
+                    log.info("ESI rejected id %d; it is not requested again", chunk[0])
                     self.unresolvable.put(chunk[0], True)
                     continue
                 middle = len(chunk) // 2

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from evedmv_tui.cache import LRUCache
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.names import EntityName, NameResolver, is_resolvable
+from evedmv_tui.names import NAME_CACHE, EntityName, NameResolver, is_resolvable
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import count_statements
 from tests.conftest import shared_file
@@ -33,6 +34,19 @@ def fake() -> Iterator[FakeServer]:
 def client(fake: FakeServer) -> Iterator[EsiClient]:
     with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None) as esi:
         yield esi
+
+
+def new_resolver(
+    db: Database, client: EsiClient | None, max_age: dt.timedelta | None = None
+) -> NameResolver:
+    """A resolver with empty caches of its own, unlike the process-wide ones."""
+    return NameResolver(
+        db,
+        client,
+        max_age=max_age,
+        cache=LRUCache("names.test", 200_000, register=False),
+        unresolvable=LRUCache("names.test.unresolvable", 1000, register=False),
+    )
 
 
 def real_entities() -> dict[int, str]:
@@ -67,7 +81,7 @@ def test_5000_ids_one_query_five_requests(
     db: Database, fake: FakeServer, client: EsiClient
 ) -> None:
     ids = serve_entities(fake, 5000)
-    resolver = NameResolver(db, client)
+    resolver = new_resolver(db, client)
 
     with count_statements(db.telemetry) as statements:
         names = resolver.resolve(ids)
@@ -90,10 +104,10 @@ def test_database_tier_is_one_query(
     db: Database, fake: FakeServer, client: EsiClient
 ) -> None:
     ids = serve_entities(fake, 5000)
-    NameResolver(db, client).resolve(ids)
+    new_resolver(db, client).resolve(ids)
     fake.clear_requests()
 
-    fresh = NameResolver(db, client)
+    fresh = new_resolver(db, client)
     with count_statements(db.telemetry) as statements:
         names = fresh.resolve(ids)
 
@@ -106,7 +120,7 @@ def test_cache_tier_costs_nothing(
     db: Database, fake: FakeServer, client: EsiClient
 ) -> None:
     ids = serve_entities(fake, 1200)
-    resolver = NameResolver(db, client)
+    resolver = new_resolver(db, client)
     first = resolver.resolve(ids)
     fake.clear_requests()
 
@@ -124,7 +138,7 @@ def test_invalid_ids_do_not_stop_others(
 ) -> None:
     ids = serve_entities(fake, 1000)
     unknown = [2_140_000_001, 2_140_000_002]
-    resolver = NameResolver(db, client)
+    resolver = new_resolver(db, client)
 
     names = resolver.resolve(ids + unknown)
 
@@ -142,7 +156,7 @@ def test_rejected_ids_not_sent_again(
     db: Database, fake: FakeServer, client: EsiClient
 ) -> None:
     fake.add_names([(500001, "faction", "Caldari State")])
-    resolver = NameResolver(db, client)
+    resolver = new_resolver(db, client)
     resolver.resolve([500001, 2_140_000_001])
     fake.clear_requests()
 
@@ -160,7 +174,7 @@ def test_unsendable_ids_never_sent(
     solar_system = 30_000_142
     ship_type = 670
 
-    names = NameResolver(db, client).resolve(
+    names = new_resolver(db, client).resolve(
         [None, 0, -1, structure, solar_system, ship_type, 2**31, 98600992]
     )
 
@@ -200,7 +214,7 @@ def test_names_stored_with_fetch_time(
     fake.add_names([(99004344, "alliance", "Real Alliance")])
     before = dt.datetime.now(dt.UTC)
 
-    NameResolver(db, client).resolve([99004344])
+    new_resolver(db, client).resolve([99004344])
 
     row = db.fetch_one(
         "SELECT category, name, fetched_at FROM names WHERE entity_id = %s",
@@ -222,8 +236,8 @@ def test_stale_names_fetched_again(
     )
     fake.add_names([(98600992, "corporation", "New Name")])
 
-    kept = NameResolver(db, client).resolve([98600992])
-    refreshed = NameResolver(db, client, max_age=dt.timedelta(days=30)).resolve(
+    kept = new_resolver(db, client).resolve([98600992])
+    refreshed = new_resolver(db, client, max_age=dt.timedelta(days=30)).resolve(
         [98600992]
     )
 
@@ -239,7 +253,7 @@ def test_esi_outage_keeps_known_names(
 ) -> None:
     db.execute("INSERT INTO names VALUES (500001, 'faction', 'Caldari State', now())")
     fake.queue("POST", "/esi/universe/names/", *[Reply.error(503, "down")] * 4)
-    resolver = NameResolver(db, client)
+    resolver = new_resolver(db, client)
 
     names = resolver.resolve([500001, 98600992])
 
@@ -250,8 +264,39 @@ def test_esi_outage_keeps_known_names(
 
 def test_offline_resolver_uses_database_only(db: Database) -> None:
     db.execute("INSERT INTO names VALUES (500001, 'faction', 'Caldari State', now())")
-    resolver = NameResolver(db, None)
+    resolver = new_resolver(db, None)
 
     assert resolver.name_of(500001) == "Caldari State"
     assert resolver.name_of(98600992) is None
     assert resolver.name_of(None) is None
+
+
+def test_default_cache_is_shared(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    NAME_CACHE.clear()
+    fake.add_names([(99004344, "alliance", "Real Alliance")])
+    NameResolver(db, client).resolve([99004344])
+    fake.clear_requests()
+
+    with count_statements(db.telemetry) as statements:
+        names = NameResolver(db, None).resolve([99004344])
+
+    assert names[99004344].name == "Real Alliance"
+    assert statements[0] == 0
+    assert fake.requests == []
+    NAME_CACHE.clear()
+
+
+def test_stale_cached_name_fetched_again(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    resolver = new_resolver(db, client, max_age=dt.timedelta(days=30))
+    resolver.cache.put(98600992, EntityName(98600992, "corporation", "Old", old))
+    fake.add_names([(98600992, "corporation", "New Name")])
+
+    names = resolver.resolve([98600992])
+
+    assert names[98600992].name == "New Name"
+    assert resolver.cache.get(98600992) == names[98600992]
