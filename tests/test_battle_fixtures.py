@@ -57,8 +57,9 @@ def kill(
     dropped: float = 0.0,
     killmail_id: int | None = None,
     ship_type_id: int | None = None,
+    base: dt.datetime = BASE,
 ) -> Kill:
-    """Build a kill ``minute`` minutes after :data:`BASE`.
+    """Build a kill ``minute`` minutes after ``base``.
 
     An attacker given without damage deals 100; the first attacker lands the
     final blow.
@@ -74,7 +75,7 @@ def kill(
             damage.append(100)
     return Kill(
         killmail_id=killmail_id if killmail_id is not None else next(_kill_ids),
-        killmail_time=BASE + dt.timedelta(minutes=minute),
+        killmail_time=base + dt.timedelta(minutes=minute),
         solar_system_id=system,
         victim_character_id=victim.character_id,
         victim_corporation_id=victim.corporation_id,
@@ -100,6 +101,7 @@ def brawl(
     every: float = 0.5,
     system: int = JITA,
     value: float = 10_000_000.0,
+    base: dt.datetime = BASE,
 ) -> list[Kill]:
     """Return ``kills`` kills alternating between the two sides."""
     found = []
@@ -111,7 +113,14 @@ def brawl(
             victim = side_a[(number // 2) % len(side_a)]
             shooters = side_b
         found.append(
-            kill(start + number * every, victim, shooters, system=system, value=value)
+            kill(
+                start + number * every,
+                victim,
+                shooters,
+                system=system,
+                value=value,
+                base=base,
+            )
         )
     return found
 

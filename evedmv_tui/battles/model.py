@@ -82,17 +82,21 @@ class Kill:
         )
 
     def significant_attackers(self, negligible_share: float) -> list[int]:
-        """Return indexes of player attackers with a non-negligible damage share.
+        """Return indexes of player attackers whose damage is not negligible.
 
+        Negligible is less than ``negligible_share`` of the top attacker's
+        damage on this kill; comparing with the top attacker rather than the
+        total keeps every pilot of a 200-strong fleet that each did 0.5 %.
         When the kill records no damage at all, the final blow counts.
         """
-        total = sum(self.attacker_damage)
+        top = max(self.attacker_damage, default=0)
         found = []
         for index, character_id in enumerate(self.attacker_character_ids):
             if not is_player_character(character_id):
                 continue
-            if total > 0:
-                if self.attacker_damage[index] / total >= negligible_share:
+            if top > 0:
+                damage = self.attacker_damage[index]
+                if damage > 0 and damage >= negligible_share * top:
                     found.append(index)
             elif self.attacker_final_blows[index]:
                 found.append(index)

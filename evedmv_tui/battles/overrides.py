@@ -1,0 +1,91 @@
+"""User moves of an alliance, corporation or character to another side."""
+
+from __future__ import annotations
+
+from evedmv_tui.battles.detect import DetectionSummary, detect_range
+from evedmv_tui.battles.report import BattleNotFound
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+_PACKAGE = "evedmv_tui.battles"
+ENTITY_KINDS = ("alliance", "corporation", "character")
+
+
+def move_entity(
+    db: Database,
+    battle_id: int,
+    entity_kind: str,
+    entity_id: int,
+    side_no: int | None,
+) -> DetectionSummary:
+    """Move an entity to side ``side_no`` (None: a new side) and recompute.
+
+    The override names the side by its most involved other entity (the
+    anchor), so it keeps pointing at the same group when sides are
+    renumbered after new kills.
+
+    Raises:
+        EvedmvError: an unknown entity kind, or a side without other members.
+        BattleNotFound: no battle has ``battle_id``.
+    """
+    if entity_kind not in ENTITY_KINDS:
+        raise EvedmvError(
+            "invalid entity kind",
+            f"{entity_kind!r} is not one of {', '.join(ENTITY_KINDS)}",
+        )
+    with operation("battles.override"):
+        anchor = None
+        new_side = None
+        if side_no is None:
+            new_side = db.fetch_value(
+                load_sql(_PACKAGE, "override_next_new"), (battle_id,)
+            )
+        else:
+            anchor = db.fetch_one(
+                load_sql(_PACKAGE, "override_anchor"),
+                {
+                    "battle_id": battle_id,
+                    "side_no": side_no,
+                    "entity_kind": entity_kind,
+                    "entity_id": entity_id,
+                },
+            )
+            if anchor is None:
+                raise EvedmvError(
+                    "cannot move to that side",
+                    f"battle {battle_id} has no side {side_no} with other members",
+                    "pick an existing side, or move the entity to a new side",
+                )
+        db.execute(
+            load_sql(_PACKAGE, "override_save"),
+            {
+                "battle_id": battle_id,
+                "entity_kind": entity_kind,
+                "entity_id": entity_id,
+                "anchor_kind": anchor[0] if anchor else None,
+                "anchor_id": anchor[1] if anchor else None,
+                "new_side": new_side,
+            },
+        )
+    return recompute(db, battle_id)
+
+
+def clear_overrides(db: Database, battle_id: int) -> DetectionSummary:
+    """Drop every override of a battle and recompute its sides."""
+    with operation("battles.override"):
+        db.execute(load_sql(_PACKAGE, "overrides_clear"), (battle_id,))
+    return recompute(db, battle_id)
+
+
+def recompute(db: Database, battle_id: int) -> DetectionSummary:
+    """Recluster the systems and time of one battle (sides, metrics)."""
+    scope = db.fetch_one(load_sql(_PACKAGE, "battle_scope"), (battle_id,))
+    if scope is None:
+        raise BattleNotFound(
+            "battle not found",
+            f"no battle has id {battle_id}",
+            "list battles with 'evedmv battles list'",
+        )
+    systems, start, end = scope
+    return detect_range(db, systems, start, end)

@@ -1,0 +1,322 @@
+"""Battle lists and reports as typed rows, ready to render or export.
+
+:func:`load_report` costs a fixed number of statements whatever the
+battle's size: the battle row with its stored metrics, its entities, its
+killmails, one batch of names (the ``names`` table, then ESI when a client is
+given) and one query for the names of types, systems and regions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from evedmv_tui.battles.parameters import load_parameters
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.names import NameResolver
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import operation
+
+_PACKAGE = "evedmv_tui.battles"
+
+
+class BattleNotFound(EvedmvError):
+    """No stored battle has the requested id."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BattleFilter:
+    """Which battles a list shows; None leaves a criterion out."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    system: str | None = None
+    """A solar system name (any case) or id."""
+    region: str | None = None
+    """A region name (any case) or id."""
+    min_kills: int | None = None
+    min_pilots: int | None = None
+    min_isk: float | None = None
+    limit: int = 500
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BattleSummary:
+    """One row of the battle list."""
+
+    battle_id: int
+    start_time: dt.datetime
+    end_time: dt.datetime
+    solar_system_ids: list[int]
+    system_names: list[str]
+    region_names: list[str]
+    kills: int
+    pilots: int
+    isk_destroyed: float
+    side_count: int
+    kind: str
+    confidence: float
+    changed: bool
+    ongoing: bool
+    updated_at: dt.datetime
+
+    @property
+    def duration(self) -> dt.timedelta:
+        return self.end_time - self.start_time
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SideRow:
+    battle_id: int
+    side_no: int
+    pilots: int
+    ships_lost: int
+    isk_lost: float
+    isk_destroyed: float
+    efficiency: float | None
+    third_party: bool
+    label_id: int | None
+    """The side's most involved unit, which names the side."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityRow:
+    entity_kind: str
+    entity_id: int
+    parent_id: int | None
+    side_no: int
+    weight_for: float
+    weight_against: float
+    confidence: float
+    reason: str
+    overridden: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KillRow:
+    killmail_id: int
+    killmail_time: dt.datetime
+    solar_system_id: int
+    victim_character_id: int | None
+    victim_corporation_id: int | None
+    victim_alliance_id: int | None
+    victim_ship_type_id: int
+    total_value: float
+    side_no: int | None
+    final_blow_character_id: int | None
+    attacker_count: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _BattleRow:
+    battle_id: int
+    start_time: dt.datetime
+    end_time: dt.datetime
+    solar_system_ids: list[int]
+    region_ids: list[int]
+    kills: int
+    pilots: int
+    isk_destroyed: float
+    side_count: int
+    kind: str
+    confidence: float
+    changed: bool
+    updated_at: dt.datetime
+    metrics: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PlaceName:
+    kind: str
+    place_id: int
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BattleReport:
+    """Everything a report shows, with names resolved."""
+
+    battle_id: int
+    start_time: dt.datetime
+    end_time: dt.datetime
+    solar_system_ids: list[int]
+    region_ids: list[int]
+    kills: int
+    pilots: int
+    isk_destroyed: float
+    kind: str
+    confidence: float
+    unclear: bool
+    changed: bool
+    ongoing: bool
+    metrics: Mapping[str, Any]
+    entities: tuple[EntityRow, ...]
+    killmails: tuple[KillRow, ...]
+    names: Mapping[int, str]
+    """Characters, corporations, alliances and factions."""
+    type_names: Mapping[int, str]
+    system_names: Mapping[int, str]
+    region_names: Mapping[int, str]
+
+    def name(self, entity_id: int | None) -> str:
+        if entity_id is None:
+            return "-"
+        return self.names.get(entity_id, str(entity_id))
+
+    @property
+    def sides(self) -> list[Mapping[str, Any]]:
+        return list(self.metrics.get("sides", []))
+
+    def side_label(self, side_no: int) -> str:
+        """Name a side after its most involved alliance, corporation or pilot."""
+        units = [
+            e
+            for e in self.entities
+            if e.side_no == side_no and (e.parent_id is None or e.overridden)
+        ]
+        if not units:
+            return f"side {side_no}"
+        top = max(units, key=lambda e: (e.weight_for, -e.entity_id))
+        others = len(units) - 1
+        label = self.name(top.entity_id)
+        return f"{label} +{others}" if others else label
+
+    @property
+    def system_label(self) -> str:
+        return ", ".join(
+            self.system_names.get(s, str(s)) for s in self.solar_system_ids
+        )
+
+
+def _ongoing_seconds(db: Database) -> float:
+    return float(load_parameters(db).quiet_minutes * 60)
+
+
+def list_battles(
+    db: Database, criteria: BattleFilter | None = None
+) -> list[BattleSummary]:
+    """Return stored battles matching ``criteria``, newest first."""
+    criteria = criteria or BattleFilter()
+    with operation("battles.list"):
+        quiet = _ongoing_seconds(db)
+        return db.fetch_all(
+            load_sql(_PACKAGE, "battles_list"),
+            {
+                "since": criteria.since,
+                "until": criteria.until,
+                "system": criteria.system,
+                "region": criteria.region,
+                "min_kills": criteria.min_kills,
+                "min_pilots": criteria.min_pilots,
+                "min_isk": criteria.min_isk,
+                "limit": criteria.limit,
+                "quiet_seconds": quiet,
+            },
+            row=BattleSummary,
+        )
+
+
+def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:
+    """Return the sides of each battle, in side order."""
+    with operation("battles.list"):
+        rows = db.fetch_all(
+            load_sql(_PACKAGE, "sides_of_battles"), (list(battle_ids),), row=SideRow
+        )
+    found: dict[int, list[SideRow]] = {}
+    for row in rows:
+        found.setdefault(row.battle_id, []).append(row)
+    return found
+
+
+def load_report(
+    db: Database, battle_id: int, resolver: NameResolver | None = None
+) -> BattleReport:
+    """Load a battle's report with every name resolved in one batch.
+
+    Raises:
+        BattleNotFound: no battle has ``battle_id``.
+    """
+    with operation("battles.report"):
+        battle = db.fetch_one(
+            load_sql(_PACKAGE, "battle_load"), (battle_id,), row=_BattleRow
+        )
+        if battle is None:
+            raise BattleNotFound(
+                "battle not found",
+                f"no battle has id {battle_id}",
+                "list battles with 'evedmv battles list'; after an import run"
+                " 'evedmv battles detect'",
+            )
+        entities = db.fetch_all(
+            load_sql(_PACKAGE, "battle_entities"), (battle_id,), row=EntityRow
+        )
+        killmails = db.fetch_all(
+            load_sql(_PACKAGE, "battle_killmails"), (battle_id,), row=KillRow
+        )
+        names = resolve_names(
+            db, _entity_ids(battle.metrics, entities, killmails), resolver
+        )
+        type_ids = sorted({k.victim_ship_type_id for k in killmails})
+        places = db.fetch_all(
+            load_sql(_PACKAGE, "place_names"),
+            (type_ids, battle.solar_system_ids, battle.region_ids),
+            row=_PlaceName,
+        )
+        quiet = _ongoing_seconds(db)
+    ongoing = battle.end_time > dt.datetime.now(dt.UTC) - dt.timedelta(seconds=quiet)
+    metrics = battle.metrics
+    return BattleReport(
+        battle_id=battle.battle_id,
+        start_time=battle.start_time,
+        end_time=battle.end_time,
+        solar_system_ids=battle.solar_system_ids,
+        region_ids=battle.region_ids,
+        kills=battle.kills,
+        pilots=battle.pilots,
+        isk_destroyed=battle.isk_destroyed,
+        kind=battle.kind,
+        confidence=battle.confidence,
+        unclear=bool(metrics.get("unclear")),
+        changed=battle.changed,
+        ongoing=ongoing,
+        metrics=metrics,
+        entities=tuple(entities),
+        killmails=tuple(killmails),
+        names=names,
+        type_names={p.place_id: p.name for p in places if p.kind == "type"},
+        system_names={p.place_id: p.name for p in places if p.kind == "system"},
+        region_names={p.place_id: p.name for p in places if p.kind == "region"},
+    )
+
+
+def _entity_ids(
+    metrics: Mapping[str, Any],
+    entities: Iterable[EntityRow],
+    killmails: Iterable[KillRow],
+) -> set[int]:
+    ids: set[int] = set()
+    for entity in entities:
+        ids.add(entity.entity_id)
+    for kill in killmails:
+        for value in (
+            kill.victim_character_id,
+            kill.victim_corporation_id,
+            kill.victim_alliance_id,
+            kill.final_blow_character_id,
+        ):
+            if value is not None:
+                ids.add(value)
+    for side in metrics.get("sides", []):
+        for key in ("top_final_blows", "top_damage"):
+            ids.update(pilot for pilot, _ in side.get(key, []))
+    return ids
+
+
+def resolve_names(
+    db: Database, ids: Iterable[int], resolver: NameResolver | None = None
+) -> dict[int, str]:
+    """Return the names of ``ids`` in one batch (cache, database, then ESI)."""
+    resolver = resolver or NameResolver(db, None)
+    return {i: entry.name for i, entry in resolver.resolve(ids).items()}

@@ -1,0 +1,1 @@
+DELETE FROM battle_side_overrides WHERE battle_id = %s

@@ -1,0 +1,302 @@
+"""Detection against the real database: full, incremental, overrides, report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from evedmv_tui.battles.detect import detect_all, on_batch
+from evedmv_tui.battles.model import Kill
+from evedmv_tui.battles.overrides import clear_overrides, move_entity
+from evedmv_tui.battles.parameters import (
+    BattleParameters,
+    load_parameters,
+    parse_parameters,
+    save_parameters,
+)
+from evedmv_tui.battles.report import (
+    BattleFilter,
+    BattleNotFound,
+    list_battles,
+    list_sides,
+    load_report,
+)
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import count_statements
+from tests.test_battle_fixtures import (
+    JITA,
+    PERIMETER,
+    RAVEN,
+    SCIMITAR,
+    Pilot,
+    brawl,
+    fleet,
+    insert_kills,
+    insert_static,
+    kill,
+)
+
+
+def batch_of(kills: list[Kill]) -> BatchResult:
+    return BatchResult(
+        inserted_ids=tuple(k.killmail_id for k in kills),
+        updated_ids=(),
+        min_time=min(k.killmail_time for k in kills),
+        max_time=max(k.killmail_time for k in kills),
+        solar_system_ids=tuple(sorted({k.solar_system_id for k in kills})),
+    )
+
+
+def import_batch(db: Database, kills: list[Kill]) -> None:
+    insert_kills(db, kills)
+    on_batch(db, batch_of(kills))
+
+
+def members(db: Database) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
+    for battle_id, killmail_id in db.fetch_all(
+        "SELECT battle_id, killmail_id FROM battle_killmails"
+    ):
+        found.setdefault(battle_id, set()).add(killmail_id)
+    return found
+
+
+def two_fleets() -> tuple[list[Pilot], list[Pilot]]:
+    side_a = fleet(6, 98_000_101, 99_000_101) + fleet(3, 98_000_102, 99_000_101)
+    side_b = fleet(8, 98_000_103, 99_000_102)
+    return side_a, side_b
+
+
+def test_detect_all_stores_battle(db: Database) -> None:
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=30)
+    insert_kills(db, kills)
+    summary = detect_all(db)
+    assert summary.battles == 1
+    assert summary.created == 1
+    battles = list_battles(db)
+    assert len(battles) == 1
+    battle = battles[0]
+    assert battle.kills == 30
+    assert battle.pilots == len(side_a) + len(side_b)
+    assert battle.system_names == ["Jita"]
+    assert battle.region_names == ["The Forge"]
+    assert battle.side_count == 2
+    assert battle.kind == "fight"
+    assert battle.ongoing is False
+    assert battle.isk_destroyed == pytest.approx(30 * 10_000_000.0)
+    sides = list_sides(db, [battle.battle_id])[battle.battle_id]
+    assert [s.side_no for s in sides] == [1, 2]
+    assert sum(s.ships_lost for s in sides) == 30
+    assert {s.label_id for s in sides} == {99_000_101, 99_000_102}
+
+
+def test_detect_all_twice_keeps_ids(db: Database) -> None:
+    side_a, side_b = two_fleets()
+    insert_kills(db, brawl(side_a, side_b, kills=30))
+    detect_all(db)
+    first = members(db)
+    summary = detect_all(db)
+    assert members(db) == first
+    assert summary.created == 0
+    assert summary.deleted == 0
+
+
+def test_open_battle_grows(db: Database) -> None:
+    """Kills of a fight still going on extend the same battle, not a new one."""
+    base = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, base=base)
+    import_batch(db, kills[:20])
+    (battle,) = list_battles(db)
+    assert battle.ongoing
+    import_batch(db, kills[20:])
+    (grown,) = list_battles(db)
+    assert grown.battle_id == battle.battle_id
+    assert grown.kills == 40
+    assert grown.changed is False
+
+
+def test_straggler_marks_closed_battle_changed(db: Database) -> None:
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=30)
+    import_batch(db, kills)
+    (battle,) = list_battles(db)
+    assert battle.changed is False
+    straggler = kill(16, side_a[0], side_b)
+    import_batch(db, [straggler])
+    (updated,) = list_battles(db)
+    assert updated.battle_id == battle.battle_id
+    assert updated.kills == 31
+    assert updated.changed is True
+
+
+def test_incremental_matches_full_rebuild(db: Database) -> None:
+    """Importing in small batches gives the same battles as one rebuild."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    side_c, side_d = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    kills += brawl(side_c, side_d, kills=30, start=120)
+    kills.sort(key=lambda k: k.killmail_time)
+    for start in range(0, len(kills), 7):
+        import_batch(db, kills[start : start + 7])
+    incremental = sorted(members(db).values(), key=min)
+    detect_all(db)
+    full = sorted(members(db).values(), key=min)
+    assert incremental == full
+    assert len(full) == 2
+
+
+def test_override_survives_rebuild_and_new_kills(db: Database) -> None:
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=30)
+    import_batch(db, kills)
+    (battle,) = list_battles(db)
+    report = load_report(db, battle.battle_id)
+    side_of = {e.entity_id: e.side_no for e in report.entities}
+    target = side_of[99_000_102]
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, target)
+
+    def corporation_side() -> tuple[int, int, bool]:
+        rows = load_report(db, battle.battle_id).entities
+        corp = next(e for e in rows if e.entity_id == 98_000_102)
+        enemy = next(e for e in rows if e.entity_id == 99_000_102)
+        return corp.side_no, enemy.side_no, corp.overridden
+
+    corp_side, enemy_side, overridden = corporation_side()
+    assert corp_side == enemy_side
+    assert overridden
+    detect_all(db)
+    assert corporation_side()[0] == corporation_side()[1]
+    import_batch(db, [kill(16, side_b[0], side_a[:3])])
+    corp_side, enemy_side, overridden = corporation_side()
+    assert corp_side == enemy_side
+    assert overridden
+    clear_overrides(db, battle.battle_id)
+    corp_side, enemy_side, overridden = corporation_side()
+    assert corp_side != enemy_side
+    assert not overridden
+
+
+def test_move_to_new_side(db: Database) -> None:
+    side_a, side_b = two_fleets()
+    import_batch(db, brawl(side_a, side_b, kills=30))
+    (battle,) = list_battles(db)
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, None)
+    (moved,) = list_battles(db)
+    assert moved.side_count == 3
+
+
+def test_report_statement_count_is_bounded(db: Database) -> None:
+    """Opening a report costs the same statements for 20 kills as for 400."""
+    insert_static(db)
+    small_a, small_b = two_fleets()
+    big_a = fleet(60, 98_000_201, 99_000_201)
+    big_b = fleet(60, 98_000_202, 99_000_202)
+    insert_kills(db, brawl(small_a, small_b, kills=20))
+    insert_kills(db, brawl(big_a, big_b, kills=400, start=300, every=0.2))
+    detect_all(db)
+    battles = sorted(list_battles(db), key=lambda b: b.kills)
+    assert [b.kills for b in battles] == [20, 400]
+    counts = []
+    for battle in battles:
+        with count_statements(db.telemetry) as counted:
+            report = load_report(db, battle.battle_id)
+        assert len(report.killmails) == battle.kills
+        counts.append(counted[0])
+    assert counts[0] == counts[1]
+    assert counts[1] <= 7
+
+
+def test_report_metrics_by_class_and_role(db: Database) -> None:
+    insert_static(db)
+    logi = Pilot(90_500_001, 98_000_301, 99_000_301, SCIMITAR)
+    side_a = [*fleet(8, 98_000_301, 99_000_301), logi]
+    battleships = [
+        dataclasses.replace(p, ship_type_id=RAVEN)
+        for p in fleet(8, 98_000_302, 99_000_302)
+    ]
+    kills = brawl(side_a, battleships, kills=30)
+    kills.append(kill(15.2, logi, battleships, value=250_000_000.0, dropped=5e7))
+    insert_kills(db, kills)
+    detect_all(db)
+    (battle,) = list_battles(db)
+    report = load_report(db, battle.battle_id)
+    rows = {row["side"]: row for row in report.sides}
+    a = rows[next(e.side_no for e in report.entities if e.entity_id == 99_000_301)]
+    b = rows[next(e.side_no for e in report.entities if e.entity_id == 99_000_302)]
+    assert a["roles_present"] == {"logistics": 1}
+    # The brawl already killed the logistics pilot once before the last kill.
+    assert a["roles_lost"] == {"logistics": 2}
+    assert a["ships_lost_by_class"]["cruiser"] == 2
+    assert b["ships_fielded_by_class"] == {"battleship": 8}
+    assert a["loot_dropped"] == pytest.approx(5e7)
+    assert a["pilots"] == 9
+    assert a["isk_lost"] == pytest.approx(15 * 1e7 + 2.5e8)
+    assert b["isk_destroyed"] == pytest.approx(a["isk_lost"])
+    efficiency = b["isk_destroyed"] / (b["isk_destroyed"] + b["isk_lost"])
+    assert b["efficiency"] == pytest.approx(efficiency)
+    assert b["top_final_blows"][0][1] >= 1
+    timeline = report.metrics["timeline"]
+    assert sum(sum(v) for v in timeline["kills"].values()) == 31
+    assert report.type_names[RAVEN] == "Raven"
+    assert report.system_label == "Jita"
+
+
+def test_pilot_who_reships_counts_once(db: Database) -> None:
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=30)
+    reshipped = dataclasses.replace(side_a[0], ship_type_id=RAVEN)
+    kills += [kill(15 + i * 0.1, side_b[i], [reshipped]) for i in range(3)]
+    insert_kills(db, kills)
+    detect_all(db)
+    (battle,) = list_battles(db)
+    report = load_report(db, battle.battle_id)
+    side = next(row for row in report.sides if row["pilots"] == len(side_a))
+    assert side["ships_fielded"] == len(side_a) + 1
+
+
+def test_list_filters(db: Database) -> None:
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    insert_kills(db, brawl(side_a, side_b, kills=30))
+    insert_kills(db, brawl(side_a, side_b, kills=12, start=300, system=PERIMETER))
+    detect_all(db)
+    assert len(list_battles(db)) == 2
+    assert len(list_battles(db, BattleFilter(system="perimeter"))) == 1
+    assert len(list_battles(db, BattleFilter(system=str(JITA)))) == 1
+    assert len(list_battles(db, BattleFilter(min_kills=20))) == 1
+    assert len(list_battles(db, BattleFilter(region="The Forge"))) == 2
+    assert list_battles(db, BattleFilter(region="Domain")) == []
+    late = list_battles(
+        db, BattleFilter(since=dt.datetime(2021, 11, 27, 22, tzinfo=dt.UTC))
+    )
+    assert [b.kills for b in late] == [12]
+
+
+def test_missing_battle_raises(db: Database) -> None:
+    with pytest.raises(BattleNotFound):
+        load_report(db, 12345)
+
+
+def test_parameters_round_trip(db: Database) -> None:
+    assert load_parameters(db) == BattleParameters()
+    changed = parse_parameters({"quiet_minutes": "45"}, source="test")
+    save_parameters(db, changed)
+    assert load_parameters(db).quiet_minutes == 45
+
+
+def test_parameters_reject_bad_values() -> None:
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        parse_parameters({"quiet": 3}, source="test")
+    with pytest.raises(ConfigError, match="must be positive"):
+        parse_parameters({"quiet_minutes": 0}, source="test")
+    with pytest.raises(ConfigError, match="is not a int"):
+        parse_parameters({"quiet_minutes": "x"}, source="test")
