@@ -58,7 +58,7 @@ def _killmail(
         (90000002, 98000002, 99000002, RIFTER),
     ),
 ) -> None:
-    """Insert one killmail; each attacker is (character, corporation, alliance, ship)."""
+    """Insert one killmail; attackers are (character, corporation, alliance, ship)."""
     when = T0 + dt.timedelta(minutes=killmail_id % 1000)
     db.execute(
         "INSERT INTO killmails (killmail_id, killmail_time, solar_system_id,"

@@ -333,6 +333,8 @@ def _build_page(
 ) -> EntityPage:
     tops: dict[str, list[TopEntry]] = {name: [] for name in TOP_LISTS}
     for list_name, key, ship_class, kills, losses, static_name in row.tops:
+        if list_name == "pilots" and entity.kind is EntityKind.CHARACTER:
+            continue  # a character's only pilot is itself
         kind = _ENTITY_LISTS.get(list_name)
         if kind is not None:
             name = names.get(key) or f"{kind.value} {key}"

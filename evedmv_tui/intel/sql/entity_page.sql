@@ -60,7 +60,7 @@ summary AS (
         (SELECT coalesce(sum(value), 0) FROM losses) AS isk_lost,
         (SELECT count(*) FROM gangs WHERE players = 1) AS solo_kills,
         (SELECT count(*) FROM gangs WHERE players >= 2) AS gang_kills,
-        (SELECT coalesce(sum(players), 0) FROM gangs) AS players_on_kills,
+        (SELECT coalesce(sum(players), 0)::bigint FROM gangs) AS players_on_kills,
         (SELECT count(*) FROM gangs WHERE players >= 1) AS kills_with_players,
         least((SELECT min(killmail_time) FROM kills),
               (SELECT min(killmail_time) FROM losses)) AS first_seen,
