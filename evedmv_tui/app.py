@@ -283,7 +283,8 @@ class EvedmvApp(App[int]):
         self.call_from_thread(self._connected, db, capabilities)
 
     def _connected(self, db: Database, capabilities: Capabilities) -> None:
-        if self._exit_renderables or self.startup_error is not None:
+        if self.db is not None or self.startup_error is not None:
+            # An older attempt finished after a newer one, or the app exits.
             db.close()
             return
         self.db = db
@@ -310,6 +311,8 @@ class EvedmvApp(App[int]):
         self._arm_heartbeat()
 
     def _connect_failed(self, error: BaseException) -> None:
+        if self.db is not None:
+            return
         reason = first_line(error)
         if not self._ever_connected:
             if isinstance(error, EvedmvError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import pytest
+from textual.binding import Binding
 from textual.widgets import Static
 from textual.worker import WorkerFailed
 
@@ -61,3 +63,160 @@ async def test_failed_start_exits_nonzero(tmp_path: Path) -> None:
     assert app.return_code == 2
     assert app.startup_error is not None
     assert app.startup_error.title == "cannot connect to PostgreSQL"
+
+
+async def test_small_terminal_shows_required_size(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await wait_connected(app, pilot)
+        message = static_text(app, "#too-small")
+        assert "The terminal is 60x20" in message
+        assert "at least 80x24" in message
+        assert app.screen.has_class("-too-small")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.screen.has_class("-too-small")
+
+
+async def test_palette_lists_every_screen(settings: Settings) -> None:
+    from evedmv_tui.app import ScreenCommands
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        provider = ScreenCommands(app.screen)
+        found = [str(hit.text) async for hit in provider.discover()]
+        assert found == [f"Open {entry.title}" for entry in app.screen_entries]
+        direct = [str(hit.text) async for hit in provider.search("killmail 42")]
+        assert "Open Killmail 42" in direct
+
+
+async def test_palette_opens_screen_from_keys(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"help")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_alert_count_from_another_thread(settings: Settings) -> None:
+    import threading
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        thread = threading.Thread(target=app.set_alert_count, args=(2, "warning"))
+        thread.start()
+        while thread.is_alive():
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert static_text(app, "#status-alerts") == "2 alerts, worst WARNING"
+        with pytest.raises(ValueError, match="must not be negative"):
+            app.set_alert_count(-1)
+
+
+async def test_worker_errors_become_notifications(settings: Settings) -> None:
+    """A failing query must show its title and hint, never exit the app."""
+    from evedmv_tui.errors import EvedmvError
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+
+        def fail(db: object) -> None:
+            raise EvedmvError("import failed", "bad file x.json", "fix the file")
+
+        def crash(db: object) -> None:
+            raise KeyError("secret-local")
+
+        screen = app.screen
+        assert isinstance(screen, HomeScreen)
+        screen.run_query(fail, then=lambda _: None, name="test", group="a")
+        screen.run_query(crash, then=lambda _: None, name="test", group="b")
+        with contextlib.suppress(WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = list(app._notifications)
+        titles = [note.title for note in notes]
+        assert "import failed" in titles
+        assert "Unexpected error" in titles
+        failed = next(note for note in notes if note.title == "import failed")
+        assert "hint: fix the file" in failed.message
+        assert app.is_running
+
+
+def test_registry_keys_are_unique_and_free() -> None:
+    from evedmv_tui.screens import SCREENS
+
+    keys = [entry.key for entry in SCREENS if entry.key]
+    assert len(keys) == len(set(keys))
+    global_keys = {"q", "question_mark", "ctrl+r", "ctrl+p", "escape"}
+    assert not global_keys & set(keys)
+    names = [entry.name for entry in SCREENS]
+    assert len(names) == len(set(names))
+    for entry in SCREENS:
+        assert entry.resolve() is not None, entry.target
+
+
+def test_keys_doc_lists_every_binding() -> None:
+    from evedmv_tui.screens import SCREENS
+    from evedmv_tui.screens.home import HomeScreen
+    from evedmv_tui.screens.killmail import KillmailScreen
+
+    text = (Path(__file__).parents[1] / "docs" / "keys.md").read_text()
+    for binding in EvedmvApp.BINDINGS:
+        assert isinstance(binding, Binding)
+        assert f"`{binding.key_display or binding.key}`" in text, binding
+    for entry in SCREENS:
+        if entry.key:
+            assert f"`{entry.key}`" in text, entry.name
+    for screen in (HomeScreen, KillmailScreen):
+        for binding in screen.BINDINGS:
+            assert isinstance(binding, Binding)
+            assert f"`{binding.key}`" in text, binding
+
+
+def test_domain_packages_import_without_textual() -> None:
+    """Importing the domain packages must not load textual (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    packages = [
+        "evedmv_tui.ingest",
+        "evedmv_tui.battles",
+        "evedmv_tui.intel",
+        "evedmv_tui.monitor",
+        "evedmv_tui.store",
+        "evedmv_tui.names",
+        "evedmv_tui.esi",
+        "evedmv_tui.sde",
+        "evedmv_tui.generate",
+        "evedmv_tui.queries.killmail",
+        "evedmv_tui.queries.overview",
+    ]
+    script = (
+        "import importlib, importlib.util, pkgutil, sys\n"
+        f"for name in {packages!r}:\n"
+        "    if importlib.util.find_spec(name) is None:\n"
+        "        print('absent', name); continue\n"
+        "    module = importlib.import_module(name)\n"
+        "    for info in pkgutil.walk_packages(getattr(module, '__path__', []),"
+        " name + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print('textual' in sys.modules, 'rich' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[1],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split()[0] == "False", result.stdout

@@ -1,0 +1,143 @@
+"""Losing and regaining the database while the dashboard stays up.
+
+The app reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test
+starts and stops, so the connection really drops and really comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from textual.widgets import Static
+
+from evedmv_tui import app as app_module
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.screens.home import HomeScreen
+
+
+class Proxy:
+    """Forward 127.0.0.1:<port> to the cluster's unix socket; stop drops all."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_unix_connection(
+            self.socket_path
+        )
+        self._writers |= {writer, upstream_writer}
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer),
+            self._pipe(upstream_reader, writer),
+        )
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def proxy(db_url: str) -> AsyncIterator[Proxy]:
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    server = Proxy(f"{params['host']}/.s.PGSQL.{params['port']}")
+    await server.start()
+    yield server
+    with contextlib.suppress(AssertionError, OSError):
+        await server.stop()
+
+
+async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 200) -> None:
+    """Let workers and timers run until ``until()`` holds (bounded)."""
+    for _ in range(rounds):
+        if until():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"condition not reached; status is {app.status}")
+
+
+async def test_connection_lost_and_regained(
+    settings: Settings,
+    db_url: str,
+    proxy: Proxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 1.0)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    dsn = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
+    app = EvedmvApp(dataclasses.replace(settings, dsn=dsn))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        first_capabilities = app.capabilities
+
+        await proxy.stop()
+        app.check_connection()
+        await settle(app, pilot, lambda: app.status.connection.phase == "disconnected")
+        assert app.db is None
+        assert app.db_reason is not None
+        assert isinstance(app.screen, HomeScreen)
+        bar = str(app.screen.query_one("#status-connection", Static).render())
+        assert bar.startswith("DB disconnected since ")
+        assert app.sub_title.startswith("disconnected since ")
+        assert "next try" in app.sub_title
+
+        await proxy.start()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot, lambda: app.status.connection.phase == "connected")
+        assert app.db is not None
+        assert app.capabilities is not first_capabilities
+        await settle(
+            app,
+            pilot,
+            lambda: (
+                "Killmails stored"
+                in str(app.screen.query_one("#overview", Static).render())
+            ),
+        )
+
+
+async def test_query_while_disconnected_shows_status(
+    settings: Settings, db_url: str, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reloading a screen with no connection must set a message, not crash."""
+    monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 1.0)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    dsn = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
+    app = EvedmvApp(dataclasses.replace(settings, dsn=dsn))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        await proxy.stop()
+        app.check_connection()
+        await settle(app, pilot, lambda: app.db is None)
+        await pilot.press("r")
+        await pilot.pause()
+        assert "not connected" in app.status.message
+        assert app.is_running
