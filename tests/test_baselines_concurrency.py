@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from evedmv_tui.store.baselines import (
@@ -44,6 +45,7 @@ async def _dashboard(path: Path, name: str) -> dict[str, int]:
         )
         event = AlertEvent(f"{name}:events", float(i), "opened", 3, 50.0, str(i))
         await store.save(SaveBatch(baselines, [AlertWrite(shared)], [event]))
+        await asyncio.sleep(0.05)
     retries = store.busy_retries
     await store.close()
     return {"busy_retries": retries}
@@ -71,7 +73,9 @@ async def _recorder(path: Path) -> dict[str, int]:
     return {"busy_retries": retries}
 
 
-def _run(role: str, path: Path) -> None:
+def _run(role: str, path: Path, start: float) -> None:
+    # All three start together, whatever their interpreter start-up took.
+    time.sleep(max(start - time.time(), 0.0))
     if role == "recorder":
         result = asyncio.run(_recorder(path))
     else:
@@ -85,9 +89,10 @@ def test_two_dashboards_and_a_recorder(tmp_path: Path) -> None:
     asyncio.run(_create(path))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     roles = ["dashboard-a", "dashboard-b", "recorder"]
+    start = str(time.time() + 2.0)
     processes = [
         subprocess.Popen(
-            [sys.executable, __file__, role, str(path)],
+            [sys.executable, __file__, role, str(path), start],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -138,4 +143,4 @@ async def _counts(path: Path) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    _run(sys.argv[1], Path(sys.argv[2]))
+    _run(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]))
