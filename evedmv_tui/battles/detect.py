@@ -119,6 +119,32 @@ def detect_range(
         return _detect(db, params, _Scope(tuple(sorted(set(systems))), start, end))
 
 
+def detect_since_latest(
+    db: Database, params: BattleParameters | None = None
+) -> DetectionSummary:
+    """Catch up: recluster kills newer than the latest stored battle's end.
+
+    With no stored battle this is a full rebuild.
+    """
+    params = params or load_parameters(db)
+    with operation("battles.detect"):
+        latest = db.fetch_value(load_sql(_PACKAGE, "latest_end"))
+        if latest is None:
+            return _detect(db, params, _Scope(None, None, None))
+        since = latest - dt.timedelta(seconds=params.margin_seconds)
+        systems = [
+            row[0]
+            for row in db.fetch_all(load_sql(_PACKAGE, "systems_since"), (since,))
+        ]
+        low, high = db.fetch_one(load_sql(_PACKAGE, "time_range_since"), (since,)) or (
+            None,
+            None,
+        )
+        if not systems or low is None or high is None:
+            return DetectionSummary(0, 0, 0, 0, 0, 0, 0.0)
+        return _detect(db, params, _Scope(tuple(systems), low, high))
+
+
 def on_batch(db: Database, result: BatchResult) -> None:
     """Update battles after an import batch (a post-batch hook)."""
     if not result.killmail_ids or result.min_time is None or result.max_time is None:

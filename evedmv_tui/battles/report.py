@@ -128,7 +128,7 @@ class _BattleRow:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _PlaceName:
+class PlaceName:
     kind: str
     place_id: int
     name: str
@@ -256,13 +256,13 @@ def load_report(
             load_sql(_PACKAGE, "battle_killmails"), (battle_id,), row=KillRow
         )
         names = resolve_names(
-            db, _entity_ids(battle.metrics, entities, killmails), resolver
+            db, report_entity_ids(battle.metrics, entities, killmails), resolver
         )
         type_ids = sorted({k.victim_ship_type_id for k in killmails})
         places = db.fetch_all(
             load_sql(_PACKAGE, "place_names"),
             (type_ids, battle.solar_system_ids, battle.region_ids),
-            row=_PlaceName,
+            row=PlaceName,
         )
         quiet = _ongoing_seconds(db)
     ongoing = battle.end_time > dt.datetime.now(dt.UTC) - dt.timedelta(seconds=quiet)
@@ -291,7 +291,7 @@ def load_report(
     )
 
 
-def _entity_ids(
+def report_entity_ids(
     metrics: Mapping[str, Any],
     entities: Iterable[EntityRow],
     killmails: Iterable[KillRow],

@@ -1,0 +1,198 @@
+"""Battle reports as text, JSON, Markdown or a Discord message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from evedmv_tui.battles.metrics import duration_text
+from evedmv_tui.battles.report import BattleReport
+from evedmv_tui.battles.sides import format_isk
+
+FORMATS = ("text", "json", "markdown", "discord")
+DISCORD_LIMIT = 2000
+"""Discord's maximum message length, in characters."""
+
+
+def render(report: BattleReport, fmt: str) -> str:
+    """Render ``report`` in one of :data:`FORMATS`."""
+    renderers: Mapping[str, Callable[[BattleReport], str]] = {
+        "text": render_text,
+        "json": render_json,
+        "markdown": render_markdown,
+        "discord": render_discord,
+    }
+    return renderers[fmt](report)
+
+
+def _efficiency(side: Mapping[str, Any]) -> str:
+    value = side.get("efficiency")
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _title(report: BattleReport) -> str:
+    regions = ", ".join(report.region_names.get(r, str(r)) for r in report.region_ids)
+    where = report.system_label + (f" ({regions})" if regions else "")
+    start = report.start_time.strftime("%Y-%m-%d %H:%M")
+    end = report.end_time.strftime("%H:%M")
+    duration = duration_text(report.start_time, report.end_time)
+    return f"Battle {report.battle_id}: {where}, {start}-{end} UTC ({duration})"
+
+
+def _status(report: BattleReport) -> str:
+    parts = [
+        report.kind,
+        f"{report.kills} kills",
+        f"{report.pilots} pilots",
+        f"{format_isk(report.isk_destroyed)} ISK",
+        f"confidence {report.confidence:.0%}",
+    ]
+    if report.unclear:
+        parts.append("side split unclear")
+    if report.ongoing:
+        parts.append("ongoing")
+    if report.changed:
+        parts.append("changed after it closed")
+    return " | ".join(parts)
+
+
+def render_text(report: BattleReport) -> str:
+    lines = [_title(report), _status(report), ""]
+    for side in report.sides:
+        number = side["side"]
+        tag = " (third party)" if side["third_party"] else ""
+        lines.append(f"Side {number}: {report.side_label(number)}{tag}")
+        lines.append(
+            f"  pilots {side['pilots']}  ships lost {side['ships_lost']}"
+            f"  ISK lost {format_isk(side['isk_lost'])}"
+            f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
+            f"  efficiency {_efficiency(side)}"
+        )
+        lost = ", ".join(f"{k} {v}" for k, v in side["ships_lost_by_class"].items())
+        if lost:
+            lines.append(f"  lost: {lost}")
+        members = [
+            e for e in report.entities if e.side_no == number and e.parent_id is None
+        ]
+        for entity in members[:8]:
+            lines.append(f"  - {report.name(entity.entity_id)}: {entity.reason}")
+        if len(members) > 8:
+            lines.append(f"  - and {len(members) - 8} more")
+    completeness = report.metrics.get("completeness", {})
+    if completeness.get("kills_without_value"):
+        lines.append("")
+        lines.append(
+            f"{completeness['kills_without_value']} of {report.kills} kills have"
+            " no ISK value"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report_document(report: BattleReport) -> dict[str, Any]:
+    """Return the report as plain JSON-ready data, names included."""
+    sides = []
+    for side in report.sides:
+        entry = dict(side)
+        entry["label"] = report.side_label(side["side"])
+        for key in ("top_final_blows", "top_damage"):
+            entry[key] = [
+                {"character_id": pilot, "name": report.name(pilot), "value": value}
+                for pilot, value in side[key]
+            ]
+        sides.append(entry)
+    return {
+        "battle_id": report.battle_id,
+        "systems": [
+            {"solar_system_id": s, "name": report.system_names.get(s)}
+            for s in report.solar_system_ids
+        ],
+        "regions": [report.region_names.get(r, str(r)) for r in report.region_ids],
+        "start": report.start_time.isoformat(),
+        "end": report.end_time.isoformat(),
+        "duration_seconds": (report.end_time - report.start_time).total_seconds(),
+        "kind": report.kind,
+        "kills": report.kills,
+        "pilots": report.pilots,
+        "isk_destroyed": report.isk_destroyed,
+        "confidence": report.confidence,
+        "unclear": report.unclear,
+        "ongoing": report.ongoing,
+        "changed": report.changed,
+        "sides": sides,
+        "entities": [
+            {
+                "kind": e.entity_kind,
+                "id": e.entity_id,
+                "name": report.name(e.entity_id),
+                "parent_id": e.parent_id,
+                "side": e.side_no,
+                "weight_for": e.weight_for,
+                "weight_against": e.weight_against,
+                "confidence": e.confidence,
+                "reason": e.reason,
+                "overridden": e.overridden,
+            }
+            for e in report.entities
+        ],
+        "timeline": report.metrics.get("timeline"),
+        "completeness": report.metrics.get("completeness"),
+        "killmails": [
+            {
+                "killmail_id": k.killmail_id,
+                "time": k.killmail_time.isoformat(),
+                "solar_system_id": k.solar_system_id,
+                "victim": report.name(k.victim_character_id),
+                "victim_corporation": report.name(k.victim_corporation_id),
+                "ship": report.type_names.get(k.victim_ship_type_id),
+                "ship_type_id": k.victim_ship_type_id,
+                "value": k.total_value,
+                "side": k.side_no,
+            }
+            for k in report.killmails
+        ],
+    }
+
+
+def render_json(report: BattleReport) -> str:
+    return json.dumps(report_document(report), indent=2) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: BattleReport) -> str:
+    lines = [f"## {_cell(_title(report))}", "", _cell(_status(report)), ""]
+    lines.append(
+        "| Side | Name | Pilots | Ships lost | ISK lost | ISK destroyed | Efficiency |"
+    )
+    lines.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for side in report.sides:
+        number = side["side"]
+        name = report.side_label(number)
+        if side["third_party"]:
+            name += " (third party)"
+        lines.append(
+            f"| {number} | {_cell(name)} | {side['pilots']} | {side['ships_lost']}"
+            f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
+            f" | {_efficiency(side)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_discord(report: BattleReport) -> str:
+    """Render a message that fits Discord's 2000-character limit."""
+    lines = [f"**{_title(report)}**", _status(report), "```"]
+    for side in report.sides:
+        number = side["side"]
+        name = report.side_label(number)[:28]
+        lines.append(
+            f"{number} {name:<28} {side['pilots']:>4}p {side['ships_lost']:>4} lost"
+            f" {format_isk(side['isk_lost']):>7} {_efficiency(side):>6}"
+        )
+    lines.append("```")
+    text = "\n".join(lines)
+    if len(text) > DISCORD_LIMIT:
+        text = text[: DISCORD_LIMIT - 8] + "\n...```"
+    return text + "\n"

@@ -1,0 +1,1 @@
+SELECT max(end_time) FROM battles

@@ -1,0 +1,265 @@
+"""``evedmv battles detect | list | show | move``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from evedmv_tui.battles.detect import detect_all, detect_since_latest
+from evedmv_tui.battles.export import FORMATS, render
+from evedmv_tui.battles.overrides import ENTITY_KINDS, move_entity
+from evedmv_tui.battles.parameters import (
+    load_parameters,
+    parse_parameters,
+    save_parameters,
+)
+from evedmv_tui.battles.recipe import (
+    read_recipe,
+    recipe_of_battle,
+    report_from_recipe,
+    write_recipe,
+)
+from evedmv_tui.battles.report import (
+    BattleFilter,
+    list_battles,
+    list_sides,
+    load_report,
+)
+from evedmv_tui.battles.report import resolve_names as resolve_names
+from evedmv_tui.battles.sides import format_isk
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.store.connect import open_database
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Parse an ISO 8601 time (UTC when no zone is given) or an age like ``6h``."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        delta = dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+        return dt.datetime.now(dt.UTC) - delta
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: give ISO 8601 (2021-11-27T18:00) or an age"
+            " such as 30m, 6h, 2d or 1w"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def register(subparsers: Any) -> None:
+    battles = subparsers.add_parser("battles", help="detect, list and show battles")
+    commands = battles.add_subparsers(
+        title="battles commands", metavar="ACTION", required=True
+    )
+
+    detect = commands.add_parser(
+        "detect",
+        help="detect battles in kills imported since the last detection",
+        description="Cluster killmails into battles. Imports already do this after"
+        " every batch; run it after changing parameters or to catch up.",
+    )
+    detect.add_argument(
+        "--rebuild", action="store_true", help="recluster every stored killmail"
+    )
+    detect.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="change a detection parameter and keep it for later detections"
+        " (see docs/battles.md); implies --rebuild",
+    )
+    detect.add_argument(
+        "--show-parameters",
+        action="store_true",
+        help="print the parameters in force and exit",
+    )
+    detect.set_defaults(handler=detect_command)
+
+    listing = commands.add_parser("list", help="list stored battles, newest first")
+    listing.add_argument("--since", type=parse_time, help="ended after (ISO or 6h, 2d)")
+    listing.add_argument("--until", type=parse_time, help="started before")
+    listing.add_argument("--system", help="in this solar system (name or id)")
+    listing.add_argument("--region", help="in this region (name or id)")
+    listing.add_argument("--min-kills", type=int, help="at least this many kills")
+    listing.add_argument("--min-pilots", type=int, help="at least this many pilots")
+    listing.add_argument(
+        "--min-isk", type=float, help="at least this much ISK destroyed"
+    )
+    listing.add_argument(
+        "--limit", type=int, default=100, help="at most this many (default 100)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=list_command)
+
+    show = commands.add_parser("show", help="show a battle report")
+    show.add_argument("battle_id", type=int, nargs="?", help="battle id")
+    show.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (text)"
+    )
+    show.add_argument(
+        "--recipe",
+        type=Path,
+        help="build the report from a saved recipe instead of a stored battle",
+    )
+    show.add_argument(
+        "--save-recipe",
+        type=Path,
+        metavar="FILE",
+        help="also write the battle's recipe (systems, window, overrides) to FILE",
+    )
+    show.set_defaults(handler=show_command)
+
+    move = commands.add_parser(
+        "move", help="move an alliance, corporation or character to another side"
+    )
+    move.add_argument("battle_id", type=int)
+    move.add_argument("entity_kind", choices=ENTITY_KINDS)
+    move.add_argument("entity_id", type=int)
+    target = move.add_mutually_exclusive_group(required=True)
+    target.add_argument("--side", type=int, help="the side number to move to")
+    target.add_argument("--new-side", action="store_true", help="start a new side")
+    move.set_defaults(handler=move_command)
+
+
+def detect_command(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as db:
+        params = load_parameters(db)
+        if args.show_parameters:
+            for name, value in params.to_json().items():
+                print(f"{name} = {value}")
+            return 0
+        rebuild = args.rebuild
+        if args.set:
+            values = {}
+            for item in args.set:
+                name, sep, value = item.partition("=")
+                if not sep:
+                    raise ConfigError(
+                        "invalid battle parameter",
+                        f"--set {item!r} is not NAME=VALUE",
+                        "for example --set quiet_minutes=20",
+                    )
+                values[name.strip()] = value.strip()
+            params = parse_parameters(values, source="--set", base=params)
+            save_parameters(db, params)
+            rebuild = True
+        summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
+    print(
+        f"{summary.battles} battles from {summary.kills_read} kills read:"
+        f" {summary.created} new, {summary.updated} updated,"
+        f" {summary.deleted} removed, in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+def _criteria(args: argparse.Namespace) -> BattleFilter:
+    return BattleFilter(
+        since=args.since,
+        until=args.until,
+        system=args.system,
+        region=args.region,
+        min_kills=args.min_kills,
+        min_pilots=args.min_pilots,
+        min_isk=args.min_isk,
+        limit=args.limit,
+    )
+
+
+def list_command(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as db:
+        battles = list_battles(db, _criteria(args))
+        sides = list_sides(db, [b.battle_id for b in battles])
+        label_ids = {s.label_id for rows in sides.values() for s in rows if s.label_id}
+        names = resolve_names(db, label_ids)
+    if args.json:
+        document = []
+        for battle in battles:
+            entry = dataclasses.asdict(battle)
+            entry["systems"] = [
+                {"solar_system_id": i, "name": n}
+                for i, n in zip(
+                    battle.solar_system_ids, battle.system_names, strict=True
+                )
+            ]
+            entry["start"] = battle.start_time.isoformat()
+            entry["end"] = battle.end_time.isoformat()
+            for key in ("start_time", "end_time", "solar_system_ids", "system_names"):
+                del entry[key]
+            entry["updated_at"] = battle.updated_at.isoformat()
+            entry["sides"] = [
+                {
+                    **dataclasses.asdict(side),
+                    "label": names.get(side.label_id or 0, str(side.label_id)),
+                }
+                for side in sides.get(battle.battle_id, [])
+            ]
+            for side in entry["sides"]:
+                del side["battle_id"]
+            document.append(entry)
+        json.dump(document, sys.stdout, indent=2)
+        print()
+        return 0
+    if not battles:
+        print("no battles match; import killmails or widen the filters")
+        return 0
+    print(
+        f"{'id':>6}  {'start (UTC)':<16} {'dur':>5} {'kills':>5} {'pilots':>6}"
+        f" {'ISK':>7}  {'sides':<5} systems"
+    )
+    for battle in battles:
+        minutes = int(battle.duration.total_seconds() // 60)
+        mark = "*" if battle.ongoing else " "
+        print(
+            f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
+            f" {minutes:>4}m {battle.kills:>5} {battle.pilots:>6}"
+            f" {format_isk(battle.isk_destroyed):>7}  {battle.side_count:<5}"
+            f" {', '.join(battle.system_names)}"
+        )
+    if any(b.ongoing for b in battles):
+        print("* ongoing")
+    return 0
+
+
+def show_command(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.battle_id is None) == (args.recipe is None):
+        raise ConfigError(
+            "nothing to show",
+            "give either a battle id or --recipe FILE",
+            "list battles with 'evedmv battles list'",
+        )
+    with open_database(settings) as db:
+        if args.recipe is not None:
+            recipe = read_recipe(args.recipe)
+            report = report_from_recipe(db, recipe, source=str(args.recipe))
+        else:
+            report = load_report(db, args.battle_id)
+            if args.save_recipe is not None:
+                write_recipe(recipe_of_battle(db, args.battle_id), args.save_recipe)
+    sys.stdout.write(render(report, args.format))
+    return 0
+
+
+def move_command(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as db:
+        side = None if args.new_side else args.side
+        move_entity(db, args.battle_id, args.entity_kind, args.entity_id, side)
+        report = load_report(db, args.battle_id)
+    entity = next(
+        (e for e in report.entities if e.entity_id == args.entity_id),
+        None,
+    )
+    where = f"side {entity.side_no}" if entity else "its new side"
+    print(f"moved {args.entity_kind} {args.entity_id} to {where}")
+    return 0
