@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "evedmv_tui.commands.db",
     "evedmv_tui.commands.intel",
     "evedmv_tui.commands.follow",
+    "evedmv_tui.commands.battles",
 )
 
 

@@ -37,7 +37,10 @@ BatchHook = Callable[[Database, BatchResult], None]
 
 # "module:function" of each hook; resolved lazily so the importer does not
 # import the packages that react to it.
-DEFAULT_HOOKS: tuple[str, ...] = ("evedmv_tui.intel.watch:on_batch",)
+DEFAULT_HOOKS: tuple[str, ...] = (
+    "evedmv_tui.intel.watch:on_batch",
+    "evedmv_tui.battles.detect:on_batch",
+)
 
 
 def default_hooks() -> list[BatchHook]:
