@@ -1,12 +1,13 @@
 """ISK values for killmails that arrived without a zKillboard block.
 
-The rules follow zKillboard's own parser and are written out in
-``docs/valuation.md``. In short: the total is the hull plus every item row
-(nested items are their own rows, so each is counted once) at
-``quantity_dropped + quantity_destroyed`` times its unit price; blueprint
-copies, the Golden Pod implant and ships in a frigate escape bay count
-0.01 ISK each; unit prices come from the ``prices`` table (ESI
-``average_price``, else ``adjusted_price``).
+The rules follow zKillboard's parser and price lookup and are written out
+in ``docs/valuation.md``. In short: the total is the hull plus every item
+row (nested items are their own rows, so each is counted once) at
+``quantity_dropped + quantity_destroyed`` times its unit price. A unit
+price is 0.01 ISK for blueprint copies, SKINs, the Golden Pod implant and
+ships in a frigate escape bay; zKillboard's fixed price for a few rare
+hulls; 10,000 ISK for capsules; else ESI's ``average_price``, else its
+``adjusted_price``, from the ``prices`` table.
 
 Only killmails whose ``value_source`` is NULL or ``'computed'`` are touched,
 so zKillboard's own values always win.
@@ -15,7 +16,7 @@ so zKillboard's own values always win.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import psycopg
@@ -29,17 +30,17 @@ FITTED_FLAGS: frozenset[int] = frozenset(
         *range(11, 19),  # low slots
         *range(19, 27),  # medium slots
         *range(27, 35),  # high slots
-        87,  # drone bay
         89,  # implants
         *range(92, 100),  # rig slots
         *range(125, 133),  # subsystem slots
         158,  # fighter bay
         *range(159, 164),  # fighter tubes
         *range(164, 172),  # structure service slots
-        172,  # structure fuel bay
     ]
 )
-"""Inventory flags whose items zKillboard counts in ``fittedValue``."""
+"""Inventory flags whose items count in ``fittedValue``. zKillboard's
+values on real kills leave the drone bay (87) and a structure's fuel bay
+(172) out, so they are left out here too."""
 
 NOMINAL_PRICE = 0.01
 """Unit price zKillboard gives to items that cannot carry their market value."""
@@ -47,17 +48,85 @@ BLUEPRINT_COPY_SINGLETON = 2
 GOLDEN_POD_TYPE_ID = 33329
 IMPLANT_FLAG = 89
 FRIGATE_ESCAPE_BAY_FLAG = 179
+SKIN_CATEGORY_ID = 91
+CAPSULE_GROUP_ID = 29
+CAPSULE_TYPE_IDS = (670, 33328)
+"""Capsule types, for databases without the SDE's groups."""
+CAPSULE_PRICE = 10_000.0
 
-_UNIT_PRICE = f"""
+FIXED_PRICES: Mapping[int, float] = {
+    # Market-manipulated or site-dropped items.
+    12478: NOMINAL_PRICE,  # Khumaak
+    34559: NOMINAL_PRICE,  # Conflux Element
+    44265: NOMINAL_PRICE,  # Victory Firework
+    # Rare hulls with no usable market.
+    2834: 80e9,  # Utu
+    3516: 80e9,  # Malice
+    11375: 80e9,  # Freki
+    3518: 100e9,  # Vangel
+    3514: 100e9,  # Revenant
+    32788: 100e9,  # Cambion
+    32790: 100e9,  # Etana
+    32209: 100e9,  # Mimir
+    11942: 100e9,  # Silver Magnate
+    33673: 100e9,  # Whiptail
+    35779: 120e9,  # Imp
+    42125: 120e9,  # Vendetta
+    42246: 120e9,  # Caedes
+    2836: 150e9,  # Adrestia
+    33675: 150e9,  # Chameleon
+    35781: 150e9,  # Fiend
+    45530: 150e9,  # Virtuoso
+    33397: 200e9,  # Chremoas
+    42245: 200e9,  # Rabisu
+    45649: 200e9,  # Komodo
+    45531: 230e9,  # Victor
+    42241: 350e9,  # Molok
+    11940: 500e9,  # Gold Magnate
+    635: 500e9,  # Opux Luxury Yacht
+    11011: 500e9,  # Guardian-Vexor
+    25560: 500e9,  # Opux Dragoon Yacht
+    13202: 750e9,  # Megathron Federate Issue
+    26840: 750e9,  # Raven State Issue
+    11936: 750e9,  # Apocalypse Imperial Issue
+    11938: 750e9,  # Armageddon Imperial Issue
+    26842: 750e9,  # Tempest Tribal Issue
+    9860: 1e12,  # Polaris
+    11019: 1e12,  # Cockroach
+}
+"""zKillboard's hard-coded unit prices (its ``Price::getFixedPrice``)."""
+
+_FIXED_VALUES = ", ".join(
+    f"({type_id}, {price!r}::double precision)"
+    for type_id, price in sorted(FIXED_PRICES.items())
+)
+_CAPSULES = ", ".join(str(type_id) for type_id in CAPSULE_TYPE_IDS)
+
+
+def _market_price(
+    type_id: str, alias: str, prices: str, types: str, groups: str
+) -> str:
+    """Return the SQL unit price of the type ``type_id`` before per-item rules."""
+    return f"""
+        CASE
+            WHEN {groups}.category_id = {SKIN_CATEGORY_ID} THEN {NOMINAL_PRICE}
+            WHEN {alias}.price IS NOT NULL THEN {alias}.price
+            WHEN {types}.group_id = {CAPSULE_GROUP_ID}
+              OR {type_id} IN ({_CAPSULES}) THEN {CAPSULE_PRICE}
+            ELSE coalesce({prices}.average_price, nullif({prices}.adjusted_price, 0))
+        END"""
+
+
+_ITEM_PRICE = f"""
     CASE
         WHEN i.singleton = {BLUEPRINT_COPY_SINGLETON}
           OR (i.item_type_id = {GOLDEN_POD_TYPE_ID} AND i.flag = {IMPLANT_FLAG})
           OR i.flag = {FRIGATE_ESCAPE_BAY_FLAG}
         THEN {NOMINAL_PRICE}
-        ELSE coalesce(p.average_price, nullif(p.adjusted_price, 0), 0)
+        ELSE {_market_price("i.item_type_id", "f", "p", "ty", "gr")}
     END
 """
-
+_HULL_PRICE = _market_price("h.type_id", "hf", "hp", "hty", "hgr")
 _FITTED_LIST = ", ".join(str(flag) for flag in sorted(FITTED_FLAGS))
 
 # One statement values a whole batch. A killmail none of whose types has a
@@ -65,7 +134,8 @@ _FITTED_LIST = ", ".join(str(flag) for flag in sorted(FITTED_FLAGS))
 APPLY = NamedSql(
     "valuation.apply",
     f"""
-WITH target AS (
+WITH fixed (type_id, price) AS (VALUES {_FIXED_VALUES}),
+target AS (
     SELECT k.killmail_id, k.killmail_time, k.victim_ship_type_id
     FROM killmails k
     WHERE k.killmail_id = ANY(%(ids)s)
@@ -75,8 +145,7 @@ item_rows AS (
     SELECT
         i.killmail_id,
         i.killmail_time,
-        ({_UNIT_PRICE}) AS unit_price,
-        p.type_id IS NOT NULL AS priced,
+        ({_ITEM_PRICE}) AS unit_price,
         i.parent_index,
         i.flag,
         i.quantity_dropped,
@@ -85,15 +154,18 @@ item_rows AS (
     JOIN target t
       ON t.killmail_id = i.killmail_id AND t.killmail_time = i.killmail_time
     LEFT JOIN prices p ON p.type_id = i.item_type_id
+    LEFT JOIN fixed f ON f.type_id = i.item_type_id
+    LEFT JOIN types ty ON ty.type_id = i.item_type_id
+    LEFT JOIN groups gr ON gr.group_id = ty.group_id
 ),
 item_sums AS (
     SELECT
         killmail_id,
         killmail_time,
-        bool_or(priced) AS any_priced,
-        sum(unit_price * quantity_dropped) AS dropped,
-        sum(unit_price * quantity_destroyed) AS destroyed,
-        sum(unit_price * (quantity_dropped + quantity_destroyed))
+        bool_or(unit_price IS NOT NULL) AS any_priced,
+        sum(coalesce(unit_price, 0) * quantity_dropped) AS dropped,
+        sum(coalesce(unit_price, 0) * quantity_destroyed) AS destroyed,
+        sum(coalesce(unit_price, 0) * (quantity_dropped + quantity_destroyed))
             FILTER (WHERE parent_index IS NULL AND flag IN ({_FITTED_LIST}))
             AS fitted
     FROM item_rows
@@ -103,21 +175,28 @@ computed AS (
     SELECT
         t.killmail_id,
         t.killmail_time,
-        coalesce(hull.average_price, nullif(hull.adjusted_price, 0), 0) AS hull,
+        hull.price AS hull,
         coalesce(s.dropped, 0) AS dropped,
         coalesce(s.destroyed, 0) AS destroyed,
         coalesce(s.fitted, 0) AS fitted,
-        hull.type_id IS NOT NULL OR coalesce(s.any_priced, false) AS any_priced
+        hull.price IS NOT NULL OR coalesce(s.any_priced, false) AS any_priced
     FROM target t
     LEFT JOIN item_sums s
       ON s.killmail_id = t.killmail_id AND s.killmail_time = t.killmail_time
-    LEFT JOIN prices hull ON hull.type_id = t.victim_ship_type_id
+    LEFT JOIN LATERAL (
+        SELECT ({_HULL_PRICE}) AS price
+        FROM (SELECT t.victim_ship_type_id AS type_id) h
+        LEFT JOIN prices hp ON hp.type_id = h.type_id
+        LEFT JOIN fixed hf ON hf.type_id = h.type_id
+        LEFT JOIN types hty ON hty.type_id = h.type_id
+        LEFT JOIN groups hgr ON hgr.group_id = hty.group_id
+    ) hull ON true
 )
 UPDATE killmails k
-SET total_value = round((c.hull + c.dropped + c.destroyed)::numeric, 2),
-    fitted_value = round((c.hull + c.fitted)::numeric, 2),
+SET total_value = round((coalesce(c.hull, 0) + c.dropped + c.destroyed)::numeric, 2),
+    fitted_value = round((coalesce(c.hull, 0) + c.fitted)::numeric, 2),
     dropped_value = round(c.dropped::numeric, 2),
-    destroyed_value = round((c.hull + c.destroyed)::numeric, 2),
+    destroyed_value = round((coalesce(c.hull, 0) + c.destroyed)::numeric, 2),
     value_source = 'computed',
     updated_at = now()
 FROM computed c

@@ -1,0 +1,158 @@
+"""Import item prices from an ESI ``GET /markets/prices/`` response.
+
+The response is a JSON array of ``{"type_id", "average_price"?,
+"adjusted_price"?}``; ESI leaves ``average_price`` out for types nobody
+trades and reports ``adjusted_price`` 0 for many of them. Rows are upserted
+into ``prices``; a type missing from a newer response keeps its old price.
+After the import every killmail without zkb values is valued again from
+the new prices (see :mod:`evedmv_tui.valuation`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.store.telemetry import operation
+from evedmv_tui.valuation import revalue_all
+
+log = logging.getLogger(__name__)
+
+
+class PriceError(EvedmvError):
+    """The price file is missing or is not an ESI ``/markets/prices/`` response."""
+
+
+class MarketPrice(msgspec.Struct, frozen=True):
+    """One row of ESI's ``/markets/prices/`` response."""
+
+    type_id: int
+    average_price: float | None = None
+    adjusted_price: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PriceSummary:
+    path: str
+    read: int
+    inserted: int
+    updated: int
+    revalued: int
+    """Killmails without zkb values that were valued again."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+STAGE = NamedSql(
+    "prices.stage",
+    "CREATE TEMP TABLE prices_stage"
+    " (type_id bigint, average_price double precision,"
+    " adjusted_price double precision) ON COMMIT DROP",
+)
+COPY = "COPY prices_stage (type_id, average_price, adjusted_price) FROM STDIN"
+MERGE = NamedSql(
+    "prices.merge",
+    """
+WITH merged AS (
+    INSERT INTO prices (type_id, average_price, adjusted_price, fetched_at)
+    SELECT type_id, average_price, adjusted_price, now() FROM prices_stage
+    ON CONFLICT (type_id) DO UPDATE
+    SET average_price = EXCLUDED.average_price,
+        adjusted_price = EXCLUDED.adjusted_price,
+        fetched_at = EXCLUDED.fetched_at
+    WHERE (prices.average_price, prices.adjusted_price)
+          IS DISTINCT FROM (EXCLUDED.average_price, EXCLUDED.adjusted_price)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+FROM merged
+""",
+)
+
+
+def _check_number(path: Path, index: int, row: MarketPrice) -> None:
+    for field in ("average_price", "adjusted_price"):
+        value = getattr(row, field)
+        if value is not None and (math.isnan(value) or value < 0):
+            raise PriceError(
+                "invalid price file",
+                f"{path}: record {index} (type_id {row.type_id}): {field} is"
+                f" {value}, expected a number of ISK of at least 0",
+                "fix that record or fetch the response again",
+            )
+
+
+def read_prices(path: Path) -> list[MarketPrice]:
+    """Decode and check an ESI ``/markets/prices/`` response file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PriceError(
+            "price file not found",
+            f"{path} does not exist",
+            "save the body of ESI's GET /markets/prices/ to a file and pass it",
+        ) from None
+    try:
+        rows = msgspec.json.decode(data, type=list[MarketPrice])
+    except msgspec.ValidationError as exc:
+        raise PriceError(
+            "invalid price file",
+            f"{path}: {exc}",
+            "expected ESI's /markets/prices/ response: a JSON array of objects"
+            " with type_id, average_price and adjusted_price",
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise PriceError(
+            "invalid price file",
+            f"{path}: not valid JSON ({exc})",
+            "fetch the response again; the file may be truncated",
+        ) from None
+    for index, row in enumerate(rows):
+        _check_number(path, index, row)
+    return rows
+
+
+def store_prices(db: Database, rows: list[MarketPrice]) -> tuple[int, int]:
+    """Upsert ``rows`` into ``prices`` in one transaction; return (new, changed)."""
+    latest = {row.type_id: row for row in rows}
+    with db.connection() as conn, conn.transaction():
+        db.execute(STAGE, conn=conn)
+        with (
+            db.timed("prices.copy", COPY) as box,
+            conn.cursor() as cur,
+            cur.copy(COPY) as writer,
+        ):
+            for row in latest.values():
+                writer.write_row((row.type_id, row.average_price, row.adjusted_price))
+                box[0] += 1
+        found = db.fetch_one(MERGE, conn=conn)
+    assert found is not None
+    return int(found[0]), int(found[1])
+
+
+def import_prices(
+    db: Database, path: Path | str, *, revalue: bool = True
+) -> PriceSummary:
+    """Import an ESI price response and re-value killmails without zkb values."""
+    source = Path(path)
+    with operation("prices.import"):
+        rows = read_prices(source)
+        inserted, updated = store_prices(db, rows)
+        revalued = revalue_all(db) if revalue else 0
+    log.info(
+        "prices from %s: %d read, %d new, %d changed, %d killmails revalued",
+        source,
+        len(rows),
+        inserted,
+        updated,
+        revalued,
+    )
+    return PriceSummary(str(source), len(rows), inserted, updated, revalued)

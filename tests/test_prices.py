@@ -1,0 +1,107 @@
+"""Price import from an ESI /markets/prices/ response."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.generate import generate_killmails
+from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.prices import PriceError, import_prices
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+
+PRICES_FILE = "prices/esi_markets_prices_2025-05-13.json"
+
+
+def test_import_real_response(db: Database) -> None:
+    summary = import_prices(db, shared_file(PRICES_FILE))
+    assert summary.read == 15134
+    assert summary.inserted == 15134
+    assert db.fetch_value("SELECT count(*) FROM prices") == 15134
+    missing_average = db.fetch_value(
+        "SELECT count(*) FROM prices WHERE average_price IS NULL"
+    )
+    assert missing_average == 1990
+    rifter = db.fetch_one(
+        "SELECT average_price, adjusted_price FROM prices WHERE type_id = 587"
+    )
+    assert rifter == (pytest.approx(325487.77), pytest.approx(387953.0806473524))
+
+
+def test_reimport_changes_nothing(db: Database) -> None:
+    import_prices(db, shared_file(PRICES_FILE))
+    again = import_prices(db, shared_file(PRICES_FILE))
+    assert again.inserted == 0
+    assert again.updated == 0
+
+
+def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
+    """A price import re-values every killmail without zkb values and
+    leaves those with zkb values alone."""
+    documents = [json.loads(d) for d in generate_killmails(60, 8)]
+    with_zkb = documents[:30]
+    without_zkb = [{k: v for k, v in d.items() if k != "zkb"} for d in documents[30:]]
+    import_records(db, with_zkb + without_zkb, source="test")
+    zkb_totals = dict(
+        db.fetch_all(
+            "SELECT killmail_id, total_value FROM killmails WHERE value_source = 'zkb'"
+        )
+    )
+    assert len(zkb_totals) == 30
+    hull = without_zkb[0]["victim"]["ship_type_id"]
+    first = tmp_path / "first.json"
+    first.write_text(
+        json.dumps([{"type_id": hull, "average_price": 1000.0, "adjusted_price": 5.0}])
+    )
+    summary = import_prices(db, first)
+    assert summary.revalued >= 1
+    killmail_id = without_zkb[0]["killmail_id"]
+    before = db.fetch_value(
+        "SELECT total_value FROM killmails WHERE killmail_id = %s", (killmail_id,)
+    )
+    assert before >= 1000.0
+    second = tmp_path / "second.json"
+    second.write_text(
+        json.dumps([{"type_id": hull, "average_price": 2000.0, "adjusted_price": 5.0}])
+    )
+    assert import_prices(db, second).updated == 1
+    after = db.fetch_value(
+        "SELECT total_value FROM killmails WHERE killmail_id = %s", (killmail_id,)
+    )
+    assert after == pytest.approx(before + 1000.0)
+    assert zkb_totals == dict(
+        db.fetch_all(
+            "SELECT killmail_id, total_value FROM killmails WHERE value_source = 'zkb'"
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"type_id": 1}', "Expected `array`"),
+        ('[{"average_price": 3.0}]', "missing required field `type_id`"),
+        ('[{"type_id": "x"}]', "$[0].type_id"),
+        ('[{"type_id": 1, "average_price": -4}]', "record 0 (type_id 1)"),
+        ("[{", "not valid JSON"),
+    ],
+)
+def test_bad_response_rejected(
+    db: Database, tmp_path: Path, body: str, expected: str
+) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(body)
+    with pytest.raises(PriceError) as caught:
+        import_prices(db, path)
+    assert expected in caught.value.message
+    assert str(path) in caught.value.message
+    assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+def test_missing_file(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(PriceError) as caught:
+        import_prices(db, tmp_path / "absent.json")
+    assert caught.value.title == "price file not found"

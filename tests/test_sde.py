@@ -1,0 +1,199 @@
+"""Static data import from CCP's JSON Lines SDE and from CSV dumps."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.sde import SdeError, import_sde, static_counts
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+
+FULL_COUNTS = {
+    "regions": 113,
+    "constellations": 1175,
+    "solar_systems": 8437,
+    "stargate_jumps": 13776,
+    "categories": 48,
+    "groups": 1611,
+}
+
+
+def _assert_map(db: Database) -> None:
+    counts = static_counts(db)
+    for table, expected in FULL_COUNTS.items():
+        assert counts[table] == expected, table
+    jita = db.fetch_one(
+        "SELECT solar_system_name, region_id, constellation_id,"
+        " round(security::numeric, 3)::float,"
+        " security_class, wormhole_class_id FROM solar_systems"
+        " WHERE solar_system_id = 30000142"
+    )
+    assert jita == ("Jita", 10000002, 20000020, pytest.approx(0.946, abs=0.001), "B", 7)
+    # Jita's gates, in both directions.
+    jita_links = db.fetch_value(
+        "SELECT count(*) FROM stargate_jumps WHERE from_solar_system_id = 30000142"
+    )
+    assert jita_links == 7
+    asymmetric = db.fetch_value(
+        "SELECT count(*) FROM stargate_jumps j WHERE NOT EXISTS (SELECT 1 FROM"
+        " stargate_jumps r WHERE r.from_solar_system_id = j.to_solar_system_id"
+        " AND r.to_solar_system_id = j.from_solar_system_id)"
+    )
+    assert asymmetric == 0
+    rifter = db.fetch_one(
+        "SELECT t.type_name, t.group_id, g.ship_class FROM types t"
+        " JOIN groups g USING (group_id) WHERE t.type_id = 587"
+    )
+    assert rifter == ("Rifter", 25, "frigate")
+    keepstar_class = db.fetch_value(
+        "SELECT g.ship_class FROM types t JOIN groups g USING (group_id)"
+        " WHERE t.type_id = 35834"
+    )
+    assert keepstar_class == "structure"
+
+
+def test_import_jsonl_zip(db: Database) -> None:
+    summary = import_sde(db, shared_file("sde-jsonl.zip"))
+    assert summary.format == "jsonl"
+    assert summary.build == 3650286
+    assert summary.missing == ()
+    _assert_map(db)
+    assert static_counts(db)["types"] == 3238
+    # A wormhole system takes its class from the constellation.
+    j105951 = db.fetch_value(
+        "SELECT wormhole_class_id FROM solar_systems WHERE solar_system_id = 31000368"
+    )
+    assert j105951 == 2
+    tanoo = db.fetch_value("SELECT region_name FROM regions WHERE region_id = 10000001")
+    assert tanoo == "Derelik"
+
+
+def test_import_jsonl_folder(db: Database) -> None:
+    summary = import_sde(db, shared_file("sde-jsonl"))
+    assert summary.format == "jsonl"
+    _assert_map(db)
+    tables = {t.table: t for t in summary.tables}
+    assert tables["solar_systems"].inserted == 8437
+
+
+def test_import_csv_folder(db: Database) -> None:
+    summary = import_sde(db, shared_file("sde"))
+    assert summary.format == "csv"
+    _assert_map(db)
+    assert static_counts(db)["types"] == 53289
+
+
+def test_reimport_changes_nothing(db: Database) -> None:
+    path = shared_file("sde-jsonl.zip")
+    import_sde(db, path)
+    again = import_sde(db, path)
+    for table in again.tables:
+        assert table.inserted == 0, table.table
+        assert table.updated == 0, table.table
+    _assert_map(db)
+
+
+def test_csv_then_jsonl_updates_only_differences(db: Database) -> None:
+    import_sde(db, shared_file("sde"))
+    summary = import_sde(db, shared_file("sde-jsonl.zip"))
+    tables = {t.table: t for t in summary.tables}
+    assert tables["solar_systems"].inserted == 0
+    assert tables["stargate_jumps"].inserted == 0
+    # GPMR-01 and GPMC-01 carry class 7 in the JSON Lines files only.
+    assert tables["regions"].updated >= 1
+    assert static_counts(db)["solar_systems"] == 8437
+
+
+def test_fuzzwork_names_and_bz2(db: Database, tmp_path: Path) -> None:
+    source = shared_file("sde")
+    (tmp_path / "mapRegions.csv").write_text(
+        "regionID,regionName,x,y,z,factionID,radius\n"
+        "10000002,The Forge,0,0,0,500001,1\n"
+    )
+    import bz2
+
+    with bz2.open(tmp_path / "mapSolarSystems.csv.bz2", "wt") as out:
+        out.write(
+            "regionID,constellationID,solarSystemID,solarSystemName,x,y,z,"
+            "security,factionID,securityClass\n"
+            "10000002,20000020,30000142,Jita,1.0,2.0,3.0,0.945913,None,B\n"
+        )
+    (tmp_path / "mapLocationWormholeClasses.csv").write_text(
+        "locationID,wormholeClassID\n10000002,7\n"
+    )
+    shutil.copy(source / "categories.csv", tmp_path / "invCategories.csv")
+    summary = import_sde(db, tmp_path)
+    assert summary.format == "csv"
+    assert "types" in summary.missing
+    row = db.fetch_one(
+        "SELECT solar_system_name, x, wormhole_class_id FROM solar_systems"
+    )
+    assert row == ("Jita", 1.0, 7)
+    assert static_counts(db)["categories"] == 48
+
+
+def test_bad_csv_names_file_row_field(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "solar_systems.csv").write_text(
+        "solar_system_id,solar_system_name,security,constellation_id,region_id\n"
+        "30000142,Jita,0.9,20000020,10000002\n"
+        "30000144,Perimeter,high,20000020,10000002\n"
+    )
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+    message = caught.value.message
+    assert "solar_systems.csv row 3" in message
+    assert "'security'" in message
+    assert "'high'" in message
+    assert static_counts(db)["solar_systems"] == 0
+
+
+def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "types.csv").write_text("type_id,type_name\n587,Rifter\n")
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+    assert "group_id" in caught.value.message
+
+
+def test_bad_jsonl_names_line_and_key(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "sde"
+    folder.mkdir()
+    (folder / "groups.jsonl").write_text(
+        '{"_key": 25, "categoryID": 6, "name": {"en": "Frigate"}, "published": true}\n'
+        '{"_key": 26, "name": {"en": "Cruiser"}, "published": true}\n'
+    )
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, folder)
+    message = caught.value.message
+    assert "groups.jsonl line 2" in message
+    assert "_key 26" in message
+    assert "categoryID" in message
+    assert static_counts(db)["groups"] == 0
+
+
+def test_truncated_zip_member(db: Database, tmp_path: Path) -> None:
+    broken = tmp_path / "sde.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr(
+            "types.jsonl", '{"_key": 587, "groupID": 25, "name": {"en": "Rif'
+        )
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, broken)
+    assert "types.jsonl line 1" in caught.value.message
+    assert "not valid JSON" in caught.value.message
+
+
+def test_missing_path(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path / "nothing-here")
+    assert "does not exist" in caught.value.message
+
+
+def test_folder_without_sde_files(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("hello")
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+    assert caught.value.title == "no SDE files found"
