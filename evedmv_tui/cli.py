@@ -22,6 +22,7 @@ log = logging.getLogger("evedmv_tui")
 
 COMMAND_MODULES = (
     "evedmv_tui.commands.db",
+    "evedmv_tui.commands.ingest",
     "evedmv_tui.commands.intel",
     "evedmv_tui.commands.follow",
     "evedmv_tui.commands.battles",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import gc
 import logging
 import os
@@ -23,13 +24,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, run_hooks
-from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_process
-from evedmv_tui.ingest.shapes import (
-    ParsedRecord,
-    RejectedRecord,
-    parse_document,
-)
+from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
+from evedmv_tui.ingest.shapes import RejectedRecord
 from evedmv_tui.ingest.sources import expand_paths
 from evedmv_tui.ingest.writer import BatchOutcome, BatchWriter
 from evedmv_tui.store.db import Database, load_sql
@@ -185,7 +183,7 @@ class _Batcher:
         self.writer = writer
         self.hooks = hooks
         self.batch_size = max(1, batch_size)
-        self.records: list[ParsedRecord] = []
+        self.records: list[WritableRecord] = []
         self.owners: list[int] = []
         self.files: list[_Counts] = []
         self.total = _Counts()
@@ -194,7 +192,7 @@ class _Batcher:
         self.files.append(_Counts())
         return len(self.files) - 1
 
-    def add(self, file_index: int, records: Iterable[ParsedRecord]) -> None:
+    def add(self, file_index: int, records: Iterable[WritableRecord]) -> None:
         for record in records:
             self.records.append(record)
             self.owners.append(file_index)
@@ -213,7 +211,7 @@ class _Batcher:
 
     def _attribute(
         self,
-        records: Sequence[ParsedRecord],
+        records: Sequence[WritableRecord],
         owners: Sequence[int],
         outcome: BatchOutcome,
     ) -> None:
@@ -257,7 +255,7 @@ def _finish_import(db: Database, import_id: int, total: _Counts) -> None:
 
 def _events(files: Sequence[Path], workers: int) -> Iterator[ReadEvent]:
     if workers > 0:
-        return read_in_process(files)
+        return read_in_processes(files, workers)
     return read_here(files)
 
 
@@ -297,15 +295,7 @@ def import_paths(
         for event in _events(files, workers):
             index = event.file_index
             name = str(files[index])
-            for document in event.documents:
-                batcher.add(
-                    index,
-                    parse_document(
-                        document.raw,
-                        source_file=document.source_file,
-                        position=document.position,
-                    ),
-                )
+            batcher.add(index, event.records)
             bytes_read = event.bytes_read
             if event.kind == "error":
                 log.warning("cannot read all of %s: %s", name, event.error)
@@ -388,13 +378,15 @@ def import_records(
         writer = BatchWriter(db)
         batcher = _Batcher(db, writer, after_batch, batch_size)
         index = batcher.add_file()
+        seen_at = dt.datetime.now(dt.UTC)
         for number, document in enumerate(records, start=1):
             batcher.add(
                 index,
-                parse_document(
+                prepare_document(
                     document,
                     source_file=source_file,
                     position=f"record {number}",
+                    seen_at=seen_at,
                     source=source,
                 ),
             )

@@ -1,16 +1,18 @@
-"""Reading input files here or in a reader process.
+"""Reading input files here or in reader processes.
 
-Decompressing a bzip2 archive costs about as much CPU as parsing and
-writing its killmails, so large imports read and decompress in a spawned
-process and hand raw documents to the importer through a bounded queue:
-one core decompresses while the other parses and COPYs. The queue holds
-at most :data:`QUEUE_MESSAGES` messages of :data:`DOCUMENTS_PER_MESSAGE`
-documents, which bounds the memory in flight.
+Decompressing, parsing and encoding cost more CPU than PostgreSQL spends
+storing the rows, so large imports do that work in spawned reader
+processes, which hand encoded records to the importer through bounded
+queues while this process only sends them. Each queue holds at most
+:data:`QUEUE_MESSAGES` messages of the records of
+:data:`DOCUMENTS_PER_MESSAGE` documents, which bounds the memory in flight.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import gc
 import logging
 import lzma
 import multiprocessing
@@ -20,7 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from evedmv_tui.ingest.sources import FileReader, InputError, RawDocument
+from evedmv_tui.ingest.encode import WritableRecord, prepare_document
+from evedmv_tui.ingest.sources import FileReader, InputError
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +34,12 @@ _READ_ERRORS = (InputError, OSError, EOFError, zlib.error, lzma.LZMAError)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReadEvent:
-    """Documents read from one file, its end, or the error that stopped it."""
+    """Records read from one file, its end, or the error that stopped it."""
 
     file_index: int
     kind: str
-    """``documents``, ``end`` or ``error``."""
-    documents: Sequence[RawDocument] = ()
+    """``records``, ``end`` or ``error``."""
+    records: Sequence[WritableRecord] = ()
     bytes_read: int = 0
     error: str | None = None
 
@@ -48,22 +51,34 @@ def _describe(exc: BaseException) -> str:
 
 
 def read_file(index: int, path: Path) -> Iterator[ReadEvent]:
-    """Yield the documents of one file in chunks, then its end or error."""
+    """Yield the parsed records of one file in chunks, then its end or error."""
     reader = FileReader(path)
-    chunk: list[RawDocument] = []
+    chunk: list[WritableRecord] = []
+    documents = 0
+    seen_at = dt.datetime.now(dt.UTC)
     try:
         for document in reader.documents():
-            chunk.append(document)
-            if len(chunk) >= DOCUMENTS_PER_MESSAGE:
-                yield ReadEvent(index, "documents", chunk, reader.bytes_read)
+            chunk.extend(
+                prepare_document(
+                    document.raw,
+                    source_file=document.source_file,
+                    position=document.position,
+                    seen_at=seen_at,
+                )
+            )
+            documents += 1
+            if documents >= DOCUMENTS_PER_MESSAGE:
+                yield ReadEvent(index, "records", chunk, reader.bytes_read)
                 chunk = []
+                documents = 0
+                seen_at = dt.datetime.now(dt.UTC)
     except _READ_ERRORS as exc:
         if chunk:
-            yield ReadEvent(index, "documents", chunk, reader.bytes_read)
+            yield ReadEvent(index, "records", chunk, reader.bytes_read)
         yield ReadEvent(index, "error", (), reader.bytes_read, _describe(exc))
         return
     if chunk:
-        yield ReadEvent(index, "documents", chunk, reader.bytes_read)
+        yield ReadEvent(index, "records", chunk, reader.bytes_read)
     yield ReadEvent(index, "end", (), reader.bytes_read)
 
 
@@ -73,11 +88,14 @@ def read_here(files: Sequence[Path]) -> Iterator[ReadEvent]:
         yield from read_file(index, path)
 
 
-def _reader_main(files: Sequence[Path], channel: Any) -> None:
-    """Entry point of the reader process."""
+def _reader_main(files: Sequence[Path], first: int, step: int, channel: Any) -> None:
+    """Entry point of a reader process: files ``first``, ``first + step``, ..."""
+    # Parsing makes millions of short-lived acyclic objects; frequent cyclic
+    # collections would cost about as much as the parsing itself.
+    gc.set_threshold(50_000, 20, 100)
     try:
-        for index, path in enumerate(files):
-            for event in read_file(index, path):
+        for index in range(first, len(files), step):
+            for event in read_file(index, files[index]):
                 channel.put(event)
     except BaseException as exc:  # reported to the parent, which raises it
         channel.put(ReadEvent(-1, "fatal", error=_describe(exc)))
@@ -85,35 +103,56 @@ def _reader_main(files: Sequence[Path], channel: Any) -> None:
     channel.put(None)
 
 
-def read_in_process(files: Sequence[Path]) -> Iterator[ReadEvent]:
-    """Read every file in a spawned reader process and yield its events."""
+def _next_event(channel: Any, process: Any) -> ReadEvent:
+    while True:
+        try:
+            event: ReadEvent | None = channel.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"import reader process exited with code {process.exitcode}"
+                ) from None
+            continue
+        if event is None:
+            raise RuntimeError("import reader process ended before its files")
+        if event.kind == "fatal":
+            raise RuntimeError(f"import reader process failed: {event.error}")
+        return event
+
+
+def read_in_processes(files: Sequence[Path], workers: int) -> Iterator[ReadEvent]:
+    """Read the files in ``workers`` spawned processes; yield events in file order.
+
+    Reader ``k`` reads files ``k``, ``k + workers``, ... in turn, so while
+    this process consumes one file, the next file's reader works ahead
+    until its queue is full. Events come out in file order either way, so
+    the result is the same as reading in this process.
+    """
+    workers = max(1, min(workers, len(files)))
     context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=QUEUE_MESSAGES)
-    process = context.Process(
-        target=_reader_main,
-        args=(list(files), channel),
-        name="evedmv-import-reader",
-        daemon=True,
-    )
-    process.start()
-    log.debug("reader process %s started for %d file(s)", process.pid, len(files))
+    readers = []
+    for first in range(workers):
+        channel = context.Queue(maxsize=QUEUE_MESSAGES)
+        process = context.Process(
+            target=_reader_main,
+            args=(list(files), first, workers, channel),
+            name=f"evedmv-import-reader-{first}",
+            daemon=True,
+        )
+        process.start()
+        readers.append((channel, process))
+    log.debug("%d reader process(es) started for %d file(s)", workers, len(files))
     try:
-        while True:
-            try:
-                event = channel.get(timeout=1.0)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise RuntimeError(
-                        f"import reader process exited with code {process.exitcode}"
-                    ) from None
-                continue
-            if event is None:
-                break
-            if event.kind == "fatal":
-                raise RuntimeError(f"import reader process failed: {event.error}")
-            yield event
+        for index in range(len(files)):
+            channel, process = readers[index % workers]
+            while True:
+                event = _next_event(channel, process)
+                yield event
+                if event.kind in ("end", "error"):
+                    break
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join(timeout=10)
-        channel.close()
+        for channel, process in readers:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=10)
+            channel.close()

@@ -32,13 +32,19 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from evedmv_tui.ingest.hooks import BatchResult
-from evedmv_tui.ingest.shapes import (
-    ParsedKillmail,
-    ParsedRecord,
-    PendingKillmail,
-    RejectedRecord,
+from evedmv_tui.ingest.encode import (
+    ATTACKER_COLUMNS,
+    ITEM_COLUMNS,
+    KILLMAIL_COLUMNS,
+    SIGNATURE,
+    TRAILER,
+    EncodedKillmail,
+    WritableRecord,
+    with_zkb,
+    zkb_values,
 )
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.shapes import PendingKillmail, RejectedRecord
 from evedmv_tui.killmails import Zkb, decode_zkb
 from evedmv_tui.store.db import Database, load_sql
 
@@ -49,64 +55,6 @@ WRITE_LOCK_KEY = 7_305_000_101
 
 PARTITIONED_TABLES = ("killmails", "attackers", "items")
 
-KILLMAIL_COLUMNS = (
-    ("killmail_id", "int8"),
-    ("killmail_time", "timestamptz"),
-    ("solar_system_id", "int8"),
-    ("moon_id", "int8"),
-    ("war_id", "int8"),
-    ("killmail_hash", "text"),
-    ("victim_character_id", "int8"),
-    ("victim_corporation_id", "int8"),
-    ("victim_alliance_id", "int8"),
-    ("victim_faction_id", "int8"),
-    ("victim_ship_type_id", "int8"),
-    ("victim_damage_taken", "int8"),
-    ("position_x", "float8"),
-    ("position_y", "float8"),
-    ("position_z", "float8"),
-    ("attacker_count", "int4"),
-    ("total_value", "float8"),
-    ("fitted_value", "float8"),
-    ("dropped_value", "float8"),
-    ("destroyed_value", "float8"),
-    ("value_source", "text"),
-    ("points", "int4"),
-    ("npc", "bool"),
-    ("solo", "bool"),
-    ("awox", "bool"),
-    ("location_id", "int8"),
-    ("labels", "text[]"),
-    ("esi_body", "text"),
-    ("zkb_body", "text"),
-    ("zkb_seen_at", "timestamptz"),
-    ("source", "text"),
-)
-ATTACKER_COLUMNS = (
-    ("killmail_id", "int8"),
-    ("killmail_time", "timestamptz"),
-    ("attacker_index", "int4"),
-    ("character_id", "int8"),
-    ("corporation_id", "int8"),
-    ("alliance_id", "int8"),
-    ("faction_id", "int8"),
-    ("ship_type_id", "int8"),
-    ("weapon_type_id", "int8"),
-    ("damage_done", "int8"),
-    ("final_blow", "bool"),
-    ("security_status", "float4"),
-)
-ITEM_COLUMNS = (
-    ("killmail_id", "int8"),
-    ("killmail_time", "timestamptz"),
-    ("item_index", "int4"),
-    ("parent_index", "int4"),
-    ("item_type_id", "int8"),
-    ("flag", "int4"),
-    ("singleton", "int4"),
-    ("quantity_destroyed", "int8"),
-    ("quantity_dropped", "int8"),
-)
 INDEX_COLUMNS = (
     ("killmail_id", "int8"),
     ("killmail_hash", "text"),
@@ -157,6 +105,42 @@ def copy_rows(
         for row in rows:
             write_row(row)
             count += 1
+        box[0] = count
+    return count
+
+
+COPY_BLOCK = 1024 * 1024
+"""Bytes sent per ``Copy.write`` call when sending encoded rows."""
+
+
+def copy_encoded(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[bytes],
+) -> int:
+    """COPY pre-encoded rows into ``table``.
+
+    Each item of ``rows`` holds the rows of one killmail; telemetry and the
+    return value count those items.
+    """
+    statement = copy_statement(table, columns)
+    count = 0
+    with (
+        db.timed(f"ingest.copy_{table}", statement) as box,
+        conn.cursor() as cur,
+        cur.copy(statement) as copy,
+    ):
+        block = bytearray(SIGNATURE)
+        for chunk in rows:
+            block += chunk
+            count += 1
+            if len(block) >= COPY_BLOCK:
+                copy.write(block)
+                block = bytearray()
+        block += TRAILER
+        copy.write(block)
         box[0] = count
     return count
 
@@ -243,64 +227,14 @@ class _Existing:
     pending_zkb: str | None
 
 
-def _zkb_values(zkb: Zkb | None) -> tuple[Any, ...]:
-    if zkb is None:
-        return (None,) * 11
-    return (
-        zkb.total_value,
-        zkb.fitted_value,
-        zkb.dropped_value,
-        zkb.destroyed_value,
-        "zkb" if zkb.total_value is not None else None,
-        zkb.points,
-        zkb.npc,
-        zkb.solo,
-        zkb.awox,
-        zkb.location_id,
-        zkb.labels,
-    )
-
-
-def killmail_row(
-    record: ParsedKillmail,
-    zkb: Zkb | None,
-    zkb_body: str | None,
-    seen_at: dt.datetime,
-) -> tuple[Any, ...]:
-    """Return the ``killmails`` row of ``record`` with the given zkb block."""
-    killmail = record.killmail
-    victim = killmail.victim
-    position = victim.position
-    return (
-        killmail.killmail_id,
-        killmail.killmail_time,
-        killmail.solar_system_id,
-        killmail.moon_id,
-        killmail.war_id,
-        record.killmail_hash,
-        victim.character_id,
-        victim.corporation_id,
-        victim.alliance_id,
-        victim.faction_id,
-        victim.ship_type_id,
-        victim.damage_taken,
-        None if position is None else position.x,
-        None if position is None else position.y,
-        None if position is None else position.z,
-        len(killmail.attackers),
-        *_zkb_values(zkb),
-        record.esi_body,
-        zkb_body,
-        seen_at if zkb_body is not None else None,
-        record.source,
-    )
+Keyed = EncodedKillmail | PendingKillmail
 
 
 def _merge_duplicates(
-    records: Sequence[ParsedRecord],
-) -> tuple[dict[int, ParsedKillmail | PendingKillmail], list[RejectedRecord], int]:
+    records: Sequence[WritableRecord], seen_at: dt.datetime
+) -> tuple[dict[int, Keyed], list[RejectedRecord], int]:
     """Keep one record per killmail id; a body beats a reference, a later zkb wins."""
-    chosen: dict[int, ParsedKillmail | PendingKillmail] = {}
+    chosen: dict[int, Keyed] = {}
     rejects: list[RejectedRecord] = []
     duplicates = 0
     for record in records:
@@ -312,24 +246,20 @@ def _merge_duplicates(
             chosen[record.killmail_id] = record
             continue
         duplicates += 1
-        chosen[record.killmail_id] = _combine(earlier, record)
+        chosen[record.killmail_id] = _combine(earlier, record, seen_at)
     return chosen, rejects, duplicates
 
 
-def _combine(
-    earlier: ParsedKillmail | PendingKillmail, later: ParsedKillmail | PendingKillmail
-) -> ParsedKillmail | PendingKillmail:
-    if isinstance(earlier, ParsedKillmail):
-        if isinstance(later, ParsedKillmail) and later.zkb_body is not None:
+def _combine(earlier: Keyed, later: Keyed, seen_at: dt.datetime) -> Keyed:
+    if isinstance(earlier, EncodedKillmail):
+        if later.zkb_body is None:
+            return earlier
+        if isinstance(later, EncodedKillmail):
             return later
-        if isinstance(later, PendingKillmail) and later.zkb_body is not None:
-            zkb = decode_zkb(later.zkb_body.encode())
-            return dataclasses.replace(earlier, zkb=zkb, zkb_body=later.zkb_body)
-        return earlier
-    if isinstance(later, ParsedKillmail):
+        return with_zkb(earlier, later.zkb_body, seen_at)
+    if isinstance(later, EncodedKillmail):
         if later.zkb_body is None and earlier.zkb_body is not None:
-            zkb = decode_zkb(earlier.zkb_body.encode())
-            return dataclasses.replace(later, zkb=zkb, zkb_body=earlier.zkb_body)
+            return with_zkb(later, earlier.zkb_body, seen_at)
         return later
     if later.zkb_body is None and earlier.zkb_body is not None:
         return dataclasses.replace(later, zkb_body=earlier.zkb_body)
@@ -343,9 +273,7 @@ class _Plan:
     index_rows: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     stored_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     pending_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
-    bodies: list[tuple[ParsedKillmail, Zkb | None, str | None]] = dataclasses.field(
-        default_factory=list
-    )
+    bodies: list[EncodedKillmail] = dataclasses.field(default_factory=list)
     zkb_stage: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     pending_ids: list[int] = dataclasses.field(default_factory=list)
     duplicates: int = 0
@@ -364,7 +292,7 @@ def _stage_row(
         killmail_id,
         killmail_time,
         killmail_hash,
-        *_zkb_values(zkb),
+        *zkb_values(zkb),
         zkb_body,
         seen_at,
         source,
@@ -372,14 +300,14 @@ def _stage_row(
 
 
 def _plan(
-    chosen: dict[int, ParsedKillmail | PendingKillmail],
+    chosen: dict[int, Keyed],
     existing: dict[int, _Existing],
     seen_at: dt.datetime,
 ) -> _Plan:
     plan = _Plan()
     for killmail_id, record in chosen.items():
         found = existing.get(killmail_id)
-        if isinstance(record, ParsedKillmail):
+        if isinstance(record, EncodedKillmail):
             _plan_body(plan, record, found, seen_at)
         else:
             _plan_reference(plan, record, found, seen_at)
@@ -388,39 +316,37 @@ def _plan(
 
 def _plan_body(
     plan: _Plan,
-    record: ParsedKillmail,
+    record: EncodedKillmail,
     found: _Existing | None,
     seen_at: dt.datetime,
 ) -> None:
-    killmail = record.killmail
     if found is not None and found.state == "stored":
-        if record.zkb is None or record.zkb_body is None:
+        zkb = record.zkb
+        if zkb is None or record.zkb_body is None:
             plan.duplicates += 1
             return
         plan.zkb_stage.append(
             _stage_row(
-                killmail.killmail_id,
-                found.killmail_time or killmail.killmail_time,
+                record.killmail_id,
+                found.killmail_time or record.killmail_time,
                 record.killmail_hash,
-                record.zkb,
+                zkb,
                 record.zkb_body,
                 seen_at,
                 record.source,
             )
         )
         return
-    zkb, zkb_body = record.zkb, record.zkb_body
-    if zkb_body is None and found is not None and found.pending_zkb is not None:
+    if record.zkb_body is None and found is not None and found.pending_zkb is not None:
         # The reference that made this killmail pending brought the zkb block.
-        zkb_body = found.pending_zkb
-        zkb = decode_zkb(zkb_body.encode())
-    plan.bodies.append((record, zkb, zkb_body))
+        record = with_zkb(record, found.pending_zkb, seen_at)
+    plan.bodies.append(record)
     if found is None:
         plan.index_rows.append(
             (
-                killmail.killmail_id,
+                record.killmail_id,
                 record.killmail_hash,
-                killmail.killmail_time,
+                record.killmail_time,
                 "stored",
                 record.source,
                 None,
@@ -429,9 +355,9 @@ def _plan_body(
     else:
         plan.stored_updates.append(
             (
-                killmail.killmail_id,
+                record.killmail_id,
                 record.killmail_hash or found.killmail_hash,
-                killmail.killmail_time,
+                record.killmail_time,
                 record.source,
             )
         )
@@ -511,6 +437,10 @@ def _valuation() -> ValueHook | None:
 def _reject_params(
     rejects: Sequence[RejectedRecord], import_id: int | None
 ) -> dict[str, Any]:
+    # One INSERT ... ON CONFLICT DO UPDATE cannot touch a row twice, so the
+    # same record read twice in one batch (a file named twice) is sent once.
+    unique = {(r.source_file, r.position, r.raw): r for r in rejects}
+    rejects = list(unique.values())
     return {
         "import_id": import_id,
         "source_file": [r.source_file for r in rejects],
@@ -531,16 +461,16 @@ class BatchWriter:
         self.partitions = PartitionManager(db)
         self._apply_values = _valuation()
 
-    def write(self, records: Sequence[ParsedRecord]) -> BatchOutcome:
+    def write(self, records: Sequence[WritableRecord]) -> BatchOutcome:
         """Write one batch in one transaction and return what it did."""
-        chosen, rejects, in_batch_duplicates = _merge_duplicates(records)
+        seen_at = dt.datetime.now(dt.UTC)
+        chosen, rejects, in_batch_duplicates = _merge_duplicates(records, seen_at)
         months = {
-            month_start(record.killmail.killmail_time)
+            month_start(record.killmail_time)
             for record in chosen.values()
-            if isinstance(record, ParsedKillmail)
+            if isinstance(record, EncodedKillmail)
         }
         self.partitions.ensure(months)
-        seen_at = dt.datetime.now(dt.UTC)
         db = self.db
         with db.connection() as conn, conn.transaction():
             db.execute(load_sql(_SQL, "lock_writer"), (WRITE_LOCK_KEY,), conn=conn)
@@ -563,15 +493,15 @@ class BatchWriter:
                     conn=conn,
                 )
             without_values = [
-                record.killmail_id for record, zkb, _ in plan.bodies if zkb is None
+                record.killmail_id
+                for record in plan.bodies
+                if not record.has_zkb_values
             ]
             if self._apply_values is not None and without_values:
                 self._apply_values(db, conn, without_values)
-        inserted = [record for record, _, _ in plan.bodies]
-        times = [r.killmail.killmail_time for r in inserted] + [
-            row[1] for row in updated
-        ]
-        systems = {r.killmail.solar_system_id for r in inserted}
+        inserted = plan.bodies
+        times = [r.killmail_time for r in inserted] + [row[1] for row in updated]
+        systems = {r.solar_system_id for r in inserted}
         systems.update(row[2] for row in updated)
         result = BatchResult(
             inserted_ids=tuple(r.killmail_id for r in inserted),
@@ -625,30 +555,14 @@ class BatchWriter:
             )
         if not plan.bodies:
             return
-        copy_rows(
-            db,
-            conn,
-            "killmails",
-            KILLMAIL_COLUMNS,
-            (
-                killmail_row(record, zkb, body, seen_at)
-                for record, zkb, body in plan.bodies
-            ),
+        bodies = plan.bodies
+        copy_encoded(
+            db, conn, "killmails", KILLMAIL_COLUMNS, (r.killmail_copy for r in bodies)
         )
-        copy_rows(
-            db,
-            conn,
-            "attackers",
-            ATTACKER_COLUMNS,
-            (row for record, _, _ in plan.bodies for row in record.attacker_rows),
+        copy_encoded(
+            db, conn, "attackers", ATTACKER_COLUMNS, (r.attackers_copy for r in bodies)
         )
-        copy_rows(
-            db,
-            conn,
-            "items",
-            ITEM_COLUMNS,
-            (row for record, _, _ in plan.bodies for row in record.item_rows),
-        )
+        copy_encoded(db, conn, "items", ITEM_COLUMNS, (r.items_copy for r in bodies))
 
     def _merge_zkb(
         self, conn: psycopg.Connection[Any], plan: _Plan

@@ -1,0 +1,234 @@
+"""``evedmv import PATH... [--json] [--offline]`` and ``evedmv rejects list``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from evedmv_tui.config import Settings
+from evedmv_tui.ingest.hooks import BatchHook, default_hooks
+from evedmv_tui.ingest.importer import (
+    DEFAULT_BATCH_SIZE,
+    FetchPending,
+    ImportProgress,
+    ImportSummary,
+    import_paths,
+)
+from evedmv_tui.ingest.rejects import count_rejects, list_rejects
+from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database
+
+log = logging.getLogger(__name__)
+
+LOG_INTERVAL = 10.0
+"""Seconds between progress lines when stderr is not a terminal."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import killmails from files, folders and archives",
+        description="Import killmails from ESI JSON, JSON arrays, JSON Lines,"
+        " zKillboard API lists, RedisQ and R2Z2 documents, and EVE Ref daily"
+        " archives (.tar.bz2), or folders of these. The shape of each record"
+        " is detected from its content. Exits with status 1 when any record"
+        " was rejected (see 'evedmv rejects list').",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="keep killmails that arrive without a body as pending instead of"
+        " fetching them from ESI",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"records per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.set_defaults(handler=run_import)
+
+    rejects = subparsers.add_parser("rejects", help="show rejected import records")
+    actions = rejects.add_subparsers(title="rejects commands", metavar="ACTION")
+    actions.required = True
+    listing = actions.add_parser("list", help="list rejected records, newest first")
+    listing.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="rows (default 50)"
+    )
+    listing.add_argument(
+        "--import", dest="import_id", type=int, metavar="ID", help="one import only"
+    )
+    listing.add_argument(
+        "--raw", action="store_true", help="print each record's full raw text"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON Lines")
+    listing.set_defaults(handler=run_list_rejects)
+
+
+class ProgressPrinter:
+    """Draw a progress bar on a terminal, or write a line now and then."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO, *, tty: bool) -> None:
+        self.stream = stream
+        self.tty = tty
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, progress: ImportProgress) -> None:
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last < 0.2:
+                return
+            self._last = now
+            self.stream.write("\r" + self.render(progress))
+            self.stream.flush()
+            self._drawn = True
+        elif now - self._last >= LOG_INTERVAL:
+            self._last = now
+            self.stream.write(f"evedmv: {self.render(progress, bar=False)}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def render(self, progress: ImportProgress, *, bar: bool = True) -> str:
+        share = (
+            progress.bytes_done / progress.bytes_total if progress.bytes_total else 0
+        )
+        share = min(1.0, share)
+        left = progress.remaining_seconds
+        eta = "--:--" if left is None else _clock(left)
+        text = (
+            f"{share:4.0%} files {progress.files_done}/{progress.files_total}"
+            f"  {progress.read:,} records  {progress.rate:,.0f}/s  left {eta}"
+        )
+        if not bar:
+            return text
+        filled = round(share * self.WIDTH)
+        return f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def pending_fetcher(settings: Settings) -> FetchPending | None:
+    """Return a function that fetches pending bodies from ESI, if available."""
+    try:
+        from evedmv_tui.esi import EsiClient
+        from evedmv_tui.ingest.pending import fetch_pending
+    except ImportError:  # the ESI fetcher is optional
+        log.warning("no ESI fetcher available; pending killmails stay pending")
+        return None
+
+    def fetch(db: Database, hooks: Sequence[BatchHook]) -> Any:
+        with EsiClient.from_settings(settings) as client:
+            return fetch_pending(db, client, after_batch=hooks)
+
+    return fetch
+
+
+def print_summary(summary: ImportSummary, stream: TextIO) -> None:
+    """Write a per-file table and the totals."""
+    if len(summary.files) > 1:
+        for item in summary.files:
+            stream.write(
+                f"{item.path}: {item.read:,} read, {item.inserted:,} inserted,"
+                f" {item.updated:,} updated, {item.duplicates:,} duplicates,"
+                f" {item.pending:,} pending, {item.rejected:,} rejected\n"
+            )
+    stream.write(
+        f"imported {len(summary.files)} file(s) in {summary.seconds:.1f} s:"
+        f" {summary.read:,} read, {summary.inserted:,} inserted,"
+        f" {summary.updated:,} updated, {summary.duplicates:,} duplicates,"
+        f" {summary.pending:,} pending, {summary.rejected:,} rejected\n"
+    )
+    if summary.fetched is not None:
+        stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
+    if summary.rejected:
+        stream.write(
+            f"{summary.rejected:,} record(s) rejected; see"
+            f" 'evedmv rejects list --import {summary.import_id}'\n"
+        )
+
+
+def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    fetcher = None if args.offline else pending_fetcher(settings)
+    printer = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())
+    with open_database(settings) as db:
+        try:
+            summary = import_paths(
+                db,
+                args.paths,
+                offline=args.offline,
+                fetch_pending=fetcher,
+                after_batch=default_hooks(),
+                progress=printer,
+                batch_size=args.batch_size,
+            )
+        finally:
+            printer.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), default=str))
+    else:
+        print_summary(summary, sys.stdout)
+    return 1 if summary.rejected else 0
+
+
+def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
+    with open_database(settings) as db:
+        rows = list_rejects(db, limit=args.limit, import_id=args.import_id)
+        total = count_rejects(db, import_id=args.import_id)
+    if args.json:
+        for row in rows:
+            print(
+                json.dumps(
+                    {
+                        "reject_id": row.reject_id,
+                        "import_id": row.import_id,
+                        "rejected_at": row.rejected_at.isoformat(),
+                        "source_file": row.source_file,
+                        "position": row.position,
+                        "killmail_id": row.killmail_id,
+                        "field": row.field,
+                        "reason": row.reason,
+                        "raw": row.raw,
+                    }
+                )
+            )
+        return 0
+    if not rows:
+        print("no rejected records")
+        return 0
+    for row in rows:
+        killmail = "-" if row.killmail_id is None else str(row.killmail_id)
+        print(
+            f"#{row.reject_id} {row.source_file} {row.position}"
+            f" killmail {killmail} field {row.field or '-'}: {row.reason}"
+        )
+        raw = row.raw if args.raw else _shorten(row.raw, 100)
+        print(f"    {raw}")
+    if total > len(rows):
+        print(f"({len(rows)} of {total:,} shown; use --limit)")
+    return 0
+
+
+def _shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

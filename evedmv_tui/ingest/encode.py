@@ -1,0 +1,292 @@
+"""Killmails encoded as binary COPY rows, ready to send.
+
+Formatting rows for ``COPY ... (FORMAT BINARY)`` costs as much CPU as
+parsing the JSON, so the reader process does it: it turns each parsed
+killmail into an :class:`EncodedKillmail` whose ``killmails``,
+``attackers`` and ``items`` rows are already bytes, and the writer only
+concatenates the rows of the killmails it keeps. Pickling bytes across the
+process boundary is a copy; pickling the parsed structs costs more than
+parsing them again.
+
+The rows are formatted by psycopg's own binary COPY row formatter, with
+the same dumpers a cursor's ``Copy.set_types`` would pick, so the bytes are
+exactly what ``Copy.write_row`` would send.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from psycopg import adapters, pq
+
+# NOTE: psycopg's row formatter is internal (psycopg 3.2 and 3.3 keep it in
+# psycopg._copy_base, backed by the C extension when installed).
+from psycopg._copy_base import format_row_binary
+from psycopg.adapt import Transformer
+
+from evedmv_tui.ingest.shapes import (
+    ParsedKillmail,
+    PendingKillmail,
+    RejectedRecord,
+    parse_document,
+)
+from evedmv_tui.killmails import Zkb, decode_zkb
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+"""Header of a binary COPY stream: signature, flags, header extension length."""
+TRAILER = b"\xff\xff"
+
+KILLMAIL_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("solar_system_id", "int8"),
+    ("moon_id", "int8"),
+    ("war_id", "int8"),
+    ("killmail_hash", "text"),
+    ("victim_character_id", "int8"),
+    ("victim_corporation_id", "int8"),
+    ("victim_alliance_id", "int8"),
+    ("victim_faction_id", "int8"),
+    ("victim_ship_type_id", "int8"),
+    ("victim_damage_taken", "int8"),
+    ("position_x", "float8"),
+    ("position_y", "float8"),
+    ("position_z", "float8"),
+    ("attacker_count", "int4"),
+    ("total_value", "float8"),
+    ("fitted_value", "float8"),
+    ("dropped_value", "float8"),
+    ("destroyed_value", "float8"),
+    ("value_source", "text"),
+    ("points", "int4"),
+    ("npc", "bool"),
+    ("solo", "bool"),
+    ("awox", "bool"),
+    ("location_id", "int8"),
+    ("labels", "text[]"),
+    ("esi_body", "text"),
+    ("zkb_body", "text"),
+    ("zkb_seen_at", "timestamptz"),
+    ("source", "text"),
+)
+ESI_BODY_FIELD = 27
+"""Position of ``esi_body`` in :data:`KILLMAIL_COLUMNS`."""
+ATTACKER_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("attacker_index", "int4"),
+    ("character_id", "int8"),
+    ("corporation_id", "int8"),
+    ("alliance_id", "int8"),
+    ("faction_id", "int8"),
+    ("ship_type_id", "int8"),
+    ("weapon_type_id", "int8"),
+    ("damage_done", "int8"),
+    ("final_blow", "bool"),
+    ("security_status", "float4"),
+)
+ITEM_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_time", "timestamptz"),
+    ("item_index", "int4"),
+    ("parent_index", "int4"),
+    ("item_type_id", "int8"),
+    ("flag", "int4"),
+    ("singleton", "int4"),
+    ("quantity_destroyed", "int8"),
+    ("quantity_dropped", "int8"),
+)
+
+
+class RowEncoder:
+    """Format rows of fixed column types as binary COPY rows."""
+
+    def __init__(self, columns: Sequence[tuple[str, str]]) -> None:
+        self.columns = tuple(columns)
+        self._transformer = Transformer()
+        oids = [adapters.types.get_oid(kind) for _, kind in columns]
+        self._transformer.set_dumper_types(oids, pq.Format.BINARY)
+
+    def encode(self, rows: Iterable[Sequence[Any]]) -> bytes:
+        """Return the rows formatted back to back, without header or trailer."""
+        out = bytearray()
+        transformer = self._transformer
+        for row in rows:
+            format_row_binary(row, transformer, out)
+        return bytes(out)
+
+
+_encoders: dict[str, RowEncoder] = {}
+
+
+def encoder(table: str) -> RowEncoder:
+    """Return the (cached) encoder of ``killmails``, ``attackers`` or ``items``."""
+    found = _encoders.get(table)
+    if found is None:
+        columns = {
+            "killmails": KILLMAIL_COLUMNS,
+            "attackers": ATTACKER_COLUMNS,
+            "items": ITEM_COLUMNS,
+        }[table]
+        found = _encoders[table] = RowEncoder(columns)
+    return found
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EncodedKillmail:
+    """A validated killmail whose rows are binary COPY bytes."""
+
+    killmail_id: int
+    killmail_time: dt.datetime
+    solar_system_id: int
+    killmail_hash: str | None
+    source: str
+    zkb_body: str | None
+    has_zkb_values: bool
+    """Whether the zkb block carries ISK values (else they are computed)."""
+    killmail_copy: bytes
+    attackers_copy: bytes
+    items_copy: bytes
+
+    @property
+    def zkb(self) -> Zkb | None:
+        """The zkb block, decoded again (only rare paths need it)."""
+        return None if self.zkb_body is None else decode_zkb(self.zkb_body.encode())
+
+    def esi_body(self) -> str:
+        """Return the stored ESI body, read back from the encoded row."""
+        return read_text_field(self.killmail_copy, ESI_BODY_FIELD)
+
+
+def zkb_values(zkb: Zkb | None) -> tuple[Any, ...]:
+    """Return the zkb columns of ``killmails``, from total_value to labels."""
+    if zkb is None:
+        return (None,) * 11
+    return (
+        zkb.total_value,
+        zkb.fitted_value,
+        zkb.dropped_value,
+        zkb.destroyed_value,
+        "zkb" if zkb.total_value is not None else None,
+        zkb.points,
+        zkb.npc,
+        zkb.solo,
+        zkb.awox,
+        zkb.location_id,
+        zkb.labels,
+    )
+
+
+def killmail_row(
+    record: ParsedKillmail,
+    zkb: Zkb | None,
+    zkb_body: str | None,
+    seen_at: dt.datetime,
+) -> tuple[Any, ...]:
+    """Return the ``killmails`` row of ``record`` with the given zkb block."""
+    killmail = record.killmail
+    victim = killmail.victim
+    position = victim.position
+    return (
+        killmail.killmail_id,
+        killmail.killmail_time,
+        killmail.solar_system_id,
+        killmail.moon_id,
+        killmail.war_id,
+        record.killmail_hash,
+        victim.character_id,
+        victim.corporation_id,
+        victim.alliance_id,
+        victim.faction_id,
+        victim.ship_type_id,
+        victim.damage_taken,
+        None if position is None else position.x,
+        None if position is None else position.y,
+        None if position is None else position.z,
+        len(killmail.attackers),
+        *zkb_values(zkb),
+        record.esi_body,
+        zkb_body,
+        seen_at if zkb_body is not None else None,
+        record.source,
+    )
+
+
+def encode_parsed(
+    record: ParsedKillmail,
+    seen_at: dt.datetime,
+    *,
+    zkb: Zkb | None = None,
+    zkb_body: str | None = None,
+) -> EncodedKillmail:
+    """Encode ``record``; ``zkb``/``zkb_body`` replace its own block if given."""
+    if zkb_body is None:
+        zkb, zkb_body = record.zkb, record.zkb_body
+    killmail = record.killmail
+    return EncodedKillmail(
+        killmail.killmail_id,
+        killmail.killmail_time,
+        killmail.solar_system_id,
+        record.killmail_hash,
+        record.source,
+        zkb_body,
+        zkb is not None and zkb.total_value is not None,
+        encoder("killmails").encode([killmail_row(record, zkb, zkb_body, seen_at)]),
+        encoder("attackers").encode(record.attacker_rows),
+        encoder("items").encode(record.item_rows),
+    )
+
+
+def with_zkb(
+    record: EncodedKillmail, zkb_body: str, seen_at: dt.datetime
+) -> EncodedKillmail:
+    """Return ``record`` re-encoded with another zkb block."""
+    parsed = parse_document(
+        record.esi_body().encode(), source_file="", position="", source=record.source
+    )
+    body = parsed[0]
+    assert isinstance(body, ParsedKillmail), "a stored body parses again"
+    body = dataclasses.replace(body, killmail_hash=record.killmail_hash)
+    return encode_parsed(
+        body, seen_at, zkb=decode_zkb(zkb_body.encode()), zkb_body=zkb_body
+    )
+
+
+WritableRecord = EncodedKillmail | PendingKillmail | RejectedRecord
+"""What the writer takes: encoded killmails, references and rejects."""
+
+_LENGTH = struct.Struct("!i")
+
+
+def read_text_field(row: bytes, index: int) -> str:
+    """Return text field ``index`` of one binary COPY row."""
+    offset = 2
+    for _ in range(index):
+        (length,) = _LENGTH.unpack_from(row, offset)
+        offset += 4 + max(length, 0)
+    (length,) = _LENGTH.unpack_from(row, offset)
+    if length < 0:
+        raise ValueError(f"field {index} is NULL")
+    return row[offset + 4 : offset + 4 + length].decode("utf-8")
+
+
+def prepare_document(
+    document: bytes | Mapping[str, Any],
+    *,
+    source_file: str,
+    position: str,
+    seen_at: dt.datetime,
+    source: str | None = None,
+) -> list[WritableRecord]:
+    """Parse one document and encode its killmails for the writer."""
+    records = parse_document(
+        document, source_file=source_file, position=position, source=source
+    )
+    return [
+        encode_parsed(record, seen_at) if isinstance(record, ParsedKillmail) else record
+        for record in records
+    ]

@@ -1,0 +1,42 @@
+"""Reading back the records an import rejected."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from evedmv_tui.store.db import Database, load_sql
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RejectRow:
+    """One rejected record as stored in ``rejects``."""
+
+    reject_id: int
+    import_id: int | None
+    rejected_at: dt.datetime
+    source_file: str
+    position: str
+    killmail_id: int | None
+    field: str | None
+    reason: str
+    raw: str
+
+
+def list_rejects(
+    db: Database, *, limit: int = 50, import_id: int | None = None
+) -> list[RejectRow]:
+    """Return the newest rejects first, optionally of one import only."""
+    return db.fetch_all(
+        load_sql("evedmv_tui.ingest", "list_rejects"),
+        {"limit": limit, "import_id": import_id},
+        row=RejectRow,
+    )
+
+
+def count_rejects(db: Database, *, import_id: int | None = None) -> int:
+    """Return how many rejects are stored, optionally of one import only."""
+    value = db.fetch_value(
+        load_sql("evedmv_tui.ingest", "count_rejects"), {"import_id": import_id}
+    )
+    return int(value or 0)
