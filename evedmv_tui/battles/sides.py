@@ -41,6 +41,8 @@ from evedmv_tui.battles.parameters import BattleParameters
 ENEMY_OF_ENEMY = 0.1
 """Share of a common enemy's hostility that draws two units together."""
 _MAX_PASSES = 20
+FELLOW_PAIRWISE = 12
+"""Attackers of a kill, by damage, whose fellowship is counted pairwise."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -198,11 +200,19 @@ def _collect(
             for actor in significant_actors:
                 if actor != victim:
                     weights.hostile(actor, victim, value * shares[actor])
-        ordered = sorted(shares)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                if a in significant_actors or b in significant_actors:
-                    weights.fellow(a, b, value * min(shares[a], shares[b]))
+        # The largest damage dealers are fellows pairwise; every other
+        # attacker is a fellow of the largest one, which bounds the pairs of a
+        # kill with hundreds of attackers.
+        ordered = sorted(shares, key=lambda a: (-shares[a], a))
+        core = [a for a in ordered if a in significant_actors][:FELLOW_PAIRWISE]
+        for i, a in enumerate(core):
+            for b in core[i + 1 :]:
+                weights.fellow(a, b, value * min(shares[a], shares[b]))
+        if core:
+            top = core[0]
+            for other in ordered:
+                if other not in core:
+                    weights.fellow(top, other, value * min(shares[top], shares[other]))
     return weights, people
 
 
@@ -224,6 +234,73 @@ def _unit_weights(
     return hostility, fellowship
 
 
+class _Placement:
+    """Units on sides, with per-unit and per-side sums kept up to date."""
+
+    def __init__(
+        self,
+        hostility: Mapping[int, Mapping[int, float]],
+        fellowship: Mapping[int, Mapping[int, float]],
+    ) -> None:
+        self.hostility = hostility
+        self.fellowship = fellowship
+        self.side_of: dict[int, int] = {}
+        self.members: dict[int, set[int]] = collections.defaultdict(set)
+        # For each unit, its fellowship and hostility with each side.
+        self.fellow_side: dict[int, dict[int, float]] = collections.defaultdict(
+            lambda: collections.defaultdict(float)
+        )
+        self.hostile_side: dict[int, dict[int, float]] = collections.defaultdict(
+            lambda: collections.defaultdict(float)
+        )
+        # Hostility between sides, both directions stored.
+        self.side_hostility: dict[int, dict[int, float]] = collections.defaultdict(
+            lambda: collections.defaultdict(float)
+        )
+
+    def _shift(self, unit: int, side: int, sign: float) -> None:
+        for other, weight in self.fellowship.get(unit, {}).items():
+            self.fellow_side[other][side] += sign * weight
+        for other, weight in self.hostility.get(unit, {}).items():
+            self.hostile_side[other][side] += sign * weight
+            other_side = self.side_of.get(other)
+            if other_side is not None:
+                self.side_hostility[side][other_side] += sign * weight
+                self.side_hostility[other_side][side] += sign * weight
+
+    def put(self, unit: int, side: int) -> None:
+        current = self.side_of.pop(unit, None)
+        if current is not None:
+            self.members[current].discard(unit)
+            self._shift(unit, current, -1.0)
+        self._shift(unit, side, 1.0)
+        self.side_of[unit] = side
+        self.members[side].add(unit)
+
+    def score(self, unit: int, side: int) -> float:
+        """Return fellowship minus hostility with ``side``, plus the bonus."""
+        if not self.members[side] - {unit}:
+            return float("-inf")
+        score = self.fellow_side[unit][side] - self.hostile_side[unit][side]
+        own = self.side_of.get(unit)
+        for other, hostile in self.hostile_side[unit].items():
+            if other == side or hostile <= 0 or not self.members[other] - {unit}:
+                continue
+            theirs = self.side_hostility[side][other]
+            if own == side:
+                theirs -= hostile
+            score += ENEMY_OF_ENEMY * min(hostile, theirs)
+        return score
+
+    def best_side(self, unit: int) -> tuple[int | None, float]:
+        best: tuple[int | None, float] = (None, 0.0)
+        for side in sorted(self.members):
+            value = self.score(unit, side)
+            if value > best[1] + 1e-9:
+                best = (side, value)
+        return best
+
+
 def _place(
     units: Sequence[int],
     hostility: Mapping[int, Mapping[int, float]],
@@ -235,63 +312,34 @@ def _place(
         for u in units
     }
     order = sorted(units, key=lambda u: (-involvement[u], u))
-    side_of: dict[int, int] = {}
-    members: dict[int, set[int]] = collections.defaultdict(set)
+    placement = _Placement(hostility, fellowship)
     pull = dict.fromkeys(units, 0.0)
     next_side = 0
-
-    def score(unit: int, side: int) -> float:
-        own = members[side] - {unit}
-        if not own:
-            return float("-inf")
-        friendly = sum(fellowship.get(unit, {}).get(m, 0.0) for m in own)
-        hostile = sum(hostility.get(unit, {}).get(m, 0.0) for m in own)
-        bonus = 0.0
-        for other, other_members in members.items():
-            if other == side or not other_members - {unit}:
-                continue
-            mine = sum(hostility.get(unit, {}).get(m, 0.0) for m in other_members)
-            theirs = sum(
-                hostility.get(m, {}).get(o, 0.0) for m in own for o in other_members
-            )
-            bonus += ENEMY_OF_ENEMY * min(mine, theirs)
-        return friendly - hostile + bonus
-
-    def best_side(unit: int) -> tuple[int | None, float]:
-        best: tuple[int | None, float] = (None, 0.0)
-        for side in sorted(members):
-            value = score(unit, side)
-            if value > best[1] + 1e-9:
-                best = (side, value)
-        return best
-
-    remaining = list(order)
+    remaining = set(units)
     while remaining:
         # The next unit is the one most related to those already placed.
         unit = max(remaining, key=lambda u: (pull[u], involvement[u], -u))
-        remaining.remove(unit)
-        side, _ = best_side(unit)
+        remaining.discard(unit)
+        side, _ = placement.best_side(unit)
         if side is None:
             side = next_side
             next_side += 1
-        side_of[unit] = side
-        members[side].add(unit)
-        for other, weight in hostility.get(unit, {}).items():
-            if other in pull:
-                pull[other] += weight
-        for other, weight in fellowship.get(unit, {}).items():
-            if other in pull:
-                pull[other] += weight
+        placement.put(unit, side)
+        pull.pop(unit)
+        for relation in (hostility, fellowship):
+            for other, weight in relation.get(unit, {}).items():
+                if other in pull:
+                    pull[other] += weight
     for _ in range(_MAX_PASSES):
         moved = False
         for unit in order:
-            current = side_of[unit]
-            current_score = score(unit, current)
+            current = placement.side_of[unit]
+            current_score = placement.score(unit, current)
             if current_score == float("-inf"):
                 current_score = 0.0
-            side, value = best_side(unit)
-            target = side
-            if side is None and current_score < -1e-9 and len(members[current]) > 1:
+            target, value = placement.best_side(unit)
+            crowded = len(placement.members[current]) > 1
+            if target is None and current_score < -1e-9 and crowded:
                 target = next_side
                 next_side += 1
                 value = 0.0
@@ -300,13 +348,11 @@ def _place(
                 and target != current
                 and value > current_score + 1e-9
             ):
-                members[current].discard(unit)
-                members[target].add(unit)
-                side_of[unit] = target
+                placement.put(unit, target)
                 moved = True
         if not moved:
             break
-    return side_of
+    return dict(placement.side_of)
 
 
 def assign_sides(
