@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_records
@@ -229,3 +231,37 @@ def test_hooks_see_fetched_killmails(
 
     inserted = sorted(i for r in results for i in r.inserted_ids)
     assert inserted == sorted(p["killID"] for p in chosen)
+
+
+def test_import_command_fetches_pending(
+    db: Database,
+    fake: FakeServer,
+    packages: list[dict[str, Any]],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chosen = packages[:4]
+    listing = tmp_path / "zkb_api_list.json"
+    listing.write_text(
+        json.dumps([json.loads(reference(p)) for p in chosen]), encoding="utf-8"
+    )
+    serve(fake, chosen)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+    offline_status = cli.main(["import", "--offline", str(listing)])
+    offline_requests = len(fake.requests)
+    online_status = cli.main(["import", str(listing)])
+
+    assert offline_status == 0
+    assert offline_requests == 0
+    assert online_status == 0
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == len(chosen)
+    assert db.fetch_value("SELECT count(*) FROM killmails") == len(chosen)
+    pending = db.fetch_value(
+        "SELECT count(*) FROM killmail_index WHERE state = 'pending'"
+    )
+    assert pending == 0
