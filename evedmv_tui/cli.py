@@ -26,6 +26,10 @@ COMMAND_MODULES = (
     "evedmv_tui.commands.intel",
     "evedmv_tui.commands.follow",
     "evedmv_tui.commands.battles",
+    "evedmv_tui.commands.sde",
+    "evedmv_tui.commands.prices",
+    "evedmv_tui.commands.generate",
+    "evedmv_tui.commands.demo",
 )
 
 

@@ -867,6 +867,21 @@ def load_rows(db: Database, rows: _MapRows) -> tuple[TableResult, ...]:
     return tuple(results)
 
 
+def load_tables(
+    db: Database, tables: Mapping[str, Iterable[Row]]
+) -> tuple[TableResult, ...]:
+    """Upsert rows given in the column order of :data:`TABLES`, in one transaction."""
+    rows = _MapRows()
+    for name, table_rows in tables.items():
+        if name not in TABLES:
+            raise ValueError(f"unknown static data table {name!r}")
+        rows.tables.setdefault(name, {})
+        for row in table_rows:
+            rows.add(name, row)
+    with operation("sde.load"):
+        return load_rows(db, rows)
+
+
 def import_sde(db: Database, path: Path | str) -> SdeSummary:
     """Read the export at ``path`` and upsert it; return what changed."""
     source = Path(path)

@@ -193,16 +193,6 @@ BUILTIN_SHIPS: tuple[tuple[int, str, int, float, str], ...] = (
     (16213, "Caldari Control Tower", 365, 405_109_375, "control_tower"),
 )
 
-# Group id -> category id for the groups above that are not ships.
-BUILTIN_GROUP_CATEGORIES: Mapping[int, int] = {
-    1657: 65,
-    1404: 65,
-    1406: 65,
-    1246: 22,
-    1250: 22,
-    365: 23,
-}
-
 # Fitted and carried items: (type_id, name, price in ISK)
 BUILTIN_ITEMS: Mapping[str, tuple[tuple[int, str, float], ...]] = {
     "weapon_small": (
@@ -326,6 +316,208 @@ BUILTIN_ITEMS: Mapping[str, tuple[tuple[int, str, float], ...]] = {
         (35892, "Standup Market Hub I", 1_156_257_143),
         (35878, "Standup Manufacturing Plant I", 207_298_056),
     ),
+}
+
+# Group of each built-in item, for the types table of the built-in universe.
+BUILTIN_ITEM_GROUPS: Mapping[int, int] = {
+    3178: 74,
+    3041: 53,
+    2404: 509,
+    2889: 55,
+    3146: 74,
+    3520: 53,
+    2410: 510,
+    1877: 511,
+    2913: 55,
+    2969: 55,
+    3082: 74,
+    3186: 74,
+    3057: 53,
+    19739: 506,
+    2961: 55,
+    3090: 74,
+    222: 85,
+    210: 384,
+    230: 85,
+    209: 385,
+    12777: 372,
+    12773: 372,
+    12818: 375,
+    12789: 377,
+    21896: 83,
+    12775: 372,
+    12820: 375,
+    12791: 377,
+    203: 386,
+    448: 52,
+    3244: 52,
+    527: 65,
+    3831: 38,
+    3841: 38,
+    2281: 77,
+    12076: 46,
+    12058: 46,
+    1952: 212,
+    2048: 60,
+    519: 59,
+    2364: 205,
+    10190: 302,
+    22291: 367,
+    20351: 329,
+    20353: 329,
+    3540: 62,
+    2605: 763,
+    31790: 774,
+    31055: 773,
+    25894: 773,
+    30987: 773,
+    26914: 325,
+    3608: 41,
+    12102: 67,
+    43556: 1770,
+    43555: 1770,
+    43552: 1770,
+    22782: 589,
+    4248: 899,
+    4292: 515,
+    4294: 515,
+    41466: 325,
+    41500: 62,
+    21096: 658,
+    2488: 100,
+    2456: 100,
+    2185: 100,
+    2446: 100,
+    28668: 916,
+    11289: 87,
+    16275: 423,
+    34: 18,
+    1230: 462,
+    44992: 1875,
+    11489: 340,
+    3465: 340,
+    19540: 300,
+    22119: 300,
+    2082: 1730,
+    16246: 749,
+    47327: 1330,
+    47334: 1442,
+    47298: 1562,
+    35892: 1321,
+    35878: 1415,
+}
+
+# (name, category_id) of every group the built-in types use.
+BUILTIN_GROUPS: Mapping[int, tuple[str, int]] = {
+    18: ("Mineral", 4),
+    25: ("Frigate", 6),
+    26: ("Cruiser", 6),
+    27: ("Battleship", 6),
+    28: ("Hauler", 6),
+    29: ("Capsule", 6),
+    30: ("Titan", 6),
+    31: ("Shuttle", 6),
+    38: ("Shield Extender", 7),
+    41: ("Remote Shield Booster", 7),
+    46: ("Propulsion Module", 7),
+    52: ("Warp Scrambler", 7),
+    53: ("Energy Weapon", 7),
+    55: ("Projectile Weapon", 7),
+    59: ("Gyrostabilizer", 7),
+    60: ("Damage Control", 7),
+    62: ("Armor Repair Unit", 7),
+    65: ("Stasis Web", 7),
+    67: ("Remote Capacitor Transmitter", 7),
+    74: ("Hybrid Weapon", 7),
+    77: ("Shield Hardener", 7),
+    83: ("Projectile Ammo", 8),
+    85: ("Hybrid Charge", 8),
+    87: ("Capacitor Booster Charge", 8),
+    100: ("Combat Drone", 18),
+    205: ("Heat Sink", 7),
+    212: ("Sensor Booster", 7),
+    237: ("Corvette", 6),
+    300: ("Cyberimplant", 20),
+    302: ("Magnetic Field Stabilizer", 7),
+    325: ("Remote Armor Repairer", 7),
+    329: ("Armor Plate", 7),
+    340: ("Secure Cargo Container", 2),
+    358: ("Heavy Assault Cruiser", 6),
+    365: ("Control Tower", 23),
+    367: ("Ballistic Control System", 7),
+    372: ("Advanced Autocannon Ammo", 8),
+    375: ("Advanced Pulse Laser Crystal", 8),
+    377: ("Advanced Blaster Charge", 8),
+    380: ("Deep Space Transport", 6),
+    384: ("Light Missile", 8),
+    385: ("Heavy Missile", 8),
+    386: ("Cruise Missile", 8),
+    419: ("Combat Battlecruiser", 6),
+    420: ("Destroyer", 6),
+    423: ("Ice Product", 4),
+    462: ("Veldspar", 25),
+    463: ("Mining Barge", 6),
+    485: ("Dreadnought", 6),
+    506: ("Missile Launcher Cruise", 7),
+    509: ("Missile Launcher Light", 7),
+    510: ("Missile Launcher Heavy", 7),
+    511: ("Missile Launcher Rapid Light", 7),
+    513: ("Freighter", 6),
+    515: ("Siege Module", 7),
+    540: ("Command Ship", 6),
+    541: ("Interdictor", 6),
+    543: ("Exhumer", 6),
+    547: ("Carrier", 6),
+    589: ("Interdiction Sphere Launcher", 7),
+    658: ("Cynosural Field Generator", 7),
+    659: ("Supercarrier", 6),
+    749: ("Cyber Shields", 20),
+    763: ("Nanofiber Internal Structure", 7),
+    773: ("Rig Armor", 7),
+    774: ("Rig Shield", 7),
+    831: ("Interceptor", 6),
+    832: ("Logistics", 6),
+    833: ("Force Recon Ship", 6),
+    834: ("Stealth Bomber", 6),
+    894: ("Heavy Interdiction Cruiser", 6),
+    899: ("Warp Disrupt Field Generator", 7),
+    900: ("Marauder", 6),
+    902: ("Jump Freighter", 6),
+    906: ("Combat Recon Ship", 6),
+    916: ("Nanite Repair Paste", 8),
+    963: ("Strategic Cruiser", 6),
+    1201: ("Attack Battlecruiser", 6),
+    1202: ("Blockade Runner", 6),
+    1246: ("Mobile Depot", 22),
+    1250: ("Mobile Tractor Unit", 22),
+    1305: ("Tactical Destroyer", 6),
+    1321: ("Structure Citadel Service Module", 66),
+    1330: ("Structure Area Denial Module", 66),
+    1404: ("Engineering Complex", 65),
+    1406: ("Refinery", 65),
+    1415: ("Structure Engineering Service Module", 66),
+    1442: ("Structure Warp Scrambler", 66),
+    1538: ("Force Auxiliary", 6),
+    1562: ("Structure Multirole Missile Launcher", 66),
+    1657: ("Citadel", 65),
+    1730: ("Special Edition Implant", 20),
+    1770: ("Command Burst", 7),
+    1875: ("PLEX", 5),
+}
+BUILTIN_CATEGORIES: Mapping[int, str] = {
+    2: "Celestial",
+    4: "Material",
+    5: "Accessories",
+    6: "Ship",
+    7: "Module",
+    8: "Charge",
+    18: "Drone",
+    20: "Implant",
+    22: "Deployable",
+    23: "Starbase",
+    25: "Asteroid",
+    65: "Structure",
+    66: "Structure Module",
 }
 
 # (solar_system_id, name, constellation_id, region_id, security,
@@ -672,4 +864,39 @@ def load_universe(db: Database) -> Universe | None:
 def hull_class(universe: Universe, type_id: int) -> str:
     """Return the ship class of a hull of ``universe``."""
     group = universe.groups.get(type_id)
-    return ship_classes.ship_class(group, BUILTIN_GROUP_CATEGORIES.get(group or -1))
+    known = BUILTIN_GROUPS.get(group) if group is not None else None
+    return ship_classes.ship_class(group, known[1] if known else None)
+
+
+def builtin_static_tables() -> dict[str, list[tuple[object, ...]]]:
+    """Return the built-in universe as rows of the static data tables.
+
+    The demo stores these when no SDE is given, so the dashboard can name
+    systems, regions and ship types. The rows have the column order of
+    :data:`evedmv_tui.sde.TABLES`.
+    """
+    item_names = {
+        entry[0]: entry[1] for entries in BUILTIN_ITEMS.values() for entry in entries
+    }
+    types: list[tuple[object, ...]] = [
+        (type_id, name, group, True, None, None, None, None)
+        for type_id, name, group, _price, _pool in BUILTIN_SHIPS
+    ]
+    types.extend(
+        (type_id, item_names[type_id], group, True, None, None, None, None)
+        for type_id, group in BUILTIN_ITEM_GROUPS.items()
+    )
+    tables: dict[str, list[tuple[object, ...]]] = {
+        "regions": list(BUILTIN_REGIONS),
+        "constellations": list(BUILTIN_CONSTELLATIONS),
+        # No coordinates: the built-in map only needs ids, names and gates.
+        "solar_systems": [(*row, None, None, None) for row in BUILTIN_SYSTEMS],
+        "stargate_jumps": [pair for a, b in BUILTIN_GATES for pair in ((a, b), (b, a))],
+        "categories": [(c, name, True) for c, name in BUILTIN_CATEGORIES.items()],
+        "groups": [
+            (g, name, category, True, ship_classes.ship_class(g, category))
+            for g, (name, category) in BUILTIN_GROUPS.items()
+        ],
+        "types": types,
+    }
+    return tables

@@ -1,0 +1,207 @@
+"""``evedmv demo``: a private cluster with static data and generated kills.
+
+The first run starts the private cluster (or uses ``--dsn``), loads static
+data, writes and imports the demo killmails, then opens the dashboard.
+Later runs find everything loaded and go straight to the dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.generate import load_universe, write_jsonl
+from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
+from evedmv_tui.ingest.hooks import default_hooks
+from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.prices import MarketPrice, store_prices
+from evedmv_tui.sde import import_sde, load_tables, static_counts
+from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.store.telemetry import operation
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COUNT = 20_000
+DEFAULT_SEED = 2025
+SDE_VARIABLE = "EVEDMV_SDE"
+
+IMPORTED = NamedSql(
+    "demo.imported",
+    "SELECT inserted + duplicates FROM imports"
+    " WHERE %(path)s = ANY(paths) AND finished_at IS NOT NULL"
+    " ORDER BY import_id DESC LIMIT 1",
+)
+COUNTS = NamedSql(
+    "demo.counts",
+    "SELECT (SELECT count(*) FROM killmails), (SELECT count(*) FROM prices),"
+    " CASE WHEN to_regclass('battles') IS NULL THEN NULL"
+    " ELSE (SELECT count(*) FROM battles) END",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DemoSummary:
+    """What ``evedmv demo`` found and loaded."""
+
+    static_source: str
+    """``sde`` (imported now), ``builtin`` (stored now) or ``existing``."""
+    static: dict[str, int]
+    prices_loaded: int
+    demo_file: str
+    killmails_imported: int
+    killmails_skipped: bool
+    killmails_total: int
+    prices_total: int
+    battles_total: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="load static data and generated killmails once, then open the dashboard",
+        description="Start the private cluster (unless --dsn is given), load"
+        " static data and the demo killmails if they are not loaded yet, and"
+        " open the dashboard.",
+    )
+    demo.add_argument(
+        "--sde",
+        type=Path,
+        help=f"SDE to import when none is loaded (env {SDE_VARIABLE}); without"
+        " it a small built-in universe is stored",
+    )
+    demo.add_argument(
+        "--count",
+        type=int,
+        default=DEFAULT_COUNT,
+        help=f"generated killmails to load (default {DEFAULT_COUNT})",
+    )
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    demo.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="print what was loaded instead of opening the dashboard",
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="with --no-dashboard, print JSON"
+    )
+    demo.set_defaults(handler=demo_command)
+
+
+def _load_static(db: Database, sde: Path | None) -> str:
+    if static_counts(db)["solar_systems"]:
+        return "existing"
+    if sde is not None:
+        summary = import_sde(db, sde)
+        log.info("demo: imported the SDE from %s", summary.path)
+        return "sde"
+    load_tables(db, builtin_static_tables())
+    log.info("demo: stored the built-in universe")
+    return "builtin"
+
+
+def _load_prices(db: Database) -> int:
+    """Store the built-in prices when the prices table is empty."""
+    if db.fetch_value("SELECT count(*) FROM prices"):
+        return 0
+    prices = builtin_universe().prices
+    rows = [MarketPrice(type_id, price, None) for type_id, price in prices.items()]
+    store_prices(db, rows)
+    return len(rows)
+
+
+def load_demo(
+    db: Database, settings: Settings, *, sde: Path | None, count: int, seed: int
+) -> DemoSummary:
+    """Load static data, prices and the demo killmails, each only once."""
+    with operation("demo.load"):
+        static_source = _load_static(db, sde)
+        prices_loaded = _load_prices(db)
+        folder = settings.data_dir / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"killmails-seed{seed}-n{count}.jsonl"
+        done = db.fetch_value(IMPORTED, {"path": str(path)})
+        imported = 0
+        if done is None:
+            universe = load_universe(db) or builtin_universe()
+            write_jsonl(path, count, seed, static=universe)
+            summary = import_paths(
+                db, [path], offline=True, after_batch=default_hooks()
+            )
+            imported = summary.inserted
+            log.info("demo: imported %d generated killmails", imported)
+        totals = db.fetch_one(COUNTS)
+    assert totals is not None
+    return DemoSummary(
+        static_source,
+        static_counts(db),
+        prices_loaded,
+        str(path),
+        imported,
+        done is not None,
+        int(totals[0]),
+        int(totals[1]),
+        None if totals[2] is None else int(totals[2]),
+    )
+
+
+def _print(summary: DemoSummary) -> None:
+    static = summary.static
+    source = {
+        "sde": "imported from the SDE",
+        "builtin": "stored the built-in universe",
+        "existing": "already loaded",
+    }[summary.static_source]
+    print(
+        f"static data: {source}: {static['solar_systems']} systems,"
+        f" {static['stargate_jumps']} gate jumps, {static['types']} types"
+    )
+    if summary.prices_loaded:
+        print(f"prices: stored {summary.prices_loaded} built-in prices")
+    if summary.killmails_skipped:
+        print(f"demo killmails: already imported from {summary.demo_file}")
+    else:
+        print(
+            f"demo killmails: imported {summary.killmails_imported}"
+            f" from {summary.demo_file}"
+        )
+    battles = (
+        "" if summary.battles_total is None else f", {summary.battles_total} battles"
+    )
+    print(f"database: {summary.killmails_total} killmails{battles}")
+
+
+def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.count <= 0:
+        raise ConfigError(
+            "invalid --count",
+            f"{args.count} is not positive",
+            "pass e.g. --count 20000",
+        )
+    sde = args.sde
+    if sde is None and os.environ.get(SDE_VARIABLE):
+        sde = Path(os.environ[SDE_VARIABLE])
+    with open_database(settings) as db:
+        summary = load_demo(db, settings, sde=sde, count=args.count, seed=args.seed)
+    if args.no_dashboard:
+        if args.json:
+            print(json.dumps(summary.as_dict()))
+        else:
+            _print(summary)
+        return 0
+    from evedmv_tui.cli import configure_logging
+    from evedmv_tui.commands.dashboard import run_dashboard
+
+    # The dashboard owns the terminal from here: log to the file or nowhere.
+    configure_logging(settings, to_stderr=False)
+    return run_dashboard(settings)

@@ -1,0 +1,173 @@
+"""``evedmv demo`` and the sde, prices and generate commands, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.cli import main
+from evedmv_tui.generate import generate_killmails
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    status = main(list(argv))
+    return status, capsys.readouterr().out
+
+
+def test_demo_loads_once(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ("--dsn", db_url, "--data-dir", str(tmp_path))
+    demo = ("demo", "--no-dashboard", "--json", "--count", "3000", "--seed", "3")
+    status, out = _run(capsys, *common, *demo)
+    assert status == 0
+    first = json.loads(out)
+    assert first["static_source"] == "builtin"
+    assert first["static"]["solar_systems"] == 48
+    assert first["static"]["stargate_jumps"] == 88
+    assert first["killmails_imported"] == 3000
+    assert first["killmails_skipped"] is False
+    assert first["killmails_total"] == 3000
+    assert first["prices_loaded"] > 100
+    assert db.fetch_value("SELECT count(*) FROM rejects") == 0
+    if first["battles_total"] is not None:
+        assert first["battles_total"] > 0
+
+    status, out = _run(capsys, *common, *demo)
+    assert status == 0
+    second = json.loads(out)
+    assert second["static_source"] == "existing"
+    assert second["killmails_skipped"] is True
+    assert second["killmails_imported"] == 0
+    assert second["killmails_total"] == 3000
+
+    # Every generated kill names a system and a hull of the stored universe.
+    unknown_systems = db.fetch_value(
+        "SELECT count(*) FROM killmails k WHERE NOT EXISTS"
+        " (SELECT 1 FROM solar_systems s WHERE s.solar_system_id = k.solar_system_id)"
+    )
+    assert unknown_systems == 0
+    unknown_hulls = db.fetch_value(
+        "SELECT count(*) FROM killmails k WHERE NOT EXISTS"
+        " (SELECT 1 FROM types t WHERE t.type_id = k.victim_ship_type_id)"
+    )
+    assert unknown_hulls == 0
+
+
+def test_demo_with_sde_uses_real_map(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sde = shared_file("sde-jsonl.zip")
+    status, out = _run(
+        capsys,
+        "--dsn",
+        db_url,
+        "--data-dir",
+        str(tmp_path),
+        "demo",
+        "--no-dashboard",
+        "--sde",
+        str(sde),
+        "--count",
+        "2000",
+    )
+    assert status == 0
+    assert "imported from the SDE: 8437 systems" in out
+    assert "imported 2000" in out
+    systems = db.fetch_value("SELECT count(DISTINCT solar_system_id) FROM killmails")
+    assert systems > 48
+    unknown_hulls = db.fetch_value(
+        "SELECT count(*) FROM killmails k WHERE NOT EXISTS"
+        " (SELECT 1 FROM types t WHERE t.type_id = k.victim_ship_type_id)"
+    )
+    assert unknown_hulls == 0
+
+
+def test_demo_rejects_bad_count(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["--dsn", db_url, "--data-dir", str(tmp_path), "demo", "--count", "0"]
+    )
+    assert status == 2
+    assert "invalid --count" in capsys.readouterr().err
+
+
+def test_sde_and_prices_commands(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ("--dsn", db_url, "--data-dir", str(tmp_path))
+    status, out = _run(
+        capsys, *common, "sde", "import", str(shared_file("sde")), "--json"
+    )
+    assert status == 0
+    summary = json.loads(out)
+    assert summary["format"] == "csv"
+    assert summary["tables"]["solar_systems"]["inserted"] == 8437
+    assert summary["tables"]["stargate_jumps"]["read"] == 13776
+    status, out = _run(capsys, *common, "sde", "status", "--json")
+    assert json.loads(out)["types"] == 53289
+    prices = shared_file("prices/esi_markets_prices_2025-05-13.json")
+    status, out = _run(capsys, *common, "prices", "import", str(prices))
+    assert status == 0
+    assert "imported 15134 prices" in out
+
+
+def test_sde_command_reports_bad_file(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "regions.csv").write_text("region_id,region_name\nten,Derelik\n")
+    status = main(["--dsn", db_url, "sde", "import", str(folder)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "regions.csv row 2" in err
+    assert "hint:" in err
+
+
+def test_generate_command_builtin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "kills.jsonl"
+    status = main(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "generate",
+            "-n",
+            "500",
+            "--seed",
+            "12",
+            "--universe",
+            "builtin",
+            "-o",
+            str(output),
+        ]
+    )
+    assert status == 0
+    assert output.read_bytes().splitlines() == list(generate_killmails(500, 12))
+    assert "wrote 500 killmails" in capsys.readouterr().err
+
+
+def test_generate_command_from_database(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    status = main([*common, "generate", "--universe", "database", "-n", "5"])
+    assert status == 2
+    assert "no static data loaded" in capsys.readouterr().err
+    assert main([*common, "sde", "import", str(shared_file("sde-jsonl.zip"))]) == 0
+    capsys.readouterr()
+    status, out = _run(capsys, *common, "generate", "-n", "300", "--seed", "4")
+    assert status == 0
+    documents = [json.loads(line) for line in out.splitlines()]
+    assert len(documents) == 300
+    known = {
+        row[0] for row in db.fetch_all("SELECT solar_system_id FROM solar_systems")
+    }
+    assert {d["solar_system_id"] for d in documents} <= known
