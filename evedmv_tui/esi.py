@@ -5,9 +5,17 @@ error limit: each response reports ``X-ESI-Error-Limit-Remain`` (errors left
 in the current window) and ``X-ESI-Error-Limit-Reset`` (seconds until the
 window resets). When few errors are left, the client waits for the reset
 before it sends again, because ESI returns 420 to every request once the
-limit is spent. 420, 429 and 5xx responses and transport failures are
-retried a bounded number of times, after ``Retry-After`` when the server
-sends one, else after the window reset (420) or an exponential backoff.
+limit is spent.
+
+Routes under ESI's floating-window rate limit also report
+``X-Ratelimit-Limit`` (such as ``150/15m``) and ``X-Ratelimit-Remaining``.
+When few tokens are left for a route, the client spaces its requests to
+that route by the window divided by the limit, the average rate at which
+tokens come back.
+
+420, 429 and 5xx responses and transport failures are retried a bounded
+number of times, after ``Retry-After`` when the server sends one, else
+after the window reset (420) or an exponential backoff.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +39,8 @@ log = logging.getLogger(__name__)
 
 ERROR_LIMIT_REMAIN = "X-ESI-Error-Limit-Remain"
 ERROR_LIMIT_RESET = "X-ESI-Error-Limit-Reset"
+RATE_LIMIT_LIMIT = "X-Ratelimit-Limit"
+RATE_LIMIT_REMAINING = "X-Ratelimit-Remaining"
 NAMES_MAX_IDS = 1000
 """``POST /universe/names/`` takes at most this many ids per request."""
 RETRY_STATUSES = frozenset({420, 429, 500, 502, 503, 504})
@@ -98,6 +109,19 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) ->
     return max(0.0, (when - current).total_seconds())
 
 
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600}
+_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smh])\s*$")
+
+
+def rate_limit_interval(value: str | None) -> float | None:
+    """Return the seconds per token of an ``X-Ratelimit-Limit`` like ``150/15m``."""
+    match = _RATE_LIMIT.match(value or "")
+    if match is None or int(match[1]) == 0:
+        return None
+    window = int(match[2]) * _WINDOW_UNITS[match[3]]
+    return window / int(match[1])
+
+
 def _header_int(response: httpx.Response, name: str) -> int | None:
     value = response.headers.get(name)
     if value is None:
@@ -111,7 +135,7 @@ def _header_int(response: httpx.Response, name: str) -> int | None:
 class EsiClient:
     """A synchronous ESI client with error-limit pacing and bounded retries.
 
-    Safe to share between threads: the error-limit state is guarded by a lock
+    Safe to share between threads: the pacing state is guarded by a lock
     and ``httpx.Client`` is thread-safe.
 
     Args:
@@ -121,6 +145,8 @@ class EsiClient:
         max_attempts: tries per request, counting the first one.
         error_limit_floor: when ``X-ESI-Error-Limit-Remain`` falls to this
             many or fewer, wait for the window reset before the next request.
+        rate_limit_floor: when ``X-Ratelimit-Remaining`` of a route falls to
+            this many or fewer, space requests to that route out.
         backoff_seconds: first delay of the exponential backoff.
         sleep: waits between tries; tests pass a recorder.
     """
@@ -133,6 +159,7 @@ class EsiClient:
         http: httpx.Client | None = None,
         max_attempts: int = 4,
         error_limit_floor: int = 10,
+        rate_limit_floor: int = 5,
         backoff_seconds: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -143,11 +170,14 @@ class EsiClient:
         self._http = http or make_http_client(user_agent)
         self.max_attempts = max_attempts
         self.error_limit_floor = error_limit_floor
+        self.rate_limit_floor = rate_limit_floor
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
         self._lock = threading.Lock()
         self._errors_remain: int | None = None
         self._reset_seconds: int | None = None
+        self._route_spacing: dict[str, float] = {}
+        """Seconds to wait before the next request to a route, by route."""
         self.requests_sent = 0
         self.retries = 0
 
@@ -218,9 +248,11 @@ class EsiClient:
         self, method: str, path: str, *, json: object | None = None
     ) -> httpx.Response:
         url = self.base_url + path
+        route = _route(method, path)
         last_status: int | None = None
         for attempt in range(1, self.max_attempts + 1):
             self._wait_for_error_window()
+            self._wait_for_rate_limit(route)
             try:
                 response = self._http.request(method, url, json=json)
             except httpx.TransportError as exc:
@@ -230,6 +262,7 @@ class EsiClient:
             else:
                 self.requests_sent += 1
                 self._note_error_limit(response)
+                self._note_rate_limit(route, response)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 problem = f"HTTP {response.status_code}: {_error_text(response)}"
@@ -251,7 +284,7 @@ class EsiClient:
         raise EsiUnavailable(
             "ESI unavailable",
             f"{method} {path} failed {self.max_attempts} times; last: {problem}",
-            "try again later; check https://esi.evetech.net/status.json",
+            "try again later; ESI may be down or limiting this client",
             status=last_status,
         )
 
@@ -275,6 +308,26 @@ class EsiClient:
         with self._lock:
             self._errors_remain = remain
             self._reset_seconds = reset
+
+    def _note_rate_limit(self, route: str, response: httpx.Response) -> None:
+        remaining = _header_int(response, RATE_LIMIT_REMAINING)
+        interval = rate_limit_interval(response.headers.get(RATE_LIMIT_LIMIT))
+        with self._lock:
+            if remaining is None or interval is None:
+                self._route_spacing.pop(route, None)
+            elif remaining <= self.rate_limit_floor:
+                self._route_spacing[route] = min(interval, MAX_DELAY_SECONDS)
+            else:
+                self._route_spacing.pop(route, None)
+
+    def _wait_for_rate_limit(self, route: str) -> None:
+        # NOTE: each thread waits on its own, so N threads sharing the client
+        # send up to N requests per interval while the route's tokens are low.
+        with self._lock:
+            delay = self._route_spacing.get(route)
+        if delay:
+            log.info("ESI rate limit for %s nearly spent; waiting %.1f s", route, delay)
+            self._sleep(delay)
 
     def _wait_for_error_window(self) -> None:
         with self._lock:
@@ -303,6 +356,14 @@ class EsiClient:
         if status == 404:
             raise EsiNotFound("not found on ESI", detail, status=status)
         raise EsiError("ESI request failed", detail, status=status)
+
+
+def _route(method: str, path: str) -> str:
+    """Return the route of a request path: its ids replaced by ``{}``."""
+    parts = [
+        "{}" if part.isdigit() or len(part) == 40 else part for part in path.split("/")
+    ]
+    return f"{method} {'/'.join(parts)}"
 
 
 def _error_text(response: httpx.Response) -> str:

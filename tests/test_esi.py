@@ -13,6 +13,7 @@ from evedmv_tui.esi import (
     EsiInvalidKillmail,
     EsiNotFound,
     EsiUnavailable,
+    rate_limit_interval,
     retry_after_seconds,
 )
 from tests.conftest import shared_file
@@ -221,3 +222,31 @@ def test_retry_after_parsing(header: str | None, expected: float) -> None:
     now = dt.datetime(2026, 12, 4, 10, 0, 0, tzinfo=dt.UTC)
 
     assert retry_after_seconds(header, now=now) == expected
+
+
+def test_low_rate_limit_spaces_requests(
+    fake: FakeServer, client: EsiClient, delays: list[float]
+) -> None:
+    killmail_id, killmail_hash = _real_killmail(fake)
+    body = fake.killmails[killmail_id, killmail_hash]
+    low = {"X-Ratelimit-Limit": "150/15m", "X-Ratelimit-Remaining": "3"}
+    plenty = {"X-Ratelimit-Limit": "150/15m", "X-Ratelimit-Remaining": "140"}
+    fake.queue(
+        "GET", "/esi/killmails/", Reply(200, body, low), Reply(200, body, plenty)
+    )
+
+    for _ in range(3):
+        client.killmail(killmail_id, killmail_hash)
+
+    # 15 minutes over 150 tokens: one token comes back every 6 s. Only the
+    # request after the low count waits.
+    assert delays == [6.0]
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("150/15m", 6.0), ("20/1s", 0.05), ("3600/1h", 1.0), ("0/15m", None), ("x", None)],
+)
+def test_rate_limit_interval(header: str, expected: float | None) -> None:
+    assert rate_limit_interval(header) == expected
