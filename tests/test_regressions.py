@@ -60,13 +60,15 @@ def test_statistics_helpers() -> None:
 
 
 def test_rule_for_metric_names() -> None:
-    assert rule_for("statement:abc:mean_ms").unit == "ms"
-    assert rule_for("operation:battle_report:p95_ms").unit == "ms"
+    assert rule_for("statement:abc:mean_ms").pattern == "*_ms"
+    assert rule_for("operation:battle_report:p95_ms").pattern == "*_ms"
+    assert not rule_for("monitor:poll_ms").baselined
+    assert not rule_for("memory:trend_bytes_per_min").baselined
     assert rule_for("database:hit_ratio").direction == "down"
     assert rule_for("cache:names:hit_ratio").measure == "difference"
     assert rule_for("memory:rss_bytes").trend
-    assert rule_for("database:tps").direction == "both"
-    assert rule_for("statement:abc:calls_per_s").unit == "/s"
+    assert rule_for("database:tps").direction == "down"
+    assert rule_for("statement:abc:calls_per_s").pattern == "*per_s"
     assert rule_for("processes:count").tiers[0] == 1.5
     assert rule_for("something:else").pattern == "*"
 
@@ -213,12 +215,14 @@ def test_hit_ratio_rise_is_not_a_regression() -> None:
     assert feed(detector, noisy(0.5, 40, spread=0.01) + [0.99] * 10, key=key) == []
 
 
-def test_tps_drop_counts_both_ways() -> None:
+def test_tps_collapse_alerts_and_rise_does_not() -> None:
     detector = RegressionDetector()
     changes = feed(detector, noisy(200.0, 40) + [20.0] * 3, key="database:tps")
     assert kinds(changes) == ["opened"]
-    assert changes[0].severity == Severity.HIGH
+    assert changes[0].severity == Severity.MEDIUM
     assert changes[0].size == pytest.approx(10.0, rel=0.1)
+    rising = RegressionDetector()
+    assert feed(rising, noisy(200.0, 40) + [2000.0] * 10, key="database:tps") == []
 
 
 def test_memory_growth_opens_a_trend_alert() -> None:
@@ -270,6 +274,12 @@ def test_loaded_regression_stays_unlearned() -> None:
     assert resumed is not None
     assert resumed.mean == stored.mean
     assert resumed.count == stored.count
+
+
+def test_derived_keys_are_not_baselined() -> None:
+    detector = RegressionDetector()
+    feed(detector, [0.0] * 30 + [50.0 * MIB] * 10, key="memory:trend_bytes_per_min")
+    assert detector.baseline("memory:trend_bytes_per_min") is None
 
 
 def test_take_dirty_returns_changed_keys_once() -> None:

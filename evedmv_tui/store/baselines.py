@@ -368,6 +368,23 @@ class BaselineStore:
     def persistent(self) -> bool:
         return self.status.persistent
 
+    def check_file(self) -> None:
+        """Note in :attr:`status` when the file was removed while in use.
+
+        SQLite keeps writing to the open, unlinked file, so nothing written
+        after the removal survives a restart.
+        """
+        path = self.status.path
+        if self.status.persistent and path is not None and not path.exists():
+            log.warning("baseline file %s was removed while in use", path)
+            self.status = StoreStatus(
+                False,
+                path,
+                f"{path} was removed while in use; baselines are kept in memory"
+                " until restart",
+                "warning",
+            )
+
     # Writing -----------------------------------------------------------------
 
     def submit(
