@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "evedmv_tui.commands.prices",
     "evedmv_tui.commands.generate",
     "evedmv_tui.commands.demo",
+    "evedmv_tui.commands.regressions",
 )
 
 

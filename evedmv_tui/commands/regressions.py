@@ -1,0 +1,336 @@
+"""The ``evedmv regressions`` and ``evedmv baseline show | reset | accept`` commands.
+
+Both read the baseline file the dashboard writes
+(:attr:`~evedmv_tui.config.Settings.baseline_file`) and may run while
+dashboards have it open. ``evedmv regressions`` exits 1 while an
+unacknowledged high or critical alert is open, so a cron job or a login
+script can check it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import EvedmvError
+from evedmv_tui.monitor.regressions import (
+    TREND_SUFFIX,
+    Alert,
+    DetectorConfig,
+    Severity,
+    format_value,
+)
+from evedmv_tui.store.baselines import (
+    AlertEvent,
+    Baseline,
+    BaselineStore,
+    open_store,
+)
+
+EXIT_ALERTING = 1
+"""Exit status of ``evedmv regressions`` while an unacknowledged high or
+critical alert is open."""
+
+
+def register(subparsers: Any) -> None:
+    regressions = subparsers.add_parser(
+        "regressions",
+        help="list active performance regression alerts",
+        description="List active regression alerts. Exits 1 while an"
+        " unacknowledged high or critical alert is open, 0 otherwise.",
+    )
+    regressions.add_argument("--json", action="store_true", help="print JSON")
+    regressions.add_argument(
+        "--ack",
+        metavar="KEY",
+        help="acknowledge the open alert of KEY first; it stays quiet until it worsens",
+    )
+    regressions.set_defaults(handler=regressions_command)
+
+    baseline = subparsers.add_parser(
+        "baseline", help="inspect and manage regression baselines"
+    )
+    actions = baseline.add_subparsers(
+        title="baseline commands", metavar="ACTION", required=True
+    )
+    show = actions.add_parser("show", help="list baselines, or show one key")
+    show.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=baseline_show)
+    reset = actions.add_parser(
+        "reset",
+        help="forget the baseline of KEY, or of every key; it is learned anew",
+    )
+    reset.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
+    reset.set_defaults(handler=baseline_reset)
+    accept = actions.add_parser(
+        "accept",
+        help="make the latest value of KEY its baseline and clear its alert",
+    )
+    accept.add_argument("key", metavar="KEY", help="a sample or alert key")
+    accept.set_defaults(handler=baseline_accept)
+
+
+def _when(at: float | None) -> str:
+    if at is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+async def _open(settings: Settings) -> BaselineStore:
+    path = settings.baseline_file
+    store = await open_store(path)
+    status = store.status
+    if not status.persistent and status.level == "error":
+        await store.close()
+        raise EvedmvError(
+            "cannot read the baseline file",
+            status.message,
+            "check the file's permissions, or move it away to start anew",
+        )
+    if status.message:
+        print(f"evedmv: warning: {status.message}", file=sys.stderr)
+    return store
+
+
+def _alert_state(alert: Alert) -> str:
+    if alert.cleared_at is not None:
+        return "cleared"
+    if alert.acknowledged:
+        return "acknowledged"
+    if alert.suppressed:
+        return f"open ({alert.suppressed})"
+    return "open"
+
+
+def _alert_json(alert: Alert) -> dict[str, Any]:
+    data = dataclasses.asdict(alert)
+    data["severity"] = alert.severity.label
+    if alert.acknowledged_severity is not None:
+        data["acknowledged_severity"] = alert.acknowledged_severity.label
+    data["state"] = _alert_state(alert)
+    return data
+
+
+def _print_alerts(alerts: list[Alert], now: float) -> None:
+    if not alerts:
+        print("no active regressions")
+        return
+    print(
+        f"{'SEVERITY':<9} {'STATE':<14} {'FOR':>7}  {'BASELINE':>12} {'CURRENT':>12}"
+        "  KEY"
+    )
+    for alert in alerts:
+        source = alert.key.removesuffix(TREND_SUFFIX)
+        print(
+            f"{alert.severity.label:<9} {_alert_state(alert):<14}"
+            f" {_duration(now - alert.opened_at):>7}"
+            f"  {format_value(source, alert.baseline):>12}"
+            f" {format_value(source, alert.value):>12}  {alert.key}"
+        )
+        if alert.label:
+            print(f"{'':<9} {alert.label[:100]}")
+        if alert.detail:
+            print(f"{'':<9} {alert.detail}")
+
+
+async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.baseline_file.exists() and args.ack is None:
+        if args.json:
+            print(json.dumps({"alerts": [], "file": str(settings.baseline_file)}))
+        else:
+            print(
+                f"no active regressions (no baseline file at"
+                f" {settings.baseline_file} yet; the dashboard creates it)"
+            )
+        return 0
+    store = await _open(settings)
+    try:
+        if args.ack is not None:
+            acknowledged = await store.acknowledge(args.ack, time.time())
+            if acknowledged is None:
+                raise EvedmvError(
+                    "no open alert",
+                    f"no open alert has the key {args.ack!r}",
+                    "run 'evedmv regressions' to list the open alerts and keys",
+                )
+            if not args.json:
+                print(f"acknowledged {args.ack}")
+        alerts = [Alert.from_stored(row) for row in await store.open_alerts()]
+    finally:
+        await store.close()
+    alerting = [a for a in alerts if not a.acknowledged and a.severity >= Severity.HIGH]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "alerts": [_alert_json(a) for a in alerts],
+                    "file": str(settings.baseline_file),
+                    "unacknowledged_high_or_critical": len(alerting),
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_alerts(alerts, time.time())
+    return EXIT_ALERTING if alerting else 0
+
+
+def regressions_command(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_regressions(args, settings))
+
+
+def _baseline_state(baseline: Baseline, min_samples: int) -> str:
+    if baseline.regressed:
+        return "regressed"
+    if baseline.count < min_samples:
+        return f"learning {baseline.count}/{min_samples}"
+    return "normal"
+
+
+def _baseline_json(baseline: Baseline, min_samples: int) -> dict[str, Any]:
+    data = dataclasses.asdict(baseline)
+    data["warmup"] = list(baseline.warmup)
+    data["stddev"] = math.sqrt(max(baseline.variance, 0.0))
+    data["state"] = _baseline_state(baseline, min_samples)
+    return data
+
+
+def _print_baselines(baselines: list[Baseline], min_samples: int) -> None:
+    if not baselines:
+        print("no baselines yet")
+        return
+    print(f"{'STATE':<14} {'MEAN':>12} {'STDDEV':>12} {'LAST':>12}  KEY")
+    for b in baselines:
+        print(
+            f"{_baseline_state(b, min_samples):<14}"
+            f" {format_value(b.key, b.mean):>12}"
+            f" {format_value(b.key, math.sqrt(max(b.variance, 0.0))):>12}"
+            f" {format_value(b.key, b.last_value or 0.0):>12}  {b.key}"
+        )
+
+
+def _print_baseline(
+    baseline: Baseline, events: list[AlertEvent], min_samples: int
+) -> None:
+    key = baseline.key
+    rows = [
+        ("key", key),
+        ("label", baseline.label or "-"),
+        ("state", _baseline_state(baseline, min_samples)),
+        ("mean", format_value(key, baseline.mean)),
+        ("stddev", format_value(key, math.sqrt(max(baseline.variance, 0.0)))),
+        ("samples learned", str(baseline.count)),
+        (
+            "latest value",
+            "-"
+            if baseline.last_value is None
+            else format_value(key, baseline.last_value),
+        ),
+        ("updated", _when(baseline.updated_at)),
+        ("epoch", f"{baseline.epoch} (resets and accepts so far)"),
+    ]
+    for name, value in rows:
+        print(f"{name + ':':<17} {value}")
+    if events:
+        print("alert log:")
+        for event in events:
+            print(
+                f"  {_when(event.at)}  {event.event:<14}"
+                f" {Severity.clamp(event.severity or 1).label:<9} {event.note}"
+            )
+
+
+async def _show(args: argparse.Namespace, settings: Settings) -> int:
+    min_samples = DetectorConfig().min_samples
+    store = await _open(settings)
+    try:
+        if args.key is None:
+            baselines = await store.load_baselines()
+            if args.json:
+                listed = [_baseline_json(b, min_samples) for b in baselines]
+                print(json.dumps({"baselines": listed}, indent=2))
+            else:
+                _print_baselines(baselines, min_samples)
+            return 0
+        baseline = await store.get_baseline(args.key)
+        if baseline is None:
+            raise _unknown_key(args.key)
+        events = await store.events(args.key, limit=20)
+        events += await store.events(args.key + TREND_SUFFIX, limit=20)
+        events.sort(key=lambda e: e.at, reverse=True)
+    finally:
+        await store.close()
+    if args.json:
+        data = _baseline_json(baseline, min_samples)
+        data["events"] = [dataclasses.asdict(e) for e in events]
+        print(json.dumps(data, indent=2))
+    else:
+        _print_baseline(baseline, events, min_samples)
+    return 0
+
+
+def _unknown_key(key: str) -> EvedmvError:
+    return EvedmvError(
+        "baseline not found",
+        f"no baseline or open alert has the key {key!r}",
+        "run 'evedmv baseline show' to list the keys",
+    )
+
+
+def baseline_show(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_show(args, settings))
+
+
+async def _reset(args: argparse.Namespace, settings: Settings) -> int:
+    store = await _open(settings)
+    try:
+        changed = await store.reset(args.key, time.time())
+    finally:
+        await store.close()
+    if args.key is not None and changed == 0:
+        raise _unknown_key(args.key)
+    noun = "baseline" if changed == 1 else "baselines"
+    print(f"reset {changed} {noun}; running dashboards learn them anew")
+    return 0
+
+
+def baseline_reset(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_reset(args, settings))
+
+
+async def _accept(args: argparse.Namespace, settings: Settings) -> int:
+    store = await _open(settings)
+    try:
+        accepted = await store.accept(args.key, time.time())
+        baseline = await store.get_baseline(args.key)
+    finally:
+        await store.close()
+    if not accepted:
+        raise _unknown_key(args.key)
+    if baseline is not None:
+        value = format_value(args.key, baseline.mean)
+        print(f"accepted {value} as the baseline of {args.key}")
+    else:
+        print(f"cleared the alert of {args.key}")
+    return 0
+
+
+def baseline_accept(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_accept(args, settings))

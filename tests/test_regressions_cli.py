@@ -1,0 +1,173 @@
+"""``evedmv regressions`` and ``evedmv baseline`` on a real baseline file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.cli import main
+from evedmv_tui.monitor.regressions import AlertService
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.store.baselines import open_store
+
+SLOW = "statement:3f2a9c0d11e4b7a8:mean_ms"
+FINE = "statement:00aa00aa00aa00aa:mean_ms"
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    state = tmp_path / "state"
+    monkeypatch.setenv("EVEDMV_STATE_DIR", str(state))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return state
+
+
+def record(state: Path, slow_value: float) -> None:
+    """Write 40 steady polls, then four with ``SLOW`` at ``slow_value``."""
+
+    async def write() -> None:
+        service = await AlertService.open(state / "baselines.sqlite3")
+        rng = random.Random(3)
+        at = 1_000_000.0
+        for i in range(44):
+            at += 2.0
+            slow = slow_value if i >= 40 else 10.0 * (1 + rng.uniform(-0.05, 0.05))
+            await service.observe(
+                [
+                    Sample(SLOW, slow, at, 2.0, True, "SELECT * FROM killmail"),
+                    Sample(FINE, 3.0 * (1 + rng.uniform(-0.05, 0.05)), at, 2.0),
+                ]
+            )
+        await service.close()
+
+    asyncio.run(write())
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_regressions_without_file(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "regressions")
+    assert status == 0
+    assert "no active regressions" in out
+    assert not (state_dir / "baselines.sqlite3").exists()
+
+
+def test_regressions_exit_status_follows_alerts(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 200.0)
+    status, out, _ = run(capsys, "regressions")
+    assert status == 1
+    assert "critical" in out
+    assert SLOW in out
+    assert "SELECT * FROM killmail" in out
+
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert [a["key"] for a in data["alerts"]] == [SLOW]
+    assert data["alerts"][0]["severity"] == "critical"
+    assert data["alerts"][0]["baseline"] == pytest.approx(10.0, rel=0.1)
+    assert data["alerts"][0]["value"] == 200.0
+    assert data["unacknowledged_high_or_critical"] == 1
+
+    status, out, _ = run(capsys, "regressions", "--ack", SLOW)
+    assert status == 0
+    assert "acknowledged" in out
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 0
+    assert json.loads(out)["alerts"][0]["state"] == "acknowledged"
+
+
+def test_medium_alert_does_not_fail(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 25.0)
+    status, out, _ = run(capsys, "regressions")
+    assert status == 0
+    assert "medium" in out
+
+
+def test_ack_of_unknown_key_fails(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 200.0)
+    status, _, err = run(capsys, "regressions", "--ack", "statement:nope:mean_ms")
+    assert status == 2
+    assert "no open alert" in err
+    assert "hint:" in err
+
+
+def test_baseline_show_lists_and_details(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 200.0)
+    status, out, _ = run(capsys, "baseline", "show")
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert any(line.startswith("regressed") and SLOW in line for line in lines)
+    assert any(line.startswith("normal") and FINE in line for line in lines)
+
+    status, out, _ = run(capsys, "baseline", "show", SLOW)
+    assert status == 0
+    assert "state:            regressed" in out
+    assert "opened" in out
+
+    status, out, _ = run(capsys, "baseline", "show", "--json")
+    data = json.loads(out)
+    assert {b["key"] for b in data["baselines"]} == {SLOW, FINE}
+
+    status, _, err = run(capsys, "baseline", "show", "statement:nope:mean_ms")
+    assert status == 2
+    assert "baseline not found" in err
+
+
+def test_baseline_accept_and_reset(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 200.0)
+    status, out, _ = run(capsys, "baseline", "accept", SLOW)
+    assert status == 0
+    assert "accepted 200 ms" in out
+    status, out, _ = run(capsys, "regressions")
+    assert status == 0
+    assert "no active regressions" in out
+
+    status, out, _ = run(capsys, "baseline", "reset", FINE)
+    assert status == 0
+    assert "reset 1 baseline" in out
+    status, out, _ = run(capsys, "baseline", "reset")
+    assert "reset 2 baselines" in out
+    status, _, err = run(capsys, "baseline", "reset", "statement:nope:mean_ms")
+    assert status == 2
+    assert "baseline not found" in err
+
+    async def read() -> list[int]:
+        store = await open_store(state_dir / "baselines.sqlite3")
+        try:
+            return [b.count for b in await store.load_baselines()]
+        finally:
+            await store.close()
+
+    assert asyncio.run(read()) == [0, 0]
+
+
+def test_unreadable_file_is_an_error(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir.mkdir(parents=True)
+    (state_dir / "baselines.sqlite3").mkdir()
+    status, _, err = run(capsys, "regressions")
+    assert status == 2
+    assert "cannot read the baseline file" in err
