@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 
 from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient, make_http_client
 from evedmv_tui.ingest.follow import R2Z2Follower, load_cursor
 from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.writer import WRITE_LOCK_KEY
 from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import Telemetry
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer, Reply, read_json
 
@@ -368,3 +372,42 @@ def test_follow_rejects_bad_max_documents(
 
     assert caught.value.code == 2
     assert "expected a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_failed_write_retried_after_pause(
+    db: Database,
+    db_url: str,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    """Regression: a database error while storing a document must pause the
+    feed and fetch the same document again, not end the follower."""
+    name = db.fetch_value("SELECT current_database()")
+    db.execute(
+        sql.SQL("ALTER DATABASE {} SET lock_timeout = '200ms'").format(
+            sql.Identifier(name)
+        )
+    )
+    fake.publish(FIRST, documents[FIRST])
+    delays: list[float] = []
+    with psycopg.connect(db_url, autocommit=True) as holder:
+        # Another writer holds the import lock, so this one times out.
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
+
+        def release_lock(seconds: float) -> None:
+            delays.append(seconds)
+            holder.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+
+        with Database(db_url, telemetry=Telemetry()) as feed_db:
+            feed = R2Z2Follower(
+                feed_db, http, fake.r2z2_url, sleep=release_lock, backoff_seconds=5.0
+            )
+            summary = feed.run(start_sequence=FIRST, max_documents=1)
+
+    assert delays == [5.0]
+    assert summary.backoffs == 1
+    assert summary.documents == 1
+    assert feed_paths(fake) == [f"/r2z2/{FIRST}.json", f"/r2z2/{FIRST}.json"]
+    assert killmail_count(db) == 1
+    assert load_cursor(db) == FIRST

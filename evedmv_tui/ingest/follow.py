@@ -12,7 +12,8 @@ documents in order:
   When ``sequence.json`` already reports a higher number, ``n`` is gone from
   the feed (documents expire) and is skipped with a warning.
 - 429, 403, 5xx and transport errors: pause with exponential backoff,
-  honouring ``Retry-After``.
+  honouring ``Retry-After``. A lost database connection while storing a
+  document pauses the same way, then the document is fetched again.
 
 Each document goes through the same import path, and the same
 ``after_batch`` hooks, as ``evedmv import``. The lag from kill time to
@@ -33,6 +34,7 @@ import httpx
 import msgspec
 import psycopg
 
+from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.esi import EsiClient, retry_after_seconds
 from evedmv_tui.ingest.hooks import BatchHook
 from evedmv_tui.store.db import Database, NamedSql
@@ -294,7 +296,7 @@ class R2Z2Follower:
         if status == 200:
             try:
                 self._handle_document(sequence, response.content, totals)
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, DatabaseUnavailable) as exc:
                 log.warning(
                     "storing R2Z2 sequence %d failed: %s",
                     sequence,
