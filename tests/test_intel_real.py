@@ -7,6 +7,7 @@ from the shared CSV files with COPY.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -117,23 +118,31 @@ def _load_static_data(db: Database) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def real_db(pg_cluster: PrivateCluster) -> Iterator[Database]:
-    name = _create_database(pg_cluster)
-    database = Database(pg_cluster.url(name), telemetry=Telemetry())
+@contextlib.contextmanager
+def real_database(cluster: PrivateCluster) -> Iterator[tuple[Database, str]]:
+    """Yield a database with the archive, static data and prices, and its URL."""
+    name = _create_database(cluster)
+    url = cluster.url(name)
+    database = Database(url, telemetry=Telemetry())
     try:
         _load_static_data(database)
         import_paths(database, [shared_file(ARCHIVE)], offline=True, workers=0)
         _load_prices(database)
         revalue_all(database)
         database.execute("VACUUM ANALYZE")
-        yield database
+        yield database, url
     finally:
         database.close()
-        _drop_database(pg_cluster, name)
+        _drop_database(cluster, name)
 
 
-def _busiest(db: Database, column: str) -> int:
+@pytest.fixture(scope="module")
+def real_db(pg_cluster: PrivateCluster) -> Iterator[Database]:
+    with real_database(pg_cluster) as (database, _):
+        yield database
+
+
+def busiest(db: Database, column: str) -> int:
     value = db.fetch_value(
         f"SELECT {column} FROM attackers WHERE {column} IS NOT NULL"
         f" GROUP BY {column} ORDER BY count(DISTINCT killmail_id) DESC,"
@@ -188,7 +197,7 @@ def _page(db: Database, kind: EntityKind, entity_id: int) -> EntityPage:
     "kind", [EntityKind.CORPORATION, EntityKind.ALLIANCE, EntityKind.CHARACTER]
 )
 def test_summary_matches_independent_sql(real_db: Database, kind: EntityKind) -> None:
-    entity_id = _busiest(real_db, kind.attacker_column)
+    entity_id = busiest(real_db, kind.attacker_column)
     page = _page(real_db, kind, entity_id)
     expected = _expected_summary(real_db, kind, entity_id)
     s = page.summary
@@ -203,7 +212,7 @@ def test_summary_matches_independent_sql(real_db: Database, kind: EntityKind) ->
 
 
 def test_heatmap_matches_independent_sql(real_db: Database) -> None:
-    corporation = _busiest(real_db, "corporation_id")
+    corporation = busiest(real_db, "corporation_id")
     page = _page(real_db, EntityKind.CORPORATION, corporation)
     rows = real_db.fetch_all(
         """
@@ -231,7 +240,7 @@ def test_heatmap_matches_independent_sql(real_db: Database) -> None:
 
 
 def test_top_lists_match_independent_sql(real_db: Database) -> None:
-    alliance = _busiest(real_db, "alliance_id")
+    alliance = busiest(real_db, "alliance_id")
     page = _page(real_db, EntityKind.ALLIANCE, alliance)
     pilots = real_db.fetch_all(
         "SELECT character_id, count(DISTINCT killmail_id) FROM attackers"
@@ -282,11 +291,11 @@ def test_top_lists_match_independent_sql(real_db: Database) -> None:
 
 
 def test_page_runs_at_most_five_statements(real_db: Database) -> None:
-    corporation = _busiest(real_db, "corporation_id")
+    corporation = busiest(real_db, "corporation_id")
     for kind, entity_id in (
         (EntityKind.CORPORATION, corporation),
-        (EntityKind.ALLIANCE, _busiest(real_db, "alliance_id")),
-        (EntityKind.CHARACTER, _busiest(real_db, "character_id")),
+        (EntityKind.ALLIANCE, busiest(real_db, "alliance_id")),
+        (EntityKind.CHARACTER, busiest(real_db, "character_id")),
     ):
         with count_statements(real_db.telemetry) as statements:
             page = _page(real_db, kind, entity_id)
@@ -295,7 +304,7 @@ def test_page_runs_at_most_five_statements(real_db: Database) -> None:
 
 
 def test_period_limits_the_summary(real_db: Database) -> None:
-    corporation = _busiest(real_db, "corporation_id")
+    corporation = busiest(real_db, "corporation_id")
     newest = real_db.fetch_value("SELECT max(killmail_time) FROM killmails")
     since = newest - dt.timedelta(days=7)
     everything = _page(real_db, EntityKind.CORPORATION, corporation)
@@ -382,7 +391,7 @@ def test_character_without_corporation_history(real_db: Database) -> None:
 
 
 def test_character_latest_affiliation(real_db: Database) -> None:
-    character = _busiest(real_db, "character_id")
+    character = busiest(real_db, "character_id")
     expected = real_db.fetch_one(
         """
         SELECT corporation_id, alliance_id FROM (
@@ -405,7 +414,7 @@ def test_character_latest_affiliation(real_db: Database) -> None:
 
 
 def test_recent_killmails_are_newest(real_db: Database) -> None:
-    corporation = _busiest(real_db, "corporation_id")
+    corporation = busiest(real_db, "corporation_id")
     page = _page(real_db, EntityKind.CORPORATION, corporation)
     kills = [item for item in page.recent if item.role == "kill"]
     newest = real_db.fetch_all(
@@ -419,7 +428,7 @@ def test_recent_killmails_are_newest(real_db: Database) -> None:
 
 
 def test_json_output_has_the_figures(real_db: Database) -> None:
-    corporation = _busiest(real_db, "corporation_id")
+    corporation = busiest(real_db, "corporation_id")
     data = _page(real_db, EntityKind.CORPORATION, corporation).as_json()
     assert data["entity"]["id"] == corporation
     assert data["summary"]["kills"] > 0

@@ -260,9 +260,10 @@ def print_page(page: EntityPage, out: TextIO) -> None:
     out.write(
         f"{page.entity.title} ({page.entity.kind.value} {page.entity.entity_id})\n"
     )
-    affiliation = [
-        ref.title for ref in (page.latest_corporation, page.latest_alliance) if ref
-    ]
+    seen = [page.latest_alliance]
+    if page.entity.kind is EntityKind.CHARACTER:
+        seen.insert(0, page.latest_corporation)
+    affiliation = [ref.title for ref in seen if ref]
     if affiliation and page.entity.kind is not EntityKind.ALLIANCE:
         out.write(f"latest seen in: {' / '.join(affiliation)}\n")
     until = page.until.strftime("%Y-%m-%d %H:%M")

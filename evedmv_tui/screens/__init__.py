@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
@@ -97,10 +97,66 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "One killmail: victim, attackers and the items dropped or destroyed",
         prompt="Killmail id",
     ),
+    ScreenEntry(
+        "search",
+        "Search",
+        "evedmv_tui.screens.search:SearchScreen",
+        "slash",
+        "Characters, corporations, alliances and systems by name or id",
+    ),
+    ScreenEntry(
+        "corporation",
+        "Corporation",
+        "evedmv_tui.screens.entity:CorporationScreen",
+        None,
+        "A corporation's kills, losses, top lists, activity and battles",
+        prompt="Corporation id or name",
+        argument="text",
+    ),
+    ScreenEntry(
+        "alliance",
+        "Alliance",
+        "evedmv_tui.screens.entity:AllianceScreen",
+        None,
+        "An alliance's kills, losses, top lists, activity and battles",
+        prompt="Alliance id or name",
+        argument="text",
+    ),
+    ScreenEntry(
+        "character",
+        "Character",
+        "evedmv_tui.screens.entity:CharacterScreen",
+        None,
+        "A character's kills, losses, ships, activity and battles",
+        prompt="Character id or name",
+        argument="text",
+    ),
+    ScreenEntry(
+        "battles",
+        "Battles",
+        "evedmv_tui.screens.battles:BattlesScreen",
+        "b",
+        "Detected battles: time, systems, kills, pilots, ISK, sides",
+    ),
+    ScreenEntry(
+        "battle",
+        "Battle report",
+        "evedmv_tui.screens.battle_report:BattleReportScreen",
+        None,
+        "One battle: sides, ships, timeline, killmails and entities",
+        prompt="Battle id",
+    ),
+    ScreenEntry(
+        "watch",
+        "Watch profiles",
+        "evedmv_tui.screens.watch:WatchScreen",
+        "w",
+        "Conditions that flag matching killmails, and their matches",
+    ),
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 
-COMMAND_PROVIDERS: tuple[str, ...] = ()
+COMMAND_PROVIDERS: tuple[str, ...] = ("evedmv_tui.screens.search:SearchProvider",)
 """Extra command palette providers, each ``"package.module:ProviderClass"``."""
 
 
@@ -118,6 +174,13 @@ def find_entry(name: str, entries: Iterable[ScreenEntry] = SCREENS) -> ScreenEnt
         if entry.name == name:
             return entry
     raise KeyError(f"no screen named {name!r} is registered")
+
+
+def describe_key(app: App[Any], key: str | None) -> str:
+    """Return a key as the footer shows it (``/`` for ``slash``), or ``palette``."""
+    if not key:
+        return "palette"
+    return app.get_key_display(Binding(key, ""))
 
 
 @dataclasses.dataclass

@@ -157,10 +157,6 @@ class EntityScreen(DashboardScreen):
             with TabPane("Battles", id="tab-battles"):
                 yield BattleTable(id="entity-battles")
 
-    def on_mount(self) -> None:
-        self.sub_title = ""
-        super().on_mount()
-
     def load_data(self) -> None:
         self.run_query(
             lookup_and_load,
@@ -206,12 +202,11 @@ class EntityScreen(DashboardScreen):
     def _show_page(self, page: EntityPage) -> None:
         entity = page.entity
         parts = [f"{entity.title} [{entity.kind.value} {entity.entity_id}]"]
-        if entity.kind is not EntityKind.ALLIANCE:
-            seen = [
-                r.title for r in (page.latest_corporation, page.latest_alliance) if r
-            ]
-            if seen:
-                parts.append(" / ".join(seen))
+        seen = [page.latest_alliance]
+        if entity.kind is EntityKind.CHARACTER:
+            seen.insert(0, page.latest_corporation)
+        if entity.kind is not EntityKind.ALLIANCE and any(seen):
+            parts.append(" / ".join(ref.title for ref in seen if ref))
         parts.append(f"{page.period.label} to {page.until:%Y-%m-%d %H:%M} UTC")
         self.query_one("#entity-title", Static).update(
             Text(" \N{EM DASH} ".join(parts))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from evedmv_tui.intel.pages import EntityPage
@@ -47,11 +47,11 @@ class SummaryPanel(Static):
     """
 
     def show(self, page: EntityPage) -> None:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column(justify="right")
-        table.add_column(style="bold")
-        table.add_column(justify="right")
-        for row in summary_rows(page):
-            table.add_row(*row)
-        self.update(table)
+        text = Text()
+        for left, left_value, right, right_value in summary_rows(page):
+            text.append(f"{left:<15}", style="bold")
+            text.append(f"{left_value:>10}    ")
+            text.append(f"{right:<11}", style="bold")
+            text.append(f"{right_value:>10}\n")
+        text.rstrip()
+        self.update(text)

@@ -34,6 +34,12 @@ class TopListTable(KeyedTable):
         )
 
 
+def _victim_id(item: RecentKillmail) -> str:
+    """Return the victim's id for display when no name is stored."""
+    entity_id = item.victim_character_id or item.victim_corporation_id
+    return "" if entity_id is None else str(entity_id)
+
+
 class RecentTable(KeyedTable):
     """Recent kills and losses; the row key is the killmail id."""
 
@@ -58,7 +64,7 @@ class RecentTable(KeyedTable):
                     f"{item.killmail_time:%m-%d %H:%M}",
                     item.role,
                     truncate(item.ship_name or str(item.victim_ship_type_id), 18),
-                    truncate(item.victim_name or "", 20),
+                    truncate(item.victim_name or _victim_id(item), 20),
                     truncate(item.solar_system_name or "", 12),
                     right(format_isk(item.total_value)),
                 ],

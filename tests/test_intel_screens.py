@@ -1,0 +1,459 @@
+"""The entity, search and watch screens, driven with Pilot on real data.
+
+Regenerate the snapshots after an intended change with
+``.venv/bin/pytest tests/test_intel_screens.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, OptionList, Static, TabbedContent
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.intel import watch
+from evedmv_tui.intel.watch import ProfileSpec
+from evedmv_tui.screens.entity import (
+    AllianceScreen,
+    CharacterScreen,
+    CorporationScreen,
+    EntityScreen,
+)
+from evedmv_tui.screens.search import SearchScreen
+from evedmv_tui.screens.watch import ProfileForm, WatchNotifier, WatchScreen
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import TELEMETRY
+from evedmv_tui.widgets.intel_summary import SummaryPanel
+from evedmv_tui.widgets.intel_tables import RecentTable, TopListTable
+from evedmv_tui.widgets.table import KeyedTable
+from tests.fakes.server import FakeServer
+from tests.test_intel_real import busiest, real_database
+
+SIZES = [(80, 24), (120, 40)]
+# Display names for the busiest entities; the archive carries ids only.
+CORPORATION_NAME = "Brave Busy Corp"
+ALLIANCE_NAME = "Busy Alliance"
+CHARACTER_NAME = "Busy Pilot"
+
+
+class World:
+    """The module's database and the ids the tests look at."""
+
+    def __init__(self, db: Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.corporation = busiest(db, "corporation_id")
+        self.alliance = busiest(db, "alliance_id")
+        self.character = busiest(db, "character_id")
+        db.execute(
+            "INSERT INTO names (entity_id, category, name) VALUES"
+            " (%s, 'corporation', %s), (%s, 'alliance', %s), (%s, 'character', %s),"
+            " (98999901, 'corporation', 'Brave Twin One'),"
+            " (98999902, 'corporation', 'Brave Twin Two')",
+            (
+                self.corporation,
+                CORPORATION_NAME,
+                self.alliance,
+                ALLIANCE_NAME,
+                self.character,
+                CHARACTER_NAME,
+            ),
+        )
+
+
+@pytest.fixture(scope="module")
+def world(pg_cluster: PrivateCluster) -> Iterator[World]:
+    with real_database(pg_cluster) as (db, url):
+        yield World(db, url)
+
+
+@pytest.fixture
+def app_settings(world: World, tmp_path: Path) -> Iterator[Settings]:
+    """Settings on the module's database, with ESI and R2Z2 on loopback."""
+    with FakeServer() as fake:
+        yield Settings(
+            dsn=world.url,
+            data_dir=tmp_path / "data",
+            state_dir=tmp_path / "state",
+            user_agent="evedmv-tui tests (tests@example.invalid)",
+            esi_url=fake.esi_url,
+            zkb_url=fake.url,
+            r2z2_url=fake.r2z2_url,
+        )
+    world.db.execute("TRUNCATE watch_profiles CASCADE")
+
+
+async def settle(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(4):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def text_of(app: EvedmvApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_corporation_page_shows_figures(
+    app_settings: Settings, world: World, size: tuple[int, int]
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.page is not None
+        assert CORPORATION_NAME in text_of(app, "#entity-title")
+        summary = str(screen.query_one(SummaryPanel).render())
+        assert f"{screen.page.summary.kills:,}" in summary
+        assert "ISK efficiency" in summary
+        assert "suggests" in str(screen.query_one("#entity-heatmap", Static).render())
+        pilots = screen.query_one("#top-pilots", TopListTable)
+        assert pilots.row_count == len(screen.page.tops["pilots"]) > 0
+        recent = screen.query_one(RecentTable)
+        assert recent.row_count == len(screen.page.recent) > 0
+
+
+async def test_page_statements_are_bounded(
+    app_settings: Settings, world: World
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        TELEMETRY.clear()
+        app.open_screen("alliance", world.alliance)
+        await settle(pilot)
+        assert isinstance(app.screen, AllianceScreen)
+        tagged = [
+            r for r in TELEMETRY.records() if r.operation.startswith("intel.page")
+        ]
+        # One lookup by id, then the page: aggregates, recent, battles, names.
+        assert 2 <= len(tagged) <= 5
+
+
+async def test_period_keys_reload_page(app_settings: Settings, world: World) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        assert screen.page is not None
+        assert screen.page.period.value == "30d"
+        await pilot.press("4")
+        await settle(pilot)
+        assert screen.page.period.value == "all"
+        assert "all time" in text_of(app, "#entity-title")
+
+
+async def test_tabs_switch_at_small_size(app_settings: Settings, world: World) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("character", world.character)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CharacterScreen)
+        assert not screen.query("#top-pilots")
+        tabs = screen.query_one(TabbedContent)
+        tabs.active = "tab-tops"
+        await pilot.pause()
+        flown = screen.query_one("#top-ships_flown", TopListTable)
+        assert flown.row_count > 0
+        tabs.active = "tab-recent"
+        await pilot.pause()
+        assert screen.query_one(RecentTable).row_count > 0
+
+
+async def test_recent_row_opens_killmail(app_settings: Settings, world: World) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        assert screen.page is not None
+        screen.query_one(TabbedContent).active = "tab-recent"
+        await pilot.pause()
+        recent = screen.query_one(RecentTable)
+        recent.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        expected = ("killmail", screen.page.recent[0].killmail_id)
+        assert getattr(app.screen, "entry_key", None) == expected
+
+
+async def test_name_with_several_matches_lists_them(
+    app_settings: Settings, world: World
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", "brave twin")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        options = screen.query_one("#entity-candidates", OptionList)
+        assert options.option_count == 2
+        assert "2 corporations match" in text_of(app, "#entity-title")
+        options.focus()
+        options.highlighted = 1
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.page is not None
+        assert screen.page.entity.name == "Brave Twin Two"
+
+
+async def test_unknown_name_says_so(app_settings: Settings) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("alliance", "no such [b]alliance")
+        await settle(pilot)
+        assert isinstance(app.screen, AllianceScreen)
+        assert app.screen.page is None
+        assert "No alliance with the id or name" in text_of(app, "#entity-title")
+        assert "[b]alliance" in text_of(app, "#entity-title")
+
+
+async def test_search_screen_finds_and_opens(
+    app_settings: Settings, world: World
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"busy")
+        await settle(pilot)
+        screen = app.screen
+        assert {hit.name for hit in screen.hits} >= {
+            CORPORATION_NAME,
+            ALLIANCE_NAME,
+            CHARACTER_NAME,
+        }
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EntityScreen)
+
+
+async def test_search_matches_systems(app_settings: Settings) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("search")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        screen.query_one(Input).value = "jita"
+        await settle(pilot)
+        assert screen.hits[0].name == "Jita"
+        assert screen.hits[0].kind == "solar_system"
+
+
+async def test_palette_offers_search_hits(app_settings: Settings, world: World) -> None:
+    from evedmv_tui.screens.search import SearchProvider
+
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        provider = SearchProvider(app.screen)
+        hits = [hit async for hit in provider.search("Busy Pil")]
+        assert [str(hit.text) for hit in hits] == [f"{CHARACTER_NAME} (character)"]
+        hits[0].command()
+        await settle(pilot)
+        assert isinstance(app.screen, CharacterScreen)
+
+
+async def test_watch_screen_add_disable_delete(
+    app_settings: Settings, world: World
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, WatchScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProfileForm)
+        form.query_one("#form-name", Input).value = "busy corp"
+        form.query_one("#form-corporation_ids", Input).value = str(world.corporation)
+        form.query_one("#form-min_attackers", Input).value = "x"
+        form.action_save()
+        await pilot.pause()
+        assert "Min attackers" in str(form.query_one("#form-error", Static).render())
+        form.query_one("#form-min_attackers", Input).value = "2"
+        form.action_save()
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        [profile] = watch.list_profiles(world.db)
+        assert profile.corporation_ids == [world.corporation]
+        assert profile.min_attackers == 2
+        table = screen.query_one("#watch-profiles", KeyedTable)
+        assert table.row_keys == ["busy corp"]
+        table.focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert watch.list_profiles(world.db)[0].enabled is False
+        await pilot.press("d")
+        await pilot.pause()
+        assert watch.list_profiles(world.db) != []
+        await pilot.press("d")
+        await settle(pilot)
+        assert watch.list_profiles(world.db) == []
+
+
+async def test_watch_screen_lists_matches(app_settings: Settings, world: World) -> None:
+    from evedmv_tui.ingest.hooks import BatchResult
+
+    watch.create_profile(
+        world.db, ProfileSpec("corp", corporation_ids=(world.corporation,))
+    )
+    row = world.db.fetch_one(
+        "SELECT array_agg(killmail_id), min(killmail_time), max(killmail_time)"
+        " FROM killmails"
+    )
+    assert row is not None
+    matches = watch.match_batch(
+        world.db, BatchResult(tuple(row[0]), (), row[1], row[2], ())
+    )
+    assert matches
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_screen("watch")
+        await settle(pilot)
+        table = app.screen.query_one("#watch-matches", KeyedTable)
+        assert table.row_count == min(200, len(matches))
+
+
+async def test_notifier_announces_new_matches(
+    app_settings: Settings, world: World
+) -> None:
+    from evedmv_tui.ingest.hooks import BatchResult
+
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.db is not None
+        notifier = WatchNotifier(app)
+        assert notifier.fetch_new(app.db) == []
+        watch.create_profile(
+            world.db, ProfileSpec("alliance", alliance_ids=(world.alliance,))
+        )
+        row = world.db.fetch_one(
+            "SELECT array_agg(killmail_id), min(killmail_time), max(killmail_time)"
+            " FROM killmails"
+        )
+        assert row is not None
+        recorded = watch.match_batch(
+            world.db, BatchResult(tuple(row[0]), (), row[1], row[2], ())
+        )
+        found = notifier.fetch_new(app.db)
+        assert {m.match_id for m in found} == {m.match_id for m in recorded[-100:]}
+        notifier.announce(found)
+        await pilot.pause()
+        titles = [n.title for n in app._notifications]
+        assert f"{len(found)} watch matches" in titles
+        notifier.announce(found)
+        await pilot.pause()
+        assert [n.title for n in app._notifications] == titles
+
+
+def open_page(screen: str, argument: int | str, *keys: str) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        pilot.app.open_screen(screen, argument)
+        await settle(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_corporation_snapshot(
+    snap_compare: Any, app_settings: Settings, world: World, size: Any
+) -> None:
+    app = EvedmvApp(app_settings)
+    run_before = open_page("corporation", world.corporation, "4")
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_alliance_tops_snapshot(
+    snap_compare: Any, app_settings: Settings, world: World, size: Any
+) -> None:
+    async def run_before(pilot: Any) -> None:
+        await open_page("alliance", world.alliance, "4")(pilot)
+        pilot.app.screen.query_one(TabbedContent).active = "tab-tops"
+        await pilot.pause()
+
+    app = EvedmvApp(app_settings)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_character_recent_snapshot(
+    snap_compare: Any, app_settings: Settings, world: World, size: Any
+) -> None:
+    async def run_before(pilot: Any) -> None:
+        await open_page("character", world.character, "4")(pilot)
+        pilot.app.screen.query_one(TabbedContent).active = "tab-recent"
+        await pilot.pause()
+
+    app = EvedmvApp(app_settings)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_snapshot(
+    snap_compare: Any, app_settings: Settings, world: World, size: Any
+) -> None:
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("slash", *"brave")
+        await settle(pilot)
+
+    app = EvedmvApp(app_settings)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_watch_snapshot(
+    snap_compare: Any, app_settings: Settings, world: World, size: Any
+) -> None:
+    watch.create_profile(
+        world.db,
+        ProfileSpec(
+            "capitals", ship_classes=("capital", "supercapital"), min_value=1e9
+        ),
+    )
+    watch.create_profile(
+        world.db, ProfileSpec("busy", corporation_ids=(world.corporation,))
+    )
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+
+    app = EvedmvApp(app_settings)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
