@@ -1,0 +1,282 @@
+"""The battle report: sides, composition, timeline, killmails and entities.
+
+Keys on the entities tab move the selected alliance, corporation or
+character to the previous or next side, or to a new one; the move is stored
+as an override and the report is recomputed in a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from evedmv_tui.battles.export import render
+from evedmv_tui.battles.metrics import duration_text
+from evedmv_tui.battles.overrides import move_entity
+from evedmv_tui.battles.report import BattleReport, load_report
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.text import format_isk, truncate
+
+ENTITY_COLUMNS = (
+    ("side", "Side"),
+    ("kind", "Kind"),
+    ("name", "Name"),
+    ("confidence", "Conf"),
+    ("reason", "Reason"),
+)
+KILL_COLUMNS = (
+    ("time", "Time"),
+    ("side", "Side"),
+    ("victim", "Victim"),
+    ("ship", "Ship"),
+    ("value", "ISK"),
+)
+
+
+def _side_text(report: BattleReport, side: Mapping[str, Any]) -> Text:
+    number = side["side"]
+    text = Text()
+    title = f"Side {number}: {report.side_label(number)}"
+    if side["third_party"]:
+        title += " (third party)"
+    text.append(title + "\n", style="bold")
+    efficiency = side["efficiency"]
+    text.append(
+        f"pilots {side['pilots']}  fielded {side['ships_fielded']}"
+        f"  lost {side['ships_lost']}\n"
+        f"ISK lost {format_isk(side['isk_lost'])}"
+        f"  destroyed {format_isk(side['isk_destroyed'])}\n"
+        f"efficiency {'-' if efficiency is None else f'{efficiency:.1%}'}"
+        f"  loot {format_isk(side['loot_dropped'])}\n"
+    )
+    roles = side["roles_present"]
+    if roles:
+        lost = side["roles_lost"]
+        shown = ", ".join(f"{r} {n}/{lost.get(r, 0)}" for r, n in roles.items())
+        text.append(f"roles (fielded/lost): {shown}\n")
+    top = side["top_damage"][:3]
+    if top:
+        names = ", ".join(report.name(pilot) for pilot, _ in top)
+        text.append(f"top damage: {names}\n")
+    return text
+
+
+def _header(report: BattleReport) -> Text:
+    text = Text()
+    text.append(f"{report.system_label}", style="bold")
+    regions = ", ".join(report.region_names.get(r, str(r)) for r in report.region_ids)
+    if regions:
+        text.append(f" ({regions})")
+    text.append(
+        f"  {report.start_time:%Y-%m-%d %H:%M}-{report.end_time:%H:%M} UTC"
+        f" ({duration_text(report.start_time, report.end_time)})\n"
+    )
+    parts = [
+        report.kind,
+        f"{report.kills} kills",
+        f"{report.pilots} pilots",
+        f"{format_isk(report.isk_destroyed)} ISK",
+        f"confidence {report.confidence:.0%}",
+    ]
+    if report.unclear:
+        parts.append("side split unclear")
+    if report.ongoing:
+        parts.append("ongoing")
+    if report.changed:
+        parts.append("changed after it closed")
+    text.append(" | ".join(parts))
+    return text
+
+
+def _composition(report: BattleReport) -> Text:
+    sides = report.sides
+    classes = sorted(
+        {c for s in sides for c in s["ships_fielded_by_class"]}
+        | {c for s in sides for c in s["ships_lost_by_class"]}
+    )
+    text = Text()
+    text.append(f"{'class':<14}", style="bold")
+    for side in sides:
+        text.append(f"{'side ' + str(side['side']):>14}", style="bold")
+    text.append("\n")
+    for ship_class in classes:
+        text.append(f"{ship_class:<14}")
+        for side in sides:
+            fielded = side["ships_fielded_by_class"].get(ship_class, 0)
+            lost = side["ships_lost_by_class"].get(ship_class, 0)
+            text.append(f"{f'{fielded} / {lost}':>14}")
+        text.append("\n")
+    text.append("(ships fielded / lost)")
+    return text
+
+
+class BattleReportScreen(DashboardScreen):
+    """One battle's report."""
+
+    TITLE = "Battle report"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *DashboardScreen.BINDINGS,
+        Binding("1", "tab('sides')", "Sides", id="battle.sides"),
+        Binding("2", "tab('composition')", "Ships", id="battle.composition"),
+        Binding("3", "tab('timeline')", "Timeline", id="battle.timeline"),
+        Binding("4", "tab('killmails')", "Kills", id="battle.killmails"),
+        Binding("5", "tab('entities')", "Entities", id="battle.entities"),
+        Binding("left_square_bracket", "move(-1)", "Side -", id="battle.move_back"),
+        Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
+        Binding("n", "move_new", "New side", id="battle.move_new"),
+        Binding("x", "export", "Export", id="battle.export"),
+        Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
+    ]
+    DEFAULT_CSS = """
+    BattleReportScreen #battle-header { height: 2; }
+    BattleReportScreen TabbedContent { height: 1fr; }
+    BattleReportScreen .battle-side { width: 1fr; padding: 0 1; }
+    BattleReportScreen SeriesPlot { height: 1fr; }
+    """
+
+    def __init__(self, battle_id: int) -> None:
+        super().__init__()
+        self.battle_id = battle_id
+        self.report: BattleReport | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"loading battle {self.battle_id}", id="battle-header")
+        with TabbedContent(initial="sides"):
+            with TabPane("Sides", id="sides"):
+                yield Horizontal(id="battle-sides")
+            with TabPane("Ships", id="composition"), VerticalScroll():
+                yield Static("", id="battle-composition")
+            with TabPane("Timeline", id="timeline"):
+                yield SeriesPlot("Kills per minute, by losing side", x_label="min")
+            with TabPane("Kills", id="killmails"):
+                yield KeyedTable(KILL_COLUMNS, id="battle-killmails")
+            with TabPane("Entities", id="entities"):
+                yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
+
+    def load_data(self) -> None:
+        self.run_query(load_report, self.battle_id, then=self.show_report)
+
+    def show_report(self, report: BattleReport) -> None:
+        self.report = report
+        self.query_one("#battle-header", Static).update(_header(report))
+        sides = self.query_one("#battle-sides", Horizontal)
+        sides.remove_children()
+        sides.mount_all(
+            Static(_side_text(report, side), classes="battle-side")
+            for side in report.sides
+        )
+        self.query_one("#battle-composition", Static).update(_composition(report))
+        plot = self.query_one(SeriesPlot)
+        plot.clear_series()
+        for side, counts in report.metrics["timeline"]["kills"].items():
+            plot.set_series(f"side {side}", list(enumerate(counts)))
+        self.query_one("#battle-killmails", KeyedTable).update_rows(
+            (
+                k.killmail_id,
+                [
+                    f"{k.killmail_time:%H:%M:%S}",
+                    right(str(k.side_no or "-")),
+                    truncate(
+                        report.name(k.victim_character_id or k.victim_corporation_id),
+                        24,
+                    ),
+                    truncate(report.type_names.get(k.victim_ship_type_id, "?"), 18),
+                    right(format_isk(k.total_value)),
+                ],
+            )
+            for k in report.killmails
+        )
+        self.query_one("#battle-entities", KeyedTable).update_rows(
+            (
+                f"{e.entity_kind}:{e.entity_id}",
+                [
+                    right(str(e.side_no)),
+                    e.entity_kind[:4] + ("*" if e.overridden else ""),
+                    truncate(
+                        ("  " if e.parent_id else "") + report.name(e.entity_id), 26
+                    ),
+                    right(f"{e.confidence:.0%}"),
+                    e.reason,
+                ],
+            )
+            for e in report.entities
+        )
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def _selected_entity(self) -> tuple[str, int, int] | None:
+        if self.report is None:
+            return None
+        key = self.query_one("#battle-entities", KeyedTable).cursor_key
+        if key is None:
+            return None
+        kind, _, entity_id = key.partition(":")
+        side = next(
+            e.side_no
+            for e in self.report.entities
+            if e.entity_kind == kind and e.entity_id == int(entity_id)
+        )
+        return kind, int(entity_id), side
+
+    def _move(self, side_no: int | None) -> None:
+        selected = self._selected_entity()
+        if selected is None:
+            return
+        kind, entity_id, _ = selected
+
+        def run(db: Database) -> BattleReport:
+            move_entity(db, self.battle_id, kind, entity_id, side_no)
+            return load_report(db, self.battle_id)
+
+        self.run_query(run, then=self.show_report, group="move")
+
+    def action_move(self, step: int) -> None:
+        selected = self._selected_entity()
+        if selected is None or self.report is None:
+            self.notify("select an entity on the Entities tab (5) first")
+            return
+        count = len(self.report.sides)
+        if count < 2:
+            return
+        target = (selected[2] - 1 + step) % count + 1
+        self._move(target)
+
+    def action_move_new(self) -> None:
+        if self._selected_entity() is None:
+            self.notify("select an entity on the Entities tab (5) first")
+            return
+        self._move(None)
+
+    def action_export(self) -> None:
+        if self.report is None:
+            return
+        folder = Path(self.evedmv_app.settings.state_dir) / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt, suffix in (("markdown", "md"), ("json", "json")):
+            path = folder / f"battle-{self.battle_id}.{suffix}"
+            path.write_text(render(self.report, fmt), encoding="utf-8")
+        self.notify(f"exported to {folder}/battle-{self.battle_id}.md and .json")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open the killmail when Enter selects a row of the killmail list."""
+        event.stop()
+        if event.data_table.id == "battle-killmails":
+            self.action_open_killmail()
+
+    def action_open_killmail(self) -> None:
+        if self.query_one(TabbedContent).active != "killmails":
+            return
+        key = self.query_one("#battle-killmails", KeyedTable).cursor_key
+        if key is not None:
+            self.evedmv_app.open_screen("killmail", int(key))

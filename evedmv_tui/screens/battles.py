@@ -1,0 +1,204 @@
+"""The battles screen: a sortable, filterable table that refreshes in place."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Input, Static
+
+from evedmv_tui.battles.report import BattleFilter, BattleSummary, list_battles
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.text import format_isk, truncate
+
+REFRESH_SECONDS = 10.0
+COLUMNS = (
+    ("state", " "),
+    ("start", "Start (UTC)"),
+    ("systems", "Systems"),
+    ("region", "Region"),
+    ("duration", "Dur"),
+    ("kills", "Kills"),
+    ("pilots", "Pilots"),
+    ("isk", "ISK"),
+    ("sides", "Sides"),
+)
+SORTS: tuple[tuple[str, str], ...] = (
+    ("start", "time"),
+    ("kills", "kills"),
+    ("pilots", "pilots"),
+    ("isk", "ISK"),
+    ("duration", "duration"),
+)
+FILTER_HELP = (
+    "filter: since=6h until=2021-11-28 system=Jita region=Curse"
+    " kills=20 pilots=50 isk=1e9 (Enter applies, empty clears)"
+)
+
+
+def parse_filter(text: str) -> BattleFilter:
+    """Parse ``name=value`` words into a filter.
+
+    Raises:
+        ValueError: an unknown name or a value that does not parse.
+    """
+    from evedmv_tui.commands.battles import parse_time
+
+    values: dict[str, Any] = {}
+    for word in text.split():
+        name, sep, value = word.partition("=")
+        if not sep or not value:
+            raise ValueError(f"{word!r} is not name=value")
+        if name in ("since", "until"):
+            values[name] = parse_time(value)
+        elif name in ("system", "region"):
+            values[name] = value.replace("_", " ")
+        elif name in ("kills", "pilots"):
+            values[f"min_{name}"] = int(value)
+        elif name == "isk":
+            values["min_isk"] = float(value)
+        else:
+            raise ValueError(f"unknown filter {name!r}")
+    return BattleFilter(**values)
+
+
+def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
+    """Order rows by ``key``, largest or newest first, ties by id."""
+    measures: dict[str, Callable[[BattleSummary], float]] = {
+        "start": lambda b: b.start_time.timestamp(),
+        "kills": lambda b: b.kills,
+        "pilots": lambda b: b.pilots,
+        "isk": lambda b: b.isk_destroyed,
+        "duration": lambda b: b.duration.total_seconds(),
+    }
+    measure = measures[key]
+    return sorted(rows, key=lambda b: (-measure(b), -b.battle_id))
+
+
+def _row(battle: BattleSummary) -> list[Any]:
+    state = "●" if battle.ongoing else ("Δ" if battle.changed else "")
+    minutes = int(battle.duration.total_seconds() // 60)
+    return [
+        state,
+        f"{battle.start_time:%m-%d %H:%M}",
+        truncate(", ".join(battle.system_names), 18),
+        truncate(", ".join(battle.region_names), 12),
+        right(f"{minutes}m"),
+        battle.kills,
+        battle.pilots,
+        right(format_isk(battle.isk_destroyed)),
+        right(f"{battle.side_count}" + ("!" if battle.kind == "one-sided" else "")),
+    ]
+
+
+class BattlesScreen(DashboardScreen):
+    """Battles, newest first; Enter opens the report."""
+
+    TITLE = "Battles"
+    AUTO_FOCUS = "#battles-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *DashboardScreen.BINDINGS,
+        Binding("enter", "open_battle", "Report", id="battles.open", show=True),
+        Binding("s", "cycle_sort", "Sort", id="battles.sort"),
+        Binding("f", "edit_filter", "Filter", id="battles.filter"),
+        Binding("r", "refresh", "Refresh", id="battles.refresh"),
+    ]
+    DEFAULT_CSS = """
+    BattlesScreen #battles-filter { display: none; }
+    BattlesScreen #battles-filter.editing { display: block; }
+    BattlesScreen #battles-summary { height: 1; }
+    BattlesScreen KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.criteria = BattleFilter()
+        self.sort_index = 0
+        self.rows: list[BattleSummary] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder=FILTER_HELP, id="battles-filter")
+        yield Static("", id="battles-summary", markup=False)
+        yield KeyedTable(COLUMNS, id="battles-table")
+
+    def load_data(self) -> None:
+        self.run_query(list_battles, self.criteria, then=self.show_battles)
+
+    def show_battles(self, rows: list[BattleSummary]) -> None:
+        self.rows = rows
+        self._render_rows()
+        self.set_timer(REFRESH_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        if self.is_current and self.evedmv_app.db is not None:
+            self.load_data()
+        else:
+            self.set_timer(REFRESH_SECONDS, self._poll)
+
+    def _render_rows(self) -> None:
+        key, label = SORTS[self.sort_index]
+        ordered = sort_battles(self.rows, key)
+        table = self.query_one(KeyedTable)
+        table.update_rows((b.battle_id, _row(b)) for b in ordered)
+        ongoing = sum(1 for b in ordered if b.ongoing)
+        parts = [f"{len(ordered)} battles", f"sorted by {label}"]
+        if ongoing:
+            parts.append(f"{ongoing} ongoing (●)")
+        active = {
+            f.name: getattr(self.criteria, f.name)
+            for f in dataclasses.fields(self.criteria)
+            if f.name != "limit" and getattr(self.criteria, f.name) is not None
+        }
+        if active:
+            shown = ", ".join(
+                f"{k}={v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{k}={v}"
+                for k, v in active.items()
+            )
+            parts.append(f"filter {shown}")
+        if not ordered:
+            parts.append("none yet: import killmails, or press f to widen the filter")
+        self.query_one("#battles-summary", Static).update(" | ".join(parts))
+
+    def action_open_battle(self) -> None:
+        key = self.query_one(KeyedTable).cursor_key
+        if key is not None:
+            self.evedmv_app.open_screen("battle", int(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open the report when Enter selects a row of the table."""
+        event.stop()
+        self.action_open_battle()
+
+    def action_cycle_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self._render_rows()
+
+    def action_refresh(self) -> None:
+        self.load_data()
+
+    def action_edit_filter(self) -> None:
+        field = self.query_one("#battles-filter", Input)
+        field.add_class("editing")
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.criteria = parse_filter(event.value)
+        except ValueError as exc:
+            self.notify(str(exc), title="invalid filter", severity="error")
+            return
+        event.input.remove_class("editing")
+        self.query_one(KeyedTable).focus()
+        self.load_data()
+
+    def on_key(self, event: Any) -> None:
+        field = self.query_one("#battles-filter", Input)
+        if event.key == "escape" and field.has_focus:
+            field.remove_class("editing")
+            self.query_one(KeyedTable).focus()
+            event.stop()
