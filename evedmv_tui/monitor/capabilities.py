@@ -44,7 +44,8 @@ class MonitorCapabilities:
     role_name: str
     server_address: str | None
     """None on a unix-socket connection."""
-    preload_libraries: str
+    preload_libraries: str | None
+    """None when the role may not read ``shared_preload_libraries``."""
     pgss_track: str | None
     """The server's ``pg_stat_statements.track``, before this session changed it."""
     compute_query_id: str | None
@@ -121,7 +122,9 @@ class MonitorCapabilities:
         return notes
 
 
-def _with_pgss(libraries: str) -> str:
+def _with_pgss(libraries: str | None) -> str:
+    if libraries is None:
+        return "<current list>,pg_stat_statements"
     names = [name.strip() for name in libraries.split(",") if name.strip()]
     if "pg_stat_statements" not in names:
         names.append("pg_stat_statements")

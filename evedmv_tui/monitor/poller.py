@@ -346,6 +346,7 @@ class Monitor:
         problems: list[PanelProblem] = []
         notes: list[PanelProblem] = []
         with self._connection(db) as conn:
+            self._disable_tracking(db, conn)
             clock = self._guard(
                 conn,
                 lambda: db.fetch_one(
@@ -365,7 +366,6 @@ class Monitor:
                 self._disconnected_since = None
                 self._failures = 0
             caps = self._refresh_capabilities(db, conn, force=restarted)
-            self._disable_tracking(db, conn, int(backend_pid))
             now = time.monotonic()
             elapsed = (
                 None
@@ -460,8 +460,12 @@ class Monitor:
     def _refresh_capabilities(
         self, db: Database, conn: Connection, *, force: bool = False
     ) -> MonitorCapabilities:
+        caps = self._capabilities
         stale = time.monotonic() - self._capabilities_at > CAPABILITY_RECHECK_SECONDS
-        if self._capabilities is None or stale or force:
+        # While the statements panel is blocked, look every poll, so a fix
+        # (CREATE EXTENSION, say) shows at once.
+        blocked = caps is not None and caps.statements_problem() is not None
+        if caps is None or stale or blocked or force:
             caps = self._guard(conn, lambda: read_capabilities(db, conn))
             if caps != self._capabilities:
                 log.info(
@@ -475,7 +479,13 @@ class Monitor:
         assert self._capabilities is not None
         return self._capabilities
 
-    def _disable_tracking(self, db: Database, conn: Connection, pid: int) -> None:
+    def _disable_tracking(self, db: Database, conn: Connection) -> None:
+        """Stop ``pg_stat_statements`` recording this connection, once per backend.
+
+        Runs before any other query on a new connection; the SET itself is
+        still recorded, and its text carries the monitor marker.
+        """
+        pid = conn.info.backend_pid
         if pid in self._untracked_pids:
             return
         self._untracked_pids.add(pid)
@@ -536,8 +546,8 @@ class Monitor:
         )
         previous = self._previous.statements
         self._previous.statements = current
-        queryids = {key.queryid for key in current.statements.entries}
-        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, queryids))
+        text_keys = {key.text_key for key in current.statements.entries}
+        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
         if previous is None:
             return [], None, None
         interval = statement_deltas(previous, current)
@@ -547,7 +557,7 @@ class Monitor:
                 text: str | None = HIDDEN_LABEL
                 statement_fingerprint = None
             else:
-                text = texts.get(delta.key.queryid)
+                text = texts.get(delta.key.text_key)
                 if is_monitor_query(text):
                     continue
                 statement_fingerprint = fingerprint(text) if text is not None else None

@@ -83,6 +83,10 @@ def in_schema(name: str, schema: str) -> NamedSql:
     return NamedSql(loaded.name, text.as_string(None))
 
 
+TextKey = tuple[int, int, int]
+"""(userid, dbid, queryid): what a stored query text belongs to."""
+
+
 class StatementKey(NamedTuple):
     """The identity of one ``pg_stat_statements`` entry."""
 
@@ -91,6 +95,10 @@ class StatementKey(NamedTuple):
     queryid: int
     """Signed 64-bit, exactly as the server returns it."""
     toplevel: bool
+
+    @property
+    def text_key(self) -> TextKey:
+        return (self.userid, self.dbid, self.queryid)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -215,7 +223,7 @@ def build_statement_set(rows: list[StatementRow]) -> StatementSet:
 _TOKEN = re.compile(
     r"""
     (?P<comment>--[^\n]*|/\*.*?\*/)
-    | (?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*)?\$.*?\$(?P=tag)\$)
+    | (?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)
     | (?P<string>[EeBbXxNn]?'(?:[^']|'')*')
     | (?P<ident>"(?:[^"]|"")*")
     | (?P<param>\$\d+|%\(\w+\)s|%s|\?)
@@ -302,7 +310,7 @@ class StatementReader:
         self.info_query = (
             in_schema("statements_info", schema) if has_info_view(version) else None
         )
-        self.texts: LRUCache[int, str] = LRUCache(
+        self.texts: LRUCache[TextKey, str] = LRUCache(
             "monitor.query_texts", 10_000, register=True
         )
 
@@ -322,17 +330,20 @@ class StatementReader:
         return int(dealloc or 0), reset.timestamp() if reset is not None else None
 
     def fetch_texts(
-        self, db: Database, conn: Connection, queryids: set[int]
-    ) -> dict[int, str]:
-        """Return texts of ``queryids``, querying only the ones not cached."""
-        found, missing = self.texts.get_many(queryids)
+        self, db: Database, conn: Connection, keys: set[TextKey]
+    ) -> dict[TextKey, str]:
+        """Return texts of ``keys``, querying only the ones not cached."""
+        found, missing = self.texts.get_many(keys)
         if missing:
             rows = db.fetch_all(
                 self.texts_query,
-                {"queryids": list(missing)},
+                {"queryids": sorted({key[2] for key in missing})},
                 conn=conn,
             )
-            loaded = {int(queryid): str(query) for queryid, query in rows}
+            loaded = {
+                (int(userid), int(dbid), int(queryid)): str(query)
+                for userid, dbid, queryid, query in rows
+            }
             self.texts.put_many(loaded.items())
-            found.update(loaded)
+            found.update((key, loaded[key]) for key in missing if key in loaded)
         return found

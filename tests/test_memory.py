@@ -1,0 +1,247 @@
+"""The psutil sampler with failures injected per process, the RSS trend and
+leak rule, the garbage collector and tracemalloc."""
+
+from __future__ import annotations
+
+import collections
+import os
+
+import psutil
+import pytest
+
+from evedmv_tui.monitor.memory import (
+    LEAK_SLOPE_BYTES_PER_MIN,
+    MIB,
+    MemoryTrend,
+    ProcessSampler,
+    gc_stats,
+    judge_locality,
+    least_squares,
+    start_tracing,
+    stop_tracing,
+    top_allocations,
+)
+
+Times = collections.namedtuple("Times", "user system")
+Info = collections.namedtuple("Info", "rss")
+FullInfo = collections.namedtuple("FullInfo", "rss uss")
+
+
+class FakeProcess:
+    """A process whose figures and failures the test sets."""
+
+    def __init__(
+        self,
+        pid: int,
+        *,
+        rss: int = 100 * MIB,
+        cpu: float = 1.0,
+        fail: type[Exception] | None = None,
+        full_info_denied: bool = False,
+        name: str = "postgres",
+    ) -> None:
+        self.pid = pid
+        self.rss = rss
+        self.cpu = cpu
+        self.fail = fail
+        self.full_info_denied = full_info_denied
+        self._name = name
+
+    def _check(self) -> None:
+        if self.fail is not None:
+            raise self.fail(self.pid)
+
+    def name(self) -> str:
+        self._check()
+        return self._name
+
+    def memory_info(self) -> Info:
+        self._check()
+        return Info(self.rss)
+
+    def memory_full_info(self) -> FullInfo:
+        self._check()
+        if self.full_info_denied:
+            raise psutil.AccessDenied(self.pid)
+        return FullInfo(self.rss, self.rss // 2)
+
+    def cpu_times(self) -> Times:
+        self._check()
+        return Times(self.cpu, 0.0)
+
+
+def factory_of(processes: dict[int, FakeProcess]):  # type: ignore[no-untyped-def]
+    def factory(pid: int) -> FakeProcess:
+        if pid not in processes:
+            raise psutil.NoSuchProcess(pid)
+        return processes[pid]
+
+    return factory
+
+
+def test_exited_process_gives_na_for_itself_only() -> None:
+    processes = {1: FakeProcess(1), 2: FakeProcess(2, fail=psutil.NoSuchProcess)}
+    sampler = ProcessSampler(factory_of(processes))
+    alive = sampler.sample(1, "client backend", now=0.0)
+    gone = sampler.sample(2, "client backend", now=0.0)
+    assert alive.rss == 100 * MIB
+    assert alive.error is None
+    assert gone.rss is None
+    assert gone.error == "exited"
+
+
+def test_access_denied_gives_na_for_itself_only() -> None:
+    processes = {1: FakeProcess(1, fail=psutil.AccessDenied), 2: FakeProcess(2)}
+    sampler = ProcessSampler(factory_of(processes))
+    denied = sampler.sample(1, "client backend", now=0.0)
+    readable = sampler.sample(2, "client backend", now=0.0)
+    assert denied.error == "access denied"
+    assert denied.cpu_seconds is None
+    assert readable.rss == 100 * MIB
+
+
+def test_missing_pid_gives_na() -> None:
+    sampler = ProcessSampler(factory_of({}))
+    assert sampler.sample(99, "backend", now=0.0).error == "exited"
+
+
+def test_process_exiting_between_samples() -> None:
+    process = FakeProcess(1)
+    sampler = ProcessSampler(factory_of({1: process}))
+    first = sampler.sample(1, "backend", now=0.0)
+    process.fail = psutil.NoSuchProcess
+    second = sampler.sample(1, "backend", now=1.0)
+    assert first.error is None
+    assert second.error == "exited"
+
+
+def test_cpu_percent_from_previous_sample() -> None:
+    process = FakeProcess(1, cpu=10.0)
+    sampler = ProcessSampler(factory_of({1: process}))
+    first = sampler.sample(1, "backend", now=100.0)
+    process.cpu = 10.5
+    second = sampler.sample(1, "backend", now=102.0)
+    assert first.cpu_percent is None
+    assert second.cpu_percent == pytest.approx(25.0)
+
+
+def test_uss_falls_back_to_rss_when_denied() -> None:
+    processes = {1: FakeProcess(1, full_info_denied=True), 2: FakeProcess(2)}
+    sampler = ProcessSampler(factory_of(processes))
+    denied = sampler.sample(1, "app", with_uss=True, now=0.0)
+    full = sampler.sample(2, "app", with_uss=True, now=0.0)
+    assert denied.rss == 100 * MIB
+    assert denied.uss is None
+    assert full.uss == 50 * MIB
+
+
+def test_real_own_process_has_rss() -> None:
+    sample = ProcessSampler().sample(os.getpid(), "app", with_uss=True)
+    assert sample.error is None
+    assert sample.rss is not None and sample.rss > 0
+
+
+def fill(trend: MemoryTrend, seconds: int, step: int, bytes_per_s: float) -> None:
+    for t in range(0, seconds + 1, step):
+        trend.add(float(t), int(200 * MIB + bytes_per_s * t))
+
+
+def test_sustained_climb_is_a_suspected_leak() -> None:
+    trend = MemoryTrend()
+    fill(trend, 360, 2, 2 * LEAK_SLOPE_BYTES_PER_MIN / 60)
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.slope_bytes_per_min == pytest.approx(2 * LEAK_SLOPE_BYTES_PER_MIN)
+    assert fit.leak_suspected is True
+
+
+def test_slow_climb_is_not_a_leak() -> None:
+    trend = MemoryTrend()
+    fill(trend, 360, 2, 0.2 * LEAK_SLOPE_BYTES_PER_MIN / 60)
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.leak_suspected is False
+
+
+def test_short_history_is_not_a_leak() -> None:
+    trend = MemoryTrend()
+    fill(trend, 60, 2, 10 * LEAK_SLOPE_BYTES_PER_MIN / 60)
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.leak_suspected is False
+
+
+def test_single_step_is_not_a_leak() -> None:
+    trend = MemoryTrend()
+    for t in range(0, 361, 2):
+        trend.add(float(t), 200 * MIB if t < 210 else 400 * MIB)
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.r_squared < 0.8
+    assert fit.leak_suspected is False
+
+
+def test_trend_needs_three_samples() -> None:
+    trend = MemoryTrend()
+    trend.add(0.0, 1)
+    trend.add(1.0, 2)
+    assert trend.trend() is None
+
+
+def test_trend_history_is_bounded() -> None:
+    trend = MemoryTrend(max_samples=10)
+    fill(trend, 100, 1, 1.0)
+    assert len(trend.history) == 10
+
+
+def test_least_squares_of_flat_time_is_none() -> None:
+    assert least_squares([(1.0, 5), (1.0, 6), (1.0, 7)]) is None
+
+
+def test_gc_stats_has_three_generations() -> None:
+    stats = gc_stats()
+    assert [g.generation for g in stats][:3] == [0, 1, 2]
+    assert all(g.collections >= 0 for g in stats)
+
+
+def test_top_allocations_only_while_tracing() -> None:
+    assert top_allocations() is None
+    started = start_tracing()
+    try:
+        blob = [bytearray(1024) for _ in range(2000)]
+        sites = top_allocations(5)
+    finally:
+        if started:
+            stop_tracing()
+    assert blob
+    assert sites is not None
+    assert sites[0].size_bytes >= 1024 * 1000
+    assert sites[0].file.endswith("test_memory.py")
+
+
+def test_remote_server_hides_backend_figures() -> None:
+    locality = judge_locality("10.1.2.3", 1234, factory=factory_of({}))
+    assert locality.local is False
+    assert locality.reason is not None and "10.1.2.3" in locality.reason
+
+
+def test_loopback_server_with_visible_backend_is_local() -> None:
+    processes = {7: FakeProcess(7)}
+    assert judge_locality("127.0.0.1", 7, factory=factory_of(processes)).local is True
+    assert judge_locality(None, 7, factory=factory_of(processes)).local is True
+
+
+def test_backend_pid_not_here_hides_figures() -> None:
+    locality = judge_locality(None, 7, factory=factory_of({}))
+    assert locality.local is False
+    assert (
+        locality.reason is not None
+        and "not a process on this machine" in locality.reason
+    )
+
+
+def test_backend_pid_of_another_program_hides_figures() -> None:
+    processes = {7: FakeProcess(7, name="bash")}
+    locality = judge_locality("::1", 7, factory=factory_of(processes))
+    assert locality.local is False
+    assert locality.reason is not None and "bash" in locality.reason

@@ -1,0 +1,555 @@
+"""The monitor against the real PostgreSQL: deltas, slow statements, missing
+privileges and extensions, resets, restarts, activity and EXPLAIN."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from evedmv_tui.cache import CacheRegistry, LRUCache
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor import ingest as ingest_mod
+from evedmv_tui.monitor.explain import (
+    ExplainError,
+    explain_app_query,
+    explain_statement,
+    plan_lines,
+)
+from evedmv_tui.monitor.poller import Monitor, open_monitor_database
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.monitor.snapshot import Snapshot, StatementView
+from evedmv_tui.monitor.statements import (
+    HIDDEN_LABEL,
+    MONITOR_MARKER,
+    StatementReader,
+    build_statement_set,
+)
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import Telemetry, operation
+
+
+def make_monitor(
+    url: str,
+    settings: Settings,
+    *,
+    telemetry: Telemetry | None = None,
+    registry: CacheRegistry | None = None,
+) -> Monitor:
+    return Monitor(
+        None,
+        settings,
+        conninfo=url,
+        telemetry=telemetry or Telemetry(),
+        registry=registry or CacheRegistry(),
+    )
+
+
+@pytest.fixture
+def monitor(db_url: str, settings: Settings) -> Iterator[Monitor]:
+    watcher = make_monitor(db_url, settings)
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+
+
+def matching(snapshot: Snapshot, needle: str) -> list[StatementView]:
+    return [v for v in snapshot.statements if v.query and needle in v.query]
+
+
+def run(url: str, *statements: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_known_workload_gives_interval_deltas(db_url: str, monitor: Monitor) -> None:
+    table = f"delta_{uuid.uuid4().hex[:8]}"
+    run(db_url, f"CREATE TABLE {table} AS SELECT g AS v FROM generate_series(1, 50) g")
+    first = monitor.poll()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for value in range(7):
+            conn.execute(f"SELECT v FROM {table} WHERE v <= %s", (value + 1,))
+    second = monitor.poll()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f"SELECT v FROM {table} WHERE v <= %s", (10,))
+    third = monitor.poll()
+
+    assert first.statements == []
+    assert first.statements_reason is not None
+    assert second.statements_trusted is True
+    (view,) = matching(second, f"FROM {table} WHERE")
+    assert view.delta.calls == 7
+    assert view.delta.rows == sum(range(1, 8))
+    assert view.delta.calls_per_s is not None and view.delta.calls_per_s > 0
+    assert view.fingerprint is not None
+    (later,) = matching(third, f"FROM {table} WHERE")
+    assert later.delta.calls == 1
+    assert later.delta.rows == 10
+    keys = [s.key for s in third.samples]
+    assert f"statement:{later.fingerprint}:mean_ms" in keys
+    assert f"statement:{later.fingerprint}:calls_per_s" in keys
+    assert "database:tps" in keys
+
+
+def test_slow_statements_flagged_warning_and_error(
+    db: Database, db_url: str, settings: Settings
+) -> None:
+    watcher = make_monitor(db_url, settings, telemetry=db.telemetry)
+    try:
+        watcher.poll()
+        with operation("slow-test"):
+            db.execute("SELECT pg_sleep(1.2)")
+            db.execute("SELECT 1 FROM pg_sleep(5.2)")
+        snapshot = watcher.poll()
+    finally:
+        watcher.close()
+
+    (warning,) = matching(snapshot, "SELECT pg_sleep(")
+    (error,) = matching(snapshot, "FROM pg_sleep(")
+    assert warning.severity == Severity.WARNING
+    assert error.severity == Severity.ERROR
+    slow = {s.record.sql: s.severity for s in snapshot.slow_app_queries}
+    assert slow["SELECT pg_sleep(1.2)"] == Severity.WARNING
+    assert slow["SELECT 1 FROM pg_sleep(5.2)"] == Severity.ERROR
+    (row,) = [r for r in snapshot.operations if r.operation == "slow-test"]
+    assert row.calls == 2
+    assert row.severity == Severity.ERROR
+    assert snapshot.severity == Severity.ERROR
+    sources = {(a.source, a.severity) for a in snapshot.alerts}
+    assert ("statements", Severity.ERROR) in sources
+    assert ("statements", Severity.WARNING) in sources
+    assert ("app", Severity.ERROR) in sources
+
+
+def test_thresholds_are_configurable(db_url: str, settings: Settings) -> None:
+    strict = Settings(
+        dsn=db_url,
+        data_dir=settings.data_dir,
+        state_dir=settings.state_dir,
+        slow_warning_seconds=0.05,
+        slow_error_seconds=0.1,
+    )
+    watcher = make_monitor(db_url, strict)
+    try:
+        watcher.poll()
+        run(db_url, "SELECT pg_sleep(0.2)")
+        snapshot = watcher.poll()
+    finally:
+        watcher.close()
+    (view,) = matching(snapshot, "SELECT pg_sleep(")
+    assert view.severity == Severity.ERROR
+
+
+def test_monitor_queries_absent_from_top_list(db_url: str, monitor: Monitor) -> None:
+    for _ in range(3):
+        snapshot = monitor.poll()
+    assert monitor.tracking_disabled is True
+    assert all(MONITOR_MARKER not in (v.query or "") for v in snapshot.statements)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        recorded = conn.execute(
+            "SELECT query FROM pg_stat_statements WHERE query LIKE %s AND dbid ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (MONITOR_MARKER + "%",),
+        ).fetchall()
+    # Only the SET that stops the recording is recorded, once.
+    assert recorded == [
+        (load_sql("evedmv_tui.monitor", "disable_tracking").text.strip(),)
+    ]
+    assert snapshot.activity is not None
+    assert all(
+        r.backend.application_name != "evedmv-monitor"
+        for r in snapshot.activity.running
+    )
+    assert snapshot.cost.queries > 0
+    assert snapshot.cost.cpu_seconds >= 0
+
+
+def test_reset_between_polls_marks_interval(db_url: str, monitor: Monitor) -> None:
+    monitor.poll()
+    run(db_url, "SELECT 'before reset'")
+    trusted = monitor.poll()
+    run(db_url, "SELECT pg_stat_statements_reset()", "SELECT 'after reset'")
+    reset = monitor.poll()
+    run(db_url, "SELECT 'after reset'")
+    recovered = monitor.poll()
+
+    assert trusted.statements_trusted is True
+    assert reset.statements_trusted is False
+    assert reset.statements_reason is not None
+    assert "pg_stat_statements_reset()" in reset.statements_reason
+    assert all(not v.delta.trusted for v in reset.statements)
+    statement_samples = [s for s in reset.samples if s.key.startswith("statement:")]
+    assert statement_samples
+    assert all(s.trusted is False for s in statement_samples)
+    assert recovered.statements_trusted is True
+
+
+@pytest.fixture
+def limited_role(db_url: str) -> Iterator[str]:
+    """A login role without pg_read_all_stats, dropped afterwards."""
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    database = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(str(database)), sql.Identifier(role)
+            )
+        )
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    params["user"] = role
+    try:
+        yield psycopg.conninfo.make_conninfo("", **params)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = %s",
+                (role,),
+            )
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_role_without_read_all_stats(
+    db_url: str, limited_role: str, settings: Settings
+) -> None:
+    watcher = make_monitor(limited_role, settings)
+    blocker = psycopg.connect(db_url, autocommit=True)
+    try:
+        watcher.poll()
+        run(db_url, "SELECT count(*) AS superuser_work FROM pg_class")
+        run(limited_role, "SELECT 1 AS limited_work")
+        blocker.execute("SELECT 1")
+        snapshot = watcher.poll()
+    finally:
+        blocker.close()
+        watcher.close()
+
+    assert snapshot.capabilities is not None
+    assert snapshot.capabilities.read_all_stats is False
+    assert watcher.tracking_disabled is False
+    hidden = [v for v in snapshot.statements if v.delta.key is None]
+    assert len(hidden) == 1
+    assert hidden[0].query == HIDDEN_LABEL
+    assert hidden[0].fingerprint is None
+    assert all(
+        v.delta.key is None or v.queryid is not None for v in snapshot.statements
+    )
+    assert matching(snapshot, "AS limited_work")
+    assert not matching(snapshot, "AS superuser_work")
+    assert all(MONITOR_MARKER not in (v.query or "") for v in snapshot.statements)
+    (note,) = [n for n in snapshot.notes if n.panel == "statements"]
+    assert "GRANT pg_read_all_stats TO" in note.fix
+    assert snapshot.problem("statements") is None
+
+
+def test_extension_dropped_while_polling(db_url: str, monitor: Monitor) -> None:
+    monitor.poll()
+    run(db_url, "DROP EXTENSION pg_stat_statements")
+    dropped = monitor.poll()
+    run(db_url, "CREATE EXTENSION pg_stat_statements")
+    monitor.poll()
+    run(db_url, "SELECT 1 AS back_again")
+    restored = monitor.poll()
+
+    problem = dropped.problem("statements")
+    assert problem is not None
+    assert "not installed in this database" in problem.case
+    assert problem.fix == "CREATE EXTENSION pg_stat_statements;"
+    assert dropped.connected is True
+    assert dropped.statements == []
+    assert dropped.activity is not None
+    assert dropped.database is not None
+    assert dropped.memory is not None
+    assert restored.problem("statements") is None
+    assert restored.statements_reason is None
+    assert matching(restored, "AS back_again"), [v.query for v in restored.statements]
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[PrivateCluster]:
+    base = Path(tempfile.mkdtemp(prefix="evedmv-mon-", dir="/tmp"))
+    base.chmod(0o711)
+    cluster = PrivateCluster(base / "data", fast=True)
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def poll_until(monitor: Monitor, connected: bool, limit: float = 30.0) -> Snapshot:
+    deadline = time.monotonic() + limit
+    while True:
+        snapshot = monitor.poll()
+        if snapshot.connected is connected or time.monotonic() > deadline:
+            return snapshot
+        time.sleep(min(monitor.next_delay(), 1.0))
+
+
+def test_server_restart_while_polling(
+    own_cluster: PrivateCluster, settings: Settings
+) -> None:
+    own_cluster.start()
+    ensure_database(own_cluster)
+    watcher = make_monitor(own_cluster.url(), settings)
+    try:
+        watcher.poll()
+        before = watcher.poll()
+        own_cluster.stop()
+        down = watcher.poll()
+        still_down = watcher.poll()
+        own_cluster.start()
+        back = poll_until(watcher, connected=True)
+        after = watcher.poll()
+    finally:
+        watcher.close()
+
+    assert before.connected is True
+    assert down.connected is False
+    assert down.disconnected_since is not None
+    assert down.severity == Severity.ERROR
+    assert "disconnected since" in down.alerts[0].message
+    assert down.memory is not None and down.memory.app.rss is not None
+    assert still_down.disconnected_since == down.disconnected_since
+    assert back.connected is True
+    assert back.capabilities is not None
+    assert back.capabilities.pgss_version is not None
+    assert back.statements_trusted is False
+    assert back.statements_reason == "the server restarted between polls"
+    assert back.database is not None and back.database.trusted is False
+    assert after.statements_trusted is True
+
+
+def test_unreachable_server_backs_off(settings: Settings, tmp_path: Path) -> None:
+    url = f"postgresql:///nothing?host={tmp_path}&port=5999"
+    watcher = make_monitor(url, settings)
+    try:
+        first = watcher.poll()
+        delay = watcher.next_delay()
+        second = watcher.poll()
+    finally:
+        watcher.close()
+    assert first.connected is False
+    assert first.error is not None
+    assert delay > 0
+    assert second.connected is False
+    assert second.disconnected_since == first.disconnected_since
+
+
+def test_blocking_chain_cancel_and_terminate(db_url: str, monitor: Monitor) -> None:
+    table = f"locked_{uuid.uuid4().hex[:8]}"
+    run(db_url, f"CREATE TABLE {table} (v int)")
+    holder = psycopg.connect(db_url)
+    holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    holder_pid = holder.info.backend_pid
+    waiter = psycopg.connect(db_url, autocommit=True)
+    waiter_pid = waiter.info.backend_pid
+    outcome: list[BaseException] = []
+
+    def wait_for_lock() -> None:
+        try:
+            waiter.execute(f"SELECT * FROM {table}")
+        except psycopg.Error as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=wait_for_lock)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        chains: list[tuple[int, ...]] = []
+        while time.monotonic() < deadline and not chains:
+            snapshot = monitor.poll()
+            assert snapshot.activity is not None
+            chains = snapshot.activity.chains
+            time.sleep(0.1)
+        assert chains == [(waiter_pid, holder_pid)]
+        assert monitor.cancel_backend(waiter_pid) is True
+        thread.join(10)
+        assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
+        assert monitor.terminate_backend(holder_pid) is True
+        deadline = time.monotonic() + 10
+        pids: set[int] = {holder_pid}
+        while time.monotonic() < deadline and holder_pid in pids:
+            snapshot = monitor.poll()
+            assert snapshot.activity is not None
+            pids = {r.backend.pid for r in snapshot.activity.running}
+            time.sleep(0.1)
+        with pytest.raises(psycopg.OperationalError):
+            holder.execute("SELECT 1")
+    finally:
+        thread.join(10)
+        waiter.close()
+        holder.close()
+
+
+def test_explain_app_query_with_real_parameters(db: Database) -> None:
+    db.fetch_all("SELECT relname FROM pg_class WHERE oid = %s", (1259,))
+    record = db.telemetry.records()[-1]
+    result = explain_app_query(db, record)
+    assert result.method == "parameters"
+    assert result.analyzed is False
+    assert result.plan.node_type == "Index Scan"
+    assert "Index Cond: (oid = '1259'::oid)" in result.plan.detail
+    assert plan_lines(result.plan)[0].startswith("Index Scan")
+
+
+def test_explain_analyze_is_rolled_back(db: Database) -> None:
+    db.execute("CREATE TABLE explained (v int)")
+    db.execute("INSERT INTO explained VALUES (%s)", (1,))
+    record = db.telemetry.records()[-1]
+    estimate = explain_app_query(db, record)
+    result = explain_app_query(db, record, analyze=True)
+    assert estimate.plan.node_type == "ModifyTable"
+    assert estimate.analyzed is False
+    assert result.analyzed is True
+    assert result.execution_ms is not None
+    assert result.plan.actual_rows == 0
+    assert db.fetch_value("SELECT count(*) FROM explained") == 1
+
+
+def test_explain_statement_generic_plan(db: Database) -> None:
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    result = explain_statement(
+        db, "SELECT relname FROM pg_class WHERE oid = $1 AND relkind = $2", version
+    )
+    if version >= 160000:
+        assert result.method == "generic_plan"
+    else:
+        assert result.method == "prepare"
+        assert result.note is not None and "PostgreSQL 16" in result.note
+    assert result.plan.node_type == "Index Scan"
+    plain = explain_statement(db, "SELECT count(*) FROM pg_class", version)
+    assert plain.method == "plain"
+    assert db.fetch_value("SELECT count(*) FROM pg_prepared_statements") == 0
+
+
+def test_explain_statement_rejections(db: Database) -> None:
+    version = 150000
+    with pytest.raises(ExplainError, match="hidden"):
+        explain_statement(db, "<insufficient privilege>", version)
+    with pytest.raises(ExplainError, match="has no plan"):
+        explain_statement(db, "VACUUM pg_class", version)
+    with pytest.raises(ExplainError, match="more than one statement"):
+        explain_statement(db, "SELECT 1; DROP TABLE names", version)
+    with pytest.raises(ExplainError, match="ANALYZE needs real parameter"):
+        explain_statement(db, "SELECT $1::int", version, analyze=True)
+    with pytest.raises(ExplainError, match="operator is not unique"):
+        explain_statement(db, "SELECT $1 + $2", version)
+    assert db.fetch_value("SELECT to_regclass('names') IS NOT NULL") is True
+
+
+@pytest.mark.parametrize("version", [(1, 8), (1, 9)])
+def test_older_version_queries_run(db_url: str, version: tuple[int, int]) -> None:
+    """The 1.8 and 1.9 column sets exist in 1.10 too, so they run here."""
+    run(db_url, "SELECT 'version check'")
+    with open_monitor_database(db_url) as db, db.connection() as conn:
+        reader = StatementReader("public", version)
+        rows = reader.read_rows(db, conn)
+        info = reader.read_info(db, conn)
+    statements = build_statement_set(rows)
+    assert statements.entries
+    assert (info is None) is (version < (1, 9))
+
+
+def test_ingest_health_and_esi_budget(
+    db: Database, db_url: str, monitor: Monitor
+) -> None:
+    db.execute(
+        "INSERT INTO killmail_index (killmail_id, state, source)"
+        " VALUES (1, 'pending', 'test'), (2, 'pending', 'test'), (3, 'stored', 'test')"
+    )
+    db.execute("INSERT INTO feed_cursors (feed, sequence) VALUES ('r2z2', 4242)")
+    db.execute(
+        "INSERT INTO rejects (source_file, position, reason, raw)"
+        " VALUES ('a.json', '1', 'invalid killmail_time', '{}')"
+    )
+    budget = ingest_mod.EsiBudget(15, 40, 100, 3)
+    ingest_mod.register_esi_budget(lambda: budget)
+    try:
+        snapshot = monitor.poll()
+    finally:
+        ingest_mod._esi_sources.clear()
+    ingest = snapshot.ingest
+    assert ingest is not None
+    assert ingest.counts.pending == 2
+    assert ingest.counts.rejects == 1
+    assert [(c.feed, c.sequence) for c in ingest.cursors] == [("r2z2", 4242)]
+    assert ingest.esi == budget
+    assert ingest.kills_per_minute == 0
+    assert ("ingest", Severity.WARNING) in {
+        (a.source, a.severity) for a in snapshot.alerts
+    }
+    assert snapshot.activity is not None
+    assert snapshot.activity.client_backends >= 1
+
+
+def test_large_table_seq_scans_hint_at_index(db_url: str, monitor: Monitor) -> None:
+    run(
+        db_url,
+        "CREATE TABLE wide AS SELECT g AS v FROM generate_series(1, 20000) g",
+        "ANALYZE wide",
+        *["SELECT count(*) FROM wide WHERE v = 5"] * 3,
+    )
+    time.sleep(1.1)  # backends flush table statistics at most once a second
+    run(db_url, "SELECT 1")
+    snapshot = monitor.poll()
+    (hint,) = [h for h in snapshot.index_hints if h.table.table_name == "wide"]
+    assert hint.table.seq_scan >= 3
+    assert hint.rows_per_scan >= 10_000
+    assert "an index may be missing" in hint.message
+
+
+def test_caches_report_interval_hit_ratio(db_url: str, settings: Settings) -> None:
+    registry = CacheRegistry()
+    cache: LRUCache[int, str] = LRUCache("test.names", 10, register=False)
+    registry.register(cache)
+    watcher = make_monitor(db_url, settings, registry=registry)
+    try:
+        watcher.poll()
+        cache.put(1, "one")
+        cache.get(1)
+        cache.get(1)
+        cache.get(2)
+        cache.get(1)
+        snapshot = watcher.poll()
+    finally:
+        watcher.close()
+    (row,) = snapshot.caches
+    assert row.stats.entries == 1
+    assert row.interval_lookups == 4
+    assert row.interval_hit_ratio == pytest.approx(0.75)
+    assert any(s.key == "cache:test.names:hit_ratio" for s in snapshot.samples)
+
+
+def test_local_server_shows_backend_memory(db_url: str, monitor: Monitor) -> None:
+    with psycopg.connect(db_url):
+        snapshot = monitor.poll()
+    assert snapshot.memory is not None
+    assert snapshot.memory.backends_hidden_reason is None
+    assert snapshot.memory.backends
+    assert any(b.rss for b in snapshot.memory.backends)
+    assert snapshot.memory.app.uss is not None
+    keys = {s.key for s in snapshot.samples}
+    assert {"memory:rss_bytes", "process:count"} <= keys
+
+
+def test_subscribers_get_every_snapshot(monitor: Monitor) -> None:
+    seen: list[int] = []
+    unsubscribe = monitor.subscribe(lambda s: seen.append(s.sequence))
+    monitor.poll()
+    monitor.poll()
+    unsubscribe()
+    monitor.poll()
+    assert seen == [1, 2]

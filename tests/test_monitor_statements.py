@@ -1,0 +1,174 @@
+"""Column choice by pg_stat_statements version, fingerprints and text checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from evedmv_tui.monitor.statements import (
+    clip,
+    fingerprint,
+    has_info_view,
+    has_single_statement,
+    in_schema,
+    is_monitor_query,
+    normalize_query,
+    parse_version,
+    statements_query_name,
+)
+from evedmv_tui.store.db import load_sql
+
+OUTPUT_COLUMNS = (
+    "userid",
+    "dbid",
+    "toplevel",
+    "queryid",
+    "calls",
+    "total_exec_time",
+    "total_plan_time",
+    "rows",
+    "shared_blks_hit",
+    "shared_blks_read",
+    "blk_read_time",
+    "blk_write_time",
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.2", "statements_1_2"),
+        ("1.7", "statements_1_2"),
+        ("1.8", "statements_1_8"),
+        ("1.9", "statements_1_9"),
+        ("1.10", "statements_1_9"),
+        ("1.11", "statements_1_11"),
+        ("1.12", "statements_1_11"),
+        ("2.0", "statements_1_11"),
+    ],
+)
+def test_query_chosen_by_extension_version(version: str, expected: str) -> None:
+    assert statements_query_name(parse_version(version)) == expected
+
+
+def test_version_without_queryid_is_rejected() -> None:
+    with pytest.raises(ValueError, match=r"1\.2 or later"):
+        statements_query_name(parse_version("1.1"))
+
+
+def test_invalid_version_text_is_rejected() -> None:
+    with pytest.raises(ValueError, match="invalid pg_stat_statements version"):
+        parse_version("one.two")
+
+
+def test_version_1_10_sorts_after_1_9() -> None:
+    assert parse_version("1.10") > parse_version("1.9")
+
+
+def source(version: str) -> str:
+    return load_sql(
+        "evedmv_tui.monitor", statements_query_name(parse_version(version))
+    ).text
+
+
+def test_before_1_8_reads_total_time() -> None:
+    text = source("1.7")
+    assert "s.total_time AS total_exec_time" in text
+    assert "total_plan_time" in text
+    assert "s.toplevel" not in text
+
+
+def test_1_8_reads_plan_and_exec_time() -> None:
+    text = source("1.8")
+    assert "s.total_exec_time" in text
+    assert "s.total_plan_time" in text
+    assert "s.toplevel" not in text
+    assert "true AS toplevel" in text
+
+
+def test_1_9_reads_toplevel() -> None:
+    text = source("1.9")
+    assert "s.toplevel" in text
+    assert "s.blk_read_time" in text
+
+
+def test_1_11_reads_renamed_block_times() -> None:
+    text = source("1.11")
+    assert "s.shared_blk_read_time + s.local_blk_read_time AS blk_read_time" in text
+    assert "s.shared_blk_write_time + s.local_blk_write_time" in text
+    assert "s.blk_read_time" not in text
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.8", "1.9", "1.11"])
+def test_every_version_returns_the_same_columns(version: str) -> None:
+    text = source(version)
+    for column in OUTPUT_COLUMNS:
+        assert column in text, f"{column} missing for {version}"
+
+
+def test_info_view_from_1_9() -> None:
+    assert has_info_view((1, 8)) is False
+    assert has_info_view((1, 9)) is True
+    assert has_info_view((1, 11)) is True
+
+
+def test_schema_is_quoted_as_identifier() -> None:
+    query = in_schema("statements_1_9", 'odd "schema"')
+    assert '"odd ""schema""".pg_stat_statements(false)' in query.text
+    assert query.name == "monitor.statements_1_9"
+
+
+def test_fingerprint_ignores_layout_case_and_constants() -> None:
+    normalized = fingerprint("SELECT * FROM killmails WHERE killmail_id = $1")
+    assert fingerprint("select *\n  from KILLMAILS where killmail_id=%s") == normalized
+    assert fingerprint("SELECT * FROM killmails WHERE killmail_id = 42;") == normalized
+    assert (
+        fingerprint(
+            "/* screen */ SELECT * FROM killmails -- x\n WHERE killmail_id = $7"
+        )
+        == normalized
+    )
+
+
+def test_fingerprint_folds_lists_and_named_parameters() -> None:
+    assert fingerprint("SELECT 1 FROM t WHERE id IN ($1, $2, $3)") == fingerprint(
+        "SELECT 1 FROM t WHERE id IN (%(a)s, %(b)s)"
+    )
+
+
+def test_fingerprint_keeps_quoted_identifiers_and_strings_apart() -> None:
+    assert fingerprint('SELECT "Name" FROM t') != fingerprint("SELECT name FROM t")
+    assert fingerprint("SELECT 'a' FROM t") == fingerprint("SELECT 'it''s' FROM t")
+    assert fingerprint("SELECT $$x$$ FROM t") == fingerprint("SELECT $1 FROM t")
+
+
+def test_fingerprint_tells_different_queries_apart() -> None:
+    assert fingerprint("SELECT a FROM t") != fingerprint("SELECT b FROM t")
+    assert len(fingerprint("SELECT 1")) == 16
+
+
+def test_normalize_query_output() -> None:
+    assert (
+        normalize_query("SELECT  A, b FROM T WHERE x = 'q' AND y IN (1, 2)")
+        == "select a,b from t where x=? and y in(?)"
+    )
+
+
+def test_single_statement_check() -> None:
+    assert has_single_statement("SELECT 1;") is True
+    assert has_single_statement("SELECT ';' FROM t") is True
+    assert has_single_statement("SELECT 1 -- ; comment") is True
+    assert has_single_statement("SELECT 1; DROP TABLE t") is False
+
+
+def test_monitor_queries_are_recognised() -> None:
+    text = load_sql("evedmv_tui.monitor", "activity").text
+    assert is_monitor_query(text) is True
+    assert is_monitor_query("SELECT 1") is False
+    assert is_monitor_query(None) is False
+
+
+def test_clip_makes_one_line() -> None:
+    assert clip("SELECT\n  a,\n  b FROM t") == "SELECT a, b FROM t"
+    clipped = clip("x" * 200, 10)
+    assert len(clipped) == 10
+    assert clipped.endswith("…")
