@@ -237,6 +237,9 @@ class EvedmvApp(App[int]):
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
+        from evedmv_tui.screens.alerts import start_alert_center
+
+        start_alert_center(self)
         self._set_connection(ConnectionState("connecting"))
         self.run_worker(
             self._connect,

@@ -153,6 +153,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "w",
         "Conditions that flag matching killmails, and their matches",
     ),
+    ScreenEntry(
+        "alerts",
+        "Alerts",
+        "evedmv_tui.screens.alerts:AlertsScreen",
+        "a",
+        "Performance regressions: key, baseline, current value, severity, log",
+    ),
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 

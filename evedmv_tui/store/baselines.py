@@ -871,9 +871,16 @@ class _NewerSchema(Exception):
 
 
 async def _connect(target: str, busy_timeout: float, *, uri: bool = False) -> Any:
-    conn = await aiosqlite.connect(
+    conn = aiosqlite.connect(
         target, timeout=busy_timeout, isolation_level=None, uri=uri
     )
+    # aiosqlite 0.22 runs each connection in a non-daemon thread, which keeps
+    # the interpreter from exiting when a store was never closed. WAL makes a
+    # transaction cut off at exit harmless, so a daemon thread fails better.
+    thread = getattr(conn, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    await conn
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     await conn.execute("PRAGMA foreign_keys = ON")
     return conn

@@ -1,0 +1,385 @@
+"""The alerts screen, and the glue between the alert service and the dashboard.
+
+:func:`start_alert_center` opens the
+:class:`~evedmv_tui.monitor.regressions.AlertService` on the baseline file in
+a task of the app, sets ``app.alert_center`` and keeps the service open until
+the task is cancelled at shutdown. The monitor feeds it with
+``app.alert_center.subscribe(monitor)``; every poll then updates the status
+bar count, and new high and critical alerts become notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from evedmv_tui.monitor.regressions import (
+    TREND_SUFFIX,
+    Alert,
+    AlertService,
+    Severity,
+    format_value,
+)
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.table import Cell, KeyedTable, right
+from evedmv_tui.widgets.text import truncate
+
+if TYPE_CHECKING:
+    from evedmv_tui.monitor.poller import Monitor
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 2.0
+STATUS_SEVERITY = {
+    Severity.LOW: "info",
+    Severity.MEDIUM: "warning",
+    Severity.HIGH: "error",
+    Severity.CRITICAL: "critical",
+}
+"""Status bar severity name of each alert severity."""
+COLUMNS = (
+    ("severity", "Severity"),
+    ("state", "State"),
+    ("since", "Since"),
+    ("baseline", "Baseline"),
+    ("value", "Current"),
+    ("key", "Key"),
+)
+
+
+class AlertCenter:
+    """The dashboard's alert service: fed by the monitor, shown in the status bar.
+
+    All methods run on the app's event loop except :meth:`observe_threadsafe`,
+    which the monitor's polling thread calls.
+    """
+
+    def __init__(self, app: App[Any], service: AlertService) -> None:
+        self.app = app
+        self.service = service
+        self._loop = asyncio.get_running_loop()
+        self._lock = asyncio.Lock()
+        self._unsubscribe: list[Callable[[], None]] = []
+        service.add_listener(self._notify)
+
+    @property
+    def status_message(self) -> str:
+        return self.service.status.message
+
+    def subscribe(self, monitor: Monitor) -> None:
+        """Judge the samples of every snapshot ``monitor`` takes."""
+        self._unsubscribe.append(
+            monitor.subscribe(
+                lambda snapshot: self.observe_threadsafe(snapshot.samples)
+            )
+        )
+
+    def observe_threadsafe(self, samples: Sequence[Sample]) -> None:
+        """Queue one poll's samples from any thread; never waits for the result."""
+        future = asyncio.run_coroutine_threadsafe(self.observe(samples), self._loop)
+        future.add_done_callback(_log_failure)
+
+    async def observe(self, samples: Sequence[Sample]) -> list[Alert]:
+        """Judge one poll's samples and update the status bar."""
+        async with self._lock:
+            raised = await self.service.observe(list(samples))
+        self.update_count()
+        return raised
+
+    def update_count(self) -> None:
+        """Show the unacknowledged active alerts in the status bar."""
+        pending = self.service.unacknowledged()
+        worst = max((a.severity for a in pending), default=None)
+        self.app.set_alert_count(  # type: ignore[attr-defined]
+            len(pending), None if worst is None else STATUS_SEVERITY[worst]
+        )
+
+    async def acknowledge(self, key: str) -> Alert | None:
+        alert = await self.service.acknowledge(key)
+        self.update_count()
+        return alert
+
+    async def accept(self, key: str) -> bool:
+        accepted = await self.service.accept(key)
+        self.update_count()
+        return accepted
+
+    def _notify(self, alert: Alert) -> None:
+        source = alert.key.removesuffix(TREND_SUFFIX)
+        what = "memory keeps growing" if alert.kind == "trend" else "regression"
+        self.app.notify(
+            f"{alert.label or alert.key}\n"
+            f"{format_value(source, alert.value)} against"
+            f" {format_value(source, alert.baseline)}",
+            title=f"{alert.severity.label.capitalize()} {what}",
+            severity="error" if alert.severity >= Severity.HIGH else "warning",
+            timeout=10,
+            markup=False,
+        )
+
+    async def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        await self.service.close()
+
+
+def _log_failure(future: Any) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.error("judging samples failed: %s", exc, exc_info=exc)
+
+
+def start_alert_center(app: App[Any]) -> asyncio.Task[None]:
+    """Start the alert service for ``app``; it sets ``app.alert_center`` when open.
+
+    The service lives in a task of the app's event loop rather than in a
+    worker, so tests that wait for the app's workers do not wait for it. The
+    task closes the service when it is cancelled, which ``asyncio.run``
+    does to every task left when the app's loop ends.
+    """
+    task = asyncio.get_running_loop().create_task(
+        run_alert_center(app), name="alert-center"
+    )
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+    return task
+
+
+_TASKS: set[asyncio.Task[None]] = set()
+"""Running alert center tasks; asyncio keeps only weak references to tasks."""
+
+
+async def run_alert_center(app: App[Any]) -> None:
+    """Open the alert service, set ``app.alert_center``, and close it on cancel.
+
+    A baseline file that cannot be used is reported in the status bar; the
+    service then keeps baselines in memory. Any failure here is logged and
+    leaves the dashboard running without regression alerts.
+    """
+    try:
+        settings = app.settings  # type: ignore[attr-defined]
+        service = await AlertService.open(settings.baseline_file)
+    except Exception:
+        log.exception("cannot start regression alerts")
+        app.set_status(  # type: ignore[attr-defined]
+            "regression alerts could not start; see the log", "error"
+        )
+        return
+    center = AlertCenter(app, service)
+    app.alert_center = center  # type: ignore[attr-defined]
+    status = service.status
+    if status.message:
+        app.set_status(status.message, status.level)  # type: ignore[attr-defined]
+    center.update_count()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        app.alert_center = None  # type: ignore[attr-defined]
+        await center.close()
+
+
+def _since(at: float, now: float) -> str:
+    seconds = max(now - at, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def alert_state(alert: Alert) -> str:
+    if alert.cleared_at is not None:
+        return "cleared"
+    if alert.acknowledged:
+        return "acknowledged"
+    if alert.suppressed:
+        return alert.suppressed
+    return "open"
+
+
+def severity_cell(alert: Alert) -> Text:
+    style = {
+        Severity.CRITICAL: "bold red",
+        Severity.HIGH: "red",
+        Severity.MEDIUM: "yellow",
+        Severity.LOW: "",
+    }[alert.severity]
+    if alert.cleared_at is not None:
+        style = "dim"
+    return Text(alert.severity.label, style=style)
+
+
+class AlertsScreen(DashboardScreen):
+    """Active and past regression alerts, with the log of the selected one."""
+
+    TITLE = "Alerts"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "acknowledge", "Acknowledge", id="alerts.acknowledge"),
+        Binding("n", "accept", "Accept as normal", id="alerts.accept"),
+        Binding("r", "refresh", "Refresh", id="alerts.refresh"),
+    ]
+    DEFAULT_CSS = """
+    AlertsScreen #alerts-status {
+        height: auto;
+        color: $text-muted;
+    }
+    AlertsScreen #alerts-table {
+        height: 1fr;
+    }
+    AlertsScreen #alerts-detail {
+        height: 9;
+        border-top: solid $primary-muted;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._alerts: dict[str, Alert] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="alerts-status", markup=False)
+        yield KeyedTable(COLUMNS, id="alerts-table")
+        yield Static("", id="alerts-detail", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.refresh_alerts()
+
+    def load_data(self) -> None:
+        # Alerts come from the baseline file, not the database.
+        return
+
+    @property
+    def center(self) -> AlertCenter | None:
+        return getattr(self.app, "alert_center", None)
+
+    def refresh_alerts(self) -> None:
+        self.run_worker(self._refresh(), group="alerts", exclusive=True)
+
+    async def _refresh(self) -> None:
+        try:
+            center = self.center
+            if center is None:
+                self._show_unavailable()
+                return
+            history = await center.service.history(200)
+            self._show(center, history)
+            await self._show_detail()
+        finally:
+            self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
+
+    def _show_unavailable(self) -> None:
+        self.query_one("#alerts-status", Static).update(
+            "Regression alerts are starting, or could not start; see the log."
+        )
+        self.query_one(KeyedTable).update_rows([])
+
+    def _show(self, center: AlertCenter, history: list[Alert]) -> None:
+        active = {a.key: a for a in center.service.active()}
+        merged = list(active.values()) + [
+            a for a in history if a.cleared_at is not None or a.key not in active
+        ]
+        now = time.time()
+        rows: list[tuple[str, list[Cell]]] = []
+        self._alerts = {}
+        for alert in merged:
+            row_key = f"{alert.key}@{alert.opened_at}"
+            if row_key in self._alerts:
+                continue
+            self._alerts[row_key] = alert
+            source = alert.key.removesuffix(TREND_SUFFIX)
+            rows.append(
+                (
+                    row_key,
+                    [
+                        severity_cell(alert),
+                        alert_state(alert),
+                        _since(alert.opened_at, now),
+                        right(format_value(source, alert.baseline)),
+                        right(format_value(source, alert.value)),
+                        truncate(alert.label or alert.key, 60),
+                    ],
+                )
+            )
+        self.query_one(KeyedTable).update_rows(rows)
+        unacknowledged = center.service.unacknowledged()
+        text = (
+            f"{len(active)} active, {len(unacknowledged)} unacknowledged,"
+            f" {len(merged) - len(active)} in the log."
+            " a: acknowledge  n: accept as the new normal"
+        )
+        if center.status_message:
+            text = f"{center.status_message}\n{text}"
+        self.query_one("#alerts-status", Static).update(text)
+
+    def selected(self) -> Alert | None:
+        key = self.query_one(KeyedTable).cursor_key
+        return None if key is None else self._alerts.get(key)
+
+    async def _show_detail(self) -> None:
+        detail = self.query_one("#alerts-detail", Static)
+        alert = self.selected()
+        center = self.center
+        if alert is None or center is None:
+            detail.update("No alert selected.")
+            return
+        events = await center.service.events(alert.key, limit=5)
+        evidence = await center.service.evidence(alert.key, limit=12)
+        source = alert.key.removesuffix(TREND_SUFFIX)
+        lines = [
+            f"{alert.key}",
+            f"{alert.severity.label} {alert.kind}: {alert.detail}",
+            f"baseline {format_value(source, alert.baseline)}, current"
+            f" {format_value(source, alert.value)}, peak"
+            f" {format_value(source, alert.peak)}",
+        ]
+        if evidence:
+            values = ", ".join(format_value(source, s.value) for s in evidence[-6:])
+            lines.append(f"recent: {values}")
+        for event in events[:4]:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+            lines.append(f"{stamp} {event.event} {event.note}".rstrip())
+        detail.update("\n".join(lines))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.run_worker(self._show_detail(), group="alerts-detail", exclusive=True)
+
+    async def action_acknowledge(self) -> None:
+        alert = self.selected()
+        center = self.center
+        if alert is None or center is None or alert.cleared_at is not None:
+            self.app.notify("Select an open alert first.", severity="warning")
+            return
+        if await center.acknowledge(alert.key) is None:
+            self.app.notify(f"{alert.key} is no longer open.", severity="warning")
+        else:
+            self.app.notify(f"Acknowledged {alert.key}; quiet until it worsens.")
+        self.refresh_alerts()
+
+    async def action_accept(self) -> None:
+        alert = self.selected()
+        center = self.center
+        if alert is None or center is None or alert.cleared_at is not None:
+            self.app.notify("Select an open alert first.", severity="warning")
+            return
+        if await center.accept(alert.key):
+            self.app.notify(f"Accepted the current level of {alert.key} as normal.")
+        else:
+            self.app.notify(f"No baseline or open alert for {alert.key}.")
+        self.refresh_alerts()
+
+    def action_refresh(self) -> None:
+        self.refresh_alerts()

@@ -1,0 +1,145 @@
+"""The alerts screen and the alert count in the dashboard, driven with Pilot."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor.regressions import Severity
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.screens.alerts import AlertCenter, AlertsScreen
+from evedmv_tui.widgets.table import KeyedTable
+
+SLOW = "statement:3f2a9c0d11e4b7a8:mean_ms"
+LABEL = "SELECT * FROM killmail WHERE killmail_id = $1"
+
+
+async def wait_for_center(app: EvedmvApp, pilot: object) -> AlertCenter:
+    for _ in range(200):
+        center = getattr(app, "alert_center", None)
+        if center is not None:
+            return center
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+    raise AssertionError("the alert center did not start")
+
+
+async def feed(center: AlertCenter, slow_values: list[float], start: float) -> None:
+    rng = random.Random(len(slow_values))
+    at = start
+    for value in slow_values:
+        at += 2.0
+        await center.observe(
+            [Sample(SLOW, value * (1 + rng.uniform(-0.03, 0.03)), at, 2.0, True, LABEL)]
+        )
+
+
+async def settle(app: EvedmvApp, pilot: object) -> None:
+    await pilot.pause()  # type: ignore[attr-defined]
+    await app.screen.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def cells(app: EvedmvApp) -> list[list[str]]:
+    table = app.screen.query_one(KeyedTable)
+    return [[str(cell) for cell in table.get_row(key)] for key in table.row_keys]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_regression_shows_in_status_and_screen(
+    settings: Settings, size: tuple[int, int]
+) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await pilot.pause()
+        assert app.status.alert_count == 1
+        assert app.status.describe_alerts() == "1 alert, worst CRITICAL"
+        titles = [note.title for note in app._notifications]
+        assert "Critical regression" in titles
+
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AlertsScreen)
+        rows = cells(app)
+        assert len(rows) == 1
+        assert rows[0][0] == "critical"
+        assert rows[0][1] == "open"
+        assert rows[0][3].endswith(" ms")
+        assert 9.0 < float(rows[0][3].split()[0]) < 11.0
+        assert 280 < float(rows[0][4].split()[0]) < 320
+        detail = str(app.screen.query_one("#alerts-detail", Static).render())
+        assert SLOW in detail
+        assert "opened" in detail
+
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert app.status.alert_count == 0
+        assert cells(app)[0][1] == "acknowledged"
+        assert center.service.unacknowledged(Severity.HIGH) == []
+
+
+async def test_cleared_alert_stays_in_history(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4 + [10.0] * 4, 1_000_000.0)
+        await center.service.flush()
+        await pilot.press("a")
+        await settle(app, pilot)
+        rows = cells(app)
+        assert [row[1] for row in rows] == ["cleared"]
+        assert app.status.alert_count == 0
+
+
+async def test_medium_alert_counts_without_notification(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [25.0] * 4, 1_000_000.0)
+        await pilot.pause()
+        assert app.status.describe_alerts() == "1 alert, worst WARNING"
+        titles = [note.title or "" for note in app._notifications]
+        assert not any("regression" in title for title in titles)
+
+
+async def test_accept_clears_the_alert(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.status.alert_count == 0
+        assert center.service.active() == []
+        baseline = center.service.detector.baseline(SLOW)
+        assert baseline is not None
+        assert baseline.mean > 250
+
+
+async def test_unusable_baseline_file_is_reported(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A directory where the baseline file belongs must not stop the dashboard."""
+    settings.baseline_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.baseline_file.mkdir()
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await pilot.pause()
+        assert "baselines kept in memory" in app.status.message
+        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await pilot.pause()
+        assert app.status.alert_count == 1
+        await pilot.press("a")
+        await settle(app, pilot)
+        status = str(app.screen.query_one("#alerts-status", Static).render())
+        assert "baselines kept in memory" in status
+        assert len(cells(app)) == 1
