@@ -1,0 +1,203 @@
+"""``evedmv performance``, ``evedmv query-performance`` and ``evedmv memory-analysis``.
+
+Each polls the server twice, ``--interval`` seconds apart, and reports the
+interval. The exit status is 0 when all is well, 1 with warnings and 2 with
+errors, so the commands can run from cron or CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from evedmv_tui.config import Settings
+from evedmv_tui.errors import ConfigError, DatabaseUnavailable
+from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor import report
+from evedmv_tui.monitor.poller import Monitor
+from evedmv_tui.monitor.severity import Severity, worst
+from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
+from evedmv_tui.store.connect import server_conninfo
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    summary = subparsers.add_parser(
+        "performance",
+        help="one-screen summary of database and application performance",
+    )
+    summary.add_argument(
+        "--interval",
+        type=_positive,
+        default=2.0,
+        help="seconds between the two polls the rates come from (default 2)",
+    )
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.set_defaults(handler=performance)
+
+    queries = subparsers.add_parser(
+        "query-performance",
+        help="top pg_stat_statements entries over an interval",
+    )
+    queries.add_argument(
+        "--top", type=_count, default=20, help="statements to list (default 20)"
+    )
+    queries.add_argument(
+        "--sort",
+        choices=SORT_FIELDS,
+        default="total",
+        help="order by total time, mean time, calls, rows or shared blocks",
+    )
+    queries.add_argument(
+        "--interval",
+        type=_positive,
+        default=5.0,
+        help="seconds to measure over (default 5)",
+    )
+    queries.add_argument("--json", action="store_true", help="print one JSON object")
+    queries.set_defaults(handler=query_performance)
+
+    memory = subparsers.add_parser(
+        "memory-analysis",
+        help="process memory, caches, trend, garbage collector and allocations",
+    )
+    memory.add_argument(
+        "--trace",
+        action="store_true",
+        help="trace allocations with tracemalloc during the interval and list"
+        " the top allocation sites of this process",
+    )
+    memory.add_argument(
+        "--interval",
+        type=_positive,
+        default=2.0,
+        help="seconds between the two samples (default 2)",
+    )
+    memory.add_argument("--json", action="store_true", help="print one JSON object")
+    memory.set_defaults(handler=memory_analysis)
+
+
+def measure(settings: Settings, interval: float) -> Snapshot:
+    """Poll twice, ``interval`` seconds apart, and return the second snapshot."""
+    monitor = Monitor(None, settings, conninfo=server_conninfo(settings))
+    try:
+        first = monitor.poll()
+        if not first.connected:
+            raise DatabaseUnavailable(
+                "cannot monitor PostgreSQL",
+                f"{first.server}: {first.error}",
+                "check the DSN and that the server runs ('evedmv db status')",
+            )
+        time.sleep(interval)
+        return monitor.poll()
+    finally:
+        monitor.close()
+
+
+def _emit(data: dict[str, Any] | None, lines: list[str], as_json: bool) -> None:
+    if as_json:
+        json.dump(data, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n".join(lines) + "\n")
+
+
+def performance(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = measure(settings, args.interval)
+    _emit(
+        report.snapshot_dict(snapshot) if args.json else None,
+        report.summary_lines(snapshot),
+        args.json,
+    )
+    return int(snapshot.severity)
+
+
+def statements_severity(snapshot: Snapshot) -> Severity:
+    """Return the worst finding about statements: flagged entries and gaps."""
+    found = [v.severity for v in snapshot.statements]
+    found += [a.severity for a in snapshot.alerts if a.source == "statements"]
+    if not snapshot.connected:
+        found.append(Severity.ERROR)
+    return worst(found)
+
+
+def query_performance(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = measure(settings, args.interval)
+    if not snapshot.connected:
+        raise DatabaseUnavailable(
+            "lost the connection while measuring", str(snapshot.error), None
+        )
+    severity = statements_severity(snapshot)
+    data = None
+    if args.json:
+        full = report.snapshot_dict(snapshot, top=args.top, sort=args.sort)
+        data = {
+            "severity": severity.word,
+            "exit_status": int(severity),
+            "interval_seconds": full["interval_seconds"],
+            "server": full["server"],
+            "pg_stat_statements": full["pg_stat_statements"],
+            "problems": [p for p in full["problems"] if p["panel"] == "statements"],
+            "notes": [n for n in full["notes"] if n["panel"] == "statements"],
+            "statements": full["statements"],
+        }
+    lines = report.header_lines(snapshot)
+    lines += report.statement_lines(snapshot, top=args.top, sort=args.sort)
+    _emit(data, lines, args.json)
+    return int(severity)
+
+
+def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
+    started = memory_mod.start_tracing(10) if args.trace else False
+    if args.trace and not started:
+        raise ConfigError(
+            "tracemalloc is already tracing",
+            "PYTHONTRACEMALLOC or -X tracemalloc started it before evedmv",
+            "drop --trace, or unset PYTHONTRACEMALLOC",
+        )
+    try:
+        snapshot = measure(settings, args.interval)
+    finally:
+        if started:
+            # The snapshot already holds the top sites; stop to free the traces.
+            memory_mod.stop_tracing()
+    found = [a.severity for a in snapshot.alerts if a.source == "memory"]
+    severity = worst(found)
+    data = None
+    if args.json and snapshot.memory is not None:
+        full = report.snapshot_dict(snapshot)
+        data = {
+            "severity": severity.word,
+            "exit_status": int(severity),
+            "memory": full["memory"],
+            "caches": full["caches"],
+            "leak_rule": {
+                "window_seconds": memory_mod.LEAK_WINDOW_SECONDS,
+                "slope_bytes_per_min": memory_mod.LEAK_SLOPE_BYTES_PER_MIN,
+                "min_r_squared": memory_mod.LEAK_MIN_R_SQUARED,
+            },
+        }
+    _emit(data, report.memory_lines(snapshot), args.json)
+    return int(severity)

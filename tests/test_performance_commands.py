@@ -1,0 +1,174 @@
+"""The report commands: output, JSON and exit statuses for cron and CI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from evedmv_tui.cli import main
+
+
+@pytest.fixture
+def fast_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVEDMV_SLOW_WARNING_SECONDS", "0.1")
+    monkeypatch.setenv("EVEDMV_SLOW_ERROR_SECONDS", "0.4")
+
+
+def later(url: str, statement: str, delay: float = 0.7) -> threading.Thread:
+    """Run ``statement`` after ``delay`` seconds, inside the command's interval."""
+
+    def work() -> None:
+        time.sleep(delay)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(statement)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def isolated_config(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    yield
+
+
+def test_performance_summary_text(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    status = main(["--dsn", db_url, "performance", "--interval", "0.3"])
+    out = capsys.readouterr().out
+    assert status in (0, 1)
+    assert "pg_stat_statements 1." in out
+    assert "top statements by total" in out
+    assert "app process" in out
+    assert "monitor: poll" in out
+
+
+def test_performance_json_is_one_object(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    status = main(["--dsn", db_url, "performance", "--interval", "0.3", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["exit_status"] == status
+    assert data["connected"] is True
+    assert data["database"]["max_connections"] > 0
+    assert data["memory"]["app"]["rss_bytes"] > 0
+    assert "monitor_cost" in data
+
+
+def test_query_performance_warning_exits_1(
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    fast_thresholds: None,
+    isolated_config: None,
+) -> None:
+    worker = later(db_url, "SELECT pg_sleep(0.2)")
+    status = main(["--dsn", db_url, "query-performance", "--interval", "2"])
+    worker.join()
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "▲ warn" in out
+    assert "SELECT pg_sleep($1)" in out
+
+
+def test_query_performance_error_exits_2_json(
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    fast_thresholds: None,
+    isolated_config: None,
+) -> None:
+    marker = f"q_{uuid.uuid4().hex[:8]}"
+    worker = later(db_url, f"SELECT pg_sleep(0.5) AS {marker}")
+    status = main(
+        [
+            "--dsn",
+            db_url,
+            "query-performance",
+            "--interval",
+            "2",
+            "--json",
+            "--sort",
+            "mean",
+            "--top",
+            "3",
+        ]
+    )
+    worker.join()
+    data = json.loads(capsys.readouterr().out)
+    assert status == 2
+    assert data["exit_status"] == 2
+    assert data["statements"]["sort"] == "mean"
+    assert len(data["statements"]["top"]) <= 3
+    (entry,) = [e for e in data["statements"]["top"] if marker in (e["query"] or "")]
+    assert entry["severity"] == "error"
+    assert isinstance(entry["queryid"], str)
+    with psycopg.connect(db_url) as conn:
+        queryids = {
+            row[0]
+            for row in conn.execute(
+                "SELECT queryid FROM pg_stat_statements WHERE query LIKE %s",
+                (f"%{marker}%",),
+            )
+        }
+    assert int(entry["queryid"]) in queryids
+
+
+def test_query_performance_quiet_exits_0(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    status = main(["--dsn", db_url, "query-performance", "--interval", "0.3"])
+    assert status == 0
+    assert "top statements by total (trusted)" in capsys.readouterr().out
+
+
+def test_query_performance_rejects_unknown_sort(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dsn", db_url, "query-performance", "--sort", "speed"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'speed'" in capsys.readouterr().err
+
+
+def test_memory_analysis_with_trace_json(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    status = main(
+        ["--dsn", db_url, "memory-analysis", "--trace", "--interval", "0.2", "--json"]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data["memory"]["app"]["rss_bytes"] > 0
+    assert data["memory"]["top_allocations"]
+    assert data["memory"]["gc"][0]["generation"] == 0
+    assert data["leak_rule"]["min_r_squared"] == 0.8
+    assert isinstance(data["caches"], list)
+
+
+def test_memory_analysis_text(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    status = main(["--dsn", db_url, "memory-analysis", "--interval", "0.2"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "app process" in out
+    assert "garbage collector:" in out
+    assert "top allocation sites" not in out
+
+
+def test_unreachable_server_exits_2(
+    tmp_path: object, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    dsn = f"postgresql:///nothing?host={tmp_path}&port=5999"
+    status = main(["--dsn", dsn, "performance", "--interval", "0.1"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "cannot monitor PostgreSQL" in err
+    assert "hint:" in err
