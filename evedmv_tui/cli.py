@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "evedmv_tui.commands.generate",
     "evedmv_tui.commands.demo",
     "evedmv_tui.commands.regressions",
+    "evedmv_tui.commands.performance",
 )
 
 
