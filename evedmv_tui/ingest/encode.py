@@ -241,16 +241,25 @@ def encode_parsed(
     )
 
 
-def with_zkb(
-    record: EncodedKillmail, zkb_body: str, seen_at: dt.datetime
+def reencode(
+    record: EncodedKillmail,
+    seen_at: dt.datetime,
+    *,
+    zkb_body: str | None = None,
+    killmail_hash: str | None = None,
 ) -> EncodedKillmail:
-    """Return ``record`` re-encoded with another zkb block."""
+    """Return ``record`` encoded again with another zkb block or hash."""
     parsed = parse_document(
         record.esi_body().encode(), source_file="", position="", source=record.source
     )
     body = parsed[0]
     assert isinstance(body, ParsedKillmail), "a stored body parses again"
-    body = dataclasses.replace(body, killmail_hash=record.killmail_hash)
+    body = dataclasses.replace(
+        body, killmail_hash=killmail_hash or record.killmail_hash
+    )
+    zkb_body = zkb_body or record.zkb_body
+    if zkb_body is None:
+        return encode_parsed(body, seen_at)
     return encode_parsed(
         body, seen_at, zkb=decode_zkb(zkb_body.encode()), zkb_body=zkb_body
     )

@@ -196,8 +196,8 @@ class _Batcher:
         for record in records:
             self.records.append(record)
             self.owners.append(file_index)
-        if len(self.records) >= self.batch_size:
-            self.flush()
+            if len(self.records) >= self.batch_size:
+                self.flush()
 
     def flush(self) -> None:
         if not self.records:

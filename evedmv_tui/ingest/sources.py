@@ -277,7 +277,9 @@ def json_documents(
         return
     for number, line in enumerate(iter(stream.readline, b""), start=1):
         if line.strip():
-            yield RawDocument(line, source_file, f"{where}line {number}")
+            yield RawDocument(
+                line.rstrip(b"\r\n"), source_file, f"{where}line {number}"
+            )
 
 
 def _whole_array(data: bytes, source_file: str, where: str) -> Iterator[RawDocument]:

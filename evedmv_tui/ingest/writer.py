@@ -40,7 +40,7 @@ from evedmv_tui.ingest.encode import (
     TRAILER,
     EncodedKillmail,
     WritableRecord,
-    with_zkb,
+    reencode,
     zkb_values,
 )
 from evedmv_tui.ingest.hooks import BatchResult
@@ -256,10 +256,10 @@ def _combine(earlier: Keyed, later: Keyed, seen_at: dt.datetime) -> Keyed:
             return earlier
         if isinstance(later, EncodedKillmail):
             return later
-        return with_zkb(earlier, later.zkb_body, seen_at)
+        return reencode(earlier, seen_at, zkb_body=later.zkb_body)
     if isinstance(later, EncodedKillmail):
         if later.zkb_body is None and earlier.zkb_body is not None:
-            return with_zkb(later, earlier.zkb_body, seen_at)
+            return reencode(later, seen_at, zkb_body=earlier.zkb_body)
         return later
     if later.zkb_body is None and earlier.zkb_body is not None:
         return dataclasses.replace(later, zkb_body=earlier.zkb_body)
@@ -337,9 +337,15 @@ def _plan_body(
             )
         )
         return
-    if record.zkb_body is None and found is not None and found.pending_zkb is not None:
-        # The reference that made this killmail pending brought the zkb block.
-        record = with_zkb(record, found.pending_zkb, seen_at)
+    if found is not None:
+        # The reference that made this killmail pending brought the hash and
+        # perhaps the zkb block, which the body may lack.
+        zkb_body = None if record.zkb_body else found.pending_zkb
+        killmail_hash = None if record.killmail_hash else found.killmail_hash
+        if zkb_body or killmail_hash:
+            record = reencode(
+                record, seen_at, zkb_body=zkb_body, killmail_hash=killmail_hash
+            )
     plan.bodies.append(record)
     if found is None:
         plan.index_rows.append(
@@ -356,7 +362,7 @@ def _plan_body(
         plan.stored_updates.append(
             (
                 record.killmail_id,
-                record.killmail_hash or found.killmail_hash,
+                record.killmail_hash,
                 record.killmail_time,
                 record.source,
             )

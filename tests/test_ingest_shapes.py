@@ -1,0 +1,354 @@
+"""Shape detection and parsing of single documents, from real data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evedmv_tui.ingest.shapes import (
+    ParsedKillmail,
+    PendingKillmail,
+    RejectedRecord,
+    Shape,
+    classify,
+    parse_document,
+)
+from tests.conftest import shared_file
+
+
+def _lines(relative: str) -> list[bytes]:
+    return shared_file(relative).read_bytes().splitlines()
+
+
+def _json(relative: str) -> Any:
+    return json.loads(shared_file(relative).read_bytes())
+
+
+def _parse(raw: bytes | dict[str, Any]) -> list[Any]:
+    return parse_document(raw, source_file="test.json", position="line 1")
+
+
+def _only(raw: bytes | dict[str, Any]) -> Any:
+    records = _parse(raw)
+    assert len(records) == 1, records
+    return records[0]
+
+
+@pytest.mark.parametrize(
+    ("relative", "shape"),
+    [
+        ("killmails/real/esi_killmail_seb-odessa.json", Shape.ESI),
+        ("killmails/feeds/redisq_package_119455394.json", Shape.REDISQ),
+        ("killmails/feeds/r2z2_shrike_testdata_900001.json", Shape.R2Z2),
+        ("killmails/feeds/zkb_history_20190801.json", Shape.ZKB_HISTORY),
+    ],
+)
+def test_classify_whole_files(relative: str, shape: Shape) -> None:
+    assert classify(_json(relative)) is shape
+
+
+@pytest.mark.parametrize(
+    ("relative", "shape"),
+    [
+        ("killmails/real/everef_cluster_samples.jsonl", Shape.EVEREF),
+        ("killmails/real/zkb_api_2018-05-19.jsonl", Shape.ZKB_API),
+        ("killmails/real/zk_activity_fixtures.jsonl", Shape.REDISQ),
+        ("killmails/real/evekill_shrike_corpus.jsonl", Shape.ESI),
+    ],
+)
+def test_classify_jsonl_lines(relative: str, shape: Shape) -> None:
+    shapes = {classify(json.loads(line)) for line in _lines(relative)}
+    assert shapes == {shape}
+
+
+def test_classify_zkb_api_list_entries() -> None:
+    entries = _json("killmails/feeds/zkb_api_moldenheath_npc.json")
+    assert {classify(entry) for entry in entries} == {Shape.ZKB_ONLY}
+
+
+def test_classify_empty_redisq_poll() -> None:
+    assert classify({"package": None}) is Shape.EMPTY
+    assert _parse(b'{"package": null}') == []
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "killmails/real/everef_cluster_samples.jsonl",
+        "killmails/real/zkb_api_2018-05-19.jsonl",
+        "killmails/real/zk_activity_fixtures.jsonl",
+        "killmails/real/evekill_shrike_corpus.jsonl",
+    ],
+)
+def test_every_real_line_parses(relative: str) -> None:
+    for line in _lines(relative):
+        record = _only(line)
+        assert isinstance(record, ParsedKillmail), record
+
+
+def test_everef_member_keeps_hash() -> None:
+    line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
+    record = _only(line)
+    assert record.killmail_hash == json.loads(line)["killmail_hash"]
+    assert record.source == "everef"
+    assert record.zkb is None
+    assert record.esi_body == line.decode()
+
+
+def test_redisq_package_has_inner_body() -> None:
+    raw = shared_file("killmails/feeds/redisq_package_119455394.json").read_bytes()
+    record = _only(raw)
+    assert isinstance(record, ParsedKillmail)
+    assert record.killmail_id == 119455394
+    assert record.killmail_hash == "d2913bf8250db18456601a8ae061441e89ccadf3"
+    assert json.loads(record.esi_body) == json.loads(raw)["package"]["killmail"]
+    assert record.zkb_body is not None
+    assert json.loads(record.zkb_body) == json.loads(raw)["package"]["zkb"]
+
+
+def test_r2z2_document_parses() -> None:
+    raw = shared_file("killmails/feeds/r2z2_shrike_testdata_900002.json").read_bytes()
+    document = json.loads(raw)
+    record = _only(raw)
+    assert isinstance(record, ParsedKillmail)
+    assert record.killmail_id == document["killmail_id"]
+    assert record.killmail_hash == document["hash"]
+    assert record.source == "r2z2"
+
+
+def test_decoded_document_equals_raw() -> None:
+    raw = shared_file("killmails/feeds/r2z2_shrike_testdata_900001.json").read_bytes()
+    from_raw = _only(raw)
+    from_object = _only(json.loads(raw))
+    assert from_object.killmail == from_raw.killmail
+    assert json.loads(from_object.esi_body) == json.loads(from_raw.esi_body)
+
+
+def test_zkb_only_entry_is_pending() -> None:
+    entry = _json("killmails/feeds/zkb_api_shipTypeID-34495_regionID-10000028.json")[0]
+    record = _only(entry)
+    assert isinstance(record, PendingKillmail)
+    assert record.killmail_id == entry["killmail_id"]
+    assert record.killmail_hash == entry["zkb"]["hash"]
+    assert record.zkb_body is not None
+
+
+def test_redisq_package_without_body_is_pending() -> None:
+    package = _json("killmails/feeds/redisq_package_119455394.json")
+    del package["package"]["killmail"]
+    record = _only(package)
+    assert isinstance(record, PendingKillmail)
+    assert record.killmail_id == 119455394
+
+
+def test_history_expands_to_references() -> None:
+    raw = shared_file("killmails/feeds/zkb_history_20190801.json").read_bytes()
+    records = _parse(raw)
+    assert len(records) == 11608
+    assert all(isinstance(record, PendingKillmail) for record in records)
+
+
+def test_history_bad_entry_rejected_alone() -> None:
+    records = _parse(
+        b'{"78146996": "4ceed992204ea5cab36f9543e80b90f0417534f5",'
+        b' "78146999": "not-a-hash"}'
+    )
+    assert isinstance(records[0], PendingKillmail)
+    reject = records[1]
+    assert isinstance(reject, RejectedRecord)
+    assert reject.killmail_id == 78146999
+    assert reject.field == "$.78146999"
+
+
+def test_hash_whitespace_stripped() -> None:
+    entry = _json("killmails/feeds/zkb_api_moldenheath_npc.json")[0]
+    expected = entry["zkb"]["hash"]
+    entry["zkb"]["hash"] = f"  {expected}\n"
+    record = _only(entry)
+    assert isinstance(record, PendingKillmail)
+    assert record.killmail_hash == expected
+
+
+def test_uppercase_hash_rejected() -> None:
+    entry = _json("killmails/feeds/zkb_api_moldenheath_npc.json")[0]
+    entry["zkb"]["hash"] = entry["zkb"]["hash"].upper()
+    reject = _only(entry)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.zkb.hash"
+    assert "40 lowercase hexadecimal" in reject.reason
+    assert reject.killmail_id == entry["killmail_id"]
+
+
+def test_conflicting_hashes_rejected() -> None:
+    document = _json("killmails/feeds/r2z2_shrike_testdata_900001.json")
+    document["zkb"]["hash"] = "0" * 40
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.zkb.hash"
+    assert "differs" in reject.reason
+
+
+def test_mismatched_ids_rejected() -> None:
+    document = _json("killmails/feeds/r2z2_shrike_testdata_900001.json")
+    document["killmail_id"] += 1
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.esi.killmail_id"
+
+
+def test_reference_without_hash_rejected() -> None:
+    reject = _only({"killmail_id": 123, "zkb": {"totalValue": 5.0}})
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.zkb.hash"
+    assert reject.killmail_id == 123
+
+
+def test_missing_field_path() -> None:
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    del document["victim"]["ship_type_id"]
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.victim.ship_type_id"
+    assert reject.killmail_id == document["killmail_id"]
+
+
+def test_nested_field_path_in_package() -> None:
+    document = json.loads(_lines("killmails/real/zk_activity_fixtures.jsonl")[0])
+    document["killmail"]["attackers"][2]["final_blow"] = "yes"
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.killmail.attackers[2].final_blow"
+    assert reject.killmail_id == document["killID"]
+
+
+def test_time_out_of_range_rejected() -> None:
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document["killmail_time"] = "1999-01-01T00:00:00Z"
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.killmail_time"
+
+
+def test_unknown_document_rejected() -> None:
+    reject = _only(b'{"sequence": 900002}')
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$"
+    assert "unrecognised" in reject.reason
+    assert reject.raw == '{"sequence": 900002}'
+
+
+def test_malformed_json_rejected() -> None:
+    line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
+    reject = _only(line[: len(line) // 2])
+    assert isinstance(reject, RejectedRecord)
+    assert reject.reason.startswith("invalid JSON")
+    assert reject.raw == line[: len(line) // 2].decode()
+
+
+def test_source_override() -> None:
+    line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
+    records = parse_document(line, source_file="x", position="y", source="esi")
+    assert records[0].source == "esi"
+
+
+def _real_samples() -> list[bytes]:
+    samples = _lines("killmails/real/everef_cluster_samples.jsonl")[:5]
+    samples += _lines("killmails/real/zk_activity_fixtures.jsonl")[:2]
+    samples.append(
+        shared_file("killmails/feeds/r2z2_shrike_testdata_900001.json").read_bytes()
+    )
+    return samples
+
+
+def _check_outcome(records: list[Any]) -> None:
+    for record in records:
+        assert isinstance(record, ParsedKillmail | PendingKillmail | RejectedRecord)
+        if isinstance(record, RejectedRecord):
+            assert record.reason
+            assert record.source_file == "fuzz"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_truncated_real_documents(data: st.DataObject) -> None:
+    """Any prefix of a real document is parsed or rejected with a reason."""
+    samples = _real_samples()
+    raw = data.draw(st.sampled_from(samples))
+    cut = data.draw(st.integers(min_value=0, max_value=len(raw)))
+    records = parse_document(raw[:cut], source_file="fuzz", position="p")
+    _check_outcome(records)
+    if cut < len(raw.rstrip()):
+        assert all(isinstance(r, RejectedRecord) for r in records)
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=st.binary(max_size=300))
+def test_random_bytes(raw: bytes) -> None:
+    _check_outcome(parse_document(raw, source_file="fuzz", position="p"))
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "killmail_id",
+                    "killmail_time",
+                    "victim",
+                    "attackers",
+                    "zkb",
+                    "package",
+                    "killID",
+                    "killmail",
+                    "esi",
+                    "hash",
+                    "items",
+                    "ship_type_id",
+                    "damage_taken",
+                    "12345",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=st.dictionaries(st.text(max_size=12), _json_values, max_size=6))
+def test_random_json_objects(document: dict[str, Any]) -> None:
+    raw = msgspec.json.encode(document)
+    _check_outcome(parse_document(raw, source_file="fuzz", position="p"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_real_fields(data: st.DataObject) -> None:
+    """A real killmail with one field replaced is parsed or rejected at that field."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[1])
+    key = data.draw(st.sampled_from(sorted(document["victim"])))
+    value = data.draw(_json_values)
+    document["victim"][key] = value
+    records = parse_document(
+        msgspec.json.encode(document), source_file="fuzz", position="p"
+    )
+    _check_outcome(records)
+    for record in records:
+        if isinstance(record, RejectedRecord):
+            assert record.field is not None
+            assert record.field.startswith(f"$.victim.{key}")
+            assert record.killmail_id == document["killmail_id"]
