@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evedmv_tui.monitor.regressions import Alert, AlertService, Severity
 from evedmv_tui.monitor.samples import Sample
-from evedmv_tui.store.baselines import open_store
+from evedmv_tui.store.baselines import AlertWrite, SaveBatch, StoredAlert, open_store
 
 KEY = "statement:3f2a9c0d11e4b7a8:mean_ms"
 QUIET = "statement:00aa00aa00aa00aa:mean_ms"
@@ -249,5 +249,48 @@ async def test_file_deleted_while_running(tmp_path: Path) -> None:
         assert [a.key for a in service.active()] == [KEY]
         assert not service.status.persistent
         assert "removed" in service.status.message
+    finally:
+        await service.close()
+
+
+async def test_restored_trend_alert_clears_when_growth_stops(tmp_path: Path) -> None:
+    path = tmp_path / "baselines.sqlite3"
+    key = "memory:rss_bytes"
+    at = 1_000_000.0
+    service = await AlertService.open(path)
+    for i in range(30):
+        at += POLL
+        await service.observe([Sample(key, 300e6 + i * 4e6, at, POLL)])
+    assert [a.key for a in service.active()] == [key + ":trend"]
+    await service.close()
+
+    service = await AlertService.open(path)
+    try:
+        assert [a.key for a in service.active()] == [key + ":trend"]
+        for _ in range(40):
+            at += POLL
+            await service.observe([Sample(key, 420e6, at, POLL)])
+        assert service.active() == []
+        await service.flush()
+        events = [e.event for e in await service.events(key + ":trend")]
+        assert events[0] == "cleared"
+    finally:
+        await service.close()
+
+
+async def test_open_alert_without_baseline_is_cleared_on_load(tmp_path: Path) -> None:
+    path = tmp_path / "baselines.sqlite3"
+    store = await open_store(path)
+    orphan = StoredAlert(KEY, "", "level", 4, 1.0, 1.0, 10.0, 90.0, 90.0, 9.0)
+    await store.save(SaveBatch(alerts=[AlertWrite(orphan)]))
+    await store.close()
+    service = await AlertService.open(path)
+    try:
+        assert service.active() == []
+        await service.flush()
+        history = await service.history()
+        assert history[0].cleared_at is not None
+        events = await service.events(KEY)
+        assert events[0].note == "no baseline to compare with"
     finally:
         await service.close()

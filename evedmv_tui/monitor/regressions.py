@@ -301,15 +301,29 @@ class RegressionDetector:
                 state.open = _Open(baseline.updated_at, Severity.LOW, 0.0, 0.0)
             self._levels[baseline.key] = state
 
-    def restore_open(
-        self, key: str, opened_at: float, severity: Severity, peak: float
-    ) -> None:
-        """Carry the details of a stored open alert into the detector."""
-        if key.endswith(TREND_SUFFIX):
-            return
-        state = self._levels.get(key)
-        if state is not None and state.open is not None:
-            state.open = _Open(opened_at, severity, peak, state.open.size)
+    def restore_open(self, alert: Alert) -> bool:
+        """Carry a stored open alert into the detector so it can clear later.
+
+        Return False when the detector cannot follow the alert: a level alert
+        whose key has no learned baseline.
+        """
+        if alert.kind == "trend":
+            key = alert.key.removesuffix(TREND_SUFFIX)
+            trend = self._trends.get(key)
+            if trend is None:
+                trend = self._trends[key] = _Trend(
+                    collections.deque(maxlen=self.config.trend_window)
+                )
+            trend.open = _Open(alert.opened_at, alert.severity, alert.peak, alert.size)
+            trend.start_value = alert.baseline
+            return True
+        state = self._levels.get(alert.key)
+        if state is None or state.baseline.count < self.config.min_samples:
+            return False
+        size = state.open.size if state.open is not None else alert.size
+        state.open = _Open(alert.opened_at, alert.severity, alert.peak, size)
+        state.baseline = dataclasses.replace(state.baseline, regressed=True)
+        return True
 
     def adopt(self, baseline: Baseline) -> None:
         """Replace the state of a key by a baseline that a reset or accept wrote."""
@@ -1003,10 +1017,34 @@ class AlertService:
         except Exception as exc:  # any sqlite3 or I/O failure
             self._note_read_problem(exc)
             return
-        self.book.restore(stored)
-        for alert in stored:
-            self.detector.restore_open(
-                alert.key, alert.opened_at, alert.severity, alert.peak
+        followed = [alert for alert in stored if self.detector.restore_open(alert)]
+        self.book.restore(followed)
+        orphans = [alert for alert in stored if alert not in followed]
+        if orphans:
+            # Without a baseline nothing can clear these alerts later.
+            now = time.time()
+            self.store.save_later(
+                SaveBatch(
+                    alerts=[
+                        AlertWrite(
+                            dataclasses.replace(
+                                a, cleared_at=now, updated_at=now
+                            ).stored()
+                        )
+                        for a in orphans
+                    ],
+                    events=[
+                        AlertEvent(
+                            a.key,
+                            now,
+                            "cleared",
+                            int(a.severity),
+                            a.value,
+                            "no baseline to compare with",
+                        )
+                        for a in orphans
+                    ],
+                )
             )
 
     def _note_read_problem(self, exc: BaseException) -> None:
