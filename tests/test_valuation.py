@@ -136,7 +136,7 @@ def test_zkb_values_untouched(db: Database) -> None:
 
 def test_unpriced_killmail_stays_null(db: Database) -> None:
     _partitions(db)
-    _insert_killmail(db, 3, 670, [(None, 9999, 5, 0, 1, 0)])
+    _insert_killmail(db, 3, 99_999, [(None, 9999, 5, 0, 1, 0)])
     assert apply_computed_values(db, None, [3]) == 0
     assert _values(db, 3) == (None, None, None, None, None)
 

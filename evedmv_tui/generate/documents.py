@@ -9,6 +9,7 @@ so a killmail valued from the same prices gets the same numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from typing import Any
 
@@ -82,15 +83,29 @@ MID_SLOT = 19
 HIGH_SLOT = 27
 RIG_SLOT = 92
 SERVICE_SLOT = 164
+STRUCTURE_FUEL_FLAG = 172
 CONTAINER_CHANCE = 0.05
+CONTAINER_CLASSES = frozenset(LAYOUT)
+"""Classes whose cargo can hold a container: ships with a slot layout."""
+FIT_VARIANTS = 3
+"""Fits per hull; the pilots of one hull type fly one of these."""
+
+# (flag, type_id, lowest quantity, highest quantity, unit price, fitted)
+FitEntry = tuple[int, int, int, int, float, bool]
 PLAYER_CORPORATION_MIN = 2_000_000
 """Corporation ids below this are NPC corporations, as zKillboard counts them."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _minute_prefix(minute: int) -> str:
+    moment = dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:")
+
+
 def format_time(epoch: float) -> str:
     """Return ``epoch`` as an ESI time string (whole seconds, ``Z``)."""
-    moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = int(epoch)
+    return f"{_minute_prefix(seconds // 60)}{seconds % 60:02d}Z"
 
 
 class DocumentBuilder:
@@ -102,6 +117,12 @@ class DocumentBuilder:
         self.items = universe.items
         self._class: dict[int, str] = {}
         self._weapon: dict[int, int] = {}
+        self._templates: dict[tuple[int, int], tuple[FitEntry, ...]] = {}
+        self._structure_hulls = frozenset(
+            type_id
+            for pool in ("citadel", "engineering")
+            for type_id in universe.hulls[pool]
+        )
 
     def ship_class(self, type_id: int) -> str:
         found = self._class.get(type_id)
@@ -130,40 +151,48 @@ class DocumentBuilder:
             self._weapon[ship_type_id] = found
         return found
 
-    def _stack(self, flag: int, type_id: int, quantity: int) -> dict[str, Any]:
-        """Return one item row; each stack drops whole or is destroyed whole,
-        except one in ten that splits between the two."""
-        rng = self.rng
-        item: dict[str, Any] = {"flag": flag, "item_type_id": type_id}
-        draw = rng.random()
-        if quantity > 1 and draw < 0.1:
-            dropped = rng.randint(1, quantity - 1)
-            item["quantity_destroyed"] = quantity - dropped
-            item["quantity_dropped"] = dropped
-        elif draw < 0.55:
-            item["quantity_destroyed"] = quantity
-        else:
-            item["quantity_dropped"] = quantity
-        item["singleton"] = 0
-        return item
+    def _template(self, ship_type_id: int, variant: int) -> tuple[FitEntry, ...]:
+        """Return fit number ``variant`` of a hull, drawn once and cached.
 
-    def _fit(self, ship_type_id: int, victim_class: str) -> list[dict[str, Any]]:
-        rng = self.rng
+        Each hull has :data:`FIT_VARIANTS` fits, drawn from their own RNG so a
+        hull keeps its fits however the kill stream runs; a kill then only
+        draws quantities and which stacks drop.
+        """
+        key = (ship_type_id, variant)
+        found = self._templates.get(key)
+        if found is None:
+            rng = random.Random(ship_type_id * FIT_VARIANTS + variant)
+            found = tuple(
+                (flag, type_id, low, high, self._unit(type_id), flag in FITTED_FLAGS)
+                for flag, type_id, low, high in self._draw_fit(rng, ship_type_id)
+            )
+            self._templates[key] = found
+        return found
+
+    def _unit(self, type_id: int) -> float:
+        return self.universe.prices.get(type_id, 0.0)
+
+    def _draw_fit(
+        self, rng: random.Random, ship_type_id: int
+    ) -> list[tuple[int, int, int, int]]:
+        """Return (flag, type_id, lowest, highest quantity) for one fit."""
         items = self.items
-        stacks: list[dict[str, Any]] = []
+        victim_class = self.ship_class(ship_type_id)
+        entries: list[tuple[int, int, int, int]] = []
         if victim_class == ship_classes.CAPSULE:
             for slot in range(rng.choice((0, 0, 1, 3, 6))):
-                stacks.append(self._stack(IMPLANT_FLAG, items["implant"][slot % 4], 1))
-            return stacks
+                implant = items["implant"][slot % len(items["implant"])]
+                entries.append((IMPLANT_FLAG, implant, 1, 1))
+            return entries
         if victim_class == ship_classes.STRUCTURE:
             for slot in range(rng.randint(1, 3)):
                 module = rng.choice(items["structure"])
-                stacks.append(self._stack(SERVICE_SLOT + slot, module, 1))
-            stacks.append(self._stack(172, items["cargo"][2], rng.randint(1000, 50000)))
-            return stacks
+                entries.append((SERVICE_SLOT + slot, module, 1, 1))
+            entries.append((STRUCTURE_FUEL_FLAG, items["cargo"][2], 1000, 50_000))
+            return entries
         layout = LAYOUT.get(victim_class)
         if layout is None:
-            return stacks
+            return entries
         high, mid, low, rigs, size, drones = layout
         weapon = self.weapon(ship_type_id) or items["weapon_small"][0]
         charge_pool = items["charge_" + size]
@@ -181,102 +210,133 @@ class DocumentBuilder:
         for slot in range(high):
             flag = HIGH_SLOT + slot
             if slot < len(role_modules):
-                stacks.append(self._stack(flag, role_modules[slot], 1))
+                entries.append((flag, role_modules[slot], 1, 1))
                 continue
-            stacks.append(self._stack(flag, weapon, 1))
-            stacks.append(self._stack(flag, charge, rng.randint(20, 120)))
-        mids = items["mid"]
+            entries.append((flag, weapon, 1, 1))
+            entries.append((flag, charge, 20, 120))
         for slot in range(mid):
-            module = mids[rng.randrange(len(mids))]
+            module = rng.choice(items["mid"])
             if slot == 0 and group in ship_classes.HEAVY_INTERDICTOR_GROUPS:
                 module = items["interdiction"][1]
-            stacks.append(self._stack(MID_SLOT + slot, module, 1))
-        lows = items["low"]
+            entries.append((MID_SLOT + slot, module, 1, 1))
         for slot in range(low):
-            stacks.append(
-                self._stack(LOW_SLOT + slot, lows[rng.randrange(len(lows))], 1)
-            )
-        rig = items["rig"][rng.randrange(len(items["rig"]))]
+            entries.append((LOW_SLOT + slot, rng.choice(items["low"]), 1, 1))
+        rig = rng.choice(items["rig"])
         for slot in range(rigs):
-            stacks.append(self._stack(RIG_SLOT + slot, rig, 1))
+            entries.append((RIG_SLOT + slot, rig, 1, 1))
         if drones:
-            drone = items["drone"][rng.randrange(len(items["drone"]))]
-            stacks.append(self._stack(DRONE_BAY_FLAG, drone, drones))
-        stacks.append(self._stack(CARGO_FLAG, charge, rng.randint(200, 4000)))
+            entries.append((DRONE_BAY_FLAG, rng.choice(items["drone"]), drones, drones))
+        entries.append((CARGO_FLAG, charge, 200, 4000))
         if rng.random() < 0.5:
-            stacks.append(
-                self._stack(CARGO_FLAG, items["cargo"][0], rng.randint(5, 200))
-            )
+            entries.append((CARGO_FLAG, items["cargo"][0], 5, 200))
         if victim_class in (ship_classes.INDUSTRIAL, ship_classes.MINING):
             ore = items["cargo"][3 + rng.randrange(2)]
-            stacks.append(self._stack(CARGO_FLAG, ore, rng.randint(1000, 500_000)))
-        if rng.random() < CONTAINER_CHANCE:
-            stacks.append(self._container())
-        return stacks
+            entries.append((CARGO_FLAG, ore, 1000, 500_000))
+        return entries
 
-    def _container(self) -> dict[str, Any]:
-        """Return a secure container in cargo with its own nested items."""
+    def _items(
+        self, ship_type_id: int
+    ) -> tuple[list[dict[str, Any]], float, float, float]:
+        """Draw the victim's items; return them with (fitted, dropped, destroyed).
+
+        Each stack drops whole or is destroyed whole, except one in ten that
+        splits between the two. The sums follow :mod:`evedmv_tui.valuation`.
+        """
+        random_ = self.rng.random
+        template = self._template(ship_type_id, int(random_() * FIT_VARIANTS))
+        stacks: list[dict[str, Any]] = []
+        fitted = dropped = destroyed = 0.0
+        for flag, type_id, low, high, unit, in_fit in template:
+            quantity = low if low == high else low + int(random_() * (high - low + 1))
+            item: dict[str, Any] = {"flag": flag, "item_type_id": type_id}
+            draw = random_()
+            if quantity > 1 and draw < 0.1:
+                left = 1 + int(random_() * (quantity - 1))
+                item["quantity_destroyed"] = quantity - left
+                item["quantity_dropped"] = left
+                destroyed += unit * (quantity - left)
+                dropped += unit * left
+            elif draw < 0.55:
+                item["quantity_destroyed"] = quantity
+                destroyed += unit * quantity
+            else:
+                item["quantity_dropped"] = quantity
+                dropped += unit * quantity
+            item["singleton"] = 0
+            if in_fit:
+                fitted += unit * quantity
+            stacks.append(item)
+        if self.ship_class(ship_type_id) in CONTAINER_CLASSES and (
+            random_() < CONTAINER_CHANCE
+        ):
+            container, container_dropped, container_destroyed = self._container()
+            stacks.append(container)
+            dropped += container_dropped
+            destroyed += container_destroyed
+        return stacks, fitted, dropped, destroyed
+
+    def _container(self) -> tuple[dict[str, Any], float, float]:
+        """Return a secure container in cargo with nested items, and the
+        dropped and destroyed value of it and its contents."""
         rng = self.rng
         items = self.items
-        container = self._stack(CARGO_FLAG, rng.choice(items["container"]), 1)
-        container["singleton"] = 1
-        nested = [
-            self._stack(0, rng.choice(items["cargo"]), rng.randint(1, 500))
+        dropped = destroyed = 0.0
+        contents: list[tuple[int, int, int]] = [
+            (rng.choice(items["cargo"]), rng.randint(1, 500), 0)
             for _ in range(rng.randint(2, 5))
         ]
         if rng.random() < 0.3:
-            blueprint = self._stack(0, rng.choice(items["low"]), 1)
-            blueprint["singleton"] = BLUEPRINT_COPY_SINGLETON
-            nested.append(blueprint)
-        container["items"] = nested
-        return container
-
-    def _values(
-        self, ship_type_id: int, stacks: list[dict[str, Any]]
-    ) -> tuple[float, float, float, float]:
-        """Return (total, fitted, dropped, destroyed) like :mod:`valuation`."""
-        hull = self.price(ship_type_id)
-        fitted = dropped = destroyed = 0.0
-        pending = [(stack, True) for stack in stacks]
-        while pending:
-            stack, top = pending.pop()
-            if stack["singleton"] == BLUEPRINT_COPY_SINGLETON:
-                unit = NOMINAL_PRICE
+            contents.append((rng.choice(items["low"]), 1, BLUEPRINT_COPY_SINGLETON))
+        nested: list[dict[str, Any]] = []
+        for type_id, quantity, singleton in contents:
+            unit = NOMINAL_PRICE if singleton else self._unit(type_id)
+            item: dict[str, Any] = {"flag": 0, "item_type_id": type_id}
+            if rng.random() < 0.5:
+                item["quantity_destroyed"] = quantity
+                destroyed += unit * quantity
             else:
-                unit = self.universe.prices.get(stack["item_type_id"], 0.0)
-            lost = stack.get("quantity_destroyed", 0)
-            left = stack.get("quantity_dropped", 0)
-            dropped += unit * left
-            destroyed += unit * lost
-            if top and stack["flag"] in FITTED_FLAGS:
-                fitted += unit * (lost + left)
-            for child in stack.get("items", ()):
-                pending.append((child, False))
-        return (
-            round(hull + dropped + destroyed, 2),
-            round(hull + fitted, 2),
-            round(dropped, 2),
-            round(hull + destroyed, 2),
-        )
+                item["quantity_dropped"] = quantity
+                dropped += unit * quantity
+            item["singleton"] = singleton
+            nested.append(item)
+        container_type = rng.choice(items["container"])
+        container: dict[str, Any] = {"flag": CARGO_FLAG, "item_type_id": container_type}
+        if rng.random() < 0.5:
+            container["quantity_destroyed"] = 1
+            destroyed += self._unit(container_type)
+        else:
+            container["quantity_dropped"] = 1
+            dropped += self._unit(container_type)
+        container["singleton"] = 1
+        container["items"] = nested
+        return container, dropped, destroyed
 
     def build(self, kill: Kill, killmail_id: int) -> dict[str, Any]:
         """Return the document of ``kill`` under ``killmail_id``."""
         rng = self.rng
         victim_class = self.ship_class(kill.ship_type_id)
         low, high = DAMAGE.get(victim_class, DEFAULT_DAMAGE)
-        damage_taken = rng.randint(low, high)
+        random_ = rng.random
+        damage_taken = low + int(random_() * (high - low + 1))
         count = len(kill.attackers)
-        shares = [rng.random() + 0.05 for _ in range(count)]
+        shares = [random_() + 0.05 for _ in range(count)]
         if count > 3:
             for index in range(count):
-                if rng.random() < 0.1:
+                if random_() < 0.1:
                     shares[index] = 0.0  # ewar and logistics pilots on the mail
         scale = damage_taken / (sum(shares) or 1.0)
         damages = [int(share * scale) for share in shares]
         if sum(damages) == 0:
             damages[0] = damage_taken
-        final = rng.choices(range(count), weights=[d + 1 for d in damages])[0]
-        order = sorted(range(count), key=lambda i: -damages[i])
+        # The final blow goes to an attacker with odds by damage dealt.
+        pick = random_() * (sum(damages) + count)
+        final = count - 1
+        for index, damage in enumerate(damages):
+            pick -= damage + 1
+            if pick < 0:
+                final = index
+                break
+        order = sorted(range(count), key=damages.__getitem__, reverse=True)
         attackers: list[dict[str, Any]] = []
         players = 0
         npc_only = True
@@ -306,14 +366,14 @@ class DocumentBuilder:
             entry["security_status"] = security
             if ship is not None:
                 entry["ship_type_id"] = ship
-                if self.ship_class(ship) == ship_classes.STRUCTURE:
+                if ship in self._structure_hulls:
                     structure_attacker = True
             if character is not None:
                 weapon = self.weapon(ship)
                 if weapon is not None:
                     entry["weapon_type_id"] = weapon
             attackers.append(entry)
-        stacks = self._fit(kill.ship_type_id, victim_class)
+        stacks, fitted, dropped, destroyed = self._items(kill.ship_type_id)
         victim: dict[str, Any] = {}
         if kill.alliance_id is not None:
             victim["alliance_id"] = kill.alliance_id
@@ -322,10 +382,11 @@ class DocumentBuilder:
         victim["corporation_id"] = kill.corporation_id
         victim["damage_taken"] = damage_taken
         victim["items"] = stacks
+        # Whole metres: real positions carry fractions, but nothing reads them.
         victim["position"] = {
-            "x": round(rng.uniform(-4e12, 4e12), 2),
-            "y": round(rng.uniform(-4e11, 4e11), 2),
-            "z": round(rng.uniform(-4e12, 4e12), 2),
+            "x": float(int(random_() * 8e12 - 4e12)),
+            "y": float(int(random_() * 8e11 - 4e11)),
+            "z": float(int(random_() * 8e12 - 4e12)),
         }
         victim["ship_type_id"] = kill.ship_type_id
         document: dict[str, Any] = {
@@ -339,13 +400,16 @@ class DocumentBuilder:
         document["victim"] = victim
         if kill.war_id is not None:
             document["war_id"] = kill.war_id
-        total, fitted, dropped, destroyed = self._values(kill.ship_type_id, stacks)
+        hull = self.price(kill.ship_type_id)
+        total = round(hull + dropped + destroyed, 2)
+        fitted = round(hull + fitted, 2)
+        dropped = round(dropped, 2)
+        destroyed = round(hull + destroyed, 2)
         solo = (
             players == 1
             and not structure_attacker
             and victim_class
             not in (ship_classes.CAPSULE, ship_classes.SHUTTLE, ship_classes.CORVETTE)
-            and self.universe.groups.get(kill.ship_type_id) is not None
             and victim_class
             not in (
                 ship_classes.STRUCTURE,
