@@ -296,6 +296,8 @@ async def test_write_gives_up_after_max_busy_wait(tmp_path: Path) -> None:
         holder.execute("COMMIT")
         await store.save(SaveBatch([learned()]))
         assert await store.get_baseline(KEY) == learned()
+        assert store.status.level == "ok"
+        assert store.status.message == ""
     finally:
         holder.close()
         await store.close()

@@ -277,8 +277,8 @@ class RegressionDetector:
     negative values are skipped: they neither update a baseline nor count
     towards opening or clearing a regression. A key learns nothing while it
     is in regression or while a deviation is waiting for confirmation, so a
-    regression is never learned as normal; ``evedmv baseline accept`` is the
-    way to make a new level the normal one.
+    regression is never learned as normal. ``evedmv baseline accept`` makes a
+    new level the normal one.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -296,7 +296,7 @@ class RegressionDetector:
         for baseline in baselines:
             state = self._new_level(baseline.key, baseline)
             if baseline.regressed:
-                # The alert row holds the details; the open marker stops learning
+                # The alert row contains the details; the open marker stops learning
                 # until the key recovers or is accepted.
                 state.open = _Open(baseline.updated_at, Severity.LOW, 0.0, 0.0)
             self._levels[baseline.key] = state
@@ -448,6 +448,7 @@ class RegressionDetector:
         if baseline.count < config.min_samples and state.open is None:
             state.baseline = self._learn(state, sample)
             return None
+
         size, z = self._measure(rule, baseline, sample.value)
         deviant = (
             z >= config.z_open
@@ -461,30 +462,41 @@ class RegressionDetector:
             last_value=sample.value,
             updated_at=sample.at,
         )
-        if state.open is None:
-            if not deviant:
-                state.baseline = self._learn(state, sample)
-                return None
-            state.baseline = seen
-            hits = [s for s in state.recent if s is not None]
-            if len(hits) < config.confirm_polls:
-                return None
-            severity = Severity.clamp(self._tier(rule.tiers, median(hits)))
-            state.open = _Open(sample.at, severity, sample.value, size)
-            state.recovered = 0
+
+        if state.open is not None:
             state.baseline = dataclasses.replace(seen, regressed=True)
-            return self._level_change("opened", state, sample, size)
+            return self._follow_level(state, sample, size, z)
+        if not deviant:
+            state.baseline = self._learn(state, sample)
+            return None
+
+        # A deviating sample is not learned, even before it is confirmed.
+        state.baseline = seen
+        hits = [s for s in state.recent if s is not None]
+        if len(hits) < config.confirm_polls:
+            return None
+        severity = Severity.clamp(self._tier(rule.tiers, median(hits)))
+        state.open = _Open(sample.at, severity, sample.value, size)
+        state.recovered = 0
         state.baseline = dataclasses.replace(seen, regressed=True)
-        clear_size = (
-            1 + (rule.tiers[0] - 1) / 2
-            if rule.measure == "ratio"
-            else rule.tiers[0] / 2
-        )
-        if size < clear_size or z < config.z_clear:
+        return self._level_change("opened", state, sample, size)
+
+    def _follow_level(
+        self, state: _Level, sample: Sample, size: float, z: float
+    ) -> Change:
+        """Update an open level regression; clear it after enough good polls."""
+        assert state.open is not None
+        rule = state.rule
+        if rule.measure == "ratio":
+            clear_size = 1 + (rule.tiers[0] - 1) / 2
+        else:
+            clear_size = rule.tiers[0] / 2
+        if size < clear_size or z < self.config.z_clear:
             state.recovered += 1
         else:
             state.recovered = 0
-        if state.recovered >= config.clear_polls:
+
+        if state.recovered >= self.config.clear_polls:
             change = self._level_change("cleared", state, sample, size)
             state.open = None
             state.recent.clear()
@@ -511,8 +523,8 @@ class RegressionDetector:
     ) -> Change:
         hits = [s for s in recent if s is not None]
         tier = self._tier(tiers, median(hits)) if hits else 0
-        held = sample.at - current.opened_at
-        tier += sum(1 for step in self.config.persistence_steps if held >= step)
+        lasted = sample.at - current.opened_at
+        tier += sum(1 for step in self.config.persistence_steps if lasted >= step)
         severity = max(current.severity, Severity.clamp(tier))
         current.peak = max(current.peak, sample.value)
         current.size = size
@@ -945,7 +957,7 @@ class AlertService:
     :meth:`observe` takes each poll's samples and returns the alerts raised;
     listeners added with :meth:`add_listener` get those of ``notify_severity``
     and above (high and critical by default). Nothing here raises because of
-    the baseline file: :attr:`status` tells the dashboard what is wrong.
+    the baseline file. :attr:`status` reports what is wrong with it instead.
     """
 
     def __init__(

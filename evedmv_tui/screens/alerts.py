@@ -115,12 +115,12 @@ class AlertCenter:
 
     def _notify(self, alert: Alert) -> None:
         source = alert.key.removesuffix(TREND_SUFFIX)
-        what = "memory keeps growing" if alert.kind == "trend" else "regression"
+        headline = "memory keeps growing" if alert.kind == "trend" else "regression"
         self.app.notify(
             f"{alert.label or alert.key}\n"
             f"{format_value(source, alert.value)} against"
             f" {format_value(source, alert.baseline)}",
-            title=f"{alert.severity.label.capitalize()} {what}",
+            title=f"{alert.severity.label.capitalize()} {headline}",
             severity="error" if alert.severity >= Severity.HIGH else "warning",
             timeout=10,
             markup=False,

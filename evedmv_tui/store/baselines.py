@@ -211,7 +211,7 @@ class RecordedSample:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class AlertWrite:
-    """The state of one alert as its writer knows it.
+    """The state of one alert as its writer last computed it.
 
     ``reopen`` lets the latest cleared row of the key become open again instead
     of inserting a new row. Acknowledgement columns are written only when
@@ -353,6 +353,7 @@ class BaselineStore:
         self._writer_conn = writer
         self._reader = reader
         self.status = status
+        self._opened_status = status
         self.max_busy_wait = max_busy_wait
         """Seconds a batch keeps retrying a busy file before it fails."""
         self.busy_retries = 0
@@ -363,6 +364,7 @@ class BaselineStore:
             self._write_loop(), name="baseline-writer"
         )
         self._closed = False
+        self._failure_status: StoreStatus | None = None
 
     @property
     def persistent(self) -> bool:
@@ -453,6 +455,9 @@ class BaselineStore:
                     continue
                 self._fail(jobs, exc)
                 return
+            if self.status is self._failure_status:
+                log.info("baseline file %s written again", self.status.path)
+                self.status = self._opened_status
             for job, result in zip(jobs, results, strict=True):
                 if job.future.done():
                     continue
@@ -488,7 +493,7 @@ class BaselineStore:
         self.failed_writes += 1
         if self.status.persistent:
             log.warning("cannot write the baseline file %s: %s", self.status.path, exc)
-        self.status = StoreStatus(
+        self.status = self._failure_status = StoreStatus(
             self.status.persistent,
             self.status.path,
             f"baseline file not written ({exc}); baselines kept in memory",
@@ -524,10 +529,10 @@ class BaselineStore:
         if keys is None:
             rows = await self._read(sql + " ORDER BY key")
         else:
-            wanted = json.dumps(list(keys))
+            requested = json.dumps(list(keys))
             rows = await self._read(
                 sql + " WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key",
-                (wanted,),
+                (requested,),
             )
         return [_baseline_from_row(row) for row in rows]
 
