@@ -32,6 +32,7 @@ def main() -> int:
         "--output", type=Path, help="also write the JSON Lines file here"
     )
     args = parser.parse_args()
+
     out = open(args.output, "wb") if args.output else None  # noqa: SIM115
     started = time.perf_counter()
     total_bytes = 0
@@ -48,9 +49,11 @@ def main() -> int:
             sample_attackers += len(decoded["attackers"])
             sample_items += len(decoded["victim"]["items"])
             sampled += 1
+
     seconds = time.perf_counter() - started
     if out is not None:
         out.close()
+
     target = TARGET_SECONDS_PER_MILLION * args.count / 1_000_000
     figures = {
         "benchmark": "generate",
@@ -63,6 +66,7 @@ def main() -> int:
         "target_seconds": target,
         "ratio_to_target": round(seconds / target, 3),
     }
+
     print(f"generated {args.count} killmails in {seconds:.1f} s")
     print(f"{figures['killmails_per_second']} killmails/s")
     print(f"{figures['bytes_per_killmail']} bytes per killmail")

@@ -1,8 +1,8 @@
 """Import item prices from an ESI ``GET /markets/prices/`` response.
 
 The response is a JSON array of ``{"type_id", "average_price"?,
-"adjusted_price"?}``; ESI leaves ``average_price`` out for types nobody
-trades and reports ``adjusted_price`` 0 for many of them. Rows are upserted
+"adjusted_price"?}``; ESI leaves ``average_price`` out for types without
+market history and reports ``adjusted_price`` 0 for many of them. Rows are upserted
 into ``prices``; a type missing from a newer response keeps its old price.
 After the import every killmail without zkb values is valued again from
 the new prices (see :mod:`evedmv_tui.valuation`).

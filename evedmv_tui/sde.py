@@ -135,7 +135,7 @@ class TableResult:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SdeSummary:
-    """What one ``evedmv sde import`` read and changed."""
+    """Row counts of one ``evedmv sde import``, per table."""
 
     path: str
     format: str
@@ -144,7 +144,7 @@ class SdeSummary:
     """CCP's build number from ``_sde.jsonl``, when the export has one."""
     tables: tuple[TableResult, ...]
     missing: tuple[str, ...]
-    """Tables the export had no file for; they were left as they were."""
+    """Tables the export has no file for, which the import left unchanged."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -793,7 +793,10 @@ def _resolve_wormhole_classes(rows: _MapRows) -> None:
 def _stage_and_merge(
     db: Database, conn: psycopg.Connection[Any], table: Table, rows: Iterable[Row]
 ) -> tuple[int, int]:
-    """COPY ``rows`` into a staging table and upsert them; return (new, changed)."""
+    """COPY ``rows`` into a staging table and upsert them.
+
+    Return the number of new rows and the number of changed rows.
+    """
     stage = sql.Identifier(f"sde_stage_{table.name}")
     target = sql.Identifier(table.name)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
@@ -815,6 +818,7 @@ def _stage_and_merge(
         for row in rows:
             writer.write_row(row)
             box[0] += 1
+
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in table.key)
     others = [c for c in table.columns if c not in table.key]
     if others:
@@ -833,6 +837,7 @@ def _stage_and_merge(
         ).format(assignments=assignments, current=current, incoming=incoming)
     else:
         conflict = sql.SQL("DO NOTHING")
+
     merge = sql.SQL(
         "WITH merged AS ("
         " INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}"
@@ -883,7 +888,7 @@ def load_tables(
 
 
 def import_sde(db: Database, path: Path | str) -> SdeSummary:
-    """Read the export at ``path`` and upsert it; return what changed."""
+    """Read the export at ``path``, upsert it and return the row counts."""
     source = Path(path)
     with operation("sde.import"):
         form, build, rows = read_export(source)

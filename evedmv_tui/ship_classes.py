@@ -1,8 +1,8 @@
 """Ship classes and fleet roles, derived from a type's SDE group.
 
 This module is the one place that maps SDE ``groupID`` values to the classes
-the dashboard shows and to the roles battle reports count; the table in
-``docs/ship-classes.md`` lists the same mapping for readers. The group ids
+the dashboard shows and to the roles battle reports count. The tables in
+``docs/ship-classes.md`` list the same mapping for readers. The group ids
 are CCP's (SDE build 3650286, October 2026). A group not listed here falls
 back to a class from its category: Structure (65), Sovereignty Structures
 (40) and Orbitals (46) are ``structure``, Deployable (22) is

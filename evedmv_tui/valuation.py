@@ -3,11 +3,12 @@
 The rules follow zKillboard's parser and price lookup and are written out
 in ``docs/valuation.md``. In short: the total is the hull plus every item
 row (nested items are their own rows, so each is counted once) at
-``quantity_dropped + quantity_destroyed`` times its unit price. A unit
-price is 0.01 ISK for blueprint copies, SKINs, the Golden Pod implant and
-ships in a frigate escape bay; zKillboard's fixed price for a few rare
-hulls; 10,000 ISK for capsules; else ESI's ``average_price``, else its
-``adjusted_price``, from the ``prices`` table.
+``quantity_dropped + quantity_destroyed`` times its unit price.
+
+Blueprint copies, SKINs, the Golden Pod implant and ships in a frigate
+escape bay count 0.01 ISK each. A few rare hulls carry zKillboard's fixed
+price and capsules 10,000 ISK. Every other type takes ESI's
+``average_price``, else its ``adjusted_price``, from the ``prices`` table.
 
 Only killmails whose ``value_source`` is NULL or ``'computed'`` are touched,
 so zKillboard's own values always win.
@@ -38,9 +39,9 @@ FITTED_FLAGS: frozenset[int] = frozenset(
         *range(164, 172),  # structure service slots
     ]
 )
-"""Inventory flags whose items count in ``fittedValue``. zKillboard's
-values on real kills leave the drone bay (87) and a structure's fuel bay
-(172) out, so they are left out here too."""
+"""Inventory flags whose items count in ``fittedValue``. The drone bay (87)
+and a structure's fuel bay (172) are left out, because zKillboard's values
+on real kills leave them out."""
 
 NOMINAL_PRICE = 0.01
 """Unit price zKillboard gives to items that cannot carry their market value."""

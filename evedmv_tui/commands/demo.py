@@ -49,7 +49,7 @@ COUNTS = NamedSql(
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DemoSummary:
-    """What ``evedmv demo`` found and loaded."""
+    """Static data, prices and killmails that ``evedmv demo`` found or loaded."""
 
     static_source: str
     """``sde`` (imported now), ``builtin`` (stored now) or ``existing``."""

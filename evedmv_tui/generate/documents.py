@@ -154,9 +154,9 @@ class DocumentBuilder:
     def _template(self, ship_type_id: int, variant: int) -> tuple[FitEntry, ...]:
         """Return fit number ``variant`` of a hull, drawn once and cached.
 
-        Each hull has :data:`FIT_VARIANTS` fits, drawn from their own RNG so a
-        hull keeps its fits however the kill stream runs; a kill then only
-        draws quantities and which stacks drop.
+        Each hull has :data:`FIT_VARIANTS` fits, drawn from an RNG of their
+        own, so a hull keeps its fits however the kill stream runs. A kill
+        then only draws quantities and which stacks drop.
         """
         key = (ship_type_id, variant)
         found = self._templates.get(key)
@@ -190,6 +190,7 @@ class DocumentBuilder:
                 entries.append((SERVICE_SLOT + slot, module, 1, 1))
             entries.append((STRUCTURE_FUEL_FLAG, items["cargo"][2], 1000, 50_000))
             return entries
+
         layout = LAYOUT.get(victim_class)
         if layout is None:
             return entries
@@ -207,6 +208,7 @@ class DocumentBuilder:
             role_modules = [items["interdiction"][0]]
         elif victim_class in (ship_classes.CAPITAL, ship_classes.SUPERCAPITAL):
             role_modules = list(items["capital"][:2])
+
         for slot in range(high):
             flag = HIGH_SLOT + slot
             if slot < len(role_modules):
@@ -214,6 +216,7 @@ class DocumentBuilder:
                 continue
             entries.append((flag, weapon, 1, 1))
             entries.append((flag, charge, 20, 120))
+
         for slot in range(mid):
             module = rng.choice(items["mid"])
             if slot == 0 and group in ship_classes.HEAVY_INTERDICTOR_GROUPS:
@@ -224,6 +227,7 @@ class DocumentBuilder:
         rig = rng.choice(items["rig"])
         for slot in range(rigs):
             entries.append((RIG_SLOT + slot, rig, 1, 1))
+
         if drones:
             entries.append((DRONE_BAY_FLAG, rng.choice(items["drone"]), drones, drones))
         entries.append((CARGO_FLAG, charge, 200, 4000))
@@ -287,6 +291,7 @@ class DocumentBuilder:
         ]
         if rng.random() < 0.3:
             contents.append((rng.choice(items["low"]), 1, BLUEPRINT_COPY_SINGLETON))
+
         nested: list[dict[str, Any]] = []
         for type_id, quantity, singleton in contents:
             unit = NOMINAL_PRICE if singleton else self._unit(type_id)
@@ -299,6 +304,7 @@ class DocumentBuilder:
                 dropped += unit * quantity
             item["singleton"] = singleton
             nested.append(item)
+
         container_type = rng.choice(items["container"])
         container: dict[str, Any] = {"flag": CARGO_FLAG, "item_type_id": container_type}
         if rng.random() < 0.5:
@@ -318,6 +324,7 @@ class DocumentBuilder:
         low, high = DAMAGE.get(victim_class, DEFAULT_DAMAGE)
         random_ = rng.random
         damage_taken = low + int(random_() * (high - low + 1))
+
         count = len(kill.attackers)
         shares = [random_() + 0.05 for _ in range(count)]
         if count > 3:
@@ -328,6 +335,7 @@ class DocumentBuilder:
         damages = [int(share * scale) for share in shares]
         if sum(damages) == 0:
             damages[0] = damage_taken
+
         # The final blow goes to an attacker with odds by damage dealt.
         pick = random_() * (sum(damages) + count)
         final = count - 1
@@ -336,6 +344,7 @@ class DocumentBuilder:
             if pick < 0:
                 final = index
                 break
+
         order = sorted(range(count), key=damages.__getitem__, reverse=True)
         attackers: list[dict[str, Any]] = []
         players = 0
@@ -373,6 +382,7 @@ class DocumentBuilder:
                 if weapon is not None:
                     entry["weapon_type_id"] = weapon
             attackers.append(entry)
+
         stacks, fitted, dropped, destroyed = self._items(kill.ship_type_id)
         victim: dict[str, Any] = {}
         if kill.alliance_id is not None:
@@ -389,6 +399,7 @@ class DocumentBuilder:
             "z": float(int(random_() * 8e12 - 4e12)),
         }
         victim["ship_type_id"] = kill.ship_type_id
+
         document: dict[str, Any] = {
             "attackers": attackers,
             "killmail_id": killmail_id,
@@ -400,11 +411,13 @@ class DocumentBuilder:
         document["victim"] = victim
         if kill.war_id is not None:
             document["war_id"] = kill.war_id
+
         hull = self.price(kill.ship_type_id)
         total = round(hull + dropped + destroyed, 2)
         fitted = round(hull + fitted, 2)
         dropped = round(dropped, 2)
         destroyed = round(hull + destroyed, 2)
+
         solo = (
             players == 1
             and not structure_attacker
@@ -423,6 +436,7 @@ class DocumentBuilder:
             and final_corporation == kill.corporation_id
             and final_corporation >= PLAYER_CORPORATION_MIN
         )
+
         document["zkb"] = self._zkb(
             kill,
             victim_class,
@@ -455,6 +469,7 @@ class DocumentBuilder:
         else:
             base = POINTS.get(victim_class, 1)
             points = max(1, round(base * 2 / (1 + attacker_count**0.5)))
+
         labels = ["npc" if npc else "pvp"]
         if solo:
             labels.append("solo")
@@ -474,6 +489,7 @@ class DocumentBuilder:
                 labels.append(label)
         if victim_class in (ship_classes.CAPITAL, ship_classes.SUPERCAPITAL):
             labels.append("capital")
+
         zkb: dict[str, Any] = {}
         if kill.location_id is not None:
             zkb["locationID"] = kill.location_id

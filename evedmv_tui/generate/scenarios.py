@@ -7,9 +7,9 @@ ESI document with items and a zkb block.
 
 What a generated fight looks like (``battle``): two coalitions of one to
 four alliances each (several corporations per alliance) meet in one system
-and lose ships to each other over 10 to 60 minutes. A fight has 10 to
-several hundred kills, at least ten for a side of fifteen pilots or more;
-each kill's attackers come from the sides opposed to the victim's. About a
+and lose ships to each other over 10 to 60 minutes. A fight draws ten to
+several hundred kills, and each kill's attackers come from the sides
+opposed to the victim's. About a
 quarter of fights draw a third party that joins a third to two thirds of the
 way in, and about a third spill into a system one or two gates away. Pilots
 reship and return after three to ten minutes, and pods die seconds after
@@ -178,6 +178,7 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
     else:
         side_count = 2
         duration = rng.uniform(120.0, 720.0)
+
     coalitions = rng.sample(ctx.world.coalitions, side_count)
     capitals = (
         kind == "battle" and space in ("nullsec", "lowsec") and rng.random() < 0.12
@@ -191,6 +192,7 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
         else:
             size = rng.randint(3, 15)
         rosters.append(_roster(ctx, coalition, size, capitals=capitals))
+
     total = sum(len(r) for r in rosters)
     if kind == "battle":
         kill_count = max(10, int(total * rng.uniform(0.15, 0.45)))
@@ -198,6 +200,7 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
         kill_count = max(5, int(len(rosters[1]) * rng.uniform(0.6, 0.95)))
     else:
         kill_count = rng.randint(1, max(2, total // 3))
+
     joins = [start] * side_count
     if side_count == 3:
         joins[2] = start + duration * rng.uniform(0.33, 0.66)
@@ -206,12 +209,14 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
     near_structure = space in ("nullsec", "w-space") and rng.random() < 0.25
     location = _structure(ctx) if near_structure else _celestial(rng, primary)
     war = _war_id(ctx, primary) if kind != "massacre" else None
+
     available: dict[int, float] = {}
     side_of: dict[int, int] = {}
     for side, roster in enumerate(rosters):
         for pilot in roster:
             available[pilot.character_id] = joins[side]
             side_of[pilot.character_id] = side
+
     times = sorted(start + duration * rng.random() ** 1.3 for _ in range(kill_count))
     kills: list[Kill] = []
     attack_scale = 6.0 if kind == "battle" else 3.0
@@ -223,6 +228,7 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
             weights = [1.0 if s == 0 else 12.0 for s in present]
         else:
             weights = [rng.uniform(0.5, 1.5) for _ in present]
+
         victim_side = rng.choices(present, weights)[0]
         candidates = [
             p for p in rosters[victim_side] if available[p.character_id] <= when
@@ -236,11 +242,13 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
         ]
         if not candidates or not enemies:
             continue
+
         victim = rng.choice(candidates)
         if victim.role in ("capital", "supercapital") and rng.random() < 0.8:
             victim = rng.choice(candidates)
         count = min(len(enemies), max(1, int(rng.paretovariate(1.2) * attack_scale)))
         attackers = [_attacker(p) for p in rng.sample(enemies, count)]
+
         system = primary
         if spill is not None and when >= spill_start and rng.random() < 0.6:
             system = spill
@@ -258,6 +266,7 @@ def fight(ctx: Context, start: float, kind: str) -> list[Kill]:
         kills.append(kill)
         if rng.random() < _pod_chance(ctx, system):
             kills.append(_pod_kill(ctx, kill, victim))
+
         victim.ship_index += 1
         if rng.random() < 0.35:
             available[victim.character_id] = when + rng.uniform(180.0, 600.0)
@@ -374,6 +383,7 @@ def structure_kill(ctx: Context, start: float) -> list[Kill]:
     pilots = [p for a in attackers_from for p in a.pilots if a is not owner]
     if not pilots:
         return []
+
     draw = rng.random()
     moon = None
     if draw < 0.55:
@@ -392,12 +402,14 @@ def structure_kill(ctx: Context, start: float) -> list[Kill]:
         system = _pick_system(ctx, SOLO_SPACE)
         count = rng.randint(1, 5)
         location = _celestial(rng, system)
+
     hulls = ctx.universe.hulls[pool]
     if pool == "citadel":
         # Mostly Astrahus, some Fortizar, rarely a Keepstar.
         ship = hulls[min(len(hulls) - 1, int(rng.random() ** 3 * len(hulls)))]
     else:
         ship = rng.choice(hulls)
+
     attackers = [_attacker(p) for p in rng.sample(pilots, min(count, len(pilots)))]
     kill = Kill(
         start,
@@ -423,6 +435,7 @@ def gank(ctx: Context, start: float) -> list[Kill]:
     victim = rng.choice(ctx.world.independents)
     pool = "freighter" if rng.random() < 0.4 else "hauler"
     ship = rng.choice(ctx.universe.hulls[pool])
+
     destroyers = ctx.universe.hulls["destroyer"]
     hull_of = {p.character_id: rng.choice(destroyers[:4]) for p in gankers}
     gate = _gate(rng, system)
@@ -439,6 +452,7 @@ def gank(ctx: Context, start: float) -> list[Kill]:
             label="ganked",
         )
     ]
+
     faction, corporation, concord_ships = CONCORD
     for pilot in gankers:
         kills.append(

@@ -2,9 +2,9 @@
 
 The population is drawn once per seed and does not depend on how many
 killmails are requested, so a shorter run is a prefix of a longer one.
-Alliances are grouped into coalitions that fight each other; every pilot
-has one fleet role and two or three hulls for it, flown in that order, so
-the same pilot shows up in the same ship types fight after fight and
+Alliances are grouped into coalitions that fight each other. Every pilot
+has one fleet role and two or three hulls for it, flown in that order. So
+the same pilot shows up in the same ship types fight after fight, and
 reships into the next hull after a loss.
 """
 
@@ -145,6 +145,7 @@ def build_world(
                     )
                 )
         result.append(Alliance(alliance_id, corporations, pilots))
+
     independents: list[Pilot] = []
     for _ in range(independent_corporations):
         next_corporation += rng.randint(50, 5000)
@@ -165,6 +166,7 @@ def build_world(
                     round(rng.uniform(-2.0, 5.0), 2),
                 )
             )
+
     order = list(result)
     rng.shuffle(order)
     coalitions: list[list[Alliance]] = []
