@@ -13,6 +13,15 @@ import pytest
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
+from evedmv_tui.screens import SCREENS
+
+# The shell's own screens only, so that a screen registered elsewhere does
+# not change these snapshots.
+OWN_SCREENS = tuple(entry for entry in SCREENS if entry.name in {"home", "killmail"})
+
+
+def make_app(settings: Settings) -> EvedmvApp:
+    return EvedmvApp(settings, screens=OWN_SCREENS)
 
 
 async def wait_idle(pilot: Any) -> None:
@@ -24,7 +33,7 @@ async def wait_idle(pilot: Any) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_home_snapshot(snap_compare: Any, settings: Settings, size: Any) -> None:
-    assert snap_compare(EvedmvApp(settings), terminal_size=size, run_before=wait_idle)
+    assert snap_compare(make_app(settings), terminal_size=size, run_before=wait_idle)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -34,12 +43,12 @@ def test_help_snapshot(snap_compare: Any, settings: Settings, size: Any) -> None
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(EvedmvApp(settings), terminal_size=size, run_before=open_help)
+    assert snap_compare(make_app(settings), terminal_size=size, run_before=open_help)
 
 
 def test_too_small_snapshot(snap_compare: Any, settings: Settings) -> None:
     assert snap_compare(
-        EvedmvApp(settings), terminal_size=(60, 20), run_before=wait_idle
+        make_app(settings), terminal_size=(60, 20), run_before=wait_idle
     )
 
 
@@ -50,7 +59,7 @@ def test_prompt_snapshot(snap_compare: Any, settings: Settings) -> None:
         await pilot.pause()
 
     assert snap_compare(
-        EvedmvApp(settings), terminal_size=(80, 24), run_before=open_prompt
+        make_app(settings), terminal_size=(80, 24), run_before=open_prompt
     )
 
 
@@ -70,6 +79,4 @@ def test_status_bar_no_color_snapshot(
         pilot.app.set_status("baseline drift on statement 42", "warning")
         await pilot.pause()
 
-    assert snap_compare(
-        EvedmvApp(settings), terminal_size=size, run_before=raise_alerts
-    )
+    assert snap_compare(make_app(settings), terminal_size=size, run_before=raise_alerts)

@@ -13,6 +13,7 @@ import pytest
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from tests import test_killmail_screen as fixtures
+from tests.test_app_snapshots import OWN_SCREENS
 from tests.test_killmail_screen import KILLMAIL_ID
 
 # The fixtures of the screen tests, made visible to pytest in this module.
@@ -40,11 +41,11 @@ def open_killmail(*keys: str) -> Any:
 def test_attackers_snapshot(
     snap_compare: Any, app_settings: Settings, size: Any
 ) -> None:
-    app = EvedmvApp(app_settings)
+    app = EvedmvApp(app_settings, screens=OWN_SCREENS)
     assert snap_compare(app, terminal_size=size, run_before=open_killmail())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_items_snapshot(snap_compare: Any, app_settings: Settings, size: Any) -> None:
-    app = EvedmvApp(app_settings)
+    app = EvedmvApp(app_settings, screens=OWN_SCREENS)
     assert snap_compare(app, terminal_size=size, run_before=open_killmail("e"))

@@ -160,6 +160,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "a",
         "Performance regressions: key, baseline, current value, severity, log",
     ),
+    ScreenEntry(
+        "performance",
+        "Performance",
+        "evedmv_tui.screens.performance:PerformanceScreen",
+        "p",
+        "Live PostgreSQL and app performance: statements, activity, memory, caches",
+    ),
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 

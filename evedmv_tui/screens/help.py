@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from evedmv_tui.screens import DashboardScreen, ScreenEntry
+from evedmv_tui.screens import DashboardScreen, ScreenEntry, describe_key
 
 TIPS = (
     "Every action works from the keyboard: Tab and Shift+Tab move the focus,"
@@ -24,12 +24,7 @@ TIPS = (
 )
 
 
-def format_key(binding: Binding) -> str:
-    """Return the key as the footer shows it (``?``, ``ctrl+r``, ``escape``)."""
-    return binding.key_display or binding.key
-
-
-def describe_bindings(bindings: Iterable[Binding]) -> list[str]:
+def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
     """Return one ``key  description`` line per binding that has a description."""
     seen: set[str] = set()
     lines = []
@@ -37,16 +32,16 @@ def describe_bindings(bindings: Iterable[Binding]) -> list[str]:
         if not binding.description or binding.key in seen:
             continue
         seen.add(binding.key)
-        lines.append(f"{format_key(binding):>12}  {binding.description}")
+        key = binding.key_display or describe_key(app, binding.key)
+        lines.append(f"{key:>12}  {binding.description}")
     return lines
 
 
-def describe_screens(entries: Iterable[ScreenEntry]) -> list[str]:
+def describe_screens(app: App[Any], entries: Iterable[ScreenEntry]) -> list[str]:
     """Return one line per registered screen: key, title, description."""
     lines = []
     for entry in entries:
-        key = entry.key or "palette"
-        text = f"{key:>12}  {entry.title}"
+        text = f"{describe_key(app, entry.key):>12}  {entry.title}"
         if entry.description:
             text += f": {entry.description}"
         lines.append(text)
@@ -72,13 +67,13 @@ class HelpScreen(DashboardScreen):
         with VerticalScroll(id="help-body"):
             yield Static("Keys on the previous screen", classes="section-title")
             yield Static(
-                "\n".join(describe_bindings(self.bindings)) or "none",
+                "\n".join(describe_bindings(self.app, self.bindings)) or "none",
                 id="help-bindings",
                 markup=False,
             )
             yield Static("Screens", classes="section-title")
             yield Static(
-                "\n".join(describe_screens(self.entries)),
+                "\n".join(describe_screens(self.app, self.entries)),
                 id="help-screens",
                 markup=False,
             )

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from evedmv_tui.queries.overview import Overview, load_overview
-from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens import DashboardScreen, describe_key
 from evedmv_tui.store.connect import Capabilities
 from evedmv_tui.widgets.text import format_count
 
@@ -21,8 +21,10 @@ def describe_overview(overview: Overview) -> str:
     lines = [f"Killmails stored   {format_count(overview.stored_killmails)}"]
     if overview.first_killmail_time and overview.last_killmail_time:
         lines.append(
-            f"Time span          {overview.first_killmail_time:%Y-%m-%d %H:%M}"
-            f" to {overview.last_killmail_time:%Y-%m-%d %H:%M} UTC"
+            f"First killmail     {overview.first_killmail_time:%Y-%m-%d %H:%M} UTC"
+        )
+        lines.append(
+            f"Last killmail      {overview.last_killmail_time:%Y-%m-%d %H:%M} UTC"
         )
     if overview.pending_killmails:
         lines.append(
@@ -55,7 +57,7 @@ def describe_capabilities(capabilities: Capabilities | None) -> str:
         return "Not connected yet."
     lines = [f"PostgreSQL {capabilities.server_version}"]
     if capabilities.pg_stat_statements:
-        lines[0] += f", pg_stat_statements {capabilities.pg_stat_statements}"
+        lines.append(f"pg_stat_statements {capabilities.pg_stat_statements}")
     lines += [f"- {warning}" for warning in capabilities.warnings]
     return "\n".join(lines)
 
@@ -88,7 +90,7 @@ class HomeScreen(DashboardScreen):
         for entry in self.evedmv_app.screen_entries:
             if entry.name == "home":
                 continue
-            key = entry.key or "palette"
+            key = describe_key(self.app, entry.key)
             options.append(Option(f"{key:>7}  {entry.title}", id=entry.name))
         return options
 

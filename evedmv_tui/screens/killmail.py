@@ -25,17 +25,20 @@ from evedmv_tui.queries.killmail import (
 from evedmv_tui.screens import DashboardScreen, find_entry
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
-from evedmv_tui.widgets.text import format_count, format_isk, strip_control
+from evedmv_tui.widgets.text import format_count, format_isk, strip_control, truncate
 
+# Damage comes before ship and weapon so that it stays visible at 80 columns.
 ATTACKER_COLUMNS = (
     ("final", "FB"),
     ("name", "Attacker"),
-    ("corporation", "Corporation"),
-    ("ship", "Ship"),
-    ("weapon", "Weapon"),
     ("damage", "Damage"),
     ("share", "%"),
+    ("ship", "Ship"),
+    ("weapon", "Weapon"),
+    ("corporation", "Corporation"),
 )
+NAME_WIDTH = 24
+"""Characters of a name shown in a table cell before it is cut."""
 
 TreeData = SlotGroup | ItemNode | None
 
@@ -129,7 +132,7 @@ def describe_values(detail: KillmailDetail) -> str:
         return "unknown: no prices for this ship or its items" + suffix
     return (
         f"{format_isk(dropped + destroyed)} total, {format_isk(dropped)} dropped,"
-        f" {format_isk(destroyed)} destroyed (from prices, not stored yet)" + suffix
+        f" {format_isk(destroyed)} destroyed (from prices)" + suffix
     )
 
 
@@ -139,12 +142,12 @@ def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[
     corporation = entity_label(attacker.corporation_id, attacker.corporation_name)
     return str(attacker.attacker_index), [
         "FB" if attacker.final_blow else "",
-        attacker_name(attacker),
-        corporation or "",
-        type_label(attacker.ship_type_id, attacker.ship_name),
-        type_label(attacker.weapon_type_id, attacker.weapon_name),
+        truncate(attacker_name(attacker), NAME_WIDTH),
         attacker.damage_done,
         right(f"{share:.1f}"),
+        truncate(type_label(attacker.ship_type_id, attacker.ship_name), NAME_WIDTH),
+        truncate(type_label(attacker.weapon_type_id, attacker.weapon_name), NAME_WIDTH),
+        truncate(corporation or "", NAME_WIDTH),
     ]
 
 
@@ -189,11 +192,13 @@ def group_label(group: SlotGroup) -> Text:
 
 
 def root_label(detail: KillmailDetail) -> Text:
+    """Return the tree root: item totals, the hull price and unpriced rows."""
     unpriced = sum(1 for item in detail.items if item.unit_price is None)
-    label = Text(f"{len(detail.items)} item rows", style="bold")
+    label = Text(f"{len(detail.items)} items", style="bold")
     label.append(
         f"  {format_isk(detail.items_dropped_value)} dropped,"
-        f" {format_isk(detail.items_destroyed_value)} destroyed"
+        f" {format_isk(detail.items_destroyed_value)} destroyed,"
+        f" hull {format_isk(detail.header.hull_price)}"
     )
     if unpriced:
         label.append(f", {unpriced} without a price")
@@ -212,8 +217,8 @@ class KillmailScreen(DashboardScreen):
 
     TITLE = "Killmail"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
-        Binding("i", "show_tab('items')", "Items", id="killmail.items"),
+        Binding("1", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
+        Binding("2", "show_tab('items')", "Items", id="killmail.items"),
         Binding("e", "expand_items", "Expand all", id="killmail.expand"),
         Binding("r", "reload", "Reload", id="killmail.reload"),
     ]
