@@ -181,6 +181,18 @@ class EsiClient:
         self.requests_sent = 0
         self.retries = 0
 
+    @property
+    def errors_remain(self) -> int | None:
+        """``X-ESI-Error-Limit-Remain`` of the latest response, or None."""
+        with self._lock:
+            return self._errors_remain
+
+    @property
+    def reset_seconds(self) -> int | None:
+        """``X-ESI-Error-Limit-Reset`` of the latest response, or None."""
+        with self._lock:
+            return self._reset_seconds
+
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> EsiClient:
         return cls(settings.esi_url, user_agent=settings.user_agent, **kwargs)

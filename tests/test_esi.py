@@ -156,6 +156,18 @@ def test_low_error_limit_waits_for_reset(
     assert len(fake.requests) == 2
 
 
+def test_error_budget_is_public(fake: FakeServer, client: EsiClient) -> None:
+    fake.error_limit_remain = 80
+    fake.error_limit_reset = 17
+
+    with pytest.raises(EsiInvalidKillmail):
+        client.killmail(435341, "c" * 40)
+
+    assert client.errors_remain == 79
+    assert client.reset_seconds == 17
+    assert client.requests_sent == 1
+
+
 def test_transport_error_is_retried_then_raised(delays: list[float]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
