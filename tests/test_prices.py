@@ -51,14 +51,16 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
         )
     )
     assert len(zkb_totals) == 30
-    hull = without_zkb[0]["victim"]["ship_type_id"]
+    # A capsule's 10,000 ISK does not come from the prices table.
+    chosen = next(d for d in without_zkb if d["victim"]["ship_type_id"] != 670)
+    hull = chosen["victim"]["ship_type_id"]
     first = tmp_path / "first.json"
     first.write_text(
         json.dumps([{"type_id": hull, "average_price": 1000.0, "adjusted_price": 5.0}])
     )
     summary = import_prices(db, first)
     assert summary.revalued >= 1
-    killmail_id = without_zkb[0]["killmail_id"]
+    killmail_id = chosen["killmail_id"]
     before = db.fetch_value(
         "SELECT total_value FROM killmails WHERE killmail_id = %s", (killmail_id,)
     )
