@@ -240,6 +240,7 @@ def test_import_command_fetches_pending(
     db_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     chosen = packages[:4]
     listing = tmp_path / "zkb_api_list.json"
@@ -259,6 +260,7 @@ def test_import_command_fetches_pending(
     assert offline_status == 0
     assert offline_requests == 0
     assert online_status == 0
+    assert f"{len(chosen)} stored" in capsys.readouterr().out
     assert len(fake.requests_to("GET", "/esi/killmails/")) == len(chosen)
     assert db.fetch_value("SELECT count(*) FROM killmails") == len(chosen)
     pending = db.fetch_value(

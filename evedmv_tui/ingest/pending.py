@@ -103,6 +103,15 @@ class PendingSummary:
     stopped_early: bool
     """True when ESI became unavailable and the run ended before the last pair."""
 
+    def __str__(self) -> str:
+        text = (
+            f"{self.requested:,} requested, {self.stored:,} stored,"
+            f" {self.invalid:,} invalid, {self.failed:,} failed"
+        )
+        if self.stopped_early:
+            text += " (stopped early because ESI is unavailable; the rest stay pending)"
+        return text
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Pair:
