@@ -411,3 +411,21 @@ def test_failed_write_retried_after_pause(
     assert feed_paths(fake) == [f"/r2z2/{FIRST}.json", f"/r2z2/{FIRST}.json"]
     assert killmail_count(db) == 1
     assert load_cursor(db) == FIRST
+
+
+def test_start_waits_for_sequence_json(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
+    fake.queue("GET", "/r2z2/sequence.json", Reply(403, b""))
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays, backoff_seconds=10.0).run(once=True)
+
+    assert delays == [10.0]
+    assert summary.backoffs == 1
+    assert summary.documents == 1
+    assert load_cursor(db) == FIRST

@@ -370,6 +370,7 @@ class R2Z2Follower:
             latest = self._latest_sequence()
             if latest is not None:
                 return latest
+            self._totals.backoffs += 1
             if self._pause(None) is _Next.STOP:
                 return None
         return None
