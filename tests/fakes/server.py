@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 that serves ESI and R2Z2 response shapes.
 
-One :class:`FakeServer` answers three route families from in-memory tables:
+One :class:`FakeServer` serves three route families from in-memory tables:
 
 - ``POST /esi/universe/names/``: like ESI, the whole request fails with 404
   when any id is unknown, 400 when the body is not a list of at most 1000
@@ -95,7 +95,7 @@ class FakeServer:
         self.feed: dict[int, bytes] = {}
         """R2Z2 sequence number to document body."""
         self.feed_sequence: int | None = None
-        """What ``sequence.json`` returns; None means the highest in ``feed``."""
+        """The number ``sequence.json`` returns; None means the highest in ``feed``."""
         self.error_limit_remain = 100
         self.error_limit_reset = 60
         self.requests: list[RecordedRequest] = []
@@ -297,7 +297,7 @@ def _handler_class(server: FakeServer) -> type[http.server.BaseHTTPRequestHandle
     return Handler
 
 
-# Real response shapes from the shared data set.
+# Readers for the real data files that tests build responses from.
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
