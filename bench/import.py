@@ -1,0 +1,320 @@
+"""Benchmark the killmail importer against its limits, on a private cluster.
+
+Usage:
+    .venv/bin/python bench/import.py --mode jsonl [--count N]
+    .venv/bin/python bench/import.py --mode archives
+    .venv/bin/python bench/import.py --mode memory [--count N]
+
+``jsonl``: import N generated killmails from JSON Lines into a fresh schema,
+then, in the same run, COPY the same rows into the same tables in binary
+format with nothing else to do (the raw limit). Target: import throughput at
+least 70 % of the raw limit.
+
+``archives``: the floor is reading the seven EVE Ref archives in this
+process (bzip2, tar and JSON parsing, nothing else); then they are imported
+into a fresh schema. Target: import time at most 1.3 times the floor.
+
+``memory``: import N generated killmails (default 1,000,000) and report the
+peak resident memory of the importer and of its reader process. Target:
+250 MB.
+
+The cluster runs with fsync off (throw-away data). The last output line is
+one JSON object with the figures and the ratio to the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import msgspec
+
+from evedmv_tui.generate import write_jsonl
+from evedmv_tui.ingest import writer as ingest_writer
+from evedmv_tui.ingest.encode import (
+    ATTACKER_COLUMNS,
+    ITEM_COLUMNS,
+    KILLMAIL_COLUMNS,
+    killmail_row,
+)
+from evedmv_tui.ingest.importer import DEFAULT_BATCH_SIZE, import_paths
+from evedmv_tui.ingest.shapes import ParsedKillmail, parse_document
+from evedmv_tui.ingest.sources import FileReader, expand_paths
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import migrate
+from evedmv_tui.store.telemetry import Telemetry
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ARCHIVES = DATA / "killmails" / "everef"
+TARGET_SHARE = 0.70
+TARGET_FLOOR_RATIO = 1.3
+TARGET_MEMORY_MB = 250.0
+SEED = 11
+
+
+def _cluster(base: Path) -> PrivateCluster:
+    cluster = PrivateCluster(base / "cluster", fast=True)
+    cluster.start()
+    return cluster
+
+
+def _fresh_database(cluster: PrivateCluster, name: str) -> Database:
+    ensure_database(cluster, name)
+    db = Database(cluster.url(name), max_size=4, telemetry=Telemetry(500_000))
+    migrate(db)
+    return db
+
+
+def _statement_seconds(db: Database) -> dict[str, float]:
+    """Return the seconds spent per statement name since the last call."""
+    totals: dict[str, float] = {}
+    for record in db.telemetry.records():
+        totals[record.name] = totals.get(record.name, 0.0) + record.seconds
+    db.telemetry.clear()
+    return {name: round(seconds, 3) for name, seconds in sorted(totals.items())}
+
+
+def _generated(count: int, directory: Path) -> Path:
+    path = directory / f"generated-{count}-seed{SEED}.jsonl"
+    if not path.exists():
+        started = time.perf_counter()
+        write_jsonl(path, count, SEED)
+        print(f"generated {count:,} killmails in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def _parsed(path: Path) -> Iterator[ParsedKillmail]:
+    for document in FileReader(path).documents():
+        for record in parse_document(
+            document.raw, source_file=str(path), position=document.position
+        ):
+            if isinstance(record, ParsedKillmail):
+                yield record
+
+
+def _raw_copy(db: Database, path: Path, batch_size: int) -> tuple[float, int]:
+    """COPY the rows of ``path`` into the tables; return seconds and killmails.
+
+    Rows are built before the clock starts; each batch is one transaction
+    with one binary COPY per table, as the importer does.
+    """
+    seen_at = dt.datetime.now(dt.UTC)
+    batches: list[tuple[list[Any], list[Any], list[Any], list[Any]]] = []
+    current: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+    for record in _parsed(path):
+        killmail = record.killmail
+        current[0].append(
+            (
+                killmail.killmail_id,
+                record.killmail_hash,
+                killmail.killmail_time,
+                "stored",
+                record.source,
+                None,
+            )
+        )
+        current[1].append(killmail_row(record, record.zkb, record.zkb_body, seen_at))
+        current[2].extend(record.attacker_rows)
+        current[3].extend(record.item_rows)
+        if len(current[0]) >= batch_size:
+            batches.append(current)
+            current = ([], [], [], [])
+    if current[0]:
+        batches.append(current)
+    count = sum(len(batch[0]) for batch in batches)
+    started = time.perf_counter()
+    with db.connection() as conn:
+        for index_rows, killmails, attackers, items in batches:
+            with conn.transaction():
+                ingest_writer.copy_rows(
+                    db, conn, "killmail_index", ingest_writer.INDEX_COLUMNS, index_rows
+                )
+                ingest_writer.copy_rows(
+                    db, conn, "killmails", KILLMAIL_COLUMNS, killmails
+                )
+                ingest_writer.copy_rows(
+                    db, conn, "attackers", ATTACKER_COLUMNS, attackers
+                )
+                ingest_writer.copy_rows(db, conn, "items", ITEM_COLUMNS, items)
+    return time.perf_counter() - started, count
+
+
+def _truncate(db: Database) -> None:
+    db.execute("TRUNCATE killmail_index, killmails, attackers, items, rejects")
+    db.telemetry.clear()
+    db.execute("VACUUM ANALYZE killmails, attackers, items, killmail_index")
+
+
+def bench_jsonl(count: int, work: Path) -> dict[str, Any]:
+    path = _generated(count, work)
+    cluster = _cluster(work)
+    try:
+        db = _fresh_database(cluster, "bench_jsonl")
+        # Import, raw COPY, import again: the machine is shared, so the
+        # import time is the mean of the two runs around the raw one.
+        import_runs = []
+        for run in range(2):
+            if run:
+                _truncate(db)
+            started = time.perf_counter()
+            summary = import_paths(db, [path], offline=True)
+            import_runs.append(time.perf_counter() - started)
+            print(
+                f"import: {summary.inserted:,} killmails in {import_runs[-1]:.2f} s"
+                f" ({summary.inserted / import_runs[-1]:,.0f}/s)"
+            )
+            print(f"  statements: {_statement_seconds(db)}")
+            if run == 0:
+                attackers = db.fetch_value("SELECT count(*) FROM attackers")
+                items = db.fetch_value("SELECT count(*) FROM items")
+                _truncate(db)
+                raw_seconds, raw_count = _raw_copy(db, path, DEFAULT_BATCH_SIZE)
+                print(
+                    f"raw binary COPY: {raw_count:,} killmails in {raw_seconds:.2f} s"
+                    f" ({raw_count / raw_seconds:,.0f}/s)"
+                )
+                print(f"  statements: {_statement_seconds(db)}")
+        import_seconds = sum(import_runs) / len(import_runs)
+        db.close()
+    finally:
+        cluster.destroy()
+    share = raw_seconds / import_seconds
+    print(f"import throughput is {share:.0%} of the raw COPY limit")
+    return {
+        "benchmark": "import.jsonl",
+        "killmails": summary.inserted,
+        "attackers": attackers,
+        "items": items,
+        "import_seconds": round(import_seconds, 3),
+        "import_runs_seconds": [round(seconds, 3) for seconds in import_runs],
+        "import_per_second": round(summary.inserted / import_seconds),
+        "raw_copy_seconds": round(raw_seconds, 3),
+        "raw_copy_per_second": round(raw_count / raw_seconds),
+        "share_of_raw": round(share, 3),
+        "target_share": TARGET_SHARE,
+        "ratio_to_target": round(share / TARGET_SHARE, 3),
+    }
+
+
+def _floor(files: list[Path]) -> tuple[float, int]:
+    """Read every archive here: bzip2, tar and JSON parsing, nothing else."""
+    decoder = msgspec.json.Decoder()
+    documents = 0
+    started = time.perf_counter()
+    for path in files:
+        for document in FileReader(path).documents():
+            decoder.decode(document.raw)
+            documents += 1
+    return time.perf_counter() - started, documents
+
+
+def bench_archives(work: Path) -> dict[str, Any]:
+    files = expand_paths([ARCHIVES])
+    files = [path for path in files if path.name.endswith(".tar.bz2")]
+    floor_seconds, documents = _floor(files)
+    print(
+        f"floor: {documents:,} documents, {len(files)} archives, {floor_seconds:.2f} s"
+    )
+    cluster = _cluster(work)
+    try:
+        db = _fresh_database(cluster, "bench_archives")
+        started = time.perf_counter()
+        summary = import_paths(db, files, offline=True)
+        import_seconds = time.perf_counter() - started
+        db.close()
+    finally:
+        cluster.destroy()
+    ratio = import_seconds / floor_seconds
+    print(
+        f"import: {summary.inserted:,} killmails in {import_seconds:.2f} s,"
+        f" {ratio:.2f} times the floor"
+    )
+    return {
+        "benchmark": "import.archives",
+        "archives": len(files),
+        "killmails": summary.inserted,
+        "floor_seconds": round(floor_seconds, 3),
+        "import_seconds": round(import_seconds, 3),
+        "ratio_to_floor": round(ratio, 3),
+        "target_ratio": TARGET_FLOOR_RATIO,
+        "ratio_to_target": round(ratio / TARGET_FLOOR_RATIO, 3),
+    }
+
+
+def bench_memory(count: int, work: Path) -> dict[str, Any]:
+    path = _generated(count, work)
+    cluster = _cluster(work)
+    try:
+        db = _fresh_database(cluster, "bench_memory")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        summary = import_paths(db, [path], offline=True)
+        seconds = time.perf_counter() - started
+        db.close()
+    finally:
+        cluster.destroy()
+    main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # The reader process and this one run at the same time, so their peaks
+    # add up to an upper bound of the importer's peak.
+    total_mb = main_mb + reader_mb
+    print(
+        f"import: {summary.inserted:,} killmails in {seconds:.1f} s;"
+        f" peak RSS {main_mb:.0f} MB here (before: {before:.0f} MB),"
+        f" {reader_mb:.0f} MB in the largest child process"
+    )
+    return {
+        "benchmark": "import.memory",
+        "killmails": summary.inserted,
+        "seconds": round(seconds, 1),
+        "peak_rss_main_mb": round(main_mb, 1),
+        "peak_rss_reader_mb": round(reader_mb, 1),
+        "peak_rss_total_mb": round(total_mb, 1),
+        "target_mb": TARGET_MEMORY_MB,
+        "ratio_to_target": round(total_mb / TARGET_MEMORY_MB, 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mode", choices=("jsonl", "archives", "memory"), default="jsonl"
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        help="generated killmails (default 100,000 for jsonl, 1,000,000 for memory)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the cluster and generated files go (default: a new temp dir)",
+    )
+    args = parser.parse_args()
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="evedmv-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    work.chmod(0o711)
+    if args.mode == "jsonl":
+        result = bench_jsonl(args.count or 100_000, work)
+    elif args.mode == "archives":
+        result = bench_archives(work)
+    else:
+        result = bench_memory(args.count or 1_000_000, work)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

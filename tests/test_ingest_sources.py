@@ -1,0 +1,226 @@
+"""Readers of files, folders, archives and JSON texts (no database)."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.ingest import sources
+from evedmv_tui.ingest.parallel import read_here, read_in_processes
+from evedmv_tui.ingest.sources import (
+    FileReader,
+    InputError,
+    expand_paths,
+    iter_array,
+    iter_tar,
+)
+from tests.conftest import shared_file
+
+SAMPLES = "killmails/real/everef_cluster_samples.jsonl"
+
+
+def _sample_lines(count: int) -> list[bytes]:
+    return shared_file(SAMPLES).read_bytes().splitlines()[:count]
+
+
+def _documents(path: Path) -> list[sources.RawDocument]:
+    return list(FileReader(path).documents())
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str = "w:bz2") -> Path:
+    with tarfile.open(path, mode, format=tarfile.GNU_FORMAT) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_real_archive_matches_tarfile() -> None:
+    path = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
+    with tarfile.open(path, "r:bz2") as archive:
+        expected = {}
+        for member in archive:
+            handle = archive.extractfile(member)
+            if handle is not None:
+                expected[member.name] = handle.read()
+    with bz2.open(path) as stream:
+        found = dict(iter_tar(stream, str(path)))  # type: ignore[arg-type]
+    assert found == expected
+    assert len(found) == 4158
+
+
+def test_archive_members_are_documents() -> None:
+    path = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
+    documents = _documents(path)
+    assert len(documents) == 4158
+    first = documents[0]
+    assert first.position.startswith("killmails/")
+    assert first.position.endswith(".json")
+    assert json.loads(first.raw)["killmail_id"] == int(
+        first.position.removeprefix("killmails/").removesuffix(".json")
+    )
+
+
+def test_long_names_and_pax(tmp_path: Path) -> None:
+    long_name = "killmails/" + "d" * 120 + "/1.json"
+    lines = _sample_lines(2)
+    path = _tar(tmp_path / "long.tar", {long_name: lines[0]}, mode="w")
+    assert [d.position for d in _documents(path)] == [long_name]
+    pax = tmp_path / "pax.tar.gz"
+    with tarfile.open(pax, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        info = tarfile.TarInfo("päx/" + "e" * 110 + ".json")
+        info.size = len(lines[1])
+        archive.addfile(info, io.BytesIO(lines[1]))
+    assert [d.position for d in _documents(pax)] == ["päx/" + "e" * 110 + ".json"]
+
+
+def test_jsonl_member_gets_line_numbers(tmp_path: Path) -> None:
+    lines = _sample_lines(3)
+    path = _tar(tmp_path / "lines.tar.bz2", {"day.jsonl": b"\n".join(lines) + b"\n"})
+    positions = [d.position for d in _documents(path)]
+    assert positions == ["day.jsonl line 1", "day.jsonl line 2", "day.jsonl line 3"]
+
+
+def test_detects_content_not_names(tmp_path: Path) -> None:
+    lines = _sample_lines(4)
+    text = b"\n".join(lines) + b"\n"
+    disguised = tmp_path / "archive.tar.bz2"
+    disguised.write_bytes(text)
+    assert len(_documents(disguised)) == 4
+    gz = tmp_path / "plain.json"
+    gz.write_bytes(gzip.compress(text))
+    assert len(_documents(gz)) == 4
+    xz = tmp_path / "noext"
+    xz.write_bytes(lzma.compress(text))
+    assert [d.position for d in _documents(xz)][-1] == "line 4"
+
+
+def test_pretty_document_is_one(tmp_path: Path) -> None:
+    path = shared_file("killmails/feeds/redisq_package_119455394.json")
+    documents = _documents(path)
+    assert len(documents) == 1
+    assert documents[0].position == "document"
+    assert json.loads(documents[0].raw) == json.loads(path.read_bytes())
+
+
+def test_jsonl_blank_lines_and_crlf(tmp_path: Path) -> None:
+    lines = _sample_lines(2)
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b"\r\n" + lines[0] + b"\r\n\r\n" + lines[1] + b"\r\n")
+    documents = _documents(path)
+    assert [d.position for d in documents] == ["line 2", "line 4"]
+    assert [d.raw for d in documents] == lines
+
+
+def test_array_file_elements() -> None:
+    path = shared_file("killmails/feeds/zkb_api_moldenheath_npc.json")
+    documents = _documents(path)
+    expected = json.loads(path.read_bytes())
+    assert len(documents) == len(expected) == 175
+    assert [json.loads(d.raw) for d in documents] == expected
+    assert documents[-1].position == "element 174"
+
+
+def test_array_streamed_when_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "WHOLE_ARRAY_LIMIT", 0)
+    monkeypatch.setattr(sources, "_CHUNK", 64)
+    path = shared_file(
+        "killmails/feeds/zkb_api_shipTypeID-34495_regionID-10000028.json"
+    )
+    documents = _documents(path)
+    assert [json.loads(d.raw) for d in documents] == json.loads(path.read_bytes())
+
+
+def test_array_splitter_strings_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = rb'[{"a": "x,]\\", "b": [1, {"c": "\""}]}, 3 , "s\"]" , [1, [2]]]'
+    expected = [
+        rb'{"a": "x,]\\", "b": [1, {"c": "\""}]}',
+        b"3",
+        rb'"s\"]"',
+        b"[1, [2]]",
+    ]
+    for chunk in (1, 2, 3, 7, 1024):
+        monkeypatch.setattr(sources, "_CHUNK", chunk)
+        assert list(iter_array(io.BytesIO(text))) == expected
+
+
+def test_array_splitter_keeps_bad_elements() -> None:
+    text = b'[{"killmail_id": 1}, {broken, "x": [1]}, {"killmail_id": 2}] trailing'
+    elements = list(iter_array(io.BytesIO(text)))
+    assert elements == [
+        b'{"killmail_id": 1}',
+        b'{broken, "x": [1]}',
+        b'{"killmail_id": 2}',
+        b"trailing",
+    ]
+
+
+def test_malformed_array_keeps_good_elements(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_bytes(b'[{"killmail_id": 1, "zkb": {}}, {"killmail_id": , 2}]')
+    raws = [d.raw for d in _documents(path)]
+    assert raws == [b'{"killmail_id": 1, "zkb": {}}', b'{"killmail_id": , 2}']
+
+
+def test_corrupt_tar_header(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "ok.tar", {"a.json": _sample_lines(1)[0]}, mode="w")
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="checksum"):
+        _documents(path)
+
+
+def test_truncated_archive_reported(tmp_path: Path) -> None:
+    lines = _sample_lines(40)
+    members = {f"killmails/{i}.json": line for i, line in enumerate(lines)}
+    path = _tar(tmp_path / "cut.tar.bz2", members)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    events = list(read_here([path]))
+    assert events[-1].kind == "error"
+    assert events[-1].error
+    assert sum(len(event.records) for event in events) < 40
+
+
+def test_expand_paths_walks_folders(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "2.json").write_text("{}")
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "c.jsonl").write_text("{}")
+    assert expand_paths([tmp_path]) == [
+        tmp_path / "a.json",
+        tmp_path / "b" / "2.json",
+        tmp_path / "c.jsonl",
+    ]
+    with pytest.raises(InputError, match="not a file or folder"):
+        expand_paths([tmp_path / "missing"])
+
+
+def test_reader_processes_keep_file_order(tmp_path: Path) -> None:
+    lines = _sample_lines(30)
+    files = []
+    for number in range(5):
+        path = tmp_path / f"{number}.jsonl"
+        path.write_bytes(b"\n".join(lines[number * 6 : number * 6 + 6]) + b"\n")
+        files.append(path)
+    here = [
+        (event.file_index, event.kind, [r.killmail_id for r in event.records])
+        for event in read_here(files)
+    ]
+    there = [
+        (event.file_index, event.kind, [r.killmail_id for r in event.records])
+        for event in read_in_processes(files, 2)
+    ]
+    assert there == here
+    assert [kind for _, kind, _ in here].count("end") == 5
