@@ -282,7 +282,12 @@ def load_page(
     ``resolve_names`` once for every character, corporation and alliance on
     the page.
     """
-    params = {"entity_id": entity.entity_id, "days": period.days, "top": top}
+    params = {
+        "entity_id": entity.entity_id,
+        "kind": entity.kind.value,
+        "days": period.days,
+        "top": top,
+    }
     with operation(f"intel.page.{entity.kind.value}"):
         aggregate = db.fetch_one(
             kind_sql("entity_page", entity.kind), params, row=_AggregateRow

@@ -93,7 +93,9 @@ heatmap AS (
     GROUP BY dow, hour
 ),
 -- Each top list as rows (list, id or class, kills, losses); the first
--- %(top)s rows of each list are kept.
+-- %(top)s rows of each list are kept. The "against" lists leave out the
+-- entity itself (%(kind)s is its kind), whose members sometimes shoot each
+-- other.
 ranked AS (
     SELECT list, key, class, kills, losses,
            row_number() OVER (
@@ -157,6 +159,7 @@ ranked AS (
                   FROM loss_attackers) attacking
         ) events
         WHERE corporation_id IS NOT NULL
+          AND NOT (%(kind)s = 'corporation' AND corporation_id = %(entity_id)s)
         GROUP BY corporation_id
         UNION ALL
         SELECT 'against_alliances', alliance_id, NULL, sum(kills), sum(losses)
@@ -169,6 +172,7 @@ ranked AS (
                   FROM loss_attackers) attacking
         ) events
         WHERE alliance_id IS NOT NULL
+          AND NOT (%(kind)s = 'alliance' AND alliance_id = %(entity_id)s)
         GROUP BY alliance_id
     ) lists
 )

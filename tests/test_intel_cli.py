@@ -1,0 +1,254 @@
+"""``evedmv corp|alliance|character show`` and ``evedmv watch ...`` end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.cli import main
+from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
+from evedmv_tui.intel.pages import load_page
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.db import Database
+from tests.fakes.server import FakeServer
+from tests.test_intel_real import busiest, real_database
+
+
+class World:
+    def __init__(self, db: Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.corporation = busiest(db, "corporation_id")
+        self.alliance = busiest(db, "alliance_id")
+        db.execute(
+            "INSERT INTO names (entity_id, category, name) VALUES"
+            " (%s, 'corporation', 'Brave Busy Corp'),"
+            " (98999901, 'corporation', 'Twin One'),"
+            " (98999902, 'corporation', 'Twin Two')",
+            (self.corporation,),
+        )
+
+
+@pytest.fixture(scope="module")
+def world(pg_cluster: PrivateCluster) -> Iterator[World]:
+    with real_database(pg_cluster) as (db, url):
+        yield World(db, url)
+
+
+@pytest.fixture
+def esi(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeServer]:
+    """ESI on loopback, and no config file or environment of the user's."""
+    with FakeServer() as server:
+        monkeypatch.setenv("EVEDMV_ESI_URL", server.esi_url)
+        monkeypatch.setenv("EVEDMV_USER_AGENT", "evedmv-tui tests")
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+        yield server
+
+
+def run(world: World, *args: str) -> int:
+    return main(["--dsn", world.url, *args])
+
+
+@pytest.fixture(autouse=True)
+def _no_profiles(world: World) -> Iterator[None]:
+    yield
+    world.db.execute("TRUNCATE watch_profiles CASCADE")
+    world.db.execute(
+        "DELETE FROM names WHERE fetched_at > now() - interval '1 hour'"
+        " AND entity_id NOT IN (%s, 98999901, 98999902)",
+        (world.corporation,),
+    )
+
+
+def test_corp_show_json_equals_page(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corporation = str(world.corporation)
+    args = ("corp", "show", corporation, "--json", "--period", "all", "--offline")
+    assert run(world, *args) == 0
+    data = json.loads(capsys.readouterr().out)
+    page = load_page(
+        world.db,
+        EntityRef(EntityKind.CORPORATION, world.corporation, None),
+        Period.ALL,
+    )
+    assert data["entity"] == {
+        "kind": "corporation",
+        "id": world.corporation,
+        "name": "Brave Busy Corp",
+    }
+    assert data["period"] == "all"
+    assert data["summary"]["kills"] == page.summary.kills
+    assert data["summary"]["losses"] == page.summary.losses
+    assert data["summary"]["isk_efficiency"] == pytest.approx(
+        page.summary.isk_efficiency
+    )
+    assert len(data["tops"]["pilots"]) == len(page.tops["pilots"])
+    assert sum(c["kills"] for c in data["heatmap"]["cells"]) == page.summary.kills
+
+
+def test_show_resolves_names_from_esi(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = load_page(
+        world.db, EntityRef(EntityKind.ALLIANCE, world.alliance, None), Period.ALL
+    )
+    kinds = {
+        "pilots": "character",
+        "with_corporations": "corporation",
+        "against_corporations": "corporation",
+        "with_alliances": "alliance",
+        "against_alliances": "alliance",
+    }
+    # Victims first, so a pilot who is also a victim keeps the pilot name.
+    served = {
+        entity_id: ("character", f"victim {entity_id}")
+        for item in page.recent
+        for entity_id in [item.victim_character_id or item.victim_corporation_id]
+        if entity_id is not None
+    }
+    for name, category in kinds.items():
+        for entry in page.tops[name]:
+            assert entry.key is not None
+            served[entry.key] = (category, f"{category} name {entry.key}")
+    for ref in (page.latest_corporation, page.latest_alliance):
+        if ref is not None:
+            served[ref.entity_id] = (ref.kind.value, f"latest {ref.entity_id}")
+    served[world.alliance] = ("alliance", "Served Alliance")
+    esi.add_names((key, category, name) for key, (category, name) in served.items())
+    top_pilot = page.tops["pilots"][0].key
+    assert run(world, "alliance", "show", str(world.alliance), "--period", "all") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Served Alliance (alliance {world.alliance})")
+    assert "Top pilots" in out
+    assert f"character name {top_pilot}" in out
+    assert len(esi.requests_to("POST", "/esi/universe/names/")) == 1
+
+
+def test_show_offline_never_asks_esi(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "corp", "show", "brave busy corp", "--offline") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Brave Busy Corp (corporation {world.corporation})")
+    assert "ISK efficiency" in out
+    assert "last 30 days" in out
+    assert esi.requests_to("POST", "/esi/") == []
+
+
+def test_ambiguous_name_lists_candidates(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "corp", "show", "twin", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "several corporations match 'twin'" in err
+    assert "98999901  Twin One" in err
+    assert "98999902  Twin Two" in err
+    assert "one of these ids" in err
+
+
+def test_unknown_entity_fails(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "character", "show", "Nobody At All", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "character not found" in err
+    assert "'Nobody At All'" in err
+    assert run(world, "alliance", "show", "12345", "--offline") == 2
+
+
+def test_watch_commands(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corporation = str(world.corporation)
+    assert (
+        run(
+            world,
+            "watch",
+            "add",
+            "busy",
+            "--corporations",
+            corporation,
+            "--min-attackers",
+            "2",
+        )
+        == 0
+    )
+    assert (
+        run(
+            world,
+            "watch",
+            "add",
+            "capitals",
+            "--ship-classes",
+            "capital,supercapital",
+            "--min-value",
+            "1e9",
+        )
+        == 0
+    )
+    assert run(world, "watch", "add", "bad", "--ship-classes", "dreadnought") == 2
+    assert "unknown ship class 'dreadnought'" in capsys.readouterr().err
+    assert run(world, "watch", "list") == 0
+    listing = capsys.readouterr().out
+    assert "on  busy" in listing
+    assert "classes capital,supercapital" in listing
+    assert (
+        run(
+            world,
+            "watch",
+            "edit",
+            "busy",
+            "--clear",
+            "min-attackers",
+            "--regions",
+            "10000060",
+            "--rename",
+            "busy2",
+        )
+        == 0
+    )
+    assert "updated watch profile 'busy2'" in capsys.readouterr().out
+    assert run(world, "watch", "disable", "busy2", "capitals") == 0
+    assert "disabled 2 watch profiles: busy2, capitals" in capsys.readouterr().out
+    assert run(world, "watch", "list") == 0
+    listing = capsys.readouterr().out
+    assert "off busy2" in listing
+    assert "regions 10000060" in listing
+    assert "attackers" not in listing.split("busy2", 1)[1].splitlines()[0]
+    assert run(world, "watch", "enable", "busy2", "missing") == 2
+    assert "no watch profile named 'missing'" in capsys.readouterr().err
+    assert run(world, "watch", "matches") == 0
+    assert "no matches recorded" in capsys.readouterr().out
+    assert run(world, "watch", "delete", "busy2", "capitals") == 0
+    assert run(world, "watch", "list") == 0
+    assert "no watch profiles" in capsys.readouterr().out
+
+
+def test_watch_matches_lists_recorded(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evedmv_tui.ingest.hooks import BatchResult
+    from evedmv_tui.intel import watch
+
+    assert (
+        run(world, "watch", "add", "busy", "--corporations", str(world.corporation))
+        == 0
+    )
+    row = world.db.fetch_one(
+        "SELECT array_agg(killmail_id), min(killmail_time), max(killmail_time)"
+        " FROM killmails"
+    )
+    assert row is not None
+    matches = watch.match_batch(
+        world.db, BatchResult(tuple(row[0]), (), row[1], row[2], ())
+    )
+    capsys.readouterr()
+    assert run(world, "watch", "matches", "busy", "--limit", "3") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    newest = max(matches, key=lambda m: m.match_id)
+    assert str(newest.killmail_id) in lines[0]
