@@ -1,15 +1,14 @@
 """Entity pages on a real EVE Ref archive, checked against independent SQL.
 
-One database per module holds the killmails of 2021-12-03 (4,158 killmails)
-and the static data the page joins (systems, regions, types, groups), read
-from the shared CSV files with COPY.
+One database per module holds the killmails of 2021-12-03 (4,158 killmails),
+the static data the page joins (systems, regions, types, groups) and the ESI
+prices that give the killmails their ISK values.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,104 +17,15 @@ import pytest
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
 from evedmv_tui.intel.pages import EntityPage, load_page
-from evedmv_tui.ship_classes import ship_class
+from evedmv_tui.prices import import_prices
+from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry, count_statements
-from evedmv_tui.valuation import revalue_all
 from tests.conftest import _create_database, _drop_database, shared_file
 
 ARCHIVE = "killmails/everef/killmails-2021-12-03.tar.bz2"
 PRICES = "prices/esi_markets_prices_2025-05-13.json"
-
-
-def _float(value: float | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _load_prices(db: Database) -> None:
-    rows = json.loads(shared_file(PRICES).read_text())
-    db.execute(
-        "INSERT INTO prices (type_id, average_price, adjusted_price)"
-        " SELECT * FROM unnest(%s::bigint[], %s::float8[], %s::float8[])",
-        (
-            [row["type_id"] for row in rows],
-            [_float(row.get("average_price")) for row in rows],
-            [_float(row.get("adjusted_price")) for row in rows],
-        ),
-    )
-
-
-def _load_static_data(db: Database) -> None:
-    """Fill regions, solar_systems, types and groups from the shared CSV files."""
-    regions = shared_file("sde/regions.csv")
-    systems = shared_file("sde/solar_systems.csv")
-    groups = shared_file("sde/groups.csv")
-    types = shared_file("sde/types.csv")
-    with db.connection() as conn, conn.transaction():
-        conn.execute(
-            "CREATE TEMP TABLE sde_systems (solar_system_id bigint,"
-            " solar_system_name text, security float8, security_class text,"
-            " constellation_id bigint, constellation_name text, region_id bigint,"
-            " region_name text, faction_id bigint, wormhole_class_id int,"
-            " star_id bigint, x float8, y float8, z float8) ON COMMIT DROP"
-        )
-        conn.execute(
-            "CREATE TEMP TABLE sde_groups (group_id bigint, group_name text,"
-            " category_id bigint, published int) ON COMMIT DROP"
-        )
-        conn.execute(
-            "CREATE TEMP TABLE sde_types (type_id bigint, type_name text,"
-            " group_id bigint, category_id bigint, published int,"
-            " market_group_id bigint, meta_group_id bigint, faction_id bigint,"
-            " race_id bigint) ON COMMIT DROP"
-        )
-        for table, path in (
-            (
-                "regions (region_id, region_name, faction_id, wormhole_class_id)",
-                regions,
-            ),
-            ("sde_systems", systems),
-            ("sde_groups", groups),
-            ("sde_types", types),
-        ):
-            with (
-                conn.cursor().copy(
-                    f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)"
-                ) as copy,
-                path.open("rb") as source,
-            ):
-                copy.write(source.read())
-        conn.execute(
-            "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
-            " constellation_id, region_id, security, security_class,"
-            " wormhole_class_id, x, y, z) SELECT solar_system_id,"
-            " solar_system_name, constellation_id, region_id, security,"
-            " security_class, wormhole_class_id, x, y, z FROM sde_systems"
-        )
-        rows = conn.execute(
-            "SELECT group_id, group_name, category_id, published FROM sde_groups"
-        ).fetchall()
-        with conn.cursor().copy(
-            "COPY groups (group_id, group_name, category_id, published, ship_class)"
-            " FROM STDIN"
-        ) as copy:
-            for group_id, name, category_id, published in rows:
-                copy.write_row(
-                    (
-                        group_id,
-                        name,
-                        category_id,
-                        bool(published),
-                        ship_class(group_id, category_id),
-                    )
-                )
-        conn.execute(
-            "INSERT INTO types (type_id, type_name, group_id, published,"
-            " market_group_id, meta_group_id, faction_id, race_id)"
-            " SELECT type_id, type_name, group_id, published = 1,"
-            " market_group_id, meta_group_id, faction_id, race_id FROM sde_types"
-        )
 
 
 @contextlib.contextmanager
@@ -125,10 +35,9 @@ def real_database(cluster: PrivateCluster) -> Iterator[tuple[Database, str]]:
     url = cluster.url(name)
     database = Database(url, telemetry=Telemetry())
     try:
-        _load_static_data(database)
+        import_sde(database, shared_file("sde"))
         import_paths(database, [shared_file(ARCHIVE)], offline=True, workers=0)
-        _load_prices(database)
-        revalue_all(database)
+        import_prices(database, shared_file(PRICES))
         database.execute("VACUUM ANALYZE")
         yield database, url
     finally:
