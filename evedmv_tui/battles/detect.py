@@ -97,6 +97,9 @@ class _Scope:
     systems: tuple[int, ...] | None
     start: dt.datetime | None
     end: dt.datetime | None
+    touched: frozenset[int] | None = None
+    """Killmails that changed; battles holding none of them and keeping the
+    same kills are left as stored. None rewrites every battle in scope."""
 
 
 def detect_all(
@@ -113,10 +116,22 @@ def detect_range(
     start: dt.datetime,
     end: dt.datetime,
     params: BattleParameters | None = None,
+    *,
+    touched: Iterable[int] | None = None,
 ) -> DetectionSummary:
-    """Recluster the kills of ``systems`` around ``start``..``end``."""
+    """Recluster the kills of ``systems`` around ``start``..``end``.
+
+    With ``touched``, only battles that gain or lose kills or hold one of
+    those killmails are rewritten; without it, every battle in range is.
+    """
+    scope = _Scope(
+        tuple(sorted(set(systems))),
+        start,
+        end,
+        frozenset(touched) if touched is not None else None,
+    )
     with operation("battles.detect"):
-        return _detect(db, params, _Scope(tuple(sorted(set(systems))), start, end))
+        return _detect(db, params, scope)
 
 
 def detect_since_latest(
@@ -236,7 +251,7 @@ def _widen(
         if grown == systems and (new_start, new_end) == (start, end):
             break
         systems, start, end = grown, new_start, new_end
-    return _Scope(tuple(sorted(systems)), start, end)
+    return _Scope(tuple(sorted(systems)), start, end, scope.touched)
 
 
 def _clip(windows: list[Window], scope: _Scope) -> list[Window]:
@@ -405,8 +420,15 @@ def _store(
             ([m[0] for m in moves], [m[1] for m in moves]),
             conn=conn,
         )
-    overrides = _load_overrides(db, conn, ids)
-    ship_types = load_ship_types(db, _ship_type_ids(clusters), conn)
+    unchanged = set()
+    if scope.touched is not None:
+        for index, battle_id in kept.items():
+            kill_ids = clusters[index].killmail_ids
+            if old_kills[battle_id] == kill_ids and not kill_ids & scope.touched:
+                unchanged.add(index)
+    rewrite = [i for i in range(len(clusters)) if i not in unchanged]
+    overrides = _load_overrides(db, conn, [ids[i] for i in rewrite])
+    ship_types = load_ship_types(db, _ship_type_ids(clusters[i] for i in rewrite), conn)
     regions = dict(
         db.fetch_all(
             load_sql(_PACKAGE, "system_regions"),
@@ -415,7 +437,9 @@ def _store(
         )
     )
 
-    db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": old_ids}, conn=conn)
+    kept_as_stored = {ids[i] for i in unchanged}
+    cleared = [b for b in old_ids if b not in kept_as_stored]
+    db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": cleared}, conn=conn)
     now = dt.datetime.now(dt.UTC)
     quiet = dt.timedelta(minutes=params.quiet_minutes)
     battle_rows: list[tuple[Any, ...]] = []
@@ -423,7 +447,8 @@ def _store(
     side_rows: list[tuple[Any, ...]] = []
     entity_rows: list[tuple[Any, ...]] = []
     changed_closed = 0
-    for index, cluster in enumerate(clusters):
+    for index in rewrite:
+        cluster = clusters[index]
         battle_id = ids[index]
         sides = assign_sides(cluster.kills, params, overrides.get(battle_id, ()))
         metrics = build_metrics(cluster.kills, sides, ship_types, params)

@@ -1,0 +1,192 @@
+"""Time battle detection and report loading over generated and real killmails.
+
+Usage: .venv/bin/python bench/battles.py [--count N] [--seed S] [--work DIR]
+
+Steps, on a private cluster under ``--work`` (kept between runs, so the
+generated kills are imported only once):
+
+1. generate ``N`` killmails (default 1,000,000) and import all but the last
+   5,000 without post-batch hooks;
+2. full detection over them (target 10 s for 1M);
+3. import the last 5,000 in batches of 1,000 with the battle hook, timing
+   only the hook (target 50 ms per batch);
+4. import the real EVE Ref archive of 2021-11-28 (the largest real battle,
+   Jorund) and time :func:`load_report` plus rendering it as text, the time
+   until the report is ready to render (target 100 ms).
+
+The last output line is one JSON object with the figures and their ratios
+to the targets (below 1 meets the target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import glob
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evedmv_tui.battles.detect import detect_all, on_batch
+from evedmv_tui.battles.export import render_text
+from evedmv_tui.battles.report import BattleFilter, list_battles, load_report
+from evedmv_tui.generate import write_jsonl
+from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import migrate
+
+FULL_TARGET_SECONDS_PER_MILLION = 10.0
+INCREMENTAL_TARGET_SECONDS = 0.050
+REPORT_TARGET_SECONDS = 0.100
+TAIL = 5_000
+BATCH = 1_000
+REAL_ARCHIVE = "killmails-2021-11-28.tar.bz2"
+
+
+def _split(source: Path, head: Path, tail: Path) -> None:
+    lines = source.read_bytes().splitlines(keepends=True)
+    head.write_bytes(b"".join(lines[:-TAIL]))
+    tail.write_bytes(b"".join(lines[-TAIL:]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/evedmv-bench-battles"))
+    parser.add_argument(
+        "--shared-data",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    cluster = PrivateCluster(args.work / "cluster", fast=True)
+    cluster.start()
+    database = f"bench_battles_{args.count}_{args.seed}"
+    ensure_database(cluster, database)
+    db = Database(cluster.url(database), max_size=4)
+    migrate(db)
+
+    generated = args.work / f"generated-{args.count}-{args.seed}.jsonl"
+    head = args.work / f"head-{args.count}-{args.seed}.jsonl"
+    tail = args.work / f"tail-{args.count}-{args.seed}.jsonl"
+    stored = db.fetch_value(
+        "SELECT count(*) FROM killmails WHERE killmail_id >= 120000000"
+    )
+    if stored < args.count - TAIL:
+        if not generated.exists():
+            started = time.perf_counter()
+            write_jsonl(generated, args.count, args.seed)
+            print(
+                f"generated {args.count} killmails in {time.perf_counter() - started:.0f} s"
+            )
+        _split(generated, head, tail)
+        started = time.perf_counter()
+        import_paths(db, [head], offline=True)
+        print(
+            f"imported {args.count - TAIL} killmails in {time.perf_counter() - started:.0f} s"
+        )
+    elif not tail.exists():
+        _split(generated, head, tail)
+
+    # A tail stored by an earlier run is removed, so each run adds it anew.
+    last_head = _last_head_id(head)
+    for table in ("killmails", "attackers", "items", "killmail_index"):
+        db.execute(
+            sql.SQL("DELETE FROM {} WHERE killmail_id > %s").format(
+                sql.Identifier(table)
+            ),
+            (last_head,),
+        )
+    db.execute("DELETE FROM battles")
+    db.execute("VACUUM ANALYZE")
+
+    kills_before = db.fetch_value("SELECT count(*) FROM killmails")
+    summary = detect_all(db)
+    full_seconds = summary.seconds
+    print(
+        f"full detection: {kills_before} killmails, {summary.battles} battles,"
+        f" {summary.kills_read} kills read in detail, {full_seconds:.2f} s"
+    )
+
+    incremental: list[float] = []
+
+    def timed_hook(hook_db: Database, result: BatchResult) -> None:
+        started = time.perf_counter()
+        on_batch(hook_db, result)
+        incremental.append(time.perf_counter() - started)
+
+    import_paths(db, [tail], offline=True, after_batch=[timed_hook], batch_size=BATCH)
+    incremental_median = statistics.median(incremental)
+    print(
+        f"incremental detection: {len(incremental)} batches of {BATCH},"
+        f" median {incremental_median * 1000:.1f} ms,"
+        f" max {max(incremental) * 1000:.1f} ms"
+    )
+
+    archive = args.shared_data / "killmails" / "everef" / REAL_ARCHIVE
+    if not db.fetch_value(
+        "SELECT count(*) FROM killmails WHERE killmail_time < '2022-01-01'"
+    ):
+        import_paths(db, [archive], offline=True)
+        sde = args.shared_data / "sde"
+        if glob.glob(str(sde / "*.csv")):
+            from evedmv_tui.sde import import_sde
+
+            import_sde(db, sde)
+    detect_all(db)
+    real = list_battles(
+        db, BattleFilter(until=dt.datetime(2022, 1, 1, tzinfo=dt.UTC), limit=100_000)
+    )
+    biggest = max(real, key=lambda b: b.kills)
+    timings = []
+    for _ in range(7):
+        started = time.perf_counter()
+        report = load_report(db, biggest.battle_id)
+        render_text(report)
+        timings.append(time.perf_counter() - started)
+    report_median = statistics.median(timings)
+    total = db.fetch_value("SELECT count(*) FROM killmails")
+    print(
+        f"report of battle {biggest.battle_id} ({', '.join(biggest.system_names)},"
+        f" {biggest.kills} kills, {biggest.pilots} pilots) with {total} killmails"
+        f" stored: median {report_median * 1000:.1f} ms of 7"
+    )
+    full_target = FULL_TARGET_SECONDS_PER_MILLION * kills_before / 1_000_000
+    figures = {
+        "killmails": kills_before,
+        "battles": summary.battles,
+        "full_detection_seconds": round(full_seconds, 3),
+        "full_detection_target_seconds": round(full_target, 3),
+        "full_detection_ratio": round(full_seconds / full_target, 3),
+        "incremental_batch_ms": round(incremental_median * 1000, 2),
+        "incremental_ratio": round(incremental_median / INCREMENTAL_TARGET_SECONDS, 3),
+        "report_battle_kills": biggest.kills,
+        "report_ms": round(report_median * 1000, 2),
+        "report_ratio": round(report_median / REPORT_TARGET_SECONDS, 3),
+        "killmails_stored_for_report": total,
+    }
+    db.close()
+    print(json.dumps(figures))
+    return 0
+
+
+def _last_head_id(head: Path) -> int:
+    with head.open("rb") as handle:
+        handle.seek(max(0, head.stat().st_size - 200_000))
+        last = handle.read().splitlines()[-1]
+    return int(json.loads(last)["killmail_id"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
