@@ -1,0 +1,142 @@
+"""Search by name or id over names and solar systems, and the indexes it uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from evedmv_tui.intel.search import search
+from evedmv_tui.sde import import_sde
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.telemetry import Telemetry, count_statements
+from tests.conftest import _create_database, _drop_database, shared_file
+
+NAMES = [
+    (90000001, "character", "Jita Trader"),
+    (90000002, "character", "jitaholic"),
+    (90000003, "character", "Mr Jita"),
+    (98000001, "corporation", "Jit Happens"),
+    (98000002, "corporation", "100%_Pure Ore"),
+    (98000003, "corporation", "1000 Pure Ore"),
+    (99000001, "alliance", "Goonswarm Federation"),
+    (99000002, "alliance", "[b]old Alliance"),
+    (500001, "faction", "Caldari State"),
+]
+# Enough filler names that the planner prefers the indexes to a scan.
+FILLER = 30_000
+
+
+@pytest.fixture(scope="module")
+def search_db(pg_cluster: PrivateCluster) -> Iterator[Database]:
+    name = _create_database(pg_cluster)
+    db = Database(pg_cluster.url(name), telemetry=Telemetry())
+    try:
+        import_sde(db, shared_file("sde"))
+        db.execute(
+            "INSERT INTO names (entity_id, category, name)"
+            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])",
+            (
+                [row[0] for row in NAMES],
+                [row[1] for row in NAMES],
+                [row[2] for row in NAMES],
+            ),
+        )
+        db.execute(
+            "INSERT INTO names (entity_id, category, name)"
+            " SELECT 2100000000 + i, 'character', md5(i::text)"
+            " FROM generate_series(1, %s) AS i",
+            (FILLER,),
+        )
+        db.execute("VACUUM ANALYZE names")
+        yield db
+    finally:
+        db.close()
+        _drop_database(pg_cluster, name)
+
+
+def names_of(db: Database, text: str) -> list[str]:
+    return [hit.name for hit in search(db, text)]
+
+
+def test_prefix_from_first_character(search_db: Database) -> None:
+    hits = search(search_db, "Ji")
+    found = [hit.name for hit in hits]
+    assert {"Jita", "Jita Trader", "jitaholic", "Jit Happens"} <= set(found)
+    # Two characters match prefixes only; "Mr Jita" merely contains "ji".
+    assert "Mr Jita" not in found
+    assert all(name.lower().startswith("ji") for name in found)
+    order = [(hit.rank, len(hit.name), hit.name) for hit in hits]
+    assert order == sorted(order)
+
+
+def test_exact_name_ranks_first(search_db: Database) -> None:
+    hits = search(search_db, "jita")
+    assert hits[0].name == "Jita"
+    assert hits[0].kind == "solar_system"
+    assert hits[0].rank == 1
+    assert [h.name for h in hits[1:3]] == ["jitaholic", "Jita Trader"]
+
+
+def test_substring_from_three_characters(search_db: Database) -> None:
+    assert "Mr Jita" in names_of(search_db, "ita")
+    assert "Mr Jita" not in names_of(search_db, "it")
+
+
+def test_case_is_ignored(search_db: Database) -> None:
+    assert names_of(search_db, "GOONSWARM") == ["Goonswarm Federation"]
+
+
+def test_like_wildcards_match_literally(search_db: Database) -> None:
+    assert names_of(search_db, "100%_") == ["100%_Pure Ore"]
+    assert names_of(search_db, "[b]") == ["[b]old Alliance"]
+
+
+def test_id_finds_entity_and_system(search_db: Database) -> None:
+    [hit] = search(search_db, "99000001")
+    assert (hit.kind, hit.name, hit.rank) == ("alliance", "Goonswarm Federation", 0)
+    [system] = search(search_db, "30000142")
+    assert (system.kind, system.name) == ("solar_system", "Jita")
+
+
+def test_factions_and_blank_queries_are_left_out(search_db: Database) -> None:
+    assert names_of(search_db, "Caldari State") == []
+    assert search(search_db, "   ") == []
+
+
+def test_limit_is_respected(search_db: Database) -> None:
+    assert len(search(search_db, "a", limit=5)) == 5
+
+
+def test_one_statement_per_keystroke(search_db: Database) -> None:
+    with count_statements(search_db.telemetry) as statements:
+        for typed in ("g", "go", "goo", "goon"):
+            search(search_db, typed)
+    assert statements[0] == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("goo", "names_lower_trgm"), ("go", "names_lower_prefix")],
+)
+def test_search_uses_name_indexes(search_db: Database, text: str, index: str) -> None:
+    query = load_sql("evedmv_tui.intel", "search")
+    lowered = text.lower()
+    params = {
+        "text": text,
+        "prefix": lowered + "%",
+        "contains": f"%{lowered}%" if len(text) >= 3 else None,
+        "entity_id": None,
+        "limit": 20,
+    }
+    with search_db.connection() as conn:
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                ("EXPLAIN " + query.text).encode(),
+                params,  # type: ignore[arg-type]
+            ).fetchall()
+        )
+    assert index in plan
+    assert "Seq Scan on names" not in plan
