@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import load_universe, write_jsonl
 from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
-from evedmv_tui.ingest.hooks import default_hooks
+from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.prices import MarketPrice, store_prices
 from evedmv_tui.sde import import_sde, load_tables, static_counts
@@ -45,6 +46,46 @@ COUNTS = NamedSql(
     " CASE WHEN to_regclass('battles') IS NULL THEN NULL"
     " ELSE (SELECT count(*) FROM battles) END",
 )
+
+
+class _BatchCollector:
+    """Post-batch hook that gathers every batch of one import into one result.
+
+    The demo runs the default hooks (battle detection, watch matching) once
+    over the whole import: one detection over 20,000 kills takes a fraction
+    of twenty incremental ones.
+    """
+
+    def __init__(self) -> None:
+        self.inserted: list[int] = []
+        self.updated: list[int] = []
+        self.systems: set[int] = set()
+        self.min_time: dt.datetime | None = None
+        self.max_time: dt.datetime | None = None
+
+    def __call__(self, db: Database, result: BatchResult) -> None:
+        self.inserted.extend(result.inserted_ids)
+        self.updated.extend(result.updated_ids)
+        self.systems.update(result.solar_system_ids)
+        if result.min_time is not None:
+            low = self.min_time
+            self.min_time = (
+                result.min_time if low is None else min(low, result.min_time)
+            )
+        if result.max_time is not None:
+            high = self.max_time
+            self.max_time = (
+                result.max_time if high is None else max(high, result.max_time)
+            )
+
+    def merged(self) -> BatchResult:
+        return BatchResult(
+            tuple(self.inserted),
+            tuple(self.updated),
+            self.min_time,
+            self.max_time,
+            tuple(sorted(self.systems)),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -135,9 +176,9 @@ def load_demo(
         if done is None:
             universe = load_universe(db) or builtin_universe()
             write_jsonl(path, count, seed, static=universe)
-            summary = import_paths(
-                db, [path], offline=True, after_batch=default_hooks()
-            )
+            collector = _BatchCollector()
+            summary = import_paths(db, [path], offline=True, after_batch=[collector])
+            run_hooks(db, default_hooks(), collector.merged())
             imported = summary.inserted
             log.info("demo: imported %d generated killmails", imported)
         totals = db.fetch_one(COUNTS)
