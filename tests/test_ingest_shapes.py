@@ -352,3 +352,10 @@ def test_mutated_real_fields(data: st.DataObject) -> None:
             assert record.field is not None
             assert record.field.startswith(f"$.victim.{key}")
             assert record.killmail_id == document["killmail_id"]
+
+
+def test_unicode_digit_keys_not_history() -> None:
+    """Keys like "¹" pass str.isdigit but are no killmail ids; parsing crashed."""
+    reject = _only('{"¹": null}'.encode())
+    assert isinstance(reject, RejectedRecord)
+    assert "unrecognised" in reject.reason

@@ -266,7 +266,7 @@ def reencode(
 
 
 WritableRecord = EncodedKillmail | PendingKillmail | RejectedRecord
-"""What the writer takes: encoded killmails, references and rejects."""
+"""A record the writer accepts: an encoded killmail, a reference or a reject."""
 
 _LENGTH = struct.Struct("!i")
 

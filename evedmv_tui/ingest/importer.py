@@ -47,7 +47,7 @@ _SQL = "evedmv_tui.ingest"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FileSummary:
-    """What the import did with one input file."""
+    """Counts of one input file."""
 
     path: str
     read: int = 0
@@ -253,6 +253,17 @@ def _finish_import(db: Database, import_id: int, total: _Counts) -> None:
     )
 
 
+def default_workers(files: int, total_bytes: int) -> int:
+    """Return how many reader processes suit an input of this size.
+
+    None below :data:`PARALLEL_MIN_BYTES`; else one per file, at most one
+    less than the CPUs, because this process and PostgreSQL need a core.
+    """
+    if total_bytes < PARALLEL_MIN_BYTES or files == 0:
+        return 0
+    return max(1, min(files, (os.cpu_count() or 2) - 1))
+
+
 def _events(files: Sequence[Path], workers: int) -> Iterator[ReadEvent]:
     if workers > 0:
         return read_in_processes(files, workers)
@@ -275,14 +286,14 @@ def import_paths(
     Killmails without a body are kept as pending; unless ``offline``,
     ``fetch_pending`` is called once the files are read to fetch them.
     ``workers`` is the number of reader processes: 0 reads in this process,
-    None picks one process for inputs of 4 MiB and more.
+    None picks :func:`default_workers`.
     Raise :class:`~evedmv_tui.ingest.sources.InputError` for a missing path
     before anything is written.
     """
     files = expand_paths(paths)
     total_bytes = sum(path.stat().st_size for path in files)
     if workers is None:
-        workers = 1 if total_bytes >= PARALLEL_MIN_BYTES else 0
+        workers = default_workers(len(files), total_bytes)
     started = time.perf_counter()
     with operation("import"), _fewer_collections():
         import_id = _record_import(db, [str(path) for path in files])

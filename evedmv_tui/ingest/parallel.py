@@ -3,7 +3,7 @@
 Decompressing, parsing and encoding cost more CPU than PostgreSQL spends
 storing the rows, so large imports do that work in spawned reader
 processes, which hand encoded records to the importer through bounded
-queues while this process only sends them. Each queue holds at most
+queues while this process only sends them. Each queue contains at most
 :data:`QUEUE_MESSAGES` messages of the records of
 :data:`DOCUMENTS_PER_MESSAGE` documents, which bounds the memory in flight.
 """

@@ -1,8 +1,8 @@
 """Shape detection and parsing of one killmail document.
 
 Every source (files, archives, the live feeds, ESI fetches) hands single
-JSON documents to :func:`parse_document`, which decides the shape from the
-document's own keys, never from a file name, and returns parsed killmails,
+JSON documents to :func:`parse_document`. It decides the shape from the
+document's own keys, never from a file name. It returns parsed killmails,
 pending references (an id and hash whose body must still come from ESI)
 and rejects that name the field and the reason.
 """
@@ -85,6 +85,11 @@ _int_decoder = msgspec.json.Decoder(int)
 _NULL = b"null"
 
 
+def _is_decimal(key: str) -> bool:
+    # str.isdigit alone accepts digits such as "¹" that int() cannot read.
+    return key.isascii() and key.isdigit()
+
+
 def classify_keys(keys: set[str]) -> Shape:
     """Return the shape of a document with these top-level keys."""
     if "package" in keys:
@@ -101,7 +106,7 @@ def classify_keys(keys: set[str]) -> Shape:
         return Shape.ESI
     if "killmail_id" in keys and "zkb" in keys:
         return Shape.ZKB_ONLY
-    if keys and all(key.isdigit() for key in keys):
+    if keys and all(_is_decimal(key) for key in keys):
         return Shape.ZKB_HISTORY
     return Shape.UNKNOWN
 
@@ -466,7 +471,7 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                 RejectedRecord(
                     source_file,
                     f"{position} key {key}",
-                    int(key) if key.isdigit() and int(key) < 2**63 else None,
+                    int(key) if _is_decimal(key) and int(key) < 2**63 else None,
                     exc.field,
                     exc.reason,
                     msgspec.json.encode({key: value}).decode(),

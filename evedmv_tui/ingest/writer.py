@@ -8,8 +8,8 @@ so concurrent importers (a file import and the live feed) never race on
    that are new, pending or invalid (their body lands now), and already
    stored (only their zkb values may change);
 2. bodies of killmails not yet stored are COPYed straight into
-   ``killmails``, ``attackers`` and ``items``; the lookup under the lock
-   proves no row for them exists, so no conflict handling is needed;
+   ``killmails``, ``attackers`` and ``items``. The lookup ran under the
+   lock, so no row exists for them and no conflict handling is needed;
 3. zkb blocks for stored killmails are COPYed into a temporary staging table
    and merged with one ``UPDATE ... FROM``, which refreshes values only where
    the newest block differs;
@@ -122,8 +122,8 @@ def copy_encoded(
 ) -> int:
     """COPY pre-encoded rows into ``table``.
 
-    Each item of ``rows`` holds the rows of one killmail; telemetry and the
-    return value count those items.
+    Each item of ``rows`` contains the rows of one killmail. Telemetry and
+    the return value count those items.
     """
     statement = copy_statement(table, columns)
     count = 0
@@ -206,7 +206,7 @@ def partition_name(table: str, month: dt.datetime) -> str:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """What one committed batch did."""
+    """Counts and ids of one committed batch."""
 
     inserted: int
     updated: int
@@ -458,6 +458,22 @@ def _reject_params(
     }
 
 
+def _batch_result(
+    inserted: Sequence[EncodedKillmail],
+    updated: Sequence[tuple[int, dt.datetime, int]],
+) -> BatchResult:
+    times = [r.killmail_time for r in inserted] + [row[1] for row in updated]
+    systems = {r.solar_system_id for r in inserted}
+    systems.update(row[2] for row in updated)
+    return BatchResult(
+        inserted_ids=tuple(r.killmail_id for r in inserted),
+        updated_ids=tuple(row[0] for row in updated),
+        min_time=min(times) if times else None,
+        max_time=max(times) if times else None,
+        solar_system_ids=tuple(sorted(systems)),
+    )
+
+
 class BatchWriter:
     """Write batches of parsed records for one import."""
 
@@ -468,7 +484,7 @@ class BatchWriter:
         self._apply_values = _valuation()
 
     def write(self, records: Sequence[WritableRecord]) -> BatchOutcome:
-        """Write one batch in one transaction and return what it did."""
+        """Write one batch in one transaction and return its counts and ids."""
         seen_at = dt.datetime.now(dt.UTC)
         chosen, rejects, in_batch_duplicates = _merge_duplicates(records, seen_at)
         months = {
@@ -477,6 +493,7 @@ class BatchWriter:
             if isinstance(record, EncodedKillmail)
         }
         self.partitions.ensure(months)
+
         db = self.db
         with db.connection() as conn, conn.transaction():
             db.execute(load_sql(_SQL, "lock_writer"), (WRITE_LOCK_KEY,), conn=conn)
@@ -498,36 +515,26 @@ class BatchWriter:
                     _reject_params(rejects, self.import_id),
                     conn=conn,
                 )
-            without_values = [
-                record.killmail_id
-                for record in plan.bodies
-                if not record.has_zkb_values
-            ]
-            if self._apply_values is not None and without_values:
-                self._apply_values(db, conn, without_values)
-        inserted = plan.bodies
-        times = [r.killmail_time for r in inserted] + [row[1] for row in updated]
-        systems = {r.solar_system_id for r in inserted}
-        systems.update(row[2] for row in updated)
-        result = BatchResult(
-            inserted_ids=tuple(r.killmail_id for r in inserted),
-            updated_ids=tuple(row[0] for row in updated),
-            min_time=min(times) if times else None,
-            max_time=max(times) if times else None,
-            solar_system_ids=tuple(sorted(systems)),
-        )
+            self._value(conn, plan.bodies)
+
+        unchanged = len(plan.zkb_stage) - len(updated)
         return BatchOutcome(
-            inserted=len(inserted),
+            inserted=len(plan.bodies),
             updated=len(updated),
-            duplicates=in_batch_duplicates
-            + plan.duplicates
-            + len(plan.zkb_stage)
-            - len(updated),
+            duplicates=in_batch_duplicates + plan.duplicates + unchanged,
             pending=len(plan.pending_ids),
             rejected=len(rejects),
-            result=result,
+            result=_batch_result(plan.bodies, updated),
             pending_ids=tuple(plan.pending_ids),
         )
+
+    def _value(
+        self, conn: psycopg.Connection[Any], bodies: Sequence[EncodedKillmail]
+    ) -> None:
+        """Compute ISK values from prices for new killmails without zkb values."""
+        without_values = [r.killmail_id for r in bodies if not r.has_zkb_values]
+        if self._apply_values is not None and without_values:
+            self._apply_values(self.db, conn, without_values)
 
     def _write_plan(
         self, conn: psycopg.Connection[Any], plan: _Plan, seen_at: dt.datetime
