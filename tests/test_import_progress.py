@@ -1,0 +1,73 @@
+"""The import command's progress output and summary, without a database."""
+
+from __future__ import annotations
+
+import io
+
+from evedmv_tui.commands.ingest import ProgressPrinter, print_summary
+from evedmv_tui.ingest.importer import FileSummary, ImportProgress, ImportSummary
+
+
+def _progress(bytes_done: int, elapsed: float) -> ImportProgress:
+    return ImportProgress(
+        files_done=2,
+        files_total=7,
+        current_file="killmails-2021-11-29.tar.bz2",
+        bytes_done=bytes_done,
+        bytes_total=1000,
+        read=30_000,
+        inserted=29_000,
+        elapsed=elapsed,
+    )
+
+
+def test_remaining_time_from_bytes() -> None:
+    progress = _progress(250, 10.0)
+    assert progress.rate == 3000.0
+    assert progress.remaining_seconds == 30.0
+    assert _progress(0, 10.0).remaining_seconds is None
+
+
+def test_terminal_draws_bar() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=True)
+    printer(_progress(250, 10.0))
+    text = stream.getvalue()
+    assert text.startswith("\r[######..................]")
+    assert "files 2/7" in text
+    assert "30,000 records" in text
+    assert "3,000/s" in text
+    assert "left 0:30" in text
+    printer.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_pipe_gets_plain_lines() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=False)
+    printer(_progress(250, 10.0))
+    printer(_progress(260, 10.5))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("evedmv:  25% files 2/7")
+    assert "\r" not in stream.getvalue()
+
+
+def test_summary_names_rejects() -> None:
+    summary = ImportSummary(
+        read=12,
+        inserted=9,
+        updated=0,
+        duplicates=1,
+        pending=0,
+        rejected=2,
+        files=(FileSummary("a.jsonl", 6, 5), FileSummary("b.jsonl", 6, 4)),
+        import_id=42,
+        seconds=1.25,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "a.jsonl: 6 read, 5 inserted" in text
+    assert "12 read, 9 inserted, 0 updated, 1 duplicates, 0 pending, 2 rejected" in text
+    assert "evedmv rejects list --import 42" in text
