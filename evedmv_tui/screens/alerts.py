@@ -52,7 +52,7 @@ COLUMNS = (
     ("since", "Since"),
     ("baseline", "Baseline"),
     ("value", "Current"),
-    ("key", "Key"),
+    ("label", "Statement or key"),
 )
 
 
@@ -318,8 +318,7 @@ class AlertsScreen(DashboardScreen):
         unacknowledged = center.service.unacknowledged()
         text = (
             f"{len(active)} active, {len(unacknowledged)} unacknowledged,"
-            f" {len(merged) - len(active)} in the log."
-            " a: acknowledge  n: accept as the new normal"
+            f" {len(merged) - len(active)} cleared."
         )
         if center.status_message:
             text = f"{center.status_message}\n{text}"
@@ -349,9 +348,10 @@ class AlertsScreen(DashboardScreen):
         if evidence:
             values = ", ".join(format_value(source, s.value) for s in evidence[-6:])
             lines.append(f"recent: {values}")
+        now = time.time()
         for event in events[:4]:
-            stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
-            lines.append(f"{stamp} {event.event} {event.note}".rstrip())
+            ago = _since(event.at, now)
+            lines.append(f"{ago} ago: {event.event} {event.note}".rstrip())
         detail.update("\n".join(lines))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
