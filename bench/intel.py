@@ -1,0 +1,260 @@
+"""Time entity pages and search over generated killmails.
+
+Usage: .venv/bin/python bench/intel.py [--count N] [--seed S] [--work DIR]
+
+Steps, on a private cluster under ``--work`` (kept between runs, so the
+killmails are generated and imported only once):
+
+1. import the shared SDE, generate ``N`` killmails (default 1,000,000) and
+   import them without post-batch hooks, then give every character,
+   corporation and alliance a seeded made-up name (generated killmails carry
+   ids only);
+2. time :func:`load_page` for the busiest corporation and the busiest
+   alliance (most kills and losses), for the default period (30 days) and
+   for all time, and count its statements; targets 100 ms and 5 statements
+   for the corporation, 200 ms for the alliance;
+3. type names of real rows one keystroke at a time and time each
+   :func:`search` call; target 50 ms per keystroke.
+
+Each page is loaded once to warm the cache, then timed ``--repeat`` times;
+the median is reported. The last output line is one JSON object with the
+figures and their ratios to the targets (below 1 meets the target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evedmv_tui.generate import write_jsonl
+from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
+from evedmv_tui.intel.pages import load_page
+from evedmv_tui.intel.search import search
+from evedmv_tui.sde import import_sde
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import migrate
+from evedmv_tui.store.telemetry import Telemetry, count_statements
+
+CORPORATION_TARGET_SECONDS = 0.100
+ALLIANCE_TARGET_SECONDS = 0.200
+STATEMENT_TARGET = 5
+KEYSTROKE_TARGET_SECONDS = 0.050
+SEARCH_WORDS = 40
+"""Names typed in the search part, one keystroke at a time (up to 8 each)."""
+
+_SYLLABLES = (
+    "ka",
+    "ri",
+    "to",
+    "ne",
+    "sa",
+    "ul",
+    "mor",
+    "an",
+    "ve",
+    "li",
+    "zar",
+    "do",
+    "qu",
+    "en",
+    "ix",
+    "ta",
+    "bel",
+    "gor",
+    "sin",
+    "ra",
+    "um",
+    "tal",
+    "vor",
+    "ko",
+    "shi",
+    "ar",
+    "el",
+)
+
+
+def made_up_name(rng: random.Random, kind: str) -> str:
+    """Return a pronounceable name; corporations and alliances get a suffix."""
+    words = [
+        "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).title()
+        for _ in range(rng.randint(1, 2))
+    ]
+    if kind == "corporation":
+        words.append(rng.choice(("Industries", "Holdings", "Corp", "Syndicate")))
+    elif kind == "alliance":
+        words.append(rng.choice(("Alliance", "Coalition", "Federation", "Union")))
+    return " ".join(words)
+
+
+def store_names(db: Database, seed: int) -> int:
+    """Give every generated character, corporation and alliance a name."""
+    rows = db.fetch_all(
+        "SELECT DISTINCT id, kind FROM ("
+        " SELECT character_id AS id, 'character' AS kind FROM attackers"
+        " UNION ALL SELECT corporation_id, 'corporation' FROM attackers"
+        " UNION ALL SELECT alliance_id, 'alliance' FROM attackers"
+        " UNION ALL SELECT victim_character_id, 'character' FROM killmails"
+        " UNION ALL SELECT victim_corporation_id, 'corporation' FROM killmails"
+        " UNION ALL SELECT victim_alliance_id, 'alliance' FROM killmails"
+        ") ids WHERE id IS NOT NULL ORDER BY id"
+    )
+    rng = random.Random(seed)
+    with (
+        db.connection() as conn,
+        conn.transaction(),
+        conn.cursor().copy("COPY names (entity_id, category, name) FROM STDIN") as copy,
+    ):
+        for entity_id, kind in rows:
+            copy.write_row((entity_id, kind, made_up_name(rng, kind)))
+    db.execute("VACUUM ANALYZE names")
+    return len(rows)
+
+
+def busiest(db: Database, kind: EntityKind) -> tuple[int, int]:
+    """Return the entity of ``kind`` with the most kills plus losses, and that sum."""
+    column = kind.attacker_column
+    row = db.fetch_one(
+        f"SELECT id, sum(n)::bigint FROM ("
+        f" SELECT {column} AS id, count(DISTINCT killmail_id) AS n FROM attackers"
+        f" WHERE {column} IS NOT NULL GROUP BY 1"
+        f" UNION ALL SELECT {kind.victim_column}, count(*) FROM killmails"
+        f" WHERE {kind.victim_column} IS NOT NULL GROUP BY 1"
+        f") counts GROUP BY id ORDER BY 2 DESC, 1 LIMIT 1"
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def time_page(
+    db: Database, entity: EntityRef, period: Period, repeat: int
+) -> tuple[float, int, int]:
+    """Return the median seconds, statement count and kills of one page."""
+    load_page(db, entity, period)
+    timings = []
+    statements = 0
+    kills = 0
+    for _ in range(repeat):
+        with count_statements(db.telemetry) as counted:
+            started = time.perf_counter()
+            page = load_page(db, entity, period)
+            timings.append(time.perf_counter() - started)
+        statements = max(statements, counted[0])
+        kills = page.summary.kills
+    return statistics.median(timings), statements, kills
+
+
+def time_keystrokes(db: Database, seed: int) -> list[float]:
+    """Type real names one character at a time; return every call's seconds."""
+    rng = random.Random(seed)
+    total = db.fetch_value("SELECT count(*) FROM names")
+    names = [
+        db.fetch_value("SELECT name FROM names OFFSET %s LIMIT 1", (offset,))
+        for offset in sorted(rng.randrange(total) for _ in range(SEARCH_WORDS))
+    ]
+    names += ["Jita", "Amarr", "1DQ1-A", "Perimeter"]
+    search(db, "warm")
+    timings = []
+    for name in names:
+        for length in range(1, min(len(name), 8) + 1):
+            started = time.perf_counter()
+            search(db, name[:length])
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/evedmv-bench-intel"))
+    parser.add_argument(
+        "--shared-data",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    cluster = PrivateCluster(args.work / "cluster", fast=True)
+    cluster.start()
+    database = f"bench_intel_{args.count}_{args.seed}"
+    ensure_database(cluster, database)
+    db = Database(cluster.url(database), max_size=4, telemetry=Telemetry())
+    migrate(db)
+
+    if not db.fetch_value("SELECT count(*) FROM solar_systems"):
+        import_sde(db, args.shared_data / "sde")
+    stored = db.fetch_value("SELECT count(*) FROM killmails")
+    if stored < args.count:
+        generated = args.work / f"generated-{args.count}-{args.seed}.jsonl"
+        if not generated.exists():
+            started = time.perf_counter()
+            write_jsonl(generated, args.count, args.seed)
+            seconds = time.perf_counter() - started
+            print(f"generated {args.count} killmails in {seconds:.0f} s")
+        started = time.perf_counter()
+        import_paths(db, [generated], offline=True)
+        print(
+            f"imported {args.count} killmails in {time.perf_counter() - started:.0f} s"
+        )
+        db.execute("TRUNCATE names")
+        print(f"named {store_names(db, args.seed)} entities")
+        db.execute("VACUUM ANALYZE")
+    stored = db.fetch_value("SELECT count(*) FROM killmails")
+    attackers = db.fetch_value("SELECT count(*) FROM attackers")
+    print(f"{stored} killmails, {attackers} attacker rows stored")
+
+    figures: dict[str, object] = {"killmails": stored, "attacker_rows": attackers}
+    for kind, target in (
+        (EntityKind.CORPORATION, CORPORATION_TARGET_SECONDS),
+        (EntityKind.ALLIANCE, ALLIANCE_TARGET_SECONDS),
+    ):
+        entity_id, events = busiest(db, kind)
+        entity = EntityRef(kind, entity_id, None)
+        for period in (Period.MONTH, Period.ALL):
+            seconds, statements, kills = time_page(db, entity, period, args.repeat)
+            label = f"{kind.value}_{period.name.lower()}"
+            print(
+                f"{kind.value} {entity_id} ({events} kills and losses in all),"
+                f" {period.label}: {kills} kills, median {seconds * 1000:.1f} ms"
+                f" of {args.repeat}, {statements} statements"
+            )
+            figures[f"{label}_ms"] = round(seconds * 1000, 2)
+            figures[f"{label}_ratio"] = round(seconds / target, 3)
+            figures[f"{label}_statements"] = statements
+            figures[f"{label}_kills"] = kills
+    figures["corporation_statement_ratio"] = round(
+        int(str(figures["corporation_month_statements"])) / STATEMENT_TARGET, 3
+    )
+
+    keystrokes = time_keystrokes(db, args.seed)
+    keystrokes.sort()
+    p95 = keystrokes[min(len(keystrokes) - 1, round(0.95 * (len(keystrokes) - 1)))]
+    print(
+        f"search: {len(keystrokes)} keystrokes over"
+        f" {db.fetch_value('SELECT count(*) FROM names')} names,"
+        f" median {statistics.median(keystrokes) * 1000:.1f} ms,"
+        f" p95 {p95 * 1000:.1f} ms, max {keystrokes[-1] * 1000:.1f} ms"
+    )
+    figures["search_keystrokes"] = len(keystrokes)
+    figures["search_median_ms"] = round(statistics.median(keystrokes) * 1000, 2)
+    figures["search_p95_ms"] = round(p95 * 1000, 2)
+    figures["search_max_ms"] = round(keystrokes[-1] * 1000, 2)
+    figures["search_p95_ratio"] = round(p95 / KEYSTROKE_TARGET_SECONDS, 3)
+    db.close()
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
