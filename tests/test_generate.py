@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -9,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from evedmv_tui.generate import generate_killmails, write_jsonl
+from evedmv_tui.generate import (
+    builtin_universe,
+    generate_killmails,
+    load_universe,
+    write_jsonl,
+)
+from evedmv_tui.ingest.importer import import_paths, import_records
+from evedmv_tui.sde import import_sde
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
 
 HEX = set("0123456789abcdef")
 
@@ -104,13 +114,88 @@ def test_mix_of_kills(sample: list[dict[str, Any]]) -> None:
 
 def test_fights_are_clustered(sample: list[dict[str, Any]]) -> None:
     """A fight shows up as ten or more kills in one system within an hour,
-    with attackers from at least two alliances among the victims."""
+    where the victims' and the attackers' alliances overlap across at least
+    two sides: each side both kills and loses ships."""
     by_system: dict[int, list[dict[str, Any]]] = {}
     for document in sample:
         by_system.setdefault(document["solar_system_id"], []).append(document)
-    busiest = max(by_system.values(), key=len)
-    assert len(busiest) >= 10
-    victims = {d["victim"].get("alliance_id") for d in busiest}
-    attackers = {a.get("alliance_id") for d in busiest for a in d["attackers"]}
-    assert len(victims - {None}) >= 2
-    assert len((victims & attackers) - {None}) >= 2
+    fights = 0
+    for kills in by_system.values():
+        for start in range(0, len(kills) - 9):
+            window = kills[start : start + 10]
+            first = dt.datetime.fromisoformat(window[0]["killmail_time"])
+            last = dt.datetime.fromisoformat(window[-1]["killmail_time"])
+            if last - first > dt.timedelta(hours=1):
+                continue
+            victims = {d["victim"].get("alliance_id") for d in window} - {None}
+            attackers = {
+                a.get("alliance_id") for d in window for a in d["attackers"]
+            } - {None}
+            if len(victims & attackers) >= 2:
+                fights += 1
+                break
+    assert fights >= 5
+
+
+def test_generated_kills_import_cleanly(db: Database, tmp_path: Path) -> None:
+    """Every generated record imports with zero rejects."""
+    path = tmp_path / "kills.jsonl"
+    write_jsonl(path, 4000, 31)
+    summary = import_paths(db, [path], offline=True, workers=0)
+    assert summary.read == 4000
+    assert summary.inserted == 4000
+    assert summary.rejected == 0
+    nested = db.fetch_value("SELECT count(*) FROM items WHERE parent_index IS NOT NULL")
+    assert nested > 0
+    no_character = db.fetch_value(
+        "SELECT count(*) FROM killmails WHERE victim_character_id IS NULL"
+    )
+    assert no_character > 0
+    big_ids = db.fetch_value(
+        "SELECT count(*) FROM attackers WHERE character_id > 2147483647"
+    )
+    assert big_ids > 0
+
+
+def test_database_universe(db: Database) -> None:
+    """With the SDE loaded, kills use its systems, gates and hulls."""
+    assert load_universe(db) is None
+    import_sde(db, shared_file("sde-jsonl.zip"))
+    universe = load_universe(db)
+    assert universe is not None
+    assert universe.source == "database"
+    # Abyssal and other instanced systems (ids from 32000000) have no fights.
+    playable = db.fetch_value(
+        "SELECT count(*) FROM solar_systems WHERE solar_system_id < 32000000"
+    )
+    assert len(universe.systems) == playable
+    assert 8000 < playable < 8437
+    assert len(universe.hulls["titan"]) > 4
+    first = list(generate_killmails(1500, 6, static=universe))
+    assert first == list(generate_killmails(1500, 6, static=universe))
+    documents = [json.loads(d) for d in first]
+    systems = {s.solar_system_id for s in universe.systems}
+    assert {d["solar_system_id"] for d in documents} <= systems
+    assert len({d["solar_system_id"] for d in documents}) > 48
+    types = {row[0] for row in db.fetch_all("SELECT type_id FROM types")}
+    assert {d["victim"]["ship_type_id"] for d in documents} <= types
+    summary = import_records(db, documents, source="test")
+    assert summary.rejected == 0
+
+
+def test_spill_into_neighbour(sample: list[dict[str, Any]]) -> None:
+    """Some fights continue a gate or two away: kills of one hour in two
+    systems joined by a gate share attackers."""
+    universe = builtin_universe()
+    by_hour: dict[tuple[str, int], set[int]] = {}
+    for document in sample:
+        hour = document["killmail_time"][:13]
+        pilots = {a.get("character_id") for a in document["attackers"]} - {None}
+        key = (hour, document["solar_system_id"])
+        by_hour.setdefault(key, set()).update(pilots)
+    shared = 0
+    for (hour, system), pilots in by_hour.items():
+        for neighbour in universe.neighbours.get(system, ()):
+            if pilots & by_hour.get((hour, neighbour), set()):
+                shared += 1
+    assert shared > 0
