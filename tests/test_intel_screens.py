@@ -457,3 +457,30 @@ def test_watch_snapshot(
 
     app = EvedmvApp(app_settings)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_app_notifies_matches_of_live_batches(
+    app_settings: Settings, world: World
+) -> None:
+    import asyncio
+
+    from evedmv_tui.ingest.hooks import BatchResult
+
+    watch.create_profile(
+        world.db, ProfileSpec("corp live", corporation_ids=(world.corporation,))
+    )
+    row = world.db.fetch_one(
+        "SELECT array_agg(killmail_id), min(killmail_time), max(killmail_time)"
+        " FROM killmails"
+    )
+    assert row is not None
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.db is not None
+        batch = BatchResult(tuple(row[0]), (), row[1], row[2], ())
+        # The live feed runs the hooks in a worker thread of the app.
+        await asyncio.to_thread(watch.on_batch, app.db, batch)
+        await settle(pilot)
+        titles = [n.title for n in app._notifications]
+        assert any(title.endswith("watch matches") for title in titles)

@@ -438,6 +438,9 @@ class WatchNotifier:
         watch.remove_listener(self._from_this_process)
 
     def _from_this_process(self, matches: Sequence[WatchMatch]) -> None:
+        if not self.app.is_running:
+            self.stop()
+            return
         self.app.call_from_thread(self.announce, list(matches))
 
     def _poll(self) -> None:
@@ -455,10 +458,16 @@ class WatchNotifier:
         except Exception as exc:  # a lost connection is the app's to report
             log.debug("watch match poll failed: %s", exc)
         finally:
-            if self.app.is_running:
-                self.app.call_from_thread(
-                    self.app.set_timer, NOTIFY_INTERVAL, self._poll
-                )
+            self._rearm()
+
+    def _rearm(self) -> None:
+        if not self.app.is_running:
+            self.stop()
+            return
+        try:
+            self.app.call_from_thread(self.app.set_timer, NOTIFY_INTERVAL, self._poll)
+        except RuntimeError:  # the app stopped between the check and the call
+            self.stop()
 
     def fetch_new(self, db: Database) -> list[WatchMatch]:
         """Return matches recorded since the last call; the first call sets the mark."""
@@ -487,3 +496,14 @@ class WatchNotifier:
             markup=False,
             timeout=10,
         )
+
+
+def start_watch_notifications(app: EvedmvApp) -> WatchNotifier:
+    """Start notifying about new watch matches for the life of ``app``.
+
+    Polling skips its turn while the app is disconnected, so this may be
+    called before the database is open.
+    """
+    notifier = WatchNotifier(app)
+    notifier.start()
+    return notifier
