@@ -224,3 +224,26 @@ def test_reader_processes_keep_file_order(tmp_path: Path) -> None:
     ]
     assert there == here
     assert [kind for _, kind, _ in here].count("end") == 5
+
+
+def test_oversized_line_stops_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = _sample_lines(1)[0]
+    monkeypatch.setattr(sources, "DOCUMENT_LIMIT", len(line) + 10)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(line + b"\n" + b"{" + b" " * (2 * len(line)) + b"}\n")
+    events = list(read_here([path]))
+    assert events[-1].kind == "error"
+    assert "line 2 is larger than" in (events[-1].error or "")
+    assert sum(len(event.records) for event in events) == 1
+
+
+def test_oversized_document_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "DOCUMENT_LIMIT", 100)
+    path = tmp_path / "pretty.json"
+    path.write_bytes(b"{\n" + b' "a": 1,\n' * 50 + b' "b": 2\n}\n')
+    with pytest.raises(InputError, match="larger than"):
+        _documents(path)

@@ -17,7 +17,7 @@ import logging
 import lzma
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 WHOLE_ARRAY_LIMIT = 64 * 1024 * 1024
 """Bytes up to which a JSON array file is decoded in one call, not streamed."""
+DOCUMENT_LIMIT = 256 * 1024 * 1024
+"""Bytes of the largest single document or line read into memory."""
 _CHUNK = 1024 * 1024
 _BLOCK = 512
 
@@ -271,15 +273,30 @@ def json_documents(
         return
     if first == b"{" or not first.startswith(b"{"):
         # A pretty-printed document, or text that is not JSON Lines at all.
-        data = stream.read()
+        data = stream.read(DOCUMENT_LIMIT + 1)
+        _check_size(data, source_file, prefix or "the document")
         if data.strip():
             yield RawDocument(data, source_file, prefix or "document")
         return
-    for number, line in enumerate(iter(stream.readline, b""), start=1):
+    for number, line in enumerate(iter(_line_reader(stream), b""), start=1):
+        _check_size(line, source_file, f"{where}line {number}")
         if line.strip():
             yield RawDocument(
                 line.rstrip(b"\r\n"), source_file, f"{where}line {number}"
             )
+
+
+def _line_reader(stream: Peekable) -> Callable[[], bytes]:
+    return lambda: stream.readline(DOCUMENT_LIMIT + 1)
+
+
+def _check_size(data: bytes, source_file: str, what: str) -> None:
+    if len(data) > DOCUMENT_LIMIT:
+        raise InputError(
+            "document too large",
+            f"{source_file}: {what} is larger than {DOCUMENT_LIMIT // 2**20} MiB",
+            "split it into JSON Lines (one killmail per line) or a JSON array",
+        )
 
 
 def _whole_array(data: bytes, source_file: str, where: str) -> Iterator[RawDocument]:
