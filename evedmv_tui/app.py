@@ -240,6 +240,9 @@ class EvedmvApp(App[int]):
         from evedmv_tui.screens.alerts import start_alert_center
 
         start_alert_center(self)
+        from evedmv_tui.screens.watch import start_watch_notifications
+
+        start_watch_notifications(self)
         self._set_connection(ConnectionState("connecting"))
         self.run_worker(
             self._connect,
