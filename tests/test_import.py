@@ -493,6 +493,8 @@ def test_failed_batch_lands_nothing(db: Database, tmp_path: Path) -> None:
     assert indexed == first_batch
     assert _count(db, "SELECT count(DISTINCT killmail_id) FROM attackers") == 5
     assert [set(result.inserted_ids) for result in results] == [first_batch]
+    finished = db.fetch_one("SELECT finished_at IS NOT NULL, inserted FROM imports")
+    assert finished == (True, 5)
 
 
 def test_after_batch_result(db: Database) -> None:

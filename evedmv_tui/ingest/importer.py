@@ -303,33 +303,41 @@ def import_paths(
             batcher.add_file()
         done_files = 0
         done_bytes = 0
-        for event in _events(files, workers):
-            index = event.file_index
-            name = str(files[index])
-            batcher.add(index, event.records)
-            bytes_read = event.bytes_read
-            if event.kind == "error":
-                log.warning("cannot read all of %s: %s", name, event.error)
-                batcher.add(index, [_read_failure(name, event)])
-            if event.kind in ("end", "error"):
-                done_files += 1
-                done_bytes += files[index].stat().st_size
-                bytes_read = 0
-                log.info("read %s: %d records", name, batcher.files[index].read)
-            if progress is not None:
-                progress(
-                    ImportProgress(
-                        done_files,
-                        len(files),
-                        name,
-                        done_bytes + bytes_read,
-                        total_bytes,
-                        batcher.total.read + len(batcher.records),
-                        batcher.total.inserted,
-                        time.perf_counter() - started,
+        try:
+            for event in _events(files, workers):
+                index = event.file_index
+                name = str(files[index])
+                batcher.add(index, event.records)
+                bytes_read = event.bytes_read
+                if event.kind == "error":
+                    log.warning("cannot read all of %s: %s", name, event.error)
+                    batcher.add(index, [_read_failure(name, event)])
+                if event.kind in ("end", "error"):
+                    done_files += 1
+                    done_bytes += files[index].stat().st_size
+                    bytes_read = 0
+                    log.info("finished reading %s", name)
+                if progress is not None:
+                    progress(
+                        ImportProgress(
+                            done_files,
+                            len(files),
+                            name,
+                            done_bytes + bytes_read,
+                            total_bytes,
+                            batcher.total.read + len(batcher.records),
+                            batcher.total.inserted,
+                            time.perf_counter() - started,
+                        )
                     )
-                )
-        batcher.flush()
+            batcher.flush()
+        except BaseException:
+            # Record the totals of what landed before the failure.
+            try:
+                _finish_import(db, import_id, batcher.total)
+            except Exception:
+                log.warning("cannot close the record of import %d", import_id)
+            raise
         _finish_import(db, import_id, batcher.total)
     fetched = None
     if not offline and fetch_pending is not None and _has_pending(db):
