@@ -1,6 +1,7 @@
 """Time the killmail generator: N documents of the built-in universe.
 
-Usage: .venv/bin/python bench/generate.py [--count N] [--seed S] [--output PATH]
+Usage: .venv/bin/python bench/generate.py [--count N] [--seed S] [--workers W]
+       [--output PATH]
 
 Prints documents per second, bytes per document and the mean number of
 attackers and items, then one JSON line with the figures and the ratio of
@@ -30,6 +31,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--workers", type=int, default=0, help="document-building processes"
+    )
+    parser.add_argument(
         "--output", type=Path, help="also write the JSON Lines file here"
     )
     args = parser.parse_args()
@@ -42,7 +46,9 @@ def main() -> int:
     sample_items = 0
     sampled = 0
     decoder = msgspec.json.Decoder()
-    for index, document in enumerate(generate_killmails(args.count, args.seed)):
+    for index, document in enumerate(
+        generate_killmails(args.count, args.seed, workers=args.workers)
+    ):
         total_bytes += len(document)
         if out is not None:
             out.write(document + b"\n")
@@ -61,6 +67,7 @@ def main() -> int:
     figures = {
         "benchmark": "generate",
         "count": args.count,
+        "workers": args.workers,
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
         "killmails_per_second": round(args.count / seconds),

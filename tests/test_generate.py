@@ -45,6 +45,12 @@ def test_shorter_run_is_prefix() -> None:
     assert long[:300] == short
 
 
+def test_workers_same_bytes() -> None:
+    """Documents built in worker processes equal those built in-process."""
+    here = list(generate_killmails(4500, 13))
+    assert list(generate_killmails(4500, 13, workers=2)) == here
+
+
 def test_count_exact() -> None:
     assert len(list(generate_killmails(1234, 3))) == 1234
     assert list(generate_killmails(0, 3)) == []

@@ -58,6 +58,13 @@ def register(subparsers: Any) -> None:
         " the database when a DSN is set or the private cluster runs and it has"
         " static data (default)",
     )
+    generate.add_argument(
+        "--workers",
+        type=int,
+        help="processes that build documents (default: 2 from 50,000"
+        " killmails on a machine with 2 or more cores, else none); the output"
+        " is the same for any number",
+    )
     generate.set_defaults(handler=generate_command)
 
 

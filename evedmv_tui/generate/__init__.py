@@ -23,11 +23,15 @@ result to draw real hulls, systems and gates from loaded static data.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import heapq
 import logging
+import multiprocessing
+import os
 import random
 from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import msgspec
@@ -41,6 +45,7 @@ __all__ = [
     "DEFAULT_START",
     "Universe",
     "builtin_universe",
+    "default_workers",
     "format_time",
     "generate_killmails",
     "load_universe",
@@ -56,23 +61,22 @@ DEFAULT_KILLS_PER_DAY = 12_000.0
 FIRST_KILLMAIL_ID = 120_000_000
 
 
-def generate_killmails(
+CHUNK_SIZE = 2000
+"""Kills per document chunk. Each chunk draws from an RNG seeded by the
+seed and the chunk's number, so output does not depend on ``workers``."""
+
+
+def _kill_stream(
     count: int,
     seed: int,
-    *,
-    static: Universe | None = None,
-    start: dt.datetime = DEFAULT_START,
-    kills_per_day: float = DEFAULT_KILLS_PER_DAY,
-) -> Iterator[bytes]:
-    """Yield ``count`` killmail documents as JSON bytes, oldest first."""
-    if count <= 0:
-        return
-    universe = static if static is not None else builtin_universe()
+    universe: Universe,
+    start: dt.datetime,
+    kills_per_day: float,
+) -> Iterator[tuple[Kill, int]]:
+    """Yield ``count`` kills in time order, each with its killmail id."""
     rng = random.Random(seed)
     world = build_world(rng, universe)
     context = Context(rng, universe, world, [])
-    builder = DocumentBuilder(rng, universe)
-    encoder = msgspec.json.Encoder()
     rate = kills_per_day / 86_400.0
     clock = start.timestamp()
     pending: list[tuple[float, int, Kill]] = []
@@ -85,13 +89,101 @@ def generate_killmails(
             heapq.heappush(pending, (kill.time, sequence, kill))
             sequence += 1
         clock += rng.expovariate(1.0) * max(1, len(kills)) / rate
+
         # Every later scenario starts at or after ``clock``, so kills before
         # it are final and leave in time order.
         while pending and pending[0][0] < clock and emitted < count:
             _, _, kill = heapq.heappop(pending)
             killmail_id += rng.randint(1, 3)
-            yield encoder.encode(builder.build(kill, killmail_id))
+            yield kill, killmail_id
             emitted += 1
+
+
+def _chunks(
+    stream: Iterator[tuple[Kill, int]],
+) -> Iterator[list[tuple[Kill, int]]]:
+    chunk: list[tuple[Kill, int]] = []
+    for item in stream:
+        chunk.append(item)
+        if len(chunk) == CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _ChunkBuilder:
+    """Turn chunks of kills into encoded documents."""
+
+    def __init__(self, universe: Universe, seed: int) -> None:
+        self.seed = seed
+        self.rng = random.Random()
+        self.builder = DocumentBuilder(self.rng, universe)
+        self.encoder = msgspec.json.Encoder()
+
+    def build(self, index: int, chunk: list[tuple[Kill, int]]) -> list[bytes]:
+        self.rng.seed(f"{self.seed}:{index}")
+        encode = self.encoder.encode
+        build = self.builder.build
+        return [encode(build(kill, killmail_id)) for kill, killmail_id in chunk]
+
+
+_WORKER: _ChunkBuilder | None = None
+
+
+def _start_worker(universe: Universe, seed: int) -> None:
+    global _WORKER
+    _WORKER = _ChunkBuilder(universe, seed)
+
+
+def _build_in_worker(index: int, chunk: list[tuple[Kill, int]]) -> list[bytes]:
+    assert _WORKER is not None
+    return _WORKER.build(index, chunk)
+
+
+def generate_killmails(
+    count: int,
+    seed: int,
+    *,
+    static: Universe | None = None,
+    start: dt.datetime = DEFAULT_START,
+    kills_per_day: float = DEFAULT_KILLS_PER_DAY,
+    workers: int = 0,
+) -> Iterator[bytes]:
+    """Yield ``count`` killmail documents as JSON bytes, oldest first.
+
+    With ``workers`` above 0, that many processes build the documents while
+    this one draws the kills. The bytes are the same for any ``workers``.
+    """
+    if count <= 0:
+        return
+    universe = static if static is not None else builtin_universe()
+    chunks = _chunks(_kill_stream(count, seed, universe, start, kills_per_day))
+    if workers <= 0:
+        local = _ChunkBuilder(universe, seed)
+        for index, chunk in enumerate(chunks):
+            yield from local.build(index, chunk)
+        return
+    # Spawned workers: forking a process that holds a connection pool's
+    # threads is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, _start_worker, (universe, seed)) as pool:
+        window: collections.deque[AsyncResult[list[bytes]]] = collections.deque()
+        for index, chunk in enumerate(chunks):
+            window.append(pool.apply_async(_build_in_worker, (index, chunk)))
+            # A bounded window keeps memory flat: at most two chunks per
+            # worker wait to be built or written.
+            if len(window) >= 2 * workers:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()
+
+
+def default_workers(count: int) -> int:
+    """Return the worker processes worth starting for ``count`` killmails."""
+    if count < 50_000:
+        return 0
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def write_jsonl(
@@ -101,12 +193,22 @@ def write_jsonl(
     *,
     static: Universe | None = None,
     start: dt.datetime = DEFAULT_START,
+    workers: int | None = None,
 ) -> int:
-    """Write ``count`` generated killmails to ``path`` as JSON Lines; return count."""
+    """Write ``count`` generated killmails to ``path`` as JSON Lines; return count.
+
+    ``workers`` None picks :func:`default_workers`; the file is the same for
+    any number of workers.
+    """
+    if workers is None:
+        workers = default_workers(count)
     written = 0
+    documents = generate_killmails(
+        count, seed, static=static, start=start, workers=workers
+    )
     with open(path, "wb") as out:
         buffer: list[bytes] = []
-        for document in generate_killmails(count, seed, static=static, start=start):
+        for document in documents:
             buffer.append(document)
             if len(buffer) >= 10_000:
                 out.write(b"\n".join(buffer) + b"\n")
