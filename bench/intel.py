@@ -11,8 +11,8 @@ killmails are generated and imported only once):
    ids only);
 2. time :func:`load_page` for the busiest corporation and the busiest
    alliance (most kills and losses), for the default period (30 days) and
-   for all time, and count its statements; targets 100 ms and 5 statements
-   for the corporation, 200 ms for the alliance;
+   for all time, and count its statements. The targets are 100 ms and 5
+   statements for the corporation, and 200 ms for the alliance;
 3. type names of real rows one keystroke at a time and time each
    :func:`search` call; target 50 ms per keystroke.
 

@@ -1,6 +1,6 @@
 """Entity pages on a real EVE Ref archive, checked against independent SQL.
 
-One database per module holds the killmails of 2021-12-03 (4,158 killmails),
+One database per module contains the killmails of 2021-12-03 (4,158 killmails),
 the static data the page joins (systems, regions, types, groups) and the ESI
 prices that give the killmails their ISK values.
 """
@@ -222,7 +222,7 @@ def test_period_limits_the_summary(real_db: Database) -> None:
     )
     assert week.until == newest
     assert week.since == since
-    # The archive covers less than a day, so the week holds everything.
+    # The archive covers less than a day, so the week contains everything.
     assert week.summary == everything.summary
 
 

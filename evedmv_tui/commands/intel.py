@@ -178,9 +178,11 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
         "--min-value", type=float, metavar="ISK", help="lowest total value in ISK"
     )
     parser.add_argument(
-        "--min-attackers", type=int, metavar="N", help="fewest attackers"
+        "--min-attackers", type=int, metavar="N", help="minimum attacker count"
     )
-    parser.add_argument("--max-attackers", type=int, metavar="N", help="most attackers")
+    parser.add_argument(
+        "--max-attackers", type=int, metavar="N", help="maximum attacker count"
+    )
 
 
 def _spec_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -256,18 +258,34 @@ def _percent(value: float | None) -> str:
 
 def print_page(page: EntityPage, out: TextIO) -> None:
     """Write a page as plain text: summary, heatmap, top lists, recent kills."""
-    s = page.summary
-    out.write(
-        f"{page.entity.title} ({page.entity.kind.value} {page.entity.entity_id})\n"
-    )
+    _write_header(page, out)
+    _write_summary(page, out)
+    zone = page.heatmap.timezone()
+    if zone is not None:
+        out.write(
+            f"\nmost active {zone.window} ({zone.share * 100:.0f}% of activity):"
+            f" suggests {zone.label}\n"
+        )
+        _write_heatmap(page, out)
+    _write_tops(page, out)
+    _write_recent(page, out)
+
+
+def _write_header(page: EntityPage, out: TextIO) -> None:
+    entity = page.entity
+    out.write(f"{entity.title} ({entity.kind.value} {entity.entity_id})\n")
     seen = [page.latest_alliance]
-    if page.entity.kind is EntityKind.CHARACTER:
+    if entity.kind is EntityKind.CHARACTER:
         seen.insert(0, page.latest_corporation)
     affiliation = [ref.title for ref in seen if ref]
-    if affiliation and page.entity.kind is not EntityKind.ALLIANCE:
+    if affiliation and entity.kind is not EntityKind.ALLIANCE:
         out.write(f"latest seen in: {' / '.join(affiliation)}\n")
     until = page.until.strftime("%Y-%m-%d %H:%M")
     out.write(f"period: {page.period.label}, up to {until} UTC\n\n")
+
+
+def _write_summary(page: EntityPage, out: TextIO) -> None:
+    s = page.summary
     gang = "-" if s.average_gang_size is None else f"{s.average_gang_size:.1f}"
     rows = [
         ("kills", format_count(s.kills), "losses", format_count(s.losses)),
@@ -288,13 +306,9 @@ def print_page(page: EntityPage, out: TextIO) -> None:
     ]
     for left, left_value, right, right_value in rows:
         out.write(f"{left:<15}{left_value:>12}   {right:<15}{right_value:>12}\n")
-    zone = page.heatmap.timezone()
-    if zone is not None:
-        out.write(
-            f"\nmost active {zone.window} ({zone.share * 100:.0f}% of activity):"
-            f" suggests {zone.label}\n"
-        )
-        _write_heatmap(page, out)
+
+
+def _write_tops(page: EntityPage, out: TextIO) -> None:
     for name in TOP_LISTS:
         entries = page.tops[name]
         if not entries:
@@ -305,24 +319,27 @@ def print_page(page: EntityPage, out: TextIO) -> None:
             if entry.losses:
                 counts += f" {entry.losses:>6,} losses"
             out.write(f"  {entry.name[:40]:<40} {counts}\n")
+
+
+def _write_recent(page: EntityPage, out: TextIO) -> None:
     if page.recent:
         out.write("\nRecent kills and losses\n")
-        for item in page.recent:
-            when = item.killmail_time.strftime("%Y-%m-%d %H:%M")
-            out.write(
-                f"  {when} {item.role:<4} {item.killmail_id:>10}"
-                f" {(item.ship_name or str(item.victim_ship_type_id))[:20]:<20}"
-                f" {(item.solar_system_name or '')[:14]:<14}"
-                f" {format_isk(item.total_value):>8}\n"
-            )
+    for item in page.recent:
+        when = item.killmail_time.strftime("%Y-%m-%d %H:%M")
+        ship = item.ship_name or str(item.victim_ship_type_id)
+        out.write(
+            f"  {when} {item.role:<4} {item.killmail_id:>10} {ship[:20]:<20}"
+            f" {(item.solar_system_name or '')[:14]:<14}"
+            f" {format_isk(item.total_value):>8}\n"
+        )
     if page.battles:
         out.write("\nBattles\n")
-        for battle in page.battles:
-            when = battle.start_time.strftime("%Y-%m-%d %H:%M")
-            out.write(
-                f"  {when} battle {battle.battle_id:>6} {battle.kind:<9}"
-                f" {battle.kills:>5} kills {(battle.system_names or '')[:30]}\n"
-            )
+    for battle in page.battles:
+        when = battle.start_time.strftime("%Y-%m-%d %H:%M")
+        out.write(
+            f"  {when} battle {battle.battle_id:>6} {battle.kind:<9}"
+            f" {battle.kills:>5} kills {(battle.system_names or '')[:30]}\n"
+        )
 
 
 _SHADES = " .:-=+*#%@"

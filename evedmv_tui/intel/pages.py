@@ -256,7 +256,7 @@ def stored_names(db: Database, ids: Collection[int]) -> dict[int, str]:
     return {row.entity_id: row.name for row in rows}
 
 
-# Which kind of entity each top list's key is; names come from the resolver.
+# Entity kind of each top list's key, for the name resolver.
 _ENTITY_LISTS = {
     "pilots": EntityKind.CHARACTER,
     "with_corporations": EntityKind.CORPORATION,

@@ -48,6 +48,17 @@ loss_attackers AS MATERIALIZED (
     SELECT a.killmail_id, a.corporation_id, a.alliance_id
     FROM attackers a JOIN losses l USING (killmail_id, killmail_time)
 ),
+-- Ship class of each hull on the page, looked up for the few distinct
+-- types only (a join of all rows against every type would hash all types).
+hulls AS MATERIALIZED (
+    SELECT t.type_id, g.ship_class
+    FROM types t JOIN groups g ON g.group_id = t.group_id
+    WHERE t.type_id = ANY(ARRAY(
+        SELECT ship_type_id FROM own
+        UNION
+        SELECT victim_ship_type_id FROM losses
+    ))
+),
 gangs AS (
     SELECT killmail_id, count(character_id) AS players
     FROM kill_attackers GROUP BY killmail_id
@@ -107,16 +118,14 @@ ranked AS (
         FROM own WHERE character_id IS NOT NULL
         GROUP BY character_id
         UNION ALL
-        SELECT 'ships_flown', NULL, g.ship_class,
+        SELECT 'ships_flown', NULL, h.ship_class,
                count(DISTINCT o.killmail_id), 0
-        FROM own o JOIN types t ON t.type_id = o.ship_type_id
-        JOIN groups g ON g.group_id = t.group_id
-        GROUP BY g.ship_class
+        FROM own o JOIN hulls h ON h.type_id = o.ship_type_id
+        GROUP BY h.ship_class
         UNION ALL
-        SELECT 'ships_lost', NULL, g.ship_class, 0, count(*)
-        FROM losses l JOIN types t ON t.type_id = l.victim_ship_type_id
-        JOIN groups g ON g.group_id = t.group_id
-        GROUP BY g.ship_class
+        SELECT 'ships_lost', NULL, h.ship_class, 0, count(*)
+        FROM losses l JOIN hulls h ON h.type_id = l.victim_ship_type_id
+        GROUP BY h.ship_class
         UNION ALL
         SELECT 'systems', solar_system_id, NULL, sum(kills), sum(losses)
         FROM (

@@ -1,10 +1,10 @@
 -- Characters, corporations, alliances and solar systems whose name starts
--- with %(prefix)s or contains %(contains)s (NULL below three characters), or
--- whose id is %(entity_id)s; both patterns are lower case with LIKE escapes.
--- The patterns are parameters rather than columns so the planner can use the
--- text_pattern_ops indexes for the prefix and the trigram indexes for the
--- substring (migration 0200). Exact names rank first, then prefixes, then
--- substrings; shorter names first within each rank.
+-- with %(prefix)s, contains %(contains)s (NULL below three characters), or
+-- whose id is %(entity_id)s. Both patterns are lower case with LIKE escapes.
+-- They are parameters rather than columns, because only then can the
+-- planner use the text_pattern_ops indexes for the prefix and the trigram
+-- indexes for the substring (migration 0200). The id match ranks first,
+-- then the exact name, prefixes and substrings, shorter names first.
 WITH found AS (
     SELECT n.category AS kind, n.entity_id, n.name
     FROM names n
