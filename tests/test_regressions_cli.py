@@ -53,12 +53,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-def test_regressions_without_file(
+def test_commands_without_file(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, out, _ = run(capsys, "regressions")
     assert status == 0
     assert "no active regressions" in out
+    status, out, _ = run(capsys, "baseline", "show")
+    assert status == 0
+    assert "no baselines yet" in out
+    status, _, err = run(capsys, "baseline", "accept", SLOW)
+    assert status == 2
+    assert "no baseline file" in err
     assert not (state_dir / "baselines.sqlite3").exists()
 
 

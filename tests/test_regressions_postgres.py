@@ -221,3 +221,41 @@ async def test_steady_process_memory_is_not_a_leak(tmp_path: Path) -> None:
         assert raised == []
     finally:
         await service.close()
+
+
+async def test_recreated_table_keeps_its_baseline(
+    db: Database, monitor: Monitor, tmp_path: Path
+) -> None:
+    """Recreating a table changes the statement's queryid but not its key."""
+    prepare_probe(db)
+
+    def lookups() -> None:
+        for value in range(20):
+            db.fetch_value(LOOKUP, (value * 11,))
+
+    def queryids() -> set[int]:
+        rows = db.fetch_all(
+            "SELECT queryid FROM pg_stat_statements"
+            " WHERE query LIKE 'SELECT count(*) FROM regression_probe%'"
+        )
+        return {row[0] for row in rows}
+
+    service = await AlertService.open(tmp_path / "baselines.sqlite3")
+    try:
+        monitor.poll()
+        assert flat(await poll(service, monitor, lookups, 24)) == []
+        key = statement_key(db, LOOKUP)
+        before = service.detector.baseline(key)
+        assert before is not None
+        first_ids = queryids()
+
+        db.execute("DROP TABLE regression_probe")
+        prepare_probe(db)
+        assert flat(await poll(service, monitor, lookups, 10)) == []
+        assert queryids() - first_ids, "recreating the table kept the queryid"
+        assert statement_key(db, LOOKUP) == key
+        after = service.detector.baseline(key)
+        assert after is not None
+        assert after.count > before.count
+    finally:
+        await service.close()

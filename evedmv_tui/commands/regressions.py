@@ -95,6 +95,12 @@ def _duration(seconds: float) -> str:
 
 async def _open(settings: Settings) -> BaselineStore:
     path = settings.baseline_file
+    if not path.exists():
+        raise EvedmvError(
+            "no baseline file",
+            f"{path} does not exist yet",
+            "run the dashboard first; it creates the file on its first poll",
+        )
     store = await open_store(path)
     status = store.status
     if not status.persistent and status.level == "error":
@@ -259,6 +265,12 @@ def _print_baseline(
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
     min_samples = DetectorConfig().min_samples
+    if args.key is None and not settings.baseline_file.exists():
+        if args.json:
+            print(json.dumps({"baselines": []}))
+        else:
+            print(f"no baselines yet (no file at {settings.baseline_file})")
+        return 0
     store = await _open(settings)
     try:
         if args.key is None:

@@ -415,29 +415,36 @@ class RegressionDetector:
             warmup = (*baseline.warmup, value)
             spread = 1.4826 * median_absolute_deviation(warmup)
             done = len(warmup) >= config.min_samples
-            return dataclasses.replace(
-                baseline,
-                label=sample.label or baseline.label,
-                count=len(warmup),
-                mean=median(warmup),
-                variance=spread * spread,
-                warmup=() if done else warmup,
-                last_value=value,
-                updated_at=sample.at,
+            return Baseline(
+                baseline.key,
+                sample.label or baseline.label,
+                len(warmup),
+                median(warmup),
+                spread * spread,
+                () if done else warmup,
+                value,
+                sample.at,
+                baseline.regressed,
+                baseline.epoch,
             )
         sigma = self._sigma(state.rule, baseline)
         limit = config.clip_sigmas * sigma
         clipped = min(max(value, baseline.mean - limit), baseline.mean + limit)
         difference = clipped - baseline.mean
         increment = config.alpha * difference
-        return dataclasses.replace(
-            baseline,
-            label=sample.label or baseline.label,
-            count=baseline.count + 1,
-            mean=baseline.mean + increment,
-            variance=(1 - config.alpha) * (baseline.variance + difference * increment),
-            last_value=value,
-            updated_at=sample.at,
+        # Built directly: dataclasses.replace is several times slower, and
+        # this runs for every sample of every key.
+        return Baseline(
+            baseline.key,
+            sample.label or baseline.label,
+            baseline.count + 1,
+            baseline.mean + increment,
+            (1 - config.alpha) * (baseline.variance + difference * increment),
+            baseline.warmup,
+            value,
+            sample.at,
+            baseline.regressed,
+            baseline.epoch,
         )
 
     def _observe_level(self, state: _Level, sample: Sample) -> Change | None:
@@ -456,19 +463,19 @@ class RegressionDetector:
             and abs(sample.value - baseline.mean) >= rule.min_delta
         )
         state.recent.append(size if deviant else None)
+        if state.open is None and not deviant:
+            state.baseline = self._learn(state, sample)
+            return None
+
         seen = dataclasses.replace(
             baseline,
             label=sample.label or baseline.label,
             last_value=sample.value,
             updated_at=sample.at,
         )
-
         if state.open is not None:
             state.baseline = dataclasses.replace(seen, regressed=True)
             return self._follow_level(state, sample, size, z)
-        if not deviant:
-            state.baseline = self._learn(state, sample)
-            return None
 
         # A deviating sample is not learned, even before it is confirmed.
         state.baseline = seen
