@@ -315,9 +315,9 @@ async def test_damaged_file_is_moved_aside(tmp_path: Path) -> None:
         assert await store.get_baseline(KEY) == learned()
     finally:
         await store.close()
-    kept = list(tmp_path.glob("baselines.sqlite3.damaged-*"))
-    assert len(kept) == 1
-    assert kept[0].read_bytes().startswith(b"this is not a database")
+    moved = list(tmp_path.glob("baselines.sqlite3.damaged-*"))
+    assert len(moved) == 1
+    assert moved[0].read_bytes().startswith(b"this is not a database")
 
 
 async def test_truncated_database_is_moved_aside(tmp_path: Path) -> None:

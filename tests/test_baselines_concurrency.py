@@ -2,7 +2,7 @@
 
 Two dashboard processes and a sample recorder share the file. The recorder
 holds the write lock longer than the dashboards' busy timeout, so SQLite
-reports ``database is locked`` to them; the store must retry instead of
+reports ``database is locked`` to them. The store must retry instead of
 raising, and no row may be lost or written twice.
 """
 
