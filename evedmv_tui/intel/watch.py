@@ -295,14 +295,14 @@ def set_enabled(db: Database, names: Iterable[str], enabled: bool) -> list[str]:
     Raises :class:`WatchError` listing the names that do not exist; the
     existing ones are changed all the same.
     """
-    wanted = sorted(set(names))
+    requested = sorted(set(names))
     with operation("intel.watch"):
         rows = db.fetch_all(
             load_sql("evedmv_tui.intel", "watch_set_enabled"),
-            {"names": wanted, "enabled": enabled},
+            {"names": requested, "enabled": enabled},
         )
     changed = sorted(row[0] for row in rows)
-    missing = [name for name in wanted if name not in changed]
+    missing = [name for name in requested if name not in changed]
     if missing:
         raise _not_found(missing)
     return changed
@@ -314,13 +314,13 @@ def delete_profiles(db: Database, names: Iterable[str]) -> list[str]:
     Raises :class:`WatchError` listing the names that do not exist; the
     existing ones are deleted all the same.
     """
-    wanted = sorted(set(names))
+    requested = sorted(set(names))
     with operation("intel.watch"):
         rows = db.fetch_all(
-            load_sql("evedmv_tui.intel", "watch_delete"), {"names": wanted}
+            load_sql("evedmv_tui.intel", "watch_delete"), {"names": requested}
         )
     deleted = sorted(row[0] for row in rows)
-    missing = [name for name in wanted if name not in deleted]
+    missing = [name for name in requested if name not in deleted]
     if missing:
         raise _not_found(missing)
     log.info("deleted watch profiles %s", ", ".join(deleted))

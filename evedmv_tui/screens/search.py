@@ -1,7 +1,7 @@
 """Incremental search by name or id, and its command palette provider.
 
 Each keystroke starts one search statement in an exclusive thread worker, so
-a newer keystroke cancels the wait for an older answer. Picking a character,
+a newer keystroke cancels the wait for an older result. Picking a character,
 corporation or alliance opens its page.
 """
 

@@ -32,12 +32,12 @@ def render_heatmap(heatmap: Heatmap, mode: str = "all", cell_width: int = 2) -> 
             text.append(SHADES[level] * cell_width)
         text.append("\n")
     zone = heatmap.timezone()
-    shown = {"all": "kills and losses", "kills": "kills", "losses": "losses"}[mode]
+    counted = {"all": "kills and losses", "kills": "kills", "losses": "losses"}[mode]
     if zone is None:
         text.append("No activity in this period.")
     else:
         text.append(
-            f"{shown}; busiest {zone.window}"
+            f"{counted}; busiest {zone.window}"
             f" ({zone.share * 100:.0f}% of activity), suggests {zone.label}"
         )
     return text
@@ -57,7 +57,7 @@ class HeatmapView(Static, can_focus=True):
     """
 
     mode: reactive[str] = reactive("all")
-    """Which events the shading counts: ``all``, ``kills`` or ``losses``."""
+    """Events the shading counts: ``all``, ``kills`` or ``losses``."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
