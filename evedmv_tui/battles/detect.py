@@ -1,9 +1,9 @@
 """Battle detection over the stored killmails: full rebuild and incremental.
 
-:func:`detect_all` clusters every killmail; :func:`on_batch` is the
+:func:`detect_all` clusters every killmail. :func:`on_batch` is the
 post-import hook that reclusters only the systems and time around a batch's
-kills (an open battle grows; a straggler updates a closed battle and marks it
-``changed``). Both run the same steps (:mod:`evedmv_tui.battles.cluster`,
+kills, so an open battle grows and a straggler updates a closed battle and
+marks it ``changed``. Both run the same steps (:mod:`evedmv_tui.battles.cluster`,
 then sides and metrics) and the same reconciliation: each new cluster keeps
 the id of the stored battle it shares the most kills with, so user overrides
 survive, and a stored battle that no longer exists hands its overrides to the
@@ -52,7 +52,7 @@ _LOCK_KEY = 7_305_000_100
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DetectionSummary:
-    """What one detection run changed."""
+    """Counts of battles and kills from one detection run."""
 
     battles: int
     """Battles found in the scope."""
@@ -225,10 +225,12 @@ def _widen(
     """Grow an incremental scope to whole stored battles and nearby systems.
 
     The time range gains the margin within which new kills can change
-    clustering; the systems gain those within merge range; and the scope
-    grows until it covers every stored battle it touches.
+    clustering, and the systems gain those within merge range. Then the
+    scope grows until it covers every stored battle it touches.
     """
-    assert scope.systems is not None and scope.start and scope.end
+    assert scope.systems is not None
+    assert scope.start is not None
+    assert scope.end is not None
     margin = dt.timedelta(seconds=params.margin_seconds)
     start, end = scope.start - margin, scope.end + margin
     near = neighbourhoods(jumps, scope.systems, params.merge_max_jumps)
@@ -476,6 +478,14 @@ def _store(
                         kill.victim_corporation_id,
                         kill.victim_character_id,
                     ),
+                    kill.solar_system_id,
+                    kill.victim_character_id,
+                    kill.victim_corporation_id,
+                    kill.victim_alliance_id,
+                    kill.victim_ship_type_id,
+                    kill.total_value,
+                    kill.final_blow_character_id,
+                    len(kill.attacker_damage),
                 )
             )
         side_rows.extend(_side_rows(battle_id, metrics))
@@ -585,7 +595,20 @@ def _entity_rows(
     ]
 
 
-_MEMBER_COLUMNS = ("killmail_id", "killmail_time", "battle_id", "side_no")
+_MEMBER_COLUMNS = (
+    "killmail_id",
+    "killmail_time",
+    "battle_id",
+    "side_no",
+    "solar_system_id",
+    "victim_character_id",
+    "victim_corporation_id",
+    "victim_alliance_id",
+    "victim_ship_type_id",
+    "total_value",
+    "final_blow_character_id",
+    "attacker_count",
+)
 _SIDE_COLUMNS = (
     "battle_id",
     "side_no",

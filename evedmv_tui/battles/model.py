@@ -119,6 +119,15 @@ class Kill:
             return False
         return any(is_player_character(c) for c in self.attacker_character_ids)
 
+    @property
+    def final_blow_character_id(self) -> int | None:
+        for character_id, final in zip(
+            self.attacker_character_ids, self.attacker_final_blows, strict=True
+        ):
+            if final:
+                return character_id
+        return None
+
     def pilots(self) -> set[int]:
         found = {
             c

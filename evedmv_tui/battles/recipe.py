@@ -292,16 +292,6 @@ def report_from_recipe(
 
 
 def _kill_row(kill: Kill, side_of: Any) -> KillRow:
-    final_blow = next(
-        (
-            c
-            for c, final in zip(
-                kill.attacker_character_ids, kill.attacker_final_blows, strict=True
-            )
-            if final
-        ),
-        None,
-    )
     return KillRow(
         kill.killmail_id,
         kill.killmail_time,
@@ -316,6 +306,6 @@ def _kill_row(kill: Kill, side_of: Any) -> KillRow:
             kill.victim_corporation_id,
             kill.victim_character_id,
         ),
-        final_blow,
+        kill.final_blow_character_id,
         len(kill.attacker_damage),
     )

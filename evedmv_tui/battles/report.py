@@ -1,9 +1,10 @@
 """Battle lists and reports as typed rows, ready to render or export.
 
 :func:`load_report` costs a fixed number of statements whatever the
-battle's size: the battle row with its stored metrics, its entities, its
-killmails, one batch of names (the ``names`` table, then ESI when a client is
-given) and one query for the names of types, systems and regions.
+battle's size. It reads the battle row with its stored metrics, the
+parameters, its entities and its killmails, then resolves names in one batch
+(the ``names`` table, then ESI when a client is given) and reads the names of
+types, systems and regions in one more query.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class BattleNotFound(EvedmvError):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BattleFilter:
-    """Which battles a list shows; None leaves a criterion out."""
+    """Criteria of a battle list; None leaves a criterion out."""
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None

@@ -200,8 +200,8 @@ def _collect(
             for actor in significant_actors:
                 if actor != victim:
                     weights.hostile(actor, victim, value * shares[actor])
-        # The largest damage dealers are fellows pairwise; every other
-        # attacker is a fellow of the largest one, which bounds the pairs of a
+        # The largest damage dealers are fellows pairwise, and every other
+        # attacker is a fellow of the largest one. This bounds the pairs of a
         # kill with hundreds of attackers.
         ordered = sorted(shares, key=lambda a: (-shares[a], a))
         core = [a for a in ordered if a in significant_actors][:FELLOW_PAIRWISE]

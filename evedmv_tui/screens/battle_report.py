@@ -1,8 +1,8 @@
 """The battle report: sides, composition, timeline, killmails and entities.
 
 Keys on the entities tab move the selected alliance, corporation or
-character to the previous or next side, or to a new one; the move is stored
-as an override and the report is recomputed in a worker.
+character to the previous or next side, or to a new one. The move is stored
+as an override, and a worker recomputes the report.
 """
 
 from __future__ import annotations

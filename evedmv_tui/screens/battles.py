@@ -81,7 +81,11 @@ def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
 
 
 def _row(battle: BattleSummary) -> list[Any]:
-    state = "●" if battle.ongoing else ("Δ" if battle.changed else "")
+    state = ""
+    if battle.ongoing:
+        state = "●"
+    elif battle.changed:
+        state = "Δ"
     minutes = int(battle.duration.total_seconds() // 60)
     return [
         state,

@@ -37,12 +37,22 @@ CREATE INDEX battles_time ON battles (start_time, end_time);
 CREATE INDEX battles_end ON battles (end_time);
 CREATE INDEX battles_systems ON battles USING gin (solar_system_ids);
 
--- A killmail belongs to at most one battle.
+-- A killmail belongs to at most one battle. The victim, value and final
+-- blow are copied from the killmail so that a report's kill list reads one
+-- index range instead of joining the partitioned killmail tables.
 CREATE TABLE battle_killmails (
-    killmail_id    bigint PRIMARY KEY,
-    killmail_time  timestamptz NOT NULL,
-    battle_id      bigint NOT NULL REFERENCES battles ON DELETE CASCADE,
-    side_no        integer
+    killmail_id              bigint PRIMARY KEY,
+    killmail_time            timestamptz NOT NULL,
+    battle_id                bigint NOT NULL REFERENCES battles ON DELETE CASCADE,
+    side_no                  integer,
+    solar_system_id          bigint NOT NULL,
+    victim_character_id      bigint,
+    victim_corporation_id    bigint,
+    victim_alliance_id       bigint,
+    victim_ship_type_id      bigint NOT NULL,
+    total_value              double precision NOT NULL,
+    final_blow_character_id  bigint,
+    attacker_count           integer NOT NULL
 );
 CREATE INDEX battle_killmails_battle ON battle_killmails (battle_id, killmail_time);
 
