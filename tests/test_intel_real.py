@@ -1,8 +1,8 @@
 """Entity pages on a real EVE Ref archive, checked against independent SQL.
 
 One database per module contains the killmails of 2021-12-03 (4,158 killmails),
-the static data the page joins (systems, regions, types, groups) and the ESI
-prices that give the killmails their ISK values.
+the static data the page joins (systems, regions, types, groups), the ESI
+prices that give the killmails their ISK values, and the detected battles.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
 from evedmv_tui.intel.pages import EntityPage, load_page
@@ -38,6 +39,7 @@ def real_database(cluster: PrivateCluster) -> Iterator[tuple[Database, str]]:
         import_sde(database, shared_file("sde"))
         import_paths(database, [shared_file(ARCHIVE)], offline=True, workers=0)
         import_prices(database, shared_file(PRICES))
+        detect_all(database)
         database.execute("VACUUM ANALYZE")
         yield database, url
     finally:
@@ -344,3 +346,25 @@ def test_json_output_has_the_figures(real_db: Database) -> None:
     assert 0.0 <= data["summary"]["isk_efficiency"] <= 1.0
     assert set(data["tops"]) >= {"pilots", "systems", "regions", "ships_flown"}
     assert data["heatmap"]["timezone"]["label"] in {"EUTZ", "USTZ", "AUTZ"}
+
+
+def test_battles_match_independent_sql(real_db: Database) -> None:
+    corporation = busiest(real_db, "corporation_id")
+    page = _page(real_db, EntityKind.CORPORATION, corporation)
+    expected = real_db.fetch_all(
+        """
+        SELECT bk.battle_id, count(*) FROM battle_killmails bk
+        JOIN battles b USING (battle_id)
+        WHERE bk.killmail_id IN (
+            SELECT killmail_id FROM attackers WHERE corporation_id = %(id)s
+            UNION
+            SELECT killmail_id FROM killmails WHERE victim_corporation_id = %(id)s)
+        GROUP BY bk.battle_id, b.start_time
+        ORDER BY b.start_time DESC, bk.battle_id DESC LIMIT 20
+        """,
+        {"id": corporation},
+    )
+    assert expected
+    shown = [(b.battle_id, b.entity_killmails) for b in page.battles]
+    assert shown == expected
+    assert all(b.system_names for b in page.battles)

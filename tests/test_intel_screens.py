@@ -29,7 +29,7 @@ from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import TELEMETRY
 from evedmv_tui.widgets.intel_summary import SummaryPanel
-from evedmv_tui.widgets.intel_tables import RecentTable, TopListTable
+from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.table import KeyedTable
 from tests.fakes.server import FakeServer
 from tests.test_intel_real import busiest, real_database
@@ -484,3 +484,24 @@ async def test_app_notifies_matches_of_live_batches(
         await settle(pilot)
         titles = [n.title for n in app._notifications]
         assert any(title.endswith("watch matches") for title in titles)
+
+
+async def test_battle_row_opens_report(app_settings: Settings, world: World) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        assert screen.page is not None
+        assert screen.page.battles
+        screen.query_one(TabbedContent).active = "tab-battles"
+        await pilot.pause()
+        battles = screen.query_one(BattleTable)
+        assert battles.row_count == len(screen.page.battles)
+        battles.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        expected = ("battle", screen.page.battles[0].battle_id)
+        assert getattr(app.screen, "entry_key", None) == expected
