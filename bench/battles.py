@@ -87,15 +87,13 @@ def main() -> int:
         if not generated.exists():
             started = time.perf_counter()
             write_jsonl(generated, args.count, args.seed)
-            print(
-                f"generated {args.count} killmails in {time.perf_counter() - started:.0f} s"
-            )
+            elapsed = time.perf_counter() - started
+            print(f"generated {args.count} killmails in {elapsed:.0f} s")
         _split(generated, head, tail)
         started = time.perf_counter()
         import_paths(db, [head], offline=True)
-        print(
-            f"imported {args.count - TAIL} killmails in {time.perf_counter() - started:.0f} s"
-        )
+        elapsed = time.perf_counter() - started
+        print(f"imported {args.count - TAIL} killmails in {elapsed:.0f} s")
     elif not tail.exists():
         _split(generated, head, tail)
 

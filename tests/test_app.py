@@ -45,7 +45,10 @@ async def test_help_opens_and_closes(settings: Settings) -> None:
         await wait_connected(app, pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        assert "Quit" in static_text(app, "#help-bindings")
+        shown = [str(s.render()) for s in app.screen.query(".help-bindings")]
+        assert any("Reload" in text for text in shown)
+        assert "Quit" in shown[-1]
+        assert "Killmail: One killmail" in static_text(app, "#help-screens")
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 

@@ -34,7 +34,9 @@ def later(url: str, statement: str, delay: float = 0.7) -> threading.Thread:
 
 
 @pytest.fixture
-def isolated_config(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def isolated_config(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     yield
 

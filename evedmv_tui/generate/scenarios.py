@@ -24,7 +24,7 @@ import random
 from collections.abc import Sequence
 
 from evedmv_tui.generate.universe import CONCORD, NPC_FORCES, Universe
-from evedmv_tui.generate.world import Pilot, World
+from evedmv_tui.generate.world import Alliance, Pilot, World
 
 INFINITY = math.inf
 
@@ -127,11 +127,12 @@ def _war_id(ctx: Context, system_id: int) -> int | None:
 
 
 def _roster(
-    ctx: Context, coalition: Sequence[object], size: int, *, capitals: bool
+    ctx: Context, coalition: Sequence[Alliance], size: int, *, capitals: bool
 ) -> list[Pilot]:
+    """Draw ``size`` pilots of a coalition; capital pilots only if ``capitals``."""
     pilots: list[Pilot] = []
     for alliance in coalition:
-        pilots.extend(alliance.pilots)  # type: ignore[attr-defined]
+        pilots.extend(alliance.pilots)
     if not capitals:
         pilots = [p for p in pilots if p.role not in ("capital", "supercapital")]
     else:

@@ -57,20 +57,28 @@ class HelpScreen(DashboardScreen):
     ]
 
     def __init__(
-        self, bindings: Sequence[Binding], entries: Sequence[ScreenEntry]
+        self,
+        sections: Sequence[tuple[str, Sequence[Binding]]],
+        entries: Sequence[ScreenEntry],
     ) -> None:
+        """Show ``sections`` (title, bindings), then the registered screens."""
         super().__init__()
-        self.bindings = bindings
+        self.sections = sections
         self.entries = entries
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static("Keys on the previous screen", classes="section-title")
-            yield Static(
-                "\n".join(describe_bindings(self.app, self.bindings)) or "none",
-                id="help-bindings",
-                markup=False,
-            )
+            for index, (title, bindings) in enumerate(self.sections):
+                lines = describe_bindings(self.app, bindings)
+                if not lines:
+                    continue
+                yield Static(title, classes="section-title", markup=False)
+                yield Static(
+                    "\n".join(lines),
+                    id=f"help-bindings-{index}",
+                    classes="help-bindings",
+                    markup=False,
+                )
             yield Static("Screens", classes="section-title")
             yield Static(
                 "\n".join(describe_screens(self.app, self.entries)),

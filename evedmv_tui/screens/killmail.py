@@ -219,7 +219,7 @@ class KillmailScreen(DashboardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
         Binding("2", "show_tab('items')", "Items", id="killmail.items"),
-        Binding("e", "expand_items", "Expand all", id="killmail.expand"),
+        Binding("e", "expand_items", "Expand", id="killmail.expand"),
         Binding("r", "reload", "Reload", id="killmail.reload"),
     ]
 
