@@ -236,6 +236,10 @@ def start_tracing(frames: int = 1) -> bool:
     return True
 
 
+def is_tracing() -> bool:
+    return tracemalloc.is_tracing()
+
+
 def stop_tracing() -> None:
     tracemalloc.stop()
 

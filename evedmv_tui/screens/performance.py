@@ -1,0 +1,713 @@
+"""The live performance screen and the service that polls the monitor for the app.
+
+:class:`MonitorService` runs :meth:`Monitor.poll` in a thread worker on a
+one-shot timer that is re-armed when the previous poll has finished, so a
+slow poll never overlaps the next. The app starts it once
+(:func:`start_monitor`); it keeps polling while the screen is closed, so
+the alert centre gets samples all the time. The screen subscribes to it and
+refreshes its tables in place by row key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor.explain import ExplainError, ExplainResult
+from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
+from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.connect import server_conninfo
+from evedmv_tui.widgets import perf_rows
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
+from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.table import KeyedTable
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Snapshot], None]
+INTERVAL_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+"""Intervals that ``+`` and ``-`` step through, in seconds."""
+HISTORY_SAMPLES = 300
+"""Plot points kept per series: ten minutes at the default 2 s interval."""
+
+
+class MonitorService:
+    """Polls one :class:`Monitor` for the app and hands snapshots to listeners.
+
+    All methods run on the app's thread; only the poll itself runs in a
+    thread worker.
+    """
+
+    def __init__(
+        self,
+        app: App[Any],
+        settings: Settings,
+        monitor_factory: Callable[[str | None], Monitor] | None = None,
+    ) -> None:
+        self.app = app
+        self._factory = monitor_factory or default_monitor_factory(settings)
+        self.monitor: Monitor | None = None
+        self.latest: Snapshot | None = None
+        self.paused = False
+        self.interval = settings.poll_interval
+        self._listeners: list[Listener] = []
+        self._timer: Timer | None = None
+        self._polling = False
+        self._closed = False
+        self._feeds_alerts = False
+
+    def start(self) -> None:
+        self._arm(0.0)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.stop()
+        if self.monitor is not None:
+            self.monitor.close()
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on the UI thread with every snapshot; returns an undo."""
+        self._listeners.append(listener)
+        if self.latest is not None:
+            listener(self.latest)
+
+        def stop() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return stop
+
+    def set_interval(self, seconds: float) -> None:
+        """Change the interval now: a pending wait restarts with the new value."""
+        self.interval = min(max(seconds, MIN_INTERVAL), MAX_INTERVAL)
+        if self.monitor is not None:
+            self.monitor.interval = self.interval
+        if not self._polling:
+            self._arm(self._delay())
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused and not self._polling:
+            self._arm(0.0)
+
+    def _delay(self) -> float:
+        if self.monitor is None:
+            return self.interval
+        return self.monitor.next_delay()
+
+    def _arm(self, delay: float) -> None:
+        if self._closed:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        # Textual's timer divides by its delay, so it must not be zero.
+        self._timer = self.app.set_timer(
+            max(delay, 0.01), self._tick, name="monitor-poll"
+        )
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self.paused or self._closed or self._polling:
+            return
+        if self.monitor is None and self._conninfo() is None:
+            # The app has not connected yet; the app starts the private
+            # cluster, and two starts at once would collide.
+            self._arm(1.0)
+            return
+        self._polling = True
+        self.app.run_worker(
+            self._poll,
+            name="monitor-poll",
+            group="monitor",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _conninfo(self) -> str | None:
+        db = getattr(self.app, "db", None)
+        if db is not None:
+            return str(db.conninfo)
+        return None if hasattr(self.app, "db") else ""
+
+    def _poll(self) -> None:
+        try:
+            if self.monitor is None:
+                self.monitor = self._factory(self._conninfo() or None)
+                self.monitor.interval = self.interval
+            snapshot = self.monitor.poll()
+        except Exception as exc:
+            # Monitor.poll turns server failures into a snapshot; this is a
+            # failure to build the monitor at all (no private cluster, say).
+            log.warning("monitor poll failed: %s", exc)
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._deliver, snapshot)
+
+    def _deliver(self, snapshot: Snapshot) -> None:
+        self._polling = False
+        center = getattr(self.app, "alert_center", None)
+        if center is not None and not self._feeds_alerts and self.monitor is not None:
+            # The alert centre opens its baseline file in a task of its own,
+            # so it may appear after the first polls.
+            center.subscribe(self.monitor)
+            center.observe_threadsafe(snapshot.samples)
+            self._feeds_alerts = True
+        self.latest = snapshot
+        for listener in list(self._listeners):
+            listener(snapshot)
+        self._arm(self._delay())
+
+    def _failed(self, exc: BaseException) -> None:
+        self._polling = False
+        self.app.notify(
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            title="Performance monitor failed",
+            severity="error",
+            markup=False,
+        )
+        self._arm(max(self.interval, 5.0))
+
+
+def default_monitor_factory(settings: Settings) -> Callable[[str | None], Monitor]:
+    """Build monitors on the app's connection string, or on ``settings``."""
+
+    def build(conninfo: str | None) -> Monitor:
+        return Monitor(None, settings, conninfo=conninfo or server_conninfo(settings))
+
+    return build
+
+
+def start_monitor(app: App[Any], settings: Settings) -> MonitorService:
+    """Create and start the app's monitor service; also set ``app.monitor_service``."""
+    service = MonitorService(app, settings)
+    app.monitor_service = service  # type: ignore[attr-defined]
+    service.start()
+    return service
+
+
+@dataclasses.dataclass
+class SnapshotArrived(Message):
+    snapshot: Snapshot
+
+
+class PerformanceScreen(DashboardScreen):
+    """Live database and application performance, refreshed every poll."""
+
+    TITLE = "Performance"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause", id="perf-pause"),
+        Binding(
+            "plus,equals_sign", "faster", "Faster", key_display="+", id="perf-faster"
+        ),
+        Binding("minus", "slower", "Slower", key_display="-", id="perf-slower"),
+        Binding("slash", "filter", "Filter", key_display="/", id="perf-filter"),
+        Binding("s", "cycle_sort", "Sort", id="perf-sort"),
+        Binding("enter", "full_text", "Full text", id="perf-full-text"),
+        Binding("e", "explain", "Explain", id="perf-explain"),
+        Binding("A", "explain_analyze", "Analyze", show=False, id="perf-analyze"),
+        Binding("c", "cancel_backend", "Cancel", show=False, id="perf-cancel"),
+        Binding("x", "terminate_backend", "Terminate", show=False, id="perf-terminate"),
+        Binding("t", "toggle_trace", "Trace", show=False, id="perf-trace"),
+    ]
+    DEFAULT_CSS = """
+    PerformanceScreen #perf-summary {
+        height: 1;
+        padding: 0 1;
+    }
+    PerformanceScreen TabbedContent {
+        height: 1fr;
+    }
+    PerformanceScreen TabPane {
+        padding: 0;
+    }
+    PerformanceScreen .perf-problem {
+        height: auto;
+        padding: 0 1;
+        color: $text-warning;
+    }
+    PerformanceScreen .perf-problem.-none {
+        display: none;
+    }
+    PerformanceScreen .perf-line {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    PerformanceScreen .perf-text {
+        height: auto;
+        padding: 0 1;
+    }
+    PerformanceScreen KeyedTable {
+        height: 1fr;
+    }
+    PerformanceScreen #statement-filter {
+        display: none;
+    }
+    PerformanceScreen #statement-filter.-shown {
+        display: block;
+    }
+    PerformanceScreen SeriesPlot {
+        height: 1fr;
+        min-height: 5;
+    }
+    """
+
+    def __init__(
+        self, *, service: MonitorService | None = None, live: bool = True
+    ) -> None:
+        super().__init__()
+        self._service = service
+        self.live = live
+        """False shows only snapshots given to :meth:`show_snapshot` (tests)."""
+        self.snapshot: Snapshot | None = None
+        self.sort = "total"
+        self.text_filter = ""
+        self._stop_listening: Callable[[], None] | None = None
+        self._started_at = time.monotonic()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("waiting for the first poll…"), id="perf-summary")
+        with TabbedContent(id="perf-tabs"):
+            with TabPane("Statements", id="tab-statements"):
+                yield Static(classes="perf-problem -none", id="statements-problem")
+                yield Static(classes="perf-line", id="statements-state")
+                yield Input(
+                    placeholder="filter query text, enter to apply",
+                    id="statement-filter",
+                )
+                yield KeyedTable(perf_rows.STATEMENT_COLUMNS, id="statements")
+            with TabPane("Activity", id="tab-activity"):
+                yield Static(classes="perf-problem -none", id="activity-problem")
+                yield Static(classes="perf-line", id="activity-chains")
+                yield KeyedTable(perf_rows.ACTIVITY_COLUMNS, id="activity")
+            with TabPane("Database", id="tab-database"):
+                yield Static(classes="perf-text", id="database-text")
+                yield Static(classes="perf-problem -none", id="tables-problem")
+                yield KeyedTable(perf_rows.HINT_COLUMNS, id="hints")
+            with TabPane("App", id="tab-app"):
+                yield KeyedTable(perf_rows.OPERATION_COLUMNS, id="operations")
+                yield Static(
+                    Text("slow application queries (e explains with real parameters)"),
+                    classes="perf-line",
+                )
+                yield KeyedTable(perf_rows.SLOW_COLUMNS, id="slow")
+            with TabPane("Memory", id="tab-memory"):
+                yield Static(classes="perf-text", id="memory-text")
+                yield KeyedTable(perf_rows.BACKEND_COLUMNS, id="backends")
+            with TabPane("Caches", id="tab-caches"):
+                yield KeyedTable(perf_rows.CACHE_COLUMNS, id="caches")
+            with TabPane("Ingest", id="tab-ingest"):
+                yield Static(classes="perf-problem -none", id="ingest-problem")
+                yield Static(classes="perf-text", id="ingest-text")
+            with TabPane("Alerts", id="tab-alerts"):
+                yield KeyedTable(perf_rows.ALERT_COLUMNS, id="alerts")
+            with TabPane("Charts", id="tab-charts"), Vertical():
+                yield SeriesPlot(
+                    "transactions per second",
+                    x_label="s",
+                    y_label="tps",
+                    max_samples=HISTORY_SAMPLES,
+                    id="plot-tps",
+                )
+                yield SeriesPlot(
+                    "mean statement time",
+                    x_label="s",
+                    y_label="ms",
+                    max_samples=HISTORY_SAMPLES,
+                    id="plot-mean",
+                )
+                yield SeriesPlot(
+                    "app memory (RSS)",
+                    x_label="s",
+                    y_label="MiB",
+                    max_samples=HISTORY_SAMPLES,
+                    id="plot-memory",
+                )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if not self.live:
+            return
+        service = self._service or getattr(self.app, "monitor_service", None)
+        if service is None:
+            service = start_monitor(self.app, self.evedmv_app.settings)
+        self._service = service
+        self._stop_listening = service.listen(self._post_snapshot)
+
+    def on_unmount(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
+
+    def _post_snapshot(self, snapshot: Snapshot) -> None:
+        self.post_message(SnapshotArrived(snapshot))
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.show_snapshot(message.snapshot)
+
+    # -- rendering --------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._service.paused if self._service is not None else False
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        """Refresh every panel from ``snapshot``, keeping cursors by row key."""
+        self.snapshot = snapshot
+        self.query_one("#perf-summary", Static).update(
+            perf_rows.summary_text(snapshot, paused=self.paused)
+        )
+        self._show_problem("#statements-problem", snapshot, "statements")
+        self._show_problem("#activity-problem", snapshot, "activity")
+        self._show_problem("#tables-problem", snapshot, "tables")
+        self._show_problem("#ingest-problem", snapshot, "ingest")
+        self._render_statements()
+        self.query_one("#activity", KeyedTable).update_rows(
+            perf_rows.activity_rows(snapshot)
+        )
+        chains = snapshot.activity.chains if snapshot.activity is not None else []
+        self.query_one("#activity-chains", Static).update(
+            Text(
+                "blocking: " + "; ".join(" ← ".join(str(p) for p in c) for c in chains)
+            )
+            if chains
+            else Text(
+                "no blocked backends · c cancels, x terminates the selected backend"
+            )
+        )
+        self.query_one("#database-text", Static).update(
+            perf_rows.database_text(snapshot)
+        )
+        self.query_one("#hints", KeyedTable).update_rows(perf_rows.hint_rows(snapshot))
+        self.query_one("#operations", KeyedTable).update_rows(
+            perf_rows.operation_rows(snapshot)
+        )
+        self.query_one("#slow", KeyedTable).update_rows(perf_rows.slow_rows(snapshot))
+        self.query_one("#memory-text", Static).update(
+            perf_rows.memory_text(snapshot, tracing=memory_mod.is_tracing())
+        )
+        self.query_one("#backends", KeyedTable).update_rows(
+            perf_rows.backend_rows(snapshot)
+        )
+        self.query_one("#caches", KeyedTable).update_rows(
+            perf_rows.cache_rows(snapshot)
+        )
+        self.query_one("#ingest-text", Static).update(perf_rows.ingest_text(snapshot))
+        self.query_one("#alerts", KeyedTable).update_rows(
+            perf_rows.alert_rows(snapshot)
+        )
+        self._add_plot_points(snapshot)
+
+    def _show_problem(self, selector: str, snapshot: Snapshot, panel: str) -> None:
+        widget = self.query_one(selector, Static)
+        text = perf_rows.problems_text(snapshot, panel)
+        widget.update(text or "")
+        widget.set_class(text is None, "-none")
+
+    def _render_statements(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        self.query_one("#statements-state", Static).update(
+            perf_rows.statements_state(snapshot, self.sort, self.text_filter)
+        )
+        self.query_one("#statements", KeyedTable).update_rows(
+            perf_rows.statement_rows(
+                snapshot, sort=self.sort, text_filter=self.text_filter
+            )
+        )
+
+    def _add_plot_points(self, snapshot: Snapshot) -> None:
+        if not snapshot.connected:
+            return
+        x = round(snapshot.at - self._started_wall(), 1)
+        database = snapshot.database
+        if database is not None and database.tps is not None:
+            self.query_one("#plot-tps", SeriesPlot).add_sample("tps", x, database.tps)
+        calls = sum(v.delta.calls for v in snapshot.statements if v.delta.trusted)
+        exec_ms = sum(v.delta.exec_ms for v in snapshot.statements if v.delta.trusted)
+        if calls and snapshot.statements_trusted:
+            self.query_one("#plot-mean", SeriesPlot).add_sample(
+                "mean", x, exec_ms / calls
+            )
+        memory = snapshot.memory
+        if memory is not None and memory.app.rss is not None:
+            self.query_one("#plot-memory", SeriesPlot).add_sample(
+                "rss", x, memory.app.rss / memory_mod.MIB
+            )
+
+    def _started_wall(self) -> float:
+        return time.time() - (time.monotonic() - self._started_at)
+
+    # -- actions ----------------------------------------------------------
+
+    def _active_tab(self) -> str:
+        return str(self.query_one(TabbedContent).active)
+
+    def action_toggle_pause(self) -> None:
+        if self._service is None:
+            return
+        self._service.set_paused(not self._service.paused)
+        if self.snapshot is not None:
+            self.query_one("#perf-summary", Static).update(
+                perf_rows.summary_text(self.snapshot, paused=self.paused)
+            )
+        self.notify("polling paused" if self.paused else "polling resumed", timeout=2)
+
+    def _step_interval(self, direction: int) -> None:
+        if self._service is None:
+            return
+        current = self._service.interval
+        if direction > 0:
+            faster = [s for s in INTERVAL_STEPS if s < current]
+            new = faster[-1] if faster else INTERVAL_STEPS[0]
+        else:
+            slower = [s for s in INTERVAL_STEPS if s > current]
+            new = slower[0] if slower else INTERVAL_STEPS[-1]
+        self._service.set_interval(new)
+        self.notify(f"polling every {new:g} s", timeout=2)
+
+    def action_faster(self) -> None:
+        self._step_interval(+1)
+
+    def action_slower(self) -> None:
+        self._step_interval(-1)
+
+    def action_filter(self) -> None:
+        self.query_one(TabbedContent).active = "tab-statements"
+        field = self.query_one("#statement-filter", Input)
+        field.add_class("-shown")
+        field.value = self.text_filter
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "statement-filter":
+            return
+        self.text_filter = event.value.strip()
+        event.input.remove_class("-shown")
+        self.query_one("#statements", KeyedTable).focus()
+        self._render_statements()
+
+    def action_cycle_sort(self) -> None:
+        index = SORT_FIELDS.index(self.sort)
+        self.sort = SORT_FIELDS[(index + 1) % len(SORT_FIELDS)]
+        self._render_statements()
+
+    def _selected_statement(self) -> Any:
+        snapshot = self.snapshot
+        key = self.query_one("#statements", KeyedTable).cursor_key
+        if snapshot is None or key is None:
+            return None
+        for view in snapshot.statements:
+            if view.row_key == key:
+                return view
+        return None
+
+    def _selected_backend(self) -> Any:
+        snapshot = self.snapshot
+        key = self.query_one("#activity", KeyedTable).cursor_key
+        if snapshot is None or snapshot.activity is None or key is None:
+            return None
+        for running in snapshot.activity.running:
+            if str(running.backend.pid) == key:
+                return running.backend
+        return None
+
+    def _selected_slow_query(self) -> Any:
+        snapshot = self.snapshot
+        key = self.query_one("#slow", KeyedTable).cursor_key
+        if snapshot is None or key is None:
+            return None
+        for slow in snapshot.slow_app_queries:
+            record = slow.record
+            if f"{record.operation}:{record.name}:{record.started}" == key:
+                return record
+        return None
+
+    def action_full_text(self) -> None:
+        tab = self._active_tab()
+        if tab == "tab-statements":
+            view = self._selected_statement()
+            if view is not None:
+                title = (
+                    "other roles (hidden)"
+                    if view.delta.hidden
+                    else f"queryid {view.queryid}"
+                )
+                self.app.push_screen(
+                    TextScreen(title, view.query or "(text not available)")
+                )
+        elif tab == "tab-activity":
+            backend = self._selected_backend()
+            if backend is not None:
+                self.app.push_screen(
+                    TextScreen(f"pid {backend.pid}", backend.query or "(hidden)")
+                )
+        elif tab == "tab-app":
+            record = self._selected_slow_query()
+            if record is not None:
+                self.app.push_screen(
+                    TextScreen(
+                        f"{record.operation}: {record.name}",
+                        f"{record.sql}\n\nparameters: {record.params!r}",
+                    )
+                )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # A focused table takes enter itself; show the full text from here.
+        if event.data_table.id in {"statements", "activity", "slow"}:
+            self.action_full_text()
+
+    def action_explain(self) -> None:
+        self._explain(analyze=False)
+
+    def action_explain_analyze(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._explain(analyze=True)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Run EXPLAIN ANALYZE on the selected query?",
+                warning="ANALYZE executes the statement; changes are rolled back,"
+                " but it takes as long and as many locks as the real query",
+            ),
+            answered,
+        )
+
+    def _explain(self, *, analyze: bool) -> None:
+        service = self._service
+        monitor = service.monitor if service is not None else None
+        if monitor is None:
+            self.notify("the monitor is not connected yet", severity="warning")
+            return
+        tab = self._active_tab()
+        if tab == "tab-app":
+            record = self._selected_slow_query()
+            if record is None:
+                self.notify("select a slow application query first", severity="warning")
+                return
+            self._run_explain(
+                lambda: monitor.explain_app_query(record, analyze=analyze), record.sql
+            )
+            return
+        view = self._selected_statement()
+        if view is None or view.query is None or view.delta.hidden:
+            self.notify(
+                "select a statement whose text is visible first", severity="warning"
+            )
+            return
+        text = view.query
+        self._run_explain(
+            lambda: monitor.explain_statement(text, analyze=analyze), text
+        )
+
+    @work(thread=True, exclusive=True, group="explain", exit_on_error=False)
+    def _run_explain(
+        self, explain: Callable[[], ExplainResult], query_text: str
+    ) -> None:
+        try:
+            result = explain()
+        except ExplainError as exc:
+            self.app.call_from_thread(
+                self.notify,
+                str(exc),
+                title="Cannot explain",
+                severity="warning",
+                markup=False,
+            )
+            return
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.notify,
+                str(exc).splitlines()[0],
+                title="EXPLAIN failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.app.call_from_thread(self.app.push_screen, PlanScreen(query_text, result))
+
+    def _signal_backend(self, terminate: bool) -> None:
+        backend = self._selected_backend()
+        service = self._service
+        monitor = service.monitor if service is not None else None
+        if backend is None or monitor is None:
+            self.notify(
+                "select a backend on the Activity tab first", severity="warning"
+            )
+            return
+        verb = "Terminate" if terminate else "Cancel the query of"
+        warning = (
+            "the session ends and its open transaction rolls back"
+            if terminate
+            else "the running statement fails with 'canceling statement'"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_signal(monitor, backend.pid, terminate)
+
+        self.app.push_screen(
+            ConfirmScreen(f"{verb} backend {backend.pid}?", warning=warning), answered
+        )
+
+    @work(thread=True, group="signal", exit_on_error=False)
+    def _run_signal(self, monitor: Monitor, pid: int, terminate: bool) -> None:
+        try:
+            done = (
+                monitor.terminate_backend(pid)
+                if terminate
+                else monitor.cancel_backend(pid)
+            )
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.notify,
+                str(exc).splitlines()[0],
+                title="Signal failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        what = "terminated" if terminate else "cancelled"
+        message = (
+            f"backend {pid} {what}"
+            if done
+            else f"backend {pid} was not signalled (gone or not permitted)"
+        )
+        self.app.call_from_thread(
+            self.notify, message, severity="information" if done else "warning"
+        )
+
+    def action_cancel_backend(self) -> None:
+        self._signal_backend(terminate=False)
+
+    def action_terminate_backend(self) -> None:
+        self._signal_backend(terminate=True)
+
+    def action_toggle_trace(self) -> None:
+        if memory_mod.is_tracing():
+            memory_mod.stop_tracing()
+            self.notify("tracemalloc stopped", timeout=2)
+        else:
+            memory_mod.start_tracing(10)
+            self.notify(
+                "tracemalloc started: top allocation sites appear on the Memory tab",
+                timeout=4,
+            )

@@ -1,0 +1,153 @@
+"""Modal screens of the performance screen: confirmation, full text, plan tree."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from evedmv_tui.monitor.explain import ExplainResult, PlanNode
+
+DIALOG_CSS = """
+ConfirmScreen, TextScreen, PlanScreen {
+    align: center middle;
+}
+ConfirmScreen > Vertical, TextScreen > Vertical, PlanScreen > Vertical {
+    width: 90%;
+    max-width: 110;
+    height: auto;
+    max-height: 90%;
+    border: thick $primary;
+    background: $surface;
+    padding: 0 1;
+}
+ConfirmScreen .-warning {
+    color: $text-warning;
+    text-style: bold;
+}
+ConfirmScreen Horizontal {
+    height: auto;
+    align: right middle;
+}
+TextScreen VerticalScroll, PlanScreen Tree {
+    height: auto;
+    max-height: 30;
+}
+PlanScreen Tree {
+    min-height: 5;
+}
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; dismisses with True only on an explicit yes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS
+
+    def __init__(self, question: str, *, warning: str | None = None) -> None:
+        super().__init__()
+        self.question = question
+        self.warning = warning
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), id="question")
+            if self.warning:
+                yield Static(Text(f"▲ {self.warning}"), classes="-warning")
+            with Horizontal():
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TextScreen(ModalScreen[None]):
+    """Show a long text (a full query) in a scrollable box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q", "close", "Close", id="text-close"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text, style="bold"))
+            with VerticalScroll():
+                yield Static(Text(self.body), id="full-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def plan_label(node: PlanNode) -> Text:
+    label = Text(node.title, style="bold")
+    label.append(f"  {node.cost_text}")
+    return label
+
+
+def _add_nodes(parent: TreeNode[PlanNode], node: PlanNode) -> None:
+    branch = parent.add(plan_label(node), data=node, expand=True)
+    if node.detail:
+        branch.add_leaf(Text(node.detail))
+    for child in node.children:
+        _add_nodes(branch, child)
+
+
+class PlanScreen(ModalScreen[None]):
+    """Show an EXPLAIN result as a tree of plan nodes with their costs."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close", id="plan-close"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS
+
+    def __init__(self, query_text: str, result: ExplainResult) -> None:
+        super().__init__()
+        self.query_text = query_text
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        result = self.result
+        heading = "EXPLAIN ANALYZE" if result.analyzed else "EXPLAIN"
+        summary = f"{heading} ({result.method.replace('_', ' ')})"
+        if result.planning_ms is not None:
+            summary += f", planning {result.planning_ms:.3f} ms"
+        if result.execution_ms is not None:
+            summary += f", execution {result.execution_ms:.3f} ms"
+        tree: Tree[PlanNode] = Tree(plan_label(result.plan), data=result.plan)
+        tree.root.expand()
+        if result.plan.detail:
+            tree.root.add_leaf(Text(result.plan.detail))
+        for child in result.plan.children:
+            _add_nodes(tree.root, child)
+        with Vertical():
+            yield Static(Text(summary, style="bold"))
+            yield Static(Text(" ".join(self.query_text.split())[:300]))
+            if result.note:
+                yield Static(Text(f"note: {result.note}"))
+            yield tree
+
+    def action_close(self) -> None:
+        self.dismiss(None)

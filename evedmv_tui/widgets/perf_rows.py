@@ -1,0 +1,442 @@
+"""Rows and text blocks of the performance screen, built from one snapshot.
+
+Pure functions, so the panels' content is testable without running the app.
+Every severity is shown as a glyph and a word; the style only adds weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from evedmv_tui.monitor.memory import MIB
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.monitor.snapshot import Snapshot
+from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
+from evedmv_tui.widgets.table import Cell, right
+
+Row = tuple[str, Sequence[Cell]]
+
+STATEMENT_COLUMNS = (
+    ("severity", "Sev"),
+    ("calls", "Calls"),
+    ("total", "Total ms"),
+    ("mean", "Mean ms"),
+    ("rows", "Rows"),
+    ("blocks", "Blocks"),
+    ("query", "Query"),
+)
+ACTIVITY_COLUMNS = (
+    ("severity", "Sev"),
+    ("pid", "Pid"),
+    ("seconds", "Secs"),
+    ("state", "State"),
+    ("wait", "Wait"),
+    ("blocked", "Blocked by"),
+    ("query", "Query"),
+)
+OPERATION_COLUMNS = (
+    ("severity", "Sev"),
+    ("operation", "Operation"),
+    ("calls", "Calls"),
+    ("interval", "Now"),
+    ("p50", "p50 ms"),
+    ("p95", "p95 ms"),
+    ("max", "Max ms"),
+    ("errors", "Errors"),
+)
+SLOW_COLUMNS = (
+    ("severity", "Sev"),
+    ("operation", "Operation"),
+    ("name", "Query"),
+    ("seconds", "Secs"),
+    ("at", "At"),
+)
+BACKEND_COLUMNS = (
+    ("pid", "Pid"),
+    ("role", "Process"),
+    ("rss", "RSS MiB"),
+    ("cpu", "CPU %"),
+    ("note", "Note"),
+)
+CACHE_COLUMNS = (
+    ("name", "Cache"),
+    ("entries", "Entries"),
+    ("size", "MiB"),
+    ("hits", "Hits"),
+    ("misses", "Misses"),
+    ("ratio", "Hit %"),
+    ("now", "Now %"),
+    ("evictions", "Evicted"),
+)
+ALERT_COLUMNS = (
+    ("severity", "Sev"),
+    ("source", "Panel"),
+    ("message", "Message"),
+)
+HINT_COLUMNS = (
+    ("table", "Table"),
+    ("rows", "Live rows"),
+    ("seq", "Seq scans"),
+    ("idx", "Idx scans"),
+    ("per_scan", "Rows/scan"),
+)
+
+
+def severity_cell(severity: Severity) -> Text:
+    style = {Severity.OK: "", Severity.WARNING: "bold", Severity.ERROR: "bold reverse"}
+    return Text(severity.label, style=style[severity])
+
+
+def _ms(value: float | None) -> Cell:
+    return right("—") if value is None else right(f"{value:,.1f}")
+
+
+def _percent(value: float | None) -> Cell:
+    return right("—") if value is None else right(f"{value:.1%}")
+
+
+def statement_rows(
+    snapshot: Snapshot, *, sort: str, text_filter: str = "", limit: int = 100
+) -> list[Row]:
+    rows: list[Row] = []
+    for view in snapshot.top_statements(sort, limit, text_filter):
+        delta = view.delta
+        text = HIDDEN_LABEL if delta.hidden else view.one_line(200)
+        if delta.trusted:
+            figures: list[Cell] = [
+                delta.calls,
+                _ms(delta.total_ms),
+                _ms(delta.mean_ms),
+                delta.rows,
+                delta.shared_blks,
+            ]
+        else:
+            total = delta.total
+            figures = [
+                right(f"Σ{total.calls:,}"),
+                right(f"Σ{total.exec_ms + total.plan_ms:,.1f}"),
+                right("—"),
+                right(f"Σ{total.rows:,}"),
+                right("—"),
+            ]
+        rows.append((view.row_key, [severity_cell(view.severity), *figures, text]))
+    return rows
+
+
+def activity_rows(snapshot: Snapshot) -> list[Row]:
+    if snapshot.activity is None:
+        return []
+    rows: list[Row] = []
+    for running in snapshot.activity.running:
+        backend = running.backend
+        blocked = ",".join(str(pid) for pid in backend.blocked_by)
+        query = clip(backend.query, 200) if backend.query else HIDDEN_LABEL
+        rows.append(
+            (
+                str(backend.pid),
+                [
+                    severity_cell(running.severity),
+                    backend.pid,
+                    right(f"{backend.query_seconds or 0:.1f}"),
+                    backend.state or "?",
+                    backend.wait,
+                    blocked,
+                    query,
+                ],
+            )
+        )
+    return rows
+
+
+def operation_rows(snapshot: Snapshot) -> list[Row]:
+    return [
+        (
+            row.operation,
+            [
+                severity_cell(row.severity),
+                row.operation,
+                row.calls,
+                "" if row.interval_calls is None else row.interval_calls,
+                _ms(row.p50_ms),
+                _ms(row.p95_ms),
+                _ms(row.max_ms),
+                row.errors,
+            ],
+        )
+        for row in snapshot.operations
+    ]
+
+
+def slow_rows(snapshot: Snapshot) -> list[Row]:
+    rows: list[Row] = []
+    for slow in snapshot.slow_app_queries:
+        record = slow.record
+        rows.append(
+            (
+                f"{record.operation}:{record.name}:{record.started}",
+                [
+                    severity_cell(slow.severity),
+                    record.operation,
+                    record.name,
+                    right(f"{record.seconds:.2f}"),
+                    _clock(record.started),
+                ],
+            )
+        )
+    return rows
+
+
+def _clock(epoch: float) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def backend_rows(snapshot: Snapshot) -> list[Row]:
+    memory = snapshot.memory
+    if memory is None:
+        return []
+    rows: list[Row] = []
+    for process in [memory.app, *memory.backends]:
+        rows.append(
+            (
+                str(process.pid),
+                [
+                    process.pid,
+                    process.role,
+                    right("n/a")
+                    if process.rss is None
+                    else right(f"{process.rss / MIB:,.1f}"),
+                    right("n/a")
+                    if process.cpu_percent is None
+                    else right(f"{process.cpu_percent:.1f}"),
+                    process.error or "",
+                ],
+            )
+        )
+    return rows
+
+
+def cache_rows(snapshot: Snapshot) -> list[Row]:
+    return [
+        (
+            row.stats.name,
+            [
+                row.stats.name,
+                right(f"{row.stats.entries:,}/{row.stats.max_entries:,}"),
+                right(f"{row.stats.approx_bytes / MIB:,.2f}"),
+                row.stats.hits,
+                row.stats.misses,
+                _percent(row.stats.hit_ratio),
+                _percent(row.interval_hit_ratio),
+                row.stats.evictions,
+            ],
+        )
+        for row in snapshot.caches
+    ]
+
+
+def alert_rows(snapshot: Snapshot) -> list[Row]:
+    ordered = sorted(snapshot.alerts, key=lambda a: a.severity, reverse=True)
+    seen: set[str] = set()
+    rows: list[Row] = []
+    for alert in ordered:
+        if alert.key in seen:
+            continue
+        seen.add(alert.key)
+        rows.append(
+            (alert.key, [severity_cell(alert.severity), alert.source, alert.message])
+        )
+    return rows
+
+
+def hint_rows(snapshot: Snapshot) -> list[Row]:
+    return [
+        (
+            f"{hint.table.schema_name}.{hint.table.table_name}",
+            [
+                f"{hint.table.schema_name}.{hint.table.table_name}",
+                hint.table.live_rows,
+                hint.table.seq_scan,
+                hint.table.idx_scan,
+                right(f"{hint.rows_per_scan:,.0f}"),
+            ],
+        )
+        for hint in snapshot.index_hints
+    ]
+
+
+def summary_text(snapshot: Snapshot, *, paused: bool) -> Text:
+    """Return the screen's top line: server, interval, cost and alert counts."""
+    if not snapshot.connected:
+        since = _clock(snapshot.disconnected_since or snapshot.at)
+        text = Text(f"✖ disconnected since {since}: {snapshot.error}", style="bold")
+        text.append("; reconnecting with backoff")
+        return text
+    caps = snapshot.capabilities
+    version = caps.server_version.split()[0] if caps is not None else "?"
+    errors = sum(1 for a in snapshot.alerts if a.severity == Severity.ERROR)
+    warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
+    cost = snapshot.cost
+    text = Text(f"PostgreSQL {version} · every {snapshot.interval:g} s")
+    if paused:
+        text.append(" · ⏸ paused", style="bold")
+    text.append(
+        f" · monitor {cost.wall_seconds * 1000:.0f} ms,"
+        f" CPU {cost.cpu_seconds * 1000:.1f} ms · "
+    )
+    text.append(f"✖ {errors} error", style="bold reverse" if errors else "")
+    text.append(f" ▲ {warnings} warn", style="bold" if warnings else "")
+    return text
+
+
+def problems_text(snapshot: Snapshot, panel: str) -> Text | None:
+    """Return what blocks or limits ``panel``, with the fix, or None."""
+    found = [p for p in [*snapshot.problems, *snapshot.notes] if p.panel == panel]
+    if not found:
+        return None
+    text = Text()
+    for index, problem in enumerate(found):
+        if index:
+            text.append("\n")
+        text.append(f"{problem.severity.glyph} {problem.case}", style="bold")
+        if problem.fix and problem.fix != "-":
+            text.append(f"\n  fix: {problem.fix}")
+    return text
+
+
+def statements_state(snapshot: Snapshot, sort: str, text_filter: str) -> Text:
+    state = "trusted" if snapshot.statements_trusted else "not trusted"
+    text = Text(f"by {sort} over {snapshot.elapsed or 0:.1f} s ({state}")
+    if snapshot.statements_reason:
+        text.append(f": {snapshot.statements_reason}")
+    text.append(")")
+    if text_filter:
+        text.append(f" · filter {text_filter!r}")
+    return text
+
+
+def database_text(snapshot: Snapshot) -> Text:
+    database = snapshot.database
+    if database is None:
+        return Text("no pg_stat_database figures yet")
+    text = Text()
+    text.append(f"{database.database}: ", style="bold")
+    text.append(
+        f"{_plain_ms(database.tps)} tps ({_plain_ms(database.commits_per_s)} commits,"
+        f" {_plain_ms(database.rollbacks_per_s)} rollbacks per s)\n"
+    )
+    hit = database.cache_hit_ratio
+    text.append(
+        f"cache hit {'—' if hit is None else f'{hit:.2%}'} in the interval,"
+        f" rows {_plain_ms(database.rows_per_s)}/s\n"
+    )
+    text.append(
+        f"deadlocks {_count(database.deadlocks)}, temp files"
+        f" {_count(database.temp_files)} ({_count((database.temp_bytes or 0) / MIB)}"
+        " MiB) in the interval\n"
+    )
+    text.append(f"backends {database.backends} of {database.max_connections}")
+    activity = snapshot.activity
+    if activity is not None:
+        states = ", ".join(f"{n} {s}" for s, n in sorted(activity.by_state.items()))
+        text.append(f" ({states or 'none'}); monitor {activity.monitor_backends}")
+    if database.reason:
+        text.append(f"\nrates n/a: {database.reason}")
+    return text
+
+
+def _plain_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def _count(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
+    memory = snapshot.memory
+    if memory is None:
+        return Text("no memory sample yet")
+    app = memory.app
+    text = Text()
+    text.append(f"app pid {app.pid}: ", style="bold")
+    text.append(
+        f"RSS {_mib(app.rss)}, USS {_mib(app.uss)}, CPU"
+        f" {'n/a' if app.cpu_percent is None else f'{app.cpu_percent:.1f} %'}\n"
+    )
+    trend = memory.trend
+    if trend is None:
+        text.append("trend: not enough samples yet\n")
+    else:
+        verdict = "▲ leak suspected" if trend.leak_suspected else "no leak"
+        text.append(
+            f"trend {trend.slope_bytes_per_min / MIB:+.2f} MiB/min over"
+            f" {trend.span_seconds:.0f} s, R² {trend.r_squared:.2f}: {verdict}\n"
+        )
+    collections = ", ".join(f"gen{g.generation} {g.collections}" for g in memory.gc)
+    text.append(f"gc collections: {collections}\n")
+    if memory.backends_hidden_reason:
+        text.append(f"server processes: {memory.backends_hidden_reason}\n")
+    if memory.top_allocations is None:
+        text.append(
+            "tracemalloc: off (t starts tracing)"
+            if not tracing
+            else "tracemalloc: starting"
+        )
+    else:
+        text.append("top allocation sites (t stops tracing):\n", style="bold")
+        for site in memory.top_allocations[:5]:
+            text.append(
+                f"  {site.size_bytes / 1024:>9,.1f} KiB  {site.file}:{site.line}\n"
+            )
+    return text
+
+
+def _mib(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / MIB:,.1f} MiB"
+
+
+def ingest_text(snapshot: Snapshot) -> Text:
+    ingest = snapshot.ingest
+    if ingest is None:
+        return Text("no ingest figures yet")
+    counts = ingest.counts
+    text = Text()
+    lag = counts.median_lag_seconds
+    text.append(
+        f"live: {ingest.kills_per_minute:.1f} killmails/min over the last"
+        f" {ingest.window_seconds // 60} min, median lag"
+        f" {'—' if lag is None else f'{lag:,.0f} s'} (kill time to stored)\n"
+    )
+    text.append(
+        f"pending bodies {counts.pending:,}, rejects {counts.rejects:,}"
+        f" ({counts.rejects_last_hour:,} in the last hour)\n"
+    )
+    for cursor in ingest.cursors:
+        text.append(
+            f"feed {cursor.feed}: sequence {cursor.sequence},"
+            f" moved {cursor.age_seconds:,.0f} s ago\n"
+        )
+    if not ingest.cursors:
+        text.append("no live feed cursor yet\n")
+    if ingest.last_import is not None:
+        run = ingest.last_import
+        state = "running" if run.finished is None else "finished"
+        text.append(
+            f"last import #{run.import_id} {state}: {run.read:,} read,"
+            f" {run.inserted:,} inserted, {run.rejected:,} rejected\n"
+        )
+    esi = ingest.esi
+    if esi is None:
+        text.append("ESI: no client registered")
+    else:
+        remain = "?" if esi.errors_remain is None else str(esi.errors_remain)
+        reset = "?" if esi.reset_seconds is None else str(esi.reset_seconds)
+        text.append(
+            f"ESI: {remain} errors left in the window (reset in {reset} s),"
+            f" {esi.requests_sent:,} requests, {esi.retries:,} retries"
+        )
+    return text

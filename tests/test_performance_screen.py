@@ -1,0 +1,527 @@
+"""The performance screen: Pilot tests on the live monitor and snapshot tests
+of a recorded snapshot at 80x24 and 120x40, with NO_COLOR too.
+
+Regenerate the pictures after an intended change with
+``.venv/bin/pytest tests/test_performance_screen.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.cache import CacheStats
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor.activity import ActivitySummary, Backend, RunningQuery
+from evedmv_tui.monitor.appside import CacheRow, OperationRow
+from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
+from evedmv_tui.monitor.delta import StatementDelta
+from evedmv_tui.monitor.memory import MIB, GcGeneration, ProcessMemory, Trend
+from evedmv_tui.monitor.server import DatabaseRates
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.monitor.snapshot import (
+    Alert,
+    MemoryView,
+    PollCost,
+    Snapshot,
+    StatementView,
+)
+from evedmv_tui.monitor.statements import HIDDEN_LABEL, Counters, StatementKey
+from evedmv_tui.screens import SCREENS
+from evedmv_tui.screens.performance import PerformanceScreen
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
+from evedmv_tui.widgets.table import KeyedTable
+
+OWN_SCREENS = tuple(entry for entry in SCREENS if entry.name in {"home", "performance"})
+
+
+def fast(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, poll_interval=0.5)
+
+
+async def settle(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_for(pilot: Any, condition: Any, limit: float = 20.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.1)
+
+
+async def open_live(pilot: Any) -> PerformanceScreen:
+    await settle(pilot)
+    await pilot.press("p")
+    screen = pilot.app.screen
+    assert isinstance(screen, PerformanceScreen)
+    await wait_for(
+        pilot, lambda: screen.snapshot is not None and screen.snapshot.elapsed
+    )
+    return screen
+
+
+@contextlib.contextmanager
+def repeating(url: str, *statements: str) -> Iterator[None]:
+    """Run ``statements`` every 0.1 s, so every poll interval has calls."""
+    stop = threading.Event()
+
+    def work() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not stop.is_set():
+                for statement in statements:
+                    conn.execute(statement)
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def table(screen: PerformanceScreen, selector: str) -> KeyedTable:
+    return screen.query_one(selector, KeyedTable)
+
+
+def static_text(screen: PerformanceScreen, selector: str) -> str:
+    from textual.widgets import Static
+
+    return str(screen.query_one(selector, Static).render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_live_screen_shows_statements(
+    settings: Settings, db_url: str, size: tuple[int, int]
+) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_live(pilot)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            for _ in range(3):
+                conn.execute("SELECT relname FROM pg_class WHERE oid = %s", (1259,))
+        first = screen.snapshot
+        await wait_for(pilot, lambda: screen.snapshot is not first)
+        await wait_for(
+            pilot,
+            lambda: any(
+                "pg_class WHERE oid" in (v.query or "")
+                for v in screen.snapshot.statements  # type: ignore[union-attr]
+            ),
+        )
+        assert table(screen, "#statements").row_keys
+        assert "PostgreSQL" in static_text(screen, "#perf-summary")
+        assert "trusted" in static_text(screen, "#statements-state")
+
+
+async def test_pause_and_interval_keys(settings: Settings) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        service = app.monitor_service  # type: ignore[attr-defined]
+        await pilot.press("space")
+        assert service.paused is True
+        assert "paused" in static_text(screen, "#perf-summary")
+        paused_at = screen.snapshot
+        await pilot.pause(1.2)
+        assert screen.snapshot is paused_at
+        await pilot.press("space")
+        assert service.paused is False
+        await wait_for(pilot, lambda: screen.snapshot is not paused_at)
+        await pilot.press("minus")
+        assert service.interval == 1.0
+        assert service.monitor.interval == 1.0
+        await pilot.press("plus")
+        await pilot.press("plus")
+        assert service.interval == 0.5
+
+
+async def test_filter_sort_and_full_text(settings: Settings, db_url: str) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    with contextlib.ExitStack() as stack:
+        await filter_sort_and_full_text(app, db_url, stack)
+
+
+async def filter_sort_and_full_text(
+    app: EvedmvApp, db_url: str, stack: contextlib.ExitStack
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        workload = repeating(
+            db_url,
+            "SELECT count(*) AS filter_me FROM pg_class",
+            "SELECT count(*) AS other_one FROM pg_attribute",
+        )
+        stack.enter_context(workload)
+        await wait_for(
+            pilot,
+            lambda: any(
+                "filter_me" in (v.query or "")
+                for v in screen.snapshot.statements  # type: ignore[union-attr]
+            ),
+        )
+        await pilot.press("slash", *"filter_me", "enter")
+        assert screen.text_filter == "filter_me"
+        keys = table(screen, "#statements").row_keys
+        assert len(keys) == 1
+        assert "filter_me" in static_text(screen, "#statements-state")
+        await pilot.press("s")
+        assert screen.sort == "mean"
+        table(screen, "#statements").focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextScreen)
+        assert "filter_me" in app.screen.body
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_explain_from_screen(settings: Settings, db_url: str) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    with contextlib.ExitStack() as stack:
+        await explain_from_screen(app, db_url, stack)
+
+
+async def explain_from_screen(
+    app: EvedmvApp, db_url: str, stack: contextlib.ExitStack
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_live(pilot)
+        stack.enter_context(
+            repeating(
+                db_url, "SELECT relname AS explain_me FROM pg_class WHERE oid = 1"
+            )
+        )
+        await wait_for(
+            pilot,
+            lambda: any(
+                "explain_me" in (v.query or "")
+                for v in screen.snapshot.statements  # type: ignore[union-attr]
+            ),
+        )
+        await pilot.press("slash", *"explain_me", "enter")
+        await pilot.press("A")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen is screen
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        assert plan.result.plan.node_type == "Index Scan"
+        assert plan.result.analyzed is False
+        await pilot.press("escape")
+
+
+async def test_cancel_backend_after_confirmation(
+    settings: Settings, db_url: str
+) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    outcome: list[BaseException] = []
+    sleeper = psycopg.connect(db_url, autocommit=True)
+    pid = sleeper.info.backend_pid
+
+    def sleep() -> None:
+        try:
+            sleeper.execute("SELECT pg_sleep(30)")
+        except psycopg.Error as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=sleep)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_live(pilot)
+            thread.start()
+            await wait_for(
+                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+            )
+            await pilot.press("right")
+            screen.query_one("#perf-tabs").active = "tab-activity"  # type: ignore[attr-defined]
+            activity = table(screen, "#activity")
+            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await pilot.press("c")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: bool(outcome))
+            await settle(pilot)
+    finally:
+        thread.join(35)
+        sleeper.close()
+    assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
+
+
+async def test_dropped_extension_shows_fix(settings: Settings, db_url: str) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("DROP EXTENSION pg_stat_statements")
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.snapshot is not None
+                and screen.snapshot.problem("statements") is not None
+            ),
+        )
+        text = static_text(screen, "#statements-problem")
+        assert "CREATE EXTENSION pg_stat_statements;" in text
+        before = screen.snapshot
+        await wait_for(pilot, lambda: screen.snapshot is not before)
+        assert screen.snapshot is not None
+        assert screen.snapshot.activity is not None
+        assert screen.snapshot.database is not None
+
+
+# -- snapshot tests on a recorded snapshot --------------------------------
+
+
+def backend(pid: int, seconds: float, query: str, blocked: list[int]) -> Backend:
+    return Backend(
+        pid=pid,
+        database="evedmv",
+        role_name="evedmv",
+        application_name="evedmv",
+        client_addr=None,
+        backend_type="client backend",
+        state="active",
+        wait_event_type="Lock" if blocked else None,
+        wait_event="relation" if blocked else None,
+        query_seconds=seconds,
+        xact_seconds=seconds,
+        query=query,
+        blocked_by=blocked,
+    )
+
+
+def view(
+    queryid: int | None, calls: int, exec_ms: float, query: str, severity: Severity
+) -> StatementView:
+    delta = Counters(calls=calls, exec_ms=exec_ms, rows=calls * 3, shared_blks_hit=40)
+    key = None if queryid is None else StatementKey(10, 16384, queryid, True)
+    return StatementView(
+        StatementDelta(key, delta, delta, 2.0),
+        HIDDEN_LABEL if key is None else query,
+        None if key is None else f"{abs(queryid or 0):016x}"[:16],
+        severity,
+    )
+
+
+def recorded_snapshot() -> Snapshot:
+    statements = [
+        view(-9223372036854775808, 1, 6100.0, "SELECT pg_sleep($1)", Severity.ERROR),
+        view(
+            4242,
+            3,
+            3900.0,
+            "SELECT * FROM killmails WHERE solar_system_id = $1"
+            " ORDER BY killmail_time DESC LIMIT $2",
+            Severity.WARNING,
+        ),
+        view(
+            17,
+            120,
+            36.0,
+            "SELECT name FROM names WHERE entity_id = ANY($1)",
+            Severity.OK,
+        ),
+        view(None, 8, 12.0, "", Severity.OK),
+    ]
+    running = [
+        RunningQuery(
+            backend(4101, 6.3, "SELECT pg_sleep(30)", []), Severity.ERROR, (4101,)
+        ),
+        RunningQuery(
+            backend(4102, 1.4, "UPDATE names SET name = $1", [4103]),
+            Severity.WARNING,
+            (4102, 4103),
+        ),
+    ]
+    caps = MonitorCapabilities(
+        server_version="15.18",
+        server_version_num=150018,
+        pgss_version="1.10",
+        pgss_schema="public",
+        preloaded=True,
+        read_all_stats=False,
+        signal_backend=True,
+        superuser=False,
+        role_name="reporter",
+        server_address=None,
+        preload_libraries=None,
+        pgss_track="top",
+        compute_query_id="auto",
+    )
+    note = PanelProblem(
+        "statements",
+        "role reporter lacks pg_read_all_stats: other roles' statements are"
+        " summed as one hidden row",
+        "GRANT pg_read_all_stats TO reporter;",
+    )
+    memory = MemoryView(
+        ProcessMemory(777, "app", "python", 182 * MIB, 120 * MIB, 5.5, 1.2),
+        Trend(0.25 * MIB, 0.4, 300.0, 150, False),
+        [ProcessMemory(4101, "client backend", "postgres", 24 * MIB, None, 1.0, 0.5)],
+        None,
+        [GcGeneration(0, 10, 700, 50, 400, 0), GcGeneration(1, 2, 10, 5, 30, 0)],
+        None,
+    )
+    alerts = [
+        Alert(
+            Severity.ERROR,
+            "statements",
+            "mean 6.10 s over 1 calls: SELECT pg_sleep($1)",
+            "s1",
+        ),
+        Alert(Severity.WARNING, "activity", "blocked: 4102 ← 4103", "chain"),
+        Alert(Severity.WARNING, "statements", note.text, "note"),
+    ]
+    return Snapshot(
+        sequence=9,
+        at=1_800_000_000.0,
+        elapsed=2.0,
+        interval=2.0,
+        connected=True,
+        disconnected_since=None,
+        error=None,
+        server="host=/tmp port=5432",
+        capabilities=caps,
+        problems=[],
+        notes=[note],
+        statements=statements,
+        statements_trusted=True,
+        statements_reason=None,
+        activity=ActivitySummary(
+            running, {"active": 2, "idle": 3}, 5, 1, 1, [(4102, 4103)]
+        ),
+        database=DatabaseRates(
+            "evedmv", 6, 60, 123.5, 120.0, 3.5, 0.9912, 0, 1, 8 * MIB, 5000.0, True
+        ),
+        index_hints=[],
+        operations=[
+            OperationRow(
+                "battles.detect", 40, 4, 80.0, 60.0, 1400.0, 1900.0, 0, Severity.WARNING
+            ),
+            OperationRow("names", 900, 30, 1.2, 0.8, 3.0, 9.0, 0, Severity.OK),
+        ],
+        slow_app_queries=[],
+        memory=memory,
+        caches=[
+            CacheRow(
+                CacheStats("names", 1200, 200000, 3 * MIB, 9000, 1000, 0), 0.95, 40, 0
+            )
+        ],
+        ingest=None,
+        alerts=alerts,
+        samples=[],
+        cost=PollCost(0.012, 0.004, 0.002, 6),
+    )
+
+
+def offline_app(settings: Settings) -> EvedmvApp:
+    return EvedmvApp(
+        dataclasses.replace(settings, poll_interval=60.0), screens=OWN_SCREENS
+    )
+
+
+def show_recorded(tab: str = "tab-statements") -> Any:
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await pilot.app.push_screen(screen)
+        await pilot.pause()
+        screen.show_snapshot(recorded_snapshot())
+        screen.query_one("#perf-tabs").active = tab
+        await pilot.pause()
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_statements_snapshot(snap_compare: Any, settings: Settings, size: Any) -> None:
+    assert snap_compare(
+        offline_app(settings), terminal_size=size, run_before=show_recorded()
+    )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_activity_no_color_snapshot(
+    snap_compare: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch, size: Any
+) -> None:
+    """Under NO_COLOR the severity of each backend must read from glyph and word."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(
+        offline_app(settings),
+        terminal_size=size,
+        run_before=show_recorded("tab-activity"),
+    )
+
+
+def test_alerts_no_color_snapshot(
+    snap_compare: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(
+        offline_app(settings),
+        terminal_size=(80, 24),
+        run_before=show_recorded("tab-alerts"),
+    )
+
+
+async def test_recorded_panels_render_words(settings: Settings) -> None:
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        statements = table(screen, "#statements")
+        assert statements.row_keys[0] == "10:16384:-9223372036854775808:1"
+        assert "hidden" in statements.row_keys
+        first = statements.get_row_at(0)
+        assert str(first[0]) == "✖ error"
+        assert "GRANT pg_read_all_stats TO reporter;" in static_text(
+            screen, "#statements-problem"
+        )
+        assert "blocking: 4102 ← 4103" in static_text(screen, "#activity-chains")
+        assert "123.5 tps" in static_text(screen, "#database-text")
+
+
+async def test_disconnected_snapshot_says_since(settings: Settings) -> None:
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        lost = dataclasses.replace(
+            recorded_snapshot(),
+            connected=False,
+            disconnected_since=1_800_000_000.0,
+            error="server closed the connection unexpectedly",
+            capabilities=None,
+            statements=[],
+            activity=None,
+            database=None,
+        )
+        screen.show_snapshot(lost)
+        await pilot.pause()
+        summary = static_text(screen, "#perf-summary")
+        assert "disconnected since" in summary
+        assert "server closed the connection" in summary
+        assert table(screen, "#statements").row_keys == []
