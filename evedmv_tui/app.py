@@ -243,6 +243,9 @@ class EvedmvApp(App[int]):
         from evedmv_tui.screens.watch import start_watch_notifications
 
         start_watch_notifications(self)
+        from evedmv_tui.screens.performance import start_monitor
+
+        start_monitor(self, self.settings)
         self._set_connection(ConnectionState("connecting"))
         self.run_worker(
             self._connect,
@@ -253,7 +256,13 @@ class EvedmvApp(App[int]):
             exit_on_error=False,
         )
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        monitor_service = getattr(self, "monitor_service", None)
+        if monitor_service is not None:
+            monitor_service.close()
+        from evedmv_tui.screens.alerts import stop_alert_center
+
+        await stop_alert_center(self)
         db, self.db = self.db, None
         if db is not None:
             db.close()
@@ -563,8 +572,25 @@ class EvedmvApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
-        bindings = [active.binding for active in self.screen.active_bindings.values()]
-        self.push_screen(HelpScreen(bindings, self.screen_entries))
+        screen = self.screen
+        own: list[Binding] = []
+        focused: list[Binding] = []
+        everywhere: list[Binding] = []
+        for active in screen.active_bindings.values():
+            if active.node is self:
+                # Screen keys are listed with their screens, not here.
+                if not active.binding.action.startswith("open_screen("):
+                    everywhere.append(active.binding)
+            elif active.node is screen:
+                own.append(active.binding)
+            else:
+                focused.append(active.binding)
+        sections = [
+            (f"Keys of {screen.title or 'this screen'}", own),
+            ("Keys of the focused table, tree or list", focused),
+            ("Keys everywhere", everywhere),
+        ]
+        self.push_screen(HelpScreen(sections, self.screen_entries))
 
     def action_reconnect(self) -> None:
         """Retry the connection now instead of waiting for the next attempt."""

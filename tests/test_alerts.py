@@ -143,3 +143,31 @@ async def test_unusable_baseline_file_is_reported(
         status = str(app.screen.query_one("#alerts-status", Static).render())
         assert "baselines kept in memory" in status
         assert len(cells(app)) == 1
+
+
+async def test_monitor_snapshots_reach_the_detector(
+    settings: Settings, db_url: str
+) -> None:
+    """Samples from the monitor's polling thread are judged on the app's loop."""
+    import asyncio
+
+    from evedmv_tui.monitor.poller import Monitor
+    from evedmv_tui.store.telemetry import Telemetry
+
+    app = EvedmvApp(settings)
+    monitor = Monitor(None, settings, conninfo=db_url, telemetry=Telemetry())
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            center = await wait_for_center(app, pilot)
+            center.subscribe(monitor)
+            for _ in range(3):
+                await asyncio.to_thread(monitor.poll)
+            for _ in range(100):
+                if center.service.detector.baseline("database:tps") is not None:
+                    break
+                await pilot.pause(0.02)
+            baseline = center.service.detector.baseline("database:tps")
+            assert baseline is not None
+            assert baseline.count >= 1
+    finally:
+        monitor.close()

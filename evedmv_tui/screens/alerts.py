@@ -149,7 +149,7 @@ def start_alert_center(app: App[Any]) -> asyncio.Task[None]:
     does to every task left when the app's loop ends.
     """
     task = asyncio.get_running_loop().create_task(
-        run_alert_center(app), name="alert-center"
+        run_alert_center(app), name=f"alert-center-{id(app)}"
     )
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)
@@ -158,6 +158,27 @@ def start_alert_center(app: App[Any]) -> asyncio.Task[None]:
 
 _TASKS: set[asyncio.Task[None]] = set()
 """Running alert center tasks; asyncio keeps only weak references to tasks."""
+CLOSE_TIMEOUT = 5.0
+"""Seconds the app waits at exit for the alert service to commit its writes."""
+
+
+async def stop_alert_center(app: App[Any]) -> None:
+    """Cancel the alert center tasks of ``app`` and wait for them to close.
+
+    The app calls this while its event loop still runs, so the baseline
+    store's writer task commits the queued writes before the loop ends.
+    """
+    tasks = [task for task in _TASKS if task.get_name() == f"alert-center-{id(app)}"]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)
+    if pending:
+        log.warning(
+            "the alert service did not close within %.0f s; queued writes are lost",
+            CLOSE_TIMEOUT,
+        )
 
 
 async def run_alert_center(app: App[Any]) -> None:

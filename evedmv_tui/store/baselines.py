@@ -409,8 +409,20 @@ class BaselineStore:
         return result
 
     async def flush(self) -> None:
-        """Wait until every queued write has committed or failed."""
-        await self._queue.join()
+        """Wait until every queued write has committed or failed.
+
+        Returns at once when the writer task has ended, as it does when the
+        event loop cancels its tasks at shutdown: nothing would ever take the
+        queued jobs, so waiting for them would never end.
+        """
+        task = self._task
+        if task is None or task.done():
+            return
+        joined = asyncio.ensure_future(self._queue.join())
+        try:
+            await asyncio.wait({joined, task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            joined.cancel()
 
     async def _write_loop(self) -> None:
         while True:
@@ -629,13 +641,28 @@ class BaselineStore:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
             self._queue.put_nowait(None)
-            await self._task
-            self._task = None
+            await asyncio.wait({task})
+        self._abandon_queued()
         await self._writer_conn.close()
         if self._reader is not self._writer_conn:
             await self._reader.close()
+
+    def _abandon_queued(self) -> None:
+        """Fail the jobs a cancelled writer task left in the queue."""
+        abandoned = 0
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            self._queue.task_done()
+            if job is not None and not job.future.done():
+                job.future.set_exception(
+                    StoreUnavailable("the baseline store closed before this write")
+                )
+                abandoned += 1
+        if abandoned:
+            log.warning("baseline store closed with %d writes not done", abandoned)
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
