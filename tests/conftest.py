@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from evedmv_tui.config import Settings
+from evedmv_tui.names import NAME_CACHE, UNRESOLVABLE_IDS
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
@@ -38,6 +39,20 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data file {path} not found (set EVEDMV_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def empty_name_caches() -> Iterator[None]:
+    """Start every test with empty process-wide name caches.
+
+    Tests give the same ids different names, so a name cached by one test
+    would otherwise show up on another test's screen.
+    """
+    NAME_CACHE.clear()
+    UNRESOLVABLE_IDS.clear()
+    yield
+    NAME_CACHE.clear()
+    UNRESOLVABLE_IDS.clear()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ the samples it produces, exactly as the dashboard does.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from evedmv_tui.store.telemetry import Telemetry
 
 LOOKUP = "SELECT count(*) FROM regression_probe WHERE v = %s"
 SLEEP = "SELECT pg_sleep(%s)"
+ROUND_SECONDS = 0.15
 
 
 @pytest.fixture
@@ -59,10 +61,17 @@ async def poll(
     workload: Callable[[], None],
     count: int,
 ) -> list[list[Alert]]:
-    """Run ``count`` polls; return the alerts raised by each."""
+    """Run ``count`` polls; return the alerts raised by each.
+
+    Each round lasts at least :data:`ROUND_SECONDS`, so a statement's calls
+    per second stay steady when the machine is busy with other work, as a
+    steady workload would be on a server.
+    """
     raised = []
     for _ in range(count):
+        started = time.monotonic()
         workload()
+        time.sleep(max(ROUND_SECONDS - (time.monotonic() - started), 0.0))
         snapshot = monitor.poll()
         assert snapshot.connected, snapshot.error
         raised.append(await service.observe(snapshot.samples))
