@@ -70,6 +70,7 @@ from textual.worker import Worker, WorkerState
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.esi import EsiClient
+from evedmv_tui.monitor.ingest import budget_of_client, register_esi_budget
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
     COMMAND_PROVIDERS,
@@ -283,6 +284,7 @@ class EvedmvApp(App[int]):
                 self.settings.esi_url, user_agent=self.settings.user_agent
             )
             self._names = NameResolver(db, client)
+            register_esi_budget(lambda: budget_of_client(client))
         self._names.db = db
         return self._names
 

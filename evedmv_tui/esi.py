@@ -178,6 +178,8 @@ class EsiClient:
         self._reset_seconds: int | None = None
         self._route_spacing: dict[str, float] = {}
         """Seconds to wait before the next request to a route, by route."""
+        self._rate_limit_remaining: dict[str, int] = {}
+        """``X-Ratelimit-Remaining`` of the latest response, by route."""
         self.requests_sent = 0
         self.retries = 0
 
@@ -192,6 +194,12 @@ class EsiClient:
         """``X-ESI-Error-Limit-Reset`` of the latest response, or None."""
         with self._lock:
             return self._reset_seconds
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """The lowest ``X-Ratelimit-Remaining`` over routes, or None if unseen."""
+        with self._lock:
+            return min(self._rate_limit_remaining.values(), default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> EsiClient:
@@ -325,6 +333,8 @@ class EsiClient:
         remaining = _header_int(response, RATE_LIMIT_REMAINING)
         interval = rate_limit_interval(response.headers.get(RATE_LIMIT_LIMIT))
         with self._lock:
+            if remaining is not None:
+                self._rate_limit_remaining[route] = remaining
             if remaining is None or interval is None:
                 self._route_spacing.pop(route, None)
             elif remaining <= self.rate_limit_floor:

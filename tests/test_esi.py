@@ -16,6 +16,7 @@ from evedmv_tui.esi import (
     rate_limit_interval,
     retry_after_seconds,
 )
+from evedmv_tui.monitor.ingest import budget_of_client
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer, Reply, read_json
 
@@ -262,3 +263,28 @@ def test_low_rate_limit_spaces_requests(
 )
 def test_rate_limit_interval(header: str, expected: float | None) -> None:
     assert rate_limit_interval(header) == expected
+
+
+def test_budget_reports_error_and_rate_limits(
+    fake: FakeServer, client: EsiClient
+) -> None:
+    killmail_id, killmail_hash = _real_killmail(fake)
+    body = fake.killmails[killmail_id, killmail_hash]
+    headers = {
+        "X-Ratelimit-Limit": "150/15m",
+        "X-Ratelimit-Remaining": "97",
+        "X-ESI-Error-Limit-Remain": "88",
+        "X-ESI-Error-Limit-Reset": "31",
+    }
+    fake.queue("GET", "/esi/killmails/", Reply(200, body, headers))
+
+    before = budget_of_client(client)
+    client.killmail(killmail_id, killmail_hash)
+    after = budget_of_client(client)
+
+    assert before.rate_limit_remaining is None
+    assert before.errors_remain is None
+    assert after.rate_limit_remaining == 97
+    assert after.errors_remain == 88
+    assert after.reset_seconds == 31
+    assert after.requests_sent == before.requests_sent + 1

@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from evedmv_tui.store.db import Database, load_sql
+
+if TYPE_CHECKING:
+    from evedmv_tui.esi import EsiClient
 
 RECENT_WINDOW_SECONDS = 300
 """Killmails stored within this window count toward the live throughput."""
@@ -55,6 +58,8 @@ class EsiBudget:
     """``X-ESI-Error-Limit-Reset`` of the latest response."""
     requests_sent: int
     retries: int
+    rate_limit_remaining: int | None = None
+    """The lowest ``X-Ratelimit-Remaining`` over the routes the client used."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,17 +93,14 @@ def esi_budget() -> EsiBudget | None:
     return None if source is None else source()
 
 
-def budget_of_client(client: Any) -> EsiBudget:
-    """Read the error budget of an :class:`evedmv_tui.esi.EsiClient`.
-
-    TODO: EsiClient keeps the error-limit figures in private attributes;
-    read them through a public accessor once it has one.
-    """
+def budget_of_client(client: EsiClient) -> EsiBudget:
+    """Read the error and rate-limit budget of an ESI client."""
     return EsiBudget(
-        getattr(client, "_errors_remain", None),
-        getattr(client, "_reset_seconds", None),
-        int(getattr(client, "requests_sent", 0)),
-        int(getattr(client, "retries", 0)),
+        client.errors_remain,
+        client.reset_seconds,
+        client.requests_sent,
+        client.retries,
+        client.rate_limit_remaining,
     )
 
 

@@ -431,12 +431,16 @@ def ingest_text(snapshot: Snapshot) -> Text:
         )
     esi = ingest.esi
     if esi is None:
-        text.append("ESI: no client registered")
+        text.append("ESI: not used by this process yet")
     else:
         remain = "?" if esi.errors_remain is None else str(esi.errors_remain)
         reset = "?" if esi.reset_seconds is None else str(esi.reset_seconds)
+        tokens = (
+            "?" if esi.rate_limit_remaining is None else str(esi.rate_limit_remaining)
+        )
         text.append(
             f"ESI: {remain} errors left in the window (reset in {reset} s),"
+            f" {tokens} rate-limit tokens left,"
             f" {esi.requests_sent:,} requests, {esi.retries:,} retries"
         )
     return text
