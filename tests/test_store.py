@@ -14,11 +14,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
+from evedmv_tui.config import Settings
 from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import check_capabilities, ensure_database
+from evedmv_tui.store.connect import check_capabilities, ensure_database, open_database
 from evedmv_tui.store.db import Database, redact
-from evedmv_tui.store.migrate import available_migrations, migrate, pending_migrations
+from evedmv_tui.store.migrate import (
+    Migration,
+    MigrationFailed,
+    available_migrations,
+    migrate,
+    pending_migrations,
+)
 from evedmv_tui.store.telemetry import count_statements, operation
 
 
@@ -137,3 +145,42 @@ def test_failed_query_is_recorded(db: Database) -> None:
 def test_redact_hides_password() -> None:
     assert "secret" not in redact("postgresql://u:secret@localhost/db")
     assert "***" in redact("host=localhost password=secret")
+
+
+def test_missing_extension_hint_names_contrib(db: Database) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        db.execute("CREATE EXTENSION evedmv_no_such_extension")
+    failure = MigrationFailed(Migration(200, "intel", ""), caught.value)
+
+    assert failure.title == "cannot create the schema"
+    assert "0200_intel.sql" in failure.message
+    assert "evedmv_no_such_extension" in failure.message
+    assert failure.hint is not None
+    assert "postgresql-contrib" in failure.hint
+
+
+def test_schema_without_create_privilege_is_explained(
+    pg_cluster: PrivateCluster, tmp_path: Path
+) -> None:
+    """A --dsn role that may not create tables gets the fix, not a traceback."""
+    database = f"nocreate_{os.getpid()}"
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS evedmv_reader")
+        conn.execute("CREATE ROLE evedmv_reader LOGIN")
+        conn.execute(f"CREATE DATABASE {database}")
+    try:
+        with psycopg.connect(pg_cluster.url(database), autocommit=True) as conn:
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        dsn = make_conninfo(pg_cluster.url(database), user="evedmv_reader")
+        settings = Settings(dsn=dsn, data_dir=tmp_path / "data")
+
+        with pytest.raises(MigrationFailed) as caught:
+            open_database(settings)
+
+        assert caught.value.migration.version == available_migrations()[0].version
+        assert caught.value.hint is not None
+        assert "GRANT CREATE" in caught.value.hint
+    finally:
+        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            conn.execute("DROP ROLE IF EXISTS evedmv_reader")

@@ -12,7 +12,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import DATABASE, PrivateCluster
 from evedmv_tui.store.db import APPLICATION_NAME, Database, redact
-from evedmv_tui.store.migrate import migrate
+from evedmv_tui.store.migrate import MigrationFailed, migrate
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,7 @@ def open_database(
     if run_migrations:
         try:
             migrate(db)
-        except psycopg.errors.InsufficientPrivilege as exc:
+        except MigrationFailed:
             db.close()
-            raise DatabaseUnavailable(
-                "cannot create the schema",
-                str(exc).strip().splitlines()[0],
-                "connect as a role that owns the database, or GRANT CREATE on it",
-            ) from None
+            raise
     return db

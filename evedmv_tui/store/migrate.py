@@ -10,7 +10,11 @@ import dataclasses
 import logging
 import re
 from importlib import resources
+from typing import Any
 
+import psycopg
+
+from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,40 @@ class Migration:
     version: int
     name: str
     text: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.version:04d}_{self.name}.sql"
+
+
+class MigrationFailed(DatabaseUnavailable):
+    """A migration's SQL failed; its transaction was rolled back."""
+
+    def __init__(self, migration: Migration, error: psycopg.Error) -> None:
+        lines = str(error).strip().splitlines()
+        super().__init__(
+            "cannot create the schema",
+            f"migration {migration.file_name} failed: {lines[0] if lines else error!r}",
+            _hint(error),
+        )
+        self.migration = migration
+        self.error = error
+
+
+def _hint(error: psycopg.Error) -> str:
+    """Return what to do about a failed migration, by the server's error."""
+    text = str(error)
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        return "connect as a role that owns the database, or GRANT CREATE on it"
+    if "extension" in text and ("control file" in text or "not available" in text):
+        return (
+            "install the server's contrib extensions (Debian/Ubuntu:"
+            " postgresql-contrib), or omit --dsn to use the private cluster"
+        )
+    return (
+        "run 'evedmv -v db migrate' for details,"
+        " or omit --dsn to use the private cluster"
+    )
 
 
 def available_migrations() -> list[Migration]:
@@ -49,36 +87,47 @@ def applied_versions(db: Database) -> set[int]:
 
 
 def migrate(db: Database) -> list[Migration]:
-    """Apply pending migrations in order and return the ones applied."""
+    """Apply pending migrations in order and return the ones applied.
+
+    Raises :class:`MigrationFailed` naming the migration and the fix when the
+    server rejects one, for example for a missing privilege or extension.
+    """
     applied: list[Migration] = []
     with db.connection() as conn:
         for migration in available_migrations():
-            with conn.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,), conn=conn)
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version integer PRIMARY KEY, name text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())",
-                    conn=conn,
-                )
-                done = db.fetch_value(
-                    "SELECT 1 FROM schema_migrations WHERE version = %s",
-                    (migration.version,),
-                    conn=conn,
-                )
-                if done:
-                    continue
-                log.info(
-                    "applying migration %04d_%s", migration.version, migration.name
-                )
-                conn.execute(migration.text.encode())
-                db.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (migration.version, migration.name),
-                    conn=conn,
-                )
-                applied.append(migration)
+            try:
+                if _apply(db, conn, migration):
+                    applied.append(migration)
+            except psycopg.Error as exc:
+                raise MigrationFailed(migration, exc) from exc
     return applied
+
+
+def _apply(db: Database, conn: psycopg.Connection[Any], migration: Migration) -> bool:
+    """Apply one migration in its own transaction; False if it was applied before."""
+    with conn.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,), conn=conn)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())",
+            conn=conn,
+        )
+        done = db.fetch_value(
+            "SELECT 1 FROM schema_migrations WHERE version = %s",
+            (migration.version,),
+            conn=conn,
+        )
+        if done:
+            return False
+        log.info("applying migration %s", migration.file_name)
+        conn.execute(migration.text.encode())
+        db.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+            (migration.version, migration.name),
+            conn=conn,
+        )
+    return True
 
 
 def pending_migrations(db: Database) -> list[Migration]:
