@@ -174,3 +174,68 @@ def test_unreachable_server_exits_2(
     assert status == 2
     assert "cannot monitor PostgreSQL" in err
     assert "hint:" in err
+
+
+def test_memory_analysis_flags_growth_exits_1(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    """Memory that grows steadily through the interval is a suspected leak."""
+    hoard: list[bytearray] = []
+    stop = threading.Event()
+
+    def grow() -> None:
+        while not stop.is_set() and len(hoard) < 200:
+            # Written, not only reserved, so the pages count in RSS.
+            hoard.append(bytearray(b"\x01") * (2 * 1024 * 1024))
+            time.sleep(0.05)
+
+    grower = threading.Thread(target=grow)
+    grower.start()
+    try:
+        status = main(
+            [
+                "--dsn",
+                db_url,
+                "memory-analysis",
+                "--interval",
+                "2",
+                "--window",
+                "1.5",
+                "--json",
+            ]
+        )
+    finally:
+        stop.set()
+        grower.join()
+        hoard.clear()
+    data = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert data["severity"] == "warn"
+    assert data["leak_rule"]["window_seconds"] == 1.5
+    assert data["memory"]["trend"]["leak_suspected"] is True
+    assert data["memory"]["trend"]["samples"] >= 5
+
+
+def test_memory_analysis_short_interval_judges_nothing(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    """An interval shorter than the window never flags a leak."""
+    status = main(["--dsn", db_url, "memory-analysis", "--interval", "0.5", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    trend = data["memory"]["trend"]
+    assert trend is not None
+    assert trend["leak_suspected"] is False
+    assert trend["span_seconds"] < data["leak_rule"]["window_seconds"]
+
+
+def test_query_performance_without_extension_exits_2(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    """Nothing can be measured without pg_stat_statements: an error, with the fix."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
+    status = main(["--dsn", db_url, "query-performance", "--interval", "0.3"])
+    out = capsys.readouterr().out
+    assert status == 2
+    assert "CREATE EXTENSION pg_stat_statements" in out

@@ -1,17 +1,23 @@
 """``evedmv performance``, ``evedmv query-performance`` and ``evedmv memory-analysis``.
 
 Each polls the server twice, ``--interval`` seconds apart, and reports the
-interval. The exit status is 0 when all is well, 1 with warnings and 2 with
-errors, so the commands can run from cron or CI.
+interval. ``memory-analysis`` also samples its own memory during the
+interval and judges the trend with the monitor's leak rule. The exit status
+is 0 when all is well, 1 with warnings and 2 with errors, so the commands can
+run from cron or CI.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
+
+import psutil
 
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError, DatabaseUnavailable
@@ -93,14 +99,33 @@ def register(subparsers: Any) -> None:
         "--interval",
         type=_positive,
         default=2.0,
-        help="seconds between the two samples (default 2)",
+        help="seconds to measure over; this process's memory is sampled at"
+        " least 8 times and at most once a second (default 2)",
+    )
+    memory.add_argument(
+        "--window",
+        type=_positive,
+        default=memory_mod.LEAK_WINDOW_SECONDS,
+        help="seconds of growth that the leak rule needs before it can flag a leak"
+        f" (default {memory_mod.LEAK_WINDOW_SECONDS:.0f}); the interval must"
+        " cover it",
     )
     memory.add_argument("--json", action="store_true", help="print one JSON object")
     memory.set_defaults(handler=memory_analysis)
 
 
-def measure(settings: Settings, interval: float) -> Snapshot:
-    """Poll twice, ``interval`` seconds apart, and return the second snapshot."""
+def measure(
+    settings: Settings,
+    interval: float,
+    *,
+    tick: Callable[[], None] | None = None,
+    tick_seconds: float = 1.0,
+) -> Snapshot:
+    """Poll twice, ``interval`` seconds apart, and return the second snapshot.
+
+    ``tick`` runs right after the first poll, every ``tick_seconds`` during
+    the interval, and right before the second poll.
+    """
     monitor = Monitor(None, settings, conninfo=server_conninfo(settings))
     try:
         first = monitor.poll()
@@ -110,7 +135,13 @@ def measure(settings: Settings, interval: float) -> Snapshot:
                 f"{first.server}: {first.error}",
                 "check the DSN and that the server runs ('evedmv db status')",
             )
-        time.sleep(interval)
+        deadline = time.monotonic() + interval
+        while tick is not None and time.monotonic() < deadline:
+            tick()
+            time.sleep(min(tick_seconds, max(deadline - time.monotonic(), 0.0)))
+        time.sleep(max(deadline - time.monotonic(), 0.0))
+        if tick is not None:
+            tick()
         return monitor.poll()
     finally:
         monitor.close()
@@ -139,6 +170,9 @@ def statements_severity(snapshot: Snapshot) -> Severity:
     found = [v.severity for v in snapshot.statements]
     found += [a.severity for a in snapshot.alerts if a.source == "statements"]
     if not snapshot.connected:
+        found.append(Severity.ERROR)
+    if any(problem.panel == "statements" for problem in snapshot.problems):
+        # pg_stat_statements could not be read, so nothing was measured.
         found.append(Severity.ERROR)
     return worst(found)
 
@@ -177,13 +211,32 @@ def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
             "PYTHONTRACEMALLOC or -X tracemalloc started it before evedmv",
             "drop --trace, or unset PYTHONTRACEMALLOC",
         )
+    trend = memory_mod.MemoryTrend(window_seconds=args.window)
+    process = psutil.Process()
+
+    def sample() -> None:
+        trend.add(time.monotonic(), process.memory_info().rss)
+
     try:
-        snapshot = measure(settings, args.interval)
+        snapshot = measure(
+            settings,
+            args.interval,
+            tick=sample,
+            tick_seconds=min(1.0, args.interval / 8),
+        )
     finally:
         if started:
             # The snapshot already holds the top sites; stop to free the traces.
             memory_mod.stop_tracing()
     found = [a.severity for a in snapshot.alerts if a.source == "memory"]
+    judged = trend.trend()
+    if snapshot.memory is not None:
+        # The monitor saw two samples; this process's own series is denser.
+        snapshot = dataclasses.replace(
+            snapshot, memory=dataclasses.replace(snapshot.memory, trend=judged)
+        )
+    if judged is not None and judged.leak_suspected:
+        found.append(Severity.WARNING)
     severity = worst(found)
     data = None
     if args.json and snapshot.memory is not None:
@@ -194,7 +247,7 @@ def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
             "memory": full["memory"],
             "caches": full["caches"],
             "leak_rule": {
-                "window_seconds": memory_mod.LEAK_WINDOW_SECONDS,
+                "window_seconds": args.window,
                 "slope_bytes_per_min": memory_mod.LEAK_SLOPE_BYTES_PER_MIN,
                 "min_r_squared": memory_mod.LEAK_MIN_R_SQUARED,
             },
