@@ -505,3 +505,70 @@ async def test_battle_row_opens_report(app_settings: Settings, world: World) -> 
         await settle(pilot)
         expected = ("battle", screen.page.battles[0].battle_id)
         assert getattr(app.screen, "entry_key", None) == expected
+
+
+async def test_palette_search_by_keyboard(app_settings: Settings, world: World) -> None:
+    """ctrl+p, a few letters of a name and enter open the entity's page."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Busy Pil")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            hits = [
+                str(options.get_option_at_index(index).prompt)
+                for options in app.screen.query(OptionList)
+                for index in range(options.option_count)
+            ]
+            if any(CHARACTER_NAME in hit for hit in hits):
+                break
+        assert any(CHARACTER_NAME in hit for hit in hits), hits
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CharacterScreen)
+
+
+async def test_watch_screen_edit_and_marked_profiles(
+    app_settings: Settings, world: World
+) -> None:
+    for name in ("alpha", "bravo", "charlie"):
+        watch.create_profile(
+            world.db, ProfileSpec(name, corporation_ids=(world.corporation,))
+        )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("watch")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        table = screen.query_one("#watch-profiles", KeyedTable)
+        table.focus()
+
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProfileForm)
+        assert form.query_one("#form-name", Input).value == "alpha"
+        form.query_one("#form-min_attackers", Input).value = "3"
+        form.action_save()
+        await settle(pilot)
+        edited = {p.name: p for p in watch.list_profiles(world.db)}
+        assert edited["alpha"].min_attackers == 3
+        assert edited["bravo"].min_attackers is None
+
+        # Mark alpha and bravo, then switch and delete both at once.
+        await pilot.press("x", "down")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.marked == {"alpha", "bravo"}
+        await pilot.press("space")
+        await settle(pilot)
+        enabled = {p.name: p.enabled for p in watch.list_profiles(world.db)}
+        assert enabled == {"alpha": False, "bravo": False, "charlie": True}
+        await pilot.press("d", "d")
+        await settle(pilot)
+        assert [p.name for p in watch.list_profiles(world.db)] == ["charlie"]
