@@ -65,8 +65,10 @@ def check_capabilities(db: Database) -> Capabilities:
         " (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'),"
         " (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
         "   ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'),"
-        " 'pg_stat_statements' = ANY(string_to_array("
-        "   replace(current_setting('shared_preload_libraries'), ' ', ''), ',')),"
+        # pg_stat_statements defines its settings only when preloaded, and
+        # pg_settings shows them to every role. Reading shared_preload_libraries
+        # itself needs pg_read_all_settings, which ordinary roles lack.
+        " EXISTS (SELECT 1 FROM pg_settings WHERE name = 'pg_stat_statements.max'),"
         " pg_has_role('pg_read_all_stats', 'MEMBER'),"
         " inet_server_addr() IS NULL"
     )

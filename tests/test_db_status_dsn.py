@@ -1,0 +1,120 @@
+"""``evedmv --dsn URL db status`` on servers that lack monitoring capabilities.
+
+The command still runs (exit status 0) and prints one warning per gap with
+the statement that fixes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from evedmv_tui.cli import main
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the user's config file and EVEDMV_* variables out of the command."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_LOG_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    return tmp_path
+
+
+def run_status(
+    capsys: pytest.CaptureFixture[str], dsn: str, data_dir: Path
+) -> tuple[int, str]:
+    status = main(["--dsn", dsn, "--data-dir", str(data_dir), "db", "status"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return status, captured.out
+
+
+def warnings_of(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("warning: ")]
+
+
+@pytest.fixture
+def role_without_stats(db_url: str) -> Iterator[str]:
+    """Return the URL of ``db_url`` as a new login role without pg_read_all_stats.
+
+    The role is dropped afterwards, with its sessions ended first.
+    """
+    role = f"nostats_{uuid.uuid4().hex[:8]}"
+    database = str(psycopg.conninfo.conninfo_to_dict(db_url)["dbname"])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(role)
+            )
+        )
+        # Like an application role, it reads the tables (db status reads
+        # schema_migrations) but has no monitoring privileges.
+        conn.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+    try:
+        yield psycopg.conninfo.make_conninfo(db_url, user=role)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = %s",
+                (role,),
+            )
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        with psycopg.connect(db_url) as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = %s", (role,)
+            ).fetchone()
+        assert left == (0,)
+
+
+def test_status_complete_server_has_no_warnings(
+    db_url: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = run_status(capsys, db_url, isolated_env / "data")
+    assert status == 0
+    assert "pg_stat_statements: 1." in out
+    assert "pending migrations: 0" in out
+    assert warnings_of(out) == []
+
+
+def test_status_without_pg_stat_statements(
+    db_url: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
+
+    status, out = run_status(capsys, db_url, isolated_env / "data")
+
+    assert status == 0
+    assert "pg_stat_statements: not installed" in out
+    assert "pending migrations: 0" in out
+    assert warnings_of(out) == [
+        "warning: pg_stat_statements is not installed in this database: run"
+        " CREATE EXTENSION pg_stat_statements"
+    ]
+
+
+def test_status_role_without_read_all_stats(
+    role_without_stats: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = run_status(capsys, role_without_stats, isolated_env / "data")
+
+    assert status == 0
+    assert "pg_stat_statements: 1." in out
+    assert warnings_of(out) == [
+        "warning: this role cannot read other roles' statistics:"
+        " GRANT pg_read_all_stats TO <role>"
+    ]
