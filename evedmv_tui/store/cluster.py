@@ -16,7 +16,6 @@ it (``/root`` is mode 0700), the cluster lives in
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import logging
 import os
@@ -37,6 +36,8 @@ DATABASE = "evedmv"
 SUPERUSER = "evedmv"
 PORT = 5432
 ROOT_FALLBACK = Path("/var/lib/evedmv/clusters")
+DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
+"""Parent of the Debian and Ubuntu server directories, one ``<version>/bin`` each."""
 # sockaddr_un.sun_path is 108 bytes on Linux, including the NUL.
 _MAX_SOCKET_PATH = 107
 
@@ -72,12 +73,15 @@ FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes"
 """Unsafe on a crash; for throw-away test clusters only."""
 
 
-def find_bin_dir() -> Path:
+def find_bin_dir(debian_root: Path | None = None) -> Path:
     """Find a directory with ``initdb``, ``pg_ctl`` and ``postgres``.
 
     Looks at ``EVEDMV_PG_BIN``, ``pg_config --bindir``, the newest
-    ``/usr/lib/postgresql/*/bin`` and ``PATH``, in that order.
+    ``<debian_root>/*/bin`` and ``PATH``, in that order. ``debian_root``
+    defaults to :data:`DEBIAN_PG_ROOT`.
     """
+    if debian_root is None:
+        debian_root = DEBIAN_PG_ROOT
     candidates: list[Path] = []
     if env_dir := os.environ.get("EVEDMV_PG_BIN"):
         candidates.append(Path(env_dir))
@@ -90,12 +94,12 @@ def find_bin_dir() -> Path:
         except (OSError, subprocess.CalledProcessError):
             pass
 
-    def version_key(path: str) -> int:
-        part = Path(path).parent.name
+    def version_key(path: Path) -> int:
+        part = path.parent.name
         return int(part) if part.isdigit() else 0
 
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key)
-    candidates.extend(Path(p) for p in reversed(debian))
+    debian = sorted(debian_root.glob("*/bin"), key=version_key)
+    candidates.extend(reversed(debian))
     if initdb := shutil.which("initdb"):
         candidates.append(Path(initdb).parent)
     for directory in candidates:
@@ -106,7 +110,7 @@ def find_bin_dir() -> Path:
     raise ClusterError(
         "PostgreSQL server not found",
         "no initdb, pg_ctl and postgres in EVEDMV_PG_BIN, pg_config --bindir, "
-        "/usr/lib/postgresql/*/bin or PATH",
+        f"{debian_root}/*/bin or PATH",
         INSTALL_HINT,
     )
 
