@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from evedmv_tui.cli import main
 from evedmv_tui.generate import generate_killmails
+from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 
@@ -34,8 +39,7 @@ def test_demo_loads_once(
     assert first["killmails_total"] == 3000
     assert first["prices_loaded"] > 100
     assert db.fetch_value("SELECT count(*) FROM rejects") == 0
-    if first["battles_total"] is not None:
-        assert first["battles_total"] > 0
+    assert first["battles_total"] > 0
 
     status, out = _run(capsys, *common, *demo)
     assert status == 0
@@ -44,6 +48,7 @@ def test_demo_loads_once(
     assert second["killmails_skipped"] is True
     assert second["killmails_imported"] == 0
     assert second["killmails_total"] == 3000
+    assert second["battles_total"] == first["battles_total"]
 
     # Every generated kill names a system and a hull of the stored universe.
     unknown_systems = db.fetch_value(
@@ -56,6 +61,70 @@ def test_demo_loads_once(
         " (SELECT 1 FROM types t WHERE t.type_id = k.victim_ship_type_id)"
     )
     assert unknown_hulls == 0
+
+
+@pytest.fixture
+def private_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data directory for a private cluster, destroyed afterwards.
+
+    It lives directly under /tmp with mode 0711, so the server user can reach
+    it when the tests run as root.
+    """
+    for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_SDE"):
+        monkeypatch.delenv(variable, raising=False)
+    base = Path(tempfile.mkdtemp(prefix="evedmv-demo-", dir="/tmp"))
+    base.chmod(0o711)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    data_dir = base / "data"
+    try:
+        yield data_dir
+    finally:
+        PrivateCluster(data_dir).destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_demo_starts_private_cluster(
+    private_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ("--data-dir", str(private_data_dir))
+    demo = ("demo", "--no-dashboard", "--json", "--count", "500", "--seed", "5")
+
+    status, out = _run(capsys, *common, *demo)
+    assert status == 0
+    first = json.loads(out)
+    cluster = PrivateCluster(private_data_dir)
+    assert cluster.status().running
+    assert (private_data_dir / "pg" / "PG_VERSION").exists()
+    assert first["static_source"] == "builtin"
+    assert first["killmails_imported"] == 500
+    assert first["killmails_skipped"] is False
+    assert first["killmails_total"] == 500
+    assert first["battles_total"] > 0
+    assert Path(first["demo_file"]).parent == private_data_dir / "demo"
+
+    # The data outlives the server: a restarted cluster is not loaded again.
+    status, out = _run(capsys, *common, "db", "stop")
+    assert status == 0
+    assert "stopped PostgreSQL" in out
+    assert not cluster.status().running
+
+    status, out = _run(capsys, *common, *demo)
+    assert status == 0
+    second = json.loads(out)
+    assert second["static_source"] == "existing"
+    assert second["prices_loaded"] == 0
+    assert second["killmails_skipped"] is True
+    assert second["killmails_imported"] == 0
+    assert second["killmails_total"] == 500
+    assert second["battles_total"] == first["battles_total"]
+    with psycopg.connect(cluster.url()) as conn:
+        imports = conn.execute("SELECT count(*) FROM imports").fetchone()
+    assert imports == (1,)
+
+    status, out = _run(capsys, *common, "db", "stop")
+    assert status == 0
+    assert "stopped PostgreSQL" in out
+    assert not cluster.status().running
 
 
 def test_demo_with_sde_uses_real_map(

@@ -43,8 +43,7 @@ IMPORTED = NamedSql(
 COUNTS = NamedSql(
     "demo.counts",
     "SELECT (SELECT count(*) FROM killmails), (SELECT count(*) FROM prices),"
-    " CASE WHEN to_regclass('battles') IS NULL THEN NULL"
-    " ELSE (SELECT count(*) FROM battles) END",
+    " (SELECT count(*) FROM battles)",
 )
 
 
@@ -101,7 +100,7 @@ class DemoSummary:
     killmails_skipped: bool
     killmails_total: int
     prices_total: int
-    battles_total: int | None
+    battles_total: int
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,7 +191,7 @@ def load_demo(
         done is not None,
         int(totals[0]),
         int(totals[1]),
-        None if totals[2] is None else int(totals[2]),
+        int(totals[2]),
     )
 
 
@@ -216,10 +215,10 @@ def _print(summary: DemoSummary) -> None:
             f"demo killmails: imported {summary.killmails_imported}"
             f" from {summary.demo_file}"
         )
-    battles = (
-        "" if summary.battles_total is None else f", {summary.battles_total} battles"
+    print(
+        f"database: {summary.killmails_total} killmails,"
+        f" {summary.battles_total} battles"
     )
-    print(f"database: {summary.killmails_total} killmails{battles}")
 
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
