@@ -338,6 +338,37 @@ async def test_truncated_database_is_moved_aside(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_version_zero_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "baselines.sqlite3"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO notes (body) VALUES ('kept')")
+    store = await open_store(path)
+    try:
+        assert store.status.persistent
+        assert store.status.level == "ok"
+        assert store.status.message == ""
+        await store.save(SaveBatch([learned()]))
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+        notes = conn.execute("SELECT body FROM notes").fetchall()
+        revision = conn.execute("SELECT value FROM meta WHERE name = 'revision'")
+        revisions = revision.fetchall()
+    assert version == SCHEMA_VERSION
+    assert {"meta", "baseline", "alert", "alert_event", "sample", "notes"} <= tables
+    assert notes == [("kept",)]
+    assert len(revisions) == 1
+    store = await open_store(path)
+    try:
+        assert await store.load_baselines() == [learned()]
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "baselines.sqlite3"
     with sqlite3.connect(path) as conn:
@@ -348,12 +379,15 @@ async def test_newer_schema_is_left_alone(tmp_path: Path) -> None:
         assert not store.status.persistent
         assert store.status.level == "error"
         assert "newer" in store.status.message
+        assert f"schema version {SCHEMA_VERSION + 1}" in store.status.message
         await store.save(SaveBatch([learned()]))
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
     assert tables == {"future"}
+    assert version == SCHEMA_VERSION + 1
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")

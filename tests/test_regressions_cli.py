@@ -47,6 +47,30 @@ def record(state: Path, slow_value: float) -> None:
     asyncio.run(write())
 
 
+def record_more(state: Path, slow_value: float, *, after: float) -> float:
+    """Write four polls 2 s apart after ``after``, with ``SLOW`` at ``slow_value``.
+
+    :func:`record` ends at 1_000_088; return the time of the last poll written.
+    """
+    at = after
+
+    async def write() -> None:
+        nonlocal at
+        service = await AlertService.open(state / "baselines.sqlite3")
+        for _ in range(4):
+            at += 2.0
+            await service.observe(
+                [
+                    Sample(SLOW, slow_value, at, 2.0, True, "SELECT * FROM killmail"),
+                    Sample(FINE, 3.0, at, 2.0),
+                ]
+            )
+        await service.close()
+
+    asyncio.run(write())
+    return at
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     captured = capsys.readouterr()
@@ -93,6 +117,60 @@ def test_regressions_exit_status_follows_alerts(
     status, out, _ = run(capsys, "regressions", "--json")
     assert status == 0
     assert json.loads(out)["alerts"][0]["state"] == "acknowledged"
+
+
+def test_high_alert_fails_until_acknowledged(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 60 ms on a 10 ms baseline is a ratio of 6: high (4) but not critical (10).
+    record(state_dir, 60.0)
+    status, out, _ = run(capsys, "regressions")
+    assert status == 1
+    assert out.splitlines()[1].startswith("high ")
+    assert SLOW in out
+
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert [a["key"] for a in data["alerts"]] == [SLOW]
+    assert data["alerts"][0]["severity"] == "high"
+    assert data["alerts"][0]["state"] == "open"
+    assert data["unacknowledged_high_or_critical"] == 1
+
+    status, out, _ = run(capsys, "regressions", "--ack", SLOW)
+    assert status == 0
+    assert f"acknowledged {SLOW}" in out
+
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["alerts"][0]["severity"] == "high"
+    assert data["alerts"][0]["state"] == "acknowledged"
+    assert data["alerts"][0]["acknowledged_severity"] == "high"
+    assert data["unacknowledged_high_or_critical"] == 0
+
+
+def test_worse_acknowledged_alert_fails_again(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 60.0)
+    status, _, _ = run(capsys, "regressions", "--ack", SLOW)
+    assert status == 0
+
+    # The same size again keeps the acknowledgement.
+    last = record_more(state_dir, 60.0, after=1_000_088.0)
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 0
+    assert json.loads(out)["alerts"][0]["state"] == "acknowledged"
+
+    # Critical is above the acknowledged severity, so the alert is raised again.
+    record_more(state_dir, 200.0, after=last)
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert data["alerts"][0]["severity"] == "critical"
+    assert data["alerts"][0]["state"] == "open"
+    assert data["unacknowledged_high_or_critical"] == 1
 
 
 def test_medium_alert_does_not_fail(
