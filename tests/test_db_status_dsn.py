@@ -118,3 +118,25 @@ def test_status_role_without_read_all_stats(
         "warning: this role cannot read other roles' statistics:"
         " GRANT pg_read_all_stats TO <role>"
     ]
+
+
+def test_status_role_without_table_access(
+    role_without_stats: str,
+    db_url: str,
+    isolated_env: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A role that may not read the schema table still gets the status."""
+    role = psycopg.conninfo.conninfo_to_dict(role_without_stats)["user"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("REVOKE SELECT ON schema_migrations FROM {}").format(
+                sql.Identifier(str(role))
+            )
+        )
+
+    status, out = run_status(capsys, role_without_stats, isolated_env / "data")
+
+    assert status == 0
+    assert "pending migrations: unknown (permission denied" in out
+    assert "GRANT SELECT ON schema_migrations" in out

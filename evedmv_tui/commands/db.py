@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import psycopg
+
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.cluster import PrivateCluster
@@ -71,10 +73,14 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
             return 1
     with open_database(settings, run_migrations=False) as db:
         caps = check_capabilities(db)
-        pending = pending_migrations(db)
         print(f"server: PostgreSQL {caps.server_version} at {redact(db.conninfo)}")
         print(f"pg_stat_statements: {caps.pg_stat_statements or 'not installed'}")
-        print(f"pending migrations: {len(pending)}")
+        try:
+            pending: int | str = len(pending_migrations(db))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            pending = f"unknown ({first_line}; GRANT SELECT ON schema_migrations)"
+        print(f"pending migrations: {pending}")
         for warning in caps.warnings:
             print(f"warning: {warning}")
     return 0
