@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from evedmv_tui.battles.report import BattleFilter, BattleSummary, list_battles
@@ -124,11 +125,19 @@ class BattlesScreen(DashboardScreen):
         self.criteria = BattleFilter()
         self.sort_index = 0
         self.rows: list[BattleSummary] = []
+        self.poll_timer: Timer | None = None
+        """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=FILTER_HELP, id="battles-filter")
         yield Static("", id="battles-summary", markup=False)
         yield KeyedTable(COLUMNS, id="battles-table")
+
+    def on_mount(self) -> None:
+        # Textual also runs DashboardScreen.on_mount, which starts the first load.
+        # Manual refreshes and filters load at once and leave this timer alone,
+        # so exactly one polling loop runs however often the user refreshes.
+        self.poll_timer = self.set_interval(REFRESH_SECONDS, self._poll)
 
     def load_data(self) -> None:
         self.run_query(list_battles, self.criteria, then=self.show_battles)
@@ -136,13 +145,14 @@ class BattlesScreen(DashboardScreen):
     def show_battles(self, rows: list[BattleSummary]) -> None:
         self.rows = rows
         self._render_rows()
-        self.set_timer(REFRESH_SECONDS, self._poll)
 
     def _poll(self) -> None:
-        if self.is_current and self.evedmv_app.db is not None:
-            self.load_data()
-        else:
-            self.set_timer(REFRESH_SECONDS, self._poll)
+        """Reload while this screen is shown and connected, unless a load runs."""
+        if not self.is_current or self.evedmv_app.db is None:
+            return
+        if any(w.group == "load" and w.is_running for w in self.workers):
+            return
+        self.load_data()
 
     def _render_rows(self) -> None:
         key, label = SORTS[self.sort_index]
@@ -194,7 +204,9 @@ class BattlesScreen(DashboardScreen):
         try:
             self.criteria = parse_filter(event.value)
         except ValueError as exc:
-            self.notify(str(exc), title="invalid filter", severity="error")
+            self.notify(
+                str(exc), title="invalid filter", severity="error", markup=False
+            )
             return
         event.input.remove_class("editing")
         self.query_one(KeyedTable).focus()

@@ -32,7 +32,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
 from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
-from evedmv_tui.widgets.text import escape_markup
+from evedmv_tui.widgets.text import strip_control
 
 TOP_TITLES = {
     "pilots": "Pilot",
@@ -134,7 +134,13 @@ class EntityScreen(DashboardScreen):
         return f"{self.KIND.value.title()} {self.entity_query}"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(f"Loading {self.title_text}...", id="entity-title")
+        # The title carries the user's query and stored names, so it is never
+        # parsed as markup.
+        yield Static(
+            strip_control(f"Loading {self.title_text}..."),
+            id="entity-title",
+            markup=False,
+        )
         yield OptionList(id="entity-candidates")
         with TabbedContent(id="entity-tabs"):
             with (
@@ -184,13 +190,13 @@ class EntityScreen(DashboardScreen):
         if not candidates:
             title.update(
                 f"No {self.KIND.value} with the id or name"
-                f" {escape_markup(self.entity_query)!r} is stored."
+                f" {strip_control(str(self.entity_query))!r} is stored."
             )
             self.set_class(False, "-choosing")
             return
         title.update(
             f"{len(candidates)} {self.KIND.value}s match"
-            f" {escape_markup(self.entity_query)!r}; pick one:"
+            f" {strip_control(str(self.entity_query))!r}; pick one:"
         )
         options.add_options(
             Option(Text(f"{ref.title}  ({ref.entity_id})"), id=str(ref.entity_id))

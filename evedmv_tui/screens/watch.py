@@ -253,7 +253,9 @@ class WatchScreen(DashboardScreen):
         self.confirm_delete: tuple[str, ...] = ()
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Profiles", classes="pane-title", id="profiles-title")
+        yield Static(
+            "Profiles", classes="pane-title", id="profiles-title", markup=False
+        )
         yield KeyedTable(
             [
                 ("mark", " "),
@@ -265,7 +267,8 @@ class WatchScreen(DashboardScreen):
             ],
             id="watch-profiles",
         )
-        yield Static("Matches", classes="pane-title", id="matches-title")
+        # The title names the selected profile, which is user text.
+        yield Static("Matches", classes="pane-title", id="matches-title", markup=False)
         yield KeyedTable(
             [
                 ("time", "Time (UTC)"),
