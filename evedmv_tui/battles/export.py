@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,8 @@ from evedmv_tui.battles.sides import format_isk
 FORMATS = ("text", "json", "markdown", "discord")
 DISCORD_LIMIT = 2000
 """Discord's maximum message length, in characters."""
+DISCORD_TITLE_MAX = 300
+"""Characters of the title kept in a Discord message, before escaping."""
 
 
 def render(report: BattleReport, fmt: str) -> str:
@@ -40,10 +43,18 @@ def _title(report: BattleReport) -> str:
     return f"Battle {report.battle_id}: {where}, {start}-{end} UTC ({duration})"
 
 
+def kills_text(report: BattleReport) -> str:
+    """Return the kill count, with the pending killmails that may add to it."""
+    text = f"{report.kills} kills"
+    if report.kills_pending:
+        text += f", up to {report.kills_pending} more reported but not fetched"
+    return text
+
+
 def _status(report: BattleReport) -> str:
     parts = [
         report.kind,
-        f"{report.kills} kills",
+        kills_text(report),
         f"{report.pilots} pilots",
         f"{format_isk(report.isk_destroyed)} ISK",
         f"confidence {report.confidence:.0%}",
@@ -158,8 +169,53 @@ def render_json(report: BattleReport) -> str:
     return json.dumps(report_document(report), indent=2) + "\n"
 
 
+# Characters with a meaning inline in CommonMark and GitHub tables: emphasis,
+# code, links, HTML tags and entities, strikethrough and cell separators.
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]<>&|~")
+# Discord markdown outside a code block: emphasis, code, spoilers, quotes.
+_DISCORD_SPECIAL = frozenset("\\`*_~|>")
+_ZERO_WIDTH_SPACE = "\u200b"
+_GRAVE_LOOKALIKE = "\u02cb"
+"""MODIFIER LETTER GRAVE ACCENT, one column wide like the backtick it replaces."""
+
+
+# C0 and C1 control characters and DEL. A name must not reach a terminal or
+# a chat client with escape sequences in it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", " ".join(text.splitlines()))
+
+
+def _backslash_escape(text: str, special: frozenset[str]) -> str:
+    return "".join("\\" + c if c in special else c for c in text)
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Return ``text`` as literal Markdown on one line (a table cell or heading)."""
+    return _backslash_escape(_one_line(text), _MARKDOWN_SPECIAL)
+
+
+def _no_mentions(text: str) -> str:
+    """Break ``@everyone``, ``@here`` and user mentions with a zero-width space."""
+    return text.replace("@", "@" + _ZERO_WIDTH_SPACE)
+
+
+def _discord_text(text: str) -> str:
+    """Return ``text`` as literal Discord markdown outside a code block."""
+    return _no_mentions(_backslash_escape(_one_line(text), _DISCORD_SPECIAL))
+
+
+def _discord_code(text: str, width: int) -> str:
+    """Return ``text`` cut and padded to ``width`` columns, safe in a code block.
+
+    A code block shows backslashes as written, so a backtick is replaced by a
+    look-alike that cannot close the block. Mentions are broken after padding,
+    because a zero-width space takes no column.
+    """
+    code = _one_line(text).replace("`", _GRAVE_LOOKALIKE)
+    return _no_mentions(f"{code[:width]:<{width}}")
 
 
 def render_markdown(report: BattleReport) -> str:
@@ -182,17 +238,35 @@ def render_markdown(report: BattleReport) -> str:
 
 
 def render_discord(report: BattleReport) -> str:
-    """Render a message that fits Discord's 2000-character limit."""
-    lines = [f"**{_title(report)}**", _status(report), "```"]
+    """Render a message that fits Discord's 2000-character limit.
+
+    The side table is one code block, opened and closed once. Sides that do
+    not fit the limit are left out and counted on a last line.
+    """
+    # Escaping at most doubles a character (a special character gains a
+    # backslash, an @ a zero-width space), so the cut title leaves room for
+    # the table.
+    title = _discord_text(_title(report)[:DISCORD_TITLE_MAX])
+    head = [f"**{title}**", _discord_text(_status(report))]
+    fence = "```"
+    rows = []
     for side in report.sides:
         number = side["side"]
-        name = report.side_label(number)[:28]
-        lines.append(
-            f"{number} {name:<28} {side['pilots']:>4}p {side['ships_lost']:>4} lost"
+        name = _discord_code(report.side_label(number), 28)
+        rows.append(
+            f"{number} {name} {side['pilots']:>4}p {side['ships_lost']:>4} lost"
             f" {format_isk(side['isk_lost']):>7} {_efficiency(side):>6}"
         )
-    lines.append("```")
-    text = "\n".join(lines)
-    if len(text) > DISCORD_LIMIT:
-        text = text[: DISCORD_LIMIT - 8] + "\n...```"
-    return text + "\n"
+    # The longest "... and N more sides" line, with room to spare.
+    reserve = len(f"... and {len(rows)} more sides") + 1
+    budget = DISCORD_LIMIT - len("\n".join([*head, fence, fence])) - 1
+    shown: list[str] = []
+    for index, row in enumerate(rows):
+        needed = len(row) + 1 + (reserve if index < len(rows) - 1 else 0)
+        if budget < needed:
+            break
+        shown.append(row)
+        budget -= len(row) + 1
+    if len(shown) < len(rows):
+        shown.append(f"... and {len(rows) - len(shown)} more sides")
+    return "\n".join([*head, fence, *shown, fence]) + "\n"

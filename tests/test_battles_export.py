@@ -1,0 +1,145 @@
+"""Markdown and Discord exports keep names literal and their structure whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from evedmv_tui.battles.export import (
+    DISCORD_LIMIT,
+    render_discord,
+    render_markdown,
+)
+from evedmv_tui.battles.report import BattleReport, EntityRow
+
+START = dt.datetime(2021, 11, 27, 18, 0, tzinfo=dt.UTC)
+HOSTILE_NAMES = [
+    "Goonswarm <b>Federation</b>",
+    "*Stars* and _lines_ [link](http://x.invalid) ~~gone~~",
+    "Pipe | Corp & <i>Co</i> \\ back`tick`",
+    "```\nbreak out @everyone",
+    "@here Ping Squad",
+]
+
+
+def side(number: int) -> dict[str, Any]:
+    return {
+        "side": number,
+        "third_party": False,
+        "pilots": 10,
+        "ships_lost": 4,
+        "isk_lost": 1e9,
+        "isk_destroyed": 2e9,
+        "efficiency": 0.5,
+    }
+
+
+def report_named(names: list[str]) -> BattleReport:
+    """A report whose side ``n`` is named ``names[n - 1]``."""
+    alliances = {99_000_001 + i: name for i, name in enumerate(names)}
+    entities = tuple(
+        EntityRow("alliance", alliance, None, i + 1, 1.0, 0.0, 1.0, "fought", False)
+        for i, alliance in enumerate(alliances)
+    )
+    return BattleReport(
+        battle_id=7,
+        start_time=START,
+        end_time=START + dt.timedelta(minutes=30),
+        solar_system_ids=[30000142],
+        region_ids=[10000002],
+        kills=40,
+        pilots=50,
+        isk_destroyed=4e9,
+        kind="brawl",
+        confidence=0.9,
+        unclear=False,
+        changed=False,
+        ongoing=False,
+        metrics={"sides": [side(i + 1) for i in range(len(names))]},
+        entities=entities,
+        killmails=(),
+        names=alliances,
+        type_names={},
+        system_names={30000142: "Jita"},
+        region_names={10000002: "The Forge"},
+    )
+
+
+def markdown_table_cells(text: str) -> list[list[Token]]:
+    """Parse GitHub-style Markdown and return each body row's cell inlines."""
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    rows: list[list[Token]] = []
+    in_body = False
+    for token in parser.parse(text):
+        if token.type == "tbody_open":
+            in_body = True
+        elif token.type == "tr_open" and in_body:
+            rows.append([])
+        elif token.type == "inline" and in_body:
+            rows[-1].append(token)
+    return rows
+
+
+def test_markdown_structure() -> None:
+    text = render_markdown(report_named(["Alpha", "Beta"]))
+    lines = text.splitlines()
+    header = lines.index(
+        "| Side | Name | Pilots | Ships lost | ISK lost | ISK destroyed | Efficiency |"
+    )
+    assert lines[header + 1] == "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+    body = lines[header + 2 :]
+    assert len(body) == 2
+    assert all(line.startswith("| ") and line.endswith(" |") for line in body)
+    rows = markdown_table_cells(text)
+    assert [len(row) for row in rows] == [7, 7]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_markdown_names_stay_literal(name: str) -> None:
+    text = render_markdown(report_named([name, "Beta"]))
+    rows = markdown_table_cells(text)
+    assert len(rows) == 2
+    cell = rows[0][1]
+    assert cell.children is not None
+    assert [child.type for child in cell.children] == ["text"]
+    assert cell.children[0].content == " ".join(name.splitlines())
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_discord_names_stay_in_block(name: str) -> None:
+    text = render_discord(report_named([name, "Beta"]))
+    lines = text.splitlines()
+    assert text.count("```") == 2
+    opening = lines.index("```")
+    assert lines[-1] == "```"
+    assert opening == 2
+    assert len(lines[opening + 1 : -1]) == 2
+    assert "@everyone" not in text
+    assert "@here" not in text
+
+
+def test_discord_mentions_and_backticks_neutralised() -> None:
+    text = render_discord(report_named(["@everyone `x`", "@here"]))
+    block = text.splitlines()[3:-1]
+    assert block[0].startswith("1 @\u200beveryone \u02cbx\u02cb ")
+    assert block[1].startswith("2 @\u200bhere ")
+    # A zero-width space takes no column, so the columns after the name align.
+    widths = [len(row.replace("\u200b", "")) for row in block]
+    assert widths[0] == widths[1]
+
+
+def test_discord_long_report_keeps_block_closed() -> None:
+    names = [f"Alliance number {i} with a long name" for i in range(200)]
+    text = render_discord(report_named(names))
+    lines = text.splitlines()
+    assert len(text) <= DISCORD_LIMIT + 1
+    assert text.count("```") == 2
+    assert lines[-1] == "```"
+    assert lines[-2].startswith("... and ")
+    assert lines[-2].endswith(" more sides")
+    shown = len(lines) - 5
+    assert lines[-2] == f"... and {200 - shown} more sides"
