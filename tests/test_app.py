@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.binding import Binding
@@ -51,6 +52,62 @@ async def test_help_opens_and_closes(settings: Settings) -> None:
         assert "Killmail: One killmail" in static_text(app, "#help-screens")
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_q_quits(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        assert app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_code == 0
+
+
+RunCalls = list[tuple[EvedmvApp, dict[str, Any]]]
+
+
+@pytest.fixture
+def run_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> RunCalls:
+    """Record calls of ``EvedmvApp.run`` instead of running the app.
+
+    The settings point at this test's database and directories alone.
+    """
+    calls: RunCalls = []
+
+    def run(app: EvedmvApp, **kwargs: Any) -> None:
+        calls.append((app, kwargs))
+
+    monkeypatch.setattr(EvedmvApp, "run", run)
+    for name in ("EVEDMV_STATE_DIR", "EVEDMV_LOG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    return calls
+
+
+def test_no_mouse_option_reaches_run(run_calls: RunCalls) -> None:
+    from evedmv_tui import cli
+
+    assert cli.main(["--no-mouse"]) == 0
+    assert len(run_calls) == 1
+    app, arguments = run_calls[0]
+    assert isinstance(app, EvedmvApp)
+    assert arguments == {"mouse": False}
+    assert app.settings.mouse is False
+
+
+def test_bare_command_opens_dashboard(run_calls: RunCalls, db_url: str) -> None:
+    from evedmv_tui import cli
+
+    assert cli.main([]) == 0
+    assert len(run_calls) == 1
+    app, arguments = run_calls[0]
+    assert isinstance(app, EvedmvApp)
+    assert arguments == {"mouse": True}
+    assert app.settings.dsn == db_url
 
 
 async def test_failed_start_exits_nonzero(tmp_path: Path) -> None:

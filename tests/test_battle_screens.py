@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from typing import Any
 
 import pytest
+from textual.timer import Timer
+from textual.widgets import TabbedContent
+from textual.widgets._toast import Toast
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.detect import detect_all
+from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.report import list_battles
 from evedmv_tui.config import Settings
+from evedmv_tui.ingest.hooks import default_hooks
+from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import BattleReportScreen
 from evedmv_tui.screens.battles import BattlesScreen, parse_filter
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
 from tests.test_battle_fixtures import (
     PERIMETER,
@@ -101,6 +110,198 @@ async def test_battles_filter_and_refresh_keep_cursor(
         assert table.row_count == 1
 
 
+def pending_polls(screen: BattlesScreen) -> list[Timer]:
+    """Return the screen's timers that will still call its poll."""
+    found = []
+    for timer in screen._timers:
+        callback = timer._callback
+        # set_timer wraps its callback as partial(screen.call_next, callback).
+        if isinstance(callback, functools.partial):
+            callback = callback.args[0]
+        running = timer._task is not None and not timer._task.done()
+        if callback == screen._poll and running:
+            found.append(timer)
+    return found
+
+
+async def test_refreshes_keep_one_poll_timer(
+    battles_db: Database, settings: Settings
+) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        assert len(pending_polls(screen)) == 1
+        for _ in range(3):
+            await pilot.press("r")
+            await settle(pilot)
+        await pilot.press("f")
+        await pilot.press(*"kills=20", "enter")
+        await settle(pilot)
+        assert screen.query_one(KeyedTable).row_count == 1
+        assert len(pending_polls(screen)) == 1
+
+
+async def test_poll_loads_once_per_period(
+    battles_db: Database, settings: Settings
+) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        for _ in range(3):
+            await pilot.press("r")
+            await settle(pilot)
+        loads: list[int] = []
+        original = screen.load_data
+
+        def counted_load() -> None:
+            loads.append(1)
+            original()
+
+        screen.load_data = counted_load  # type: ignore[method-assign]
+        [timer] = pending_polls(screen)
+        # One firing of the one timer is one poll.
+        await timer._tick(next_timer=0.0, count=1)
+        await settle(pilot)
+        assert len(loads) == 1
+
+
+async def test_filter_error_with_markup_shown_verbatim(
+    battles_db: Database, settings: Settings
+) -> None:
+    """A filter such as ``[/]`` is shown as typed in the error, not parsed."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("f")
+        await pilot.press(*"[/]=1", "enter")
+        await settle(pilot)
+        assert app.is_running
+        assert isinstance(app.screen, BattlesScreen)
+        notes = [n for n in app._notifications if n.title == "invalid filter"]
+        assert [n.message for n in notes] == ["unknown filter '[/]'"]
+        toasts = [str(t.render()) for t in app.screen.query(Toast)]
+        assert any("unknown filter '[/]'" in text for text in toasts)
+
+
+def zkb_api_document(kill: Kill) -> dict[str, Any]:
+    """Return ``kill`` as a zKillboard API document: ESI fields and a zkb block."""
+    attackers = [
+        {
+            "character_id": kill.attacker_character_ids[i],
+            "corporation_id": kill.attacker_corporation_ids[i],
+            "alliance_id": kill.attacker_alliance_ids[i],
+            "ship_type_id": kill.attacker_ship_type_ids[i],
+            "damage_done": kill.attacker_damage[i],
+            "final_blow": kill.attacker_final_blows[i],
+            "security_status": 0.0,
+        }
+        for i in range(len(kill.attacker_damage))
+    ]
+    return {
+        "killmail_id": kill.killmail_id,
+        "killmail_time": kill.killmail_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "solar_system_id": kill.solar_system_id,
+        "victim": {
+            "character_id": kill.victim_character_id,
+            "corporation_id": kill.victim_corporation_id,
+            "alliance_id": kill.victim_alliance_id,
+            "ship_type_id": kill.victim_ship_type_id,
+            "damage_taken": sum(kill.attacker_damage),
+            "items": [],
+        },
+        "attackers": attackers,
+        "zkb": {
+            "hash": f"{kill.killmail_id:040x}",
+            "totalValue": kill.total_value,
+            "droppedValue": kill.dropped_value,
+            "npc": False,
+        },
+    }
+
+
+def import_kills(db: Database, kills: list[Kill]) -> None:
+    """Import ``kills`` through the importer, which runs detection per batch."""
+    summary = import_records(
+        db,
+        [zkb_api_document(k) for k in kills],
+        source="zkb-api",
+        after_batch=default_hooks(),
+    )
+    assert summary.inserted == len(kills)
+    assert summary.rejected == 0
+
+
+async def test_new_kills_refresh_in_place(db: Database, settings: Settings) -> None:
+    """New battles and kills show up while the cursor and scroll stay put."""
+    insert_static(db)
+    side_a = fleet(6, 98_000_801, 99_000_801)
+    side_b = fleet(6, 98_000_802, 99_000_802)
+    # No other test fixture writes killmails in this month, so the importer
+    # creates its partitions itself.
+    base = dt.datetime(2022, 1, 3, 0, 0, tzinfo=dt.UTC)
+    hours = 3 * 60
+    fights = [
+        brawl(side_a, side_b, kills=12, start=n * hours, base=base) for n in range(30)
+    ]
+    import_kills(db, [k for fight in fights for k in fight])
+    assert len(list_battles(db)) == 30
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        table = screen.query_one(KeyedTable)
+        assert table.row_count == 30
+
+        # Scroll down, then put the cursor mid-view: the new row at the top
+        # shifts it one line down, still in view, so the table need not scroll.
+        await pilot.press(*["down"] * 25, *["up"] * 8)
+        await pilot.pause()
+        assert table.scroll_y > 0
+        assert table.cursor_row == 17
+        selected = table.cursor_key
+        scroll = table.scroll_y
+        assert selected is not None
+        battle_id = int(selected)
+
+        # Five more kills right after the selected battle's last one, and one
+        # new fight after all the others.
+        stored = {b.battle_id: b for b in list_battles(db)}
+        before_ids = set(stored)
+        before = stored[battle_id]
+        after_end = (before.end_time - base).total_seconds() / 60 + 0.5
+        grown = brawl(side_a, side_b, kills=5, start=after_end, base=base)
+        newest = brawl(side_a, side_b, kills=14, start=30 * hours, base=base)
+        import_kills(db, grown + newest)
+        battles = {b.battle_id: b for b in list_battles(db)}
+        assert len(battles) == 31
+        assert battles[battle_id].kills == 17
+
+        screen._poll()
+        await settle(pilot)
+        assert table.row_count == 31
+        assert table.cursor_key == selected
+        assert table.scroll_y == scroll
+        assert str(table.get_row(selected)[5]) == "17"
+        newest_id = max(battles, key=lambda b: battles[b].start_time)
+        assert newest_id not in before_ids
+        assert table.row_keys[0] == str(newest_id)
+        assert str(table.get_row(str(newest_id))[5]) == "14"
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_report_opens_and_moves_entity(
     battles_db: Database, settings: Settings, size: tuple[int, int]
@@ -135,6 +336,45 @@ async def test_report_opens_and_moves_entity(
         await pilot.pause()
         exported = settings.state_dir / "exports" / f"battle-{biggest.battle_id}.md"
         assert "Pandemic Horde" in exported.read_text()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_timeline_toggles_kills_and_isk(
+    battles_db: Database, settings: Settings, size: tuple[int, int]
+) -> None:
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        assert screen.report is not None
+        timeline = screen.report.metrics["timeline"]
+        plot = screen.query_one(SeriesPlot)
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "timeline"
+        assert plot.plot_title == "Kills per minute, by losing side"
+        kills = {name: [y for _, y in points] for name, points in plot.series.items()}
+        assert kills == {f"side {n}": v for n, v in timeline["kills"].items()}
+        assert sum(sum(v) for v in kills.values()) == 30
+        await pilot.press("1", "i")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "timeline"
+        assert plot.plot_title == "ISK lost per minute (millions), by losing side"
+        isk = {name: [y for _, y in points] for name, points in plot.series.items()}
+        expected = {
+            f"side {n}": [value / 1e6 for value in values]
+            for n, values in timeline["isk"].items()
+        }
+        assert isk == expected
+        assert sum(sum(v) for v in isk.values()) == pytest.approx(300.0)
+        assert plot.size.height >= 10
+        await pilot.press("i")
+        await pilot.pause()
+        assert plot.plot_title == "Kills per minute, by losing side"
 
 
 def test_names_with_markup_are_shown_verbatim() -> None:

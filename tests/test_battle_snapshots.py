@@ -111,7 +111,7 @@ def test_battles_snapshot(
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5", "i"])
 def test_report_snapshot(
     snap_compare: Any, snapshot_settings: Settings, size: Any, tab: str
 ) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
+from evedmv_tui.battles.export import render_text
+from evedmv_tui.battles.report import list_battles, load_report
 from evedmv_tui.cli import main
+from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.screens.battle_report import _header
 from evedmv_tui.store.db import Database
 from tests.test_battle_fixtures import brawl, fleet, insert_kills, insert_static
 
@@ -77,8 +82,22 @@ def test_show_formats(
     else:
         assert "Pandemic Horde" in out
         assert "50.0%" in out
+    if fmt == "markdown":
+        lines = out.splitlines()
+        header = lines.index(
+            "| Side | Name | Pilots | Ships lost | ISK lost | ISK destroyed"
+            " | Efficiency |"
+        )
+        assert lines[header + 1] == "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+        assert len(lines[header + 2 :]) == 2
+        assert "Goonswarm \\<b\\>Federation\\</b\\>" in out
     if fmt == "discord":
         assert len(out) <= 2001
+        lines = out.splitlines()
+        assert out.count("```") == 2
+        assert lines[2] == "```"
+        assert lines[-1] == "```"
+        assert len(lines[3:-1]) == 2
 
 
 def test_recipe_rebuilds_same_report(
@@ -160,3 +179,111 @@ def test_set_parameter_rebuilds(
     assert "hour_min_kills = 50" in capsys.readouterr().out
     assert main(["--dsn", fought, "battles", "detect", "--set", "bogus=1"]) == 2
     assert "unknown parameter 'bogus'" in capsys.readouterr().err
+
+
+FIRST_ID = 97_000_000
+"""Killmail id of the first kill in the ``partly_fetched`` battle."""
+
+
+def report_pending(db: Database, ids: list[int], state: str = "pending") -> None:
+    """Record ``ids`` as killmails a source reported by id and hash only."""
+    references = [
+        json.dumps({"killmail_id": i, "zkb": {"hash": f"{i:040x}"}}).encode()
+        for i in ids
+    ]
+    summary = import_records(db, references, source="zkb-api")
+    assert summary.pending == len(ids)
+    if state != "pending":
+        db.execute(
+            "UPDATE killmail_index SET state = %s WHERE killmail_id = ANY(%s)",
+            (state, ids),
+        )
+
+
+@pytest.fixture
+def partly_fetched(db: Database, db_url: str) -> tuple[Database, str, int]:
+    """One fight whose killmail ids leave gaps, three of them pending.
+
+    Returns the database, its URL and the battle id. Pending and invalid
+    killmails outside the gaps must not count.
+    """
+    insert_static(db)
+    side_a = fleet(6, 98_000_901, 99_000_901)
+    side_b = fleet(6, 98_000_902, 99_000_902)
+    kills = [
+        dataclasses.replace(k, killmail_id=FIRST_ID + 10 * n)
+        for n, k in enumerate(brawl(side_a, side_b, kills=20))
+    ]
+    insert_kills(db, kills)
+    last_id = kills[-1].killmail_id
+    report_pending(db, [FIRST_ID + 5, FIRST_ID + 15, last_id - 1])
+    report_pending(db, [FIRST_ID - 1, last_id + 1])
+    report_pending(db, [FIRST_ID + 25], state="invalid")
+    assert main(["--dsn", db_url, "battles", "detect", "--rebuild"]) == 0
+    [battle] = list_battles(db)
+    return db, db_url, battle.battle_id
+
+
+def test_pending_killmails_in_report(
+    partly_fetched: tuple[Database, str, int],
+) -> None:
+    db, _, battle_id = partly_fetched
+    report = load_report(db, battle_id)
+    assert report.kills == 20
+    assert report.kills_pending == 3
+    assert report.metrics["completeness"] == {
+        "kills_present": 20,
+        "kills_without_value": 0,
+        "kills_pending": 3,
+    }
+    header = _header(report).plain
+    assert "20 kills, up to 3 more reported but not fetched" in header
+    # A fetched body leaves the count at once, without a detection run.
+    db.execute(
+        "UPDATE killmail_index SET state = 'stored' WHERE killmail_id = %s",
+        (FIRST_ID + 5,),
+    )
+    assert load_report(db, battle_id).kills_pending == 2
+
+
+def test_no_pending_killmails_no_note(fought: str, db: Database) -> None:
+    [battle] = list_battles(db)
+    report = load_report(db, battle.battle_id)
+    assert report.kills_pending == 0
+    assert "reported but not fetched" not in _header(report).plain
+    assert "reported but not fetched" not in render_text(report)
+
+
+def test_pending_killmails_in_show_formats(
+    partly_fetched: tuple[Database, str, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, url, battle_id = partly_fetched
+    capsys.readouterr()
+    show = ["--dsn", url, "battles", "show", str(battle_id)]
+    assert main([*show, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["completeness"]["kills_pending"] == 3
+    assert main([*show, "--format", "text"]) == 0
+    assert "20 kills, up to 3 more reported but not fetched" in capsys.readouterr().out
+    recipe = tmp_path / "recipe.json"
+    assert main([*show, "--save-recipe", str(recipe)]) == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "--dsn",
+                url,
+                "battles",
+                "show",
+                "--recipe",
+                str(recipe),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    rebuilt = json.loads(capsys.readouterr().out)
+    assert rebuilt["completeness"]["kills_pending"] == 3

@@ -239,7 +239,18 @@ def report_from_recipe(
         for k in kills:
             ship_ids.update(s for s in k.attacker_ship_type_ids if s is not None)
         ship_types = load_ship_types(db, ship_ids)
-        metrics = build_metrics(kills, sides, ship_types, params)
+        killmail_ids = [k.killmail_id for k in kills]
+        kills_pending = db.fetch_value(
+            load_sql(_PACKAGE, "pending_in_id_range"),
+            (min(killmail_ids), max(killmail_ids)),
+        )
+        metrics = build_metrics(
+            kills,
+            sides,
+            ship_types,
+            params,
+            completeness={"kills_pending": kills_pending or 0},
+        )
         entities = tuple(
             EntityRow(
                 e.entity_kind,

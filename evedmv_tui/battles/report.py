@@ -1,10 +1,11 @@
 """Battle lists and reports as typed rows, ready to render or export.
 
 :func:`load_report` costs a fixed number of statements whatever the
-battle's size. It reads the battle row with its stored metrics, the
-parameters, its entities and its killmails, then resolves names in one batch
-(the ``names`` table, then ESI when a client is given) and reads the names of
-types, systems and regions in one more query.
+battle's size. It reads the battle row with its stored metrics and its
+count of pending killmails, the parameters, its entities and its killmails,
+then resolves names in one batch (the ``names`` table, then ESI when a client
+is given) and reads the names of types, systems and regions in one more
+query.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class _BattleRow:
     changed: bool
     updated_at: dt.datetime
     metrics: dict[str, Any]
+    kills_pending: int
+    """Pending killmails with ids inside the battle's killmail id range."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -160,6 +163,15 @@ class BattleReport:
     type_names: Mapping[int, str]
     system_names: Mapping[int, str]
     region_names: Mapping[int, str]
+
+    @property
+    def kills_pending(self) -> int:
+        """Pending killmails with ids inside this battle's killmail id range.
+
+        The sources reported them, and they may belong to the battle, but
+        their bodies are not fetched yet.
+        """
+        return int(self.metrics.get("completeness", {}).get("kills_pending") or 0)
 
     def name(self, entity_id: int | None) -> str:
         if entity_id is None:
@@ -267,7 +279,9 @@ def load_report(
         )
         quiet = _ongoing_seconds(db)
     ongoing = battle.end_time > dt.datetime.now(dt.UTC) - dt.timedelta(seconds=quiet)
-    metrics = battle.metrics
+    # Bodies arrive without a detection run touching this battle, so the
+    # pending count is read at every load instead of stored with the metrics.
+    metrics = with_pending(battle.metrics, battle.kills_pending)
     return BattleReport(
         battle_id=battle.battle_id,
         start_time=battle.start_time,
@@ -290,6 +304,13 @@ def load_report(
         system_names={p.place_id: p.name for p in places if p.kind == "system"},
         region_names={p.place_id: p.name for p in places if p.kind == "region"},
     )
+
+
+def with_pending(metrics: Mapping[str, Any], kills_pending: int) -> dict[str, Any]:
+    """Return ``metrics`` with ``kills_pending`` set in its completeness."""
+    completeness = dict(metrics.get("completeness") or {})
+    completeness["kills_pending"] = kills_pending
+    return {**metrics, "completeness": completeness}
 
 
 def report_entity_ids(

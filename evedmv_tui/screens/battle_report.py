@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from evedmv_tui.battles.export import render
+from evedmv_tui.battles.export import kills_text, render
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import move_entity
 from evedmv_tui.battles.report import BattleReport, load_report
@@ -34,6 +34,12 @@ ENTITY_COLUMNS = (
     ("confidence", "Conf"),
     ("reason", "Reason"),
 )
+TIMELINE_TITLES = {
+    "kills": "Kills per minute, by losing side",
+    "isk": "ISK lost per minute (millions), by losing side",
+}
+TIMELINE_MAX_MINUTES = 7 * 24 * 60
+"""Minutes of timeline a plot keeps; a longer battle shows its last week."""
 KILL_COLUMNS = (
     ("time", "Time"),
     ("side", "Side"),
@@ -83,7 +89,7 @@ def _header(report: BattleReport) -> Text:
     )
     parts = [
         report.kind,
-        f"{report.kills} kills",
+        kills_text(report),
         f"{report.pilots} pilots",
         f"{format_isk(report.isk_destroyed)} ISK",
         f"confidence {report.confidence:.0%}",
@@ -131,6 +137,7 @@ class BattleReportScreen(DashboardScreen):
         Binding("3", "tab('timeline')", "Timeline", id="battle.timeline"),
         Binding("4", "tab('killmails')", "Kills", id="battle.killmails"),
         Binding("5", "tab('entities')", "Entities", id="battle.entities"),
+        Binding("i", "toggle_timeline", "Kills/ISK", id="battle.timeline_measure"),
         Binding("left_square_bracket", "move(-1)", "Side -", id="battle.move_back"),
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
         Binding("n", "move_new", "New side", id="battle.move_new"),
@@ -138,7 +145,7 @@ class BattleReportScreen(DashboardScreen):
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
     DEFAULT_CSS = """
-    BattleReportScreen #battle-header { height: 2; }
+    BattleReportScreen #battle-header { height: auto; max-height: 3; }
     BattleReportScreen TabbedContent { height: 1fr; }
     BattleReportScreen .battle-side { width: 1fr; padding: 0 1; }
     BattleReportScreen SeriesPlot { height: 1fr; }
@@ -148,16 +155,24 @@ class BattleReportScreen(DashboardScreen):
         super().__init__()
         self.battle_id = battle_id
         self.report: BattleReport | None = None
+        self.timeline_measure = "kills"
+        """Measure the timeline plots per minute: ``kills`` or ``isk`` lost."""
 
     def compose_body(self) -> ComposeResult:
-        yield Static(f"loading battle {self.battle_id}", id="battle-header")
+        yield Static(
+            f"loading battle {self.battle_id}", id="battle-header", markup=False
+        )
         with TabbedContent(initial="sides"):
             with TabPane("Sides", id="sides"):
                 yield Horizontal(id="battle-sides")
             with TabPane("Ships", id="composition"), VerticalScroll():
                 yield Static("", id="battle-composition")
             with TabPane("Timeline", id="timeline"):
-                yield SeriesPlot("Kills per minute, by losing side", x_label="min")
+                yield SeriesPlot(
+                    TIMELINE_TITLES["kills"],
+                    x_label="min",
+                    max_samples=TIMELINE_MAX_MINUTES,
+                )
             with TabPane("Kills", id="killmails"):
                 yield KeyedTable(KILL_COLUMNS, id="battle-killmails")
             with TabPane("Entities", id="entities"):
@@ -176,10 +191,7 @@ class BattleReportScreen(DashboardScreen):
             for side in report.sides
         )
         self.query_one("#battle-composition", Static).update(_composition(report))
-        plot = self.query_one(SeriesPlot)
-        plot.clear_series()
-        for side, counts in report.metrics["timeline"]["kills"].items():
-            plot.set_series(f"side {side}", list(enumerate(counts)))
+        self._show_timeline()
         self.query_one("#battle-killmails", KeyedTable).update_rows(
             (
                 k.killmail_id,
@@ -212,8 +224,29 @@ class BattleReportScreen(DashboardScreen):
             for e in report.entities
         )
 
+    def _show_timeline(self) -> None:
+        plot = self.query_one(SeriesPlot)
+        plot.plot_title = TIMELINE_TITLES[self.timeline_measure]
+        plot.clear_series()
+        if self.report is None:
+            return
+        timeline = self.report.metrics["timeline"]
+        if self.timeline_measure == "kills":
+            for side, counts in timeline["kills"].items():
+                plot.set_series(f"side {side}", list(enumerate(counts)))
+        else:
+            for side, values in timeline["isk"].items():
+                millions = [value / 1e6 for value in values]
+                plot.set_series(f"side {side}", list(enumerate(millions)))
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_toggle_timeline(self) -> None:
+        """Switch the timeline between kills and ISK lost, and show it."""
+        self.timeline_measure = "isk" if self.timeline_measure == "kills" else "kills"
+        self._show_timeline()
+        self.action_tab("timeline")
 
     def _selected_entity(self) -> tuple[str, int, int] | None:
         if self.report is None:
@@ -266,7 +299,9 @@ class BattleReportScreen(DashboardScreen):
         for fmt, suffix in (("markdown", "md"), ("json", "json")):
             path = folder / f"battle-{self.battle_id}.{suffix}"
             path.write_text(render(self.report, fmt), encoding="utf-8")
-        self.notify(f"exported to {folder}/battle-{self.battle_id}.md and .json")
+        self.notify(
+            f"exported to {folder}/battle-{self.battle_id}.md and .json", markup=False
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Open the killmail when Enter selects a row of the killmail list."""

@@ -1,4 +1,18 @@
-SELECT battle_id, start_time, end_time, solar_system_ids, region_ids, kills, pilots,
-       isk_destroyed, side_count, kind, confidence, changed, updated_at, metrics
-FROM battles
-WHERE battle_id = %s
+-- The battle row, and the killmails the sources reported by id and hash whose
+-- body is still pending, with ids inside the battle's killmail id range.
+-- Killmail ids grow with time, so those may belong to the battle, but their
+-- system is unknown until the body arrives.
+SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids, b.region_ids,
+       b.kills, b.pilots, b.isk_destroyed, b.side_count, b.kind, b.confidence,
+       b.changed, b.updated_at, b.metrics,
+       (SELECT count(*)::integer
+        FROM killmail_index AS i
+        WHERE i.state = 'pending'
+          AND i.killmail_id BETWEEN ids.low AND ids.high) AS kills_pending
+FROM battles AS b
+CROSS JOIN LATERAL (
+    SELECT min(m.killmail_id) AS low, max(m.killmail_id) AS high
+    FROM battle_killmails AS m
+    WHERE m.battle_id = b.battle_id
+) AS ids
+WHERE b.battle_id = %s
