@@ -221,6 +221,69 @@ def test_64_bit_queryids_stay_exact(queryid: int) -> None:
     assert delta.calls == 3
 
 
+def test_unchanged_rows_reuse_counters() -> None:
+    first = build_statement_set([row(1, 5), row(2, 7)])
+    second = build_statement_set([row(1, 5), row(2, 8)], first)
+    one = StatementKey(10, 5, 1, True)
+    two = StatementKey(10, 5, 2, True)
+    assert second.entries[one] is first.entries[one]
+    assert second.entries[two] is not first.entries[two]
+    assert second.entries[two].calls == 8
+
+
+def test_unchanged_entries_left_out_on_request() -> None:
+    rows = [row(1, 5), row(2, 7)]
+    before = poll(0.0, rows, dealloc=0)
+    after = StatementPoll(
+        1.0, build_statement_set([row(1, 5), row(2, 9)], before.statements), 0
+    )
+    interval = statement_deltas(before, after, include_unchanged=False)
+    (delta,) = interval.deltas
+    assert interval.trusted is True
+    assert delta.key is not None and delta.key.queryid == 2
+    assert delta.calls == 2
+    full = by_queryid(statement_deltas(before, after))
+    assert full[1].calls == 0
+    assert full[2].calls == 2
+
+
+def test_untrusted_interval_lists_unchanged_entries() -> None:
+    before = poll(0.0, [row(1, 50), row(2, 5), row(3, 4)])
+    after = StatementPoll(
+        1.0,
+        build_statement_set([row(1, 3), row(2, 9), row(3, 4)], before.statements),
+    )
+    interval = statement_deltas(before, after, include_unchanged=False)
+    assert interval.trusted is False
+    assert sorted(by_queryid(interval)) == [1, 2, 3]
+    assert all(d.delta is None for d in interval.deltas)
+
+
+def test_reset_interval_lists_unchanged_entries() -> None:
+    before = poll(0.0, [row(1, 5), row(2, 7)], dealloc=0, stats_reset=1.0)
+    after = StatementPoll(
+        1.0,
+        build_statement_set([row(1, 5), row(2, 7)], before.statements),
+        0,
+        2.0,
+    )
+    interval = statement_deltas(before, after, include_unchanged=False)
+    assert interval.trusted is False
+    assert len(interval.deltas) == 2
+
+
+def test_hidden_and_repeated_rows_with_previous_set() -> None:
+    rows = [row(None, 3, userid=11), row(None, 4, userid=12), row(1, 2), row(1, 3)]
+    first = build_statement_set(rows)
+    second = build_statement_set(rows, first)
+    key = StatementKey(10, 5, 1, True)
+    assert second.hidden is not None
+    assert second.hidden.calls == 7
+    assert second.hidden_rows == 2
+    assert second.duplicates == 1
+    assert second.entries[key].calls == 5
+
+
 def test_counters_arithmetic_covers_every_field() -> None:
     one = Counters(*range(1, 13))
     assert (one + one - one) == one

@@ -135,6 +135,22 @@ def test_uss_falls_back_to_rss_when_denied() -> None:
     assert full.uss == 50 * MIB
 
 
+def test_uss_is_reread_after_max_age() -> None:
+    process = FakeProcess(1)
+    sampler = ProcessSampler(factory_of({1: process}), uss_max_age=10.0)
+    first = sampler.sample(1, "app", with_uss=True, now=0.0)
+    process.rss = 200 * MIB
+    cached = sampler.sample(1, "app", with_uss=True, now=5.0)
+    fresh = sampler.sample(1, "app", with_uss=True, now=10.0)
+    assert first.uss == 50 * MIB
+    assert first.uss_at is not None
+    assert cached.rss == 200 * MIB
+    assert cached.uss == 50 * MIB
+    assert cached.uss_at == first.uss_at
+    assert fresh.uss == 100 * MIB
+    assert cached.sampled_at is not None
+
+
 def test_real_own_process_has_rss() -> None:
     sample = ProcessSampler().sample(os.getpid(), "app", with_uss=True)
     assert sample.error is None

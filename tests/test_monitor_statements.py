@@ -153,6 +153,19 @@ def test_normalize_query_output() -> None:
     )
 
 
+def test_normalize_query_words_next_to_prefixes_and_digits() -> None:
+    """Stored baselines are keyed by these texts' hashes, so they must not move."""
+    assert (
+        normalize_query("SELECT date'2020-01-01', t2.Col_9 FROM T2 WHERE a$b = $1")
+        == "select dat?,t2.col_9 from t2 where a$b=?"
+    )
+    assert (
+        normalize_query("SELECT x FROM t WHERE nameE'y' = E'z' AND c IN ( ?, ? )")
+        == "select x from t where name?=? and c in(?)"
+    )
+    assert normalize_query("SELECT 1e5abc, v1 + 2 FROM t") == "select ?abc,v1+? from t"
+
+
 def test_single_statement_check() -> None:
     assert has_single_statement("SELECT 1;") is True
     assert has_single_statement("SELECT ';' FROM t") is True

@@ -34,26 +34,50 @@ class SlowAppQuery:
     severity: Severity
 
 
+QuantileCache = dict[str, tuple[tuple[int, float, float, int], float, float]]
+"""Each operation's p50 and p95 in seconds, by its (calls, total seconds, max
+seconds, errors) when they were computed."""
+
+SLOW_SCAN_MARGIN_SECONDS = 1.0
+"""How far before ``since`` a record may have finished and still be followed,
+in the history, by one that started after ``since``. The history is in order
+of completion, but threads can take its lock a little out of order."""
+
+
 def operation_rows(
     stats: list[OperationStats],
     previous_calls: dict[str, int],
     *,
     warning_seconds: float,
     error_seconds: float,
+    quantiles: QuantileCache | None = None,
 ) -> list[OperationRow]:
-    """Rank operation tags by total time, slowest first."""
+    """Rank operation tags by total time, slowest first.
+
+    ``quantiles``, kept by the caller from poll to poll, saves sorting the
+    recent durations of an operation that ran no statement since. Such an
+    operation has the same (calls, total, max, errors) and the same durations.
+    """
+    cache: QuantileCache = {} if quantiles is None else quantiles
     rows = []
     for stat in sorted(stats, key=lambda s: s.total_seconds, reverse=True):
         before = previous_calls.get(stat.operation)
         interval = None if before is None else counter_delta(before, stat.calls)
-        p95 = stat.quantile(0.95)
+        version = (stat.calls, stat.total_seconds, stat.max_seconds, stat.errors)
+        cached = cache.get(stat.operation)
+        if cached is not None and cached[0] == version:
+            _, p50, p95 = cached
+        else:
+            p50 = stat.quantile(0.5)
+            p95 = stat.quantile(0.95)
+            cache[stat.operation] = (version, p50, p95)
         rows.append(
             OperationRow(
                 stat.operation,
                 stat.calls,
                 None if interval is None else int(interval),
                 stat.mean_seconds * 1000,
-                stat.quantile(0.5) * 1000,
+                p50 * 1000,
                 p95 * 1000,
                 stat.max_seconds * 1000,
                 stat.errors,
@@ -71,17 +95,28 @@ def slow_app_queries(
     error_seconds: float,
     limit: int = 20,
 ) -> list[SlowAppQuery]:
-    """Return statements sent at or after ``since`` (``time.time()``) that were slow."""
+    """Return statements sent at or after ``since`` (``time.time()``) that were
+    slow, slowest first.
+
+    The history is read from its newest record back to the first that
+    finished more than :data:`SLOW_SCAN_MARGIN_SECONDS` before ``since``, so
+    a poll reads only the records of about its own interval.
+    """
     found = []
-    for record in telemetry.slowest(limit * 5):
+    stop_before = since - SLOW_SCAN_MARGIN_SECONDS
+    for record in reversed(telemetry.records()):
+        if record.started + record.seconds < stop_before:
+            break
         if record.started < since or record.seconds <= warning_seconds:
             continue
-        found.append(
-            SlowAppQuery(
-                record, classify_seconds(record.seconds, warning_seconds, error_seconds)
-            )
+        found.append(record)
+    found.sort(key=lambda r: r.seconds, reverse=True)
+    return [
+        SlowAppQuery(
+            record, classify_seconds(record.seconds, warning_seconds, error_seconds)
         )
-    return found[:limit]
+        for record in found[:limit]
+    ]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,8 +9,12 @@ monotonic clock of this process.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from evedmv_tui.monitor.statements import Counters, StatementKey, StatementSet
+
+NO_CHANGE = Counters()
+"""The change of an entry whose counters are equal in both polls."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,7 +128,10 @@ def interval_distrust(previous: StatementPoll, current: StatementPoll) -> str | 
 
 
 def statement_deltas(
-    previous: StatementPoll, current: StatementPoll
+    previous: StatementPoll,
+    current: StatementPoll,
+    *,
+    include_unchanged: bool = True,
 ) -> StatementInterval:
     """Compute each entry's change between two polls.
 
@@ -133,37 +140,55 @@ def statement_deltas(
     reset or evicted and re-created: its change is unknown (``delta`` None).
     Without ``pg_stat_statements_info`` (before 1.9) a full reset is only
     visible as counters going down, so any such entry distrusts the interval.
+
+    With ``include_unchanged`` False, a trusted interval leaves out the
+    entries whose counters are equal in both polls (most of them, on a quiet
+    server). An untrusted interval always lists every entry.
     """
     elapsed = current.monotonic - previous.monotonic
     reason = interval_distrust(previous, current)
     old = previous.statements.entries
+    entries = current.statements.entries
+    items: Iterable[tuple[StatementKey, Counters]] = entries.items()
+    if reason is None and not include_unchanged:
+        # build_statement_set reuses the Counters of an unchanged row, so
+        # identity drops most entries here without comparing twelve fields.
+        items = [(key, total) for key, total in items if old.get(key) is not total]
     deltas: list[StatementDelta] = []
     untrusted = 0
-    for key, total in current.statements.entries.items():
+    for key, total in items:
         delta: Counters | None = None
         if reason is None:
             before = old.get(key)
-            delta = total if before is None else total - before
-            if delta.has_negative():
-                delta = None
+            if before is total or before == total:
+                if not include_unchanged:
+                    continue
+                delta = NO_CHANGE
+            else:
+                delta = total if before is None else total - before
+                if delta.has_negative():
+                    delta = None
         if delta is None:
             untrusted += 1
         deltas.append(StatementDelta(key, delta, total, elapsed))
     hidden = current.statements.hidden
-    if hidden is not None:
-        delta = None
-        if reason is None:
-            before = previous.statements.hidden
-            delta = hidden if before is None else hidden - before
-            if delta.has_negative():
-                delta = None
-        deltas.append(StatementDelta(None, delta, hidden, elapsed))
+    hidden_delta: Counters | None = None
+    if hidden is not None and reason is None:
+        before = previous.statements.hidden
+        hidden_delta = hidden if before is None else hidden - before
+        if hidden_delta.has_negative():
+            hidden_delta = None
     if reason is None and current.dealloc is None and untrusted:
         reason = (
             f"counters went down for {untrusted} entries"
             " (a reset or eviction; pg_stat_statements before 1.9 cannot tell)"
         )
-        deltas = [dataclasses.replace(d, delta=None) for d in deltas]
+        deltas = [
+            StatementDelta(key, None, total, elapsed) for key, total in entries.items()
+        ]
+        hidden_delta = None
+    if hidden is not None:
+        deltas.append(StatementDelta(None, hidden_delta, hidden, elapsed))
     return StatementInterval(elapsed, deltas, reason is None, reason, untrusted)
 
 

@@ -32,6 +32,10 @@ LEAK_SLOPE_BYTES_PER_MIN = 1.0 * MIB
 LEAK_MIN_R_SQUARED = 0.8
 """The straight line must explain this share of the variance, so one large
 allocation (a step) is not read as a leak."""
+USS_MAX_AGE_SECONDS = 10.0
+"""A process's unique set size is read at most this often. Reading it parses
+``/proc/<pid>/smaps_rollup``, which costs more than the rest of a sample, and
+the leak rule follows RSS, which is read every time."""
 
 
 class ProcessLike(Protocol):
@@ -61,15 +65,31 @@ class ProcessMemory:
     cpu_percent: float | None
     """CPU use since the previous sample, in percent of one core."""
     error: str | None = None
+    uss_at: float | None = None
+    """Wall-clock time (``time.time()``) when ``uss`` was read, at most
+    :data:`USS_MAX_AGE_SECONDS` before the rest of the sample."""
+    sampled_at: float | None = None
+    """Wall-clock time (``time.time()``) of the sample. The monitor repeats an
+    idle backend's last sample for up to ``IDLE_BACKEND_MAX_AGE_SECONDS``."""
 
 
 class ProcessSampler:
     """Samples processes by pid and keeps each one's previous CPU time."""
 
-    def __init__(self, factory: ProcessFactory = psutil.Process) -> None:
+    def __init__(
+        self,
+        factory: ProcessFactory = psutil.Process,
+        *,
+        uss_max_age: float = USS_MAX_AGE_SECONDS,
+    ) -> None:
         self._factory = factory
+        self.uss_max_age = uss_max_age
         self._processes: dict[int, ProcessLike] = {}
+        self._names: dict[int, str] = {}
+        """Each pid's process name, read once because it changes only on exec."""
         self._previous_cpu: dict[int, tuple[float, float]] = {}
+        self._uss: dict[int, tuple[float, int | None, float | None]] = {}
+        """The last unique set size of each pid: (monotonic, USS, wall clock)."""
 
     def _process(self, pid: int) -> ProcessLike:
         process = self._processes.get(pid)
@@ -80,19 +100,33 @@ class ProcessSampler:
     def sample(
         self, pid: int, role: str, *, with_uss: bool = False, now: float | None = None
     ) -> ProcessMemory:
-        """Sample one process; psutil errors become an n/a row for it alone."""
+        """Sample one process; psutil errors become an n/a row for it alone.
+
+        With ``with_uss``, the unique set size is read again only when the
+        last reading is ``uss_max_age`` seconds old. Until then the sample
+        carries the last reading, and ``uss_at`` gives its time.
+        """
         now = time.monotonic() if now is None else now
+        uss: int | None = None
+        uss_at: float | None = None
         try:
             process = self._process(pid)
-            name = process.name()
-            uss = None
-            if with_uss:
+            name = self._names.get(pid)
+            if name is None:
+                name = self._names[pid] = process.name()
+            last_uss = self._uss.get(pid) if with_uss else None
+            if last_uss is not None and now - last_uss[0] < self.uss_max_age:
+                _, uss, uss_at = last_uss
+                rss = int(process.memory_info().rss)
+            elif with_uss:
                 try:
                     full = process.memory_full_info()
                     rss = int(full.rss)
                     uss = int(getattr(full, "uss", 0)) or None
+                    uss_at = time.time()
                 except psutil.AccessDenied:
                     rss = int(process.memory_info().rss)
+                self._uss[pid] = (now, uss, uss_at)
             else:
                 rss = int(process.memory_info().rss)
             times = process.cpu_times()
@@ -110,11 +144,23 @@ class ProcessSampler:
         if before is not None and now > before[0]:
             percent = max(cpu - before[1], 0.0) / (now - before[0]) * 100.0
         self._previous_cpu[pid] = (now, cpu)
-        return ProcessMemory(pid, role, name, rss, uss, cpu, percent)
+        return ProcessMemory(
+            pid,
+            role,
+            name,
+            rss,
+            uss,
+            cpu,
+            percent,
+            uss_at=uss_at,
+            sampled_at=time.time(),
+        )
 
     def forget(self, pid: int) -> None:
         self._processes.pop(pid, None)
+        self._names.pop(pid, None)
         self._previous_cpu.pop(pid, None)
+        self._uss.pop(pid, None)
 
     def prune(self, alive: set[int]) -> None:
         """Drop the state of pids no longer listed."""

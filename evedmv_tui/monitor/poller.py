@@ -30,6 +30,7 @@ from evedmv_tui.monitor import activity as activity_mod
 from evedmv_tui.monitor import explain as explain_mod
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.appside import (
+    QuantileCache,
     cache_rows,
     operation_rows,
     slow_app_queries,
@@ -87,6 +88,10 @@ MAX_BACKOFF = 30.0
 SLOW_COLLECTOR_SECONDS = 10.0
 """Table statistics and ingest health are read at most this often."""
 CAPABILITY_RECHECK_SECONDS = 30.0
+IDLE_BACKEND_MAX_AGE_SECONDS = 10.0
+"""A server process that runs no query is sampled with psutil at most this
+often. In between, the snapshot repeats its last sample, and the sample's
+``sampled_at`` gives its age. Running backends are sampled every poll."""
 STATEMENT_TIMEOUT_MS = 10_000
 
 
@@ -160,6 +165,7 @@ class Monitor:
         self.settings = settings
         self._db = db
         self._conninfo = conninfo if conninfo is not None else db.conninfo  # type: ignore[union-attr]
+        self._server_text = redact(self._conninfo)
         self.telemetry = telemetry
         self.registry = registry
         self.sampler = sampler or ProcessSampler()
@@ -183,6 +189,10 @@ class Monitor:
         self._slow_at = 0.0
         self._slow_cache: tuple[list[IndexHint], IngestHealth | None] = ([], None)
         self._trend = MemoryTrend()
+        self._operation_quantiles: QuantileCache = {}
+        self._idle_samples: dict[int, tuple[float, memory_mod.ProcessMemory]] = {}
+        """The last psutil sample of each idle server process, by pid, with
+        its ``time.monotonic()``."""
         self._disconnected_since: float | None = None
         self._failures = 0
         self._next_attempt = 0.0
@@ -226,6 +236,9 @@ class Monitor:
         return unsubscribe
 
     def close(self) -> None:
+        """Close the pool and drop every subscriber, so none is called later."""
+        with self._lock:
+            self._subscribers.clear()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -306,7 +319,7 @@ class Monitor:
             connected=False,
             disconnected_since=since,
             error=message,
-            server=redact(self._conninfo),
+            server=self._server_text,
             capabilities=None,
             problems=[],
             notes=[],
@@ -397,6 +410,7 @@ class Monitor:
             self._previous.operation_calls,
             warning_seconds=self.warning_seconds,
             error_seconds=self.error_seconds,
+            quantiles=self._operation_quantiles,
         )
         self._previous.operation_calls = {r.operation: r.calls for r in operations}
         slow = slow_app_queries(
@@ -424,7 +438,7 @@ class Monitor:
             connected=True,
             disconnected_since=None,
             error=None,
-            server=redact(self._conninfo),
+            server=self._server_text,
             capabilities=caps,
             problems=problems,
             notes=notes,
@@ -537,22 +551,36 @@ class Monitor:
                     f"(boolean) TO {caps.role_name};",
                 ),
             )
+        previous = self._previous.statements
         current = StatementPoll(
             read_at,
-            build_statement_set(rows),
+            build_statement_set(
+                rows, previous.statements if previous is not None else None
+            ),
             info[0] if info else None,
             info[1] if info else None,
             postmaster_start,
         )
-        previous = self._previous.statements
         self._previous.statements = current
-        text_keys = {key.text_key for key in current.statements.entries}
-        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
         if previous is None:
+            # Load every text once now, in one query, so later polls fetch
+            # texts only for entries created since.
+            entries = current.statements.entries
+            text_keys = {key.text_key for key in entries}
+            self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
             return [], None, None
-        interval = statement_deltas(previous, current)
+        interval = statement_deltas(previous, current, include_unchanged=False)
+        # A trusted entry without calls in the interval is not shown, so only
+        # the others need a text.
+        visible = [
+            delta
+            for delta in interval.deltas
+            if not (interval.trusted and delta.trusted and delta.calls <= 0)
+        ]
+        text_keys = {delta.key.text_key for delta in visible if delta.key is not None}
+        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
         views = []
-        for delta in interval.deltas:
+        for delta in visible:
             if delta.key is None:
                 text: str | None = HIDDEN_LABEL
                 statement_fingerprint = None
@@ -561,8 +589,6 @@ class Monitor:
                 if is_monitor_query(text):
                     continue
                 statement_fingerprint = fingerprint(text) if text is not None else None
-            if interval.trusted and delta.trusted and delta.calls <= 0:
-                continue
             mean = delta.mean_ms
             severity = (
                 Severity.OK
@@ -699,15 +725,22 @@ class Monitor:
             reason = locality.reason
         else:
             pids = set()
+            idle_samples = self._idle_samples
+            self._idle_samples = {}
             for backend in backends:
                 if backend.pid in self._own_pids:
                     continue
                 pids.add(backend.pid)
-                server.append(
-                    self.sampler.sample(
-                        backend.pid, backend.backend_type or "backend", now=now
-                    )
-                )
+                role = backend.backend_type or "backend"
+                last = None if backend.running else idle_samples.get(backend.pid)
+                if last is not None and now - last[0] < IDLE_BACKEND_MAX_AGE_SECONDS:
+                    sample = last[1]
+                else:
+                    sample = self.sampler.sample(backend.pid, role, now=now)
+                    last = (now, sample)
+                if not backend.running and sample.error is None:
+                    self._idle_samples[backend.pid] = last
+                server.append(sample)
             self.sampler.prune(pids | self._own_pids | {memory_mod.own_pid()})
         return MemoryView(
             app,

@@ -8,6 +8,7 @@ it. Everything else is a plain number or string.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from evedmv_tui.monitor.memory import MIB, ProcessMemory
@@ -58,6 +59,8 @@ def _memory_dict(process: ProcessMemory) -> dict[str, Any]:
         "role": process.role,
         "rss_bytes": process.rss,
         "uss_bytes": process.uss,
+        "uss_at": process.uss_at,
+        "sampled_at": process.sampled_at,
         "cpu_percent": _number(process.cpu_percent, 1),
         "error": process.error,
     }
@@ -341,7 +344,10 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     if memory is None:
         return []
     app = memory.app
-    lines = [f"app process {app.pid}: RSS {_mib(app.rss)}, USS {_mib(app.uss)}"]
+    uss_age = "" if app.uss_at is None else f" as of {_clock(app.uss_at)}"
+    lines = [
+        f"app process {app.pid}: RSS {_mib(app.rss)}, USS {_mib(app.uss)}{uss_age}"
+    ]
     trend = memory.trend
     if trend is not None:
         verdict = "leak suspected" if trend.leak_suspected else "no leak"
@@ -360,9 +366,12 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     if brief:
         return lines
     for backend in memory.backends:
+        sampled = (
+            "" if backend.sampled_at is None else f" as of {_clock(backend.sampled_at)}"
+        )
         lines.append(
             f"    pid {backend.pid:>7} {backend.role:<28} RSS {_mib(backend.rss):>12}"
-            f" {backend.error or ''}"
+            f"{sampled} {backend.error or ''}"
         )
     lines.append("caches:")
     for cache in snapshot.caches:
@@ -389,3 +398,7 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
                 f"  {site.file}:{site.line}"
             )
     return lines
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))

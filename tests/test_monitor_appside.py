@@ -1,0 +1,134 @@
+"""The application-side rows and the memory panel's reuse of idle samples,
+without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor.activity import Backend
+from evedmv_tui.monitor.appside import (
+    QuantileCache,
+    operation_rows,
+    slow_app_queries,
+)
+from evedmv_tui.monitor.memory import ProcessMemory, ProcessSampler, ServerLocality
+from evedmv_tui.monitor.poller import IDLE_BACKEND_MAX_AGE_SECONDS, Monitor
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.store.telemetry import QueryRecord, Telemetry
+
+
+def record(started: float, seconds: float, name: str = "q") -> QueryRecord:
+    return QueryRecord("screen", name, f"SELECT {name}", None, started, seconds, 1)
+
+
+def test_slow_app_queries_since_and_order() -> None:
+    telemetry = Telemetry()
+    for n in range(50):
+        telemetry.record(record(float(n), 3.0, f"old{n}"))
+    telemetry.record(record(100.0, 2.0, "warn"))
+    telemetry.record(record(101.0, 6.0, "error"))
+    telemetry.record(record(102.0, 0.1, "fast"))
+    slow = slow_app_queries(telemetry, 100.0, warning_seconds=1.0, error_seconds=5.0)
+    assert [s.record.name for s in slow] == ["error", "warn"]
+    assert slow[0].severity == Severity.ERROR
+    assert slow[1].severity == Severity.WARNING
+
+
+def test_slow_app_queries_scan_passes_earlier_starts() -> None:
+    telemetry = Telemetry()
+    telemetry.record(record(100.5, 0.1, "fast"))
+    # Recorded after one that started before since, but started after since.
+    telemetry.record(record(99.0, 1.8, "straddles"))
+    telemetry.record(record(100.2, 2.0, "late"))
+    slow = slow_app_queries(telemetry, 100.0, warning_seconds=1.0, error_seconds=5.0)
+    assert [s.record.name for s in slow] == ["late"]
+
+
+def test_operation_quantiles_cached_by_version() -> None:
+    telemetry = Telemetry()
+    for seconds in (0.1, 0.2, 0.3):
+        telemetry.record(QueryRecord("op", "q", "SELECT 1", None, 0.0, seconds, 1))
+
+    cache: QuantileCache = {}
+    first = operation_rows(
+        telemetry.operations(),
+        {},
+        warning_seconds=1.0,
+        error_seconds=5.0,
+        quantiles=cache,
+    )
+    assert first[0].p50_ms == pytest.approx(200.0)
+
+    # While the version matches, the cached quantiles are used as stored.
+    version, _, _ = cache["op"]
+    cache["op"] = (version, 9.0, 9.0)
+    same = operation_rows(
+        telemetry.operations(),
+        {"op": 3},
+        warning_seconds=1.0,
+        error_seconds=5.0,
+        quantiles=cache,
+    )
+    assert same[0].p50_ms == pytest.approx(9000.0)
+    assert same[0].interval_calls == 0
+
+    telemetry.record(QueryRecord("op", "q", "SELECT 1", None, 0.0, 0.4, 1))
+    changed = operation_rows(
+        telemetry.operations(),
+        {"op": 3},
+        warning_seconds=1.0,
+        error_seconds=5.0,
+        quantiles=cache,
+    )
+    assert changed[0].p50_ms == pytest.approx(300.0)
+    assert changed[0].interval_calls == 1
+
+
+class CountingSampler(ProcessSampler):
+    """Returns made-up samples and counts them by pid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sampled: list[int] = []
+
+    def sample(
+        self, pid: int, role: str, *, with_uss: bool = False, now: float | None = None
+    ) -> ProcessMemory:
+        self.sampled.append(pid)
+        return ProcessMemory(pid, role, "postgres", 1, None, 0.0, None, sampled_at=now)
+
+
+def backend(pid: int, state: str | None) -> Backend:
+    return Backend(
+        pid, "evedmv", "evedmv", "evedmv", None, "client backend", state,
+        None, None, None, None, "", [],
+    )  # fmt: skip
+
+
+def test_idle_backends_sampled_at_most_every_max_age(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sampler = CountingSampler()
+    settings = Settings(dsn="postgresql:///none", state_dir=tmp_path)
+    monitor = Monitor(None, settings, conninfo="postgresql:///none", sampler=sampler)
+    clock = [1000.0]
+    monkeypatch.setattr("evedmv_tui.monitor.poller.time.monotonic", lambda: clock[0])
+    backends = [backend(11, "idle"), backend(12, "active")]
+    local = ServerLocality(True)
+
+    monitor._memory(local, backends)
+    clock[0] += IDLE_BACKEND_MAX_AGE_SECONDS / 2
+    sampler.sampled.clear()
+    memory = monitor._memory(local, backends)
+    assert 11 not in sampler.sampled
+    assert 12 in sampler.sampled
+    assert [p.pid for p in memory.backends] == [11, 12]
+    assert memory.backends[0].sampled_at == 1000.0
+
+    clock[0] += IDLE_BACKEND_MAX_AGE_SECONDS
+    sampler.sampled.clear()
+    monitor._memory(local, backends)
+    assert 11 in sampler.sampled
