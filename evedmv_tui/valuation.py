@@ -16,6 +16,7 @@ so zKillboard's own values always win.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -132,45 +133,25 @@ _FITTED_LIST = ", ".join(str(flag) for flag in sorted(FITTED_FLAGS))
 
 # One statement values a whole batch. A killmail none of whose types has a
 # price keeps NULL values: zero ISK would claim a worthless loss.
+#
+# The items of each killmail are summed in a LATERAL subquery. The plan is
+# then one primary-key probe into the killmail's items partition per
+# killmail, whatever the row estimates are. PostgreSQL 15 estimates a
+# set-based join of the batch to ``items`` on (killmail_id, killmail_time) at
+# a few rows, because it treats the two columns as independent. On a
+# 1M-killmail database it then re-ran the whole batch's aggregate once per
+# killmail. The time bounds let the planner skip the partitions outside the
+# batch.
 APPLY = NamedSql(
     "valuation.apply",
     f"""
 WITH fixed (type_id, price) AS (VALUES {_FIXED_VALUES}),
-target AS (
+target AS MATERIALIZED (
     SELECT k.killmail_id, k.killmail_time, k.victim_ship_type_id
     FROM killmails k
     WHERE k.killmail_id = ANY(%(ids)s)
+      AND k.killmail_time BETWEEN %(start)s AND %(end)s
       AND (k.value_source IS NULL OR k.value_source = 'computed')
-),
-item_rows AS (
-    SELECT
-        i.killmail_id,
-        i.killmail_time,
-        ({_ITEM_PRICE}) AS unit_price,
-        i.parent_index,
-        i.flag,
-        i.quantity_dropped,
-        i.quantity_destroyed
-    FROM items i
-    JOIN target t
-      ON t.killmail_id = i.killmail_id AND t.killmail_time = i.killmail_time
-    LEFT JOIN prices p ON p.type_id = i.item_type_id
-    LEFT JOIN fixed f ON f.type_id = i.item_type_id
-    LEFT JOIN types ty ON ty.type_id = i.item_type_id
-    LEFT JOIN groups gr ON gr.group_id = ty.group_id
-),
-item_sums AS (
-    SELECT
-        killmail_id,
-        killmail_time,
-        bool_or(unit_price IS NOT NULL) AS any_priced,
-        sum(coalesce(unit_price, 0) * quantity_dropped) AS dropped,
-        sum(coalesce(unit_price, 0) * quantity_destroyed) AS destroyed,
-        sum(coalesce(unit_price, 0) * (quantity_dropped + quantity_destroyed))
-            FILTER (WHERE parent_index IS NULL AND flag IN ({_FITTED_LIST}))
-            AS fitted
-    FROM item_rows
-    GROUP BY killmail_id, killmail_time
 ),
 computed AS (
     SELECT
@@ -182,8 +163,31 @@ computed AS (
         coalesce(s.fitted, 0) AS fitted,
         hull.price IS NOT NULL OR coalesce(s.any_priced, false) AS any_priced
     FROM target t
-    LEFT JOIN item_sums s
-      ON s.killmail_id = t.killmail_id AND s.killmail_time = t.killmail_time
+    CROSS JOIN LATERAL (
+        SELECT
+            bool_or(r.unit_price IS NOT NULL) AS any_priced,
+            sum(coalesce(r.unit_price, 0) * r.quantity_dropped) AS dropped,
+            sum(coalesce(r.unit_price, 0) * r.quantity_destroyed) AS destroyed,
+            sum(coalesce(r.unit_price, 0) * (r.quantity_dropped + r.quantity_destroyed))
+                FILTER (WHERE r.parent_index IS NULL AND r.flag IN ({_FITTED_LIST}))
+                AS fitted
+        FROM (
+            SELECT
+                ({_ITEM_PRICE}) AS unit_price,
+                i.parent_index,
+                i.flag,
+                i.quantity_dropped,
+                i.quantity_destroyed
+            FROM items i
+            LEFT JOIN prices p ON p.type_id = i.item_type_id
+            LEFT JOIN fixed f ON f.type_id = i.item_type_id
+            LEFT JOIN types ty ON ty.type_id = i.item_type_id
+            LEFT JOIN groups gr ON gr.group_id = ty.group_id
+            WHERE i.killmail_id = t.killmail_id
+              AND i.killmail_time = t.killmail_time
+              AND i.killmail_time BETWEEN %(start)s AND %(end)s
+        ) r
+    ) s
     LEFT JOIN LATERAL (
         SELECT ({_HULL_PRICE}) AS price
         FROM (SELECT t.victim_ship_type_id AS type_id) h
@@ -203,6 +207,7 @@ SET total_value = round((coalesce(c.hull, 0) + c.dropped + c.destroyed)::numeric
 FROM computed c
 WHERE k.killmail_id = c.killmail_id
   AND k.killmail_time = c.killmail_time
+  AND k.killmail_time BETWEEN %(start)s AND %(end)s
   AND c.any_priced
 """,
 )
@@ -210,7 +215,7 @@ WHERE k.killmail_id = c.killmail_id
 REVALUE_IDS = NamedSql(
     "valuation.revalue_ids",
     """
-SELECT killmail_id
+SELECT killmail_id, killmail_time
 FROM killmails
 WHERE (value_source IS NULL OR value_source = 'computed')
   AND killmail_id > %(after)s
@@ -226,17 +231,30 @@ def apply_computed_values(
     db: Database,
     conn: psycopg.Connection[Any] | None,
     killmail_ids: Iterable[int],
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
 ) -> int:
     """Compute ISK values for ``killmail_ids`` that lack zkb values.
 
     Runs on ``conn`` so that the caller's transaction (an import batch) keeps
-    the killmails and their values together. Returns the number of killmails
-    that got values; those with no priced type at all are left NULL.
+    the killmails and their values together. ``start`` and ``end`` are the
+    earliest and latest ``killmail_time`` of the batch, inclusive. With them
+    the statement reads only the partitions of those months, and killmails
+    outside the range are not valued. Without them every partition is
+    searched for the ids. Returns the number of killmails that got values;
+    those with no priced type at all are left NULL.
     """
     ids = list(killmail_ids)
     if not ids:
         return 0
-    return db.execute(APPLY, {"ids": ids}, conn=conn)
+    params: dict[str, Any] = {
+        "ids": ids,
+        # datetime has no infinity, so PostgreSQL casts these texts instead.
+        "start": start if start is not None else "-infinity",
+        "end": end if end is not None else "infinity",
+    }
+    return db.execute(APPLY, params, conn=conn)
 
 
 def revalue_all(db: Database, *, chunk: int = REVALUE_CHUNK) -> int:
@@ -256,8 +274,11 @@ def revalue_all(db: Database, *, chunk: int = REVALUE_CHUNK) -> int:
             if not rows:
                 break
             ids = [row[0] for row in rows]
+            times = [row[1] for row in rows]
             with conn.transaction():
-                updated += apply_computed_values(db, conn, ids)
+                updated += apply_computed_values(
+                    db, conn, ids, start=min(times), end=max(times)
+                )
             after = ids[-1]
     log.info("revalued %d killmails without zkb values", updated)
     return updated

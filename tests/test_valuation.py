@@ -152,6 +152,41 @@ def test_revalue_all_after_price_change(db: Database) -> None:
     assert _values(db, 11)[0] == pytest.approx(600_000)
 
 
+def _move_killmail(db: Database, killmail_id: int, when: dt.datetime) -> None:
+    for table in ("killmails", "items"):
+        db.execute(
+            f"UPDATE {table} SET killmail_time = %s WHERE killmail_id = %s",
+            (when, killmail_id),
+        )
+
+
+def test_time_bounds_select_batch(db: Database) -> None:
+    _partitions(db)
+    _prices(db, {587: (500_000.0, None), 2873: (1_000.0, None)})
+    later = KILL_TIME + dt.timedelta(days=40)
+    for killmail_id in (40, 41):
+        _insert_killmail(db, killmail_id, 587, [(None, 2873, 27, 1, 0, 1)])
+    _move_killmail(db, 41, later)
+    assert (
+        apply_computed_values(db, None, [40, 41], start=KILL_TIME, end=KILL_TIME) == 1
+    )
+    assert _values(db, 40)[0] == pytest.approx(501_000)
+    assert _values(db, 41)[0] is None
+    assert apply_computed_values(db, None, [40, 41], start=KILL_TIME, end=later) == 2
+    assert _values(db, 41)[0] == pytest.approx(501_000)
+
+
+def test_revalue_all_across_months(db: Database) -> None:
+    _partitions(db)
+    _prices(db, {587: (500_000.0, None), 2873: (1_000.0, None)})
+    for offset, killmail_id in enumerate((50, 51, 52)):
+        _insert_killmail(db, killmail_id, 587, [(None, 2873, 27, 1, 1, 0)])
+        _move_killmail(db, killmail_id, KILL_TIME + dt.timedelta(days=31 * offset))
+    assert revalue_all(db, chunk=2) == 3
+    for killmail_id in (50, 51, 52):
+        assert _values(db, killmail_id)[0] == pytest.approx(501_000)
+
+
 def test_special_unit_prices(db: Database) -> None:
     """Capsules, fixed-price hulls, the Golden Pod, escape bays and drones."""
     _partitions(db)

@@ -25,8 +25,8 @@ import dataclasses
 import datetime as dt
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
@@ -428,7 +428,18 @@ def _raw(text: Any) -> str:
     return str(text)
 
 
-ValueHook = Callable[[Database, psycopg.Connection[Any], Sequence[int]], int]
+class ValueHook(Protocol):
+    """Signature of :func:`evedmv_tui.valuation.apply_computed_values`."""
+
+    def __call__(
+        self,
+        db: Database,
+        conn: psycopg.Connection[Any] | None,
+        killmail_ids: Iterable[int],
+        *,
+        start: dt.datetime | None = ...,
+        end: dt.datetime | None = ...,
+    ) -> int: ...
 
 
 def _valuation() -> ValueHook | None:
@@ -532,9 +543,17 @@ class BatchWriter:
         self, conn: psycopg.Connection[Any], bodies: Sequence[EncodedKillmail]
     ) -> None:
         """Compute ISK values from prices for new killmails without zkb values."""
-        without_values = [r.killmail_id for r in bodies if not r.has_zkb_values]
-        if self._apply_values is not None and without_values:
-            self._apply_values(self.db, conn, without_values)
+        without_values = [r for r in bodies if not r.has_zkb_values]
+        if self._apply_values is None or not without_values:
+            return
+        times = [r.killmail_time for r in without_values]
+        self._apply_values(
+            self.db,
+            conn,
+            [r.killmail_id for r in without_values],
+            start=min(times),
+            end=max(times),
+        )
 
     def _write_plan(
         self, conn: psycopg.Connection[Any], plan: _Plan, seen_at: dt.datetime
