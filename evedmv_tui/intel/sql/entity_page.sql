@@ -3,6 +3,12 @@
 -- and killmails (corporation_id and victim_corporation_id for a
 -- corporation). The period ends at the newest stored killmail and starts
 -- %(days)s days before it (all time when NULL).
+--
+-- Each large set is read once and then only hashed or aggregated. These
+-- sets are the entity's attacker rows (own), one row per kill with its
+-- killmail columns (kills), and one row per loss (losses). The kill and
+-- loss columns come from covering indexes (0200_intel.sql and
+-- 0201_intel_pages.sql), so these steps read no killmail heap pages.
 WITH span AS (
     SELECT
         coalesce(max(killmail_time), now()) AS until,
@@ -21,32 +27,56 @@ own AS MATERIALIZED (
     WHERE a.{attacker} = %(entity_id)s
       AND a.killmail_time > span.since AND a.killmail_time <= span.until
 ),
+-- One row per kill, with the number of the entity's attacker rows and of
+-- its player attackers on it.
+kill_set AS MATERIALIZED (
+    SELECT killmail_id, killmail_time, count(*) AS own_rows,
+           count(character_id) AS own_players
+    FROM own
+    GROUP BY killmail_id, killmail_time
+),
 kills AS MATERIALIZED (
-    SELECT k.killmail_id, k.killmail_time, k.solar_system_id,
-           coalesce(k.total_value, 0) AS value, k.victim_ship_type_id,
+    SELECT ks.killmail_id, ks.killmail_time, ks.own_rows, ks.own_players,
+           k.attacker_count, k.solar_system_id,
+           coalesce(k.total_value, 0) AS value,
            k.victim_corporation_id, k.victim_alliance_id
-    FROM killmails k
-    JOIN (SELECT DISTINCT killmail_id, killmail_time FROM own) o
-      USING (killmail_id, killmail_time)
+    FROM kill_set ks
+    JOIN killmails k USING (killmail_id, killmail_time)
 ),
 losses AS MATERIALIZED (
     SELECT k.killmail_id, k.killmail_time, k.solar_system_id,
-           coalesce(k.total_value, 0) AS value, k.victim_ship_type_id,
-           k.victim_character_id, k.victim_corporation_id, k.victim_alliance_id
+           coalesce(k.total_value, 0) AS value, k.victim_ship_type_id
     FROM killmails k, span
     WHERE k.{victim} = %(entity_id)s
       AND k.killmail_time > span.since AND k.killmail_time <= span.until
 ),
--- Every attacker on the entity's kills, with whether the row is the
--- entity's own, and every attacker on its losses.
-kill_attackers AS MATERIALIZED (
-    SELECT a.killmail_id, a.character_id, a.corporation_id, a.alliance_id,
-           a.{attacker} IS NOT DISTINCT FROM %(entity_id)s AS is_own
-    FROM attackers a JOIN kills k USING (killmail_id, killmail_time)
+-- The other attackers on the entity's kills. The importer stores one
+-- attacker row per attacker and attacker_count as their number, so a kill
+-- whose attacker_count equals the entity's own rows has no other attacker
+-- and its attacker rows are not read again.
+other_attackers AS MATERIALIZED (
+    SELECT a.killmail_id, a.character_id, a.corporation_id, a.alliance_id
+    FROM kills k
+    JOIN attackers a USING (killmail_id, killmail_time)
+    WHERE k.attacker_count <> k.own_rows
+      AND a.{attacker} IS DISTINCT FROM %(entity_id)s
 ),
 loss_attackers AS MATERIALIZED (
     SELECT a.killmail_id, a.corporation_id, a.alliance_id
     FROM attackers a JOIN losses l USING (killmail_id, killmail_time)
+),
+-- Player attackers (own and other) on each kill, summed by aggregation
+-- rather than a join, so a low row estimate cannot turn it into a
+-- nested loop without an index.
+gangs AS MATERIALIZED (
+    SELECT killmail_id, sum(players) AS players
+    FROM (
+        SELECT killmail_id, own_players AS players FROM kills
+        UNION ALL
+        SELECT killmail_id, count(character_id) FROM other_attackers
+        GROUP BY killmail_id
+    ) attacking
+    GROUP BY killmail_id
 ),
 -- Ship class of each hull on the page, looked up for the few distinct
 -- types only (a join of all rows against every type would hash all types).
@@ -59,54 +89,73 @@ hulls AS MATERIALIZED (
         SELECT victim_ship_type_id FROM losses
     ))
 ),
-gangs AS (
-    SELECT killmail_id, count(character_id) AS players
-    FROM kill_attackers GROUP BY killmail_id
+kill_totals AS (
+    SELECT count(*) AS kills, coalesce(sum(value), 0) AS isk_destroyed,
+           min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
+    FROM kills
+),
+loss_totals AS (
+    SELECT count(*) AS losses, coalesce(sum(value), 0) AS isk_lost,
+           min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
+    FROM losses
+),
+gang_totals AS (
+    SELECT count(*) FILTER (WHERE players = 1) AS solo_kills,
+           count(*) FILTER (WHERE players >= 2) AS gang_kills,
+           coalesce(sum(players), 0)::bigint AS players_on_kills,
+           count(*) FILTER (WHERE players >= 1) AS kills_with_players
+    FROM gangs
 ),
 summary AS (
-    SELECT
-        (SELECT count(*) FROM kills) AS kills,
-        (SELECT count(*) FROM losses) AS losses,
-        (SELECT coalesce(sum(value), 0) FROM kills) AS isk_destroyed,
-        (SELECT coalesce(sum(value), 0) FROM losses) AS isk_lost,
-        (SELECT count(*) FROM gangs WHERE players = 1) AS solo_kills,
-        (SELECT count(*) FROM gangs WHERE players >= 2) AS gang_kills,
-        (SELECT coalesce(sum(players), 0)::bigint FROM gangs) AS players_on_kills,
-        (SELECT count(*) FROM gangs WHERE players >= 1) AS kills_with_players,
-        least((SELECT min(killmail_time) FROM kills),
-              (SELECT min(killmail_time) FROM losses)) AS first_seen,
-        greatest((SELECT max(killmail_time) FROM kills),
-                 (SELECT max(killmail_time) FROM losses)) AS last_seen
+    SELECT kt.kills, lt.losses, kt.isk_destroyed, lt.isk_lost,
+           gt.solo_kills, gt.gang_kills, gt.players_on_kills,
+           gt.kills_with_players,
+           least(kt.first_seen, lt.first_seen) AS first_seen,
+           greatest(kt.last_seen, lt.last_seen) AS last_seen
+    FROM kill_totals kt, loss_totals lt, gang_totals gt
 ),
 -- The latest corporation and alliance the entity appeared in, from its
--- newest kill or loss (for a character page).
+-- newest kill or loss (for a character page). Each side reads one row
+-- from the newest end of the entity's index rather than sorting own.
 latest AS (
     SELECT corporation_id, alliance_id FROM (
-        SELECT killmail_time, corporation_id, alliance_id FROM own
+        (SELECT a.killmail_time, a.corporation_id, a.alliance_id
+         FROM attackers a, span
+         WHERE a.{attacker} = %(entity_id)s
+           AND a.killmail_time > span.since AND a.killmail_time <= span.until
+         ORDER BY a.killmail_time DESC LIMIT 1)
         UNION ALL
-        SELECT killmail_time, victim_corporation_id, victim_alliance_id
-        FROM losses
+        (SELECT k.killmail_time, k.victim_corporation_id, k.victim_alliance_id
+         FROM killmails k, span
+         WHERE k.{victim} = %(entity_id)s
+           AND k.killmail_time > span.since AND k.killmail_time <= span.until
+         ORDER BY k.killmail_time DESC LIMIT 1)
     ) appearances
     ORDER BY killmail_time DESC LIMIT 1
 ),
+-- Kills and losses by place, shared by the heatmap, systems and regions.
+events AS MATERIALIZED (
+    SELECT killmail_time, solar_system_id, 1 AS kills, 0 AS losses FROM kills
+    UNION ALL
+    SELECT killmail_time, solar_system_id, 0, 1 FROM losses
+),
 heatmap AS (
-    SELECT dow, hour, sum(kills)::bigint AS kills, sum(losses)::bigint AS losses
-    FROM (
-        SELECT extract(isodow FROM killmail_time AT TIME ZONE 'UTC')::int AS dow,
-               extract(hour FROM killmail_time AT TIME ZONE 'UTC')::int AS hour,
-               1 AS kills, 0 AS losses
-        FROM kills
-        UNION ALL
-        SELECT extract(isodow FROM killmail_time AT TIME ZONE 'UTC')::int,
-               extract(hour FROM killmail_time AT TIME ZONE 'UTC')::int, 0, 1
-        FROM losses
-    ) events
-    GROUP BY dow, hour
+    SELECT extract(isodow FROM killmail_time AT TIME ZONE 'UTC')::int AS dow,
+           extract(hour FROM killmail_time AT TIME ZONE 'UTC')::int AS hour,
+           sum(kills)::bigint AS kills, sum(losses)::bigint AS losses
+    FROM events
+    GROUP BY 1, 2
+),
+system_events AS MATERIALIZED (
+    SELECT solar_system_id, sum(kills) AS kills, sum(losses) AS losses
+    FROM events
+    GROUP BY solar_system_id
 ),
 -- Each top list as rows (list, id or class, kills, losses); the first
 -- %(top)s rows of each list are kept. The "against" lists leave out the
 -- entity itself (%(kind)s is its kind), whose members sometimes shoot each
--- other.
+-- other. A count of distinct killmails per key is taken as a count of
+-- distinct (key, killmail) pairs, which hashes instead of sorting.
 ranked AS (
     SELECT list, key, class, kills, losses,
            row_number() OVER (
@@ -114,46 +163,37 @@ ranked AS (
            ) AS position
     FROM (
         SELECT 'pilots' AS list, character_id AS key, NULL::text AS class,
-               count(DISTINCT killmail_id) AS kills, 0::bigint AS losses
-        FROM own WHERE character_id IS NOT NULL
+               count(*) AS kills, 0::bigint AS losses
+        FROM (SELECT DISTINCT character_id, killmail_id
+              FROM own WHERE character_id IS NOT NULL) flown
         GROUP BY character_id
         UNION ALL
-        SELECT 'ships_flown', NULL, h.ship_class,
-               count(DISTINCT o.killmail_id), 0
-        FROM own o JOIN hulls h ON h.type_id = o.ship_type_id
-        GROUP BY h.ship_class
+        SELECT 'ships_flown', NULL, ship_class, count(*), 0
+        FROM (SELECT DISTINCT h.ship_class, o.killmail_id
+              FROM own o JOIN hulls h ON h.type_id = o.ship_type_id) flown
+        GROUP BY ship_class
         UNION ALL
         SELECT 'ships_lost', NULL, h.ship_class, 0, count(*)
         FROM losses l JOIN hulls h ON h.type_id = l.victim_ship_type_id
         GROUP BY h.ship_class
         UNION ALL
-        SELECT 'systems', solar_system_id, NULL, sum(kills), sum(losses)
-        FROM (
-            SELECT solar_system_id, 1 AS kills, 0 AS losses FROM kills
-            UNION ALL
-            SELECT solar_system_id, 0, 1 FROM losses
-        ) events
-        GROUP BY solar_system_id
+        SELECT 'systems', solar_system_id, NULL, kills, losses
+        FROM system_events
         UNION ALL
-        SELECT 'regions', s.region_id, NULL, sum(kills), sum(losses)
-        FROM (
-            SELECT solar_system_id, 1 AS kills, 0 AS losses FROM kills
-            UNION ALL
-            SELECT solar_system_id, 0, 1 FROM losses
-        ) events
+        SELECT 'regions', s.region_id, NULL, sum(e.kills)::bigint,
+               sum(e.losses)::bigint
+        FROM system_events e
         JOIN solar_systems s USING (solar_system_id)
         GROUP BY s.region_id
         UNION ALL
-        SELECT 'with_corporations', corporation_id, NULL,
-               count(DISTINCT killmail_id), 0
-        FROM kill_attackers
-        WHERE NOT is_own AND corporation_id IS NOT NULL
+        SELECT 'with_corporations', corporation_id, NULL, count(*), 0
+        FROM (SELECT DISTINCT corporation_id, killmail_id
+              FROM other_attackers WHERE corporation_id IS NOT NULL) flown
         GROUP BY corporation_id
         UNION ALL
-        SELECT 'with_alliances', alliance_id, NULL,
-               count(DISTINCT killmail_id), 0
-        FROM kill_attackers
-        WHERE NOT is_own AND alliance_id IS NOT NULL
+        SELECT 'with_alliances', alliance_id, NULL, count(*), 0
+        FROM (SELECT DISTINCT alliance_id, killmail_id
+              FROM other_attackers WHERE alliance_id IS NOT NULL) flown
         GROUP BY alliance_id
         UNION ALL
         SELECT 'against_corporations', corporation_id, NULL,
@@ -166,7 +206,7 @@ ranked AS (
             SELECT corporation_id, 0, 1
             FROM (SELECT DISTINCT killmail_id, corporation_id
                   FROM loss_attackers) attacking
-        ) events
+        ) against
         WHERE corporation_id IS NOT NULL
           AND NOT (%(kind)s = 'corporation' AND corporation_id = %(entity_id)s)
         GROUP BY corporation_id
@@ -179,7 +219,7 @@ ranked AS (
             SELECT alliance_id, 0, 1
             FROM (SELECT DISTINCT killmail_id, alliance_id
                   FROM loss_attackers) attacking
-        ) events
+        ) against
         WHERE alliance_id IS NOT NULL
           AND NOT (%(kind)s = 'alliance' AND alliance_id = %(entity_id)s)
         GROUP BY alliance_id
