@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,12 +18,14 @@ from psycopg import sql
 from evedmv_tui.cache import CacheRegistry, LRUCache
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import ingest as ingest_mod
+from evedmv_tui.monitor import poller
 from evedmv_tui.monitor.explain import (
     ExplainError,
     explain_app_query,
     explain_statement,
     plan_lines,
 )
+from evedmv_tui.monitor.memory import ServerLocality
 from evedmv_tui.monitor.poller import Monitor, open_monitor_database
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot, StatementView
@@ -35,7 +38,7 @@ from evedmv_tui.monitor.statements import (
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database, load_sql
-from evedmv_tui.store.telemetry import Telemetry, operation
+from evedmv_tui.store.telemetry import QueryRecord, Telemetry, operation
 
 
 def make_monitor(
@@ -130,6 +133,29 @@ def test_slow_statements_flagged_warning_and_error(
     assert ("statements", Severity.ERROR) in sources
     assert ("statements", Severity.WARNING) in sources
     assert ("app", Severity.ERROR) in sources
+
+
+def test_slow_query_across_previous_poll_listed(
+    db_url: str, settings: Settings
+) -> None:
+    telemetry = Telemetry()
+    watcher = make_monitor(db_url, settings, telemetry=telemetry)
+    try:
+        watcher.poll()
+        time.sleep(0.05)
+        # Sent 6 s ago, before the first poll, and finished after it.
+        finished = time.time()
+        telemetry.record(
+            QueryRecord("import", "long", "SELECT long", None, finished - 6.0, 6.0, 1)
+        )
+        second = watcher.poll()
+        third = watcher.poll()
+    finally:
+        watcher.close()
+    assert [s.record.name for s in second.slow_app_queries] == ["long"]
+    assert second.slow_app_queries[0].severity == Severity.ERROR
+    assert ("app", Severity.ERROR) in {(a.source, a.severity) for a in second.alerts}
+    assert third.slow_app_queries == []
 
 
 def test_thresholds_are_configurable(db_url: str, settings: Settings) -> None:
@@ -332,20 +358,160 @@ def test_server_restart_while_polling(
     assert after.statements_trusted is True
 
 
-def test_unreachable_server_backs_off(settings: Settings, tmp_path: Path) -> None:
-    url = f"postgresql:///nothing?host={tmp_path}&port=5999"
+def test_capabilities_read_again_after_restart(
+    own_cluster: PrivateCluster, settings: Settings
+) -> None:
+    own_cluster.start()
+    ensure_database(own_cluster)
+    url = own_cluster.url()
     watcher = make_monitor(url, settings)
     try:
-        first = watcher.poll()
-        delay = watcher.next_delay()
-        second = watcher.poll()
+        watcher.poll()
+        before = watcher.poll()
+        # Takes effect only when the server starts again.
+        run(url, "ALTER SYSTEM SET pg_stat_statements.track = 'none'")
+        own_cluster.stop()
+        own_cluster.start()
+        # No poll ran while the server was down: the pool reconnects
+        # without a failed poll, and only the restart shows.
+        back = watcher.poll()
     finally:
         watcher.close()
+
+    assert before.problem("statements") is None
+    assert before.capabilities is not None
+    assert before.capabilities.pgss_track == "top"
+    assert back.connected is True
+    assert back.capabilities is not None
+    assert back.capabilities.pgss_track == "none"
+    problem = back.problem("statements")
+    assert problem is not None
+    assert problem.case == "pg_stat_statements.track is none: nothing is recorded"
+    assert problem.fix == (
+        "ALTER SYSTEM SET pg_stat_statements.track = 'top'; SELECT pg_reload_conf();"
+    )
+    assert back.statements == []
+
+
+def test_track_none_in_one_database(db_url: str, settings: Settings) -> None:
+    database = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
+    # Applies to the sessions opened in this test's database from now on.
+    run(db_url, f"ALTER DATABASE \"{database}\" SET pg_stat_statements.track = 'none'")
+    watcher = make_monitor(db_url, settings)
+    try:
+        snapshot = watcher.poll()
+    finally:
+        watcher.close()
+    assert snapshot.capabilities is not None
+    assert snapshot.capabilities.pgss_track == "none"
+    problem = snapshot.problem("statements")
+    assert problem is not None
+    assert problem.case == "pg_stat_statements.track is none: nothing is recorded"
+    assert snapshot.statements_reason is not None
+
+
+def test_locality_judged_again_after_reconnect(db_url: str, settings: Settings) -> None:
+    reason = "per-backend memory and CPU are hidden by the test's probe"
+    probed: list[int | None] = []
+
+    def remote(server_address: str | None, backend_pid: int | None) -> ServerLocality:
+        probed.append(backend_pid)
+        return ServerLocality(False, reason)
+
+    db = open_monitor_database(db_url)
+    watcher = Monitor(
+        db,
+        settings,
+        telemetry=Telemetry(),
+        registry=CacheRegistry(),
+        locality_probe=remote,
+    )
+    try:
+        first = watcher.poll()
+        second = watcher.poll()
+        probed_while_connected = len(probed)
+        # A closed pool fails the next poll like a lost server.
+        db.close()
+        lost = watcher.poll()
+        back = poll_until(watcher, connected=True)
+    finally:
+        watcher.close()
+
+    assert first.memory is not None
+    assert first.memory.backends == []
+    assert first.memory.backends_hidden_reason == reason
+    assert [n.case for n in first.notes if n.panel == "memory"] == [reason]
+    assert second.memory is not None
+    assert second.memory.backends_hidden_reason == reason
+    assert probed_while_connected == 1
+    assert lost.connected is False
+    assert back.connected is True
+    assert len(probed) == 2
+    assert back.memory is not None
+    assert back.memory.backends_hidden_reason == reason
+
+
+class SteppedClock:
+    """Stands in for the poller's ``time`` module; the test moves ``monotonic``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_unreachable_server_backs_off(
+    db_url: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock()
+    monkeypatch.setattr(poller, "time", clock)
+    unreachable = f"postgresql:///nothing?host={tmp_path}&port=5999"
+    reachable = False
+    opened: list[Database] = []
+
+    def opener(conninfo: str, *, open_timeout: float = 3.0) -> Database:
+        if not reachable:
+            return open_monitor_database(unreachable, open_timeout=0.2)
+        opened.append(open_monitor_database(conninfo, open_timeout=open_timeout))
+        return opened[-1]
+
+    monkeypatch.setattr(poller, "open_monitor_database", opener)
+    watcher = make_monitor(db_url, settings)
+    delays = []
+    try:
+        first = watcher.poll()
+        delays.append(watcher.next_delay())
+        waiting = watcher.poll()
+        for _ in range(6):
+            clock.now += watcher.next_delay()
+            failed = watcher.poll()
+            delays.append(watcher.next_delay())
+        reachable = True
+        clock.now += watcher.next_delay()
+        back = watcher.poll()
+        delay_when_connected = watcher.next_delay()
+        # Lose the connection again: a closed pool fails like a broken one.
+        opened[-1].close()
+        reachable = False
+        lost_again = watcher.poll()
+        delay_after_success = watcher.next_delay()
+    finally:
+        watcher.close()
+
     assert first.connected is False
     assert first.error is not None
-    assert delay > 0
-    assert second.connected is False
-    assert second.disconnected_since == first.disconnected_since
+    assert waiting.connected is False
+    assert waiting.disconnected_since == first.disconnected_since
+    assert failed.disconnected_since == first.disconnected_since
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, poller.MAX_BACKOFF, poller.MAX_BACKOFF]
+    assert back.connected is True
+    assert delay_when_connected == watcher.interval
+    assert lost_again.connected is False
+    assert delay_after_success == 1.0
 
 
 def test_blocking_chain_cancel_and_terminate(db_url: str, monitor: Monitor) -> None:
@@ -448,6 +614,38 @@ def test_explain_statement_rejections(db: Database) -> None:
     with pytest.raises(ExplainError, match="operator is not unique"):
         explain_statement(db, "SELECT $1 + $2", version)
     assert db.fetch_value("SELECT to_regclass('names') IS NOT NULL") is True
+
+
+def test_monitor_explain_left_out_of_list(db_url: str, monitor: Monitor) -> None:
+    monitor.poll()
+    # End the monitor's only backend, so the pool opens a new connection for
+    # the EXPLAIN, one that no poll has run on yet.
+    run(
+        db_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'evedmv-monitor'"
+        " AND datname = current_database()",
+    )
+    record = QueryRecord(
+        "screen",
+        "pg_class",
+        "SELECT relname FROM pg_class WHERE oid = %s",
+        (1259,),
+        time.time(),
+        0.001,
+        1,
+    )
+    monitor.explain_app_query(record)
+    monitor.explain_app_query(record, analyze=True)
+    monitor.explain_statement("SELECT count(*) FROM pg_class")
+    monitor.explain_statement("SELECT relname FROM pg_class WHERE oid = $1")
+    snapshot = monitor.poll()
+
+    assert snapshot.statements_trusted is True
+    texts = [(v.query or "").lstrip().upper() for v in snapshot.statements]
+    own = ("EXPLAIN", "BEGIN", "ROLLBACK", "SET ", "PREPARE", "DEALLOCATE")
+    assert [t for t in texts if t.startswith(own)] == []
+    assert any("PG_TERMINATE_BACKEND" in t for t in texts)
 
 
 @pytest.mark.parametrize("version", [(1, 8), (1, 9)])

@@ -15,7 +15,12 @@ from evedmv_tui.monitor.appside import (
     slow_app_queries,
 )
 from evedmv_tui.monitor.memory import ProcessMemory, ProcessSampler, ServerLocality
-from evedmv_tui.monitor.poller import IDLE_BACKEND_MAX_AGE_SECONDS, Monitor
+from evedmv_tui.monitor.poller import (
+    IDLE_BACKEND_MAX_AGE_SECONDS,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    Monitor,
+)
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.store.telemetry import QueryRecord, Telemetry
 
@@ -37,14 +42,45 @@ def test_slow_app_queries_since_and_order() -> None:
     assert slow[1].severity == Severity.WARNING
 
 
-def test_slow_app_queries_scan_passes_earlier_starts() -> None:
+def test_slow_app_queries_select_by_end_time() -> None:
     telemetry = Telemetry()
-    telemetry.record(record(100.5, 0.1, "fast"))
-    # Recorded after one that started before since, but started after since.
-    telemetry.record(record(99.0, 1.8, "straddles"))
+    telemetry.record(record(90.0, 6.0, "ended before"))
+    # Sent before the previous poll at 100.0, finished after it.
+    telemetry.record(record(97.0, 5.5, "straddles error"))
+    telemetry.record(record(98.5, 2.0, "straddles warning"))
+    telemetry.record(record(100.5, 1.5, "sent after"))
+    slow = slow_app_queries(telemetry, 100.0, warning_seconds=1.0, error_seconds=5.0)
+    names = [s.record.name for s in slow]
+    assert names == ["straddles error", "straddles warning", "sent after"]
+    assert slow[0].severity == Severity.ERROR
+    assert slow[1].severity == Severity.WARNING
+
+
+def test_slow_app_queries_longer_than_interval() -> None:
+    """A statement of 6 s sent at 101.0 and polled every 2 s is listed once."""
+    telemetry = Telemetry()
+    listed: dict[float, list[str]] = {}
+    previous = 100.0
+    for poll in (102.0, 104.0, 106.0, 108.0, 110.0):
+        if poll == 108.0:
+            # The statement finished at 107.0, between the polls at 106 and 108.
+            telemetry.record(record(101.0, 6.0, "long"))
+        found = slow_app_queries(
+            telemetry, previous, warning_seconds=1.0, error_seconds=5.0
+        )
+        listed[poll] = [s.record.name for s in found]
+        previous = poll
+    assert listed == {102.0: [], 104.0: [], 106.0: [], 108.0: ["long"], 110.0: []}
+
+
+def test_slow_app_queries_scan_passes_late_records() -> None:
+    telemetry = Telemetry()
+    telemetry.record(record(100.4, 1.2, "first"))
+    # Recorded after one that finished after since, but finished before it.
+    telemetry.record(record(97.0, 2.5, "ended before"))
     telemetry.record(record(100.2, 2.0, "late"))
     slow = slow_app_queries(telemetry, 100.0, warning_seconds=1.0, error_seconds=5.0)
-    assert [s.record.name for s in slow] == ["late"]
+    assert [s.record.name for s in slow] == ["late", "first"]
 
 
 def test_operation_quantiles_cached_by_version() -> None:
@@ -132,3 +168,18 @@ def test_idle_backends_sampled_at_most_every_max_age(
     sampler.sampled.clear()
     monitor._memory(local, backends)
     assert 11 in sampler.sampled
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [(0.01, MIN_INTERVAL), (0.0, MIN_INTERVAL), (5.0, 5.0), (3600.0, MAX_INTERVAL)],
+)
+def test_interval_from_settings_clamped(
+    tmp_path: Path, configured: float, expected: float
+) -> None:
+    settings = Settings(
+        dsn="postgresql:///none", state_dir=tmp_path, poll_interval=configured
+    )
+    monitor = Monitor(None, settings, conninfo="postgresql:///none")
+    assert monitor.interval == expected
+    assert monitor.next_delay() == expected

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from evedmv_tui.monitor.capabilities import MonitorCapabilities
 from evedmv_tui.monitor.statements import (
     clip,
     fingerprint,
@@ -185,3 +188,73 @@ def test_clip_makes_one_line() -> None:
     clipped = clip("x" * 200, 10)
     assert len(clipped) == 10
     assert clipped.endswith("…")
+
+
+def capabilities(**changes: object) -> MonitorCapabilities:
+    """Return the capabilities of a fully set-up server, with ``changes``."""
+    ready = MonitorCapabilities(
+        server_version="15.18",
+        server_version_num=150018,
+        pgss_version="1.10",
+        pgss_schema="public",
+        preloaded=True,
+        read_all_stats=True,
+        signal_backend=True,
+        superuser=True,
+        role_name="evedmv",
+        server_address=None,
+        preload_libraries="auto_explain",
+        pgss_track="top",
+        compute_query_id="auto",
+    )
+    return dataclasses.replace(ready, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "case", "fix"),
+    [
+        (
+            {"pgss_version": None, "pgss_schema": None, "preloaded": False},
+            "pg_stat_statements is not installed and not preloaded",
+            "ALTER SYSTEM SET shared_preload_libraries ="
+            " 'auto_explain,pg_stat_statements'; restart PostgreSQL;"
+            " then CREATE EXTENSION pg_stat_statements;",
+        ),
+        (
+            {"preloaded": False},
+            "pg_stat_statements is installed but not preloaded",
+            "ALTER SYSTEM SET shared_preload_libraries ="
+            " 'auto_explain,pg_stat_statements'; then restart PostgreSQL",
+        ),
+        (
+            {"preloaded": False, "preload_libraries": None},
+            "pg_stat_statements is installed but not preloaded",
+            "ALTER SYSTEM SET shared_preload_libraries ="
+            " '<current list>,pg_stat_statements'; then restart PostgreSQL",
+        ),
+        (
+            {"pgss_track": "none"},
+            "pg_stat_statements.track is none: nothing is recorded",
+            "ALTER SYSTEM SET pg_stat_statements.track = 'top';"
+            " SELECT pg_reload_conf();",
+        ),
+        (
+            {"compute_query_id": "off"},
+            "compute_query_id is off: no statement gets a queryid",
+            "ALTER SYSTEM SET compute_query_id = 'auto'; SELECT pg_reload_conf();",
+        ),
+    ],
+    ids=["absent", "not-preloaded", "libraries-hidden", "track-none", "no-queryid"],
+)
+def test_statements_problem_fix(
+    changes: dict[str, object], case: str, fix: str
+) -> None:
+    problem = capabilities(**changes).statements_problem()
+    assert problem is not None
+    assert problem.panel == "statements"
+    assert problem.case == case
+    assert problem.fix == fix
+
+
+def test_statements_problem_none_when_ready() -> None:
+    assert capabilities().statements_problem() is None

@@ -16,15 +16,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from textual.app import App
 
 from evedmv_tui.app import EvedmvApp
-from evedmv_tui.cache import CacheStats
+from evedmv_tui.cache import CacheRegistry, CacheStats
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor.activity import ActivitySummary, Backend, RunningQuery
 from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
 from evedmv_tui.monitor.memory import MIB, GcGeneration, ProcessMemory, Trend
+from evedmv_tui.monitor.poller import Monitor
 from evedmv_tui.monitor.server import DatabaseRates
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import (
@@ -36,7 +38,9 @@ from evedmv_tui.monitor.snapshot import (
 )
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, Counters, StatementKey
 from evedmv_tui.screens import SCREENS
-from evedmv_tui.screens.performance import PerformanceScreen
+from evedmv_tui.screens.performance import MonitorService, PerformanceScreen
+from evedmv_tui.store.telemetry import Telemetry
+from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.table import KeyedTable
 
@@ -285,6 +289,111 @@ async def test_dropped_extension_shows_fix(settings: Settings, db_url: str) -> N
         assert screen.snapshot.database is not None
 
 
+# -- the service's one-shot timer ------------------------------------------
+
+
+class GatedMonitor(Monitor):
+    """A monitor whose poll waits for ``gate`` and counts the polls running."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        super().__init__(
+            None,
+            settings,
+            conninfo=url,
+            telemetry=Telemetry(),
+            registry=CacheRegistry(),
+        )
+        self.gate = threading.Event()
+        self.started = 0
+        self.running = 0
+        self.max_running = 0
+        self._count_lock = threading.Lock()
+
+    def poll(self) -> Snapshot:
+        with self._count_lock:
+            self.started += 1
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            self.gate.wait(30)
+            return super().poll()
+        finally:
+            with self._count_lock:
+                self.running -= 1
+
+
+class ServiceHost(App[None]):
+    """A bare app that runs one :class:`MonitorService` on gated monitors."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        super().__init__()
+        self.monitors: list[GatedMonitor] = []
+        self.service = MonitorService(self, settings, self._build)
+        self._settings = settings
+        self._url = url
+
+    def _build(self, conninfo: str | None) -> Monitor:
+        monitor = GatedMonitor(self._url, self._settings)
+        self.monitors.append(monitor)
+        return monitor
+
+    def on_mount(self) -> None:
+        self.service.start()
+
+    def release(self) -> None:
+        for monitor in self.monitors:
+            monitor.gate.set()
+
+
+async def test_service_slow_poll_never_overlaps(
+    settings: Settings, db_url: str
+) -> None:
+    app = ServiceHost(fast(settings), db_url)
+    async with app.run_test() as pilot:
+        try:
+            await wait_for(
+                pilot, lambda: bool(app.monitors) and app.monitors[0].started
+            )
+            monitor = app.monitors[0]
+            # Four intervals pass while the first poll is held.
+            await pilot.pause(2.0)
+            # An interval change during a poll arms no second timer.
+            app.service.set_interval(0.5)
+            await pilot.pause(1.0)
+            assert monitor.started == 1
+            assert app.service.latest is None
+            monitor.gate.set()
+            await wait_for(pilot, lambda: monitor.started >= 4)
+            assert app.service.latest is not None
+            assert monitor.max_running == 1
+            assert len(app.monitors) == 1
+        finally:
+            app.release()
+            app.service.close()
+
+
+async def test_service_interval_change_rearms_wait(
+    settings: Settings, db_url: str
+) -> None:
+    app = ServiceHost(dataclasses.replace(settings, poll_interval=60.0), db_url)
+    async with app.run_test() as pilot:
+        try:
+            await wait_for(pilot, lambda: bool(app.monitors))
+            monitor = app.monitors[0]
+            monitor.gate.set()
+            await wait_for(pilot, lambda: app.service.latest is not None)
+            await pilot.pause(1.0)
+            # The next poll is 60 s away until the interval changes.
+            assert monitor.started == 1
+            app.service.set_interval(0.5)
+            assert monitor.interval == 0.5
+            await wait_for(pilot, lambda: monitor.started >= 2, limit=10.0)
+            assert monitor.max_running == 1
+        finally:
+            app.release()
+            app.service.close()
+
+
 # -- snapshot tests on a recorded snapshot --------------------------------
 
 
@@ -525,3 +634,39 @@ async def test_disconnected_snapshot_says_since(settings: Settings) -> None:
         assert "disconnected since" in summary
         assert "server closed the connection" in summary
         assert table(screen, "#statements").row_keys == []
+
+
+def test_memory_figures_show_sample_time() -> None:
+    recorded = recorded_snapshot()
+    assert recorded.memory is not None
+    earlier = recorded.at - 8.0
+    during_poll = recorded.at - recorded.cost.wall_seconds / 2
+    app = recorded.memory.app
+    backend = recorded.memory.backends[0]
+    idle = dataclasses.replace(backend, sampled_at=earlier)
+    running = dataclasses.replace(backend, pid=4102, sampled_at=during_poll)
+    stale = dataclasses.replace(
+        recorded,
+        memory=dataclasses.replace(
+            recorded.memory,
+            app=dataclasses.replace(app, uss_at=earlier, sampled_at=during_poll),
+            backends=[idle, running],
+        ),
+    )
+    assert stale.memory is not None
+    fresh = dataclasses.replace(
+        stale,
+        memory=dataclasses.replace(
+            stale.memory,
+            app=dataclasses.replace(app, uss_at=during_poll, sampled_at=during_poll),
+        ),
+    )
+    clock = time.strftime("%H:%M:%S", time.localtime(earlier))
+
+    stale_text = perf_rows.memory_text(stale, tracing=False).plain
+    assert f"USS 120.0 MiB (as of {clock}), CPU" in stale_text
+    fresh_text = perf_rows.memory_text(fresh, tracing=False).plain
+    assert "USS 120.0 MiB, CPU" in fresh_text
+    assert "as of" not in fresh_text
+    notes = {key: cells[-1] for key, cells in perf_rows.backend_rows(stale)}
+    assert notes == {"777": "", "4101": f"as of {clock}", "4102": ""}

@@ -40,7 +40,7 @@ seconds, errors) when they were computed."""
 
 SLOW_SCAN_MARGIN_SECONDS = 1.0
 """How far before ``since`` a record may have finished and still be followed,
-in the history, by one that started after ``since``. The history is in order
+in the history, by one that finished after ``since``. The history is in order
 of completion, but threads can take its lock a little out of order."""
 
 
@@ -95,19 +95,22 @@ def slow_app_queries(
     error_seconds: float,
     limit: int = 20,
 ) -> list[SlowAppQuery]:
-    """Return statements sent at or after ``since`` (``time.time()``) that were
-    slow, slowest first.
+    """Return the slow statements that finished at or after ``since``
+    (``time.time()``), slowest first.
 
-    The history is read from its newest record back to the first that
-    finished more than :data:`SLOW_SCAN_MARGIN_SECONDS` before ``since``, so
-    a poll reads only the records of about its own interval.
+    Selecting by end time lists a statement that was sent before the previous
+    poll but finished after it, so a statement longer than the poll interval
+    still appears, once. The history is read from its newest record back to
+    the first that finished more than :data:`SLOW_SCAN_MARGIN_SECONDS` before
+    ``since``, so a poll reads only the records of about its own interval.
     """
     found = []
     stop_before = since - SLOW_SCAN_MARGIN_SECONDS
     for record in reversed(telemetry.records()):
-        if record.started + record.seconds < stop_before:
+        finished = record.started + record.seconds
+        if finished < stop_before:
             break
-        if record.started < since or record.seconds <= warning_seconds:
+        if finished < since or record.seconds <= warning_seconds:
             continue
         found.append(record)
     found.sort(key=lambda r: r.seconds, reverse=True)

@@ -11,6 +11,10 @@ Every plan is taken inside a transaction that is rolled back. Without
 ``ANALYZE`` that transaction is read-only. ``ANALYZE`` runs the statement,
 so a caller must ask for it explicitly and warn the user first; its changes
 are rolled back too.
+
+Every statement sent here, ``BEGIN`` and ``ROLLBACK`` included, starts with
+:data:`~evedmv_tui.monitor.statements.MONITOR_MARKER`, so the monitor leaves
+its own EXPLAIN work out of the statements it lists.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -26,6 +31,7 @@ import psycopg
 from evedmv_tui.monitor.capabilities import GENERIC_PLAN_SERVER
 from evedmv_tui.monitor.statements import (
     HIDDEN_TEXT,
+    MONITOR_MARKER,
     has_single_statement,
     normalize_query,
 )
@@ -39,6 +45,10 @@ READ_ONLY = frozenset({"select", "values", "table"})
 EXPLAIN_TIMEOUT_MS = 30_000
 _PREPARED_NAME = "evedmv_monitor_explain"
 _PARAMETER = re.compile(r"\$(\d+)")
+
+ConnectionHook = Callable[[psycopg.Connection[Any]], None]
+"""Called on a borrowed connection before the first EXPLAIN statement; the
+monitor uses it to stop ``pg_stat_statements`` recording that connection."""
 
 
 class ExplainError(Exception):
@@ -195,29 +205,57 @@ def _result(
     )
 
 
-def _begin(db: Database, conn: psycopg.Connection[Any], *, read_only: bool) -> None:
-    db.execute(
-        "SET TRANSACTION READ ONLY" if read_only else "SET TRANSACTION READ WRITE",
-        conn=conn,
-    )
-    db.execute(f"SET LOCAL statement_timeout = {EXPLAIN_TIMEOUT_MS}", conn=conn)
+def _marked(statement: str) -> str:
+    return f"{MONITOR_MARKER} {statement}"
+
+
+@contextlib.contextmanager
+def _rolled_back(
+    db: Database, conn: psycopg.Connection[Any], *, read_only: bool
+) -> Iterator[None]:
+    """Run the block in a transaction that is always rolled back.
+
+    The transaction is opened with marked statements rather than with
+    ``conn.transaction()``, whose ``BEGIN`` and ``ROLLBACK`` carry no marker.
+    ``conn`` must be in autocommit mode, as every pooled connection is.
+    """
+    mode = "READ ONLY" if read_only else "READ WRITE"
+    db.execute(_marked(f"BEGIN TRANSACTION {mode}"), conn=conn)
+    try:
+        db.execute(
+            _marked(f"SET LOCAL statement_timeout = {EXPLAIN_TIMEOUT_MS}"), conn=conn
+        )
+        yield
+    finally:
+        if not conn.closed:
+            # A failed ROLLBACK leaves the connection broken or in a
+            # transaction, and the pool discards or rolls back such a
+            # connection when it is returned.
+            with contextlib.suppress(psycopg.Error):
+                db.execute(_marked("ROLLBACK"), conn=conn)
 
 
 def explain_app_query(
-    db: Database, record: QueryRecord, *, analyze: bool = False
+    db: Database,
+    record: QueryRecord,
+    *,
+    analyze: bool = False,
+    prepare_connection: ConnectionHook | None = None,
 ) -> ExplainResult:
     """Explain an application statement with the parameters it ran with."""
     keyword = _check_explainable(record.sql)
     text = record.sql.strip().rstrip(";")
     read_only = not analyze or keyword in READ_ONLY
     try:
-        with db.connection() as conn, conn.transaction(force_rollback=True):
-            _begin(db, conn, read_only=read_only)
-            document = db.fetch_value(
-                f"EXPLAIN ({_options(analyze)}) {text}",
-                record.params,  # type: ignore[arg-type]
-                conn=conn,
-            )
+        with db.connection() as conn:
+            if prepare_connection is not None:
+                prepare_connection(conn)
+            with _rolled_back(db, conn, read_only=read_only):
+                document = db.fetch_value(
+                    _marked(f"EXPLAIN ({_options(analyze)}) {text}"),
+                    record.params,  # type: ignore[arg-type]
+                    conn=conn,
+                )
     except psycopg.errors.ReadOnlySqlTransaction:
         raise ExplainError(
             "the statement writes; explain it without ANALYZE, or with"
@@ -239,6 +277,7 @@ def explain_statement(
     server_version_num: int,
     *,
     analyze: bool = False,
+    prepare_connection: ConnectionHook | None = None,
 ) -> ExplainResult:
     """Explain a ``pg_stat_statements`` entry by its normalised text."""
     keyword = _check_explainable(query_text)
@@ -252,17 +291,19 @@ def explain_statement(
     read_only = not analyze or keyword in READ_ONLY
     try:
         with db.connection() as conn:
+            if prepare_connection is not None:
+                prepare_connection(conn)
             if parameters and server_version_num < GENERIC_PLAN_SERVER:
                 return _explain_prepared(db, conn, text, parameters)
-            with conn.transaction(force_rollback=True):
-                _begin(db, conn, read_only=read_only)
+            with _rolled_back(db, conn, read_only=read_only):
                 if parameters:
                     document = db.fetch_value(
-                        f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}", conn=conn
+                        _marked(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}"),
+                        conn=conn,
                     )
                     return _result(document, "generic_plan", False, None)
                 document = db.fetch_value(
-                    f"EXPLAIN ({_options(analyze)}) {text}", conn=conn
+                    _marked(f"EXPLAIN ({_options(analyze)}) {text}"), conn=conn
                 )
                 return _result(document, "plain", analyze, None)
     except psycopg.errors.ReadOnlySqlTransaction:
@@ -281,18 +322,20 @@ def _explain_prepared(
 ) -> ExplainResult:
     """Plan ``text`` as a generic prepared statement (before PostgreSQL 16)."""
     try:
-        with conn.transaction(force_rollback=True):
-            _begin(db, conn, read_only=True)
-            db.execute("SET LOCAL plan_cache_mode = force_generic_plan", conn=conn)
-            db.execute(f"PREPARE {_PREPARED_NAME} AS {text}", conn=conn)
+        with _rolled_back(db, conn, read_only=True):
+            db.execute(
+                _marked("SET LOCAL plan_cache_mode = force_generic_plan"), conn=conn
+            )
+            db.execute(_marked(f"PREPARE {_PREPARED_NAME} AS {text}"), conn=conn)
             nulls = ", ".join(["NULL"] * parameters)
             document = db.fetch_value(
-                f"EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED_NAME}({nulls})", conn=conn
+                _marked(f"EXPLAIN (FORMAT JSON) EXECUTE {_PREPARED_NAME}({nulls})"),
+                conn=conn,
             )
     finally:
         # A prepared statement outlives the rolled-back transaction.
         with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
-            db.execute(f"DEALLOCATE {_PREPARED_NAME}", conn=conn)
+            db.execute(_marked(f"DEALLOCATE {_PREPARED_NAME}"), conn=conn)
     return _result(
         document,
         "prepare",

@@ -141,7 +141,8 @@ class Monitor:
         db: an open pool made with :func:`open_monitor_database`, or None to
             open one on ``conninfo``. The monitor owns it and replaces it
             after a lost connection.
-        settings: interval and slow-query thresholds.
+        settings: interval (clamped like :attr:`interval`) and slow-query
+            thresholds.
         conninfo: the server to watch when ``db`` is None.
         telemetry: the application's query telemetry to report on.
         registry: the application's caches.
@@ -170,7 +171,8 @@ class Monitor:
         self.registry = registry
         self.sampler = sampler or ProcessSampler()
         self._locality_probe = locality_probe
-        self._interval = settings.poll_interval
+        self._interval = MIN_INTERVAL
+        self.interval = settings.poll_interval
         self.warning_seconds = settings.slow_warning_seconds
         self.error_seconds = settings.slow_error_seconds
         self.paused = False
@@ -204,6 +206,7 @@ class Monitor:
 
     @property
     def interval(self) -> float:
+        """Seconds between polls, clamped to MIN_INTERVAL..MAX_INTERVAL."""
         return self._interval
 
     @interval.setter
@@ -300,6 +303,10 @@ class Monitor:
         self._untracked_pids.clear()
         self._own_pids.clear()
         self._ingest_present = None
+        # The server may come back on another host (a fail-over, a moved
+        # container), so the next connection decides again whether it is local.
+        self._locality = None
+        self._backend_cpu = None
         memory = self._memory(None, [])
         since = self._disconnected_since
         alerts = [
@@ -379,6 +386,10 @@ class Monitor:
                 self._disconnected_since = None
                 self._failures = 0
             caps = self._refresh_capabilities(db, conn, force=restarted)
+            if restarted:
+                # The pool reconnects to a restarted server without a failed
+                # poll, so judge the server's locality again here too.
+                self._locality = None
             now = time.monotonic()
             elapsed = (
                 None
@@ -413,17 +424,19 @@ class Monitor:
             quantiles=self._operation_quantiles,
         )
         self._previous.operation_calls = {r.operation: r.calls for r in operations}
+        # Read the clock before the history: a statement that finishes during
+        # the scan may then be listed twice, but never missed.
+        wall = time.time()
         slow = slow_app_queries(
             self.telemetry,
             self._previous.wall,
             warning_seconds=self.warning_seconds,
             error_seconds=self.error_seconds,
         )
+        self._previous.wall = wall
         caches = cache_rows(self.registry, self._previous.caches)
         self._previous.caches = {row.stats.name: row.stats for row in caches}
         self._previous.monotonic = now
-        wall = time.time()
-        self._previous.wall = wall
         cost = PollCost(
             time.perf_counter() - started,
             time.thread_time() - cpu_started,
@@ -496,8 +509,9 @@ class Monitor:
     def _disable_tracking(self, db: Database, conn: Connection) -> None:
         """Stop ``pg_stat_statements`` recording this connection, once per backend.
 
-        Runs before any other query on a new connection; the SET itself is
-        still recorded, and its text carries the monitor marker.
+        Runs before any other query on a pooled connection, by a poll or an
+        EXPLAIN; the SET itself is still recorded, and its text carries the
+        monitor marker.
         """
         pid = conn.info.backend_pid
         if pid in self._untracked_pids:
@@ -781,8 +795,12 @@ class Monitor:
     def explain_app_query(
         self, record: Any, *, analyze: bool = False
     ) -> explain_mod.ExplainResult:
+        db = self._require_db()
         return explain_mod.explain_app_query(
-            self._require_db(), record, analyze=analyze
+            db,
+            record,
+            analyze=analyze,
+            prepare_connection=lambda conn: self._disable_tracking(db, conn),
         )
 
     def explain_statement(
@@ -790,8 +808,13 @@ class Monitor:
     ) -> explain_mod.ExplainResult:
         caps = self._capabilities
         version = caps.server_version_num if caps is not None else 0
+        db = self._require_db()
         return explain_mod.explain_statement(
-            self._require_db(), query_text, version, analyze=analyze
+            db,
+            query_text,
+            version,
+            analyze=analyze,
+            prepare_connection=lambda conn: self._disable_tracking(db, conn),
         )
 
     def cancel_backend(self, pid: int) -> bool:

@@ -64,7 +64,7 @@ class MonitorService:
         self.monitor: Monitor | None = None
         self.latest: Snapshot | None = None
         self.paused = False
-        self.interval = settings.poll_interval
+        self.interval = min(max(settings.poll_interval, MIN_INTERVAL), MAX_INTERVAL)
         self._listeners: list[Listener] = []
         self._timer: Timer | None = None
         self._polling = False

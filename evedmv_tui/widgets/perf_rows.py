@@ -194,6 +194,18 @@ def _clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
+def sample_age_note(snapshot: Snapshot, sampled_at: float | None) -> str:
+    """Return ``as of HH:MM:SS`` for a figure read before this poll began, else "".
+
+    The monitor repeats an idle backend's last sample and a process's last
+    USS reading for a while, so such a figure can be older than the snapshot.
+    """
+    poll_started = snapshot.at - snapshot.cost.wall_seconds
+    if sampled_at is None or sampled_at >= poll_started:
+        return ""
+    return f"as of {_clock(sampled_at)}"
+
+
 def backend_rows(snapshot: Snapshot) -> list[Row]:
     memory = snapshot.memory
     if memory is None:
@@ -212,7 +224,7 @@ def backend_rows(snapshot: Snapshot) -> list[Row]:
                     right("n/a")
                     if process.cpu_percent is None
                     else right(f"{process.cpu_percent:.1f}"),
-                    process.error or "",
+                    process.error or sample_age_note(snapshot, process.sampled_at),
                 ],
             )
         )
@@ -363,8 +375,12 @@ def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
     app = memory.app
     text = Text()
     text.append(f"app pid {app.pid}: ", style="bold")
+    uss = _mib(app.uss)
+    uss_age = sample_age_note(snapshot, app.uss_at)
+    if uss_age:
+        uss = f"{uss} ({uss_age})"
     text.append(
-        f"RSS {_mib(app.rss)}, USS {_mib(app.uss)}, CPU"
+        f"RSS {_mib(app.rss)}, USS {uss}, CPU"
         f" {'n/a' if app.cpu_percent is None else f'{app.cpu_percent:.1f} %'}\n"
     )
     trend = memory.trend
