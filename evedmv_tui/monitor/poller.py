@@ -99,6 +99,10 @@ class Disconnected(Exception):
     """The connection to the watched server broke during a poll."""
 
 
+MONITOR_BORROW_SECONDS = 6.0
+"""Seconds a poll waits for a pooled connection: the 5 s connect timeout plus 1 s."""
+
+
 def monitor_conninfo(conninfo: str) -> str:
     """Add a statement timeout and a connect timeout to the monitor's DSN."""
     params = psycopg.conninfo.conninfo_to_dict(conninfo)
@@ -117,6 +121,9 @@ def open_monitor_database(conninfo: str, *, open_timeout: float = 3.0) -> Databa
         application_name=MONITOR_APPLICATION_NAME,
         telemetry=Telemetry(history=500),
         open_timeout=open_timeout,
+        # A poll should report a lost server within one connect timeout,
+        # not after the pool's default wait.
+        borrow_timeout=MONITOR_BORROW_SECONDS,
     )
 
 

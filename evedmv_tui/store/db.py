@@ -80,8 +80,11 @@ class Database:
         application_name: str = APPLICATION_NAME,
         telemetry: Telemetry = TELEMETRY,
         open_timeout: float = 10.0,
+        borrow_timeout: float = 30.0,
     ) -> None:
         self.conninfo = conninfo
+        self.borrow_timeout = borrow_timeout
+        """Seconds :meth:`connection` waits for a pooled connection."""
         self.application_name = application_name
         self.telemetry = telemetry
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
@@ -117,12 +120,12 @@ class Database:
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """Borrow an autocommit connection; use ``conn.transaction()`` to group."""
         try:
-            with self.pool.connection(timeout=30) as conn:
+            with self.pool.connection(timeout=self.borrow_timeout) as conn:
                 yield conn
         except PoolTimeout:
             raise DatabaseUnavailable(
                 "database busy or unreachable",
-                "no pooled connection became free within 30 s",
+                f"no pooled connection became free within {self.borrow_timeout:.0f} s",
                 "check 'evedmv db status' and the server log",
             ) from None
 
