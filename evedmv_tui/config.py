@@ -124,10 +124,11 @@ def load_settings(
 ) -> Settings:
     """Build settings from the TOML file, the environment and ``overrides``."""
     environ = dict(os.environ) if environ is None else environ
-    values: dict[str, Any] = {
+    defaults: dict[str, Any] = {
         "data_dir": default_data_dir(environ),
         "state_dir": default_state_dir(environ),
     }
+    values = dict(defaults)
     path = config_file or default_config_file(environ)
     if path.exists():
         try:
@@ -151,4 +152,10 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = _coerce(name, value, "the command line")
+    if values["data_dir"] != defaults["data_dir"] and (
+        values["state_dir"] == defaults["state_dir"]
+    ):
+        # A data directory chosen by the user keeps the local state too, so
+        # two data directories never share baselines or exports.
+        values["state_dir"] = Path(values["data_dir"]) / "state"
     return Settings(**values)

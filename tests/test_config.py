@@ -58,3 +58,22 @@ def test_negative_threshold_is_rejected(tmp_path: Path) -> None:
             config_file=tmp_path / "none.toml",
             environ={"EVEDMV_SLOW_ERROR_SECONDS": "-1"},
         )
+
+
+def test_data_dir_keeps_state_unless_state_dir_set(tmp_path: Path) -> None:
+    environ = {"XDG_STATE_HOME": str(tmp_path / "xdg-state")}
+    chosen = tmp_path / "elsewhere"
+    config = tmp_path / "none.toml"
+
+    moved = load_settings({"data_dir": chosen}, config_file=config, environ=environ)
+    both = load_settings(
+        {"data_dir": chosen},
+        config_file=config,
+        environ={**environ, "EVEDMV_STATE_DIR": str(tmp_path / "state")},
+    )
+    default = load_settings(config_file=config, environ=environ)
+
+    assert moved.state_dir == chosen / "state"
+    assert moved.baseline_file == chosen / "state" / "baselines.sqlite3"
+    assert both.state_dir == tmp_path / "state"
+    assert default.state_dir == tmp_path / "xdg-state" / "evedmv"
