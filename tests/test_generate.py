@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -205,3 +209,29 @@ def test_spill_into_neighbour(sample: list[dict[str, Any]]) -> None:
             if pilots & by_hour.get((hour, neighbour), set()):
                 shared += 1
     assert shared > 0
+
+
+def test_killmails_option_and_closed_pipe(tmp_path: Path) -> None:
+    """Output piped into a reader that stops early ends quietly, as 'head' expects."""
+    env = {**os.environ, "EVEDMV_DATA_DIR": str(tmp_path / "data")}
+    command = [
+        sys.executable,
+        "-m",
+        "evedmv_tui",
+        "generate",
+        "--killmails",
+        "3000",
+        "--universe",
+        "builtin",
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+
+    assert json.loads(first)["killmail_id"] > 0
+    assert b"Traceback" not in err
+    assert process.returncode == 128 + signal.SIGPIPE

@@ -34,7 +34,13 @@ def register(subparsers: Any) -> None:
         " the same bytes.",
     )
     generate.add_argument(
-        "-n", "--count", type=int, default=10_000, help="killmails to write"
+        "-n",
+        "--killmails",
+        "--count",
+        dest="count",
+        type=int,
+        default=10_000,
+        help="killmails to write (default 10,000)",
     )
     generate.add_argument("--seed", type=int, default=1, help="random seed")
     generate.add_argument(
