@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from typing import Any
 
 import pytest
@@ -418,3 +419,19 @@ def test_parse_filter() -> None:
     assert criteria.since is not None
     with pytest.raises(ValueError, match="unknown filter"):
         parse_filter("colour=red")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("since=banana", "invalid time 'banana'"),
+        ("kills=-5", "invalid kills '-5'"),
+        ("kills=99999999999999999999999", "from 0 to 2147483647"),
+        ("pilots=many", "give a whole number"),
+        ("isk=nan", "finite amount"),
+        ("isk=-1e9", "finite amount"),
+    ],
+)
+def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_filter(text)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -56,16 +58,45 @@ def parse_filter(text: str) -> BattleFilter:
         if not sep or not value:
             raise ValueError(f"{word!r} is not name=value")
         if name in ("since", "until"):
-            values[name] = parse_time(value)
+            try:
+                values[name] = parse_time(value)
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(str(exc)) from None
         elif name in ("system", "region"):
             values[name] = value.replace("_", " ")
         elif name in ("kills", "pilots"):
-            values[f"min_{name}"] = int(value)
+            values[f"min_{name}"] = _count(name, value)
         elif name == "isk":
-            values["min_isk"] = float(value)
+            values["min_isk"] = _amount(name, value)
         else:
             raise ValueError(f"unknown filter {name!r}")
     return BattleFilter(**values)
+
+
+MAX_FILTER_COUNT = 2**31 - 1
+"""The largest kill or pilot count a filter takes (a PostgreSQL integer)."""
+
+
+def _count(name: str, value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"invalid {name} {value!r}: give a whole number") from None
+    if not 0 <= count <= MAX_FILTER_COUNT:
+        raise ValueError(
+            f"invalid {name} {value!r}: give a number from 0 to {MAX_FILTER_COUNT}"
+        )
+    return count
+
+
+def _amount(name: str, value: str) -> float:
+    try:
+        amount = float(value)
+    except ValueError:
+        raise ValueError(f"invalid {name} {value!r}: give an amount like 1e9") from None
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"invalid {name} {value!r}: give a finite amount of 0 or more")
+    return amount
 
 
 def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
