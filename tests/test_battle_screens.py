@@ -435,3 +435,20 @@ def test_parse_filter() -> None:
 def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_filter(text)
+
+
+async def test_missing_battle_says_not_found(
+    battles_db: Database, settings: Settings
+) -> None:
+    """An unknown battle id ends the loading state with the reason."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", 99_999_999)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        header = str(screen.query_one("#battle-header").render())
+        assert "no battle has id 99999999" in header
+        assert "loading" not in header
+        assert screen.report is None

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from evedmv_tui.battles.export import kills_text, render
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import move_entity
-from evedmv_tui.battles.report import BattleReport, load_report
+from evedmv_tui.battles.report import BattleNotFound, BattleReport, load_report
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.plot import SeriesPlot
@@ -179,9 +179,14 @@ class BattleReportScreen(DashboardScreen):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
 
     def load_data(self) -> None:
-        self.run_query(load_report, self.battle_id, then=self.show_report)
+        self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
 
-    def show_report(self, report: BattleReport) -> None:
+    def show_report(self, report: BattleReport | BattleNotFound) -> None:
+        if isinstance(report, BattleNotFound):
+            self.query_one("#battle-header", Static).update(
+                f"{report.message}.\n{report.hint}"
+            )
+            return
         self.report = report
         self.query_one("#battle-header", Static).update(_header(report))
         sides = self.query_one("#battle-sides", Horizontal)
@@ -315,3 +320,11 @@ class BattleReportScreen(DashboardScreen):
         key = self.query_one("#battle-killmails", KeyedTable).cursor_key
         if key is not None:
             self.evedmv_app.open_screen("killmail", int(key))
+
+
+def _load_or_missing(db: Database, battle_id: int) -> BattleReport | BattleNotFound:
+    """Load the report, or return the error that says the battle does not exist."""
+    try:
+        return load_report(db, battle_id)
+    except BattleNotFound as exc:
+        return exc
