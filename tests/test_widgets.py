@@ -265,3 +265,22 @@ def test_connection_state_long_form() -> None:
     assert ConnectionState("connected", "PostgreSQL 16.4").describe_long() == (
         "connected: PostgreSQL 16.4"
     )
+
+
+async def test_profile_form_shows_typed_text_and_buttons() -> None:
+    """The focused field and both buttons stay readable in one-line rows."""
+    from evedmv_tui.screens.watch import ProfileForm
+
+    class FormApp(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ProfileForm())
+
+    app = FormApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"fleet-watch")
+        await pilot.pause()
+        shown = app.export_screenshot()
+        assert "fleet-watch" in shown
+        assert "Save" in shown
+        assert "Cancel" in shown

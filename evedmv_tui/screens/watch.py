@@ -122,10 +122,13 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         grid-rows: 1;
         height: auto;
     }
-    ProfileForm Input {
+    ProfileForm Input, ProfileForm Input:focus {
         border: none;
         height: 1;
         padding: 0;
+    }
+    ProfileForm Input:focus {
+        background: $boost;
     }
     ProfileForm #form-error {
         color: $text-error;
@@ -137,8 +140,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     }
     ProfileForm Button {
         min-width: 10;
-        height: 1;
-        border: none;
+        margin-left: 1;
     }
     """
 
@@ -159,8 +161,8 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
                     )
             yield Static("", id="form-error", markup=False)
             with Horizontal():
-                yield Button("Save", variant="primary", id="form-save")
-                yield Button("Cancel", id="form-cancel")
+                yield Button("Save", variant="primary", id="form-save", compact=True)
+                yield Button("Cancel", id="form-cancel", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "form-save":
