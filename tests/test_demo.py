@@ -13,6 +13,9 @@ import pytest
 
 from evedmv_tui.cli import main
 from evedmv_tui.generate import generate_killmails
+from evedmv_tui.generate.names import store_generated_names
+from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.intel.search import search
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
@@ -240,3 +243,37 @@ def test_generate_command_from_database(
         row[0] for row in db.fetch_all("SELECT solar_system_id FROM solar_systems")
     }
     assert {d["solar_system_id"] for d in documents} <= known
+
+
+def test_generated_names_are_stable_and_searchable(db: Database) -> None:
+    """Every entity of generated killmails gets one made-up name; none is replaced."""
+    import_records(db, generate_killmails(300, seed=5), source="generated")
+    db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " SELECT corporation_id, 'corporation', 'Kept Name'"
+        " FROM attackers WHERE corporation_id IS NOT NULL LIMIT 1"
+    )
+
+    added = store_generated_names(db)
+    again = store_generated_names(db)
+
+    unnamed = db.fetch_value(
+        "SELECT count(*) FROM (SELECT corporation_id AS id FROM attackers"
+        " UNION SELECT character_id FROM attackers"
+        " UNION SELECT victim_alliance_id FROM killmails) ids"
+        " WHERE id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM names n WHERE n.entity_id = ids.id)"
+    )
+    kept = db.fetch_value("SELECT count(*) FROM names WHERE name = 'Kept Name'")
+    concord = db.fetch_value("SELECT name FROM names WHERE entity_id = 1000125")
+    assert added > 0
+    assert again == 0
+    assert unnamed == 0
+    assert kept == 1
+    assert concord == "CONCORD"
+    corporation = db.fetch_value(
+        "SELECT name FROM names WHERE category = 'corporation'"
+        " AND name LIKE '%% Corp' LIMIT 1"
+    )
+    assert corporation is not None
+    assert search(db, corporation[:6])

@@ -19,6 +19,7 @@ from typing import Any
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import load_universe, write_jsonl
+from evedmv_tui.generate.names import store_generated_names
 from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
 from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
 from evedmv_tui.ingest.importer import import_paths
@@ -179,6 +180,8 @@ def load_demo(
             summary = import_paths(db, [path], offline=True, after_batch=[collector])
             run_hooks(db, default_hooks(), collector.merged())
             imported = summary.inserted
+            named = store_generated_names(db)
+            log.info("demo: stored %d made-up names", named)
             log.info("demo: imported %d generated killmails", imported)
         totals = db.fetch_one(COUNTS)
     assert totals is not None
