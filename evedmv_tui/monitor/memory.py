@@ -205,7 +205,15 @@ class MemoryTrend:
         if len(self.history) < 3:
             return None
         end = self.history[-1][0]
-        points = [(t, v) for t, v in self.history if t >= end - self.window_seconds]
+        # Start at the newest sample at or before the window's start, so the
+        # points can span the whole window whatever the sampling step.
+        start = end - self.window_seconds
+        first = 0
+        for index, (t, _) in enumerate(self.history):
+            if t > start:
+                break
+            first = index
+        points = list(self.history)[first:]
         if len(points) < 3:
             return None
         fit = least_squares(points)
