@@ -90,6 +90,9 @@ class _OverrideRow:
     new_side: int | None
 
 
+_Range = tuple[dt.datetime, dt.datetime]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Scope:
     """Systems and time range to recluster; None means everything."""
@@ -100,6 +103,15 @@ class _Scope:
     touched: frozenset[int] | None = None
     """Killmails that changed; battles holding none of them and keeping the
     same kills are left as stored. None rewrites every battle in scope."""
+    ranges: Mapping[int, _Range] | None = None
+    """Time range of each system, within ``start``..``end``; None gives every
+    system the whole range."""
+
+    def range_of(self, system: int) -> _Range:
+        assert self.start is not None and self.end is not None
+        if self.ranges is None:
+            return self.start, self.end
+        return self.ranges[system]
 
 
 def detect_all(
@@ -165,7 +177,11 @@ def on_batch(db: Database, result: BatchResult) -> None:
     if not result.killmail_ids or result.min_time is None or result.max_time is None:
         return
     summary = detect_range(
-        db, result.solar_system_ids, result.min_time, result.max_time
+        db,
+        result.solar_system_ids,
+        result.min_time,
+        result.max_time,
+        touched=result.killmail_ids,
     )
     log.debug(
         "battles after batch of %d kills: %d battles, %d new, %d updated, %d deleted",
@@ -202,7 +218,7 @@ def _detect(
         windows = _clip(candidate_windows(segments, params), scope)
         kills = _read_kills(db, conn, windows)
         pieces: list[Piece] = []
-        for window_kills in _split_by_window(kills, windows):
+        for window_kills in split_by_window(kills, windows):
             pieces.extend(pieces_of_window(window_kills, params))
         near = neighbourhoods(
             jumps, {p.solar_system_id for p in pieces}, params.merge_max_jumps
@@ -222,38 +238,77 @@ def _widen(
     jumps: Sequence[tuple[int, int]],
     params: BattleParameters,
 ) -> _Scope:
-    """Grow an incremental scope to whole stored battles and nearby systems.
+    """Grow an incremental scope to whole stored battles, system by system.
 
-    The time range gains the margin within which new kills can change
-    clustering, and the systems gain those within merge range. Then the
-    scope grows until it covers every stored battle it touches.
+    Each system of the scope gets the time range widened by the margin
+    within which new kills can change clustering. A stored battle in those
+    systems and ranges, or in a system within merge range of them (its
+    pieces may merge with new ones), joins the scope: each of its systems
+    gets the battle's time plus the margin. This repeats until no stored
+    battle is added, for at most 10 rounds. Each system keeps its own range,
+    so a long battle in one system does not widen the time read in the
+    others. A neighbouring system without a stored battle there is not read
+    at all, because its kills formed no piece before and have not changed.
     """
     assert scope.systems is not None
     assert scope.start is not None
     assert scope.end is not None
     margin = dt.timedelta(seconds=params.margin_seconds)
-    start, end = scope.start - margin, scope.end + margin
+    ranges: dict[int, _Range] = {}
+    for system in scope.systems:
+        low, high = scope.range_of(system)
+        ranges[system] = (low - margin, high + margin)
     near = neighbourhoods(jumps, scope.systems, params.merge_max_jumps)
-    systems = set(scope.systems)
-    for found in near.values():
-        systems |= found
+    seen: set[int] = set()
+    probed: dict[int, _Range] = {}
     for _ in range(10):
-        stored = db.fetch_all(
-            load_sql(_PACKAGE, "scope_battles"),
-            {"systems": sorted(systems), "start": start, "end": end},
-            row=_StoredBattle,
-            conn=conn,
-        )
-        grown = set(systems)
-        new_start, new_end = start, end
-        for battle in stored:
-            grown.update(battle.solar_system_ids)
-            new_start = min(new_start, battle.start_time - margin)
-            new_end = max(new_end, battle.end_time + margin)
-        if grown == systems and (new_start, new_end) == (start, end):
+        probe = dict(ranges)
+        for system, found in near.items():
+            low, high = ranges[system]
+            for other in found:
+                if other in probe:
+                    other_low, other_high = probe[other]
+                    probe[other] = (min(low, other_low), max(high, other_high))
+                else:
+                    probe[other] = (low, high)
+        # Ranges only grow, so battles of ranges probed before are known.
+        pending = {s: r for s, r in probe.items() if probed.get(s) != r}
+        probed.update(pending)
+        stored = _scope_battles(db, conn, pending) if pending else []
+        added = [b for b in stored if b.battle_id not in seen]
+        if not added:
             break
-        systems, start, end = grown, new_start, new_end
-    return _Scope(tuple(sorted(systems)), start, end, scope.touched)
+        for battle in added:
+            seen.add(battle.battle_id)
+            for system in battle.solar_system_ids:
+                low, high = battle.start_time - margin, battle.end_time + margin
+                if system in ranges:
+                    low = min(low, ranges[system][0])
+                    high = max(high, ranges[system][1])
+                ranges[system] = (low, high)
+    return _Scope(
+        tuple(sorted(ranges)),
+        min(low for low, _ in ranges.values()),
+        max(high for _, high in ranges.values()),
+        scope.touched,
+        ranges,
+    )
+
+
+def _scope_battles(
+    db: Database, conn: psycopg.Connection[Any], ranges: Mapping[int, _Range]
+) -> list[_StoredBattle]:
+    systems = sorted(ranges)
+    return db.fetch_all(
+        load_sql(_PACKAGE, "scope_battles"),
+        {
+            "systems": systems,
+            "starts": [ranges[s][0] for s in systems],
+            "ends": [ranges[s][1] for s in systems],
+        },
+        row=_StoredBattle,
+        conn=conn,
+    )
 
 
 def _clip(windows: list[Window], scope: _Scope) -> list[Window]:
@@ -261,8 +316,9 @@ def _clip(windows: list[Window], scope: _Scope) -> list[Window]:
         return windows
     clipped = []
     for window in windows:
-        start = max(window.start, scope.start)
-        end = min(window.end, scope.end)
+        low, high = scope.range_of(window.solar_system_id)
+        start = max(window.start, low)
+        end = min(window.end, high)
         if start <= end:
             clipped.append(Window(window.solar_system_id, start, end))
     return clipped
@@ -282,22 +338,49 @@ def _read_kills(
         },
         row=Kill,
         conn=conn,
+        # Binary results cut client decoding: 0.9 s to 0.2 s for 48,751 kills of
+        # the bench/battles.py database.
+        binary=True,
     )
 
 
-def _split_by_window(
+def split_by_window(
     kills: Sequence[Kill], windows: Sequence[Window]
 ) -> list[list[Kill]]:
-    """Group kills (in time order) by the window of their system they fall in."""
+    """Group kills by the window of their system that contains them.
+
+    ``kills`` are in time order and the windows of one system do not overlap,
+    as :func:`candidate_windows` makes them. One pass over the kills moves a
+    cursor through each system's windows sorted by start, so the cost is
+    linear in kills plus windows. Kills outside every window are dropped.
+    Returns the non-empty groups ordered by system, then window start, each
+    in the order of ``kills``.
+    """
     by_system: dict[int, list[Window]] = collections.defaultdict(list)
     for window in windows:
         by_system[window.solar_system_id].append(window)
-    groups: dict[tuple[int, dt.datetime], list[Kill]] = collections.defaultdict(list)
+    for listed in by_system.values():
+        listed.sort(key=lambda w: w.start)
+    cursor: dict[int, int] = dict.fromkeys(by_system, 0)
+    groups: dict[tuple[int, dt.datetime], list[Kill]] = {}
     for kill in kills:
-        for window in by_system[kill.solar_system_id]:
-            if window.start <= kill.killmail_time <= window.end:
-                groups[(window.solar_system_id, window.start)].append(kill)
-                break
+        system = kill.solar_system_id
+        system_windows = by_system.get(system)
+        if system_windows is None:
+            continue
+        index = cursor[system]
+        time = kill.killmail_time
+        while index < len(system_windows) and system_windows[index].end < time:
+            index += 1
+        cursor[system] = index
+        if index == len(system_windows) or system_windows[index].start > time:
+            continue
+        key = (system, system_windows[index].start)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [kill]
+        else:
+            group.append(kill)
     return [groups[key] for key in sorted(groups)]
 
 
@@ -378,13 +461,7 @@ def _store(
             load_sql(_PACKAGE, "all_members"), row=_Member, conn=conn
         )
     else:
-        assert scope.start is not None and scope.end is not None
-        stored = db.fetch_all(
-            load_sql(_PACKAGE, "scope_battles"),
-            {"systems": list(scope.systems), "start": scope.start, "end": scope.end},
-            row=_StoredBattle,
-            conn=conn,
-        )
+        stored = _scope_battles(db, conn, {s: scope.range_of(s) for s in scope.systems})
         members = db.fetch_all(
             load_sql(_PACKAGE, "scope_members"),
             ([b.battle_id for b in stored],),
@@ -414,7 +491,8 @@ def _store(
     ids = [kept[i] if i in kept else next(fresh) for i in range(len(clusters))]
 
     # Overrides of battles that disappear move to their heir.
-    deleted = [b for b in old_ids if b not in set(kept.values())]
+    kept_ids = set(kept.values())
+    deleted = [b for b in old_ids if b not in kept_ids]
     moves = [(b, ids[heirs[b]]) for b in deleted if b in heirs]
     if moves:
         db.execute(
