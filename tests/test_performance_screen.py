@@ -149,6 +149,7 @@ async def test_pause_and_interval_keys(settings: Settings) -> None:
         await pilot.press("minus")
         assert service.interval == 1.0
         assert service.monitor.interval == 1.0
+        assert "every 1 s" in static_text(screen, "#perf-summary")
         await pilot.press("plus")
         await pilot.press("plus")
         assert service.interval == 0.5

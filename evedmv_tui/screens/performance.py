@@ -370,9 +370,7 @@ class PerformanceScreen(DashboardScreen):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Refresh every panel from ``snapshot``, keeping cursors by row key."""
         self.snapshot = snapshot
-        self.query_one("#perf-summary", Static).update(
-            perf_rows.summary_text(snapshot, paused=self.paused)
-        )
+        self._show_summary()
         self._show_problem("#statements-problem", snapshot, "statements")
         self._show_problem("#activity-problem", snapshot, "activity")
         self._show_problem("#tables-problem", snapshot, "tables")
@@ -464,10 +462,7 @@ class PerformanceScreen(DashboardScreen):
         if self._service is None:
             return
         self._service.set_paused(not self._service.paused)
-        if self.snapshot is not None:
-            self.query_one("#perf-summary", Static).update(
-                perf_rows.summary_text(self.snapshot, paused=self.paused)
-            )
+        self._show_summary()
         self.notify("polling paused" if self.paused else "polling resumed", timeout=2)
 
     def _step_interval(self, direction: int) -> None:
@@ -481,7 +476,16 @@ class PerformanceScreen(DashboardScreen):
             slower = [s for s in INTERVAL_STEPS if s > current]
             new = slower[0] if slower else INTERVAL_STEPS[-1]
         self._service.set_interval(new)
+        self._show_summary()
         self.notify(f"polling every {new:g} s", timeout=2)
+
+    def _show_summary(self) -> None:
+        if self.snapshot is None:
+            return
+        interval = self._service.interval if self._service is not None else None
+        self.query_one("#perf-summary", Static).update(
+            perf_rows.summary_text(self.snapshot, paused=self.paused, interval=interval)
+        )
 
     def action_faster(self) -> None:
         self._step_interval(+1)

@@ -280,8 +280,14 @@ def hint_rows(snapshot: Snapshot) -> list[Row]:
     ]
 
 
-def summary_text(snapshot: Snapshot, *, paused: bool) -> Text:
-    """Return the screen's top line: server, interval, cost and alert counts."""
+def summary_text(
+    snapshot: Snapshot, *, paused: bool, interval: float | None = None
+) -> Text:
+    """Return the screen's top line: server, interval, cost and alert counts.
+
+    ``interval`` is the poll interval now set, when it changed after the
+    snapshot was taken; the snapshot's own interval is shown otherwise.
+    """
     if not snapshot.connected:
         since = _clock(snapshot.disconnected_since or snapshot.at)
         text = Text(f"✖ disconnected since {since}: {snapshot.error}", style="bold")
@@ -292,7 +298,8 @@ def summary_text(snapshot: Snapshot, *, paused: bool) -> Text:
     errors = sum(1 for a in snapshot.alerts if a.severity == Severity.ERROR)
     warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
     cost = snapshot.cost
-    text = Text(f"PostgreSQL {version} · every {snapshot.interval:g} s")
+    every = snapshot.interval if interval is None else interval
+    text = Text(f"PostgreSQL {version} · every {every:g} s")
     if paused:
         text.append(" · ⏸ paused", style="bold")
     text.append(
