@@ -250,6 +250,18 @@ def test_malformed_json_rejected() -> None:
     assert reject.raw == line[: len(line) // 2].decode()
 
 
+def test_wrong_type_is_invalid_value() -> None:
+    """Well-formed JSON with a wrong-typed field is not called invalid JSON."""
+    line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
+    document = json.loads(line)
+    document["solar_system_id"] = "Jita"
+    reject = _only(json.dumps(document).encode())
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.solar_system_id"
+    assert reject.reason.startswith("invalid value: Expected `int`, got `str`")
+    assert reject.killmail_id == document["killmail_id"]
+
+
 def test_source_override() -> None:
     line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
     records = parse_document(line, source_file="x", position="y", source="esi")

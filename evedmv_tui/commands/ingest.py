@@ -163,7 +163,9 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
         stream.write(
-            f"{summary.rejected:,} record(s) rejected; see"
+            f"{summary.rejected:,} record(s) rejected; the valid records were"
+            " stored. Fix the rejected records and import the file again (what"
+            " is stored already is skipped); see"
             f" 'evedmv rejects list --import {summary.import_id}'\n"
         )
 

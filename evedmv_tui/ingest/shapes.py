@@ -187,7 +187,10 @@ def _invalid_from_msgspec(exc: msgspec.MsgspecError, base: str) -> _Invalid:
     missing = _MISSING.match(message)
     if missing and path is not None:
         path = f"{path}.{missing[1]}"
-    if isinstance(exc, msgspec.DecodeError):
+    if isinstance(exc, msgspec.ValidationError):
+        # Well-formed JSON whose value has the wrong type or form.
+        message = f"invalid value: {message}"
+    elif isinstance(exc, msgspec.DecodeError):
         message = f"invalid JSON: {message}"
     return _Invalid(path, message)
 
