@@ -288,10 +288,15 @@ class EvedmvApp(App[int]):
         self._names.db = db
         return self._names
 
-    def _connect(self) -> None:
-        """Open the database and read its capabilities (runs in a thread)."""
+    def _connect(self, start_cluster: bool = True) -> None:
+        """Open the database and read its capabilities (runs in a thread).
+
+        Timed reconnection attempts pass ``start_cluster=False``: a private
+        cluster that was stopped while the dashboard ran stays stopped until
+        the user starts it or presses ctrl+r.
+        """
         with operation("app.connect"):
-            db = open_database(self.settings)
+            db = open_database(self.settings, start_cluster=start_cluster)
             try:
                 capabilities = check_capabilities(db)
             except BaseException:
@@ -417,12 +422,12 @@ class EvedmvApp(App[int]):
         )
         self.set_timer(delay, self._reconnect)
 
-    def _reconnect(self) -> None:
+    def _reconnect(self, start_cluster: bool = False) -> None:
         if self.db is not None:
             return
         log.debug("reconnection attempt %d", self._reconnect_attempt)
         self.run_worker(
-            self._connect,
+            functools.partial(self._connect, start_cluster),
             name="connect",
             group="connection",
             exclusive=True,
@@ -600,7 +605,7 @@ class EvedmvApp(App[int]):
             self.check_connection()
             self.set_status("connection check started")
             return
-        self._reconnect()
+        self._reconnect(start_cluster=True)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -17,8 +17,14 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from evedmv_tui.config import Settings
+from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import check_capabilities, ensure_database, open_database
+from evedmv_tui.store.connect import (
+    check_capabilities,
+    ensure_database,
+    open_database,
+    server_conninfo,
+)
 from evedmv_tui.store.db import Database, redact
 from evedmv_tui.store.migrate import (
     Migration,
@@ -184,3 +190,16 @@ def test_schema_without_create_privilege_is_explained(
         with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
             conn.execute("DROP ROLE IF EXISTS evedmv_reader")
+
+
+def test_stopped_cluster_is_not_restarted_on_request(tmp_path: Path) -> None:
+    """Reconnection attempts leave a stopped private cluster stopped."""
+    settings = Settings(dsn=None, data_dir=tmp_path / "data")
+
+    with pytest.raises(DatabaseUnavailable) as caught:
+        server_conninfo(settings, start_cluster=False)
+
+    assert caught.value.title == "private cluster stopped"
+    assert caught.value.hint is not None
+    assert "evedmv db start" in caught.value.hint
+    assert not (tmp_path / "data" / "pg").exists()

@@ -47,11 +47,24 @@ def ensure_database(cluster: PrivateCluster, database: str = DATABASE) -> None:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
 
-def server_conninfo(settings: Settings) -> str:
-    """Return the DSN to use, starting the private cluster when none is set."""
+def server_conninfo(settings: Settings, *, start_cluster: bool = True) -> str:
+    """Return the DSN to use, starting the private cluster when none is set.
+
+    With ``start_cluster`` False a stopped private cluster stays stopped and
+    :class:`DatabaseUnavailable` says so, because someone stopped it on
+    purpose ('evedmv db stop') or it crashed.
+    """
     if settings.dsn:
         return settings.dsn
     cluster = PrivateCluster(settings.data_dir)
+    if not start_cluster:
+        state = cluster.status()
+        if not state.running:
+            raise DatabaseUnavailable(
+                "private cluster stopped",
+                f"PostgreSQL in {state.directory}: {state.message}",
+                "start it with 'evedmv db start', or press ctrl+r",
+            )
     cluster.start()
     ensure_database(cluster)
     return cluster.url()
@@ -112,9 +125,10 @@ def open_database(
     run_migrations: bool = True,
     application_name: str = APPLICATION_NAME,
     max_size: int = 6,
+    start_cluster: bool = True,
 ) -> Database:
     """Connect (starting the private cluster if needed) and apply migrations."""
-    conninfo = server_conninfo(settings)
+    conninfo = server_conninfo(settings, start_cluster=start_cluster)
     try:
         db = Database(conninfo, application_name=application_name, max_size=max_size)
     except psycopg.OperationalError as exc:
