@@ -14,6 +14,7 @@ decompresses while the other parses and writes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import gc
@@ -22,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, run_hooks
@@ -148,6 +149,36 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    """Return glibc's ``malloc_trim``, or None where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return cast(Callable[[int], int], trim)
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the operating system (glibc only).
+
+    Each batch frees megabytes of row buffers and parsed records, but glibc
+    keeps freed heap pages resident unless they sit at the top of the heap.
+    Trimming after each batch lowers the resident size between batches and
+    after the import, not the peak within a batch. Other C libraries have no
+    ``malloc_trim``.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 @dataclasses.dataclass(slots=True)
 class _Counts:
     read: int = 0
@@ -206,8 +237,10 @@ class _Batcher:
         self.records, self.owners = [], []
         outcome = self.writer.write(records)
         self._attribute(records, owners, outcome)
+        del records, owners
         if self.hooks and outcome.result.killmail_ids:
             run_hooks(self.db, self.hooks, outcome.result)
+        release_free_memory()
 
     def _attribute(
         self,
