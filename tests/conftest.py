@@ -55,6 +55,18 @@ def empty_name_caches() -> Iterator[None]:
     UNRESOLVABLE_IDS.clear()
 
 
+@pytest.fixture(autouse=True)
+def steady_input_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep text cursors from blinking, so snapshots do not depend on timing.
+
+    An input's cursor blinks every 0.5 s, and on a busy machine a snapshot
+    taken after typing can catch it in either state.
+    """
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PrivateCluster]:
     base = Path(tempfile.mkdtemp(prefix="evedmv-test-", dir="/tmp"))

@@ -431,6 +431,11 @@ def test_search_snapshot(
         await settle(pilot)
         await pilot.press("slash", *"brave")
         await settle(pilot)
+        # A blinking cursor would be on or off depending on timing.
+        field = pilot.app.screen.query_one(Input)
+        field.cursor_blink = False
+        field.focus()
+        await pilot.pause()
 
     app = EvedmvApp(app_settings)
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -323,7 +323,7 @@ class BattleReportScreen(DashboardScreen):
 
 
 def _load_or_missing(db: Database, battle_id: int) -> BattleReport | BattleNotFound:
-    """Load the report, or return the error that says the battle does not exist."""
+    """Load the report, or return the BattleNotFound error for an unknown id."""
     try:
         return load_report(db, battle_id)
     except BattleNotFound as exc:
