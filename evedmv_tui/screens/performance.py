@@ -376,19 +376,20 @@ class PerformanceScreen(DashboardScreen):
         self._show_problem("#tables-problem", snapshot, "tables")
         self._show_problem("#ingest-problem", snapshot, "ingest")
         self._render_statements()
+
         self.query_one("#activity", KeyedTable).update_rows(
             perf_rows.activity_rows(snapshot)
         )
         chains = snapshot.activity.chains if snapshot.activity is not None else []
-        self.query_one("#activity-chains", Static).update(
-            Text(
-                "blocking: " + "; ".join(" ← ".join(str(p) for p in c) for c in chains)
-            )
-            if chains
-            else Text(
+        if chains:
+            described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
+            chain_text = f"blocking: {described}"
+        else:
+            chain_text = (
                 "no blocked backends · c cancels, x terminates the selected backend"
             )
-        )
+        self.query_one("#activity-chains", Static).update(Text(chain_text))
+
         self.query_one("#database-text", Static).update(
             perf_rows.database_text(snapshot)
         )
@@ -397,6 +398,7 @@ class PerformanceScreen(DashboardScreen):
             perf_rows.operation_rows(snapshot)
         )
         self.query_one("#slow", KeyedTable).update_rows(perf_rows.slow_rows(snapshot))
+
         self.query_one("#memory-text", Static).update(
             perf_rows.memory_text(snapshot, tracing=memory_mod.is_tracing())
         )

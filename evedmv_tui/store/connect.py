@@ -50,9 +50,9 @@ def ensure_database(cluster: PrivateCluster, database: str = DATABASE) -> None:
 def server_conninfo(settings: Settings, *, start_cluster: bool = True) -> str:
     """Return the DSN to use, starting the private cluster when none is set.
 
-    With ``start_cluster`` False a stopped private cluster stays stopped and
-    :class:`DatabaseUnavailable` says so, because someone stopped it on
-    purpose ('evedmv db stop') or it crashed.
+    With ``start_cluster`` False, a stopped private cluster stays stopped and
+    :class:`DatabaseUnavailable` is raised instead, because someone stopped
+    it on purpose ('evedmv db stop') or it crashed.
     """
     if settings.dsn:
         return settings.dsn
