@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -134,3 +135,36 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         state_dir=tmp_path / "state",
         user_agent="evedmv-tui tests (tests@example.invalid)",
     )
+
+
+def assert_footer_fits(app: Any) -> None:
+    """Fail unless every key the footer shows lies inside the terminal."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    if app.screen.has_class("-too-small"):
+        return  # the size message replaces the footer
+    width = app.size.width
+    for footer in app.screen.query(Footer):
+        for key in footer.query(FooterKey):
+            region = key.region
+            assert region.width > 0 and region.right <= width, (
+                f"footer key {key.key_display!r} ({key.description}) is cut off"
+                f" at {width} columns: {region}"
+            )
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Any) -> Any:
+    """Compare snapshots, and check first that the footer fits the terminal."""
+
+    def compare(app: Any, *, run_before: Any = None, **kwargs: Any) -> bool:
+        async def checked(pilot: Any) -> None:
+            if run_before is not None:
+                await run_before(pilot)
+            await pilot.pause()
+            assert_footer_fits(pilot.app)
+
+        return bool(snap_compare(app, run_before=checked, **kwargs))
+
+    return compare

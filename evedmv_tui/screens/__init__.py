@@ -224,7 +224,9 @@ class DashboardScreen(Screen[None]):
         with Vertical(id="body"):
             yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        # Compact, and without the palette's key (the help screen names it),
+        # so that every screen's keys fit in 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         """Yield the widgets of this screen into its body (a vertical container)."""

@@ -132,11 +132,13 @@ class BattleReportScreen(DashboardScreen):
     TITLE = "Battle report"
     BINDINGS: ClassVar[list[BindingType]] = [
         *DashboardScreen.BINDINGS,
-        Binding("1", "tab('sides')", "Sides", id="battle.sides"),
-        Binding("2", "tab('composition')", "Ships", id="battle.composition"),
-        Binding("3", "tab('timeline')", "Timeline", id="battle.timeline"),
-        Binding("4", "tab('killmails')", "Kills", id="battle.killmails"),
-        Binding("5", "tab('entities')", "Entities", id="battle.entities"),
+        Binding("1", "tab('sides')", "Sides", id="battle.sides", show=False),
+        Binding(
+            "2", "tab('composition')", "Ships", id="battle.composition", show=False
+        ),
+        Binding("3", "tab('timeline')", "Timeline", id="battle.timeline", show=False),
+        Binding("4", "tab('killmails')", "Kills", id="battle.killmails", show=False),
+        Binding("5", "tab('entities')", "Entities", id="battle.entities", show=False),
         Binding("i", "toggle_timeline", "Kills/ISK", id="battle.timeline_measure"),
         Binding("left_square_bracket", "move(-1)", "Side -", id="battle.move_back"),
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
@@ -163,19 +165,19 @@ class BattleReportScreen(DashboardScreen):
             f"loading battle {self.battle_id}", id="battle-header", markup=False
         )
         with TabbedContent(initial="sides"):
-            with TabPane("Sides", id="sides"):
+            with TabPane("1 Sides", id="sides"):
                 yield Horizontal(id="battle-sides")
-            with TabPane("Ships", id="composition"), VerticalScroll():
+            with TabPane("2 Ships", id="composition"), VerticalScroll():
                 yield Static("", id="battle-composition")
-            with TabPane("Timeline", id="timeline"):
+            with TabPane("3 Timeline", id="timeline"):
                 yield SeriesPlot(
                     TIMELINE_TITLES["kills"],
                     x_label="min",
                     max_samples=TIMELINE_MAX_MINUTES,
                 )
-            with TabPane("Kills", id="killmails"):
+            with TabPane("4 Kills", id="killmails"):
                 yield KeyedTable(KILL_COLUMNS, id="battle-killmails")
-            with TabPane("Entities", id="entities"):
+            with TabPane("5 Entities", id="entities"):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
 
     def load_data(self) -> None:

@@ -213,10 +213,18 @@ class PerformanceScreen(DashboardScreen):
     TITLE = "Performance"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause", id="perf-pause"),
+        # The summary line shows the interval, so these two stay off the footer.
         Binding(
-            "plus,equals_sign", "faster", "Faster", key_display="+", id="perf-faster"
+            "plus,equals_sign",
+            "faster",
+            "Faster",
+            key_display="+",
+            show=False,
+            id="perf-faster",
         ),
-        Binding("minus", "slower", "Slower", key_display="-", id="perf-slower"),
+        Binding(
+            "minus", "slower", "Slower", key_display="-", show=False, id="perf-slower"
+        ),
         Binding("slash", "filter", "Filter", key_display="/", id="perf-filter"),
         Binding("s", "cycle_sort", "Sort", id="perf-sort"),
         Binding("enter", "full_text", "Full text", id="perf-full-text"),
