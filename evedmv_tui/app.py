@@ -570,6 +570,10 @@ class EvedmvApp(App[int]):
         screen.entry_key = key  # type: ignore[attr-defined]
         self.push_screen(screen)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a screen shows the size message only quitting acts.
+        return action == "quit" or not getattr(self.screen, "too_small", False)
+
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)
 

@@ -452,3 +452,43 @@ async def test_missing_battle_says_not_found(
         assert "no battle has id 99999999" in header
         assert "loading" not in header
         assert screen.report is None
+
+
+async def test_keys_do_nothing_while_terminal_is_too_small(
+    battles_db: Database, settings: Settings
+) -> None:
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        await pilot.press("5")
+        await pilot.pause()
+        entities = screen.query_one("#battle-entities", KeyedTable)
+        entities.focus()
+        entities.move_cursor(row=0)
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert screen.too_small
+        assert app.focused is None
+        # Moving an entity, exporting, changing tabs or opening another
+        # screen: none may act on content the size message hides.
+        await pilot.press("down", "right_square_bracket", "x", "1", "b", "escape")
+        await settle(pilot)
+        assert app.screen_stack[-1] == screen
+        assert screen.report is not None
+        assert not any(e.overridden for e in screen.report.entities)
+        assert not (settings.state_dir / "exports").exists()
+        tabs = screen.query_one(TabbedContent)
+        assert tabs.active == "entities"
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not screen.too_small
+        assert app.focused is entities
+        assert entities.cursor_row == 0
+        await pilot.press("1")
+        await pilot.pause()
+        assert tabs.active == "sides"

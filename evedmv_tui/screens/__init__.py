@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
@@ -218,6 +219,8 @@ class DashboardScreen(Screen[None]):
         Binding("escape", "app.back", "Back", id="back"),
     ]
 
+    _focus_before_too_small: Widget | None = None
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield TooSmall(id="too-small", markup=False)
@@ -283,6 +286,15 @@ class DashboardScreen(Screen[None]):
             exit_on_error=False,
         )
 
+    @property
+    def too_small(self) -> bool:
+        """True while the size message replaces this screen's content."""
+        return self.has_class("-too-small")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys must not change what the size message hides.
+        return not self.too_small
+
     def _check_size(self, width: int, height: int) -> None:
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
         if too_small:
@@ -290,7 +302,15 @@ class DashboardScreen(Screen[None]):
                 f"The terminal is {width}x{height}; evedmv needs at least"
                 f" {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window, or press q to quit."
             )
+            if not self.too_small:
+                # The focused table or input is hidden; keep its keys from it.
+                self._focus_before_too_small = self.focused
+                self.set_focus(None)
+        elif self.too_small and self._focus_before_too_small is not None:
+            self.set_focus(self._focus_before_too_small)
+            self._focus_before_too_small = None
         self.set_class(too_small, "-too-small")
+        self.refresh_bindings()
 
 
 def _run_in_thread(
