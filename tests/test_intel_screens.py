@@ -577,3 +577,20 @@ async def test_watch_screen_edit_and_marked_profiles(
         await pilot.press("d", "d")
         await settle(pilot)
         assert [p.name for p in watch.list_profiles(world.db)] == ["charlie"]
+
+
+async def test_search_input_stops_at_its_cap(app_settings: Settings) -> None:
+    from evedmv_tui.screens.search import MAX_SEARCH_LENGTH
+
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("search")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        await pilot.press(*("x" * (MAX_SEARCH_LENGTH + 20)))
+        await settle(pilot)
+        assert screen.query_one(Input).value == "x" * MAX_SEARCH_LENGTH
+        assert screen.hits == []
+        assert "Nothing matches." in str(screen.query_one("#search-status").render())

@@ -32,6 +32,11 @@ KIND_LABELS = {
 }
 PALETTE_LIMIT = 8
 """Results the command palette shows for one query."""
+MAX_SEARCH_LENGTH = 100
+"""Characters the search input takes: names have at most 50, ids 19 digits.
+
+Each key runs a search, so without a cap a held key or text sent by a
+script runs thousands of ever longer searches and the screen falls behind."""
 
 
 def hit_label(hit: SearchHit) -> Text:
@@ -68,6 +73,7 @@ class SearchScreen(DashboardScreen):
         yield Input(
             value=self.initial_text,
             placeholder="Name or id of a character, corporation, alliance or system",
+            max_length=MAX_SEARCH_LENGTH,
             id="search-input",
         )
         yield Static("Type to search.", id="search-status", markup=False)
