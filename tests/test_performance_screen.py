@@ -268,6 +268,46 @@ async def test_cancel_backend_after_confirmation(
     assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
 
 
+async def test_explain_follows_the_active_tab(settings: Settings, db_url: str) -> None:
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    sleeper = psycopg.connect(db_url, autocommit=True)
+    pid = sleeper.info.backend_pid
+    running = "SELECT pg_sleep(30) AS explain_running"
+    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, running))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_live(pilot)
+            thread.start()
+            await wait_for(
+                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+            )
+            tabs = screen.query_one("#perf-tabs")
+            tabs.active = "tab-database"  # type: ignore[attr-defined]
+            await pilot.press("e")
+            await settle(pilot)
+            assert app.screen is screen
+            tabs.active = "tab-activity"  # type: ignore[attr-defined]
+            activity = table(screen, "#activity")
+            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
+            plan = app.screen
+            assert isinstance(plan, PlanScreen)
+            assert "explain_running" in plan.query_text
+            assert plan.result.analyzed is False
+            await pilot.press("escape")
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        thread.join(35)
+        sleeper.close()
+
+
+def _run_ignoring_errors(conn: psycopg.Connection[Any], query: str) -> None:
+    with contextlib.suppress(psycopg.Error):
+        conn.execute(query)
+
+
 async def test_dropped_extension_shows_fix(settings: Settings, db_url: str) -> None:
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -621,13 +621,29 @@ class PerformanceScreen(DashboardScreen):
                 lambda: monitor.explain_app_query(record, analyze=analyze), record.sql
             )
             return
-        view = self._selected_statement()
-        if view is None or view.query is None or view.delta.hidden:
+        if tab == "tab-activity":
+            backend = self._selected_backend()
+            if backend is None or not backend.query:
+                self.notify(
+                    "select a backend whose query is visible first", severity="warning"
+                )
+                return
+            text = backend.query
+        elif tab == "tab-statements":
+            view = self._selected_statement()
+            if view is None or view.query is None or view.delta.hidden:
+                self.notify(
+                    "select a statement whose text is visible first",
+                    severity="warning",
+                )
+                return
+            text = view.query
+        else:
             self.notify(
-                "select a statement whose text is visible first", severity="warning"
+                "EXPLAIN works on the Statements, Activity and App tabs",
+                severity="warning",
             )
             return
-        text = view.query
         self._run_explain(
             lambda: monitor.explain_statement(text, analyze=analyze), text
         )
