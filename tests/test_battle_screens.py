@@ -22,6 +22,7 @@ from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import BattleReportScreen
 from evedmv_tui.screens.battles import BattlesScreen, parse_filter
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
 from tests.test_battle_fixtures import (
@@ -337,6 +338,17 @@ async def test_report_opens_and_moves_entity(
         await pilot.pause()
         exported = settings.state_dir / "exports" / f"battle-{biggest.battle_id}.md"
         assert "Pandemic Horde" in exported.read_text()
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is screen
+        reset = next(e for e in screen.report.entities if e.entity_id == 98000502)
+        assert reset.side_no == before.side_no
+        assert not any(e.overridden for e in screen.report.entities)
+        await pilot.press("u")
+        await pilot.pause()
+        assert app.screen is screen
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -19,10 +19,11 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from evedmv_tui.battles.export import kills_text, render
 from evedmv_tui.battles.metrics import duration_text
-from evedmv_tui.battles.overrides import move_entity
+from evedmv_tui.battles.overrides import clear_overrides, move_entity
 from evedmv_tui.battles.report import BattleNotFound, BattleReport, load_report
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, truncate
@@ -144,6 +145,7 @@ class BattleReportScreen(DashboardScreen):
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
         Binding("n", "move_new", "New side", id="battle.move_new"),
         Binding("x", "export", "Export", id="battle.export"),
+        Binding("u", "reset_sides", "Undo moves", show=False, id="battle.reset_sides"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
     DEFAULT_CSS = """
@@ -279,7 +281,31 @@ class BattleReportScreen(DashboardScreen):
             move_entity(db, self.battle_id, kind, entity_id, side_no)
             return load_report(db, self.battle_id)
 
-        self.run_query(run, then=self.show_report, group="move")
+        self.run_query(run, then=self._moved, group="move")
+
+    def _moved(self, report: BattleReport) -> None:
+        self.show_report(report)
+        self.notify("moved; u puts every moved entity back", timeout=4)
+
+    def action_reset_sides(self) -> None:
+        if self.report is None:
+            return
+        if not any(entity.overridden for entity in self.report.entities):
+            self.notify("no entity was moved; the sides are as detected")
+            return
+
+        def reset(db: Database) -> BattleReport:
+            clear_overrides(db, self.battle_id)
+            return load_report(db, self.battle_id)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_query(reset, then=self.show_report, group="move")
+
+        self.app.push_screen(
+            ConfirmScreen("Put every moved entity back on its detected side?"),
+            answered,
+        )
 
     def action_move(self, step: int) -> None:
         selected = self._selected_entity()
