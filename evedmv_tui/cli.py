@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evedmv_tui import __version__
 from evedmv_tui.config import Settings, load_settings
-from evedmv_tui.errors import EvedmvError
+from evedmv_tui.errors import ConfigError, EvedmvError
 
 log = logging.getLogger("evedmv_tui")
 
@@ -106,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.config is not None and not args.config.is_file():
+            raise ConfigError(
+                "config file not found",
+                f"{args.config} is not a file",
+                "give the path of a TOML file, or leave --config out",
+            )
         settings = load_settings(
             {
                 "dsn": args.dsn,
@@ -137,3 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    except OSError as exc:
+        # A file named on the command line (a log file, an output) that
+        # cannot be opened; other OS errors keep their traceback.
+        if exc.filename is None:
+            raise
+        log.debug("file error", exc_info=True)
+        error = ConfigError(
+            "cannot use a file",
+            f"{exc.filename}: {exc.strerror}",
+            "give a path you can read or write, in an existing folder",
+        )
+        print(f"evedmv: {error.render()}", file=sys.stderr)
+        return error.exit_code

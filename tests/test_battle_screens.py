@@ -19,6 +19,7 @@ from evedmv_tui.battles.report import list_battles
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.battle_report import BattleReportScreen
 from evedmv_tui.screens.battles import BattlesScreen, parse_filter
 from evedmv_tui.store.db import Database
@@ -437,11 +438,14 @@ def test_parse_filter() -> None:
     ("text", "message"),
     [
         ("since=banana", "invalid time 'banana'"),
-        ("kills=-5", "invalid kills '-5'"),
-        ("kills=99999999999999999999999", "from 0 to 2147483647"),
-        ("pilots=many", "give a whole number"),
-        ("isk=nan", "finite amount"),
-        ("isk=-1e9", "finite amount"),
+        ("since=99999999w", "invalid age '99999999w'"),
+        ("until=9999999999999w", "invalid age"),
+        ("kills=-5", "kills: invalid value '-5'"),
+        ("kills=99999999999999999999999", "from 0 to 2,147,483,647"),
+        ("pilots=many", "pilots: invalid value 'many': give a whole number"),
+        ("isk=nan", "isk: invalid value 'nan': give a finite number"),
+        ("isk=-1e9", "of 0 or more"),
+        ("region=The Forge", "write a space in a name as _"),
     ],
 )
 def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
@@ -505,3 +509,90 @@ async def test_keys_do_nothing_while_terminal_is_too_small(
         await pilot.press("1")
         await pilot.pause()
         assert tabs.active == "sides"
+
+
+async def test_digit_keys_focus_tab_content(
+    battles_db: Database, settings: Settings
+) -> None:
+    """After a digit, arrows and Enter must act on the rows of that tab.
+
+    Focus used to stay on the tab strip, so Down did nothing and Enter opened
+    the first killmail whatever row the user had moved to.
+    """
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        assert screen.report is not None
+        kills = screen.query_one("#battle-killmails", KeyedTable)
+        await pilot.press("4")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "killmails"
+        assert screen.focused is kills
+        third = kills.row_keys[2]
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert getattr(app.screen, "entry_key", None) == ("killmail", int(third))
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        entities = screen.query_one("#battle-entities", KeyedTable)
+        await pilot.press("5")
+        await pilot.pause()
+        assert screen.focused is entities
+        await pilot.press("down")
+        await pilot.pause()
+        assert entities.cursor_row == 1
+        kind, _, entity_id = entities.row_keys[1].partition(":")
+        before = next(
+            e
+            for e in screen.report.entities
+            if e.entity_kind == kind and e.entity_id == int(entity_id)
+        )
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        after = next(
+            e
+            for e in screen.report.entities
+            if e.entity_kind == kind and e.entity_id == int(entity_id)
+        )
+        assert after.overridden
+        assert after.side_no != before.side_no
+
+        await pilot.press("1")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "sides"
+        await pilot.press("right")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "composition"
+
+
+async def test_report_opened_while_disconnected_says_so(
+    battles_db: Database, settings: Settings
+) -> None:
+    """Without a connection the header must not claim the report is loading."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        db = app.db
+        assert db is not None
+        app.db = None
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        header = str(screen.query_one("#battle-header").render())
+        assert "database is unavailable" in header
+        assert "reloads when the dashboard reconnects" in header
+        assert "loading" not in header
+        app.db = db
+        screen.post_message(DatabaseConnected())
+        await settle(pilot)
+        assert screen.report is not None
+        assert "30 kills" in str(screen.query_one("#battle-header").render())

@@ -124,6 +124,8 @@ def test_recipe_rebuilds_same_report(
     capsys.readouterr()
     recipe = tmp_path / "recipe.json"
     args = ["--dsn", fought, "battles", "show", str(battle_id), "--format", "json"]
+    assert main([*args, "--save-recipe", str(tmp_path / "no" / "recipe.json")]) == 2
+    assert "cannot write battle recipe" in capsys.readouterr().err
     assert main([*args, "--save-recipe", str(recipe)]) == 0
     stored = json.loads(capsys.readouterr().out)
     saved = json.loads(recipe.read_text())

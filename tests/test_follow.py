@@ -371,7 +371,7 @@ def test_follow_rejects_bad_max_documents(
         cli.main(["follow", "--max-documents", "0"])
 
     assert caught.value.code == 2
-    assert "expected a positive integer, got 0" in capsys.readouterr().err
+    assert "invalid value '0': give a whole number from 1" in capsys.readouterr().err
 
 
 def test_failed_write_retried_after_pause(

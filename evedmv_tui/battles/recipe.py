@@ -120,6 +120,18 @@ def read_recipe(path: Path) -> Recipe:
             f"{path}: not JSON ({exc.msg} at line {exc.lineno})",
             "fix the file",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            "invalid battle recipe",
+            f"{path}: not UTF-8 text (byte {exc.start})",
+            "give the JSON file 'battles show --save-recipe' wrote",
+        ) from None
+    except RecursionError:
+        raise RecipeError(
+            "invalid battle recipe",
+            f"{path}: nested too deeply to be a recipe",
+            "give the JSON file 'battles show --save-recipe' wrote",
+        ) from None
     if not isinstance(document, dict):
         raise _fail(path, "(top level)", "is not a JSON object")
     systems = document.get("systems")
@@ -179,7 +191,19 @@ def recipe_of_battle(db: Database, battle_id: int) -> Recipe:
 
 
 def write_recipe(recipe: Recipe, path: Path) -> None:
-    path.write_text(json.dumps(recipe.to_json(), indent=2) + "\n", encoding="utf-8")
+    """Write ``recipe`` as JSON to ``path``.
+
+    Raises:
+        RecipeError: the file cannot be written.
+    """
+    try:
+        path.write_text(json.dumps(recipe.to_json(), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(
+            "cannot write battle recipe",
+            f"{path}: {exc.strerror}",
+            "give a path in an existing folder you can write to",
+        ) from None
 
 
 def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:

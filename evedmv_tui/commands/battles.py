@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,28 +31,12 @@ from evedmv_tui.battles.report import (
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
 from evedmv_tui.battles.sides import format_isk
+from evedmv_tui.commands.arguments import BIGINT_MAX, number, parse_time, whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.connect import open_database
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_time(text: str) -> dt.datetime:
-    """Parse an ISO 8601 time (UTC when no zone is given) or an age like ``6h``."""
-    match = _RELATIVE.match(text.strip())
-    if match:
-        delta = dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
-        return dt.datetime.now(dt.UTC) - delta
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid time {text!r}: give ISO 8601 (2021-11-27T18:00) or an age"
-            " such as 30m, 6h, 2d or 1w"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+BATTLE_ID = whole(1, BIGINT_MAX)
 
 
 def register(subparsers: Any) -> None:
@@ -92,19 +74,19 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--until", type=parse_time, help="started before")
     listing.add_argument("--system", help="in this solar system (name or id)")
     listing.add_argument("--region", help="in this region (name or id)")
-    listing.add_argument("--min-kills", type=int, help="at least this many kills")
-    listing.add_argument("--min-pilots", type=int, help="at least this many pilots")
+    listing.add_argument("--min-kills", type=whole(), help="at least this many kills")
+    listing.add_argument("--min-pilots", type=whole(), help="at least this many pilots")
     listing.add_argument(
-        "--min-isk", type=float, help="at least this much ISK destroyed"
+        "--min-isk", type=number(), help="at least this much ISK destroyed"
     )
     listing.add_argument(
-        "--limit", type=int, default=100, help="at most this many (default 100)"
+        "--limit", type=whole(1), default=100, help="at most this many (default 100)"
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=list_command)
 
     show = commands.add_parser("show", help="show a battle report")
-    show.add_argument("battle_id", type=int, nargs="?", help="battle id")
+    show.add_argument("battle_id", type=BATTLE_ID, nargs="?", help="battle id")
     show.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (text)"
     )
@@ -124,11 +106,11 @@ def register(subparsers: Any) -> None:
     move = commands.add_parser(
         "move", help="move an alliance, corporation or character to another side"
     )
-    move.add_argument("battle_id", type=int)
+    move.add_argument("battle_id", type=BATTLE_ID)
     move.add_argument("entity_kind", choices=ENTITY_KINDS)
-    move.add_argument("entity_id", type=int)
+    move.add_argument("entity_id", type=whole(1, BIGINT_MAX))
     target = move.add_mutually_exclusive_group(required=True)
-    target.add_argument("--side", type=int, help="the side number to move to")
+    target.add_argument("--side", type=whole(1), help="the side number to move to")
     target.add_argument("--new-side", action="store_true", help="start a new side")
     move.set_defaults(handler=move_command)
 
@@ -233,7 +215,13 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_command(args: argparse.Namespace, settings: Settings) -> int:
-    if (args.battle_id is None) == (args.recipe is None):
+    if args.battle_id is not None and args.recipe is not None:
+        raise ConfigError(
+            "two battles to show",
+            "a battle id and --recipe FILE were both given",
+            "give one of them",
+        )
+    if args.battle_id is None and args.recipe is None:
         raise ConfigError(
             "nothing to show",
             "give either a battle id or --recipe FILE",

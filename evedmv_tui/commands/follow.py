@@ -8,6 +8,7 @@ import json
 import logging
 from typing import Any
 
+from evedmv_tui.commands.arguments import BIGINT_MAX, SECONDS, whole
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
 from evedmv_tui.esi import EsiClient, make_http_client
 from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower
@@ -15,20 +16,6 @@ from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.store.connect import open_database
 
 log = logging.getLogger(__name__)
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected positive seconds, got {text}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -46,19 +33,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-documents",
-        type=_count,
+        type=whole(1),
         metavar="N",
         help="stop after N feed documents",
     )
     parser.add_argument(
         "--from-sequence",
-        type=int,
+        type=whole(0, BIGINT_MAX),
         metavar="N",
         help="start at sequence number N instead of the stored position",
     )
     parser.add_argument(
         "--poll-seconds",
-        type=_seconds,
+        type=SECONDS,
         default=6.0,
         metavar="S",
         help="seconds to wait for a document not published yet (default 6)",

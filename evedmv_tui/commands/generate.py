@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.commands.arguments import whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
         "--killmails",
         "--count",
         dest="count",
-        type=int,
+        type=whole(),
         default=10_000,
         help="killmails to write (default 10,000)",
     )
@@ -66,7 +67,7 @@ def register(subparsers: Any) -> None:
     )
     generate.add_argument(
         "--workers",
-        type=int,
+        type=whole(0, 64),
         help="processes that build documents (default: 2 from 50,000"
         " killmails on a machine with 2 or more cores, else none); the output"
         " is the same for any number",
@@ -107,12 +108,6 @@ def choose_universe(settings: Settings, choice: str) -> Universe:
 
 
 def generate_command(args: argparse.Namespace, settings: Settings) -> int:
-    if args.count < 0:
-        raise ConfigError(
-            "invalid --count",
-            f"{args.count} is negative",
-            "give the number of killmails to write",
-        )
     universe = choose_universe(settings, args.universe)
     started = time.perf_counter()
     documents = generate_killmails(

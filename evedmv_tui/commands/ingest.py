@@ -10,6 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from evedmv_tui.commands.arguments import BIGINT_MAX, whole
+from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=whole(1, 100_000),
         default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help=f"records per transaction (default {DEFAULT_BATCH_SIZE})",
@@ -63,10 +65,14 @@ def register(subparsers: Any) -> None:
     actions.required = True
     listing = actions.add_parser("list", help="list rejected records, newest first")
     listing.add_argument(
-        "--limit", type=int, default=50, metavar="N", help="rows (default 50)"
+        "--limit", type=whole(1), default=50, metavar="N", help="rows (default 50)"
     )
     listing.add_argument(
-        "--import", dest="import_id", type=int, metavar="ID", help="one import only"
+        "--import",
+        dest="import_id",
+        type=whole(1, BIGINT_MAX),
+        metavar="ID",
+        help="one import only",
     )
     listing.add_argument(
         "--raw", action="store_true", help="print each record's full raw text"
@@ -221,11 +227,13 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         killmail = "-" if row.killmail_id is None else str(row.killmail_id)
         print(
-            f"#{row.reject_id} {row.source_file} {row.position}"
-            f" killmail {killmail} field {row.field or '-'}: {row.reason}"
+            printable(
+                f"#{row.reject_id} {row.source_file} {row.position}"
+                f" killmail {killmail} field {row.field or '-'}: {row.reason}"
+            )
         )
         raw = row.raw if args.raw else _shorten(row.raw, 100)
-        print(f"    {raw}")
+        print(f"    {printable(raw)}")
     if total > len(rows):
         print(f"({len(rows)} of {total:,} shown; use --limit)")
     return 0

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, TextIO
 
+from evedmv_tui.commands.arguments import id_list, number, whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.esi import EsiClient
@@ -121,7 +122,7 @@ def _register_watch(subparsers: Any) -> None:
     matches = actions.add_parser("matches", help="list recorded matches, newest first")
     matches.add_argument("name", nargs="?", help="only this profile's matches")
     matches.add_argument(
-        "--limit", type=int, default=50, help="rows to print (default 50)"
+        "--limit", type=whole(1), default=50, help="rows to print (default 50)"
     )
     matches.set_defaults(handler=watch_matches)
 
@@ -140,16 +141,6 @@ _CONDITION_FIELDS = {
 }
 
 
-def _id_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid id list {text!r}: give ids separated by commas"
-        ) from None
-    return values
-
-
 def _class_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -158,13 +149,13 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
     for option in ("characters", "corporations", "alliances", "systems", "regions"):
         parser.add_argument(
             f"--{option}",
-            type=_id_list,
+            type=id_list,
             metavar="ID,...",
             help=f"match killmails with any of these {option} (comma-separated ids)",
         )
     parser.add_argument(
         "--ship-types",
-        type=_id_list,
+        type=id_list,
         metavar="ID,...",
         help="match when the victim or an attacker flies one of these type ids",
     )
@@ -175,13 +166,13 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
         help=f"as --ship-types, by class: {', '.join(SHIP_CLASSES)}",
     )
     parser.add_argument(
-        "--min-value", type=float, metavar="ISK", help="lowest total value in ISK"
+        "--min-value", type=number(), metavar="ISK", help="lowest total value in ISK"
     )
     parser.add_argument(
-        "--min-attackers", type=int, metavar="N", help="minimum attacker count"
+        "--min-attackers", type=whole(), metavar="N", help="minimum attacker count"
     )
     parser.add_argument(
-        "--max-attackers", type=int, metavar="N", help="maximum attacker count"
+        "--max-attackers", type=whole(), metavar="N", help="maximum attacker count"
     )
 
 

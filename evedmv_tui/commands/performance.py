@@ -19,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from evedmv_tui.commands.arguments import SECONDS, whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError, DatabaseUnavailable
 from evedmv_tui.monitor import memory as memory_mod
@@ -29,26 +30,6 @@ from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.store.connect import server_conninfo
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     summary = subparsers.add_parser(
         "performance",
@@ -56,7 +37,7 @@ def register(subparsers: Any) -> None:
     )
     summary.add_argument(
         "--interval",
-        type=_positive,
+        type=SECONDS,
         default=2.0,
         help="seconds between the two polls the rates come from (default 2)",
     )
@@ -68,7 +49,7 @@ def register(subparsers: Any) -> None:
         help="top pg_stat_statements entries over an interval",
     )
     queries.add_argument(
-        "--top", type=_count, default=20, help="statements to list (default 20)"
+        "--top", type=whole(1), default=20, help="statements to list (default 20)"
     )
     queries.add_argument(
         "--sort",
@@ -78,7 +59,7 @@ def register(subparsers: Any) -> None:
     )
     queries.add_argument(
         "--interval",
-        type=_positive,
+        type=SECONDS,
         default=5.0,
         help="seconds to measure over (default 5)",
     )
@@ -97,14 +78,14 @@ def register(subparsers: Any) -> None:
     )
     memory.add_argument(
         "--interval",
-        type=_positive,
+        type=SECONDS,
         default=2.0,
         help="seconds to measure over; this process's memory is sampled at"
         " least 8 times and at most once a second (default 2)",
     )
     memory.add_argument(
         "--window",
-        type=_positive,
+        type=SECONDS,
         default=memory_mod.LEAK_WINDOW_SECONDS,
         help="seconds of growth that the leak rule needs before it can flag a leak"
         f" (default {memory_mod.LEAK_WINDOW_SECONDS:.0f}); the interval must"

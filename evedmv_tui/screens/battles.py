@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -15,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from evedmv_tui.battles.report import BattleFilter, BattleSummary, list_battles
+from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, truncate
@@ -39,8 +39,8 @@ SORTS: tuple[tuple[str, str], ...] = (
     ("duration", "duration"),
 )
 FILTER_HELP = (
-    "filter: since=6h until=2021-11-28 system=Jita region=Curse"
-    " kills=20 pilots=50 isk=1e9 (Enter applies, empty clears)"
+    "since=6h until=2021-11-28 system=Jita region=The_Forge kills=20 pilots=50"
+    " isk=1e9 (_ for a space; Enter applies, empty clears)"
 )
 
 
@@ -50,53 +50,35 @@ def parse_filter(text: str) -> BattleFilter:
     Raises:
         ValueError: an unknown name or a value that does not parse.
     """
-    from evedmv_tui.commands.battles import parse_time
-
     values: dict[str, Any] = {}
     for word in text.split():
         name, sep, value = word.partition("=")
         if not sep or not value:
-            raise ValueError(f"{word!r} is not name=value")
-        if name in ("since", "until"):
-            try:
-                values[name] = parse_time(value)
-            except argparse.ArgumentTypeError as exc:
-                raise ValueError(str(exc)) from None
-        elif name in ("system", "region"):
+            raise ValueError(
+                f"{word!r} is not name=value; write a space in a name as _"
+                " (region=The_Forge)"
+            )
+        if name in ("system", "region"):
             values[name] = value.replace("_", " ")
-        elif name in ("kills", "pilots"):
-            values[f"min_{name}"] = _count(name, value)
-        elif name == "isk":
-            values["min_isk"] = _amount(name, value)
-        else:
+            continue
+        if name not in _FILTER_TYPES:
             raise ValueError(f"unknown filter {name!r}")
+        field, parse = _FILTER_TYPES[name]
+        try:
+            values[field] = parse(value)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{name}: {exc}") from None
     return BattleFilter(**values)
 
 
-MAX_FILTER_COUNT = 2**31 - 1
-"""The largest kill or pilot count a filter takes (a PostgreSQL integer)."""
-
-
-def _count(name: str, value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        raise ValueError(f"invalid {name} {value!r}: give a whole number") from None
-    if not 0 <= count <= MAX_FILTER_COUNT:
-        raise ValueError(
-            f"invalid {name} {value!r}: give a number from 0 to {MAX_FILTER_COUNT}"
-        )
-    return count
-
-
-def _amount(name: str, value: str) -> float:
-    try:
-        amount = float(value)
-    except ValueError:
-        raise ValueError(f"invalid {name} {value!r}: give an amount like 1e9") from None
-    if not math.isfinite(amount) or amount < 0:
-        raise ValueError(f"invalid {name} {value!r}: give a finite amount of 0 or more")
-    return amount
+_FILTER_TYPES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "since": ("since", arguments.parse_time),
+    "until": ("until", arguments.parse_time),
+    "kills": ("min_kills", arguments.whole()),
+    "pilots": ("min_pilots", arguments.whole()),
+    "isk": ("min_isk", arguments.number()),
+}
+"""Filter words other than places: the BattleFilter field and the value's type."""
 
 
 def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
