@@ -25,6 +25,7 @@ from evedmv_tui.monitor.explain import (
     explain_statement,
     plan_lines,
 )
+from evedmv_tui.monitor.findings import MIN_CACHE_LOOKUPS
 from evedmv_tui.monitor.memory import ServerLocality
 from evedmv_tui.monitor.poller import Monitor, open_monitor_database
 from evedmv_tui.monitor.severity import Severity
@@ -156,6 +157,30 @@ def test_slow_query_across_previous_poll_listed(
     assert second.slow_app_queries[0].severity == Severity.ERROR
     assert ("app", Severity.ERROR) in {(a.source, a.severity) for a in second.alerts}
     assert third.slow_app_queries == []
+
+
+def test_operation_sampled_only_when_it_ran(db_url: str, settings: Settings) -> None:
+    telemetry = Telemetry()
+    watcher = make_monitor(db_url, settings, telemetry=telemetry)
+    key = "operation:app.connect:p95_ms"
+    try:
+        telemetry.record(
+            QueryRecord("app.connect", "open", "SELECT 1", None, time.time(), 0.02, 1)
+        )
+        first = watcher.poll()
+        idle = watcher.poll()
+        telemetry.record(
+            QueryRecord("app.connect", "open", "SELECT 1", None, time.time(), 0.02, 1)
+        )
+        again = watcher.poll()
+    finally:
+        watcher.close()
+    # The first poll has no earlier count to tell whether the call is new.
+    assert not any(s.key == key for s in first.samples)
+    assert not any(s.key == key for s in idle.samples)
+    (sample,) = [s for s in again.samples if s.key == key]
+    assert sample.value == pytest.approx(20.0)
+    assert sample.label == "app.connect p95"
 
 
 def test_thresholds_are_configurable(db_url: str, settings: Settings) -> None:
@@ -722,13 +747,19 @@ def test_caches_report_interval_hit_ratio(db_url: str, settings: Settings) -> No
         cache.get(2)
         cache.get(1)
         snapshot = watcher.poll()
+        for _ in range(MIN_CACHE_LOOKUPS):
+            cache.get(1)
+        busier = watcher.poll()
     finally:
         watcher.close()
     (row,) = snapshot.caches
     assert row.stats.entries == 1
     assert row.interval_lookups == 4
     assert row.interval_hit_ratio == pytest.approx(0.75)
-    assert any(s.key == "cache:test.names:hit_ratio" for s in snapshot.samples)
+    # Four lookups are too few to judge; twenty are enough.
+    assert not any(s.key == "cache:test.names:hit_ratio" for s in snapshot.samples)
+    (sample,) = [s for s in busier.samples if s.key == "cache:test.names:hit_ratio"]
+    assert sample.value == pytest.approx(1.0)
 
 
 def test_local_server_shows_backend_memory(db_url: str, monitor: Monitor) -> None:

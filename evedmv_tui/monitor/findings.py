@@ -154,6 +154,11 @@ def _memory_alerts(memory: MemoryView) -> list[Alert]:
     ]
 
 
+MIN_CACHE_LOOKUPS = 20
+"""Lookups in a poll below which a cache's hit ratio is not sampled: two
+misses of three lookups are no sign of a cache gone cold."""
+
+
 def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
     """Turn the snapshot into the keyed samples that baselines learn from.
 
@@ -163,6 +168,11 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
     at = snapshot.at
     samples = _statement_samples(snapshot, at, elapsed)
     for row in snapshot.operations:
+        if not row.interval_calls:
+            # Figures of an operation that did not run since the last poll
+            # repeat old calls; a one-off such as the connection at start
+            # would otherwise teach its baseline one value many times.
+            continue
         for name, value in (("p50_ms", row.p50_ms), ("p95_ms", row.p95_ms)):
             samples.append(
                 Sample(
@@ -171,7 +181,7 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
                     at,
                     elapsed,
                     True,
-                    row.operation,
+                    f"{row.operation} {name.removesuffix('_ms')}",
                 )
             )
     if snapshot.memory is not None:
@@ -212,7 +222,8 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
             )
         )
     for cache in snapshot.caches:
-        if cache.interval_hit_ratio is not None:
+        lookups = cache.interval_lookups or 0
+        if cache.interval_hit_ratio is not None and lookups >= MIN_CACHE_LOOKUPS:
             samples.append(
                 Sample(
                     f"cache:{cache.stats.name}:hit_ratio",
