@@ -171,3 +171,23 @@ async def test_monitor_snapshots_reach_the_detector(
             assert baseline.count >= 1
     finally:
         monitor.close()
+
+
+async def test_alerts_of_one_poll_share_a_notification(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        keys = [f"operation:screen{n}:p95_ms" for n in range(3)]
+        at = 1_000_000.0
+        for step in range(44):
+            at += 2.0
+            value = 10.0 if step < 40 else 300.0
+            await center.observe(
+                [Sample(key, value, at, 2.0, True, key) for key in keys]
+            )
+        await pilot.pause()
+        assert app.status.alert_count == 3
+        notes = [note for note in app._notifications if "alerts" in (note.title or "")]
+        assert len(notes) == 1
+        assert notes[0].title == "3 alerts, worst Critical"
+        assert "and 2 more: press a for the list" in notes[0].message

@@ -69,7 +69,8 @@ class AlertCenter:
         self._loop = asyncio.get_running_loop()
         self._lock = asyncio.Lock()
         self._unsubscribe: list[Callable[[], None]] = []
-        service.add_listener(self._notify)
+        self._unannounced: list[Alert] = []
+        service.add_listener(self._unannounced.append)
 
     @property
     def status_message(self) -> str:
@@ -93,6 +94,7 @@ class AlertCenter:
         async with self._lock:
             raised = await self.service.observe(list(samples))
         self.update_count()
+        self._announce()
         return raised
 
     def update_count(self) -> None:
@@ -113,15 +115,32 @@ class AlertCenter:
         self.update_count()
         return accepted
 
-    def _notify(self, alert: Alert) -> None:
-        source = alert.key.removesuffix(TREND_SUFFIX)
-        headline = "memory keeps growing" if alert.kind == "trend" else "regression"
+    def _announce(self) -> None:
+        """Show one notification for the alerts one poll raised, worst first.
+
+        After a restart or an outage many keys can regress in the same poll;
+        one notification per key covered the screen.
+        """
+        alerts = sorted(self._unannounced, key=lambda a: a.severity, reverse=True)
+        self._unannounced.clear()
+        if not alerts:
+            return
+        worst = alerts[0]
+        source = worst.key.removesuffix(TREND_SUFFIX)
+        headline = "memory keeps growing" if worst.kind == "trend" else "regression"
+        text = (
+            f"{worst.label or worst.key}\n"
+            f"{format_value(source, worst.value)} against"
+            f" {format_value(source, worst.baseline)}"
+        )
+        title = f"{worst.severity.label.capitalize()} {headline}"
+        if len(alerts) > 1:
+            title = f"{len(alerts)} alerts, worst {worst.severity.label.capitalize()}"
+            text += f"\nand {len(alerts) - 1} more: press a for the list"
         self.app.notify(
-            f"{alert.label or alert.key}\n"
-            f"{format_value(source, alert.value)} against"
-            f" {format_value(source, alert.baseline)}",
-            title=f"{alert.severity.label.capitalize()} {headline}",
-            severity="error" if alert.severity >= Severity.HIGH else "warning",
+            text,
+            title=title,
+            severity="error" if worst.severity >= Severity.HIGH else "warning",
             timeout=10,
             markup=False,
         )
