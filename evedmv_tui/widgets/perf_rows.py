@@ -138,7 +138,7 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
                 str(backend.pid),
                 [
                     severity_cell(running.severity),
-                    backend.pid,
+                    right(str(backend.pid)),
                     right(f"{backend.query_seconds or 0:.1f}"),
                     backend.state or "?",
                     backend.wait,
@@ -216,7 +216,7 @@ def backend_rows(snapshot: Snapshot) -> list[Row]:
             (
                 str(process.pid),
                 [
-                    process.pid,
+                    right(str(process.pid)),
                     process.role,
                     right("n/a")
                     if process.rss is None
@@ -456,14 +456,18 @@ def ingest_text(snapshot: Snapshot) -> Text:
     if esi is None:
         text.append("ESI: not used by this process yet")
     else:
-        remain = "?" if esi.errors_remain is None else str(esi.errors_remain)
-        reset = "?" if esi.reset_seconds is None else str(esi.reset_seconds)
-        tokens = (
-            "?" if esi.rate_limit_remaining is None else str(esi.rate_limit_remaining)
-        )
+        budget = []
+        if esi.errors_remain is not None:
+            reset = (
+                "" if esi.reset_seconds is None else f", reset in {esi.reset_seconds} s"
+            )
+            budget.append(f"{esi.errors_remain} errors left in the window{reset}")
+        if esi.rate_limit_remaining is not None:
+            budget.append(f"{esi.rate_limit_remaining} rate-limit tokens left")
+        if not budget:
+            budget.append("no error or rate-limit budget reported yet")
         text.append(
-            f"ESI: {remain} errors left in the window (reset in {reset} s),"
-            f" {tokens} rate-limit tokens left,"
-            f" {esi.requests_sent:,} requests, {esi.retries:,} retries"
+            f"ESI: {', '.join(budget)}; {esi.requests_sent:,} requests,"
+            f" {esi.retries:,} retries"
         )
     return text
