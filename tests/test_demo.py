@@ -277,3 +277,8 @@ def test_generated_names_are_stable_and_searchable(db: Database) -> None:
     )
     assert corporation is not None
     assert search(db, corporation[:6])
+    repeated = db.fetch_value(
+        "SELECT count(*) FROM (SELECT name FROM names WHERE category = 'character'"
+        " GROUP BY name HAVING count(*) > 1) names"
+    )
+    assert repeated == 0

@@ -3,9 +3,11 @@
 Generated pilots, corporations and alliances have no names anywhere, so a
 demo would show bare ids, find nothing by name, and ask ESI about ids that
 do not exist. :func:`store_generated_names` gives each such id in the
-database a name drawn from word lists by the id itself, so the same id
-always gets the same name. NPC corporations and factions of the generator
-get their real names. Existing names are never replaced.
+database a name drawn from word lists by its place in id order among the
+entities of its kind. The same killmails get the same names, and up to
+23,520 characters (30,720 corporations or alliances) get different ones.
+NPC corporations and factions of the generator get their real names.
+Existing names are never replaced.
 """
 
 from __future__ import annotations
@@ -161,11 +163,57 @@ def _sql_array(words: list[str]) -> str:
     return "ARRAY[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + "]"
 
 
+_NUMERALS = [
+    "",
+    *(
+        f" {numeral}"
+        for numeral in [
+            "II",
+            "III",
+            "IV",
+            "V",
+            "VI",
+            "VII",
+            "VIII",
+            "IX",
+            "X",
+            "XI",
+            "XII",
+            "XIII",
+            "XIV",
+            "XV",
+            "XVI",
+            "XVII",
+            "XVIII",
+            "XIX",
+            "XX",
+            "XXI",
+            "XXII",
+            "XXIII",
+            "XXIV",
+            "XXV",
+            "XXVI",
+            "XXVII",
+            "XXVIII",
+            "XXIX",
+            "XXX",
+        ]
+    ),
+]
+"""Suffixes that tell apart entities whose two words are the same."""
+
+
 def _two_words(first: list[str], second: list[str], suffix: str) -> str:
-    """Return SQL naming ``id`` from two word lists, then ``suffix``."""
+    """Return SQL naming the entity numbered ``n`` from two word lists and a numeral.
+
+    The word pairs repeat every ``len(first) * len(second)`` numbers; the
+    numeral (none, II, III and so on) makes 30 times as many numbers unique.
+    """
+    pairs = len(first) * len(second)
     return (
-        f"({_sql_array(first)})[1 + mod(id, {len(first)})] || ' ' ||"
-        f" ({_sql_array(second)})[1 + mod(id / {len(first)}, {len(second)})]"
+        f"({_sql_array(first)})[1 + mod(n, {len(first)})] || ' ' ||"
+        f" ({_sql_array(second)})[1 + mod(n / {len(first)}, {len(second)})]"
+        f" || ({_sql_array(_NUMERALS)})[1 + mod(n / {pairs}, {len(_NUMERALS)})]"
         f" || '{suffix}'"
     )
 
@@ -181,6 +229,19 @@ WITH ids AS (
     UNION SELECT corporation_id, 'corporation' FROM attackers
     UNION SELECT alliance_id, 'alliance' FROM attackers
 ),
+unnamed AS (
+    SELECT id, category FROM ids
+    WHERE id IS NOT NULL AND id <> ALL(%(npc_ids)s)
+      AND NOT EXISTS (SELECT 1 FROM names n WHERE n.entity_id = ids.id)
+),
+numbered AS (
+    -- Number new entities of each kind after those already named, in id
+    -- order, so that consecutive numbers get different names.
+    SELECT id, category,
+           row_number() OVER (PARTITION BY category ORDER BY id) - 1
+           + (SELECT count(*) FROM names n WHERE n.category = unnamed.category) AS n
+    FROM unnamed
+),
 named AS (
     SELECT id, category,
            CASE category
@@ -188,8 +249,7 @@ named AS (
                WHEN 'corporation' THEN {_two_words(_ADJECTIVES, _NOUNS, " Corp")}
                ELSE {_two_words(_ADJECTIVES, _NOUNS, " Alliance")}
            END AS name
-    FROM ids
-    WHERE id IS NOT NULL AND id <> ALL(%(npc_ids)s)
+    FROM numbered
 )
 INSERT INTO names (entity_id, category, name)
 SELECT id, category, name FROM named
