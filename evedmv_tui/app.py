@@ -196,6 +196,8 @@ class EvedmvApp(App[int]):
 
     status: reactive[StatusState] = reactive(StatusState)
     """What every screen's status bar shows."""
+    _connection_message: str | None = None
+    """The status message a lost connection caused, cleared on reconnection."""
 
     def __init__(
         self,
@@ -328,6 +330,12 @@ class EvedmvApp(App[int]):
                 markup=False,
                 timeout=15,
             )
+        if (
+            self._connection_message is not None
+            and self.status.message == self._connection_message
+        ):
+            self.set_status("")
+        self._connection_message = None
         for screen in self.screen_stack:
             screen.post_message(DatabaseConnected())
         self._arm_heartbeat()
@@ -458,7 +466,11 @@ class EvedmvApp(App[int]):
         """
         where = f"{source}: " if source else ""
         if is_connection_error(error):
-            self.set_status(f"{where}{first_line(error)}", Severity.WARNING)
+            title = self._source_title(source)
+            text = f"{title}: {first_line(error)}" if title else first_line(error)
+            self.set_status(text, Severity.WARNING)
+            # _connected clears this message once the connection is back.
+            self._connection_message = text
             self.check_connection()
             return
         if isinstance(error, EvedmvError):
@@ -484,6 +496,21 @@ class EvedmvApp(App[int]):
             severity="error",
             markup=False,
         )
+
+    def _source_title(self, source: str) -> str:
+        """Return the title of the screen that runs the worker named ``source``.
+
+        Screens name their workers after their class or a dotted query name,
+        and neither means much to a user. A source that no screen owns is
+        returned unchanged.
+        """
+        for screen in reversed(self.screen_stack):
+            owns = type(screen).__name__ == source or any(
+                worker.name == source for worker in screen.workers
+            )
+            if owns and screen.title:
+                return str(screen.title)
+        return source
 
     # -- status bar -----------------------------------------------------------
 

@@ -280,3 +280,98 @@ def test_domain_packages_import_without_textual() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split()[0] == "False", result.stdout
+
+
+async def test_connection_message_clears_on_reconnect(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure caused by the lost connection must not outlive the outage.
+
+    The message used to name the screen's class and to stay on every screen
+    after the dashboard had reconnected.
+    """
+    from evedmv_tui import app as app_module
+
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("b")
+        await wait_connected(app, pilot)
+        screen = app.screen
+        assert screen.title == "Battles"
+        db = app.db
+        assert db is not None
+        app.connection_lost(db, "server closed the connection unexpectedly")
+        await pilot.pause()
+        assert app.db is None
+        await pilot.press("r")
+        with contextlib.suppress(WorkerFailed):
+            await screen.workers.wait_for_complete()
+        await pilot.pause()
+        message = app.status.message
+        assert message.startswith("Battles: not connected")
+        assert "BattlesScreen" not in message
+        part = app.screen.query_one("#status-message", Static)
+        line = part.render_line(0).text.strip()
+        assert line.startswith("WARNING: Battles: not connected")
+        assert line.endswith("\N{HORIZONTAL ELLIPSIS}")
+
+        app.action_reconnect()
+        for _ in range(200):
+            if app.db is not None:
+                break
+            await pilot.pause(0.05)
+        await wait_connected(app, pilot)
+        assert app.status.connection.phase == "connected"
+        assert app.status.message == ""
+        assert part.render_line(0).text.strip() == ""
+
+
+async def test_reconnect_keeps_unrelated_message(settings: Settings) -> None:
+    """Reconnecting clears only the message that the lost connection set."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        db = app.db
+        assert db is not None
+        app.connection_lost(db, "server closed the connection unexpectedly")
+        await pilot.pause()
+        app.report_failure(
+            unavailable_error("not connected", "connection lost"), "HomeScreen"
+        )
+        assert app.status.message.startswith("Home: not connected")
+        app.set_status("baselines kept in memory", "warning")
+        app.action_reconnect()
+        for _ in range(200):
+            if app.db is not None:
+                break
+            await pilot.pause(0.05)
+        await wait_connected(app, pilot)
+        assert app.status.message == "baselines kept in memory"
+
+
+def unavailable_error(title: str, message: str) -> Exception:
+    from evedmv_tui.errors import DatabaseUnavailable
+
+    return DatabaseUnavailable(title, message)
+
+
+def test_help_lists_each_action_once(settings: Settings) -> None:
+    from evedmv_tui.screens.help import describe_bindings
+
+    app = EvedmvApp(settings)
+    bindings = [
+        Binding("plus", "faster", "Faster", key_display="+"),
+        Binding("equals_sign", "faster", "Faster", key_display="+"),
+        Binding("ctrl+c", "copy", "Copy selected text"),
+        Binding("super+c", "copy", "Copy selected text"),
+        Binding("r", "reload", "Reload"),
+        Binding("f5", "reload", ""),
+    ]
+    lines = [line.strip() for line in describe_bindings(app, bindings)]
+    assert lines[0] == "+  Faster"
+    assert lines[1].endswith("  Copy selected text")
+    assert "/" in lines[1].split()[0]
+    assert lines[2] == "r  Reload"
+    assert len(lines) == 3

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, OptionList, Static, TabbedContent
+from rich.text import Text
+from textual.widgets import Input, OptionList, Static, TabbedContent, Tabs
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
@@ -23,7 +24,7 @@ from evedmv_tui.screens.entity import (
     CorporationScreen,
     EntityScreen,
 )
-from evedmv_tui.screens.search import SearchScreen
+from evedmv_tui.screens.search import SearchScreen, describe_hits
 from evedmv_tui.screens.watch import ProfileForm, WatchNotifier, WatchScreen
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
@@ -31,6 +32,7 @@ from evedmv_tui.store.telemetry import TELEMETRY
 from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.table import KeyedTable
+from tests.conftest import assert_footer_fits
 from tests.fakes.server import FakeServer
 from tests.test_intel_real import busiest, real_database
 
@@ -594,3 +596,170 @@ async def test_search_input_stops_at_its_cap(app_settings: Settings) -> None:
         assert screen.query_one(Input).value == "x" * MAX_SEARCH_LENGTH
         assert screen.hits == []
         assert "Nothing matches." in str(screen.query_one("#search-status").render())
+
+
+async def test_entity_page_starts_on_tab_strip(
+    app_settings: Settings, world: World
+) -> None:
+    """Left and Right must switch tabs at once, and t must cycle them.
+
+    The page used to open with nothing focused, so arrows did nothing until
+    the user found the Tab key.
+    """
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        tabs = screen.query_one(TabbedContent)
+        assert isinstance(screen.focused, Tabs)
+        assert tabs.active == "tab-summary"
+        await pilot.press("right")
+        await pilot.pause()
+        assert tabs.active == "tab-tops"
+        await pilot.press("left")
+        await pilot.pause()
+        assert tabs.active == "tab-summary"
+        for expected in ("tab-tops", "tab-recent", "tab-battles", "tab-summary"):
+            await pilot.press("t")
+            await pilot.pause()
+            assert tabs.active == expected
+            assert isinstance(screen.focused, Tabs)
+        assert screen.period.value == "30d"
+        await pilot.press("1")
+        await settle(pilot)
+        assert screen.period.value == "7d"
+        assert_footer_fits(app)
+
+
+async def test_entity_candidate_pick_focuses_tabs(
+    app_settings: Settings, world: World
+) -> None:
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", "brave twin")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.focused is screen.query_one("#entity-candidates", OptionList)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.page is not None
+        assert isinstance(screen.focused, Tabs)
+        await pilot.press("right")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "tab-tops"
+
+
+async def test_search_down_highlights_first_hit(
+    app_settings: Settings, world: World
+) -> None:
+    """One Down from the input, then Enter, must open the first hit.
+
+    The first Down used to focus the list with no option highlighted, so
+    Enter did nothing.
+    """
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        await pilot.press(*"busy")
+        await settle(pilot)
+        assert len(screen.hits) >= 3
+        status = str(screen.query_one("#search-status").render())
+        assert status.startswith(f"{len(screen.hits)} matches;")
+        await pilot.press("down")
+        await pilot.pause()
+        results = screen.query_one("#search-results", OptionList)
+        assert screen.focused is results
+        assert results.highlighted == 0
+        first = screen.hits[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        expected = (first.kind, first.entity_id)
+        assert getattr(app.screen, "entry_key", None) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, "1 match; Enter opens it, Down to pick."),
+        (2, "2 matches; Enter opens the first, Down to pick."),
+        (19, "19 matches; Enter opens the first, Down to pick."),
+        (20, "First 20 matches; Enter opens the first, Down to pick."),
+    ],
+)
+def test_search_status_counts_hits(count: int, expected: str) -> None:
+    assert describe_hits(count, limit=20) == expected
+
+
+def cell_widths_fit(table: KeyedTable) -> list[str]:
+    """Return the labels of columns narrower than their widest cell or label."""
+    cut = []
+    for index, column in enumerate(table.ordered_columns):
+        cells = [table.get_row_at(row)[index] for row in range(table.row_count)]
+        widest = max(
+            [Text.from_markup(str(column.label)).cell_len]
+            + [Text(str(cell)).cell_len for cell in cells]
+        )
+        if column.get_render_width(table) - 2 * table.cell_padding < widest:
+            cut.append(str(column.label))
+    return cut
+
+
+async def test_watch_screen_refreshes_on_new_matches(
+    app_settings: Settings, world: World
+) -> None:
+    """Matches announced while the screen is open must show without r."""
+    from evedmv_tui.ingest.hooks import BatchResult
+
+    watch.create_profile(
+        world.db, ProfileSpec("alliance", alliance_ids=(world.alliance,))
+    )
+    watch.create_profile(
+        world.db, ProfileSpec("corp", corporation_ids=(world.corporation,))
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.db is not None
+        notifier = WatchNotifier(app)
+        assert notifier.fetch_new(app.db) == []
+        app.open_screen("watch")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        profiles = screen.query_one("#watch-profiles", KeyedTable)
+        matches = screen.query_one("#watch-matches", KeyedTable)
+        assert profiles.row_keys == ["alliance", "corp"]
+        assert matches.row_count == 0
+        profiles.focus()
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.selected == "corp"
+
+        row = world.db.fetch_one(
+            "SELECT array_agg(killmail_id), min(killmail_time), max(killmail_time)"
+            " FROM killmails"
+        )
+        assert row is not None
+        recorded = watch.match_batch(
+            world.db, BatchResult(tuple(row[0]), (), row[1], row[2], ())
+        )
+        corp_matches = [m for m in recorded if m.profile_name == "corp"]
+        assert corp_matches
+        notifier.announce(notifier.fetch_new(app.db))
+        await settle(pilot)
+        assert app.screen is screen
+        assert profiles.cursor_key == "corp"
+        match_count = str(profiles.get_row("corp")[3])
+        assert match_count == f"{len(corp_matches):,}"
+        assert matches.row_count == min(200, len(corp_matches))
+        assert cell_widths_fit(profiles) == []
+        assert cell_widths_fit(matches) == []

@@ -409,3 +409,50 @@ async def test_prompt_opens_killmail(app_settings: Settings) -> None:
         await pilot.pause()
         assert isinstance(app.screen, KillmailScreen)
         assert app.screen.killmail_id == KILLMAIL_ID
+
+
+async def test_screen_says_database_unavailable(
+    app_settings: Settings, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the database is down the screen must not claim to be loading.
+
+    A query that fails on a closed pool must end the loading state too, and
+    the screen loads once the dashboard reconnects.
+    """
+    from evedmv_tui import app as app_module
+
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        original = app.db
+        assert original is not None
+        closed = Database(db_url)
+        closed.close()
+        app.db = closed
+        original.close()
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        assert isinstance(screen, KillmailScreen)
+        text = str(screen.query_one("#victim", Static).render())
+        assert f"Killmail {KILLMAIL_ID}: The database is unavailable" in text
+        assert "Loading" not in text
+        assert screen.detail is None
+
+        await pilot.press("escape")
+        await pilot.pause()
+        app.db = None
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        assert isinstance(screen, KillmailScreen)
+        text = str(screen.query_one("#victim", Static).render())
+        assert "reloads when the dashboard reconnects" in text
+
+        app.action_reconnect()
+        for _ in range(200):
+            if screen.detail is not None:
+                break
+            await pilot.pause(0.05)
+        assert screen.detail is not None
+        assert "Loading" not in str(screen.query_one("#victim", Static).render())

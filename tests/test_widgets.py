@@ -284,3 +284,22 @@ async def test_profile_form_shows_typed_text_and_buttons() -> None:
         assert "fleet-watch" in shown
         assert "Save" in shown
         assert "Cancel" in shown
+
+
+async def test_status_message_cut_with_ellipsis() -> None:
+    """A long message must keep its start on the one line, not wrap away."""
+    app = StatusApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lost = ConnectionState(
+            "disconnected", "refused", since=dt.datetime(2026, 1, 1, 9, 5, 7)
+        )
+        app.status = StatusState(
+            connection=lost,
+            message="Battles: not connected: connection lost: couldn't get a"
+            " connection after 5.00 sec",
+            message_severity=Severity.WARNING,
+        )
+        await pilot.pause()
+        line = part(app, "#status-message").render_line(0).text.strip()
+        assert line.startswith("WARNING: Battles: not connected")
+        assert line.endswith("\N{HORIZONTAL ELLIPSIS}")

@@ -15,7 +15,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
+from textual.worker import Worker, WorkerState
 
 from evedmv_tui.battles.export import kills_text, render
 from evedmv_tui.battles.metrics import duration_text
@@ -25,6 +27,7 @@ from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, truncate
 
@@ -182,8 +185,36 @@ class BattleReportScreen(DashboardScreen):
             with TabPane("5 Entities", id="entities"):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.evedmv_app.db is None:
+            self._show_unavailable()
+
     def load_data(self) -> None:
         self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Replace the loading line when the report fails to load."""
+        from evedmv_tui.app import is_connection_error
+
+        worker = event.worker
+        if (
+            event.state is not WorkerState.ERROR
+            or worker.group != "load"
+            or self.report is not None
+        ):
+            return
+        if worker.error is not None and is_connection_error(worker.error):
+            self._show_unavailable()
+        else:
+            self.query_one("#battle-header", Static).update(
+                f"Battle {self.battle_id} failed to load; the notification says why."
+            )
+
+    def _show_unavailable(self) -> None:
+        self.query_one("#battle-header", Static).update(
+            f"Battle {self.battle_id}: {DATABASE_UNAVAILABLE}"
+        )
 
     def show_report(self, report: BattleReport | BattleNotFound) -> None:
         if isinstance(report, BattleNotFound):
@@ -249,7 +280,18 @@ class BattleReportScreen(DashboardScreen):
                 plot.set_series(f"side {side}", list(enumerate(millions)))
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show ``tab`` and focus its content, so arrows and Enter act on it."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        pane = tabs.get_pane(tab)
+        # A pane with nothing to focus (the sides) leaves focus on the tab
+        # strip, where Left and Right switch tabs.
+        target: Widget | None = next(
+            (widget for widget in pane.query("*") if widget.can_focus), None
+        )
+        if target is None:
+            target = tabs.query_one(Tabs)
+        target.focus()
 
     def action_toggle_timeline(self) -> None:
         """Switch the timeline between kills and ISK lost, and show it."""

@@ -21,6 +21,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 from textual.widgets.option_list import Option
 
@@ -95,6 +96,7 @@ class EntityScreen(DashboardScreen):
         Binding("3", "period('90d')", "90d", id="entity.period_90d"),
         Binding("4", "period('all')", "All", id="entity.period_all"),
         Binding("r", "reload", "Reload", id="entity.reload"),
+        Binding("t", "next_tab", "Next tab", id="entity.next_tab"),
     ]
     DEFAULT_CSS = """
     EntityScreen #entity-title {
@@ -163,6 +165,16 @@ class EntityScreen(DashboardScreen):
             with TabPane("Battles", id="tab-battles"):
                 yield BattleTable(id="entity-battles")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # Start on the tab strip, where Left and Right switch tabs and the Tab
+        # key moves into the shown one. The size message hides the strip.
+        if not self.too_small:
+            self._focus_tabs()
+
+    def _focus_tabs(self) -> None:
+        self.query_one("#entity-tabs", TabbedContent).query_one(Tabs).focus()
+
     def load_data(self) -> None:
         self.run_query(
             lookup_and_load,
@@ -203,6 +215,8 @@ class EntityScreen(DashboardScreen):
             for ref in candidates
         )
         self.set_class(True, "-choosing")
+        # Highlight the first candidate so that Enter picks it at once.
+        options.highlighted = 0
         options.focus()
 
     def _show_page(self, page: EntityPage) -> None:
@@ -230,6 +244,7 @@ class EntityScreen(DashboardScreen):
             return
         self.entity_query = int(event.option.id)
         self.set_class(False, "-choosing")
+        self._focus_tabs()
         self.load_data()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -264,6 +279,16 @@ class EntityScreen(DashboardScreen):
 
     def action_reload(self) -> None:
         self.load_data()
+
+    def action_next_tab(self) -> None:
+        """Show the next tab (the first after the last) and focus the tab strip."""
+        tabs = self.query_one("#entity-tabs", TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        if not panes:
+            return
+        current = panes.index(tabs.active) if tabs.active in panes else -1
+        tabs.active = panes[(current + 1) % len(panes)]
+        self._focus_tabs()
 
 
 class CorporationScreen(EntityScreen):

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker, WorkerState
 
 from evedmv_tui.queries.killmail import (
     AttackerRow,
@@ -24,6 +25,7 @@ from evedmv_tui.queries.killmail import (
 )
 from evedmv_tui.screens import DashboardScreen, find_entry
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
 from evedmv_tui.widgets.text import format_count, format_isk, strip_control, truncate
 
@@ -239,9 +241,38 @@ class KillmailScreen(DashboardScreen):
                 tree.show_root = True
                 yield tree
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.evedmv_app.db is None:
+            self._show_unavailable()
+
     def load_data(self) -> None:
         self.run_query(
             load_killmail, self.killmail_id, then=self.show_lookup, name="killmail"
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Replace the loading line when the killmail fails to load."""
+        from evedmv_tui.app import is_connection_error
+
+        worker = event.worker
+        if (
+            event.state is not WorkerState.ERROR
+            or worker.group != "load"
+            or self.detail is not None
+        ):
+            return
+        if worker.error is not None and is_connection_error(worker.error):
+            self._show_unavailable()
+        else:
+            self.query_one("#victim", Static).update(
+                f"Killmail {self.killmail_id} failed to load; the notification"
+                " says why. Press r to try again."
+            )
+
+    def _show_unavailable(self) -> None:
+        self.query_one("#victim", Static).update(
+            f"Killmail {self.killmail_id}: {DATABASE_UNAVAILABLE}"
         )
 
     def show_lookup(self, lookup: KillmailLookup) -> None:

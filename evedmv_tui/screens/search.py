@@ -18,7 +18,7 @@ from textual.command import Hit, Hits, Provider
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from evedmv_tui.intel.search import SearchHit, search
+from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, search
 from evedmv_tui.screens import DashboardScreen
 
 if TYPE_CHECKING:
@@ -113,16 +113,28 @@ class SearchScreen(DashboardScreen):
         elif not hits:
             status.update("Nothing matches.")
         else:
-            status.update(f"{len(hits)} matches; Enter opens the first, Down to pick.")
+            status.update(describe_hits(len(hits)))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._open(self.hits[event.option_index])
 
     def action_focus_results(self) -> None:
-        self.query_one("#search-results", OptionList).focus()
+        """Focus the results with the first one highlighted, so Enter opens it."""
+        results = self.query_one("#search-results", OptionList)
+        if results.highlighted is None and results.option_count:
+            results.highlighted = 0
+        results.focus()
 
     def _open(self, hit: SearchHit) -> None:
         open_hit(self.evedmv_app, hit)
+
+
+def describe_hits(count: int, limit: int = SEARCH_LIMIT) -> str:
+    """Return the status line for ``count`` hits of a search capped at ``limit``."""
+    if count == 1:
+        return "1 match; Enter opens it, Down to pick."
+    found = f"First {limit} matches" if count >= limit else f"{count} matches"
+    return f"{found}; Enter opens the first, Down to pick."
 
 
 def open_hit(evedmv: EvedmvApp, hit: SearchHit) -> None:

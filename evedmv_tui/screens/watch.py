@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
@@ -219,6 +220,11 @@ def save_profile(db: Database, original: str | None, spec: ProfileSpec) -> str:
     return spec.name
 
 
+@dataclasses.dataclass
+class WatchMatchesFound(Message):
+    """Posted to each open watch screen when new matches are announced."""
+
+
 class WatchScreen(DashboardScreen):
     """Watch profiles, their matches, and the keys that change them."""
 
@@ -416,6 +422,12 @@ class WatchScreen(DashboardScreen):
     def action_reload(self) -> None:
         self.load_data()
 
+    def on_watch_matches_found(self, message: WatchMatchesFound) -> None:
+        """Reload counts and matches. The tables keep cursor and scroll by row key."""
+        message.stop()
+        if self.evedmv_app.db is not None:
+            self.load_data()
+
 
 class WatchNotifier:
     """Raises a dashboard notification for each batch of new watch matches.
@@ -495,12 +507,16 @@ class WatchNotifier:
         ]
         if len(fresh) > NOTIFY_MAX_LISTED:
             lines.append(f"and {len(fresh) - NOTIFY_MAX_LISTED} more")
+        noun = "match" if len(fresh) == 1 else "matches"
         self.app.notify(
             "\n".join(lines),
-            title=f"{len(fresh)} watch matches",
+            title=f"{len(fresh)} watch {noun}",
             markup=False,
             timeout=10,
         )
+        for screen in self.app.screen_stack:
+            if isinstance(screen, WatchScreen):
+                screen.post_message(WatchMatchesFound())
 
 
 def start_watch_notifications(app: EvedmvApp) -> WatchNotifier:

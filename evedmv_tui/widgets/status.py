@@ -117,6 +117,12 @@ class StatusState:
         return f"{self.alert_count} {noun}, worst {self.alert_severity.name}"
 
 
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable; this screen reloads when the dashboard reconnects."
+)
+"""Text a screen shows in place of data that it could not load without a connection."""
+
+
 class StatusBar(Horizontal):
     """One line above the footer: connection, alert count and a message."""
 
@@ -130,8 +136,11 @@ class StatusBar(Horizontal):
         height: 1;
         padding: 0 1;
     }
+    /* A wrapped message would show only its first words, so cut it instead. */
     StatusBar > #status-message {
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
