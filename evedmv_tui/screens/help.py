@@ -25,16 +25,23 @@ TIPS = (
 
 
 def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
-    """Return one ``key  description`` line per binding that has a description."""
-    seen: set[str] = set()
-    lines = []
+    """Return one ``key  description`` line per action that has a description.
+
+    Keys bound to the same action and description share a line (``^c/super+c``),
+    so a binding listed under two keys (``plus,equals_sign``) shows once.
+    """
+    keys: dict[tuple[str, str], list[str]] = {}
     for binding in bindings:
-        if not binding.description or binding.key in seen:
+        if not binding.description:
             continue
-        seen.add(binding.key)
         key = binding.key_display or describe_key(app, binding.key)
-        lines.append(f"{key:>12}  {binding.description}")
-    return lines
+        shown = keys.setdefault((binding.action, binding.description), [])
+        if key not in shown:
+            shown.append(key)
+    return [
+        f"{'/'.join(shown):>12}  {description}"
+        for (_, description), shown in keys.items()
+    ]
 
 
 def describe_screens(app: App[Any], entries: Iterable[ScreenEntry]) -> list[str]:
