@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
 
 import pytest
 
@@ -29,6 +30,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import count_statements
 from tests.test_battle_fixtures import (
     JITA,
+    NEW_CALDARI,
     PERIMETER,
     RAVEN,
     SCIMITAR,
@@ -152,6 +154,141 @@ def test_incremental_matches_full_rebuild(db: Database) -> None:
     full = sorted(members(db).values(), key=min)
     assert incremental == full
     assert len(full) == 2
+
+
+def snapshot(db: Database) -> list[tuple[object, ...]]:
+    """Return every stored battle with its members, sides, entities and pieces.
+
+    Battle ids are left out, so two detections that assigned ids in another
+    order compare equal when they found the same battles.
+    """
+    rows = db.fetch_all(
+        """
+        SELECT b.start_time, b.end_time, b.solar_system_ids, b.region_ids,
+               b.kills, b.pilots, b.isk_destroyed, b.side_count, b.kind,
+               b.confidence, b.metrics::text,
+               (SELECT array_agg(ARRAY[m.killmail_id, m.side_no, m.piece_id]
+                                 ORDER BY m.killmail_id)
+                FROM battle_killmails m WHERE m.battle_id = b.battle_id),
+               (SELECT array_agg(ARRAY[s.side_no, s.pilots, s.ships_lost]
+                                 ORDER BY s.side_no)
+                FROM battle_sides s WHERE s.battle_id = b.battle_id),
+               (SELECT array_agg(e.entity_kind || ':' || e.entity_id || ':'
+                                 || e.side_no || ':' || e.reason
+                                 ORDER BY e.entity_kind, e.entity_id)
+                FROM battle_entities e WHERE e.battle_id = b.battle_id),
+               (SELECT array_agg(p.piece_id::text || ':' || p.solar_system_id
+                                 || ':' || p.start_time || ':' || p.end_time
+                                 || ':' || p.pilots::text ORDER BY p.piece_id)
+                FROM battle_pieces p WHERE p.battle_id = b.battle_id)
+        FROM battles b
+        """
+    )
+    return sorted(rows, key=lambda row: row[11][0][0])
+
+
+def test_incremental_matches_full_rebuild_in_detail(db: Database) -> None:
+    """Batches out of time order end in exactly the battles of one rebuild.
+
+    Kills that make the quiet hour between two fights in Jita active join
+    their windows into one once they arrive, and fights in neighbouring
+    systems share pilots with fights in Jita.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    side_c, side_d = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=30, start=95, system=JITA)
+    kills += brawl(side_a, side_b, kills=40, start=35, every=1.0, system=JITA)
+    kills += brawl(side_a, side_b, kills=24, start=8, system=PERIMETER)
+    kills += brawl(side_c, side_d, kills=30, start=240)
+    kills += brawl(side_c, side_d, kills=20, start=250, system=NEW_CALDARI)
+    random.Random(7).shuffle(kills)
+    for start in range(0, len(kills), 11):
+        import_batch(db, kills[start : start + 11])
+    incremental = snapshot(db)
+    db.execute("DELETE FROM battles")
+    detect_all(db)
+    full = snapshot(db)
+    assert len(full) >= 2
+    assert incremental == full
+
+
+def test_incremental_reads_whole_long_window(db: Database) -> None:
+    """A straggler at the end of a long fight rebuilds the whole window.
+
+    The fight lasts more than three hours, longer than the first range of
+    segment counts read around a batch, so a window cut at that range would
+    drop the fight's early kills from the battle.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=400, system=JITA)
+    import_batch(db, kills[:-1])
+    import_batch(db, kills[-1:])
+    incremental = snapshot(db)
+    db.execute("DELETE FROM battles")
+    detect_all(db)
+    assert incremental == snapshot(db)
+    assert len(incremental) == 1
+
+
+def test_incremental_links_stored_battle(db: Database) -> None:
+    """A new fight next door that shares pilots joins the stored battle."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    import_batch(db, brawl(side_a, side_b, kills=40, system=JITA))
+    import_batch(db, brawl(side_a, side_b, kills=24, start=8, system=PERIMETER))
+    incremental = snapshot(db)
+    db.execute("DELETE FROM battles")
+    detect_all(db)
+    assert incremental == snapshot(db)
+    assert len(incremental) == 1
+
+
+def test_incremental_after_battles_without_pieces(db: Database) -> None:
+    """Battles stored before pieces were recorded still update correctly.
+
+    Their members have no piece, so the next batch takes the older path that
+    rereads whole stored battles, and the rewritten ones get their pieces.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    insert_kills(db, kills[:-10])
+    detect_all(db)
+    db.execute("UPDATE battle_killmails SET piece_id = NULL")
+    db.execute("DELETE FROM battle_pieces")
+    import_batch(db, kills[-10:])
+    incremental = [sorted(kills) for kills in members(db).values()]
+    pieceless = db.fetch_value(
+        "SELECT count(*) FROM battle_killmails WHERE piece_id IS NULL"
+    )
+    detect_all(db)
+    assert incremental == [sorted(kills) for kills in members(db).values()]
+    assert pieceless == 0
+
+
+def test_pieces_cover_members(db: Database) -> None:
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    insert_kills(db, kills)
+    detect_all(db)
+    rows = db.fetch_all(
+        """
+        SELECT p.solar_system_id, count(*), min(m.killmail_time) = p.start_time,
+               max(m.killmail_time) = p.end_time
+        FROM battle_pieces p
+        JOIN battle_killmails m USING (piece_id)
+        WHERE m.battle_id = p.battle_id
+        GROUP BY p.piece_id
+        ORDER BY 1
+        """
+    )
+    assert rows == [(JITA, 40, True, True), (PERIMETER, 20, True, True)]
 
 
 def test_override_survives_rebuild_and_new_kills(db: Database) -> None:

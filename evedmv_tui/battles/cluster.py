@@ -30,6 +30,7 @@ import collections
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from evedmv_tui.battles.model import Cluster, Kill
 from evedmv_tui.battles.parameters import BattleParameters
@@ -248,6 +249,51 @@ def pieces_of_window(kills: Sequence[Kill], params: BattleParameters) -> list[Pi
     return found
 
 
+class PieceOutline(Protocol):
+    """The system, time span and pilots of a piece, as merging reads them."""
+
+    @property
+    def solar_system_id(self) -> int: ...
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def pilots(self) -> set[int]: ...
+
+
+def merge_order(piece: PieceOutline) -> tuple[float, int, float]:
+    """Return the sort key that :func:`merge_pieces` orders pieces by."""
+    return piece.start, piece.solar_system_id, piece.end
+
+
+def pieces_link(
+    first: PieceOutline,
+    second: PieceOutline,
+    params: BattleParameters,
+    neighbours: Mapping[int, frozenset[int]],
+) -> bool:
+    """Return whether :func:`merge_pieces` joins two pieces directly.
+
+    ``first`` must not sort after ``second`` by :func:`merge_order`.
+    """
+    if second.start > first.end + params.merge_gap_minutes * 60.0:
+        return False
+    if second.solar_system_id == first.solar_system_id:
+        return False
+    if second.solar_system_id not in neighbours.get(first.solar_system_id, frozenset()):
+        return False
+    shared = len(first.pilots & second.pilots)
+    smaller = min(len(first.pilots), len(second.pilots))
+    return (
+        shared >= params.merge_min_shared_pilots
+        and shared >= params.merge_min_shared_fraction * smaller
+    )
+
+
 def merge_pieces(
     pieces: Sequence[Piece],
     params: BattleParameters,
@@ -258,27 +304,17 @@ def merge_pieces(
     ``neighbours`` maps a system to the systems at most ``merge_max_jumps``
     jumps away; a system missing from it (wormhole space) merges with none.
     """
-    ordered = sorted(pieces, key=lambda p: (p.start, p.solar_system_id, p.end))
+    ordered = sorted(pieces, key=merge_order)
     slack = params.merge_gap_minutes * 60.0
     merged = _UnionFind()
     for index in range(len(ordered)):
         merged.find(index)
     for index, piece in enumerate(ordered):
-        near = neighbours.get(piece.solar_system_id, frozenset())
         for other_index in range(index + 1, len(ordered)):
             other = ordered[other_index]
             if other.start > piece.end + slack:
                 break
-            if other.solar_system_id == piece.solar_system_id:
-                continue
-            if other.solar_system_id not in near:
-                continue
-            shared = len(piece.pilots & other.pilots)
-            smaller = min(len(piece.pilots), len(other.pilots))
-            if (
-                shared >= params.merge_min_shared_pilots
-                and shared >= params.merge_min_shared_fraction * smaller
-            ):
+            if pieces_link(piece, other, params, neighbours):
                 merged.union(index, other_index)
     groups: dict[int, list[Kill]] = collections.defaultdict(list)
     for index, piece in enumerate(ordered):

@@ -36,6 +36,11 @@ from evedmv_tui.battles.cluster import (
     neighbourhoods,
     pieces_of_window,
 )
+from evedmv_tui.battles.incremental import (
+    affected_windows,
+    plan_batch,
+    touched_ranges,
+)
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Cluster, Kill
 from evedmv_tui.battles.parameters import BattleParameters, load_parameters
@@ -202,33 +207,71 @@ def _detect(
         if params is None:
             params = load_parameters(db)
         jumps = db.fetch_all(load_sql(_PACKAGE, "jump_graph"), conn=conn)
-        if scope.systems is not None:
-            scope = _widen(db, conn, scope, jumps, params)
-        segments = db.fetch_all(
-            load_sql(_PACKAGE, "segment_counts"),
-            {
-                "segment_seconds": params.segment_minutes * 60,
-                "min_kills": params.segment_min_kills,
-                "start": scope.start,
-                "end": scope.end,
-                "systems": list(scope.systems) if scope.systems is not None else None,
-            },
-            conn=conn,
-        )
-        windows = _clip(candidate_windows(segments, params), scope)
-        kills = _read_kills(db, conn, windows)
-        pieces: list[Piece] = []
-        for window_kills in split_by_window(kills, windows):
-            pieces.extend(pieces_of_window(window_kills, params))
+        old_ids: list[int] | None = None
+        # With every stored battle's pieces at hand, only the windows that
+        # gain kills are rebuilt. Battles detected before pieces were stored
+        # need the older scope, widened by whole stored battles.
+        if scope.systems is not None and not db.fetch_value(
+            load_sql(_PACKAGE, "pieceless_members"), conn=conn
+        ):
+            assert scope.start is not None and scope.end is not None
+            if scope.touched is None:
+                ranges = dict.fromkeys(scope.systems, (scope.start, scope.end))
+            else:
+                ranges = touched_ranges(db, conn, scope.touched, scope.start, scope.end)
+            windows = affected_windows(db, conn, ranges, params)
+            kills = _read_kills(db, conn, windows)
+            plan = plan_batch(
+                db, conn, windows, _pieces(kills, windows, params), jumps, params
+            )
+            pieces = plan.pieces
+            old_ids = plan.battle_ids
+            kills_read = len(kills) + plan.kills_read
+        else:
+            if scope.systems is not None:
+                scope = _widen(db, conn, scope, jumps, params)
+            windows = _clip(_windows(db, conn, scope, params), scope)
+            kills = _read_kills(db, conn, windows)
+            pieces = _pieces(kills, windows, params)
+            kills_read = len(kills)
         near = neighbourhoods(
             jumps, {p.solar_system_id for p in pieces}, params.merge_max_jumps
         )
         clusters = merge_pieces(pieces, params, near)
-        counts = _store(db, conn, scope, clusters, params)
+        counts = _store(db, conn, scope, clusters, params, pieces, old_ids)
     seconds = time.perf_counter() - started
     return DetectionSummary(
-        len(clusters), *counts, kills_read=len(kills), seconds=seconds
+        len(clusters), *counts, kills_read=kills_read, seconds=seconds
     )
+
+
+def _windows(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    scope: _Scope,
+    params: BattleParameters,
+) -> list[Window]:
+    segments = db.fetch_all(
+        load_sql(_PACKAGE, "segment_counts"),
+        {
+            "segment_seconds": params.segment_minutes * 60,
+            "min_kills": params.segment_min_kills,
+            "start": scope.start,
+            "end": scope.end,
+            "systems": list(scope.systems) if scope.systems is not None else None,
+        },
+        conn=conn,
+    )
+    return candidate_windows(segments, params)
+
+
+def _pieces(
+    kills: Sequence[Kill], windows: Sequence[Window], params: BattleParameters
+) -> list[Piece]:
+    pieces: list[Piece] = []
+    for window_kills in split_by_window(kills, windows):
+        pieces.extend(pieces_of_window(window_kills, params))
+    return pieces
 
 
 def _widen(
@@ -451,12 +494,24 @@ def _store(
     scope: _Scope,
     clusters: Sequence[Cluster],
     params: BattleParameters,
+    pieces: Sequence[Piece],
+    old_ids: Sequence[int] | None = None,
 ) -> tuple[int, int, int, int]:
     """Reconcile ``clusters`` with the stored battles of ``scope`` and write them.
 
-    Returns counts of battles created, updated, deleted and closed-and-changed.
+    ``pieces`` are those the clusters were merged from. ``old_ids`` names
+    the stored battles that the clusters replace, and None means every
+    stored battle in ``scope``. Returns counts of battles created, updated, deleted
+    and closed-and-changed.
     """
-    if scope.systems is None:
+    if old_ids is not None:
+        members = db.fetch_all(
+            load_sql(_PACKAGE, "scope_members"),
+            (list(old_ids),),
+            row=_Member,
+            conn=conn,
+        )
+    elif scope.systems is None:
         members = db.fetch_all(
             load_sql(_PACKAGE, "all_members"), row=_Member, conn=conn
         )
@@ -526,6 +581,8 @@ def _store(
     member_rows: list[tuple[Any, ...]] = []
     side_rows: list[tuple[Any, ...]] = []
     entity_rows: list[tuple[Any, ...]] = []
+    piece_rows: list[tuple[Any, ...]] = []
+    piece_of = {kill.killmail_id: piece for piece in pieces for kill in piece.kills}
     changed_closed = 0
     for index in rewrite:
         cluster = clusters[index]
@@ -564,8 +621,10 @@ def _store(
                     kill.total_value,
                     kill.final_blow_character_id,
                     len(kill.attacker_damage),
+                    piece_of[kill.killmail_id].kills[0].killmail_id,
                 )
             )
+        piece_rows.extend(_piece_rows(battle_id, cluster, piece_of))
         side_rows.extend(_side_rows(battle_id, metrics))
         entity_rows.extend(_entity_rows(battle_id, sides, metrics))
 
@@ -583,6 +642,7 @@ def _store(
     _copy(db, conn, "battle_killmails", _MEMBER_COLUMNS, member_rows)
     _copy(db, conn, "battle_sides", _SIDE_COLUMNS, side_rows)
     _copy(db, conn, "battle_entities", _ENTITY_COLUMNS, entity_rows)
+    _copy(db, conn, "battle_pieces", _PIECE_COLUMNS, piece_rows)
     created = len(clusters) - len(kept)
     updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
     return created, updated, len(deleted), changed_closed
@@ -653,6 +713,26 @@ def _side_rows(battle_id: int, metrics: Mapping[str, Any]) -> list[tuple[Any, ..
     ]
 
 
+def _piece_rows(
+    battle_id: int, cluster: Cluster, piece_of: Mapping[int, Piece]
+) -> list[tuple[Any, ...]]:
+    found: dict[int, Piece] = {}
+    for kill in cluster.kills:
+        piece = piece_of[kill.killmail_id]
+        found.setdefault(piece.kills[0].killmail_id, piece)
+    return [
+        (
+            piece_id,
+            battle_id,
+            piece.solar_system_id,
+            piece.kills[0].killmail_time,
+            piece.kills[-1].killmail_time,
+            sorted(piece.pilots),
+        )
+        for piece_id, piece in found.items()
+    ]
+
+
 def _entity_rows(
     battle_id: int, sides: SideAssignment, metrics: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
@@ -686,6 +766,15 @@ _MEMBER_COLUMNS = (
     "total_value",
     "final_blow_character_id",
     "attacker_count",
+    "piece_id",
+)
+_PIECE_COLUMNS = (
+    "piece_id",
+    "battle_id",
+    "solar_system_id",
+    "start_time",
+    "end_time",
+    "pilots",
 )
 _SIDE_COLUMNS = (
     "battle_id",
