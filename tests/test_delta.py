@@ -287,7 +287,7 @@ def test_hidden_and_repeated_rows_with_previous_set() -> None:
 def test_counters_arithmetic_covers_every_field() -> None:
     one = Counters(*range(1, 13))
     assert (one + one - one) == one
-    assert dataclasses.replace(one, rows=-1).has_negative() is True
+    assert one._replace(rows=-1).has_negative() is True
     assert one.has_negative() is False
 
 

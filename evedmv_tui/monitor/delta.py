@@ -132,6 +132,7 @@ def statement_deltas(
     current: StatementPoll,
     *,
     include_unchanged: bool = True,
+    changed: Iterable[StatementKey] | None = None,
 ) -> StatementInterval:
     """Compute each entry's change between two polls.
 
@@ -143,14 +144,18 @@ def statement_deltas(
 
     With ``include_unchanged`` False, a trusted interval leaves out the
     entries whose counters are equal in both polls (most of them, on a quiet
-    server). An untrusted interval always lists every entry.
+    server). An untrusted interval always lists every entry. ``changed``,
+    when given, lists every key whose counters may differ between the two
+    polls, so only those entries are compared.
     """
     elapsed = current.monotonic - previous.monotonic
     reason = interval_distrust(previous, current)
     old = previous.statements.entries
     entries = current.statements.entries
     items: Iterable[tuple[StatementKey, Counters]] = entries.items()
-    if reason is None and not include_unchanged:
+    if reason is None and not include_unchanged and changed is not None:
+        items = [(key, entries[key]) for key in changed if key in entries]
+    elif reason is None and not include_unchanged:
         # build_statement_set reuses the Counters of an unchanged row, so
         # identity drops most entries here without comparing twelve fields.
         items = [(key, total) for key, total in items if old.get(key) is not total]

@@ -32,7 +32,7 @@ LEAK_SLOPE_BYTES_PER_MIN = 1.0 * MIB
 LEAK_MIN_R_SQUARED = 0.8
 """The straight line must explain this share of the variance, so one large
 allocation (a step) is not read as a leak."""
-USS_MAX_AGE_SECONDS = 10.0
+USS_MAX_AGE_SECONDS = 30.0
 """A process's unique set size is read at most this often. Reading it parses
 ``/proc/<pid>/smaps_rollup``, which costs more than the rest of a sample, and
 the leak rule follows RSS, which is read every time."""

@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from evedmv_tui.cache import REGISTRY, CacheRegistry, CacheStats
 from evedmv_tui.config import Settings
@@ -51,7 +53,6 @@ from evedmv_tui.monitor.server import (
     TableScans,
     database_rates,
     index_hints,
-    read_database,
     read_tables,
 )
 from evedmv_tui.monitor.severity import Severity, classify_seconds
@@ -65,7 +66,6 @@ from evedmv_tui.monitor.snapshot import (
 from evedmv_tui.monitor.statements import (
     HIDDEN_LABEL,
     StatementReader,
-    build_statement_set,
     fingerprint,
     is_monitor_query,
 )
@@ -88,10 +88,12 @@ MAX_BACKOFF = 30.0
 SLOW_COLLECTOR_SECONDS = 10.0
 """Table statistics and ingest health are read at most this often."""
 CAPABILITY_RECHECK_SECONDS = 30.0
-IDLE_BACKEND_MAX_AGE_SECONDS = 10.0
+IDLE_BACKEND_MAX_AGE_SECONDS = 30.0
 """A server process that runs no query is sampled with psutil at most this
-often. In between, the snapshot repeats its last sample, and the sample's
-``sampled_at`` gives its age. Running backends are sampled every poll."""
+often, because its memory and CPU time barely move while it waits. In
+between, the snapshot repeats its last sample, and the sample's
+``sampled_at`` gives its age, which the screen shows. Running backends are
+sampled every poll."""
 STATEMENT_TIMEOUT_MS = 10_000
 
 
@@ -112,6 +114,35 @@ def monitor_conninfo(conninfo: str) -> str:
     return psycopg.conninfo.make_conninfo("", **params)
 
 
+_POLL_BORROW = threading.local()
+"""``quick`` is true while the polling thread borrows a connection."""
+
+
+def check_pooled_connection(conn: Connection) -> None:
+    """Check a pooled connection before it is lent, cheaply for a poll.
+
+    The pool's usual check sends an empty query, a round trip on every
+    borrow. For a poll, it runs only when the socket is readable: an idle
+    session receives nothing from a running server, while a server that
+    ended the session (a restart, an ended backend) leaves its error message
+    or end-of-file to read. A backend ended a moment before the borrow, or a
+    session cut off silently by the network, passes, and the poll's first
+    query then fails. Other borrows (EXPLAIN, cancel) keep the usual check.
+    """
+    if not getattr(_POLL_BORROW, "quick", False):
+        ConnectionPool.check_connection(conn)
+        return
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        # A descriptor that select() cannot watch: check the usual way.
+        readable = [True]
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
 def open_monitor_database(conninfo: str, *, open_timeout: float = 3.0) -> Database:
     """Open the monitor's own two-connection pool on ``conninfo``."""
     return Database(
@@ -124,6 +155,7 @@ def open_monitor_database(conninfo: str, *, open_timeout: float = 3.0) -> Databa
         # A poll should report a lost server within one connect timeout,
         # not after the pool's default wait.
         borrow_timeout=MONITOR_BORROW_SECONDS,
+        check=check_pooled_connection,
     )
 
 
@@ -360,11 +392,15 @@ class Monitor:
 
     @contextlib.contextmanager
     def _connection(self, db: Database) -> Iterator[Connection]:
+        _POLL_BORROW.quick = True
         try:
             with db.connection() as conn:
+                _POLL_BORROW.quick = False
                 yield conn
         except psycopg.OperationalError as exc:
             raise Disconnected(_error_text(exc)) from exc
+        finally:
+            _POLL_BORROW.quick = False
 
     def _collect(
         self, db: Database, sequence: int, started: float, cpu_started: float
@@ -381,7 +417,9 @@ class Monitor:
                 ),
             )
             assert clock is not None
-            backend_pid, _, postmaster_start, _ = clock
+            backend_pid, _, postmaster_start = clock[:3]
+            counters = DatabaseCounters(*clock[3:]) if clock[4] is not None else None
+            counters_at = time.monotonic()
             self._own_pids.add(int(backend_pid))
             restarted = (
                 self._previous.postmaster_start is not None
@@ -412,9 +450,7 @@ class Monitor:
             backends, activity, problem = self._activity(db, conn)
             if problem is not None:
                 problems.append(problem)
-            rates, problem = self._database(db, conn, restarted)
-            if problem is not None:
-                problems.append(problem)
+            rates = self._database(counters, counters_at, restarted)
             hints, ingest, slow_problems = self._slow_collectors(db, conn)
             problems.extend(slow_problems)
         locality = self._server_locality(caps, int(backend_pid))
@@ -552,9 +588,8 @@ class Monitor:
             self._reader = StatementReader(caps.pgss_schema, version)
         reader = self._reader
         try:
-            rows = self._guard(conn, lambda: reader.read_rows(db, conn))
+            statements, info = self._guard(conn, lambda: reader.read_set(db, conn))
             read_at = time.monotonic()
-            info = self._guard(conn, lambda: reader.read_info(db, conn))
         except psycopg.Error as exc:
             # Dropped or broken extension: re-check what the server has now.
             self._capabilities = None
@@ -575,22 +610,22 @@ class Monitor:
         previous = self._previous.statements
         current = StatementPoll(
             read_at,
-            build_statement_set(
-                rows, previous.statements if previous is not None else None
-            ),
+            statements,
             info[0] if info else None,
             info[1] if info else None,
             postmaster_start,
         )
         self._previous.statements = current
         if previous is None:
-            # Load every text once now, in one query, so later polls fetch
-            # texts only for entries created since.
-            entries = current.statements.entries
-            text_keys = {key.text_key for key in entries}
-            self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
+            # Nothing to show yet, so no text is fetched: later polls fetch
+            # the texts of the entries they show, each once.
             return [], None, None
-        interval = statement_deltas(previous, current, include_unchanged=False)
+        interval = statement_deltas(
+            previous,
+            current,
+            include_unchanged=False,
+            changed=reader.changed_keys(previous.statements),
+        )
         # A trusted entry without calls in the interval is not shown, so only
         # the others need a text.
         visible = [
@@ -653,26 +688,18 @@ class Monitor:
         return backends, summary, None
 
     def _database(
-        self, db: Database, conn: Connection, restarted: bool
-    ) -> tuple[DatabaseRates | None, PanelProblem | None]:
-        try:
-            counters = self._guard(conn, lambda: read_database(db, conn))
-        except psycopg.Error as exc:
-            return None, PanelProblem(
-                "database",
-                f"reading pg_stat_database failed: {_error_text(exc)}",
-                "check the role's privileges",
-            )
-        now = time.monotonic()
+        self, counters: DatabaseCounters | None, now: float, restarted: bool
+    ) -> DatabaseRates | None:
+        """Turn the counters that ``poll_clock`` read at ``now`` into rates."""
         if counters is None:
-            return None, None
+            return None
         previous = self._previous.database
         self._previous.database = (now, counters)
         if previous is None:
-            return database_rates(None, counters, 0.0), None
+            return database_rates(None, counters, 0.0)
         return database_rates(
             previous[1], counters, now - previous[0], restarted=restarted
-        ), None
+        )
 
     def _slow_collectors(
         self, db: Database, conn: Connection

@@ -4,6 +4,11 @@ fingerprints and the hidden rows of other roles.
 The counters query runs every poll with ``showtext => false``, which is cheap;
 query texts are fetched only for query ids not seen before and kept in a
 bounded cache (``monitor.query_texts`` in the cache registry).
+
+Where the session may create a temporary table, the server keeps the
+previous poll's counters in it. It then returns only the entries that
+changed and the keys of the entries that are gone, so a poll decodes a few
+rows instead of every entry (see :meth:`StatementReader.read_set`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple, cast
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 
 from evedmv_tui.cache import LRUCache
 from evedmv_tui.store.db import Database, NamedSql, load_sql
@@ -130,9 +135,14 @@ class StatementRow(NamedTuple):
     blk_write_time: float | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Counters:
-    """Cumulative counters of one entry, or the sum of several; NULL is zero."""
+class Counters(NamedTuple):
+    """Cumulative counters of one entry, or the sum of several; NULL is zero.
+
+    A named tuple, because the monitor builds and subtracts tens of these
+    per poll and a tuple is several times cheaper to create than a frozen
+    dataclass. ``+`` and ``-`` work field by field, not as tuple
+    concatenation.
+    """
 
     calls: int = 0
     exec_ms: float = 0.0
@@ -165,27 +175,15 @@ class Counters:
             row[15] or 0.0,
         )
 
-    def __add__(self, other: Counters) -> Counters:
-        return Counters(
-            *map(operator.add, _counter_values(self), _counter_values(other))
-        )
+    def __add__(self, other: Counters) -> Counters:  # type: ignore[override]
+        return Counters._make(map(operator.add, self, other))
 
     def __sub__(self, other: Counters) -> Counters:
-        return Counters(
-            *map(operator.sub, _counter_values(self), _counter_values(other))
-        )
+        return Counters._make(map(operator.sub, self, other))
 
     def has_negative(self) -> bool:
         """Tell whether any counter is below zero (a reset or eviction)."""
-        return any(value < 0 for value in _counter_values(self))
-
-
-_counter_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Counters)))
-"""Return a :class:`Counters` instance's fields as a tuple, in declaration order.
-
-The monitor subtracts hundreds of counter sets per poll, so this avoids
-calling :func:`dataclasses.fields` for each of them.
-"""
+        return min(self) < 0
 
 
 RawStatementRow = tuple[Any, ...]
@@ -250,6 +248,50 @@ def build_statement_set(
     return StatementSet(entries, hidden, hidden_rows, duplicates, parsed)
 
 
+def apply_changes(base: StatementSet, rows: Iterable[RawStatementRow]) -> StatementSet:
+    """Return ``base`` with the rows of the changes query applied.
+
+    Each row is in :class:`StatementRow` column order followed by the
+    ``removed`` flag: a changed entry replaces its counters, a removed one
+    drops its key. Rows with a NULL queryid (other roles' entries) are
+    summed as in :func:`build_statement_set`. ``base``'s hidden sum is not
+    kept, because the changes query returns every such row each time.
+    Unchanged entries keep their :class:`Counters` objects, so
+    :func:`statement_deltas` skips them by identity.
+    """
+    entries = dict(base.entries)
+    hidden: Counters | None = None
+    hidden_rows = 0
+    for row in rows:
+        queryid = row[3]
+        if queryid is None:
+            counters = Counters.from_row(row)
+            hidden = counters if hidden is None else hidden + counters
+            hidden_rows += 1
+            continue
+        key = StatementKey(row[0], row[1], queryid, bool(row[2]))
+        if row[16]:
+            entries.pop(key, None)
+        else:
+            entries[key] = Counters.from_row(row)
+    return StatementSet(entries, hidden, hidden_rows)
+
+
+Info = tuple[int, float | None] | None
+"""``pg_stat_statements_info``'s dealloc and stats_reset (epoch seconds), or
+None before 1.9."""
+
+
+def _info(dealloc: int | None, stats_reset: float | None) -> Info:
+    if dealloc is None and stats_reset is None:
+        return None
+    return int(dealloc or 0), stats_reset
+
+
+def _row_key(row: RawStatementRow) -> StatementKey:
+    return StatementKey(row[0], row[1], row[3], bool(row[2]))
+
+
 def _parse_row(row: RawStatementRow) -> tuple[StatementKey | None, Counters]:
     queryid = row[3]
     if queryid is None:
@@ -273,6 +315,24 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_QUOTED = re.compile(
+    r"""
+    (?=[-/$"'EeBbXxNn])
+    (?:
+      (?P<comment>--[^\n]*|/\*.*?\*/)
+      | (?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)
+      | (?P<string>[EeBbXxNn]?'(?:[^']|'')*')
+      | (?P<ident>"(?:[^"]|"")*")
+    )
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+"""The first four kinds of ``_TOKEN``, the parts of a text that are not code.
+The look-ahead only skips positions where none of them can start."""
+_CONSTANT = re.compile(
+    r"(?=[$%?\d])(?:\$\d+|%\(\w+\)s|%s|\?|(?<![\w$])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+)
+"""``_TOKEN``'s parameters and numbers, behind the same kind of look-ahead."""
 _LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
 _TIGHT_CHARACTERS = "(),=<>+*/-"
 """Characters that a normalised text never has a space next to."""
@@ -286,23 +346,29 @@ def normalize_query(query_text: str) -> str:
     whitespace collapses to single spaces, so the text PostgreSQL normalised
     and the text the application sent compare equal.
 
-    An ASCII word is one token up to a string prefix (``E'``, ``B'``, ``X'``,
-    ``N'``), which gives the same text as lowercasing it letter by letter
-    and matches a few times fewer tokens.
+    The result equals reading the text token by token with ``_TOKEN``, as
+    :func:`has_single_statement` does, but the work runs in the regular
+    expression engine: comments, quoted strings and quoted identifiers are
+    found first, and each stretch of code between them is rewritten whole.
     """
     parts: list[str] = []
-    for match in _TOKEN.finditer(query_text):
+    position = 0
+    after_dollar = False
+    for match in _QUOTED.finditer(query_text):
+        start = match.start()
+        if start > position:
+            parts.append(_normalize_code(query_text[position:start], after_dollar))
         kind = match.lastgroup
         if kind == "comment":
             parts.append(" ")
-        elif kind in {"dollar", "string", "param", "number"}:
-            parts.append("?")
         elif kind == "ident":
             parts.append(match.group())
-        elif kind == "space":
-            parts.append(" ")
         else:
-            parts.append(match.group().lower())
+            parts.append("?")
+        position = match.end()
+        after_dollar = kind == "dollar"
+    if position < len(query_text):
+        parts.append(_normalize_code(query_text[position:], after_dollar))
     text = " ".join("".join(parts).split())
     text = _LIST.sub("(?)", text)
     # Whitespace is single spaces now, so dropping the spaces next to these
@@ -311,6 +377,18 @@ def normalize_query(query_text: str) -> str:
     for char in _TIGHT_CHARACTERS:
         text = text.replace(" " + char, char).replace(char + " ", char)
     return text.rstrip("; ")
+
+
+def _normalize_code(code: str, after_dollar: bool) -> str:
+    """Replace constants and parameters with ``?`` and lowercase the rest.
+
+    ``_TOKEN``'s look-behind sees the whole text, where a number right after
+    a dollar-quoted string (which ends in ``$``) is not a constant. So such
+    code gets a leading word character while its constants are replaced.
+    """
+    if after_dollar:
+        return _CONSTANT.sub("?", "x" + code)[1:].lower()
+    return _CONSTANT.sub("?", code).lower()
 
 
 FINGERPRINTS: LRUCache[str, str] = LRUCache("monitor.fingerprints", 8192)
@@ -357,6 +435,15 @@ def has_single_statement(query_text: str) -> bool:
 # -- reading --------------------------------------------------------------
 
 
+TEMPORARY_TABLE_VACUUM_ROWS = 5000
+"""Rows updated or deleted in the sessions' temporary tables between two
+``VACUUM`` runs of the table in use."""
+MAX_SESSIONS = 4
+"""Sessions whose temporary table the reader follows. The monitor's pool has
+two connections, and a closed one keeps its entry until newer ones push it
+out."""
+
+
 class StatementReader:
     """Reads counters each poll and query texts once per query id."""
 
@@ -371,6 +458,29 @@ class StatementReader:
         self.texts: LRUCache[TextKey, str] = LRUCache(
             "monitor.query_texts", 10_000, register=True
         )
+        changes = load_sql("evedmv_tui.monitor", "statements_changes")
+        info_name = (
+            "statements_info" if has_info_view(version) else "statements_no_info"
+        )
+        self.changes_query = NamedSql(
+            changes.name,
+            sql.SQL(changes.text)
+            .format(
+                counters=sql.SQL(self.counters_query.text),
+                info=sql.SQL(in_schema(info_name, schema).text),
+            )
+            .as_string(None),
+        )
+        self.incremental = True
+        """False once a session could not keep the previous counters in a
+        temporary table, so every poll reads all entries."""
+        self._sessions: dict[int, StatementSet] = {}
+        """The counters stored in each session's temporary table, by backend pid."""
+        self._last: StatementSet | None = None
+        self._changes: tuple[StatementSet, list[StatementKey]] | None = None
+        """The set the last changes query was compared against, and the keys
+        it returned."""
+        self._rows_since_vacuum = 0
 
     def read_rows(self, db: Database, conn: Connection) -> list[RawStatementRow]:
         """Return every entry's counters as tuples in :class:`StatementRow` order.
@@ -380,17 +490,93 @@ class StatementReader:
         """
         return db.fetch_all(self.counters_query, conn=conn, binary=True)
 
-    def read_info(
+    def read_set(self, db: Database, conn: Connection) -> tuple[StatementSet, Info]:
+        """Return every entry's counters, reading only what changed where it can.
+
+        Also returns what :meth:`read_info` returns. The first poll on a
+        session creates its temporary table, so the changes query returns
+        every entry once. A session that may not create one (a standby, a
+        role without TEMP) switches the reader to reading every entry each
+        poll with :meth:`read_rows` and :meth:`read_info`.
+        """
+        self._changes = None
+        if self.incremental:
+            try:
+                current, info = self._read_changes(db, conn)
+            except (
+                errors.InsufficientPrivilege,
+                errors.ReadOnlySqlTransaction,
+                errors.CardinalityViolation,
+            ) as exc:
+                log.info(
+                    "pg_stat_statements: reading every entry each poll (%s)",
+                    str(exc).strip().splitlines()[0],
+                )
+                self.incremental = False
+                self._sessions.clear()
+            else:
+                self._last = current
+                return current, info
+        current = build_statement_set(self.read_rows(db, conn), self._last)
+        self._last = current
+        return current, self.read_info(db, conn)
+
+    def _read_changes(
         self, db: Database, conn: Connection
-    ) -> tuple[int, float | None] | None:
+    ) -> tuple[StatementSet, Info]:
+        pid = conn.info.backend_pid
+        # Taken out first, so a failed read makes the next one start over.
+        base = self._sessions.pop(pid, None)
+        rows: list[RawStatementRow] | None = None
+        if base is not None:
+            try:
+                rows = db.fetch_all(self.changes_query, conn=conn, binary=True)
+            except errors.UndefinedTable:
+                # A new session that got the pid of a closed one.
+                base = None
+        if base is None or rows is None:
+            db.execute(load_sql("evedmv_tui.monitor", "statements_table"), conn=conn)
+            base = StatementSet({})
+            rows = db.fetch_all(self.changes_query, conn=conn, binary=True)
+        elif rows:
+            self._rows_since_vacuum += len(rows)
+            if self._rows_since_vacuum >= TEMPORARY_TABLE_VACUUM_ROWS:
+                self._rows_since_vacuum = 0
+                db.execute(
+                    load_sql("evedmv_tui.monitor", "statements_table_vacuum"),
+                    conn=conn,
+                )
+        # With nothing changed, the one row carries only the info columns.
+        info = _info(rows[0][17], rows[0][18]) if rows else None
+        if rows and rows[0][0] is None:
+            rows = []
+        current = apply_changes(base, rows)
+        self._changes = (base, [_row_key(row) for row in rows if row[3] is not None])
+        self._sessions[pid] = current
+        while len(self._sessions) > MAX_SESSIONS:
+            del self._sessions[next(iter(self._sessions))]
+        return current, info
+
+    def changed_keys(self, previous: StatementSet) -> list[StatementKey] | None:
+        """Return the keys whose counters may differ from ``previous``.
+
+        That is the keys the last changes query returned, when it compared
+        against ``previous`` itself (the same session as the previous poll).
+        Otherwise, or after a full read, None: any key may have changed.
+        """
+        changes = self._changes
+        if changes is None or changes[0] is not previous:
+            return None
+        return changes[1]
+
+    def read_info(self, db: Database, conn: Connection) -> Info:
         """Return (dealloc, stats_reset epoch) or None before 1.9."""
         if self.info_query is None:
             return None
         found = db.fetch_one(self.info_query, conn=conn)
         if found is None:
             return None
-        dealloc, reset = found
-        return int(dealloc or 0), reset.timestamp() if reset is not None else None
+        return _info(*found)
 
     def fetch_texts(
         self, db: Database, conn: Connection, keys: set[TextKey]

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from typing import Any, TypeVar, overload
 
@@ -81,6 +81,9 @@ class Database:
         telemetry: Telemetry = TELEMETRY,
         open_timeout: float = 10.0,
         borrow_timeout: float = 30.0,
+        check: Callable[[psycopg.Connection[Any]], None] | None = (
+            ConnectionPool.check_connection
+        ),
     ) -> None:
         self.conninfo = conninfo
         self.borrow_timeout = borrow_timeout
@@ -94,7 +97,7 @@ class Database:
             kwargs={"application_name": application_name, "autocommit": True},
             open=False,
             name=application_name,
-            check=ConnectionPool.check_connection,
+            check=check,
             reconnect_timeout=30,
         )
         try:
