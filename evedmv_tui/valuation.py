@@ -12,13 +12,21 @@ price and capsules 10,000 ISK. Every other type takes ESI's
 
 Only killmails whose ``value_source`` is NULL or ``'computed'`` are touched,
 so zKillboard's own values always win.
+
+An import values its new killmails before it writes them: it loads each
+type's unit price once (:func:`load_price_book`) and :func:`compute_values`
+applies the rules in Python, with the same float arithmetic and rounding
+as the SQL statement :data:`APPLY`. That statement values killmails
+already stored, after a price import.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import decimal
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -212,6 +220,30 @@ WHERE k.killmail_id = c.killmail_id
 """,
 )
 
+PRICE_BOOK = NamedSql(
+    "valuation.price_book",
+    f"""
+WITH fixed (type_id, price) AS (VALUES {_FIXED_VALUES}),
+known AS (
+    SELECT type_id FROM prices
+    UNION SELECT type_id FROM types
+    UNION SELECT type_id FROM fixed
+    UNION SELECT unnest(ARRAY[{_CAPSULES}]::bigint[])
+)
+SELECT type_id, price
+FROM (
+    SELECT k.type_id, ({_market_price("k.type_id", "f", "p", "ty", "gr")}) AS price
+    FROM known k
+    LEFT JOIN prices p ON p.type_id = k.type_id
+    LEFT JOIN fixed f ON f.type_id = k.type_id
+    LEFT JOIN types ty ON ty.type_id = k.type_id
+    LEFT JOIN groups gr ON gr.group_id = ty.group_id
+) priced
+WHERE price IS NOT NULL
+""",
+)
+"""The unit price of every type that has one, before the per-item rules."""
+
 REVALUE_IDS = NamedSql(
     "valuation.revalue_ids",
     """
@@ -225,6 +257,92 @@ LIMIT %(limit)s
 )
 
 REVALUE_CHUNK = 20_000
+
+_CENT = decimal.Decimal("0.01")
+_DECIMAL = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
+_NUMERIC_DIGITS = 15
+"""Significant digits PostgreSQL keeps when it casts double precision to
+numeric (``DBL_DIG`` in ``float8_numeric``). The tests compare
+:func:`round_cents` with the server's own rounding."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ComputedValues:
+    """The four ISK values of one killmail, rounded to 0.01 ISK."""
+
+    total_value: float
+    fitted_value: float
+    dropped_value: float
+    destroyed_value: float
+
+
+def load_price_book(
+    db: Database, conn: psycopg.Connection[Any] | None = None
+) -> dict[int, float]:
+    """Return the unit price of every priced type, by type id.
+
+    The prices are those of the hull rules: SKINs, fixed prices, capsules,
+    then ESI's average or adjusted price. Types without a price are absent.
+    """
+    rows = db.fetch_all(PRICE_BOOK, conn=conn)
+    return {int(type_id): float(price) for type_id, price in rows}
+
+
+def round_cents(value: float) -> float:
+    """Round ``value`` to 0.01 as ``round(value::numeric, 2)`` does in PostgreSQL.
+
+    The cast keeps 15 significant digits, and ties round away from zero.
+    """
+    text = format(value, f".{_NUMERIC_DIGITS}g")
+    return float(_DECIMAL.quantize(decimal.Decimal(text), _CENT))
+
+
+def compute_values(
+    prices: Mapping[int, float],
+    hull_type_id: int,
+    item_rows: Iterable[Sequence[Any]],
+) -> ComputedValues | None:
+    """Value one killmail by the rules of :data:`APPLY`; None if nothing is priced.
+
+    ``prices`` is a :func:`load_price_book` result. ``item_rows`` are
+    ``items`` rows in ``item_index`` order, with the columns of
+    :data:`evedmv_tui.ingest.encode.ITEM_COLUMNS`. The sums run in the same
+    order and with the same double precision arithmetic as the SQL
+    statement, so both give the same values.
+    """
+    price_of = prices.get
+    hull = price_of(hull_type_id)
+    any_priced = hull is not None
+    dropped = destroyed = fitted = 0.0
+    for row in item_rows:
+        parent_index, type_id, flag, singleton, quantity_destroyed, quantity_dropped = (
+            row[3:9]
+        )
+        if (
+            singleton == BLUEPRINT_COPY_SINGLETON
+            or (type_id == GOLDEN_POD_TYPE_ID and flag == IMPLANT_FLAG)
+            or flag == FRIGATE_ESCAPE_BAY_FLAG
+        ):
+            unit_price: float | None = NOMINAL_PRICE
+        else:
+            unit_price = price_of(type_id)
+        if unit_price is None:
+            unit_price = 0.0
+        else:
+            any_priced = True
+        dropped += unit_price * quantity_dropped
+        destroyed += unit_price * quantity_destroyed
+        if parent_index is None and flag in FITTED_FLAGS:
+            fitted += unit_price * (quantity_dropped + quantity_destroyed)
+    if not any_priced:
+        return None
+    base = 0.0 if hull is None else hull
+    return ComputedValues(
+        total_value=round_cents(base + dropped + destroyed),
+        fitted_value=round_cents(base + fitted),
+        dropped_value=round_cents(dropped),
+        destroyed_value=round_cents(base + destroyed),
+    )
 
 
 def apply_computed_values(

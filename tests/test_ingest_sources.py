@@ -8,6 +8,8 @@ import io
 import json
 import lzma
 import tarfile
+import threading
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -187,7 +189,7 @@ def test_truncated_archive_reported(tmp_path: Path) -> None:
     path = _tar(tmp_path / "cut.tar.bz2", members)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    events = list(read_here([path]))
+    events = list(read_here([path], prices={}))
     assert events[-1].kind == "error"
     assert events[-1].error
     assert sum(len(event.records) for event in events) < 40
@@ -216,11 +218,11 @@ def test_reader_processes_keep_file_order(tmp_path: Path) -> None:
         files.append(path)
     here = [
         (event.file_index, event.kind, [r.killmail_id for r in event.records])
-        for event in read_here(files)
+        for event in read_here(files, prices={})
     ]
     there = [
         (event.file_index, event.kind, [r.killmail_id for r in event.records])
-        for event in read_in_processes(files, 2)
+        for event in read_in_processes(files, 2, prices={})
     ]
     assert there == here
     assert [kind for _, kind, _ in here].count("end") == 5
@@ -233,7 +235,7 @@ def test_oversized_line_stops_file(
     monkeypatch.setattr(sources, "DOCUMENT_LIMIT", len(line) + 10)
     path = tmp_path / "big.jsonl"
     path.write_bytes(line + b"\n" + b"{" + b" " * (2 * len(line)) + b"}\n")
-    events = list(read_here([path]))
+    events = list(read_here([path], prices={}))
     assert events[-1].kind == "error"
     assert "line 2 is larger than" in (events[-1].error or "")
     assert sum(len(event.records) for event in events) == 1
@@ -247,3 +249,60 @@ def test_oversized_document_rejected(
     path.write_bytes(b"{\n" + b' "a": 1,\n' * 50 + b' "b": 2\n}\n')
     with pytest.raises(InputError, match="larger than"):
         _documents(path)
+
+
+def _ahead_documents(path: Path) -> list[sources.RawDocument]:
+    return list(FileReader(path, decompress_ahead=True).documents())
+
+
+def test_decompress_ahead_real_archive() -> None:
+    """The background decompressor passes the archive in several calls
+    (it is larger than one input chunk) and must give the same documents."""
+    path = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
+    assert path.stat().st_size > 2 * sources.AHEAD_INPUT
+    assert _ahead_documents(path) == _documents(path)
+
+
+def test_decompress_ahead_streams_and_trailing_data(tmp_path: Path) -> None:
+    lines = _sample_lines(6)
+    first = bz2.compress(b"\n".join(lines[:3]) + b"\n")
+    second = bz2.compress(b"\n".join(lines[3:]) + b"\n")
+    path = tmp_path / "two-streams.jsonl.bz2"
+    path.write_bytes(first + second + b"not bzip2 at all")
+    plain = _documents(path)
+    assert len(plain) == 6
+    assert _ahead_documents(path) == plain
+    xz = tmp_path / "lines.jsonl.xz"
+    xz.write_bytes(lzma.compress(b"\n".join(lines) + b"\n"))
+    assert _ahead_documents(xz) == _documents(xz)
+    assert len(_ahead_documents(xz)) == 6
+
+
+def test_decompress_ahead_truncated(tmp_path: Path) -> None:
+    data = bz2.compress(b"\n".join(_sample_lines(40)) + b"\n")
+    path = tmp_path / "cut.jsonl.bz2"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(EOFError):
+        _ahead_documents(path)
+
+
+def test_decompress_ahead_thread_stops(tmp_path: Path) -> None:
+    """A reader that stops after one document must not leave the
+    decompressing thread blocked on its full queue."""
+    path = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
+    documents = FileReader(path, decompress_ahead=True).documents()
+    assert isinstance(documents, Generator)
+    next(documents)
+    documents.close()
+    names = [thread.name for thread in threading.enumerate()]
+    assert "evedmv-decompress" not in names
+
+
+def test_reader_process_failure_raised(tmp_path: Path) -> None:
+    """A reader process that dies must surface as an error in the importer,
+    through the thread that receives its events."""
+    path = tmp_path / "0.jsonl"
+    path.write_bytes(b"\n".join(_sample_lines(3)) + b"\n")
+    events = read_in_processes([path, tmp_path / "missing.jsonl"], 2, prices={})
+    with pytest.raises(RuntimeError, match="import reader process"):
+        list(events)

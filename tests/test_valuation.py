@@ -10,11 +10,17 @@ import pytest
 
 from evedmv_tui.generate import generate_killmails
 from evedmv_tui.generate.universe import builtin_universe
-from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.prices import import_prices
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.db import Database
-from evedmv_tui.valuation import apply_computed_values, revalue_all
+from evedmv_tui.valuation import (
+    apply_computed_values,
+    compute_values,
+    load_price_book,
+    revalue_all,
+    round_cents,
+)
 from tests.conftest import shared_file
 
 PRICES_FILE = "prices/esi_markets_prices_2025-05-13.json"
@@ -360,3 +366,76 @@ def test_import_batch_values_killmails(db: Database) -> None:
         "SELECT count(*) FROM killmails WHERE value_source IS DISTINCT FROM 'computed'"
     )
     assert unvalued == 0
+
+
+def test_round_cents_matches_numeric_round(db: Database) -> None:
+    """Rounding in Python must equal PostgreSQL's ``round(x::numeric, 2)``,
+    which first keeps 15 significant digits and rounds ties away from zero."""
+    values = [
+        0.0,
+        0.005,
+        0.015,
+        0.125,
+        1.005,
+        2.675,
+        1234.565,
+        0.1 + 0.2,
+        1e12 + 0.005,
+        123456789012.345,
+        80e9 + 0.01 * 3,
+        987654321.0049999,
+        5e-3 - 1e-18,
+        1.23456789012345678e15,
+    ]
+    values += [v * 7.77 for v in values] + [i * 0.005 for i in range(1, 400)]
+    expected = db.fetch_value(
+        "SELECT array_agg(round(v::numeric, 2)::float8 ORDER BY n)"
+        " FROM unnest(%s::float8[]) WITH ORDINALITY AS t (v, n)",
+        (values,),
+    )
+    assert [round_cents(v) for v in values] == expected
+
+
+def test_compute_values_without_prices() -> None:
+    item = (1, KILL_TIME, 0, None, 587, 27, 1, 1, 0)
+    assert compute_values({}, 587, [item]) is None
+    nominal = (1, KILL_TIME, 1, None, 999, 5, 2, 0, 3)
+    values = compute_values({}, 587, [item, nominal])
+    assert values is not None
+    assert values.total_value == 0.03
+    assert values.dropped_value == 0.03
+    assert values.destroyed_value == 0.0
+    assert values.fitted_value == 0.0
+
+
+def test_import_values_equal_sql(db: Database) -> None:
+    """The importer values killmails in Python while it encodes them. The
+    SQL statement that values them again after a price import must find
+    exactly the same four numbers for every killmail of a real archive."""
+    import_sde(db, shared_file("sde-jsonl.zip"))
+    import_prices(db, shared_file(PRICES_FILE), revalue=False)
+    archive = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
+    summary = import_paths(db, [archive], offline=True, workers=0)
+    assert summary.inserted == 4158
+    query = (
+        "SELECT killmail_id, total_value, fitted_value, dropped_value,"
+        " destroyed_value, value_source FROM killmails ORDER BY killmail_id"
+    )
+    imported = db.fetch_all(query)
+    assert sum(row[5] == "computed" for row in imported) >= 4000
+    db.execute(
+        "UPDATE killmails SET total_value = NULL, fitted_value = NULL,"
+        " dropped_value = NULL, destroyed_value = NULL, value_source = NULL"
+    )
+    revalue_all(db)
+    assert db.fetch_all(query) == imported
+
+
+def test_price_book_rules(db: Database) -> None:
+    _prices(db, {587: (300_000.0, 1.0), 588: (None, 5.0), 589: (None, 0.0)})
+    book = load_price_book(db)
+    assert book[587] == 300_000.0
+    assert book[588] == 5.0
+    assert 589 not in book
+    assert book[670] == 10_000.0
+    assert book[11940] == 500e9

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from evedmv_tui.ingest.shapes import (
     parse_document,
 )
 from evedmv_tui.killmails import Zkb, decode_zkb
+from evedmv_tui.valuation import ComputedValues, compute_values
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 """Header of a binary COPY stream: signature, flags, header extension length."""
@@ -161,17 +163,47 @@ class EncodedKillmail:
         """Return the stored ESI body, read back from the encoded row."""
         return read_text_field(self.killmail_copy, ESI_BODY_FIELD)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling through the constructor is faster than through the
+        # field-by-field state that dataclasses generate for slots classes:
+        # 0.03 s against 0.07 s for 20,000 records in one measurement.
+        return (EncodedKillmail, _encoded_fields(self))
 
-def zkb_values(zkb: Zkb | None) -> tuple[Any, ...]:
-    """Return the zkb columns of ``killmails``, from total_value to labels."""
-    if zkb is None:
-        return (None,) * 11
+
+_encoded_fields = operator.attrgetter(
+    *(field.name for field in dataclasses.fields(EncodedKillmail))
+)
+
+
+def zkb_values(
+    zkb: Zkb | None, computed: ComputedValues | None = None
+) -> tuple[Any, ...]:
+    """Return the zkb columns of ``killmails``, from total_value to labels.
+
+    ``computed`` fills the four ISK values when the zkb block has none.
+    """
+    if zkb is None or zkb.total_value is None:
+        values: tuple[Any, ...] = (None,) * 5
+        if computed is not None:
+            values = (
+                computed.total_value,
+                computed.fitted_value,
+                computed.dropped_value,
+                computed.destroyed_value,
+                "computed",
+            )
+        if zkb is None:
+            return (*values, *(None,) * 6)
+    else:
+        values = (
+            zkb.total_value,
+            zkb.fitted_value,
+            zkb.dropped_value,
+            zkb.destroyed_value,
+            "zkb",
+        )
     return (
-        zkb.total_value,
-        zkb.fitted_value,
-        zkb.dropped_value,
-        zkb.destroyed_value,
-        "zkb" if zkb.total_value is not None else None,
+        *values,
         zkb.points,
         zkb.npc,
         zkb.solo,
@@ -186,8 +218,12 @@ def killmail_row(
     zkb: Zkb | None,
     zkb_body: str | None,
     seen_at: dt.datetime,
+    computed: ComputedValues | None = None,
 ) -> tuple[Any, ...]:
-    """Return the ``killmails`` row of ``record`` with the given zkb block."""
+    """Return the ``killmails`` row of ``record`` with the given zkb block.
+
+    ``computed`` gives the ISK values when the zkb block has none.
+    """
     killmail = record.killmail
     victim = killmail.victim
     position = victim.position
@@ -208,7 +244,7 @@ def killmail_row(
         None if position is None else position.y,
         None if position is None else position.z,
         len(killmail.attackers),
-        *zkb_values(zkb),
+        *zkb_values(zkb, computed),
         record.esi_body,
         zkb_body,
         seen_at if zkb_body is not None else None,
@@ -220,13 +256,24 @@ def encode_parsed(
     record: ParsedKillmail,
     seen_at: dt.datetime,
     *,
+    prices: Mapping[int, float],
     zkb: Zkb | None = None,
     zkb_body: str | None = None,
 ) -> EncodedKillmail:
-    """Encode ``record``; ``zkb``/``zkb_body`` replace its own block if given."""
+    """Encode ``record``; ``zkb``/``zkb_body`` replace its own block if given.
+
+    A killmail whose zkb block has no ISK values is valued from ``prices``
+    (a :func:`evedmv_tui.valuation.load_price_book` result).
+    """
     if zkb_body is None:
         zkb, zkb_body = record.zkb, record.zkb_body
     killmail = record.killmail
+    has_zkb_values = zkb is not None and zkb.total_value is not None
+    computed = None
+    if not has_zkb_values:
+        computed = compute_values(
+            prices, killmail.victim.ship_type_id, record.item_rows
+        )
     return EncodedKillmail(
         killmail.killmail_id,
         killmail.killmail_time,
@@ -234,8 +281,10 @@ def encode_parsed(
         record.killmail_hash,
         record.source,
         zkb_body,
-        zkb is not None and zkb.total_value is not None,
-        encoder("killmails").encode([killmail_row(record, zkb, zkb_body, seen_at)]),
+        has_zkb_values,
+        encoder("killmails").encode(
+            [killmail_row(record, zkb, zkb_body, seen_at, computed)]
+        ),
         encoder("attackers").encode(record.attacker_rows),
         encoder("items").encode(record.item_rows),
     )
@@ -245,6 +294,7 @@ def reencode(
     record: EncodedKillmail,
     seen_at: dt.datetime,
     *,
+    prices: Mapping[int, float],
     zkb_body: str | None = None,
     killmail_hash: str | None = None,
 ) -> EncodedKillmail:
@@ -259,9 +309,13 @@ def reencode(
     )
     zkb_body = zkb_body or record.zkb_body
     if zkb_body is None:
-        return encode_parsed(body, seen_at)
+        return encode_parsed(body, seen_at, prices=prices)
     return encode_parsed(
-        body, seen_at, zkb=decode_zkb(zkb_body.encode()), zkb_body=zkb_body
+        body,
+        seen_at,
+        prices=prices,
+        zkb=decode_zkb(zkb_body.encode()),
+        zkb_body=zkb_body,
     )
 
 
@@ -289,13 +343,19 @@ def prepare_document(
     source_file: str,
     position: str,
     seen_at: dt.datetime,
+    prices: Mapping[int, float],
     source: str | None = None,
 ) -> list[WritableRecord]:
-    """Parse one document and encode its killmails for the writer."""
+    """Parse one document and encode its killmails for the writer.
+
+    Killmails without zkb ISK values are valued from ``prices``.
+    """
     records = parse_document(
         document, source_file=source_file, position=position, source=source
     )
     return [
-        encode_parsed(record, seen_at) if isinstance(record, ParsedKillmail) else record
+        encode_parsed(record, seen_at, prices=prices)
+        if isinstance(record, ParsedKillmail)
+        else record
         for record in records
     ]

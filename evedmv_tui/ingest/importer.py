@@ -7,8 +7,11 @@ committed batch the ``after_batch`` hooks run with the batch's
 :class:`~evedmv_tui.ingest.hooks.BatchResult`. :func:`import_records` does
 the same for documents that are already in memory (live feeds, ESI).
 
-Large inputs are read and decompressed in a second process, so one core
-decompresses while the other parses and writes.
+Large inputs are read in a second process, which decompresses bzip2 and
+xz in one thread while another parses and encodes, so reading overlaps the
+writes. Killmails without zkb values are valued as they are encoded, from
+the prices that :class:`~evedmv_tui.ingest.writer.BatchWriter` loads when
+it starts.
 """
 
 from __future__ import annotations
@@ -297,10 +300,12 @@ def default_workers(files: int, total_bytes: int) -> int:
     return max(1, min(files, (os.cpu_count() or 2) - 1))
 
 
-def _events(files: Sequence[Path], workers: int) -> Iterator[ReadEvent]:
+def _events(
+    files: Sequence[Path], workers: int, prices: Mapping[int, float]
+) -> Iterator[ReadEvent]:
     if workers > 0:
-        return read_in_processes(files, workers)
-    return read_here(files)
+        return read_in_processes(files, workers, prices=prices)
+    return read_here(files, prices=prices)
 
 
 def import_paths(
@@ -337,7 +342,7 @@ def import_paths(
         done_files = 0
         done_bytes = 0
         try:
-            for event in _events(files, workers):
+            for event in _events(files, workers, writer.prices):
                 index = event.file_index
                 name = str(files[index])
                 batcher.add(index, event.records)
@@ -439,6 +444,7 @@ def import_records(
                     source_file=source_file,
                     position=f"record {number}",
                     seen_at=seen_at,
+                    prices=writer.prices,
                     source=source,
                 ),
             )

@@ -5,7 +5,10 @@ storing the rows, so large imports do that work in spawned reader
 processes, which hand encoded records to the importer through bounded
 queues while this process only sends them. Each queue contains at most
 :data:`QUEUE_MESSAGES` messages of the records of
-:data:`DOCUMENTS_PER_MESSAGE` documents, which bounds the memory in flight.
+:data:`DOCUMENTS_PER_MESSAGE` documents, and this process unpickles at most
+:data:`RECEIVED_MESSAGES` more ahead, which bounds the memory in flight.
+Each reader also decompresses bzip2 and xz input in a thread of its own
+(:class:`~evedmv_tui.ingest.sources.FileReader`'s ``decompress_ahead``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import logging
 import lzma
 import multiprocessing
 import queue
+import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DOCUMENTS_PER_MESSAGE = 500
 QUEUE_MESSAGES = 8
+RECEIVED_MESSAGES = 2
+"""Messages the importer's receiving thread unpickles ahead of their use."""
 _READ_ERRORS = (InputError, OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
@@ -50,9 +56,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def read_file(index: int, path: Path) -> Iterator[ReadEvent]:
-    """Yield the parsed records of one file in chunks, then its end or error."""
-    reader = FileReader(path)
+def read_file(
+    index: int, path: Path, *, prices: Mapping[int, float]
+) -> Iterator[ReadEvent]:
+    """Yield the parsed records of one file in chunks, then its end or error.
+
+    Killmails without zkb ISK values are valued from ``prices``.
+    """
+    reader = FileReader(path, decompress_ahead=True)
     chunk: list[WritableRecord] = []
     documents = 0
     seen_at = dt.datetime.now(dt.UTC)
@@ -64,6 +75,7 @@ def read_file(index: int, path: Path) -> Iterator[ReadEvent]:
                     source_file=document.source_file,
                     position=document.position,
                     seen_at=seen_at,
+                    prices=prices,
                 )
             )
             documents += 1
@@ -82,20 +94,28 @@ def read_file(index: int, path: Path) -> Iterator[ReadEvent]:
     yield ReadEvent(index, "end", (), reader.bytes_read)
 
 
-def read_here(files: Sequence[Path]) -> Iterator[ReadEvent]:
+def read_here(
+    files: Sequence[Path], *, prices: Mapping[int, float]
+) -> Iterator[ReadEvent]:
     """Read every file in this process."""
     for index, path in enumerate(files):
-        yield from read_file(index, path)
+        yield from read_file(index, path, prices=prices)
 
 
-def _reader_main(files: Sequence[Path], first: int, step: int, channel: Any) -> None:
+def _reader_main(
+    files: Sequence[Path],
+    first: int,
+    step: int,
+    channel: Any,
+    prices: Mapping[int, float],
+) -> None:
     """Entry point of a reader process: files ``first``, ``first + step``, ..."""
     # Parsing makes millions of short-lived acyclic objects; frequent cyclic
     # collections would cost about as much as the parsing itself.
     gc.set_threshold(50_000, 20, 100)
     try:
         for index in range(first, len(files), step):
-            for event in read_file(index, files[index]):
+            for event in read_file(index, files[index], prices=prices):
                 channel.put(event)
     except BaseException as exc:  # reported to the parent, which raises it
         channel.put(ReadEvent(-1, "fatal", error=_describe(exc)))
@@ -120,13 +140,56 @@ def _next_event(channel: Any, process: Any) -> ReadEvent:
         return event
 
 
-def read_in_processes(files: Sequence[Path], workers: int) -> Iterator[ReadEvent]:
+def _ordered_events(
+    readers: Sequence[tuple[Any, Any]], files: int
+) -> Iterator[ReadEvent]:
+    """Yield the readers' events file by file, as reader ``index % workers``."""
+    for index in range(files):
+        channel, process = readers[index % len(readers)]
+        while True:
+            event = _next_event(channel, process)
+            yield event
+            if event.kind in ("end", "error"):
+                break
+
+
+def _receive(events: Iterator[ReadEvent], ready: Any, stop: threading.Event) -> None:
+    """Move ``events`` into ``ready`` until they end, fail or ``stop`` is set."""
+    item: ReadEvent | BaseException | None = None
+    try:
+        for item in events:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        item = None
+    except BaseException as exc:  # raised again in the consuming thread
+        item = exc
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def read_in_processes(
+    files: Sequence[Path], workers: int, *, prices: Mapping[int, float]
+) -> Iterator[ReadEvent]:
     """Read the files in ``workers`` spawned processes; yield events in file order.
 
     Reader ``k`` reads files ``k``, ``k + workers``, ... in turn, so while
     this process consumes one file, the next file's reader works ahead
     until its queue is full. Events come out in file order either way, so
     the result is the same as reading in this process.
+
+    A thread receives and unpickles the events up to
+    :data:`RECEIVED_MESSAGES` ahead, so that work overlaps the caller's
+    waits on the database.
     """
     workers = max(1, min(workers, len(files)))
     context = multiprocessing.get_context("spawn")
@@ -135,24 +198,35 @@ def read_in_processes(files: Sequence[Path], workers: int) -> Iterator[ReadEvent
         channel = context.Queue(maxsize=QUEUE_MESSAGES)
         process = context.Process(
             target=_reader_main,
-            args=(list(files), first, workers, channel),
+            args=(list(files), first, workers, channel, dict(prices)),
             name=f"evedmv-import-reader-{first}",
             daemon=True,
         )
         process.start()
         readers.append((channel, process))
     log.debug("%d reader process(es) started for %d file(s)", workers, len(files))
+    ready: queue.Queue[ReadEvent | BaseException | None] = queue.Queue(
+        maxsize=RECEIVED_MESSAGES
+    )
+    stop = threading.Event()
+    receiver = threading.Thread(
+        target=_receive,
+        args=(_ordered_events(readers, len(files)), ready, stop),
+        name="evedmv-import-receiver",
+        daemon=True,
+    )
+    receiver.start()
     try:
-        for index in range(len(files)):
-            channel, process = readers[index % workers]
-            while True:
-                event = _next_event(channel, process)
-                yield event
-                if event.kind in ("end", "error"):
-                    break
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
-        for channel, process in readers:
+        stop.set()
+        for _, process in readers:
             if process.is_alive():
                 process.terminate()
             process.join(timeout=10)
+        receiver.join()
+        for channel, _ in readers:
             channel.close()

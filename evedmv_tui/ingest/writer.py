@@ -13,8 +13,10 @@ so concurrent importers (a file import and the live feed) never race on
 3. zkb blocks for stored killmails are COPYed into a temporary staging table
    and merged with one ``UPDATE ... FROM``, which refreshes values only where
    the newest block differs;
-4. rejects are inserted, and ISK values are computed from prices for new
-   killmails that came without zkb values.
+4. rejects are inserted.
+
+New killmails that came without zkb values already carry ISK values
+computed from prices when they were encoded (:mod:`evedmv_tui.valuation`).
 
 Any error rolls the whole batch back, so a batch lands whole or not at all.
 """
@@ -23,10 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -47,6 +48,7 @@ from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.shapes import PendingKillmail, RejectedRecord
 from evedmv_tui.killmails import Zkb, decode_zkb
 from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.valuation import load_price_book
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +233,9 @@ Keyed = EncodedKillmail | PendingKillmail
 
 
 def _merge_duplicates(
-    records: Sequence[WritableRecord], seen_at: dt.datetime
+    records: Sequence[WritableRecord],
+    seen_at: dt.datetime,
+    prices: Mapping[int, float],
 ) -> tuple[dict[int, Keyed], list[RejectedRecord], int]:
     """Keep one record per killmail id; a body beats a reference, a later zkb wins."""
     chosen: dict[int, Keyed] = {}
@@ -246,20 +250,22 @@ def _merge_duplicates(
             chosen[record.killmail_id] = record
             continue
         duplicates += 1
-        chosen[record.killmail_id] = _combine(earlier, record, seen_at)
+        chosen[record.killmail_id] = _combine(earlier, record, seen_at, prices)
     return chosen, rejects, duplicates
 
 
-def _combine(earlier: Keyed, later: Keyed, seen_at: dt.datetime) -> Keyed:
+def _combine(
+    earlier: Keyed, later: Keyed, seen_at: dt.datetime, prices: Mapping[int, float]
+) -> Keyed:
     if isinstance(earlier, EncodedKillmail):
         if later.zkb_body is None:
             return earlier
         if isinstance(later, EncodedKillmail):
             return later
-        return reencode(earlier, seen_at, zkb_body=later.zkb_body)
+        return reencode(earlier, seen_at, prices=prices, zkb_body=later.zkb_body)
     if isinstance(later, EncodedKillmail):
         if later.zkb_body is None and earlier.zkb_body is not None:
-            return reencode(later, seen_at, zkb_body=earlier.zkb_body)
+            return reencode(later, seen_at, prices=prices, zkb_body=earlier.zkb_body)
         return later
     if later.zkb_body is None and earlier.zkb_body is not None:
         return dataclasses.replace(later, zkb_body=earlier.zkb_body)
@@ -303,12 +309,13 @@ def _plan(
     chosen: dict[int, Keyed],
     existing: dict[int, _Existing],
     seen_at: dt.datetime,
+    prices: Mapping[int, float],
 ) -> _Plan:
     plan = _Plan()
     for killmail_id, record in chosen.items():
         found = existing.get(killmail_id)
         if isinstance(record, EncodedKillmail):
-            _plan_body(plan, record, found, seen_at)
+            _plan_body(plan, record, found, seen_at, prices)
         else:
             _plan_reference(plan, record, found, seen_at)
     return plan
@@ -319,6 +326,7 @@ def _plan_body(
     record: EncodedKillmail,
     found: _Existing | None,
     seen_at: dt.datetime,
+    prices: Mapping[int, float],
 ) -> None:
     if found is not None and found.state == "stored":
         zkb = record.zkb
@@ -344,7 +352,11 @@ def _plan_body(
         killmail_hash = None if record.killmail_hash else found.killmail_hash
         if zkb_body or killmail_hash:
             record = reencode(
-                record, seen_at, zkb_body=zkb_body, killmail_hash=killmail_hash
+                record,
+                seen_at,
+                prices=prices,
+                zkb_body=zkb_body,
+                killmail_hash=killmail_hash,
             )
     plan.bodies.append(record)
     if found is None:
@@ -428,29 +440,6 @@ def _raw(text: Any) -> str:
     return str(text)
 
 
-class ValueHook(Protocol):
-    """Signature of :func:`evedmv_tui.valuation.apply_computed_values`."""
-
-    def __call__(
-        self,
-        db: Database,
-        conn: psycopg.Connection[Any] | None,
-        killmail_ids: Iterable[int],
-        *,
-        start: dt.datetime | None = ...,
-        end: dt.datetime | None = ...,
-    ) -> int: ...
-
-
-def _valuation() -> ValueHook | None:
-    try:
-        module = importlib.import_module("evedmv_tui.valuation")
-    except ImportError:
-        return None
-    hook: ValueHook | None = getattr(module, "apply_computed_values", None)
-    return hook
-
-
 def _reject_params(
     rejects: Sequence[RejectedRecord], import_id: int | None
 ) -> dict[str, Any]:
@@ -492,18 +481,24 @@ class BatchWriter:
         self.db = db
         self.import_id = import_id
         self.partitions = PartitionManager(db)
-        self._apply_values = _valuation()
+        # NOTE: prices are read once per writer. Killmails it writes after a
+        # concurrent price import has revalued the stored ones keep values
+        # from the prices read here.
+        self.prices = load_price_book(db)
+        """Unit prices by type id, for killmails encoded without zkb values."""
 
     def write(self, records: Sequence[WritableRecord]) -> BatchOutcome:
         """Write one batch in one transaction and return its counts and ids."""
         seen_at = dt.datetime.now(dt.UTC)
-        chosen, rejects, in_batch_duplicates = _merge_duplicates(records, seen_at)
-        months = {
-            month_start(record.killmail_time)
+        chosen, rejects, in_batch_duplicates = _merge_duplicates(
+            records, seen_at, self.prices
+        )
+        times = {
+            record.killmail_time
             for record in chosen.values()
             if isinstance(record, EncodedKillmail)
         }
-        self.partitions.ensure(months)
+        self.partitions.ensure({month_start(moment) for moment in times})
 
         db = self.db
         with db.connection() as conn, conn.transaction():
@@ -517,7 +512,7 @@ class BatchWriter:
                     conn=conn,
                 )
             }
-            plan = _plan(chosen, existing, seen_at)
+            plan = _plan(chosen, existing, seen_at, self.prices)
             self._write_plan(conn, plan, seen_at)
             updated = self._merge_zkb(conn, plan)
             if rejects:
@@ -526,7 +521,6 @@ class BatchWriter:
                     _reject_params(rejects, self.import_id),
                     conn=conn,
                 )
-            self._value(conn, plan.bodies)
 
         unchanged = len(plan.zkb_stage) - len(updated)
         return BatchOutcome(
@@ -537,22 +531,6 @@ class BatchWriter:
             rejected=len(rejects),
             result=_batch_result(plan.bodies, updated),
             pending_ids=tuple(plan.pending_ids),
-        )
-
-    def _value(
-        self, conn: psycopg.Connection[Any], bodies: Sequence[EncodedKillmail]
-    ) -> None:
-        """Compute ISK values from prices for new killmails without zkb values."""
-        without_values = [r for r in bodies if not r.has_zkb_values]
-        if self._apply_values is None or not without_values:
-            return
-        times = [r.killmail_time for r in without_values]
-        self._apply_values(
-            self.db,
-            conn,
-            [r.killmail_id for r in without_values],
-            start=min(times),
-            end=max(times),
         )
 
     def _write_plan(
