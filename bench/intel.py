@@ -9,11 +9,18 @@ killmails are generated and imported only once):
    import them without post-batch hooks, then give every character,
    corporation and alliance a seeded made-up name (generated killmails carry
    ids only);
-2. time :func:`load_page` for the busiest corporation and the busiest
+2. build the daily entity totals the way a user's database gets them for
+   killmails stored before migration ``0202_intel_totals.sql``: its
+   back-fill function (``intel_totals_rebuild``, through
+   :func:`evedmv_tui.intel.totals.rebuild`), run only when some stored
+   killmail is not counted yet. Report the size of the totals tables, and
+   the cost of the import hook and of the value trigger for batches of
+   2,000 killmails, each measured in a transaction that is rolled back;
+3. time :func:`load_page` for the busiest corporation and the busiest
    alliance (most kills and losses), for the default period (30 days) and
    for all time, and count its statements. The targets are 100 ms and 5
    statements for the corporation, and 200 ms for the alliance;
-3. type names of real rows one keystroke at a time and time each
+4. type names of real rows one keystroke at a time and time each
    :func:`search` call; target 50 ms per keystroke.
 
 Each page is loaded once to warm the cache, then timed ``--repeat`` times;
@@ -30,11 +37,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psycopg
+
 from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.intel import totals
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
 from evedmv_tui.intel.pages import load_page
 from evedmv_tui.intel.search import search
@@ -49,6 +60,9 @@ CORPORATION_TARGET_SECONDS = 0.100
 ALLIANCE_TARGET_SECONDS = 0.200
 STATEMENT_TARGET = 5
 KEYSTROKE_TARGET_SECONDS = 0.050
+HOOK_BATCH = 2000
+"""Killmails per batch in the hook and trigger measurements (the import's batch)."""
+HOOK_BATCHES = 5
 SEARCH_WORDS = 40
 """Names typed in the search part, one keystroke at a time (up to 8 each)."""
 
@@ -118,6 +132,120 @@ def store_names(db: Database, seed: int) -> int:
             copy.write_row((entity_id, kind, made_up_name(rng, kind)))
     db.execute("VACUUM ANALYZE names")
     return len(rows)
+
+
+def build_totals(db: Database) -> float | None:
+    """Count the killmails the totals miss, as the migration back-fill does.
+
+    Returns the seconds taken, or None when every killmail was counted.
+    """
+    stored = db.fetch_value("SELECT count(*) FROM killmails")
+    counted = db.fetch_value("SELECT count(*) FROM intel_counted_killmails")
+    if counted == stored:
+        return None
+    started = time.perf_counter()
+    totals.rebuild(db)
+    seconds = time.perf_counter() - started
+    db.execute(
+        "VACUUM ANALYZE intel_counted_killmails, intel_entity_days,"
+        " intel_entity_day_tops"
+    )
+    return seconds
+
+
+def totals_sizes(db: Database) -> dict[str, tuple[int, int]]:
+    """Return rows and bytes (with indexes and TOAST) of each totals table."""
+    sizes = {}
+    for table in (
+        "intel_counted_killmails",
+        "intel_entity_days",
+        "intel_entity_day_tops",
+    ):
+        rows = db.fetch_value(f"SELECT count(*) FROM {table}")
+        size = db.fetch_value("SELECT pg_total_relation_size(%s::regclass)", (table,))
+        sizes[table] = (int(rows), int(size))
+    return sizes
+
+
+def sample_batches(db: Database) -> list[tuple[list[int], Any, Any]]:
+    """Return ids and time bounds of batches of consecutive killmails."""
+    total = db.fetch_value("SELECT count(*) FROM killmails")
+    step = max(1, (total - HOOK_BATCH) // HOOK_BATCHES)
+    batches = []
+    for number in range(HOOK_BATCHES):
+        rows = db.fetch_all(
+            "SELECT killmail_id, killmail_time FROM killmails"
+            " ORDER BY killmail_time, killmail_id OFFSET %s LIMIT %s",
+            (number * step, HOOK_BATCH),
+        )
+        times = [row[1] for row in rows]
+        batches.append(([int(row[0]) for row in rows], min(times), max(times)))
+    return batches
+
+
+def time_hook(db: Database, batches: list[tuple[list[int], Any, Any]]) -> list[float]:
+    """Time the totals hook's statements on batches already counted.
+
+    Each batch is uncounted and counted again inside a transaction that is
+    rolled back, so its rows are added to totals rows that exist, as they
+    are for a new batch inside days already seen.
+    """
+    timings = []
+    with db.connection() as conn:
+        for ids, start, end in batches:
+            with conn.transaction():
+                db.execute(
+                    "DELETE FROM intel_counted_killmails WHERE killmail_id = ANY(%s)",
+                    (ids,),
+                    conn=conn,
+                )
+                started = time.perf_counter()
+                db.execute(
+                    "SELECT pg_advisory_xact_lock(%s)",
+                    (totals.TOTALS_LOCK_KEY,),
+                    conn=conn,
+                )
+                counted = db.fetch_value(
+                    "SELECT intel_totals_add(%s::bigint[], %s, %s)",
+                    (ids, start, end),
+                    conn=conn,
+                )
+                timings.append(time.perf_counter() - started)
+                assert counted == len(ids)
+                raise psycopg.Rollback()
+    return timings
+
+
+def time_value_updates(
+    db: Database, batches: list[tuple[list[int], Any, Any]], statement: str
+) -> list[float]:
+    """Time one UPDATE of each batch's killmails, rolled back afterwards.
+
+    ``statement`` may start with ``DISABLE;`` to run without the value
+    trigger of ``0202_intel_totals.sql``.
+    """
+    disable = statement.startswith("DISABLE;")
+    update = statement.removeprefix("DISABLE;")
+    timings = []
+    with db.connection() as conn:
+        for ids, start, end in batches:
+            with conn.transaction():
+                if disable:
+                    db.execute(
+                        "ALTER TABLE killmails"
+                        " DISABLE TRIGGER intel_totals_value_changed",
+                        conn=conn,
+                    )
+                started = time.perf_counter()
+                db.execute(
+                    update + " WHERE killmail_id = ANY(%s)"
+                    " AND killmail_time BETWEEN %s AND %s",
+                    (ids, start, end),
+                    conn=conn,
+                )
+                timings.append(time.perf_counter() - started)
+                raise psycopg.Rollback()
+    return timings
 
 
 def busiest(db: Database, kind: EntityKind) -> tuple[int, int]:
@@ -215,6 +343,43 @@ def main() -> int:
     print(f"{stored} killmails, {attackers} attacker rows stored")
 
     figures: dict[str, object] = {"killmails": stored, "attacker_rows": attackers}
+    built = build_totals(db)
+    if built is not None:
+        print(f"built the entity totals in {built:.1f} s")
+        figures["totals_build_s"] = round(built, 1)
+    for table, (rows, size) in totals_sizes(db).items():
+        print(f"{table}: {rows} rows, {size / 1e6:.1f} MB")
+        figures[f"{table}_rows"] = rows
+        figures[f"{table}_mb"] = round(size / 1e6, 1)
+    batches = sample_batches(db)
+    for label, timings in (
+        ("hook", time_hook(db, batches)),
+        (
+            "update_unchanged",
+            time_value_updates(
+                db, batches, "UPDATE killmails SET total_value = total_value"
+            ),
+        ),
+        (
+            "update_without_trigger",
+            time_value_updates(
+                db, batches, "DISABLE;UPDATE killmails SET total_value = total_value"
+            ),
+        ),
+        (
+            "update_changed",
+            time_value_updates(
+                db, batches, "UPDATE killmails SET total_value = total_value + 1"
+            ),
+        ),
+    ):
+        median = statistics.median(timings)
+        print(
+            f"{label}, {HOOK_BATCH} killmails: median {median * 1000:.1f} ms"
+            f" of {len(timings)}, max {max(timings) * 1000:.1f} ms"
+        )
+        figures[f"{label}_ms"] = round(median * 1000, 2)
+
     for kind, target in (
         (EntityKind.CORPORATION, CORPORATION_TARGET_SECONDS),
         (EntityKind.ALLIANCE, ALLIANCE_TARGET_SECONDS),

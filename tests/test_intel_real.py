@@ -16,6 +16,7 @@ import pytest
 
 from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.intel import totals
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
 from evedmv_tui.intel.pages import EntityPage, load_page
 from evedmv_tui.prices import import_prices
@@ -37,7 +38,15 @@ def real_database(cluster: PrivateCluster) -> Iterator[tuple[Database, str]]:
     database = Database(url, telemetry=Telemetry())
     try:
         import_sde(database, shared_file("sde"))
-        import_paths(database, [shared_file(ARCHIVE)], offline=True, workers=0)
+        # The totals hook counts each batch as a real import does; the price
+        # import then revalues counted killmails through the value trigger.
+        import_paths(
+            database,
+            [shared_file(ARCHIVE)],
+            offline=True,
+            workers=0,
+            after_batch=[totals.on_batch],
+        )
         import_prices(database, shared_file(PRICES))
         detect_all(database)
         database.execute("VACUUM ANALYZE")
@@ -368,3 +377,17 @@ def test_battles_match_independent_sql(real_db: Database) -> None:
     shown = [(b.battle_id, b.entity_killmails) for b in page.battles]
     assert shown == expected
     assert all(b.system_names for b in page.battles)
+
+
+@pytest.mark.parametrize("kind", [EntityKind.CORPORATION, EntityKind.ALLIANCE])
+def test_totals_page_equals_killmail_page(real_db: Database, kind: EntityKind) -> None:
+    """The price import revalued counted killmails; the totals must follow."""
+    revalued = real_db.fetch_value(
+        "SELECT count(*) FROM killmails WHERE value_source = 'computed'"
+    )
+    assert revalued > 0
+    entity = EntityRef(kind, busiest(real_db, kind.attacker_column), None)
+    for period in Period:
+        from_killmails = load_page(real_db, entity, period, from_totals=False)
+        from_totals = load_page(real_db, entity, period)
+        assert from_totals.as_json() == from_killmails.as_json(), period

@@ -39,6 +39,7 @@ BatchHook = Callable[[Database, BatchResult], None]
 # import the packages that react to it.
 DEFAULT_HOOKS: tuple[str, ...] = (
     "evedmv_tui.intel.watch:on_batch",
+    "evedmv_tui.intel.totals:on_batch",
     "evedmv_tui.battles.detect:on_batch",
 )
 

@@ -2,7 +2,8 @@
 
 :func:`load_page` runs four statements: the aggregates (summary, top lists
 and heatmap, one statement), the recent killmails, the battles, and one
-batch of names.
+batch of names. The aggregates of corporations and alliances come mostly
+from daily totals (:mod:`evedmv_tui.intel.totals`).
 All counting happens in PostgreSQL; no killmail is loaded into Python.
 docs/intel.md defines each figure.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -221,8 +223,9 @@ def _ref_json(ref: EntityRef | None) -> dict[str, Any] | None:
 class _AggregateRow:
     kills: int
     losses: int
-    isk_destroyed: float
-    isk_lost: float
+    isk_destroyed: decimal.Decimal
+    """Exact numeric sum, so it equals the sum of the daily totals."""
+    isk_lost: decimal.Decimal
     solo_kills: int
     gang_kills: int
     players_on_kills: int
@@ -275,12 +278,16 @@ def load_page(
     top: int = TOP_LIMIT,
     recent: int = RECENT_LIMIT,
     battles: int = BATTLE_LIMIT,
+    from_totals: bool = True,
 ) -> EntityPage:
     """Compute the page of ``entity`` over ``period``.
 
     Runs the aggregate, recent-killmail and battle statements, and calls
     ``resolve_names`` once for every character, corporation and alliance on
-    the page.
+    the page. Corporation and alliance figures come from the daily totals of
+    :mod:`evedmv_tui.intel.totals` plus the killmails of a partial first day.
+    ``from_totals=False`` reads them all from the killmails instead, which
+    gives the same page more slowly.
     """
     params = {
         "entity_id": entity.entity_id,
@@ -290,7 +297,9 @@ def load_page(
     }
     with operation(f"intel.page.{entity.kind.value}"):
         aggregate = db.fetch_one(
-            kind_sql("entity_page", entity.kind), params, row=_AggregateRow
+            kind_sql(_aggregate_statement(entity.kind, from_totals), entity.kind),
+            params,
+            row=_AggregateRow,
         )
         assert aggregate is not None  # the statement always returns one row
         recent_rows = db.fetch_all(
@@ -309,6 +318,13 @@ def load_page(
         names[entity.entity_id] = entity.name
     page = _build_page(entity, period, aggregate, recent_rows, names)
     return dataclasses.replace(page, battles=tuple(battle_rows))
+
+
+def _aggregate_statement(kind: EntityKind, from_totals: bool) -> str:
+    # Characters have no daily totals: their pages read few killmails.
+    if from_totals and kind is not EntityKind.CHARACTER:
+        return "entity_page_totals"
+    return "entity_page"
 
 
 def _ids_to_name(

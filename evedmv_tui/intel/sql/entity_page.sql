@@ -4,6 +4,10 @@
 -- corporation). The period ends at the newest stored killmail and starts
 -- %(days)s days before it (all time when NULL).
 --
+-- ISK is summed as numeric (each value cast on its own), so the sum does
+-- not depend on the order of the rows and equals the sum of the daily
+-- totals that entity_page_totals.sql reads.
+--
 -- Each large set is read once and then only hashed or aggregated. These
 -- sets are the entity's attacker rows (own), one row per kill with its
 -- killmail columns (kills), and one row per loss (losses). The kill and
@@ -90,12 +94,12 @@ hulls AS MATERIALIZED (
     ))
 ),
 kill_totals AS (
-    SELECT count(*) AS kills, coalesce(sum(value), 0) AS isk_destroyed,
+    SELECT count(*) AS kills, coalesce(sum(value::numeric), 0) AS isk_destroyed,
            min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
     FROM kills
 ),
 loss_totals AS (
-    SELECT count(*) AS losses, coalesce(sum(value), 0) AS isk_lost,
+    SELECT count(*) AS losses, coalesce(sum(value::numeric), 0) AS isk_lost,
            min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
     FROM losses
 ),

@@ -1,11 +1,16 @@
 -- The newest kills and losses of one entity (up to %(limit)s of each), with
 -- the victim, ship and system. {attacker} and {victim} are as in
 -- entity_page.sql.
+--
+-- The kills are grouped rather than DISTINCT ON: with GROUP BY the planner
+-- reads the entity's index newest first and stops after %(limit)s kills
+-- (an incremental sort by id within each time). DISTINCT ON made it sort
+-- all of an alliance's attacker rows, about 150 ms for 300,000 of them.
 WITH kills AS (
-    SELECT DISTINCT ON (a.killmail_time, a.killmail_id)
-           a.killmail_id, a.killmail_time
+    SELECT a.killmail_id, a.killmail_time
     FROM attackers a
     WHERE a.{attacker} = %(entity_id)s
+    GROUP BY a.killmail_time, a.killmail_id
     ORDER BY a.killmail_time DESC, a.killmail_id DESC
     LIMIT %(limit)s
 ),
