@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.generate import generate_killmails
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.store.cluster import PrivateCluster
@@ -652,3 +653,28 @@ def test_telemetry_tags_import(db: Database) -> None:
     assert "ingest.lookup_index" in names
     operations = {record.operation for record in db.telemetry.records()}
     assert "import" in operations
+
+
+def test_deep_nesting_and_byte_order_mark(db: Database, tmp_path: Path) -> None:
+    """A file nested too deeply is one reject, and the other files still land."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a_deep_array.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "b_deep_object.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    good = shared_file("killmails/real/zk_activity_fixtures.jsonl").read_bytes()
+    (folder / "c_good.jsonl").write_bytes(good)
+    (generated,) = generate_killmails(1, seed=3)
+    (folder / "d_bom.json").write_bytes(b"\xef\xbb\xbf" + generated)
+
+    summary = import_paths(db, [folder], offline=True)
+
+    # 16 killmails in the real file, one after the byte order mark.
+    assert summary.inserted == 17
+    assert summary.rejected == 2
+    reasons = db.fetch_all("SELECT source_file, reason FROM rejects ORDER BY 1")
+    assert [Path(name).name for name, _ in reasons] == [
+        "a_deep_array.json",
+        "b_deep_object.json",
+    ]
+    assert reasons[0][1].startswith("invalid value: Expected `object`")
+    assert reasons[1][1] == "invalid JSON: nested too deeply to be a killmail"

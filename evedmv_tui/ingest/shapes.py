@@ -587,6 +587,10 @@ def parse_document(
             probe = _probe_decoder.decode(raw)
         except msgspec.MsgspecError as exc:
             raise _invalid_from_msgspec(exc, "$") from None
+        except RecursionError:
+            raise _Invalid(
+                "$", "invalid JSON: nested too deeply to be a killmail"
+            ) from None
         shape = _probe_shape(probe, raw)
         if shape is Shape.EMPTY:
             return []

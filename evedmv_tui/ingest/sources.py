@@ -398,6 +398,10 @@ def iter_tar(stream: Peekable, archive: str) -> Iterator[tuple[str, bytes]]:
         yield name, data
 
 
+_BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark."""
+
+
 def _first_line(stream: Peekable) -> bytes:
     """Return the first non-blank line within the first megabyte, stripped."""
     head = stream.peek(_CHUNK).lstrip()
@@ -414,6 +418,11 @@ def json_documents(
 ) -> Iterator[RawDocument]:
     """Yield the documents of JSON text: an array, one document, or JSON Lines."""
     where = f"{prefix} " if prefix else ""
+    if stream.peek(len(_BOM))[: len(_BOM)] == _BOM:
+        # Editors on Windows start UTF-8 text with a byte order mark, which
+        # JSON parsers reject as a character outside any value.
+        stream.read(len(_BOM))
+        whole_size = None if whole_size is None else whole_size - len(_BOM)
     first = _first_line(stream)
     if first.startswith(b"["):
         if whole_size is not None and whole_size <= WHOLE_ARRAY_LIMIT:
@@ -453,7 +462,7 @@ def _check_size(data: bytes, source_file: str, what: str) -> None:
 def _whole_array(data: bytes, source_file: str, where: str) -> Iterator[RawDocument]:
     try:
         elements = msgspec.json.decode(data, type=list[msgspec.Raw])
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         # Malformed somewhere: the streaming splitter keeps the good elements.
         yield from (
             RawDocument(element, source_file, f"{where}element {index}")
