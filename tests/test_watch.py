@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 import pytest
@@ -134,9 +135,15 @@ def test_duplicate_name_rejected(db: Database) -> None:
         (ProfileSpec("", min_attackers=2), "must be 1 to"),
         (ProfileSpec("bad id", character_ids=(0,)), "not a positive id"),
         (ProfileSpec("bad class", ship_classes=("dreadnought",)), "unknown ship"),
-        (ProfileSpec("neg", min_value=-1.0), "negative"),
-        (ProfileSpec("bounds", min_attackers=5, max_attackers=2), "below"),
-        (ProfileSpec("zero", max_attackers=0), "below 1"),
+        (ProfileSpec("neg", min_value=-1.0), "not a finite amount of 0 or more"),
+        (ProfileSpec("nan", min_value=math.nan), "minimum value nan is not a finite"),
+        (ProfileSpec("inf", min_value=math.inf), "minimum value inf is not a finite"),
+        (
+            ProfileSpec("bounds", min_attackers=5, max_attackers=2),
+            "maximum attacker count 2 is below the minimum 5",
+        ),
+        (ProfileSpec("zero", max_attackers=0), "maximum attacker count 0 is out"),
+        (ProfileSpec("huge", min_attackers=2**31), "count 2147483648 is out of range"),
     ],
 )
 def test_invalid_profile_rejected(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
@@ -32,6 +33,8 @@ from evedmv_tui.store.telemetry import operation
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 100
+MAX_ATTACKERS = 2**31 - 1
+"""Largest attacker count a profile takes (a PostgreSQL integer)."""
 
 
 class WatchError(EvedmvError):
@@ -80,19 +83,23 @@ class ProfileSpec:
                 f"{where}: unknown ship class {unknown[0]!r}",
                 f"known classes: {', '.join(SHIP_CLASSES)}",
             )
-        if self.min_value is not None and self.min_value < 0:
+        if self.min_value is not None and not 0 <= self.min_value < math.inf:
             raise WatchError(
                 "invalid watch profile",
-                f"{where}: min_value {self.min_value} is negative",
+                f"{where}: minimum value {self.min_value} is not a finite amount"
+                " of 0 or more",
                 "give a value in ISK of 0 or more",
             )
-        for field in ("min_attackers", "max_attackers"):
+        for field, label in (
+            ("min_attackers", "minimum"),
+            ("max_attackers", "maximum"),
+        ):
             value = getattr(self, field)
-            if value is not None and value < 1:
+            if value is not None and not 1 <= value <= MAX_ATTACKERS:
                 raise WatchError(
                     "invalid watch profile",
-                    f"{where}: {field} {value} is below 1",
-                    "give an attacker count of 1 or more",
+                    f"{where}: {label} attacker count {value} is out of range",
+                    f"give an attacker count from 1 to {MAX_ATTACKERS:,}",
                 )
         if (
             self.min_attackers is not None
@@ -101,8 +108,8 @@ class ProfileSpec:
         ):
             raise WatchError(
                 "invalid watch profile",
-                f"{where}: max_attackers {self.max_attackers} is below"
-                f" min_attackers {self.min_attackers}",
+                f"{where}: maximum attacker count {self.max_attackers} is below"
+                f" the minimum {self.min_attackers}",
                 "swap or drop one of the bounds",
             )
         if not self.has_conditions:
