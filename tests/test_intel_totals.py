@@ -237,3 +237,33 @@ def test_batches_in_any_order_give_same_totals(
         counted
     )
     assert db.fetch_all("TABLE intel_entity_days ORDER BY 1, 2, 3") == days
+
+
+def test_changed_ship_classes_are_recounted(db: Database, generated: Path) -> None:
+    import_with_hook(db, generated)
+    before = totals.ship_class_digest(db)
+    assert totals.recount_if_classes_changed(db, before) is None
+    group = db.fetch_value(
+        "SELECT g.group_id FROM groups g JOIN types t ON t.group_id = g.group_id"
+        " JOIN killmails k ON k.victim_ship_type_id = t.type_id"
+        " GROUP BY g.group_id ORDER BY count(*) DESC LIMIT 1"
+    )
+    old_class = db.fetch_value(
+        "SELECT ship_class FROM groups WHERE group_id = %s", (group,)
+    )
+    new_class = "capital" if old_class != "capital" else "frigate"
+    try:
+        db.execute(
+            "UPDATE groups SET ship_class = %s WHERE group_id = %s",
+            (new_class, group),
+        )
+        assert totals.ship_class_digest(db) != before
+        with pytest.raises(AssertionError):
+            assert_pages_match(db)  # the totals still file the old class
+        assert totals.recount_if_classes_changed(db, before) == KILLMAILS
+        assert assert_pages_match(db) > 0
+    finally:
+        db.execute(
+            "UPDATE groups SET ship_class = %s WHERE group_id = %s",
+            (old_class, group),
+        )

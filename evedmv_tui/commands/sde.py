@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.config import Settings
+from evedmv_tui.intel import totals
 from evedmv_tui.sde import import_sde, static_counts
 from evedmv_tui.store.connect import open_database
 
@@ -37,9 +38,11 @@ def register(subparsers: Any) -> None:
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
+        classes = totals.ship_class_digest(db)
         summary = import_sde(db, args.path)
+        recounted = totals.recount_if_classes_changed(db, classes)
     if args.json:
-        print(json.dumps(summary.as_dict()))
+        print(json.dumps({**summary.as_dict(), "totals_recounted": recounted}))
         return 0
     build = f", build {summary.build}" if summary.build else ""
     print(f"imported {summary.path} ({summary.format}{build})")
@@ -50,6 +53,8 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     for name in summary.missing:
         print(f"  {name:<15} not in this export, left as it was")
+    if recounted:
+        print(f"ship classes changed: recounted {recounted:,} killmails in the totals")
     return 0
 
 

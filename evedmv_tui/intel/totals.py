@@ -77,3 +77,29 @@ def rebuild(db: Database) -> int:
         )
     log.info("rebuilt the entity totals from %d killmails", counted)
     return int(counted)
+
+
+SHIP_CLASS_DIGEST = """
+SELECT md5(coalesce(string_agg(t.type_id::text || ':' || g.ship_class, ','
+                               ORDER BY t.type_id), ''))
+FROM types t JOIN groups g ON g.group_id = t.group_id
+"""
+"""A digest of every type's ship class, as the totals see them."""
+
+
+def ship_class_digest(db: Database) -> str:
+    """Return a digest that changes when any type's ship class changes."""
+    return str(db.fetch_value(SHIP_CLASS_DIGEST))
+
+
+def recount_if_classes_changed(db: Database, before: str) -> int | None:
+    """Rebuild the totals if the ship classes differ from digest ``before``.
+
+    The totals file each ship under the class it had when its killmail was
+    counted, so static data that adds types or moves them between classes
+    makes them stale. Returns the killmails recounted, or None when nothing
+    changed.
+    """
+    if ship_class_digest(db) == before:
+        return None
+    return rebuild(db)
