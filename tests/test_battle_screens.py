@@ -21,7 +21,7 @@ from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.battle_report import BattleReportScreen
-from evedmv_tui.screens.battles import BattlesScreen, parse_filter
+from evedmv_tui.screens.battles import BattlesScreen, describe_filter, parse_filter
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
@@ -446,6 +446,10 @@ def test_parse_filter() -> None:
         ("isk=nan", "isk: invalid value 'nan': give a finite number"),
         ("isk=-1e9", "of 0 or more"),
         ("region=The Forge", "write a space in a name as _"),
+        (
+            "since=2025-01-02 until=2025-01-01",
+            "since=2025-01-02T00:00 is not before until=2025-01-01T00:00",
+        ),
     ],
 )
 def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
@@ -596,3 +600,24 @@ async def test_report_opened_while_disconnected_says_so(
         await settle(pilot)
         assert screen.report is not None
         assert "30 kills" in str(screen.query_one("#battle-header").render())
+
+
+def test_filter_shown_in_the_words_that_set_it() -> None:
+    text = "system=New_Caldari kills=20 isk=1e9 since=2021-11-27T18:00"
+    assert describe_filter(parse_filter(text)) == (
+        "since=2021-11-27T18:00 system=New_Caldari kills=20 isk=1e+09"
+    )
+    assert describe_filter(parse_filter("")) == ""
+
+
+async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("f", *"kills=9999", "enter")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#battles-summary").render())
+        assert "filter kills=9999" in summary
+        assert "no battle matches: press f to change the filter" in summary

@@ -68,6 +68,11 @@ def parse_filter(text: str) -> BattleFilter:
             values[field] = parse(value)
         except argparse.ArgumentTypeError as exc:
             raise ValueError(f"{name}: {exc}") from None
+    since, until = values.get("since"), values.get("until")
+    if since is not None and until is not None and since >= until:
+        raise ValueError(
+            f"since={since:%Y-%m-%dT%H:%M} is not before until={until:%Y-%m-%dT%H:%M}"
+        )
     return BattleFilter(**values)
 
 
@@ -79,6 +84,25 @@ _FILTER_TYPES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "isk": ("min_isk", arguments.number()),
 }
 """Filter words other than places: the BattleFilter field and the value's type."""
+_FILTER_WORDS = {field: word for word, (field, _) in _FILTER_TYPES.items()}
+
+
+def describe_filter(criteria: BattleFilter) -> str:
+    """Return the filter as the words that set it (``kills=20 system=New_Caldari``)."""
+    words = []
+    for field in dataclasses.fields(criteria):
+        value = getattr(criteria, field.name)
+        if field.name == "limit" or value is None:
+            continue
+        word = _FILTER_WORDS.get(field.name, field.name)
+        if isinstance(value, dt.datetime):
+            text = f"{value:%Y-%m-%dT%H:%M}"
+        elif isinstance(value, str):
+            text = value.replace(" ", "_")
+        else:
+            text = f"{value:g}"
+        words.append(f"{word}={text}")
+    return " ".join(words)
 
 
 def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
@@ -176,19 +200,13 @@ class BattlesScreen(DashboardScreen):
         parts = [f"{len(ordered)} battles", f"sorted by {label}"]
         if ongoing:
             parts.append(f"{ongoing} ongoing (●)")
-        active = {
-            f.name: getattr(self.criteria, f.name)
-            for f in dataclasses.fields(self.criteria)
-            if f.name != "limit" and getattr(self.criteria, f.name) is not None
-        }
-        if active:
-            shown = ", ".join(
-                f"{k}={v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{k}={v}"
-                for k, v in active.items()
-            )
+        shown = describe_filter(self.criteria)
+        if shown:
             parts.append(f"filter {shown}")
-        if not ordered:
-            parts.append("none yet: import killmails, or press f to widen the filter")
+        if not ordered and shown:
+            parts.append("no battle matches: press f to change the filter")
+        elif not ordered:
+            parts.append("none yet: battles appear here as killmails are imported")
         self.query_one("#battles-summary", Static).update(" | ".join(parts))
 
     def action_open_battle(self) -> None:
