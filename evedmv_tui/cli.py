@@ -102,6 +102,24 @@ def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
     root.addHandler(handler)
 
 
+def check_dsn(dsn: str | None) -> None:
+    """Raise ConfigError unless ``dsn`` is None or a libpq connection string."""
+    if dsn is None:
+        return
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(
+            "invalid DSN",
+            f"{dsn!r} is not a connection string: {str(exc).splitlines()[0]}",
+            "give a libpq string such as 'postgresql://user@host/db' or"
+            " 'host=/run/postgresql dbname=evedmv'",
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -122,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             config_file=args.config,
         )
+        check_dsn(settings.dsn)
         handler = args.handler
         if handler is None:
             from evedmv_tui.commands.dashboard import run_dashboard

@@ -56,6 +56,13 @@ def test_unusable_files_give_hint(
     assert "Is a directory" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "none.toml"), *generate]) == 2
     assert "config file not found" in capsys.readouterr().err
+    assert main(["--dsn", "nonsense", "db", "status"]) == 2
+    error = capsys.readouterr().err
+    assert "invalid DSN: 'nonsense' is not a connection string" in error
+    assert 'missing "=" after "nonsense"' in error
+    missing_sde = ["--data-dir", str(tmp_path), "demo", "--sde", str(missing)]
+    assert main([*missing_sde, "--no-dashboard"]) == 2
+    assert "static data export not found" in capsys.readouterr().err
 
 
 def test_bad_recipes_are_explained(

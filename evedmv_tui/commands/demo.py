@@ -234,6 +234,13 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     sde = args.sde
     if sde is None and os.environ.get(SDE_VARIABLE):
         sde = Path(os.environ[SDE_VARIABLE])
+    if sde is not None and not sde.exists():
+        raise ConfigError(
+            "static data export not found",
+            f"{sde} does not exist",
+            f"give the path of an SDE zip or folder, or leave --sde and"
+            f" {SDE_VARIABLE} out",
+        )
     with open_database(settings) as db:
         summary = load_demo(db, settings, sde=sde, count=args.count, seed=args.seed)
     if args.no_dashboard:
