@@ -267,3 +267,33 @@ def test_changed_ship_classes_are_recounted(db: Database, generated: Path) -> No
             "UPDATE groups SET ship_class = %s WHERE group_id = %s",
             (old_class, group),
         )
+
+
+def test_repair_counts_what_a_failed_hook_missed(
+    db: Database,
+    generated: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evedmv_tui.cli import main
+
+    def server_gone(database: Database, result: BatchResult) -> None:
+        raise RuntimeError("terminating connection due to administrator command")
+
+    import_paths(db, [generated], offline=True, workers=0, after_batch=[server_gone])
+    failures = [r for r in caplog.records if "failed for a batch" in r.message]
+    assert len(failures) == 2  # one for each batch of 2,000
+    failure = failures[0]
+    assert "run 'evedmv repair'" in failure.message
+    assert "administrator command" in failure.message
+    assert failure.exc_info is None
+    # Importing the file again finds duplicates only, so nothing is counted.
+    import_with_hook(db, generated)
+    assert db.fetch_value("SELECT count(*) FROM intel_counted_killmails") == 0
+
+    capsys.readouterr()
+    assert main(["--dsn", db.conninfo, "repair", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals_counted"] == KILLMAILS
+    assert report["battles"]["battles"] > 0
+    assert assert_pages_match(db) > 0

@@ -1,8 +1,9 @@
-"""``evedmv import PATH... [--json] [--offline]`` and ``evedmv rejects list``."""
+"""``evedmv import PATH... [--json] [--offline]``, ``rejects list`` and ``repair``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -79,6 +80,16 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument("--json", action="store_true", help="print JSON Lines")
     listing.set_defaults(handler=run_list_rejects)
+
+    repair = subparsers.add_parser(
+        "repair",
+        help="redo what an interrupted import left undone: entity totals, battles",
+        description="After an import stopped by a lost connection or a stopped"
+        " server, count the stored killmails the entity totals missed and detect"
+        " battles over every stored killmail again.",
+    )
+    repair.add_argument("--json", action="store_true", help="print one JSON object")
+    repair.set_defaults(handler=run_repair)
 
 
 class ProgressPrinter:
@@ -242,3 +253,26 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
 def _shorten(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def run_repair(args: argparse.Namespace, settings: Settings) -> int:
+    from evedmv_tui.battles.detect import detect_all
+    from evedmv_tui.intel import totals
+
+    with open_database(settings) as db:
+        counted = totals.count_uncounted(db)
+        battles = detect_all(db)
+    if args.json:
+        print(
+            json.dumps(
+                {"totals_counted": counted, "battles": dataclasses.asdict(battles)}
+            )
+        )
+        return 0
+    print(f"entity totals: counted {counted:,} killmails they had missed")
+    print(
+        f"battles: {battles.battles} from {battles.kills_read} kills read:"
+        f" {battles.created} new, {battles.updated} updated,"
+        f" {battles.deleted} removed, in {battles.seconds:.1f} s"
+    )
+    return 0

@@ -58,5 +58,14 @@ def run_hooks(db: Database, hooks: Sequence[BatchHook], result: BatchResult) -> 
     for hook in hooks:
         try:
             hook(db, result)
-        except Exception:
-            log.exception("batch hook %s failed", getattr(hook, "__qualname__", hook))
+        except Exception as exc:
+            # The batch is stored; what the hook derives from it is not.
+            name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
+            log.error(
+                "%s failed for a batch of %d killmails: %s; run 'evedmv repair'"
+                " once the database is reachable",
+                name,
+                len(result.killmail_ids),
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+            log.debug("batch hook %s failed", name, exc_info=True)

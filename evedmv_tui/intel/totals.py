@@ -103,3 +103,30 @@ def recount_if_classes_changed(db: Database, before: str) -> int | None:
     if ship_class_digest(db) == before:
         return None
     return rebuild(db)
+
+
+UNCOUNTED = """
+SELECT k.killmail_id, k.killmail_time
+FROM killmails k
+WHERE NOT EXISTS (
+    SELECT 1 FROM intel_counted_killmails c WHERE c.killmail_id = k.killmail_id
+)
+ORDER BY k.killmail_time, k.killmail_id
+"""
+"""Stored killmails the totals have not counted, oldest first."""
+
+
+def count_uncounted(db: Database, chunk: int = 2000) -> int:
+    """Count every stored killmail the totals missed; return how many.
+
+    An import whose hook failed after its batch committed (the server
+    stopped, the connection dropped) leaves its killmails stored but not
+    counted, and importing them again finds only duplicates.
+    """
+    rows = db.fetch_all(UNCOUNTED)
+    counted = 0
+    for first in range(0, len(rows), chunk):
+        part = rows[first : first + chunk]
+        ids = [int(row[0]) for row in part]
+        counted += count_killmails(db, ids, part[0][1], part[-1][1])
+    return counted
