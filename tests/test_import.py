@@ -678,3 +678,29 @@ def test_deep_nesting_and_byte_order_mark(db: Database, tmp_path: Path) -> None:
     ]
     assert reasons[0][1].startswith("invalid value: Expected `object`")
     assert reasons[1][1] == "invalid JSON: nested too deeply to be a killmail"
+
+
+def test_zkb_block_with_another_hash_changes_nothing(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    (document,) = generate_killmails(1, seed=1)
+    assert import_records(db, [document], source="generated").inserted == 1
+    other = json.loads(document)
+    other["zkb"]["hash"] = "0" * 40
+    other["zkb"]["totalValue"] = 1.0
+    other["zkb"]["labels"] = ["solo"]
+
+    summary = import_records(db, [json.dumps(other).encode()], source="generated")
+
+    assert summary.updated == 0
+    assert summary.duplicates == 1
+    row = db.fetch_one(
+        "SELECT total_value, labels, killmail_hash FROM killmails"
+        " WHERE killmail_id = %s",
+        (other["killmail_id"],),
+    )
+    assert row is not None
+    assert row[0] == json.loads(document)["zkb"]["totalValue"]
+    assert "solo" not in row[1]
+    assert row[2] == json.loads(document)["zkb"]["hash"]
+    assert "brought another hash" in caplog.text
