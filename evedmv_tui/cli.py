@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evedmv_tui import __version__
+from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 
@@ -150,7 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings, to_stderr=True)
         return int(handler(args, settings))
     except EvedmvError as exc:
-        print(f"evedmv: {exc.render()}", file=sys.stderr)
+        # Messages can quote paths and values from the command line or files.
+        lines = (printable(line) for line in exc.render().split("\n"))
+        print(f"evedmv: {chr(10).join(lines)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("evedmv: interrupted", file=sys.stderr)

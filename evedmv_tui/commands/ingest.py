@@ -166,8 +166,9 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
     if len(summary.files) > 1:
         for item in summary.files:
             stream.write(
-                f"{item.path}: {item.read:,} read, {item.inserted:,} inserted,"
-                f" {item.updated:,} updated, {item.duplicates:,} duplicates,"
+                f"{printable(item.path)}: {item.read:,} read,"
+                f" {item.inserted:,} inserted, {item.updated:,} updated,"
+                f" {item.duplicates:,} duplicates,"
                 f" {item.pending:,} pending, {item.rejected:,} rejected\n"
             )
     stream.write(
