@@ -621,3 +621,25 @@ async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> 
         summary = str(app.screen.query_one("#battles-summary").render())
         assert "filter kills=9999" in summary
         assert "no battle matches: press f to change the filter" in summary
+
+
+async def test_report_reloads_with_r(battles_db: Database, settings: Settings) -> None:
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        assert "30 kills" in str(screen.query_one("#battle-header").render())
+        # Four more kills in Jita a minute after the fight's last one.
+        side_a = fleet(4, 98_000_501, 99_000_501)
+        side_b = fleet(4, 98_000_503, 99_000_502)
+        insert_kills(battles_db, brawl(side_a, side_b, kills=4, start=16.0))
+        detect_all(battles_db)
+        (grown,) = [b for b in list_battles(battles_db) if b.kills == 34]
+        assert grown.battle_id == biggest.battle_id
+        await pilot.press("r")
+        await settle(pilot)
+        assert "34 kills" in str(screen.query_one("#battle-header").render())

@@ -149,6 +149,7 @@ class BattleReportScreen(DashboardScreen):
         Binding("n", "move_new", "New side", id="battle.move_new"),
         Binding("x", "export", "Export", id="battle.export"),
         Binding("u", "reset_sides", "Undo moves", show=False, id="battle.reset_sides"),
+        Binding("r", "reload", "Reload", show=False, id="battle.reload"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
     DEFAULT_CSS = """
@@ -328,6 +329,9 @@ class BattleReportScreen(DashboardScreen):
     def _moved(self, report: BattleReport) -> None:
         self.show_report(report)
         self.notify("moved; u puts every moved entity back", timeout=4)
+
+    def action_reload(self) -> None:
+        self.load_data()
 
     def action_reset_sides(self) -> None:
         if self.report is None:
