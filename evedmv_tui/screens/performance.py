@@ -599,8 +599,10 @@ class PerformanceScreen(DashboardScreen):
         self.app.push_screen(
             ConfirmScreen(
                 "Run EXPLAIN ANALYZE on the selected query?",
-                warning="ANALYZE executes the statement; changes are rolled back,"
-                " but it takes as long and as many locks as the real query",
+                warning="ANALYZE executes the statement: table changes are rolled"
+                " back, but functions it calls with effects outside the"
+                " transaction (such as pg_terminate_backend) still act, and it"
+                " takes as long and as many locks as the real query",
             ),
             answered,
         )
