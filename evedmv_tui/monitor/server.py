@@ -58,14 +58,6 @@ class DatabaseRates:
     reason: str | None = None
 
 
-def read_database(
-    db: Database, conn: psycopg.Connection[Any]
-) -> DatabaseCounters | None:
-    return db.fetch_one(
-        load_sql("evedmv_tui.monitor", "database"), row=DatabaseCounters, conn=conn
-    )
-
-
 def database_rates(
     previous: DatabaseCounters | None,
     current: DatabaseCounters,
