@@ -152,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args, settings))
     except EvedmvError as exc:
         # Messages can quote paths and values from the command line or files.
-        lines = (printable(line) for line in exc.render().split("\n"))
-        print(f"evedmv: {chr(10).join(lines)}", file=sys.stderr)
+        text = "\n".join(printable(line) for line in exc.render().split("\n"))
+        print(f"evedmv: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("evedmv: interrupted", file=sys.stderr)
@@ -166,8 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + signal.SIGPIPE
     except OSError as exc:
-        # A file named on the command line (a log file, an output) that
-        # cannot be opened; other OS errors keep their traceback.
+        # A file named on the command line (a log file, an output) cannot be
+        # opened. Other OS errors keep their traceback.
         if exc.filename is None:
             raise
         log.debug("file error", exc_info=True)

@@ -148,10 +148,9 @@ def assert_footer_fits(app: Any) -> None:
     for footer in app.screen.query(Footer):
         for key in footer.query(FooterKey):
             region = key.region
-            assert region.width > 0 and region.right <= width, (
-                f"footer key {key.key_display!r} ({key.description}) is cut off"
-                f" at {width} columns: {region}"
-            )
+            where = f"footer key {key.key_display!r} ({key.description})"
+            assert region.width > 0, f"{where} is outside the terminal: {region}"
+            assert region.right <= width, f"{where} is cut at {width} columns"
 
 
 @pytest.fixture

@@ -703,4 +703,4 @@ def test_zkb_block_with_another_hash_changes_nothing(
     assert row[0] == json.loads(document)["zkb"]["totalValue"]
     assert "solo" not in row[1]
     assert row[2] == json.loads(document)["zkb"]["hash"]
-    assert "brought another hash" in caplog.text
+    assert "whose hash differs from the stored killmail" in caplog.text

@@ -284,7 +284,9 @@ class _Plan:
     pending_ids: list[int] = dataclasses.field(default_factory=list)
     duplicates: int = 0
     hash_conflicts: list[int] = dataclasses.field(default_factory=list)
-    """Stored killmails a record brought another hash for; left unchanged."""
+    """Ids of stored killmails for which a record carried another hash.
+
+    These killmails stay unchanged."""
 
 
 def _stage_row(
@@ -548,8 +550,8 @@ class BatchWriter:
             # duplicates because encoded killmails do not carry their file
             # and position to the writer.
             log.warning(
-                "%d records brought another hash for stored killmails and were"
-                " skipped, such as killmail %d",
+                "skipped %d records whose hash differs from the stored"
+                " killmail's, such as killmail %d",
                 len(plan.hash_conflicts),
                 plan.hash_conflicts[0],
             )

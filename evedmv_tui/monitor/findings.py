@@ -169,9 +169,9 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
     samples = _statement_samples(snapshot, at, elapsed)
     for row in snapshot.operations:
         if not row.interval_calls:
-            # Figures of an operation that did not run since the last poll
-            # repeat old calls; a one-off such as the connection at start
-            # would otherwise teach its baseline one value many times.
+            # An idle operation's figures repeat its old calls. Sampling them
+            # would teach a baseline a one-off value (the start's connection)
+            # many times over.
             continue
         for name, value in (("p50_ms", row.p50_ms), ("p95_ms", row.p95_ms)):
             samples.append(

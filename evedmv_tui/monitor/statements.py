@@ -382,9 +382,10 @@ def normalize_query(query_text: str) -> str:
 def _normalize_code(code: str, after_dollar: bool) -> str:
     """Replace constants and parameters with ``?`` and lowercase the rest.
 
-    ``_TOKEN``'s look-behind sees the whole text, where a number right after
-    a dollar-quoted string (which ends in ``$``) is not a constant. So such
-    code gets a leading word character while its constants are replaced.
+    In the whole text, ``_TOKEN``'s look-behind does not treat a number
+    right after a dollar-quoted string (which ends in ``$``) as a constant.
+    Code that follows such a string therefore gets a leading word character
+    while its constants are replaced, so the result matches.
     """
     if after_dollar:
         return _CONSTANT.sub("?", "x" + code)[1:].lower()

@@ -200,10 +200,10 @@ class BattlesScreen(DashboardScreen):
         parts = [f"{len(ordered)} battles", f"sorted by {label}"]
         if ongoing:
             parts.append(f"{ongoing} ongoing (●)")
-        shown = describe_filter(self.criteria)
-        if shown:
-            parts.append(f"filter {shown}")
-        if not ordered and shown:
+        filter_text = describe_filter(self.criteria)
+        if filter_text:
+            parts.append(f"filter {filter_text}")
+        if not ordered and filter_text:
             parts.append("no battle matches: press f to change the filter")
         elif not ordered:
             parts.append("none yet: battles appear here as killmails are imported")

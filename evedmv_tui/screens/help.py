@@ -35,12 +35,12 @@ def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
         if not binding.description:
             continue
         key = binding.key_display or describe_key(app, binding.key)
-        shown = keys.setdefault((binding.action, binding.description), [])
-        if key not in shown:
-            shown.append(key)
+        same = keys.setdefault((binding.action, binding.description), [])
+        if key not in same:
+            same.append(key)
     return [
-        f"{'/'.join(shown):>12}  {description}"
-        for (_, description), shown in keys.items()
+        f"{'/'.join(same):>12}  {description}"
+        for (_, description), same in keys.items()
     ]
 
 
