@@ -7,7 +7,9 @@ each test that asks for ``db`` its own database copied from that template.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -68,22 +70,38 @@ def steady_input_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
 
 
+@contextlib.contextmanager
+def cluster_directory(prefix: str) -> Iterator[Path]:
+    """A directory under /tmp that the server's user can enter, removed after.
+
+    Yields the data directory inside it; a cluster started there is destroyed
+    on the way out whatever the test did with it.
+    """
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    base.chmod(0o711)
+    try:
+        yield base / "data"
+    finally:
+        PrivateCluster(base / "data").destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PrivateCluster]:
-    base = Path(tempfile.mkdtemp(prefix="evedmv-test-", dir="/tmp"))
-    base.chmod(0o711)
-    cluster = PrivateCluster(base / "data", fast=True)
-    cluster.start()
-    ensure_database(cluster, TEMPLATE)
-    with Database(cluster.url(TEMPLATE), min_size=1, max_size=1) as template:
-        migrate(template)
-    try:
+    with cluster_directory("evedmv-test-") as data:
+        cluster = PrivateCluster(data, fast=True)
+        cluster.start()
+        ensure_database(cluster, TEMPLATE)
+        with Database(cluster.url(TEMPLATE), min_size=1, max_size=1) as template:
+            migrate(template)
         yield cluster
-    finally:
-        cluster.destroy()
-        import shutil
 
-        shutil.rmtree(base, ignore_errors=True)
+
+@pytest.fixture
+def own_cluster() -> Iterator[PrivateCluster]:
+    """A private cluster of the test's own, not started yet."""
+    with cluster_directory("evedmv-own-") as data:
+        yield PrivateCluster(data, fast=True)
 
 
 def _create_database(cluster: PrivateCluster) -> str:

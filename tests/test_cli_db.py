@@ -5,24 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from evedmv_tui.store.cluster import PrivateCluster
+from tests.conftest import cluster_directory
 
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="evedmv-cli-", dir="/tmp"))
-    base.chmod(0o711)
-    try:
-        yield base / "data"
-    finally:
-        PrivateCluster(base / "data").destroy()
+    with cluster_directory("evedmv-cli-") as data:
+        yield data
 
 
 def evedmv(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -34,17 +32,6 @@ from evedmv_tui.store.migrate import (
     pending_migrations,
 )
 from evedmv_tui.store.telemetry import count_statements, operation
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[PrivateCluster]:
-    base = Path(tempfile.mkdtemp(prefix="evedmv-own-", dir="/tmp"))
-    base.chmod(0o711)
-    cluster = PrivateCluster(base / "data", fast=True)
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 def test_cluster_is_private(own_cluster: PrivateCluster) -> None:
