@@ -264,6 +264,22 @@ def test_batch_matches_recorded_once(world: Database) -> None:
     assert watch.list_profiles(db)[0].matches == 1
 
 
+def test_matches_of_a_batch_follow_killmail_time(world: Database) -> None:
+    db = world
+    # Killmail times are T0 plus the id modulo 1000 in minutes: stored in
+    # this order, neither the ids nor the rows' order follow time.
+    ids = [(n * 7919) % 1000 + 1000 * (n % 3) for n in range(1, 60)]
+    for killmail_id in ids:
+        _killmail(db, killmail_id)
+    db.execute("ANALYZE killmails")
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    by_time = sorted(ids, key=lambda i: (i % 1000, i))
+    recorded = watch.match_batch(db, _batch(*ids))
+    assert [m.killmail_id for m in recorded] == by_time
+    newest_first = watch.list_matches(db)
+    assert [m.killmail_id for m in newest_first] == by_time[::-1]
+
+
 def test_on_batch_notifies_listeners(world: Database) -> None:
     db = world
     _killmail(db, 1)

@@ -1,7 +1,8 @@
 -- Match one batch of killmails (%(ids)s, all with killmail_time between
 -- %(min_time)s and %(max_time)s) against every enabled watch profile, record
 -- the new matches and return them. A killmail a profile matched before is
--- not returned again.
+-- not returned again. Match ids follow killmail time within the batch, so
+-- a list by match id, newest first, shows the batch's latest kill first.
 --
 -- A profile matches when every condition group it sets holds:
 --   entities: the victim or any attacker is one of its characters,
@@ -70,6 +71,7 @@ matched AS (
 inserted AS (
     INSERT INTO watch_matches (profile_id, killmail_id, killmail_time)
     SELECT profile_id, killmail_id, killmail_time FROM matched
+    ORDER BY killmail_time, killmail_id, profile_id
     ON CONFLICT (profile_id, killmail_id) DO NOTHING
     RETURNING match_id, profile_id, killmail_id, killmail_time, matched_at
 )
