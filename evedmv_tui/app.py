@@ -56,9 +56,11 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -637,6 +639,44 @@ class EvedmvApp(App[int]):
             self.set_status("connection check started")
             return
         self._reconnect(start_cluster=True)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen under the state directory.
+
+        Textual saves into the user's Downloads folder, which servers
+        reached over SSH seldom have; the state directory always exists.
+        """
+        directory = Path(path) if path else self.settings.state_dir / "screenshots"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self._screenshot_failed(directory, error)
+            return None
+        return super().deliver_screenshot(filename, str(directory), time_format)
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        if event.name == "screenshot":
+            self.notify(f"Screenshot saved to {event.path}", markup=False)
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":
+            directory = self.settings.state_dir / "screenshots"
+            self._screenshot_failed(directory, event.exception)
+
+    def _screenshot_failed(self, directory: Path, error: BaseException) -> None:
+        reason = getattr(error, "strerror", None) or str(error)
+        self.notify(
+            f"Could not save a screenshot in {directory}: {reason}. "
+            "Point EVEDMV_STATE_DIR at a writable directory.",
+            title="Screenshot",
+            severity="error",
+            markup=False,
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,49 @@ async def test_palette_opens_screen_from_keys(settings: Settings) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def until(pilot: Any, condition: Any, limit: float = 5.0) -> None:
+    """Pause the pilot until ``condition()`` holds or ``limit`` seconds pass."""
+    for _ in range(int(limit / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+
+
+async def test_palette_screenshot_saves_under_state_dir(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    folder = settings.state_dir / "screenshots"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"screenshot")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: any(folder.glob("*.svg")))
+        [saved] = folder.glob("*.svg")
+        assert "<svg" in saved.read_text(encoding="utf-8")
+        await until(pilot, lambda: app._notifications)
+        messages = [n.message for n in app._notifications]
+        assert f"Screenshot saved to {saved}" in messages
+
+
+async def test_screenshot_into_unwritable_place_says_so(
+    settings: Settings, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    app = EvedmvApp(dataclasses.replace(settings, state_dir=blocker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        assert app.deliver_screenshot() is None
+        await pilot.pause()
+        [note] = [n for n in app._notifications if n.title == "Screenshot"]
+        assert note.severity == "error"
+        assert str(blocker / "screenshots") in note.message
+        assert "EVEDMV_STATE_DIR" in note.message
 
 
 async def test_alert_count_from_another_thread(settings: Settings) -> None:
