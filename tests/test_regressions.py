@@ -31,11 +31,12 @@ def feed(
     key: str = KEY,
     start: float = 1_000_000.0,
     trusted: bool = True,
+    every: float = POLL,
 ) -> list[Change]:
-    """Feed one sample per poll, 2 s apart; return every change."""
+    """Feed one sample per poll, ``every`` seconds apart; return every change."""
     changes: list[Change] = []
     for i, value in enumerate(values):
-        sample = Sample(key, value, start + i * POLL, POLL, trusted, "SELECT 1")
+        sample = Sample(key, value, start + i * every, POLL, trusted, "SELECT 1")
         changes.extend(detector.observe([sample]))
     return changes
 
@@ -229,16 +230,41 @@ def test_memory_growth_opens_a_trend_alert() -> None:
     detector = RegressionDetector()
     key = "memory:rss_bytes"
     rng = random.Random(5)
-    values = [300 * MIB + i * 2 * MIB + rng.uniform(-MIB, MIB) for i in range(60)]
-    changes = feed(detector, values, key=key)
+    values = [300 * MIB + i * 10 * MIB + rng.uniform(-MIB, MIB) for i in range(60)]
+    changes = feed(detector, values, key=key, every=30.0)
     trend = [c for c in changes if c.key == key + ":trend"]
     assert trend
     assert trend[0].kind == "opened"
     assert trend[0].alert_kind == "trend"
     assert trend[0].severity == Severity.CRITICAL
     assert "per hour" in trend[0].detail
-    # 2 MiB every 2 s on about 330 MiB is about 33 times its size per hour.
-    assert trend[0].size == pytest.approx(3600 / 330, rel=0.15)
+    # It opens after 22 points; 10 MiB every 30 s on their median of about
+    # 405 MiB is about three times that size per hour.
+    assert trend[0].size == pytest.approx(1200 / 405, rel=0.15)
+
+
+def test_growth_after_a_start_opens_no_trend() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    # Polls every 2 s: 67 to 85 MiB over the first minute as screens and
+    # caches fill, then level for half an hour.
+    start_up = [67 * MIB + i * 0.6 * MIB for i in range(31)]
+    level = noisy(85 * MIB, 900, spread=0.01)
+    changes = feed(detector, start_up + level, key=key)
+    assert [c for c in changes if c.key.endswith(":trend")] == []
+
+
+def test_trend_points_are_spaced() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    start = 1_000_000.0
+    # Steady growth at 2 s polls: points are kept 30 s apart, so the window
+    # holds the 20 points it needs only after ten minutes.
+    values = [300 * MIB + i * MIB for i in range(420)]
+    changes = feed(detector, values, key=key, start=start)
+    [opened] = [c for c in changes if c.key.endswith(":trend")][:1]
+    assert opened.kind == "opened"
+    assert opened.at - start >= 600.0
 
 
 def test_flat_memory_has_no_trend() -> None:
@@ -251,11 +277,10 @@ def test_flat_memory_has_no_trend() -> None:
 def test_memory_trend_clears_when_growth_stops() -> None:
     detector = RegressionDetector()
     key = "memory:rss_bytes"
-    growing = [300 * MIB + i * 2 * MIB for i in range(40)]
-    flat = noisy(380 * MIB, 60, spread=0.001)
-    changes = [
-        c for c in feed(detector, growing + flat, key=key) if c.key.endswith("trend")
-    ]
+    growing = [300 * MIB + i * 10 * MIB for i in range(40)]
+    flat = noisy(700 * MIB, 60, spread=0.001)
+    fed = feed(detector, growing + flat, key=key, every=30.0)
+    changes = [c for c in fed if c.key.endswith("trend")]
     assert [c.kind for c in changes if c.kind != "updated"][:1] == ["opened"]
     assert changes[-1].kind == "cleared"
 

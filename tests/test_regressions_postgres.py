@@ -187,7 +187,10 @@ async def test_statistics_reset_mid_run_raises_nothing(
 
 
 async def test_growing_process_memory_is_a_leak_trend(tmp_path: Path) -> None:
-    """The test process itself grows; its real RSS is judged every poll."""
+    """The test process itself grows; its real RSS is judged at each point.
+
+    The clock advances 30 s a poll, the spacing of a trend window's points.
+    """
     process = psutil.Process()
     service = await AlertService.open(tmp_path / "baselines.sqlite3")
     hoard: list[bytearray] = []
@@ -197,7 +200,7 @@ async def test_growing_process_memory_is_a_leak_trend(tmp_path: Path) -> None:
         for _ in range(45):
             # Written, not only reserved, so the pages count in RSS.
             hoard.append(bytearray(b"\x01") * (3 * MIB))
-            at += 2.0
+            at += 30.0
             rss = float(process.memory_info().rss)
             raised.extend(
                 await service.observe([Sample("memory:rss_bytes", rss, at, 2.0)])
@@ -221,7 +224,7 @@ async def test_steady_process_memory_is_not_a_leak(tmp_path: Path) -> None:
     try:
         for _ in range(45):
             scratch = bytearray(b"\x01") * (3 * MIB)
-            at += 2.0
+            at += 30.0
             rss = float(process.memory_info().rss)
             del scratch
             raised.extend(

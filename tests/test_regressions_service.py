@@ -257,9 +257,11 @@ async def test_restored_trend_alert_clears_when_growth_stops(tmp_path: Path) -> 
     path = tmp_path / "baselines.sqlite3"
     key = "memory:rss_bytes"
     at = 1_000_000.0
+    # Trend windows keep points 30 s apart, so these samples come that often.
+    every = 30.0
     service = await AlertService.open(path)
     for i in range(30):
-        at += POLL
+        at += every
         await service.observe([Sample(key, 300e6 + i * 4e6, at, POLL)])
     assert [a.key for a in service.active()] == [key + ":trend"]
     await service.close()
@@ -268,7 +270,7 @@ async def test_restored_trend_alert_clears_when_growth_stops(tmp_path: Path) -> 
     try:
         assert [a.key for a in service.active()] == [key + ":trend"]
         for _ in range(40):
-            at += POLL
+            at += every
             await service.observe([Sample(key, 420e6, at, POLL)])
         assert service.active() == []
         await service.flush()

@@ -155,6 +155,10 @@ class DetectorConfig:
     """Seconds in regression after which severity rises one more tier each."""
     trend_window: int = 30
     trend_min_samples: int = 20
+    trend_spacing: float = 30.0
+    """Seconds between the points of a trend window: a sample closer to the
+    last point than this is skipped, so the window covers 15 minutes and
+    the growth of the first minute after a start never fills it."""
     trend_tau: float = 0.7
     """Kendall's tau above which the window counts as steadily growing."""
     trend_min_growth: float = 0.05
@@ -569,6 +573,8 @@ class RegressionDetector:
             state = self._trends[sample.key] = _Trend(
                 collections.deque(maxlen=config.trend_window)
             )
+        if state.points and sample.at - state.points[-1][0] < config.trend_spacing:
+            return None
         state.points.append((sample.at, sample.value))
         if len(state.points) < config.trend_min_samples:
             return None
