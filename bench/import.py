@@ -50,6 +50,7 @@ from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest import writer as ingest_writer
 from evedmv_tui.ingest.encode import (
     ATTACKER_COLUMNS,
+    INDEX_COLUMNS,
     ITEM_COLUMNS,
     KILLMAIL_COLUMNS,
     killmail_row,
@@ -148,7 +149,7 @@ def _raw_copy(db: Database, path: Path, batch_size: int) -> tuple[float, int]:
         for index_rows, killmails, attackers, items in batches:
             with conn.transaction():
                 ingest_writer.copy_rows(
-                    db, conn, "killmail_index", ingest_writer.INDEX_COLUMNS, index_rows
+                    db, conn, "killmail_index", INDEX_COLUMNS, index_rows
                 )
                 ingest_writer.copy_rows(
                     db, conn, "killmails", KILLMAIL_COLUMNS, killmails

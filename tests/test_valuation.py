@@ -301,8 +301,8 @@ def test_close_to_zkillboard_on_recent_kills(db: Database) -> None:
     packages = _real_kills_with_zkb()
     summary = import_records(
         db,
-        [p["killmail"] for p in packages],
-        source="test",  # type: ignore[misc]
+        [p["killmail"] for p in packages],  # type: ignore[misc]
+        source="test",
     )
     assert summary.rejected == 0
     prices = import_prices(db, shared_file(PRICES_FILE))
@@ -386,6 +386,15 @@ def test_round_cents_matches_numeric_round(db: Database) -> None:
         987654321.0049999,
         5e-3 - 1e-18,
         1.23456789012345678e15,
+        # At most two decimals in 15 significant digits, which round_cents
+        # reads without Decimal, and the exponent forms it leaves to Decimal.
+        100.0,
+        123.4,
+        99999999999999.99,
+        -2.675,
+        -0.125,
+        1e16,
+        2.5e-7,
     ]
     values += [v * 7.77 for v in values] + [i * 0.005 for i in range(1, 400)]
     expected = db.fetch_value(

@@ -2,11 +2,11 @@
 
 Formatting rows for ``COPY ... (FORMAT BINARY)`` costs as much CPU as
 parsing the JSON, so the reader process does it: it turns each parsed
-killmail into an :class:`EncodedKillmail` whose ``killmails``,
-``attackers`` and ``items`` rows are already bytes, and the writer only
-concatenates the rows of the killmails it keeps. Pickling bytes across the
-process boundary is a copy; pickling the parsed structs costs more than
-parsing them again.
+killmail into an :class:`EncodedKillmail` whose ``killmail_index``,
+``killmails``, ``attackers`` and ``items`` rows are already bytes, and the
+writer only concatenates the rows of the killmails it keeps. Pickling bytes
+across the process boundary is a copy; pickling the parsed structs costs
+more than parsing them again.
 
 The rows are formatted by psycopg's own binary COPY row formatter, with
 the same dumpers a cursor's ``Copy.set_types`` would pick, so the bytes are
@@ -91,6 +91,14 @@ ATTACKER_COLUMNS = (
     ("final_blow", "bool"),
     ("security_status", "float4"),
 )
+INDEX_COLUMNS = (
+    ("killmail_id", "int8"),
+    ("killmail_hash", "text"),
+    ("killmail_time", "timestamptz"),
+    ("state", "text"),
+    ("source", "text"),
+    ("pending_zkb", "jsonb"),
+)
 ITEM_COLUMNS = (
     ("killmail_id", "int8"),
     ("killmail_time", "timestamptz"),
@@ -126,10 +134,14 @@ _encoders: dict[str, RowEncoder] = {}
 
 
 def encoder(table: str) -> RowEncoder:
-    """Return the (cached) encoder of ``killmails``, ``attackers`` or ``items``."""
+    """Return the (cached) encoder of one of the tables the importer COPYs into.
+
+    ``table`` is ``killmail_index``, ``killmails``, ``attackers`` or ``items``.
+    """
     found = _encoders.get(table)
     if found is None:
         columns = {
+            "killmail_index": INDEX_COLUMNS,
             "killmails": KILLMAIL_COLUMNS,
             "attackers": ATTACKER_COLUMNS,
             "items": ITEM_COLUMNS,
@@ -150,6 +162,8 @@ class EncodedKillmail:
     zkb_body: str | None
     has_zkb_values: bool
     """Whether the zkb block carries ISK values (else they are computed)."""
+    index_copy: bytes
+    """The ``killmail_index`` row that records this killmail as stored."""
     killmail_copy: bytes
     attackers_copy: bytes
     items_copy: bytes
@@ -282,6 +296,18 @@ def encode_parsed(
         record.source,
         zkb_body,
         has_zkb_values,
+        encoder("killmail_index").encode(
+            [
+                (
+                    killmail.killmail_id,
+                    record.killmail_hash,
+                    killmail.killmail_time,
+                    "stored",
+                    record.source,
+                    None,
+                )
+            ]
+        ),
         encoder("killmails").encode(
             [killmail_row(record, zkb, zkb_body, seen_at, computed)]
         ),

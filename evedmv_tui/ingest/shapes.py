@@ -80,6 +80,27 @@ class _Probe(msgspec.Struct):
 
 _PROBE_FIELDS = tuple(f.name for f in msgspec.structs.fields(_Probe))
 _probe_decoder = msgspec.json.Decoder(_Probe)
+
+
+class _EsiDocument(Killmail, frozen=True, gc=False):
+    """An ESI body, with the top-level keys that tell ESI-like shapes apart.
+
+    Decoding a document as this type reads it once, where the general path
+    decodes it as a :class:`_Probe` and then again as a
+    :class:`~evedmv_tui.killmails.Killmail`. An empty ``Raw`` means the key
+    was absent.
+    """
+
+    zkb: msgspec.Raw = msgspec.Raw()
+    http_last_modified: msgspec.Raw = msgspec.Raw()
+    package: msgspec.Raw = msgspec.Raw()
+    killID: msgspec.Raw = msgspec.Raw()
+    killmail: msgspec.Raw = msgspec.Raw()
+    esi: msgspec.Raw = msgspec.Raw()
+    sequence_id: msgspec.Raw = msgspec.Raw()
+
+
+_esi_decoder = msgspec.json.Decoder(_EsiDocument)
 _generic_decoder = msgspec.json.Decoder()
 _int_decoder = msgspec.json.Decoder(int)
 _NULL = b"null"
@@ -368,7 +389,30 @@ def _parse_with_body(
     expected_id: tuple[str, int] | None,
     source: str,
 ) -> ParsedKillmail:
-    killmail = _killmail(body, body_field)
+    return _finish_with_body(
+        _killmail(body, body_field),
+        body,
+        body_field,
+        zkb_raw=zkb_raw,
+        zkb_field=zkb_field,
+        hashes=hashes,
+        expected_id=expected_id,
+        source=source,
+    )
+
+
+def _finish_with_body(
+    killmail: Killmail,
+    body: bytes | msgspec.Raw,
+    body_field: str,
+    *,
+    zkb_raw: msgspec.Raw,
+    zkb_field: str,
+    hashes: list[tuple[str, str | None]],
+    expected_id: tuple[str, int] | None,
+    source: str,
+) -> ParsedKillmail:
+    """Check a decoded body against the rest of its document and build rows."""
     if expected_id is not None and expected_id[1] != killmail.killmail_id:
         raise _Invalid(
             f"{body_field}.killmail_id",
@@ -535,6 +579,62 @@ def _parse_probed(probe: _Probe, raw: bytes, shape: Shape) -> ParsedRecord | Non
     )
 
 
+def _parse_esi(raw: bytes, source: str | None) -> ParsedKillmail | None:
+    """Parse an ESI, EVE Ref or zKillboard API document that is valid.
+
+    Return None for any other document, and for one that fails a check, so
+    that :func:`parse_document`'s general path handles it and words any
+    reject exactly as before.
+    """
+    try:
+        document = _esi_decoder.decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    if (
+        len(document.package)
+        or len(document.killID)
+        or len(document.killmail)
+        or len(document.esi)
+        or len(document.sequence_id)
+    ):
+        # RedisQ or R2Z2 keys: classify_keys would not call this an ESI body.
+        return None
+    if len(document.zkb):
+        shape = Shape.ZKB_API
+    elif len(document.http_last_modified):
+        shape = Shape.EVEREF
+    else:
+        shape = Shape.ESI
+    killmail_time = document.killmail_time
+    if killmail_time.tzinfo is None:
+        killmail_time = killmail_time.replace(tzinfo=dt.UTC)
+    if not EARLIEST_TIME <= killmail_time < LATEST_TIME:
+        return None
+    killmail = Killmail(
+        document.killmail_id,
+        killmail_time,
+        document.solar_system_id,
+        document.victim,
+        document.attackers,
+        document.moon_id,
+        document.war_id,
+        document.killmail_hash,
+    )
+    try:
+        return _finish_with_body(
+            killmail,
+            raw,
+            "$",
+            zkb_raw=document.zkb,
+            zkb_field="$.zkb",
+            hashes=[],
+            expected_id=None,
+            source=source or shape,
+        )
+    except _Invalid:
+        return None
+
+
 def _probe_shape(probe: _Probe, raw: bytes) -> Shape:
     keys = {name for name in _PROBE_FIELDS if len(getattr(probe, name))}
     if not keys:
@@ -581,6 +681,9 @@ def parse_document(
     object yields one per entry, and an empty RedisQ poll yields none.
     """
     raw = document if isinstance(document, bytes) else msgspec.json.encode(document)
+    parsed = _parse_esi(raw, source)
+    if parsed is not None:
+        return [parsed]
     probe: _Probe | None = None
     try:
         try:

@@ -35,12 +35,14 @@ from psycopg.types.json import Jsonb
 
 from evedmv_tui.ingest.encode import (
     ATTACKER_COLUMNS,
+    INDEX_COLUMNS,
     ITEM_COLUMNS,
     KILLMAIL_COLUMNS,
     SIGNATURE,
     TRAILER,
     EncodedKillmail,
     WritableRecord,
+    encoder,
     reencode,
     zkb_values,
 )
@@ -57,14 +59,6 @@ WRITE_LOCK_KEY = 7_305_000_101
 
 PARTITIONED_TABLES = ("killmails", "attackers", "items")
 
-INDEX_COLUMNS = (
-    ("killmail_id", "int8"),
-    ("killmail_hash", "text"),
-    ("killmail_time", "timestamptz"),
-    ("state", "text"),
-    ("source", "text"),
-    ("pending_zkb", "jsonb"),
-)
 ZKB_STAGE_COLUMNS = (
     ("killmail_id", "int8"),
     ("killmail_time", "timestamptz"),
@@ -276,7 +270,8 @@ def _combine(
 class _Plan:
     """The batch sorted by what must happen to each killmail."""
 
-    index_rows: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    index_rows: list[bytes] = dataclasses.field(default_factory=list)
+    """New ``killmail_index`` rows, encoded for binary COPY."""
     stored_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     pending_updates: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     bodies: list[EncodedKillmail] = dataclasses.field(default_factory=list)
@@ -380,16 +375,7 @@ def _plan_body(
             )
     plan.bodies.append(record)
     if found is None:
-        plan.index_rows.append(
-            (
-                record.killmail_id,
-                record.killmail_hash,
-                record.killmail_time,
-                "stored",
-                record.source,
-                None,
-            )
-        )
+        plan.index_rows.append(record.index_copy)
     else:
         plan.stored_updates.append(
             (
@@ -410,13 +396,17 @@ def _plan_reference(
     if found is None:
         pending_zkb = None if record.zkb_body is None else Jsonb(record.zkb_body, _raw)
         plan.index_rows.append(
-            (
-                record.killmail_id,
-                record.killmail_hash,
-                None,
-                "pending",
-                record.source,
-                pending_zkb,
+            encoder("killmail_index").encode(
+                [
+                    (
+                        record.killmail_id,
+                        record.killmail_hash,
+                        None,
+                        "pending",
+                        record.source,
+                        pending_zkb,
+                    )
+                ]
             )
         )
         plan.pending_ids.append(record.killmail_id)
@@ -571,7 +561,7 @@ class BatchWriter:
     ) -> None:
         db = self.db
         if plan.index_rows:
-            copy_rows(db, conn, "killmail_index", INDEX_COLUMNS, plan.index_rows)
+            copy_encoded(db, conn, "killmail_index", INDEX_COLUMNS, plan.index_rows)
         if plan.stored_updates:
             ids, hashes, times, sources = zip(*plan.stored_updates, strict=True)
             db.execute(
