@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -68,6 +69,42 @@ class _Side:
     )
 
 
+def _attacker_sides(
+    kills: Sequence[Kill], sides: SideAssignment
+) -> dict[tuple[int | None, int | None, int | None, int | None], int]:
+    """Return the side of every attacker and hull of the kills, 0 for none.
+
+    Keys are (alliance, corporation, character, ship type), and attackers
+    that are not player characters have no side. Each distinct attacker is
+    looked up once, and every kill then maps its attackers in one call.
+    """
+    hulls = dict.fromkeys(
+        itertools.chain.from_iterable(
+            zip(
+                kill.attacker_alliance_ids,
+                kill.attacker_corporation_ids,
+                kill.attacker_character_ids,
+                kill.attacker_ship_type_ids,
+                strict=True,
+            )
+            for kill in kills
+        ),
+        0,
+    )
+    side_of = sides.side_of
+    known: dict[tuple[int | None, int | None, int | None], int] = {}
+    for key in hulls:
+        alliance_id, corporation_id, character_id, _ = key
+        if not is_player_character(character_id):
+            continue
+        participant = (alliance_id, corporation_id, character_id)
+        number = known.get(participant)
+        if number is None:
+            number = known[participant] = side_of(*participant) or 0
+        hulls[key] = number
+    return hulls
+
+
 def build_metrics(
     kills: Sequence[Kill],
     sides: SideAssignment,
@@ -87,6 +124,11 @@ def build_metrics(
     all_pilots: set[int] = set()
     isk_total = 0.0
     value_missing = 0
+    hull_sides = _attacker_sides(kills, sides)
+    hull_side = hull_sides.__getitem__
+    # Damage and final blows on other sides, by side and then by pilot.
+    damage_by_pilot: dict[int, dict[int, int]] = collections.defaultdict(dict)
+    final_blows: dict[int, dict[int, int]] = collections.defaultdict(dict)
 
     for kill in kills:
         value = kill.total_value
@@ -98,8 +140,8 @@ def build_metrics(
             kill.victim_corporation_id,
             kill.victim_character_id,
         )
-        victim_type = ship_types.get(kill.victim_ship_type_id, unknown)
         if victim_side is not None:
+            victim_type = ship_types.get(kill.victim_ship_type_id, unknown)
             side = per_side[victim_side]
             side.ships_lost += 1
             side.isk_lost += value
@@ -113,35 +155,40 @@ def build_metrics(
                 side.hulls.add((kill.victim_character_id, kill.victim_ship_type_id))
                 all_pilots.add(kill.victim_character_id)
             minute = int((kill.killmail_time - start).total_seconds() // 60)
-            timeline_kills.setdefault(victim_side, [0] * minutes)[minute] += 1
-            timeline_isk.setdefault(victim_side, [0.0] * minutes)[minute] += value
+            if victim_side not in timeline_kills:
+                timeline_kills[victim_side] = [0] * minutes
+                timeline_isk[victim_side] = [0.0] * minutes
+            timeline_kills[victim_side][minute] += 1
+            timeline_isk[victim_side][minute] += value
 
-        shares: dict[int, int] = collections.defaultdict(int)
-        for index, character_id in enumerate(kill.attacker_character_ids):
-            if not is_player_character(character_id):
+        character_ids = kill.attacker_character_ids
+        attacker_sides = map(
+            hull_side,
+            zip(
+                kill.attacker_alliance_ids,
+                kill.attacker_corporation_ids,
+                character_ids,
+                kill.attacker_ship_type_ids,
+                strict=True,
+            ),
+        )
+        shares: dict[int, int] = {}
+        for attacker_side, character_id, damage, final_blow in zip(
+            attacker_sides,
+            character_ids,
+            kill.attacker_damage,
+            kill.attacker_final_blows,
+            strict=True,
+        ):
+            if not attacker_side or attacker_side == victim_side:
                 continue
             assert character_id is not None
-            attacker_side = sides.side_of(
-                kill.attacker_alliance_ids[index],
-                kill.attacker_corporation_ids[index],
-                character_id,
-            )
-            if attacker_side is None:
-                continue
-            side = per_side[attacker_side]
-            side.pilots.add(character_id)
-            all_pilots.add(character_id)
-            ship = kill.attacker_ship_type_ids[index]
-            if ship is not None:
-                side.hulls.add((character_id, ship))
-            if attacker_side == victim_side:
-                continue
-            damage = kill.attacker_damage[index]
-            shares[attacker_side] += damage
-            side.damage_dealt += damage
-            side.damage_by_pilot[character_id] += damage
-            if kill.attacker_final_blows[index]:
-                side.final_blows[character_id] += 1
+            shares[attacker_side] = shares.get(attacker_side, 0) + damage
+            by_pilot = damage_by_pilot[attacker_side]
+            by_pilot[character_id] = by_pilot.get(character_id, 0) + damage
+            if final_blow:
+                by_pilot = final_blows[attacker_side]
+                by_pilot[character_id] = by_pilot.get(character_id, 0) + 1
         damage_total = sum(shares.values())
         for attacker_side, damage in shares.items():
             share = damage / damage_total if damage_total else 1 / len(shares)
@@ -149,6 +196,21 @@ def build_metrics(
             side.isk_destroyed += value * share
             if victim_side is not None:
                 side.isk_destroyed_by_victim_side[victim_side] += value * share
+
+    for (_, _, character_id, ship), number in hull_sides.items():
+        if number:
+            assert character_id is not None
+            side = per_side[number]
+            side.pilots.add(character_id)
+            all_pilots.add(character_id)
+            if ship is not None:
+                side.hulls.add((character_id, ship))
+    for number, by_pilot in damage_by_pilot.items():
+        side = per_side[number]
+        side.damage_dealt = sum(by_pilot.values())
+        side.damage_by_pilot.update(by_pilot)
+    for number, by_pilot in final_blows.items():
+        per_side[number].final_blows.update(by_pilot)
 
     numbers = sorted(per_side)
     involvement = {n: per_side[n].isk_lost + per_side[n].isk_destroyed for n in numbers}

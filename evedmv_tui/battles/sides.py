@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 from evedmv_tui.battles.model import (
+    NPC_CHARACTERS,
     NPC_CORPORATIONS,
     Kill,
     group_of,
@@ -113,14 +115,6 @@ class _Weights:
         self.fellowship: dict[tuple[int, int], float] = collections.defaultdict(float)
         self.destroyed: dict[int, float] = collections.defaultdict(float)
 
-    def hostile(self, attacker: int, victim: int, weight: float) -> None:
-        key = (attacker, victim) if attacker < victim else (victim, attacker)
-        self.hostility[key] += weight
-        self.destroyed[attacker] += weight
-
-    def fellow(self, a: int, b: int, weight: float) -> None:
-        self.fellowship[(a, b) if a < b else (b, a)] += weight
-
 
 def _actor(corporation_id: int | None, character_id: int | None) -> int | None:
     """Return the corporation, or the character for NPC-corporation members."""
@@ -139,6 +133,8 @@ class _Participants:
     corporation_of_character: dict[int, int | None] = dataclasses.field(
         default_factory=dict
     )
+    conflicting: bool = False
+    """Flag set when one actor, unit or character is noted with two values."""
 
     def note(
         self,
@@ -146,17 +142,28 @@ class _Participants:
         corporation_id: int | None,
         character_id: int | None,
     ) -> int | None:
+        """Record a participant and return its actor. A later note overwrites."""
         actor = _actor(corporation_id, character_id)
         unit = group_of(alliance_id, corporation_id, character_id)
         if actor is None or unit is None:
             return None
+        kind = unit_kind(alliance_id, corporation_id, character_id)
+        actor_kind = "corporation" if corporation_id == actor else "character"
+        if (
+            self.unit_of_actor.get(actor, unit) != unit
+            or self.unit_kinds.get(unit, kind) != kind
+            or self.actor_kinds.get(actor, actor_kind) != actor_kind
+        ):
+            self.conflicting = True
         self.unit_of_actor[actor] = unit
-        self.unit_kinds[unit] = unit_kind(alliance_id, corporation_id, character_id)
-        is_corporation = corporation_id == actor
-        self.actor_kinds[actor] = "corporation" if is_corporation else "character"
+        self.unit_kinds[unit] = kind
+        self.actor_kinds[actor] = actor_kind
         if is_player_character(character_id):
             assert character_id is not None
-            self.corporation_of_character[character_id] = corporation_id
+            corporations = self.corporation_of_character
+            if corporations.get(character_id, corporation_id) != corporation_id:
+                self.conflicting = True
+            corporations[character_id] = corporation_id
         return actor
 
 
@@ -166,54 +173,139 @@ def kill_weight(kill: Kill) -> float:
 
 
 def _collect(
-    kills: Iterable[Kill], params: BattleParameters
+    kills: Sequence[Kill], params: BattleParameters
 ) -> tuple[_Weights, _Participants]:
+    weights, people = _scan(kills, params, skip_same_unit=True)
+    if people.conflicting:
+        # An id was noted with two values, as when a corporation leaves its
+        # alliance during the battle. Units are then known only after the
+        # last kill, so scan again and keep fellowship within units too.
+        weights, _ = _scan(kills, params, skip_same_unit=False)
+        people = _replay_notes(kills)
+    return weights, people
+
+
+def _scan(
+    kills: Sequence[Kill], params: BattleParameters, *, skip_same_unit: bool
+) -> tuple[_Weights, _Participants]:
+    """Sum hostility and fellowship between actors over the kills.
+
+    Fellowship within a unit is never read, so ``skip_same_unit`` leaves it
+    out, which is exact only when no id is noted with two values.
+    """
     weights = _Weights()
     people = _Participants()
+    # Each distinct (alliance, corporation, character) is noted once, when
+    # first seen. That gives the same records as noting every participant in
+    # order unless an id gets two values, which _collect handles.
+    actor_of: dict[tuple[int | None, int | None, int | None], int | None] = {}
+    note = people.note
+    unit_of_actor = people.unit_of_actor
+    hostility = weights.hostility
+    destroyed = weights.destroyed
+    fellowship = weights.fellowship
+    negligible = params.negligible_damage_share
+    npc_characters = NPC_CHARACTERS
     for kill in kills:
-        victim = people.note(
+        key = (
             kill.victim_alliance_id,
             kill.victim_corporation_id,
             kill.victim_character_id,
         )
+        if key in actor_of:
+            victim = actor_of[key]
+        else:
+            victim = actor_of[key] = note(*key)
         value = kill_weight(kill)
-        total_damage = sum(kill.attacker_damage) or 1
-        significant = set(kill.significant_attackers(params.negligible_damage_share))
-        shares: dict[int, float] = collections.defaultdict(float)
-        significant_actors: set[int] = set()
-        for index, character_id in enumerate(kill.attacker_character_ids):
-            if not is_player_character(character_id):
+        damages = kill.attacker_damage
+        total_damage = sum(damages) or 1
+        # An attacker is significant as in Kill.significant_attackers.
+        top = max(damages, default=0)
+        threshold = negligible * top
+        shares: dict[int, float] = {}
+        significant: set[int] = set()
+        for character_id, corporation_id, alliance_id, damage, final_blow in zip(
+            kill.attacker_character_ids,
+            kill.attacker_corporation_ids,
+            kill.attacker_alliance_ids,
+            damages,
+            kill.attacker_final_blows,
+            strict=True,
+        ):
+            if character_id is None or character_id in npc_characters:
                 continue
-            actor = people.note(
-                kill.attacker_alliance_ids[index],
-                kill.attacker_corporation_ids[index],
-                character_id,
-            )
+            key = (alliance_id, corporation_id, character_id)
+            actor = actor_of.get(key)
             if actor is None:
-                continue
-            share = kill.attacker_damage[index] / total_damage
-            if index in significant:
-                significant_actors.add(actor)
-                share = max(share, 1e-9)
-            shares[actor] += share
+                actor = actor_of[key] = note(*key)
+                assert actor is not None
+            share = damage / total_damage
+            if (damage > 0 and damage >= threshold) if top > 0 else final_blow:
+                significant.add(actor)
+                if share < 1e-9:
+                    share = 1e-9
+            shares[actor] = shares.get(actor, 0.0) + share
         if victim is not None:
-            for actor in significant_actors:
+            for actor in significant:
                 if actor != victim:
-                    weights.hostile(actor, victim, value * shares[actor])
+                    weight = value * shares[actor]
+                    pair = (actor, victim) if actor < victim else (victim, actor)
+                    hostility[pair] += weight
+                    destroyed[actor] += weight
+        if len(shares) < 2 or not significant:
+            continue
         # The largest damage dealers are fellows pairwise, and every other
         # attacker is a fellow of the largest one. This bounds the pairs of a
         # kill with hundreds of attackers.
-        ordered = sorted(shares, key=lambda a: (-shares[a], a))
-        core = [a for a in ordered if a in significant_actors][:FELLOW_PAIRWISE]
-        for i, a in enumerate(core):
-            for b in core[i + 1 :]:
-                weights.fellow(a, b, value * min(shares[a], shares[b]))
-        if core:
-            top = core[0]
-            for other in ordered:
-                if other not in core:
-                    weights.fellow(top, other, value * min(shares[top], shares[other]))
+        # Ranked by share, largest first, ties by id.
+        ranked = sorted(sorted(shares), key=shares.__getitem__, reverse=True)
+        if len(significant) == len(shares):
+            core = ranked[:FELLOW_PAIRWISE]
+        else:
+            core = [actor for actor in ranked if actor in significant]
+            del core[FELLOW_PAIRWISE:]
+        # The core is ranked, so a pair's smaller share is the later actor's.
+        # When units are not skipped, each actor is its own unit here.
+        fellows = [
+            (b, value * shares[b], unit_of_actor[b] if skip_same_unit else b)
+            for b in core
+        ]
+        for (a, _, unit_a), (b, weight, unit_b) in itertools.combinations(fellows, 2):
+            if unit_a != unit_b:
+                fellowship[(a, b) if a < b else (b, a)] += weight
+        if len(ranked) == len(core):
+            continue
+        top_actor, _, top_unit = fellows[0]
+        top_share = shares[top_actor]
+        in_core = set(core)
+        for other in ranked:
+            if other in in_core:
+                continue
+            if (unit_of_actor[other] if skip_same_unit else other) != top_unit:
+                share = shares[other]
+                weight = value * (share if share < top_share else top_share)
+                pair = (top_actor, other) if top_actor < other else (other, top_actor)
+                fellowship[pair] += weight
     return weights, people
+
+
+def _replay_notes(kills: Iterable[Kill]) -> _Participants:
+    """Note every participant in order, so the last note of each id wins."""
+    people = _Participants()
+    for kill in kills:
+        people.note(
+            kill.victim_alliance_id,
+            kill.victim_corporation_id,
+            kill.victim_character_id,
+        )
+        for index, character_id in enumerate(kill.attacker_character_ids):
+            if is_player_character(character_id):
+                people.note(
+                    kill.attacker_alliance_ids[index],
+                    kill.attacker_corporation_ids[index],
+                    character_id,
+                )
+    return people
 
 
 def _unit_weights(
@@ -394,7 +486,7 @@ def assign_sides(
         | set(corporation_sides.values())
         | set(character_sides.values())
     )
-    entities = _describe(
+    entities, unit_entities = _describe(
         weights,
         people,
         unit_sides,
@@ -402,8 +494,8 @@ def assign_sides(
         character_sides,
         overridden,
     )
-    total_for = sum(e.weight_for for e in entities if e.entity_kind_is_unit)
-    total_against = sum(e.weight_against for e in entities if e.entity_kind_is_unit)
+    total_for = sum(e.weight_for for e in unit_entities)
+    total_against = sum(e.weight_against for e in unit_entities)
     confidence = (
         total_for / (total_for + total_against) if total_for + total_against else 1.0
     )
@@ -411,7 +503,7 @@ def assign_sides(
         unit_sides,
         corporation_sides,
         character_sides,
-        tuple(e.row for e in entities),
+        tuple(entities),
         side_count,
         confidence,
     )
@@ -479,20 +571,6 @@ def _apply_overrides(
     return applied
 
 
-@dataclasses.dataclass(slots=True)
-class _Described:
-    row: EntitySide
-    entity_kind_is_unit: bool
-
-    @property
-    def weight_for(self) -> float:
-        return self.row.weight_for
-
-    @property
-    def weight_against(self) -> float:
-        return self.row.weight_against
-
-
 def _describe(
     weights: _Weights,
     people: _Participants,
@@ -500,61 +578,56 @@ def _describe(
     corporation_sides: Mapping[int, int],
     character_sides: Mapping[int, int],
     overridden: Mapping[tuple[str, int], int],
-) -> list[_Described]:
-    def actor_side(actor: int) -> int:
+) -> tuple[list[EntitySide], list[EntitySide]]:
+    """Return every entity's row, and the rows of the units alone."""
+    unit_of_actor = people.unit_of_actor
+    side_of_actor: dict[int, int] = {}
+    for actor, unit in unit_of_actor.items():
         if actor in corporation_sides:
-            return corporation_sides[actor]
-        if actor in character_sides:
-            return character_sides[actor]
-        return unit_sides[people.unit_of_actor[actor]]
+            side_of_actor[actor] = corporation_sides[actor]
+        elif actor in character_sides:
+            side_of_actor[actor] = character_sides[actor]
+        else:
+            side_of_actor[actor] = unit_sides[unit]
 
     # Evidence per actor toward each side: hostility and fellowship by side.
-    hostile_by_side: dict[int, dict[int, float]] = collections.defaultdict(
-        lambda: collections.defaultdict(float)
-    )
-    fellow_by_side: dict[int, dict[int, float]] = collections.defaultdict(
-        lambda: collections.defaultdict(float)
-    )
+    hostile_by_side: dict[int, dict[int, float]] = {a: {} for a in unit_of_actor}
+    fellow_by_side: dict[int, dict[int, float]] = {a: {} for a in unit_of_actor}
     for (a, b), weight in weights.hostility.items():
-        hostile_by_side[a][actor_side(b)] += weight
-        hostile_by_side[b][actor_side(a)] += weight
+        by_side, side = hostile_by_side[a], side_of_actor[b]
+        by_side[side] = by_side.get(side, 0.0) + weight
+        by_side, side = hostile_by_side[b], side_of_actor[a]
+        by_side[side] = by_side.get(side, 0.0) + weight
     for (a, b), weight in weights.fellowship.items():
-        if people.unit_of_actor[a] == people.unit_of_actor[b]:
+        if unit_of_actor[a] == unit_of_actor[b]:
             continue
-        fellow_by_side[a][actor_side(b)] += weight
-        fellow_by_side[b][actor_side(a)] += weight
+        by_side, side = fellow_by_side[a], side_of_actor[b]
+        by_side[side] = by_side.get(side, 0.0) + weight
+        by_side, side = fellow_by_side[b], side_of_actor[a]
+        by_side[side] = by_side.get(side, 0.0) + weight
 
-    def evidence(actors: Iterable[int], side: int) -> tuple[float, float, str]:
-        hostile: dict[int, float] = collections.defaultdict(float)
-        fellow: dict[int, float] = collections.defaultdict(float)
-        for actor in actors:
-            for s, w in hostile_by_side[actor].items():
-                hostile[s] += w
-            for s, w in fellow_by_side[actor].items():
-                fellow[s] += w
-        weight_for = fellow[side] + sum(w for s, w in hostile.items() if s != side)
-        weight_against = hostile[side] + sum(w for s, w in fellow.items() if s != side)
-        parts = []
-        for s in sorted(hostile, key=lambda s: (-hostile[s], s))[:2]:
-            if s != side and hostile[s] > 0:
-                parts.append(f"fought side {s} ({format_isk(hostile[s])})")
-        if fellow[side] > 0:
-            parts.append(f"flew with side {side} ({format_isk(fellow[side])})")
-        if hostile[side] > 0:
-            parts.append(f"fought own side ({format_isk(hostile[side])})")
-        for s in sorted(fellow, key=lambda s: (-fellow[s], s))[:1]:
-            if s != side and fellow[s] > 0:
-                parts.append(f"flew with side {s} ({format_isk(fellow[s])})")
-        return weight_for, weight_against, "; ".join(parts) or "no player contact"
+    def evidence(actors: Sequence[int], side: int) -> tuple[float, float, str]:
+        if len(actors) == 1:
+            hostile = dict(hostile_by_side[actors[0]])
+            fellow = dict(fellow_by_side[actors[0]])
+        else:
+            hostile, fellow = {}, {}
+            for actor in actors:
+                for s, w in hostile_by_side[actor].items():
+                    hostile[s] = hostile.get(s, 0.0) + w
+                for s, w in fellow_by_side[actor].items():
+                    fellow[s] = fellow.get(s, 0.0) + w
+        return _evidence(hostile, fellow, side)
 
     actors_of_unit: dict[int, list[int]] = collections.defaultdict(list)
-    for actor, unit in people.unit_of_actor.items():
+    for actor, unit in unit_of_actor.items():
         actors_of_unit[unit].append(actor)
-    found = []
+    found: list[EntitySide] = []
+    units: list[EntitySide] = []
     for unit in sorted(actors_of_unit):
         side = unit_sides[unit]
         kind = people.unit_kinds[unit]
-        actors = [a for a in actors_of_unit[unit] if actor_side(a) == side] or (
+        actors = [a for a in actors_of_unit[unit] if side_of_actor[a] == side] or (
             actors_of_unit[unit]
         )
         weight_for, weight_against, reason = evidence(actors, side)
@@ -564,7 +637,8 @@ def _describe(
         row = EntitySide(
             kind, unit, None, side, weight_for, weight_against, reason, is_override
         )
-        found.append(_Described(row, True))
+        found.append(row)
+        units.append(row)
         if kind != "alliance":
             continue
         for actor in sorted(actors_of_unit[unit]):
@@ -576,38 +650,59 @@ def _describe(
             if is_override:
                 reason = f"moved to side {corporation_side} by the user; {reason}"
             found.append(
-                _Described(
-                    EntitySide(
-                        "corporation",
-                        actor,
-                        unit,
-                        corporation_side,
-                        weight_for,
-                        weight_against,
-                        reason,
-                        is_override,
-                    ),
-                    False,
+                EntitySide(
+                    "corporation",
+                    actor,
+                    unit,
+                    corporation_side,
+                    weight_for,
+                    weight_against,
+                    reason,
+                    is_override,
                 )
             )
     for character, side in sorted(character_sides.items()):
         corporation = people.corporation_of_character.get(character)
         found.append(
-            _Described(
-                EntitySide(
-                    "character",
-                    character,
-                    corporation,
-                    side,
-                    0.0,
-                    0.0,
-                    f"moved to side {side} by the user",
-                    True,
-                ),
-                False,
+            EntitySide(
+                "character",
+                character,
+                corporation,
+                side,
+                0.0,
+                0.0,
+                f"moved to side {side} by the user",
+                True,
             )
         )
-    return found
+    return found, units
+
+
+def _evidence(
+    hostile: dict[int, float], fellow: dict[int, float], side: int
+) -> tuple[float, float, str]:
+    """Return the weights for and against ``side`` and the reason text.
+
+    ``hostile`` and ``fellow`` map sides to ISK. Both get ``side`` added with
+    0 ISK when it is missing, at the end, before the reason ranks the sides.
+    """
+    fellow.setdefault(side, 0.0)
+    weight_for = fellow[side] + sum(w for s, w in hostile.items() if s != side)
+    hostile.setdefault(side, 0.0)
+    weight_against = hostile[side] + sum(w for s, w in fellow.items() if s != side)
+    parts = []
+    for _, s in sorted([(-w, s) for s, w in hostile.items()])[:2]:
+        if s != side and hostile[s] > 0:
+            parts.append(f"fought side {s} ({format_isk(hostile[s])})")
+    if fellow[side] > 0:
+        parts.append(f"flew with side {side} ({format_isk(fellow[side])})")
+    if hostile[side] > 0:
+        parts.append(f"fought own side ({format_isk(hostile[side])})")
+    if len(fellow) > 1:
+        _, s = min([(-w, s) for s, w in fellow.items()])
+        if s != side and fellow[s] > 0:
+            parts.append(f"flew with side {s} ({format_isk(fellow[s])})")
+    return weight_for, weight_against, "; ".join(parts) or "no player contact"
 
 
 def format_isk(value: float) -> str:

@@ -1,0 +1,152 @@
+"""Side assignment and metrics on battles whose figures are worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from evedmv_tui.battles.metrics import ShipType, build_metrics
+from evedmv_tui.battles.model import Kill
+from evedmv_tui.battles.parameters import BattleParameters
+from evedmv_tui.battles.sides import EntitySide, Override, assign_sides
+from tests.test_battle_fixtures import RAVEN, RIFTER, Pilot, fleet, kill
+
+PARAMS = BattleParameters()
+VALUE = 10_000_000.0
+SHIP_TYPES = {
+    RIFTER: ShipType(25, "frigate", frozenset()),
+    RAVEN: ShipType(27, "battleship", frozenset({"dps"})),
+}
+
+
+def entity(rows: tuple[EntitySide, ...], entity_id: int) -> EntitySide:
+    return next(row for row in rows if row.entity_id == entity_id)
+
+
+def test_corporation_leaving_alliance_keeps_fellowship() -> None:
+    """A corporation that leaves its alliance mid-battle keeps its evidence.
+
+    Its pilots fly with the alliance's other corporation on all 20 kills,
+    inside the alliance for the first 10. Fellowship from those first kills
+    is fellowship between two units once the corporation has left, so it
+    must count even though both were one unit when those kills were read.
+    """
+    alliance, stayer, leaver = 99_300_001, 98_300_001, 98_300_002
+    stayers = fleet(2, stayer, alliance)
+    leavers = fleet(2, leaver, alliance)
+    victims = fleet(10, 98_300_003, 99_300_002)
+    kills = []
+    for number in range(20):
+        pilot = leavers[number % 2]
+        if number >= 10:
+            pilot = Pilot(pilot.character_id, leaver, None)
+        kills.append(kill(number * 0.5, victims[number % 10], [stayers[0], pilot]))
+
+    sides = assign_sides(kills, PARAMS)
+
+    row = entity(sides.entities, leaver)
+    assert row.entity_kind == "corporation"
+    assert row.parent_id is None
+    assert row.side_no == sides.unit_sides[alliance]
+    # Each kill adds half of 10m as fellowship with the stayers, and as much
+    # hostility to the victims' side.
+    assert row.weight_for == pytest.approx(20 * 0.5 * VALUE * 2)
+    assert f"flew with side {row.side_no} (100.0m)" in row.reason
+    assert sides.side_count == 2
+
+
+def test_returning_pilot_names_last_corporation() -> None:
+    """A pilot seen in two corporations is listed under the one of his last kill.
+
+    He flies for his home corporation, then for another, then for his home
+    corporation again, so the corporation seen last is the one seen first.
+    """
+    side_a = fleet(3, 98_310_001, 99_310_001)
+    side_b = fleet(3, 98_310_002, 99_310_002)
+    home, visited = 98_310_003, 98_310_004
+    character_id = 91_310_001
+    kills = []
+    for number in range(10):
+        corporation = visited if 3 <= number < 6 else home
+        pilot = Pilot(character_id, corporation, None)
+        kills.append(kill(number * 0.5, side_b[number % 3], [side_a[0], pilot]))
+        kills.append(kill(number * 0.5 + 0.1, side_a[number % 3], side_b))
+
+    sides = assign_sides(
+        kills, PARAMS, [Override("character", character_id, None, None, 1)]
+    )
+
+    row = entity(sides.entities, character_id)
+    assert row.entity_kind == "character"
+    assert row.parent_id == home
+    assert row.overridden
+    assert sides.character_sides[character_id] == row.side_no
+    assert sides.side_count == 3
+
+
+def reship_battle() -> tuple[list[Kill], list[Pilot], list[Pilot], Pilot]:
+    """Return kills where one pilot reships, one shoots his own side and rats help.
+
+    Side A (two pilots) kills three pilots of side B, and the first A pilot
+    flies a Rifter, then a Raven. B kills one A pilot, with an NPC on the
+    killmail. One B pilot also shoots a B victim.
+    """
+    side_a = fleet(2, 98_320_001, 99_320_001)
+    side_b = fleet(3, 98_320_002, 99_320_002)
+    raven = Pilot(side_a[0].character_id, 98_320_001, 99_320_001, RAVEN)
+    rat = Pilot(3_000_123, 1_000_125, None)
+    kills = [
+        kill(0.0, side_b[0], [(side_a[0], 300), (side_a[1], 100)]),
+        kill(0.5, side_b[1], [(raven, 200), (side_a[1], 200)]),
+        kill(1.0, side_a[1], [(side_b[2], 500), (rat, 500)], value=20_000_000.0),
+        kill(1.5, side_b[0], [(raven, 600), (side_b[2], 200)], ship_type_id=RAVEN),
+    ]
+    return kills, side_a, side_b, raven
+
+
+def test_metrics_count_reships_once_per_pilot() -> None:
+    kills, *_ = reship_battle()
+    sides = assign_sides(kills, PARAMS)
+    metrics = build_metrics(kills, sides, SHIP_TYPES, PARAMS)
+
+    rows = {row["side"]: row for row in metrics["sides"]}
+    a_row = rows[sides.unit_sides[99_320_001]]
+    b_row = rows[sides.unit_sides[99_320_002]]
+    assert metrics["pilots"] == 5
+    assert a_row["pilots"] == 2
+    # The first A pilot's Rifter and Raven, and the second pilot's Rifter.
+    assert a_row["ships_fielded"] == 3
+    assert a_row["ships_fielded_by_class"] == {"battleship": 1, "frigate": 2}
+    assert a_row["roles_present"] == {"dps": 1}
+    assert b_row["pilots"] == 3
+    # Two Rifters lost, and a Raven: a pilot's hull is counted once.
+    assert b_row["ships_fielded"] == 4
+    assert b_row["ships_lost_by_class"] == {"battleship": 1, "frigate": 2}
+    assert b_row["roles_lost"] == {"dps": 1}
+
+
+def test_metrics_split_damage_and_isk_by_side() -> None:
+    kills, side_a, side_b, raven = reship_battle()
+    sides = assign_sides(kills, PARAMS)
+    metrics = build_metrics(kills, sides, SHIP_TYPES, PARAMS)
+
+    rows = {row["side"]: row for row in metrics["sides"]}
+    a_row = rows[sides.unit_sides[99_320_001]]
+    b_row = rows[sides.unit_sides[99_320_002]]
+    # Damage on a pilot of one's own side and NPC damage are not dealt.
+    assert a_row["damage_dealt"] == 300 + 100 + 200 + 200 + 600
+    assert b_row["damage_dealt"] == 500
+    assert a_row["top_damage"] == [
+        [raven.character_id, 1100],
+        [side_a[1].character_id, 300],
+    ]
+    assert a_row["top_final_blows"] == [[raven.character_id, 3]]
+    assert b_row["top_final_blows"] == [[side_b[2].character_id, 1]]
+    # The rat's damage does not shift ISK, and the own-side shooter gets none.
+    assert a_row["isk_destroyed"] == pytest.approx(3 * VALUE)
+    assert b_row["isk_destroyed"] == pytest.approx(20_000_000.0)
+    assert a_row["isk_lost"] == pytest.approx(20_000_000.0)
+    assert b_row["isk_lost"] == pytest.approx(3 * VALUE)
+    assert metrics["timeline"]["kills"] == {
+        str(sides.unit_sides[99_320_001]): [0, 1],
+        str(sides.unit_sides[99_320_002]): [2, 1],
+    }
