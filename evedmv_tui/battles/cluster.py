@@ -32,7 +32,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from evedmv_tui.battles.model import Cluster, Kill
+from evedmv_tui.battles.model import (
+    NPC_CHARACTERS,
+    NPC_CORPORATIONS,
+    Cluster,
+    Kill,
+)
 from evedmv_tui.battles.parameters import BattleParameters
 
 
@@ -106,20 +111,54 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
 
     Returns the engagements in order of their first kill, each in time order.
     """
-    player_kills = [k for k in kills if k.is_player_kill()]
+    # One pass per kill does what Kill.is_player_kill, significant_attackers
+    # and attacker_group do, without a method call per attacker: this loop
+    # is most of the time spent on pieces.
+    share = params.negligible_damage_share
+    npc_characters = NPC_CHARACTERS
+    npc_corporations = NPC_CORPORATIONS
+    player_kills: list[tuple[Kill, int]] = []
     victims_by_pair: dict[tuple[int, int], set[int]] = collections.defaultdict(set)
     main_attacker: dict[int, int | None] = {}
-    for kill in player_kills:
+    for kill in kills:
         victim = kill.victim_group
-        assert victim is not None
-        damage_by_group: dict[int, int] = collections.Counter()
-        for index in kill.significant_attackers(params.negligible_damage_share):
-            group = kill.attacker_group(index)
-            if group is None or group == victim:
+        if victim is None:
+            continue
+        characters = kill.attacker_character_ids
+        if not any(c is not None and c not in npc_characters for c in characters):
+            continue
+        player_kills.append((kill, victim))
+        damage = kill.attacker_damage
+        top = max(damage, default=0)
+        threshold = share * top
+        final_blows = kill.attacker_final_blows
+        alliances = kill.attacker_alliance_ids
+        corporations = kill.attacker_corporation_ids
+        pilot = kill.victim_character_id or kill.killmail_id
+        damage_by_group: dict[int, int] = {}
+        for index, character in enumerate(characters):
+            if character is None or character in npc_characters:
                 continue
-            damage_by_group[group] += kill.attacker_damage[index] + 1
-            pilot = kill.victim_character_id or kill.killmail_id
-            victims_by_pair[(min(group, victim), max(group, victim))].add(pilot)
+            if top > 0:
+                done = damage[index]
+                if done <= 0 or done < threshold:
+                    continue
+            elif not final_blows[index]:
+                continue
+            # group_of, which never returns None for a player character.
+            alliance = alliances[index]
+            corporation = corporations[index]
+            if alliance:
+                group = alliance
+            elif corporation and corporation not in npc_corporations:
+                group = corporation
+            else:
+                group = character
+            if group == victim:
+                continue
+            damage_by_group[group] = damage_by_group.get(group, 0) + damage[index] + 1
+            pair = (group, victim) if group < victim else (victim, group)
+            victims_by_pair[pair].add(pilot)
         main_attacker[kill.killmail_id] = (
             min(damage_by_group, key=lambda g: (-damage_by_group[g], g))
             if damage_by_group
@@ -132,9 +171,7 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
             groups.union(a, b)
             linked.update((a, b))
     members: dict[int, list[Kill]] = collections.defaultdict(list)
-    for kill in player_kills:
-        victim = kill.victim_group
-        assert victim is not None
+    for kill, victim in player_kills:
         attacker = main_attacker[kill.killmail_id]
         if victim in linked or attacker is None or attacker not in linked:
             members[groups.find(victim)].append(kill)
@@ -247,6 +284,46 @@ def pieces_of_window(kills: Sequence[Kill], params: BattleParameters) -> list[Pi
                 pilots |= kill.pilots()
             found.append(Piece(run[0].solar_system_id, run, pilots))
     return found
+
+
+def split_by_window(
+    kills: Sequence[Kill], windows: Sequence[Window]
+) -> list[list[Kill]]:
+    """Group kills by the window of their system that contains them.
+
+    ``kills`` are in time order and the windows of one system do not overlap,
+    as :func:`candidate_windows` makes them. One pass over the kills moves a
+    cursor through each system's windows sorted by start, so the cost is
+    linear in kills plus windows. Kills outside every window are dropped.
+    Returns the non-empty groups ordered by system, then window start, each
+    in the order of ``kills``.
+    """
+    by_system: dict[int, list[Window]] = collections.defaultdict(list)
+    for window in windows:
+        by_system[window.solar_system_id].append(window)
+    for listed in by_system.values():
+        listed.sort(key=lambda w: w.start)
+    cursor: dict[int, int] = dict.fromkeys(by_system, 0)
+    groups: dict[tuple[int, dt.datetime], list[Kill]] = {}
+    for kill in kills:
+        system = kill.solar_system_id
+        system_windows = by_system.get(system)
+        if system_windows is None:
+            continue
+        index = cursor[system]
+        time = kill.killmail_time
+        while index < len(system_windows) and system_windows[index].end < time:
+            index += 1
+        cursor[system] = index
+        if index == len(system_windows) or system_windows[index].start > time:
+            continue
+        key = (system, system_windows[index].start)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [kill]
+        else:
+            group.append(kill)
+    return [groups[key] for key in sorted(groups)]
 
 
 class PieceOutline(Protocol):

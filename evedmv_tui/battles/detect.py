@@ -16,6 +16,8 @@ finishing batches at once do not interleave their updates.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import contextvars
 import dataclasses
 import datetime as dt
 import json
@@ -33,18 +35,24 @@ from evedmv_tui.battles.cluster import (
     Window,
     candidate_windows,
     merge_pieces,
-    neighbourhoods,
-    pieces_of_window,
 )
 from evedmv_tui.battles.incremental import (
-    affected_windows,
+    BatchPlan,
+    Read,
+    StoredMember,
+    fetch_together,
+    pieces_of_windows,
     plan_batch,
-    touched_ranges,
 )
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Cluster, Kill
-from evedmv_tui.battles.parameters import BattleParameters, load_parameters
+from evedmv_tui.battles.parameters import (
+    BattleParameters,
+    load_parameters,
+    stored_parameters,
+)
 from evedmv_tui.battles.sides import Override, SideAssignment, assign_sides
+from evedmv_tui.battles.static import JumpGraph, StaticData, static_data
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
@@ -53,6 +61,8 @@ log = logging.getLogger(__name__)
 
 _PACKAGE = "evedmv_tui.battles"
 _LOCK_KEY = 7_305_000_100
+_WINDOWS_PER_READ = 1_000
+"""Windows whose kills one statement of a full detection reads."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -202,43 +212,57 @@ def _detect(
     db: Database, params: BattleParameters | None, scope: _Scope
 ) -> DetectionSummary:
     started = time.perf_counter()
+    reads = [
+        Read(load_sql(_PACKAGE, "detection_lock"), (_LOCK_KEY,)),
+        Read(load_sql(_PACKAGE, "parameters_load")),
+        Read(load_sql(_PACKAGE, "static_token")),
+        Read(load_sql(_PACKAGE, "pieceless_members")),
+    ]
+    if scope.systems is not None:
+        # A batch's queries read a few thousand rows at most, where starting
+        # parallel workers costs more than it saves. In the bench/battles.py
+        # database of 1M killmails, the parallel plan of kills_of_battles.sql
+        # spent 9 ms in its Gather node for 4 ms of work in each process
+        # (EXPLAIN ANALYZE, 1,537 kills).
+        reads.append(Read(load_sql(_PACKAGE, "serial_plans")))
     with db.connection() as conn, conn.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,), conn=conn)
+        # One round trip. The server runs the statements in order, each with
+        # a snapshot taken after the lock is held.
+        _, stored_params, token, pieceless = fetch_together(db, conn, reads)[:4]
         if params is None:
-            params = load_parameters(db)
-        jumps = db.fetch_all(load_sql(_PACKAGE, "jump_graph"), conn=conn)
-        old_ids: list[int] | None = None
+            params = stored_parameters(stored_params[0][0] if stored_params else None)
+        static = static_data(db, conn, token[0][0] if token else None)
+        plan: BatchPlan | None = None
         # With every stored battle's pieces at hand, only the windows that
         # gain kills are rebuilt. Battles detected before pieces were stored
         # need the older scope, widened by whole stored battles.
-        if scope.systems is not None and not db.fetch_value(
-            load_sql(_PACKAGE, "pieceless_members"), conn=conn
-        ):
+        if scope.systems is not None and not pieceless[0][0]:
             assert scope.start is not None and scope.end is not None
-            if scope.touched is None:
-                ranges = dict.fromkeys(scope.systems, (scope.start, scope.end))
-            else:
-                ranges = touched_ranges(db, conn, scope.touched, scope.start, scope.end)
-            windows = affected_windows(db, conn, ranges, params)
-            kills = _read_kills(db, conn, windows)
+            touched = scope.touched
+            if touched is None:
+                touched = frozenset(
+                    row[0]
+                    for row in db.fetch_all(
+                        load_sql(_PACKAGE, "kills_in_range"),
+                        (list(scope.systems), scope.start, scope.end),
+                        conn=conn,
+                    )
+                )
             plan = plan_batch(
-                db, conn, windows, _pieces(kills, windows, params), jumps, params
+                db, conn, touched, scope.start, scope.end, static.jumps, params
             )
             pieces = plan.pieces
-            old_ids = plan.battle_ids
-            kills_read = len(kills) + plan.kills_read
+            kills_read = plan.kills_read
         else:
             if scope.systems is not None:
-                scope = _widen(db, conn, scope, jumps, params)
+                scope = _widen(db, conn, scope, static.jumps, params)
             windows = _clip(_windows(db, conn, scope, params), scope)
-            kills = _read_kills(db, conn, windows)
-            pieces = _pieces(kills, windows, params)
-            kills_read = len(kills)
-        near = neighbourhoods(
-            jumps, {p.solar_system_id for p in pieces}, params.merge_max_jumps
+            pieces, kills_read = _read_pieces(db, conn, windows, params)
+        near = static.jumps.neighbourhoods(
+            {p.solar_system_id for p in pieces}, params.merge_max_jumps
         )
         clusters = merge_pieces(pieces, params, near)
-        counts = _store(db, conn, scope, clusters, params, pieces, old_ids)
+        counts = _store(db, conn, scope, clusters, params, pieces, static, plan)
     seconds = time.perf_counter() - started
     return DetectionSummary(
         len(clusters), *counts, kills_read=kills_read, seconds=seconds
@@ -265,20 +289,11 @@ def _windows(
     return candidate_windows(segments, params)
 
 
-def _pieces(
-    kills: Sequence[Kill], windows: Sequence[Window], params: BattleParameters
-) -> list[Piece]:
-    pieces: list[Piece] = []
-    for window_kills in split_by_window(kills, windows):
-        pieces.extend(pieces_of_window(window_kills, params))
-    return pieces
-
-
 def _widen(
     db: Database,
     conn: psycopg.Connection[Any],
     scope: _Scope,
-    jumps: Sequence[tuple[int, int]],
+    jumps: JumpGraph,
     params: BattleParameters,
 ) -> _Scope:
     """Grow an incremental scope to whole stored battles, system by system.
@@ -301,7 +316,7 @@ def _widen(
     for system in scope.systems:
         low, high = scope.range_of(system)
         ranges[system] = (low - margin, high + margin)
-    near = neighbourhoods(jumps, scope.systems, params.merge_max_jumps)
+    near = jumps.neighbourhoods(scope.systems, params.merge_max_jumps)
     seen: set[int] = set()
     probed: dict[int, _Range] = {}
     for _ in range(10):
@@ -367,64 +382,75 @@ def _clip(windows: list[Window], scope: _Scope) -> list[Window]:
     return clipped
 
 
+def _read_pieces(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    windows: Sequence[Window],
+    params: BattleParameters,
+) -> tuple[list[Piece], int]:
+    """Return the pieces of ``windows`` and the number of kills read for them.
+
+    The kills are read in chunks of windows on a second thread, so the
+    server looks up the next chunk's attackers while this thread builds the
+    pieces of the last one. Chunks follow the order of system and window
+    start, as :func:`pieces_of_windows` orders pieces, so the result is
+    the same as from one read.
+
+    NOTE: on the shared 2-core benchmark machine the gain was within the
+    noise of the load (the Battles section of docs/benchmarks.md).
+    """
+    ordered = sorted(windows, key=lambda w: (w.solar_system_id, w.start))
+    chunks = [
+        ordered[start : start + _WINDOWS_PER_READ]
+        for start in range(0, len(ordered), _WINDOWS_PER_READ)
+    ]
+    pieces: list[Piece] = []
+    kills_read = 0
+    if not chunks:
+        return pieces, kills_read
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="battles-read"
+    ) as reader:
+
+        def submit(chunk: Sequence[Window]) -> concurrent.futures.Future[list[Kill]]:
+            # The telemetry operation tag lives in a context variable.
+            context = contextvars.copy_context()
+            return reader.submit(context.run, _read_kills, db, conn, chunk)
+
+        pending = submit(chunks[0])
+        for number, chunk in enumerate(chunks):
+            kills = pending.result()
+            if number + 1 < len(chunks):
+                pending = submit(chunks[number + 1])
+            kills_read += len(kills)
+            pieces.extend(pieces_of_windows(kills, chunk, params))
+    return pieces, kills_read
+
+
 def _read_kills(
     db: Database, conn: psycopg.Connection[Any], windows: Sequence[Window]
 ) -> list[Kill]:
     if not windows:
         return []
-    return db.fetch_all(
-        load_sql(_PACKAGE, "window_kills"),
-        {
-            "systems": [w.solar_system_id for w in windows],
-            "starts": [w.start for w in windows],
-            "ends": [w.end for w in windows],
-        },
-        row=Kill,
-        conn=conn,
-        # Binary results cut client decoding: 0.9 s to 0.2 s for 48,751 kills of
-        # the bench/battles.py database.
-        binary=True,
+    (kills,) = fetch_together(
+        db,
+        conn,
+        [
+            Read(
+                load_sql(_PACKAGE, "window_kills"),
+                {
+                    "systems": [w.solar_system_id for w in windows],
+                    "starts": [w.start for w in windows],
+                    "ends": [w.end for w in windows],
+                },
+                row=Kill,
+                # Binary results cut client decoding: 0.9 s to 0.2 s for 48,751
+                # kills of the bench/battles.py database.
+                binary=True,
+            )
+        ],
     )
-
-
-def split_by_window(
-    kills: Sequence[Kill], windows: Sequence[Window]
-) -> list[list[Kill]]:
-    """Group kills by the window of their system that contains them.
-
-    ``kills`` are in time order and the windows of one system do not overlap,
-    as :func:`candidate_windows` makes them. One pass over the kills moves a
-    cursor through each system's windows sorted by start, so the cost is
-    linear in kills plus windows. Kills outside every window are dropped.
-    Returns the non-empty groups ordered by system, then window start, each
-    in the order of ``kills``.
-    """
-    by_system: dict[int, list[Window]] = collections.defaultdict(list)
-    for window in windows:
-        by_system[window.solar_system_id].append(window)
-    for listed in by_system.values():
-        listed.sort(key=lambda w: w.start)
-    cursor: dict[int, int] = dict.fromkeys(by_system, 0)
-    groups: dict[tuple[int, dt.datetime], list[Kill]] = {}
-    for kill in kills:
-        system = kill.solar_system_id
-        system_windows = by_system.get(system)
-        if system_windows is None:
-            continue
-        index = cursor[system]
-        time = kill.killmail_time
-        while index < len(system_windows) and system_windows[index].end < time:
-            index += 1
-        cursor[system] = index
-        if index == len(system_windows) or system_windows[index].start > time:
-            continue
-        key = (system, system_windows[index].start)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [kill]
-        else:
-            group.append(kill)
-    return [groups[key] for key in sorted(groups)]
+    return kills
 
 
 def load_ship_types(
@@ -454,7 +480,7 @@ def _ship_type_ids(clusters: Iterable[Cluster]) -> set[int]:
 
 
 def _match(
-    clusters: Sequence[Cluster], members: Sequence[_Member]
+    clusters: Sequence[Cluster], members: Sequence[_Member | StoredMember]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Match clusters to stored battles by shared kills.
 
@@ -495,22 +521,20 @@ def _store(
     clusters: Sequence[Cluster],
     params: BattleParameters,
     pieces: Sequence[Piece],
-    old_ids: Sequence[int] | None = None,
+    static: StaticData,
+    plan: BatchPlan | None = None,
 ) -> tuple[int, int, int, int]:
     """Reconcile ``clusters`` with the stored battles of ``scope`` and write them.
 
-    ``pieces`` are those the clusters were merged from. ``old_ids`` names
-    the stored battles that the clusters replace, and None means every
-    stored battle in ``scope``. Returns counts of battles created, updated, deleted
-    and closed-and-changed.
+    ``pieces`` are those the clusters were merged from. With ``plan``, the
+    clusters replace the stored battles it names, whose members and
+    overrides it has read. Without it, they replace every stored battle in
+    ``scope``. Returns counts of battles created, updated, deleted and
+    closed-and-changed.
     """
-    if old_ids is not None:
-        members = db.fetch_all(
-            load_sql(_PACKAGE, "scope_members"),
-            (list(old_ids),),
-            row=_Member,
-            conn=conn,
-        )
+    members: Sequence[_Member | StoredMember]
+    if plan is not None:
+        members = plan.members
     elif scope.systems is None:
         members = db.fetch_all(
             load_sql(_PACKAGE, "all_members"), row=_Member, conn=conn
@@ -562,15 +586,19 @@ def _store(
             if old_kills[battle_id] == kill_ids and not kill_ids & scope.touched:
                 unchanged.add(index)
     rewrite = [i for i in range(len(clusters)) if i not in unchanged]
-    overrides = _load_overrides(db, conn, [ids[i] for i in rewrite])
-    ship_types = load_ship_types(db, _ship_type_ids(clusters[i] for i in rewrite), conn)
-    regions = dict(
-        db.fetch_all(
-            load_sql(_PACKAGE, "system_regions"),
-            (sorted({s for c in clusters for s in c.solar_system_ids}),),
-            conn=conn,
+    rewrite_ids = [ids[i] for i in rewrite]
+    if plan is not None and not moves:
+        # Only stored battles have overrides. With no moves, every rewritten
+        # battle that has any is one of the plan's stored battles, whose
+        # overrides the plan has read.
+        rewritten = set(rewrite_ids)
+        overrides = _overrides_by_battle(
+            _OverrideRow(*row) for row in plan.override_rows if row[0] in rewritten
         )
-    )
+    else:
+        overrides = _load_overrides(db, conn, rewrite_ids)
+    ship_types = static.ship_types_of(_ship_type_ids(clusters[i] for i in rewrite))
+    regions = static.regions_of(s for c in clusters for s in c.solar_system_ids)
 
     kept_as_stored = {ids[i] for i in unchanged}
     cleared = [b for b in old_ids if b not in kept_as_stored]
@@ -657,6 +685,10 @@ def _load_overrides(
         row=_OverrideRow,
         conn=conn,
     )
+    return _overrides_by_battle(rows)
+
+
+def _overrides_by_battle(rows: Iterable[_OverrideRow]) -> dict[int, list[Override]]:
     found: dict[int, list[Override]] = collections.defaultdict(list)
     for row in rows:
         found[row.battle_id].append(

@@ -114,6 +114,11 @@ def load_parameters(db: Database) -> BattleParameters:
     """Return the stored parameters, or the defaults when none are stored."""
     with operation("battles.parameters"):
         stored = db.fetch_value(load_sql("evedmv_tui.battles", "parameters_load"))
+    return stored_parameters(stored)
+
+
+def stored_parameters(stored: Mapping[str, Any] | None) -> BattleParameters:
+    """Return the parameters of a ``parameters_load.sql`` row's value."""
     if stored is None:
         return BattleParameters()
     # Names that older versions stored but this one lacks are skipped.

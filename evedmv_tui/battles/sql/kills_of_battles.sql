@@ -1,6 +1,6 @@
--- The given killmails with their attackers, in the columns and order of
--- window_kills.sql. Each id comes with its killmail_time, so every lookup
--- reads one partition.
+-- The members of the given battles, except those of the given pieces, with
+-- their attackers, in the columns and order of window_kills.sql. Each member
+-- row carries its killmail_time, so every lookup reads one partition.
 SELECT k.killmail_id,
        k.killmail_time,
        k.solar_system_id,
@@ -26,12 +26,13 @@ FROM (
            killmails.victim_ship_type_id,
            coalesce(killmails.total_value, 0)::double precision AS total_value,
            coalesce(killmails.dropped_value, 0)::double precision AS dropped_value
-    FROM unnest(%(ids)s::bigint[], %(times)s::timestamptz[])
-         WITH ORDINALITY AS w (killmail_id, killmail_time, position)
+    FROM battle_killmails m
     JOIN killmails
-      ON killmails.killmail_id = w.killmail_id
-     AND killmails.killmail_time = w.killmail_time
-    ORDER BY w.position
+      ON killmails.killmail_id = m.killmail_id
+     AND killmails.killmail_time = m.killmail_time
+    WHERE m.battle_id = ANY(%(battles)s::bigint[])
+      AND m.piece_id <> ALL(%(pieces)s::bigint[])
+    ORDER BY killmails.killmail_time, killmails.killmail_id
 ) k
 CROSS JOIN LATERAL (
     SELECT array_agg(s.character_id) AS character_ids,

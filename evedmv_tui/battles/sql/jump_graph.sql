@@ -1,1 +1,0 @@
-SELECT from_solar_system_id, to_solar_system_id FROM stargate_jumps

@@ -1,0 +1,1 @@
+SELECT token FROM static_data_version
