@@ -76,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not capture the mouse in the dashboard",
     )
+    # A dest of its own: subcommands have an --offline of their own, and a
+    # subparser's defaults replace the main parser's values of the same dest.
+    parser.add_argument(
+        "--offline",
+        dest="global_offline",
+        action="store_true",
+        help="never contact ESI or zKillboard, in the dashboard and every"
+        " command (env EVEDMV_OFFLINE=1): names not stored stay unresolved,"
+        " killmails without a body stay pending, and 'follow' is refused",
+    )
     parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -138,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "log_file": args.log_file,
                 "verbose": args.verbose or None,
                 "mouse": False if args.no_mouse else None,
+                "offline": True if args.global_offline else None,
             },
             config_file=args.config,
         )

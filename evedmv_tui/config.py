@@ -70,6 +70,8 @@ class Settings:
     slow_error_seconds: float = 5.0
     """A statement whose mean time in an interval exceeds this is an error."""
     mouse: bool = True
+    offline: bool = False
+    """Never contact ESI or zKillboard: names stay unresolved, bodies pending."""
 
     @property
     def baseline_file(self) -> Path:
@@ -88,7 +90,12 @@ _ENVIRONMENT = {
     "EVEDMV_POLL_INTERVAL": "poll_interval",
     "EVEDMV_SLOW_WARNING_SECONDS": "slow_warning_seconds",
     "EVEDMV_SLOW_ERROR_SECONDS": "slow_error_seconds",
+    "EVEDMV_OFFLINE": "offline",
 }
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -107,7 +114,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if kind == "bool":
             if isinstance(value, bool):
                 return value
-            return str(value).lower() in {"1", "true", "yes", "on"}
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError("give 1, true, yes or on, or 0, false, no or off")
     except ValueError as exc:
         raise ConfigError(
             "invalid setting",

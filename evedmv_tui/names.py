@@ -8,6 +8,11 @@ then ESI ``POST /universe/names/`` in requests of at most 1000 ids. Names
 fetched from ESI are written back to ``names`` in one statement, with the
 time they were fetched.
 
+The cache and the table are searched for every positive id, because the
+``names`` table also holds names that came from elsewhere: the generator
+names its made-up pilots, whose ids pass 2^31 on purpose. Only ESI is
+limited to the ids it can resolve (:func:`is_resolvable`).
+
 ESI rejects a whole request with 404 when any id in it is invalid, so a
 rejected request is split in halves and each half retried until the invalid
 ids stand alone. Those ids are remembered for the life of the process and
@@ -46,13 +51,13 @@ RESOLVABLE_RANGES: tuple[tuple[int, int], ...] = (
     (3_000_000, 3_999_999),  # NPC characters
     (90_000_000, 2_147_483_647),  # player characters, corporations, alliances
 )
+BIGINT_MAX = 2**63 - 1
+"""Largest id the ``names`` table stores."""
 
 _LOOKUP = NamedSql(
     "names.lookup",
     "SELECT entity_id, category, name, fetched_at FROM names"
-    " WHERE entity_id = ANY(%(ids)s::bigint[])"
-    " AND (%(min_fetched_at)s::timestamptz IS NULL"
-    " OR fetched_at >= %(min_fetched_at)s::timestamptz)",
+    " WHERE entity_id = ANY(%s::bigint[])",
 )
 _STORE = NamedSql(
     "names.store",
@@ -82,11 +87,16 @@ UNRESOLVABLE_IDS: LRUCache[int, bool] = LRUCache("names.unresolvable", 50_000)
 """Ids ESI rejected, so they are not sent again in this process."""
 
 
+def is_entity_id(entity_id: object) -> TypeGuard[int]:
+    """Return whether ``entity_id`` can have a row in ``names``: a positive bigint."""
+    return type(entity_id) is int and 0 < entity_id <= BIGINT_MAX
+
+
 def is_resolvable(entity_id: object) -> TypeGuard[int]:
     """Return whether ``/universe/names/`` can take ``entity_id``.
 
-    None, 0, negative numbers, structure ids and ids of items, systems and
-    other places are not resolvable.
+    None, 0, negative numbers, structure ids, ids past 2^31 and ids of
+    items, systems and other places are not resolvable.
     """
     if type(entity_id) is not int:
         return False
@@ -126,31 +136,35 @@ class NameResolver:
     def resolve(self, ids: Iterable[int | None]) -> dict[int, EntityName]:
         """Return the names of ``ids`` that resolve, keyed by id.
 
-        Ids that are not resolvable (see :func:`is_resolvable`), that ESI
-        rejected, or that could not be fetched are absent from the result.
+        Every positive id is looked up in the cache and the ``names`` table.
+        Of the ids found in neither, only those ESI can resolve (see
+        :func:`is_resolvable`) and has not rejected are requested from ESI.
+        A name older than ``max_age`` is requested again when ESI can
+        resolve its id, and kept when the request fails or there is no
+        client. Ids without a name anywhere are absent from the result.
         When ESI fails, the names found so far are returned and the error
         is kept in :attr:`last_error`.
         """
-        requested = sorted({i for i in ids if is_resolvable(i)})
+        requested = sorted({i for i in ids if is_entity_id(i)})
         if not requested:
             return {}
         found, missing = self.cache.get_many(requested)
-        if self.max_age is not None and found:
-            oldest = dt.datetime.now(dt.UTC) - self.max_age
-            stale = [i for i, entry in found.items() if entry.fetched_at < oldest]
-            for entity_id in stale:
-                del found[entity_id]
-            missing = sorted([*missing, *stale])
-        if missing:
-            known_bad, _ = self.unresolvable.get_many(missing)
-            missing = [i for i in missing if i not in known_bad]
+        outdated = self._outdated(found)
+        for entity_id in outdated:
+            del found[entity_id]
+        missing = sorted([*missing, *outdated])
         if not missing:
             return found
         with operation("names.resolve"):
             stored = self._load(missing)
+        for entity_id in self._outdated(stored):
+            outdated[entity_id] = stored.pop(entity_id)
         self.cache.put_many(stored.items())
         found.update(stored)
-        missing = [i for i in missing if i not in stored]
+        missing = [i for i in missing if i not in stored and is_resolvable(i)]
+        if missing:
+            known_bad, _ = self.unresolvable.get_many(missing)
+            missing = [i for i in missing if i not in known_bad]
         if missing and self.client is not None:
             fetched = self._fetch(self.client, missing)
             if fetched:
@@ -158,6 +172,8 @@ class NameResolver:
                     self._store(fetched.values())
                 self.cache.put_many(fetched.items())
                 found.update(fetched)
+        for entity_id, entry in outdated.items():
+            found.setdefault(entity_id, entry)
         return found
 
     def name_of(self, entity_id: int | None) -> str | None:
@@ -167,15 +183,19 @@ class NameResolver:
         entry = self.resolve([entity_id]).get(entity_id)
         return entry.name if entry else None
 
+    def _outdated(self, entries: dict[int, EntityName]) -> dict[int, EntityName]:
+        """Return the entries older than ``max_age`` that ESI could refresh."""
+        if self.max_age is None or self.client is None:
+            return {}
+        oldest = dt.datetime.now(dt.UTC) - self.max_age
+        return {
+            entity_id: entry
+            for entity_id, entry in entries.items()
+            if entry.fetched_at < oldest and is_resolvable(entity_id)
+        }
+
     def _load(self, ids: Sequence[int]) -> dict[int, EntityName]:
-        min_fetched_at = None
-        if self.max_age is not None:
-            min_fetched_at = dt.datetime.now(dt.UTC) - self.max_age
-        rows = self.db.fetch_all(
-            _LOOKUP,
-            {"ids": list(ids), "min_fetched_at": min_fetched_at},
-            row=EntityName,
-        )
+        rows = self.db.fetch_all(_LOOKUP, (list(ids),), row=EntityName)
         return {row.entity_id: row for row in rows}
 
     def _store(self, names: Iterable[EntityName]) -> None:

@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 
+from evedmv_tui.cli import main
 from evedmv_tui.generate import (
+    MAX_SEED,
+    SEED_ID_BLOCK,
     builtin_universe,
+    first_killmail_id,
     generate_killmails,
     load_universe,
     write_jsonl,
@@ -235,3 +239,51 @@ def test_killmails_option_and_closed_pipe(tmp_path: Path) -> None:
     assert json.loads(first)["killmail_id"] > 0
     assert b"Traceback" not in err
     assert process.returncode == 128 + signal.SIGPIPE
+
+
+def killmail_ids(documents: list[bytes]) -> list[int]:
+    return [json.loads(document)["killmail_id"] for document in documents]
+
+
+def test_seeds_use_own_id_blocks() -> None:
+    """Each seed counts its killmail ids up from a block of its own."""
+    for seed in (0, 1, 11, 2025, MAX_SEED):
+        ids = killmail_ids(list(generate_killmails(200, seed)))
+        assert ids[0] > first_killmail_id(seed)
+        assert ids[-1] < first_killmail_id(seed) + SEED_ID_BLOCK
+        assert ids[-1] <= 2**63 - 1
+    assert first_killmail_id(0) == 120_000_000
+    assert first_killmail_id(1) == 10_120_000_000
+    assert first_killmail_id(MAX_SEED) + SEED_ID_BLOCK - 1 <= 2**63 - 1
+
+
+@pytest.mark.parametrize("seed", [-1, MAX_SEED + 1])
+def test_seed_out_of_range_rejected(seed: int) -> None:
+    with pytest.raises(ValueError, match="seed must be from 0"):
+        generate_killmails(10, seed)
+
+
+def test_seed_option_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as exited:
+        main([*data, "generate", "-n", "5", "--seed", "-3", "--universe", "builtin"])
+    assert exited.value.code == 2
+    assert "invalid value '-3'" in capsys.readouterr().err
+
+
+def test_other_seed_imports_beside_demo_seed(db: Database) -> None:
+    """A file of another seed adds every killmail to one of the demo's seed.
+
+    Every seed used to count ids up from 120,000,000, so the second import
+    skipped or replaced killmails of the first.
+    """
+    demo = import_records(db, generate_killmails(1500, 2025), source="generated")
+    other = import_records(db, generate_killmails(1500, 1), source="generated")
+
+    assert demo.inserted == 1500
+    assert other.inserted == 1500
+    assert other.duplicates == 0
+    assert other.updated == 0
+    assert db.fetch_value("SELECT count(*) FROM killmails") == 3000

@@ -9,7 +9,13 @@ import pytest
 
 from evedmv_tui.cache import LRUCache
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.names import NAME_CACHE, EntityName, NameResolver, is_resolvable
+from evedmv_tui.names import (
+    NAME_CACHE,
+    EntityName,
+    NameResolver,
+    is_entity_id,
+    is_resolvable,
+)
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import count_statements
 from tests.conftest import shared_file
@@ -304,3 +310,80 @@ def test_stale_cached_name_fetched_again(
 
     assert names[98600992].name == "New Name"
     assert resolver.cache.get(98600992) == names[98600992]
+
+
+def test_stored_names_past_int32_used(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    """Ids ESI cannot resolve still get the names the database stores."""
+    large = 2**31 + 41
+    structure = 1_035_466_617_946
+    db.execute(
+        "INSERT INTO names VALUES (%s, 'character', 'Made Up', now()),"
+        " (%s, 'corporation', 'Stored Elsewhere', now())",
+        (large, structure),
+    )
+
+    online = new_resolver(db, client).resolve([large, structure, 2**31 + 42])
+    offline = new_resolver(db, None).resolve([large, structure])
+
+    assert {i: e.name for i, e in online.items()} == {
+        large: "Made Up",
+        structure: "Stored Elsewhere",
+    }
+    assert set(offline) == {large, structure}
+    assert fake.requests == []
+
+
+def test_rejected_id_finds_later_stored_name(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    resolver = new_resolver(db, client)
+    assert resolver.resolve([2_140_000_001]) == {}
+    db.execute("INSERT INTO names VALUES (2140000001, 'character', 'Late', now())")
+    fake.clear_requests()
+
+    names = resolver.resolve([2_140_000_001])
+
+    assert names[2_140_000_001].name == "Late"
+    assert fake.requests == []
+
+
+def test_outdated_names_kept_when_not_refreshed(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    """An old name stays when ESI cannot resolve its id or the request fails."""
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    large = 2**31 + 5
+    db.execute(
+        "INSERT INTO names VALUES (%s, 'character', 'Old Large', %s),"
+        " (98600992, 'corporation', 'Old Corp', %s)",
+        (large, old, old),
+    )
+    fake.queue("POST", "/esi/universe/names/", *[Reply.error(503, "down")] * 4)
+    resolver = new_resolver(db, client, max_age=dt.timedelta(days=30))
+
+    names = resolver.resolve([large, 98600992])
+
+    assert names[large].name == "Old Large"
+    assert names[98600992].name == "Old Corp"
+    assert names_requests(fake) == [[98600992]] * 4
+    assert resolver.last_error is not None
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "expected"),
+    [
+        (None, False),
+        (0, False),
+        (-1, False),
+        (True, False),
+        ("5", False),
+        (1, True),
+        (2**31, True),
+        (2**63 - 1, True),
+        (2**63, False),
+    ],
+)
+def test_is_entity_id(entity_id: object, expected: bool) -> None:
+    assert is_entity_id(entity_id) is expected

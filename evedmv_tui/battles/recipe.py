@@ -1,11 +1,18 @@
 """Saved battle recipes: systems, a time window and side overrides as JSON.
 
-A recipe rebuilds a report without the stored battles: every player kill in
-the recipe's systems and window is one battle, sides are assigned the usual
-way and the recipe's overrides are applied on top. The file looks like::
+A recipe rebuilds a report without the stored battles. Battle detection's
+own steps run over the recipe's systems: candidate windows, engagements,
+activity runs and merging, with the recipe's parameters. The detected
+battles that lie inside the recipe's window make up the report, except a
+battle whose time span and systems lie within those of another one there
+(a smaller fight next to a larger one). Sides are assigned the usual way
+and the recipe's overrides are applied on top. So the recipe of a detected
+battle rebuilds that battle's kills, sides and figures, while kills in the
+same systems and time that detection put into another battle, or into
+none, stay out. The file looks like::
 
     {
-      "version": 1,
+      "version": 2,
       "systems": [30000142, "Perimeter"],
       "start": "2021-11-27T18:00:00+00:00",
       "end": "2021-11-27T19:00:00+00:00",
@@ -13,10 +20,14 @@ way and the recipe's overrides are applied on top. The file looks like::
         {"entity_kind": "corporation", "entity_id": 98000102,
          "anchor_kind": "alliance", "anchor_id": 99000102},
         {"entity_kind": "character", "entity_id": 90000001, "new_side": 1}
-      ]
+      ],
+      "parameters": {"quiet_minutes": 30}
     }
 
-Systems are ids or names (any case).
+Systems are ids or names (any case). ``parameters`` holds detection
+parameters (see ``docs/battles.md``); the ones it leaves out, and all of
+them in a recipe without it, are those stored in the database. Version 1
+recipes, which have no ``parameters``, are read the same way.
 """
 
 from __future__ import annotations
@@ -24,13 +35,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import struct
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from evedmv_tui.battles.cluster import (
+    Window,
+    candidate_windows,
+    merge_pieces,
+    pieces_of_window,
+    split_by_window,
+)
 from evedmv_tui.battles.detect import load_ship_types
 from evedmv_tui.battles.metrics import build_metrics
-from evedmv_tui.battles.model import Kill
-from evedmv_tui.battles.parameters import load_parameters
+from evedmv_tui.battles.model import Cluster, Kill
+from evedmv_tui.battles.parameters import (
+    BattleParameters,
+    load_parameters,
+    parse_parameters,
+)
 from evedmv_tui.battles.report import (
     BattleReport,
     EntityRow,
@@ -38,15 +64,19 @@ from evedmv_tui.battles.report import (
     PlaceName,
     report_entity_ids,
     resolve_names,
+    with_pending,
 )
-from evedmv_tui.battles.sides import Override, assign_sides
-from evedmv_tui.errors import EvedmvError
+from evedmv_tui.battles.sides import EntitySide, Override, assign_sides
+from evedmv_tui.battles.static import static_data
+from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.names import NameResolver
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
 
 _PACKAGE = "evedmv_tui.battles"
-RECIPE_VERSION = 1
+_AS_JSONB = NamedSql("battles.recipe_metrics", "SELECT %s::jsonb")
+RECIPE_VERSION = 2
+"""Version that :func:`write_recipe` writes; 1 lacks ``parameters``."""
 
 
 class RecipeError(EvedmvError):
@@ -59,6 +89,8 @@ class Recipe:
     start: dt.datetime
     end: dt.datetime
     overrides: tuple[Override, ...]
+    parameters: Mapping[str, Any] | None = None
+    """Detection parameters by name; None uses the stored ones."""
 
     def to_json(self) -> dict[str, Any]:
         overrides = []
@@ -73,13 +105,16 @@ class Recipe:
             else:
                 entry["new_side"] = o.new_side
             overrides.append(entry)
-        return {
+        document: dict[str, Any] = {
             "version": RECIPE_VERSION,
             "systems": list(self.systems),
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "overrides": overrides,
         }
+        if self.parameters is not None:
+            document["parameters"] = dict(self.parameters)
+        return document
 
 
 def _fail(path: Path, field: str, problem: str) -> RecipeError:
@@ -134,6 +169,11 @@ def read_recipe(path: Path) -> Recipe:
         ) from None
     if not isinstance(document, dict):
         raise _fail(path, "(top level)", "is not a JSON object")
+    version = document.get("version", 1)
+    if version not in (1, RECIPE_VERSION) or isinstance(version, bool):
+        raise _fail(
+            path, "version", f"has {version!r}; this program reads versions 1 and 2"
+        )
     systems = document.get("systems")
     if not isinstance(systems, list) or not systems:
         raise _fail(path, "systems", "must be a non-empty list of ids or names")
@@ -171,11 +211,24 @@ def read_recipe(path: Path) -> Recipe:
         overrides.append(
             Override(kind, entity_id, entry.get("anchor_kind"), anchor_id, new_side)
         )
-    return Recipe(tuple(systems), start, end, tuple(overrides))
+    parameters = document.get("parameters")
+    if parameters is not None:
+        if not isinstance(parameters, dict):
+            raise _fail(path, "parameters", "must be an object of name and value")
+        try:
+            parse_parameters(parameters, source=f"{path}: field 'parameters'")
+        except ConfigError as exc:
+            raise RecipeError("invalid battle recipe", exc.message, exc.hint) from None
+    return Recipe(tuple(systems), start, end, tuple(overrides), parameters)
 
 
 def recipe_of_battle(db: Database, battle_id: int) -> Recipe:
-    """Return the recipe that rebuilds a stored battle."""
+    """Return the recipe that rebuilds a stored battle.
+
+    The recipe carries the detection parameters in force, so it rebuilds
+    the same battle after they change or in another database.
+    """
+    params = load_parameters(db)
     with operation("battles.recipe"):
         scope = db.fetch_one(load_sql(_PACKAGE, "battle_scope"), (battle_id,))
         if scope is None:
@@ -187,7 +240,7 @@ def recipe_of_battle(db: Database, battle_id: int) -> Recipe:
         rows = db.fetch_all(load_sql(_PACKAGE, "overrides_load"), ([battle_id],))
     systems, start, end = scope
     overrides = tuple(Override(*row[1:]) for row in rows)
-    return Recipe(tuple(systems), start, end, overrides)
+    return Recipe(tuple(systems), start, end, overrides, params.to_json())
 
 
 def write_recipe(recipe: Recipe, path: Path) -> None:
@@ -236,27 +289,21 @@ def report_from_recipe(
     """Build the report a recipe describes, without touching stored battles.
 
     Raises:
-        RecipeError: a system name is unknown, or no player kill is in the window.
+        RecipeError: a system name is unknown, or detection finds no battle
+            in those systems within the window.
     """
-    params = load_parameters(db)
+    params = recipe_parameters(db, recipe)
     with operation("battles.recipe"):
         systems = _system_ids(db, recipe, source)
-        rows = db.fetch_all(
-            load_sql(_PACKAGE, "window_kills"),
-            {
-                "systems": systems,
-                "starts": [recipe.start] * len(systems),
-                "ends": [recipe.end] * len(systems),
-            },
-            row=Kill,
-        )
-        kills = [k for k in rows if k.is_player_kill()]
+        kills = detected_kills(db, systems, recipe.start, recipe.end, params)
         if not kills:
             raise RecipeError(
                 "empty battle recipe",
-                f"{source}: no player kills in those systems between"
-                f" {recipe.start.isoformat()} and {recipe.end.isoformat()}",
-                "check the systems and the window, and that the kills are imported",
+                f"{source}: battle detection finds no battle in those systems"
+                f" between {recipe.start.isoformat()} and {recipe.end.isoformat()}",
+                "check the systems and the window, and that the kills are"
+                " imported; the window must hold a battle from its first kill"
+                " to its last",
             )
         sides = assign_sides(kills, params, recipe.overrides)
         ship_ids = {k.victim_ship_type_id for k in kills}
@@ -268,13 +315,11 @@ def report_from_recipe(
             load_sql(_PACKAGE, "pending_in_id_range"),
             (min(killmail_ids), max(killmail_ids)),
         )
-        metrics = build_metrics(
-            kills,
-            sides,
-            ship_types,
-            params,
-            completeness={"kills_pending": kills_pending or 0},
-        )
+        # Stored battles keep their metrics as jsonb, which reorders object
+        # keys. A round trip through jsonb gives the order a stored report has.
+        built = build_metrics(kills, sides, ship_types, params)
+        stored = db.fetch_value(_AS_JSONB, (json.dumps(built),))
+        metrics = with_pending(stored, kills_pending or 0)
         entities = tuple(
             EntityRow(
                 e.entity_kind,
@@ -283,11 +328,11 @@ def report_from_recipe(
                 e.side_no,
                 e.weight_for,
                 e.weight_against,
-                e.confidence,
+                _real(e.confidence),
                 e.reason,
                 e.overridden,
             )
-            for e in sorted(sides.entities, key=lambda e: (e.side_no, -e.weight_for))
+            for e in sorted(sides.entities, key=_entity_order)
         )
         killmails = tuple(_kill_row(k, sides.side_of) for k in kills)
         ids = report_entity_ids(metrics, entities, killmails)
@@ -312,7 +357,7 @@ def report_from_recipe(
         pilots=metrics["pilots"],
         isk_destroyed=metrics["isk_destroyed"],
         kind=metrics["kind"],
-        confidence=sides.confidence,
+        confidence=_real(sides.confidence),
         unclear=bool(metrics["unclear"]),
         changed=False,
         ongoing=False,
@@ -324,6 +369,160 @@ def report_from_recipe(
         system_names={p.place_id: p.name for p in places if p.kind == "system"},
         region_names={p.place_id: p.name for p in places if p.kind == "region"},
     )
+
+
+def recipe_parameters(db: Database, recipe: Recipe) -> BattleParameters:
+    """Return the recipe's parameters over those stored in the database."""
+    stored = load_parameters(db)
+    if recipe.parameters is None:
+        return stored
+    return parse_parameters(recipe.parameters, source="recipe", base=stored)
+
+
+def detected_kills(
+    db: Database,
+    systems: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    params: BattleParameters,
+) -> list[Kill]:
+    """Return the kills of the battles detection finds in ``systems`` in a window.
+
+    Detection runs as :func:`evedmv_tui.battles.detect.detect_all` does, on
+    the kills of ``systems`` only: whole candidate windows around
+    ``start``..``end``, their pieces, then merging. Battles with a kill
+    outside ``start``..``end`` are left out, and so is a battle whose time
+    span and systems lie within those of another battle in the window.
+    Returns the kills in time order.
+    """
+    with db.connection() as conn, conn.transaction():
+        windows = _whole_windows(db, conn, systems, start, end, params)
+        rows: list[Kill] = []
+        if windows:
+            rows = db.fetch_all(
+                load_sql(_PACKAGE, "window_kills"),
+                {
+                    "systems": [w.solar_system_id for w in windows],
+                    "starts": [w.start for w in windows],
+                    "ends": [w.end for w in windows],
+                },
+                row=Kill,
+                conn=conn,
+            )
+        static = static_data(db, conn)
+    pieces = []
+    for window_kills in split_by_window(rows, windows):
+        pieces.extend(pieces_of_window(window_kills, params))
+    near = static.jumps.neighbourhoods(
+        {p.solar_system_id for p in pieces}, params.merge_max_jumps
+    )
+    inside = [
+        c
+        for c in merge_pieces(pieces, params, near)
+        if start <= c.start and c.end <= end
+    ]
+    chosen = [c for c in inside if not any(_nested(c, other) for other in inside)]
+    kills = [kill for cluster in chosen for kill in cluster.kills]
+    kills.sort(key=lambda k: (k.killmail_time, k.killmail_id))
+    return kills
+
+
+def _nested(cluster: Cluster, other: Cluster) -> bool:
+    """Return whether ``cluster`` lies within ``other`` in time and systems.
+
+    NOTE: two battles with the same first and last kill times in the same
+    systems lie within each other, so the recipe keeps both.
+    """
+    same = (cluster.start, cluster.end, cluster.solar_system_ids) == (
+        other.start,
+        other.end,
+        other.solar_system_ids,
+    )
+    return (
+        not same
+        and other.start <= cluster.start
+        and cluster.end <= other.end
+        and set(cluster.solar_system_ids) <= set(other.solar_system_ids)
+    )
+
+
+def _whole_windows(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    systems: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    params: BattleParameters,
+) -> list[Window]:
+    """Return the candidate windows of ``systems`` around ``start``..``end``.
+
+    A full detection counts active segments over all time. Here they are
+    counted over a range that grows until no window ends near its edges, so
+    each window found is the whole window a full detection would find.
+    Active segments join when at most ``2 * quiet_minutes`` lie between
+    them, so a window whose active segments stay that far plus a segment
+    inside the range cannot continue beyond it.
+    """
+    segment = params.segment_minutes * 60
+    quiet = dt.timedelta(minutes=params.quiet_minutes)
+    reach = 2 * quiet + dt.timedelta(seconds=2 * segment)
+    step = reach + dt.timedelta(minutes=params.merge_gap_minutes)
+    low, high = start - step, end + step
+    while True:
+        # Segments are counted whole from ``low``: a partial first segment
+        # could miss its threshold.
+        low = _segment_floor(low, segment)
+        rows = db.fetch_all(
+            load_sql(_PACKAGE, "segment_counts"),
+            {
+                "segment_seconds": segment,
+                "min_kills": params.segment_min_kills,
+                "start": low,
+                "end": high,
+                "systems": list(systems),
+            },
+            conn=conn,
+        )
+        windows = candidate_windows(rows, params)
+        # A window spans its active segments widened by quiet_minutes.
+        early = any(w.start + quiet - low < reach for w in windows)
+        late = any(high - (w.end - quiet) < reach for w in windows)
+        if not early and not late:
+            return windows
+        step *= 2
+        if early:
+            low -= step
+        if late:
+            high += step
+
+
+def _segment_floor(moment: dt.datetime, segment_seconds: int) -> dt.datetime:
+    seconds = moment.timestamp() // segment_seconds * segment_seconds
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def _real(value: float) -> float:
+    """Return ``value`` as a PostgreSQL ``real`` column gives it back.
+
+    Stored battles keep confidences as ``real``, which the server sends as the
+    shortest decimal text that reads back as the same single-precision number.
+    """
+    single = _single(value)
+    for digits in range(1, 10):
+        text = f"{single:.{digits}g}"
+        if _single(float(text)) == single:
+            return float(text)
+    return single
+
+
+def _single(value: float) -> float:
+    rounded: float = struct.unpack("f", struct.pack("f", value))[0]
+    return rounded
+
+
+def _entity_order(entity: EntitySide) -> tuple[int, float, str, int]:
+    """Return the sort key of ``battle_entities.sql``, which lists stored ones."""
+    return (entity.side_no, -entity.weight_for, entity.entity_kind, entity.entity_id)
 
 
 def _kill_row(kill: Kill, side_of: Any) -> KillRow:

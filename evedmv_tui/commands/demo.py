@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.commands.arguments import whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
-from evedmv_tui.generate import load_universe, write_jsonl
+from evedmv_tui.generate import MAX_SEED, load_universe, write_jsonl
 from evedmv_tui.generate.names import store_generated_names
 from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
 from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
@@ -127,7 +128,12 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_COUNT,
         help=f"generated killmails to load (default {DEFAULT_COUNT})",
     )
-    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    demo.add_argument(
+        "--seed",
+        type=whole(0, MAX_SEED),
+        default=DEFAULT_SEED,
+        help=f"generator seed, from 0 (default {DEFAULT_SEED})",
+    )
     demo.add_argument(
         "--no-dashboard",
         action="store_true",

@@ -10,6 +10,7 @@ from typing import Any
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, SECONDS, whole
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
+from evedmv_tui.errors import ConfigError
 from evedmv_tui.esi import EsiClient, make_http_client
 from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower
 from evedmv_tui.ingest.hooks import default_hooks
@@ -63,6 +64,14 @@ def register(subparsers: Any) -> None:
 
 
 def follow_command(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.offline:
+        raise ConfigError(
+            "follow needs the network",
+            "'evedmv follow' reads zKillboard's R2Z2 feed, and offline mode"
+            " (--offline or EVEDMV_OFFLINE) forbids contacting zKillboard",
+            "run it without the global --offline and with EVEDMV_OFFLINE unset;"
+            " 'follow --offline' reads the feed but fetches no bodies from ESI",
+        )
     if settings.user_agent == DEFAULT_USER_AGENT:
         log.warning(
             "the User-Agent names no contact; set EVEDMV_USER_AGENT or user_agent"

@@ -15,6 +15,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
     DEFAULT_START,
+    MAX_SEED,
     Universe,
     builtin_universe,
     generate_killmails,
@@ -32,7 +33,7 @@ def register(subparsers: Any) -> None:
         help="write generated killmails (ESI bodies with zkb blocks) as JSON Lines",
         description="Write realistic killmails: fleet fights, solo and NPC kills,"
         " gate camps, ganks and structure kills. The same seed and count give"
-        " the same bytes.",
+        " the same bytes, and different seeds never share a killmail id.",
     )
     generate.add_argument(
         "-n",
@@ -43,7 +44,13 @@ def register(subparsers: Any) -> None:
         default=10_000,
         help="killmails to write (default 10,000)",
     )
-    generate.add_argument("--seed", type=int, default=1, help="random seed")
+    generate.add_argument(
+        "--seed",
+        type=whole(0, MAX_SEED),
+        default=1,
+        help="random seed, from 0 (default 1); each seed has killmail ids of its"
+        " own, from seed * 10,000,000,000 + 120,000,000 on",
+    )
     generate.add_argument(
         "-o",
         "--output",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
@@ -50,7 +52,7 @@ def register(subparsers: Any) -> None:
         "--offline",
         action="store_true",
         help="keep killmails that arrive without a body as pending instead of"
-        " fetching them from ESI",
+        " fetching them from ESI (the global --offline does the same)",
     )
     parser.add_argument(
         "--batch-size",
@@ -93,7 +95,11 @@ def register(subparsers: Any) -> None:
 
 
 class ProgressPrinter:
-    """Draw a progress bar on a terminal, or write a line now and then."""
+    """Draw a progress bar on a terminal, or write a line now and then.
+
+    On a terminal the bar is redrawn at most every 0.2 s, and always when a
+    file is finished, so the last bar drawn shows every finished file.
+    """
 
     WIDTH = 24
 
@@ -102,32 +108,78 @@ class ProgressPrinter:
         self.tty = tty
         self._last = 0.0
         self._drawn = False
+        self._files_done = -1
+        self._lock = threading.RLock()
 
     def __call__(self, progress: ImportProgress) -> None:
         now = time.monotonic()
         if self.tty:
-            if now - self._last < 0.2:
+            finished_file = progress.files_done != self._files_done
+            if now - self._last < 0.2 and not finished_file:
                 return
-            self._last = now
-            self.stream.write("\r" + self.render(progress))
-            self.stream.flush()
-            self._drawn = True
+            with self._lock:
+                self._last = now
+                self._files_done = progress.files_done
+                self.stream.write("\r" + self.render(progress))
+                self.stream.flush()
+                self._drawn = True
         elif now - self._last >= LOG_INTERVAL:
             self._last = now
             self.stream.write(f"evedmv: {self.render(progress, bar=False)}\n")
             self.stream.flush()
 
     def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+        self.clear()
+
+    def clear(self) -> None:
+        """Erase the bar, if drawn; the next report draws it again."""
+        with self._lock:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._drawn = False
+                self._last = 0.0
+
+    @contextlib.contextmanager
+    def apart_from_logs(self) -> Iterator[None]:
+        """Erase the bar before each log record written to the same stream.
+
+        Without this, a warning printed during an import would continue the
+        line of the bar. Handlers of the ``evedmv_tui`` logger and Python's
+        last-resort handler are covered.
+        """
+        candidates = [*logging.getLogger("evedmv_tui").handlers, logging.lastResort]
+        handlers = [
+            handler
+            for handler in candidates
+            if isinstance(handler, logging.StreamHandler)
+            and handler.stream is self.stream
+        ]
+        if not self.tty or not handlers:
+            yield
+            return
+        erase = _EraseBar(self)
+        for handler in handlers:
+            handler.addFilter(erase)
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                handler.removeFilter(erase)
 
     def render(self, progress: ImportProgress, *, bar: bool = True) -> str:
-        share = (
-            progress.bytes_done / progress.bytes_total if progress.bytes_total else 0
-        )
-        share = min(1.0, share)
-        left = progress.remaining_seconds
+        """Return the bar and figures of ``progress`` as one line."""
+        done = progress.files_done >= progress.files_total
+        if progress.bytes_total > 0:
+            share = min(1.0, progress.bytes_done / progress.bytes_total)
+        else:
+            # Empty files: only finished files show progress.
+            share = progress.files_done / progress.files_total if not done else 1.0
+        if not done:
+            # The last bytes of a file are read before it is finished, so
+            # 100 % waits for the last file.
+            share = min(share, 0.99)
+        left = 0.0 if done else progress.remaining_seconds
         eta = "--:--" if left is None else _clock(left)
         text = (
             f"{share:4.0%} files {progress.files_done}/{progress.files_total}"
@@ -137,6 +189,22 @@ class ProgressPrinter:
             return text
         filled = round(share * self.WIDTH)
         return f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}"
+
+
+class _EraseBar(logging.Filter):
+    """Erase the progress bar before a handler writes a record; drop nothing.
+
+    A handler applies its filters before it writes, which is the moment the
+    bar must leave the line.
+    """
+
+    def __init__(self, printer: ProgressPrinter) -> None:
+        super().__init__()
+        self.printer = printer
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.printer.clear()
+        return True
 
 
 def _clock(seconds: float) -> str:
@@ -189,14 +257,15 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
-    fetcher = None if args.offline else pending_fetcher(settings)
+    offline = args.offline or settings.offline
+    fetcher = None if offline else pending_fetcher(settings)
     printer = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())
-    with open_database(settings) as db:
+    with printer.apart_from_logs(), open_database(settings) as db:
         try:
             summary = import_paths(
                 db,
                 args.paths,
-                offline=args.offline,
+                offline=offline,
                 fetch_pending=fetcher,
                 after_batch=default_hooks(),
                 progress=printer,

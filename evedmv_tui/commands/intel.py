@@ -17,8 +17,8 @@ from evedmv_tui.esi import EsiClient
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
 from evedmv_tui.intel.heatmap import DAYS
-from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, NameResolver, load_page
-from evedmv_tui.names import NameResolver as BatchNameResolver
+from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
+from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
@@ -191,19 +191,31 @@ def _database(settings: Settings) -> Iterator[Database]:
         yield db
 
 
+class _PageNames:
+    """Resolve a page's names; count those left to ESI when there is no client."""
+
+    def __init__(self, client: EsiClient | None) -> None:
+        self.client = client
+        self.not_requested = 0
+        """Ids without a stored name that ESI could resolve but were not requested."""
+
+    def __call__(self, db: Database, ids: Collection[int]) -> Mapping[int, str]:
+        found = NameResolver(db, self.client).resolve(ids)
+        if self.client is None:
+            self.not_requested += sum(
+                1 for i in ids if i not in found and is_resolvable(i)
+            )
+        return {entity_id: entry.name for entity_id, entry in found.items()}
+
+
 @contextlib.contextmanager
-def _name_resolver(settings: Settings, *, offline: bool) -> Iterator[NameResolver]:
+def _name_resolver(settings: Settings, *, offline: bool) -> Iterator[_PageNames]:
     """Yield a resolver over the names table and, unless offline, ESI."""
     client = (
         None if offline else EsiClient(settings.esi_url, user_agent=settings.user_agent)
     )
-
-    def resolve(db: Database, ids: Collection[int]) -> Mapping[int, str]:
-        found = BatchNameResolver(db, client).resolve(ids)
-        return {entity_id: entry.name for entity_id, entry in found.items()}
-
     try:
-        yield resolve
+        yield _PageNames(client)
     finally:
         if client is not None:
             client.close()
@@ -233,8 +245,15 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
     period = Period(args.period)
     with _database(settings) as db:
         entity = resolve_entity(db, kind, args.entity)
-        with _name_resolver(settings, offline=args.offline) as resolve:
+        offline = args.offline or settings.offline
+        with _name_resolver(settings, offline=offline) as resolve:
             page = load_page(db, entity, period, resolve_names=resolve)
+    if resolve.not_requested:
+        print(
+            f"evedmv: offline: {resolve.not_requested} name(s) without a stored"
+            " name were not requested from ESI and show as ids",
+            file=sys.stderr,
+        )
     if args.json:
         json.dump(page.as_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

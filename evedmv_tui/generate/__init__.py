@@ -4,7 +4,9 @@
 killmail with a ``zkb`` object beside it (the zKillboard API shape), in
 time order, with killmail ids rising with time. The same ``count``, seed
 and universe give the same bytes, and a shorter run is a prefix of a
-longer one.
+longer one. Each seed draws its killmail ids from a block of its own
+(:func:`first_killmail_id`), so files of different seeds can be imported
+into one database without one killmail replacing another.
 
 Fleet fights of two or three coalitions make about half of all kills
 (:mod:`evedmv_tui.generate.scenarios` describes what a fight looks like).
@@ -43,9 +45,12 @@ from evedmv_tui.generate.world import build_world
 
 __all__ = [
     "DEFAULT_START",
+    "MAX_SEED",
+    "SEED_ID_BLOCK",
     "Universe",
     "builtin_universe",
     "default_workers",
+    "first_killmail_id",
     "format_time",
     "generate_killmails",
     "load_universe",
@@ -59,11 +64,34 @@ DEFAULT_KILLS_PER_DAY = 12_000.0
 """Average kill rate. The EVE Ref archives of 2021-11-27 to 12-02 hold
 10,671 to 17,862 kills a day."""
 FIRST_KILLMAIL_ID = 120_000_000
+"""First killmail id of seed 0, near the ids real killmails had in 2025."""
+SEED_ID_BLOCK = 10_000_000_000
+"""Killmail ids each seed owns. Ids rise by 1 to 3 per killmail, so a block
+holds a run of :data:`MAX_COUNT` killmails, more than ``--killmails``
+accepts."""
+MAX_COUNT = SEED_ID_BLOCK // 3
+MAX_SEED = (2**63 - 1 - FIRST_KILLMAIL_ID) // SEED_ID_BLOCK - 1
+"""Largest seed whose whole id block fits in a PostgreSQL ``bigint``."""
 
 
 CHUNK_SIZE = 2000
 """Kills per document chunk. Each chunk draws from an RNG seeded by the
 seed and the chunk's number, so output does not depend on ``workers``."""
+
+
+def first_killmail_id(seed: int) -> int:
+    """Return the id the killmail ids of ``seed`` count up from.
+
+    Seed ``s`` owns the ids from ``s * 10**10 + 120,000,000`` on, so the seed
+    can be read off an id's leading digits and different seeds never share
+    an id.
+
+    Raises:
+        ValueError: ``seed`` is negative or above :data:`MAX_SEED`.
+    """
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be from 0 to {MAX_SEED:,}, got {seed}")
+    return FIRST_KILLMAIL_ID + seed * SEED_ID_BLOCK
 
 
 def _kill_stream(
@@ -81,7 +109,7 @@ def _kill_stream(
     clock = start.timestamp()
     pending: list[tuple[float, int, Kill]] = []
     sequence = 0
-    killmail_id = FIRST_KILLMAIL_ID
+    killmail_id = first_killmail_id(seed)
     emitted = 0
     while emitted < count:
         kills = draw_scenario(context, clock)
@@ -150,11 +178,30 @@ def generate_killmails(
     kills_per_day: float = DEFAULT_KILLS_PER_DAY,
     workers: int = 0,
 ) -> Iterator[bytes]:
-    """Yield ``count`` killmail documents as JSON bytes, oldest first.
+    """Return an iterator over ``count`` killmail documents as JSON bytes.
 
-    With ``workers`` above 0, that many processes build the documents while
-    this one draws the kills. The bytes are the same for any ``workers``.
+    The documents come oldest first. With ``workers`` above 0, that many
+    processes build the documents while this one draws the kills. The bytes
+    are the same for any ``workers``.
+
+    Raises:
+        ValueError: ``seed`` is out of range (see :func:`first_killmail_id`)
+            or ``count`` is above :data:`MAX_COUNT`.
     """
+    first_killmail_id(seed)
+    if count > MAX_COUNT:
+        raise ValueError(f"count must be at most {MAX_COUNT:,}, got {count}")
+    return _documents(count, seed, static, start, kills_per_day, workers)
+
+
+def _documents(
+    count: int,
+    seed: int,
+    static: Universe | None,
+    start: dt.datetime,
+    kills_per_day: float,
+    workers: int,
+) -> Iterator[bytes]:
     if count <= 0:
         return
     universe = static if static is not None else builtin_universe()
