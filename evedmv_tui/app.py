@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
+from psycopg_pool import PoolTimeout
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -83,7 +84,7 @@ from evedmv_tui.screens import (
     resolve_target,
 )
 from evedmv_tui.store.connect import Capabilities, check_capabilities, open_database
-from evedmv_tui.store.db import Database
+from evedmv_tui.store.db import Database, check_server
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.prompt import PromptScreen
 from evedmv_tui.widgets.status import ConnectionState, Severity, StatusState
@@ -94,6 +95,12 @@ HEARTBEAT_SECONDS = 5.0
 """Interval between connection checks while connected."""
 HEARTBEAT_TIMEOUT = 5.0
 """Seconds a check waits for a pooled connection before it counts as lost."""
+HEARTBEAT_QUICK_BORROW = 1.0
+"""Seconds a check waits for a pooled connection before it connects directly.
+
+A pool whose server is gone keeps retrying until ``HEARTBEAT_TIMEOUT``; a
+connection of the check's own tells at once whether the server is there.
+"""
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Wait before each reconnection attempt; the last value repeats."""
 STATUS_MESSAGE_SECONDS = 10.0
@@ -104,6 +111,25 @@ def first_line(error: BaseException) -> str:
     """Return the first line of an exception's text, or its type name."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _check_pool(db: Database) -> None:
+    """Run ``SELECT 1`` on a pooled connection, or raise why none works.
+
+    When no pooled connection comes within ``HEARTBEAT_QUICK_BORROW``, the
+    pool is busy or its server is gone. A connection of the check's own
+    raises at once in the second case, with the reason (a missing socket, a
+    refused port), instead of the pool's timeout after ``HEARTBEAT_TIMEOUT``.
+    """
+    try:
+        with db.pool.connection(timeout=HEARTBEAT_QUICK_BORROW) as conn:
+            db.fetch_value("SELECT 1", conn=conn)
+        return
+    except PoolTimeout:
+        log.debug("no pooled connection within %.1f s", HEARTBEAT_QUICK_BORROW)
+    check_server(db.conninfo, HEARTBEAT_TIMEOUT, application_name=db.application_name)
+    with db.pool.connection(timeout=HEARTBEAT_TIMEOUT) as conn:
+        db.fetch_value("SELECT 1", conn=conn)
 
 
 def is_connection_error(error: BaseException) -> bool:
@@ -157,21 +183,29 @@ class ScreenCommands(Provider):
                 )
 
     def _direct_hit(self, entry: ScreenEntry, words: list[str]) -> Hit | None:
-        title_score = self.matcher(" ".join(words[:-1])).match(entry.title)
-        if title_score <= 0:
-            return None
-        try:
-            argument = entry.parse_argument(words[-1])
-        except ValueError:
-            return None
-        text = f"Open {entry.title} {argument}"
-        return Hit(
-            1.0,
-            text,
-            functools.partial(self._app.open_screen, entry.name, argument),
-            text=text,
-            help=entry.description,
-        )
+        """Offer ``entry`` opened on the words after its name, if they parse.
+
+        The name takes as many leading words as the title has at most
+        (``battle report 42``), and every word after it is the argument, so a
+        name with spaces (``alliance Brave Arrow``) reaches the screen whole.
+        """
+        most = min(len(entry.title.split()), len(words) - 1)
+        for count in range(most, 0, -1):
+            if self.matcher(" ".join(words[:count])).match(entry.title) <= 0:
+                continue
+            try:
+                argument = entry.parse_argument(" ".join(words[count:]))
+            except ValueError:
+                continue
+            text = f"Open {entry.title} {argument}"
+            return Hit(
+                1.0,
+                text,
+                functools.partial(self._app.open_screen, entry.name, argument),
+                text=text,
+                help=entry.description,
+            )
+        return None
 
 
 def _lazy_provider(target: str) -> type[Provider]:
@@ -221,6 +255,8 @@ class EvedmvApp(App[int]):
         self._ever_connected = False
         self._reconnect_attempt = 0
         self._heartbeat_timer: Timer | None = None
+        self._heartbeat_serial = 0
+        """Number of the latest connection check; older checks' results are stale."""
         self._message_timer: Timer | None = None
         self._names: NameResolver | None = None
         self._ui_thread = threading.get_ident()
@@ -283,7 +319,10 @@ class EvedmvApp(App[int]):
         db = self.db
         if db is None:
             return None
-        if self._names is None:
+        if self._names is None and self.settings.offline:
+            # Offline mode reads stored names only, so missing ones stay ids.
+            self._names = NameResolver(db, None)
+        elif self._names is None:
             client = EsiClient(
                 self.settings.esi_url, user_agent=self.settings.user_agent
             )
@@ -356,7 +395,10 @@ class EvedmvApp(App[int]):
                     f"{type(error).__name__}: {reason}",
                     "run with --log-file FILE -v for details",
                 )
-            self.exit(return_code=self.startup_error.exit_code)
+            # A definite failure arrives within milliseconds, while the first
+            # screen is still mounting. Exiting at that moment crashed Textual's
+            # Header, which looked up a title widget already removed.
+            self.call_after_refresh(self.exit, return_code=self.startup_error.exit_code)
             return
         log.warning("reconnection failed: %s", reason)
         self._schedule_reconnect(reason)
@@ -368,13 +410,18 @@ class EvedmvApp(App[int]):
             self._heartbeat_timer.stop()
         self._heartbeat_timer = self.set_timer(HEARTBEAT_SECONDS, self.check_connection)
 
-    def check_connection(self) -> None:
-        """Check in a thread worker that the connection works; handle a loss."""
+    def check_connection(self, *, announce: bool = False) -> None:
+        """Check in a thread worker that the connection works; handle a loss.
+
+        With ``announce``, a working connection is also reported in the status
+        bar (for a check the user asked for).
+        """
         db = self.db
         if db is None:
             return
+        self._heartbeat_serial += 1
         self.run_worker(
-            functools.partial(self._heartbeat, db),
+            functools.partial(self._heartbeat, db, self._heartbeat_serial, announce),
             name="heartbeat",
             group="heartbeat",
             exclusive=True,
@@ -382,21 +429,30 @@ class EvedmvApp(App[int]):
             exit_on_error=False,
         )
 
-    def _heartbeat(self, db: Database) -> None:
+    def _heartbeat(self, db: Database, serial: int, announce: bool) -> None:
         try:
-            with (
-                operation("app.heartbeat"),
-                db.pool.connection(timeout=HEARTBEAT_TIMEOUT) as conn,
-            ):
-                db.fetch_value("SELECT 1", conn=conn)
+            with operation("app.heartbeat"):
+                _check_pool(db)
         except psycopg.Error as exc:
-            self.call_from_thread(self.connection_lost, db, first_line(exc))
+            self.call_from_thread(self._heartbeat_failed, db, serial, first_line(exc))
             return
-        self.call_from_thread(self._heartbeat_ok, db)
+        self.call_from_thread(self._heartbeat_ok, db, serial, announce)
 
-    def _heartbeat_ok(self, db: Database) -> None:
-        if db is self.db:
-            self._arm_heartbeat()
+    def _heartbeat_ok(self, db: Database, serial: int, announce: bool) -> None:
+        if db is not self.db or serial != self._heartbeat_serial:
+            return
+        self._arm_heartbeat()
+        if announce:
+            self.set_status("database connection checked: the server answers")
+
+    def _heartbeat_failed(self, db: Database, serial: int, reason: str) -> None:
+        if serial != self._heartbeat_serial:
+            # A newer check started after this one (ctrl+r, another failure)
+            # and decides alone, so a slow old check that failed before the
+            # server came back does not report a loss after reconnection.
+            log.debug("ignored the failure of an older connection check: %s", reason)
+            return
+        self.connection_lost(db, reason)
 
     def connection_lost(self, db: Database, reason: str) -> None:
         """Mark the connection as lost, close its pool and start reconnecting."""
@@ -630,13 +686,15 @@ class EvedmvApp(App[int]):
             ("Keys of the focused table, tree or list", focused),
             ("Keys everywhere", everywhere),
         ]
-        self.push_screen(HelpScreen(sections, self.screen_entries))
+        notes = getattr(screen, "HELP_NOTES", ())
+        title = f"About {screen.title or 'this screen'}"
+        self.push_screen(HelpScreen(sections, self.screen_entries, notes, title))
 
     def action_reconnect(self) -> None:
         """Retry the connection now instead of waiting for the next attempt."""
         if self.db is not None:
-            self.check_connection()
-            self.set_status("connection check started")
+            self.set_status("checking the database connection…")
+            self.check_connection(announce=True)
             return
         self._reconnect(start_cluster=True)
 
@@ -650,6 +708,7 @@ class EvedmvApp(App[int]):
 
         Textual saves into the user's Downloads folder, which servers
         reached over SSH seldom have; the state directory always exists.
+        Textual's own notification names the saved file.
         """
         directory = Path(path) if path else self.settings.state_dir / "screenshots"
         try:
@@ -658,10 +717,6 @@ class EvedmvApp(App[int]):
             self._screenshot_failed(directory, error)
             return None
         return super().deliver_screenshot(filename, str(directory), time_format)
-
-    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
-        if event.name == "screenshot":
-            self.notify(f"Screenshot saved to {event.path}", markup=False)
 
     def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
         if event.name == "screenshot":

@@ -55,6 +55,33 @@ async def test_help_opens_and_closes(settings: Settings) -> None:
         assert isinstance(app.screen, HomeScreen)
 
 
+async def test_help_wraps_under_descriptions(settings: Settings) -> None:
+    """A description too long for one line continues under its first word.
+
+    Wrapped lines used to start at the left edge, under the keys.
+    """
+    from evedmv_tui.screens.help import TIPS
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+        def shown(selector: str) -> list[str]:
+            widget = app.screen.query_one(selector, Static)
+            return [widget.render_line(y).text for y in range(widget.size.height)]
+
+        screens = shown("#help-screens")
+        assert len(screens) > len(app.screen_entries)
+        keyed = [line for line in screens if line[:14].strip()]
+        assert len(keyed) == len(app.screen_entries)
+        tips = shown("#help-tips")
+        assert len(tips) > len(TIPS)
+        assert len([line for line in tips if line.startswith("- ")]) == len(TIPS)
+        assert all(line.startswith(("- ", "  ")) for line in tips)
+
+
 async def test_q_quits(settings: Settings) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -118,9 +145,11 @@ async def test_failed_start_exits_nonzero(tmp_path: Path) -> None:
         state_dir=tmp_path / "state",
     )
     app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)):
+    async with app.run_test(size=(80, 24)) as pilot:
         with contextlib.suppress(WorkerFailed):
             await app.workers.wait_for_complete()
+        # The app exits after the next refresh of its first screen.
+        await pilot.pause()
     assert app.return_code == 2
     assert app.startup_error is not None
     assert app.startup_error.title == "cannot connect to PostgreSQL"
@@ -150,6 +179,31 @@ async def test_palette_lists_every_screen(settings: Settings) -> None:
         assert found == [f"Open {entry.title}" for entry in app.screen_entries]
         direct = [str(hit.text) async for hit in provider.search("killmail 42")]
         assert "Open Killmail 42" in direct
+
+
+async def test_palette_takes_names_with_spaces(settings: Settings) -> None:
+    """Every word after the screen's name is the argument, not only the last."""
+    from evedmv_tui.app import ScreenCommands
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        provider = ScreenCommands(app.screen)
+        cases = {
+            "alliance Brave Arrow": "Open Alliance Brave Arrow",
+            "character Mako Rusk XVII": "Open Character Mako Rusk XVII",
+            "alliance brave": "Open Alliance brave",
+            "battle report 42": "Open Battle report 42",
+            "battle 42": "Open Battle report 42",
+        }
+        for query, expected in cases.items():
+            found = [str(hit.text) async for hit in provider.search(query)]
+            assert expected in found, (query, found)
+        hits = [hit async for hit in provider.search("alliance Brave Arrow")]
+        [hit] = [h for h in hits if str(h.text) == "Open Alliance Brave Arrow"]
+        hit.command()
+        await pilot.pause()
+        assert getattr(app.screen, "entry_key", None) == ("alliance", "Brave Arrow")
 
 
 async def test_palette_opens_screen_from_keys(settings: Settings) -> None:
@@ -189,8 +243,10 @@ async def test_palette_screenshot_saves_under_state_dir(settings: Settings) -> N
         [saved] = folder.glob("*.svg")
         assert "<svg" in saved.read_text(encoding="utf-8")
         await until(pilot, lambda: app._notifications)
-        messages = [n.message for n in app._notifications]
-        assert f"Screenshot saved to {saved}" in messages
+        await pilot.pause(0.2)
+        notes = [n for n in app._notifications if "screenshot" in n.message.lower()]
+        assert len(notes) == 1, [n.message for n in notes]
+        assert str(saved) in notes[0].message
 
 
 async def test_screenshot_into_unwritable_place_says_so(
@@ -209,9 +265,15 @@ async def test_screenshot_into_unwritable_place_says_so(
         assert "EVEDMV_STATE_DIR" in note.message
 
 
-async def test_alert_count_from_another_thread(settings: Settings) -> None:
+async def test_alert_count_from_another_thread(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
 
+    # Without a monitor, no poll's alert count can overwrite the one set here.
+    monkeypatch.setattr(
+        "evedmv_tui.screens.performance.start_monitor", lambda app, settings: None
+    )
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_connected(app, pilot)

@@ -141,3 +141,59 @@ async def test_query_while_disconnected_shows_status(
         await pilot.pause()
         assert "not connected" in app.status.message
         assert app.is_running
+
+
+async def test_ctrl_r_finds_lost_server_at_once(
+    settings: Settings,
+    db_url: str,
+    proxy: Proxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check the user starts reports a gone server without the pool's wait.
+
+    The check used to wait for a pooled connection until its timeout while
+    the status bar still showed "DB connected".
+    """
+    monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 600.0)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    dsn = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
+    app = EvedmvApp(dataclasses.replace(settings, dsn=dsn))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot, lambda: "server answers" in app.status.message)
+        assert app.db is not None
+
+        await proxy.stop()
+        await pilot.press("ctrl+r")
+        assert app.status.message == "checking the database connection…"
+        await settle(app, pilot, lambda: app.status.connection.phase != "connected")
+        assert app.status.connection.phase == "disconnected"
+        assert app.db_reason is not None
+        assert "Connection refused" in app.db_reason
+
+
+async def test_late_check_failure_after_reconnect_is_ignored(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that fails after a newer one succeeded must not report a loss.
+
+    A slow check started while the server was down used to end after the
+    server was back and show "Database connection lost" next to
+    "DB connected".
+    """
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        db = app.db
+        assert db is not None
+        stale = app._heartbeat_serial + 1
+        app.check_connection()
+        app.check_connection(announce=True)
+        await settle(app, pilot, lambda: "server answers" in app.status.message)
+        app._heartbeat_failed(db, stale, "couldn't get a connection after 5.00 sec")
+        await pilot.pause()
+        assert app.db is db
+        assert app.status.connection.phase == "connected"
+        assert not [n for n in app._notifications if "lost" in (n.title or "")]

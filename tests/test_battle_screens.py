@@ -15,13 +15,19 @@ from textual.widgets._toast import Toast
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.battles.model import Kill
-from evedmv_tui.battles.report import list_battles
+from evedmv_tui.battles.report import BattleSummary, list_battles
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.battle_report import BattleReportScreen
-from evedmv_tui.screens.battles import BattlesScreen, describe_filter, parse_filter
+from evedmv_tui.screens.battles import (
+    BattlesScreen,
+    describe_filter,
+    describe_markers,
+    describe_place,
+    parse_filter,
+)
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
@@ -107,6 +113,8 @@ async def test_battles_filter_and_refresh_keep_cursor(
         await pilot.press(*"kills=20", "enter")
         await settle(pilot)
         assert table.row_count == 1
+        summary = str(screen.query_one("#battles-summary").render())
+        assert summary.startswith("1 battle | sorted by time")
         await pilot.press("f")
         await pilot.press(*"bogus=1", "enter")
         await pilot.pause()
@@ -298,11 +306,11 @@ async def test_new_kills_refresh_in_place(db: Database, settings: Settings) -> N
         assert table.row_count == 31
         assert table.cursor_key == selected
         assert table.scroll_y == scroll
-        assert str(table.get_row(selected)[5]) == "17"
+        assert str(table.get_cell(selected, "kills")) == "17"
         newest_id = max(battles, key=lambda b: battles[b].start_time)
         assert newest_id not in before_ids
         assert table.row_keys[0] == str(newest_id)
-        assert str(table.get_row(str(newest_id))[5]) == "14"
+        assert str(table.get_cell(str(newest_id), "kills")) == "14"
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -643,3 +651,211 @@ async def test_report_reloads_with_r(battles_db: Database, settings: Settings) -
         await pilot.press("r")
         await settle(pilot)
         assert "34 kills" in str(screen.query_one("#battle-header").render())
+
+
+@pytest.fixture
+def long_names_db(battles_db: Database) -> Database:
+    """The two battles, with system and region names as long as real ones get."""
+    battles_db.execute(
+        "UPDATE solar_systems SET solar_system_name = CASE solar_system_id"
+        " WHEN 30000142 THEN 'Nourvukaiken Prime' ELSE 'Kubinen Outer Ring' END"
+        " WHERE solar_system_id IN (30000142, 30000144)"
+    )
+    battles_db.execute(
+        "UPDATE regions SET region_name = 'The Outer Passage'"
+        " WHERE region_id = 10000002"
+    )
+    return battles_db
+
+
+def narrow_columns(table: KeyedTable) -> list[str]:
+    """Return the labels of columns narrower than their widest cell or label."""
+    narrow = []
+    for index, column in enumerate(table.ordered_columns):
+        cells = [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
+        widest = max(len(text) for text in [str(column.label), *cells])
+        if column.get_render_width(table) - 2 * table.cell_padding < widest:
+            narrow.append(str(column.label))
+    return narrow
+
+
+def table_lines(screen: BattlesScreen) -> list[str]:
+    table = screen.query_one(KeyedTable)
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_battles_table_fits_the_terminal(
+    long_names_db: Database, settings: Settings, size: tuple[int, int]
+) -> None:
+    """Every column shows without scrolling sideways, ISK and Sides whole.
+
+    At 80 columns the table was wider than the terminal: ISK was cut in the
+    middle of a value and Sides was off screen.
+    """
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        table = screen.query_one(KeyedTable)
+        assert table.row_count == 2
+        # DataTable measures new cells when the app is next idle.
+        for _ in range(100):
+            if not narrow_columns(table):
+                break
+            await pilot.pause(0.05)
+        assert narrow_columns(table) == []
+        assert table.max_scroll_x == 0
+        lines = table_lines(screen)
+        assert lines[0].rstrip().endswith("Sides")
+        for line, key in zip(lines[1:], table.row_keys, strict=False):
+            isk = str(table.get_cell(key, "isk"))
+            sides = str(table.get_cell(key, "sides"))
+            assert isk.endswith("m")
+            assert re.search(rf" {re.escape(isk)} +{sides}$", line.rstrip()), line
+        place = str(table.get_row_at(0)[2])
+        if size[0] == 80:
+            assert place.endswith("\N{HORIZONTAL ELLIPSIS}")
+        else:
+            assert place == "Kubinen Outer Ring (The Outer Passage)"
+
+
+async def test_battles_end_goes_to_last_row(
+    battles_db: Database, settings: Settings
+) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        table = app.screen.query_one(KeyedTable)
+        first, last = table.row_keys[0], table.row_keys[-1]
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_key == last
+        assert table.scroll_x == 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_key == first
+
+
+async def test_long_filter_shown_whole(
+    battles_db: Database, settings: Settings
+) -> None:
+    """A filter longer than the summary line wraps instead of being cut."""
+    text = (
+        "since=2021-11-27T00:00 until=2021-11-28T00:00 region=The_Forge"
+        " kills=10 pilots=5"
+    )
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("f", *text, "enter")
+        await settle(pilot)
+        summary = app.screen.query_one("#battles-summary")
+        rendered = " ".join(
+            summary.render_line(y).text.strip() for y in range(summary.size.height)
+        )
+        assert "2 battles" in rendered
+        assert f"filter {text}" in rendered
+        assert app.screen.query_one(KeyedTable).row_count == 2
+
+
+def summary_of(
+    battle_id: int, kind: str, *, ongoing: bool = False, changed: bool = False
+) -> BattleSummary:
+    start = dt.datetime(2021, 11, 27, 18, 0, tzinfo=dt.UTC)
+    return BattleSummary(
+        battle_id=battle_id,
+        start_time=start,
+        end_time=start + dt.timedelta(minutes=20),
+        solar_system_ids=[30000142, 30000144, 30000145],
+        system_names=["Jita", "Perimeter", "New Caldari"],
+        region_names=["The Forge"],
+        kills=12,
+        pilots=30,
+        isk_destroyed=7.36e9,
+        side_count=2,
+        kind=kind,
+        confidence=1.0,
+        changed=changed,
+        ongoing=ongoing,
+        updated_at=start,
+    )
+
+
+def test_markers_explained_only_when_shown() -> None:
+    fight = summary_of(1, "fight")
+    one_sided = summary_of(2, "one-sided")
+    ongoing = summary_of(3, "fight", ongoing=True)
+    assert describe_markers([fight]) == ""
+    assert describe_markers([fight, one_sided]) == "2! = one-sided"
+    assert describe_markers([ongoing, one_sided]) == "● = ongoing  2! = one-sided"
+
+
+def test_place_names_every_system_that_fits() -> None:
+    battle = summary_of(1, "fight")
+    assert describe_place(battle, 60) == "Jita, Perimeter, New Caldari (The Forge)"
+    assert describe_place(battle, 20) == "Jita +2 (The Forge)"
+    assert describe_place(battle, 12) == "Jita +2 (Th\N{HORIZONTAL ELLIPSIS}"
+
+
+async def test_one_sided_marker_in_summary_and_help(
+    battles_db: Database, settings: Settings
+) -> None:
+    battles_db.execute("UPDATE battles SET kind = 'one-sided'")
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#battles-summary").render())
+        assert "2! = one-sided" in summary
+        await pilot.press("question_mark")
+        await pilot.pause()
+        notes = str(app.screen.query_one("#help-notes").render())
+        assert "2! means one-sided" in notes
+
+
+async def test_battles_while_disconnected_say_so(
+    battles_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a connection the list shows why it is empty, and reloads later."""
+    from evedmv_tui import app as app_module
+
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        db = app.db
+        assert db is not None
+        app.connection_lost(db, "server closed the connection unexpectedly")
+        await pilot.pause()
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        summary = str(screen.query_one("#battles-summary").render())
+        assert "database is unavailable" in summary
+        assert "reloads when the dashboard reconnects" in summary
+        assert "none yet" not in summary
+        app.action_reconnect()
+        for _ in range(200):
+            if app.db is not None:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert screen.query_one(KeyedTable).row_count == 2
+        summary = str(screen.query_one("#battles-summary").render())
+        assert "unavailable" not in summary
+
+        assert app.db is not None
+        app.connection_lost(app.db, "server closed the connection unexpectedly")
+        await pilot.pause()
+        summary = str(screen.query_one("#battles-summary").render())
+        assert "database is unavailable" in summary

@@ -266,6 +266,43 @@ async def test_search_matches_systems(app_settings: Settings) -> None:
         assert screen.hits[0].kind == "solar_system"
 
 
+async def test_search_while_disconnected_says_so(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typing while the database is down must not show "Type to search."."""
+    from evedmv_tui import app as app_module
+    from evedmv_tui.screens.search import DISCONNECTED
+
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("search")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        db = app.db
+        assert db is not None
+        app.connection_lost(db, "server closed the connection unexpectedly")
+        await pilot.pause()
+        await pilot.press(*"jita")
+        await pilot.pause()
+        assert text_of(app, "#search-status") == DISCONNECTED
+        for _ in range(4):
+            await pilot.press("backspace")
+        await pilot.pause()
+        assert text_of(app, "#search-status") == "Type to search."
+        await pilot.press(*"jita")
+        app.action_reconnect()
+        for _ in range(200):
+            if app.db is not None:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert screen.hits[0].name == "Jita"
+        assert text_of(app, "#search-status").startswith("1 match")
+
+
 async def test_palette_offers_search_hits(app_settings: Settings, world: World) -> None:
     from evedmv_tui.screens.search import SearchProvider
 

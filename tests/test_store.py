@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,7 +26,7 @@ from evedmv_tui.store.connect import (
     open_database,
     server_conninfo,
 )
-from evedmv_tui.store.db import Database, redact
+from evedmv_tui.store.db import Database, is_transient_connect_error, redact
 from evedmv_tui.store.migrate import (
     Migration,
     MigrationFailed,
@@ -190,3 +193,96 @@ def test_stopped_cluster_is_not_restarted_on_request(tmp_path: Path) -> None:
     assert caught.value.hint is not None
     assert "evedmv db start" in caught.value.hint
     assert not (tmp_path / "data" / "pg").exists()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that refuses connections.
+
+    The socket is bound but never listens, so no other process can take the
+    port while the test runs and every connection attempt is refused.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def unreachable_dsns(tmp_path: Path, port: int) -> dict[str, str]:
+    return {
+        "No such file or directory": f"postgresql:///none?host={tmp_path}/no-socket",
+        "Connection refused": f"postgresql://nobody@127.0.0.1:{port}/none",
+    }
+
+
+def test_unreachable_server_fails_at_once(
+    tmp_path: Path, closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A missing socket or a closed port raises the first attempt's error.
+
+    The pool used to retry for its whole open timeout (10 s), logging a
+    warning for each attempt, and then reported only that it timed out.
+    """
+    caplog.set_level(logging.INFO, logger="psycopg.pool")
+    for reason, dsn in unreachable_dsns(tmp_path, closed_port).items():
+        with pytest.raises(psycopg.OperationalError, match=reason):
+            Database(dsn)
+    pool_records = [r for r in caplog.records if r.name.startswith("psycopg.pool")]
+    assert pool_records == []
+
+
+def test_rejected_connection_fails_at_once(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="psycopg.pool")
+    cases = {
+        'database "evedmv_no_such_db" does not exist': make_conninfo(
+            db_url, dbname="evedmv_no_such_db"
+        ),
+        'role "evedmv_no_such_role" does not exist': make_conninfo(
+            db_url, user="evedmv_no_such_role"
+        ),
+    }
+    for reason, dsn in cases.items():
+        settings = Settings(dsn=dsn, data_dir=Path("/nonexistent"))
+        with pytest.raises(DatabaseUnavailable) as caught:
+            open_database(settings)
+        assert caught.value.title == "cannot connect to PostgreSQL"
+        assert reason in caught.value.message
+        assert caught.value.hint is not None
+        assert "--dsn" in caught.value.hint
+    assert [r for r in caplog.records if r.name.startswith("psycopg.pool")] == []
+
+
+def test_transient_connect_errors_are_retried() -> None:
+    transient = psycopg.OperationalError(
+        'connection failed: connection to server on socket "/x/.s.PGSQL.5432"'
+        " failed: FATAL:  the database system is starting up"
+    )
+    definite = psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 9 failed:'
+        " Connection refused"
+    )
+    assert is_transient_connect_error(transient)
+    assert not is_transient_connect_error(definite)
+
+
+def test_cli_unreachable_dsn_prints_one_message(
+    tmp_path: Path,
+    closed_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Only the short message and its hint reach stderr, not pool warnings."""
+    from evedmv_tui import cli
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EVEDMV_DSN", raising=False)
+    for reason, dsn in unreachable_dsns(tmp_path, closed_port).items():
+        assert cli.main(["--dsn", dsn, "battles", "list"]) == 2
+        err = capsys.readouterr().err
+        lines = err.splitlines()
+        assert lines[0].startswith("evedmv: cannot connect to PostgreSQL: ")
+        assert reason in lines[0]
+        assert lines[1].startswith("hint: ")
+        assert len(lines) == 2, err

@@ -13,7 +13,8 @@ from textual.app import App, ComposeResult
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.config import Settings
+from evedmv_tui.widgets.plot import SeriesPlot, time_ticks
 from evedmv_tui.widgets.status import (
     ConnectionState,
     Severity,
@@ -21,7 +22,13 @@ from evedmv_tui.widgets.status import (
     StatusState,
 )
 from evedmv_tui.widgets.table import KeyedTable
-from evedmv_tui.widgets.text import escape_markup, format_isk, strip_control, truncate
+from evedmv_tui.widgets.text import (
+    count_noun,
+    escape_markup,
+    format_isk,
+    strip_control,
+    truncate,
+)
 
 # -- text ---------------------------------------------------------------------
 
@@ -60,6 +67,14 @@ def test_strip_control_keeps_newlines_and_tabs() -> None:
 )
 def test_format_isk(value: float | None, expected: str) -> None:
     assert format_isk(value) == expected
+
+
+def test_count_noun_agrees_in_number() -> None:
+    assert count_noun(1, "battle") == "1 battle"
+    assert count_noun(0, "battle") == "0 battles"
+    assert count_noun(2_500, "record") == "2,500 records"
+    assert count_noun(1, "entity", "entities") == "1 entity"
+    assert count_noun(3, "entity", "entities") == "3 entities"
 
 
 def test_truncate() -> None:
@@ -143,6 +158,37 @@ async def test_keyed_table_keeps_scroll_position() -> None:
         assert table.cursor_key == "r050"
 
 
+class WideTableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable([(f"c{i}", f"Column {i:02}") for i in range(12)])
+
+
+async def test_keyed_table_home_end_move_between_rows() -> None:
+    """End goes to the last row and Home to the first, not sideways.
+
+    DataTable binds them to the first and last column, so on a table wider
+    than the terminal End scrolled right and left the cursor where it was.
+    """
+    app = WideTableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows(
+            (f"r{row:02}", [f"value {row}-{c}" for c in range(12)]) for row in range(30)
+        )
+        table.focus()
+        await pilot.pause()
+        assert table.max_scroll_x > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_key == "r29"
+        assert table.scroll_x == 0
+        assert table.scroll_y > 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_key == "r00"
+        assert table.scroll_y == 0
+
+
 async def test_keyed_table_shows_markup_as_text() -> None:
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -199,6 +245,91 @@ async def test_plot_sizes_from_widget() -> None:
         assert "no data yet" not in rendered.plain
         two = app.query_one("#two", SeriesPlot)
         assert "no data yet" in str(two.render())
+
+
+def plot_lines(plot: SeriesPlot) -> list[str]:
+    rendered = plot.render()
+    assert isinstance(rendered, Text)
+    return rendered.plain.splitlines()
+
+
+async def test_plot_time_axis_counts_seconds_ago() -> None:
+    """A time axis ends at 0 on the right and counts seconds back from there.
+
+    The performance charts used to plot seconds since the screen opened, so
+    the axis ran from negative values into ever larger ones.
+    """
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one("#two", SeriesPlot)
+        plot.time_axis = True
+        plot.x_label = "seconds ago"
+        start = 1_800_000_000.0
+        plot.set_series("p95", [(start + 2 * i, float(i % 3)) for i in range(31)])
+        await pilot.pause()
+        ticks = plot_lines(plot)[-1].split()
+        assert ticks == ["60", "45", "30", "15", "0"]
+        assert plot_lines(plot)[-1].rstrip().endswith("0")
+        assert "x: seconds ago" in plot_lines(plot)[0]
+
+
+def test_time_ticks_pick_round_steps() -> None:
+    assert time_ticks(0.0) == ([0.0], ["0"])
+    assert time_ticks(8.0) == ([-8.0, -6.0, -4.0, -2.0, 0.0], ["8", "6", "4", "2", "0"])
+    positions, labels = time_ticks(600.0)
+    assert labels == ["600", "480", "360", "240", "120", "0"]
+    assert positions == [-600.0, -480.0, -360.0, -240.0, -120.0, 0.0]
+
+
+async def test_plot_draws_four_data_rows_in_six() -> None:
+    """A six-row plot keeps four rows for data (title and ticks take two).
+
+    With a frame and a label row, the performance charts at 80x24 drew a
+    single row of data each.
+    """
+
+    class SixRows(App[None]):
+        CSS = "SeriesPlot { height: 6; }"
+
+        def compose(self) -> ComposeResult:
+            yield SeriesPlot("Latency", y_label="ms", time_axis=True)
+
+    app = SixRows()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(SeriesPlot)
+        plot.set_series("p95", [(100.0 + i, float(i)) for i in range(10)])
+        await pilot.pause()
+        lines = plot_lines(plot)
+        assert len(lines) == 6
+        assert lines[0].strip() == "Latency · y: ms · x: seconds ago"
+        data_rows = [line for line in lines[1:-1] if line.strip()]
+        assert len(data_rows) == 4
+
+
+async def test_performance_charts_end_at_zero(settings: Settings) -> None:
+    """The Charts tab plots polls as seconds ago, the newest at 0, rows to spare."""
+    from evedmv_tui.screens.performance import PerformanceScreen
+    from tests.test_performance_screen import offline_app, recorded_snapshot, settle
+
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        first = recorded_snapshot()
+        for poll in range(16):
+            screen.show_snapshot(dataclasses.replace(first, at=first.at + 2 * poll))
+        screen.query_one("#perf-tabs").active = "tab-charts"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.pause()
+        for plot in screen.query(SeriesPlot):
+            lines = plot_lines(plot)
+            assert plot.size.height >= 6, plot.id
+            assert lines[-1].split()[-1] == "0", (plot.id, lines[-1])
+            assert "-" not in lines[-1], (plot.id, lines[-1])
+        tps = screen.query_one("#plot-tps", SeriesPlot)
+        assert plot_lines(tps)[-1].split()[0] == "30"
 
 
 def test_plot_rejects_tiny_history() -> None:

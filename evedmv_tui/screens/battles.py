@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -16,20 +17,41 @@ from textual.widgets import DataTable, Input, Static
 from evedmv_tui.battles.report import BattleFilter, BattleSummary, list_battles
 from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, StatusState
 from evedmv_tui.widgets.table import KeyedTable, right
-from evedmv_tui.widgets.text import format_isk, truncate
+from evedmv_tui.widgets.text import count_noun, format_isk, truncate
 
 REFRESH_SECONDS = 10.0
 COLUMNS = (
     ("state", " "),
-    ("start", "Start (UTC)"),
-    ("systems", "Systems"),
-    ("region", "Region"),
+    ("start", "Start UTC"),
+    ("place", "Systems (region)"),
     ("duration", "Dur"),
     ("kills", "Kills"),
     ("pilots", "Pilots"),
     ("isk", "ISK"),
     ("sides", "Sides"),
+)
+PLACE_COLUMN = 2
+"""Index of the one column that takes the width the others leave."""
+MIN_PLACE_WIDTH = 12
+SCROLLBAR_WIDTH = 2
+"""Columns kept free for the table's vertical scrollbar."""
+MARKERS = (
+    ("●", "ongoing"),
+    ("Δ", "changed after it closed"),
+    ("!", "one-sided"),
+)
+"""Row markers and what they mean, for the legend under the summary."""
+HELP_NOTES = (
+    "● in the first column: the battle is ongoing, because its last kill is"
+    " more recent than quiet_minutes (a battle parameter).",
+    "Δ in the first column: the battle changed after it had closed.",
+    "Sides: how many sides fought; 2! means one-sided, where every other side"
+    " destroyed at most one_sided_ratio (5 % by default) of the ISK the top side"
+    " destroyed.",
+    "Systems (region): the battle's systems, then its regions in brackets; a cut"
+    " name ends in …, and a wider terminal shows more.",
 )
 SORTS: tuple[tuple[str, str], ...] = (
     ("start", "time"),
@@ -118,7 +140,23 @@ def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
     return sorted(rows, key=lambda b: (-measure(b), -b.battle_id))
 
 
-def _row(battle: BattleSummary) -> list[Any]:
+def describe_place(battle: BattleSummary, width: int) -> str:
+    """Return the systems and regions of ``battle`` in at most ``width`` characters.
+
+    Every system is named when they fit; otherwise the first system and how
+    many more (``Tama +2 (The Citadel)``), and an ellipsis ends what is still
+    too long.
+    """
+    systems = list(battle.system_names) or ["?"]
+    regions = ", ".join(battle.region_names)
+    suffix = f" ({regions})" if regions else ""
+    text = ", ".join(systems) + suffix
+    if len(text) > width and len(systems) > 1:
+        text = f"{systems[0]} +{len(systems) - 1}{suffix}"
+    return truncate(text, width)
+
+
+def _row(battle: BattleSummary, place_width: int) -> list[Any]:
     state = ""
     if battle.ongoing:
         state = "●"
@@ -128,14 +166,49 @@ def _row(battle: BattleSummary) -> list[Any]:
     return [
         state,
         f"{battle.start_time:%m-%d %H:%M}",
-        truncate(", ".join(battle.system_names), 18),
-        truncate(", ".join(battle.region_names), 12),
+        describe_place(battle, place_width),
         right(f"{minutes}m"),
         battle.kills,
         battle.pilots,
         right(format_isk(battle.isk_destroyed)),
         right(f"{battle.side_count}" + ("!" if battle.kind == "one-sided" else "")),
     ]
+
+
+def place_width(table_width: int, rows: list[list[Any]]) -> int:
+    """Return the width the place column may take so that the table fits.
+
+    Every other column is as wide as its header or its widest cell, plus one
+    space of padding on each side, as DataTable draws it.
+    """
+    used = SCROLLBAR_WIDTH + 2
+    for index, (_, label) in enumerate(COLUMNS):
+        if index == PLACE_COLUMN:
+            continue
+        cells = [len(_plain_text(row[index])) for row in rows]
+        used += max([len(label), *cells]) + 2
+    return max(MIN_PLACE_WIDTH, table_width - used)
+
+
+def _plain_text(cell: Any) -> str:
+    plain = getattr(cell, "plain", None)
+    if isinstance(plain, str):
+        return plain
+    return f"{cell:,}" if isinstance(cell, int) else str(cell)
+
+
+def describe_markers(rows: list[BattleSummary]) -> str:
+    """Return the legend of the markers that ``rows`` show, or an empty string."""
+    present = {
+        "●": any(b.ongoing for b in rows),
+        "Δ": any(b.changed and not b.ongoing for b in rows),
+        "!": any(b.kind == "one-sided" for b in rows),
+    }
+    return "  ".join(
+        f"{'2!' if marker == '!' else marker} = {meaning}"
+        for marker, meaning in MARKERS
+        if present[marker]
+    )
 
 
 class BattlesScreen(DashboardScreen):
@@ -153,9 +226,10 @@ class BattlesScreen(DashboardScreen):
     DEFAULT_CSS = """
     BattlesScreen #battles-filter { display: none; }
     BattlesScreen #battles-filter.editing { display: block; }
-    BattlesScreen #battles-summary { height: 1; }
+    BattlesScreen #battles-summary { height: auto; max-height: 4; }
     BattlesScreen KeyedTable { height: 1fr; }
     """
+    HELP_NOTES = HELP_NOTES
 
     def __init__(self) -> None:
         super().__init__()
@@ -175,6 +249,17 @@ class BattlesScreen(DashboardScreen):
         # Manual refreshes and filters load at once and leave this timer alone,
         # so exactly one polling loop runs however often the user refreshes.
         self.poll_timer = self.set_interval(REFRESH_SECONDS, self._poll)
+        self.watch(self.app, "status", self._on_status_change, init=False)
+        if self.evedmv_app.db is None:
+            self._render_rows()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too and checks the minimum size.
+        self._render_rows()
+
+    def _on_status_change(self, state: StatusState) -> None:
+        if state.connection.phase == "disconnected":
+            self._render_rows()
 
     def load_data(self) -> None:
         self.run_query(list_battles, self.criteria, then=self.show_battles)
@@ -195,19 +280,44 @@ class BattlesScreen(DashboardScreen):
         key, label = SORTS[self.sort_index]
         ordered = sort_battles(self.rows, key)
         table = self.query_one(KeyedTable)
-        table.update_rows((b.battle_id, _row(b)) for b in ordered)
+        width = table.size.width or self.app.size.width
+        cells = [_row(b, MIN_PLACE_WIDTH) for b in ordered]
+        place = place_width(width, cells)
+        table.update_rows((b.battle_id, _row(b, place)) for b in ordered)
+        self.query_one("#battles-summary", Static).update(
+            self._summary(ordered, label, width)
+        )
+
+    def _summary(self, ordered: list[BattleSummary], label: str, width: int) -> str:
+        """Return the lines above the table: counts, legend, filter, or why empty.
+
+        A part that does not fit on the line goes on a line of its own, so
+        a long filter is shown whole (wrapped) rather than cut.
+        """
+        parts = [count_noun(len(ordered), "battle"), f"sorted by {label}"]
         ongoing = sum(1 for b in ordered if b.ongoing)
-        parts = [f"{len(ordered)} battles", f"sorted by {label}"]
         if ongoing:
-            parts.append(f"{ongoing} ongoing (●)")
+            parts.append(f"{ongoing} ongoing")
         filter_text = describe_filter(self.criteria)
-        if filter_text:
-            parts.append(f"filter {filter_text}")
-        if not ordered and filter_text:
+        if self.evedmv_app.db is None:
+            parts.append(DATABASE_UNAVAILABLE)
+        elif not ordered and filter_text:
             parts.append("no battle matches: press f to change the filter")
         elif not ordered:
             parts.append("none yet: battles appear here as killmails are imported")
-        self.query_one("#battles-summary", Static).update(" | ".join(parts))
+        legend = describe_markers(ordered)
+        if legend:
+            parts.append(legend)
+        if filter_text:
+            parts.append(f"filter {filter_text}")
+        lines = [parts[0]]
+        for part in parts[1:]:
+            joined = f"{lines[-1]} | {part}"
+            if len(joined) <= width:
+                lines[-1] = joined
+            else:
+                lines.append(part)
+        return "\n".join(lines)
 
     def action_open_battle(self) -> None:
         key = self.query_one(KeyedTable).cursor_key

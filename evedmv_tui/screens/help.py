@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -24,6 +26,32 @@ TIPS = (
 )
 
 
+KEY_WIDTH = 12
+"""Columns of the right-aligned key before each description."""
+DESCRIPTION_INDENT = " " * (KEY_WIDTH + 2)
+SCROLLBAR_WIDTH = 2
+
+
+def hang(lines: Iterable[str], width: int, indent: str) -> str:
+    """Wrap each of ``lines`` at ``width``, indenting every continuation line.
+
+    A description that wraps then starts its second line under its first
+    word, not at the left edge under the keys.
+    """
+    wrapped = []
+    for line in lines:
+        wrapped.extend(
+            textwrap.wrap(
+                line,
+                width=max(width, len(indent) + 20),
+                subsequent_indent=indent,
+                drop_whitespace=True,
+            )
+            or [""]
+        )
+    return "\n".join(wrapped)
+
+
 def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
     """Return one ``key  description`` line per action that has a description.
 
@@ -39,7 +67,7 @@ def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
         if key not in same:
             same.append(key)
     return [
-        f"{'/'.join(same):>12}  {description}"
+        f"{'/'.join(same):>{KEY_WIDTH}}  {description}"
         for (_, description), same in keys.items()
     ]
 
@@ -48,7 +76,7 @@ def describe_screens(app: App[Any], entries: Iterable[ScreenEntry]) -> list[str]
     """Return one line per registered screen: key, title, description."""
     lines = []
     for entry in entries:
-        text = f"{describe_key(app, entry.key):>12}  {entry.title}"
+        text = f"{describe_key(app, entry.key):>{KEY_WIDTH}}  {entry.title}"
         if entry.description:
             text += f": {entry.description}"
         lines.append(text)
@@ -67,11 +95,17 @@ class HelpScreen(DashboardScreen):
         self,
         sections: Sequence[tuple[str, Sequence[Binding]]],
         entries: Sequence[ScreenEntry],
+        notes: Sequence[str] = (),
+        notes_title: str = "About this screen",
     ) -> None:
-        """Show ``sections`` (title, bindings), then the registered screens."""
+        """Show ``sections`` (title, bindings), ``notes``, then the screens."""
         super().__init__()
         self.sections = sections
         self.entries = entries
+        self.notes = tuple(notes)
+        self.notes_title = notes_title
+        self._texts: dict[str, tuple[list[str], str]] = {}
+        """Lines and continuation indent of each text, by widget id."""
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
@@ -80,23 +114,36 @@ class HelpScreen(DashboardScreen):
                 if not lines:
                     continue
                 yield Static(title, classes="section-title", markup=False)
-                yield Static(
-                    "\n".join(lines),
-                    id=f"help-bindings-{index}",
-                    classes="help-bindings",
-                    markup=False,
+                yield self._text(
+                    f"help-bindings-{index}", lines, DESCRIPTION_INDENT, "help-bindings"
                 )
+            if self.notes:
+                yield Static(self.notes_title, classes="section-title", markup=False)
+                yield self._text("help-notes", [f"- {n}" for n in self.notes], "  ")
             yield Static("Screens", classes="section-title")
-            yield Static(
-                "\n".join(describe_screens(self.app, self.entries)),
-                id="help-screens",
-                markup=False,
+            yield self._text(
+                "help-screens",
+                describe_screens(self.app, self.entries),
+                DESCRIPTION_INDENT,
             )
             yield Static("Tips", classes="section-title")
-            yield Static(
-                "\n".join(f"- {tip}" for tip in TIPS), id="help-tips", markup=False
-            )
+            yield self._text("help-tips", [f"- {tip}" for tip in TIPS], "  ")
+
+    def _text(
+        self, widget_id: str, lines: list[str], indent: str, classes: str | None = None
+    ) -> Static:
+        self._texts[widget_id] = (lines, indent)
+        width = self.app.size.width - SCROLLBAR_WIDTH
+        return Static(
+            hang(lines, width, indent), id=widget_id, classes=classes, markup=False
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#help-body").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wrap the texts again for the new width."""
+        width = event.size.width - SCROLLBAR_WIDTH
+        for widget_id, (lines, indent) in self._texts.items():
+            self.query_one(f"#{widget_id}", Static).update(hang(lines, width, indent))

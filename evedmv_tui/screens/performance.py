@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -288,7 +287,6 @@ class PerformanceScreen(DashboardScreen):
         self.sort = "total"
         self.text_filter = ""
         self._stop_listening: Callable[[], None] | None = None
-        self._started_at = time.monotonic()
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("waiting for the first poll…"), id="perf-summary")
@@ -329,21 +327,21 @@ class PerformanceScreen(DashboardScreen):
             with TabPane("Charts", id="tab-charts"), Vertical():
                 yield SeriesPlot(
                     "transactions per second",
-                    x_label="s",
+                    time_axis=True,
                     y_label="tps",
                     max_samples=HISTORY_SAMPLES,
                     id="plot-tps",
                 )
                 yield SeriesPlot(
                     "mean statement time",
-                    x_label="s",
+                    time_axis=True,
                     y_label="ms",
                     max_samples=HISTORY_SAMPLES,
                     id="plot-mean",
                 )
                 yield SeriesPlot(
                     "app memory (RSS)",
-                    x_label="s",
+                    time_axis=True,
                     y_label="MiB",
                     max_samples=HISTORY_SAMPLES,
                     id="plot-memory",
@@ -444,7 +442,7 @@ class PerformanceScreen(DashboardScreen):
     def _add_plot_points(self, snapshot: Snapshot) -> None:
         if not snapshot.connected:
             return
-        x = round(snapshot.at - self._started_wall(), 1)
+        x = snapshot.at
         database = snapshot.database
         if database is not None and database.tps is not None:
             self.query_one("#plot-tps", SeriesPlot).add_sample("tps", x, database.tps)
@@ -459,9 +457,6 @@ class PerformanceScreen(DashboardScreen):
             self.query_one("#plot-memory", SeriesPlot).add_sample(
                 "rss", x, memory.app.rss / memory_mod.MIB
             )
-
-    def _started_wall(self) -> float:
-        return time.time() - (time.monotonic() - self._started_at)
 
     # -- actions ----------------------------------------------------------
 

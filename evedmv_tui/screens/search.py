@@ -20,6 +20,8 @@ from textual.widgets.option_list import Option
 
 from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, search
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.status import StatusState
+from evedmv_tui.widgets.text import count_noun
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -37,6 +39,10 @@ MAX_SEARCH_LENGTH = 100
 
 Each key runs a search, so without a cap a held key or text sent by a
 script runs thousands of ever longer searches and the screen falls behind."""
+DISCONNECTED = (
+    "Cannot search while the database is unavailable; the search runs when the"
+    " dashboard reconnects."
+)
 
 
 def hit_label(hit: SearchHit) -> Text:
@@ -82,6 +88,9 @@ class SearchScreen(DashboardScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(Input).focus()
+        self.watch(self.app, "status", self._on_status_change, init=False)
+        if self.evedmv_app.db is None:
+            self._show_disconnected()
 
     def load_data(self) -> None:
         self._search(self.query_one(Input).value)
@@ -89,6 +98,18 @@ class SearchScreen(DashboardScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if self.evedmv_app.db is not None:
             self._search(event.value)
+        else:
+            self._show_disconnected()
+
+    def _on_status_change(self, state: StatusState) -> None:
+        if state.connection.phase == "disconnected":
+            self._show_disconnected()
+
+    def _show_disconnected(self) -> None:
+        """Say why typing finds nothing; keep the results of the last search."""
+        typed = self.query_one(Input).value.strip()
+        status = self.query_one("#search-status", Static)
+        status.update(DISCONNECTED if typed else "Type to search.")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.hits:
@@ -133,7 +154,11 @@ def describe_hits(count: int, limit: int = SEARCH_LIMIT) -> str:
     """Return the status line for ``count`` hits of a search capped at ``limit``."""
     if count == 1:
         return "1 match; Enter opens it, Down to pick."
-    found = f"First {limit} matches" if count >= limit else f"{count} matches"
+    found = (
+        f"First {limit} matches"
+        if count >= limit
+        else count_noun(count, "match", "matches")
+    )
     return f"{found}; Enter opens the first, Down to pick."
 
 

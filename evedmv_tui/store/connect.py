@@ -127,15 +127,25 @@ def open_database(
     max_size: int = 6,
     start_cluster: bool = True,
 ) -> Database:
-    """Connect (starting the private cluster if needed) and apply migrations."""
+    """Connect (starting the private cluster if needed) and apply migrations.
+
+    Raises:
+        DatabaseUnavailable: the server cannot be reached or rejected the
+            connection; a definite failure raises at once, without retries.
+    """
     conninfo = server_conninfo(settings, start_cluster=start_cluster)
     try:
         db = Database(conninfo, application_name=application_name, max_size=max_size)
     except psycopg.OperationalError as exc:
+        hint = (
+            "check the DSN, or omit --dsn to use the private cluster"
+            if settings.dsn
+            else "check the private cluster with 'evedmv db status'"
+        )
         raise DatabaseUnavailable(
             "cannot connect to PostgreSQL",
             f"{redact(conninfo)}: {str(exc).strip().splitlines()[0]}",
-            "check the DSN, or omit --dsn to use the private cluster",
+            hint,
         ) from None
     if run_migrations:
         try:

@@ -68,8 +68,74 @@ def _sql(query: Query) -> str | sql.Composable:
     return query.text if isinstance(query, NamedSql) else query
 
 
+TRANSIENT_CONNECT_ERRORS = (
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is not yet accepting connections",
+    "the database system is not accepting connections",
+    "too many clients already",
+    "remaining connection slots are reserved",
+)
+"""Server messages of connection failures that may pass within seconds.
+
+libpq reports a failed connection without a SQLSTATE, so the English server
+message is all there is to tell these apart from a definite failure.
+"""
+
+
+def is_transient_connect_error(error: psycopg.OperationalError) -> bool:
+    """Tell whether a failed connection attempt is worth retrying at once.
+
+    A server that is starting, stopping or full may accept the next attempt.
+    A missing socket, a refused port, a failed authentication or an unknown
+    database will fail the same way again.
+    """
+    text = str(error).lower()
+    return any(message in text for message in TRANSIENT_CONNECT_ERRORS)
+
+
+def check_server(
+    conninfo: str, timeout: float, *, application_name: str = APPLICATION_NAME
+) -> None:
+    """Open and close one connection, raising at once on a definite failure.
+
+    A connection pool retries a failed connection with backoff until its
+    timeout and logs each attempt, so on its own it reports an unreachable
+    server only after the whole timeout. This attempt raises its error at
+    once, unless :func:`is_transient_connect_error` returns True because the
+    pool's retries may succeed. ``timeout`` becomes libpq's
+    ``connect_timeout`` unless ``conninfo`` sets one.
+
+    Raises:
+        psycopg.OperationalError: the server cannot be reached or rejected
+            the connection.
+    """
+    kwargs: dict[str, Any] = {"application_name": application_name}
+    if "connect_timeout" not in psycopg.conninfo.conninfo_to_dict(conninfo):
+        kwargs["connect_timeout"] = max(round(timeout), 1)
+    try:
+        psycopg.connect(conninfo, **kwargs).close()
+    except psycopg.OperationalError as exc:
+        if not is_transient_connect_error(exc):
+            raise
+        log.info("server not ready, the pool retries: %s", first_line(exc))
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first line of an exception's text, or its type name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class Database:
-    """A psycopg connection pool with timed query helpers."""
+    """A psycopg connection pool with timed query helpers.
+
+    Opening makes one plain connection first (:func:`check_server`), so a
+    server that cannot be reached raises :class:`psycopg.OperationalError`
+    at once instead of after ``open_timeout``. Once the pool is open, it
+    replaces connections that a restarted or lost server broke, retrying
+    for up to 30 s.
+    """
 
     def __init__(
         self,
@@ -90,6 +156,7 @@ class Database:
         """Seconds :meth:`connection` waits for a pooled connection."""
         self.application_name = application_name
         self.telemetry = telemetry
+        check_server(conninfo, open_timeout, application_name=application_name)
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
             min_size=min_size,

@@ -15,6 +15,7 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
 from evedmv_tui.widgets.table import Cell, right
+from evedmv_tui.widgets.text import count_noun
 
 Row = tuple[str, Sequence[Cell]]
 
@@ -461,13 +462,15 @@ def ingest_text(snapshot: Snapshot) -> Text:
             reset = (
                 "" if esi.reset_seconds is None else f", reset in {esi.reset_seconds} s"
             )
-            budget.append(f"{esi.errors_remain} errors left in the window{reset}")
+            errors = count_noun(esi.errors_remain, "error")
+            budget.append(f"{errors} left in the window{reset}")
         if esi.rate_limit_remaining is not None:
-            budget.append(f"{esi.rate_limit_remaining} rate-limit tokens left")
+            tokens = count_noun(esi.rate_limit_remaining, "rate-limit token")
+            budget.append(f"{tokens} left")
         if not budget:
             budget.append("no error or rate-limit budget reported yet")
         text.append(
-            f"ESI: {', '.join(budget)}; {esi.requests_sent:,} requests,"
-            f" {esi.retries:,} retries"
+            f"ESI: {', '.join(budget)}; {count_noun(esi.requests_sent, 'request')},"
+            f" {count_noun(esi.retries, 'retry', 'retries')}"
         )
     return text

@@ -5,6 +5,9 @@ never the module-level ``plotext`` state, so two plots on one screen do not
 draw into each other. The figure is sized from the widget on every render,
 so the plot follows terminal resizes. Samples live in one bounded deque per
 series; adding a sample redraws the figure from the deques.
+
+The plot has no frame and no label row: the title line names the units, so
+a plot six rows high still draws four rows of data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,20 @@ from textual_plotext import PlotextPlot
 
 DEFAULT_MAX_SAMPLES = 300
 """Samples kept per series: ten minutes at one sample every 2 s."""
+TIME_TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+"""Seconds between ticks of a time axis; the smallest giving at most 5 gaps."""
+
+
+def time_ticks(span: float) -> tuple[list[float], list[str]]:
+    """Return tick positions ``-n * step`` and their labels ``n * step``.
+
+    The positions are seconds before the newest sample (0), so the labels
+    count seconds ago, falling to 0 at the right edge.
+    """
+    step = next((s for s in TIME_TICK_STEPS if span / s <= 5), TIME_TICK_STEPS[-1])
+    count = int(span // step)
+    seconds = [n * step for n in range(count, -1, -1)]
+    return [float(-second) for second in seconds], [str(s) for s in seconds]
 
 
 class SeriesPlot(PlotextPlot):
@@ -26,6 +43,8 @@ class SeriesPlot(PlotextPlot):
         x_label: unit of the x axis, such as ``s``.
         y_label: unit of the y axis, such as ``ms`` or ``MiB``.
         max_samples: samples kept per series; older ones are dropped.
+        time_axis: the x values are Unix times, drawn as seconds before the
+            newest sample, so the axis ends at 0 on the right.
     """
 
     def __init__(
@@ -35,6 +54,7 @@ class SeriesPlot(PlotextPlot):
         x_label: str = "",
         y_label: str = "",
         max_samples: int = DEFAULT_MAX_SAMPLES,
+        time_axis: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -42,7 +62,8 @@ class SeriesPlot(PlotextPlot):
             raise ValueError(f"max_samples must be at least 2, got {max_samples}")
         super().__init__(id=id, classes=classes)
         self.plot_title = title
-        self.x_label = x_label
+        self.time_axis = time_axis
+        self.x_label = x_label or ("seconds ago" if time_axis else "")
         self.y_label = y_label
         self.max_samples = max_samples
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
@@ -73,18 +94,30 @@ class SeriesPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel(self.x_label)
-        plt.ylabel(self.y_label)
+        plt.frame(False)
+        newest = max((h[-1][0] for h in self.series.values() if h), default=0.0)
+        oldest = min((h[0][0] for h in self.series.values() if h), default=0.0)
         drawn = False
         for name, history in self.series.items():
             if not history:
                 continue
-            xs = [x for x, _ in history]
+            xs = [x - newest if self.time_axis else x for x, _ in history]
             ys = [y for _, y in history]
             plt.plot(xs, ys, label=name if len(self.series) > 1 else None)
             drawn = True
-        plt.title(self.plot_title if drawn else f"{self.plot_title} (no data yet)")
+        if drawn and self.time_axis:
+            plt.xticks(*time_ticks(newest - oldest))
+        plt.title(self.describe_title(drawn))
         self.refresh()
+
+    def describe_title(self, drawn: bool = True) -> str:
+        """Return the title line: the title, then the units of both axes."""
+        parts = [self.plot_title if drawn else f"{self.plot_title} (no data yet)"]
+        if self.y_label:
+            parts.append(f"y: {self.y_label}")
+        if self.x_label:
+            parts.append(f"x: {self.x_label}")
+        return " · ".join(parts)
 
     def _history(self, series: str) -> collections.deque[tuple[float, float]]:
         history = self.series.get(series)

@@ -11,9 +11,10 @@ parsed as markup, because they often hold names and query texts.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowKey
 
@@ -47,6 +48,13 @@ class KeyedTable(DataTable[Any]):
     Args:
         columns: ``(key, label)`` of each column, in display order.
     """
+
+    # DataTable binds home and end to the first and last column, which a row
+    # cursor does not use, so with a row cursor they only scrolled sideways.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "First row", show=False, id="table.first"),
+        Binding("end", "scroll_bottom", "Last row", show=False, id="table.last"),
+    ]
 
     def __init__(
         self,

@@ -65,3 +65,13 @@ def format_isk(value: float | None) -> str:
 def format_count(value: int) -> str:
     """Format an integer with thousands separators: ``83,228``."""
     return f"{value:,}"
+
+
+def count_noun(count: int, noun: str, plural: str | None = None) -> str:
+    """Return ``count`` and ``noun`` in agreement: ``1 battle``, ``2 battles``.
+
+    ``plural`` is the plural form when adding ``s`` does not make it
+    (``entity``, ``entities``). Counts get thousands separators.
+    """
+    word = noun if count == 1 else (plural or f"{noun}s")
+    return f"{count:,} {word}"
