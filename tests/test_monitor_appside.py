@@ -3,8 +3,12 @@ without a server."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import psutil
 import pytest
 
 from evedmv_tui.config import Settings
@@ -14,7 +18,12 @@ from evedmv_tui.monitor.appside import (
     operation_rows,
     slow_app_queries,
 )
-from evedmv_tui.monitor.memory import ProcessMemory, ProcessSampler, ServerLocality
+from evedmv_tui.monitor.memory import (
+    MemoryTrend,
+    ProcessMemory,
+    ProcessSampler,
+    ServerLocality,
+)
 from evedmv_tui.monitor.poller import (
     IDLE_BACKEND_MAX_AGE_SECONDS,
     MAX_INTERVAL,
@@ -131,7 +140,13 @@ class CountingSampler(ProcessSampler):
         self.sampled: list[int] = []
 
     def sample(
-        self, pid: int, role: str, *, with_uss: bool = False, now: float | None = None
+        self,
+        pid: int,
+        role: str,
+        *,
+        with_uss: bool = False,
+        now: float | None = None,
+        cpu_seconds: float | None = None,
     ) -> ProcessMemory:
         self.sampled.append(pid)
         return ProcessMemory(pid, role, "postgres", 1, None, 0.0, None, sampled_at=now)
@@ -183,3 +198,90 @@ def test_interval_from_settings_clamped(
     monitor = Monitor(None, settings, conninfo="postgresql:///none")
     assert monitor.interval == expected
     assert monitor.next_delay() == expected
+
+
+class CpuReadsProcess:
+    """A process whose CPU times count their reads."""
+
+    def __init__(self) -> None:
+        self.cpu_reads = 0
+
+    def name(self) -> str:
+        return "python"
+
+    def memory_info(self) -> Any:
+        return SimpleNamespace(rss=1000)
+
+    def memory_full_info(self) -> Any:
+        return SimpleNamespace(rss=1000, uss=500)
+
+    def cpu_times(self) -> Any:
+        self.cpu_reads += 1
+        return SimpleNamespace(user=1.5, system=0.5)
+
+
+def test_sample_takes_cpu_time_from_caller() -> None:
+    process = CpuReadsProcess()
+    sampler = ProcessSampler(lambda pid: process)
+    sample = sampler.sample(1, "app", now=0.0, cpu_seconds=3.25)
+    assert sample.cpu_seconds == 3.25
+    assert sample.rss == 1000
+    assert process.cpu_reads == 0
+
+
+def test_cpu_time_reads_only_cpu() -> None:
+    process = CpuReadsProcess()
+    sampler = ProcessSampler(lambda pid: process)
+    assert sampler.cpu_time(1) == pytest.approx(2.0)
+    assert process.cpu_reads == 1
+
+
+def test_cpu_time_of_exited_process_is_none() -> None:
+    def exited(pid: int) -> Any:
+        raise psutil.NoSuchProcess(pid)
+
+    assert ProcessSampler(exited).cpu_time(7) is None
+
+
+def test_idle_application_reuses_operation_rows(tmp_path: Path) -> None:
+    """Polls while the application runs no statement must keep its operation
+    figures, with no calls in the interval, and list no slow statement twice."""
+    telemetry = Telemetry()
+    settings = Settings(dsn="postgresql:///none", state_dir=tmp_path)
+    monitor = Monitor(
+        None, settings, conninfo="postgresql:///none", telemetry=telemetry
+    )
+    now = time.time()
+    telemetry.record(record(now - 3.0, 2.0, "slow"))
+
+    first, first_slow = monitor._app_side()
+    assert [row.operation for row in first] == ["screen"]
+    assert first[0].interval_calls is None
+    assert [s.record.name for s in first_slow] == ["slow"]
+
+    monitor._previous.wall = now
+    idle, idle_slow = monitor._app_side()
+    assert idle[0].interval_calls == 0
+    assert idle[0].p95_ms == first[0].p95_ms
+    assert idle[0].calls == 1
+    assert idle_slow == []
+
+    telemetry.record(record(time.time(), 1.5, "again"))
+    busy, busy_slow = monitor._app_side()
+    assert busy[0].interval_calls == 1
+    assert busy[0].calls == 2
+    assert [s.record.name for s in busy_slow] == ["again"]
+
+
+def test_trend_keeps_only_the_window() -> None:
+    """A long-running monitor must fit the same points as a fresh history of
+    the last window, without keeping or scanning older samples."""
+    long_run = MemoryTrend(window_seconds=60.0)
+    for t in range(0, 3601, 2):
+        long_run.add(float(t), 1000 + (t % 7) * 10 + t)
+    fresh = MemoryTrend(window_seconds=60.0)
+    for t in range(3540, 3601, 2):
+        fresh.add(float(t), 1000 + (t % 7) * 10 + t)
+    assert long_run.history[0][0] == 3540.0
+    assert len(long_run.history) == 31
+    assert long_run.trend() == fresh.trend()

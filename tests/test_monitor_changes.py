@@ -54,6 +54,29 @@ def full_read(reader: StatementReader, db: Database, conn: Connection) -> Statem
     return build_statement_set(reader.read_rows(db, conn))
 
 
+def test_first_text_query_loads_known_entries(
+    db_url: str, monitor_db: Database
+) -> None:
+    """A poll that lists entries for the first time after the reader's first
+    text query must find their texts cached, without a query of its own."""
+    run(db_url, "SELECT 'first known' AS a", "SELECT 'second known' AS b")
+    reader = StatementReader("public", (1, 10))
+    with untracked(monitor_db) as conn:
+        current, _ = reader.read_set(monitor_db, conn)
+        first, *others = list(current.entries)
+        assert others
+        queries = monitor_db.telemetry.total_statements
+        texts = reader.fetch_texts(
+            monitor_db, conn, {first.text_key}, known=current.entries
+        )
+        assert set(texts) == {first.text_key}
+        assert monitor_db.telemetry.total_statements == queries + 1
+        requested = {key.text_key for key in others}
+        later = reader.fetch_texts(monitor_db, conn, requested, known=current.entries)
+        assert monitor_db.telemetry.total_statements == queries + 1
+        assert set(later) == requested
+
+
 def test_changes_match_full_read(db_url: str, monitor_db: Database) -> None:
     reader = StatementReader("public", (1, 10))
     with untracked(monitor_db) as conn:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
 from evedmv_tui.monitor.capabilities import MonitorCapabilities
 from evedmv_tui.monitor.statements import (
+    MONITOR_MARKER,
+    QueryText,
     clip,
     fingerprint,
     has_info_view,
@@ -147,6 +150,26 @@ def test_fingerprint_keeps_quoted_identifiers_and_strings_apart() -> None:
 def test_fingerprint_tells_different_queries_apart() -> None:
     assert fingerprint("SELECT a FROM t") != fingerprint("SELECT b FROM t")
     assert len(fingerprint("SELECT 1")) == 16
+
+
+def test_query_text_fingerprint_matches_function() -> None:
+    text = "SELECT a FROM t WHERE id = $1"
+    loaded = QueryText.of(text)
+    assert loaded.own is False
+    assert loaded.fingerprint == fingerprint(text)
+
+
+def test_query_text_size_counts_the_text() -> None:
+    """The text cache's approx_bytes must grow with the texts it keeps."""
+    short = QueryText.of("SELECT 1")
+    long = QueryText.of("SELECT 1 FROM t WHERE x = $1" + " AND y = $2" * 500)
+    assert sys.getsizeof(long) - sys.getsizeof(short) >= 500 * len(" AND y = $2")
+
+
+def test_query_text_of_monitor_query_has_no_fingerprint() -> None:
+    loaded = QueryText.of(f"  {MONITOR_MARKER}\nSELECT 1")
+    assert loaded.own is True
+    assert loaded.fingerprint is None
 
 
 def test_normalize_query_output() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 
@@ -13,9 +13,13 @@ from evedmv_tui.store.db import Database, load_sql
 ACTIVE_STATES = frozenset({"active", "idle in transaction", "fastpath function call"})
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Backend:
-    """One server process as ``pg_stat_activity`` shows it."""
+class Backend(NamedTuple):
+    """One server process as ``pg_stat_activity`` shows it.
+
+    A named tuple in the column order of the ``activity`` query, because the
+    monitor builds one per server process every poll, and a tuple costs less than
+    half as much to create as a frozen dataclass.
+    """
 
     pid: int
     database: str | None
@@ -68,9 +72,8 @@ class ActivitySummary:
 
 
 def read_backends(db: Database, conn: psycopg.Connection[Any]) -> list[Backend]:
-    return db.fetch_all(
-        load_sql("evedmv_tui.monitor", "activity"), row=Backend, conn=conn
-    )
+    rows = db.fetch_all(load_sql("evedmv_tui.monitor", "activity"), conn=conn)
+    return [Backend._make(row) for row in rows]
 
 
 def blocking_chain(pid: int, blockers: dict[int, list[int]]) -> tuple[int, ...]:

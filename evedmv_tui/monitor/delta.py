@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from evedmv_tui.monitor.statements import Counters, StatementKey, StatementSet
 
@@ -32,9 +33,11 @@ class StatementPoll:
     """``pg_postmaster_start_time()`` (epoch seconds); changes on a restart."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StatementDelta:
-    """One entry's change over an interval, next to its cumulative counters."""
+class StatementDelta(NamedTuple):
+    """One entry's change over an interval, next to its cumulative counters.
+
+    A named tuple, because a poll makes one per changed entry.
+    """
 
     key: StatementKey | None
     """None for the summed row of other roles' hidden entries."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.capabilities import PanelProblem
 from evedmv_tui.monitor.samples import Sample
@@ -247,24 +249,44 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
 def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sample]:
     by_fingerprint: dict[str, list[StatementView]] = {}
     for view in snapshot.statements:
-        if view.fingerprint is not None:
-            by_fingerprint.setdefault(view.fingerprint, []).append(view)
+        if view.fingerprint is None:
+            continue
+        group = by_fingerprint.get(view.fingerprint)
+        if group is None:
+            by_fingerprint[view.fingerprint] = [view]
+        else:
+            group.append(view)
     samples = []
     for statement_fingerprint, views in by_fingerprint.items():
-        label = views[0].one_line(80)
-        trusted = snapshot.statements_trusted and all(v.delta.trusted for v in views)
+        # Sum the interval's figures and the cumulative ones in one pass:
+        # an entry without a trusted change makes the group use the latter.
+        trusted = snapshot.statements_trusted
+        interval_calls = total_calls = 0
+        interval_exec_ms = total_exec_ms = 0.0
+        for view in views:
+            change = view.delta.delta
+            total = view.delta.total
+            total_calls += total.calls
+            total_exec_ms += total.exec_ms
+            if change is None:
+                trusted = False
+            else:
+                interval_calls += change.calls
+                interval_exec_ms += change.exec_ms
         if trusted:
-            calls = sum(v.delta.calls for v in views)
-            exec_ms = sum(v.delta.exec_ms for v in views)
+            calls = interval_calls
+            exec_ms = interval_exec_ms
             rate = calls / elapsed if elapsed > 0 else 0.0
         else:
             # Cumulative figures, marked untrusted: a reset or restart hides
             # what happened in this interval.
-            calls = sum(v.delta.total.calls for v in views)
-            exec_ms = sum(v.delta.total.exec_ms for v in views)
+            calls = total_calls
+            exec_ms = total_exec_ms
             rate = 0.0
         if calls <= 0:
             continue
+        first = views[0]
+        label = _label(first.query) if first.query else first.one_line(80)
         prefix = f"statement:{statement_fingerprint}"
         samples.append(
             Sample(f"{prefix}:mean_ms", exec_ms / calls, at, elapsed, trusted, label)
@@ -273,6 +295,12 @@ def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sa
             Sample(f"{prefix}:calls_per_s", rate, at, elapsed, trusted, label)
         )
     return samples
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(query_text: str) -> str:
+    """Return a sample's label for a query text, clipped once per text."""
+    return clip(query_text, 80)
 
 
 def memory_samples(memory: MemoryView, at: float, elapsed: float) -> list[Sample]:

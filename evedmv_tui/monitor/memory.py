@@ -98,13 +98,22 @@ class ProcessSampler:
         return process
 
     def sample(
-        self, pid: int, role: str, *, with_uss: bool = False, now: float | None = None
+        self,
+        pid: int,
+        role: str,
+        *,
+        with_uss: bool = False,
+        now: float | None = None,
+        cpu_seconds: float | None = None,
     ) -> ProcessMemory:
         """Sample one process; psutil errors become an n/a row for it alone.
 
         With ``with_uss``, the unique set size is read again only when the
         last reading is ``uss_max_age`` seconds old. Until then the sample
         carries the last reading, and ``uss_at`` gives its time.
+        ``cpu_seconds``, when given, is the process's user plus system CPU
+        time as the caller read it (``time.process_time()`` for this
+        process), and psutil does not read it again.
         """
         now = time.monotonic() if now is None else now
         uss: int | None = None
@@ -129,8 +138,11 @@ class ProcessSampler:
                 self._uss[pid] = (now, uss, uss_at)
             else:
                 rss = int(process.memory_info().rss)
-            times = process.cpu_times()
-            cpu = float(times.user + times.system)
+            if cpu_seconds is None:
+                times = process.cpu_times()
+                cpu = float(times.user + times.system)
+            else:
+                cpu = cpu_seconds
         except psutil.NoSuchProcess:
             self.forget(pid)
             return ProcessMemory(pid, role, None, None, None, None, None, "exited")
@@ -155,6 +167,18 @@ class ProcessSampler:
             uss_at=uss_at,
             sampled_at=time.time(),
         )
+
+    def cpu_time(self, pid: int) -> float | None:
+        """Return the process's user plus system CPU seconds, or None if unreadable.
+
+        Reads only the CPU times, for a caller that needs no memory figures.
+        """
+        try:
+            times = self._process(pid).cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            self.forget(pid)
+            return None
+        return float(times.user + times.system)
 
     def forget(self, pid: int) -> None:
         self._processes.pop(pid, None)
@@ -198,7 +222,17 @@ class MemoryTrend:
         )
 
     def add(self, monotonic: float, rss: int) -> None:
-        self.history.append((monotonic, rss))
+        """Add a sample, and drop those that no later fit can use.
+
+        A fit starts at the newest sample at or before the window's start, so
+        every older one is dropped. :meth:`trend` then reads only the window,
+        however long the monitor has run.
+        """
+        history = self.history
+        history.append((monotonic, rss))
+        start = monotonic - self.window_seconds
+        while len(history) > 1 and history[1][0] <= start:
+            history.popleft()
 
     def trend(self) -> Trend | None:
         """Fit the samples of the last window; None with fewer than 3 samples."""

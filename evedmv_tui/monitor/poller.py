@@ -32,7 +32,9 @@ from evedmv_tui.monitor import activity as activity_mod
 from evedmv_tui.monitor import explain as explain_mod
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.appside import (
+    OperationRow,
     QuantileCache,
+    SlowAppQuery,
     cache_rows,
     operation_rows,
     slow_app_queries,
@@ -63,12 +65,7 @@ from evedmv_tui.monitor.snapshot import (
     Snapshot,
     StatementView,
 )
-from evedmv_tui.monitor.statements import (
-    HIDDEN_LABEL,
-    StatementReader,
-    fingerprint,
-    is_monitor_query,
-)
+from evedmv_tui.monitor.statements import HIDDEN_LABEL, StatementReader
 from evedmv_tui.store.db import (
     MONITOR_APPLICATION_NAME,
     Database,
@@ -171,6 +168,9 @@ class _Previous:
     operation_calls: dict[str, int] = dataclasses.field(default_factory=dict)
     caches: dict[str, CacheStats] = dataclasses.field(default_factory=dict)
     wall: float = 0.0
+    recorded: int | None = None
+    """The telemetry's ``total_statements`` when ``operations`` were ranked."""
+    operations: list[OperationRow] = dataclasses.field(default_factory=list)
 
 
 class Monitor:
@@ -459,23 +459,10 @@ class Monitor:
                 PanelProblem("memory", locality.reason or "", "-", Severity.OK)
             )
         memory = self._memory(locality, backends)
-        operations = operation_rows(
-            self.telemetry.operations(),
-            self._previous.operation_calls,
-            warning_seconds=self.warning_seconds,
-            error_seconds=self.error_seconds,
-            quantiles=self._operation_quantiles,
-        )
-        self._previous.operation_calls = {r.operation: r.calls for r in operations}
         # Read the clock before the history: a statement that finishes during
         # the scan may then be listed twice, but never missed.
         wall = time.time()
-        slow = slow_app_queries(
-            self.telemetry,
-            self._previous.wall,
-            warning_seconds=self.warning_seconds,
-            error_seconds=self.error_seconds,
-        )
+        operations, slow = self._app_side()
         self._previous.wall = wall
         caches = cache_rows(self.registry, self._previous.caches)
         self._previous.caches = {row.stats.name: row.stats for row in caches}
@@ -617,8 +604,9 @@ class Monitor:
         )
         self._previous.statements = current
         if previous is None:
-            # Nothing to show yet, so no text is fetched: later polls fetch
-            # the texts of the entries they show, each once.
+            # Nothing to show yet, so no text is fetched. The next poll loads
+            # the texts of the entries listed now in one query, and later
+            # polls load those of new entries.
             return [], None, None
         interval = statement_deltas(
             previous,
@@ -634,17 +622,24 @@ class Monitor:
             if not (interval.trusted and delta.trusted and delta.calls <= 0)
         ]
         text_keys = {delta.key.text_key for delta in visible if delta.key is not None}
-        texts = self._guard(conn, lambda: reader.fetch_texts(db, conn, text_keys))
+        texts = self._guard(
+            conn,
+            lambda: reader.fetch_texts(
+                db, conn, text_keys, known=current.statements.entries
+            ),
+        )
         views = []
         for delta in visible:
+            text: str | None = None
+            statement_fingerprint: str | None = None
             if delta.key is None:
-                text: str | None = HIDDEN_LABEL
-                statement_fingerprint = None
+                text = HIDDEN_LABEL
             else:
-                text = texts.get(delta.key.text_key)
-                if is_monitor_query(text):
-                    continue
-                statement_fingerprint = fingerprint(text) if text is not None else None
+                found = texts.get(delta.key.text_key)
+                if found is not None:
+                    if found.own:
+                        continue
+                    text, statement_fingerprint = found.text, found.fingerprint
             mean = delta.mean_ms
             severity = (
                 Severity.OK
@@ -751,6 +746,43 @@ class Monitor:
         self._slow_cache = (hints, ingest)
         return hints, ingest, problems
 
+    def _app_side(self) -> tuple[list[OperationRow], list[SlowAppQuery]]:
+        """Rank the application's operations and list its new slow statements.
+
+        When the application recorded no statement since the last poll, no
+        operation has calls in the interval and no statement finished since,
+        so the last poll's rows are reused without copying the telemetry.
+        """
+        recorded = self.telemetry.total_statements
+        previous = self._previous
+        # NOTE: Telemetry.clear() followed by exactly as many statements as
+        # before within one interval would look idle here. Only tests clear
+        # the telemetry.
+        if recorded == previous.recorded:
+            if any(row.interval_calls != 0 for row in previous.operations):
+                previous.operations = [
+                    dataclasses.replace(row, interval_calls=0)
+                    for row in previous.operations
+                ]
+            return previous.operations, []
+        operations = operation_rows(
+            self.telemetry.operations(),
+            previous.operation_calls,
+            warning_seconds=self.warning_seconds,
+            error_seconds=self.error_seconds,
+            quantiles=self._operation_quantiles,
+        )
+        previous.operation_calls = {r.operation: r.calls for r in operations}
+        previous.operations = operations
+        previous.recorded = recorded
+        slow = slow_app_queries(
+            self.telemetry,
+            previous.wall,
+            warning_seconds=self.warning_seconds,
+            error_seconds=self.error_seconds,
+        )
+        return operations, slow
+
     def _server_locality(
         self, caps: MonitorCapabilities, backend_pid: int
     ) -> ServerLocality:
@@ -762,7 +794,13 @@ class Monitor:
         self, locality: ServerLocality | None, backends: list[activity_mod.Backend]
     ) -> MemoryView:
         now = time.monotonic()
-        app = self.sampler.sample(memory_mod.own_pid(), "app", with_uss=True, now=now)
+        app = self.sampler.sample(
+            memory_mod.own_pid(),
+            "app",
+            with_uss=True,
+            now=now,
+            cpu_seconds=time.process_time(),
+        )
         if app.rss is not None:
             self._trend.add(now, app.rss)
         server: list[memory_mod.ProcessMemory] = []
@@ -802,14 +840,14 @@ class Monitor:
     def _backend_cost(self, locality: ServerLocality, pid: int) -> float | None:
         if not locality.local:
             return None
-        sample = self.sampler.sample(pid, "monitor")
-        if sample.cpu_seconds is None:
+        cpu_seconds = self.sampler.cpu_time(pid)
+        if cpu_seconds is None:
             return None
         before = self._backend_cpu
-        self._backend_cpu = (pid, sample.cpu_seconds)
+        self._backend_cpu = (pid, cpu_seconds)
         if before is None or before[0] != pid:
             return None
-        return max(sample.cpu_seconds - before[1], 0.0)
+        return max(cpu_seconds - before[1], 0.0)
 
     # -- actions ------------------------------------------------------------
 

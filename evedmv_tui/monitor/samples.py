@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """One measured value of one key at the end of one poll interval.
 
     ``key`` is stable across polls and restarts, for example
     ``statement:<fingerprint>:mean_ms``, ``operation:battle_report:p95_ms``,
-    ``memory:rss_bytes`` or ``database:tps``.
+    ``memory:rss_bytes`` or ``database:tps``. A named tuple, because a poll
+    makes two per listed statement, and a tuple costs less than half as much
+    to create as a frozen dataclass.
     """
 
     key: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 from evedmv_tui.monitor.activity import ActivitySummary
 from evedmv_tui.monitor.appside import CacheRow, OperationRow, SlowAppQuery
@@ -25,9 +26,11 @@ SORT_FIELDS = ("total", "mean", "calls", "rows", "blocks")
 and shared blocks (hit plus read), each over the interval."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StatementView:
-    """One ``pg_stat_statements`` entry as the monitor shows it."""
+class StatementView(NamedTuple):
+    """One ``pg_stat_statements`` entry as the monitor shows it.
+
+    A named tuple, because a poll makes one per changed entry.
+    """
 
     delta: StatementDelta
     query: str | None

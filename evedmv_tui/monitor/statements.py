@@ -18,6 +18,7 @@ import hashlib
 import logging
 import operator
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any, NamedTuple, cast
 
@@ -176,10 +177,10 @@ class Counters(NamedTuple):
         )
 
     def __add__(self, other: Counters) -> Counters:  # type: ignore[override]
-        return Counters._make(map(operator.add, self, other))
+        return tuple.__new__(Counters, map(operator.add, self, other))
 
     def __sub__(self, other: Counters) -> Counters:
-        return Counters._make(map(operator.sub, self, other))
+        return tuple.__new__(Counters, map(operator.sub, self, other))
 
     def has_negative(self) -> bool:
         """Tell whether any counter is below zero (a reset or eviction)."""
@@ -259,7 +260,15 @@ def apply_changes(base: StatementSet, rows: Iterable[RawStatementRow]) -> Statem
     Unchanged entries keep their :class:`Counters` objects, so
     :func:`statement_deltas` skips them by identity.
     """
+    return _apply_changes(base, rows)[0]
+
+
+def _apply_changes(
+    base: StatementSet, rows: Iterable[RawStatementRow]
+) -> tuple[StatementSet, list[StatementKey]]:
+    """Apply the rows as :func:`apply_changes` does, and also return their keys."""
     entries = dict(base.entries)
+    keys: list[StatementKey] = []
     hidden: Counters | None = None
     hidden_rows = 0
     for row in rows:
@@ -270,11 +279,12 @@ def apply_changes(base: StatementSet, rows: Iterable[RawStatementRow]) -> Statem
             hidden_rows += 1
             continue
         key = StatementKey(row[0], row[1], queryid, bool(row[2]))
+        keys.append(key)
         if row[16]:
             entries.pop(key, None)
         else:
             entries[key] = Counters.from_row(row)
-    return StatementSet(entries, hidden, hidden_rows)
+    return StatementSet(entries, hidden, hidden_rows), keys
 
 
 Info = tuple[int, float | None] | None
@@ -286,10 +296,6 @@ def _info(dealloc: int | None, stats_reset: float | None) -> Info:
     if dealloc is None and stats_reset is None:
         return None
     return int(dealloc or 0), stats_reset
-
-
-def _row_key(row: RawStatementRow) -> StatementKey:
-    return StatementKey(row[0], row[1], row[3], bool(row[2]))
 
 
 def _parse_row(row: RawStatementRow) -> tuple[StatementKey | None, Counters]:
@@ -436,9 +442,44 @@ def has_single_statement(query_text: str) -> bool:
 # -- reading --------------------------------------------------------------
 
 
+@dataclasses.dataclass(slots=True)
+class QueryText:
+    """A stored query text, fingerprinted on first use.
+
+    A text loaded but never listed (a statement that ran once before the
+    monitor started) is never normalised.
+    """
+
+    text: str
+    own: bool
+    """Whether the text is one of the monitor's own queries."""
+    _fingerprint: str | None = None
+
+    @classmethod
+    def of(cls, query_text: str) -> QueryText:
+        return cls(query_text, is_monitor_query(query_text))
+
+    def __sizeof__(self) -> int:
+        # Count the text, so the text cache's approx_bytes stays an estimate
+        # of the texts it keeps.
+        return object.__sizeof__(self) + sys.getsizeof(self.text)
+
+    @property
+    def fingerprint(self) -> str | None:
+        """:func:`fingerprint` of the text, or None for the monitor's own queries."""
+        if self.own:
+            return None
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.text)
+        return self._fingerprint
+
+
 TEMPORARY_TABLE_VACUUM_ROWS = 5000
 """Rows updated or deleted in the sessions' temporary tables between two
 ``VACUUM`` runs of the table in use."""
+TEXT_PREFETCH_MAX = 2000
+"""Entries whose texts the first text query of a reader loads beyond those
+requested (see :meth:`StatementReader.fetch_texts`)."""
 MAX_SESSIONS = 4
 """Sessions whose temporary table the reader follows. The monitor's pool has
 two connections, and a closed one keeps its entry until newer ones push it
@@ -456,7 +497,7 @@ class StatementReader:
         self.info_query = (
             in_schema("statements_info", schema) if has_info_view(version) else None
         )
-        self.texts: LRUCache[TextKey, str] = LRUCache(
+        self.texts: LRUCache[TextKey, QueryText] = LRUCache(
             "monitor.query_texts", 10_000, register=True
         )
         changes = load_sql("evedmv_tui.monitor", "statements_changes")
@@ -482,6 +523,8 @@ class StatementReader:
         """The set the last changes query was compared against, and the keys
         it returned."""
         self._rows_since_vacuum = 0
+        self._prefetched = False
+        """Whether a text query already loaded the texts of known entries."""
 
     def read_rows(self, db: Database, conn: Connection) -> list[RawStatementRow]:
         """Return every entry's counters as tuples in :class:`StatementRow` order.
@@ -551,8 +594,8 @@ class StatementReader:
         info = _info(rows[0][17], rows[0][18]) if rows else None
         if rows and rows[0][0] is None:
             rows = []
-        current = apply_changes(base, rows)
-        self._changes = (base, [_row_key(row) for row in rows if row[3] is not None])
+        current, keys = _apply_changes(base, rows)
+        self._changes = (base, keys)
         self._sessions[pid] = current
         while len(self._sessions) > MAX_SESSIONS:
             del self._sessions[next(iter(self._sessions))]
@@ -580,20 +623,37 @@ class StatementReader:
         return _info(*found)
 
     def fetch_texts(
-        self, db: Database, conn: Connection, keys: set[TextKey]
-    ) -> dict[TextKey, str]:
-        """Return texts of ``keys``, querying only the ones not cached."""
+        self,
+        db: Database,
+        conn: Connection,
+        keys: Iterable[TextKey],
+        *,
+        known: Iterable[StatementKey] = (),
+    ) -> dict[TextKey, QueryText]:
+        """Return the texts of ``keys``, querying only the ones not cached.
+
+        The first query also loads the texts of up to
+        :data:`TEXT_PREFETCH_MAX` entries of ``known`` (the entries the
+        server lists now). One query that returns hundreds of texts costs far
+        less client CPU than a query in each poll for the few entries that
+        poll lists for the first time. Each text is fingerprinted once, when
+        it is loaded, so a poll that lists an entry again only looks it up.
+        """
         found, missing = self.texts.get_many(keys)
-        if missing:
-            rows = db.fetch_all(
-                self.texts_query,
-                {"queryids": sorted({key[2] for key in missing})},
-                conn=conn,
-            )
-            loaded = {
-                (int(userid), int(dbid), int(queryid)): str(query)
-                for userid, dbid, queryid, query in rows
-            }
-            self.texts.put_many(loaded.items())
-            found.update((key, loaded[key]) for key in missing if key in loaded)
+        if not missing:
+            return found
+        queryids = {key[2] for key in missing}
+        if not self._prefetched:
+            self._prefetched = True
+            for key in known:
+                if len(queryids) >= TEXT_PREFETCH_MAX:
+                    break
+                queryids.add(key.queryid)
+        rows = db.fetch_all(self.texts_query, {"queryids": sorted(queryids)}, conn=conn)
+        loaded = {
+            (int(userid), int(dbid), int(queryid)): QueryText.of(str(query))
+            for userid, dbid, queryid, query in rows
+        }
+        self.texts.put_many(loaded.items())
+        found.update((key, loaded[key]) for key in missing if key in loaded)
         return found
