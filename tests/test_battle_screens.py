@@ -71,17 +71,23 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
+async def open_battles(app: EvedmvApp, pilot: Any) -> BattlesScreen:
+    """Wait for the app to connect, open the battles screen and return it."""
+    await settle(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, BattlesScreen)
+    return screen
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_battles_table_lists_and_sorts(
     battles_db: Database, settings: Settings, size: tuple[int, int]
 ) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         table = screen.query_one(KeyedTable)
         assert table.row_count == 2
         newest = list_battles(battles_db)[0]
@@ -98,11 +104,7 @@ async def test_battles_filter_and_refresh_keep_cursor(
 ) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         table = screen.query_one(KeyedTable)
         await pilot.press("down")
         selected = table.cursor_key
@@ -140,11 +142,7 @@ async def test_refreshes_keep_one_poll_timer(
 ) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         assert len(pending_polls(screen)) == 1
         for _ in range(3):
             await pilot.press("r")
@@ -161,11 +159,7 @@ async def test_poll_loads_once_per_period(
 ) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         for _ in range(3):
             await pilot.press("r")
             await settle(pilot)
@@ -190,9 +184,7 @@ async def test_filter_error_with_markup_shown_verbatim(
     """A filter such as ``[/]`` is shown as typed in the error, not parsed."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         await pilot.press("f")
         await pilot.press(*"[/]=1", "enter")
         await settle(pilot)
@@ -269,11 +261,7 @@ async def test_new_kills_refresh_in_place(db: Database, settings: Settings) -> N
 
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         table = screen.query_one(KeyedTable)
         assert table.row_count == 30
 
@@ -320,9 +308,7 @@ async def test_report_opens_and_moves_entity(
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         await pilot.press("s", "up", "enter")
         await settle(pilot)
         screen = app.screen
@@ -621,9 +607,7 @@ def test_filter_shown_in_the_words_that_set_it() -> None:
 async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         await pilot.press("f", *"kills=9999", "enter")
         await settle(pilot)
         summary = str(app.screen.query_one("#battles-summary").render())
@@ -695,11 +679,7 @@ async def test_battles_table_fits_the_terminal(
     """
     app = EvedmvApp(settings)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattlesScreen)
+        screen = await open_battles(app, pilot)
         table = screen.query_one(KeyedTable)
         assert table.row_count == 2
         # DataTable measures new cells when the app is next idle.
@@ -728,9 +708,7 @@ async def test_battles_end_goes_to_last_row(
 ) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         table = app.screen.query_one(KeyedTable)
         first, last = table.row_keys[0], table.row_keys[-1]
         await pilot.press("end")
@@ -752,9 +730,7 @@ async def test_long_filter_shown_whole(
     )
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         await pilot.press("f", *text, "enter")
         await settle(pilot)
         summary = app.screen.query_one("#battles-summary")
@@ -811,9 +787,7 @@ async def test_one_sided_marker_in_summary_and_help(
     battles_db.execute("UPDATE battles SET kind = 'one-sided'")
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await open_battles(app, pilot)
         summary = str(app.screen.query_one("#battles-summary").render())
         assert "2! = one-sided" in summary
         await pilot.press("question_mark")

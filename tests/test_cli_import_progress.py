@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import pty
 import re
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +20,7 @@ from evedmv_tui.commands.ingest import ProgressPrinter
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.importer import ImportProgress
 from tests.conftest import shared_file
-from tests.test_import_progress_real import read_until_closed
+from tests.test_import_progress_real import import_on_terminal
 
 ERASE = "\r\x1b[K"
 BAR = re.compile(r"\r\[[#.]{24}\] +(?P<share>\d+)% files (?P<done>\d+)/(?P<total>\d+)")
@@ -131,43 +127,10 @@ def test_import_warning_on_terminal(db_url: str, tmp_path: Path) -> None:
     archive = shared_file("killmails/everef/killmails-2021-12-03.tar.bz2")
     truncated = tmp_path / "truncated.tar.bz2"
     truncated.write_bytes(archive.read_bytes()[:200_000])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVEDMV_")}
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    master, slave = pty.openpty()
-    chunks: list[bytes] = []
-    reader = threading.Thread(target=read_until_closed, args=(master, chunks))
-    try:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "evedmv_tui",
-                "--dsn",
-                db_url,
-                "--data-dir",
-                str(tmp_path),
-                "import",
-                "--offline",
-                str(jsonl),
-                str(truncated),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=slave,
-            env=env,
-        )
-        os.close(slave)
-        slave = -1
-        reader.start()
-        process.communicate(timeout=300)
-        reader.join(timeout=30)
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
-
-    terminal = b"".join(chunks).decode()
-    assert process.returncode == 1, terminal
+    status, terminal, _ = import_on_terminal(
+        db_url, tmp_path, [str(jsonl), str(truncated)]
+    )
+    assert status == 1, terminal
     warning = terminal.index("evedmv: WARNING: cannot read all of")
     assert terminal.index("\r[") < warning
     assert terminal[warning - len(ERASE) : warning] == ERASE

@@ -125,8 +125,13 @@ def read_until_closed(fd: int, chunks: list[bytes]) -> None:
         chunks.append(data)
 
 
-def test_import_command_draws_bar_on_terminal(db_url: str, tmp_path: Path) -> None:
-    paths = [str(path) for path in input_files()]
+def import_on_terminal(
+    db_url: str, tmp_path: Path, paths: list[str]
+) -> tuple[int, str, str]:
+    """Run ``evedmv import --offline PATHS`` with stderr on a pseudo-terminal.
+
+    Returns the exit status, what the terminal received and standard output.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVEDMV_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     master, slave = pty.openpty()
@@ -160,9 +165,13 @@ def test_import_command_draws_bar_on_terminal(db_url: str, tmp_path: Path) -> No
         if slave >= 0:
             os.close(slave)
         os.close(master)
+    return process.returncode, b"".join(chunks).decode(), stdout.decode()
 
-    terminal = b"".join(chunks).decode()
-    assert process.returncode == 0, terminal
+
+def test_import_command_draws_bar_on_terminal(db_url: str, tmp_path: Path) -> None:
+    paths = [str(path) for path in input_files()]
+    status, terminal, summary = import_on_terminal(db_url, tmp_path, paths)
+    assert status == 0, terminal
     bars = list(BAR.finditer(terminal))
     # The bar is redrawn at most every 0.2 s, and the first report always draws.
     assert bars
@@ -171,6 +180,5 @@ def test_import_command_draws_bar_on_terminal(db_url: str, tmp_path: Path) -> No
     assert "evedmv:  " not in terminal
     # close() erases the bar so the shell prompt starts on a clean line.
     assert terminal.endswith("\r\x1b[K")
-    summary = stdout.decode()
     assert f"{TOTAL_RECORDS:,} read" in summary
     assert "\r" not in summary
