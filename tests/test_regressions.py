@@ -254,6 +254,17 @@ def test_growth_after_a_start_opens_no_trend() -> None:
     assert [c for c in changes if c.key.endswith(":trend")] == []
 
 
+def test_growth_that_stopped_opens_no_trend() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    # Polls every 2 s: 67 to 127 MiB over five minutes of opening screens,
+    # then almost level (0.12 MiB a minute) for twenty minutes.
+    start_up = [67 * MIB + i * 0.4 * MIB for i in range(150)]
+    level = [127 * MIB + i * 0.004 * MIB for i in range(600)]
+    changes = feed(detector, start_up + level, key=key)
+    assert [c for c in changes if c.key.endswith(":trend")] == []
+
+
 def test_trend_points_are_spaced() -> None:
     detector = RegressionDetector()
     key = "memory:rss_bytes"

@@ -581,7 +581,12 @@ class RegressionDetector:
         points = list(state.points)
         values = [value for _, value in points]
         level = max(median(values), rule.sigma_floor)
-        slope = theil_sen_slope(points)
+        # The rate is the lower of the whole window's and its recent half's:
+        # memory that grew while the dashboard started and then stayed level
+        # ranks as steadily rising, but its recent half does not grow.
+        slope = min(
+            theil_sen_slope(points), theil_sen_slope(points[len(points) // 2 :])
+        )
         growth = slope * (points[-1][0] - points[0][0])
         per_hour = slope * 3600 / level
         leaking = kendall_tau(values) >= config.trend_tau and growth >= max(
