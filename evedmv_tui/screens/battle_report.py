@@ -43,6 +43,8 @@ TIMELINE_TITLES = {
     "isk": "ISK lost per minute (millions), by losing side",
 }
 TIMELINE_MAX_MINUTES = 7 * 24 * 60
+SIDE_MIN_WIDTH = 26
+"""Columns a side needs to be read next to the others."""
 """Minutes of timeline a plot keeps; a longer battle shows its last week."""
 KILL_COLUMNS = (
     ("time", "Time"),
@@ -155,7 +157,13 @@ class BattleReportScreen(DashboardScreen):
     DEFAULT_CSS = """
     BattleReportScreen #battle-header { height: auto; max-height: 3; }
     BattleReportScreen TabbedContent { height: 1fr; }
-    BattleReportScreen .battle-side { width: 1fr; padding: 0 1; }
+    BattleReportScreen #battle-sides { height: auto; }
+    BattleReportScreen #battle-sides.-stacked { layout: vertical; }
+    BattleReportScreen .battle-side { width: 1fr; height: auto; padding: 0 1; }
+    BattleReportScreen #battle-sides.-stacked .battle-side {
+        width: 100%;
+        margin-bottom: 1;
+    }
     BattleReportScreen SeriesPlot { height: 1fr; }
     """
 
@@ -171,7 +179,7 @@ class BattleReportScreen(DashboardScreen):
             f"loading battle {self.battle_id}", id="battle-header", markup=False
         )
         with TabbedContent(initial="sides"):
-            with TabPane("1 Sides", id="sides"):
+            with TabPane("1 Sides", id="sides"), VerticalScroll(id="sides-scroll"):
                 yield Horizontal(id="battle-sides")
             with TabPane("2 Ships", id="composition"), VerticalScroll():
                 yield Static("", id="battle-composition")
@@ -226,6 +234,10 @@ class BattleReportScreen(DashboardScreen):
         self.report = report
         self.query_one("#battle-header", Static).update(_header(report))
         sides = self.query_one("#battle-sides", Horizontal)
+        # Side by side while each side gets 26 columns, else one under another.
+        sides.set_class(
+            len(report.sides) * SIDE_MIN_WIDTH > self.size.width, "-stacked"
+        )
         sides.remove_children()
         sides.mount_all(
             Static(_side_text(report, side), classes="battle-side")
@@ -285,8 +297,8 @@ class BattleReportScreen(DashboardScreen):
         tabs = self.query_one(TabbedContent)
         tabs.active = tab
         pane = tabs.get_pane(tab)
-        # A pane with nothing to focus (the sides) leaves focus on the tab
-        # strip, where Left and Right switch tabs.
+        # A pane with nothing to focus leaves focus on the tab strip, where
+        # Left and Right switch tabs.
         target: Widget | None = next(
             (widget for widget in pane.query("*") if widget.can_focus), None
         )
