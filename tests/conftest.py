@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -86,6 +87,33 @@ def cluster_directory(prefix: str) -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+CLOSED_PORT = "http://127.0.0.1:9"
+"""A loopback address nothing listens on: requests to it fail at once."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Refuse to resolve any host but loopback, so no test reaches the network.
+
+    Tests that need ESI or zKillboard serve their responses on loopback;
+    anything else asking for a real host is a bug in the test.
+    """
+    resolve = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK_HOSTS:
+            raise socket.gaierror(
+                socket.EAI_NONAME, f"tests reach loopback hosts only, not {name}"
+            )
+        return resolve(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", guarded)
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PrivateCluster]:
     with cluster_directory("evedmv-test-") as data:
@@ -152,6 +180,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         state_dir=tmp_path / "state",
         user_agent="evedmv-tui tests (tests@example.invalid)",
+        esi_url=CLOSED_PORT,
+        zkb_url=CLOSED_PORT,
+        r2z2_url=CLOSED_PORT,
     )
 
 
