@@ -276,8 +276,11 @@ def test_recipe_command_prints_stored_report(
 
     heading = f"Battle {battle.battle_id}:"
     assert stored.startswith(heading)
-    assert rebuilt.startswith("Battle 0:")
-    assert rebuilt.removeprefix("Battle 0:") == stored.removeprefix(heading)
+    assert rebuilt.startswith("Battle from a recipe:")
+    rest = rebuilt.removeprefix("Battle from a recipe:")
+    assert rest == stored.removeprefix(heading)
+    assert main([*show, "--recipe", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["battle_id"] is None
 
 
 @pytest.fixture(scope="module")

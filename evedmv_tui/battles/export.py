@@ -40,7 +40,8 @@ def _title(report: BattleReport) -> str:
     start = report.start_time.strftime("%Y-%m-%d %H:%M")
     end = report.end_time.strftime("%H:%M")
     duration = duration_text(report.start_time, report.end_time)
-    return f"Battle {report.battle_id}: {where}, {start}-{end} UTC ({duration})"
+    name = f"Battle {report.battle_id}" if report.battle_id else "Battle from a recipe"
+    return f"{name}: {where}, {start}-{end} UTC ({duration})"
 
 
 def kills_text(report: BattleReport) -> str:
@@ -113,7 +114,7 @@ def report_document(report: BattleReport) -> dict[str, Any]:
             ]
         sides.append(entry)
     return {
-        "battle_id": report.battle_id,
+        "battle_id": report.battle_id or None,
         "systems": [
             {"solar_system_id": s, "name": report.system_names.get(s)}
             for s in report.solar_system_ids

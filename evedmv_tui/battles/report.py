@@ -143,6 +143,7 @@ class BattleReport:
     """Everything a report shows, with names resolved."""
 
     battle_id: int
+    """The stored battle's id; 0 for a report rebuilt from a recipe."""
     start_time: dt.datetime
     end_time: dt.datetime
     solar_system_ids: list[int]
