@@ -70,4 +70,25 @@ def test_summary_names_rejects() -> None:
     text = stream.getvalue()
     assert "a.jsonl: 6 read, 5 inserted" in text
     assert "12 read, 9 inserted, 0 updated, 1 duplicates, 0 pending, 2 rejected" in text
+    assert "imported 2 files in 1.2 s" in text
+    assert "2 records rejected; the valid records were stored" in text
     assert "evedmv rejects list --import 42" in text
+
+
+def test_summary_counts_one_file_and_one_reject() -> None:
+    summary = ImportSummary(
+        read=1,
+        inserted=0,
+        updated=0,
+        duplicates=0,
+        pending=0,
+        rejected=1,
+        files=(FileSummary("a.jsonl", 1, 0),),
+        import_id=7,
+        seconds=0.5,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "imported 1 file in 0.5 s" in text
+    assert "1 record rejected;" in text

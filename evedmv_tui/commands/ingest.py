@@ -27,6 +27,7 @@ from evedmv_tui.ingest.importer import (
 from evedmv_tui.ingest.rejects import count_rejects, list_rejects
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.text import count_noun
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
                 f" {item.pending:,} pending, {item.rejected:,} rejected\n"
             )
     stream.write(
-        f"imported {len(summary.files)} file(s) in {summary.seconds:.1f} s:"
+        f"imported {count_noun(len(summary.files), 'file')}"
+        f" in {summary.seconds:.1f} s:"
         f" {summary.read:,} read, {summary.inserted:,} inserted,"
         f" {summary.updated:,} updated, {summary.duplicates:,} duplicates,"
         f" {summary.pending:,} pending, {summary.rejected:,} rejected\n"
@@ -249,7 +251,7 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
         stream.write(
-            f"{summary.rejected:,} record(s) rejected; the valid records were"
+            f"{count_noun(summary.rejected, 'record')} rejected; the valid records were"
             " stored. Fix the rejected records and import the file again (what"
             " is stored already is skipped); see"
             f" 'evedmv rejects list --import {summary.import_id}'\n"
