@@ -169,6 +169,15 @@ def test_demo_rejects_bad_count(
     assert "invalid --count" in capsys.readouterr().err
 
 
+def test_demo_rejects_count_beyond_ids_of_a_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data-dir", str(tmp_path), "demo", "--count", "4000000000"])
+    assert stopped.value.code == 2
+    assert "give a whole number" in capsys.readouterr().err
+
+
 def test_sde_and_prices_commands(
     db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

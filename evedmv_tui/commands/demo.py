@@ -124,7 +124,7 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument(
         "--count",
-        type=int,
+        type=whole(),
         default=DEFAULT_COUNT,
         help=f"generated killmails to load (default {DEFAULT_COUNT})",
     )
