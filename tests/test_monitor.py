@@ -38,7 +38,7 @@ from evedmv_tui.monitor.statements import (
 )
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import QueryRecord, Telemetry, operation
 
 
@@ -301,6 +301,9 @@ def test_role_without_read_all_stats(
     assert matching(snapshot, "AS limited_work")
     assert not matching(snapshot, "AS superuser_work")
     assert all(MONITOR_MARKER not in (v.query or "") for v in snapshot.statements)
+    # The monitor's own activity read, recorded here because this role cannot
+    # stop the recording, is recognised by its marker too.
+    assert not matching(snapshot, "pg_blocking_pids")
     (note,) = [n for n in snapshot.notes if n.panel == "statements"]
     assert "GRANT pg_read_all_stats TO" in note.fix
     assert snapshot.problem("statements") is None
@@ -782,3 +785,67 @@ def test_subscribers_get_every_snapshot(monitor: Monitor) -> None:
     unsubscribe()
     monitor.poll()
     assert seen == [1, 2]
+
+
+def test_clock_and_activity_share_one_query(db_url: str, monitor: Monitor) -> None:
+    idle = psycopg.connect(db_url, autocommit=True)
+    try:
+        monitor.poll()
+        assert monitor._db is not None
+        before = len(monitor._db.telemetry.records())
+        snapshot = monitor.poll()
+    finally:
+        idle.close()
+    names = [r.name for r in monitor._db.telemetry.records()[before:]]
+
+    assert names.count("monitor.poll_start") == 1
+    assert "monitor.poll_clock" not in names
+    assert "monitor.activity" not in names
+    assert "monitor.statements_changes" not in names
+    assert snapshot.cost.queries == len(names)
+    assert snapshot.database is not None
+    assert (
+        snapshot.database.database
+        == psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
+    )
+    assert snapshot.activity is not None
+    assert snapshot.activity.by_state.get("idle", 0) >= 1
+
+
+def test_failed_combined_query_reads_apart(
+    db_url: str, monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing first query must not cost the poll its clock, activity or
+    statements, and the statements it read before failing must not be lost
+    from the next interval's deltas."""
+    clock = load_sql("evedmv_tui.monitor", "poll_clock")
+
+    def failing(changes: NamedSql | None = None) -> NamedSql:
+        parts = [clock.text.rstrip().rstrip(";")]
+        if changes is not None:
+            parts.append(changes.text)
+        parts.append("SELECT * FROM no_such_table")
+        return NamedSql("monitor.poll_start", ";\n".join(parts))
+
+    monkeypatch.setattr(poller, "_poll_start_sql", failing)
+    idle = psycopg.connect(db_url, autocommit=True)
+    try:
+        monitor.poll()
+        monitor.poll()
+        run(db_url, "SELECT 1 AS between_failed_polls")
+        snapshot = monitor.poll()
+    finally:
+        idle.close()
+
+    assert snapshot.connected is True
+    assert snapshot.database is not None
+    assert snapshot.activity is not None
+    assert snapshot.problem("activity") is None
+    assert snapshot.activity.by_state.get("idle", 0) >= 1
+    (view,) = matching(snapshot, "AS between_failed_polls")
+    assert view.delta.calls == 1
+    assert monitor._db is not None
+    names = [r.name for r in monitor._db.telemetry.records()]
+    assert "monitor.poll_clock" in names
+    assert "monitor.activity" in names
+    assert "monitor.statements_changes" in names

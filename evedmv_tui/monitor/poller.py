@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import select
 import threading
@@ -69,6 +70,7 @@ from evedmv_tui.monitor.statements import HIDDEN_LABEL, StatementReader
 from evedmv_tui.store.db import (
     MONITOR_APPLICATION_NAME,
     Database,
+    NamedSql,
     load_sql,
     redact,
 )
@@ -410,13 +412,14 @@ class Monitor:
         notes: list[PanelProblem] = []
         with self._connection(db) as conn:
             self._disable_tracking(db, conn)
-            clock = self._guard(
-                conn,
-                lambda: db.fetch_one(
-                    load_sql("evedmv_tui.monitor", "poll_clock"), conn=conn
-                ),
+            reader = self._incremental_reader(conn)
+            changes_query = reader.changes_query if reader is not None else None
+            clock, backend_rows, change_rows = self._guard(
+                conn, lambda: _read_poll_start(db, conn, changes_query)
             )
-            assert clock is not None
+            changes = None
+            if reader is not None and change_rows is not None:
+                changes = _ReadChanges(reader, change_rows, time.monotonic())
             backend_pid, _, postmaster_start = clock[:3]
             counters = DatabaseCounters(*clock[3:]) if clock[4] is not None else None
             counters_at = time.monotonic()
@@ -442,12 +445,12 @@ class Monitor:
                 else now - self._previous.monotonic
             )
             statements, interval, problem = self._statements(
-                db, conn, caps, postmaster_start
+                db, conn, caps, postmaster_start, changes
             )
             if problem is not None:
                 problems.append(problem)
             notes.extend(caps.privilege_notes())
-            backends, activity, problem = self._activity(db, conn)
+            backends, activity, problem = self._activity(db, conn, backend_rows)
             if problem is not None:
                 problems.append(problem)
             rates = self._database(counters, counters_at, restarted)
@@ -514,15 +517,33 @@ class Monitor:
                 raise Disconnected(_error_text(exc)) from exc
             raise
 
-    def _refresh_capabilities(
-        self, db: Database, conn: Connection, *, force: bool = False
-    ) -> MonitorCapabilities:
+    def _capabilities_due(self) -> bool:
+        """Tell whether this poll reads the server's capabilities again."""
         caps = self._capabilities
         stale = time.monotonic() - self._capabilities_at > CAPABILITY_RECHECK_SECONDS
         # While the statements panel is blocked, look every poll, so a fix
         # (CREATE EXTENSION, say) shows at once.
         blocked = caps is not None and caps.statements_problem() is not None
-        if caps is None or stale or blocked or force:
+        return caps is None or stale or blocked
+
+    def _incremental_reader(self, conn: Connection) -> StatementReader | None:
+        """Return the reader whose changes query can join the poll's first query.
+
+        That is the current reader when the capabilities stay as they are in
+        this poll and the session's temporary table contains the last poll's
+        counters. Otherwise None, and the statements are read on their own.
+        """
+        reader = self._reader
+        if reader is None or self._capabilities_due():
+            return None
+        if not reader.tracks_session(conn.info.backend_pid):
+            return None
+        return reader
+
+    def _refresh_capabilities(
+        self, db: Database, conn: Connection, *, force: bool = False
+    ) -> MonitorCapabilities:
+        if self._capabilities_due() or force:
             caps = self._guard(conn, lambda: read_capabilities(db, conn))
             if caps != self._capabilities:
                 log.info(
@@ -564,7 +585,9 @@ class Monitor:
         conn: Connection,
         caps: MonitorCapabilities,
         postmaster_start: float | None,
+        changes: _ReadChanges | None = None,
     ) -> tuple[list[StatementView], StatementInterval | None, PanelProblem | None]:
+        """Read and rank the statements, from ``changes`` when already read."""
         problem = caps.statements_problem()
         if problem is not None:
             self._previous.statements = None
@@ -574,9 +597,16 @@ class Monitor:
         if self._reader is None:
             self._reader = StatementReader(caps.pgss_schema, version)
         reader = self._reader
+        if changes is not None and changes.reader is not reader:
+            # The capabilities changed after the first query, which dropped
+            # that query's reader and its sessions with it.
+            changes = None
+        rows = changes.rows if changes is not None else None
         try:
-            statements, info = self._guard(conn, lambda: reader.read_set(db, conn))
-            read_at = time.monotonic()
+            statements, info = self._guard(
+                conn, lambda: reader.read_set(db, conn, rows)
+            )
+            read_at = time.monotonic() if changes is None else changes.read_at
         except psycopg.Error as exc:
             # Dropped or broken extension: re-check what the server has now.
             self._capabilities = None
@@ -655,14 +685,23 @@ class Monitor:
         return views, interval, None
 
     def _activity(
-        self, db: Database, conn: Connection
+        self,
+        db: Database,
+        conn: Connection,
+        rows: list[tuple[Any, ...]] | None = None,
     ) -> tuple[
         list[activity_mod.Backend],
         activity_mod.ActivitySummary | None,
         PanelProblem | None,
     ]:
+        """Summarise ``pg_stat_activity`` from ``rows``, or read it when None."""
         try:
-            backends = self._guard(conn, lambda: activity_mod.read_backends(db, conn))
+            if rows is None:
+                backends = self._guard(
+                    conn, lambda: activity_mod.read_backends(db, conn)
+                )
+            else:
+                backends = [activity_mod.Backend._make(row) for row in rows]
         except psycopg.Error as exc:
             return (
                 [],
@@ -894,6 +933,78 @@ class Monitor:
 
     def terminate_backend(self, pid: int) -> bool:
         return activity_mod.terminate_backend(self._require_db(), pid)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ReadChanges:
+    """Rows of a reader's changes query that the poll's first query returned."""
+
+    reader: StatementReader
+    rows: list[tuple[Any, ...]]
+    read_at: float
+    """``time.monotonic()`` when the rows arrived."""
+
+
+@functools.lru_cache(maxsize=8)
+def _poll_start_sql(changes: NamedSql | None = None) -> NamedSql:
+    """Join ``poll_clock``, ``changes`` when given, and ``activity`` in one text."""
+    parts = [load_sql("evedmv_tui.monitor", "poll_clock").text]
+    if changes is not None:
+        parts.append(changes.text)
+    parts.append(load_sql("evedmv_tui.monitor", "activity").text)
+    return NamedSql(
+        "monitor.poll_start", ";\n".join(part.rstrip().rstrip(";") for part in parts)
+    )
+
+
+def _read_poll_start(
+    db: Database, conn: Connection, changes: NamedSql | None = None
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]] | None, list[tuple[Any, ...]] | None]:
+    """Read ``poll_clock``, the statements' changes and activity in one round trip.
+
+    The statements go in one simple-protocol query, so the client waits and
+    processes results once instead of once per statement. It returns
+    ``poll_clock``'s row, then the activity rows and the rows of ``changes``
+    (None when not given). When that query fails on a working connection
+    (``pg_stat_activity`` unreadable, the extension dropped), the server
+    rolls all of it back and ``poll_clock`` runs alone. The other two are
+    then None, so their collectors read them again later in the poll and
+    report their own errors.
+    """
+    query = _poll_start_sql(changes)
+    rows: list[tuple[Any, ...]] | None
+    change_rows: list[tuple[Any, ...]] | None = None
+    try:
+        with conn.cursor() as cur, db.timed(query.name, query.text) as box:
+            # Without parameters psycopg sends the text as a simple query,
+            # which may contain several statements.
+            cur.execute(query.text)
+            clock = cur.fetchone()
+            if changes is not None:
+                _next_result(cur)
+                change_rows = cur.fetchall()
+            _next_result(cur)
+            rows = cur.fetchall()
+            box[0] = len(rows) + len(change_rows or ()) + 1
+    except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise
+        log.debug(
+            "monitor: reading the poll's first statements in one query failed: %s",
+            _error_text(exc),
+        )
+        clock = db.fetch_one(load_sql("evedmv_tui.monitor", "poll_clock"), conn=conn)
+        rows = change_rows = None
+    if clock is None:
+        raise psycopg.ProgrammingError("poll_clock returned no row")
+    return clock, rows, change_rows
+
+
+def _next_result(cur: psycopg.Cursor[Any]) -> None:
+    if not cur.nextset():
+        raise psycopg.ProgrammingError(
+            "the poll's first query returned too few results"
+        )
 
 
 def _clock_text(epoch: float) -> str:

@@ -534,7 +534,20 @@ class StatementReader:
         """
         return db.fetch_all(self.counters_query, conn=conn, binary=True)
 
-    def read_set(self, db: Database, conn: Connection) -> tuple[StatementSet, Info]:
+    def tracks_session(self, pid: int) -> bool:
+        """Tell whether session ``pid``'s temporary table contains the last poll.
+
+        Only then may a caller run :attr:`changes_query` itself, in a query of
+        its own, and pass its rows to :meth:`read_set`.
+        """
+        return self.incremental and pid in self._sessions
+
+    def read_set(
+        self,
+        db: Database,
+        conn: Connection,
+        changes: list[RawStatementRow] | None = None,
+    ) -> tuple[StatementSet, Info]:
         """Return every entry's counters, reading only what changed where it can.
 
         Also returns what :meth:`read_info` returns. The first poll on a
@@ -542,8 +555,15 @@ class StatementReader:
         every entry once. A session that may not create one (a standby, a
         role without TEMP) switches the reader to reading every entry each
         poll with :meth:`read_rows` and :meth:`read_info`.
+
+        ``changes``, when given, are the rows of :attr:`changes_query` that
+        the caller ran on ``conn`` right before, after :meth:`tracks_session`
+        returned true for its session. The changes query then does not run
+        again.
         """
         self._changes = None
+        if changes is not None:
+            return self._take_changes(db, conn, changes)
         if self.incremental:
             try:
                 current, info = self._read_changes(db, conn)
@@ -583,13 +603,36 @@ class StatementReader:
             base = StatementSet({})
             rows = db.fetch_all(self.changes_query, conn=conn, binary=True)
         elif rows:
-            self._rows_since_vacuum += len(rows)
-            if self._rows_since_vacuum >= TEMPORARY_TABLE_VACUUM_ROWS:
-                self._rows_since_vacuum = 0
-                db.execute(
-                    load_sql("evedmv_tui.monitor", "statements_table_vacuum"),
-                    conn=conn,
-                )
+            self._count_changed_rows(db, conn, len(rows))
+        return self._store_changes(pid, base, rows)
+
+    def _take_changes(
+        self, db: Database, conn: Connection, rows: list[RawStatementRow]
+    ) -> tuple[StatementSet, Info]:
+        """Apply changes rows that the caller read on ``conn``'s session."""
+        pid = conn.info.backend_pid
+        base = self._sessions.pop(pid, None)
+        if base is None or not self.incremental:
+            raise ValueError(f"no previous counters for session {pid}")
+        current, info = self._store_changes(pid, base, rows)
+        self._last = current
+        if rows:
+            self._count_changed_rows(db, conn, len(rows))
+        return current, info
+
+    def _count_changed_rows(self, db: Database, conn: Connection, rows: int) -> None:
+        """Vacuum the temporary table once enough of its rows were rewritten."""
+        self._rows_since_vacuum += rows
+        if self._rows_since_vacuum >= TEMPORARY_TABLE_VACUUM_ROWS:
+            self._rows_since_vacuum = 0
+            db.execute(
+                load_sql("evedmv_tui.monitor", "statements_table_vacuum"), conn=conn
+            )
+
+    def _store_changes(
+        self, pid: int, base: StatementSet, rows: list[RawStatementRow]
+    ) -> tuple[StatementSet, Info]:
+        """Apply the changes rows to ``base`` and keep the result for ``pid``."""
         # With nothing changed, the one row carries only the info columns.
         info = _info(rows[0][17], rows[0][18]) if rows else None
         if rows and rows[0][0] is None:
