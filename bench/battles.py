@@ -1,13 +1,16 @@
 """Time battle detection and report loading over generated and real killmails.
 
 Usage: .venv/bin/python bench/battles.py [--count N] [--seed S] [--work DIR]
+[--workers W]
 
 Steps, on a private cluster under ``--work`` (kept between runs, so the
 generated kills are imported only once):
 
 1. generate ``N`` killmails (default 1,000,000) and import all but the last
    5,000 without post-batch hooks;
-2. full detection over them (target 10 s for 1M);
+2. full detection over them (target 10 s for 1M), with side assignment,
+   metrics and rows built in ``--workers`` processes (default one per core,
+   1 builds them in the benchmark's process);
 3. import the last 5,000 in batches of 1,000 with the battle hook, timing
    only the hook (target 50 ms per batch);
 4. import the real EVE Ref archive of 2021-11-28 (the largest real battle,
@@ -36,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evedmv_tui.battles.detect import detect_all, on_batch
 from evedmv_tui.battles.export import render_text
 from evedmv_tui.battles.report import BattleFilter, list_battles, load_report
+from evedmv_tui.battles.rows import pool_size
 from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths
@@ -67,6 +71,13 @@ def main() -> int:
         "--shared-data",
         type=Path,
         default=Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that build battle rows in full detection"
+        " (default: one per core; 1: none besides this one)",
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -110,7 +121,7 @@ def main() -> int:
     db.execute("VACUUM ANALYZE")
 
     kills_before = db.fetch_value("SELECT count(*) FROM killmails")
-    summary = detect_all(db)
+    summary = detect_all(db, workers=args.workers)
     full_seconds = summary.seconds
     print(
         f"full detection: {kills_before} killmails, {summary.battles} battles,"
@@ -142,7 +153,7 @@ def main() -> int:
             from evedmv_tui.sde import import_sde
 
             import_sde(db, sde)
-    detect_all(db)
+    detect_all(db, workers=args.workers)
     real = list_battles(
         db, BattleFilter(until=dt.datetime(2022, 1, 1, tzinfo=dt.UTC), limit=100_000)
     )
@@ -164,6 +175,7 @@ def main() -> int:
     figures = {
         "killmails": kills_before,
         "battles": summary.battles,
+        "workers": pool_size(args.workers),
         "full_detection_seconds": round(full_seconds, 3),
         "full_detection_target_seconds": round(full_target, 3),
         "full_detection_ratio": round(full_seconds / full_target, 3),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from evedmv_tui.battles import rows as battle_rows
 from evedmv_tui.battles.detect import detect_all, on_batch
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
@@ -212,6 +215,74 @@ def test_incremental_matches_full_rebuild_in_detail(db: Database) -> None:
     full = snapshot(db)
     assert len(full) >= 2
     assert incremental == full
+
+
+def stored_rows(db: Database) -> dict[str, list[str]]:
+    """Return every row of the battle tables as JSON text, battle ids included."""
+    found = {}
+    for table in (
+        "battles",
+        "battle_killmails",
+        "battle_sides",
+        "battle_entities",
+        "battle_pieces",
+    ):
+        found[table] = [
+            row[0]
+            for row in db.fetch_all(
+                f"SELECT (to_jsonb(t) - 'created_at' - 'updated_at')::text AS row"
+                f" FROM {table} t ORDER BY row"
+            )
+        ]
+    return found
+
+
+def test_pooled_rows_match_one_process(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows built by worker processes are those built in this process.
+
+    Chunks of a few battles each go to two forked workers, and one battle has
+    a side override, so the workers must see the clusters, pieces and
+    overrides of this process and return every row in full.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    side_c, side_d = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    kills += brawl(side_c, side_d, kills=30, start=120)
+    kills += brawl(side_a, side_d, kills=25, start=300, system=NEW_CALDARI)
+    kills += brawl(side_c, side_b, kills=25, start=480, system=JITA)
+    insert_kills(db, kills)
+    detect_all(db, workers=1)
+    battle = min(list_battles(db), key=lambda b: b.start_time)
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, None)
+    single = stored_rows(db)
+    chunks: list[tuple[int, int]] = []
+    split = battle_rows._chunks
+
+    def recorded(*args: Any) -> Iterator[tuple[int, int]]:
+        for bounds in split(*args):
+            chunks.append(bounds)
+            yield bounds
+
+    monkeypatch.setattr(battle_rows, "POOL_MIN_KILLS", 0)
+    monkeypatch.setattr(battle_rows, "CHUNK_KILLS", 20)
+    monkeypatch.setattr(battle_rows, "_chunks", recorded)
+    detect_all(db, workers=2)
+    pooled = stored_rows(db)
+    assert len(chunks) >= 3
+    assert len(single["battles"]) == 4
+    assert any('"overridden": true' in row for row in single["battle_entities"])
+    for table, rows in single.items():
+        assert pooled[table] == rows, table
+
+
+def test_pool_size_defaults_to_cores() -> None:
+    assert battle_rows.pool_size(None) >= 1
+    assert battle_rows.pool_size(0) == 1
+    assert battle_rows.pool_size(3) == 3
 
 
 def test_incremental_reads_whole_long_window(db: Database) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from evedmv_tui.battles import detect
 from evedmv_tui.battles.cluster import neighbourhoods
 from evedmv_tui.battles.detect import detect_all, detect_range, on_batch
 from evedmv_tui.battles.incremental import Read, fetch_together, record_row
+from evedmv_tui.battles.rows import BattleRows, StoredRows, _as_real, row_changes
 from evedmv_tui.battles.static import JumpGraph, static_data
 from evedmv_tui.store.db import Database, NamedSql
 from tests.test_battle_fixtures import (
@@ -23,7 +26,7 @@ from tests.test_battle_fixtures import (
     insert_static,
     kill,
 )
-from tests.test_battles_detect import batch_of, snapshot, two_fleets
+from tests.test_battles_detect import batch_of, snapshot, stored_rows, two_fleets
 
 
 def test_jump_graph_matches_neighbourhoods() -> None:
@@ -214,3 +217,150 @@ def test_full_detection_in_chunks_matches_one_read(
     assert chunked.kills_read == whole.kills_read
     assert chunked.battles == 2
     assert snapshot(db) == expected
+
+
+def member_versions(db: Database) -> dict[int, str]:
+    """Return the ``xmin`` of each member row, which changes when it is rewritten."""
+    return dict(db.fetch_all("SELECT killmail_id, xmin::text FROM battle_killmails"))
+
+
+def row_versions(db: Database) -> dict[str, list[str]]:
+    """Return the ``xmin`` of every member, side, entity and piece row."""
+    return {
+        table: [
+            row[0]
+            for row in db.fetch_all(
+                f"SELECT xmin::text AS version FROM {table} ORDER BY ctid"
+            )
+        ]
+        for table in (
+            "battle_killmails",
+            "battle_sides",
+            "battle_entities",
+            "battle_pieces",
+        )
+    }
+
+
+def test_batch_writes_only_changed_rows(db: Database) -> None:
+    """A straggler that changes no side leaves the other members untouched.
+
+    The batch rewrites the battle, but its other members have the same
+    values as stored, so only the new kill's member row is written.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    insert_kills(db, kills)
+    detect_all(db)
+    before = member_versions(db)
+    straggler = kill(20.2, side_b[2], side_a[:4])
+    insert_kills(db, [straggler])
+    on_batch(db, batch_of([straggler]))
+    after = member_versions(db)
+    rewritten = {k for k, version in after.items() if before.get(k) != version}
+    assert rewritten == {straggler.killmail_id}
+    # The same batch again rewrites the battle with the values it has, so no
+    # row is written, not even an entity whose confidence is stored as real.
+    versions = row_versions(db)
+    on_batch(db, batch_of([straggler]))
+    assert row_versions(db) == versions
+    assert len(versions["battle_entities"]) > 0
+    incremental = stored_rows(db)
+    detect_all(db)
+    assert stored_rows(db) == incremental
+
+
+def member_row(rows: dict[str, list[str]], killmail_id: int) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
+        json.loads(row)
+        for row in rows["battle_killmails"]
+        if json.loads(row)["killmail_id"] == killmail_id
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_batch_repairs_rows_that_differ(db: Database) -> None:
+    """Stored rows of a rewritten battle that differ from detection are rewritten.
+
+    Each table gets one row with a value that detection would not write,
+    including a confidence that differs from the detected one in single
+    precision only. After the next batch the rows are those of a full
+    detection again.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    insert_kills(db, kills)
+    detect_all(db)
+    expected = stored_rows(db)
+    first = kills[0].killmail_id
+    db.execute(
+        "UPDATE battle_killmails SET total_value = 1, side_no = NULL"
+        " WHERE killmail_id = %s",
+        (first,),
+    )
+    db.execute(
+        "UPDATE battle_entities SET confidence = confidence::float8 * 0.999999"
+        " WHERE (entity_kind, entity_id) IN"
+        " (SELECT entity_kind, entity_id FROM battle_entities LIMIT 1)"
+    )
+    db.execute("UPDATE battle_sides SET pilots = 0 WHERE side_no = 1")
+    db.execute("UPDATE battle_pieces SET pilots = '{}'")
+    db.execute(
+        "INSERT INTO battle_sides (battle_id, side_no, pilots, ships_lost,"
+        " isk_lost, isk_destroyed, efficiency, third_party)"
+        " SELECT battle_id, 9, 0, 0, 0, 0, NULL, false FROM battles"
+    )
+    assert stored_rows(db) != expected
+    straggler = kill(20.2, side_b[2], side_a[:4])
+    insert_kills(db, [straggler])
+    on_batch(db, batch_of([straggler]))
+    incremental = stored_rows(db)
+    assert member_row(incremental, first) == member_row(expected, first)
+    assert not any('"side_no": 9' in row for row in incremental["battle_sides"])
+    detect_all(db)
+    assert stored_rows(db) == incremental
+
+
+def test_single_precision_rounding() -> None:
+    """Doubles halfway between two single-precision values are unknown."""
+    assert _as_real(0.5) == 0.5
+    assert _as_real(2 / 3) == 0.6666666865348816
+    assert _as_real(0.5 + 2**-26) == 0.5
+    assert _as_real(0.5 + 2**-25) is None
+
+
+def test_row_changes_compare_real_in_single_precision() -> None:
+    """An entity whose confidence rounds to the stored real is not rewritten.
+
+    psycopg reads a real as the double of its shortest text, which differs
+    from the double that detection computed. So only the single-precision
+    values tell whether the row changed.
+    """
+    stored_entity = (
+        7,
+        "alliance",
+        99,
+        None,
+        1,
+        2.0,
+        0.5,
+        float("0.9653101"),
+        "r",
+        False,
+    )
+    same = (7, "alliance", 99, None, 1, 2.0, 0.5, 0.9653100823757419, "r", False)
+    other = (7, "alliance", 99, None, 1, 2.0, 0.5, 0.96531, "r", False)
+    stored = StoredRows({}, {}, {(7, "alliance", 99): stored_entity}, {})
+    kept = row_changes(stored, {7}, BattleRows(entities=[same]))
+    assert kept.entities == []
+    assert kept.inserts.entities == []
+    changed = row_changes(stored, {7}, BattleRows(entities=[other]))
+    assert changed.entities == [(7, "alliance", 99)]
+    assert changed.inserts.entities == [other]
+    gone = row_changes(stored, {7}, BattleRows())
+    assert gone.entities == [(7, "alliance", 99)]
+    untouched = row_changes(stored, {8}, BattleRows())
+    assert untouched.entities == []

@@ -20,10 +20,9 @@ import concurrent.futures
 import contextvars
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -44,14 +43,27 @@ from evedmv_tui.battles.incremental import (
     pieces_of_windows,
     plan_batch,
 )
-from evedmv_tui.battles.metrics import ShipType, build_metrics
+from evedmv_tui.battles.metrics import ShipType
 from evedmv_tui.battles.model import Cluster, Kill
 from evedmv_tui.battles.parameters import (
     BattleParameters,
     load_parameters,
     stored_parameters,
 )
-from evedmv_tui.battles.sides import Override, SideAssignment, assign_sides
+from evedmv_tui.battles.rows import (
+    ENTITY_COLUMNS,
+    MEMBER_COLUMNS,
+    PIECE_COLUMNS,
+    SIDE_COLUMNS,
+    BattleRows,
+    RowChanges,
+    RowContext,
+    Task,
+    build_rows,
+    pool_size,
+    row_changes,
+)
+from evedmv_tui.battles.sides import Override
 from evedmv_tui.battles.static import JumpGraph, StaticData, static_data
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.store.db import Database, load_sql
@@ -130,11 +142,19 @@ class _Scope:
 
 
 def detect_all(
-    db: Database, params: BattleParameters | None = None
+    db: Database,
+    params: BattleParameters | None = None,
+    *,
+    workers: int | None = None,
 ) -> DetectionSummary:
-    """Recluster every stored killmail and replace the stored battles."""
+    """Recluster every stored killmail and replace the stored battles.
+
+    Side assignment, metrics and rows of the battles are built in a pool of
+    ``workers`` processes, or one per core when ``workers`` is None. With 1,
+    and for small inputs, they are built in this process.
+    """
     with operation("battles.detect"):
-        return _detect(db, params, _Scope(None, None, None))
+        return _detect(db, params, _Scope(None, None, None), pool_size(workers))
 
 
 def detect_range(
@@ -162,17 +182,21 @@ def detect_range(
 
 
 def detect_since_latest(
-    db: Database, params: BattleParameters | None = None
+    db: Database,
+    params: BattleParameters | None = None,
+    *,
+    workers: int | None = None,
 ) -> DetectionSummary:
     """Catch up: recluster kills newer than the latest stored battle's end.
 
-    With no stored battle this is a full rebuild.
+    With no stored battle this is a full rebuild, which uses ``workers`` as
+    :func:`detect_all` does.
     """
     params = params or load_parameters(db)
     with operation("battles.detect"):
         latest = db.fetch_value(load_sql(_PACKAGE, "latest_end"))
         if latest is None:
-            return _detect(db, params, _Scope(None, None, None))
+            return _detect(db, params, _Scope(None, None, None), pool_size(workers))
         since = latest - dt.timedelta(seconds=params.margin_seconds)
         systems = [
             row[0]
@@ -209,7 +233,7 @@ def on_batch(db: Database, result: BatchResult) -> None:
 
 
 def _detect(
-    db: Database, params: BattleParameters | None, scope: _Scope
+    db: Database, params: BattleParameters | None, scope: _Scope, workers: int = 1
 ) -> DetectionSummary:
     started = time.perf_counter()
     reads = [
@@ -262,7 +286,9 @@ def _detect(
             {p.solar_system_id for p in pieces}, params.merge_max_jumps
         )
         clusters = merge_pieces(pieces, params, near)
-        counts = _store(db, conn, scope, clusters, params, pieces, static, plan)
+        counts = _store(
+            db, conn, scope, clusters, params, pieces, static, plan, workers
+        )
     seconds = time.perf_counter() - started
     return DetectionSummary(
         len(clusters), *counts, kills_read=kills_read, seconds=seconds
@@ -523,14 +549,17 @@ def _store(
     pieces: Sequence[Piece],
     static: StaticData,
     plan: BatchPlan | None = None,
+    workers: int = 1,
 ) -> tuple[int, int, int, int]:
     """Reconcile ``clusters`` with the stored battles of ``scope`` and write them.
 
     ``pieces`` are those the clusters were merged from. With ``plan``, the
-    clusters replace the stored battles it names, whose members and
-    overrides it has read. Without it, they replace every stored battle in
-    ``scope``. Returns counts of battles created, updated, deleted and
-    closed-and-changed.
+    clusters replace the stored battles it names, whose members, overrides
+    and rows it has read, and only rows that differ from the stored ones
+    are written. Without it, they replace every stored battle in ``scope``
+    and every row is written. The rows are built by ``workers`` processes
+    (:func:`~evedmv_tui.battles.rows.build_rows`). Returns counts of battles
+    created, updated, deleted and closed-and-changed.
     """
     members: Sequence[_Member | StoredMember]
     if plan is not None:
@@ -602,75 +631,47 @@ def _store(
 
     kept_as_stored = {ids[i] for i in unchanged}
     cleared = [b for b in old_ids if b not in kept_as_stored]
-    db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": cleared}, conn=conn)
+    write: Callable[[BattleRows], None]
+    if plan is not None:
+        # The plan has read every stored row of the cleared battles, so only
+        # the rows that differ are deleted and written again.
+        stored_rows = plan.stored_rows
+        cleared_set = set(cleared)
+
+        def write(rows: BattleRows) -> None:
+            _write_changes(db, conn, row_changes(stored_rows, cleared_set, rows))
+
+    else:
+        db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": cleared}, conn=conn)
+
+        def write(rows: BattleRows) -> None:
+            _write(db, conn, rows)
+
+    db.execute(load_sql(_PACKAGE, "battles_delete"), (deleted,), conn=conn)
     now = dt.datetime.now(dt.UTC)
     quiet = dt.timedelta(minutes=params.quiet_minutes)
-    battle_rows: list[tuple[Any, ...]] = []
-    member_rows: list[tuple[Any, ...]] = []
-    side_rows: list[tuple[Any, ...]] = []
-    entity_rows: list[tuple[Any, ...]] = []
-    piece_rows: list[tuple[Any, ...]] = []
-    piece_of = {kill.killmail_id: piece for piece in pieces for kill in piece.kills}
+    tasks: list[Task] = []
     changed_closed = 0
     for index in rewrite:
-        cluster = clusters[index]
         battle_id = ids[index]
-        sides = assign_sides(cluster.kills, params, overrides.get(battle_id, ()))
-        metrics = build_metrics(cluster.kills, sides, ship_types, params)
         changed = False
         # A closed battle is one whose last kill is a quiet period old.
         if (
             index in kept
             and scope.systems is not None
-            and old_kills[battle_id] != cluster.killmail_ids
+            and old_kills[battle_id] != clusters[index].killmail_ids
             and old_end[battle_id] + quiet < now
         ):
             changed = True
             changed_closed += 1
-        battle_rows.append(
-            _battle_row(battle_id, cluster, metrics, sides, regions, changed)
-        )
-        for kill in cluster.kills:
-            member_rows.append(
-                (
-                    kill.killmail_id,
-                    kill.killmail_time,
-                    battle_id,
-                    sides.side_of(
-                        kill.victim_alliance_id,
-                        kill.victim_corporation_id,
-                        kill.victim_character_id,
-                    ),
-                    kill.solar_system_id,
-                    kill.victim_character_id,
-                    kill.victim_corporation_id,
-                    kill.victim_alliance_id,
-                    kill.victim_ship_type_id,
-                    kill.total_value,
-                    kill.final_blow_character_id,
-                    len(kill.attacker_damage),
-                    piece_of[kill.killmail_id].kills[0].killmail_id,
-                )
-            )
-        piece_rows.extend(_piece_rows(battle_id, cluster, piece_of))
-        side_rows.extend(_side_rows(battle_id, metrics))
-        entity_rows.extend(_entity_rows(battle_id, sides, metrics))
-
-    db.execute(
-        load_sql(_PACKAGE, "battles_delete"),
-        ([b for b in deleted],),
-        conn=conn,
+        tasks.append(Task(index, battle_id, overrides.get(battle_id, ()), changed))
+    context = RowContext(
+        params,
+        ship_types,
+        regions,
+        {kill.killmail_id: piece for piece in pieces for kill in piece.kills},
     )
-    if battle_rows:
-        db.execute(
-            load_sql(_PACKAGE, "battles_upsert"),
-            [list(column) for column in zip(*battle_rows, strict=True)],
-            conn=conn,
-        )
-    _copy(db, conn, "battle_killmails", _MEMBER_COLUMNS, member_rows)
-    _copy(db, conn, "battle_sides", _SIDE_COLUMNS, side_rows)
-    _copy(db, conn, "battle_entities", _ENTITY_COLUMNS, entity_rows)
-    _copy(db, conn, "battle_pieces", _PIECE_COLUMNS, piece_rows)
+    build_rows(context, clusters, tasks, workers, write)
     created = len(clusters) - len(kept)
     updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
     return created, updated, len(deleted), changed_closed
@@ -703,133 +704,37 @@ def _overrides_by_battle(rows: Iterable[_OverrideRow]) -> dict[int, list[Overrid
     return found
 
 
-def _battle_row(
-    battle_id: int,
-    cluster: Cluster,
-    metrics: Mapping[str, Any],
-    sides: SideAssignment,
-    regions: Mapping[int, int],
-    changed: bool,
-) -> tuple[Any, ...]:
-    systems = list(cluster.solar_system_ids)
-    return (
-        battle_id,
-        cluster.start,
-        cluster.end,
-        json.dumps(systems),
-        json.dumps(sorted({regions[s] for s in systems if s in regions})),
-        len(cluster.kills),
-        metrics["pilots"],
-        metrics["isk_destroyed"],
-        len(metrics["sides"]),
-        metrics["kind"],
-        sides.confidence,
-        changed,
-        json.dumps(metrics),
-    )
-
-
-def _side_rows(battle_id: int, metrics: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            battle_id,
-            side["side"],
-            side["pilots"],
-            side["ships_lost"],
-            side["isk_lost"],
-            side["isk_destroyed"],
-            side["efficiency"],
-            side["third_party"],
+def _write(db: Database, conn: psycopg.Connection[Any], rows: BattleRows) -> None:
+    if rows.battles:
+        db.execute(
+            load_sql(_PACKAGE, "battles_upsert"),
+            [list(column) for column in zip(*rows.battles, strict=True)],
+            conn=conn,
         )
-        for side in metrics["sides"]
-    ]
+    _copy(db, conn, "battle_killmails", MEMBER_COLUMNS, rows.members)
+    _copy(db, conn, "battle_sides", SIDE_COLUMNS, rows.sides)
+    _copy(db, conn, "battle_entities", ENTITY_COLUMNS, rows.entities)
+    _copy(db, conn, "battle_pieces", PIECE_COLUMNS, rows.pieces)
 
 
-def _piece_rows(
-    battle_id: int, cluster: Cluster, piece_of: Mapping[int, Piece]
-) -> list[tuple[Any, ...]]:
-    found: dict[int, Piece] = {}
-    for kill in cluster.kills:
-        piece = piece_of[kill.killmail_id]
-        found.setdefault(piece.kills[0].killmail_id, piece)
-    return [
-        (
-            piece_id,
-            battle_id,
-            piece.solar_system_id,
-            piece.kills[0].killmail_time,
-            piece.kills[-1].killmail_time,
-            sorted(piece.pilots),
+def _write_changes(
+    db: Database, conn: psycopg.Connection[Any], changes: RowChanges
+) -> None:
+    if changes.members or changes.sides or changes.entities or changes.pieces:
+        db.execute(
+            load_sql(_PACKAGE, "rows_delete"),
+            {
+                "members": changes.members,
+                "side_battles": [key[0] for key in changes.sides],
+                "side_nos": [key[1] for key in changes.sides],
+                "pieces": changes.pieces,
+                "entity_battles": [key[0] for key in changes.entities],
+                "entity_kinds": [key[1] for key in changes.entities],
+                "entity_ids": [key[2] for key in changes.entities],
+            },
+            conn=conn,
         )
-        for piece_id, piece in found.items()
-    ]
-
-
-def _entity_rows(
-    battle_id: int, sides: SideAssignment, metrics: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    return [
-        (
-            battle_id,
-            e.entity_kind,
-            e.entity_id,
-            e.parent_id,
-            e.side_no,
-            e.weight_for,
-            e.weight_against,
-            e.confidence,
-            e.reason,
-            e.overridden,
-        )
-        for e in sides.entities
-    ]
-
-
-_MEMBER_COLUMNS = (
-    "killmail_id",
-    "killmail_time",
-    "battle_id",
-    "side_no",
-    "solar_system_id",
-    "victim_character_id",
-    "victim_corporation_id",
-    "victim_alliance_id",
-    "victim_ship_type_id",
-    "total_value",
-    "final_blow_character_id",
-    "attacker_count",
-    "piece_id",
-)
-_PIECE_COLUMNS = (
-    "piece_id",
-    "battle_id",
-    "solar_system_id",
-    "start_time",
-    "end_time",
-    "pilots",
-)
-_SIDE_COLUMNS = (
-    "battle_id",
-    "side_no",
-    "pilots",
-    "ships_lost",
-    "isk_lost",
-    "isk_destroyed",
-    "efficiency",
-    "third_party",
-)
-_ENTITY_COLUMNS = (
-    "battle_id",
-    "entity_kind",
-    "entity_id",
-    "parent_id",
-    "side_no",
-    "weight_for",
-    "weight_against",
-    "confidence",
-    "reason",
-    "overridden",
-)
+    _write(db, conn, changes.inserts)
 
 
 def _copy(

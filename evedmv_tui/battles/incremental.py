@@ -43,12 +43,20 @@ from evedmv_tui.battles.cluster import (
 )
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters
+from evedmv_tui.battles.rows import (
+    StoredRows,
+    entity_key,
+    piece_key,
+    side_key,
+)
 from evedmv_tui.battles.static import JumpGraph
 from evedmv_tui.store.db import Database, NamedSql, Params, load_sql
 
 _PACKAGE = "evedmv_tui.battles"
 
 T = TypeVar("T")
+
+_NO_ROWS = StoredRows({}, {}, {}, {})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,7 +80,7 @@ class StoredPiece:
 
 
 class StoredMember(NamedTuple):
-    """A member of a stored battle, with the battle's end and the member's piece.
+    """A member of a stored battle, with the battle's end and every stored column.
 
     A named tuple, because a batch reads a thousand or more of them and a
     tuple is built several times faster than a frozen dataclass.
@@ -83,6 +91,33 @@ class StoredMember(NamedTuple):
     killmail_id: int
     killmail_time: dt.datetime
     piece_id: int | None
+    side_no: int | None
+    solar_system_id: int
+    victim_character_id: int | None
+    victim_corporation_id: int | None
+    victim_alliance_id: int | None
+    victim_ship_type_id: int
+    total_value: float
+    final_blow_character_id: int | None
+    attacker_count: int
+
+    def row(self) -> tuple[Any, ...]:
+        """Return the member's row in the columns of ``MEMBER_COLUMNS``."""
+        return (
+            self.killmail_id,
+            self.killmail_time,
+            self.battle_id,
+            self.side_no,
+            self.solar_system_id,
+            self.victim_character_id,
+            self.victim_corporation_id,
+            self.victim_alliance_id,
+            self.victim_ship_type_id,
+            self.total_value,
+            self.final_blow_character_id,
+            self.attacker_count,
+            self.piece_id,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +133,8 @@ class BatchPlan:
     """Every member of ``battle_ids``."""
     override_rows: list[tuple[Any, ...]]
     """The rows of ``overrides_load.sql`` for ``battle_ids``."""
+    stored_rows: StoredRows
+    """The members, sides, entities and pieces of ``battle_ids``."""
 
 
 def plan_batch(
@@ -126,7 +163,10 @@ def plan_batch(
         if _contains_any(w, points[w.solar_system_id])
     ]
     if not windows:
-        return BatchPlan([], [], 0, [], [])
+        return BatchPlan([], [], 0, [], [], _NO_ROWS)
+    # TODO: a window that gains a few kills is read and clustered again in
+    # full, such as 492 kills over 12 hours for 22 new ones in the 1M
+    # benchmark database, which is most of a batch's reading.
     kills, stored = _read_windows(db, conn, windows, jumps, params)
     rebuilt = pieces_of_windows(kills, windows, params)
     removed = _inside_windows(stored, windows)
@@ -135,12 +175,19 @@ def plan_batch(
     candidates = [p for p in stored if p.piece_id not in removed_ids]
     battle_ids |= _linked_battles(rebuilt, candidates, jumps, params)
     if not battle_ids:
-        return BatchPlan(rebuilt, [], len(kills), [], [])
+        return BatchPlan(rebuilt, [], len(kills), [], [], _NO_ROWS)
     ordered_ids = sorted(battle_ids)
-    others, members, override_rows = _read_battles(db, conn, ordered_ids, removed_ids)
+    others, members, override_rows, stored_rows = _read_battles(
+        db, conn, ordered_ids, removed_ids
+    )
     kills_read = len(kills) + sum(len(p.kills) for p in others)
     return BatchPlan(
-        [*rebuilt, *others], ordered_ids, kills_read, members, override_rows
+        [*rebuilt, *others],
+        ordered_ids,
+        kills_read,
+        members,
+        override_rows,
+        stored_rows,
     )
 
 
@@ -351,13 +398,14 @@ def _read_battles(
     conn: psycopg.Connection[Any],
     battle_ids: Sequence[int],
     removed_ids: set[int],
-) -> tuple[list[Piece], list[StoredMember], list[tuple[Any, ...]]]:
+) -> tuple[list[Piece], list[StoredMember], list[tuple[Any, ...]], StoredRows]:
     """Read the stored battles that join the merge, in one round trip.
 
     Returns the pieces of ``battle_ids`` outside ``removed_ids`` with their
-    kills, every member of the battles, and their side overrides.
+    kills, every member of the battles, their side overrides, and their
+    stored rows.
     """
-    piece_rows, members, kills, override_rows = fetch_together(
+    piece_rows, members, kills, override_rows, side_rows, entity_rows = fetch_together(
         db,
         conn,
         [
@@ -366,6 +414,7 @@ def _read_battles(
                 load_sql(_PACKAGE, "members_of_battles"),
                 {"ids": list(battle_ids)},
                 row=StoredMember,
+                binary=True,
             ),
             Read(
                 load_sql(_PACKAGE, "kills_of_battles"),
@@ -374,7 +423,19 @@ def _read_battles(
                 binary=True,
             ),
             Read(load_sql(_PACKAGE, "overrides_load"), (list(battle_ids),)),
+            Read(load_sql(_PACKAGE, "sides_stored"), (list(battle_ids),), binary=True),
+            Read(
+                load_sql(_PACKAGE, "entities_stored"),
+                (list(battle_ids),),
+                binary=True,
+            ),
         ],
+    )
+    stored_rows = StoredRows(
+        {m.killmail_id: m.row() for m in members},
+        {side_key(row): row for row in side_rows},
+        {entity_key(row): row for row in entity_rows},
+        {piece_key(row): row for row in piece_rows},
     )
     stored = {
         row[0]: _stored_piece(row) for row in piece_rows if row[0] not in removed_ids
@@ -393,7 +454,7 @@ def _read_battles(
         Piece(stored[piece_id].solar_system_id, piece_kills, stored[piece_id].pilots)
         for piece_id, piece_kills in by_piece.items()
     ]
-    return pieces, members, override_rows
+    return pieces, members, override_rows, stored_rows
 
 
 def record_row(cls: type[T]) -> BaseRowFactory[T]:
