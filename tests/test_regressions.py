@@ -324,3 +324,15 @@ def test_take_dirty_returns_changed_keys_once() -> None:
     feed(detector, [1.0], key="b:x_ms")
     assert [b.key for b in detector.take_dirty()] == ["a:x_ms", "b:x_ms"]
     assert detector.take_dirty() == []
+
+
+def test_falling_ratio_peaks_at_its_lowest() -> None:
+    detector = RegressionDetector()
+    key = "database:cache_hit_ratio"
+    baseline = noisy(0.99, 40, spread=0.002)
+    # The third low reading opens the alert; then it falls further and
+    # recovers a little.
+    changes = feed(detector, [*baseline, 0.80, 0.79, 0.78, 0.60, 0.70], key=key)
+    assert kinds(changes)[0] == "opened"
+    assert changes[-1].peak == pytest.approx(0.60)
+    assert changes[-1].value == pytest.approx(0.70)

@@ -128,6 +128,17 @@ def rule_for(key: str, rules: Sequence[Rule] = RULES) -> Rule:
     return RULES[-1]
 
 
+def worst(key: str, first: float, second: float) -> float:
+    """Return the worse of two values of ``key``: the lower where down is worse.
+
+    An alert's peak is its worst value so far, so a falling hit ratio's peak
+    is its lowest reading.
+    """
+    if key.endswith(TREND_SUFFIX) or rule_for(key).direction != "down":
+        return max(first, second)
+    return min(first, second)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class DetectorConfig:
     """Thresholds of the detector; the defaults suit 2-second polls."""
@@ -539,7 +550,7 @@ class RegressionDetector:
         lasted = sample.at - current.opened_at
         tier += sum(1 for step in self.config.persistence_steps if lasted >= step)
         severity = max(current.severity, Severity.clamp(tier))
-        current.peak = max(current.peak, sample.value)
+        current.peak = worst(sample.key, current.peak, sample.value)
         current.size = size
         escalated = severity > current.severity
         current.severity = severity
@@ -560,7 +571,7 @@ class RegressionDetector:
             state.open.opened_at,
             baseline.mean,
             sample.value,
-            max(state.open.peak, sample.value),
+            worst(sample.key, state.open.peak, sample.value),
             size,
             f"{format_value(sample.key, sample.value)} against"
             f" {format_value(sample.key, baseline.mean)}",
@@ -607,7 +618,7 @@ class RegressionDetector:
                 state.open.opened_at,
                 state.start_value,
                 sample.value,
-                max(state.open.peak, sample.value),
+                worst(sample.key, state.open.peak, sample.value),
                 per_hour,
                 detail,
             )
@@ -882,7 +893,7 @@ class AlertBook:
                 updated_at=change.at,
                 baseline=change.baseline,
                 value=change.value,
-                peak=max(previous.peak, change.peak),
+                peak=worst(change.key, previous.peak, change.peak),
                 size=change.size,
                 detail=change.detail,
                 cleared_at=None,
@@ -922,7 +933,7 @@ class AlertBook:
             updated_at=change.at,
             baseline=change.baseline,
             value=change.value,
-            peak=max(old.peak, change.peak),
+            peak=worst(change.key, old.peak, change.peak),
             size=change.size,
             detail=change.detail,
         )
