@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from evedmv_tui.monitor.activity import Backend, blocking_chain, summarize_activity
+from evedmv_tui.monitor.findings import build_samples
 from evedmv_tui.monitor.severity import Severity
 
 
@@ -51,6 +54,7 @@ def test_summary_excludes_monitor_and_ranks_by_duration() -> None:
         backend(5),
         backend(6, state="idle"),
         backend(7, backend_type="checkpointer", state=None),
+        backend(8, state="idle", application="psql"),
     ]
     summary = summarize_activity(
         backends,
@@ -58,6 +62,7 @@ def test_summary_excludes_monitor_and_ranks_by_duration() -> None:
         monitor_application="evedmv-monitor",
         warning_seconds=1.0,
         error_seconds=5.0,
+        app_application="evedmv",
     )
     assert [r.backend.pid for r in summary.running] == [2, 3, 1]
     assert [r.severity for r in summary.running] == [
@@ -66,8 +71,20 @@ def test_summary_excludes_monitor_and_ranks_by_duration() -> None:
         Severity.OK,
     ]
     assert summary.monitor_backends == 2
-    assert summary.client_backends == 4
-    assert summary.by_state == {"active": 3, "idle": 1}
+    assert summary.client_backends == 5
+    assert summary.app_backends == 4
+    assert summary.by_state == {"active": 3, "idle": 2}
     assert summary.blocked == 1
     assert summary.chains == [(3, 1)]
     assert summary.running[1].chain == (3, 1)
+
+
+def test_backend_count_sample_leaves_out_the_dashboards_pool() -> None:
+    from tests.test_performance_screen import recorded_snapshot
+
+    snapshot = recorded_snapshot()
+    assert snapshot.activity is not None
+    activity = dataclasses.replace(snapshot.activity, client_backends=6, app_backends=4)
+    samples = build_samples(dataclasses.replace(snapshot, activity=activity), 2.0)
+    [count] = [s for s in samples if s.key == "process:count"]
+    assert count.value == 2.0

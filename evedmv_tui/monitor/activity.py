@@ -69,6 +69,10 @@ class ActivitySummary:
     blocked: int
     chains: list[tuple[int, ...]]
     """Each blocked pid's chain to its root blocker, longest first."""
+    app_backends: int = 0
+    """Client backends of the dashboard's own application, which
+    ``client_backends`` counts too; its pool grows and shrinks with the
+    screens, so alerts leave them out."""
 
 
 def read_backends(db: Database, conn: psycopg.Connection[Any]) -> list[Backend]:
@@ -101,6 +105,7 @@ def summarize_activity(
     monitor_application: str,
     warning_seconds: float,
     error_seconds: float,
+    app_application: str | None = None,
 ) -> ActivitySummary:
     """Drop the monitor's own backends and rank the rest by query duration."""
     own = [
@@ -129,13 +134,15 @@ def summarize_activity(
     chains = sorted(
         (blocking_chain(pid, blockers) for pid in blockers), key=len, reverse=True
     )
+    clients = [b for b in others if b.backend_type == "client backend"]
     return ActivitySummary(
         running,
         by_state,
-        sum(1 for b in others if b.backend_type == "client backend"),
+        len(clients),
         len(own),
         len(blockers),
         chains,
+        sum(1 for b in clients if b.application_name == app_application),
     )
 
 

@@ -188,15 +188,18 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
             )
     if snapshot.memory is not None:
         samples.extend(memory_samples(snapshot.memory, at, elapsed))
-    if snapshot.activity is not None:
+    activity = snapshot.activity
+    if activity is not None:
+        # The dashboard's own pool opens connections as screens reload
+        # (all at once after a reconnect); only other clients count here.
         samples.append(
             Sample(
                 "process:count",
-                float(snapshot.activity.client_backends),
+                float(activity.client_backends - activity.app_backends),
                 at,
                 elapsed,
                 True,
-                "client backends",
+                "client backends of other applications",
             )
         )
     database = snapshot.database

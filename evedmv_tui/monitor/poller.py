@@ -68,6 +68,7 @@ from evedmv_tui.monitor.snapshot import (
 )
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, StatementReader
 from evedmv_tui.store.db import (
+    APPLICATION_NAME,
     MONITOR_APPLICATION_NAME,
     Database,
     NamedSql,
@@ -718,6 +719,7 @@ class Monitor:
             monitor_application=MONITOR_APPLICATION_NAME,
             warning_seconds=self.warning_seconds,
             error_seconds=self.error_seconds,
+            app_application=APPLICATION_NAME,
         )
         return backends, summary, None
 
