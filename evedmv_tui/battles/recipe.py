@@ -50,6 +50,7 @@ from evedmv_tui.battles.cluster import (
     split_by_window,
 )
 from evedmv_tui.battles.detect import load_ship_types
+from evedmv_tui.battles.incremental import fetch_together, window_kills_read
 from evedmv_tui.battles.metrics import build_metrics
 from evedmv_tui.battles.model import Cluster, Kill
 from evedmv_tui.battles.parameters import (
@@ -399,16 +400,7 @@ def detected_kills(
         windows = _whole_windows(db, conn, systems, start, end, params)
         rows: list[Kill] = []
         if windows:
-            rows = db.fetch_all(
-                load_sql(_PACKAGE, "window_kills"),
-                {
-                    "systems": [w.solar_system_id for w in windows],
-                    "starts": [w.start for w in windows],
-                    "ends": [w.end for w in windows],
-                },
-                row=Kill,
-                conn=conn,
-            )
+            (rows,) = fetch_together(db, conn, [window_kills_read(windows)])
         static = static_data(db, conn)
     pieces = []
     for window_kills in split_by_window(rows, windows):
