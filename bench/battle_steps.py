@@ -3,10 +3,10 @@
 Usage: .venv/bin/python bench/battle_steps.py [--count N] [--seed S] [--work DIR]
 [--rounds R]
 
-On a private cluster under ``--work`` (kept between runs, so the data is
-imported and detected only once), the database contains ``N`` generated
-killmails (default 60,000, seed 1) and the EVE Ref archive of 2021-11-28,
-whose Jorund battle has about 1,000 kills. After a full detection, every
+The private cluster under ``--work`` is kept between runs, so the data is
+imported and detected only once. Its database contains ``N`` generated
+killmails (default 60,000, seed 1) and the EVE Ref archive of 2021-11-28.
+That archive's Jorund battle has about 1,000 kills. After a full detection, every
 stored battle's kills are read once, in the order detection passes them on.
 Then :func:`assign_sides` and :func:`build_metrics` run over all battles,
 ``R`` rounds (default 5), and the fastest round of each step counts.

@@ -98,8 +98,8 @@ HEARTBEAT_TIMEOUT = 5.0
 HEARTBEAT_QUICK_BORROW = 1.0
 """Seconds a check waits for a pooled connection before it connects directly.
 
-A pool whose server is gone keeps retrying until ``HEARTBEAT_TIMEOUT``; a
-connection of the check's own tells at once whether the server is there.
+A pool whose server is gone keeps retrying until ``HEARTBEAT_TIMEOUT``, while a
+direct connection fails at once when the server is gone.
 """
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Wait before each reconnection attempt; the last value repeats."""
@@ -189,8 +189,8 @@ class ScreenCommands(Provider):
         (``battle report 42``), and every word after it is the argument, so a
         name with spaces (``alliance Brave Arrow``) reaches the screen whole.
         """
-        most = min(len(entry.title.split()), len(words) - 1)
-        for count in range(most, 0, -1):
+        longest = min(len(entry.title.split()), len(words) - 1)
+        for count in range(longest, 0, -1):
             if self.matcher(" ".join(words[:count])).match(entry.title) <= 0:
                 continue
             try:

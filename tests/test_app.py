@@ -221,7 +221,7 @@ async def test_palette_opens_screen_from_keys(settings: Settings) -> None:
 
 
 async def until(pilot: Any, condition: Any, limit: float = 5.0) -> None:
-    """Pause the pilot until ``condition()`` holds or ``limit`` seconds pass."""
+    """Pause the pilot until ``condition()`` is true or ``limit`` seconds pass."""
     for _ in range(int(limit / 0.05)):
         if condition():
             return

@@ -270,7 +270,7 @@ def test_trend_points_are_spaced() -> None:
     key = "memory:rss_bytes"
     start = 1_000_000.0
     # Steady growth at 2 s polls: points are kept 30 s apart, so the window
-    # holds the 20 points it needs only after ten minutes.
+    # contains the 20 points it needs only after ten minutes.
     values = [300 * MIB + i * MIB for i in range(420)]
     changes = feed(detector, values, key=key, start=start)
     [opened] = [c for c in changes if c.key.endswith(":trend")][:1]
