@@ -294,10 +294,12 @@ def load_page(
         "kind": entity.kind.value,
         "days": period.days,
         "top": top,
+        # Characters have no daily totals: their pages read few killmails.
+        "from_totals": from_totals and entity.kind is not EntityKind.CHARACTER,
     }
     with operation(f"intel.page.{entity.kind.value}"):
         aggregate = db.fetch_one(
-            kind_sql(_aggregate_statement(entity.kind, from_totals), entity.kind),
+            kind_sql("entity_page", entity.kind),
             params,
             row=_AggregateRow,
         )
@@ -318,13 +320,6 @@ def load_page(
         names[entity.entity_id] = entity.name
     page = _build_page(entity, period, aggregate, recent_rows, names)
     return dataclasses.replace(page, battles=tuple(battle_rows))
-
-
-def _aggregate_statement(kind: EntityKind, from_totals: bool) -> str:
-    # Characters have no daily totals: their pages read few killmails.
-    if from_totals and kind is not EntityKind.CHARACTER:
-        return "entity_page_totals"
-    return "entity_page"
 
 
 def _ids_to_name(

@@ -1,12 +1,18 @@
 -- Summary, top lists and heatmap of one entity over one period, in one
 -- statement. {attacker} and {victim} are the entity's column in attackers
 -- and killmails (corporation_id and victim_corporation_id for a
--- corporation). The period ends at the newest stored killmail and starts
--- %(days)s days before it (all time when NULL).
+-- corporation). The period (since, until] ends at the newest stored
+-- killmail and starts %(days)s days before it (all time when NULL).
 --
--- ISK is summed as numeric (each value cast on its own), so the sum does
--- not depend on the order of the rows and equals the sum of the daily
--- totals that entity_page_totals.sql reads.
+-- With %(from_totals)s, the period is split at the first UTC midnight after
+-- since (cut): whole days from cut on come from the daily totals of
+-- 0202_intel_totals.sql (intel_entity_days, intel_entity_day_tops), and
+-- only the killmails of (since, cut) are read. For all time, since and cut
+-- are -infinity and no killmail is read. Without it, cut is +infinity, so
+-- no stored day is in range and every figure comes from the killmails.
+-- Character pages, which have no daily totals, are read that way. Both ways
+-- give the same row: ISK is summed as numeric (each value cast on its
+-- own), so a sum does not depend on the order or grouping of its rows.
 --
 -- Each large set is read once and then only hashed or aggregated. These
 -- sets are the entity's attacker rows (own), one row per kill with its
@@ -14,14 +20,23 @@
 -- loss columns come from covering indexes (0200_intel.sql and
 -- 0201_intel_pages.sql), so these steps read no killmail heap pages.
 WITH span AS (
-    SELECT
-        coalesce(max(killmail_time), now()) AS until,
-        CASE
-            WHEN %(days)s::integer IS NULL THEN '-infinity'::timestamptz
-            ELSE coalesce(max(killmail_time), now())
-                - make_interval(days => %(days)s::integer)
-        END AS since
-    FROM killmails
+    SELECT until, since,
+           CASE
+               WHEN %(from_totals)s THEN
+                   (date_trunc('day', since AT TIME ZONE 'UTC')
+                       + interval '1 day') AT TIME ZONE 'UTC'
+               ELSE 'infinity'::timestamptz
+           END AS cut
+    FROM (
+        SELECT
+            coalesce(max(killmail_time), now()) AS until,
+            CASE
+                WHEN %(days)s::integer IS NULL THEN '-infinity'::timestamptz
+                ELSE coalesce(max(killmail_time), now())
+                    - make_interval(days => %(days)s::integer)
+            END AS since
+        FROM killmails
+    ) bounds
 ),
 -- The entity's own attacker rows: who flew what on its kills.
 own AS MATERIALIZED (
@@ -29,7 +44,8 @@ own AS MATERIALIZED (
            a.alliance_id, a.ship_type_id
     FROM attackers a, span
     WHERE a.{attacker} = %(entity_id)s
-      AND a.killmail_time > span.since AND a.killmail_time <= span.until
+      AND a.killmail_time > span.since AND a.killmail_time < span.cut
+      AND a.killmail_time <= span.until
 ),
 -- One row per kill, with the number of the entity's attacker rows and of
 -- its player attackers on it.
@@ -52,7 +68,8 @@ losses AS MATERIALIZED (
            coalesce(k.total_value, 0) AS value, k.victim_ship_type_id
     FROM killmails k, span
     WHERE k.{victim} = %(entity_id)s
-      AND k.killmail_time > span.since AND k.killmail_time <= span.until
+      AND k.killmail_time > span.since AND k.killmail_time < span.cut
+      AND k.killmail_time <= span.until
 ),
 -- The other attackers on the entity's kills. The importer stores one
 -- attacker row per attacker and attacker_count as their number, so a kill
@@ -93,30 +110,55 @@ hulls AS MATERIALIZED (
         SELECT victim_ship_type_id FROM losses
     ))
 ),
-kill_totals AS (
-    SELECT count(*) AS kills, coalesce(sum(value::numeric), 0) AS isk_destroyed,
+-- The whole days of the period from the daily totals.
+stored_days AS MATERIALIZED (
+    SELECT d.*
+    FROM intel_entity_days d, span
+    WHERE d.kind = %(kind)s AND d.entity_id = %(entity_id)s
+      AND d.day >= (span.cut AT TIME ZONE 'UTC')::date
+      AND d.day <= (span.until AT TIME ZONE 'UTC')::date
+),
+stored_tops AS MATERIALIZED (
+    SELECT t.day, t.list, t.key, t.class, t.kills, t.losses
+    FROM intel_entity_day_tops t, span
+    WHERE t.kind = %(kind)s AND t.entity_id = %(entity_id)s
+      AND t.day >= (span.cut AT TIME ZONE 'UTC')::date
+      AND t.day <= (span.until AT TIME ZONE 'UTC')::date
+),
+-- Summary parts: the killmails read, then the stored days.
+summary_parts AS (
+    SELECT count(*) AS kills, 0 AS losses,
+           coalesce(sum(value::numeric), 0) AS isk_destroyed,
+           0 AS isk_lost, 0 AS solo_kills, 0 AS gang_kills,
+           0 AS players_on_kills, 0 AS kills_with_players,
            min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
     FROM kills
-),
-loss_totals AS (
-    SELECT count(*) AS losses, coalesce(sum(value::numeric), 0) AS isk_lost,
-           min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
+    UNION ALL
+    SELECT 0, count(*), 0, coalesce(sum(value::numeric), 0), 0, 0, 0, 0,
+           min(killmail_time), max(killmail_time)
     FROM losses
-),
-gang_totals AS (
-    SELECT count(*) FILTER (WHERE players = 1) AS solo_kills,
-           count(*) FILTER (WHERE players >= 2) AS gang_kills,
-           coalesce(sum(players), 0)::bigint AS players_on_kills,
-           count(*) FILTER (WHERE players >= 1) AS kills_with_players
+    UNION ALL
+    SELECT 0, 0, 0, 0, count(*) FILTER (WHERE players = 1),
+           count(*) FILTER (WHERE players >= 2), coalesce(sum(players), 0),
+           count(*) FILTER (WHERE players >= 1), NULL, NULL
     FROM gangs
+    UNION ALL
+    SELECT sum(kills), sum(losses), sum(isk_destroyed), sum(isk_lost),
+           sum(solo_kills), sum(gang_kills), sum(players_on_kills),
+           sum(kills_with_players), min(first_seen), max(last_seen)
+    FROM stored_days
 ),
 summary AS (
-    SELECT kt.kills, lt.losses, kt.isk_destroyed, lt.isk_lost,
-           gt.solo_kills, gt.gang_kills, gt.players_on_kills,
-           gt.kills_with_players,
-           least(kt.first_seen, lt.first_seen) AS first_seen,
-           greatest(kt.last_seen, lt.last_seen) AS last_seen
-    FROM kill_totals kt, loss_totals lt, gang_totals gt
+    SELECT coalesce(sum(kills), 0)::bigint AS kills,
+           coalesce(sum(losses), 0)::bigint AS losses,
+           coalesce(sum(isk_destroyed), 0) AS isk_destroyed,
+           coalesce(sum(isk_lost), 0) AS isk_lost,
+           coalesce(sum(solo_kills), 0)::bigint AS solo_kills,
+           coalesce(sum(gang_kills), 0)::bigint AS gang_kills,
+           coalesce(sum(players_on_kills), 0)::bigint AS players_on_kills,
+           coalesce(sum(kills_with_players), 0)::bigint AS kills_with_players,
+           min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    FROM summary_parts
 ),
 -- The latest corporation and alliance the entity appeared in, from its
 -- newest kill or loss (for a character page). Each side reads one row
@@ -137,97 +179,113 @@ latest AS (
     ) appearances
     ORDER BY killmail_time DESC LIMIT 1
 ),
--- Kills and losses by place, shared by the heatmap, systems and regions.
+-- Kills and losses by place, shared by the heatmap and the place lists.
 events AS MATERIALIZED (
     SELECT killmail_time, solar_system_id, 1 AS kills, 0 AS losses FROM kills
     UNION ALL
     SELECT killmail_time, solar_system_id, 0, 1 FROM losses
 ),
 heatmap AS (
-    SELECT extract(isodow FROM killmail_time AT TIME ZONE 'UTC')::int AS dow,
-           extract(hour FROM killmail_time AT TIME ZONE 'UTC')::int AS hour,
-           sum(kills)::bigint AS kills, sum(losses)::bigint AS losses
-    FROM events
-    GROUP BY 1, 2
+    SELECT dow, hour, sum(kills)::bigint AS kills, sum(losses)::bigint AS losses
+    FROM (
+        SELECT extract(isodow FROM killmail_time AT TIME ZONE 'UTC')::int AS dow,
+               extract(hour FROM killmail_time AT TIME ZONE 'UTC')::int AS hour,
+               kills, losses
+        FROM events
+        UNION ALL
+        SELECT extract(isodow FROM day)::int, key::int, kills, losses
+        FROM stored_tops
+        WHERE list = 'hours'
+    ) cells
+    GROUP BY dow, hour
 ),
-system_events AS MATERIALIZED (
-    SELECT solar_system_id, sum(kills) AS kills, sum(losses) AS losses
-    FROM events
-    GROUP BY solar_system_id
-),
--- Each top list as rows (list, id or class, kills, losses); the first
--- %(top)s rows of each list are kept. The "against" lists leave out the
+-- Top list rows from the killmails, with the keys of the stored rows (key
+-- 0 on ship lists, class '' elsewhere). The "against" lists leave out the
 -- entity itself (%(kind)s is its kind), whose members sometimes shoot each
 -- other. A count of distinct killmails per key is taken as a count of
 -- distinct (key, killmail) pairs, which hashes instead of sorting.
+live_lists AS (
+    SELECT 'pilots' AS list, character_id AS key, '' AS class,
+           count(*) AS kills, 0::bigint AS losses
+    FROM (SELECT DISTINCT character_id, killmail_id
+          FROM own WHERE character_id IS NOT NULL) flown
+    GROUP BY character_id
+    UNION ALL
+    SELECT 'ships_flown', 0, ship_class, count(*), 0
+    FROM (SELECT DISTINCT h.ship_class, o.killmail_id
+          FROM own o JOIN hulls h ON h.type_id = o.ship_type_id) flown
+    GROUP BY ship_class
+    UNION ALL
+    SELECT 'ships_lost', 0, h.ship_class, 0, count(*)
+    FROM losses l JOIN hulls h ON h.type_id = l.victim_ship_type_id
+    GROUP BY h.ship_class
+    UNION ALL
+    SELECT 'systems', solar_system_id, '', sum(kills), sum(losses)
+    FROM events
+    GROUP BY solar_system_id
+    UNION ALL
+    SELECT 'with_corporations', corporation_id, '', count(*), 0
+    FROM (SELECT DISTINCT corporation_id, killmail_id
+          FROM other_attackers WHERE corporation_id IS NOT NULL) flown
+    GROUP BY corporation_id
+    UNION ALL
+    SELECT 'with_alliances', alliance_id, '', count(*), 0
+    FROM (SELECT DISTINCT alliance_id, killmail_id
+          FROM other_attackers WHERE alliance_id IS NOT NULL) flown
+    GROUP BY alliance_id
+    UNION ALL
+    SELECT 'against_corporations', corporation_id, '', sum(kills), sum(losses)
+    FROM (
+        SELECT victim_corporation_id AS corporation_id, 1 AS kills, 0 AS losses
+        FROM kills
+        UNION ALL
+        SELECT corporation_id, 0, 1
+        FROM (SELECT DISTINCT killmail_id, corporation_id
+              FROM loss_attackers) attacking
+    ) against
+    WHERE corporation_id IS NOT NULL
+      AND NOT (%(kind)s = 'corporation' AND corporation_id = %(entity_id)s)
+    GROUP BY corporation_id
+    UNION ALL
+    SELECT 'against_alliances', alliance_id, '', sum(kills), sum(losses)
+    FROM (
+        SELECT victim_alliance_id AS alliance_id, 1 AS kills, 0 AS losses
+        FROM kills
+        UNION ALL
+        SELECT alliance_id, 0, 1
+        FROM (SELECT DISTINCT killmail_id, alliance_id
+              FROM loss_attackers) attacking
+    ) against
+    WHERE alliance_id IS NOT NULL
+      AND NOT (%(kind)s = 'alliance' AND alliance_id = %(entity_id)s)
+    GROUP BY alliance_id
+),
+lists AS MATERIALIZED (
+    SELECT list, key, class, sum(kills)::bigint AS kills,
+           sum(losses)::bigint AS losses
+    FROM (
+        SELECT list, key, class, kills, losses FROM live_lists
+        UNION ALL
+        SELECT list, key, class, kills, losses FROM stored_tops
+        WHERE list <> 'hours'
+    ) parts
+    GROUP BY list, key, class
+),
 ranked AS (
     SELECT list, key, class, kills, losses,
            row_number() OVER (
                PARTITION BY list ORDER BY kills + losses DESC, key, class
            ) AS position
     FROM (
-        SELECT 'pilots' AS list, character_id AS key, NULL::text AS class,
-               count(*) AS kills, 0::bigint AS losses
-        FROM (SELECT DISTINCT character_id, killmail_id
-              FROM own WHERE character_id IS NOT NULL) flown
-        GROUP BY character_id
+        SELECT * FROM lists
         UNION ALL
-        SELECT 'ships_flown', NULL, ship_class, count(*), 0
-        FROM (SELECT DISTINCT h.ship_class, o.killmail_id
-              FROM own o JOIN hulls h ON h.type_id = o.ship_type_id) flown
-        GROUP BY ship_class
-        UNION ALL
-        SELECT 'ships_lost', NULL, h.ship_class, 0, count(*)
-        FROM losses l JOIN hulls h ON h.type_id = l.victim_ship_type_id
-        GROUP BY h.ship_class
-        UNION ALL
-        SELECT 'systems', solar_system_id, NULL, kills, losses
-        FROM system_events
-        UNION ALL
-        SELECT 'regions', s.region_id, NULL, sum(e.kills)::bigint,
-               sum(e.losses)::bigint
-        FROM system_events e
-        JOIN solar_systems s USING (solar_system_id)
+        SELECT 'regions', s.region_id, '', sum(l.kills)::bigint,
+               sum(l.losses)::bigint
+        FROM lists l
+        JOIN solar_systems s ON s.solar_system_id = l.key
+        WHERE l.list = 'systems'
         GROUP BY s.region_id
-        UNION ALL
-        SELECT 'with_corporations', corporation_id, NULL, count(*), 0
-        FROM (SELECT DISTINCT corporation_id, killmail_id
-              FROM other_attackers WHERE corporation_id IS NOT NULL) flown
-        GROUP BY corporation_id
-        UNION ALL
-        SELECT 'with_alliances', alliance_id, NULL, count(*), 0
-        FROM (SELECT DISTINCT alliance_id, killmail_id
-              FROM other_attackers WHERE alliance_id IS NOT NULL) flown
-        GROUP BY alliance_id
-        UNION ALL
-        SELECT 'against_corporations', corporation_id, NULL,
-               sum(kills), sum(losses)
-        FROM (
-            SELECT victim_corporation_id AS corporation_id, 1 AS kills,
-                   0 AS losses
-            FROM kills
-            UNION ALL
-            SELECT corporation_id, 0, 1
-            FROM (SELECT DISTINCT killmail_id, corporation_id
-                  FROM loss_attackers) attacking
-        ) against
-        WHERE corporation_id IS NOT NULL
-          AND NOT (%(kind)s = 'corporation' AND corporation_id = %(entity_id)s)
-        GROUP BY corporation_id
-        UNION ALL
-        SELECT 'against_alliances', alliance_id, NULL, sum(kills), sum(losses)
-        FROM (
-            SELECT victim_alliance_id AS alliance_id, 1 AS kills, 0 AS losses
-            FROM kills
-            UNION ALL
-            SELECT alliance_id, 0, 1
-            FROM (SELECT DISTINCT killmail_id, alliance_id
-                  FROM loss_attackers) attacking
-        ) against
-        WHERE alliance_id IS NOT NULL
-          AND NOT (%(kind)s = 'alliance' AND alliance_id = %(entity_id)s)
-        GROUP BY alliance_id
-    ) lists
+    ) all_lists
 )
 SELECT
     s.kills, s.losses, s.isk_destroyed, s.isk_lost, s.solo_kills,
@@ -245,7 +303,10 @@ SELECT
     coalesce(
         (SELECT jsonb_agg(
                     jsonb_build_array(
-                        r.list, r.key, r.class, r.kills, r.losses,
+                        r.list,
+                        CASE WHEN r.class = '' THEN r.key END,
+                        nullif(r.class, ''),
+                        r.kills, r.losses,
                         coalesce(ss.solar_system_name, rg.region_name)
                     )
                     ORDER BY r.list, r.position)

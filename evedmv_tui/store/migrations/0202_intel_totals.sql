@@ -2,10 +2,10 @@
 --
 -- A page over a long period reads one row per (entity, UTC day) and per top
 -- list key instead of every kill and loss. Only the first day of a period
--- that starts inside a day is read from the killmails (entity_page_totals
--- .sql), so a page built from these tables equals one built from the raw
--- rows (entity_page.sql). Character pages read the raw rows: a character's
--- kills are few.
+-- that starts inside a day is read from the killmails (entity_page.sql
+-- with from_totals), so a page built from these tables equals one built
+-- from the raw rows (the same statement without). Character pages read the
+-- raw rows: a character's kills are few.
 --
 -- Counting: intel_totals_add() counts a set of killmails once, and
 -- intel_counted_killmails records which ones it counted, so a re-imported
