@@ -11,6 +11,7 @@ import pytest
 from evedmv_tui.cli import main
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
 from evedmv_tui.intel.pages import load_page
+from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from tests.fakes.server import FakeServer
@@ -137,6 +138,19 @@ def test_show_offline_never_asks_esi(
     assert "ISK efficiency" in out
     assert "last 30 days" in out
     assert esi.requests_to("POST", "/esi/") == []
+
+
+def test_show_text_has_panel_summary(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "corp", "show", str(world.corporation), "--offline") == 0
+    out = capsys.readouterr().out
+    page = load_page(
+        world.db, EntityRef(EntityKind.CORPORATION, world.corporation, None)
+    )
+    for left, left_value, right, right_value in summary_rows(page):
+        assert f"{left:<15}{left_value:>12}" in out
+        assert f"{right:<15}{right_value:>12}" in out
 
 
 def test_ambiguous_name_lists_candidates(

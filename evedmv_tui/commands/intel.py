@@ -18,11 +18,12 @@ from evedmv_tui.intel import watch
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
 from evedmv_tui.intel.heatmap import DAYS
 from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.widgets.text import format_count, format_isk
+from evedmv_tui.widgets.text import format_isk
 
 # Command word of each page kind; "corp" is what players type.
 _KIND_COMMANDS = {
@@ -262,10 +263,6 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
 def print_page(page: EntityPage, out: TextIO) -> None:
     """Write a page as plain text: summary, heatmap, top lists, recent kills."""
     _write_header(page, out)
@@ -295,25 +292,7 @@ def _write_header(page: EntityPage, out: TextIO) -> None:
 
 
 def _write_summary(page: EntityPage, out: TextIO) -> None:
-    s = page.summary
-    gang = "-" if s.average_gang_size is None else f"{s.average_gang_size:.1f}"
-    rows = [
-        ("kills", format_count(s.kills), "losses", format_count(s.losses)),
-        (
-            "ISK destroyed",
-            format_isk(s.isk_destroyed),
-            "ISK lost",
-            format_isk(s.isk_lost),
-        ),
-        (
-            "ISK efficiency",
-            _percent(s.isk_efficiency),
-            "danger",
-            _percent(s.danger_ratio),
-        ),
-        ("solo", _percent(s.solo_ratio), "gang", _percent(s.gang_ratio)),
-        ("avg gang size", gang, "", ""),
-    ]
+    rows = summary_rows(page)
     for left, left_value, right, right_value in rows:
         out.write(f"{left:<15}{left_value:>12}   {right:<15}{right_value:>12}\n")
 
