@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from evedmv_tui.commands.ingest import ProgressPrinter, print_summary
@@ -40,6 +41,19 @@ def test_terminal_draws_bar() -> None:
     assert "left 0:30" in text
     printer.close()
     assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_shorter_bar_erases_longer_one() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=True)
+    printer(_progress(250, 10.0))
+    longer = stream.getvalue()
+    # A finished file is always drawn; this bar's rate is shorter to print.
+    printer(dataclasses.replace(_progress(900, 1000.0), files_done=3))
+    shorter = stream.getvalue()[len(longer) :]
+    assert "30/s" in shorter
+    assert len(shorter) < len(longer)
+    assert shorter.endswith("\x1b[K")
 
 
 def test_pipe_gets_plain_lines() -> None:

@@ -121,7 +121,8 @@ class ProgressPrinter:
             with self._lock:
                 self._last = now
                 self._files_done = progress.files_done
-                self.stream.write("\r" + self.render(progress))
+                # Erase what is left of a longer bar drawn before this one.
+                self.stream.write("\r" + self.render(progress) + "\x1b[K")
                 self.stream.flush()
                 self._drawn = True
         elif now - self._last >= LOG_INTERVAL:
