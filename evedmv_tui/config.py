@@ -170,4 +170,11 @@ def load_settings(
         # A data directory chosen by the user keeps the local state too, so
         # two data directories never share baselines or exports.
         values["state_dir"] = Path(values["data_dir"]) / "state"
+    data_dir = Path(values["data_dir"])
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(
+            "invalid data directory",
+            f"{data_dir} is a file, not a directory",
+            "give a directory with --data-dir or EVEDMV_DATA_DIR",
+        )
     return Settings(**values)

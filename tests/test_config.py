@@ -77,3 +77,14 @@ def test_data_dir_keeps_state_unless_state_dir_set(tmp_path: Path) -> None:
     assert moved.baseline_file == chosen / "state" / "baselines.sqlite3"
     assert both.state_dir == tmp_path / "state"
     assert default.state_dir == tmp_path / "xdg-state" / "evedmv"
+
+
+def test_data_dir_that_is_a_file_is_rejected(tmp_path: Path) -> None:
+    file = tmp_path / "killmails.jsonl"
+    file.write_text("{}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            {"data_dir": str(file)}, config_file=tmp_path / "none.toml", environ={}
+        )
+    assert f"{file} is a file" in str(raised.value)
+    assert "--data-dir" in (raised.value.hint or "")
