@@ -174,6 +174,16 @@ def test_unknown_entity_fails(
     assert run(world, "alliance", "show", "12345", "--offline") == 2
 
 
+def test_other_kind_named_in_hint(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alliance = str(world.alliance)
+    assert run(world, "corp", "show", alliance, "--offline") == 2
+    err = capsys.readouterr().err
+    assert "corporation not found" in err
+    assert f"names a stored alliance: run evedmv alliance show {alliance}" in err
+
+
 def test_watch_commands(
     world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import shlex
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, TextIO
@@ -229,7 +230,8 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
         raise EntityNotFound(
             f"{kind.value} not found",
             f"no {kind.value} with the id or name {query!r} is stored",
-            "give the numeric id, or import killmails and names that mention it",
+            _other_kind_hint(db, kind, query)
+            or "give the numeric id, or import killmails and names that mention it",
         )
     if len(found) > 1:
         listed = "\n".join(f"  {ref.entity_id}  {ref.name}" for ref in found)
@@ -239,6 +241,17 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
             "run the command again with one of these ids",
         )
     return found[0]
+
+
+def _other_kind_hint(db: Database, kind: EntityKind, query: str) -> str | None:
+    """Return a hint naming the command for ``query`` when it is another kind."""
+    for word, other in _KIND_COMMANDS.items():
+        if other is not kind and find_entities(db, other, query):
+            return (
+                f"{query!r} names a stored {other.value}: run"
+                f" evedmv {word} show {shlex.quote(query)}"
+            )
+    return None
 
 
 def show_command(args: argparse.Namespace, settings: Settings) -> int:
