@@ -646,6 +646,13 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
         rows.add(table, _csv_row(table, record))
 
 
+def _looks_like_zip(path: Path) -> bool:
+    if path.suffix.lower() == ".zip":
+        return True
+    with open(path, "rb") as stream:
+        return stream.read(4) == b"PK\x03\x04"
+
+
 def _csv_table(path: Path) -> str | None:
     stem = path.name.lower()
     for suffix in (".csv.bz2", ".csv"):
@@ -698,6 +705,13 @@ def read_export(path: Path) -> tuple[str, int | None, _MapRows]:
             with _open_text(path) as text:
                 _read_csv(str(path), table, text, rows)
             return "csv", None, rows
+        if _looks_like_zip(path):
+            raise SdeError(
+                "damaged SDE zip",
+                f"{path} is named or starts like a zip, but its directory at the"
+                " end cannot be read, so the file is probably truncated",
+                "download the SDE zip again",
+            )
         raise SdeError(
             "unknown SDE format",
             f"{path} is neither a zip nor a known CSV file",

@@ -186,6 +186,16 @@ def test_truncated_zip_member(db: Database, tmp_path: Path) -> None:
     assert "not valid JSON" in caught.value.message
 
 
+def test_truncated_zip_file(db: Database, tmp_path: Path) -> None:
+    whole = shared_file("sde-jsonl.zip").read_bytes()
+    broken = tmp_path / "sde-download"
+    broken.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, broken)
+    assert caught.value.title == "damaged SDE zip"
+    assert "probably truncated" in caught.value.message
+
+
 def test_missing_path(db: Database, tmp_path: Path) -> None:
     with pytest.raises(SdeError) as caught:
         import_sde(db, tmp_path / "nothing-here")
