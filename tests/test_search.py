@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from evedmv_tui.intel.search import search
+from evedmv_tui.intel.search import search, search_parameters
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database, load_sql
@@ -22,6 +22,8 @@ NAMES = [
     (98000003, "corporation", "1000 Pure Ore"),
     (99000001, "alliance", "Goonswarm Federation"),
     (99000002, "alliance", "[b]old Alliance"),
+    (99000003, "alliance", "Quiet Arrow Alliance"),
+    (90000004, "character", "Bo Garrow"),
     (500001, "faction", "Caldari State"),
 ]
 # Enough filler names that the planner prefers the indexes to a scan.
@@ -84,6 +86,14 @@ def test_substring_from_three_characters(search_db: Database) -> None:
     assert "Mr Jita" not in names_of(search_db, "it")
 
 
+def test_word_start_ranks_above_inner_match(search_db: Database) -> None:
+    hits = search(search_db, "arrow")
+    ranks = {hit.name: hit.rank for hit in hits}
+    assert ranks["Quiet Arrow Alliance"] == 3
+    assert ranks["Bo Garrow"] == 4
+    assert names_of(search_db, "arrow")[:2] == ["Quiet Arrow Alliance", "Bo Garrow"]
+
+
 def test_case_is_ignored(search_db: Database) -> None:
     assert names_of(search_db, "GOONSWARM") == ["Goonswarm Federation"]
 
@@ -122,14 +132,7 @@ def test_one_statement_per_keystroke(search_db: Database) -> None:
 )
 def test_search_uses_name_indexes(search_db: Database, text: str, index: str) -> None:
     query = load_sql("evedmv_tui.intel", "search")
-    lowered = text.lower()
-    params = {
-        "text": text,
-        "prefix": lowered + "%",
-        "contains": f"%{lowered}%" if len(text) >= 3 else None,
-        "entity_id": None,
-        "limit": 20,
-    }
+    params = search_parameters(text, 20)
     with search_db.connection() as conn:
         plan = "\n".join(
             row[0]

@@ -30,7 +30,8 @@ class SearchHit:
     entity_id: int
     name: str
     rank: int
-    """0 id match, 1 exact name, 2 name prefix, 3 substring."""
+    """0 id match, 1 exact name, 2 name prefix, 3 a later word's prefix,
+    4 other substring."""
 
 
 def escape_like(text: str) -> str:
@@ -38,20 +39,27 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def search_parameters(query: str, limit: int) -> dict[str, object]:
+    """Return the parameters of ``search.sql`` for a stripped, non-empty query."""
+    lowered = escape_like(query.lower())
+    return {
+        "text": query,
+        "prefix": lowered + "%",
+        "contains": f"%{lowered}%" if len(query) >= MIN_SUBSTRING else None,
+        "word": f"% {lowered}%",
+        "entity_id": int(query) if _ID.match(query) else None,
+        "limit": limit,
+    }
+
+
 def search(db: Database, text: str, *, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
     """Return up to ``limit`` entities and systems matching ``text``, best first."""
     query = text.strip()
     if not query:
         return []
-    lowered = escape_like(query.lower())
-    params = {
-        "text": query,
-        "prefix": lowered + "%",
-        "contains": f"%{lowered}%" if len(query) >= MIN_SUBSTRING else None,
-        "entity_id": int(query) if _ID.match(query) else None,
-        "limit": limit,
-    }
     with operation("intel.search"):
         return db.fetch_all(
-            load_sql("evedmv_tui.intel", "search"), params, row=SearchHit
+            load_sql("evedmv_tui.intel", "search"),
+            search_parameters(query, limit),
+            row=SearchHit,
         )

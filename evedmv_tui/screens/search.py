@@ -188,7 +188,7 @@ class SearchProvider(Provider):
         for hit in hits:
             label = f"{hit.name} ({KIND_LABELS.get(hit.kind, hit.kind)})"
             yield Hit(
-                score=1.0 - hit.rank / 4,
+                score=1.0 - hit.rank / 5,
                 match_display=Text(label),
                 command=functools.partial(open_hit, app, hit),
                 text=label,

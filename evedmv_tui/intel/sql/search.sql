@@ -4,7 +4,8 @@
 -- They are parameters rather than columns, because only then can the
 -- planner use the text_pattern_ops indexes for the prefix and the trigram
 -- indexes for the substring (migration 0200). The id match ranks first,
--- then the exact name, prefixes and substrings, shorter names first.
+-- then the exact name, prefixes, substrings at the start of a later word
+-- (%(word)s) and other substrings, shorter names first.
 WITH found AS (
     SELECT n.category AS kind, n.entity_id, n.name
     FROM names n
@@ -24,7 +25,8 @@ SELECT kind, entity_id, name,
            WHEN entity_id = %(entity_id)s THEN 0
            WHEN lower(name) = lower(%(text)s) THEN 1
            WHEN lower(name) LIKE %(prefix)s THEN 2
-           ELSE 3
+           WHEN lower(name) LIKE %(word)s THEN 3
+           ELSE 4
        END AS rank
 FROM found
 ORDER BY rank, length(name), name, entity_id
