@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -15,11 +17,19 @@ from textual.widgets._toast import Toast
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.battles.model import Kill
-from evedmv_tui.battles.report import BattleSummary, list_battles
+from evedmv_tui.battles.overrides import move_entity
+from evedmv_tui.battles.report import (
+    BattleFilter,
+    BattleList,
+    BattleSummary,
+    find_battles,
+    list_battles,
+)
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens import DatabaseConnected
+from evedmv_tui.screens import battles as battles_screen
 from evedmv_tui.screens.battle_report import BattleReportScreen
 from evedmv_tui.screens.battles import (
     BattlesScreen,
@@ -27,6 +37,7 @@ from evedmv_tui.screens.battles import (
     describe_markers,
     describe_place,
     parse_filter,
+    start_format,
 )
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
@@ -92,10 +103,13 @@ async def test_battles_table_lists_and_sorts(
         assert table.row_count == 2
         newest = list_battles(battles_db)[0]
         assert table.row_keys[0] == str(newest.battle_id)
+        assert table.cursor_row == 0
         await pilot.press("s")
-        await pilot.pause()
+        await settle(pilot)
         biggest = max(list_battles(battles_db), key=lambda b: b.kills)
         assert table.row_keys[0] == str(biggest.battle_id)
+        # The new order starts at its top, not at the battle selected before.
+        assert table.cursor_row == 0
         assert "sorted by kills" in str(screen.query_one("#battles-summary").render())
 
 
@@ -835,3 +849,236 @@ async def test_battles_while_disconnected_say_so(
         await pilot.pause()
         summary = str(screen.query_one("#battles-summary").render())
         assert "database is unavailable" in summary
+
+
+@pytest.fixture
+def four_sides_db(db: Database) -> Database:
+    """One battle whose two moved corporations make four sides."""
+    insert_static(db)
+    side_a = (
+        fleet(3, 98_000_701, None)
+        + fleet(3, 98_000_702, None)
+        + fleet(3, 98_000_703, None)
+    )
+    side_b = fleet(8, 98_000_704, None)
+    insert_kills(db, brawl(side_a, side_b, kills=30))
+    detect_all(db)
+    [battle] = list_battles(db)
+    move_entity(db, battle.battle_id, "corporation", 98_000_702, None)
+    move_entity(db, battle.battle_id, "corporation", 98_000_703, None)
+    return db
+
+
+def stored_overrides(db: Database) -> list[tuple[Any, ...]]:
+    return db.fetch_all("SELECT entity_kind, entity_id FROM battle_side_overrides")
+
+
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4"])
+async def test_entity_keys_act_on_entities_tab_only(
+    battles_db: Database, settings: Settings, tab: str
+) -> None:
+    """``[``, ``]`` and ``n`` must not move the hidden entities table's row.
+
+    They used to act on every tab: the row under the entities table's cursor
+    moved to another side, and the move was stored, with no entity shown.
+    """
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        await pilot.press(tab)
+        await pilot.pause()
+        for key in ("left_square_bracket", "right_square_bracket", "n"):
+            assert key not in screen.active_bindings
+        await pilot.press("right_square_bracket", "left_square_bracket", "n")
+        await settle(pilot)
+        assert stored_overrides(battles_db) == []
+        assert screen.report is not None
+        assert not any(e.overridden for e in screen.report.entities)
+
+        await pilot.press("5")
+        await pilot.pause()
+        for key in ("left_square_bracket", "right_square_bracket", "n"):
+            assert key in screen.active_bindings
+        await pilot.press("n")
+        await settle(pilot)
+        assert len(stored_overrides(battles_db)) == 1
+
+
+@pytest.mark.parametrize("keys", [(), ("4", "1")])
+async def test_sides_tab_scrolls_by_keyboard(
+    four_sides_db: Database, settings: Settings, keys: tuple[str, ...]
+) -> None:
+    """Four stacked sides at 80x24 scroll with the arrows, page keys, Home, End.
+
+    The report used to open with focus on the tab strip, where these keys do
+    nothing, so the third and fourth sides were out of reach.
+    """
+    app = EvedmvApp(settings)
+    [battle] = list_battles(four_sides_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", battle.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        assert screen.report is not None
+        assert len(screen.report.sides) == 4
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        scroll = screen.query_one("#sides-scroll")
+        assert screen.query_one(TabbedContent).active == "sides"
+        assert scroll.max_scroll_y > 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert scroll.scroll_y == 1
+        await pilot.press("end")
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("home")
+        await pilot.pause()
+        assert scroll.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert scroll.scroll_y > 1
+
+
+async def test_sort_covers_battles_past_the_limit(
+    battles_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sort ranks every stored battle, and the count shows what the limit cut.
+
+    The screen used to load the newest battles up to the limit, sort only
+    those and count them as all, so a larger older battle never showed.
+    """
+    monkeypatch.setattr(battles_screen, "LIST_LIMIT", 1)
+    stored = list_battles(battles_db)
+    newest = stored[0]
+    biggest = max(stored, key=lambda b: b.kills)
+    assert biggest.battle_id != newest.battle_id
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_battles(app, pilot)
+        table = screen.query_one(KeyedTable)
+        summary = screen.query_one("#battles-summary")
+        assert table.row_keys == [str(newest.battle_id)]
+        assert str(summary.render()).startswith("1 of 2 battles | sorted by time")
+        await pilot.press("s")
+        await settle(pilot)
+        assert table.row_keys == [str(biggest.battle_id)]
+        assert str(summary.render()).startswith("1 of 2 battles | sorted by kills")
+        await pilot.press("f")
+        await pilot.press(*"kills=20", "enter")
+        await settle(pilot)
+        assert table.row_keys == [str(biggest.battle_id)]
+        assert str(summary.render()).startswith("1 battle | sorted by kills")
+
+
+def test_find_battles_orders_every_match(battles_db: Database) -> None:
+    stored = list_battles(battles_db)
+    measures = {
+        "start": lambda b: b.start_time,
+        "kills": lambda b: b.kills,
+        "pilots": lambda b: b.pilots,
+        "isk": lambda b: b.isk_destroyed,
+        "duration": lambda b: b.duration,
+    }
+    for order, measure in measures.items():
+        found = find_battles(battles_db, BattleFilter(limit=1), order)
+        expected = max(stored, key=lambda b: (measure(b), b.battle_id))
+        assert found.matches == 2, order
+        assert [b.battle_id for b in found.battles] == [expected.battle_id], order
+    with pytest.raises(ValueError, match="unknown battle order"):
+        find_battles(battles_db, None, "size")
+
+
+async def test_first_load_shows_loading(
+    battles_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the first load ends the count reads loading, not ``0 battles``."""
+    release = threading.Event()
+
+    def held_find(*args: Any) -> BattleList:
+        release.wait(timeout=30)
+        return find_battles(*args)
+
+    monkeypatch.setattr(battles_screen, "find_battles", held_find)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        summary = screen.query_one("#battles-summary")
+        assert str(summary.render()).startswith("loading battles | sorted by time")
+        assert "none yet" not in str(summary.render())
+        release.set()
+        await settle(pilot)
+        assert str(summary.render()).startswith("2 battles | sorted by time")
+
+
+def test_start_shows_year_when_battles_span_years() -> None:
+    late = summary_of(1, "fight")
+    early = dataclasses.replace(
+        summary_of(2, "fight"), start_time=dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
+    )
+    assert start_format([late]) == "%m-%d %H:%M"
+    assert start_format([late, early]) == "%Y-%m-%d %H:%M"
+
+
+async def test_third_party_efficiency_names_its_opponents(
+    four_sides_db: Database, settings: Settings
+) -> None:
+    """A third party's efficiency names the sides it counts.
+
+    It counts only the principal sides' ships, so a bare ``0.0%`` next to
+    the ISK it destroyed read as an error.
+    """
+    app = EvedmvApp(settings)
+    [battle] = list_battles(four_sides_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", battle.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        assert screen.report is not None
+        texts = [str(side.render()) for side in screen.query(".battle-side")]
+        assert len(texts) == 4
+        for side, text in zip(screen.report.sides, texts, strict=True):
+            efficiency = side["efficiency"]
+            value = "-" if efficiency is None else f"{efficiency:.1%}"
+            if side["third_party"]:
+                assert f"efficiency {value} against sides 1, 2\n" in text
+            else:
+                assert f"efficiency {value}  loot" in text
+        assert sum(side["third_party"] for side in screen.report.sides) == 2
+
+
+async def test_sides_restack_on_resize(
+    four_sides_db: Database, settings: Settings
+) -> None:
+    """Sides stack when the terminal narrows and sit side by side when it widens.
+
+    The layout used to be chosen once, when the report loaded.
+    """
+    app = EvedmvApp(settings)
+    [battle] = list_battles(four_sides_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", battle.battle_id)
+        await settle(pilot)
+        sides = app.screen.query_one("#battle-sides")
+        assert not sides.has_class("-stacked")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert sides.has_class("-stacked")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not sides.has_class("-stacked")

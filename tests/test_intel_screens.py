@@ -34,6 +34,8 @@ from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTab
 from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import assert_footer_fits
 from tests.fakes.server import FakeServer
+from tests.test_battle_fixtures import brawl, fleet, insert_static, kill
+from tests.test_battle_screens import import_kills
 from tests.test_intel_real import busiest, real_database
 
 SIZES = [(80, 24), (120, 40)]
@@ -803,3 +805,35 @@ async def test_watch_screen_refreshes_on_new_matches(
         assert matches.row_count == min(200, len(corp_matches))
         assert cell_widths_fit(profiles) == []
         assert cell_widths_fit(matches) == []
+
+
+async def test_empty_period_names_dates_and_all_time_key(
+    db: Database, settings: Settings
+) -> None:
+    """An empty period shows its dates and the key for all time.
+
+    The period ends at the newest killmail stored for anyone, so one later
+    kill elsewhere used to leave the page at "No activity in this period."
+    """
+    insert_static(db)
+    side_a = fleet(4, 98_000_901, None)
+    side_b = fleet(4, 98_000_902, None)
+    later = fleet(2, 98_000_903, None)
+    import_kills(db, brawl(side_a, side_b, kills=6))
+    import_kills(db, [kill(60 * 24 * 60, later[0], [later[1]])])
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", 98_000_901)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.page is not None
+        assert screen.page.summary.kills == 0
+        heatmap = text_of(app, "#entity-heatmap")
+        assert "2021-12-27 18:00 to 2022-01-26 18:00 UTC" in heatmap
+        assert "Press 4 for all time." in heatmap
+        await pilot.press("4")
+        await settle(pilot)
+        assert screen.page.summary.kills == 3
+        assert "suggests" in text_of(app, "#entity-heatmap")

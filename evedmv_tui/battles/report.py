@@ -70,6 +70,28 @@ class BattleSummary:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _ListedBattle(BattleSummary):
+    matches: int
+    """Battles the filter matches, counted before the limit."""
+
+
+_SUMMARY_FIELDS = tuple(field.name for field in dataclasses.fields(BattleSummary))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BattleList:
+    """The first battles of a list in one order, and how many match in all."""
+
+    battles: list[BattleSummary]
+    matches: int
+    """Battles the filter matches; more than ``len(battles)`` when cut."""
+
+
+BATTLE_ORDERS = ("start", "kills", "pilots", "isk", "duration")
+"""Orders of a battle list, each largest (or newest) first, ties by higher id."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class SideRow:
     battle_id: int
     side_no: int
@@ -212,10 +234,26 @@ def list_battles(
     db: Database, criteria: BattleFilter | None = None
 ) -> list[BattleSummary]:
     """Return stored battles matching ``criteria``, newest first."""
+    return find_battles(db, criteria).battles
+
+
+def find_battles(
+    db: Database, criteria: BattleFilter | None = None, order: str = "start"
+) -> BattleList:
+    """Return the first ``criteria.limit`` matching battles in ``order``.
+
+    The database sorts every matching battle, so the list contains the largest
+    ones of the whole store, and counts how many match in all.
+
+    Raises:
+        ValueError: ``order`` is not one of :data:`BATTLE_ORDERS`.
+    """
+    if order not in BATTLE_ORDERS:
+        raise ValueError(f"unknown battle order {order!r}; use one of {BATTLE_ORDERS}")
     criteria = criteria or BattleFilter()
     with operation("battles.list"):
         quiet = _ongoing_seconds(db)
-        return db.fetch_all(
+        rows = db.fetch_all(
             load_sql(_PACKAGE, "battles_list"),
             {
                 "since": criteria.since,
@@ -226,10 +264,16 @@ def list_battles(
                 "min_pilots": criteria.min_pilots,
                 "min_isk": criteria.min_isk,
                 "limit": criteria.limit,
+                "order": order,
                 "quiet_seconds": quiet,
             },
-            row=BattleSummary,
+            row=_ListedBattle,
         )
+    battles = [
+        BattleSummary(**{name: getattr(row, name) for name in _SUMMARY_FIELDS})
+        for row in rows
+    ]
+    return BattleList(battles, rows[0].matches if rows else 0)
 
 
 def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:

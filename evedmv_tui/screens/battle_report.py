@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -43,9 +44,11 @@ TIMELINE_TITLES = {
     "isk": "ISK lost per minute (millions), by losing side",
 }
 TIMELINE_MAX_MINUTES = 7 * 24 * 60
+"""Minutes of timeline a plot keeps; a longer battle shows its last week."""
 SIDE_MIN_WIDTH = 26
 """Columns a side needs to be read next to the others."""
-"""Minutes of timeline a plot keeps; a longer battle shows its last week."""
+ENTITY_ACTIONS = frozenset({"move", "move_new"})
+"""Actions that act on the entities tab only."""
 KILL_COLUMNS = (
     ("time", "Time"),
     ("side", "Side"),
@@ -63,13 +66,23 @@ def _side_text(report: BattleReport, side: Mapping[str, Any]) -> Text:
         title += " (third party)"
     text.append(title + "\n", style="bold")
     efficiency = side["efficiency"]
+    efficiency_text = "-" if efficiency is None else f"{efficiency:.1%}"
+    if side["third_party"]:
+        # A third party's efficiency counts only the principal sides' ships,
+        # so it can be 0 while the side destroyed other third parties.
+        opponents = ", ".join(str(n) for n in sorted(side.get("opponents", [])))
+        efficiency_text += (
+            f" against sides {opponents}" if opponents else " (third party)"
+        )
+        efficiency_text += "\n"
+    else:
+        efficiency_text += "  "
     text.append(
         f"pilots {side['pilots']}  fielded {side['ships_fielded']}"
         f"  lost {side['ships_lost']}\n"
         f"ISK lost {format_isk(side['isk_lost'])}"
         f"  destroyed {format_isk(side['isk_destroyed'])}\n"
-        f"efficiency {'-' if efficiency is None else f'{efficiency:.1%}'}"
-        f"  loot {format_isk(side['loot_dropped'])}\n"
+        f"efficiency {efficiency_text}loot {format_isk(side['loot_dropped'])}\n"
     )
     roles = side["roles_present"]
     if roles:
@@ -198,6 +211,23 @@ class BattleReportScreen(DashboardScreen):
         super().on_mount()
         if self.evedmv_app.db is None:
             self._show_unavailable()
+        if not self.too_small:
+            self.action_tab("sides")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ENTITY_ACTIONS:
+            # They act on the entities table's cursor row and store an override,
+            # so they are hidden from the footer and inert unless it shows.
+            on_entities = self.query_one(TabbedContent).active == "entities"
+            if not on_entities:
+                return False
+        return super().check_action(action, parameters)
+
+    def on_tabbed_content_tab_activated(
+        self, event: TabbedContent.TabActivated
+    ) -> None:
+        """Show or hide the entity keys in the footer as the tab changes."""
+        self.refresh_bindings()
 
     def load_data(self) -> None:
         self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
@@ -234,10 +264,7 @@ class BattleReportScreen(DashboardScreen):
         self.report = report
         self.query_one("#battle-header", Static).update(_header(report))
         sides = self.query_one("#battle-sides", Horizontal)
-        # Side by side while each side gets 26 columns, else one under another.
-        sides.set_class(
-            len(report.sides) * SIDE_MIN_WIDTH > self.size.width, "-stacked"
-        )
+        self._fit_sides(self.size.width)
         sides.remove_children()
         sides.mount_all(
             Static(_side_text(report, side), classes="battle-side")
@@ -277,6 +304,17 @@ class BattleReportScreen(DashboardScreen):
             for e in report.entities
         )
 
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too and checks the minimum size.
+        self._fit_sides(event.size.width)
+
+    def _fit_sides(self, width: int) -> None:
+        """Lay the sides side by side while each gets 26 columns, else stack them."""
+        if self.report is None:
+            return
+        stacked = len(self.report.sides) * SIDE_MIN_WIDTH > width
+        self.query_one("#battle-sides", Horizontal).set_class(stacked, "-stacked")
+
     def _show_timeline(self) -> None:
         plot = self.query_one(SeriesPlot)
         plot.plot_title = TIMELINE_TITLES[self.timeline_measure]
@@ -297,8 +335,9 @@ class BattleReportScreen(DashboardScreen):
         tabs = self.query_one(TabbedContent)
         tabs.active = tab
         pane = tabs.get_pane(tab)
-        # A pane with nothing to focus leaves focus on the tab strip, where
-        # Left and Right switch tabs.
+        # The sides pane focuses its scrolling container, so the arrows, page
+        # keys, Home and End scroll it. A pane with nothing to focus leaves
+        # focus on the tab strip, where Left and Right switch tabs.
         target: Widget | None = next(
             (widget for widget in pane.query("*") if widget.can_focus), None
         )

@@ -14,7 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from evedmv_tui.battles.report import BattleFilter, BattleSummary, list_battles
+from evedmv_tui.battles.report import (
+    BattleFilter,
+    BattleList,
+    BattleSummary,
+    find_battles,
+)
 from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, StatusState
@@ -22,6 +27,8 @@ from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import count_noun, format_isk, truncate
 
 REFRESH_SECONDS = 10.0
+LIST_LIMIT = 500
+"""Battles the table shows at most. The summary counts all matches when more match."""
 COLUMNS = (
     ("state", " "),
     ("start", "Start UTC"),
@@ -127,19 +134,6 @@ def describe_filter(criteria: BattleFilter) -> str:
     return " ".join(words)
 
 
-def sort_battles(rows: list[BattleSummary], key: str) -> list[BattleSummary]:
-    """Order rows by ``key``, largest or newest first, ties by id."""
-    measures: dict[str, Callable[[BattleSummary], float]] = {
-        "start": lambda b: b.start_time.timestamp(),
-        "kills": lambda b: b.kills,
-        "pilots": lambda b: b.pilots,
-        "isk": lambda b: b.isk_destroyed,
-        "duration": lambda b: b.duration.total_seconds(),
-    }
-    measure = measures[key]
-    return sorted(rows, key=lambda b: (-measure(b), -b.battle_id))
-
-
 def describe_place(battle: BattleSummary, width: int) -> str:
     """Return the systems and regions of ``battle`` in at most ``width`` characters.
 
@@ -156,7 +150,13 @@ def describe_place(battle: BattleSummary, width: int) -> str:
     return truncate(text, width)
 
 
-def _row(battle: BattleSummary, place_width: int) -> list[Any]:
+def start_format(rows: list[BattleSummary]) -> str:
+    """Return the start time's format: with the year when ``rows`` span years."""
+    years = {battle.start_time.year for battle in rows}
+    return "%Y-%m-%d %H:%M" if len(years) > 1 else "%m-%d %H:%M"
+
+
+def _row(battle: BattleSummary, place_width: int, time_format: str) -> list[Any]:
     state = ""
     if battle.ongoing:
         state = "●"
@@ -165,7 +165,7 @@ def _row(battle: BattleSummary, place_width: int) -> list[Any]:
     minutes = int(battle.duration.total_seconds() // 60)
     return [
         state,
-        f"{battle.start_time:%m-%d %H:%M}",
+        battle.start_time.strftime(time_format),
         describe_place(battle, place_width),
         right(f"{minutes}m"),
         battle.kills,
@@ -233,9 +233,14 @@ class BattlesScreen(DashboardScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.criteria = BattleFilter()
+        self.criteria = BattleFilter(limit=LIST_LIMIT)
         self.sort_index = 0
+        """The order to load: an index into :data:`SORTS`."""
+        self.shown_sort_index = 0
+        """The order of the rows shown, which a load in progress may change."""
         self.rows: list[BattleSummary] = []
+        self.matches: int | None = None
+        """Battles the filter matches in the store; None until the first load."""
         self.poll_timer: Timer | None = None
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
@@ -262,11 +267,29 @@ class BattlesScreen(DashboardScreen):
             self._render_rows()
 
     def load_data(self) -> None:
-        self.run_query(list_battles, self.criteria, then=self.show_battles)
+        index = self.sort_index
+        self.run_query(
+            find_battles,
+            self.criteria,
+            SORTS[index][0],
+            then=lambda found: self.show_battles(found, index),
+        )
 
-    def show_battles(self, rows: list[BattleSummary]) -> None:
-        self.rows = rows
+    def show_battles(self, found: BattleList, sort_index: int) -> None:
+        """Show ``found``, loaded in the order ``sort_index`` names.
+
+        A new order starts at its top. A reload in the same order keeps the
+        cursor and scroll.
+        """
+        new_order = sort_index != self.shown_sort_index
+        self.rows = found.battles
+        self.shown_sort_index = sort_index
+        self.matches = found.matches
         self._render_rows()
+        if new_order:
+            table = self.query_one(KeyedTable)
+            table.move_cursor(row=0)
+            table.scroll_home(animate=False, immediate=True)
 
     def _poll(self) -> None:
         """Reload while this screen is shown and connected, unless a load runs."""
@@ -277,16 +300,26 @@ class BattlesScreen(DashboardScreen):
         self.load_data()
 
     def _render_rows(self) -> None:
-        key, label = SORTS[self.sort_index]
-        ordered = sort_battles(self.rows, key)
+        _, label = SORTS[self.shown_sort_index]
+        ordered = self.rows
         table = self.query_one(KeyedTable)
         width = table.size.width or self.app.size.width
-        cells = [_row(b, MIN_PLACE_WIDTH) for b in ordered]
+        time_format = start_format(ordered)
+        cells = [_row(b, MIN_PLACE_WIDTH, time_format) for b in ordered]
         place = place_width(width, cells)
-        table.update_rows((b.battle_id, _row(b, place)) for b in ordered)
+        table.update_rows((b.battle_id, _row(b, place, time_format)) for b in ordered)
         self.query_one("#battles-summary", Static).update(
             self._summary(ordered, label, width)
         )
+
+    def _count(self, shown: int) -> str:
+        """Return how many battles show, and of how many when the limit cut them."""
+        if self.matches is None:
+            connected = self.evedmv_app.db is not None
+            return "loading battles" if connected else count_noun(shown, "battle")
+        if self.matches > shown:
+            return f"{shown:,} of {count_noun(self.matches, 'battle')}"
+        return count_noun(shown, "battle")
 
     def _summary(self, ordered: list[BattleSummary], label: str, width: int) -> str:
         """Return the lines above the table: counts, legend, filter, or why empty.
@@ -294,16 +327,16 @@ class BattlesScreen(DashboardScreen):
         A part that does not fit on the line goes on a line of its own, so
         a long filter is shown whole (wrapped) rather than cut.
         """
-        parts = [count_noun(len(ordered), "battle"), f"sorted by {label}"]
+        parts = [self._count(len(ordered)), f"sorted by {label}"]
         ongoing = sum(1 for b in ordered if b.ongoing)
         if ongoing:
             parts.append(f"{ongoing} ongoing")
         filter_text = describe_filter(self.criteria)
         if self.evedmv_app.db is None:
             parts.append(DATABASE_UNAVAILABLE)
-        elif not ordered and filter_text:
+        elif self.matches == 0 and filter_text:
             parts.append("no battle matches: press f to change the filter")
-        elif not ordered:
+        elif self.matches == 0:
             parts.append("none yet: battles appear here as killmails are imported")
         legend = describe_markers(ordered)
         if legend:
@@ -330,8 +363,18 @@ class BattlesScreen(DashboardScreen):
         self.action_open_battle()
 
     def action_cycle_sort(self) -> None:
+        """Sort by the next field, and show the top of the new order once loaded.
+
+        The database sorts every stored battle, so a new order needs a load.
+        """
+        if self.evedmv_app.db is None:
+            self.notify(
+                "sorting needs the database; sort again once the dashboard reconnects",
+                severity="warning",
+            )
+            return
         self.sort_index = (self.sort_index + 1) % len(SORTS)
-        self._render_rows()
+        self.load_data()
 
     def action_refresh(self) -> None:
         self.load_data()
@@ -343,7 +386,9 @@ class BattlesScreen(DashboardScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            self.criteria = parse_filter(event.value)
+            self.criteria = dataclasses.replace(
+                parse_filter(event.value), limit=LIST_LIMIT
+            )
         except ValueError as exc:
             self.notify(
                 str(exc), title="invalid filter", severity="error", markup=False

@@ -86,6 +86,23 @@ def lookup_and_load(
     return load_page(db, found[0], period, resolve_names=names)
 
 
+def describe_empty(page: EntityPage) -> str:
+    """Return the line an empty heatmap shows: the period's dates and the all-time key.
+
+    A period ends at the newest killmail stored for anyone, so an entity
+    whose activity is older than the period shows nothing until the user
+    widens it.
+    """
+    if page.since is None:
+        return "No kills or losses of this entity are stored."
+    all_time = next(key for key, period in PERIOD_KEYS.items() if period.days is None)
+    return (
+        f"No kills or losses from {page.since:%Y-%m-%d %H:%M} to"
+        f" {page.until:%Y-%m-%d %H:%M} UTC, the {page.period.label} up to the"
+        f" newest stored killmail. Press {all_time} for all time."
+    )
+
+
 class EntityScreen(DashboardScreen):
     """Summary, heatmap, top lists, recent killmails and battles of one entity."""
 
@@ -232,7 +249,7 @@ class EntityScreen(DashboardScreen):
             Text(" \N{EM DASH} ".join(parts))
         )
         self.query_one(SummaryPanel).show(page)
-        self.query_one(HeatmapView).show(page.heatmap)
+        self.query_one(HeatmapView).show(page.heatmap, describe_empty(page))
         for name, entries in page.tops.items():
             for table in self.query(f"#top-{name}").results(TopListTable):
                 table.show(entries)

@@ -16,8 +16,16 @@ SHADES = " ·░░▒▒▓▓██"
 MODES = ("all", "kills", "losses")
 
 
-def render_heatmap(heatmap: Heatmap, mode: str = "all", cell_width: int = 2) -> Text:
-    """Return the 7x24 grid as text, one row per weekday, hours across."""
+EMPTY_TEXT = "No activity in this period."
+
+
+def render_heatmap(
+    heatmap: Heatmap, mode: str = "all", cell_width: int = 2, empty: str = EMPTY_TEXT
+) -> Text:
+    """Return the 7x24 grid as text, one row per weekday, hours across.
+
+    ``empty`` is the line under the grid when the heatmap counts nothing.
+    """
     grid = heatmap.grid(kills=mode != "losses", losses=mode != "kills")
     peak = max(max(row) for row in grid)
     text = Text()
@@ -34,7 +42,7 @@ def render_heatmap(heatmap: Heatmap, mode: str = "all", cell_width: int = 2) -> 
     zone = heatmap.timezone()
     counted = {"all": "kills and losses", "kills": "kills", "losses": "losses"}[mode]
     if zone is None:
-        text.append("No activity in this period.")
+        text.append(empty)
     else:
         text.append(
             f"{counted}; busiest {zone.window}"
@@ -62,9 +70,13 @@ class HeatmapView(Static, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.heatmap = Heatmap(())
+        self.empty_text = EMPTY_TEXT
+        """The line under an empty grid."""
 
-    def show(self, heatmap: Heatmap) -> None:
+    def show(self, heatmap: Heatmap, empty: str = EMPTY_TEXT) -> None:
+        """Show ``heatmap``, with ``empty`` under the grid when it counts nothing."""
         self.heatmap = heatmap
+        self.empty_text = empty
         self._render_map()
 
     def watch_mode(self) -> None:
@@ -79,4 +91,4 @@ class HeatmapView(Static, can_focus=True):
     def _render_map(self) -> None:
         # Two columns per hour need 4 + 48 cells; narrower panes get one.
         width = 2 if self.size.width == 0 or self.size.width >= 56 else 1
-        self.update(render_heatmap(self.heatmap, self.mode, width))
+        self.update(render_heatmap(self.heatmap, self.mode, width, self.empty_text))

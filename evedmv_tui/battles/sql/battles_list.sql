@@ -1,5 +1,7 @@
--- Stored battles matching the filters, newest first. A battle is ongoing
--- while its last kill is less than a quiet period old.
+-- Stored battles matching the filters, largest first by the order parameter:
+-- start (newest first), kills, pilots, isk or duration. Ties go to the higher
+-- id. A battle is ongoing while its last kill is less than a quiet
+-- period old. matches counts every battle the filters match, before LIMIT.
 SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        ARRAY(SELECT coalesce(s.solar_system_name, u.id::text)
              FROM unnest(b.solar_system_ids) WITH ORDINALITY AS u (id, n)
@@ -11,7 +13,8 @@ SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        b.kills, b.pilots, b.isk_destroyed, b.side_count, b.kind, b.confidence,
        b.changed,
        b.end_time > now() - make_interval(secs => %(quiet_seconds)s) AS ongoing,
-       b.updated_at
+       b.updated_at,
+       count(*) OVER () AS matches
 FROM battles b
 WHERE (%(since)s::timestamptz IS NULL OR b.end_time >= %(since)s::timestamptz)
   AND (%(until)s::timestamptz IS NULL OR b.start_time <= %(until)s::timestamptz)
@@ -30,5 +33,13 @@ WHERE (%(since)s::timestamptz IS NULL OR b.end_time >= %(since)s::timestamptz)
         WHERE r.region_id = ANY(b.region_ids)
           AND (lower(r.region_name) = lower(%(region)s::text)
                OR r.region_id::text = %(region)s::text)))
-ORDER BY b.start_time DESC, b.battle_id DESC
+-- Each CASE is NULL on every row unless it is the chosen order, so only one
+-- of them sorts, and it compares the column in its own type.
+ORDER BY CASE WHEN %(order)s::text = 'start' THEN b.start_time END DESC,
+         CASE WHEN %(order)s::text = 'kills' THEN b.kills END DESC,
+         CASE WHEN %(order)s::text = 'pilots' THEN b.pilots END DESC,
+         CASE WHEN %(order)s::text = 'isk' THEN b.isk_destroyed END DESC,
+         CASE WHEN %(order)s::text = 'duration'
+              THEN b.end_time - b.start_time END DESC,
+         b.battle_id DESC
 LIMIT %(limit)s
