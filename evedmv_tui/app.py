@@ -656,8 +656,14 @@ class EvedmvApp(App[int]):
         self.push_screen(screen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit":
+            return True
         # While a screen shows the size message only quitting acts.
-        return action == "quit" or not getattr(self.screen, "too_small", False)
+        if getattr(self.screen, "too_small", False):
+            return False
+        # The home screen is the bottom of the stack: there is nothing to go
+        # back to, so its footer does not offer Back.
+        return action != "back" or len(self.screen_stack) > 1
 
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)

@@ -55,6 +55,17 @@ async def test_help_opens_and_closes(settings: Settings) -> None:
         assert isinstance(app.screen, HomeScreen)
 
 
+async def test_home_offers_no_back(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        assert "escape" not in app.screen.active_bindings
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("question_mark")
+        assert "escape" in app.screen.active_bindings
+
+
 async def test_help_wraps_under_descriptions(settings: Settings) -> None:
     """A description too long for one line continues under its first word.
 
