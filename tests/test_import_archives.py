@@ -123,3 +123,18 @@ def test_reimport_archive_adds_nothing(
     assert summary.updated == 0
     assert summary.duplicates == summary.read
     assert db.fetch_one(counts) == before
+
+
+def test_archive_import_builds_indexes(
+    imported: tuple[Database, ImportSummary],
+) -> None:
+    # The import starts on empty tables, so it defers the attacker indexes.
+    db, _ = imported
+    partitions = db.fetch_all(
+        "SELECT c.relname, count(*) FROM pg_inherits AS h"
+        " JOIN pg_class AS c ON c.oid = h.inhrelid"
+        " JOIN pg_index AS i ON i.indrelid = c.oid AND i.indisvalid"
+        " WHERE h.inhparent = 'attackers'::regclass GROUP BY 1 ORDER BY 1"
+    )
+    assert partitions == [("attackers_2021_11", 4), ("attackers_2021_12", 4)]
+    assert db.fetch_value("SELECT count(*) FROM deferred_indexes") == 0

@@ -11,11 +11,14 @@ Large inputs are read in a second process, which decompresses bzip2 and
 xz in one thread while another parses and encodes, so reading overlaps the
 writes. Killmails without zkb values are valued as they are encoded, from
 the prices that :class:`~evedmv_tui.ingest.writer.BatchWriter` loads when
-it starts.
+it starts. An import that is large next to what is stored drops the
+secondary indexes of ``attackers`` while it runs and builds them at the end
+(:mod:`evedmv_tui.ingest.indexes`).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import dataclasses
@@ -30,6 +33,7 @@ from typing import Any, cast
 
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, run_hooks
+from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
 from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
 from evedmv_tui.ingest.shapes import RejectedRecord
 from evedmv_tui.ingest.sources import expand_paths
@@ -259,22 +263,25 @@ class _Batcher:
         for position, record in enumerate(records):
             if not isinstance(record, RejectedRecord):
                 last[record.killmail_id] = position
+        tally: collections.Counter[tuple[int, str]] = collections.Counter()
         for position, (record, owner) in enumerate(zip(records, owners, strict=True)):
-            counts = self.files[owner]
-            for target in (counts, self.total):
-                target.read += 1
-                if isinstance(record, RejectedRecord):
-                    target.rejected += 1
-                elif last[record.killmail_id] != position:
-                    target.duplicates += 1
-                elif record.killmail_id in inserted:
-                    target.inserted += 1
-                elif record.killmail_id in updated:
-                    target.updated += 1
-                elif record.killmail_id in pending:
-                    target.pending += 1
-                else:
-                    target.duplicates += 1
+            if isinstance(record, RejectedRecord):
+                outcome_name = "rejected"
+            elif last[record.killmail_id] != position:
+                outcome_name = "duplicates"
+            elif record.killmail_id in inserted:
+                outcome_name = "inserted"
+            elif record.killmail_id in updated:
+                outcome_name = "updated"
+            elif record.killmail_id in pending:
+                outcome_name = "pending"
+            else:
+                outcome_name = "duplicates"
+            tally[owner, outcome_name] += 1
+        for (owner, outcome_name), count in tally.items():
+            for target in (self.files[owner], self.total):
+                target.read += count
+                setattr(target, outcome_name, getattr(target, outcome_name) + count)
 
 
 def _record_import(db: Database, paths: Sequence[str]) -> int:
@@ -300,6 +307,26 @@ def default_workers(files: int, total_bytes: int) -> int:
     return max(1, min(files, (os.cpu_count() or 2) - 1))
 
 
+@contextlib.contextmanager
+def _index_upkeep(
+    db: Database, total_bytes: int, defer: bool | None
+) -> Iterator[list[str]]:
+    """Drop the secondary indexes of ``attackers`` for the import, if it should.
+
+    ``defer`` None leaves the choice to :func:`should_defer`. An import that
+    keeps the indexes builds any that an earlier import left dropped.
+    Yields the names of the dropped indexes.
+    """
+    if defer is None:
+        defer = should_defer(db, total_bytes)
+    if not defer:
+        restore(db)
+        yield []
+        return
+    with deferred_indexes(db) as dropped:
+        yield dropped
+
+
 def _events(
     files: Sequence[Path], workers: int, prices: Mapping[int, float]
 ) -> Iterator[ReadEvent]:
@@ -318,13 +345,17 @@ def import_paths(
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
+    defer_indexes: bool | None = None,
 ) -> ImportSummary:
     """Import every killmail document in ``paths`` (files and folders).
 
     Killmails without a body are kept as pending; unless ``offline``,
     ``fetch_pending`` is called once the files are read to fetch them.
     ``workers`` is the number of reader processes: 0 reads in this process,
-    None picks :func:`default_workers`.
+    None picks :func:`default_workers`. ``defer_indexes`` drops the
+    secondary indexes of ``attackers`` during the import and builds them
+    after it (see :mod:`evedmv_tui.ingest.indexes`); None decides by the
+    input's size next to what is stored.
     Raise :class:`~evedmv_tui.ingest.sources.InputError` for a missing path
     before anything is written.
     """
@@ -333,7 +364,11 @@ def import_paths(
     if workers is None:
         workers = default_workers(len(files), total_bytes)
     started = time.perf_counter()
-    with operation("import"), _fewer_collections():
+    with (
+        operation("import"),
+        _fewer_collections(),
+        _index_upkeep(db, total_bytes, defer_indexes),
+    ):
         import_id = _record_import(db, [str(path) for path in files])
         writer = BatchWriter(db, import_id=import_id)
         batcher = _Batcher(db, writer, after_batch, batch_size)

@@ -147,6 +147,23 @@ def month_start(moment: dt.datetime) -> dt.datetime:
     return dt.datetime(utc.year, utc.month, 1, tzinfo=dt.UTC)
 
 
+def month_starts(moments: Iterable[dt.datetime]) -> set[dt.datetime]:
+    """Return the first instants of the UTC months of ``moments``."""
+    # Parsed killmail times are in UTC already, so their year and month
+    # name the month without a time zone conversion per killmail.
+    utc_months = set()
+    starts = set()
+    for moment in moments:
+        if moment.tzinfo is dt.UTC:
+            utc_months.add((moment.year, moment.month))
+        else:
+            starts.add(month_start(moment))
+    starts.update(
+        dt.datetime(year, month, 1, tzinfo=dt.UTC) for year, month in utc_months
+    )
+    return starts
+
+
 def _next_month(start: dt.datetime) -> dt.datetime:
     if start.month == 12:
         return start.replace(year=start.year + 1, month=1)
@@ -506,12 +523,13 @@ class BatchWriter:
         chosen, rejects, in_batch_duplicates = _merge_duplicates(
             records, seen_at, self.prices
         )
-        times = {
-            record.killmail_time
-            for record in chosen.values()
-            if isinstance(record, EncodedKillmail)
-        }
-        self.partitions.ensure({month_start(moment) for moment in times})
+        self.partitions.ensure(
+            month_starts(
+                record.killmail_time
+                for record in chosen.values()
+                if isinstance(record, EncodedKillmail)
+            )
+        )
 
         db = self.db
         with db.connection() as conn, conn.transaction():

@@ -89,6 +89,9 @@ def applied_versions(db: Database) -> set[int]:
 def migrate(db: Database) -> list[Migration]:
     """Apply pending migrations in order and return the ones applied.
 
+    Then build the indexes that an import which ended early left dropped
+    (``0203_deferred_indexes.sql``), unless that import still runs.
+
     Raises :class:`MigrationFailed` naming the migration and the fix when the
     server rejects one, for example for a missing privilege or extension.
     """
@@ -100,6 +103,9 @@ def migrate(db: Database) -> list[Migration]:
                     applied.append(migration)
             except psycopg.Error as exc:
                 raise MigrationFailed(migration, exc) from exc
+        built = db.fetch_value("SELECT restore_deferred_indexes()", conn=conn)
+    if built:
+        log.warning("built %d index(es) that an interrupted import dropped", built)
     return applied
 
 
