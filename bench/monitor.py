@@ -1,7 +1,7 @@
 """CPU cost of the performance monitor's polls, next to pg_activity's refreshes.
 
 Usage: .venv/bin/python bench/monitor.py [--seconds 60] [--interval 2]
-    [--tables 50] [--rate 20]
+    [--tables 50] [--rate 20] [--steps]
 
 Steps, on a private cluster in a fresh directory under /tmp (removed at the
 end):
@@ -43,6 +43,7 @@ The last output line is one JSON object with the figures and the ratios
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -269,8 +270,69 @@ def backend_cpu_seconds(conninfo: str, application_name: str) -> float:
     return total
 
 
-def measure_monitor(conninfo: str, seconds: float, interval: float) -> dict[str, Any]:
-    """Run the monitor at ``interval`` for ``seconds`` and return its CPU figures."""
+def time_steps() -> dict[str, float]:
+    """Wrap the poll's steps so each adds its thread CPU time to the returned dict.
+
+    A nested step counts in its caller too: ``_statements`` includes
+    ``fetch_texts``, ``fingerprint`` and ``statement_deltas``. ``gc`` is the
+    time of every garbage collection, whatever step it interrupted.
+    """
+    from evedmv_tui.monitor import poller, statements
+
+    totals: dict[str, float] = {}
+    targets: list[tuple[Any, str]] = [
+        (poller, "_read_poll_start"),
+        (poller.Monitor, "_statements"),
+        (statements.StatementReader, "read_set"),
+        (statements.StatementReader, "fetch_texts"),
+        (statements, "fingerprint"),
+        (poller, "statement_deltas"),
+        (poller.Monitor, "_activity"),
+        (poller.Monitor, "_slow_collectors"),
+        (poller.Monitor, "_memory"),
+        (poller.Monitor, "_app_side"),
+        (poller.Monitor, "_backend_cost"),
+        (poller, "build_alerts"),
+        (poller, "build_samples"),
+    ]
+    for owner, name in targets:
+        setattr(owner, name, _timed(getattr(owner, name), name, totals))
+
+    started = [0.0]
+
+    def time_collection(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.thread_time()
+        else:
+            totals["gc"] = totals.get("gc", 0.0) + time.thread_time() - started[0]
+
+    gc.callbacks.append(time_collection)
+    return totals
+
+
+def _timed(
+    function: Callable[..., Any], name: str, totals: dict[str, float]
+) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[name] = totals.get(name, 0.0) + time.thread_time() - started
+
+    return timed
+
+
+def measure_monitor(
+    conninfo: str, seconds: float, interval: float, *, steps: bool = False
+) -> dict[str, Any]:
+    """Run the monitor at ``interval`` for ``seconds`` and return its CPU figures.
+
+    With ``steps``, the figures also contain each step's thread CPU time
+    (see :func:`time_steps`). The wrappers add to the CPU figures, so a run
+    with steps is not comparable with one without.
+    """
+    step_seconds = time_steps() if steps else None
     fill_telemetry(TELEMETRY, TELEMETRY_RECORDS)
     settings = Settings(dsn=conninfo, poll_interval=interval)
     snapshots: list[Snapshot] = []
@@ -305,6 +367,7 @@ def measure_monitor(conninfo: str, seconds: float, interval: float) -> dict[str,
             len(s.statements) for s in snapshots[1:]
         ),
         "backends_sampled": len(last_memory.backends) if last_memory else 0,
+        "steps": step_seconds,
     }
 
 
@@ -420,12 +483,14 @@ def measure_pg_activity(
 
 
 def run_child(
-    kind: str, conninfo: str, seconds: float, interval: float
+    kind: str, conninfo: str, seconds: float, interval: float, *, steps: bool = False
 ) -> dict[str, Any]:
     """Run one measurement in a fresh Python process and return its figures."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
     command += ["--conninfo", conninfo, "--seconds", str(seconds)]
     command += ["--interval", str(interval)]
+    if steps:
+        command.append("--steps")
     result = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=seconds + 120
     )
@@ -532,6 +597,8 @@ def print_figures(figures: dict[str, Any]) -> None:
         f" ratio to pg_activity per refresh: {figures['ratio_to_pg_activity']}"
     )
     print(f"load average before and after: {figures['load_average']}")
+    for name, ms in figures.get("steps_ms_per_poll", {}).items():
+        print(f"  step {name}: {ms} ms per poll")
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
@@ -566,7 +633,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(2 * args.interval)
             entries, backends = server_counts(conninfo)
             load_before = os.getloadavg()[0]
-            ours = run_child("monitor", conninfo, args.seconds, args.interval)
+            ours = run_child(
+                "monitor", conninfo, args.seconds, args.interval, steps=args.steps
+            )
             theirs = run_child("pg_activity", conninfo, args.seconds, args.interval)
             load_after = os.getloadavg()[0]
             workload.stop()
@@ -578,6 +647,11 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
     figures = summarize(ours, theirs, args.interval)
+    if ours["steps"] is not None:
+        figures["steps_ms_per_poll"] = {
+            name: round(1000 * seconds / ours["polls"], 3)
+            for name, seconds in sorted(ours["steps"].items(), key=lambda i: -i[1])
+        }
     figures["pg_stat_statements_entries"] = entries
     figures["server_backends"] = backends
     figures["workload_statements"] = workload.sent
@@ -599,12 +673,23 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, default=20.0, help="workload statements per second"
     )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="also time each step of the monitor's polls, in thread CPU ms per"
+        " poll (the timing adds to the CPU figures)",
+    )
     parser.add_argument("--child", choices=("monitor", "pg_activity"), help="internal")
     parser.add_argument("--conninfo", help="internal: the server a child polls")
     args = parser.parse_args()
     if args.child is not None:
-        measure = measure_monitor if args.child == "monitor" else measure_pg_activity
-        print(json.dumps(measure(args.conninfo, args.seconds, args.interval)))
+        if args.child == "monitor":
+            figures = measure_monitor(
+                args.conninfo, args.seconds, args.interval, steps=args.steps
+            )
+        else:
+            figures = measure_pg_activity(args.conninfo, args.seconds, args.interval)
+        print(json.dumps(figures))
         return 0
     figures = run_benchmark(args)
     print_figures(figures)

@@ -4,6 +4,7 @@ leak rule, the garbage collector and tracemalloc."""
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 
 import psutil
@@ -208,6 +209,32 @@ def test_trend_history_is_bounded() -> None:
     trend = MemoryTrend(max_samples=10)
     fill(trend, 100, 1, 1.0)
     assert len(trend.history) == 10
+
+
+def test_trend_step_skips_close_samples() -> None:
+    trend = MemoryTrend(step_seconds=10.0)
+    fill(trend, 360, 2, 2 * LEAK_SLOPE_BYTES_PER_MIN / 60)
+    times = [t for t, _ in trend.history]
+    assert all(later - earlier >= 10.0 for earlier, later in itertools.pairwise(times))
+    assert len(times) <= 32
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.slope_bytes_per_min == pytest.approx(2 * LEAK_SLOPE_BYTES_PER_MIN)
+    assert fit.leak_suspected is True
+
+
+def test_trend_fit_follows_new_samples() -> None:
+    trend = MemoryTrend()
+    fill(trend, 360, 2, 0.0)
+    flat = trend.trend()
+    assert flat is not None
+    assert trend.trend() is flat
+    for t in range(362, 724, 2):
+        trend.add(float(t), int(200 * MIB + 2 * LEAK_SLOPE_BYTES_PER_MIN / 60 * t))
+    climbing = trend.trend()
+    assert climbing is not None
+    assert flat.leak_suspected is False
+    assert climbing.leak_suspected is True
 
 
 def test_least_squares_of_flat_time_is_none() -> None:

@@ -164,21 +164,25 @@ def statement_deltas(
         items = [(key, total) for key, total in items if old.get(key) is not total]
     deltas: list[StatementDelta] = []
     untrusted = 0
-    for key, total in items:
-        delta: Counters | None = None
-        if reason is None:
-            before = old.get(key)
+    if reason is None:
+        # The loop runs for every changed entry of every poll, so it reads
+        # the tuples' fields directly instead of through properties.
+        find_before = old.get
+        for key, total in items:
+            before = find_before(key)
             if before is total or before == total:
                 if not include_unchanged:
                     continue
-                delta = NO_CHANGE
+                delta: Counters | None = NO_CHANGE
             else:
                 delta = total if before is None else total - before
-                if delta.has_negative():
+                if min(delta) < 0:
                     delta = None
-        if delta is None:
-            untrusted += 1
-        deltas.append(StatementDelta(key, delta, total, elapsed))
+                    untrusted += 1
+            deltas.append(StatementDelta(key, delta, total, elapsed))
+    else:
+        deltas = [StatementDelta(key, None, total, elapsed) for key, total in items]
+        untrusted = len(deltas)
     hidden = current.statements.hidden
     hidden_delta: Counters | None = None
     if hidden is not None and reason is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.capabilities import PanelProblem
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.monitor.severity import Severity
-from evedmv_tui.monitor.snapshot import Alert, MemoryView, Snapshot, StatementView
+from evedmv_tui.monitor.snapshot import Alert, MemoryView, Snapshot
 from evedmv_tui.monitor.statements import clip
 
 ESI_BUDGET_WARNING = 20
@@ -70,8 +71,12 @@ def _problem_alert(problem: PanelProblem) -> Alert:
 def _statement_alerts(snapshot: Snapshot) -> list[Alert]:
     alerts = []
     for view in snapshot.statements:
+        # The severity is OK for every entry under the thresholds, so only
+        # the others need their mean.
+        if view.severity == Severity.OK:
+            continue
         mean = view.delta.mean_ms
-        if view.severity == Severity.OK or mean is None:
+        if mean is None:
             continue
         alerts.append(
             Alert(
@@ -250,54 +255,56 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
 
 
 def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sample]:
-    by_fingerprint: dict[str, list[StatementView]] = {}
+    # Sum the interval's figures and the cumulative ones per fingerprint in
+    # one pass over the entries: [interval calls, interval exec ms, total
+    # calls, total exec ms, every change trusted, first view]. An entry
+    # without a trusted change makes its group use the cumulative figures.
+    sums: dict[str, list[Any]] = {}
     for view in snapshot.statements:
-        if view.fingerprint is None:
+        statement_fingerprint = view.fingerprint
+        if statement_fingerprint is None:
             continue
-        group = by_fingerprint.get(view.fingerprint)
+        change = view.delta.delta
+        total = view.delta.total
+        group = sums.get(statement_fingerprint)
         if group is None:
-            by_fingerprint[view.fingerprint] = [view]
+            group = sums[statement_fingerprint] = [0, 0.0, 0, 0.0, True, view]
+        group[2] += total.calls
+        group[3] += total.exec_ms
+        if change is None:
+            group[4] = False
         else:
-            group.append(view)
+            group[0] += change.calls
+            group[1] += change.exec_ms
     samples = []
-    for statement_fingerprint, views in by_fingerprint.items():
-        # Sum the interval's figures and the cumulative ones in one pass:
-        # an entry without a trusted change makes the group use the latter.
-        trusted = snapshot.statements_trusted
-        interval_calls = total_calls = 0
-        interval_exec_ms = total_exec_ms = 0.0
-        for view in views:
-            change = view.delta.delta
-            total = view.delta.total
-            total_calls += total.calls
-            total_exec_ms += total.exec_ms
-            if change is None:
-                trusted = False
-            else:
-                interval_calls += change.calls
-                interval_exec_ms += change.exec_ms
+    interval_trusted = snapshot.statements_trusted
+    for statement_fingerprint, group in sums.items():
+        trusted = interval_trusted and group[4]
         if trusted:
-            calls = interval_calls
-            exec_ms = interval_exec_ms
+            calls = group[0]
+            exec_ms = group[1]
             rate = calls / elapsed if elapsed > 0 else 0.0
         else:
             # Cumulative figures, marked untrusted: a reset or restart hides
             # what happened in this interval.
-            calls = total_calls
-            exec_ms = total_exec_ms
+            calls = group[2]
+            exec_ms = group[3]
             rate = 0.0
         if calls <= 0:
             continue
-        first = views[0]
+        first = group[5]
         label = _label(first.query) if first.query else first.one_line(80)
-        prefix = f"statement:{statement_fingerprint}"
-        samples.append(
-            Sample(f"{prefix}:mean_ms", exec_ms / calls, at, elapsed, trusted, label)
-        )
-        samples.append(
-            Sample(f"{prefix}:calls_per_s", rate, at, elapsed, trusted, label)
-        )
+        mean_key, rate_key = _sample_keys(statement_fingerprint)
+        samples.append(Sample(mean_key, exec_ms / calls, at, elapsed, trusted, label))
+        samples.append(Sample(rate_key, rate, at, elapsed, trusted, label))
     return samples
+
+
+@functools.lru_cache(maxsize=4096)
+def _sample_keys(statement_fingerprint: str) -> tuple[str, str]:
+    """Return the sample keys of a fingerprint, built once per fingerprint."""
+    prefix = f"statement:{statement_fingerprint}"
+    return f"{prefix}:mean_ms", f"{prefix}:calls_per_s"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -32,10 +32,15 @@ LEAK_SLOPE_BYTES_PER_MIN = 1.0 * MIB
 LEAK_MIN_R_SQUARED = 0.8
 """The straight line must explain this share of the variance, so one large
 allocation (a step) is not read as a leak."""
-USS_MAX_AGE_SECONDS = 30.0
-"""A process's unique set size is read at most this often. Reading it parses
-``/proc/<pid>/smaps_rollup``, which costs more than the rest of a sample, and
-the leak rule follows RSS, which is read every time."""
+USS_MAX_AGE_SECONDS = 120.0
+"""A process's unique set size is read at most this often. Reading it makes
+the kernel walk the process's memory map for ``/proc/<pid>/smaps_rollup``,
+which took about 2 ms of CPU in the monitor process of ``bench/monitor.py``,
+about as much as a whole poll. The leak rule follows RSS, which is read
+every time."""
+TREND_STEP_SECONDS = 10.0
+"""The monitor adds an RSS sample to its leak trend at most this often, so a
+fit over the 300 s window has about 30 points whatever the poll interval."""
 
 
 class ProcessLike(Protocol):
@@ -213,29 +218,49 @@ class MemoryTrend:
         slope_bytes_per_min: float = LEAK_SLOPE_BYTES_PER_MIN,
         min_r_squared: float = LEAK_MIN_R_SQUARED,
         max_samples: int = 1800,
+        step_seconds: float = 0.0,
     ) -> None:
         self.window_seconds = window_seconds
         self.slope_bytes_per_min = slope_bytes_per_min
         self.min_r_squared = min_r_squared
+        self.step_seconds = step_seconds
+        """A sample less than this many seconds after the last kept one is
+        not added."""
         self.history: collections.deque[tuple[float, int]] = collections.deque(
             maxlen=max_samples
         )
+        self._fit: Trend | None = None
+        self._fitted = False
+        """Whether ``_fit`` is the fit of the current history."""
 
     def add(self, monotonic: float, rss: int) -> None:
         """Add a sample, and drop those that no later fit can use.
 
-        A fit starts at the newest sample at or before the window's start, so
-        every older one is dropped. :meth:`trend` then reads only the window,
+        A sample within ``step_seconds`` of the last one is skipped. A fit
+        starts at the newest sample at or before the window's start, so every
+        older one is dropped. :meth:`trend` then reads only the window,
         however long the monitor has run.
         """
         history = self.history
+        if history and monotonic - history[-1][0] < self.step_seconds:
+            return
         history.append((monotonic, rss))
+        self._fitted = False
         start = monotonic - self.window_seconds
         while len(history) > 1 and history[1][0] <= start:
             history.popleft()
 
     def trend(self) -> Trend | None:
-        """Fit the samples of the last window; None with fewer than 3 samples."""
+        """Fit the samples of the last window; None with fewer than 3 samples.
+
+        The fit is kept until the next sample is added.
+        """
+        if not self._fitted:
+            self._fit = self._compute_trend()
+            self._fitted = True
+        return self._fit
+
+    def _compute_trend(self) -> Trend | None:
         if len(self.history) < 3:
             return None
         end = self.history[-1][0]

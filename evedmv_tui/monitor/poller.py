@@ -85,8 +85,10 @@ Subscriber = Callable[[Snapshot], None]
 MIN_INTERVAL = 0.5
 MAX_INTERVAL = 60.0
 MAX_BACKOFF = 30.0
-SLOW_COLLECTOR_SECONDS = 10.0
-"""Table statistics and ingest health are read at most this often."""
+SLOW_COLLECTOR_SECONDS = 30.0
+"""Table statistics and ingest health are read at most this often. Their
+figures move slowly: the scan hints judge counts since the last statistics
+reset, and the ingest rates are averages over 300 s."""
 CAPABILITY_RECHECK_SECONDS = 30.0
 IDLE_BACKEND_MAX_AGE_SECONDS = 30.0
 """A server process that runs no query is sampled with psutil at most this
@@ -232,7 +234,7 @@ class Monitor:
         self._ingest_present: bool | None = None
         self._slow_at = 0.0
         self._slow_cache: tuple[list[IndexHint], IngestHealth | None] = ([], None)
-        self._trend = MemoryTrend()
+        self._trend = MemoryTrend(step_seconds=memory_mod.TREND_STEP_SECONDS)
         self._operation_quantiles: QuantileCache = {}
         self._idle_samples: dict[int, tuple[float, memory_mod.ProcessMemory]] = {}
         """The last psutil sample of each idle server process, by pid, with
@@ -504,9 +506,11 @@ class Monitor:
             samples=[],
             cost=cost,
         )
-        alerts = build_alerts(snapshot)
-        samples = build_samples(snapshot, elapsed or 0.0)
-        return dataclasses.replace(snapshot, alerts=alerts, samples=samples)
+        # Fill the alert and sample lists in place before any subscriber gets
+        # the snapshot, which costs less than copying it with replace().
+        snapshot.alerts.extend(build_alerts(snapshot))
+        snapshot.samples.extend(build_samples(snapshot, elapsed or 0.0))
+        return snapshot
 
     def _guard(self, conn: Connection, read: Callable[[], Any]) -> Any:
         """Run one collector query; a broken connection becomes Disconnected."""
@@ -646,39 +650,44 @@ class Monitor:
             changed=reader.changed_keys(previous.statements),
         )
         # A trusted entry without calls in the interval is not shown, so only
-        # the others need a text.
+        # the others need a text. These loops run for every changed entry of
+        # every poll, so they read the tuples' fields instead of properties.
+        trusted = interval.trusted
         visible = [
             delta
             for delta in interval.deltas
-            if not (interval.trusted and delta.trusted and delta.calls <= 0)
+            if not trusted or delta.delta is None or delta.delta.calls > 0
         ]
-        text_keys = {delta.key.text_key for delta in visible if delta.key is not None}
+        # A key's first three fields are its text key.
+        text_keys = {delta.key[:3] for delta in visible if delta.key is not None}
         texts = self._guard(
             conn,
             lambda: reader.fetch_texts(
                 db, conn, text_keys, known=current.statements.entries
             ),
         )
+        find_text = texts.get
+        warning_seconds = self.warning_seconds
+        error_seconds = self.error_seconds
         views = []
         for delta in visible:
             text: str | None = None
             statement_fingerprint: str | None = None
-            if delta.key is None:
+            key = delta.key
+            if key is None:
                 text = HIDDEN_LABEL
             else:
-                found = texts.get(delta.key.text_key)
+                found = find_text(key[:3])
                 if found is not None:
                     if found.own:
                         continue
                     text, statement_fingerprint = found.text, found.fingerprint
-            mean = delta.mean_ms
-            severity = (
-                Severity.OK
-                if mean is None
-                else classify_seconds(
-                    mean / 1000, self.warning_seconds, self.error_seconds
+            change = delta.delta
+            severity = Severity.OK
+            if change is not None and change.calls > 0:
+                severity = classify_seconds(
+                    change.exec_ms / change.calls / 1000, warning_seconds, error_seconds
                 )
-            )
             views.append(StatementView(delta, text, statement_fingerprint, severity))
         if not interval.trusted:
             views.sort(key=lambda v: v.sort_value("total"), reverse=True)
