@@ -51,6 +51,7 @@ def test_performance_summary_text(
     assert "top statements by total" in out
     assert "app process" in out
     assert "monitor: poll" in out
+    assert "(regression alerts: evedmv regressions)" in out
 
 
 def test_performance_json_is_one_object(

@@ -336,3 +336,25 @@ def test_falling_ratio_peaks_at_its_lowest() -> None:
     assert kinds(changes)[0] == "opened"
     assert changes[-1].peak == pytest.approx(0.60)
     assert changes[-1].value == pytest.approx(0.70)
+
+
+def test_count_from_zero_is_a_low_rise() -> None:
+    detector = RegressionDetector()
+    key = "process:count"
+    changes = feed(detector, [0.0] * 40 + [3.0] * 3, key=key)
+    assert kinds(changes) == ["opened"]
+    assert changes[0].severity == Severity.LOW
+    assert changes[0].size == pytest.approx(1.5)
+
+
+def test_trend_clears_soon_after_growth_stops() -> None:
+    detector = RegressionDetector()
+    key = "memory:rss_bytes"
+    # Points 30 s apart: growth while screens open and caches fill for
+    # twelve minutes, then level.
+    growing = [125 * MIB + i * 1.6 * MIB for i in range(25)]
+    level = [growing[-1]] * 10
+    fed = feed(detector, growing + level, key=key, every=30.0)
+    changes = [c for c in fed if c.key.endswith(":trend")]
+    assert changes[0].kind == "opened"
+    assert changes[-1].kind == "cleared"

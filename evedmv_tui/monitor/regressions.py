@@ -96,6 +96,8 @@ class Rule:
     """Also check for steady growth (a leak)."""
     baselined: bool = True
     """False for keys that are derived figures, such as another trend estimate."""
+    ratio_floor: float = 0.0
+    """Smallest baseline a rise is measured against, in the key's unit."""
 
 
 RULES: tuple[Rule, ...] = (
@@ -114,7 +116,9 @@ RULES: tuple[Rule, ...] = (
     Rule("*bytes", "up", "ratio", (1.25, 1.5, 2.0, 4.0), 16 * MIB, 1 * MIB, True),
     # More transactions mostly means more users; only a collapse counts.
     Rule("*tps", "down", "ratio", (4.0, 8.0, 16.0, 32.0), 5.0, 0.5),
-    Rule("*count", "up", "ratio", (1.5, 2.0, 3.0, 5.0), 2.0, 0.5),
+    # A count that is usually 0 rises by a ratio of its own: 0 -> 3 other
+    # clients is measured as 3 against 2, a low deviation, not as 6 times.
+    Rule("*count", "up", "ratio", (1.5, 2.0, 3.0, 5.0), 2.0, 0.5, ratio_floor=2.0),
     Rule("*", "up", "ratio", (1.5, 2.0, 4.0, 10.0), 0.0, 1e-9),
 )
 """Rules in order; the first whose pattern matches a key applies."""
@@ -411,7 +415,7 @@ class RegressionDetector:
         if rule.measure == "difference":
             up_size, down_size = value - mean, mean - value
         else:
-            up_size = value / max(mean, rule.sigma_floor)
+            up_size = value / max(mean, rule.sigma_floor, rule.ratio_floor)
             down_size = mean / max(value, rule.sigma_floor)
         if rule.direction == "up":
             return up_size, z_up
@@ -592,11 +596,14 @@ class RegressionDetector:
         points = list(state.points)
         values = [value for _, value in points]
         level = max(median(values), rule.sigma_floor)
-        # The rate is the lower of the whole window's and its recent half's:
-        # memory that grew while the dashboard started and then stayed level
-        # ranks as steadily rising, but its recent half does not grow.
+        # The rate is the lowest of the whole window's, its recent half's and
+        # its recent quarter's: memory that grew while the dashboard started
+        # or its caches filled, then stayed level, ranks as steadily rising,
+        # but its recent part does not grow.
         slope = min(
-            theil_sen_slope(points), theil_sen_slope(points[len(points) // 2 :])
+            theil_sen_slope(points),
+            theil_sen_slope(points[len(points) // 2 :]),
+            theil_sen_slope(points[-(len(points) // 4) :]),
         )
         growth = slope * (points[-1][0] - points[0][0])
         per_hour = slope * 3600 / level

@@ -333,7 +333,12 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
         f"monitor: poll {cost.wall_seconds * 1000:.1f} ms,"
         f" CPU {cost.cpu_seconds * 1000:.1f} ms, {cost.queries} queries"
     )
-    lines.append(f"alerts: {len(snapshot.alerts)}")
+    # These are the findings of this command's own polls. The regression
+    # alerts of a running dashboard live in its baseline store.
+    lines.append(
+        f"findings in the interval: {len(snapshot.alerts)}"
+        " (regression alerts: evedmv regressions)"
+    )
     for alert in snapshot.alerts:
         lines.append(f"  {alert.severity.label:<7} {alert.source}: {alert.message}")
     return lines
