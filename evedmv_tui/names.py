@@ -10,8 +10,10 @@ time they were fetched.
 
 The cache and the table are searched for every positive id, because the
 ``names`` table also holds names that came from elsewhere: the generator
-names its made-up pilots, whose ids pass 2^31 on purpose. Only ESI is
-limited to the ids it can resolve (:func:`is_resolvable`).
+names its made-up characters, corporations and alliances, whose ids lie
+past 2^31 so that they never meet a real one. Only ESI is limited to the
+ids it can resolve (:func:`is_resolvable`). Names that did not come from
+ESI are stored with :data:`NOT_FETCHED` as their fetch time.
 
 ESI rejects a whole request with 404 when any id in it is invalid, so a
 rejected request is split in halves and each half retried until the invalid
@@ -53,6 +55,13 @@ RESOLVABLE_RANGES: tuple[tuple[int, int], ...] = (
 )
 BIGINT_MAX = 2**63 - 1
 """Largest id the ``names`` table stores."""
+NOT_FETCHED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""``fetched_at`` of a stored name that did not come from ESI.
+
+The column cannot be NULL, so this fixed, long-past time marks such a
+name. A resolver with ``max_age`` therefore requests it from ESI whenever
+ESI can resolve the id, and keeps it for ids ESI cannot resolve.
+"""
 
 _LOOKUP = NamedSql(
     "names.lookup",
@@ -70,7 +79,10 @@ _STORE = NamedSql(
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EntityName:
-    """A resolved name and when it was fetched from ESI."""
+    """A resolved name and when it was fetched from ESI.
+
+    ``fetched_at`` is :data:`NOT_FETCHED` for a name from elsewhere.
+    """
 
     entity_id: int
     category: str

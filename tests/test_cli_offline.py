@@ -18,8 +18,7 @@ from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cli import main
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError
-from evedmv_tui.generate import generate_killmails
-from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer
@@ -154,7 +153,10 @@ def test_entity_page_names_offline(
     offline: bool,
 ) -> None:
     """Offline, unnamed entities stay ids and the command prints why."""
-    import_records(db, generate_killmails(300, seed=3), source="generated")
+    # Real killmails: generated entities have ids past 2^31, which are never
+    # requested from ESI, online or not.
+    real = shared_file("killmails/real/everef_cluster_samples.jsonl")
+    import_paths(db, [real], offline=True)
     corporation = db.fetch_value(
         "SELECT corporation_id FROM attackers WHERE corporation_id >= 98000000"
         " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"

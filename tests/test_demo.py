@@ -11,11 +11,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from evedmv_tui.battles.report import list_battles, load_report
 from evedmv_tui.cli import main
-from evedmv_tui.generate import generate_killmails
-from evedmv_tui.generate.names import store_generated_names
-from evedmv_tui.ingest.importer import import_records
+from evedmv_tui.generate import generate_killmails, generated_world, load_universe
+from evedmv_tui.generate.names import (
+    NPC_NAMES,
+    generated_names,
+    store_generated_names,
+)
+from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.intel.search import search
+from evedmv_tui.names import NOT_FETCHED, is_resolvable
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
@@ -255,16 +261,18 @@ def test_generate_command_from_database(
 
 
 def test_generated_names_are_stable_and_searchable(db: Database) -> None:
-    """Every entity of generated killmails gets one made-up name; none is replaced."""
+    """Every generated entity gets one made-up name; none is replaced."""
     import_records(db, generate_killmails(300, seed=5), source="generated")
+    world = generated_world(5)
+    kept_id = world.alliances[0].corporation_ids[0]
     db.execute(
         "INSERT INTO names (entity_id, category, name)"
-        " SELECT corporation_id, 'corporation', 'Kept Name'"
-        " FROM attackers WHERE corporation_id IS NOT NULL LIMIT 1"
+        " VALUES (%s, 'corporation', 'Kept Name')",
+        (kept_id,),
     )
 
-    added = store_generated_names(db)
-    again = store_generated_names(db)
+    added = store_generated_names(db, world)
+    again = store_generated_names(db, world)
 
     unnamed = db.fetch_value(
         "SELECT count(*) FROM (SELECT corporation_id AS id FROM attackers"
@@ -273,12 +281,12 @@ def test_generated_names_are_stable_and_searchable(db: Database) -> None:
         " WHERE id IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM names n WHERE n.entity_id = ids.id)"
     )
-    kept = db.fetch_value("SELECT count(*) FROM names WHERE name = 'Kept Name'")
+    kept = db.fetch_value("SELECT name FROM names WHERE entity_id = %s", (kept_id,))
     concord = db.fetch_value("SELECT name FROM names WHERE entity_id = 1000125")
-    assert added > 0
+    assert added == len(list(generated_names(world))) - 1
     assert again == 0
     assert unnamed == 0
-    assert kept == 1
+    assert kept == "Kept Name"
     assert concord == "CONCORD"
     corporation = db.fetch_value(
         "SELECT name FROM names WHERE category = 'corporation'"
@@ -287,7 +295,84 @@ def test_generated_names_are_stable_and_searchable(db: Database) -> None:
     assert corporation is not None
     assert search(db, corporation[:6])
     repeated = db.fetch_value(
-        "SELECT count(*) FROM (SELECT name FROM names WHERE category = 'character'"
-        " GROUP BY name HAVING count(*) > 1) names"
+        "SELECT count(*) FROM (SELECT category, name FROM names"
+        " GROUP BY category, name HAVING count(*) > 1) names"
     )
     assert repeated == 0
+    fetched = db.fetch_value(
+        "SELECT count(*) FROM names WHERE fetched_at <> %s", (NOT_FETCHED,)
+    )
+    assert fetched == 1  # the kept name, stored as if fetched
+
+
+def test_generated_ids_avoid_real_ranges() -> None:
+    """Generated entities lie past 2^31, where no EVE Online entity is."""
+    for seed in (3, 2025):
+        world = generated_world(seed)
+        ids = [row.entity_id for row in generated_names(world)]
+        generated = [i for i in ids if i not in NPC_NAMES]
+        assert len(generated) == len(set(generated))
+        assert min(generated) > 2**31
+        assert not any(is_resolvable(i) for i in generated)
+
+
+def test_demo_keeps_real_names(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A demo run after a real import names none of the real entities."""
+    real = shared_file("killmails/real/everef_cluster_samples.jsonl")
+    import_paths(db, [real], offline=True)
+    real_ids = {
+        row[0]
+        for row in db.fetch_all(
+            "SELECT victim_character_id FROM killmails"
+            " UNION SELECT victim_corporation_id FROM killmails"
+            " UNION SELECT victim_alliance_id FROM killmails"
+            " UNION SELECT character_id FROM attackers"
+            " UNION SELECT corporation_id FROM attackers"
+            " UNION SELECT alliance_id FROM attackers"
+        )
+        if row[0] is not None
+    }
+    real_ids -= set(NPC_NAMES)
+    assert len(real_ids) > 100
+    common = ("--dsn", db_url, "--data-dir", str(tmp_path))
+    demo = ("demo", "--no-dashboard", "--count", "400", "--seed", "3")
+    status, _ = _run(capsys, *common, *demo)
+    assert status == 0
+
+    world = generated_world(3, static=load_universe(db))
+    expected = {row.entity_id: row.name for row in generated_names(world)}
+    stored = dict(
+        db.fetch_all(
+            "SELECT entity_id, name FROM names WHERE entity_id = ANY(%s)",
+            (sorted(expected),),
+        )
+    )
+    assert stored == expected
+    assert len(set(stored.values())) == len(stored)
+    named_real = db.fetch_value(
+        "SELECT count(*) FROM names WHERE entity_id = ANY(%s)", (sorted(real_ids),)
+    )
+    assert named_real == 0
+    # A second seed names its own population and still no real entity.
+    demo = ("demo", "--no-dashboard", "--count", "400", "--seed", "4")
+    status, _ = _run(capsys, *common, *demo)
+    assert status == 0
+    named_real = db.fetch_value(
+        "SELECT count(*) FROM names WHERE entity_id = ANY(%s)", (sorted(real_ids),)
+    )
+    assert named_real == 0
+    fourth = generated_world(4, static=load_universe(db))
+    unnamed = db.fetch_value(
+        "SELECT count(*) FROM unnest(%s::bigint[]) AS ids (id)"
+        " WHERE NOT EXISTS (SELECT 1 FROM names n WHERE n.entity_id = ids.id)",
+        ([pilot.character_id for pilot in fourth.all_pilots],),
+    )
+    assert unnamed == 0
+    battle = max(list_battles(db), key=lambda b: b.kills)
+    report = load_report(db, battle.battle_id)
+    alliances = [e for e in report.entities if e.entity_kind == "alliance"]
+    assert alliances
+    for entity in alliances:
+        assert report.name(entity.entity_id).endswith(" Alliance"), entity

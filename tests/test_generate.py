@@ -21,20 +21,24 @@ from evedmv_tui.generate import (
     builtin_universe,
     first_killmail_id,
     generate_killmails,
+    generated_world,
     load_universe,
     write_jsonl,
 )
+from evedmv_tui.generate.names import NPC_NAMES
 from evedmv_tui.ingest.importer import import_paths, import_records
+from evedmv_tui.names import is_resolvable
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 
 HEX = set("0123456789abcdef")
+SEED = 7
 
 
 @pytest.fixture(scope="module")
 def sample() -> list[dict[str, Any]]:
-    return [json.loads(document) for document in generate_killmails(5000, 7)]
+    return [json.loads(document) for document in generate_killmails(5000, SEED)]
 
 
 def test_same_seed_same_bytes() -> None:
@@ -124,6 +128,35 @@ def test_mix_of_kills(sample: list[dict[str, Any]]) -> None:
     nested = [i for d in sample for i in d["victim"]["items"] if "items" in i]
     assert nested
     assert any("war_id" in d for d in sample)
+
+
+def test_entities_outside_real_ranges(sample: list[dict[str, Any]]) -> None:
+    """Every player entity is one of the seed's population, with an id past
+    2^31 that no real character, corporation or alliance has."""
+    world = generated_world(SEED)
+    characters = {p.character_id for p in world.all_pilots}
+    corporations = {p.corporation_id for p in world.all_pilots}
+    alliances = {a.alliance_id for a in world.alliances}
+    entries = [d["victim"] for d in sample] + [
+        a for d in sample for a in d["attackers"]
+    ]
+    seen: dict[str, set[int]] = {
+        "character_id": set(),
+        "corporation_id": set(),
+        "alliance_id": set(),
+    }
+    for entry in entries:
+        for key, ids in seen.items():
+            if key in entry:
+                ids.add(entry[key])
+    npc = set(NPC_NAMES)
+    assert seen["character_id"] <= characters
+    assert seen["corporation_id"] - npc <= corporations
+    assert seen["alliance_id"] <= alliances
+    generated = characters | corporations | alliances
+    assert len(generated) == len(characters) + len(corporations) + len(alliances)
+    assert min(generated) > 2**31
+    assert not any(is_resolvable(i) for i in generated)
 
 
 def test_fights_are_clustered(sample: list[dict[str, Any]]) -> None:

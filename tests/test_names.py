@@ -11,6 +11,7 @@ from evedmv_tui.cache import LRUCache
 from evedmv_tui.esi import EsiClient
 from evedmv_tui.names import (
     NAME_CACHE,
+    NOT_FETCHED,
     EntityName,
     NameResolver,
     is_entity_id,
@@ -333,6 +334,31 @@ def test_stored_names_past_int32_used(
     }
     assert set(offline) == {large, structure}
     assert fake.requests == []
+
+
+def test_unfetched_names_requested_when_resolvable(
+    db: Database, fake: FakeServer, client: EsiClient
+) -> None:
+    """Names stored as not fetched are refreshed from ESI where it can resolve
+    the id, and kept for ids past 2^31."""
+    generated = 3_000_000_017
+    db.execute(
+        "INSERT INTO names VALUES (%s, 'corporation', 'Made Up Corp', %s),"
+        " (1000125, 'corporation', 'CONCORD', %s)",
+        (generated, NOT_FETCHED, NOT_FETCHED),
+    )
+    fake.add_names([(1000125, "corporation", "CONCORD")])
+    resolver = new_resolver(db, client, max_age=dt.timedelta(days=30))
+
+    names = resolver.resolve([generated, 1000125])
+
+    assert names[generated].name == "Made Up Corp"
+    assert names[generated].fetched_at == NOT_FETCHED
+    assert names[1000125].name == "CONCORD"
+    assert names[1000125].fetched_at > NOT_FETCHED
+    assert len(fake.requests) == 1
+    stored = db.fetch_value("SELECT fetched_at FROM names WHERE entity_id = 1000125")
+    assert stored > NOT_FETCHED
 
 
 def test_rejected_id_finds_later_stored_name(

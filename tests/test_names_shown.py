@@ -1,8 +1,8 @@
 """Stored names reach every page, whatever the id: reports, exports, top lists.
 
-The generator gives 15 % of its pilots ids past 2^31, which ESI cannot
-resolve, and names every pilot in the ``names`` table. Those stored names
-must show everywhere; only the ESI request skips such ids.
+The generator gives its pilots, corporations and alliances ids past 2^31,
+which ESI cannot resolve, and names them in the ``names`` table. Those
+stored names must show everywhere; only the ESI request skips such ids.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from evedmv_tui.battles.report import (
 )
 from evedmv_tui.cli import main
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.generate import generate_killmails
+from evedmv_tui.generate import generate_killmails, generated_world
 from evedmv_tui.generate.names import store_generated_names
 from evedmv_tui.generate.universe import builtin_static_tables
 from evedmv_tui.ingest.hooks import default_hooks
@@ -52,7 +52,7 @@ def named(db: Database) -> Database:
         source="generated",
         after_batch=default_hooks(),
     )
-    assert store_generated_names(db) > 0
+    assert store_generated_names(db, generated_world(7)) > 0
     return db
 
 

@@ -1,8 +1,9 @@
 """``evedmv demo``: a private cluster with static data and generated kills.
 
 The first run starts the private cluster (or uses ``--dsn``), loads static
-data, writes and imports the demo killmails, then opens the dashboard.
-Later runs find everything loaded and go straight to the dashboard.
+data, writes and imports the demo killmails, names their generated
+characters, corporations and alliances, then opens the dashboard. Later
+runs find everything loaded and go straight to the dashboard.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from typing import Any
 from evedmv_tui.commands.arguments import whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
-from evedmv_tui.generate import MAX_SEED, load_universe, write_jsonl
+from evedmv_tui.generate import (
+    MAX_SEED,
+    generated_world,
+    load_universe,
+    write_jsonl,
+)
 from evedmv_tui.generate.names import store_generated_names
 from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
 from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
@@ -186,7 +192,10 @@ def load_demo(
             summary = import_paths(db, [path], offline=True, after_batch=[collector])
             run_hooks(db, default_hooks(), collector.merged())
             imported = summary.inserted
-            named = store_generated_names(db)
+            # Name the seed's own population only: the database may hold real
+            # killmails too, whose entities must keep their real names.
+            world = generated_world(seed, static=universe)
+            named = store_generated_names(db, world)
             log.info("demo: stored %d made-up names", named)
             log.info("demo: imported %d generated killmails", imported)
         totals = db.fetch_one(COUNTS)

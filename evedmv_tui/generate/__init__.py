@@ -15,8 +15,11 @@ kills (attackers with only a faction or an NPC corporation). Gate camps on
 hub systems run for hours, and highsec ganks end with CONCORD killing the
 gankers. Structure, control tower and deployable kills have victims
 without ``character_id`` and Upwell structure ids above 10^12 as
-``zkb.locationID``. Pods die after ship losses, rarely in highsec, and
-character ids pass 2^31.
+``zkb.locationID``. Pods die after ship losses, rarely in highsec.
+Character, corporation and alliance ids lie past 2^31, outside the ranges
+of real EVE Online entities (:mod:`evedmv_tui.generate.world`);
+:func:`generated_world` returns a seed's population, for example to name it
+(:func:`evedmv_tui.generate.names.store_generated_names`).
 
 With ``static=None`` the hand-written universe of
 :mod:`evedmv_tui.generate.universe` is used; pass :func:`load_universe`'s
@@ -41,7 +44,7 @@ import msgspec
 from evedmv_tui.generate.documents import DocumentBuilder, format_time
 from evedmv_tui.generate.scenarios import Context, Kill, draw_scenario
 from evedmv_tui.generate.universe import Universe, builtin_universe, load_universe
-from evedmv_tui.generate.world import build_world
+from evedmv_tui.generate.world import World, build_world
 
 __all__ = [
     "DEFAULT_START",
@@ -53,6 +56,7 @@ __all__ = [
     "first_killmail_id",
     "format_time",
     "generate_killmails",
+    "generated_world",
     "load_universe",
     "write_jsonl",
 ]
@@ -92,6 +96,16 @@ def first_killmail_id(seed: int) -> int:
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be from 0 to {MAX_SEED:,}, got {seed}")
     return FIRST_KILLMAIL_ID + seed * SEED_ID_BLOCK
+
+
+def generated_world(seed: int, *, static: Universe | None = None) -> World:
+    """Return the population that :func:`generate_killmails` draws for ``seed``.
+
+    Pass the same ``static`` as to the generator: the hulls of the universe
+    are part of the draw.
+    """
+    universe = static if static is not None else builtin_universe()
+    return build_world(random.Random(seed), universe)
 
 
 def _kill_stream(

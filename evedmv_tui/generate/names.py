@@ -1,17 +1,33 @@
-"""Made-up names for the ids in generated killmails.
+"""Made-up names for the characters, corporations and alliances of a seed.
 
 Generated pilots, corporations and alliances have no names anywhere, so a
-demo would show bare ids, find nothing by name, and ask ESI about ids that
-do not exist. :func:`store_generated_names` gives each such id in the
-database a name drawn from word lists by its place in id order among the
-entities of its kind. The same killmails get the same names, and up to
-23,520 characters (30,720 corporations or alliances) get different ones.
-NPC corporations and factions of the generator get their real names.
-Existing names are never replaced.
+demo would show bare ids and find nothing by name. The generator draws them
+itself (:func:`evedmv_tui.generate.generated_world`), so
+:func:`store_generated_names` names exactly those entities: never an id of
+a real killmail stored beside them, and never an id ESI resolves, because
+generated ids lie past 2^31 (see :mod:`evedmv_tui.generate.world`).
+
+An entity's name comes from two word lists and a Roman numeral, by its
+place in the seed's population. So a seed always gives the same names, and
+no two entities of one kind in one seed share a name. Two seeds loaded into
+one database do share names, for different ids: the first character of
+either seed is "Aria Arkon". That is harmless for lookups, because every
+list of several matches shows the ids, pages are opened by id, and a name
+typed that matches two entities asks which one is meant.
+
+The NPC corporations and factions the generator uses get their real names.
+The rows are stored with :data:`~evedmv_tui.names.NOT_FETCHED` as their
+fetch time, because they did not come from ESI. Existing names are never
+replaced.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+
+from evedmv_tui.generate.world import World
+from evedmv_tui.names import NOT_FETCHED
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
 
@@ -159,118 +175,114 @@ _FAMILY = [
 ]
 
 
-def _sql_array(words: list[str]) -> str:
-    return "ARRAY[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + "]"
+_ROMAN = (
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+)
 
 
-_NUMERALS = [
-    "",
-    *(
-        f" {numeral}"
-        for numeral in [
-            "II",
-            "III",
-            "IV",
-            "V",
-            "VI",
-            "VII",
-            "VIII",
-            "IX",
-            "X",
-            "XI",
-            "XII",
-            "XIII",
-            "XIV",
-            "XV",
-            "XVI",
-            "XVII",
-            "XVIII",
-            "XIX",
-            "XX",
-            "XXI",
-            "XXII",
-            "XXIII",
-            "XXIV",
-            "XXV",
-            "XXVI",
-            "XXVII",
-            "XXVIII",
-            "XXIX",
-            "XXX",
-        ]
-    ),
-]
-"""Suffixes that tell apart entities whose two words are the same."""
+def roman(number: int) -> str:
+    """Return ``number`` (1 or more) in Roman numerals: 4 is ``IV``, 14 ``XIV``."""
+    if number < 1:
+        raise ValueError(f"Roman numerals start at 1, got {number}")
+    parts: list[str] = []
+    for value, letters in _ROMAN:
+        count, number = divmod(number, value)
+        parts.append(letters * count)
+    return "".join(parts)
 
 
-def _two_words(first: list[str], second: list[str], suffix: str) -> str:
-    """Return SQL naming the entity numbered ``n`` from two word lists and a numeral.
+def _two_words(first: list[str], second: list[str], number: int) -> str:
+    """Return the name numbered ``number`` (from 0) from two word lists.
 
-    The word pairs repeat every ``len(first) * len(second)`` numbers; the
-    numeral (none, II, III and so on) makes 30 times as many numbers unique.
+    The word pairs repeat every ``len(first) * len(second)`` numbers. Each
+    repeat adds the next Roman numeral (none, II, III and so on), so every
+    number gets a name of its own.
     """
     pairs = len(first) * len(second)
-    return (
-        f"({_sql_array(first)})[1 + mod(n, {len(first)})] || ' ' ||"
-        f" ({_sql_array(second)})[1 + mod(n / {len(first)}, {len(second)})]"
-        f" || ({_sql_array(_NUMERALS)})[1 + mod(n / {pairs}, {len(_NUMERALS)})]"
-        f" || '{suffix}'"
+    words = f"{first[number % len(first)]} {second[number // len(first) % len(second)]}"
+    repeat = number // pairs
+    return words if repeat == 0 else f"{words} {roman(repeat + 1)}"
+
+
+def character_name(number: int) -> str:
+    """Return the made-up name of the character numbered ``number``."""
+    return _two_words(_GIVEN, _FAMILY, number)
+
+
+def group_name(number: int, suffix: str) -> str:
+    """Return the made-up name of a corporation or alliance, with its suffix."""
+    return f"{_two_words(_ADJECTIVES, _NOUNS, number)} {suffix}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GeneratedName:
+    """One entity of a generated population and its made-up name."""
+
+    entity_id: int
+    category: str
+    """``character``, ``corporation``, ``alliance`` or ``faction``."""
+    name: str
+
+
+def generated_names(world: World) -> Iterator[GeneratedName]:
+    """Yield a name for every character, corporation and alliance of ``world``.
+
+    Characters are numbered in population order, corporations in the order
+    they were drawn, alliances by their index. The NPC corporations and
+    factions follow with their real names.
+    """
+    for number, pilot in enumerate(world.all_pilots):
+        yield GeneratedName(pilot.character_id, "character", character_name(number))
+    corporations = dict.fromkeys(
+        [c for alliance in world.alliances for c in alliance.corporation_ids]
+        + [pilot.corporation_id for pilot in world.independents]
     )
+    for number, corporation_id in enumerate(corporations):
+        yield GeneratedName(corporation_id, "corporation", group_name(number, "Corp"))
+    for number, alliance in enumerate(world.alliances):
+        yield GeneratedName(
+            alliance.alliance_id, "alliance", group_name(number, "Alliance")
+        )
+    for entity_id, (category, name) in NPC_NAMES.items():
+        yield GeneratedName(entity_id, category, name)
 
 
 STORE = NamedSql(
     "generate.store_names",
-    f"""
-WITH ids AS (
-    SELECT victim_character_id AS id, 'character' AS category FROM killmails
-    UNION SELECT victim_corporation_id, 'corporation' FROM killmails
-    UNION SELECT victim_alliance_id, 'alliance' FROM killmails
-    UNION SELECT character_id, 'character' FROM attackers
-    UNION SELECT corporation_id, 'corporation' FROM attackers
-    UNION SELECT alliance_id, 'alliance' FROM attackers
-),
-unnamed AS (
-    SELECT id, category FROM ids
-    WHERE id IS NOT NULL AND id <> ALL(%(npc_ids)s)
-      AND NOT EXISTS (SELECT 1 FROM names n WHERE n.entity_id = ids.id)
-),
-numbered AS (
-    -- Number new entities of each kind after those already named, in id
-    -- order, so that consecutive numbers get different names.
-    SELECT id, category,
-           row_number() OVER (PARTITION BY category ORDER BY id) - 1
-           + (SELECT count(*) FROM names n WHERE n.category = unnamed.category) AS n
-    FROM unnamed
-),
-named AS (
-    SELECT id, category,
-           CASE category
-               WHEN 'character' THEN {_two_words(_GIVEN, _FAMILY, "")}
-               WHEN 'corporation' THEN {_two_words(_ADJECTIVES, _NOUNS, " Corp")}
-               ELSE {_two_words(_ADJECTIVES, _NOUNS, " Alliance")}
-           END AS name
-    FROM numbered
-)
-INSERT INTO names (entity_id, category, name)
-SELECT id, category, name FROM named
-UNION ALL
-SELECT npc.id, npc.category, npc.name
-FROM unnest(%(npc_ids)s::bigint[], %(npc_categories)s::text[], %(npc_names)s::text[])
-    AS npc (id, category, name)
-ON CONFLICT (entity_id) DO NOTHING
-""",
+    "INSERT INTO names (entity_id, category, name, fetched_at)"
+    " SELECT id, category, name, %(fetched_at)s"
+    " FROM unnest(%(ids)s::bigint[], %(categories)s::text[], %(names)s::text[])"
+    "     AS generated (id, category, name)"
+    " ON CONFLICT (entity_id) DO NOTHING",
 )
 
 
-def store_generated_names(db: Database) -> int:
-    """Name every unnamed entity of the stored killmails; return the rows added."""
-    npc_ids = list(NPC_NAMES)
+def store_generated_names(db: Database, world: World) -> int:
+    """Name every entity of ``world`` that has no name yet; return the rows added.
+
+    Pass the world of the seed and universe the killmails were generated
+    with (:func:`evedmv_tui.generate.generated_world`).
+    """
+    rows = list(generated_names(world))
     with operation("generate.names"):
         return db.execute(
             STORE,
             {
-                "npc_ids": npc_ids,
-                "npc_categories": [NPC_NAMES[i][0] for i in npc_ids],
-                "npc_names": [NPC_NAMES[i][1] for i in npc_ids],
+                "ids": [row.entity_id for row in rows],
+                "categories": [row.category for row in rows],
+                "names": [row.name for row in rows],
+                "fetched_at": NOT_FETCHED,
             },
         )

@@ -6,6 +6,13 @@ Alliances are grouped into coalitions that fight each other. Every pilot
 has one fleet role and two or three hulls for it, flown in that order. So
 the same pilot shows up in the same ship types fight after fight, and
 reships into the next hull after a loss.
+
+Character, corporation and alliance ids lie past 2^31, outside the ranges
+of real ones: players' from 90,000,000 to 2,147,483,647 (the largest id
+ESI's int32 fields take) and NPCs' below 10,000,000, by the ID ranges page
+of the EVE developer documentation. So a generated entity never shares an
+id with a real one, ESI is never asked about one, and generated and real
+killmails can be imported into one database.
 """
 
 from __future__ import annotations
@@ -15,7 +22,12 @@ import random
 
 from evedmv_tui.generate.universe import Universe
 
-TWO_POW_31 = 2**31
+CHARACTER_ID_BASE = 3_000_000_000
+"""Generated character ids lie from here to 60,000,000 above."""
+CORPORATION_ID_BASE = 3_100_000_000
+"""Generated corporation ids count up from here, by 50 to 5,000 each."""
+ALLIANCE_ID_BASE = 3_200_000_000
+"""Generated alliance ids lie from here to 211 per alliance above."""
 
 # Fleet roles and the hull pools a pilot of that role picks from.
 ROLE_POOLS: dict[str, tuple[str, ...]] = {
@@ -76,14 +88,17 @@ class World:
 
 def _character_id(rng: random.Random, used: set[int]) -> int:
     while True:
+        # Three bands of 8, 12 and 40 million ids, drawn with the same calls
+        # as when the bands lay in ESI's character ranges. So a seed draws
+        # the same fights, ships and times as it did then; only ids moved.
         draw = rng.random()
         if draw < 0.25:
-            candidate = rng.randrange(90_000_000, 98_000_000)
+            offset = rng.randrange(8_000_000)
         elif draw < 0.85:
-            candidate = rng.randrange(2_112_000_000, 2_124_000_000)
+            offset = 8_000_000 + rng.randrange(12_000_000)
         else:
-            # Ids past 2^31 exercise bigint handling everywhere downstream.
-            candidate = rng.randrange(TWO_POW_31, TWO_POW_31 + 40_000_000)
+            offset = 20_000_000 + rng.randrange(40_000_000)
+        candidate = CHARACTER_ID_BASE + offset
         if candidate not in used:
             used.add(candidate)
             return candidate
@@ -121,10 +136,10 @@ def build_world(
 ) -> World:
     """Draw the population: alliances with corporations and pilots, and loners."""
     used_characters: set[int] = set()
-    next_corporation = 98_000_000 + rng.randrange(1000)
+    next_corporation = CORPORATION_ID_BASE + rng.randrange(1000)
     result: list[Alliance] = []
     for index in range(alliances):
-        alliance_id = 99_000_000 + index * 211 + rng.randrange(200)
+        alliance_id = ALLIANCE_ID_BASE + index * 211 + rng.randrange(200)
         doctrine_pool = rng.choice(ROLE_POOLS["dps"][:3])
         doctrine = tuple(rng.sample(universe.hulls[doctrine_pool], k=1))
         corporations: list[int] = []
