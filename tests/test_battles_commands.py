@@ -289,3 +289,37 @@ def test_pending_killmails_in_show_formats(
     )
     rebuilt = json.loads(capsys.readouterr().out)
     assert rebuilt["completeness"]["kills_pending"] == 3
+
+
+def test_move_rejects_entity_outside_battle(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Moving an id that is not in the battle stores no override and exits 2."""
+    battle_id = list_battles(db)[0].battle_id
+    move = ["--dsn", fought, "battles", "move", str(battle_id)]
+    capsys.readouterr()
+
+    assert main([*move, "alliance", "12345", "--side", "2"]) == 2
+    error = capsys.readouterr().err
+    assert f"alliance 12345 is not in battle {battle_id}" in error
+    # The corporation is in the battle, but not as an alliance.
+    assert main([*move, "alliance", "98000402", "--new-side"]) == 2
+    assert "is not in battle" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "--dsn",
+                fought,
+                "battles",
+                "move",
+                "999999",
+                "alliance",
+                "1",
+                "--new-side",
+            ]
+        )
+        == 2
+    )
+    assert "no battle has id 999999" in capsys.readouterr().err
+    overrides = db.fetch_value("SELECT count(*) FROM battle_side_overrides")
+    assert overrides == 0

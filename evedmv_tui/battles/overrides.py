@@ -26,7 +26,8 @@ def move_entity(
     renumbered after new kills.
 
     Raises:
-        EvedmvError: an unknown entity kind, or a side without other members.
+        EvedmvError: an unknown entity kind, an entity that is not in the
+            battle, or a side without other members.
         BattleNotFound: no battle has ``battle_id``.
     """
     if entity_kind not in ENTITY_KINDS:
@@ -35,6 +36,7 @@ def move_entity(
             f"{entity_kind!r} is not one of {', '.join(ENTITY_KINDS)}",
         )
     with operation("battles.override"):
+        _check_member(db, battle_id, entity_kind, entity_id)
         anchor = None
         new_side = None
         if side_no is None:
@@ -71,6 +73,35 @@ def move_entity(
     return recompute(db, battle_id)
 
 
+def _check_member(
+    db: Database, battle_id: int, entity_kind: str, entity_id: int
+) -> None:
+    """Raise unless ``battle_id`` exists and has the entity among its members."""
+    found = db.fetch_one(
+        load_sql(_PACKAGE, "override_member"),
+        {"battle_id": battle_id, "entity_kind": entity_kind, "entity_id": entity_id},
+    )
+    assert found is not None
+    battle_exists, is_member = found
+    if not battle_exists:
+        raise _battle_not_found(battle_id)
+    if not is_member:
+        raise EvedmvError(
+            "entity not in battle",
+            f"{entity_kind} {entity_id} is not in battle {battle_id}",
+            f"list the battle's sides and entities with"
+            f" 'evedmv battles show {battle_id}'",
+        )
+
+
+def _battle_not_found(battle_id: int) -> BattleNotFound:
+    return BattleNotFound(
+        "battle not found",
+        f"no battle has id {battle_id}",
+        "list battles with 'evedmv battles list'",
+    )
+
+
 def clear_overrides(db: Database, battle_id: int) -> DetectionSummary:
     """Drop every override of a battle and recompute its sides."""
     with operation("battles.override"):
@@ -82,10 +113,6 @@ def recompute(db: Database, battle_id: int) -> DetectionSummary:
     """Recluster the systems and time of one battle (sides, metrics)."""
     scope = db.fetch_one(load_sql(_PACKAGE, "battle_scope"), (battle_id,))
     if scope is None:
-        raise BattleNotFound(
-            "battle not found",
-            f"no battle has id {battle_id}",
-            "list battles with 'evedmv battles list'",
-        )
+        raise _battle_not_found(battle_id)
     systems, start, end = scope
     return detect_range(db, systems, start, end)
