@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
-    """Log to the log file if set, else to stderr unless the dashboard owns it."""
+    """Log to the log file if set, else to stderr unless the dashboard owns it.
+
+    Raises:
+        OSError: the log file cannot be opened, for example in a missing folder.
+    """
     level = logging.WARNING - 10 * min(settings.verbose, 2)
     root = logging.getLogger("evedmv_tui")
     root.setLevel(level)
@@ -102,7 +106,8 @@ def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler: logging.Handler
     if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        # A missing folder raises FileNotFoundError, which main() reports with
+        # the path: creating it here would hide a mistyped path.
         handler = logging.FileHandler(settings.log_file, encoding="utf-8")
     elif to_stderr:
         handler = logging.StreamHandler(sys.stderr)

@@ -54,6 +54,12 @@ def test_unusable_files_give_hint(
     assert "hint: give a path" in error
     assert main(["--log-file", str(tmp_path), *generate, "-o", str(tmp_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
+    log_file = tmp_path / "no-such-folder" / "log.txt"
+    assert main(["--log-file", str(log_file), *generate, "-o", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"cannot use a file: {log_file}: No such file or directory" in error
+    assert "in an existing folder" in error
+    assert not log_file.parent.exists()
     assert main(["--config", str(tmp_path / "none.toml"), *generate]) == 2
     assert "config file not found" in capsys.readouterr().err
     assert main(["--dsn", "nonsense", "db", "status"]) == 2
