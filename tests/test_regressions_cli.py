@@ -231,7 +231,7 @@ def test_baseline_accept_and_reset(
     status, out, _ = run(capsys, "baseline", "reset", FINE)
     assert status == 0
     assert "reset 1 baseline" in out
-    status, out, _ = run(capsys, "baseline", "reset")
+    status, out, _ = run(capsys, "baseline", "reset", "--all")
     assert "reset 2 baselines" in out
     status, _, err = run(capsys, "baseline", "reset", "statement:nope:mean_ms")
     assert status == 2
@@ -255,3 +255,18 @@ def test_unreadable_file_is_an_error(
     status, _, err = run(capsys, "regressions")
     assert status == 2
     assert "cannot read the baseline file" in err
+
+
+def test_baseline_reset_needs_key_or_all(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reset without KEY or --all forgets nothing and exits 2."""
+    record(state_dir, 200.0)
+    status, _, err = run(capsys, "baseline", "reset")
+    assert status == 2
+    assert "nothing to reset" in err
+    assert "--all" in err
+
+    status, out, _ = run(capsys, "baseline", "show", "--json")
+    assert status == 0
+    assert {b["key"] for b in json.loads(out)["baselines"]} == {SLOW, FINE}

@@ -66,9 +66,16 @@ def register(subparsers: Any) -> None:
     show.set_defaults(handler=baseline_show)
     reset = actions.add_parser(
         "reset",
-        help="forget the baseline of KEY, or of every key; it is learned anew",
+        help="forget the baseline of KEY, or of every key with --all; it is"
+        " learned anew",
     )
-    reset.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
+    target = reset.add_mutually_exclusive_group()
+    target.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
+    target.add_argument(
+        "--all",
+        action="store_true",
+        help="forget every baseline and clear every alert",
+    )
     reset.set_defaults(handler=baseline_reset)
     accept = actions.add_parser(
         "accept",
@@ -311,6 +318,12 @@ def baseline_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reset(args: argparse.Namespace, settings: Settings) -> int:
+    if args.key is None and not args.all:
+        raise EvedmvError(
+            "nothing to reset",
+            "give the KEY of one baseline, or --all to forget every baseline",
+            "run 'evedmv baseline show' to list the keys",
+        )
     store = await _open(settings)
     try:
         changed = await store.reset(args.key, time.time())
