@@ -85,7 +85,7 @@ def test_summary_names_rejects() -> None:
     assert "a.jsonl: 6 read, 5 inserted" in text
     assert "12 read, 9 inserted, 0 updated, 1 duplicates, 0 pending, 2 rejected" in text
     assert "imported 2 files in 1.2 s" in text
-    assert "2 records rejected; the valid records were stored" in text
+    assert "2 records rejected; 9 valid records stored." in text
     assert "evedmv rejects list --import 42" in text
 
 
@@ -105,4 +105,4 @@ def test_summary_counts_one_file_and_one_reject() -> None:
     print_summary(summary, stream)
     text = stream.getvalue()
     assert "imported 1 file in 0.5 s" in text
-    assert "1 record rejected;" in text
+    assert "1 record rejected; nothing new was stored." in text

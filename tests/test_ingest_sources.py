@@ -94,9 +94,6 @@ def test_jsonl_member_gets_line_numbers(tmp_path: Path) -> None:
 def test_detects_content_not_names(tmp_path: Path) -> None:
     lines = _sample_lines(4)
     text = b"\n".join(lines) + b"\n"
-    disguised = tmp_path / "archive.tar.bz2"
-    disguised.write_bytes(text)
-    assert len(_documents(disguised)) == 4
     gz = tmp_path / "plain.json"
     gz.write_bytes(gzip.compress(text))
     assert len(_documents(gz)) == 4
@@ -193,6 +190,97 @@ def test_truncated_archive_reported(tmp_path: Path) -> None:
     assert events[-1].kind == "error"
     assert events[-1].error
     assert sum(len(event.records) for event in events) < 40
+
+
+@pytest.mark.parametrize(
+    ("name", "compressor"),
+    [
+        ("notreally.tar.bz2", "bzip2"),
+        ("day.jsonl.gz", "gzip"),
+        ("day.json.xz", "xz"),
+        ("day.tgz", "gzip"),
+    ],
+)
+def test_misnamed_archive_is_broken(tmp_path: Path, name: str, compressor: str) -> None:
+    """Plain JSON named as compressed is a broken archive, not invalid JSON."""
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(_sample_lines(2)) + b"\n")
+    with pytest.raises(InputError) as caught:
+        _documents(path)
+    assert caught.value.title == "broken archive"
+    assert f"is not a {compressor} archive" in caught.value.message
+    events = list(read_here([path], prices={}))
+    assert [event.kind for event in events] == ["error"]
+    assert f"is not a {compressor} archive" in str(events[0].error)
+
+
+def test_killmail_names() -> None:
+    accepted = [
+        "a.json",
+        "B.JSON",
+        "day.jsonl",
+        "feed.ndjson",
+        "killmails-2021-11-27.tar.bz2",
+        "day.jsonl.gz",
+        "day.json.xz",
+        "day.tar",
+        "day.tgz",
+        "day.tbz2",
+    ]
+    rejected = [
+        "clusters_15min_gap_min10.csv",
+        "notes.txt",
+        "README",
+        "dump.bz2",
+        "day.json.zst",
+        "json",
+    ]
+    for name in accepted:
+        assert sources.is_killmail_name(name), name
+    for name in rejected:
+        assert not sources.is_killmail_name(name), name
+
+
+def test_folder_skips_other_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "index.csv").write_text("id,time\n")
+    (tmp_path / "notes.txt").write_text("not killmails")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([tmp_path]) == [tmp_path / "a.json"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "skipped 2 files" in warnings[0]
+    assert str(tmp_path / "index.csv") in warnings[0]
+    assert str(tmp_path / "notes.txt") in warnings[0]
+
+    caplog.clear()
+    named = expand_paths([tmp_path / "notes.txt"])
+    assert named == [tmp_path / "notes.txt"]
+    assert not caplog.records
+
+
+def test_real_everef_folder_gives_archives(caplog: pytest.LogCaptureFixture) -> None:
+    folder = shared_file("killmails/everef")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+    files = expand_paths([folder])
+    assert len(files) == 7
+    assert all(path.name.endswith(".tar.bz2") for path in files)
+    assert "clusters_15min_gap_min10.csv" in caplog.text
+
+
+def test_empty_file_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+    assert expand_paths([empty]) == [empty]
+    assert f"file {empty} is empty" in caplog.text
+    assert _documents(empty) == []
+    bz2_named = tmp_path / "empty.tar.bz2"
+    bz2_named.write_bytes(b"")
+    assert _documents(bz2_named) == []
 
 
 def test_expand_paths_walks_folders(tmp_path: Path) -> None:

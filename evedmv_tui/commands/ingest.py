@@ -251,10 +251,16 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
+        kept = summary.inserted + summary.updated + summary.pending
+        stored = (
+            f"{count_noun(kept, 'valid record')} stored"
+            if kept
+            else "nothing new was stored"
+        )
         stream.write(
-            f"{count_noun(summary.rejected, 'record')} rejected; the valid records were"
-            " stored. Fix the rejected records and import the file again (what"
-            " is stored already is skipped); see"
+            f"{count_noun(summary.rejected, 'record')} rejected; {stored}."
+            " Fix the rejected records and import the file again (what is"
+            " stored already is skipped); see"
             f" 'evedmv rejects list --import {summary.import_id}'\n"
         )
 

@@ -1,9 +1,12 @@
 """Streaming readers that turn files, archives and folders into JSON documents.
 
-The container is detected from the content, never from the name: bzip2,
-gzip and xz streams by their magic bytes, tar by the ``ustar`` marker, and
-JSON text by its first line (a ``[`` array, one document, or JSON Lines).
-Every reader streams, so memory stays bounded by the largest single
+The container is detected from the content: bzip2, gzip and xz streams by
+their magic bytes, tar by the ``ustar`` marker, and JSON text by its first
+line (a ``[`` array, one document, or JSON Lines). Names matter in two
+places only. A folder contributes the files whose names end in a killmail
+format (:func:`is_killmail_name`), and a file named as compressed that does
+not start with that compressor's magic bytes is rejected as a broken
+archive. Every reader streams, so memory stays bounded by the largest single
 document, whatever the size of the input.
 """
 
@@ -75,19 +78,63 @@ class RawDocument:
     """``line 17``, ``element 3``, ``document``, or an archive member name."""
 
 
+DOCUMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".tar")
+"""Name endings of JSON text and tar archives."""
+COMPRESSED_SUFFIXES = {".bz2": "bzip2", ".gz": "gzip", ".xz": "xz"}
+"""Name endings of compressed files, with the compressor each one names."""
+ARCHIVE_SUFFIXES = {".tbz2": "bzip2", ".tbz": "bzip2", ".tgz": "gzip", ".txz": "xz"}
+"""Short names of compressed tar archives, with their compressor."""
+SKIPPED_NAMES_SHOWN = 20
+"""Skipped files named in the warning; the rest are counted."""
+
+
+def is_killmail_name(name: str) -> bool:
+    """Return whether a file name ends in a format the importer reads.
+
+    The formats are JSON (``.json``), JSON Lines (``.jsonl``, ``.ndjson``)
+    and tar (``.tar``), each alone or compressed (``.bz2``, ``.gz``,
+    ``.xz``), and the short tar names ``.tbz2``, ``.tbz``, ``.tgz`` and
+    ``.txz``. Case is ignored.
+    """
+    lower = name.lower()
+    if lower.endswith(tuple(ARCHIVE_SUFFIXES)):
+        return True
+    for suffix in COMPRESSED_SUFFIXES:
+        if lower.endswith(suffix):
+            lower = lower.removesuffix(suffix)
+            break
+    return lower.endswith(DOCUMENT_SUFFIXES)
+
+
+def _compressor_named(name: str) -> str | None:
+    """Return the compressor a file name promises (``bzip2``...), or None."""
+    lower = name.lower()
+    for suffix, compressor in (*COMPRESSED_SUFFIXES.items(), *ARCHIVE_SUFFIXES.items()):
+        if lower.endswith(suffix):
+            return compressor
+    return None
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Return the files named by ``paths``, walking folders in name order.
+
+    A folder contributes only the files that :func:`is_killmail_name`
+    accepts; the others are listed in one warning. A file named directly is
+    always read, whatever its name. Empty files are read too, each with a
+    warning, because they contain no killmail.
 
     Raise :class:`InputError` for a path that does not exist.
     """
     files: list[Path] = []
+    skipped: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file())
             if not found:
                 log.warning("folder %s contains no files", path)
-            files.extend(found)
+            for file in found:
+                (files if is_killmail_name(file.name) else skipped).append(file)
         elif path.is_file():
             files.append(path)
         else:
@@ -96,7 +143,27 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 f"{path} is not a file or folder",
                 "check the path, or list the folder's files",
             )
+    if skipped:
+        _warn_skipped(skipped)
+    for file in files:
+        if file.stat().st_size == 0:
+            log.warning("file %s is empty: it contains no killmails", file)
     return files
+
+
+def _warn_skipped(skipped: list[Path]) -> None:
+    shown = ", ".join(str(path) for path in skipped[:SKIPPED_NAMES_SHOWN])
+    more = len(skipped) - SKIPPED_NAMES_SHOWN
+    if more > 0:
+        shown += f" and {more} more"
+    log.warning(
+        "skipped %d %s found in folders, because their names do not end in a"
+        " killmail format (.json, .jsonl, .ndjson, .tar, compressed or not)."
+        " Name a file on the command line to import it anyway: %s",
+        len(skipped),
+        "file" if len(skipped) == 1 else "files",
+        shown,
+    )
 
 
 class _CountingReader(io.RawIOBase):
@@ -298,11 +365,28 @@ class FileReader:
             self._counter = _CountingReader(handle)
             stream = io.BufferedReader(self._counter, _CHUNK)
             decompressed = _decompressed(stream, ahead=self.decompress_ahead)
-            if decompressed is not None:
+            if decompressed is None:
+                self._check_not_compressed(stream)
+                yield from self._container(stream, whole_size=self.size)
+            else:
                 with decompressed:
                     yield from self._container(decompressed, whole_size=None)
-            else:
-                yield from self._container(stream, whole_size=self.size)
+
+    def _check_not_compressed(self, stream: Peekable) -> None:
+        """Raise InputError when the name promises compression the bytes lack."""
+        compressor = _compressor_named(self.path.name)
+        if compressor is None:
+            return
+        if not stream.peek(1):
+            # An empty file: expand_paths() already warned about it.
+            return
+        raise InputError(
+            "broken archive",
+            f"{self.name} is not a {compressor} archive: its name ends in a"
+            f" {compressor} suffix, but it does not start with the {compressor}"
+            " signature",
+            "check the download and fetch the archive again",
+        )
 
     def _container(
         self, stream: Peekable, *, whole_size: int | None

@@ -1,0 +1,72 @@
+"""``evedmv import FOLDER`` with files that are not killmail documents."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.cli import main
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+
+SAMPLES = "killmails/real/everef_cluster_samples.jsonl"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A folder as a user may have it: killmails, an index, notes, bad files."""
+    lines = shared_file(SAMPLES).read_bytes().splitlines()[:3]
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "good.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (folder / "notreally.tar.bz2").write_bytes(b"\n".join(lines) + b"\n")
+    (folder / "empty.json").write_bytes(b"")
+    (folder / "notes.txt").write_text("not killmails\n")
+    (folder / "clusters.csv").write_text("cluster,start,end\n1,2021,2021\n")
+    return folder
+
+
+def test_folder_import_skips_and_names_problems(
+    folder: Path,
+    db: Database,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="evedmv_tui")
+    status = main(["--dsn", db_url, "--offline", "import", str(folder), "--json"])
+
+    assert status == 1
+    summary = json.loads(capsys.readouterr().out)
+    files = {Path(item["path"]).name: item for item in summary["files"]}
+    assert sorted(files) == ["empty.json", "good.jsonl", "notreally.tar.bz2"]
+    assert files["good.jsonl"]["inserted"] == 3
+    assert files["empty.json"]["read"] == 0
+    assert files["notreally.tar.bz2"]["rejected"] == 1
+    reason = db.fetch_value(
+        "SELECT reason FROM rejects WHERE source_file LIKE %s",
+        ("%notreally.tar.bz2",),
+    )
+    assert "is not a bzip2 archive" in reason
+    assert "invalid JSON" not in reason
+    warnings = [r.getMessage() for r in caplog.records]
+    skipped = [w for w in warnings if w.startswith("skipped 2 files")]
+    assert len(skipped) == 1
+    assert "clusters.csv" in skipped[0]
+    assert "notes.txt" in skipped[0]
+    assert any("empty.json is empty" in w for w in warnings)
+
+
+def test_named_file_read_whatever_its_name(
+    folder: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = folder / "notes.txt"
+    status = main(["--dsn", db_url, "--offline", "import", str(notes), "--json"])
+
+    assert status == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert [Path(item["path"]).name for item in summary["files"]] == ["notes.txt"]
+    assert summary["rejected"] == 1
