@@ -8,8 +8,10 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
+from evedmv_tui.battles import detect as battle_detect
 from evedmv_tui.battles import rows as battle_rows
 from evedmv_tui.battles.detect import detect_all, on_batch
 from evedmv_tui.battles.model import Kill
@@ -277,6 +279,68 @@ def test_pooled_rows_match_one_process(
     assert any('"overridden": true' in row for row in single["battle_entities"])
     for table, rows in single.items():
         assert pooled[table] == rows, table
+
+
+def test_chunked_reads_match_one_read(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows read in chunks over two connections give the rows of one read.
+
+    With one window per chunk, every other chunk is read by the second
+    connection on the snapshot of the detection's transaction, and the
+    pieces must still come in the order of one read.
+    """
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    side_c, side_d = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    kills += brawl(side_c, side_d, kills=30, start=120)
+    kills += brawl(side_a, side_d, kills=25, start=300, system=NEW_CALDARI)
+    kills += brawl(side_c, side_b, kills=25, start=480, system=JITA)
+    insert_kills(db, kills)
+    detect_all(db, workers=1)
+    one_read = stored_rows(db)
+    readers: list[object] = []
+    open_reader = battle_detect._snapshot_reader
+
+    def recorded(*args: Any) -> Any:
+        readers.append(args)
+        return open_reader(*args)
+
+    monkeypatch.setattr(battle_detect, "_WINDOWS_PER_READ", 1)
+    monkeypatch.setattr(battle_detect, "_snapshot_reader", recorded)
+    detect_all(db, workers=1)
+    chunked = stored_rows(db)
+    assert len(readers) == 1
+    assert len(one_read["battle_pieces"]) >= 4
+    for table, rows in one_read.items():
+        assert chunked[table] == rows, table
+
+
+def test_chunked_reads_without_second_connection(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second connection that cannot be opened leaves the reads to one."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40, system=JITA)
+    kills += brawl(side_a, side_b, kills=20, start=5, system=PERIMETER)
+    insert_kills(db, kills)
+    detect_all(db, workers=1)
+    one_read = stored_rows(db)
+
+    attempts: list[object] = []
+
+    def unreachable(*args: Any) -> Any:
+        attempts.append(args)
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(battle_detect, "_WINDOWS_PER_READ", 1)
+    monkeypatch.setattr(battle_detect, "_snapshot_reader", unreachable)
+    detect_all(db, workers=1)
+    assert len(attempts) == 1
+    assert stored_rows(db) == one_read
 
 
 def test_pool_size_defaults_to_cores() -> None:

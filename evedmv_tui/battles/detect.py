@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -35,6 +36,7 @@ from evedmv_tui.battles.cluster import (
     candidate_windows,
     merge_pieces,
 )
+from evedmv_tui.battles.copydata import CopyData
 from evedmv_tui.battles.incremental import (
     BatchPlan,
     Read,
@@ -52,21 +54,20 @@ from evedmv_tui.battles.parameters import (
     stored_parameters,
 )
 from evedmv_tui.battles.rows import (
-    ENTITY_COLUMNS,
-    MEMBER_COLUMNS,
-    PIECE_COLUMNS,
-    SIDE_COLUMNS,
-    BattleRows,
+    EncodedRows,
     RowChanges,
     RowContext,
     Task,
+    build_battle_rows,
     build_rows,
+    encode_rows,
     pool_size,
     row_changes,
 )
 from evedmv_tui.battles.sides import Override
 from evedmv_tui.battles.static import JumpGraph, StaticData, static_data
 from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.writer import copy_statement
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
 
@@ -417,14 +418,17 @@ def _read_pieces(
 ) -> tuple[list[Piece], int]:
     """Return the pieces of ``windows`` and the number of kills read for them.
 
-    The kills are read in chunks of windows on a second thread, so the
-    server looks up the next chunk's attackers while this thread builds the
-    pieces of the last one. Chunks follow the order of system and window
-    start, as :func:`pieces_of_windows` orders pieces, so the result is
-    the same as from one read.
+    The kills are read in chunks of windows on other threads while this
+    thread builds the pieces of the chunks already read. With more than one
+    chunk, a second connection reads every other chunk, on a snapshot
+    exported from ``conn``, so two server processes look up attackers at
+    once. Chunks follow the order of system and window start, as
+    :func:`pieces_of_windows` orders pieces, so the result is the same as
+    from one read.
 
-    NOTE: on the shared 2-core benchmark machine the gain was within the
-    noise of the load (the Battles section of docs/benchmarks.md).
+    NOTE: on the shared 2-core benchmark machine, reading over two
+    connections was not measurably faster than over one (the Battles
+    section of docs/benchmarks.md).
     """
     ordered = sorted(windows, key=lambda w: (w.solar_system_id, w.start))
     chunks = [
@@ -435,23 +439,74 @@ def _read_pieces(
     kills_read = 0
     if not chunks:
         return pieces, kills_read
-    with concurrent.futures.ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="battles-read"
-    ) as reader:
+    with contextlib.ExitStack() as stack:
+        connections = [conn]
+        if len(chunks) > 1:
+            try:
+                connections.append(stack.enter_context(_snapshot_reader(db, conn)))
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "reading %d chunks of windows over one connection,"
+                    " because a second failed: %s",
+                    len(chunks),
+                    exc,
+                )
+        reader = stack.enter_context(
+            concurrent.futures.ThreadPoolExecutor(
+                max_workers=len(connections), thread_name_prefix="battles-read"
+            )
+        )
+        pending: collections.deque[concurrent.futures.Future[list[Kill]]]
+        pending = collections.deque()
 
-        def submit(chunk: Sequence[Window]) -> concurrent.futures.Future[list[Kill]]:
+        def submit(number: int) -> None:
+            # A chunk reuses the connection of the chunk len(connections)
+            # before it, so it is submitted only after that chunk is read.
             # The telemetry operation tag lives in a context variable.
-            context = contextvars.copy_context()
-            return reader.submit(context.run, _read_kills, db, conn, chunk)
+            if number < len(chunks):
+                context = contextvars.copy_context()
+                pending.append(
+                    reader.submit(
+                        context.run,
+                        _read_kills,
+                        db,
+                        connections[number % len(connections)],
+                        chunks[number],
+                    )
+                )
 
-        pending = submit(chunks[0])
+        for number in range(len(connections)):
+            submit(number)
         for number, chunk in enumerate(chunks):
-            kills = pending.result()
-            if number + 1 < len(chunks):
-                pending = submit(chunks[number + 1])
+            kills = pending.popleft().result()
+            submit(number + len(connections))
             kills_read += len(kills)
             pieces.extend(pieces_of_windows(kills, chunk, params))
     return pieces, kills_read
+
+
+@contextlib.contextmanager
+def _snapshot_reader(
+    db: Database, conn: psycopg.Connection[Any]
+) -> Iterator[psycopg.Connection[Any]]:
+    """Open a read-only connection on a snapshot exported by ``conn``.
+
+    The connection reads in a repeatable read transaction, so every chunk it
+    reads shows the killmails committed when the snapshot was exported. It
+    is a new connection, not one of the pool's, so a pool that other threads
+    keep busy cannot make detection wait.
+    """
+    snapshot = db.fetch_value("SELECT pg_export_snapshot()", conn=conn)
+    reader = psycopg.connect(db.conninfo, application_name=db.application_name)
+    try:
+        reader.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        reader.read_only = True
+        reader.execute(
+            sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
+        )
+        yield reader
+    finally:
+        reader.close()
 
 
 def _read_kills(
@@ -615,22 +670,8 @@ def _store(
 
     kept_as_stored = {ids[i] for i in unchanged}
     cleared = [b for b in old_ids if b not in kept_as_stored]
-    write: Callable[[BattleRows], None]
-    if plan is not None:
-        # The plan has read every stored row of the cleared battles, so only
-        # the rows that differ are deleted and written again.
-        stored_rows = plan.stored_rows
-        cleared_set = set(cleared)
-
-        def write(rows: BattleRows) -> None:
-            _write_changes(db, conn, row_changes(stored_rows, cleared_set, rows))
-
-    else:
+    if plan is None:
         db.execute(load_sql(_PACKAGE, "scope_clear"), {"ids": cleared}, conn=conn)
-
-        def write(rows: BattleRows) -> None:
-            _write(db, conn, rows)
-
     db.execute(load_sql(_PACKAGE, "battles_delete"), (deleted,), conn=conn)
     now = dt.datetime.now(dt.UTC)
     quiet = dt.timedelta(minutes=params.quiet_minutes)
@@ -655,7 +696,18 @@ def _store(
         regions,
         {kill.killmail_id: piece for piece in pieces for kill in piece.kills},
     )
-    build_rows(context, clusters, tasks, workers, write)
+    if plan is not None:
+        # The plan has read every stored row of the cleared battles, so only
+        # the rows that differ are deleted and written again.
+        rows = build_battle_rows(context, clusters, tasks)
+        changes = row_changes(plan.stored_rows, set(cleared), rows)
+        _write_changes(db, conn, changes)
+    else:
+
+        def write(rows: EncodedRows) -> None:
+            _write(db, conn, rows)
+
+        build_rows(context, clusters, tasks, workers, write)
     created = len(clusters) - len(kept)
     updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
     return created, updated, len(deleted), changed_closed
@@ -688,17 +740,15 @@ def _overrides_by_battle(rows: Iterable[_OverrideRow]) -> dict[int, list[Overrid
     return found
 
 
-def _write(db: Database, conn: psycopg.Connection[Any], rows: BattleRows) -> None:
+def _write(db: Database, conn: psycopg.Connection[Any], rows: EncodedRows) -> None:
     if rows.battles:
         db.execute(
             load_sql(_PACKAGE, "battles_upsert"),
             [list(column) for column in zip(*rows.battles, strict=True)],
             conn=conn,
         )
-    _copy(db, conn, "battle_killmails", MEMBER_COLUMNS, rows.members)
-    _copy(db, conn, "battle_sides", SIDE_COLUMNS, rows.sides)
-    _copy(db, conn, "battle_entities", ENTITY_COLUMNS, rows.entities)
-    _copy(db, conn, "battle_pieces", PIECE_COLUMNS, rows.pieces)
+    for copy in rows.copies:
+        _copy(db, conn, copy)
 
 
 def _write_changes(
@@ -718,25 +768,17 @@ def _write_changes(
             },
             conn=conn,
         )
-    _write(db, conn, changes.inserts)
+    _write(db, conn, encode_rows(changes.inserts))
 
 
-def _copy(
-    db: Database,
-    conn: psycopg.Connection[Any],
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-) -> None:
-    if not rows:
+def _copy(db: Database, conn: psycopg.Connection[Any], copy: CopyData) -> None:
+    if not copy.rows:
         return
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-    )
-    text = statement.as_string(conn)
-    with db.timed(f"battles.copy_{table}", text) as box, conn.cursor() as cur:
-        with cur.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        box[0] = len(rows)
+    statement = copy_statement(copy.table.name, copy.table.columns)
+    with (
+        db.timed(f"battles.copy_{copy.table.name}", statement) as box,
+        conn.cursor() as cur,
+        cur.copy(statement) as stream,
+    ):
+        stream.write(copy.data)
+        box[0] = copy.rows

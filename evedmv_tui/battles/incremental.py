@@ -102,7 +102,7 @@ class StoredMember(NamedTuple):
     attacker_count: int
 
     def row(self) -> tuple[Any, ...]:
-        """Return the member's row in the columns of ``MEMBER_COLUMNS``."""
+        """Return the member's row in the columns of ``copydata.MEMBERS``."""
         return (
             self.killmail_id,
             self.killmail_time,

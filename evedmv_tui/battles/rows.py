@@ -3,7 +3,8 @@
 Side assignment and metrics are pure functions of a battle's kills, so the
 rows of many battles can be built in worker processes. The workers are
 forked after the battles are found: they inherit the clusters and pieces
-instead of receiving them pickled, and only the rows come back.
+instead of receiving them pickled. Only the battle rows and the other
+tables' binary COPY data come back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from evedmv_tui.battles import copydata
 from evedmv_tui.battles.cluster import Piece
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Cluster
@@ -66,6 +68,28 @@ class BattleRows:
     sides: list[Row] = dataclasses.field(default_factory=list)
     entities: list[Row] = dataclasses.field(default_factory=list)
     pieces: list[Row] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EncodedRows:
+    """Rows for ``battles``, and the other tables' rows as binary COPY data."""
+
+    battles: list[Row]
+    copies: tuple[copydata.CopyData, ...]
+    """Members, sides, entities and pieces, in the order they are written."""
+
+
+def encode_rows(rows: BattleRows) -> EncodedRows:
+    """Format the member, side, entity and piece rows as binary COPY data."""
+    return EncodedRows(
+        rows.battles,
+        (
+            copydata.encode(copydata.MEMBERS, rows.members),
+            copydata.encode(copydata.SIDES, rows.sides),
+            copydata.encode(copydata.ENTITIES, rows.entities),
+            copydata.encode(copydata.PIECES, rows.pieces),
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -218,20 +242,30 @@ def pool_size(workers: int | None) -> int:
     return max(workers, 1)
 
 
+def build_battle_rows(
+    context: RowContext, clusters: Sequence[Cluster], tasks: Sequence[Task]
+) -> BattleRows:
+    """Build the rows of ``tasks`` in this process."""
+    rows = BattleRows()
+    for task in tasks:
+        _add_battle(context, clusters[task.index], task, rows)
+    return rows
+
+
 def build_rows(
     context: RowContext,
     clusters: Sequence[Cluster],
     tasks: Sequence[Task],
     workers: int,
-    write: Callable[[BattleRows], None],
+    write: Callable[[EncodedRows], None],
 ) -> None:
-    """Build the rows of ``tasks`` and pass them to ``write``.
+    """Build and encode the rows of ``tasks`` and pass them to ``write``.
 
     With more than one worker and at least :data:`POOL_MIN_KILLS` kills, the
-    rows are built in chunks by a pool of ``workers`` forked processes, and
-    ``write`` gets each chunk in order as it is ready, so writing overlaps
-    building. Otherwise ``write`` gets every row at once. The rows are the
-    same either way, only split differently.
+    rows are built and encoded in chunks by a pool of ``workers`` forked
+    processes, and ``write`` gets each chunk in order as it is ready, so
+    writing overlaps building. Otherwise ``write`` gets every row at once.
+    The rows are the same either way, only split differently.
     """
     kills = sum(len(clusters[task.index].kills) for task in tasks)
     if (
@@ -239,7 +273,7 @@ def build_rows(
         or kills < POOL_MIN_KILLS
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        write(_build(context, clusters, tasks))
+        write(encode_rows(build_battle_rows(context, clusters, tasks)))
         return
     global _shared
     _shared = (context, clusters, tasks)
@@ -281,20 +315,11 @@ def _chunks(
         yield start, len(tasks)
 
 
-def _build_chunk(bounds: tuple[int, int]) -> BattleRows:
+def _build_chunk(bounds: tuple[int, int]) -> EncodedRows:
     assert _shared is not None, "workers must be forked after _shared is set"
     context, clusters, tasks = _shared
     start, end = bounds
-    return _build(context, clusters, tasks[start:end])
-
-
-def _build(
-    context: RowContext, clusters: Sequence[Cluster], tasks: Sequence[Task]
-) -> BattleRows:
-    rows = BattleRows()
-    for task in tasks:
-        _add_battle(context, clusters[task.index], task, rows)
-    return rows
+    return encode_rows(build_battle_rows(context, clusters, tasks[start:end]))
 
 
 def _add_battle(
@@ -413,50 +438,3 @@ def _entity_rows(battle_id: int, sides: SideAssignment) -> list[Row]:
         )
         for e in sides.entities
     ]
-
-
-MEMBER_COLUMNS = (
-    "killmail_id",
-    "killmail_time",
-    "battle_id",
-    "side_no",
-    "solar_system_id",
-    "victim_character_id",
-    "victim_corporation_id",
-    "victim_alliance_id",
-    "victim_ship_type_id",
-    "total_value",
-    "final_blow_character_id",
-    "attacker_count",
-    "piece_id",
-)
-PIECE_COLUMNS = (
-    "piece_id",
-    "battle_id",
-    "solar_system_id",
-    "start_time",
-    "end_time",
-    "pilots",
-)
-SIDE_COLUMNS = (
-    "battle_id",
-    "side_no",
-    "pilots",
-    "ships_lost",
-    "isk_lost",
-    "isk_destroyed",
-    "efficiency",
-    "third_party",
-)
-ENTITY_COLUMNS = (
-    "battle_id",
-    "entity_kind",
-    "entity_id",
-    "parent_id",
-    "side_no",
-    "weight_for",
-    "weight_against",
-    "confidence",
-    "reason",
-    "overridden",
-)
