@@ -158,10 +158,30 @@ def test_ambiguous_name_lists_candidates(
 ) -> None:
     assert run(world, "corp", "show", "twin", "--offline") == 2
     err = capsys.readouterr().err
-    assert "several corporations match 'twin'" in err
+    assert "2 corporations match 'twin'" in err
     assert "98999901  Twin One" in err
     assert "98999902  Twin Two" in err
     assert "one of these ids" in err
+
+
+def test_many_candidates_say_more_match(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = list(range(98999910, 98999922))
+    world.db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " SELECT id, 'corporation', 'Clone Works ' || id"
+        " FROM unnest(%s::bigint[]) AS id",
+        (ids,),
+    )
+    try:
+        assert run(world, "corp", "show", "clone works", "--offline") == 2
+        err = capsys.readouterr().err
+        assert "more than 10 corporations match 'clone works'" in err
+        listed = [i for i in ids if f"{i}  Clone Works {i}" in err]
+        assert len(listed) == 10
+    finally:
+        world.db.execute("DELETE FROM names WHERE entity_id = ANY(%s)", (ids,))
 
 
 def test_unknown_entity_fails(

@@ -16,7 +16,14 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.esi import EsiClient
 from evedmv_tui.intel import watch
-from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
+from evedmv_tui.intel.entities import (
+    MAX_CANDIDATES,
+    EntityKind,
+    EntityRef,
+    Period,
+    candidates_heading,
+    find_entities,
+)
 from evedmv_tui.intel.heatmap import DAYS
 from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
 from evedmv_tui.intel.summary import summary_rows
@@ -234,9 +241,11 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
             or "give the numeric id, or import killmails and names that mention it",
         )
     if len(found) > 1:
-        listed = "\n".join(f"  {ref.entity_id}  {ref.name}" for ref in found)
+        listed = "\n".join(
+            f"  {ref.entity_id}  {ref.name}" for ref in found[:MAX_CANDIDATES]
+        )
         raise EntityNotFound(
-            f"several {kind.value}s match {query!r}",
+            f"{candidates_heading(kind, len(found))} {query!r}",
             f"\n{listed}",
             "run the command again with one of these ids",
         )

@@ -89,15 +89,29 @@ def kind_sql(name: str, kind: EntityKind) -> NamedSql:
     return NamedSql(f"{template.name}.{kind.value}", text.as_string())
 
 
+def candidates_heading(kind: EntityKind, found: int) -> str:
+    """Return how many entities of ``kind`` match, for a list of candidates.
+
+    ``found`` above :data:`MAX_CANDIDATES` means more match than are listed.
+    """
+    if found > MAX_CANDIDATES:
+        return f"more than {MAX_CANDIDATES} {kind.value}s match"
+    return f"{found} {kind.value}s match"
+
+
 _ID = re.compile(r"^\d{1,18}$")
 
 
-def find_entities(db: Database, kind: EntityKind, query: str) -> list[EntityRef]:
+def find_entities(
+    db: Database, kind: EntityKind, query: str, *, limit: int = MAX_CANDIDATES + 1
+) -> list[EntityRef]:
     """Return the entities of ``kind`` that ``query`` (an id or a name) names.
 
     An id is found when a name is stored for it or a killmail mentions it. A
     name matches exactly, ignoring case; only when nothing matches exactly
-    are names starting with it returned (at most :data:`MAX_CANDIDATES`).
+    are names starting with it returned, shortest first, at most ``limit``.
+    The default is one more than :data:`MAX_CANDIDATES`, so a caller that
+    lists that many can tell that more match.
     """
     text = query.strip()
     if not text:
@@ -118,7 +132,7 @@ def find_entities(db: Database, kind: EntityKind, query: str) -> list[EntityRef]
             "category": kind.value,
             "name": text,
             "prefix": escape_like(text.lower()) + "%",
-            "limit": MAX_CANDIDATES,
+            "limit": limit,
         },
         row=_NameRow,
     )

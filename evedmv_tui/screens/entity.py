@@ -25,7 +25,14 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from evedmv_tui.intel.entities import EntityKind, EntityRef, Period, find_entities
+from evedmv_tui.intel.entities import (
+    MAX_CANDIDATES,
+    EntityKind,
+    EntityRef,
+    Period,
+    candidates_heading,
+    find_entities,
+)
 from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import DashboardScreen
@@ -224,12 +231,12 @@ class EntityScreen(DashboardScreen):
             self.set_class(False, "-choosing")
             return
         title.update(
-            f"{len(candidates)} {self.KIND.value}s match"
+            f"{candidates_heading(self.KIND, len(candidates))}"
             f" {strip_control(str(self.entity_query))!r}; pick one:"
         )
         options.add_options(
             Option(Text(f"{ref.title}  ({ref.entity_id})"), id=str(ref.entity_id))
-            for ref in candidates
+            for ref in candidates[:MAX_CANDIDATES]
         )
         self.set_class(True, "-choosing")
         # Highlight the first candidate so that Enter picks it at once.
