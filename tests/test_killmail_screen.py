@@ -405,7 +405,8 @@ async def test_prompt_opens_killmail(app_settings: Settings) -> None:
         error = str(app.screen.query_one("#prompt-error", Static).render())
         assert "positive whole number" in error
         await pilot.press("backspace", "backspace", "backspace")
-        await pilot.press(*str(KILLMAIL_ID), "enter")
+        # As the tables show it, with thousands separators.
+        await pilot.press(*f"{KILLMAIL_ID:,}", "enter")
         await pilot.pause()
         assert isinstance(app.screen, KillmailScreen)
         assert app.screen.killmail_id == KILLMAIL_ID

@@ -74,12 +74,14 @@ class ScreenEntry:
             if not value:
                 raise ValueError(f"{self.prompt or 'the value'} must not be empty")
             return value
-        if not value.isdigit() or int(value) <= 0:
+        # Tables show ids with thousands separators, so a copied id has them.
+        digits = value.replace(",", "")
+        if not digits.isdigit() or int(digits) <= 0:
             raise ValueError(
                 f"{self.prompt or 'the id'} must be a positive whole number,"
                 f" got {value!r}"
             )
-        return int(value)
+        return int(digits)
 
 
 SCREENS: tuple[ScreenEntry, ...] = (
