@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -103,10 +104,22 @@ def _deferred_rows(db: Database) -> list[tuple[str, str]]:
 
 
 def _drop_and_leave(db: Database) -> list[str]:
-    """Defer the indexes in a session that then ends, as a killed import would."""
+    """Defer the indexes in a session that then ends, as a killed import would.
+
+    Returns once the session's server process has exited: until then it
+    still holds the advisory lock, and a restore would rightly wait for it.
+    """
     with psycopg.connect(db.conninfo, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (indexes.DEFER_LOCK_KEY,))
-        return indexes._drop(db, conn, indexes.DEFERRED_TABLES)
+        pid = conn.info.backend_pid
+        dropped = indexes._drop(db, conn, indexes.DEFERRED_TABLES)
+    deadline = time.monotonic() + 30
+    while db.fetch_value(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
+    ):
+        assert time.monotonic() < deadline, f"backend {pid} did not exit"
+        time.sleep(0.01)
+    return dropped
 
 
 def test_deferred_import_equals_plain(db: Database, second_db: Database) -> None:
