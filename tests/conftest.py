@@ -132,6 +132,39 @@ def own_cluster() -> Iterator[PrivateCluster]:
         yield PrivateCluster(data, fast=True)
 
 
+@contextlib.contextmanager
+def login_role(db_url: str, prefix: str, *grants: str) -> Iterator[str]:
+    """Yield the URL of ``db_url`` as a new login role, dropped afterwards.
+
+    The role may connect to the database and gets each of ``grants``, GRANT
+    statements whose ``{}`` is replaced by the quoted role name. It has no
+    other privileges, ``pg_read_all_stats`` among them. Its sessions are
+    ended before it is dropped.
+    """
+    role = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    database = str(psycopg.conninfo.conninfo_to_dict(db_url)["dbname"])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(role)
+            )
+        )
+        for grant in grants:
+            conn.execute(sql.SQL(grant).format(sql.Identifier(role)))
+    try:
+        yield psycopg.conninfo.make_conninfo(db_url, user=role)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = %s",
+                (role,),
+            )
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 def _create_database(cluster: PrivateCluster) -> str:
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:

@@ -6,7 +6,6 @@ the statement that fixes it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from psycopg import sql
 
 from evedmv_tui.cli import main
+from tests.conftest import login_role
 
 
 @pytest.fixture
@@ -44,40 +44,19 @@ def warnings_of(output: str) -> list[str]:
 def role_without_stats(db_url: str) -> Iterator[str]:
     """Return the URL of ``db_url`` as a new login role without pg_read_all_stats.
 
-    The role is dropped afterwards, with its sessions ended first.
+    Like an application role, it reads the tables (db status reads
+    schema_migrations) but has no monitoring privileges.
     """
-    role = f"nostats_{uuid.uuid4().hex[:8]}"
-    database = str(psycopg.conninfo.conninfo_to_dict(db_url)["dbname"])
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(database), sql.Identifier(role)
-            )
-        )
-        # Like an application role, it reads the tables (db status reads
-        # schema_migrations) but has no monitoring privileges.
-        conn.execute(
-            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
-                sql.Identifier(role)
-            )
-        )
-    try:
-        yield psycopg.conninfo.make_conninfo(db_url, user=role)
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE usename = %s",
-                (role,),
-            )
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-        with psycopg.connect(db_url) as conn:
-            left = conn.execute(
-                "SELECT count(*) FROM pg_roles WHERE rolname = %s", (role,)
-            ).fetchone()
-        assert left == (0,)
+    with login_role(
+        db_url, "nostats", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}"
+    ) as url:
+        yield url
+    with psycopg.connect(db_url) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_roles WHERE rolname = %s",
+            (psycopg.conninfo.conninfo_to_dict(url)["user"],),
+        ).fetchone()
+    assert left == (0,)
 
 
 def test_status_complete_server_has_no_warnings(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from evedmv_tui.ingest import indexes
 from evedmv_tui.ingest.importer import import_paths
@@ -16,7 +14,12 @@ from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.migrate import migrate
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import _create_database, _drop_database, shared_file
+from tests.conftest import (
+    _create_database,
+    _drop_database,
+    login_role,
+    shared_file,
+)
 
 SMALL_ARCHIVE = "killmails/everef/killmails-2021-12-03.tar.bz2"
 SMALL_ARCHIVE_KILLMAILS = 4_158
@@ -67,26 +70,12 @@ def second_db(pg_cluster: PrivateCluster) -> Iterator[Database]:
 @pytest.fixture
 def writer_role(db_url: str) -> Iterator[str]:
     """Return the URL of ``db_url`` as a login role that writes but owns nothing."""
-    role = f"writer_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public"
-                " TO {}"
-            ).format(sql.Identifier(role))
-        )
-    try:
-        yield psycopg.conninfo.make_conninfo(db_url, user=role)
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE usename = %s",
-                (role,),
-            )
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with login_role(
+        db_url,
+        "writer",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+    ) as url:
+        yield url
 
 
 def _secondary_names(db: Database) -> list[str]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from evedmv_tui.cache import CacheRegistry, LRUCache
 from evedmv_tui.config import Settings
@@ -40,6 +39,7 @@ from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import QueryRecord, Telemetry, operation
+from tests.conftest import login_role
 
 
 def make_monitor(
@@ -249,28 +249,8 @@ def test_reset_between_polls_marks_interval(db_url: str, monitor: Monitor) -> No
 @pytest.fixture
 def limited_role(db_url: str) -> Iterator[str]:
     """A login role without pg_read_all_stats, dropped afterwards."""
-    role = f"limited_{uuid.uuid4().hex[:8]}"
-    database = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(str(database)), sql.Identifier(role)
-            )
-        )
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    params["user"] = role
-    try:
-        yield psycopg.conninfo.make_conninfo("", **params)
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE usename = %s",
-                (role,),
-            )
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with login_role(db_url, "limited") as url:
+        yield url
 
 
 def test_role_without_read_all_stats(
