@@ -92,6 +92,16 @@ async def open_battles(app: EvedmvApp, pilot: Any) -> BattlesScreen:
     return screen
 
 
+async def open_report(app: EvedmvApp, pilot: Any, battle_id: int) -> BattleReportScreen:
+    """Wait for the app to connect, open one battle's report and return it."""
+    await settle(pilot)
+    app.open_screen("battle", battle_id)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, BattleReportScreen)
+    return screen
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_battles_table_lists_and_sorts(
     battles_db: Database, settings: Settings, size: tuple[int, int]
@@ -367,11 +377,7 @@ async def test_timeline_toggles_kills_and_isk(
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", biggest.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, biggest.battle_id)
         assert screen.report is not None
         timeline = screen.report.metrics["timeline"]
         plot = screen.query_one(SeriesPlot)
@@ -471,11 +477,7 @@ async def test_missing_battle_says_not_found(
     """An unknown battle id ends the loading state with the reason."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", 99_999_999)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, 99_999_999)
         header = str(screen.query_one("#battle-header").render())
         assert "no battle has id 99999999" in header
         assert "loading" not in header
@@ -488,11 +490,7 @@ async def test_keys_do_nothing_while_terminal_is_too_small(
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", biggest.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, biggest.battle_id)
         await pilot.press("5")
         await pilot.pause()
         entities = screen.query_one("#battle-entities", KeyedTable)
@@ -534,11 +532,7 @@ async def test_digit_keys_focus_tab_content(
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", biggest.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, biggest.battle_id)
         assert screen.report is not None
         kills = screen.query_one("#battle-killmails", KeyedTable)
         await pilot.press("4")
@@ -635,11 +629,7 @@ async def test_report_reloads_with_r(battles_db: Database, settings: Settings) -
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", biggest.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, biggest.battle_id)
         assert "30 kills" in str(screen.query_one("#battle-header").render())
         # Four more kills in Jita a minute after the fight's last one.
         side_a = fleet(4, 98_000_501, 99_000_501)
@@ -885,11 +875,7 @@ async def test_entity_keys_act_on_entities_tab_only(
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", biggest.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, biggest.battle_id)
         await pilot.press(tab)
         await pilot.pause()
         for key in ("left_square_bracket", "right_square_bracket", "n"):
@@ -921,11 +907,7 @@ async def test_sides_tab_scrolls_by_keyboard(
     app = EvedmvApp(settings)
     [battle] = list_battles(four_sides_db)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", battle.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, battle.battle_id)
         assert screen.report is not None
         assert len(screen.report.sides) == 4
         for key in keys:
@@ -1043,11 +1025,7 @@ async def test_third_party_efficiency_names_its_opponents(
     app = EvedmvApp(settings)
     [battle] = list_battles(four_sides_db)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.open_screen("battle", battle.battle_id)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BattleReportScreen)
+        screen = await open_report(app, pilot, battle.battle_id)
         assert screen.report is not None
         texts = [str(side.render()) for side in screen.query(".battle-side")]
         assert len(texts) == 4
