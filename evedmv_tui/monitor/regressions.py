@@ -116,8 +116,8 @@ RULES: tuple[Rule, ...] = (
     Rule("*bytes", "up", "ratio", (1.25, 1.5, 2.0, 4.0), 16 * MIB, 1 * MIB, True),
     # More transactions mostly means more users; only a collapse counts.
     Rule("*tps", "down", "ratio", (4.0, 8.0, 16.0, 32.0), 5.0, 0.5),
-    # A count that is usually 0 rises by a ratio of its own: 0 -> 3 other
-    # clients is measured as 3 against 2, a low deviation, not as 6 times.
+    # A count's rise is measured against a baseline of at least 2, so 0 -> 3
+    # other clients is a low deviation (3 / 2), not a critical one (3 / 0.5).
     Rule("*count", "up", "ratio", (1.5, 2.0, 3.0, 5.0), 2.0, 0.5, ratio_floor=2.0),
     Rule("*", "up", "ratio", (1.5, 2.0, 4.0, 10.0), 0.0, 1e-9),
 )
@@ -596,10 +596,10 @@ class RegressionDetector:
         points = list(state.points)
         values = [value for _, value in points]
         level = max(median(values), rule.sigma_floor)
-        # The rate is the lowest of the whole window's, its recent half's and
-        # its recent quarter's: memory that grew while the dashboard started
-        # or its caches filled, then stayed level, ranks as steadily rising,
-        # but its recent part does not grow.
+        # The rate is the lowest slope of the whole window, its recent half
+        # and its recent quarter. Memory that grew while the dashboard
+        # started or its caches filled, then stayed level, still ranks as
+        # rising, but its recent part does not grow.
         slope = min(
             theil_sen_slope(points),
             theil_sen_slope(points[len(points) // 2 :]),
