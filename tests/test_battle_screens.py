@@ -37,12 +37,12 @@ from evedmv_tui.screens.battles import (
     describe_markers,
     describe_place,
     parse_filter,
-    start_format,
 )
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
+from evedmv_tui.widgets.text import time_format
 from tests.test_battle_fixtures import (
     PERIMETER,
     brawl,
@@ -1005,13 +1005,13 @@ async def test_first_load_shows_loading(
         assert str(summary.render()).startswith("2 battles | sorted by time")
 
 
-def test_start_shows_year_when_battles_span_years() -> None:
+def test_time_shows_year_when_rows_span_years() -> None:
     late = summary_of(1, "fight")
     early = dataclasses.replace(
         summary_of(2, "fight"), start_time=dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
     )
-    assert start_format([late]) == "%m-%d %H:%M"
-    assert start_format([late, early]) == "%Y-%m-%d %H:%M"
+    assert time_format([late.start_time]) == "%m-%d %H:%M"
+    assert time_format([late.start_time, early.start_time]) == "%Y-%m-%d %H:%M"
 
 
 async def test_third_party_efficiency_names_its_opponents(

@@ -14,6 +14,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from evedmv_tui.config import Settings
+from evedmv_tui.queries.overview import Overview
+from evedmv_tui.screens.home import describe_overview
 from evedmv_tui.widgets.plot import SeriesPlot, time_ticks
 from evedmv_tui.widgets.status import (
     ConnectionState,
@@ -434,3 +436,24 @@ async def test_status_message_cut_with_ellipsis() -> None:
         line = part(app, "#status-message").render_line(0).text.strip()
         assert line.startswith("WARNING: Battles: not connected")
         assert line.endswith("\N{HORIZONTAL ELLIPSIS}")
+
+
+def test_home_overview_times_in_utc() -> None:
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    overview = Overview(
+        stored_killmails=2,
+        pending_killmails=0,
+        first_killmail_time=dt.datetime(2021, 11, 27, 1, 30, tzinfo=berlin),
+        last_killmail_time=dt.datetime(2021, 11, 28, 1, 30, tzinfo=berlin),
+        latest_killmail_id=2,
+        solar_systems=1,
+        types=1,
+        prices=0,
+        names=0,
+        rejects=0,
+        last_import_at=dt.datetime(2026, 1, 1, 0, 30, tzinfo=berlin),
+    )
+    text = describe_overview(overview)
+    assert "First killmail     2021-11-27 00:30 UTC" in text
+    assert "Last killmail      2021-11-28 00:30 UTC" in text
+    assert "Last import        2025-12-31 23:30:00 UTC" in text

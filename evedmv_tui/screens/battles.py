@@ -24,7 +24,7 @@ from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, StatusState
 from evedmv_tui.widgets.table import KeyedTable, right
-from evedmv_tui.widgets.text import count_noun, format_isk, truncate
+from evedmv_tui.widgets.text import count_noun, format_isk, time_format, truncate
 
 REFRESH_SECONDS = 10.0
 LIST_LIMIT = 500
@@ -150,13 +150,7 @@ def describe_place(battle: BattleSummary, width: int) -> str:
     return truncate(text, width)
 
 
-def start_format(rows: list[BattleSummary]) -> str:
-    """Return the start time's format: with the year when ``rows`` span years."""
-    years = {battle.start_time.year for battle in rows}
-    return "%Y-%m-%d %H:%M" if len(years) > 1 else "%m-%d %H:%M"
-
-
-def _row(battle: BattleSummary, place_width: int, time_format: str) -> list[Any]:
+def _row(battle: BattleSummary, place_width: int, start_format: str) -> list[Any]:
     state = ""
     if battle.ongoing:
         state = "●"
@@ -165,7 +159,7 @@ def _row(battle: BattleSummary, place_width: int, time_format: str) -> list[Any]
     minutes = int(battle.duration.total_seconds() // 60)
     return [
         state,
-        battle.start_time.strftime(time_format),
+        battle.start_time.strftime(start_format),
         describe_place(battle, place_width),
         right(f"{minutes}m"),
         battle.kills,
@@ -304,10 +298,10 @@ class BattlesScreen(DashboardScreen):
         ordered = self.rows
         table = self.query_one(KeyedTable)
         width = table.size.width or self.app.size.width
-        time_format = start_format(ordered)
-        cells = [_row(b, MIN_PLACE_WIDTH, time_format) for b in ordered]
+        start = time_format(battle.start_time for battle in ordered)
+        cells = [_row(b, MIN_PLACE_WIDTH, start) for b in ordered]
         place = place_width(width, cells)
-        table.update_rows((b.battle_id, _row(b, place, time_format)) for b in ordered)
+        table.update_rows((b.battle_id, _row(b, place, start)) for b in ordered)
         self.query_one("#battles-summary", Static).update(
             self._summary(ordered, label, width)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -17,15 +18,17 @@ from evedmv_tui.widgets.text import format_count
 
 
 def describe_overview(overview: Overview) -> str:
-    """Return the plain-text summary of what is loaded."""
+    """Return the plain-text summary of what is loaded.
+
+    Times are shown in UTC whatever the server's time zone setting.
+    """
     lines = [f"Killmails stored   {format_count(overview.stored_killmails)}"]
-    if overview.first_killmail_time and overview.last_killmail_time:
+    first, last = overview.first_killmail_time, overview.last_killmail_time
+    if first and last:
         lines.append(
-            f"First killmail     {overview.first_killmail_time:%Y-%m-%d %H:%M} UTC"
+            f"First killmail     {first.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         )
-        lines.append(
-            f"Last killmail      {overview.last_killmail_time:%Y-%m-%d %H:%M} UTC"
-        )
+        lines.append(f"Last killmail      {last.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
     if overview.pending_killmails:
         lines.append(
             f"Bodies pending     {format_count(overview.pending_killmails)}"
@@ -40,7 +43,8 @@ def describe_overview(overview: Overview) -> str:
     if overview.rejects:
         lines.append(f"Rejected records   {format_count(overview.rejects)}")
     if overview.last_import_at:
-        lines.append(f"Last import        {overview.last_import_at:%Y-%m-%d %H:%M:%S}")
+        imported = overview.last_import_at.astimezone(dt.UTC)
+        lines.append(f"Last import        {imported:%Y-%m-%d %H:%M:%S} UTC")
     if not overview.has_static_data:
         lines.append(
             "\nNo static data yet: import the SDE first (evedmv --help lists"

@@ -23,7 +23,7 @@ from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchPro
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import KeyedTable, right
-from evedmv_tui.widgets.text import format_isk, truncate
+from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -297,6 +297,7 @@ class WatchScreen(DashboardScreen):
         if self.selected not in names:
             self.selected = data.profiles[0].name if data.profiles else None
         table = self.query_one("#watch-profiles", KeyedTable)
+        last = time_format(p.last_match for p in data.profiles if p.last_match)
         table.update_rows(
             (
                 profile.name,
@@ -305,7 +306,7 @@ class WatchScreen(DashboardScreen):
                     "on" if profile.enabled else "off",
                     truncate(profile.name, 20),
                     profile.matches,
-                    f"{profile.last_match:%m-%d %H:%M}" if profile.last_match else "",
+                    profile.last_match.strftime(last) if profile.last_match else "",
                     truncate(profile.describe(), 40),
                 ],
             )

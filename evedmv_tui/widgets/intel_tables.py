@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
 from evedmv_tui.widgets.table import KeyedTable, right
-from evedmv_tui.widgets.text import format_isk, truncate
+from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
 
 class TopListTable(KeyedTable):
@@ -57,11 +57,12 @@ class RecentTable(KeyedTable):
         )
 
     def show(self, items: Sequence[RecentKillmail]) -> None:
+        when = time_format(item.killmail_time for item in items)
         self.update_rows(
             (
                 item.killmail_id,
                 [
-                    f"{item.killmail_time:%m-%d %H:%M}",
+                    item.killmail_time.strftime(when),
                     item.role,
                     truncate(item.ship_name or str(item.victim_ship_type_id), 18),
                     truncate(item.victim_name or _victim_id(item), 20),
@@ -90,11 +91,12 @@ class BattleTable(KeyedTable):
         )
 
     def show(self, battles: Sequence[EntityBattle]) -> None:
+        when = time_format(battle.start_time for battle in battles)
         self.update_rows(
             (
                 battle.battle_id,
                 [
-                    f"{battle.start_time:%m-%d %H:%M}",
+                    battle.start_time.strftime(when),
                     truncate(battle.system_names or "", 22),
                     battle.kind,
                     battle.kills,

@@ -9,8 +9,10 @@ This module does not import Textual, so non-UI code may format values too.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 
 from rich.markup import escape
 
@@ -75,3 +77,13 @@ def count_noun(count: int, noun: str, plural: str | None = None) -> str:
     """
     word = noun if count == 1 else (plural or f"{noun}s")
     return f"{count:,} {word}"
+
+
+def time_format(times: Iterable[dt.datetime]) -> str:
+    """Return a strftime format for a column of ``times``.
+
+    Month, day and time fit narrow columns; the year is added when the times
+    span more than one year, so rows of two years cannot be mistaken.
+    """
+    years = {time.year for time in times}
+    return "%Y-%m-%d %H:%M" if len(years) > 1 else "%m-%d %H:%M"
