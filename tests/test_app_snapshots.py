@@ -7,6 +7,8 @@ review the SVG diffs under ``tests/__snapshots__``.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -25,7 +27,16 @@ def make_app(settings: Settings) -> EvedmvApp:
 
 
 async def wait_idle(pilot: Any) -> None:
+    """Wait for the app's workers and for the alert center to open.
+
+    The alert center sets the status bar's alert count when it opens, so a
+    count set by a test before then would be overwritten.
+    """
     app = pilot.app
+    deadline = time.monotonic() + 30
+    while getattr(app, "alert_center", None) is None:
+        assert time.monotonic() < deadline, "the alert center did not open"
+        await asyncio.sleep(0.02)
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
