@@ -215,7 +215,10 @@ async def test_filter_error_with_markup_shown_verbatim(
         assert app.is_running
         assert isinstance(app.screen, BattlesScreen)
         notes = [n for n in app._notifications if n.title == "invalid filter"]
-        assert [n.message for n in notes] == ["unknown filter '[/]'"]
+        assert [n.message for n in notes] == [
+            "unknown filter '[/]'; the filters are since, until, kills, pilots,"
+            " isk, system, region"
+        ]
         toasts = [str(t.render()) for t in app.screen.query(Toast)]
         assert any("unknown filter '[/]'" in text for text in toasts)
 
@@ -444,7 +447,9 @@ def test_parse_filter() -> None:
     assert criteria.min_kills == 20
     assert criteria.min_isk == 1e9
     assert criteria.since is not None
-    with pytest.raises(ValueError, match="unknown filter"):
+    assert parse_filter("isk=7.36b").min_isk == pytest.approx(7.36e9)
+    assert parse_filter("isk=800M").min_isk == pytest.approx(8e8)
+    with pytest.raises(ValueError, match="the filters are since, until"):
         parse_filter("colour=red")
 
 
@@ -457,8 +462,9 @@ def test_parse_filter() -> None:
         ("kills=-5", "kills: invalid value '-5'"),
         ("kills=99999999999999999999999", "from 0 to 2,147,483,647"),
         ("pilots=many", "pilots: invalid value 'many': give a whole number"),
-        ("isk=nan", "isk: invalid value 'nan': give a finite number"),
-        ("isk=-1e9", "of 0 or more"),
+        ("isk=nan", "isk: invalid ISK amount 'nan': give a number of 0 or more"),
+        ("isk=-1e9", "invalid ISK amount '-1e9'"),
+        ("isk=5x", "such as 1e9, 2.5b or 800m"),
         ("region=The Forge", "write a space in a name as _"),
         (
             "since=2025-01-02 until=2025-01-01",

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.commands.arguments import isk_amount
 from evedmv_tui.commands.output import printable
 
 
@@ -17,7 +18,7 @@ from evedmv_tui.commands.output import printable
         (["battles", "list", "--since", "99999999w"], "invalid age '99999999w'"),
         (["battles", "list", "--until", "9999999999999w"], "invalid age"),
         (["battles", "list", "--min-kills", "99999999999999"], "from 0 to"),
-        (["battles", "list", "--min-isk", "inf"], "give a finite number"),
+        (["battles", "list", "--min-isk", "inf"], "invalid ISK amount 'inf'"),
         (["battles", "show", "0"], "invalid value '0'"),
         (["rejects", "list", "--limit", "-1"], "invalid value '-1'"),
         (["watch", "matches", "any", "--limit", "-1"], "invalid value '-1'"),
@@ -25,8 +26,8 @@ from evedmv_tui.commands.output import printable
             ["watch", "add", "big", "--characters", "99999999999999999999"],
             "invalid id list",
         ),
-        (["watch", "add", "nan", "--min-value", "nan"], "give a finite number"),
-        (["watch", "add", "inf", "--min-value", "inf"], "give a finite number"),
+        (["watch", "add", "nan", "--min-value", "nan"], "invalid ISK amount 'nan'"),
+        (["watch", "add", "inf", "--min-value", "2.5q"], "invalid ISK amount '2.5q'"),
         (["performance", "--interval", "nan"], "give a finite number over 0"),
         (["performance", "--interval", "inf"], "up to 86400"),
         (["query-performance", "--top", "0"], "invalid value '0'"),
@@ -41,6 +42,23 @@ def test_bad_values_exit_before_running(
         main(argv)
     assert caught.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("1e9", 1e9),
+        ("1000000000", 1e9),
+        ("1b", 1e9),
+        ("1000m", 1e9),
+        ("2.5B", 2.5e9),
+        ("12.4k", 12_400.0),
+        ("0.5t", 5e11),
+        ("0", 0.0),
+    ],
+)
+def test_isk_amount_units(text: str, amount: float) -> None:
+    assert isk_amount(text) == pytest.approx(amount)
 
 
 def test_unusable_files_give_hint(

@@ -42,6 +42,28 @@ def whole(minimum: int = 0, maximum: int = INT_MAX) -> Callable[[str], int]:
     return parse
 
 
+_ISK_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+def isk_amount(text: str) -> float:
+    """Parse an ISK amount of 0 or more, plain or with a unit as tables show it.
+
+    ``1e9``, ``1000000000``, ``1b`` and ``1000m`` are the same amount; the
+    units are ``k``, ``m``, ``b`` and ``t`` in either case.
+    """
+    value = text.strip()
+    scale = _ISK_SUFFIXES.get(value[-1:].lower(), 1.0) if value else 1.0
+    if scale != 1.0:
+        value = value[:-1]
+    try:
+        return number()(value) * scale
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"invalid ISK amount {text!r}: give a number of 0 or more, such as"
+            " 1e9, 2.5b or 800m"
+        ) from None
+
+
 def number(
     minimum: float = 0.0, maximum: float = math.inf, *, above: bool = False
 ) -> Callable[[str], float]:

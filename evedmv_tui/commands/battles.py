@@ -31,7 +31,12 @@ from evedmv_tui.battles.report import (
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
 from evedmv_tui.battles.sides import format_isk
-from evedmv_tui.commands.arguments import BIGINT_MAX, number, parse_time, whole
+from evedmv_tui.commands.arguments import (
+    BIGINT_MAX,
+    isk_amount,
+    parse_time,
+    whole,
+)
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.connect import open_database
@@ -77,7 +82,9 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--min-kills", type=whole(), help="at least this many kills")
     listing.add_argument("--min-pilots", type=whole(), help="at least this many pilots")
     listing.add_argument(
-        "--min-isk", type=number(), help="at least this much ISK destroyed"
+        "--min-isk",
+        type=isk_amount,
+        help="at least this much ISK destroyed (1e9, 2.5b, 800m)",
     )
     listing.add_argument(
         "--limit", type=whole(1), default=100, help="at most this many (default 100)"

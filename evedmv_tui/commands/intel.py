@@ -11,7 +11,7 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, TextIO
 
-from evedmv_tui.commands.arguments import id_list, number, whole
+from evedmv_tui.commands.arguments import id_list, isk_amount, whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.esi import EsiClient
@@ -175,7 +175,10 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
         help=f"as --ship-types, by class: {', '.join(SHIP_CLASSES)}",
     )
     parser.add_argument(
-        "--min-value", type=number(), metavar="ISK", help="lowest total value in ISK"
+        "--min-value",
+        type=isk_amount,
+        metavar="ISK",
+        help="lowest total value in ISK (1e9, 2.5b, 800m)",
     )
     parser.add_argument(
         "--min-attackers", type=whole(), metavar="N", help="minimum attacker count"

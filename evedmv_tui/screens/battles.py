@@ -91,7 +91,8 @@ def parse_filter(text: str) -> BattleFilter:
             values[name] = value.replace("_", " ")
             continue
         if name not in _FILTER_TYPES:
-            raise ValueError(f"unknown filter {name!r}")
+            known = ", ".join([*_FILTER_TYPES, "system", "region"])
+            raise ValueError(f"unknown filter {name!r}; the filters are {known}")
         field, parse = _FILTER_TYPES[name]
         try:
             values[field] = parse(value)
@@ -110,7 +111,7 @@ _FILTER_TYPES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "until": ("until", arguments.parse_time),
     "kills": ("min_kills", arguments.whole()),
     "pilots": ("min_pilots", arguments.whole()),
-    "isk": ("min_isk", arguments.number()),
+    "isk": ("min_isk", arguments.isk_amount),
 }
 """Filter words other than places: the BattleFilter field and the value's type."""
 _FILTER_WORDS = {field: word for word, (field, _) in _FILTER_TYPES.items()}

@@ -6,6 +6,7 @@ statement; with none marked, the key acts on the profile under the cursor.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from evedmv_tui.commands.arguments import isk_amount
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchProfile
 from evedmv_tui.screens import DashboardScreen
@@ -85,14 +87,15 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
             elif field.endswith("_ids"):
                 changes[field] = tuple(int(p) for p in text.split(",") if p.strip())
             elif field == "min_value":
-                changes[field] = float(text) if text else None
+                changes[field] = isk_amount(text) if text else None
             else:
                 changes[field] = int(text) if text else None
-        except ValueError:
+        except (ValueError, argparse.ArgumentTypeError):
             raise WatchError(
                 "invalid watch profile",
                 f"{label}: {text!r} is not valid",
-                "give whole-number ids separated by commas, or a plain number",
+                "give whole-number ids separated by commas, a whole number,"
+                " or an ISK amount such as 2.5b",
             ) from None
     spec = ProfileSpec(**changes)  # type: ignore[arg-type]
     spec.validate()
