@@ -260,7 +260,7 @@ def test_unreadable_file_is_an_error(
 def test_baseline_reset_needs_key_or_all(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A reset without KEY or --all forgets nothing and exits 2."""
+    """A reset without KEY or --all resets nothing and exits 2."""
     record(state_dir, 200.0)
     status, _, err = run(capsys, "baseline", "reset")
     assert status == 2

@@ -1,7 +1,7 @@
 """Binary COPY data for the battle tables, built where the rows are built.
 
 Full detection builds its rows in worker processes (:mod:`.rows`). Formatting
-them there as binary COPY data leaves the process that holds the connection
+them there as binary COPY data leaves the process that owns the connection
 only bytes to send. The rows are formatted by the import's
 :class:`~evedmv_tui.ingest.encode.RowEncoder`, psycopg's binary row
 formatter with each column's type fixed in advance.

@@ -13,7 +13,7 @@ no two entities of one kind in one seed share a name. Two seeds loaded into
 one database do share names, for different ids: the first character of
 either seed is "Aria Arkon". That is harmless for lookups, because every
 list of several matches shows the ids, pages are opened by id, and a name
-typed that matches two entities asks which one is meant.
+typed that matches two entities prompts for the one meant.
 
 The NPC corporations and factions the generator uses get their real names.
 The rows are stored with :data:`~evedmv_tui.names.NOT_FETCHED` as their

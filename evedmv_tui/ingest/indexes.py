@@ -166,7 +166,7 @@ def _drop(
 
 
 def restore(db: Database, *, conn: psycopg.Connection[Any] | None = None) -> int:
-    """Build the indexes an import dropped, unless a running import holds them.
+    """Build the indexes an import dropped, unless a running import has the lock.
 
     Returns how many indexes it built.
     """

@@ -82,8 +82,8 @@ def count_noun(count: int, noun: str, plural: str | None = None) -> str:
 def time_format(times: Iterable[dt.datetime]) -> str:
     """Return a strftime format for a column of ``times``.
 
-    Month, day and time fit narrow columns; the year is added when the times
-    span more than one year, so rows of two years cannot be mistaken.
+    Month, day and time fit narrow columns. The year is added when the times
+    span more than one year, so that rows of two years cannot be mistaken.
     """
     years = {time.year for time in times}
     return "%Y-%m-%d %H:%M" if len(years) > 1 else "%m-%d %H:%M"
