@@ -25,6 +25,7 @@ import bisect
 import collections
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -408,7 +409,7 @@ def _read_battles(
                 binary=True,
             ),
             Read(
-                load_sql(_PACKAGE, "kills_of_battles"),
+                kill_rows_sql("kills_of_battles"),
                 {"battles": list(battle_ids), "pieces": sorted(removed_ids)},
                 row=Kill,
                 binary=True,
@@ -484,10 +485,22 @@ class Read:
     binary: bool = False
 
 
+@functools.cache
+def kill_rows_sql(name: str) -> NamedSql:
+    """Return kill_rows.sql around the kills that ``<name>.sql`` chooses.
+
+    The two reads of kills with their attackers differ only in which kills
+    they choose, so the attacker arrays are written once.
+    """
+    outer = load_sql(_PACKAGE, "kill_rows").text
+    inner = load_sql(_PACKAGE, name)
+    return NamedSql(inner.name, outer.replace("{kills}", inner.text.rstrip()))
+
+
 def window_kills_read(windows: Sequence[Window]) -> Read:
     """Return the read of every kill in ``windows``, with its attackers."""
     return Read(
-        load_sql(_PACKAGE, "window_kills"),
+        kill_rows_sql("window_kills"),
         {
             "systems": [w.solar_system_id for w in windows],
             "starts": [w.start for w in windows],
