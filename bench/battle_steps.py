@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evedmv_tui.battles.detect import detect_all, load_ship_types
+from evedmv_tui.battles.incremental import kill_rows_sql
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters, load_parameters
@@ -34,7 +35,7 @@ from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import Database
 from evedmv_tui.store.migrate import migrate
 
 REAL_ARCHIVE = "killmails/everef/killmails-2021-11-28.tar.bz2"
@@ -70,7 +71,7 @@ def _battle_kills(db: Database) -> list[list[Kill]]:
         (system, start, end) for _, systems, start, end in battles for system in systems
     ]
     rows = db.fetch_all(
-        load_sql("evedmv_tui.battles", "window_kills"),
+        kill_rows_sql("window_kills"),
         {
             "systems": [w[0] for w in windows],
             "starts": [w[1] for w in windows],
