@@ -429,3 +429,47 @@ def test_start_waits_for_sequence_json(
     assert summary.backoffs == 1
     assert summary.documents == 1
     assert load_cursor(db) == FIRST
+
+
+def test_document_with_another_hash_rejected(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A feed document whose hash differs from the stored killmail's is a reject."""
+    fake.publish(FIRST, documents[FIRST])
+    follower(db, http, fake).run(start_sequence=FIRST, max_documents=1)
+    other = copy.deepcopy(documents[FIRST])
+    other_hash = "f" * 40
+    other["hash"] = other_hash
+    other["zkb"]["hash"] = other_hash
+    other["zkb"]["totalValue"] = 1.0
+    fake.publish(FIRST + 1, other)
+
+    with caplog.at_level(logging.INFO, logger="evedmv_tui.ingest"):
+        summary = follower(db, http, fake).run(max_documents=1)
+
+    assert summary.rejected == 1
+    assert summary.updated == 0
+    assert summary.last_sequence == FIRST + 1
+    assert load_cursor(db) == FIRST + 1
+    killmail_id = documents[FIRST]["killmail_id"]
+    row = db.fetch_one(
+        "SELECT killmail_hash, total_value FROM killmails WHERE killmail_id = %s",
+        (killmail_id,),
+    )
+    assert row == (documents[FIRST]["hash"], documents[FIRST]["zkb"]["totalValue"])
+    reject = db.fetch_one(
+        "SELECT source_file, killmail_id, field, reason, raw FROM rejects"
+    )
+    assert reject is not None
+    assert reject[:3] == ("<r2z2>", killmail_id, "killmail_hash")
+    assert other_hash in reject[3]
+    raw = json.loads(reject[4])
+    assert raw["hash"] == other_hash
+    assert raw["esi"] == other["esi"]
+    assert raw["zkb"] == other["zkb"]
+    assert f"sequence {FIRST + 1} (killmail {killmail_id}) was rejected" in caplog.text
+    assert "after the kill" not in caplog.text

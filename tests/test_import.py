@@ -680,7 +680,7 @@ def test_deep_nesting_and_byte_order_mark(db: Database, tmp_path: Path) -> None:
     assert reasons[1][1] == "invalid JSON: nested too deeply to be a killmail"
 
 
-def test_zkb_block_with_another_hash_changes_nothing(
+def test_zkb_block_with_another_hash_rejected(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     (document,) = generate_killmails(1, seed=1)
@@ -693,7 +693,8 @@ def test_zkb_block_with_another_hash_changes_nothing(
     summary = import_records(db, [json.dumps(other).encode()], source="generated")
 
     assert summary.updated == 0
-    assert summary.duplicates == 1
+    assert summary.duplicates == 0
+    assert summary.rejected == 1
     row = db.fetch_one(
         "SELECT total_value, labels, killmail_hash FROM killmails"
         " WHERE killmail_id = %s",
@@ -703,4 +704,9 @@ def test_zkb_block_with_another_hash_changes_nothing(
     assert row[0] == json.loads(document)["zkb"]["totalValue"]
     assert "solo" not in row[1]
     assert row[2] == json.loads(document)["zkb"]["hash"]
-    assert "whose hash differs from the stored killmail" in caplog.text
+    reject = db.fetch_one("SELECT field, reason, raw FROM rejects")
+    assert reject is not None
+    assert reject[0] == "killmail_hash"
+    assert reject[1].startswith(f"killmail_hash {'0' * 40} differs from {row[2]}")
+    assert json.loads(reject[2]) == other
+    assert "whose killmail hash differs from the stored" in caplog.text

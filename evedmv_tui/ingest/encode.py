@@ -167,6 +167,10 @@ class EncodedKillmail:
     killmail_copy: bytes
     attackers_copy: bytes
     items_copy: bytes
+    source_file: str = ""
+    """The file the killmail was read from, as a reject would name it."""
+    position: str = ""
+    """The killmail's position in that file, as a reject would name it."""
 
     @property
     def zkb(self) -> Zkb | None:
@@ -273,11 +277,14 @@ def encode_parsed(
     prices: Mapping[int, float],
     zkb: Zkb | None = None,
     zkb_body: str | None = None,
+    source_file: str = "",
+    position: str = "",
 ) -> EncodedKillmail:
     """Encode ``record``; ``zkb``/``zkb_body`` replace its own block if given.
 
     A killmail whose zkb block has no ISK values is valued from ``prices``
-    (a :func:`evedmv_tui.valuation.load_price_book` result).
+    (a :func:`evedmv_tui.valuation.load_price_book` result). ``source_file``
+    and ``position`` name where it was read, for a reject of its hash.
     """
     if zkb_body is None:
         zkb, zkb_body = record.zkb, record.zkb_body
@@ -313,6 +320,8 @@ def encode_parsed(
         ),
         encoder("attackers").encode(record.attacker_rows),
         encoder("items").encode(record.item_rows),
+        source_file,
+        position,
     )
 
 
@@ -335,13 +344,21 @@ def reencode(
     )
     zkb_body = zkb_body or record.zkb_body
     if zkb_body is None:
-        return encode_parsed(body, seen_at, prices=prices)
+        return encode_parsed(
+            body,
+            seen_at,
+            prices=prices,
+            source_file=record.source_file,
+            position=record.position,
+        )
     return encode_parsed(
         body,
         seen_at,
         prices=prices,
         zkb=decode_zkb(zkb_body.encode()),
         zkb_body=zkb_body,
+        source_file=record.source_file,
+        position=record.position,
     )
 
 
@@ -380,7 +397,13 @@ def prepare_document(
         document, source_file=source_file, position=position, source=source
     )
     return [
-        encode_parsed(record, seen_at, prices=prices)
+        encode_parsed(
+            record,
+            seen_at,
+            prices=prices,
+            source_file=source_file,
+            position=position,
+        )
         if isinstance(record, ParsedKillmail)
         else record
         for record in records

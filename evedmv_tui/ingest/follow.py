@@ -336,7 +336,14 @@ class R2Z2Follower:
         if counts.pending and self.esi is not None:
             self._fetch_pending(totals)
         killmail_id, killmail_time = _envelope_facts(body)
-        if killmail_time is not None:
+        if counts.rejected:
+            log.warning(
+                "R2Z2 sequence %d (killmail %s) was rejected. See 'evedmv rejects"
+                " list'.",
+                sequence,
+                killmail_id,
+            )
+        elif killmail_time is not None:
             lag = (stored_at - killmail_time).total_seconds()
             totals.add_lag(lag)
             log.info(

@@ -258,14 +258,16 @@ class _Batcher:
         inserted = set(outcome.result.inserted_ids)
         updated = set(outcome.result.updated_ids)
         pending = set(outcome.pending_ids)
-        # A killmail seen twice in one batch counts once, for its last record.
+        hash_rejected = outcome.hash_rejected
+        # A killmail seen twice in one batch counts once, for its last record
+        # that was not rejected.
         last: dict[int, int] = {}
         for position, record in enumerate(records):
-            if not isinstance(record, RejectedRecord):
+            if not isinstance(record, RejectedRecord) and position not in hash_rejected:
                 last[record.killmail_id] = position
         tally: collections.Counter[tuple[int, str]] = collections.Counter()
         for position, (record, owner) in enumerate(zip(records, owners, strict=True)):
-            if isinstance(record, RejectedRecord):
+            if isinstance(record, RejectedRecord) or position in hash_rejected:
                 outcome_name = "rejected"
             elif last[record.killmail_id] != position:
                 outcome_name = "duplicates"

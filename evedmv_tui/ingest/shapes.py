@@ -165,6 +165,10 @@ class PendingKillmail:
     killmail_hash: str
     zkb_body: str | None
     source: str
+    source_file: str = ""
+    """The file the reference was read from, as a reject would name it."""
+    position: str = ""
+    """The reference's position in that file, as a reject would name it."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -531,7 +535,12 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                 raise _Invalid(field, "expected a killmail hash string")
             records.append(
                 PendingKillmail(
-                    killmail_id, killmail_hash, None, Shape.ZKB_HISTORY.value
+                    killmail_id,
+                    killmail_hash,
+                    None,
+                    Shape.ZKB_HISTORY.value,
+                    source_file,
+                    f"{position} key {key}",
                 )
             )
         except _Invalid as exc:
@@ -700,7 +709,14 @@ def parse_document(
         if shape is Shape.ZKB_HISTORY:
             return _parse_history(raw, source_file, position)
         record = _parse_probed(probe, raw, shape)
-        if isinstance(record, ParsedKillmail | PendingKillmail) and source:
+        if isinstance(record, PendingKillmail):
+            record = dataclasses.replace(
+                record,
+                source=source or record.source,
+                source_file=source_file,
+                position=position,
+            )
+        elif isinstance(record, ParsedKillmail) and source:
             record = dataclasses.replace(record, source=source)
     except _Invalid as exc:
         text = _text(raw)

@@ -6,7 +6,8 @@ so concurrent importers (a file import and the live feed) never race on
 
 1. one ``= ANY`` lookup in ``killmail_index`` sorts the batch into killmails
    that are new, pending or invalid (their body lands now), and already
-   stored (only their zkb values may change);
+   stored (only their zkb values may change). Records whose hash differs
+   from the stored one become rejects (:mod:`evedmv_tui.ingest.merge`);
 2. bodies of killmails not yet stored are COPYed straight into
    ``killmails``, ``attackers`` and ``items``. The lookup ran under the
    lock, so no row exists for them and no conflict handling is needed;
@@ -47,6 +48,13 @@ from evedmv_tui.ingest.encode import (
     zkb_values,
 )
 from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.merge import (
+    Keyed,
+    Merged,
+    hashes_differ,
+    merge_duplicates,
+    resolve_hashes,
+)
 from evedmv_tui.ingest.shapes import PendingKillmail, RejectedRecord
 from evedmv_tui.killmails import Zkb, decode_zkb
 from evedmv_tui.store.db import Database, load_sql
@@ -229,6 +237,9 @@ class BatchOutcome:
     result: BatchResult
     pending_ids: tuple[int, ...] = ()
     """Killmails that became pending: new references, or a new hash."""
+    hash_rejected: frozenset[int] = frozenset()
+    """Positions in the batch of records rejected because their hash differs
+    from the stored killmail's."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -238,49 +249,6 @@ class _Existing:
     killmail_hash: str | None
     killmail_time: dt.datetime | None
     pending_zkb: str | None
-
-
-Keyed = EncodedKillmail | PendingKillmail
-
-
-def _merge_duplicates(
-    records: Sequence[WritableRecord],
-    seen_at: dt.datetime,
-    prices: Mapping[int, float],
-) -> tuple[dict[int, Keyed], list[RejectedRecord], int]:
-    """Keep one record per killmail id; a body beats a reference, a later zkb wins."""
-    chosen: dict[int, Keyed] = {}
-    rejects: list[RejectedRecord] = []
-    duplicates = 0
-    for record in records:
-        if isinstance(record, RejectedRecord):
-            rejects.append(record)
-            continue
-        earlier = chosen.get(record.killmail_id)
-        if earlier is None:
-            chosen[record.killmail_id] = record
-            continue
-        duplicates += 1
-        chosen[record.killmail_id] = _combine(earlier, record, seen_at, prices)
-    return chosen, rejects, duplicates
-
-
-def _combine(
-    earlier: Keyed, later: Keyed, seen_at: dt.datetime, prices: Mapping[int, float]
-) -> Keyed:
-    if isinstance(earlier, EncodedKillmail):
-        if later.zkb_body is None:
-            return earlier
-        if isinstance(later, EncodedKillmail):
-            return later
-        return reencode(earlier, seen_at, prices=prices, zkb_body=later.zkb_body)
-    if isinstance(later, EncodedKillmail):
-        if later.zkb_body is None and earlier.zkb_body is not None:
-            return reencode(later, seen_at, prices=prices, zkb_body=earlier.zkb_body)
-        return later
-    if later.zkb_body is None and earlier.zkb_body is not None:
-        return dataclasses.replace(later, zkb_body=earlier.zkb_body)
-    return later
 
 
 @dataclasses.dataclass(slots=True)
@@ -295,10 +263,6 @@ class _Plan:
     zkb_stage: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     pending_ids: list[int] = dataclasses.field(default_factory=list)
     duplicates: int = 0
-    hash_conflicts: list[int] = dataclasses.field(default_factory=list)
-    """Ids of stored killmails for which a record carried another hash.
-
-    These killmails stay unchanged."""
 
 
 def _stage_row(
@@ -337,19 +301,6 @@ def _plan(
     return plan
 
 
-def _other_hash(found: _Existing, killmail_hash: str | None) -> bool:
-    """Return True when a stored killmail's hash differs from a record's.
-
-    Each killmail id has one hash, so a zkb block under another hash
-    belongs to another kill and must not change the stored one.
-    """
-    return (
-        found.killmail_hash is not None
-        and killmail_hash is not None
-        and found.killmail_hash != killmail_hash
-    )
-
-
 def _plan_body(
     plan: _Plan,
     record: EncodedKillmail,
@@ -359,11 +310,10 @@ def _plan_body(
 ) -> None:
     if found is not None and found.state == "stored":
         zkb = record.zkb
+        # resolve_hashes rejected every record whose hash differs from the
+        # stored one, so this record's zkb block belongs to the stored killmail.
         if zkb is None or record.zkb_body is None:
             plan.duplicates += 1
-            return
-        if _other_hash(found, record.killmail_hash):
-            plan.hash_conflicts.append(record.killmail_id)
             return
         plan.zkb_stage.append(
             _stage_row(
@@ -379,8 +329,11 @@ def _plan_body(
         return
     if found is not None:
         # The reference that made this killmail pending brought the hash and
-        # perhaps the zkb block, which the body may lack.
+        # perhaps the zkb block, which the body may lack. A body with another
+        # hash replaces the reference, and the block belongs to that hash.
         zkb_body = None if record.zkb_body else found.pending_zkb
+        if hashes_differ(found.killmail_hash, record.killmail_hash):
+            zkb_body = None
         killmail_hash = None if record.killmail_hash else found.killmail_hash
         if zkb_body or killmail_hash:
             record = reencode(
@@ -432,9 +385,6 @@ def _plan_reference(
         if record.zkb_body is None:
             plan.duplicates += 1
             return
-        if _other_hash(found, record.killmail_hash):
-            plan.hash_conflicts.append(record.killmail_id)
-            return
         assert found.killmail_time is not None, "a stored killmail has a time"
         plan.zkb_stage.append(
             _stage_row(
@@ -463,6 +413,27 @@ def _plan_reference(
         plan.duplicates += 1
     else:
         plan.pending_ids.append(record.killmail_id)
+
+
+def _body_times(records: Sequence[WritableRecord], merged: Merged) -> list[dt.datetime]:
+    """Return the times of the bodies the batch may store.
+
+    A contested killmail's body is not chosen before the lookup, so the
+    times of all its bodies are included.
+    """
+    times = [
+        record.killmail_time
+        for record in merged.chosen.values()
+        if isinstance(record, EncodedKillmail)
+    ]
+    if merged.contested:
+        times.extend(
+            record.killmail_time
+            for record in records
+            if isinstance(record, EncodedKillmail)
+            and record.killmail_id in merged.contested
+        )
+    return times
 
 
 def _raw(text: Any) -> str:
@@ -520,16 +491,8 @@ class BatchWriter:
     def write(self, records: Sequence[WritableRecord]) -> BatchOutcome:
         """Write one batch in one transaction and return its counts and ids."""
         seen_at = dt.datetime.now(dt.UTC)
-        chosen, rejects, in_batch_duplicates = _merge_duplicates(
-            records, seen_at, self.prices
-        )
-        self.partitions.ensure(
-            month_starts(
-                record.killmail_time
-                for record in chosen.values()
-                if isinstance(record, EncodedKillmail)
-            )
-        )
+        merged = merge_duplicates(records, seen_at, self.prices)
+        self.partitions.ensure(month_starts(_body_times(records, merged)))
 
         db = self.db
         with db.connection() as conn, conn.transaction():
@@ -538,40 +501,46 @@ class BatchWriter:
                 row.killmail_id: row
                 for row in db.fetch_all(
                     load_sql(_SQL, "lookup_index"),
-                    {"ids": list(chosen)},
+                    {"ids": list(merged.chosen)},
                     row=_Existing,
                     conn=conn,
                 )
             }
-            plan = _plan(chosen, existing, seen_at, self.prices)
+            stored = {
+                row.killmail_id: row.killmail_hash
+                for row in existing.values()
+                if row.state == "stored"
+            }
+            resolve_hashes(records, merged, stored, seen_at, self.prices)
+            plan = _plan(merged.chosen, existing, seen_at, self.prices)
             self._write_plan(conn, plan, seen_at)
             updated = self._merge_zkb(conn, plan)
-            if rejects:
+            if merged.rejects:
                 db.execute(
                     load_sql(_SQL, "insert_rejects"),
-                    _reject_params(rejects, self.import_id),
+                    _reject_params(merged.rejects, self.import_id),
                     conn=conn,
                 )
 
-        if plan.hash_conflicts:
-            # TODO: keep these records as rejects; the import counts them as
-            # duplicates because encoded killmails do not carry their file
-            # and position to the writer.
+        if merged.rejected_positions:
+            first = records[merged.rejected_positions[0]]
             log.warning(
-                "skipped %d records whose hash differs from the stored"
-                " killmail's, such as killmail %d",
-                len(plan.hash_conflicts),
-                plan.hash_conflicts[0],
+                "rejected %d record(s) whose killmail hash differs from the"
+                " stored killmail's, such as killmail %s. See 'evedmv rejects"
+                " list'.",
+                len(merged.rejected_positions),
+                first.killmail_id,
             )
         unchanged = len(plan.zkb_stage) - len(updated)
         return BatchOutcome(
             inserted=len(plan.bodies),
             updated=len(updated),
-            duplicates=in_batch_duplicates + plan.duplicates + unchanged,
+            duplicates=merged.duplicates + plan.duplicates + unchanged,
             pending=len(plan.pending_ids),
-            rejected=len(rejects),
+            rejected=len(merged.rejects),
             result=_batch_result(plan.bodies, updated),
             pending_ids=tuple(plan.pending_ids),
+            hash_rejected=frozenset(merged.rejected_positions),
         )
 
     def _write_plan(
