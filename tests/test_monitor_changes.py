@@ -14,6 +14,7 @@ import pytest
 from psycopg import sql
 
 from evedmv_tui.config import Settings
+from evedmv_tui.monitor import statements
 from evedmv_tui.monitor.poller import Monitor, open_monitor_database
 from evedmv_tui.monitor.statements import (
     _LIST,
@@ -75,6 +76,51 @@ def test_first_text_query_loads_known_entries(
         later = reader.fetch_texts(monitor_db, conn, requested, known=current.entries)
         assert monitor_db.telemetry.total_statements == queries + 1
         assert set(later) == requested
+
+
+def test_first_text_query_over_limit_loads_part(
+    db_url: str, monitor_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more known entries than the prefetch limit, the first text query
+    must send query ids and load only up to the limit, the requested ones
+    among them."""
+    monkeypatch.setattr(statements, "TEXT_PREFETCH_MAX", 2)
+    run(db_url, "SELECT 'over one' AS a", "SELECT 'over two' AS b")
+    run(db_url, "SELECT 'over three' AS c")
+    reader = StatementReader("public", (1, 10))
+    with untracked(monitor_db) as conn:
+        current, _ = reader.read_set(monitor_db, conn)
+        assert len(current.entries) > 2
+        first = next(iter(current.entries))
+        texts = reader.fetch_texts(
+            monitor_db, conn, {first.text_key}, known=current.entries
+        )
+        assert set(texts) == {first.text_key}
+        assert 1 <= len(reader.texts) <= 2
+        assert monitor_db.telemetry.records()[-1].name == "monitor.statement_texts"
+
+
+def test_every_text_query_matches_listed_texts(
+    db_url: str, monitor_db: Database
+) -> None:
+    """The first text query without query ids must return the same texts as
+    the query that asks for them by id."""
+    run(db_url, "SELECT 'every one' AS a", "SELECT 'every two' AS b")
+    everything = StatementReader("public", (1, 10))
+    by_id = StatementReader("public", (1, 10))
+    with untracked(monitor_db) as conn:
+        current, _ = everything.read_set(monitor_db, conn)
+        requested = {key.text_key for key in current.entries}
+        loaded = everything.fetch_texts(
+            monitor_db, conn, requested, known=current.entries
+        )
+        assert monitor_db.telemetry.records()[-1].name == "monitor.statement_texts_all"
+        asked = by_id.fetch_texts(monitor_db, conn, requested)
+        assert monitor_db.telemetry.records()[-1].name == "monitor.statement_texts"
+    assert set(loaded) == requested
+    assert {key: text.text for key, text in loaded.items()} == {
+        key: text.text for key, text in asked.items()
+    }
 
 
 def test_changes_match_full_read(db_url: str, monitor_db: Database) -> None:

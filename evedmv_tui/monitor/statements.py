@@ -379,9 +379,11 @@ def normalize_query(query_text: str) -> str:
     text = _LIST.sub("(?)", text)
     # Whitespace is single spaces now, so dropping the spaces next to these
     # characters equals re.sub(r"\s*([(),=<>+*/-])\s*", r"\1", text), at a
-    # fraction of its cost.
+    # fraction of its cost. The membership test skips the two copies for a
+    # character the text does not contain, which is most of them.
     for char in _TIGHT_CHARACTERS:
-        text = text.replace(" " + char, char).replace(char + " ", char)
+        if char in text:
+            text = text.replace(" " + char, char).replace(char + " ", char)
     return text.rstrip("; ")
 
 
@@ -494,6 +496,7 @@ class StatementReader:
         self.version = version
         self.counters_query = in_schema(statements_query_name(version), schema)
         self.texts_query = in_schema("statement_texts", schema)
+        self.every_text_query = in_schema("statement_texts_all", schema)
         self.info_query = (
             in_schema("statements_info", schema) if has_info_view(version) else None
         )
@@ -679,20 +682,34 @@ class StatementReader:
         :data:`TEXT_PREFETCH_MAX` entries of ``known`` (the entries the
         server lists now). One query that returns hundreds of texts costs far
         less client CPU than a query in each poll for the few entries that
-        poll lists for the first time. Each text is fingerprinted once, when
-        it is loaded, so a poll that lists an entry again only looks it up.
+        poll lists for the first time. When the requested and known entries
+        fit in that limit, the query reads every text without sending query
+        ids, because encoding hundreds of ids as an array parameter costs
+        more client CPU than the few texts of entries created since the
+        counters were read.
+        A text is fingerprinted once, the first time a poll lists its entry.
         """
         found, missing = self.texts.get_many(keys)
         if not missing:
             return found
         queryids = {key[2] for key in missing}
+        every_text = False
         if not self._prefetched:
             self._prefetched = True
-            for key in known:
-                if len(queryids) >= TEXT_PREFETCH_MAX:
-                    break
-                queryids.add(key.queryid)
-        rows = db.fetch_all(self.texts_query, {"queryids": sorted(queryids)}, conn=conn)
+            known_ids = {key.queryid for key in known}
+            if known_ids and len(queryids | known_ids) <= TEXT_PREFETCH_MAX:
+                every_text = True
+            else:
+                for queryid in known_ids:
+                    if len(queryids) >= TEXT_PREFETCH_MAX:
+                        break
+                    queryids.add(queryid)
+        if every_text:
+            rows = db.fetch_all(self.every_text_query, conn=conn, binary=True)
+        else:
+            rows = db.fetch_all(
+                self.texts_query, {"queryids": sorted(queryids)}, conn=conn, binary=True
+            )
         loaded = {
             (int(userid), int(dbid), int(queryid)): QueryText.of(str(query))
             for userid, dbid, queryid, query in rows
