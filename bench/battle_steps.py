@@ -25,18 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.workdir import add_work_arguments, generated_file, open_database
 from evedmv_tui.battles.detect import detect_all, load_ship_types
 from evedmv_tui.battles.incremental import kill_rows_sql
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters, load_parameters
 from evedmv_tui.battles.sides import SideAssignment, assign_sides
-from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest.importer import import_paths
-from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.store.migrate import migrate
 
 REAL_ARCHIVE = "killmails/everef/killmails-2021-11-28.tar.bz2"
 
@@ -44,9 +41,7 @@ REAL_ARCHIVE = "killmails/everef/killmails-2021-11-28.tar.bz2"
 def _prepare(db: Database, args: argparse.Namespace) -> None:
     """Import the killmails and detect battles, unless an earlier run did."""
     if not db.fetch_value("SELECT count(*) FROM killmails"):
-        generated = args.work / f"generated-{args.count}-{args.seed}.jsonl"
-        if not generated.exists():
-            write_jsonl(generated, args.count, args.seed)
+        generated = generated_file(args)
         started = time.perf_counter()
         import_paths(db, [generated, args.shared_data / REAL_ARCHIVE], offline=True)
         elapsed = time.perf_counter() - started
@@ -111,24 +106,11 @@ def _time_steps(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=60_000)
-    parser.add_argument("--seed", type=int, default=1)
+    add_work_arguments(parser, count=60_000, work=Path("/tmp/evedmv-bench-steps"))
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/evedmv-bench-steps"))
-    parser.add_argument(
-        "--shared-data",
-        type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared" / "data",
-    )
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    cluster = PrivateCluster(args.work / "cluster", fast=True)
-    cluster.start()
-    database = f"bench_steps_{args.count}_{args.seed}"
-    ensure_database(cluster, database)
-    db = Database(cluster.url(database), max_size=4)
+    db = open_database(args, "steps")
     try:
-        migrate(db)
         _prepare(db, args)
         battles = _battle_kills(db)
         params = load_parameters(db)

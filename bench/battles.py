@@ -36,17 +36,19 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.workdir import (
+    add_work_arguments,
+    generated_file,
+    generated_path,
+    open_database,
+)
 from evedmv_tui.battles.detect import detect_all, on_batch
 from evedmv_tui.battles.export import render_text
 from evedmv_tui.battles.report import BattleFilter, list_battles, load_report
 from evedmv_tui.battles.rows import pool_size
-from evedmv_tui.generate import write_jsonl
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths
-from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.store.migrate import migrate
 
 FULL_TARGET_SECONDS_PER_MILLION = 10.0
 INCREMENTAL_TARGET_SECONDS = 0.050
@@ -64,14 +66,7 @@ def _split(source: Path, head: Path, tail: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/evedmv-bench-battles"))
-    parser.add_argument(
-        "--shared-data",
-        type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared" / "data",
-    )
+    add_work_arguments(parser, count=1_000_000, work=Path("/tmp/evedmv-bench-battles"))
     parser.add_argument(
         "--workers",
         type=int,
@@ -80,26 +75,16 @@ def main() -> int:
         " (default: one per core; 1: none besides this one)",
     )
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    cluster = PrivateCluster(args.work / "cluster", fast=True)
-    cluster.start()
-    database = f"bench_battles_{args.count}_{args.seed}"
-    ensure_database(cluster, database)
-    db = Database(cluster.url(database), max_size=4)
-    migrate(db)
+    db = open_database(args, "battles")
 
-    generated = args.work / f"generated-{args.count}-{args.seed}.jsonl"
+    generated = generated_path(args)
     head = args.work / f"head-{args.count}-{args.seed}.jsonl"
     tail = args.work / f"tail-{args.count}-{args.seed}.jsonl"
     stored = db.fetch_value(
         "SELECT count(*) FROM killmails WHERE killmail_id >= 120000000"
     )
     if stored < args.count - TAIL:
-        if not generated.exists():
-            started = time.perf_counter()
-            write_jsonl(generated, args.count, args.seed)
-            elapsed = time.perf_counter() - started
-            print(f"generated {args.count} killmails in {elapsed:.0f} s")
+        generated_file(args)
         _split(generated, head, tail)
         started = time.perf_counter()
         import_paths(db, [head], offline=True)

@@ -43,17 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 
-from evedmv_tui.generate import write_jsonl
+from bench.workdir import add_work_arguments, generated_file, open_database
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.intel import totals
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
 from evedmv_tui.intel.pages import load_page
 from evedmv_tui.intel.search import search
 from evedmv_tui.sde import import_sde
-from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.store.migrate import migrate
 from evedmv_tui.store.telemetry import Telemetry, count_statements
 
 CORPORATION_TARGET_SECONDS = 0.100
@@ -302,34 +299,16 @@ def time_keystrokes(db: Database, seed: int) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
+    add_work_arguments(parser, count=1_000_000, work=Path("/tmp/evedmv-bench-intel"))
     parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/evedmv-bench-intel"))
-    parser.add_argument(
-        "--shared-data",
-        type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared" / "data",
-    )
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    cluster = PrivateCluster(args.work / "cluster", fast=True)
-    cluster.start()
-    database = f"bench_intel_{args.count}_{args.seed}"
-    ensure_database(cluster, database)
-    db = Database(cluster.url(database), max_size=4, telemetry=Telemetry())
-    migrate(db)
+    db = open_database(args, "intel", Telemetry())
 
     if not db.fetch_value("SELECT count(*) FROM solar_systems"):
         import_sde(db, args.shared_data / "sde")
     stored = db.fetch_value("SELECT count(*) FROM killmails")
     if stored < args.count:
-        generated = args.work / f"generated-{args.count}-{args.seed}.jsonl"
-        if not generated.exists():
-            started = time.perf_counter()
-            write_jsonl(generated, args.count, args.seed)
-            seconds = time.perf_counter() - started
-            print(f"generated {args.count} killmails in {seconds:.0f} s")
+        generated = generated_file(args)
         started = time.perf_counter()
         import_paths(db, [generated], offline=True)
         print(
