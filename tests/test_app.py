@@ -492,3 +492,43 @@ def test_help_lists_each_action_once(settings: Settings) -> None:
     assert "/" in lines[1].split()[0]
     assert lines[2] == "r  Reload"
     assert len(lines) == 3
+
+
+ARGUMENTS = {"id": 1, "text": "1"}
+"""An argument of each kind for screens that take one; no row has that id."""
+
+
+async def test_each_screen_loads_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a screen must start its queries once.
+
+    Textual runs the ``on_mount`` of each class in a screen's MRO, so a
+    subclass that also called ``super().on_mount()`` loaded twice.
+    """
+    loads: dict[str, int] = {}
+    app = EvedmvApp(settings)
+    opened = [entry for entry in app.screen_entries if entry.name != "home"]
+    for entry in opened:
+        screen_class = entry.resolve()
+        original = screen_class.load_data  # type: ignore[attr-defined]
+
+        def counting(
+            self: Any, original: Any = original, name: str = entry.name
+        ) -> None:
+            loads[name] = loads.get(name, 0) + 1
+            original(self)
+
+        monkeypatch.setattr(screen_class, "load_data", counting)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        for entry in opened:
+            argument = ARGUMENTS[entry.argument] if entry.prompt else None
+            app.open_screen(entry.name, argument)
+            await pilot.pause()
+            await app.screen.workers.wait_for_complete()
+            await pilot.pause()
+            assert getattr(app.screen, "entry_key", None) == (entry.name, argument)
+            assert loads.get(entry.name) == 1, entry.name
+            await app.pop_screen()
+    assert len(loads) == len(opened)

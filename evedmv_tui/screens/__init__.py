@@ -238,6 +238,9 @@ class DashboardScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual calls the on_mount of every class in the screen's MRO, this
+        # one after the subclass's, so subclasses must not call it again. A
+        # focus the subclass set is kept for when a too small terminal grows.
         self._check_size(self.app.size.width, self.app.size.height)
         if self.evedmv_app.db is not None:
             self.load_data()

@@ -295,7 +295,6 @@ class AlertsScreen(DashboardScreen):
         yield Static("", id="alerts-detail", markup=False)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.refresh_alerts()
 
     def load_data(self) -> None:

@@ -208,11 +208,9 @@ class BattleReportScreen(DashboardScreen):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
 
     def on_mount(self) -> None:
-        super().on_mount()
         if self.evedmv_app.db is None:
             self._show_unavailable()
-        if not self.too_small:
-            self.action_tab("sides")
+        self.action_tab("sides")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ENTITY_ACTIONS:

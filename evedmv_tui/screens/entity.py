@@ -190,11 +190,9 @@ class EntityScreen(DashboardScreen):
                 yield BattleTable(id="entity-battles")
 
     def on_mount(self) -> None:
-        super().on_mount()
         # Start on the tab strip, where Left and Right switch tabs and the Tab
-        # key moves into the shown one. The size message hides the strip.
-        if not self.too_small:
-            self._focus_tabs()
+        # key moves into the shown one.
+        self._focus_tabs()
 
     def _focus_tabs(self) -> None:
         self.query_one("#entity-tabs", TabbedContent).query_one(Tabs).focus()

@@ -139,7 +139,6 @@ class HelpScreen(DashboardScreen):
         )
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#help-body").focus()
 
     def on_resize(self, event: events.Resize) -> None:

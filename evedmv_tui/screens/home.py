@@ -84,7 +84,6 @@ class HomeScreen(DashboardScreen):
             yield OptionList(*self._screen_options(), id="destinations")
 
     def on_mount(self) -> None:
-        super().on_mount()
         destinations = self.query_one("#destinations", OptionList)
         destinations.border_title = "Go to (Enter)"
         destinations.focus()

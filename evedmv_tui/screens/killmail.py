@@ -242,7 +242,6 @@ class KillmailScreen(DashboardScreen):
                 yield tree
 
     def on_mount(self) -> None:
-        super().on_mount()
         if self.evedmv_app.db is None:
             self._show_unavailable()
 

@@ -348,7 +348,6 @@ class PerformanceScreen(DashboardScreen):
                 )
 
     def on_mount(self) -> None:
-        super().on_mount()
         if not self.live:
             return
         service = self._service or getattr(self.app, "monitor_service", None)

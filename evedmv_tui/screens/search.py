@@ -86,7 +86,6 @@ class SearchScreen(DashboardScreen):
         yield OptionList(id="search-results")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one(Input).focus()
         self.watch(self.app, "status", self._on_status_change, init=False)
         if self.evedmv_app.db is None:

@@ -69,7 +69,6 @@ class SeriesPlot(PlotextPlot):
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.redraw()
 
     def add_sample(self, series: str, x: float, y: float) -> None:
