@@ -43,7 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 
-from bench.workdir import add_work_arguments, generated_file, open_database
+from bench.workdir import (
+    add_work_arguments,
+    generated_file,
+    open_database,
+    store_names,
+)
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.intel import totals
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
@@ -62,73 +67,6 @@ HOOK_BATCH = 2000
 HOOK_BATCHES = 5
 SEARCH_WORDS = 40
 """Names typed in the search part, one keystroke at a time (up to 8 each)."""
-
-_SYLLABLES = (
-    "ka",
-    "ri",
-    "to",
-    "ne",
-    "sa",
-    "ul",
-    "mor",
-    "an",
-    "ve",
-    "li",
-    "zar",
-    "do",
-    "qu",
-    "en",
-    "ix",
-    "ta",
-    "bel",
-    "gor",
-    "sin",
-    "ra",
-    "um",
-    "tal",
-    "vor",
-    "ko",
-    "shi",
-    "ar",
-    "el",
-)
-
-
-def made_up_name(rng: random.Random, kind: str) -> str:
-    """Return a pronounceable name; corporations and alliances get a suffix."""
-    words = [
-        "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).title()
-        for _ in range(rng.randint(1, 2))
-    ]
-    if kind == "corporation":
-        words.append(rng.choice(("Industries", "Holdings", "Corp", "Syndicate")))
-    elif kind == "alliance":
-        words.append(rng.choice(("Alliance", "Coalition", "Federation", "Union")))
-    return " ".join(words)
-
-
-def store_names(db: Database, seed: int) -> int:
-    """Give every generated character, corporation and alliance a name."""
-    rows = db.fetch_all(
-        "SELECT DISTINCT id, kind FROM ("
-        " SELECT character_id AS id, 'character' AS kind FROM attackers"
-        " UNION ALL SELECT corporation_id, 'corporation' FROM attackers"
-        " UNION ALL SELECT alliance_id, 'alliance' FROM attackers"
-        " UNION ALL SELECT victim_character_id, 'character' FROM killmails"
-        " UNION ALL SELECT victim_corporation_id, 'corporation' FROM killmails"
-        " UNION ALL SELECT victim_alliance_id, 'alliance' FROM killmails"
-        ") ids WHERE id IS NOT NULL ORDER BY id"
-    )
-    rng = random.Random(seed)
-    with (
-        db.connection() as conn,
-        conn.transaction(),
-        conn.cursor().copy("COPY names (entity_id, category, name) FROM STDIN") as copy,
-    ):
-        for entity_id, kind in rows:
-            copy.write_row((entity_id, kind, made_up_name(rng, kind)))
-    db.execute("VACUUM ANALYZE names")
-    return len(rows)
 
 
 def build_totals(db: Database) -> float | None:

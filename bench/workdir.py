@@ -1,15 +1,18 @@
-"""Work directory shared by the database benchmarks: a cluster and generated data.
+"""Set-up shared by the database benchmarks: cluster, generated data, names.
 
-``bench/battles.py``, ``bench/battle_steps.py`` and ``bench/intel.py`` keep a
-private cluster in ``<work>/cluster`` and the generated killmails in
-``<work>/generated-<count>-<seed>.jsonl``, both reused by later runs with the
-same ``--work``. Each benchmark has its own database in that cluster, named
-after the benchmark, the count and the seed.
+``bench/battles.py``, ``bench/battle_steps.py``, ``bench/intel.py`` and
+``bench/killmail.py`` keep a private cluster in ``<work>/cluster`` and the
+generated killmails in ``<work>/generated-<count>-<seed>.jsonl``, both
+reused by later runs with the same ``--work``. Each benchmark has its own
+database in that cluster, named after the benchmark, the count and the
+seed. :func:`store_names` gives the stored entities seeded made-up names,
+so screens and searches show names.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -72,3 +75,71 @@ def generated_file(args: argparse.Namespace) -> Path:
         seconds = time.perf_counter() - started
         print(f"generated {args.count} killmails in {seconds:.0f} s")
     return path
+
+
+_SYLLABLES = (
+    "ka",
+    "ri",
+    "to",
+    "ne",
+    "sa",
+    "ul",
+    "mor",
+    "an",
+    "ve",
+    "li",
+    "zar",
+    "do",
+    "qu",
+    "en",
+    "ix",
+    "ta",
+    "bel",
+    "gor",
+    "sin",
+    "ra",
+    "um",
+    "tal",
+    "vor",
+    "ko",
+    "shi",
+    "ar",
+    "el",
+)
+
+
+def made_up_name(rng: random.Random, kind: str) -> str:
+    """Return a pronounceable name; corporations and alliances get a suffix."""
+    words = [
+        "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).title()
+        for _ in range(rng.randint(1, 2))
+    ]
+    if kind == "corporation":
+        words.append(rng.choice(("Industries", "Holdings", "Corp", "Syndicate")))
+    elif kind == "alliance":
+        words.append(rng.choice(("Alliance", "Coalition", "Federation", "Union")))
+    return " ".join(words)
+
+
+def store_names(db: Database, seed: int) -> int:
+    """Give every generated character, corporation and alliance a name."""
+    rows = db.fetch_all(
+        "SELECT DISTINCT id, kind FROM ("
+        " SELECT character_id AS id, 'character' AS kind FROM attackers"
+        " UNION ALL SELECT corporation_id, 'corporation' FROM attackers"
+        " UNION ALL SELECT alliance_id, 'alliance' FROM attackers"
+        " UNION ALL SELECT victim_character_id, 'character' FROM killmails"
+        " UNION ALL SELECT victim_corporation_id, 'corporation' FROM killmails"
+        " UNION ALL SELECT victim_alliance_id, 'alliance' FROM killmails"
+        ") ids WHERE id IS NOT NULL ORDER BY id"
+    )
+    rng = random.Random(seed)
+    with (
+        db.connection() as conn,
+        conn.transaction(),
+        conn.cursor().copy("COPY names (entity_id, category, name) FROM STDIN") as copy,
+    ):
+        for entity_id, kind in rows:
+            copy.write_row((entity_id, kind, made_up_name(rng, kind)))
+    db.execute("VACUUM ANALYZE names")
+    return len(rows)
