@@ -64,7 +64,7 @@ from psycopg_pool import PoolTimeout
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -667,6 +667,13 @@ class EvedmvApp(App[int]):
 
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)
+
+    def action_command_palette(self) -> None:
+        """Open the command palette; its Enter waits for the typed text's search."""
+        from evedmv_tui.screens.palette import SearchingCommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(SearchingCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         from evedmv_tui.screens.help import HelpScreen

@@ -1,17 +1,24 @@
-"""Search by name or id over names and solar systems, and the indexes it uses."""
+"""Search by name or id over names and solar systems, the indexes it uses, and
+the command palette's Enter right after typing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
+from textual.command import CommandPalette
 
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
 from evedmv_tui.intel.search import search, search_parameters
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import Telemetry, count_statements
 from tests.conftest import _create_database, _drop_database, shared_file
+from tests.test_app import until, wait_connected
 
 NAMES = [
     (90000001, "character", "Jita Trader"),
@@ -143,3 +150,94 @@ def test_search_uses_name_indexes(search_db: Database, text: str, index: str) ->
         )
     assert index in plan
     assert "Seq Scan on names" not in plan
+
+
+# -- the command palette ------------------------------------------------------
+
+PALETTE_ALLIANCE = (99000003, "alliance", "Quiet Arrow Alliance")
+
+
+def insert_name(db: Database, entity_id: int, category: str, name: str) -> None:
+    db.execute(
+        "INSERT INTO names (entity_id, category, name) VALUES (%s, %s, %s)",
+        (entity_id, category, name),
+    )
+
+
+async def type_and_submit(app: EvedmvApp, pilot: Any, typed: str) -> None:
+    """Open the palette, type ``typed`` and press Enter with no pause between."""
+    await wait_connected(app, pilot)
+    await pilot.press("ctrl+p")
+    await pilot.press(*typed, "enter")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("battles", ("battles", None)),
+        ("killmail 20250120039452", ("killmail", 20250120039452)),
+        ("character Bren Belmont", ("character", "Bren Belmont")),
+        ("Quiet Arrow", ("alliance", PALETTE_ALLIANCE[0])),
+    ],
+)
+async def test_palette_enter_right_after_typing(
+    settings: Settings, db: Database, typed: str, expected: tuple[str, Any]
+) -> None:
+    """Enter at once must act on the text typed, not on an older query's list.
+
+    The palette used to keep the list of a previous query (the empty query's
+    Help, or ``Open Killmail`` without the id) until the database search
+    finished, and Enter picked from that list.
+    """
+    insert_name(db, *PALETTE_ALLIANCE)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_submit(app, pilot, typed)
+        await until(pilot, lambda: not CommandPalette.is_open(app))
+        await pilot.pause()
+        assert not CommandPalette.is_open(app)
+        assert getattr(app.screen, "entry_key", None) == expected
+
+
+async def test_palette_enter_waits_for_blocked_search(
+    settings: Settings, db: Database, db_url: str
+) -> None:
+    """While the names table is locked, Enter must wait instead of guessing."""
+    insert_name(db, *PALETTE_ALLIANCE)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        with psycopg.connect(db_url) as blocker:
+            blocker.execute("LOCK TABLE names IN ACCESS EXCLUSIVE MODE")
+            await type_and_submit(app, pilot, "Quiet Arrow")
+            await pilot.pause(0.5)
+            assert CommandPalette.is_open(app)
+            blocker.rollback()
+        await until(pilot, lambda: not CommandPalette.is_open(app))
+        await pilot.pause()
+        assert getattr(app.screen, "entry_key", None) == (
+            "alliance",
+            PALETTE_ALLIANCE[0],
+        )
+
+
+async def test_palette_enter_after_search_selects_at_once(
+    settings: Settings, db: Database
+) -> None:
+    """An Enter after the search has finished runs the highlighted hit."""
+    insert_name(db, *PALETTE_ALLIANCE)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Quiet Arrow")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await until(pilot, lambda: not getattr(palette, "searching", True))
+        assert not getattr(palette, "searching", True)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert getattr(app.screen, "entry_key", None) == (
+            "alliance",
+            PALETTE_ALLIANCE[0],
+        )
