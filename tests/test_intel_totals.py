@@ -21,7 +21,7 @@ from evedmv_tui.ingest.hooks import BatchResult, default_hooks
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.intel import totals
 from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
-from evedmv_tui.intel.pages import load_page
+from evedmv_tui.intel.pages import TOP_LIMIT, load_page
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
@@ -82,12 +82,21 @@ def busiest(db: Database, kind: EntityKind, limit: int) -> list[int]:
 
 
 def page_json(
-    db: Database, kind: EntityKind, entity_id: int, period: Period, from_totals: bool
+    db: Database,
+    kind: EntityKind,
+    entity_id: int,
+    period: Period,
+    from_totals: bool,
+    top: int = TOP_LIMIT,
 ) -> dict[str, Any]:
+    """Return a page as the --json output prints it, with ``top`` rows per list."""
     page = load_page(
-        db, EntityRef(kind, entity_id, None), period, from_totals=from_totals
+        db,
+        EntityRef(kind, entity_id, None),
+        period,
+        top=top,
+        from_totals=from_totals,
     )
-    # Compared as the --json output prints them.
     return json.loads(json.dumps(page.as_json()))  # type: ignore[no-any-return]
 
 
@@ -297,3 +306,79 @@ def test_repair_counts_what_a_failed_hook_missed(
     assert report["totals_counted"] == KILLMAILS
     assert report["battles"]["battles"] > 0
     assert assert_pages_match(db) > 0
+
+
+EVERY_ROW = 1_000_000
+"""A top list length no list of these tests reaches."""
+MIXED_ALLIANCE = 99_990_001
+"""An alliance id the generator does not use, given to rewritten attackers."""
+
+
+def write_mixed_groups(
+    source: Path, target: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rewrite some killmails so that one corporation flies in several groups.
+
+    The generator never puts a corporation in two groups on one killmail.
+    On every seventh killmail the first attacker's corporation also flies
+    in :data:`MIXED_ALLIANCE` and without an alliance; on the killmails
+    three after those, it also flies without an alliance only. Returns the
+    first attacker of each rewritten killmail, for each of the two ways.
+    """
+    three_groups: list[dict[str, Any]] = []
+    two_groups: list[dict[str, Any]] = []
+    lines = []
+    for number, line in enumerate(source.read_bytes().splitlines()):
+        document = json.loads(line)
+        attackers = document["attackers"]
+        first = attackers[0]
+        eligible = (
+            len(attackers) >= 3
+            and first.get("corporation_id")
+            and first.get("alliance_id")
+        )
+        if eligible and number % 7 == 0:
+            attackers[1]["corporation_id"] = first["corporation_id"]
+            attackers[1]["alliance_id"] = MIXED_ALLIANCE
+            attackers[2]["corporation_id"] = first["corporation_id"]
+            attackers[2].pop("alliance_id", None)
+            three_groups.append(first)
+        elif eligible and number % 7 == 3:
+            attackers[1]["corporation_id"] = first["corporation_id"]
+            attackers[1].pop("alliance_id", None)
+            two_groups.append(first)
+        lines.append(json.dumps(document).encode())
+    target.write_bytes(b"\n".join(lines) + b"\n")
+    return three_groups, two_groups
+
+
+def test_flown_with_lists_on_mixed_groups(
+    db: Database, generated: Path, tmp_path: Path
+) -> None:
+    """A corporation seen in several alliances on one kill is counted right.
+
+    The "flown with" lists count a key for an entity when some attacker
+    group with that key has a corporation (or alliance) other than the
+    entity or none. Here one corporation flies in its own alliance, in
+    another and in none on one killmail, or in its own alliance and in none,
+    so the key passes for some entities through one group only. Every row
+    of every list is compared with the page computed from the killmails.
+    """
+    mixed = tmp_path / "mixed.jsonl"
+    three_groups, two_groups = write_mixed_groups(generated, mixed)
+    assert len(three_groups) > 50
+    assert len(two_groups) > 50
+    import_with_hook(db, mixed)
+    entities = {(EntityKind.ALLIANCE, MIXED_ALLIANCE)}
+    for first in three_groups[:3] + two_groups[:3]:
+        entities.add((EntityKind.CORPORATION, int(first["corporation_id"])))
+        entities.add((EntityKind.ALLIANCE, int(first["alliance_id"])))
+    compared = 0
+    for kind, entity_id in sorted(entities):
+        for period in (Period.WEEK, Period.ALL):
+            expected = page_json(db, kind, entity_id, period, False, EVERY_ROW)
+            actual = page_json(db, kind, entity_id, period, True, EVERY_ROW)
+            assert actual == expected, (kind, entity_id, period)
+            compared += len(expected["tops"]["with_corporations"])
+            compared += len(expected["tops"]["with_alliances"])
+    assert compared > 100
