@@ -10,7 +10,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
-from textual.widgets.data_table import RowKey
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
@@ -265,20 +264,9 @@ class AttackerTable(KeyedTable):
             return
         for _ in range(min(count, len(self._pending))):
             key, cells = attacker_cells(self._pending.popleft(), self._damage_taken)
-            self._put_row(key, [plain(cell) for cell in cells])
+            self.put_row(key, [plain(cell) for cell in cells])
         if self._pending:
             self.call_after_refresh(self._add_rows, serial, ROWS_PER_STEP)
-
-    def _put_row(self, key: str, cells: list[Text | str]) -> None:
-        if RowKey(key) not in self.rows:
-            self.add_row(*cells, key=key)
-            return
-        current = self.get_row(key)
-        for (column_key, _), old, new in zip(
-            self.column_specs, current, cells, strict=True
-        ):
-            if old != new:
-                self.update_cell(key, column_key, new, update_width=True)
 
     def action_scroll_bottom(self) -> None:
         """Move the cursor to the last attacker, adding any rows still pending."""

@@ -128,15 +128,19 @@ class KeyedTable(DataTable[Any]):
             if row.key.value not in keep:
                 self.remove_row(row.key)
         for key, cells in wanted:
-            if RowKey(key) not in self.rows:
-                self.add_row(*cells, key=key)
-                continue
-            current = self.get_row(key)
-            for (column_key, _), old, new in zip(
-                self.column_specs, current, cells, strict=True
-            ):
-                if old != new:
-                    try:
-                        self.update_cell(key, column_key, new, update_width=True)
-                    except CellDoesNotExist:
-                        continue
+            self.put_row(key, cells)
+
+    def put_row(self, key: str, cells: list[Text | str]) -> None:
+        """Add the row ``key``, or update the cells of it that changed."""
+        if RowKey(key) not in self.rows:
+            self.add_row(*cells, key=key)
+            return
+        current = self.get_row(key)
+        for (column_key, _), old, new in zip(
+            self.column_specs, current, cells, strict=True
+        ):
+            if old != new:
+                try:
+                    self.update_cell(key, column_key, new, update_width=True)
+                except CellDoesNotExist:
+                    continue
