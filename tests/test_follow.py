@@ -462,11 +462,12 @@ def test_document_with_another_hash_rejected(
     )
     assert row == (documents[FIRST]["hash"], documents[FIRST]["zkb"]["totalValue"])
     reject = db.fetch_one(
-        "SELECT source_file, killmail_id, field, reason, raw FROM rejects"
+        "SELECT source_file, killmail_id, field, reason, raw, position FROM rejects"
     )
     assert reject is not None
     assert reject[:3] == ("<r2z2>", killmail_id, "killmail_hash")
     assert other_hash in reject[3]
+    assert reject[5] == f"sequence {FIRST + 1}"
     raw = json.loads(reject[4])
     assert raw["hash"] == other_hash
     assert raw["esi"] == other["esi"]

@@ -71,18 +71,26 @@ class ImportCounts(Protocol):
     def rejected(self) -> int: ...
 
 
-ImportDocuments = Callable[[Database, list[bytes], Sequence[BatchHook]], ImportCounts]
+ImportDocuments = Callable[
+    [Database, list[bytes], Sequence[BatchHook], Sequence[str]], ImportCounts
+]
 """Import raw feed documents and return the importer's summary."""
 
 
 def import_feed_documents(
-    db: Database, documents: list[bytes], after_batch: Sequence[BatchHook]
+    db: Database,
+    documents: list[bytes],
+    after_batch: Sequence[BatchHook],
+    positions: Sequence[str],
 ) -> ImportCounts:
-    """Import R2Z2 documents through the shared importer."""
+    """Import R2Z2 documents through the shared importer.
+
+    ``positions`` names each document in its rejects (``sequence N``).
+    """
     from evedmv_tui.ingest.importer import import_records
 
     summary: ImportCounts = import_records(
-        db, documents, source=SOURCE, after_batch=after_batch
+        db, documents, source=SOURCE, after_batch=after_batch, positions=positions
     )
     return summary
 
@@ -328,7 +336,9 @@ class R2Z2Follower:
         return self._pause(response)
 
     def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
-        counts = self._import(self.db, [body], self.after_batch)
+        counts = self._import(
+            self.db, [body], self.after_batch, [f"sequence {sequence}"]
+        )
         stored_at = self._clock()
         totals.documents += 1
         totals.add_import(counts)

@@ -459,12 +459,14 @@ def import_records(
     source: str,
     after_batch: Sequence[BatchHook] = (),
     batch_size: int = DEFAULT_BATCH_SIZE,
+    positions: Sequence[str] | None = None,
 ) -> ImportSummary:
     """Import documents already in memory: raw JSON bytes or decoded objects.
 
     ``source`` names their origin (``esi``, ``r2z2``, ``redisq``); it is
-    stored with each killmail, and rejects name ``<source>`` as their file
-    and ``record N`` as their position.
+    stored with each killmail, and rejects name ``<source>`` as their file.
+    A reject's position is the record's entry in ``positions`` (for example
+    its feed sequence number), or ``record N`` without them.
     """
     started = time.perf_counter()
     source_file = f"<{source}>"
@@ -479,7 +481,9 @@ def import_records(
                 prepare_document(
                     document,
                     source_file=source_file,
-                    position=f"record {number}",
+                    position=(
+                        positions[number - 1] if positions else f"record {number}"
+                    ),
                     seen_at=seen_at,
                     prices=writer.prices,
                     source=source,
