@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evedmv_tui import __version__
-from evedmv_tui.commands.output import printable
+from evedmv_tui.commands.output import printable, printable_stdout
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 
@@ -165,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings, to_stderr=False)
             return run_dashboard(settings)
         configure_logging(settings, to_stderr=True)
-        return int(handler(args, settings))
+        with printable_stdout():
+            return int(handler(args, settings))
     except EvedmvError as exc:
         # Messages can quote paths and values from the command line or files.
         text = "\n".join(printable(line) for line in exc.render().split("\n"))

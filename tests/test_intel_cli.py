@@ -153,6 +153,27 @@ def test_show_text_has_panel_summary(
         assert f"{right:<15}{right_value:>12}" in out
 
 
+def test_show_text_escapes_control_characters(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name from ESI must not reach the terminal as an escape sequence."""
+    world.db.execute(
+        "UPDATE names SET name = %s WHERE entity_id = %s",
+        ("Evil\x1b]0;pwned\x07 Corp", world.corporation),
+    )
+    try:
+        assert run(world, "corp", "show", str(world.corporation), "--offline") == 0
+    finally:
+        world.db.execute(
+            "UPDATE names SET name = 'Brave Busy Corp' WHERE entity_id = %s",
+            (world.corporation,),
+        )
+    out = capsys.readouterr().out
+    assert "Evil\\x1b]0;pwned\\x07 Corp" in out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+
+
 def test_ambiguous_name_lists_candidates(
     world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

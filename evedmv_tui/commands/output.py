@@ -1,17 +1,58 @@
-"""Text the commands print that may contain bytes from imported files.
+"""Text the commands print that may contain bytes from outside.
 
-Rejected records keep raw text from imported files, which can contain escape
-sequences that retitle, clear or recolour the terminal. Commands print
-such text through :func:`printable`.
+Rejected records keep raw text from imported files, and names from ESI or
+query texts from the server can contain anything. Such text can hold escape
+sequences that retitle, clear or recolour the terminal. Error messages go
+through :func:`printable`, and every command's standard output through
+:func:`printable_stdout`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters other than tab and newline."""
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match[0]):02x}"
 
 
 def printable(text: str) -> str:
     """Return ``text`` with each control character written as ``\\xNN``."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+    return _CONTROL.sub(_escaped, text)
+
+
+class PrintableStream:
+    """A text stream that writes control characters but tab and newline as ``\\xNN``.
+
+    JSON output is unchanged by it, because JSON escapes control characters
+    in strings.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_CONTROL_IN_LINES.sub(_escaped, text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def printable_stdout() -> Iterator[None]:
+    """Send ``sys.stdout`` through :class:`PrintableStream` until the block ends."""
+    previous = sys.stdout
+    sys.stdout = PrintableStream(previous)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = previous
