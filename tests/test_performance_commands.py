@@ -242,3 +242,4 @@ def test_query_performance_without_extension_exits_2(
     out = capsys.readouterr().out
     assert status == 2
     assert "CREATE EXTENSION pg_stat_statements" in out
+    assert "error: no statement was measured" in out

@@ -152,10 +152,14 @@ def statements_severity(snapshot: Snapshot) -> Severity:
     found += [a.severity for a in snapshot.alerts if a.source == "statements"]
     if not snapshot.connected:
         found.append(Severity.ERROR)
-    if any(problem.panel == "statements" for problem in snapshot.problems):
-        # pg_stat_statements could not be read, so nothing was measured.
+    if statements_unread(snapshot):
         found.append(Severity.ERROR)
     return worst(found)
+
+
+def statements_unread(snapshot: Snapshot) -> bool:
+    """Return whether pg_stat_statements could not be read, so nothing was measured."""
+    return any(problem.panel == "statements" for problem in snapshot.problems)
 
 
 def query_performance(args: argparse.Namespace, settings: Settings) -> int:
@@ -180,6 +184,13 @@ def query_performance(args: argparse.Namespace, settings: Settings) -> int:
         }
     lines = report.header_lines(snapshot)
     lines += report.statement_lines(snapshot, top=args.top, sort=args.sort)
+    if statements_unread(snapshot):
+        # The panel's problem is a warning on the dashboard, but this
+        # command exists to measure statements, so it fails.
+        lines.append(
+            f"{Severity.ERROR.glyph} error: no statement was measured because"
+            " pg_stat_statements could not be read (exit status 2)"
+        )
     _emit(data, lines, args.json)
     return int(severity)
 
