@@ -18,7 +18,7 @@ from psycopg import sql
 
 from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient, make_http_client
-from evedmv_tui.ingest.follow import R2Z2Follower, load_cursor
+from evedmv_tui.ingest.follow import BAD_BODY_RETRIES, R2Z2Follower, load_cursor
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.writer import WRITE_LOCK_KEY
 from evedmv_tui.store.db import Database
@@ -193,6 +193,58 @@ def test_backoff_resets_after_success(
     follower(db, http, fake, delays, backoff_seconds=10.0).run(max_documents=2)
 
     assert delays == [10.0, 10.0]
+
+
+def test_html_body_retried_then_stored(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    """A 200 page that is not JSON (a proxy's page) is fetched again later."""
+    fake.publish(FIRST, documents[FIRST])
+    fake.feed_sequence = FIRST
+    page = Reply(200, b"<html>Checking your browser</html>")
+    fake.queue("GET", f"/r2z2/{FIRST}.json", page)
+    fake.queue("GET", f"/r2z2/{FIRST}.json", page)
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays, backoff_seconds=10.0).run(
+        max_documents=1
+    )
+
+    assert delays == [10.0, 20.0]
+    assert summary.rejected == 0
+    assert summary.inserted == 1
+    assert db.fetch_value("SELECT count(*) FROM rejects") == 0
+
+
+def test_html_body_rejected_after_retries(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sequence that stays unreadable is rejected by number and passed."""
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(SECOND, documents[SECOND])
+    fake.feed_sequence = FIRST
+    page = Reply(200, b"<html>Checking your browser</html>")
+    for _ in range(BAD_BODY_RETRIES + 1):
+        fake.queue("GET", f"/r2z2/{FIRST}.json", page)
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays, backoff_seconds=1.0).run(max_documents=2)
+
+    assert len(delays) == BAD_BODY_RETRIES
+    assert summary.rejected == 1
+    assert summary.inserted == 1
+    assert load_cursor(db) == SECOND
+    reject = db.fetch_one("SELECT source_file, position FROM rejects")
+    assert reject == ("<r2z2>", f"sequence {FIRST}")
+    assert f"--from-sequence {FIRST}" in caplog.text
+    assert "killmail None" not in caplog.text
 
 
 def test_republished_sequence_upserts(

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 FEED_NAME = "r2z2"
 SOURCE = "r2z2"
+BAD_BODY_RETRIES = 3
+"""Pauses before a sequence whose HTTP 200 body is not JSON is imported
+anyway (and rejected, naming the sequence) so the feed moves on."""
 
 _LOAD_CURSOR = NamedSql(
     "follow.load_cursor", "SELECT sequence FROM feed_cursors WHERE feed = %s"
@@ -104,7 +107,13 @@ class _Envelope(msgspec.Struct):
     esi: _KillTime | None = None
 
 
+class _Anything(msgspec.Struct):
+    pass
+
+
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
+_syntax_decoder = msgspec.json.Decoder(_Anything)
+"""Checks that a body is JSON at all, skipping every field."""
 _sequence_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -207,8 +216,9 @@ class R2Z2Follower:
             leaves them pending.
         after_batch: hooks run after each committed import batch.
         poll_seconds: wait after a 404 for a document not published yet.
-        backoff_seconds: first pause after 429, 403 or a server error; it
-            doubles up to ``max_backoff_seconds`` and resets on success.
+        backoff_seconds: first pause after 429, 403, a server error or a
+            body that is not JSON; it doubles up to ``max_backoff_seconds``
+            and resets on success.
         sleep: waits; returns True when the follower should stop. The
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
@@ -244,6 +254,8 @@ class R2Z2Follower:
         self._import = import_documents
         self._clock = clock
         self._backoff_step = 0
+        self._bad_bodies = 0
+        """Bodies in a row for the current sequence that were not JSON."""
         self._totals = _Totals()
         self._cursor: int | None = None
 
@@ -301,7 +313,22 @@ class R2Z2Follower:
             totals.backoffs += 1
             return self._pause(None)
         status = response.status_code
+        if status == 200 and not _is_json(response.content):
+            self._bad_bodies += 1
+            if self._bad_bodies <= BAD_BODY_RETRIES:
+                # A proxy or CDN page answered for the feed; the document
+                # is likely fine a little later.
+                log.warning(
+                    "R2Z2 sequence %d returned HTTP 200 with a body that is not"
+                    " JSON (try %d of %d)",
+                    sequence,
+                    self._bad_bodies,
+                    BAD_BODY_RETRIES + 1,
+                )
+                totals.backoffs += 1
+                return self._pause(response)
         if status == 200:
+            self._bad_bodies = 0
             try:
                 self._handle_document(sequence, response.content, totals)
             except (psycopg.OperationalError, DatabaseUnavailable) as exc:
@@ -347,11 +374,14 @@ class R2Z2Follower:
             self._fetch_pending(totals)
         killmail_id, killmail_time = _envelope_facts(body)
         if counts.rejected:
+            about = "" if killmail_id is None else f" (killmail {killmail_id})"
             log.warning(
-                "R2Z2 sequence %d (killmail %s) was rejected. See 'evedmv rejects"
-                " list'.",
+                "R2Z2 sequence %d%s was rejected. See 'evedmv rejects list'; once"
+                " the cause is fixed, 'evedmv follow --from-sequence %d' reads it"
+                " again.",
                 sequence,
-                killmail_id,
+                about,
+                sequence,
             )
         elif killmail_time is not None:
             lag = (stored_at - killmail_time).total_seconds()
@@ -421,6 +451,17 @@ class R2Z2Follower:
         self._backoff_step += 1
         log.warning("pausing the R2Z2 feed for %.0f s", delay)
         return _Next.STOP if self._sleep(delay) else _Next.RETRY
+
+
+def _is_json(body: bytes) -> bool:
+    """Return whether ``body`` is one JSON value, whatever its shape."""
+    try:
+        _syntax_decoder.decode(body)
+    except msgspec.ValidationError:
+        return True
+    except msgspec.DecodeError:
+        return False
+    return True
 
 
 def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:
