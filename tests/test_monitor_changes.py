@@ -96,7 +96,10 @@ def test_first_text_query_over_limit_loads_part(
             monitor_db, conn, {first.text_key}, known=current.entries
         )
         assert set(texts) == {first.text_key}
-        assert 1 <= len(reader.texts) <= 2
+        # A query id can have rows of several roles and databases (other
+        # tests share the server), so the limit applies to query ids.
+        loaded, _ = reader.texts.get_many(key.text_key for key in current.entries)
+        assert 1 <= len({key[2] for key in loaded}) <= 2
         assert monitor_db.telemetry.records()[-1].name == "monitor.statement_texts"
 
 
