@@ -124,6 +124,19 @@ async def test_corporation_page_shows_figures(
         assert "suggests" in str(screen.query_one("#entity-heatmap", Static).render())
         pilots = screen.query_one("#top-pilots", TopListTable)
         assert pilots.row_count == len(screen.page.tops["pilots"]) > 0
+        # Lists that count one side show that count only, not a column of 0.
+        assert [str(c.label) for c in pilots.columns.values()] == ["Pilot", "Kills"]
+        lost = screen.query_one("#top-ships_lost", TopListTable)
+        assert [str(c.label) for c in lost.columns.values()] == [
+            "Class lost",
+            "Losses",
+        ]
+        systems = screen.query_one("#top-systems", TopListTable)
+        assert [str(c.label) for c in systems.columns.values()] == [
+            "System",
+            "Kills",
+            "Losses",
+        ]
         recent = screen.query_one(RecentTable)
         assert recent.row_count == len(screen.page.recent) > 0
 

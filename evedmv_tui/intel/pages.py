@@ -40,6 +40,14 @@ TOP_LISTS = (
     "against_alliances",
 )
 """Top list names, in page order. Pilots are empty on a character page."""
+ONE_SIDED_LISTS = {
+    "pilots": "kills",
+    "ships_flown": "kills",
+    "ships_lost": "losses",
+    "with_corporations": "kills",
+    "with_alliances": "kills",
+}
+"""Top lists that count only kills or only losses; the other count is 0."""
 
 NameResolver = Callable[[Database, Collection[int]], Mapping[int, str]]
 """Return the names known for the given character, corporation or alliance ids."""

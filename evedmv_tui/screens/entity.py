@@ -33,7 +33,7 @@ from evedmv_tui.intel.entities import (
     candidates_heading,
     find_entities,
 )
-from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
@@ -183,7 +183,12 @@ class EntityScreen(DashboardScreen):
                 for name in TOP_LISTS:
                     if name == "pilots" and self.KIND is EntityKind.CHARACTER:
                         continue
-                    yield TopListTable(TOP_TITLES[name], id=f"top-{name}")
+                    one_side = ONE_SIDED_LISTS.get(name)
+                    yield TopListTable(
+                        TOP_TITLES[name],
+                        counts=(one_side,) if one_side else ("kills", "losses"),
+                        id=f"top-{name}",
+                    )
             with TabPane("Recent", id="tab-recent"):
                 yield RecentTable(id="entity-recent")
             with TabPane("Battles", id="tab-battles"):

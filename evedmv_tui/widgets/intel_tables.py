@@ -10,7 +10,7 @@ from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
 
 class TopListTable(KeyedTable):
-    """One top list: name, kills and losses."""
+    """One top list: name, and kills, losses or both (``counts``)."""
 
     DEFAULT_CSS = """
     TopListTable {
@@ -19,16 +19,26 @@ class TopListTable(KeyedTable):
     }
     """
 
-    def __init__(self, title: str, *, id: str | None = None) -> None:
-        super().__init__(
-            [("name", title), ("kills", "Kills"), ("losses", "Losses")], id=id
-        )
+    def __init__(
+        self,
+        title: str,
+        *,
+        counts: Sequence[str] = ("kills", "losses"),
+        id: str | None = None,
+    ) -> None:
+        self.counts = tuple(counts)
+        columns = [("name", title)]
+        columns += [(count, count.title()) for count in self.counts]
+        super().__init__(columns, id=id)
 
     def show(self, entries: Sequence[TopEntry]) -> None:
         self.update_rows(
             (
                 entry.key if entry.key is not None else entry.ship_class,
-                [truncate(entry.name, 24), entry.kills, entry.losses],
+                [
+                    truncate(entry.name, 24),
+                    *(getattr(entry, count) for count in self.counts),
+                ],
             )
             for entry in entries
         )
