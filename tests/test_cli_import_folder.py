@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,33 @@ def test_named_file_read_whatever_its_name(
     summary = json.loads(capsys.readouterr().out)
     assert [Path(item["path"]).name for item in summary["files"]] == ["notes.txt"]
     assert summary["rejected"] == 1
+
+
+def test_unreadable_folder_fails_with_its_name(
+    folder: Path,
+    db: Database,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subfolder that cannot be listed stops the import before it starts.
+
+    Tests run as root, which reads any folder, so listing the subfolder is
+    made to fail the way it fails for a user without permission.
+    """
+    locked = folder / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    status = main(["--dsn", db_url, "--offline", "import", str(folder)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "cannot read folder" in err
+    assert f"{locked}: Permission denied" in err
+    assert db.fetch_value("SELECT count(*) FROM killmails") == 0

@@ -130,7 +130,7 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file())
+            found = sorted(_files_under(path))
             if not found:
                 log.warning("folder %s contains no files", path)
             for file in found:
@@ -148,6 +148,28 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for file in files:
         if file.stat().st_size == 0:
             log.warning("file %s is empty: it contains no killmails", file)
+    return files
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Return every file under ``folder``.
+
+    Raise :class:`InputError` for a folder that cannot be listed, which
+    ``Path.rglob`` would skip without a word.
+    """
+    unreadable: list[OSError] = []
+    files = []
+    for root, _, names in os.walk(folder, onerror=unreadable.append):
+        files += [p for p in (Path(root, name) for name in names) if p.is_file()]
+    if unreadable:
+        error = unreadable[0]
+        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        raise InputError(
+            "cannot read folder",
+            f"{error.filename}: {error.strerror or error}{more}",
+            "give the user running evedmv read and execute permission on it,"
+            " or leave it out",
+        )
     return files
 
 
