@@ -116,6 +116,15 @@ def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
         handler = logging.NullHandler()
     handler.setFormatter(formatter)
     root.addHandler(handler)
+    # psycopg and its pool log each failed reconnection as a warning, which
+    # Python's last-resort handler would print in full for every attempt.
+    # Commands report a lost server themselves, so the library's records
+    # show only with -v, and then through the same handler.
+    library = logging.getLogger("psycopg")
+    library.handlers.clear()
+    library.addHandler(handler)
+    library.propagate = False
+    library.setLevel(logging.WARNING if settings.verbose else logging.ERROR)
 
 
 def check_dsn(dsn: str | None) -> None:

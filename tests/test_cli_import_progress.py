@@ -137,3 +137,29 @@ def test_import_warning_on_terminal(db_url: str, tmp_path: Path) -> None:
     bars = list(BAR.finditer(terminal))
     assert (bars[-1]["share"], bars[-1]["done"]) == ("100", "2")
     assert all(b["share"] != "100" for b in bars if b["done"] != "2")
+
+
+@pytest.mark.parametrize(("verbose", "shown"), [(0, False), (1, True)])
+def test_pool_warnings_only_when_verbose(
+    monkeypatch: pytest.MonkeyPatch, verbose: int, shown: bool
+) -> None:
+    """The pool's reconnection warnings must not flood stderr without -v."""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    library = logging.getLogger("psycopg")
+    saved = (list(library.handlers), library.level, library.propagate)
+    logger = logging.getLogger("evedmv_tui")
+    handlers, level = list(logger.handlers), logger.level
+    configure_logging(Settings(verbose=verbose), to_stderr=True)
+    try:
+        logging.getLogger("psycopg.pool").warning("error connecting in 'evedmv'")
+        logging.getLogger("psycopg.pool").error("pool is broken")
+    finally:
+        library.handlers[:] = saved[0]
+        library.setLevel(saved[1])
+        library.propagate = saved[2]
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    text = stream.getvalue()
+    assert ("error connecting in 'evedmv'" in text) is shown
+    assert "evedmv: ERROR: pool is broken" in text
