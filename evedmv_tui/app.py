@@ -84,7 +84,7 @@ from evedmv_tui.screens import (
     resolve_target,
 )
 from evedmv_tui.store.connect import Capabilities, check_capabilities, open_database
-from evedmv_tui.store.db import Database, check_server
+from evedmv_tui.store.db import Database, check_server, first_line
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.prompt import PromptScreen
 from evedmv_tui.widgets.status import ConnectionState, Severity, StatusState
@@ -105,12 +105,6 @@ RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Wait before each reconnection attempt; the last value repeats."""
 STATUS_MESSAGE_SECONDS = 10.0
 """An info message in the status bar clears itself after this long."""
-
-
-def first_line(error: BaseException) -> str:
-    """Return the first line of an exception's text, or its type name."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_pool(db: Database) -> None:

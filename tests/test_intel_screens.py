@@ -373,6 +373,73 @@ async def test_watch_screen_add_disable_delete(
         assert watch.list_profiles(world.db) == []
 
 
+async def test_watch_delete_asks_again_later(
+    app_settings: Settings, world: World
+) -> None:
+    """A second d confirms only right after the first, with no key between."""
+    watch.create_profile(world.db, ProfileSpec("keep", solar_system_ids=(30000142,)))
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        screen.query_one("#watch-profiles", KeyedTable).focus()
+        await pilot.press("d")
+        screen._confirm_until = 0.0  # the confirmation time has passed
+        await pilot.press("d")
+        await settle(pilot)
+        assert [p.name for p in watch.list_profiles(world.db)] == ["keep"]
+        await pilot.press("x", "d")
+        await settle(pilot)
+        assert [p.name for p in watch.list_profiles(world.db)] == ["keep"]
+        await pilot.press("d")
+        await settle(pilot)
+        assert watch.list_profiles(world.db) == []
+
+
+async def test_watch_save_while_disconnected_keeps_form(
+    app_settings: Settings, world: World
+) -> None:
+    """A save that fails opens the form again with what was typed."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProfileForm)
+        form.query_one("#form-name", Input).value = "jita watch"
+        form.query_one("#form-solar_system_ids", Input).value = "30000142"
+        assert app.db is not None
+        app.connection_lost(app.db, "server closed the connection")
+        form.action_save()
+        await pilot.pause()
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, ProfileForm)
+        assert again is not form
+        assert again.query_one("#form-name", Input).value == "jita watch"
+        assert again.query_one("#form-solar_system_ids", Input).value == "30000142"
+        assert "Not saved" in text_of(app, "#form-error")
+        assert watch.list_profiles(world.db) == []
+        for _ in range(100):
+            if app.db is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.db is not None
+        again.action_save()
+        for _ in range(100):
+            if watch.list_profiles(world.db):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, WatchScreen)
+        assert [p.name for p in watch.list_profiles(world.db)] == ["jita watch"]
+
+
 async def test_watch_screen_lists_matches(app_settings: Settings, world: World) -> None:
     from evedmv_tui.ingest.hooks import BatchResult
 

@@ -270,6 +270,7 @@ class DashboardScreen(Screen[None]):
         then: Callable[[T], None],
         name: str | None = None,
         group: str = "load",
+        on_error: Callable[[Exception], None] | None = None,
     ) -> Worker[T]:
         """Run ``query(db, *args)`` in a thread worker, then ``then(result)``.
 
@@ -277,13 +278,13 @@ class DashboardScreen(Screen[None]):
         ``group``, so a newer load cancels an older one of the same group.
         Its queries are tagged with ``name`` (default: the screen's class
         name) in the app's query telemetry. A failure, including a lost
-        connection, goes to the app's one failure handler and ``then`` does
-        not run.
+        connection, goes to the app's one failure handler, then to
+        ``on_error`` on the UI thread if given, and ``then`` does not run.
         """
         app = self.evedmv_app
         tag = name or type(self).__name__
         return self.run_worker(
-            lambda: _run_in_thread(app, tag, query, args, then),
+            lambda: _run_in_thread(app, tag, query, args, then, on_error),
             name=tag,
             group=group,
             exclusive=True,
@@ -324,6 +325,7 @@ def _run_in_thread(
     query: Callable[..., T],
     args: tuple[Any, ...],
     then: Callable[[T], None],
+    on_error: Callable[[Exception], None] | None = None,
 ) -> T:
     try:
         db = require_database(app)
@@ -331,6 +333,8 @@ def _run_in_thread(
             result = query(db, *args)
     except Exception as exc:
         app.call_from_thread(app.report_failure, exc, tag)
+        if on_error is not None:
+            app.call_from_thread(on_error, exc)
         raise
     app.call_from_thread(then, result)
     return result

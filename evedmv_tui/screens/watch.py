@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,7 +24,7 @@ from evedmv_tui.commands.arguments import isk_amount
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchProfile
 from evedmv_tui.screens import DashboardScreen
-from evedmv_tui.store.db import Database
+from evedmv_tui.store.db import Database, first_line
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
@@ -148,13 +149,26 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     }
     """
 
-    def __init__(self, spec: ProfileSpec | None = None) -> None:
+    def __init__(
+        self,
+        spec: ProfileSpec | None = None,
+        *,
+        editing: bool | None = None,
+        error: str = "",
+    ) -> None:
+        """Open the form on ``spec``'s values, or empty.
+
+        ``editing`` picks the title (default: whether ``spec`` is given), and
+        ``error`` is shown under the fields, as when a save failed.
+        """
         super().__init__()
         self.spec = spec
+        self.editing = spec is not None if editing is None else editing
+        self.error = error
 
     def compose(self) -> ComposeResult:
         values = form_values(self.spec)
-        title = "New watch profile" if self.spec is None else "Edit watch profile"
+        title = "Edit watch profile" if self.editing else "New watch profile"
         with Vertical():
             yield Label(title, classes="section-title")
             with Grid():
@@ -163,7 +177,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
                     yield Input(
                         values[field], placeholder=placeholder, id=f"form-{field}"
                     )
-            yield Static("", id="form-error", markup=False)
+            yield Static(self.error, id="form-error", markup=False)
             with Horizontal():
                 yield Button("Save", variant="primary", id="form-save", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
@@ -192,6 +206,10 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+DELETE_CONFIRM_SECONDS = 5.0
+"""Time within which a second d confirms a delete; later, d asks again."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -262,6 +280,8 @@ class WatchScreen(DashboardScreen):
         self.marked: set[str] = set()
         self.selected: str | None = None
         self.confirm_delete: tuple[str, ...] = ()
+        self._confirm_until = 0.0
+        """Monotonic time until which a second d deletes ``confirm_delete``."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(
@@ -364,9 +384,11 @@ class WatchScreen(DashboardScreen):
         return next((p for p in self.profiles if p.name == name), None)
 
     def action_add(self) -> None:
+        self.confirm_delete = ()
         self.app.push_screen(ProfileForm(), lambda spec: self._save(None, spec))
 
     def action_edit(self) -> None:
+        self.confirm_delete = ()
         profile = self._profile(self.selected)
         if profile is None:
             self.notify("No profile selected.", severity="warning")
@@ -379,19 +401,43 @@ class WatchScreen(DashboardScreen):
         if spec is None:
             return
         self.selected = spec.name
-        self.run_query(save_profile, original, spec, then=self._saved, group="write")
+        self.run_query(
+            save_profile,
+            original,
+            spec,
+            then=self._saved,
+            group="write",
+            on_error=lambda error: self._save_failed(original, spec, error),
+        )
+
+    def _save_failed(
+        self, original: str | None, spec: ProfileSpec, error: Exception
+    ) -> None:
+        """Open the form again with what was typed, so a failed save loses nothing."""
+        message = getattr(error, "message", None) or first_line(error)
+        self.app.push_screen(
+            ProfileForm(
+                spec,
+                editing=original is not None,
+                error=f"Not saved: {message}. Press Enter to try again, for"
+                " example once the status bar shows the database connected.",
+            ),
+            lambda retry: self._save(original, retry),
+        )
 
     def _saved(self, name: str) -> None:
         self.notify(f"Saved watch profile {name}.", markup=False)
         self.load_data()
 
     def action_mark(self) -> None:
+        self.confirm_delete = ()
         if self.selected is None:
             return
         self.marked ^= {self.selected}
         self.load_data()
 
     def action_switch(self) -> None:
+        self.confirm_delete = ()
         targets = self._targets()
         if not targets:
             return
@@ -406,12 +452,16 @@ class WatchScreen(DashboardScreen):
         targets = tuple(self._targets())
         if not targets:
             return
-        if self.confirm_delete != targets:
+        expired = time.monotonic() > self._confirm_until
+        if self.confirm_delete != targets or expired:
             self.confirm_delete = targets
+            self._confirm_until = time.monotonic() + DELETE_CONFIRM_SECONDS
             self.notify(
-                f"Press d again to delete {', '.join(targets)} and their matches.",
+                f"Press d again within {DELETE_CONFIRM_SECONDS:.0f} s to delete"
+                f" {', '.join(targets)} and their matches.",
                 severity="warning",
                 markup=False,
+                timeout=DELETE_CONFIRM_SECONDS,
             )
             return
         self.confirm_delete = ()
