@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ async def test_regression_shows_in_status_and_screen(
     app = EvedmvApp(settings)
     async with app.run_test(size=size) as pilot:
         center = await wait_for_center(app, pilot)
-        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.alert_count == 1
         assert app.status.describe_alerts() == "1 alert, worst CRITICAL"
@@ -88,7 +89,7 @@ async def test_cleared_alert_stays_in_history(settings: Settings) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
-        await feed(center, [10.0] * 40 + [300.0] * 4 + [10.0] * 4, 1_000_000.0)
+        await feed(center, [10.0] * 40 + [300.0] * 4 + [10.0] * 4, time.time() - 200.0)
         await center.service.flush()
         await pilot.press("a")
         await settle(app, pilot)
@@ -101,7 +102,7 @@ async def test_medium_alert_counts_without_notification(settings: Settings) -> N
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
-        await feed(center, [10.0] * 40 + [25.0] * 4, 1_000_000.0)
+        await feed(center, [10.0] * 40 + [25.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.describe_alerts() == "1 alert, worst WARNING"
         titles = [note.title or "" for note in app._notifications]
@@ -112,7 +113,7 @@ async def test_accept_clears_the_alert(settings: Settings) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(120, 40)) as pilot:
         center = await wait_for_center(app, pilot)
-        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.press("a")
         await settle(app, pilot)
         await pilot.press("n")
@@ -135,7 +136,7 @@ async def test_unusable_baseline_file_is_reported(
         center = await wait_for_center(app, pilot)
         await pilot.pause()
         assert "baselines kept in memory" in app.status.message
-        await feed(center, [10.0] * 40 + [300.0] * 4, 1_000_000.0)
+        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.alert_count == 1
         await pilot.press("a")
@@ -178,7 +179,7 @@ async def test_alerts_of_one_poll_share_a_notification(settings: Settings) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
         keys = [f"operation:screen{n}:p95_ms" for n in range(3)]
-        at = 1_000_000.0
+        at = time.time() - 200.0
         for step in range(44):
             at += 2.0
             value = 10.0 if step < 40 else 300.0
@@ -191,3 +192,23 @@ async def test_alerts_of_one_poll_share_a_notification(settings: Settings) -> No
         assert len(notes) == 1
         assert notes[0].title == "3 alerts, worst Critical"
         assert "and 2 more: press a for the list" in notes[0].message
+
+
+async def test_recovering_alert_shows_peak_severity(
+    settings: Settings,
+) -> None:
+    """One fast call after slow ones: still open, but not shown as critical."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4 + [7.5], time.time() - 200.0)
+        await center.service.flush()
+        await pilot.pause()
+        assert app.status.describe_alerts() == "1 alert, worst INFO"
+        await pilot.press("a")
+        await settle(app, pilot)
+        rows = cells(app)
+        assert [row[:2] for row in rows] == [["was critical", "recovering"]]
+        detail = str(app.screen.query_one("#alerts-detail", Static).render())
+        assert "level peaked at critical; now 7" in detail
+        assert "critical level" not in detail

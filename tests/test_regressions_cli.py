@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from pathlib import Path
 
 import pytest
 
 from evedmv_tui.cli import main
-from evedmv_tui.monitor.regressions import AlertService
+from evedmv_tui.monitor.regressions import STALE_AFTER, AlertService
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.store.baselines import open_store
 
@@ -26,13 +27,18 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
-def record(state: Path, slow_value: float) -> None:
-    """Write 40 steady polls, then four with ``SLOW`` at ``slow_value``."""
+def record(state: Path, slow_value: float, *, ago: float = 120.0) -> float:
+    """Write 40 steady polls, then four with ``SLOW`` at ``slow_value``.
+
+    The polls start ``ago`` seconds before now. By default they end soon
+    enough that the alerts are not stale. Return the time of the last poll.
+    """
+    at = time.time() - ago
 
     async def write() -> None:
+        nonlocal at
         service = await AlertService.open(state / "baselines.sqlite3")
         rng = random.Random(3)
-        at = 1_000_000.0
         for i in range(44):
             at += 2.0
             slow = slow_value if i >= 40 else 10.0 * (1 + rng.uniform(-0.05, 0.05))
@@ -45,19 +51,22 @@ def record(state: Path, slow_value: float) -> None:
         await service.close()
 
     asyncio.run(write())
+    return at
 
 
-def record_more(state: Path, slow_value: float, *, after: float) -> float:
-    """Write four polls 2 s apart after ``after``, with ``SLOW`` at ``slow_value``.
+def record_more(
+    state: Path, slow_value: float, *, after: float, polls: int = 4
+) -> float:
+    """Write ``polls`` polls 2 s apart after ``after``, ``SLOW`` at ``slow_value``.
 
-    :func:`record` ends at 1_000_088; return the time of the last poll written.
+    Return the time of the last poll written.
     """
     at = after
 
     async def write() -> None:
         nonlocal at
         service = await AlertService.open(state / "baselines.sqlite3")
-        for _ in range(4):
+        for _ in range(polls):
             at += 2.0
             await service.observe(
                 [
@@ -153,12 +162,12 @@ def test_high_alert_fails_until_acknowledged(
 def test_worse_acknowledged_alert_fails_again(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    record(state_dir, 60.0)
+    last = record(state_dir, 60.0)
     status, _, _ = run(capsys, "regressions", "--ack", SLOW)
     assert status == 0
 
     # The same size again keeps the acknowledgement.
-    last = record_more(state_dir, 60.0, after=1_000_088.0)
+    last = record_more(state_dir, 60.0, after=last)
     status, out, _ = run(capsys, "regressions", "--json")
     assert status == 0
     assert json.loads(out)["alerts"][0]["state"] == "acknowledged"
@@ -171,6 +180,52 @@ def test_worse_acknowledged_alert_fails_again(
     assert data["alerts"][0]["severity"] == "critical"
     assert data["alerts"][0]["state"] == "open"
     assert data["unacknowledged_high_or_critical"] == 1
+
+
+def test_recovering_alert_shows_peak_severity(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A critical alert whose latest value is back under the baseline.
+
+    One recovered sample does not clear it (three in a row do), but it is
+    not presented as a critical level and does not fail the command.
+    """
+    last = record(state_dir, 200.0)
+    record_more(state_dir, 9.0, after=last, polls=1)
+    status, out, _ = run(capsys, "regressions")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[1].startswith("was critical recovering ")
+    assert "critical level" not in out
+    assert "level peaked at critical; now 9 ms against 10" in out
+
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 0
+    data = json.loads(out)
+    [alert] = data["alerts"]
+    assert alert["severity"] == "critical"
+    assert alert["state"] == "recovering"
+    assert alert["recovering"] is True
+    assert alert["value"] == 9.0
+    assert data["unacknowledged_high_or_critical"] == 0
+
+
+def test_alert_without_samples_is_stale(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No sample of the key for STALE_AFTER: the statement stopped running."""
+    record(state_dir, 200.0, ago=STALE_AFTER + 300.0)
+    status, out, _ = run(capsys, "regressions")
+    assert status == 0
+    assert out.splitlines()[1].startswith("critical     stale ")
+    assert "; stale, no samples for 1" in out
+
+    status, out, _ = run(capsys, "regressions", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["alerts"][0]["state"] == "stale"
+    assert data["alerts"][0]["stale"] is True
+    assert data["unacknowledged_high_or_critical"] == 0
 
 
 def test_medium_alert_does_not_fail(

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
-from evedmv_tui.monitor.regressions import Alert, AlertService, Severity
+from evedmv_tui.monitor.regressions import (
+    STALE_AFTER,
+    Alert,
+    AlertService,
+    Severity,
+    describe,
+    severity_text,
+)
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.store.baselines import AlertWrite, SaveBatch, StoredAlert, open_store
 
@@ -294,5 +302,115 @@ async def test_open_alert_without_baseline_is_cleared_on_load(tmp_path: Path) ->
         assert history[0].cleared_at is not None
         events = await service.events(KEY)
         assert events[0].note == "no baseline to compare with"
+    finally:
+        await service.close()
+
+
+async def test_recovering_alert_names_peak_severity(
+    tmp_path: Path,
+) -> None:
+    """A sub-millisecond statement back below its baseline is not shown as critical.
+
+    Samples of a statement come only from polls in which it ran, so after a
+    burst of slow calls one fast call can be all that arrives. The alert
+    stays open until enough recovered samples come, but its text must name
+    critical as its peak, not as its current level.
+    """
+    service = await AlertService.open(tmp_path / "baselines.sqlite3")
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40, 0.614))
+        raised = await run(service, clock, [9.0] * 4)
+        assert [a.severity for a in raised] == [Severity.CRITICAL]
+        await run(service, clock, [0.459])
+        [alert] = service.active()
+        assert alert.severity == Severity.CRITICAL
+        assert alert.value == 0.459
+        assert alert.recovering
+        assert severity_text(alert) == "was critical"
+        text = describe(alert, clock.at)
+        assert not text.startswith("critical")
+        assert "peaked at critical; now 0.459 ms against" in text
+
+        # The documented rule: three recovered samples in a row clear it.
+        await run(service, clock, [0.5, 0.6])
+        assert service.active() == []
+    finally:
+        await service.close()
+
+
+async def test_alert_without_samples_expires(tmp_path: Path) -> None:
+    """The alert of a statement that stopped running expires after STALE_AFTER."""
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        await run(service, clock, [300.0] * 4)
+        [alert] = service.active()
+        assert not alert.stale(clock.at)
+        assert alert.stale(clock.at + STALE_AFTER)
+
+        # Other keys go on being sampled, but this one gets no sample.
+        last_sample = clock.at
+        while clock.at < last_sample + STALE_AFTER - 60.0:
+            clock.at += 58.0
+            await service.observe([Sample(QUIET, 3.0, clock.tick(), POLL)])
+        assert [a.key for a in service.active()] == [KEY]
+        clock.at += 60.0
+        await service.observe([Sample(QUIET, 3.0, clock.tick(), POLL)])
+        assert service.active() == []
+        baseline = service.detector.baseline(KEY)
+        assert baseline is not None
+        assert not baseline.regressed
+        await service.flush()
+        events = await service.events(KEY)
+        assert events[0].event == "expired"
+        assert events[0].note.startswith("no samples for 1")
+        history = await service.history()
+        assert history[0].cleared_at is not None
+    finally:
+        await service.close()
+
+    # Expired in the file too, and the key judges anew: the statement at its
+    # old level raises nothing, and a new regression opens a new alert.
+    service = await AlertService.open(path)
+    try:
+        assert service.active() == []
+        assert await run(service, clock, steady(5)) == []
+        assert len(await run(service, clock, [300.0] * 4)) == 1
+        await service.flush()
+        assert len(await service.history()) == 2
+    finally:
+        await service.close()
+
+
+async def test_alert_cleared_elsewhere_not_reopened(
+    tmp_path: Path,
+) -> None:
+    """An alert another dashboard cleared is judged anew, not reopened at once."""
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        await run(service, clock, [200.0] * 4)
+        await service.flush()
+        [alert] = service.active()
+        other = await open_store(path)
+        expired = dataclasses.replace(
+            alert, updated_at=clock.at, cleared_at=clock.at
+        ).stored()
+        await other.save(SaveBatch(alerts=[AlertWrite(expired)]))
+        # Any reset, accept or acknowledgement elsewhere makes the dashboard
+        # read the open alerts again.
+        await other.reset(QUIET, clock.at)
+        await other.close()
+
+        assert await run(service, clock, [200.0]) == []
+        assert service.active() == []
+        raised = await run(service, clock, [200.0] * 3)
+        assert [a.key for a in raised] == [KEY]
+        assert raised[0].opened_at > alert.opened_at
     finally:
         await service.close()

@@ -3,8 +3,8 @@
 Both read the baseline file the dashboard writes
 (:attr:`~evedmv_tui.config.Settings.baseline_file`) and may run while
 dashboards have it open. ``evedmv regressions`` exits 1 while an
-unacknowledged high or critical alert is open, so a cron job or a login
-script can check it.
+unacknowledged high or critical alert is open whose key still deviates and
+is not stale, so a cron job or a login script can check it.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ from typing import Any
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.monitor.regressions import (
+    STALE_AFTER,
     TREND_SUFFIX,
     Alert,
     DetectorConfig,
     Severity,
+    describe,
     format_value,
+    severity_text,
 )
 from evedmv_tui.store.baselines import (
     AlertEvent,
@@ -36,7 +39,24 @@ from evedmv_tui.store.baselines import (
 
 EXIT_ALERTING = 1
 """Exit status of ``evedmv regressions`` while an unacknowledged high or
-critical alert is open."""
+critical alert is open whose latest value still deviates and that is not
+stale (see :func:`alerting`)."""
+
+
+def alerting(alert: Alert, now: float) -> bool:
+    """True for an alert that makes ``evedmv regressions`` exit 1.
+
+    A recovering alert (its latest value reaches no threshold) and a stale
+    one (no sample for :data:`~evedmv_tui.monitor.regressions.STALE_AFTER`
+    seconds, a statement that stopped running) do not count.
+    """
+    return (
+        alert.active
+        and not alert.acknowledged
+        and alert.severity >= Severity.HIGH
+        and not alert.recovering
+        and not alert.stale(now)
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +64,9 @@ def register(subparsers: Any) -> None:
         "regressions",
         help="list active performance regression alerts",
         description="List active regression alerts. Exits 1 while an"
-        " unacknowledged high or critical alert is open, 0 otherwise.",
+        " unacknowledged high or critical alert is open whose latest value"
+        " still deviates; a recovering alert and a stale one (no sample for"
+        f" {STALE_AFTER / 60:.0f} minutes) do not count. Exits 0 otherwise.",
     )
     regressions.add_argument("--json", action="store_true", help="print JSON")
     regressions.add_argument(
@@ -122,22 +144,29 @@ async def _open(settings: Settings) -> BaselineStore:
     return store
 
 
-def _alert_state(alert: Alert) -> str:
+def _alert_state(alert: Alert, now: float) -> str:
     if alert.cleared_at is not None:
         return "cleared"
+    if alert.stale(now):
+        return "stale"
     if alert.acknowledged:
         return "acknowledged"
+    if alert.recovering:
+        return "recovering"
     if alert.suppressed:
         return f"open ({alert.suppressed})"
     return "open"
 
 
-def _alert_json(alert: Alert) -> dict[str, Any]:
+def _alert_json(alert: Alert, now: float) -> dict[str, Any]:
     data = dataclasses.asdict(alert)
     data["severity"] = alert.severity.label
     if alert.acknowledged_severity is not None:
         data["acknowledged_severity"] = alert.acknowledged_severity.label
-    data["state"] = _alert_state(alert)
+    data["state"] = _alert_state(alert, now)
+    data["recovering"] = alert.recovering
+    data["stale"] = alert.stale(now)
+    data["description"] = describe(alert, now)
     return data
 
 
@@ -146,21 +175,20 @@ def _print_alerts(alerts: list[Alert], now: float) -> None:
         print("no active regressions")
         return
     print(
-        f"{'SEVERITY':<9} {'STATE':<14} {'FOR':>7}  {'BASELINE':>12} {'CURRENT':>12}"
-        "  KEY"
+        f"{'SEVERITY':<12} {'STATE':<14} {'FOR':>7}  {'BASELINE':>12}"
+        f" {'CURRENT':>12}  KEY"
     )
     for alert in alerts:
         source = alert.key.removesuffix(TREND_SUFFIX)
         print(
-            f"{alert.severity.label:<9} {_alert_state(alert):<14}"
+            f"{severity_text(alert):<12} {_alert_state(alert, now):<14}"
             f" {_duration(now - alert.opened_at):>7}"
             f"  {format_value(source, alert.baseline):>12}"
             f" {format_value(source, alert.value):>12}  {alert.key}"
         )
         if alert.label:
-            print(f"{'':<9} {alert.label[:100]}")
-        if alert.detail:
-            print(f"{'':<9} {alert.detail}")
+            print(f"{'':<12} {alert.label[:100]}")
+        print(f"{'':<12} {describe(alert, now)}")
 
 
 async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
@@ -188,21 +216,22 @@ async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
         alerts = [Alert.from_stored(row) for row in await store.open_alerts()]
     finally:
         await store.close()
-    alerting = [a for a in alerts if not a.acknowledged and a.severity >= Severity.HIGH]
+    now = time.time()
+    failing = [a for a in alerts if alerting(a, now)]
     if args.json:
         print(
             json.dumps(
                 {
-                    "alerts": [_alert_json(a) for a in alerts],
+                    "alerts": [_alert_json(a, now) for a in alerts],
                     "file": str(settings.baseline_file),
-                    "unacknowledged_high_or_critical": len(alerting),
+                    "unacknowledged_high_or_critical": len(failing),
                 },
                 indent=2,
             )
         )
     else:
-        _print_alerts(alerts, time.time())
-    return EXIT_ALERTING if alerting else 0
+        _print_alerts(alerts, now)
+    return EXIT_ALERTING if failing else 0
 
 
 def regressions_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -51,6 +51,13 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 TREND_SUFFIX = ":trend"
 """Appended to a sample key to name the alert of its growth trend."""
+STALE_AFTER = 900.0
+"""Seconds without a sample of its key after which an open alert is stale.
+
+A statement's samples come only from polls in which it ran, so the alert of
+a statement that stopped running (a one-off bulk import, say) gets no
+samples that could clear it. A stale alert no longer counts in the exit
+status of ``evedmv regressions``, and the dashboard clears it as expired."""
 
 
 class Severity(enum.IntEnum):
@@ -182,6 +189,8 @@ class DetectorConfig:
     """Growth per hour, as a fraction of the current level, for each severity."""
     rules: tuple[Rule, ...] = RULES
 
+
+_DEFAULTS = DetectorConfig()
 
 ChangeKind = Literal["opened", "escalated", "updated", "cleared"]
 
@@ -352,6 +361,28 @@ class RegressionDetector:
         self._trends.pop(baseline.key, None)
         self._dirty.discard(baseline.key)
 
+    def expire(self, key: str) -> None:
+        """Forget the open regression of the alert ``key``, without a change.
+
+        For an alert that went stale or was cleared by another process: the
+        key learns again, and a later regression opens a new alert.
+        """
+        if key.endswith(TREND_SUFFIX):
+            trend = self._trends.get(key.removesuffix(TREND_SUFFIX))
+            if trend is not None:
+                trend.open = None
+                trend.run = 0
+                trend.recovered = 0
+            return
+        state = self._levels.get(key)
+        if state is None or state.open is None:
+            return
+        state.open = None
+        state.recent.clear()
+        state.recovered = 0
+        state.baseline = dataclasses.replace(state.baseline, regressed=False)
+        self._dirty.add(key)
+
     def drop_trend(self, key: str) -> None:
         """Forget the growth window of ``key`` (after its trend alert was accepted)."""
         self._trends.pop(key, None)
@@ -477,6 +508,14 @@ class RegressionDetector:
             state.baseline = self._learn(state, sample)
             return None
 
+        # TODO: a statement's mean_ms is compared whatever work each call
+        # did, so a batch statement (one call per 2,000-killmail import)
+        # looks critically slow against a baseline of one-record imports.
+        # Comparing time per row, or skipping the comparison when rows per
+        # call differ from the baseline's by a large factor, needs two
+        # missing parts. The statement samples carry no rows per call
+        # (statement_samples in findings.py sums calls and exec_ms only),
+        # and no baseline learns a rows-per-call figure.
         size, z = self._measure(rule, baseline, sample.value)
         deviant = (
             z >= config.z_open
@@ -684,6 +723,27 @@ class Alert:
     def acknowledged(self) -> bool:
         return self.acknowledged_at is not None
 
+    @property
+    def recovering(self) -> bool:
+        """True when the current value reaches no severity threshold any more.
+
+        ``severity`` is the highest the alert reached: it does not fall while
+        the key recovers, and the alert clears only after
+        :attr:`DetectorConfig.clear_polls` recovered samples. Until then the
+        screen and the commands show the severity as the peak.
+        """
+        if self.kind == "trend":
+            return self.size < _DEFAULTS.trend_tiers[0]
+        rule = rule_for(self.key)
+        return (
+            self.size < rule.tiers[0]
+            or abs(self.value - self.baseline) < rule.min_delta
+        )
+
+    def stale(self, now: float, after: float = STALE_AFTER) -> bool:
+        """True for an open alert whose key had no sample for ``after`` seconds."""
+        return self.cleared_at is None and now - self.updated_at >= after
+
     def stored(self) -> StoredAlert:
         return StoredAlert(
             self.key,
@@ -729,6 +789,39 @@ class Alert:
             row.acknowledged_size,
             row.suppressed,
         )
+
+
+def describe(alert: Alert, now: float) -> str:
+    """Describe ``alert`` in one line, naming its severity as the peak unless
+    the current value still deviates.
+
+    ``critical level: 300 ms against 10 ms`` while it deviates,
+    ``level peaked at critical; now 0.459 ms against 0.614 ms`` once the
+    value is back below the low threshold (or the alert cleared), with
+    ``; stale, no samples for 20 min`` added to a stale alert.
+    """
+    source = alert.key.removesuffix(TREND_SUFFIX)
+    measured = alert.detail or (
+        f"{format_value(source, alert.value)} against"
+        f" {format_value(source, alert.baseline)}"
+    )
+    if alert.cleared_at is not None:
+        text = f"{alert.kind} peaked at {alert.severity.label}; last {measured}"
+    elif alert.recovering:
+        text = f"{alert.kind} peaked at {alert.severity.label}; now {measured}"
+    else:
+        text = f"{alert.severity.label} {alert.kind}: {measured}"
+    if alert.stale(now):
+        minutes = (now - alert.updated_at) / 60
+        text += f"; stale, no samples for {minutes:.0f} min"
+    return text
+
+
+def severity_text(alert: Alert) -> str:
+    """Return the severity as lists show it: ``was critical`` when recovering."""
+    if alert.cleared_at is None and alert.recovering:
+        return f"was {alert.severity.label}"
+    return alert.severity.label
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -970,6 +1063,21 @@ class AlertBook:
             AlertWrite(alert.stored(), write_acknowledgement=write_acknowledgement)
         )
 
+    def expire(self, key: str, at: float, outcome: Outcome) -> None:
+        """Clear the open alert of ``key`` because its key had no recent sample.
+
+        Unlike a recovery this adds no flap penalty and starts no cooldown: a
+        later regression of the key opens a new alert.
+        """
+        old = self._active.pop(key, None)
+        if old is None:
+            return
+        silent_minutes = (at - old.updated_at) / 60
+        alert = dataclasses.replace(old, updated_at=at, cleared_at=at)
+        note = f"no samples for {silent_minutes:.0f} min"
+        self._event(outcome, alert, "expired", note)
+        outcome.writes.append(AlertWrite(alert.stored()))
+
     def _clear(self, change: Change, outcome: Outcome) -> None:
         old = self._active.pop(change.key, None)
         if old is None:
@@ -1007,6 +1115,7 @@ class AlertService:
         notify_severity: Severity = Severity.HIGH,
         flush_interval: float = 10.0,
         evidence_retention: float = 24 * 3600.0,
+        stale_after: float = STALE_AFTER,
     ) -> None:
         self.store = store
         self.detector = detector or RegressionDetector()
@@ -1016,6 +1125,9 @@ class AlertService:
         """Seconds of sample time between writes of learned baselines."""
         self.evidence_retention = evidence_retention
         """Seconds that samples recorded as alert evidence are kept."""
+        self.stale_after = stale_after
+        """Seconds of sample time without a sample of its key after which an
+        open alert expires."""
         self._listeners: list[AlertListener] = []
         self._revision = 0
         self._last_flush: float | None = None
@@ -1129,6 +1241,10 @@ class AlertService:
                 self.book.drop(alert.key)
                 if alert.kind == "trend":
                     self.detector.drop_trend(alert.key.removesuffix(TREND_SUFFIX))
+                else:
+                    # Another process cleared it, so the key learns again
+                    # instead of reopening the alert on its next sample.
+                    self.detector.expire(alert.key)
             elif row.acknowledged_at is not None and not alert.acknowledged:
                 self.book.set_acknowledgement(
                     alert.key,
@@ -1142,6 +1258,8 @@ class AlertService:
         await self.sync()
         outcome = self.book.apply(self.detector.observe(samples))
         latest = max((s.at for s in samples), default=None)
+        if latest is not None:
+            self._expire(latest, outcome)
         batch = self._batch(samples, outcome, latest)
         try:
             self.store.save_later(batch)
@@ -1156,6 +1274,13 @@ class AlertService:
                 except Exception:
                     log.exception("alert listener failed for %s", alert.key)
         return outcome.raised
+
+    def _expire(self, latest: float, outcome: Outcome) -> None:
+        """Clear the open alerts whose keys had no sample for ``stale_after``."""
+        for alert in self.book.active():
+            if alert.stale(latest, self.stale_after):
+                self.detector.expire(alert.key)
+                self.book.expire(alert.key, latest, outcome)
 
     def _batch(
         self, samples: Sequence[Sample], outcome: Outcome, latest: float | None

@@ -26,7 +26,9 @@ from evedmv_tui.monitor.regressions import (
     Alert,
     AlertService,
     Severity,
+    describe,
     format_value,
+    severity_text,
 )
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens import DashboardScreen
@@ -98,11 +100,15 @@ class AlertCenter:
         return raised
 
     def update_count(self) -> None:
-        """Show the unacknowledged active alerts in the status bar."""
+        """Show the unacknowledged active alerts in the status bar.
+
+        A recovering alert counts, but its peak severity is left out of the
+        worst one, because its current value reaches no threshold.
+        """
         pending = self.service.unacknowledged()
-        worst = max((a.severity for a in pending), default=None)
+        worst = max((a.severity for a in pending if not a.recovering), default=None)
         self.app.set_alert_count(  # type: ignore[attr-defined]
-            len(pending), None if worst is None else STATUS_SEVERITY[worst]
+            len(pending), "info" if worst is None else STATUS_SEVERITY[worst]
         )
 
     async def acknowledge(self, key: str) -> Alert | None:
@@ -240,26 +246,31 @@ def _since(at: float, now: float) -> str:
     return f"{seconds / 86400:.0f} d"
 
 
-def alert_state(alert: Alert) -> str:
+def alert_state(alert: Alert, now: float) -> str:
     if alert.cleared_at is not None:
         return "cleared"
+    if alert.stale(now):
+        return "stale"
     if alert.acknowledged:
         return "acknowledged"
+    if alert.recovering:
+        return "recovering"
     if alert.suppressed:
         return alert.suppressed
     return "open"
 
 
-def severity_cell(alert: Alert) -> Text:
+def severity_cell(alert: Alert, now: float) -> Text:
+    """Return the severity cell, dim unless the alert's value still deviates."""
     style = {
         Severity.CRITICAL: "bold red",
         Severity.HIGH: "red",
         Severity.MEDIUM: "yellow",
         Severity.LOW: "",
     }[alert.severity]
-    if alert.cleared_at is not None:
+    if alert.cleared_at is not None or alert.recovering or alert.stale(now):
         style = "dim"
-    return Text(alert.severity.label, style=style)
+    return Text(severity_text(alert), style=style)
 
 
 class AlertsScreen(DashboardScreen):
@@ -344,8 +355,8 @@ class AlertsScreen(DashboardScreen):
                 (
                     row_key,
                     [
-                        severity_cell(alert),
-                        alert_state(alert),
+                        severity_cell(alert, now),
+                        alert_state(alert, now),
                         _since(alert.opened_at, now),
                         right(format_value(source, alert.baseline)),
                         right(format_value(source, alert.value)),
@@ -377,9 +388,10 @@ class AlertsScreen(DashboardScreen):
         events = await center.service.events(alert.key, limit=5)
         evidence = await center.service.evidence(alert.key, limit=12)
         source = alert.key.removesuffix(TREND_SUFFIX)
+        now = time.time()
         lines = [
             f"{alert.key}",
-            f"{alert.severity.label} {alert.kind}: {alert.detail}",
+            describe(alert, now),
             f"baseline {format_value(source, alert.baseline)}, current"
             f" {format_value(source, alert.value)}, peak"
             f" {format_value(source, alert.peak)}",
@@ -387,7 +399,6 @@ class AlertsScreen(DashboardScreen):
         if evidence:
             values = ", ".join(format_value(source, s.value) for s in evidence[-6:])
             lines.append(f"recent: {values}")
-        now = time.time()
         for event in events[:4]:
             ago = _since(event.at, now)
             lines.append(f"{ago} ago: {event.event} {event.note}".rstrip())
