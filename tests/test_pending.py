@@ -267,3 +267,34 @@ def test_import_command_fetches_pending(
         "SELECT count(*) FROM killmail_index WHERE state = 'pending'"
     )
     assert pending == 0
+
+
+def test_import_command_names_invalid_pairs(
+    db: Database,
+    fake: FakeServer,
+    packages: list[dict[str, Any]],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pair ESI rejects is named, and not counted as a stored record."""
+    good, invalid = packages[:2]
+    entries = [json.loads(reference(p)) for p in (good, invalid)]
+    entries.append({"killmail_id": 88888888, "zkb": {"hash": "nothex"}})
+    listing = tmp_path / "zkb_api_list.json"
+    listing.write_text(json.dumps(entries), encoding="utf-8")
+    serve(fake, [good])
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+    status = cli.main(["import", str(listing)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "1 stored, 1 invalid" in out
+    assert "1 record rejected; 1 valid record stored." in out
+    assert f"ESI rejected killmail {invalid['killID']} with hash" in caplog.text

@@ -251,7 +251,9 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
-        kept = summary.inserted + summary.updated + summary.pending
+        # Pending references that ESI then rejected as invalid were not kept.
+        invalid = getattr(summary.fetched, "invalid", 0)
+        kept = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
         stored = (
             f"{count_noun(kept, 'valid record')} stored"
             if kept

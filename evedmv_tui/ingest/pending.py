@@ -210,8 +210,10 @@ def _fetch_all(
         try:
             body = future.result()
         except EsiInvalidKillmail as exc:
-            log.info(
-                "ESI rejected killmail %d hash %s: %s",
+            log.warning(
+                "ESI rejected killmail %d with hash %s as invalid (%s): it is"
+                " not stored and not asked for again. Check the id and hash in"
+                " the file it came from.",
                 pair.killmail_id,
                 pair.killmail_hash,
                 exc.message,
