@@ -460,8 +460,15 @@ class EvedmvApp(App[int]):
         self._set_connection(
             ConnectionState("disconnected", reason, since=dt.datetime.now())
         )
+        if self.settings.dsn is None:
+            hint = (
+                "The dashboard retries by itself. If the private cluster was"
+                " stopped, press ctrl+r to start it, or run 'evedmv db start'."
+            )
+        else:
+            hint = "The dashboard retries by itself; ctrl+r retries now."
         self.notify(
-            reason,
+            f"{reason}\n{hint}",
             title="Database connection lost",
             severity="error",
             markup=False,

@@ -108,6 +108,9 @@ async def test_connection_lost_and_regained(
         assert bar.startswith("DB disconnected since ")
         assert app.sub_title.startswith("disconnected since ")
         assert "next try" in app.sub_title
+        title = "Database connection lost"
+        [lost] = [n for n in app._notifications if n.title == title]
+        assert "ctrl+r retries now" in lost.message
 
         await proxy.start()
         await pilot.press("ctrl+r")
