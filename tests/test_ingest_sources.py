@@ -188,8 +188,25 @@ def test_truncated_archive_reported(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     events = list(read_here([path], prices={}))
     assert events[-1].kind == "error"
-    assert events[-1].error
+    assert events[-1].error is not None
+    assert "cut off" in events[-1].error
+    assert "EOFError" not in events[-1].error
     assert sum(len(event.records) for event in events) < 40
+
+
+def test_damaged_archive_says_fetch_again(tmp_path: Path) -> None:
+    lines = _sample_lines(40)
+    members = {f"killmails/{i}.json": line for i, line in enumerate(lines)}
+    path = _tar(tmp_path / "damaged.tar.bz2", members)
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 64):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    events = list(read_here([path], prices={}))
+    assert events[-1].kind == "error"
+    assert events[-1].error is not None
+    assert "damaged" in events[-1].error
+    assert "fetch the file again" in events[-1].error
 
 
 @pytest.mark.parametrize(

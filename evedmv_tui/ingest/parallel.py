@@ -20,6 +20,7 @@ import logging
 import lzma
 import multiprocessing
 import queue
+import tarfile
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,8 +52,23 @@ class ReadEvent:
 
 
 def _describe(exc: BaseException) -> str:
+    """Say why reading stopped in a user's words, with what to do about it."""
     if isinstance(exc, InputError):
         return exc.message
+    if isinstance(exc, EOFError):
+        return (
+            "the file ends inside its compressed data, so it was cut off (an"
+            " unfinished download or copy); fetch it again"
+        )
+    if isinstance(exc, PermissionError):
+        return "permission denied; give the user running evedmv read access"
+    if isinstance(exc, zlib.error | lzma.LZMAError | tarfile.TarError) or (
+        isinstance(exc, OSError) and exc.errno is None
+    ):
+        # bz2 and gzip raise OSError without an errno for damaged data.
+        return f"the compressed data is damaged ({exc}); fetch the file again"
+    if isinstance(exc, OSError):
+        return f"reading failed: {exc.strerror or exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
