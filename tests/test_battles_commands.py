@@ -64,6 +64,20 @@ def test_list_filters_by_system(
     assert "Jita" in capsys.readouterr().out
 
 
+def test_list_names_unknown_place(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A filter on a place that is not stored says so instead of listing nothing."""
+    capsys.readouterr()
+    status = main(
+        ["--dsn", fought, "battles", "list", "--system", "Nowhere", "--region", "x"]
+    )
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "no solar system named 'Nowhere' is stored" in err
+    assert "no region named 'x' is stored" in err
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown", "discord", "json"])
 def test_show_formats(
     fought: str, fmt: str, capsys: pytest.CaptureFixture[str]

@@ -44,6 +44,34 @@ class BattleFilter:
     limit: int = 500
 
 
+def unknown_places(db: Database, criteria: BattleFilter) -> list[str]:
+    """Return the system and region filters that name no stored place.
+
+    A battle list that such a filter empties says so, instead of reading
+    as if no battle happened there.
+    """
+    unknown = []
+    for kind, value, sql in (
+        (
+            "solar system",
+            criteria.system,
+            "SELECT EXISTS (SELECT 1 FROM solar_systems"
+            " WHERE lower(solar_system_name) = lower(%(value)s)"
+            " OR solar_system_id::text = %(value)s)",
+        ),
+        (
+            "region",
+            criteria.region,
+            "SELECT EXISTS (SELECT 1 FROM regions"
+            " WHERE lower(region_name) = lower(%(value)s)"
+            " OR region_id::text = %(value)s)",
+        ),
+    ):
+        if value is not None and not db.fetch_value(sql, {"value": value}):
+            unknown.append(f"no {kind} named {value!r} is stored")
+    return unknown
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class BattleSummary:
     """One row of the battle list."""

@@ -28,6 +28,7 @@ from evedmv_tui.battles.report import (
     list_battles,
     list_sides,
     load_report,
+    unknown_places,
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
 from evedmv_tui.battles.sides import format_isk
@@ -168,10 +169,19 @@ def _criteria(args: argparse.Namespace) -> BattleFilter:
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
-        battles = list_battles(db, _criteria(args))
+        criteria = _criteria(args)
+        battles = list_battles(db, criteria)
+        unknown = [] if battles else unknown_places(db, criteria)
         sides = list_sides(db, [b.battle_id for b in battles])
         label_ids = {s.label_id for rows in sides.values() for s in rows if s.label_id}
         names = resolve_names(db, label_ids)
+    if unknown:
+        raise ConfigError(
+            "unknown place",
+            "; ".join(unknown),
+            "check the spelling or give the id; names come from the static"
+            " data ('evedmv sde status')",
+        )
     if args.json:
         document = []
         for battle in battles:
