@@ -633,6 +633,20 @@ def test_body_replaces_invalid_pair(db: Database) -> None:
     assert db.fetch_value("SELECT state FROM killmail_index") == "stored"
 
 
+def test_respaced_zkb_block_is_duplicate(db: Database) -> None:
+    """The same zkb block with other spacing and key order changes nothing."""
+    (document,) = generate_killmails(1, seed=3)
+    assert import_records(db, [document], source="generated").inserted == 1
+    parsed = json.loads(document)
+    parsed["zkb"] = dict(reversed(list(parsed["zkb"].items())))
+    respaced = json.dumps(parsed, indent=1).encode()
+
+    summary = import_records(db, [respaced], source="generated")
+
+    assert summary.updated == 0
+    assert summary.duplicates == 1
+
+
 def test_duplicate_in_one_batch(db: Database) -> None:
     line = _lines("killmails/real/everef_cluster_samples.jsonl")[8]
     document = json.loads(line)

@@ -1,6 +1,7 @@
 -- Refresh zkb values of stored killmails from the staged, newest blocks.
--- A block equal to the stored one changes nothing; a block without ISK
--- values keeps the values already there.
+-- A block equal to the stored one changes nothing, whatever its spacing or
+-- key order (the blocks are compared as jsonb); a block without ISK values
+-- keeps the values already there.
 WITH changed AS (
     UPDATE killmails AS k
     SET total_value = coalesce(s.total_value, k.total_value),
@@ -22,7 +23,7 @@ WITH changed AS (
     FROM killmail_zkb_stage AS s
     WHERE k.killmail_id = s.killmail_id
       AND k.killmail_time = s.killmail_time
-      AND k.zkb_body IS DISTINCT FROM s.zkb_body
+      AND k.zkb_body::jsonb IS DISTINCT FROM s.zkb_body::jsonb
     RETURNING k.killmail_id, k.killmail_time, k.solar_system_id
 ), hashes AS (
     UPDATE killmail_index AS i
