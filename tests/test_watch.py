@@ -316,3 +316,18 @@ def test_watch_hook_is_a_default_hook() -> None:
     from evedmv_tui.ingest.hooks import default_hooks
 
     assert watch.on_batch in default_hooks()
+
+
+def test_form_round_trips_and_explains_errors() -> None:
+    """The profile form reads back what it shows, and names what a field needs."""
+    from evedmv_tui.screens.watch import form_values, parse_form
+
+    spec = ProfileSpec("big kills", solar_system_ids=(30000142,), min_value=2.5e9)
+    values = form_values(spec)
+    assert values["min_value"] == "2500000000"
+    assert parse_form(values) == spec
+    values["solar_system_ids"] = "Jita"
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    assert "Systems: 'Jita' is not valid" in error.value.message
+    assert "search with / shows the id" in error.value.message

@@ -66,7 +66,8 @@ def form_values(spec: ProfileSpec | None) -> dict[str, str]:
         elif value is None:
             values[field] = ""
         elif isinstance(value, float):
-            values[field] = f"{value:g}"
+            # Whole ISK, which the form reads back exactly; 2.5b showed as 2.5e+09.
+            values[field] = f"{value:.0f}"
         else:
             values[field] = str(value)
     return values
@@ -92,11 +93,19 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
             else:
                 changes[field] = int(text) if text else None
         except (ValueError, argparse.ArgumentTypeError):
+            if field.endswith("_ids"):
+                expected = (
+                    "whole-number ids separated by commas (search with / shows"
+                    " the id of a system, pilot or group)"
+                )
+            elif field == "min_value":
+                expected = "an ISK amount such as 2.5b or 750m"
+            else:
+                expected = "a whole number"
             raise WatchError(
                 "invalid watch profile",
-                f"{label}: {text!r} is not valid",
-                "give whole-number ids separated by commas, a whole number,"
-                " or an ISK amount such as 2.5b",
+                f"{label}: {text!r} is not valid; give {expected}",
+                f"give {expected}",
             ) from None
     spec = ProfileSpec(**changes)  # type: ignore[arg-type]
     spec.validate()
@@ -343,9 +352,12 @@ class WatchScreen(DashboardScreen):
             self.query_one("#profiles-title", Static).update(
                 f"Profiles: {len(data.profiles)}, {len(self.marked)} marked"
             )
-        self.query_one("#matches-title", Static).update(
-            f"Matches of {self.selected}" if self.selected else "Matches"
-        )
+        title = f"Matches of {self.selected}" if self.selected else "Matches"
+        if self.selected and not data.matches:
+            # Profiles are checked by each import batch, never against the
+            # killmails stored before.
+            title += ": none yet; killmails imported from now on are checked"
+        self.query_one("#matches-title", Static).update(title)
         self.match_killmails = {str(m.match_id): m.killmail_id for m in data.matches}
         self.query_one("#watch-matches", KeyedTable).update_rows(
             (
