@@ -356,7 +356,7 @@ class WatchScreen(DashboardScreen):
         if self.selected and not data.matches:
             # Profiles are checked by each import batch, never against the
             # killmails stored before.
-            title += ": none yet; killmails imported from now on are checked"
+            title += ": none yet; only new imports are checked"
         self.query_one("#matches-title", Static).update(title)
         self.match_killmails = {str(m.match_id): m.killmail_id for m in data.matches}
         self.query_one("#watch-matches", KeyedTable).update_rows(
