@@ -416,6 +416,31 @@ def test_follow_command_once(
     assert {r.headers["user-agent"] for r in fake.requests} == {USER_AGENT}
 
 
+def test_follow_command_exits_1_on_rejects(
+    db: Database,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = copy.deepcopy(documents[FIRST])
+    broken["esi"]["victim"]["damage_taken"] = "lots"
+    fake.publish(FIRST, broken)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+    status = cli.main(["follow", "--once", "--json"])
+
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["rejected"] == 1
+    assert status == 1
+
+
 def test_follow_rejects_bad_max_documents(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

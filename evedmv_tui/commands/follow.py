@@ -100,7 +100,8 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             log.info("interrupted; the position is saved")
             summary = follower.summary()
     _print_summary(summary, as_json=args.json)
-    return 0
+    # As for 'evedmv import': rejected documents make a cron job notice.
+    return 1 if summary.rejected else 0
 
 
 def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
