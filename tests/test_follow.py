@@ -389,21 +389,26 @@ def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
     assert load_cursor(db) is None
 
 
-def test_follow_command_once(
-    db: Database,
-    fake: FakeServer,
-    documents: dict[int, dict[str, Any]],
-    db_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+@pytest.fixture
+def command_env(
+    fake: FakeServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake.publish(FIRST, documents[FIRST])
+    """Point the evedmv command at the test database and the fake services."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("EVEDMV_DSN", db_url)
     monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
     monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
     monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+
+def test_follow_command_once(
+    db: Database,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    command_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake.publish(FIRST, documents[FIRST])
 
     status = cli.main(["follow", "--once", "--json"])
 
@@ -420,19 +425,12 @@ def test_follow_command_exits_1_on_rejects(
     db: Database,
     fake: FakeServer,
     documents: dict[int, dict[str, Any]],
-    db_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    command_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     broken = copy.deepcopy(documents[FIRST])
     broken["esi"]["victim"]["damage_taken"] = "lots"
     fake.publish(FIRST, broken)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("EVEDMV_DSN", db_url)
-    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
-    monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
-    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
 
     status = cli.main(["follow", "--once", "--json"])
 

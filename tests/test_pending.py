@@ -233,13 +233,23 @@ def test_hooks_see_fetched_killmails(
     assert inserted == sorted(p["killID"] for p in chosen)
 
 
+@pytest.fixture
+def command_env(
+    fake: FakeServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point the evedmv command at the test database and the fake ESI."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+
 def test_import_command_fetches_pending(
     db: Database,
     fake: FakeServer,
     packages: list[dict[str, Any]],
-    db_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    command_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     chosen = packages[:4]
@@ -248,10 +258,6 @@ def test_import_command_fetches_pending(
         json.dumps([json.loads(reference(p)) for p in chosen]), encoding="utf-8"
     )
     serve(fake, chosen)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("EVEDMV_DSN", db_url)
-    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
-    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
 
     offline_status = cli.main(["import", "--offline", str(listing)])
     offline_requests = len(fake.requests)
@@ -273,9 +279,8 @@ def test_import_command_names_invalid_pairs(
     db: Database,
     fake: FakeServer,
     packages: list[dict[str, Any]],
-    db_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    command_env: None,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -286,10 +291,6 @@ def test_import_command_names_invalid_pairs(
     listing = tmp_path / "zkb_api_list.json"
     listing.write_text(json.dumps(entries), encoding="utf-8")
     serve(fake, [good])
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("EVEDMV_DSN", db_url)
-    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
-    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
 
     status = cli.main(["import", str(listing)])
 
