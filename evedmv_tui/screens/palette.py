@@ -4,7 +4,7 @@ Textual's palette (``textual.command.CommandPalette``, version 8.2) keeps the
 list of the previous query on screen while a new search runs. Its search
 worker replaces that list only when every provider has finished, or after
 0.25 s of results. The database search provider returns its hits after a query
-in a thread, so an Enter that follows the typing at once selected the entry
+in a thread. So an Enter right after the typing selected the entry
 highlighted in the old list: Help for the empty query, or ``Open Killmail``
 without its id for ``killmail 96812093``. This palette holds such an Enter
 until the search for the current text has finished, then submits it.
