@@ -532,3 +532,28 @@ async def test_each_screen_loads_once(
             assert loads.get(entry.name) == 1, entry.name
             await app.pop_screen()
     assert len(loads) == len(opened)
+
+
+async def test_home_reloads_when_shown_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Returning to Home shows current figures, without a second load at start."""
+    loads: list[int] = []
+    original = HomeScreen.load_data
+
+    def counting(self: HomeScreen) -> None:
+        loads.append(1)
+        original(self)
+
+    monkeypatch.setattr(HomeScreen, "load_data", counting)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        assert len(loads) == 1
+        app.open_screen("battles")
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await app.pop_screen()
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert len(loads) == 2

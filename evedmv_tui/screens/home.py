@@ -73,6 +73,8 @@ class HomeScreen(DashboardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Reload", id="home.reload"),
     ]
+    _resumed = False
+    """Whether the screen has been shown before; later resumes reload it."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="home-columns"):
@@ -87,6 +89,13 @@ class HomeScreen(DashboardScreen):
         destinations = self.query_one("#destinations", OptionList)
         destinations.border_title = "Go to (Enter)"
         destinations.focus()
+
+    def on_screen_resume(self) -> None:
+        # Coming back to Home shows what imports and other screens changed.
+        # The first resume comes with the mount, which loads already.
+        if self._resumed and self.evedmv_app.db is not None:
+            self.load_data()
+        self._resumed = True
 
     def _screen_options(self) -> list[Option]:
         options = []
