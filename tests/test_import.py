@@ -438,6 +438,9 @@ def test_rejects_list_command(
     # Importing the same bad file again keeps one reject row.
     assert main([*base, "import", "--offline", str(path)]) == 1
     assert _count(db, "SELECT count(*) FROM rejects") == 1
+    capsys.readouterr()
+    assert main([*base, "rejects", "list", "--import", "999999"]) != 0
+    assert "no import with the id 999999 is recorded" in capsys.readouterr().err
 
 
 def test_import_command_summary(

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
+from evedmv_tui.errors import ConfigError
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
     DEFAULT_BATCH_SIZE,
@@ -24,7 +25,7 @@ from evedmv_tui.ingest.importer import (
     ImportSummary,
     import_paths,
 )
-from evedmv_tui.ingest.rejects import count_rejects, list_rejects
+from evedmv_tui.ingest.rejects import count_rejects, import_exists, list_rejects
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.text import count_noun
@@ -295,6 +296,18 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         rows = list_rejects(db, limit=args.limit, import_id=args.import_id)
         total = count_rejects(db, import_id=args.import_id)
+        unknown_import = (
+            not rows
+            and args.import_id is not None
+            and not import_exists(db, args.import_id)
+        )
+    if unknown_import:
+        raise ConfigError(
+            "import not found",
+            f"no import with the id {args.import_id} is recorded",
+            "the summary of each 'evedmv import' ends with its id; leave out"
+            " --import to list the rejects of every import",
+        )
     if args.json:
         for row in rows:
             print(

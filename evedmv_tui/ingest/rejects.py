@@ -40,3 +40,13 @@ def count_rejects(db: Database, *, import_id: int | None = None) -> int:
         load_sql("evedmv_tui.ingest", "count_rejects"), {"import_id": import_id}
     )
     return int(value or 0)
+
+
+def import_exists(db: Database, import_id: int) -> bool:
+    """Return whether an import with this id is recorded."""
+    return bool(
+        db.fetch_value(
+            "SELECT EXISTS (SELECT 1 FROM imports WHERE import_id = %s)",
+            (import_id,),
+        )
+    )
