@@ -155,7 +155,7 @@ def test_demo_with_sde_uses_real_map(
     )
     assert status == 0
     assert "imported from the SDE: 8437 systems" in out
-    assert "imported 2000" in out
+    assert "imported 2,000" in out
     systems = db.fetch_value("SELECT count(DISTINCT solar_system_id) FROM killmails")
     assert systems > 48
     unknown_hulls = db.fetch_value(

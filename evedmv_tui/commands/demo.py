@@ -35,6 +35,7 @@ from evedmv_tui.sde import import_sde, load_tables, static_counts
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.text import count_noun
 
 log = logging.getLogger(__name__)
 
@@ -230,12 +231,12 @@ def _print(summary: DemoSummary) -> None:
         print(f"demo killmails: already imported from {summary.demo_file}")
     else:
         print(
-            f"demo killmails: imported {summary.killmails_imported}"
+            f"demo killmails: imported {summary.killmails_imported:,}"
             f" from {summary.demo_file}"
         )
     print(
-        f"database: {summary.killmails_total} killmails,"
-        f" {summary.battles_total} battles"
+        f"database: {count_noun(summary.killmails_total, 'killmail')},"
+        f" {count_noun(summary.battles_total, 'battle')}"
     )
 
 

@@ -15,6 +15,7 @@ from evedmv_tui.esi import EsiClient, make_http_client
 from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.widgets.text import count_noun
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
         else f"max lag {summary.max_lag_seconds:.0f} s"
     )
     print(
-        f"followed R2Z2: {summary.documents} documents, {summary.inserted} inserted,"
+        f"followed R2Z2: {count_noun(summary.documents, 'document')},"
+        f" {summary.inserted} inserted,"
         f" {summary.updated} updated, {summary.duplicates} duplicates,"
         f" {summary.pending} pending, {summary.fetched} fetched from ESI,"
         f" {summary.rejected} rejected, {summary.skipped} skipped; {lag};"

@@ -365,8 +365,8 @@ def run_repair(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"entity totals: counted {counted:,} killmails they had missed")
     print(
-        f"battles: {battles.battles} from {battles.kills_read} kills read:"
-        f" {battles.created} new, {battles.updated} updated,"
-        f" {battles.deleted} removed, in {battles.seconds:.1f} s"
+        f"battles: {battles.battles:,} from {count_noun(battles.kills_read, 'kill')}"
+        f" read: {battles.created:,} new, {battles.updated:,} updated,"
+        f" {battles.deleted:,} removed, in {battles.seconds:.1f} s"
     )
     return 0

@@ -25,7 +25,7 @@ from evedmv_tui.intel.entities import (
     find_entities,
 )
 from evedmv_tui.intel.heatmap import DAYS
-from evedmv_tui.intel.pages import TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
@@ -328,11 +328,16 @@ def _write_tops(page: EntityPage, out: TextIO) -> None:
         if not entries:
             continue
         out.write(f"\n{TOP_TITLES[name]}\n")
+        one_side = ONE_SIDED_LISTS.get(name)
         for entry in entries:
-            counts = f"{entry.kills:>7,} kills"
-            if entry.losses:
-                counts += f" {entry.losses:>6,} losses"
-            out.write(f"  {entry.name[:40]:<40} {counts}\n")
+            parts = []
+            if one_side != "losses":
+                word = "kill " if entry.kills == 1 else "kills"
+                parts.append(f"{entry.kills:>7,} {word}")
+            if one_side != "kills" and (entry.losses or one_side == "losses"):
+                word = "loss" if entry.losses == 1 else "losses"
+                parts.append(f"{entry.losses:>6,} {word}")
+            out.write(f"  {entry.name[:40]:<40} {' '.join(parts)}\n")
 
 
 def _write_recent(page: EntityPage, out: TextIO) -> None:
