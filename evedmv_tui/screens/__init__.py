@@ -222,6 +222,8 @@ class DashboardScreen(Screen[None]):
     ]
 
     _focus_before_too_small: Widget | None = None
+    _loaded_db: Database | None = None
+    """The connection this screen last loaded for, at mount or reconnection."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -242,13 +244,24 @@ class DashboardScreen(Screen[None]):
         # one after the subclass's, so subclasses must not call it again. A
         # focus the subclass set is kept for when a too small terminal grows.
         self._check_size(self.app.size.width, self.app.size.height)
-        if self.evedmv_app.db is not None:
-            self.load_data()
+        self._load_for_connection()
 
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
 
     def on_database_connected(self, message: DatabaseConnected) -> None:
+        self._load_for_connection()
+
+    def _load_for_connection(self) -> None:
+        """Load once per connection.
+
+        A screen mounted while the app connects can see the new connection
+        at its mount and again in the connection message.
+        """
+        db = self.evedmv_app.db
+        if db is None or db is self._loaded_db:
+            return
+        self._loaded_db = db
         self.load_data()
 
     def load_data(self) -> None:
