@@ -219,6 +219,26 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     )
 
 
+TEST_USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
+"""The contact the command tests send to the fake ESI and zKillboard."""
+
+
+@pytest.fixture
+def command_env(
+    fake: Any, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point the evedmv command at the test database and the module's fake server.
+
+    ``fake`` is the :class:`tests.fakes.server.FakeServer` fixture of the
+    test's module; its ESI and R2Z2 addresses replace the real ones.
+    """
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db_url)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", TEST_USER_AGENT)
+    monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
+    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
+
+
 def assert_footer_fits(app: Any) -> None:
     """Fail unless every key the footer shows lies inside the terminal."""
     from textual.widgets import Footer

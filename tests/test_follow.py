@@ -8,7 +8,6 @@ import json
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,10 +22,10 @@ from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.writer import WRITE_LOCK_KEY
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import shared_file
+from tests.conftest import TEST_USER_AGENT, shared_file
 from tests.fakes.server import FakeServer, Reply, read_json
 
-USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
+USER_AGENT = TEST_USER_AGENT
 FIRST, SECOND = 900001, 900002
 NOW = dt.datetime(2026, 1, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -387,18 +386,6 @@ def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
     assert summary.backoffs == 3
     assert summary.documents == 0
     assert load_cursor(db) is None
-
-
-@pytest.fixture
-def command_env(
-    fake: FakeServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Point the evedmv command at the test database and the fake services."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("EVEDMV_DSN", db_url)
-    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
-    monkeypatch.setenv("EVEDMV_R2Z2_URL", fake.r2z2_url)
-    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
 
 
 def test_follow_command_once(

@@ -15,10 +15,10 @@ from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.ingest.pending import fetch_pending
 from evedmv_tui.store.db import Database
-from tests.conftest import shared_file
+from tests.conftest import TEST_USER_AGENT, shared_file
 from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
 
-USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
+USER_AGENT = TEST_USER_AGENT
 
 
 @pytest.fixture
@@ -231,17 +231,6 @@ def test_hooks_see_fetched_killmails(
 
     inserted = sorted(i for r in results for i in r.inserted_ids)
     assert inserted == sorted(p["killID"] for p in chosen)
-
-
-@pytest.fixture
-def command_env(
-    fake: FakeServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Point the evedmv command at the test database and the fake ESI."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("EVEDMV_DSN", db_url)
-    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
-    monkeypatch.setenv("EVEDMV_ESI_URL", fake.esi_url)
 
 
 def test_import_command_fetches_pending(
