@@ -321,7 +321,7 @@ def write_mixed_groups(
 
     The generator never puts a corporation in two groups on one killmail.
     On every seventh killmail the first attacker's corporation also flies
-    in :data:`MIXED_ALLIANCE` and without an alliance; on the killmails
+    in :data:`MIXED_ALLIANCE` and without an alliance. On the killmails
     three after those, it also flies without an alliance only. Returns the
     first attacker of each rewritten killmail, for each of the two ways.
     """

@@ -107,7 +107,7 @@ def test_every_text_query_matches_listed_texts(
     db_url: str, monitor_db: Database
 ) -> None:
     """The first text query without query ids must return the same texts as
-    the query that asks for them by id."""
+    the query that requests them by id."""
     run(db_url, "SELECT 'every one' AS a", "SELECT 'every two' AS b")
     everything = StatementReader("public", (1, 10))
     by_id = StatementReader("public", (1, 10))

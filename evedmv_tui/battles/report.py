@@ -47,8 +47,8 @@ class BattleFilter:
 def unknown_places(db: Database, criteria: BattleFilter) -> list[str]:
     """Return the system and region filters that name no stored place.
 
-    A battle list that such a filter empties says so, instead of reading
-    as if no battle happened there.
+    The caller reports them, so an empty list does not read as if no
+    battle happened there.
     """
     unknown = []
     for kind, value, sql in (

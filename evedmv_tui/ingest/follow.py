@@ -316,8 +316,8 @@ class R2Z2Follower:
         if status == 200 and not _is_json(response.content):
             self._bad_bodies += 1
             if self._bad_bodies <= BAD_BODY_RETRIES:
-                # A proxy or CDN page answered for the feed; the document
-                # is likely fine a little later.
+                # A proxy or CDN page came back in place of the document,
+                # which is likely served correctly a little later.
                 log.warning(
                     "R2Z2 sequence %d returned HTTP 200 with a body that is not"
                     " JSON (try %d of %d)",

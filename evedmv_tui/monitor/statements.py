@@ -684,8 +684,8 @@ class StatementReader:
         less client CPU than a query in each poll for the few entries that
         poll lists for the first time. When the requested and known entries
         fit in that limit, the query reads every text without sending query
-        ids, because encoding hundreds of ids as an array parameter costs
-        more client CPU than the few texts of entries created since the
+        ids. Encoding hundreds of ids as an array parameter costs the client
+        more CPU than the few extra texts of entries created since the
         counters were read.
         A text is fingerprinted once, the first time a poll lists its entry.
         """

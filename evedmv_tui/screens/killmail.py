@@ -223,9 +223,9 @@ class AttackerTable(KeyedTable):
     """The attackers table, which adds the rows of a large killmail in steps.
 
     Textual's DataTable converts and measures every cell of a new row on the
-    UI thread, about 0.3 ms per attacker on a 2-core machine, so the 3,753
-    attackers of a Keepstar kill added at once kept the screen blank for
-    over a second. This table adds the first :data:`FIRST_ROWS` at once and
+    UI thread, about 0.3 ms per attacker on a 2-core machine. Added at once,
+    the 3,753 attackers of a Keepstar kill kept the screen blank for over a
+    second. This table adds the first :data:`FIRST_ROWS` at once and
     the rest :data:`ROWS_PER_STEP` at a time after each screen refresh.
     Moving to the last row adds every remaining row first.
     """
@@ -236,11 +236,6 @@ class AttackerTable(KeyedTable):
         self._damage_taken = 0
         self._fill_serial = 0
 
-    @property
-    def filling(self) -> bool:
-        """True while some attackers are not in the table yet."""
-        return bool(self._pending)
-
     def show_attackers(
         self, attackers: Sequence[AttackerRow], damage_taken: int
     ) -> None:
@@ -249,9 +244,9 @@ class AttackerTable(KeyedTable):
         Rows already shown for the same attackers in the same order are
         updated in place, so the cursor stays where it is when names arrive.
         """
-        shown = self.row_keys
-        wanted = [str(a.attacker_index) for a in attackers[: len(shown)]]
-        if wanted != shown:
+        current_keys = self.row_keys
+        expected = [str(a.attacker_index) for a in attackers[: len(current_keys)]]
+        if expected != current_keys:
             self.clear()
         self._pending = deque(attackers)
         self._damage_taken = damage_taken

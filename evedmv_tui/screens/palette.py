@@ -6,8 +6,8 @@ worker replaces that list only when every provider has finished, or after
 0.25 s of results. The database search provider returns its hits after a query
 in a thread. So an Enter right after the typing selected the entry
 highlighted in the old list: Help for the empty query, or ``Open Killmail``
-without its id for ``killmail 96812093``. This palette holds such an Enter
-until the search for the current text has finished, then submits it.
+without its id for ``killmail 96812093``. This palette keeps such an Enter
+waiting until the search for the current text has finished, then submits it.
 """
 
 from __future__ import annotations

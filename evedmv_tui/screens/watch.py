@@ -218,7 +218,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
 
 
 DELETE_CONFIRM_SECONDS = 5.0
-"""Time within which a second d confirms a delete; later, d asks again."""
+"""Seconds within which a second d confirms a delete; after that, d warns again."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

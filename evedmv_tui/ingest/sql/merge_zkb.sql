@@ -1,7 +1,7 @@
 -- Refresh zkb values of stored killmails from the staged, newest blocks.
--- A block equal to the stored one changes nothing, whatever its spacing or
--- key order (the blocks are compared as jsonb); a block without ISK values
--- keeps the values already there.
+-- The blocks are compared as jsonb, so a block equal to the stored one
+-- changes nothing whatever its spacing or key order. A block without ISK
+-- values keeps the values already there.
 WITH changed AS (
     UPDATE killmails AS k
     SET total_value = coalesce(s.total_value, k.total_value),
