@@ -253,6 +253,8 @@ class _AheadReader(io.RawIOBase):
         self._stop = threading.Event()
         self._current = memoryview(b"")
         self._done = False
+        self.consumed = 0
+        """Compressed bytes that produced the data handed to the reader so far."""
         self._thread = threading.Thread(
             target=self._run, name="evedmv-decompress", daemon=True
         )
@@ -272,8 +274,9 @@ class _AheadReader(io.RawIOBase):
             if isinstance(item, BaseException):
                 self._done = True
                 raise item
-            assert isinstance(item, bytes)
-            self._current = memoryview(item)
+            assert isinstance(item, tuple)
+            chunk, self.consumed = item
+            self._current = memoryview(chunk)
         size = min(len(buffer), len(self._current))
         buffer[:size] = self._current[:size]
         self._current = self._current[size:]
@@ -296,19 +299,24 @@ class _AheadReader(io.RawIOBase):
 
     def _run(self) -> None:
         try:
-            for chunk in self._decompress():
-                if not self._put(chunk):
+            for item in self._decompress():
+                if not self._put(item):
                     return
         except Exception as exc:  # raised again in the reading thread
             self._put(exc)
             return
         self._put(_End)
 
-    def _decompress(self) -> Iterator[bytes]:
+    def _decompress(self) -> Iterator[tuple[bytes, int]]:
+        """Yield each decompressed chunk with the compressed bytes read so far."""
         decompressor = self._factory()
+        fed = 0
         while True:
             if decompressor.eof:
-                data = decompressor.unused_data or self._source.read(AHEAD_INPUT)
+                data = decompressor.unused_data
+                if not data:
+                    data = self._source.read(AHEAD_INPUT)
+                    fed += len(data)
                 if not data:
                     return
                 decompressor = self._factory()
@@ -320,6 +328,7 @@ class _AheadReader(io.RawIOBase):
                 data = b""
                 if decompressor.needs_input:
                     data = self._source.read(AHEAD_INPUT)
+                    fed += len(data)
                     if not data:
                         raise EOFError(
                             "Compressed file ended before the end-of-stream"
@@ -327,7 +336,7 @@ class _AheadReader(io.RawIOBase):
                         )
                 chunk = decompressor.decompress(data, AHEAD_OUTPUT)
             if chunk:
-                yield chunk
+                yield chunk, fed
 
 
 def _decompressed(
@@ -364,9 +373,10 @@ class FileReader:
 
     With ``decompress_ahead``, a bzip2 or xz file is decompressed in a
     background thread while the caller handles the documents, so reading
-    takes up to two cores. Then :attr:`bytes_read` runs ahead of the
-    documents by the input of the data decompressed but not yet read, at
-    most about 10 MB once decompressed.
+    takes up to two cores. Then :attr:`bytes_read` counts the compressed
+    bytes behind the data handed to the reader, not those the thread took
+    ahead, so it runs ahead of the documents by at most the input of one
+    decompressed chunk and one read buffer (about 3 MB once decompressed).
     """
 
     def __init__(self, path: Path, *, decompress_ahead: bool = False) -> None:
@@ -375,10 +385,13 @@ class FileReader:
         self.size = path.stat().st_size
         self.decompress_ahead = decompress_ahead
         self._counter: _CountingReader | None = None
+        self._ahead: _AheadReader | None = None
 
     @property
     def bytes_read(self) -> int:
         """Bytes of the file consumed so far (compressed bytes for archives)."""
+        if self._ahead is not None:
+            return self._ahead.consumed
         return 0 if self._counter is None else self._counter.count
 
     def documents(self) -> Iterator[RawDocument]:
@@ -387,6 +400,8 @@ class FileReader:
             self._counter = _CountingReader(handle)
             stream = io.BufferedReader(self._counter, _CHUNK)
             decompressed = _decompressed(stream, ahead=self.decompress_ahead)
+            if isinstance(decompressed, io.BufferedReader):
+                self._ahead = decompressed.raw
             if decompressed is None:
                 self._check_not_compressed(stream)
                 yield from self._container(stream, whole_size=self.size)
