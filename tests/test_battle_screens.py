@@ -344,8 +344,13 @@ async def test_report_opens_and_moves_entity(
         assert screen.report is not None
         header = str(screen.query_one("#battle-header").render())
         assert "30 kills" in header
+        shown = {b.binding.action for b in screen.active_bindings.values()}
+        assert "export" in shown
+        assert "reset_sides" not in shown
         await pilot.press("5")
         await pilot.pause()
+        shown = {b.binding.action for b in screen.active_bindings.values()}
+        assert {"move(1)", "move_new", "reset_sides"} <= shown
         entities = screen.query_one("#battle-entities", KeyedTable)
         entities.focus()
         corporation = "corporation:98000502"
@@ -488,6 +493,14 @@ async def test_missing_battle_says_not_found(
         assert "no battle has id 99999999" in header
         assert "loading" not in header
         assert screen.report is None
+        # The report's keys leave the footer and do nothing without a report.
+        shown = {b.binding.action for b in screen.active_bindings.values()}
+        assert "export" not in shown
+        assert "toggle_timeline" not in shown
+        await pilot.press("x", "5", "u", "n")
+        await settle(pilot)
+        assert app.screen is screen
+        assert not (settings.state_dir / "exports").exists()
 
 
 async def test_keys_do_nothing_while_terminal_is_too_small(

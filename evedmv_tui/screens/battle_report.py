@@ -47,8 +47,10 @@ TIMELINE_MAX_MINUTES = 7 * 24 * 60
 """Minutes of timeline a plot keeps; a longer battle shows its last week."""
 SIDE_MIN_WIDTH = 26
 """Columns a side needs to be read next to the others."""
-ENTITY_ACTIONS = frozenset({"move", "move_new"})
+ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
 """Actions that act on the entities tab only."""
+REPORT_ACTIONS = frozenset({*ENTITY_ACTIONS, "export", "toggle_timeline"})
+"""Actions that need a loaded report."""
 KILL_COLUMNS = (
     ("time", "Time"),
     ("side", "Side"),
@@ -163,7 +165,7 @@ class BattleReportScreen(DashboardScreen):
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
         Binding("n", "move_new", "New side", id="battle.move_new"),
         Binding("x", "export", "Export", id="battle.export"),
-        Binding("u", "reset_sides", "Undo moves", show=False, id="battle.reset_sides"),
+        Binding("u", "reset_sides", "Undo", id="battle.reset_sides"),
         Binding("r", "reload", "Reload", show=False, id="battle.reload"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
@@ -213,6 +215,9 @@ class BattleReportScreen(DashboardScreen):
         self.action_tab("sides")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPORT_ACTIONS and self.report is None:
+            # Nothing to export or move while loading, or for a missing battle.
+            return False
         if action in ENTITY_ACTIONS:
             # They act on the entities table's cursor row and store an override,
             # so they are hidden from the footer and inert unless it shows.
@@ -260,6 +265,7 @@ class BattleReportScreen(DashboardScreen):
             )
             return
         self.report = report
+        self.refresh_bindings()
         self.query_one("#battle-header", Static).update(_header(report))
         sides = self.query_one("#battle-sides", Horizontal)
         self._fit_sides(self.size.width)
