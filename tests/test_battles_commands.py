@@ -335,5 +335,16 @@ def test_move_rejects_entity_outside_battle(
         == 2
     )
     assert "no battle has id 999999" in capsys.readouterr().err
+    # A move to the side the entity is on already stores nothing, so
+    # detection keeps deciding its side.
+    side = next(
+        e.side_no
+        for e in load_report(db, battle_id).entities
+        if e.entity_kind == "corporation" and e.entity_id == 98000402
+    )
+    assert main([*move, "corporation", "98000402", "--side", str(side)]) == 0
+    assert capsys.readouterr().out == (
+        f"corporation 98000402 is on side {side} already; nothing changed\n"
+    )
     overrides = db.fetch_value("SELECT count(*) FROM battle_side_overrides")
     assert overrides == 0

@@ -12,6 +12,10 @@ _PACKAGE = "evedmv_tui.battles"
 ENTITY_KINDS = ("alliance", "corporation", "character")
 
 
+class AlreadyOnSide(EvedmvError):
+    """The entity to move is on the side it was asked to move to."""
+
+
 def move_entity(
     db: Database,
     battle_id: int,
@@ -28,6 +32,8 @@ def move_entity(
     Raises:
         EvedmvError: an unknown entity kind, an entity that is not in the
             battle, or a side without other members.
+        AlreadyOnSide: the entity is on side ``side_no`` already; nothing
+            is stored, so detection keeps deciding its side.
         BattleNotFound: no battle has ``battle_id``.
     """
     if entity_kind not in ENTITY_KINDS:
@@ -36,7 +42,13 @@ def move_entity(
             f"{entity_kind!r} is not one of {', '.join(ENTITY_KINDS)}",
         )
     with operation("battles.override"):
-        _check_member(db, battle_id, entity_kind, entity_id)
+        side_now = _current_side(db, battle_id, entity_kind, entity_id)
+        if side_no == side_now:
+            raise AlreadyOnSide(
+                "nothing to move",
+                f"{entity_kind} {entity_id} is on side {side_no} already",
+                "pick another side, or --new-side for a side of its own",
+            )
         anchor = None
         new_side = None
         if side_no is None:
@@ -73,25 +85,26 @@ def move_entity(
     return recompute(db, battle_id)
 
 
-def _check_member(
+def _current_side(
     db: Database, battle_id: int, entity_kind: str, entity_id: int
-) -> None:
-    """Raise unless ``battle_id`` exists and has the entity among its members."""
+) -> int:
+    """Return the entity's side; raise unless the battle has it as a member."""
     found = db.fetch_one(
         load_sql(_PACKAGE, "override_member"),
         {"battle_id": battle_id, "entity_kind": entity_kind, "entity_id": entity_id},
     )
     assert found is not None
-    battle_exists, is_member = found
+    battle_exists, side_no = found
     if not battle_exists:
         raise _battle_not_found(battle_id)
-    if not is_member:
+    if side_no is None:
         raise EvedmvError(
             "entity not in battle",
             f"{entity_kind} {entity_id} is not in battle {battle_id}",
             f"list the battle's sides and entities with"
             f" 'evedmv battles show {battle_id}'",
         )
+    return int(side_no)
 
 
 def _battle_not_found(battle_id: int) -> BattleNotFound:

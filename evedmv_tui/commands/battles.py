@@ -11,7 +11,7 @@ from typing import Any
 
 from evedmv_tui.battles.detect import detect_all, detect_since_latest
 from evedmv_tui.battles.export import FORMATS, render
-from evedmv_tui.battles.overrides import ENTITY_KINDS, move_entity
+from evedmv_tui.battles.overrides import ENTITY_KINDS, AlreadyOnSide, move_entity
 from evedmv_tui.battles.parameters import (
     load_parameters,
     parse_parameters,
@@ -259,7 +259,13 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
 def move_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         side = None if args.new_side else args.side
-        move_entity(db, args.battle_id, args.entity_kind, args.entity_id, side)
+        try:
+            move_entity(db, args.battle_id, args.entity_kind, args.entity_id, side)
+        except AlreadyOnSide as exc:
+            # The wanted state holds already, as after a second run of the
+            # same command.
+            print(f"{exc.message}; nothing changed")
+            return 0
         report = load_report(db, args.battle_id)
     entity = next(
         (e for e in report.entities if e.entity_id == args.entity_id),
