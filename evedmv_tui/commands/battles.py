@@ -262,8 +262,8 @@ def move_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             move_entity(db, args.battle_id, args.entity_kind, args.entity_id, side)
         except AlreadyOnSide as exc:
-            # The wanted state holds already, as after a second run of the
-            # same command.
+            # The entity is where the user wants it already, as after a
+            # second run of the same command.
             print(f"{exc.message}; nothing changed")
             return 0
         report = load_report(db, args.battle_id)
