@@ -385,6 +385,28 @@ async def test_screen_item_tree(app_settings: Settings) -> None:
         assert "destroyed 32" in str(containers[0].children[0].label)
         await pilot.press("e")
         assert containers[0].is_expanded
+        # A second press closes the containers again; the slot groups stay open.
+        await pilot.press("e")
+        assert not containers[0].is_expanded
+        assert cargo.is_expanded
+
+
+async def test_screen_says_when_nothing_holds_items(
+    app_settings: Settings, killmail_db: Database
+) -> None:
+    document = read_document()
+    document["killmail_id"] = KILLMAIL_ID + 1
+    for entry in document["victim"]["items"]:
+        entry.pop("items", None)
+    insert_killmail(killmail_db, document)
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID + 1)
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#item-tree", Tree)
+        messages = [note.message for note in app._notifications]
+        assert "no item on this killmail holds other items" in messages
 
 
 async def test_screen_missing_killmail(app_settings: Settings) -> None:

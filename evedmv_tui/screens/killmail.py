@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -276,7 +276,7 @@ class KillmailScreen(DashboardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
         Binding("2", "show_tab('items')", "Items", id="killmail.items"),
-        Binding("e", "expand_items", "Expand", id="killmail.expand"),
+        Binding("e", "expand_items", "Containers", id="killmail.expand"),
         Binding("r", "reload", "Reload", id="killmail.reload"),
     ]
     # The tabs take the height left under the victim panel, so the attackers
@@ -421,8 +421,22 @@ class KillmailScreen(DashboardScreen):
         self.query_one(target).focus()
 
     def action_expand_items(self) -> None:
+        """Open every container in the item tree, or close them all if open."""
         self.action_show_tab("items")
-        self.query_one("#item-tree", Tree).root.expand_all()
+        tree: Tree[TreeData] = self.query_one("#item-tree", Tree)
+        containers = [
+            node for group in tree.root.children for node in _branches(group.children)
+        ]
+        if not containers:
+            if self.detail is not None:
+                self.notify("no item on this killmail holds other items")
+            return
+        if all(node.is_expanded for node in containers):
+            for node in containers:
+                node.collapse()
+        else:
+            for node in containers:
+                node.expand()
 
     def action_reload(self) -> None:
         if self.evedmv_app.db is None:
@@ -430,6 +444,14 @@ class KillmailScreen(DashboardScreen):
             return
         self.detail = None
         self.load_data()
+
+
+def _branches(nodes: Iterable[TreeNode[TreeData]]) -> Iterator[TreeNode[TreeData]]:
+    """Yield the nodes that hold others, at every depth below ``nodes``."""
+    for node in nodes:
+        if node.children:
+            yield node
+            yield from _branches(node.children)
 
 
 def describe_missing(lookup: KillmailLookup) -> str:
