@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 from textual.binding import Binding
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 from textual.worker import WorkerFailed
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.home import HomeScreen
+from evedmv_tui.widgets.prompt import PromptScreen
+from evedmv_tui.widgets.status import KeyFooter
 
 
 def static_text(app: EvedmvApp, selector: str) -> str:
@@ -64,6 +67,24 @@ async def test_home_offers_no_back(settings: Settings) -> None:
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("question_mark")
         assert "escape" in app.screen.active_bindings
+
+
+async def test_prompt_footer_shows_its_own_keys(settings: Settings) -> None:
+    """A dialog's footer names its keys, not those of the screen under it,
+    which do not act while the dialog is open."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        footers = list(app.screen.query(KeyFooter))
+        assert len(footers) == 1
+        assert footers[0].region.bottom == 24
+        shown = [key.description for key in footers[0].query(FooterKey)]
+        assert shown == ["Cancel"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
 
 
 async def test_help_wraps_under_descriptions(settings: Settings) -> None:

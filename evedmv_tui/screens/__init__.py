@@ -25,13 +25,13 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import operation
-from evedmv_tui.widgets.status import StatusBar
+from evedmv_tui.widgets.status import KeyFooter, StatusBar
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -231,9 +231,7 @@ class DashboardScreen(Screen[None]):
         with Vertical(id="body"):
             yield from self.compose_body()
         yield StatusBar()
-        # Compact, and without the palette's key (the help screen names it),
-        # so that every screen's keys fit in 80 columns.
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """Yield the widgets of this screen into its body (a vertical container)."""

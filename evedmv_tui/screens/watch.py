@@ -25,6 +25,7 @@ from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchProfile
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database, first_line
+from evedmv_tui.widgets.status import KeyFooter
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
@@ -190,6 +191,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
             with Horizontal():
                 yield Button("Save", variant="primary", id="form-save", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
+        yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "form-save":

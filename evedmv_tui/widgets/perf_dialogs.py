@@ -13,6 +13,7 @@ from textual.widgets import Button, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from evedmv_tui.monitor.explain import ExplainResult, PlanNode
+from evedmv_tui.widgets.status import KeyFooter
 
 DIALOG_CSS = """
 ConfirmScreen, TextScreen, PlanScreen {
@@ -67,6 +68,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -96,6 +98,7 @@ class TextScreen(ModalScreen[None]):
             yield Static(Text(self.title_text, style="bold"))
             with VerticalScroll():
                 yield Static(Text(self.body), id="full-text")
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -148,6 +151,7 @@ class PlanScreen(ModalScreen[None]):
             if result.note:
                 yield Static(Text(f"note: {result.note}"))
             yield tree
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

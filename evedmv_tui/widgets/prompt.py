@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from evedmv_tui.widgets.status import KeyFooter
+
 
 class PromptScreen(ModalScreen[Any]):
     """Ask for a value; dismiss with ``parse(text)``, or None when cancelled.
@@ -51,6 +53,7 @@ class PromptScreen(ModalScreen[Any]):
             yield Input(id="prompt-input")
             yield Static("", id="prompt-error", markup=False)
             yield Label("Enter to open, Escape to cancel", classes="hint")
+        yield KeyFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

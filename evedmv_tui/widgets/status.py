@@ -17,7 +17,7 @@ from typing import Literal
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 
 class Severity(enum.IntEnum):
@@ -171,3 +171,16 @@ class StatusBar(Horizontal):
         part.update(text)
         for name in ("-ok", "-info", "-warning", "-error"):
             part.set_class(name == severity.css_class, name)
+
+
+class KeyFooter(Footer):
+    """The keys of the screen it is on, compact and without the palette's key.
+
+    Every screen and dialog yields one, so a dialog shows its own keys
+    instead of leaving the keys of the screen under it in view. Compact and
+    without the palette's key (the help screen names it), every screen's
+    keys fit in 80 columns.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(compact=True, show_command_palette=False)
