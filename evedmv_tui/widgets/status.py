@@ -177,9 +177,9 @@ class KeyFooter(Footer):
     """The keys of the screen it is on, compact and without the palette's key.
 
     Every screen and dialog yields one, so a dialog shows its own keys
-    instead of leaving the keys of the screen under it in view. Compact and
-    without the palette's key (the help screen names it), every screen's
-    keys fit in 80 columns.
+    instead of leaving the keys of the screen under it in view. The help
+    screen names the palette's key; without it, every screen's keys fit in
+    80 columns.
     """
 
     def __init__(self) -> None:
