@@ -26,7 +26,7 @@ from evedmv_tui.screens.killmail import KillmailScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import shared_file
-from tests.fakes.server import FakeServer
+from tests.fakes.server import FakeServer, Reply
 
 KILLMAIL_ID = 70591378
 """A Bhaalgorn loss in Nisuwa (2018): 8 attackers, 39 item rows, one container."""
@@ -366,6 +366,39 @@ async def test_screen_resolves_missing_names(
                 break
             await pilot.pause(0.02)
         assert esi.requests_to("POST", "/esi/universe/names/")
+
+
+async def test_screen_says_why_names_stay_ids(
+    app_settings: Settings, esi: FakeServer
+) -> None:
+    """A failed name lookup leaves ids on screen and says why in the status
+    bar; r reloads and asks ESI again."""
+    esi.queue("POST", "/esi/universe/names/", Reply.error(400, "bad request"))
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        for _ in range(100):
+            if app.status.message:
+                break
+            await pilot.pause(0.02)
+        message = app.status.message
+        assert message.endswith(
+            "shown as #id, r tries again: POST /universe/names/: HTTP 400: bad request"
+        )
+        victim = str(app.screen.query_one("#victim", Static).render())
+        assert f"#{VICTIM_CHARACTER_ID}" in victim
+        await pilot.press("r")
+        for _ in range(100):
+            victim = str(app.screen.query_one("#victim", Static).render())
+            if "Test Victim" in victim:
+                break
+            await pilot.pause(0.02)
+        assert "Victim   Test Victim" in victim
+        for _ in range(100):
+            if not app.status.message:
+                break
+            await pilot.pause(0.02)
+        assert app.status.message == ""
 
 
 async def test_screen_item_tree(app_settings: Settings) -> None:

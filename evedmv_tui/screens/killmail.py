@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
+from evedmv_tui.names import NameResolver
 from evedmv_tui.queries.killmail import (
     AttackerRow,
     ItemNode,
@@ -26,9 +27,15 @@ from evedmv_tui.queries.killmail import (
 )
 from evedmv_tui.screens import DashboardScreen, find_entry
 from evedmv_tui.store.db import Database
-from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, Severity
 from evedmv_tui.widgets.table import Cell, KeyedTable, plain, right
-from evedmv_tui.widgets.text import format_count, format_isk, strip_control, truncate
+from evedmv_tui.widgets.text import (
+    count_noun,
+    format_count,
+    format_isk,
+    strip_control,
+    truncate,
+)
 
 # Damage comes before ship and weapon so that it stays visible at 80 columns.
 ATTACKER_COLUMNS = (
@@ -46,6 +53,8 @@ FIRST_ROWS = 60
 """Attackers added before the screen is first drawn: a screenful at 200x60."""
 ROWS_PER_STEP = 200
 """Attackers added in each later step; keys are handled between steps."""
+NAMES_FAILED = "shown as #id, r tries again"
+"""The status message's words after a name lookup that ESI cut short."""
 
 TreeData = SlotGroup | ItemNode | None
 
@@ -212,11 +221,27 @@ def root_label(detail: KillmailDetail) -> Text:
     return label
 
 
-def resolve_missing_names(db: Database, ids: Iterable[int], resolver: Any) -> Any:
+class ResolvedNames(NamedTuple):
+    """The names a lookup found, and why it stopped early, if it did."""
+
+    names: dict[int, str]
+    missing: int
+    """Ids asked for that still have no name."""
+    error: str | None
+
+
+def resolve_missing_names(
+    db: Database, ids: Collection[int], resolver: NameResolver
+) -> ResolvedNames:
     """Resolve ``ids`` through the app's name resolver (runs in a worker)."""
     del db  # the resolver holds its own database
     resolved = resolver.resolve(ids)
-    return {entity_id: entry.name for entity_id, entry in resolved.items()}
+    error = resolver.last_error
+    return ResolvedNames(
+        {entity_id: entry.name for entity_id, entry in resolved.items()},
+        len(set(ids) - resolved.keys()),
+        None if error is None else error.message,
+    )
 
 
 class AttackerTable(KeyedTable):
@@ -374,10 +399,25 @@ class KillmailScreen(DashboardScreen):
         if first or not self.query_one("#item-tree", Tree).root.children:
             self._fill_tree(detail)
 
-    def show_names(self, names: dict[int, str]) -> None:
-        """Redraw with names that ESI resolved after the first display."""
-        if self.detail is not None and names:
-            self.show_detail(with_names(self.detail, names))
+    def show_names(self, resolved: ResolvedNames) -> None:
+        """Redraw with names that ESI resolved after the first display.
+
+        When ESI failed, the status bar says why the rest still show as ids.
+        """
+        if self.detail is not None and resolved.names:
+            self.show_detail(with_names(self.detail, resolved.names))
+        app = self.evedmv_app
+        if resolved.error is not None and resolved.missing:
+            # The hint comes before the error, which the bar may cut at 80
+            # columns.
+            app.set_status(
+                f"{count_noun(resolved.missing, 'name')} {NAMES_FAILED}:"
+                f" {resolved.error}",
+                Severity.WARNING,
+            )
+        elif NAMES_FAILED in app.status.message:
+            # A warning stays until replaced: clear the one an earlier lookup left.
+            app.set_status("")
 
     def _fill_tree(self, detail: KillmailDetail) -> None:
         tree: Tree[TreeData] = self.query_one("#item-tree", Tree)
