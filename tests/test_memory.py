@@ -186,6 +186,13 @@ def test_short_history_is_not_a_leak() -> None:
     fit = trend.trend()
     assert fit is not None
     assert fit.leak_suspected is False
+    assert not fit.judged
+    assert fit.verdict == "not judged before 300 s"
+    fill(trend, 300, 2, 0)
+    judged = trend.trend()
+    assert judged is not None
+    assert judged.judged
+    assert judged.verdict == "no leak"
 
 
 def test_single_step_is_not_a_leak() -> None:

@@ -216,6 +216,7 @@ def test_memory_analysis_flags_growth_exits_1(
     assert data["severity"] == "warn"
     assert data["leak_rule"]["window_seconds"] == 1.5
     assert data["memory"]["trend"]["leak_suspected"] is True
+    assert data["memory"]["trend"]["judged"] is True
     assert data["memory"]["trend"]["samples"] >= 5
 
 
@@ -229,7 +230,16 @@ def test_memory_analysis_short_interval_judges_nothing(
     trend = data["memory"]["trend"]
     assert trend is not None
     assert trend["leak_suspected"] is False
+    assert trend["judged"] is False
     assert trend["span_seconds"] < data["leak_rule"]["window_seconds"]
+    # The text says so, and how to measure long enough.
+    status = main(["--dsn", db_url, "memory-analysis", "--interval", "0.5"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[1].endswith("not judged before 300 s")
+    assert lines[2] == (
+        "  to judge a leak, use --interval 300 or more, or a shorter --window"
+    )
 
 
 def test_query_performance_without_extension_exits_2(

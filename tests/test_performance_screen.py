@@ -522,7 +522,7 @@ def recorded_snapshot() -> Snapshot:
     )
     memory = MemoryView(
         ProcessMemory(777, "app", "python", 182 * MIB, 120 * MIB, 5.5, 1.2),
-        Trend(0.25 * MIB, 0.4, 300.0, 150, False),
+        Trend(0.25 * MIB, 0.4, 300.0, 150, False, 300.0),
         [ProcessMemory(4101, "client backend", "postgres", 24 * MIB, None, 1.0, 0.5)],
         None,
         [GcGeneration(0, 10, 700, 50, 400, 0), GcGeneration(1, 2, 10, 5, 30, 0)],

@@ -244,5 +244,13 @@ def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
                 "min_r_squared": memory_mod.LEAK_MIN_R_SQUARED,
             },
         }
-    _emit(data, report.memory_lines(snapshot), args.json)
+    lines = report.memory_lines(snapshot)
+    if lines and (judged is None or not judged.judged):
+        # Under the trend line, or the process line when there is no trend.
+        lines.insert(
+            2 if judged is not None else 1,
+            f"  to judge a leak, use --interval {args.window:.0f} or more,"
+            " or a shorter --window",
+        )
+    _emit(data, lines, args.json)
     return int(severity)

@@ -27,6 +27,8 @@ MIB = 1024 * 1024
 
 LEAK_WINDOW_SECONDS = 300.0
 """A leak is judged over at least this much history."""
+JUDGED_SHARE = 0.95
+"""Share of the window the samples must span, allowing for sampling jitter."""
 LEAK_SLOPE_BYTES_PER_MIN = 1.0 * MIB
 """A sustained RSS climb above this slope (least squares) is a suspected leak."""
 LEAK_MIN_R_SQUARED = 0.8
@@ -206,6 +208,21 @@ class Trend:
     span_seconds: float
     samples: int
     leak_suspected: bool
+    window_seconds: float
+    """The history the leak rule needs before it judges."""
+
+    @property
+    def judged(self) -> bool:
+        """Whether the samples span enough of the window to judge a leak."""
+        return self.span_seconds >= self.window_seconds * JUDGED_SHARE
+
+    @property
+    def verdict(self) -> str:
+        if self.leak_suspected:
+            return "leak suspected"
+        if not self.judged:
+            return f"not judged before {self.window_seconds:.0f} s"
+        return "no leak"
 
 
 class MemoryTrend:
@@ -282,11 +299,13 @@ class MemoryTrend:
         span = points[-1][0] - points[0][0]
         slope = slope_per_s * 60.0
         suspected = (
-            span >= self.window_seconds * 0.95
+            span >= self.window_seconds * JUDGED_SHARE
             and slope > self.slope_bytes_per_min
             and r_squared >= self.min_r_squared
         )
-        return Trend(slope, r_squared, span, len(points), suspected)
+        return Trend(
+            slope, r_squared, span, len(points), suspected, self.window_seconds
+        )
 
 
 def least_squares(points: list[tuple[float, int]]) -> tuple[float, float] | None:

@@ -209,6 +209,8 @@ def memory_dict(snapshot: Snapshot) -> dict[str, Any]:
             "span_seconds": _number(trend.span_seconds, 1),
             "samples": trend.samples,
             "leak_suspected": trend.leak_suspected,
+            "judged": trend.judged,
+            "window_seconds": _number(trend.window_seconds, 1),
         },
         "backends": [_memory_dict(b) for b in memory.backends],
         "backends_hidden_reason": memory.backends_hidden_reason,
@@ -355,10 +357,9 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     ]
     trend = memory.trend
     if trend is not None:
-        verdict = "leak suspected" if trend.leak_suspected else "no leak"
         lines.append(
             f"  trend {trend.slope_bytes_per_min / MIB:+.2f} MiB/min over"
-            f" {trend.span_seconds:.0f} s (R² {trend.r_squared:.2f}): {verdict}"
+            f" {trend.span_seconds:.0f} s (R² {trend.r_squared:.2f}): {trend.verdict}"
         )
     if memory.backends_hidden_reason:
         lines.append(f"  backends: {memory.backends_hidden_reason}")

@@ -395,7 +395,7 @@ def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
     if trend is None:
         text.append("trend: not enough samples yet\n")
     else:
-        verdict = "▲ leak suspected" if trend.leak_suspected else "no leak"
+        verdict = f"▲ {trend.verdict}" if trend.leak_suspected else trend.verdict
         text.append(
             f"trend {trend.slope_bytes_per_min / MIB:+.2f} MiB/min over"
             f" {trend.span_seconds:.0f} s, R² {trend.r_squared:.2f}: {verdict}\n"
