@@ -14,6 +14,7 @@ from typing import Any
 from evedmv_tui.monitor.memory import MIB, ProcessMemory
 from evedmv_tui.monitor.snapshot import Snapshot, StatementView
 from evedmv_tui.monitor.statements import HIDDEN_LABEL
+from evedmv_tui.widgets.text import count_noun
 
 
 def _number(value: float | None, digits: int = 3) -> float | None:
@@ -392,7 +393,8 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     lines.append("garbage collector:")
     for generation in memory.gc:
         lines.append(
-            f"  gen {generation.generation}: {generation.collections} collections,"
+            f"  gen {generation.generation}:"
+            f" {count_noun(generation.collections, 'collection')},"
             f" {generation.collected} collected,"
             f" {generation.uncollectable} uncollectable"
         )
