@@ -642,6 +642,15 @@ async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> 
         summary = str(app.screen.query_one("#battles-summary").render())
         assert "filter kills=9999" in summary
         assert "no battle matches: press f to change the filter" in summary
+        # A time filter after every stored battle says when the latest ended.
+        latest = max(b.end_time for b in list_battles(battles_db))
+        await pilot.press("f", "ctrl+u", *"since=6h", "enter")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#battles-summary").render())
+        assert (
+            f"the latest battle ended {latest:%Y-%m-%d %H:%M}:"
+            " press f to look further back"
+        ) in summary
 
 
 async def test_report_reloads_with_r(battles_db: Database, settings: Settings) -> None:

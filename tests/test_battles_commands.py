@@ -64,6 +64,23 @@ def test_list_filters_by_system(
     assert "Jita" in capsys.readouterr().out
 
 
+def test_list_since_after_every_battle_says_when_the_latest_ended(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (battle,) = list_battles(db)
+    capsys.readouterr()
+    list_since = ["--dsn", fought, "battles", "list", "--since"]
+    assert main([*list_since, "2021-12-01"]) == 0
+    assert capsys.readouterr().out == (
+        "no battles since 2021-12-01 00:00 UTC; the latest ended"
+        f" {battle.end_time:%Y-%m-%d %H:%M} UTC\n"
+        "give an earlier --since to list it\n"
+    )
+    # With other filters that leave the list empty, it says no more.
+    assert main([*list_since, "2021-11-27", "--min-kills", "999"]) == 0
+    assert capsys.readouterr().out.startswith("no battles match")
+
+
 def test_list_names_unknown_place(
     fought: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

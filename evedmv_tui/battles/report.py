@@ -113,6 +113,10 @@ class BattleList:
     battles: list[BattleSummary]
     matches: int
     """Battles the filter matches; more than ``len(battles)`` when cut."""
+    latest_end: dt.datetime | None = None
+    """When nothing matches because every stored battle ended before
+    ``since``: the end of the latest one, so the caller can say how far
+    back to look."""
 
 
 BATTLE_ORDERS = ("start", "kills", "pilots", "isk", "duration")
@@ -297,11 +301,16 @@ def find_battles(
             },
             row=_ListedBattle,
         )
+        latest_end = None
+        if not rows and criteria.since is not None:
+            latest = db.fetch_value(load_sql(_PACKAGE, "battles_latest_end"))
+            if latest is not None and latest < criteria.since:
+                latest_end = latest
     battles = [
         BattleSummary(**{name: getattr(row, name) for name in _SUMMARY_FIELDS})
         for row in rows
     ]
-    return BattleList(battles, rows[0].matches if rows else 0)
+    return BattleList(battles, rows[0].matches if rows else 0, latest_end)
 
 
 def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:

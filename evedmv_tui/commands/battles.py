@@ -25,7 +25,7 @@ from evedmv_tui.battles.recipe import (
 )
 from evedmv_tui.battles.report import (
     BattleFilter,
-    list_battles,
+    find_battles,
     list_sides,
     load_report,
     unknown_places,
@@ -170,7 +170,8 @@ def _criteria(args: argparse.Namespace) -> BattleFilter:
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         criteria = _criteria(args)
-        battles = list_battles(db, criteria)
+        found = find_battles(db, criteria)
+        battles = found.battles
         unknown = [] if battles else unknown_places(db, criteria)
         sides = list_sides(db, [b.battle_id for b in battles])
         label_ids = {s.label_id for rows in sides.values() for s in rows if s.label_id}
@@ -209,6 +210,13 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
             document.append(entry)
         json.dump(document, sys.stdout, indent=2)
         print()
+        return 0
+    if not battles and found.latest_end is not None:
+        print(
+            f"no battles since {args.since:%Y-%m-%d %H:%M} UTC; the latest ended"
+            f" {found.latest_end:%Y-%m-%d %H:%M} UTC\ngive an earlier --since"
+            " to list it"
+        )
         return 0
     if not battles:
         print("no battles match; import killmails or widen the filters")

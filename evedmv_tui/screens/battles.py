@@ -236,6 +236,8 @@ class BattlesScreen(DashboardScreen):
         self.rows: list[BattleSummary] = []
         self.matches: int | None = None
         """Battles the filter matches in the store; None until the first load."""
+        self.latest_end: dt.datetime | None = None
+        """The latest battle's end, when the time filter is after it."""
         self.poll_timer: Timer | None = None
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
@@ -280,6 +282,7 @@ class BattlesScreen(DashboardScreen):
         self.rows = found.battles
         self.shown_sort_index = sort_index
         self.matches = found.matches
+        self.latest_end = found.latest_end
         self._render_rows()
         if new_order:
             table = self.query_one(KeyedTable)
@@ -329,6 +332,11 @@ class BattlesScreen(DashboardScreen):
         filter_text = describe_filter(self.criteria)
         if self.evedmv_app.db is None:
             parts.append(DATABASE_UNAVAILABLE)
+        elif self.matches == 0 and self.latest_end is not None:
+            parts.append(
+                f"the latest battle ended {self.latest_end:%Y-%m-%d %H:%M}:"
+                " press f to look further back"
+            )
         elif self.matches == 0 and filter_text:
             parts.append("no battle matches: press f to change the filter")
         elif self.matches == 0:
