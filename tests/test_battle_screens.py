@@ -30,7 +30,7 @@ from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens import battles as battles_screen
-from evedmv_tui.screens.battle_report import BattleReportScreen
+from evedmv_tui.screens.battle_report import BattleReportScreen, _composition
 from evedmv_tui.screens.battles import (
     BattlesScreen,
     describe_filter,
@@ -623,6 +623,35 @@ async def test_report_opened_while_disconnected_says_so(
         await settle(pilot)
         assert screen.report is not None
         assert "30 kills" in str(screen.query_one("#battle-header").render())
+
+
+def test_composition_splits_sides_that_do_not_fit() -> None:
+    """Six sides in 60 columns: no line is longer, and every side's
+    figures show in a block of its own columns."""
+    sides = [
+        {
+            "side": number,
+            "ships_fielded_by_class": {"battleship": 120 + number, "logistics": 9},
+            "ships_lost_by_class": {"battleship": 40, "interdictor": number},
+        }
+        for number in range(1, 7)
+    ]
+    report: Any = dataclasses.make_dataclass("Report", ["sides"])(sides)
+    lines = _composition(report, 60).plain.splitlines()
+    assert max(map(len, lines)) <= 60
+    headers = [line.split() for line in lines if line.startswith("class")]
+    assert len(headers) == 2
+    assert [word for words in headers for word in words[1:] if word != "side"] == [
+        str(number) for number in range(1, 7)
+    ]
+    battleships = [line.split()[1:] for line in lines if line.startswith("battleship")]
+    assert [" ".join(row) for row in battleships] == [
+        "121 / 40 122 / 40 123 / 40 124 / 40",
+        "125 / 40 126 / 40",
+    ]
+    # In 77 columns, one block holds every side.
+    wide = _composition(report, 77).plain.splitlines()
+    assert sum(line.startswith("class") for line in wide) == 1
 
 
 def test_filter_shown_in_the_words_that_set_it() -> None:

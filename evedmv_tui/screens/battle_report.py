@@ -125,23 +125,46 @@ def _header(report: BattleReport) -> Text:
     return text
 
 
-def _composition(report: BattleReport) -> Text:
+def _composition(report: BattleReport, width: int) -> Text:
+    """Return ships fielded and lost per class, one column per side.
+
+    Sides that do not fit in ``width`` next to the class column continue in
+    another block below, so no line wraps.
+    """
     sides = report.sides
     classes = sorted(
         {c for s in sides for c in s["ships_fielded_by_class"]}
         | {c for s in sides for c in s["ships_lost_by_class"]}
     )
-    text = Text()
-    text.append(f"{'class':<14}", style="bold")
+    columns = []
     for side in sides:
-        text.append(f"{'side ' + str(side['side']):>14}", style="bold")
-    text.append("\n")
-    for ship_class in classes:
-        text.append(f"{ship_class:<14}")
-        for side in sides:
-            fielded = side["ships_fielded_by_class"].get(ship_class, 0)
-            lost = side["ships_lost_by_class"].get(ship_class, 0)
-            text.append(f"{f'{fielded} / {lost}':>14}")
+        cells = [
+            f"{side['ships_fielded_by_class'].get(ship_class, 0)}"
+            f" / {side['ships_lost_by_class'].get(ship_class, 0)}"
+            for ship_class in classes
+        ]
+        title = f"side {side['side']}"
+        columns.append((title, cells, 2 + max(map(len, [title, *cells]))))
+    first = max(map(len, ["class", *classes])) + 1
+    blocks: list[list[tuple[str, list[str], int]]] = [[]]
+    used = first
+    for column in columns:
+        if blocks[-1] and used + column[2] > width:
+            blocks.append([])
+            used = first
+        blocks[-1].append(column)
+        used += column[2]
+    text = Text()
+    for block in blocks:
+        text.append(f"{'class':<{first}}", style="bold")
+        for title, _, size in block:
+            text.append(f"{title:>{size}}", style="bold")
+        text.append("\n")
+        for row, ship_class in enumerate(classes):
+            text.append(f"{ship_class:<{first}}")
+            for _, cells, size in block:
+                text.append(f"{cells[row]:>{size}}")
+            text.append("\n")
         text.append("\n")
     text.append("(ships fielded / lost)")
     return text
@@ -274,7 +297,7 @@ class BattleReportScreen(DashboardScreen):
             Static(_side_text(report, side), classes="battle-side")
             for side in report.sides
         )
-        self.query_one("#battle-composition", Static).update(_composition(report))
+        self._fit_composition(self.size.width)
         self._show_timeline()
         self.query_one("#battle-killmails", KeyedTable).update_rows(
             (
@@ -311,6 +334,13 @@ class BattleReportScreen(DashboardScreen):
     def on_resize(self, event: events.Resize) -> None:
         # DashboardScreen.on_resize runs too and checks the minimum size.
         self._fit_sides(event.size.width)
+        self._fit_composition(event.size.width)
+
+    def _fit_composition(self, width: int) -> None:
+        if self.report is not None:
+            # The pane's padding and scroll bar take 3 columns.
+            text = _composition(self.report, width - 3)
+            self.query_one("#battle-composition", Static).update(text)
 
     def _fit_sides(self, width: int) -> None:
         """Lay the sides side by side while each gets 26 columns, else stack them."""
