@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from textual.app import App
+from textual.widgets import TabbedContent
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
@@ -598,6 +599,32 @@ def show_recorded(tab: str = "tab-statements") -> Any:
         await pilot.pause()
 
     return run_before
+
+
+async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
+    """Each tab's footer lists the keys that act on it; the others are
+    inert there, so c cannot cancel a backend from the Statements tab."""
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_recorded()(pilot)
+        screen = app.screen
+        assert isinstance(screen, PerformanceScreen)
+
+        def shown() -> set[str]:
+            return {b.binding.action for b in screen.active_bindings.values()}
+
+        assert {"filter", "cycle_sort", "explain"} <= shown()
+        assert not {"cancel_backend", "terminate_backend", "toggle_trace"} & shown()
+        await pilot.press("c")
+        assert app.screen is screen
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
+        await pilot.pause()
+        assert {"cancel_backend", "terminate_backend", "explain"} <= shown()
+        assert not {"filter", "cycle_sort", "toggle_trace"} & shown()
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-memory"
+        await pilot.pause()
+        assert "toggle_trace" in shown()
+        assert not {"explain", "cancel_backend", "filter"} & shown()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

@@ -206,6 +206,20 @@ class SnapshotArrived(Message):
     snapshot: Snapshot
 
 
+_QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
+TAB_ACTIONS: dict[str, frozenset[str]] = {
+    "filter": frozenset({"tab-statements"}),
+    "cycle_sort": frozenset({"tab-statements"}),
+    "full_text": _QUERY_TABS,
+    "explain": _QUERY_TABS,
+    "explain_analyze": _QUERY_TABS,
+    "cancel_backend": frozenset({"tab-activity"}),
+    "terminate_backend": frozenset({"tab-activity"}),
+    "toggle_trace": frozenset({"tab-memory"}),
+}
+"""The tabs each key acts on; other tabs leave it out of the footer."""
+
+
 class PerformanceScreen(DashboardScreen):
     """Live database and application performance, refreshed every poll."""
 
@@ -226,12 +240,13 @@ class PerformanceScreen(DashboardScreen):
         ),
         Binding("slash", "filter", "Filter", key_display="/", id="perf-filter"),
         Binding("s", "cycle_sort", "Sort", id="perf-sort"),
-        Binding("enter", "full_text", "Full text", id="perf-full-text"),
+        Binding("enter", "full_text", "Query", id="perf-full-text"),
         Binding("e", "explain", "Explain", id="perf-explain"),
+        # Off the footer, which has no room for it next to e on 80 columns.
         Binding("A", "explain_analyze", "Analyze", show=False, id="perf-analyze"),
-        Binding("c", "cancel_backend", "Cancel", show=False, id="perf-cancel"),
-        Binding("x", "terminate_backend", "Terminate", show=False, id="perf-terminate"),
-        Binding("t", "toggle_trace", "Trace", show=False, id="perf-trace"),
+        Binding("c", "cancel_backend", "Cancel", id="perf-cancel"),
+        Binding("x", "terminate_backend", "Terminate", id="perf-terminate"),
+        Binding("t", "toggle_trace", "Trace", id="perf-trace"),
     ]
     DEFAULT_CSS = """
     PerformanceScreen #perf-summary {
@@ -461,6 +476,19 @@ class PerformanceScreen(DashboardScreen):
 
     def _active_tab(self) -> str:
         return str(self.query_one(TabbedContent).active)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabs = TAB_ACTIONS.get(action)
+        if tabs is not None and self._active_tab() not in tabs:
+            # Off the footer, and inert, on the tabs it does not act on.
+            return False
+        return super().check_action(action, parameters)
+
+    def on_tabbed_content_tab_activated(
+        self, event: TabbedContent.TabActivated
+    ) -> None:
+        """Show the keys of the tab that is now shown."""
+        self.refresh_bindings()
 
     def action_toggle_pause(self) -> None:
         if self._service is None:
