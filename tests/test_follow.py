@@ -363,6 +363,53 @@ def test_bodyless_document_fetched_from_esi(
     assert state == "stored"
 
 
+def test_pending_body_fetched_again_while_feed_is_quiet(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    """A body ESI failed to give is fetched again once the retry wait is
+    over, while the feed has nothing new, not only by a later import."""
+    document = documents[FIRST]
+    fake.publish(FIRST, {k: v for k, v in document.items() if k != "esi"})
+    fake.add_killmail(document["esi"], document["hash"])
+    fake.queue("GET", "/esi/killmails/", Reply.error(500, "down"))
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> bool:
+        waits.append(seconds)
+        now[0] += seconds
+        return len(waits) >= 3
+
+    with EsiClient(
+        fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None, max_attempts=1
+    ) as esi:
+        feed = follower(
+            db,
+            http,
+            fake,
+            esi=esi,
+            sleep=sleep,
+            poll_seconds=6.0,
+            pending_retry_seconds=10.0,
+            monotonic=lambda: now[0],
+        )
+        summary = feed.run()
+
+    # Asked at the document, then at the third wait (12 s), not the second (6 s).
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == 2
+    assert waits == [6.0, 6.0, 6.0]
+    assert summary.pending == 1
+    assert summary.fetched == 1
+    state = db.fetch_value(
+        "SELECT state FROM killmail_index WHERE killmail_id = %s",
+        (document["killmail_id"],),
+    )
+    assert state == "stored"
+
+
 def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

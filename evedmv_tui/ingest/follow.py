@@ -27,6 +27,7 @@ import datetime as dt
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -222,6 +223,10 @@ class R2Z2Follower:
         sleep: waits; returns True when the follower should stop. The
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
+        pending_retry_seconds: after an ESI failure left bodies pending,
+            the wait before the follower fetches them again while the feed
+            has nothing new (a new bodyless document fetches them at once).
+        monotonic: the clock of that wait, replaceable in tests.
     """
 
     def __init__(
@@ -239,6 +244,8 @@ class R2Z2Follower:
         sleep: Callable[[float], object] | None = None,
         import_documents: ImportDocuments = import_feed_documents,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        pending_retry_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.http = http
@@ -253,6 +260,10 @@ class R2Z2Follower:
         self._sleep = sleep or self._stop.wait
         self._import = import_documents
         self._clock = clock
+        self.pending_retry_seconds = pending_retry_seconds
+        self._monotonic = monotonic
+        self._pending_retry_at: float | None = None
+        """When to fetch bodies that an ESI failure left pending; None: none."""
         self._backoff_step = 0
         self._bad_bodies = 0
         """Bodies in a row for the current sequence that were not JSON."""
@@ -357,6 +368,7 @@ class R2Z2Follower:
                 return _Next.STOP
             totals.waits += 1
             log.debug("R2Z2 sequence %d not published yet", sequence)
+            self._retry_pending_if_due(totals)
             return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
         totals.backoffs += 1
         log.warning("R2Z2 %s/%d.json returned HTTP %d", self.base_url, sequence, status)
@@ -401,6 +413,29 @@ class R2Z2Follower:
         assert self.esi is not None
         summary = fetch_pending(self.db, self.esi, after_batch=self.after_batch)
         totals.fetched += summary.stored
+        if summary.failed or summary.stopped_early:
+            self._pending_retry_at = self._monotonic() + self.pending_retry_seconds
+            log.warning(
+                "killmail bodies stay pending after ESI errors (%d failed%s);"
+                " trying again in %.0f s while the feed is quiet",
+                summary.failed,
+                ", then ESI stopped answering" if summary.stopped_early else "",
+                self.pending_retry_seconds,
+            )
+        else:
+            self._pending_retry_at = None
+
+    def _retry_pending_if_due(self, totals: _Totals) -> None:
+        """Fetch the bodies an ESI failure left pending, once the wait is over."""
+        due = self._pending_retry_at
+        if due is None or self.esi is None or self._monotonic() < due:
+            return
+        log.info("fetching the killmail bodies that ESI failed to give before")
+        try:
+            self._fetch_pending(totals)
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            self._pending_retry_at = self._monotonic() + self.pending_retry_seconds
+            log.warning("fetching pending bodies failed: %s", _first_line(exc))
 
     # HTTP
 
