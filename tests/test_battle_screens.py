@@ -145,6 +145,13 @@ async def test_battles_filter_and_refresh_keep_cursor(
         await pilot.press(*"bogus=1", "enter")
         await pilot.pause()
         assert table.row_count == 1
+        # Escape closes the field and keeps the screen and its filter.
+        field = screen.query_one("#battles-filter")
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert not field.has_class("editing")
+        assert app.focused is table
+        assert table.row_count == 1
 
 
 def pending_polls(screen: BattlesScreen) -> list[Timer]:

@@ -627,6 +627,26 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
         assert not {"explain", "cancel_backend", "filter"} & shown()
 
 
+async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_recorded()(pilot)
+        screen = app.screen
+        assert isinstance(screen, PerformanceScreen)
+        field = screen.query_one("#statement-filter")
+        await pilot.press("slash", *"abc")
+        assert field.has_class("-shown")
+        assert "escape" in screen.active_bindings
+        assert screen.active_bindings["escape"].binding.description == "Close filter"
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert not field.has_class("-shown")
+        assert app.focused is screen.query_one("#statements")
+        assert screen.text_filter == ""
+        await pilot.press("escape")
+        assert app.screen is not screen
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_statements_snapshot(snap_compare: Any, settings: Settings, size: Any) -> None:
     assert snap_compare(

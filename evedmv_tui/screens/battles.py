@@ -22,6 +22,7 @@ from evedmv_tui.battles.report import (
 )
 from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, StatusState
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import count_noun, format_isk, time_format, truncate
@@ -242,7 +243,7 @@ class BattlesScreen(DashboardScreen):
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder=FILTER_HELP, id="battles-filter")
+        yield FilterInput(placeholder=FILTER_HELP, id="battles-filter")
         yield Static("", id="battles-summary", markup=False)
         yield KeyedTable(COLUMNS, id="battles-table")
 
@@ -401,9 +402,6 @@ class BattlesScreen(DashboardScreen):
         self.query_one(KeyedTable).focus()
         self.load_data()
 
-    def on_key(self, event: Any) -> None:
-        field = self.query_one("#battles-filter", Input)
-        if event.key == "escape" and field.has_focus:
-            field.remove_class("editing")
-            self.query_one(KeyedTable).focus()
-            event.stop()
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        event.field.remove_class("editing")
+        self.query_one(KeyedTable).focus()

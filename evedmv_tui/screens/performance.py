@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -32,6 +32,7 @@ from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.connect import server_conninfo
 from evedmv_tui.widgets import perf_rows
+from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
@@ -207,17 +208,6 @@ class SnapshotArrived(Message):
 
 
 _QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
-TAB_ACTIONS: dict[str, frozenset[str]] = {
-    "filter": frozenset({"tab-statements"}),
-    "cycle_sort": frozenset({"tab-statements"}),
-    "full_text": _QUERY_TABS,
-    "explain": _QUERY_TABS,
-    "explain_analyze": _QUERY_TABS,
-    "cancel_backend": frozenset({"tab-activity"}),
-    "terminate_backend": frozenset({"tab-activity"}),
-    "toggle_trace": frozenset({"tab-memory"}),
-}
-"""The tabs each key acts on; other tabs leave it out of the footer."""
 
 
 class PerformanceScreen(DashboardScreen):
@@ -248,6 +238,16 @@ class PerformanceScreen(DashboardScreen):
         Binding("x", "terminate_backend", "Terminate", id="perf-terminate"),
         Binding("t", "toggle_trace", "Trace", id="perf-trace"),
     ]
+    TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {
+        "filter": frozenset({"tab-statements"}),
+        "cycle_sort": frozenset({"tab-statements"}),
+        "full_text": _QUERY_TABS,
+        "explain": _QUERY_TABS,
+        "explain_analyze": _QUERY_TABS,
+        "cancel_backend": frozenset({"tab-activity"}),
+        "terminate_backend": frozenset({"tab-activity"}),
+        "toggle_trace": frozenset({"tab-memory"}),
+    }
     DEFAULT_CSS = """
     PerformanceScreen #perf-summary {
         height: 1;
@@ -309,7 +309,7 @@ class PerformanceScreen(DashboardScreen):
             with TabPane("Statements", id="tab-statements"):
                 yield Static(classes="perf-problem -none", id="statements-problem")
                 yield Static(classes="perf-line", id="statements-state")
-                yield Input(
+                yield FilterInput(
                     placeholder="filter query text, enter to apply",
                     id="statement-filter",
                 )
@@ -477,19 +477,6 @@ class PerformanceScreen(DashboardScreen):
     def _active_tab(self) -> str:
         return str(self.query_one(TabbedContent).active)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        tabs = TAB_ACTIONS.get(action)
-        if tabs is not None and self._active_tab() not in tabs:
-            # Off the footer, and inert, on the tabs it does not act on.
-            return False
-        return super().check_action(action, parameters)
-
-    def on_tabbed_content_tab_activated(
-        self, event: TabbedContent.TabActivated
-    ) -> None:
-        """Show the keys of the tab that is now shown."""
-        self.refresh_bindings()
-
     def action_toggle_pause(self) -> None:
         if self._service is None:
             return
@@ -531,6 +518,11 @@ class PerformanceScreen(DashboardScreen):
         field.add_class("-shown")
         field.value = self.text_filter
         field.focus()
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        """Close the filter field and keep the filter that was applied."""
+        event.field.remove_class("-shown")
+        self.query_one("#statements", KeyedTable).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "statement-filter":
