@@ -24,7 +24,7 @@ from evedmv_tui.intel.entities import (
     candidates_heading,
     find_entities,
 )
-from evedmv_tui.intel.heatmap import DAYS
+from evedmv_tui.intel.heatmap import DAYS, Heatmap, shade_level
 from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
@@ -298,7 +298,7 @@ def print_page(page: EntityPage, out: TextIO) -> None:
             f"\nmost active {zone.window} ({zone.share * 100:.0f}% of activity):"
             f" suggests {zone.label}\n"
         )
-        _write_heatmap(page, out)
+        write_heatmap(page.heatmap, out)
     _write_tops(page, out)
     _write_recent(page, out)
 
@@ -362,18 +362,24 @@ def _write_recent(page: EntityPage, out: TextIO) -> None:
 
 
 _SHADES = " .:-=+*#%@"
+"""One character per :func:`shade_level`, blank for no activity."""
+_HOURS_PER_LABEL = 3
 
 
-def _write_heatmap(page: EntityPage, out: TextIO) -> None:
-    grid = page.heatmap.grid()
-    peak = max(max(row) for row in grid) or 1
-    out.write(
-        "     "
-        + "".join(f"{hour:<3d}" if hour % 3 == 0 else "" for hour in range(24)).rstrip()
-        + "  (UTC)\n"
+def write_heatmap(heatmap: Heatmap, out: TextIO) -> None:
+    """Write the 7x24 grid, one character per hour, under an hour axis.
+
+    Each hour label starts in its hour's column.
+    """
+    indent = " " * len(f"  {DAYS[0]} ")
+    labels = "".join(
+        f"{hour:<{_HOURS_PER_LABEL}d}" for hour in range(0, 24, _HOURS_PER_LABEL)
     )
+    out.write(f"{indent}{labels.rstrip()}  (UTC)\n")
+    grid = heatmap.grid()
+    peak = max(max(row) for row in grid)
     for day, row in zip(DAYS, grid, strict=True):
-        cells = "".join(_SHADES[min(9, round(count / peak * 9))] for count in row)
+        cells = "".join(_SHADES[shade_level(count, peak)] for count in row)
         out.write(f"  {day} {cells}\n")
 
 

@@ -7,6 +7,8 @@ import dataclasses
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PEAK_HOURS = 4
 """Width of the busiest window of hours that decides the suggested timezone."""
+SHADE_LEVELS = 10
+"""Shades of a heatmap cell: 0 for no activity, up to 9 for the busiest cell."""
 
 # Prime time of the three playing populations of EVE, as the hour of UTC
 # where a four-hour peak window starts. A window starting at 14-21 reads as
@@ -15,6 +17,19 @@ _TIMEZONES = (
     (range(14, 22), "EUTZ"),
     (range(6, 14), "AUTZ"),
 )
+
+
+def shade_level(count: int, peak: int) -> int:
+    """Return the shade (0 to 9) of a cell with ``count`` events.
+
+    ``peak`` is the busiest cell's count. The shade is the count's share of
+    it, rounded to ninths, but any non-zero count gets at least shade 1, so
+    a quiet hour stays visible next to a busy one.
+    """
+    if count <= 0 or peak <= 0:
+        return 0
+    level = min(SHADE_LEVELS - 1, round(count / peak * (SHADE_LEVELS - 1)))
+    return max(level, 1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
