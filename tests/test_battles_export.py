@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -11,8 +12,10 @@ from markdown_it.token import Token
 
 from evedmv_tui.battles.export import (
     DISCORD_LIMIT,
+    efficiency_text,
     render_discord,
     render_markdown,
+    render_text,
 )
 from evedmv_tui.battles.report import BattleReport, EntityRow
 
@@ -143,3 +146,53 @@ def test_discord_long_report_keeps_block_closed() -> None:
     assert lines[-2].endswith(" more sides")
     shown = len(lines) - 5
     assert lines[-2] == f"... and {200 - shown} more sides"
+
+
+def report_with_third_party() -> BattleReport:
+    """Sides 1 and 2 are the principal sides and side 3 a third party.
+
+    Side 3 destroyed ISK, but none of the principal sides' ships, so its
+    efficiency is 0.
+    """
+    report = report_named(["Alpha", "Beta", "Gamma"])
+    sides = [side(n) | {"ships_lost_by_class": {}} for n in (1, 2, 3)]
+    sides[0]["opponents"] = [2]
+    sides[1]["opponents"] = [1]
+    sides[2] |= {"third_party": True, "opponents": [2, 1], "efficiency": 0.0}
+    return dataclasses.replace(report, metrics={"sides": sides})
+
+
+def test_efficiency_text_names_opponents() -> None:
+    principal = side(1) | {"opponents": [2]}
+    third = side(3) | {"third_party": True, "opponents": [2, 1], "efficiency": 0.0}
+    assert efficiency_text(principal) == "50.0%"
+    assert efficiency_text(third) == "0.0% against sides 1, 2"
+    assert efficiency_text(third | {"efficiency": None}) == "- against sides 1, 2"
+
+
+def test_text_export_names_third_party_opponents() -> None:
+    lines = render_text(report_with_third_party()).splitlines()
+    efficiencies = [line for line in lines if "efficiency" in line]
+    assert len(efficiencies) == 3
+    assert efficiencies[0].endswith("efficiency 50.0%")
+    assert efficiencies[1].endswith("efficiency 50.0%")
+    assert efficiencies[2].endswith("efficiency 0.0% against sides 1, 2")
+
+
+def test_markdown_export_names_third_party_opponents() -> None:
+    rows = markdown_table_cells(render_markdown(report_with_third_party()))
+    assert len(rows) == 3
+    efficiency_cells = []
+    for row in rows:
+        children = row[-1].children
+        assert children is not None
+        efficiency_cells.append("".join(child.content for child in children))
+    assert efficiency_cells == ["50.0%", "50.0%", "0.0% against sides 1, 2"]
+
+
+def test_discord_export_names_third_party_opponents() -> None:
+    block = render_discord(report_with_third_party()).splitlines()[3:-1]
+    assert len(block) == 3
+    assert block[0].endswith(" 50.0%")
+    assert block[1].endswith(" 50.0%")
+    assert block[2].endswith(" 0.0% against sides 1, 2")

@@ -29,9 +29,19 @@ def render(report: BattleReport, fmt: str) -> str:
     return renderers[fmt](report)
 
 
-def _efficiency(side: Mapping[str, Any]) -> str:
+def efficiency_text(side: Mapping[str, Any]) -> str:
+    """Return a side's efficiency as a percentage, or "-" when it has none.
+
+    A third party's efficiency counts only its kills of the principal sides'
+    ships, so it can be 0 while the side destroyed other third parties. Its
+    text names those sides, for example "0.0% against sides 1, 2".
+    """
     value = side.get("efficiency")
-    return "-" if value is None else f"{value:.1%}"
+    text = "-" if value is None else f"{value:.1%}"
+    if side.get("third_party"):
+        opponents = ", ".join(str(n) for n in sorted(side.get("opponents", [])))
+        text += f" against sides {opponents}" if opponents else " (third party)"
+    return text
 
 
 def _title(report: BattleReport) -> str:
@@ -79,7 +89,7 @@ def render_text(report: BattleReport) -> str:
             f"  pilots {side['pilots']}  ships lost {side['ships_lost']}"
             f"  ISK lost {format_isk(side['isk_lost'])}"
             f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
-            f"  efficiency {_efficiency(side)}"
+            f"  efficiency {efficiency_text(side)}"
         )
         lost = ", ".join(f"{k} {v}" for k, v in side["ships_lost_by_class"].items())
         if lost:
@@ -233,7 +243,7 @@ def render_markdown(report: BattleReport) -> str:
         lines.append(
             f"| {number} | {_cell(name)} | {side['pilots']} | {side['ships_lost']}"
             f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
-            f" | {_efficiency(side)} |"
+            f" | {efficiency_text(side)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -256,7 +266,7 @@ def render_discord(report: BattleReport) -> str:
         name = _discord_code(report.side_label(number), 28)
         rows.append(
             f"{number} {name} {side['pilots']:>4}p {side['ships_lost']:>4} lost"
-            f" {format_isk(side['isk_lost']):>7} {_efficiency(side):>6}"
+            f" {format_isk(side['isk_lost']):>7} {efficiency_text(side):>6}"
         )
     # The longest "... and N more sides" line, with room to spare.
     reserve = len(f"... and {len(rows)} more sides") + 1
