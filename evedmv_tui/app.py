@@ -54,8 +54,9 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,6 +69,7 @@ from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import TabbedContent
 from textual.worker import Worker, WorkerState
 
 from evedmv_tui.config import Settings
@@ -697,6 +699,7 @@ class EvedmvApp(App[int]):
                 focused.append(active.binding)
         sections = [
             (f"Keys of {screen.title or 'this screen'}", own),
+            *_other_tab_sections(screen, {binding.action for binding in own}),
             ("Keys of the focused table, tree or list", focused),
             ("Keys everywhere", everywhere),
         ]
@@ -753,3 +756,36 @@ class EvedmvApp(App[int]):
         yield SystemCommand(
             "Reconnect", "Check or re-open the connection now", self.action_reconnect
         )
+
+
+def _other_tab_sections(
+    screen: Screen[Any], shown: set[str]
+) -> list[tuple[str, list[Binding]]]:
+    """Return the screen's keys that act on other tabs, grouped by their tabs.
+
+    The footer and the active bindings leave them out until their tab is
+    shown (``TAB_ACTIONS``), but help lists every key of the screen.
+    """
+    tab_actions: Mapping[str, frozenset[str]] = getattr(screen, "TAB_ACTIONS", {})
+    if not tab_actions:
+        return []
+    tabs = screen.query_one(TabbedContent)
+    groups: dict[frozenset[str], list[Binding]] = {}
+    for bindings in screen._bindings.key_to_bindings.values():
+        for binding in bindings:
+            # The action's name, without arguments such as "move(1)" has.
+            where = tab_actions.get(binding.action.partition("(")[0])
+            if where is not None and binding.action not in shown:
+                groups.setdefault(where, []).append(binding)
+    sections = []
+    for where, bindings in groups.items():
+        # Tab labels may start with the digit that shows the tab ("5 Entities").
+        labels = sorted(
+            re.sub(r"^\d+\s+", "", tabs.get_tab(tab).label.plain) for tab in where
+        )
+        if len(labels) == 1:
+            title = f"Keys of the {labels[0]} tab"
+        else:
+            title = f"Keys of the {', '.join(labels[:-1])} and {labels[-1]} tabs"
+        sections.append((title, bindings))
+    return sections

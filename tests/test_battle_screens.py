@@ -38,6 +38,7 @@ from evedmv_tui.screens.battles import (
     describe_place,
     parse_filter,
 )
+from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
@@ -487,6 +488,27 @@ def test_parse_filter() -> None:
 def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_filter(text)
+
+
+async def test_help_lists_the_keys_of_other_tabs(
+    battles_db: Database, settings: Settings
+) -> None:
+    """The footer leaves out the Entities tab's keys on other tabs; help
+    lists them under that tab's name."""
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_report(app, pilot, biggest.battle_id)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        titles = [str(s.render()) for s in help_screen.query(".section-title")]
+        texts = [str(s.render()) for s in help_screen.query(".help-bindings")]
+        index = titles.index("Keys of the Entities tab")
+        assert titles[index - 1] == "Keys of Battle report"
+        for description in ("Side -", "Side +", "New side", "Undo"):
+            assert description in texts[index]
+            assert description not in texts[index - 1]
 
 
 async def test_missing_battle_says_not_found(
