@@ -279,6 +279,41 @@ def test_folder_skips_other_files(
     assert not caplog.records
 
 
+def test_folder_warns_dangling_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("not killmails")
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "sub" / "gone.json"
+    link.symlink_to(tmp_path / "missing.json")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([tmp_path]) == [tmp_path / "a.json"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("skipped 2 files found in folders.")
+    assert f"Symbolic links that point nowhere: {link}." in warnings[0]
+    assert str(tmp_path / "notes.txt") in warnings[0]
+    names_part = warnings[0].split("Symbolic links")[0]
+    assert str(link) not in names_part
+
+
+def test_folder_of_dangling_link_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = tmp_path / "gone.json"
+    link.symlink_to(tmp_path / "missing.json")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([tmp_path]) == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("skipped 1 file found in folders.")
+    assert f"Symbolic links that point nowhere: {link}." in warnings[0]
+    assert "killmail format" not in warnings[0]
+
+
 def test_real_everef_folder_gives_archives(caplog: pytest.LogCaptureFixture) -> None:
     folder = shared_file("killmails/everef")
     caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")

@@ -119,22 +119,25 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Return the files named by ``paths``, walking folders in name order.
 
     A folder contributes only the files that :func:`is_killmail_name`
-    accepts; the others are listed in one warning. A file named directly is
-    always read, whatever its name. Empty files are read too, each with a
-    warning, because they contain no killmail.
+    accepts. The others, and symbolic links in it that point nowhere, are
+    listed in one warning. A file named directly is always read, whatever
+    its name. Empty files are read too, each with a warning, because they
+    contain no killmail.
 
     Raise :class:`InputError` for a path that does not exist.
     """
     files: list[Path] = []
-    skipped: list[Path] = []
+    unmatched: list[Path] = []
+    dangling: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(_files_under(path))
-            if not found:
+            found, broken_links = _files_under(path)
+            if not found and not broken_links:
                 log.warning("folder %s contains no files", path)
-            for file in found:
-                (files if is_killmail_name(file.name) else skipped).append(file)
+            for file in sorted(found):
+                (files if is_killmail_name(file.name) else unmatched).append(file)
+            dangling += sorted(broken_links)
         elif path.is_file():
             files.append(path)
         else:
@@ -143,24 +146,29 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 f"{path} is not a file or folder",
                 "check the path, or list the folder's files",
             )
-    if skipped:
-        _warn_skipped(skipped)
+    if unmatched or dangling:
+        _warn_skipped(unmatched, dangling)
     for file in files:
         if file.stat().st_size == 0:
             log.warning("file %s is empty: it contains no killmails", file)
     return files
 
 
-def _files_under(folder: Path) -> list[Path]:
-    """Return every file under ``folder``.
+def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Return the files under ``folder`` and the symbolic links that point nowhere.
 
     Raise :class:`InputError` for a folder that cannot be listed, which
     ``Path.rglob`` would skip without a word.
     """
     unreadable: list[OSError] = []
-    files = []
+    files: list[Path] = []
+    dangling: list[Path] = []
     for root, _, names in os.walk(folder, onerror=unreadable.append):
-        files += [p for p in (Path(root, name) for name in names) if p.is_file()]
+        for path in (Path(root, name) for name in names):
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink() and not path.exists():
+                dangling.append(path)
     if unreadable:
         error = unreadable[0]
         more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
@@ -170,21 +178,38 @@ def _files_under(folder: Path) -> list[Path]:
             "give the user running evedmv read and execute permission on it,"
             " or leave it out",
         )
-    return files
+    return files, dangling
 
 
-def _warn_skipped(skipped: list[Path]) -> None:
-    shown = ", ".join(str(path) for path in skipped[:SKIPPED_NAMES_SHOWN])
-    more = len(skipped) - SKIPPED_NAMES_SHOWN
+def _listed(paths: list[Path]) -> str:
+    """Return the first :data:`SKIPPED_NAMES_SHOWN` paths, then how many more."""
+    listed = ", ".join(str(path) for path in paths[:SKIPPED_NAMES_SHOWN])
+    more = len(paths) - SKIPPED_NAMES_SHOWN
     if more > 0:
-        shown += f" and {more} more"
+        listed += f" and {more} more"
+    return listed
+
+
+def _warn_skipped(unmatched: list[Path], dangling: list[Path]) -> None:
+    """Log one warning for the folder entries that are not read, by reason."""
+    count = len(unmatched) + len(dangling)
+    reasons = []
+    if unmatched:
+        reasons.append(
+            "Names not in a killmail format (.json, .jsonl, .ndjson, .tar,"
+            f" compressed or not): {_listed(unmatched)}. Name such a file on the"
+            " command line to import it anyway."
+        )
+    if dangling:
+        reasons.append(
+            f"Symbolic links that point nowhere: {_listed(dangling)}. Point them"
+            " at a file or remove them."
+        )
     log.warning(
-        "skipped %d %s found in folders, because their names do not end in a"
-        " killmail format (.json, .jsonl, .ndjson, .tar, compressed or not)."
-        " Name a file on the command line to import it anyway: %s",
-        len(skipped),
-        "file" if len(skipped) == 1 else "files",
-        shown,
+        "skipped %d %s found in folders. %s",
+        count,
+        "file" if count == 1 else "files",
+        " ".join(reasons),
     )
 
 
