@@ -134,6 +134,7 @@ def is_connection_error(error: BaseException) -> bool:
         return error.title in {
             "not connected",
             "cannot connect to PostgreSQL",
+            "server unreachable",
             "database busy or unreachable",
         }
     return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from evedmv_tui import app as app_module
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import PrivateCluster
@@ -251,6 +252,25 @@ def test_rejected_connection_fails_at_once(
         assert caught.value.hint is not None
         assert "--dsn" in caught.value.hint
     assert [r for r in caplog.records if r.name.startswith("psycopg.pool")] == []
+
+
+def test_pool_timeout_tells_stopped_server_from_busy_pool(
+    own_cluster: PrivateCluster,
+) -> None:
+    """Both time out in the pool; the error says which one it was."""
+    own_cluster.start()
+    ensure_database(own_cluster)
+    with Database(own_cluster.url(), max_size=1, borrow_timeout=0.5) as db:
+        with db.connection(), pytest.raises(DatabaseUnavailable) as busy:
+            db.fetch_value("SELECT 1")
+        assert busy.value.title == "database busy or unreachable"
+        assert busy.value.message == ("every pooled connection stayed busy for 0.5 s")
+        own_cluster.stop()
+        with pytest.raises(DatabaseUnavailable) as stopped:
+            db.fetch_value("SELECT 1")
+    assert stopped.value.title == "server unreachable"
+    assert stopped.value.message == ("new connections fail (No such file or directory)")
+    assert app_module.is_connection_error(stopped.value)
 
 
 def test_transient_connect_errors_are_retried() -> None:

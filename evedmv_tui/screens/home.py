@@ -122,6 +122,6 @@ class HomeScreen(DashboardScreen):
 
     def action_reload(self) -> None:
         if self.evedmv_app.db is None:
-            self.evedmv_app.set_status("not connected: the screen reloads on reconnect")
+            self.evedmv_app.set_status("not connected; reloads on reconnect")
             return
         self.load_data()

@@ -480,7 +480,7 @@ class KillmailScreen(DashboardScreen):
 
     def action_reload(self) -> None:
         if self.evedmv_app.db is None:
-            self.evedmv_app.set_status("not connected: the screen reloads on reconnect")
+            self.evedmv_app.set_status("not connected; reloads on reconnect")
             return
         self.detail = None
         self.load_data()

@@ -20,7 +20,7 @@ from typing import Any, TypeVar, overload
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row, tuple_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.telemetry import (
@@ -36,6 +36,8 @@ T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any] | None
 APPLICATION_NAME = "evedmv"
 MONITOR_APPLICATION_NAME = "evedmv-monitor"
+BORROW_PROBE_SECONDS = 2.0
+"""Connect timeout of the attempt that explains a pool timeout."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -193,11 +195,40 @@ class Database:
             with self.pool.connection(timeout=self.borrow_timeout) as conn:
                 yield conn
         except PoolTimeout:
+            raise self._borrow_failure() from None
+        except PoolClosed:
+            # Another thread closed this pool to reconnect with a new one.
             raise DatabaseUnavailable(
-                "database busy or unreachable",
-                f"no pooled connection became free within {self.borrow_timeout:.0f} s",
-                "check 'evedmv db status' and the server log",
+                "not connected",
+                "the connection was closed to reconnect",
+                "the dashboard reconnects by itself; the screen reloads when it does",
             ) from None
+
+    def _borrow_failure(self) -> DatabaseUnavailable:
+        """Tell a server that is gone from one whose connections stay busy.
+
+        The pool times out the same way in both cases; one plain connection
+        attempt tells them apart and gives the server's reason.
+        """
+        try:
+            check_server(
+                self.conninfo,
+                BORROW_PROBE_SECONDS,
+                application_name=self.application_name,
+            )
+        except psycopg.OperationalError as exc:
+            # "connection to server on socket ... failed: Connection refused"
+            reason = first_line(exc).rsplit(": ", 1)[-1]
+            return DatabaseUnavailable(
+                "server unreachable",
+                f"new connections fail ({reason})",
+                "check that it runs ('evedmv db status') and read its log",
+            )
+        return DatabaseUnavailable(
+            "database busy or unreachable",
+            f"every pooled connection stayed busy for {self.borrow_timeout:g} s",
+            "check 'evedmv db status' and the server log",
+        )
 
     @contextlib.contextmanager
     def timed(self, name: str, text: str, params: Params = None) -> Iterator[list[int]]:
