@@ -214,6 +214,22 @@ def test_set_parameter_rebuilds(
     assert "unknown parameter 'bogus'" in capsys.readouterr().err
 
 
+def test_set_parameter_not_a_number(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    detect = ["--dsn", fought, "battles", "detect", "--set"]
+    assert main([*detect, "quiet_minutes=abc"]) == 2
+    err = capsys.readouterr().err
+    assert "quiet_minutes='abc' is not a whole number" in err
+    assert "give quiet_minutes a whole number, for example quiet_minutes=30" in err
+    assert "a int" not in err
+    assert main([*detect, "one_sided_ratio=abc"]) == 2
+    err = capsys.readouterr().err
+    assert "one_sided_ratio='abc' is not a number" in err
+    assert "a float" not in err
+
+
 FIRST_ID = 97_000_000
 """Killmail id of the first kill in the ``partly_fetched`` battle."""
 

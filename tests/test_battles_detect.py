@@ -570,5 +570,15 @@ def test_parameters_reject_bad_values() -> None:
         parse_parameters({"quiet": 3}, source="test")
     with pytest.raises(ConfigError, match="must be positive"):
         parse_parameters({"quiet_minutes": 0}, source="test")
-    with pytest.raises(ConfigError, match="is not a int"):
+    with pytest.raises(ConfigError, match="'x' is not a whole number") as error:
         parse_parameters({"quiet_minutes": "x"}, source="test")
+    assert error.value.hint == (
+        "give quiet_minutes a whole number, for example quiet_minutes=30"
+    )
+    with pytest.raises(ConfigError, match=r"'1\.5' is not a whole number"):
+        parse_parameters({"quiet_minutes": "1.5"}, source="test")
+    with pytest.raises(ConfigError, match="'x' is not a number") as error:
+        parse_parameters({"one_sided_ratio": "x"}, source="test")
+    assert error.value.hint == (
+        "give one_sided_ratio a number, for example one_sided_ratio=0.05"
+    )

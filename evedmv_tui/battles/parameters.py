@@ -86,13 +86,14 @@ def parse_parameters(
                 f"known parameters: {', '.join(sorted(_FIELDS))}",
             )
         kind = int if field.type in (int, "int") else float
+        expected = "a whole number" if kind is int else "a number"
         try:
             value = kind(raw)
         except (TypeError, ValueError):
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: {name}={raw!r} is not a {kind.__name__}",
-                "give a number, for example quiet_minutes=30",
+                f"{source}: {name}={raw!r} is not {expected}",
+                f"give {name} {expected}, for example {name}={field.default}",
             ) from None
         if value <= 0 and name != "negligible_damage_share":
             raise ConfigError(
