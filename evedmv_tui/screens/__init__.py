@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from textual import events
@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header, Static
+from textual.widgets import Header, Static, TabbedContent
 from textual.worker import Worker
 
 from evedmv_tui.errors import DatabaseUnavailable
@@ -220,6 +220,10 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.back", "Back", id="back"),
     ]
+    TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {}
+    """Actions that act on some tabs of the screen's TabbedContent only, with
+    the ids of those tabs. On the other tabs they leave the footer and do
+    nothing."""
 
     _focus_before_too_small: Widget | None = None
     _loaded_db: Database | None = None
@@ -310,7 +314,17 @@ class DashboardScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys must not change what the size message hides.
-        return not self.too_small
+        if self.too_small:
+            return False
+        tabs = self.TAB_ACTIONS.get(action)
+        return tabs is None or self.query_one(TabbedContent).active in tabs
+
+    def on_tabbed_content_tab_activated(
+        self, event: TabbedContent.TabActivated
+    ) -> None:
+        """Show the keys of the tab that is now shown."""
+        if self.TAB_ACTIONS:
+            self.refresh_bindings()
 
     def _check_size(self, width: int, height: int) -> None:
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT

@@ -192,6 +192,10 @@ class BattleReportScreen(DashboardScreen):
         Binding("r", "reload", "Reload", show=False, id="battle.reload"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
+    # They act on the entities table's cursor row and store an override.
+    TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = dict.fromkeys(
+        ENTITY_ACTIONS, frozenset({"entities"})
+    )
     DEFAULT_CSS = """
     BattleReportScreen #battle-header { height: auto; max-height: 3; }
     BattleReportScreen TabbedContent { height: 1fr; }
@@ -241,19 +245,7 @@ class BattleReportScreen(DashboardScreen):
         if action in REPORT_ACTIONS and self.report is None:
             # Nothing to export or move while loading, or for a missing battle.
             return False
-        if action in ENTITY_ACTIONS:
-            # They act on the entities table's cursor row and store an override,
-            # so they are hidden from the footer and inert unless it shows.
-            on_entities = self.query_one(TabbedContent).active == "entities"
-            if not on_entities:
-                return False
         return super().check_action(action, parameters)
-
-    def on_tabbed_content_tab_activated(
-        self, event: TabbedContent.TabActivated
-    ) -> None:
-        """Show or hide the entity keys in the footer as the tab changes."""
-        self.refresh_bindings()
 
     def load_data(self) -> None:
         self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
