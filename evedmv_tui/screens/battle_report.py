@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from evedmv_tui.battles.export import kills_text, render
+from evedmv_tui.battles.export import efficiency_text, kills_text, render
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
 from evedmv_tui.battles.report import BattleNotFound, BattleReport, load_report
@@ -67,24 +67,14 @@ def _side_text(report: BattleReport, side: Mapping[str, Any]) -> Text:
     if side["third_party"]:
         title += " (third party)"
     text.append(title + "\n", style="bold")
-    efficiency = side["efficiency"]
-    efficiency_text = "-" if efficiency is None else f"{efficiency:.1%}"
-    if side["third_party"]:
-        # A third party's efficiency counts only the principal sides' ships,
-        # so it can be 0 while the side destroyed other third parties.
-        opponents = ", ".join(str(n) for n in sorted(side.get("opponents", [])))
-        efficiency_text += (
-            f" against sides {opponents}" if opponents else " (third party)"
-        )
-        efficiency_text += "\n"
-    else:
-        efficiency_text += "  "
+    # A third party's figure names its opponents, which takes a line.
+    efficiency = efficiency_text(side) + ("\n" if side["third_party"] else "  ")
     text.append(
         f"pilots {side['pilots']}  fielded {side['ships_fielded']}"
         f"  lost {side['ships_lost']}\n"
         f"ISK lost {format_isk(side['isk_lost'])}"
         f"  destroyed {format_isk(side['isk_destroyed'])}\n"
-        f"efficiency {efficiency_text}loot {format_isk(side['loot_dropped'])}\n"
+        f"efficiency {efficiency}loot {format_isk(side['loot_dropped'])}\n"
     )
     roles = side["roles_present"]
     if roles:
