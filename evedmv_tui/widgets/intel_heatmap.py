@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from evedmv_tui.intel.heatmap import DAYS, Heatmap
+from evedmv_tui.intel.heatmap import DAYS, Heatmap, shade_level
 
 # One glyph per tenth of the busiest cell, so the map reads without colour.
 SHADES = " ·░░▒▒▓▓██"
@@ -34,10 +34,7 @@ def render_heatmap(
     for day, row in zip(DAYS, grid, strict=True):
         text.append(f"{day} ", style="bold")
         for count in row:
-            level = 0 if peak == 0 else min(9, round(count / peak * 9))
-            if count and level == 0:
-                level = 1
-            text.append(SHADES[level] * cell_width)
+            text.append(SHADES[shade_level(count, peak)] * cell_width)
         text.append("\n")
     zone = heatmap.timezone()
     counted = {"all": "kills and losses", "kills": "kills", "losses": "losses"}[mode]
