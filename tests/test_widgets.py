@@ -275,6 +275,31 @@ async def test_plot_time_axis_counts_seconds_ago() -> None:
         assert "x: seconds ago" in plot_lines(plot)[0]
 
 
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_plot_series_differ_without_colour(
+    monkeypatch: pytest.MonkeyPatch, no_color: bool
+) -> None:
+    """Under NO_COLOR each series gets a marker of its own, in the legend
+    and the lines, since colour no longer tells them apart."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one("#one", SeriesPlot)
+        plot.set_series("side 1", [(0.0, 1.0), (1.0, 3.0)])
+        plot.set_series("side 2", [(0.0, 2.0), (1.0, 0.0)])
+        await pilot.pause()
+        text = "\n".join(plot_lines(plot))
+        legend = [line.strip() for line in text.splitlines() if "side" in line]
+        if no_color:
+            assert any("• side 1" in line for line in legend), text
+            assert any("x side 2" in line for line in legend), text
+        else:
+            assert not any("x side 2" in line for line in legend), text
+
+
 def test_time_ticks_pick_round_steps() -> None:
     assert time_ticks(0.0) == ([0.0], ["0"])
     assert time_ticks(8.0) == ([-8.0, -6.0, -4.0, -2.0, 0.0], ["8", "6", "4", "2", "0"])

@@ -19,6 +19,11 @@ from textual_plotext import PlotextPlot
 
 DEFAULT_MAX_SAMPLES = 300
 """Samples kept per series: ten minutes at one sample every 2 s."""
+NO_COLOR_MARKERS = "•x+o*#%="
+"""Markers of the series in order when colours are off (``NO_COLOR``).
+
+With colour, every series is drawn with plotext's default marker in its own
+colour; without, that would leave them alike, so each takes a character."""
 TIME_TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 """Seconds between ticks of a time axis; the smallest giving at most 5 gaps."""
 
@@ -97,12 +102,17 @@ class SeriesPlot(PlotextPlot):
         newest = max((h[-1][0] for h in self.series.values() if h), default=0.0)
         oldest = min((h[0][0] for h in self.series.values() if h), default=0.0)
         drawn = False
-        for name, history in self.series.items():
+        several = len(self.series) > 1
+        markers = self.app.no_color and several
+        for index, (name, history) in enumerate(self.series.items()):
             if not history:
                 continue
             xs = [x - newest if self.time_axis else x for x, _ in history]
             ys = [y for _, y in history]
-            plt.plot(xs, ys, label=name if len(self.series) > 1 else None)
+            marker = (
+                NO_COLOR_MARKERS[index % len(NO_COLOR_MARKERS)] if markers else None
+            )
+            plt.plot(xs, ys, label=name if several else None, marker=marker)
             drawn = True
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
