@@ -582,3 +582,35 @@ def test_parameters_reject_bad_values() -> None:
     assert error.value.hint == (
         "give one_sided_ratio a number, for example one_sided_ratio=0.05"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "shown"),
+    [
+        ("quiet_minutes", 2.7, "2.7"),
+        ("quiet_minutes", True, "True"),
+        ("quiet_minutes", "nan", "'nan'"),
+        ("one_sided_ratio", float("nan"), "nan"),
+        ("one_sided_ratio", "nan", "'nan'"),
+        ("one_sided_ratio", float("inf"), "inf"),
+        ("one_sided_ratio", True, "True"),
+        ("negligible_damage_share", False, "False"),
+    ],
+)
+def test_parameters_reject_nan_bool_fraction(
+    name: str, raw: object, shown: str
+) -> None:
+    expected = "a whole number" if name == "quiet_minutes" else "a number"
+    with pytest.raises(ConfigError) as error:
+        parse_parameters({name: raw}, source="test")
+    assert error.value.message == f"test: {name}={shown} is not {expected}"
+    assert error.value.hint.startswith(f"give {name} {expected}, for example")
+
+
+def test_parameters_accept_whole_float() -> None:
+    changed = parse_parameters(
+        {"quiet_minutes": 45.0, "one_sided_ratio": 1}, source="test"
+    )
+    assert changed.quiet_minutes == 45
+    assert type(changed.quiet_minutes) is int
+    assert changed.one_sided_ratio == 1.0

@@ -213,6 +213,18 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
         ({"parameters": [1]}, "field 'parameters' must be an object"),
         ({"parameters": {"quiet": 5}}, "unknown parameter 'quiet'"),
         ({"parameters": {"quiet_minutes": -5}}, "must be positive"),
+        (
+            {"parameters": {"quiet_minutes": 2.7}},
+            "quiet_minutes=2.7 is not a whole number",
+        ),
+        (
+            {"parameters": {"quiet_minutes": True}},
+            "quiet_minutes=True is not a whole number",
+        ),
+        (
+            {"parameters": {"one_sided_ratio": float("nan")}},
+            "one_sided_ratio=nan is not a number",
+        ),
     ],
 )
 def test_bad_recipe_fields_rejected(

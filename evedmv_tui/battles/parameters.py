@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,8 +74,8 @@ def parse_parameters(
     """Build parameters from ``values`` over ``base`` (defaults when None).
 
     Raises:
-        ConfigError: an unknown name, or a value that is not a positive number
-            of the parameter's type.
+        ConfigError: an unknown name, or a value that is not a positive,
+            finite number of the parameter's type (booleans are rejected).
     """
     changes: dict[str, Any] = {}
     for name, raw in values.items():
@@ -85,16 +86,15 @@ def parse_parameters(
                 f"{source}: unknown parameter {name!r}",
                 f"known parameters: {', '.join(sorted(_FIELDS))}",
             )
-        kind = int if field.type in (int, "int") else float
-        expected = "a whole number" if kind is int else "a number"
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
+        whole = field.type in (int, "int")
+        value = _parse_value(raw, whole=whole)
+        if value is None:
+            expected = "a whole number" if whole else "a number"
             raise ConfigError(
                 "invalid battle parameter",
                 f"{source}: {name}={raw!r} is not {expected}",
                 f"give {name} {expected}, for example {name}={field.default}",
-            ) from None
+            )
         if value <= 0 and name != "negligible_damage_share":
             raise ConfigError(
                 "invalid battle parameter",
@@ -109,6 +109,33 @@ def parse_parameters(
             )
         changes[name] = value
     return dataclasses.replace(base or BattleParameters(), **changes)
+
+
+def _parse_value(raw: Any, *, whole: bool) -> int | float | None:
+    """Return ``raw`` as an int (``whole``) or a finite float, or None if invalid.
+
+    Booleans are rejected although Python treats them as 0 and 1, and so is
+    a float with a fraction for a whole-number parameter, which ``int()``
+    would truncate. A float without one, such as 2.0 in JSON, is accepted.
+    """
+    if isinstance(raw, bool):
+        return None
+    try:
+        number = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number):
+        return None
+    if not whole:
+        return number
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
 
 
 def load_parameters(db: Database) -> BattleParameters:
