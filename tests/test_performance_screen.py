@@ -627,6 +627,52 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
         assert not {"explain", "cancel_backend", "filter"} & shown()
 
 
+def test_paused_summary_keeps_alert_counts_in_80_columns() -> None:
+    """The alert counts come before the pause mark and the monitor's cost,
+    so the 78 columns inside the summary's padding keep them."""
+    snapshot = recorded_snapshot()
+    line = perf_rows.summary_text(snapshot, paused=True).plain
+    visible = line[:78]
+    assert "✖ 1 error ▲ 2 warn · ⏸ paused" in visible
+    assert line.index("warn") < line.index("monitor")
+
+
+async def test_empty_panels_say_why(settings: Settings) -> None:
+    """Tables left empty by a quiet server explain themselves."""
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_recorded()(pilot)
+        screen = app.screen
+        assert isinstance(screen, PerformanceScreen)
+        quiet = dataclasses.replace(
+            recorded_snapshot(),
+            statements=[],
+            activity=dataclasses.replace(
+                recorded_snapshot().activity, running=[], chains=[]
+            ),
+            index_hints=[],
+        )
+        screen.show_snapshot(quiet)
+        await pilot.pause()
+        state = static_text(screen, "#statements-state")
+        assert state.endswith("· no statement ran in the interval")
+        assert static_text(screen, "#activity-chains") == (
+            "no query is running; idle sessions are not listed"
+        )
+        assert static_text(screen, "#hints-state") == (
+            "tables with sequential scans of 10,000+ rows: none; no index looks missing"
+        )
+        screen.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        assert "no statement" not in static_text(screen, "#statements-state")
+        screen.text_filter = "nothing like this"
+        screen.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        assert static_text(screen, "#statements-state").endswith(
+            "· no statement matches"
+        )
+
+
 async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
     app = offline_app(settings)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -321,6 +321,7 @@ class PerformanceScreen(DashboardScreen):
             with TabPane("Database", id="tab-database"):
                 yield Static(classes="perf-text", id="database-text")
                 yield Static(classes="perf-problem -none", id="tables-problem")
+                yield Static(classes="perf-line", id="hints-state")
                 yield KeyedTable(perf_rows.HINT_COLUMNS, id="hints")
             with TabPane("App", id="tab-app"):
                 yield KeyedTable(perf_rows.OPERATION_COLUMNS, id="operations")
@@ -397,13 +398,14 @@ class PerformanceScreen(DashboardScreen):
         self._show_problem("#ingest-problem", snapshot, "ingest")
         self._render_statements()
 
-        self.query_one("#activity", KeyedTable).update_rows(
-            perf_rows.activity_rows(snapshot)
-        )
+        running = perf_rows.activity_rows(snapshot)
+        self.query_one("#activity", KeyedTable).update_rows(running)
         chains = snapshot.activity.chains if snapshot.activity is not None else []
         if chains:
             described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
             chain_text = f"blocking: {described}"
+        elif not running:
+            chain_text = "no query is running; idle sessions are not listed"
         else:
             chain_text = (
                 "no blocked backends · c cancels, x terminates the selected backend"
@@ -413,7 +415,9 @@ class PerformanceScreen(DashboardScreen):
         self.query_one("#database-text", Static).update(
             perf_rows.database_text(snapshot)
         )
-        self.query_one("#hints", KeyedTable).update_rows(perf_rows.hint_rows(snapshot))
+        hints = perf_rows.hint_rows(snapshot)
+        self.query_one("#hints-state", Static).update(perf_rows.hints_state(len(hints)))
+        self.query_one("#hints", KeyedTable).update_rows(hints)
         self.query_one("#operations", KeyedTable).update_rows(
             perf_rows.operation_rows(snapshot)
         )
@@ -444,14 +448,15 @@ class PerformanceScreen(DashboardScreen):
         snapshot = self.snapshot
         if snapshot is None:
             return
-        self.query_one("#statements-state", Static).update(
-            perf_rows.statements_state(snapshot, self.sort, self.text_filter)
+        rows = perf_rows.statement_rows(
+            snapshot, sort=self.sort, text_filter=self.text_filter
         )
-        self.query_one("#statements", KeyedTable).update_rows(
-            perf_rows.statement_rows(
-                snapshot, sort=self.sort, text_filter=self.text_filter
+        self.query_one("#statements-state", Static).update(
+            perf_rows.statements_state(
+                snapshot, self.sort, self.text_filter, empty=not rows
             )
         )
+        self.query_one("#statements", KeyedTable).update_rows(rows)
 
     def _add_plot_points(self, snapshot: Snapshot) -> None:
         if not snapshot.connected:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from evedmv_tui.monitor.memory import MIB
+from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
@@ -300,15 +301,16 @@ def summary_text(
     warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
     cost = snapshot.cost
     every = snapshot.interval if interval is None else interval
-    text = Text(f"PostgreSQL {version} · every {every:g} s")
+    # The monitor's own cost comes last: it is what a narrow terminal cuts.
+    text = Text(f"PostgreSQL {version} · every {every:g} s · ")
+    text.append(f"✖ {errors} error", style="bold reverse" if errors else "")
+    text.append(f" ▲ {warnings} warn", style="bold" if warnings else "")
     if paused:
         text.append(" · ⏸ paused", style="bold")
     text.append(
         f" · monitor {cost.wall_seconds * 1000:.0f} ms,"
-        f" CPU {cost.cpu_seconds * 1000:.1f} ms · "
+        f" CPU {cost.cpu_seconds * 1000:.1f} ms"
     )
-    text.append(f"✖ {errors} error", style="bold reverse" if errors else "")
-    text.append(f" ▲ {warnings} warn", style="bold" if warnings else "")
     return text
 
 
@@ -327,7 +329,13 @@ def problems_text(snapshot: Snapshot, panel: str) -> Text | None:
     return text
 
 
-def statements_state(snapshot: Snapshot, sort: str, text_filter: str) -> Text:
+def statements_state(
+    snapshot: Snapshot, sort: str, text_filter: str, *, empty: bool = False
+) -> Text:
+    """Return the line above the statements: order, interval, trust, filter.
+
+    ``empty`` says the table shows no row, and the line then says why.
+    """
     state = "trusted" if snapshot.statements_trusted else "not trusted"
     text = Text(f"by {sort} over {snapshot.elapsed or 0:.1f} s ({state}")
     if snapshot.statements_reason:
@@ -335,6 +343,17 @@ def statements_state(snapshot: Snapshot, sort: str, text_filter: str) -> Text:
     text.append(")")
     if text_filter:
         text.append(f" · filter {text_filter!r}")
+    if empty and text_filter:
+        text.append(" · no statement matches")
+    elif empty:
+        text.append(" · no statement ran in the interval")
+    return text
+
+
+def hints_state(count: int) -> Text:
+    """Return the line above the tables that may lack an index."""
+    text = Text(f"tables with sequential scans of {LARGE_TABLE_ROWS:,}+ rows: ")
+    text.append(str(count) if count else "none; no index looks missing")
     return text
 
 
