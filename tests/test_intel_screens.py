@@ -462,6 +462,10 @@ async def test_watch_screen_lists_matches(app_settings: Settings, world: World) 
         await settle(pilot)
         table = app.screen.query_one("#watch-matches", KeyedTable)
         assert table.row_count == min(200, len(matches))
+        shown_ids = {str(table.get_row(key)[1]) for key in table.row_keys}
+        assert max(m.killmail_id for m in matches) >= 1000
+        assert len(shown_ids) == table.row_count
+        assert shown_ids <= {str(m.killmail_id) for m in matches}
 
 
 async def test_notifier_announces_new_matches(

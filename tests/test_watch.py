@@ -318,6 +318,24 @@ def test_watch_hook_is_a_default_hook() -> None:
     assert watch.on_batch in default_hooks()
 
 
+def test_form_min_value_examples_agree() -> None:
+    """The Min value placeholder shows the amounts its error message names."""
+    from evedmv_tui.screens.watch import FORM_FIELDS, form_values, parse_form
+
+    placeholders = {field: placeholder for field, _, placeholder in FORM_FIELDS}
+    assert placeholders["min_value"] == "ISK, such as 2.5b or 750m"
+    values = form_values(None)
+    values["name"] = "big kills"
+    values["min_value"] = "lots"
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    assert "give an ISK amount such as 2.5b or 750m" in error.value.message
+    values["min_value"] = "2.5b"
+    assert parse_form(values).min_value == 2.5e9
+    values["min_value"] = "750m"
+    assert parse_form(values).min_value == 7.5e8
+
+
 def test_form_round_trips_and_explains_errors() -> None:
     """The profile form reads back what it shows, and names what a field needs."""
     from evedmv_tui.screens.watch import form_values, parse_form

@@ -39,6 +39,9 @@ NOTIFY_INTERVAL = 10.0
 NOTIFY_MAX_LISTED = 5
 """Matches named in one notification; more are counted."""
 
+ISK_EXAMPLES = "2.5b or 750m"
+"""Amounts that the Min value placeholder and its error message both show."""
+
 # Form fields: (ProfileSpec field, label, placeholder).
 FORM_FIELDS = (
     ("name", "Name", "a short unique name"),
@@ -49,7 +52,7 @@ FORM_FIELDS = (
     ("region_ids", "Regions", "ids, comma-separated"),
     ("ship_type_ids", "Ship types", "type ids, comma-separated"),
     ("ship_classes", "Ship classes", "e.g. capital,supercapital"),
-    ("min_value", "Min value", "ISK, e.g. 1e9"),
+    ("min_value", "Min value", f"ISK, such as {ISK_EXAMPLES}"),
     ("min_attackers", "Min attackers", "count"),
     ("max_attackers", "Max attackers", "count"),
 )
@@ -100,7 +103,7 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
                     " the id of a system, pilot or group)"
                 )
             elif field == "min_value":
-                expected = "an ISK amount such as 2.5b or 750m"
+                expected = f"an ISK amount such as {ISK_EXAMPLES}"
             else:
                 expected = "a whole number"
             raise WatchError(
@@ -366,7 +369,8 @@ class WatchScreen(DashboardScreen):
                 match.match_id,
                 [
                     f"{match.killmail_time:%Y-%m-%d %H:%M}",
-                    match.killmail_id,
+                    # Plain as on the killmail screen, because int cells get commas.
+                    right(str(match.killmail_id)),
                     truncate(match.profile_name, 20),
                     right(format_isk(match.total_value)),
                 ],
