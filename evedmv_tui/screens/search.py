@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, search
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens.watch import FORM_FIELDS
 from evedmv_tui.widgets.status import StatusState
 from evedmv_tui.widgets.text import count_noun
 
@@ -32,6 +33,10 @@ KIND_LABELS = {
     "alliance": "alliance",
     "solar_system": "system",
 }
+SYSTEMS_LABEL = next(
+    label for field, label, _ in FORM_FIELDS if field == "solar_system_ids"
+)
+"""Label of the watch profile form's field that takes solar system ids."""
 PALETTE_LIMIT = 8
 """Results the command palette shows for one query."""
 MAX_SEARCH_LENGTH = 100
@@ -165,8 +170,9 @@ def open_hit(evedmv: EvedmvApp, hit: SearchHit) -> None:
     """Open the page of a search hit; a system has none, so show its ids."""
     if hit.kind == "solar_system":
         evedmv.notify(
-            f"{hit.name} is solar system {hit.entity_id}; use the id in watch"
-            " profiles (--systems).",
+            f"{hit.name} is solar system {hit.entity_id}. To watch it, give the"
+            f" id in the {SYSTEMS_LABEL} field of a watch profile (w, then a"
+            " or e).",
             title="Solar system",
             markup=False,
         )
