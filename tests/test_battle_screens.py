@@ -490,6 +490,32 @@ def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
         parse_filter(text)
 
 
+async def test_entity_reason_cut_in_table_and_whole_below(
+    battles_db: Database, settings: Settings
+) -> None:
+    """At 80 columns a long reason ends with an ellipsis in the table, and
+    the line under it shows the selected entity's whole reason."""
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    move_entity(battles_db, biggest.battle_id, "corporation", 98_000_502, None)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        assert screen.report is not None
+        moved = next(e for e in screen.report.entities if e.entity_id == 98_000_502)
+        assert moved.reason.startswith("moved to side")
+        await pilot.press("5")
+        await pilot.pause()
+        table = screen.query_one("#battle-entities", KeyedTable)
+        key = "corporation:98000502"
+        table.move_cursor(row=table.row_keys.index(key))
+        await pilot.pause()
+        cell = str(table.get_cell(key, "reason"))
+        assert cell.endswith("…")
+        assert moved.reason.startswith(cell[:-1])
+        shown = str(screen.query_one("#entity-reason").render())
+        assert shown.endswith(f": {moved.reason}")
+
+
 async def test_help_lists_the_keys_of_other_tabs(
     battles_db: Database, settings: Settings
 ) -> None:

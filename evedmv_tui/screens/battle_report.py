@@ -39,6 +39,12 @@ ENTITY_COLUMNS = (
     ("confidence", "Conf"),
     ("reason", "Reason"),
 )
+ENTITY_NAME_WIDTH = 26
+"""Characters of an entity's name shown in the entities table."""
+ENTITY_FIXED_WIDTH = 4 + 5 + ENTITY_NAME_WIDTH + 4 + 5 * 2 + 2
+"""Columns the entities table gives to all but the reason: the other
+columns, a margin of 2 around each cell and the scroll bar."""
+MIN_REASON_WIDTH = 16
 TIMELINE_TITLES = {
     "kills": "Kills per minute, by losing side",
     "isk": "ISK lost per minute (millions), by losing side",
@@ -197,6 +203,9 @@ class BattleReportScreen(DashboardScreen):
         margin-bottom: 1;
     }
     BattleReportScreen SeriesPlot { height: 1fr; }
+    BattleReportScreen #entities { height: 1fr; }
+    BattleReportScreen #battle-entities { height: 1fr; }
+    BattleReportScreen #entity-reason { height: auto; max-height: 3; padding: 0 1; }
     """
 
     def __init__(self, battle_id: int) -> None:
@@ -225,6 +234,7 @@ class BattleReportScreen(DashboardScreen):
                 yield KeyedTable(KILL_COLUMNS, id="battle-killmails")
             with TabPane("5 Entities", id="entities"):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
+                yield Static("", id="entity-reason", markup=False)
 
     def on_mount(self) -> None:
         if self.evedmv_app.db is None:
@@ -297,6 +307,24 @@ class BattleReportScreen(DashboardScreen):
             )
             for k in report.killmails
         )
+        self._fit_entities(self.size.width)
+        self._show_reason()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too and checks the minimum size.
+        self._fit_sides(event.size.width)
+        self._fit_composition(event.size.width)
+        self._fit_entities(event.size.width)
+
+    def _fit_entities(self, width: int) -> None:
+        """Fill the entities table, cutting reasons to the width left for them.
+
+        The line under the table shows the selected entity's whole reason.
+        """
+        report = self.report
+        if report is None:
+            return
+        reason_width = max(MIN_REASON_WIDTH, width - ENTITY_FIXED_WIDTH)
         self.query_one("#battle-entities", KeyedTable).update_rows(
             (
                 f"{e.entity_kind}:{e.entity_id}",
@@ -304,19 +332,40 @@ class BattleReportScreen(DashboardScreen):
                     right(str(e.side_no)),
                     e.entity_kind[:4] + ("*" if e.overridden else ""),
                     truncate(
-                        ("  " if e.parent_id else "") + report.name(e.entity_id), 26
+                        ("  " if e.parent_id else "") + report.name(e.entity_id),
+                        ENTITY_NAME_WIDTH,
                     ),
                     right(f"{e.confidence:.0%}"),
-                    e.reason,
+                    truncate(e.reason, reason_width),
                 ],
             )
             for e in report.entities
         )
 
-    def on_resize(self, event: events.Resize) -> None:
-        # DashboardScreen.on_resize runs too and checks the minimum size.
-        self._fit_sides(event.size.width)
-        self._fit_composition(event.size.width)
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "battle-entities":
+            self._show_reason()
+
+    def _show_reason(self) -> None:
+        """Show the whole reason of the entity under the cursor."""
+        line = self.query_one("#entity-reason", Static)
+        report = self.report
+        key = self.query_one("#battle-entities", KeyedTable).cursor_key
+        entity = None
+        if report is not None and key is not None:
+            kind, _, entity_id = key.partition(":")
+            entity = next(
+                (
+                    e
+                    for e in report.entities
+                    if e.entity_kind == kind and e.entity_id == int(entity_id)
+                ),
+                None,
+            )
+        if report is None or entity is None:
+            line.update("")
+            return
+        line.update(f"{report.name(entity.entity_id)}: {entity.reason}")
 
     def _fit_composition(self, width: int) -> None:
         if self.report is not None:
