@@ -546,6 +546,8 @@ async def test_missing_battle_says_not_found(
         screen = await open_report(app, pilot, 99_999_999)
         header = str(screen.query_one("#battle-header").render())
         assert "no battle has id 99999999" in header
+        assert "Press b for the stored battles" in header
+        assert "evedmv" not in header
         assert "loading" not in header
         assert screen.report is None
         # The report's keys leave the footer and do nothing without a report.

@@ -275,8 +275,10 @@ class BattleReportScreen(DashboardScreen):
 
     def show_report(self, report: BattleReport | BattleNotFound) -> None:
         if isinstance(report, BattleNotFound):
+            # The error's hint names commands; here the keys do the same.
             self.query_one("#battle-header", Static).update(
-                f"{report.message}.\n{report.hint}"
+                f"{report.message}.\nPress b for the stored battles; new ones are"
+                " found as killmails are imported."
             )
             return
         self.report = report
