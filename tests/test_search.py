@@ -268,3 +268,50 @@ def test_system_hit_names_watch_field() -> None:
     assert message.startswith("Jita is solar system 30000142.")
     assert f"the {labels['solar_system_ids']} field of a watch profile" in message
     assert "--systems" not in message
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("battle abc", "Battle id must be a positive whole number, got 'abc'"),
+        ("battle report x1", "Battle id must be a positive whole number, got 'x1'"),
+        ("killmail 0", "Killmail id must be a positive whole number, got '0'"),
+        ("battle 42", None),
+        ("battle report 42", None),
+        ("alliance abc", None),
+        ("help abc", None),
+    ],
+)
+def test_palette_argument_error(typed: str, expected: str | None) -> None:
+    from evedmv_tui.screens import SCREENS
+    from evedmv_tui.screens.palette import argument_error
+
+    words = typed.split()
+    errors = [argument_error(entry, words) for entry in SCREENS if entry.prompt]
+    found = [error for error in errors if error is not None]
+    assert found == ([] if expected is None else [expected])
+
+
+async def test_palette_explains_invalid_id(settings: Settings, db: Database) -> None:
+    """Typing battle abc offers a hit with the reason, and Enter opens the prompt."""
+    from textual.command import Command, CommandList
+
+    from evedmv_tui.widgets.prompt import PromptScreen
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"battle abc")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await until(pilot, lambda: not getattr(palette, "searching", True))
+        await pilot.pause(0.3)
+        options = palette.query_one(CommandList).options
+        hit_texts = [
+            str(option.hit.text) for option in options if isinstance(option, Command)
+        ]
+        assert hit_texts == ["Battle id must be a positive whole number, got 'abc'"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        assert isinstance(app.screen, PromptScreen)

@@ -8,18 +8,98 @@ in a thread. So an Enter right after the typing selected the entry
 highlighted in the old list: Help for the empty query, or ``Open Killmail``
 without its id for ``killmail 96812093``. This palette keeps such an Enter
 waiting until the search for the current text has finished, then submits it.
+
+It also adds :class:`InvalidArgumentCommands`, so a screen name followed by
+an argument that screen rejects (``battle abc``) shows why instead of only
+"No matches found".
 """
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, cast
+
 from textual import on
-from textual.command import CommandInput, CommandPalette
+from textual.command import CommandInput, CommandPalette, Hit, Hits, Provider
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from evedmv_tui.app import EvedmvApp
+    from evedmv_tui.screens import ScreenEntry
 
 # NOTE: the group of the palette's search worker is a private name of
 # Textual 8.2; the palette tests in tests/test_search.py fail if it changes.
 SEARCH_GROUP = CommandPalette._GATHER_COMMANDS_GROUP
+
+INVALID_ARGUMENT_SCORE = 0.5
+"""Rank of an invalid-argument hit, below the 1.0 of a screen opened directly."""
+
+
+def names_entry(words: list[str], entry: ScreenEntry) -> bool:
+    """Tell whether ``words`` start the words of ``entry``'s title, in order.
+
+    ``battle`` and ``battle rep`` name "Battle report", ignoring case.
+    """
+    title_words = entry.title.lower().split()
+    if len(words) > len(title_words):
+        return False
+    return all(
+        title_word.startswith(word.lower())
+        for word, title_word in zip(words, title_words, strict=False)
+    )
+
+
+def argument_error(entry: ScreenEntry, words: list[str]) -> str | None:
+    """Return why ``entry`` rejects the argument in ``words``, or None.
+
+    ``words`` is a screen name and then its argument, and the name may take
+    one word or more of the title (``battle`` or ``battle report``). None
+    also means that some split gives an argument the entry accepts, or
+    that no split names the entry.
+    """
+    error = None
+    for count in range(min(len(entry.title.split()), len(words) - 1), 0, -1):
+        if not names_entry(words[:count], entry):
+            continue
+        try:
+            entry.parse_argument(" ".join(words[count:]))
+        except ValueError as exc:
+            # The longest name leaves the shortest argument, which is the
+            # one the user most likely meant.
+            error = error or str(exc)
+            continue
+        return None
+    return error
+
+
+class InvalidArgumentCommands(Provider):
+    """Palette hits that show why a typed screen argument is invalid.
+
+    ``ScreenCommands`` offers ``Open Battle report 42`` for ``battle 42``
+    but nothing for ``battle abc``. This provider offers a hit with the
+    reason, and Enter on it opens the screen's prompt for the argument.
+    """
+
+    async def search(self, query: str) -> Hits:
+        app = cast("EvedmvApp", self.app)
+        words = query.split()
+        if len(words) < 2:
+            return
+        for entry in app.screen_entries:
+            if not entry.prompt:
+                continue
+            error = argument_error(entry, words)
+            if error is None:
+                continue
+            prompt = entry.prompt.lower()
+            yield Hit(
+                INVALID_ARGUMENT_SCORE,
+                error,
+                functools.partial(app.open_screen, entry.name),
+                text=error,
+                help=f"Enter opens {entry.title} and asks for the {prompt}",
+            )
 
 
 class SearchingCommandPalette(CommandPalette):
@@ -27,6 +107,17 @@ class SearchingCommandPalette(CommandPalette):
 
     _submit_waiting = False
     """True while an Enter waits for the running search to finish."""
+
+    # NOTE: _provider_classes is a private property of Textual 8.2's
+    # CommandPalette. The invalid-argument tests fail if it changes.
+    @property
+    def _provider_classes(self) -> set[type[Provider]]:
+        """The app's and screen's providers plus :class:`InvalidArgumentCommands`."""
+        providers = super()._provider_classes
+        if not providers:
+            # Textual returns none while the palette has no calling screen.
+            return providers
+        return {*providers, InvalidArgumentCommands}
 
     @property
     def searching(self) -> bool:
