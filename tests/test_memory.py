@@ -6,12 +6,14 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import time
 
 import psutil
 import pytest
 
 from evedmv_tui.monitor.memory import (
     LEAK_SLOPE_BYTES_PER_MIN,
+    LEAK_WARMUP_SECONDS,
     MIB,
     MemoryTrend,
     ProcessSampler,
@@ -21,6 +23,7 @@ from evedmv_tui.monitor.memory import (
     start_tracing,
     stop_tracing,
     top_allocations,
+    warmup_end,
 )
 
 Times = collections.namedtuple("Times", "user system")
@@ -170,6 +173,34 @@ def test_sustained_climb_is_a_suspected_leak() -> None:
     assert fit is not None
     assert fit.slope_bytes_per_min == pytest.approx(2 * LEAK_SLOPE_BYTES_PER_MIN)
     assert fit.leak_suspected is True
+
+
+def test_climb_during_warmup_is_not_judged() -> None:
+    """Growth while the app starts up is not a leak; the same climb after
+    the warm-up is."""
+    climb = 2 * LEAK_SLOPE_BYTES_PER_MIN / 60
+    trend = MemoryTrend(judge_after=400.0)
+    fill(trend, 360, 2, climb)
+    fit = trend.trend()
+    assert fit is not None
+    assert fit.starting_up
+    assert not fit.judged
+    assert fit.leak_suspected is False
+    assert fit.verdict == "not judged while the app starts up"
+    fill(trend, 720, 2, climb)
+    later = trend.trend()
+    assert later is not None
+    assert not later.starting_up
+    assert later.leak_suspected is True
+
+
+def test_warmup_counts_from_process_start() -> None:
+    """The warm-up ends LEAK_WARMUP_SECONDS after this process started,
+    which was before the test, so less than that from now."""
+    now = time.monotonic()
+    end = warmup_end()
+    assert now < end < now + LEAK_WARMUP_SECONDS
+    assert warmup_end(0.0) <= time.monotonic()
 
 
 def test_slow_climb_is_not_a_leak() -> None:

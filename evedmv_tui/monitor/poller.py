@@ -234,7 +234,10 @@ class Monitor:
         self._ingest_present: bool | None = None
         self._slow_at = 0.0
         self._slow_cache: tuple[list[IndexHint], IngestHealth | None] = ([], None)
-        self._trend = MemoryTrend(step_seconds=memory_mod.TREND_STEP_SECONDS)
+        self._trend = MemoryTrend(
+            step_seconds=memory_mod.TREND_STEP_SECONDS,
+            judge_after=memory_mod.warmup_end(),
+        )
         self._operation_quantiles: QuantileCache = {}
         self._idle_samples: dict[int, tuple[float, memory_mod.ProcessMemory]] = {}
         """The last psutil sample of each idle server process, by pid, with

@@ -211,6 +211,7 @@ def memory_dict(snapshot: Snapshot) -> dict[str, Any]:
             "samples": trend.samples,
             "leak_suspected": trend.leak_suspected,
             "judged": trend.judged,
+            "starting_up": trend.starting_up,
             "window_seconds": _number(trend.window_seconds, 1),
         },
         "backends": [_memory_dict(b) for b in memory.backends],
