@@ -515,6 +515,20 @@ def test_help_lists_each_action_once(settings: Settings) -> None:
     assert len(lines) == 3
 
 
+async def test_help_capitalises_palette_key(settings: Settings) -> None:
+    """Textual describes its ctrl+p binding as "palette", and help shows "Palette"."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = [str(s.render()) for s in app.screen.query(".help-bindings")]
+        palette_lines = [
+            line.strip() for line in shown[-1].splitlines() if "alette" in line
+        ]
+        assert palette_lines == ["^p  Palette"]
+
+
 ARGUMENTS = {"id": 1, "text": "1"}
 """An argument of each kind for screens that take one; no row has that id."""
 

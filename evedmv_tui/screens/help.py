@@ -57,13 +57,16 @@ def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
 
     Keys bound to the same action and description share a line (``^c/super+c``),
     so a binding listed under two keys (``plus,equals_sign``) shows once.
+    Descriptions start with a capital, like the project's own, also where
+    Textual's are lower case (its Ctrl+P binding says ``palette``).
     """
     keys: dict[tuple[str, str], list[str]] = {}
     for binding in bindings:
         if not binding.description:
             continue
         key = binding.key_display or describe_key(app, binding.key)
-        same = keys.setdefault((binding.action, binding.description), [])
+        description = binding.description[:1].upper() + binding.description[1:]
+        same = keys.setdefault((binding.action, description), [])
         if key not in same:
             same.append(key)
     return [
