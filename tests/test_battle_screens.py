@@ -537,6 +537,25 @@ async def test_help_lists_the_keys_of_other_tabs(
             assert description not in texts[index - 1]
 
 
+async def test_battles_help_explains_ongoing(
+    battles_db: Database, settings: Settings
+) -> None:
+    """The ● note compares the time since the last kill with quiet_minutes."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_battles(app, pilot)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        notes = str(help_screen.query_one("#help-notes").render())
+        unwrapped = " ".join(line.strip() for line in notes.splitlines())
+        assert (
+            "ongoing, because its last kill came less than quiet_minutes"
+            " (a battle parameter) ago." in unwrapped
+        )
+        assert "more recent than" not in unwrapped
+
+
 async def test_missing_battle_says_not_found(
     battles_db: Database, settings: Settings
 ) -> None:

@@ -52,8 +52,8 @@ MARKERS = (
 )
 """Row markers and what they mean, for the legend under the summary."""
 HELP_NOTES = (
-    "● in the first column: the battle is ongoing, because its last kill is"
-    " more recent than quiet_minutes (a battle parameter).",
+    "● in the first column: the battle is ongoing, because its last kill came"
+    " less than quiet_minutes (a battle parameter) ago.",
     "Δ in the first column: the battle changed after it had closed.",
     "Sides: how many sides fought; 2! means one-sided, where every other side"
     " destroyed at most one_sided_ratio (5 % by default) of the ISK the top side"
