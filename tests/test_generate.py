@@ -26,6 +26,7 @@ from evedmv_tui.generate import (
     write_jsonl,
 )
 from evedmv_tui.generate.names import NPC_NAMES
+from evedmv_tui.generate.universe import builtin_static_tables
 from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.names import is_resolvable
 from evedmv_tui.sde import import_sde
@@ -128,6 +129,29 @@ def test_mix_of_kills(sample: list[dict[str, Any]]) -> None:
     nested = [i for d in sample for i in d["victim"]["items"] if "items" in i]
     assert nested
     assert any("war_id" in d for d in sample)
+
+
+def test_every_type_is_in_the_builtin_static_data(
+    sample: list[dict[str, Any]],
+) -> None:
+    """The demo stores the built-in static data, so every ship and item a
+    generated killmail names, NPC ships included, must be in it."""
+    stored = {row[0] for row in builtin_static_tables()["types"]}
+    used = set()
+    for document in sample:
+        used.add(document["victim"]["ship_type_id"])
+        used.update(
+            a["ship_type_id"] for a in document["attackers"] if "ship_type_id" in a
+        )
+        used.update(
+            a["weapon_type_id"] for a in document["attackers"] if "weapon_type_id" in a
+        )
+        items = list(document["victim"]["items"])
+        while items:
+            item = items.pop()
+            used.add(item["item_type_id"])
+            items.extend(item.get("items", ()))
+    assert used - stored == set()
 
 
 def test_entities_outside_real_ranges(sample: list[dict[str, Any]]) -> None:

@@ -673,6 +673,31 @@ BUILTIN_GATES: tuple[tuple[int, int], ...] = (
 BUILTIN_CAMP_HUBS = (30002537, 30002813, 30002718, 30001984, 30001161, 30001155)
 BUILTIN_GANK_SYSTEMS = (30002768, 30002765)
 
+ENTITY_CATEGORY = 11
+"""The SDE category of NPC ships (``Entity``), unpublished."""
+# NPC ship types the generated NPC attackers fly: type id -> (name, group).
+NPC_TYPES: Mapping[int, tuple[str, int]] = {
+    24145: ("Pith Eliminator", 612),
+    23337: ("Guristas Eliminator", 560),
+    13582: ("Dread Guristas Despoiler", 800),
+    24130: ("Gist Seraphim", 594),
+    16892: ("Gist Commander", 594),
+    24160: ("Centus Tyrant", 621),
+    24169: ("Core Grand Admiral", 630),
+    11126: ("CONCORD SWAT Commander", 182),
+    11125: ("CONCORD Police Commander", 301),
+}
+NPC_GROUPS: Mapping[int, str] = {
+    612: "Deadspace Guristas Battleship",
+    560: "Asteroid Guristas Battleship",
+    800: "Asteroid Guristas Commander Frigate",
+    594: "Deadspace Angel Cartel Battleship",
+    621: "Deadspace Sansha's Nation Battleship",
+    630: "Deadspace Serpentis Battleship",
+    182: "Police Drone",
+    301: "Concord Drone",
+}
+
 # (faction_id, corporation_id, NPC ship type ids)
 NPC_FORCES: tuple[tuple[int, int, tuple[int, ...]], ...] = (
     (500010, 1000127, (24145, 23337, 13582)),  # Guristas
@@ -886,16 +911,31 @@ def builtin_static_tables() -> dict[str, list[tuple[object, ...]]]:
         (type_id, item_names[type_id], group, True, None, None, None, None)
         for type_id, group in BUILTIN_ITEM_GROUPS.items()
     )
+    # The NPC attackers' ships, so killmails name them as with a real SDE.
+    types.extend(
+        (type_id, name, group, False, None, None, None, None)
+        for type_id, (name, group) in NPC_TYPES.items()
+    )
+    npc_groups = [
+        (g, name, ENTITY_CATEGORY, False, ship_classes.ship_class(g, ENTITY_CATEGORY))
+        for g, name in NPC_GROUPS.items()
+    ]
     tables: dict[str, list[tuple[object, ...]]] = {
         "regions": list(BUILTIN_REGIONS),
         "constellations": list(BUILTIN_CONSTELLATIONS),
         # No coordinates: the built-in map only needs ids, names and gates.
         "solar_systems": [(*row, None, None, None) for row in BUILTIN_SYSTEMS],
         "stargate_jumps": [pair for a, b in BUILTIN_GATES for pair in ((a, b), (b, a))],
-        "categories": [(c, name, True) for c, name in BUILTIN_CATEGORIES.items()],
+        "categories": [
+            *((c, name, True) for c, name in BUILTIN_CATEGORIES.items()),
+            (ENTITY_CATEGORY, "Entity", False),
+        ],
         "groups": [
-            (g, name, category, True, ship_classes.ship_class(g, category))
-            for g, (name, category) in BUILTIN_GROUPS.items()
+            *(
+                (g, name, category, True, ship_classes.ship_class(g, category))
+                for g, (name, category) in BUILTIN_GROUPS.items()
+            ),
+            *npc_groups,
         ],
         "types": types,
     }
