@@ -245,6 +245,28 @@ async def test_unknown_name_says_so(app_settings: Settings) -> None:
         assert "[b]alliance" in text_of(app, "#entity-title")
 
 
+async def test_unknown_name_hides_empty_page(app_settings: Settings) -> None:
+    """A name nothing matches points to search and hides the empty tabs."""
+    from evedmv_tui.widgets.intel_heatmap import HeatmapView
+
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", "Blade")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.page is None
+        title = text_of(app, "#entity-title")
+        assert "No corporation with the id or name 'Blade' is stored." in title
+        assert "Press / to search, which also finds part of a name." in title
+        assert not screen.query_one("#entity-tabs").display
+        assert screen.query_one(HeatmapView).region.area == 0
+        await pilot.press("slash")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+
+
 async def test_search_screen_finds_and_opens(
     app_settings: Settings, world: World
 ) -> None:

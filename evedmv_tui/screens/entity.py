@@ -35,7 +35,7 @@ from evedmv_tui.intel.entities import (
 )
 from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
 from evedmv_tui.names import NameResolver
-from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens import DashboardScreen, describe_key, find_entry
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
 from evedmv_tui.widgets.intel_summary import SummaryPanel
@@ -135,7 +135,7 @@ class EntityScreen(DashboardScreen):
     EntityScreen.-choosing #entity-candidates {
         display: block;
     }
-    EntityScreen.-choosing TabbedContent {
+    EntityScreen.-choosing TabbedContent, EntityScreen.-not-found TabbedContent {
         display: none;
     }
     EntityScreen #entity-tops {
@@ -218,6 +218,7 @@ class EntityScreen(DashboardScreen):
             self._show_candidates(result)
             return
         self.set_class(False, "-choosing")
+        self.set_class(False, "-not-found")
         self.page = result
         self.entity_query = result.entity.entity_id
         self._show_page(result)
@@ -226,10 +227,12 @@ class EntityScreen(DashboardScreen):
         title = self.query_one("#entity-title", Static)
         options = self.query_one("#entity-candidates", OptionList)
         options.clear_options()
+        self.set_class(not candidates, "-not-found")
         if not candidates:
             title.update(
                 f"No {self.KIND.value} with the id or name"
                 f" {strip_control(str(self.entity_query))!r} is stored."
+                f"{self._search_hint()}"
             )
             self.set_class(False, "-choosing")
             return
@@ -245,6 +248,17 @@ class EntityScreen(DashboardScreen):
         # Highlight the first candidate so that Enter picks it at once.
         options.highlighted = 0
         options.focus()
+
+    def _search_hint(self) -> str:
+        """Return the sentence that points to the search screen and its key."""
+        try:
+            entry = find_entry("search", self.evedmv_app.screen_entries)
+        except KeyError:
+            return ""
+        if not entry.key:
+            return " Search from the palette also finds part of a name."
+        key = describe_key(self.app, entry.key)
+        return f" Press {key} to search, which also finds part of a name."
 
     def _show_page(self, page: EntityPage) -> None:
         entity = page.entity
