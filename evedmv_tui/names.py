@@ -99,6 +99,14 @@ UNRESOLVABLE_IDS: LRUCache[int, bool] = LRUCache("names.unresolvable", 50_000)
 """Ids ESI rejected, so they are not sent again in this process."""
 
 
+def unnamed(entity_id: int) -> str:
+    """Return how an entity without a known name is shown: ``#id``.
+
+    The mark sets an id shown in place of a name apart from counts and values.
+    """
+    return f"#{entity_id}"
+
+
 def is_entity_id(entity_id: object) -> TypeGuard[int]:
     """Return whether ``entity_id`` can have a row in ``names``: a positive bigint."""
     return type(entity_id) is int and 0 < entity_id <= BIGINT_MAX

@@ -110,6 +110,10 @@ def test_show_formats(
         document = json.loads(out)
         assert [s["pilots"] for s in document["sides"]] == [9, 8]
         assert all(s["efficiency"] == pytest.approx(0.5) for s in document["sides"])
+        # A pilot without a stored name has a null name next to its id.
+        top = document["sides"][0]["top_damage"][0]
+        assert top["character_id"] > 0
+        assert top["name"] is None
     else:
         assert "Pandemic Horde" in out
         assert "50.0%" in out

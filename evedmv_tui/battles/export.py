@@ -112,14 +112,17 @@ def render_text(report: BattleReport) -> str:
 
 
 def report_document(report: BattleReport) -> dict[str, Any]:
-    """Return the report as plain JSON-ready data, names included."""
+    """Return the report as plain JSON-ready data, names included.
+
+    A name that is not stored is null, next to the id it would name.
+    """
     sides = []
     for side in report.sides:
         entry = dict(side)
         entry["label"] = report.side_label(side["side"])
         for key in ("top_final_blows", "top_damage"):
             entry[key] = [
-                {"character_id": pilot, "name": report.name(pilot), "value": value}
+                {"character_id": pilot, "name": report.names.get(pilot), "value": value}
                 for pilot, value in side[key]
             ]
         sides.append(entry)
@@ -146,7 +149,7 @@ def report_document(report: BattleReport) -> dict[str, Any]:
             {
                 "kind": e.entity_kind,
                 "id": e.entity_id,
-                "name": report.name(e.entity_id),
+                "name": report.names.get(e.entity_id),
                 "parent_id": e.parent_id,
                 "side": e.side_no,
                 "weight_for": e.weight_for,
@@ -164,8 +167,8 @@ def report_document(report: BattleReport) -> dict[str, Any]:
                 "killmail_id": k.killmail_id,
                 "time": k.killmail_time.isoformat(),
                 "solar_system_id": k.solar_system_id,
-                "victim": report.name(k.victim_character_id),
-                "victim_corporation": report.name(k.victim_corporation_id),
+                "victim": report.names.get(k.victim_character_id or 0),
+                "victim_corporation": report.names.get(k.victim_corporation_id or 0),
                 "ship": report.type_names.get(k.victim_ship_type_id),
                 "ship_type_id": k.victim_ship_type_id,
                 "value": k.total_value,

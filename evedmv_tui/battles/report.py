@@ -17,7 +17,7 @@ from typing import Any
 
 from evedmv_tui.battles.parameters import load_parameters
 from evedmv_tui.errors import EvedmvError
-from evedmv_tui.names import NameResolver
+from evedmv_tui.names import NameResolver, unnamed
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
 
@@ -231,7 +231,7 @@ class BattleReport:
     def name(self, entity_id: int | None) -> str:
         if entity_id is None:
             return "-"
-        return self.names.get(entity_id, str(entity_id))
+        return self.names.get(entity_id) or unnamed(entity_id)
 
     @property
     def sides(self) -> list[Mapping[str, Any]]:

@@ -40,6 +40,7 @@ from evedmv_tui.commands.arguments import (
 )
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
+from evedmv_tui.names import unnamed
 from evedmv_tui.store.connect import open_database
 
 BATTLE_ID = whole(1, BIGINT_MAX)
@@ -201,7 +202,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
             entry["sides"] = [
                 {
                     **dataclasses.asdict(side),
-                    "label": names.get(side.label_id or 0, str(side.label_id)),
+                    "label": names.get(side.label_id or 0)
+                    or unnamed(side.label_id or 0),
                 }
                 for side in sides.get(battle.battle_id, [])
             ]

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
-from evedmv_tui.names import NameResolver
+from evedmv_tui.names import NameResolver, unnamed
 from evedmv_tui.queries.killmail import (
     AttackerRow,
     ItemNode,
@@ -64,7 +64,7 @@ def entity_label(entity_id: int | None, name: str | None) -> str | None:
     if name:
         return strip_control(name)
     if entity_id:
-        return f"#{entity_id}"
+        return unnamed(entity_id)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
+from evedmv_tui.names import unnamed
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
@@ -47,7 +48,7 @@ class TopListTable(KeyedTable):
 def _victim_id(item: RecentKillmail) -> str:
     """Return the victim's id for display when no name is stored."""
     entity_id = item.victim_character_id or item.victim_corporation_id
-    return "" if entity_id is None else str(entity_id)
+    return "" if entity_id is None else unnamed(entity_id)
 
 
 class RecentTable(KeyedTable):
