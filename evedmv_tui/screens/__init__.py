@@ -173,7 +173,10 @@ SCREENS: tuple[ScreenEntry, ...] = (
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 
-COMMAND_PROVIDERS: tuple[str, ...] = ("evedmv_tui.screens.search:SearchProvider",)
+COMMAND_PROVIDERS: tuple[str, ...] = (
+    "evedmv_tui.screens.search:SearchProvider",
+    "evedmv_tui.screens.palette:InvalidArgumentCommands",
+)
 """Extra command palette providers, each ``"package.module:ProviderClass"``."""
 
 

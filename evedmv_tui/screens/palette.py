@@ -108,17 +108,6 @@ class SearchingCommandPalette(CommandPalette):
     _submit_waiting = False
     """True while an Enter waits for the running search to finish."""
 
-    # NOTE: _provider_classes is a private property of Textual 8.2's
-    # CommandPalette. The invalid-argument tests fail if it changes.
-    @property
-    def _provider_classes(self) -> set[type[Provider]]:
-        """The app's and screen's providers plus :class:`InvalidArgumentCommands`."""
-        providers = super()._provider_classes
-        if not providers:
-            # Textual returns none while the palette has no calling screen.
-            return providers
-        return {*providers, InvalidArgumentCommands}
-
     @property
     def searching(self) -> bool:
         """True while a search worker of this palette has not finished."""
