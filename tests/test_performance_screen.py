@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
@@ -601,14 +601,23 @@ def show_recorded(tab: str = "tab-statements") -> Any:
     return run_before
 
 
-async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
-    """Each tab's footer lists the keys that act on it; the others are
-    inert there, so c cannot cancel a backend from the Statements tab."""
+@contextlib.asynccontextmanager
+async def recorded_screen(
+    settings: Settings,
+) -> AsyncIterator[tuple[EvedmvApp, Any, PerformanceScreen]]:
+    """Run the app at 80x24 with the screen showing the recorded snapshot."""
     app = offline_app(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await show_recorded()(pilot)
         screen = app.screen
         assert isinstance(screen, PerformanceScreen)
+        yield app, pilot, screen
+
+
+async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
+    """Each tab's footer lists the keys that act on it; the others are
+    inert there, so c cannot cancel a backend from the Statements tab."""
+    async with recorded_screen(settings) as (app, pilot, screen):
 
         def shown() -> set[str]:
             return {b.binding.action for b in screen.active_bindings.values()}
@@ -639,11 +648,7 @@ def test_paused_summary_keeps_alert_counts_in_80_columns() -> None:
 
 async def test_empty_panels_say_why(settings: Settings) -> None:
     """Tables left empty by a quiet server explain themselves."""
-    app = offline_app(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await show_recorded()(pilot)
-        screen = app.screen
-        assert isinstance(screen, PerformanceScreen)
+    async with recorded_screen(settings) as (_app, pilot, screen):
         quiet = dataclasses.replace(
             recorded_snapshot(),
             statements=[],
@@ -674,11 +679,7 @@ async def test_empty_panels_say_why(settings: Settings) -> None:
 
 
 async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
-    app = offline_app(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await show_recorded()(pilot)
-        screen = app.screen
-        assert isinstance(screen, PerformanceScreen)
+    async with recorded_screen(settings) as (app, pilot, screen):
         field = screen.query_one("#statement-filter")
         await pilot.press("slash", *"abc")
         assert field.has_class("-shown")
