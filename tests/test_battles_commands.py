@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.battles.export import render_text
+from evedmv_tui.battles.parameters import BattleParameters
 from evedmv_tui.battles.report import list_battles, load_report
 from evedmv_tui.cli import main
 from evedmv_tui.ingest.importer import import_records
@@ -232,6 +233,32 @@ def test_set_parameter_not_a_number(
     err = capsys.readouterr().err
     assert "one_sided_ratio='abc' is not a number" in err
     assert "a float" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "largest"),
+    [
+        ("quiet_minutes=99999999999", "10080"),
+        ("merge_gap_minutes=10081", "10080"),
+        ("one_sided_ratio=1.5", "1"),
+    ],
+)
+def test_set_parameter_above_its_largest_value(
+    fought: str, capsys: pytest.CaptureFixture[str], setting: str, largest: str
+) -> None:
+    """A value past a parameter's range is refused before anything is
+    stored: such a quiet period once overflowed every later detection."""
+    capsys.readouterr()
+    detect = ["--dsn", fought, "battles", "detect"]
+    assert main([*detect, "--set", setting]) == 2
+    name = setting.partition("=")[0]
+    err = capsys.readouterr().err
+    assert f"is above its largest value, {largest}" in err
+    assert f"give {name} at most {largest}" in err
+    assert main([*detect, "--show-parameters"]) == 0
+    defaults = dataclasses.asdict(BattleParameters())
+    assert f"{name} = {defaults[name]}" in capsys.readouterr().out
+    assert main(detect) == 0
 
 
 FIRST_ID = 97_000_000

@@ -66,6 +66,26 @@ class BattleParameters:
 
 
 _FIELDS = {field.name: field for field in dataclasses.fields(BattleParameters)}
+_MINUTES_MAX = 7 * 24 * 60
+_COUNT_MAX = 1_000_000
+MAXIMUM: Mapping[str, float] = {
+    "segment_minutes": _MINUTES_MAX,
+    "segment_min_kills": _COUNT_MAX,
+    "quiet_minutes": _MINUTES_MAX,
+    "edge_minutes": _MINUTES_MAX,
+    "hour_min_kills": _COUNT_MAX,
+    "link_min_kills": _COUNT_MAX,
+    "negligible_damage_share": 1.0,
+    "merge_max_jumps": 1_000,
+    "merge_gap_minutes": _MINUTES_MAX,
+    "merge_min_shared_pilots": _COUNT_MAX,
+    "merge_min_shared_fraction": 1.0,
+    "one_sided_ratio": 1.0,
+    "unclear_confidence": 1.0,
+}
+"""The largest value of each parameter: a week of minutes, a million of a
+count, 1 for a share. Larger ones mean nothing for battles, and times that
+far apart overflow the dates detection computes."""
 
 
 def parse_parameters(
@@ -106,6 +126,14 @@ def parse_parameters(
                 "invalid battle parameter",
                 f"{source}: {name}={raw!r} must not be negative",
                 "give zero or a positive number",
+            )
+        if value > MAXIMUM[name]:
+            raise ConfigError(
+                "invalid battle parameter",
+                f"{source}: {name}={raw!r} is above its largest value,"
+                f" {MAXIMUM[name]:g}",
+                f"give {name} at most {MAXIMUM[name]:g}, for example"
+                f" {name}={field.default}",
             )
         changes[name] = value
     return dataclasses.replace(base or BattleParameters(), **changes)
