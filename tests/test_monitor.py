@@ -39,6 +39,7 @@ from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import QueryRecord, Telemetry, operation
+from evedmv_tui.widgets import perf_rows
 from tests.conftest import login_role
 
 
@@ -355,6 +356,14 @@ def test_server_restart_while_polling(
     assert down.disconnected_since is not None
     assert down.severity == Severity.ERROR
     assert "disconnected since" in down.alerts[0].message
+    # libpq's long message is cut to its reason, so the line fits 80 columns.
+    assert down.error in {
+        "connection lost (server closed the connection)",
+        "connection lost (no server socket)",
+        "cannot connect (no server socket)",
+    }, down.error
+    summary = perf_rows.summary_text(down, paused=False).plain
+    assert len(summary) <= 78, summary
     assert down.memory is not None and down.memory.app.rss is not None
     assert still_down.disconnected_since == down.disconnected_since
     assert back.connected is True

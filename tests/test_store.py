@@ -269,7 +269,7 @@ def test_pool_timeout_tells_stopped_server_from_busy_pool(
         with pytest.raises(DatabaseUnavailable) as stopped:
             db.fetch_value("SELECT 1")
     assert stopped.value.title == "server unreachable"
-    assert stopped.value.message == ("new connections fail (No such file or directory)")
+    assert stopped.value.message == ("cannot connect (no server socket)")
     assert app_module.is_connection_error(stopped.value)
 
 

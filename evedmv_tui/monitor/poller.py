@@ -72,6 +72,7 @@ from evedmv_tui.store.db import (
     MONITOR_APPLICATION_NAME,
     Database,
     NamedSql,
+    connect_reason,
     load_sql,
     redact,
 )
@@ -406,7 +407,7 @@ class Monitor:
                 _POLL_BORROW.quick = False
                 yield conn
         except psycopg.OperationalError as exc:
-            raise Disconnected(_error_text(exc)) from exc
+            raise Disconnected(_lost_text(exc)) from exc
         finally:
             _POLL_BORROW.quick = False
 
@@ -522,7 +523,7 @@ class Monitor:
         except psycopg.Error as exc:
             lost = conn.broken or conn.closed
             if lost or _is_connection_error(exc):
-                raise Disconnected(_error_text(exc)) from exc
+                raise Disconnected(_lost_text(exc)) from exc
             raise
 
     def _capabilities_due(self) -> bool:
@@ -581,7 +582,7 @@ class Monitor:
             self.tracking_disabled = True
         except psycopg.Error as exc:
             if conn.broken:
-                raise Disconnected(_error_text(exc)) from exc
+                raise Disconnected(_lost_text(exc)) from exc
             self.tracking_disabled = False
             log.debug("cannot SET pg_stat_statements.track: %s", _error_text(exc))
 
@@ -1042,6 +1043,11 @@ def _is_connection_error(exc: psycopg.Error) -> bool:
         or sqlstate.startswith("08")
         or sqlstate in {"57P01", "57P02", "57P03"}
     )
+
+
+def _lost_text(exc: BaseException) -> str:
+    """Say in a few words why the connection to the server was lost."""
+    return f"connection lost ({connect_reason(exc)})"
 
 
 def _error_text(exc: BaseException) -> str:

@@ -404,6 +404,8 @@ class PerformanceScreen(DashboardScreen):
         if chains:
             described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
             chain_text = f"blocking: {described}"
+        elif not snapshot.connected:
+            chain_text = "not connected: the list returns when the monitor reconnects"
         elif not running:
             chain_text = "no query is running; idle sessions are not listed"
         else:

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, TypeVar, overload
 
@@ -123,6 +123,24 @@ def check_server(
         log.info("server not ready, the pool retries: %s", first_line(exc))
 
 
+SHORT_CONNECT_REASONS: Mapping[str, str] = {
+    "No such file or directory": "no server socket",
+    "Connection refused": "connection refused",
+    "server closed the connection unexpectedly": "server closed the connection",
+}
+"""Shorter words for libpq's usual reasons, so they fit a status line."""
+
+
+def connect_reason(error: BaseException) -> str:
+    """Return the reason at the end of a libpq connection error, in few words.
+
+    ``connection to server on socket "/x/.s.PGSQL.5432" failed: No such file
+    or directory`` gives ``no server socket``.
+    """
+    reason = first_line(error).rsplit(": ", 1)[-1].strip()
+    return SHORT_CONNECT_REASONS.get(reason, reason)
+
+
 def first_line(error: BaseException) -> str:
     """Return the first line of an exception's text, or its type name."""
     text = str(error).strip()
@@ -217,11 +235,9 @@ class Database:
                 application_name=self.application_name,
             )
         except psycopg.OperationalError as exc:
-            # "connection to server on socket ... failed: Connection refused"
-            reason = first_line(exc).rsplit(": ", 1)[-1]
             return DatabaseUnavailable(
                 "server unreachable",
-                f"new connections fail ({reason})",
+                f"cannot connect ({connect_reason(exc)})",
                 "check that it runs ('evedmv db status') and read its log",
             )
         return DatabaseUnavailable(

@@ -293,7 +293,7 @@ def summary_text(
     if not snapshot.connected:
         since = _clock(snapshot.disconnected_since or snapshot.at)
         text = Text(f"✖ disconnected since {since}: {snapshot.error}", style="bold")
-        text.append("; reconnecting with backoff")
+        text.append("; retrying")
         return text
     caps = snapshot.capabilities
     version = caps.server_version.split()[0] if caps is not None else "?"
@@ -343,7 +343,9 @@ def statements_state(
     text.append(")")
     if text_filter:
         text.append(f" · filter {text_filter!r}")
-    if empty and text_filter:
+    if empty and not snapshot.connected:
+        pass  # The reason above says why nothing is listed.
+    elif empty and text_filter:
         text.append(" · no statement matches")
     elif empty:
         text.append(" · no statement ran in the interval")
