@@ -376,6 +376,10 @@ class EvedmvApp(App[int]):
         self._connection_message = None
         for screen in self.screen_stack:
             screen.post_message(DatabaseConnected())
+        monitor_service = getattr(self, "monitor_service", None)
+        if monitor_service is not None:
+            # The monitor's own pool would wait out its backoff first.
+            monitor_service.reconnect_now()
         self._arm_heartbeat()
 
     def _connect_failed(self, error: BaseException) -> None:

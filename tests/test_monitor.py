@@ -333,6 +333,29 @@ def poll_until(monitor: Monitor, connected: bool, limit: float = 30.0) -> Snapsh
         time.sleep(min(monitor.next_delay(), 1.0))
 
 
+def test_retry_now_skips_the_backoff(
+    own_cluster: PrivateCluster, settings: Settings
+) -> None:
+    """Once the app sees the server back, the monitor reconnects at its next
+    poll instead of after the rest of its backoff (up to 30 s)."""
+    own_cluster.start()
+    ensure_database(own_cluster)
+    watcher = make_monitor(own_cluster.url(), settings)
+    try:
+        assert watcher.poll().connected
+        own_cluster.stop()
+        assert not watcher.poll().connected
+        watcher._next_attempt = time.monotonic() + 30.0
+        own_cluster.start()
+        waiting = watcher.poll()
+        watcher.retry_now()
+        back = watcher.poll()
+    finally:
+        watcher.close()
+    assert not waiting.connected
+    assert back.connected
+
+
 def test_server_restart_while_polling(
     own_cluster: PrivateCluster, settings: Settings
 ) -> None:

@@ -320,6 +320,14 @@ class Monitor:
                 log.exception("monitor subscriber %r failed", subscriber)
         return snapshot
 
+    def retry_now(self) -> None:
+        """Let the next poll connect at once instead of after the backoff.
+
+        For when something else saw the server come back, such as the
+        app's own connection.
+        """
+        self._next_attempt = 0.0
+
     def _ensure_connected(self) -> Database:
         if self._db is not None:
             return self._db

@@ -101,6 +101,15 @@ class MonitorService:
         if not self._polling:
             self._arm(self._delay())
 
+    def reconnect_now(self) -> None:
+        """Poll at once if the monitor is disconnected; the app is connected again."""
+        monitor = self.monitor
+        if monitor is None or monitor.connected:
+            return
+        monitor.retry_now()
+        if not self._polling and not self.paused:
+            self._arm(0.0)
+
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         if not paused and not self._polling:
