@@ -164,6 +164,12 @@ def test_memory_analysis_text(
     assert "app process" in out
     assert "garbage collector:" in out
     assert "top allocation sites" not in out
+    lines = out.splitlines()
+    assert [line for line in lines if line != line.rstrip()] == []
+    # The cache sizes line up whatever their number of digits.
+    caches = [line for line in lines if " entries " in line]
+    assert len(caches) >= 2
+    assert len({line.index(" entries ") for line in caches}) == 1
 
 
 def test_unreachable_server_exits_2(

@@ -377,16 +377,18 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
         sampled = (
             "" if backend.sampled_at is None else f" as of {_clock(backend.sampled_at)}"
         )
+        error = f" {backend.error}" if backend.error else ""
         lines.append(
             f"    pid {backend.pid:>7} {backend.role:<28} RSS {_mib(backend.rss):>12}"
-            f"{sampled} {backend.error or ''}"
+            f"{sampled}{error}"
         )
     lines.append("caches:")
     for cache in snapshot.caches:
         stats = cache.stats
         ratio = stats.hit_ratio
+        size = f"{stats.entries}/{stats.max_entries}"
         lines.append(
-            f"  {stats.name:<28} {stats.entries:>7}/{stats.max_entries} entries"
+            f"  {stats.name:<28} {size:>15} entries"
             f" {_mib(stats.approx_bytes):>12}"
             f" hit {'—' if ratio is None else f'{ratio:.1%}'}"
             f" evictions {stats.evictions}"
