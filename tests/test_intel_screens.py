@@ -367,6 +367,10 @@ async def test_watch_screen_add_disable_delete(
         await pilot.pause()
         form = app.screen
         assert isinstance(form, ProfileForm)
+        # The footer says how to save as well as how to cancel.
+        keys = {k: b.binding.description for k, b in form.active_bindings.items()}
+        assert keys["enter"] == "Save"
+        assert keys["escape"] == "Cancel"
         form.query_one("#form-name", Input).value = "busy corp"
         form.query_one("#form-corporation_ids", Input).value = str(world.corporation)
         form.query_one("#form-min_attackers", Input).value = "x"

@@ -685,6 +685,7 @@ async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
         assert field.has_class("-shown")
         assert "escape" in screen.active_bindings
         assert screen.active_bindings["escape"].binding.description == "Close filter"
+        assert screen.active_bindings["enter"].binding.description == "Apply"
         await pilot.press("escape")
         assert app.screen is screen
         assert not field.has_class("-shown")

@@ -116,6 +116,14 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
     return spec
 
 
+class FormInput(Input):
+    """A field of the profile form; enter saves the form, and says so."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Save", id="watch_form.save"),
+    ]
+
+
 class ProfileForm(ModalScreen[ProfileSpec | None]):
     """Create or edit one watch profile."""
 
@@ -187,7 +195,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
             with Grid():
                 for field, label, placeholder in FORM_FIELDS:
                     yield Label(label)
-                    yield Input(
+                    yield FormInput(
                         values[field], placeholder=placeholder, id=f"form-{field}"
                     )
             yield Static(self.error, id="form-error", markup=False)

@@ -19,6 +19,8 @@ class FilterInput(Input):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close filter", id="filter.close"),
+        # Input binds enter without showing it; the footer should say it.
+        Binding("enter", "submit", "Apply", id="filter.apply"),
     ]
 
     class Closed(Message):
