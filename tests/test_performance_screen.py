@@ -626,6 +626,10 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
         assert not {"cancel_backend", "terminate_backend", "toggle_trace"} & shown()
         await pilot.press("c")
         assert app.screen is screen
+        # With the table focused, its own enter, not the screen's, is shown.
+        screen.query_one("#statements").focus()
+        await pilot.pause()
+        assert screen.active_bindings["enter"].binding.description == "Query"
         screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
         await pilot.pause()
         assert {"cancel_backend", "terminate_backend", "explain"} <= shown()

@@ -29,7 +29,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
-from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.table import KeyedTable, KillmailTable, right
 from evedmv_tui.widgets.text import format_isk, truncate
 
 ENTITY_COLUMNS = (
@@ -231,7 +231,7 @@ class BattleReportScreen(DashboardScreen):
                     max_samples=TIMELINE_MAX_MINUTES,
                 )
             with TabPane("4 Kills", id="killmails"):
-                yield KeyedTable(KILL_COLUMNS, id="battle-killmails")
+                yield KillmailTable(KILL_COLUMNS, id="battle-killmails")
             with TabPane("5 Entities", id="entities"):
                 yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
                 yield Static("", id="entity-reason", markup=False)

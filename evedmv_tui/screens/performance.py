@@ -35,7 +35,7 @@ from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.plot import SeriesPlot
-from evedmv_tui.widgets.table import KeyedTable
+from evedmv_tui.widgets.table import KeyedTable, QueryTable
 
 log = logging.getLogger(__name__)
 
@@ -322,11 +322,11 @@ class PerformanceScreen(DashboardScreen):
                     placeholder="filter query text, enter to apply",
                     id="statement-filter",
                 )
-                yield KeyedTable(perf_rows.STATEMENT_COLUMNS, id="statements")
+                yield QueryTable(perf_rows.STATEMENT_COLUMNS, id="statements")
             with TabPane("Activity", id="tab-activity"):
                 yield Static(classes="perf-problem -none", id="activity-problem")
                 yield Static(classes="perf-line", id="activity-chains")
-                yield KeyedTable(perf_rows.ACTIVITY_COLUMNS, id="activity")
+                yield QueryTable(perf_rows.ACTIVITY_COLUMNS, id="activity")
             with TabPane("Database", id="tab-database"):
                 yield Static(classes="perf-text", id="database-text")
                 yield Static(classes="perf-problem -none", id="tables-problem")
@@ -338,7 +338,7 @@ class PerformanceScreen(DashboardScreen):
                     Text("slow application queries (e explains with real parameters)"),
                     classes="perf-line",
                 )
-                yield KeyedTable(perf_rows.SLOW_COLUMNS, id="slow")
+                yield QueryTable(perf_rows.SLOW_COLUMNS, id="slow")
             with TabPane("Memory", id="tab-memory"):
                 yield Static(classes="perf-text", id="memory-text")
                 yield KeyedTable(perf_rows.BACKEND_COLUMNS, id="backends")

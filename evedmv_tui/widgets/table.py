@@ -144,3 +144,23 @@ class KeyedTable(DataTable[Any]):
                     self.update_cell(key, column_key, new, update_width=True)
                 except CellDoesNotExist:
                     continue
+
+
+class QueryTable(KeyedTable):
+    """A keyed table whose enter shows the selected row's query text.
+
+    DataTable binds enter without showing it, and that binding hides the
+    screen's own enter from the footer while the table has focus.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Query", id="table.query"),
+    ]
+
+
+class KillmailTable(KeyedTable):
+    """A keyed table of killmails whose enter opens the selected one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Killmail", id="table.killmail"),
+    ]
