@@ -660,6 +660,7 @@ async def test_empty_panels_say_why(settings: Settings) -> None:
                 recorded_snapshot().activity, running=[], chains=[]
             ),
             index_hints=[],
+            slow_app_queries=[],
         )
         screen.show_snapshot(quiet)
         await pilot.pause()
@@ -670,6 +671,9 @@ async def test_empty_panels_say_why(settings: Settings) -> None:
         )
         assert static_text(screen, "#hints-state") == (
             "tables with sequential scans of 10,000+ rows: none; no index looks missing"
+        )
+        assert static_text(screen, "#slow-state") == (
+            "slow application queries: none over 1 s recently"
         )
         screen.show_snapshot(recorded_snapshot())
         await pilot.pause()

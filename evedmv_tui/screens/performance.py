@@ -334,10 +334,7 @@ class PerformanceScreen(DashboardScreen):
                 yield KeyedTable(perf_rows.HINT_COLUMNS, id="hints")
             with TabPane("App", id="tab-app"):
                 yield KeyedTable(perf_rows.OPERATION_COLUMNS, id="operations")
-                yield Static(
-                    Text("slow application queries (e explains with real parameters)"),
-                    classes="perf-line",
-                )
+                yield Static(classes="perf-line", id="slow-state")
                 yield QueryTable(perf_rows.SLOW_COLUMNS, id="slow")
             with TabPane("Memory", id="tab-memory"):
                 yield Static(classes="perf-text", id="memory-text")
@@ -432,7 +429,14 @@ class PerformanceScreen(DashboardScreen):
         self.query_one("#operations", KeyedTable).update_rows(
             perf_rows.operation_rows(snapshot)
         )
-        self.query_one("#slow", KeyedTable).update_rows(perf_rows.slow_rows(snapshot))
+        slow = perf_rows.slow_rows(snapshot)
+        self.query_one("#slow-state", Static).update(
+            "slow application queries (e explains with real parameters)"
+            if slow
+            else "slow application queries: none over"
+            f" {self.evedmv_app.settings.slow_warning_seconds:g} s recently"
+        )
+        self.query_one("#slow", KeyedTable).update_rows(slow)
 
         self.query_one("#memory-text", Static).update(
             perf_rows.memory_text(snapshot, tracing=memory_mod.is_tracing())
@@ -712,7 +716,8 @@ class PerformanceScreen(DashboardScreen):
         monitor = service.monitor if service is not None else None
         if backend is None or monitor is None:
             self.notify(
-                "select a backend on the Activity tab first", severity="warning"
+                "no backend is selected; the list shows running queries only",
+                severity="warning",
             )
             return
         verb = "Terminate" if terminate else "Cancel the query of"
