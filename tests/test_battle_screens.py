@@ -29,6 +29,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens import DatabaseConnected
+from evedmv_tui.screens import battle_report as battle_report_screen
 from evedmv_tui.screens import battles as battles_screen
 from evedmv_tui.screens.battle_report import BattleReportScreen, _composition
 from evedmv_tui.screens.battles import (
@@ -488,6 +489,40 @@ def test_parse_filter() -> None:
 def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_filter(text)
+
+
+async def test_second_move_waits_for_the_first(
+    battles_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second ] before the first move is stored is refused with a note,
+    not worked out from the report as it was before the first move."""
+    gate = threading.Event()
+    real_move = battle_report_screen.move_entity
+
+    def slow_move(*args: Any) -> Any:
+        gate.wait(10)
+        return real_move(*args)
+
+    monkeypatch.setattr(battle_report_screen, "move_entity", slow_move)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        assert screen.report is not None
+        await pilot.press("5")
+        table = screen.query_one("#battle-entities", KeyedTable)
+        key = "corporation:98000502"
+        table.move_cursor(row=table.row_keys.index(key))
+        before = next(e for e in screen.report.entities if e.entity_id == 98000502)
+        await pilot.press("right_square_bracket")
+        await pilot.press("right_square_bracket")
+        messages = [note.message for note in app._notifications]
+        assert "the previous move is still being applied; try again" in messages
+        gate.set()
+        await settle(pilot)
+        after = next(e for e in screen.report.entities if e.entity_id == 98000502)
+    sides = len(screen.report.sides)
+    assert after.side_no == before.side_no % sides + 1
 
 
 async def test_entity_reason_cut_in_table_and_whole_below(

@@ -436,6 +436,10 @@ class BattleReportScreen(DashboardScreen):
         selected = self._selected_entity()
         if selected is None:
             return
+        if any(w.group == "move" and w.is_running for w in self.workers):
+            # The target was worked out from the report before that move.
+            self.notify("the previous move is still being applied; try again")
+            return
         kind, entity_id, _ = selected
 
         def run(db: Database) -> BattleReport:
