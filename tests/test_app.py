@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 from textual.worker import WorkerFailed
@@ -216,6 +217,26 @@ async def test_palette_lists_every_screen(settings: Settings) -> None:
         assert found == [f"Open {entry.title}" for entry in app.screen_entries]
         direct = [str(hit.text) async for hit in provider.search("killmail 42")]
         assert "Open Killmail 42" in direct
+
+
+async def test_palette_footer_shows_its_own_keys(settings: Settings) -> None:
+    """The open palette covers the footer of the screen under it, whose keys
+    do not act while it is open."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        footers = list(palette.query(KeyFooter))
+        assert len(footers) == 1
+        assert footers[0].region.bottom == 24
+        shown = [key.description for key in footers[0].query(FooterKey)]
+        assert "Reload" not in shown
+        assert shown == ["Exit the command palette"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
 
 
 async def test_palette_takes_names_with_spaces(settings: Settings) -> None:

@@ -20,9 +20,12 @@ import functools
 from typing import TYPE_CHECKING, cast
 
 from textual import on
+from textual.app import ComposeResult
 from textual.command import CommandInput, CommandPalette, Hit, Hits, Provider
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
+
+from evedmv_tui.widgets.status import KeyFooter
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -107,6 +110,12 @@ class SearchingCommandPalette(CommandPalette):
 
     _submit_waiting = False
     """True while an Enter waits for the running search to finish."""
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        # Else the footer of the screen under the palette stays in view,
+        # with keys that do not act while the palette is open.
+        yield KeyFooter()
 
     @property
     def searching(self) -> bool:
