@@ -191,10 +191,16 @@ def item_label(node: ItemNode) -> Text:
         own = item.dropped_value + item.destroyed_value
         label.append(f"  {format_isk(own)}")
     if node.children:
-        label.append(
-            f"  [{len(node.children)} inside: {format_isk(node.dropped_value)}"
-            f" dropped, {format_isk(node.destroyed_value)} destroyed]"
-        )
+        # Values of zero are left out, so the line fits 80 columns more often.
+        values = [
+            f"{format_isk(value)} {verb}"
+            for value, verb in (
+                (node.dropped_value, "dropped"),
+                (node.destroyed_value, "destroyed"),
+            )
+            if value
+        ]
+        label.append(f"  [{', '.join([f'{len(node.children)} inside', *values])}]")
     return label
 
 
