@@ -117,7 +117,7 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
 
 
 class FormInput(Input):
-    """A field of the profile form; enter saves the form, and says so."""
+    """A field of the profile form; enter saves the form, as its footer shows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Save", id="watch_form.save"),

@@ -19,7 +19,7 @@ class FilterInput(Input):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close filter", id="filter.close"),
-        # Input binds enter without showing it; the footer should say it.
+        # Input binds enter without showing it; bound here, the footer names it.
         Binding("enter", "submit", "Apply", id="filter.apply"),
     ]
 
