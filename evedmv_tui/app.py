@@ -54,9 +54,8 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,7 +68,6 @@ from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import TabbedContent
 from textual.worker import Worker, WorkerState
 
 from evedmv_tui.config import Settings
@@ -80,6 +78,7 @@ from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
     COMMAND_PROVIDERS,
     SCREENS,
+    DashboardScreen,
     DatabaseConnected,
     ScreenEntry,
     find_entry,
@@ -704,7 +703,11 @@ class EvedmvApp(App[int]):
                 focused.append(active.binding)
         sections = [
             (f"Keys of {screen.title or 'this screen'}", own),
-            *_other_tab_sections(screen, {binding.action for binding in own}),
+            *(
+                screen.other_tab_keys({binding.action for binding in own})
+                if isinstance(screen, DashboardScreen)
+                else []
+            ),
             ("Keys of the focused table, tree or list", focused),
             ("Keys everywhere", everywhere),
         ]
@@ -761,36 +764,3 @@ class EvedmvApp(App[int]):
         yield SystemCommand(
             "Reconnect", "Check or re-open the connection now", self.action_reconnect
         )
-
-
-def _other_tab_sections(
-    screen: Screen[Any], shown: set[str]
-) -> list[tuple[str, list[Binding]]]:
-    """Return the screen's keys that act on other tabs, grouped by their tabs.
-
-    The footer and the active bindings leave them out until their tab is
-    shown (``TAB_ACTIONS``), but help lists every key of the screen.
-    """
-    tab_actions: Mapping[str, frozenset[str]] = getattr(screen, "TAB_ACTIONS", {})
-    if not tab_actions:
-        return []
-    tabs = screen.query_one(TabbedContent)
-    groups: dict[frozenset[str], list[Binding]] = {}
-    for bindings in screen._bindings.key_to_bindings.values():
-        for binding in bindings:
-            # The action's name, without arguments such as "move(1)" has.
-            where = tab_actions.get(binding.action.partition("(")[0])
-            if where is not None and binding.action not in shown:
-                groups.setdefault(where, []).append(binding)
-    sections = []
-    for where, bindings in groups.items():
-        # Tab labels may start with the digit that shows the tab ("5 Entities").
-        labels = sorted(
-            re.sub(r"^\d+\s+", "", tabs.get_tab(tab).label.plain) for tab in where
-        )
-        if len(labels) == 1:
-            title = f"Keys of the {labels[0]} tab"
-        else:
-            title = f"Keys of the {', '.join(labels[:-1])} and {labels[-1]} tabs"
-        sections.append((title, bindings))
-    return sections

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,13 @@ def _criteria(args: argparse.Namespace) -> BattleFilter:
     )
 
 
+def _label(label_id: int | None, names: Mapping[int, str]) -> str | None:
+    """Return the name of a side's label entity, ``#id`` if unknown, or None."""
+    if label_id is None:
+        return None
+    return names.get(label_id) or unnamed(label_id)
+
+
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         criteria = _criteria(args)
@@ -202,8 +210,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
             entry["sides"] = [
                 {
                     **dataclasses.asdict(side),
-                    "label": names.get(side.label_id or 0)
-                    or unnamed(side.label_id or 0),
+                    "label": _label(side.label_id, names),
                 }
                 for side in sides.get(battle.battle_id, [])
             ]

@@ -231,6 +231,7 @@ class Trend:
 
     @property
     def verdict(self) -> str:
+        """Return the leak rule's judgement in a few words, for reports."""
         if self.leak_suspected:
             return "leak suspected"
         if self.starting_up:
@@ -316,22 +317,21 @@ class MemoryTrend:
         slope_per_s, r_squared = fit
         span = points[-1][0] - points[0][0]
         slope = slope_per_s * 60.0
-        starting_up = points[0][0] < self.judge_after
-        suspected = (
-            span >= self.window_seconds * JUDGED_SHARE
-            and not starting_up
-            and slope > self.slope_bytes_per_min
-            and r_squared >= self.min_r_squared
-        )
-        return Trend(
+        trend = Trend(
             slope,
             r_squared,
             span,
             len(points),
-            suspected,
+            False,
             self.window_seconds,
-            starting_up,
+            starting_up=points[0][0] < self.judge_after,
         )
+        suspected = (
+            trend.judged
+            and slope > self.slope_bytes_per_min
+            and r_squared >= self.min_r_squared
+        )
+        return dataclasses.replace(trend, leak_suspected=suspected)
 
 
 def warmup_end(warmup_seconds: float = LEAK_WARMUP_SECONDS) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
@@ -328,6 +329,35 @@ class DashboardScreen(Screen[None]):
         """Show the keys of the tab that is now shown."""
         if self.TAB_ACTIONS:
             self.refresh_bindings()
+
+    def other_tab_keys(self, listed: set[str]) -> list[tuple[str, list[Binding]]]:
+        """Return the keys of other tabs than the one shown, grouped by tab.
+
+        The footer and the active bindings leave them out until their tab
+        is shown (:attr:`TAB_ACTIONS`), but help lists every key of the
+        screen. ``listed`` contains the actions that help lists already.
+        """
+        if not self.TAB_ACTIONS:
+            return []
+        tabs = self.query_one(TabbedContent)
+        groups: dict[frozenset[str], list[Binding]] = {}
+        for binding in Binding.make_bindings(self.BINDINGS):
+            # The action's name, without arguments such as "move(1)" has.
+            where = self.TAB_ACTIONS.get(binding.action.partition("(")[0])
+            if where is not None and binding.action not in listed:
+                groups.setdefault(where, []).append(binding)
+        sections = []
+        for where, bindings in groups.items():
+            # Tab labels may start with the digit that shows the tab ("5 Entities").
+            labels = sorted(
+                re.sub(r"^\d+\s+", "", tabs.get_tab(tab).label.plain) for tab in where
+            )
+            if len(labels) == 1:
+                title = f"Keys of the {labels[0]} tab"
+            else:
+                title = f"Keys of the {', '.join(labels[:-1])} and {labels[-1]} tabs"
+            sections.append((title, bindings))
+        return sections
 
     def _check_size(self, width: int, height: int) -> None:
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT

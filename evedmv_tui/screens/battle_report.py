@@ -23,7 +23,12 @@ from textual.worker import Worker, WorkerState
 from evedmv_tui.battles.export import efficiency_text, kills_text, render
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
-from evedmv_tui.battles.report import BattleNotFound, BattleReport, load_report
+from evedmv_tui.battles.report import (
+    BattleNotFound,
+    BattleReport,
+    EntityRow,
+    load_report,
+)
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
@@ -43,7 +48,8 @@ ENTITY_NAME_WIDTH = 26
 """Characters of an entity's name shown in the entities table."""
 ENTITY_FIXED_WIDTH = 4 + 5 + ENTITY_NAME_WIDTH + 4 + 5 * 2 + 2
 """Columns the entities table gives to all but the reason: the other
-columns, a margin of 2 around each cell and the scroll bar."""
+columns at their widest, a margin of 2 around each cell and the scroll bar.
+An estimate, because the table sizes its columns to their content."""
 MIN_REASON_WIDTH = 16
 TIMELINE_TITLES = {
     "kills": "Kills per minute, by losing side",
@@ -351,23 +357,11 @@ class BattleReportScreen(DashboardScreen):
     def _show_reason(self) -> None:
         """Show the whole reason of the entity under the cursor."""
         line = self.query_one("#entity-reason", Static)
-        report = self.report
-        key = self.query_one("#battle-entities", KeyedTable).cursor_key
-        entity = None
-        if report is not None and key is not None:
-            kind, _, entity_id = key.partition(":")
-            entity = next(
-                (
-                    e
-                    for e in report.entities
-                    if e.entity_kind == kind and e.entity_id == int(entity_id)
-                ),
-                None,
-            )
-        if report is None or entity is None:
+        entity = self._selected_entity()
+        if self.report is None or entity is None:
             line.update("")
             return
-        line.update(f"{report.name(entity.entity_id)}: {entity.reason}")
+        line.update(f"{self.report.name(entity.entity_id)}: {entity.reason}")
 
     def _fit_composition(self, width: int) -> None:
         if self.report is not None:
@@ -418,19 +412,22 @@ class BattleReportScreen(DashboardScreen):
         self._show_timeline()
         self.action_tab("timeline")
 
-    def _selected_entity(self) -> tuple[str, int, int] | None:
+    def _selected_entity(self) -> EntityRow | None:
+        """Return the entity under the entities table's cursor, if any."""
         if self.report is None:
             return None
         key = self.query_one("#battle-entities", KeyedTable).cursor_key
         if key is None:
             return None
         kind, _, entity_id = key.partition(":")
-        side = next(
-            e.side_no
-            for e in self.report.entities
-            if e.entity_kind == kind and e.entity_id == int(entity_id)
+        return next(
+            (
+                e
+                for e in self.report.entities
+                if e.entity_kind == kind and e.entity_id == int(entity_id)
+            ),
+            None,
         )
-        return kind, int(entity_id), side
 
     def _move(self, side_no: int | None) -> None:
         selected = self._selected_entity()
@@ -440,7 +437,7 @@ class BattleReportScreen(DashboardScreen):
             # The target was worked out from the report before that move.
             self.notify("the previous move is still being applied; try again")
             return
-        kind, entity_id, _ = selected
+        kind, entity_id = selected.entity_kind, selected.entity_id
 
         def run(db: Database) -> BattleReport:
             move_entity(db, self.battle_id, kind, entity_id, side_no)
@@ -483,7 +480,7 @@ class BattleReportScreen(DashboardScreen):
         count = len(self.report.sides)
         if count < 2:
             return
-        target = (selected[2] - 1 + step) % count + 1
+        target = (selected.side_no - 1 + step) % count + 1
         self._move(target)
 
     def action_move_new(self) -> None:
