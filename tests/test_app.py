@@ -87,8 +87,8 @@ async def test_prompt_footer_shows_its_own_keys(settings: Settings) -> None:
         footers = list(app.screen.query(KeyFooter))
         assert len(footers) == 1
         assert footers[0].region.bottom == 24
-        shown = [key.description for key in footers[0].query(FooterKey)]
-        assert shown == ["Cancel"]
+        descriptions = [key.description for key in footers[0].query(FooterKey)]
+        assert descriptions == ["Cancel"]
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 
@@ -232,9 +232,9 @@ async def test_palette_footer_shows_its_own_keys(settings: Settings) -> None:
         footers = list(palette.query(KeyFooter))
         assert len(footers) == 1
         assert footers[0].region.bottom == 24
-        shown = [key.description for key in footers[0].query(FooterKey)]
-        assert "Reload" not in shown
-        assert shown == ["Exit the command palette"]
+        descriptions = [key.description for key in footers[0].query(FooterKey)]
+        assert "Reload" not in descriptions
+        assert descriptions == ["Exit the command palette"]
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 

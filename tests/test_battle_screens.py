@@ -353,13 +353,13 @@ async def test_report_opens_and_moves_entity(
         assert screen.report is not None
         header = str(screen.query_one("#battle-header").render())
         assert "30 kills" in header
-        shown = {b.binding.action for b in screen.active_bindings.values()}
-        assert "export" in shown
-        assert "reset_sides" not in shown
+        footer_actions = {b.binding.action for b in screen.active_bindings.values()}
+        assert "export" in footer_actions
+        assert "reset_sides" not in footer_actions
         await pilot.press("5")
         await pilot.pause()
-        shown = {b.binding.action for b in screen.active_bindings.values()}
-        assert {"move(1)", "move_new", "reset_sides"} <= shown
+        footer_actions = {b.binding.action for b in screen.active_bindings.values()}
+        assert {"move(1)", "move_new", "reset_sides"} <= footer_actions
         entities = screen.query_one("#battle-entities", KeyedTable)
         entities.focus()
         corporation = "corporation:98000502"
@@ -605,9 +605,9 @@ async def test_missing_battle_says_not_found(
         assert "loading" not in header
         assert screen.report is None
         # The report's keys leave the footer and do nothing without a report.
-        shown = {b.binding.action for b in screen.active_bindings.values()}
-        assert "export" not in shown
-        assert "toggle_timeline" not in shown
+        footer_actions = {b.binding.action for b in screen.active_bindings.values()}
+        assert "export" not in footer_actions
+        assert "toggle_timeline" not in footer_actions
         await pilot.press("x", "5", "u", "n")
         await settle(pilot)
         assert app.screen is screen
@@ -782,7 +782,7 @@ async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> 
         summary = str(app.screen.query_one("#battles-summary").render())
         assert "filter kills=9999" in summary
         assert "no battle matches: press f to change the filter" in summary
-        # A time filter after every stored battle says when the latest ended.
+        # A time filter after every stored battle reports when the latest ended.
         latest = max(b.end_time for b in list_battles(battles_db))
         await pilot.press("f", "ctrl+u", *"since=6h", "enter")
         await settle(pilot)

@@ -65,7 +65,7 @@ def test_list_filters_by_system(
     assert "Jita" in capsys.readouterr().out
 
 
-def test_list_since_after_every_battle_says_when_the_latest_ended(
+def test_list_since_reports_latest_end(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (battle,) = list_battles(db)
@@ -77,7 +77,7 @@ def test_list_since_after_every_battle_says_when_the_latest_ended(
         f" {battle.end_time:%Y-%m-%d %H:%M} UTC\n"
         "give an earlier --since to list it\n"
     )
-    # With other filters that leave the list empty, it says no more.
+    # Other filters that leave the list empty give the usual message only.
     assert main([*list_since, "2021-11-27", "--min-kills", "999"]) == 0
     assert capsys.readouterr().out.startswith("no battles match")
 

@@ -367,7 +367,7 @@ async def test_watch_screen_add_disable_delete(
         await pilot.pause()
         form = app.screen
         assert isinstance(form, ProfileForm)
-        # The footer says how to save as well as how to cancel.
+        # The footer names the save key as well as the cancel key.
         keys = {k: b.binding.description for k, b in form.active_bindings.items()}
         assert keys["enter"] == "Save"
         assert keys["escape"] == "Cancel"

@@ -371,8 +371,8 @@ async def test_screen_resolves_missing_names(
 async def test_screen_says_why_names_stay_ids(
     app_settings: Settings, esi: FakeServer
 ) -> None:
-    """A failed name lookup leaves ids on screen and says why in the status
-    bar; r reloads and asks ESI again."""
+    """A failed name lookup leaves ids on screen and reports the reason in
+    the status bar. Then r reloads and requests the names from ESI again."""
     esi.queue("POST", "/esi/universe/names/", Reply.error(400, "bad request"))
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -419,7 +419,8 @@ async def test_screen_item_tree(app_settings: Settings) -> None:
         assert label.endswith("]")
         assert label[label.index("[") :].startswith("[1 inside, ")
         assert label.endswith(" destroyed]")
-        assert "dropped]" not in label and "0 dropped" not in label
+        assert "dropped]" not in label
+        assert "0 dropped" not in label
         assert "destroyed 32" in str(containers[0].children[0].label)
         await pilot.press("e")
         assert containers[0].is_expanded

@@ -336,8 +336,8 @@ def poll_until(monitor: Monitor, connected: bool, limit: float = 30.0) -> Snapsh
 def test_retry_now_skips_the_backoff(
     own_cluster: PrivateCluster, settings: Settings
 ) -> None:
-    """Once the app sees the server back, the monitor reconnects at its next
-    poll instead of after the rest of its backoff (up to 30 s)."""
+    """Once the app has reconnected, the monitor reconnects at its next poll
+    instead of after the rest of its backoff (up to 30 s)."""
     own_cluster.start()
     ensure_database(own_cluster)
     watcher = make_monitor(own_cluster.url(), settings)

@@ -238,7 +238,7 @@ def test_memory_analysis_short_interval_judges_nothing(
     assert trend["leak_suspected"] is False
     assert trend["judged"] is False
     assert trend["span_seconds"] < data["leak_rule"]["window_seconds"]
-    # The text says so, and how to measure long enough.
+    # The text reports it, and the options that measure long enough.
     status = main(["--dsn", db_url, "memory-analysis", "--interval", "0.5"])
     lines = capsys.readouterr().out.splitlines()
     assert status == 0

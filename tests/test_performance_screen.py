@@ -619,11 +619,14 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
     inert there, so c cannot cancel a backend from the Statements tab."""
     async with recorded_screen(settings) as (app, pilot, screen):
 
-        def shown() -> set[str]:
+        def footer_actions() -> set[str]:
             return {b.binding.action for b in screen.active_bindings.values()}
 
-        assert {"filter", "cycle_sort", "explain"} <= shown()
-        assert not {"cancel_backend", "terminate_backend", "toggle_trace"} & shown()
+        assert {"filter", "cycle_sort", "explain"} <= footer_actions()
+        assert (
+            not {"cancel_backend", "terminate_backend", "toggle_trace"}
+            & footer_actions()
+        )
         await pilot.press("c")
         assert app.screen is screen
         # With the table focused, its own enter, not the screen's, is shown.
@@ -632,12 +635,12 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
         assert screen.active_bindings["enter"].binding.description == "Query"
         screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
         await pilot.pause()
-        assert {"cancel_backend", "terminate_backend", "explain"} <= shown()
-        assert not {"filter", "cycle_sort", "toggle_trace"} & shown()
+        assert {"cancel_backend", "terminate_backend", "explain"} <= footer_actions()
+        assert not {"filter", "cycle_sort", "toggle_trace"} & footer_actions()
         screen.query_one("#perf-tabs", TabbedContent).active = "tab-memory"
         await pilot.pause()
-        assert "toggle_trace" in shown()
-        assert not {"explain", "cancel_backend", "filter"} & shown()
+        assert "toggle_trace" in footer_actions()
+        assert not {"explain", "cancel_backend", "filter"} & footer_actions()
 
 
 def test_paused_summary_keeps_alert_counts_in_80_columns() -> None:

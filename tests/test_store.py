@@ -257,7 +257,7 @@ def test_rejected_connection_fails_at_once(
 def test_pool_timeout_tells_stopped_server_from_busy_pool(
     own_cluster: PrivateCluster,
 ) -> None:
-    """Both time out in the pool; the error says which one it was."""
+    """Both time out in the pool, and the error names the case."""
     own_cluster.start()
     ensure_database(own_cluster)
     with Database(own_cluster.url(), max_size=1, borrow_timeout=0.5) as db:

@@ -280,7 +280,7 @@ async def test_plot_series_differ_without_colour(
     monkeypatch: pytest.MonkeyPatch, no_color: bool
 ) -> None:
     """Under NO_COLOR each series gets a marker of its own, in the legend
-    and the lines, since colour no longer tells them apart."""
+    and the lines, since colour no longer separates them."""
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")
     else:

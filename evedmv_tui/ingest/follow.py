@@ -430,7 +430,7 @@ class R2Z2Follower:
         due = self._pending_retry_at
         if due is None or self.esi is None or self._monotonic() < due:
             return
-        log.info("fetching the killmail bodies that ESI failed to give before")
+        log.info("fetching killmail bodies left pending by earlier ESI errors")
         try:
             self._fetch_pending(totals)
         except (psycopg.OperationalError, DatabaseUnavailable) as exc:

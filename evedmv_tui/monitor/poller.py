@@ -323,8 +323,7 @@ class Monitor:
     def retry_now(self) -> None:
         """Let the next poll connect at once instead of after the backoff.
 
-        For when something else saw the server come back, such as the
-        app's own connection.
+        The app calls it when its own connection to the server is back.
         """
         self._next_attempt = 0.0
 
@@ -1054,7 +1053,7 @@ def _is_connection_error(exc: psycopg.Error) -> bool:
 
 
 def _lost_text(exc: BaseException) -> str:
-    """Say in a few words why the connection to the server was lost."""
+    """Return the reason the connection to the server was lost, in a few words."""
     return f"connection lost ({connect_reason(exc)})"
 
 

@@ -408,7 +408,8 @@ class KillmailScreen(DashboardScreen):
     def show_names(self, resolved: ResolvedNames) -> None:
         """Redraw with names that ESI resolved after the first display.
 
-        When ESI failed, the status bar says why the rest still show as ids.
+        When ESI failed, the status bar gives the reason the rest still show
+        as ids.
         """
         if self.detail is not None and resolved.names:
             self.show_detail(with_names(self.detail, resolved.names))

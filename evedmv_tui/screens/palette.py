@@ -68,8 +68,8 @@ def argument_error(entry: ScreenEntry, words: list[str]) -> str | None:
         try:
             entry.parse_argument(" ".join(words[count:]))
         except ValueError as exc:
-            # The longest name leaves the shortest argument, which is the
-            # one the user most likely meant.
+            # The longest name leaves the shortest argument, which is
+            # probably the one the user meant.
             error = error or str(exc)
             continue
         return None

@@ -102,7 +102,7 @@ class MonitorService:
             self._arm(self._delay())
 
     def reconnect_now(self) -> None:
-        """Poll at once if the monitor is disconnected; the app is connected again."""
+        """Poll at once if the monitor is disconnected: the app has reconnected."""
         monitor = self.monitor
         if monitor is None or monitor.connected:
             return

@@ -223,10 +223,10 @@ class Database:
             ) from None
 
     def _borrow_failure(self) -> DatabaseUnavailable:
-        """Tell a server that is gone from one whose connections stay busy.
+        """Return the error for a pool timeout: a server gone, or busy connections.
 
-        The pool times out the same way in both cases; one plain connection
-        attempt tells them apart and gives the server's reason.
+        The pool times out the same way in both cases, so one plain connection
+        attempt separates them and gives the server's reason.
         """
         try:
             check_server(

@@ -334,7 +334,7 @@ def statements_state(
 ) -> Text:
     """Return the line above the statements: order, interval, trust, filter.
 
-    ``empty`` says the table shows no row, and the line then says why.
+    With ``empty`` (the table has no row), the line also gives the reason.
     """
     state = "trusted" if snapshot.statements_trusted else "not trusted"
     text = Text(f"by {sort} over {snapshot.elapsed or 0:.1f} s ({state}")
@@ -344,7 +344,7 @@ def statements_state(
     if text_filter:
         text.append(f" · filter {text_filter!r}")
     if empty and not snapshot.connected:
-        pass  # The reason above says why nothing is listed.
+        pass  # The disconnection reason above explains the empty table.
     elif empty and text_filter:
         text.append(" · no statement matches")
     elif empty:
