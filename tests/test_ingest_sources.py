@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import lzma
+import os
 import tarfile
 import threading
 from collections.abc import Generator
@@ -312,6 +313,49 @@ def test_folder_of_dangling_link_only(
     assert warnings[0].startswith("skipped 1 file found in folders.")
     assert f"Symbolic links that point nowhere: {link}." in warnings[0]
     assert "killmail format" not in warnings[0]
+
+
+def test_folder_warns_pipes_and_linked_folders(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_text("{}")
+    pipe = folder / "feed.jsonl"
+    os.mkfifo(pipe)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.json").write_text("{}")
+    linked = folder / "more"
+    linked.symlink_to(elsewhere, target_is_directory=True)
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([folder]) == [folder / "a.json"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("skipped 2 files found in folders.")
+    assert f"Not regular files (pipes, sockets or devices): {pipe}." in warnings[0]
+    assert (
+        f"Symbolic links to folders, which are not followed: {linked}."
+        " Name such a folder on the command line" in warnings[0]
+    )
+
+    caplog.clear()
+    assert expand_paths([linked]) == [linked / "b.json"]
+    assert not caplog.records
+
+
+def test_folder_of_pipe_only_is_not_called_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    os.mkfifo(tmp_path / "feed.json")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([tmp_path]) == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "contains no files" not in warnings[0]
+    assert "Not regular files" in warnings[0]
 
 
 def test_real_everef_folder_gives_archives(caplog: pytest.LogCaptureFixture) -> None:

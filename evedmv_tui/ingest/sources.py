@@ -118,26 +118,28 @@ def _compressor_named(name: str) -> str | None:
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Return the files named by ``paths``, walking folders in name order.
 
-    A folder contributes only the files that :func:`is_killmail_name`
-    accepts. The others, and symbolic links in it that point nowhere, are
-    listed in one warning. A file named directly is always read, whatever
-    its name. Empty files are read too, each with a warning, because they
-    contain no killmail.
+    A folder contributes only the regular files that :func:`is_killmail_name`
+    accepts. Everything else it holds is listed in one warning, by reason:
+    other names, symbolic links that point nowhere, pipes, sockets and
+    devices, and symbolic links to folders, which are not followed. A file
+    named directly is always read, whatever its name. Empty files are read
+    too, each with a warning, because they contain no killmail.
 
     Raise :class:`InputError` for a path that does not exist.
     """
     files: list[Path] = []
-    unmatched: list[Path] = []
-    dangling: list[Path] = []
+    skipped = _Skipped()
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found, broken_links = _files_under(path)
-            if not found and not broken_links:
+            found = _files_under(path, skipped)
+            if not found and skipped.empty_of(path):
                 log.warning("folder %s contains no files", path)
             for file in sorted(found):
-                (files if is_killmail_name(file.name) else unmatched).append(file)
-            dangling += sorted(broken_links)
+                if is_killmail_name(file.name):
+                    files.append(file)
+                else:
+                    skipped.unmatched.append(file)
         elif path.is_file():
             files.append(path)
         else:
@@ -146,29 +148,93 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 f"{path} is not a file or folder",
                 "check the path, or list the folder's files",
             )
-    if unmatched or dangling:
-        _warn_skipped(unmatched, dangling)
+    skipped.warn()
     for file in files:
         if file.stat().st_size == 0:
             log.warning("file %s is empty: it contains no killmails", file)
     return files
 
 
-def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Return the files under ``folder`` and the symbolic links that point nowhere.
+@dataclasses.dataclass
+class _Skipped:
+    """Folder entries that are not read, by reason."""
+
+    unmatched: list[Path] = dataclasses.field(default_factory=list)
+    dangling: list[Path] = dataclasses.field(default_factory=list)
+    special: list[Path] = dataclasses.field(default_factory=list)
+    linked_folders: list[Path] = dataclasses.field(default_factory=list)
+
+    def _reasons(self) -> list[tuple[list[Path], str, str]]:
+        return [
+            (
+                self.unmatched,
+                "Names not in a killmail format (.json, .jsonl, .ndjson, .tar,"
+                " compressed or not)",
+                "Name such a file on the command line to import it anyway.",
+            ),
+            (
+                self.dangling,
+                "Symbolic links that point nowhere",
+                "Point them at a file or remove them.",
+            ),
+            (
+                self.special,
+                "Not regular files (pipes, sockets or devices)",
+                "Copy what they hold into a file to import it.",
+            ),
+            (
+                self.linked_folders,
+                "Symbolic links to folders, which are not followed",
+                "Name such a folder on the command line to import it.",
+            ),
+        ]
+
+    def empty_of(self, folder: Path) -> bool:
+        """Tell whether nothing under ``folder`` was skipped either."""
+        return not any(
+            path.is_relative_to(folder)
+            for paths, _, _ in self._reasons()
+            for path in paths
+        )
+
+    def warn(self) -> None:
+        """Log one warning that lists every skipped entry, with a hint per reason."""
+        reasons = self._reasons()
+        count = sum(len(paths) for paths, _, _ in reasons)
+        if not count:
+            return
+        log.warning(
+            "skipped %d %s found in folders. %s",
+            count,
+            "file" if count == 1 else "files",
+            " ".join(
+                f"{label}: {_listed(sorted(paths))}. {hint}"
+                for paths, label, hint in reasons
+                if paths
+            ),
+        )
+
+
+def _files_under(folder: Path, skipped: _Skipped) -> list[Path]:
+    """Return the regular files under ``folder``, adding the rest to ``skipped``.
 
     Raise :class:`InputError` for a folder that cannot be listed, which
     ``Path.rglob`` would skip without a word.
     """
     unreadable: list[OSError] = []
     files: list[Path] = []
-    dangling: list[Path] = []
-    for root, _, names in os.walk(folder, onerror=unreadable.append):
+    for root, folders, names in os.walk(folder, onerror=unreadable.append):
+        for name in folders:
+            path = Path(root, name)
+            if path.is_symlink():
+                skipped.linked_folders.append(path)
         for path in (Path(root, name) for name in names):
             if path.is_file():
                 files.append(path)
             elif path.is_symlink() and not path.exists():
-                dangling.append(path)
+                skipped.dangling.append(path)
+            else:
+                skipped.special.append(path)
     if unreadable:
         error = unreadable[0]
         more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
@@ -178,7 +244,7 @@ def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
             "give the user running evedmv read and execute permission on it,"
             " or leave it out",
         )
-    return files, dangling
+    return files
 
 
 def _listed(paths: list[Path]) -> str:
@@ -188,29 +254,6 @@ def _listed(paths: list[Path]) -> str:
     if more > 0:
         listed += f" and {more} more"
     return listed
-
-
-def _warn_skipped(unmatched: list[Path], dangling: list[Path]) -> None:
-    """Log one warning for the folder entries that are not read, by reason."""
-    count = len(unmatched) + len(dangling)
-    reasons = []
-    if unmatched:
-        reasons.append(
-            "Names not in a killmail format (.json, .jsonl, .ndjson, .tar,"
-            f" compressed or not): {_listed(unmatched)}. Name such a file on the"
-            " command line to import it anyway."
-        )
-    if dangling:
-        reasons.append(
-            f"Symbolic links that point nowhere: {_listed(dangling)}. Point them"
-            " at a file or remove them."
-        )
-    log.warning(
-        "skipped %d %s found in folders. %s",
-        count,
-        "file" if count == 1 else "files",
-        " ".join(reasons),
-    )
 
 
 class _CountingReader(io.RawIOBase):
