@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.screen import Screen
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 from textual.worker import WorkerFailed
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
+from evedmv_tui.screens import declared_bindings
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.home import HomeScreen
 from evedmv_tui.widgets.prompt import PromptScreen
@@ -604,3 +606,22 @@ async def test_home_reloads_when_shown_again(
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
         assert len(loads) == 2
+
+
+def test_declared_bindings_include_inherited_keys() -> None:
+    """A key bound by a base class is listed for its subclass, and the
+    subclass's own binding of a key replaces the base's."""
+
+    class Base(Screen[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [
+            ("m", "move", "Move"),
+            ("x", "export", "Export"),
+        ]
+
+    class Child(Base):
+        BINDINGS: ClassVar[list[BindingType]] = [("x", "export_json", "Export JSON")]
+
+    bindings = {b.key: b.action for b in declared_bindings(Child)}
+    assert bindings["m"] == "move"
+    assert bindings["x"] == "export_json"
+    assert {b.key: b.action for b in declared_bindings(Base)}["x"] == "export"

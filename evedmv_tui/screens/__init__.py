@@ -213,6 +213,19 @@ class TooSmall(Static):
     """Replaces a screen's content while the terminal is below 80x24."""
 
 
+def declared_bindings(screen_class: type[Screen[Any]]) -> list[Binding]:
+    """Return the bindings a screen class and its bases declare, as Textual merges them.
+
+    A class's ``BINDINGS`` lists only its own keys, and a subclass's binding
+    of a key replaces its base's.
+    """
+    by_key: dict[str, Binding] = {}
+    for cls in reversed(screen_class.__mro__):
+        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
+            by_key[binding.key] = binding
+    return list(by_key.values())
+
+
 class DashboardScreen(Screen[None]):
     """A screen with the header, status bar and footer, and database helpers.
 
@@ -341,7 +354,7 @@ class DashboardScreen(Screen[None]):
             return []
         tabs = self.query_one(TabbedContent)
         groups: dict[frozenset[str], list[Binding]] = {}
-        for binding in Binding.make_bindings(self.BINDINGS):
+        for binding in declared_bindings(type(self)):
             # The action's name, without arguments such as "move(1)" has.
             where = self.TAB_ACTIONS.get(binding.action.partition("(")[0])
             if where is not None and binding.action not in listed:
