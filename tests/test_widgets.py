@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 from typing import Any, ClassVar
 
 import pytest
@@ -482,3 +483,36 @@ def test_home_overview_times_in_utc() -> None:
     assert "First killmail     2021-11-27 00:30 UTC" in text
     assert "Last killmail      2021-11-28 00:30 UTC" in text
     assert "Last import        2025-12-31 23:30:00 UTC" in text
+
+
+async def test_plot_keeps_peaks_below_legend() -> None:
+    """The legend of several series covers the top left rows, so the y axis
+    reaches above the highest value by the legend's rows.
+
+    The battle timeline's tallest column often comes in the first
+    minutes, right where plotext draws the legend, and was hidden.
+    """
+
+    class TwelveRows(App[None]):
+        CSS = "SeriesPlot { height: 12; }"
+
+        def compose(self) -> ComposeResult:
+            yield SeriesPlot("Kills per minute")
+
+    app = TwelveRows()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(SeriesPlot)
+        peaks = [9.0, 2.0, 4.0]
+        for side, peak in enumerate(peaks, start=1):
+            plot.set_series(
+                f"side {side}", [(0.0, peak), *((m, 1.0) for m in range(1, 30))]
+            )
+        await pilot.pause()
+        lines = plot_lines(plot)
+        legend = lines[1:4]
+        assert [line.split()[-1] for line in legend] == ["1", "2", "3"]
+        top = float(legend[0].split()[0])
+        assert top > max(peaks)
+        # The row under the legend contains the peak, not only a tick label.
+        drawn = re.sub(r"^\s*[\d.]*", "", lines[4])
+        assert drawn.strip(), "\n".join(lines)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterable
 
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 DEFAULT_MAX_SAMPLES = 300
@@ -72,6 +73,9 @@ class SeriesPlot(PlotextPlot):
         self.y_label = y_label
         self.max_samples = max_samples
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
+        self._legend: tuple[int, float, float] | None = None
+        """Rows of the legend and the lowest and highest value drawn, or None
+        when no legend is drawn."""
 
     def on_mount(self) -> None:
         self.redraw()
@@ -103,6 +107,9 @@ class SeriesPlot(PlotextPlot):
         oldest = min((h[0][0] for h in self.series.values() if h), default=0.0)
         drawn = False
         several = len(self.series) > 1
+        self._legend = None
+        lows: list[float] = []
+        highs: list[float] = []
         markers = self.app.no_color and several
         for index, (name, history) in enumerate(self.series.items()):
             if not history:
@@ -113,11 +120,37 @@ class SeriesPlot(PlotextPlot):
                 NO_COLOR_MARKERS[index % len(NO_COLOR_MARKERS)] if markers else None
             )
             plt.plot(xs, ys, label=name if several else None, marker=marker)
+            lows.append(min(ys))
+            highs.append(max(ys))
             drawn = True
+        # Only several series are labelled, so one series has no legend.
+        if several and lows:
+            self._legend = (len(lows), min(lows), max(highs))
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
         plt.title(self.describe_title(drawn))
         self.refresh()
+
+    def render(self) -> RenderResult:
+        self._reserve_legend_rows()
+        return super().render()
+
+    def _reserve_legend_rows(self) -> None:
+        """Raise the top of the y axis so the data stays below the legend.
+
+        plotext draws the legend of several series over the top left rows
+        of the plot, one row per series, where it would hide the highest
+        values of the first minutes. The plot draws ``height - 2`` rows of
+        data, under the title line and above the tick labels.
+        """
+        if self._legend is None:
+            return
+        legend_rows, low, high = self._legend
+        rows = self.size.height - 2
+        free = rows - legend_rows
+        if free < 2 or high <= low:
+            return
+        self.plt.ylim(low, low + (high - low) * rows / free)
 
     def describe_title(self, drawn: bool = True) -> str:
         """Return the title line: the title, then the units of both axes."""
