@@ -140,7 +140,7 @@ class SeriesPlot(PlotextPlot):
 
         plotext draws the legend of several series over the top left rows
         of the plot, one row per series, where it would hide the highest
-        values of the first minutes. The plot draws ``height - 2`` rows of
+        of the first values. The plot draws ``height - 2`` rows of
         data, under the title line and above the tick labels.
         """
         if self._legend is None:
