@@ -457,6 +457,34 @@ def test_override_survives_rebuild_and_new_kills(db: Database) -> None:
     assert not overridden
 
 
+def test_move_back_to_detected_side_is_not_marked(db: Database) -> None:
+    """Moving an entity back to the side detection gave it drops the mark
+    and the user's reason, as if it had never been moved."""
+    side_a, side_b = two_fleets()
+    import_batch(db, brawl(side_a, side_b, kills=30))
+    (battle,) = list_battles(db)
+
+    def corporation() -> tuple[int, bool, str]:
+        rows = load_report(db, battle.battle_id).entities
+        corp = next(e for e in rows if e.entity_id == 98_000_102)
+        return corp.side_no, corp.overridden, corp.reason
+
+    detected_side, _, detected_reason = corporation()
+    side_of = {
+        e.entity_id: e.side_no for e in load_report(db, battle.battle_id).entities
+    }
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, side_of[99_000_102])
+    moved_side, overridden, _ = corporation()
+    assert moved_side != detected_side
+    assert overridden
+
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, detected_side)
+    side_no, overridden, reason = corporation()
+    assert side_no == detected_side
+    assert not overridden
+    assert reason == detected_reason
+
+
 def test_move_to_new_side(db: Database) -> None:
     side_a, side_b = two_fleets()
     import_batch(db, brawl(side_a, side_b, kills=30))

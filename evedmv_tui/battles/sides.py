@@ -542,7 +542,8 @@ def _apply_overrides(
     applied: dict[tuple[str, int], int] = {}
     new_sides: dict[int, int] = {}
     for override in overrides:
-        if current_side(override.entity_kind, override.entity_id) is None:
+        side_now = current_side(override.entity_kind, override.entity_id)
+        if side_now is None:
             continue
         if override.anchor_id is not None and override.anchor_kind is not None:
             target = current_side(override.anchor_kind, override.anchor_id)
@@ -558,6 +559,10 @@ def _apply_overrides(
                 )
                 new_sides[override.new_side] = max(used, default=0) + 1
             target = new_sides[override.new_side]
+        if target == side_now:
+            # The entity is on that side already, for example after the
+            # user moved it back, so it is not marked as moved.
+            continue
         if override.entity_kind == "character":
             character_sides[override.entity_id] = target
         elif (
