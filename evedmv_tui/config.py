@@ -149,6 +149,12 @@ def load_settings(
             raise ConfigError(
                 "invalid config file", f"{path}: {exc}", "fix or remove the file"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                "invalid config file",
+                f"{path}: not UTF-8 text (invalid byte at offset {exc.start})",
+                "give a TOML file saved as UTF-8, or remove the file",
+            ) from None
         known = {f.name for f in dataclasses.fields(Settings)}
         for key, value in table.items():
             if key not in known:

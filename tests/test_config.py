@@ -43,6 +43,18 @@ def test_unknown_setting_in_file_is_rejected(tmp_path: Path) -> None:
     assert "poll_interval" in caught.value.hint
 
 
+def test_binary_config_file_is_rejected(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"poll_interval = 5\n\x7fELF\xd0\x01\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+    assert (
+        caught.value.message == f"{config}: not UTF-8 text (invalid byte at offset 22)"
+    )
+    assert caught.value.hint is not None
+    assert "UTF-8" in caught.value.hint
+
+
 def test_invalid_number_names_its_source(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(
