@@ -26,6 +26,7 @@ from evedmv_tui.commands.output import printable
             ["watch", "add", "big", "--characters", "99999999999999999999"],
             "invalid id list",
         ),
+        (["watch", "add", "commas", "--characters", ",,"], "invalid id list ',,'"),
         (["watch", "add", "nan", "--min-value", "nan"], "invalid ISK amount 'nan'"),
         (["watch", "add", "inf", "--min-value", "2.5q"], "invalid ISK amount '2.5q'"),
         (["performance", "--interval", "nan"], "give a finite number over 0"),

@@ -349,3 +349,21 @@ def test_form_round_trips_and_explains_errors() -> None:
         parse_form(values)
     assert "Systems: 'Jita' is not valid" in error.value.message
     assert "search with / shows the id" in error.value.message
+
+
+def test_form_rejects_commas_without_ids() -> None:
+    """A field of commas alone is an error, not an empty condition, so the
+    profile does not quietly match more killmails than intended."""
+    from evedmv_tui.screens.watch import form_values, parse_form
+
+    values = form_values(ProfileSpec("big kills", min_value=2.5e9))
+    values["solar_system_ids"] = ", ,"
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    assert "Systems: ', ,' is not valid" in error.value.message
+    values["solar_system_ids"] = ""
+    assert parse_form(values).solar_system_ids == ()
+    values["ship_classes"] = ","
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    assert "give ship classes separated by commas" in error.value.message

@@ -97,13 +97,19 @@ SECONDS = number(0.0, 86_400.0, above=True)
 def id_list(text: str) -> tuple[int, ...]:
     """Parse ids separated by commas, each a positive ``bigint``."""
     parse = whole(1, BIGINT_MAX)
+    invalid = argparse.ArgumentTypeError(
+        f"invalid id list {text!r}: give ids from 1 to {BIGINT_MAX:,},"
+        " separated by commas"
+    )
     try:
-        return tuple(parse(part.strip()) for part in text.split(",") if part.strip())
+        ids = tuple(parse(part.strip()) for part in text.split(",") if part.strip())
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"invalid id list {text!r}: give ids from 1 to {BIGINT_MAX:,},"
-            " separated by commas"
-        ) from None
+        raise invalid from None
+    # Commas alone would drop the condition, so a watch profile meant to be
+    # narrow could match every killmail.
+    if not ids:
+        raise invalid
+    return ids
 
 
 def parse_time(text: str) -> dt.datetime:

@@ -88,10 +88,13 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
     for field, label, _ in FORM_FIELDS[1:]:
         text = values.get(field, "").strip()
         try:
-            if field == "ship_classes":
-                changes[field] = tuple(p.strip() for p in text.split(",") if p.strip())
-            elif field.endswith("_ids"):
-                changes[field] = tuple(int(p) for p in text.split(",") if p.strip())
+            if field == "ship_classes" or field.endswith("_ids"):
+                parts = [p.strip() for p in text.split(",") if p.strip()]
+                if text and not parts:
+                    # Commas alone would leave the condition out unnoticed.
+                    raise ValueError(f"no values in {text!r}")
+                convert = str if field == "ship_classes" else int
+                changes[field] = tuple(convert(p) for p in parts)
             elif field == "min_value":
                 changes[field] = isk_amount(text) if text else None
             else:
@@ -102,6 +105,8 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
                     "whole-number ids separated by commas (search with / shows"
                     " the id of a system, pilot or group)"
                 )
+            elif field == "ship_classes":
+                expected = "ship classes separated by commas, such as capital,frigate"
             elif field == "min_value":
                 expected = f"an ISK amount such as {ISK_EXAMPLES}"
             else:
