@@ -356,6 +356,25 @@ def test_retry_now_skips_the_backoff(
     assert back.connected
 
 
+def test_failed_reconnect_reason_fits_summary(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A server whose socket is gone gives a short reason, not libpq's
+    whole message with the socket path, so the summary line fits."""
+    socket_dir = tmp_path / "gone"
+    socket_dir.mkdir()
+    watcher = make_monitor(f"host={socket_dir} dbname=evedmv", settings)
+    try:
+        down = watcher.poll()
+    finally:
+        watcher.close()
+    assert not down.connected
+    assert down.error == "cannot connect (no server socket)"
+    summary = perf_rows.summary_text(down, paused=False).plain
+    assert summary.endswith(": cannot connect (no server socket); retrying")
+    assert len(summary) <= 78, summary
+
+
 def test_server_restart_while_polling(
     own_cluster: PrivateCluster, settings: Settings
 ) -> None:

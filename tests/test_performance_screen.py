@@ -644,13 +644,35 @@ async def test_footer_shows_the_keys_of_the_tab(settings: Settings) -> None:
 
 
 def test_paused_summary_keeps_alert_counts_in_80_columns() -> None:
-    """The alert counts come before the pause mark and the monitor's cost,
-    so the 78 columns inside the summary's padding keep them."""
+    """The alert counts come before the pause mark, and the pause mark
+    takes the place of the poll's cost, so the line fits the 78 columns
+    inside the summary's padding."""
     snapshot = recorded_snapshot()
     line = perf_rows.summary_text(snapshot, paused=True).plain
-    visible = line[:78]
-    assert "✖ 1 error ▲ 2 warn · ⏸ paused" in visible
-    assert line.index("warn") < line.index("monitor")
+    assert line.endswith("✖ 1 error ▲ 2 warn · ⏸ paused")
+    assert len(line) <= 78
+
+
+def test_summary_fits_80_columns_with_slow_poll() -> None:
+    """A traced poll costs hundreds of milliseconds; its cost keeps its
+    unit within 78 columns."""
+    snapshot = recorded_snapshot()
+    slow = dataclasses.replace(
+        snapshot,
+        cost=dataclasses.replace(snapshot.cost, wall_seconds=0.7021, cpu_seconds=0.565),
+    )
+    line = perf_rows.summary_text(slow, paused=False).plain
+    assert line.endswith("· poll 702 ms, CPU 565 ms")
+    assert len(line) <= 78
+    fast = dataclasses.replace(
+        snapshot,
+        cost=dataclasses.replace(
+            snapshot.cost, wall_seconds=0.0042, cpu_seconds=0.0012
+        ),
+    )
+    assert perf_rows.summary_text(fast, paused=False).plain.endswith(
+        "· poll 4.2 ms, CPU 1.2 ms"
+    )
 
 
 async def test_empty_panels_say_why(settings: Settings) -> None:

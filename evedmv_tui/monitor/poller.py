@@ -339,7 +339,12 @@ class Monitor:
     def _lost(
         self, exc: BaseException, sequence: int, started: float, cpu_started: float
     ) -> Snapshot:
-        message = _error_text(exc)
+        if isinstance(exc, psycopg.Error) and _is_connection_error(exc):
+            # A failed reconnect: libpq's message names the socket and runs
+            # past the width of a status line.
+            message = f"cannot connect ({connect_reason(exc)})"
+        else:
+            message = _error_text(exc)
         if self._db is not None:
             log.warning("monitor lost %s: %s", redact(self._conninfo), message)
             with contextlib.suppress(Exception):

@@ -301,17 +301,25 @@ def summary_text(
     warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
     cost = snapshot.cost
     every = snapshot.interval if interval is None else interval
-    # The monitor's own cost comes last: it is what a narrow terminal cuts.
     text = Text(f"PostgreSQL {version} · every {every:g} s · ")
     text.append(f"✖ {errors} error", style="bold reverse" if errors else "")
     text.append(f" ▲ {warnings} warn", style="bold" if warnings else "")
+    # While paused no poll runs, so the pause mark replaces the cost. The cost comes
+    # last because a narrow terminal cuts the end of the line.
     if paused:
         text.append(" · ⏸ paused", style="bold")
-    text.append(
-        f" · monitor {cost.wall_seconds * 1000:.0f} ms,"
-        f" CPU {cost.cpu_seconds * 1000:.1f} ms"
-    )
+    else:
+        text.append(
+            f" · poll {_milliseconds(cost.wall_seconds)} ms,"
+            f" CPU {_milliseconds(cost.cpu_seconds)} ms"
+        )
     return text
+
+
+def _milliseconds(seconds: float) -> str:
+    """Return ``seconds`` in milliseconds, with a decimal only below 10 ms."""
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.1f}" if milliseconds < 10 else f"{milliseconds:.0f}"
 
 
 def problems_text(snapshot: Snapshot, panel: str) -> Text | None:
