@@ -55,7 +55,8 @@ class Settings:
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     """Private cluster and imported state."""
     state_dir: Path = dataclasses.field(default_factory=default_state_dir)
-    """Regression baselines (SQLite) and other per-user state."""
+    """Regression baselines (one SQLite file per database, see
+    :func:`evedmv_tui.store.target.baseline_file`) and other per-user state."""
     log_file: Path | None = None
     verbose: int = 0
     user_agent: str = DEFAULT_USER_AGENT
@@ -72,10 +73,6 @@ class Settings:
     mouse: bool = True
     offline: bool = False
     """Never contact ESI or zKillboard: names stay unresolved, bodies pending."""
-
-    @property
-    def baseline_file(self) -> Path:
-        return self.state_dir / "baselines.sqlite3"
 
 
 _ENVIRONMENT = {

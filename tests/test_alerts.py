@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,10 @@ from evedmv_tui.config import Settings
 from evedmv_tui.monitor.regressions import Severity
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens.alerts import AlertCenter, AlertsScreen
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.target import baseline_file
 from evedmv_tui.widgets.table import KeyedTable
+from tests.conftest import _create_database, _drop_database
 
 SLOW = "statement:3f2a9c0d11e4b7a8:mean_ms"
 LABEL = "SELECT * FROM killmail WHERE killmail_id = $1"
@@ -129,8 +134,9 @@ async def test_unusable_baseline_file_is_reported(
     settings: Settings, tmp_path: Path
 ) -> None:
     """A directory where the baseline file belongs must not stop the dashboard."""
-    settings.baseline_file.parent.mkdir(parents=True, exist_ok=True)
-    settings.baseline_file.mkdir()
+    path = baseline_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir()
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
@@ -144,6 +150,45 @@ async def test_unusable_baseline_file_is_reported(
         status = str(app.screen.query_one("#alerts-status", Static).render())
         assert "baselines kept in memory" in status
         assert len(cells(app)) == 1
+
+
+@pytest.fixture
+def other_settings(
+    settings: Settings, pg_cluster: PrivateCluster
+) -> Iterator[Settings]:
+    """Settings of a second database on the same server, sharing the state dir."""
+    name = _create_database(pg_cluster)
+    try:
+        yield dataclasses.replace(settings, dsn=pg_cluster.url(name))
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+async def test_dashboard_keeps_baselines_per_database(
+    settings: Settings, other_settings: Settings
+) -> None:
+    """A restart finds its database's baselines; another database starts empty."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        assert center.service.status.path == baseline_file(settings)
+        await feed(center, [10.0] * 40, time.time() - 200.0)
+
+    app = EvedmvApp(other_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        assert center.service.status.path == baseline_file(other_settings)
+        assert center.service.detector.baseline(SLOW) is None
+        await feed(center, [300.0] * 44, time.time() - 200.0)
+        await pilot.pause()
+        assert app.status.alert_count == 0
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        baseline = center.service.detector.baseline(SLOW)
+        assert baseline is not None
+        assert 9.0 < baseline.mean < 11.0
 
 
 async def test_monitor_snapshots_reach_the_detector(

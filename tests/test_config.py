@@ -8,6 +8,7 @@ import pytest
 
 from evedmv_tui.config import load_settings
 from evedmv_tui.errors import ConfigError
+from evedmv_tui.store.target import baseline_file
 
 
 def test_defaults_follow_xdg(tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ def test_data_dir_keeps_state_unless_state_dir_set(tmp_path: Path) -> None:
     default = load_settings(config_file=config, environ=environ)
 
     assert moved.state_dir == chosen / "state"
-    assert moved.baseline_file == chosen / "state" / "baselines.sqlite3"
+    assert baseline_file(moved).parent == chosen / "state" / "baselines"
     assert both.state_dir == tmp_path / "state"
     assert default.state_dir == tmp_path / "xdg-state" / "evedmv"
 

@@ -11,23 +11,36 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.config import Settings
 from evedmv_tui.monitor.regressions import STALE_AFTER, AlertService
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.store.baselines import open_store
+from evedmv_tui.store.target import baseline_file
 
 SLOW = "statement:3f2a9c0d11e4b7a8:mean_ms"
 FINE = "statement:00aa00aa00aa00aa:mean_ms"
+DSN = "postgresql://127.0.0.1:5999/production"
+"""The database the commands read baselines of; none of them connects to it."""
+OTHER_DSN = "postgresql://127.0.0.1:5999/staging"
 
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "state"
     monkeypatch.setenv("EVEDMV_STATE_DIR", str(state))
+    monkeypatch.setenv("EVEDMV_DSN", DSN)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return state
 
 
-def record(state: Path, slow_value: float, *, ago: float = 120.0) -> float:
+def baselines_of(state: Path, dsn: str = DSN) -> Path:
+    """Return the baseline file of ``dsn`` under the state directory ``state``."""
+    return baseline_file(Settings(dsn=dsn, state_dir=state))
+
+
+def record(
+    state: Path, slow_value: float, *, ago: float = 120.0, dsn: str = DSN
+) -> float:
     """Write 40 steady polls, then four with ``SLOW`` at ``slow_value``.
 
     The polls start ``ago`` seconds before now. By default they end soon
@@ -37,7 +50,7 @@ def record(state: Path, slow_value: float, *, ago: float = 120.0) -> float:
 
     async def write() -> None:
         nonlocal at
-        service = await AlertService.open(state / "baselines.sqlite3")
+        service = await AlertService.open(baselines_of(state, dsn))
         rng = random.Random(3)
         for i in range(44):
             at += 2.0
@@ -65,7 +78,7 @@ def record_more(
 
     async def write() -> None:
         nonlocal at
-        service = await AlertService.open(state / "baselines.sqlite3")
+        service = await AlertService.open(baselines_of(state))
         for _ in range(polls):
             at += 2.0
             await service.observe(
@@ -98,7 +111,7 @@ def test_commands_without_file(
     status, _, err = run(capsys, "baseline", "accept", SLOW)
     assert status == 2
     assert "no baseline file" in err
-    assert not (state_dir / "baselines.sqlite3").exists()
+    assert not baselines_of(state_dir).exists()
 
 
 def test_regressions_exit_status_follows_alerts(
@@ -293,7 +306,7 @@ def test_baseline_accept_and_reset(
     assert "baseline not found" in err
 
     async def read() -> list[int]:
-        store = await open_store(state_dir / "baselines.sqlite3")
+        store = await open_store(baselines_of(state_dir))
         try:
             return [b.count for b in await store.load_baselines()]
         finally:
@@ -305,8 +318,7 @@ def test_baseline_accept_and_reset(
 def test_unreadable_file_is_an_error(
     state_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state_dir.mkdir(parents=True)
-    (state_dir / "baselines.sqlite3").mkdir()
+    baselines_of(state_dir).mkdir(parents=True)
     status, _, err = run(capsys, "regressions")
     assert status == 2
     assert "cannot read the baseline file" in err
@@ -325,3 +337,42 @@ def test_baseline_reset_needs_key_or_all(
     status, out, _ = run(capsys, "baseline", "show", "--json")
     assert status == 0
     assert {b["key"] for b in json.loads(out)["baselines"]} == {SLOW, FINE}
+
+
+def test_commands_read_their_own_database(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regression of one database neither shows nor fails for another."""
+    record(state_dir, 200.0)
+    record(state_dir, 10.0, dsn=OTHER_DSN)
+
+    status, out, _ = run(capsys, "--dsn", OTHER_DSN, "regressions", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["alerts"] == []
+    assert data["target"] == "host=127.0.0.1 port=5999 dbname=staging"
+
+    same = "host=127.0.0.1 port=5999 dbname=production password=hunter2"
+    status, out, _ = run(capsys, "--dsn", same, "regressions", "--json")
+    assert status == 1
+    data = json.loads(out)
+    assert [a["key"] for a in data["alerts"]] == [SLOW]
+    assert data["target"] == "host=127.0.0.1 port=5999 dbname=production"
+    assert "hunter2" not in out
+
+
+def test_commands_without_file_name_the_database(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(state_dir, 200.0)
+    status, out, _ = run(capsys, "--dsn", OTHER_DSN, "regressions")
+    assert status == 0
+    assert "no active regressions" in out
+    assert "host=127.0.0.1 port=5999 dbname=staging" in out
+    status, out, _ = run(capsys, "--dsn", OTHER_DSN, "baseline", "show")
+    assert status == 0
+    assert "no baselines yet" in out
+    status, _, err = run(capsys, "--dsn", OTHER_DSN, "baseline", "accept", SLOW)
+    assert status == 2
+    assert "no baseline file" in err
+    assert "dbname=staging" in err

@@ -1,8 +1,8 @@
 """The ``evedmv regressions`` and ``evedmv baseline show | reset | accept`` commands.
 
-Both read the baseline file the dashboard writes
-(:attr:`~evedmv_tui.config.Settings.baseline_file`) and may run while
-dashboards have it open. ``evedmv regressions`` exits 1 while an
+Both read the baseline file that the dashboard writes for the database the
+settings connect to (:func:`~evedmv_tui.store.target.baseline_file`), and
+may run while dashboards have it open. ``evedmv regressions`` exits 1 while an
 unacknowledged high or critical alert is open whose key still deviates and
 is not stale, so a cron job or a login script can check it.
 """
@@ -36,6 +36,7 @@ from evedmv_tui.store.baselines import (
     BaselineStore,
     open_store,
 )
+from evedmv_tui.store.target import baseline_file, settings_target
 
 EXIT_ALERTING = 1
 """Exit status of ``evedmv regressions`` while an unacknowledged high or
@@ -63,7 +64,8 @@ def register(subparsers: Any) -> None:
     regressions = subparsers.add_parser(
         "regressions",
         help="list active performance regression alerts",
-        description="List active regression alerts. Exits 1 while an"
+        description="List active regression alerts of one database: the"
+        " server of --dsn, or the private cluster without it. Exits 1 while an"
         " unacknowledged high or critical alert is open whose latest value"
         " still deviates; a recovering alert and a stale one (no sample for"
         f" {STALE_AFTER / 60:.0f} minutes) do not count. Exits 0 otherwise.",
@@ -77,7 +79,10 @@ def register(subparsers: Any) -> None:
     regressions.set_defaults(handler=regressions_command)
 
     baseline = subparsers.add_parser(
-        "baseline", help="inspect and manage regression baselines"
+        "baseline",
+        help="inspect and manage regression baselines",
+        description="Inspect and manage the regression baselines of one"
+        " database: the server of --dsn, or the private cluster without it.",
     )
     actions = baseline.add_subparsers(
         title="baseline commands", metavar="ACTION", required=True
@@ -123,12 +128,13 @@ def _duration(seconds: float) -> str:
 
 
 async def _open(settings: Settings) -> BaselineStore:
-    path = settings.baseline_file
+    path = baseline_file(settings)
     if not path.exists():
         raise EvedmvError(
             "no baseline file",
-            f"{path} does not exist yet",
-            "run the dashboard first; it creates the file on its first poll",
+            f"{path} does not exist yet for {settings_target(settings).conninfo}",
+            "run the dashboard on this database first (same --dsn or data"
+            " directory); it creates the file on its first poll",
         )
     store = await open_store(path)
     status = store.status
@@ -192,13 +198,15 @@ def _print_alerts(alerts: list[Alert], now: float) -> None:
 
 
 async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.baseline_file.exists() and args.ack is None:
+    path = baseline_file(settings)
+    target = settings_target(settings).conninfo
+    if not path.exists() and args.ack is None:
         if args.json:
-            print(json.dumps({"alerts": [], "file": str(settings.baseline_file)}))
+            print(json.dumps({"alerts": [], "file": str(path), "target": target}))
         else:
             print(
-                f"no active regressions (no baseline file at"
-                f" {settings.baseline_file} yet; the dashboard creates it)"
+                f"no active regressions (no baseline file for {target} at"
+                f" {path} yet; the dashboard creates it)"
             )
         return 0
     store = await _open(settings)
@@ -223,7 +231,8 @@ async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
             json.dumps(
                 {
                     "alerts": [_alert_json(a, now) for a in alerts],
-                    "file": str(settings.baseline_file),
+                    "file": str(path),
+                    "target": target,
                     "unacknowledged_high_or_critical": len(failing),
                 },
                 indent=2,
@@ -301,11 +310,13 @@ def _print_baseline(
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
     min_samples = DetectorConfig().min_samples
-    if args.key is None and not settings.baseline_file.exists():
+    path = baseline_file(settings)
+    if args.key is None and not path.exists():
         if args.json:
             print(json.dumps({"baselines": []}))
         else:
-            print(f"no baselines yet (no file at {settings.baseline_file})")
+            target = settings_target(settings).conninfo
+            print(f"no baselines yet (no file for {target} at {path})")
         return 0
     store = await _open(settings)
     try:

@@ -1,8 +1,9 @@
 """The alerts screen, and the glue between the alert service and the dashboard.
 
 :func:`start_alert_center` opens the
-:class:`~evedmv_tui.monitor.regressions.AlertService` on the baseline file in
-a task of the app, sets ``app.alert_center`` and keeps the service open until
+:class:`~evedmv_tui.monitor.regressions.AlertService` on the baseline file of
+the database the app connects to (:func:`~evedmv_tui.store.target.baseline_file`)
+in a task of the app, sets ``app.alert_center`` and keeps the service open until
 the task is cancelled at shutdown. The monitor feeds it with
 ``app.alert_center.subscribe(monitor)``; every poll then updates the status
 bar count, and new high and critical alerts become notifications.
@@ -32,6 +33,7 @@ from evedmv_tui.monitor.regressions import (
 )
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.target import baseline_file, settings_target
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
 from evedmv_tui.widgets.text import truncate
 
@@ -215,7 +217,11 @@ async def run_alert_center(app: App[Any]) -> None:
     """
     try:
         settings = app.settings  # type: ignore[attr-defined]
-        service = await AlertService.open(settings.baseline_file)
+        path = baseline_file(settings)
+        log.info(
+            "regression baselines of %s in %s", settings_target(settings).conninfo, path
+        )
+        service = await AlertService.open(path)
     except Exception:
         log.exception("cannot start regression alerts")
         app.set_status(  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """Regression baselines, the alert log and alert evidence in one SQLite file.
 
-The file lives at :attr:`evedmv_tui.config.Settings.baseline_file` and may be
-shared by several dashboards and commands on one machine. It runs in WAL mode,
+Each monitored database has its own file
+(:func:`evedmv_tui.store.target.baseline_file`), which may be shared by
+several dashboards and commands on one machine. It runs in WAL mode,
 so readers never block the writer. Each store has one writer task that opens
 every write transaction with ``BEGIN IMMEDIATE``: the write lock is taken at
 the start, so a transaction never fails half-way on a lock upgrade, and a busy
