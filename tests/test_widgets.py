@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -209,6 +210,43 @@ async def test_keyed_table_rejects_bad_rows() -> None:
             table.update_rows(rows(("a", 1), ("a", 2)))
         with pytest.raises(ValueError, match="has 1 cells, expected 2"):
             table.update_rows([("a", ["only one"])])
+
+
+class FixedHeightTableApp(App[None]):
+    CSS = "KeyedTable { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(
+            [("start", "Start UTC"), ("place", "Systems (region)"), ("kills", "Kills")]
+        )
+
+
+async def test_keyed_table_redraws_after_measuring() -> None:
+    """A row drawn before the table measured its cells is redrawn at full width.
+
+    The screen can repaint the cursor row between filling the table and the
+    table's idle handler, which widens the columns. A table of fixed height
+    gets no Resize from new rows, so nothing else invalidates that drawing.
+    """
+    app = FixedHeightTableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows([])
+        await pilot.pause()
+        table.update_rows(
+            (
+                f"b{minute}",
+                [f"01-02 16:{minute:02}", "Crielere (Sinq Laison)", 17 + minute],
+            )
+            for minute in range(5)
+        )
+        width = table.size.width
+        cut = table.render_lines(Region(0, 1, width, 1))[0].text
+        assert "01-02 16:00" not in cut, "drawn after the columns were measured"
+        await pilot.pause()
+        lines = [strip.text for strip in table.render_lines(Region(0, 0, width, 3))]
+        assert "01-02 16:00  Crielere (Sinq Laison)     17" in lines[1]
+        assert "01-02 16:01  Crielere (Sinq Laison)     18" in lines[2]
 
 
 # -- plot ---------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowKey
 
@@ -70,8 +72,23 @@ class KeyedTable(DataTable[Any]):
             zebra_stripes=True,
         )
         self.column_specs = tuple(columns)
+        self._drawn_column_widths: tuple[int, ...] = ()
+        """Column widths at the last render, which the render caches were built for."""
         for key, label in self.column_specs:
             self.add_column(label, key=key)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # DataTable measures added and updated cells on idle, and its render
+        # caches are not keyed by column width (Textual 8.2). A row drawn
+        # before that measurement, often the cursor row, would keep its cut
+        # cells until its cache key changes, so widths that changed since the
+        # last render drop the caches.
+        widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
+        if widths != self._drawn_column_widths:
+            self._drawn_column_widths = widths
+            # DataTable implements this public hook by clearing its render caches.
+            self.notify_style_update()
+        return super().render_lines(crop)
 
     @property
     def row_keys(self) -> list[str]:
