@@ -243,6 +243,10 @@ async def test_unknown_name_says_so(app_settings: Settings) -> None:
         assert app.screen.page is None
         assert "No alliance with the id or name" in text_of(app, "#entity-title")
         assert "[b]alliance" in text_of(app, "#entity-title")
+        # Periods and tabs need a page, so the footer leaves them out.
+        active = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "reload" in active
+        assert not any(a.startswith(("period", "next_tab")) for a in active)
 
 
 async def test_unknown_name_hides_empty_page(app_settings: Settings) -> None:

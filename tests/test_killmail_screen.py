@@ -455,6 +455,13 @@ async def test_screen_missing_killmail(app_settings: Settings) -> None:
         text = str(app.screen.query_one("#victim", Static).render())
         assert "Killmail 12345 is not in the database" in text
         assert app.screen.query_one(KeyedTable).row_count == 0
+        # The footer shows only keys that act: no tabs or containers to show.
+        active = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "reload" in active
+        assert not any(a.startswith(("show_tab", "expand_items")) for a in active)
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        active = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert {"show_tab('attackers')", "show_tab('items')", "expand_items"} <= active
 
 
 async def test_prompt_opens_killmail(app_settings: Settings) -> None:

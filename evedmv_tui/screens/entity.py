@@ -61,6 +61,9 @@ PERIOD_KEYS = {
     "4": Period.ALL,
 }
 
+PAGE_ACTIONS = frozenset({"period", "next_tab"})
+"""Actions that act on a shown page, hidden until one is shown."""
+
 
 class StoredNames:
     """Resolves names from an in-process cache and the ``names`` table.
@@ -202,6 +205,12 @@ class EntityScreen(DashboardScreen):
     def _focus_tabs(self) -> None:
         self.query_one("#entity-tabs", TabbedContent).query_one(Tabs).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in PAGE_ACTIONS and self.page is None:
+            # No page yet: it is loading, not found, or a candidate is to be picked.
+            return False
+        return super().check_action(action, parameters)
+
     def load_data(self) -> None:
         self.run_query(
             lookup_and_load,
@@ -220,6 +229,7 @@ class EntityScreen(DashboardScreen):
         self.set_class(False, "-choosing")
         self.set_class(False, "-not-found")
         self.page = result
+        self.refresh_bindings()
         self.entity_query = result.entity.entity_id
         self._show_page(result)
 

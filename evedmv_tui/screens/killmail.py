@@ -54,6 +54,8 @@ FIRST_ROWS = 60
 ROWS_PER_STEP = 200
 """Attackers added in each later step; keys are handled between steps."""
 NAMES_FAILED = "shown as #id, r tries again"
+DETAIL_ACTIONS = frozenset({"show_tab", "expand_items"})
+"""Actions that act on a shown killmail, hidden until one is shown."""
 """The status message's words after a name lookup that ESI cut short."""
 
 TreeData = SlotGroup | ItemNode | None
@@ -339,6 +341,12 @@ class KillmailScreen(DashboardScreen):
         if self.evedmv_app.db is None:
             self._show_unavailable()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in DETAIL_ACTIONS and self.detail is None:
+            # No killmail to show the tabs of: loading, missing or pending.
+            return False
+        return super().check_action(action, parameters)
+
     def load_data(self) -> None:
         self.run_query(
             load_killmail, self.killmail_id, then=self.show_lookup, name="killmail"
@@ -373,6 +381,7 @@ class KillmailScreen(DashboardScreen):
         victim = self.query_one("#victim", Static)
         if lookup.detail is None:
             self.detail = None
+            self.refresh_bindings()
             victim.update(describe_missing(lookup))
             self.query_one(AttackerTable).show_attackers((), 0)
             self.query_one("#item-tree", Tree).clear()
@@ -395,6 +404,8 @@ class KillmailScreen(DashboardScreen):
         """Fill the victim panel, the attackers table and the item tree."""
         first = self.detail is None
         self.detail = detail
+        if first:
+            self.refresh_bindings()
         self.query_one("#victim", Static).update(describe_header(detail))
         self.query_one(AttackerTable).show_attackers(
             detail.attackers, detail.header.victim_damage_taken
@@ -490,6 +501,7 @@ class KillmailScreen(DashboardScreen):
             self.evedmv_app.set_status("not connected; reloads on reconnect")
             return
         self.detail = None
+        self.refresh_bindings()
         self.load_data()
 
 
