@@ -24,6 +24,12 @@ PositiveId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 # Item flags and the singleton marker are small integers in ESI.
 SmallInt = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+MAX_ISK = 1e15
+"""The maximum of zKillboard's ISK values: a thousand trillion ISK. The most
+valuable real killmails are worth trillions (an estimate), so a larger value
+is corrupt input, which would otherwise swamp every sum it enters. The
+importer checks it, to name the field in its reason."""
+Isk = Annotated[float, msgspec.Meta(ge=0)]
 
 HASH_PATTERN = re.compile(r"[0-9a-f]{40}")
 
@@ -113,15 +119,23 @@ class Zkb(
 
     hash: str | None = None
     location_id: Id | None = None
-    fitted_value: float | None = None
-    dropped_value: float | None = None
-    destroyed_value: float | None = None
-    total_value: float | None = None
+    fitted_value: Isk | None = None
+    dropped_value: Isk | None = None
+    destroyed_value: Isk | None = None
+    total_value: Isk | None = None
     points: Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)] | None = None
     npc: bool | None = None
     solo: bool | None = None
     awox: bool | None = None
     labels: list[str] | None = None
+
+
+ZKB_VALUE_KEYS = tuple(
+    (field.name, field.encode_name)
+    for field in msgspec.structs.fields(Zkb)
+    if field.name.endswith("_value")
+)
+"""The ISK fields of :class:`Zkb` and their JSON keys, ``totalValue`` among them."""
 
 
 _killmail_decoder = msgspec.json.Decoder(Killmail)

@@ -236,6 +236,38 @@ def test_time_out_of_range_rejected() -> None:
     assert reject.field == "$.killmail_time"
 
 
+def test_future_time_rejected() -> None:
+    """A time in the future would end every intel page's period there."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document["killmail_time"] = "2099-01-01T00:00:00Z"
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.killmail_time"
+    assert "is in the future" in reject.reason
+    assert "fix the time in the source, or this machine's clock" in reject.reason
+
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    document["killmail_time"] = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert not isinstance(_only(document), RejectedRecord)
+
+
+def test_absurd_zkb_value_rejected() -> None:
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document["zkb"] = {"totalValue": 1e300}
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.zkb.totalValue"
+    assert reject.reason.startswith("totalValue 1e+300 ISK is more than 1e+15 ISK")
+
+    document["zkb"] = {"totalValue": -1.0}
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.zkb.totalValue"
+
+    document["zkb"] = {"totalValue": 2.5e12}
+    assert not isinstance(_only(document), RejectedRecord)
+
+
 def test_unknown_document_rejected() -> None:
     reject = _only(b'{"sequence": 900002}')
     assert isinstance(reject, RejectedRecord)
@@ -324,9 +356,11 @@ def test_single_decode_leaves_feed_keys(
     ("field", "value"),
     [
         ("killmail_time", "1999-01-01T00:00:00Z"),
+        ("killmail_time", "2099-01-01T00:00:00Z"),
         ("killmail_hash", "NOT-A-HASH"),
         ("solar_system_id", "Jita"),
         ("zkb", {"totalValue": "a lot"}),
+        ("zkb", {"totalValue": 1e300}),
     ],
 )
 def test_single_decode_leaves_rejects(

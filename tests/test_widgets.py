@@ -67,6 +67,8 @@ def test_strip_control_keeps_newlines_and_tabs() -> None:
         (1_250_000_000, "1.25b"),
         (2.5e12, "2.50t"),
         (-3_000_000, "-3.00m"),
+        (1e300, "1.00e+300"),
+        (float("inf"), "inf"),
     ],
 )
 def test_format_isk(value: float | None, expected: str) -> None:

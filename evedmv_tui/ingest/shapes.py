@@ -19,6 +19,8 @@ from typing import Any
 import msgspec
 
 from evedmv_tui.killmails import (
+    MAX_ISK,
+    ZKB_VALUE_KEYS,
     Killmail,
     Zkb,
     decode_killmail,
@@ -27,10 +29,13 @@ from evedmv_tui.killmails import (
     normalize_hash,
 )
 
-# Killmails before EVE Online's launch or far in the future are typos or
-# corrupt input; rejecting them also keeps partitions for absurd months away.
+# Killmails before EVE Online's launch or in the future are typos or corrupt
+# input. A future time would also become the newest killmail, which ends the
+# periods of every intel page, and would make partitions for absurd months.
 EARLIEST_TIME = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
-LATEST_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+"""How far past this machine's clock a killmail time may lie, for a clock
+that runs slow."""
 RAW_LIMIT = 16_000_000
 """Characters of a rejected record's text kept in the rejects table; the rest is cut."""
 
@@ -283,9 +288,19 @@ def _zkb(raw: msgspec.Raw, field: str) -> tuple[Zkb | None, str | None]:
     if not _present(raw):
         return None, None
     try:
-        return decode_zkb(raw), _text(raw)
+        zkb = decode_zkb(raw)
     except msgspec.MsgspecError as exc:
         raise _invalid_from_msgspec(exc, field) from None
+    for name, key in ZKB_VALUE_KEYS:
+        value = getattr(zkb, name)
+        if value is not None and value > MAX_ISK:
+            raise _Invalid(
+                f"{field}.{key}",
+                f"{key} {value:.3g} ISK is more than {MAX_ISK:.0e} ISK, far above"
+                " any real killmail; fix the value, or leave the zkb block out to"
+                " have the killmail valued from prices",
+            )
+    return zkb, _text(raw)
 
 
 def _killmail(raw: bytes | msgspec.Raw, field: str) -> Killmail:
@@ -293,13 +308,27 @@ def _killmail(raw: bytes | msgspec.Raw, field: str) -> Killmail:
         killmail = decode_killmail(raw)
     except msgspec.MsgspecError as exc:
         raise _invalid_from_msgspec(exc, field) from None
-    if not EARLIEST_TIME <= killmail.killmail_time < LATEST_TIME:
-        raise _Invalid(
-            f"{field}.killmail_time",
-            f"killmail_time {killmail.killmail_time.isoformat()} is outside "
-            f"{EARLIEST_TIME.year}-{LATEST_TIME.year - 1}",
-        )
+    reason = time_problem(killmail.killmail_time)
+    if reason is not None:
+        raise _Invalid(f"{field}.killmail_time", reason)
     return killmail
+
+
+def time_problem(killmail_time: dt.datetime) -> str | None:
+    """Return why a killmail time cannot be right, or None when it can."""
+    if killmail_time < EARLIEST_TIME:
+        return (
+            f"killmail_time {killmail_time.isoformat()} is before"
+            f" {EARLIEST_TIME.year}; EVE Online was launched in May 2003"
+        )
+    latest = dt.datetime.now(dt.UTC) + FUTURE_TOLERANCE
+    if killmail_time > latest:
+        return (
+            f"killmail_time {killmail_time.isoformat()} is in the future (after"
+            f" {latest:%Y-%m-%d %H:%M} UTC, a day past this machine's clock);"
+            " fix the time in the source, or this machine's clock"
+        )
+    return None
 
 
 def build_parsed(
@@ -617,7 +646,7 @@ def _parse_esi(raw: bytes, source: str | None) -> ParsedKillmail | None:
     killmail_time = document.killmail_time
     if killmail_time.tzinfo is None:
         killmail_time = killmail_time.replace(tzinfo=dt.UTC)
-    if not EARLIEST_TIME <= killmail_time < LATEST_TIME:
+    if time_problem(killmail_time) is not None:
         return None
     killmail = Killmail(
         document.killmail_id,

@@ -58,6 +58,9 @@ def format_isk(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "?"
     magnitude = abs(value)
+    if magnitude >= 1e15:
+        # Past 999.99t the suffix would need more digits than a column has.
+        return f"{value:.2e}"
     for scale, suffix in _ISK_UNITS:
         if magnitude >= scale:
             return f"{value / scale:.2f}{suffix}"
