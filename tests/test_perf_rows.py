@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from evedmv_tui.monitor.ingest import EsiBudget, IngestCounts, IngestHealth
 from evedmv_tui.widgets import perf_rows
@@ -32,3 +33,21 @@ def test_pids_are_shown_without_separators() -> None:
     rows = perf_rows.activity_rows(recorded_snapshot())
     assert [key for key, _ in rows] == ["4101", "4102"]
     assert [str(plain(cells[1])) for _, cells in rows] == ["4101", "4102"]
+
+
+def test_disconnected_summary_gives_the_headers_time() -> None:
+    """The app's connection may notice a stopped server seconds before the
+    monitor's; the summary then gives the earlier time, as the header does."""
+    lost_at = time.mktime((2026, 12, 5, 8, 24, 55, 0, 0, -1))
+    down = dataclasses.replace(
+        recorded_snapshot(),
+        connected=False,
+        disconnected_since=lost_at,
+        error="cannot connect (no server socket)",
+    )
+    alone = perf_rows.summary_text(down, paused=False).plain
+    assert alone.startswith("✖ disconnected since 08:24:55: cannot connect")
+    shared = perf_rows.summary_text(down, paused=False, app_lost_at=lost_at - 6)
+    assert shared.plain.startswith("✖ disconnected since 08:24:49: cannot connect")
+    later = perf_rows.summary_text(down, paused=False, app_lost_at=lost_at + 6)
+    assert later.plain == alone

@@ -522,8 +522,19 @@ class PerformanceScreen(DashboardScreen):
         if self.snapshot is None:
             return
         interval = self._service.interval if self._service is not None else None
+        connection = self.evedmv_app.status.connection
+        app_lost_at = (
+            connection.since.timestamp()
+            if connection.phase == "disconnected" and connection.since is not None
+            else None
+        )
         self.query_one("#perf-summary", Static).update(
-            perf_rows.summary_text(self.snapshot, paused=self.paused, interval=interval)
+            perf_rows.summary_text(
+                self.snapshot,
+                paused=self.paused,
+                interval=interval,
+                app_lost_at=app_lost_at,
+            )
         )
 
     def action_faster(self) -> None:

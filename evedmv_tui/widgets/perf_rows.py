@@ -283,15 +283,25 @@ def hint_rows(snapshot: Snapshot) -> list[Row]:
 
 
 def summary_text(
-    snapshot: Snapshot, *, paused: bool, interval: float | None = None
+    snapshot: Snapshot,
+    *,
+    paused: bool,
+    interval: float | None = None,
+    app_lost_at: float | None = None,
 ) -> Text:
     """Return the screen's top line: server, interval, cost and alert counts.
 
     ``interval`` is the poll interval now set, when it changed after the
     snapshot was taken; the snapshot's own interval is shown otherwise.
+    ``app_lost_at`` is when the app's own connection was lost, if it is:
+    the monitor's connection may notice a few seconds later, and the line
+    then gives the same time as the header.
     """
     if not snapshot.connected:
-        since = _clock(snapshot.disconnected_since or snapshot.at)
+        lost_at = snapshot.disconnected_since or snapshot.at
+        if app_lost_at is not None:
+            lost_at = min(lost_at, app_lost_at)
+        since = _clock(lost_at)
         text = Text(f"✖ disconnected since {since}: {snapshot.error}", style="bold")
         text.append("; retrying")
         return text
