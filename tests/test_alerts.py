@@ -13,9 +13,10 @@ from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
-from evedmv_tui.monitor.regressions import Severity
+from evedmv_tui.monitor.regressions import Alert, Severity
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens.alerts import AlertCenter, AlertsScreen
+from evedmv_tui.store.baselines import AlertWrite, RecordedSample, SaveBatch
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.target import baseline_file
 from evedmv_tui.widgets.table import KeyedTable
@@ -191,6 +192,91 @@ async def test_dashboard_keeps_baselines_per_database(
         assert 9.0 < baseline.mean < 11.0
 
 
+RATE = "statement:5e1ec7000000abcd:calls_per_s"
+
+
+async def test_alert_table_and_detail_agree(settings: Settings) -> None:
+    """Each figure reads the same in the table and the detail, under its own name.
+
+    The cleared rate alert opened at 3/s, cleared at 0.458/s, and its
+    baseline is 0.498/s. The open one opened at 300 ms, its latest value is
+    120 ms, and its baseline is 10 ms.
+    """
+    now = time.time()
+    cleared = Alert(
+        RATE,
+        "SELECT $1",
+        "level",
+        Severity.MEDIUM,
+        now - 300,
+        now - 60,
+        baseline=0.498,
+        value=0.458,
+        peak=3.2,
+        size=0.92,
+        detail="0.458/s against 0.498/s",
+        cleared_at=now - 60,
+        opened_value=3.0,
+    )
+    still_open = Alert(
+        SLOW,
+        LABEL,
+        "level",
+        Severity.CRITICAL,
+        now - 300,
+        now - 10,
+        baseline=10.0,
+        value=120.0,
+        peak=310.0,
+        size=12.0,
+        detail="120 ms against 10 ms",
+        opened_value=300.0,
+    )
+    evidence = [
+        RecordedSample(RATE, now - 70 + i, value, 2.0)
+        for i, value in enumerate([3.0, 3.2, 1.4, 0.51, 0.458])
+    ] + [
+        RecordedSample(SLOW, now - 20 + i, value, 2.0)
+        for i, value in enumerate([300.0, 310.0, 120.0])
+    ]
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        center = await wait_for_center(app, pilot)
+        # The store clears only a row it has open, as the service writes it.
+        opened = dataclasses.replace(cleared, cleared_at=None)
+        writes = [still_open, opened, cleared]
+        batch = SaveBatch(
+            alerts=[AlertWrite(alert.stored()) for alert in writes],
+            samples=evidence,
+        )
+        await center.service.store.save(batch)
+        await pilot.press("a")
+        await settle(app, pilot)
+
+        rows = cells(app)
+        assert [row[1] for row in rows] == ["open", "cleared"]
+        assert rows[0][3:5] == ["10 ms", "120 ms"]
+        assert rows[1][3:5] == ["0.498/s", "0.458/s"]
+        detail = str(app.screen.query_one("#alerts-detail", Static).render())
+        assert "critical level: opened at 300 ms, latest 120 ms, baseline 10 ms" in (
+            detail
+        )
+        assert "peak 310 ms" in detail
+        assert "recent: 300 ms, 310 ms, 120 ms" in detail
+
+        await pilot.press("down")
+        await settle(app, pilot)
+        detail = str(app.screen.query_one("#alerts-detail", Static).render())
+        assert RATE in detail
+        assert (
+            "level peaked at medium; opened at 3/s, cleared at 0.458/s,"
+            " baseline 0.498/s"
+        ) in detail
+        assert "peak 3.2/s" in detail
+        assert detail.count("0.458/s") == 2
+        assert "recent: 3/s, 3.2/s, 1.4/s, 0.51/s, 0.458/s" in detail
+
+
 async def test_monitor_snapshots_reach_the_detector(
     settings: Settings, db_url: str
 ) -> None:
@@ -255,5 +341,6 @@ async def test_recovering_alert_shows_peak_severity(
         rows = cells(app)
         assert [row[:2] for row in rows] == [["was critical", "recovering"]]
         detail = str(app.screen.query_one("#alerts-detail", Static).render())
-        assert "level peaked at critical; now 7" in detail
+        assert "level peaked at critical; opened at " in detail
+        assert " ms, latest 7" in detail
         assert "critical level" not in detail

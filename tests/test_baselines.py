@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.store.baselines import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     AlertEvent,
     AlertWrite,
@@ -490,5 +491,60 @@ async def test_memory_store_works_without_a_path() -> None:
         assert not store.status.persistent
         await store.save(SaveBatch([learned()]))
         assert await store.get_baseline(KEY) == learned()
+    finally:
+        await store.close()
+
+
+async def test_version_one_alerts_gain_opened_value(tmp_path: Path) -> None:
+    """Rows from schema version 1 keep their figures and have no opening value."""
+    path = tmp_path / "baselines.sqlite3"
+    [(version, script)] = [m for m in MIGRATIONS if m[0] == 1]
+    with sqlite3.connect(path) as conn:
+        conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute(
+            "INSERT INTO alert (key, kind, severity, opened_at, updated_at,"
+            " baseline, value, peak, size) VALUES (?, 'level', 3, 100, 100,"
+            " 10, 50, 60, 5)",
+            (KEY,),
+        )
+    store = await open_store(path)
+    try:
+        [old] = await store.alerts()
+        assert old.opened_value is None
+        assert (old.baseline, old.value, old.peak) == (10.0, 50.0, 60.0)
+
+        # A later update of the open row fills in the missing opening value.
+        update = StoredAlert(**{**_fields(old), "value": 40.0, "opened_value": 55.0})
+        await store.save(SaveBatch(alerts=[AlertWrite(update)]))
+        [updated] = await store.alerts()
+        assert updated.opened_value == 55.0
+        assert updated.value == 40.0
+    finally:
+        await store.close()
+
+
+async def test_clear_stores_value_and_detail(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "baselines.sqlite3")
+    try:
+        opened = StoredAlert(
+            **{**_fields(alert()), "detail": "50 ms against 10 ms", "opened_value": 50}
+        )
+        await store.save(SaveBatch(alerts=[AlertWrite(opened)]))
+        cleared = StoredAlert(
+            **{
+                **_fields(opened),
+                "value": 9.5,
+                "detail": "9.5 ms against 10 ms",
+                "cleared_at": 130.0,
+            }
+        )
+        await store.save(SaveBatch(alerts=[AlertWrite(cleared)]))
+        [row] = await store.alerts()
+        assert row.cleared_at == 130.0
+        assert row.value == 9.5
+        assert row.detail == "9.5 ms against 10 ms"
+        assert row.opened_value == 50.0
+        assert row.baseline == 10.0
     finally:
         await store.close()

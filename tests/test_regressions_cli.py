@@ -210,7 +210,8 @@ def test_recovering_alert_shows_peak_severity(
     lines = out.splitlines()
     assert lines[1].startswith("was critical recovering ")
     assert "critical level" not in out
-    assert "level peaked at critical; now 9 ms against 10" in out
+    assert "level peaked at critical; opened at 200 ms, latest 9 ms" in out
+    assert "latest 9 ms, baseline 10" in out
 
     status, out, _ = run(capsys, "regressions", "--json")
     assert status == 0

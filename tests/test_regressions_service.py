@@ -330,13 +330,49 @@ async def test_recovering_alert_names_peak_severity(
         assert severity_text(alert) == "was critical"
         text = describe(alert, clock.at)
         assert not text.startswith("critical")
-        assert "peaked at critical; now 0.459 ms against" in text
+        assert "peaked at critical; opened at 9 ms, latest 0.459 ms," in text
+        assert ", baseline 0.6" in text
 
         # The documented rule: three recovered samples in a row clear it.
         await run(service, clock, [0.5, 0.6])
         assert service.active() == []
     finally:
         await service.close()
+
+
+async def test_cleared_alert_keeps_its_figures(tmp_path: Path) -> None:
+    """A cleared alert names the value that opened it, cleared it, and the baseline.
+
+    Its detail text is rewritten by the clearing sample, so it agrees with
+    the value that the alerts table shows.
+    """
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        raised = await run(service, clock, [120.0] * 4)
+        assert [a.opened_value for a in raised] == [120.0]
+        await run(service, clock, [60.0, 9.0, 9.5, 9.8])
+        assert service.active() == []
+    finally:
+        await service.close()
+
+    service = await AlertService.open(path)
+    try:
+        [alert] = await service.history()
+    finally:
+        await service.close()
+    assert alert.opened_value == 120.0
+    assert alert.value == 9.8
+    assert alert.peak == 120.0
+    assert 9.5 < alert.baseline < 10.5
+    assert alert.detail.startswith("9.8 ms against ")
+    text = describe(alert, clock.at)
+    assert text.startswith("level peaked at critical; opened at 120 ms,")
+    assert ", cleared at 9.8 ms, " in text
+    assert text.endswith(f", baseline {alert.baseline:.3g} ms")
+    assert "9.5 ms" not in text
 
 
 async def test_alert_without_samples_expires(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def _print_alerts(alerts: list[Alert], now: float) -> None:
         return
     print(
         f"{'SEVERITY':<12} {'STATE':<14} {'FOR':>7}  {'BASELINE':>12}"
-        f" {'CURRENT':>12}  KEY"
+        f" {'LATEST':>12}  KEY"
     )
     for alert in alerts:
         source = alert.key.removesuffix(TREND_SUFFIX)

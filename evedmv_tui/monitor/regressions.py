@@ -704,16 +704,23 @@ class Alert:
     opened_at: float
     updated_at: float
     baseline: float
+    """The key's learned mean, or the first value of the growth window for a
+    trend alert."""
     value: float
+    """Latest value of the key, or the value that cleared it once the alert cleared."""
     peak: float
     size: float
     detail: str = ""
+    """The detector's text for ``value``: ``300 ms against 10 ms``, or
+    ``growing 40 MiB per hour`` for a trend alert."""
     cleared_at: float | None = None
     acknowledged_at: float | None = None
     acknowledged_severity: Severity | None = None
     acknowledged_size: float | None = None
     suppressed: str = ""
     """Why no notification was sent: ``flapping``, ``rate limit`` or empty."""
+    opened_value: float | None = None
+    """Value of the key when the alert opened, or None for alerts stored without it."""
 
     @property
     def active(self) -> bool:
@@ -764,6 +771,7 @@ class Alert:
             else int(self.acknowledged_severity),
             self.acknowledged_size,
             self.suppressed,
+            self.opened_value,
         )
 
     @classmethod
@@ -788,27 +796,48 @@ class Alert:
             else Severity.clamp(row.acknowledged_severity),
             row.acknowledged_size,
             row.suppressed,
+            row.opened_value,
         )
+
+
+def baseline_name(alert: Alert) -> str:
+    """Return the name of ``alert.baseline``: ``window start`` for a trend alert."""
+    return "window start" if alert.kind == "trend" else "baseline"
+
+
+def figures(alert: Alert) -> str:
+    """Return the values of ``alert``, each with its name.
+
+    ``opened at 300 ms, latest 7 ms, baseline 10 ms``: the value that opened
+    the alert, the latest value (``cleared at`` once the alert cleared) and
+    the baseline. An alert stored without its opening value leaves that out.
+    """
+    source = alert.key.removesuffix(TREND_SUFFIX)
+    parts = []
+    if alert.opened_value is not None:
+        parts.append(f"opened at {format_value(source, alert.opened_value)}")
+    latest = "latest" if alert.cleared_at is None else "cleared at"
+    parts.append(f"{latest} {format_value(source, alert.value)}")
+    parts.append(f"{baseline_name(alert)} {format_value(source, alert.baseline)}")
+    return ", ".join(parts)
 
 
 def describe(alert: Alert, now: float) -> str:
     """Describe ``alert`` in one line, naming its severity as the peak unless
     the current value still deviates.
 
-    ``critical level: 300 ms against 10 ms`` while it deviates,
-    ``level peaked at critical; now 0.459 ms against 0.614 ms`` once the
-    value is back below the low threshold (or the alert cleared), with
-    ``; stale, no samples for 20 min`` added to a stale alert.
+    ``critical level: opened at 300 ms, latest 280 ms, baseline 10 ms`` while
+    it deviates, ``level peaked at critical; opened at 300 ms, latest
+    0.459 ms, baseline 0.614 ms`` once the value is back below the low
+    threshold, and ``cleared at`` in place of ``latest`` once it cleared. A trend alert
+    puts its growth rate first. A stale alert gets
+    ``; stale, no samples for 20 min`` at the end.
     """
-    source = alert.key.removesuffix(TREND_SUFFIX)
-    measured = alert.detail or (
-        f"{format_value(source, alert.value)} against"
-        f" {format_value(source, alert.baseline)}"
-    )
-    if alert.cleared_at is not None:
-        text = f"{alert.kind} peaked at {alert.severity.label}; last {measured}"
-    elif alert.recovering:
-        text = f"{alert.kind} peaked at {alert.severity.label}; now {measured}"
+    measured = figures(alert)
+    if alert.kind == "trend" and alert.detail:
+        measured = f"{alert.detail}, {measured}"
+    if alert.cleared_at is not None or alert.recovering:
+        text = f"{alert.kind} peaked at {alert.severity.label}; {measured}"
     else:
         text = f"{alert.severity.label} {alert.kind}: {measured}"
     if alert.stale(now):
@@ -1013,6 +1042,7 @@ class AlertBook:
                 change.peak,
                 change.size,
                 change.detail,
+                opened_value=change.value,
             )
             self._event(outcome, alert, "opened", alert.detail)
             loud = True
@@ -1083,7 +1113,11 @@ class AlertBook:
         if old is None:
             return
         alert = dataclasses.replace(
-            old, updated_at=change.at, value=change.value, cleared_at=change.at
+            old,
+            updated_at=change.at,
+            value=change.value,
+            detail=change.detail,
+            cleared_at=change.at,
         )
         penalty = self.penalty(change.key, change.at) + self.policy.flap_penalty
         self._penalty[change.key] = (penalty, change.at)

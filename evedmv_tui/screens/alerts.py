@@ -27,6 +27,7 @@ from evedmv_tui.monitor.regressions import (
     Alert,
     AlertService,
     Severity,
+    baseline_name,
     describe,
     format_value,
     severity_text,
@@ -55,7 +56,7 @@ COLUMNS = (
     ("state", "State"),
     ("since", "Since"),
     ("baseline", "Baseline"),
-    ("value", "Current"),
+    ("value", "Latest"),
     ("label", "Statement or key"),
 )
 
@@ -138,8 +139,8 @@ class AlertCenter:
         headline = "memory keeps growing" if worst.kind == "trend" else "regression"
         text = (
             f"{worst.label or worst.key}\n"
-            f"{format_value(source, worst.value)} against"
-            f" {format_value(source, worst.baseline)}"
+            f"latest {format_value(source, worst.value)},"
+            f" {baseline_name(worst)} {format_value(source, worst.baseline)}"
         )
         title = f"{worst.severity.label.capitalize()} {headline}"
         if len(alerts) > 1:
@@ -398,9 +399,7 @@ class AlertsScreen(DashboardScreen):
         lines = [
             f"{alert.key}",
             describe(alert, now),
-            f"baseline {format_value(source, alert.baseline)}, current"
-            f" {format_value(source, alert.value)}, peak"
-            f" {format_value(source, alert.peak)}",
+            f"peak {format_value(source, alert.peak)}",
         ]
         if evidence:
             values = ", ".join(format_value(source, s.value) for s in evidence[-6:])

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The ``PRAGMA user_version`` that :data:`MIGRATIONS` brings a file to."""
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -114,6 +114,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX sample_at ON sample (at);
         """,
     ),
+    (
+        2,
+        """
+        ALTER TABLE alert ADD COLUMN opened_value REAL;
+        """,
+    ),
 )
 """Ordered ``(version, script)`` pairs; append new versions, never edit old ones."""
 
@@ -168,6 +174,7 @@ class StoredAlert:
     updated_at: float
     baseline: float
     value: float
+    """Latest value of the key, or the value that cleared it once the alert cleared."""
     peak: float
     size: float
     """Deviation in the key's rule measure: a ratio, a difference or a growth rate."""
@@ -178,6 +185,8 @@ class StoredAlert:
     acknowledged_size: float | None = None
     suppressed: str = ""
     """Why no notification was sent (``flapping``, ``rate limit``) or empty."""
+    opened_value: float | None = None
+    """Value of the key when the alert opened, or None in rows from schema version 1."""
     id: int | None = None
 
 
@@ -267,7 +276,7 @@ _BASELINE_COLUMNS = (
 _ALERT_COLUMNS = (
     "id, key, label, kind, severity, opened_at, updated_at, cleared_at, baseline,"
     " value, peak, size, detail, acknowledged_at, acknowledged_severity,"
-    " acknowledged_size, suppressed"
+    " acknowledged_size, suppressed, opened_value"
 )
 _EVENT_COLUMNS = "id, alert_id, key, at, event, severity, value, note, pid"
 
@@ -307,6 +316,7 @@ def _alert_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredAlert:
         ack_severity,
         ack_size,
         suppressed,
+        opened_value,
     ) = row
     return StoredAlert(
         key,
@@ -325,7 +335,8 @@ def _alert_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredAlert:
         ack_severity,
         ack_size,
         suppressed,
-        alert_id,
+        opened_value,
+        id=alert_id,
     )
 
 
@@ -745,9 +756,15 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
     if alert.cleared_at is not None:
         if latest is not None and latest[1] is None:
             await conn.execute(
-                "UPDATE alert SET cleared_at = ?, updated_at = ?, value = ?"
-                " WHERE id = ?",
-                (alert.cleared_at, alert.updated_at, alert.value, latest[0]),
+                "UPDATE alert SET cleared_at = ?, updated_at = ?, value = ?,"
+                " detail = ? WHERE id = ?",
+                (
+                    alert.cleared_at,
+                    alert.updated_at,
+                    alert.value,
+                    alert.detail,
+                    latest[0],
+                ),
             )
         return
     ack_columns = ""
@@ -765,7 +782,8 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
         await conn.execute(
             "UPDATE alert SET cleared_at = NULL, label = ?, updated_at = ?,"
             " severity = max(severity, ?), baseline = ?, value = ?,"
-            " peak = max(peak, ?), size = ?, detail = ?, suppressed = ?"
+            " peak = max(peak, ?), size = ?, detail = ?, suppressed = ?,"
+            " opened_value = coalesce(opened_value, ?)"
             f"{ack_columns} WHERE id = ?",
             (
                 alert.label,
@@ -777,6 +795,7 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
                 alert.size,
                 alert.detail,
                 alert.suppressed,
+                alert.opened_value,
                 *ack_params,
                 latest[0],
             ),
@@ -785,8 +804,8 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
     await conn.execute(
         "INSERT INTO alert (key, label, kind, severity, opened_at, updated_at,"
         " baseline, value, peak, size, detail, acknowledged_at,"
-        " acknowledged_severity, acknowledged_size, suppressed)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " acknowledged_severity, acknowledged_size, suppressed, opened_value)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             alert.key,
             alert.label,
@@ -803,6 +822,7 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
             alert.acknowledged_severity,
             alert.acknowledged_size,
             alert.suppressed,
+            alert.opened_value,
         ),
     )
 
