@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from textual.app import App
-from textual.widgets import TabbedContent
+from textual.widgets import TabbedContent, TabPane, Tabs
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
@@ -726,6 +726,49 @@ async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
         assert screen.text_filter == ""
         await pilot.press("escape")
         assert app.screen is not screen
+
+
+async def test_arrows_keep_focus_on_tab_bar(settings: Settings) -> None:
+    """Left and Right switch tabs and leave the focus on the tab bar, also
+    while new snapshots refill the tables, so the next arrow switches tab
+    again instead of scrolling a table."""
+    app = offline_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        tabbed = screen.query_one("#perf-tabs", TabbedContent)
+        tab_bar = tabbed.query_one(Tabs)
+        assert app.focused is tab_bar
+        panes = [str(pane.id) for pane in tabbed.query(TabPane)]
+        assert len(panes) == 9
+        for key, order in (("right", [*panes[1:], panes[0]]), ("left", panes[::-1])):
+            for expected in order:
+                await pilot.press(key)
+                screen.show_snapshot(recorded_snapshot())
+                await pilot.pause()
+                assert tabbed.active == expected
+                assert app.focused is tab_bar, f"{key} to {expected} moved focus"
+
+
+async def test_shift_tab_from_alerts_reaches_tab_bar(settings: Settings) -> None:
+    """Tab and Shift+Tab cycle between the Alerts table and the tab bar."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        tabbed = screen.query_one("#perf-tabs", TabbedContent)
+        tab_bar = tabbed.query_one(Tabs)
+        alerts = screen.query_one("#alerts", KeyedTable)
+        await pilot.press(*["right"] * 7)
+        assert tabbed.active == "tab-alerts"
+        await pilot.press("tab")
+        assert app.focused is alerts
+        await pilot.press("shift+tab")
+        assert app.focused is tab_bar
+        await pilot.press("shift+tab")
+        assert app.focused is alerts
+        await pilot.press("tab")
+        assert app.focused is tab_bar
+        assert tabbed.active == "tab-alerts"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
