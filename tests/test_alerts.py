@@ -51,6 +51,10 @@ async def settle(app: EvedmvApp, pilot: object) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
 
 
+def active_actions(app: EvedmvApp) -> set[str]:
+    return {b.binding.action for b in app.screen.active_bindings.values()}
+
+
 def cells(app: EvedmvApp) -> list[list[str]]:
     table = app.screen.query_one(KeyedTable)
     return [[str(cell) for cell in table.get_row(key)] for key in table.row_keys]
@@ -83,6 +87,7 @@ async def test_regression_shows_in_status_and_screen(
         detail = str(app.screen.query_one("#alerts-detail", Static).render())
         assert SLOW in detail
         assert "opened" in detail
+        assert {"acknowledge", "accept"} <= active_actions(app)
 
         await pilot.press("a")
         await settle(app, pilot)
@@ -102,6 +107,21 @@ async def test_cleared_alert_stays_in_history(settings: Settings) -> None:
         rows = cells(app)
         assert [row[1] for row in rows] == ["cleared"]
         assert app.status.alert_count == 0
+        # A cleared alert cannot be acknowledged or accepted: the footer
+        # leaves those keys out and keeps refresh.
+        assert active_actions(app) & {"acknowledge", "accept"} == set()
+        assert "refresh" in active_actions(app)
+
+
+async def test_empty_alert_list_offers_only_refresh(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_center(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert cells(app) == []
+        assert active_actions(app) & {"acknowledge", "accept"} == set()
+        assert "refresh" in active_actions(app)
 
 
 async def test_medium_alert_counts_without_notification(settings: Settings) -> None:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2.0
+OPEN_ALERT_ACTIONS = frozenset({"acknowledge", "accept"})
+"""Actions on the selected alert while it is open."""
 STATUS_SEVERITY = {
     Severity.LOW: "info",
     Severity.MEDIUM: "warning",
@@ -372,6 +374,7 @@ class AlertsScreen(DashboardScreen):
                 )
             )
         self.query_one(KeyedTable).update_rows(rows)
+        self.refresh_bindings()
         unacknowledged = center.service.unacknowledged()
         text = (
             f"{len(active)} active, {len(unacknowledged)} unacknowledged,"
@@ -384,6 +387,15 @@ class AlertsScreen(DashboardScreen):
     def selected(self) -> Alert | None:
         key = self.query_one(KeyedTable).cursor_key
         return None if key is None else self._alerts.get(key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in OPEN_ALERT_ACTIONS:
+            # Only an open alert can be acknowledged or accepted, so the keys
+            # leave the footer on an empty list or a cleared alert.
+            alert = self.selected()
+            if alert is None or alert.cleared_at is not None:
+                return False
+        return super().check_action(action, parameters)
 
     async def _show_detail(self) -> None:
         detail = self.query_one("#alerts-detail", Static)
@@ -410,6 +422,7 @@ class AlertsScreen(DashboardScreen):
         detail.update("\n".join(lines))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
         self.run_worker(self._show_detail(), group="alerts-detail", exclusive=True)
 
     async def action_acknowledge(self) -> None:
