@@ -732,12 +732,7 @@ async def test_arrows_keep_focus_on_tab_bar(settings: Settings) -> None:
     """Left and Right switch tabs and leave the focus on the tab bar, also
     while new snapshots refill the tables, so the next arrow switches tab
     again instead of scrolling a table."""
-    app = offline_app(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = PerformanceScreen(live=False)
-        await app.push_screen(screen)
-        await pilot.pause()
+    async with recorded_screen(settings) as (app, pilot, screen):
         tabbed = screen.query_one("#perf-tabs", TabbedContent)
         tab_bar = tabbed.query_one(Tabs)
         assert app.focused is tab_bar
