@@ -102,3 +102,25 @@ def test_unreadable_folder_fails_with_its_name(
     assert "cannot read folder" in err
     assert f"{locked}: Permission denied" in err
     assert db.fetch_value("SELECT count(*) FROM killmails") == 0
+
+
+def test_interrupted_import_points_to_repair(
+    folder: Path,
+    db: Database,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C may land after a batch is stored but before its battles and
+    entity totals are, which importing the file again does not redo."""
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("evedmv_tui.commands.ingest.import_paths", interrupted)
+    status = main(["--dsn", db_url, "--offline", "import", str(folder)])
+
+    assert status == 130
+    error = capsys.readouterr().err
+    assert "evedmv: interrupted: the batches that finished are stored" in error
+    assert "hint: run 'evedmv repair'" in error

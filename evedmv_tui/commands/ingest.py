@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
-from evedmv_tui.errors import ConfigError
+from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
     DEFAULT_BATCH_SIZE,
@@ -268,6 +268,12 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         )
 
 
+class ImportInterrupted(EvedmvError):
+    """Ctrl-C during an import, which ends with the usual status of 130."""
+
+    exit_code = 130
+
+
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
     offline = args.offline or settings.offline
     fetcher = None if offline else pending_fetcher(settings)
@@ -283,6 +289,14 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
                 progress=printer,
                 batch_size=args.batch_size,
             )
+        except KeyboardInterrupt:
+            raise ImportInterrupted(
+                "interrupted",
+                "the batches that finished are stored, but battles and entity"
+                " totals may lack the last of them",
+                "run 'evedmv repair' to bring them up to date, and import the"
+                " files again for the rest (what is stored is skipped)",
+            ) from None
         finally:
             printer.close()
     if args.json:
