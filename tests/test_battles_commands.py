@@ -37,7 +37,22 @@ def fought(db: Database, db_url: str) -> str:
 def test_detect_prints_summary(fought: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--dsn", fought, "battles", "detect"]) == 0
     out = capsys.readouterr().out
-    assert "battles from" in out
+    assert out.startswith("battles: 1 from ")
+    assert "recomputed" not in out
+
+
+def test_new_parameters_say_every_battle_was_recomputed(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A parameter that only changes how battles are classified changes no
+    battle's kills, so the line says the battles were recomputed instead of
+    leaving '0 updated' as if nothing had changed."""
+    capsys.readouterr()
+    detect = ["--dsn", fought, "battles", "detect", "--set", "one_sided_ratio=1"]
+    assert main(detect) == 0
+    out = capsys.readouterr().out
+    assert "0 new, 0 with other kills, 0 removed" in out
+    assert "; sides and metrics of all 1 recomputed" in out
 
 
 def test_list_json_has_required_fields(
@@ -212,7 +227,7 @@ def test_set_parameter_rebuilds(
     assert (
         main(["--dsn", fought, "battles", "detect", "--set", "hour_min_kills=50"]) == 0
     )
-    assert "0 battles" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("battles: 0 from ")
     assert main(["--dsn", fought, "battles", "detect", "--show-parameters"]) == 0
     assert "hour_min_kills = 50" in capsys.readouterr().out
     assert main(["--dsn", fought, "battles", "detect", "--set", "bogus=1"]) == 2

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evedmv_tui.battles.detect import detect_all, detect_since_latest
+from evedmv_tui.battles.detect import DetectionSummary, detect_all, detect_since_latest
 from evedmv_tui.battles.export import FORMATS, render
 from evedmv_tui.battles.overrides import ENTITY_KINDS, AlreadyOnSide, move_entity
 from evedmv_tui.battles.parameters import (
@@ -43,6 +43,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.names import unnamed
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.widgets.text import count_noun
 
 BATTLE_ID = whole(1, BIGINT_MAX)
 
@@ -148,12 +149,25 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
             save_parameters(db, params)
             rebuild = True
         summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
-    print(
-        f"{summary.battles} battles from {summary.kills_read} kills read:"
-        f" {summary.created} new, {summary.updated} updated,"
-        f" {summary.deleted} removed, in {summary.seconds:.1f} s"
-    )
+    print(describe_detection(summary, rebuilt=rebuild))
     return 0
+
+
+def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:
+    """Return one line on a detection run: battles new, changed and removed.
+
+    A battle counts as changed when its kills changed. A rebuild also
+    recomputes the sides, kind and metrics of every battle, which new
+    parameters can change without changing any battle's kills.
+    """
+    text = (
+        f"battles: {summary.battles:,} from {count_noun(summary.kills_read, 'kill')}"
+        f" read: {summary.created:,} new, {summary.updated:,} with other kills,"
+        f" {summary.deleted:,} removed"
+    )
+    if rebuilt:
+        text += f"; sides and metrics of all {summary.battles:,} recomputed"
+    return f"{text}, in {summary.seconds:.1f} s"
 
 
 def _criteria(args: argparse.Namespace) -> BattleFilter:

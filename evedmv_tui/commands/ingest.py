@@ -365,6 +365,7 @@ def _shorten(text: str, width: int) -> str:
 
 def run_repair(args: argparse.Namespace, settings: Settings) -> int:
     from evedmv_tui.battles.detect import detect_all
+    from evedmv_tui.commands.battles import describe_detection
     from evedmv_tui.intel import totals
 
     with open_database(settings) as db:
@@ -378,9 +379,5 @@ def run_repair(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     print(f"entity totals: counted {counted:,} killmails they had missed")
-    print(
-        f"battles: {battles.battles:,} from {count_noun(battles.kills_read, 'kill')}"
-        f" read: {battles.created:,} new, {battles.updated:,} updated,"
-        f" {battles.deleted:,} removed, in {battles.seconds:.1f} s"
-    )
+    print(describe_detection(battles, rebuilt=True))
     return 0
