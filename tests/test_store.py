@@ -80,6 +80,22 @@ def test_cluster_recovers_stale_pid_file(own_cluster: PrivateCluster) -> None:
     assert own_cluster.status().running is True
 
 
+def test_cluster_recovers_pid_file_of_reused_pid(
+    own_cluster: PrivateCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pid file whose pid now belongs to another program is stale too, and
+    the warning says so rather than calling that program not running."""
+    own_cluster.start()
+    own_cluster.stop()
+    pid_file = own_cluster.directory / "postmaster.pid"
+    pid_file.write_text(f"{os.getpid()}\n{own_cluster.directory}\n")
+    caplog.set_level("WARNING", logger="evedmv_tui.store.cluster")
+    own_cluster.start()
+    assert own_cluster.status().running is True
+    name = Path(f"/proc/{os.getpid()}/comm").read_text().strip()
+    assert f"pid {os.getpid()} is now {name!r}, not PostgreSQL" in caplog.text
+
+
 def test_cluster_recovers_after_crash(own_cluster: PrivateCluster) -> None:
     own_cluster.start()
     ensure_database(own_cluster)

@@ -305,21 +305,20 @@ class PrivateCluster:
         pid = self._postmaster_pid()
         if pid is None:
             return
-        alive = True
+        stale: str | None = None
         try:
             os.kill(pid, 0)
             comm = Path(f"/proc/{pid}/comm")
-            if comm.exists() and comm.read_text().strip() not in {
-                "postgres",
-                "postmaster",
-            }:
-                alive = False
+            name = comm.read_text().strip() if comm.exists() else None
+            if name is not None and name not in {"postgres", "postmaster"}:
+                # The pid was reused after the server died without cleaning up.
+                stale = f"pid {pid} is now {name!r}, not PostgreSQL"
         except ProcessLookupError:
-            alive = False
+            stale = f"pid {pid} is not running"
         except PermissionError:
-            alive = True
-        if not alive:
-            log.warning("removing stale postmaster.pid (pid %d is not running)", pid)
+            pass
+        if stale is not None:
+            log.warning("removing stale postmaster.pid (%s)", stale)
             (self.directory / "postmaster.pid").unlink(missing_ok=True)
 
     def status(self) -> ClusterStatus:
