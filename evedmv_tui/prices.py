@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from evedmv_tui.errors import EvedmvError
+from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.valuation import revalue_all
@@ -78,15 +78,40 @@ FROM merged
 )
 
 
-def _check_number(path: Path, index: int, row: MarketPrice) -> None:
+MAX_TYPE_ID = 2**63 - 1
+"""The largest type id that the ``prices`` table's bigint column can store."""
+
+
+def _invalid_record(path: Path, record: str, problem: str) -> PriceError:
+    return PriceError(
+        "invalid price file",
+        f"{path}: {record}: {problem}",
+        "fix that record or fetch the response again; nothing was imported",
+    )
+
+
+def _check_record(path: Path, index: int, row: MarketPrice) -> None:
+    """Raise :class:`PriceError` unless ``row`` fits the ``prices`` table.
+
+    A type id outside bigint fails in the database. A price above
+    :data:`~evedmv_tui.killmails.MAX_ISK` would swamp or overflow every
+    killmail value it enters.
+    """
+    if not 1 <= row.type_id <= MAX_TYPE_ID:
+        raise _invalid_record(
+            path,
+            f"record {index}",
+            f"type_id is {row.type_id}, expected a positive bigint"
+            f" (1 to {MAX_TYPE_ID})",
+        )
     for field in ("average_price", "adjusted_price"):
         value = getattr(row, field)
-        if value is not None and (math.isnan(value) or value < 0):
-            raise PriceError(
-                "invalid price file",
-                f"{path}: record {index} (type_id {row.type_id}): {field} is"
-                f" {value}, expected a number of ISK of at least 0",
-                "fix that record or fetch the response again",
+        if value is not None and not (0 <= value <= MAX_ISK):
+            raise _invalid_record(
+                path,
+                f"record {index} (type_id {row.type_id})",
+                f"{field} is {value}, expected a finite number of ISK"
+                f" from 0 to {MAX_ISK:.0e}",
             )
 
 
@@ -116,7 +141,7 @@ def read_prices(path: Path) -> list[MarketPrice]:
             "fetch the response again; the file may be truncated",
         ) from None
     for index, row in enumerate(rows):
-        _check_number(path, index, row)
+        _check_record(path, index, row)
     return rows
 
 

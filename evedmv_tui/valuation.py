@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 
+from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.store.db import Database, NamedSql
 
 log = logging.getLogger(__name__)
@@ -113,17 +114,32 @@ _FIXED_VALUES = ", ".join(
 _CAPSULES = ", ".join(str(type_id) for type_id in CAPSULE_TYPE_IDS)
 
 
+def _usable(column: str) -> str:
+    """Return SQL for ``column`` if it is a price of 0 to MAX_ISK, else NULL.
+
+    The price import rejects other prices, but an older version or a manual
+    INSERT can store one. Such a price (1e300, NaN, infinity) overflows the
+    double precision sums or cannot be rounded, so it counts as no price.
+    """
+    return (
+        f"CASE WHEN {column} BETWEEN 0 AND {MAX_ISK!r}::double precision"
+        f" THEN {column} END"
+    )
+
+
 def _market_price(
     type_id: str, alias: str, prices: str, types: str, groups: str
 ) -> str:
     """Return the SQL unit price of the type ``type_id`` before per-item rules."""
+    average = _usable(f"{prices}.average_price")
+    adjusted = _usable(f"{prices}.adjusted_price")
     return f"""
         CASE
             WHEN {groups}.category_id = {SKIN_CATEGORY_ID} THEN {NOMINAL_PRICE}
             WHEN {alias}.price IS NOT NULL THEN {alias}.price
             WHEN {types}.group_id = {CAPSULE_GROUP_ID}
               OR {type_id} IN ({_CAPSULES}) THEN {CAPSULE_PRICE}
-            ELSE coalesce({prices}.average_price, nullif({prices}.adjusted_price, 0))
+            ELSE coalesce({average}, nullif({adjusted}, 0))
         END"""
 
 

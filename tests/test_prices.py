@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evedmv_tui.cli import main
 from evedmv_tui.generate import generate_killmails
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.prices import PriceError, import_prices
@@ -88,6 +89,22 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
         ('[{"average_price": 3.0}]', "missing required field `type_id`"),
         ('[{"type_id": "x"}]', "$[0].type_id"),
         ('[{"type_id": 1, "average_price": -4}]', "record 0 (type_id 1)"),
+        (
+            '[{"type_id": 34, "average_price": 1e300, "adjusted_price": 1}]',
+            "record 0 (type_id 34): average_price is 1e+300, expected a finite"
+            " number of ISK from 0 to 1e+15",
+        ),
+        (
+            '[{"type_id": 1, "adjusted_price": 1}, {"type_id": 2,'
+            ' "adjusted_price": 1000000000000001}]',
+            "record 1 (type_id 2): adjusted_price is 1000000000000001.0",
+        ),
+        (
+            '[{"type_id": 1180591620717411303424, "average_price": 1}]',
+            "record 0: type_id is 1180591620717411303424, expected a positive"
+            " bigint (1 to 9223372036854775807)",
+        ),
+        ('[{"type_id": 0, "average_price": 1}]', "record 0: type_id is 0"),
         ("[{", "not valid JSON"),
     ],
 )
@@ -101,6 +118,47 @@ def test_bad_response_rejected(
     assert expected in caught.value.message
     assert str(path) in caught.value.message
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+def test_command_rejects_huge_price(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A price beyond MAX_ISK stops the command with a message and stores nothing."""
+    path = tmp_path / "prices.json"
+    path.write_text('[{"type_id":34,"average_price":1e300,"adjusted_price":1}]')
+    status = main(["--dsn", db_url, "prices", "import", str(path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{path}: record 0 (type_id 34): average_price is 1e+300" in err
+    assert "Traceback" not in err
+    assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+def test_stored_bad_price_ignored(db: Database, tmp_path: Path) -> None:
+    """An out-of-range price already stored counts as no price, so neither a
+    price import nor a killmail import fails on it."""
+    db.execute(
+        "INSERT INTO prices (type_id, average_price, adjusted_price) VALUES"
+        " (34, 1e300, 1), (35, 'NaN', 'Infinity')"
+    )
+    documents = [json.loads(d) for d in generate_killmails(20, 8)]
+    for document in documents:
+        del document["zkb"]
+        document["victim"]["items"] = [
+            {"item_type_id": 34, "flag": 5, "singleton": 0, "quantity_destroyed": 7},
+            {"item_type_id": 35, "flag": 5, "singleton": 0, "quantity_dropped": 2},
+        ]
+    import_records(db, documents, source="test")
+    valid = tmp_path / "valid.json"
+    valid.write_text('[{"type_id": 36, "average_price": 5.0}]')
+    summary = import_prices(db, valid)
+    assert summary.inserted == 1
+    # Type 34 falls back to its adjusted price. Type 35 has no usable price.
+    totals = db.fetch_all(
+        "SELECT DISTINCT total_value FROM killmails"
+        " WHERE value_source = 'computed' AND victim_ship_type_id <> 670"
+    )
+    assert totals == [(7.0,)]
 
 
 def test_missing_file(db: Database, tmp_path: Path) -> None:
