@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from evedmv_tui.monitor import report
 from evedmv_tui.monitor.ingest import EsiBudget, IngestCounts, IngestHealth
+from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.table import plain
 from tests.test_performance_screen import recorded_snapshot
@@ -51,3 +53,14 @@ def test_disconnected_summary_gives_the_headers_time() -> None:
     assert shared.plain.startswith("✖ disconnected since 08:24:49: cannot connect")
     later = perf_rows.summary_text(down, paused=False, app_lost_at=lost_at + 6)
     assert later.plain == alone
+
+
+def test_query_report_header_judges_only_statements() -> None:
+    """query-performance exits by the statements alone, so its header line
+    gives their severity, not one from a panel the report does not list."""
+    snapshot = recorded_snapshot()
+    assert snapshot.severity is Severity.ERROR
+    overall = report.header_lines(snapshot)
+    assert overall[1].endswith(f"; overall {Severity.ERROR.label}")
+    judged = report.header_lines(snapshot, judged="statements", severity=Severity.OK)
+    assert judged[1].endswith(f"; statements {Severity.OK.label}")

@@ -77,7 +77,7 @@ def test_query_performance_warning_exits_1(
     worker.join()
     out = capsys.readouterr().out
     assert status == 1
-    assert "▲ warn" in out
+    assert "; statements ▲ warn\n" in out
     assert "SELECT pg_sleep($1)" in out
 
 

@@ -182,7 +182,7 @@ def query_performance(args: argparse.Namespace, settings: Settings) -> int:
             "notes": [n for n in full["notes"] if n["panel"] == "statements"],
             "statements": full["statements"],
         }
-    lines = report.header_lines(snapshot)
+    lines = report.header_lines(snapshot, judged="statements", severity=severity)
     lines += report.statement_lines(snapshot, top=args.top, sort=args.sort)
     if statements_unread(snapshot):
         # The panel's problem is a warning on the dashboard, but this

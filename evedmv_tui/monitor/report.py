@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from evedmv_tui.monitor.memory import MIB, ProcessMemory
+from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot, StatementView
 from evedmv_tui.monitor.statements import HIDDEN_LABEL
 from evedmv_tui.widgets.text import count_noun
@@ -234,15 +235,24 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
 
-def header_lines(snapshot: Snapshot) -> list[str]:
+def header_lines(
+    snapshot: Snapshot, *, judged: str = "overall", severity: Severity | None = None
+) -> list[str]:
+    """Return the server, the interval and the worst severity, then the problems.
+
+    ``severity`` replaces the snapshot's worst one when a report judges only
+    part of it, which ``judged`` names (``statements``), so the line agrees
+    with what the report lists and its exit status.
+    """
     if not snapshot.connected:
         return [f"✖ error: not connected to {snapshot.server}: {snapshot.error}"]
+    judged_severity = snapshot.severity if severity is None else severity
     caps = snapshot.capabilities
     assert caps is not None
     lines = [
         f"PostgreSQL {caps.server_version}, pg_stat_statements"
         f" {caps.pgss_version or 'absent'}, {snapshot.server}",
-        f"interval {snapshot.elapsed or 0:.1f} s; overall {snapshot.severity.label}",
+        f"interval {snapshot.elapsed or 0:.1f} s; {judged} {judged_severity.label}",
     ]
     for problem in [*snapshot.problems, *snapshot.notes]:
         lines.append(f"{problem.severity.glyph} {problem.panel}: {problem.case}")
