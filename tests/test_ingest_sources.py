@@ -358,6 +358,22 @@ def test_folder_of_pipe_only_is_not_called_empty(
     assert "Not regular files" in warnings[0]
 
 
+@pytest.mark.parametrize("name", ["-", "pipe"])
+def test_pipe_named_directly_says_to_save_it(tmp_path: Path, name: str) -> None:
+    """A pipe is not silently called missing: the message says what it is."""
+    if name == "pipe":
+        item = str(tmp_path / "feed.json")
+        os.mkfifo(item)
+        shown = item
+    else:
+        item, shown = "-", "standard input"
+    with pytest.raises(InputError) as raised:
+        expand_paths([item])
+    assert raised.value.title == "cannot read input"
+    assert raised.value.message == f"{shown} is a pipe or device, not a file"
+    assert raised.value.hint == "save what it gives to a file and import that file"
+
+
 def test_real_everef_folder_gives_archives(caplog: pytest.LogCaptureFixture) -> None:
     folder = shared_file("killmails/everef")
     caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")

@@ -142,6 +142,15 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                     skipped.unmatched.append(file)
         elif path.is_file():
             files.append(path)
+        elif path.exists() or str(item) == "-":
+            # Files are read in reader processes by default, which cannot open
+            # a pipe that only this process holds, such as bash's <(...).
+            what = "standard input" if str(item) == "-" else f"{path}"
+            raise InputError(
+                "cannot read input",
+                f"{what} is a pipe or device, not a file",
+                "save what it gives to a file and import that file",
+            )
         else:
             raise InputError(
                 "input not found",
