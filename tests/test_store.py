@@ -31,6 +31,7 @@ from evedmv_tui.store.db import Database, is_transient_connect_error, redact
 from evedmv_tui.store.migrate import (
     Migration,
     MigrationFailed,
+    MigrationNotAllowed,
     available_migrations,
     migrate,
     pending_migrations,
@@ -187,12 +188,18 @@ def test_schema_without_create_privilege_is_explained(
         dsn = make_conninfo(pg_cluster.url(database), user="evedmv_reader")
         settings = Settings(dsn=dsn, data_dir=tmp_path / "data")
 
-        with pytest.raises(MigrationFailed) as caught:
+        with pytest.raises(MigrationNotAllowed) as caught:
             open_database(settings)
 
-        assert caught.value.migration.version == available_migrations()[0].version
+        assert caught.value.pending == available_migrations()
+        assert "role evedmv_reader lacks CREATE on schema public" in (
+            caught.value.message
+        )
         assert caught.value.hint is not None
-        assert "GRANT CREATE" in caught.value.hint
+        assert "'evedmv --dsn OWNER_DSN db migrate'" in caught.value.hint
+        with psycopg.connect(pg_cluster.url(database)) as conn:
+            found = conn.execute("SELECT to_regclass('schema_migrations')")
+            assert found.fetchone() == (None,)
     finally:
         with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

@@ -12,7 +12,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import DATABASE, PrivateCluster
 from evedmv_tui.store.db import APPLICATION_NAME, Database, redact
-from evedmv_tui.store.migrate import MigrationFailed, migrate
+from evedmv_tui.store.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def open_database(
     if run_migrations:
         try:
             migrate(db)
-        except MigrationFailed:
+        except BaseException:
             db.close()
             raise
     return db
