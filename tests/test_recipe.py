@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from evedmv_tui.battles.detect import detect_all
@@ -225,6 +226,52 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
             {"parameters": {"one_sided_ratio": float("nan")}},
             "one_sided_ratio=nan is not a number",
         ),
+        (
+            {"systems": [JITA, 2**80]},
+            "field 'systems[1]' has 1208925819614629174706176, expected a positive"
+            " bigint (1 to 9223372036854775807)",
+        ),
+        ({"systems": [0]}, "field 'systems[0]' has 0, expected a positive bigint"),
+        (
+            {"systems": list(range(1, 502))},
+            "field 'systems' has 501 systems, more than the maximum of 500",
+        ),
+        (
+            {"start": "2003-01-01T00:00:00", "end": "2030-01-01T00:00:00"},
+            "field 'end' is 9862 days, 0:00:00 after 'start', more than the"
+            " maximum of 7 days",
+        ),
+        (
+            {"start": "0001-01-01T00:00:00", "end": "0001-01-01T01:00:00"},
+            "field 'start' has '0001-01-01T00:00:00', expected a time from"
+            " 2003-01-01 to 9000-01-01",
+        ),
+        (
+            {"start": "9999-12-31T00:00:00", "end": "9999-12-31T01:00:00"},
+            "field 'start' has '9999-12-31T00:00:00'",
+        ),
+        (
+            {
+                "overrides": [
+                    {"entity_kind": "character", "entity_id": 2**63, "new_side": 1}
+                ]
+            },
+            "field 'overrides[0].entity_id' has 9223372036854775808, expected a"
+            " positive bigint",
+        ),
+        (
+            {
+                "overrides": [
+                    {
+                        "entity_kind": "character",
+                        "entity_id": 1,
+                        "anchor_kind": "alliance",
+                        "anchor_id": -1,
+                    }
+                ]
+            },
+            "field 'overrides[0].anchor_id' has -1, expected a positive bigint",
+        ),
     ],
 )
 def test_bad_recipe_fields_rejected(
@@ -245,6 +292,69 @@ def test_bad_recipe_fields_rejected(
 
     assert expected in caught.value.render()
     assert str(path) in caught.value.render()
+
+
+def test_recipe_with_overlong_number_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "recipe.json"
+    path.write_text('{"systems": [' + "9" * 5000 + "]}")
+
+    with pytest.raises(RecipeError) as caught:
+        read_recipe(path)
+
+    assert caught.value.message == f"{path}: a number has too many digits to read"
+
+
+def test_recipe_command_rejects_huge_id(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "recipe.json"
+    path.write_text(
+        json.dumps(
+            {
+                "systems": [2**80],
+                "start": "2021-11-27T18:00:00+00:00",
+                "end": "2021-11-27T19:00:00+00:00",
+            }
+        )
+    )
+
+    status = main(["--dsn", db_url, "battles", "show", "--recipe", str(path)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{path}: field 'systems[0]' has 1208925819614629174706176" in err
+    assert "Traceback" not in err
+
+
+def test_recipe_over_jsonb_limit_rejected(
+    jita: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report past PostgreSQL's jsonb limit raises a RecipeError."""
+    insert_kills(
+        jita,
+        brawl(
+            fleet(8, 98_000_901, 99_000_901),
+            fleet(8, 98_000_902, 99_000_902),
+            kills=30,
+        ),
+    )
+    detect_all(jita)
+    (battle,) = list_battles(jita)
+    recipe = recipe_of_battle(jita, battle.battle_id)
+    fetch_value = jita.fetch_value
+
+    def limited(query: object, *args: object, **kwargs: object) -> object:
+        if getattr(query, "name", None) == "battles.recipe_metrics":
+            raise psycopg.errors.ProgramLimitExceeded("total size of jsonb")
+        return fetch_value(query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jita, "fetch_value", limited)
+
+    with pytest.raises(RecipeError) as caught:
+        report_from_recipe(jita, recipe)
+
+    assert caught.value.title == "battle recipe too large"
+    assert "narrow the window" in caught.value.render()
 
 
 def test_generated_battles_rebuild_from_recipes(db: Database) -> None:

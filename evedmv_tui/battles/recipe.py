@@ -24,7 +24,9 @@ none, stay out. The file looks like::
       "parameters": {"quiet_minutes": 30}
     }
 
-Systems are ids or names (any case). ``parameters`` holds detection
+Systems are ids (1 to 2^63-1) or names (any case), at most
+:data:`MAX_SYSTEMS` of them, and the window is at most :data:`MAX_WINDOW`
+long. ``parameters`` holds detection
 parameters (see ``docs/battles.md``); the ones it leaves out, and all of
 them in a recipe without it, are those stored in the database. Version 1
 recipes, which have no ``parameters``, are read the same way.
@@ -78,6 +80,20 @@ _PACKAGE = "evedmv_tui.battles"
 _AS_JSONB = NamedSql("battles.recipe_metrics", "SELECT %s::jsonb")
 RECIPE_VERSION = 2
 """Version that :func:`write_recipe` writes; 1 lacks ``parameters``."""
+MAX_ID = 2**63 - 1
+"""The largest id a bigint column can store."""
+MAX_SYSTEMS = 500
+"""The maximum number of systems in a recipe. Detection merges fights a few
+jumps apart at most, so 500 is an estimate well above any real battle."""
+MAX_WINDOW = dt.timedelta(days=7)
+"""The maximum time from a recipe's ``start`` to its ``end``. Detection reads
+every kill of the systems in the window, and the report of years of kills
+exceeds PostgreSQL's jsonb size limit."""
+EARLIEST_START = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
+"""The earliest recipe start: the importer rejects older killmails."""
+LATEST_END = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+"""The latest recipe end, far enough from year 9999 that the margins
+detection adds around the window stay within Python's datetimes."""
 
 
 class RecipeError(EvedmvError):
@@ -135,7 +151,26 @@ def _time(path: Path, document: dict[str, Any], field: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise _fail(path, field, f"has {raw!r}, not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if not EARLIEST_START <= moment <= LATEST_END:
+        raise _fail(
+            path,
+            field,
+            f"has {raw!r}, expected a time from {EARLIEST_START:%Y-%m-%d} to"
+            f" {LATEST_END:%Y-%m-%d}",
+        )
+    return moment
+
+
+def _id(path: Path, field: str, value: object) -> int:
+    """Return ``value`` if it is an id a bigint column can store."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _fail(path, field, f"has {value!r}, expected an integer id")
+    if not 1 <= value <= MAX_ID:
+        raise _fail(
+            path, field, f"has {value}, expected a positive bigint (1 to {MAX_ID})"
+        )
+    return value
 
 
 def read_recipe(path: Path) -> Recipe:
@@ -168,6 +203,13 @@ def read_recipe(path: Path) -> Recipe:
             f"{path}: nested too deeply to be a recipe",
             "give the JSON file 'battles show --save-recipe' wrote",
         ) from None
+    except ValueError:
+        # Python's json module rejects integers of more than 4300 digits.
+        raise RecipeError(
+            "invalid battle recipe",
+            f"{path}: a number has too many digits to read",
+            "ids have at most 19 digits; fix the file",
+        ) from None
     if not isinstance(document, dict):
         raise _fail(path, "(top level)", "is not a JSON object")
     version = document.get("version", 1)
@@ -178,13 +220,30 @@ def read_recipe(path: Path) -> Recipe:
     systems = document.get("systems")
     if not isinstance(systems, list) or not systems:
         raise _fail(path, "systems", "must be a non-empty list of ids or names")
-    for system in systems:
-        if not isinstance(system, (int, str)) or isinstance(system, bool):
+    if len(systems) > MAX_SYSTEMS:
+        raise _fail(
+            path,
+            "systems",
+            f"has {len(systems)} systems, more than the maximum of {MAX_SYSTEMS};"
+            " list only the systems of the battle",
+        )
+    for number, system in enumerate(systems):
+        if isinstance(system, str):
+            continue
+        if not isinstance(system, int) or isinstance(system, bool):
             raise _fail(path, "systems", f"has {system!r}, not an id or a name")
+        _id(path, f"systems[{number}]", system)
     start = _time(path, document, "start")
     end = _time(path, document, "end")
     if end < start:
         raise _fail(path, "end", "is before 'start'")
+    if end - start > MAX_WINDOW:
+        raise _fail(
+            path,
+            "end",
+            f"is {end - start} after 'start', more than the maximum of"
+            f" {MAX_WINDOW.days} days; narrow the window to the battle",
+        )
     overrides = []
     raw_overrides = document.get("overrides", [])
     if not isinstance(raw_overrides, list):
@@ -196,10 +255,10 @@ def read_recipe(path: Path) -> Recipe:
         kind = entry.get("entity_kind")
         if kind not in ("alliance", "corporation", "character"):
             raise _fail(path, f"{field}.entity_kind", f"has {kind!r}")
-        entity_id = entry.get("entity_id")
-        if not isinstance(entity_id, int):
-            raise _fail(path, f"{field}.entity_id", "must be an integer id")
+        entity_id = _id(path, f"{field}.entity_id", entry.get("entity_id"))
         anchor_id = entry.get("anchor_id")
+        if anchor_id is not None:
+            _id(path, f"{field}.anchor_id", anchor_id)
         new_side = entry.get("new_side")
         if (anchor_id is None) == (new_side is None):
             raise _fail(path, field, "needs exactly one of 'anchor_id' and 'new_side'")
@@ -319,7 +378,15 @@ def report_from_recipe(
         # Stored battles keep their metrics as jsonb, which reorders object
         # keys. A round trip through jsonb gives the order a stored report has.
         built = build_metrics(kills, sides, ship_types, params)
-        stored = db.fetch_value(_AS_JSONB, (json.dumps(built),))
+        try:
+            stored = db.fetch_value(_AS_JSONB, (json.dumps(built),))
+        except psycopg.errors.ProgramLimitExceeded:
+            raise RecipeError(
+                "battle recipe too large",
+                f"{source}: the {len(kills)} kills of the battles in the window"
+                " make a report larger than PostgreSQL's jsonb limit",
+                "narrow the window or list fewer systems",
+            ) from None
         metrics = with_pending(stored, kills_pending or 0)
         entities = tuple(
             EntityRow(
