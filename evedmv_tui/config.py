@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,33 @@ _ENVIRONMENT = {
 }
 
 
+def _check_url(name: str, value: str, source: str) -> str:
+    """Return ``value`` when it is an http or https URL with a host.
+
+    Raises :class:`ConfigError` naming the setting and its source otherwise,
+    because a feed or API client would only fail later, on every request.
+    """
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port_valid = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_valid = None, False
+    if (
+        parts is not None
+        and port_valid
+        and parts.scheme.lower() in ("http", "https")
+        and parts.hostname
+        and not any(character.isspace() for character in value)
+    ):
+        return value
+    default = next(f.default for f in dataclasses.fields(Settings) if f.name == name)
+    raise ConfigError(
+        "invalid setting",
+        f"{name}={value!r} from {source}: not an http or https URL with a host",
+        f"give a URL such as {default}, or remove the setting to use that default",
+    )
+
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -123,6 +151,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             f"{name}={value!r} from {source}: {exc}",
             "fix the value or remove it to use the default",
         ) from None
+    if name.endswith("_url"):
+        return _check_url(name, str(value), source)
     return str(value)
 
 

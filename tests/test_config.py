@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from evedmv_tui.config import load_settings
+from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.target import baseline_file
 
@@ -101,3 +102,76 @@ def test_data_dir_that_is_a_file_is_rejected(tmp_path: Path) -> None:
         )
     assert f"{file} is a file" in str(raised.value)
     assert "--data-dir" in (raised.value.hint or "")
+
+
+URL_VARIABLES = {
+    "EVEDMV_ESI_URL": "esi_url",
+    "EVEDMV_ZKB_URL": "zkb_url",
+    "EVEDMV_R2Z2_URL": "r2z2_url",
+}
+BAD_URLS = [
+    "not a url",
+    "ftp://r2z2.zkillboard.com/ephemeral",
+    "r2z2.zkillboard.com/ephemeral",
+    "https://",
+    "http://127.0.0.1:port/",
+    "https://zkillboard.com/a b",
+]
+
+
+def test_every_url_setting_is_checked() -> None:
+    names = {f.name for f in dataclasses.fields(Settings) if f.name.endswith("_url")}
+
+    assert set(URL_VARIABLES.values()) == names
+
+
+@pytest.mark.parametrize("value", BAD_URLS)
+@pytest.mark.parametrize("variable", sorted(URL_VARIABLES))
+def test_bad_url_in_environment_is_rejected(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=tmp_path / "none.toml", environ={variable: value})
+
+    name = URL_VARIABLES[variable]
+    assert caught.value.title == "invalid setting"
+    assert caught.value.message == (
+        f"{name}={value!r} from {variable}: not an http or https URL with a host"
+    )
+    assert caught.value.hint is not None
+    assert "give a URL such as https://" in caught.value.hint
+
+
+def test_bad_url_in_file_names_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('r2z2_url = "ftp://mirror.example/r2z2"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+
+    assert f"from {config}" in caught.value.message
+    assert caught.value.hint is not None
+    assert "https://r2z2.zkillboard.com/ephemeral" in caught.value.hint
+
+
+def test_bad_url_option_names_the_command_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {"esi_url": "not a url"}, config_file=tmp_path / "none.toml", environ={}
+        )
+
+    assert "from the command line" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://127.0.0.1:8080/r2z2", "https://esi.example/latest", "HTTPS://[::1]/"],
+)
+def test_http_urls_are_accepted(tmp_path: Path, value: str) -> None:
+    environ = {variable: value for variable in URL_VARIABLES}
+
+    settings = load_settings(config_file=tmp_path / "none.toml", environ=environ)
+
+    assert settings.esi_url == value
+    assert settings.zkb_url == value
+    assert settings.r2z2_url == value
