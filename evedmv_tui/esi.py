@@ -15,7 +15,13 @@ tokens come back.
 
 420, 429 and 5xx responses and transport failures are retried a bounded
 number of times, after ``Retry-After`` when the server sends one, else
-after the window reset (420) or an exponential backoff.
+after the window reset (420) or an exponential backoff. When the error
+limit is nearly spent, the wait before a retry also covers the window
+reset, so the client waits once, for the longer of the two.
+
+A caller that runs many requests can pass a ``threading.Event`` as
+``cancel``: once it is set, each request that has not yet got a usable
+response raises :class:`EsiCancelled` before its next try.
 """
 
 from __future__ import annotations
@@ -68,6 +74,10 @@ class EsiInvalidKillmail(EsiError):
 
 class EsiUnavailable(EsiError):
     """No usable response after every retry: network, 5xx, 420 or 429."""
+
+
+class EsiCancelled(EsiError):
+    """The caller's ``cancel`` event was set before a usable response came."""
 
 
 class UniverseName(msgspec.Struct, frozen=True):
@@ -217,16 +227,28 @@ class EsiClient:
 
     # Endpoints
 
-    def killmail(self, killmail_id: int, killmail_hash: str) -> bytes:
+    def killmail(
+        self,
+        killmail_id: int,
+        killmail_hash: str,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
         """Fetch ``GET /killmails/{id}/{hash}/`` and return the body as received.
+
+        Args:
+            killmail_id: the killmail id.
+            killmail_hash: the killmail hash.
+            cancel: when set, the request stops before its next try.
 
         Raises:
             EsiInvalidKillmail: ESI returned 422 (no such pair).
             EsiNotFound: ESI returned 404.
             EsiUnavailable: no usable response after every retry.
+            EsiCancelled: ``cancel`` was set before a usable response came.
         """
         path = f"/killmails/{killmail_id}/{killmail_hash}/"
-        response = self._request("GET", path)
+        response = self._request("GET", path, cancel=cancel)
         if response.status_code == 422:
             raise EsiInvalidKillmail(
                 "killmail rejected by ESI",
@@ -265,12 +287,23 @@ class EsiClient:
     # Transport
 
     def _request(
-        self, method: str, path: str, *, json: object | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object | None = None,
+        cancel: threading.Event | None = None,
     ) -> httpx.Response:
         url = self.base_url + path
         route = _route(method, path)
         last_status: int | None = None
         for attempt in range(1, self.max_attempts + 1):
+            if cancel is not None and cancel.is_set():
+                raise EsiCancelled(
+                    "ESI request cancelled",
+                    f"{method} {path} was cancelled after {attempt - 1} tries",
+                    status=last_status,
+                )
             self._wait_for_error_window()
             self._wait_for_rate_limit(route)
             try:
@@ -290,6 +323,9 @@ class EsiClient:
                 delay = self._retry_delay(response, attempt)
             if attempt == self.max_attempts:
                 break
+            # The wait before the retry also covers a due error-limit reset,
+            # so the next try does not wait for the reset again.
+            delay = max(delay, self._take_error_window_wait())
             self.retries += 1
             log.warning(
                 "ESI %s %s failed (%s); retry %d of %d in %.1f s",
@@ -351,15 +387,30 @@ class EsiClient:
             log.info("ESI rate limit for %s nearly spent; waiting %.1f s", route, delay)
             self._sleep(delay)
 
-    def _wait_for_error_window(self) -> None:
+    def _take_error_window_wait(self) -> float:
+        """Return the wait for the error-limit reset if one is due, else 0.
+
+        The caller must wait that long: the count is cleared here, since
+        the window resets during the wait and the next response reports
+        the new count.
+        """
+        due = self._take_error_window()
+        return 0.0 if due is None else due[1]
+
+    def _take_error_window(self) -> tuple[int, float] | None:
+        """Return the errors left and the wait for the reset, if a wait is due."""
         with self._lock:
             remain, reset = self._errors_remain, self._reset_seconds
             if remain is None or remain > self.error_limit_floor or reset is None:
-                return
-            # The window resets after the wait; the next response reports
-            # the new count.
+                return None
             self._errors_remain = None
-        delay = min(float(reset), MAX_DELAY_SECONDS)
+        return remain, min(float(reset), MAX_DELAY_SECONDS)
+
+    def _wait_for_error_window(self) -> None:
+        due = self._take_error_window()
+        if due is None:
+            return
+        remain, delay = due
         log.warning(
             "ESI error limit nearly spent (%d left); waiting %.0f s for the reset",
             remain,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from evedmv_tui.esi import (
+    EsiCancelled,
     EsiClient,
     EsiInvalidKillmail,
     EsiNotFound,
@@ -104,6 +106,55 @@ def test_420_waits_error_limit_reset(
 
     assert delays[0] == 42.0
     assert len(fake.requests) == 2
+
+
+def test_420_waits_reset_once(
+    fake: FakeServer, client: EsiClient, delays: list[float]
+) -> None:
+    """A spent error limit is waited out once, not again before the retry."""
+    killmail_id, killmail_hash = _real_killmail(fake)
+    spent = {"X-ESI-Error-Limit-Remain": "0", "X-ESI-Error-Limit-Reset": "5"}
+    fake.queue(
+        "GET",
+        "/esi/killmails/",
+        Reply.error(420, "error limited", spent),
+        Reply.error(420, "error limited", spent),
+    )
+
+    client.killmail(killmail_id, killmail_hash)
+
+    assert delays == [5.0, 5.0]
+    assert len(fake.requests) == 3
+
+
+def test_retry_covers_longer_reset(
+    fake: FakeServer, client: EsiClient, delays: list[float]
+) -> None:
+    """A 503 that leaves few errors waits for the reset, not the backoff too."""
+    killmail_id, killmail_hash = _real_killmail(fake)
+    low = {"X-ESI-Error-Limit-Remain": "3", "X-ESI-Error-Limit-Reset": "20"}
+    fake.queue("GET", "/esi/killmails/", Reply.error(503, "unavailable", low))
+
+    client.killmail(killmail_id, killmail_hash)
+
+    assert delays == [20.0]
+    assert len(fake.requests) == 2
+
+
+def test_cancel_stops_next_try(fake: FakeServer, delays: list[float]) -> None:
+    cancel = threading.Event()
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(503, "down")] * 4)
+
+    def sleep_then_cancel(seconds: float) -> None:
+        delays.append(seconds)
+        cancel.set()
+
+    client = EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=sleep_then_cancel)
+    with client, pytest.raises(EsiCancelled):
+        client.killmail(435341, "a" * 40, cancel=cancel)
+
+    assert len(fake.requests) == 1
+    assert delays == [1.0]
 
 
 def test_5xx_backs_off_exponentially(

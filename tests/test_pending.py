@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_records
-from evedmv_tui.ingest.pending import fetch_pending
+from evedmv_tui.ingest.pending import PendingSummary, fetch_pending
 from evedmv_tui.store.db import Database
 from tests.conftest import TEST_USER_AGENT, shared_file
 from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
@@ -120,6 +122,7 @@ def test_422_marks_pair_invalid(
 
     assert summary.invalid == 1
     assert summary.stored == 0
+    assert not summary.stopped_early
     state, _, attempts, last_error = index_row(db, package["killID"])
     assert state == "invalid"
     assert attempts == 1
@@ -183,6 +186,106 @@ def test_outage_leaves_pairs_pending(
     assert "HTTP 503" in last_error
     assert retried.stored == 1
     assert index_row(db, package["killID"])[0] == "stored"
+
+
+def pending_attempts(db: Database) -> list[tuple[int, int]]:
+    """The ``(killmail_id, attempts)`` of every pending pair, in id order."""
+    rows = db.fetch_all(
+        "SELECT killmail_id, attempts FROM killmail_index WHERE state = 'pending'"
+        " ORDER BY killmail_id"
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_unreachable_esi_stops_run(
+    db: Database, packages: list[dict[str, Any]], workers: int
+) -> None:
+    """Refused connections stop the run after one pair's retries per worker."""
+    make_pending(db, packages)
+    sent: list[httpx.Request] = []
+    delays: list[float] = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    url = f"http://127.0.0.1:{_closed_port()}/latest"
+    esi = EsiClient(url, user_agent=USER_AGENT, http=http, sleep=delays.append)
+    with http, esi:
+        summary = fetch_pending(db, esi, workers=workers)
+
+    attempts = esi.max_attempts
+    assert len(sent) > 0
+    # Trying every pair would take len(packages) * attempts requests.
+    assert len(sent) <= workers * attempts
+    if workers == 1:
+        assert len(sent) == attempts
+    assert summary.stopped_early
+    assert summary.stored == 0
+    assert summary.requested == summary.failed
+    assert summary.failed <= workers
+    assert "stopped early because ESI is unreachable" in str(summary)
+    assert "ConnectError" in str(summary)
+    tried = [pair for pair in pending_attempts(db) if pair[1]]
+    assert len(pending_attempts(db)) == len(packages)
+    assert len(tried) == summary.failed
+
+
+def test_rate_limited_esi_stops_run(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]]
+) -> None:
+    """429 to everything: one pair's retries, each after Retry-After, then stop."""
+    make_pending(db, packages)
+    serve(fake, packages)
+    too_many = Reply.error(429, "Too many requests", {"Retry-After": "2"})
+    fake.queue("GET", "/esi/killmails/", *[too_many] * (4 * len(packages)))
+    delays: list[float] = []
+
+    with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=delays.append) as esi:
+        summary = fetch_pending(db, esi, workers=1)
+
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == esi.max_attempts
+    assert delays == [2.0] * (esi.max_attempts - 1)
+    assert summary.requested == 1
+    assert summary.failed == 1
+    assert summary.stored == 0
+    assert summary.stop_reason is not None
+    assert "rate-limiting" in summary.stop_reason
+    assert "HTTP 429" in summary.stop_reason
+    first = min(p["killID"] for p in packages)
+    assert pending_attempts(db) == [
+        (killmail_id, 1 if killmail_id == first else 0)
+        for killmail_id in sorted(p["killID"] for p in packages)
+    ]
+
+
+def test_404_does_not_stop_run(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]], client: EsiClient
+) -> None:
+    make_pending(db, packages)
+    serve(fake, packages)
+    fake.queue("GET", "/esi/killmails/", Reply.error(404, "not found"))
+
+    summary = fetch_pending(db, client)
+
+    assert not summary.stopped_early
+    assert summary.requested == len(packages)
+    assert summary.stored == len(packages) - 1
+    assert summary.failed == 1
+
+
+def test_summary_gives_stop_reason() -> None:
+    summary = PendingSummary(3, 1, 0, 2, "ESI is unreachable: GET /x/ failed")
+
+    assert str(summary) == (
+        "3 requested, 1 stored, 0 invalid, 2 failed (stopped early because ESI is"
+        " unreachable: GET /x/ failed; the rest stay pending)"
+    )
+    assert not PendingSummary(3, 3, 0, 0).stopped_early
 
 
 def test_limit_bounds_requests(

@@ -11,6 +11,12 @@ later import that brings a different hash for the same id makes it pending
 again (the writer does that). A pair that fails for another reason stays
 pending, with ``attempts`` and ``last_error`` updated, and is tried on the
 next run.
+
+When a pair fails every retry because ESI is unreachable, failing (5xx) or
+limiting this client (420, 429), the run stops at once: the requests still
+running give up before their next try, the pairs not yet sent are left
+alone, and the summary gives the reason the run stopped. A 404 or 422 concerns one
+pair only and does not stop the run.
 """
 
 from __future__ import annotations
@@ -18,12 +24,19 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
 
-from evedmv_tui.esi import EsiClient, EsiError, EsiInvalidKillmail, EsiUnavailable
+from evedmv_tui.esi import (
+    EsiCancelled,
+    EsiClient,
+    EsiError,
+    EsiInvalidKillmail,
+    EsiUnavailable,
+)
 from evedmv_tui.ingest.hooks import BatchHook
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
@@ -93,23 +106,30 @@ class PendingSummary:
     """Counts of one :func:`fetch_pending` run."""
 
     requested: int
-    """Pending pairs sent to ESI."""
+    """Pending pairs tried; pairs a stop cut short or left unsent are not counted."""
     stored: int
     """Bodies fetched and stored."""
     invalid: int
     """Pairs ESI rejected with 422, now marked invalid."""
     failed: int
     """Pairs left pending after another error; tried again next run."""
-    stopped_early: bool
-    """True when ESI became unavailable and the run ended before the last pair."""
+    stop_reason: str | None = None
+    """The reason the run stopped before the last pair, or None if it did not."""
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when ESI became unavailable and the run ended before the last pair."""
+        return self.stop_reason is not None
 
     def __str__(self) -> str:
         text = (
             f"{self.requested:,} requested, {self.stored:,} stored,"
             f" {self.invalid:,} invalid, {self.failed:,} failed"
         )
-        if self.stopped_early:
-            text += " (stopped early because ESI is unavailable; the rest stay pending)"
+        if self.stop_reason is not None:
+            text += (
+                f" (stopped early because {self.stop_reason}; the rest stay pending)"
+            )
         return text
 
 
@@ -131,6 +151,8 @@ class _Outcomes:
     bodies: list[tuple[_Pair, bytes]] = dataclasses.field(default_factory=list)
     invalid: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
     failed: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
+    cut_short: int = 0
+    """Pairs left as they were because the run stopped before they were done."""
     unavailable: EsiUnavailable | None = None
 
 
@@ -172,8 +194,8 @@ def fetch_pending(
             if not pairs:
                 break
             last_id = pairs[-1].killmail_id
-            requested += len(pairs)
             outcomes = _fetch_all(pool, client, pairs)
+            requested += len(pairs) - outcomes.cut_short
             stored_now, rejected = _import(db, outcomes, after_batch, import_bodies)
             stored += stored_now
             outcomes.failed.extend(rejected)
@@ -182,11 +204,14 @@ def fetch_pending(
             invalid += len(outcomes.invalid)
             failed += len(outcomes.failed)
             if outcomes.unavailable is not None:
+                reason = _stop_reason(outcomes.unavailable)
                 log.warning(
-                    "stopped fetching pending killmails: %s",
-                    outcomes.unavailable.message,
+                    "stopped fetching pending killmails because %s; %d pairs of"
+                    " this batch were not tried or not finished and stay pending",
+                    reason,
+                    outcomes.cut_short,
                 )
-                return PendingSummary(requested, stored, invalid, failed, True)
+                return PendingSummary(requested, stored, invalid, failed, reason)
     if requested:
         log.info(
             "fetched pending killmails: %d requested, %d stored, %d invalid, %d failed",
@@ -195,20 +220,49 @@ def fetch_pending(
             invalid,
             failed,
         )
-    return PendingSummary(requested, stored, invalid, failed, False)
+    return PendingSummary(requested, stored, invalid, failed)
+
+
+def _stop_reason(exc: EsiUnavailable) -> str:
+    """Return the reason ESI counts as unavailable, from a pair's last failure."""
+    if exc.status is None:
+        cause = "ESI is unreachable"
+    elif exc.status == 420:
+        cause = "ESI's error limit is spent"
+    elif exc.status == 429:
+        cause = "ESI is rate-limiting this client"
+    else:
+        cause = f"ESI is failing (HTTP {exc.status})"
+    return f"{cause}: {exc.message}"
 
 
 def _fetch_all(
     pool: concurrent.futures.Executor, client: EsiClient, pairs: list[_Pair]
 ) -> _Outcomes:
+    """Fetch the pairs, and stop the rest once one pair fails every retry."""
     outcomes = _Outcomes()
-    futures = {
-        pool.submit(client.killmail, p.killmail_id, p.killmail_hash): p for p in pairs
-    }
+    stop = threading.Event()
+
+    def fetch(pair: _Pair) -> bytes:
+        try:
+            return client.killmail(pair.killmail_id, pair.killmail_hash, cancel=stop)
+        except EsiUnavailable:
+            # Set here, not when the result is read, so that no worker
+            # starts another pair in between.
+            stop.set()
+            raise
+
+    futures = {pool.submit(fetch, p): p for p in pairs}
     for future in concurrent.futures.as_completed(futures):
         pair = futures[future]
+        if future.cancelled():
+            outcomes.cut_short += 1
+            continue
         try:
             body = future.result()
+        except EsiCancelled:
+            outcomes.cut_short += 1
+            continue
         except EsiInvalidKillmail as exc:
             log.warning(
                 "ESI rejected killmail %d with hash %s as invalid (%s): it is"
@@ -222,7 +276,10 @@ def _fetch_all(
             continue
         except EsiUnavailable as exc:
             outcomes.failed.append((pair, exc.message))
-            outcomes.unavailable = exc
+            if outcomes.unavailable is None:
+                outcomes.unavailable = exc
+                for waiting in futures:
+                    waiting.cancel()
             continue
         except EsiError as exc:
             log.warning(
