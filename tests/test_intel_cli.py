@@ -215,6 +215,29 @@ def test_unknown_entity_fails(
     assert run(world, "alliance", "show", "12345", "--offline") == 2
 
 
+def test_largest_id_found(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """An id of 19 digits, up to 2^63-1, is looked up as an id."""
+    world.db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " VALUES (9223372036854775807, 'corporation', 'Edge Of Bigint')"
+    )
+
+    status = run(world, "corp", "show", "9223372036854775807", "--offline", "--json")
+
+    assert status == 0
+    page = json.loads(capsys.readouterr().out)
+    assert page["entity"]["id"] == 9223372036854775807
+
+
+def test_id_past_bigint_fails(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(world, "alliance", "show", "9223372036854775808", "--offline") == 2
+
+    err = capsys.readouterr().err
+    assert "alliance not found" in err
+    assert "ids run from 1 to 9223372036854775807" in err
+    assert "Traceback" not in err
+
+
 def test_other_kind_named_in_hint(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -117,6 +117,23 @@ def test_id_finds_entity_and_system(search_db: Database) -> None:
     assert (system.kind, system.name) == ("solar_system", "Jita")
 
 
+def test_largest_id_found(search_db: Database) -> None:
+    """Ids of 19 digits, up to 2^63-1, are looked up, and larger ones are not."""
+    largest = 2**63 - 1
+    search_db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " VALUES (%s, 'alliance', 'Edge Of Bigint')",
+        (largest,),
+    )
+    try:
+        [hit] = search(search_db, str(largest))
+        assert (hit.entity_id, hit.rank) == (largest, 0)
+        assert search_parameters(str(largest + 1), 5)["entity_id"] is None
+        assert search_parameters("0", 5)["entity_id"] is None
+    finally:
+        search_db.execute("DELETE FROM names WHERE entity_id = %s", (largest,))
+
+
 def test_factions_and_blank_queries_are_left_out(search_db: Database) -> None:
     assert names_of(search_db, "Caldari State") == []
     assert search(search_db, "   ") == []

@@ -26,6 +26,7 @@ from evedmv_tui.intel.entities import (
 )
 from evedmv_tui.intel.heatmap import DAYS, Heatmap, shade_level
 from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.search import MAX_ID, parse_id
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
@@ -240,7 +241,8 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
         raise EntityNotFound(
             f"{kind.value} not found",
             f"no {kind.value} with the id or name {query!r} is stored",
-            _other_kind_hint(db, kind, query)
+            _id_range_hint(query)
+            or _other_kind_hint(db, kind, query)
             or "give the numeric id, or import killmails and names that mention it",
         )
     if len(found) > 1:
@@ -253,6 +255,14 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
             "run the command again with one of these ids",
         )
     return found[0]
+
+
+def _id_range_hint(query: str) -> str | None:
+    """Return a hint when ``query`` is all digits but outside the id range."""
+    text = query.strip()
+    if not text.isdecimal() or parse_id(text) is not None:
+        return None
+    return f"ids run from 1 to {MAX_ID}, so {text!r} is not a valid id"
 
 
 def _other_kind_hint(db: Database, kind: EntityKind, query: str) -> str | None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import re
 
 from psycopg import sql
 
-from evedmv_tui.intel.search import escape_like
+from evedmv_tui.intel.search import escape_like, parse_id
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 
 MAX_CANDIDATES = 10
@@ -99,9 +98,6 @@ def candidates_heading(kind: EntityKind, found: int) -> str:
     return f"{found} {kind.value}s match"
 
 
-_ID = re.compile(r"^\d{1,18}$")
-
-
 def find_entities(
     db: Database, kind: EntityKind, query: str, *, limit: int = MAX_CANDIDATES + 1
 ) -> list[EntityRef]:
@@ -116,8 +112,8 @@ def find_entities(
     text = query.strip()
     if not text:
         return []
-    if _ID.match(text):
-        entity_id = int(text)
+    entity_id = parse_id(text)
+    if entity_id is not None:
         found = db.fetch_one(
             kind_sql("entity_by_id", kind),
             {"entity_id": entity_id, "category": kind.value},

@@ -19,7 +19,9 @@ MIN_SUBSTRING = 3
 """Shortest query that also matches inside names (the trigram length)."""
 KINDS = ("character", "corporation", "alliance", "solar_system")
 
-_ID = re.compile(r"^\d{1,18}$")
+_DIGITS = re.compile(r"^\d{1,19}$")
+MAX_ID = 2**63 - 1
+"""The largest id a bigint column can store."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,6 +41,18 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def parse_id(text: str) -> int | None:
+    """Return ``text`` as an id if it is one from 1 to 2^63-1, else None.
+
+    Other digits (0, or past 2^63-1) cannot be a stored id, so callers look
+    them up as a name.
+    """
+    if not _DIGITS.match(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def search_parameters(query: str, limit: int) -> dict[str, object]:
     """Return the parameters of ``search.sql`` for a stripped, non-empty query."""
     lowered = escape_like(query.lower())
@@ -47,7 +61,7 @@ def search_parameters(query: str, limit: int) -> dict[str, object]:
         "prefix": lowered + "%",
         "contains": f"%{lowered}%" if len(query) >= MIN_SUBSTRING else None,
         "word": f"% {lowered}%",
-        "entity_id": int(query) if _ID.match(query) else None,
+        "entity_id": parse_id(query),
         "limit": limit,
     }
 
