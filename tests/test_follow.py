@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +19,14 @@ from psycopg import sql
 
 from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient, make_http_client
-from evedmv_tui.ingest.follow import BAD_BODY_RETRIES, R2Z2Follower, load_cursor
+from evedmv_tui.ingest import follow as follow_module
+from evedmv_tui.ingest.follow import (
+    BAD_BODY_RETRIES,
+    ONCE_RETRIES,
+    FeedUnavailable,
+    R2Z2Follower,
+    load_cursor,
+)
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.writer import WRITE_LOCK_KEY
 from evedmv_tui.store.db import Database
@@ -433,6 +442,94 @@ def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
     assert summary.backoffs == 3
     assert summary.documents == 0
     assert load_cursor(db) is None
+
+
+def closed_port_url() -> str:
+    """Return a loopback feed URL on a port that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/r2z2"
+
+
+def stop_after(delays: list[float], waits: int) -> Callable[[float], bool]:
+    """Return a sleep that records each wait and stops the run at ``waits``."""
+
+    def sleep(seconds: float) -> bool:
+        delays.append(seconds)
+        return len(delays) >= waits
+
+    return sleep
+
+
+def test_once_gives_up_on_unreachable_feed(db: Database, http: httpx.Client) -> None:
+    delays: list[float] = []
+    sleep = stop_after(delays, ONCE_RETRIES + 5)
+    feed = R2Z2Follower(db, http, closed_port_url(), sleep=sleep, backoff_seconds=5.0)
+
+    with pytest.raises(FeedUnavailable) as caught:
+        feed.run(once=True)
+
+    assert delays == [5.0, 10.0, 20.0]
+    assert len(delays) == ONCE_RETRIES
+    assert "sequence.json failed: ConnectError" in caught.value.message
+    assert f"({ONCE_RETRIES + 1} tries in a row)" in caught.value.message
+    assert caught.value.hint is not None
+    assert "EVEDMV_R2Z2_URL" in caught.value.hint
+    assert load_cursor(db) is None
+
+
+def test_once_gives_up_on_server_errors(
+    db: Database, http: httpx.Client, fake: FakeServer
+) -> None:
+    for _ in range(ONCE_RETRIES + 1):
+        fake.queue("GET", f"/r2z2/{FIRST}.json", Reply(503, b""))
+    delays: list[float] = []
+
+    with pytest.raises(FeedUnavailable) as caught:
+        follower(db, http, fake, sleep=stop_after(delays, ONCE_RETRIES + 5)).run(
+            once=True, start_sequence=FIRST
+        )
+
+    assert len(delays) == ONCE_RETRIES
+    assert f"/r2z2/{FIRST}.json returned HTTP 503" in caught.value.message
+
+
+def test_without_once_retries_past_limit(db: Database, http: httpx.Client) -> None:
+    delays: list[float] = []
+    sleep = stop_after(delays, ONCE_RETRIES + 2)
+
+    feed = R2Z2Follower(db, http, closed_port_url(), sleep=sleep)
+    summary = feed.run(start_sequence=FIRST)
+
+    assert len(delays) == ONCE_RETRIES + 2
+    assert summary.backoffs == ONCE_RETRIES + 2
+
+
+@pytest.mark.timeout(60)
+def test_follow_command_once_ends_on_closed_port(
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """'follow --once' against a closed port ends non-zero with the reason."""
+    monkeypatch.setattr(follow_module, "BACKOFF_SECONDS", 0.05)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("EVEDMV_DSN", db.conninfo)
+    monkeypatch.setenv("EVEDMV_USER_AGENT", USER_AGENT)
+    monkeypatch.setenv("EVEDMV_R2Z2_URL", closed_port_url())
+    started = time.monotonic()
+
+    status = cli.main(["follow", "--once"])
+
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert status == 2
+    assert elapsed < 30
+    assert "evedmv: R2Z2 feed unavailable: GET http://127.0.0.1:" in err
+    assert "follow --once gives up" in err
+    assert "Traceback" not in err
 
 
 def test_follow_command_once(

@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--once",
         action="store_true",
-        help="stop when caught up, at the first document not published yet",
+        help="stop when caught up, at the first document not published yet,"
+        " or with exit status 2 when the feed fails 4 tries in a row",
     )
     parser.add_argument(
         "--max-documents",

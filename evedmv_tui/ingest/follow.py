@@ -13,7 +13,9 @@ documents in order:
   the feed (documents expire) and is skipped with a warning.
 - 429, 403, 5xx and transport errors: pause with exponential backoff,
   honouring ``Retry-After``. A lost database connection while storing a
-  document pauses the same way, then the document is fetched again.
+  document pauses the same way, then the document is fetched again. With
+  ``once``, :data:`ONCE_RETRIES` pauses in a row end the run with
+  :class:`FeedUnavailable`, so a cron job does not wait without end.
 
 Each document goes through the same import path, and the same
 ``after_batch`` hooks, as ``evedmv import``. The lag from kill time to
@@ -35,7 +37,7 @@ import httpx
 import msgspec
 import psycopg
 
-from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.esi import EsiClient, retry_after_seconds
 from evedmv_tui.ingest.hooks import BatchHook
 from evedmv_tui.store.db import Database, NamedSql
@@ -48,6 +50,18 @@ SOURCE = "r2z2"
 BAD_BODY_RETRIES = 3
 """Pauses before a sequence whose HTTP 200 body is not JSON is imported
 anyway (and rejected, naming the sequence) so the feed moves on."""
+BACKOFF_SECONDS = 10.0
+"""First pause after a failure, doubled after each further failure up to the
+maximum."""
+ONCE_RETRIES = 3
+"""Pauses in a row after which a run with ``once`` gives up (10, 20 and
+40 s with the default backoff). Equal to :data:`BAD_BODY_RETRIES`, so a
+body that is not JSON is still retried and then rejected."""
+
+
+class FeedUnavailable(EvedmvError):
+    """Error raised when the feed fails every try of a run with ``once``."""
+
 
 _LOAD_CURSOR = NamedSql(
     "follow.load_cursor", "SELECT sequence FROM feed_cursors WHERE feed = %s"
@@ -219,7 +233,7 @@ class R2Z2Follower:
         poll_seconds: wait after a 404 for a document not published yet.
         backoff_seconds: first pause after 429, 403, a server error or a
             body that is not JSON; it doubles up to ``max_backoff_seconds``
-            and resets on success.
+            and resets on success. None uses :data:`BACKOFF_SECONDS`.
         sleep: waits; returns True when the follower should stop. The
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
@@ -239,7 +253,7 @@ class R2Z2Follower:
         after_batch: Sequence[BatchHook] = (),
         feed: str = FEED_NAME,
         poll_seconds: float = 6.0,
-        backoff_seconds: float = 10.0,
+        backoff_seconds: float | None = None,
         max_backoff_seconds: float = 600.0,
         sleep: Callable[[float], object] | None = None,
         import_documents: ImportDocuments = import_feed_documents,
@@ -254,7 +268,9 @@ class R2Z2Follower:
         self.after_batch = tuple(after_batch)
         self.feed = feed
         self.poll_seconds = poll_seconds
-        self.backoff_seconds = backoff_seconds
+        self.backoff_seconds = (
+            BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds
+        )
         self.max_backoff_seconds = max_backoff_seconds
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
@@ -265,6 +281,9 @@ class R2Z2Follower:
         self._pending_retry_at: float | None = None
         """When to fetch bodies that an ESI failure left pending; None: none."""
         self._backoff_step = 0
+        self._once = False
+        self._failure = "no response"
+        """The latest failure, for the error that ends a run with ``once``."""
         self._bad_bodies = 0
         """Bodies in a row for the current sequence that were not JSON."""
         self._totals = _Totals()
@@ -285,11 +304,15 @@ class R2Z2Follower:
 
         Args:
             max_documents: return after this many documents.
-            once: return at the first document not published yet.
+            once: return at the first document not published yet, and
+                raise :class:`FeedUnavailable` after :data:`ONCE_RETRIES`
+                failed tries in a row.
             start_sequence: read from this number instead of the stored
                 cursor (or, without a cursor, the latest in ``sequence.json``).
         """
         totals = self._totals = _Totals()
+        self._once = once
+        self._backoff_step = 0
         with operation("follow"):
             self._cursor = load_cursor(self.db, self.feed)
             sequence = start_sequence
@@ -329,10 +352,13 @@ class R2Z2Follower:
             if self._bad_bodies <= BAD_BODY_RETRIES:
                 # A proxy or CDN page came back in place of the document,
                 # which is likely served correctly a little later.
+                self._failure = (
+                    f"sequence {sequence} returned HTTP 200 with a body that is"
+                    " not JSON"
+                )
                 log.warning(
-                    "R2Z2 sequence %d returned HTTP 200 with a body that is not"
-                    " JSON (try %d of %d)",
-                    sequence,
+                    "R2Z2 %s (try %d of %d)",
+                    self._failure,
                     self._bad_bodies,
                     BAD_BODY_RETRIES + 1,
                 )
@@ -343,11 +369,10 @@ class R2Z2Follower:
             try:
                 self._handle_document(sequence, response.content, totals)
             except (psycopg.OperationalError, DatabaseUnavailable) as exc:
-                log.warning(
-                    "storing R2Z2 sequence %d failed: %s",
-                    sequence,
-                    _first_line(exc),
+                self._failure = (
+                    f"storing R2Z2 sequence {sequence} failed: {_first_line(exc)}"
                 )
+                log.warning("%s", self._failure)
                 totals.backoffs += 1
                 return self._pause(None)
             self._backoff_step = 0
@@ -371,7 +396,8 @@ class R2Z2Follower:
             self._retry_pending_if_due(totals)
             return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
         totals.backoffs += 1
-        log.warning("R2Z2 %s/%d.json returned HTTP %d", self.base_url, sequence, status)
+        self._failure = f"{self.base_url}/{sequence}.json returned HTTP {status}"
+        log.warning("R2Z2 %s", self._failure)
         return self._pause(response)
 
     def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
@@ -444,7 +470,8 @@ class R2Z2Follower:
         try:
             return self.http.get(url)
         except httpx.TransportError as exc:
-            log.warning("R2Z2 GET %s failed: %s: %s", url, type(exc).__name__, exc)
+            self._failure = f"GET {url} failed: {type(exc).__name__}: {exc}"
+            log.warning("R2Z2 %s", self._failure)
             return None
 
     def _first_sequence(self) -> int | None:
@@ -461,22 +488,40 @@ class R2Z2Follower:
         response = self._get("/sequence.json")
         if response is None or response.status_code != 200:
             if response is not None:
-                log.warning("R2Z2 sequence.json returned HTTP %d", response.status_code)
+                self._failure = (
+                    f"{self.base_url}/sequence.json returned HTTP"
+                    f" {response.status_code}"
+                )
+                log.warning("R2Z2 %s", self._failure)
             return None
         try:
             value = _sequence_decoder.decode(response.content).get("sequence")
         except msgspec.DecodeError:
             value = None
         if type(value) is not int:
-            log.warning(
-                "R2Z2 sequence.json has no integer 'sequence': %r",
-                response.content[:200],
+            self._failure = (
+                f"{self.base_url}/sequence.json has no integer 'sequence':"
+                f" {response.content[:200]!r}"
             )
+            log.warning("R2Z2 %s", self._failure)
             return None
         return value
 
     def _pause(self, response: httpx.Response | None) -> _Next:
-        """Wait before retrying after a failure."""
+        """Wait before retrying after a failure.
+
+        Raises :class:`FeedUnavailable` in place of the pause once a run
+        with ``once`` has paused :data:`ONCE_RETRIES` times in a row.
+        """
+        if self._once and self._backoff_step >= ONCE_RETRIES:
+            tries = self._backoff_step + 1
+            raise FeedUnavailable(
+                "R2Z2 feed unavailable",
+                f"{self._failure} ({tries} tries in a row); follow --once gives up",
+                "check r2z2_url (EVEDMV_R2Z2_URL), the network and the database,"
+                " then run it again. The position of the documents stored so far"
+                " is saved.",
+            )
         delay = self.backoff_seconds * 2.0**self._backoff_step
         delay = min(delay, self.max_backoff_seconds)
         if response is not None:
