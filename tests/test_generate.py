@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.commands.generate import check_span
+from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
     MAX_SEED,
     SEED_ID_BLOCK,
@@ -23,11 +25,13 @@ from evedmv_tui.generate import (
     generate_killmails,
     generated_world,
     load_universe,
+    span_bound,
     write_jsonl,
 )
 from evedmv_tui.generate.names import NPC_NAMES
 from evedmv_tui.generate.universe import builtin_static_tables
 from evedmv_tui.ingest.importer import import_paths, import_records
+from evedmv_tui.ingest.shapes import time_problem
 from evedmv_tui.names import is_resolvable
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.db import Database
@@ -328,6 +332,59 @@ def test_seed_option_out_of_range(
         main([*data, "generate", "-n", "5", "--seed", "-3", "--universe", "builtin"])
     assert exited.value.code == 2
     assert "invalid value '-3'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("2099-01-01T00:00:00", "after this machine's clock"),
+        ("2002-12-31T23:59:59", "import rejects killmails before 2003-01-01"),
+        ("9999-12-31T23:00:00", "would run past the year 9999"),
+    ],
+)
+def test_start_option_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], start: str, expected: str
+) -> None:
+    output = tmp_path / "out.jsonl"
+    command = ["--data-dir", str(tmp_path), "generate", "-n", "50", "--start", start]
+    try:
+        status = main([*command, "--universe", "builtin", "-o", str(output)])
+    except SystemExit as exited:
+        status = exited.code  # type: ignore[assignment]
+
+    assert status == 2
+    assert expected in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_span_check_names_latest_start() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    check_span(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), 10_000, now)
+    with pytest.raises(ConfigError) as caught:
+        check_span(dt.datetime(2025, 12, 31, tzinfo=dt.UTC), 10_000, now)
+    assert (
+        caught.value.hint
+        == "give --start 2025-12-30T18:00:00 or earlier, or fewer killmails"
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_span(dt.datetime(2003, 1, 1, tzinfo=dt.UTC), 200_000_000, now)
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("generate fewer killmails")
+
+
+@pytest.mark.parametrize("count", [1, 20, 3000])
+def test_run_ends_within_span_bound(count: int) -> None:
+    """A run that starts span_bound before the clock gives importable times."""
+    now = dt.datetime.now(dt.UTC)
+    start = now - span_bound(count)
+    times = [
+        dt.datetime.fromisoformat(json.loads(document)["killmail_time"])
+        for document in generate_killmails(count, SEED, start=start)
+    ]
+
+    assert min(times) >= start.replace(microsecond=0)
+    assert max(times) <= now
+    assert [time_problem(t) for t in times] == [None] * count
 
 
 def test_other_seed_imports_beside_demo_seed(db: Database) -> None:

@@ -14,13 +14,16 @@ from evedmv_tui.commands.arguments import whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
+    DEFAULT_KILLS_PER_DAY,
     DEFAULT_START,
     MAX_SEED,
     Universe,
     builtin_universe,
     generate_killmails,
     load_universe,
+    span_bound,
 )
+from evedmv_tui.ingest.shapes import EARLIEST_TIME
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import open_database
 
@@ -91,7 +94,45 @@ def _parse_start(text: str) -> dt.datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if moment < EARLIEST_TIME:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: import rejects killmails before"
+            f" {EARLIEST_TIME:%Y-%m-%d} (EVE Online launched in May 2003), so"
+            " give a later start"
+        )
     return moment
+
+
+def check_span(start: dt.datetime, count: int, now: dt.datetime) -> None:
+    """Raise :class:`ConfigError` unless ``count`` kills from ``start`` end by ``now``.
+
+    Import rejects killmails more than a day past its clock, and a kill in
+    the future would become the newest killmail, which ends every intel
+    period. So the whole run must lie in the past.
+    """
+    span = span_bound(count)
+    latest = now - span
+    if start <= latest:
+        return
+    if latest < EARLIEST_TIME:
+        hint = (
+            f"generate fewer killmails: {count:,} at"
+            f" {DEFAULT_KILLS_PER_DAY:,.0f} a day span about {span.days:,} days,"
+            f" more than the time since {EARLIEST_TIME:%Y-%m-%d}"
+        )
+    else:
+        hint = f"give --start {latest:%Y-%m-%dT%H:%M:%S} or earlier, or fewer killmails"
+    try:
+        until = f"until about {start + span:%Y-%m-%d %H:%M} UTC"
+    except OverflowError:
+        until = "past the year 9999"
+    raise ConfigError(
+        "invalid --start",
+        f"{count:,} killmails from {start.isoformat()} would run {until}, after"
+        f" this machine's clock ({now:%Y-%m-%d %H:%M} UTC), but generated"
+        " killmails must lie in the past, because import rejects future ones",
+        hint,
+    )
 
 
 def choose_universe(settings: Settings, choice: str) -> Universe:
@@ -115,6 +156,7 @@ def choose_universe(settings: Settings, choice: str) -> Universe:
 
 
 def generate_command(args: argparse.Namespace, settings: Settings) -> int:
+    check_span(args.start, args.count, dt.datetime.now(dt.UTC))
     universe = choose_universe(settings, args.universe)
     started = time.perf_counter()
     documents = generate_killmails(
