@@ -269,3 +269,13 @@ def snap_compare(snap_compare: Any) -> Any:
         return bool(snap_compare(app, run_before=checked, **kwargs))
 
     return compare
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the user's config file and EVEDMV_* variables out of the command."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_LOG_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    return tmp_path

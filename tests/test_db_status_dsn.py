@@ -17,16 +17,6 @@ from evedmv_tui.cli import main
 from tests.conftest import login_role
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep the user's config file and EVEDMV_* variables out of the command."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_LOG_FILE"):
-        monkeypatch.delenv(variable, raising=False)
-    return tmp_path
-
-
 def run_status(
     capsys: pytest.CaptureFixture[str], dsn: str, data_dir: Path
 ) -> tuple[int, str]:

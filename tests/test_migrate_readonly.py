@@ -29,14 +29,10 @@ READ_COMMANDS = [
 
 
 @pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep the user's config file and EVEDMV_* variables out of the command."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_LOG_FILE"):
-        monkeypatch.delenv(variable, raising=False)
+def offline_env(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The isolated environment, with no request to ESI or zKillboard."""
     monkeypatch.setenv("EVEDMV_OFFLINE", "1")
-    return tmp_path
+    return isolated_env
 
 
 @pytest.fixture
@@ -87,11 +83,11 @@ def test_read_commands_run_without_ddl(
     corporation: int,
     reader: str,
     db_url: str,
-    isolated_env: Path,
+    offline_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     command = [str(corporation) if a == "CORPORATION" else a for a in command]
-    status = main(["--dsn", reader, "--data-dir", str(isolated_env / "d"), *command])
+    status = main(["--dsn", reader, "--data-dir", str(offline_env / "d"), *command])
 
     captured = capsys.readouterr()
     assert "cannot create the schema" not in captured.err
@@ -115,14 +111,14 @@ def forget_migration(db_url: str, version: int) -> None:
 def test_pending_migration_error_names_fix(
     reader: str,
     db_url: str,
-    isolated_env: Path,
+    offline_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     forget_migration(db_url, 203)
     role = str(psycopg.conninfo.conninfo_to_dict(reader)["user"])
 
     status = main(
-        ["--dsn", reader, "--data-dir", str(isolated_env / "d"), "battles", "list"]
+        ["--dsn", reader, "--data-dir", str(offline_env / "d"), "battles", "list"]
     )
 
     err = capsys.readouterr().err
