@@ -283,6 +283,14 @@ class EsiClient:
                 f"POST {path} returned a body that is not a list of names: {exc}",
                 status=response.status_code,
             ) from None
+        except msgspec.DecodeError as exc:
+            # A ValidationError is a DecodeError too, so this catches only
+            # bodies that are not JSON at all.
+            raise EsiError(
+                "unexpected ESI response",
+                f"POST {path} returned a body that is not JSON: {exc}",
+                status=response.status_code,
+            ) from None
 
     # Transport
 

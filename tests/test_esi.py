@@ -12,6 +12,7 @@ import pytest
 from evedmv_tui.esi import (
     EsiCancelled,
     EsiClient,
+    EsiError,
     EsiInvalidKillmail,
     EsiNotFound,
     EsiUnavailable,
@@ -250,6 +251,27 @@ def test_universe_names_returns_rows(fake: FakeServer, client: EsiClient) -> Non
     (request,) = fake.requests
     assert request.json() == [500001, 98600992]
     assert request.headers["user-agent"] == USER_AGENT
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "is not JSON: JSON is malformed"),
+        (b'{"error": "x"}', "is not a list of names: Expected `array`, got `object`"),
+    ],
+)
+def test_universe_names_bad_body_raises(
+    fake: FakeServer, client: EsiClient, body: bytes, reason: str
+) -> None:
+    fake.queue("POST", "/esi/universe/names/", Reply(200, body))
+
+    with pytest.raises(EsiError) as caught:
+        client.universe_names([500001])
+
+    assert caught.value.title == "unexpected ESI response"
+    assert (
+        f"POST /universe/names/ returned a body that {reason}" in caught.value.message
+    )
 
 
 def test_universe_names_404_raises(fake: FakeServer, client: EsiClient) -> None:
