@@ -277,18 +277,16 @@ class EsiClient:
         self._raise_for_status(response, path)
         try:
             return _NAMES_DECODER.decode(response.content)
-        except msgspec.ValidationError as exc:
-            raise EsiError(
-                "unexpected ESI response",
-                f"POST {path} returned a body that is not a list of names: {exc}",
-                status=response.status_code,
-            ) from None
         except msgspec.DecodeError as exc:
-            # A ValidationError is a DecodeError too, so this catches only
-            # bodies that are not JSON at all.
+            # A ValidationError is the DecodeError of JSON of the wrong shape.
+            problem = (
+                "is not a list of names"
+                if isinstance(exc, msgspec.ValidationError)
+                else "is not JSON"
+            )
             raise EsiError(
                 "unexpected ESI response",
-                f"POST {path} returned a body that is not JSON: {exc}",
+                f"POST {path} returned a body that {problem}: {exc}",
                 status=response.status_code,
             ) from None
 

@@ -25,10 +25,10 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 # Item flags and the singleton marker are small integers in ESI.
 SmallInt = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 MAX_ISK = 1e15
-"""The maximum of zKillboard's ISK values: a thousand trillion ISK. The most
+"""Largest accepted zKillboard ISK value: a thousand trillion ISK. The most
 valuable real killmails are worth trillions (an estimate), so a larger value
-is corrupt input, which would otherwise swamp every sum it enters. The
-importer checks it, to name the field in its reason."""
+is corrupt input that would swamp every sum it enters. The importer checks
+it itself, so that its reason names the field."""
 Isk = Annotated[float, msgspec.Meta(ge=0)]
 
 HASH_PATTERN = re.compile(r"[0-9a-f]{40}")

@@ -45,8 +45,8 @@ def test_new_parameters_say_every_battle_was_recomputed(
     fought: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A parameter that only changes how battles are classified changes no
-    battle's kills, so the line says the battles were recomputed instead of
-    leaving '0 updated' as if nothing had changed."""
+    battle's kills, so the output reports the recomputed battles instead of
+    '0 updated', as if nothing had changed."""
     capsys.readouterr()
     detect = ["--dsn", fought, "battles", "detect", "--set", "one_sided_ratio=1"]
     assert main(detect) == 0

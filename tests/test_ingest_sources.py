@@ -360,17 +360,17 @@ def test_folder_of_pipe_only_is_not_called_empty(
 
 @pytest.mark.parametrize("name", ["-", "pipe"])
 def test_pipe_named_directly_says_to_save_it(tmp_path: Path, name: str) -> None:
-    """A pipe is not silently called missing: the message says what it is."""
+    """A pipe is reported as a pipe, not as a missing input."""
     if name == "pipe":
         item = str(tmp_path / "feed.json")
         os.mkfifo(item)
-        shown = item
+        source = item
     else:
-        item, shown = "-", "standard input"
+        item, source = "-", "standard input"
     with pytest.raises(InputError) as raised:
         expand_paths([item])
     assert raised.value.title == "cannot read input"
-    assert raised.value.message == f"{shown} is a pipe or device, not a file"
+    assert raised.value.message == f"{source} is a pipe or device, not a file"
     assert raised.value.hint == "save what it gives to a file and import that file"
 
 

@@ -85,7 +85,7 @@ def test_cluster_recovers_pid_file_of_reused_pid(
     own_cluster: PrivateCluster, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A pid file whose pid now belongs to another program is stale too, and
-    the warning says so rather than calling that program not running."""
+    the warning names that program instead of calling the pid not running."""
     own_cluster.start()
     own_cluster.stop()
     pid_file = own_cluster.directory / "postmaster.pid"

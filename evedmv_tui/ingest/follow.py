@@ -396,8 +396,7 @@ class R2Z2Follower:
             self._retry_pending_if_due(totals)
             return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
         totals.backoffs += 1
-        self._failure = f"{self.base_url}/{sequence}.json returned HTTP {status}"
-        log.warning("R2Z2 %s", self._failure)
+        self._record_failure(f"{self.base_url}/{sequence}.json returned HTTP {status}")
         return self._pause(response)
 
     def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
@@ -470,8 +469,7 @@ class R2Z2Follower:
         try:
             return self.http.get(url)
         except httpx.TransportError as exc:
-            self._failure = f"GET {url} failed: {type(exc).__name__}: {exc}"
-            log.warning("R2Z2 %s", self._failure)
+            self._record_failure(f"GET {url} failed: {type(exc).__name__}: {exc}")
             return None
 
     def _first_sequence(self) -> int | None:
@@ -488,24 +486,27 @@ class R2Z2Follower:
         response = self._get("/sequence.json")
         if response is None or response.status_code != 200:
             if response is not None:
-                self._failure = (
+                self._record_failure(
                     f"{self.base_url}/sequence.json returned HTTP"
                     f" {response.status_code}"
                 )
-                log.warning("R2Z2 %s", self._failure)
             return None
         try:
             value = _sequence_decoder.decode(response.content).get("sequence")
         except msgspec.DecodeError:
             value = None
         if type(value) is not int:
-            self._failure = (
+            self._record_failure(
                 f"{self.base_url}/sequence.json has no integer 'sequence':"
                 f" {response.content[:200]!r}"
             )
-            log.warning("R2Z2 %s", self._failure)
             return None
         return value
+
+    def _record_failure(self, failure: str) -> None:
+        """Log a failure and keep it for the error that ends a run with ``once``."""
+        self._failure = failure
+        log.warning("R2Z2 %s", failure)
 
     def _pause(self, response: httpx.Response | None) -> _Next:
         """Wait before retrying after a failure.

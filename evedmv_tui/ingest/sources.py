@@ -145,10 +145,10 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif path.exists() or str(item) == "-":
             # Files are read in reader processes by default, which cannot open
             # a pipe that only this process holds, such as bash's <(...).
-            what = "standard input" if str(item) == "-" else f"{path}"
+            source = "standard input" if str(item) == "-" else str(path)
             raise InputError(
                 "cannot read input",
-                f"{what} is a pipe or device, not a file",
+                f"{source} is a pipe or device, not a file",
                 "save what it gives to a file and import that file",
             )
         else:
@@ -189,7 +189,7 @@ class _Skipped:
             (
                 self.special,
                 "Not regular files (pipes, sockets or devices)",
-                "Copy what they hold into a file to import it.",
+                "Copy their data into a file to import it.",
             ),
             (
                 self.linked_folders,
