@@ -17,6 +17,7 @@ from evedmv_tui.monitor.memory import (
     MIB,
     MemoryTrend,
     ProcessSampler,
+    backend_type_from_title,
     gc_stats,
     judge_locality,
     least_squares,
@@ -43,6 +44,7 @@ class FakeProcess:
         fail: type[Exception] | None = None,
         full_info_denied: bool = False,
         name: str = "postgres",
+        title: str = "postgres: checkpointer ",
     ) -> None:
         self.pid = pid
         self.rss = rss
@@ -50,6 +52,8 @@ class FakeProcess:
         self.fail = fail
         self.full_info_denied = full_info_denied
         self._name = name
+        self.title = title
+        self.title_reads = 0
 
     def _check(self) -> None:
         if self.fail is not None:
@@ -58,6 +62,12 @@ class FakeProcess:
     def name(self) -> str:
         self._check()
         return self._name
+
+    def cmdline(self) -> list[str]:
+        """Return the title as psutil splits a title PostgreSQL set."""
+        self._check()
+        self.title_reads += 1
+        return [self.title, "", ""]
 
     def memory_info(self) -> Info:
         self._check()
@@ -117,6 +127,59 @@ def test_process_exiting_between_samples() -> None:
     second = sampler.sample(1, "backend", now=1.0)
     assert first.error is None
     assert second.error == "exited"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("postgres: checkpointer ", "checkpointer"),
+        ("postgres: 15/main: checkpointer ", "checkpointer"),
+        ("postgres: background writer ", "background writer"),
+        ("postgres: walwriter ", "walwriter"),
+        ("postgres: autovacuum launcher ", "autovacuum launcher"),
+        ("postgres: autovacuum worker evedmv", "autovacuum worker"),
+        ("postgres: logical replication launcher ", "logical replication launcher"),
+        (
+            "postgres: logical replication apply worker for subscription 16390",
+            "logical replication worker",
+        ),
+        ("postgres: parallel worker for PID 4242", "parallel worker"),
+        (
+            "postgres: walsender replicator 10.0.0.5(51234) streaming 0/3000148",
+            "walsender",
+        ),
+        ("postgres: evedmv evedmv [local] idle", "client backend"),
+        ("postgres: 15/main: alice kills 127.0.0.1(40112) SELECT", "client backend"),
+        ("postgres: startup evedmv [local] idle", "client backend"),
+        ("postgres: a:b: c: walwriter", "walwriter"),
+        ("postgres: pg_wait_sampling collector", None),
+        ("/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main", None),
+        ("python -m evedmv_tui", None),
+        ("", None),
+    ],
+)
+def test_backend_type_from_title(title: str, expected: str | None) -> None:
+    assert backend_type_from_title(title) == expected
+
+
+def test_title_read_once_per_pid() -> None:
+    process = FakeProcess(1, title="postgres: 16/main: background writer ")
+    sampler = ProcessSampler(factory_of({1: process}))
+    first = sampler.title_backend_type(1)
+    second = sampler.title_backend_type(1)
+    assert first == "background writer"
+    assert second == "background writer"
+    assert process.title_reads == 1
+    sampler.prune(set())
+    assert sampler.title_backend_type(1) == "background writer"
+    assert process.title_reads == 2
+
+
+def test_unreadable_title_gives_no_type() -> None:
+    processes = {1: FakeProcess(1, fail=psutil.AccessDenied)}
+    sampler = ProcessSampler(factory_of(processes))
+    assert sampler.title_backend_type(1) is None
+    assert sampler.title_backend_type(2) is None
 
 
 def test_cpu_percent_from_previous_sample() -> None:

@@ -3,6 +3,7 @@ privileges and extensions, resets, restarts, activity and EXPLAIN."""
 
 from __future__ import annotations
 
+import collections
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ from evedmv_tui.monitor.explain import (
     plan_lines,
 )
 from evedmv_tui.monitor.findings import MIN_CACHE_LOOKUPS
-from evedmv_tui.monitor.memory import ServerLocality
+from evedmv_tui.monitor.memory import ProcessSampler, ServerLocality
 from evedmv_tui.monitor.poller import Monitor, open_monitor_database
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot, StatementView
@@ -288,6 +289,81 @@ def test_role_without_read_all_stats(
     (note,) = [n for n in snapshot.notes if n.panel == "statements"]
     assert "GRANT pg_read_all_stats TO" in note.fix
     assert snapshot.problem("statements") is None
+
+
+class TitleCountingSampler(ProcessSampler):
+    """A sampler that counts, per pid, the requests for a title's type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: collections.Counter[int] = collections.Counter()
+
+    def title_backend_type(self, pid: int) -> str | None:
+        self.asked[pid] += 1
+        return super().title_backend_type(pid)
+
+
+def backend_types(url: str) -> dict[int, str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, coalesce(backend_type, '') FROM pg_stat_activity"
+        ).fetchall()
+    return {int(pid): str(kind) for pid, kind in rows}
+
+
+def test_limited_role_sees_process_types(
+    db_url: str, limited_role: str, settings: Settings
+) -> None:
+    """The server's own processes keep their type for a limited role.
+
+    pg_stat_activity hides the backend_type of the checkpointer, the
+    background writer and the other auxiliary processes, and of other roles'
+    client backends, from a role without pg_read_all_stats. The memory view
+    labelled them all "backend"; their process titles show the type.
+    """
+    sampler = TitleCountingSampler()
+    watcher = Monitor(
+        None,
+        settings,
+        conninfo=limited_role,
+        telemetry=Telemetry(),
+        registry=CacheRegistry(),
+        sampler=sampler,
+    )
+    other = psycopg.connect(db_url, autocommit=True)
+    other_pid = other.info.backend_pid
+    try:
+        watcher.poll()
+        snapshot = watcher.poll()
+        seen_by_limited = backend_types(limited_role)
+        truth = backend_types(db_url)
+    finally:
+        other.close()
+        watcher.close()
+
+    assert snapshot.memory is not None
+    assert snapshot.memory.backends_hidden_reason is None
+    roles = {b.pid: b.role for b in snapshot.memory.backends}
+    auxiliary = {
+        "checkpointer",
+        "background writer",
+        "walwriter",
+        "autovacuum launcher",
+        "logical replication launcher",
+    }
+    assert auxiliary <= set(roles.values())
+    assert roles[other_pid] == "client backend"
+    wrong = {
+        pid: (role, truth[pid])
+        for pid, role in roles.items()
+        if pid in truth and role != truth[pid]
+    }
+    assert wrong == {}
+    hidden = {pid for pid, kind in seen_by_limited.items() if kind == ""}
+    assert auxiliary <= {truth[pid] for pid in hidden if pid in truth}
+    # Titles are read only for processes whose type the server hides.
+    assert sampler.asked
+    assert set(sampler.asked) <= hidden
 
 
 def test_extension_dropped_while_polling(db_url: str, monitor: Monitor) -> None:

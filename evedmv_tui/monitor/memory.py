@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import math
 import os
+import re
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -57,12 +58,47 @@ class ProcessLike(Protocol):
     """The part of :class:`psutil.Process` the sampler uses."""
 
     def name(self) -> str: ...
+    def cmdline(self) -> list[str]: ...
     def memory_info(self) -> Any: ...
     def memory_full_info(self) -> Any: ...
     def cpu_times(self) -> Any: ...
 
 
 ProcessFactory = Callable[[int], ProcessLike]
+
+TITLE_PREFIX = "postgres: "
+"""The start of the title PostgreSQL sets on its server processes, before
+the optional ``cluster_name`` and a colon."""
+TITLE_TYPES = (
+    ("checkpointer", "checkpointer"),
+    ("background writer", "background writer"),
+    ("walwriter", "walwriter"),
+    ("autovacuum launcher", "autovacuum launcher"),
+    ("autovacuum worker", "autovacuum worker"),
+    ("logical replication launcher", "logical replication launcher"),
+    ("logical replication", "logical replication worker"),
+    ("parallel worker", "parallel worker"),
+    ("archiver", "archiver"),
+    ("startup", "startup"),
+    ("walreceiver", "walreceiver"),
+    ("walsummarizer", "walsummarizer"),
+    ("slotsync worker", "slotsync worker"),
+)
+"""The first words of a server process's title, after the prefix, and the
+``backend_type`` that ``pg_stat_activity`` gives such a process. The first
+match wins, so the launcher comes before the other logical replication
+workers.
+
+NOTE: only the checkpointer, background writer, walwriter, autovacuum
+launcher, logical replication launcher and client backend titles were
+checked on a running server (PostgreSQL 15). The other entries follow the
+backend type names and may miss a title that a server version words
+differently."""
+CLIENT_TITLE = re.compile(r"\S+ \S+ (\[local\]|\S+\(\d+\))( |$)")
+"""A client backend's title: user, database, then ``[local]`` or the
+client's host and port, then the activity. A walsender's title
+(``walsender user host(port) streaming``) matches too, so it is tested
+first."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,6 +138,8 @@ class ProcessSampler:
         self._processes: dict[int, ProcessLike] = {}
         self._names: dict[int, str] = {}
         """Each pid's process name, read once because it changes only on exec."""
+        self._title_types: dict[int, str | None] = {}
+        """Each pid's backend type as its process title shows it, read once."""
         self._previous_cpu: dict[int, tuple[float, float]] = {}
         self._uss: dict[int, tuple[float, int | None, float | None]] = {}
         """The last unique set size of each pid: (monotonic, USS, wall clock)."""
@@ -183,6 +221,24 @@ class ProcessSampler:
             sampled_at=time.time(),
         )
 
+    def title_backend_type(self, pid: int) -> str | None:
+        """Return the backend type that the process title of ``pid`` shows.
+
+        Returns None when the title is unreadable or shows no known type.
+        The title is read on the first call for a pid only, because a server
+        process keeps its type for life and reading ``/proc/<pid>/cmdline``
+        on every poll would add to the monitor's CPU cost.
+        """
+        if pid in self._title_types:
+            return self._title_types[pid]
+        try:
+            parts = self._process(pid).cmdline()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        title = " ".join(part for part in parts if part)
+        kind = self._title_types[pid] = backend_type_from_title(title)
+        return kind
+
     def cpu_time(self, pid: int) -> float | None:
         """Return the process's user plus system CPU seconds, or None if unreadable.
 
@@ -198,6 +254,7 @@ class ProcessSampler:
     def forget(self, pid: int) -> None:
         self._processes.pop(pid, None)
         self._names.pop(pid, None)
+        self._title_types.pop(pid, None)
         self._previous_cpu.pop(pid, None)
         self._uss.pop(pid, None)
 
@@ -205,6 +262,47 @@ class ProcessSampler:
         """Drop the state of pids no longer listed."""
         for pid in set(self._processes) - alive:
             self.forget(pid)
+
+
+def backend_type_from_title(title: str) -> str | None:
+    """Return the backend type that a PostgreSQL process title shows, or None.
+
+    A server process's title is ``postgres: ``, then ``cluster_name: `` when
+    that is set, then the process's type (``postgres: 15/main:
+    checkpointer``). A client backend's title has its user, database, client
+    address and activity in place of the type. Background workers of
+    extensions carry names of their own and give None.
+    """
+    title = " ".join(title.split())
+    if not title.startswith(TITLE_PREFIX):
+        return None
+    rest = title[len(TITLE_PREFIX) :]
+    # The cluster name is unknown here and may contain ": " itself, so each
+    # place after a ": " is tried as the start of the type.
+    while True:
+        kind = _title_type(rest)
+        if kind is not None:
+            return kind
+        _, colon, rest = rest.partition(": ")
+        if not colon:
+            return None
+
+
+def _title_type(rest: str) -> str | None:
+    if _starts_with_words(rest, "walsender"):
+        return "walsender"
+    # Before the auxiliary types, so that a client whose user is called
+    # "startup" or "archiver" is read as a client.
+    if CLIENT_TITLE.match(rest):
+        return "client backend"
+    for words, kind in TITLE_TYPES:
+        if _starts_with_words(rest, words):
+            return kind
+    return None
+
+
+def _starts_with_words(text: str, words: str) -> bool:
+    return text == words or text.startswith(words + " ")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -883,7 +883,13 @@ class Monitor:
                 if backend.pid in self._own_pids:
                     continue
                 pids.add(backend.pid)
-                role = backend.backend_type or "backend"
+                # pg_stat_activity hides the type of other roles' processes
+                # from a role without pg_read_all_stats.
+                role = (
+                    backend.backend_type
+                    or self.sampler.title_backend_type(backend.pid)
+                    or "backend"
+                )
                 last = None if backend.running else idle_samples.get(backend.pid)
                 if last is not None and now - last[0] < IDLE_BACKEND_MAX_AGE_SECONDS:
                     sample = last[1]
