@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +15,16 @@ import pytest
 
 from evedmv_tui.battles.report import list_battles, load_report
 from evedmv_tui.cli import main
-from evedmv_tui.generate import generate_killmails, generated_world, load_universe
+from evedmv_tui.commands import demo
+from evedmv_tui.commands.demo import demo_start, max_demo_count
+from evedmv_tui.errors import ConfigError
+from evedmv_tui.generate import (
+    DEFAULT_START,
+    generate_killmails,
+    generated_world,
+    load_universe,
+    span_bound,
+)
 from evedmv_tui.generate.names import (
     NPC_NAMES,
     generated_names,
@@ -182,6 +193,63 @@ def test_demo_rejects_count_beyond_ids_of_a_seed(
         main(["--data-dir", str(tmp_path), "demo", "--count", "4000000000"])
     assert stopped.value.code == 2
     assert "give a whole number" in capsys.readouterr().err
+
+
+NOW = dt.datetime(2026, 12, 5, 10, 30, tzinfo=dt.UTC)
+
+
+def test_demo_start_keeps_default_for_small_counts() -> None:
+    assert demo_start(20_000, NOW) == DEFAULT_START
+    assert demo_start(3_000_000, NOW) == DEFAULT_START
+
+
+@pytest.mark.parametrize("count", [7_100_000, 10_000_000, 50_000_000])
+def test_demo_start_moves_back_for_large_counts(count: int) -> None:
+    """A large demo starts early enough that its last kill is not in the future.
+
+    The demo started every run on 2025-01-01, so from about 7 million
+    killmails on the last kills lay past the clock and import rejected them.
+    """
+    start = demo_start(count, NOW)
+    assert start < DEFAULT_START
+    assert start + span_bound(count) <= NOW
+    assert start.time() == dt.time(0, 0)
+
+
+def test_demo_start_limit() -> None:
+    limit = max_demo_count(NOW)
+    assert 80_000_000 < limit < 90_000_000
+    assert demo_start(limit, NOW) + span_bound(limit) <= NOW
+    with pytest.raises(ConfigError) as caught:
+        demo_start(limit + 1, NOW)
+    assert caught.value.title == "invalid --count"
+    assert caught.value.hint == f"pass --count {limit:,} or less"
+
+
+def test_demo_rejects_count_past_time_limit(
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A count too large to lie between 2003 and now is rejected before loading."""
+
+    def load_nothing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("demo started loading")
+
+    monkeypatch.setattr(demo, "load_demo", load_nothing)
+    command = ["--dsn", db_url, "--data-dir", str(tmp_path), "demo"]
+    status = main([*command, "--no-dashboard", "--count", "200000000"])
+    err = capsys.readouterr().err
+
+    assert status == 2
+    assert "invalid --count: 200,000,000 killmails" in err
+    assert "import rejects killmails before 2003-01-01 or in the future" in err
+    hint = re.search(r"pass --count ([\d,]+) or less", err)
+    assert hint is not None
+    # The limit grows by one killmail about every 9 seconds of clock.
+    limit = max_demo_count(dt.datetime.now(dt.UTC))
+    assert limit - 1 <= int(hint.group(1).replace(",", "")) <= limit
 
 
 def test_sde_and_prices_commands(

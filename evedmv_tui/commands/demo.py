@@ -21,15 +21,21 @@ from evedmv_tui.commands.arguments import whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
+    DEFAULT_KILLS_PER_DAY,
+    DEFAULT_START,
     MAX_SEED,
+    SCENARIO_LENGTH,
+    SPAN_MARGIN,
     generated_world,
     load_universe,
+    span_bound,
     write_jsonl,
 )
 from evedmv_tui.generate.names import store_generated_names
 from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
 from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
 from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.ingest.shapes import EARLIEST_TIME
 from evedmv_tui.prices import MarketPrice, store_prices
 from evedmv_tui.sde import import_sde, load_tables, static_counts
 from evedmv_tui.store.connect import open_database
@@ -115,6 +121,46 @@ class DemoSummary:
         return dataclasses.asdict(self)
 
 
+def max_demo_count(now: dt.datetime) -> int:
+    """Return the largest count that :func:`demo_start` can place before ``now``."""
+    room = (now - EARLIEST_TIME - SCENARIO_LENGTH) / dt.timedelta(days=1)
+    count = max(int(room * DEFAULT_KILLS_PER_DAY / SPAN_MARGIN), 0)
+    # Float rounding may leave the last killmail a few microseconds short.
+    while count > 0 and now - span_bound(count) < EARLIEST_TIME:
+        count -= 1
+    return count
+
+
+def demo_start(count: int, now: dt.datetime) -> dt.datetime:
+    """Return the time of the first demo kill, so the whole run lies before ``now``.
+
+    That is :data:`DEFAULT_START` when :func:`span_bound` of ``count`` ends
+    by ``now``, else midnight UTC of the latest start that does. Import
+    rejects killmails before :data:`EARLIEST_TIME` or more than a day in the
+    future.
+
+    Raises:
+        ConfigError: ``count`` killmails span more than the time from
+            :data:`EARLIEST_TIME` to ``now``.
+    """
+    span = span_bound(count)
+    latest = now - span
+    if latest >= DEFAULT_START:
+        return DEFAULT_START
+    if latest < EARLIEST_TIME:
+        raise ConfigError(
+            "invalid --count",
+            f"{count:,} killmails at {DEFAULT_KILLS_PER_DAY:,.0f} a day span"
+            f" about {span.days:,} days, more than the"
+            f" {(now - EARLIEST_TIME).days:,} days from {EARLIEST_TIME:%Y-%m-%d}"
+            " to this machine's clock, but import rejects killmails before"
+            f" {EARLIEST_TIME:%Y-%m-%d} or in the future",
+            f"pass --count {max_demo_count(now):,} or less",
+        )
+    midnight = latest.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(midnight, EARLIEST_TIME)
+
+
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
@@ -133,7 +179,9 @@ def register(subparsers: Any) -> None:
         "--count",
         type=whole(),
         default=DEFAULT_COUNT,
-        help=f"generated killmails to load (default {DEFAULT_COUNT})",
+        help=f"generated killmails to load (default {DEFAULT_COUNT}); the first"
+        f" kill is on {DEFAULT_START:%Y-%m-%d}, or earlier when the kills would"
+        " otherwise run past this machine's clock",
     )
     demo.add_argument(
         "--seed",
@@ -175,9 +223,18 @@ def _load_prices(db: Database) -> int:
 
 
 def load_demo(
-    db: Database, settings: Settings, *, sde: Path | None, count: int, seed: int
+    db: Database,
+    settings: Settings,
+    *,
+    sde: Path | None,
+    count: int,
+    seed: int,
+    start: dt.datetime = DEFAULT_START,
 ) -> DemoSummary:
-    """Load static data, prices and the demo killmails, each only once."""
+    """Load static data, prices and the demo killmails, each only once.
+
+    ``start`` is the time of the first generated kill.
+    """
     with operation("demo.load"):
         static_source = _load_static(db, sde)
         prices_loaded = _load_prices(db)
@@ -188,7 +245,7 @@ def load_demo(
         imported = 0
         if done is None:
             universe = load_universe(db) or builtin_universe()
-            write_jsonl(path, count, seed, static=universe)
+            write_jsonl(path, count, seed, static=universe, start=start)
             collector = _BatchCollector()
             summary = import_paths(db, [path], offline=True, after_batch=[collector])
             run_hooks(db, default_hooks(), collector.merged())
@@ -247,6 +304,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
             f"{args.count} is not positive",
             "pass e.g. --count 20000",
         )
+    start = demo_start(args.count, dt.datetime.now(dt.UTC))
     sde = args.sde
     if sde is None and os.environ.get(SDE_VARIABLE):
         sde = Path(os.environ[SDE_VARIABLE])
@@ -258,7 +316,9 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
             f" {SDE_VARIABLE} out",
         )
     with open_database(settings) as db:
-        summary = load_demo(db, settings, sde=sde, count=args.count, seed=args.seed)
+        summary = load_demo(
+            db, settings, sde=sde, count=args.count, seed=args.seed, start=start
+        )
     if args.no_dashboard:
         if args.json:
             print(json.dumps(summary.as_dict()))
