@@ -156,7 +156,14 @@ _HULL_PRICE = _market_price("h.type_id", "hf", "hp", "hty", "hgr")
 _FITTED_LIST = ", ".join(str(flag) for flag in sorted(FITTED_FLAGS))
 
 # One statement values a whole batch. A killmail none of whose types has a
-# price keeps NULL values: zero ISK would claim a worthless loss.
+# price keeps NULL values: zero ISK would claim a worthless loss. A killmail
+# whose rounded total is above MAX_ISK gets NULL values too, because such a
+# total comes from a corrupt quantity or price, not from a real loss. The
+# statement returns the number of killmails valued, the number set to NULL
+# this way, and the lowest such killmail id and its total for the warning.
+#
+# Quantities are summed as double precision, because two bigint quantities
+# near 2^62 overflow a bigint sum.
 #
 # The items of each killmail are summed in a LATERAL subquery. The plan is
 # then one primary-key probe into the killmail's items partition per
@@ -192,7 +199,10 @@ computed AS (
             bool_or(r.unit_price IS NOT NULL) AS any_priced,
             sum(coalesce(r.unit_price, 0) * r.quantity_dropped) AS dropped,
             sum(coalesce(r.unit_price, 0) * r.quantity_destroyed) AS destroyed,
-            sum(coalesce(r.unit_price, 0) * (r.quantity_dropped + r.quantity_destroyed))
+            sum(
+                coalesce(r.unit_price, 0)
+                * (r.quantity_dropped::double precision + r.quantity_destroyed)
+            )
                 FILTER (WHERE r.parent_index IS NULL AND r.flag IN ({_FITTED_LIST}))
                 AS fitted
         FROM (
@@ -220,19 +230,42 @@ computed AS (
         LEFT JOIN types hty ON hty.type_id = h.type_id
         LEFT JOIN groups hgr ON hgr.group_id = hty.group_id
     ) hull ON true
+),
+rounded AS (
+    SELECT
+        c.killmail_id,
+        c.killmail_time,
+        round((coalesce(c.hull, 0) + c.dropped + c.destroyed)::numeric, 2) AS total,
+        round((coalesce(c.hull, 0) + c.fitted)::numeric, 2) AS fitted,
+        round(c.dropped::numeric, 2) AS dropped,
+        round((coalesce(c.hull, 0) + c.destroyed)::numeric, 2) AS destroyed
+    FROM computed c
+    WHERE c.any_priced
+),
+valued AS (
+    SELECT r.*, r.total <= {MAX_ISK!r} AS plausible FROM rounded r
+),
+updated AS (
+    UPDATE killmails k
+    SET total_value = CASE WHEN v.plausible THEN v.total END,
+        fitted_value = CASE WHEN v.plausible THEN v.fitted END,
+        dropped_value = CASE WHEN v.plausible THEN v.dropped END,
+        destroyed_value = CASE WHEN v.plausible THEN v.destroyed END,
+        value_source = CASE WHEN v.plausible THEN 'computed' END,
+        updated_at = now()
+    FROM valued v
+    WHERE k.killmail_id = v.killmail_id
+      AND k.killmail_time = v.killmail_time
+      AND k.killmail_time BETWEEN %(start)s AND %(end)s
+    RETURNING k.killmail_id, v.plausible, v.total
 )
-UPDATE killmails k
-SET total_value = round((coalesce(c.hull, 0) + c.dropped + c.destroyed)::numeric, 2),
-    fitted_value = round((coalesce(c.hull, 0) + c.fitted)::numeric, 2),
-    dropped_value = round(c.dropped::numeric, 2),
-    destroyed_value = round((coalesce(c.hull, 0) + c.destroyed)::numeric, 2),
-    value_source = 'computed',
-    updated_at = now()
-FROM computed c
-WHERE k.killmail_id = c.killmail_id
-  AND k.killmail_time = c.killmail_time
-  AND k.killmail_time BETWEEN %(start)s AND %(end)s
-  AND c.any_priced
+SELECT
+    count(*) FILTER (WHERE plausible),
+    count(*) FILTER (WHERE NOT plausible),
+    min(killmail_id) FILTER (WHERE NOT plausible),
+    (array_agg(total::double precision ORDER BY killmail_id)
+        FILTER (WHERE NOT plausible))[1]
+FROM updated
 """,
 )
 
@@ -322,14 +355,20 @@ def compute_values(
     prices: Mapping[int, float],
     hull_type_id: int,
     item_rows: Iterable[Sequence[Any]],
+    *,
+    killmail_id: int | None = None,
 ) -> ComputedValues | None:
-    """Value one killmail by the rules of :data:`APPLY`; None if nothing is priced.
+    """Value one killmail by the rules of :data:`APPLY`.
 
     ``prices`` is a :func:`load_price_book` result. ``item_rows`` are
     ``items`` rows in ``item_index`` order, with the columns of
     :data:`evedmv_tui.ingest.encode.ITEM_COLUMNS`. The sums run in the same
     order and with the same double precision arithmetic as the SQL
     statement, so both give the same values.
+
+    Returns None if no type is priced, and also if the total is above
+    :data:`~evedmv_tui.killmails.MAX_ISK`, which logs a warning that names
+    ``killmail_id``.
     """
     price_of = prices.get
     fitted_flags = FITTED_FLAGS
@@ -352,23 +391,36 @@ def compute_values(
             or flag == FRIGATE_ESCAPE_BAY_FLAG
             or (type_id == GOLDEN_POD_TYPE_ID and flag == IMPLANT_FLAG)
         ):
-            unit_price: float | None = NOMINAL_PRICE
+            unit_price = NOMINAL_PRICE
         else:
-            unit_price = price_of(type_id)
-            if unit_price is None:
+            market_price = price_of(type_id)
+            if market_price is None:
                 # The statement adds 0 ISK for this row, which leaves each
                 # double precision sum exactly as it was.
                 continue
+            unit_price = market_price
         any_priced = True
         dropped += unit_price * quantity_dropped
         destroyed += unit_price * quantity_destroyed
         if parent_index is None and flag in fitted_flags:
-            fitted += unit_price * (quantity_dropped + quantity_destroyed)
+            # Each quantity becomes a float first, as in the statement.
+            fitted += unit_price * (float(quantity_dropped) + float(quantity_destroyed))
     if not any_priced:
         return None
     base = 0.0 if hull is None else hull
+    total = round_cents(base + dropped + destroyed)
+    if total > MAX_ISK:
+        log.warning(
+            "killmail %s: computed total_value %.15g ISK is above %.0e ISK, so its"
+            " values are left NULL; fix the item quantities or prices it was"
+            " computed from",
+            killmail_id,
+            total,
+            MAX_ISK,
+        )
+        return None
     return ComputedValues(
-        total_value=round_cents(base + dropped + destroyed),
+        total_value=total,
         fitted_value=round_cents(base + fitted),
         dropped_value=round_cents(dropped),
         destroyed_value=round_cents(base + destroyed),
@@ -390,8 +442,10 @@ def apply_computed_values(
     earliest and latest ``killmail_time`` of the batch, inclusive. With them
     the statement reads only the partitions of those months, and killmails
     outside the range are not valued. Without them every partition is
-    searched for the ids. Returns the number of killmails that got values;
-    those with no priced type at all are left NULL.
+    searched for the ids. Returns the number of killmails that got values.
+    Those with no priced type at all are left as they are, and those whose
+    total is above :data:`~evedmv_tui.killmails.MAX_ISK` get NULL values
+    and a logged warning.
     """
     ids = list(killmail_ids)
     if not ids:
@@ -402,7 +456,20 @@ def apply_computed_values(
         "start": start if start is not None else "-infinity",
         "end": end if end is not None else "infinity",
     }
-    return db.execute(APPLY, params, conn=conn)
+    row = db.fetch_one(APPLY, params, conn=conn)
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    valued, implausible, first_id, first_total = row
+    if implausible:
+        log.warning(
+            "%d killmail(s), such as killmail %d at %.15g ISK, have a computed"
+            " total_value above %.0e ISK, so their values are set to NULL; fix"
+            " the item quantities or prices they were computed from",
+            implausible,
+            first_id,
+            first_total,
+            MAX_ISK,
+        )
+    return int(valued)
 
 
 def revalue_all(db: Database, *, chunk: int = REVALUE_CHUNK) -> int:

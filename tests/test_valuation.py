@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import statistics
+from typing import Any
 
 import pytest
 
@@ -147,6 +149,64 @@ def test_unpriced_killmail_stays_null(db: Database) -> None:
     assert _values(db, 3) == (None, None, None, None, None)
 
 
+def _item_rows(db: Database, killmail_id: int) -> list[tuple[object, ...]]:
+    return db.fetch_all(
+        "SELECT killmail_id, killmail_time, item_index, parent_index, item_type_id,"
+        " flag, singleton, quantity_destroyed, quantity_dropped"
+        " FROM items WHERE killmail_id = %s ORDER BY item_index",
+        (killmail_id,),
+    )
+
+
+def test_total_above_max_isk_left_null(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A quantity near 2^63 times a real price gave a total of about 7.5e19
+    ISK, and two quantities near 2^62 overflowed the bigint sum of the
+    fitted value. Such totals must leave the values NULL in SQL and in
+    Python alike, while a total of exactly MAX_ISK is kept."""
+    _partitions(db)
+    _prices(
+        db,
+        {
+            587: (1e15, None),  # a hull at MAX_ISK
+            588: (500_000.0, None),
+            2873: (4.0, None),
+            3300: (10.0, None),
+            34: (8.1, None),
+        },
+    )
+    # 1e15 + 4 ISK rounds to 1e15 in the 15 digits both paths keep.
+    _insert_killmail(db, 60, 587, [(None, 2873, 5, 0, 0, 1)])
+    _insert_killmail(
+        db, 61, 587, [(None, 3300, 5, 0, 0, 1)], value_source="computed", total_value=5
+    )
+    _insert_killmail(db, 62, 588, [(None, 34, 5, 0, 0, 2**63 - 1)])
+    _insert_killmail(db, 63, 588, [(None, 2873, 27, 1, 2**62, 2**62)])
+
+    with caplog.at_level(logging.WARNING, logger="evedmv_tui.valuation"):
+        assert apply_computed_values(db, None, [60, 61, 62, 63]) == 1
+    assert (
+        "3 killmail(s), such as killmail 61 at 1.00000000000001e+15 ISK" in caplog.text
+    )
+
+    assert _values(db, 60) == (1e15, 1e15, 0.0, 1e15, "computed")
+    for killmail_id in (61, 62, 63):
+        assert _values(db, killmail_id) == (None, None, None, None, None)
+
+    book = load_price_book(db)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="evedmv_tui.valuation"):
+        at_limit = compute_values(book, 587, _item_rows(db, 60), killmail_id=60)
+        for killmail_id, hull in ((61, 587), (62, 588), (63, 588)):
+            rows = _item_rows(db, killmail_id)
+            assert compute_values(book, hull, rows, killmail_id=killmail_id) is None
+    assert at_limit is not None
+    assert at_limit.total_value == 1e15
+    assert "killmail 62: computed total_value 7.470931349852" in caplog.text
+    assert len(caplog.records) == 3
+
+
 def test_revalue_all_after_price_change(db: Database) -> None:
     _partitions(db)
     _prices(db, {587: (500_000.0, 400_000.0)})
@@ -276,6 +336,35 @@ def test_matches_generated_zkb_values(db: Database) -> None:
         assert destroyed == pytest.approx(zkb["destroyedValue"], abs=0.02)
         nested += any("items" in item for item in expected["victim"]["items"])
     assert nested > 0
+
+
+def test_import_leaves_huge_quantity_null(db: Database) -> None:
+    """An imported killmail whose item quantity near 2^63 makes a total above
+    MAX_ISK is stored with NULL values, and the others are valued."""
+    documents: list[dict[str, Any]] = [
+        _strip_zkb(d) for d in generate_killmails(20, 22)
+    ]
+    universe = builtin_universe()
+    _prices(db, {t: (price, None) for t, price in universe.prices.items()})
+    huge, item = next(
+        (document, item)
+        for document in documents
+        for item in document["victim"]["items"]
+        if item["item_type_id"] in universe.prices
+    )
+    item["quantity_destroyed"] = 2**63 - 1
+    summary = import_records(db, documents, source="test")
+    assert summary.rejected == 0
+    rows = {
+        row[0]: row[1:]
+        for row in db.fetch_all(
+            "SELECT killmail_id, value_source, total_value FROM killmails"
+        )
+    }
+    assert len(rows) == 20
+    assert rows[huge["killmail_id"]] == (None, None)
+    computed = [row for row in rows.values() if row[0] == "computed"]
+    assert len(computed) == 19
 
 
 def _real_kills_with_zkb() -> list[dict[str, object]]:

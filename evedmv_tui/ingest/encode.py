@@ -293,7 +293,10 @@ def encode_parsed(
     computed = None
     if not has_zkb_values:
         computed = compute_values(
-            prices, killmail.victim.ship_type_id, record.item_rows
+            prices,
+            killmail.victim.ship_type_id,
+            record.item_rows,
+            killmail_id=killmail.killmail_id,
         )
     return EncodedKillmail(
         killmail.killmail_id,
