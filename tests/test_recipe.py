@@ -272,6 +272,27 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
             },
             "field 'overrides[0].anchor_id' has -1, expected a positive bigint",
         ),
+        *[
+            (
+                {
+                    "overrides": [
+                        {"entity_kind": "character", "entity_id": 1, "new_side": side}
+                    ]
+                },
+                f"field 'overrides[0].new_side' has {shown}, expected",
+            )
+            for side, shown in [
+                ("2", "'2'"),
+                (1.5, "1.5"),
+                (1.0, "1.0"),
+                (True, "True"),
+                ([1], "[1]"),
+                (0, "0"),
+                (-3, "-3"),
+                (2**31, "2147483648"),
+                (2**80, "1208925819614629174706176"),
+            ]
+        ],
     ],
 )
 def test_bad_recipe_fields_rejected(
@@ -292,6 +313,27 @@ def test_bad_recipe_fields_rejected(
 
     assert expected in caught.value.render()
     assert str(path) in caught.value.render()
+
+
+def test_recipe_new_side_bounds(tmp_path: Path) -> None:
+    """new_side labels from 1 to the integer column's maximum are read, and
+    an error on one outside names the fix."""
+    path = tmp_path / "recipe.json"
+    document: dict[str, object] = {
+        "systems": [JITA],
+        "start": "2021-11-27T18:00:00+00:00",
+        "end": "2021-11-27T19:00:00+00:00",
+    }
+    for side in (1, 2**31 - 1):
+        override = {"entity_kind": "character", "entity_id": 1, "new_side": side}
+        path.write_text(json.dumps({**document, "overrides": [override]}))
+        assert read_recipe(path).overrides[0].new_side == side
+
+    override = {"entity_kind": "character", "entity_id": 1, "new_side": "1"}
+    path.write_text(json.dumps({**document, "overrides": [override]}))
+    with pytest.raises(RecipeError) as caught:
+        read_recipe(path)
+    assert "fix the file" in caught.value.render()
 
 
 def test_recipe_with_overlong_number_rejected(tmp_path: Path) -> None:

@@ -82,6 +82,9 @@ RECIPE_VERSION = 2
 """Version that :func:`write_recipe` writes; 1 lacks ``parameters``."""
 MAX_ID = 2**63 - 1
 """The largest id a bigint column can store."""
+MAX_NEW_SIDE = 2**31 - 1
+"""The largest ``new_side`` label: ``battle_side_overrides.new_side`` is an
+integer column, and the labels it stores start at 1."""
 MAX_SYSTEMS = 500
 """The maximum number of systems in a recipe. Detection merges fights a few
 jumps apart at most, so 500 is an estimate well above any real battle."""
@@ -173,6 +176,19 @@ def _id(path: Path, field: str, value: object) -> int:
     return value
 
 
+def _new_side(path: Path, field: str, value: object) -> int:
+    """Return ``value`` if it is a ``new_side`` label the overrides table can store."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _fail(path, field, f"has {value!r}, expected an integer side label")
+    if not 1 <= value <= MAX_NEW_SIDE:
+        raise _fail(
+            path,
+            field,
+            f"has {value}, expected a side label from 1 to {MAX_NEW_SIDE}",
+        )
+    return value
+
+
 def read_recipe(path: Path) -> Recipe:
     """Read and validate a recipe file.
 
@@ -260,6 +276,8 @@ def read_recipe(path: Path) -> Recipe:
         if anchor_id is not None:
             _id(path, f"{field}.anchor_id", anchor_id)
         new_side = entry.get("new_side")
+        if new_side is not None:
+            _new_side(path, f"{field}.new_side", new_side)
         if (anchor_id is None) == (new_side is None):
             raise _fail(path, field, "needs exactly one of 'anchor_id' and 'new_side'")
         if anchor_id is not None and entry.get("anchor_kind") not in (
