@@ -6,6 +6,7 @@ import bz2
 import gzip
 import io
 import json
+import logging
 import lzma
 import os
 import tarfile
@@ -426,6 +427,26 @@ def test_reader_processes_keep_file_order(tmp_path: Path) -> None:
     ]
     assert there == here
     assert [kind for _, kind, _ in here].count("end") == 5
+
+
+def test_reader_process_logs_reach_importer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A warning logged in a reader process is handled by this process's
+    loggers, so it reaches the log file like the importer's own."""
+    document = json.loads(_sample_lines(1)[0])
+    document.pop("zkb", None)
+    item = document["victim"]["items"][0]
+    item["quantity_destroyed"] = 2**63 - 1
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="evedmv_tui.valuation"):
+        events = list(read_in_processes([path], 1, prices={item["item_type_id"]: 1e6}))
+    assert [event.kind for event in events] == ["records", "end"]
+    warnings = [r for r in caplog.records if r.name == "evedmv_tui.valuation"]
+    assert len(warnings) == 1
+    assert f"killmail {document['killmail_id']}:" in warnings[0].getMessage()
+    assert "left NULL" in warnings[0].getMessage()
 
 
 def test_oversized_line_stops_file(

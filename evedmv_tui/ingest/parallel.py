@@ -9,6 +9,8 @@ queues while this process only sends them. Each queue contains at most
 :data:`RECEIVED_MESSAGES` more ahead, which bounds the memory in flight.
 Each reader also decompresses bzip2 and xz input in a thread of its own
 (:class:`~evedmv_tui.ingest.sources.FileReader`'s ``decompress_ahead``).
+A reader's log records go through the same queue to this process's
+loggers, so they reach the log file and stderr like the importer's own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
+import logging.handlers
 import lzma
 import multiprocessing
 import queue
@@ -45,10 +48,25 @@ class ReadEvent:
 
     file_index: int
     kind: str
-    """``records``, ``end`` or ``error``."""
+    """``records``, ``end`` or ``error``. Events of kind ``log`` and ``fatal``
+    are handled inside this module."""
     records: Sequence[WritableRecord] = ()
     bytes_read: int = 0
     error: str | None = None
+    log_record: logging.LogRecord | None = None
+
+
+class _ChannelLogHandler(logging.handlers.QueueHandler):
+    """A handler that sends a reader process's log records to the importer."""
+
+    def __init__(self, channel: Any) -> None:
+        super().__init__(channel)
+        self.channel = channel
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        # Blocks while the queue is full, as the records do, so no record
+        # is dropped.
+        self.channel.put(ReadEvent(-1, "log", log_record=record))
 
 
 def _describe(exc: BaseException) -> str:
@@ -124,8 +142,15 @@ def _reader_main(
     step: int,
     channel: Any,
     prices: Mapping[int, float],
+    log_level: int = logging.WARNING,
 ) -> None:
-    """Entry point of a reader process: files ``first``, ``first + step``, ..."""
+    """Entry point of a reader process: files ``first``, ``first + step``, ...
+
+    Records of ``log_level`` and above go to the importer's loggers.
+    """
+    root = logging.getLogger()
+    root.handlers[:] = [_ChannelLogHandler(channel)]
+    root.setLevel(log_level)
     # Parsing makes millions of short-lived acyclic objects; frequent cyclic
     # collections would cost about as much as the parsing itself.
     gc.set_threshold(50_000, 20, 100)
@@ -151,6 +176,10 @@ def _next_event(channel: Any, process: Any) -> ReadEvent:
             continue
         if event is None:
             raise RuntimeError("import reader process ended before its files")
+        if event.log_record is not None:
+            record = event.log_record
+            logging.getLogger(record.name).handle(record)
+            continue
         if event.kind == "fatal":
             raise RuntimeError(f"import reader process failed: {event.error}")
         return event
@@ -214,7 +243,14 @@ def read_in_processes(
         channel = context.Queue(maxsize=QUEUE_MESSAGES)
         process = context.Process(
             target=_reader_main,
-            args=(list(files), first, workers, channel, dict(prices)),
+            args=(
+                list(files),
+                first,
+                workers,
+                channel,
+                dict(prices),
+                logging.getLogger().getEffectiveLevel(),
+            ),
             name=f"evedmv-import-reader-{first}",
             daemon=True,
         )
