@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sqlite3
 from pathlib import Path
@@ -548,3 +549,62 @@ async def test_clear_stores_value_and_detail(tmp_path: Path) -> None:
         assert row.baseline == 10.0
     finally:
         await store.close()
+
+
+async def test_rows_per_call_round_trip(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "baselines.sqlite3")
+    try:
+        batch = Baseline(
+            KEY, "INSERT", 30, 800.0, 4.0, (), 810.0, 100.0, rows_per_call=2000.0
+        )
+        await store.save(SaveBatch([batch]))
+        assert await store.get_baseline(KEY) == batch
+
+        # The latest value comes from a sample at these rows, so accept keeps them.
+        assert await store.accept(KEY, at=200.0)
+        accepted = await store.get_baseline(KEY)
+        assert accepted is not None
+        assert accepted.rows_per_call == 2000.0
+
+        # A reset forgets the rows per call with the rest of the baseline.
+        assert await store.reset(KEY, at=300.0) == 1
+        reset = await store.get_baseline(KEY)
+        assert reset is not None
+        assert reset.count == 0
+        assert reset.rows_per_call is None
+    finally:
+        await store.close()
+
+
+async def test_version_two_baselines_upgrade(tmp_path: Path) -> None:
+    """Baselines from schema version 2 keep their figures and have no rows per call."""
+    path = tmp_path / "baselines.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for version, script in MIGRATIONS:
+            if version <= 2:
+                conn.executescript(script)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO baseline (key, label, count, mean, variance, warmup,"
+            " last_value, updated_at, regressed, epoch)"
+            " VALUES (?, 'SELECT 1', 30, 10, 1, '[]', 11, 100, 0, 2)",
+            (KEY,),
+        )
+    store = await open_store(path)
+    try:
+        assert store.status.level == "ok"
+        [old] = await store.load_baselines()
+        assert old == Baseline(
+            KEY, "SELECT 1", 30, 10.0, 1.0, (), 11.0, 100.0, False, 2
+        )
+        assert old.rows_per_call is None
+
+        learned_rows = dataclasses.replace(
+            old, count=31, updated_at=110.0, rows_per_call=1.0
+        )
+        await store.save(SaveBatch([learned_rows]))
+        assert await store.get_baseline(KEY) == learned_rows
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

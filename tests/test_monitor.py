@@ -106,6 +106,14 @@ def test_known_workload_gives_interval_deltas(db_url: str, monitor: Monitor) -> 
     assert f"statement:{later.fingerprint}:mean_ms" in keys
     assert f"statement:{later.fingerprint}:calls_per_s" in keys
     assert "database:tps" in keys
+    seven_calls = {s.key: s for s in second.samples}[
+        f"statement:{view.fingerprint}:mean_ms"
+    ]
+    assert seven_calls.rows_per_call == sum(range(1, 8)) / 7
+    one_call = {s.key: s for s in third.samples}[
+        f"statement:{later.fingerprint}:mean_ms"
+    ]
+    assert one_call.rows_per_call == 10.0
 
 
 def test_slow_statements_flagged_warning_and_error(

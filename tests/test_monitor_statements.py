@@ -8,9 +8,15 @@ import sys
 import pytest
 
 from evedmv_tui.monitor.capabilities import MonitorCapabilities
+from evedmv_tui.monitor.delta import StatementDelta
+from evedmv_tui.monitor.findings import build_samples
+from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.monitor.snapshot import StatementView
 from evedmv_tui.monitor.statements import (
     MONITOR_MARKER,
+    Counters,
     QueryText,
+    StatementKey,
     clip,
     fingerprint,
     has_info_view,
@@ -281,3 +287,47 @@ def test_statements_problem_fix(
 
 def test_statements_problem_none_when_ready() -> None:
     assert capabilities().statements_problem() is None
+
+
+def test_statement_samples_rows_per_call() -> None:
+    """Rows per call are summed per fingerprint, like calls and time."""
+    from tests.test_performance_screen import recorded_snapshot
+
+    snapshot = recorded_snapshot()
+    feed = StatementView(
+        StatementDelta(
+            StatementKey(10, 16384, 501, True),
+            Counters(calls=4, exec_ms=8.0, rows=4),
+            Counters(calls=90, exec_ms=180.0, rows=90),
+            2.0,
+        ),
+        "INSERT INTO killmails VALUES ($1)",
+        "00000000000001f5",
+        Severity.OK,
+    )
+    bulk = StatementView(
+        StatementDelta(
+            StatementKey(11, 16384, 502, True),
+            Counters(calls=1, exec_ms=800.0, rows=2000),
+            Counters(calls=1, exec_ms=800.0, rows=2000),
+            2.0,
+        ),
+        "INSERT INTO killmails VALUES ($1)",
+        "00000000000001f5",
+        Severity.OK,
+    )
+    snapshot = dataclasses.replace(
+        snapshot, statements=[*snapshot.statements, feed, bulk]
+    )
+    samples = {s.key: s for s in build_samples(snapshot, 2.0)}
+
+    mean = samples["statement:00000000000001f5:mean_ms"]
+    assert mean.value == pytest.approx(808.0 / 5)
+    assert mean.rows_per_call == pytest.approx(2004 / 5)
+    # The recorded entries return three rows per call.
+    assert samples["statement:0000000000001092:mean_ms"].rows_per_call == 3.0
+    assert samples["statement:00000000000001f5:calls_per_s"].rows_per_call is None
+
+    untrusted = dataclasses.replace(snapshot, statements_trusted=False)
+    for sample in build_samples(untrusted, 2.0):
+        assert sample.rows_per_call is None

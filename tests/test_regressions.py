@@ -19,6 +19,7 @@ from evedmv_tui.monitor.regressions import (
     theil_sen_slope,
 )
 from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.store.baselines import Baseline
 
 KEY = "statement:3f2a9c0d11e4b7a8:mean_ms"
 POLL = 2.0
@@ -358,3 +359,118 @@ def test_trend_clears_soon_after_growth_stops() -> None:
     changes = [c for c in fed if c.key.endswith(":trend")]
     assert changes[0].kind == "opened"
     assert changes[-1].kind == "cleared"
+
+
+def feed_rows(
+    detector: RegressionDetector,
+    values: list[float],
+    rows_per_call: float | None,
+    *,
+    start: float = 1_000_000.0,
+) -> list[Change]:
+    """Feed one statement sample per poll, each with ``rows_per_call``."""
+    changes: list[Change] = []
+    for i, value in enumerate(values):
+        at = start + i * POLL
+        sample = Sample(KEY, value, at, POLL, True, "INSERT", rows_per_call)
+        changes.extend(detector.observe([sample]))
+    return changes
+
+
+def test_batch_calls_raise_no_alert() -> None:
+    """A statement learned from one-row calls (the live feed) once raised a
+    critical alert when a bulk import ran it with 2,000 rows per call."""
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    before = detector.baseline(KEY)
+    assert before is not None
+    assert before.rows_per_call == pytest.approx(1.0)
+
+    batch = feed_rows(detector, noisy(800.0, 30), 2000.0, start=2_000_000.0)
+    assert batch == []
+    assert detector.skipped_rows == 30
+    assert detector.baseline(KEY) == before
+
+    # The batch left the baseline alone, so one-row calls are judged as before.
+    assert feed_rows(detector, noisy(2.0, 20), 1.0, start=3_000_000.0) == []
+    assert detector.skipped_rows == 30
+
+
+def test_slow_calls_at_usual_rows_still_alert() -> None:
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    changes = feed_rows(detector, noisy(20.0, 10), 1.0, start=2_000_000.0)
+    opened = [c for c in changes if c.kind == "opened"]
+    assert len(opened) == 1
+    assert opened[0].severity == Severity.CRITICAL
+    assert detector.skipped_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("rows_per_call", "skipped"),
+    [
+        (9.9, False),
+        (10.0, True),
+        (0.0, False),
+        (2000.0, True),
+    ],
+)
+def test_rows_factor_bounds(rows_per_call: float, skipped: bool) -> None:
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    changes = feed_rows(detector, [40.0] * 5, rows_per_call, start=2_000_000.0)
+    assert detector.skipped_rows == (5 if skipped else 0)
+    assert ("opened" in kinds(changes)) is not skipped
+
+
+def test_fewer_rows_not_learned() -> None:
+    """One-row calls of a batch statement must not teach its baseline a
+    one-row time, or the next batch would look slow."""
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(800.0, 40), 2000.0)
+    before = detector.baseline(KEY)
+    feed_rows(detector, noisy(2.0, 200), 1.0, start=2_000_000.0)
+    assert detector.baseline(KEY) == before
+    assert detector.skipped_rows == 200
+    assert feed_rows(detector, noisy(800.0, 20), 2000.0, start=3_000_000.0) == []
+
+
+def test_warmup_rows_geometric_mean() -> None:
+    detector = RegressionDetector()
+    rows = [1.0] * 19
+    rows[7] = 2000.0
+    for i, rows_per_call in enumerate([*rows, 1.0]):
+        sample = Sample(KEY, 2.0, 1_000_000.0 + i * POLL, POLL, True, "", rows_per_call)
+        detector.observe([sample])
+    baseline = detector.baseline(KEY)
+    assert baseline is not None
+    assert baseline.count == 20
+    assert baseline.rows_per_call == pytest.approx(2000.0 ** (1 / 20))
+
+    # A batch interval during the warmup does not stop later batches from
+    # being skipped.
+    assert feed_rows(detector, [800.0] * 10, 2000.0, start=2_000_000.0) == []
+    assert detector.skipped_rows == 10
+
+
+def test_baseline_without_rows_learns_them() -> None:
+    """A baseline stored before rows per call existed is compared as before
+    and takes the rows per call of its next learned sample."""
+    detector = RegressionDetector()
+    detector.load([Baseline(KEY, "INSERT", 40, 2.0, 0.01, (), 2.0, 900_000.0)])
+    feed_rows(detector, [2.0], 3.0)
+    learned = detector.baseline(KEY)
+    assert learned is not None
+    assert learned.count == 41
+    assert learned.rows_per_call == 3.0
+
+    changes = feed_rows(detector, [20.0] * 5, 3.0, start=2_000_000.0)
+    assert "opened" in kinds(changes)
+
+
+def test_samples_without_rows_judged() -> None:
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    changes = feed_rows(detector, [40.0] * 5, None, start=2_000_000.0)
+    assert "opened" in kinds(changes)
+    assert detector.skipped_rows == 0

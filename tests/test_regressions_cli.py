@@ -57,7 +57,7 @@ def record(
             slow = slow_value if i >= 40 else 10.0 * (1 + rng.uniform(-0.05, 0.05))
             await service.observe(
                 [
-                    Sample(SLOW, slow, at, 2.0, True, "SELECT * FROM killmail"),
+                    Sample(SLOW, slow, at, 2.0, True, "SELECT * FROM killmail", 1.0),
                     Sample(FINE, 3.0 * (1 + rng.uniform(-0.05, 0.05)), at, 2.0),
                 ]
             )
@@ -275,11 +275,18 @@ def test_baseline_show_lists_and_details(
     status, out, _ = run(capsys, "baseline", "show", SLOW)
     assert status == 0
     assert "state:            regressed" in out
+    assert "rows per call:    1\n" in out
     assert "opened" in out
+
+    status, out, _ = run(capsys, "baseline", "show", FINE)
+    assert status == 0
+    assert "rows per call:    -\n" in out
 
     status, out, _ = run(capsys, "baseline", "show", "--json")
     data = json.loads(out)
     assert {b["key"] for b in data["baselines"]} == {SLOW, FINE}
+    rows = {b["key"]: b["rows_per_call"] for b in data["baselines"]}
+    assert rows == {SLOW: 1.0, FINE: None}
 
     status, _, err = run(capsys, "baseline", "show", "statement:nope:mean_ms")
     assert status == 2

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from evedmv_tui.monitor.regressions import (
     STALE_AFTER,
@@ -15,7 +18,13 @@ from evedmv_tui.monitor.regressions import (
     severity_text,
 )
 from evedmv_tui.monitor.samples import Sample
-from evedmv_tui.store.baselines import AlertWrite, SaveBatch, StoredAlert, open_store
+from evedmv_tui.store.baselines import (
+    MIGRATIONS,
+    AlertWrite,
+    SaveBatch,
+    StoredAlert,
+    open_store,
+)
 
 KEY = "statement:3f2a9c0d11e4b7a8:mean_ms"
 QUIET = "statement:00aa00aa00aa00aa:mean_ms"
@@ -448,5 +457,76 @@ async def test_alert_cleared_elsewhere_not_reopened(
         raised = await run(service, clock, [200.0] * 3)
         assert [a.key for a in raised] == [KEY]
         assert raised[0].opened_at > alert.opened_at
+    finally:
+        await service.close()
+
+
+async def feed_rows(
+    service: AlertService, clock: Clock, values: list[float], rows_per_call: float
+) -> list[Alert]:
+    raised: list[Alert] = []
+    for value in values:
+        sample = Sample(
+            KEY, value, clock.tick(), POLL, True, "INSERT", rows_per_call=rows_per_call
+        )
+        raised.extend(await service.observe([sample]))
+    return raised
+
+
+async def test_batch_import_raises_nothing(tmp_path: Path) -> None:
+    """The live feed's one-row calls teach the baseline. A bulk import with
+    the same statement, 2,000 rows and 400 times the time per call, once
+    raised a critical alert."""
+    path = tmp_path / "baselines.sqlite3"
+    clock = Clock()
+    service = await AlertService.open(path)
+    await feed_rows(service, clock, steady(40, 2.0), 1.0)
+    await service.close()
+
+    service = await AlertService.open(path)
+    try:
+        restored = service.detector.baseline(KEY)
+        assert restored is not None
+        assert restored.rows_per_call == pytest.approx(1.0)
+        assert await feed_rows(service, clock, steady(30, 800.0), 2000.0) == []
+        assert service.active() == []
+        assert service.detector.baseline(KEY) == restored
+
+        raised = await feed_rows(service, clock, steady(10, 20.0), 1.0)
+        assert [a.severity for a in raised] == [Severity.CRITICAL]
+    finally:
+        await service.close()
+
+
+async def test_upgraded_file_baselines_still_alert(tmp_path: Path) -> None:
+    """Baselines stored before rows per call existed keep judging their keys."""
+    path = tmp_path / "baselines.sqlite3"
+    clock = Clock()
+    with sqlite3.connect(path) as conn:
+        for version, script in MIGRATIONS:
+            if version <= 2:
+                conn.executescript(script)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO baseline (key, label, count, mean, variance, warmup,"
+            " last_value, updated_at, regressed, epoch)"
+            " VALUES (?, 'INSERT', 40, 2, 0.01, '[]', 2, ?, 0, 0)",
+            (KEY, clock.at),
+        )
+    service = await AlertService.open(path)
+    try:
+        assert service.status.level == "ok"
+        assert await feed_rows(service, clock, steady(5, 2.0), 1.0) == []
+        learned = service.detector.baseline(KEY)
+        assert learned is not None
+        assert learned.count == 45
+        assert learned.rows_per_call == pytest.approx(1.0)
+
+        raised = await feed_rows(service, clock, steady(10, 20.0), 1.0)
+        assert [a.severity for a in raised] == [Severity.CRITICAL]
+        await service.flush()
+        stored = await service.store.get_baseline(KEY)
+        assert stored is not None
+        assert stored.rows_per_call == pytest.approx(1.0)
     finally:
         await service.close()

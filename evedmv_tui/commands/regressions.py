@@ -289,6 +289,10 @@ def _print_baseline(
         ("stddev", format_value(key, math.sqrt(max(baseline.variance, 0.0)))),
         ("samples learned", str(baseline.count)),
         (
+            "rows per call",
+            "-" if baseline.rows_per_call is None else f"{baseline.rows_per_call:.3g}",
+        ),
+        (
             "latest value",
             "-"
             if baseline.last_value is None

@@ -256,9 +256,10 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
 
 def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sample]:
     # Sum the interval's figures and the cumulative ones per fingerprint in
-    # one pass over the entries: [interval calls, interval exec ms, total
-    # calls, total exec ms, every change trusted, first view]. An entry
-    # without a trusted change makes its group use the cumulative figures.
+    # one pass over the entries: [interval calls, interval exec ms, interval
+    # rows, total calls, total exec ms, every change trusted, first view]. An
+    # entry without a trusted change makes its group use the cumulative
+    # figures.
     sums: dict[str, list[Any]] = {}
     for view in snapshot.statements:
         statement_fingerprint = view.fingerprint
@@ -268,18 +269,19 @@ def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sa
         total = view.delta.total
         group = sums.get(statement_fingerprint)
         if group is None:
-            group = sums[statement_fingerprint] = [0, 0.0, 0, 0.0, True, view]
-        group[2] += total.calls
-        group[3] += total.exec_ms
+            group = sums[statement_fingerprint] = [0, 0.0, 0, 0, 0.0, True, view]
+        group[3] += total.calls
+        group[4] += total.exec_ms
         if change is None:
-            group[4] = False
+            group[5] = False
         else:
             group[0] += change.calls
             group[1] += change.exec_ms
+            group[2] += change.rows
     samples = []
     interval_trusted = snapshot.statements_trusted
     for statement_fingerprint, group in sums.items():
-        trusted = interval_trusted and group[4]
+        trusted = interval_trusted and group[5]
         if trusted:
             calls = group[0]
             exec_ms = group[1]
@@ -287,15 +289,21 @@ def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sa
         else:
             # Cumulative figures, marked untrusted: a reset or restart hides
             # what happened in this interval.
-            calls = group[2]
-            exec_ms = group[3]
+            calls = group[3]
+            exec_ms = group[4]
             rate = 0.0
         if calls <= 0:
             continue
-        first = group[5]
+        # The detector skips untrusted samples, so they carry no rows per call.
+        rows_per_call = group[2] / calls if trusted else None
+        first = group[6]
         label = _label(first.query) if first.query else first.one_line(80)
         mean_key, rate_key = _sample_keys(statement_fingerprint)
-        samples.append(Sample(mean_key, exec_ms / calls, at, elapsed, trusted, label))
+        samples.append(
+            Sample(
+                mean_key, exec_ms / calls, at, elapsed, trusted, label, rows_per_call
+            )
+        )
         samples.append(Sample(rate_key, rate, at, elapsed, trusted, label))
     return samples
 

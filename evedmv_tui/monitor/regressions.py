@@ -187,6 +187,10 @@ class DetectorConfig:
     """Growth over the window, as a fraction of its median, that counts."""
     trend_tiers: tuple[float, float, float, float] = (0.1, 0.25, 0.5, 1.0)
     """Growth per hour, as a fraction of the current level, for each severity."""
+    rows_factor: float = 10.0
+    """Factor, either way, between a sample's rows per call and its baseline's
+    at which the sample is neither compared nor learned (rows per call under 1
+    count as 1). A call that handles 2,000 rows is not a slow one-row call."""
     rules: tuple[Rule, ...] = RULES
 
 
@@ -309,6 +313,17 @@ class RegressionDetector:
     is in regression or while a deviation is waiting for confirmation, so a
     regression is never learned as normal. ``evedmv baseline accept`` makes a
     new level the normal one.
+
+    A statement's mean time is skipped the same way in an interval whose rows
+    per call differ from its baseline's by :attr:`DetectorConfig.rows_factor`
+    or more, once the baseline has left its warmup: a call that imports 2,000
+    killmails is not a slow call that imports one. Skipping, rather than
+    judging time per row, keeps statements whose time does not follow their
+    rows (a scan that returns one row, a ``LIMIT``) judged as before.
+
+    NOTE: a statement whose calls keep handling far more or fewer rows than
+    its baseline's is not judged again until ``evedmv baseline reset KEY``
+    has it learn anew.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -318,6 +333,9 @@ class RegressionDetector:
         self._dirty: set[str] = set()
         self.skipped = 0
         """Samples skipped as untrusted, non-finite or negative."""
+        self.skipped_rows = 0
+        """Samples skipped because their rows per call differ from the
+        baseline's by :attr:`DetectorConfig.rows_factor` or more."""
 
     # State -------------------------------------------------------------------
 
@@ -459,6 +477,30 @@ class RegressionDetector:
     def _tier(self, tiers: Sequence[float], size: float) -> int:
         return sum(1 for threshold in tiers if size >= threshold)
 
+    def _learn_rows(self, baseline: Baseline, sample: Sample) -> float | None:
+        """Return the baseline's rows per call after learning ``sample``'s.
+
+        A geometric mean, so that a few batch calls during the warmup move it
+        by a factor rather than by their rows. Of 19 samples at 1 row per call
+        and one at 2,000 it makes 1.5, where an arithmetic mean makes 101.
+        Over the warmup every sample weighs the same, then ``alpha``.
+        """
+        rows = sample.rows_per_call
+        typical = baseline.rows_per_call
+        if rows is None:
+            return typical
+        if rows < 1.0:
+            rows = 1.0
+        if typical is None:
+            return rows
+        config = self.config
+        if baseline.count < config.min_samples:
+            weight = 1 / (baseline.count + 1)
+        else:
+            weight = config.alpha
+        growth: float = (rows / typical) ** weight
+        return typical * growth
+
     def _learn(self, state: _Level, sample: Sample) -> Baseline:
         baseline = state.baseline
         value = sample.value
@@ -478,6 +520,7 @@ class RegressionDetector:
                 sample.at,
                 baseline.regressed,
                 baseline.epoch,
+                self._learn_rows(baseline, sample),
             )
         sigma = self._sigma(state.rule, baseline)
         limit = config.clip_sigmas * sigma
@@ -497,25 +540,32 @@ class RegressionDetector:
             sample.at,
             baseline.regressed,
             baseline.epoch,
+            self._learn_rows(baseline, sample),
         )
 
     def _observe_level(self, state: _Level, sample: Sample) -> Change | None:
         config = self.config
         rule = state.rule
         baseline = state.baseline
+        rows_per_call = sample.rows_per_call
+        typical_rows = baseline.rows_per_call
+        if (
+            rows_per_call is not None
+            and typical_rows is not None
+            and baseline.count >= config.min_samples
+        ):
+            # Inline rather than a method: this runs for every statement of
+            # every poll. Rows per call under 1 count as 1, as when learned.
+            ratio = (rows_per_call if rows_per_call > 1.0 else 1.0) / typical_rows
+            factor = config.rows_factor
+            if ratio >= factor or ratio * factor <= 1.0:
+                self.skipped_rows += 1
+                return None
         self._dirty.add(sample.key)
         if baseline.count < config.min_samples and state.open is None:
             state.baseline = self._learn(state, sample)
             return None
 
-        # TODO: a statement's mean_ms is compared whatever work each call
-        # did, so a batch statement (one call per 2,000-killmail import)
-        # looks critically slow against a baseline of one-record imports.
-        # Comparing time per row, or skipping the comparison when rows per
-        # call differ from the baseline's by a large factor, needs two
-        # missing parts. The statement samples carry no rows per call
-        # (statement_samples in findings.py sums calls and exec_ms only),
-        # and no baseline learns a rows-per-call figure.
         size, z = self._measure(rule, baseline, sample.value)
         deviant = (
             z >= config.z_open

@@ -26,3 +26,7 @@ class Sample(NamedTuple):
     sample must not update a baseline or raise an alert."""
     label: str = ""
     """Human-readable description of the key (a clipped query text, say)."""
+    rows_per_call: float | None = None
+    """Rows per call in the interval, on a statement's ``mean_ms`` sample of a
+    trusted interval, and None on every other sample. The detector compares
+    the mean time only with a baseline learned at a similar number of rows."""

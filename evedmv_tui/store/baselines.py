@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The ``PRAGMA user_version`` that :data:`MIGRATIONS` brings a file to."""
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -120,6 +120,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE alert ADD COLUMN opened_value REAL;
         """,
     ),
+    (
+        3,
+        """
+        ALTER TABLE baseline ADD COLUMN rows_per_call REAL;
+        """,
+    ),
 )
 """Ordered ``(version, script)`` pairs; append new versions, never edit old ones."""
 
@@ -158,6 +164,10 @@ class Baseline:
     """True while the key is in regression; the detector then learns nothing."""
     epoch: int = 0
     """Raised by reset and accept; a writer with an older epoch is ignored."""
+    rows_per_call: float | None = None
+    """Typical rows per call of a statement's ``mean_ms`` baseline, at least 1.
+    None for other keys, before the first learned sample, and in rows from
+    schema version 2 until a sample is learned."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -271,7 +281,7 @@ class _Job:
 
 _BASELINE_COLUMNS = (
     "key, label, count, mean, variance, warmup, last_value, updated_at,"
-    " regressed, epoch"
+    " regressed, epoch, rows_per_call"
 )
 _ALERT_COLUMNS = (
     "id, key, label, kind, severity, opened_at, updated_at, cleared_at, baseline,"
@@ -282,7 +292,19 @@ _EVENT_COLUMNS = "id, alert_id, key, at, event, severity, value, note, pid"
 
 
 def _baseline_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Baseline:
-    (key, label, count, mean, variance, warmup, last, updated, regressed, epoch) = row
+    (
+        key,
+        label,
+        count,
+        mean,
+        variance,
+        warmup,
+        last,
+        updated,
+        regressed,
+        epoch,
+        rows_per_call,
+    ) = row
     return Baseline(
         key,
         label,
@@ -294,6 +316,7 @@ def _baseline_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Baseline:
         updated,
         bool(regressed),
         epoch,
+        rows_per_call,
     )
 
 
@@ -693,12 +716,13 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
     if batch.baselines:
         await conn.executemany(
             f"INSERT INTO baseline ({_BASELINE_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET label = excluded.label,"
             " count = excluded.count, mean = excluded.mean,"
             " variance = excluded.variance, warmup = excluded.warmup,"
             " last_value = excluded.last_value, updated_at = excluded.updated_at,"
-            " regressed = excluded.regressed, epoch = excluded.epoch"
+            " regressed = excluded.regressed, epoch = excluded.epoch,"
+            " rows_per_call = excluded.rows_per_call"
             " WHERE excluded.epoch > baseline.epoch"
             " OR (excluded.epoch = baseline.epoch"
             " AND excluded.updated_at >= baseline.updated_at)",
@@ -714,6 +738,7 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
                     b.updated_at,
                     int(b.regressed),
                     b.epoch,
+                    b.rows_per_call,
                 )
                 for b in batch.baselines
             ],
@@ -851,7 +876,7 @@ async def _reset(conn: aiosqlite.Connection, key: str | None, at: float) -> int:
     where, params = ("key = ?", (key,)) if key is not None else ("1", ())
     cursor = await conn.execute(
         "UPDATE baseline SET count = 0, mean = 0, variance = 0, warmup = '[]',"
-        " regressed = 0, epoch = epoch + 1, updated_at = ?"
+        " rows_per_call = NULL, regressed = 0, epoch = epoch + 1, updated_at = ?"
         f" WHERE {where}",
         (at, *params),
     )
@@ -868,7 +893,9 @@ async def _reset(conn: aiosqlite.Connection, key: str | None, at: float) -> int:
 
 async def _accept(conn: aiosqlite.Connection, key: str, at: float) -> bool:
     # The spread is kept relative to the level: a query that became ten times
-    # slower is assumed to vary ten times as much in absolute terms.
+    # slower is assumed to vary ten times as much in absolute terms. The rows
+    # per call stay: after its warmup, the detector sets the latest value only
+    # from samples whose rows per call are close to the baseline's.
     cursor = await conn.execute(
         "UPDATE baseline SET"
         " variance = CASE WHEN mean > 0 AND last_value IS NOT NULL"
