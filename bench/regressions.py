@@ -1,8 +1,8 @@
 """Cost of judging one poll's samples, with the baseline file on disk.
 
-A poll here has 1,000 statements (mean time and calls per second each), 20
-app operations (p50 and p95), the server's figures and process memory:
-2,045 keys. After the baselines are learned, 25 statements regress. The
+A poll here has 1,000 statements (mean time with rows per call, and calls
+per second each), 20 app operations (p50 and p95), the server's figures and
+process memory: 2,045 keys. After the baselines are learned, 25 statements regress. The
 figure is the mean wall time of :meth:`AlertService.observe` per poll, which
 includes queuing the writes; the writer commits them in the background.
 
@@ -37,7 +37,10 @@ def poll_samples(at: float, rng: random.Random, regressed: bool) -> list[Sample]
         if regressed and i < REGRESSED:
             mean *= 8
         key = f"statement:{i:016x}"
-        samples.append(Sample(f"{key}:mean_ms", mean, at, 2.0, True, f"SELECT {i}"))
+        rows = float(1 + i % 20)
+        samples.append(
+            Sample(f"{key}:mean_ms", mean, at, 2.0, True, f"SELECT {i}", rows)
+        )
         rate = 5 * (1 + rng.uniform(-0.1, 0.1))
         samples.append(Sample(f"{key}:calls_per_s", rate, at, 2.0, True, ""))
     for i in range(OPERATIONS):
