@@ -100,7 +100,17 @@ async def test_connection_lost_and_regained(
 
         await proxy.stop()
         app.check_connection()
-        await settle(app, pilot, lambda: app.status.connection.phase == "disconnected")
+        title = "Database connection lost"
+        # notify() posts a message, so the notification arrives after the
+        # status changed.
+        await settle(
+            app,
+            pilot,
+            lambda: (
+                app.status.connection.phase == "disconnected"
+                and any(n.title == title for n in app._notifications)
+            ),
+        )
         assert app.db is None
         assert app.db_reason is not None
         assert isinstance(app.screen, HomeScreen)
@@ -108,7 +118,6 @@ async def test_connection_lost_and_regained(
         assert bar.startswith("DB disconnected since ")
         assert app.sub_title.startswith("disconnected since ")
         assert "next try" in app.sub_title
-        title = "Database connection lost"
         [lost] = [n for n in app._notifications if n.title == title]
         assert "ctrl+r retries now" in lost.message
 
