@@ -64,3 +64,14 @@ def test_query_report_header_judges_only_statements() -> None:
     assert overall[1].endswith(f"; overall {Severity.ERROR.label}")
     judged = report.header_lines(snapshot, judged="statements", severity=Severity.OK)
     assert judged[1].endswith(f"; statements {Severity.OK.label}")
+
+
+def test_summary_counts_have_separators() -> None:
+    """The performance command's counts read like the screen's: 11,982."""
+    counts = IngestCounts(12, 4.0, 9.0, 11_982, 1_234, 0)
+    health = IngestHealth(counts, [], None, None)
+    snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+    [line] = [
+        line for line in report.summary_lines(snapshot) if line.startswith("ingest:")
+    ]
+    assert line.endswith("11,982 pending, 1,234 rejects")

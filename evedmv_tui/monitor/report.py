@@ -330,7 +330,7 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
         lines.append("app operations (slowest by total time):")
         for row in snapshot.operations[:top]:
             lines.append(
-                f"  {row.severity.label:<7} {row.operation:<24} {row.calls:>7} calls"
+                f"  {row.severity.label:<7} {row.operation:<24} {row.calls:>7,} calls"
                 f" p50 {row.p50_ms:,.1f} ms p95 {row.p95_ms:,.1f} ms"
             )
     lines.extend(memory_lines(snapshot, brief=True))
@@ -339,8 +339,8 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
         lag = ingest.counts.median_lag_seconds
         lines.append(
             f"ingest: {ingest.kills_per_minute:.1f} kills/min, lag"
-            f" {'—' if lag is None else f'{lag:.0f} s'}, {ingest.counts.pending}"
-            f" pending, {ingest.counts.rejects} rejects"
+            f" {'—' if lag is None else f'{lag:.0f} s'}, {ingest.counts.pending:,}"
+            f" pending, {ingest.counts.rejects:,} rejects"
         )
     cost = snapshot.cost
     lines.append(
@@ -396,26 +396,26 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     for cache in snapshot.caches:
         stats = cache.stats
         ratio = stats.hit_ratio
-        size = f"{stats.entries}/{stats.max_entries}"
+        size = f"{stats.entries:,}/{stats.max_entries:,}"
         lines.append(
             f"  {stats.name:<28} {size:>15} entries"
             f" {_mib(stats.approx_bytes):>12}"
             f" hit {'—' if ratio is None else f'{ratio:.1%}'}"
-            f" evictions {stats.evictions}"
+            f" evictions {stats.evictions:,}"
         )
     lines.append("garbage collector:")
     for generation in memory.gc:
         lines.append(
             f"  gen {generation.generation}:"
             f" {count_noun(generation.collections, 'collection')},"
-            f" {generation.collected} collected,"
-            f" {generation.uncollectable} uncollectable"
+            f" {generation.collected:,} collected,"
+            f" {generation.uncollectable:,} uncollectable"
         )
     if memory.top_allocations is not None:
         lines.append("top allocation sites (tracemalloc):")
         for site in memory.top_allocations:
             lines.append(
-                f"  {site.size_bytes / 1024:>10,.1f} KiB {site.count:>7} blocks"
+                f"  {site.size_bytes / 1024:>10,.1f} KiB {site.count:>7,} blocks"
                 f"  {site.file}:{site.line}"
             )
     return lines
