@@ -24,6 +24,9 @@ PositiveId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 # Item flags and the singleton marker are small integers in ESI.
 SmallInt = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+# ESI gives damage_done and damage_taken as int32, so a larger value is
+# corrupt input that would swamp every damage sum it enters.
+Damage = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 MAX_ISK = 1e15
 """Largest accepted zKillboard ISK value: a thousand trillion ISK. The most
 valuable real killmails are worth trillions (an estimate), so a larger value
@@ -64,7 +67,7 @@ class Victim(msgspec.Struct, frozen=True, gc=False):
     """The destroyed ship or structure and its owner."""
 
     ship_type_id: PositiveId
-    damage_taken: Count
+    damage_taken: Damage
     character_id: Id | None = None
     corporation_id: Id | None = None
     alliance_id: Id | None = None
@@ -76,7 +79,7 @@ class Victim(msgspec.Struct, frozen=True, gc=False):
 class Attacker(msgspec.Struct, frozen=True, gc=False):
     """One attacker; NPCs and structures lack some or all of the entity ids."""
 
-    damage_done: Count
+    damage_done: Damage
     final_blow: bool
     character_id: Id | None = None
     corporation_id: Id | None = None

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evedmv_tui.generate.documents import DAMAGE, DEFAULT_DAMAGE
 from evedmv_tui.ingest import shapes
 from evedmv_tui.ingest.shapes import (
     ParsedKillmail,
@@ -266,6 +267,41 @@ def test_absurd_zkb_value_rejected() -> None:
 
     document["zkb"] = {"totalValue": 2.5e12}
     assert not isinstance(_only(document), RejectedRecord)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("attackers", 0, "damage_done"), "$.attackers[0].damage_done"),
+        (("victim", "damage_taken"), "$.victim.damage_taken"),
+    ],
+)
+def test_damage_above_int32_rejected(path: tuple[Any, ...], field: str) -> None:
+    """ESI gives damage as int32, so a larger value is corrupt input."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+
+    parent[path[-1]] = 2**62
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == field
+    assert reject.reason == "invalid value: Expected `int` <= 2147483647"
+    assert reject.killmail_id == document["killmail_id"]
+
+    parent[path[-1]] = -1
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == field
+
+    parent[path[-1]] = 2**31 - 1
+    assert isinstance(_only(document), ParsedKillmail)
+
+
+def test_generated_damage_within_int32() -> None:
+    highest = max(high for _, high in [*DAMAGE.values(), DEFAULT_DAMAGE])
+    assert highest <= 2**31 - 1
 
 
 def test_unknown_document_rejected() -> None:
