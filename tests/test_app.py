@@ -13,6 +13,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 from textual.worker import WorkerFailed
 
 from evedmv_tui.app import EvedmvApp
@@ -21,7 +22,7 @@ from evedmv_tui.screens import declared_bindings
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.home import HomeScreen
 from evedmv_tui.widgets.prompt import PromptScreen
-from evedmv_tui.widgets.status import KeyFooter
+from evedmv_tui.widgets.status import KeyFooter, StatusBar
 
 
 def static_text(app: EvedmvApp, selector: str) -> str:
@@ -323,6 +324,20 @@ async def test_screenshot_into_unwritable_place_says_so(
         assert note.severity == "error"
         assert str(blocker / "screenshots") in note.message
         assert "EVEDMV_STATE_DIR" in note.message
+
+
+async def test_notifications_leave_status_bar_visible(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_connected(app, pilot)
+        app.notify("a long notification " * 3, title="Test", severity="error")
+        await until(pilot, lambda: len(app.screen.query(Toast)) > 0)
+        await pilot.pause()
+        bar = app.screen.query_one(StatusBar).region
+        toasts = list(app.screen.query(Toast))
+        assert toasts
+        for toast in toasts:
+            assert toast.region.bottom <= bar.y
 
 
 async def test_alert_count_from_another_thread(
