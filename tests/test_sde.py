@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from evedmv_tui.cli import main
 from evedmv_tui.sde import SdeError, import_sde, static_counts
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
+from tests.test_battle_fixtures import PERIMETER, brawl, fleet, insert_kills
 
 FULL_COUNTS = {
     "regions": 113,
@@ -207,3 +209,63 @@ def test_folder_without_sde_files(db: Database, tmp_path: Path) -> None:
     with pytest.raises(SdeError) as caught:
         import_sde(db, tmp_path)
     assert caught.value.title == "no SDE files found"
+
+
+def test_import_redetects_stored_battles(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Battles detected before the static data keep no region and stay split
+    across a gate unless the SDE import detects them again."""
+    side_a = fleet(6, 98_000_501, 99_000_501) + fleet(3, 98_000_505, 99_000_501)
+    side_b = fleet(6, 98_000_502, 99_000_502)
+    insert_kills(db, brawl(side_a, side_b, kills=20))
+    insert_kills(db, brawl(side_a, side_b, kills=20, system=PERIMETER))
+    assert main(["--dsn", db_url, "battles", "detect", "--rebuild"]) == 0
+    before = db.fetch_all("SELECT battle_id, region_ids FROM battles")
+    assert len(before) == 2
+    assert all(regions == [] for _, regions in before)
+    surviving_id = min(battle_id for battle_id, _ in before)
+    move = [
+        "battles",
+        "move",
+        str(surviving_id),
+        "corporation",
+        "98000505",
+        "--new-side",
+    ]
+    assert main(["--dsn", db_url, *move]) == 0
+    capsys.readouterr()
+
+    sde = str(shared_file("sde-jsonl.zip"))
+    assert main(["--dsn", db_url, "sde", "import", sde]) == 0
+
+    out = capsys.readouterr().out
+    assert "static data changed: detected every battle again" in out
+    after = db.fetch_all("SELECT battle_id, region_ids, side_count FROM battles")
+    assert [(battle_id, regions) for battle_id, regions, _ in after] == [
+        (surviving_id, [10000002])
+    ]
+    overrides = db.fetch_value(
+        "SELECT count(*) FROM battle_side_overrides WHERE battle_id = %s",
+        (surviving_id,),
+    )
+    assert overrides == 1
+
+
+def test_import_without_detect_names_command(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    insert_kills(
+        db, brawl(fleet(4, 98_000_503, None), fleet(4, 98_000_504, None), kills=12)
+    )
+    assert main(["--dsn", db_url, "battles", "detect"]) == 0
+    capsys.readouterr()
+    sde = str(shared_file("sde-jsonl.zip"))
+    assert main(["--dsn", db_url, "sde", "import", sde, "--no-detect"]) == 0
+
+    assert "run 'evedmv battles detect --rebuild'" in capsys.readouterr().out
+    assert db.fetch_value("SELECT region_ids FROM battles") == []
+
+    # A second import of the same export changes nothing, so nothing is stale.
+    assert main(["--dsn", db_url, "sde", "import", sde]) == 0
+    assert "static data changed" not in capsys.readouterr().out

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.battles.detect import detect_all
+from evedmv_tui.commands.battles import describe_detection
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import totals
-from evedmv_tui.sde import import_sde, static_counts
+from evedmv_tui.sde import SdeSummary, import_sde, static_counts
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database
+
+DETECTION_TABLES = frozenset({"solar_systems", "stargate_jumps", "types", "groups"})
+"""Static tables battle detection reads: the gate graph that merges nearby
+systems, each system's region, and the ship class of each type."""
 
 
 def register(subparsers: Any) -> None:
@@ -21,13 +29,21 @@ def register(subparsers: Any) -> None:
         help="import the SDE: CCP's JSON Lines zip or folder, or CSV dumps",
         description="Import regions, constellations, solar systems, stargates,"
         " categories, groups and types. Importing the same export again"
-        " changes nothing.",
+        " changes nothing. When the import changes systems, gates, types or"
+        " groups and battles are stored, every battle is detected again, as"
+        " 'evedmv battles detect --rebuild' does, keeping side overrides.",
     )
     load.add_argument(
         "path",
         type=Path,
         help="eve-online-static-data-*-jsonl.zip, its unpacked folder, or a"
         " folder of CSV dumps (solar_systems.csv or mapSolarSystems.csv, ...)",
+    )
+    load.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="leave stored battles as they are, for a large database; then run"
+        " 'evedmv battles detect --rebuild' to update them",
     )
     load.add_argument("--json", action="store_true", help="print one JSON object")
     load.set_defaults(handler=import_command)
@@ -41,8 +57,13 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         classes = totals.ship_class_digest(db)
         summary = import_sde(db, args.path)
         recounted = totals.recount_if_classes_changed(db, classes)
+        stale = _battles_outdated(db, summary)
+        battles = detect_all(db) if stale and not args.no_detect else None
     if args.json:
-        print(json.dumps({**summary.as_dict(), "totals_recounted": recounted}))
+        document = {**summary.as_dict(), "totals_recounted": recounted}
+        document["battles_outdated"] = stale and battles is None
+        document["battles"] = dataclasses.asdict(battles) if battles else None
+        print(json.dumps(document))
         return 0
     build = f", build {summary.build}" if summary.build else ""
     print(f"imported {summary.path} ({summary.format}{build})")
@@ -55,7 +76,25 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {name:<15} not in this export, left as it was")
     if recounted:
         print(f"ship classes changed: recounted {recounted:,} killmails in the totals")
+    if battles is not None:
+        print("static data changed: detected every battle again")
+        print(describe_detection(battles, rebuilt=True))
+    elif stale:
+        print(
+            "static data changed: stored battles still use the old systems,"
+            " gates or ship classes; run 'evedmv battles detect --rebuild'"
+        )
     return 0
+
+
+def _battles_outdated(db: Database, summary: SdeSummary) -> bool:
+    """Return whether the import changed data that stored battles were built from."""
+    changed = any(
+        table.inserted or table.updated
+        for table in summary.tables
+        if table.table in DETECTION_TABLES
+    )
+    return changed and bool(db.fetch_value("SELECT EXISTS (SELECT 1 FROM battles)"))
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
