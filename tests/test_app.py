@@ -282,11 +282,12 @@ async def test_palette_opens_screen_from_keys(settings: Settings) -> None:
 
 
 async def until(pilot: Any, condition: Any, limit: float = 5.0) -> None:
-    """Pause the pilot until ``condition()`` is true or ``limit`` seconds pass."""
+    """Pause the pilot until ``condition()`` is true; fail after ``limit`` seconds."""
     for _ in range(int(limit / 0.05)):
         if condition():
             return
         await pilot.pause(0.05)
+    raise AssertionError(f"condition not reached in {limit} s")
 
 
 async def test_palette_screenshot_saves_under_state_dir(settings: Settings) -> None:
