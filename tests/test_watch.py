@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.ingest.writer import PartitionManager
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch
-from evedmv_tui.store.db import Database
+from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import count_statements
 
 T0 = dt.datetime(2021, 11, 28, 20, 0, tzinfo=dt.UTC)
@@ -278,6 +280,81 @@ def test_matches_of_a_batch_follow_killmail_time(world: Database) -> None:
     assert [m.killmail_id for m in recorded] == by_time
     newest_first = watch.list_matches(db)
     assert [m.killmail_id for m in newest_first] == by_time[::-1]
+
+
+def _killmail_partitions_planned(
+    db: Database, query: NamedSql, params: dict[str, Any]
+) -> set[str]:
+    """Return the partitions of ``killmails`` in the plan of ``query``."""
+    [(plan,)] = db.fetch_all("EXPLAIN (FORMAT JSON) " + query.text, params)
+    found: set[str] = set()
+
+    def walk(node: dict[str, Any]) -> None:
+        name = node.get("Relation Name", "")
+        if name.startswith("killmails_"):
+            found.add(name)
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found
+
+
+def test_list_matches_plans_recent_partitions(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing matches used to join killmails with no time bound, so every
+    poll planned each monthly partition, which is slow with years of data."""
+    months = [
+        dt.datetime(2020 + n // 12, n % 12 + 1, 1, tzinfo=dt.UTC) for n in range(84)
+    ]
+    PartitionManager(db).ensure(months)
+    october = dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC)
+    november = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+    for killmail_id, when, value in ((1, october, 5e6), (2, november, 7e6)):
+        db.execute(
+            "INSERT INTO killmails (killmail_id, killmail_time, solar_system_id,"
+            " victim_ship_type_id, victim_damage_taken, attacker_count,"
+            " total_value, esi_body, source)"
+            " VALUES (%s, %s, %s, %s, 100, 1, %s, '{}', 'test')",
+            (killmail_id, when, JITA, RIFTER, value),
+        )
+    watch.create_profile(db, ProfileSpec("valuable", min_value=1e6))
+    batch = BatchResult(
+        inserted_ids=(1, 2),
+        updated_ids=(),
+        min_time=october,
+        max_time=november,
+        solar_system_ids=(),
+    )
+    recorded = watch.match_batch(db, batch)
+    statements: list[tuple[NamedSql, dict[str, Any]]] = []
+    fetch_all = db.fetch_all
+
+    def recording(query: NamedSql, params: dict[str, Any], **kwargs: Any) -> Any:
+        statements.append((query, params))
+        return fetch_all(query, params, **kwargs)
+
+    monkeypatch.setattr(db, "fetch_all", recording)
+    listed = watch.list_matches(db)
+    polled = watch.list_matches(db, after=recorded[0].match_id)
+    monkeypatch.undo()
+
+    assert [m.killmail_id for m in listed] == [2, 1]
+    assert listed == recorded[::-1]
+    assert [(m.killmail_time, m.solar_system_id) for m in listed] == [
+        (november, JITA),
+        (october, JITA),
+    ]
+    assert [(m.victim_ship_type_id, m.total_value) for m in listed] == [
+        (RIFTER, 7e6),
+        (RIFTER, 5e6),
+    ]
+    assert polled == listed[:1]
+    assert statements
+    for query, params in statements:
+        planned = _killmail_partitions_planned(db, query, params)
+        assert planned <= {"killmails_2026_10", "killmails_2026_11"}, query.name
 
 
 def test_on_batch_notifies_listeners(world: Database) -> None:

@@ -341,13 +341,35 @@ def list_matches(
     after: int | None = None,
     limit: int = 100,
 ) -> list[WatchMatch]:
-    """Return recorded matches, newest first (only those after ``after``)."""
+    """Return recorded matches, newest first (only those after ``after``).
+
+    The matches and their killmails are two statements. One joined
+    statement has no time bound at planning time, so every
+    poll would plan every monthly partition of ``killmails``.
+    """
     with operation("intel.watch"):
-        return db.fetch_all(
+        rows = db.fetch_all(
             load_sql("evedmv_tui.intel", "watch_matches"),
             {"profile_id": profile_id, "after": after, "limit": limit},
-            row=WatchMatch,
         )
+        if not rows:
+            return []
+        times = [row[4] for row in rows]
+        killmails = {
+            (killmail_id, killmail_time): rest
+            for killmail_id, killmail_time, *rest in db.fetch_all(
+                load_sql("evedmv_tui.intel", "watch_match_killmails"),
+                {
+                    "ids": sorted({row[3] for row in rows}),
+                    "min_time": min(times),
+                    "max_time": max(times),
+                },
+            )
+        }
+    return [
+        WatchMatch(*row, *killmails.get((row[3], row[4]), (None, None, None)))
+        for row in rows
+    ]
 
 
 def match_batch(db: Database, result: BatchResult) -> list[WatchMatch]:
