@@ -443,6 +443,28 @@ def test_rejects_list_command(
     assert "no import with the id 999999 is recorded" in capsys.readouterr().err
 
 
+def test_relative_path_stored_absolute(
+    db_url: str,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A relative path is stored absolute, so rejects name the file anywhere."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    path = _write_lines(folder / "truncated.json", [b'{"killmail_id": 5, "kill'])
+    monkeypatch.chdir(folder)
+
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    assert main([*base, "import", "--offline", "truncated.json"]) == 1
+    assert main([*base, "import", "--offline", "."]) == 1
+
+    source_files = db.fetch_all("SELECT DISTINCT source_file FROM rejects")
+    assert source_files == [(str(path),)]
+    recorded = db.fetch_all("SELECT paths FROM imports ORDER BY import_id")
+    assert recorded == [([str(path)],), ([str(path)],)]
+
+
 def test_import_command_summary(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

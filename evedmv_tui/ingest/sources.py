@@ -118,8 +118,11 @@ def _compressor_named(name: str) -> str | None:
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Return the files named by ``paths``, walking folders in name order.
 
-    A folder contributes only the regular files that :func:`is_killmail_name`
-    accepts. Everything else it holds is listed in one warning, by reason:
+    The files are absolute paths, so that rejects and the record of the
+    import name them wherever they are listed from. Symbolic links are not
+    resolved, so a file keeps the name it was given. A folder contributes
+    only the regular files that :func:`is_killmail_name` accepts. Everything
+    else it holds is listed in one warning, by reason:
     other names, symbolic links that point nowhere, pipes, sockets and
     devices, and symbolic links to folders, which are not followed. A file
     named directly is always read, whatever its name. Empty files are read
@@ -130,7 +133,7 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
     skipped = _Skipped()
     for item in paths:
-        path = Path(item)
+        path = Path(item).absolute()
         if path.is_dir():
             found = _files_under(path, skipped)
             if not found and skipped.empty_of(path):
