@@ -9,11 +9,16 @@ import json
 import logging
 import lzma
 import os
+import signal
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from collections.abc import Generator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from evedmv_tui.ingest import sources
@@ -547,3 +552,68 @@ def test_reader_process_failure_raised(tmp_path: Path) -> None:
     events = read_in_processes([path, tmp_path / "missing.jsonl"], 2, prices={})
     with pytest.raises(RuntimeError, match="import reader process"):
         list(events)
+
+
+_KILLED_IMPORTER = """
+import sys
+import time
+from pathlib import Path
+
+from evedmv_tui.ingest.parallel import read_in_processes
+
+if __name__ == "__main__":
+    files = [Path(name) for name in sys.argv[1:]]
+    events = read_in_processes(files, len(files), prices={})
+    next(events)
+    print("reading", flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_readers_exit_with_killed_importer(tmp_path: Path) -> None:
+    """Reader processes of an importer killed with SIGKILL exit instead of
+    blocking forever on their full queues, and so does multiprocessing's
+    resource tracker."""
+    lines = b"\n".join(_sample_lines(50)) + b"\n"
+    files = []
+    for number in range(2):
+        path = tmp_path / f"{number}.jsonl"
+        # Far more records than the queues take, so both readers block.
+        path.write_bytes(lines * 200)
+        files.append(str(path))
+    script = tmp_path / "importer.py"
+    script.write_text(_KILLED_IMPORTER, encoding="utf-8")
+    importer = subprocess.Popen(
+        [sys.executable, str(script), *files],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
+    children: list[psutil.Process] = []
+    try:
+        assert importer.stdout is not None
+        assert importer.stdout.readline() == b"reading\n"
+        children = psutil.Process(importer.pid).children(recursive=True)
+        # Two readers and the resource tracker.
+        assert len(children) == 3
+        assert all(_running(child) for child in children)
+
+        importer.send_signal(signal.SIGKILL)
+        importer.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_running(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [child.pid for child in children if _running(child)] == []
+    finally:
+        if importer.poll() is None:
+            importer.kill()
+            importer.wait()
+        for child in children:
+            if _running(child):
+                child.kill()

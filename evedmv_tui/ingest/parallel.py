@@ -22,6 +22,7 @@ import logging
 import logging.handlers
 import lzma
 import multiprocessing
+import os
 import queue
 import tarfile
 import threading
@@ -136,6 +137,29 @@ def read_here(
         yield from read_file(index, path, prices=prices)
 
 
+def _exit_with_parent() -> None:
+    """Start a thread that ends this process when the importer that spawned it dies.
+
+    A killed importer (``kill -9``) runs no cleanup, so without this its
+    readers would block forever on a full queue. The thread waits on the
+    parent's sentinel, which becomes ready when the parent exits, so it
+    costs nothing while the parent lives.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait_for_parent() -> None:
+        parent.join()
+        # os._exit, not sys.exit: the queue's feeder thread would block the
+        # normal exit while it waits to send records that no process reads.
+        os._exit(1)
+
+    threading.Thread(
+        target=wait_for_parent, name="evedmv-import-parent-watch", daemon=True
+    ).start()
+
+
 def _reader_main(
     files: Sequence[Path],
     first: int,
@@ -148,6 +172,7 @@ def _reader_main(
 
     Records of ``log_level`` and above go to the importer's loggers.
     """
+    _exit_with_parent()
     root = logging.getLogger()
     root.handlers[:] = [_ChannelLogHandler(channel)]
     root.setLevel(log_level)
