@@ -532,11 +532,13 @@ def test_report_metrics_by_class_and_role(db: Database) -> None:
     rows = {row["side"]: row for row in report.sides}
     a = rows[next(e.side_no for e in report.entities if e.entity_id == 99_000_301)]
     b = rows[next(e.side_no for e in report.entities if e.entity_id == 99_000_302)]
-    assert a["roles_present"] == {"logistics": 1}
-    # The brawl already killed the logistics pilot once before the last kill.
+    # The brawl already killed the logistics pilot once before the last kill,
+    # so he fielded a second Scimitar.
+    assert a["roles_present"] == {"logistics": 2}
     assert a["roles_lost"] == {"logistics": 2}
     assert a["ships_lost_by_class"]["cruiser"] == 2
-    assert b["ships_fielded_by_class"] == {"battleship": 8}
+    # Side B's 8 pilots lost 15 Ravens, each a hull of its own.
+    assert b["ships_fielded_by_class"] == {"battleship": 15}
     assert a["loot_dropped"] == pytest.approx(5e7)
     assert a["pilots"] == 9
     assert a["isk_lost"] == pytest.approx(15 * 1e7 + 2.5e8)
@@ -560,7 +562,10 @@ def test_pilot_who_reships_counts_once(db: Database) -> None:
     (battle,) = list_battles(db)
     report = load_report(db, battle.battle_id)
     side = next(row for row in report.sides if row["pilots"] == len(side_a))
-    assert side["ships_fielded"] == len(side_a) + 1
+    # Each of side A's 15 losses in the brawl was a Rifter of its own, which
+    # covers every pilot's first Rifter, and the first pilot adds a Raven.
+    assert side["ships_lost"] == 15
+    assert side["ships_fielded"] == 15 + 1
 
 
 def test_list_filters(db: Database) -> None:

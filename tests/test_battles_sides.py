@@ -8,10 +8,11 @@ from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters
 from evedmv_tui.battles.sides import EntitySide, Override, assign_sides
-from tests.test_battle_fixtures import RAVEN, RIFTER, Pilot, fleet, kill
+from tests.test_battle_fixtures import CAPSULE, RAVEN, RIFTER, Pilot, fleet, kill
 
 PARAMS = BattleParameters()
 VALUE = 10_000_000.0
+ASTRAHUS = 35832
 SHIP_TYPES = {
     RIFTER: ShipType(25, "frigate", frozenset()),
     RAVEN: ShipType(27, "battleship", frozenset({"dps"})),
@@ -150,3 +151,51 @@ def test_metrics_split_damage_and_isk_by_side() -> None:
         str(sides.unit_sides[99_320_001]): [0, 1],
         str(sides.unit_sides[99_320_002]): [2, 1],
     }
+
+
+def test_metrics_field_every_lost_hull() -> None:
+    """A side never loses more ships than it fielded.
+
+    One B pilot loses two Rifters and three capsules, and a B structure
+    with no pilot dies. Counting distinct (pilot, ship type) pairs fielded
+    one capsule, one Rifter and no structure against three, two and one
+    lost.
+    """
+    side_a = fleet(2, 98_330_001, 99_330_001)
+    pilot = Pilot(91_330_001, 98_330_002, 99_330_002)
+    podded = Pilot(pilot.character_id, 98_330_002, 99_330_002, CAPSULE)
+    tower = Pilot(None, 98_330_002, 99_330_002, ASTRAHUS)
+    kills = [
+        kill(0.0, pilot, side_a),
+        kill(0.5, podded, side_a),
+        kill(1.0, pilot, side_a),
+        kill(1.5, podded, side_a),
+        kill(2.0, podded, side_a),
+        kill(2.5, tower, side_a),
+        kill(3.0, side_a[0], [pilot]),
+    ]
+    ship_types = {
+        **SHIP_TYPES,
+        CAPSULE: ShipType(29, "capsule", frozenset()),
+        ASTRAHUS: ShipType(1657, "structure", frozenset()),
+    }
+    sides = assign_sides(kills, PARAMS)
+    metrics = build_metrics(kills, sides, ship_types, PARAMS)
+
+    rows = {row["side"]: row for row in metrics["sides"]}
+    b_row = rows[sides.unit_sides[99_330_002]]
+    a_row = rows[sides.unit_sides[99_330_001]]
+    assert b_row["ships_lost_by_class"] == {
+        "capsule": 3,
+        "frigate": 2,
+        "structure": 1,
+    }
+    assert b_row["ships_fielded_by_class"] == {
+        "capsule": 3,
+        "frigate": 2,
+        "structure": 1,
+    }
+    assert b_row["ships_fielded"] == 6
+    assert b_row["pilots"] == 1
+    # Side A lost one Rifter and flew two.
+    assert a_row["ships_fielded_by_class"] == {"frigate": 2}

@@ -14,7 +14,9 @@ Conventions:
   not raise a principal side's efficiency: efficiency = ISK destroyed of
   opponents / (that + ISK lost).
 - A pilot who reships counts once as a pilot, and once per hull in ships
-  fielded (a hull seen as attacker or victim).
+  fielded (a hull seen as attacker or victim). Every lost ship was fielded:
+  a pilot who loses the same ship type twice fielded two hulls of it, and
+  a victim without a pilot (a structure, a deployable) fielded its own.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class ShipType:
 class _Side:
     pilots: set[int] = dataclasses.field(default_factory=set)
     hulls: set[tuple[int, int]] = dataclasses.field(default_factory=set)
+    """(pilot, ship type) pairs seen as attacker or victim."""
+    hull_losses: collections.Counter[tuple[int | None, int]] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+    """Losses by (pilot, ship type), with None for victims without a pilot."""
     lost: collections.Counter[str] = dataclasses.field(
         default_factory=collections.Counter
     )
@@ -149,11 +156,14 @@ def build_metrics(
             side.lost[victim_type.ship_class] += 1
             for role in victim_type.roles:
                 side.roles_lost[role] += 1
+            pilot = None
             if is_player_character(kill.victim_character_id):
-                assert kill.victim_character_id is not None
-                side.pilots.add(kill.victim_character_id)
-                side.hulls.add((kill.victim_character_id, kill.victim_ship_type_id))
-                all_pilots.add(kill.victim_character_id)
+                pilot = kill.victim_character_id
+                assert pilot is not None
+                side.pilots.add(pilot)
+                side.hulls.add((pilot, kill.victim_ship_type_id))
+                all_pilots.add(pilot)
+            side.hull_losses[(pilot, kill.victim_ship_type_id)] += 1
             minute = int((kill.killmail_time - start).total_seconds() // 60)
             if victim_side not in timeline_kills:
                 timeline_kills[victim_side] = [0] * minutes
@@ -226,18 +236,19 @@ def build_metrics(
         denominator = against + side.isk_lost
         fielded: collections.Counter[str] = collections.Counter()
         roles_present: collections.Counter[str] = collections.Counter()
-        for _, ship in side.hulls:
+        hull_counts = _fielded_hulls(side)
+        for (_, ship), count in hull_counts.items():
             ship_type = ship_types.get(ship, unknown)
-            fielded[ship_type.ship_class] += 1
+            fielded[ship_type.ship_class] += count
             for role in ship_type.roles:
-                roles_present[role] += 1
+                roles_present[role] += count
         side_rows.append(
             {
                 "side": number,
                 "third_party": number not in principal,
                 "opponents": opponents,
                 "pilots": len(side.pilots),
-                "ships_fielded": len(side.hulls),
+                "ships_fielded": sum(hull_counts.values()),
                 "ships_fielded_by_class": dict(sorted(fielded.items())),
                 "ships_lost": side.ships_lost,
                 "ships_lost_by_class": dict(sorted(side.lost.items())),
@@ -279,6 +290,20 @@ def build_metrics(
             **(completeness or {}),
         },
     }
+
+
+def _fielded_hulls(side: _Side) -> collections.Counter[tuple[int | None, int]]:
+    """Count the hulls a side fielded by (pilot, ship type).
+
+    A pair seen in the fight is one hull, or as many as it lost when it lost
+    more than one, since each further loss needs a new hull.
+    """
+    counts: collections.Counter[tuple[int | None, int]] = collections.Counter(
+        dict.fromkeys(side.hulls, 1)
+    )
+    for key, losses in side.hull_losses.items():
+        counts[key] = max(counts[key], losses)
+    return counts
 
 
 def _top(counter: collections.Counter[int]) -> list[list[int]]:
