@@ -115,6 +115,23 @@ def _check_record(path: Path, index: int, row: MarketPrice) -> None:
             )
 
 
+def _invalid_json(path: Path, exc: msgspec.DecodeError) -> PriceError:
+    # msgspec reports JSON text that ends inside a value as "Input data was
+    # truncated".
+    if "truncated" in str(exc):
+        return PriceError(
+            "invalid price file",
+            f"{path}: not complete JSON, because the text ends inside a value,"
+            " so the file was cut off (an unfinished download or copy)",
+            "fetch the response again",
+        )
+    return PriceError(
+        "invalid price file",
+        f"{path}: not valid JSON ({exc})",
+        "fetch the response again; the file may be truncated",
+    )
+
+
 def read_prices(path: Path) -> list[MarketPrice]:
     """Decode and check an ESI ``/markets/prices/`` response file."""
     try:
@@ -128,6 +145,12 @@ def read_prices(path: Path) -> list[MarketPrice]:
     try:
         rows = msgspec.json.decode(data, type=list[MarketPrice])
     except msgspec.ValidationError as exc:
+        # The decoder checks types as it reads, so a file cut off after its
+        # first "{" fails on the type before the end of the data is reached.
+        try:
+            msgspec.json.decode(data)
+        except msgspec.DecodeError as json_exc:
+            raise _invalid_json(path, json_exc) from None
         raise PriceError(
             "invalid price file",
             f"{path}: {exc}",
@@ -135,11 +158,7 @@ def read_prices(path: Path) -> list[MarketPrice]:
             " with type_id, average_price and adjusted_price",
         ) from None
     except msgspec.DecodeError as exc:
-        raise PriceError(
-            "invalid price file",
-            f"{path}: not valid JSON ({exc})",
-            "fetch the response again; the file may be truncated",
-        ) from None
+        raise _invalid_json(path, exc) from None
     for index, row in enumerate(rows):
         _check_record(path, index, row)
     return rows

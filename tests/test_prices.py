@@ -105,7 +105,10 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
             " bigint (1 to 9223372036854775807)",
         ),
         ('[{"type_id": 0, "average_price": 1}]', "record 0: type_id is 0"),
-        ("[{", "not valid JSON"),
+        ("[{", "not complete JSON"),
+        ('{"killmail_id": 5, "kill', "not complete JSON"),
+        ('{"type_id": 34}', "Expected `array`, got `object`"),
+        ("[1, }", "not valid JSON (JSON is malformed"),
     ],
 )
 def test_bad_response_rejected(
@@ -131,6 +134,28 @@ def test_command_rejects_huge_price(
     assert status == 2
     assert f"{path}: record 0 (type_id 34): average_price is 1e+300" in err
     assert "Traceback" not in err
+    assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+def test_command_names_cut_off_file(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A response cut off in a download is called incomplete, not of the
+    wrong type, even where it is cut inside its first object."""
+    data = shared_file(PRICES_FILE).read_bytes()
+    for name, body in [
+        ("half.json", data[: len(data) // 2]),
+        ("head.json", data[4:40]),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(body)
+        status = main(["--dsn", db_url, "prices", "import", str(path)])
+        err = capsys.readouterr().err
+        assert status == 2
+        assert f"{path}: not complete JSON" in err
+        assert "was cut off" in err
+        assert "fetch the response again" in err
+        assert "Expected" not in err
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
 
 
