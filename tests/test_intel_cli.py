@@ -316,6 +316,22 @@ def test_watch_commands(
     assert "no watch profiles" in capsys.readouterr().out
 
 
+def test_watch_value_bound_and_plural(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A minimum value of 1e30 ISK was accepted, and deleting one profile
+    printed "1 watch profiles"."""
+    assert run(world, "watch", "add", "vast", "--min-value", "1e30") == 2
+    error = capsys.readouterr().err
+    assert "minimum value 1e+30 ISK is more than 1e+15 ISK" in error
+    assert run(world, "watch", "list") == 0
+    assert "no watch profiles" in capsys.readouterr().out
+    assert run(world, "watch", "add", "one", "--min-value", "1000t") == 0
+    capsys.readouterr()
+    assert run(world, "watch", "delete", "one") == 0
+    assert "deleted 1 watch profile: one" in capsys.readouterr().out
+
+
 def test_watch_matches_lists_recorded(
     world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -140,6 +140,7 @@ def test_duplicate_name_rejected(db: Database) -> None:
         (ProfileSpec("neg", min_value=-1.0), "not a finite amount of 0 or more"),
         (ProfileSpec("nan", min_value=math.nan), "minimum value nan is not a finite"),
         (ProfileSpec("inf", min_value=math.inf), "minimum value inf is not a finite"),
+        (ProfileSpec("vast", min_value=1e30), "value 1e\\+30 ISK is more than 1e\\+15"),
         (
             ProfileSpec("bounds", min_attackers=5, max_attackers=2),
             "maximum attacker count 2 is below the minimum 5",
@@ -426,6 +427,19 @@ def test_form_round_trips_and_explains_errors() -> None:
         parse_form(values)
     assert "Systems: 'Jita' is not valid" in error.value.message
     assert "search with / shows the id" in error.value.message
+
+
+def test_form_rejects_value_above_max_isk() -> None:
+    """A minimum value above any killmail's value was stored, and shown as a
+    31-digit number."""
+    from evedmv_tui.screens.watch import form_values, parse_form
+
+    values = form_values(ProfileSpec("vast", solar_system_ids=(30000142,)))
+    values["min_value"] = "1e30"
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    assert "minimum value 1e+30 ISK is more than 1e+15 ISK" in error.value.message
+    assert "from 0 to 1e+15" in (error.value.hint or "")
 
 
 def test_form_rejects_commas_without_ids() -> None:

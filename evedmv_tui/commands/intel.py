@@ -440,7 +440,8 @@ def watch_bulk(args: argparse.Namespace, settings: Settings) -> int:
             done = watch.delete_profiles(db, args.names)
         else:
             done = watch.set_enabled(db, args.names, args.action == "enable")
-    print(f"{args.action}d {len(done)} watch profiles: {', '.join(done)}")
+    noun = "watch profile" if len(done) == 1 else "watch profiles"
+    print(f"{args.action}d {len(done)} {noun}: {', '.join(done)}")
     return 0
 
 

@@ -26,6 +26,7 @@ import psycopg
 
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.ingest.hooks import BatchResult
+from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
@@ -89,6 +90,13 @@ class ProfileSpec:
                 f"{where}: minimum value {self.min_value} is not a finite amount"
                 " of 0 or more",
                 "give a value in ISK of 0 or more",
+            )
+        if self.min_value is not None and self.min_value > MAX_ISK:
+            raise WatchError(
+                "invalid watch profile",
+                f"{where}: minimum value {self.min_value:.3g} ISK is more than"
+                f" {MAX_ISK:.0e} ISK, the largest value a killmail can have",
+                f"give a value in ISK from 0 to {MAX_ISK:.0e} (1000t)",
             )
         for field, label in (
             ("min_attackers", "minimum"),
