@@ -287,12 +287,28 @@ def test_system_hit_names_watch_field() -> None:
     assert "--systems" not in message
 
 
+BATTLE_ID_ERROR = "Battle id must be a positive whole number,"
+BATTLE_EXAMPLE = "Type the id after the name, as in 'battle 42'."
+
+
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("battle abc", "Battle id must be a positive whole number, got 'abc'"),
-        ("battle report x1", "Battle id must be a positive whole number, got 'x1'"),
-        ("killmail 0", "Killmail id must be a positive whole number, got '0'"),
+        ("battle abc", f"{BATTLE_ID_ERROR} got 'abc'. {BATTLE_EXAMPLE}"),
+        ("battle report x1", f"{BATTLE_ID_ERROR} got 'x1'. {BATTLE_EXAMPLE}"),
+        (
+            "killmail 0",
+            "Killmail id must be a positive whole number, got '0'."
+            " Type the id after the name, as in 'killmail 42'.",
+        ),
+        (
+            f"killmail {2**63}",
+            f"'{2**63}' is not a valid killmail id, because ids run from 1 to"
+            " 9,223,372,036,854,775,807. Type the id after the name, as in"
+            " 'killmail 42'.",
+        ),
+        ("battle report", None),
+        ("Battle Rep", None),
         ("battle 42", None),
         ("battle report 42", None),
         ("alliance abc", None),
@@ -300,6 +316,8 @@ def test_system_hit_names_watch_field() -> None:
     ],
 )
 def test_palette_argument_error(typed: str, expected: str | None) -> None:
+    """Typing the whole title ``battle report`` used to report ``report`` as an
+    invalid battle id, and the messages gave no example of a valid command."""
     from evedmv_tui.screens import SCREENS
     from evedmv_tui.screens.palette import argument_error
 
@@ -307,6 +325,19 @@ def test_palette_argument_error(typed: str, expected: str | None) -> None:
     errors = [argument_error(entry, words) for entry in SCREENS if entry.prompt]
     found = [error for error in errors if error is not None]
     assert found == ([] if expected is None else [expected])
+
+
+def test_prompt_rejects_id_past_bigint() -> None:
+    """A 26-digit killmail id passed the prompt, and the killmail screen then
+    showed it as not in the database instead of not a valid id."""
+    from evedmv_tui.screens import SCREENS
+
+    [entry] = [entry for entry in SCREENS if entry.name == "killmail"]
+    typed = "12345678901234567890123456"
+    with pytest.raises(ValueError, match="is not a valid killmail id") as error:
+        entry.parse_argument(typed)
+    assert f"'{typed}'" in str(error.value)
+    assert entry.parse_argument(f"{2**63 - 1:,}") == 2**63 - 1
 
 
 async def test_palette_explains_invalid_id(settings: Settings, db: Database) -> None:
@@ -328,7 +359,7 @@ async def test_palette_explains_invalid_id(settings: Settings, db: Database) -> 
         hit_texts = [
             str(option.hit.text) for option in options if isinstance(option, Command)
         ]
-        assert hit_texts == ["Battle id must be a positive whole number, got 'abc'"]
+        assert hit_texts == [f"{BATTLE_ID_ERROR} got 'abc'. {BATTLE_EXAMPLE}"]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen))
         assert isinstance(app.screen, PromptScreen)

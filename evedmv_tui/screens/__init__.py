@@ -29,6 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent
 from textual.worker import Worker
 
+from evedmv_tui.commands.arguments import BIGINT_MAX as MAX_ID
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import operation
@@ -77,10 +78,13 @@ class ScreenEntry:
             return value
         # Tables show ids with thousands separators, so a copied id has them.
         digits = value.replace(",", "")
+        label = self.prompt or "the id"
         if not digits.isdigit() or int(digits) <= 0:
+            raise ValueError(f"{label} must be a positive whole number, got {value!r}")
+        if int(digits) > MAX_ID:
             raise ValueError(
-                f"{self.prompt or 'the id'} must be a positive whole number,"
-                f" got {value!r}"
+                f"{value!r} is not a valid {label.lower()},"
+                f" because ids run from 1 to {MAX_ID:,}"
             )
         return int(digits)
 

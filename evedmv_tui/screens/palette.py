@@ -59,8 +59,11 @@ def argument_error(entry: ScreenEntry, words: list[str]) -> str | None:
     ``words`` is a screen name and then its argument, and the name may take
     one word or more of the title (``battle`` or ``battle report``). None
     also means that some split gives an argument the entry accepts, or
-    that no split names the entry.
+    that no split names the entry, or that all of ``words`` name it
+    (``battle report`` is the title still being typed, not an argument).
     """
+    if names_entry(words, entry):
+        return None
     error = None
     for count in range(min(len(entry.title.split()), len(words) - 1), 0, -1):
         if not names_entry(words[:count], entry):
@@ -73,7 +76,9 @@ def argument_error(entry: ScreenEntry, words: list[str]) -> str | None:
             error = error or str(exc)
             continue
         return None
-    return error
+    if error is None or entry.argument != "id":
+        return error
+    return f"{error}. Type the id after the name, as in '{entry.name} 42'."
 
 
 class InvalidArgumentCommands(Provider):
