@@ -18,7 +18,7 @@ TIPS = (
     "Every action works from the keyboard: Tab and Shift+Tab move the focus,"
     " arrows move in tables and trees, Enter opens the selected row.",
     "Ctrl+P opens the command palette: type a screen name, or a name and an id"
-    " (for example 'killmail 96812093') to go straight there.",
+    " (for example 'killmail' and then a killmail id) to go straight there.",
     "Escape goes back to the previous screen; h returns to the home screen.",
     "The status bar shows the connection, the open alerts and the last message."
     " Ctrl+R checks or re-opens the database connection.",
