@@ -759,6 +759,30 @@ def test_explain_statement_rejections(db: Database) -> None:
     assert db.fetch_value("SELECT to_regclass('names') IS NOT NULL") is True
 
 
+def test_explain_other_session_temp_table(db: Database) -> None:
+    """Explaining an import statement showed only 'relation does not exist',
+    because its staging table is a temporary table of the importer's session."""
+    text = "INSERT INTO killmails_stage_test SELECT * FROM killmails_stage_test"
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    with db.connection() as importer:
+        db.execute(
+            "CREATE TEMPORARY TABLE killmails_stage_test (id bigint)", conn=importer
+        )
+        db.execute("INSERT INTO killmails_stage_test VALUES (%s)", (1,), conn=importer)
+        record = db.telemetry.records()[-1]
+        for explain in (
+            lambda: explain_statement(db, text, version),
+            lambda: explain_statement(db, text + " WHERE id = $1", version),
+            lambda: explain_statement(db, text + " WHERE id = $1", 150000),
+            lambda: explain_app_query(db, record),
+        ):
+            with pytest.raises(ExplainError) as error:
+                explain()
+            message = str(error.value)
+            assert 'relation "killmails_stage_test" does not exist' in message
+            assert "temporary table of another session" in message
+
+
 def test_monitor_explain_left_out_of_list(db_url: str, monitor: Monitor) -> None:
     monitor.poll()
     # End the monitor's only backend, so the pool opens a new connection for

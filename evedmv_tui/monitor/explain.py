@@ -261,6 +261,8 @@ def explain_app_query(
             "the statement writes; explain it without ANALYZE, or with"
             " ANALYZE to run it inside a rolled-back transaction"
         ) from None
+    except psycopg.errors.UndefinedTable as exc:
+        raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
         raise ExplainError(_first_line(exc)) from None
     return _result(document, "parameters", analyze, None)
@@ -313,6 +315,8 @@ def explain_statement(
             "GENERIC_PLAN needs PostgreSQL 16 or later, and PREPARE could not"
             f" infer the parameter types on this server: {_first_line(exc)}"
         ) from None
+    except psycopg.errors.UndefinedTable as exc:
+        raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
         raise ExplainError(_first_line(exc)) from None
 
@@ -348,3 +352,16 @@ def _explain_prepared(
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def _undefined_table(exc: psycopg.errors.UndefinedTable) -> str:
+    """Explain a missing table, which is most often another session's temporary table.
+
+    The importer stages rows in temporary tables, and a temporary table is
+    visible only to the session that created it.
+    """
+    return (
+        f"{_first_line(exc)}. The statement probably uses a temporary table of"
+        " another session, such as the importer's staging tables, so it cannot"
+        " be explained from here"
+    )
