@@ -401,6 +401,51 @@ def test_empty_file_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
     assert _documents(bz2_named) == []
 
 
+def test_whitespace_file_warns_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file of only whitespace contains no killmails, like an empty one."""
+    blank = tmp_path / "blank.jsonl"
+    blank.write_bytes(b"  \n\t\r\n\n   ")
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"\n\n" + _sample_lines(1)[0] + b"\n")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([blank, good]) == [blank, good]
+    assert f"file {blank} is empty: it contains only whitespace" in caplog.text
+    assert str(good) not in caplog.text
+    assert _documents(blank) == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("utf-16", "UTF-16"),
+        ("utf-16-le", "UTF-16LE"),
+        ("utf-16-be", "UTF-16BE"),
+        ("utf-32", "UTF-32"),
+        ("utf-32-le", "UTF-32LE"),
+        ("utf-32-be", "UTF-32BE"),
+    ],
+)
+def test_utf16_file_says_convert(tmp_path: Path, encoding: str, named: str) -> None:
+    """JSON text in UTF-16 or UTF-32 is named as such, with the command that
+    converts it, not rejected as an invalid character at byte 0."""
+    path = tmp_path / "killmails.jsonl"
+    text = b"\n".join(_sample_lines(2)).decode()
+    path.write_bytes(text.encode(encoding))
+
+    events = list(read_here([path], prices={}))
+    assert [event.kind for event in events] == ["error"]
+    error = events[0].error or ""
+    assert f"{path} is {named} text, but JSON files must be UTF-8" in error
+    assert f"iconv -f {named} -t UTF-8" in error
+
+    utf8 = tmp_path / "utf8.jsonl"
+    utf8.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert len(_documents(utf8)) == 2
+
+
 def test_expand_paths_walks_folders(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "2.json").write_text("{}")

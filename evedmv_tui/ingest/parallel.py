@@ -73,7 +73,7 @@ class _ChannelLogHandler(logging.handlers.QueueHandler):
 def _describe(exc: BaseException) -> str:
     """Say why reading stopped in a user's words, with what to do about it."""
     if isinstance(exc, InputError):
-        return exc.message
+        return f"{exc.message}; {exc.hint}" if exc.hint else exc.message
     if isinstance(exc, EOFError):
         return (
             "the file ends inside its compressed data, so it was cut off (an"

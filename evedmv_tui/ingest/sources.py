@@ -164,7 +164,28 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for file in files:
         if file.stat().st_size == 0:
             log.warning("file %s is empty: it contains no killmails", file)
+        elif _is_blank(file):
+            log.warning(
+                "file %s is empty: it contains only whitespace, so no killmails", file
+            )
     return files
+
+
+def _is_blank(path: Path) -> bool:
+    """Return whether a file contains only JSON whitespace.
+
+    Reading stops at the first chunk with other characters, which for most
+    files is the first. A file that cannot be opened counts as not blank,
+    because its reader reports why.
+    """
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                if chunk.strip(_JSON_WHITESPACE):
+                    return False
+    except OSError:
+        return False
+    return True
 
 
 @dataclasses.dataclass
@@ -601,6 +622,52 @@ def iter_tar(stream: Peekable, archive: str) -> Iterator[tuple[str, bytes]]:
 
 _BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte order mark."""
+_JSON_WHITESPACE = b" \t\r\n"
+_OTHER_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
+"""Byte order marks of the UTF-16 and UTF-32 encodings, longest first."""
+
+
+def _other_encoding(head: bytes) -> str | None:
+    """Return the encoding of JSON text in UTF-16 or UTF-32, or None.
+
+    The name is one that iconv accepts. Without a byte order mark, the NUL
+    bytes around the first character tell the encoding and byte order,
+    because JSON text starts with an ASCII character.
+    """
+    for bom, encoding in _OTHER_BOMS:
+        if head.startswith(bom):
+            return encoding
+    if len(head) < 4:
+        return None
+    nuls = tuple(byte == 0 for byte in head[:4])
+    if nuls == (True, True, True, False):
+        return "UTF-32BE"
+    if nuls == (False, True, True, True):
+        return "UTF-32LE"
+    if nuls[:2] == (True, False):
+        return "UTF-16BE"
+    if nuls[:2] == (False, True):
+        return "UTF-16LE"
+    return None
+
+
+def _check_utf8(stream: Peekable, source_file: str, prefix: str) -> None:
+    """Raise :class:`InputError` for JSON text in UTF-16 or UTF-32."""
+    encoding = _other_encoding(stream.peek(4)[:4])
+    if encoding is None:
+        return
+    where = f"{source_file}: {prefix}" if prefix else source_file
+    raise InputError(
+        "file not UTF-8",
+        f"{where} is {encoding} text, but JSON files must be UTF-8",
+        f"convert it with iconv -f {encoding} -t UTF-8 FILE > NEW.json and"
+        " import the new file",
+    )
 
 
 def _first_line(stream: Peekable) -> bytes:
@@ -624,6 +691,7 @@ def json_documents(
         # JSON parsers reject as a character outside any value.
         stream.read(len(_BOM))
         whole_size = None if whole_size is None else whole_size - len(_BOM)
+    _check_utf8(stream, source_file, prefix)
     first = _first_line(stream)
     if first.startswith(b"["):
         if whole_size is not None and whole_size <= WHOLE_ARRAY_LIMIT:
