@@ -14,7 +14,9 @@ so concurrent importers (a file import and the live feed) never race on
 3. zkb blocks for stored killmails are COPYed into a temporary staging table
    and merged with one ``UPDATE ... FROM``, which refreshes values only where
    the newest block differs;
-4. rejects are inserted.
+4. rejects are inserted;
+5. the batch's counts are added to its import's ``imports`` row, so a
+   running import shows what has landed.
 
 New killmails that came without zkb values already carry ISK values
 computed from prices when they were encoded (:mod:`evedmv_tui.valuation`).
@@ -521,6 +523,19 @@ class BatchWriter:
                     _reject_params(merged.rejects, self.import_id),
                     conn=conn,
                 )
+            unchanged = len(plan.zkb_stage) - len(updated)
+            outcome = BatchOutcome(
+                inserted=len(plan.bodies),
+                updated=len(updated),
+                duplicates=merged.duplicates + plan.duplicates + unchanged,
+                pending=len(plan.pending_ids),
+                rejected=len(merged.rejects),
+                result=_batch_result(plan.bodies, updated),
+                pending_ids=tuple(plan.pending_ids),
+                hash_rejected=frozenset(merged.rejected_positions),
+            )
+            if self.import_id is not None:
+                self._count_batch(conn, len(records), outcome)
 
         if merged.rejected_positions:
             first = records[merged.rejected_positions[0]]
@@ -531,16 +546,29 @@ class BatchWriter:
                 len(merged.rejected_positions),
                 first.killmail_id,
             )
-        unchanged = len(plan.zkb_stage) - len(updated)
-        return BatchOutcome(
-            inserted=len(plan.bodies),
-            updated=len(updated),
-            duplicates=merged.duplicates + plan.duplicates + unchanged,
-            pending=len(plan.pending_ids),
-            rejected=len(merged.rejects),
-            result=_batch_result(plan.bodies, updated),
-            pending_ids=tuple(plan.pending_ids),
-            hash_rejected=frozenset(merged.rejected_positions),
+        return outcome
+
+    def _count_batch(
+        self, conn: psycopg.Connection[Any], read: int, outcome: BatchOutcome
+    ) -> None:
+        """Add the batch's counts to the ``imports`` row in its transaction.
+
+        The importer replaces them with its own per-record totals when it
+        finishes. An import that dies keeps the counts of its committed
+        batches.
+        """
+        self.db.execute(
+            load_sql(_SQL, "count_batch"),
+            {
+                "import_id": self.import_id,
+                "read": read,
+                "inserted": outcome.inserted,
+                "updated": outcome.updated,
+                "duplicates": outcome.duplicates,
+                "pending": outcome.pending,
+                "rejected": outcome.rejected,
+            },
+            conn=conn,
         )
 
     def _write_plan(
