@@ -586,20 +586,28 @@ class EvedmvApp(App[int]):
         self.status = dataclasses.replace(self.status, connection=state)
         self.sub_title = state.describe_long()
 
-    def set_alert_count(self, count: int, worst_severity: object = None) -> None:
-        """Show ``count`` open alerts of at worst ``worst_severity`` (any thread).
+    def set_alert_count(
+        self, count: int, worst_severity: object = None, worst_label: str | None = None
+    ) -> None:
+        """Show ``count`` unacknowledged alerts, worst ``worst_severity`` (any thread).
 
         ``worst_severity`` is a :class:`~evedmv_tui.widgets.status.Severity`,
-        a name such as ``"warning"``, or an enum whose name is one.
+        a name such as ``"warning"``, or an enum whose name is one. It sets
+        the colour. ``worst_label`` is the word shown for it, as the alert
+        table writes it: None shows the severity's name, and an empty label
+        leaves the worst out.
         """
         if count < 0:
             raise ValueError(f"alert count must not be negative, got {count}")
         severity = Severity.parse(worst_severity) if count else Severity.OK
         if not self._on_ui_thread():
-            self.call_from_thread(self.set_alert_count, count, severity)
+            self.call_from_thread(self.set_alert_count, count, severity, worst_label)
             return
         self.status = dataclasses.replace(
-            self.status, alert_count=count, alert_severity=severity
+            self.status,
+            alert_count=count,
+            alert_severity=severity,
+            alert_label=worst_label,
         )
 
     def set_status(self, message: str, severity: object = Severity.INFO) -> None:

@@ -70,7 +70,7 @@ async def test_regression_shows_in_status_and_screen(
         await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.alert_count == 1
-        assert app.status.describe_alerts() == "1 alert, worst CRITICAL"
+        assert app.status.describe_alerts() == "1 unacknowledged alert, worst critical"
         titles = [note.title for note in app._notifications]
         assert "Critical regression" in titles
 
@@ -94,6 +94,27 @@ async def test_regression_shows_in_status_and_screen(
         assert app.status.alert_count == 0
         assert cells(app)[0][1] == "acknowledged"
         assert center.service.unacknowledged(Severity.HIGH) == []
+
+
+async def test_status_agrees_with_alerts_screen(settings: Settings) -> None:
+    """The status bar showed "worst ERROR" for an alert the table calls critical,
+    and could show another count than the Alerts screen's header."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
+        await pilot.pause()
+        # A count that no longer matches the alerts, as a missed update leaves it.
+        app.set_alert_count(5, "warning")
+        await pilot.press("a")
+        await settle(app, pilot)
+        header = str(app.screen.query_one("#alerts-status", Static).render())
+        [row] = cells(app)
+        assert "1 active, 1 unacknowledged" in header
+        assert app.status.alert_count == 1
+        assert app.status.describe_alerts() == f"1 unacknowledged alert, worst {row[0]}"
+        status_text = app.screen.query_one("#status-alerts", Static).render()
+        assert str(status_text) == app.status.describe_alerts()
 
 
 async def test_cleared_alert_stays_in_history(settings: Settings) -> None:
@@ -130,7 +151,7 @@ async def test_medium_alert_counts_without_notification(settings: Settings) -> N
         center = await wait_for_center(app, pilot)
         await feed(center, [10.0] * 40 + [25.0] * 4, time.time() - 200.0)
         await pilot.pause()
-        assert app.status.describe_alerts() == "1 alert, worst WARNING"
+        assert app.status.describe_alerts() == "1 unacknowledged alert, worst medium"
         titles = [note.title or "" for note in app._notifications]
         assert not any("regression" in title for title in titles)
 
@@ -341,7 +362,7 @@ async def test_alerts_of_one_poll_share_a_notification(settings: Settings) -> No
         assert app.status.alert_count == 3
         notes = [note for note in app._notifications if "alerts" in (note.title or "")]
         assert len(notes) == 1
-        assert notes[0].title == "3 alerts, worst Critical"
+        assert notes[0].title == "3 new alerts, worst critical"
         assert "and 2 more: press a for the list" in notes[0].message
 
 
@@ -355,7 +376,7 @@ async def test_recovering_alert_shows_peak_severity(
         await feed(center, [10.0] * 40 + [300.0] * 4 + [7.5], time.time() - 200.0)
         await center.service.flush()
         await pilot.pause()
-        assert app.status.describe_alerts() == "1 alert, worst INFO"
+        assert app.status.describe_alerts() == "1 unacknowledged alert"
         await pilot.press("a")
         await settle(app, pilot)
         rows = cells(app)

@@ -83,6 +83,10 @@ def test_status_bar_no_color_snapshot(
 ) -> None:
     """With NO_COLOR the alert severity and message must read from words."""
     monkeypatch.setenv("NO_COLOR", "1")
+    # Without a monitor, no poll's alert count can overwrite the one set here.
+    monkeypatch.setattr(
+        "evedmv_tui.screens.performance.start_monitor", lambda app, settings: None
+    )
 
     async def raise_alerts(pilot: Any) -> None:
         await wait_idle(pilot)

@@ -442,7 +442,7 @@ async def test_status_bar_uses_words_without_colour(
         assert str(connection.render()) == "DB disconnected since 09:05:07"
         assert connection.has_class("-error")
         alerts = part(app, "#status-alerts")
-        assert str(alerts.render()) == "3 alerts, worst ERROR"
+        assert str(alerts.render()) == "3 unacknowledged alerts, worst error"
         assert alerts.has_class("-error")
         message = part(app, "#status-message")
         assert str(message.render()) == "WARNING: import finished"

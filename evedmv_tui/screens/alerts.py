@@ -113,7 +113,9 @@ class AlertCenter:
         pending = self.service.unacknowledged()
         worst = max((a.severity for a in pending if not a.recovering), default=None)
         self.app.set_alert_count(  # type: ignore[attr-defined]
-            len(pending), "info" if worst is None else STATUS_SEVERITY[worst]
+            len(pending),
+            "info" if worst is None else STATUS_SEVERITY[worst],
+            "" if worst is None else worst.label,
         )
 
     async def acknowledge(self, key: str) -> Alert | None:
@@ -146,7 +148,7 @@ class AlertCenter:
         )
         title = f"{worst.severity.label.capitalize()} {headline}"
         if len(alerts) > 1:
-            title = f"{len(alerts)} alerts, worst {worst.severity.label.capitalize()}"
+            title = f"{len(alerts)} new alerts, worst {worst.severity.label}"
             text += f"\nand {len(alerts) - 1} more: press a for the list"
         self.app.notify(
             text,
@@ -376,6 +378,9 @@ class AlertsScreen(DashboardScreen):
         self.query_one(KeyedTable).update_rows(rows)
         self.refresh_bindings()
         unacknowledged = center.service.unacknowledged()
+        # The status bar shows the same count. Setting it here keeps the two
+        # equal even if a change to the alerts missed its update.
+        center.update_count()
         text = (
             f"{len(active)} active, {len(unacknowledged)} unacknowledged,"
             f" {len(merged) - len(active)} cleared."

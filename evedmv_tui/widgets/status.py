@@ -105,16 +105,27 @@ class StatusState:
     connection: ConnectionState = ConnectionState()
     alert_count: int = 0
     alert_severity: Severity = Severity.OK
-    """The worst severity among the open alerts."""
+    """The worst severity among the open alerts, which sets the colour."""
+    alert_label: str | None = None
+    """The worst severity in the alert table's words (``high``). None shows
+    the name of :attr:`alert_severity`, and an empty label shows no worst."""
     message: str = ""
     message_severity: Severity = Severity.INFO
 
     def describe_alerts(self) -> str:
-        """Return the alert part: ``no alerts`` or ``3 alerts, worst ERROR``."""
+        """Return the alert part, such as ``3 unacknowledged alerts, worst high``.
+
+        The count is of the open alerts not yet acknowledged, so it matches
+        the ``unacknowledged`` count of the Alerts screen.
+        """
         if self.alert_count == 0:
             return "no alerts"
         noun = "alert" if self.alert_count == 1 else "alerts"
-        return f"{self.alert_count} {noun}, worst {self.alert_severity.name}"
+        text = f"{self.alert_count} unacknowledged {noun}"
+        label = self.alert_label
+        if label is None:
+            label = self.alert_severity.name.lower()
+        return f"{text}, worst {label}" if label else text
 
 
 DATABASE_UNAVAILABLE = (
