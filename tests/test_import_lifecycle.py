@@ -1,18 +1,102 @@
-"""The ``imports`` row of a file import while it runs."""
+"""The ``imports`` row of a file import: live counts, a lost server, a dead import."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.generate import generate_killmails
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.monitor.ingest import ImportRun, IngestCounts, IngestHealth, read_ingest
 from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import Telemetry
+from evedmv_tui.widgets import perf_rows
+from tests.test_performance_screen import recorded_snapshot
 
 BATCH = 50
+
+
+class Proxy:
+    """Forward a loopback TCP port to the server's unix socket, in threads.
+
+    :meth:`stop` closes the listening socket and every forwarded
+    connection, which looks to the client like a server that went away.
+    """
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            sockets = [self.listener, *self._sockets]
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.socket_path)
+            with self._lock:
+                if self._stopped:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets |= {client, upstream}
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(
+                    target=self._pipe, args=(source, target), daemon=True
+                ).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def proxy(db_url: str) -> Iterator[Proxy]:
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    server = Proxy(f"{params['host']}/.s.PGSQL.{params['port']}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxied_db(db_url: str, proxy: Proxy) -> Iterator[Database]:
+    """A pool that reaches the test database only through ``proxy``."""
+    url = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
+    database = Database(url, telemetry=Telemetry())
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 @pytest.fixture
@@ -22,32 +106,103 @@ def killmail_file(tmp_path: Path) -> Path:
     return path
 
 
-def _counts(db_url: str) -> tuple[int, int, bool]:
-    """Return read, inserted and whether finished_at is set, of the last import."""
+def _last_run(db_url: str) -> ImportRun:
+    db = Database(db_url, telemetry=Telemetry())
+    try:
+        with db.connection() as conn:
+            run = read_ingest(db, conn).last_import
+    finally:
+        db.close()
+    assert run is not None
+    return run
+
+
+def _stored(db_url: str) -> int:
     with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            "SELECT read, inserted, finished_at IS NOT NULL FROM imports"
-            " ORDER BY import_id DESC LIMIT 1"
-        ).fetchone()
+        row = conn.execute("SELECT count(*) FROM killmails").fetchone()
     assert row is not None
-    return int(row[0]), int(row[1]), bool(row[2])
+    return int(row[0])
 
 
 def test_running_import_shows_live_counts(
     db: Database, db_url: str, killmail_file: Path
 ) -> None:
     """The row counted nothing until the end, so a running import showed 0."""
-    seen: list[tuple[int, int, bool]] = []
+    seen: list[ImportRun] = []
 
     def look(_db: Database, _result: BatchResult) -> None:
-        seen.append(_counts(db_url))
+        seen.append(_last_run(db_url))
 
     summary = import_paths(
         db, [killmail_file], offline=True, after_batch=[look], batch_size=BATCH
     )
 
     assert len(seen) == 6
-    assert [read for read, _, _ in seen] == [BATCH * n for n in range(1, 7)]
-    assert [inserted for _, inserted, _ in seen] == [BATCH * n for n in range(1, 7)]
-    assert not any(finished for _, _, finished in seen)
-    assert _counts(db_url) == (summary.read, summary.inserted, True)
+    assert [run.read for run in seen] == [BATCH * n for n in range(1, 7)]
+    assert [run.inserted for run in seen] == [BATCH * n for n in range(1, 7)]
+    assert {run.state for run in seen} == {"running"}
+    finished = _last_run(db_url)
+    assert finished.state == "finished"
+    assert finished.read == summary.read == 6 * BATCH
+    assert finished.inserted == summary.inserted
+
+
+@pytest.mark.parametrize("lost_in", ["write", "hook"])
+def test_lost_server_ends_import_promptly(
+    proxied_db: Database,
+    proxy: Proxy,
+    db_url: str,
+    killmail_file: Path,
+    lost_in: str,
+) -> None:
+    """A lost server left each later statement waiting 30 s for a connection.
+
+    The import then hung silently for minutes, and its row stayed "running"
+    after the process was gone.
+    """
+    batches = 0
+
+    def stop_after_second(db: Database, _result: BatchResult) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            proxy.stop()
+            if lost_in == "hook":
+                # The next hook of the same batch meets the lost server.
+                db.fetch_value("SELECT 1")
+
+    hooks: list[Any] = [stop_after_second]
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable) as raised:
+        import_paths(
+            proxied_db,
+            [killmail_file],
+            offline=True,
+            after_batch=hooks,
+            batch_size=BATCH,
+        )
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 10, f"the import took {elapsed:.1f} s to give up"
+    text = raised.value.render()
+    assert raised.value.title == "database connection lost"
+    assert "connection refused" in text
+    assert "evedmv repair" in text
+    assert _stored(db_url) == 2 * BATCH
+    run = _last_run(db_url)
+    assert run.finished is None
+    assert run.state == "interrupted"
+    assert run.read == 2 * BATCH
+    assert run.inserted == 2 * BATCH
+
+
+def test_ingest_panel_names_interrupted_import() -> None:
+    counts = IngestCounts(0, None, None, 0, 0, 0)
+    run = ImportRun(28, 1.0, None, 8_000, 8_000, 0, 0, locked=False)
+    health = IngestHealth(counts, [], run, None)
+    snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+    lines = perf_rows.ingest_text(snapshot).plain.splitlines()
+    assert (
+        "last import #28 interrupted (run 'evedmv repair'): 8,000 read,"
+        " 8,000 inserted, 0 rejected"
+    ) in lines

@@ -53,12 +53,19 @@ def default_hooks() -> list[BatchHook]:
     return hooks
 
 
-def run_hooks(db: Database, hooks: Sequence[BatchHook], result: BatchResult) -> None:
-    """Call each hook; a failing hook is logged and does not undo the batch."""
+def run_hooks(
+    db: Database, hooks: Sequence[BatchHook], result: BatchResult
+) -> list[Exception]:
+    """Call each hook; a failing hook is logged and does not undo the batch.
+
+    Returns the errors of the hooks that failed.
+    """
+    failures: list[Exception] = []
     for hook in hooks:
         try:
             hook(db, result)
         except Exception as exc:
+            failures.append(exc)
             # The batch is stored; what the hook derives from it is not.
             name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
             log.error(
@@ -69,3 +76,4 @@ def run_hooks(db: Database, hooks: Sequence[BatchHook], result: BatchResult) -> 
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             )
             log.debug("batch hook %s failed", name, exc_info=True)
+    return failures

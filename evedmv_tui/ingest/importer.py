@@ -31,6 +31,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import psycopg
+
+from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.ingest import IMPORT_LOCK_CLASS
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, run_hooks
 from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
@@ -38,7 +42,12 @@ from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
 from evedmv_tui.ingest.shapes import RejectedRecord
 from evedmv_tui.ingest.sources import expand_paths
 from evedmv_tui.ingest.writer import BatchOutcome, BatchWriter
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import (
+    BORROW_PROBE_SECONDS,
+    Database,
+    connect_reason,
+    load_sql,
+)
 from evedmv_tui.store.telemetry import operation
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,11 @@ enough that a failed batch loses little and memory stays bounded."""
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 """Inputs smaller than this are read in-process; a reader process costs
 more to start than it saves."""
+
+IMPORT_BORROW_TIMEOUT = 5.0
+"""Seconds a file import waits for a pooled connection before it checks the
+server. The import borrows one connection at a time, so a longer wait means
+that the pool cannot reach the server, not that its connections are busy."""
 
 _SQL = "evedmv_tui.ingest"
 
@@ -136,6 +150,46 @@ class ImportProgress:
         return self.elapsed * (1 - share) / share
 
 
+class ImportConnectionLost(DatabaseUnavailable):
+    """The server became unreachable during a file import, which then stopped."""
+
+    def __init__(self, import_id: int, reason: str) -> None:
+        super().__init__(
+            "database connection lost",
+            f"import {import_id} stopped because the server became unreachable"
+            f" ({reason}); the batches that finished are stored, but battles"
+            " and entity totals may lack the last of them",
+            "once the server runs again ('evedmv db status'), run 'evedmv"
+            " repair' and import the files again (what is stored is skipped)",
+        )
+        self.import_id = import_id
+        self.reason = reason
+
+
+CONNECTION_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    DatabaseUnavailable,
+)
+"""Errors after which the importer checks whether the server is still there."""
+
+
+def unreachable_reason(db: Database) -> str | None:
+    """Return why a new connection to ``db``'s server fails, or None if it works.
+
+    A server that is shutting down counts as unreachable, because it will
+    not take the import's next batch.
+    """
+    kwargs: dict[str, Any] = {"application_name": db.application_name}
+    if "connect_timeout" not in psycopg.conninfo.conninfo_to_dict(db.conninfo):
+        kwargs["connect_timeout"] = max(round(BORROW_PROBE_SECONDS), 1)
+    try:
+        psycopg.connect(db.conninfo, **kwargs).close()
+    except psycopg.OperationalError as exc:
+        return connect_reason(exc)
+    return None
+
+
 ProgressCallback = Callable[[ImportProgress], None]
 FetchPending = Callable[[Database, Sequence[BatchHook]], Any]
 """Fetch bodies of pending killmails; called with the database and hooks."""
@@ -216,11 +270,15 @@ class _Batcher:
         writer: BatchWriter,
         hooks: Sequence[BatchHook],
         batch_size: int,
+        *,
+        import_id: int | None = None,
     ) -> None:
         self.db = db
         self.writer = writer
         self.hooks = hooks
         self.batch_size = max(1, batch_size)
+        self.import_id = import_id
+        """The file import's id; with it, a lost server ends the import."""
         self.records: list[WritableRecord] = []
         self.owners: list[int] = []
         self.files: list[_Counts] = []
@@ -242,12 +300,33 @@ class _Batcher:
             return
         records, owners = self.records, self.owners
         self.records, self.owners = [], []
-        outcome = self.writer.write(records)
+        try:
+            outcome = self.writer.write(records)
+        except CONNECTION_ERRORS:
+            self._stop_if_server_lost()
+            raise
         self._attribute(records, owners, outcome)
         del records, owners
-        if self.hooks and outcome.result.killmail_ids:
-            run_hooks(self.db, self.hooks, outcome.result)
+        if outcome.result.killmail_ids:
+            # One hook at a time: after a hook failed because the server went
+            # away, the next one would wait for a pooled connection in vain.
+            for hook in self.hooks:
+                failures = run_hooks(self.db, [hook], outcome.result)
+                if any(isinstance(error, CONNECTION_ERRORS) for error in failures):
+                    self._stop_if_server_lost()
         release_free_memory()
+
+    def _stop_if_server_lost(self) -> None:
+        """Raise :class:`ImportConnectionLost` when the server cannot be reached.
+
+        Without this, each later statement of the import would wait for the
+        pool's borrow timeout before it failed.
+        """
+        if self.import_id is None:
+            return
+        reason = unreachable_reason(self.db)
+        if reason is not None:
+            raise ImportConnectionLost(self.import_id, reason)
 
     def _attribute(
         self,
@@ -286,16 +365,51 @@ class _Batcher:
                 setattr(target, outcome_name, getattr(target, outcome_name) + count)
 
 
-def _record_import(db: Database, paths: Sequence[str]) -> int:
-    value = db.fetch_value(load_sql(_SQL, "start_import"), {"paths": list(paths)})
-    return int(value)
+@contextlib.contextmanager
+def _import_record(db: Database, paths: Sequence[str]) -> Iterator[_ImportRecord]:
+    """Open the ``imports`` row and hold its lock until the block ends.
+
+    A connection outside the pool holds the session lock
+    (:data:`~evedmv_tui.ingest.IMPORT_LOCK_CLASS`), so the pool's
+    connections stay free for the batches. The lock ends with the
+    connection, also when the importer dies.
+    """
+    with psycopg.connect(
+        db.conninfo, autocommit=True, application_name=db.application_name
+    ) as conn:
+        row = db.fetch_one(
+            load_sql(_SQL, "start_import"),
+            {"paths": list(paths), "lock_class": IMPORT_LOCK_CLASS},
+            conn=conn,
+        )
+        assert row is not None
+        yield _ImportRecord(db, conn, int(row[0]))
 
 
-def _finish_import(db: Database, import_id: int, total: _Counts) -> None:
-    db.execute(
-        load_sql(_SQL, "finish_import"),
-        {"import_id": import_id, **dataclasses.asdict(total)},
-    )
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ImportRecord:
+    db: Database
+    conn: psycopg.Connection[Any]
+    import_id: int
+
+    def finish(self, total: _Counts) -> None:
+        """Store the totals and the end time of the import."""
+        self.db.execute(
+            load_sql(_SQL, "finish_import"),
+            {"import_id": self.import_id, **dataclasses.asdict(total)},
+            conn=self.conn,
+        )
+
+
+@contextlib.contextmanager
+def _borrow_timeout(db: Database, seconds: float) -> Iterator[None]:
+    """Wait at most ``seconds`` for each pooled connection within the block."""
+    before = db.borrow_timeout
+    db.borrow_timeout = min(before, seconds)
+    try:
+        yield
+    finally:
+        db.borrow_timeout = before
 
 
 def default_workers(files: int, total_bytes: int) -> int:
@@ -370,10 +484,12 @@ def import_paths(
         operation("import"),
         _fewer_collections(),
         _index_upkeep(db, total_bytes, defer_indexes),
+        _import_record(db, [str(path) for path in files]) as record,
+        _borrow_timeout(db, IMPORT_BORROW_TIMEOUT),
     ):
-        import_id = _record_import(db, [str(path) for path in files])
+        import_id = record.import_id
         writer = BatchWriter(db, import_id=import_id)
-        batcher = _Batcher(db, writer, after_batch, batch_size)
+        batcher = _Batcher(db, writer, after_batch, batch_size, import_id=import_id)
         for _ in files:
             batcher.add_file()
         done_files = 0
@@ -406,14 +522,22 @@ def import_paths(
                         )
                     )
             batcher.flush()
+        except ImportConnectionLost:
+            # The row keeps the counts of the committed batches, and its free
+            # lock shows the import as interrupted.
+            raise
         except BaseException:
             # Record the totals of what landed before the failure.
             try:
-                _finish_import(db, import_id, batcher.total)
-            except Exception:
-                log.warning("cannot close the record of import %d", import_id)
+                record.finish(batcher.total)
+            except Exception as exc:
+                log.warning(
+                    "cannot close the record of import %d: %s",
+                    import_id,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
             raise
-        _finish_import(db, import_id, batcher.total)
+        record.finish(batcher.total)
     fetched = None
     if not offline and fetch_pending is not None and _has_pending(db):
         with operation("import.fetch_pending"):

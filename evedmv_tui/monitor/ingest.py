@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from evedmv_tui.ingest import IMPORT_LOCK_CLASS
 from evedmv_tui.store.db import Database, load_sql
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ class ImportRun:
     inserted: int
     rejected: int
     pending: int
+    locked: bool
+    """Whether the importer still holds the import's session lock."""
+
+    @property
+    def state(self) -> str:
+        """``finished``, ``running``, or ``interrupted`` when the importer died."""
+        if self.finished is not None:
+            return "finished"
+        return "running" if self.locked else "interrupted"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,6 +137,9 @@ def read_ingest(
         load_sql("evedmv_tui.monitor", "feed_cursors"), row=FeedCursor, conn=conn
     )
     last = db.fetch_one(
-        load_sql("evedmv_tui.monitor", "last_import"), row=ImportRun, conn=conn
+        load_sql("evedmv_tui.monitor", "last_import"),
+        {"lock_class": IMPORT_LOCK_CLASS},
+        row=ImportRun,
+        conn=conn,
     )
     return IngestHealth(counts, cursors, last, esi_budget(), window_seconds)

@@ -487,7 +487,9 @@ def ingest_text(snapshot: Snapshot) -> Text:
         text.append("no live feed cursor yet\n")
     if ingest.last_import is not None:
         run = ingest.last_import
-        state = "running" if run.finished is None else "finished"
+        state = run.state
+        if state == "interrupted":
+            state += " (run 'evedmv repair')"
         text.append(
             f"last import #{run.import_id} {state}: {run.read:,} read,"
             f" {run.inserted:,} inserted, {run.rejected:,} rejected\n"
