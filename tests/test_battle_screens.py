@@ -17,7 +17,7 @@ from textual.widgets._toast import Toast
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.battles.model import Kill
-from evedmv_tui.battles.overrides import move_entity
+from evedmv_tui.battles.overrides import clear_overrides, move_entity
 from evedmv_tui.battles.report import (
     BattleFilter,
     BattleList,
@@ -1200,10 +1200,9 @@ async def test_third_party_efficiency_names_its_opponents(
         for side, text in zip(screen.report.sides, texts, strict=True):
             efficiency = side["efficiency"]
             value = "-" if efficiency is None else f"{efficiency:.1%}"
+            assert f"efficiency {value}" in text
             if side["third_party"]:
-                assert f"efficiency {value} against sides 1, 2\n" in text
-            else:
-                assert f"efficiency {value}  loot" in text
+                assert "against sides 1, 2\n" in text
         assert sum(side["third_party"] for side in screen.report.sides) == 2
 
 
@@ -1228,3 +1227,81 @@ async def test_sides_restack_on_resize(
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert not sides.has_class("-stacked")
+
+
+LABELS = ("pilots", "fielded", "lost", "destroyed", "loot", "efficiency")
+
+
+def assert_labels_keep_values(lines: list[str], width: int) -> None:
+    for line in lines:
+        assert len(line.rstrip()) <= width, line
+        # A label at the end of a line has lost its value to the next line.
+        assert not line.rstrip().endswith(LABELS), line
+        assert not line.rstrip().endswith(("ISK lost", "top damage:")), line
+
+
+def test_side_text_keeps_labels_with_values() -> None:
+    """In a narrow column a label stays on the line of its value, and a long
+    title ends in an ellipsis instead of wrapping.
+
+    Three sides at 80 columns used to read ``efficiency 41.4%  loot`` on one
+    line and ``3.75b`` on the next, and wrapped ``(third`` from ``party)``.
+    """
+    from evedmv_tui.screens.battle_report import _side_text
+
+    class FakeReport:
+        def side_label(self, number: int) -> str:
+            return "#99004901 +12"
+
+        def name(self, entity_id: int) -> str:
+            return f"#{entity_id}"
+
+    side = {
+        "side": 3,
+        "third_party": True,
+        "opponents": [1, 2],
+        "efficiency": 0.414,
+        "pilots": 1_234,
+        "ships_fielded": 1_301,
+        "ships_lost": 99,
+        "isk_lost": 3.75e9,
+        "isk_destroyed": 2.5e9,
+        "loot_dropped": 3.75e9,
+        "roles_present": {"logistics": 92, "interdictor": 4},
+        "roles_lost": {"logistics": 82},
+        "top_damage": [[2116613377, 10], [94341483, 5], [95238326, 1]],
+    }
+    width = 24
+    lines = _side_text(FakeReport(), side, width).plain.splitlines()  # type: ignore[arg-type]
+
+    assert lines[0] == "Side 3: #99004901 +12 (…"
+    assert_labels_keep_values(lines, width)
+    assert "pilots 1,234" in lines
+    assert "fielded 1,301  lost 99" in lines
+    assert "loot 3.75b" in "\n".join(lines)
+    assert "efficiency 41.4%" in lines
+    assert "against sides 1, 2" in lines
+    assert "roles (fielded/lost):" in lines
+    assert "logistics 92/82," in lines
+    assert "top damage: #2116613377," in lines
+
+
+async def test_three_sides_fit_their_columns(
+    four_sides_db: Database, settings: Settings
+) -> None:
+    """Three sides side by side at 80x24: no side's line wraps."""
+    [battle] = list_battles(four_sides_db)
+    clear_overrides(four_sides_db, battle.battle_id)
+    move_entity(four_sides_db, battle.battle_id, "corporation", 98_000_702, None)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, battle.battle_id)
+        assert screen.report is not None
+        assert len(screen.report.sides) == 3
+        assert not screen.query_one("#battle-sides").has_class("-stacked")
+        for side in screen.query(".battle-side"):
+            width = side.content_size.width
+            lines = str(side.render()).splitlines()
+            assert lines[0].startswith("Side ")
+            assert_labels_keep_values(lines, width)
+            assert side.content_size.height >= len(lines)

@@ -16,6 +16,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
@@ -72,32 +73,86 @@ KILL_COLUMNS = (
 )
 
 
-def _side_text(report: BattleReport, side: Mapping[str, Any]) -> Text:
+def _pack(
+    items: list[str], width: int, separator: str = "  ", label: str = ""
+) -> list[str]:
+    """Join ``label`` and ``items`` into lines of at most ``width`` characters.
+
+    A line breaks only between items, so a label stays next to its value,
+    and keeps the separator's punctuation, such as a comma, at its end. An
+    item longer than ``width`` gets a line of its own, cut with an ellipsis.
+    """
+    mark = separator.strip()
+    lines = [truncate(label, width)] if label else []
+    for index, item in enumerate(items):
+        joiner = " " if label and index == 0 else separator
+        # Room for the separator's mark after every item but the last.
+        end = mark if index < len(items) - 1 else ""
+        if lines and len(lines[-1]) + len(joiner) + len(item) + len(end) <= width:
+            lines[-1] += joiner + item
+            continue
+        if lines and index > 0:
+            lines[-1] += mark
+        lines.append(truncate(item, width - len(end)))
+    return lines
+
+
+def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
+    """Return a side's figures in lines of at most ``width`` characters."""
     number = side["side"]
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     title = f"Side {number}: {report.side_label(number)}"
     if side["third_party"]:
         title += " (third party)"
-    text.append(title + "\n", style="bold")
-    # A third party's figure names its opponents, which takes a line.
-    efficiency = efficiency_text(side) + ("\n" if side["third_party"] else "  ")
-    text.append(
-        f"pilots {side['pilots']}  fielded {side['ships_fielded']}"
-        f"  lost {side['ships_lost']}\n"
-        f"ISK lost {format_isk(side['isk_lost'])}"
-        f"  destroyed {format_isk(side['isk_destroyed'])}\n"
-        f"efficiency {efficiency}loot {format_isk(side['loot_dropped'])}\n"
-    )
+    text.append(truncate(title, width) + "\n", style="bold")
+    figures = [
+        f"pilots {side['pilots']:,}",
+        f"fielded {side['ships_fielded']:,}",
+        f"lost {side['ships_lost']:,}",
+        f"ISK lost {format_isk(side['isk_lost'])}",
+        f"destroyed {format_isk(side['isk_destroyed'])}",
+        f"loot {format_isk(side['loot_dropped'])}",
+    ]
+    # A third party's efficiency names the sides it counts against. It comes
+    # last, so no other figure reads as part of it, and takes a line of its
+    # own when it is wider than the side.
+    efficiency = f"efficiency {efficiency_text(side)}"
+    if len(efficiency) <= width or not side["third_party"]:
+        figures.append(efficiency)
+    else:
+        label, value, qualifier = efficiency.split(" ", 2)
+        figures += [f"{label} {value}", qualifier]
+    lines = _pack(figures, width)
     roles = side["roles_present"]
     if roles:
         lost = side["roles_lost"]
-        shown = ", ".join(f"{r} {n}/{lost.get(r, 0)}" for r, n in roles.items())
-        text.append(f"roles (fielded/lost): {shown}\n")
+        shown = [f"{r} {n:,}/{lost.get(r, 0):,}" for r, n in roles.items()]
+        lines += _pack(shown, width, ", ", label="roles (fielded/lost):")
     top = side["top_damage"][:3]
     if top:
-        names = ", ".join(report.name(pilot) for pilot, _ in top)
-        text.append(f"top damage: {names}\n")
+        names = [report.name(pilot) for pilot, _ in top]
+        lines += _pack(names, width, ", ", label="top damage:")
+    text.append("".join(line + "\n" for line in lines))
     return text
+
+
+class SideSummary(Widget):
+    """One side's figures, laid out for the width the widget gets."""
+
+    DEFAULT_CSS = "SideSummary { height: auto; }"
+
+    def __init__(
+        self, report: BattleReport, side: Mapping[str, Any], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.report = report
+        self.side = side
+
+    def render(self) -> Text:
+        return _side_text(self.report, self.side, self.content_size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(_side_text(self.report, self.side, width).plain.splitlines())
 
 
 def _header(report: BattleReport) -> Text:
@@ -294,8 +349,7 @@ class BattleReportScreen(DashboardScreen):
         self._fit_sides(self.size.width)
         sides.remove_children()
         sides.mount_all(
-            Static(_side_text(report, side), classes="battle-side")
-            for side in report.sides
+            SideSummary(report, side, classes="battle-side") for side in report.sides
         )
         self._fit_composition(self.size.width)
         self._show_timeline()
