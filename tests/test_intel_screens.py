@@ -951,3 +951,35 @@ async def test_empty_period_names_dates_and_all_time_key(
         await settle(pilot)
         assert screen.page.summary.kills == 3
         assert "suggests" in text_of(app, "#entity-heatmap")
+
+
+async def test_recent_outside_period_shows_year(
+    db: Database, settings: Settings
+) -> None:
+    """The period showed no kills while the Recent tab listed kills of an
+    earlier year by month and day only, with no word that the list reaches
+    back before the period."""
+    insert_static(db)
+    side_a = fleet(4, 98_000_901, None)
+    side_b = fleet(4, 98_000_902, None)
+    later = fleet(2, 98_000_903, None)
+    import_kills(db, brawl(side_a, side_b, kills=6))
+    import_kills(db, [kill(400 * 24 * 60, later[0], [later[1]])])
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", 98_000_901)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.page is not None
+        assert screen.page.summary.kills == 0
+        assert screen.page.until.year == 2023
+        heading = text_of(app, "#entity-recent-heading")
+        assert heading == (
+            "Latest kills and losses, at any time, not only the last 30 days"
+        )
+        table = screen.query_one(RecentTable)
+        times = [str(table.get_row(key)[0]) for key in table.row_keys]
+        assert times
+        assert all(time.startswith("2021-") for time in times), times

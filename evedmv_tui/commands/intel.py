@@ -25,7 +25,13 @@ from evedmv_tui.intel.entities import (
     find_entities,
 )
 from evedmv_tui.intel.heatmap import DAYS, Heatmap, shade_level
-from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.pages import (
+    ONE_SIDED_LISTS,
+    TOP_LISTS,
+    EntityPage,
+    load_page,
+    recent_heading,
+)
 from evedmv_tui.intel.search import MAX_ID, parse_id
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
@@ -352,7 +358,7 @@ def _write_tops(page: EntityPage, out: TextIO) -> None:
 
 def _write_recent(page: EntityPage, out: TextIO) -> None:
     if page.recent:
-        out.write("\nRecent kills and losses\n")
+        out.write(f"\n{recent_heading(page.period)}\n")
     for item in page.recent:
         when = item.killmail_time.strftime("%Y-%m-%d %H:%M")
         ship = item.ship_name or str(item.victim_ship_type_id)

@@ -142,6 +142,17 @@ class EntityBattle:
     """The entity's kills and losses in the battle."""
 
 
+def recent_heading(period: Period) -> str:
+    """Return the heading of the recent list, which the period does not limit.
+
+    The list shows an entity's latest activity even when the period has
+    none, so its heading states that it can reach back before the period.
+    """
+    if period is Period.ALL:
+        return "Latest kills and losses"
+    return f"Latest kills and losses, at any time, not only the {period.label}"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class EntityPage:
     """Everything a corporation, alliance or character page shows."""

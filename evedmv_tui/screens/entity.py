@@ -33,7 +33,13 @@ from evedmv_tui.intel.entities import (
     candidates_heading,
     find_entities,
 )
-from evedmv_tui.intel.pages import ONE_SIDED_LISTS, TOP_LISTS, EntityPage, load_page
+from evedmv_tui.intel.pages import (
+    ONE_SIDED_LISTS,
+    TOP_LISTS,
+    EntityPage,
+    load_page,
+    recent_heading,
+)
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import DashboardScreen, describe_key, find_entry
 from evedmv_tui.store.db import Database
@@ -193,6 +199,7 @@ class EntityScreen(DashboardScreen):
                         id=f"top-{name}",
                     )
             with TabPane("Recent", id="tab-recent"):
+                yield Static(id="entity-recent-heading")
                 yield RecentTable(id="entity-recent")
             with TabPane("Battles", id="tab-battles"):
                 yield BattleTable(id="entity-battles")
@@ -287,7 +294,10 @@ class EntityScreen(DashboardScreen):
         for name, entries in page.tops.items():
             for table in self.query(f"#top-{name}").results(TopListTable):
                 table.show(entries)
-        self.query_one(RecentTable).show(page.recent)
+        self.query_one("#entity-recent-heading", Static).update(
+            recent_heading(page.period)
+        )
+        self.query_one(RecentTable).show(page.recent, page.until)
         self.query_one(BattleTable).show(page.battles)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
@@ -67,8 +68,16 @@ class RecentTable(KeyedTable):
             id=id,
         )
 
-    def show(self, items: Sequence[RecentKillmail]) -> None:
-        when = time_format(item.killmail_time for item in items)
+    def show(
+        self, items: Sequence[RecentKillmail], until: dt.datetime | None = None
+    ) -> None:
+        """Show ``items``, with the year unless all are in the year of ``until``.
+
+        ``until`` is the end of the page's period. The list is not limited
+        to the period, so a row of an earlier year must show that year.
+        """
+        times = [item.killmail_time for item in items]
+        when = time_format([*times, until] if until is not None else times)
         self.update_rows(
             (
                 item.killmail_id,
