@@ -10,7 +10,7 @@ import pytest
 
 from evedmv_tui.battles.export import render_text
 from evedmv_tui.battles.parameters import BattleParameters
-from evedmv_tui.battles.report import list_battles, load_report
+from evedmv_tui.battles.report import list_battles, load_report, with_pending
 from evedmv_tui.cli import main
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import _header
@@ -339,6 +339,27 @@ def test_pending_killmails_in_report(
         (FIRST_ID + 5,),
     )
     assert load_report(db, battle_id).kills_pending == 2
+
+
+def test_counts_use_thousands_separators(fought: str, db: Database) -> None:
+    """The report header and ``battles show`` used to read ``1028 kills | 1592
+    pilots`` while the battle list shows ``1,028``."""
+    [battle] = list_battles(db)
+    stored = load_report(db, battle.battle_id)
+    report = dataclasses.replace(
+        stored,
+        kills=1_028,
+        pilots=1_592,
+        metrics=with_pending(stored.metrics, 1_200),
+    )
+
+    header = _header(report).plain
+    text = render_text(report)
+
+    assert "1,028 kills, up to 1,200 more reported but not fetched" in header
+    assert "1,592 pilots" in header
+    assert "1,028 kills" in text
+    assert "1,592 pilots" in text
 
 
 def test_no_pending_killmails_no_note(fought: str, db: Database) -> None:

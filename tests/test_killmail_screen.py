@@ -22,7 +22,7 @@ from evedmv_tui.queries.killmail import (
     load_killmail,
     slot_title,
 )
-from evedmv_tui.screens.killmail import KillmailScreen
+from evedmv_tui.screens.killmail import KillmailScreen, describe_header
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import shared_file
@@ -525,3 +525,15 @@ async def test_screen_says_database_unavailable(
             await pilot.pause(0.05)
         assert screen.detail is not None
         assert "Loading" not in str(screen.query_one("#victim", Static).render())
+
+
+def test_header_counts_use_thousands_separators(killmail_db: Database) -> None:
+    """The Keepstar kill's 3,753 attackers used to read ``3753 attackers``, while
+    every other count on the dashboard has thousands separators."""
+    detail = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert detail is not None
+    header = dataclasses.replace(detail.header, attacker_count=3_753)
+
+    text = describe_header(dataclasses.replace(detail, header=header))
+
+    assert "3,753 attackers" in text

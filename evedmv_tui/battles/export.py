@@ -56,9 +56,9 @@ def _title(report: BattleReport) -> str:
 
 def kills_text(report: BattleReport) -> str:
     """Return the kill count, with the pending killmails that may add to it."""
-    text = f"{report.kills} kills"
+    text = f"{report.kills:,} kills"
     if report.kills_pending:
-        text += f", up to {report.kills_pending} more reported but not fetched"
+        text += f", up to {report.kills_pending:,} more reported but not fetched"
     return text
 
 
@@ -66,7 +66,7 @@ def _status(report: BattleReport) -> str:
     parts = [
         report.kind,
         kills_text(report),
-        f"{report.pilots} pilots",
+        f"{report.pilots:,} pilots",
         f"{format_isk(report.isk_destroyed)} ISK",
         f"confidence {report.confidence:.0%}",
     ]
@@ -86,12 +86,12 @@ def render_text(report: BattleReport) -> str:
         tag = " (third party)" if side["third_party"] else ""
         lines.append(f"Side {number}: {report.side_label(number)}{tag}")
         lines.append(
-            f"  pilots {side['pilots']}  ships lost {side['ships_lost']}"
+            f"  pilots {side['pilots']:,}  ships lost {side['ships_lost']:,}"
             f"  ISK lost {format_isk(side['isk_lost'])}"
             f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
             f"  efficiency {efficiency_text(side)}"
         )
-        lost = ", ".join(f"{k} {v}" for k, v in side["ships_lost_by_class"].items())
+        lost = ", ".join(f"{k} {v:,}" for k, v in side["ships_lost_by_class"].items())
         if lost:
             lines.append(f"  lost: {lost}")
         members = [
@@ -100,12 +100,12 @@ def render_text(report: BattleReport) -> str:
         for entity in members[:8]:
             lines.append(f"  - {report.name(entity.entity_id)}: {entity.reason}")
         if len(members) > 8:
-            lines.append(f"  - and {len(members) - 8} more")
+            lines.append(f"  - and {len(members) - 8:,} more")
     completeness = report.metrics.get("completeness", {})
     if completeness.get("kills_without_value"):
         lines.append("")
         lines.append(
-            f"{completeness['kills_without_value']} of {report.kills} kills have"
+            f"{completeness['kills_without_value']:,} of {report.kills:,} kills have"
             " no ISK value"
         )
     return "\n".join(lines) + "\n"
@@ -244,7 +244,7 @@ def render_markdown(report: BattleReport) -> str:
         if side["third_party"]:
             name += " (third party)"
         lines.append(
-            f"| {number} | {_cell(name)} | {side['pilots']} | {side['ships_lost']}"
+            f"| {number} | {_cell(name)} | {side['pilots']:,} | {side['ships_lost']:,}"
             f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
             f" | {efficiency_text(side)} |"
         )
@@ -268,7 +268,7 @@ def render_discord(report: BattleReport) -> str:
         number = side["side"]
         name = _discord_code(report.side_label(number), 28)
         rows.append(
-            f"{number} {name} {side['pilots']:>4}p {side['ships_lost']:>4} lost"
+            f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"
             f" {format_isk(side['isk_lost']):>7} {efficiency_text(side):>6}"
         )
     # The longest "... and N more sides" line, with room to spare.

@@ -253,7 +253,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         mark = "*" if battle.ongoing else " "
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
-            f" {minutes:>4}m {battle.kills:>5} {battle.pilots:>6}"
+            f" {minutes:>4}m {battle.kills:>5,} {battle.pilots:>6,}"
             f" {format_isk(battle.isk_destroyed):>7}  {battle.side_count:<5}"
             f" {', '.join(battle.system_names)}"
         )

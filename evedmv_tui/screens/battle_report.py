@@ -168,7 +168,7 @@ def _header(report: BattleReport) -> Text:
     parts = [
         report.kind,
         kills_text(report),
-        f"{report.pilots} pilots",
+        f"{report.pilots:,} pilots",
         f"{format_isk(report.isk_destroyed)} ISK",
         f"confidence {report.confidence:.0%}",
     ]
@@ -196,8 +196,8 @@ def _composition(report: BattleReport, width: int) -> Text:
     columns = []
     for side in sides:
         cells = [
-            f"{side['ships_fielded_by_class'].get(ship_class, 0)}"
-            f" / {side['ships_lost_by_class'].get(ship_class, 0)}"
+            f"{side['ships_fielded_by_class'].get(ship_class, 0):,}"
+            f" / {side['ships_lost_by_class'].get(ship_class, 0):,}"
             for ship_class in classes
         ]
         title = f"side {side['side']}"

@@ -105,7 +105,7 @@ def describe_header(detail: KillmailDetail) -> str:
         f"Ship     {type_label(h.victim_ship_type_id, h.victim_ship_name)}"
         + (f" ({strip_control(h.victim_ship_group)})" if h.victim_ship_group else "")
         + f", {format_count(h.victim_damage_taken)} damage taken,"
-        f" {h.attacker_count} attacker{'s' if h.attacker_count != 1 else ''}",
+        f" {h.attacker_count:,} attacker{'s' if h.attacker_count != 1 else ''}",
         f"Value    {describe_values(detail)}",
     ]
     final = detail.final_blow
@@ -411,7 +411,7 @@ class KillmailScreen(DashboardScreen):
             detail.attackers, detail.header.victim_damage_taken
         )
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("attackers").label = f"Attackers ({len(detail.attackers)})"
+        tabs.get_tab("attackers").label = f"Attackers ({len(detail.attackers):,})"
         tabs.get_tab("items").label = f"Items ({len(detail.items)})"
         if first or not self.query_one("#item-tree", Tree).root.children:
             self._fill_tree(detail)
