@@ -18,7 +18,7 @@ from textual.widgets import Static
 from evedmv_tui.config import Settings
 from evedmv_tui.queries.overview import Overview
 from evedmv_tui.screens.home import describe_overview
-from evedmv_tui.widgets.plot import SeriesPlot, time_ticks
+from evedmv_tui.widgets.plot import SeriesPlot, time_ticks, value_ticks
 from evedmv_tui.widgets.status import (
     ConnectionState,
     Severity,
@@ -551,8 +551,36 @@ async def test_plot_keeps_peaks_below_legend() -> None:
         lines = plot_lines(plot)
         legend = lines[1:4]
         assert [line.split()[-1] for line in legend] == ["1", "2", "3"]
-        top = float(legend[0].split()[0])
+        top = plot._reserve_legend_rows()
+        assert top is not None
         assert top > max(peaks)
         # The row under the legend contains the peak, not only a tick label.
         drawn = re.sub(r"^\s*[\d.]*", "", lines[4])
         assert drawn.strip(), "\n".join(lines)
+
+
+def test_value_ticks_round_steps() -> None:
+    assert value_ticks(111.50, 111.558) == (
+        [111.5, 111.52, 111.54],
+        ["111.50", "111.52", "111.54"],
+    )
+    positions, labels = value_ticks(2000.0, 3081.7)
+    assert labels == ["2,000", "2,500", "3,000"]
+    assert positions == [2000.0, 2500.0, 3000.0]
+    assert value_ticks(0.0012, 0.0015)[1] == ["0.0012", "0.0013", "0.0014", "0.0015"]
+    assert value_ticks(7.0, 7.0) == ([7.0], ["7.000"])
+    assert value_ticks(111.5352, 111.5352)[1] == ["111.5"]
+    assert value_ticks(1.0, float("nan")) == ([], [])
+
+
+async def test_plot_labels_narrow_range_roundly() -> None:
+    """Memory that moves by a few KiB used to get labels like 111.5352."""
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one("#two", SeriesPlot)
+        plot.set_series("rss", [(float(i), 111.50 + 0.002 * i) for i in range(30)])
+        await pilot.pause()
+        found = [re.match(r"[\d.,]+", line) for line in plot_lines(plot)[1:-1]]
+        labels = [match.group() for match in found if match]
+        assert labels
+        assert set(labels) <= {"111.50", "111.52", "111.54"}

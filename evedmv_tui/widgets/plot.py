@@ -13,6 +13,7 @@ a plot six rows high still draws four rows of data.
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Iterable
 
 from textual.app import RenderResult
@@ -39,6 +40,33 @@ def time_ticks(span: float) -> tuple[list[float], list[str]]:
     count = int(span // step)
     seconds = [n * step for n in range(count, -1, -1)]
     return [float(-second) for second in seconds], [str(s) for s in seconds]
+
+
+def value_ticks(
+    low: float, high: float, gaps: int = 4
+) -> tuple[list[float], list[str]]:
+    """Return round tick positions from ``low`` to ``high`` and their labels.
+
+    The step is 1, 2 or 5 times a power of ten, the smallest that gives at
+    most ``gaps`` gaps, and every label has the decimals the step needs:
+    ``111.50``, ``111.52`` rather than plotext's ``111.5352``. A flat range
+    gets one tick at its value with four significant digits.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or high < low:
+        return [], []
+    if high == low:
+        digits = 0 if low == 0 else max(0, 3 - math.floor(math.log10(abs(low))))
+        return [low], [f"{low:,.{digits}f}"]
+    rough_step = (high - low) / max(gaps, 1)
+    magnitude = 10.0 ** math.floor(math.log10(rough_step))
+    step = next(
+        m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough_step * 0.999
+    )
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    positions = [n * step for n in range(first, last + 1)]
+    return positions, [f"{position:,.{decimals}f}" for position in positions]
 
 
 class SeriesPlot(PlotextPlot):
@@ -76,6 +104,8 @@ class SeriesPlot(PlotextPlot):
         self._legend: tuple[int, float, float] | None = None
         """Rows of the legend and the lowest and highest value drawn, or None
         when no legend is drawn."""
+        self._y_range: tuple[float, float] | None = None
+        """The lowest and highest value drawn, for the y axis ticks."""
 
     def on_mount(self) -> None:
         self.redraw()
@@ -123,6 +153,7 @@ class SeriesPlot(PlotextPlot):
             lows.append(min(ys))
             highs.append(max(ys))
             drawn = True
+        self._y_range = (min(lows), max(highs)) if lows else None
         # Only several series are labelled, so one series has no legend.
         if several and lows:
             self._legend = (len(lows), min(lows), max(highs))
@@ -132,25 +163,33 @@ class SeriesPlot(PlotextPlot):
         self.refresh()
 
     def render(self) -> RenderResult:
-        self._reserve_legend_rows()
+        top = self._reserve_legend_rows()
+        if self._y_range is not None:
+            low, high = self._y_range
+            # At least two rows per gap, so the labels never crowd.
+            gaps = min(4, max(1, (self.size.height - 2) // 2))
+            self.plt.yticks(*value_ticks(low, high if top is None else top, gaps))
         return super().render()
 
-    def _reserve_legend_rows(self) -> None:
+    def _reserve_legend_rows(self) -> float | None:
         """Raise the top of the y axis so the data stays below the legend.
 
         plotext draws the legend of several series over the top left rows
         of the plot, one row per series, where it would hide the highest
         of the first values. The plot draws ``height - 2`` rows of
-        data, under the title line and above the tick labels.
+        data, under the title line and above the tick labels. Returns the
+        raised top, or None when the axis was left to fit the data.
         """
         if self._legend is None:
-            return
+            return None
         legend_rows, low, high = self._legend
         rows = self.size.height - 2
         free = rows - legend_rows
         if free < 2 or high <= low:
-            return
-        self.plt.ylim(low, low + (high - low) * rows / free)
+            return None
+        top = low + (high - low) * rows / free
+        self.plt.ylim(low, top)
+        return top
 
     def describe_title(self, drawn: bool = True) -> str:
         """Return the title line: the title, then the units of both axes."""
