@@ -37,7 +37,7 @@ def fought(db: Database, db_url: str) -> str:
 def test_detect_prints_summary(fought: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--dsn", fought, "battles", "detect"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("battles: 1 from ")
+    assert out.startswith("1 battle found in ")
     assert "recomputed" not in out
 
 
@@ -227,7 +227,7 @@ def test_set_parameter_rebuilds(
     assert (
         main(["--dsn", fought, "battles", "detect", "--set", "hour_min_kills=50"]) == 0
     )
-    assert capsys.readouterr().out.startswith("battles: 0 from ")
+    assert capsys.readouterr().out.startswith("0 battles found in ")
     assert main(["--dsn", fought, "battles", "detect", "--show-parameters"]) == 0
     assert "hour_min_kills = 50" in capsys.readouterr().out
     assert main(["--dsn", fought, "battles", "detect", "--set", "bogus=1"]) == 2

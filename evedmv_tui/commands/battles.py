@@ -161,9 +161,9 @@ def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:
     parameters can change without changing any battle's kills.
     """
     text = (
-        f"battles: {summary.battles:,} from {count_noun(summary.kills_read, 'kill')}"
-        f" read: {summary.created:,} new, {summary.updated:,} with other kills,"
-        f" {summary.deleted:,} removed"
+        f"{count_noun(summary.battles, 'battle')} found in"
+        f" {count_noun(summary.kills_read, 'kill')} read: {summary.created:,} new,"
+        f" {summary.updated:,} with other kills, {summary.deleted:,} removed"
     )
     if rebuilt:
         text += f"; sides and metrics of all {summary.battles:,} recomputed"
