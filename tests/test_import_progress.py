@@ -67,6 +67,19 @@ def test_pipe_gets_plain_lines() -> None:
     assert "\r" not in stream.getvalue()
 
 
+def test_pipe_gets_last_file_line() -> None:
+    """A log ends on the finished import, not on the last periodic 99 %."""
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, tty=False)
+    printer(_progress(250, 10.0))
+    printer(dataclasses.replace(_progress(990, 11.0), files_done=6))
+    printer(dataclasses.replace(_progress(1000, 11.5), files_done=7))
+    printer(dataclasses.replace(_progress(1000, 11.6), files_done=7))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[-1].startswith("evedmv: 100% files 7/7")
+
+
 def test_summary_names_rejects() -> None:
     summary = ImportSummary(
         read=12,

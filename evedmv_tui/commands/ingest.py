@@ -126,8 +126,13 @@ class ProgressPrinter:
                 self.stream.write("\r" + self.render(progress) + "\x1b[K")
                 self.stream.flush()
                 self._drawn = True
-        elif now - self._last >= LOG_INTERVAL:
+        elif now - self._last >= LOG_INTERVAL or (
+            # The line of the last finished file, so a log does not end on 99 %.
+            progress.files_done >= progress.files_total
+            and progress.files_done != self._files_done
+        ):
             self._last = now
+            self._files_done = progress.files_done
             self.stream.write(f"evedmv: {self.render(progress, bar=False)}\n")
             self.stream.flush()
 
