@@ -576,9 +576,12 @@ async def test_rows_per_call_round_trip(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_version_two_baselines_upgrade(tmp_path: Path) -> None:
-    """Baselines from schema version 2 keep their figures and have no rows per call."""
-    path = tmp_path / "baselines.sqlite3"
+def write_version_two(path: Path, baseline: tuple[object, ...]) -> None:
+    """Write a baseline file of schema version 2, before rows per call.
+
+    ``baseline`` is the row's key, label, count, mean, variance, last value,
+    update time and epoch.
+    """
     with sqlite3.connect(path) as conn:
         for version, script in MIGRATIONS:
             if version <= 2:
@@ -587,9 +590,15 @@ async def test_version_two_baselines_upgrade(tmp_path: Path) -> None:
         conn.execute(
             "INSERT INTO baseline (key, label, count, mean, variance, warmup,"
             " last_value, updated_at, regressed, epoch)"
-            " VALUES (?, 'SELECT 1', 30, 10, 1, '[]', 11, 100, 0, 2)",
-            (KEY,),
+            " VALUES (?, ?, ?, ?, ?, '[]', ?, ?, 0, ?)",
+            baseline,
         )
+
+
+async def test_version_two_baselines_upgrade(tmp_path: Path) -> None:
+    """Baselines from schema version 2 keep their figures and have no rows per call."""
+    path = tmp_path / "baselines.sqlite3"
+    write_version_two(path, (KEY, "SELECT 1", 30, 10, 1, 11, 100, 2))
     store = await open_store(path)
     try:
         assert store.status.level == "ok"

@@ -6,7 +6,8 @@ Regenerate the snapshots after an intended change with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -921,20 +922,21 @@ async def test_watch_screen_refreshes_on_new_matches(
         assert cell_widths_fit(matches) == []
 
 
-async def test_empty_period_names_dates_and_all_time_key(
-    db: Database, settings: Settings
-) -> None:
-    """An empty period shows its dates and the key for all time.
+@contextlib.asynccontextmanager
+async def quiet_corporation_page(
+    db: Database, settings: Settings, later_minutes: int
+) -> AsyncIterator[tuple[Any, CorporationScreen]]:
+    """Open a corporation page whose kills all lie before the period.
 
-    The period ends at the newest killmail stored for anyone, so one later
-    kill elsewhere used to leave the page at "No activity in this period."
+    Another corporation's kill ``later_minutes`` after the fight ends the
+    period, which is anchored at the newest killmail stored for anyone.
     """
     insert_static(db)
     side_a = fleet(4, 98_000_901, None)
     side_b = fleet(4, 98_000_902, None)
     later = fleet(2, 98_000_903, None)
     import_kills(db, brawl(side_a, side_b, kills=6))
-    import_kills(db, [kill(60 * 24 * 60, later[0], [later[1]])])
+    import_kills(db, [kill(later_minutes, later[0], [later[1]])])
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -944,11 +946,25 @@ async def test_empty_period_names_dates_and_all_time_key(
         assert isinstance(screen, CorporationScreen)
         assert screen.page is not None
         assert screen.page.summary.kills == 0
+        yield pilot, screen
+
+
+async def test_empty_period_names_dates_and_all_time_key(
+    db: Database, settings: Settings
+) -> None:
+    """An empty period shows its dates and the key for all time.
+
+    The period ends at the newest killmail stored for anyone, so one later
+    kill elsewhere used to leave the page at "No activity in this period."
+    """
+    async with quiet_corporation_page(db, settings, 60 * 24 * 60) as (pilot, screen):
+        app = pilot.app
         heatmap = text_of(app, "#entity-heatmap")
         assert "2021-12-27 18:00 to 2022-01-26 18:00 UTC" in heatmap
         assert "Press 4 for all time." in heatmap
         await pilot.press("4")
         await settle(pilot)
+        assert screen.page is not None
         assert screen.page.summary.kills == 3
         assert "suggests" in text_of(app, "#entity-heatmap")
 
@@ -959,21 +975,9 @@ async def test_recent_outside_period_shows_year(
     """The period showed no kills while the Recent tab listed kills of an
     earlier year by month and day only, with no word that the list reaches
     back before the period."""
-    insert_static(db)
-    side_a = fleet(4, 98_000_901, None)
-    side_b = fleet(4, 98_000_902, None)
-    later = fleet(2, 98_000_903, None)
-    import_kills(db, brawl(side_a, side_b, kills=6))
-    import_kills(db, [kill(400 * 24 * 60, later[0], [later[1]])])
-    app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", 98_000_901)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CorporationScreen)
+    async with quiet_corporation_page(db, settings, 400 * 24 * 60) as (pilot, screen):
+        app = pilot.app
         assert screen.page is not None
-        assert screen.page.summary.kills == 0
         assert screen.page.until.year == 2023
         heading = text_of(app, "#entity-recent-heading")
         assert heading == (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ from evedmv_tui.monitor.regressions import (
 )
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.store.baselines import (
-    MIGRATIONS,
     AlertWrite,
     SaveBatch,
     StoredAlert,
     open_store,
 )
+from tests.test_baselines import write_version_two
 
 KEY = "statement:3f2a9c0d11e4b7a8:mean_ms"
 QUIET = "statement:00aa00aa00aa00aa:mean_ms"
@@ -502,17 +501,7 @@ async def test_upgraded_file_baselines_still_alert(tmp_path: Path) -> None:
     """Baselines stored before rows per call existed keep judging their keys."""
     path = tmp_path / "baselines.sqlite3"
     clock = Clock()
-    with sqlite3.connect(path) as conn:
-        for version, script in MIGRATIONS:
-            if version <= 2:
-                conn.executescript(script)
-        conn.execute("PRAGMA user_version = 2")
-        conn.execute(
-            "INSERT INTO baseline (key, label, count, mean, variance, warmup,"
-            " last_value, updated_at, regressed, epoch)"
-            " VALUES (?, 'INSERT', 40, 2, 0.01, '[]', 2, ?, 0, 0)",
-            (KEY, clock.at),
-        )
+    write_version_two(path, (KEY, "INSERT", 40, 2, 0.01, 2, clock.at, 0))
     service = await AlertService.open(path)
     try:
         assert service.status.level == "ok"
