@@ -195,6 +195,23 @@ async def test_keyed_table_home_end_move_between_rows() -> None:
         assert table.scroll_y == 0
 
 
+async def test_emptied_table_drops_wide_columns() -> None:
+    """An emptied table of long query texts kept a horizontal scroll bar."""
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows([("q", ["x" * 200, 1])])
+        await pilot.pause()
+        assert table.max_scroll_x > 0
+        table.update_rows([])
+        await pilot.pause()
+        assert table.row_count == 0
+        assert table.max_scroll_x == 0
+        assert [column.label.plain for column in table.ordered_columns] == [
+            label for _, label in table.column_specs
+        ]
+
+
 async def test_keyed_table_shows_markup_as_text() -> None:
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:

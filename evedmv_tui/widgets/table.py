@@ -119,6 +119,9 @@ class KeyedTable(DataTable[Any]):
                 raise ValueError(
                     f"update_rows: row {key!r} has {len(cells)} cells, expected {width}"
                 )
+        if not wanted:
+            self._clear_to_headers()
+            return
         cursor_key = self.cursor_key
         scroll_x, scroll_y = self.scroll_x, self.scroll_y
         current = self.row_keys
@@ -138,6 +141,20 @@ class KeyedTable(DataTable[Any]):
         if cursor_key is not None and cursor_key in wanted_keys:
             self.move_cursor(row=keys.index(cursor_key), scroll=False)
         self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+
+    def _clear_to_headers(self) -> None:
+        """Remove every row and size the columns to their labels again.
+
+        DataTable keeps a column as wide as the widest cell it ever had, so
+        an emptied table of long query texts kept a horizontal scroll bar.
+        """
+        if not self.row_count and self.scroll_x == 0:
+            widths = [column.content_width for column in self.ordered_columns]
+            if widths == [column.label.cell_len for column in self.ordered_columns]:
+                return
+        self.clear(columns=True)
+        for key, label in self.column_specs:
+            self.add_column(label, key=key)
 
     def _update_in_place(self, wanted: list[tuple[str, list[Text | str]]]) -> None:
         keep = {key for key, _ in wanted}
