@@ -238,7 +238,11 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
         ),
         (
             {"start": "2003-01-01T00:00:00", "end": "2030-01-01T00:00:00"},
-            "field 'end' is 9862 days, 0:00:00 after 'start', more than the"
+            "field 'end' is 9,862 days after 'start', more than the maximum of 7 days",
+        ),
+        (
+            {"start": "2021-11-27T00:00:00", "end": "2021-12-04T03:20:00"},
+            "field 'end' is 7 days 3 h 20 min after 'start', more than the"
             " maximum of 7 days",
         ),
         (

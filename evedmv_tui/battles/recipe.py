@@ -146,6 +146,19 @@ def _fail(path: Path, field: str, problem: str) -> RecipeError:
     )
 
 
+def _span_text(span: dt.timedelta) -> str:
+    """Return ``span`` in words: ``9,862 days`` or ``7 days 3 h 20 min``."""
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days:,} day" + ("" if days == 1 else "s")] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes:
+        parts.append(f"{minutes} min")
+    return " ".join(parts) or "less than a minute"
+
+
 def _time(path: Path, document: dict[str, Any], field: str) -> dt.datetime:
     raw = document.get(field)
     if not isinstance(raw, str):
@@ -257,8 +270,8 @@ def read_recipe(path: Path) -> Recipe:
         raise _fail(
             path,
             "end",
-            f"is {end - start} after 'start', more than the maximum of"
-            f" {MAX_WINDOW.days} days; narrow the window to the battle",
+            f"is {_span_text(end - start)} after 'start', more than the maximum"
+            f" of {MAX_WINDOW.days} days; narrow the window to the battle",
         )
     overrides = []
     raw_overrides = document.get("overrides", [])
