@@ -241,7 +241,7 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
             "field 'end' is 9,862 days after 'start', more than the maximum of 7 days",
         ),
         (
-            {"start": "2021-11-27T00:00:00", "end": "2021-12-04T03:20:00"},
+            {"start": "2021-11-27T00:00:00", "end": "2021-12-04T03:19:30"},
             "field 'end' is 7 days 3 h 20 min after 'start', more than the"
             " maximum of 7 days",
         ),

@@ -147,8 +147,11 @@ def _fail(path: Path, field: str, problem: str) -> RecipeError:
 
 
 def _span_text(span: dt.timedelta) -> str:
-    """Return ``span`` in words: ``9,862 days`` or ``7 days 3 h 20 min``."""
-    minutes = int(span.total_seconds() // 60)
+    """Return ``span`` in words: ``9,862 days`` or ``7 days 3 h 20 min``.
+
+    Seconds round up, so a span just over a limit never reads as the limit.
+    """
+    minutes = -int(-span.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days:,} day" + ("" if days == 1 else "s")] if days else []
