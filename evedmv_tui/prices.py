@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from evedmv_tui.errors import EvedmvError
+from evedmv_tui.ingest.sources import other_encoding
 from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
@@ -90,6 +92,24 @@ def _invalid_record(path: Path, record: str, problem: str) -> PriceError:
     )
 
 
+_AT_RECORD = re.compile(
+    r"^(?P<problem>.*) - at `\$\[(?P<index>\d+)\](?:\.(?P<field>\w+))?`$"
+)
+"""msgspec's location of a validation error in a list: ``... - at `$[5].type_id```."""
+
+
+def _where(exc: msgspec.ValidationError) -> str:
+    """Return msgspec's error with its location as a 1-based record and field."""
+    text = str(exc)
+    match = _AT_RECORD.match(text)
+    if match is None:
+        return text
+    where = f"record {int(match['index']) + 1}"
+    if match["field"]:
+        where += f", field {match['field']}"
+    return f"{where}: {match['problem']}"
+
+
 def _check_record(path: Path, index: int, row: MarketPrice) -> None:
     """Raise :class:`PriceError` unless ``row`` fits the ``prices`` table.
 
@@ -100,7 +120,7 @@ def _check_record(path: Path, index: int, row: MarketPrice) -> None:
     if not 1 <= row.type_id <= MAX_TYPE_ID:
         raise _invalid_record(
             path,
-            f"record {index}",
+            f"record {index + 1}",
             f"type_id is {row.type_id}, expected a positive bigint"
             f" (1 to {MAX_TYPE_ID})",
         )
@@ -109,7 +129,7 @@ def _check_record(path: Path, index: int, row: MarketPrice) -> None:
         if value is not None and not (0 <= value <= MAX_ISK):
             raise _invalid_record(
                 path,
-                f"record {index} (type_id {row.type_id})",
+                f"record {index + 1} (type_id {row.type_id})",
                 f"{field} is {value}, expected a finite number of ISK"
                 f" from 0 to {MAX_ISK:.0e}",
             )
@@ -142,6 +162,14 @@ def read_prices(path: Path) -> list[MarketPrice]:
             f"{path} does not exist",
             "save the body of ESI's GET /markets/prices/ to a file and pass it",
         ) from None
+    encoding = other_encoding(data[:4])
+    if encoding is not None:
+        raise PriceError(
+            "price file not UTF-8",
+            f"{path} is {encoding} text, but JSON files must be UTF-8",
+            f"convert it with iconv -f {encoding} -t UTF-8 FILE > NEW.json and"
+            " import the new file",
+        )
     try:
         rows = msgspec.json.decode(data, type=list[MarketPrice])
     except msgspec.ValidationError as exc:
@@ -153,9 +181,9 @@ def read_prices(path: Path) -> list[MarketPrice]:
             raise _invalid_json(path, json_exc) from None
         raise PriceError(
             "invalid price file",
-            f"{path}: {exc}",
+            f"{path}: {_where(exc)}",
             "expected ESI's /markets/prices/ response: a JSON array of objects"
-            " with type_id, average_price and adjusted_price",
+            " with type_id, average_price and adjusted_price; nothing was imported",
         ) from None
     except msgspec.DecodeError as exc:
         raise _invalid_json(path, exc) from None

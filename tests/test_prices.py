@@ -87,24 +87,31 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
     [
         ('{"type_id": 1}', "Expected `array`"),
         ('[{"average_price": 3.0}]', "missing required field `type_id`"),
-        ('[{"type_id": "x"}]', "$[0].type_id"),
-        ('[{"type_id": 1, "average_price": -4}]', "record 0 (type_id 1)"),
+        (
+            '[{"type_id": "x"}]',
+            "record 1, field type_id: Expected `int`, got `str`",
+        ),
+        (
+            '[{"type_id": 1}, {"type_id": 2, "average_price": "abc"}]',
+            "record 2, field average_price: Expected `float | null`, got `str`",
+        ),
+        ('[{"type_id": 1, "average_price": -4}]', "record 1 (type_id 1)"),
         (
             '[{"type_id": 34, "average_price": 1e300, "adjusted_price": 1}]',
-            "record 0 (type_id 34): average_price is 1e+300, expected a finite"
+            "record 1 (type_id 34): average_price is 1e+300, expected a finite"
             " number of ISK from 0 to 1e+15",
         ),
         (
             '[{"type_id": 1, "adjusted_price": 1}, {"type_id": 2,'
             ' "adjusted_price": 1000000000000001}]',
-            "record 1 (type_id 2): adjusted_price is 1000000000000001.0",
+            "record 2 (type_id 2): adjusted_price is 1000000000000001.0",
         ),
         (
             '[{"type_id": 1180591620717411303424, "average_price": 1}]',
-            "record 0: type_id is 1180591620717411303424, expected a positive"
+            "record 1: type_id is 1180591620717411303424, expected a positive"
             " bigint (1 to 9223372036854775807)",
         ),
-        ('[{"type_id": 0, "average_price": 1}]', "record 0: type_id is 0"),
+        ('[{"type_id": 0, "average_price": 1}]', "record 1: type_id is 0"),
         ("[{", "not complete JSON"),
         ('{"killmail_id": 5, "kill', "not complete JSON"),
         ('{"type_id": 34}', "Expected `array`, got `object`"),
@@ -123,6 +130,18 @@ def test_bad_response_rejected(
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
 
 
+def test_utf16_price_file_says_convert(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_bytes('[{"type_id": 34, "average_price": 5.0}]'.encode("utf-16"))
+    with pytest.raises(PriceError) as caught:
+        import_prices(db, path)
+    assert caught.value.message == (
+        f"{path} is UTF-16 text, but JSON files must be UTF-8"
+    )
+    assert "iconv -f UTF-16 -t UTF-8" in caught.value.render()
+    assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
 def test_command_rejects_huge_price(
     db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -132,7 +151,7 @@ def test_command_rejects_huge_price(
     status = main(["--dsn", db_url, "prices", "import", str(path)])
     err = capsys.readouterr().err
     assert status == 2
-    assert f"{path}: record 0 (type_id 34): average_price is 1e+300" in err
+    assert f"{path}: record 1 (type_id 34): average_price is 1e+300" in err
     assert "Traceback" not in err
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
 

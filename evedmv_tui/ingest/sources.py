@@ -632,7 +632,7 @@ _OTHER_BOMS = (
 """Byte order marks of the UTF-16 and UTF-32 encodings, longest first."""
 
 
-def _other_encoding(head: bytes) -> str | None:
+def other_encoding(head: bytes) -> str | None:
     """Return the encoding of JSON text in UTF-16 or UTF-32, or None.
 
     The name is one that iconv accepts. Without a byte order mark, the NUL
@@ -658,7 +658,7 @@ def _other_encoding(head: bytes) -> str | None:
 
 def _check_utf8(stream: Peekable, source_file: str, prefix: str) -> None:
     """Raise :class:`InputError` for JSON text in UTF-16 or UTF-32."""
-    encoding = _other_encoding(stream.peek(4)[:4])
+    encoding = other_encoding(stream.peek(4)[:4])
     if encoding is None:
         return
     where = f"{source_file}: {prefix}" if prefix else source_file
