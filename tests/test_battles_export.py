@@ -196,3 +196,28 @@ def test_discord_export_names_third_party_opponents() -> None:
     assert block[0].endswith(" 50.0%")
     assert block[1].endswith(" 50.0%")
     assert block[2].endswith(" 0.0% against sides 1, 2")
+
+
+def report_with_unvalued_kills() -> BattleReport:
+    """A report where 3 of its 40 kills have no ISK value."""
+    report = report_with_third_party()
+    metrics = report.metrics | {"completeness": {"kills_without_value": 3}}
+    return dataclasses.replace(report, metrics=metrics)
+
+
+@pytest.mark.parametrize("render", [render_text, render_markdown, render_discord])
+def test_exports_count_kills_without_value(render: Any) -> None:
+    note = "3 of 40 kills have no ISK value"
+    assert note in render(report_with_unvalued_kills()).splitlines()
+    assert "no ISK value" not in render(report_with_third_party())
+
+
+def test_discord_note_follows_closed_block() -> None:
+    lines = render_discord(report_with_unvalued_kills()).splitlines()
+    assert lines[-2:] == ["```", "3 of 40 kills have no ISK value"]
+
+
+def test_discord_third_party_efficiency_aligned() -> None:
+    block = render_discord(report_with_third_party()).splitlines()[3:-1]
+    percent_columns = {row.index("%") for row in block}
+    assert len(percent_columns) == 1, block

@@ -36,12 +36,36 @@ def efficiency_text(side: Mapping[str, Any]) -> str:
     ships, so it can be 0 while the side destroyed other third parties. Its
     text names those sides, for example "0.0% against sides 1, 2".
     """
+    value, qualifier = _efficiency_parts(side)
+    return value + qualifier
+
+
+def _efficiency_parts(side: Mapping[str, Any]) -> tuple[str, str]:
+    """Return a side's efficiency split into the percentage and its qualifier.
+
+    The qualifier is empty for a principal side. A table aligns the
+    percentages and lets the qualifier run on after them.
+    """
     value = side.get("efficiency")
     text = "-" if value is None else f"{value:.1%}"
+    qualifier = ""
     if side.get("third_party"):
         opponents = ", ".join(str(n) for n in sorted(side.get("opponents", [])))
-        text += f" against sides {opponents}" if opponents else " (third party)"
-    return text
+        qualifier = f" against sides {opponents}" if opponents else " (third party)"
+    return text, qualifier
+
+
+def missing_value_note(report: BattleReport) -> str | None:
+    """Return a note counting the kills without an ISK value, or None if none.
+
+    ISK totals leave those kills out, so every format that shows a total
+    shows this note with it.
+    """
+    completeness = report.metrics.get("completeness") or {}
+    missing = completeness.get("kills_without_value")
+    if not missing:
+        return None
+    return f"{missing:,} of {report.kills:,} kills have no ISK value"
 
 
 def _title(report: BattleReport) -> str:
@@ -101,13 +125,9 @@ def render_text(report: BattleReport) -> str:
             lines.append(f"  - {report.name(entity.entity_id)}: {entity.reason}")
         if len(members) > 8:
             lines.append(f"  - and {len(members) - 8:,} more")
-    completeness = report.metrics.get("completeness", {})
-    if completeness.get("kills_without_value"):
-        lines.append("")
-        lines.append(
-            f"{completeness['kills_without_value']:,} of {report.kills:,} kills have"
-            " no ISK value"
-        )
+    note = missing_value_note(report)
+    if note:
+        lines.extend(["", note])
     return "\n".join(lines) + "\n"
 
 
@@ -248,6 +268,9 @@ def render_markdown(report: BattleReport) -> str:
             f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
             f" | {efficiency_text(side)} |"
         )
+    note = missing_value_note(report)
+    if note:
+        lines.extend(["", _cell(note)])
     return "\n".join(lines) + "\n"
 
 
@@ -267,13 +290,16 @@ def render_discord(report: BattleReport) -> str:
     for side in report.sides:
         number = side["side"]
         name = _discord_code(report.side_label(number), 28)
+        efficiency, qualifier = _efficiency_parts(side)
         rows.append(
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"
-            f" {format_isk(side['isk_lost']):>7} {efficiency_text(side):>6}"
+            f" {format_isk(side['isk_lost']):>7} {efficiency:>6}{qualifier}"
         )
+    note = missing_value_note(report)
+    tail = [fence] if note is None else [fence, _discord_text(note)]
     # The longest "... and N more sides" line, with room to spare.
     reserve = len(f"... and {len(rows)} more sides") + 1
-    budget = DISCORD_LIMIT - len("\n".join([*head, fence, fence])) - 1
+    budget = DISCORD_LIMIT - len("\n".join([*head, fence, *tail])) - 1
     shown: list[str] = []
     for index, row in enumerate(rows):
         needed = len(row) + 1 + (reserve if index < len(rows) - 1 else 0)
@@ -283,4 +309,4 @@ def render_discord(report: BattleReport) -> str:
         budget -= len(row) + 1
     if len(shown) < len(rows):
         shown.append(f"... and {len(rows) - len(shown)} more sides")
-    return "\n".join([*head, fence, *shown, fence]) + "\n"
+    return "\n".join([*head, fence, *shown, *tail]) + "\n"
