@@ -80,6 +80,31 @@ def test_list_filters_by_system(
     assert "Jita" in capsys.readouterr().out
 
 
+def test_list_trims_place_names(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    args = ["--dsn", fought, "battles", "list", "--system", " jita "]
+    assert main([*args, "--region", "The Forge "]) == 0
+    assert "Jita" in capsys.readouterr().out
+
+
+def test_recipe_trims_system_names(
+    fought: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    main(["--dsn", fought, "battles", "list", "--json"])
+    battle_id = json.loads(capsys.readouterr().out)[0]["battle_id"]
+    recipe = tmp_path / "recipe.json"
+    args = ["--dsn", fought, "battles", "show", str(battle_id)]
+    assert main([*args, "--save-recipe", str(recipe)]) == 0
+    saved = json.loads(recipe.read_text())
+    recipe.write_text(json.dumps(saved | {"systems": [" Jita "]}))
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "show", "--recipe", str(recipe)]) == 0
+    assert "Jita" in capsys.readouterr().out
+
+
 def test_list_since_reports_latest_end(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:

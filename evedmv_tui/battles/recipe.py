@@ -355,7 +355,8 @@ def write_recipe(recipe: Recipe, path: Path) -> None:
 
 def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:
     ids = [s for s in recipe.systems if isinstance(s, int)]
-    names = [s for s in recipe.systems if isinstance(s, str)]
+    # A stray space around a name is easy to type and no stored name has one.
+    names = [s.strip() for s in recipe.systems if isinstance(s, str)]
     if names:
         found = dict(
             db.fetch_all(

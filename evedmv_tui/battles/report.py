@@ -43,6 +43,14 @@ class BattleFilter:
     min_isk: float | None = None
     limit: int = 500
 
+    def __post_init__(self) -> None:
+        # Names come from a shell or a text field, where a stray space is easy
+        # to type and EVE system and region names never start or end with one.
+        for field in ("system", "region"):
+            value = getattr(self, field)
+            if value is not None:
+                object.__setattr__(self, field, value.strip())
+
 
 def unknown_places(db: Database, criteria: BattleFilter) -> list[str]:
     """Return the system and region filters that name no stored place.
