@@ -196,6 +196,37 @@ def test_lost_server_ends_import_promptly(
     assert run.inserted == 2 * BATCH
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_stopped_import_stays_unfinished(
+    db: Database, db_url: str, killmail_file: Path, stop: type[BaseException]
+) -> None:
+    """Ctrl-C closed the row as finished, yet the CLI asked for a repair."""
+    batches = 0
+
+    def stop_after_second(_db: Database, _result: BatchResult) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise stop
+
+    # Hooks catch Exception only, so this stops the import as Ctrl-C would.
+    with pytest.raises(stop):
+        import_paths(
+            db,
+            [killmail_file],
+            offline=True,
+            after_batch=[stop_after_second],
+            batch_size=BATCH,
+        )
+
+    assert _stored(db_url) == 2 * BATCH
+    run = _last_run(db_url)
+    assert run.finished is None
+    assert run.state == "interrupted"
+    assert run.read == 2 * BATCH
+    assert run.inserted == 2 * BATCH
+
+
 def test_ingest_panel_names_interrupted_import() -> None:
     counts = IngestCounts(0, None, None, 0, 0, 0)
     run = ImportRun(28, 1.0, None, 8_000, 8_000, 0, 0, locked=False)

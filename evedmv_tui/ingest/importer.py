@@ -526,8 +526,12 @@ def import_paths(
             # The row keeps the counts of the committed batches, and its free
             # lock shows the import as interrupted.
             raise
-        except BaseException:
-            # Record the totals of what landed before the failure.
+        except Exception:
+            # The import ended by itself, so record the totals of what landed
+            # before the failure. KeyboardInterrupt (Ctrl-C) and SystemExit
+            # do not derive from Exception and skip this. Their row keeps
+            # finished_at NULL and the counts of the committed batches, so it
+            # shows as interrupted.
             try:
                 record.finish(batcher.total)
             except Exception as exc:
