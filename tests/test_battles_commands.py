@@ -70,6 +70,35 @@ def test_list_json_has_required_fields(
     assert labels == {"Goonswarm <b>Federation</b>", "Pandemic Horde"}
 
 
+def test_json_rounds_isk_to_cents(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ISK sums carry float noise, which the JSON outputs round off."""
+    insert_static(db)
+    side_a = fleet(6, 98_000_401, 99_000_401)
+    side_b = fleet(6, 98_000_403, 99_000_402)
+    insert_kills(db, brawl(side_a, side_b, kills=30, value=10_000_000.01))
+    assert main(["--dsn", db_url, "battles", "detect", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", db_url, "battles", "list", "--json"]) == 0
+    (battle,) = json.loads(capsys.readouterr().out)
+    assert battle["isk_destroyed"] == 300_000_000.3
+    sides = battle["sides"]
+    assert sum(side["isk_lost"] for side in sides) == pytest.approx(300_000_000.3)
+    for side in sides:
+        assert side["isk_lost"] == round(side["isk_lost"], 2)
+        assert side["isk_destroyed"] == round(side["isk_destroyed"], 2)
+    show = ["--dsn", db_url, "battles", "show", str(battle["battle_id"])]
+    assert main([*show, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["isk_destroyed"] == 300_000_000.3
+    for side in report["sides"]:
+        for key in ("isk_lost", "isk_destroyed", "isk_destroyed_of_opponents"):
+            assert side[key] == round(side[key], 2)
+    for minutes in report["timeline"]["isk"].values():
+        assert all(value == round(value, 2) for value in minutes)
+
+
 def test_list_filters_by_system(
     fought: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

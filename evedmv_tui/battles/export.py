@@ -131,6 +131,24 @@ def render_text(report: BattleReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+SIDE_ISK_KEYS = (
+    "isk_lost",
+    "isk_destroyed",
+    "isk_destroyed_of_opponents",
+    "loot_dropped",
+)
+"""Keys of a side's metrics whose values are ISK."""
+
+
+def round_isk(value: float | None) -> float | None:
+    """Return an ISK figure rounded to 0.01 ISK, the precision EVE shows, or None.
+
+    Sums of killmail values carry float noise (270000.04000000004), which
+    JSON output would otherwise print in full.
+    """
+    return None if value is None else round(value, 2)
+
+
 def report_document(report: BattleReport) -> dict[str, Any]:
     """Return the report as plain JSON-ready data, names included.
 
@@ -140,6 +158,9 @@ def report_document(report: BattleReport) -> dict[str, Any]:
     for side in report.sides:
         entry = dict(side)
         entry["label"] = report.side_label(side["side"])
+        for key in SIDE_ISK_KEYS:
+            if key in entry:
+                entry[key] = round_isk(entry[key])
         for key in ("top_final_blows", "top_damage"):
             entry[key] = [
                 {"character_id": pilot, "name": report.names.get(pilot), "value": value}
@@ -159,7 +180,7 @@ def report_document(report: BattleReport) -> dict[str, Any]:
         "kind": report.kind,
         "kills": report.kills,
         "pilots": report.pilots,
-        "isk_destroyed": report.isk_destroyed,
+        "isk_destroyed": round_isk(report.isk_destroyed),
         "confidence": report.confidence,
         "unclear": report.unclear,
         "ongoing": report.ongoing,
@@ -180,7 +201,7 @@ def report_document(report: BattleReport) -> dict[str, Any]:
             }
             for e in report.entities
         ],
-        "timeline": report.metrics.get("timeline"),
+        "timeline": _timeline_document(report.metrics.get("timeline")),
         "completeness": report.metrics.get("completeness"),
         "killmails": [
             {
@@ -191,12 +212,28 @@ def report_document(report: BattleReport) -> dict[str, Any]:
                 "victim_corporation": report.names.get(k.victim_corporation_id or 0),
                 "ship": report.type_names.get(k.victim_ship_type_id),
                 "ship_type_id": k.victim_ship_type_id,
-                "value": k.total_value,
+                "value": round_isk(k.total_value),
                 "side": k.side_no,
             }
             for k in report.killmails
         ],
     }
+
+
+def _timeline_document(timeline: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Return the stored timeline with its ISK per minute rounded to 0.01 ISK.
+
+    ``timeline["isk"]`` maps a victim side to its ISK lost in each minute.
+    """
+    if timeline is None:
+        return None
+    document = dict(timeline)
+    if "isk" in document:
+        document["isk"] = {
+            side: [round_isk(value) for value in minutes]
+            for side, minutes in document["isk"].items()
+        }
+    return document
 
 
 def render_json(report: BattleReport) -> str:

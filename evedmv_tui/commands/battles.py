@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.battles.detect import DetectionSummary, detect_all, detect_since_latest
-from evedmv_tui.battles.export import FORMATS, render
+from evedmv_tui.battles.export import FORMATS, render, round_isk
 from evedmv_tui.battles.overrides import ENTITY_KINDS, AlreadyOnSide, move_entity
 from evedmv_tui.battles.parameters import (
     load_parameters,
@@ -221,9 +221,12 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
             for key in ("start_time", "end_time", "solar_system_ids", "system_names"):
                 del entry[key]
             entry["updated_at"] = battle.updated_at.isoformat()
+            entry["isk_destroyed"] = round_isk(battle.isk_destroyed)
             entry["sides"] = [
                 {
                     **dataclasses.asdict(side),
+                    "isk_lost": round_isk(side.isk_lost),
+                    "isk_destroyed": round_isk(side.isk_destroyed),
                     "label": _label(side.label_id, names),
                 }
                 for side in sides.get(battle.battle_id, [])
