@@ -156,7 +156,9 @@ _HULL_PRICE = _market_price("h.type_id", "hf", "hp", "hty", "hgr")
 _FITTED_LIST = ", ".join(str(flag) for flag in sorted(FITTED_FLAGS))
 
 # One statement values a whole batch. A killmail none of whose types has a
-# price keeps NULL values: zero ISK would claim a worthless loss. A killmail
+# price keeps NULL values: zero ISK would claim a worthless loss. Nominal
+# prices (SKINs, blueprint copies) do not count as a price for this, so a
+# killmail whose hull and items are unpriced does not read as 0.01 ISK. A killmail
 # whose rounded total is above MAX_ISK gets NULL values too, because such a
 # total comes from a corrupt quantity or price, not from a real loss. The
 # statement returns the number of killmails valued, the number set to NULL
@@ -196,7 +198,8 @@ computed AS (
     FROM target t
     CROSS JOIN LATERAL (
         SELECT
-            bool_or(r.unit_price IS NOT NULL) AS any_priced,
+            bool_or(r.unit_price IS NOT NULL AND r.unit_price <> {NOMINAL_PRICE})
+                AS any_priced,
             sum(coalesce(r.unit_price, 0) * r.quantity_dropped) AS dropped,
             sum(coalesce(r.unit_price, 0) * r.quantity_destroyed) AS destroyed,
             sum(
@@ -399,7 +402,8 @@ def compute_values(
                 # double precision sum exactly as it was.
                 continue
             unit_price = market_price
-        any_priced = True
+        if unit_price != NOMINAL_PRICE:
+            any_priced = True
         dropped += unit_price * quantity_dropped
         destroyed += unit_price * quantity_destroyed
         if parent_index is None and flag in fitted_flags:

@@ -495,15 +495,25 @@ def test_round_cents_matches_numeric_round(db: Database) -> None:
 
 
 def test_compute_values_without_prices() -> None:
+    """Nominal prices alone do not value a killmail: with its hull and items
+    unpriced, it would read as 0.03 ISK instead of an unknown value."""
     item = (1, KILL_TIME, 0, None, 587, 27, 1, 1, 0)
     assert compute_values({}, 587, [item]) is None
     nominal = (1, KILL_TIME, 1, None, 999, 5, 2, 0, 3)
-    values = compute_values({}, 587, [item, nominal])
+    assert compute_values({}, 587, [item, nominal]) is None
+    values = compute_values({587: 300_000.0}, 587, [item, nominal])
     assert values is not None
-    assert values.total_value == 0.03
+    assert values.total_value == 600_000.03
     assert values.dropped_value == 0.03
-    assert values.destroyed_value == 0.0
-    assert values.fitted_value == 0.0
+    assert values.destroyed_value == 600_000.0
+
+
+def test_nominal_items_alone_stay_null(db: Database) -> None:
+    _partitions(db)
+    # A blueprint copy (singleton 2) in an unpriced hull.
+    _insert_killmail(db, 4, 99_999, [(None, 9999, 5, 2, 0, 3)])
+    assert apply_computed_values(db, None, [4]) == 0
+    assert _values(db, 4) == (None, None, None, None, None)
 
 
 def test_import_values_equal_sql(db: Database) -> None:
