@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import socket
 import threading
 import time
@@ -14,10 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from evedmv_tui.cli import main
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.generate import generate_killmails
 from evedmv_tui.ingest.hooks import BatchResult
-from evedmv_tui.ingest.importer import import_paths
+from evedmv_tui.ingest.importer import _import_record, import_paths
 from evedmv_tui.monitor.ingest import ImportRun, IngestCounts, IngestHealth, read_ingest
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
@@ -196,6 +198,45 @@ def test_lost_server_ends_import_promptly(
     assert run.inserted == 2 * BATCH
 
 
+def _stop_import(db: Database, killmail_file: Path) -> int:
+    """Stop an import by Ctrl-C after its second batch and return its id."""
+    batches = 0
+
+    def stop_after_second(_db: Database, _result: BatchResult) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_paths(
+            db,
+            [killmail_file],
+            offline=True,
+            after_batch=[stop_after_second],
+            batch_size=BATCH,
+        )
+    import_id = db.fetch_value("SELECT max(import_id) FROM imports")
+    assert isinstance(import_id, int)
+    return import_id
+
+
+def _repair(db_url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    capsys.readouterr()
+    assert main(["--dsn", db_url, "--offline", "repair", "--json"]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def _repaired_at_set(db: Database, import_id: int) -> bool:
+    return bool(
+        db.fetch_value(
+            "SELECT repaired_at IS NOT NULL FROM imports WHERE import_id = %s",
+            (import_id,),
+        )
+    )
+
+
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
 def test_stopped_import_stays_unfinished(
     db: Database, db_url: str, killmail_file: Path, stop: type[BaseException]
@@ -237,3 +278,73 @@ def test_ingest_panel_names_interrupted_import() -> None:
         "last import #28 interrupted (run 'evedmv repair'): 8,000 read,"
         " 8,000 inserted, 0 rejected"
     ) in lines
+
+
+def test_repair_closes_interrupted_import(
+    db: Database,
+    db_url: str,
+    killmail_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After a successful repair the panel still asked for a repair."""
+    stopped = _stop_import(db, killmail_file)
+    assert _last_run(db_url).state == "interrupted"
+
+    report = _repair(db_url, capsys)
+
+    assert report["imports_repaired"] == [stopped]
+    run = _last_run(db_url)
+    assert run.import_id == stopped
+    assert run.state == "interrupted, repaired"
+    assert run.finished is None
+    assert run.repaired is not None
+    assert run.read == 2 * BATCH
+    # A second repair finds nothing left to mark.
+    assert _repair(db_url, capsys)["imports_repaired"] == []
+
+
+def test_repair_leaves_running_import(
+    db: Database,
+    db_url: str,
+    killmail_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stopped = _stop_import(db, killmail_file)
+
+    # The record holds the import's lock as a running importer does.
+    with _import_record(db, [str(killmail_file)]) as running:
+        report = _repair(db_url, capsys)
+        assert _last_run(db_url).state == "running"
+
+    assert report["imports_repaired"] == [stopped]
+    assert _repaired_at_set(db, stopped)
+    assert not _repaired_at_set(db, running.import_id)
+    # Once its importer is gone, the unrepaired import shows as interrupted.
+    assert _last_run(db_url).state == "interrupted"
+
+
+def test_repair_prints_repaired_imports(
+    db: Database,
+    db_url: str,
+    killmail_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stopped = _stop_import(db, killmail_file)
+    capsys.readouterr()
+
+    assert main(["--dsn", db_url, "--offline", "repair"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"interrupted imports marked as repaired: #{stopped}" in out
+
+
+def test_ingest_panel_names_repaired_import() -> None:
+    counts = IngestCounts(0, None, None, 0, 0, 0)
+    run = ImportRun(28, 1.0, None, 8_000, 8_000, 0, 0, locked=False, repaired=2.0)
+    health = IngestHealth(counts, [], run, None)
+    snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+    text = perf_rows.ingest_text(snapshot).plain
+    assert (
+        "last import #28 interrupted, repaired: 8,000 read, 8,000 inserted, 0 rejected"
+    ) in text.splitlines()
+    assert "evedmv repair" not in text

@@ -24,6 +24,8 @@ from evedmv_tui.ingest.importer import (
     ImportProgress,
     ImportSummary,
     import_paths,
+    interrupted_imports,
+    mark_repaired,
 )
 from evedmv_tui.ingest.rejects import count_rejects, import_exists, list_rejects
 from evedmv_tui.store.connect import open_database
@@ -374,15 +376,26 @@ def run_repair(args: argparse.Namespace, settings: Settings) -> int:
     from evedmv_tui.intel import totals
 
     with open_database(settings) as db:
+        # Listed before the repair, so an import that stops during it is not
+        # marked as repaired.
+        interrupted = interrupted_imports(db)
         counted = totals.count_uncounted(db)
         battles = detect_all(db)
+        mark_repaired(db, interrupted)
     if args.json:
         print(
             json.dumps(
-                {"totals_counted": counted, "battles": dataclasses.asdict(battles)}
+                {
+                    "totals_counted": counted,
+                    "battles": dataclasses.asdict(battles),
+                    "imports_repaired": interrupted,
+                }
             )
         )
         return 0
     print(f"entity totals: counted {counted:,} killmails they had missed")
     print(describe_detection(battles, rebuilt=True))
+    if interrupted:
+        ids = ", ".join(f"#{import_id}" for import_id in interrupted)
+        print(f"interrupted imports marked as repaired: {ids}")
     return 0

@@ -401,6 +401,27 @@ class _ImportRecord:
         )
 
 
+def interrupted_imports(db: Database) -> list[int]:
+    """Return the ids of the imports that stopped early and await a repair.
+
+    An import that still runs holds its lock and is left out.
+    """
+    rows = db.fetch_all(
+        load_sql(_SQL, "interrupted_imports"), {"lock_class": IMPORT_LOCK_CLASS}
+    )
+    return [int(row[0]) for row in rows]
+
+
+def mark_repaired(db: Database, import_ids: Sequence[int]) -> None:
+    """Record that a repair brought the derived data of these imports up to date.
+
+    Call it with the ids that :func:`interrupted_imports` returned before the
+    repair began, so an import that stops during the repair stays unrepaired.
+    """
+    if import_ids:
+        db.execute(load_sql(_SQL, "mark_repaired"), {"import_ids": list(import_ids)})
+
+
 @contextlib.contextmanager
 def _borrow_timeout(db: Database, seconds: float) -> Iterator[None]:
     """Wait at most ``seconds`` for each pooled connection within the block."""

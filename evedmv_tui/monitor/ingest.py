@@ -39,13 +39,22 @@ class ImportRun:
     pending: int
     locked: bool
     """Whether the importer still holds the import's session lock."""
+    repaired: float | None = None
+    """When ``evedmv repair`` ran after the import stopped early."""
 
     @property
     def state(self) -> str:
-        """``finished``, ``running``, or ``interrupted`` when the importer died."""
+        """``finished``, ``running``, or ``interrupted`` when the importer died.
+
+        An interrupted import is ``interrupted, repaired`` after a repair.
+        """
         if self.finished is not None:
             return "finished"
-        return "running" if self.locked else "interrupted"
+        if self.locked:
+            return "running"
+        if self.repaired is not None:
+            return "interrupted, repaired"
+        return "interrupted"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@
 SELECT i.import_id,
        extract(epoch FROM i.started_at)::double precision AS started,
        extract(epoch FROM i.finished_at)::double precision AS finished,
+       extract(epoch FROM i.repaired_at)::double precision AS repaired,
        i.read,
        i.inserted,
        i.rejected,
