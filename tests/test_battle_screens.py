@@ -1173,6 +1173,22 @@ async def test_first_load_shows_loading(
         assert str(summary.render()).startswith("2 battles | sorted by time")
 
 
+async def test_battles_of_past_year_show_year(
+    battles_db: Database, settings: Settings
+) -> None:
+    """Battles that all fall in one earlier year show that year.
+
+    The column showed month and day only, so a 2021 battle read as one of
+    this year.
+    """
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_battles(app, pilot)
+        table = screen.query_one(KeyedTable)
+        starts = [str(table.get_row_at(row)[1]) for row in range(table.row_count)]
+        assert starts == ["2021-11-27 23:00", "2021-11-27 18:00"]
+
+
 def test_time_shows_year_when_rows_span_years() -> None:
     late = summary_of(1, "fight")
     early = dataclasses.replace(

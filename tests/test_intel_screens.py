@@ -7,17 +7,20 @@ Regenerate the snapshots after an intended change with
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList, Static, TabbedContent, Tabs
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import watch
+from evedmv_tui.intel.pages import EntityBattle
 from evedmv_tui.intel.watch import ProfileSpec
 from evedmv_tui.screens.entity import (
     AllianceScreen,
@@ -967,6 +970,40 @@ async def test_empty_period_names_dates_and_all_time_key(
         assert screen.page is not None
         assert screen.page.summary.kills == 3
         assert "suggests" in text_of(app, "#entity-heatmap")
+
+
+async def test_battles_tab_shows_earlier_year() -> None:
+    """A battle of an earlier year than the period's end shows its year.
+
+    The Battles tab showed a 2021 battle as 11-29 19:14 next to 2025 data.
+    """
+    start = dt.datetime(2021, 11, 29, 19, 14, tzinfo=dt.UTC)
+    battle = EntityBattle(
+        battle_id=7,
+        start_time=start,
+        end_time=start + dt.timedelta(minutes=20),
+        solar_system_ids=[30000142],
+        system_names="Jita",
+        kills=12,
+        pilots=30,
+        isk_destroyed=1e9,
+        kind="brawl",
+        entity_killmails=3,
+    )
+
+    class TableApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield BattleTable()
+
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(BattleTable)
+        table.show([battle], until=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+        await pilot.pause()
+        assert str(table.get_row_at(0)[0]) == "2021-11-29 19:14"
+        table.show([battle], until=dt.datetime(2021, 12, 1, tzinfo=dt.UTC))
+        await pilot.pause()
+        assert str(table.get_row_at(0)[0]) == "11-29 19:14"
 
 
 async def test_recent_outside_period_shows_year(

@@ -303,7 +303,10 @@ class BattlesScreen(DashboardScreen):
         ordered = self.rows
         table = self.query_one(KeyedTable)
         width = table.size.width or self.app.size.width
-        start = time_format(battle.start_time for battle in ordered)
+        # The current time joins the column's times, so battles of an earlier
+        # year show their year even when they all fall in that one year.
+        now = dt.datetime.now(dt.UTC)
+        start = time_format([*(battle.start_time for battle in ordered), now])
         cells = [_row(b, MIN_PLACE_WIDTH, start) for b in ordered]
         place = place_width(width, cells)
         table.update_rows((b.battle_id, _row(b, place, start)) for b in ordered)

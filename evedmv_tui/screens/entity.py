@@ -298,7 +298,7 @@ class EntityScreen(DashboardScreen):
             recent_heading(page.period)
         )
         self.query_one(RecentTable).show(page.recent, page.until)
-        self.query_one(BattleTable).show(page.battles)
+        self.query_one(BattleTable).show(page.battles, page.until)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "entity-candidates" or event.option.id is None:

@@ -110,8 +110,17 @@ class BattleTable(KeyedTable):
             id=id,
         )
 
-    def show(self, battles: Sequence[EntityBattle]) -> None:
-        when = time_format(battle.start_time for battle in battles)
+    def show(
+        self, battles: Sequence[EntityBattle], until: dt.datetime | None = None
+    ) -> None:
+        """Show ``battles``, with the year unless all are in the year of ``until``.
+
+        ``until`` is the end of the page's period. A period can reach back
+        past the new year, or be unbounded, so a battle of an earlier year must
+        show that year.
+        """
+        times = [battle.start_time for battle in battles]
+        when = time_format([*times, until] if until is not None else times)
         self.update_rows(
             (
                 battle.battle_id,
