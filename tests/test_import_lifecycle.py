@@ -198,17 +198,22 @@ def test_lost_server_ends_import_promptly(
     assert run.inserted == 2 * BATCH
 
 
-def _stop_import(db: Database, killmail_file: Path) -> int:
-    """Stop an import by Ctrl-C after its second batch and return its id."""
+def _stop_import(
+    db: Database, killmail_file: Path, stop: type[BaseException] = KeyboardInterrupt
+) -> int:
+    """Stop an import after its second batch, as Ctrl-C would, and return its id.
+
+    Hooks catch Exception only, so ``stop`` ends the import itself.
+    """
     batches = 0
 
     def stop_after_second(_db: Database, _result: BatchResult) -> None:
         nonlocal batches
         batches += 1
         if batches == 2:
-            raise KeyboardInterrupt
+            raise stop
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(stop):
         import_paths(
             db,
             [killmail_file],
@@ -242,24 +247,7 @@ def test_stopped_import_stays_unfinished(
     db: Database, db_url: str, killmail_file: Path, stop: type[BaseException]
 ) -> None:
     """Ctrl-C closed the row as finished, yet the CLI asked for a repair."""
-    batches = 0
-
-    def stop_after_second(_db: Database, _result: BatchResult) -> None:
-        nonlocal batches
-        batches += 1
-        if batches == 2:
-            raise stop
-
-    # Hooks catch Exception only, so this stops the import as Ctrl-C would.
-    with pytest.raises(stop):
-        import_paths(
-            db,
-            [killmail_file],
-            offline=True,
-            after_batch=[stop_after_second],
-            batch_size=BATCH,
-        )
-
+    _stop_import(db, killmail_file, stop)
     assert _stored(db_url) == 2 * BATCH
     run = _last_run(db_url)
     assert run.finished is None

@@ -6,15 +6,5 @@ SELECT i.import_id
 FROM imports AS i
 WHERE i.finished_at IS NULL
   AND i.repaired_at IS NULL
-  AND NOT EXISTS (
-      SELECT 1
-      FROM pg_locks AS l
-      WHERE l.locktype = 'advisory'
-        AND l.granted
-        AND l.database = (SELECT oid FROM pg_database
-                          WHERE datname = current_database())
-        AND l.classid = %(lock_class)s::bigint::oid
-        AND l.objid = (i.import_id %% 2147483648)::oid
-        AND l.objsubid = 2
-  )
+  AND NOT import_lock_held(i.import_id, %(lock_class)s)
 ORDER BY i.import_id

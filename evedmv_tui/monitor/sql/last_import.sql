@@ -9,17 +9,7 @@ SELECT i.import_id,
        i.inserted,
        i.rejected,
        i.pending,
-       EXISTS (
-           SELECT 1
-           FROM pg_locks AS l
-           WHERE l.locktype = 'advisory'
-             AND l.granted
-             AND l.database = (SELECT oid FROM pg_database
-                               WHERE datname = current_database())
-             AND l.classid = %(lock_class)s::bigint::oid
-             AND l.objid = (i.import_id %% 2147483648)::oid
-             AND l.objsubid = 2
-       ) AS locked
+       import_lock_held(i.import_id, %(lock_class)s) AS locked
 FROM imports AS i
 ORDER BY i.import_id DESC
 LIMIT 1
