@@ -75,3 +75,24 @@ def test_summary_counts_have_separators() -> None:
         line for line in report.summary_lines(snapshot) if line.startswith("ingest:")
     ]
     assert line.endswith("11,982 pending, 1,234 rejects")
+
+
+def test_ingest_text_gives_age_of_older_read() -> None:
+    """Ingest figures are read every 30 s, so between reads the tab showed
+    old counts under a header that says every 2 s."""
+    snapshot = recorded_snapshot()
+    counts = IngestCounts(12, 4.0, 9.0, 0, 0, 0)
+    fresh = IngestHealth(counts, [], None, None, read_at=snapshot.at)
+    lines = perf_rows.ingest_text(
+        dataclasses.replace(snapshot, ingest=fresh)
+    ).plain.splitlines()
+    assert lines[0].startswith("live: ")
+    read_at = snapshot.at - 25.0
+    older = dataclasses.replace(fresh, read_at=read_at)
+    lines = perf_rows.ingest_text(
+        dataclasses.replace(snapshot, ingest=older)
+    ).plain.splitlines()
+    clock = time.strftime("%H:%M:%S", time.localtime(read_at))
+    assert lines[0] == (
+        f"as of {clock}: these figures are read every 30 s, not every poll"
+    )

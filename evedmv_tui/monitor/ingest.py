@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +89,9 @@ class IngestHealth:
     last_import: ImportRun | None
     esi: EsiBudget | None
     window_seconds: int = RECENT_WINDOW_SECONDS
+    read_at: float | None = None
+    """Wall-clock time of the read. The monitor reads these figures less often
+    than it polls, so a snapshot can carry an older read."""
 
     @property
     def kills_per_minute(self) -> float:
@@ -151,4 +155,6 @@ def read_ingest(
         row=ImportRun,
         conn=conn,
     )
-    return IngestHealth(counts, cursors, last, esi_budget(), window_seconds)
+    return IngestHealth(
+        counts, cursors, last, esi_budget(), window_seconds, read_at=time.time()
+    )

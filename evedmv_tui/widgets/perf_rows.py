@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from evedmv_tui.monitor.memory import MIB
+from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
@@ -468,6 +469,12 @@ def ingest_text(snapshot: Snapshot) -> Text:
         return Text("no ingest figures yet")
     counts = ingest.counts
     text = Text()
+    note = sample_age_note(snapshot, ingest.read_at)
+    if note:
+        text.append(
+            f"{note}: these figures are read every"
+            f" {SLOW_COLLECTOR_SECONDS:g} s, not every poll\n"
+        )
     lag = counts.median_lag_seconds
     text.append(
         f"live: {ingest.kills_per_minute:.1f} killmails/min over the last"
