@@ -279,7 +279,12 @@ class EntityScreen(DashboardScreen):
 
     def _show_page(self, page: EntityPage) -> None:
         entity = page.entity
-        parts = [f"{entity.title} [{entity.kind.value} {entity.entity_id}]"]
+        # An unnamed entity's title is already its kind and id.
+        parts = [
+            f"{entity.name} [{entity.kind.value} {entity.entity_id}]"
+            if entity.name
+            else entity.title
+        ]
         seen = [page.latest_alliance]
         if entity.kind is EntityKind.CHARACTER:
             seen.insert(0, page.latest_corporation)
