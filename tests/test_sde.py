@@ -266,6 +266,12 @@ def test_import_without_detect_names_command(
     assert "run 'evedmv battles detect --rebuild'" in capsys.readouterr().out
     assert db.fetch_value("SELECT region_ids FROM battles") == []
 
-    # A second import of the same export changes nothing, so nothing is stale.
+    # A second import of the same export changes no rows, but the battles
+    # are still those of the old static data, so it detects them again.
+    assert main(["--dsn", db_url, "sde", "import", sde]) == 0
+    assert "detected every battle again" in capsys.readouterr().out
+    assert db.fetch_value("SELECT region_ids FROM battles") != []
+
+    # After that full detection, nothing is stale.
     assert main(["--dsn", db_url, "sde", "import", sde]) == 0
     assert "static data changed" not in capsys.readouterr().out

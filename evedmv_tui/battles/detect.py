@@ -156,7 +156,12 @@ def detect_all(
     and for small inputs, they are built in this process.
     """
     with operation("battles.detect"):
-        return _detect(db, params, _Scope(None, None, None), pool_size(workers))
+        summary = _detect(db, params, _Scope(None, None, None), pool_size(workers))
+        db.execute(
+            "UPDATE static_data_version SET battles_outdated = false"
+            " WHERE battles_outdated"
+        )
+        return summary
 
 
 def detect_range(

@@ -58,6 +58,10 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         summary = import_sde(db, args.path)
         recounted = totals.recount_if_classes_changed(db, classes)
         stale = _battles_outdated(db, summary)
+        if stale and args.no_detect:
+            # Kept until a full detection, which a later import of the same
+            # export would otherwise never ask for.
+            db.execute("UPDATE static_data_version SET battles_outdated = true")
         battles = detect_all(db) if stale and not args.no_detect else None
     if args.json:
         document = {**summary.as_dict(), "totals_recounted": recounted}
@@ -88,13 +92,23 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _battles_outdated(db: Database, summary: SdeSummary) -> bool:
-    """Return whether the import changed data that stored battles were built from."""
+    """Return whether stored battles were built from other static data.
+
+    That is when this import changed a table that detection reads, or an
+    earlier one with ``--no-detect`` did and no full detection ran since.
+    """
     changed = any(
         table.inserted or table.updated
         for table in summary.tables
         if table.table in DETECTION_TABLES
     )
-    return changed and bool(db.fetch_value("SELECT EXISTS (SELECT 1 FROM battles)"))
+    return bool(
+        db.fetch_value(
+            "SELECT (%s OR battles_outdated) AND EXISTS (SELECT 1 FROM battles)"
+            " FROM static_data_version",
+            (changed,),
+        )
+    )
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
