@@ -369,7 +369,8 @@ def compute_values(
     order and with the same double precision arithmetic as the SQL
     statement, so both give the same values.
 
-    Returns None if no type is priced, and also if the total is above
+    Returns None if no type has a price other than the nominal 0.01 ISK, and
+    also if the total is above
     :data:`~evedmv_tui.killmails.MAX_ISK`, which logs a warning that names
     ``killmail_id``.
     """

@@ -566,7 +566,7 @@ async def test_rows_per_call_round_trip(tmp_path: Path) -> None:
         assert accepted is not None
         assert accepted.rows_per_call == 2000.0
 
-        # A reset forgets the rows per call with the rest of the baseline.
+        # A reset clears the rows per call with the rest of the baseline.
         assert await store.reset(KEY, at=300.0) == 1
         reset = await store.get_baseline(KEY)
         assert reset is not None

@@ -151,7 +151,7 @@ def test_show_text_has_panel_summary(
     for left, left_value, right, right_value in summary_rows(page):
         assert f"{left:<15}{left_value:>12}" in out
         assert f"{right:<15}{right_value:>12}" in out
-    # The recent list is not limited to the period, and its heading says so.
+    # The recent list is not limited to the period, and its heading states it.
     assert page.recent
     assert "\nLatest kills and losses, at any time, not only the last 30 days\n" in out
 

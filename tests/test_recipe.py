@@ -283,9 +283,9 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
                         {"entity_kind": "character", "entity_id": 1, "new_side": side}
                     ]
                 },
-                f"field 'overrides[0].new_side' has {shown}, expected",
+                f"field 'overrides[0].new_side' has {text}, expected",
             )
-            for side, shown in [
+            for side, text in [
                 ("2", "'2'"),
                 (1.5, "1.5"),
                 (1.0, "1.0"),

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -151,10 +152,12 @@ def _span_text(span: dt.timedelta) -> str:
 
     Seconds round up, so a span just over a limit never reads as the limit.
     """
-    minutes = -int(-span.total_seconds() // 60)
+    minutes = math.ceil(span.total_seconds() / 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{days:,} day" + ("" if days == 1 else "s")] if days else []
+    parts = []
+    if days:
+        parts.append(f"{days:,} day" if days == 1 else f"{days:,} days")
     if hours:
         parts.append(f"{hours} h")
     if minutes:

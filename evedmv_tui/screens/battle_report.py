@@ -126,8 +126,8 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     roles = side["roles_present"]
     if roles:
         lost = side["roles_lost"]
-        shown = [f"{r} {n:,}/{lost.get(r, 0):,}" for r, n in roles.items()]
-        lines += _pack(shown, width, ", ", label="roles (fielded/lost):")
+        role_counts = [f"{r} {n:,}/{lost.get(r, 0):,}" for r, n in roles.items()]
+        lines += _pack(role_counts, width, ", ", label="roles (fielded/lost):")
     top = side["top_damage"][:3]
     if top:
         names = [report.name(pilot) for pilot, _ in top]
