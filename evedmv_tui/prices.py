@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import msgspec
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.ingest.sources import other_encoding
 from evedmv_tui.killmails import MAX_ISK
-from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.valuation import revalue_all
 
@@ -41,13 +42,34 @@ class MarketPrice(msgspec.Struct, frozen=True):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PriceReject:
+    """A record of a price file that was not stored, and why."""
+
+    position: str
+    """``record N`` (1-based), with the record's type id where it has one."""
+    field: str | None
+    reason: str
+    raw: str
+    """The record's JSON text, as written in the file."""
+
+    def describe(self) -> str:
+        """Return ``record N[, field F]: reason``, naming the field once."""
+        if self.field is None or self.reason.startswith(self.field):
+            return f"{self.position}: {self.reason}"
+        return f"{self.position}, field {self.field}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class PriceSummary:
     path: str
     read: int
+    """Records in the file, rejected ones included."""
     inserted: int
     updated: int
     revalued: int
     """Killmails without zkb values that were valued again."""
+    rejects: tuple[PriceReject, ...] = ()
+    """Records that were not stored; they are kept in ``rejects``."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -80,59 +102,70 @@ FROM merged
 )
 
 
+INSERT_REJECTS = load_sql("evedmv_tui.ingest", "insert_rejects")
+
 MAX_TYPE_ID = 2**63 - 1
 """The largest type id that the ``prices`` table's bigint column can store."""
 
 
-def _invalid_record(path: Path, record: str, problem: str) -> PriceError:
-    return PriceError(
-        "invalid price file",
-        f"{path}: {record}: {problem}",
-        "fix that record or fetch the response again; nothing was imported",
+_AT_FIELD = re.compile(r"^(?P<problem>.*) - at `\$(?:\.(?P<field>\w+))?`$")
+"""msgspec's location of a validation error in one record: ``... - at `$.type_id```."""
+
+_MISSING = re.compile(r"^Object missing required field `(?P<field>\w+)`")
+
+
+def _type_id_of(raw: bytes) -> int | None:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    type_id = value.get("type_id") if isinstance(value, dict) else None
+    return (
+        type_id if isinstance(type_id, int) and not isinstance(type_id, bool) else None
     )
 
 
-_AT_RECORD = re.compile(
-    r"^(?P<problem>.*) - at `\$\[(?P<index>\d+)\](?:\.(?P<field>\w+))?`$"
-)
-"""msgspec's location of a validation error in a list: ``... - at `$[5].type_id```."""
-
-
-def _where(exc: msgspec.ValidationError) -> str:
-    """Return msgspec's error with its location as a 1-based record and field."""
-    text = str(exc)
-    match = _AT_RECORD.match(text)
-    if match is None:
-        return text
-    where = f"record {int(match['index']) + 1}"
-    if match["field"]:
-        where += f", field {match['field']}"
-    return f"{where}: {match['problem']}"
-
-
-def _check_record(path: Path, index: int, row: MarketPrice) -> None:
-    """Raise :class:`PriceError` unless ``row`` fits the ``prices`` table.
+def _check_record(index: int, raw: bytes) -> MarketPrice | PriceReject:
+    """Decode one record, or return why it cannot go into the ``prices`` table.
 
     A type id outside bigint fails in the database. A price above
     :data:`~evedmv_tui.killmails.MAX_ISK` would swamp or overflow every
     killmail value it enters.
     """
+    text = raw.decode("utf-8", "replace")
+    try:
+        row = msgspec.json.decode(raw, type=MarketPrice)
+    except msgspec.ValidationError as exc:
+        type_id = _type_id_of(raw)
+        position = f"record {index + 1}"
+        if type_id is not None:
+            position += f" (type_id {type_id})"
+        problem = str(exc)
+        match = _AT_FIELD.match(problem)
+        if match is not None:
+            return PriceReject(position, match["field"], match["problem"], text)
+        missing = _MISSING.match(problem)
+        field = None if missing is None else missing["field"]
+        return PriceReject(position, field, problem, text)
     if not 1 <= row.type_id <= MAX_TYPE_ID:
-        raise _invalid_record(
-            path,
+        return PriceReject(
             f"record {index + 1}",
+            "type_id",
             f"type_id is {row.type_id}, expected a positive bigint"
             f" (1 to {MAX_TYPE_ID})",
+            text,
         )
     for field in ("average_price", "adjusted_price"):
         value = getattr(row, field)
         if value is not None and not (0 <= value <= MAX_ISK):
-            raise _invalid_record(
-                path,
+            return PriceReject(
                 f"record {index + 1} (type_id {row.type_id})",
+                field,
                 f"{field} is {value}, expected a finite number of ISK"
                 f" from 0 to {MAX_ISK:.0e}",
+                text,
             )
+    return row
 
 
 def _invalid_json(path: Path, exc: msgspec.DecodeError) -> PriceError:
@@ -152,8 +185,12 @@ def _invalid_json(path: Path, exc: msgspec.DecodeError) -> PriceError:
     )
 
 
-def read_prices(path: Path) -> list[MarketPrice]:
-    """Decode and check an ESI ``/markets/prices/`` response file."""
+def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
+    """Decode and check an ESI ``/markets/prices/`` response file.
+
+    Return the valid records and the rejected ones. A file that is not a
+    JSON array, or in which no record is valid, raises :class:`PriceError`.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -171,7 +208,7 @@ def read_prices(path: Path) -> list[MarketPrice]:
             " import the new file",
         )
     try:
-        rows = msgspec.json.decode(data, type=list[MarketPrice])
+        records = msgspec.json.decode(data, type=list[msgspec.Raw])
     except msgspec.ValidationError as exc:
         # The decoder checks types as it reads, so a file cut off after its
         # first "{" fails on the type before the end of the data is reached.
@@ -179,21 +216,44 @@ def read_prices(path: Path) -> list[MarketPrice]:
             msgspec.json.decode(data)
         except msgspec.DecodeError as json_exc:
             raise _invalid_json(path, json_exc) from None
-        raise PriceError(
-            "invalid price file",
-            f"{path}: {_where(exc)}",
-            "expected ESI's /markets/prices/ response: a JSON array of objects"
-            " with type_id, average_price and adjusted_price; nothing was imported",
-        ) from None
+        raise _not_prices(path, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise _invalid_json(path, exc) from None
-    for index, row in enumerate(rows):
-        _check_record(path, index, row)
-    return rows
+    rows: list[MarketPrice] = []
+    rejects: list[PriceReject] = []
+    for index, raw in enumerate(records):
+        checked = _check_record(index, bytes(raw))
+        if isinstance(checked, PriceReject):
+            rejects.append(checked)
+        else:
+            rows.append(checked)
+    if rejects and not rows:
+        # Not one price in it: the wrong file, not a few damaged records.
+        raise _not_prices(path, rejects[0].describe())
+    return rows, rejects
 
 
-def store_prices(db: Database, rows: list[MarketPrice]) -> tuple[int, int]:
-    """Upsert ``rows`` into ``prices`` in one transaction; return (new, changed)."""
+def _not_prices(path: Path, problem: str) -> PriceError:
+    return PriceError(
+        "invalid price file",
+        f"{path}: {problem}",
+        "expected ESI's /markets/prices/ response: a JSON array of objects"
+        " with type_id, average_price and adjusted_price; nothing was imported",
+    )
+
+
+def store_prices(
+    db: Database,
+    rows: list[MarketPrice],
+    *,
+    rejects: Sequence[PriceReject] = (),
+    source_file: str = "",
+) -> tuple[int, int]:
+    """Upsert ``rows`` into ``prices`` in one transaction; return (new, changed).
+
+    ``rejects`` go into the ``rejects`` table in the same transaction, under
+    ``source_file``, so ``evedmv rejects list`` shows them.
+    """
     latest = {row.type_id: row for row in rows}
     with db.connection() as conn, conn.transaction():
         db.execute(STAGE, conn=conn)
@@ -206,6 +266,20 @@ def store_prices(db: Database, rows: list[MarketPrice]) -> tuple[int, int]:
                 writer.write_row((row.type_id, row.average_price, row.adjusted_price))
                 box[0] += 1
         found = db.fetch_one(MERGE, conn=conn)
+        if rejects:
+            db.execute(
+                INSERT_REJECTS,
+                {
+                    "import_id": None,
+                    "source_file": [source_file] * len(rejects),
+                    "position": [r.position for r in rejects],
+                    "killmail_id": [None] * len(rejects),
+                    "field": [r.field for r in rejects],
+                    "reason": [r.reason for r in rejects],
+                    "raw": [r.raw for r in rejects],
+                },
+                conn=conn,
+            )
     assert found is not None
     return int(found[0]), int(found[1])
 
@@ -213,18 +287,35 @@ def store_prices(db: Database, rows: list[MarketPrice]) -> tuple[int, int]:
 def import_prices(
     db: Database, path: Path | str, *, revalue: bool = True
 ) -> PriceSummary:
-    """Import an ESI price response and re-value killmails without zkb values."""
+    """Import an ESI price response and re-value killmails without zkb values.
+
+    Records that fail their checks are kept in ``rejects`` and listed in the
+    summary; the valid ones are stored.
+    """
     source = Path(path)
     with operation("prices.import"):
-        rows = read_prices(source)
-        inserted, updated = store_prices(db, rows)
+        rows, rejects = read_prices(source)
+        inserted, updated = store_prices(
+            db, rows, rejects=rejects, source_file=str(source.absolute())
+        )
         revalued = revalue_all(db) if revalue else 0
+    for reject in rejects:
+        log.warning("%s: %s", source, reject.describe())
     log.info(
-        "prices from %s: %d read, %d new, %d changed, %d killmails revalued",
+        "prices from %s: %d valid, %d rejected, %d new, %d changed,"
+        " %d killmails revalued",
         source,
         len(rows),
+        len(rejects),
         inserted,
         updated,
         revalued,
     )
-    return PriceSummary(str(source), len(rows), inserted, updated, revalued)
+    return PriceSummary(
+        str(source),
+        len(rows) + len(rejects),
+        inserted,
+        updated,
+        revalued,
+        tuple(rejects),
+    )

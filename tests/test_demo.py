@@ -269,7 +269,7 @@ def test_sde_and_prices_commands(
     prices = shared_file("prices/esi_markets_prices_2025-05-13.json")
     status, out = _run(capsys, *common, "prices", "import", str(prices))
     assert status == 0
-    assert "imported 15134 prices" in out
+    assert "imported 15,134 prices" in out
 
 
 def test_sde_command_reports_bad_file(

@@ -92,8 +92,8 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
             "record 1, field type_id: Expected `int`, got `str`",
         ),
         (
-            '[{"type_id": 1}, {"type_id": 2, "average_price": "abc"}]',
-            "record 2, field average_price: Expected `float | null`, got `str`",
+            '[{"type_id": "x"}, {"type_id": 2, "average_price": "abc"}]',
+            "record 1, field type_id: Expected `int`, got `str`",
         ),
         ('[{"type_id": 1, "average_price": -4}]', "record 1 (type_id 1)"),
         (
@@ -102,9 +102,8 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
             " number of ISK from 0 to 1e+15",
         ),
         (
-            '[{"type_id": 1, "adjusted_price": 1}, {"type_id": 2,'
-            ' "adjusted_price": 1000000000000001}]',
-            "record 2 (type_id 2): adjusted_price is 1000000000000001.0",
+            '[{"type_id": 2, "adjusted_price": 1000000000000001}]',
+            "record 1 (type_id 2): adjusted_price is 1000000000000001.0",
         ),
         (
             '[{"type_id": 1180591620717411303424, "average_price": 1}]',
@@ -128,6 +127,87 @@ def test_bad_response_rejected(
     assert expected in caught.value.message
     assert str(path) in caught.value.message
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+def test_bad_price_records_kept(db: Database, tmp_path: Path) -> None:
+    """One damaged record costs only itself: the rest are stored, and it is
+    kept in ``rejects`` with its place, field, reason and text, once however
+    often the file is imported."""
+    path = tmp_path / "prices.json"
+    path.write_text(
+        '[{"type_id": 34, "average_price": 5.0},'
+        ' {"type_id": 35, "average_price": "abc"},'
+        ' {"average_price": 2.0},'
+        ' {"type_id": 36, "adjusted_price": 1e16},'
+        ' {"type_id": 37, "adjusted_price": 7.0}]'
+    )
+    summary = import_prices(db, path)
+
+    assert summary.read == 5
+    assert summary.inserted == 2
+    assert [r.describe() for r in summary.rejects] == [
+        "record 2 (type_id 35), field average_price: Expected `float | null`,"
+        " got `str`",
+        "record 3, field type_id: Object missing required field `type_id`",
+        "record 4 (type_id 36): adjusted_price is 1e+16, expected a finite"
+        " number of ISK from 0 to 1e+15",
+    ]
+    assert db.fetch_all("SELECT type_id FROM prices ORDER BY type_id") == [
+        (34,),
+        (37,),
+    ]
+
+    stored = db.fetch_all(
+        "SELECT source_file, position, killmail_id, field, raw FROM rejects"
+        " ORDER BY position"
+    )
+    assert stored == [
+        (
+            str(path),
+            "record 2 (type_id 35)",
+            None,
+            "average_price",
+            '{"type_id": 35, "average_price": "abc"}',
+        ),
+        (str(path), "record 3", None, "type_id", '{"average_price": 2.0}'),
+        (
+            str(path),
+            "record 4 (type_id 36)",
+            None,
+            "adjusted_price",
+            '{"type_id": 36, "adjusted_price": 1e16}',
+        ),
+    ]
+
+    again = import_prices(db, path)
+    assert again.inserted == 0
+    assert len(again.rejects) == 3
+    assert db.fetch_value("SELECT count(*) FROM rejects") == 3
+
+
+def test_command_lists_rejected_prices(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command stores the valid records, names each rejected one, exits 1,
+    and 'rejects list' shows what was kept."""
+    path = tmp_path / "prices.json"
+    path.write_text(
+        '[{"type_id": 34, "average_price": 5.0}, {"type_id": -3, "average_price": 1}]'
+    )
+    status = main(["--dsn", db_url, "prices", "import", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert f"imported 1 prices from {path}: 1 new, 0 changed" in out
+    assert "1 of 2 records rejected" in err
+    assert "record 2: type_id is -3, expected a positive bigint" in err
+    assert main(["--dsn", db_url, "rejects", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{path} record 2 killmail - field type_id: type_id is -3" in listed
+    assert main(["--dsn", db_url, "prices", "import", "--json", str(path)]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["read"] == 2
+    assert body["rejects"][0]["position"] == "record 2"
+    assert body["rejects"][0]["raw"] == '{"type_id": -3, "average_price": 1}'
 
 
 def test_utf16_price_file_says_convert(db: Database, tmp_path: Path) -> None:

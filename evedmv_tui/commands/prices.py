@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.prices import import_prices
 from evedmv_tui.store.connect import open_database
@@ -21,7 +23,9 @@ def register(subparsers: Any) -> None:
         "import",
         help="import an ESI /markets/prices/ response",
         description="Store average and adjusted prices, then value again every"
-        " killmail that has no zKillboard values.",
+        " killmail that has no zKillboard values. A record that fails its checks"
+        " is kept in the rejects table ('evedmv rejects list') and the others"
+        " are stored; the command then exits with status 1.",
     )
     load.add_argument(
         "path", type=Path, help="JSON file with the body of GET /markets/prices/"
@@ -35,15 +39,35 @@ def register(subparsers: Any) -> None:
     load.set_defaults(handler=import_command)
 
 
+MAX_SHOWN = 10
+"""Rejected records the command prints; 'evedmv rejects list' has all."""
+
+
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         summary = import_prices(db, args.path, revalue=not args.no_revalue)
     if args.json:
         print(json.dumps(summary.as_dict()))
-        return 0
+        return 1 if summary.rejects else 0
+    stored = summary.read - len(summary.rejects)
     print(
-        f"imported {summary.read} prices from {summary.path}:"
-        f" {summary.inserted} new, {summary.updated} changed"
+        f"imported {stored:,} prices from {summary.path}:"
+        f" {summary.inserted:,} new, {summary.updated:,} changed"
     )
-    print(f"valued {summary.revalued} killmails without zKillboard values")
+    print(f"valued {summary.revalued:,} killmails without zKillboard values")
+    if summary.rejects:
+        print(
+            f"{len(summary.rejects):,} of {summary.read:,} records rejected;"
+            " fix them or fetch the response again ('evedmv rejects list'"
+            " keeps them):",
+            file=sys.stderr,
+        )
+        for reject in summary.rejects[:MAX_SHOWN]:
+            print(printable(f"  {reject.describe()}"), file=sys.stderr)
+        if len(summary.rejects) > MAX_SHOWN:
+            print(
+                f"  ... and {len(summary.rejects) - MAX_SHOWN:,} more",
+                file=sys.stderr,
+            )
+        return 1
     return 0
