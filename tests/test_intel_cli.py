@@ -319,6 +319,27 @@ def test_watch_commands(
     assert "no watch profiles" in capsys.readouterr().out
 
 
+def test_watch_places_by_name(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--systems and --regions take names in any case as well as ids, and an
+    unknown name stops the command with the name and a hint."""
+    args = ("--systems", "jita,30002537", "--regions", "The Forge")
+    assert run(world, "watch", "add", "hubs", *args) == 0
+    out = capsys.readouterr().out
+    assert "systems 30002537,30000142; regions 10000002" in out
+    assert run(world, "watch", "edit", "hubs", "--regions", "heimatar") == 0
+    assert "regions 10000030" in capsys.readouterr().out
+    assert run(world, "watch", "add", "typo", "--systems", "Jitaa") == 2
+    err = capsys.readouterr().err
+    assert "no solar system named 'Jitaa' is stored" in err
+    assert "evedmv sde import" in err
+    with pytest.raises(SystemExit) as stopped:
+        run(world, "watch", "add", "empty", "--systems", ",")
+    assert stopped.value.code == 2
+    assert "give names or ids separated by commas" in capsys.readouterr().err
+
+
 def test_watch_value_bound_and_plural(
     world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -474,6 +474,46 @@ async def test_watch_save_while_disconnected_keeps_form(
         assert [p.name for p in watch.list_profiles(world.db)] == ["jita watch"]
 
 
+async def test_watch_form_takes_system_names(
+    app_settings: Settings, world: World
+) -> None:
+    """A system typed by name is saved as its id, and an unknown name opens
+    the form again with the name, what was typed, and no retry advice."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ProfileForm)
+        form.query_one("#form-name", Input).value = "hubs"
+        form.query_one("#form-solar_system_ids", Input).value = "Jita, Amamke"
+        form.action_save()
+        for _ in range(100):
+            if isinstance(app.screen, ProfileForm) and app.screen is not form:
+                break
+            await pilot.pause(0.05)
+        again = app.screen
+        assert isinstance(again, ProfileForm)
+        error = text_of(app, "#form-error")
+        assert "no solar system named 'Amamke' is stored" in error
+        assert "Correct it and press Enter to save." in error
+        assert "database connected" not in error
+        systems = again.query_one("#form-solar_system_ids", Input)
+        assert systems.value == "Jita,Amamke"
+        systems.value = "Jita, amamake"
+        again.action_save()
+        for _ in range(100):
+            if watch.list_profiles(world.db):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, WatchScreen)
+        saved = watch.get_profile(world.db, "hubs")
+        assert saved.solar_system_ids == [30000142, 30002537]
+
+
 async def test_watch_screen_lists_matches(app_settings: Settings, world: World) -> None:
     from evedmv_tui.ingest.hooks import BatchResult
 

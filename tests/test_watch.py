@@ -168,6 +168,45 @@ def test_update_renames_and_replaces(db: Database) -> None:
         watch.update_profile(db, "old", ProfileSpec("x", min_attackers=1))
 
 
+def test_place_names_become_ids(world: Database) -> None:
+    """Names in any case and with stray spaces turn into ids in one query.
+
+    The ids given stay first, and a system named twice is stored once."""
+    spec = ProfileSpec(
+        "trade hubs",
+        solar_system_ids=(AMAMAKE,),
+        system_names=(" jita", "PERIMETER", "Jita"),
+        region_names=("the forge",),
+    )
+    with count_statements(world.telemetry) as counted:
+        resolved = watch.resolve_places(world, spec)
+    assert counted == [1]
+    assert resolved.solar_system_ids == (AMAMAKE, JITA, PERIMETER)
+    assert resolved.region_ids == (THE_FORGE,)
+    assert resolved.system_names == ()
+    assert resolved.region_names == ()
+
+    watch.create_profile(world, spec)
+    stored = watch.get_profile(world, "trade hubs")
+    assert stored.solar_system_ids == [AMAMAKE, JITA, PERIMETER]
+    assert stored.region_ids == [THE_FORGE]
+
+
+def test_unknown_place_name_rejected(world: Database) -> None:
+    spec = ProfileSpec("typo", system_names=("Jita", "Jitaa"))
+    with pytest.raises(WatchError) as error:
+        watch.create_profile(world, spec)
+    assert error.value.message == (
+        "watch profile 'typo': no solar system named 'Jitaa' is stored"
+    )
+    assert "evedmv sde import" in (error.value.hint or "")
+    region = ProfileSpec("typo", region_names=("Heimatar", "Forge"))
+    with pytest.raises(WatchError) as error:
+        watch.update_profile(world, "typo", region)
+    assert "no region named 'Forge' is stored" in error.value.message
+    assert watch.list_profiles(world) == []
+
+
 def test_bulk_operations_are_one_statement(db: Database) -> None:
     for name in ("a", "b", "c", "d"):
         watch.create_profile(db, ProfileSpec(name, min_attackers=2))
@@ -422,10 +461,15 @@ def test_form_round_trips_and_explains_errors() -> None:
     values = form_values(spec)
     assert values["min_value"] == "2500000000"
     assert parse_form(values) == spec
-    values["solar_system_ids"] = "Jita"
+    values["solar_system_ids"] = "Jita, 30000144"
+    named = parse_form(values)
+    assert named.solar_system_ids == (30000144,)
+    assert named.system_names == ("Jita",)
+    assert form_values(named)["solar_system_ids"] == "30000144,Jita"
+    values["character_ids"] = "Jita"
     with pytest.raises(WatchError) as error:
         parse_form(values)
-    assert "Systems: 'Jita' is not valid" in error.value.message
+    assert "Characters: 'Jita' is not valid" in error.value.message
     assert "search with / shows the id" in error.value.message
 
 
@@ -452,6 +496,7 @@ def test_form_rejects_commas_without_ids() -> None:
     with pytest.raises(WatchError) as error:
         parse_form(values)
     assert "Systems: ', ,' is not valid" in error.value.message
+    assert "give systems by name or id, separated by commas" in error.value.message
     values["solar_system_ids"] = ""
     assert parse_form(values).solar_system_ids == ()
     values["ship_classes"] = ","

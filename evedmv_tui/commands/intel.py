@@ -161,13 +161,31 @@ def _class_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _place_list(text: str) -> tuple[int | str, ...]:
+    """Parse system or region names and ids separated by commas."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(
+            f"invalid list {text!r}: give names or ids separated by commas"
+        )
+    return tuple(id_list(part)[0] if part.isdigit() else part for part in parts)
+
+
 def _add_condition_options(parser: argparse.ArgumentParser) -> None:
-    for option in ("characters", "corporations", "alliances", "systems", "regions"):
+    for option in ("characters", "corporations", "alliances"):
         parser.add_argument(
             f"--{option}",
             type=id_list,
             metavar="ID,...",
             help=f"match killmails with any of these {option} (comma-separated ids)",
+        )
+    for option in ("systems", "regions"):
+        parser.add_argument(
+            f"--{option}",
+            type=_place_list,
+            metavar="NAME|ID,...",
+            help=f"match killmails in any of these {option} (comma-separated"
+            " names or ids)",
         )
     parser.add_argument(
         "--ship-types",
@@ -196,10 +214,17 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _spec_changes(args: argparse.Namespace) -> dict[str, Any]:
-    changes = {}
+    changes: dict[str, Any] = {}
     for option, field in _CONDITION_FIELDS.items():
         value = getattr(args, option.replace("-", "_"))
-        if value is not None:
+        if value is None:
+            continue
+        if field in watch.NAME_FIELDS:
+            changes[field] = tuple(v for v in value if isinstance(v, int))
+            changes[watch.NAME_FIELDS[field]] = tuple(
+                v for v in value if isinstance(v, str)
+            )
+        else:
             changes[field] = value
     return changes
 
@@ -417,6 +442,7 @@ def watch_add(args: argparse.Namespace, settings: Settings) -> int:
         args.name, enabled=not args.disabled, **_spec_changes(args)
     )
     with _database(settings) as db:
+        spec = watch.resolve_places(db, spec)
         profile_id = watch.create_profile(db, spec)
     print(f"created watch profile {args.name!r} ({profile_id}): {watch.describe(spec)}")
     return 0
@@ -435,6 +461,7 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
             **cleared,
             **_spec_changes(args),
         )
+        spec = watch.resolve_places(db, spec)
         watch.update_profile(db, args.name, spec)
     print(f"updated watch profile {spec.name!r}: {watch.describe(spec)}")
     return 0

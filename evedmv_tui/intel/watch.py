@@ -59,6 +59,10 @@ class ProfileSpec:
     """Lowest total value in ISK."""
     min_attackers: int | None = None
     max_attackers: int | None = None
+    system_names: tuple[str, ...] = ()
+    """Solar system names that :func:`resolve_places` turns into ids."""
+    region_names: tuple[str, ...] = ()
+    """Region names that :func:`resolve_places` turns into ids."""
 
     def validate(self) -> None:
         """Raise :class:`WatchError` naming the first invalid field."""
@@ -129,7 +133,12 @@ class ProfileSpec:
 
     @property
     def has_conditions(self) -> bool:
-        groups = (*(getattr(self, f) for f in _ID_FIELDS), self.ship_classes)
+        groups = (
+            *(getattr(self, f) for f in _ID_FIELDS),
+            self.ship_classes,
+            self.system_names,
+            self.region_names,
+        )
         bounds = (self.min_value, self.min_attackers, self.max_attackers)
         return any(groups) or any(b is not None for b in bounds)
 
@@ -140,6 +149,9 @@ class ProfileSpec:
             for value in [getattr(self, field.name)]
         }
 
+
+NAME_FIELDS = {"solar_system_ids": "system_names", "region_ids": "region_names"}
+"""The id fields that also take names, and the field for those names."""
 
 _ID_FIELDS = (
     "character_ids",
@@ -208,6 +220,8 @@ def describe(spec: ProfileSpec) -> str:
     }
     for field, label in labels.items():
         values = getattr(spec, field)
+        if field in NAME_FIELDS:
+            values = (*values, *getattr(spec, NAME_FIELDS[field]))
         if values:
             parts.append(f"{label} {','.join(str(v) for v in values)}")
     if spec.ship_classes:
@@ -254,9 +268,54 @@ def remove_listener(listener: MatchListener) -> None:
             _listeners.remove(listener)
 
 
+def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
+    """Return ``spec`` with its system and region names turned into ids.
+
+    Names match in any case. One query looks up all of them.
+
+    Raises:
+        WatchError: a name matches no stored system or region.
+    """
+    if not spec.system_names and not spec.region_names:
+        return spec
+    systems = [n.strip() for n in spec.system_names]
+    regions = [n.strip() for n in spec.region_names]
+    with operation("intel.watch"):
+        rows = db.fetch_all(
+            load_sql("evedmv_tui.intel", "place_ids_by_name"),
+            {
+                "systems": [n.lower() for n in systems],
+                "regions": [n.lower() for n in regions],
+            },
+        )
+    found = {(kind, name): place_id for kind, name, place_id in rows}
+    ids = {"system": list(spec.solar_system_ids), "region": list(spec.region_ids)}
+    for kind, names in (("system", systems), ("region", regions)):
+        for name in names:
+            place_id = found.get((kind, name.lower()))
+            if place_id is None:
+                label = "solar system" if kind == "system" else "region"
+                raise WatchError(
+                    "invalid watch profile",
+                    f"watch profile {spec.name!r}: no {label} named {name!r} is stored",
+                    "check the spelling or give the id; names come from static"
+                    " data, loaded with 'evedmv sde import'",
+                )
+            if place_id not in ids[kind]:
+                ids[kind].append(place_id)
+    return dataclasses.replace(
+        spec,
+        solar_system_ids=tuple(ids["system"]),
+        region_ids=tuple(ids["region"]),
+        system_names=(),
+        region_names=(),
+    )
+
+
 def create_profile(db: Database, spec: ProfileSpec) -> int:
     """Store a new profile and return its id."""
     spec.validate()
+    spec = resolve_places(db, spec)
     try:
         with operation("intel.watch"):
             profile_id = db.fetch_value(
@@ -275,6 +334,7 @@ def create_profile(db: Database, spec: ProfileSpec) -> int:
 def update_profile(db: Database, name: str, spec: ProfileSpec) -> None:
     """Replace the conditions (and possibly the name) of profile ``name``."""
     spec.validate()
+    spec = resolve_places(db, spec)
     params = {**spec.params(), "new_name": spec.name, "name": name}
     try:
         with operation("intel.watch"):

@@ -22,7 +22,13 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from evedmv_tui.commands.arguments import isk_amount
 from evedmv_tui.intel import watch
-from evedmv_tui.intel.watch import ProfileSpec, WatchError, WatchMatch, WatchProfile
+from evedmv_tui.intel.watch import (
+    NAME_FIELDS,
+    ProfileSpec,
+    WatchError,
+    WatchMatch,
+    WatchProfile,
+)
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database, first_line
 from evedmv_tui.widgets.status import KeyFooter
@@ -48,8 +54,8 @@ FORM_FIELDS = (
     ("character_ids", "Characters", "ids, comma-separated"),
     ("corporation_ids", "Corporations", "ids, comma-separated"),
     ("alliance_ids", "Alliances", "ids, comma-separated"),
-    ("solar_system_ids", "Systems", "ids, comma-separated"),
-    ("region_ids", "Regions", "ids, comma-separated"),
+    ("solar_system_ids", "Systems", "names or ids, comma-separated"),
+    ("region_ids", "Regions", "names or ids, comma-separated"),
     ("ship_type_ids", "Ship types", "type ids, comma-separated"),
     ("ship_classes", "Ship classes", "e.g. capital,supercapital"),
     ("min_value", "Min value", f"ISK, such as {ISK_EXAMPLES}"),
@@ -65,6 +71,9 @@ def form_values(spec: ProfileSpec | None) -> dict[str, str]:
     values = {}
     for field, _, _ in FORM_FIELDS:
         value = getattr(spec, field)
+        if field in NAME_FIELDS:
+            # Names not yet resolved, as when a save failed, stay as typed.
+            value = (*value, *getattr(spec, NAME_FIELDS[field]))
         if isinstance(value, tuple):
             values[field] = ",".join(str(v) for v in value)
         elif value is None:
@@ -93,6 +102,10 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
                 if text and not parts:
                     # Commas alone would leave the condition out unnoticed.
                     raise ValueError(f"no values in {text!r}")
+                if field in NAME_FIELDS:
+                    names = tuple(p for p in parts if not p.isdigit())
+                    changes[NAME_FIELDS[field]] = names
+                    parts = [p for p in parts if p.isdigit()]
                 convert = str if field == "ship_classes" else int
                 changes[field] = tuple(convert(p) for p in parts)
             elif field == "min_value":
@@ -100,7 +113,9 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
             else:
                 changes[field] = int(text) if text else None
         except (ValueError, argparse.ArgumentTypeError):
-            if field.endswith("_ids"):
+            if field in NAME_FIELDS:
+                expected = f"{label.lower()} by name or id, separated by commas"
+            elif field.endswith("_ids"):
                 expected = (
                     "whole-number ids separated by commas (search with / shows"
                     " the id of a system, pilot or group)"
@@ -446,12 +461,18 @@ class WatchScreen(DashboardScreen):
     ) -> None:
         """Open the form again with what was typed, so a failed save loses nothing."""
         message = getattr(error, "message", None) or first_line(error)
+        if isinstance(error, WatchError):
+            advice = "Correct it and press Enter to save."
+        else:
+            advice = (
+                "Press Enter to try again, for example once the status bar"
+                " shows the database connected."
+            )
         self.app.push_screen(
             ProfileForm(
                 spec,
                 editing=original is not None,
-                error=f"Not saved: {message}. Press Enter to try again, for"
-                " example once the status bar shows the database connected.",
+                error=f"Not saved: {message}. {advice}",
             ),
             lambda retry: self._save(original, retry),
         )
