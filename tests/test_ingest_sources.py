@@ -15,7 +15,7 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import psutil
@@ -415,6 +415,32 @@ def test_whitespace_file_warns_empty(
     assert f"file {blank} is empty: it contains only whitespace" in caplog.text
     assert str(good) not in caplog.text
     assert _documents(blank) == []
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)],
+)
+def test_compressed_whitespace_warns_empty(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    suffix: str,
+    compress: Callable[[bytes], bytes],
+) -> None:
+    """Blankness is judged on the decompressed text, so a compressed blank file
+    warns too, and compressed killmails or a damaged archive do not."""
+    blank = tmp_path / f"blank.jsonl{suffix}"
+    blank.write_bytes(compress(b" \n\n\t "))
+    good = tmp_path / f"good.jsonl{suffix}"
+    good.write_bytes(compress(b"\n" + _sample_lines(1)[0] + b"\n"))
+    damaged = tmp_path / f"damaged.jsonl{suffix}"
+    damaged.write_bytes(compress(b"\n" * 10)[:12])
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.sources")
+
+    assert expand_paths([blank, good, damaged]) == [blank, good, damaged]
+    assert f"file {blank} is empty: it contains only whitespace" in caplog.text
+    assert str(good) not in caplog.text
+    assert str(damaged) not in caplog.text
 
 
 @pytest.mark.parametrize(

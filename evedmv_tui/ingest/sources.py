@@ -172,18 +172,21 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def _is_blank(path: Path) -> bool:
-    """Return whether a file contains only JSON whitespace.
+    """Return whether a file contains only JSON whitespace, once decompressed.
 
     Reading stops at the first chunk with other characters, which for most
-    files is the first. A file that cannot be opened counts as not blank,
-    because its reader reports why.
+    files is the first. A file that cannot be opened or decompressed counts
+    as not blank, because its reader reports why.
     """
     try:
         with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
+            stream = io.BufferedReader(_CountingReader(handle), _CHUNK)
+            decompressed = _decompressed(stream)
+            reader = stream if decompressed is None else decompressed
+            while chunk := reader.read(_CHUNK):
                 if chunk.strip(_JSON_WHITESPACE):
                     return False
-    except OSError:
+    except (OSError, EOFError, lzma.LZMAError):
         return False
     return True
 
