@@ -396,6 +396,28 @@ async def test_worker_errors_become_notifications(settings: Settings) -> None:
         assert app.is_running
 
 
+async def test_failure_showing_result_is_reported(settings: Settings) -> None:
+    """An error raised while a screen shows a query's result is reported like
+    a failed query, instead of leaving the screen blank without a word."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+
+        def show(result: int) -> None:
+            raise ValueError(f"cannot show {result}")
+
+        screen = app.screen
+        assert isinstance(screen, HomeScreen)
+        screen.run_query(lambda db: 7, then=show, name="test", group="a")
+        with contextlib.suppress(WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n for n in app._notifications if n.title == "Unexpected error"]
+        assert len(notes) == 1
+        assert "ValueError: cannot show 7" in notes[0].message
+        assert app.is_running
+
+
 def test_registry_keys_are_unique_and_free() -> None:
     from evedmv_tui.screens import SCREENS
 

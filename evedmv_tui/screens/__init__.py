@@ -411,7 +411,13 @@ def _run_in_thread(
         if on_error is not None:
             app.call_from_thread(on_error, exc)
         raise
-    app.call_from_thread(then, result)
+    try:
+        app.call_from_thread(then, result)
+    except Exception as exc:
+        # call_from_thread raises here what ``then`` raised on the UI thread,
+        # and the worker's own failure is not shown anywhere.
+        app.call_from_thread(app.report_failure, exc, tag)
+        raise
     return result
 
 
