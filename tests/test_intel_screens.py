@@ -216,6 +216,40 @@ async def test_recent_row_opens_killmail(app_settings: Settings, world: World) -
         assert getattr(app.screen, "entry_key", None) == expected
 
 
+async def test_own_side_kill_listed_twice(app_settings: Settings, world: World) -> None:
+    """A corporation that shot its own member has that killmail as a kill and
+    as a loss. Both rows are listed, the Battles tab is filled, and Enter on
+    either row opens the killmail."""
+    corporation, killmail_id = world.db.fetch_one(
+        "SELECT k.victim_corporation_id, k.killmail_id FROM killmails k"
+        " JOIN attackers a USING (killmail_id, killmail_time)"
+        " WHERE a.corporation_id = k.victim_corporation_id"
+        " ORDER BY k.killmail_time DESC, k.killmail_id DESC LIMIT 1"
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        screen.action_period("all")
+        await settle(pilot)
+        assert screen.page is not None
+        roles = [r.role for r in screen.page.recent if r.killmail_id == killmail_id]
+        assert sorted(roles) == ["kill", "loss"]
+        recent = screen.query_one(RecentTable)
+        assert recent.row_count == len(screen.page.recent)
+        assert screen.query_one(BattleTable).row_count == len(screen.page.battles)
+        screen.query_one(TabbedContent).active = "tab-recent"
+        await pilot.pause()
+        recent.focus()
+        recent.move_cursor(row=recent.row_keys.index(f"{killmail_id}:loss"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert getattr(app.screen, "entry_key", None) == ("killmail", killmail_id)
+
+
 async def test_name_with_several_matches_lists_them(
     app_settings: Settings, world: World
 ) -> None:

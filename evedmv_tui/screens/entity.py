@@ -318,7 +318,8 @@ class EntityScreen(DashboardScreen):
         if key is None:
             return
         if isinstance(event.data_table, RecentTable):
-            self.evedmv_app.open_screen("killmail", int(key))
+            killmail_id, _, _ = str(key).partition(":")
+            self.evedmv_app.open_screen("killmail", int(killmail_id))
         elif isinstance(event.data_table, BattleTable):
             self.evedmv_app.open_screen("battle", int(key))
         elif isinstance(event.data_table, TopListTable):

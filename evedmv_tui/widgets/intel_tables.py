@@ -53,7 +53,11 @@ def _victim_id(item: RecentKillmail) -> str:
 
 
 class RecentTable(KeyedTable):
-    """Recent kills and losses; the row key is the killmail id."""
+    """Recent kills and losses; the row key is ``KILLMAIL_ID:ROLE``.
+
+    A killmail where the entity shot its own side is both a kill and a loss,
+    so it has two rows.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -80,7 +84,7 @@ class RecentTable(KeyedTable):
         when = time_format([*times, until] if until is not None else times)
         self.update_rows(
             (
-                item.killmail_id,
+                f"{item.killmail_id}:{item.role}",
                 [
                     item.killmail_time.strftime(when),
                     item.role,
