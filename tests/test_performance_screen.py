@@ -221,6 +221,7 @@ async def explain_from_screen(
         await pilot.press("slash", *"explain_me", "enter")
         await pilot.press("A")
         assert isinstance(app.screen, ConfirmScreen)
+        assert "explain_me" in static_text(app.screen, "#subject")
         await pilot.press("n")
         assert app.screen is screen
         await pilot.press("e")
@@ -735,6 +736,7 @@ async def test_arrows_keep_focus_on_tab_bar(settings: Settings) -> None:
     async with recorded_screen(settings) as (app, pilot, screen):
         tabbed = screen.query_one("#perf-tabs", TabbedContent)
         tab_bar = tabbed.query_one(Tabs)
+        await pilot.press("shift+tab")
         assert app.focused is tab_bar
         panes = [str(pane.id) for pane in tabbed.query(TabPane)]
         assert len(panes) == 9
@@ -753,7 +755,7 @@ async def test_shift_tab_from_alerts_reaches_tab_bar(settings: Settings) -> None
         tabbed = screen.query_one("#perf-tabs", TabbedContent)
         tab_bar = tabbed.query_one(Tabs)
         alerts = screen.query_one("#alerts", KeyedTable)
-        await pilot.press(*["right"] * 7)
+        await pilot.press("shift+tab", *["right"] * 7)
         assert tabbed.active == "tab-alerts"
         await pilot.press("tab")
         assert app.focused is alerts
@@ -764,6 +766,80 @@ async def test_shift_tab_from_alerts_reaches_tab_bar(settings: Settings) -> None
         await pilot.press("tab")
         assert app.focused is tab_bar
         assert tabbed.active == "tab-alerts"
+
+
+async def test_screen_opens_in_statements_table(settings: Settings) -> None:
+    """Focus starts in the Statements table, so down moves its cursor and
+    enter shows the row the cursor is on, not a row the user never chose."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        statements = table(screen, "#statements")
+        assert app.focused is statements
+        await pilot.press("down")
+        assert statements.cursor_row == 1
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextScreen)
+        assert app.screen.body.startswith("SELECT * FROM killmails")
+        await pilot.press("escape")
+        assert app.focused is statements
+
+
+async def test_every_tab_focuses_its_table(settings: Settings) -> None:
+    """From the tab bar, the arrows switch tab and tab moves into the shown
+    tab's first table; on a tab without a table the focus stays on the bar."""
+    expected = {
+        "tab-statements": "statements",
+        "tab-activity": "activity",
+        "tab-database": "hints",
+        "tab-app": "operations",
+        "tab-memory": "backends",
+        "tab-caches": "caches",
+        "tab-ingest": None,
+        "tab-alerts": "alerts",
+        "tab-charts": None,
+    }
+    async with recorded_screen(settings) as (app, pilot, screen):
+        tabbed = screen.query_one("#perf-tabs", TabbedContent)
+        tab_bar = tabbed.query_one(Tabs)
+        panes = [str(pane.id) for pane in tabbed.query(TabPane)]
+        assert panes == list(expected)
+        await pilot.press("shift+tab")
+        for pane in panes:
+            assert app.focused is tab_bar
+            assert tabbed.active == pane
+            await pilot.press("tab")
+            if expected[pane] is None:
+                assert app.focused is tab_bar
+            else:
+                assert app.focused is table(screen, f"#{expected[pane]}")
+                await pilot.press("shift+tab")
+            await pilot.press("right")
+
+
+async def test_tab_change_off_tab_bar_focuses_table(settings: Settings) -> None:
+    """A tab shown while the focus is in a table moves the focus into the
+    new tab, so keys never act on a table that is hidden."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        tabbed = screen.query_one("#perf-tabs", TabbedContent)
+        tabbed.active = "tab-activity"
+        await pilot.pause()
+        assert app.focused is table(screen, "#activity")
+        tabbed.active = "tab-ingest"
+        await pilot.pause()
+        assert app.focused is tabbed.query_one(Tabs)
+
+
+async def test_confirm_names_query_on_one_line() -> None:
+    """The confirmation shows the query as plain text on one line."""
+    query = "SELECT '[bold]x[/bold]'\n  FROM pg_class\n WHERE " + "oid = 1 AND " * 20
+    app: App[None] = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(ConfirmScreen("Run it?", subject=query))
+        await pilot.pause()
+        subject = app.screen.query_one("#subject")
+        assert subject.size.height == 1
+        shown = subject.render_line(0).text.rstrip()
+        assert shown.startswith("SELECT '[bold]x[/bold]' FROM pg_class WHERE oid")
+        assert shown.endswith("…")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

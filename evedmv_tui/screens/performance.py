@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
@@ -370,6 +370,7 @@ class PerformanceScreen(DashboardScreen):
                 )
 
     def on_mount(self) -> None:
+        self._focus_active_tab()
         if not self.live:
             return
         service = self._service or getattr(self.app, "monitor_service", None)
@@ -377,6 +378,27 @@ class PerformanceScreen(DashboardScreen):
             service = start_monitor(self.app, self.evedmv_app.settings)
         self._service = service
         self._stop_listening = service.listen(self._post_snapshot)
+
+    def on_tabbed_content_tab_activated(
+        self, event: TabbedContent.TabActivated
+    ) -> None:
+        # Arrows on the tab bar switch tabs and keep the focus there, so the
+        # next arrow switches again. Any other change moves the focus into the tab.
+        if not isinstance(self.focused, Tabs):
+            self._focus_active_tab()
+
+    def _focus_active_tab(self) -> None:
+        """Focus the first table of the active tab, or the tab bar if it has none.
+
+        The arrows, enter and e then act on the row the cursor shows.
+        """
+        tabbed = self.query_one("#perf-tabs", TabbedContent)
+        pane = tabbed.get_pane(str(tabbed.active))
+        tables = pane.query(KeyedTable)
+        if tables:
+            tables.first().focus()
+        else:
+            tabbed.query_one(Tabs).focus()
 
     def on_unmount(self) -> None:
         if self._stop_listening is not None:
@@ -634,16 +656,26 @@ class PerformanceScreen(DashboardScreen):
             self.action_full_text()
 
     def action_explain(self) -> None:
-        self._explain(analyze=False)
+        target = self._explain_target()
+        if target is None:
+            return
+        explain, text = target
+        self._run_explain(lambda: explain(False), text)
 
     def action_explain_analyze(self) -> None:
+        target = self._explain_target()
+        if target is None:
+            return
+        explain, text = target
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self._explain(analyze=True)
+                self._run_explain(lambda: explain(True), text)
 
         self.app.push_screen(
             ConfirmScreen(
-                "Run EXPLAIN ANALYZE on the selected query?",
+                "Run EXPLAIN ANALYZE on this query?",
+                subject=text,
                 warning="ANALYZE executes the statement: table changes are rolled"
                 " back, but functions it calls with effects outside the"
                 " transaction (such as pg_terminate_backend) still act, and it"
@@ -652,29 +684,37 @@ class PerformanceScreen(DashboardScreen):
             answered,
         )
 
-    def _explain(self, *, analyze: bool) -> None:
+    def _explain_target(
+        self,
+    ) -> tuple[Callable[[bool], ExplainResult], str] | None:
+        """Return the selected query's explain call (taking ``analyze``) and text.
+
+        Without a monitor or a selected query whose text is visible, notify
+        why and return None.
+        """
         service = self._service
         monitor = service.monitor if service is not None else None
         if monitor is None:
             self.notify("the monitor is not connected yet", severity="warning")
-            return
+            return None
         tab = self._active_tab()
         if tab == "tab-app":
             record = self._selected_slow_query()
             if record is None:
                 self.notify("select a slow application query first", severity="warning")
-                return
-            self._run_explain(
-                lambda: monitor.explain_app_query(record, analyze=analyze), record.sql
-            )
-            return
+                return None
+
+            def explain_record(analyze: bool) -> ExplainResult:
+                return monitor.explain_app_query(record, analyze=analyze)
+
+            return explain_record, record.sql
         if tab == "tab-activity":
             backend = self._selected_backend()
             if backend is None or not backend.query:
                 self.notify(
                     "select a backend whose query is visible first", severity="warning"
                 )
-                return
+                return None
             text = backend.query
         elif tab == "tab-statements":
             view = self._selected_statement()
@@ -683,17 +723,19 @@ class PerformanceScreen(DashboardScreen):
                     "select a statement whose text is visible first",
                     severity="warning",
                 )
-                return
+                return None
             text = view.query
         else:
             self.notify(
                 "EXPLAIN works on the Statements, Activity and App tabs",
                 severity="warning",
             )
-            return
-        self._run_explain(
-            lambda: monitor.explain_statement(text, analyze=analyze), text
-        )
+            return None
+
+        def explain_text(analyze: bool) -> ExplainResult:
+            return monitor.explain_statement(text, analyze=analyze)
+
+        return explain_text, text
 
     @work(thread=True, exclusive=True, group="explain", exit_on_error=False)
     def _run_explain(

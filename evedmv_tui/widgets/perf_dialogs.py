@@ -32,6 +32,11 @@ ConfirmScreen .-warning {
     color: $text-warning;
     text-style: bold;
 }
+ConfirmScreen #subject {
+    height: 1;
+    text-wrap: nowrap;
+    text-overflow: ellipsis;
+}
 ConfirmScreen Horizontal {
     height: auto;
     align: right middle;
@@ -55,14 +60,22 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     DEFAULT_CSS = DIALOG_CSS
 
-    def __init__(self, question: str, *, warning: str | None = None) -> None:
+    def __init__(
+        self, question: str, *, subject: str | None = None, warning: str | None = None
+    ) -> None:
         super().__init__()
         self.question = question
+        self.subject = subject
+        """The text the question is about (a query), shown on one line under it."""
         self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.question), id="question")
+            if self.subject:
+                # Whitespace and newlines collapse, and the CSS cuts a long
+                # query with an ellipsis. Text never parses markup.
+                yield Static(Text(" ".join(self.subject.split())), id="subject")
             if self.warning:
                 yield Static(Text(f"▲ {self.warning}"), classes="-warning")
             with Horizontal():
