@@ -67,7 +67,7 @@ class PriceSummary:
     inserted: int
     updated: int
     revalued: int
-    """Killmails without zkb values that were valued again."""
+    """Killmails without zkb values whose values changed."""
     rejects: tuple[PriceReject, ...] = ()
     """Records that were not stored; they are kept in ``rejects``."""
 

@@ -260,15 +260,26 @@ updated AS (
     WHERE k.killmail_id = v.killmail_id
       AND k.killmail_time = v.killmail_time
       AND k.killmail_time BETWEEN %(start)s AND %(end)s
+      -- Unchanged values are not written again, so the count is of changes.
+      AND (k.total_value, k.fitted_value, k.dropped_value, k.destroyed_value,
+           k.value_source)
+          IS DISTINCT FROM (
+              CASE WHEN v.plausible THEN v.total END,
+              CASE WHEN v.plausible THEN v.fitted END,
+              CASE WHEN v.plausible THEN v.dropped END,
+              CASE WHEN v.plausible THEN v.destroyed END,
+              CASE WHEN v.plausible THEN 'computed' END)
     RETURNING k.killmail_id, v.plausible, v.total
 )
+-- Implausible totals are counted whether or not their NULLs were written
+-- before, so every run warns about them.
 SELECT
-    count(*) FILTER (WHERE plausible),
+    (SELECT count(*) FROM updated WHERE plausible),
     count(*) FILTER (WHERE NOT plausible),
     min(killmail_id) FILTER (WHERE NOT plausible),
     (array_agg(total::double precision ORDER BY killmail_id)
         FILTER (WHERE NOT plausible))[1]
-FROM updated
+FROM valued
 """,
 )
 
@@ -447,8 +458,9 @@ def apply_computed_values(
     earliest and latest ``killmail_time`` of the batch, inclusive. With them
     the statement reads only the partitions of those months, and killmails
     outside the range are not valued. Without them every partition is
-    searched for the ids. Returns the number of killmails that got values.
-    Those with no priced type at all are left as they are, and those whose
+    searched for the ids. Returns the number of killmails whose values
+    changed, because unchanged ones are not written again. Those with no
+    priced type at all are left as they are, and those whose
     total is above :data:`~evedmv_tui.killmails.MAX_ISK` get NULL values
     and a logged warning.
     """
@@ -482,7 +494,7 @@ def revalue_all(db: Database, *, chunk: int = REVALUE_CHUNK) -> int:
 
     Runs in chunks of ``chunk`` killmails, each in its own transaction, so a
     price import over millions of killmails never holds one long lock.
-    Returns the number of killmails that got values.
+    Returns the number of killmails whose values changed.
     """
     updated = 0
     after = -1
@@ -500,5 +512,5 @@ def revalue_all(db: Database, *, chunk: int = REVALUE_CHUNK) -> int:
                     db, conn, ids, start=min(times), end=max(times)
                 )
             after = ids[-1]
-    log.info("revalued %d killmails without zkb values", updated)
+    log.info("values changed for %d killmails without zkb values", updated)
     return updated

@@ -13,6 +13,7 @@ from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.prices import PriceError, import_prices
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
+from tests.test_battle_fixtures import RIFTER, brawl, fleet, insert_kills
 
 PRICES_FILE = "prices/esi_markets_prices_2025-05-13.json"
 
@@ -80,6 +81,41 @@ def test_changed_prices_revalue_killmails(db: Database, tmp_path: Path) -> None:
             "SELECT killmail_id, total_value FROM killmails WHERE value_source = 'zkb'"
         )
     )
+
+
+def test_changed_values_detect_battles_again(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Battles show the values a price import gives their killmails, and an
+    import that changes no value leaves them alone. With --no-detect they
+    stay marked outdated until a full detection."""
+    insert_kills(
+        db, brawl(fleet(4, 98_000_601, None), fleet(4, 98_000_602, None), kills=12)
+    )
+    assert main(["--dsn", db_url, "battles", "detect"]) == 0
+    assert db.fetch_value("SELECT isk_destroyed FROM battles") == 12 * 10_000_000.0
+    capsys.readouterr()
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps([{"type_id": RIFTER, "average_price": 2e9}]))
+
+    assert main(["--dsn", db_url, "prices", "import", str(path), "--no-detect"]) == 0
+    out = capsys.readouterr().out
+    assert "values changed for 12 killmails" in out
+    assert "run 'evedmv battles detect --rebuild'" in out
+    assert db.fetch_value("SELECT isk_destroyed FROM battles") == 12 * 10_000_000.0
+
+    # The same prices change no value, but the battles are still outdated.
+    assert main(["--dsn", db_url, "prices", "import", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["revalued"] == 0
+    assert document["battles_outdated"] is False
+    assert document["battles"]["battles"] == 1
+    assert db.fetch_value("SELECT isk_destroyed FROM battles") == 12 * 2e9
+
+    assert main(["--dsn", db_url, "prices", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "values changed for 0 killmails" in out
+    assert "battle" not in out
 
 
 @pytest.mark.parametrize(

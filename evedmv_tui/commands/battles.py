@@ -43,6 +43,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.names import unnamed
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.text import count_noun
 
 BATTLE_ID = whole(1, BIGINT_MAX)
@@ -151,6 +152,34 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
         summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
     print(describe_detection(summary, rebuilt=rebuild))
     return 0
+
+
+def detect_if_outdated(
+    db: Database, changed: bool, *, detect: bool
+) -> tuple[bool, DetectionSummary | None]:
+    """Detect every battle again if stored battles rest on outdated inputs.
+
+    ``changed`` is whether the caller just changed what detection reads
+    (static data, or killmail values that weigh the sides). Battles are also
+    outdated when an earlier such change skipped detection. Without
+    ``detect`` they are marked outdated until a full detection runs. Returns
+    whether they were outdated, and the detection's summary if it ran.
+    """
+    outdated = bool(
+        db.fetch_value(
+            "SELECT (%s OR battles_outdated) AND EXISTS (SELECT 1 FROM battles)"
+            " FROM static_data_version",
+            (changed,),
+        )
+    )
+    if not outdated:
+        return False, None
+    if not detect:
+        # Kept until a full detection, which a later import that changes
+        # nothing would otherwise never ask for.
+        db.execute("UPDATE static_data_version SET battles_outdated = true")
+        return True, None
+    return True, detect_all(db)
 
 
 def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:

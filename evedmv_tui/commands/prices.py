@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from evedmv_tui.commands.battles import describe_detection, detect_if_outdated
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.prices import import_prices
@@ -23,9 +25,12 @@ def register(subparsers: Any) -> None:
         "import",
         help="import an ESI /markets/prices/ response",
         description="Store average and adjusted prices, then value again every"
-        " killmail that has no zKillboard values. A record that fails its checks"
-        " is kept in the rejects table ('evedmv rejects list') and the others"
-        " are stored; the command then exits with status 1.",
+        " killmail that has no zKillboard values. When values change and"
+        " battles are stored, every battle is detected again, as 'evedmv"
+        " battles detect --rebuild' does, because values weigh the sides and"
+        " make the ISK figures. A record that fails its checks is kept in the"
+        " rejects table ('evedmv rejects list') and the others are stored; the"
+        " command then exits with status 1.",
     )
     load.add_argument(
         "path", type=Path, help="JSON file with the body of GET /markets/prices/"
@@ -34,6 +39,12 @@ def register(subparsers: Any) -> None:
         "--no-revalue",
         action="store_true",
         help="only store the prices; leave computed killmail values as they are",
+    )
+    load.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="leave stored battles as they are, for a large database; then run"
+        " 'evedmv battles detect --rebuild' to update them",
     )
     load.add_argument("--json", action="store_true", help="print one JSON object")
     load.set_defaults(handler=import_command)
@@ -46,15 +57,31 @@ MAX_SHOWN = 10
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         summary = import_prices(db, args.path, revalue=not args.no_revalue)
+        outdated, battles = detect_if_outdated(
+            db, summary.revalued > 0, detect=not args.no_detect
+        )
     if args.json:
-        print(json.dumps(summary.as_dict()))
+        document = summary.as_dict()
+        document["battles_outdated"] = outdated and battles is None
+        document["battles"] = dataclasses.asdict(battles) if battles else None
+        print(json.dumps(document))
         return 1 if summary.rejects else 0
     stored = summary.read - len(summary.rejects)
     print(
         f"imported {stored:,} prices from {summary.path}:"
         f" {summary.inserted:,} new, {summary.updated:,} changed"
     )
-    print(f"valued {summary.revalued:,} killmails without zKillboard values")
+    print(
+        f"values changed for {summary.revalued:,} killmails without zKillboard values"
+    )
+    if battles is not None:
+        print("killmail values changed: detected every battle again")
+        print(describe_detection(battles, rebuilt=True))
+    elif outdated:
+        print(
+            "killmail values changed: stored battles still show the old values;"
+            " run 'evedmv battles detect --rebuild'"
+        )
     if summary.rejects:
         print(
             f"{len(summary.rejects):,} of {summary.read:,} records rejected;"

@@ -8,13 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evedmv_tui.battles.detect import detect_all
-from evedmv_tui.commands.battles import describe_detection
+from evedmv_tui.commands.battles import describe_detection, detect_if_outdated
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import totals
 from evedmv_tui.sde import SdeSummary, import_sde, static_counts
 from evedmv_tui.store.connect import open_database
-from evedmv_tui.store.db import Database
 
 DETECTION_TABLES = frozenset({"solar_systems", "stargate_jumps", "types", "groups"})
 """Static tables battle detection reads: the gate graph that merges nearby
@@ -57,12 +55,9 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         classes = totals.ship_class_digest(db)
         summary = import_sde(db, args.path)
         recounted = totals.recount_if_classes_changed(db, classes)
-        stale = _battles_outdated(db, summary)
-        if stale and args.no_detect:
-            # Kept until a full detection, which a later import of the same
-            # export would otherwise never ask for.
-            db.execute("UPDATE static_data_version SET battles_outdated = true")
-        battles = detect_all(db) if stale and not args.no_detect else None
+        stale, battles = detect_if_outdated(
+            db, _detection_inputs_changed(summary), detect=not args.no_detect
+        )
     if args.json:
         document = {**summary.as_dict(), "totals_recounted": recounted}
         document["battles_outdated"] = stale and battles is None
@@ -91,23 +86,12 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _battles_outdated(db: Database, summary: SdeSummary) -> bool:
-    """Return whether stored battles were built from other static data.
-
-    That is when this import changed a table that detection reads, or an
-    earlier one with ``--no-detect`` did and no full detection ran since.
-    """
-    changed = any(
+def _detection_inputs_changed(summary: SdeSummary) -> bool:
+    """Return whether the import changed a table that battle detection reads."""
+    return any(
         table.inserted or table.updated
         for table in summary.tables
         if table.table in DETECTION_TABLES
-    )
-    return bool(
-        db.fetch_value(
-            "SELECT (%s OR battles_outdated) AND EXISTS (SELECT 1 FROM battles)"
-            " FROM static_data_version",
-            (changed,),
-        )
     )
 
 
