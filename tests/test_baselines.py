@@ -617,3 +617,23 @@ async def test_version_two_baselines_upgrade(tmp_path: Path) -> None:
         await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_stored_peak_follows_worse_direction(tmp_path: Path) -> None:
+    """An update keeps the stored peak if it is worse: the highest value, or
+    the lowest for a key where lower is worse."""
+    store = await open_store(tmp_path / "baselines.sqlite3")
+    try:
+        for key, lower_is_worse, peaks, expected in (
+            ("statement:a:mean_ms", False, (50.0, 80.0, 60.0), 80.0),
+            ("database:cache_hit_ratio", True, (0.96, 0.45, 0.90), 0.45),
+        ):
+            for at, peak in enumerate(peaks, start=100):
+                row = dataclasses.replace(alert(key, at=float(at)), peak=peak)
+                write = AlertWrite(row, lower_is_worse=lower_is_worse)
+                await store.save(SaveBatch(alerts=[write]))
+            rows = [r for r in await store.open_alerts() if r.key == key]
+            assert len(rows) == 1
+            assert rows[0].peak == expected, key
+    finally:
+        await store.close()

@@ -519,3 +519,24 @@ async def test_upgraded_file_baselines_still_alert(tmp_path: Path) -> None:
         assert stored.rows_per_call == pytest.approx(1.0)
     finally:
         await service.close()
+
+
+async def test_hit_ratio_peak_is_lowest_stored(tmp_path: Path) -> None:
+    """A falling hit ratio's peak is its lowest reading, in the book and in
+    the file that the Alerts screen reads."""
+    key = "database:cache_hit_ratio"
+    service = await AlertService.open(tmp_path / "baselines.sqlite3")
+    clock = Clock()
+    try:
+        await run(service, clock, [0.999, 0.998, 0.9995, 0.999] * 10, key=key)
+        await run(service, clock, [0.963] * 3 + [0.457] * 4, key=key)
+        alert = next(a for a in service.active() if a.key == key)
+        assert alert.severity == Severity.CRITICAL
+        assert alert.opened_value == pytest.approx(0.963)
+        assert alert.peak == pytest.approx(0.457)
+        await service.flush()
+        stored = next(a for a in await service.history() if a.key == key)
+        assert stored.severity == Severity.CRITICAL
+        assert stored.peak == pytest.approx(0.457)
+    finally:
+        await service.close()

@@ -139,15 +139,20 @@ def rule_for(key: str, rules: Sequence[Rule] = RULES) -> Rule:
     return RULES[-1]
 
 
+def lower_is_worse(key: str) -> bool:
+    """Return True when a lower value of ``key`` is worse, as for a hit ratio."""
+    return not key.endswith(TREND_SUFFIX) and rule_for(key).direction == "down"
+
+
 def worst(key: str, first: float, second: float) -> float:
     """Return the worse of two values of ``key``: the lower where down is worse.
 
     An alert's peak is its worst value so far, so a falling hit ratio's peak
     is its lowest reading.
     """
-    if key.endswith(TREND_SUFFIX) or rule_for(key).direction != "down":
-        return max(first, second)
-    return min(first, second)
+    if lower_is_worse(key):
+        return min(first, second)
+    return max(first, second)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -801,6 +806,17 @@ class Alert:
         """True for an open alert whose key had no sample for ``after`` seconds."""
         return self.cleared_at is None and now - self.updated_at >= after
 
+    def write(
+        self, *, reopen: bool = False, write_acknowledgement: bool = False
+    ) -> AlertWrite:
+        """Return the store write of this alert, which keeps its worst peak."""
+        return AlertWrite(
+            self.stored(),
+            reopen=reopen,
+            write_acknowledgement=write_acknowledgement,
+            lower_is_worse=lower_is_worse(self.key),
+        )
+
     def stored(self) -> StoredAlert:
         return StoredAlert(
             self.key,
@@ -1103,7 +1119,7 @@ class AlertBook:
             alert = self._raise(outcome, alert)
         self._cleared.pop(change.key, None)
         self._active[change.key] = alert
-        outcome.writes.append(AlertWrite(alert.stored(), reopen=reopen))
+        outcome.writes.append(alert.write(reopen=reopen))
 
     def _update(self, change: Change, outcome: Outcome) -> None:
         old = self._active[change.key]
@@ -1139,9 +1155,7 @@ class AlertBook:
         ):
             alert = self._raise(outcome, alert)
         self._active[change.key] = alert
-        outcome.writes.append(
-            AlertWrite(alert.stored(), write_acknowledgement=write_acknowledgement)
-        )
+        outcome.writes.append(alert.write(write_acknowledgement=write_acknowledgement))
 
     def expire(self, key: str, at: float, outcome: Outcome) -> None:
         """Clear the open alert of ``key`` because its key had no recent sample.
@@ -1156,7 +1170,7 @@ class AlertBook:
         alert = dataclasses.replace(old, updated_at=at, cleared_at=at)
         note = f"no samples for {silent_minutes:.0f} min"
         self._event(outcome, alert, "expired", note)
-        outcome.writes.append(AlertWrite(alert.stored()))
+        outcome.writes.append(alert.write())
 
     def _clear(self, change: Change, outcome: Outcome) -> None:
         old = self._active.pop(change.key, None)
@@ -1173,7 +1187,7 @@ class AlertBook:
         self._penalty[change.key] = (penalty, change.at)
         self._cleared[change.key] = alert
         self._event(outcome, alert, "cleared")
-        outcome.writes.append(AlertWrite(alert.stored()))
+        outcome.writes.append(alert.write())
 
 
 # Service ---------------------------------------------------------------------
@@ -1272,11 +1286,7 @@ class AlertService:
             self.store.save_later(
                 SaveBatch(
                     alerts=[
-                        AlertWrite(
-                            dataclasses.replace(
-                                a, cleared_at=now, updated_at=now
-                            ).stored()
-                        )
+                        dataclasses.replace(a, cleared_at=now, updated_at=now).write()
                         for a in orphans
                     ],
                     events=[

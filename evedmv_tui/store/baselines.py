@@ -242,6 +242,9 @@ class AlertWrite:
     alert: StoredAlert
     reopen: bool = False
     write_acknowledgement: bool = False
+    lower_is_worse: bool = False
+    """Whether lower values of the key are worse (a hit ratio), so the stored
+    peak keeps the lowest value instead of the highest."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -804,10 +807,12 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
             alert.acknowledged_size,
         )
     if latest is not None and (latest[1] is None or write.reopen):
+        # Another process may have stored a worse peak, so keep the worse one.
+        worse = "min" if write.lower_is_worse else "max"
         await conn.execute(
             "UPDATE alert SET cleared_at = NULL, label = ?, updated_at = ?,"
             " severity = max(severity, ?), baseline = ?, value = ?,"
-            " peak = max(peak, ?), size = ?, detail = ?, suppressed = ?,"
+            f" peak = {worse}(peak, ?), size = ?, detail = ?, suppressed = ?,"
             " opened_value = coalesce(opened_value, ?)"
             f"{ack_columns} WHERE id = ?",
             (
