@@ -336,3 +336,36 @@ def test_ingest_panel_names_repaired_import() -> None:
         "last import #28 interrupted, repaired: 8,000 read, 8,000 inserted, 0 rejected"
     ) in text.splitlines()
     assert "evedmv repair" not in text
+
+
+def test_failed_hook_sets_exit_status(
+    db_url: str,
+    killmail_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A batch hook that fails, here with its query cancelled, leaves the
+    killmails stored, counts them in the summary and makes the import exit 1,
+    so a script can tell that battles and totals need a repair."""
+    from evedmv_tui.battles import detect
+    from evedmv_tui.commands import ingest
+
+    def cancelled(_db: Database, _result: BatchResult) -> None:
+        raise psycopg.errors.QueryCanceled("canceling statement due to user request")
+
+    cancelled.__module__ = detect.on_batch.__module__
+    cancelled.__qualname__ = detect.on_batch.__qualname__
+    monkeypatch.setattr(ingest, "default_hooks", lambda: [cancelled])
+    status = main(["--dsn", db_url, "--offline", "import", str(killmail_file)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "battles not updated for a batch of" in err
+    assert (
+        f"not updated after their batches: battles for {6 * BATCH:,} killmails" in out
+    )
+    assert "run 'evedmv repair'" in out
+    assert _stored(db_url) == 6 * BATCH
+
+    args = ["--dsn", db_url, "--offline", "import", "--json", str(killmail_file)]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["not_updated"] == {}

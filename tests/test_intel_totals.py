@@ -289,10 +289,15 @@ def test_repair_counts_what_a_failed_hook_missed(
     def server_gone(database: Database, result: BatchResult) -> None:
         raise RuntimeError("terminating connection due to administrator command")
 
-    import_paths(db, [generated], offline=True, workers=0, after_batch=[server_gone])
-    failures = [r for r in caplog.records if "failed for a batch" in r.message]
+    summary = import_paths(
+        db, [generated], offline=True, workers=0, after_batch=[server_gone]
+    )
+    assert list(summary.not_updated.values()) == [KILLMAILS]
+    assert summary.as_dict()["not_updated"] == dict(summary.not_updated)
+    failures = [r for r in caplog.records if "not updated for a batch" in r.message]
     assert len(failures) == 2  # one for each batch of 2,000
     failure = failures[0]
+    assert "server_gone failed" in failure.message
     assert "run 'evedmv repair'" in failure.message
     assert "administrator command" in failure.message
     assert failure.exc_info is None

@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
         " zKillboard API lists, RedisQ and R2Z2 documents, and EVE Ref daily"
         " archives (.tar.bz2), or folders of these. The shape of each record"
         " is detected from its content. Exits with status 1 when any record"
-        " was rejected (see 'evedmv rejects list').",
+        " was rejected (see 'evedmv rejects list'), or when battles, entity"
+        " totals or watch matches could not be updated after a batch (see"
+        " 'evedmv repair').",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
     parser.add_argument(
@@ -273,6 +275,16 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " stored already is skipped); see"
             f" 'evedmv rejects list --import {summary.import_id}'\n"
         )
+    if summary.not_updated:
+        missing = ", ".join(
+            f"{derived} for {count_noun(count, 'killmail')}"
+            for derived, count in summary.not_updated.items()
+        )
+        stream.write(
+            f"not updated after their batches: {missing} (see the errors"
+            " above). The killmails are stored; run 'evedmv repair' to update"
+            " battles and entity totals\n"
+        )
 
 
 class ImportInterrupted(EvedmvError):
@@ -310,7 +322,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(summary.as_dict(), default=str))
     else:
         print_summary(summary, sys.stdout)
-    return 1 if summary.rejected else 0
+    return 1 if summary.rejected or summary.not_updated else 0
 
 
 def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:

@@ -35,13 +35,20 @@ class BatchResult:
 
 BatchHook = Callable[[Database, BatchResult], None]
 
-# "module:function" of each hook; resolved lazily so the importer does not
-# import the packages that react to it.
-DEFAULT_HOOKS: tuple[str, ...] = (
-    "evedmv_tui.intel.watch:on_batch",
-    "evedmv_tui.intel.totals:on_batch",
-    "evedmv_tui.battles.detect:on_batch",
-)
+# "module:function" of each hook, with what it keeps up to date. Hooks are
+# resolved lazily so the importer does not import the packages that react.
+_HOOK_LABELS = {
+    "evedmv_tui.intel.watch:on_batch": "watch matches",
+    "evedmv_tui.intel.totals:on_batch": "entity totals",
+    "evedmv_tui.battles.detect:on_batch": "battles",
+}
+DEFAULT_HOOKS: tuple[str, ...] = tuple(_HOOK_LABELS)
+
+
+def hook_label(hook: BatchHook) -> str:
+    """Return what ``hook`` keeps up to date, or its dotted name."""
+    spec = f"{hook.__module__}:{getattr(hook, '__qualname__', hook)}"
+    return _HOOK_LABELS.get(spec, spec)
 
 
 def default_hooks() -> list[BatchHook]:
@@ -69,10 +76,11 @@ def run_hooks(
             # The batch is stored; what the hook derives from it is not.
             name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
             log.error(
-                "%s failed for a batch of %d killmails: %s; run 'evedmv repair'"
-                " once the database is reachable",
-                name,
+                "%s not updated for a batch of %d killmails, because %s failed:"
+                " %s; run 'evedmv repair' to update them",
+                hook_label(hook),
                 len(result.killmail_ids),
+                name,
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             )
             log.debug("batch hook %s failed", name, exc_info=True)

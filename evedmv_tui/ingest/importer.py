@@ -36,7 +36,7 @@ import psycopg
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.ingest import IMPORT_LOCK_CLASS
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
-from evedmv_tui.ingest.hooks import BatchHook, run_hooks
+from evedmv_tui.ingest.hooks import BatchHook, hook_label, run_hooks
 from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
 from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
 from evedmv_tui.ingest.shapes import RejectedRecord
@@ -100,6 +100,10 @@ class ImportSummary:
     seconds: float = 0.0
     fetched: Any = None
     """The pending fetcher's summary when bodies were fetched, else None."""
+    not_updated: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Killmails whose batch hook failed, by what the hook keeps up to date
+    (``battles``, ``entity totals``, ``watch matches``). 'evedmv repair'
+    updates battles and totals."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready values."""
@@ -113,6 +117,7 @@ class ImportSummary:
             "import_id": self.import_id,
             "seconds": round(self.seconds, 3),
             "files": [dataclasses.asdict(f) for f in self.files],
+            "not_updated": dict(self.not_updated),
         }
         if self.fetched is not None:
             fetched = self.fetched
@@ -283,6 +288,8 @@ class _Batcher:
         self.owners: list[int] = []
         self.files: list[_Counts] = []
         self.total = _Counts()
+        self.not_updated: dict[str, int] = {}
+        """Killmails of batches whose hook failed, by :func:`hook_label`."""
 
     def add_file(self) -> int:
         self.files.append(_Counts())
@@ -312,6 +319,12 @@ class _Batcher:
             # away, the next one would wait for a pooled connection in vain.
             for hook in self.hooks:
                 failures = run_hooks(self.db, [hook], outcome.result)
+                if not failures:
+                    continue
+                label = hook_label(hook)
+                self.not_updated[label] = self.not_updated.get(label, 0) + len(
+                    outcome.result.killmail_ids
+                )
                 if any(isinstance(error, CONNECTION_ERRORS) for error in failures):
                     self._stop_if_server_lost()
         release_free_memory()
@@ -582,6 +595,7 @@ def import_paths(
         import_id=import_id,
         seconds=time.perf_counter() - started,
         fetched=fetched,
+        not_updated=batcher.not_updated,
     )
 
 
@@ -649,4 +663,5 @@ def import_records(
         rejected=total.rejected,
         files=(total.freeze(source_file),),
         seconds=time.perf_counter() - started,
+        not_updated=batcher.not_updated,
     )
