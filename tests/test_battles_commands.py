@@ -15,7 +15,13 @@ from evedmv_tui.cli import main
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import _header
 from evedmv_tui.store.db import Database
-from tests.test_battle_fixtures import brawl, fleet, insert_kills, insert_static
+from tests.test_battle_fixtures import (
+    brawl,
+    fleet,
+    insert_kills,
+    insert_static,
+    kill,
+)
 
 
 @pytest.fixture
@@ -97,6 +103,23 @@ def test_json_rounds_isk_to_cents(
             assert side[key] == round(side[key], 2)
     for minutes in report["timeline"]["isk"].values():
         assert all(value == round(value, 2) for value in minutes)
+
+
+def test_list_marks_one_sided_battles(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The text list marks a one-sided battle with !, as the battles screen
+    does, and explains the mark once."""
+    insert_static(db)
+    hunters = fleet(8, 98_000_411, 99_000_411)
+    prey = fleet(8, 98_000_412, 99_000_412)
+    insert_kills(db, [kill(minute, prey[minute % 8], hunters) for minute in range(12)])
+    assert main(["--dsn", db_url, "battles", "detect", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", db_url, "battles", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[7] == "2!"
+    assert lines[-1] == "! one-sided: the other sides destroyed almost nothing"
 
 
 def test_list_filters_by_system(

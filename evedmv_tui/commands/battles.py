@@ -283,14 +283,21 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     for battle in battles:
         minutes = int(battle.duration.total_seconds() // 60)
         mark = "*" if battle.ongoing else " "
+        # The battles screen marks one-sided battles the same way.
+        sides = f"{battle.side_count}" + ("!" if battle.kind == "one-sided" else "")
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
             f" {minutes:>4}m {battle.kills:>5,} {battle.pilots:>6,}"
-            f" {format_isk(battle.isk_destroyed):>7}  {battle.side_count:<5}"
+            f" {format_isk(battle.isk_destroyed):>7}  {sides:<5}"
             f" {', '.join(battle.system_names)}"
         )
+    legend = []
     if any(b.ongoing for b in battles):
-        print("* ongoing")
+        legend.append("* ongoing")
+    if any(b.kind == "one-sided" for b in battles):
+        legend.append("! one-sided: the other sides destroyed almost nothing")
+    if legend:
+        print("; ".join(legend))
     return 0
 
 
