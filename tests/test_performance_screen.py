@@ -28,6 +28,7 @@ from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
 from evedmv_tui.monitor.memory import MIB, GcGeneration, ProcessMemory, Trend
 from evedmv_tui.monitor.poller import Monitor
+from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.monitor.server import DatabaseRates
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import (
@@ -785,7 +786,7 @@ async def test_screen_opens_in_statements_table(settings: Settings) -> None:
 
 async def test_every_tab_focuses_its_table(settings: Settings) -> None:
     """From the tab bar, the arrows switch tab and tab moves into the shown
-    tab's first table; on a tab without a table the focus stays on the bar."""
+    tab's first table. On a tab without a table the focus stays on the bar."""
     expected = {
         "tab-statements": "statements",
         "tab-activity": "activity",
@@ -826,6 +827,28 @@ async def test_tab_change_off_tab_bar_focuses_table(settings: Settings) -> None:
         tabbed.active = "tab-ingest"
         await pilot.pause()
         assert app.focused is tabbed.query_one(Tabs)
+
+
+async def test_alerts_tab_lists_regressions(settings: Settings) -> None:
+    """The Alerts tab lists the regression alerts that the status bar counts
+    and the notifications name, with the same severity word."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        await wait_for(pilot, lambda: getattr(app, "alert_center", None) is not None)
+        center = app.alert_center  # type: ignore[attr-defined]
+        key = "database:cache_hit_ratio"
+        values = [0.999, 0.998, 0.9995, 0.999] * 10 + [0.963] * 3 + [0.457] * 4
+        for index, value in enumerate(values):
+            at = 1_800_000_000.0 + 2 * index
+            await center.observe([Sample(key, value, at, 2.0, True, "hit ratio")])
+        screen.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        alerts = table(screen, "#alerts")
+        row_key = f"regression:{key}"
+        assert alerts.row_keys[0] == row_key
+        cells = [str(cell) for cell in alerts.get_row(row_key)]
+        assert cells[0] == "✖ critical"
+        assert cells[2].startswith("hit ratio: critical level: opened at 96.3 %")
+        assert app.status.describe_alerts() == "1 unacknowledged alert, worst critical"
 
 
 async def test_confirm_names_query_on_one_line() -> None:

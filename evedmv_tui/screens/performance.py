@@ -471,9 +471,20 @@ class PerformanceScreen(DashboardScreen):
         )
         self.query_one("#ingest-text", Static).update(perf_rows.ingest_text(snapshot))
         self.query_one("#alerts", KeyedTable).update_rows(
-            perf_rows.alert_rows(snapshot)
+            self._regression_rows(snapshot) + perf_rows.alert_rows(snapshot)
         )
         self._add_plot_points(snapshot)
+
+    def _regression_rows(self, snapshot: Snapshot) -> list[perf_rows.Row]:
+        """Return rows for the open regression alerts of the app's alert centre.
+
+        NOTE: the centre judges a poll's samples while the screen shows that
+        poll, so an alert the poll opened may appear one poll later.
+        """
+        center = getattr(self.app, "alert_center", None)
+        if center is None:
+            return []
+        return perf_rows.regression_rows(center.service.active(), snapshot.at)
 
     def _show_problem(self, selector: str, snapshot: Snapshot, panel: str) -> None:
         widget = self.query_one(selector, Static)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from evedmv_tui.monitor import regressions
 from evedmv_tui.monitor.memory import MIB
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
@@ -264,6 +265,25 @@ def alert_rows(snapshot: Snapshot) -> list[Row]:
         rows.append(
             (alert.key, [severity_cell(alert.severity), alert.source, alert.message])
         )
+    return rows
+
+
+def regression_rows(alerts: Sequence[regressions.Alert], now: float) -> list[Row]:
+    """Return rows for the open regression alerts, worst first.
+
+    They are the alerts the status bar counts and the notifications name, so
+    the Alerts tab lists them with the same severity words (``critical``).
+    """
+    rows: list[Row] = []
+    for alert in sorted(alerts, key=lambda a: a.severity, reverse=True):
+        if alert.severity >= regressions.Severity.HIGH:
+            level = Severity.ERROR
+        else:
+            level = Severity.WARNING
+        word = regressions.severity_text(alert)
+        cell = Text(f"{level.glyph} {word}", style=severity_cell(level).style)
+        message = f"{alert.label or alert.key}: {regressions.describe(alert, now)}"
+        rows.append((f"regression:{alert.key}", [cell, "regression", message]))
     return rows
 
 
