@@ -745,6 +745,37 @@ async def test_battle_row_opens_report(app_settings: Settings, world: World) -> 
         assert getattr(app.screen, "entry_key", None) == expected
 
 
+async def test_empty_battles_tab_names_period(
+    app_settings: Settings, world: World
+) -> None:
+    """A page without battles says so and names the all-time key, instead
+    of showing an empty table."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        busy = app.screen
+        assert isinstance(busy, EntityScreen)
+        assert busy.page is not None
+        assert busy.page.battles
+        assert not busy.query_one("#entity-battles-note", Static).display
+
+        # A corporation with a stored name and no killmails.
+        app.open_screen("corporation", 98999901)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        note = screen.query_one("#entity-battles-note", Static)
+        assert note.display
+        text = str(note.render())
+        assert text.startswith("No battles from ")
+        assert text.endswith("Press 4 for all time.")
+        screen.action_period("all")
+        await settle(pilot)
+        assert str(note.render()) == "No battles of this entity are stored."
+
+
 async def test_palette_search_by_keyboard(app_settings: Settings, world: World) -> None:
     """ctrl+p, a few letters of a name and enter open the entity's page."""
     app = EvedmvApp(app_settings)

@@ -102,18 +102,18 @@ def lookup_and_load(
     return load_page(db, found[0], period, resolve_names=names)
 
 
-def describe_empty(page: EntityPage) -> str:
-    """Return the line an empty heatmap shows: the period's dates and the all-time key.
+def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
+    """Return the line an empty view shows: the period's dates and the all-time key.
 
     A period ends at the newest killmail stored for anyone, so an entity
     whose activity is older than the period shows nothing until the user
-    widens it.
+    widens it. ``missing`` names what the view lists.
     """
     if page.since is None:
-        return "No kills or losses of this entity are stored."
+        return f"No {missing} of this entity are stored."
     all_time = next(key for key, period in PERIOD_KEYS.items() if period.days is None)
     return (
-        f"No kills or losses from {page.since:%Y-%m-%d %H:%M} to"
+        f"No {missing} from {page.since:%Y-%m-%d %H:%M} to"
         f" {page.until:%Y-%m-%d %H:%M} UTC, the {page.period.label} up to the"
         f" newest stored killmail. Press {all_time} for all time."
     )
@@ -202,6 +202,7 @@ class EntityScreen(DashboardScreen):
                 yield Static(id="entity-recent-heading")
                 yield RecentTable(id="entity-recent")
             with TabPane("Battles", id="tab-battles"):
+                yield Static(id="entity-battles-note", markup=False)
                 yield BattleTable(id="entity-battles")
 
     def on_mount(self) -> None:
@@ -304,6 +305,9 @@ class EntityScreen(DashboardScreen):
         )
         self.query_one(RecentTable).show(page.recent, page.until)
         self.query_one(BattleTable).show(page.battles, page.until)
+        note = self.query_one("#entity-battles-note", Static)
+        note.update("" if page.battles else describe_empty(page, "battles"))
+        note.display = not page.battles
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "entity-candidates" or event.option.id is None:
