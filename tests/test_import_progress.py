@@ -119,3 +119,28 @@ def test_summary_counts_one_file_and_one_reject() -> None:
     text = stream.getvalue()
     assert "imported 1 file in 0.5 s" in text
     assert "1 record rejected; nothing new was stored." in text
+
+
+def test_summary_names_file_with_every_record_rejected() -> None:
+    """A file of which nothing could be read, such as a CSV named by mistake,
+    is named with the formats the importer reads; a file with some valid
+    records is not."""
+    summary = ImportSummary(
+        read=7,
+        inserted=5,
+        updated=0,
+        duplicates=0,
+        pending=0,
+        rejected=2,
+        files=(
+            FileSummary("regions.csv", read=1, rejected=1),
+            FileSummary("b.jsonl", read=6, inserted=5, rejected=1),
+        ),
+        import_id=9,
+        seconds=0.5,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "regions.csv: every record was rejected. If it is not a killmail" in text
+    assert "b.jsonl: every record" not in text

@@ -275,6 +275,14 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " stored already is skipped); see"
             f" 'evedmv rejects list --import {summary.import_id}'\n"
         )
+        for item in summary.files:
+            if item.read and item.rejected == item.read:
+                stream.write(
+                    f"{printable(item.path)}: every record was rejected. If it"
+                    " is not a killmail file (ESI or zKillboard JSON, JSON"
+                    " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
+                    " leave it out\n"
+                )
     if summary.not_updated:
         missing = ", ".join(
             f"{derived} for {count_noun(count, 'killmail')}"
