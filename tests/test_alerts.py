@@ -70,7 +70,7 @@ async def test_regression_shows_in_status_and_screen(
         await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.alert_count == 1
-        assert app.status.describe_alerts() == "1 unacknowledged alert, worst critical"
+        assert app.status.describe_alerts() == "1 alert, worst critical"
         titles = [note.title for note in app._notifications]
         assert "Critical regression" in titles
 
@@ -112,7 +112,7 @@ async def test_status_agrees_with_alerts_screen(settings: Settings) -> None:
         [row] = cells(app)
         assert "1 active, 1 unacknowledged" in header
         assert app.status.alert_count == 1
-        assert app.status.describe_alerts() == f"1 unacknowledged alert, worst {row[0]}"
+        assert app.status.describe_alerts() == f"1 alert, worst {row[0]}"
         status_text = app.screen.query_one("#status-alerts", Static).render()
         assert str(status_text) == app.status.describe_alerts()
 
@@ -151,7 +151,7 @@ async def test_medium_alert_counts_without_notification(settings: Settings) -> N
         center = await wait_for_center(app, pilot)
         await feed(center, [10.0] * 40 + [25.0] * 4, time.time() - 200.0)
         await pilot.pause()
-        assert app.status.describe_alerts() == "1 unacknowledged alert, worst medium"
+        assert app.status.describe_alerts() == "1 alert, worst medium"
         titles = [note.title or "" for note in app._notifications]
         assert not any("regression" in title for title in titles)
 
@@ -376,7 +376,7 @@ async def test_recovering_alert_shows_peak_severity(
         await feed(center, [10.0] * 40 + [300.0] * 4 + [7.5], time.time() - 200.0)
         await center.service.flush()
         await pilot.pause()
-        assert app.status.describe_alerts() == "1 unacknowledged alert"
+        assert app.status.describe_alerts() == "1 alert"
         await pilot.press("a")
         await settle(app, pilot)
         rows = cells(app)

@@ -358,10 +358,7 @@ async def test_alert_count_from_another_thread(
         while thread.is_alive():
             await pilot.pause(0.01)
         await pilot.pause()
-        assert (
-            static_text(app, "#status-alerts")
-            == "2 unacknowledged alerts, worst warning"
-        )
+        assert static_text(app, "#status-alerts") == "2 alerts, worst warning"
         with pytest.raises(ValueError, match="must not be negative"):
             app.set_alert_count(-1)
 

@@ -848,7 +848,7 @@ async def test_alerts_tab_lists_regressions(settings: Settings) -> None:
         cells = [str(cell) for cell in alerts.get_row(row_key)]
         assert cells[0] == "✖ critical"
         assert cells[2].startswith("hit ratio: critical level: opened at 96.3 %")
-        assert app.status.describe_alerts() == "1 unacknowledged alert, worst critical"
+        assert app.status.describe_alerts() == "1 alert, worst critical"
 
 
 async def test_confirm_names_query_on_one_line() -> None:

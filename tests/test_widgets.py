@@ -459,7 +459,7 @@ async def test_status_bar_uses_words_without_colour(
         assert str(connection.render()) == "DB disconnected since 09:05:07"
         assert connection.has_class("-error")
         alerts = part(app, "#status-alerts")
-        assert str(alerts.render()) == "3 unacknowledged alerts, worst error"
+        assert str(alerts.render()) == "3 alerts, worst error"
         assert alerts.has_class("-error")
         message = part(app, "#status-message")
         assert str(message.render()) == "WARNING: import finished"
@@ -519,6 +519,45 @@ async def test_status_message_cut_with_ellipsis() -> None:
         line = part(app, "#status-message").render_line(0).text.strip()
         assert line.startswith("WARNING: Battles: not connected")
         assert line.endswith("\N{HORIZONTAL ELLIPSIS}")
+
+
+async def test_status_warning_gets_own_line() -> None:
+    """At 80 columns a warning that does not fit beside the connection and
+    the alerts moves to a second line and is shown whole. A short one stays
+    on the first line."""
+    app = StatusApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lost = ConnectionState(
+            "disconnected", "refused", since=dt.datetime(2026, 1, 1, 13, 29, 12)
+        )
+        warning = "Battles: the connection was closed to restart the server"
+        app.status = StatusState(
+            connection=lost,
+            alert_count=2,
+            alert_severity=Severity.CRITICAL,
+            alert_label="critical",
+            message=warning,
+            message_severity=Severity.WARNING,
+        )
+        await pilot.pause()
+        bar = app.query_one(StatusBar)
+        first_line = (
+            part(app, "#status-connection").render_line(0).text.strip()
+            + "  "
+            + part(app, "#status-alerts").render_line(0).text.strip()
+        )
+        assert first_line == "DB disconnected since 13:29:12  2 alerts, worst critical"
+        assert bar.region.height == 2
+        message = part(app, "#status-message")
+        assert message.region.y == bar.region.y + 1
+        assert message.render_line(0).text.strip() == f"WARNING: {warning}"
+        app.status = dataclasses.replace(
+            app.status, connection=ConnectionState("connected"), message="imported"
+        )
+        await pilot.pause()
+        assert bar.region.height == 1
+        assert message.region.y == bar.region.y
+        assert message.render_line(0).text.strip() == "WARNING: imported"
 
 
 def test_home_overview_times_in_utc() -> None:

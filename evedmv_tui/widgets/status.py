@@ -15,8 +15,9 @@ import datetime as dt
 import enum
 from typing import Literal
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 
@@ -113,15 +114,16 @@ class StatusState:
     message_severity: Severity = Severity.INFO
 
     def describe_alerts(self) -> str:
-        """Return the alert part, such as ``3 unacknowledged alerts, worst high``.
+        """Return the alert part, such as ``3 alerts, worst high``.
 
         The count is of the open alerts not yet acknowledged, so it matches
-        the ``unacknowledged`` count of the Alerts screen.
+        the ``unacknowledged`` count of the Alerts screen. It is kept short
+        so that a message still fits beside it on 80 columns.
         """
         if self.alert_count == 0:
             return "no alerts"
         noun = "alert" if self.alert_count == 1 else "alerts"
-        text = f"{self.alert_count} unacknowledged {noun}"
+        text = f"{self.alert_count} {noun}"
         label = self.alert_label
         if label is None:
             label = self.alert_severity.name.lower()
@@ -134,12 +136,22 @@ DATABASE_UNAVAILABLE = (
 """Text a screen shows in place of data that it could not load without a connection."""
 
 
-class StatusBar(Horizontal):
-    """One line above the footer: connection, alert count and a message."""
+class StatusBar(Widget):
+    """The bar above the footer: connection, alert count and a message.
+
+    It is one line while the message fits beside the other two parts. A
+    longer message takes a second line of its own, so a warning stays
+    readable on 80 columns, and is cut with an ellipsis only if it is
+    longer than that whole line.
+    """
 
     DEFAULT_CSS = """
     StatusBar {
-        height: 1;
+        layout: grid;
+        grid-size: 3;
+        grid-columns: auto auto 1fr;
+        grid-rows: 1;
+        height: auto;
         width: 1fr;
     }
     StatusBar > Static {
@@ -153,6 +165,13 @@ class StatusBar(Horizontal):
         text-wrap: nowrap;
         text-overflow: ellipsis;
     }
+    /* The alerts fill the first row, so the message starts the second. */
+    StatusBar.-message-below > #status-alerts {
+        column-span: 2;
+    }
+    StatusBar.-message-below > #status-message {
+        column-span: 3;
+    }
     """
 
     def compose(self) -> ComposeResult:
@@ -162,6 +181,9 @@ class StatusBar(Horizontal):
 
     def on_mount(self) -> None:
         self.watch(self.app, "status", self.show_state, init=True)
+
+    def on_resize(self) -> None:
+        self._place_message()
 
     def show_state(self, state: StatusState) -> None:
         """Render ``state`` into the three parts."""
@@ -176,6 +198,17 @@ class StatusBar(Horizontal):
         if message and state.message_severity >= Severity.WARNING:
             message = f"{state.message_severity.name}: {message}"
         self._set_part("#status-message", message, state.message_severity)
+        self._place_message()
+
+    def _place_message(self) -> None:
+        """Put the message on a second line when it does not fit beside the rest."""
+        width = self.size.width or self.app.size.width
+        used = 0
+        for selector in ("#status-connection", "#status-alerts"):
+            used += cell_len(str(self.query_one(selector, Static).render())) + 2
+        message = str(self.query_one("#status-message", Static).render())
+        below = bool(message) and used + cell_len(message) + 2 > width
+        self.set_class(below, "-message-below")
 
     def _set_part(self, selector: str, text: str, severity: Severity) -> None:
         part = self.query_one(selector, Static)
