@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from textual.app import App
-from textual.widgets import TabbedContent, TabPane, Tabs
+from textual.widgets import Input, TabbedContent, TabPane, Tabs
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
@@ -728,6 +728,31 @@ async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
         assert screen.text_filter == ""
         await pilot.press("escape")
         assert app.screen is not screen
+
+
+async def test_open_filter_hides_filter_key(settings: Settings) -> None:
+    """While the filter field has focus, the footer shows its enter and
+    escape but not `/` again, and `/` types into the field."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+
+        def footer_keys() -> list[str]:
+            return [
+                key
+                for key, active in screen.active_bindings.items()
+                if active.enabled and active.binding.show
+            ]
+
+        assert "slash" in footer_keys()
+        await pilot.press("slash")
+        field = screen.query_one("#statement-filter", Input)
+        assert app.focused is field
+        assert "slash" not in footer_keys()
+        assert {"enter", "escape"} <= set(footer_keys())
+        await pilot.press(*"a/b")
+        assert app.screen is screen
+        assert field.value == "a/b"
+        await pilot.press("escape")
+        assert "slash" in footer_keys()
 
 
 async def test_arrows_keep_focus_on_tab_bar(settings: Settings) -> None:

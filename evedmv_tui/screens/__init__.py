@@ -33,6 +33,7 @@ from evedmv_tui.commands.arguments import BIGINT_MAX as MAX_ID
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.status import KeyFooter, StatusBar
 
 if TYPE_CHECKING:
@@ -246,6 +247,10 @@ class DashboardScreen(Screen[None]):
     the ids of those tabs. On the other tabs they leave the footer and do
     nothing."""
 
+    FILTER_ACTION: ClassVar[str | None] = None
+    """The action that opens the screen's filter field. It leaves the footer
+    while that field has focus, where the field's own keys are shown."""
+
     _focus_before_too_small: Widget | None = None
     _loaded_db: Database | None = None
     """The connection this screen last loaded for, at mount or reconnection."""
@@ -336,6 +341,8 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys must not change what the size message hides.
         if self.too_small:
+            return False
+        if action == self.FILTER_ACTION and isinstance(self.focused, FilterInput):
             return False
         tabs = self.TAB_ACTIONS.get(action)
         return tabs is None or self.query_one(TabbedContent).active in tabs

@@ -212,6 +212,7 @@ class BattlesScreen(DashboardScreen):
 
     TITLE = "Battles"
     AUTO_FOCUS = "#battles-table"
+    FILTER_ACTION = "edit_filter"
     BINDINGS: ClassVar[list[BindingType]] = [
         *DashboardScreen.BINDINGS,
         Binding("enter", "open_battle", "Report", id="battles.open", show=True),

@@ -223,6 +223,7 @@ class PerformanceScreen(DashboardScreen):
     """Live database and application performance, refreshed every poll."""
 
     TITLE = "Performance"
+    FILTER_ACTION = "filter"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause", id="perf-pause"),
         # The summary line shows the interval, so these two stay off the footer.
