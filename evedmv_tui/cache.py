@@ -36,12 +36,19 @@ class CacheStats:
         return self.hits / lookups if lookups else None
 
 
+_FLAT_TYPES = frozenset({str, bytes, int, float, bool, type(None)})
+"""Types whose estimate is ``sys.getsizeof`` alone, tested first because the
+monitor's caches store strings and small tuples by the thousand."""
+
+
 def _approx_size(value: object) -> int:
     size = sys.getsizeof(value)
+    if type(value) in _FLAT_TYPES:
+        return size
     if isinstance(value, (tuple, list)):
-        size += sum(sys.getsizeof(item) for item in value)
+        size += sum(map(sys.getsizeof, value))
     elif isinstance(value, dict):
-        size += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+        size += sum(map(sys.getsizeof, value)) + sum(map(sys.getsizeof, value.values()))
     return size
 
 

@@ -166,8 +166,11 @@ def statement_deltas(
     untrusted = 0
     if reason is None:
         # The loop runs for every changed entry of every poll, so it reads
-        # the tuples' fields directly instead of through properties.
+        # the tuples' fields directly instead of through properties, and
+        # builds each delta without the named tuple's Python-level __new__.
         find_before = old.get
+        new_delta = tuple.__new__
+        append = deltas.append
         for key, total in items:
             before = find_before(key)
             if before is total or before == total:
@@ -179,7 +182,7 @@ def statement_deltas(
                 if min(delta) < 0:
                     delta = None
                     untrusted += 1
-            deltas.append(StatementDelta(key, delta, total, elapsed))
+            append(new_delta(StatementDelta, (key, delta, total, elapsed)))
     else:
         deltas = [StatementDelta(key, None, total, elapsed) for key, total in items]
         untrusted = len(deltas)

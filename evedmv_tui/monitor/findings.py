@@ -260,25 +260,30 @@ def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sa
     # rows, total calls, total exec ms, every change trusted, first view]. An
     # entry without a trusted change makes its group use the cumulative
     # figures.
+    # Counters' calls, exec_ms and rows are its fields 0, 1 and 3.
     sums: dict[str, list[Any]] = {}
+    find_group = sums.get
     for view in snapshot.statements:
-        statement_fingerprint = view.fingerprint
+        delta, _, statement_fingerprint, _ = view
         if statement_fingerprint is None:
             continue
-        change = view.delta.delta
-        total = view.delta.total
-        group = sums.get(statement_fingerprint)
+        _, change, total, _ = delta
+        group = find_group(statement_fingerprint)
         if group is None:
             group = sums[statement_fingerprint] = [0, 0.0, 0, 0, 0.0, True, view]
-        group[3] += total.calls
-        group[4] += total.exec_ms
+        group[3] += total[0]
+        group[4] += total[1]
         if change is None:
             group[5] = False
         else:
-            group[0] += change.calls
-            group[1] += change.exec_ms
-            group[2] += change.rows
-    samples = []
+            group[0] += change[0]
+            group[1] += change[1]
+            group[2] += change[3]
+    samples: list[Sample] = []
+    append = samples.append
+    # Built without the named tuple's Python-level __new__: a poll makes two
+    # per listed statement.
+    new_sample = tuple.__new__
     interval_trusted = snapshot.statements_trusted
     for statement_fingerprint, group in sums.items():
         trusted = interval_trusted and group[5]
@@ -299,12 +304,13 @@ def _statement_samples(snapshot: Snapshot, at: float, elapsed: float) -> list[Sa
         first = group[6]
         label = _label(first.query) if first.query else first.one_line(80)
         mean_key, rate_key = _sample_keys(statement_fingerprint)
-        samples.append(
-            Sample(
-                mean_key, exec_ms / calls, at, elapsed, trusted, label, rows_per_call
+        append(
+            new_sample(
+                Sample,
+                (mean_key, exec_ms / calls, at, elapsed, trusted, label, rows_per_call),
             )
         )
-        samples.append(Sample(rate_key, rate, at, elapsed, trusted, label))
+        append(new_sample(Sample, (rate_key, rate, at, elapsed, trusted, label, None)))
     return samples
 
 

@@ -45,7 +45,12 @@ from evedmv_tui.monitor.capabilities import (
     PanelProblem,
     read_capabilities,
 )
-from evedmv_tui.monitor.delta import StatementInterval, StatementPoll, statement_deltas
+from evedmv_tui.monitor.delta import (
+    StatementDelta,
+    StatementInterval,
+    StatementPoll,
+    statement_deltas,
+)
 from evedmv_tui.monitor.findings import build_alerts, build_samples, memory_samples
 from evedmv_tui.monitor.ingest import IngestHealth, has_ingest_tables, read_ingest
 from evedmv_tui.monitor.memory import MemoryTrend, ProcessSampler, ServerLocality
@@ -58,7 +63,7 @@ from evedmv_tui.monitor.server import (
     index_hints,
     read_tables,
 )
-from evedmv_tui.monitor.severity import Severity, classify_seconds
+from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import (
     Alert,
     MemoryView,
@@ -667,15 +672,20 @@ class Monitor:
         )
         # A trusted entry without calls in the interval is not shown, so only
         # the others need a text. These loops run for every changed entry of
-        # every poll, so they read the tuples' fields instead of properties.
+        # every poll, so they unpack the tuples instead of reading properties,
+        # and build each view without the named tuple's Python-level __new__.
         trusted = interval.trusted
-        visible = [
-            delta
-            for delta in interval.deltas
-            if not trusted or delta.delta is None or delta.delta.calls > 0
-        ]
-        # A key's first three fields are its text key.
-        text_keys = {delta.key[:3] for delta in visible if delta.key is not None}
+        visible: list[tuple[StatementDelta, tuple[int, int, int] | None]] = []
+        text_keys = set()
+        for delta in interval.deltas:
+            key, change = delta[0], delta[1]
+            if trusted and change is not None and change[0] <= 0:
+                continue
+            # A key's first three fields are its text key.
+            text_key = None if key is None else key[:3]
+            if text_key is not None:
+                text_keys.add(text_key)
+            visible.append((delta, text_key))
         texts = self._guard(
             conn,
             lambda: reader.fetch_texts(
@@ -685,26 +695,31 @@ class Monitor:
         find_text = texts.get
         warning_seconds = self.warning_seconds
         error_seconds = self.error_seconds
-        views = []
-        for delta in visible:
+        new_view = tuple.__new__
+        views: list[StatementView] = []
+        for delta, text_key in visible:
             text: str | None = None
             statement_fingerprint: str | None = None
-            key = delta.key
-            if key is None:
+            if text_key is None:
                 text = HIDDEN_LABEL
             else:
-                found = find_text(key[:3])
+                found = find_text(text_key)
                 if found is not None:
                     if found.own:
                         continue
                     text, statement_fingerprint = found.text, found.fingerprint
-            change = delta.delta
+            change = delta[1]
             severity = Severity.OK
-            if change is not None and change.calls > 0:
-                severity = classify_seconds(
-                    change.exec_ms / change.calls / 1000, warning_seconds, error_seconds
-                )
-            views.append(StatementView(delta, text, statement_fingerprint, severity))
+            if change is not None and change[0] > 0:
+                # classify_seconds, inline.
+                seconds = change[1] / change[0] / 1000
+                if seconds > error_seconds:
+                    severity = Severity.ERROR
+                elif seconds > warning_seconds:
+                    severity = Severity.WARNING
+            views.append(
+                new_view(StatementView, (delta, text, statement_fingerprint, severity))
+            )
         if not interval.trusted:
             views.sort(key=lambda v: v.sort_value("total"), reverse=True)
             views = views[:200]
