@@ -6,6 +6,8 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import subprocess
+import sys
 import time
 
 import psutil
@@ -17,6 +19,7 @@ from evedmv_tui.monitor.memory import (
     MIB,
     MemoryTrend,
     ProcessSampler,
+    ProcFiles,
     backend_type_from_title,
     gc_stats,
     judge_locality,
@@ -389,3 +392,77 @@ def test_backend_pid_of_another_program_hides_figures() -> None:
     locality = judge_locality("::1", 7, factory=factory_of(processes))
     assert locality.local is False
     assert locality.reason is not None and "bash" in locality.reason
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc"
+)
+
+
+@linux_only
+def test_proc_files_match_psutil() -> None:
+    """The kept-open /proc files must give psutil's RSS and CPU time, or the
+    app's memory and the poll's backend cost would change with the reader."""
+    files = ProcFiles(os.getpid())
+    process = psutil.Process()
+    try:
+        for _ in range(3):
+            sum(range(200_000))
+            # A clock tick or a page may come between two readings, so the
+            # psutil reading is taken between two of ours.
+            before = files.cpu_seconds()
+            times = process.cpu_times()
+            assert float(times.user + times.system) in {before, files.cpu_seconds()}
+            before_rss = files.rss()
+            rss = process.memory_info().rss
+            assert rss in {before_rss, files.rss()}
+    finally:
+        files.close()
+
+
+@linux_only
+def test_proc_files_of_exited_process() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    files = ProcFiles(child.pid)
+    try:
+        files.cpu_seconds()
+        files.rss()
+    finally:
+        child.kill()
+        child.wait()
+    with pytest.raises(psutil.NoSuchProcess):
+        files.cpu_seconds()
+    with pytest.raises(psutil.NoSuchProcess):
+        files.rss()
+    files.close()
+
+
+@linux_only
+def test_sampler_closes_kept_files() -> None:
+    sampler = ProcessSampler()
+    pid = os.getpid()
+    app = sampler.sample(pid, "app", now=0.0, cpu_seconds=1.0)
+    assert app.rss is not None
+    assert app.error is None
+    assert sampler.cpu_time(pid) is not None
+    assert pid in sampler._files
+    sampler.prune(set())
+    assert sampler._files == {}
+    sampler.cpu_time(pid)
+    sampler.close()
+    assert sampler._files == {}
+
+
+@linux_only
+def test_cpu_time_of_exited_backend() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    sampler = ProcessSampler()
+    try:
+        assert sampler.cpu_time(child.pid) is not None
+    finally:
+        child.kill()
+        child.wait()
+    assert sampler.cpu_time(child.pid) is None
+    assert sampler._files == {}
+    gone = sampler.sample(child.pid, "backend", now=0.0)
+    assert gone.error == "exited"

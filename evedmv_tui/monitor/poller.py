@@ -298,6 +298,7 @@ class Monitor:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self.sampler.close()
 
     # -- polling ------------------------------------------------------------
 
