@@ -358,6 +358,35 @@ async def test_plot_series_differ_without_colour(
             assert not any("x side 2" in line for line in legend), text
 
 
+@pytest.mark.parametrize("sides", [1, 2])
+async def test_count_plot_starts_at_zero(sides: int) -> None:
+    """A count axis reaches down to 0 even when every minute had kills, and
+    a single series is named in the title since only several get a legend."""
+
+    class CountApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SeriesPlot("Kills", x_label="min", y_floor=0.0, name_series=True)
+
+    app = CountApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        plot = app.query_one(SeriesPlot)
+        plot.set_series("side 1", [(0.0, 2.0), (1.0, 5.0), (2.0, 3.0)])
+        if sides == 2:
+            plot.set_series("side 2", [(0.0, 3.0), (1.0, 2.0), (2.0, 4.0)])
+        await pilot.pause()
+        lines = plot_lines(plot)
+        labels = [line.split()[0] for line in lines[1:-1] if line[:1].isdigit()]
+        assert labels[-1] == "0", lines
+        assert lines[-2].startswith("0"), lines
+        text = "\n".join(lines)
+        if sides == 1:
+            assert lines[0].strip() == "Kills · side 1 · x: min"
+        else:
+            assert "side 1" not in lines[0]
+            assert "side 1" in text
+            assert "side 2" in text
+
+
 def test_time_ticks_pick_round_steps() -> None:
     assert time_ticks(0.0) == ([0.0], ["0"])
     assert time_ticks(8.0) == ([-8.0, -6.0, -4.0, -2.0, 0.0], ["8", "6", "4", "2", "0"])

@@ -290,6 +290,8 @@ class BattleReportScreen(DashboardScreen):
                     TIMELINE_TITLES["kills"],
                     x_label="min",
                     max_samples=TIMELINE_MAX_MINUTES,
+                    y_floor=0.0,
+                    name_series=True,
                 )
             with TabPane("4 Kills", id="killmails"):
                 yield KillmailTable(KILL_COLUMNS, id="battle-killmails")

@@ -79,6 +79,11 @@ class SeriesPlot(PlotextPlot):
         max_samples: samples kept per series; older ones are dropped.
         time_axis: the x values are Unix times, drawn as seconds before the
             newest sample, so the axis ends at 0 on the right.
+        y_floor: the y axis reaches down to at least this value, such as 0
+            for counts, so that small changes do not look large. None fits
+            the axis to the data.
+        name_series: name the series even when there is only one, in the
+            title, since a legend is drawn only for several.
     """
 
     def __init__(
@@ -89,6 +94,8 @@ class SeriesPlot(PlotextPlot):
         y_label: str = "",
         max_samples: int = DEFAULT_MAX_SAMPLES,
         time_axis: bool = False,
+        y_floor: float | None = None,
+        name_series: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -100,6 +107,8 @@ class SeriesPlot(PlotextPlot):
         self.x_label = x_label or ("seconds ago" if time_axis else "")
         self.y_label = y_label
         self.max_samples = max_samples
+        self.y_floor = y_floor
+        self.name_series = name_series
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
         self._legend: tuple[int, float, float] | None = None
         """Rows of the legend and the lowest and highest value drawn, or None
@@ -153,13 +162,20 @@ class SeriesPlot(PlotextPlot):
             lows.append(min(ys))
             highs.append(max(ys))
             drawn = True
-        self._y_range = (min(lows), max(highs)) if lows else None
+        self._y_range = None
+        if lows:
+            low = min(lows)
+            if self.y_floor is not None:
+                low = min(low, self.y_floor)
+            self._y_range = (low, max(highs))
         # Only several series are labelled, so one series has no legend.
-        if several and lows:
-            self._legend = (len(lows), min(lows), max(highs))
+        if several and self._y_range is not None:
+            self._legend = (len(lows), *self._y_range)
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
-        plt.title(self.describe_title(drawn))
+        drawn_names = [name for name, history in self.series.items() if history]
+        single = drawn_names[0] if self.name_series and len(drawn_names) == 1 else None
+        plt.title(self.describe_title(drawn, series=single))
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -168,7 +184,11 @@ class SeriesPlot(PlotextPlot):
             low, high = self._y_range
             # At least two rows per gap, so the labels never crowd.
             gaps = min(4, max(1, (self.size.height - 2) // 2))
-            self.plt.yticks(*value_ticks(low, high if top is None else top, gaps))
+            high = high if top is None else top
+            if self.y_floor is not None and top is None and high > low:
+                # plotext fits the axis to the data unless ylim sets its limits.
+                self.plt.ylim(low, high)
+            self.plt.yticks(*value_ticks(low, high, gaps))
         return super().render()
 
     def _reserve_legend_rows(self) -> float | None:
@@ -191,9 +211,11 @@ class SeriesPlot(PlotextPlot):
         self.plt.ylim(low, top)
         return top
 
-    def describe_title(self, drawn: bool = True) -> str:
-        """Return the title line: the title, then the units of both axes."""
+    def describe_title(self, drawn: bool = True, series: str | None = None) -> str:
+        """Return the title line: the title, a lone series' name, the units."""
         parts = [self.plot_title if drawn else f"{self.plot_title} (no data yet)"]
+        if series is not None:
+            parts.append(series)
         if self.y_label:
             parts.append(f"y: {self.y_label}")
         if self.x_label:
