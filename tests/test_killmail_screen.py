@@ -464,6 +464,25 @@ async def test_screen_missing_killmail(app_settings: Settings) -> None:
         assert {"show_tab('attackers')", "show_tab('items')", "expand_items"} <= active
 
 
+async def test_pending_killmail_says_how_to_fetch(
+    app_settings: Settings, killmail_db: Database
+) -> None:
+    """A pending body names why it is missing and the command that fetches it."""
+    killmail_db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source)"
+        " VALUES (5, %s, 'pending', 'test')",
+        ("a" * 40,),
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, 5)
+        text = str(app.screen.query_one("#victim", Static).render())
+        assert "has not been fetched from ESI yet" in text
+        assert "imported with --offline, or the fetch failed" in text
+        assert "run 'evedmv import PATH' without --offline" in text
+        assert "fetches every pending body from ESI" in text
+
+
 async def test_prompt_opens_killmail(app_settings: Settings) -> None:
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -518,7 +518,11 @@ def describe_missing(lookup: KillmailLookup) -> str:
     if lookup.state == "pending":
         text = (
             f"Killmail {lookup.killmail_id} is known by id and hash, but its body"
-            " has not been fetched from ESI yet."
+            " has not been fetched from ESI yet: it was imported with --offline,"
+            " or the fetch failed.\n"
+            "To fetch it, run 'evedmv import PATH' without --offline. After"
+            " reading PATH, any killmail file such as the one it came from, the"
+            " import fetches every pending body from ESI."
         )
     elif lookup.state == "invalid":
         text = f"ESI rejected the hash of killmail {lookup.killmail_id}."
