@@ -339,7 +339,7 @@ def test_seed_option_out_of_range(
     [
         ("2099-01-01T00:00:00", "after this machine's clock"),
         ("2002-12-31T23:59:59", "import rejects killmails before 2003-01-01"),
-        ("9999-12-31T23:00:00", "would run past the year 9999"),
+        ("9999-12-31T23:59:00", "would run past the year 9999"),
     ],
 )
 def test_start_option_out_of_range(
@@ -370,6 +370,21 @@ def test_span_check_names_latest_start() -> None:
         check_span(dt.datetime(2003, 1, 1, tzinfo=dt.UTC), 200_000_000, now)
     assert caught.value.hint is not None
     assert caught.value.hint.startswith("generate fewer killmails")
+
+
+def test_span_check_names_expected_end() -> None:
+    """The message gives the end at the documented rate, not the bound that
+    adds 6 hours for one scenario: 10 kills at 12,000 a day take a minute."""
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(ConfigError) as caught:
+        check_span(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), 10, now)
+    message = caught.value.message
+    assert "would run until about 2030-01-01 00:01 UTC" in message
+    assert "06:01" not in message
+    with pytest.raises(ConfigError) as caught:
+        check_span(dt.datetime(2025, 12, 31, 22, tzinfo=dt.UTC), 10, now)
+    message = caught.value.message
+    assert "could run until 2026-01-01 04:01 UTC" in message
 
 
 @pytest.mark.parametrize("count", [1, 20, 3000])

@@ -21,6 +21,7 @@ from evedmv_tui.generate import (
     builtin_universe,
     generate_killmails,
     load_universe,
+    mean_span,
     span_bound,
 )
 from evedmv_tui.ingest.shapes import EARLIEST_TIME
@@ -114,25 +115,41 @@ def check_span(start: dt.datetime, count: int, now: dt.datetime) -> None:
     latest = now - span
     if start <= latest:
         return
+    mean = mean_span(count)
     if latest < EARLIEST_TIME:
         hint = (
             f"generate fewer killmails: {count:,} at"
-            f" {DEFAULT_KILLS_PER_DAY:,.0f} a day span about {span.days:,} days,"
+            f" {DEFAULT_KILLS_PER_DAY:,.0f} a day span about {mean.days:,} days,"
             f" more than the time since {EARLIEST_TIME:%Y-%m-%d}"
         )
     else:
         hint = f"give --start {latest:%Y-%m-%dT%H:%M:%S} or earlier, or fewer killmails"
-    try:
-        until = f"until about {start + span:%Y-%m-%d %H:%M} UTC"
-    except OverflowError:
-        until = "past the year 9999"
+    end = _describe_end(start, count, now)
     raise ConfigError(
         "invalid --start",
-        f"{count:,} killmails from {start.isoformat()} would run {until}, after"
-        f" this machine's clock ({now:%Y-%m-%d %H:%M} UTC), but generated"
+        f"{count:,} killmails from {start.isoformat()} {end},"
+        f" after this machine's clock ({now:%Y-%m-%d %H:%M} UTC), but generated"
         " killmails must lie in the past, because import rejects future ones",
         hint,
     )
+
+
+def _describe_end(start: dt.datetime, count: int, now: dt.datetime) -> str:
+    """Describe the run's expected end, or its latest end if the expected one is past.
+
+    A run ends about :func:`mean_span` after its start, at
+    :data:`DEFAULT_KILLS_PER_DAY`. The check allows :func:`span_bound`,
+    which adds the 6 hours one scenario can last, so a start can fail the
+    check while the expected end is still before ``now``.
+    """
+    try:
+        expected = start + mean_span(count)
+        if expected > now:
+            return f"would run until about {expected:%Y-%m-%d %H:%M} UTC"
+        bound = start + span_bound(count)
+        return f"could run until {bound:%Y-%m-%d %H:%M} UTC"
+    except OverflowError:
+        return "would run past the year 9999"
 
 
 def choose_universe(settings: Settings, choice: str) -> Universe:
