@@ -96,6 +96,30 @@ async def test_regression_shows_in_status_and_screen(
         assert center.service.unacknowledged(Severity.HIGH) == []
 
 
+async def test_quick_clear_follows_notification(settings: Settings) -> None:
+    """An alert that clears while its notification is still shown gets a
+    second one, so the notifications agree with the status bar's count."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        start = time.time() - 200.0
+        await feed(center, [10.0] * 40 + [300.0] * 4, start)
+        await pilot.pause()
+        titles = [note.title for note in app._notifications]
+        assert "Critical regression" in titles
+        await feed(center, [10.0] * 4, start + 2.0 * 44)
+        await pilot.pause()
+        assert app.status.alert_count == 0
+        assert app.status.describe_alerts() == "no alerts"
+        cleared = [n for n in app._notifications if n.title.startswith("Cleared")]
+        assert [n.title for n in cleared] == ["Cleared: critical regression"]
+        assert cleared[0].message.startswith(LABEL)
+        await feed(center, [10.0] * 4, start + 2.0 * 48)
+        await pilot.pause()
+        cleared = [n for n in app._notifications if n.title.startswith("Cleared")]
+        assert len(cleared) == 1
+
+
 async def test_status_agrees_with_alerts_screen(settings: Settings) -> None:
     """The status bar showed "worst ERROR" for an alert the table calls critical,
     and could show another count than the Alerts screen's header."""

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2.0
 OPEN_ALERT_ACTIONS = frozenset({"acknowledge", "accept"})
+NOTIFY_SECONDS = 10.0
+"""Seconds a notification of new alerts stays on screen."""
 """Actions on the selected alert while it is open."""
 STATUS_SEVERITY = {
     Severity.LOW: "info",
@@ -77,6 +79,9 @@ class AlertCenter:
         self._lock = asyncio.Lock()
         self._unsubscribe: list[Callable[[], None]] = []
         self._unannounced: list[Alert] = []
+        self._announced: dict[str, tuple[Alert, float]] = {}
+        """Alerts named in a notification, by key, with the monotonic time
+        of that notification."""
         service.add_listener(self._unannounced.append)
 
     @property
@@ -101,6 +106,7 @@ class AlertCenter:
         async with self._lock:
             raised = await self.service.observe(list(samples))
         self.update_count()
+        self._announce_cleared()
         self._announce()
         return raised
 
@@ -154,9 +160,33 @@ class AlertCenter:
             text,
             title=title,
             severity="error" if worst.severity >= Severity.HIGH else "warning",
-            timeout=10,
+            timeout=NOTIFY_SECONDS,
             markup=False,
         )
+        self._announced[worst.key] = (worst, time.monotonic())
+
+    def _announce_cleared(self) -> None:
+        """Notify when an alert clears while its notification is still shown.
+
+        An alert clears after three good polls (6 s at the default interval),
+        before its notification times out, which would otherwise still name
+        an alert that the status bar no longer counts.
+        """
+        now = time.monotonic()
+        active = {alert.key for alert in self.service.active()}
+        for key, (alert, shown_at) in list(self._announced.items()):
+            if key in active and now - shown_at < NOTIFY_SECONDS:
+                continue
+            del self._announced[key]
+            if key in active or now - shown_at >= NOTIFY_SECONDS:
+                continue
+            self.app.notify(
+                f"{alert.label or alert.key}\nback to normal: press a for its history",
+                title=f"Cleared: {alert.severity.label} regression",
+                severity="information",
+                timeout=NOTIFY_SECONDS,
+                markup=False,
+            )
 
     async def close(self) -> None:
         for unsubscribe in self._unsubscribe:
