@@ -284,11 +284,13 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         minutes = int(battle.duration.total_seconds() // 60)
         mark = "*" if battle.ongoing else " "
         # The battles screen marks one-sided battles the same way.
-        sides = f"{battle.side_count}" + ("!" if battle.kind == "one-sided" else "")
+        side_count = f"{battle.side_count}" + (
+            "!" if battle.kind == "one-sided" else ""
+        )
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
             f" {minutes:>4}m {battle.kills:>5,} {battle.pilots:>6,}"
-            f" {format_isk(battle.isk_destroyed):>7}  {sides:<5}"
+            f" {format_isk(battle.isk_destroyed):>7}  {side_count:<5}"
             f" {', '.join(battle.system_names)}"
         )
     legend = []
