@@ -387,3 +387,87 @@ def test_flown_with_lists_on_mixed_groups(
             compared += len(expected["tops"]["with_corporations"])
             compared += len(expected["tops"]["with_alliances"])
     assert compared > 100
+
+
+def totals_rows(db: Database) -> tuple[list[Any], list[Any], list[Any]]:
+    """Every row of the three totals tables, sorted."""
+    return (
+        db.fetch_all("TABLE intel_counted_killmails ORDER BY 1"),
+        db.fetch_all("TABLE intel_entity_days ORDER BY 1, 2, 3"),
+        db.fetch_all("TABLE intel_entity_day_tops ORDER BY 1, 2, 3, 4, 5, 6"),
+    )
+
+
+def test_hook_and_rebuild_agree_on_mixed_groups(
+    db: Database, generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting batch by batch and rebuilding in chunks write the same rows.
+
+    The killmails have corporations in several attacker groups, so the
+    "flown with" lists take every branch of their exclusion rule. The
+    rebuild runs in chunks smaller than a day's killmails, and reports each.
+    """
+    mixed = tmp_path / "mixed.jsonl"
+    write_mixed_groups(generated, mixed)
+    import_with_hook(db, mixed, batch_size=333)
+    counted = totals_rows(db)
+    assert len(counted[2]) > KILLMAILS
+    monkeypatch.setattr(totals, "CHUNK_KILLMAILS", 100)
+    reports: list[tuple[int, int]] = []
+    assert totals.rebuild(db, lambda done, total: reports.append((done, total))) == (
+        KILLMAILS
+    )
+    assert totals_rows(db) == counted
+    assert len(reports) > 10
+    assert [done for done, _ in reports] == sorted({done for done, _ in reports})
+    assert reports[-1] == (KILLMAILS, KILLMAILS)
+
+
+def test_ship_recount_equals_rebuild(db: Database, generated: Path) -> None:
+    """Refiling the ship lists after a class change gives a rebuild's rows."""
+    import_with_hook(db, generated)
+    before = totals.ship_class_digest(db)
+    groups = db.fetch_all(
+        "SELECT g.group_id, g.ship_class FROM groups g"
+        " JOIN types t ON t.group_id = g.group_id"
+        " JOIN killmails k ON k.victim_ship_type_id = t.type_id"
+        " GROUP BY g.group_id ORDER BY count(*) DESC LIMIT 2"
+    )
+    # One class moves to another that has rows already, one to a new name.
+    moved = {groups[0][0]: groups[1][1], groups[1][0]: "test class"}
+    try:
+        for group, ship_class in moved.items():
+            db.execute(
+                "UPDATE groups SET ship_class = %s WHERE group_id = %s",
+                (ship_class, group),
+            )
+        stale = totals_rows(db)
+        assert totals.recount_if_classes_changed(db, before) == KILLMAILS
+        recounted = totals_rows(db)
+        assert recounted != stale
+        assert recounted[:2] == stale[:2]
+        assert totals.rebuild(db) == KILLMAILS
+        assert totals_rows(db) == recounted
+    finally:
+        for group, ship_class in groups:
+            db.execute(
+                "UPDATE groups SET ship_class = %s WHERE group_id = %s",
+                (ship_class, group),
+            )
+
+
+def test_class_change_counts_what_the_totals_missed(
+    db: Database, generated: Path
+) -> None:
+    """Killmails stored without hooks are counted by the recount as by a rebuild."""
+    import_paths(db, [generated], offline=True, workers=0)
+    before = totals.ship_class_digest(db)
+    db.execute("UPDATE groups SET ship_class = ship_class || ' '")
+    try:
+        assert totals.recount_if_classes_changed(db, before) == KILLMAILS
+        recounted = totals_rows(db)
+        assert len(recounted[0]) == KILLMAILS
+        assert totals.rebuild(db) == KILLMAILS
+        assert totals_rows(db) == recounted
+    finally:
+        db.execute("UPDATE groups SET ship_class = rtrim(ship_class)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.commands import sde as sde_command
 from evedmv_tui.sde import SdeError, import_sde, static_counts
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
@@ -275,3 +277,19 @@ def test_import_without_detect_names_command(
     # After that full detection, nothing is stale.
     assert main(["--dsn", db_url, "sde", "import", sde]) == 0
     assert "static data changed" not in capsys.readouterr().out
+
+
+def test_totals_progress_writes_a_line_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    progress = sde_command.TotalsProgress(stream)
+    progress(10, 100)
+    assert stream.getvalue() == ""  # not yet PROGRESS_INTERVAL seconds
+    monkeypatch.setattr(sde_command, "PROGRESS_INTERVAL", 0.0)
+    progress(40_000, 100_000)
+    progress(100_000, 100_000)  # the command prints the result itself
+    assert stream.getvalue() == (
+        "evedmv:  40% ship classes changed: refiling ships in the entity"
+        " totals, 40,000 of 100,000 killmails\n"
+    )

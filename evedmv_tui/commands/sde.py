@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from evedmv_tui.commands.battles import describe_detection, detect_if_outdated
 from evedmv_tui.config import Settings
@@ -54,7 +56,9 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         classes = totals.ship_class_digest(db)
         summary = import_sde(db, args.path)
-        recounted = totals.recount_if_classes_changed(db, classes)
+        recounted = totals.recount_if_classes_changed(
+            db, classes, TotalsProgress(sys.stderr)
+        )
         stale, battles = detect_if_outdated(
             db, _detection_inputs_changed(summary), detect=not args.no_detect
         )
@@ -84,6 +88,32 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
             " gates or ship classes; run 'evedmv battles detect --rebuild'"
         )
     return 0
+
+
+PROGRESS_INTERVAL = 2.0
+"""Seconds between progress lines of a long recount of the entity totals."""
+
+
+class TotalsProgress:
+    """Write a line now and then while the entity totals are recounted.
+
+    A recount that ends within :data:`PROGRESS_INTERVAL` writes nothing.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL or done >= total:
+            return
+        self._last = now
+        self.stream.write(
+            f"evedmv: {done / total:4.0%} ship classes changed: refiling ships"
+            f" in the entity totals, {done:,} of {total:,} killmails\n"
+        )
+        self.stream.flush()
 
 
 def _detection_inputs_changed(summary: SdeSummary) -> bool:

@@ -6,16 +6,24 @@ into the totals. It also back-fills the killmails stored before it ran.
 :func:`on_batch` counts each committed import batch. A killmail is counted
 once whichever way it arrives again, because ``intel_counted_killmails``
 records it.
+
+Migration ``0206_intel_totals_faster.sql`` replaces the counting function
+with a faster one that writes the same rows, and adds the function that
+files the ship lists again after a change of ship classes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
 
 from evedmv_tui.ingest.hooks import BatchResult
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +67,78 @@ def on_batch(db: Database, result: BatchResult) -> None:
     log.debug("counted %d killmails in the entity totals", counted)
 
 
-def rebuild(db: Database) -> int:
+Progress = Callable[[int, int], None]
+"""Called after each chunk with the killmails done so far and the total."""
+
+CHUNK_KILLMAILS = 20_000
+"""Killmails per statement of a rebuild or recount, in whole UTC days.
+
+A statement holds the rows of its whole chunk in memory. A day with more
+killmails than this is one chunk of its own."""
+
+SHIP_LISTS = ("ships_flown", "ships_lost")
+"""The top lists that file ships under their class, the only part of the
+totals that depends on static data."""
+
+
+def _chunks(
+    db: Database, conn: psycopg.Connection[Any]
+) -> list[tuple[dt.datetime, dt.datetime, int]]:
+    """Split the stored killmails into runs of whole UTC days.
+
+    Returns (start, end, killmails) per chunk, oldest first, with ``end``
+    excluded. Days without killmails are left out.
+    """
+    chunks: list[tuple[dt.datetime, dt.datetime, int]] = []
+    start: dt.datetime | None = None
+    count = 0
+    days = db.fetch_all(load_sql("evedmv_tui.intel", "totals_days"), conn=conn)
+    for day, killmails in days:
+        if start is None:
+            start = day
+        count += int(killmails)
+        if count >= CHUNK_KILLMAILS:
+            chunks.append((start, day + dt.timedelta(days=1), count))
+            start, count = None, 0
+    if start is not None:
+        chunks.append((start, day + dt.timedelta(days=1), count))
+    return chunks
+
+
+def _run_chunks(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    sql: NamedSql,
+    what: str,
+    progress: Progress | None,
+) -> int:
+    """Run ``sql`` on each chunk of days in ``conn`` and return the sum of results."""
+    chunks = _chunks(db, conn)
+    total = sum(count for _, _, count in chunks)
+    done = 0
+    result = 0
+    started = time.monotonic()
+    for start, end, count in chunks:
+        result += int(db.fetch_value(sql, {"start": start, "end": end}, conn=conn))
+        done += count
+        log.info(
+            "%s: %d of %d killmails (to %s) in %.1f s",
+            what,
+            done,
+            total,
+            end.date(),
+            time.monotonic() - started,
+        )
+        if progress is not None:
+            progress(done, total)
+    return result
+
+
+def rebuild(db: Database, progress: Progress | None = None) -> int:
     """Recount every stored killmail from scratch; return how many were counted.
 
-    For a database whose killmails were imported without hooks, or after an
-    SDE import that changed ship classes.
+    For a database whose killmails were imported without hooks. It counts
+    a chunk of days per statement and calls ``progress`` after each.
     """
     with db.connection() as conn, conn.transaction():
         db.execute("SELECT pg_advisory_xact_lock(%s)", (TOTALS_LOCK_KEY,), conn=conn)
@@ -72,11 +147,39 @@ def rebuild(db: Database) -> int:
             " intel_entity_day_tops",
             conn=conn,
         )
-        counted = db.fetch_value(
-            load_sql("evedmv_tui.intel", "totals_rebuild"), conn=conn
+        counted = _run_chunks(
+            db,
+            conn,
+            load_sql("evedmv_tui.intel", "totals_rebuild"),
+            "rebuilding the entity totals",
+            progress,
         )
     log.info("rebuilt the entity totals from %d killmails", counted)
-    return int(counted)
+    return counted
+
+
+def recount_ships(db: Database, progress: Progress | None = None) -> int:
+    """File the ship lists of every counted killmail under the current classes.
+
+    The rest of the totals does not depend on static data. Calls
+    ``progress`` after each chunk of days and returns the killmails read.
+    """
+    with db.connection() as conn, conn.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (TOTALS_LOCK_KEY,), conn=conn)
+        db.execute(
+            "DELETE FROM intel_entity_day_tops WHERE list = ANY(%s)",
+            (list(SHIP_LISTS),),
+            conn=conn,
+        )
+        recounted = _run_chunks(
+            db,
+            conn,
+            load_sql("evedmv_tui.intel", "totals_recount_ships"),
+            "filing ships under the new classes",
+            progress,
+        )
+    log.info("filed the ships of %d killmails under the new classes", recounted)
+    return recounted
 
 
 SHIP_CLASS_DIGEST = """
@@ -92,17 +195,21 @@ def ship_class_digest(db: Database) -> str:
     return str(db.fetch_value(SHIP_CLASS_DIGEST))
 
 
-def recount_if_classes_changed(db: Database, before: str) -> int | None:
-    """Rebuild the totals if the ship classes differ from digest ``before``.
+def recount_if_classes_changed(
+    db: Database, before: str, progress: Progress | None = None
+) -> int | None:
+    """Recount the ship lists if the ship classes differ from digest ``before``.
 
     The totals file each ship under the class it had when its killmail was
     counted, so static data that adds types or moves them between classes
-    makes them stale. Returns the killmails recounted, or None when nothing
+    makes the ship lists stale. Nothing else in the totals depends on it.
+    Killmails the totals missed are counted too, so the result equals a
+    :func:`rebuild`. Returns the killmails recounted, or None when nothing
     changed.
     """
     if ship_class_digest(db) == before:
         return None
-    return rebuild(db)
+    return recount_ships(db, progress) + count_uncounted(db)
 
 
 UNCOUNTED = """
