@@ -749,3 +749,52 @@ def test_zkb_block_with_another_hash_rejected(
     assert reject[1].startswith(f"killmail_hash {'0' * 40} differs from {row[2]}")
     assert json.loads(reject[2]) == other
     assert "whose killmail hash differs from the stored" in caplog.text
+
+
+def test_unknown_static_ids_warned(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killmails in systems or ships that the loaded static data lacks are
+    stored, and the import names those ids and the command that adds them."""
+    documents = [json.loads(line) for line in generate_killmails(8, seed=5)]
+    for document in (documents[1], documents[5]):
+        document["solar_system_id"] = 99999999
+    for document in (documents[2], documents[6]):
+        document["victim"]["ship_type_id"] = 999999999
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(json.dumps(d) for d in documents[:4]) + "\n")
+    second.write_text("\n".join(json.dumps(d) for d in documents[4:]) + "\n")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.importer")
+
+    # Without static data every id is unknown, so nothing is worth a warning.
+    import_paths(db, [first], offline=True)
+    assert "static data lists no" not in caplog.text
+
+    db.execute(
+        "INSERT INTO regions (region_id, region_name) VALUES (10000002, 'The Forge')"
+    )
+    for system in {d["solar_system_id"] for d in documents} - {99999999}:
+        db.execute(
+            "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+            " constellation_id, region_id, security)"
+            " VALUES (%s, %s, 1, 10000002, 0.5)",
+            (system, f"S{system}"),
+        )
+    db.execute(
+        "INSERT INTO groups (group_id, group_name, category_id, published,"
+        " ship_class) VALUES (25, 'Frigate', 6, true, 'frigate')"
+    )
+    for ship_type in {d["victim"]["ship_type_id"] for d in documents} - {999999999}:
+        db.execute(
+            "INSERT INTO types (type_id, type_name, group_id, published)"
+            " VALUES (%s, %s, 25, true)",
+            (ship_type, f"T{ship_type}"),
+        )
+    summary = import_paths(db, [second], offline=True)
+
+    assert summary.inserted == 4
+    expected = (
+        "the static data lists no solar systems 99999999; no ship types 999999999"
+    )
+    assert expected in caplog.text
+    assert "'evedmv sde import PATH'" in caplog.text

@@ -157,6 +157,7 @@ class EncodedKillmail:
     killmail_id: int
     killmail_time: dt.datetime
     solar_system_id: int
+    victim_ship_type_id: int
     killmail_hash: str | None
     source: str
     zkb_body: str | None
@@ -302,6 +303,7 @@ def encode_parsed(
         killmail.killmail_id,
         killmail.killmail_time,
         killmail.solar_system_id,
+        killmail.victim.ship_type_id,
         record.killmail_hash,
         record.source,
         zkb_body,

@@ -27,6 +27,8 @@ class BatchResult:
     min_time: dt.datetime | None
     max_time: dt.datetime | None
     solar_system_ids: tuple[int, ...]
+    victim_ship_type_ids: tuple[int, ...] = ()
+    """Ship types of the inserted killmails' victims."""
 
     @property
     def killmail_ids(self) -> tuple[int, ...]:

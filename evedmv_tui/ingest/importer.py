@@ -27,7 +27,14 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import Any, cast
 
@@ -290,6 +297,10 @@ class _Batcher:
         self.total = _Counts()
         self.not_updated: dict[str, int] = {}
         """Killmails of batches whose hook failed, by :func:`hook_label`."""
+        self.systems: set[int] = set()
+        """Solar systems of the inserted and updated killmails."""
+        self.ship_types: set[int] = set()
+        """Victim ship types of the inserted killmails."""
 
     def add_file(self) -> int:
         self.files.append(_Counts())
@@ -314,6 +325,8 @@ class _Batcher:
             raise
         self._attribute(records, owners, outcome)
         del records, owners
+        self.systems.update(outcome.result.solar_system_ids)
+        self.ship_types.update(outcome.result.victim_ship_type_ids)
         if outcome.result.killmail_ids:
             # One hook at a time: after a hook failed because the server went
             # away, the next one would wait for a pooled connection in vain.
@@ -446,6 +459,46 @@ def _borrow_timeout(db: Database, seconds: float) -> Iterator[None]:
         db.borrow_timeout = before
 
 
+SHOWN_UNKNOWN_IDS = 5
+"""Unknown ids of each kind that the warning lists; it counts the rest."""
+
+
+def warn_unknown_static(
+    db: Database, systems: Collection[int], ship_types: Collection[int]
+) -> dict[str, list[int]]:
+    """Log a warning naming the systems and ship types the static data lacks.
+
+    Their killmails are stored, but they show ids without names, and ships
+    without a class, until a newer SDE is imported. Returns the unknown ids
+    by kind, empty when all are known or no static data is loaded.
+    """
+    if not systems and not ship_types:
+        return {}
+    row = db.fetch_one(
+        load_sql(_SQL, "unknown_static"),
+        {"systems": sorted(systems), "types": sorted(ship_types)},
+    )
+    if row is None:
+        return {}
+    unknown = {"solar systems": list(row[0]), "ship types": list(row[1])}
+    parts = []
+    for kind, ids in unknown.items():
+        if ids:
+            listed = ", ".join(str(i) for i in ids[:SHOWN_UNKNOWN_IDS])
+            more = len(ids) - SHOWN_UNKNOWN_IDS
+            parts.append(
+                f"{kind} {listed}" + (f" and {more:,} more" if more > 0 else "")
+            )
+    if parts:
+        log.warning(
+            "the static data lists no %s: their killmails are stored, but show"
+            " ids without names and ships without a class; import a newer SDE"
+            " with 'evedmv sde import PATH'",
+            "; no ".join(parts),
+        )
+    return {kind: ids for kind, ids in unknown.items() if ids}
+
+
 def default_workers(files: int, total_bytes: int) -> int:
     """Return how many reader processes suit an input of this size.
 
@@ -576,6 +629,7 @@ def import_paths(
                 )
             raise
         record.finish(batcher.total)
+    warn_unknown_static(db, batcher.systems, batcher.ship_types)
     fetched = None
     if not offline and fetch_pending is not None and _has_pending(db):
         with operation("import.fetch_pending"):

@@ -474,6 +474,7 @@ def _batch_result(
         min_time=min(times) if times else None,
         max_time=max(times) if times else None,
         solar_system_ids=tuple(sorted(systems)),
+        victim_ship_type_ids=tuple(sorted({r.victim_ship_type_id for r in inserted})),
     )
 
 
