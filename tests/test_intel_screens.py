@@ -467,21 +467,27 @@ async def test_watch_delete_asks_again_later(
         assert watch.list_profiles(world.db) == []
 
 
+async def _new_profile_form(pilot: Any, name: str, systems: str) -> ProfileForm:
+    """Open the watch screen's new-profile form and type a name and systems."""
+    await settle(pilot)
+    await pilot.press("w")
+    await settle(pilot)
+    await pilot.press("a")
+    await pilot.pause()
+    form = pilot.app.screen
+    assert isinstance(form, ProfileForm)
+    form.query_one("#form-name", Input).value = name
+    form.query_one("#form-solar_system_ids", Input).value = systems
+    return form
+
+
 async def test_watch_save_while_disconnected_keeps_form(
     app_settings: Settings, world: World
 ) -> None:
     """A save that fails opens the form again with what was typed."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ProfileForm)
-        form.query_one("#form-name", Input).value = "jita watch"
-        form.query_one("#form-solar_system_ids", Input).value = "30000142"
+        form = await _new_profile_form(pilot, "jita watch", "30000142")
         assert app.db is not None
         app.connection_lost(app.db, "server closed the connection")
         form.action_save()
@@ -515,15 +521,7 @@ async def test_watch_form_takes_system_names(
     the form again with the name, what was typed, and no retry advice."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ProfileForm)
-        form.query_one("#form-name", Input).value = "hubs"
-        form.query_one("#form-solar_system_ids", Input).value = "Jita, Amamke"
+        form = await _new_profile_form(pilot, "hubs", "Jita, Amamke")
         form.action_save()
         for _ in range(100):
             if isinstance(app.screen, ProfileForm) and app.screen is not form:

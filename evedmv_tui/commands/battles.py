@@ -154,9 +154,7 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def detect_if_outdated(
-    db: Database, changed: bool, *, detect: bool
-) -> tuple[bool, DetectionSummary | None]:
+def detect_if_outdated(db: Database, changed: bool, *, detect: bool) -> Redetection:
     """Detect every battle again if stored battles rest on outdated inputs.
 
     ``changed`` is whether the caller just changed what detection reads
@@ -173,13 +171,41 @@ def detect_if_outdated(
         )
     )
     if not outdated:
-        return False, None
+        return Redetection(False, None)
     if not detect:
         # Kept until a full detection, which a later import that changes
         # nothing would otherwise never ask for.
         db.execute("UPDATE static_data_version SET battles_outdated = true")
-        return True, None
-    return True, detect_all(db)
+        return Redetection(True, None)
+    return Redetection(True, detect_all(db))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Redetection:
+    """What :func:`detect_if_outdated` found and did, for a command's output."""
+
+    outdated: bool
+    battles: DetectionSummary | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "battles_outdated": self.outdated and self.battles is None,
+            "battles": dataclasses.asdict(self.battles) if self.battles else None,
+        }
+
+    def report(self, cause: str, left_as: str) -> None:
+        """Print what happened to the battles after ``cause`` changed.
+
+        ``left_as`` says what battles kept without detection shows.
+        """
+        if self.battles is not None:
+            print(f"{cause}: detected every battle again")
+            print(describe_detection(self.battles, rebuilt=True))
+        elif self.outdated:
+            print(
+                f"{cause}: stored battles {left_as}; run 'evedmv battles detect"
+                " --rebuild'"
+            )
 
 
 def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from evedmv_tui.commands.battles import describe_detection, detect_if_outdated
+from evedmv_tui.commands.battles import detect_if_outdated
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.prices import import_prices
@@ -57,14 +56,11 @@ MAX_SHOWN = 10
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         summary = import_prices(db, args.path, revalue=not args.no_revalue)
-        outdated, battles = detect_if_outdated(
+        redetection = detect_if_outdated(
             db, summary.revalued > 0, detect=not args.no_detect
         )
     if args.json:
-        document = summary.as_dict()
-        document["battles_outdated"] = outdated and battles is None
-        document["battles"] = dataclasses.asdict(battles) if battles else None
-        print(json.dumps(document))
+        print(json.dumps(summary.as_dict() | redetection.json_fields()))
         return 1 if summary.rejects else 0
     stored = summary.read - len(summary.rejects)
     print(
@@ -74,14 +70,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"values changed for {summary.revalued:,} killmails without zKillboard values"
     )
-    if battles is not None:
-        print("killmail values changed: detected every battle again")
-        print(describe_detection(battles, rebuilt=True))
-    elif outdated:
-        print(
-            "killmail values changed: stored battles still show the old values;"
-            " run 'evedmv battles detect --rebuild'"
-        )
+    redetection.report("killmail values changed", "still show the old values")
     if summary.rejects:
         print(
             f"{len(summary.rejects):,} of {summary.read:,} records rejected;"

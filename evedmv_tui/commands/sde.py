@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from evedmv_tui.commands.battles import describe_detection, detect_if_outdated
+from evedmv_tui.commands.battles import detect_if_outdated
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import totals
 from evedmv_tui.sde import SdeSummary, import_sde, static_counts
@@ -59,14 +58,12 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         recounted = totals.recount_if_classes_changed(
             db, classes, TotalsProgress(sys.stderr)
         )
-        stale, battles = detect_if_outdated(
+        redetection = detect_if_outdated(
             db, _detection_inputs_changed(summary), detect=not args.no_detect
         )
     if args.json:
         document = {**summary.as_dict(), "totals_recounted": recounted}
-        document["battles_outdated"] = stale and battles is None
-        document["battles"] = dataclasses.asdict(battles) if battles else None
-        print(json.dumps(document))
+        print(json.dumps(document | redetection.json_fields()))
         return 0
     build = f", build {summary.build}" if summary.build else ""
     print(f"imported {summary.path} ({summary.format}{build})")
@@ -79,14 +76,9 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {name:<15} not in this export, left as it was")
     if recounted:
         print(f"ship classes changed: recounted {recounted:,} killmails in the totals")
-    if battles is not None:
-        print("static data changed: detected every battle again")
-        print(describe_detection(battles, rebuilt=True))
-    elif stale:
-        print(
-            "static data changed: stored battles still use the old systems,"
-            " gates or ship classes; run 'evedmv battles detect --rebuild'"
-        )
+    redetection.report(
+        "static data changed", "still use the old systems, gates or ship classes"
+    )
     return 0
 
 
