@@ -182,7 +182,7 @@ def detect_if_outdated(db: Database, changed: bool, *, detect: bool) -> Redetect
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Redetection:
-    """What :func:`detect_if_outdated` found and did, for a command's output."""
+    """The outcome of :func:`detect_if_outdated`, for a command's output."""
 
     outdated: bool
     battles: DetectionSummary | None
@@ -196,7 +196,7 @@ class Redetection:
     def report(self, cause: str, left_as: str) -> None:
         """Print what happened to the battles after ``cause`` changed.
 
-        ``left_as`` says what battles kept without detection shows.
+        ``left_as`` describes battles that were kept without detection.
         """
         if self.battles is not None:
             print(f"{cause}: detected every battle again")
