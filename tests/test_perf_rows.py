@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 from evedmv_tui.monitor import report
-from evedmv_tui.monitor.ingest import EsiBudget, IngestCounts, IngestHealth
+from evedmv_tui.monitor.ingest import EsiBudget, ImportRun, IngestCounts, IngestHealth
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.table import plain
@@ -96,3 +96,25 @@ def test_ingest_text_gives_age_of_older_read() -> None:
     assert lines[0] == (
         f"as of {clock}: these figures are read every 30 s, not every poll"
     )
+
+
+def test_import_line_gives_import_rate() -> None:
+    """The live rate counts recent kill times only, so a bulk import of old
+    killmails showed 0 there; the import line gives its own read rate."""
+    counts = IngestCounts(0, None, None, 0, 0, 0)
+    running = ImportRun(5, 1_000.0, None, 9_000, 8_000, 0, 0, locked=True)
+    finished = dataclasses.replace(running, finished=1_060.0, locked=False)
+    stopped = dataclasses.replace(running, locked=False)
+    lines = {}
+    for name, run in (
+        ("running", running),
+        ("finished", finished),
+        ("stopped", stopped),
+    ):
+        health = IngestHealth(counts, [], run, None, read_at=1_180.0)
+        snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+        text = perf_rows.ingest_text(snapshot).plain
+        lines[name] = next(line for line in text.splitlines() if "#5" in line)
+    assert lines["running"].endswith("0 rejected, 3,000 read/min")
+    assert lines["finished"].endswith("0 rejected, 9,000 read/min")
+    assert lines["stopped"].endswith("0 rejected")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from evedmv_tui.monitor import regressions
+from evedmv_tui.monitor.ingest import ImportRun
 from evedmv_tui.monitor.memory import MIB
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
@@ -483,6 +484,21 @@ def _mib(value: int | None) -> str:
     return "n/a" if value is None else f"{value / MIB:,.1f} MiB"
 
 
+def _import_rate(run: ImportRun, read_at: float | None) -> str:
+    """Return ``, N read/min`` for a running or finished import, else "".
+
+    The live rate above counts recent kill times only, so a bulk import of
+    old killmails shows its speed here.
+    """
+    end = run.finished if run.finished is not None else read_at
+    if end is None or not (run.finished is not None or run.locked):
+        return ""
+    minutes = (end - run.started) / 60
+    if minutes <= 0:
+        return ""
+    return f", {run.read / minutes:,.0f} read/min"
+
+
 def ingest_text(snapshot: Snapshot) -> Text:
     ingest = snapshot.ingest
     if ingest is None:
@@ -519,7 +535,8 @@ def ingest_text(snapshot: Snapshot) -> Text:
             state += " (run 'evedmv repair')"
         text.append(
             f"last import #{run.import_id} {state}: {run.read:,} read,"
-            f" {run.inserted:,} inserted, {run.rejected:,} rejected\n"
+            f" {run.inserted:,} inserted, {run.rejected:,} rejected"
+            f"{_import_rate(run, ingest.read_at)}\n"
         )
     esi = ingest.esi
     if esi is None:
