@@ -13,6 +13,7 @@ from textual.command import CommandPalette
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.intel.search import search, search_parameters
+from evedmv_tui.screens.palette import SearchingCommandPalette
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database, load_sql
@@ -363,3 +364,27 @@ async def test_palette_explains_invalid_id(settings: Settings, db: Database) -> 
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen))
         assert isinstance(app.screen, PromptScreen)
+
+
+async def test_palette_search_after_close_is_ignored(
+    settings: Settings, db: Database
+) -> None:
+    """A search worker that starts after the palette closed must not crash.
+
+    On a busy event loop the worker can start once the palette's widgets are
+    removed, and its lookup of the command list used to make the app exit.
+    """
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"battle 421")
+        palette = app.screen
+        assert isinstance(palette, SearchingCommandPalette)
+        await pilot.press("escape")
+        await until(pilot, lambda: not CommandPalette.is_open(app))
+        worker = palette._gather_commands("battle 421")
+        await worker.wait()
+        await pilot.pause()
+        assert app._exception is None
+        assert app.is_running

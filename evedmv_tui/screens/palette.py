@@ -17,11 +17,20 @@ an argument that screen rejects (``battle abc``) shows why instead of only
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import TYPE_CHECKING, cast
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
-from textual.command import CommandInput, CommandPalette, Hit, Hits, Provider
+from textual.command import (
+    CommandInput,
+    CommandList,
+    CommandPalette,
+    Hit,
+    Hits,
+    Provider,
+)
+from textual.css.query import NoMatches
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -34,6 +43,10 @@ if TYPE_CHECKING:
 # NOTE: the group of the palette's search worker is a private name of
 # Textual 8.2; the palette tests in tests/test_search.py fail if it changes.
 SEARCH_GROUP = CommandPalette._GATHER_COMMANDS_GROUP
+
+# Textual's search coroutine without its ``@work`` wrapper, so that
+# SearchingCommandPalette can run it inside a worker of its own.
+_textual_gather_commands = inspect.unwrap(CommandPalette._gather_commands)
 
 INVALID_ARGUMENT_SCORE = 0.5
 """Rank of an invalid-argument hit, below the 1.0 of a screen opened directly."""
@@ -121,6 +134,24 @@ class SearchingCommandPalette(CommandPalette):
         # Else the footer of the screen under the palette stays in view,
         # with keys that do not act while the palette is open.
         yield KeyFooter()
+
+    @work(exclusive=True, group=SEARCH_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        """Run Textual's search, ignoring a palette closed before it started.
+
+        A search worker can start after the palette was dismissed, when its
+        widgets are already removed (Textual 8.2, on a busy event loop). Its
+        ``query_one(CommandList)`` then raised NoMatches, and the failed
+        worker made the app exit.
+        """
+        try:
+            await _textual_gather_commands(self, search_value)
+        except NoMatches:
+            if self.query(CommandList):
+                raise
+            self.log.warning(
+                f"Ignored the search for {search_value!r}: the palette was closed"
+            )
 
     @property
     def searching(self) -> bool:
