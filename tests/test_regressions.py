@@ -266,6 +266,18 @@ def test_growth_that_stopped_opens_no_trend() -> None:
     assert [c for c in changes if c.key.endswith(":trend")] == []
 
 
+def test_dashboard_memory_after_warmup_not_alerted() -> None:
+    """The dashboard's RSS doubling from 67 MiB as screens open is normal use,
+    not a regression, but a rise of several hundred MiB is one."""
+    key = "memory:rss_bytes"
+    start_up = [67 * MIB + i * 0.4 * MIB for i in range(150)]
+    level = noisy(127 * MIB, 300, spread=0.01)
+    filling = feed(RegressionDetector(), start_up + level, key=key)
+    assert [c for c in filling if c.key == key] == []
+    jump = feed(RegressionDetector(), start_up + [600 * MIB] * 10, key=key)
+    assert [c.kind for c in jump if c.key == key][:1] == ["opened"]
+
+
 def test_trend_points_are_spaced() -> None:
     detector = RegressionDetector()
     key = "memory:rss_bytes"

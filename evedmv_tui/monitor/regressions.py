@@ -105,6 +105,9 @@ class Rule:
     """False for keys that are derived figures, such as another trend estimate."""
     ratio_floor: float = 0.0
     """Smallest baseline a rise is measured against, in the key's unit."""
+    trend_min_delta: float | None = None
+    """Smallest growth over the trend window that counts as a leak, in the
+    key's unit; None uses ``min_delta``."""
 
 
 RULES: tuple[Rule, ...] = (
@@ -120,6 +123,19 @@ RULES: tuple[Rule, ...] = (
     Rule("*_ms", "up", "ratio", (1.5, 2.0, 4.0, 10.0), 5.0, 0.05),
     Rule("*per_s", "up", "ratio", (3.0, 5.0, 10.0, 30.0), 1.0, 0.1),
     Rule("*hit_ratio", "down", "difference", (0.03, 0.08, 0.15, 0.30), 0.01, 0.005),
+    # The dashboard's own memory grows by tens of MiB as screens open and
+    # caches fill, after a baseline learned in its first minute. So only a
+    # rise of 256 MiB counts, and the trend check finds a leak sooner.
+    Rule(
+        "memory:rss_bytes",
+        "up",
+        "ratio",
+        (1.5, 2.0, 3.0, 4.0),
+        256 * MIB,
+        MIB,
+        True,
+        trend_min_delta=16 * MIB,
+    ),
     Rule("*bytes", "up", "ratio", (1.25, 1.5, 2.0, 4.0), 16 * MIB, 1 * MIB, True),
     # More transactions mostly means more users; only a collapse counts.
     Rule("*tps", "down", "ratio", (4.0, 8.0, 16.0, 32.0), 5.0, 0.5),
@@ -701,8 +717,11 @@ class RegressionDetector:
         )
         growth = slope * (points[-1][0] - points[0][0])
         per_hour = slope * 3600 / level
+        min_growth = rule.min_delta
+        if rule.trend_min_delta is not None:
+            min_growth = rule.trend_min_delta
         leaking = kendall_tau(values) >= config.trend_tau and growth >= max(
-            rule.min_delta, config.trend_min_growth * level
+            min_growth, config.trend_min_growth * level
         )
         key = sample.key + TREND_SUFFIX
         detail = f"growing {format_value(sample.key, slope * 3600)} per hour"
