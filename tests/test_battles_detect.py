@@ -135,12 +135,27 @@ def test_straggler_marks_closed_battle_changed(db: Database) -> None:
     import_batch(db, kills)
     (battle,) = list_battles(db)
     assert battle.changed is False
+    # The battle was stored a quiet period of wall-clock time ago.
+    db.execute("UPDATE battles SET updated_at = now() - interval '31 minutes'")
     straggler = kill(16, side_a[0], side_b)
     import_batch(db, [straggler])
     (updated,) = list_battles(db)
     assert updated.battle_id == battle.battle_id
     assert updated.kills == 31
     assert updated.changed is True
+
+
+def test_unordered_batches_of_one_import_not_changed(db: Database) -> None:
+    """Old kills of one import that arrive out of time order are no straggler."""
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=40)
+    shuffled = kills[:]
+    random.Random(7).shuffle(shuffled)
+    for start in range(0, len(shuffled), 8):
+        import_batch(db, shuffled[start : start + 8])
+    (battle,) = list_battles(db)
+    assert battle.kills == 40
+    assert battle.changed is False
 
 
 def test_incremental_matches_full_rebuild(db: Database) -> None:

@@ -680,21 +680,22 @@ def _store(
     db.execute(load_sql(_PACKAGE, "battles_delete"), (deleted,), conn=conn)
     now = dt.datetime.now(dt.UTC)
     quiet = dt.timedelta(minutes=params.quiet_minutes)
+    # A closed battle is one whose last kill is a quiet period old.
+    closed_grown = [
+        ids[index]
+        for index in rewrite
+        if index in kept
+        and scope.systems is not None
+        and old_kills[ids[index]] != clusters[index].killmail_ids
+        and old_end[ids[index]] + quiet < now
+    ]
+    stragglers = _stored_before(db, conn, closed_grown, now - quiet)
     tasks: list[Task] = []
-    changed_closed = 0
     for index in rewrite:
         battle_id = ids[index]
-        changed = False
-        # A closed battle is one whose last kill is a quiet period old.
-        if (
-            index in kept
-            and scope.systems is not None
-            and old_kills[battle_id] != clusters[index].killmail_ids
-            and old_end[battle_id] + quiet < now
-        ):
-            changed = True
-            changed_closed += 1
+        changed = battle_id in stragglers
         tasks.append(Task(index, battle_id, overrides.get(battle_id, ()), changed))
+    changed_closed = len(stragglers)
     context = RowContext(
         params,
         ship_types,
@@ -716,6 +717,29 @@ def _store(
     created = len(clusters) - len(kept)
     updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
     return created, updated, len(deleted), changed_closed
+
+
+def _stored_before(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    battle_ids: Sequence[int],
+    before: dt.datetime,
+) -> set[int]:
+    """Return the battles of ``battle_ids`` last written before ``before``.
+
+    New kills of a closed battle mark it ``changed`` only when the battle
+    was stored a quiet period of wall-clock time earlier. One import of
+    archives that list kills out of time order writes a battle several
+    times within minutes, and those kills are not stragglers.
+    """
+    if not battle_ids:
+        return set()
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "battles_stored_before"),
+        {"ids": list(battle_ids), "before": before},
+        conn=conn,
+    )
+    return {row[0] for row in rows}
 
 
 def _load_overrides(
