@@ -466,3 +466,38 @@ def test_cpu_time_of_exited_backend() -> None:
     assert sampler._files == {}
     gone = sampler.sample(child.pid, "backend", now=0.0)
     assert gone.error == "exited"
+
+
+def test_allocation_sites_interval_and_wanted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Snapshots are taken only when wanted and at most once per interval."""
+    from evedmv_tui.monitor import memory
+
+    snapshots = []
+
+    def fake_top_allocations() -> list[memory.AllocationSite]:
+        snapshots.append(1)
+        return [memory.AllocationSite("x.py", len(snapshots), 1024, 1)]
+
+    monkeypatch.setattr(memory, "top_allocations", fake_top_allocations)
+    sites = memory.AllocationSites(interval_seconds=30.0)
+    assert sites.read(now=0.0) is None
+    started = start_tracing()
+    try:
+        first = sites.read(now=100.0)
+        again = sites.read(now=110.0)
+        sites.wanted = False
+        unwanted = sites.read(now=200.0)
+        sites.wanted = True
+        later = sites.read(now=200.0)
+    finally:
+        if started:
+            stop_tracing()
+    assert len(snapshots) == 2
+    assert first is not None
+    assert again == first
+    assert unwanted == first
+    assert later is not None
+    assert later[0].line == 2
+    assert sites.read(now=300.0) is None

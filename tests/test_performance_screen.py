@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import threading
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from textual.widgets import Input, TabbedContent, TabPane, Tabs
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
 from evedmv_tui.config import Settings
+from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.activity import ActivitySummary, Backend, RunningQuery
 from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
@@ -1001,3 +1003,39 @@ def test_memory_figures_show_sample_time() -> None:
     assert "as of" not in fresh_text
     notes = {key: cells[-1] for key, cells in perf_rows.backend_rows(stale)}
     assert notes == {"777": "", "4101": f"as of {clock}", "4102": ""}
+
+
+async def test_memory_tracing_cost_is_bounded(settings: Settings) -> None:
+    """Tracing stores one frame, and polls read the top sites only while
+    the Memory tab shows, at most every 30 s."""
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        service = app.monitor_service  # type: ignore[attr-defined]
+        assert service.allocation_sites_wanted is False
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-memory"
+        await pilot.pause()
+        assert service.allocation_sites_wanted is True
+        await pilot.press("t")
+        try:
+            assert tracemalloc.is_tracing()
+            assert tracemalloc.get_traceback_limit() == memory_mod.TRACE_FRAMES
+            assert memory_mod.TRACE_FRAMES == 1
+            before = screen.snapshot
+            await wait_for(
+                pilot,
+                lambda: (
+                    screen.snapshot is not before
+                    and screen.snapshot.memory is not None
+                    and screen.snapshot.memory.top_allocations is not None
+                ),
+            )
+            sites = service.monitor.allocation_sites
+            assert sites.interval_seconds == 30.0
+            assert "read every 30 s" in static_text(screen, "#memory-text")
+            assert "slows every allocation" in static_text(screen, "#memory-text")
+            screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
+            await pilot.pause()
+            assert service.allocation_sites_wanted is False
+        finally:
+            memory_mod.stop_tracing()

@@ -196,7 +196,7 @@ def query_performance(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
-    started = memory_mod.start_tracing(10) if args.trace else False
+    started = memory_mod.start_tracing() if args.trace else False
     if args.trace and not started:
         raise ConfigError(
             "tracemalloc is already tracing",

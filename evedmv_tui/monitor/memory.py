@@ -580,7 +580,24 @@ class AllocationSite:
     count: int
 
 
-def start_tracing(frames: int = 1) -> bool:
+TRACE_FRAMES = 1
+"""Frames that tracemalloc stores per allocation.
+
+Each traced allocation copies this many frames, and each snapshot copies
+every trace, so the cost of both grows with it. The top sites are grouped
+by line, which needs only the innermost frame.
+"""
+
+ALLOCATION_SITES_INTERVAL_SECONDS = 30.0
+"""Minimum time between two tracemalloc snapshots on the dashboard.
+
+A snapshot copies every live trace while it holds the GIL, so it stalls
+the UI thread for as long as the copy takes, which grows with the number
+of live traces.
+"""
+
+
+def start_tracing(frames: int = TRACE_FRAMES) -> bool:
     """Start tracemalloc; return False when it was already tracing."""
     if tracemalloc.is_tracing():
         return False
@@ -613,6 +630,36 @@ def top_allocations(limit: int = 10) -> list[AllocationSite] | None:
             AllocationSite(frame.filename, frame.lineno, stat.size, stat.count)
         )
     return sites
+
+
+class AllocationSites:
+    """Top allocation sites, read from tracemalloc at most once per interval.
+
+    ``interval_seconds`` 0 reads on every call. While ``wanted`` is False,
+    :meth:`read` takes no snapshot and returns the last sites read.
+    """
+
+    def __init__(self, interval_seconds: float = 0.0) -> None:
+        self.interval_seconds = interval_seconds
+        self.wanted = True
+        self._sites: list[AllocationSite] | None = None
+        self._read_at: float | None = None
+
+    def read(self, now: float) -> list[AllocationSite] | None:
+        """Return the top sites, taking a snapshot when wanted and due.
+
+        ``now`` is a ``time.monotonic()`` reading. Returns None while
+        tracemalloc is off, or before the first snapshot of this tracing.
+        """
+        if not tracemalloc.is_tracing():
+            self._sites = None
+            self._read_at = None
+            return None
+        due = self._read_at is None or now - self._read_at >= self.interval_seconds
+        if self.wanted and due:
+            self._sites = top_allocations()
+            self._read_at = now
+        return self._sites
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -220,6 +220,8 @@ class Monitor:
         self.telemetry = telemetry
         self.registry = registry
         self.sampler = sampler or ProcessSampler()
+        self.allocation_sites = memory_mod.AllocationSites()
+        """tracemalloc's top sites, read on every poll unless the owner limits it."""
         self._locality_probe = locality_probe
         self._interval = MIN_INTERVAL
         self.interval = settings.poll_interval
@@ -922,7 +924,7 @@ class Monitor:
             server,
             reason,
             memory_mod.gc_stats(),
-            memory_mod.top_allocations(),
+            self.allocation_sites.read(now),
         )
 
     def _backend_cost(self, locality: ServerLocality, pid: int) -> float | None:

@@ -70,6 +70,8 @@ class MonitorService:
         self._polling = False
         self._closed = False
         self._feeds_alerts = False
+        self.allocation_sites_wanted = False
+        """Whether polls read tracemalloc's top sites: the Memory tab is in view."""
 
     def start(self) -> None:
         self._arm(0.0)
@@ -160,6 +162,10 @@ class MonitorService:
             if self.monitor is None:
                 self.monitor = self._factory(self._conninfo() or None)
                 self.monitor.interval = self.interval
+                self.monitor.allocation_sites.interval_seconds = (
+                    memory_mod.ALLOCATION_SITES_INTERVAL_SECONDS
+                )
+            self.monitor.allocation_sites.wanted = self.allocation_sites_wanted
             snapshot = self.monitor.poll()
         except Exception as exc:
             # Monitor.poll turns server failures into a snapshot; this is a
@@ -379,12 +385,28 @@ class PerformanceScreen(DashboardScreen):
             service = start_monitor(self.app, self.evedmv_app.settings)
         self._service = service
         self._stop_listening = service.listen(self._post_snapshot)
+        self._want_allocation_sites()
+
+    def on_screen_resume(self) -> None:
+        self._want_allocation_sites()
+
+    def on_screen_suspend(self) -> None:
+        if self._service is not None:
+            self._service.allocation_sites_wanted = False
+
+    def _want_allocation_sites(self) -> None:
+        """Let polls take tracemalloc snapshots only while the Memory tab shows."""
+        if self._service is None or not self.is_current:
+            return
+        tabbed = self.query_one("#perf-tabs", TabbedContent)
+        self._service.allocation_sites_wanted = tabbed.active == "tab-memory"
 
     def on_tabbed_content_tab_activated(
         self, event: TabbedContent.TabActivated
     ) -> None:
         # Arrows on the tab bar switch tabs and keep the focus there, so the
         # next arrow switches again. Any other change moves the focus into the tab.
+        self._want_allocation_sites()
         if not isinstance(self.focused, Tabs):
             self._focus_active_tab()
 
@@ -402,6 +424,8 @@ class PerformanceScreen(DashboardScreen):
             tabbed.query_one(Tabs).focus()
 
     def on_unmount(self) -> None:
+        if self._service is not None:
+            self._service.allocation_sites_wanted = False
         if self._stop_listening is not None:
             self._stop_listening()
 
@@ -838,8 +862,10 @@ class PerformanceScreen(DashboardScreen):
             memory_mod.stop_tracing()
             self.notify("tracemalloc stopped", timeout=2)
         else:
-            memory_mod.start_tracing(10)
+            memory_mod.start_tracing()
+            interval = memory_mod.ALLOCATION_SITES_INTERVAL_SECONDS
             self.notify(
-                "tracemalloc started: top allocation sites appear on the Memory tab",
+                "tracemalloc started: it slows every allocation, and this tab"
+                f" reads the top allocation sites every {interval:.0f} s",
                 timeout=4,
             )

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from evedmv_tui.monitor import regressions
 from evedmv_tui.monitor.ingest import ImportRun
-from evedmv_tui.monitor.memory import MIB
+from evedmv_tui.monitor.memory import ALLOCATION_SITES_INTERVAL_SECONDS, MIB
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
 from evedmv_tui.monitor.severity import Severity
@@ -465,14 +465,19 @@ def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
     text.append(f"gc collections: {collections}\n")
     if memory.backends_hidden_reason:
         text.append(f"server processes: {memory.backends_hidden_reason}\n")
+    interval = ALLOCATION_SITES_INTERVAL_SECONDS
     if memory.top_allocations is None:
         text.append(
-            "tracemalloc: off (t starts tracing)"
+            "tracemalloc: off (t starts tracing, which slows every allocation)"
             if not tracing
-            else "tracemalloc: starting"
+            else f"tracemalloc: on, the top sites show within {interval:.0f} s"
         )
     else:
-        text.append("top allocation sites (t stops tracing):\n", style="bold")
+        text.append(
+            f"top allocation sites, read every {interval:.0f} s"
+            " (tracing slows every allocation, t stops it):\n",
+            style="bold",
+        )
         for site in memory.top_allocations[:5]:
             text.append(
                 f"  {site.size_bytes / 1024:>9,.1f} KiB  {site.file}:{site.line}\n"
