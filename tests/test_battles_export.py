@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,10 +16,11 @@ from evedmv_tui.battles.export import (
     DISCORD_LIMIT,
     efficiency_text,
     render_discord,
+    render_json,
     render_markdown,
     render_text,
 )
-from evedmv_tui.battles.report import BattleReport, EntityRow
+from evedmv_tui.battles.report import BattleReport, EntityRow, KillRow
 
 START = dt.datetime(2021, 11, 27, 18, 0, tzinfo=dt.UTC)
 HOSTILE_NAMES = [
@@ -221,3 +224,48 @@ def test_discord_third_party_efficiency_aligned() -> None:
     block = render_discord(report_with_third_party()).splitlines()[3:-1]
     percent_columns = {row.index("%") for row in block}
     assert len(percent_columns) == 1, block
+
+
+def report_without_names() -> BattleReport:
+    """A report with one kill and no stored names for its side or its victim."""
+    report = report_named(["Alpha", "Beta"])
+    victim = KillRow(
+        killmail_id=95_000_001,
+        killmail_time=START,
+        solar_system_id=30000142,
+        victim_character_id=2_112_000_001,
+        victim_corporation_id=98_000_001,
+        victim_alliance_id=99_000_001,
+        victim_ship_type_id=638,
+        total_value=1e8,
+        side_no=1,
+        final_blow_character_id=2_112_000_002,
+        attacker_count=5,
+    )
+    sides = [
+        side(number)
+        | {"ships_lost_by_class": {}, "top_final_blows": [], "top_damage": []}
+        for number in (1, 2)
+    ]
+    return dataclasses.replace(
+        report, metrics={"sides": sides}, killmails=(victim,), names={}
+    )
+
+
+def test_json_killmail_keeps_victim_ids() -> None:
+    document = json.loads(render_json(report_without_names()))
+    (killmail,) = document["killmails"]
+    assert killmail["victim"] is None
+    assert killmail["victim_corporation"] is None
+    assert killmail["victim_character_id"] == 2_112_000_001
+    assert killmail["victim_corporation_id"] == 98_000_001
+    assert killmail["victim_alliance_id"] == 99_000_001
+    assert killmail["victim_ship_type_id"] == 638
+    assert killmail["ship_type_id"] == 638
+
+
+@pytest.mark.parametrize("render", [render_text, render_markdown, render_discord])
+def test_unnamed_side_shows_id(render: Callable[[BattleReport], str]) -> None:
+    text = render(report_without_names())
+    assert "#99000001" in text
+    assert "#99000002" in text
