@@ -11,7 +11,7 @@ import pytest
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 from textual.worker import WorkerFailed
@@ -663,3 +663,25 @@ def test_declared_bindings_include_inherited_keys() -> None:
     assert bindings["m"] == "move"
     assert bindings["x"] == "export_json"
     assert {b.key: b.action for b in declared_bindings(Base)}["x"] == "export"
+
+
+async def test_home_list_focused_after_return(settings: Settings) -> None:
+    """Back on Home, the Go to list has the focus, even when the screen had
+    lost it, so Down and Enter open the next screen."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        destinations = home.query_one("#destinations", OptionList)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.screen is not home
+        home.set_focus(None)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is home
+        assert home.focused is destinations
+        highlighted = destinations.highlighted
+        await pilot.press("down")
+        assert destinations.highlighted == (highlighted or 0) + 1

@@ -91,6 +91,10 @@ class HomeScreen(DashboardScreen):
         destinations.focus()
 
     def on_screen_resume(self) -> None:
+        # Without a focused widget, Textual's auto focus picks the first
+        # focusable one, the data column, where Down scrolls and Enter does
+        # nothing. The list is what Home's keys act on.
+        self.query_one("#destinations", OptionList).focus()
         # Coming back to Home shows what imports and other screens changed.
         # The first resume comes with the mount, which loads already.
         if self._resumed and self.evedmv_app.db is not None:
