@@ -211,22 +211,37 @@ async def explain_from_screen(
         screen = await open_live(pilot)
         stack.enter_context(
             repeating(
-                db_url, "SELECT relname AS explain_me FROM pg_class WHERE oid = 1"
+                db_url,
+                "SELECT relname AS explain_me FROM pg_class WHERE oid = 1",
+                "SELECT count(*) AS analyze_me FROM pg_class",
             )
         )
         await wait_for(
             pilot,
-            lambda: any(
-                "explain_me" in (v.query or "")
-                for v in screen.snapshot.statements  # type: ignore[union-attr]
+            lambda: (
+                {"explain_me", "analyze_me"}
+                <= {
+                    word
+                    for v in screen.snapshot.statements  # type: ignore[union-attr]
+                    for word in (v.query or "").split()
+                }
             ),
         )
-        await pilot.press("slash", *"explain_me", "enter")
+        # Without parameters, ANALYZE can run, after a confirmation.
+        await pilot.press("slash", *"analyze_me", "enter")
         await pilot.press("A")
         assert isinstance(app.screen, ConfirmScreen)
-        assert "explain_me" in static_text(app.screen, "#subject")
+        assert "analyze_me" in static_text(app.screen, "#subject")
         await pilot.press("n")
         assert app.screen is screen
+        # pg_stat_statements shows the constant 1 as $1, so ANALYZE is
+        # rejected at once, with no confirmation first.
+        await pilot.press("slash", "ctrl+u", *"explain_me", "enter")
+        await pilot.press("A")
+        assert app.screen is screen
+        rejections = [n for n in app._notifications if n.title == "Cannot explain"]
+        assert len(rejections) == 1
+        assert "ANALYZE needs real parameter values" in rejections[0].message
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
         plan = app.screen

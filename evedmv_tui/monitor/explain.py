@@ -273,6 +273,20 @@ def parameter_count(query_text: str) -> int:
     return max((int(n) for n in _PARAMETER.findall(query_text)), default=0)
 
 
+def check_analyzable(query_text: str) -> str:
+    """Raise ExplainError unless EXPLAIN ANALYZE can run ``query_text``.
+
+    Returns the statement's first keyword, in lower case.
+    """
+    keyword = _check_explainable(query_text)
+    if parameter_count(query_text):
+        raise ExplainError(
+            "ANALYZE needs real parameter values, and pg_stat_statements keeps"
+            " only placeholders; explain the application query instead"
+        )
+    return keyword
+
+
 def explain_statement(
     db: Database,
     query_text: str,
@@ -282,14 +296,12 @@ def explain_statement(
     prepare_connection: ConnectionHook | None = None,
 ) -> ExplainResult:
     """Explain a ``pg_stat_statements`` entry by its normalised text."""
-    keyword = _check_explainable(query_text)
+    if analyze:
+        keyword = check_analyzable(query_text)
+    else:
+        keyword = _check_explainable(query_text)
     text = query_text.strip().rstrip(";")
     parameters = parameter_count(text)
-    if analyze and parameters:
-        raise ExplainError(
-            "ANALYZE needs real parameter values, and pg_stat_statements keeps"
-            " only placeholders; explain the application query instead"
-        )
     read_only = not analyze or keyword in READ_ONLY
     try:
         with db.connection() as conn:

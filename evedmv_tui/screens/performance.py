@@ -26,7 +26,11 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Ta
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
-from evedmv_tui.monitor.explain import ExplainError, ExplainResult
+from evedmv_tui.monitor.explain import (
+    ExplainError,
+    ExplainResult,
+    check_analyzable,
+)
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.screens import DashboardScreen
@@ -703,6 +707,16 @@ class PerformanceScreen(DashboardScreen):
         if target is None:
             return
         explain, text = target
+        # A slow application query carries its real parameter values. Other
+        # texts are checked now, so a rejection comes before the question.
+        if self._active_tab() != "tab-app":
+            try:
+                check_analyzable(text)
+            except ExplainError as exc:
+                self.notify(
+                    str(exc), title="Cannot explain", severity="warning", markup=False
+                )
+                return
 
         def answered(yes: bool | None) -> None:
             if yes:
