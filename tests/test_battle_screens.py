@@ -528,6 +528,41 @@ async def test_second_move_waits_for_the_first(
     assert after.side_no == before.side_no % sides + 1
 
 
+async def test_move_stops_at_first_and_last_side(
+    battles_db: Database, settings: Settings
+) -> None:
+    """[ on side 1 and ] on the last side leave the entity where it is."""
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        assert screen.report is not None
+        last = len(screen.report.sides)
+        assert last >= 2
+        await pilot.press("5")
+        table = screen.query_one("#battle-entities", KeyedTable)
+        cases = [(1, "left_square_bracket"), (last, "right_square_bracket")]
+        for side_no, key in cases:
+            entity = next(
+                e
+                for e in screen.report.entities
+                if e.side_no == side_no and e.parent_id is None
+            )
+            row_key = f"{entity.entity_kind}:{entity.entity_id}"
+            table.move_cursor(row=table.row_keys.index(row_key))
+            await pilot.press(key)
+            await settle(pilot)
+            after = next(
+                e for e in screen.report.entities if e.entity_id == entity.entity_id
+            )
+            assert after.side_no == side_no
+            assert not after.overridden
+        messages = [note.message for note in app._notifications]
+        assert "already on side 1; n moves it to a new side" in messages
+        expected = f"already on the last side, {last}; n moves it to a new side"
+        assert expected in messages
+
+
 async def test_entity_reason_cut_in_table_and_whole_below(
     battles_db: Database, settings: Settings
 ) -> None:

@@ -534,9 +534,15 @@ class BattleReportScreen(DashboardScreen):
             self.notify("select an entity on the Entities tab (5) first")
             return
         count = len(self.report.sides)
-        if count < 2:
+        target = selected.side_no + step
+        # The ends do not wrap around, because a wrapped move would put the
+        # entity with the side at the other end of the list.
+        if target < 1:
+            self.notify("already on side 1; n moves it to a new side")
             return
-        target = (selected.side_no - 1 + step) % count + 1
+        if target > count:
+            self.notify(f"already on the last side, {count}; n moves it to a new side")
+            return
         self._move(target)
 
     def action_move_new(self) -> None:
