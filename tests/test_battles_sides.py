@@ -7,7 +7,7 @@ import pytest
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters
-from evedmv_tui.battles.sides import EntitySide, Override, assign_sides
+from evedmv_tui.battles.sides import EntitySide, Override, _evidence, assign_sides
 from tests.test_battle_fixtures import CAPSULE, RAVEN, RIFTER, Pilot, fleet, kill
 
 PARAMS = BattleParameters()
@@ -199,3 +199,27 @@ def test_metrics_field_every_lost_hull() -> None:
     assert b_row["pilots"] == 1
     # Side A lost one Rifter and flew two.
     assert a_row["ships_fielded_by_class"] == {"frigate": 2}
+
+
+def test_reason_leaves_out_zero_weights() -> None:
+    """A weight that shows as 0 ISK adds no part to the reason."""
+    hostile = {1: 50_000_000.0, 2: 0.2}
+    fellow = {2: 30_000_000.0, 3: 0.0}
+
+    _, _, reason = _evidence(hostile, fellow, 2)
+
+    assert reason == "fought side 1 (50.0m); flew with side 2 (30.0m)"
+    assert "(0)" not in reason
+
+
+def test_reason_of_weights_under_one_isk() -> None:
+    """Contact through unvalued kills alone is not called no contact."""
+    _, _, reason = _evidence({1: 0.25}, {2: 0.2}, 2)
+
+    assert reason == "only contact worth under 1 ISK"
+
+
+def test_reason_without_contact() -> None:
+    _, _, reason = _evidence({}, {}, 1)
+
+    assert reason == "no player contact"

@@ -695,19 +695,30 @@ def _evidence(
     weight_for = fellow[side] + sum(w for s, w in hostile.items() if s != side)
     hostile.setdefault(side, 0.0)
     weight_against = hostile[side] + sum(w for s, w in fellow.items() if s != side)
-    parts = []
+    candidates = []
     for _, s in sorted([(-w, s) for s, w in hostile.items()])[:2]:
-        if s != side and hostile[s] > 0:
-            parts.append(f"fought side {s} ({format_isk(hostile[s])})")
-    if fellow[side] > 0:
-        parts.append(f"flew with side {side} ({format_isk(fellow[side])})")
-    if hostile[side] > 0:
-        parts.append(f"fought own side ({format_isk(hostile[side])})")
+        if s != side:
+            candidates.append((f"fought side {s}", hostile[s]))
+    candidates.append((f"flew with side {side}", fellow[side]))
+    candidates.append(("fought own side", hostile[side]))
     if len(fellow) > 1:
         _, s = min([(-w, s) for s, w in fellow.items()])
-        if s != side and fellow[s] > 0:
-            parts.append(f"flew with side {s} ({format_isk(fellow[s])})")
-    return weight_for, weight_against, "; ".join(parts) or "no player contact"
+        if s != side:
+            candidates.append((f"flew with side {s}", fellow[s]))
+    # An unvalued kill weighs 1 ISK split among its attackers, so a weight
+    # can be above 0 and still show as "0", which reads as no evidence.
+    parts = [
+        f"{label} ({format_isk(weight)})"
+        for label, weight in candidates
+        if format_isk(weight) != "0"
+    ]
+    if parts:
+        reason = "; ".join(parts)
+    elif any(w > 0 for w in [*hostile.values(), *fellow.values()]):
+        reason = "only contact worth under 1 ISK"
+    else:
+        reason = "no player contact"
+    return weight_for, weight_against, reason
 
 
 def format_isk(value: float) -> str:
