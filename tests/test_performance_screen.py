@@ -1054,3 +1054,60 @@ async def test_memory_tracing_cost_is_bounded(settings: Settings) -> None:
             assert service.allocation_sites_wanted is False
         finally:
             memory_mod.stop_tracing()
+
+
+async def test_footer_space_names_pause_or_resume(settings: Settings) -> None:
+    """The footer labels space Resume while polling is paused."""
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+
+        def space_description() -> str:
+            return screen.active_bindings["space"].binding.description
+
+        assert space_description() == "Pause"
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.paused is True
+        assert space_description() == "Resume"
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.paused is False
+        assert space_description() == "Pause"
+
+
+async def test_empty_activity_hides_row_keys(settings: Settings) -> None:
+    """With no row in the Activity table, the footer leaves out the keys
+    that act on a row, and shows them again once a row is there."""
+    async with recorded_screen(settings) as (_app, pilot, screen):
+
+        def footer_actions() -> set[str]:
+            return {b.binding.action for b in screen.active_bindings.values()}
+
+        # The focused table's enter shows the query in place of the screen's.
+        row_actions = {
+            "select_cursor",
+            "explain",
+            "cancel_backend",
+            "terminate_backend",
+        }
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
+        await pilot.pause()
+        assert isinstance(screen.focused, KeyedTable)
+        assert row_actions <= footer_actions()
+        quiet = dataclasses.replace(
+            recorded_snapshot(),
+            activity=dataclasses.replace(
+                recorded_snapshot().activity, running=[], chains=[]
+            ),
+        )
+        screen.show_snapshot(quiet)
+        await pilot.pause()
+        assert not table(screen, "#activity").row_count
+        assert not row_actions & footer_actions()
+        assert "full_text" not in footer_actions()
+        await pilot.press("c")
+        assert pilot.app.screen is screen
+        screen.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        assert row_actions <= footer_actions()

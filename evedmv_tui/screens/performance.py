@@ -228,6 +228,18 @@ class SnapshotArrived(Message):
 
 _QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
 
+ROW_ACTIONS = frozenset(
+    {"full_text", "explain", "explain_analyze", "cancel_backend", "terminate_backend"}
+)
+"""Actions on the selected row of the active tab's table."""
+
+ROW_TABLES = {
+    "tab-statements": "#statements",
+    "tab-activity": "#activity",
+    "tab-app": "#slow",
+}
+"""The table whose selected row a row action uses, by tab."""
+
 
 class PerformanceScreen(DashboardScreen):
     """Live database and application performance, refreshed every poll."""
@@ -235,7 +247,9 @@ class PerformanceScreen(DashboardScreen):
     TITLE = "Performance"
     FILTER_ACTION = "filter"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "Pause", id="perf-pause"),
+        # Two bindings of space, so the footer names what it does now.
+        Binding("space", "pause", "Pause", id="perf-pause"),
+        Binding("space", "resume", "Resume", id="perf-resume"),
         # The summary line shows the interval, so these two stay off the footer.
         Binding(
             "plus,equals_sign",
@@ -534,6 +548,9 @@ class PerformanceScreen(DashboardScreen):
             )
         )
         self.query_one("#statements", KeyedTable).update_rows(rows)
+        # Row actions show only while the active tab's table has a row, and a
+        # poll or the filter may have emptied or filled the tables.
+        self.refresh_bindings()
 
     def _add_plot_points(self, snapshot: Snapshot) -> None:
         if not snapshot.connected:
@@ -559,12 +576,36 @@ class PerformanceScreen(DashboardScreen):
     def _active_tab(self) -> str:
         return str(self.query_one(TabbedContent).active)
 
-    def action_toggle_pause(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if not allowed:
+            return allowed
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        if action in ROW_ACTIONS:
+            selector = ROW_TABLES.get(self._active_tab())
+            if (
+                selector is not None
+                and not self.query_one(selector, KeyedTable).row_count
+            ):
+                return False
+        return allowed
+
+    def action_pause(self) -> None:
+        self._set_paused(True)
+
+    def action_resume(self) -> None:
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
         if self._service is None:
             return
-        self._service.set_paused(not self._service.paused)
+        self._service.set_paused(paused)
         self._show_summary()
-        self.notify("polling paused" if self.paused else "polling resumed", timeout=2)
+        self.refresh_bindings()
+        self.notify("polling paused" if paused else "polling resumed", timeout=2)
 
     def _step_interval(self, direction: int) -> None:
         if self._service is None:

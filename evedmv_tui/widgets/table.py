@@ -191,6 +191,12 @@ class QueryTable(KeyedTable):
         Binding("enter", "select_cursor", "Query", id="table.query"),
     ]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # An empty table has no query to show, so its enter leaves the footer.
+        if action == "select_cursor" and not self.row_count:
+            return False
+        return super().check_action(action, parameters)
+
 
 class KillmailTable(KeyedTable):
     """A keyed table of killmails whose enter opens the selected one."""
