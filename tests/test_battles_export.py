@@ -269,3 +269,14 @@ def test_unnamed_side_shows_id(render: Callable[[BattleReport], str]) -> None:
     text = render(report_without_names())
     assert "#99000001" in text
     assert "#99000002" in text
+
+
+def test_text_lost_classes_by_count() -> None:
+    report = report_without_names()
+    lost = {"frigate": 3, "battleship": 12, "cruiser": 3, "capsule": 20}
+    sides = [dict(report.sides[0], ships_lost_by_class=lost), report.sides[1]]
+    report = dataclasses.replace(report, metrics={"sides": sides})
+
+    text = render_text(report)
+
+    assert "  lost: capsule 20, battleship 12, cruiser 3, frigate 3\n" in text

@@ -115,7 +115,10 @@ def render_text(report: BattleReport) -> str:
             f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
             f"  efficiency {efficiency_text(side)}"
         )
-        lost = ", ".join(f"{k} {v:,}" for k, v in side["ships_lost_by_class"].items())
+        lost = ", ".join(
+            f"{ship_class} {count:,}"
+            for ship_class, count in classes_by_count(side["ships_lost_by_class"])
+        )
         if lost:
             lines.append(f"  lost: {lost}")
         members = [
@@ -129,6 +132,11 @@ def render_text(report: BattleReport) -> str:
     if note:
         lines.extend(["", note])
     return "\n".join(lines) + "\n"
+
+
+def classes_by_count(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Return ship classes with their counts, most first, then by class name."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 SIDE_ISK_KEYS = (
