@@ -24,10 +24,12 @@ from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor import report
 from evedmv_tui.monitor.activity import ActivitySummary, Backend, RunningQuery
 from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
+from evedmv_tui.monitor.findings import build_alerts
 from evedmv_tui.monitor.memory import MIB, GcGeneration, ProcessMemory, Trend
 from evedmv_tui.monitor.poller import Monitor
 from evedmv_tui.monitor.samples import Sample
@@ -552,7 +554,7 @@ def recorded_snapshot() -> Snapshot:
         Alert(
             Severity.ERROR,
             "statements",
-            "mean 6.10 s over 1 calls: SELECT pg_sleep($1)",
+            "mean 6.10 s over 1 call: SELECT pg_sleep($1)",
             "s1",
         ),
         Alert(Severity.WARNING, "activity", "blocked: 4102 ← 4103", "chain"),
@@ -1111,3 +1113,26 @@ async def test_empty_activity_hides_row_keys(settings: Settings) -> None:
         screen.show_snapshot(recorded_snapshot())
         await pilot.pause()
         assert row_actions <= footer_actions()
+
+
+def test_statement_alert_counts_one_call() -> None:
+    """A statement alert counts its calls with the noun in agreement."""
+    messages = [a.message for a in build_alerts(recorded_snapshot())]
+    assert "mean 6.10 s over 1 call: SELECT pg_sleep($1)" in messages
+    assert any(m.startswith("mean 1.30 s over 3 calls: ") for m in messages)
+
+
+def test_summary_counts_one_operation_call() -> None:
+    """The summary's operation lines count calls with the noun in agreement,
+    and keep the p50 column aligned."""
+    snapshot = recorded_snapshot()
+    once = dataclasses.replace(snapshot.operations[0], calls=1)
+    lines = report.summary_lines(
+        dataclasses.replace(snapshot, operations=[once, snapshot.operations[1]])
+    )
+    operation_lines = [line for line in lines if " p50 " in line]
+    [single] = [line for line in operation_lines if "battles.detect" in line]
+    [plural] = [line for line in operation_lines if " names " in line]
+    assert "      1 call  p50" in single
+    assert "    900 calls p50" in plural
+    assert single.index("p50") == plural.index("p50")

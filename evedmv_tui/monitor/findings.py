@@ -11,6 +11,7 @@ from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Alert, MemoryView, Snapshot
 from evedmv_tui.monitor.statements import clip
+from evedmv_tui.widgets.text import count_noun
 
 ESI_BUDGET_WARNING = 20
 """Warn when ESI's error limit has this many errors or fewer left."""
@@ -82,7 +83,7 @@ def _statement_alerts(snapshot: Snapshot) -> list[Alert]:
             Alert(
                 view.severity,
                 "statements",
-                f"mean {mean / 1000:.2f} s over {view.delta.calls} calls:"
+                f"mean {mean / 1000:.2f} s over {count_noun(view.delta.calls, 'call')}:"
                 f" {view.one_line(70)}",
                 f"statement:{view.row_key}",
             )

@@ -329,9 +329,10 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
     if snapshot.operations:
         lines.append("app operations (slowest by total time):")
         for row in snapshot.operations[:top]:
+            calls = "call" if row.calls == 1 else "calls"
             lines.append(
-                f"  {row.severity.label:<7} {row.operation:<24} {row.calls:>7,} calls"
-                f" p50 {row.p50_ms:,.1f} ms p95 {row.p95_ms:,.1f} ms"
+                f"  {row.severity.label:<7} {row.operation:<24} {row.calls:>7,}"
+                f" {calls:<5} p50 {row.p50_ms:,.1f} ms p95 {row.p95_ms:,.1f} ms"
             )
     lines.extend(memory_lines(snapshot, brief=True))
     if snapshot.ingest is not None:
