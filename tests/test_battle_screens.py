@@ -806,9 +806,23 @@ def test_composition_splits_sides_that_do_not_fit() -> None:
 def test_filter_shown_in_the_words_that_set_it() -> None:
     text = "system=New_Caldari kills=20 isk=1e9 since=2021-11-27T18:00"
     assert describe_filter(parse_filter(text)) == (
-        "since=2021-11-27T18:00 system=New_Caldari kills=20 isk=1e+09"
+        "since=2021-11-27T18:00 system=New_Caldari kills=20 isk=1.00b"
     )
     assert describe_filter(parse_filter("")) == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "echoed"),
+    [
+        ("isk=1e10", "isk=10.00b"),
+        ("isk=2.5b", "isk=2.50b"),
+        ("isk=800m", "isk=800.00m"),
+        ("isk=950", "isk=950"),
+        ("isk=1234567", "isk=1234567"),
+    ],
+)
+def test_filter_isk_shown_as_isk(typed: str, echoed: str) -> None:
+    assert describe_filter(parse_filter(typed)) == echoed
 
 
 async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -130,10 +131,24 @@ def describe_filter(criteria: BattleFilter) -> str:
             text = f"{value:%Y-%m-%dT%H:%M}"
         elif isinstance(value, str):
             text = value.replace(" ", "_")
+        elif field.name == "min_isk":
+            text = _isk_word(value)
         else:
             text = f"{value:g}"
         words.append(f"{word}={text}")
     return " ".join(words)
+
+
+def _isk_word(value: float) -> str:
+    """Return an ISK amount as the table shows it (``10.00b``), if that is exact.
+
+    An amount that the table's rounding would change is shown in whole ISK,
+    so the echoed filter still selects what the typed one did.
+    """
+    formatted = format_isk(value)
+    if math.isclose(arguments.isk_amount(formatted), value, rel_tol=1e-12):
+        return formatted
+    return f"{value:.0f}"
 
 
 def describe_place(battle: BattleSummary, width: int) -> str:
