@@ -1136,3 +1136,25 @@ def test_summary_counts_one_operation_call() -> None:
     assert "      1 call  p50" in single
     assert "    900 calls p50" in plural
     assert single.index("p50") == plural.index("p50")
+
+
+async def test_alerts_tab_cuts_long_messages(settings: Settings) -> None:
+    """A message wider than the Alerts tab ends with an ellipsis, and no
+    row runs past the right edge."""
+    async with recorded_screen(settings) as (_app, pilot, screen):
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-alerts"
+        await pilot.pause()
+        await pilot.pause()
+        alerts = table(screen, "#alerts")
+        [long_alert] = [a for a in recorded_snapshot().alerts if a.key == "note"]
+        assert len(long_alert.message) > 80
+        message = str(alerts.get_row("note")[-1])
+        assert message.endswith("…")
+        assert long_alert.message.startswith(message[:-1])
+        assert alerts.virtual_size.width <= alerts.scrollable_content_region.width
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        await pilot.pause()
+        wider = str(alerts.get_row("note")[-1])
+        assert len(wider) > len(message)
+        assert alerts.virtual_size.width <= alerts.scrollable_content_region.width

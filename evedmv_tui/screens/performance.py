@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -333,6 +333,8 @@ class PerformanceScreen(DashboardScreen):
         self.live = live
         """False shows only snapshots given to :meth:`show_snapshot` (tests)."""
         self.snapshot: Snapshot | None = None
+        self._alert_rows: list[perf_rows.Row] = []
+        """Rows of the Alerts tab with whole messages, cut to fit on display."""
         self.sort = "total"
         self.text_filter = ""
         self._stop_listening: Callable[[], None] | None = None
@@ -513,10 +515,31 @@ class PerformanceScreen(DashboardScreen):
             perf_rows.cache_rows(snapshot)
         )
         self.query_one("#ingest-text", Static).update(perf_rows.ingest_text(snapshot))
-        self.query_one("#alerts", KeyedTable).update_rows(
-            self._regression_rows(snapshot) + perf_rows.alert_rows(snapshot)
+        self._alert_rows = self._regression_rows(snapshot) + perf_rows.alert_rows(
+            snapshot
         )
+        self._show_alerts()
         self._add_plot_points(snapshot)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too, since Textual calls the handler
+        # of every class in the MRO.
+        self._show_alerts()
+
+    def _show_alerts(self) -> None:
+        """Fill the Alerts table, cutting messages with an ellipsis to fit.
+
+        The table is as wide as the screen, and the width left for messages
+        keeps room for the vertical scrollbar whether it shows or not.
+        Without the cut, a long message ran past the right edge with no mark.
+        """
+        table = self.query_one("#alerts", KeyedTable)
+        width = self.size.width - table.styles.scrollbar_size_vertical
+        table.update_rows(
+            perf_rows.fit_last_cells(
+                self._alert_rows, perf_rows.ALERT_COLUMNS, width, table.cell_padding
+            )
+        )
 
     def _regression_rows(self, snapshot: Snapshot) -> list[perf_rows.Row]:
         """Return rows for the open regression alerts of the app's alert centre.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from evedmv_tui.monitor import regressions
@@ -19,7 +20,7 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
 from evedmv_tui.widgets.table import Cell, right
-from evedmv_tui.widgets.text import count_noun
+from evedmv_tui.widgets.text import count_noun, truncate
 
 Row = tuple[str, Sequence[Cell]]
 
@@ -267,6 +268,39 @@ def alert_rows(snapshot: Snapshot) -> list[Row]:
             (alert.key, [severity_cell(alert.severity), alert.source, alert.message])
         )
     return rows
+
+
+def fit_last_cells(
+    rows: Sequence[Row],
+    columns: Sequence[tuple[str, str]],
+    width: int,
+    cell_padding: int = 1,
+) -> list[Row]:
+    """Cut each row's last cell, with an ellipsis, to fit ``width`` columns.
+
+    The other columns are as wide as their widest cell or label, and
+    DataTable adds ``cell_padding`` on each side of every cell. A last cell
+    that is not a string is kept as it is.
+    """
+    fixed = 2 * cell_padding
+    for index, (_key, label) in enumerate(columns[:-1]):
+        texts = [label] + [_cell_text(cells[index]) for _row_key, cells in rows]
+        fixed += max(cell_len(text) for text in texts) + 2 * cell_padding
+    room = max(width - fixed, 1)
+    fitted: list[Row] = []
+    for key, cells in rows:
+        last = cells[-1]
+        if isinstance(last, str):
+            fitted.append((key, [*cells[:-1], truncate(last, room)]))
+        else:
+            fitted.append((key, cells))
+    return fitted
+
+
+def _cell_text(cell: Cell) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    return "" if cell is None else str(cell)
 
 
 def regression_rows(alerts: Sequence[regressions.Alert], now: float) -> list[Row]:
