@@ -1354,6 +1354,39 @@ def test_side_text_keeps_labels_with_values() -> None:
     assert "top damage: #2116613377," in lines
 
 
+def test_side_text_explains_zero_pilots() -> None:
+    """A side that lost only ships without a pilot explains its 0 pilots."""
+    from evedmv_tui.screens.battle_report import _side_text
+
+    class FakeReport:
+        def side_label(self, number: int) -> str:
+            return "#98000001"
+
+        def name(self, entity_id: int) -> str:
+            return f"#{entity_id}"
+
+    side = {
+        "side": 2,
+        "third_party": False,
+        "efficiency": 0.0,
+        "pilots": 0,
+        "ships_fielded": 250,
+        "ships_lost": 250,
+        "isk_lost": 3.75e9,
+        "isk_destroyed": 0.0,
+        "loot_dropped": 0.0,
+        "roles_present": {},
+        "roles_lost": {},
+        "top_damage": [],
+    }
+    wide = _side_text(FakeReport(), side, 80).plain.splitlines()  # type: ignore[arg-type]
+    narrow = _side_text(FakeReport(), side, 26).plain.splitlines()  # type: ignore[arg-type]
+
+    assert wide[1].startswith("pilots 0  (losses had no pilot)  fielded 250")
+    assert "pilots 0" in narrow
+    assert "(losses had no pilot)" in narrow
+
+
 async def test_three_sides_fit_their_columns(
     four_sides_db: Database, settings: Settings
 ) -> None:

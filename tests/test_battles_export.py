@@ -280,3 +280,27 @@ def test_text_lost_classes_by_count() -> None:
     text = render_text(report)
 
     assert "  lost: capsule 20, battleship 12, cruiser 3, frigate 3\n" in text
+
+
+def report_of_pilotless_side() -> BattleReport:
+    """A report whose side 2 lost 250 structures and has no pilots."""
+    report = report_without_names()
+    pilotless = dict(report.sides[1], pilots=0, ships_lost=250)
+    return dataclasses.replace(report, metrics={"sides": [report.sides[0], pilotless]})
+
+
+def test_text_explains_zero_pilots() -> None:
+    lines = render_text(report_of_pilotless_side()).splitlines()
+
+    assert any(
+        line.startswith("  pilots 0 (losses had no pilot)  ships lost 250")
+        for line in lines
+    )
+    assert any(line.startswith("  pilots 10  ships lost 4") for line in lines)
+
+
+def test_markdown_explains_zero_pilots() -> None:
+    rows = markdown_table_cells(render_markdown(report_of_pilotless_side()))
+
+    assert rows[0][2].content == "10"
+    assert rows[1][2].content == "0 (losses had no pilot)"

@@ -55,6 +55,22 @@ def _efficiency_parts(side: Mapping[str, Any]) -> tuple[str, str]:
     return text, qualifier
 
 
+PILOTLESS_NOTE = "(losses had no pilot)"
+"""Note after ``pilots 0`` on a side that lost ships, such as structures.
+
+A victim without a character adds to a side's ships lost but not to its
+pilots, so the note explains the 0 next to a count of losses.
+"""
+
+
+def pilots_text(side: Mapping[str, Any]) -> str:
+    """Return a side's pilot count, with :data:`PILOTLESS_NOTE` when it needs one."""
+    text = f"pilots {side['pilots']:,}"
+    if side["pilots"] == 0 and side["ships_lost"] > 0:
+        text += " " + PILOTLESS_NOTE
+    return text
+
+
 def missing_value_note(report: BattleReport) -> str | None:
     """Return a note counting the kills without an ISK value, or None if none.
 
@@ -110,7 +126,7 @@ def render_text(report: BattleReport) -> str:
         tag = " (third party)" if side["third_party"] else ""
         lines.append(f"Side {number}: {report.side_label(number)}{tag}")
         lines.append(
-            f"  pilots {side['pilots']:,}  ships lost {side['ships_lost']:,}"
+            f"  {pilots_text(side)}  ships lost {side['ships_lost']:,}"
             f"  ISK lost {format_isk(side['isk_lost'])}"
             f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
             f"  efficiency {efficiency_text(side)}"
@@ -313,7 +329,8 @@ def render_markdown(report: BattleReport) -> str:
         if side["third_party"]:
             name += " (third party)"
         lines.append(
-            f"| {number} | {_cell(name)} | {side['pilots']:,} | {side['ships_lost']:,}"
+            f"| {number} | {_cell(name)} | {pilots_text(side).removeprefix('pilots ')}"
+            f" | {side['ships_lost']:,}"
             f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
             f" | {efficiency_text(side)} |"
         )

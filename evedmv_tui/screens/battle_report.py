@@ -21,7 +21,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from evedmv_tui.battles.export import efficiency_text, kills_text, render
+from evedmv_tui.battles.export import (
+    PILOTLESS_NOTE,
+    efficiency_text,
+    kills_text,
+    pilots_text,
+    render,
+)
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
 from evedmv_tui.battles.report import (
@@ -105,8 +111,11 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     if side["third_party"]:
         title += " (third party)"
     text.append(truncate(title, width) + "\n", style="bold")
-    figures = [
-        f"pilots {side['pilots']:,}",
+    figures = [f"pilots {side['pilots']:,}"]
+    # The note is a figure of its own, so a narrow column wraps before it.
+    if pilots_text(side) != figures[0]:
+        figures.append(PILOTLESS_NOTE)
+    figures += [
         f"fielded {side['ships_fielded']:,}",
         f"lost {side['ships_lost']:,}",
         f"ISK lost {format_isk(side['isk_lost'])}",
