@@ -685,3 +685,49 @@ async def test_home_list_focused_after_return(settings: Settings) -> None:
         highlighted = destinations.highlighted
         await pilot.press("down")
         assert destinations.highlighted == (highlighted or 0) + 1
+
+
+async def test_closed_screens_leave_no_widgets(settings: Settings) -> None:
+    """A closed screen's header, status bar, plot and old footer keys were
+    kept by the watchers and theme subscriptions they left behind, about
+    1 MB for each battle report opened."""
+    import gc
+
+    from textual.app import ComposeResult
+    from textual.widget import Widget
+    from textual.widgets import Header
+
+    from evedmv_tui.screens import DashboardScreen
+    from evedmv_tui.widgets.plot import SeriesPlot
+
+    class PlotScreen(DashboardScreen):
+        def compose_body(self) -> ComposeResult:
+            plot = SeriesPlot("kills")
+            plot.set_series("side 1", [(0, 1), (1, 2)])
+            yield plot
+
+    kinds = (FooterKey, Header, StatusBar, SeriesPlot)
+
+    def closed(before: set[int]) -> dict[str, int]:
+        """Count the closed widgets that were not there ``before``."""
+        gc.collect()
+        found: dict[str, int] = {}
+        for item in gc.get_objects():
+            closed_widget = isinstance(item, Widget) and not item.is_attached
+            if isinstance(item, kinds) and closed_widget and id(item) not in before:
+                name = type(item).__name__
+                found[name] = found.get(name, 0) + 1
+        return found
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        gc.collect()
+        before = {id(item) for item in gc.get_objects() if isinstance(item, kinds)}
+        for _ in range(4):
+            await app.push_screen(PlotScreen())
+            await pilot.pause()
+            app.pop_screen()
+            await pilot.pause()
+        await pilot.pause()
+        assert closed(before) == {}

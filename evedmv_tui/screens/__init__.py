@@ -35,6 +35,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.status import KeyFooter, StatusBar
+from evedmv_tui.widgets.watchers import prune_closed_watchers
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -273,6 +274,11 @@ class DashboardScreen(Screen[None]):
         # focus the subclass set is kept for when a too small terminal grows.
         self._check_size(self.app.size.width, self.app.size.height)
         self._load_for_connection()
+
+    def on_unmount(self) -> None:
+        # The header and status bar watch the app's title and status, which
+        # would otherwise keep them, closed, until those change.
+        prune_closed_watchers(self.app)
 
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)

@@ -119,6 +119,12 @@ class SeriesPlot(PlotextPlot):
     def on_mount(self) -> None:
         self.redraw()
 
+    def on_unmount(self) -> None:
+        # PlotextPlot subscribes to theme changes with a callback that holds
+        # the widget, so each removed plot and its points would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def add_sample(self, series: str, x: float, y: float) -> None:
         """Append one point to ``series`` (created on first use) and redraw."""
         self._history(series).append((x, y))

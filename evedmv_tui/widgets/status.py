@@ -20,6 +20,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from evedmv_tui.widgets.watchers import prune_closed_watchers
+
 
 class Severity(enum.IntEnum):
     """Alert and message severities, ordered so ``max()`` gives the worst."""
@@ -228,3 +230,8 @@ class KeyFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
+
+    async def recompose(self) -> None:
+        """Show the current keys, and release the watchers of the old ones."""
+        await super().recompose()
+        prune_closed_watchers(self)
