@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import TabbedContent
 from textual.widgets._toast import Toast
@@ -1385,6 +1386,42 @@ def test_side_text_explains_zero_pilots() -> None:
     assert wide[1].startswith("pilots 0  (losses had no pilot)  fielded 250")
     assert "pilots 0" in narrow
     assert "(losses had no pilot)" in narrow
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_timeline_sides_differ_by_marker(
+    battles_db: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    no_color: bool,
+) -> None:
+    """Each side of the timeline has a marker of its own, in the legend and
+    the lines, so the sides differ without colour too."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        await pilot.press("3")
+        await pilot.pause()
+        plot = screen.query_one(SeriesPlot)
+        rendered = plot.render()
+        assert isinstance(rendered, Text)
+        lines = rendered.plain.splitlines()
+        legend = [line.strip() for line in lines if "side " in line]
+        names = list(plot.series)
+        assert len(names) >= 2
+        markers = []
+        for name in names:
+            entry = next(line for line in legend if line.endswith(name))
+            markers.append(entry.removesuffix(name).strip())
+        assert len(set(markers)) == len(markers), legend
+        plotted = "\n".join(lines[1:])
+        for marker in markers:
+            assert marker in plotted
 
 
 async def test_three_sides_fit_their_columns(

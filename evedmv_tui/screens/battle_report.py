@@ -301,6 +301,7 @@ class BattleReportScreen(DashboardScreen):
                     max_samples=TIMELINE_MAX_MINUTES,
                     y_floor=0.0,
                     name_series=True,
+                    series_markers=True,
                 )
             with TabPane("4 Kills", id="killmails"):
                 yield KillmailTable(KILL_COLUMNS, id="battle-killmails")

@@ -21,11 +21,12 @@ from textual_plotext import PlotextPlot
 
 DEFAULT_MAX_SAMPLES = 300
 """Samples kept per series: ten minutes at one sample every 2 s."""
-NO_COLOR_MARKERS = "•x+o*#%="
-"""Markers of the series in order when colours are off (``NO_COLOR``).
+SERIES_MARKERS = "•x+o*#%="
+"""Markers of several series in order, when colours are off (``NO_COLOR``)
+or the plot has ``series_markers``.
 
-With colour, every series is drawn with plotext's default marker in its own
-colour; without, that would leave them alike, so each takes a character."""
+Otherwise every series is drawn with plotext's default marker in its own
+colour, so without colour they would look alike."""
 TIME_TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 """Seconds between ticks of a time axis; the smallest giving at most 5 gaps."""
 
@@ -84,6 +85,9 @@ class SeriesPlot(PlotextPlot):
             the axis to the data.
         name_series: name the series even when there is only one, in the
             title, since a legend is drawn only for several.
+        series_markers: draw several series with markers of their own
+            (:data:`SERIES_MARKERS`) even with colour, in the lines and the
+            legend.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class SeriesPlot(PlotextPlot):
         time_axis: bool = False,
         y_floor: float | None = None,
         name_series: bool = False,
+        series_markers: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -109,6 +114,7 @@ class SeriesPlot(PlotextPlot):
         self.max_samples = max_samples
         self.y_floor = y_floor
         self.name_series = name_series
+        self.series_markers = series_markers
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
         self._legend: tuple[int, float, float] | None = None
         """Rows of the legend and the lowest and highest value drawn, or None
@@ -155,15 +161,13 @@ class SeriesPlot(PlotextPlot):
         self._legend = None
         lows: list[float] = []
         highs: list[float] = []
-        markers = self.app.no_color and several
+        markers = several and (self.series_markers or self.app.no_color)
         for index, (name, history) in enumerate(self.series.items()):
             if not history:
                 continue
             xs = [x - newest if self.time_axis else x for x, _ in history]
             ys = [y for _, y in history]
-            marker = (
-                NO_COLOR_MARKERS[index % len(NO_COLOR_MARKERS)] if markers else None
-            )
+            marker = SERIES_MARKERS[index % len(SERIES_MARKERS)] if markers else None
             plt.plot(xs, ys, label=name if several else None, marker=marker)
             lows.append(min(ys))
             highs.append(max(ys))
