@@ -126,7 +126,7 @@ class SeriesPlot(PlotextPlot):
         self.redraw()
 
     def on_unmount(self) -> None:
-        # PlotextPlot subscribes to theme changes with a callback that holds
+        # PlotextPlot subscribes to theme changes with a callback that keeps
         # the widget, so each removed plot and its points would stay in
         # memory until the next theme change.
         self.app.theme_changed_signal.unsubscribe(self)
