@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rich.text import Text
 from textual.timer import Timer
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent
 from textual.widgets._toast import Toast
 
 from evedmv_tui.app import EvedmvApp
@@ -158,6 +158,27 @@ async def test_battles_filter_and_refresh_keep_cursor(
         assert not field.has_class("editing")
         assert app.focused is table
         assert table.row_count == 1
+
+
+async def test_battles_of_one_system(battles_db: Database, settings: Settings) -> None:
+    """Opened for a system, as a system's search hit does, the list shows the
+    battles there, and the filter field starts with that filter."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battles", "Perimeter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattlesScreen)
+        assert [b.system_names for b in screen.rows] == [["Perimeter"]]
+        assert screen.query_one("#battles-filter", Input).value == "system=Perimeter"
+        app.pop_screen()
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        every = app.screen
+        assert isinstance(every, BattlesScreen)
+        assert len(every.rows) == 2
 
 
 def pending_polls(screen: BattlesScreen) -> list[Timer]:

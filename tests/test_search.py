@@ -261,29 +261,32 @@ async def test_palette_enter_after_search_selects_at_once(
         )
 
 
-def test_system_hit_names_watch_field() -> None:
-    """A system's notice points to the watch form's field, not a CLI flag."""
+def test_system_hit_opens_its_battles() -> None:
+    """A system has no page of its own, so its hit opens the battles in it,
+    and the notice names the watch form's field, not a CLI flag."""
     from typing import cast
 
     from evedmv_tui.intel.search import SearchHit
     from evedmv_tui.screens.search import open_hit
     from evedmv_tui.screens.watch import FORM_FIELDS
 
-    class NoticeRecorder:
+    class Recorder:
         def __init__(self) -> None:
             self.messages: list[str] = []
+            self.opened: list[tuple[str, object]] = []
 
         def notify(self, message: str, **options: object) -> None:
             self.messages.append(message)
 
-        def open_screen(self, name: str, *arguments: object) -> None:
-            raise AssertionError(f"a system hit opened screen {name!r}")
+        def open_screen(self, name: str, argument: object = None) -> None:
+            self.opened.append((name, argument))
 
-    recorder = NoticeRecorder()
+    recorder = Recorder()
     open_hit(cast(EvedmvApp, recorder), SearchHit("solar_system", 30000142, "Jita", 1))
     labels = {field: label for field, label, _ in FORM_FIELDS}
+    assert recorder.opened == [("battles", "Jita")]
     [message] = recorder.messages
-    assert message.startswith("Jita is solar system 30000142.")
+    assert message.startswith("Battles in Jita (solar system 30000142)")
     assert f"the {labels['solar_system_ids']} field of a watch profile" in message
     assert "--systems" not in message
 

@@ -243,9 +243,10 @@ class BattlesScreen(DashboardScreen):
     """
     HELP_NOTES = HELP_NOTES
 
-    def __init__(self) -> None:
+    def __init__(self, system: str | None = None) -> None:
+        """Open on every battle, or on the battles in ``system`` (a name or id)."""
         super().__init__()
-        self.criteria = BattleFilter(limit=LIST_LIMIT)
+        self.criteria = BattleFilter(limit=LIST_LIMIT, system=system)
         self.sort_index = 0
         """The order to load: an index into :data:`SORTS`."""
         self.shown_sort_index = 0
@@ -259,7 +260,9 @@ class BattlesScreen(DashboardScreen):
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
     def compose_body(self) -> ComposeResult:
-        yield FilterInput(placeholder=FILTER_HELP, id="battles-filter")
+        yield FilterInput(
+            describe_filter(self.criteria), placeholder=FILTER_HELP, id="battles-filter"
+        )
         yield Static("", id="battles-summary", markup=False)
         yield KeyedTable(COLUMNS, id="battles-table")
 

@@ -167,12 +167,13 @@ def describe_hits(count: int, limit: int = SEARCH_LIMIT) -> str:
 
 
 def open_hit(evedmv: EvedmvApp, hit: SearchHit) -> None:
-    """Open the page of a search hit; a system has none, so show its ids."""
+    """Open the page of a search hit; a system opens its battles."""
     if hit.kind == "solar_system":
+        evedmv.open_screen("battles", hit.name)
         evedmv.notify(
-            f"{hit.name} is solar system {hit.entity_id}. To watch it, give the"
-            f" id in the {SYSTEMS_LABEL} field of a watch profile (w, then a"
-            " or e).",
+            f"Battles in {hit.name} (solar system {hit.entity_id}); f changes the"
+            f" filter. To watch the system, give its name in the {SYSTEMS_LABEL}"
+            " field of a watch profile (w, then a or e).",
             title="Solar system",
             markup=False,
         )
