@@ -292,7 +292,10 @@ def test_system_hit_opens_its_battles() -> None:
 
 
 BATTLE_ID_ERROR = "Battle id must be a positive whole number,"
-BATTLE_EXAMPLE = "Type the id after the name, as in 'battle 42'."
+BATTLE_EXAMPLE = (
+    "Type the id after the name, as in 'battle 42'. For the battles in a"
+    " system, type the system's name and pick it."
+)
 
 
 @pytest.mark.parametrize(

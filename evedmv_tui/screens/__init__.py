@@ -66,6 +66,9 @@ class ScreenEntry:
     """When set, the screen takes one argument, asked for with this label."""
     argument: Literal["id", "text"] = "id"
     """Kind of the argument: ``id`` (a positive integer) or free ``text``."""
+    argument_hint: str = ""
+    """A sentence the palette adds when the typed argument is invalid, such
+    as another way to find what the user typed."""
 
     def resolve(self) -> type[Screen[Any]]:
         """Import and return the screen class named by :attr:`target`."""
@@ -155,6 +158,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
         None,
         "One battle: sides, ships, timeline, killmails and entities",
         prompt="Battle id",
+        argument_hint="For the battles in a system, type the system's name and"
+        " pick it.",
     ),
     ScreenEntry(
         "watch",

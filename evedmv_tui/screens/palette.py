@@ -91,7 +91,8 @@ def argument_error(entry: ScreenEntry, words: list[str]) -> str | None:
         return None
     if error is None or entry.argument != "id":
         return error
-    return f"{error}. Type the id after the name, as in '{entry.name} 42'."
+    text = f"{error}. Type the id after the name, as in '{entry.name} 42'."
+    return f"{text} {entry.argument_hint}" if entry.argument_hint else text
 
 
 class InvalidArgumentCommands(Provider):
