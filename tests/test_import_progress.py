@@ -123,7 +123,7 @@ def test_summary_counts_one_file_and_one_reject() -> None:
 
 def test_summary_names_file_with_every_record_rejected() -> None:
     """A file of which nothing could be read, such as a CSV named by mistake,
-    is named with the formats the importer reads; a file with some valid
+    is named with the formats the importer reads. A file with some valid
     records is not."""
     summary = ImportSummary(
         read=7,

@@ -746,8 +746,8 @@ async def test_battle_row_opens_report(app_settings: Settings, world: World) -> 
 async def test_empty_battles_tab_names_period(
     app_settings: Settings, world: World
 ) -> None:
-    """A page without battles says so and names the all-time key, instead
-    of showing an empty table."""
+    """A page without battles explains the empty tab and names the all-time
+    key, instead of showing an empty table."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -464,14 +464,14 @@ def test_cpu_time_of_exited_backend() -> None:
         child.wait()
     assert sampler.cpu_time(child.pid) is None
     assert sampler._files == {}
-    gone = sampler.sample(child.pid, "backend", now=0.0)
-    assert gone.error == "exited"
+    exited = sampler.sample(child.pid, "backend", now=0.0)
+    assert exited.error == "exited"
 
 
-def test_allocation_sites_interval_and_wanted(
+def test_allocation_sites_interval_and_enabled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Snapshots are taken only when wanted and at most once per interval."""
+    """Snapshots are taken only when enabled and at most once per interval."""
     from evedmv_tui.monitor import memory
 
     snapshots = []
@@ -487,9 +487,9 @@ def test_allocation_sites_interval_and_wanted(
     try:
         first = sites.read(now=100.0)
         again = sites.read(now=110.0)
-        sites.wanted = False
-        unwanted = sites.read(now=200.0)
-        sites.wanted = True
+        sites.enabled = False
+        disabled = sites.read(now=200.0)
+        sites.enabled = True
         later = sites.read(now=200.0)
     finally:
         if started:
@@ -497,7 +497,7 @@ def test_allocation_sites_interval_and_wanted(
     assert len(snapshots) == 2
     assert first is not None
     assert again == first
-    assert unwanted == first
+    assert disabled == first
     assert later is not None
     assert later[0].line == 2
     assert sites.read(now=300.0) is None

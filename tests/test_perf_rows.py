@@ -100,7 +100,7 @@ def test_ingest_text_gives_age_of_older_read() -> None:
 
 def test_import_line_gives_import_rate() -> None:
     """The live rate counts recent kill times only, so a bulk import of old
-    killmails showed 0 there; the import line gives its own read rate."""
+    killmails showed 0 there. The import line gives its own read rate."""
     counts = IngestCounts(0, None, None, 0, 0, 0)
     running = ImportRun(5, 1_000.0, None, 9_000, 8_000, 0, 0, locked=True)
     finished = dataclasses.replace(running, finished=1_060.0, locked=False)

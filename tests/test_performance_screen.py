@@ -1029,10 +1029,10 @@ async def test_memory_tracing_cost_is_bounded(settings: Settings) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_live(pilot)
         service = app.monitor_service  # type: ignore[attr-defined]
-        assert service.allocation_sites_wanted is False
+        assert service.allocation_sites_enabled is False
         screen.query_one("#perf-tabs", TabbedContent).active = "tab-memory"
         await pilot.pause()
-        assert service.allocation_sites_wanted is True
+        assert service.allocation_sites_enabled is True
         await pilot.press("t")
         try:
             assert tracemalloc.is_tracing()
@@ -1053,7 +1053,7 @@ async def test_memory_tracing_cost_is_bounded(settings: Settings) -> None:
             assert "slows every allocation" in static_text(screen, "#memory-text")
             screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
             await pilot.pause()
-            assert service.allocation_sites_wanted is False
+            assert service.allocation_sites_enabled is False
         finally:
             memory_mod.stop_tracing()
 

@@ -465,30 +465,28 @@ SHOWN_UNKNOWN_IDS = 5
 
 def warn_unknown_static(
     db: Database, systems: Collection[int], ship_types: Collection[int]
-) -> dict[str, list[int]]:
+) -> None:
     """Log a warning naming the systems and ship types the static data lacks.
 
     Their killmails are stored, but they show ids without names, and ships
-    without a class, until a newer SDE is imported. Returns the unknown ids
-    by kind, empty when all are known or no static data is loaded.
+    without a class, until a newer SDE is imported. Nothing is logged when
+    all are known or no static data is loaded.
     """
     if not systems and not ship_types:
-        return {}
+        return
     row = db.fetch_one(
         load_sql(_SQL, "unknown_static"),
         {"systems": sorted(systems), "types": sorted(ship_types)},
     )
     if row is None:
-        return {}
-    unknown = {"solar systems": list(row[0]), "ship types": list(row[1])}
+        return
     parts = []
-    for kind, ids in unknown.items():
-        if ids:
-            listed = ", ".join(str(i) for i in ids[:SHOWN_UNKNOWN_IDS])
-            more = len(ids) - SHOWN_UNKNOWN_IDS
-            parts.append(
-                f"{kind} {listed}" + (f" and {more:,} more" if more > 0 else "")
-            )
+    for kind, ids in (("solar systems", row[0]), ("ship types", row[1])):
+        if not ids:
+            continue
+        listed = ", ".join(str(i) for i in ids[:SHOWN_UNKNOWN_IDS])
+        more = len(ids) - SHOWN_UNKNOWN_IDS
+        parts.append(f"{kind} {listed}" + (f" and {more:,} more" if more > 0 else ""))
     if parts:
         log.warning(
             "the static data lists no %s: their killmails are stored, but show"
@@ -496,7 +494,6 @@ def warn_unknown_static(
             " with 'evedmv sde import PATH'",
             "; no ".join(parts),
         )
-    return {kind: ids for kind, ids in unknown.items() if ids}
 
 
 def default_workers(files: int, total_bytes: int) -> int:

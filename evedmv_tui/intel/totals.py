@@ -73,7 +73,7 @@ Progress = Callable[[int, int], None]
 CHUNK_KILLMAILS = 20_000
 """Killmails per statement of a rebuild or recount, in whole UTC days.
 
-A statement holds the rows of its whole chunk in memory. A day with more
+A statement keeps the rows of its whole chunk in memory. A day with more
 killmails than this is one chunk of its own."""
 
 SHIP_LISTS = ("ships_flown", "ships_lost")

@@ -635,18 +635,18 @@ def top_allocations(limit: int = 10) -> list[AllocationSite] | None:
 class AllocationSites:
     """Top allocation sites, read from tracemalloc at most once per interval.
 
-    ``interval_seconds`` 0 reads on every call. While ``wanted`` is False,
+    ``interval_seconds`` 0 reads on every call. While ``enabled`` is False,
     :meth:`read` takes no snapshot and returns the last sites read.
     """
 
     def __init__(self, interval_seconds: float = 0.0) -> None:
         self.interval_seconds = interval_seconds
-        self.wanted = True
+        self.enabled = True
         self._sites: list[AllocationSite] | None = None
         self._read_at: float | None = None
 
     def read(self, now: float) -> list[AllocationSite] | None:
-        """Return the top sites, taking a snapshot when wanted and due.
+        """Return the top sites, taking a snapshot when enabled and due.
 
         ``now`` is a ``time.monotonic()`` reading. Returns None while
         tracemalloc is off, or before the first snapshot of this tracing.
@@ -656,7 +656,7 @@ class AllocationSites:
             self._read_at = None
             return None
         due = self._read_at is None or now - self._read_at >= self.interval_seconds
-        if self.wanted and due:
+        if self.enabled and due:
             self._sites = top_allocations()
             self._read_at = now
         return self._sites

@@ -74,7 +74,7 @@ class MonitorService:
         self._polling = False
         self._closed = False
         self._feeds_alerts = False
-        self.allocation_sites_wanted = False
+        self.allocation_sites_enabled = False
         """Whether polls read tracemalloc's top sites: the Memory tab is in view."""
 
     def start(self) -> None:
@@ -169,7 +169,7 @@ class MonitorService:
                 self.monitor.allocation_sites.interval_seconds = (
                     memory_mod.ALLOCATION_SITES_INTERVAL_SECONDS
                 )
-            self.monitor.allocation_sites.wanted = self.allocation_sites_wanted
+            self.monitor.allocation_sites.enabled = self.allocation_sites_enabled
             snapshot = self.monitor.poll()
         except Exception as exc:
             # Monitor.poll turns server failures into a snapshot; this is a
@@ -405,28 +405,28 @@ class PerformanceScreen(DashboardScreen):
             service = start_monitor(self.app, self.evedmv_app.settings)
         self._service = service
         self._stop_listening = service.listen(self._post_snapshot)
-        self._want_allocation_sites()
+        self._enable_allocation_sites()
 
     def on_screen_resume(self) -> None:
-        self._want_allocation_sites()
+        self._enable_allocation_sites()
 
     def on_screen_suspend(self) -> None:
         if self._service is not None:
-            self._service.allocation_sites_wanted = False
+            self._service.allocation_sites_enabled = False
 
-    def _want_allocation_sites(self) -> None:
+    def _enable_allocation_sites(self) -> None:
         """Let polls take tracemalloc snapshots only while the Memory tab shows."""
         if self._service is None or not self.is_current:
             return
         tabbed = self.query_one("#perf-tabs", TabbedContent)
-        self._service.allocation_sites_wanted = tabbed.active == "tab-memory"
+        self._service.allocation_sites_enabled = tabbed.active == "tab-memory"
 
     def on_tabbed_content_tab_activated(
         self, event: TabbedContent.TabActivated
     ) -> None:
         # Arrows on the tab bar switch tabs and keep the focus there, so the
         # next arrow switches again. Any other change moves the focus into the tab.
-        self._want_allocation_sites()
+        self._enable_allocation_sites()
         if not isinstance(self.focused, Tabs):
             self._focus_active_tab()
 
@@ -445,7 +445,7 @@ class PerformanceScreen(DashboardScreen):
 
     def on_unmount(self) -> None:
         if self._service is not None:
-            self._service.allocation_sites_wanted = False
+            self._service.allocation_sites_enabled = False
         if self._stop_listening is not None:
             self._stop_listening()
 

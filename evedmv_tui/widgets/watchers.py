@@ -2,9 +2,9 @@
 
 ``widget.watch(obj, "attr", callback)``, and ``data_bind`` with it, stores
 the widget and its callback on ``obj``. Textual drops such an entry only
-when ``attr`` changes again after the widget closed (Textualize/textual
-issue 6666), so a stable attribute keeps every removed widget, with its
-children and data, in memory. A footer's ``compact`` never changes, and
+when ``attr`` changes again after the widget closed. So an attribute that
+never changes keeps every removed widget, with its children and data, in
+memory. A footer's ``compact`` never changes, and
 each new set of keys added seven dead keys to it; each closed screen left
 its header and status bar on the app's ``title`` and ``status``.
 """
