@@ -304,3 +304,16 @@ def test_markdown_explains_zero_pilots() -> None:
 
     assert rows[0][2].content == "10"
     assert rows[1][2].content == "0 (losses had no pilot)"
+
+
+def test_discord_explains_zero_pilots() -> None:
+    lines = render_discord(report_of_pilotless_side()).splitlines()
+    fence = lines.index("```")
+    block_end = lines.index("```", fence + 1)
+
+    assert "   0p  250 lost" in lines[fence + 2]
+    assert lines[block_end + 1] == "0p (losses had no pilot)"
+
+
+def test_discord_without_pilotless_side_has_no_note() -> None:
+    assert "no pilot" not in render_discord(report_without_names())

@@ -361,8 +361,14 @@ def render_discord(report: BattleReport) -> str:
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"
             f" {format_isk(side['isk_lost']):>7} {efficiency:>6}{qualifier}"
         )
+    notes = []
+    if any(side["pilots"] == 0 and side["ships_lost"] > 0 for side in report.sides):
+        # The table has no room for the note on its row, so one line explains it.
+        notes.append(f"0p {PILOTLESS_NOTE}")
     note = missing_value_note(report)
-    tail = [fence] if note is None else [fence, _discord_text(note)]
+    if note is not None:
+        notes.append(note)
+    tail = [fence, *(_discord_text(n) for n in notes)]
     # The longest "... and N more sides" line, with room to spare.
     reserve = len(f"... and {len(rows)} more sides") + 1
     budget = DISCORD_LIMIT - len("\n".join([*head, fence, *tail])) - 1
