@@ -287,13 +287,14 @@ def test_damage_above_int32_rejected(path: tuple[Any, ...], field: str) -> None:
     reject = _only(document)
     assert isinstance(reject, RejectedRecord)
     assert reject.field == field
-    assert reject.reason == "invalid value: Expected `int` <= 2147483647"
+    assert reject.reason == "out of range: must be at most 2147483647"
     assert reject.killmail_id == document["killmail_id"]
 
     parent[path[-1]] = -1
     reject = _only(document)
     assert isinstance(reject, RejectedRecord)
     assert reject.field == field
+    assert reject.reason == "out of range: must be at least 0"
 
     parent[path[-1]] = 2**31 - 1
     assert isinstance(_only(document), ParsedKillmail)

@@ -202,6 +202,9 @@ class _Invalid(Exception):
 
 _AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
+_BOUND = re.compile(r"^Expected `(?:int|float)` (<=|>=|<|>) (\S+)$")
+_BOUND_WORDS = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}
+"""msgspec's comparison in a range error, in the words of a reject's reason."""
 
 
 def _invalid_from_msgspec(exc: msgspec.MsgspecError, base: str) -> _Invalid:
@@ -217,7 +220,11 @@ def _invalid_from_msgspec(exc: msgspec.MsgspecError, base: str) -> _Invalid:
     missing = _MISSING.match(message)
     if missing and path is not None:
         path = f"{path}.{missing[1]}"
-    if isinstance(exc, msgspec.ValidationError):
+    bound = _BOUND.match(message)
+    if bound:
+        # A number of the right type outside the range the database holds.
+        message = f"out of range: must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
+    elif isinstance(exc, msgspec.ValidationError):
         # Well-formed JSON whose value has the wrong type or form.
         message = f"invalid value: {message}"
     elif isinstance(exc, msgspec.DecodeError):
