@@ -447,6 +447,58 @@ def test_fewer_rows_not_learned() -> None:
     assert feed_rows(detector, noisy(800.0, 20), 2000.0, start=3_000_000.0) == []
 
 
+HOUR_OF_POLLS = int(3600 / POLL) + 1
+
+
+def test_lasting_rows_change_learns_anew() -> None:
+    """A statement that now always handles 2,000 rows per call is judged
+    again after an hour, against what its calls take at that size."""
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+
+    assert feed_rows(detector, noisy(800.0, HOUR_OF_POLLS), 2000.0, start=2e6) == []
+    assert detector.relearned_rows == 1
+    assert detector.skipped_rows == HOUR_OF_POLLS - 1
+    learned = detector.baseline(KEY)
+    assert learned is not None
+    assert learned.count == 1
+    assert learned.rows_per_call == 2000.0
+
+    feed_rows(detector, noisy(800.0, 30), 2000.0, start=3e6)
+    changes = feed_rows(detector, [8000.0] * 5, 2000.0, start=4e6)
+    assert "opened" in kinds(changes)
+
+
+def test_interrupted_rows_change_keeps_baseline() -> None:
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    before = detector.baseline(KEY)
+    polls = HOUR_OF_POLLS // 2
+    feed_rows(detector, noisy(800.0, polls), 2000.0, start=2e6)
+    feed_rows(detector, [2.0], 1.0, start=2e6 + polls * POLL)
+    feed_rows(detector, noisy(800.0, polls), 2000.0, start=2e6 + (polls + 1) * POLL)
+
+    assert detector.relearned_rows == 0
+    learned = detector.baseline(KEY)
+    assert learned is not None and before is not None
+    assert learned.rows_per_call == before.rows_per_call
+    assert learned.count == before.count + 1
+
+
+def test_open_regression_keeps_baseline_on_rows_change() -> None:
+    detector = RegressionDetector()
+    feed_rows(detector, noisy(2.0, 40), 1.0)
+    assert "opened" in kinds(feed_rows(detector, [40.0] * 5, 1.0, start=2e6))
+
+    feed_rows(detector, noisy(800.0, HOUR_OF_POLLS), 2000.0, start=3e6)
+
+    assert detector.relearned_rows == 0
+    baseline = detector.baseline(KEY)
+    assert baseline is not None
+    assert baseline.regressed
+    assert baseline.rows_per_call == pytest.approx(1.0)
+
+
 def test_warmup_rows_geometric_mean() -> None:
     detector = RegressionDetector()
     rows = [1.0] * 19

@@ -212,6 +212,11 @@ class DetectorConfig:
     """Factor, either way, between a sample's rows per call and its baseline's
     at which the sample is neither compared nor learned (rows per call under 1
     count as 1). A call that handles 2,000 rows is not a slow one-row call."""
+    rows_relearn_seconds: float = 3600.0
+    """Seconds over which every sample of a statement must differ from its
+    baseline's rows per call by ``rows_factor`` before the baseline starts
+    learning anew at the new rows per call (with at least ``min_samples`` of
+    them). Shorter runs, such as an import's batch calls, are only skipped."""
     rules: tuple[Rule, ...] = RULES
 
 
@@ -306,6 +311,11 @@ class _Level:
     """Deviation size of each recent poll, or None where it did not deviate."""
     recovered: int = 0
     open: _Open | None = None
+    off_rows_since: float | None = None
+    """Time of the first of the latest run of samples skipped for their rows
+    per call, or None when the last sample was within the factor."""
+    off_rows: int = 0
+    """Samples in that run."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -342,9 +352,10 @@ class RegressionDetector:
     judging time per row, keeps statements whose time does not follow their
     rows (a scan that returns one row, a ``LIMIT``) judged as before.
 
-    NOTE: a statement whose calls keep handling far more or fewer rows than
-    its baseline's is not judged again until ``evedmv baseline reset KEY``
-    has it learn anew.
+    When every sample of a statement for :attr:`DetectorConfig.rows_relearn_seconds`
+    was skipped that way, its workload changed for good: the baseline learns
+    anew from the next sample, as after ``evedmv baseline reset KEY``, and
+    :attr:`relearned_rows` counts it. An open regression keeps its baseline.
     """
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -357,6 +368,8 @@ class RegressionDetector:
         self.skipped_rows = 0
         """Samples skipped because their rows per call differ from the
         baseline's by :attr:`DetectorConfig.rows_factor` or more."""
+        self.relearned_rows = 0
+        """Baselines restarted after a lasting change of rows per call."""
 
     # State -------------------------------------------------------------------
 
@@ -564,6 +577,34 @@ class RegressionDetector:
             self._learn_rows(baseline, sample),
         )
 
+    def _relearn_rows(self, state: _Level, sample: Sample) -> bool:
+        """Count a sample skipped for its rows per call; restart the baseline
+        and return True when such samples have lasted long enough."""
+        if state.off_rows_since is None:
+            state.off_rows_since = sample.at
+            state.off_rows = 0
+        state.off_rows += 1
+        config = self.config
+        lasting = (
+            sample.at - state.off_rows_since >= config.rows_relearn_seconds
+            and state.off_rows >= config.min_samples
+        )
+        if not lasting or state.open is not None:
+            return False
+        old = state.baseline
+        log.info(
+            "%s: rows per call moved from %.1f to %.1f for %.0f s; learning anew",
+            sample.key,
+            old.rows_per_call or 0.0,
+            sample.rows_per_call or 0.0,
+            sample.at - state.off_rows_since,
+        )
+        state.baseline = Baseline(old.key, old.label, epoch=old.epoch)
+        state.recent.clear()
+        state.off_rows_since = None
+        self.relearned_rows += 1
+        return True
+
     def _observe_level(self, state: _Level, sample: Sample) -> Change | None:
         config = self.config
         rule = state.rule
@@ -580,8 +621,12 @@ class RegressionDetector:
             ratio = (rows_per_call if rows_per_call > 1.0 else 1.0) / typical_rows
             factor = config.rows_factor
             if ratio >= factor or ratio * factor <= 1.0:
-                self.skipped_rows += 1
-                return None
+                if not self._relearn_rows(state, sample):
+                    self.skipped_rows += 1
+                    return None
+                baseline = state.baseline
+            else:
+                state.off_rows_since = None
         self._dirty.add(sample.key)
         if baseline.count < config.min_samples and state.open is None:
             state.baseline = self._learn(state, sample)
