@@ -172,6 +172,12 @@ ROLE_GROUPS: Mapping[str, frozenset[int]] = {
 }
 """Ship groups of each fleet role; a group may have several roles."""
 
+
+def role_label(role: str) -> str:
+    """Return a fleet role as words for a screen (``heavy interdictor``)."""
+    return role.replace("_", " ")
+
+
 CAPSULE_GROUP = 29
 CORVETTE_GROUP = 237
 SHUTTLE_GROUP = 31

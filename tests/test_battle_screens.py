@@ -1357,7 +1357,7 @@ def test_side_text_keeps_labels_with_values() -> None:
         "isk_lost": 3.75e9,
         "isk_destroyed": 2.5e9,
         "loot_dropped": 3.75e9,
-        "roles_present": {"logistics": 92, "interdictor": 4},
+        "roles_present": {"logistics": 92, "heavy_interdictor": 4},
         "roles_lost": {"logistics": 82},
         "top_damage": [[2116613377, 10], [94341483, 5], [95238326, 1]],
     }
@@ -1373,6 +1373,8 @@ def test_side_text_keeps_labels_with_values() -> None:
     assert "against sides 1, 2" in lines
     assert "roles (fielded/lost):" in lines
     assert "logistics 92/82," in lines
+    assert "heavy interdictor 4/0" in lines
+    assert "heavy_interdictor" not in "\n".join(lines)
     assert "top damage: #2116613377," in lines
 
 

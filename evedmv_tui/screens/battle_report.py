@@ -37,6 +37,7 @@ from evedmv_tui.battles.report import (
     load_report,
 )
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.ship_classes import role_label
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
@@ -135,7 +136,9 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     roles = side["roles_present"]
     if roles:
         lost = side["roles_lost"]
-        role_counts = [f"{r} {n:,}/{lost.get(r, 0):,}" for r, n in roles.items()]
+        role_counts = [
+            f"{role_label(r)} {n:,}/{lost.get(r, 0):,}" for r, n in roles.items()
+        ]
         lines += _pack(role_counts, width, ", ", label="roles (fielded/lost):")
     top = side["top_damage"][:3]
     if top:
