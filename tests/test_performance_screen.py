@@ -244,6 +244,7 @@ async def explain_from_screen(
         rejections = [n for n in app._notifications if n.title == "Cannot explain"]
         assert len(rejections) == 1
         assert "ANALYZE needs real parameter values" in rejections[0].message
+        assert "from the App tab" in rejections[0].message
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
         plan = app.screen

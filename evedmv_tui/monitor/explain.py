@@ -282,7 +282,8 @@ def check_analyzable(query_text: str) -> str:
     if parameter_count(query_text):
         raise ExplainError(
             "ANALYZE needs real parameter values, and pg_stat_statements keeps"
-            " only placeholders; explain the application query instead"
+            " only placeholders; if the app ran this statement, explain its"
+            " query from the App tab, which keeps the values"
         )
     return keyword
 
