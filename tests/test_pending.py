@@ -278,6 +278,124 @@ def test_404_does_not_stop_run(
     assert summary.failed == 1
 
 
+def next_try(db: Database, killmail_id: int) -> Any:
+    """Seconds from now to the pair's next try, or None when it may be tried now."""
+    return db.fetch_value(
+        "SELECT extract(epoch FROM next_try_at - now()) FROM killmail_index"
+        " WHERE killmail_id = %s",
+        (killmail_id,),
+    )
+
+
+def test_404_pair_waits_before_retry(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]], client: EsiClient
+) -> None:
+    """A pair that returned 404 is not requested again by the next run."""
+    chosen = packages[:3]
+    make_pending(db, chosen)
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(404, "not found")] * 3)
+    first_id = chosen[0]["killID"]
+
+    first = fetch_pending(db, client)
+    first_wait = next_try(db, first_id)
+    fake.clear_requests()
+    second = fetch_pending(db, client)
+
+    assert first.failed == 3
+    assert first.waiting == 3
+    assert 14 * 60 < first_wait <= 15 * 60
+    assert second.requested == 0
+    assert second.waiting == 3
+    assert fake.requests == []
+
+
+def test_wait_doubles_per_failure(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]], client: EsiClient
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+    waits = []
+    for _ in range(3):
+        fake.queue("GET", "/esi/killmails/", Reply.error(404, "not found"))
+        fetch_pending(db, client)
+        waits.append(round(next_try(db, package["killID"]) / 60))
+        db.execute("UPDATE killmail_index SET next_try_at = now() - interval '1 s'")
+
+    assert waits == [15, 30, 60]
+    assert index_row(db, package["killID"])[2] == 3
+
+
+def test_wait_capped_at_a_day(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]], client: EsiClient
+) -> None:
+    package = packages[0]
+    make_pending(db, [package])
+    db.execute("UPDATE killmail_index SET attempts = 40")
+    fake.queue("GET", "/esi/killmails/", Reply.error(404, "not found"))
+
+    fetch_pending(db, client)
+
+    assert round(next_try(db, package["killID"]) / 3600) == 24
+
+
+def test_new_hash_ends_wait(
+    db: Database, fake: FakeServer, packages: list[dict[str, Any]], client: EsiClient
+) -> None:
+    package = packages[0]
+    import_records(db, [reference(package, "0" * 40)], source="zkb-api")
+    fake.queue("GET", "/esi/killmails/", Reply.error(404, "not found"))
+    fetch_pending(db, client)
+    serve(fake, [package])
+
+    import_records(db, [reference(package)], source="zkb-api")
+    summary = fetch_pending(db, client)
+
+    assert summary.stored == 1
+    assert summary.waiting == 0
+
+
+def test_outage_sets_no_wait(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    """Pairs that failed because ESI was down are not held back for a wait."""
+    package = packages[0]
+    make_pending(db, [package])
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(503, "down")] * 4)
+
+    summary = fetch_pending(db, client)
+
+    assert summary.failed == 1
+    assert summary.waiting == 0
+    assert next_try(db, package["killID"]) is None
+
+
+def test_failures_logged_once(
+    db: Database,
+    fake: FakeServer,
+    packages: list[dict[str, Any]],
+    client: EsiClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Many 404s make one summary line, not a warning per killmail."""
+    chosen = packages[:5]
+    make_pending(db, chosen)
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(404, "not found")] * 5)
+
+    with caplog.at_level("DEBUG", logger="evedmv_tui.ingest.pending"):
+        summary = fetch_pending(db, client)
+
+    records = [r for r in caplog.records if r.name == "evedmv_tui.ingest.pending"]
+    warnings = [r for r in records if r.levelname == "WARNING"]
+    debug_ids = {r.args[0] for r in records if r.levelname == "DEBUG"}  # type: ignore[index]
+    assert warnings == []
+    assert debug_ids == {p["killID"] for p in chosen}
+    assert summary.errors == (("HTTP 404: not found", 5),)
+    text = str(summary)
+    assert "5 failed (5 × HTTP 404: not found)" in text
+    assert "5 pending killmails wait for a retry" in text
+    assert "the next 'evedmv import' retries them from" in text
+
+
 def test_summary_gives_stop_reason() -> None:
     summary = PendingSummary(3, 1, 0, 2, "ESI is unreachable: GET /x/ failed")
 
@@ -390,4 +508,38 @@ def test_import_command_names_invalid_pairs(
     assert status == 1
     assert "1 stored, 1 invalid" in out
     assert "1 record rejected; 1 valid record stored." in out
-    assert f"ESI rejected killmail {invalid['killID']} with hash" in caplog.text
+    assert "ESI rejected the hash of 1 killmail as invalid" in caplog.text
+    assert f"({invalid['killID']})" in caplog.text
+
+
+def test_later_import_skips_failed_pairs(
+    db: Database,
+    fake: FakeServer,
+    packages: list[dict[str, Any]],
+    tmp_path: Path,
+    command_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An unrelated import does not repeat the requests that returned 404."""
+    failing, other = packages[:3], packages[3]
+    listing = tmp_path / "zkb_api_list.json"
+    listing.write_text(
+        json.dumps([json.loads(reference(p)) for p in failing]), encoding="utf-8"
+    )
+    unrelated = tmp_path / "esi.json"
+    unrelated.write_text(json.dumps(other["killmail"]), encoding="utf-8")
+    fake.queue("GET", "/esi/killmails/", *[Reply.error(404, "not found")] * 3)
+
+    first_status = cli.main(["import", str(listing)])
+    first_out = capsys.readouterr().out
+    fake.clear_requests()
+    second_status = cli.main(["import", str(unrelated)])
+    second_out = capsys.readouterr().out
+
+    assert first_status == 0
+    assert "3 failed (3 × HTTP 404: not found)" in first_out
+    assert "the next 'evedmv import' retries them from" in first_out
+    assert second_status == 0
+    assert fake.requests_to("GET", "/esi/killmails/") == []
+    assert "0 requested" in second_out
+    assert "3 pending killmails wait for a retry" in second_out

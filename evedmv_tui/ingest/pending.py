@@ -8,21 +8,29 @@ importer, which joins each body with the zkb block kept in ``pending_zkb``.
 
 A pair ESI rejects with 422 is marked ``invalid`` and not tried again; a
 later import that brings a different hash for the same id makes it pending
-again (the writer does that). A pair that fails for another reason stays
-pending, with ``attempts`` and ``last_error`` updated, and is tried on the
-next run.
+again (the writer does that). A pair that fails for another reason of its
+own (a 404, a body of another killmail) stays pending, with ``attempts``,
+``last_error`` and ``next_try_at`` updated: it is not requested again
+before ``next_try_at``, and the wait doubles with each failed attempt, from
+:data:`RETRY_FIRST_WAIT` up to :data:`RETRY_MAX_WAIT`. ESI counts every 4xx
+against its error limit, so each import must not repeat them all.
+
+Per-pair errors are logged at debug level; a run logs one summary line.
 
 When a pair fails every retry because ESI is unreachable, failing (5xx) or
 limiting this client (420, 429), the run stops at once: the requests still
 running give up before their next try, the pairs not yet sent are left
-alone, and the summary gives the reason the run stopped. A 404 or 422 concerns one
-pair only and does not stop the run.
+alone, and the summary gives the reason the run stopped. Those pairs get
+no later ``next_try_at``, because the fault is not theirs. A 404 or 422
+concerns one pair only and does not stop the run.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
+import datetime
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -45,11 +53,22 @@ log = logging.getLogger(__name__)
 
 SOURCE = "esi"
 
+RETRY_FIRST_WAIT = datetime.timedelta(minutes=15)
+"""Wait after a pair's first failed fetch, doubled after each further one."""
+RETRY_MAX_WAIT = datetime.timedelta(days=1)
+"""Maximum wait between two fetches of one failing pair."""
+
 _SELECT_PENDING = NamedSql(
     "pending.select",
     "SELECT killmail_id, killmail_hash FROM killmail_index"
     " WHERE state = 'pending' AND killmail_hash IS NOT NULL AND killmail_id > %s"
+    " AND (next_try_at IS NULL OR next_try_at <= now())"
     " ORDER BY killmail_id LIMIT %s",
+)
+_SELECT_WAITING = NamedSql(
+    "pending.select_waiting",
+    "SELECT count(*), min(next_try_at) FROM killmail_index"
+    " WHERE state = 'pending' AND next_try_at > now()",
 )
 _MARK_INVALID = NamedSql(
     "pending.mark_invalid",
@@ -60,8 +79,21 @@ _MARK_INVALID = NamedSql(
     " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
     " AND k.state = 'pending'",
 )
+# The first two parameters are the first and the maximum wait in seconds.
+# k.attempts is the count before this failure, so a first failure waits the first wait.
 _MARK_FAILED = NamedSql(
     "pending.mark_failed",
+    "UPDATE killmail_index AS k SET attempts = k.attempts + 1,"
+    " last_error = u.error, updated_at = now(),"
+    " next_try_at = now() + make_interval(secs =>"
+    " least(%s * power(2, least(k.attempts, 30)), %s))"
+    " FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+    " AS u(killmail_id, killmail_hash, error)"
+    " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
+    " AND k.state = 'pending'",
+)
+_MARK_UNAVAILABLE = NamedSql(
+    "pending.mark_unavailable",
     "UPDATE killmail_index AS k SET attempts = k.attempts + 1,"
     " last_error = u.error, updated_at = now()"
     " FROM unnest(%s::bigint[], %s::text[], %s::text[])"
@@ -112,9 +144,16 @@ class PendingSummary:
     invalid: int
     """Pairs ESI rejected with 422, now marked invalid."""
     failed: int
-    """Pairs left pending after another error; tried again next run."""
+    """Pairs left pending after another error; tried again after their wait."""
     stop_reason: str | None = None
     """The reason the run stopped before the last pair, or None if it did not."""
+    errors: tuple[tuple[str, int], ...] = ()
+    """The most common errors of pairs that failed for a reason of their own,
+    with their counts."""
+    waiting: int = 0
+    """Pending pairs not requested because their next try is still ahead."""
+    next_try_at: datetime.datetime | None = None
+    """The earliest next try of the waiting pairs."""
 
     @property
     def stopped_early(self) -> bool:
@@ -126,11 +165,29 @@ class PendingSummary:
             f"{self.requested:,} requested, {self.stored:,} stored,"
             f" {self.invalid:,} invalid, {self.failed:,} failed"
         )
+        if self.errors:
+            shown = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
+            text += f" ({shown})"
         if self.stop_reason is not None:
             text += (
                 f" (stopped early because {self.stop_reason}; the rest stay pending)"
             )
+        if self.waiting:
+            text += f"; {self._waiting_text()}"
         return text
+
+    def _waiting_text(self) -> str:
+        noun = "killmail waits" if self.waiting == 1 else "killmails wait"
+        when = "later"
+        if self.next_try_at is not None:
+            utc = self.next_try_at.astimezone(datetime.UTC)
+            when = f"from {utc:%Y-%m-%d %H:%M} UTC"
+        return (
+            f"{self.waiting:,} pending {noun} for a retry after failing"
+            f" (the wait doubles with each failure, up to a day): the next"
+            f" 'evedmv import' retries them {when}; run 'evedmv -vv import'"
+            " to see each killmail's error"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -151,6 +208,11 @@ class _Outcomes:
     bodies: list[tuple[_Pair, bytes]] = dataclasses.field(default_factory=list)
     invalid: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
     failed: list[tuple[_Pair, str]] = dataclasses.field(default_factory=list)
+    """Pairs that failed for a reason of their own; they wait before a retry."""
+    unavailable_failed: list[tuple[_Pair, str]] = dataclasses.field(
+        default_factory=list
+    )
+    """Pairs that failed because ESI was unavailable; they may be retried at once."""
     cut_short: int = 0
     """Pairs left as they were because the run stopped before they were done."""
     unavailable: EsiUnavailable | None = None
@@ -177,7 +239,10 @@ def fetch_pending(
         workers: concurrent ESI requests.
         import_bodies: the import function, replaceable in tests.
     """
-    requested = stored = invalid = failed = 0
+    requested = stored = failed = 0
+    invalid_ids: list[int] = []
+    errors: collections.Counter[str] = collections.Counter()
+    stop_reason: str | None = None
     last_id = 0
     with (
         operation("pending.fetch"),
@@ -200,27 +265,78 @@ def fetch_pending(
             stored += stored_now
             outcomes.failed.extend(rejected)
             _mark(db, _MARK_INVALID, outcomes.invalid)
-            _mark(db, _MARK_FAILED, outcomes.failed)
-            invalid += len(outcomes.invalid)
-            failed += len(outcomes.failed)
+            _mark(db, _MARK_FAILED, outcomes.failed, _wait_params())
+            _mark(db, _MARK_UNAVAILABLE, outcomes.unavailable_failed)
+            invalid_ids.extend(p.killmail_id for p, _ in outcomes.invalid)
+            errors.update(_without_request(error) for _, error in outcomes.failed)
+            failed += len(outcomes.failed) + len(outcomes.unavailable_failed)
             if outcomes.unavailable is not None:
-                reason = _stop_reason(outcomes.unavailable)
+                stop_reason = _stop_reason(outcomes.unavailable)
                 log.warning(
                     "stopped fetching pending killmails because %s; %d pairs of"
                     " this batch were not tried or not finished and stay pending",
-                    reason,
+                    stop_reason,
                     outcomes.cut_short,
                 )
-                return PendingSummary(requested, stored, invalid, failed, reason)
-    if requested:
-        log.info(
-            "fetched pending killmails: %d requested, %d stored, %d invalid, %d failed",
-            requested,
-            stored,
-            invalid,
-            failed,
-        )
-    return PendingSummary(requested, stored, invalid, failed)
+                break
+    _warn_invalid(invalid_ids)
+    waiting, next_try_at = _waiting(db)
+    summary = PendingSummary(
+        requested,
+        stored,
+        len(invalid_ids),
+        failed,
+        stop_reason,
+        tuple(errors.most_common(_ERRORS_SHOWN)),
+        waiting,
+        next_try_at,
+    )
+    if requested or waiting:
+        log.info("fetched pending killmails: %s", summary)
+    return summary
+
+
+_ERRORS_SHOWN = 3
+"""Distinct errors a summary names; it counts the pairs of the others."""
+_INVALID_IDS_SHOWN = 5
+
+
+def _without_request(error: str) -> str:
+    """Return an ESI error without its ``GET /path/`` prefix, to count alike ones."""
+    method, _, rest = error.partition(" /")
+    if method.isupper() and ": " in rest:
+        return rest.split(": ", 1)[1]
+    return error
+
+
+def _wait_params() -> tuple[float, float]:
+    return RETRY_FIRST_WAIT.total_seconds(), RETRY_MAX_WAIT.total_seconds()
+
+
+def _waiting(db: Database) -> tuple[int, datetime.datetime | None]:
+    row = db.fetch_one(_SELECT_WAITING)
+    if row is None:
+        return 0, None
+    return int(row[0]), row[1]
+
+
+def _warn_invalid(killmail_ids: list[int]) -> None:
+    """Log one warning naming the first pairs ESI rejected as invalid."""
+    if not killmail_ids:
+        return
+    shown = ", ".join(str(i) for i in killmail_ids[:_INVALID_IDS_SHOWN])
+    more = len(killmail_ids) - _INVALID_IDS_SHOWN
+    if more > 0:
+        shown += f" and {more:,} more"
+    noun = "killmail" if len(killmail_ids) == 1 else "killmails"
+    log.warning(
+        "ESI rejected the hash of %d %s as invalid (%s): they are not stored"
+        " and not requested again. Check the ids and hashes in the files they"
+        " came from; an import with the right hash requests them again.",
+        len(killmail_ids),
+        noun,
+        shown,
+    )
 
 
 def _stop_reason(exc: EsiUnavailable) -> str:
@@ -264,10 +380,8 @@ def _fetch_all(
             outcomes.cut_short += 1
             continue
         except EsiInvalidKillmail as exc:
-            log.warning(
-                "ESI rejected killmail %d with hash %s as invalid (%s): it is"
-                " not stored and not asked for again. Check the id and hash in"
-                " the file it came from.",
+            log.debug(
+                "ESI rejected killmail %d with hash %s as invalid: %s",
                 pair.killmail_id,
                 pair.killmail_hash,
                 exc.message,
@@ -275,21 +389,19 @@ def _fetch_all(
             outcomes.invalid.append((pair, exc.message))
             continue
         except EsiUnavailable as exc:
-            outcomes.failed.append((pair, exc.message))
+            outcomes.unavailable_failed.append((pair, exc.message))
             if outcomes.unavailable is None:
                 outcomes.unavailable = exc
                 for waiting in futures:
                     waiting.cancel()
             continue
         except EsiError as exc:
-            log.warning(
-                "fetching killmail %d failed: %s", pair.killmail_id, exc.message
-            )
+            log.debug("fetching killmail %d failed: %s", pair.killmail_id, exc.message)
             outcomes.failed.append((pair, exc.message))
             continue
         problem = _body_problem(pair, body)
         if problem is not None:
-            log.warning("ESI body of killmail %d: %s", pair.killmail_id, problem)
+            log.debug("ESI body of killmail %d: %s", pair.killmail_id, problem)
             outcomes.failed.append((pair, problem))
             continue
         outcomes.bodies.append((pair, body))
@@ -335,12 +447,19 @@ def _pair_id(entry: tuple[_Pair, bytes]) -> int:
     return entry[0].killmail_id
 
 
-def _mark(db: Database, statement: NamedSql, pairs: list[tuple[_Pair, str]]) -> None:
+def _mark(
+    db: Database,
+    statement: NamedSql,
+    pairs: list[tuple[_Pair, str]],
+    leading: tuple[float, ...] = (),
+) -> None:
+    """Run ``statement`` for the pairs; ``leading`` are parameters before theirs."""
     if not pairs:
         return
     db.execute(
         statement,
         (
+            *leading,
             [p.killmail_id for p, _ in pairs],
             [p.killmail_hash for p, _ in pairs],
             [error[:500] for _, error in pairs],
