@@ -118,3 +118,26 @@ def test_import_line_gives_import_rate() -> None:
     assert lines["running"].endswith("0 rejected, 3,000 read/min")
     assert lines["finished"].endswith("0 rejected, 9,000 read/min")
     assert lines["stopped"].endswith("0 rejected")
+
+
+def test_ingest_text_keeps_last_figures_while_disconnected() -> None:
+    """The Ingest tab went blank while the server was down, although the
+    other tabs kept their last figures."""
+    snapshot = recorded_snapshot()
+    counts = IngestCounts(12, 4.0, 9.0, 7, 3, 0)
+    read_at = snapshot.at - 40.0
+    last = IngestHealth(counts, [], None, None, read_at=read_at)
+    down = dataclasses.replace(snapshot, connected=False, ingest=None)
+
+    lines = perf_rows.ingest_text(down, last).plain.splitlines()
+
+    clock = time.strftime("%H:%M:%S", time.localtime(read_at))
+    assert lines[0] == (
+        f"not connected: the figures below were read at {clock},"
+        " before the connection was lost"
+    )
+    assert lines[1].startswith("live: ")
+    assert perf_rows.ingest_text(down).plain == "no ingest figures yet"
+    # Connected without ingest figures (no evedmv schema): nothing stale shown.
+    empty = dataclasses.replace(snapshot, ingest=None)
+    assert perf_rows.ingest_text(empty, last).plain == "no ingest figures yet"

@@ -31,6 +31,7 @@ from evedmv_tui.monitor.explain import (
     ExplainResult,
     check_analyzable,
 )
+from evedmv_tui.monitor.ingest import IngestHealth
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.screens import DashboardScreen
@@ -333,6 +334,9 @@ class PerformanceScreen(DashboardScreen):
         self.live = live
         """False shows only snapshots given to :meth:`show_snapshot` (tests)."""
         self.snapshot: Snapshot | None = None
+        self._last_ingest: IngestHealth | None = None
+        """Ingest figures of the latest snapshot that had them, shown with
+        their age while the monitor is disconnected."""
         self._alert_rows: list[perf_rows.Row] = []
         """Rows of the Alerts tab with whole messages, cut to fit on display."""
         self.sort = "total"
@@ -514,7 +518,11 @@ class PerformanceScreen(DashboardScreen):
         self.query_one("#caches", KeyedTable).update_rows(
             perf_rows.cache_rows(snapshot)
         )
-        self.query_one("#ingest-text", Static).update(perf_rows.ingest_text(snapshot))
+        if snapshot.ingest is not None:
+            self._last_ingest = snapshot.ingest
+        self.query_one("#ingest-text", Static).update(
+            perf_rows.ingest_text(snapshot, self._last_ingest)
+        )
         self._alert_rows = self._regression_rows(snapshot) + perf_rows.alert_rows(
             snapshot
         )

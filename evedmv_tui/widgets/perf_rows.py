@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from evedmv_tui.monitor import regressions
-from evedmv_tui.monitor.ingest import ImportRun
+from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
 from evedmv_tui.monitor.memory import ALLOCATION_SITES_INTERVAL_SECONDS, MIB
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
@@ -538,14 +538,27 @@ def _import_rate(run: ImportRun, read_at: float | None) -> str:
     return f", {run.read / minutes:,.0f} read/min"
 
 
-def ingest_text(snapshot: Snapshot) -> Text:
+def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
+    """Describe ingest health; while disconnected, ``last`` figures with their age.
+
+    ``last`` is the ingest health of the latest snapshot that had one.
+    """
     ingest = snapshot.ingest
+    stale = ingest is None and not snapshot.connected and last is not None
+    if stale:
+        ingest = last
     if ingest is None:
         return Text("no ingest figures yet")
     counts = ingest.counts
     text = Text()
     note = sample_age_note(snapshot, ingest.read_at)
-    if note:
+    if stale:
+        read = f" at {_clock(ingest.read_at)}" if ingest.read_at else ""
+        text.append(
+            f"not connected: the figures below were read{read},"
+            " before the connection was lost\n"
+        )
+    elif note:
         text.append(
             f"{note}: these figures are read every"
             f" {SLOW_COLLECTOR_SECONDS:g} s, not every poll\n"
