@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ from psycopg.conninfo import make_conninfo
 from evedmv_tui import app as app_module
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.queries.overview import load_overview
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import (
     check_capabilities,
@@ -329,3 +331,14 @@ def test_cli_unreachable_dsn_prints_one_message(
         assert reason in lines[0]
         assert lines[1].startswith("hint: ")
         assert len(lines) == 2, err
+
+
+def test_overview_counts_live_feed_activity(db: Database) -> None:
+    """Home showed only the last file import, so a running follower looked idle."""
+    assert load_overview(db).last_feed_at is None
+    db.execute(
+        "INSERT INTO feed_cursors (feed, sequence, updated_at)"
+        " VALUES ('r2z2', 1017, '2026-12-05 15:51:00+00')"
+    )
+    overview = load_overview(db)
+    assert overview.last_feed_at == dt.datetime(2026, 12, 5, 15, 51, tzinfo=dt.UTC)

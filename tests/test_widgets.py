@@ -608,6 +608,12 @@ def test_home_overview_times_in_utc() -> None:
     assert "First killmail     2021-11-27 00:30 UTC" in text
     assert "Last killmail      2021-11-28 00:30 UTC" in text
     assert "Last import        2025-12-31 23:30:00 UTC" in text
+    assert "Live feed" not in text
+
+    followed = dataclasses.replace(
+        overview, last_feed_at=dt.datetime(2026, 1, 2, 0, 15, tzinfo=berlin)
+    )
+    assert "Live feed moved    2026-01-01 23:15:00 UTC" in describe_overview(followed)
 
 
 async def test_plot_keeps_peaks_below_legend() -> None:

@@ -25,6 +25,8 @@ class Overview:
     rejects: int
     """Records an import could not parse or validate."""
     last_import_at: dt.datetime | None
+    last_feed_at: dt.datetime | None = None
+    """When ``evedmv follow`` last moved a feed's position."""
 
     @property
     def has_static_data(self) -> bool:

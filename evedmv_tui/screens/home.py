@@ -45,6 +45,9 @@ def describe_overview(overview: Overview) -> str:
     if overview.last_import_at:
         imported = overview.last_import_at.astimezone(dt.UTC)
         lines.append(f"Last import        {imported:%Y-%m-%d %H:%M:%S} UTC")
+    if overview.last_feed_at:
+        followed = overview.last_feed_at.astimezone(dt.UTC)
+        lines.append(f"Live feed moved    {followed:%Y-%m-%d %H:%M:%S} UTC")
     if not overview.has_static_data:
         lines.append(
             "\nNo static data yet: import the SDE first (evedmv --help lists"

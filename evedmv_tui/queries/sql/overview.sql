@@ -12,4 +12,7 @@ SELECT
     (SELECT count(*) FROM prices) AS prices,
     (SELECT count(*) FROM names) AS names,
     (SELECT count(*) FROM rejects) AS rejects,
-    (SELECT max(finished_at) FROM imports) AS last_import_at
+    (SELECT max(finished_at) FROM imports) AS last_import_at,
+    -- The live feed stores killmails without an imports row; its cursor
+    -- moves with every document.
+    (SELECT max(updated_at) FROM feed_cursors) AS last_feed_at
