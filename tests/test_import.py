@@ -715,7 +715,8 @@ def test_deep_nesting_and_byte_order_mark(db: Database, tmp_path: Path) -> None:
         "a_deep_array.json",
         "b_deep_object.json",
     ]
-    assert reasons[0][1].startswith("invalid value: Expected `object`")
+    assert reasons[0][1].startswith("the record [[[[")
+    assert reasons[0][1].endswith("is an array, expected an object")
     assert reasons[1][1] == "invalid JSON: nested too deeply to be a killmail"
 
 

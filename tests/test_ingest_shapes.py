@@ -287,14 +287,17 @@ def test_damage_above_int32_rejected(path: tuple[Any, ...], field: str) -> None:
     reject = _only(document)
     assert isinstance(reject, RejectedRecord)
     assert reject.field == field
-    assert reject.reason == "out of range: must be at most 2147483647"
+    name = path[-1]
+    assert reject.reason == (
+        f"{name} {2**62} is out of range: it must be at most 2147483647"
+    )
     assert reject.killmail_id == document["killmail_id"]
 
     parent[path[-1]] = -1
     reject = _only(document)
     assert isinstance(reject, RejectedRecord)
     assert reject.field == field
-    assert reject.reason == "out of range: must be at least 0"
+    assert reject.reason == f"{name} -1 is out of range: it must be at least 0"
 
     parent[path[-1]] = 2**31 - 1
     assert isinstance(_only(document), ParsedKillmail)
@@ -329,8 +332,70 @@ def test_wrong_type_is_invalid_value() -> None:
     reject = _only(json.dumps(document).encode())
     assert isinstance(reject, RejectedRecord)
     assert reject.field == "$.solar_system_id"
-    assert reject.reason.startswith("invalid value: Expected `int`, got `str`")
+    assert reject.reason == 'solar_system_id "Jita" is a string, expected an integer'
     assert reject.killmail_id == document["killmail_id"]
+
+
+def _everef_reject(**changes: Any) -> RejectedRecord:
+    """Reject of the first EVE Ref sample with top-level fields replaced."""
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    document.update(changes)
+    reject = _only(json.dumps(document).encode())
+    assert isinstance(reject, RejectedRecord)
+    return reject
+
+
+def test_negative_id_named_in_reject() -> None:
+    """An invalid killmail_id is shown, and still fills the killmail column."""
+    reject = _everef_reject(killmail_id=-20349486)
+    assert reject.field == "$.killmail_id"
+    assert reject.reason == (
+        "killmail_id -20349486 is out of range: it must be at least 1"
+    )
+    assert reject.killmail_id == -20349486
+
+
+def test_unreadable_id_shown_as_text() -> None:
+    reject = _everef_reject(killmail_id="12ab")
+    assert reject.reason == 'killmail_id "12ab" is a string, expected an integer'
+    assert reject.killmail_id is None
+
+
+def test_id_as_string_fills_killmail() -> None:
+    reject = _everef_reject(killmail_id="123")
+    assert reject.killmail_id == 123
+
+
+def test_bad_time_shows_value() -> None:
+    reject = _everef_reject(killmail_time="2024-13-99T00:00:00Z")
+    assert reject.field == "$.killmail_time"
+    assert reject.reason.startswith(
+        'killmail_time "2024-13-99T00:00:00Z" is not a valid time: expected an'
+        " RFC 3339 date and time"
+    )
+
+
+def test_missing_field_in_words() -> None:
+    document = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    del document["victim"]["ship_type_id"]
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.reason == "required field ship_type_id is missing"
+
+
+def test_long_value_clipped() -> None:
+    reject = _everef_reject(victim="x" * 500)
+    assert reject.field == "$.victim"
+    assert reject.reason.startswith('victim "xxx')
+    assert reject.reason.endswith("… is a string, expected an object")
+    assert len(reject.reason) < 120
+
+
+def test_history_hash_of_wrong_type() -> None:
+    (reject,) = parse_document(b'{"12": 5}', source_file="f", position="line 1")
+    assert isinstance(reject, RejectedRecord)
+    assert reject.killmail_id == 12
+    assert reject.reason.startswith("invalid killmail hash 5: expected a string")
 
 
 def test_source_override() -> None:

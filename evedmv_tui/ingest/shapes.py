@@ -205,31 +205,126 @@ _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
 _BOUND = re.compile(r"^Expected `(?:int|float)` (<=|>=|<|>) (\S+)$")
 _BOUND_WORDS = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}
 """msgspec's comparison in a range error, in the words of a reject's reason."""
+_WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+    "datetime": "a date and time",
+}
+"""msgspec's type names, in the words of a reject's reason."""
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+VALUE_SHOWN = 60
+"""Characters of an offending value a reason shows; longer values are cut."""
 
 
-def _invalid_from_msgspec(exc: msgspec.MsgspecError, base: str) -> _Invalid:
-    """Turn a msgspec error into a field path under ``base`` and a reason."""
+def clip_value(value: object) -> str:
+    """Return a value as JSON text, cut to :data:`VALUE_SHOWN` characters."""
+    try:
+        text = msgspec.json.encode(value).decode()
+    except (TypeError, msgspec.MsgspecError):
+        text = repr(value)
+    return _clip_text(text)
+
+
+def _clip_text(text: str) -> str:
+    return text if len(text) <= VALUE_SHOWN else text[: VALUE_SHOWN - 1] + "…"
+
+
+_NO_VALUE = object()
+
+
+def _value_at(raw: bytes | msgspec.Raw | None, path: str) -> object:
+    """Return the value at a msgspec path such as ``$.victim.items[2].flag``.
+
+    Return :data:`_NO_VALUE` when ``raw`` is not JSON or has no such value.
+    """
+    if raw is None:
+        return _NO_VALUE
+    try:
+        value: object = _generic_decoder.decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return _NO_VALUE
+    for key, index in _PATH_STEP.findall(path):
+        if key and isinstance(value, dict) and key in value:
+            value = value[key]
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return _NO_VALUE
+    return value
+
+
+def _invalid_from_msgspec(
+    exc: msgspec.MsgspecError, base: str, raw: bytes | msgspec.Raw | None = None
+) -> _Invalid:
+    """Turn a msgspec error into a field path under ``base`` and a reason.
+
+    ``raw`` is the JSON text that failed to decode. Its value at the error's
+    path is named in the reason, cut to :data:`VALUE_SHOWN` characters.
+    """
     message = str(exc)
     path: str | None = None
+    relative = "$"
     match = _AT_PATH.search(message)
     if match:
-        path = base + match[1][1:]
+        relative = match[1]
+        path = base + relative[1:]
         message = message[: match.start()]
     elif isinstance(exc, msgspec.ValidationError):
         path = base
+    if not isinstance(exc, msgspec.ValidationError):
+        # A DecodeError that is no ValidationError: the text is not JSON.
+        return _Invalid(path, f"invalid JSON: {message}")
     missing = _MISSING.match(message)
-    if missing and path is not None:
-        path = f"{path}.{missing[1]}"
+    if missing:
+        if path is not None:
+            path = f"{path}.{missing[1]}"
+        return _Invalid(path, f"required field {missing[1]} is missing")
+    name = _field_name(path)
+    value = _value_at(raw, relative)
+    if value is not _NO_VALUE:
+        shown = f" {clip_value(value)}"
+    elif relative == "$" and raw is not None:
+        # Too deeply nested to decode: show the start of the text instead.
+        shown = f" {_clip_text(_text(raw))}"
+    else:
+        shown = ""
+    return _Invalid(path, f"{name}{shown} {_plain_problem(message)}")
+
+
+def _field_name(path: str | None) -> str:
+    """Return the last key of a path, or "the record" for the whole record."""
+    keys: list[str] = [key for key, _ in _PATH_STEP.findall(path or "") if key]
+    if path is None or not keys:
+        return "the record"
+    if path.endswith("]"):
+        return f"{keys[-1]} entry"
+    return keys[-1]
+
+
+def _plain_problem(message: str) -> str:
+    """Return what is wrong, after the field name and value, in plain words."""
     bound = _BOUND.match(message)
     if bound:
-        # A number of the right type outside the range the database holds.
-        message = f"out of range: must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
-    elif isinstance(exc, msgspec.ValidationError):
-        # Well-formed JSON whose value has the wrong type or form.
-        message = f"invalid value: {message}"
-    elif isinstance(exc, msgspec.DecodeError):
-        message = f"invalid JSON: {message}"
-    return _Invalid(path, message)
+        return f"is out of range: it must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
+    wrong_type = _WRONG_TYPE.match(message)
+    if wrong_type:
+        expected = _TYPE_WORDS.get(wrong_type[1], f"`{wrong_type[1]}`")
+        got = _TYPE_WORDS.get(wrong_type[2], f"`{wrong_type[2]}`")
+        return f"is {got}, expected {expected}"
+    if message.startswith("Invalid RFC3339 encoded datetime"):
+        return (
+            "is not a valid time: expected an RFC 3339 date and time such as"
+            " 2024-05-01T12:34:56Z"
+        )
+    if message.startswith("Invalid enum value"):
+        return "is not one of the allowed values"
+    return f"is invalid: {message[:1].lower()}{message[1:]}"
 
 
 def _text(raw: bytes | msgspec.Raw) -> str:
@@ -272,6 +367,12 @@ def _hash(raw: msgspec.Raw | str | None, field: str) -> str | None:
             raw = _generic_decoder.decode(raw)
         except msgspec.MsgspecError as exc:
             raise _invalid_from_msgspec(exc, field) from None
+    if not isinstance(raw, str):
+        raise _Invalid(
+            field,
+            f"invalid killmail hash {clip_value(raw)}: expected a string of 40"
+            " lowercase hexadecimal digits",
+        )
     try:
         return normalize_hash(raw)
     except ValueError as exc:
@@ -297,7 +398,7 @@ def _zkb(raw: msgspec.Raw, field: str) -> tuple[Zkb | None, str | None]:
     try:
         zkb = decode_zkb(raw)
     except msgspec.MsgspecError as exc:
-        raise _invalid_from_msgspec(exc, field) from None
+        raise _invalid_from_msgspec(exc, field, raw) from None
     for name, key in ZKB_VALUE_KEYS:
         value = getattr(zkb, name)
         if value is not None and value > MAX_ISK:
@@ -314,7 +415,7 @@ def _killmail(raw: bytes | msgspec.Raw, field: str) -> Killmail:
     try:
         killmail = decode_killmail(raw)
     except msgspec.MsgspecError as exc:
-        raise _invalid_from_msgspec(exc, field) from None
+        raise _invalid_from_msgspec(exc, field, raw) from None
     reason = time_problem(killmail.killmail_time)
     if reason is not None:
         raise _Invalid(f"{field}.killmail_time", reason)
@@ -503,7 +604,7 @@ def _parse_redisq(probe: _Probe, base: str) -> ParsedRecord | None:
         try:
             inner = _probe_decoder.decode(probe.package)
         except msgspec.MsgspecError as exc:
-            raise _invalid_from_msgspec(exc, f"{base}.package") from None
+            raise _invalid_from_msgspec(exc, f"{base}.package", probe.package) from None
         return _parse_redisq(inner, f"{base}.package")
     if len(probe.package):
         return None
@@ -553,7 +654,7 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
     try:
         entries = msgspec.json.decode(raw, type=dict[str, Any])
     except msgspec.MsgspecError as exc:
-        invalid = _invalid_from_msgspec(exc, "$")
+        invalid = _invalid_from_msgspec(exc, "$", raw)
         return [
             RejectedRecord(
                 source_file, position, None, invalid.field, invalid.reason, _text(raw)
@@ -566,9 +667,11 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
             killmail_id = int(key)
             if not 0 < killmail_id < 2**63:
                 raise _Invalid(field, f"killmail id {key} is out of range")
-            killmail_hash = _hash(value, field) if isinstance(value, str) else None
+            killmail_hash = _hash(value, field)
             if killmail_hash is None:
-                raise _Invalid(field, "expected a killmail hash string")
+                raise _Invalid(
+                    field, "the killmail hash is null, so it cannot be fetched"
+                )
             records.append(
                 PendingKillmail(
                     killmail_id,
@@ -693,11 +796,30 @@ def _probe_shape(probe: _Probe, raw: bytes) -> Shape:
     return classify_keys(keys)
 
 
+def _readable_id(raw: msgspec.Raw) -> int | None:
+    """Return a killmail id as written, valid or not, if a bigint can hold it.
+
+    A reject names the killmail even when its id is the invalid field, so
+    negative ids and ids written as decimal strings count as readable.
+    """
+    if not _present(raw):
+        return None
+    try:
+        value = _generic_decoder.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,19}\s*", value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**63 else None
+    return None
+
+
 def _known_id(probe: _Probe | None) -> int | None:
     if probe is None:
         return None
     for raw in (probe.killmail_id, probe.killID):
-        value = _int_or_none(raw)
+        value = _readable_id(raw)
         if value is not None:
             return value
     if _present(probe.package):
@@ -734,7 +856,7 @@ def parse_document(
         try:
             probe = _probe_decoder.decode(raw)
         except msgspec.MsgspecError as exc:
-            raise _invalid_from_msgspec(exc, "$") from None
+            raise _invalid_from_msgspec(exc, "$", raw) from None
         except RecursionError:
             raise _Invalid(
                 "$", "invalid JSON: nested too deeply to be a killmail"
