@@ -380,3 +380,36 @@ def test_watch_matches_lists_recorded(
     assert len(lines) == 3
     newest = max(matches, key=lambda m: m.match_id)
     assert str(newest.killmail_id) in lines[0]
+
+
+def test_watch_backfill_matches_stored_killmails(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A profile created after the import started without matches."""
+    from evedmv_tui.intel import watch
+
+    assert (
+        run(world, "watch", "add", "busy", "--corporations", str(world.corporation))
+        == 0
+    )
+    assert run(world, "watch", "matches", "busy") == 0
+    assert capsys.readouterr().out.endswith("no matches recorded\n")
+    expected = world.db.fetch_value(
+        "SELECT count(*) FROM killmails k WHERE k.victim_corporation_id = %(c)s"
+        " OR EXISTS (SELECT 1 FROM attackers a WHERE a.killmail_id = k.killmail_id"
+        " AND a.killmail_time = k.killmail_time AND a.corporation_id = %(c)s)",
+        {"c": world.corporation},
+    )
+    assert expected > 0
+
+    assert run(world, "watch", "backfill", "busy", "--since", "2000-01-01") == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"watch profile 'busy': {expected:,} new matches among killmails"
+        " since 2000-01-01 00:00 UTC\n"
+    )
+    [profile] = [p for p in watch.list_profiles(world.db) if p.name == "busy"]
+    assert profile.matches == expected
+    # The killmails are years old, so the default of the last 7 days finds none.
+    assert run(world, "watch", "backfill", "busy") == 0
+    assert " 0 new matches" in capsys.readouterr().out

@@ -322,6 +322,41 @@ def test_matches_of_a_batch_follow_killmail_time(world: Database) -> None:
     assert [m.killmail_id for m in newest_first] == by_time[::-1]
 
 
+def test_match_stored_records_past_kills_of_one_profile(
+    world: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new profile matched only killmails imported after it was created."""
+    db = world
+    # Times are T0 plus the id modulo 1000 in minutes.
+    for killmail_id in (5, 1, 30, 12, 2):
+        _killmail(db, killmail_id)
+    _killmail(db, 7, system=AMAMAKE)
+    watch.create_profile(db, ProfileSpec("other", solar_system_ids=(JITA,)))
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    monkeypatch.setattr(watch, "STORED_MATCH_CHUNK", 2)
+
+    since = T0 + dt.timedelta(minutes=2)
+    with count_statements(db.telemetry) as counted:
+        assert watch.match_stored(db, "jita", since) == 4
+    # The profile lookup, then chunks of 2 over the 5 killmails since then:
+    # 3 reads and 3 matches, and an empty read that ends it.
+    assert counted == [8]
+
+    matches = watch.list_matches(db)
+    assert {(m.profile_name, m.killmail_id) for m in matches} == {
+        ("jita", 2),
+        ("jita", 5),
+        ("jita", 12),
+        ("jita", 30),
+    }
+    assert watch.match_stored(db, "jita", since) == 0
+    watch.set_enabled(db, ["jita"], False)
+    with pytest.raises(WatchError, match="disabled"):
+        watch.match_stored(db, "jita", since)
+    with pytest.raises(WatchError, match="not found"):
+        watch.match_stored(db, "nobody", since)
+
+
 def _killmail_partitions_planned(
     db: Database, query: NamedSql, params: dict[str, Any]
 ) -> set[str]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import shlex
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, TextIO
 
-from evedmv_tui.commands.arguments import id_list, isk_amount, whole
+from evedmv_tui.commands.arguments import id_list, isk_amount, parse_time, whole
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.esi import EsiClient
@@ -135,6 +136,19 @@ def _register_watch(subparsers: Any) -> None:
         sub = actions.add_parser(action, help=f"{text}, in one statement")
         sub.add_argument("names", nargs="+", metavar="NAME")
         sub.set_defaults(handler=watch_bulk, action=action)
+    backfill = actions.add_parser(
+        "backfill",
+        help="match a profile against killmails stored already"
+        " (profiles match new killmails only)",
+    )
+    backfill.add_argument("name", help="the profile to match")
+    backfill.add_argument(
+        "--since",
+        type=parse_time,
+        default="7d",
+        help="killmails from this time on (ISO or 6h, 30d; default 7d)",
+    )
+    backfill.set_defaults(handler=watch_backfill)
     matches = actions.add_parser("matches", help="list recorded matches, newest first")
     matches.add_argument("name", nargs="?", help="only this profile's matches")
     matches.add_argument(
@@ -475,6 +489,18 @@ def watch_bulk(args: argparse.Namespace, settings: Settings) -> int:
             done = watch.set_enabled(db, args.names, args.action == "enable")
     noun = "watch profile" if len(done) == 1 else "watch profiles"
     print(f"{args.action}d {len(done)} {noun}: {', '.join(done)}")
+    return 0
+
+
+def watch_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as db:
+        recorded = watch.match_stored(db, args.name, args.since)
+    since = args.since.astimezone(dt.UTC)
+    noun = "match" if recorded == 1 else "matches"
+    print(
+        f"watch profile {args.name!r}: {recorded:,} new {noun} among killmails"
+        f" since {since:%Y-%m-%d %H:%M} UTC"
+    )
     return 0
 
 

@@ -450,11 +450,67 @@ def match_batch(db: Database, result: BatchResult) -> list[WatchMatch]:
     if not ids or result.min_time is None or result.max_time is None:
         return []
     with operation("intel.watch.match"):
-        return db.fetch_all(
-            load_sql("evedmv_tui.intel", "watch_match"),
-            {"ids": ids, "min_time": result.min_time, "max_time": result.max_time},
-            row=WatchMatch,
+        return _match(db, ids, result.min_time, result.max_time, None)
+
+
+def _match(
+    db: Database,
+    ids: list[int],
+    min_time: dt.datetime,
+    max_time: dt.datetime,
+    profile_id: int | None,
+) -> list[WatchMatch]:
+    return db.fetch_all(
+        load_sql("evedmv_tui.intel", "watch_match"),
+        {
+            "ids": ids,
+            "min_time": min_time,
+            "max_time": max_time,
+            "profile_id": profile_id,
+        },
+        row=WatchMatch,
+    )
+
+
+STORED_MATCH_CHUNK = 5_000
+"""Killmails matched per statement by :func:`match_stored`."""
+
+
+def match_stored(db: Database, name: str, since: dt.datetime) -> int:
+    """Match the stored killmails since ``since`` against profile ``name``.
+
+    Profiles match killmails as they are imported, so a new profile starts
+    without matches; this records those it would have had. Other profiles
+    are left alone, and no listener is told, since these kills are not new.
+    The killmails are read and matched in chunks of
+    :data:`STORED_MATCH_CHUNK`, oldest first. Returns the new matches.
+    """
+    profile = get_profile(db, name)
+    if not profile.enabled:
+        raise WatchError(
+            "watch profile disabled",
+            f"watch profile {name!r} is disabled, so it matches nothing",
+            f"enable it first: evedmv watch enable {name}",
         )
+    recorded = 0
+    after = (since, -1)
+    with operation("intel.watch.match_stored"):
+        while True:
+            rows = db.fetch_all(
+                load_sql("evedmv_tui.intel", "watch_stored_chunk"),
+                {"time": after[0], "id": after[1], "limit": STORED_MATCH_CHUNK},
+            )
+            if not rows:
+                return recorded
+            matches = _match(
+                db,
+                [row[0] for row in rows],
+                rows[0][1],
+                rows[-1][1],
+                profile.profile_id,
+            )
+            recorded += len(matches)
+            after = (rows[-1][1], rows[-1][0])
 
 
 def on_batch(db: Database, result: BatchResult) -> None:

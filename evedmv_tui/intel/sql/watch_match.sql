@@ -1,6 +1,7 @@
 -- Match one batch of killmails (%(ids)s, all with killmail_time between
--- %(min_time)s and %(max_time)s) against every enabled watch profile, record
--- the new matches and return them. A killmail a profile matched before is
+-- %(min_time)s and %(max_time)s) against every enabled watch profile, or
+-- only profile %(profile_id)s when it is not NULL, record the new matches
+-- and return them. A killmail a profile matched before is
 -- not returned again. Match ids follow killmail time within the batch, so
 -- a list by match id, newest first, shows the batch's latest kill first.
 --
@@ -34,6 +35,7 @@ profiles AS MATERIALIZED (
                AS has_ships
     FROM watch_profiles p
     WHERE p.enabled
+      AND (%(profile_id)s::bigint IS NULL OR p.profile_id = %(profile_id)s::bigint)
 ),
 matched AS (
     SELECT p.profile_id, b.killmail_id, b.killmail_time
