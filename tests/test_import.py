@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ import psycopg
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.commands.ingest import describe_reject
 from evedmv_tui.generate import generate_killmails
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths, import_records
+from evedmv_tui.ingest.rejects import RejectRow
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
@@ -428,9 +431,12 @@ def test_rejects_list_command(
         assert summary[key] == 0
     assert main([*base, "rejects", "list"]) == 0
     output = capsys.readouterr().out
-    assert str(path) in output
-    assert "line 1" in output
+    import_id = summary["import_id"]
+    assert f"(import {import_id}): {path} line 1, killmail 5, whole record:" in output
+    assert output.startswith("reject ")
     assert "unrecognised" in output
+    assert "field $" not in output
+    assert "#" not in output
     assert main([*base, "rejects", "list", "--json"]) == 0
     row = json.loads(capsys.readouterr().out.splitlines()[0])
     assert row["killmail_id"] == 5
@@ -441,6 +447,30 @@ def test_rejects_list_command(
     capsys.readouterr()
     assert main([*base, "rejects", "list", "--import", "999999"]) != 0
     assert "no import with the id 999999 is recorded" in capsys.readouterr().err
+
+
+def test_reject_line_wording() -> None:
+    """Reject and import ids are labelled, and unknown parts are left out."""
+    row = RejectRow(
+        reject_id=6,
+        import_id=7,
+        rejected_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        source_file="/data/a.json",
+        position="line 3",
+        killmail_id=None,
+        field="$.victim.ship_type_id",
+        reason="required field ship_type_id is missing",
+        raw="{}",
+    )
+    assert describe_reject(row) == (
+        "reject 6 (import 7): /data/a.json line 3, field victim.ship_type_id:"
+        " required field ship_type_id is missing"
+    )
+    orphan = dataclasses.replace(row, import_id=None, field=None, killmail_id=12)
+    assert describe_reject(orphan) == (
+        "reject 6: /data/a.json line 3, killmail 12:"
+        " required field ship_type_id is missing"
+    )
 
 
 def test_relative_path_stored_absolute(

@@ -113,8 +113,22 @@ def test_pretty_document_is_one(tmp_path: Path) -> None:
     path = shared_file("killmails/feeds/redisq_package_119455394.json")
     documents = _documents(path)
     assert len(documents) == 1
-    assert documents[0].position == "document"
+    assert documents[0].position == "line 1"
     assert json.loads(documents[0].raw) == json.loads(path.read_bytes())
+
+
+def test_single_document_named_by_line(tmp_path: Path) -> None:
+    """A .json file's one document is named by its line, compact or pretty."""
+    document = json.loads(
+        shared_file("killmails/feeds/redisq_package_119455394.json").read_bytes()
+    )
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(document), encoding="utf-8")
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text("\n\n" + json.dumps(document, indent=2), encoding="utf-8")
+
+    assert [d.position for d in _documents(compact)] == ["line 1"]
+    assert [d.position for d in _documents(pretty)] == ["line 3"]
 
 
 def test_jsonl_blank_lines_and_crlf(tmp_path: Path) -> None:

@@ -27,7 +27,12 @@ from evedmv_tui.ingest.importer import (
     interrupted_imports,
     mark_repaired,
 )
-from evedmv_tui.ingest.rejects import count_rejects, import_exists, list_rejects
+from evedmv_tui.ingest.rejects import (
+    RejectRow,
+    count_rejects,
+    import_exists,
+    list_rejects,
+)
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.text import count_noun
@@ -371,18 +376,31 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
         print("no rejected records")
         return 0
     for row in rows:
-        killmail = "-" if row.killmail_id is None else str(row.killmail_id)
-        print(
-            printable(
-                f"#{row.reject_id} {row.source_file} {row.position}"
-                f" killmail {killmail} field {row.field or '-'}: {row.reason}"
-            )
-        )
+        print(printable(describe_reject(row)))
         raw = row.raw if args.raw else _shorten(row.raw, 100)
         print(f"    {printable(raw)}")
     if total > len(rows):
         print(f"({len(rows)} of {total:,} shown; use --limit)")
     return 0
+
+
+def describe_reject(row: RejectRow) -> str:
+    """Return one reject as a line: its ids, where it was, and the reason.
+
+    The killmail and the field are left out when unknown. A field of ``$``
+    is named "whole record".
+    """
+    ids = f"reject {row.reject_id}"
+    if row.import_id is not None:
+        ids += f" (import {row.import_id})"
+    parts = [f"{row.source_file} {row.position}"]
+    if row.killmail_id is not None:
+        parts.append(f"killmail {row.killmail_id}")
+    if row.field == "$":
+        parts.append("whole record")
+    elif row.field:
+        parts.append(f"field {row.field.removeprefix('$.')}")
+    return f"{ids}: {', '.join(parts)}: {row.reason}"
 
 
 def _shorten(text: str, width: int) -> str:

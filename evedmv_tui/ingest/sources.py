@@ -75,7 +75,8 @@ class RawDocument:
     raw: bytes
     source_file: str
     position: str
-    """``line 17``, ``element 3``, ``document``, or an archive member name."""
+    """``line 17`` (where the document starts), ``element 3``, or an archive
+    member name."""
 
 
 DOCUMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".tar")
@@ -705,10 +706,14 @@ def json_documents(
         return
     if first == b"{" or not first.startswith(b"{"):
         # A pretty-printed document, or text that is not JSON Lines at all.
+        # It is named by the line it starts on, as a JSON Lines record is,
+        # so that one file's rejects read alike in either layout.
+        head = stream.peek(_CHUNK)
+        start = head[: len(head) - len(head.lstrip())].count(b"\n") + 1
         data = stream.read(DOCUMENT_LIMIT + 1)
         _check_size(data, source_file, prefix or "the document")
         if data.strip():
-            yield RawDocument(data, source_file, prefix or "document")
+            yield RawDocument(data, source_file, prefix or f"line {start}")
         return
     for number, line in enumerate(iter(_line_reader(stream), b""), start=1):
         _check_size(line, source_file, f"{where}line {number}")
