@@ -419,6 +419,14 @@ async def test_watch_screen_add_disable_delete(
         form.action_save()
         await pilot.pause()
         assert "Min attackers" in str(form.query_one("#form-error", Static).render())
+        form.query_one("#form-min_attackers", Input).value = ""
+        form.query_one("#form-ship_classes", Input).value = "banana"
+        form.action_save()
+        await pilot.pause()
+        error = str(form.query_one("#form-error", Static).render())
+        assert "unknown ship class 'banana'" in error
+        assert "known classes: " in error and "battleship" in error
+        form.query_one("#form-ship_classes", Input).value = ""
         form.query_one("#form-min_attackers", Input).value = "2"
         form.action_save()
         await settle(pilot)
@@ -531,6 +539,7 @@ async def test_watch_form_takes_system_names(
         assert isinstance(again, ProfileForm)
         error = text_of(app, "#form-error")
         assert "no solar system named 'Amamke' is stored" in error
+        assert "Check the spelling or give the id" in error
         assert "Correct it and press Enter to save." in error
         assert "database connected" not in error
         systems = again.query_one("#form-solar_system_ids", Input)

@@ -242,7 +242,8 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         try:
             spec = parse_form(values, enabled=enabled)
         except WatchError as exc:
-            self.query_one("#form-error", Static).update(exc.message)
+            text = exc.message if exc.hint is None else f"{exc.message}\n{exc.hint}"
+            self.query_one("#form-error", Static).update(text)
             return
         self.dismiss(spec)
 
@@ -463,6 +464,8 @@ class WatchScreen(DashboardScreen):
         message = getattr(error, "message", None) or first_line(error)
         if isinstance(error, WatchError):
             advice = "Correct it and press Enter to save."
+            if error.hint:
+                advice = f"{error.hint[0].upper()}{error.hint[1:]}. {advice}"
         else:
             advice = (
                 "Press Enter to try again, for example once the status bar"
