@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import msgspec
 
 from evedmv_tui.errors import EvedmvError
+from evedmv_tui.ingest.shapes import explain_decode_error
 from evedmv_tui.ingest.sources import other_encoding
 from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.store.db import Database, NamedSql, load_sql
@@ -108,12 +108,6 @@ MAX_TYPE_ID = 2**63 - 1
 """The largest type id that the ``prices`` table's bigint column can store."""
 
 
-_AT_FIELD = re.compile(r"^(?P<problem>.*) - at `\$(?:\.(?P<field>\w+))?`$")
-"""msgspec's location of a validation error in one record: ``... - at `$.type_id```."""
-
-_MISSING = re.compile(r"^Object missing required field `(?P<field>\w+)`")
-
-
 def _type_id_of(raw: bytes) -> int | None:
     try:
         value = msgspec.json.decode(raw)
@@ -140,13 +134,9 @@ def _check_record(index: int, raw: bytes) -> MarketPrice | PriceReject:
         position = f"record {index + 1}"
         if type_id is not None:
             position += f" (type_id {type_id})"
-        problem = str(exc)
-        match = _AT_FIELD.match(problem)
-        if match is not None:
-            return PriceReject(position, match["field"], match["problem"], text)
-        missing = _MISSING.match(problem)
-        field = None if missing is None else missing["field"]
-        return PriceReject(position, field, problem, text)
+        path, reason = explain_decode_error(exc, raw)
+        field = None if path in (None, "$") else path.removeprefix("$.")
+        return PriceReject(position, field, reason, text)
     if not 1 <= row.type_id <= MAX_TYPE_ID:
         return PriceReject(
             f"record {index + 1}",
@@ -168,7 +158,51 @@ def _check_record(index: int, raw: bytes) -> MarketPrice | PriceReject:
     return row
 
 
-def _invalid_json(path: Path, exc: msgspec.DecodeError) -> PriceError:
+_EXPECTED = (
+    "expected ESI's /markets/prices/ response: a JSON array of objects"
+    " with type_id, average_price and adjusted_price"
+)
+
+_ARCHIVE_MAGIC = (
+    (b"PK\x03\x04", "a zip archive", "unzip it"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it with gunzip"),
+    (b"BZh", "bzip2-compressed", "decompress it with bunzip2"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it with unxz"),
+)
+"""File signatures of compressed files: what the file is, and how to open it."""
+
+
+def _invalid_json(path: Path, data: bytes, exc: msgspec.DecodeError) -> PriceError:
+    """Return why ``data`` is not JSON: empty, another format, cut off or damaged."""
+    if not data.strip():
+        return PriceError(
+            "empty price file",
+            f"{path} is empty",
+            "save the body of ESI's GET /markets/prices/ to the file and import"
+            " it again",
+        )
+    for magic, kind, action in _ARCHIVE_MAGIC:
+        if data.startswith(magic):
+            return PriceError(
+                "price file not JSON",
+                f"{path} is {kind}, not JSON text",
+                f"{action} and import the JSON file inside",
+            )
+    if data.lstrip()[:1] not in (b"[", b"{"):
+        start = data.lstrip()[:20].decode("utf-8", "replace")
+        return PriceError(
+            "price file not JSON",
+            f"{path} is not JSON: it starts with {start!r}",
+            _EXPECTED,
+        )
+    if _json_lines(data):
+        return PriceError(
+            "price file is JSON Lines",
+            f"{path} contains one JSON document per line (JSON Lines), but ESI's"
+            " response is one JSON array",
+            "import the response as ESI sends it, or join the lines into an"
+            " array: jq -s . FILE > prices.json",
+        )
     # msgspec reports JSON text that ends inside a value as "Input data was
     # truncated".
     if "truncated" in str(exc):
@@ -181,7 +215,43 @@ def _invalid_json(path: Path, exc: msgspec.DecodeError) -> PriceError:
     return PriceError(
         "invalid price file",
         f"{path}: not valid JSON ({exc})",
-        "fetch the response again; the file may be truncated",
+        "the file is damaged or was edited by hand; fetch the response again",
+    )
+
+
+def _json_lines(data: bytes) -> bool:
+    """Return whether the text is two or more JSON documents, one per line."""
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        for line in lines[:2]:
+            msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def _wrong_shape(path: Path, data: bytes, exc: msgspec.ValidationError) -> PriceError:
+    """Return the error for valid JSON that is not an array of records."""
+    document = msgspec.json.decode(data)
+    if isinstance(document, dict):
+        found = "a JSON object"
+        keys = ", ".join(list(document)[:5])
+        if keys:
+            found += f" with the keys {keys}"
+    elif isinstance(document, str):
+        found = "a JSON string"
+    elif isinstance(document, bool) or document is None:
+        found = f"the JSON value {data.strip()[:10].decode('utf-8', 'replace')}"
+    elif isinstance(document, int | float):
+        found = "a JSON number"
+    else:
+        found = f"JSON of another shape ({exc})"
+    return PriceError(
+        "not a price file",
+        f"{path} is {found}, not an array of price records",
+        f"{_EXPECTED}; nothing was imported",
     )
 
 
@@ -215,10 +285,10 @@ def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
         try:
             msgspec.json.decode(data)
         except msgspec.DecodeError as json_exc:
-            raise _invalid_json(path, json_exc) from None
-        raise _not_prices(path, str(exc)) from None
+            raise _invalid_json(path, data, json_exc) from None
+        raise _wrong_shape(path, data, exc) from None
     except msgspec.DecodeError as exc:
-        raise _invalid_json(path, exc) from None
+        raise _invalid_json(path, data, exc) from None
     rows: list[MarketPrice] = []
     rejects: list[PriceReject] = []
     for index, raw in enumerate(records):
@@ -237,8 +307,7 @@ def _not_prices(path: Path, problem: str) -> PriceError:
     return PriceError(
         "invalid price file",
         f"{path}: {problem}",
-        "expected ESI's /markets/prices/ response: a JSON array of objects"
-        " with type_id, average_price and adjusted_price; nothing was imported",
+        f"{_EXPECTED}; nothing was imported",
     )
 
 

@@ -121,15 +121,18 @@ def test_changed_values_detect_battles_again(
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('{"type_id": 1}', "Expected `array`"),
-        ('[{"average_price": 3.0}]', "missing required field `type_id`"),
+        ('{"type_id": 1}', "is a JSON object with the keys type_id, not an array"),
+        (
+            '[{"average_price": 3.0}]',
+            "record 1, field type_id: required field type_id is missing",
+        ),
         (
             '[{"type_id": "x"}]',
-            "record 1, field type_id: Expected `int`, got `str`",
+            'record 1: type_id "x" is a string, expected an integer',
         ),
         (
             '[{"type_id": "x"}, {"type_id": 2, "average_price": "abc"}]',
-            "record 1, field type_id: Expected `int`, got `str`",
+            'record 1: type_id "x" is a string, expected an integer',
         ),
         ('[{"type_id": 1, "average_price": -4}]', "record 1 (type_id 1)"),
         (
@@ -149,7 +152,7 @@ def test_changed_values_detect_battles_again(
         ('[{"type_id": 0, "average_price": 1}]', "record 1: type_id is 0"),
         ("[{", "not complete JSON"),
         ('{"killmail_id": 5, "kill', "not complete JSON"),
-        ('{"type_id": 34}', "Expected `array`, got `object`"),
+        ('{"type_id": 34}', "is a JSON object with the keys type_id, not an array"),
         ("[1, }", "not valid JSON (JSON is malformed"),
     ],
 )
@@ -163,6 +166,40 @@ def test_bad_response_rejected(
     assert expected in caught.value.message
     assert str(path) in caught.value.message
     assert db.fetch_value("SELECT count(*) FROM prices") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "hint"),
+    [
+        (b"", "is empty", "save the body of ESI's GET /markets/prices/"),
+        (b" \n", "is empty", "save the body of ESI's GET /markets/prices/"),
+        (b"PK\x03\x04\x14\x00", "is a zip archive, not JSON", "unzip it"),
+        (b"<html>502 Bad Gateway", "is not JSON: it starts with '<html>", "expected"),
+        (
+            b'{"type_id": 34, "average_price": 1.0}\n{"type_id": 35}\n',
+            "one JSON document per line (JSON Lines)",
+            "jq -s . FILE",
+        ),
+        (b"42", "is a JSON number, not an array of price records", "expected"),
+        (b"[1, }", "not valid JSON", "the file is damaged or was edited"),
+    ],
+)
+def test_unreadable_file_named_by_kind(
+    db: Database, tmp_path: Path, body: bytes, message: str, hint: str
+) -> None:
+    """Only a file that ends inside a value is blamed on truncation."""
+    path = tmp_path / "prices.json"
+    path.write_bytes(body)
+
+    with pytest.raises(PriceError) as caught:
+        import_prices(db, path)
+
+    assert f"{path}" in caught.value.message
+    assert message in caught.value.message
+    assert caught.value.hint is not None
+    assert hint in caught.value.hint
+    assert "cut off" not in caught.value.message
+    assert "truncated" not in caught.value.hint
 
 
 def test_bad_price_records_kept(db: Database, tmp_path: Path) -> None:
@@ -182,9 +219,9 @@ def test_bad_price_records_kept(db: Database, tmp_path: Path) -> None:
     assert summary.read == 5
     assert summary.inserted == 2
     assert [r.describe() for r in summary.rejects] == [
-        "record 2 (type_id 35), field average_price: Expected `float | null`,"
-        " got `str`",
-        "record 3, field type_id: Object missing required field `type_id`",
+        'record 2 (type_id 35): average_price "abc" is a string, expected a number'
+        " or null",
+        "record 3, field type_id: required field type_id is missing",
         "record 4 (type_id 36): adjusted_price is 1e+16, expected a finite"
         " number of ISK from 0 to 1e+15",
     ]
@@ -238,7 +275,7 @@ def test_command_lists_rejected_prices(
     assert "record 2: type_id is -3, expected a positive bigint" in err
     assert main(["--dsn", db_url, "rejects", "list"]) == 0
     listed = capsys.readouterr().out
-    assert f"{path} record 2 killmail - field type_id: type_id is -3" in listed
+    assert f"{path} record 2, field type_id: type_id is -3" in listed
     assert main(["--dsn", db_url, "prices", "import", "--json", str(path)]) == 1
     body = json.loads(capsys.readouterr().out)
     assert body["read"] == 2

@@ -297,6 +297,14 @@ def _invalid_from_msgspec(
     return _Invalid(path, f"{name}{shown} {_plain_problem(message)}")
 
 
+def explain_decode_error(
+    exc: msgspec.MsgspecError, raw: bytes
+) -> tuple[str | None, str]:
+    """Return the JSON path and a plain reason for a failed decode of ``raw``."""
+    invalid = _invalid_from_msgspec(exc, "$", raw)
+    return invalid.field, invalid.reason
+
+
 def _field_name(path: str | None) -> str:
     """Return the last key of a path, or "the record" for the whole record."""
     keys: list[str] = [key for key, _ in _PATH_STEP.findall(path or "") if key]
@@ -307,6 +315,13 @@ def _field_name(path: str | None) -> str:
     return keys[-1]
 
 
+def _type_words(types: str) -> str:
+    """Return msgspec's ``float | null`` as "a number or null"."""
+    return " or ".join(
+        _TYPE_WORDS.get(name, f"`{name}`") for name in types.split(" | ")
+    )
+
+
 def _plain_problem(message: str) -> str:
     """Return what is wrong, after the field name and value, in plain words."""
     bound = _BOUND.match(message)
@@ -314,9 +329,7 @@ def _plain_problem(message: str) -> str:
         return f"is out of range: it must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
     wrong_type = _WRONG_TYPE.match(message)
     if wrong_type:
-        expected = _TYPE_WORDS.get(wrong_type[1], f"`{wrong_type[1]}`")
-        got = _TYPE_WORDS.get(wrong_type[2], f"`{wrong_type[2]}`")
-        return f"is {got}, expected {expected}"
+        return f"is {_type_words(wrong_type[2])}, expected {_type_words(wrong_type[1])}"
     if message.startswith("Invalid RFC3339 encoded datetime"):
         return (
             "is not a valid time: expected an RFC 3339 date and time such as"
