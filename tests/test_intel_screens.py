@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList, Static, TabbedContent, Tabs
 
@@ -487,6 +488,34 @@ async def _new_profile_form(pilot: Any, name: str, systems: str) -> ProfileForm:
     form.query_one("#form-name", Input).value = name
     form.query_one("#form-solar_system_ids", Input).value = systems
     return form
+
+
+async def test_watch_form_keys_in_one_burst_follow_tab(
+    app_settings: Settings, world: World
+) -> None:
+    """Keys that arrive together with a tab (a paste, tmux send-keys, a slow
+    SSH link) were typed into the field the tab left: 'big', tab, 'x' gave
+    the name 'bigx'."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _new_profile_form(pilot, "", "")
+        burst = [*"big", "tab", "x", "tab", "y", "shift+tab", "z", "tab", "tab", "7"]
+        for key in burst:
+            character = key if len(key) == 1 else "\t" if key == "tab" else None
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        await pilot.pause()
+        values = {
+            field: form.query_one(f"#form-{field}", Input).value
+            for field in ("name", "character_ids", "corporation_ids", "alliance_ids")
+        }
+        # Coming back to a field selects its text, so z replaces x there.
+        assert values == {
+            "name": "big",
+            "character_ids": "z",
+            "corporation_ids": "y",
+            "alliance_ids": "7",
+        }
 
 
 async def test_watch_save_while_disconnected_keeps_form(
