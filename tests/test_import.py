@@ -449,6 +449,48 @@ def test_rejects_list_command(
     assert "no import with the id 999999 is recorded" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"package": null}', "its document is an empty RedisQ poll"),
+        (
+            '{"package": null}\n{"package": null}\n{"package": null}\n',
+            "its 3 documents are empty RedisQ polls",
+        ),
+        ('[{"package": null}, {"package": null}]', "its 2 documents are empty"),
+        ("[]", "it contains no JSON document"),
+    ],
+)
+def test_only_empty_polls_warned(
+    db: Database,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+    expected: str,
+) -> None:
+    """A file of empty RedisQ polls is named like an empty file, not read silently."""
+    path = tmp_path / "redisq.json"
+    path.write_text(text, encoding="utf-8")
+
+    summary = import_paths(db, [path], offline=True)
+
+    assert summary.read == 0
+    assert f"file {path} is empty: {expected}" in caplog.text
+
+
+def test_poll_beside_killmail_not_warned(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (generated,) = generate_killmails(1, seed=5)
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b'{"package": null}\n' + generated + b"\n")
+
+    summary = import_paths(db, [path], offline=True)
+
+    assert summary.inserted == 1
+    assert "is empty" not in caplog.text
+
+
 def test_reject_line_wording() -> None:
     """Reject and import ids are labelled, and unknown parts are left out."""
     row = RejectRow(

@@ -40,14 +40,14 @@ from typing import Any, cast
 
 import psycopg
 
-from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.ingest import IMPORT_LOCK_CLASS
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, hook_label, run_hooks
 from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
 from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
 from evedmv_tui.ingest.shapes import RejectedRecord
-from evedmv_tui.ingest.sources import expand_paths
+from evedmv_tui.ingest.sources import FileReader, expand_paths, is_blank
 from evedmv_tui.ingest.writer import BatchOutcome, BatchWriter
 from evedmv_tui.store.db import (
     BORROW_PROBE_SECONDS,
@@ -626,6 +626,9 @@ def import_paths(
                 )
             raise
         record.finish(batcher.total)
+    for path, counts in zip(files, batcher.files, strict=True):
+        if counts.read == 0:
+            _warn_no_killmails(path)
     warn_unknown_static(db, batcher.systems, batcher.ship_types)
     fetched = None
     if not offline and fetch_pending is not None and _has_pending(db):
@@ -659,6 +662,40 @@ def _read_failure(name: str, event: ReadEvent) -> RejectedRecord:
         None,
         f"the rest of the file cannot be read: {event.error}",
         "",
+    )
+
+
+def _warn_no_killmails(path: Path) -> None:
+    """Warn about a file that had text but gave no record at all.
+
+    Every document yields a killmail, a reference or a reject, except an
+    empty RedisQ poll (``{"package": null}``), so such a file contains only
+    those polls, or no document at all. Empty and whitespace-only files
+    were named when the paths were expanded.
+    """
+    if path.stat().st_size == 0 or is_blank(path):
+        return
+    try:
+        documents = sum(1 for _ in FileReader(path).documents())
+    except (OSError, EvedmvError):
+        return
+    if documents == 0:
+        log.warning(
+            "file %s is empty: it contains no JSON document (an empty array"
+            " or archive), so no killmails",
+            path,
+        )
+        return
+    noun = (
+        "document is an empty RedisQ poll"
+        if documents == 1
+        else (f"{documents:,} documents are empty RedisQ polls")
+    )
+    log.warning(
+        'file %s is empty: its %s ({"package": null}), so no killmails;'
+        " RedisQ sends that when no killmail arrived during the poll",
+        path,
+        noun,
     )
 
 

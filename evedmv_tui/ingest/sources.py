@@ -165,14 +165,14 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for file in files:
         if file.stat().st_size == 0:
             log.warning("file %s is empty: it contains no killmails", file)
-        elif _is_blank(file):
+        elif is_blank(file):
             log.warning(
                 "file %s is empty: it contains only whitespace, so no killmails", file
             )
     return files
 
 
-def _is_blank(path: Path) -> bool:
+def is_blank(path: Path) -> bool:
     """Return whether a file contains only JSON whitespace, once decompressed.
 
     Reading stops at the first chunk with other characters, which for most
