@@ -626,7 +626,8 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
     if missing:
         raise SdeError(
             "invalid SDE file",
-            f"{name}: missing column(s) {', '.join(missing)}"
+            f"{name}: missing {'column' if len(missing) == 1 else 'columns'}"
+            f" {', '.join(missing)}"
             f" (header: {', '.join(headers)})",
             "use a dump with the standard column names",
         )

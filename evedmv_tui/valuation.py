@@ -478,13 +478,14 @@ def apply_computed_values(
     valued, implausible, first_id, first_total = row
     if implausible:
         log.warning(
-            "%d killmail(s), such as killmail %d at %.15g ISK, have a computed"
-            " total_value above %.0e ISK, so their values are set to NULL; fix"
-            " the item quantities or prices they were computed from",
+            "computed total_value above %.0e ISK for %d %s, such as killmail %d"
+            " at %.15g ISK, so those values are set to NULL; fix the item"
+            " quantities or prices they were computed from",
+            MAX_ISK,
             implausible,
+            "killmail" if implausible == 1 else "killmails",
             first_id,
             first_total,
-            MAX_ISK,
         )
     return int(valued)
 

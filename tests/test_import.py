@@ -821,7 +821,9 @@ def test_zkb_block_with_another_hash_rejected(
     assert reject[0] == "killmail_hash"
     assert reject[1].startswith(f"killmail_hash {'0' * 40} differs from {row[2]}")
     assert json.loads(reject[2]) == other
-    assert "whose killmail hash differs from the stored" in caplog.text
+    assert "rejected 1 record whose killmail hash differs from the stored" in (
+        caplog.text
+    )
 
 
 def test_unknown_static_ids_warned(

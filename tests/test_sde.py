@@ -159,7 +159,7 @@ def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
     (tmp_path / "types.csv").write_text("type_id,type_name\n587,Rifter\n")
     with pytest.raises(SdeError) as caught:
         import_sde(db, tmp_path)
-    assert "group_id" in caught.value.message
+    assert "types.csv: missing column group_id" in caught.value.message
 
 
 def test_bad_jsonl_names_line_and_key(db: Database, tmp_path: Path) -> None:

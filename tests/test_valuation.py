@@ -186,9 +186,7 @@ def test_total_above_max_isk_left_null(
 
     with caplog.at_level(logging.WARNING, logger="evedmv_tui.valuation"):
         assert apply_computed_values(db, None, [60, 61, 62, 63]) == 1
-    assert (
-        "3 killmail(s), such as killmail 61 at 1.00000000000001e+15 ISK" in caplog.text
-    )
+    assert "3 killmails, such as killmail 61 at 1.00000000000001e+15 ISK" in caplog.text
 
     assert _values(db, 60) == (1e15, 1e15, 0.0, 1e15, "computed")
     for killmail_id in (61, 62, 63):

@@ -39,7 +39,7 @@ from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.widgets.text import format_isk
+from evedmv_tui.widgets.text import count_noun, format_isk
 
 # Command word of each page kind; "corp" is what players type.
 _KIND_COMMANDS = {
@@ -330,9 +330,10 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
         with _name_resolver(settings, offline=offline) as resolve:
             page = load_page(db, entity, period, resolve_names=resolve)
     if resolve.not_requested:
+        unnamed = count_noun(resolve.not_requested, "entity", "entities")
         print(
-            f"evedmv: offline: {resolve.not_requested} name(s) without a stored"
-            " name were not requested from ESI and show as ids",
+            f"evedmv: offline: the names of {unnamed} without a stored name"
+            " were not requested from ESI, so they show as ids",
             file=sys.stderr,
         )
     if args.json:

@@ -540,11 +540,12 @@ class BatchWriter:
 
         if merged.rejected_positions:
             first = records[merged.rejected_positions[0]]
+            count = len(merged.rejected_positions)
             log.warning(
-                "rejected %d record(s) whose killmail hash differs from the"
-                " stored killmail's, such as killmail %s. See 'evedmv rejects"
-                " list'.",
-                len(merged.rejected_positions),
+                "rejected %d %s whose killmail hash differs from the stored"
+                " killmail's, such as killmail %s. See 'evedmv rejects list'.",
+                count,
+                "record" if count == 1 else "records",
                 first.killmail_id,
             )
         return outcome
