@@ -671,8 +671,15 @@ def test_paused_summary_keeps_alert_counts_in_80_columns() -> None:
     inside the summary's padding."""
     snapshot = recorded_snapshot()
     line = perf_rows.summary_text(snapshot, paused=True).plain
-    assert line.endswith("✖ 1 error ▲ 2 warn · ⏸ paused")
+    assert line.endswith("✖ 1 error ▲ 2 warnings · ⏸ paused")
     assert len(line) <= 78
+    one_warning = [a for a in snapshot.alerts if a.severity == Severity.WARNING][:1]
+    quiet = perf_rows.summary_text(
+        dataclasses.replace(snapshot, alerts=one_warning), paused=True
+    ).plain
+    assert quiet.endswith("· ▲ 1 warning · ⏸ paused")
+    calm = perf_rows.summary_text(dataclasses.replace(snapshot, alerts=[]), paused=True)
+    assert calm.plain.endswith("· no alerts · ⏸ paused")
 
 
 def test_summary_fits_80_columns_with_slow_poll() -> None:

@@ -362,14 +362,21 @@ def summary_text(
         text.append("; retrying")
         return text
     caps = snapshot.capabilities
-    version = caps.server_version.split()[0] if caps is not None else "?"
+    # The major version is enough here: the header gives the whole one, and
+    # the line must leave room for the alert counts and the poll's cost.
+    version = caps.server_version.split(".")[0] if caps is not None else "?"
     errors = sum(1 for a in snapshot.alerts if a.severity == Severity.ERROR)
     warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
     cost = snapshot.cost
     every = snapshot.interval if interval is None else interval
     text = Text(f"PostgreSQL {version} · every {every:g} s · ")
-    text.append(f"✖ {errors} error", style="bold reverse" if errors else "")
-    text.append(f" ▲ {warnings} warn", style="bold" if warnings else "")
+    if errors:
+        text.append(f"✖ {count_noun(errors, 'error')}", style="bold reverse")
+    if warnings:
+        text.append(" " if errors else "")
+        text.append(f"▲ {count_noun(warnings, 'warning')}", style="bold")
+    if not errors and not warnings:
+        text.append("no alerts")
     # While paused no poll runs, so the pause mark replaces the cost. The cost comes
     # last because a narrow terminal cuts the end of the line.
     if paused:
