@@ -244,8 +244,12 @@ def test_memory_analysis_short_interval_judges_nothing(
     assert status == 0
     assert lines[1].endswith("not judged before 300 s")
     assert lines[2] == (
-        "  to judge a leak, use --interval 300 or more, or a shorter --window"
+        "  leak not judged: the leak rule needs 300 s of samples and this run"
+        " measured for 0.5 s; run with --interval 300 or more, or give a"
+        " shorter --window"
     )
+    assert data["leak_rule"]["judged"] is False
+    assert "--interval 300" in data["leak_rule"]["not_judged_because"]
 
 
 def test_query_performance_without_extension_exits_2(

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.cluster import PrivateCluster
@@ -16,23 +17,54 @@ from evedmv_tui.store.migrate import pending_migrations
 
 
 def register(subparsers: Any) -> None:
-    db = subparsers.add_parser("db", help="control the private PostgreSQL cluster")
+    db = subparsers.add_parser(
+        "db",
+        help="control the private PostgreSQL cluster",
+        description="Start, stop and inspect the private PostgreSQL cluster"
+        " under the data directory, and apply schema migrations. With --dsn,"
+        " 'status', 'url' and 'migrate' act on that server, and 'start' and"
+        " 'stop' are refused.",
+        **examples("evedmv db start", "evedmv db status"),
+    )
     commands = db.add_subparsers(title="db commands", metavar="ACTION", required=True)
     commands.add_parser(
-        "start", help="start (and create) the private cluster"
+        "start",
+        help="start (and create) the private cluster",
+        description="Create the private cluster under the data directory if it"
+        " does not exist, start it, and apply pending migrations.",
+        **examples("evedmv db start"),
     ).set_defaults(handler=start)
-    commands.add_parser("stop", help="stop the private cluster").set_defaults(
-        handler=stop
-    )
     commands.add_parser(
-        "status", help="show the cluster and schema state"
+        "stop",
+        help="stop the private cluster",
+        description="Stop the private cluster; its data stays in the data"
+        " directory for the next 'evedmv db start'.",
+        **examples("evedmv db stop"),
+    ).set_defaults(handler=stop)
+    commands.add_parser(
+        "status",
+        help="show the cluster and schema state",
+        description="Print whether the database runs, where it is, its server"
+        " version and how many migrations are pending. Exits with status 1 when"
+        " the private cluster is not running.",
+        **examples("evedmv db status", "evedmv --dsn postgresql://host/db db status"),
     ).set_defaults(handler=status)
     commands.add_parser(
-        "url", help="print the connection string of the running database"
+        "url",
+        help="print the connection string of the running database",
+        description="Print the connection string of the running database, to"
+        " pass to psql or to --dsn. Exits with status 1 when the private"
+        " cluster is not running.",
+        **examples('psql "$(evedmv db url)"'),
     ).set_defaults(handler=url)
-    commands.add_parser("migrate", help="apply pending migrations").set_defaults(
-        handler=migrate_command
-    )
+    commands.add_parser(
+        "migrate",
+        help="apply pending migrations",
+        description="Apply the schema migrations the database lacks, in order,"
+        " each in one transaction. Other commands do this on their own when"
+        " their role may; run this as the owner role when it may not.",
+        **examples("evedmv --dsn postgresql://owner@host/db db migrate"),
+    ).set_defaults(handler=migrate_command)
 
 
 def _cluster(settings: Settings, action: str) -> PrivateCluster:

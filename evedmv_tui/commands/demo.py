@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.arguments import whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
@@ -168,6 +169,10 @@ def register(subparsers: Any) -> None:
         description="Start the private cluster (unless --dsn is given), load"
         " static data and the demo killmails if they are not loaded yet, and"
         " open the dashboard.",
+        **examples(
+            "evedmv demo",
+            "evedmv demo --sde eve-online-static-data-3031812-jsonl.zip",
+        ),
     )
     demo.add_argument(
         "--sde",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.arguments import whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
@@ -38,6 +39,10 @@ def register(subparsers: Any) -> None:
         description="Write realistic killmails: fleet fights, solo and NPC kills,"
         " gate camps, ganks and structure kills. The same seed and count give"
         " the same bytes, and different seeds never share a killmail id.",
+        **examples(
+            "evedmv generate -n 50000 --seed 7 -o kills.jsonl",
+            "evedmv generate -n 1000 -o kills.jsonl && evedmv import kills.jsonl",
+        ),
     )
     generate.add_argument(
         "-n",

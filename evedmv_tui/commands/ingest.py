@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError, EvedmvError
@@ -53,7 +54,13 @@ def register(subparsers: Any) -> None:
         " is detected from its content. Exits with status 1 when any record"
         " was rejected (see 'evedmv rejects list'), or when battles, entity"
         " totals or watch matches could not be updated after a batch (see"
-        " 'evedmv repair').",
+        " 'evedmv repair'). Killmails that arrive without a body are fetched"
+        " from ESI after the files are read; one that failed waits before it is"
+        " tried again, and each later import retries those that are due.",
+        **examples(
+            "evedmv import killmails-2025-01-01.tar.bz2",
+            "evedmv import --offline ~/Downloads/zkb/",
+        ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
     parser.add_argument(
@@ -74,10 +81,26 @@ def register(subparsers: Any) -> None:
     )
     parser.set_defaults(handler=run_import)
 
-    rejects = subparsers.add_parser("rejects", help="show rejected import records")
+    rejects = subparsers.add_parser(
+        "rejects",
+        help="show rejected import records",
+        description="Show the records that 'evedmv import' and 'evedmv prices"
+        " import' did not store, with the file, the position in it, the field"
+        " and the reason.",
+        **examples("evedmv rejects list --import 7"),
+    )
     actions = rejects.add_subparsers(title="rejects commands", metavar="ACTION")
     actions.required = True
-    listing = actions.add_parser("list", help="list rejected records, newest first")
+    listing = actions.add_parser(
+        "list",
+        help="list rejected records, newest first",
+        description="List rejected records, newest first. Each line gives the"
+        " reject's id, the id of the import that rejected it (the number an"
+        " import summary gives after --import), the file and position, the"
+        " killmail and field when known, and the reason; the next line shows"
+        " the start of the record's text.",
+        **examples("evedmv rejects list", "evedmv rejects list --import 7 --raw"),
+    )
     listing.add_argument(
         "--limit", type=whole(1), default=50, metavar="N", help="rows (default 50)"
     )
@@ -100,6 +123,7 @@ def register(subparsers: Any) -> None:
         description="After an import stopped by a lost connection or a stopped"
         " server, count the stored killmails the entity totals missed and detect"
         " battles over every stored killmail again.",
+        **examples("evedmv repair"),
     )
     repair.add_argument("--json", action="store_true", help="print one JSON object")
     repair.set_defaults(handler=run_repair)

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import Any, TextIO
 
 from evedmv_tui.commands.arguments import id_list, isk_amount, parse_time, whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.esi import EsiClient
@@ -68,13 +69,27 @@ class EntityNotFound(EvedmvError):
 def register(subparsers: Any) -> None:
     for word, kind in _KIND_COMMANDS.items():
         parser = subparsers.add_parser(
-            word, help=f"the {kind.value} page: summary, top lists, heatmap"
+            word,
+            help=f"the {kind.value} page: summary, top lists, heatmap",
+            description=f"Print the intel page of one {kind.value}: kills and"
+            " losses, ISK efficiency, top lists and the activity heatmap, from"
+            " the stored killmails.",
+            **examples(f"evedmv {word} show {_EXAMPLE_NAMES[word]}"),
         )
         actions = parser.add_subparsers(
             title=f"{word} commands", metavar="ACTION", required=True
         )
         show = actions.add_parser(
-            "show", help=f"print the page of one {kind.value}, by id or name"
+            "show",
+            help=f"print the page of one {kind.value}, by id or name",
+            description=f"Print the page of one {kind.value}, found by id or by"
+            " exact name (case does not matter). Names not stored are requested"
+            " from ESI unless --offline is given. Exits with status 2 when no"
+            f" {kind.value} or more than one matches.",
+            **examples(
+                f"evedmv {word} show {_EXAMPLE_NAMES[word]} --period 7d",
+                f"evedmv {word} show {_EXAMPLE_NAMES[word]} --json",
+            ),
         )
         show.add_argument("entity", metavar="ID|NAME", help="an id or an exact name")
         show.add_argument(
@@ -95,27 +110,65 @@ def register(subparsers: Any) -> None:
     _register_watch(subparsers)
 
 
+_EXAMPLE_NAMES = {
+    "corp": "'Brave Newbies Inc.'",
+    "alliance": "99003214",
+    "character": "'Dread Pirate'",
+}
+"""An entity to name in each page command's help example."""
+
+
 def _register_watch(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "watch", help="watch profiles: conditions that flag matching killmails"
+        "watch",
+        help="watch profiles: conditions that flag matching killmails",
+        description="Manage watch profiles. A profile is a set of conditions"
+        " (entities, places, ship types or classes, value, attacker count);"
+        " every killmail imported or followed afterwards that meets all of them"
+        " is recorded as a match and shown in the dashboard.",
+        **examples(
+            "evedmv watch add caps --ship-classes capital,supercapital --regions Delve",
+            "evedmv watch matches caps",
+        ),
     )
     actions = parser.add_subparsers(
         title="watch commands", metavar="ACTION", required=True
     )
     actions.add_parser(
-        "list", help="list the profiles with their match counts"
+        "list",
+        help="list the profiles with their match counts",
+        description="List every profile with its conditions, whether it is"
+        " enabled, and its match count.",
+        **examples("evedmv watch list"),
     ).set_defaults(handler=watch_list)
-    add = actions.add_parser("add", help="create a profile")
-    add.add_argument("name")
+    add = actions.add_parser(
+        "add",
+        help="create a profile",
+        description="Create a watch profile. A killmail matches when it meets"
+        " every condition given; a list condition is met by any of its"
+        " entries.",
+        **examples(
+            "evedmv watch add jita-ganks --systems Jita --min-value 1b",
+            "evedmv watch add our-losses --corporations 98000001 --disabled",
+        ),
+    )
+    add.add_argument("name", help="the new profile's name, unique among profiles")
     _add_condition_options(add)
     add.add_argument(
         "--disabled", action="store_true", help="create the profile disabled"
     )
     add.set_defaults(handler=watch_add)
     edit = actions.add_parser(
-        "edit", help="change a profile; options given replace those conditions"
+        "edit",
+        help="change a profile; options given replace those conditions",
+        description="Change a profile. Each condition option given replaces"
+        " that condition; --clear removes one; the others stay as they are.",
+        **examples(
+            "evedmv watch edit jita-ganks --min-value 5b --clear systems",
+            "evedmv watch edit jita-ganks --rename hisec-ganks",
+        ),
     )
-    edit.add_argument("name")
+    edit.add_argument("name", help="the profile to change")
     edit.add_argument(
         "--rename", metavar="NEW_NAME", help="give the profile a new name"
     )
@@ -133,13 +186,24 @@ def _register_watch(subparsers: Any) -> None:
         ("disable", "disable profiles"),
         ("delete", "delete profiles and their matches"),
     ):
-        sub = actions.add_parser(action, help=f"{text}, in one statement")
-        sub.add_argument("names", nargs="+", metavar="NAME")
+        sub = actions.add_parser(
+            action,
+            help=f"{text}, in one statement",
+            description=f"{text[0].upper()}{text[1:]}, all in one statement."
+            " Names that are not found are listed in an error (exit status 2),"
+            " and the others are changed all the same.",
+            **examples(f"evedmv watch {action} jita-ganks our-losses"),
+        )
+        sub.add_argument("names", nargs="+", metavar="NAME", help="profile names")
         sub.set_defaults(handler=watch_bulk, action=action)
     backfill = actions.add_parser(
         "backfill",
         help="match a profile against killmails stored already"
         " (profiles match new killmails only)",
+        description="Match a profile against the killmails stored already,"
+        " from --since on, and record the matches; a profile otherwise matches"
+        " only killmails imported after it was created.",
+        **examples("evedmv watch backfill jita-ganks --since 30d"),
     )
     backfill.add_argument("name", help="the profile to match")
     backfill.add_argument(
@@ -149,7 +213,13 @@ def _register_watch(subparsers: Any) -> None:
         help="killmails from this time on (ISO or 6h, 30d; default 7d)",
     )
     backfill.set_defaults(handler=watch_backfill)
-    matches = actions.add_parser("matches", help="list recorded matches, newest first")
+    matches = actions.add_parser(
+        "matches",
+        help="list recorded matches, newest first",
+        description="List recorded matches, newest first, of one profile or of"
+        " all of them.",
+        **examples("evedmv watch matches", "evedmv watch matches caps --limit 10"),
+    )
     matches.add_argument("name", nargs="?", help="only this profile's matches")
     matches.add_argument(
         "--limit", type=whole(1), default=50, help="rows to print (default 50)"

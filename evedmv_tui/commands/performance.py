@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from evedmv_tui.commands.arguments import SECONDS, whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError, DatabaseUnavailable
 from evedmv_tui.monitor import memory as memory_mod
@@ -29,11 +30,20 @@ from evedmv_tui.monitor.severity import Severity, worst
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.store.connect import server_conninfo
 
+_EXIT_STATUS = (
+    "Exits with status 0 when all is well, 1 with warnings and 2 with errors,"
+    " so it can run from cron or CI."
+)
+
 
 def register(subparsers: Any) -> None:
     summary = subparsers.add_parser(
         "performance",
         help="one-screen summary of database and application performance",
+        description="Poll PostgreSQL twice, --interval seconds apart, and print"
+        " one screen: server activity, the top statements, this process's"
+        f" memory and the monitor's own cost. {_EXIT_STATUS}",
+        **examples("evedmv performance", "evedmv performance --interval 10 --json"),
     )
     summary.add_argument(
         "--interval",
@@ -47,6 +57,14 @@ def register(subparsers: Any) -> None:
     queries = subparsers.add_parser(
         "query-performance",
         help="top pg_stat_statements entries over an interval",
+        description="Read pg_stat_statements twice, --interval seconds apart,"
+        " and list the statements that took the most time in between, with"
+        f" slow ones flagged. {_EXIT_STATUS} A server without a readable"
+        " pg_stat_statements exits with 2, because nothing was measured.",
+        **examples(
+            "evedmv query-performance",
+            "evedmv query-performance --interval 60 --sort mean --top 10",
+        ),
     )
     queries.add_argument(
         "--top", type=whole(1), default=20, help="statements to list (default 20)"
@@ -69,6 +87,18 @@ def register(subparsers: Any) -> None:
     memory = subparsers.add_parser(
         "memory-analysis",
         help="process memory, caches, trend, garbage collector and allocations",
+        description="Sample this process's memory for --interval seconds and"
+        " report it with the caches, the garbage collector and, with --trace,"
+        " the top allocation sites. The leak rule needs --window seconds of"
+        f" samples (default {memory_mod.LEAK_WINDOW_SECONDS:.0f}), so the"
+        " default 2 s run reports the memory but judges no leak: use"
+        f" --interval {memory_mod.LEAK_WINDOW_SECONDS:.0f} for that."
+        f" {_EXIT_STATUS}",
+        **examples(
+            "evedmv memory-analysis",
+            f"evedmv memory-analysis --interval {memory_mod.LEAK_WINDOW_SECONDS:.0f}"
+            " --trace",
+        ),
     )
     memory.add_argument(
         "--trace",
@@ -81,7 +111,8 @@ def register(subparsers: Any) -> None:
         type=SECONDS,
         default=2.0,
         help="seconds to measure over; this process's memory is sampled at"
-        " least 8 times and at most once a second (default 2)",
+        " least 8 times and at most once a second (default 2, which is too"
+        " short to judge a leak)",
     )
     memory.add_argument(
         "--window",
@@ -195,6 +226,19 @@ def query_performance(args: argparse.Namespace, settings: Settings) -> int:
     return int(severity)
 
 
+def _unjudged_reason(
+    interval: float, window: float, trend: memory_mod.Trend | None
+) -> str | None:
+    """Return why the run judged no leak, with the options that would, or None."""
+    if trend is not None and trend.judged:
+        return None
+    return (
+        f"leak not judged: the leak rule needs {window:g} s of samples and this"
+        f" run measured for {interval:g} s; run with --interval {window:.0f} or"
+        " more, or give a shorter --window"
+    )
+
+
 def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
     started = memory_mod.start_tracing() if args.trace else False
     if args.trace and not started:
@@ -245,12 +289,12 @@ def memory_analysis(args: argparse.Namespace, settings: Settings) -> int:
             },
         }
     lines = report.memory_lines(snapshot)
-    if lines and (judged is None or not judged.judged):
+    unjudged = _unjudged_reason(args.interval, args.window, judged)
+    if data is not None:
+        data["leak_rule"]["judged"] = unjudged is None
+        data["leak_rule"]["not_judged_because"] = unjudged
+    if lines and unjudged is not None:
         # Under the trend line, or the process line when there is no trend.
-        lines.insert(
-            2 if judged is not None else 1,
-            f"  to judge a leak, use --interval {args.window:.0f} or more,"
-            " or a shorter --window",
-        )
+        lines.insert(2 if judged is not None else 1, f"  {unjudged}")
     _emit(data, lines, args.json)
     return int(severity)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.battles import detect_if_outdated
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.prices import import_prices
@@ -16,7 +17,16 @@ from evedmv_tui.store.connect import open_database
 
 
 def register(subparsers: Any) -> None:
-    prices = subparsers.add_parser("prices", help="load item prices for ISK values")
+    prices = subparsers.add_parser(
+        "prices",
+        help="load item prices for ISK values",
+        description="Load item prices from ESI's /markets/prices/ response."
+        " They value the killmails that came without zKillboard's ISK values.",
+        **examples(
+            "curl -o prices.json https://esi.evetech.net/latest/markets/prices/",
+            "evedmv prices import prices.json",
+        ),
+    )
     commands = prices.add_subparsers(
         title="prices commands", metavar="ACTION", required=True
     )
@@ -30,6 +40,10 @@ def register(subparsers: Any) -> None:
         " make the ISK figures. A record that fails its checks is kept in the"
         " rejects table ('evedmv rejects list') and the others are stored; the"
         " command then exits with status 1.",
+        **examples(
+            "evedmv prices import prices.json",
+            "evedmv prices import prices.json --no-detect",
+        ),
     )
     load.add_argument(
         "path", type=Path, help="JSON file with the body of GET /markets/prices/"

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.monitor.regressions import (
@@ -69,6 +70,7 @@ def register(subparsers: Any) -> None:
         " unacknowledged high or critical alert is open whose latest value"
         " still deviates; a recovering alert and a stale one (no sample for"
         f" {STALE_AFTER / 60:.0f} minutes) do not count. Exits 0 otherwise.",
+        **examples("evedmv regressions", "evedmv regressions --ack KEY"),
     )
     regressions.add_argument("--json", action="store_true", help="print JSON")
     regressions.add_argument(
@@ -83,11 +85,17 @@ def register(subparsers: Any) -> None:
         help="inspect and manage regression baselines",
         description="Inspect and manage the regression baselines of one"
         " database: the server of --dsn, or the private cluster without it.",
+        **examples("evedmv baseline show", "evedmv baseline accept KEY"),
     )
     actions = baseline.add_subparsers(
         title="baseline commands", metavar="ACTION", required=True
     )
-    show = actions.add_parser("show", help="list baselines, or show one key")
+    show = actions.add_parser(
+        "show",
+        help="list baselines, or show one key",
+        description="List every baseline, or show one sample key's baseline in detail.",
+        **examples("evedmv baseline show", "evedmv baseline show KEY --json"),
+    )
     show.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=baseline_show)
@@ -95,6 +103,10 @@ def register(subparsers: Any) -> None:
         "reset",
         help="forget the baseline of KEY, or of every key with --all; it is"
         " learned anew",
+        description="Forget the baseline of one sample key, or of every key"
+        " with --all, and clear their alerts. Each baseline is then learned"
+        " anew from the next samples.",
+        **examples("evedmv baseline reset KEY", "evedmv baseline reset --all"),
     )
     target = reset.add_mutually_exclusive_group()
     target.add_argument("key", nargs="?", metavar="KEY", help="one sample key")
@@ -107,6 +119,9 @@ def register(subparsers: Any) -> None:
     accept = actions.add_parser(
         "accept",
         help="make the latest value of KEY its baseline and clear its alert",
+        description="Make the latest value of a sample key its baseline and"
+        " clear its alert, after a change that made it slower for good.",
+        **examples("evedmv baseline accept KEY"),
     )
     accept.add_argument("key", metavar="KEY", help="a sample or alert key")
     accept.set_defaults(handler=baseline_accept)

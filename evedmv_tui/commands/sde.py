@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evedmv_tui.commands.battles import detect_if_outdated
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import totals
 from evedmv_tui.sde import SdeSummary, import_sde, static_counts
@@ -21,7 +22,17 @@ systems, each system's region, and the ship class of each type."""
 
 
 def register(subparsers: Any) -> None:
-    sde = subparsers.add_parser("sde", help="load CCP's static data export")
+    sde = subparsers.add_parser(
+        "sde",
+        help="load CCP's static data export",
+        description="Load CCP's static data export (SDE): the map and the item"
+        " types that name systems, regions and ships and give each hull its"
+        " class. Without it the app knows only a small built-in universe.",
+        **examples(
+            "evedmv sde import eve-online-static-data-3031812-jsonl.zip",
+            "evedmv sde status",
+        ),
+    )
     commands = sde.add_subparsers(title="sde commands", metavar="ACTION", required=True)
     load = commands.add_parser(
         "import",
@@ -31,6 +42,10 @@ def register(subparsers: Any) -> None:
         " changes nothing. When the import changes systems, gates, types or"
         " groups and battles are stored, every battle is detected again, as"
         " 'evedmv battles detect --rebuild' does, keeping side overrides.",
+        **examples(
+            "evedmv sde import eve-online-static-data-3031812-jsonl.zip",
+            "evedmv sde import ~/sde-csv/ --no-detect",
+        ),
     )
     load.add_argument(
         "path",
@@ -46,7 +61,13 @@ def register(subparsers: Any) -> None:
     )
     load.add_argument("--json", action="store_true", help="print one JSON object")
     load.set_defaults(handler=import_command)
-    status = commands.add_parser("status", help="print the static data row counts")
+    status = commands.add_parser(
+        "status",
+        help="print the static data row counts",
+        description="Print how many regions, systems, types and the rest are"
+        " stored, and say so when no static data is loaded.",
+        **examples("evedmv sde status --json"),
+    )
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=status_command)
 
