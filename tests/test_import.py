@@ -16,9 +16,11 @@ import pytest
 from evedmv_tui.cli import main
 from evedmv_tui.commands.ingest import describe_reject
 from evedmv_tui.generate import generate_killmails
+from evedmv_tui.generate.universe import builtin_static_tables
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.ingest.rejects import RejectRow
+from evedmv_tui.sde import load_tables
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
@@ -848,7 +850,9 @@ def test_unknown_static_ids_warned(
     db.execute(
         "INSERT INTO regions (region_id, region_name) VALUES (10000002, 'The Forge')"
     )
-    for system in {d["solar_system_id"] for d in documents} - {99999999}:
+    # 31000005 (Thera) is outside the demo's built-in universe, as every SDE
+    # has systems that universe lacks.
+    for system in {d["solar_system_id"] for d in documents} - {99999999} | {31000005}:
         db.execute(
             "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
             " constellation_id, region_id, security)"
@@ -872,4 +876,24 @@ def test_unknown_static_ids_warned(
         "the static data lists no solar systems 99999999; no ship types 999999999"
     )
     assert expected in caplog.text
-    assert "'evedmv sde import PATH'" in caplog.text
+    assert "import a newer SDE with 'evedmv sde import PATH'" in caplog.text
+    assert "built-in" not in caplog.text
+
+
+def test_unknown_static_in_builtin_universe(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With only the demo's universe loaded, the hint asks for a first SDE."""
+    load_tables(db, builtin_static_tables())
+    (generated,) = generate_killmails(1, seed=5)
+    document = json.loads(generated)
+    document["solar_system_id"] = 99999999
+    path = tmp_path / "kill.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    caplog.set_level("WARNING", logger="evedmv_tui.ingest.importer")
+
+    import_paths(db, [path], offline=True)
+
+    assert "the built-in demo universe lists no solar systems 99999999" in (caplog.text)
+    assert "import the static data export: evedmv sde import PATH" in caplog.text
+    assert "newer SDE" not in caplog.text

@@ -469,8 +469,10 @@ def warn_unknown_static(
     """Log a warning naming the systems and ship types the static data lacks.
 
     Their killmails are stored, but they show ids without names, and ships
-    without a class, until a newer SDE is imported. Nothing is logged when
-    all are known or no static data is loaded.
+    without a class, until an SDE that lists them is imported. Nothing is
+    logged when all are known or no static data is loaded. The hint depends
+    on what is loaded: with the demo's built-in universe it requests a first
+    SDE, and with an imported SDE a newer one.
     """
     if not systems and not ship_types:
         return
@@ -487,13 +489,41 @@ def warn_unknown_static(
         listed = ", ".join(str(i) for i in ids[:SHOWN_UNKNOWN_IDS])
         more = len(ids) - SHOWN_UNKNOWN_IDS
         parts.append(f"{kind} {listed}" + (f" and {more:,} more" if more > 0 else ""))
-    if parts:
+    if not parts:
+        return
+    if _only_builtin_static(db):
         log.warning(
-            "the static data lists no %s: their killmails are stored, but show"
-            " ids without names and ships without a class; import a newer SDE"
-            " with 'evedmv sde import PATH'",
+            "the built-in demo universe lists no %s: their killmails are"
+            " stored, but show ids without names and ships without a class."
+            " No static data export (SDE) is imported yet; import the static"
+            " data export: evedmv sde import PATH",
             "; no ".join(parts),
         )
+        return
+    log.warning(
+        "the static data lists no %s: their killmails are stored, but show"
+        " ids without names and ships without a class; import a newer SDE"
+        " with 'evedmv sde import PATH'",
+        "; no ".join(parts),
+    )
+
+
+def _only_builtin_static(db: Database) -> bool:
+    """Return whether the stored systems are all of the demo's built-in universe.
+
+    ``evedmv demo`` stores that small universe when no SDE is given. Every
+    SDE lists thousands of systems beyond it, so one system outside it
+    shows that an SDE was imported.
+    """
+    from evedmv_tui.generate.universe import builtin_static_tables
+
+    builtin = [row[0] for row in builtin_static_tables()["solar_systems"]]
+    outside = db.fetch_value(
+        "SELECT EXISTS (SELECT 1 FROM solar_systems"
+        " WHERE solar_system_id <> ALL(%s::bigint[]))",
+        (builtin,),
+    )
+    return not outside
 
 
 def default_workers(files: int, total_bytes: int) -> int:
