@@ -71,8 +71,12 @@ def follower(
     sleep: Callable[[float], object] | None = None,
     **kwargs: Any,
 ) -> R2Z2Follower:
-    """A follower whose waits are recorded in ``delays`` instead of slept."""
+    """A follower whose waits are recorded in ``delays`` instead of slept.
+
+    Requests go back to back unless ``request_interval`` is given.
+    """
     recorded = [] if delays is None else delays
+    kwargs.setdefault("request_interval", 0.0)
     return R2Z2Follower(
         db,
         http,
@@ -103,10 +107,10 @@ def test_once_reads_until_caught_up(
 
     summary = follower(db, http, fake).run(once=True)
 
+    # Past the published number it requests sequence.json, not the next document.
     assert feed_paths(fake) == [
         "/r2z2/sequence.json",
         f"/r2z2/{SECOND}.json",
-        f"/r2z2/{SECOND + 1}.json",
         "/r2z2/sequence.json",
     ]
     assert summary.documents == 1
@@ -129,7 +133,7 @@ def test_resumes_after_restart(
 
     summary = follower(db, http, fake).run(once=True)
 
-    assert feed_paths(fake)[0] == f"/r2z2/{SECOND}.json"
+    assert feed_paths(fake)[:2] == ["/r2z2/sequence.json", f"/r2z2/{SECOND}.json"]
     assert summary.documents == 1
     assert load_cursor(db) == SECOND
     assert killmail_count(db) == 2
@@ -193,12 +197,13 @@ def test_backoff_resets_after_success(
 ) -> None:
     fake.publish(FIRST, documents[FIRST])
     fake.publish(SECOND, documents[SECOND])
-    fake.feed_sequence = FIRST
     fake.queue("GET", f"/r2z2/{FIRST}.json", Reply(503, b""))
     fake.queue("GET", f"/r2z2/{SECOND}.json", Reply(429, b""))
     delays: list[float] = []
 
-    follower(db, http, fake, delays, backoff_seconds=10.0).run(max_documents=2)
+    follower(db, http, fake, delays, backoff_seconds=10.0).run(
+        start_sequence=FIRST, max_documents=2
+    )
 
     assert delays == [10.0, 10.0]
 
@@ -237,13 +242,14 @@ def test_html_body_rejected_after_retries(
     """A sequence that stays unreadable is rejected by number and passed."""
     fake.publish(FIRST, documents[FIRST])
     fake.publish(SECOND, documents[SECOND])
-    fake.feed_sequence = FIRST
     page = Reply(200, b"<html>Checking your browser</html>")
     for _ in range(BAD_BODY_RETRIES + 1):
         fake.queue("GET", f"/r2z2/{FIRST}.json", page)
     delays: list[float] = []
 
-    summary = follower(db, http, fake, delays, backoff_seconds=1.0).run(max_documents=2)
+    summary = follower(db, http, fake, delays, backoff_seconds=1.0).run(
+        start_sequence=FIRST, max_documents=2
+    )
 
     assert len(delays) == BAD_BODY_RETRIES
     assert summary.rejected == 1
@@ -311,7 +317,7 @@ def test_lag_logged_per_killmail(
         summary = follower(db, http, fake).run(once=True)
 
     assert summary.max_lag_seconds == expected
-    assert f"{expected:.0f} s after the kill" in caplog.text
+    assert f"{follow_module.format_duration(expected)} after the kill" in caplog.text
 
 
 def test_user_agent_on_every_request(
@@ -435,6 +441,7 @@ def test_unreachable_feed_backs_off(db: Database, http: httpx.Client) -> None:
         f"http://127.0.0.1:{port}/r2z2",
         sleep=stop_on_third_wait,
         backoff_seconds=5.0,
+        request_interval=0.0,
     )
     summary = feed.run(start_sequence=FIRST)
 
@@ -465,7 +472,14 @@ def stop_after(delays: list[float], waits: int) -> Callable[[float], bool]:
 def test_once_gives_up_on_unreachable_feed(db: Database, http: httpx.Client) -> None:
     delays: list[float] = []
     sleep = stop_after(delays, ONCE_RETRIES + 5)
-    feed = R2Z2Follower(db, http, closed_port_url(), sleep=sleep, backoff_seconds=5.0)
+    feed = R2Z2Follower(
+        db,
+        http,
+        closed_port_url(),
+        sleep=sleep,
+        backoff_seconds=5.0,
+        request_interval=0.0,
+    )
 
     with pytest.raises(FeedUnavailable) as caught:
         feed.run(once=True)
@@ -482,6 +496,7 @@ def test_once_gives_up_on_unreachable_feed(db: Database, http: httpx.Client) -> 
 def test_once_gives_up_on_server_errors(
     db: Database, http: httpx.Client, fake: FakeServer
 ) -> None:
+    fake.feed_sequence = FIRST
     for _ in range(ONCE_RETRIES + 1):
         fake.queue("GET", f"/r2z2/{FIRST}.json", Reply(503, b""))
     delays: list[float] = []
@@ -499,7 +514,7 @@ def test_without_once_retries_past_limit(db: Database, http: httpx.Client) -> No
     delays: list[float] = []
     sleep = stop_after(delays, ONCE_RETRIES + 2)
 
-    feed = R2Z2Follower(db, http, closed_port_url(), sleep=sleep)
+    feed = R2Z2Follower(db, http, closed_port_url(), sleep=sleep, request_interval=0.0)
     summary = feed.run(start_sequence=FIRST)
 
     assert len(delays) == ONCE_RETRIES + 2
@@ -607,14 +622,23 @@ def test_failed_write_retried_after_pause(
 
         with Database(db_url, telemetry=Telemetry()) as feed_db:
             feed = R2Z2Follower(
-                feed_db, http, fake.r2z2_url, sleep=release_lock, backoff_seconds=5.0
+                feed_db,
+                http,
+                fake.r2z2_url,
+                sleep=release_lock,
+                backoff_seconds=5.0,
+                request_interval=0.0,
             )
             summary = feed.run(start_sequence=FIRST, max_documents=1)
 
     assert delays == [5.0]
     assert summary.backoffs == 1
     assert summary.documents == 1
-    assert feed_paths(fake) == [f"/r2z2/{FIRST}.json", f"/r2z2/{FIRST}.json"]
+    assert feed_paths(fake) == [
+        "/r2z2/sequence.json",
+        f"/r2z2/{FIRST}.json",
+        f"/r2z2/{FIRST}.json",
+    ]
     assert killmail_count(db) == 1
     assert load_cursor(db) == FIRST
 

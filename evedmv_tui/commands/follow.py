@@ -6,13 +6,14 @@ import argparse
 import dataclasses
 import json
 import logging
+import sys
 from typing import Any
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, SECONDS, whole
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.esi import EsiClient, make_http_client
-from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower
+from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower, format_duration
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.widgets.text import count_noun
@@ -54,10 +55,17 @@ def register(subparsers: Any) -> None:
         help="seconds to wait for a document not published yet (default 6)",
     )
     parser.add_argument(
-        "--offline",
+        "--no-esi",
         action="store_true",
         help="keep documents without a killmail body pending instead of"
         " fetching the body from ESI",
+    )
+    # The old name of --no-esi, which read like the global --offline.
+    parser.add_argument(
+        "--offline",
+        dest="deprecated_offline",
+        action="store_true",
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object"
@@ -72,13 +80,21 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             "'evedmv follow' reads zKillboard's R2Z2 feed, and offline mode"
             " (--offline or EVEDMV_OFFLINE) forbids contacting zKillboard",
             "run it without the global --offline and with EVEDMV_OFFLINE unset;"
-            " 'follow --offline' reads the feed but fetches no bodies from ESI",
+            " 'follow --no-esi' reads the feed but fetches no bodies from ESI",
         )
+    no_esi = args.no_esi or args.deprecated_offline
+    if args.deprecated_offline:
+        log.warning("'follow --offline' is deprecated; use 'follow --no-esi'")
     if settings.user_agent == DEFAULT_USER_AGENT:
         log.warning(
             "the User-Agent names no contact; set EVEDMV_USER_AGENT or user_agent"
             " in config.toml to your e-mail or character name"
         )
+    # The pool logs every failed reconnection; the follower reports a lost
+    # database in one line of its own, so the pool's records need -vv.
+    logging.getLogger("psycopg.pool").setLevel(
+        logging.WARNING if settings.verbose >= 2 else logging.CRITICAL
+    )
     with (
         open_database(settings) as db,
         make_http_client(settings.user_agent) as http,
@@ -88,7 +104,7 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             db,
             http,
             settings.r2z2_url,
-            esi=None if args.offline else esi,
+            esi=None if no_esi else esi,
             after_batch=default_hooks(),
             poll_seconds=args.poll_seconds,
         )
@@ -99,8 +115,11 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
                 start_sequence=args.from_sequence,
             )
         except KeyboardInterrupt:
-            log.info("interrupted; the position is saved")
-            summary = follower.summary()
+            # Printed before the connections close, which a second Ctrl-C
+            # could cut short.
+            print("evedmv: interrupted; the position is saved", file=sys.stderr)
+            _print_summary(follower.summary(), as_json=args.json)
+            return 130
     _print_summary(summary, as_json=args.json)
     # As for 'evedmv import': rejected documents make a cron job notice.
     return 1 if summary.rejected else 0
@@ -113,7 +132,7 @@ def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
     lag = (
         "no lag measured"
         if summary.max_lag_seconds is None
-        else f"max lag {summary.max_lag_seconds:.0f} s"
+        else f"max lag {format_duration(summary.max_lag_seconds)}"
     )
     print(
         f"followed R2Z2: {count_noun(summary.documents, 'document')},"

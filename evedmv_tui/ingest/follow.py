@@ -3,20 +3,25 @@
 R2Z2 publishes one JSON document per killmail at ``<base>/<n>.json``, with
 ``n`` rising by one each time, and the latest ``n`` at
 ``<base>/sequence.json`` (``{"sequence": n}``). The follower reads the
-documents in order:
+documents in order and never past the published ``n``, and requests
+``sequence.json`` again only once it has read every number published so far.
 
 - 200: import the document and store ``n`` in ``feed_cursors``, so a restart
   resumes at ``n + 1``. A document published again under the same number is
   imported again, which updates the killmail (the importer upserts).
-- 404: ``n`` is not published yet, so wait ``poll_seconds`` and ask again.
-  When ``sequence.json`` already reports a higher number, ``n`` is gone from
-  the feed (documents expire) and is skipped with a warning.
-- 429, 403, 5xx and transport errors: pause with exponential backoff,
-  honouring ``Retry-After``. A lost database connection while storing a
-  document pauses the same way, then the document is fetched again. With
-  ``once``, :data:`ONCE_RETRIES` pauses in a row end the run with
-  :class:`FeedUnavailable`, so a cron job does not wait without end.
+- ``n`` above the published number: wait ``poll_seconds`` and ask again.
+- 404 below the published number: ``n`` is gone (documents expire) or was
+  never published. The follower searches ahead for the next document that
+  exists, probing ``n + 1``, ``n + 2``, ``n + 4`` and so on, then bisecting,
+  and logs one line for the whole range it skips.
+- 429, 403, 5xx, transport errors and a 200 body that is not an R2Z2
+  document: pause with exponential backoff, honouring ``Retry-After``. A
+  lost database connection while storing a document pauses the same way,
+  then the document is fetched again. With ``once``, :data:`ONCE_RETRIES`
+  pauses in a row end the run with :class:`FeedUnavailable`, so a cron job
+  does not wait without end.
 
+Requests to the feed are at least :data:`REQUEST_INTERVAL_SECONDS` apart.
 Each document goes through the same import path, and the same
 ``after_batch`` hooks, as ``evedmv import``. The lag from kill time to
 stored is logged for every killmail.
@@ -55,8 +60,17 @@ BACKOFF_SECONDS = 10.0
 maximum."""
 ONCE_RETRIES = 3
 """Pauses in a row after which a run with ``once`` gives up (10, 20 and
-40 s with the default backoff). Equal to :data:`BAD_BODY_RETRIES`, so a
-body that is not JSON is still retried and then rejected."""
+40 s with the default backoff). Equal to :data:`BAD_BODY_RETRIES`, so one
+bad body is still retried and then rejected. The pauses for a bad body do
+not reset when it is rejected, so a second bad document in a row ends the
+run."""
+REQUEST_INTERVAL_SECONDS = 0.1
+"""Minimum time between the starts of two requests to the feed, so at most 10
+a second while catching up or searching past missing numbers. This is the
+follower's own ceiling, not a limit that zKillboard publishes."""
+SEQUENCE_MAX = 2**63 - 1
+"""Largest sequence number that ``feed_cursors.sequence`` (bigint) stores;
+``sequence.json`` values above it are invalid."""
 
 
 class FeedUnavailable(EvedmvError):
@@ -122,13 +136,14 @@ class _Envelope(msgspec.Struct):
     esi: _KillTime | None = None
 
 
-class _Anything(msgspec.Struct):
-    pass
+class _DocumentHead(msgspec.Struct):
+    """The one field that every R2Z2 document has, whatever else it lacks."""
+
+    killmail_id: int
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
-_syntax_decoder = msgspec.json.Decoder(_Anything)
-"""Checks that a body is JSON at all, skipping every field."""
+_head_decoder = msgspec.json.Decoder(_DocumentHead)
 _sequence_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -202,8 +217,6 @@ class _Totals:
 class _Next(enum.Enum):
     """The run loop's next move after one step."""
 
-    ADVANCE = "advance"
-    """The sequence number is handled; go on to the next one."""
     RETRY = "retry"
     """Ask for the same sequence number again."""
     STOP = "stop"
@@ -230,17 +243,22 @@ class R2Z2Follower:
         esi: fetches bodies of documents that arrive without one; None
             leaves them pending.
         after_batch: hooks run after each committed import batch.
-        poll_seconds: wait after a 404 for a document not published yet.
+        poll_seconds: wait before requesting ``sequence.json`` again once every
+            published document is read.
         backoff_seconds: first pause after 429, 403, a server error or a
-            body that is not JSON; it doubles up to ``max_backoff_seconds``
-            and resets on success. None uses :data:`BACKOFF_SECONDS`.
+            body that is not an R2Z2 document; it doubles up to
+            ``max_backoff_seconds`` and resets on success. None uses
+            :data:`BACKOFF_SECONDS`.
+        request_interval: minimum seconds between the starts of two feed
+            requests; 0 sends them back to back.
         sleep: waits; returns True when the follower should stop. The
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
         pending_retry_seconds: after an ESI failure left bodies pending,
             the wait before the follower fetches them again while the feed
             has nothing new (a new bodyless document fetches them at once).
-        monotonic: the clock of that wait, replaceable in tests.
+        monotonic: the clock of that wait and of the request interval,
+            replaceable in tests.
     """
 
     def __init__(
@@ -255,6 +273,7 @@ class R2Z2Follower:
         poll_seconds: float = 6.0,
         backoff_seconds: float | None = None,
         max_backoff_seconds: float = 600.0,
+        request_interval: float = REQUEST_INTERVAL_SECONDS,
         sleep: Callable[[float], object] | None = None,
         import_documents: ImportDocuments = import_feed_documents,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -272,6 +291,7 @@ class R2Z2Follower:
             BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds
         )
         self.max_backoff_seconds = max_backoff_seconds
+        self.request_interval = request_interval
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
         self._import = import_documents
@@ -280,14 +300,22 @@ class R2Z2Follower:
         self._monotonic = monotonic
         self._pending_retry_at: float | None = None
         """When to fetch bodies that an ESI failure left pending; None: none."""
+        self._last_request_at: float | None = None
         self._backoff_step = 0
         self._once = False
         self._failure = "no response"
         """The latest failure, for the error that ends a run with ``once``."""
         self._bad_bodies = 0
-        """Bodies in a row for the current sequence that were not JSON."""
+        """Bodies in a row for the current sequence that were not documents."""
         self._totals = _Totals()
         self._cursor: int | None = None
+        self._published: int | None = None
+        """The latest ``sequence.json`` value; None until read or after a failure."""
+        self._prefetched: tuple[int, httpx.Response] | None = None
+        """A document the search for the next existing number already fetched."""
+        self._requested_start: int | None = None
+        """``start_sequence`` until the run moves past it."""
+        self._warned_start = False
 
     def stop(self) -> None:
         """Ask a running :meth:`run` to return after its current step."""
@@ -313,6 +341,11 @@ class R2Z2Follower:
         totals = self._totals = _Totals()
         self._once = once
         self._backoff_step = 0
+        self._bad_bodies = 0
+        self._published = None
+        self._prefetched = None
+        self._requested_start = start_sequence
+        self._warned_start = False
         with operation("follow"):
             self._cursor = load_cursor(self.db, self.feed)
             sequence = start_sequence
@@ -326,12 +359,12 @@ class R2Z2Follower:
             while not self._stop.is_set():
                 if max_documents is not None and totals.documents >= max_documents:
                     break
-                step = self._step(sequence, totals, once=once)
+                step = self._step(sequence, totals)
                 if step is _Next.STOP:
                     break
-                if step is _Next.ADVANCE:
-                    self._cursor = sequence
-                    sequence += 1
+                if isinstance(step, int):
+                    sequence = step
+                    self._requested_start = None
         log.info("stopped following %s at sequence %s", self.base_url, self._cursor)
         return self.summary()
 
@@ -339,22 +372,74 @@ class R2Z2Follower:
         """Return the counts of the current or latest run so far."""
         return self._totals.summary(self._cursor)
 
-    # One document
+    # Each step returns the next sequence number to read, or RETRY or STOP.
 
-    def _step(self, sequence: int, totals: _Totals, *, once: bool) -> _Next:
-        response = self._get(f"/{sequence}.json")
+    def _step(self, sequence: int, totals: _Totals) -> int | _Next:
+        if self._published is None or sequence > self._published:
+            checked = self._check_published(sequence, totals)
+            if checked is not None:
+                return checked
+        response = self._take_prefetched(sequence) or self._get(f"/{sequence}.json")
         if response is None:
-            totals.backoffs += 1
-            return self._pause(None)
+            return self._feed_failed(None, totals)
         status = response.status_code
-        if status == 200 and not _is_json(response.content):
+        if status == 200:
+            return self._on_document(sequence, response, totals)
+        if status == 404:
+            return self._on_missing(sequence, totals)
+        self._record_failure(f"{self.base_url}/{sequence}.json returned HTTP {status}")
+        return self._feed_failed(response, totals)
+
+    def _check_published(self, sequence: int, totals: _Totals) -> int | _Next | None:
+        """Read ``sequence.json``; return None when ``sequence`` is published."""
+        published = self._latest_sequence()
+        if published is None:
+            return self._feed_failed(None, totals)
+        self._published = published
+        if sequence <= published:
+            return None
+        if sequence - 1 > published:
+            if sequence != self._requested_start:
+                log.warning(
+                    "the R2Z2 position %d is ahead of the published sequence %d:"
+                    " the feed restarted its numbering or sequence.json went back;"
+                    " resuming at %d",
+                    sequence - 1,
+                    published,
+                    published,
+                )
+                return published
+            if not self._warned_start:
+                self._warned_start = True
+                log.warning(
+                    "R2Z2 sequence %d is above the published sequence %d;"
+                    " waiting until it is published",
+                    sequence,
+                    published,
+                )
+        return self._wait(totals)
+
+    def _wait(self, totals: _Totals) -> _Next:
+        """Wait for new documents, or stop a run with ``once``."""
+        self._backoff_step = 0
+        if self._once:
+            return _Next.STOP
+        totals.waits += 1
+        log.debug("R2Z2 has nothing after sequence %s yet", self._published)
+        self._retry_pending_if_due(totals)
+        return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
+
+    def _on_document(
+        self, sequence: int, response: httpx.Response, totals: _Totals
+    ) -> int | _Next:
+        problem = _body_problem(response.content)
+        if problem is not None:
             self._bad_bodies += 1
             if self._bad_bodies <= BAD_BODY_RETRIES:
                 # A proxy or CDN page came back in place of the document,
                 # which is likely served correctly a little later.
                 self._failure = (
-                    f"sequence {sequence} returned HTTP 200 with a body that is"
-                    " not JSON"
+                    f"sequence {sequence} returned HTTP 200 with a body that {problem}"
                 )
                 log.warning(
                     "R2Z2 %s (try %d of %d)",
@@ -362,42 +447,112 @@ class R2Z2Follower:
                     self._bad_bodies,
                     BAD_BODY_RETRIES + 1,
                 )
-                totals.backoffs += 1
-                return self._pause(response)
-        if status == 200:
-            self._bad_bodies = 0
-            try:
-                self._handle_document(sequence, response.content, totals)
-            except (psycopg.OperationalError, DatabaseUnavailable) as exc:
-                self._failure = (
-                    f"storing R2Z2 sequence {sequence} failed: {_first_line(exc)}"
-                )
-                log.warning("%s", self._failure)
-                totals.backoffs += 1
-                return self._pause(None)
+                return self._feed_failed(response, totals)
+        try:
+            self._handle_document(sequence, response.content, totals)
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            return self._database_failed(exc, totals)
+        self._bad_bodies = 0
+        if problem is None:
+            # A bad body keeps the backoff, so a feed that serves nothing
+            # but bad bodies slows down, and a run with ``once`` gives up.
             self._backoff_step = 0
-            return _Next.ADVANCE
-        if status == 404:
-            self._backoff_step = 0
-            latest = self._latest_sequence()
-            if latest is not None and latest > sequence:
-                log.warning(
-                    "R2Z2 sequence %d is missing although %d is published; skipping",
-                    sequence,
-                    latest,
+        return sequence + 1
+
+    def _on_missing(self, sequence: int, totals: _Totals) -> int | _Next:
+        published = self._published
+        assert published is not None
+        if sequence >= published:
+            # sequence.json can name a document a moment before it is served.
+            self._published = None
+            return self._wait(totals)
+        found = self._find_next_document(sequence, published, totals)
+        if isinstance(found, _Next):
+            return found
+        try:
+            save_cursor(self.db, found - 1, self.feed)
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            return self._database_failed(exc, totals)
+        self._cursor = found - 1
+        totals.skipped += found - sequence
+        if found - sequence == 1:
+            log.warning(
+                "R2Z2 sequence %d is missing although %d is published; skipped it",
+                sequence,
+                published,
+            )
+        else:
+            log.warning(
+                "R2Z2 sequences %d to %d are missing (expired or never published)"
+                " although %d is published; skipped %d numbers",
+                sequence,
+                found - 1,
+                published,
+                found - sequence,
+            )
+        return found
+
+    def _find_next_document(
+        self, missing: int, published: int, totals: _Totals
+    ) -> int | _Next:
+        """Return the first number after ``missing`` that has a document.
+
+        Probes ``missing + 1``, ``+ 2``, ``+ 4`` and so on up to ``published``,
+        then bisects between the last missing and the first existing probe,
+        so a day of expired documents costs about 30 requests, not one per
+        number. NOTE: bisecting assumes every number between the two probes
+        is missing up to some point and present after it, as expiry leaves
+        them. A second gap inside that span can make the search skip the
+        documents before it.
+        """
+        present: dict[int, httpx.Response] = {}
+
+        def exists(sequence: int) -> bool | _Next:
+            response = self._get(f"/{sequence}.json")
+            if response is None:
+                return self._feed_failed(None, totals)
+            if response.status_code == 200:
+                present[sequence] = response
+                return True
+            if response.status_code == 404:
+                return False
+            self._record_failure(
+                f"{self.base_url}/{sequence}.json returned HTTP {response.status_code}"
+            )
+            return self._feed_failed(response, totals)
+
+        low, distance = missing, 1
+        while True:
+            high = min(missing + distance, published)
+            found = exists(high)
+            if isinstance(found, _Next):
+                return found
+            if found:
+                break
+            if high == published:
+                self._record_failure(
+                    f"sequence.json reports {published}, but"
+                    f" {self.base_url}/{published}.json returned HTTP 404"
                 )
-                totals.skipped += 1
-                save_cursor(self.db, sequence, self.feed)
-                return _Next.ADVANCE
-            if once:
-                return _Next.STOP
-            totals.waits += 1
-            log.debug("R2Z2 sequence %d not published yet", sequence)
-            self._retry_pending_if_due(totals)
-            return _Next.STOP if self._sleep(self.poll_seconds) else _Next.RETRY
-        totals.backoffs += 1
-        self._record_failure(f"{self.base_url}/{sequence}.json returned HTTP {status}")
-        return self._pause(response)
+                return self._feed_failed(None, totals)
+            low, distance = high, distance * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            found = exists(middle)
+            if isinstance(found, _Next):
+                return found
+            if found:
+                high = middle
+            else:
+                low = middle
+        self._prefetched = (high, present[high])
+        return high
+
+    def _take_prefetched(self, sequence: int) -> httpx.Response | None:
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is None or prefetched[0] != sequence:
+            return None
+        return prefetched[1]
 
     def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
         counts = self._import(
@@ -407,6 +562,7 @@ class R2Z2Follower:
         totals.documents += 1
         totals.add_import(counts)
         save_cursor(self.db, sequence, self.feed)
+        self._cursor = sequence
         if counts.pending and self.esi is not None:
             self._fetch_pending(totals)
         killmail_id, killmail_time = _envelope_facts(body)
@@ -424,10 +580,10 @@ class R2Z2Follower:
             lag = (stored_at - killmail_time).total_seconds()
             totals.add_lag(lag)
             log.info(
-                "stored killmail %s from sequence %d, %.0f s after the kill",
+                "stored killmail %s from sequence %d, %s after the kill",
                 killmail_id,
                 sequence,
-                lag,
+                format_duration(lag),
             )
         else:
             log.info("handled sequence %d (killmail %s)", sequence, killmail_id)
@@ -442,10 +598,10 @@ class R2Z2Follower:
             self._pending_retry_at = self._monotonic() + self.pending_retry_seconds
             log.warning(
                 "killmail bodies stay pending after ESI errors (%d failed%s);"
-                " trying again in %.0f s while the feed is quiet",
+                " trying again in %s while the feed is quiet",
                 summary.failed,
                 ", then ESI stopped answering" if summary.stopped_early else "",
-                self.pending_retry_seconds,
+                format_duration(self.pending_retry_seconds),
             )
         else:
             self._pending_retry_at = None
@@ -465,6 +621,7 @@ class R2Z2Follower:
     # HTTP
 
     def _get(self, path: str) -> httpx.Response | None:
+        self._keep_request_interval()
         url = self.base_url + path
         try:
             return self.http.get(url)
@@ -472,10 +629,22 @@ class R2Z2Follower:
             self._record_failure(f"GET {url} failed: {type(exc).__name__}: {exc}")
             return None
 
+    def _keep_request_interval(self) -> None:
+        """Wait until :attr:`request_interval` has passed since the last request."""
+        now = self._monotonic()
+        if self._last_request_at is not None and self.request_interval > 0:
+            remaining = self._last_request_at + self.request_interval - now
+            if remaining > 0:
+                # A stop request shows in the run loop's next check.
+                self._sleep(remaining)
+                now = self._monotonic()
+        self._last_request_at = now
+
     def _first_sequence(self) -> int | None:
         while not self._stop.is_set():
             latest = self._latest_sequence()
             if latest is not None:
+                self._published = latest
                 return latest
             self._totals.backoffs += 1
             if self._pause(None) is _Next.STOP:
@@ -495,20 +664,41 @@ class R2Z2Follower:
             value = _sequence_decoder.decode(response.content).get("sequence")
         except msgspec.DecodeError:
             value = None
-        if type(value) is not int:
+        if type(value) is not int or not 0 <= value <= SEQUENCE_MAX:
             self._record_failure(
-                f"{self.base_url}/sequence.json has no integer 'sequence':"
-                f" {response.content[:200]!r}"
+                f"{self.base_url}/sequence.json has no valid 'sequence' (a whole"
+                f" number from 0 to {SEQUENCE_MAX}): {response.content[:200]!r}"
             )
             return None
         return value
+
+    # Failures
 
     def _record_failure(self, failure: str) -> None:
         """Log a failure and keep it for the error that ends a run with ``once``."""
         self._failure = failure
         log.warning("R2Z2 %s", failure)
 
-    def _pause(self, response: httpx.Response | None) -> _Next:
+    def _feed_failed(self, response: httpx.Response | None, totals: _Totals) -> _Next:
+        """Count a failed feed request and pause; ``sequence.json`` is read again."""
+        totals.backoffs += 1
+        self._published = None
+        return self._pause(response)
+
+    def _database_failed(self, exc: Exception, totals: _Totals) -> _Next:
+        """Pause after the database failed to store or to move the cursor."""
+        if isinstance(exc, DatabaseUnavailable):
+            # Its title names the state, such as "server unreachable".
+            self._failure = f"database unavailable: {_first_line(exc)}"
+        elif _is_connection_error(exc):
+            self._failure = f"database unreachable: {_first_line(exc)}"
+        else:
+            self._failure = f"database error: {_first_line(exc)}"
+        log.debug("R2Z2 follower database error", exc_info=True)
+        totals.backoffs += 1
+        return self._pause(None, reason=self._failure)
+
+    def _pause(self, response: httpx.Response | None, *, reason: str = "") -> _Next:
         """Wait before retrying after a failure.
 
         Raises :class:`FeedUnavailable` in place of the pause once a run
@@ -530,19 +720,46 @@ class R2Z2Follower:
             if requested:
                 delay = min(max(delay, requested), self.max_backoff_seconds)
         self._backoff_step += 1
-        log.warning("pausing the R2Z2 feed for %.0f s", delay)
+        if reason:
+            log.warning("%s; retrying in %s", reason, format_duration(delay))
+        else:
+            log.warning("pausing the R2Z2 feed for %s", format_duration(delay))
         return _Next.STOP if self._sleep(delay) else _Next.RETRY
 
 
-def _is_json(body: bytes) -> bool:
-    """Return whether ``body`` is one JSON value, whatever its shape."""
+def _body_problem(body: bytes) -> str | None:
+    """Return why ``body`` is not an R2Z2 document, or None when it is one.
+
+    Only the envelope is checked: a document with a killmail id but a broken
+    killmail is left to the importer, which rejects it by sequence number.
+    """
     try:
-        _syntax_decoder.decode(body)
-    except msgspec.ValidationError:
-        return True
+        _head_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        return f"is not an R2Z2 document ({exc})"
     except msgspec.DecodeError:
-        return False
-    return True
+        return "is not JSON"
+    return None
+
+
+_YEAR_SECONDS = 365.25 * 86400
+
+
+def format_duration(seconds: float) -> str:
+    """Format a duration in the two largest units: ``12 s``, ``3 d 4 h``, ``5.0 y``."""
+    sign = "-" if seconds < 0 else ""
+    whole = round(abs(seconds))
+    if whole < 60:
+        text = f"{whole} s"
+    elif whole < 3600:
+        text = f"{whole // 60} min {whole % 60} s"
+    elif whole < 86400:
+        text = f"{whole // 3600} h {whole % 3600 // 60} min"
+    elif whole < _YEAR_SECONDS:
+        text = f"{whole // 86400} d {whole % 86400 // 3600} h"
+    else:
+        text = f"{abs(seconds) / _YEAR_SECONDS:.1f} y"
+    return sign + text
 
 
 def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:
@@ -554,6 +771,17 @@ def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:
     if killmail_time is not None and killmail_time.tzinfo is None:
         killmail_time = killmail_time.replace(tzinfo=dt.UTC)
     return envelope.killmail_id, killmail_time
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    """Return whether a psycopg error means the connection is gone.
+
+    A lost connection has no SQLSTATE, or one of class 08 (connection
+    exception) or 57P (operator intervention, such as a shutdown). Others,
+    such as a lock timeout (55P03), are errors of one statement.
+    """
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
 def _first_line(exc: Exception) -> str:
