@@ -590,3 +590,28 @@ def test_unicode_digit_keys_not_history() -> None:
     reject = _only('{"¹": null}'.encode())
     assert isinstance(reject, RejectedRecord)
     assert "unrecognised" in reject.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            b'{"killmail_id": 1',
+            "invalid JSON: the text ends inside a value, so the record was cut off",
+        ),
+        (
+            b'{"killmail_id": tru}',
+            "invalid JSON: invalid character at byte 17, near '{\"killmail_id\": tru}'",
+        ),
+        (
+            b'{"killmail_id": 1}}',
+            "invalid JSON: more text after the end of the record at byte 19,"
+            " near '{\"killmail_id\": 1}}'",
+        ),
+    ],
+)
+def test_syntax_error_in_words(text: bytes, reason: str) -> None:
+    """msgspec's 'Input data was truncated' and byte offsets read as words."""
+    reject = _only(text)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.reason == reason

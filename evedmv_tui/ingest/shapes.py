@@ -279,7 +279,7 @@ def _invalid_from_msgspec(
         path = base
     if not isinstance(exc, msgspec.ValidationError):
         # A DecodeError that is no ValidationError: the text is not JSON.
-        return _Invalid(path, f"invalid JSON: {message}")
+        return _Invalid(path, f"invalid JSON: {_plain_syntax_error(message, raw)}")
     missing = _MISSING.match(message)
     if missing:
         if path is not None:
@@ -303,6 +303,27 @@ def explain_decode_error(
     """Return the JSON path and a plain reason for a failed decode of ``raw``."""
     invalid = _invalid_from_msgspec(exc, "$", raw)
     return invalid.field, invalid.reason
+
+
+_MALFORMED = re.compile(r"^JSON is malformed: (.+) \(byte (\d+)\)$")
+_SYNTAX_WORDS = {"trailing characters": "more text after the end of the record"}
+"""msgspec's syntax problems that read unclearly, in plain words."""
+
+
+def _plain_syntax_error(message: str, raw: bytes | msgspec.Raw | None) -> str:
+    """Return msgspec's syntax error in plain words, with the text where it is."""
+    if message == "Input data was truncated":
+        return "the text ends inside a value, so the record was cut off"
+    malformed = _MALFORMED.match(message)
+    if malformed is None:
+        return message
+    offset = int(malformed[2])
+    what = _SYNTAX_WORDS.get(malformed[1], malformed[1])
+    problem = f"{what} at byte {offset}"
+    if raw is None:
+        return problem
+    near = bytes(raw)[max(0, offset - 20) : offset + 20]
+    return f"{problem}, near {_clip_text(near.decode('utf-8', 'replace'))!r}"
 
 
 def _field_name(path: str | None) -> str:
