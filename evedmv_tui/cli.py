@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evedmv_tui import __version__
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable, printable_stdout
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="evedmv",
         description="EVE Online killmail intelligence and PostgreSQL performance"
         " dashboard. With no command, opens the dashboard.",
+        **examples(
+            "evedmv demo                  # load demo data and open the dashboard",
+            "evedmv import kills.jsonl    # import killmails",
+            "evedmv import --help         # help of one command, with examples",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"evedmv {__version__}")
     parser.add_argument(

@@ -68,6 +68,12 @@ def help_text(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
+def test_main_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = help_text((), capsys).splitlines()
+    assert "examples:" in lines
+    assert any(line.startswith("  evedmv demo ") for line in lines)
+
+
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_command_help_complete(
     path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
