@@ -177,16 +177,18 @@ class PendingSummary:
         return text
 
     def _waiting_text(self) -> str:
-        noun = "killmail waits" if self.waiting == 1 else "killmails wait"
+        one = self.waiting == 1
+        noun = "killmail waits" if one else "killmails wait"
         when = "later"
         if self.next_try_at is not None:
             utc = self.next_try_at.astimezone(datetime.UTC)
-            when = f"from {utc:%Y-%m-%d %H:%M} UTC"
+            when = f"from {utc:%Y-%m-%d %H:%M} UTC on"
         return (
-            f"{self.waiting:,} pending {noun} for a retry after failing"
-            f" (the wait doubles with each failure, up to a day): the next"
-            f" 'evedmv import' retries them {when}; run 'evedmv -vv import'"
-            " to see each killmail's error"
+            f"{self.waiting:,} pending {noun} for a retry after failing: any"
+            f" 'evedmv import PATH' {when} retries {'it' if one else 'them'},"
+            " and each further failure doubles the wait, up to a day. Run the"
+            " import with -vv (evedmv -vv import PATH) to see each killmail's"
+            " error"
         )
 
 
