@@ -172,7 +172,7 @@ def test_entity_page_names_offline(
     if offline:
         assert requests == []
         assert "offline:" in captured.err
-        assert "were not requested from ESI and show as ids" in captured.err
+        assert "were not requested from ESI, so they show as ids" in captured.err
     else:
         assert requests
         assert "offline:" not in captured.err
