@@ -39,6 +39,7 @@ from evedmv_tui.commands.arguments import (
     parse_time,
     whole,
 )
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.names import unnamed
@@ -50,7 +51,18 @@ BATTLE_ID = whole(1, BIGINT_MAX)
 
 
 def register(subparsers: Any) -> None:
-    battles = subparsers.add_parser("battles", help="detect, list and show battles")
+    battles = subparsers.add_parser(
+        "battles",
+        help="detect, list and show battles",
+        description="Battles are killmails clustered by system, time and the"
+        " pilots involved, with sides assigned from who shot whom. Imports"
+        " detect them after every batch; docs/battles.md describes how.",
+        **examples(
+            "evedmv battles list --since 2d --min-kills 20",
+            "evedmv battles show 42 --format discord",
+            "evedmv battles move 42 corporation 98000001 --side 2",
+        ),
+    )
     commands = battles.add_subparsers(
         title="battles commands", metavar="ACTION", required=True
     )
@@ -116,11 +128,26 @@ def register(subparsers: Any) -> None:
     show.set_defaults(handler=show_command)
 
     move = commands.add_parser(
-        "move", help="move an alliance, corporation or character to another side"
+        "move",
+        help="move an alliance, corporation or character to another side",
+        description="Move an entity to another side of a battle. The move is"
+        " stored and kept when the battle is detected again or gains kills.",
+        **examples(
+            "evedmv battles move 42 alliance 99000001 --side 1",
+            "evedmv battles move 42 character 2112000001 --new-side",
+        ),
     )
-    move.add_argument("battle_id", type=BATTLE_ID)
-    move.add_argument("entity_kind", choices=ENTITY_KINDS)
-    move.add_argument("entity_id", type=whole(1, BIGINT_MAX))
+    move.add_argument(
+        "battle_id", type=BATTLE_ID, help="the battle's id, as 'battles list' shows"
+    )
+    move.add_argument(
+        "entity_kind", choices=ENTITY_KINDS, help="the kind of entity to move"
+    )
+    move.add_argument(
+        "entity_id",
+        type=whole(1, BIGINT_MAX),
+        help="its id, as the report's entity list shows",
+    )
     target = move.add_mutually_exclusive_group(required=True)
     target.add_argument("--side", type=whole(1), help="the side number to move to")
     target.add_argument("--new-side", action="store_true", help="start a new side")

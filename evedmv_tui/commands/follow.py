@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, SECONDS, whole
+from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.esi import EsiClient, make_http_client
@@ -28,6 +29,11 @@ def register(subparsers: Any) -> None:
         description="Read zKillboard's R2Z2 feed (env EVEDMV_R2Z2_URL) in sequence"
         " order and import every killmail. The position is stored in the database,"
         " so the feed resumes where it stopped.",
+        **examples(
+            "evedmv follow",
+            "evedmv follow --once --json",
+            "evedmv follow --no-esi --max-documents 500",
+        ),
     )
     parser.add_argument(
         "--once",
