@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import psycopg
 import pytest
@@ -290,6 +291,19 @@ def test_pool_timeout_tells_stopped_server_from_busy_pool(
             db.fetch_value("SELECT 1")
         assert busy.value.title == "database busy or unreachable"
         assert busy.value.message == ("every pooled connection stayed busy for 0.5 s")
+        # A pool that lost its connections to an outage replaces them with
+        # pauses between attempts, while the server answers already. The
+        # pool's own count of connections tells that case from a busy pool.
+        stats = db.pool.get_stats()
+        replacing = {**stats, "pool_size": 0}
+        with (
+            mock.patch.object(db.pool, "get_stats", return_value=replacing),
+            db.connection(),
+            pytest.raises(DatabaseUnavailable) as reconnecting,
+        ):
+            db.fetch_value("SELECT 1")
+        assert reconnecting.value.title == "database reconnecting"
+        assert reconnecting.value.hint == "try again in a few seconds"
         own_cluster.stop()
         with pytest.raises(DatabaseUnavailable) as stopped:
             db.fetch_value("SELECT 1")

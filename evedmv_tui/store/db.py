@@ -240,6 +240,15 @@ class Database:
                 f"cannot connect ({connect_reason(exc)})",
                 "check that it runs ('evedmv db status') and read its log",
             )
+        if self.pool.get_stats().get("pool_size", 0) < self.pool.min_size:
+            # The pool lost its connections (a restart, an outage) and waits
+            # between attempts to open new ones, though the server is back.
+            return DatabaseUnavailable(
+                "database reconnecting",
+                "the server answers again, but the connections lost while it"
+                " was unreachable are still being replaced",
+                "try again in a few seconds",
+            )
         return DatabaseUnavailable(
             "database busy or unreachable",
             f"every pooled connection stayed busy for {self.borrow_timeout:g} s",
