@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,19 @@ from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.writer import WRITE_LOCK_KEY
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import TEST_USER_AGENT, shared_file
-from tests.fakes.server import FakeServer, Reply, read_json
+from tests.conftest import TEST_USER_AGENT
+from tests.fakes.server import FakeServer, Reply
+from tests.follow_support import (
+    FIRST,
+    NOW,
+    SECOND,
+    feed_paths,
+    follower,
+    real_documents,
+    stop_after,
+)
 
 USER_AGENT = TEST_USER_AGENT
-FIRST, SECOND = 900001, 900002
-NOW = dt.datetime(2026, 1, 21, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -53,42 +60,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def documents() -> dict[int, dict[str, Any]]:
-    """The two real R2Z2 documents, by sequence number."""
-    return {
-        sequence: read_json(
-            shared_file(f"killmails/feeds/r2z2_shrike_testdata_{sequence}.json")
-        )
-        for sequence in (FIRST, SECOND)
-    }
-
-
-def follower(
-    db: Database,
-    http: httpx.Client,
-    fake: FakeServer,
-    delays: list[float] | None = None,
-    *,
-    sleep: Callable[[float], object] | None = None,
-    **kwargs: Any,
-) -> R2Z2Follower:
-    """A follower whose waits are recorded in ``delays`` instead of slept.
-
-    Requests go back to back unless ``request_interval`` is given.
-    """
-    recorded = [] if delays is None else delays
-    kwargs.setdefault("request_interval", 0.0)
-    return R2Z2Follower(
-        db,
-        http,
-        fake.r2z2_url,
-        sleep=sleep or recorded.append,
-        clock=lambda: NOW,
-        **kwargs,
-    )
-
-
-def feed_paths(fake: FakeServer) -> list[str]:
-    return [r.path for r in fake.requests_to("GET", "/r2z2/")]
+    return real_documents()
 
 
 def killmail_count(db: Database) -> int:
@@ -457,16 +429,6 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/r2z2"
-
-
-def stop_after(delays: list[float], waits: int) -> Callable[[float], bool]:
-    """Return a sleep that records each wait and stops the run at ``waits``."""
-
-    def sleep(seconds: float) -> bool:
-        delays.append(seconds)
-        return len(delays) >= waits
-
-    return sleep
 
 
 def test_once_gives_up_on_unreachable_feed(db: Database, http: httpx.Client) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import itertools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,21 @@ from evedmv_tui.ingest import follow as follow_module
 from evedmv_tui.ingest.follow import (
     ONCE_RETRIES,
     FeedUnavailable,
-    R2Z2Follower,
     load_cursor,
     save_cursor,
 )
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import TEST_USER_AGENT, shared_file
-from tests.fakes.server import FakeServer, read_json
-
-FIRST, SECOND = 900001, 900002
-NOW = dt.datetime(2026, 1, 21, 12, 0, tzinfo=dt.UTC)
+from tests.conftest import TEST_USER_AGENT
+from tests.fakes.server import FakeServer
+from tests.follow_support import (
+    FIRST,
+    SECOND,
+    feed_paths,
+    follower,
+    real_documents,
+    stop_after,
+)
 
 
 @pytest.fixture
@@ -52,47 +55,13 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def documents() -> dict[int, dict[str, Any]]:
-    """The two real R2Z2 documents, by sequence number."""
-    return {
-        sequence: read_json(
-            shared_file(f"killmails/feeds/r2z2_shrike_testdata_{sequence}.json")
-        )
-        for sequence in (FIRST, SECOND)
-    }
+    return real_documents()
 
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the command's backoff pauses short enough for a test."""
     monkeypatch.setattr(follow_module, "BACKOFF_SECONDS", 0.01)
-
-
-def follower(
-    db: Database,
-    http: httpx.Client,
-    fake: FakeServer,
-    delays: list[float] | None = None,
-    **kwargs: Any,
-) -> R2Z2Follower:
-    """A follower whose waits are recorded in ``delays`` instead of slept."""
-    recorded = [] if delays is None else delays
-    kwargs.setdefault("request_interval", 0.0)
-    kwargs.setdefault("sleep", recorded.append)
-    return R2Z2Follower(db, http, fake.r2z2_url, clock=lambda: NOW, **kwargs)
-
-
-def feed_paths(fake: FakeServer) -> list[str]:
-    return [r.path for r in fake.requests_to("GET", "/r2z2/")]
-
-
-def stop_after(delays: list[float], waits: int) -> Callable[[float], bool]:
-    """Return a sleep that records each wait and stops the run at ``waits``."""
-
-    def sleep(seconds: float) -> bool:
-        delays.append(seconds)
-        return len(delays) >= waits
-
-    return sleep
 
 
 def follower_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
