@@ -527,40 +527,25 @@ def pending_count(db: Database) -> int:
     return int(value)
 
 
+@pytest.mark.parametrize("option", ["--no-esi", "--offline"])
 def test_no_esi_keeps_bodies_pending(
+    option: str,
     db: Database,
     fake: FakeServer,
     documents: dict[int, dict[str, Any]],
     command_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """--offline after follow is the deprecated name of --no-esi."""
     fake.publish(FIRST, bodyless(documents[FIRST]))
 
-    status = cli.main(["follow", "--once", "--no-esi"])
+    status = cli.main(["follow", "--once", option])
 
     assert status == 0
     assert not fake.requests_to("GET", "/esi/")
     assert pending_count(db) == 1
-    assert "deprecated" not in capsys.readouterr().err
-
-
-def test_offline_after_follow_is_deprecated_alias(
-    db: Database,
-    fake: FakeServer,
-    documents: dict[int, dict[str, Any]],
-    command_env: None,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    fake.publish(FIRST, bodyless(documents[FIRST]))
-
-    status = cli.main(["follow", "--once", "--offline"])
-
-    assert status == 0
-    assert not fake.requests_to("GET", "/esi/")
-    assert pending_count(db) == 1
-    assert "'follow --offline' is deprecated; use 'follow --no-esi'" in (
-        capsys.readouterr().err
-    )
+    deprecated = "'follow --offline' is deprecated; use 'follow --no-esi'"
+    assert (deprecated in capsys.readouterr().err) is (option == "--offline")
 
 
 def test_follow_help_lists_no_esi_only(capsys: pytest.CaptureFixture[str]) -> None:
