@@ -454,6 +454,15 @@ def test_hooks_see_fetched_killmails(
     assert inserted == sorted(p["killID"] for p in chosen)
 
 
+def write_listing(folder: Path, packages: list[dict[str, Any]]) -> Path:
+    """Write a zKillboard API list (ids and hashes only) of ``packages``."""
+    listing = folder / "zkb_api_list.json"
+    listing.write_text(
+        json.dumps([json.loads(reference(p)) for p in packages]), encoding="utf-8"
+    )
+    return listing
+
+
 def test_import_command_fetches_pending(
     db: Database,
     fake: FakeServer,
@@ -463,10 +472,7 @@ def test_import_command_fetches_pending(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     chosen = packages[:4]
-    listing = tmp_path / "zkb_api_list.json"
-    listing.write_text(
-        json.dumps([json.loads(reference(p)) for p in chosen]), encoding="utf-8"
-    )
+    listing = write_listing(tmp_path, chosen)
     serve(fake, chosen)
 
     offline_status = cli.main(["import", "--offline", str(listing)])
@@ -522,10 +528,7 @@ def test_later_import_skips_failed_pairs(
 ) -> None:
     """An unrelated import does not repeat the requests that returned 404."""
     failing, other = packages[:3], packages[3]
-    listing = tmp_path / "zkb_api_list.json"
-    listing.write_text(
-        json.dumps([json.loads(reference(p)) for p in failing]), encoding="utf-8"
-    )
+    listing = write_listing(tmp_path, failing)
     unrelated = tmp_path / "esi.json"
     unrelated.write_text(json.dumps(other["killmail"]), encoding="utf-8")
     fake.queue("GET", "/esi/killmails/", *[Reply.error(404, "not found")] * 3)
