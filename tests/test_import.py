@@ -883,7 +883,7 @@ def test_unknown_static_ids_warned(
 def test_unknown_static_in_builtin_universe(
     db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With only the demo's universe loaded, the hint asks for a first SDE."""
+    """With only the demo's universe loaded, the hint requests a first SDE."""
     load_tables(db, builtin_static_tables())
     (generated,) = generate_killmails(1, seed=5)
     document = json.loads(generated)

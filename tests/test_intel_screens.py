@@ -426,7 +426,8 @@ async def test_watch_screen_add_disable_delete(
         await pilot.pause()
         error = str(form.query_one("#form-error", Static).render())
         assert "unknown ship class 'banana'" in error
-        assert "known classes: " in error and "battleship" in error
+        assert "known classes: " in error
+        assert "battleship" in error
         form.query_one("#form-ship_classes", Input).value = ""
         form.query_one("#form-min_attackers", Input).value = "2"
         form.action_save()
@@ -501,7 +502,9 @@ async def test_watch_form_keys_in_one_burst_follow_tab(
         form = await _new_profile_form(pilot, "", "")
         burst = [*"big", "tab", "x", "tab", "y", "shift+tab", "z", "tab", "tab", "7"]
         for key in burst:
-            character = key if len(key) == 1 else "\t" if key == "tab" else None
+            character = key if len(key) == 1 else None
+            if key == "tab":
+                character = "\t"
             app.post_message(events.Key(key, character))
         await pilot.pause()
         await pilot.pause()

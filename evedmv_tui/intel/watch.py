@@ -481,7 +481,7 @@ def match_stored(db: Database, name: str, since: dt.datetime) -> int:
 
     Profiles match killmails as they are imported, so a new profile starts
     without matches; this records those it would have had. Other profiles
-    are left alone, and no listener is told, since these kills are not new.
+    are left alone, and no listener is notified, since these kills are not new.
     The killmails are read and matched in chunks of
     :data:`STORED_MATCH_CHUNK`, oldest first. Returns the new matches.
     """

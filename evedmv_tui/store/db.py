@@ -245,8 +245,8 @@ class Database:
             # between attempts to open new ones, though the server is back.
             return DatabaseUnavailable(
                 "database reconnecting",
-                "the server answers again, but the connections lost while it"
-                " was unreachable are still being replaced",
+                "the server accepts connections again, but the connections lost"
+                " while it was unreachable are still being replaced",
                 "try again in a few seconds",
             )
         return DatabaseUnavailable(
