@@ -10,14 +10,16 @@ from typing import Any, ClassVar
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from evedmv_tui.config import Settings
 from evedmv_tui.queries.overview import Overview
 from evedmv_tui.screens.home import describe_overview
+from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.plot import SeriesPlot, time_ticks, value_ticks
 from evedmv_tui.widgets.status import (
     ConnectionState,
@@ -675,3 +677,46 @@ async def test_plot_labels_narrow_range_roundly() -> None:
         labels = [match.group() for match in found if match]
         assert labels
         assert set(labels) <= {"111.50", "111.52", "111.54"}
+
+
+class TwoFields(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.submitted: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield OrderedInput(id="first")
+        yield OrderedInput(id="second")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submitted.append(f"{event.input.id}={event.value}")
+
+
+def burst(app: App[None], keys: list[str]) -> None:
+    """Post ``keys`` at once, as a paste or tmux send-keys delivers them."""
+    for key in keys:
+        character = key if len(key) == 1 else None
+        if key == "tab":
+            character = "\t"
+        app.post_message(events.Key(key, character))
+
+
+async def test_ordered_input_applies_burst_in_order() -> None:
+    """Bound keys (backspace, ctrl+u, enter) ran after the printable keys
+    that followed them: 'x', backspace, 'a' left 'x'."""
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        burst(app, [*"n1x", "backspace", "2", "tab", *"abc", "backspace", "d"])
+        await pilot.pause()
+        await pilot.pause()
+        first = app.query_one("#first", Input)
+        second = app.query_one("#second", Input)
+        assert first.value == "n12"
+        assert second.value == "abd"
+
+        burst(app, ["ctrl+u", *"ok", "enter", "shift+tab", "end", "!", "enter"])
+        await pilot.pause()
+        await pilot.pause()
+        assert second.value == "ok"
+        assert first.value == "n12!"
+        assert app.submitted == ["second=ok", "first=n12!"]

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, search
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.watch import FORM_FIELDS
+from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.status import StatusState
 from evedmv_tui.widgets.text import count_noun
 
@@ -81,7 +82,7 @@ class SearchScreen(DashboardScreen):
         self.hits: list[SearchHit] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Input(
+        yield OrderedInput(
             value=self.initial_text,
             placeholder="Name or id of a character, corporation, alliance or system",
             max_length=MAX_SEARCH_LENGTH,

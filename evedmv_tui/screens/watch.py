@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -32,6 +31,7 @@ from evedmv_tui.intel.watch import (
 )
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database, first_line
+from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.status import KeyFooter
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
@@ -137,34 +137,12 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
     return spec
 
 
-class FormInput(Input):
-    """A field of the profile form; enter saves the form, as its footer shows.
-
-    Textual queues each key on the field focused when the key arrives, and
-    moves the focus for ``tab`` only once that key has bubbled up to the
-    screen. Keys that arrive in one burst with a ``tab`` (a paste, a slow
-    SSH link, tmux ``send-keys``) were therefore typed into the field the
-    ``tab`` left. The field moves the focus itself, and hands on a key that
-    reaches it after the focus moved.
-    """
+class FormInput(OrderedInput):
+    """A field of the profile form; enter saves the form, as its footer shows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Save", id="watch_form.save"),
     ]
-
-    async def _on_key(self, event: events.Key) -> None:
-        focused = self.screen.focused
-        if focused is not None and focused is not self:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
-        elif event.key in ("tab", "shift+tab"):
-            event.stop()
-            event.prevent_default()
-            if event.key == "tab":
-                self.screen.focus_next()
-            else:
-                self.screen.focus_previous()
 
 
 class ProfileForm(ModalScreen[ProfileSpec | None]):

@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Input
+
+from evedmv_tui.widgets.ordered_input import OrderedInput
 
 
-class FilterInput(Input):
+class FilterInput(OrderedInput):
     """An input shown while a filter is edited; Escape closes it.
 
     The screen's own Escape goes back to the previous screen, so without

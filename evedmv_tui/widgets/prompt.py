@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.status import KeyFooter
 
 
@@ -50,7 +51,7 @@ class PromptScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.label, markup=False)
-            yield Input(id="prompt-input")
+            yield OrderedInput(id="prompt-input")
             yield Static("", id="prompt-error", markup=False)
             yield Label("Enter to open, Escape to cancel", classes="hint")
         yield KeyFooter()
