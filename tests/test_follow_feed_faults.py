@@ -296,13 +296,18 @@ def test_follow_command_once_ends_on_wrong_shape(
         fake.publish(sequence, b'{"hello": "world"}')
     fake.feed_sequence = 1017
 
-    status = cli.main(["follow", "--once", "--from-sequence", "1"])
+    status = cli.main(["follow", "--once", "--json", "--from-sequence", "1"])
 
     assert status == 2
-    err = capsys.readouterr().err
-    assert "is not an R2Z2 document" in err
-    assert "follow --once gives up" in err
+    captured = capsys.readouterr()
+    assert "is not an R2Z2 document" in captured.err
+    assert "follow --once gives up" in captured.err
     assert load_cursor(db) == 1
+    # What was done before giving up still reaches stdout, for a cron job.
+    summary = json.loads(captured.out)
+    assert summary["documents"] == 1
+    assert summary["rejected"] == 1
+    assert summary["inserted"] == 0
 
 
 def test_position_ahead_resumes_at_published(

@@ -14,7 +14,12 @@ from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.esi import EsiClient, make_http_client
-from evedmv_tui.ingest.follow import FollowSummary, R2Z2Follower, format_duration
+from evedmv_tui.ingest.follow import (
+    FeedUnavailable,
+    FollowSummary,
+    R2Z2Follower,
+    format_duration,
+)
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.widgets.text import count_noun
@@ -126,6 +131,11 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             print("evedmv: interrupted; the position is saved", file=sys.stderr)
             _print_summary(follower.summary(), as_json=args.json)
             return 130
+        except FeedUnavailable:
+            # What was stored before the feed failed, for a cron job's log;
+            # the error itself follows on stderr with exit status 2.
+            _print_summary(follower.summary(), as_json=args.json)
+            raise
     _print_summary(summary, as_json=args.json)
     # As for 'evedmv import': rejected documents make a cron job notice.
     return 1 if summary.rejected else 0
@@ -142,9 +152,9 @@ def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
     )
     print(
         f"followed R2Z2: {count_noun(summary.documents, 'document')},"
-        f" {summary.inserted} inserted,"
-        f" {summary.updated} updated, {summary.duplicates} duplicates,"
-        f" {summary.pending} pending, {summary.fetched} fetched from ESI,"
-        f" {summary.rejected} rejected, {summary.skipped} skipped; {lag};"
+        f" {summary.inserted:,} inserted, {summary.updated:,} updated,"
+        f" {count_noun(summary.duplicates, 'duplicate')},"
+        f" {summary.pending:,} pending, {summary.fetched:,} fetched from ESI,"
+        f" {summary.rejected:,} rejected, {summary.skipped:,} skipped; {lag};"
         f" position {summary.last_sequence}"
     )
