@@ -482,13 +482,18 @@ class R2Z2Follower:
                 published,
             )
         else:
+            # The search probes only some numbers of the span, so a document
+            # between two missing probes is skipped unseen (see the docs).
             log.warning(
-                "R2Z2 sequences %d to %d are missing (expired or never published)"
-                " although %d is published; skipped %d numbers",
+                "skipped R2Z2 sequences %d to %d (%d numbers): %d is missing"
+                " although %d is published, and the search found the next"
+                " document at %d (expired or never published documents)",
                 sequence,
                 found - 1,
-                published,
                 found - sequence,
+                sequence,
+                published,
+                found,
             )
         return found
 
