@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import json
 import logging
@@ -27,12 +28,14 @@ from evedmv_tui.ingest.follow import (
     load_cursor,
     save_cursor,
 )
+from evedmv_tui.ingest.pending import PendingSummary
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
 from tests.conftest import TEST_USER_AGENT
 from tests.fakes.server import FakeServer
 from tests.follow_support import (
     FIRST,
+    NOW,
     SECOND,
     feed_paths,
     follower,
@@ -570,3 +573,41 @@ def test_global_offline_hint_names_no_esi(
     assert status == 2
     err = capsys.readouterr().err
     assert "'follow --no-esi' reads the feed" in err
+
+
+@pytest.mark.parametrize(
+    ("counts", "delay"),
+    [
+        ({}, None),
+        # ESI as a whole failed: the follower's own short wait.
+        ({"failed": 2, "stop_reason": "ESI unavailable"}, 300.0),
+        ({"failed": 2}, 300.0),
+        # Killmails that failed for their own reason wait 15 minutes first.
+        ({"failed": 3, "errors": (("HTTP 404: not found", 3),)}, 900.0),
+        ({"failed": 3, "errors": (("HTTP 404: not found", 2),)}, 300.0),
+        # Pairs still waiting are due when the first wait ends.
+        ({"waiting": 4, "next_try_at": NOW + dt.timedelta(minutes=40)}, 2400.0),
+        ({"waiting": 4, "next_try_at": NOW + dt.timedelta(seconds=5)}, 300.0),
+    ],
+)
+def test_pending_retry_follows_killmail_waits(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    counts: dict[str, Any],
+    delay: float | None,
+) -> None:
+    """The follower fetched pending bodies again after 5 minutes although
+    each failed killmail waits 15, so the retry requested nothing."""
+    feed = follower(db, http, fake, pending_retry_seconds=300.0)
+    summary = PendingSummary(
+        requested=counts.get("failed", 0),
+        stored=0,
+        invalid=0,
+        failed=counts.get("failed", 0),
+        stop_reason=counts.get("stop_reason"),
+        errors=counts.get("errors", ()),
+        waiting=counts.get("waiting", 0),
+        next_try_at=counts.get("next_try_at"),
+    )
+    assert feed._pending_delay(summary) == delay

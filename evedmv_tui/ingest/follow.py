@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import msgspec
@@ -47,6 +47,9 @@ from evedmv_tui.esi import EsiClient, retry_after_seconds
 from evedmv_tui.ingest.hooks import BatchHook
 from evedmv_tui.store.db import Database, NamedSql
 from evedmv_tui.store.telemetry import operation
+
+if TYPE_CHECKING:
+    from evedmv_tui.ingest.pending import PendingSummary
 
 log = logging.getLogger(__name__)
 
@@ -254,9 +257,11 @@ class R2Z2Follower:
         sleep: waits; returns True when the follower should stop. The
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
-        pending_retry_seconds: after an ESI failure left bodies pending,
-            the wait before the follower fetches them again while the feed
-            has nothing new (a new bodyless document fetches them at once).
+        pending_retry_seconds: after ESI as a whole failed and left bodies
+            pending, the wait before the follower fetches them again while the
+            feed has nothing new (a new bodyless document fetches them at
+            once). Killmails that failed for their own reason are due when
+            their wait in ``killmail_index.next_try_at`` ends.
         monotonic: the clock of that wait and of the request interval,
             replaceable in tests.
     """
@@ -599,17 +604,44 @@ class R2Z2Follower:
         assert self.esi is not None
         summary = fetch_pending(self.db, self.esi, after_batch=self.after_batch)
         totals.fetched += summary.stored
-        if summary.failed or summary.stopped_early:
-            self._pending_retry_at = self._monotonic() + self.pending_retry_seconds
-            log.warning(
-                "killmail bodies stay pending after ESI errors (%d failed%s);"
-                " trying again in %s while the feed is quiet",
-                summary.failed,
-                ", then ESI stopped answering" if summary.stopped_early else "",
-                format_duration(self.pending_retry_seconds),
-            )
-        else:
+        delay = self._pending_delay(summary)
+        if delay is None:
             self._pending_retry_at = None
+            return
+        # Said once while bodies stay pending; each later retry that leaves
+        # some pending only logs at info level.
+        report = log.warning if self._pending_retry_at is None else log.info
+        self._pending_retry_at = self._monotonic() + delay
+        report(
+            "killmail bodies stay pending after ESI errors (%d failed%s%s);"
+            " trying again in %s while the feed is quiet",
+            summary.failed,
+            f", {summary.waiting:,} waiting" if summary.waiting else "",
+            ", then ESI stopped answering" if summary.stopped_early else "",
+            format_duration(delay),
+        )
+
+    def _pending_delay(self, summary: PendingSummary) -> float | None:
+        """Return the seconds until pending bodies are due again, or None.
+
+        ESI that failed as a whole (down, rate limited) is tried again after
+        :attr:`pending_retry_seconds`. A killmail that failed for its own
+        reason waits as :mod:`evedmv_tui.ingest.pending` says, so the retry
+        comes when the first such wait ends.
+        """
+        from evedmv_tui.ingest.pending import RETRY_FIRST_WAIT
+
+        delays = []
+        if summary.stopped_early or summary.failed > sum(
+            count for _, count in summary.errors
+        ):
+            delays.append(self.pending_retry_seconds)
+        if summary.errors:
+            delays.append(RETRY_FIRST_WAIT.total_seconds())
+        if summary.next_try_at is not None:
+            due = (summary.next_try_at - self._clock()).total_seconds()
+            delays.append(max(due, self.pending_retry_seconds))
+        return min(delays) if delays else None
 
     def _retry_pending_if_due(self, totals: _Totals) -> None:
         """Fetch the bodies an ESI failure left pending, once the wait is over."""
