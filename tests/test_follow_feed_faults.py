@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from evedmv_tui import cli
 from evedmv_tui.commands import follow as follow_command
 from evedmv_tui.esi import make_http_client
+from evedmv_tui.ingest import FOLLOW_LOCK_CLASS
 from evedmv_tui.ingest import follow as follow_module
 from evedmv_tui.ingest.follow import (
     ONCE_RETRIES,
@@ -611,3 +612,29 @@ def test_pending_retry_follows_killmail_waits(
         next_try_at=counts.get("next_try_at"),
     )
     assert feed._pending_delay(summary) == delay
+
+
+def test_second_follower_of_feed_stops(
+    db: Database,
+    db_url: str,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    command_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two followers of one feed fetched every document twice."""
+    fake.publish(FIRST, documents[FIRST])
+    with psycopg.connect(db_url, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(%s, hashtext('r2z2'))", (FOLLOW_LOCK_CLASS,)
+        )
+
+        assert cli.main(["follow", "--once"]) == 2
+        err = capsys.readouterr().err
+        assert "follow already running" in err
+        assert "another 'evedmv follow' reads the r2z2 feed" in err
+        assert feed_paths(fake) == []
+
+    # The lock ends with the other follower's connection.
+    assert cli.main(["follow", "--once"]) == 0
+    assert load_cursor(db) == FIRST

@@ -9,11 +9,14 @@ import logging
 import sys
 from typing import Any
 
+import psycopg
+
 from evedmv_tui.commands.arguments import BIGINT_MAX, SECONDS, whole
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import DEFAULT_USER_AGENT, Settings
-from evedmv_tui.errors import ConfigError
+from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.esi import EsiClient, make_http_client
+from evedmv_tui.ingest import FOLLOW_LOCK_CLASS
 from evedmv_tui.ingest.follow import (
     FeedUnavailable,
     FollowSummary,
@@ -22,6 +25,7 @@ from evedmv_tui.ingest.follow import (
 )
 from evedmv_tui.ingest.hooks import default_hooks
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.text import count_noun
 
 log = logging.getLogger(__name__)
@@ -119,6 +123,7 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             after_batch=default_hooks(),
             poll_seconds=args.poll_seconds,
         )
+        lock = _follow_lock(db, follower.feed)
         try:
             summary = follower.run(
                 max_documents=args.max_documents,
@@ -136,9 +141,35 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             # the error itself follows on stderr with exit status 2.
             _print_summary(follower.summary(), as_json=args.json)
             raise
+        finally:
+            lock.close()
     _print_summary(summary, as_json=args.json)
     # As for 'evedmv import': rejected documents make a cron job notice.
     return 1 if summary.rejected else 0
+
+
+def _follow_lock(db: Database, feed: str) -> psycopg.Connection[Any]:
+    """Take the feed's follow lock on a connection of its own and return it.
+
+    The lock lasts until the connection closes, also when the process dies.
+    Raises :class:`EvedmvError` when another follower holds it.
+    """
+    conn = psycopg.connect(
+        db.conninfo, autocommit=True, application_name=db.application_name
+    )
+    taken = db.fetch_value(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+        (FOLLOW_LOCK_CLASS, feed),
+        conn=conn,
+    )
+    if not taken:
+        conn.close()
+        raise EvedmvError(
+            "follow already running",
+            f"another 'evedmv follow' reads the {feed} feed into this database",
+            "stop it first: two followers would fetch every document twice",
+        )
+    return conn
 
 
 def _print_summary(summary: FollowSummary, *, as_json: bool) -> None:
