@@ -20,7 +20,7 @@ import msgspec
 
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.ingest.shapes import explain_decode_error
-from evedmv_tui.ingest.sources import other_encoding
+from evedmv_tui.ingest.sources import UTF8_BOM, other_encoding
 from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
@@ -269,6 +269,9 @@ def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
             f"{path} does not exist",
             "save the body of ESI's GET /markets/prices/ to a file and pass it",
         ) from None
+    # Editors on Windows start UTF-8 text with a byte order mark, which JSON
+    # decoders reject as a character outside any value.
+    data = data.removeprefix(UTF8_BOM)
     encoding = other_encoding(data[:4])
     if encoding is not None:
         raise PriceError(
@@ -289,6 +292,8 @@ def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
         raise _wrong_shape(path, data, exc) from None
     except msgspec.DecodeError as exc:
         raise _invalid_json(path, data, exc) from None
+    if not records:
+        raise _not_prices(path, "the array holds no price records")
     rows: list[MarketPrice] = []
     rejects: list[PriceReject] = []
     for index, raw in enumerate(records):

@@ -182,6 +182,7 @@ def test_bad_response_rejected(
         ),
         (b"42", "is a JSON number, not an array of price records", "expected"),
         (b"[1, }", "not valid JSON", "the file is damaged or was edited"),
+        (b"[]", "the array holds no price records", "expected"),
     ],
 )
 def test_unreadable_file_named_by_kind(
@@ -281,6 +282,19 @@ def test_command_lists_rejected_prices(
     assert body["read"] == 2
     assert body["rejects"][0]["position"] == "record 2"
     assert body["rejects"][0]["raw"] == '{"type_id": -3, "average_price": 1}'
+
+
+def test_price_file_with_byte_order_mark(db: Database, tmp_path: Path) -> None:
+    """Editors on Windows start UTF-8 files with a byte order mark."""
+    path = tmp_path / "prices.json"
+    body = '[{"type_id": 34, "average_price": 5.0, "adjusted_price": 4.0}]'
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+
+    summary = import_prices(db, path)
+
+    assert summary.read == 1
+    assert summary.inserted == 1
+    assert db.fetch_value("SELECT average_price FROM prices WHERE type_id = 34") == 5.0
 
 
 def test_utf16_price_file_says_convert(db: Database, tmp_path: Path) -> None:

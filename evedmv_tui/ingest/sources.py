@@ -624,7 +624,7 @@ def iter_tar(stream: Peekable, archive: str) -> Iterator[tuple[str, bytes]]:
         yield name, data
 
 
-_BOM = b"\xef\xbb\xbf"
+UTF8_BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte order mark."""
 _JSON_WHITESPACE = b" \t\r\n"
 _OTHER_BOMS = (
@@ -690,11 +690,11 @@ def json_documents(
 ) -> Iterator[RawDocument]:
     """Yield the documents of JSON text: an array, one document, or JSON Lines."""
     where = f"{prefix} " if prefix else ""
-    if stream.peek(len(_BOM))[: len(_BOM)] == _BOM:
+    if stream.peek(len(UTF8_BOM))[: len(UTF8_BOM)] == UTF8_BOM:
         # Editors on Windows start UTF-8 text with a byte order mark, which
         # JSON parsers reject as a character outside any value.
-        stream.read(len(_BOM))
-        whole_size = None if whole_size is None else whole_size - len(_BOM)
+        stream.read(len(UTF8_BOM))
+        whole_size = None if whole_size is None else whole_size - len(UTF8_BOM)
     _check_utf8(stream, source_file, prefix)
     first = _first_line(stream)
     if first.startswith(b"["):
