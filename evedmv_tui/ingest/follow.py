@@ -783,20 +783,26 @@ _YEAR_SECONDS = 365.25 * 86400
 
 
 def format_duration(seconds: float) -> str:
-    """Format a duration in the two largest units: ``12 s``, ``3 d 4 h``, ``5.0 y``."""
+    """Format a duration in the two largest units: ``12 s``, ``3 d 4 h``, ``5.0 y``.
+
+    A second unit of 0 is left out: ``5 min``, not ``5 min 0 s``.
+    """
     sign = "-" if seconds < 0 else ""
     whole = round(abs(seconds))
+    if whole >= _YEAR_SECONDS:
+        return f"{sign}{abs(seconds) / _YEAR_SECONDS:.1f} y"
     if whole < 60:
-        text = f"{whole} s"
-    elif whole < 3600:
-        text = f"{whole // 60} min {whole % 60} s"
-    elif whole < 86400:
-        text = f"{whole // 3600} h {whole % 3600 // 60} min"
-    elif whole < _YEAR_SECONDS:
-        text = f"{whole // 86400} d {whole % 86400 // 3600} h"
-    else:
-        text = f"{abs(seconds) / _YEAR_SECONDS:.1f} y"
-    return sign + text
+        return f"{sign}{whole} s"
+    for size, unit, small, small_unit in (
+        (86400, "d", 3600, "h"),
+        (3600, "h", 60, "min"),
+        (60, "min", 1, "s"),
+    ):
+        if whole >= size:
+            rest = whole % size // small
+            text = f"{whole // size} {unit}"
+            return sign + (f"{text} {rest} {small_unit}" if rest else text)
+    raise AssertionError("unreachable: whole >= 60 matches a unit")
 
 
 def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:

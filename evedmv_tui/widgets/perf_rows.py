@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 from rich.text import Text
 
+from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.monitor import regressions
 from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
 from evedmv_tui.monitor.memory import ALLOCATION_SITES_INTERVAL_SECONDS, MIB
@@ -574,7 +575,7 @@ def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
     text.append(
         f"live: {ingest.kills_per_minute:.1f} killmails/min over the last"
         f" {ingest.window_seconds // 60} min, median lag"
-        f" {'—' if lag is None else f'{lag:,.0f} s'} (kill time to stored)\n"
+        f" {'—' if lag is None else format_duration(lag)} (kill time to stored)\n"
     )
     text.append(
         f"pending bodies {counts.pending:,}, rejects {counts.rejects:,}"
@@ -583,7 +584,7 @@ def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
     for cursor in ingest.cursors:
         text.append(
             f"feed {cursor.feed}: sequence {cursor.sequence},"
-            f" moved {cursor.age_seconds:,.0f} s ago\n"
+            f" moved {format_duration(cursor.age_seconds)} ago\n"
         )
     if not ingest.cursors:
         text.append("no live feed cursor yet\n")
