@@ -333,23 +333,34 @@ def test_match_stored_records_past_kills_of_one_profile(
     _killmail(db, 7, system=AMAMAKE)
     watch.create_profile(db, ProfileSpec("other", solar_system_ids=(JITA,)))
     watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    _killmail(db, 999)
+    watch.match_batch(db, _batch(999))
     monkeypatch.setattr(watch, "STORED_MATCH_CHUNK", 2)
 
     since = T0 + dt.timedelta(minutes=2)
     with count_statements(db.telemetry) as counted:
         assert watch.match_stored(db, "jita", since) == 4
-    # The profile lookup, then chunks of 2 over the 5 killmails since then:
+    # The profile lookup, then chunks of 2 over the 6 killmails since then:
     # 3 reads and 3 matches, and an empty read that ends it.
     assert counted == [8]
 
     matches = watch.list_matches(db)
     assert {(m.profile_name, m.killmail_id) for m in matches} == {
+        ("other", 999),
+        ("jita", 999),
         ("jita", 2),
         ("jita", 5),
         ("jita", 12),
         ("jita", 30),
     }
     assert watch.match_stored(db, "jita", since) == 0
+    # The newest kill was recorded before the backfilled ones: first by kill
+    # time, last by recording.
+    jita = watch.get_profile(db, "jita").profile_id
+    by_time = watch.list_matches(db, profile_id=jita, by_kill_time=True)
+    assert [m.killmail_id for m in by_time] == [999, 30, 12, 5, 2]
+    by_record = watch.list_matches(db, profile_id=jita)
+    assert by_record[-1].killmail_id == 999
     watch.set_enabled(db, ["jita"], False)
     with pytest.raises(WatchError, match="disabled"):
         watch.match_stored(db, "jita", since)

@@ -215,9 +215,9 @@ def _register_watch(subparsers: Any) -> None:
     backfill.set_defaults(handler=watch_backfill)
     matches = actions.add_parser(
         "matches",
-        help="list recorded matches, newest first",
-        description="List recorded matches, newest first, of one profile or of"
-        " all of them.",
+        help="list recorded matches, newest kill first",
+        description="List recorded matches by kill time, newest first, of one"
+        " profile or of all of them.",
         **examples("evedmv watch matches", "evedmv watch matches caps --limit 10"),
     )
     matches.add_argument("name", nargs="?", help="only this profile's matches")
@@ -580,7 +580,9 @@ def watch_matches(args: argparse.Namespace, settings: Settings) -> int:
         profile_id = None
         if args.name is not None:
             profile_id = watch.get_profile(db, args.name).profile_id
-        matches = watch.list_matches(db, profile_id=profile_id, limit=args.limit)
+        matches = watch.list_matches(
+            db, profile_id=profile_id, limit=args.limit, by_kill_time=True
+        )
     if not matches:
         print("no matches recorded")
         return 0

@@ -408,8 +408,13 @@ def list_matches(
     profile_id: int | None = None,
     after: int | None = None,
     limit: int = 100,
+    by_kill_time: bool = False,
 ) -> list[WatchMatch]:
     """Return recorded matches, newest first (only those after ``after``).
+
+    Newest is the latest recorded, or with ``by_kill_time`` the latest kill:
+    a backfill records old kills after new ones, and a list for reading
+    shows kills by time.
 
     The matches and their killmails are two statements. One joined
     statement has no time bound at planning time, so every
@@ -418,7 +423,12 @@ def list_matches(
     with operation("intel.watch"):
         rows = db.fetch_all(
             load_sql("evedmv_tui.intel", "watch_matches"),
-            {"profile_id": profile_id, "after": after, "limit": limit},
+            {
+                "profile_id": profile_id,
+                "after": after,
+                "limit": limit,
+                "by_time": by_kill_time,
+            },
         )
         if not rows:
             return []

@@ -270,7 +270,9 @@ def load_watch_data(db: Database, profile_name: str | None) -> WatchData:
     if selected is None and profiles:
         selected = profiles[0]
     matches = (
-        watch.list_matches(db, profile_id=selected.profile_id, limit=200)
+        watch.list_matches(
+            db, profile_id=selected.profile_id, limit=200, by_kill_time=True
+        )
         if selected
         else []
     )
