@@ -421,6 +421,13 @@ async def test_watch_screen_add_disable_delete(
         await pilot.pause()
         assert "Min attackers" in str(form.query_one("#form-error", Static).render())
         form.query_one("#form-min_attackers", Input).value = ""
+        form.query_one("#form-min_value", Input).value = "lots"
+        form.action_save()
+        await pilot.pause()
+        error = str(form.query_one("#form-error", Static).render())
+        # The message gives the expected form already; no second line repeats it.
+        assert error.count("give an ISK amount") == 1
+        form.query_one("#form-min_value", Input).value = ""
         form.query_one("#form-ship_classes", Input).value = "banana"
         form.action_save()
         await pilot.pause()

@@ -134,7 +134,8 @@ def test_duplicate_name_rejected(db: Database) -> None:
     ("spec", "message"),
     [
         (ProfileSpec("empty"), "no conditions"),
-        (ProfileSpec("", min_attackers=2), "must be 1 to"),
+        (ProfileSpec("", min_attackers=2), "the profile has no name"),
+        (ProfileSpec("x" * 101, min_attackers=2), "is 101 characters long, more than"),
         (ProfileSpec("bad id", character_ids=(0,)), "not a positive id"),
         (ProfileSpec("bad class", ship_classes=("dreadnought",)), "unknown ship"),
         (ProfileSpec("neg", min_value=-1.0), "not a finite amount of 0 or more"),

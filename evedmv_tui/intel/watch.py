@@ -67,11 +67,18 @@ class ProfileSpec:
     def validate(self) -> None:
         """Raise :class:`WatchError` naming the first invalid field."""
         where = f"watch profile {self.name!r}"
-        if not self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
+        if not self.name.strip():
             raise WatchError(
                 "invalid watch profile",
-                f"name {self.name!r} must be 1 to {MAX_NAME_LENGTH} characters",
-                "choose a shorter, non-empty name",
+                "the profile has no name",
+                "give it a name, such as capitals or home-fleets",
+            )
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise WatchError(
+                "invalid watch profile",
+                f"name {self.name[:20]!r}... is {len(self.name)} characters long,"
+                f" more than {MAX_NAME_LENGTH}",
+                "choose a shorter name",
             )
         for field in _ID_FIELDS:
             bad = [i for i in getattr(self, field) if i <= 0]

@@ -243,7 +243,9 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         try:
             spec = parse_form(values, enabled=enabled)
         except WatchError as exc:
-            text = exc.message if exc.hint is None else f"{exc.message}\n{exc.hint}"
+            text = exc.message
+            if exc.hint and exc.hint not in exc.message:
+                text += f"\n{exc.hint}"
             self.query_one("#form-error", Static).update(text)
             return
         self.dismiss(spec)
@@ -467,7 +469,7 @@ class WatchScreen(DashboardScreen):
         message = getattr(error, "message", None) or first_line(error)
         if isinstance(error, WatchError):
             advice = "Correct it and press Enter to save."
-            if error.hint:
+            if error.hint and error.hint not in error.message:
                 advice = f"{error.hint[0].upper()}{error.hint[1:]}. {advice}"
         else:
             advice = (
