@@ -293,7 +293,7 @@ def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
     except msgspec.DecodeError as exc:
         raise _invalid_json(path, data, exc) from None
     if not records:
-        raise _not_prices(path, "the array holds no price records")
+        raise _not_prices(path, "the array contains no price records")
     rows: list[MarketPrice] = []
     rejects: list[PriceReject] = []
     for index, raw in enumerate(records):

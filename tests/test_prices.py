@@ -182,7 +182,7 @@ def test_bad_response_rejected(
         ),
         (b"42", "is a JSON number, not an array of price records", "expected"),
         (b"[1, }", "not valid JSON", "the file is damaged or was edited"),
-        (b"[]", "the array holds no price records", "expected"),
+        (b"[]", "the array contains no price records", "expected"),
     ],
 )
 def test_unreadable_file_named_by_kind(

@@ -152,17 +152,17 @@ def _follow_lock(db: Database, feed: str) -> psycopg.Connection[Any]:
     """Take the feed's follow lock on a connection of its own and return it.
 
     The lock lasts until the connection closes, also when the process dies.
-    Raises :class:`EvedmvError` when another follower holds it.
+    Raises :class:`EvedmvError` when another follower has it.
     """
     conn = psycopg.connect(
         db.conninfo, autocommit=True, application_name=db.application_name
     )
-    taken = db.fetch_value(
+    locked = db.fetch_value(
         "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
         (FOLLOW_LOCK_CLASS, feed),
         conn=conn,
     )
-    if not taken:
+    if not locked:
         conn.close()
         raise EvedmvError(
             "follow already running",

@@ -626,7 +626,7 @@ class R2Z2Follower:
 
         ESI that failed as a whole (down, rate limited) is tried again after
         :attr:`pending_retry_seconds`. A killmail that failed for its own
-        reason waits as :mod:`evedmv_tui.ingest.pending` says, so the retry
+        reason waits as :mod:`evedmv_tui.ingest.pending` sets, so the retry
         comes when the first such wait ends.
         """
         from evedmv_tui.ingest.pending import RETRY_FIRST_WAIT
