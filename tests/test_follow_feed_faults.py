@@ -583,11 +583,13 @@ def test_global_offline_hint_names_no_esi(
     [
         ({}, None),
         # ESI as a whole failed: the follower's own short wait.
-        ({"failed": 2, "stop_reason": "ESI unavailable"}, 300.0),
-        ({"failed": 2}, 300.0),
-        # Killmails that failed for their own reason wait 15 minutes first.
+        ({"failed": 2, "unavailable": 2, "stop_reason": "ESI unavailable"}, 300.0),
+        ({"failed": 2, "unavailable": 2}, 300.0),
+        # Killmails that failed for their own reason wait 15 minutes first,
+        # also when the summary lists only their most common errors.
         ({"failed": 3, "errors": (("HTTP 404: not found", 3),)}, 900.0),
-        ({"failed": 3, "errors": (("HTTP 404: not found", 2),)}, 300.0),
+        ({"failed": 5, "errors": (("HTTP 404: not found", 2),)}, 900.0),
+        ({"failed": 3, "unavailable": 1}, 300.0),
         # Pairs still waiting are due when the first wait ends.
         ({"waiting": 4, "next_try_at": NOW + dt.timedelta(minutes=40)}, 2400.0),
         ({"waiting": 4, "next_try_at": NOW + dt.timedelta(seconds=5)}, 300.0),
@@ -612,6 +614,7 @@ def test_pending_retry_follows_killmail_waits(
         errors=counts.get("errors", ()),
         waiting=counts.get("waiting", 0),
         next_try_at=counts.get("next_try_at"),
+        unavailable_failed=counts.get("unavailable", 0),
     )
     assert feed._pending_delay(summary) == delay
 

@@ -632,11 +632,9 @@ class R2Z2Follower:
         from evedmv_tui.ingest.pending import RETRY_FIRST_WAIT
 
         delays = []
-        if summary.stopped_early or summary.failed > sum(
-            count for _, count in summary.errors
-        ):
+        if summary.stopped_early or summary.unavailable_failed:
             delays.append(self.pending_retry_seconds)
-        if summary.errors:
+        if summary.failed > summary.unavailable_failed:
             delays.append(RETRY_FIRST_WAIT.total_seconds())
         if summary.next_try_at is not None:
             due = (summary.next_try_at - self._clock()).total_seconds()

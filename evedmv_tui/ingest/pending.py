@@ -154,6 +154,9 @@ class PendingSummary:
     """Pending pairs not requested because their next try is still ahead."""
     next_try_at: datetime.datetime | None = None
     """The earliest next try of the waiting pairs."""
+    unavailable_failed: int = 0
+    """Failed pairs, of ``failed``, that failed because ESI as a whole was
+    unavailable; they wait for no next try."""
 
     @property
     def stopped_early(self) -> bool:
@@ -241,7 +244,7 @@ def fetch_pending(
         workers: concurrent ESI requests.
         import_bodies: the import function, replaceable in tests.
     """
-    requested = stored = failed = 0
+    requested = stored = failed = unavailable_failed = 0
     invalid_ids: list[int] = []
     errors: collections.Counter[str] = collections.Counter()
     stop_reason: str | None = None
@@ -272,6 +275,7 @@ def fetch_pending(
             invalid_ids.extend(p.killmail_id for p, _ in outcomes.invalid)
             errors.update(_without_request(error) for _, error in outcomes.failed)
             failed += len(outcomes.failed) + len(outcomes.unavailable_failed)
+            unavailable_failed += len(outcomes.unavailable_failed)
             if outcomes.unavailable is not None:
                 stop_reason = _stop_reason(outcomes.unavailable)
                 log.warning(
@@ -292,6 +296,7 @@ def fetch_pending(
         tuple(errors.most_common(_ERRORS_SHOWN)),
         waiting,
         next_try_at,
+        unavailable_failed,
     )
     if requested or waiting:
         log.info("fetched pending killmails: %s", summary)
