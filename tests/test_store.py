@@ -293,7 +293,7 @@ def test_pool_timeout_tells_stopped_server_from_busy_pool(
         assert busy.value.message == ("every pooled connection stayed busy for 0.5 s")
         # A pool that lost its connections to an outage replaces them with
         # pauses between attempts, while the server accepts connections again. The
-        # pool's own count of connections tells that case from a busy pool.
+        # pool's own count of connections separates that case from a busy pool.
         stats = db.pool.get_stats()
         replacing = {**stats, "pool_size": 0}
         with (

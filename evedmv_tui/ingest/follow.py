@@ -791,16 +791,17 @@ def format_duration(seconds: float) -> str:
         return f"{sign}{abs(seconds) / _YEAR_SECONDS:.1f} y"
     if whole < 60:
         return f"{sign}{whole} s"
-    for size, unit, small, small_unit in (
-        (86400, "d", 3600, "h"),
-        (3600, "h", 60, "min"),
-        (60, "min", 1, "s"),
-    ):
-        if whole >= size:
-            rest = whole % size // small
-            text = f"{whole // size} {unit}"
-            return sign + (f"{text} {rest} {small_unit}" if rest else text)
-    raise AssertionError("unreachable: whole >= 60 matches a unit")
+    if whole >= 86400:
+        size, unit, small, small_unit = 86400, "d", 3600, "h"
+    elif whole >= 3600:
+        size, unit, small, small_unit = 3600, "h", 60, "min"
+    else:
+        size, unit, small, small_unit = 60, "min", 1, "s"
+    text = f"{sign}{whole // size} {unit}"
+    rest = whole % size // small
+    if rest:
+        text += f" {rest} {small_unit}"
+    return text
 
 
 def _envelope_facts(body: bytes) -> tuple[int | None, dt.datetime | None]:

@@ -169,8 +169,8 @@ class PendingSummary:
             f" {self.invalid:,} invalid, {self.failed:,} failed"
         )
         if self.errors:
-            shown = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
-            text += f" ({shown})"
+            listed = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
+            text += f" ({listed})"
         if self.stop_reason is not None:
             text += (
                 f" (stopped early because {self.stop_reason}; the rest stay pending)"
@@ -180,15 +180,15 @@ class PendingSummary:
         return text
 
     def _waiting_text(self) -> str:
-        one = self.waiting == 1
-        noun = "killmail waits" if one else "killmails wait"
+        single = self.waiting == 1
+        noun = "killmail waits" if single else "killmails wait"
         when = "later"
         if self.next_try_at is not None:
             utc = self.next_try_at.astimezone(datetime.UTC)
             when = f"from {utc:%Y-%m-%d %H:%M} UTC on"
         return (
             f"{self.waiting:,} pending {noun} for a retry after failing: any"
-            f" 'evedmv import PATH' {when} retries {'it' if one else 'them'},"
+            f" 'evedmv import PATH' {when} retries {'it' if single else 'them'},"
             " and each further failure doubles the wait, up to a day. Run the"
             " import with -vv (evedmv -vv import PATH) to see each killmail's"
             " error"
@@ -331,10 +331,10 @@ def _warn_invalid(killmail_ids: list[int]) -> None:
     """Log one warning naming the first pairs ESI rejected as invalid."""
     if not killmail_ids:
         return
-    shown = ", ".join(str(i) for i in killmail_ids[:_INVALID_IDS_SHOWN])
+    listed = ", ".join(str(i) for i in killmail_ids[:_INVALID_IDS_SHOWN])
     more = len(killmail_ids) - _INVALID_IDS_SHOWN
     if more > 0:
-        shown += f" and {more:,} more"
+        listed += f" and {more:,} more"
     noun = "killmail" if len(killmail_ids) == 1 else "killmails"
     log.warning(
         "ESI rejected the hash of %d %s as invalid (%s): they are not stored"
@@ -342,7 +342,7 @@ def _warn_invalid(killmail_ids: list[int]) -> None:
         " came from; an import with the right hash requests them again.",
         len(killmail_ids),
         noun,
-        shown,
+        listed,
     )
 
 

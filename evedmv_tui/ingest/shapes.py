@@ -288,13 +288,13 @@ def _invalid_from_msgspec(
     name = _field_name(path)
     value = _value_at(raw, relative)
     if value is not _NO_VALUE:
-        shown = f" {clip_value(value)}"
+        value_text = f" {clip_value(value)}"
     elif relative == "$" and raw is not None:
         # Too deeply nested to decode: show the start of the text instead.
-        shown = f" {_clip_text(_text(raw))}"
+        value_text = f" {_clip_text(_text(raw))}"
     else:
-        shown = ""
-    return _Invalid(path, f"{name}{shown} {_plain_problem(message)}")
+        value_text = ""
+    return _Invalid(path, f"{name}{value_text} {_plain_problem(message)}")
 
 
 def explain_decode_error(
@@ -318,8 +318,8 @@ def _plain_syntax_error(message: str, raw: bytes | msgspec.Raw | None) -> str:
     if malformed is None:
         return message
     offset = int(malformed[2])
-    what = _SYNTAX_WORDS.get(malformed[1], malformed[1])
-    problem = f"{what} at byte {offset}"
+    problem_words = _SYNTAX_WORDS.get(malformed[1], malformed[1])
+    problem = f"{problem_words} at byte {offset}"
     if raw is None:
         return problem
     near = bytes(raw)[max(0, offset - 20) : offset + 20]
