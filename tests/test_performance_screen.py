@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from textual.app import App
-from textual.widgets import Input, TabbedContent, TabPane, Tabs
+from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
@@ -901,6 +901,10 @@ async def test_alerts_tab_lists_regressions(settings: Settings) -> None:
         assert cells[0] == "✖ critical"
         assert cells[2].startswith("hit ratio: critical level: opened at 96.3 %")
         assert app.status.describe_alerts() == "1 alert, worst critical"
+        # The summary line counts the tab's rows: the recorded poll's own
+        # error and two warnings, and the critical regression as an error.
+        summary = str(screen.query_one("#perf-summary", Static).render())
+        assert "✖ 2 errors ▲ 2 warnings" in summary
 
 
 async def test_confirm_names_query_on_one_line() -> None:

@@ -33,6 +33,7 @@ from evedmv_tui.monitor.explain import (
 )
 from evedmv_tui.monitor.ingest import IngestHealth
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
+from evedmv_tui.monitor.regressions import Alert
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.connect import server_conninfo
@@ -555,10 +556,12 @@ class PerformanceScreen(DashboardScreen):
         NOTE: the centre judges a poll's samples while the screen shows that
         poll, so an alert the poll opened may appear one poll later.
         """
+        return perf_rows.regression_rows(self._open_regressions(), snapshot.at)
+
+    def _open_regressions(self) -> list[Alert]:
+        """Return the open regression alerts of the app's alert centre, if any."""
         center = getattr(self.app, "alert_center", None)
-        if center is None:
-            return []
-        return perf_rows.regression_rows(center.service.active(), snapshot.at)
+        return [] if center is None else center.service.active()
 
     def _show_problem(self, selector: str, snapshot: Snapshot, panel: str) -> None:
         widget = self.query_one(selector, Static)
@@ -668,6 +671,7 @@ class PerformanceScreen(DashboardScreen):
                 paused=self.paused,
                 interval=interval,
                 app_lost_at=app_lost_at,
+                regression_alerts=self._open_regressions(),
             )
         )
 

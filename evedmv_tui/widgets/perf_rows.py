@@ -304,6 +304,13 @@ def _cell_text(cell: Cell) -> str:
     return "" if cell is None else str(cell)
 
 
+def regression_level(alert: regressions.Alert) -> Severity:
+    """Return the monitor's level of a regression alert: high and above are errors."""
+    if alert.severity >= regressions.Severity.HIGH:
+        return Severity.ERROR
+    return Severity.WARNING
+
+
 def regression_rows(alerts: Sequence[regressions.Alert], now: float) -> list[Row]:
     """Return rows for the open regression alerts, worst first.
 
@@ -312,10 +319,7 @@ def regression_rows(alerts: Sequence[regressions.Alert], now: float) -> list[Row
     """
     rows: list[Row] = []
     for alert in sorted(alerts, key=lambda a: a.severity, reverse=True):
-        if alert.severity >= regressions.Severity.HIGH:
-            level = Severity.ERROR
-        else:
-            level = Severity.WARNING
+        level = regression_level(alert)
         word = regressions.severity_text(alert)
         cell = Text(f"{level.glyph} {word}", style=severity_cell(level).style)
         message = f"{alert.label or alert.key}: {regressions.describe(alert, now)}"
@@ -345,8 +349,12 @@ def summary_text(
     paused: bool,
     interval: float | None = None,
     app_lost_at: float | None = None,
+    regression_alerts: Sequence[regressions.Alert] = (),
 ) -> Text:
     """Return the screen's top line: server, interval, cost and alert counts.
+
+    The counts are of every row of the Alerts tab: the snapshot's alerts
+    and ``regression_alerts``, the open regression alerts listed with them.
 
     ``interval`` is the poll interval now set, when it changed after the
     snapshot was taken; the snapshot's own interval is shown otherwise.
@@ -366,8 +374,10 @@ def summary_text(
     # The major version is enough here: the header gives the whole one, and
     # the line must leave room for the alert counts and the poll's cost.
     version = caps.server_version.split(".")[0] if caps is not None else "?"
-    errors = sum(1 for a in snapshot.alerts if a.severity == Severity.ERROR)
-    warnings = sum(1 for a in snapshot.alerts if a.severity == Severity.WARNING)
+    levels = [a.severity for a in snapshot.alerts]
+    levels += [regression_level(a) for a in regression_alerts]
+    errors = levels.count(Severity.ERROR)
+    warnings = levels.count(Severity.WARNING)
     cost = snapshot.cost
     every = snapshot.interval if interval is None else interval
     text = Text(f"PostgreSQL {version} · every {every:g} s · ")
