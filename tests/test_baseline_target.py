@@ -119,8 +119,8 @@ async def feed(
 async def test_other_database_learns_its_own_baseline(tmp_path: Path) -> None:
     """A fresh database is learned anew, not judged by another one's baseline.
 
-    intel.watch at 8.22 ms on a new cluster is a high regression against the
-    1.79 ms learned on another cluster, so a shared file would alert here.
+    intel.watch at 822 ms on a new cluster is a high regression against the
+    179 ms learned on another cluster, so a shared file would alert here.
     """
     state = tmp_path / "state"
     production = Settings(dsn="postgresql://db.example.com/intel", state_dir=state)
@@ -128,14 +128,14 @@ async def test_other_database_learns_its_own_baseline(tmp_path: Path) -> None:
 
     service = await AlertService.open(baseline_file(production))
     try:
-        raised, at = await feed(service, 1.79, 40, 1_000_000.0)
+        raised, at = await feed(service, 179.0, 40, 1_000_000.0)
         assert raised == 0
     finally:
         await service.close()
 
     service = await AlertService.open(baseline_file(staging))
     try:
-        raised, _ = await feed(service, 8.22, 40, at)
+        raised, _ = await feed(service, 822.0, 40, at)
         assert raised == 0
         assert service.active() == []
     finally:
@@ -152,7 +152,7 @@ async def test_restart_keeps_database_baselines(tmp_path: Path) -> None:
 
     service = await AlertService.open(baseline_file(first))
     try:
-        _, at = await feed(service, 1.79, 40, 1_000_000.0)
+        _, at = await feed(service, 179.0, 40, 1_000_000.0)
     finally:
         await service.close()
 
@@ -161,7 +161,7 @@ async def test_restart_keeps_database_baselines(tmp_path: Path) -> None:
         baseline = service.detector.baseline(KEY)
         assert baseline is not None
         assert baseline.count >= 20
-        raised, _ = await feed(service, 8.22, 4, at)
+        raised, _ = await feed(service, 822.0, 4, at)
         assert raised == 1
     finally:
         await service.close()

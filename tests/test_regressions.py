@@ -63,7 +63,8 @@ def test_statistics_helpers() -> None:
 
 def test_rule_for_metric_names() -> None:
     assert rule_for("statement:abc:mean_ms").pattern == "*_ms"
-    assert rule_for("operation:battle_report:p95_ms").pattern == "*_ms"
+    assert rule_for("operation:battle_report:p95_ms").pattern == "operation:*_ms"
+    assert rule_for("operation:app.heartbeat:p50_ms").min_value == 100.0
     assert not rule_for("monitor:poll_ms").baselined
     assert not rule_for("memory:trend_bytes_per_min").baselined
     assert rule_for("database:hit_ratio").direction == "down"
@@ -188,6 +189,62 @@ def test_small_absolute_change_is_ignored() -> None:
     detector = RegressionDetector()
     changes = feed(detector, noisy(0.02, 40) + [0.2] * 20)
     assert changes == []
+
+
+HEARTBEAT = "operation:app.heartbeat:p95_ms"
+
+
+@pytest.mark.parametrize(
+    ("key", "usual", "slower"),
+    [
+        (HEARTBEAT, 0.412, 6.62),
+        (HEARTBEAT, 0.938, 12.1),
+        ("operation:battles.parameters:p95_ms", 3.36, 11.3),
+        ("operation:battles.list:p95_ms", 10.5, 20.0),
+        ("operation:intel.watch:p95_ms", 1.08, 10.2),
+        ("operation:battles.list:p95_ms", 60.0, 99.0),
+        ("operation:battles.list:p95_ms", 80.0, 125.0),
+    ],
+)
+def test_operation_latency_noise_ignored(key: str, usual: float, slower: float) -> None:
+    """An operation that stays fast, or gets a few ms slower, raises nothing.
+
+    On a loaded machine an idle operation's p95 can rise to tens of times
+    its sub-millisecond baseline. A user notices no such change while the
+    operation stays under 100 ms, or within 50 ms of its baseline.
+    """
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(usual, 40) + noisy(slower, 60, seed=4), key=key)
+    assert changes == []
+
+
+@pytest.mark.parametrize(
+    ("usual", "slower", "severity"),
+    [
+        (5.0, 400.0, Severity.CRITICAL),
+        (200.0, 1800.0, Severity.HIGH),
+        (80.0, 140.0, Severity.LOW),
+        (0.4, 150.0, Severity.CRITICAL),
+    ],
+)
+def test_operation_latency_regression_opens(
+    usual: float, slower: float, severity: Severity
+) -> None:
+    detector = RegressionDetector()
+    changes = feed(
+        detector, noisy(usual, 40) + noisy(slower, 10, seed=4), key=HEARTBEAT
+    )
+    opened = [c for c in changes if c.kind == "opened"]
+    assert len(opened) == 1
+    assert opened[0].severity == severity
+    assert opened[0].at == 1_000_000.0 + (40 + 2) * POLL
+
+
+def test_operation_under_min_value_recovers() -> None:
+    """An operation back under 100 ms clears, though still above its baseline."""
+    detector = RegressionDetector()
+    changes = feed(detector, noisy(5.0, 40) + [400.0] * 4 + [60.0] * 3, key=HEARTBEAT)
+    assert kinds(changes) == ["opened", "updated", "updated", "updated", "cleared"]
 
 
 def test_severity_rises_with_persistence() -> None:
