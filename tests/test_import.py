@@ -451,6 +451,43 @@ def test_rejects_list_command(
     assert "no import with the id 999999 is recorded" in capsys.readouterr().err
 
 
+def test_reimport_keeps_rejects_of_first_import(
+    db_url: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Importing a bad file again once moved its rejects to the new import, so
+    the 'rejects list --import N' hint of the first import listed nothing."""
+    path = _write_lines(
+        tmp_path / "bad.jsonl",
+        [b'{"killmail_id": 5, "x": 1}', b'{"killmail_id": 6, "x": 2}'],
+    )
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    ids = []
+    for _ in range(2):
+        assert main([*base, "import", "--offline", "--json", str(path)]) == 1
+        ids.append(json.loads(capsys.readouterr().out.splitlines()[-1])["import_id"])
+    first, second = ids
+
+    assert _count(db, "SELECT count(*) FROM rejects") == 2
+    for import_id in (first, second):
+        assert main([*base, "rejects", "list", "--import", str(import_id)]) == 0
+        output = capsys.readouterr().out
+        assert "no rejected records" not in output
+        assert output.count(f"(imports {first}, {second}): {path} line") == 2
+    assert main([*base, "rejects", "list", "--json", "--import", str(first)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["killmail_id"] for row in rows] == [6, 5]
+    assert [row["import_ids"] for row in rows] == [[first, second]] * 2
+    assert [row["import_id"] for row in rows] == [second] * 2
+
+    (generated,) = generate_killmails(1, seed=3)
+    (tmp_path / "good.jsonl").write_bytes(generated + b"\n")
+    assert main([*base, "import", "--offline", str(tmp_path / "good.jsonl")]) == 0
+    capsys.readouterr()
+    third = _count(db, "SELECT max(import_id) FROM imports")
+    assert main([*base, "rejects", "list", "--import", str(third)]) == 0
+    assert capsys.readouterr().out == "no rejected records\n"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -510,6 +547,10 @@ def test_reject_line_wording() -> None:
         "reject 6 (import 7): /data/a.json line 3, field victim.ship_type_id:"
         " required field ship_type_id is missing"
     )
+    again = dataclasses.replace(row, import_ids=(3, 7))
+    assert describe_reject(again).startswith("reject 6 (imports 3, 7): /data/a.json")
+    often = dataclasses.replace(row, import_ids=(1, 2, 4, 5, 7))
+    assert describe_reject(often).startswith("reject 6 (5 imports: 1, 2, …, 7): ")
     orphan = dataclasses.replace(row, import_id=None, field=None, killmail_id=12)
     assert describe_reject(orphan) == (
         "reject 6: /data/a.json line 3, killmail 12:"

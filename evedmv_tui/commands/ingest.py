@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 LOG_INTERVAL = 10.0
 """Seconds between progress lines when stderr is not a terminal."""
 
+MAX_IMPORT_IDS = 4
+"""Import ids a reject line lists in full; of more, the first two and last."""
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -95,10 +98,11 @@ def register(subparsers: Any) -> None:
         "list",
         help="list rejected records, newest first",
         description="List rejected records, newest first. Each line gives the"
-        " reject's id, the id of the import that rejected it (the number an"
+        " reject's id, the ids of the imports that rejected it (the number an"
         " import summary gives after --import), the file and position, the"
         " killmail and field when known, and the reason; the next line shows"
-        " the start of the record's text.",
+        " the start of the record's text. A record rejected again by a later"
+        " import is listed under each import that rejected it.",
         **examples("evedmv rejects list", "evedmv rejects list --import 7 --raw"),
     )
     listing.add_argument(
@@ -109,7 +113,7 @@ def register(subparsers: Any) -> None:
         dest="import_id",
         type=whole(1, BIGINT_MAX),
         metavar="ID",
-        help="one import only",
+        help="only the records that import ID rejected",
     )
     listing.add_argument(
         "--raw", action="store_true", help="print each record's full raw text"
@@ -385,6 +389,7 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
                     {
                         "reject_id": row.reject_id,
                         "import_id": row.import_id,
+                        "import_ids": list(row.import_ids),
                         "rejected_at": row.rejected_at.isoformat(),
                         "source_file": row.source_file,
                         "position": row.position,
@@ -411,12 +416,14 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
 def describe_reject(row: RejectRow) -> str:
     """Return one reject as a line: its ids, where it was, and the reason.
 
-    The killmail and the field are left out when unknown. A field of ``$``
-    is named "whole record".
+    The ids are the reject's and those of the imports that rejected the
+    record, oldest first. The killmail and the field are left out when
+    unknown. A field of ``$`` is named "whole record".
     """
     ids = f"reject {row.reject_id}"
-    if row.import_id is not None:
-        ids += f" (import {row.import_id})"
+    imports = row.import_ids or ((row.import_id,) if row.import_id is not None else ())
+    if imports:
+        ids += f" ({_imports_label(imports)})"
     parts = [f"{row.source_file} {row.position}"]
     if row.killmail_id is not None:
         parts.append(f"killmail {row.killmail_id}")
@@ -425,6 +432,14 @@ def describe_reject(row: RejectRow) -> str:
     elif row.field:
         parts.append(f"field {row.field.removeprefix('$.')}")
     return f"{ids}: {', '.join(parts)}: {row.reason}"
+
+
+def _imports_label(imports: Sequence[int]) -> str:
+    if len(imports) == 1:
+        return f"import {imports[0]}"
+    if len(imports) <= MAX_IMPORT_IDS:
+        return f"imports {', '.join(map(str, imports))}"
+    return f"{len(imports)} imports: {imports[0]}, {imports[1]}, …, {imports[-1]}"
 
 
 def _shorten(text: str, width: int) -> str:

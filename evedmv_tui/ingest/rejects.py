@@ -10,7 +10,12 @@ from evedmv_tui.store.db import Database, load_sql
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RejectRow:
-    """One rejected record as stored in ``rejects``."""
+    """One rejected record as stored in ``rejects``.
+
+    ``import_id`` is the latest import that rejected the record, and
+    ``import_ids`` every import that did, oldest first. A record of ``evedmv
+    prices import`` has no import, so None and an empty tuple.
+    """
 
     reject_id: int
     import_id: int | None
@@ -21,17 +26,23 @@ class RejectRow:
     field: str | None
     reason: str
     raw: str
+    import_ids: tuple[int, ...] = ()
 
 
 def list_rejects(
     db: Database, *, limit: int = 50, import_id: int | None = None
 ) -> list[RejectRow]:
-    """Return the newest rejects first, optionally of one import only."""
-    return db.fetch_all(
+    """Return the newest rejects first, optionally of one import only.
+
+    A record rejected by several imports is listed under each of them.
+    """
+    rows = db.fetch_all(
         load_sql("evedmv_tui.ingest", "list_rejects"),
         {"limit": limit, "import_id": import_id},
         row=RejectRow,
     )
+    # psycopg returns arrays as lists.
+    return [dataclasses.replace(r, import_ids=tuple(r.import_ids)) for r in rows]
 
 
 def count_rejects(db: Database, *, import_id: int | None = None) -> int:

@@ -1,15 +1,24 @@
 -- Rejected records of one batch. The same record from the same place in the
--- same file is kept once, however often it is imported, and belongs to the
--- latest import that met it.
-INSERT INTO rejects (import_id, source_file, position, killmail_id, field,
-                     reason, raw)
-SELECT %(import_id)s::bigint, r.*
-FROM unnest(
-    %(source_file)s::text[], %(position)s::text[], %(killmail_id)s::bigint[],
-    %(field)s::text[], %(reason)s::text[], %(raw)s::text[]
-) AS r
-ON CONFLICT (source_file, position, raw_md5) DO UPDATE
-SET import_id = coalesce(excluded.import_id, rejects.import_id),
-    field = excluded.field,
-    reason = excluded.reason,
-    rejected_at = now()
+-- same file is kept once, however often it is imported, and its import_id is
+-- the latest import that met it. Each import that met it also gets a row in
+-- reject_imports. A prices import has no import_id and gets none.
+WITH stored AS (
+    INSERT INTO rejects (import_id, source_file, position, killmail_id, field,
+                         reason, raw)
+    SELECT %(import_id)s::bigint, r.*
+    FROM unnest(
+        %(source_file)s::text[], %(position)s::text[], %(killmail_id)s::bigint[],
+        %(field)s::text[], %(reason)s::text[], %(raw)s::text[]
+    ) AS r
+    ON CONFLICT (source_file, position, raw_md5) DO UPDATE
+    SET import_id = coalesce(excluded.import_id, rejects.import_id),
+        field = excluded.field,
+        reason = excluded.reason,
+        rejected_at = now()
+    RETURNING reject_id
+)
+INSERT INTO reject_imports (reject_id, import_id)
+SELECT reject_id, %(import_id)s::bigint
+FROM stored
+WHERE %(import_id)s::bigint IS NOT NULL
+ON CONFLICT DO NOTHING

@@ -1,7 +1,16 @@
--- Rejected records, newest first, of one import or of all.
-SELECT reject_id, import_id, rejected_at, source_file, position, killmail_id,
-       field, reason, raw
-FROM rejects
-WHERE %(import_id)s::bigint IS NULL OR import_id = %(import_id)s::bigint
-ORDER BY reject_id DESC
+-- Rejected records, newest first, of one import or of all, with every
+-- import that rejected each of them, oldest first.
+SELECT r.reject_id, r.import_id, r.rejected_at, r.source_file, r.position,
+       r.killmail_id, r.field, r.reason, r.raw,
+       ARRAY(SELECT i.import_id
+             FROM reject_imports AS i
+             WHERE i.reject_id = r.reject_id
+             ORDER BY i.import_id) AS import_ids
+FROM rejects AS r
+WHERE %(import_id)s::bigint IS NULL
+   OR EXISTS (SELECT 1
+              FROM reject_imports AS i
+              WHERE i.reject_id = r.reject_id
+                AND i.import_id = %(import_id)s::bigint)
+ORDER BY r.reject_id DESC
 LIMIT %(limit)s
