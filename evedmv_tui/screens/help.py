@@ -75,11 +75,29 @@ def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> list[str]:
     ]
 
 
+PALETTE_KEY = "ctrl+p"
+"""Textual's key for the command palette, which opens screens without a key."""
+
+
+def describe_destination(app: App[Any], entry: ScreenEntry) -> tuple[str, str]:
+    """Return the key that opens ``entry`` and the title to show beside it.
+
+    A screen without a key of its own opens from the command palette, so it
+    shows the palette's key and the palette command's name, with an ellipsis
+    when the screen prompts for an argument: ``^p  Open Corporation…``.
+    """
+    if entry.key:
+        return describe_key(app, entry.key), entry.title
+    ellipsis = "\N{HORIZONTAL ELLIPSIS}" if entry.prompt else ""
+    return describe_key(app, PALETTE_KEY), f"Open {entry.title}{ellipsis}"
+
+
 def describe_screens(app: App[Any], entries: Iterable[ScreenEntry]) -> list[str]:
     """Return one line per registered screen: key, title, description."""
     lines = []
     for entry in entries:
-        text = f"{describe_key(app, entry.key):>{KEY_WIDTH}}  {entry.title}"
+        key, title = describe_destination(app, entry)
+        text = f"{key:>{KEY_WIDTH}}  {title}"
         if entry.description:
             text += f": {entry.description}"
         lines.append(text)

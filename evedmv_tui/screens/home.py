@@ -12,7 +12,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from evedmv_tui.queries.overview import Overview, load_overview
-from evedmv_tui.screens import DashboardScreen, describe_key
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens.help import describe_destination
 from evedmv_tui.store.connect import Capabilities
 from evedmv_tui.widgets.text import format_count
 
@@ -109,8 +110,8 @@ class HomeScreen(DashboardScreen):
         for entry in self.evedmv_app.screen_entries:
             if entry.name == "home":
                 continue
-            key = describe_key(self.app, entry.key)
-            options.append(Option(f"{key:>7}  {entry.title}", id=entry.name))
+            key, title = describe_destination(self.app, entry)
+            options.append(Option(f"{key:>7}  {title}", id=entry.name))
         return options
 
     def load_data(self) -> None:

@@ -1,0 +1,58 @@
+"""How Home's "Go to" list and the help screen name the way to each screen."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList, Static
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.screens.help import HelpScreen
+from evedmv_tui.screens.home import HomeScreen
+
+
+async def wait_idle(app: EvedmvApp, pilot: object) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    await app.screen.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def palette_only_titles(app: EvedmvApp) -> list[str]:
+    return [entry.title for entry in app.screen_entries if not entry.key]
+
+
+async def test_home_lists_palette_key(settings: Settings) -> None:
+    """Screens without a key showed the word "palette" in the key column,
+    which reads as a key to press."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+        options = app.screen.query_one("#destinations", OptionList)
+        lines = [
+            str(options.get_option_at_index(index).prompt)
+            for index in range(options.option_count)
+        ]
+        for line in lines:
+            assert not line.lstrip().startswith("palette"), line
+        titles = palette_only_titles(app)
+        assert titles
+        for title in titles:
+            assert f"     ^p  Open {title}\N{HORIZONTAL ELLIPSIS}" in lines
+
+
+async def test_help_lists_palette_key(settings: Settings) -> None:
+    """The Screens section of help gave "palette" as the key of screens that
+    open only from the command palette."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-screens", Static).render())
+        keys = [line[:12].strip() for line in text.splitlines()]
+        assert "palette" not in keys
+        for title in palette_only_titles(app):
+            assert f"^p  Open {title}\N{HORIZONTAL ELLIPSIS}:" in text
+        assert "k  Killmail: One killmail" in text
