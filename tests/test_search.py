@@ -118,6 +118,79 @@ def test_id_finds_entity_and_system(search_db: Database) -> None:
     assert (system.kind, system.name) == ("solar_system", "Jita")
 
 
+UNNAMED_KILL = {
+    "character": 94876849,
+    "corporation": 98098579,
+    "alliance": 99011223,
+    "solar_system": 30009990,
+}
+"""Ids of a killmail's victim and place that have no stored name: no system
+of the static data export has this id."""
+
+
+@pytest.fixture
+def unnamed_kill(search_db: Database) -> Iterator[Database]:
+    """Store one killmail whose entities and system have no stored name."""
+    search_db.execute(
+        "CREATE TABLE killmails_search_test PARTITION OF killmails DEFAULT"
+    )
+    search_db.execute(
+        "CREATE TABLE attackers_search_test PARTITION OF attackers DEFAULT"
+    )
+    try:
+        search_db.execute(
+            "INSERT INTO killmails (killmail_id, killmail_time, solar_system_id,"
+            " killmail_hash, victim_character_id, victim_corporation_id,"
+            " victim_alliance_id, victim_ship_type_id, victim_damage_taken,"
+            " attacker_count, esi_body, source)"
+            " VALUES (1, '2021-12-03', %s, %s, %s, %s, NULL, 587, 100, 1, '{}',"
+            " 'test')",
+            (
+                UNNAMED_KILL["solar_system"],
+                "a" * 40,
+                UNNAMED_KILL["character"],
+                UNNAMED_KILL["corporation"],
+            ),
+        )
+        # The alliance is named only on the attacker's side.
+        search_db.execute(
+            "INSERT INTO attackers (killmail_id, killmail_time, attacker_index,"
+            " alliance_id, damage_done, final_blow)"
+            " VALUES (1, '2021-12-03', 0, %s, 100, true)",
+            (UNNAMED_KILL["alliance"],),
+        )
+        yield search_db
+    finally:
+        search_db.execute("DROP TABLE killmails_search_test")
+        search_db.execute("DROP TABLE attackers_search_test")
+
+
+@pytest.mark.parametrize("kind", sorted(UNNAMED_KILL))
+def test_id_without_name_found(unnamed_kill: Database, kind: str) -> None:
+    """An id that only killmails name used to find nothing, although the
+    placeholder offers search by id and the page of that id opens."""
+    entity_id = UNNAMED_KILL[kind]
+    [hit] = search(unnamed_kill, str(entity_id))
+    assert (hit.kind, hit.entity_id, hit.rank) == (kind, entity_id, 0)
+    assert hit.name is None
+    assert hit.label == f"#{entity_id}"
+
+
+def test_named_id_found_once(unnamed_kill: Database) -> None:
+    """An id with a stored name is one hit, by its name, not also by ``#id``."""
+    character = UNNAMED_KILL["character"]
+    insert_name(unnamed_kill, character, "character", "Bex Sable XI")
+    try:
+        hits = search(unnamed_kill, str(character))
+    finally:
+        unnamed_kill.execute("DELETE FROM names WHERE entity_id = %s", (character,))
+    assert [(hit.kind, hit.name) for hit in hits] == [("character", "Bex Sable XI")]
+
+
+def test_id_of_no_killmail_finds_nothing(unnamed_kill: Database) -> None:
+    assert search(unnamed_kill, "94876850") == []
+
+
 def test_largest_id_found(search_db: Database) -> None:
     """Ids of 19 digits, up to 2^63-1, are looked up, and larger ones are not."""
     largest = 2**63 - 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from evedmv_tui.names import unnamed
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
 
@@ -30,10 +31,16 @@ class SearchHit:
 
     kind: str
     entity_id: int
-    name: str
+    name: str | None
+    """The stored name, or None for an id that only killmails name."""
     rank: int
     """0 id match, 1 exact name, 2 name prefix, 3 a later word's prefix,
     4 other substring."""
+
+    @property
+    def label(self) -> str:
+        """The name, or ``#id`` while no name is stored."""
+        return self.name if self.name is not None else unnamed(self.entity_id)
 
 
 def escape_like(text: str) -> str:

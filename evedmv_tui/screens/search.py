@@ -53,7 +53,7 @@ DISCONNECTED = (
 
 def hit_label(hit: SearchHit) -> Text:
     """Return the option text of a hit: name, kind and id, never markup."""
-    text = Text(hit.name, style="bold")
+    text = Text(hit.label, style="bold")
     text.append(f"  {KIND_LABELS.get(hit.kind, hit.kind)} {hit.entity_id}", "dim")
     return text
 
@@ -96,6 +96,16 @@ class SearchScreen(DashboardScreen):
         self.watch(self.app, "status", self._on_status_change, init=False)
         if self.evedmv_app.db is None:
             self._show_disconnected()
+
+    def on_screen_resume(self) -> None:
+        """Focus the field with the last query selected, so typing replaces it.
+
+        Going back to this screen (``/`` from a page opened from it) shows the
+        last query and its results again.
+        """
+        field = self.query_one(Input)
+        field.focus()
+        field.select_all()
 
     def load_data(self) -> None:
         self._search(self.query_one(Input).value)
@@ -170,9 +180,10 @@ def describe_hits(count: int, limit: int = SEARCH_LIMIT) -> str:
 def open_hit(evedmv: EvedmvApp, hit: SearchHit) -> None:
     """Open the page of a search hit; a system opens its battles."""
     if hit.kind == "solar_system":
-        evedmv.open_screen("battles", hit.name)
+        # The battles filter takes a system's name or, without one, its id.
+        evedmv.open_screen("battles", hit.name or str(hit.entity_id))
         evedmv.notify(
-            f"Battles in {hit.name} (solar system {hit.entity_id}); f changes the"
+            f"Battles in {hit.label} (solar system {hit.entity_id}); f changes the"
             f" filter. To watch the system, give its name in the {SYSTEMS_LABEL}"
             " field of a watch profile (w, then a or e).",
             title="Solar system",
@@ -193,7 +204,7 @@ class SearchProvider(Provider):
         # The query blocks on the database, so it runs in a thread.
         hits = await asyncio.to_thread(search, db, query, limit=PALETTE_LIMIT)
         for hit in hits:
-            label = f"{hit.name} ({KIND_LABELS.get(hit.kind, hit.kind)})"
+            label = f"{hit.label} ({KIND_LABELS.get(hit.kind, hit.kind)})"
             yield Hit(
                 score=1.0 - hit.rank / 5,
                 match_display=Text(label),
