@@ -15,6 +15,7 @@ from evedmv_tui.monitor.regressions import (
     kendall_tau,
     median,
     median_absolute_deviation,
+    reference,
     rule_for,
     theil_sen_slope,
 )
@@ -245,6 +246,17 @@ def test_operation_under_min_value_recovers() -> None:
     detector = RegressionDetector()
     changes = feed(detector, noisy(5.0, 40) + [400.0] * 4 + [60.0] * 3, key=HEARTBEAT)
     assert kinds(changes) == ["opened", "updated", "updated", "updated", "cleared"]
+
+
+def test_reference_is_the_worse_of_mean_and_accepted() -> None:
+    slower = rule_for(KEY)
+    assert reference(slower, Baseline(KEY, mean=10.0)) == 10.0
+    assert reference(slower, Baseline(KEY, mean=10.0, accepted=200.0)) == 200.0
+    assert reference(slower, Baseline(KEY, mean=300.0, accepted=200.0)) == 300.0
+    ratio = "database:cache_hit_ratio"
+    lower = rule_for(ratio)
+    assert reference(lower, Baseline(ratio, mean=0.99, accepted=0.9)) == 0.9
+    assert reference(lower, Baseline(ratio, mean=0.8, accepted=0.9)) == 0.8
 
 
 def test_severity_rises_with_persistence() -> None:

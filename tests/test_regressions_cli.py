@@ -303,6 +303,10 @@ def test_baseline_accept_and_reset(
     status, out, _ = run(capsys, "regressions")
     assert status == 0
     assert "no active regressions" in out
+    status, out, _ = run(capsys, "baseline", "show", SLOW)
+    assert "accepted level:   200 ms\n" in out
+    status, out, _ = run(capsys, "baseline", "show", FINE)
+    assert "accepted level:   -\n" in out
 
     status, out, _ = run(capsys, "baseline", "reset", FINE)
     assert status == 0

@@ -233,6 +233,61 @@ async def test_accept_makes_the_new_level_normal(tmp_path: Path) -> None:
         await service.close()
 
 
+async def test_accepted_level_stays_normal(tmp_path: Path) -> None:
+    """Values up to an accepted level do not alert after the mean falls back.
+
+    The mean relearns the usual 10 ms within minutes of an accept at 200 ms.
+    Judged against that mean alone, a return to 190 ms would alert again.
+    """
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        assert len(await run(service, clock, [200.0] * 4)) == 1
+        assert await service.accept(KEY, at=clock.at)
+        assert await run(service, clock, steady(300)) == []
+        baseline = service.detector.baseline(KEY)
+        assert baseline is not None
+        assert baseline.mean < 20.0
+        assert baseline.accepted == 200.0
+    finally:
+        await service.close()
+
+    service = await AlertService.open(path)
+    try:
+        restored = service.detector.baseline(KEY)
+        assert restored is not None
+        assert restored.accepted == 200.0
+        assert await run(service, clock, [190.0] * 10) == []
+        assert service.active() == []
+        raised = await run(service, clock, [450.0] * 4)
+        assert len(raised) == 1
+        assert raised[0].baseline == 200.0
+        assert raised[0].severity == Severity.MEDIUM
+    finally:
+        await service.close()
+
+
+async def test_reset_forgets_accepted_level(tmp_path: Path) -> None:
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        await run(service, clock, [200.0] * 4)
+        assert await service.accept(KEY, at=clock.at)
+        assert await service.store.reset(KEY, clock.at) == 1
+        await service.sync()
+        await run(service, clock, steady(40))
+        baseline = service.detector.baseline(KEY)
+        assert baseline is not None
+        assert baseline.accepted is None
+        assert len(await run(service, clock, [190.0] * 4)) == 1
+    finally:
+        await service.close()
+
+
 async def test_unusable_file_still_detects(tmp_path: Path) -> None:
     path = tmp_path / "baselines.sqlite3"
     path.mkdir()

@@ -313,6 +313,10 @@ def _print_baseline(
             if baseline.last_value is None
             else format_value(key, baseline.last_value),
         ),
+        (
+            "accepted level",
+            "-" if baseline.accepted is None else format_value(key, baseline.accepted),
+        ),
         ("updated", _when(baseline.updated_at)),
         ("epoch", f"{baseline.epoch} (resets and accepts so far)"),
     ]
@@ -410,7 +414,10 @@ async def _accept(args: argparse.Namespace, settings: Settings) -> int:
         raise _unknown_key(args.key)
     if baseline is not None:
         value = format_value(args.key, baseline.mean)
-        print(f"accepted {value} as the baseline of {args.key}")
+        print(
+            f"accepted {value} as the baseline of {args.key};"
+            " values up to it stay normal until 'evedmv baseline reset'"
+        )
     else:
         print(f"cleared the alert of {args.key}")
     return 0

@@ -263,6 +263,22 @@ class Change:
     detail: str = ""
 
 
+def reference(rule: Rule, baseline: Baseline) -> float:
+    """Return the level a value of ``baseline``'s key is judged against.
+
+    That is the learned mean, or the level last accepted as normal where it
+    is worse than the mean (higher, or lower for a rule where down is worse).
+    After ``evedmv baseline accept`` the mean falls back as the key returns
+    to its usual values, but values up to the accepted level stay normal.
+    """
+    accepted = baseline.accepted
+    if accepted is None or rule.direction == "both":
+        return baseline.mean
+    if rule.direction == "up":
+        return max(baseline.mean, accepted)
+    return min(baseline.mean, accepted)
+
+
 def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -362,7 +378,8 @@ class RegressionDetector:
     towards opening or clearing a regression. A key learns nothing while it
     is in regression or while a deviation is waiting for confirmation, so a
     regression is never learned as normal. ``evedmv baseline accept`` makes a
-    new level the normal one.
+    new level the normal one, and values up to it stay normal after the mean
+    has fallen back (see :func:`reference`).
 
     A statement's mean time is skipped the same way in an interval whose rows
     per call differ from its baseline's by :attr:`DetectorConfig.rows_factor`
@@ -511,9 +528,17 @@ class RegressionDetector:
     def _measure(
         self, rule: Rule, baseline: Baseline, value: float
     ) -> tuple[float, float]:
-        """Return the deviation size and z-score of ``value`` in the worse direction."""
-        mean = baseline.mean
-        z_up = (value - mean) / self._sigma(rule, baseline)
+        """Return the deviation size and z-score of ``value`` in the worse direction.
+
+        Both are measured from :func:`reference`: the mean, or an accepted level
+        where that is worse. The standard deviation stays the learned one, with the
+        relative floor taken of the reference.
+        """
+        mean = reference(rule, baseline)
+        sigma = self._sigma(rule, baseline)
+        if rule.measure == "ratio":
+            sigma = max(sigma, self.config.relative_sigma_floor * abs(mean))
+        z_up = (value - mean) / sigma
         if rule.measure == "difference":
             up_size, down_size = value - mean, mean - value
         else:
@@ -574,6 +599,7 @@ class RegressionDetector:
                 baseline.regressed,
                 baseline.epoch,
                 self._learn_rows(baseline, sample),
+                baseline.accepted,
             )
         sigma = self._sigma(state.rule, baseline)
         limit = config.clip_sigmas * sigma
@@ -594,6 +620,7 @@ class RegressionDetector:
             baseline.regressed,
             baseline.epoch,
             self._learn_rows(baseline, sample),
+            baseline.accepted,
         )
 
     def _relearn_rows(self, state: _Level, sample: Sample) -> bool:
@@ -655,7 +682,7 @@ class RegressionDetector:
         deviant = (
             z >= config.z_open
             and size >= rule.tiers[0]
-            and abs(sample.value - baseline.mean) >= rule.min_delta
+            and abs(sample.value - reference(rule, baseline)) >= rule.min_delta
             and sample.value >= rule.min_value
         )
         state.recent.append(size if deviant else None)
@@ -744,6 +771,7 @@ class RegressionDetector:
     ) -> Change:
         assert state.open is not None
         baseline = state.baseline
+        level = reference(state.rule, baseline)
         return Change(
             kind,
             sample.key,
@@ -752,12 +780,12 @@ class RegressionDetector:
             state.open.severity,
             sample.at,
             state.open.opened_at,
-            baseline.mean,
+            level,
             sample.value,
             worst(sample.key, state.open.peak, sample.value),
             size,
             f"{format_value(sample.key, sample.value)} against"
-            f" {format_value(sample.key, baseline.mean)}",
+            f" {format_value(sample.key, level)}",
         )
 
     def _observe_trend(self, rule: Rule, sample: Sample) -> Change | None:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The ``PRAGMA user_version`` that :data:`MIGRATIONS` brings a file to."""
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -126,6 +126,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE baseline ADD COLUMN rows_per_call REAL;
         """,
     ),
+    (
+        4,
+        """
+        ALTER TABLE baseline ADD COLUMN accepted REAL;
+        """,
+    ),
 )
 """Ordered ``(version, script)`` pairs; append new versions, never edit old ones."""
 
@@ -168,6 +174,11 @@ class Baseline:
     """Typical rows per call of a statement's ``mean_ms`` baseline, at least 1.
     None for other keys, before the first learned sample, and in rows from
     schema version 2 until a sample is learned."""
+    accepted: float | None = None
+    """Level that ``baseline accept`` last made normal, or None. The detector
+    judges values against the worse of it and the mean (the higher for a
+    time), so values up to an accepted level do not alert again after the
+    mean has fallen back."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -284,7 +295,7 @@ class _Job:
 
 _BASELINE_COLUMNS = (
     "key, label, count, mean, variance, warmup, last_value, updated_at,"
-    " regressed, epoch, rows_per_call"
+    " regressed, epoch, rows_per_call, accepted"
 )
 _ALERT_COLUMNS = (
     "id, key, label, kind, severity, opened_at, updated_at, cleared_at, baseline,"
@@ -307,6 +318,7 @@ def _baseline_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Baseline:
         regressed,
         epoch,
         rows_per_call,
+        accepted,
     ) = row
     return Baseline(
         key,
@@ -320,6 +332,7 @@ def _baseline_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Baseline:
         bool(regressed),
         epoch,
         rows_per_call,
+        accepted,
     )
 
 
@@ -719,13 +732,13 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
     if batch.baselines:
         await conn.executemany(
             f"INSERT INTO baseline ({_BASELINE_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET label = excluded.label,"
             " count = excluded.count, mean = excluded.mean,"
             " variance = excluded.variance, warmup = excluded.warmup,"
             " last_value = excluded.last_value, updated_at = excluded.updated_at,"
             " regressed = excluded.regressed, epoch = excluded.epoch,"
-            " rows_per_call = excluded.rows_per_call"
+            " rows_per_call = excluded.rows_per_call, accepted = excluded.accepted"
             " WHERE excluded.epoch > baseline.epoch"
             " OR (excluded.epoch = baseline.epoch"
             " AND excluded.updated_at >= baseline.updated_at)",
@@ -742,6 +755,7 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
                     int(b.regressed),
                     b.epoch,
                     b.rows_per_call,
+                    b.accepted,
                 )
                 for b in batch.baselines
             ],
@@ -881,7 +895,8 @@ async def _reset(conn: aiosqlite.Connection, key: str | None, at: float) -> int:
     where, params = ("key = ?", (key,)) if key is not None else ("1", ())
     cursor = await conn.execute(
         "UPDATE baseline SET count = 0, mean = 0, variance = 0, warmup = '[]',"
-        " rows_per_call = NULL, regressed = 0, epoch = epoch + 1, updated_at = ?"
+        " rows_per_call = NULL, accepted = NULL, regressed = 0, epoch = epoch + 1,"
+        " updated_at = ?"
         f" WHERE {where}",
         (at, *params),
     )
@@ -900,9 +915,10 @@ async def _accept(conn: aiosqlite.Connection, key: str, at: float) -> bool:
     # The spread is kept relative to the level: a query that became ten times
     # slower is assumed to vary ten times as much in absolute terms. The rows
     # per call stay: after its warmup, the detector sets the latest value only
-    # from samples whose rows per call are close to the baseline's.
+    # from samples whose rows per call are close to the baseline's. The
+    # accepted level stays after the mean falls back, until a reset.
     cursor = await conn.execute(
-        "UPDATE baseline SET"
+        "UPDATE baseline SET accepted = coalesce(last_value, mean),"
         " variance = CASE WHEN mean > 0 AND last_value IS NOT NULL"
         "   THEN variance * (last_value / mean) * (last_value / mean)"
         "   ELSE variance END,"
