@@ -461,13 +461,22 @@ async def test_service_interval_change_rearms_wait(
 # -- snapshot tests on a recorded snapshot --------------------------------
 
 
-def backend(pid: int, seconds: float, query: str, blocked: list[int]) -> Backend:
+def backend(
+    pid: int,
+    seconds: float,
+    query: str,
+    blocked: list[int],
+    *,
+    role_name: str = "evedmv",
+    application_name: str = "evedmv",
+    client_addr: str | None = None,
+) -> Backend:
     return Backend(
         pid=pid,
         database="evedmv",
-        role_name="evedmv",
-        application_name="evedmv",
-        client_addr=None,
+        role_name=role_name,
+        application_name=application_name,
+        client_addr=client_addr,
         backend_type="client backend",
         state="active",
         wait_event_type="Lock" if blocked else None,
@@ -950,6 +959,58 @@ def test_alerts_no_color_snapshot(
         terminal_size=(80, 24),
         run_before=show_recorded("tab-alerts"),
     )
+
+
+async def test_backend_actions_name_its_owner(settings: Settings) -> None:
+    """The Activity row, its detail and both confirmations name the backend's
+    role, application_name and client address, so a user can tell whose
+    session a cancel or terminate hits. The names are shown as plain text."""
+    stranger = backend(
+        5489,
+        82.0,
+        "select pg_sleep(900)",
+        [],
+        role_name="reporter",
+        application_name="[bold]psql[/bold]",
+        client_addr="10.1.2.3",
+    )
+    snapshot = recorded_snapshot()
+    assert snapshot.activity is not None
+    activity = dataclasses.replace(
+        snapshot.activity,
+        running=[RunningQuery(stranger, Severity.ERROR, (5489,))],
+        chains=[],
+    )
+    async with recorded_screen(settings) as (app, pilot, screen):
+        screen.show_snapshot(dataclasses.replace(snapshot, activity=activity))
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
+        await pilot.pause()
+        cells = [str(cell) for cell in table(screen, "#activity").get_row("5489")]
+        assert cells[2] == "reporter"
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextScreen)
+        detail = app.screen.body
+        assert "role: reporter" in detail
+        assert "application_name: [bold]psql[/bold]" in detail
+        assert "client address: 10.1.2.3" in detail
+        assert detail.endswith("select pg_sleep(900)")
+        await pilot.press("escape")
+        who = "role reporter, application [bold]psql[/bold], client 10.1.2.3"
+        for key, verb in (("c", "Cancel the query of"), ("x", "Terminate")):
+            await pilot.press(key)
+            confirm = app.screen
+            assert isinstance(confirm, ConfirmScreen)
+            question = static_text(confirm, "#question")
+            assert question == f"{verb} backend 5489 ({who})?"
+            assert static_text(confirm, "#subject") == "select pg_sleep(900)"
+            await pilot.press("n")
+            assert app.screen is screen
+
+
+def test_backend_identity_leaves_out_missing_client() -> None:
+    local = backend(1, 0.0, "", [], application_name="")
+    assert local.identity == "role evedmv, application (none)"
+    assert "Unix-domain socket" in perf_rows.backend_detail(local)
 
 
 async def test_recorded_panels_render_words(settings: Settings) -> None:

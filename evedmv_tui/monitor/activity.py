@@ -46,6 +46,22 @@ class Backend(NamedTuple):
             return ""
         return f"{self.wait_event_type}:{self.wait_event or ''}"
 
+    @property
+    def identity(self) -> str:
+        """Whose backend this is, as text: role, application_name, client address.
+
+        The client address is left out when ``pg_stat_activity`` has none: a
+        Unix-domain socket, or another role's backend seen without
+        ``pg_read_all_stats``.
+        """
+        parts = [
+            f"role {self.role_name or 'unknown'}",
+            f"application {self.application_name or '(none)'}",
+        ]
+        if self.client_addr:
+            parts.append(f"client {self.client_addr}")
+        return ", ".join(parts)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunningQuery:

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Ta
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
+from evedmv_tui.monitor.activity import Backend
 from evedmv_tui.monitor.explain import (
     ExplainError,
     ExplainResult,
@@ -716,7 +717,7 @@ class PerformanceScreen(DashboardScreen):
                 return view
         return None
 
-    def _selected_backend(self) -> Any:
+    def _selected_backend(self) -> Backend | None:
         snapshot = self.snapshot
         key = self.query_one("#activity", KeyedTable).cursor_key
         if snapshot is None or snapshot.activity is None or key is None:
@@ -754,7 +755,9 @@ class PerformanceScreen(DashboardScreen):
             backend = self._selected_backend()
             if backend is not None:
                 self.app.push_screen(
-                    TextScreen(f"pid {backend.pid}", backend.query or "(hidden)")
+                    TextScreen(
+                        f"backend {backend.pid}", perf_rows.backend_detail(backend)
+                    )
                 )
         elif tab == "tab-app":
             record = self._selected_slow_query()
@@ -891,9 +894,7 @@ class PerformanceScreen(DashboardScreen):
 
     def _signal_backend(self, terminate: bool) -> None:
         backend = self._selected_backend()
-        service = self._service
-        monitor = service.monitor if service is not None else None
-        if backend is None or monitor is None:
+        if backend is None:
             self.notify(
                 "no backend is selected; the list shows running queries only",
                 severity="warning",
@@ -907,15 +908,27 @@ class PerformanceScreen(DashboardScreen):
         )
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self._run_signal(monitor, backend.pid, terminate)
+            if not yes:
+                return
+            service = self._service
+            monitor = service.monitor if service is not None else None
+            if monitor is None:
+                self.notify("the monitor is not connected yet", severity="warning")
+                return
+            self._run_signal(monitor, backend, terminate)
 
         self.app.push_screen(
-            ConfirmScreen(f"{verb} backend {backend.pid}?", warning=warning), answered
+            ConfirmScreen(
+                f"{verb} backend {backend.pid} ({backend.identity})?",
+                subject=backend.query or None,
+                warning=warning,
+            ),
+            answered,
         )
 
     @work(thread=True, group="signal", exit_on_error=False)
-    def _run_signal(self, monitor: Monitor, pid: int, terminate: bool) -> None:
+    def _run_signal(self, monitor: Monitor, backend: Backend, terminate: bool) -> None:
+        pid = backend.pid
         try:
             done = (
                 monitor.terminate_backend(pid)
@@ -933,12 +946,15 @@ class PerformanceScreen(DashboardScreen):
             return
         what = "terminated" if terminate else "cancelled"
         message = (
-            f"backend {pid} {what}"
+            f"backend {pid} ({backend.identity}) {what}"
             if done
             else f"backend {pid} was not signalled (gone or not permitted)"
         )
         self.app.call_from_thread(
-            self.notify, message, severity="information" if done else "warning"
+            self.notify,
+            message,
+            severity="information" if done else "warning",
+            markup=False,
         )
 
     def action_cancel_backend(self) -> None:

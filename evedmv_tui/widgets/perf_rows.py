@@ -13,6 +13,7 @@ from rich.text import Text
 
 from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.monitor import regressions
+from evedmv_tui.monitor.activity import Backend
 from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
 from evedmv_tui.monitor.memory import ALLOCATION_SITES_INTERVAL_SECONDS, MIB
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
@@ -37,6 +38,7 @@ STATEMENT_COLUMNS = (
 ACTIVITY_COLUMNS = (
     ("severity", "Sev"),
     ("pid", "Pid"),
+    ("role", "Role"),
     ("seconds", "Secs"),
     ("state", "State"),
     ("wait", "Wait"),
@@ -82,6 +84,9 @@ ALERT_COLUMNS = (
     ("source", "Panel"),
     ("message", "Message"),
 )
+ROLE_WIDTH = 10
+"""Characters of a role name in the Activity table, kept short so the query
+has room at 80 columns."""
 HINT_COLUMNS = (
     ("table", "Table"),
     ("rows", "Live rows"),
@@ -146,6 +151,7 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
                 [
                     severity_cell(running.severity),
                     right(str(backend.pid)),
+                    truncate(backend.role_name or "?", ROLE_WIDTH),
                     right(f"{backend.query_seconds or 0:.1f}"),
                     backend.state or "?",
                     backend.wait,
@@ -155,6 +161,31 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
             )
         )
     return rows
+
+
+def backend_detail(backend: Backend) -> str:
+    """Return a backend's detail text: role, application, client, state, query."""
+    state = backend.state or "(hidden from this role)"
+    if backend.query_seconds is not None:
+        state += f", query running for {backend.query_seconds:.1f} s"
+    if backend.wait:
+        state += f", waiting on {backend.wait}"
+    if backend.client_addr:
+        client = backend.client_addr
+    elif backend.state is None:
+        client = "(hidden from this role)"
+    else:
+        client = "(none: a Unix-domain socket)"
+    lines = [
+        f"role: {backend.role_name or 'unknown'}",
+        f"application_name: {backend.application_name or '(none)'}",
+        f"client address: {client}",
+        f"database: {backend.database or 'unknown'}",
+        f"state: {state}",
+        "",
+        backend.query or "(hidden)",
+    ]
+    return "\n".join(lines)
 
 
 def operation_rows(snapshot: Snapshot) -> list[Row]:
