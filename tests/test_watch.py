@@ -517,7 +517,7 @@ def test_form_round_trips_and_explains_errors() -> None:
     with pytest.raises(WatchError) as error:
         parse_form(values)
     assert "Characters: 'Jita' is not valid" in error.value.message
-    assert "search with / shows the id" in error.value.message
+    assert "close the form with escape and press / to search" in error.value.message
 
 
 def test_form_rejects_value_above_max_isk() -> None:

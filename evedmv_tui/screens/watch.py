@@ -64,6 +64,9 @@ FORM_FIELDS = (
     ("max_attackers", "Max attackers", "count"),
 )
 
+SEARCHABLE_FIELDS = frozenset({"character_ids", "corporation_ids", "alliance_ids"})
+"""Form fields whose ids the Search screen finds by name."""
+
 
 def form_values(spec: ProfileSpec | None) -> dict[str, str]:
     """Return the form's text for each field of ``spec`` (empty for a new one)."""
@@ -116,11 +119,15 @@ def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
         except (ValueError, argparse.ArgumentTypeError):
             if field in NAME_FIELDS:
                 expected = f"{label.lower()} by name or id, separated by commas"
-            elif field.endswith("_ids"):
+            elif field in SEARCHABLE_FIELDS:
+                # The global / key does not reach the Search screen while
+                # the form is open, so the hint names the steps to get there.
                 expected = (
-                    "whole-number ids separated by commas (search with / shows"
-                    " the id of a system, pilot or group)"
+                    "whole-number ids separated by commas. To find an id, close"
+                    " the form with escape and press / to search by name"
                 )
+            elif field.endswith("_ids"):
+                expected = "whole-number ids separated by commas"
             elif field == "ship_classes":
                 expected = "ship classes separated by commas, such as capital,frigate"
             elif field == "min_value":
@@ -301,7 +308,7 @@ class WatchScreen(DashboardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add", id="watch.add"),
         Binding("e", "edit", "Edit", id="watch.edit"),
-        Binding("x", "mark", "Mark", id="watch.mark"),
+        Binding("x", "mark", "Mark row", id="watch.mark"),
         Binding("space", "switch", "On/off", id="watch.switch"),
         Binding("d", "delete", "Delete", id="watch.delete"),
         Binding("r", "reload", "Reload", id="watch.reload"),
@@ -390,6 +397,7 @@ class WatchScreen(DashboardScreen):
         else:
             self.query_one("#profiles-title", Static).update(
                 f"Profiles: {len(data.profiles)}, {len(self.marked)} marked"
+                " for space and d (x marks the one under the cursor)"
             )
         title = f"Matches of {self.selected}" if self.selected else "Matches"
         if self.selected and not data.matches:

@@ -1,0 +1,67 @@
+"""The watch screen's mark key and the profile form's hints for id fields."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+from textual.widgets._footer import FooterKey
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.intel import watch
+from evedmv_tui.intel.watch import ProfileSpec, WatchError
+from evedmv_tui.screens.watch import WatchScreen, form_values, parse_form
+from evedmv_tui.store.db import Database
+from tests.conftest import assert_footer_fits
+
+
+def form_error(field: str, text: str) -> str:
+    values = form_values(None)
+    values["name"] = "hint check"
+    values[field] = text
+    with pytest.raises(WatchError) as error:
+        parse_form(values)
+    return error.value.message
+
+
+def test_entity_id_hint_leaves_form_first() -> None:
+    """The hint for a name in an id field pointed to /, a key that
+    does nothing while the form is open."""
+    for field in ("character_ids", "corporation_ids", "alliance_ids"):
+        message = form_error(field, "Goonswarm")
+        assert "close the form with escape and press / to search" in message
+        assert "(search with /" not in message
+
+
+def test_type_id_hint_omits_search() -> None:
+    """Search finds no ship types, so the ship type hint does not send the
+    user there."""
+    message = form_error("ship_type_ids", "Rifter")
+    assert "whole-number ids separated by commas" in message
+    assert "search" not in message
+
+
+async def test_mark_key_names_what_it_marks(settings: Settings, db: Database) -> None:
+    """The footer's "x Mark" did not say what it marks, nor the header that
+    marking is for the space and d keys."""
+    watch.create_profile(db, ProfileSpec("alpha", corporation_ids=(1,)))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, WatchScreen)
+        keys = {key.key: key.description for key in app.screen.query(FooterKey)}
+        assert keys["x"] == "Mark row"
+        assert_footer_fits(app)
+        title = str(app.screen.query_one("#profiles-title", Static).render())
+        assert "0 marked for space and d" in title
+        await pilot.press("x")
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        title = str(app.screen.query_one("#profiles-title", Static).render())
+        assert "1 marked for space and d" in title
