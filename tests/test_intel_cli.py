@@ -223,6 +223,85 @@ def test_unknown_entity_fails(
     assert run(world, "alliance", "show", "12345", "--offline") == 2
 
 
+def test_unknown_id_hint_fits_an_id(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An id that nothing mentions once got the hint "give the numeric
+    id", although a numeric id was given."""
+    assert run(world, "corp", "show", "123", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "corporation not found" in err
+    assert "no stored killmail or name mentions this id" in err
+    assert "give the numeric id" not in err
+
+
+def test_unknown_name_hint_says_how_names_match(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "corp", "show", "Nobody At All", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "a name matches a whole stored name, or the start of one" in err
+    assert "of a word in one, ignoring case" in err
+
+
+def test_word_inside_name_found(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A later word of a name finds the entity, as the first word does."""
+    assert run(world, "corp", "show", "busy corp", "--offline", "--json") == 0
+    page = json.loads(capsys.readouterr().out)
+    assert page["entity"]["id"] == world.corporation
+
+    assert run(world, "corp", "show", "BUSY", "--offline", "--json") == 0
+    page = json.loads(capsys.readouterr().out)
+    assert page["entity"]["id"] == world.corporation
+
+
+def test_word_match_needs_three_characters(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Below three characters only name prefixes match (no trigram index)."""
+    world.db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " VALUES (98999930, 'corporation', 'Qz Zq Holdings')"
+    )
+    try:
+        assert run(world, "corp", "show", "zq", "--offline") == 2
+        assert "corporation not found" in capsys.readouterr().err
+        assert run(world, "corp", "show", "qz", "--offline", "--json") == 0
+        assert json.loads(capsys.readouterr().out)["entity"]["id"] == 98999930
+    finally:
+        world.db.execute("DELETE FROM names WHERE entity_id = 98999930")
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_empty_name_rejected(
+    world: World, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(world, "character", "show", query, "--offline")
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "the id or name is empty" in err
+    assert "not found" not in err
+
+
+def test_unnamed_entity_header_names_id_once(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An entity without a stored name was headed "character 9 (character 9)"."""
+    character = world.db.fetch_value(
+        "SELECT victim_character_id FROM killmails AS k"
+        " WHERE victim_character_id IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM names AS n WHERE n.entity_id = k.victim_character_id)"
+        " LIMIT 1"
+    )
+    assert character is not None
+    assert run(world, "character", "show", str(character), "--offline") == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"character {character}"
+
+
 def test_largest_id_found(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     """An id of 19 digits, up to 2^63-1, is looked up as an id."""
     world.db.execute(

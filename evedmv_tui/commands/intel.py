@@ -34,7 +34,7 @@ from evedmv_tui.intel.pages import (
     load_page,
     recent_heading,
 )
-from evedmv_tui.intel.search import MAX_ID, parse_id
+from evedmv_tui.intel.search import MAX_ID, MIN_SUBSTRING, parse_id
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import NameResolver, is_resolvable
 from evedmv_tui.ship_classes import SHIP_CLASSES
@@ -83,15 +83,23 @@ def register(subparsers: Any) -> None:
             "show",
             help=f"print the page of one {kind.value}, by id or name",
             description=f"Print the page of one {kind.value}, found by id or by"
-            " exact name (case does not matter). Names not stored are requested"
-            " from ESI unless --offline is given. Exits with status 2 when no"
-            f" {kind.value} or more than one matches.",
+            " name, ignoring case. A name that matches no stored name in full"
+            " matches the names that start with it and, from"
+            f" {MIN_SUBSTRING} characters on, those with a later word that"
+            " starts with it. Names on the page that are not stored are"
+            " requested from ESI unless --offline is given. Exits with status 2"
+            f" when no {kind.value} or more than one matches.",
             **examples(
                 f"evedmv {word} show {_EXAMPLE_NAMES[word]} --period 7d",
                 f"evedmv {word} show {_EXAMPLE_NAMES[word]} --json",
             ),
         )
-        show.add_argument("entity", metavar="ID|NAME", help="an id or an exact name")
+        show.add_argument(
+            "entity",
+            type=_entity_query,
+            metavar="ID|NAME",
+            help="an id, a whole name, or the start of the name or of a word in it",
+        )
         show.add_argument(
             "--period",
             choices=[p.value for p in Period],
@@ -349,6 +357,15 @@ def _name_resolver(settings: Settings, *, offline: bool) -> Iterator[_PageNames]
             client.close()
 
 
+def _entity_query(text: str) -> str:
+    """Return an id or name argument, rejecting one that is empty or blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the id or name is empty, so give an id or a name"
+        )
+    return text
+
+
 def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
     """Return the one entity ``query`` names, or raise :class:`EntityNotFound`."""
     found = find_entities(db, kind, query)
@@ -358,7 +375,7 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
             f"no {kind.value} with the id or name {query!r} is stored",
             _id_range_hint(query)
             or _other_kind_hint(db, kind, query)
-            or "give the numeric id, or import killmails and names that mention it",
+            or _not_found_hint(query),
         )
     if len(found) > 1:
         listed = "\n".join(
@@ -378,6 +395,20 @@ def _id_range_hint(query: str) -> str | None:
     if not text.isdecimal() or parse_id(text) is not None:
         return None
     return f"ids run from 1 to {MAX_ID}, so {text!r} is not a valid id"
+
+
+def _not_found_hint(query: str) -> str:
+    """Return what to try when no entity has the id or name ``query``."""
+    if parse_id(query.strip()) is not None:
+        return (
+            "no stored killmail or name mentions this id; import killmails"
+            " that mention it, or give a name"
+        )
+    return (
+        "a name matches a whole stored name, or the start of one or (from"
+        f" {MIN_SUBSTRING} characters) of a word in one, ignoring case. Give"
+        " the numeric id, or import killmails that mention it"
+    )
 
 
 def _other_kind_hint(db: Database, kind: EntityKind, query: str) -> str | None:
@@ -431,7 +462,10 @@ def print_page(page: EntityPage, out: TextIO) -> None:
 
 def _write_header(page: EntityPage, out: TextIO) -> None:
     entity = page.entity
-    out.write(f"{entity.title} ({entity.kind.value} {entity.entity_id})\n")
+    if entity.name is None:
+        out.write(f"{entity.title}\n")
+    else:
+        out.write(f"{entity.title} ({entity.kind.value} {entity.entity_id})\n")
     seen = [page.latest_alliance]
     if entity.kind is EntityKind.CHARACTER:
         seen.insert(0, page.latest_corporation)

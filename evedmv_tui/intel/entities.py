@@ -8,7 +8,7 @@ import functools
 
 from psycopg import sql
 
-from evedmv_tui.intel.search import escape_like, parse_id
+from evedmv_tui.intel.search import MIN_SUBSTRING, escape_like, parse_id
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 
 MAX_CANDIDATES = 10
@@ -104,8 +104,10 @@ def find_entities(
     """Return the entities of ``kind`` that ``query`` (an id or a name) names.
 
     An id is found when a name is stored for it or a killmail mentions it. A
-    name matches exactly, ignoring case; only when nothing matches exactly
-    are names starting with it returned, shortest first, at most ``limit``.
+    name matches exactly, ignoring case. Only when nothing matches exactly
+    are names returned that start with it or, for a query of at least
+    :data:`~evedmv_tui.intel.search.MIN_SUBSTRING` characters, have a later
+    word that starts with it: at most ``limit``, name prefixes first.
     The default is one more than :data:`MAX_CANDIDATES`, so a caller that
     lists that many can tell that more match.
     """
@@ -122,12 +124,14 @@ def find_entities(
         if found is not None and (found.name is not None or found.has_killmails):
             return [EntityRef(kind, entity_id, found.name)]
         return []
+    lowered = escape_like(text.lower())
     rows = db.fetch_all(
         load_sql("evedmv_tui.intel", "entity_by_name"),
         {
             "category": kind.value,
             "name": text,
-            "prefix": escape_like(text.lower()) + "%",
+            "prefix": lowered + "%",
+            "word": f"% {lowered}%" if len(text) >= MIN_SUBSTRING else None,
             "limit": limit,
         },
         row=_NameRow,
