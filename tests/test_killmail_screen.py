@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,14 +17,21 @@ from evedmv_tui.config import Settings
 from evedmv_tui.names import NAME_CACHE, UNRESOLVABLE_IDS
 from evedmv_tui.queries.killmail import (
     ItemRow,
+    KillmailDetail,
     build_item_tree,
     group_by_slot,
     load_killmail,
     slot_title,
 )
-from evedmv_tui.screens.killmail import KillmailScreen, describe_header
+from evedmv_tui.screens.killmail import (
+    KillmailScreen,
+    describe_header,
+    group_label,
+    root_label,
+)
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import KeyedTable
+from evedmv_tui.widgets.text import format_isk
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer, Reply
 
@@ -556,3 +563,111 @@ def test_header_counts_use_thousands_separators(killmail_db: Database) -> None:
     text = describe_header(dataclasses.replace(detail, header=header))
 
     assert "3,753 attackers" in text
+
+
+# -- values that leave out unpriced items -------------------------------------
+
+
+def without_prices(
+    detail: KillmailDetail, unpriced: Callable[[ItemRow], bool]
+) -> KillmailDetail:
+    """Return ``detail`` with the price of the items ``unpriced`` picks removed."""
+    items = tuple(
+        dataclasses.replace(row, unit_price=None) if unpriced(row) else row
+        for row in detail.items
+    )
+    return dataclasses.replace(detail, items=items)
+
+
+def computed(detail: KillmailDetail) -> KillmailDetail:
+    """Store the values the way valuation computes them: priced rows only."""
+    dropped = detail.items_dropped_value
+    destroyed = detail.items_destroyed_value + (detail.header.hull_price or 0.0)
+    header = dataclasses.replace(
+        detail.header,
+        total_value=dropped + destroyed,
+        dropped_value=dropped,
+        destroyed_value=destroyed,
+        value_source="computed",
+    )
+    return dataclasses.replace(detail, header=header)
+
+
+def value_line(detail: KillmailDetail) -> str:
+    [line] = [
+        line for line in describe_header(detail).splitlines() if line.startswith("Val")
+    ]
+    return line
+
+
+def test_values_complete_without_marks(killmail_db: Database) -> None:
+    detail = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert detail is not None
+    line = value_line(computed(without_prices(detail, lambda row: False)))
+    assert line.endswith(" destroyed (from prices)")
+    assert "+" not in line
+    assert "?" not in line
+
+
+def test_values_mark_unpriced_items(killmail_db: Database) -> None:
+    """A total from prices read as complete while most items had no price
+    (``61.15m total`` beside ``13 without a price`` in the item tree): the
+    sums that leave items out end in ``+`` and the count is named."""
+    loaded = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert loaded is not None
+    # Every item outside the high slots loses its price.
+    detail = computed(without_prices(loaded, lambda row: row.flag not in range(27, 35)))
+    unpriced = sum(1 for row in detail.items if row.unit_price is None)
+    dropped, destroyed = (
+        format_isk(detail.header.dropped_value),
+        format_isk(detail.header.destroyed_value),
+    )
+
+    line = value_line(detail)
+
+    assert line.startswith(f"Value    {format_isk(detail.header.total_value)}+ total")
+    assert f" {dropped}+ dropped," in line
+    assert f" {destroyed}+ destroyed" in line
+    assert f"{unpriced} unpriced)" in line
+    assert len(line) <= 80
+
+
+def test_unpriced_hull_is_named(killmail_db: Database) -> None:
+    loaded = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert loaded is not None
+    header = dataclasses.replace(loaded.header, hull_price=None)
+    detail = computed(dataclasses.replace(loaded, header=header))
+    line = value_line(detail)
+    assert "destroyed+" not in line
+    assert "+ destroyed" in line
+    assert "hull unpriced" in line
+
+
+def test_zkillboard_values_unmarked(killmail_db: Database) -> None:
+    """zKillboard's values do not come from the local prices."""
+    loaded = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert loaded is not None
+    detail = computed(without_prices(loaded, lambda row: True))
+    header = dataclasses.replace(detail.header, value_source="zkb")
+    line = value_line(dataclasses.replace(detail, header=header))
+    assert line.endswith(" destroyed (zKillboard)")
+    assert "+" not in line
+
+
+def test_unpriced_groups_show_unknown(killmail_db: Database) -> None:
+    """A slot group whose items all lack a price read ``0 dropped, 0
+    destroyed``, as if its modules were worthless."""
+    loaded = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert loaded is not None
+    detail = without_prices(loaded, lambda row: row.flag in range(19, 27))
+    groups = {group.title: group for group in detail.item_groups()}
+
+    mid = str(group_label(groups["Mid slots"]))
+    high = str(group_label(groups["High slots"]))
+    root = str(root_label(detail))
+
+    assert "?" in mid
+    assert " 0 " not in mid
+    assert "?" not in high
+    assert "+" not in high
+    assert "+ destroyed" in root or "+ dropped" in root

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from evedmv_tui.store.db import Database, load_sql
@@ -112,6 +112,45 @@ class ItemRow:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ValueSum:
+    """ISK of the rows that have a price, and how many rows have none.
+
+    Only rows with a quantity of the kind summed (dropped or destroyed)
+    count, so a sum over rows that all lack a price is unknown, and a sum
+    that leaves some out is a lower bound.
+    """
+
+    isk: float = 0.0
+    priced: int = 0
+    unpriced: int = 0
+
+    def __add__(self, other: ValueSum) -> ValueSum:
+        return ValueSum(
+            self.isk + other.isk,
+            self.priced + other.priced,
+            self.unpriced + other.unpriced,
+        )
+
+    @classmethod
+    def of_price(cls, price: float | None, quantity: int) -> ValueSum:
+        """Return the value of ``quantity`` units at ``price`` (None: unknown)."""
+        if not quantity:
+            return cls()
+        if price is None:
+            return cls(unpriced=1)
+        return cls(price * quantity, priced=1)
+
+
+def value_sums(rows: Iterable[ItemRow]) -> tuple[ValueSum, ValueSum]:
+    """Return the dropped and the destroyed value of ``rows``."""
+    dropped = destroyed = ValueSum()
+    for row in rows:
+        dropped += ValueSum.of_price(row.unit_price, row.quantity_dropped)
+        destroyed += ValueSum.of_price(row.unit_price, row.quantity_destroyed)
+    return dropped, destroyed
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ItemNode:
     """An item and the items inside it, with values summed over the subtree."""
 
@@ -132,6 +171,12 @@ class ItemNode:
         own = 1 if self.item.unit_price is None else 0
         return own + sum(c.unpriced for c in self.children)
 
+    def rows(self) -> Iterator[ItemRow]:
+        """Yield this item and every item inside it, at any depth."""
+        yield self.item
+        for child in self.children:
+            yield from child.rows()
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SlotGroup:
@@ -147,6 +192,11 @@ class SlotGroup:
     @property
     def destroyed_value(self) -> float:
         return sum(n.destroyed_value for n in self.nodes)
+
+    def rows(self) -> Iterator[ItemRow]:
+        """Yield every item of the group, containers' contents included."""
+        for node in self.nodes:
+            yield from node.rows()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

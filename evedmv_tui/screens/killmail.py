@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import ClassVar, NamedTuple
@@ -21,8 +22,10 @@ from evedmv_tui.queries.killmail import (
     KillmailHeader,
     KillmailLookup,
     SlotGroup,
+    ValueSum,
     load_killmail,
     missing_name_ids,
+    value_sums,
     with_names,
 )
 from evedmv_tui.screens import DashboardScreen, find_entry
@@ -59,6 +62,7 @@ DETAIL_ACTIONS = frozenset({"show_tab", "expand_items"})
 """The status message's words after a name lookup that ESI cut short."""
 
 TreeData = SlotGroup | ItemNode | None
+VALUE_LABEL = "Value    "
 
 
 def entity_label(entity_id: int | None, name: str | None) -> str | None:
@@ -106,7 +110,7 @@ def describe_header(detail: KillmailDetail) -> str:
         + (f" ({strip_control(h.victim_ship_group)})" if h.victim_ship_group else "")
         + f", {format_count(h.victim_damage_taken)} damage taken,"
         f" {h.attacker_count:,} attacker{'s' if h.attacker_count != 1 else ''}",
-        f"Value    {describe_values(detail)}",
+        f"{VALUE_LABEL}{describe_values(detail)}",
     ]
     final = detail.final_blow
     if final is not None:
@@ -129,29 +133,68 @@ def describe_victim(h: KillmailHeader) -> str:
     return " / ".join(shown) if shown else "unknown (a structure or NPC)"
 
 
-def describe_values(detail: KillmailDetail) -> str:
-    """Return the killmail's ISK values, saying where they come from."""
+def format_sum(value: ValueSum) -> str:
+    """Format a sum of ISK: ``?`` when no row in it has a price, and a ``+``
+    after the amount when some rows lack one, because it is then a lower
+    bound."""
+    if value.unpriced and not value.priced:
+        return "?"
+    return format_isk(value.isk) + ("+" if value.unpriced else "")
+
+
+def hull_sum(header: KillmailHeader) -> ValueSum:
+    """Return the destroyed hull's value, unknown without a price."""
+    return ValueSum.of_price(header.hull_price, 1)
+
+
+def describe_unpriced(detail: KillmailDetail) -> str:
+    """Return what has no price: ``13 unpriced``, ``hull and 2 unpriced``."""
+    items = sum(1 for item in detail.items if item.unit_price is None)
+    parts = ["hull"] if detail.header.hull_price is None else []
+    if items:
+        parts.append(f"{items:,}")
+    return " and ".join(parts) + " unpriced" if parts else ""
+
+
+def describe_values(detail: KillmailDetail, width: int = 80) -> str:
+    """Return the killmail's ISK values, saying where they come from.
+
+    A value from prices that leaves out unpriced items or the hull ends in
+    ``+``, or reads ``?`` when nothing in it has a price. The source then
+    names how many are unpriced. It drops ``from prices`` when the line,
+    with its ``Value`` label, would be wider than ``width`` columns.
+    """
     h = detail.header
     flags = [
         word for word, on in (("solo", h.solo), ("NPC", h.npc), ("awox", h.awox)) if on
     ]
     suffix = f"; {', '.join(flags)}" if flags else ""
-    if h.total_value is not None:
-        source = {"zkb": "zKillboard", "computed": "from prices"}.get(
-            h.value_source or "", "source unknown"
-        )
+    if h.total_value is not None and h.value_source != "computed":
+        source = "zKillboard" if h.value_source == "zkb" else "source unknown"
         return (
             f"{format_isk(h.total_value)} total, {format_isk(h.dropped_value)}"
             f" dropped, {format_isk(h.destroyed_value)} destroyed ({source})" + suffix
         )
-    dropped = detail.items_dropped_value
-    destroyed = detail.items_destroyed_value + (h.hull_price or 0.0)
     if not detail.items and h.hull_price is None:
         return "unknown: no prices for this ship or its items" + suffix
-    return (
-        f"{format_isk(dropped + destroyed)} total, {format_isk(dropped)} dropped,"
-        f" {format_isk(destroyed)} destroyed (from prices)" + suffix
+    dropped, destroyed = value_sums(detail.items)
+    destroyed += hull_sum(h)
+    total = dropped + destroyed
+    if h.total_value is not None:
+        # Valuation stored these from the same prices, so the sums above
+        # count the rows they leave out.
+        dropped = dataclasses.replace(dropped, isk=h.dropped_value or 0.0)
+        destroyed = dataclasses.replace(destroyed, isk=h.destroyed_value or 0.0)
+        total = dataclasses.replace(total, isk=h.total_value)
+    values = (
+        f"{format_sum(total)} total, {format_sum(dropped)} dropped,"
+        f" {format_sum(destroyed)} destroyed"
     )
+    unpriced = describe_unpriced(detail)
+    text = f"{values} (from prices{', ' + unpriced if unpriced else ''}){suffix}"
+    if unpriced and len(VALUE_LABEL) + len(text) > width:
+        text = f"{values} ({unpriced}){suffix}"
+    return text
 
 
 def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[Cell]]:
@@ -194,13 +237,11 @@ def item_label(node: ItemNode) -> Text:
         label.append(f"  {format_isk(own)}")
     if node.children:
         # Values of zero are left out, so the line fits 80 columns more often.
+        dropped, destroyed = value_sums(node.rows())
         values = [
-            f"{format_isk(value)} {verb}"
-            for value, verb in (
-                (node.dropped_value, "dropped"),
-                (node.destroyed_value, "destroyed"),
-            )
-            if value
+            f"{format_sum(value)} {verb}"
+            for value, verb in ((dropped, "dropped"), (destroyed, "destroyed"))
+            if value.isk or value.unpriced
         ]
         label.append(f"  [{', '.join([f'{len(node.children)} inside', *values])}]")
     return label
@@ -208,20 +249,18 @@ def item_label(node: ItemNode) -> Text:
 
 def group_label(group: SlotGroup) -> Text:
     label = Text(group.title, style="bold")
-    label.append(
-        f"  {format_isk(group.dropped_value)} dropped,"
-        f" {format_isk(group.destroyed_value)} destroyed"
-    )
+    dropped, destroyed = value_sums(group.rows())
+    label.append(f"  {format_sum(dropped)} dropped, {format_sum(destroyed)} destroyed")
     return label
 
 
 def root_label(detail: KillmailDetail) -> Text:
     """Return the tree root: item totals, the hull price and unpriced rows."""
     unpriced = sum(1 for item in detail.items if item.unit_price is None)
+    dropped, destroyed = value_sums(detail.items)
     label = Text(f"{len(detail.items)} items", style="bold")
     label.append(
-        f"  {format_isk(detail.items_dropped_value)} dropped,"
-        f" {format_isk(detail.items_destroyed_value)} destroyed,"
+        f"  {format_sum(dropped)} dropped, {format_sum(destroyed)} destroyed,"
         f" hull {format_isk(detail.header.hull_price)}"
     )
     if unpriced:
