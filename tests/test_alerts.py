@@ -13,12 +13,13 @@ from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
-from evedmv_tui.monitor.regressions import Alert, Severity
+from evedmv_tui.monitor.regressions import Alert, Severity, format_value
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens.alerts import AlertCenter, AlertsScreen
 from evedmv_tui.store.baselines import AlertWrite, RecordedSample, SaveBatch
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.target import baseline_file
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import _create_database, _drop_database
 
@@ -180,20 +181,60 @@ async def test_medium_alert_counts_without_notification(settings: Settings) -> N
         assert not any("regression" in title for title in titles)
 
 
-async def test_accept_clears_the_alert(settings: Settings) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_accept_clears_the_alert(
+    settings: Settings, size: tuple[int, int]
+) -> None:
+    """Accepting needs a confirmation that names the level, and the cleared
+    alert then says that it was accepted as normal at that level.
+    """
     app = EvedmvApp(settings)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
+        center = await wait_for_center(app, pilot)
+        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
+        await pilot.press("a")
+        await settle(app, pilot)
+        [alert] = center.service.active()
+        level = format_value(SLOW, alert.value)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == f"Accept {level} as the normal level of {SLOW}?"
+        assert center.service.active() == [alert]
+
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AlertsScreen)
+        await app.screen.workers.wait_for_complete()
+        await settle(app, pilot)
+        assert app.status.alert_count == 0
+        assert center.service.active() == []
+        baseline = center.service.detector.baseline(SLOW)
+        assert baseline is not None
+        assert baseline.mean == alert.value
+        assert baseline.accepted == alert.value
+        detail = str(app.screen.query_one("#alerts-detail", Static).render())
+        assert f"accepted as normal at {level}" in detail
+        assert "cleared at" not in detail
+
+
+async def test_accept_declined_keeps_the_alert(settings: Settings) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
         await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.press("a")
         await settle(app, pilot)
         await pilot.press("n")
         await settle(app, pilot)
-        assert app.status.alert_count == 0
-        assert center.service.active() == []
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AlertsScreen)
+        assert [a.key for a in center.service.active()] == [SLOW]
         baseline = center.service.detector.baseline(SLOW)
         assert baseline is not None
-        assert baseline.mean > 250
+        assert baseline.accepted is None
 
 
 async def test_unusable_baseline_file_is_reported(

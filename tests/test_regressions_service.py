@@ -438,6 +438,31 @@ async def test_cleared_alert_keeps_its_figures(tmp_path: Path) -> None:
     assert "9.5 ms" not in text
 
 
+async def test_accept_at_named_level(tmp_path: Path) -> None:
+    """Accept adopts the level the user was shown, and the alert names it."""
+    path = tmp_path / "baselines.sqlite3"
+    service = await AlertService.open(path)
+    clock = Clock()
+    try:
+        await run(service, clock, steady(40))
+        await run(service, clock, [200.0, 210.0, 220.0])
+        assert await service.accept(KEY, at=clock.at, level=210.0)
+        baseline = service.detector.baseline(KEY)
+        assert baseline is not None
+        assert baseline.mean == 210.0
+        assert baseline.accepted == 210.0
+        [alert] = await service.history()
+        [event] = [e for e in await service.events(KEY) if e.event == "accepted"]
+    finally:
+        await service.close()
+    assert event.at == alert.cleared_at
+    assert alert.value == 210.0
+    text = describe(alert, clock.at, accepted=True)
+    assert text.startswith("level peaked at ")
+    assert ", accepted as normal at 210 ms, " in text
+    assert "cleared at" not in text
+
+
 async def test_alert_without_samples_expires(tmp_path: Path) -> None:
     """The alert of a statement that stopped running expires after STALE_AFTER."""
     path = tmp_path / "baselines.sqlite3"

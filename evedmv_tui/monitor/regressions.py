@@ -988,35 +988,43 @@ def baseline_name(alert: Alert) -> str:
     return "window start" if alert.kind == "trend" else "baseline"
 
 
-def figures(alert: Alert) -> str:
+def figures(alert: Alert, *, accepted: bool = False) -> str:
     """Return the values of ``alert``, each with its name.
 
     ``opened at 300 ms, latest 7 ms, baseline 10 ms``: the value that opened
-    the alert, the latest value (``cleared at`` once the alert cleared) and
-    the baseline. An alert stored without its opening value leaves that out.
+    the alert, the latest value and the baseline. Once the alert cleared,
+    ``latest`` becomes ``cleared at``, or ``accepted as normal at`` when
+    ``accepted`` says that ``evedmv baseline accept`` cleared it. An alert
+    stored without its opening value leaves that out.
     """
     source = alert.key.removesuffix(TREND_SUFFIX)
     parts = []
     if alert.opened_value is not None:
         parts.append(f"opened at {format_value(source, alert.opened_value)}")
-    latest = "latest" if alert.cleared_at is None else "cleared at"
+    if alert.cleared_at is None:
+        latest = "latest"
+    elif accepted:
+        latest = "accepted as normal at"
+    else:
+        latest = "cleared at"
     parts.append(f"{latest} {format_value(source, alert.value)}")
     parts.append(f"{baseline_name(alert)} {format_value(source, alert.baseline)}")
     return ", ".join(parts)
 
 
-def describe(alert: Alert, now: float) -> str:
+def describe(alert: Alert, now: float, *, accepted: bool = False) -> str:
     """Describe ``alert`` in one line, naming its severity as the peak unless
     the current value still deviates.
 
     ``critical level: opened at 300 ms, latest 280 ms, baseline 10 ms`` while
     it deviates, ``level peaked at critical; opened at 300 ms, latest
     0.459 ms, baseline 0.614 ms`` once the value is back below the low
-    threshold, and ``cleared at`` in place of ``latest`` once it cleared. A trend alert
-    puts its growth rate first. A stale alert gets
+    threshold, and ``cleared at`` in place of ``latest`` once it cleared
+    (``accepted as normal at`` when ``accepted``, see :func:`figures`). A
+    trend alert puts its growth rate first. A stale alert gets
     ``; stale, no samples for 20 min`` at the end.
     """
-    measured = figures(alert)
+    measured = figures(alert, accepted=accepted)
     if alert.kind == "trend" and alert.detail:
         measured = f"{alert.detail}, {measured}"
     if alert.cleared_at is not None or alert.recovering:
@@ -1539,12 +1547,15 @@ class AlertService:
             log.warning("cannot store the acknowledgement of %s: %s", key, exc)
         return alert
 
-    async def accept(self, key: str, at: float | None = None) -> bool:
-        """Make the latest value of ``key`` its baseline and clear its alert."""
+    async def accept(
+        self, key: str, at: float | None = None, level: float | None = None
+    ) -> bool:
+        """Make ``level``, or the latest value of ``key``, its baseline and
+        clear its alert."""
         at = time.time() if at is None else at
         await self.flush()
         try:
-            accepted = await self.store.accept(key, at)
+            accepted = await self.store.accept(key, at, level)
         except Exception as exc:  # reported in status
             log.warning("cannot accept the baseline of %s: %s", key, exc)
             return False

@@ -34,7 +34,9 @@ from evedmv_tui.monitor.regressions import (
 )
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.baselines import AlertEvent
 from evedmv_tui.store.target import baseline_file, settings_target
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
 from evedmv_tui.widgets.text import truncate
 
@@ -45,9 +47,11 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2.0
 OPEN_ALERT_ACTIONS = frozenset({"acknowledge", "accept"})
+"""Actions on the selected alert while it is open."""
 NOTIFY_SECONDS = 10.0
 """Seconds a notification of new alerts stays on screen."""
-"""Actions on the selected alert while it is open."""
+EVENTS_SEARCHED = 20
+"""Log lines of a key searched for the event that cleared the selected alert."""
 STATUS_SEVERITY = {
     Severity.LOW: "info",
     Severity.MEDIUM: "warning",
@@ -129,8 +133,8 @@ class AlertCenter:
         self.update_count()
         return alert
 
-    async def accept(self, key: str) -> bool:
-        accepted = await self.service.accept(key)
+    async def accept(self, key: str, level: float | None = None) -> bool:
+        accepted = await self.service.accept(key, level=level)
         self.update_count()
         return accepted
 
@@ -301,6 +305,35 @@ def alert_state(alert: Alert, now: float) -> str:
     return "open"
 
 
+def accept_question(alert: Alert) -> tuple[str, str, float | None]:
+    """Return the question, warning and level of accepting ``alert`` as normal.
+
+    A level alert accepts its latest value, the one the question names, as
+    the baseline. A trend alert has no level: accepting it only clears it.
+    """
+    if alert.kind == "trend":
+        source = alert.key.removesuffix(TREND_SUFFIX)
+        return (
+            f"Accept the growth of {source} as normal and clear its alert?",
+            "Its growth window starts anew, so steady growth alerts again later.",
+            None,
+        )
+    level = format_value(alert.key, alert.value)
+    return (
+        f"Accept {level} as the normal level of {alert.key}?",
+        f"Values up to {level} will not alert for this key until"
+        f" 'evedmv baseline reset {alert.key}'.",
+        alert.value,
+    )
+
+
+def cleared_by_accept(alert: Alert, events: Sequence[AlertEvent]) -> bool:
+    """Return True when the log of ``alert``'s key shows an accept cleared it."""
+    return alert.cleared_at is not None and any(
+        event.event == "accepted" and event.at == alert.cleared_at for event in events
+    )
+
+
 def severity_cell(alert: Alert, now: float) -> Text:
     """Return the severity cell, dim unless the alert's value still deviates."""
     style = {
@@ -439,13 +472,14 @@ class AlertsScreen(DashboardScreen):
         if alert is None or center is None:
             detail.update("No alert selected.")
             return
-        events = await center.service.events(alert.key, limit=5)
+        events = await center.service.events(alert.key, limit=EVENTS_SEARCHED)
         evidence = await center.service.evidence(alert.key, limit=12)
         source = alert.key.removesuffix(TREND_SUFFIX)
         now = time.time()
+        accepted = cleared_by_accept(alert, events)
         lines = [
             f"{alert.key}",
-            describe(alert, now),
+            describe(alert, now, accepted=accepted),
             f"peak {format_value(source, alert.peak)}",
         ]
         if evidence:
@@ -472,16 +506,40 @@ class AlertsScreen(DashboardScreen):
             self.app.notify(f"Acknowledged {alert.key}; quiet until it worsens.")
         self.refresh_alerts()
 
-    async def action_accept(self) -> None:
+    def action_accept(self) -> None:
+        """Ask to accept the selected alert's latest value as normal, then do so."""
         alert = self.selected()
         center = self.center
         if alert is None or center is None or alert.cleared_at is not None:
             self.app.notify("Select an open alert first.", severity="warning")
             return
-        if await center.accept(alert.key):
-            self.app.notify(f"Accepted the current level of {alert.key} as normal.")
+        question, warning, level = accept_question(alert)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(
+                    self._accept(center, alert, level), group="alerts-accept"
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(question, subject=alert.label or None, warning=warning),
+            answered,
+        )
+
+    async def _accept(
+        self, center: AlertCenter, alert: Alert, level: float | None
+    ) -> None:
+        if not await center.accept(alert.key, level):
+            self.app.notify(f"No baseline or open alert for {alert.key}.", markup=False)
+        elif level is None:
+            self.app.notify(
+                f"Accepted the growth of {alert.key} as normal.", markup=False
+            )
         else:
-            self.app.notify(f"No baseline or open alert for {alert.key}.")
+            value = format_value(alert.key, level)
+            self.app.notify(
+                f"Accepted {value} as normal for {alert.key}.", markup=False
+            )
         self.refresh_alerts()
 
     def action_refresh(self) -> None:

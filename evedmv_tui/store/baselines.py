@@ -673,12 +673,13 @@ class BaselineStore:
         """
         return int(await self.write(lambda conn: _reset(conn, key, at)))
 
-    async def accept(self, key: str, at: float) -> bool:
-        """Adopt the latest value of ``key`` as its baseline and clear its alerts.
+    async def accept(self, key: str, at: float, level: float | None = None) -> bool:
+        """Adopt ``level``, or the latest value of ``key``, as its baseline and
+        clear its alerts.
 
         Return False when neither a baseline nor an open alert has that key.
         """
-        return bool(await self.write(lambda conn: _accept(conn, key, at)))
+        return bool(await self.write(lambda conn: _accept(conn, key, at, level)))
 
     async def acknowledge(self, key: str, at: float) -> StoredAlert | None:
         """Acknowledge the open alert of ``key``; return it, or None if none is open."""
@@ -911,21 +912,24 @@ async def _reset(conn: aiosqlite.Connection, key: str | None, at: float) -> int:
     return changed
 
 
-async def _accept(conn: aiosqlite.Connection, key: str, at: float) -> bool:
+async def _accept(
+    conn: aiosqlite.Connection, key: str, at: float, level: float | None
+) -> bool:
     # The spread is kept relative to the level: a query that became ten times
     # slower is assumed to vary ten times as much in absolute terms. The rows
     # per call stay: after its warmup, the detector sets the latest value only
     # from samples whose rows per call are close to the baseline's. The
     # accepted level stays after the mean falls back, until a reset.
     cursor = await conn.execute(
-        "UPDATE baseline SET accepted = coalesce(last_value, mean),"
-        " variance = CASE WHEN mean > 0 AND last_value IS NOT NULL"
-        "   THEN variance * (last_value / mean) * (last_value / mean)"
+        "UPDATE baseline SET accepted = coalesce(:level, last_value, mean),"
+        " variance = CASE WHEN mean > 0 AND coalesce(:level, last_value) IS NOT NULL"
+        "   THEN variance * (coalesce(:level, last_value) / mean)"
+        "     * (coalesce(:level, last_value) / mean)"
         "   ELSE variance END,"
-        " mean = coalesce(last_value, mean), warmup = '[]', regressed = 0,"
-        " epoch = epoch + 1, updated_at = ?"
-        " WHERE key = ?",
-        (at, key),
+        " mean = coalesce(:level, last_value, mean), warmup = '[]', regressed = 0,"
+        " epoch = epoch + 1, updated_at = :at"
+        " WHERE key = :key",
+        {"level": level, "at": at, "key": key},
     )
     changed = cursor.rowcount > 0
     async with conn.execute(
@@ -933,6 +937,14 @@ async def _accept(conn: aiosqlite.Connection, key: str, at: float) -> bool:
     ) as found:
         row = await found.fetchone()
     open_alerts = int(row[0]) if row else 0
+    # The accepted level is the value that cleared the alert. A trend alert's
+    # key has no baseline row and keeps its value.
+    await conn.execute(
+        "UPDATE alert SET value = coalesce("
+        "   (SELECT accepted FROM baseline WHERE key = :key), value)"
+        " WHERE cleared_at IS NULL AND key = :key",
+        {"key": key},
+    )
     await _clear_alerts(conn, "key = ?", (key,), at, "accepted")
     if changed or open_alerts:
         await _bump_revision(conn)
