@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
-from evedmv_tui.commands.output import printable, printable_stdout
+from evedmv_tui.commands.output import printable, printable_stdout, write_json_error
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 
@@ -186,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Messages can quote paths and values from the command line or files.
         text = "\n".join(printable(line) for line in exc.render().split("\n"))
         print(f"evedmv: {text}", file=sys.stderr)
+        if getattr(args, "json", False):
+            write_json_error(exc, sys.stdout)
         return exc.exit_code
     except KeyboardInterrupt:
         print("evedmv: interrupted", file=sys.stderr)
@@ -209,4 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "give a path you can read or write, in an existing folder",
         )
         print(f"evedmv: {error.render()}", file=sys.stderr)
+        if getattr(args, "json", False):
+            write_json_error(error, sys.stdout)
         return error.exit_code

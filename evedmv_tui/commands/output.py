@@ -4,16 +4,20 @@ Rejected records keep raw text from imported files, and names from ESI or
 query texts from the server can contain anything. Such text can hold escape
 sequences that retitle, clear or recolour the terminal. Error messages go
 through :func:`printable`, and every command's standard output through
-:func:`printable_stdout`.
+:func:`printable_stdout`. A command run with ``--json`` also writes its
+error as one JSON object on standard output (:func:`write_json_error`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
+
+from evedmv_tui.errors import EvedmvError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -56,3 +60,20 @@ def printable_stdout() -> Iterator[None]:
         yield
     finally:
         sys.stdout = previous
+
+
+def write_json_error(error: EvedmvError, stream: TextIO) -> None:
+    """Write ``error`` as one JSON object on a line, for scripts that read JSON.
+
+    The object has the keys ``error`` (the title), ``message``, ``hint``
+    (null when there is none) and ``exit_status``. The error still goes to
+    standard error as text too.
+    """
+    document = {
+        "error": error.title,
+        "message": error.message,
+        "hint": error.hint,
+        "exit_status": error.exit_code,
+    }
+    stream.write(json.dumps(document) + "\n")
+    stream.flush()
