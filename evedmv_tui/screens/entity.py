@@ -60,6 +60,12 @@ TOP_TITLES = {
     "against_alliances": "Alliance fought",
 }
 
+COUNT_LABELS = {"ships_flown": {"kills": "On kills"}}
+"""Count headers that differ from the plain "Kills" and "Losses".
+
+A ship class row counts the kills that the entity flew that class on, so the
+rows add up to more than the kills when a kill had several classes."""
+
 PERIOD_KEYS = {
     "1": Period.WEEK,
     "2": Period.MONTH,
@@ -196,6 +202,7 @@ class EntityScreen(DashboardScreen):
                     yield TopListTable(
                         TOP_TITLES[name],
                         counts=(one_side,) if one_side else ("kills", "losses"),
+                        labels=COUNT_LABELS.get(name),
                         id=f"top-{name}",
                     )
             with TabPane("Recent", id="tab-recent"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
 from evedmv_tui.names import unnamed
@@ -12,7 +12,10 @@ from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
 
 class TopListTable(KeyedTable):
-    """One top list: name, and kills, losses or both (``counts``)."""
+    """One top list: name, and kills, losses or both (``counts``).
+
+    ``labels`` gives a count column a header other than its title-cased name.
+    """
 
     DEFAULT_CSS = """
     TopListTable {
@@ -26,11 +29,13 @@ class TopListTable(KeyedTable):
         title: str,
         *,
         counts: Sequence[str] = ("kills", "losses"),
+        labels: Mapping[str, str] | None = None,
         id: str | None = None,
     ) -> None:
         self.counts = tuple(counts)
+        labels = labels or {}
         columns = [("name", title)]
-        columns += [(count, count.title()) for count in self.counts]
+        columns += [(count, labels.get(count, count.title())) for count in self.counts]
         super().__init__(columns, id=id)
 
     def show(self, entries: Sequence[TopEntry]) -> None:
