@@ -759,6 +759,44 @@ def test_explain_statement_rejections(db: Database) -> None:
     assert db.fetch_value("SELECT to_regclass('names') IS NOT NULL") is True
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            "SELECT count(*) FROM pg_class WHERE relpages > $1*$2",
+            "operator is not unique: unknown * unknown",
+        ),
+        ("SELECT $1 IS NULL", "could not determine data type of parameter $1"),
+        ("SELECT nosuch_function($1)", "function nosuch_function(unknown)"),
+    ],
+)
+def test_explain_untyped_parameters_hint(db: Database, text: str, error: str) -> None:
+    """A generic plan whose placeholders' types PostgreSQL cannot infer showed
+    only the server's error, with no word of why or what to do."""
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    with pytest.raises(ExplainError) as raised:
+        explain_statement(db, text, version)
+    message = str(raised.value)
+    assert message.startswith("PostgreSQL cannot infer the types of $1")
+    assert error in message
+    hint = raised.value.hint
+    assert hint is not None
+    assert "from the App tab" in hint
+    assert f"AS\n{text};\nEXPLAIN EXECUTE q(VALUE" in hint
+
+
+def test_explain_other_error_keeps_text_with_hint(db: Database) -> None:
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    text = "SELECT no_such_column FROM pg_class"
+    with pytest.raises(ExplainError) as raised:
+        explain_statement(db, text, version)
+    assert str(raised.value) == 'column "no_such_column" does not exist'
+    hint = raised.value.hint
+    assert hint is not None
+    assert hint.endswith(f"EXPLAIN {text};")
+    assert "cannot infer" not in str(raised.value)
+
+
 def test_explain_other_session_temp_table(db: Database) -> None:
     """Explaining an import statement showed only 'relation does not exist',
     because its staging table is a temporary table of the importer's session."""

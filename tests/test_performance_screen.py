@@ -216,12 +216,13 @@ async def explain_from_screen(
                 db_url,
                 "SELECT relname AS explain_me FROM pg_class WHERE oid = 1",
                 "SELECT count(*) AS analyze_me FROM pg_class",
+                "SELECT count(*) AS untyped FROM pg_class WHERE relpages > 2*3",
             )
         )
         await wait_for(
             pilot,
             lambda: (
-                {"explain_me", "analyze_me"}
+                {"explain_me", "analyze_me", "untyped"}
                 <= {
                     word
                     for v in screen.snapshot.statements  # type: ignore[union-attr]
@@ -252,6 +253,20 @@ async def explain_from_screen(
         assert plan.result.plan.node_type == "Index Scan"
         assert plan.result.analyzed is False
         await pilot.press("escape")
+        # pg_stat_statements keeps "relpages > $1*$2", whose parameter types
+        # no generic plan can infer: the failure says so and what to do.
+        await pilot.press("slash", "ctrl+u", *"untyped", "enter")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+        failure = app.screen
+        assert isinstance(failure, TextScreen)
+        assert failure.title_text == "Cannot explain"
+        assert failure.body.startswith("PostgreSQL cannot infer the types of $1, $2")
+        assert "operator is not unique: unknown * unknown" in failure.body
+        assert "from the App tab" in failure.body
+        assert "relpages > $1*$2;\nEXPLAIN EXECUTE q(VALUE, VALUE);" in failure.body
+        await pilot.press("escape")
+        assert app.screen is screen
 
 
 async def test_cancel_backend_after_confirmation(

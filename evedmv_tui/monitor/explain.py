@@ -51,8 +51,21 @@ ConnectionHook = Callable[[psycopg.Connection[Any]], None]
 monitor uses it to stop ``pg_stat_statements`` recording that connection."""
 
 
+TYPE_INFERENCE_STATES = frozenset({"42725", "42P18", "42883"})
+"""SQLSTATEs of a generic plan whose parameter types PostgreSQL cannot infer:
+ambiguous function or operator, indeterminate datatype, and undefined
+function (with ``unknown`` arguments)."""
+_HAND_NAME = "q"
+"""Name of the prepared statement in the statements a user runs by hand."""
+
+
 class ExplainError(Exception):
     """The statement cannot be explained; the message says why in plain words."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        """What to do instead, with a statement to run by hand when one helps."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -264,7 +277,12 @@ def explain_app_query(
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
-        raise ExplainError(_first_line(exc)) from None
+        raise ExplainError(
+            _first_line(exc),
+            "The server rejected the EXPLAIN. Run it by hand in psql, with the"
+            " parameters that enter shows under the query, for the whole error"
+            f" and its context.\n\nEXPLAIN {text};",
+        ) from None
     return _result(document, "parameters", analyze, None)
 
 
@@ -323,15 +341,16 @@ def explain_statement(
                 return _result(document, "plain", analyze, None)
     except psycopg.errors.ReadOnlySqlTransaction:
         raise ExplainError("the statement writes; ANALYZE it explicitly") from None
-    except psycopg.errors.IndeterminateDatatype as exc:
-        raise ExplainError(
-            "GENERIC_PLAN needs PostgreSQL 16 or later, and PREPARE could not"
-            f" infer the parameter types on this server: {_first_line(exc)}"
-        ) from None
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
-        raise ExplainError(_first_line(exc)) from None
+        if parameters and _types_not_inferred(exc):
+            raise ExplainError(
+                f"PostgreSQL cannot infer the types of {_placeholders(parameters)}"
+                f" for a generic plan ({_first_line(exc)})",
+                _typed_parameters_hint(text, parameters),
+            ) from None
+        raise ExplainError(_first_line(exc), _by_hand_hint(text, parameters)) from None
 
 
 def _explain_prepared(
@@ -359,6 +378,56 @@ def _explain_prepared(
         False,
         "EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16 or later; this generic plan"
         " comes from PREPARE with plan_cache_mode = force_generic_plan",
+    )
+
+
+def _types_not_inferred(exc: psycopg.Error) -> bool:
+    """Tell whether ``exc`` means that the placeholders' types are unknown."""
+    if exc.sqlstate not in TYPE_INFERENCE_STATES:
+        return False
+    # An undefined function is a type problem only when it was looked up
+    # with untyped arguments: "function lower(unknown) does not exist".
+    return exc.sqlstate != "42883" or "unknown" in _first_line(exc)
+
+
+def _placeholders(parameters: int) -> str:
+    """Return ``$1`` or ``$1, $2`` up to ``$parameters``."""
+    return ", ".join(f"${n}" for n in range(1, parameters + 1))
+
+
+def _prepared_by_hand(text: str, parameters: int) -> str:
+    """Return PREPARE, EXPLAIN EXECUTE and DEALLOCATE of ``text`` to edit and run."""
+    types = ", ".join(["TYPE"] * parameters)
+    values = ", ".join(["VALUE"] * parameters)
+    return (
+        f"PREPARE {_HAND_NAME}({types}) AS\n{text};\n"
+        f"EXPLAIN EXECUTE {_HAND_NAME}({values});\n"
+        f"DEALLOCATE {_HAND_NAME};"
+    )
+
+
+def _typed_parameters_hint(text: str, parameters: int) -> str:
+    return (
+        "pg_stat_statements keeps placeholders in place of the values, and here"
+        " nothing in the statement tells their types. If the app ran it,"
+        " explain its query from the App tab, which keeps the real values."
+        " Otherwise run EXPLAIN by hand in psql with typed parameters:"
+        " replace each TYPE with the parameter's type (bigint, numeric, text)"
+        " and each VALUE with a real value.\n\n" + _prepared_by_hand(text, parameters)
+    )
+
+
+def _by_hand_hint(text: str, parameters: int) -> str:
+    if parameters:
+        return (
+            "The server rejected the generic plan. Run it by hand in psql for"
+            " the whole error, replacing each TYPE with the parameter's type"
+            " and each VALUE with a real value.\n\n"
+            + _prepared_by_hand(text, parameters)
+        )
+    return (
+        "The server rejected the EXPLAIN. Run it by hand in psql for the whole"
+        f" error and its context.\n\nEXPLAIN {text};"
     )
 
 

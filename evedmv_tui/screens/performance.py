@@ -873,13 +873,21 @@ class PerformanceScreen(DashboardScreen):
         try:
             result = explain()
         except ExplainError as exc:
-            self.app.call_from_thread(
-                self.notify,
-                str(exc),
-                title="Cannot explain",
-                severity="warning",
-                markup=False,
-            )
+            if exc.hint is None:
+                self.app.call_from_thread(
+                    self.notify,
+                    str(exc),
+                    title="Cannot explain",
+                    severity="warning",
+                    markup=False,
+                )
+            else:
+                # A hint with a statement to run by hand is too long for a
+                # notification, and the user may want to copy it.
+                self.app.call_from_thread(
+                    self.app.push_screen,
+                    TextScreen("Cannot explain", f"{exc}\n\n{exc.hint}"),
+                )
             return
         except Exception as exc:
             self.app.call_from_thread(
