@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import io
 import json
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -486,6 +488,31 @@ def test_reimport_keeps_rejects_of_first_import(
     third = _count(db, "SELECT max(import_id) FROM imports")
     assert main([*base, "rejects", "list", "--import", str(third)]) == 0
     assert capsys.readouterr().out == "no rejected records\n"
+
+
+def test_truncated_archive_reject_has_no_empty_preview(
+    db_url: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reject of a truncated archive has no text, and 'rejects list'
+    printed an indented empty line for it."""
+    archive = tmp_path / "whole.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        for number, body in enumerate(generate_killmails(200, seed=11)):
+            info = tarfile.TarInfo(f"killmails/{number}.json")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    data = archive.read_bytes()
+    cut = tmp_path / "cut.tar.bz2"
+    cut.write_bytes(data[: len(data) // 2])
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    assert main([*base, "import", "--offline", str(cut)]) == 1
+    capsys.readouterr()
+
+    assert main([*base, "rejects", "list"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert "the rest of the file cannot be read" in lines[0]
 
 
 @pytest.mark.parametrize(

@@ -144,3 +144,47 @@ def test_summary_names_file_with_every_record_rejected() -> None:
     text = stream.getvalue()
     assert "regions.csv: every record was rejected. If it is not a killmail" in text
     assert "b.jsonl: every record" not in text
+    assert "Fix the rejected records and import b.jsonl again" in text
+
+
+def test_summary_of_garbage_file_gives_one_advice() -> None:
+    """The summary of a file of which every record was rejected advised both
+    to fix its records and import it again, and to leave it out."""
+    summary = ImportSummary(
+        read=1,
+        inserted=0,
+        updated=0,
+        duplicates=0,
+        pending=0,
+        rejected=1,
+        files=(FileSummary("garbage.bin", read=1, rejected=1),),
+        import_id=9,
+        seconds=0.5,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "Fix the rejected records" not in text
+    assert "garbage.bin: every record was rejected" in text
+    assert "1 record rejected; nothing new was stored. See" in text
+    assert "'evedmv rejects list --import 9'" in text
+
+
+def test_summary_of_one_file_with_some_rejects() -> None:
+    summary = ImportSummary(
+        read=6,
+        inserted=5,
+        updated=0,
+        duplicates=0,
+        pending=0,
+        rejected=1,
+        files=(FileSummary("b.jsonl", read=6, inserted=5, rejected=1),),
+        import_id=3,
+        seconds=0.5,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "Fix the rejected records and import the file again" in text
+    assert "see 'evedmv rejects list --import 3'" in text
+    assert "every record was rejected" not in text

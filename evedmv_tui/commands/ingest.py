@@ -22,6 +22,7 @@ from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
     DEFAULT_BATCH_SIZE,
     FetchPending,
+    FileSummary,
     ImportProgress,
     ImportSummary,
     import_paths,
@@ -101,8 +102,9 @@ def register(subparsers: Any) -> None:
         " reject's id, the ids of the imports that rejected it (the number an"
         " import summary gives after --import), the file and position, the"
         " killmail and field when known, and the reason; the next line shows"
-        " the start of the record's text. A record rejected again by a later"
-        " import is listed under each import that rejected it.",
+        " the start of the record's text, if it has any. A record rejected"
+        " again by a later import is listed under each import that rejected"
+        " it.",
         **examples("evedmv rejects list", "evedmv rejects list --import 7 --raw"),
     )
     listing.add_argument(
@@ -302,20 +304,29 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             if kept
             else "nothing new was stored"
         )
+        listing = f"'evedmv rejects list --import {summary.import_id}'"
+        # A file of which every record was rejected is most likely not a
+        # killmail file, so it gets the advice to leave it out instead.
+        unreadable = [f for f in summary.files if f.read and f.rejected == f.read]
+        fixable = [f for f in summary.files if f.rejected and f not in unreadable]
+        if fixable:
+            files = _files_to_fix(summary, fixable)
+            advice = (
+                f" Fix the rejected records and import {files} again (what is"
+                f" stored already is skipped); see {listing}"
+            )
+        else:
+            advice = f" See {listing}"
         stream.write(
-            f"{count_noun(summary.rejected, 'record')} rejected; {stored}."
-            " Fix the rejected records and import the file again (what is"
-            " stored already is skipped); see"
-            f" 'evedmv rejects list --import {summary.import_id}'\n"
+            f"{count_noun(summary.rejected, 'record')} rejected; {stored}.{advice}\n"
         )
-        for item in summary.files:
-            if item.read and item.rejected == item.read:
-                stream.write(
-                    f"{printable(item.path)}: every record was rejected. If it"
-                    " is not a killmail file (ESI or zKillboard JSON, JSON"
-                    " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
-                    " leave it out\n"
-                )
+        for item in unreadable:
+            stream.write(
+                f"{printable(item.path)}: every record was rejected. If it"
+                " is not a killmail file (ESI or zKillboard JSON, JSON"
+                " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
+                " leave it out\n"
+            )
     if summary.not_updated:
         missing = ", ".join(
             f"{derived} for {count_noun(count, 'killmail')}"
@@ -326,6 +337,15 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " above). The killmails are stored; run 'evedmv repair' to update"
             " battles and entity totals\n"
         )
+
+
+def _files_to_fix(summary: ImportSummary, fixable: Sequence[FileSummary]) -> str:
+    """Return which files the advice to fix rejects and import again names."""
+    if len(summary.files) == 1:
+        return "the file"
+    if len(fixable) == 1:
+        return printable(fixable[0].path)
+    return "the files with rejected records"
 
 
 class ImportInterrupted(EvedmvError):
@@ -407,7 +427,10 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         print(printable(describe_reject(row)))
         raw = row.raw if args.raw else _shorten(row.raw, 100)
-        print(f"    {printable(raw)}")
+        # A reject of an unreadable rest of a file (a truncated archive) has
+        # no text to show.
+        if raw.strip():
+            print(f"    {printable(raw)}")
     if total > len(rows):
         print(f"({len(rows)} of {total:,} shown; use --limit)")
     return 0
