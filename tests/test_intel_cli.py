@@ -161,6 +161,33 @@ def test_show_text_has_panel_summary(
     assert "\nLatest kills and losses, at any time, not only the last 30 days\n" in out
 
 
+def test_ship_classes_flown_count_kills_per_class(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ship classes flown were headed "Ships flown" with "kills" per row,
+    and read as kills by that class, though their sum exceeds the kills."""
+    corporation = str(world.corporation)
+    base = ("corp", "show", corporation, "--period", "all", "--offline")
+    assert run(world, *base, "--json") == 0
+    page = json.loads(capsys.readouterr().out)
+    assert run(world, *base) == 0
+    out = capsys.readouterr().out
+
+    assert "\nShip classes flown, by kills each class was on\n" in out
+    assert "Ships flown (by class)" not in out
+    flown = page["tops"]["ships_flown"]
+    assert flown
+    for entry in flown[:3]:
+        on_kills = world.db.fetch_value(
+            "SELECT count(DISTINCT a.killmail_id) FROM attackers a"
+            " JOIN types t ON t.type_id = a.ship_type_id"
+            " JOIN groups g ON g.group_id = t.group_id"
+            " WHERE a.corporation_id = %s AND g.ship_class = %s",
+            (world.corporation, entry["name"]),
+        )
+        assert entry["kills"] == on_kills
+
+
 def test_show_text_escapes_control_characters(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

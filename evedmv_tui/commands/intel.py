@@ -51,8 +51,10 @@ _KIND_COMMANDS = {
 
 TOP_TITLES = {
     "pilots": "Top pilots",
-    "ships_flown": "Ships flown (by class)",
-    "ships_lost": "Ships lost (by class)",
+    # A kill counts for each class on it, so these rows can add up to more
+    # than the kills.
+    "ships_flown": "Ship classes flown, by kills each class was on",
+    "ships_lost": "Ship classes lost",
     "systems": "Top systems",
     "regions": "Top regions",
     "with_corporations": "Corporations flown with",
