@@ -455,15 +455,21 @@ def _read_pieces(
     thread builds the pieces of the chunks already read. With more than one
     chunk, a second connection reads every other chunk, on a snapshot
     exported from ``conn``, so two server processes look up attackers at
-    once. Chunks follow the order of system and window start, as
-    :func:`pieces_of_windows` orders pieces, so the result is the same as
-    from one read.
+    once. Chunks follow the order of window start, so each chunk's kills
+    and attackers lie in a short stretch of time, which imports store close
+    together: one chunk of 1,000 windows read 23,000 blocks that were not in
+    shared buffers and took 0.42 s in the server, against 50,000 to 73,000
+    blocks and 0.62 to 0.93 s for chunks in the order of system (about
+    45,000 kills each, ``EXPLAIN ANALYZE``). The pieces come in another
+    order than from one read, but :func:`merge_pieces` sorts them by start,
+    system and end, and pieces that tie on all three lie in one window,
+    whose pieces keep their order, so the battles are the same.
 
     NOTE: on the shared 2-core benchmark machine, reading over two
     connections was not measurably faster than over one (the Battles
     section of docs/benchmarks.md).
     """
-    ordered = sorted(windows, key=lambda w: (w.solar_system_id, w.start))
+    ordered = sorted(windows, key=lambda w: (w.start, w.solar_system_id))
     chunks = [
         ordered[start : start + _WINDOWS_PER_READ]
         for start in range(0, len(ordered), _WINDOWS_PER_READ)
