@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from evedmv_tui.battles.detect import DetectionSummary
 from evedmv_tui.battles.export import render_text
 from evedmv_tui.battles.parameters import BattleParameters
 from evedmv_tui.battles.report import list_battles, load_report, with_pending
 from evedmv_tui.cli import main
+from evedmv_tui.commands.battles import describe_detection
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import _header
 from evedmv_tui.store.db import Database
@@ -43,8 +46,30 @@ def fought(db: Database, db_url: str) -> str:
 def test_detect_prints_summary(fought: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--dsn", fought, "battles", "detect"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("1 battle found in ")
+    assert re.match(r"1 battle in the [\d,]+ killmails read \(0 new, ", out)
     assert "recomputed" not in out
+
+
+def test_detection_line_says_what_it_counted() -> None:
+    """The line read "28 battles found in 1,475 kills read: 0 new, ...",
+    which did not say the battles were found in the killmails read."""
+    summary = DetectionSummary(
+        battles=28,
+        created=0,
+        updated=3,
+        deleted=1,
+        changed_closed=0,
+        kills_read=1475,
+        seconds=0.34,
+    )
+    assert describe_detection(summary, rebuilt=False) == (
+        "28 battles in the 1,475 killmails read"
+        " (0 new, 3 with changed kills, 1 removed) in 0.3 s"
+    )
+    assert describe_detection(summary, rebuilt=True) == (
+        "28 battles in the 1,475 killmails read (0 new, 3 with changed kills,"
+        " 1 removed; sides and metrics of all 28 battles recomputed) in 0.3 s"
+    )
 
 
 def test_new_parameters_say_every_battle_was_recomputed(
@@ -57,8 +82,8 @@ def test_new_parameters_say_every_battle_was_recomputed(
     detect = ["--dsn", fought, "battles", "detect", "--set", "one_sided_ratio=1"]
     assert main(detect) == 0
     out = capsys.readouterr().out
-    assert "0 new, 0 with other kills, 0 removed" in out
-    assert "; sides and metrics of all 1 recomputed" in out
+    assert "(0 new, 0 with changed kills, 0 removed;" in out
+    assert "; sides and metrics of the battle recomputed) in " in out
 
 
 def test_list_json_has_required_fields(
@@ -304,7 +329,7 @@ def test_set_parameter_rebuilds(
     assert (
         main(["--dsn", fought, "battles", "detect", "--set", "hour_min_kills=50"]) == 0
     )
-    assert capsys.readouterr().out.startswith("0 battles found in ")
+    assert capsys.readouterr().out.startswith("0 battles in the ")
     assert main(["--dsn", fought, "battles", "detect", "--show-parameters"]) == 0
     assert "hour_min_kills = 50" in capsys.readouterr().out
     assert main(["--dsn", fought, "battles", "detect", "--set", "bogus=1"]) == 2

@@ -238,18 +238,28 @@ class Redetection:
 def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:
     """Return one line on a detection run: battles new, changed and removed.
 
-    A battle counts as changed when its kills changed. A rebuild also
+    The battles are those found in the killmails the run read, which an
+    incremental run limits to the recent ones. A battle counts as changed
+    when its kills changed. A rebuild also
     recomputes the sides, kind and metrics of every battle, which new
     parameters can change without changing any battle's kills.
     """
-    text = (
-        f"{count_noun(summary.battles, 'battle')} found in"
-        f" {count_noun(summary.kills_read, 'kill')} read: {summary.created:,} new,"
-        f" {summary.updated:,} with other kills, {summary.deleted:,} removed"
+    changes = (
+        f"{summary.created:,} new, {summary.updated:,} with changed kills,"
+        f" {summary.deleted:,} removed"
     )
     if rebuilt:
-        text += f"; sides and metrics of all {summary.battles:,} recomputed"
-    return f"{text}, in {summary.seconds:.1f} s"
+        recomputed = (
+            "the battle"
+            if summary.battles == 1
+            else f"all {count_noun(summary.battles, 'battle')}"
+        )
+        changes += f"; sides and metrics of {recomputed} recomputed"
+    return (
+        f"{count_noun(summary.battles, 'battle')} in the"
+        f" {count_noun(summary.kills_read, 'killmail')} read ({changes})"
+        f" in {summary.seconds:.1f} s"
+    )
 
 
 def _criteria(args: argparse.Namespace) -> BattleFilter:
