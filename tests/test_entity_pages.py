@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from textual.app import App, ComposeResult
+
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
-from evedmv_tui.screens.entity import CorporationScreen
-from evedmv_tui.widgets.intel_tables import TopListTable
+from evedmv_tui.intel.entities import EntityKind, EntityRef
+from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
+from evedmv_tui.screens.entity import (
+    CharacterScreen,
+    CorporationScreen,
+    describe_ref,
+    show_unnamed_ids,
+)
+from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from tests import test_intel_screens
 from tests.test_intel_screens import World, settle
 
@@ -34,3 +45,100 @@ async def test_class_flown_counts_kills_it_was_on(
         lost = screen.query_one("#top-ships_lost", TopListTable)
         labels = [str(column.label) for column in lost.columns.values()]
         assert labels == ["Class lost", "Losses"]
+
+
+def test_unnamed_top_entries_show_hash_id() -> None:
+    """Unnamed entities showed as ``corporation 98098579`` and unnamed systems
+    as a bare ``30002737`` in the top lists, where other tables show ``#id``."""
+    corporation = TopEntry(98098579, None, "corporation 98098579", 4, 0)
+    assert show_unnamed_ids("with_corporations", corporation).name == "#98098579"
+    pilot = TopEntry(92582867, None, "character 92582867", 3, 0)
+    assert show_unnamed_ids("pilots", pilot).name == "#92582867"
+    system = TopEntry(30002737, None, "30002737", 2, 1)
+    assert show_unnamed_ids("systems", system).name == "#30002737"
+    named = TopEntry(30002737, None, "Nalvula", 2, 1)
+    assert show_unnamed_ids("systems", named).name == "Nalvula"
+    ship_class = TopEntry(0, "cruiser", "cruiser", 5, 0)
+    assert show_unnamed_ids("ships_flown", ship_class).name == "cruiser"
+
+
+def test_unnamed_ref_shows_kind_and_hash_id() -> None:
+    unnamed_ref = EntityRef(EntityKind.CORPORATION, 98098579, None)
+    assert describe_ref(unnamed_ref) == "corporation #98098579"
+    named_ref = EntityRef(EntityKind.CORPORATION, 98098579, "Brave Twin One")
+    assert describe_ref(named_ref) == "Brave Twin One"
+
+
+class RecentApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RecentTable(id="recent")
+        yield BattleTable(id="battles")
+
+
+async def test_recent_row_shows_unnamed_system_id() -> None:
+    """A recent killmail in a system without a stored name left the System
+    column blank."""
+    when = dt.datetime(2021, 12, 3, 11, 9, tzinfo=dt.UTC)
+    item = RecentKillmail(
+        role="kill",
+        killmail_id=96812093,
+        killmail_time=when,
+        solar_system_id=30002737,
+        solar_system_name=None,
+        victim_character_id=None,
+        victim_corporation_id=98098579,
+        victim_alliance_id=None,
+        victim_ship_type_id=587,
+        ship_name=None,
+        total_value=None,
+        attacker_count=1,
+    )
+    battle = EntityBattle(
+        battle_id=7,
+        start_time=when,
+        end_time=when,
+        solar_system_ids=[30002737, 30002738],
+        system_names=None,
+        kills=3,
+        pilots=4,
+        isk_destroyed=0.0,
+        kind="fight",
+        entity_killmails=1,
+    )
+    app = RecentApp()
+    async with app.run_test(size=(80, 24)):
+        recent = app.query_one(RecentTable)
+        recent.show([item], when)
+        row = [str(cell) for cell in recent.get_row("96812093:kill")]
+        assert row[2] == "#587"
+        assert row[3] == "#98098579"
+        assert row[4] == "#30002737"
+        battles = app.query_one(BattleTable)
+        battles.show([battle], when)
+        row = [str(cell) for cell in battles.get_row("7")]
+        assert row[1] == "#30002737, #30002738"
+
+
+async def test_character_page_shows_unnamed_as_hash_id(
+    app_settings: Settings, world: World
+) -> None:
+    """On all time, the character page's top lists named unnamed entities
+    ``corporation 98098579``."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("character", world.character)
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CharacterScreen)
+        assert screen.page is not None
+        names = [
+            str(table.get_row_at(index)[0])
+            for table in screen.query(TopListTable)
+            for index in range(table.row_count)
+        ]
+        kinds = tuple(f"{kind.value} " for kind in EntityKind)
+        assert not [name for name in names if name.startswith(kinds)]
+        assert any(name.startswith("#") for name in names)

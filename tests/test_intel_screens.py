@@ -1115,7 +1115,7 @@ async def test_empty_period_names_dates_and_all_time_key(
         app = pilot.app
         # An unnamed corporation is titled by kind and id once, not twice.
         title = text_of(app, "#entity-title")
-        assert title.startswith("corporation 98000901 \N{EM DASH} ")
+        assert title.startswith("corporation #98000901 \N{EM DASH} ")
         assert "[corporation" not in title
         heatmap = text_of(app, "#entity-heatmap")
         assert "2021-12-27 18:00 to 2022-01-26 18:00 UTC" in heatmap

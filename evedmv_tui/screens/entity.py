@@ -8,6 +8,7 @@ the period changes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
@@ -37,10 +38,11 @@ from evedmv_tui.intel.pages import (
     ONE_SIDED_LISTS,
     TOP_LISTS,
     EntityPage,
+    TopEntry,
     load_page,
     recent_heading,
 )
-from evedmv_tui.names import NameResolver
+from evedmv_tui.names import NameResolver, unnamed
 from evedmv_tui.screens import DashboardScreen, describe_key, find_entry
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
@@ -73,6 +75,18 @@ PERIOD_KEYS = {
     "4": Period.ALL,
 }
 
+TOP_LIST_KINDS = {
+    "pilots": EntityKind.CHARACTER,
+    "with_corporations": EntityKind.CORPORATION,
+    "against_corporations": EntityKind.CORPORATION,
+    "with_alliances": EntityKind.ALLIANCE,
+    "against_alliances": EntityKind.ALLIANCE,
+}
+"""The kind of entity each entity top list names, whose page Enter opens."""
+
+PLACE_LISTS = frozenset({"systems", "regions"})
+"""Top lists of solar systems and regions, named from the static data."""
+
 PAGE_ACTIONS = frozenset({"period", "next_tab"})
 """Actions that act on a shown page, hidden until one is shown."""
 
@@ -81,7 +95,7 @@ class StoredNames:
     """Resolves names from an in-process cache and the ``names`` table.
 
     NOTE: the dashboard does not ask ESI for missing names; an entity whose
-    name was never stored shows as ``corporation <id>``.
+    name was never stored shows as ``#<id>``.
     """
 
     def __init__(self) -> None:
@@ -92,6 +106,32 @@ class StoredNames:
             self._resolver = NameResolver(db, None)
         found = self._resolver.resolve(ids)
         return {entity_id: entry.name for entity_id, entry in found.items()}
+
+
+def describe_ref(ref: EntityRef) -> str:
+    """Return the name of ``ref``, or its kind and ``#id`` when none is stored."""
+    return ref.name or f"{ref.kind.value} {unnamed(ref.entity_id)}"
+
+
+def show_unnamed_ids(list_name: str, entry: TopEntry) -> TopEntry:
+    """Return ``entry`` with an id that has no stored name shown as ``#id``.
+
+    NOTE: :func:`evedmv_tui.intel.pages.load_page` names such an entry
+    ``corporation 98098579`` in entity lists and ``30002737`` in place
+    lists. This matches those forms, so a changed form there shows as is.
+    """
+    if entry.key is None:
+        return entry
+    kind = TOP_LIST_KINDS.get(list_name)
+    if kind is not None:
+        fallback = f"{kind.value} {entry.key}"
+    elif list_name in PLACE_LISTS:
+        fallback = str(entry.key)
+    else:
+        return entry
+    if entry.name != fallback:
+        return entry
+    return dataclasses.replace(entry, name=unnamed(entry.key))
 
 
 def lookup_and_load(
@@ -266,7 +306,9 @@ class EntityScreen(DashboardScreen):
             f" {strip_control(str(self.entity_query))!r}; pick one:"
         )
         options.add_options(
-            Option(Text(f"{ref.title}  ({ref.entity_id})"), id=str(ref.entity_id))
+            Option(
+                Text(f"{describe_ref(ref)}  ({ref.entity_id})"), id=str(ref.entity_id)
+            )
             for ref in candidates[:MAX_CANDIDATES]
         )
         self.set_class(True, "-choosing")
@@ -291,13 +333,13 @@ class EntityScreen(DashboardScreen):
         parts = [
             f"{entity.name} [{entity.kind.value} {entity.entity_id}]"
             if entity.name
-            else entity.title
+            else describe_ref(entity)
         ]
         seen = [page.latest_alliance]
         if entity.kind is EntityKind.CHARACTER:
             seen.insert(0, page.latest_corporation)
         if entity.kind is not EntityKind.ALLIANCE and any(seen):
-            parts.append(" / ".join(ref.title for ref in seen if ref))
+            parts.append(" / ".join(describe_ref(ref) for ref in seen if ref))
         parts.append(f"{page.period.label} to {page.until:%Y-%m-%d %H:%M} UTC")
         self.query_one("#entity-title", Static).update(
             Text(" \N{EM DASH} ".join(parts))
@@ -306,7 +348,7 @@ class EntityScreen(DashboardScreen):
         self.query_one(HeatmapView).show(page.heatmap, describe_empty(page))
         for name, entries in page.tops.items():
             for table in self.query(f"#top-{name}").results(TopListTable):
-                table.show(entries)
+                table.show([show_unnamed_ids(name, entry) for entry in entries])
         self.query_one("#entity-recent-heading", Static).update(
             recent_heading(page.period)
         )
@@ -337,16 +379,9 @@ class EntityScreen(DashboardScreen):
             self._open_top_entry(event.data_table, str(key))
 
     def _open_top_entry(self, table: TopListTable, key: str) -> None:
-        screens = {
-            "top-pilots": "character",
-            "top-with_corporations": "corporation",
-            "top-against_corporations": "corporation",
-            "top-with_alliances": "alliance",
-            "top-against_alliances": "alliance",
-        }
-        screen = screens.get(table.id or "")
-        if screen is not None and key.isdigit():
-            self.evedmv_app.open_screen(screen, int(key))
+        kind = TOP_LIST_KINDS.get((table.id or "").removeprefix("top-"))
+        if kind is not None and key.isdigit():
+            self.evedmv_app.open_screen(kind.value, int(key))
 
     def action_period(self, value: str) -> None:
         period = Period(value)

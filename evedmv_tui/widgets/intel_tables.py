@@ -93,14 +93,21 @@ class RecentTable(KeyedTable):
                 [
                     item.killmail_time.strftime(when),
                     item.role,
-                    truncate(item.ship_name or str(item.victim_ship_type_id), 18),
+                    truncate(item.ship_name or unnamed(item.victim_ship_type_id), 18),
                     truncate(item.victim_name or _victim_id(item), 20),
-                    truncate(item.solar_system_name or "", 12),
+                    truncate(
+                        item.solar_system_name or unnamed(item.solar_system_id), 12
+                    ),
                     right(format_isk(item.total_value)),
                 ],
             )
             for item in items
         )
+
+
+def _system_ids(battle: EntityBattle) -> str:
+    """Return the battle's system ids for display when no name is stored."""
+    return ", ".join(unnamed(system_id) for system_id in battle.solar_system_ids)
 
 
 class BattleTable(KeyedTable):
@@ -135,7 +142,7 @@ class BattleTable(KeyedTable):
                 battle.battle_id,
                 [
                     battle.start_time.strftime(when),
-                    truncate(battle.system_names or "", 22),
+                    truncate(battle.system_names or _system_ids(battle), 22),
                     battle.kind,
                     battle.kills,
                     battle.entity_killmails,
