@@ -30,7 +30,13 @@ from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
 from evedmv_tui.monitor.findings import build_alerts
-from evedmv_tui.monitor.memory import MIB, GcGeneration, ProcessMemory, Trend
+from evedmv_tui.monitor.memory import (
+    MIB,
+    AllocationSite,
+    GcGeneration,
+    ProcessMemory,
+    Trend,
+)
 from evedmv_tui.monitor.poller import Monitor
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.monitor.server import DatabaseRates
@@ -1072,6 +1078,34 @@ async def test_disconnected_snapshot_says_since(settings: Settings) -> None:
         assert "disconnected since" in summary
         assert "server closed the connection" in summary
         assert table(screen, "#statements").row_keys == []
+
+
+async def test_allocation_sites_one_per_line(settings: Settings) -> None:
+    """At 80 columns a long allocation path wrapped onto a line of its own,
+    starting at column 1 under its size. Each site now takes one line, with
+    the path cut from the left so its file name and line stay visible."""
+    long_file = "/home/user/.local/lib/python3.11/site-packages/" + "deep/" * 12
+    sites = [
+        AllocationSite(long_file + "allocating_module.py", 123, 45_773, 10),
+        AllocationSite("/usr/lib/python3.11/json/decoder.py", 353, 2_048, 4),
+    ]
+    recorded = recorded_snapshot()
+    assert recorded.memory is not None
+    memory = dataclasses.replace(recorded.memory, top_allocations=sites)
+    async with recorded_screen(settings) as (_app, pilot, screen):
+        screen.show_snapshot(dataclasses.replace(recorded, memory=memory))
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-memory"
+        await pilot.pause()
+        text = screen.query_one("#memory-text", Static)
+        lines = [text.render_line(y).text.rstrip() for y in range(text.size.height)]
+        first = next(line for line in lines if "44.7 KiB" in line)
+        assert first.endswith("/deep/allocating_module.py:123")
+        assert "KiB  …/deep/" in first
+        assert first.index("44.7 KiB") < 12
+        second = next(line for line in lines if "2.0 KiB" in line)
+        assert second.endswith("  /usr/lib/python3.11/json/decoder.py:353")
+        assert all(len(line) <= 80 for line in lines)
+        assert not any(line.lstrip().startswith("/") for line in lines)
 
 
 def test_memory_figures_show_sample_time() -> None:

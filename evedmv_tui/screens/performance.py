@@ -511,9 +511,7 @@ class PerformanceScreen(DashboardScreen):
         )
         self.query_one("#slow", KeyedTable).update_rows(slow)
 
-        self.query_one("#memory-text", Static).update(
-            perf_rows.memory_text(snapshot, tracing=memory_mod.is_tracing())
-        )
+        self._show_memory()
         self.query_one("#backends", KeyedTable).update_rows(
             perf_rows.backend_rows(snapshot)
         )
@@ -535,6 +533,22 @@ class PerformanceScreen(DashboardScreen):
         # DashboardScreen.on_resize runs too, since Textual calls the handler
         # of every class in the MRO.
         self._show_alerts()
+        self._show_memory()
+
+    def _show_memory(self) -> None:
+        """Fill the Memory tab's text, one allocation site per line.
+
+        The text's padding takes one column on each side of the screen.
+        """
+        if self.snapshot is None:
+            return
+        self.query_one("#memory-text", Static).update(
+            perf_rows.memory_text(
+                self.snapshot,
+                tracing=memory_mod.is_tracing(),
+                width=self.size.width - 2,
+            )
+        )
 
     def _show_alerts(self) -> None:
         """Fill the Alerts table, cutting messages with an ellipsis to fit.

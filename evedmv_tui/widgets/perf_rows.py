@@ -15,7 +15,11 @@ from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.monitor import regressions
 from evedmv_tui.monitor.activity import Backend
 from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
-from evedmv_tui.monitor.memory import ALLOCATION_SITES_INTERVAL_SECONDS, MIB
+from evedmv_tui.monitor.memory import (
+    ALLOCATION_SITES_INTERVAL_SECONDS,
+    MIB,
+    AllocationSite,
+)
 from evedmv_tui.monitor.poller import SLOW_COLLECTOR_SECONDS
 from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
 from evedmv_tui.monitor.severity import Severity
@@ -520,7 +524,37 @@ def _count(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
+def clip_left(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters from the left, starting with an ellipsis.
+
+    A path cut this way keeps its file name and line number.
+    """
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1 :]
+
+
+def allocation_site_line(site: AllocationSite, width: int | None = None) -> str:
+    """Return one allocation site on one line: size right-aligned, then its place.
+
+    With ``width``, the ``file:line`` is cut from the left to fit that many
+    columns, so a long path never wraps onto a line of its own.
+    """
+    size = f"  {site.size_bytes / 1024:>9,.1f} KiB  "
+    location = f"{site.file}:{site.line}"
+    if width is not None:
+        location = clip_left(location, width - len(size))
+    return size + location
+
+
+def memory_text(snapshot: Snapshot, *, tracing: bool, width: int | None = None) -> Text:
+    """Describe the app's memory, its trend, the collector and allocation sites.
+
+    ``width`` is the columns the text has. The allocation sites are cut to
+    fit it, one per line. The other lines may wrap.
+    """
     memory = snapshot.memory
     if memory is None:
         return Text("no memory sample yet")
@@ -558,13 +592,11 @@ def memory_text(snapshot: Snapshot, *, tracing: bool) -> Text:
     else:
         text.append(
             f"top allocation sites, read every {interval:.0f} s"
-            " (tracing slows every allocation, t stops it):\n",
+            " (tracing slows every allocation):\n",
             style="bold",
         )
         for site in memory.top_allocations[:5]:
-            text.append(
-                f"  {site.size_bytes / 1024:>9,.1f} KiB  {site.file}:{site.line}\n"
-            )
+            text.append(allocation_site_line(site, width) + "\n")
     return text
 
 
