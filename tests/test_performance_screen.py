@@ -770,6 +770,30 @@ async def test_empty_panels_say_why(settings: Settings) -> None:
         )
 
 
+async def test_sort_and_filter_survive_reopening(settings: Settings) -> None:
+    """Leaving the screen and coming back reset the sort to total and
+    dropped the filter; both now last as long as the app."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        await pilot.press("s", "s", "slash", *"killmails", "enter")
+        assert screen.sort == "calls"
+        assert screen.text_filter == "killmails"
+        await pilot.press("escape")
+        assert app.screen is not screen
+        again = PerformanceScreen(live=False)
+        await app.push_screen(again)
+        await pilot.pause()
+        assert again.sort == "calls"
+        assert again.text_filter == "killmails"
+        again.show_snapshot(recorded_snapshot())
+        await pilot.pause()
+        state = static_text(again, "#statements-state")
+        assert state.startswith("by calls over")
+        assert "filter 'killmails'" in state
+        assert table(again, "#statements").row_count == 1
+        await pilot.press("slash")
+        assert again.query_one("#statement-filter", Input).value == "killmails"
+
+
 async def test_escape_closes_filter_not_screen(settings: Settings) -> None:
     async with recorded_screen(settings) as (app, pilot, screen):
         field = screen.query_one("#statement-filter")

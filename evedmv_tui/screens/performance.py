@@ -229,6 +229,27 @@ class SnapshotArrived(Message):
     snapshot: Snapshot
 
 
+@dataclasses.dataclass
+class StatementsView:
+    """The Statements tab's sort and text filter, kept while the app runs.
+
+    The screen is built anew each time it opens, so it restores these from
+    the app (:func:`statements_view`) instead of starting over at ``total``.
+    """
+
+    sort: str = "total"
+    text_filter: str = ""
+
+
+def statements_view(app: App[Any]) -> StatementsView:
+    """Return the app's :class:`StatementsView`, creating it on first use."""
+    view = getattr(app, "performance_statements_view", None)
+    if not isinstance(view, StatementsView):
+        view = StatementsView()
+        app.performance_statements_view = view  # type: ignore[attr-defined]
+    return view
+
+
 _QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
 
 ROW_ACTIONS = frozenset(
@@ -342,7 +363,9 @@ class PerformanceScreen(DashboardScreen):
         self._alert_rows: list[perf_rows.Row] = []
         """Rows of the Alerts tab with whole messages, cut to fit on display."""
         self.sort = "total"
+        """The Statements tab's sort field, restored from the app on mount."""
         self.text_filter = ""
+        """The Statements tab's text filter, restored from the app on mount."""
         self._stop_listening: Callable[[], None] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -403,6 +426,9 @@ class PerformanceScreen(DashboardScreen):
                 )
 
     def on_mount(self) -> None:
+        view = statements_view(self.app)
+        self.sort = view.sort
+        self.text_filter = view.text_filter
         self._focus_active_tab()
         if not self.live:
             return
@@ -712,6 +738,7 @@ class PerformanceScreen(DashboardScreen):
         if event.input.id != "statement-filter":
             return
         self.text_filter = event.value.strip()
+        statements_view(self.app).text_filter = self.text_filter
         event.input.remove_class("-shown")
         self.query_one("#statements", KeyedTable).focus()
         self._render_statements()
@@ -719,6 +746,7 @@ class PerformanceScreen(DashboardScreen):
     def action_cycle_sort(self) -> None:
         index = SORT_FIELDS.index(self.sort)
         self.sort = SORT_FIELDS[(index + 1) % len(SORT_FIELDS)]
+        statements_view(self.app).sort = self.sort
         self._render_statements()
 
     def _selected_statement(self) -> Any:
