@@ -574,15 +574,6 @@ def load_ship_types(
     }
 
 
-def _ship_type_ids(clusters: Iterable[Cluster]) -> set[int]:
-    found: set[int] = set()
-    for cluster in clusters:
-        for kill in cluster.kills:
-            found.add(kill.victim_ship_type_id)
-            found.update(s for s in kill.attacker_ship_type_ids if s is not None)
-    return found
-
-
 def _match(
     clusters: Sequence[Cluster], members: Sequence[_Member | StoredMember]
 ) -> tuple[dict[int, int], dict[int, int]]:
@@ -704,7 +695,6 @@ def _store(
         )
     else:
         overrides = _load_overrides(db, conn, rewrite_ids)
-    ship_types = static.ship_types_of(_ship_type_ids(clusters[i] for i in rewrite))
     regions = static.regions_of(s for c in clusters for s in c.solar_system_ids)
 
     kept_as_stored = {ids[i] for i in unchanged}
@@ -730,9 +720,12 @@ def _store(
         changed = battle_id in stragglers
         tasks.append(Task(index, battle_id, overrides.get(battle_id, ()), changed))
     changed_closed = len(stragglers)
+    # Metrics look ship types up with a default, so every known type serves
+    # as well as the types of the rewritten kills, whose collection took
+    # about 1 s for a full detection of 1M killmails.
     context = RowContext(
         params,
-        ship_types,
+        static.ship_types,
         regions,
         {kill.killmail_id: piece for piece in pieces for kill in piece.kills},
     )

@@ -82,11 +82,6 @@ class StaticData:
     ship_types: Mapping[int, ShipType]
     """Group, class and roles of each type."""
 
-    def ship_types_of(self, type_ids: Iterable[int]) -> dict[int, ShipType]:
-        """Return the entries of ``type_ids`` that :attr:`ship_types` has."""
-        known = self.ship_types
-        return {t: known[t] for t in set(type_ids) if t in known}
-
     def regions_of(self, system_ids: Iterable[int]) -> dict[int, int]:
         """Return the region of each of ``system_ids`` that :attr:`regions` has."""
         known = self.regions
