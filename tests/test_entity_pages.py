@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from textual.app import App, ComposeResult
+from textual.widgets import Tab, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
@@ -16,8 +18,10 @@ from evedmv_tui.screens.entity import (
     describe_ref,
     show_unnamed_ids,
 )
+from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from tests import test_intel_screens
+from tests.conftest import assert_footer_fits
 from tests.test_intel_screens import World, settle
 
 # Fixtures of the intel screen tests: a database of real killmails, loaded once
@@ -142,3 +146,90 @@ async def test_character_page_shows_unnamed_as_hash_id(
         kinds = tuple(f"{kind.value} " for kind in EntityKind)
         assert not [name for name in names if name.startswith(kinds)]
         assert any(name.startswith("#") for name in names)
+
+
+def footer_keys(app: EvedmvApp) -> dict[str, str]:
+    return {key.key: key.description for key in app.screen.query(FooterKey)}
+
+
+async def test_footer_names_what_enter_opens(
+    app_settings: Settings, world: World
+) -> None:
+    """Enter opened rows of the entity pages, but the footer never showed it."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("character", world.character)
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CharacterScreen)
+        # The tab strip opens nothing.
+        assert "enter" not in footer_keys(app)
+
+        await pilot.press("7")
+        await pilot.pause()
+        assert isinstance(screen.focused, RecentTable)
+        assert footer_keys(app)["enter"] == "Killmail"
+        assert_footer_fits(app)
+
+        await pilot.press("6")
+        await pilot.pause()
+        flown = screen.query_one("#top-ships_flown", TopListTable)
+        flown.focus()
+        await pilot.pause()
+        assert "enter" not in footer_keys(app)
+        corporations = screen.query_one("#top-with_corporations", TopListTable)
+        assert corporations.row_count > 0
+        corporations.focus()
+        await pilot.pause()
+        assert footer_keys(app)["enter"] == "Corporation"
+        assert_footer_fits(app)
+        corporation_id = int(str(corporations.cursor_key))
+
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CorporationScreen)
+        assert app.screen.entity_query == corporation_id
+
+
+async def test_digit_keys_switch_tabs(app_settings: Settings, world: World) -> None:
+    """Entity tabs switched with t and the arrows only, while the battle report
+    and the killmail screen switch theirs with digit keys."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        tabs = screen.query_one(TabbedContent)
+        labels = [str(tab.label) for tab in tabs.query(Tab)]
+        assert labels == ["5 Summary", "6 Top lists", "7 Recent", "8 Battles"]
+        for key, pane in (
+            ("6", "tab-tops"),
+            ("7", "tab-recent"),
+            ("8", "tab-battles"),
+            ("5", "tab-summary"),
+        ):
+            await pilot.press(key)
+            await pilot.pause()
+            assert tabs.active == pane, key
+        # t and the period keys keep working.
+        await pilot.press("t")
+        await pilot.pause()
+        assert tabs.active == "tab-tops"
+        await pilot.press("4")
+        await settle(pilot)
+        assert screen.page is not None
+        assert screen.page.period.value == "all"
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = "\n".join(
+            str(text.render()) for text in app.screen.query(".help-bindings")
+        )
+        for key, label in (("5", "Summary"), ("8", "Battles"), ("4", "All")):
+            assert f"{key:>12}  {label}" in shown.splitlines(), label

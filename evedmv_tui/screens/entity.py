@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -48,6 +48,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
 from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
+from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import strip_control
 
 TOP_TITLES = {
@@ -87,8 +88,33 @@ TOP_LIST_KINDS = {
 PLACE_LISTS = frozenset({"systems", "regions"})
 """Top lists of solar systems and regions, named from the static data."""
 
-PAGE_ACTIONS = frozenset({"period", "next_tab"})
+TAB_KEYS = {
+    "5": ("tab-summary", "Summary"),
+    "6": ("tab-tops", "Top lists"),
+    "7": ("tab-recent", "Recent"),
+    "8": ("tab-battles", "Battles"),
+}
+"""Digit key, pane id and label of each tab. The period keys take 1 to 4."""
+
+OPEN_TARGETS = {
+    "killmail": "Killmail",
+    "battle": "Battle",
+    "character": "Character",
+    "corporation": "Corporation",
+    "alliance": "Alliance",
+}
+"""Screens that Enter opens from a row of the page, with the footer's label."""
+
+PAGE_ACTIONS = frozenset({"period", "next_tab", "tab"})
 """Actions that act on a shown page, hidden until one is shown."""
+
+
+def tab_label(pane: str) -> str:
+    """Return the tab's label, after the digit key that shows it (``5 Summary``)."""
+    for key, (pane_id, label) in TAB_KEYS.items():
+        if pane_id == pane:
+            return f"{key} {label}"
+    raise KeyError(f"no tab key for the pane {pane!r}")
 
 
 class StoredNames:
@@ -176,6 +202,25 @@ class EntityScreen(DashboardScreen):
         Binding("4", "period('all')", "All", id="entity.period_all"),
         Binding("r", "reload", "Reload", id="entity.reload"),
         Binding("t", "next_tab", "Next tab", id="entity.next_tab"),
+        *(
+            Binding(key, f"tab('{pane}')", label, show=False, id=f"entity.{pane}")
+            for key, (pane, label) in TAB_KEYS.items()
+        ),
+        # One Enter per target, so the footer names what the focused row
+        # opens. They take priority over the focused table's own Enter, because
+        # the footer shows the first binding of a key and the table's is hidden.
+        # Where no row opens anything, check_action disables them all and Enter
+        # goes on to the focused widget.
+        *(
+            Binding(
+                "enter",
+                f"open_row('{target}')",
+                label,
+                priority=True,
+                id=f"entity.open_{target}",
+            )
+            for target, label in OPEN_TARGETS.items()
+        ),
     ]
     DEFAULT_CSS = """
     EntityScreen #entity-title {
@@ -225,13 +270,13 @@ class EntityScreen(DashboardScreen):
         yield OptionList(id="entity-candidates")
         with TabbedContent(id="entity-tabs"):
             with (
-                TabPane("Summary", id="tab-summary"),
+                TabPane(tab_label("tab-summary"), id="tab-summary"),
                 VerticalScroll(id="entity-summary-pane"),
             ):
                 yield SummaryPanel(id="entity-summary")
                 yield HeatmapView(id="entity-heatmap")
             with (
-                TabPane("Top lists", id="tab-tops"),
+                TabPane(tab_label("tab-tops"), id="tab-tops"),
                 VerticalScroll(),
                 Grid(id="entity-tops"),
             ):
@@ -245,10 +290,10 @@ class EntityScreen(DashboardScreen):
                         labels=COUNT_LABELS.get(name),
                         id=f"top-{name}",
                     )
-            with TabPane("Recent", id="tab-recent"):
+            with TabPane(tab_label("tab-recent"), id="tab-recent"):
                 yield Static(id="entity-recent-heading")
                 yield RecentTable(id="entity-recent")
-            with TabPane("Battles", id="tab-battles"):
+            with TabPane(tab_label("tab-battles"), id="tab-battles"):
                 yield Static(id="entity-battles-note", markup=False)
                 yield BattleTable(id="entity-battles")
 
@@ -264,7 +309,32 @@ class EntityScreen(DashboardScreen):
         if action in PAGE_ACTIONS and self.page is None:
             # No page yet: it is loading, not found, or a candidate is to be picked.
             return False
+        if action == "open_row":
+            target = self._row_target()
+            return target is not None and target[0] == parameters[0]
         return super().check_action(action, parameters)
+
+    def _row_target(self) -> tuple[str, int] | None:
+        """Return the screen and id that Enter opens from the focused row."""
+        table = self.focused
+        if self.page is None or not isinstance(table, KeyedTable):
+            return None
+        key = table.cursor_key
+        if key is None:
+            return None
+        if isinstance(table, RecentTable):
+            killmail_id, _, _ = key.partition(":")
+            return "killmail", int(killmail_id)
+        if isinstance(table, BattleTable):
+            return "battle", int(key)
+        kind = TOP_LIST_KINDS.get((table.id or "").removeprefix("top-"))
+        if kind is not None and key.isdigit():
+            return kind.value, int(key)
+        return None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Update the footer's Enter, which depends on the row under the cursor."""
+        self.refresh_bindings()
 
     def load_data(self) -> None:
         self.run_query(
@@ -367,21 +437,17 @@ class EntityScreen(DashboardScreen):
         self.load_data()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        key: Any = event.row_key.value
-        if key is None:
-            return
-        if isinstance(event.data_table, RecentTable):
-            killmail_id, _, _ = str(key).partition(":")
-            self.evedmv_app.open_screen("killmail", int(killmail_id))
-        elif isinstance(event.data_table, BattleTable):
-            self.evedmv_app.open_screen("battle", int(key))
-        elif isinstance(event.data_table, TopListTable):
-            self._open_top_entry(event.data_table, str(key))
+        """Open the row a click selected; Enter goes through action_open_row."""
+        event.data_table.focus()
+        target = self._row_target()
+        if target is not None:
+            self.evedmv_app.open_screen(*target)
 
-    def _open_top_entry(self, table: TopListTable, key: str) -> None:
-        kind = TOP_LIST_KINDS.get((table.id or "").removeprefix("top-"))
-        if kind is not None and key.isdigit():
-            self.evedmv_app.open_screen(kind.value, int(key))
+    def action_open_row(self, screen: str) -> None:
+        """Open the killmail, battle or entity of the focused row."""
+        target = self._row_target()
+        if target is not None and target[0] == screen:
+            self.evedmv_app.open_screen(*target)
 
     def action_period(self, value: str) -> None:
         period = Period(value)
@@ -392,6 +458,22 @@ class EntityScreen(DashboardScreen):
 
     def action_reload(self) -> None:
         self.load_data()
+
+    def action_tab(self, pane: str) -> None:
+        """Show the tab ``pane`` and focus its first table with rows.
+
+        With the focus in the table, the arrows and Enter act on its rows at
+        once, as after the digit keys of the battle report. A tab without
+        rows leaves the focus on the tab strip.
+        """
+        tabs = self.query_one("#entity-tabs", TabbedContent)
+        tabs.active = pane
+        tables = tabs.get_pane(pane).query(KeyedTable)
+        target = next((table for table in tables if table.row_count), None)
+        if target is None:
+            self._focus_tabs()
+        else:
+            target.focus()
 
     def action_next_tab(self) -> None:
         """Show the next tab (the first after the last) and focus the tab strip."""
