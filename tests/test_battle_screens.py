@@ -46,6 +46,7 @@ from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import time_format
+from tests.conftest import assert_footer_fits
 from tests.test_battle_fixtures import (
     PERIMETER,
     brawl,
@@ -1466,3 +1467,31 @@ async def test_three_sides_fit_their_columns(
             assert lines[0].startswith("Side ")
             assert_labels_keep_values(lines, width)
             assert side.content_size.height >= len(lines)
+
+
+async def test_enter_opens_entity_page(
+    battles_db: Database, settings: Settings
+) -> None:
+    """Enter on a row of the entities tab did nothing, and the footer offered
+    no enter: it opens that alliance's, corporation's or character's page."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        await pilot.press("5")
+        await pilot.pause()
+        entities = screen.query_one("#battle-entities", KeyedTable)
+        assert screen.focused is entities
+        assert_footer_fits(app)
+        enter = screen.active_bindings["enter"]
+        assert enter.binding.description == "Open"
+
+        for key in ("corporation:98000502", "alliance:99000502"):
+            entities.move_cursor(row=entities.row_keys.index(key))
+            await pilot.press("enter")
+            await settle(pilot)
+            kind, _, entity_id = key.partition(":")
+            assert getattr(app.screen, "entry_key", None) == (kind, int(entity_id))
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is screen

@@ -24,7 +24,9 @@ from evedmv_tui.queries.killmail import (
     slot_title,
 )
 from evedmv_tui.screens.killmail import (
+    AttackerTable,
     KillmailScreen,
+    VictimScreen,
     describe_header,
     group_label,
     root_label,
@@ -32,7 +34,7 @@ from evedmv_tui.screens.killmail import (
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import format_isk
-from tests.conftest import shared_file
+from tests.conftest import assert_footer_fits, shared_file
 from tests.fakes.server import FakeServer, Reply
 
 KILLMAIL_ID = 70591378
@@ -671,3 +673,100 @@ def test_unpriced_groups_show_unknown(killmail_db: Database) -> None:
     assert "?" not in high
     assert "+" not in high
     assert "+ destroyed" in root or "+ dropped" in root
+
+
+# -- opening entity pages -----------------------------------------------------
+
+
+async def test_enter_opens_entity_of_column(app_settings: Settings) -> None:
+    """Enter on the Corporation column opened the attacker's character: it
+    opens the entity of the column under the cursor, and the footer names it."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        assert isinstance(screen, KillmailScreen)
+        assert screen.detail is not None
+        table = screen.query_one(AttackerTable)
+        assert app.focused is table
+        first = next(
+            a
+            for a in screen.detail.attackers
+            if str(a.attacker_index) == table.row_keys[0]
+        )
+        columns = [str(column.key.value) for column in table.ordered_columns]
+        expected = {
+            "share": ("character", first.character_id),
+            "corporation": ("corporation", first.corporation_id),
+            "alliance": ("alliance", first.alliance_id),
+        }
+        for column, (kind, entity_id) in expected.items():
+            assert entity_id is not None
+            table.move_cursor(row=0, column=columns.index(column))
+            await pilot.pause()
+            assert_footer_fits(app)
+            enter = screen.active_bindings["enter"]
+            assert enter.binding.description == kind.title()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert getattr(app.screen, "entry_key", None) == (kind, entity_id)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+
+
+async def test_enter_hidden_without_entity(
+    app_settings: Settings, killmail_db: Database
+) -> None:
+    """An attacker without an alliance offers no enter on that column."""
+    killmail_db.execute(
+        "UPDATE attackers SET alliance_id = NULL WHERE killmail_id = %s",
+        (KILLMAIL_ID,),
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        table = screen.query_one(AttackerTable)
+        columns = [str(column.key.value) for column in table.ordered_columns]
+        table.move_cursor(row=0, column=columns.index("alliance"))
+        await pilot.pause()
+        assert "enter" not in screen.active_bindings
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_victim_key_opens_victim_pages(app_settings: Settings) -> None:
+    """The victim's character, corporation and alliance had no way to open."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, KILLMAIL_ID)
+        screen = app.screen
+        assert isinstance(screen, KillmailScreen)
+        assert screen.detail is not None
+        header = screen.detail.header
+        assert "v" in screen.active_bindings
+        assert_footer_fits(app)
+
+        await pilot.press("v")
+        await pilot.pause()
+        chooser = app.screen
+        assert isinstance(chooser, VictimScreen)
+        assert [entity for entity, _ in chooser.choices] == [
+            ("character", header.victim_character_id),
+            ("corporation", header.victim_corporation_id),
+            ("alliance", header.victim_alliance_id),
+        ]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert getattr(app.screen, "entry_key", None) == (
+            "corporation",
+            header.victim_corporation_id,
+        )
+
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("v", "escape")
+        await pilot.pause()
+        assert app.screen is screen

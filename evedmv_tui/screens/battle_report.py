@@ -16,6 +16,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
@@ -37,6 +38,7 @@ from evedmv_tui.battles.report import (
     load_report,
 )
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens.killmail import ENTITY_KINDS, EntityKey, EntityTable
 from evedmv_tui.ship_classes import role_label
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
@@ -148,6 +150,27 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     return text
 
 
+class BattleEntityTable(EntityTable):
+    """The entities table; enter opens the page of the entity under the cursor."""
+
+    # The footer shows "Open" for every kind, because a kind's name would not
+    # fit beside the keys of this tab; the Kind column and the line under
+    # the table name the entity.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", f"open_entity('{kind}')", "Open", id=f"open.{kind}")
+        for kind in ENTITY_KINDS
+    ]
+
+    def entity_at(self, coordinate: Coordinate) -> EntityKey | None:
+        if not 0 <= coordinate.row < self.row_count:
+            return None
+        key = str(self.ordered_rows[coordinate.row].key.value)
+        kind, _, entity_id = key.partition(":")
+        if kind not in ENTITY_KINDS or not entity_id.isdigit():
+            return None
+        return kind, int(entity_id)
+
+
 class SideSummary(Widget):
     """One side's figures, laid out for the width the widget gets."""
 
@@ -257,7 +280,9 @@ class BattleReportScreen(DashboardScreen):
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
         Binding("n", "move_new", "New side", id="battle.move_new"),
         Binding("x", "export", "Export", id="battle.export"),
-        Binding("u", "reset_sides", "Undo", id="battle.reset_sides"),
+        # Help only, so that the entities tab's keys fit 80 columns; the
+        # notification after each move names it.
+        Binding("u", "reset_sides", "Undo", id="battle.reset_sides", show=False),
         Binding("r", "reload", "Reload", show=False, id="battle.reload"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
@@ -309,7 +334,7 @@ class BattleReportScreen(DashboardScreen):
             with TabPane("4 Kills", id="killmails"):
                 yield KillmailTable(KILL_COLUMNS, id="battle-killmails")
             with TabPane("5 Entities", id="entities"):
-                yield KeyedTable(ENTITY_COLUMNS, id="battle-entities")
+                yield BattleEntityTable(ENTITY_COLUMNS, id="battle-entities")
                 yield Static("", id="entity-reason", markup=False)
 
     def on_mount(self) -> None:
@@ -402,7 +427,8 @@ class BattleReportScreen(DashboardScreen):
         if report is None:
             return
         reason_width = max(MIN_REASON_WIDTH, width - ENTITY_FIXED_WIDTH)
-        self.query_one("#battle-entities", KeyedTable).update_rows(
+        table = self.query_one(BattleEntityTable)
+        table.update_rows(
             (
                 f"{e.entity_kind}:{e.entity_id}",
                 [
@@ -418,6 +444,7 @@ class BattleReportScreen(DashboardScreen):
             )
             for e in report.entities
         )
+        table.refresh_entity_binding()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "battle-entities":

@@ -5,12 +5,24 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
+from textual.containers import Vertical
+from textual.coordinate import Coordinate
+from textual.screen import ModalScreen
+from textual.widgets import (
+    DataTable,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tree,
+)
+from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
@@ -30,7 +42,7 @@ from evedmv_tui.queries.killmail import (
 )
 from evedmv_tui.screens import DashboardScreen, find_entry
 from evedmv_tui.store.db import Database
-from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, Severity
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, KeyFooter, Severity
 from evedmv_tui.widgets.table import Cell, KeyedTable, plain, right
 from evedmv_tui.widgets.text import (
     count_noun,
@@ -39,6 +51,9 @@ from evedmv_tui.widgets.text import (
     strip_control,
     truncate,
 )
+
+if TYPE_CHECKING:
+    from evedmv_tui.app import EvedmvApp
 
 # Damage comes before ship and weapon so that it stays visible at 80 columns.
 ATTACKER_COLUMNS = (
@@ -49,6 +64,7 @@ ATTACKER_COLUMNS = (
     ("ship", "Ship"),
     ("weapon", "Weapon"),
     ("corporation", "Corporation"),
+    ("alliance", "Alliance"),
 )
 NAME_WIDTH = 24
 """Characters of a name shown in a table cell before it is cut."""
@@ -57,11 +73,15 @@ FIRST_ROWS = 60
 ROWS_PER_STEP = 200
 """Attackers added in each later step; keys are handled between steps."""
 NAMES_FAILED = "shown as #id, r tries again"
-DETAIL_ACTIONS = frozenset({"show_tab", "expand_items"})
+DETAIL_ACTIONS = frozenset({"show_tab", "expand_items", "victim"})
 """Actions that act on a shown killmail, hidden until one is shown."""
 """The status message's words after a name lookup that ESI cut short."""
 
 TreeData = SlotGroup | ItemNode | None
+EntityKey = tuple[str, int]
+"""An entity that has a page: its kind (``character``, ``corporation`` or
+``alliance``, the name of its screen) and its id."""
+ENTITY_KINDS = ("character", "corporation", "alliance")
 VALUE_LABEL = "Value    "
 
 
@@ -201,6 +221,7 @@ def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[
     """Return the table key and cells of one attacker."""
     share = 100.0 * attacker.damage_done / damage_taken if damage_taken else 0.0
     corporation = entity_label(attacker.corporation_id, attacker.corporation_name)
+    alliance = entity_label(attacker.alliance_id, attacker.alliance_name)
     return str(attacker.attacker_index), [
         "FB" if attacker.final_blow else "",
         truncate(attacker_name(attacker), NAME_WIDTH),
@@ -209,7 +230,35 @@ def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[
         truncate(type_label(attacker.ship_type_id, attacker.ship_name), NAME_WIDTH),
         truncate(type_label(attacker.weapon_type_id, attacker.weapon_name), NAME_WIDTH),
         truncate(corporation or "", NAME_WIDTH),
+        truncate(alliance or "", NAME_WIDTH),
     ]
+
+
+def attacker_entity(attacker: AttackerRow, column: str) -> EntityKey | None:
+    """Return the entity a column of an attacker's row names, if it has a page.
+
+    The Corporation and Alliance columns name those; every other column
+    names the attacker's character, which NPCs and structures lack.
+    """
+    if column == "corporation":
+        key: tuple[str, int | None] = ("corporation", attacker.corporation_id)
+    elif column == "alliance":
+        key = ("alliance", attacker.alliance_id)
+    else:
+        key = ("character", attacker.character_id)
+    kind, entity_id = key
+    return None if entity_id is None else (kind, entity_id)
+
+
+def open_entity(app: EvedmvApp, entity: EntityKey) -> None:
+    """Open the page of a character, corporation or alliance, if registered."""
+    kind, entity_id = entity
+    try:
+        find_entry(kind, app.screen_entries)
+    except KeyError:
+        app.set_status(f"{kind} pages are not available")
+        return
+    app.open_screen(kind, entity_id)
 
 
 def describe_quantities(node: ItemNode) -> str:
@@ -291,7 +340,71 @@ def resolve_missing_names(
     )
 
 
-class AttackerTable(KeyedTable):
+class EntityTable(KeyedTable):
+    """A keyed table whose enter opens the entity under the cursor.
+
+    Enter has one binding per kind of entity, so the footer names the kind
+    the cursor is on, and shows no enter where the cursor names none.
+    Subclasses implement :meth:`entity_at`, which maps a cell to its entity.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", f"open_entity('{kind}')", kind.title(), id=f"open.{kind}")
+        for kind in ENTITY_KINDS
+    ]
+    """The footer names the kind of entity enter opens."""
+
+    _footer_entity: EntityKey | None = None
+    """The entity the footer's enter was last shown for."""
+
+    def entity_at(self, coordinate: Coordinate) -> EntityKey | None:
+        """Return the entity the cell at ``coordinate`` names, if it has a page."""
+        raise NotImplementedError
+
+    def cursor_entity(self) -> EntityKey | None:
+        """Return the entity under the cursor, or None."""
+        if not self.row_count:
+            return None
+        return self.entity_at(self.cursor_coordinate)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_entity":
+            entity = self.cursor_entity()
+            return entity is not None and entity[0] == parameters[0]
+        return super().check_action(action, parameters)
+
+    def watch_cursor_coordinate(
+        self, old_coordinate: Coordinate, new_coordinate: Coordinate
+    ) -> None:
+        super().watch_cursor_coordinate(old_coordinate, new_coordinate)
+        self.refresh_entity_binding()
+
+    def refresh_entity_binding(self) -> None:
+        """Update the footer when the entity under the cursor changes."""
+        entity = self.cursor_entity()
+        if entity != self._footer_entity:
+            self._footer_entity = entity
+            self.refresh_bindings()
+
+    def action_open_entity(self, kind: str) -> None:
+        entity = self.cursor_entity()
+        if entity is not None and entity[0] == kind:
+            open_entity(cast("EvedmvApp", self.app), entity)
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        """Open the entity of a clicked cell (enter runs the bindings above)."""
+        entity = self.entity_at(event.coordinate)
+        if entity is not None:
+            open_entity(cast("EvedmvApp", self.app), entity)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open the entity of a clicked row (enter runs the bindings above)."""
+        entity = self.entity_at(Coordinate(event.cursor_row, 0))
+        if entity is not None:
+            open_entity(cast("EvedmvApp", self.app), entity)
+
+
+class AttackerTable(EntityTable):
     """The attackers table, which adds the rows of a large killmail in steps.
 
     Textual's DataTable converts and measures every cell of a new row on the
@@ -300,10 +413,15 @@ class AttackerTable(KeyedTable):
     second. This table adds the first :data:`FIRST_ROWS` at once and
     the rest :data:`ROWS_PER_STEP` at a time after each screen refresh.
     Moving to the last row adds every remaining row first.
+
+    The cursor is on a cell, so enter opens the corporation or alliance of
+    the column it is in, and the character elsewhere in the row.
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(ATTACKER_COLUMNS, id=id)
+        self.cursor_type = "cell"
+        self._attackers: dict[str, AttackerRow] = {}
         self._pending: deque[AttackerRow] = deque()
         self._damage_taken = 0
         self._fill_serial = 0
@@ -320,6 +438,7 @@ class AttackerTable(KeyedTable):
         expected = [str(a.attacker_index) for a in attackers[: len(current_keys)]]
         if expected != current_keys:
             self.clear()
+        self._attackers = {str(a.attacker_index): a for a in attackers}
         self._pending = deque(attackers)
         self._damage_taken = damage_taken
         self._fill_serial += 1
@@ -334,6 +453,17 @@ class AttackerTable(KeyedTable):
             self.put_row(key, [plain(cell) for cell in cells])
         if self._pending:
             self.call_after_refresh(self._add_rows, serial, ROWS_PER_STEP)
+        self.refresh_entity_binding()
+
+    def entity_at(self, coordinate: Coordinate) -> EntityKey | None:
+        try:
+            row_key, column_key = self.coordinate_to_cell_key(coordinate)
+        except CellDoesNotExist:
+            return None
+        attacker = self._attackers.get(str(row_key.value))
+        if attacker is None:
+            return None
+        return attacker_entity(attacker, str(column_key.value))
 
     def action_scroll_bottom(self) -> None:
         """Move the cursor to the last attacker, adding any rows still pending."""
@@ -349,7 +479,9 @@ class KillmailScreen(DashboardScreen):
         Binding("1", "show_tab('attackers')", "Attackers", id="killmail.attackers"),
         Binding("2", "show_tab('items')", "Items", id="killmail.items"),
         Binding("e", "expand_items", "Containers", id="killmail.expand"),
-        Binding("r", "reload", "Reload", id="killmail.reload"),
+        Binding("v", "victim", "Victim", id="killmail.victim"),
+        # Left off the footer so that it fits 80 columns with enter's label.
+        Binding("r", "reload", "Reload", id="killmail.reload", show=False),
     ]
     # The tabs take the height left under the victim panel, so the attackers
     # table scrolls by itself and draws only its visible rows.
@@ -494,24 +626,6 @@ class KillmailScreen(DashboardScreen):
         for child in node.children:
             self._add_item(branch, child)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Open the character page of the selected attacker, if one is registered."""
-        if self.detail is None or event.row_key.value is None:
-            return
-        index = int(event.row_key.value)
-        attacker = next(
-            (a for a in self.detail.attackers if a.attacker_index == index), None
-        )
-        if attacker is None or attacker.character_id is None:
-            self.evedmv_app.set_status("this attacker has no character page")
-            return
-        try:
-            find_entry("character", self.evedmv_app.screen_entries)
-        except KeyError:
-            self.evedmv_app.set_status("character pages are not available")
-            return
-        self.evedmv_app.open_screen("character", attacker.character_id)
-
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         target = "#attacker-table" if tab == "attackers" else "#item-tree"
@@ -535,6 +649,21 @@ class KillmailScreen(DashboardScreen):
             for node in containers:
                 node.expand()
 
+    def action_victim(self) -> None:
+        """Ask which of the victim's character, corporation or alliance to open."""
+        if self.detail is None:
+            return
+        choices = victim_choices(self.detail.header)
+        if not choices:
+            self.notify("the victim has no character, corporation or alliance page")
+            return
+
+        def chosen(entity: EntityKey | None) -> None:
+            if entity is not None:
+                open_entity(self.evedmv_app, entity)
+
+        self.app.push_screen(VictimScreen(choices), chosen)
+
     def action_reload(self) -> None:
         if self.evedmv_app.db is None:
             self.evedmv_app.set_status("not connected; reloads on reconnect")
@@ -542,6 +671,65 @@ class KillmailScreen(DashboardScreen):
         self.detail = None
         self.refresh_bindings()
         self.load_data()
+
+
+def victim_choices(header: KillmailHeader) -> list[tuple[EntityKey, str]]:
+    """Return the victim's entities that have a page, each with its label."""
+    entities = (
+        ("character", header.victim_character_id, header.victim_character_name),
+        ("corporation", header.victim_corporation_id, header.victim_corporation_name),
+        ("alliance", header.victim_alliance_id, header.victim_alliance_name),
+    )
+    return [
+        ((kind, entity_id), f"{kind.title():<12} {entity_label(entity_id, name)}")
+        for kind, entity_id, name in entities
+        if entity_id is not None
+    ]
+
+
+class VictimScreen(ModalScreen[EntityKey | None]):
+    """Pick the victim's character, corporation or alliance to open its page."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Close", id="victim.close"),
+    ]
+    DEFAULT_CSS = """
+    VictimScreen { align: center middle; }
+    VictimScreen > Vertical {
+        width: 60;
+        height: auto;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    VictimScreen OptionList, VictimScreen OptionList:focus {
+        height: auto;
+        border: none;
+    }
+    """
+
+    def __init__(self, choices: Sequence[tuple[EntityKey, str]]) -> None:
+        super().__init__()
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("The victim's pages: enter opens the highlighted one.")
+            yield OptionList(
+                *(
+                    Option(Text(truncate(label, 54)), id=str(index))
+                    for index, (_, label) in enumerate(self.choices)
+                )
+            )
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index][0])
 
 
 def _branches(nodes: Iterable[TreeNode[TreeData]]) -> Iterator[TreeNode[TreeData]]:
