@@ -50,6 +50,7 @@ from evedmv_tui.monitor.snapshot import (
 )
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, Counters, StatementKey
 from evedmv_tui.screens import SCREENS
+from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.performance import MonitorService, PerformanceScreen
 from evedmv_tui.store.telemetry import Telemetry
 from evedmv_tui.widgets import perf_rows
@@ -920,6 +921,52 @@ async def test_every_tab_focuses_its_table(settings: Settings) -> None:
                 assert app.focused is table(screen, f"#{expected[pane]}")
                 await pilot.press("shift+tab")
             await pilot.press("right")
+
+
+async def test_digit_keys_show_tabs(settings: Settings) -> None:
+    """Tabs were reached only with shift+tab to the tab bar and the arrows.
+    The digits 1 to 9 show them in order, from a table or from the tab bar,
+    and move the focus into the shown tab's table."""
+    async with recorded_screen(settings) as (app, pilot, screen):
+        tabbed = screen.query_one("#perf-tabs", TabbedContent)
+        panes = [str(pane.id) for pane in tabbed.query(TabPane)]
+        labels = [tabbed.get_tab(pane).label.plain for pane in panes]
+        assert labels == [
+            "1Statements",
+            "2Activity",
+            "3Database",
+            "4App",
+            "5Memory",
+            "6Caches",
+            "7Ingest",
+            "8Alerts",
+            "9Charts",
+        ]
+        for digit, pane in enumerate(panes, start=1):
+            await pilot.press(str(digit))
+            assert tabbed.active == pane
+        await pilot.press("shift+tab")
+        assert app.focused is tabbed.query_one(Tabs)
+        await pilot.press("2")
+        assert tabbed.active == "tab-activity"
+        assert app.focused is table(screen, "#activity")
+        # A digit typed into the filter is text, not a tab switch.
+        await pilot.press("1", "slash", "4", "2")
+        assert tabbed.active == "tab-statements"
+        assert screen.query_one("#statement-filter", Input).value == "42"
+
+
+async def test_help_lists_digit_keys(settings: Settings) -> None:
+    async with recorded_screen(settings) as (app, pilot, _screen):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        titles = [str(s.render()) for s in app.screen.query(".section-title")]
+        texts = [str(s.render()) for s in app.screen.query(".help-bindings")]
+        own = texts[titles.index("Keys of Performance")]
+        assert "1  Statements tab" in own
+        assert "9  Charts tab" in own
+        # Help names the tabs without their digits.
+        assert "Keys of the Memory tab" in titles
 
 
 async def test_tab_change_off_tab_bar_focuses_table(settings: Settings) -> None:

@@ -383,9 +383,10 @@ class DashboardScreen(Screen[None]):
                 groups.setdefault(where, []).append(binding)
         sections = []
         for where, bindings in groups.items():
-            # Tab labels may start with the digit that shows the tab ("5 Entities").
+            # Labels may start with the digit that shows the tab: "5 Entities",
+            # or "1Statements" where a space would not fit.
             labels = sorted(
-                re.sub(r"^\d+\s+", "", tabs.get_tab(tab).label.plain) for tab in where
+                re.sub(r"^\d+\s*", "", tabs.get_tab(tab).label.plain) for tab in where
             )
             if len(labels) == 1:
                 title = f"Keys of the {labels[0]} tab"

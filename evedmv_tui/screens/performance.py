@@ -252,6 +252,32 @@ def statements_view(app: App[Any]) -> StatementsView:
 
 _QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
 
+TABS = (
+    ("tab-statements", "Statements"),
+    ("tab-activity", "Activity"),
+    ("tab-database", "Database"),
+    ("tab-app", "App"),
+    ("tab-memory", "Memory"),
+    ("tab-caches", "Caches"),
+    ("tab-ingest", "Ingest"),
+    ("tab-alerts", "Alerts"),
+    ("tab-charts", "Charts"),
+)
+"""Tab ids and titles in order: the digit keys 1 to 9 show them."""
+
+
+def tab_label(tab: str) -> str:
+    """Return the tab's label: its digit key in bold, then its title.
+
+    No space follows the digit, because nine labels such as ``1 Statements``
+    would not fit in 80 columns.
+    """
+    for index, (tab_id, title) in enumerate(TABS, start=1):
+        if tab_id == tab:
+            return f"[b]{index}[/b]{title}"
+    raise KeyError(tab)
+
+
 ROW_ACTIONS = frozenset(
     {"full_text", "explain", "explain_analyze", "cancel_backend", "terminate_backend"}
 )
@@ -295,6 +321,17 @@ class PerformanceScreen(DashboardScreen):
         Binding("c", "cancel_backend", "Cancel", id="perf-cancel"),
         Binding("x", "terminate_backend", "Terminate", id="perf-terminate"),
         Binding("t", "toggle_trace", "Trace", id="perf-trace"),
+        # Off the footer like the battle report's: the tab labels show the digits.
+        *(
+            Binding(
+                str(index),
+                f"show_tab('{tab_id}')",
+                f"{title} tab",
+                show=False,
+                id=f"perf-{tab_id}",
+            )
+            for index, (tab_id, title) in enumerate(TABS, start=1)
+        ),
     ]
     TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {
         "filter": frozenset({"tab-statements"}),
@@ -316,6 +353,10 @@ class PerformanceScreen(DashboardScreen):
     }
     PerformanceScreen TabPane {
         padding: 0;
+    }
+    /* One column between labels, so all nine fit in 80 columns. */
+    PerformanceScreen Tab {
+        padding: 0 0 0 1;
     }
     PerformanceScreen .perf-problem {
         height: auto;
@@ -371,7 +412,7 @@ class PerformanceScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(Text("waiting for the first poll…"), id="perf-summary")
         with TabbedContent(id="perf-tabs"):
-            with TabPane("Statements", id="tab-statements"):
+            with TabPane(tab_label("tab-statements"), id="tab-statements"):
                 yield Static(classes="perf-problem -none", id="statements-problem")
                 yield Static(classes="perf-line", id="statements-state")
                 yield FilterInput(
@@ -379,30 +420,30 @@ class PerformanceScreen(DashboardScreen):
                     id="statement-filter",
                 )
                 yield QueryTable(perf_rows.STATEMENT_COLUMNS, id="statements")
-            with TabPane("Activity", id="tab-activity"):
+            with TabPane(tab_label("tab-activity"), id="tab-activity"):
                 yield Static(classes="perf-problem -none", id="activity-problem")
                 yield Static(classes="perf-line", id="activity-chains")
                 yield QueryTable(perf_rows.ACTIVITY_COLUMNS, id="activity")
-            with TabPane("Database", id="tab-database"):
+            with TabPane(tab_label("tab-database"), id="tab-database"):
                 yield Static(classes="perf-text", id="database-text")
                 yield Static(classes="perf-problem -none", id="tables-problem")
                 yield Static(classes="perf-line", id="hints-state")
                 yield KeyedTable(perf_rows.HINT_COLUMNS, id="hints")
-            with TabPane("App", id="tab-app"):
+            with TabPane(tab_label("tab-app"), id="tab-app"):
                 yield KeyedTable(perf_rows.OPERATION_COLUMNS, id="operations")
                 yield Static(classes="perf-line", id="slow-state")
                 yield QueryTable(perf_rows.SLOW_COLUMNS, id="slow")
-            with TabPane("Memory", id="tab-memory"):
+            with TabPane(tab_label("tab-memory"), id="tab-memory"):
                 yield Static(classes="perf-text", id="memory-text")
                 yield KeyedTable(perf_rows.BACKEND_COLUMNS, id="backends")
-            with TabPane("Caches", id="tab-caches"):
+            with TabPane(tab_label("tab-caches"), id="tab-caches"):
                 yield KeyedTable(perf_rows.CACHE_COLUMNS, id="caches")
-            with TabPane("Ingest", id="tab-ingest"):
+            with TabPane(tab_label("tab-ingest"), id="tab-ingest"):
                 yield Static(classes="perf-problem -none", id="ingest-problem")
                 yield Static(classes="perf-text", id="ingest-text")
-            with TabPane("Alerts", id="tab-alerts"):
+            with TabPane(tab_label("tab-alerts"), id="tab-alerts"):
                 yield KeyedTable(perf_rows.ALERT_COLUMNS, id="alerts")
-            with TabPane("Charts", id="tab-charts"), Vertical():
+            with TabPane(tab_label("tab-charts"), id="tab-charts"), Vertical():
                 yield SeriesPlot(
                     "transactions per second",
                     time_axis=True,
@@ -715,6 +756,11 @@ class PerformanceScreen(DashboardScreen):
                 regression_alerts=self._open_regressions(),
             )
         )
+
+    def action_show_tab(self, tab: str) -> None:
+        """Show ``tab`` and focus its first table, or the tab bar if it has none."""
+        self.query_one("#perf-tabs", TabbedContent).active = tab
+        self._focus_active_tab()
 
     def action_faster(self) -> None:
         self._step_interval(+1)
