@@ -753,6 +753,7 @@ async def test_victim_key_opens_victim_pages(app_settings: Settings) -> None:
         await pilot.pause()
         chooser = app.screen
         assert isinstance(chooser, VictimScreen)
+        assert chooser.active_bindings["enter"].binding.description == "Open"
         assert [entity for entity, _ in chooser.choices] == [
             ("character", header.victim_character_id),
             ("corporation", header.victim_corporation_id),

@@ -687,6 +687,14 @@ def victim_choices(header: KillmailHeader) -> list[tuple[EntityKey, str]]:
     ]
 
 
+class VictimOptions(OptionList):
+    """The victim's pages, with enter shown in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Open", id="victim.open"),
+    ]
+
+
 class VictimScreen(ModalScreen[EntityKey | None]):
     """Pick the victim's character, corporation or alliance to open its page."""
 
@@ -702,7 +710,7 @@ class VictimScreen(ModalScreen[EntityKey | None]):
         background: $surface;
         padding: 0 1;
     }
-    VictimScreen OptionList, VictimScreen OptionList:focus {
+    VictimScreen VictimOptions, VictimScreen VictimOptions:focus {
         height: auto;
         border: none;
     }
@@ -714,8 +722,8 @@ class VictimScreen(ModalScreen[EntityKey | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("The victim's pages: enter opens the highlighted one.")
-            yield OptionList(
+            yield Static("Open a page of the victim:")
+            yield VictimOptions(
                 *(
                     Option(Text(truncate(label, 54)), id=str(index))
                     for index, (_, label) in enumerate(self.choices)
@@ -724,7 +732,7 @@ class VictimScreen(ModalScreen[EntityKey | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one(VictimOptions)
         options.highlighted = 0
         options.focus()
 
