@@ -88,7 +88,12 @@ from evedmv_tui.store.connect import Capabilities, check_capabilities, open_data
 from evedmv_tui.store.db import Database, check_server, first_line
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.prompt import PromptScreen
-from evedmv_tui.widgets.status import ConnectionState, Severity, StatusState
+from evedmv_tui.widgets.status import (
+    MESSAGES_KEY,
+    ConnectionState,
+    Severity,
+    StatusState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +225,7 @@ class EvedmvApp(App[int]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("ctrl+r", "reconnect", "Reconnect", show=False, id="reconnect"),
+        Binding(MESSAGES_KEY, "messages", "Status messages", show=False, id="messages"),
     ]
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {
         ScreenCommands,
@@ -722,6 +728,15 @@ class EvedmvApp(App[int]):
         notes = getattr(screen, "HELP_NOTES", ())
         title = f"About {screen.title or 'this screen'}"
         self.push_screen(HelpScreen(sections, self.screen_entries, notes, title))
+
+    def action_messages(self) -> None:
+        """Open the recent status messages in full, or close them."""
+        from evedmv_tui.screens.messages import MessagesScreen
+
+        if isinstance(self.screen, MessagesScreen):
+            self.pop_screen()
+            return
+        self.push_screen(MessagesScreen())
 
     def action_reconnect(self) -> None:
         """Retry the connection now instead of waiting for the next attempt."""

@@ -22,7 +22,7 @@ from evedmv_tui.screens import declared_bindings
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.home import HomeScreen
 from evedmv_tui.widgets.prompt import PromptScreen
-from evedmv_tui.widgets.status import KeyFooter, StatusBar
+from evedmv_tui.widgets.status import CUT_SUFFIX, KeyFooter, StatusBar
 
 
 def static_text(app: EvedmvApp, selector: str) -> str:
@@ -519,7 +519,8 @@ async def test_connection_message_clears_on_reconnect(
         part = app.screen.query_one("#status-message", Static)
         line = part.render_line(0).text.strip()
         assert line.startswith("WARNING: Battles: not connected")
-        assert line.endswith("\N{HORIZONTAL ELLIPSIS}")
+        # The cut message ends with the key that shows it in full.
+        assert line.endswith(CUT_SUFFIX)
 
         app.action_reconnect()
         for _ in range(200):

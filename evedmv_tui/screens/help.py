@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from evedmv_tui.screens import DashboardScreen, ScreenEntry, describe_key
+from evedmv_tui.widgets.status import MESSAGES_KEY
 
 TIPS = (
     "Every action works from the keyboard: Tab and Shift+Tab move the focus,"
@@ -21,7 +22,8 @@ TIPS = (
     " (for example 'killmail' and then a killmail id) to go straight there.",
     "Escape goes back to the previous screen; h returns to the home screen.",
     "The status bar shows the connection, the open alerts and the last message."
-    " Ctrl+R checks or re-opens the database connection.",
+    f" {MESSAGES_KEY} lists the recent messages in full, also those cut at the"
+    " terminal's width. Ctrl+R checks or re-opens the database connection.",
     "Start with --no-mouse to leave the mouse to the terminal (for copying text).",
 )
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Literal
+import weakref
+from collections import deque
+from typing import Any, Literal
 
-from rich.cells import cell_len
-from textual.app import ComposeResult
+from rich.cells import cell_len, set_cell_size
+from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -132,6 +134,64 @@ class StatusState:
         return f"{text}, worst {label}" if label else text
 
 
+MESSAGES_KEY = "l"
+"""The app's key for the screen that lists the recent status messages in full."""
+
+MESSAGE_LOG_SIZE = 50
+"""Status messages the message log keeps; older ones are dropped."""
+
+CUT_SUFFIX = f"\N{HORIZONTAL ELLIPSIS} ({MESSAGES_KEY}: full text)"
+"""Ending of a status message cut to the terminal's width."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """One message that the status bar showed."""
+
+    shown_at: dt.datetime
+    """Local time the message appeared."""
+    severity: Severity
+    text: str
+
+
+class MessageLog:
+    """The recent messages of an app's status bar, oldest first."""
+
+    def __init__(self, size: int = MESSAGE_LOG_SIZE) -> None:
+        self.messages: deque[LoggedMessage] = deque(maxlen=size)
+        self._shown = ""
+
+    def record(self, state: StatusState) -> None:
+        """Add the message of ``state`` unless it is empty or already shown.
+
+        The status also changes with the connection and the alert count,
+        which leave the message as it was.
+        """
+        if state.message and state.message != self._shown:
+            self.messages.append(
+                LoggedMessage(dt.datetime.now(), state.message_severity, state.message)
+            )
+        self._shown = state.message
+
+
+_MESSAGE_LOGS: weakref.WeakKeyDictionary[App[Any], MessageLog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def message_log(app: App[Any]) -> MessageLog:
+    """Return the message log of ``app``, which records from the first call on.
+
+    Every status bar calls it when mounted, so the log starts with the
+    first screen.
+    """
+    log = _MESSAGE_LOGS.get(app)
+    if log is None:
+        log = _MESSAGE_LOGS[app] = MessageLog()
+        app.watch(app, "status", log.record, init=True)
+    return log
+
+
 DATABASE_UNAVAILABLE = (
     "The database is unavailable; this screen reloads when the dashboard reconnects."
 )
@@ -143,8 +203,8 @@ class StatusBar(Widget):
 
     It is one line while the message fits beside the other two parts. A
     longer message takes a second line of its own, so a warning stays
-    readable on 80 columns, and is cut with an ellipsis only if it is
-    longer than that whole line.
+    readable on 80 columns. Only a message longer than that whole line is
+    cut, and its end names the key of the full text (:data:`CUT_SUFFIX`).
     """
 
     DEFAULT_CSS = """
@@ -181,7 +241,11 @@ class StatusBar(Widget):
         yield Static(id="status-alerts", markup=False)
         yield Static(id="status-message", markup=False)
 
+    _message = ""
+    """The whole message, with its severity, as it would show uncut."""
+
     def on_mount(self) -> None:
+        message_log(self.app)
         self.watch(self.app, "status", self.show_state, init=True)
 
     def on_resize(self) -> None:
@@ -199,6 +263,7 @@ class StatusBar(Widget):
         message = state.message
         if message and state.message_severity >= Severity.WARNING:
             message = f"{state.message_severity.name}: {message}"
+        self._message = message
         self._set_part("#status-message", message, state.message_severity)
         self._place_message()
 
@@ -208,9 +273,13 @@ class StatusBar(Widget):
         used = 0
         for selector in ("#status-connection", "#status-alerts"):
             used += cell_len(str(self.query_one(selector, Static).render())) + 2
-        message = str(self.query_one("#status-message", Static).render())
+        message = self._message
         below = bool(message) and used + cell_len(message) + 2 > width
         self.set_class(below, "-message-below")
+        if below and cell_len(message) + 2 > width:
+            room = max(width - 2 - cell_len(CUT_SUFFIX), 0)
+            message = set_cell_size(message, room).rstrip() + CUT_SUFFIX
+        self.query_one("#status-message", Static).update(message)
 
     def _set_part(self, selector: str, text: str, severity: Severity) -> None:
         part = self.query_one(selector, Static)

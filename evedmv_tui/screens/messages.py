@@ -1,0 +1,50 @@
+"""The recent status bar messages in full, newest first.
+
+The status bar cuts a message that is longer than the terminal is wide.
+This screen shows each one whole, with the time it appeared and its severity.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.widgets.status import MessageLog, message_log
+
+
+def describe_messages(log: MessageLog) -> str:
+    """Return the logged messages, newest first, each under its time and severity."""
+    if not log.messages:
+        return "No status messages yet."
+    entries = [
+        f"{message.shown_at:%H:%M:%S} {message.severity.name}\n{message.text}"
+        for message in reversed(log.messages)
+    ]
+    return "\n\n".join(entries)
+
+
+class MessagesScreen(DashboardScreen):
+    """The status bar's recent messages, uncut and newest first."""
+
+    TITLE = "Status messages"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.back", "Close", id="messages.close"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="messages-body"):
+            yield Static(id="messages-list", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#messages-body").focus()
+        # A message that arrives while the screen is open is added at the top.
+        self.watch(self.app, "status", self._show_messages, init=True)
+
+    def _show_messages(self) -> None:
+        text = describe_messages(message_log(self.app))
+        self.query_one("#messages-list", Static).update(text)
