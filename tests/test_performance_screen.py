@@ -1054,9 +1054,10 @@ def test_alerts_no_color_snapshot(
 
 
 async def test_backend_actions_name_its_owner(settings: Settings) -> None:
-    """The Activity row, its detail and both confirmations name the backend's
-    role, application_name and client address, so a user can tell whose
-    session a cancel or terminate hits. The names are shown as plain text."""
+    """The line under the Activity table, the detail and both confirmations
+    name the backend's role, application_name and client address, so a user
+    can tell whose session a cancel or terminate hits. The names are shown
+    as plain text."""
     stranger = backend(
         5489,
         82.0,
@@ -1077,8 +1078,10 @@ async def test_backend_actions_name_its_owner(settings: Settings) -> None:
         screen.show_snapshot(dataclasses.replace(snapshot, activity=activity))
         screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
         await pilot.pause()
-        cells = [str(cell) for cell in table(screen, "#activity").get_row("5489")]
-        assert cells[2] == "reporter"
+        assert static_text(screen, "#activity-owner") == (
+            "backend 5489: role reporter, application [bold]psql[/bold],"
+            " client 10.1.2.3"
+        )
         await pilot.press("enter")
         assert isinstance(app.screen, TextScreen)
         detail = app.screen.body

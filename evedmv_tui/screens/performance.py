@@ -424,6 +424,7 @@ class PerformanceScreen(DashboardScreen):
                 yield Static(classes="perf-problem -none", id="activity-problem")
                 yield Static(classes="perf-line", id="activity-chains")
                 yield QueryTable(perf_rows.ACTIVITY_COLUMNS, id="activity")
+                yield Static(classes="perf-line", id="activity-owner")
             with TabPane(tab_label("tab-database"), id="tab-database"):
                 yield Static(classes="perf-text", id="database-text")
                 yield Static(classes="perf-problem -none", id="tables-problem")
@@ -559,6 +560,7 @@ class PerformanceScreen(DashboardScreen):
                 "no blocked backends · c cancels, x terminates the selected backend"
             )
         self.query_one("#activity-chains", Static).update(Text(chain_text))
+        self._show_backend_owner()
 
         self.query_one("#database-text", Static).update(
             perf_rows.database_text(snapshot)
@@ -856,6 +858,15 @@ class PerformanceScreen(DashboardScreen):
                         f"{record.sql}\n\nparameters: {record.params!r}",
                     )
                 )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "activity":
+            self._show_backend_owner()
+
+    def _show_backend_owner(self) -> None:
+        self.query_one("#activity-owner", Static).update(
+            perf_rows.backend_owner_line(self._selected_backend())
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # A focused table takes enter itself; show the full text from here.

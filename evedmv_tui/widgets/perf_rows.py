@@ -42,7 +42,6 @@ STATEMENT_COLUMNS = (
 ACTIVITY_COLUMNS = (
     ("severity", "Sev"),
     ("pid", "Pid"),
-    ("role", "Role"),
     ("seconds", "Secs"),
     ("state", "State"),
     ("wait", "Wait"),
@@ -88,9 +87,6 @@ ALERT_COLUMNS = (
     ("source", "Panel"),
     ("message", "Message"),
 )
-ROLE_WIDTH = 10
-"""Characters of a role name in the Activity table, kept short so the query
-has room at 80 columns."""
 HINT_COLUMNS = (
     ("table", "Table"),
     ("rows", "Live rows"),
@@ -155,7 +151,6 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
                 [
                     severity_cell(running.severity),
                     right(str(backend.pid)),
-                    truncate(backend.role_name or "?", ROLE_WIDTH),
                     right(f"{backend.query_seconds or 0:.1f}"),
                     backend.state or "?",
                     backend.wait,
@@ -165,6 +160,17 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
             )
         )
     return rows
+
+
+def backend_owner_line(backend: Backend | None) -> Text:
+    """Return the line under the Activity table: whose the selected backend is.
+
+    The table has no room for the role and application at 80 columns next
+    to the query, so this line names them for the row the cursor is on.
+    """
+    if backend is None:
+        return Text("")
+    return Text(f"backend {backend.pid}: {backend.identity}")
 
 
 def backend_detail(backend: Backend) -> str:
