@@ -29,7 +29,8 @@ import bisect
 import collections
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from evedmv_tui.battles.model import (
@@ -136,18 +137,17 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
         corporations = kill.attacker_corporation_ids
         pilot = kill.victim_character_id or kill.killmail_id
         damage_by_group: dict[int, int] = {}
-        for index, character in enumerate(characters):
+        for character, done, final_blow, alliance, corporation in zip(
+            characters, damage, final_blows, alliances, corporations, strict=True
+        ):
             if character is None or character in npc_characters:
                 continue
             if top > 0:
-                done = damage[index]
                 if done <= 0 or done < threshold:
                     continue
-            elif not final_blows[index]:
+            elif not final_blow:
                 continue
             # group_of, which never returns None for a player character.
-            alliance = alliances[index]
-            corporation = corporations[index]
             if alliance:
                 group = alliance
             elif corporation and corporation not in npc_corporations:
@@ -156,14 +156,15 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
                 group = character
             if group == victim:
                 continue
-            damage_by_group[group] = damage_by_group.get(group, 0) + damage[index] + 1
+            damage_by_group[group] = damage_by_group.get(group, 0) + done + 1
             pair = (group, victim) if group < victim else (victim, group)
             victims_by_pair[pair].add(pilot)
-        main_attacker[kill.killmail_id] = (
-            min(damage_by_group, key=lambda g: (-damage_by_group[g], g))
-            if damage_by_group
-            else None
-        )
+        if len(damage_by_group) > 1:
+            main_attacker[kill.killmail_id] = min(
+                damage_by_group, key=lambda g: (-damage_by_group[g], g)
+            )
+        else:
+            main_attacker[kill.killmail_id] = next(iter(damage_by_group), None)
     groups = _UnionFind()
     linked: set[int] = set()
     for (a, b), pilots in sorted(victims_by_pair.items()):
@@ -182,8 +183,10 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
     return found
 
 
-def _kill_order(kill: Kill) -> tuple[dt.datetime, int]:
-    return kill.killmail_time, kill.killmail_id
+_kill_order: Callable[[Kill], tuple[dt.datetime, int]] = operator.attrgetter(
+    "killmail_time", "killmail_id"
+)
+"""Sort key of kills in time order: their time, then their id."""
 
 
 def active_runs(kills: Sequence[Kill], params: BattleParameters) -> list[list[Kill]]:
@@ -279,9 +282,12 @@ def pieces_of_window(kills: Sequence[Kill], params: BattleParameters) -> list[Pi
     found = []
     for engagement in engagements(kills, params):
         for run in active_runs(engagement, params):
-            pilots: set[int] = set()
+            # Kill.pilots of every kill, with each id checked once.
+            seen: set[int | None] = set()
             for kill in run:
-                pilots |= kill.pilots()
+                seen.update(kill.attacker_character_ids)
+                seen.add(kill.victim_character_id)
+            pilots = {c for c in seen if c is not None and c not in NPC_CHARACTERS}
             found.append(Piece(run[0].solar_system_id, run, pilots))
     return found
 
