@@ -186,7 +186,7 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
 _kill_order: Callable[[Kill], tuple[dt.datetime, int]] = operator.attrgetter(
     "killmail_time", "killmail_id"
 )
-"""Sort key of kills in time order: their time, then their id."""
+"""Sort key of kills in time order, by time and then by id."""
 
 
 def active_runs(kills: Sequence[Kill], params: BattleParameters) -> list[list[Kill]]:
@@ -282,7 +282,7 @@ def pieces_of_window(kills: Sequence[Kill], params: BattleParameters) -> list[Pi
     found = []
     for engagement in engagements(kills, params):
         for run in active_runs(engagement, params):
-            # Kill.pilots of every kill, with each id checked once.
+            # The union of Kill.pilots of the run, with each id checked once.
             seen: set[int | None] = set()
             for kill in run:
                 seen.update(kill.attacker_character_ids)

@@ -312,13 +312,13 @@ def _collector_paused(paused: bool) -> Iterator[None]:
     """Turn off the cyclic garbage collector while a full detection runs.
 
     A full detection keeps every kill it reads, with six attacker lists
-    each, until the rows are written: millions of tracked objects that the
-    collector traverses again each time the oldest generation grows by a
-    quarter, and none of them is ever freed by it. Decoding one chunk of
-    54,665 kills took 0.42 s with the collector on and 0.20 s with it off,
-    in a process that held nothing else. The setting is process-wide, so
-    other threads run without the collector too until detection ends; the
-    worker processes that build rows inherit it.
+    each, until the rows are written. The collector traverses these
+    millions of objects again each time the oldest generation grows by a
+    quarter, and it frees none of them. Decoding one chunk of 54,665 kills
+    took 0.42 s with the collector on and 0.20 s with it off, in a process
+    that held nothing else. The setting is process-wide, so other threads
+    also run without the collector until detection ends. The worker
+    processes that build rows inherit it.
     """
     if not paused or not gc.isenabled():
         yield
@@ -457,13 +457,15 @@ def _read_pieces(
     exported from ``conn``, so two server processes look up attackers at
     once. Chunks follow the order of window start, so each chunk's kills
     and attackers lie in a short stretch of time, which imports store close
-    together: one chunk of 1,000 windows read 23,000 blocks that were not in
-    shared buffers and took 0.42 s in the server, against 50,000 to 73,000
-    blocks and 0.62 to 0.93 s for chunks in the order of system (about
-    45,000 kills each, ``EXPLAIN ANALYZE``). The pieces come in another
-    order than from one read, but :func:`merge_pieces` sorts them by start,
-    system and end, and pieces that tie on all three lie in one window,
-    whose pieces keep their order, so the battles are the same.
+    together. One chunk of 1,000 windows read 23,000 blocks that were not
+    in shared buffers and took 0.42 s in the server. Chunks in the order of
+    system read 50,000 to 73,000 blocks and took 0.62 to 0.93 s (about
+    45,000 kills each, ``EXPLAIN ANALYZE``).
+
+    The pieces come in another order than from one read. The battles are
+    the same, because :func:`merge_pieces` sorts the pieces by start,
+    system and end. Pieces that tie on all three lie in one window, and the
+    pieces of a window keep their order.
 
     NOTE: on the shared 2-core benchmark machine, reading over two
     connections was not measurably faster than over one (the Battles
@@ -720,9 +722,8 @@ def _store(
         changed = battle_id in stragglers
         tasks.append(Task(index, battle_id, overrides.get(battle_id, ()), changed))
     changed_closed = len(stragglers)
-    # Metrics look ship types up with a default, so every known type serves
-    # as well as the types of the rewritten kills, whose collection took
-    # about 1 s for a full detection of 1M killmails.
+    # Metrics look ship types up with a default, so the table of every known
+    # type gives the same metrics as the types of the rewritten kills alone.
     context = RowContext(
         params,
         static.ship_types,
