@@ -62,6 +62,8 @@ async def test_watch_profile_name_with_markup(db: Database, settings: Settings) 
         assert isinstance(app.screen, WatchScreen)
         title = text_of(app, "#matches-title")
         assert title.startswith("Matches of [/] [b]camp: none yet")
+        # The empty list points at the command that matches stored kills.
+        assert title.endswith("(stored kills: evedmv watch backfill)")
 
 
 async def test_export_toast_shows_path_verbatim(

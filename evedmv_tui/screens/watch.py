@@ -401,9 +401,9 @@ class WatchScreen(DashboardScreen):
             )
         title = f"Matches of {self.selected}" if self.selected else "Matches"
         if self.selected and not data.matches:
-            # Profiles are checked by each import batch, never against the
-            # killmails stored before.
-            title += ": none yet; only new imports are checked"
+            # Import batches check new killmails only; the backfill command
+            # matches the stored ones.
+            title += ": none yet (stored kills: evedmv watch backfill)"
         self.query_one("#matches-title", Static).update(title)
         self.match_killmails = {str(m.match_id): m.killmail_id for m in data.matches}
         self.query_one("#watch-matches", KeyedTable).update_rows(
