@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Tab, TabbedContent
 from textual.widgets._footer import FooterKey
 
@@ -123,6 +124,20 @@ async def test_recent_row_shows_unnamed_system_id() -> None:
         assert row[1] == "#30002737, #30002738"
 
 
+async def open_character_all_time(
+    app: EvedmvApp, pilot: Pilot[int], world: World
+) -> CharacterScreen:
+    """Open the world's character page and choose all time (key 4)."""
+    await settle(pilot)
+    app.open_screen("character", world.character)
+    await settle(pilot)
+    await pilot.press("4")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, CharacterScreen)
+    return screen
+
+
 async def test_character_page_shows_unnamed_as_hash_id(
     app_settings: Settings, world: World
 ) -> None:
@@ -130,13 +145,7 @@ async def test_character_page_shows_unnamed_as_hash_id(
     ``corporation 98098579``."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("character", world.character)
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CharacterScreen)
+        screen = await open_character_all_time(app, pilot, world)
         assert screen.page is not None
         names = [
             str(table.get_row_at(index)[0])
@@ -158,13 +167,7 @@ async def test_footer_names_what_enter_opens(
     """Enter opened rows of the entity pages, but the footer never showed it."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("character", world.character)
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CharacterScreen)
+        screen = await open_character_all_time(app, pilot, world)
         # The tab strip opens nothing.
         assert "enter" not in footer_keys(app)
 
