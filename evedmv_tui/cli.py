@@ -18,7 +18,12 @@ from pathlib import Path
 
 from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
-from evedmv_tui.commands.output import printable, printable_stdout, write_json_error
+from evedmv_tui.commands.output import (
+    PrintableStream,
+    printable,
+    printable_stdout,
+    write_json_error,
+)
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 
@@ -154,6 +159,7 @@ def check_dsn(dsn: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout: PrintableStream | None = None
     try:
         if args.config is not None and not args.config.is_file():
             raise ConfigError(
@@ -180,13 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings, to_stderr=False)
             return run_dashboard(settings)
         configure_logging(settings, to_stderr=True)
-        with printable_stdout():
+        with printable_stdout() as stdout:
             return int(handler(args, settings))
     except EvedmvError as exc:
         # Messages can quote paths and values from the command line or files.
         text = "\n".join(printable(line) for line in exc.render().split("\n"))
         print(f"evedmv: {text}", file=sys.stderr)
-        if getattr(args, "json", False):
+        if getattr(args, "json", False) and not (stdout and stdout.written):
             write_json_error(exc, sys.stdout)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -211,6 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "give a path you can read or write, in an existing folder",
         )
         print(f"evedmv: {error.render()}", file=sys.stderr)
-        if getattr(args, "json", False):
+        if getattr(args, "json", False) and not (stdout and stdout.written):
             write_json_error(error, sys.stdout)
         return error.exit_code

@@ -42,8 +42,11 @@ class PrintableStream:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self.written = False
+        """Whether anything was written through this stream."""
 
     def write(self, text: str) -> int:
+        self.written = self.written or bool(text)
         self._stream.write(_CONTROL_IN_LINES.sub(_escaped, text))
         return len(text)
 
@@ -52,18 +55,23 @@ class PrintableStream:
 
 
 @contextlib.contextmanager
-def printable_stdout() -> Iterator[None]:
+def printable_stdout() -> Iterator[PrintableStream]:
     """Send ``sys.stdout`` through :class:`PrintableStream` until the block ends."""
     previous = sys.stdout
-    sys.stdout = PrintableStream(previous)  # type: ignore[assignment]
+    stream = PrintableStream(previous)
+    sys.stdout = stream  # type: ignore[assignment]
     try:
-        yield
+        yield stream
     finally:
         sys.stdout = previous
 
 
 def write_json_error(error: EvedmvError, stream: TextIO) -> None:
     """Write ``error`` as one JSON object on a line, for scripts that read JSON.
+
+    Only for a command that wrote nothing on standard output yet: one that
+    printed its JSON document before it failed (``follow --once`` giving up
+    prints its summary) keeps that document alone there.
 
     The object has the keys ``error`` (the title), ``message``, ``hint``
     (null when there is none) and ``exit_status``. The error still goes to
