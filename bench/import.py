@@ -162,7 +162,9 @@ def _raw_copy(db: Database, path: Path, batch_size: int) -> tuple[float, int]:
 
 
 def _truncate(db: Database) -> None:
-    db.execute("TRUNCATE killmail_index, killmails, attackers, items, rejects")
+    db.execute(
+        "TRUNCATE killmail_index, killmails, attackers, items, rejects, reject_imports"
+    )
     db.telemetry.clear()
     db.execute("VACUUM ANALYZE killmails, attackers, items, killmail_index")
 

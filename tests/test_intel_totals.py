@@ -66,6 +66,7 @@ def db(static_db: Database) -> Iterator[Database]:
     yield static_db
     static_db.execute(
         "TRUNCATE killmails, attackers, items, killmail_index, imports, rejects,"
+        " reject_imports,"
         " intel_counted_killmails, intel_entity_days, intel_entity_day_tops"
     )
 
