@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
+import psycopg
+from textual.widgets import Input, Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
@@ -36,3 +37,43 @@ async def test_reopened_search_replaces_query(settings: Settings, db: Database) 
 
         await pilot.press(*"Jita")
         assert field.value == "Jita"
+
+
+async def test_enter_right_after_typing_opens_first_hit(
+    settings: Settings, db: Database, db_url: str
+) -> None:
+    """Enter typed in the same burst as the query used to be dropped, as the
+    results then on screen belonged to a shorter text: it opens the first hit
+    once the search for the whole text finishes."""
+    insert_name(db, 98647650, "character", "Yara Tall")
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        with psycopg.connect(db_url) as blocker:
+            # Holds every search until Enter has been handled.
+            blocker.execute("LOCK TABLE names IN ACCESS EXCLUSIVE MODE")
+            await pilot.press("slash", *"98647650", "enter")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, SearchScreen)
+            blocker.rollback()
+        await until(pilot, lambda: isinstance(app.screen, EntityScreen))
+        assert getattr(app.screen, "entry_key", None) == ("character", 98647650)
+
+
+async def test_enter_before_empty_result_says_nothing_matches(
+    settings: Settings, db: Database
+) -> None:
+    """An Enter waiting for a search that finds nothing opens nothing."""
+    insert_name(db, 98647650, "character", "Yara Tall")
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("slash", *"Yarb", "enter")
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        status = search.query_one("#search-status", Static)
+        await until(pilot, lambda: search.hits_text == "Yarb")
+        await pilot.pause()
+        assert app.screen is search
+        assert str(status.render()) == "Nothing matches."
+        assert not search.open_pending

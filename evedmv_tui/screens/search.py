@@ -80,6 +80,10 @@ class SearchScreen(DashboardScreen):
         super().__init__()
         self.initial_text = text
         self.hits: list[SearchHit] = []
+        self.hits_text: str | None = None
+        """The text whose search gave ``hits``; None before any search."""
+        self.open_pending = False
+        """Enter came while the search for the current text was running."""
 
     def compose_body(self) -> ComposeResult:
         yield OrderedInput(
@@ -127,17 +131,33 @@ class SearchScreen(DashboardScreen):
         status.update(DISCONNECTED if typed else "Type to search.")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self.hits:
+        """Open the first hit, or the first one the running search finds.
+
+        Enter typed right after the query would otherwise act on the
+        results of an older, shorter text.
+        """
+        if self.hits_text != event.value:
+            self.open_pending = bool(event.value.strip())
+        elif self.hits:
             self._open(self.hits[0])
 
     def _search(self, text: str) -> None:
+        self.open_pending = False
         if not text.strip():
-            self.show_hits([])
+            self.show_hits([], text)
             return
-        self.run_query(search, text, then=self.show_hits, name="intel.search")
+        self.run_query(
+            search,
+            text,
+            then=functools.partial(self.show_hits, text=text),
+            name="intel.search",
+        )
 
-    def show_hits(self, hits: list[SearchHit]) -> None:
+    def show_hits(self, hits: list[SearchHit], text: str | None = None) -> None:
+        """Show the hits of the search for ``text`` (default: the field's)."""
+        field_text = self.query_one(Input).value
         self.hits = hits
+        self.hits_text = field_text if text is None else text
         results = self.query_one("#search-results", OptionList)
         results.clear_options()
         results.add_options(
@@ -150,6 +170,10 @@ class SearchScreen(DashboardScreen):
             status.update("Nothing matches.")
         else:
             status.update(describe_hits(len(hits)))
+        if self.open_pending and self.hits_text == field_text:
+            self.open_pending = False
+            if hits:
+                self._open(hits[0])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._open(self.hits[event.option_index])
