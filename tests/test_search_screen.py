@@ -77,3 +77,28 @@ async def test_enter_before_empty_result_says_nothing_matches(
         assert app.screen is search
         assert str(status.render()) == "Nothing matches."
         assert not search.open_pending
+
+
+async def test_slash_on_search_selects_query(settings: Settings, db: Database) -> None:
+    """``/`` on the Search screen used to go into the field (``/Yara`` found
+    nothing): it selects the query, from the field or from the results."""
+    insert_name(db, 90000001, "character", "Yara Tall")
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("slash", *"Yara")
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        field = search.query_one(Input)
+        await until(pilot, lambda: bool(search.hits))
+
+        await pilot.press("slash")
+        assert app.screen is search
+        assert field.value == "Yara"
+        assert field.selected_text == "Yara"
+
+        await pilot.press("down", "slash")
+        assert app.focused is field
+        assert field.selected_text == "Yara"
+        await pilot.press(*"Jita")
+        assert field.value == "Jita"

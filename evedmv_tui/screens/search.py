@@ -64,6 +64,16 @@ class SearchScreen(DashboardScreen):
     TITLE = "Search"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "focus_results", "Results", show=False, id="search.results"),
+        # A slash starts no name or id, so it selects the query instead of
+        # going into the field, as going back to this screen does.
+        Binding(
+            "slash",
+            "select_query",
+            "Search",
+            show=False,
+            priority=True,
+            id="search.select",
+        ),
     ]
     DEFAULT_CSS = """
     SearchScreen #search-results {
@@ -107,9 +117,7 @@ class SearchScreen(DashboardScreen):
         Going back to this screen (``/`` from a page opened from it) shows the
         last query and its results again.
         """
-        field = self.query_one(Input)
-        field.focus()
-        field.select_all()
+        self.action_select_query()
 
     def load_data(self) -> None:
         self._search(self.query_one(Input).value)
@@ -177,6 +185,12 @@ class SearchScreen(DashboardScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._open(self.hits[event.option_index])
+
+    def action_select_query(self) -> None:
+        """Focus the field with the query selected, so typing replaces it."""
+        field = self.query_one(Input)
+        field.focus()
+        field.select_all()
 
     def action_focus_results(self) -> None:
         """Focus the results with the first one highlighted, so Enter opens it."""
