@@ -1103,10 +1103,42 @@ async def test_backend_actions_name_its_owner(settings: Settings) -> None:
             assert app.screen is screen
 
 
-def test_backend_identity_leaves_out_missing_client() -> None:
+def test_backend_identity_names_local_socket_client() -> None:
     local = backend(1, 0.0, "", [], application_name="")
-    assert local.identity == "role evedmv, application (none)"
+    assert local.identity == "role evedmv, application (none), client local socket"
     assert "Unix-domain socket" in perf_rows.backend_detail(local)
+    hidden = local._replace(state=None)
+    assert hidden.identity == "role evedmv, application (none)"
+    worker = local._replace(backend_type="autovacuum worker")
+    assert worker.identity == "role evedmv, application (none)"
+
+
+async def test_cancel_dialog_names_local_socket_client(settings: Settings) -> None:
+    """A backend on the local Unix-domain socket has no client address; the
+    owner line and the confirmation say so instead of leaving the client out."""
+    local = backend(
+        21217, 40.0, "select pg_sleep(600)", [], application_name="tester-sleep"
+    )
+    snapshot = recorded_snapshot()
+    assert snapshot.activity is not None
+    activity = dataclasses.replace(
+        snapshot.activity,
+        running=[RunningQuery(local, Severity.ERROR, (21217,))],
+        chains=[],
+    )
+    who = "role evedmv, application tester-sleep, client local socket"
+    async with recorded_screen(settings) as (app, pilot, screen):
+        screen.show_snapshot(dataclasses.replace(snapshot, activity=activity))
+        screen.query_one("#perf-tabs", TabbedContent).active = "tab-activity"
+        await pilot.pause()
+        assert static_text(screen, "#activity-owner") == f"backend 21217: {who}"
+        await pilot.press("c")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        question = static_text(confirm, "#question")
+        assert question == f"Cancel the query of backend 21217 ({who})?"
+        await pilot.press("n")
+        assert app.screen is screen
 
 
 async def test_recorded_panels_render_words(settings: Settings) -> None:

@@ -50,9 +50,10 @@ class Backend(NamedTuple):
     def identity(self) -> str:
         """Whose backend this is, as text: role, application_name, client address.
 
-        The client address is left out when ``pg_stat_activity`` has none: a
-        Unix-domain socket, or another role's backend seen without
-        ``pg_read_all_stats``.
+        A client backend with no client address but a visible state came in
+        over the local Unix-domain socket, so the client reads "local socket".
+        The client is left out when the row is hidden from this role (no
+        ``pg_read_all_stats``) or the backend is not a client's.
         """
         parts = [
             f"role {self.role_name or 'unknown'}",
@@ -60,6 +61,8 @@ class Backend(NamedTuple):
         ]
         if self.client_addr:
             parts.append(f"client {self.client_addr}")
+        elif self.state is not None and self.backend_type == "client backend":
+            parts.append("client local socket")
         return ", ".join(parts)
 
 
