@@ -517,11 +517,11 @@ def test_parse_filter_rejects_bad_values(text: str, message: str) -> None:
         parse_filter(text)
 
 
-async def test_second_move_waits_for_the_first(
+async def test_moves_in_a_burst_apply_in_order(
     battles_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A second ] before the first move is stored is refused with a note,
-    not worked out from the report as it was before the first move."""
+    """Move keys pressed while a move is being stored wait for it, then act
+    in order, each from the side the moves before it left the entity on."""
     gate = threading.Event()
     real_move = battle_report_screen.move_entity
 
@@ -540,15 +540,24 @@ async def test_second_move_waits_for_the_first(
         key = "corporation:98000502"
         table.move_cursor(row=table.row_keys.index(key))
         before = next(e for e in screen.report.entities if e.entity_id == 98000502)
-        await pilot.press("right_square_bracket")
-        await pilot.press("right_square_bracket")
-        messages = [note.message for note in app._notifications]
-        assert "the previous move is still being applied; try again" in messages
+        sides = len(screen.report.sides)
+        keys = ["right_square_bracket", "right_square_bracket", "left_square_bracket"]
+        await pilot.press(*keys)
         gate.set()
         await settle(pilot)
         after = next(e for e in screen.report.entities if e.entity_id == 98000502)
-    sides = len(screen.report.sides)
-    assert after.side_no == before.side_no % sides + 1
+        messages = [note.message for note in app._notifications]
+    expected = before.side_no
+    for step in (1, 1, -1):
+        if 1 <= expected + step <= sides:
+            expected += step
+    assert after.side_no == expected
+    assert not [m for m in messages if "still being applied" in m]
+    if before.side_no + 1 == sides:
+        # The second ] was worked out from the side the first one left.
+        assert (
+            f"already on the last side, {sides}; n moves it to a new side" in messages
+        )
 
 
 async def test_move_stops_at_first_and_last_side(

@@ -7,6 +7,8 @@ as an override, and a worker recomputes the report.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -312,6 +314,8 @@ class BattleReportScreen(DashboardScreen):
         self.report: BattleReport | None = None
         self.timeline_measure = "kills"
         """Measure the timeline plots per minute: ``kills`` or ``isk`` lost."""
+        self._queued_moves: collections.deque[_MoveRequest] = collections.deque()
+        """Moves asked for while another was being applied, oldest first."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(
@@ -352,10 +356,20 @@ class BattleReportScreen(DashboardScreen):
         self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Replace the loading line when the report fails to load."""
+        """Start a queued move once the one before it has finished, and
+        replace the loading line when the report fails to load."""
         from evedmv_tui.app import is_connection_error
 
         worker = event.worker
+        if worker.group == "move":
+            # The next move starts only now, because starting it from the
+            # worker's own callback would cancel that worker, its group
+            # being exclusive. A failed move drops the moves queued after it.
+            if event.state is WorkerState.SUCCESS:
+                self._start_queued_move()
+            elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+                self._queued_moves.clear()
+            return
         if (
             event.state is not WorkerState.ERROR
             or worker.group != "load"
@@ -525,25 +539,75 @@ class BattleReportScreen(DashboardScreen):
             None,
         )
 
-    def _move(self, side_no: int | None) -> None:
+    def _move_running(self) -> bool:
+        return any(w.group == "move" and w.is_running for w in self.workers)
+
+    def _request_move(self, step: int | None) -> None:
+        """Move the selected entity ``step`` sides on, or to a new side (None).
+
+        A key pressed while an earlier move is being applied waits for it:
+        keys typed in a burst then act in order, each on the sides the moves
+        before it produced.
+        """
         selected = self._selected_entity()
-        if selected is None:
+        if selected is None or self.report is None:
+            self.notify("select an entity on the Entities tab (5) first")
             return
-        if any(w.group == "move" and w.is_running for w in self.workers):
-            # The target was worked out from the report before that move.
-            self.notify("the previous move is still being applied; try again")
+        request = _MoveRequest(selected.entity_kind, selected.entity_id, step)
+        if self._move_running():
+            self._queued_moves.append(request)
             return
-        kind, entity_id = selected.entity_kind, selected.entity_id
+        # A move that failed (a lost connection) left its queue behind.
+        self._queued_moves.clear()
+        self._start_move(request)
+
+    def _start_move(self, request: _MoveRequest) -> bool:
+        """Start ``request`` against the report now shown; False if refused."""
+        if self.report is None:
+            return False
+        entity = next(
+            (
+                e
+                for e in self.report.entities
+                if e.entity_kind == request.kind and e.entity_id == request.entity_id
+            ),
+            None,
+        )
+        if entity is None:
+            return False
+        side_no: int | None = None
+        if request.step is not None:
+            count = len(self.report.sides)
+            side_no = entity.side_no + request.step
+            # The ends do not wrap around, because a wrapped move would put the
+            # entity with the side at the other end of the list.
+            if side_no < 1:
+                self.notify("already on side 1; n moves it to a new side")
+                return False
+            if side_no > count:
+                self.notify(
+                    f"already on the last side, {count}; n moves it to a new side"
+                )
+                return False
+        kind, entity_id = request.kind, request.entity_id
 
         def run(db: Database) -> BattleReport:
             move_entity(db, self.battle_id, kind, entity_id, side_no)
             return load_report(db, self.battle_id)
 
         self.run_query(run, then=self._moved, group="move")
+        return True
 
     def _moved(self, report: BattleReport) -> None:
         self.show_report(report)
-        self.notify("moved; u puts every moved entity back", timeout=4)
+        if not self._queued_moves:
+            self.notify("moved; u puts every moved entity back", timeout=4)
+
+    def _start_queued_move(self) -> None:
+        """Start the oldest queued move that still applies, if any."""
+        while self._queued_moves:
+            if self._start_move(self._queued_moves.popleft()):
+                return
 
     def action_reload(self) -> None:
         self.load_data()
@@ -569,27 +633,10 @@ class BattleReportScreen(DashboardScreen):
         )
 
     def action_move(self, step: int) -> None:
-        selected = self._selected_entity()
-        if selected is None or self.report is None:
-            self.notify("select an entity on the Entities tab (5) first")
-            return
-        count = len(self.report.sides)
-        target = selected.side_no + step
-        # The ends do not wrap around, because a wrapped move would put the
-        # entity with the side at the other end of the list.
-        if target < 1:
-            self.notify("already on side 1; n moves it to a new side")
-            return
-        if target > count:
-            self.notify(f"already on the last side, {count}; n moves it to a new side")
-            return
-        self._move(target)
+        self._request_move(step)
 
     def action_move_new(self) -> None:
-        if self._selected_entity() is None:
-            self.notify("select an entity on the Entities tab (5) first")
-            return
-        self._move(None)
+        self._request_move(None)
 
     def action_export(self) -> None:
         if self.report is None:
@@ -615,6 +662,15 @@ class BattleReportScreen(DashboardScreen):
         key = self.query_one("#battle-killmails", KeyedTable).cursor_key
         if key is not None:
             self.evedmv_app.open_screen("killmail", int(key))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _MoveRequest:
+    """A move key's request: the entity, and sides to step (None: a new side)."""
+
+    kind: str
+    entity_id: int
+    step: int | None
 
 
 def _load_or_missing(db: Database, battle_id: int) -> BattleReport | BattleNotFound:
