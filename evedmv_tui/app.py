@@ -50,6 +50,7 @@ Status bar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -65,6 +66,9 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import MarkupError
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -91,13 +95,22 @@ from evedmv_tui.widgets.prompt import PromptScreen
 from evedmv_tui.widgets.status import (
     MESSAGES_KEY,
     ConnectionState,
+    LoggedMessage,
     Severity,
     StatusState,
+    message_log,
 )
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+
+NOTIFY_SEVERITIES: dict[str, Severity] = {
+    "information": Severity.INFO,
+    "warning": Severity.WARNING,
+    "error": Severity.ERROR,
+}
+"""The message log's severity for each pop-up notification severity."""
 """Interval between connection checks while connected."""
 HEARTBEAT_TIMEOUT = 5.0
 """Seconds a check waits for a pooled connection before it counts as lost."""
@@ -636,6 +649,44 @@ class EvedmvApp(App[int]):
             self._message_timer = self.set_timer(
                 STATUS_MESSAGE_SECONDS, lambda: self.set_status("")
             )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a pop-up notification and keep it in the recent messages list.
+
+        A pop-up goes after a few seconds, so the messages screen lists it
+        with the status bar's messages. Any thread may call this.
+        """
+        if not self._on_ui_thread():
+            self.call_from_thread(
+                self.notify,
+                message,
+                title=title,
+                severity=severity,
+                timeout=timeout,
+                markup=markup,
+            )
+            return
+        text = message
+        if markup:
+            # Bad markup fails in the pop-up too; the log keeps the raw text.
+            with contextlib.suppress(MarkupError):
+                text = Content.from_markup(message).plain
+        level = NOTIFY_SEVERITIES.get(severity, Severity.INFO)
+        logged = LoggedMessage(
+            dt.datetime.now(), level, f"{title}: {text}" if title else text
+        )
+        message_log(self).messages.append(logged)
+        super().notify(
+            message, title=title, severity=severity, timeout=timeout, markup=markup
+        )
 
     # -- navigation -----------------------------------------------------------
 

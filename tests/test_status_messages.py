@@ -6,6 +6,7 @@ import dataclasses
 
 from rich.cells import cell_len
 from textual.widgets import Static
+from textual.widgets._header import HeaderTitle
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
@@ -100,3 +101,39 @@ async def test_help_lists_messages_key(settings: Settings) -> None:
             str(text.render()) for text in app.screen.query(".help-bindings")
         )
         assert f"{MESSAGES_KEY:>12}  Status messages" in shown.splitlines()
+
+
+async def test_list_keeps_popup_notifications(settings: Settings) -> None:
+    """A pop-up goes after a few seconds; the list keeps its text and title."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        app.screen.notify("backend 21217 ([b]psql[/b]) cancelled")
+        app.notify(
+            "connection refused\nThe dashboard retries by itself.",
+            title="Database connection lost",
+            severity="error",
+            markup=False,
+        )
+        await pilot.press(MESSAGES_KEY)
+        await pilot.pause()
+        assert isinstance(app.screen, MessagesScreen)
+        listed = str(app.screen.query_one("#messages-list", Static).render())
+        assert "No status messages yet." not in listed
+        assert "INFO\nbackend 21217 (psql) cancelled" in listed
+        assert "ERROR\nDatabase connection lost: connection refused\n" in listed
+        assert listed.index("connection lost") < listed.index("21217")
+
+
+async def test_list_title_fits_while_disconnected(settings: Settings) -> None:
+    """The header of the list leaves out the connection state, which the
+    status bar shows, so the title is not cut at 80 columns."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        app.sub_title = "disconnected since 19:41:28, next try 19:41:58 (attempt 3)"
+        await pilot.press(MESSAGES_KEY)
+        await pilot.pause()
+        assert isinstance(app.screen, MessagesScreen)
+        title = app.screen.query_one(HeaderTitle)
+        assert str(title.render()) == "Status messages"

@@ -1,7 +1,8 @@
-"""The recent status bar messages in full, newest first.
+"""The recent status bar messages and pop-up notifications in full, newest first.
 
-The status bar cuts a message that is longer than the terminal is wide.
-This screen shows each one whole, with the time it appeared and its severity.
+The status bar cuts a message that is longer than the terminal is wide, and a
+pop-up goes after a few seconds. This screen shows each one whole, with the
+time it appeared and its severity.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ def describe_messages(log: MessageLog) -> str:
 
 
 class MessagesScreen(DashboardScreen):
-    """The status bar's recent messages, uncut and newest first."""
+    """The recent status bar messages and pop-ups, uncut and newest first."""
 
     TITLE = "Status messages"
+    SUB_TITLE = ""
+    """The header shows the title alone. The connection state, the sub title on
+    other screens, would cut it at 80 columns, and the status bar shows it."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.back", "Close", id="messages.close"),
     ]
