@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Static, TabbedContent, Tabs
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import watch
+from evedmv_tui.intel.entities import Period
 from evedmv_tui.intel.pages import EntityBattle
 from evedmv_tui.intel.watch import ProfileSpec
 from evedmv_tui.screens.entity import (
@@ -1084,6 +1085,7 @@ async def quiet_corporation_page(
 
     Another corporation's kill ``later_minutes`` after the fight ends the
     period, which is anchored at the newest killmail stored for anyone.
+    The page opens on all time; ``2`` then chooses the last 30 days.
     """
     insert_static(db)
     side_a = fleet(4, 98_000_901, None)
@@ -1098,9 +1100,50 @@ async def quiet_corporation_page(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CorporationScreen)
+        await pilot.press("2")
+        await settle(pilot)
         assert screen.page is not None
+        assert screen.page.period is Period.MONTH
         assert screen.page.summary.kills == 0
         yield pilot, screen
+
+
+async def test_empty_default_period_shows_all_time(
+    db: Database, settings: Settings
+) -> None:
+    """A page opened on old data showed the last 30 days with all zeros: when
+    the default period holds nothing but all time does, it shows all time."""
+    insert_static(db)
+    side_a = fleet(4, 98_000_901, None)
+    side_b = fleet(4, 98_000_902, None)
+    later = fleet(2, 98_000_903, None)
+    import_kills(db, brawl(side_a, side_b, kills=6))
+    import_kills(db, [kill(60 * 24 * 60, later[0], [later[1]])])
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", 98_000_901)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen)
+        assert screen.page is not None
+        assert screen.page.period is Period.ALL
+        assert screen.page.summary.kills == 3
+        title = text_of(app, "#entity-title")
+        assert "nothing in the last 30 days; showing all time to " in title
+
+        # A key still chooses the period, even an empty one.
+        await pilot.press("2")
+        await settle(pilot)
+        assert screen.page.period is Period.MONTH
+        assert screen.page.summary.kills == 0
+        assert "Press 4 for all time." in text_of(app, "#entity-heatmap")
+        await pilot.press("4")
+        await settle(pilot)
+        assert screen.page.period is Period.ALL
+        title = text_of(app, "#entity-title")
+        assert "nothing in" not in title
+        assert "all time to " in title
 
 
 async def test_empty_period_names_dates_and_all_time_key(

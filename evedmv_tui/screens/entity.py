@@ -166,12 +166,26 @@ def lookup_and_load(
     query: int | str,
     period: Period,
     names: StoredNames,
+    widen: bool = False,
 ) -> EntityPage | list[EntityRef]:
-    """Load the page of the one entity ``query`` names, or return the candidates."""
+    """Load the page of the one entity ``query`` names, or return the candidates.
+
+    With ``widen``, a period without kills or losses of the entity gives
+    the all-time page if the entity has any: its recent killmails, which
+    ignore the period, tell so without another statement.
+    """
     found = find_entities(db, kind, str(query))
     if len(found) != 1:
         return found
-    return load_page(db, found[0], period, resolve_names=names)
+    page = load_page(db, found[0], period, resolve_names=names)
+    if widen and page.since is not None and page.recent and is_empty(page):
+        return load_page(db, found[0], Period.ALL, resolve_names=names)
+    return page
+
+
+def is_empty(page: EntityPage) -> bool:
+    """Return True if the page has no kills or losses in its period."""
+    return not (page.summary.kills or page.summary.losses)
 
 
 def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
@@ -252,6 +266,10 @@ class EntityScreen(DashboardScreen):
         super().__init__()
         self.entity_query = query
         self.period = period
+        self.period_chosen = False
+        """True once a key chose the period; until then an empty one widens."""
+        self.widened_from: Period | None = None
+        """The empty period the shown all-time page replaced, if any."""
         self.page: EntityPage | None = None
         self.names = StoredNames()
 
@@ -343,6 +361,7 @@ class EntityScreen(DashboardScreen):
             self.entity_query,
             self.period,
             self.names,
+            not self.period_chosen,
             then=self.show_result,
             name=f"intel.page.{self.KIND.value}",
         )
@@ -354,6 +373,8 @@ class EntityScreen(DashboardScreen):
         self.set_class(False, "-choosing")
         self.set_class(False, "-not-found")
         self.page = result
+        self.widened_from = None if result.period is self.period else self.period
+        self.period = result.period
         self.refresh_bindings()
         self.entity_query = result.entity.entity_id
         self._show_page(result)
@@ -410,7 +431,10 @@ class EntityScreen(DashboardScreen):
             seen.insert(0, page.latest_corporation)
         if entity.kind is not EntityKind.ALLIANCE and any(seen):
             parts.append(" / ".join(describe_ref(ref) for ref in seen if ref))
-        parts.append(f"{page.period.label} to {page.until:%Y-%m-%d %H:%M} UTC")
+        period = page.period.label
+        if self.widened_from is not None:
+            period = f"nothing in the {self.widened_from.label}; showing {period}"
+        parts.append(f"{period} to {page.until:%Y-%m-%d %H:%M} UTC")
         self.query_one("#entity-title", Static).update(
             Text(" \N{EM DASH} ".join(parts))
         )
@@ -451,7 +475,8 @@ class EntityScreen(DashboardScreen):
 
     def action_period(self, value: str) -> None:
         period = Period(value)
-        if period is self.period:
+        self.period_chosen = True
+        if period is self.period and self.widened_from is None:
             return
         self.period = period
         self.load_data()
