@@ -186,7 +186,8 @@ async def test_accept_clears_the_alert(
     settings: Settings, size: tuple[int, int]
 ) -> None:
     """Accepting needs a confirmation that names the level, and the cleared
-    alert then says that it was accepted as normal at that level.
+    alert then says that it was accepted as normal at that level, with that
+    level in its Baseline column.
     """
     app = EvedmvApp(settings)
     async with app.run_test(size=size) as pilot:
@@ -196,6 +197,9 @@ async def test_accept_clears_the_alert(
         await settle(app, pilot)
         [alert] = center.service.active()
         level = format_value(SLOW, alert.value)
+        old_baseline = format_value(SLOW, alert.baseline)
+        assert old_baseline != level
+        assert [row[3] for row in cells(app)] == [old_baseline]
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -216,6 +220,8 @@ async def test_accept_clears_the_alert(
         detail = str(app.screen.query_one("#alerts-detail", Static).render())
         assert f"accepted as normal at {level}" in detail
         assert "cleared at" not in detail
+        # The Baseline column shows the accepted level, as the key's baseline.
+        assert [row[1:4:2] for row in cells(app)] == [["cleared", level]]
 
 
 async def test_accept_declined_keeps_the_alert(settings: Settings) -> None:

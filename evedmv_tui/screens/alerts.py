@@ -334,6 +334,28 @@ def cleared_by_accept(alert: Alert, events: Sequence[AlertEvent]) -> bool:
     )
 
 
+def row_key_of(alert: Alert) -> str:
+    """Return the key of ``alert``'s row in the alert table."""
+    return f"{alert.key}@{alert.opened_at}"
+
+
+async def accepted_rows(center: AlertCenter, history: Sequence[Alert]) -> set[str]:
+    """Return the row keys of the level alerts in ``history`` that an accept
+    cleared, reading the alert log once for each key that has any."""
+    cleared = [a for a in history if a.kind == "level" and a.cleared_at is not None]
+    events: dict[str, Sequence[AlertEvent]] = {}
+    for alert in cleared:
+        if alert.key not in events:
+            events[alert.key] = await center.service.events(
+                alert.key, limit=EVENTS_SEARCHED
+            )
+    return {
+        row_key_of(alert)
+        for alert in cleared
+        if cleared_by_accept(alert, events[alert.key])
+    }
+
+
 def severity_cell(alert: Alert, now: float) -> Text:
     """Return the severity cell, dim unless the alert's value still deviates."""
     style = {
@@ -400,7 +422,8 @@ class AlertsScreen(DashboardScreen):
                 self._show_unavailable()
                 return
             history = await center.service.history(200)
-            self._show(center, history)
+            accepted = await accepted_rows(center, history)
+            self._show(center, history, accepted)
             await self._show_detail()
         finally:
             self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
@@ -411,7 +434,9 @@ class AlertsScreen(DashboardScreen):
         )
         self.query_one(KeyedTable).update_rows([])
 
-    def _show(self, center: AlertCenter, history: list[Alert]) -> None:
+    def _show(
+        self, center: AlertCenter, history: list[Alert], accepted: set[str]
+    ) -> None:
         active = {a.key: a for a in center.service.active()}
         merged = list(active.values()) + [
             a for a in history if a.cleared_at is not None or a.key not in active
@@ -420,11 +445,13 @@ class AlertsScreen(DashboardScreen):
         rows: list[tuple[str, list[Cell]]] = []
         self._alerts = {}
         for alert in merged:
-            row_key = f"{alert.key}@{alert.opened_at}"
+            row_key = row_key_of(alert)
             if row_key in self._alerts:
                 continue
             self._alerts[row_key] = alert
             source = alert.key.removesuffix(TREND_SUFFIX)
+            # An accepted level is the key's baseline from then on.
+            baseline = alert.value if row_key in accepted else alert.baseline
             rows.append(
                 (
                     row_key,
@@ -432,7 +459,7 @@ class AlertsScreen(DashboardScreen):
                         severity_cell(alert, now),
                         alert_state(alert, now),
                         _since(alert.opened_at, now),
-                        right(format_value(source, alert.baseline)),
+                        right(format_value(source, baseline)),
                         right(format_value(source, alert.value)),
                         truncate(alert.label or alert.key, 60),
                     ],
