@@ -46,13 +46,18 @@ def fought(db: Database, db_url: str) -> str:
 def test_detect_prints_summary(fought: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--dsn", fought, "battles", "detect"]) == 0
     out = capsys.readouterr().out
-    assert re.match(r"1 battle in the [\d,]+ killmails read \(0 new, ", out)
+    assert re.match(
+        r"1 battle around the [\d,]+ killmails read since the last detection"
+        r" \(0 new, .*\) in [\d.]+ s; 1 battle stored$",
+        out,
+    )
     assert "recomputed" not in out
 
 
 def test_detection_line_says_what_it_counted() -> None:
-    """The line read "28 battles found in 1,475 kills read: 0 new, ...",
-    which did not say the battles were found in the killmails read."""
+    """An incremental run counts only the battles around the killmails it
+    read, so its line says so and gives the battles stored in all; a rebuild
+    reads every killmail."""
     summary = DetectionSummary(
         battles=28,
         created=0,
@@ -62,9 +67,9 @@ def test_detection_line_says_what_it_counted() -> None:
         kills_read=1475,
         seconds=0.34,
     )
-    assert describe_detection(summary, rebuilt=False) == (
-        "28 battles in the 1,475 killmails read"
-        " (0 new, 3 with changed kills, 1 removed) in 0.3 s"
+    assert describe_detection(summary, rebuilt=False, stored=393) == (
+        "28 battles around the 1,475 killmails read since the last detection"
+        " (0 new, 3 with changed kills, 1 removed) in 0.3 s; 393 battles stored"
     )
     assert describe_detection(summary, rebuilt=True) == (
         "28 battles in the 1,475 killmails read (0 new, 3 with changed kills,"

@@ -177,7 +177,8 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
             save_parameters(db, params)
             rebuild = True
         summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
-    print(describe_detection(summary, rebuilt=rebuild))
+        stored = int(db.fetch_value("SELECT count(*) FROM battles") or 0)
+    print(describe_detection(summary, rebuilt=rebuild, stored=stored))
     return 0
 
 
@@ -235,12 +236,16 @@ class Redetection:
             )
 
 
-def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:
+def describe_detection(
+    summary: DetectionSummary, *, rebuilt: bool, stored: int | None = None
+) -> str:
     """Return one line on a detection run: battles new, changed and removed.
 
-    The battles are those found in the killmails the run read, which an
-    incremental run limits to the recent ones. A battle counts as changed
-    when its kills changed. A rebuild also
+    A rebuild reads every killmail and counts every battle. An incremental
+    run reads the killmails in the systems and hours that the killmails since
+    the last detection touched, and counts the battles among them only, so
+    its line says so and adds ``stored``, the battles stored in all, when
+    given. A battle counts as changed when its kills changed. A rebuild also
     recomputes the sides, kind and metrics of every battle, which new
     parameters can change without changing any battle's kills.
     """
@@ -255,11 +260,20 @@ def describe_detection(summary: DetectionSummary, *, rebuilt: bool) -> str:
             else f"all {count_noun(summary.battles, 'battle')}"
         )
         changes += f"; sides and metrics of {recomputed} recomputed"
-    return (
-        f"{count_noun(summary.battles, 'battle')} in the"
-        f" {count_noun(summary.kills_read, 'killmail')} read ({changes})"
+    if rebuilt:
+        where = f"in the {count_noun(summary.kills_read, 'killmail')} read"
+    else:
+        where = (
+            f"around the {count_noun(summary.kills_read, 'killmail')} read"
+            " since the last detection"
+        )
+    line = (
+        f"{count_noun(summary.battles, 'battle')} {where} ({changes})"
         f" in {summary.seconds:.1f} s"
     )
+    if stored is not None and not rebuilt:
+        line += f"; {count_noun(stored, 'battle')} stored"
+    return line
 
 
 def _criteria(args: argparse.Namespace) -> BattleFilter:
