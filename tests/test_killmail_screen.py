@@ -673,6 +673,20 @@ def test_unpriced_groups_show_unknown(killmail_db: Database) -> None:
     assert "?" not in high
     assert "+" not in high
     assert "+ destroyed" in root or "+ dropped" in root
+    unpriced = sum(1 for item in detail.items if item.unit_price is None)
+    assert root.endswith(f", {unpriced} unpriced")
+
+
+def test_root_label_fits_80_columns(killmail_db: Database) -> None:
+    """The tree's top line ended "17 without a pric" at 80 columns: with
+    two-digit counts and sums it fits beside the tree's guide."""
+    loaded = load_killmail(killmail_db, KILLMAIL_ID).detail
+    assert loaded is not None
+    detail = without_prices(loaded, lambda row: row.flag not in range(27, 35))
+    root = str(root_label(detail))
+    # The tree draws "▼ " before the label, and the widget's padding one
+    # column on each side.
+    assert len(root) + 4 <= 80, root
 
 
 # -- opening entity pages -----------------------------------------------------

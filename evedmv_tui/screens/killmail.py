@@ -313,7 +313,8 @@ def root_label(detail: KillmailDetail) -> Text:
         f" hull {format_isk(detail.header.hull_price)}"
     )
     if unpriced:
-        label.append(f", {unpriced} without a price")
+        # The value line's word; "without a price" cut the line at 80 columns.
+        label.append(f", {unpriced} unpriced")
     return label
 
 
