@@ -56,3 +56,47 @@ async def test_help_lists_palette_key(settings: Settings) -> None:
         for title in palette_only_titles(app):
             assert f"^p  Open {title}\N{HORIZONTAL ELLIPSIS}:" in text
         assert "k  Killmail: One killmail" in text
+
+
+async def test_tab_keeps_focus_on_go_to_list(settings: Settings) -> None:
+    """Tab used to move focus to the data column, which showed no focus and
+    took Down and Enter without doing anything, while all of it was in view."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, HomeScreen)
+        destinations = screen.query_one("#destinations", OptionList)
+        column = screen.query_one("#home-data")
+        assert column.max_scroll_y == 0
+        await pilot.press("tab")
+        assert app.focused is destinations
+        await pilot.press("shift+tab")
+        assert app.focused is destinations
+
+        destinations.highlighted = 0
+        await pilot.press("tab", "down")
+        assert destinations.highlighted == 1
+        await pilot.press("enter")
+        await wait_idle(app, pilot)
+        assert app.screen is not screen
+
+
+async def test_tab_reaches_data_column_that_scrolls(settings: Settings) -> None:
+    """A data column taller than the screen takes focus, so Down scrolls it."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, HomeScreen)
+        screen.query_one("#capabilities", Static).update(
+            "\n".join(f"- warning {index}" for index in range(40))
+        )
+        await pilot.pause()
+        column = screen.query_one("#home-data")
+        assert column.max_scroll_y > 0
+        await pilot.press("tab")
+        assert app.focused is column
+        await pilot.press("down")
+        await pilot.pause()
+        assert column.scroll_y > 0

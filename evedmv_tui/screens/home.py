@@ -70,6 +70,23 @@ def describe_capabilities(capabilities: Capabilities | None) -> str:
     return "\n".join(lines)
 
 
+class DataColumn(VerticalScroll):
+    """The loaded data and server column, focusable only when it scrolls.
+
+    Tab used to move focus to the column while all of it was in view, where
+    nothing showed the focus and Down and Enter did nothing.
+    """
+
+    DEFAULT_CSS = """
+    DataColumn:focus {
+        background: $boost;
+    }
+    """
+
+    def allow_focus(self) -> bool:
+        return self.can_focus and self.max_scroll_y > 0
+
+
 class HomeScreen(DashboardScreen):
     """What is loaded, the server's capabilities, and every screen's key."""
 
@@ -82,7 +99,7 @@ class HomeScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="home-columns"):
-            with VerticalScroll(id="home-data"):
+            with DataColumn(id="home-data"):
                 yield Static("Loaded data", classes="section-title")
                 yield Static("Loading...", id="overview", markup=False)
                 yield Static("Server", classes="section-title")
