@@ -22,6 +22,7 @@ from evedmv_tui.generate.universe import builtin_static_tables
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.ingest.rejects import RejectRow
+from evedmv_tui.ingest.sources import InputError
 from evedmv_tui.sde import load_tables
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
@@ -965,3 +966,26 @@ def test_unknown_static_in_builtin_universe(
     assert "the built-in demo universe lists no solar systems 99999999" in (caplog.text)
     assert "import the static data export: evedmv sde import PATH" in caplog.text
     assert "newer SDE" not in caplog.text
+
+
+@pytest.mark.parametrize("contents", [{}, {"notes.txt": b"no killmails here"}])
+def test_folder_without_killmail_files_is_refused(
+    db_url: str,
+    db: Database,
+    tmp_path: Path,
+    contents: dict[str, bytes],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An empty folder, or one with other files only, is an error that names
+    the folder and the file kinds read, and no import is recorded."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    capsys.readouterr()
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path / "data")]
+    assert main([*base, "import", "--offline", str(folder)]) == InputError.exit_code
+    err = capsys.readouterr().err
+    assert f"{folder} holds no killmail files" in err
+    assert ".jsonl" in err and ".tgz" in err
+    assert _count(db, "SELECT count(*) FROM imports") == 0

@@ -47,7 +47,15 @@ from evedmv_tui.ingest.hooks import BatchHook, hook_label, run_hooks
 from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
 from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
 from evedmv_tui.ingest.shapes import RejectedRecord
-from evedmv_tui.ingest.sources import FileReader, expand_paths, is_blank
+from evedmv_tui.ingest.sources import (
+    ARCHIVE_SUFFIXES,
+    COMPRESSED_SUFFIXES,
+    DOCUMENT_SUFFIXES,
+    FileReader,
+    InputError,
+    expand_paths,
+    is_blank,
+)
 from evedmv_tui.ingest.writer import BatchOutcome, BatchWriter
 from evedmv_tui.store.db import (
     BORROW_PROBE_SECONDS,
@@ -565,6 +573,23 @@ def _events(
     return read_here(files, prices=prices)
 
 
+def no_killmail_files(paths: Sequence[str | os.PathLike[str]]) -> InputError:
+    """Return the error for ``paths`` (folders) that hold no file to import."""
+    names = [str(Path(path).absolute()) for path in paths]
+    if len(names) == 1:
+        where = f"{names[0]} holds no killmail files"
+    else:
+        where = f"none of {', '.join(names)} holds a killmail file"
+    return InputError(
+        "nothing to import",
+        where,
+        "the import reads files ending in"
+        f" {', '.join(DOCUMENT_SUFFIXES)}, each also compressed as"
+        f" {', '.join(COMPRESSED_SUFFIXES)}, and tar archives ending in"
+        f" {', '.join(ARCHIVE_SUFFIXES)}",
+    )
+
+
 def import_paths(
     db: Database,
     paths: Iterable[str | os.PathLike[str]],
@@ -586,10 +611,13 @@ def import_paths(
     secondary indexes of ``attackers`` during the import and builds them
     after it (see :mod:`evedmv_tui.ingest.indexes`); None decides by the
     input's size next to what is stored.
-    Raise :class:`~evedmv_tui.ingest.sources.InputError` for a missing path
-    before anything is written.
+    Raise :class:`~evedmv_tui.ingest.sources.InputError` for a missing path,
+    or for paths that hold no killmail file, before anything is written.
     """
+    paths = list(paths)
     files = expand_paths(paths)
+    if not files:
+        raise no_killmail_files(paths)
     total_bytes = sum(path.stat().st_size for path in files)
     if workers is None:
         workers = default_workers(len(files), total_bytes)
