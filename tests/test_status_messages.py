@@ -124,6 +124,12 @@ async def test_list_keeps_popup_notifications(settings: Settings) -> None:
         assert "ERROR\nDatabase connection lost: connection refused\n" in listed
         assert listed.index("connection lost") < listed.index("21217")
 
+        # A pop-up while the list is open shows at its top.
+        app.notify("exported to /tmp/battle-393.md and .json", markup=False)
+        await pilot.pause(1.5)
+        listed = str(app.screen.query_one("#messages-list", Static).render())
+        assert listed.index("battle-393.md") < listed.index("connection lost")
+
 
 async def test_list_title_fits_while_disconnected(settings: Settings) -> None:
     """The header of the list leaves out the connection state, which the
