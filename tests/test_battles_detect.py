@@ -565,6 +565,11 @@ def test_report_metrics_by_class_and_role(db: Database) -> None:
     assert sum(sum(v) for v in timeline["kills"].values()) == 31
     assert report.type_names[RAVEN] == "Raven"
     assert report.system_label == "Jita"
+    # Places the static data lacks read as #id, like other unnamed ids.
+    unnamed = dataclasses.replace(report, system_names={}, region_names={})
+    assert unnamed.system_label == ", ".join(f"#{s}" for s in report.solar_system_ids)
+    assert unnamed.region_label == ", ".join(f"#{r}" for r in report.region_ids)
+    assert unnamed.region_label.startswith("#")
 
 
 def test_pilot_who_reships_counts_once(db: Database) -> None:

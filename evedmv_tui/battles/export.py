@@ -85,7 +85,7 @@ def missing_value_note(report: BattleReport) -> str | None:
 
 
 def _title(report: BattleReport) -> str:
-    regions = ", ".join(report.region_names.get(r, str(r)) for r in report.region_ids)
+    regions = report.region_label
     where = report.system_label + (f" ({regions})" if regions else "")
     start = report.start_time.strftime("%Y-%m-%d %H:%M")
     end = report.end_time.strftime("%H:%M")

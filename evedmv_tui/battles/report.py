@@ -261,9 +261,15 @@ class BattleReport:
 
     @property
     def system_label(self) -> str:
+        """The systems' names, ``#id`` for a system the static data lacks."""
         return ", ".join(
-            self.system_names.get(s, str(s)) for s in self.solar_system_ids
+            self.system_names.get(s, f"#{s}") for s in self.solar_system_ids
         )
+
+    @property
+    def region_label(self) -> str:
+        """The regions' names, ``#id`` for a region the static data lacks."""
+        return ", ".join(self.region_names.get(r, f"#{r}") for r in self.region_ids)
 
 
 def _ongoing_seconds(db: Database) -> float:

@@ -195,7 +195,7 @@ class SideSummary(Widget):
 def _header(report: BattleReport) -> Text:
     text = Text()
     text.append(f"{report.system_label}", style="bold")
-    regions = ", ".join(report.region_names.get(r, str(r)) for r in report.region_ids)
+    regions = report.region_label
     if regions:
         text.append(f" ({regions})")
     text.append(
