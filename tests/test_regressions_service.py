@@ -459,7 +459,7 @@ async def test_accept_at_named_level(tmp_path: Path) -> None:
     assert alert.value == 210.0
     text = describe(alert, clock.at, accepted=True)
     assert text.startswith("level peaked at ")
-    assert ", accepted as normal at 210 ms, " in text
+    assert ", accepted as normal at 210 ms, previous baseline " in text
     assert "cleared at" not in text
 
 

@@ -994,8 +994,9 @@ def figures(alert: Alert, *, accepted: bool = False) -> str:
     ``opened at 300 ms, latest 7 ms, baseline 10 ms``: the value that opened
     the alert, the latest value and the baseline. Once the alert cleared,
     ``latest`` becomes ``cleared at``, or ``accepted as normal at`` when
-    ``accepted`` says that ``evedmv baseline accept`` cleared it. An alert
-    stored without its opening value leaves that out.
+    ``accepted`` says that ``evedmv baseline accept`` cleared it, and the
+    baseline is then named ``previous baseline``. An alert stored without
+    its opening value leaves that out.
     """
     source = alert.key.removesuffix(TREND_SUFFIX)
     parts = []
@@ -1008,7 +1009,9 @@ def figures(alert: Alert, *, accepted: bool = False) -> str:
     else:
         latest = "cleared at"
     parts.append(f"{latest} {format_value(source, alert.value)}")
-    parts.append(f"{baseline_name(alert)} {format_value(source, alert.baseline)}")
+    # The accepted level is the baseline now, so name the one it replaced.
+    name = f"{'previous ' if accepted else ''}{baseline_name(alert)}"
+    parts.append(f"{name} {format_value(source, alert.baseline)}")
     return ", ".join(parts)
 
 
