@@ -216,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{exc.filename}: {exc.strerror}",
             "give a path you can read or write, in an existing folder",
         )
-        print(f"evedmv: {error.render()}", file=sys.stderr)
+        # The path comes from the command line and may hold anything.
+        text = "\n".join(printable(line) for line in error.render().split("\n"))
+        print(f"evedmv: {text}", file=sys.stderr)
         if getattr(args, "json", False) and not (stdout and stdout.written):
             write_json_error(error, sys.stdout)
         return error.exit_code

@@ -70,7 +70,7 @@ def test_unusable_files_give_hint(
     assert main([*generate, "--output", str(missing)]) == 2
     error = capsys.readouterr().err
     assert f"cannot use a file: {missing}: No such file or directory" in error
-    assert "hint: give a path" in error
+    assert "\nhint: give a path" in error
     assert main(["--log-file", str(tmp_path), *generate, "-o", str(tmp_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
     log_file = tmp_path / "no-such-folder" / "log.txt"
@@ -79,6 +79,12 @@ def test_unusable_files_give_hint(
     assert f"cannot use a file: {log_file}: No such file or directory" in error
     assert "in an existing folder" in error
     assert not log_file.parent.exists()
+    # A control character in the path is shown escaped, not sent to the terminal.
+    odd = tmp_path / "no\x1b[2Jfolder" / "out.jsonl"
+    assert main([*generate, "--output", str(odd)]) == 2
+    error = capsys.readouterr().err
+    assert "\x1b" not in error
+    assert "no\\x1b[2Jfolder" in error
     assert main(["--config", str(tmp_path / "none.toml"), *generate]) == 2
     assert "config file not found" in capsys.readouterr().err
     assert main(["--dsn", "nonsense", "db", "status"]) == 2
