@@ -103,14 +103,14 @@ from evedmv_tui.widgets.status import (
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-
 NOTIFY_SEVERITIES: dict[str, Severity] = {
     "information": Severity.INFO,
     "warning": Severity.WARNING,
     "error": Severity.ERROR,
 }
 """The message log's severity for each pop-up notification severity."""
+
+HEARTBEAT_SECONDS = 5.0
 """Interval between connection checks while connected."""
 HEARTBEAT_TIMEOUT = 5.0
 """Seconds a check waits for a pooled connection before it counts as lost."""

@@ -185,9 +185,9 @@ async def test_medium_alert_counts_without_notification(settings: Settings) -> N
 async def test_accept_clears_the_alert(
     settings: Settings, size: tuple[int, int]
 ) -> None:
-    """Accepting needs a confirmation that names the level, and the cleared
-    alert then says that it was accepted as normal at that level, with that
-    level in its Baseline column.
+    """Accepting needs a confirmation that names the level. The cleared alert
+    then reads "accepted as normal at" that level, with that level in its
+    Baseline column.
     """
     app = EvedmvApp(settings)
     async with app.run_test(size=size) as pilot:

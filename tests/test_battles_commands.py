@@ -56,8 +56,8 @@ def test_detect_prints_summary(fought: str, capsys: pytest.CaptureFixture[str]) 
 
 def test_detection_line_says_what_it_counted() -> None:
     """An incremental run counts only the battles around the killmails it
-    read, so its line says so and gives the battles stored in all; a rebuild
-    reads every killmail."""
+    read, so its line names that scope and the number of battles stored.
+    A rebuild reads every killmail."""
     summary = DetectionSummary(
         battles=28,
         created=0,

@@ -986,6 +986,7 @@ def test_folder_without_killmail_files_is_refused(
     base = ["--dsn", db_url, "--data-dir", str(tmp_path / "data")]
     assert main([*base, "import", "--offline", str(folder)]) == InputError.exit_code
     err = capsys.readouterr().err
-    assert f"{folder} holds no killmail files" in err
-    assert ".jsonl" in err and ".tgz" in err
+    assert f"{folder} contains no killmail files" in err
+    assert ".jsonl" in err
+    assert ".tgz" in err
     assert _count(db, "SELECT count(*) FROM imports") == 0

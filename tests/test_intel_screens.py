@@ -1111,8 +1111,9 @@ async def quiet_corporation_page(
 async def test_empty_default_period_shows_all_time(
     db: Database, settings: Settings
 ) -> None:
-    """A page opened on old data showed the last 30 days with all zeros: when
-    the default period holds nothing but all time does, it shows all time."""
+    """A page opened on old data showed the last 30 days with all zeros. When
+    the default period has no kills or losses but all time has, the page
+    shows all time."""
     insert_static(db)
     side_a = fleet(4, 98_000_901, None)
     side_b = fleet(4, 98_000_902, None)

@@ -261,7 +261,7 @@ async def explain_from_screen(
         assert plan.result.analyzed is False
         await pilot.press("escape")
         # pg_stat_statements keeps "relpages > $1*$2", whose parameter types
-        # no generic plan can infer: the failure says so and what to do.
+        # no generic plan can infer, so the failure explains that and the fix.
         await pilot.press("slash", "ctrl+u", *"untyped", "enter")
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
@@ -1114,8 +1114,8 @@ def test_backend_identity_names_local_socket_client() -> None:
 
 
 async def test_cancel_dialog_names_local_socket_client(settings: Settings) -> None:
-    """A backend on the local Unix-domain socket has no client address; the
-    owner line and the confirmation say so instead of leaving the client out."""
+    """A backend on the local Unix-domain socket has no client address, so
+    the owner line and the confirmation name the socket as the client."""
     local = backend(
         21217, 40.0, "select pg_sleep(600)", [], application_name="tester-sleep"
     )

@@ -243,11 +243,12 @@ def describe_detection(
 
     A rebuild reads every killmail and counts every battle. An incremental
     run reads the killmails in the systems and hours that the killmails since
-    the last detection touched, and counts the battles among them only, so
-    its line says so and adds ``stored``, the battles stored in all, when
-    given. A battle counts as changed when its kills changed. A rebuild also
-    recomputes the sides, kind and metrics of every battle, which new
-    parameters can change without changing any battle's kills.
+    the last detection touched, and counts only the battles among them. Its
+    line therefore names that scope and adds ``stored``, the number of
+    battles stored, when given. A battle counts as changed when its kills
+    changed. A rebuild also recomputes the sides, kind and metrics of every
+    battle, which new parameters can change without changing any battle's
+    kills.
     """
     changes = (
         f"{summary.created:,} new, {summary.updated:,} with changed kills,"

@@ -574,12 +574,12 @@ def _events(
 
 
 def no_killmail_files(paths: Sequence[str | os.PathLike[str]]) -> InputError:
-    """Return the error for ``paths`` (folders) that hold no file to import."""
+    """Return the error for ``paths`` (folders) that contain no file to import."""
     names = [str(Path(path).absolute()) for path in paths]
     if len(names) == 1:
-        where = f"{names[0]} holds no killmail files"
+        where = f"{names[0]} contains no killmail files"
     else:
-        where = f"none of {', '.join(names)} holds a killmail file"
+        where = f"none of {', '.join(names)} contains a killmail file"
     return InputError(
         "nothing to import",
         where,

@@ -156,8 +156,8 @@ class BattleEntityTable(EntityTable):
     """The entities table; enter opens the page of the entity under the cursor."""
 
     # The footer shows "Open" for every kind, because a kind's name would not
-    # fit beside the keys of this tab; the Kind column and the line under
-    # the table name the entity.
+    # fit beside the keys of this tab. The Kind column and the line under the
+    # table name the entity.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", f"open_entity('{kind}')", "Open", id=f"open.{kind}")
         for kind in ENTITY_KINDS

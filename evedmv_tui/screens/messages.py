@@ -43,12 +43,12 @@ class MessagesScreen(DashboardScreen):
         Binding("escape", "app.back", "Close", id="messages.close"),
     ]
 
+    _newest: LoggedMessage | None = None
+    """The newest message the list shows."""
+
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="messages-body"):
             yield Static(id="messages-list", markup=False)
-
-    _newest: LoggedMessage | None = None
-    """The newest message the list shows."""
 
     def on_mount(self) -> None:
         self.query_one("#messages-body").focus()

@@ -159,7 +159,8 @@ class MessageLog:
 
     def __init__(self, size: int = MESSAGE_LOG_SIZE) -> None:
         self.messages: deque[LoggedMessage] = deque(maxlen=size)
-        self._shown = ""
+        self._previous = ""
+        """The message of the last status recorded, logged or not."""
 
     def record(self, state: StatusState) -> None:
         """Add the message of ``state`` unless it is empty or already shown.
@@ -167,11 +168,11 @@ class MessageLog:
         The status also changes with the connection and the alert count,
         which leave the message as it was.
         """
-        if state.message and state.message != self._shown:
+        if state.message and state.message != self._previous:
             self.messages.append(
                 LoggedMessage(dt.datetime.now(), state.message_severity, state.message)
             )
-        self._shown = state.message
+        self._previous = state.message
 
 
 _MESSAGE_LOGS: weakref.WeakKeyDictionary[App[Any], MessageLog] = (
