@@ -10,6 +10,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.screens.entity import EntityScreen
 from evedmv_tui.screens.search import SearchScreen
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.status import Severity, message_log
 from tests.test_app import until, wait_connected
 from tests.test_search import insert_name
 
@@ -102,3 +103,26 @@ async def test_slash_on_search_selects_query(settings: Settings, db: Database) -
         assert field.selected_text == "Yara"
         await pilot.press(*"Jita")
         assert field.value == "Jita"
+
+
+async def test_search_closed_while_its_query_runs_reports_nothing(
+    settings: Settings, db: Database, db_url: str
+) -> None:
+    """A result that arrives after Escape closed the screen used to fill
+    widgets that were gone and report an unexpected error."""
+    insert_name(db, 98647650, "character", "Yara Tall")
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        with psycopg.connect(db_url) as blocker:
+            blocker.execute("LOCK TABLE names IN ACCESS EXCLUSIVE MODE")
+            await pilot.press("slash", *"Yara")
+            search = app.screen
+            assert isinstance(search, SearchScreen)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is not search)
+            blocker.rollback()
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        log = message_log(app).messages
+        assert [m.text for m in log if m.severity is Severity.ERROR] == []

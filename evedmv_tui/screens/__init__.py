@@ -332,11 +332,22 @@ class DashboardScreen(Screen[None]):
         name) in the app's query telemetry. A failure, including a lost
         connection, goes to the app's one failure handler, then to
         ``on_error`` on the UI thread if given, and ``then`` does not run.
+        Once the screen is closed, neither ``then`` nor ``on_error`` runs.
         """
         app = self.evedmv_app
         tag = name or type(self).__name__
+
+        def deliver(result: T) -> None:
+            # A screen closed while its query ran has no widgets to fill.
+            if self in app.screen_stack:
+                then(result)
+
+        def failed(exc: Exception) -> None:
+            if on_error is not None and self in app.screen_stack:
+                on_error(exc)
+
         return self.run_worker(
-            lambda: _run_in_thread(app, tag, query, args, then, on_error),
+            lambda: _run_in_thread(app, tag, query, args, deliver, failed),
             name=tag,
             group=group,
             exclusive=True,
