@@ -72,11 +72,14 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.esi import EsiClient
+from evedmv_tui.keyhold import CHECK_SECONDS, KeyHold
 from evedmv_tui.monitor.ingest import budget_of_client, register_esi_budget
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
@@ -275,6 +278,8 @@ class EvedmvApp(App[int]):
         self._message_timer: Timer | None = None
         self._names: NameResolver | None = None
         self._ui_thread = threading.get_ident()
+        self._key_hold: KeyHold | None = None
+        """Keys waiting for a field to take focus (see evedmv_tui.keyhold)."""
         for entry in self.screen_entries:
             if entry.key:
                 self.bind(
@@ -690,6 +695,47 @@ class EvedmvApp(App[int]):
 
     # -- navigation -----------------------------------------------------------
 
+    def hold_keys_for(self, field: Widget) -> None:
+        """Hold keys typed from now until ``field`` has focus.
+
+        For a screen that shows a field and focuses it: the keys typed right
+        after the one that opened the field go into it.
+        """
+        hold = KeyHold.start(field)
+        previous = self._key_hold
+        if previous is not None:
+            hold.keys.extend(previous.keys)
+        self._key_hold = hold
+
+    async def on_event(self, event: events.Event) -> None:
+        hold = self._key_hold
+        # A forwarded key is one the app routed already, on its way back up.
+        if (
+            hold is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+        ):
+            if not hold.keys and hold.ready(self.screen):
+                self._key_hold = None
+            else:
+                if not hold.keys:
+                    self.set_timer(CHECK_SECONDS, self._release_keys)
+                hold.keys.append(event)
+                return
+        await super().on_event(event)
+
+    async def _release_keys(self) -> None:
+        """Route the held keys, in the order typed, once their field has focus."""
+        hold = self._key_hold
+        if hold is None:
+            return
+        if not hold.ready(self.screen):
+            self.set_timer(CHECK_SECONDS, self._release_keys)
+            return
+        self._key_hold = None
+        for key in hold.keys:
+            await super().on_event(key)
+
     def open_screen(self, name: str, argument: int | str | None = None) -> None:
         """Open the registered screen ``name``, asking for its argument if needed.
 
@@ -730,6 +776,9 @@ class EvedmvApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "quit":
             return True
+        if action == "open_screen" and isinstance(self.focused, Input):
+            # A screen's key that also types text ("/") goes into the field.
+            return False
         # While a screen shows the size message only quitting acts.
         if getattr(self.screen, "too_small", False):
             return False
@@ -758,10 +807,12 @@ class EvedmvApp(App[int]):
         focused: list[Binding] = []
         everywhere: list[Binding] = []
         for active in screen.active_bindings.values():
-            if active.node is self:
+            action = active.binding.action
+            if action.removeprefix("app.").startswith("open_screen("):
                 # Screen keys are listed with their screens, not here.
-                if not active.binding.action.startswith("open_screen("):
-                    everywhere.append(active.binding)
+                continue
+            if active.node is self:
+                everywhere.append(active.binding)
             elif active.node is screen:
                 own.append(active.binding)
             else:

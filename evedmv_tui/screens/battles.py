@@ -232,7 +232,8 @@ class BattlesScreen(DashboardScreen):
         *DashboardScreen.BINDINGS,
         Binding("enter", "open_battle", "Report", id="battles.open", show=True),
         Binding("s", "cycle_sort", "Sort", id="battles.sort"),
-        Binding("f", "edit_filter", "Filter", id="battles.filter"),
+        # A priority binding, so the keys typed right after it reach the field.
+        Binding("f", "edit_filter", "Filter", priority=True, id="battles.filter"),
         Binding("r", "refresh", "Refresh", id="battles.refresh"),
     ]
     DEFAULT_CSS = """
@@ -408,6 +409,7 @@ class BattlesScreen(DashboardScreen):
     def action_edit_filter(self) -> None:
         field = self.query_one("#battles-filter", Input)
         field.add_class("editing")
+        self.evedmv_app.hold_keys_for(field)
         field.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -312,7 +312,14 @@ class PerformanceScreen(DashboardScreen):
         Binding(
             "minus", "slower", "Slower", key_display="-", show=False, id="perf-slower"
         ),
-        Binding("slash", "filter", "Filter", key_display="/", id="perf-filter"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            priority=True,
+            id="perf-filter",
+        ),
         Binding("s", "cycle_sort", "Sort", id="perf-sort"),
         Binding("enter", "full_text", "Query", id="perf-full-text"),
         Binding("e", "explain", "Explain", id="perf-explain"),
@@ -775,6 +782,7 @@ class PerformanceScreen(DashboardScreen):
         field = self.query_one("#statement-filter", Input)
         field.add_class("-shown")
         field.value = self.text_filter
+        self.evedmv_app.hold_keys_for(field)
         field.focus()
 
     def on_filter_input_closed(self, event: FilterInput.Closed) -> None:

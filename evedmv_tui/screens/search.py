@@ -189,6 +189,7 @@ class SearchScreen(DashboardScreen):
     def action_select_query(self) -> None:
         """Focus the field with the query selected, so typing replaces it."""
         field = self.query_one(Input)
+        self.evedmv_app.hold_keys_for(field)
         field.focus()
         field.select_all()
 
