@@ -884,7 +884,11 @@ class EvedmvApp(App[int]):
         )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's Keys panel docks beside the screen, which squeezes an
+        # 80-column layout, and Escape does not close it; Help lists the keys.
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
         yield SystemCommand("Help", "Keys and screens", self.action_help)
         yield SystemCommand(
             "Reconnect", "Check or re-open the connection now", self.action_reconnect

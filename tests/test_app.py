@@ -732,3 +732,16 @@ async def test_closed_screens_leave_no_widgets(settings: Settings) -> None:
             await pilot.pause()
         await pilot.pause()
         assert closed(before) == {}
+
+
+async def test_palette_offers_help_instead_of_the_keys_panel(
+    settings: Settings,
+) -> None:
+    """Textual's Keys panel squeezed the 80-column screens and ignored Escape."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Keys" not in titles
+        assert "Help" in titles
+        assert "Quit" in titles
