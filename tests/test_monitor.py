@@ -21,8 +21,10 @@ from evedmv_tui.monitor import ingest as ingest_mod
 from evedmv_tui.monitor import poller
 from evedmv_tui.monitor.explain import (
     ExplainError,
+    check_analyzable,
     explain_app_query,
     explain_statement,
+    first_keyword,
     plan_lines,
 )
 from evedmv_tui.monitor.findings import MIN_CACHE_LOOKUPS
@@ -742,6 +744,56 @@ def test_explain_statement_generic_plan(db: Database) -> None:
     plain = explain_statement(db, "SELECT count(*) FROM pg_class", version)
     assert plain.method == "plain"
     assert db.fetch_value("SELECT count(*) FROM pg_prepared_statements") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("SELECT * FROM regions", "select"),
+        ("select*from regions", "select"),
+        ("SELECT\t*\nFROM regions", "select"),
+        ("select(1)", "select"),
+        ("(select 1)", "select"),
+        ("((SELECT 1)) UNION (SELECT 2)", "select"),
+        ("select-1", "select"),
+        ("select $1", "select"),
+        ("/* report */ SELECT * FROM regions", "select"),
+        ("-- report\nSELECT * FROM regions", "select"),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", "with"),
+        ("with recursive x(n) as (select 1) select * from x", "with"),
+        ("INSERT INTO t(v) VALUES(1)", "insert"),
+        ("VALUES(1)", "values"),
+        ("TABLE regions", "table"),
+        ("DELETE FROM t WHERE v=1", "delete"),
+        ("VACUUM regions", "vacuum"),
+        ("", ""),
+        (";", ""),
+        ('"select" * from t', ""),
+    ],
+)
+def test_first_keyword_of_statement_starts(text: str, keyword: str) -> None:
+    """``SELECT * FROM t`` read as the keyword ``select*from``, so EXPLAIN
+    rejected every statement that starts that way."""
+    assert first_keyword(text) == keyword
+
+
+def test_explain_select_star_statements(db: Database) -> None:
+    """EXPLAIN and EXPLAIN ANALYZE rejected ``SELECT * FROM`` statements as
+    having no plan, from every tab."""
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    assert check_analyzable("select * from pg_class limit 1") == "select"
+    generic = explain_statement(
+        db, "select * from pg_class where relname like $1 limit $2", version
+    )
+    assert generic.plan.node_type == "Limit"
+    analyzed = explain_statement(
+        db, "select * from pg_class limit 1", version, analyze=True
+    )
+    assert analyzed.analyzed is True
+    assert analyzed.plan.actual_rows == 1
+    db.fetch_all("SELECT * FROM pg_class WHERE oid = %s", (1259,))
+    record = db.telemetry.records()[-1]
+    assert explain_app_query(db, record).plan.node_type == "Index Scan"
 
 
 def test_explain_statement_rejections(db: Database) -> None:

@@ -45,6 +45,7 @@ READ_ONLY = frozenset({"select", "values", "table"})
 EXPLAIN_TIMEOUT_MS = 30_000
 _PREPARED_NAME = "evedmv_monitor_explain"
 _PARAMETER = re.compile(r"\$(\d+)")
+_LEADING_WORD = re.compile(r"[\s(]*([a-z_][a-z0-9_]*)")
 
 ConnectionHook = Callable[[psycopg.Connection[Any]], None]
 """Called on a borrowed connection before the first EXPLAIN statement; the
@@ -177,8 +178,14 @@ def plan_lines(node: PlanNode, depth: int = 0) -> list[str]:
 
 
 def first_keyword(query_text: str) -> str:
-    normalized = normalize_query(query_text).lstrip("( ")
-    return normalized.split(" ", 1)[0].split("(", 1)[0] if normalized else ""
+    """Return the statement's first keyword in lower case, or ``""`` for none.
+
+    The keyword is matched as a word because :func:`normalize_query` removes
+    the spaces around operators and brackets: ``SELECT * FROM t`` becomes
+    ``select*from t``.
+    """
+    match = _LEADING_WORD.match(normalize_query(query_text))
+    return match.group(1) if match else ""
 
 
 def _check_explainable(query_text: str) -> str:
