@@ -101,10 +101,34 @@ def _current_side(
         raise EvedmvError(
             "entity not in battle",
             f"{entity_kind} {entity_id} is not in battle {battle_id}",
-            f"list the battle's sides and entities with"
-            f" 'evedmv battles show {battle_id}'",
+            _members_hint(db, battle_id, entity_kind),
         )
     return int(side_no)
+
+
+MEMBERS_IN_HINT = 5
+"""Members of the named kind that the hint of a failed move lists."""
+
+
+def _members_hint(db: Database, battle_id: int, entity_kind: str) -> str:
+    """Name the battle's most involved members of ``entity_kind`` with their ids."""
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "override_candidates"),
+        {
+            "battle_id": battle_id,
+            "entity_kind": entity_kind,
+            "limit": MEMBERS_IN_HINT + 1,
+        },
+    )
+    every = f"'evedmv battles show {battle_id} --format json' lists every member"
+    if not rows:
+        return f"battle {battle_id} has no {entity_kind} members; {every}"
+    listed = ", ".join(
+        f"{entity_id} {name or '(no name)'} (side {side_no})"
+        for entity_id, name, side_no in rows[:MEMBERS_IN_HINT]
+    )
+    more = " and more" if len(rows) > MEMBERS_IN_HINT else ""
+    return f"its {entity_kind} members include {listed}{more}; {every}"
 
 
 def _battle_not_found(battle_id: int) -> BattleNotFound:

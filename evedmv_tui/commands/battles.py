@@ -146,7 +146,10 @@ def register(subparsers: Any) -> None:
     move.add_argument(
         "entity_id",
         type=whole(1, BIGINT_MAX),
-        help="its id, as the report's entity list shows",
+        help=(
+            "its id: 'evedmv battles show ID --format json' lists the members"
+            " with their ids"
+        ),
     )
     target = move.add_mutually_exclusive_group(required=True)
     target.add_argument("--side", type=whole(1), help="the side number to move to")
