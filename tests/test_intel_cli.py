@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -524,3 +525,59 @@ def test_watch_backfill_matches_stored_killmails(
     # The killmails are years old, so the default of the last 7 days finds none.
     assert run(world, "watch", "backfill", "busy") == 0
     assert " 0 new matches" in capsys.readouterr().out
+
+
+def test_watch_backfill_explains_no_matches(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backfill that found nothing gave no hint that every stored killmail
+    was older than --since, so the default of 7 days looked like a fault."""
+    span = world.db.fetch_one(
+        "SELECT min(killmail_time), max(killmail_time) FROM killmails"
+    )
+    oldest, newest = (moment.astimezone(dt.UTC) for moment in span)
+    corporation = str(world.corporation)
+    assert run(world, "watch", "add", "busy", "--corporations", corporation) == 0
+    capsys.readouterr()
+
+    assert run(world, "watch", "backfill", "busy") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert " 0 new matches" in lines[0]
+    assert lines[1] == (
+        f"the stored killmails are from {oldest:%Y-%m-%d %H:%M} to"
+        f" {newest:%Y-%m-%d %H:%M} UTC, all before --since; give an earlier"
+        f" --since, such as --since {oldest:%Y-%m-%d}"
+    )
+
+    assert run(world, "watch", "backfill", "busy", "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["new_matches"] == 0
+    assert document["oldest_stored_killmail"] == oldest.isoformat()
+    assert document["newest_stored_killmail"] == newest.isoformat()
+    assert document["hint"] == lines[1]
+
+    # The suggested --since finds the matches, and then the hint is null.
+    since = f"{oldest:%Y-%m-%d}"
+    assert run(world, "watch", "backfill", "busy", "--since", since, "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["new_matches"] > 0
+    assert document["hint"] is None
+    recorded = document["new_matches"]
+
+    assert run(world, "watch", "backfill", "busy", "--since", since) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"its {recorded:,} matches were recorded already"
+
+
+def test_watch_backfill_names_unmet_conditions(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "watch", "add", "twin", "--corporations", "98999901") == 0
+    capsys.readouterr()
+    assert run(world, "watch", "backfill", "twin", "--since", "2000-01-01") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == (
+        "none of the stored killmails since then meets its conditions:"
+        " corporations 98999901"
+    )

@@ -369,6 +369,24 @@ def test_match_stored_records_past_kills_of_one_profile(
         watch.match_stored(db, "nobody", since)
 
 
+def test_stored_span_and_matches_since(world: Database) -> None:
+    """The two figures a backfill that found nothing explains itself with."""
+    db = world
+    assert watch.stored_span(db) is None
+    for killmail_id in (30, 5, 12):
+        _killmail(db, killmail_id)
+    assert watch.stored_span(db) == (
+        T0 + dt.timedelta(minutes=5),
+        T0 + dt.timedelta(minutes=30),
+    )
+    watch.create_profile(db, ProfileSpec("jita", solar_system_ids=(JITA,)))
+    jita = watch.get_profile(db, "jita").profile_id
+    assert watch.match_stored(db, "jita", T0) == 3
+    assert watch.count_matches_since(db, jita, T0) == 3
+    assert watch.count_matches_since(db, jita, T0 + dt.timedelta(minutes=12)) == 2
+    assert watch.count_matches_since(db, jita, T0 + dt.timedelta(minutes=31)) == 0
+
+
 def _killmail_partitions_planned(
     db: Database, query: NamedSql, params: dict[str, Any]
 ) -> set[str]:

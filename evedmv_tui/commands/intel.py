@@ -222,6 +222,12 @@ def _register_watch(subparsers: Any) -> None:
         default="7d",
         help="killmails from this time on (ISO or 6h, 30d; default 7d)",
     )
+    backfill.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result, with the time span of the stored killmails,"
+        " as one JSON object",
+    )
     backfill.set_defaults(handler=watch_backfill)
     matches = actions.add_parser(
         "matches",
@@ -600,15 +606,60 @@ def watch_bulk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def watch_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    with _database(settings) as db:
-        recorded = watch.match_stored(db, args.name, args.since)
     since = args.since.astimezone(dt.UTC)
+    with _database(settings) as db:
+        recorded = watch.match_stored(db, args.name, since)
+        span = watch.stored_span(db)
+        hint = None
+        if recorded == 0:
+            hint = _backfill_hint(db, watch.get_profile(db, args.name), since, span)
+    if args.json:
+        oldest, newest = span if span is not None else (None, None)
+        document = {
+            "profile": args.name,
+            "since": since.isoformat(),
+            "new_matches": recorded,
+            "oldest_stored_killmail": oldest.isoformat() if oldest else None,
+            "newest_stored_killmail": newest.isoformat() if newest else None,
+            "hint": hint,
+        }
+        json.dump(document, sys.stdout, indent=2)
+        print()
+        return 0
     noun = "match" if recorded == 1 else "matches"
     print(
         f"watch profile {args.name!r}: {recorded:,} new {noun} among killmails"
         f" since {since:%Y-%m-%d %H:%M} UTC"
     )
+    if hint:
+        print(hint)
     return 0
+
+
+def _backfill_hint(
+    db: Database,
+    profile: watch.WatchProfile,
+    since: dt.datetime,
+    span: tuple[dt.datetime, dt.datetime] | None,
+) -> str:
+    """Explain why a backfill from ``since`` recorded no new matches."""
+    if span is None:
+        return "no killmails are stored; import some first ('evedmv import --help')"
+    oldest, newest = (moment.astimezone(dt.UTC) for moment in span)
+    if newest < since:
+        return (
+            f"the stored killmails are from {oldest:%Y-%m-%d %H:%M} to"
+            f" {newest:%Y-%m-%d %H:%M} UTC, all before --since; give an earlier"
+            f" --since, such as --since {oldest:%Y-%m-%d}"
+        )
+    before = watch.count_matches_since(db, profile.profile_id, since)
+    if before:
+        noun = "match was" if before == 1 else "matches were"
+        return f"its {before:,} {noun} recorded already"
+    return (
+        "none of the stored killmails since then meets its conditions:"
+        f" {profile.describe()}"
+    )
 
 
 def watch_matches(args: argparse.Namespace, settings: Settings) -> int:

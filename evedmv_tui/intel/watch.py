@@ -530,6 +530,25 @@ def match_stored(db: Database, name: str, since: dt.datetime) -> int:
             after = (rows[-1][1], rows[-1][0])
 
 
+def stored_span(db: Database) -> tuple[dt.datetime, dt.datetime] | None:
+    """Return the times of the oldest and newest stored killmails, or None."""
+    with operation("intel.watch"):
+        row = db.fetch_one(load_sql("evedmv_tui.intel", "watch_stored_span"))
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def count_matches_since(db: Database, profile_id: int, since: dt.datetime) -> int:
+    """Return the number of matches of a profile with a killmail from ``since`` on."""
+    with operation("intel.watch"):
+        count = db.fetch_value(
+            load_sql("evedmv_tui.intel", "watch_matches_since"),
+            {"profile_id": profile_id, "since": since},
+        )
+    return int(count)
+
+
 def on_batch(db: Database, result: BatchResult) -> None:
     """Batch hook: record the batch's matches and tell the listeners."""
     matches = match_batch(db, result)
