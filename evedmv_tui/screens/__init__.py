@@ -182,6 +182,13 @@ SCREENS: tuple[ScreenEntry, ...] = (
         "p",
         "Live PostgreSQL and app performance: statements, activity, memory, caches",
     ),
+    ScreenEntry(
+        "rejects",
+        "Rejected records",
+        "evedmv_tui.screens.rejects:RejectsScreen",
+        None,
+        "Records imports could not store: where, why, and their raw text",
+    ),
 )
 """Every screen of the dashboard, in the order the palette and help list them."""
 

@@ -1,0 +1,167 @@
+"""The records imports rejected: where each was, why, and its raw text.
+
+``evedmv rejects list`` prints the same records. The table lists the newest
+first, and the lines under it show the selected record whole: its file,
+position, killmail id, field, reason and the start of its raw text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from evedmv_tui.ingest.rejects import RejectRow, count_rejects, list_rejects
+from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import KeyedTable
+from evedmv_tui.widgets.text import truncate
+
+LIST_LIMIT = 500
+"""Newest rejects the table lists; the CLI lists any number."""
+DETAIL_CHARACTERS = 150
+"""Characters of the reason and of the raw text that the detail shows: two
+lines each at 80 columns."""
+PATH_CHARACTERS = 50
+"""Characters of the file's path that the detail shows, ending with its name."""
+COLUMNS = (
+    ("rejected", "Rejected UTC"),
+    ("file", "File"),
+    ("where", "Where"),
+    ("field", "Field"),
+    ("reason", "Reason"),
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RejectList:
+    rows: list[RejectRow]
+    total: int
+
+
+def load_rejects(db: Database) -> RejectList:
+    return RejectList(list_rejects(db, limit=LIST_LIMIT), count_rejects(db))
+
+
+def file_name(path: str) -> str:
+    """Return the last part of a stored source path (``/`` or ``\\`` separated)."""
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def clip_start(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters from its start, so a path keeps its end."""
+    if len(text) <= width:
+        return text
+    return "\N{HORIZONTAL ELLIPSIS}" + text[len(text) - width + 1 :]
+
+
+def one_line(text: str) -> str:
+    """Return ``text`` with every run of whitespace, newlines included, as a space."""
+    return " ".join(text.split())
+
+
+def describe_summary(rejects: RejectList) -> str:
+    total = rejects.total
+    if not total:
+        return "No rejected records: every imported record was stored."
+    if len(rejects.rows) < total:
+        return (
+            f"The newest {len(rejects.rows):,} of {total:,} rejected records;"
+            " 'evedmv rejects list --limit N' lists more."
+        )
+    noun = "record" if total == 1 else "records"
+    return f"{total:,} rejected {noun}, newest first."
+
+
+def describe_reject(row: RejectRow) -> str:
+    """Return the selected reject in full, one fact per line, as plain text."""
+    imports = ", ".join(str(i) for i in row.import_ids) or "none (a price file)"
+    where = [row.position]
+    if row.killmail_id is not None:
+        where.append(f"killmail {row.killmail_id}")
+    if row.field:
+        where.append(f"field {row.field}")
+    raw = one_line(row.raw)
+    return "\n".join(
+        [
+            f"File: {clip_start(one_line(row.source_file), PATH_CHARACTERS)}"
+            f" (imports: {imports})",
+            " | ".join(one_line(part) for part in where),
+            f"Reason: {truncate(one_line(row.reason), DETAIL_CHARACTERS)}",
+            f"Raw: {truncate(raw, DETAIL_CHARACTERS) if raw else '(no text)'}",
+        ]
+    )
+
+
+def reject_cells(row: RejectRow) -> list[str]:
+    return [
+        f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}",
+        truncate(file_name(row.source_file), 16),
+        truncate(one_line(row.position), 12),
+        truncate(row.field or "-", 14),
+        truncate(one_line(row.reason), 40),
+    ]
+
+
+class RejectsScreen(DashboardScreen):
+    """Records that imports could not store, newest first."""
+
+    TITLE = "Rejected records"
+    AUTO_FOCUS = "#rejects-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Reload", id="rejects.reload"),
+    ]
+    DEFAULT_CSS = """
+    RejectsScreen #rejects-summary { height: 1; padding: 0 1; }
+    RejectsScreen #rejects-table { height: 1fr; }
+    RejectsScreen #rejects-detail {
+        height: 7;
+        padding: 0 1;
+        border-top: solid $primary;
+    }
+    """
+    HELP_NOTES: ClassVar[tuple[str, ...]] = (
+        "The lines under the table show the selected record in full.",
+        "Fix the records the reasons name and import the file again:"
+        " 'evedmv rejects list --raw' prints each raw text whole.",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rejects: RejectList | None = None
+        self._by_key: dict[str, RejectRow] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Loading...", id="rejects-summary", markup=False)
+        yield KeyedTable(COLUMNS, id="rejects-table")
+        yield Static("", id="rejects-detail", markup=False)
+
+    def load_data(self) -> None:
+        self.run_query(load_rejects, then=self.show_rejects, name="rejects")
+
+    def show_rejects(self, rejects: RejectList) -> None:
+        self.rejects = rejects
+        self.query_one("#rejects-summary", Static).update(describe_summary(rejects))
+        table = self.query_one(KeyedTable)
+        self._by_key = {str(row.reject_id): row for row in rejects.rows}
+        table.update_rows((row.reject_id, reject_cells(row)) for row in rejects.rows)
+        self._show_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        detail = self.query_one("#rejects-detail", Static)
+        key = self.query_one(KeyedTable).cursor_key
+        row = self._by_key.get(key) if key is not None else None
+        detail.update(describe_reject(row) if row is not None else "")
+
+    def action_reload(self) -> None:
+        if self.evedmv_app.db is None:
+            self.evedmv_app.set_status("not connected; reloads on reconnect")
+            return
+        self.load_data()

@@ -1,0 +1,98 @@
+"""The Rejected records screen, on rejects a real import stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from textual.widgets import Static
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.cli import main
+from evedmv_tui.config import Settings
+from evedmv_tui.ingest.rejects import RejectRow
+from evedmv_tui.screens.rejects import RejectsScreen, clip_start, reject_cells
+from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import KeyedTable
+from tests.test_app import until, wait_connected
+
+
+async def open_rejects(app: EvedmvApp, pilot: object) -> RejectsScreen:
+    await wait_connected(app, pilot)
+    app.open_screen("rejects")
+    await until(pilot, lambda: isinstance(app.screen, RejectsScreen))
+    screen = app.screen
+    assert isinstance(screen, RejectsScreen)
+    await until(pilot, lambda: screen.rejects is not None)
+    return screen
+
+
+def text_of(screen: RejectsScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_lists_rejects_and_shows_the_selected_one(
+    settings: Settings, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"killmail_id": 5, "x": 1}\n'
+        '{"killmail_id": 6, "killmail_time": "2025-01-01T00:00:00Z",'
+        ' "solar_system_id": 30000142, "victim": {}, "attackers": 5}\n'
+    )
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    assert main([*base, "import", "--offline", str(bad)]) == 1
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rejects(app, pilot)
+        assert (
+            text_of(screen, "#rejects-summary") == "2 rejected records, newest first."
+        )
+        table = screen.query_one(KeyedTable)
+        assert table.row_count == 2
+        assert app.focused is table
+        first = text_of(screen, "#rejects-detail")
+        assert first.startswith("File: ")
+        assert "bad.jsonl" in first
+        assert "line 2 | killmail 6 | field " in first
+        await pilot.press("down")
+        second = text_of(screen, "#rejects-detail")
+        assert "line 1 | killmail 5" in second
+        assert '"x": 1' in second
+
+
+async def test_empty_list_says_every_record_was_stored(
+    settings: Settings, db: Database
+) -> None:
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rejects(app, pilot)
+        assert text_of(screen, "#rejects-summary").startswith("No rejected records")
+        assert screen.query_one(KeyedTable).row_count == 0
+        assert text_of(screen, "#rejects-detail") == ""
+
+
+def test_long_path_keeps_its_file_name() -> None:
+    path = "/srv/imports/" + "x" * 80 + "/killmails-2025-01-01.tar.bz2"
+    clipped = clip_start(path, 50)
+    assert len(clipped) == 50
+    assert clipped.startswith("\N{HORIZONTAL ELLIPSIS}")
+    assert clipped.endswith("/killmails-2025-01-01.tar.bz2")
+    assert clip_start("short", 50) == "short"
+
+
+def test_time_column_is_utc() -> None:
+    """A server in another time zone returns local times; the column shows UTC."""
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    row = RejectRow(
+        1,
+        2,
+        dt.datetime(2025, 1, 1, 1, 30, tzinfo=berlin),
+        "f.jsonl",
+        "line 1",
+        None,
+        None,
+        "bad",
+        "{}",
+    )
+    assert reject_cells(row)[0] == "01-01 00:30"
