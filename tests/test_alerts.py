@@ -92,9 +92,23 @@ async def test_regression_shows_in_status_and_screen(
 
         await pilot.press("a")
         await settle(app, pilot)
-        assert app.status.alert_count == 0
         assert cells(app)[0][1] == "acknowledged"
         assert center.service.unacknowledged(Severity.HIGH) == []
+        # The status bar showed "no alerts" while the alert was still open.
+        assert app.status.alert_count == 1
+        assert app.status.describe_alerts() == "1 alert acknowledged"
+
+        # A second a logged a second event and repeated the confirmation.
+        await pilot.press("a")
+        await settle(app, pilot)
+        events = await center.service.events(SLOW, limit=10)
+        assert [e.event for e in events].count("acknowledged") == 1
+        messages = [note.message for note in app._notifications]
+        assert sum(m.startswith("Acknowledged ") for m in messages) == 1
+        assert f"{SLOW} is already acknowledged; it alerts again if it worsens." in (
+            messages
+        )
+        assert app.status.describe_alerts() == "1 alert acknowledged"
 
 
 async def test_quick_clear_follows_notification(settings: Settings) -> None:
@@ -447,7 +461,9 @@ async def test_recovering_alert_shows_peak_severity(
         await feed(center, [10.0] * 40 + [300.0] * 4 + [7.5], time.time() - 200.0)
         await center.service.flush()
         await pilot.pause()
-        assert app.status.describe_alerts() == "1 alert"
+        # The status bar showed a bare "1 alert" while the table showed
+        # "was critical".
+        assert app.status.describe_alerts() == "1 alert, worst was critical"
         await pilot.press("a")
         await settle(app, pilot)
         rows = cells(app)

@@ -593,6 +593,50 @@ async def test_status_warning_gets_own_line() -> None:
         assert message.render_line(0).text.strip() == "WARNING: imported"
 
 
+def test_status_alerts_count_acknowledged() -> None:
+    """The alert part showed "no alerts" while acknowledged alerts were open."""
+    state = StatusState(
+        alert_count=3,
+        alert_acknowledged=1,
+        alert_severity=Severity.ERROR,
+        alert_label="high",
+    )
+    assert state.describe_alerts() == "3 alerts, 1 acknowledged, worst high"
+    every = dataclasses.replace(state, alert_acknowledged=3, alert_label="")
+    assert every.describe_alerts() == "3 alerts acknowledged"
+    one = StatusState(alert_count=1, alert_acknowledged=1)
+    assert one.describe_alerts() == "1 alert acknowledged"
+    # A count set without the acknowledged one, as set_alert_count does.
+    fewer = dataclasses.replace(state, alert_count=2, alert_acknowledged=5)
+    assert fewer.describe_alerts() == "2 alerts acknowledged"
+
+
+async def test_longest_alert_part_fits_80_columns() -> None:
+    """The longest alert text still shares the first line with the longest
+    connection text at 80 columns; the message takes the second line."""
+    app = StatusApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lost = ConnectionState(
+            "disconnected", "refused", since=dt.datetime(2026, 1, 1, 13, 29, 12)
+        )
+        app.status = StatusState(
+            connection=lost,
+            alert_count=99,
+            alert_acknowledged=98,
+            alert_severity=Severity.INFO,
+            alert_label="was critical",
+            message="imported",
+        )
+        await pilot.pause()
+        bar = app.query_one(StatusBar)
+        alerts = part(app, "#status-alerts")
+        text = "99 alerts, 98 acknowledged, worst was critical"
+        assert alerts.render_line(0).text.strip() == text
+        assert alerts.region.y == bar.region.y
+        assert alerts.region.right <= 80
+        assert part(app, "#status-message").region.y == bar.region.y + 1
+
+
 def test_home_overview_times_in_utc() -> None:
     berlin = dt.timezone(dt.timedelta(hours=1))
     overview = Overview(

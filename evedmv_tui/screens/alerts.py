@@ -12,6 +12,7 @@ bar count, and new high and critical alerts become notifications.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.baselines import AlertEvent
 from evedmv_tui.store.target import baseline_file, settings_target
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
+from evedmv_tui.widgets.status import Severity as StatusSeverity
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
 from evedmv_tui.widgets.text import truncate
 
@@ -115,17 +117,30 @@ class AlertCenter:
         return raised
 
     def update_count(self) -> None:
-        """Show the unacknowledged active alerts in the status bar.
+        """Show the open alerts in the status bar, and how many are acknowledged.
 
-        A recovering alert counts, but its peak severity is left out of the
-        worst one, because its current value reaches no threshold.
+        The worst severity is that of the unacknowledged alerts whose value
+        still reaches a threshold. When all of them are recovering, it is
+        their peak in the table's words (``was high``) and colours as info.
         """
-        pending = self.service.unacknowledged()
-        worst = max((a.severity for a in pending if not a.recovering), default=None)
-        self.app.set_alert_count(  # type: ignore[attr-defined]
-            len(pending),
-            "info" if worst is None else STATUS_SEVERITY[worst],
-            "" if worst is None else worst.label,
+        active = self.service.active()
+        pending = [a for a in active if not a.acknowledged]
+        current = [a for a in pending if not a.recovering]
+        level, label = "info", ""
+        if current:
+            worst = max(current, key=lambda a: a.severity)
+            level, label = STATUS_SEVERITY[worst.severity], severity_text(worst)
+        elif pending:
+            label = severity_text(max(pending, key=lambda a: a.severity))
+        app: Any = self.app
+        # One update of the app's status, so the count, the acknowledged
+        # count and the worst severity never show out of step.
+        app.status = dataclasses.replace(
+            app.status,
+            alert_count=len(active),
+            alert_acknowledged=len(active) - len(pending),
+            alert_severity=StatusSeverity.parse(level if active else None),
+            alert_label=label,
         )
 
     async def acknowledge(self, key: str) -> Alert | None:
@@ -527,7 +542,14 @@ class AlertsScreen(DashboardScreen):
         if alert is None or center is None or alert.cleared_at is not None:
             self.app.notify("Select an open alert first.", severity="warning")
             return
-        if await center.acknowledge(alert.key) is None:
+        # The row can be up to one refresh old, so the open alert decides.
+        current = next((a for a in center.service.active() if a.key == alert.key), None)
+        if current is not None and current.acknowledged:
+            self.app.notify(
+                f"{alert.key} is already acknowledged; it alerts again if it worsens.",
+                markup=False,
+            )
+        elif await center.acknowledge(alert.key) is None:
             self.app.notify(f"{alert.key} is no longer open.", severity="warning")
         else:
             self.app.notify(f"Acknowledged {alert.key}; quiet until it worsens.")

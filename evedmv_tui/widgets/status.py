@@ -109,25 +109,35 @@ class StatusState:
 
     connection: ConnectionState = ConnectionState()
     alert_count: int = 0
+    """The number of open alerts, acknowledged or not."""
+    alert_acknowledged: int = 0
+    """Of the open alerts, the number acknowledged."""
     alert_severity: Severity = Severity.OK
     """The worst severity among the open alerts, which sets the colour."""
     alert_label: str | None = None
-    """The worst severity in the alert table's words (``high``). None shows
-    the name of :attr:`alert_severity`, and an empty label shows no worst."""
+    """The worst severity in the alert table's words (``high``, ``was high``).
+    None shows the name of :attr:`alert_severity`, and an empty label shows
+    no worst."""
     message: str = ""
     message_severity: Severity = Severity.INFO
 
     def describe_alerts(self) -> str:
-        """Return the alert part, such as ``3 alerts, worst high``.
+        """Return the alert part, such as ``3 alerts, 1 acknowledged, worst high``.
 
-        The count is of the open alerts not yet acknowledged, so it matches
-        the ``unacknowledged`` count of the Alerts screen. It is kept short
-        so that a message still fits beside it on 80 columns.
+        The count is of all open alerts, so it matches the ``active`` count
+        of the Alerts screen, and the acknowledged ones are named as such.
+        The text is at most 46 columns (counts below 100), so the connection
+        part still fits beside it on 80 columns.
         """
         if self.alert_count == 0:
             return "no alerts"
         noun = "alert" if self.alert_count == 1 else "alerts"
         text = f"{self.alert_count} {noun}"
+        acknowledged = min(self.alert_acknowledged, self.alert_count)
+        if acknowledged == self.alert_count:
+            return f"{text} acknowledged"
+        if acknowledged:
+            text += f", {acknowledged} acknowledged"
         label = self.alert_label
         if label is None:
             label = self.alert_severity.name.lower()
