@@ -1387,3 +1387,73 @@ async def test_alerts_tab_cuts_long_messages(settings: Settings) -> None:
         wider = str(alerts.get_row("note")[-1])
         assert len(wider) > len(message)
         assert alerts.virtual_size.width <= alerts.scrollable_content_region.width
+
+
+async def test_explain_analyze_outlives_the_screen(
+    settings: Settings, db_url: str
+) -> None:
+    """EXPLAIN ANALYZE showed nothing while it ran, and a plan that finished
+    after Escape closed the screen was lost without a word."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE analyze_sleep (seconds float8)")
+        conn.execute("INSERT INTO analyze_sleep VALUES (60)")
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    sleeper = psycopg.connect(db_url, autocommit=True)
+    pid = sleeper.info.backend_pid
+    running = "SELECT pg_sleep(seconds) AS analyze_later FROM analyze_sleep"
+    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, running))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_live(pilot)
+            thread.start()
+            await wait_for(
+                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+            )
+            # The backend keeps sleeping 60 s; the EXPLAIN ANALYZE sleeps 1.5 s.
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute("UPDATE analyze_sleep SET seconds = 1.5")
+            await pilot.press("2")
+            activity = table(screen, "#activity")
+            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await pilot.press("A")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            started = [m for m in notes if m.startswith("running EXPLAIN ANALYZE")]
+            assert len(started) == 1
+            assert "analyze_later" in started[0]
+            assert "(started " in started[0]
+            running_line = screen.query_one("#explain-running", Static)
+            assert running_line.has_class("-shown")
+            assert "EXPLAIN ANALYZE running since" in static_text(
+                screen, "#explain-running"
+            )
+            await pilot.press("escape")
+            assert not isinstance(app.screen, PerformanceScreen)
+            await wait_for(
+                pilot,
+                lambda: any("plan is ready" in n.message for n in app._notifications),
+            )
+            ready = [n for n in app._notifications if "plan is ready" in n.message]
+            assert "press p" in ready[0].message
+            assert not isinstance(app.screen, PlanScreen)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
+            plan = app.screen
+            assert isinstance(plan, PlanScreen)
+            assert plan.result.analyzed is True
+            assert "analyze_later" in plan.query_text
+            await pilot.press("escape")
+            assert isinstance(app.screen, PerformanceScreen)
+            running_line = app.screen.query_one("#explain-running", Static)
+            assert not running_line.has_class("-shown")
+            # The plan shows once; opening the screen again shows the tables.
+            await pilot.press("escape", "p")
+            await settle(pilot)
+            assert isinstance(app.screen, PerformanceScreen)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        thread.join(65)
+        sleeper.close()

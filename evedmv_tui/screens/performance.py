@@ -11,6 +11,7 @@ refreshes its tables in place by row key.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs
 
@@ -36,6 +38,7 @@ from evedmv_tui.monitor.ingest import IngestHealth
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
 from evedmv_tui.monitor.regressions import Alert
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
+from evedmv_tui.monitor.statements import clip
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.connect import server_conninfo
 from evedmv_tui.widgets import perf_rows
@@ -250,6 +253,126 @@ def statements_view(app: App[Any]) -> StatementsView:
     return view
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExplainJob:
+    """One EXPLAIN that runs in a thread worker of the app."""
+
+    query_text: str
+    analyze: bool
+    started: dt.datetime
+    """Local time the EXPLAIN started."""
+
+    @property
+    def heading(self) -> str:
+        return "EXPLAIN ANALYZE" if self.analyze else "EXPLAIN"
+
+
+@dataclasses.dataclass
+class ExplainJobs:
+    """The app's running EXPLAINs and the latest plan that finished out of view.
+
+    EXPLAIN ANALYZE takes as long as its query, and the user may leave the
+    screen meanwhile. The screen is built anew each time it opens, so these
+    live on the app, and the next Performance screen shows the waiting plan.
+    """
+
+    running: list[ExplainJob] = dataclasses.field(default_factory=list)
+    unseen: tuple[ExplainJob, ExplainResult] | None = None
+    """The latest plan that finished while no Performance screen was in view."""
+
+
+def explain_jobs(app: App[Any]) -> ExplainJobs:
+    """Return the app's :class:`ExplainJobs`, creating it on first use."""
+    jobs = getattr(app, "performance_explain_jobs", None)
+    if not isinstance(jobs, ExplainJobs):
+        jobs = ExplainJobs()
+        app.performance_explain_jobs = jobs  # type: ignore[attr-defined]
+    return jobs
+
+
+def performance_in_view(app: App[Any]) -> PerformanceScreen | None:
+    """Return the Performance screen under the dialogs on top, if it is there."""
+    for screen in reversed(app.screen_stack):
+        if isinstance(screen, PerformanceScreen):
+            return screen
+        if not isinstance(screen, ModalScreen):
+            return None
+    return None
+
+
+def start_explain(
+    app: App[Any], explain: Callable[[], ExplainResult], job: ExplainJob
+) -> None:
+    """Run ``explain`` in a thread worker of the app, not of the screen.
+
+    A screen's workers are cancelled when it closes, and the result of an
+    EXPLAIN ANALYZE that finishes afterwards must still reach the user.
+    """
+    jobs = explain_jobs(app)
+    jobs.running.append(job)
+    _show_running_explains(app)
+
+    def run() -> None:
+        outcome: ExplainResult | Exception
+        try:
+            outcome = explain()
+        except Exception as exc:
+            outcome = exc
+        app.call_from_thread(_finish_explain, app, job, outcome)
+
+    app.run_worker(
+        run, name="explain", group="explain", thread=True, exit_on_error=False
+    )
+
+
+def _show_running_explains(app: App[Any]) -> None:
+    for screen in app.screen_stack:
+        if isinstance(screen, PerformanceScreen):
+            screen.show_running_explains()
+
+
+def _finish_explain(
+    app: App[Any], job: ExplainJob, outcome: ExplainResult | Exception
+) -> None:
+    """Show the plan or the failure of ``job``, on the UI thread."""
+    jobs = explain_jobs(app)
+    if job in jobs.running:
+        jobs.running.remove(job)
+    _show_running_explains(app)
+    in_view = performance_in_view(app) is not None
+    if isinstance(outcome, ExplainResult):
+        if in_view:
+            app.push_screen(PlanScreen(job.query_text, outcome))
+            return
+        jobs.unseen = (job, outcome)
+        app.notify(
+            f"{job.heading} of {clip(job.query_text, 60)} finished at"
+            f" {dt.datetime.now():%H:%M:%S}: its plan is ready, press p to see"
+            " it on the Performance screen",
+            title="Plan ready",
+            markup=False,
+        )
+        return
+    if isinstance(outcome, ExplainError):
+        if outcome.hint is not None and in_view:
+            # A hint with a statement to run by hand is too long for a
+            # notification, and the user may want to copy it.
+            app.push_screen(
+                TextScreen("Cannot explain", f"{outcome}\n\n{outcome.hint}")
+            )
+            return
+        app.notify(
+            str(outcome), title="Cannot explain", severity="warning", markup=False
+        )
+        return
+    app.notify(
+        str(outcome).splitlines()[0] if str(outcome) else type(outcome).__name__,
+        title=f"{job.heading} failed",
+        severity="error",
+        markup=False,
+    )
+
+
 _QUERY_TABS = frozenset({"tab-statements", "tab-activity", "tab-app"})
 
 TABS = (
@@ -378,6 +501,14 @@ class PerformanceScreen(DashboardScreen):
         padding: 0 1;
         color: $text-muted;
     }
+    PerformanceScreen #explain-running {
+        display: none;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    PerformanceScreen #explain-running.-shown {
+        display: block;
+    }
     PerformanceScreen .perf-text {
         height: auto;
         padding: 0 1;
@@ -418,6 +549,7 @@ class PerformanceScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("waiting for the first poll…"), id="perf-summary")
+        yield Static(classes="perf-line", id="explain-running")
         with TabbedContent(id="perf-tabs"):
             with TabPane(tab_label("tab-statements"), id="tab-statements"):
                 yield Static(classes="perf-problem -none", id="statements-problem")
@@ -490,6 +622,27 @@ class PerformanceScreen(DashboardScreen):
 
     def on_screen_resume(self) -> None:
         self._enable_allocation_sites()
+        self.show_running_explains()
+        jobs = explain_jobs(self.app)
+        if jobs.unseen is not None:
+            job, result = jobs.unseen
+            jobs.unseen = None
+            self.app.push_screen(PlanScreen(job.query_text, result))
+
+    def show_running_explains(self) -> None:
+        """Show the line of running EXPLAINs, or hide it when none runs."""
+        running = explain_jobs(self.app).running
+        line = self.query_one("#explain-running", Static)
+        line.set_class(bool(running), "-shown")
+        if running:
+            first = running[0]
+            text = (
+                f"{first.heading} running since {first.started:%H:%M:%S}:"
+                f" {clip(first.query_text, 200)}"
+            )
+            if len(running) > 1:
+                text = f"{len(running)} EXPLAINs running; {text}"
+            line.update(Text(text))
 
     def on_screen_suspend(self) -> None:
         if self._service is not None:
@@ -886,7 +1039,7 @@ class PerformanceScreen(DashboardScreen):
         if target is None:
             return
         explain, text = target
-        self._run_explain(lambda: explain(False), text)
+        self._start_explain(explain, text, analyze=False)
 
     def action_explain_analyze(self) -> None:
         target = self._explain_target()
@@ -906,7 +1059,13 @@ class PerformanceScreen(DashboardScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run_explain(lambda: explain(True), text)
+                job = self._start_explain(explain, text, analyze=True)
+                self.notify(
+                    f"running EXPLAIN ANALYZE of {clip(text, 60)} (started"
+                    f" {job.started:%H:%M:%S}); its plan opens when it finishes",
+                    title="EXPLAIN ANALYZE",
+                    markup=False,
+                )
 
         self.app.push_screen(
             ConfirmScreen(
@@ -973,39 +1132,12 @@ class PerformanceScreen(DashboardScreen):
 
         return explain_text, text
 
-    @work(thread=True, exclusive=True, group="explain", exit_on_error=False)
-    def _run_explain(
-        self, explain: Callable[[], ExplainResult], query_text: str
-    ) -> None:
-        try:
-            result = explain()
-        except ExplainError as exc:
-            if exc.hint is None:
-                self.app.call_from_thread(
-                    self.notify,
-                    str(exc),
-                    title="Cannot explain",
-                    severity="warning",
-                    markup=False,
-                )
-            else:
-                # A hint with a statement to run by hand is too long for a
-                # notification, and the user may want to copy it.
-                self.app.call_from_thread(
-                    self.app.push_screen,
-                    TextScreen("Cannot explain", f"{exc}\n\n{exc.hint}"),
-                )
-            return
-        except Exception as exc:
-            self.app.call_from_thread(
-                self.notify,
-                str(exc).splitlines()[0],
-                title="EXPLAIN failed",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.app.call_from_thread(self.app.push_screen, PlanScreen(query_text, result))
+    def _start_explain(
+        self, explain: Callable[[bool], ExplainResult], text: str, *, analyze: bool
+    ) -> ExplainJob:
+        job = ExplainJob(text, analyze, dt.datetime.now())
+        start_explain(self.app, lambda: explain(analyze), job)
+        return job
 
     def _signal_backend(self, terminate: bool) -> None:
         backend = self._selected_backend()
