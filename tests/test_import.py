@@ -454,6 +454,40 @@ def test_rejects_list_command(
     assert "no import with the id 999999 is recorded" in capsys.readouterr().err
 
 
+def test_killmails_with_bad_fields_get_fix_advice(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file of killmails whose every record had fields of the wrong type
+    was advised to be left out as not a killmail file, and its rejects named
+    only the first bad field of each record."""
+    sample = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    victim = {**sample["victim"], "damage_taken": "x"}
+    changed = {"killmail_id": True, "victim": victim, "attackers": 5}
+    # msgspec reports the fields in the order of the document.
+    document = {**changed, **{k: v for k, v in sample.items() if k not in changed}}
+    killmails = _write_lines(
+        tmp_path / "wrongtypes.jsonl", [json.dumps(document).encode()]
+    )
+    other = _write_lines(tmp_path / "regions.jsonl", [b'{"region_id": 1}'])
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+
+    assert main([*base, "import", "--offline", str(killmails), str(other)]) == 1
+    output = capsys.readouterr().out
+    assert f"Fix the rejected records and import {killmails} again" in output
+    assert f"{killmails}: every record was rejected" not in output
+    assert f"{other}: every record was rejected. If it is not a killmail" in output
+
+    assert main([*base, "rejects", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (row,) = [row for row in rows if row["source_file"] == str(killmails)]
+    assert row["field"] == "$.killmail_id"
+    assert row["reason"] == (
+        "3 invalid fields: killmail_id is a boolean (true), expected an integer;"
+        ' victim.damage_taken is a string ("x"), expected an integer;'
+        " attackers is an integer (5), expected an array"
+    )
+
+
 def test_reimport_keeps_rejects_of_first_import(
     db_url: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -858,8 +892,8 @@ def test_deep_nesting_and_byte_order_mark(db: Database, tmp_path: Path) -> None:
         "a_deep_array.json",
         "b_deep_object.json",
     ]
-    assert reasons[0][1].startswith("the record [[[[")
-    assert reasons[0][1].endswith("is an array, expected an object")
+    assert reasons[0][1].startswith("the record is an array ([[[[")
+    assert reasons[0][1].endswith("…), expected an object")
     assert reasons[1][1] == "invalid JSON: nested too deeply to be a killmail"
 
 

@@ -188,3 +188,29 @@ def test_summary_of_one_file_with_some_rejects() -> None:
     assert "Fix the rejected records and import the file again" in text
     assert "see 'evedmv rejects list --import 3'" in text
     assert "every record was rejected" not in text
+
+
+def test_summary_of_invalid_killmails_advises_fixing() -> None:
+    """A file of killmails of which every record failed validation was
+    named as probably not a killmail file, to be left out."""
+    summary = ImportSummary(
+        read=3,
+        inserted=0,
+        updated=0,
+        duplicates=0,
+        pending=0,
+        rejected=3,
+        files=(
+            FileSummary("wrongtypes.jsonl", read=2, rejected=2, rejected_killmails=2),
+            FileSummary("regions.json", read=1, rejected=1),
+        ),
+        import_id=4,
+        seconds=0.5,
+    )
+    stream = io.StringIO()
+    print_summary(summary, stream)
+    text = stream.getvalue()
+    assert "Fix the rejected records and import wrongtypes.jsonl again" in text
+    assert "see 'evedmv rejects list --import 4' for the invalid fields" in text
+    assert "wrongtypes.jsonl: every record was rejected" not in text
+    assert "regions.json: every record was rejected. If it is not a" in text

@@ -332,7 +332,7 @@ def test_wrong_type_is_invalid_value() -> None:
     reject = _only(json.dumps(document).encode())
     assert isinstance(reject, RejectedRecord)
     assert reject.field == "$.solar_system_id"
-    assert reject.reason == 'solar_system_id "Jita" is a string, expected an integer'
+    assert reject.reason == 'solar_system_id is a string ("Jita"), expected an integer'
     assert reject.killmail_id == document["killmail_id"]
 
 
@@ -357,7 +357,7 @@ def test_negative_id_named_in_reject() -> None:
 
 def test_unreadable_id_shown_as_text() -> None:
     reject = _everef_reject(killmail_id="12ab")
-    assert reject.reason == 'killmail_id "12ab" is a string, expected an integer'
+    assert reject.reason == 'killmail_id is a string ("12ab"), expected an integer'
     assert reject.killmail_id is None
 
 
@@ -386,9 +386,94 @@ def test_missing_field_in_words() -> None:
 def test_long_value_clipped() -> None:
     reject = _everef_reject(victim="x" * 500)
     assert reject.field == "$.victim"
-    assert reject.reason.startswith('victim "xxx')
-    assert reject.reason.endswith("… is a string, expected an object")
+    assert reject.reason.startswith('victim is a string ("xxx')
+    assert reject.reason.endswith("…), expected an object")
     assert len(reject.reason) < 120
+
+
+def test_boolean_id_named_as_boolean() -> None:
+    """A boolean in an integer field read "killmail_id true is true or
+    false, expected an integer"."""
+    reject = _everef_reject(killmail_id=True)
+    assert reject.reason == "killmail_id is a boolean (true), expected an integer"
+
+
+def test_null_value_not_repeated() -> None:
+    reject = _everef_reject(solar_system_id=None)
+    assert reject.reason == "solar_system_id is null, expected an integer"
+
+
+def _reordered(changes: dict[str, Any]) -> dict[str, Any]:
+    """Return the first EVE Ref sample with ``changes`` first, in that order.
+
+    msgspec reports the invalid fields in the order of the document.
+    """
+    sample = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    return {**changes, **{k: v for k, v in sample.items() if k not in changes}}
+
+
+def test_every_invalid_field_named() -> None:
+    """A reject named only the first invalid field of its record."""
+    sample = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    victim = {**sample["victim"], "damage_taken": "x"}
+    del victim["ship_type_id"]
+    attackers = [{**sample["attackers"][0], "final_blow": 1}, {"final_blow": True}]
+    document = _reordered(
+        {"killmail_id": True, "victim": victim, "attackers": attackers}
+    )
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.killmail_id"
+    assert reject.killmail_shaped
+    assert reject.reason == (
+        "5 invalid fields: killmail_id is a boolean (true), expected an integer;"
+        ' victim.damage_taken is a string ("x"), expected an integer;'
+        " required field victim.ship_type_id is missing;"
+        " attackers[0].final_blow is an integer (1), expected a boolean;"
+        " required field attackers[1].damage_done is missing"
+    )
+
+
+def test_invalid_fields_of_wrapped_body() -> None:
+    """Fields of a body inside a RedisQ package are named from the body."""
+    body = _reordered({"solar_system_id": "Jita", "attackers": []})
+    document = {"package": {"killID": body["killmail_id"], "killmail": body}}
+    reject = _only(document)
+    assert isinstance(reject, RejectedRecord)
+    assert reject.field == "$.package.killmail.solar_system_id"
+    assert reject.reason == (
+        '2 invalid fields: solar_system_id is a string ("Jita"), expected an'
+        " integer; attackers [] is invalid: expected `array` of length >= 1"
+    )
+
+
+def test_invalid_fields_beyond_limit_counted() -> None:
+    sample = json.loads(_lines("killmails/real/everef_cluster_samples.jsonl")[0])
+    attackers = [{**sample["attackers"][0], "damage_done": -1}] * 12
+    reject = _only(_reordered({"killmail_id": True, "attackers": attackers}))
+    assert isinstance(reject, RejectedRecord)
+    assert reject.reason.startswith("13 invalid fields: killmail_id is a boolean")
+    assert "attackers[8].damage_done -1 is out of range" in reject.reason
+    assert "attackers[9]" not in reject.reason
+    assert reject.reason.endswith("; 3 more invalid fields are not shown")
+
+
+def test_one_invalid_field_keeps_short_reason() -> None:
+    reject = _everef_reject(killmail_id="12ab")
+    assert not reject.reason.startswith("1 invalid field")
+
+
+def test_reject_marks_killmail_documents() -> None:
+    """Only records with the keys of a killmail document are marked as
+    killmails with invalid fields, which the import summary relies on."""
+    killmail = _everef_reject(killmail_id=True)
+    other = _only(b'{"region_id": 1}')
+    not_json = _only(b"region_id,name")
+    assert killmail.killmail_shaped
+    assert isinstance(other, RejectedRecord)
+    assert not other.killmail_shaped
+    assert isinstance(not_json, RejectedRecord)
+    assert not not_json.killmail_shaped
 
 
 def test_history_hash_of_wrong_type() -> None:

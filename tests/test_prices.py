@@ -128,11 +128,11 @@ def test_changed_values_detect_battles_again(
         ),
         (
             '[{"type_id": "x"}]',
-            'record 1: type_id "x" is a string, expected an integer',
+            'record 1: type_id is a string ("x"), expected an integer',
         ),
         (
             '[{"type_id": "x"}, {"type_id": 2, "average_price": "abc"}]',
-            'record 1: type_id "x" is a string, expected an integer',
+            'record 1: type_id is a string ("x"), expected an integer',
         ),
         ('[{"type_id": 1, "average_price": -4}]', "record 1 (type_id 1)"),
         (
@@ -220,7 +220,7 @@ def test_bad_price_records_kept(db: Database, tmp_path: Path) -> None:
     assert summary.read == 5
     assert summary.inserted == 2
     assert [r.describe() for r in summary.rejects] == [
-        'record 2 (type_id 35): average_price "abc" is a string, expected a number'
+        'record 2 (type_id 35): average_price is a string ("abc"), expected a number'
         " or null",
         "record 3, field type_id: required field type_id is missing",
         "record 4 (type_id 36): adjusted_price is 1e+16, expected a finite"

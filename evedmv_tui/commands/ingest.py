@@ -305,15 +305,21 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             else "nothing new was stored"
         )
         listing = f"'evedmv rejects list --import {summary.import_id}'"
-        # A file of which every record was rejected is most likely not a
-        # killmail file, so it gets the advice to leave it out instead.
-        unreadable = [f for f in summary.files if f.read and f.rejected == f.read]
+        # A file of which every record was rejected, none of them a killmail
+        # document, is most likely not a killmail file, so it gets the advice
+        # to leave it out instead.
+        unreadable = [
+            f
+            for f in summary.files
+            if f.read and f.rejected == f.read and not f.rejected_killmails
+        ]
         fixable = [f for f in summary.files if f.rejected and f not in unreadable]
         if fixable:
             files = _files_to_fix(summary, fixable)
             advice = (
                 f" Fix the rejected records and import {files} again (what is"
-                f" stored already is skipped); see {listing}"
+                f" stored already is skipped); see {listing} for the invalid"
+                " fields"
             )
         else:
             advice = f" See {listing}"

@@ -93,6 +93,9 @@ class FileSummary:
     duplicates: int = 0
     pending: int = 0
     rejected: int = 0
+    rejected_killmails: int = 0
+    """Rejects with the keys of a killmail document, which failed validation;
+    the other rejects are not JSON, no killmail document, or unreadable."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -268,6 +271,7 @@ class _Counts:
     duplicates: int = 0
     pending: int = 0
     rejected: int = 0
+    rejected_killmails: int = 0
 
     def freeze(self, path: str) -> FileSummary:
         return FileSummary(
@@ -278,6 +282,7 @@ class _Counts:
             self.duplicates,
             self.pending,
             self.rejected,
+            self.rejected_killmails,
         )
 
 
@@ -379,9 +384,12 @@ class _Batcher:
             if not isinstance(record, RejectedRecord) and position not in hash_rejected:
                 last[record.killmail_id] = position
         tally: collections.Counter[tuple[int, str]] = collections.Counter()
+        rejected_killmails: collections.Counter[int] = collections.Counter()
         for position, (record, owner) in enumerate(zip(records, owners, strict=True)):
             if isinstance(record, RejectedRecord) or position in hash_rejected:
                 outcome_name = "rejected"
+                if not isinstance(record, RejectedRecord) or record.killmail_shaped:
+                    rejected_killmails[owner] += 1
             elif last[record.killmail_id] != position:
                 outcome_name = "duplicates"
             elif record.killmail_id in inserted:
@@ -397,6 +405,9 @@ class _Batcher:
             for target in (self.files[owner], self.total):
                 target.read += count
                 setattr(target, outcome_name, getattr(target, outcome_name) + count)
+        for owner, count in rejected_killmails.items():
+            self.files[owner].rejected_killmails += count
+            self.total.rejected_killmails += count
 
 
 @contextlib.contextmanager

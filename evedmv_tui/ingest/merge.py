@@ -212,6 +212,7 @@ def hash_reject(record: Keyed, stored_hash: str) -> RejectedRecord:
         "killmail_hash",
         reason,
         record_text(record)[:RAW_LIMIT],
+        killmail_shaped=True,
     )
 
 

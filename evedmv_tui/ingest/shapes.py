@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from evedmv_tui.ingest.invalid_fields import find_invalid_fields
 from evedmv_tui.killmails import (
     MAX_ISK,
     ZKB_VALUE_KEYS,
@@ -186,6 +187,10 @@ class RejectedRecord:
     field: str | None
     reason: str
     raw: str
+    killmail_shaped: bool = False
+    """Whether the record has the keys of a killmail document and was
+    rejected for its values. Text that is not JSON, and JSON of another
+    kind, is not killmail-shaped."""
 
 
 ParsedRecord = ParsedKillmail | PendingKillmail | RejectedRecord
@@ -210,7 +215,7 @@ _TYPE_WORDS = {
     "int": "an integer",
     "float": "a number",
     "str": "a string",
-    "bool": "true or false",
+    "bool": "a boolean",
     "object": "an object",
     "array": "an array",
     "null": "null",
@@ -260,12 +265,18 @@ def _value_at(raw: bytes | msgspec.Raw | None, path: str) -> object:
 
 
 def _invalid_from_msgspec(
-    exc: msgspec.MsgspecError, base: str, raw: bytes | msgspec.Raw | None = None
+    exc: msgspec.MsgspecError,
+    base: str,
+    raw: bytes | msgspec.Raw | None = None,
+    *,
+    names_from: str | None = None,
 ) -> _Invalid:
     """Turn a msgspec error into a field path under ``base`` and a reason.
 
     ``raw`` is the JSON text that failed to decode. Its value at the error's
-    path is named in the reason, cut to :data:`VALUE_SHOWN` characters.
+    path is named in the reason, cut to :data:`VALUE_SHOWN` characters. The
+    reason names the field by its last key, or by its path from
+    ``names_from`` when that is given.
     """
     message = str(exc)
     path: str | None = None
@@ -284,17 +295,51 @@ def _invalid_from_msgspec(
     if missing:
         if path is not None:
             path = f"{path}.{missing[1]}"
-        return _Invalid(path, f"required field {missing[1]} is missing")
-    name = _field_name(path)
+        name = _field_name(path, names_from) if names_from else missing[1]
+        return _Invalid(path, f"required field {name} is missing")
+    name = _field_name(path, names_from)
     value = _value_at(raw, relative)
     if value is not _NO_VALUE:
-        value_text = f" {clip_value(value)}"
+        value_text = clip_value(value)
     elif relative == "$" and raw is not None:
         # Too deeply nested to decode: show the start of the text instead.
-        value_text = f" {_clip_text(_text(raw))}"
+        value_text = _clip_text(_text(raw))
     else:
         value_text = ""
-    return _Invalid(path, f"{name}{value_text} {_plain_problem(message)}")
+    return _Invalid(path, f"{name} {_plain_problem(message, value_text)}")
+
+
+MAX_FIELDS_NAMED = 10
+"""Maximum invalid fields that a reject's reason names. It counts the rest."""
+
+
+def _every_invalid_field(
+    exc: msgspec.ValidationError, base: str, raw: bytes | msgspec.Raw
+) -> _Invalid:
+    """Return the first invalid field of a killmail body, naming all of them.
+
+    The field is msgspec's first error; the reason lists every invalid
+    field, each by its path from the body, when there are several.
+    """
+    first = _invalid_from_msgspec(exc, base, raw)
+    others = [
+        _invalid_from_msgspec(
+            found.error, base + found.path[1:], found.text, names_from=base
+        )
+        for found in find_invalid_fields(raw, Killmail)
+    ]
+    if not any(other.field != first.field for other in others):
+        return first
+    named = [_invalid_from_msgspec(exc, base, raw, names_from=base)]
+    named += [other for other in others if other.field != first.field]
+    reasons = [invalid.reason for invalid in named[:MAX_FIELDS_NAMED]]
+    if len(named) > MAX_FIELDS_NAMED:
+        reasons.append(
+            f"{len(named) - MAX_FIELDS_NAMED:,} more invalid fields are not shown"
+        )
+    return _Invalid(
+        first.field, f"{len(named):,} invalid fields: " + "; ".join(reasons)
+    )
 
 
 def explain_decode_error(
@@ -326,8 +371,15 @@ def _plain_syntax_error(message: str, raw: bytes | msgspec.Raw | None) -> str:
     return f"{problem}, near {_clip_text(near.decode('utf-8', 'replace'))!r}"
 
 
-def _field_name(path: str | None) -> str:
-    """Return the last key of a path, or "the record" for the whole record."""
+def _field_name(path: str | None, names_from: str | None = None) -> str:
+    """Return the last key of a path, or "the record" for the whole record.
+
+    With ``names_from``, return the path from there instead, such as
+    ``victim.items[2].flag``.
+    """
+    if names_from is not None and path is not None and path.startswith(names_from):
+        relative = path[len(names_from) :].lstrip(".")
+        return relative or "the record"
     keys: list[str] = [key for key, _ in _PATH_STEP.findall(path or "") if key]
     if path is None or not keys:
         return "the record"
@@ -343,22 +395,31 @@ def _type_words(types: str) -> str:
     )
 
 
-def _plain_problem(message: str) -> str:
-    """Return what is wrong, after the field name and value, in plain words."""
-    bound = _BOUND.match(message)
-    if bound:
-        return f"is out of range: it must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
+def _plain_problem(message: str, value: str) -> str:
+    """Return what is wrong with ``value``, after the field name, in plain words.
+
+    ``value`` is the offending value as JSON text, or empty when unknown.
+    """
     wrong_type = _WRONG_TYPE.match(message)
     if wrong_type:
-        return f"is {_type_words(wrong_type[2])}, expected {_type_words(wrong_type[1])}"
+        got = _type_words(wrong_type[2])
+        # The value shows nothing that its type does not when it is null.
+        shown = f" ({value})" if value and wrong_type[2] != "null" else ""
+        return f"is {got}{shown}, expected {_type_words(wrong_type[1])}"
+    problem = f"{value} " if value else ""
+    bound = _BOUND.match(message)
+    if bound:
+        return (
+            f"{problem}is out of range: it must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
+        )
     if message.startswith("Invalid RFC3339 encoded datetime"):
         return (
-            "is not a valid time: expected an RFC 3339 date and time such as"
-            " 2024-05-01T12:34:56Z"
+            f"{problem}is not a valid time: expected an RFC 3339 date and time"
+            " such as 2024-05-01T12:34:56Z"
         )
     if message.startswith("Invalid enum value"):
-        return "is not one of the allowed values"
-    return f"is invalid: {message[:1].lower()}{message[1:]}"
+        return f"{problem}is not one of the allowed values"
+    return f"{problem}is invalid: {message[:1].lower()}{message[1:]}"
 
 
 def _text(raw: bytes | msgspec.Raw) -> str:
@@ -448,6 +509,8 @@ def _zkb(raw: msgspec.Raw, field: str) -> tuple[Zkb | None, str | None]:
 def _killmail(raw: bytes | msgspec.Raw, field: str) -> Killmail:
     try:
         killmail = decode_killmail(raw)
+    except msgspec.ValidationError as exc:
+        raise _every_invalid_field(exc, field, raw) from None
     except msgspec.MsgspecError as exc:
         raise _invalid_from_msgspec(exc, field, raw) from None
     reason = time_problem(killmail.killmail_time)
@@ -725,6 +788,7 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                     exc.field,
                     exc.reason,
                     msgspec.json.encode({key: value}).decode(),
+                    killmail_shaped=True,
                 )
             )
     return records
@@ -886,6 +950,7 @@ def parse_document(
     if parsed is not None:
         return [parsed]
     probe: _Probe | None = None
+    shape = Shape.UNKNOWN
     try:
         try:
             probe = _probe_decoder.decode(raw)
@@ -916,7 +981,13 @@ def parse_document(
             text = text[:RAW_LIMIT]
         return [
             RejectedRecord(
-                source_file, position, _known_id(probe), exc.field, exc.reason, text
+                source_file,
+                position,
+                _known_id(probe),
+                exc.field,
+                exc.reason,
+                text,
+                killmail_shaped=shape is not Shape.UNKNOWN,
             )
         ]
     return [] if record is None else [record]
