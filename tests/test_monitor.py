@@ -950,6 +950,22 @@ def test_ingest_health_and_esi_budget(
     assert snapshot.activity.client_backends >= 1
 
 
+def test_backend_counts_add_up_to_numbackends(db_url: str, monitor: Monitor) -> None:
+    """The poll's own backend was left out of the activity it read, so the
+    Database tab showed ``monitor 0`` under a total that counted it."""
+    with psycopg.connect(db_url, autocommit=True, application_name="psql"):
+        snapshot = monitor.poll()
+    assert snapshot.database is not None
+    assert snapshot.activity is not None
+    counts = snapshot.activity.databases[snapshot.database.database]
+    assert counts.monitor >= 1
+    assert counts.by_state.get("idle", 0) >= 1
+    assert counts.total == snapshot.database.backends
+    assert snapshot.activity.monitor_backends >= counts.monitor
+    text = perf_rows.database_text(snapshot).plain
+    assert f"monitor {counts.monitor}" in text
+
+
 def test_large_table_seq_scans_hint_at_index(db_url: str, monitor: Monitor) -> None:
     run(
         db_url,

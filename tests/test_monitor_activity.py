@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from evedmv_tui.monitor.activity import Backend, blocking_chain, summarize_activity
+from evedmv_tui.monitor.activity import (
+    Backend,
+    DatabaseBackends,
+    blocking_chain,
+    summarize_activity,
+)
 from evedmv_tui.monitor.findings import build_samples
 from evedmv_tui.monitor.severity import Severity
 
@@ -17,10 +22,11 @@ def backend(
     blocked_by: list[int] | None = None,
     application: str = "evedmv",
     backend_type: str = "client backend",
+    database: str | None = "evedmv",
 ) -> Backend:
     return Backend(
         pid=pid,
-        database="evedmv",
+        database=database,
         role_name="evedmv",
         application_name=application,
         client_addr=None,
@@ -88,3 +94,32 @@ def test_backend_count_sample_leaves_out_the_dashboards_pool() -> None:
     samples = build_samples(dataclasses.replace(snapshot, activity=activity), 2.0)
     [count] = [s for s in samples if s.key == "process:count"]
     assert count.value == 2.0
+
+
+def test_database_counts_include_monitor() -> None:
+    """The monitor's own backends were in ``numbackends`` but in neither the
+    state counts nor the monitor count, so the Database tab's parts did not
+    add up to its total."""
+    backends = [
+        backend(1, state="idle"),
+        backend(2),
+        backend(3, application="evedmv-monitor"),
+        backend(4, state="idle"),
+        backend(5, backend_type="autovacuum worker", state=None),
+        backend(6, state="idle", database="postgres"),
+        backend(7, backend_type="checkpointer", state=None, database=None),
+        backend(8, backend_type="", state=None),
+    ]
+    summary = summarize_activity(
+        backends,
+        exclude_pids={4},
+        monitor_application="evedmv-monitor",
+        warning_seconds=1.0,
+        error_seconds=5.0,
+    )
+    assert summary.databases == {
+        "evedmv": DatabaseBackends({"active": 1, "idle": 1}, 2, 2),
+        "postgres": DatabaseBackends({"idle": 1}, 0, 0),
+    }
+    assert summary.databases["evedmv"].total == 6
+    assert summary.monitor_backends == 2

@@ -6,6 +6,7 @@ import dataclasses
 import time
 
 from evedmv_tui.monitor import report
+from evedmv_tui.monitor.activity import DatabaseBackends
 from evedmv_tui.monitor.ingest import EsiBudget, ImportRun, IngestCounts, IngestHealth
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.widgets import perf_rows
@@ -141,3 +142,17 @@ def test_ingest_text_keeps_last_figures_while_disconnected() -> None:
     # Connected without ingest figures (no evedmv schema): nothing stale shown.
     empty = dataclasses.replace(snapshot, ingest=None)
     assert perf_rows.ingest_text(empty, last).plain == "no ingest figures yet"
+
+
+def test_database_backends_add_up() -> None:
+    """The backend line's parts are this database's backends, the monitor's
+    included, so they add up to its total."""
+    snapshot = recorded_snapshot()
+    assert snapshot.activity is not None
+    counts = DatabaseBackends({"active": 2, "idle": 1}, 2, 1)
+    activity = dataclasses.replace(
+        snapshot.activity, databases={"evedmv": counts, "postgres": counts}
+    )
+    text = perf_rows.database_text(dataclasses.replace(snapshot, activity=activity))
+    line = text.plain.splitlines()[3]
+    assert line == "backends 6 of 60 (2 active, 1 idle); monitor 2; other 1"

@@ -25,7 +25,12 @@ from evedmv_tui.cache import CacheRegistry, CacheStats
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor import report
-from evedmv_tui.monitor.activity import ActivitySummary, Backend, RunningQuery
+from evedmv_tui.monitor.activity import (
+    ActivitySummary,
+    Backend,
+    DatabaseBackends,
+    RunningQuery,
+)
 from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
@@ -608,7 +613,13 @@ def recorded_snapshot() -> Snapshot:
         statements_trusted=True,
         statements_reason=None,
         activity=ActivitySummary(
-            running, {"active": 2, "idle": 3}, 5, 1, 1, [(4102, 4103)]
+            running,
+            {"active": 2, "idle": 3},
+            5,
+            1,
+            1,
+            [(4102, 4103)],
+            databases={"evedmv": DatabaseBackends({"active": 2, "idle": 3}, 1, 0)},
         ),
         database=DatabaseRates(
             "evedmv", 6, 60, 123.5, 120.0, 3.5, 0.9912, 0, 1, 8 * MIB, 5000.0, True

@@ -77,6 +77,23 @@ class RunningQuery:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class DatabaseBackends:
+    """The backends connected to one database, which ``numbackends`` counts too."""
+
+    by_state: dict[str, int]
+    """Client backends but the monitor's, by state."""
+    monitor: int
+    """The monitor's own connections, the one that polls included."""
+    other: int
+    """Autovacuum and parallel workers, and backends whose type this role
+    may not see (without ``pg_read_all_stats``)."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values()) + self.monitor + self.other
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ActivitySummary:
     """What the activity panel shows for one poll."""
 
@@ -92,6 +109,8 @@ class ActivitySummary:
     """Client backends of the dashboard's own application, which
     ``client_backends`` counts too; its pool grows and shrinks with the
     screens, so alerts leave them out."""
+    databases: dict[str, DatabaseBackends] = dataclasses.field(default_factory=dict)
+    """The backends of each database, by name."""
 
 
 def read_backends(db: Database, conn: psycopg.Connection[Any]) -> list[Backend]:
@@ -162,7 +181,38 @@ def summarize_activity(
         len(blockers),
         chains,
         sum(1 for b in clients if b.application_name == app_application),
+        count_by_database(backends, own_pids),
     )
+
+
+def count_by_database(
+    backends: list[Backend], monitor_pids: set[int]
+) -> dict[str, DatabaseBackends]:
+    """Count each database's backends as client, monitor or other processes.
+
+    The counts of a database add up to its ``numbackends`` when both come
+    from one statistics snapshot, as they do in the poll's first query.
+    Processes with no database (the checkpointer, the WAL writer) are left out.
+    """
+    states: dict[str, dict[str, int]] = {}
+    monitor: dict[str, int] = {}
+    other: dict[str, int] = {}
+    for backend in backends:
+        name = backend.database
+        if name is None:
+            continue
+        states.setdefault(name, {})
+        if backend.pid in monitor_pids:
+            monitor[name] = monitor.get(name, 0) + 1
+        elif backend.backend_type == "client backend":
+            state = backend.state or "unknown"
+            states[name][state] = states[name].get(state, 0) + 1
+        else:
+            other[name] = other.get(name, 0) + 1
+    return {
+        name: DatabaseBackends(by_state, monitor.get(name, 0), other.get(name, 0))
+        for name, by_state in states.items()
+    }
 
 
 def cancel_backend(db: Database, pid: int) -> bool:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.monitor import regressions
-from evedmv_tui.monitor.activity import Backend
+from evedmv_tui.monitor.activity import Backend, DatabaseBackends
 from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
 from evedmv_tui.monitor.memory import (
     ALLOCATION_SITES_INTERVAL_SECONDS,
@@ -515,8 +515,15 @@ def database_text(snapshot: Snapshot) -> Text:
     text.append(f"backends {database.backends} of {database.max_connections}")
     activity = snapshot.activity
     if activity is not None:
-        states = ", ".join(f"{n} {s}" for s, n in sorted(activity.by_state.items()))
-        text.append(f" ({states or 'none'}); monitor {activity.monitor_backends}")
+        # The same backends as numbackends: this database's, the monitor's
+        # own included, so that the parts add up to the total.
+        counts = activity.databases.get(database.database)
+        if counts is None:
+            counts = DatabaseBackends({}, 0, 0)
+        states = ", ".join(f"{n} {s}" for s, n in sorted(counts.by_state.items()))
+        text.append(f" ({states or 'none'}); monitor {counts.monitor}")
+        if counts.other:
+            text.append(f"; other {counts.other}")
     if database.reason:
         text.append(f"\nrates n/a: {database.reason}")
     return text

@@ -1,5 +1,6 @@
 /* evedmv-monitor */
--- Every backend but this one. pg_blocking_pids() takes the lock manager's
+-- Every backend, this one too, so that the monitor's own connections are
+-- counted with the others. pg_blocking_pids() takes the lock manager's
 -- partition locks, so it runs only for backends waiting on a lock.
 SELECT a.pid,
        a.datname AS database,
@@ -18,4 +19,3 @@ SELECT a.pid,
        CASE WHEN a.wait_event_type = 'Lock'
             THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END AS blocked_by
 FROM pg_stat_activity AS a
-WHERE a.pid <> pg_backend_pid()
