@@ -45,7 +45,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
 from evedmv_tui.widgets.table import KeyedTable
-from evedmv_tui.widgets.text import time_format
+from evedmv_tui.widgets.text import format_isk, time_format
 from tests.conftest import assert_footer_fits
 from tests.test_battle_fixtures import (
     PERIMETER,
@@ -1504,3 +1504,84 @@ async def test_enter_opens_entity_page(
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is screen
+
+
+@pytest.fixture
+def unvalued_db(db: Database) -> tuple[Database, Kill]:
+    """Two detected battles; in the Perimeter one, a kill of a side-A ship
+    has no ISK value. Returns the database and that kill."""
+    insert_static(db)
+    side_a = fleet(6, 98_000_701, 99_000_701)
+    side_b = fleet(6, 98_000_702, 99_000_702)
+    insert_kills(db, brawl(side_a, side_b, kills=12))
+    perimeter = brawl(side_a, side_b, kills=10, start=300, system=PERIMETER)
+    insert_kills(db, perimeter)
+    # Odd kills are side A's losses. An import stores NULL for a killmail
+    # that came without zKillboard values and has no priced type.
+    unvalued = perimeter[1]
+    assert unvalued.victim_alliance_id == 99_000_701
+    db.execute(
+        "UPDATE killmails SET total_value = NULL WHERE killmail_id = %s",
+        (unvalued.killmail_id,),
+    )
+    detect_all(db)
+    return db, unvalued
+
+
+def cell_text(table: KeyedTable, key: str, column: int) -> str:
+    cell = table.get_row(key)[column]
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+async def test_battles_list_marks_isk_without_value(
+    unvalued_db: tuple[Database, Kill], settings: Settings
+) -> None:
+    """The list's ISK column left out kills without a value and did not say
+    so: the battle's ISK ends in +, and the summary and help explain it."""
+    db, _ = unvalued_db
+    battles = {b.system_names[0]: b for b in list_battles(db)}
+    assert battles["Perimeter"].kills_without_value == 1
+    assert battles["Jita"].kills_without_value == 0
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_battles(app, pilot)
+        table = screen.query_one(KeyedTable)
+        isk = [key for key, _ in battles_screen.COLUMNS].index("isk")
+        perimeter = battles["Perimeter"]
+        jita = battles["Jita"]
+        assert (
+            cell_text(table, str(perimeter.battle_id), isk).strip()
+            == format_isk(perimeter.isk_destroyed) + "+"
+        )
+        assert cell_text(table, str(jita.battle_id), isk).strip() == format_isk(
+            jita.isk_destroyed
+        )
+        summary = str(screen.query_one("#battles-summary").render())
+        assert summary.count("+ = some kills have no ISK value") == 1
+        await pilot.press("question_mark")
+        await pilot.pause()
+        notes = str(app.screen.query_one("#help-notes").render())
+        unwrapped = " ".join(line.strip() for line in notes.splitlines())
+        assert "It ends in + when it leaves out kills that have no ISK value" in (
+            unwrapped
+        )
+
+
+def test_markers_explain_isk_without_value() -> None:
+    valued = summary_of(1, "fight")
+    unvalued = dataclasses.replace(summary_of(2, "fight"), kills_without_value=3)
+    assert describe_markers([valued]) == ""
+    assert describe_markers([valued, unvalued]) == "+ = some kills have no ISK value"
+
+
+def test_isk_column_marks_unvalued_kills() -> None:
+    start_format = "%m-%d %H:%M"
+    valued = battles_screen._row(summary_of(1, "fight"), 20, start_format)
+    isk = [key for key, _ in battles_screen.COLUMNS].index("isk")
+    assert valued[isk].plain.strip() == "7.36b"
+    some = dataclasses.replace(summary_of(2, "fight"), kills_without_value=3)
+    assert battles_screen._row(some, 20, start_format)[isk].plain.strip() == "7.36b+"
+    every = dataclasses.replace(
+        summary_of(3, "fight"), isk_destroyed=0.0, kills_without_value=12
+    )
+    assert battles_screen._row(every, 20, start_format)[isk].plain.strip() == "?"

@@ -58,6 +58,9 @@ def snapshot_settings(db: Database, settings: Settings) -> Settings:
     insert_static(db)
     insert_kills(db, fixed_fight(30000142, 0, 30, 96_000_000))
     insert_kills(db, fixed_fight(PERIMETER, 300, 14, 96_100_000))
+    # The Perimeter fight has a kill without an ISK value, as an import
+    # stores a killmail with no zKillboard values and no priced type.
+    db.execute("UPDATE killmails SET total_value = NULL WHERE killmail_id = 96100003")
     db.execute(
         "INSERT INTO names (entity_id, category, name) VALUES"
         " (99000601, 'alliance', 'Snapshot Alliance'),"

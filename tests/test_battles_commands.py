@@ -106,6 +106,27 @@ def test_list_json_has_required_fields(
     assert labels == {"Goonswarm <b>Federation</b>", "Pandemic Horde"}
 
 
+def test_list_json_counts_kills_without_value(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The list's ISK leaves out kills without a value; the JSON counts them."""
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "list", "--json"]) == 0
+    (before,) = json.loads(capsys.readouterr().out)
+    assert before["kills_without_value"] == 0
+    db.execute(
+        "UPDATE killmails SET total_value = NULL WHERE killmail_id IN"
+        " (SELECT killmail_id FROM killmails ORDER BY killmail_id LIMIT 2)"
+    )
+    assert main(["--dsn", fought, "battles", "detect", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "list", "--json"]) == 0
+    (after,) = json.loads(capsys.readouterr().out)
+    assert after["kills_without_value"] == 2
+    assert after["kills"] == 30
+    assert after["isk_destroyed"] == pytest.approx(2.8e8)
+
+
 def test_json_rounds_isk_to_cents(
     db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -99,6 +99,8 @@ class BattleSummary:
     changed: bool
     ongoing: bool
     updated_at: dt.datetime
+    kills_without_value: int = 0
+    """Kills with no ISK value, which ``isk_destroyed`` leaves out."""
 
     @property
     def duration(self) -> dt.timedelta:
@@ -107,11 +109,15 @@ class BattleSummary:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _ListedBattle(BattleSummary):
-    matches: int
+    matches: int = 0
     """Battles the filter matches, counted before the limit."""
 
 
-_SUMMARY_FIELDS = tuple(field.name for field in dataclasses.fields(BattleSummary))
+_SUMMARY_FIELDS = tuple(
+    field.name
+    for field in dataclasses.fields(BattleSummary)
+    if field.name != "kills_without_value"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -320,8 +326,20 @@ def find_battles(
             latest = db.fetch_value(load_sql(_PACKAGE, "battles_latest_end"))
             if latest is not None and latest < criteria.since:
                 latest_end = latest
+        # A second statement reads the stored metrics of the listed battles
+        # only. The list statement evaluates its columns for every matching
+        # battle before its LIMIT, so there it would decompress them all.
+        without_value = dict(
+            db.fetch_all(
+                load_sql(_PACKAGE, "battles_kills_without_value"),
+                ([row.battle_id for row in rows],),
+            )
+        )
     battles = [
-        BattleSummary(**{name: getattr(row, name) for name in _SUMMARY_FIELDS})
+        BattleSummary(
+            **{name: getattr(row, name) for name in _SUMMARY_FIELDS},
+            kills_without_value=without_value.get(row.battle_id, 0),
+        )
         for row in rows
     ]
     return BattleList(battles, rows[0].matches if rows else 0, latest_end)

@@ -108,6 +108,19 @@ def _pack(
     return lines
 
 
+def isk_total_text(value: float, kills: int, without_value: int) -> str:
+    """Format an ISK total, marking the kills it leaves out for lack of a value.
+
+    ``without_value`` of the total's ``kills`` kills have no value. A total
+    that leaves out kills ends in ``+``, because it is a lower bound, as a
+    killmail's value that leaves out unpriced items does. A total of kills
+    that all lack a value is ``?``.
+    """
+    if without_value and without_value >= kills:
+        return "?"
+    return format_isk(value) + ("+" if without_value else "")
+
+
 def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
     """Return a side's figures in lines of at most ``width`` characters."""
     number = side["side"]

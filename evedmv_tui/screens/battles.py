@@ -23,6 +23,7 @@ from evedmv_tui.battles.report import (
 )
 from evedmv_tui.commands import arguments
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.screens.battle_report import isk_total_text
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, StatusState
 from evedmv_tui.widgets.table import KeyedTable, right
@@ -50,6 +51,7 @@ MARKERS = (
     ("●", "ongoing"),
     ("Δ", "changed after it closed"),
     ("!", "one-sided"),
+    ("+", "some kills have no ISK value"),
 )
 """Row markers and what they mean, for the legend under the summary."""
 HELP_NOTES = (
@@ -59,6 +61,9 @@ HELP_NOTES = (
     "Sides: how many sides fought; 2! means one-sided, where every other side"
     " destroyed at most one_sided_ratio (5 % by default) of the ISK the top side"
     " destroyed.",
+    "ISK: the value of the battle's kills. It ends in + when it leaves out kills"
+    " that have no ISK value, and is ? when no kill has one; the report's header"
+    " counts them.",
     "Systems (region): the battle's systems, then its regions in brackets; a cut"
     " name ends in …, and a wider terminal shows more.",
 )
@@ -181,7 +186,11 @@ def _row(battle: BattleSummary, place_width: int, start_format: str) -> list[Any
         right(f"{minutes}m"),
         battle.kills,
         battle.pilots,
-        right(format_isk(battle.isk_destroyed)),
+        right(
+            isk_total_text(
+                battle.isk_destroyed, battle.kills, battle.kills_without_value
+            )
+        ),
         right(f"{battle.side_count}" + ("!" if battle.kind == "one-sided" else "")),
     ]
 
@@ -214,6 +223,7 @@ def describe_markers(rows: list[BattleSummary]) -> str:
         "●": any(b.ongoing for b in rows),
         "Δ": any(b.changed and not b.ongoing for b in rows),
         "!": any(b.kind == "one-sided" for b in rows),
+        "+": any(b.kills_without_value for b in rows),
     }
     return "  ".join(
         f"{'2!' if marker == '!' else marker} = {meaning}"
