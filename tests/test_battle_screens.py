@@ -25,6 +25,8 @@ from evedmv_tui.battles.report import (
     BattleSummary,
     find_battles,
     list_battles,
+    load_report,
+    with_pending,
 )
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.hooks import default_hooks
@@ -460,6 +462,9 @@ def test_names_with_markup_are_shown_verbatim() -> None:
 
         def name(self, entity_id: int) -> str:
             return "[red]pilot"
+
+        def losses_without_value(self, side_no: int) -> int:
+            return 0
 
     side = {
         "side": 1,
@@ -1356,6 +1361,9 @@ def test_side_text_keeps_labels_with_values() -> None:
         def name(self, entity_id: int) -> str:
             return f"#{entity_id}"
 
+        def losses_without_value(self, side_no: int) -> int:
+            return 1
+
     side = {
         "side": 3,
         "third_party": True,
@@ -1379,6 +1387,7 @@ def test_side_text_keeps_labels_with_values() -> None:
     assert "pilots 1,234" in lines
     assert "fielded 1,301  lost 99" in lines
     assert "loot 3.75b" in "\n".join(lines)
+    assert "ISK lost 3.75b+" in lines
     assert "efficiency 41.4%" in lines
     assert "against sides 1, 2" in lines
     assert "roles (fielded/lost):" in lines
@@ -1398,6 +1407,9 @@ def test_side_text_explains_zero_pilots() -> None:
 
         def name(self, entity_id: int) -> str:
             return f"#{entity_id}"
+
+        def losses_without_value(self, side_no: int) -> int:
+            return 0
 
     side = {
         "side": 2,
@@ -1533,6 +1545,72 @@ def cell_text(table: KeyedTable, key: str, column: int) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_report_marks_isk_without_value(
+    unvalued_db: tuple[Database, Kill], settings: Settings, size: tuple[int, int]
+) -> None:
+    """The report's ISK left out a kill without a value and did not say so:
+    the total ends in +, the header counts the kills, the losing side's ISK
+    lost ends in +, and the kill list shows ? for that kill."""
+    db, unvalued = unvalued_db
+    [battle] = [b for b in list_battles(db) if b.system_names == ["Perimeter"]]
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_report(app, pilot, battle.battle_id)
+        report = screen.report
+        assert report is not None
+        header = screen.query_one("#battle-header")
+        text = str(header.render())
+        assert f"{format_isk(report.isk_destroyed)}+ ISK" in text
+        assert "1 of 10 kills have no ISK value" in text
+        # The figures break between parts, so no line wraps.
+        lines = text.splitlines()
+        assert all(len(line) <= header.size.width for line in lines)
+        assert header.size.height == len(lines)
+
+        losing = report.losses_without_value
+        assert sorted(losing(side["side"]) for side in report.sides) == [0, 1]
+        for side, summary in zip(
+            report.sides, screen.query(".battle-side"), strict=True
+        ):
+            lost = f"ISK lost {format_isk(side['isk_lost'])}"
+            side_text = str(summary.render())
+            assert lost in side_text
+            if losing(side["side"]):
+                assert f"{lost}+" in side_text
+            else:
+                assert f"{lost}+" not in side_text
+            # Which side destroyed the kill is not in the report.
+            assert f"destroyed {format_isk(side['isk_destroyed'])}+" not in side_text
+
+        kills = screen.query_one("#battle-killmails", KeyedTable)
+        assert cell_text(kills, str(unvalued.killmail_id), 4).strip() == "?"
+        valued = next(k for k in report.killmails if k.total_value > 0)
+        assert cell_text(kills, str(valued.killmail_id), 4).strip() == format_isk(
+            valued.total_value
+        )
+
+
+async def test_report_without_missing_values_has_no_mark(
+    unvalued_db: tuple[Database, Kill], settings: Settings
+) -> None:
+    db, _ = unvalued_db
+    [battle] = [b for b in list_battles(db) if b.system_names == ["Jita"]]
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, battle.battle_id)
+        assert screen.report is not None
+        text = str(screen.query_one("#battle-header").render())
+        assert f"{format_isk(battle.isk_destroyed)} ISK" in text
+        assert "no ISK value" not in text
+        for side, summary in zip(
+            screen.report.sides, screen.query(".battle-side"), strict=True
+        ):
+            lost = f"ISK lost {format_isk(side['isk_lost'])}"
+            assert lost in str(summary.render())
+            assert f"{lost}+" not in str(summary.render())
+
+
 async def test_battles_list_marks_isk_without_value(
     unvalued_db: tuple[Database, Kill], settings: Settings
 ) -> None:
@@ -1585,3 +1663,35 @@ def test_isk_column_marks_unvalued_kills() -> None:
         summary_of(3, "fight"), isk_destroyed=0.0, kills_without_value=12
     )
     assert battles_screen._row(every, 20, start_format)[isk].plain.strip() == "?"
+
+
+def test_header_breaks_between_figures(
+    unvalued_db: tuple[Database, Kill],
+) -> None:
+    """With every note present, the figures line wrapped in the middle of a
+    figure at 80 columns; it now breaks between figures."""
+    db, _ = unvalued_db
+    [battle] = [b for b in list_battles(db) if b.system_names == ["Perimeter"]]
+    report = load_report(db, battle.battle_id)
+    busy = dataclasses.replace(
+        report,
+        unclear=True,
+        ongoing=True,
+        changed=True,
+        metrics=with_pending(report.metrics, 12),
+    )
+    lines = battle_report_screen._header(busy, 80).plain.splitlines()
+    figures = " ".join(lines[1:])
+    for part in (
+        "10 kills, up to 12 more reported but not fetched",
+        f"{format_isk(report.isk_destroyed)}+ ISK",
+        "1 of 10 kills have no ISK value",
+        "side split unclear",
+        "changed after it closed",
+    ):
+        # Each figure stays whole on one line.
+        assert any(part in line for line in lines[1:]), part
+    assert "ongoing" in figures
+    assert all(len(line) <= 80 for line in lines)
+    # The header shows at most 4 lines: the place and three lines of figures.
+    assert len(lines) <= 4

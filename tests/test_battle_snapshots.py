@@ -94,10 +94,10 @@ def open_battles(*keys: str) -> Any:
     return run_before
 
 
-def open_report(tab: str) -> Any:
+def open_report(tab: str, battle_id: int = 1) -> Any:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
-        pilot.app.open_screen("battle", 1)
+        pilot.app.open_screen("battle", battle_id)
         await settle(pilot)
         await pilot.press(tab)
         await settle(pilot)
@@ -120,3 +120,13 @@ def test_report_snapshot(
 ) -> None:
     app = EvedmvApp(snapshot_settings, screens=OWN_SCREENS)
     assert snap_compare(app, terminal_size=size, run_before=open_report(tab))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("tab", ["1", "4"])
+def test_report_without_value_snapshot(
+    snap_compare: Any, snapshot_settings: Settings, size: Any, tab: str
+) -> None:
+    """The Perimeter fight, whose ISK leaves out a kill without a value."""
+    app = EvedmvApp(snapshot_settings, screens=OWN_SCREENS)
+    assert snap_compare(app, terminal_size=size, run_before=open_report(tab, 2))

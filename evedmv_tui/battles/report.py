@@ -242,6 +242,21 @@ class BattleReport:
         """
         return int(self.metrics.get("completeness", {}).get("kills_pending") or 0)
 
+    @property
+    def kills_without_value(self) -> int:
+        """Kills with no ISK value, which ``isk_destroyed`` leaves out."""
+        completeness = self.metrics.get("completeness") or {}
+        return int(completeness.get("kills_without_value") or 0)
+
+    def losses_without_value(self, side_no: int) -> int:
+        """Count the kills of side ``side_no``'s ships that have no ISK value.
+
+        Metrics count a kill valued at 0 as one without a value, as here.
+        """
+        return sum(
+            1 for k in self.killmails if k.side_no == side_no and k.total_value <= 0
+        )
+
     def name(self, entity_id: int | None) -> str:
         if entity_id is None:
             return "-"

@@ -28,6 +28,7 @@ from evedmv_tui.battles.export import (
     PILOTLESS_NOTE,
     efficiency_text,
     kills_text,
+    missing_value_note,
     pilots_text,
     render,
 )
@@ -93,7 +94,7 @@ def _pack(
     and keeps the separator's punctuation, such as a comma, at its end. An
     item longer than ``width`` gets a line of its own, cut with an ellipsis.
     """
-    mark = separator.strip()
+    mark = separator.rstrip()
     lines = [truncate(label, width)] if label else []
     for index, item in enumerate(items):
         joiner = " " if label and index == 0 else separator
@@ -136,7 +137,13 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     figures += [
         f"fielded {side['ships_fielded']:,}",
         f"lost {side['ships_lost']:,}",
-        f"ISK lost {format_isk(side['isk_lost'])}",
+        # Only ISK lost is marked. The report keeps each kill's victim side
+        # but not its attackers' sides, so it cannot tell whose ISK destroyed
+        # leaves out a kill without a value.
+        "ISK lost "
+        + isk_total_text(
+            side["isk_lost"], side["ships_lost"], report.losses_without_value(number)
+        ),
         f"destroyed {format_isk(side['isk_destroyed'])}",
         f"loot {format_isk(side['loot_dropped'])}",
     ]
@@ -205,7 +212,9 @@ class SideSummary(Widget):
         return len(_side_text(self.report, self.side, width).plain.splitlines())
 
 
-def _header(report: BattleReport) -> Text:
+def _header(report: BattleReport, width: int = 80) -> Text:
+    """Return the battle's place and time, then its figures in lines of at
+    most ``width`` characters, broken between figures."""
     text = Text()
     text.append(f"{report.system_label}", style="bold")
     regions = report.region_label
@@ -219,16 +228,21 @@ def _header(report: BattleReport) -> Text:
         report.kind,
         kills_text(report),
         f"{report.pilots:,} pilots",
-        f"{format_isk(report.isk_destroyed)} ISK",
-        f"confidence {report.confidence:.0%}",
+        isk_total_text(report.isk_destroyed, report.kills, report.kills_without_value)
+        + " ISK",
     ]
+    # The note follows the total it explains.
+    note = missing_value_note(report)
+    if note:
+        parts.append(note)
+    parts.append(f"confidence {report.confidence:.0%}")
     if report.unclear:
         parts.append("side split unclear")
     if report.ongoing:
         parts.append("ongoing")
     if report.changed:
         parts.append("changed after it closed")
-    text.append(" | ".join(parts))
+    text.append("\n".join(_pack(parts, width, " | ")))
     return text
 
 
@@ -306,7 +320,7 @@ class BattleReportScreen(DashboardScreen):
         ENTITY_ACTIONS, frozenset({"entities"})
     )
     DEFAULT_CSS = """
-    BattleReportScreen #battle-header { height: auto; max-height: 3; }
+    BattleReportScreen #battle-header { height: auto; max-height: 4; }
     BattleReportScreen TabbedContent { height: 1fr; }
     BattleReportScreen #battle-sides { height: auto; }
     BattleReportScreen #battle-sides.-stacked { layout: vertical; }
@@ -411,7 +425,7 @@ class BattleReportScreen(DashboardScreen):
             return
         self.report = report
         self.refresh_bindings()
-        self.query_one("#battle-header", Static).update(_header(report))
+        self._fit_header(self.size.width)
         sides = self.query_one("#battle-sides", Horizontal)
         self._fit_sides(self.size.width)
         sides.remove_children()
@@ -431,7 +445,8 @@ class BattleReportScreen(DashboardScreen):
                         24,
                     ),
                     truncate(report.type_names.get(k.victim_ship_type_id, "?"), 18),
-                    right(format_isk(k.total_value)),
+                    # A kill without a value is stored as 0 and shown as ?.
+                    right(format_isk(k.total_value if k.total_value > 0 else None)),
                 ],
             )
             for k in report.killmails
@@ -441,6 +456,7 @@ class BattleReportScreen(DashboardScreen):
 
     def on_resize(self, event: events.Resize) -> None:
         # DashboardScreen.on_resize runs too and checks the minimum size.
+        self._fit_header(event.size.width)
         self._fit_sides(event.size.width)
         self._fit_composition(event.size.width)
         self._fit_entities(event.size.width)
@@ -485,6 +501,10 @@ class BattleReportScreen(DashboardScreen):
             line.update("")
             return
         line.update(f"{self.report.name(entity.entity_id)}: {entity.reason}")
+
+    def _fit_header(self, width: int) -> None:
+        if self.report is not None:
+            self.query_one("#battle-header", Static).update(_header(self.report, width))
 
     def _fit_composition(self, width: int) -> None:
         if self.report is not None:
