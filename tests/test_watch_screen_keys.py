@@ -1,8 +1,9 @@
-"""The watch screen's mark key and the profile form's hints for id fields."""
+"""The watch screen's keys and the profile form's hints for id fields."""
 
 from __future__ import annotations
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
@@ -65,3 +66,44 @@ async def test_mark_key_names_what_it_marks(settings: Settings, db: Database) ->
         await pilot.pause()
         title = str(app.screen.query_one("#profiles-title", Static).render())
         assert "1 marked for space and d" in title
+
+
+async def open_watch(app: EvedmvApp, pilot: Pilot[None]) -> WatchScreen:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("w")
+    await settle(app, pilot)
+    assert isinstance(app.screen, WatchScreen)
+    return app.screen
+
+
+async def settle(app: EvedmvApp, pilot: Pilot[None]) -> None:
+    for _ in range(2):
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def test_delete_prompt_names_its_matches(
+    settings: Settings, db: Database
+) -> None:
+    """The prompt read "delete test one and their matches" for one profile."""
+    watch.create_profile(db, ProfileSpec("test one", corporation_ids=(1,)))
+    watch.create_profile(db, ProfileSpec("test two", corporation_ids=(2,)))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_watch(app, pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        messages = [note.message for note in app._notifications]
+        assert messages[-1] == (
+            "Press d again within 5 s to delete test one and its matches."
+        )
+        await pilot.press("x", "down", "x")
+        await settle(app, pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        messages = [note.message for note in app._notifications]
+        assert messages[-1] == (
+            "Press d again within 5 s to delete test one, test two and their matches."
+        )

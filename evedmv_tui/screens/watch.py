@@ -524,9 +524,10 @@ class WatchScreen(DashboardScreen):
         if self.confirm_delete != targets or expired:
             self.confirm_delete = targets
             self._confirm_until = time.monotonic() + DELETE_CONFIRM_SECONDS
+            matches = "its matches" if len(targets) == 1 else "their matches"
             self.notify(
                 f"Press d again within {DELETE_CONFIRM_SECONDS:.0f} s to delete"
-                f" {', '.join(targets)} and their matches.",
+                f" {', '.join(targets)} and {matches}.",
                 severity="warning",
                 markup=False,
                 timeout=DELETE_CONFIRM_SECONDS,
