@@ -420,7 +420,7 @@ def test_watch_commands(
     assert run(world, "watch", "list") == 0
     listing = capsys.readouterr().out
     assert "off busy2" in listing
-    assert "regions 10000060" in listing
+    assert "regions Delve" in listing
     assert "attackers" not in listing.split("busy2", 1)[1].splitlines()[0]
     assert run(world, "watch", "enable", "busy2", "missing") == 2
     assert "no watch profile named 'missing'" in capsys.readouterr().err
@@ -439,9 +439,12 @@ def test_watch_places_by_name(
     args = ("--systems", "jita,30002537", "--regions", "The Forge")
     assert run(world, "watch", "add", "hubs", *args) == 0
     out = capsys.readouterr().out
-    assert "systems 30002537,30000142; regions 10000002" in out
+    # The conditions name the places; they printed the ids.
+    assert "systems Amamake,Jita; regions The Forge" in out
     assert run(world, "watch", "edit", "hubs", "--regions", "heimatar") == 0
-    assert "regions 10000030" in capsys.readouterr().out
+    assert "regions Heimatar" in capsys.readouterr().out
+    assert run(world, "watch", "list") == 0
+    assert "systems Amamake,Jita; regions Heimatar" in capsys.readouterr().out
     assert run(world, "watch", "add", "typo", "--systems", "Jitaa") == 2
     err = capsys.readouterr().err
     assert "no solar system named 'Jitaa' is stored" in err

@@ -121,6 +121,7 @@ def test_profile_round_trip(db: Database) -> None:
     assert stored.profile_id == profile_id
     assert stored.spec() == spec
     assert stored.matches == 0
+    # No static data is stored, so the region is named by its id.
     assert "regions 10000002" in stored.describe()
 
 
@@ -191,6 +192,12 @@ def test_place_names_become_ids(world: Database) -> None:
     stored = watch.get_profile(world, "trade hubs")
     assert stored.solar_system_ids == [AMAMAKE, JITA, PERIMETER]
     assert stored.region_ids == [THE_FORGE]
+    # The conditions showed the ids; a system missing from the static data
+    # still shows its id.
+    assert stored.describe() == ("systems Amamake,Jita,Perimeter; regions The Forge")
+    unknown = ProfileSpec("far", solar_system_ids=(31000005, JITA))
+    watch.create_profile(world, unknown)
+    assert watch.get_profile(world, "far").describe() == "systems 31000005,Jita"
 
 
 def test_unknown_place_name_rejected(world: Database) -> None:

@@ -571,7 +571,8 @@ def watch_add(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as db:
         spec = watch.resolve_places(db, spec)
         profile_id = watch.create_profile(db, spec)
-    print(f"created watch profile {args.name!r} ({profile_id}): {watch.describe(spec)}")
+        conditions = watch.get_profile(db, args.name).describe()
+    print(f"created watch profile {args.name!r} ({profile_id}): {conditions}")
     return 0
 
 
@@ -590,7 +591,8 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
         )
         spec = watch.resolve_places(db, spec)
         watch.update_profile(db, args.name, spec)
-    print(f"updated watch profile {spec.name!r}: {watch.describe(spec)}")
+        conditions = watch.get_profile(db, spec.name).describe()
+    print(f"updated watch profile {spec.name!r}: {conditions}")
     return 0
 
 

@@ -191,6 +191,10 @@ class WatchProfile:
     updated_at: dt.datetime
     matches: int
     last_match: dt.datetime | None
+    system_labels: list[str]
+    """Name of each solar system id, or the id as text when not stored."""
+    region_labels: list[str]
+    """Name of each region id, or the id as text when not stored."""
 
     def spec(self) -> ProfileSpec:
         """Return the conditions, for editing."""
@@ -210,8 +214,15 @@ class WatchProfile:
         )
 
     def describe(self) -> str:
-        """Return the conditions as one line of text."""
-        return describe(self.spec())
+        """Return the conditions as one line of text, with place names."""
+        named = dataclasses.replace(
+            self.spec(),
+            solar_system_ids=(),
+            region_ids=(),
+            system_names=tuple(self.system_labels),
+            region_names=tuple(self.region_labels),
+        )
+        return describe(named)
 
 
 def describe(spec: ProfileSpec) -> str:
