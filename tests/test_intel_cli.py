@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.cli import main
-from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
+from evedmv_tui.intel.entities import MAX_COUNTED, EntityKind, EntityRef, Period
 from evedmv_tui.intel.pages import load_page
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.store.cluster import PrivateCluster
@@ -234,9 +234,95 @@ def test_many_candidates_say_more_match(
     try:
         assert run(world, "corp", "show", "clone works", "--offline") == 2
         err = capsys.readouterr().err
-        assert "more than 10 corporations match 'clone works'" in err
+        assert "12 corporations match 'clone works'; the first 10 are listed" in err
         listed = [i for i in ids if f"{i}  Clone Works {i}" in err]
         assert len(listed) == 10
+    finally:
+        world.db.execute("DELETE FROM names WHERE entity_id = ANY(%s)", (ids,))
+
+
+ARROWS = {
+    99999901: "Arrow Alliance",
+    99999902: "Arrowhead Syndicate",
+    99999903: "Broken Arrow",
+    99999904: "Crimson Arrow",
+    99999905: "Dusk Arrow",
+    99999906: "Eastern Arrow",
+    99999907: "Fallen Arrow",
+    99999908: "Golden Arrow",
+    99999909: "Hollow Arrow",
+    99999910: "Iron Arrow",
+    99999911: "Molten Arrow Alliance",
+    99999912: "Obsidian Arrow",
+    99999913: "Umbral Arrow",
+}
+
+
+@pytest.fixture
+def arrows(world: World) -> Iterator[None]:
+    world.db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " SELECT id, 'alliance', name FROM unnest(%s::bigint[], %s::text[])"
+        " AS t (id, name)",
+        (list(ARROWS), list(ARROWS.values())),
+    )
+    yield
+    world.db.execute("DELETE FROM names WHERE entity_id = ANY(%s)", (list(ARROWS),))
+
+
+def test_many_candidates_counted_and_narrowed(
+    world: World, arrows: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name with more than 10 matches listed 10 of them with no total and
+    no word on how to reach the rest."""
+    assert run(world, "alliance", "show", "Arrow", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "13 alliances match 'Arrow'; the first 10 are listed" in err
+    assert "type more of the name to narrow the list" in err
+    listed = re.findall(r"^  (\d+)  (.+)$", err, re.MULTILINE)
+    # Name prefixes first, then the names with a later word, alphabetically.
+    assert [name for _, name in listed] == [
+        "Arrow Alliance",
+        "Arrowhead Syndicate",
+        "Broken Arrow",
+        "Crimson Arrow",
+        "Dusk Arrow",
+        "Eastern Arrow",
+        "Fallen Arrow",
+        "Golden Arrow",
+        "Hollow Arrow",
+        "Iron Arrow",
+    ]
+
+    assert run(world, "alliance", "show", "molten arrow", "--offline", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["entity"]["id"] == 99999911
+
+
+def test_few_candidates_listed_in_full(
+    world: World, arrows: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "alliance", "show", "arrow a", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "2 alliances match 'arrow a'" in err
+    assert "listed" not in err
+    assert "type more" not in err
+    assert "hint: run the command again with one of these ids" in err
+
+
+def test_candidate_count_capped(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past MAX_COUNTED matches, the heading reads "more than"."""
+    ids = list(range(99990000, 99990000 + MAX_COUNTED + 1))
+    world.db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " SELECT id, 'alliance', 'Swarm ' || id FROM unnest(%s::bigint[]) AS id",
+        (ids,),
+    )
+    try:
+        assert run(world, "alliance", "show", "swarm", "--offline") == 2
+        err = capsys.readouterr().err
+        assert f"more than {MAX_COUNTED:,} alliances match 'swarm'" in err
     finally:
         world.db.execute("DELETE FROM names WHERE entity_id = ANY(%s)", (ids,))
 

@@ -334,6 +334,36 @@ async def test_palette_enter_after_search_selects_at_once(
         )
 
 
+async def test_palette_many_matches_tell_how_to_narrow(
+    settings: Settings, db: Database
+) -> None:
+    """A name with more than 10 matches listed 10 of them, with no total
+    and no word on how to reach the rest."""
+    from textual.widgets import OptionList, Static
+
+    from evedmv_tui.screens.entity import AllianceScreen
+    from tests.test_intel_cli import ARROWS
+
+    for entity_id, name in ARROWS.items():
+        insert_name(db, entity_id, "alliance", name)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_submit(app, pilot, "alliance Arrow")
+        await until(pilot, lambda: isinstance(app.screen, AllianceScreen))
+        screen = app.screen
+        options = screen.query_one("#entity-candidates", OptionList)
+        await until(pilot, lambda: options.option_count > 0)
+        title = str(screen.query_one("#entity-title", Static).render())
+        assert title.startswith("13 alliances match 'Arrow'; the first 10 are")
+        assert "type more of the name to narrow the list" in title
+        assert "ctrl+p" in title or "^p" in title
+        first = options.get_option_at_index(0)
+        last = options.get_option_at_index(options.option_count - 1)
+        assert options.option_count == 10
+        assert first.id == "99999901"
+        assert last.id == "99999910"
+
+
 def test_system_hit_opens_its_battles() -> None:
     """A system has no page of its own, so its hit opens the battles in it,
     and the notice names the watch form's field, not a CLI flag."""

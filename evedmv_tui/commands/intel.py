@@ -389,11 +389,11 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
         listed = "\n".join(
             f"  {ref.entity_id}  {ref.name}" for ref in found[:MAX_CANDIDATES]
         )
-        raise EntityNotFound(
-            f"{candidates_heading(kind, len(found))} {query!r}",
-            f"\n{listed}",
-            "run the command again with one of these ids",
-        )
+        hint = "run the command again with one of these ids"
+        if found.more_than_listed:
+            hint = f"type more of the name to narrow the list, or {hint}"
+        heading = candidates_heading(kind, found, query)
+        raise EntityNotFound(heading, f"\n{listed}", hint)
     return found[0]
 
 

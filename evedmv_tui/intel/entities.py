@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+from collections.abc import Iterable
 
 from psycopg import sql
 
@@ -13,6 +14,8 @@ from evedmv_tui.store.db import Database, NamedSql, load_sql
 
 MAX_CANDIDATES = 10
 """How many entities a name lookup lists before asking for an id."""
+MAX_COUNTED = 1000
+"""Maximum matches a name lookup counts. A larger total is shown as "more than"."""
 
 
 class EntityKind(enum.StrEnum):
@@ -61,6 +64,21 @@ class EntityRef:
         return self.name or f"{self.kind.value} {self.entity_id}"
 
 
+class EntityMatches(list[EntityRef]):
+    """The entities a lookup found, best first, and how many match in all."""
+
+    def __init__(self, refs: Iterable[EntityRef] = (), total: int = 0) -> None:
+        super().__init__(refs)
+        self.total = max(total, len(self))
+        """All matches, of which the list contains the first, counted up to
+        one more than :data:`MAX_COUNTED`."""
+
+    @property
+    def more_than_listed(self) -> bool:
+        """Whether more entities match than a list of candidates shows."""
+        return self.total > min(len(self), MAX_CANDIDATES)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _IdRow:
     name: str | None
@@ -71,6 +89,7 @@ class _IdRow:
 class _NameRow:
     entity_id: int
     name: str
+    total: int
 
 
 @functools.cache
@@ -88,32 +107,37 @@ def kind_sql(name: str, kind: EntityKind) -> NamedSql:
     return NamedSql(f"{template.name}.{kind.value}", text.as_string())
 
 
-def candidates_heading(kind: EntityKind, found: int) -> str:
-    """Return how many entities of ``kind`` match, for a list of candidates.
+def candidates_heading(kind: EntityKind, matches: EntityMatches, query: str) -> str:
+    """Return how many entities of ``kind`` match ``query``, and how many are listed.
 
-    ``found`` above :data:`MAX_CANDIDATES` means more match than are listed.
+    The listed ones are the first :data:`MAX_CANDIDATES` of ``matches``.
     """
-    if found > MAX_CANDIDATES:
-        return f"more than {MAX_CANDIDATES} {kind.value}s match"
-    return f"{found} {kind.value}s match"
+    if matches.total > MAX_COUNTED:
+        count = f"more than {MAX_COUNTED:,}"
+    else:
+        count = f"{matches.total:,}"
+    heading = f"{count} {kind.value}s match {query!r}"
+    if matches.more_than_listed:
+        heading += f"; the first {min(len(matches), MAX_CANDIDATES)} are listed"
+    return heading
 
 
 def find_entities(
-    db: Database, kind: EntityKind, query: str, *, limit: int = MAX_CANDIDATES + 1
-) -> list[EntityRef]:
+    db: Database, kind: EntityKind, query: str, *, limit: int = MAX_CANDIDATES
+) -> EntityMatches:
     """Return the entities of ``kind`` that ``query`` (an id or a name) names.
 
     An id is found when a name is stored for it or a killmail mentions it. A
     name matches exactly, ignoring case. Only when nothing matches exactly
     are names returned that start with it or, for a query of at least
     :data:`~evedmv_tui.intel.search.MIN_SUBSTRING` characters, have a later
-    word that starts with it: at most ``limit``, name prefixes first.
-    The default is one more than :data:`MAX_CANDIDATES`, so a caller that
-    lists that many can tell that more match.
+    word that starts with it. At most ``limit`` are returned, name prefixes
+    first, then the others, each in alphabetical order. The result's
+    ``total`` counts every match, up to one more than :data:`MAX_COUNTED`.
     """
     text = query.strip()
     if not text:
-        return []
+        return EntityMatches()
     entity_id = parse_id(text)
     if entity_id is not None:
         found = db.fetch_one(
@@ -122,8 +146,8 @@ def find_entities(
             row=_IdRow,
         )
         if found is not None and (found.name is not None or found.has_killmails):
-            return [EntityRef(kind, entity_id, found.name)]
-        return []
+            return EntityMatches([EntityRef(kind, entity_id, found.name)])
+        return EntityMatches()
     lowered = escape_like(text.lower())
     rows = db.fetch_all(
         load_sql("evedmv_tui.intel", "entity_by_name"),
@@ -133,7 +157,11 @@ def find_entities(
             "prefix": lowered + "%",
             "word": f"% {lowered}%" if len(text) >= MIN_SUBSTRING else None,
             "limit": limit,
+            "count_limit": MAX_COUNTED + 1,
         },
         row=_NameRow,
     )
-    return [EntityRef(kind, row.entity_id, row.name) for row in rows]
+    return EntityMatches(
+        (EntityRef(kind, row.entity_id, row.name) for row in rows),
+        rows[0].total if rows else 0,
+    )

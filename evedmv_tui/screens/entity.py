@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 from evedmv_tui.intel.entities import (
     MAX_CANDIDATES,
     EntityKind,
+    EntityMatches,
     EntityRef,
     Period,
     candidates_heading,
@@ -167,7 +168,7 @@ def lookup_and_load(
     period: Period,
     names: StoredNames,
     widen: bool = False,
-) -> EntityPage | list[EntityRef]:
+) -> EntityPage | EntityMatches:
     """Load the page of the one entity ``query`` names, or return the candidates.
 
     With ``widen``, a period without kills or losses of the entity gives
@@ -366,8 +367,8 @@ class EntityScreen(DashboardScreen):
             name=f"intel.page.{self.KIND.value}",
         )
 
-    def show_result(self, result: EntityPage | list[EntityRef]) -> None:
-        if isinstance(result, list):
+    def show_result(self, result: EntityPage | EntityMatches) -> None:
+        if isinstance(result, EntityMatches):
             self._show_candidates(result)
             return
         self.set_class(False, "-choosing")
@@ -379,7 +380,7 @@ class EntityScreen(DashboardScreen):
         self.entity_query = result.entity.entity_id
         self._show_page(result)
 
-    def _show_candidates(self, candidates: list[EntityRef]) -> None:
+    def _show_candidates(self, candidates: EntityMatches) -> None:
         title = self.query_one("#entity-title", Static)
         options = self.query_one("#entity-candidates", OptionList)
         options.clear_options()
@@ -392,10 +393,16 @@ class EntityScreen(DashboardScreen):
             )
             self.set_class(False, "-choosing")
             return
-        title.update(
-            f"{candidates_heading(self.KIND, len(candidates))}"
-            f" {strip_control(str(self.entity_query))!r}; pick one:"
-        )
+        query = strip_control(str(self.entity_query))
+        heading = candidates_heading(self.KIND, candidates, query)
+        if candidates.more_than_listed:
+            palette = describe_key(self.app, self.app.COMMAND_PALETTE_BINDING)
+            title.update(
+                f"{heading}. Pick one, or press {palette} and type more of the"
+                " name to narrow the list:"
+            )
+        else:
+            title.update(f"{heading}; pick one:")
         options.add_options(
             Option(
                 Text(f"{describe_ref(ref)}  ({ref.entity_id})"), id=str(ref.entity_id)
