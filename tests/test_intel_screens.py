@@ -565,27 +565,26 @@ async def test_watch_save_while_disconnected_keeps_form(
 async def test_watch_form_takes_system_names(
     app_settings: Settings, world: World
 ) -> None:
-    """A system typed by name is saved as its id, and an unknown name opens
-    the form again with the name, what was typed, and no retry advice."""
+    """A system typed by name is saved as its id, and an unknown name keeps
+    the form open with the name, what was typed, and no retry advice."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await _new_profile_form(pilot, "hubs", "Jita, Amamke")
         form.action_save()
         for _ in range(100):
-            if isinstance(app.screen, ProfileForm) and app.screen is not form:
+            if text_of(app, "#form-error"):
                 break
             await pilot.pause(0.05)
-        again = app.screen
-        assert isinstance(again, ProfileForm)
+        assert app.screen is form
         error = text_of(app, "#form-error")
         assert "no solar system named 'Amamke' is stored" in error
-        assert "Check the spelling or give the id" in error
-        assert "Correct it and press Enter to save." in error
+        assert "check the spelling or give the id" in error
         assert "database connected" not in error
-        systems = again.query_one("#form-solar_system_ids", Input)
-        assert systems.value == "Jita,Amamke"
+        assert not app._notifications
+        systems = form.query_one("#form-solar_system_ids", Input)
+        assert systems.value == "Jita, Amamke"
         systems.value = "Jita, amamake"
-        again.action_save()
+        form.action_save()
         for _ in range(100):
             if watch.list_profiles(world.db):
                 break

@@ -212,6 +212,18 @@ def test_unknown_place_name_rejected(world: Database) -> None:
     with pytest.raises(WatchError) as error:
         watch.update_profile(world, "typo", region)
     assert "no region named 'Forge' is stored" in error.value.message
+    # Every unknown name is listed, not only the first.
+    both = ProfileSpec("typo", system_names=("Nowhere",), region_names=("Forge",))
+    assert [p.message for p in watch.unknown_places(world, both)] == [
+        "no solar system named 'Nowhere' is stored",
+        "no region named 'Forge' is stored",
+    ]
+    with pytest.raises(WatchError) as error:
+        watch.create_profile(world, both)
+    assert error.value.message == (
+        "watch profile 'typo': no solar system named 'Nowhere' is stored;"
+        " no region named 'Forge' is stored"
+    )
     assert watch.list_profiles(world) == []
 
 

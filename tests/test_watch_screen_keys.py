@@ -1,18 +1,24 @@
-"""The watch screen's keys and the profile form's hints for id fields."""
+"""The watch screen's keys, and the profile form's checks and hints."""
 
 from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import ProfileSpec, WatchError
-from evedmv_tui.screens.watch import WatchScreen, form_values, parse_form
+from evedmv_tui.screens.watch import (
+    ProfileForm,
+    WatchScreen,
+    form_values,
+    parse_form,
+)
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import assert_footer_fits
 
 
@@ -82,6 +88,79 @@ async def settle(app: EvedmvApp, pilot: Pilot[None]) -> None:
         await pilot.pause()
         await app.screen.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def test_form_lists_every_problem_at_once(
+    settings: Settings, db: Database
+) -> None:
+    """One save reported one problem: Min value, then the attacker bounds,
+    then the unknown system, the last in a reopened form and a toast."""
+    db.execute(
+        "INSERT INTO regions (region_id, region_name) VALUES (10000002, 'The Forge')"
+    )
+    db.execute(
+        "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+        " constellation_id, region_id, security) VALUES"
+        " (30000142, 'Jita', 20000020, 10000002, 0.95)"
+    )
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_watch(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, ProfileForm)
+        typed = {
+            "name": "test one",
+            "solar_system_ids": "Jita, Nowhere",
+            "min_value": "abc",
+            "min_attackers": "5",
+            "max_attackers": "2",
+        }
+        for field, text in typed.items():
+            form.query_one(f"#form-{field}", Input).value = text
+        form.query_one("#form-name", Input).focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+        assert app.screen is form
+        lines = str(form.query_one("#form-error", Static).render()).splitlines()
+        assert [line.split(":", 1)[0] for line in lines] == [
+            "Systems",
+            "Min value",
+            "Max attackers",
+        ]
+        assert "no solar system named 'Nowhere' is stored" in lines[0]
+        assert "'abc' is not valid; give an ISK amount" in lines[1]
+        assert "maximum attacker count 2 is below the minimum 5" in lines[2]
+        assert app.focused is form.query_one("#form-solar_system_ids", Input)
+        invalid = {i.id for i in form.query(Input) if i.has_class("-has-problem")}
+        assert invalid == {
+            "form-solar_system_ids",
+            "form-min_value",
+            "form-max_attackers",
+        }
+        assert not app._notifications
+        assert watch.list_profiles(db) == []
+        # The buttons stay in view with the three problems at 80x24.
+        shown = app.export_screenshot()
+        assert "Save" in shown
+        assert "Cancel" in shown
+
+        form.query_one("#form-solar_system_ids", Input).value = "Jita, 31000005"
+        form.query_one("#form-min_value", Input).value = "1b"
+        form.query_one("#form-max_attackers", Input).value = "9"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen)
+        [profile] = watch.list_profiles(db)
+        assert profile.solar_system_ids == [31000005, 30000142]
+        # The Conditions column showed "systems 30000142".
+        table = screen.query_one("#watch-profiles", KeyedTable)
+        [row_key] = table.row_keys
+        conditions = str(table.get_row(row_key)[-1])
+        assert conditions.startswith("systems 31000005,Jita; value >= ")
 
 
 async def test_delete_prompt_names_its_matches(

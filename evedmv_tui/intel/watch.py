@@ -43,6 +43,16 @@ class WatchError(EvedmvError):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Problem:
+    """One invalid field of a watch profile, with what to do about it."""
+
+    field: str
+    """The :class:`ProfileSpec` field, or empty for the profile as a whole."""
+    message: str
+    hint: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ProfileSpec:
     """The conditions of a watch profile; an empty group means "any"."""
 
@@ -66,77 +76,116 @@ class ProfileSpec:
 
     def validate(self) -> None:
         """Raise :class:`WatchError` naming the first invalid field."""
-        where = f"watch profile {self.name!r}"
+        problems = self.problems()
+        if not problems:
+            return
+        first = problems[0]
+        message = first.message
+        if first.field != "name":
+            message = f"watch profile {self.name!r}: {message}"
+        raise WatchError("invalid watch profile", message, first.hint)
+
+    def problems(self) -> list[Problem]:
+        """Return every invalid field, in the order of the fields."""
+        found = []
         if not self.name.strip():
-            raise WatchError(
-                "invalid watch profile",
-                "the profile has no name",
-                "give it a name, such as capitals or home-fleets",
+            found.append(
+                Problem(
+                    "name",
+                    "the profile has no name",
+                    "give it a name, such as capitals or home-fleets",
+                )
             )
         if len(self.name) > MAX_NAME_LENGTH:
-            raise WatchError(
-                "invalid watch profile",
-                f"name {self.name[:20]!r}... is {len(self.name)} characters long,"
-                f" more than {MAX_NAME_LENGTH}",
-                "choose a shorter name",
+            found.append(
+                Problem(
+                    "name",
+                    f"name {self.name[:20]!r}... is {len(self.name)} characters"
+                    f" long, more than {MAX_NAME_LENGTH}",
+                    "choose a shorter name",
+                )
             )
         for field in _ID_FIELDS:
             bad = [i for i in getattr(self, field) if i <= 0]
             if bad:
-                raise WatchError(
-                    "invalid watch profile",
-                    f"{where}: {field} contains {bad[0]}, not a positive id",
-                    "give EVE ids as positive integers",
+                found.append(
+                    Problem(
+                        field,
+                        f"{field} contains {bad[0]}, not a positive id",
+                        "give EVE ids as positive integers",
+                    )
                 )
         unknown = [c for c in self.ship_classes if c not in SHIP_CLASSES]
         if unknown:
-            raise WatchError(
-                "invalid watch profile",
-                f"{where}: unknown ship class {unknown[0]!r}",
-                f"known classes: {', '.join(SHIP_CLASSES)}",
+            found.append(
+                Problem(
+                    "ship_classes",
+                    f"unknown ship class {unknown[0]!r}",
+                    f"known classes: {', '.join(SHIP_CLASSES)}",
+                )
             )
+        found.extend(self._value_problems())
+        if not self.has_conditions:
+            found.append(
+                Problem(
+                    "",
+                    "the profile has no conditions and would match every killmail",
+                    "add an entity, system, region, ship, value or attacker condition",
+                )
+            )
+        return found
+
+    def _value_problems(self) -> list[Problem]:
+        """Return the problems of the value and attacker count bounds."""
+        found = []
         if self.min_value is not None and not 0 <= self.min_value < math.inf:
-            raise WatchError(
-                "invalid watch profile",
-                f"{where}: minimum value {self.min_value} is not a finite amount"
-                " of 0 or more",
-                "give a value in ISK of 0 or more",
+            found.append(
+                Problem(
+                    "min_value",
+                    f"minimum value {self.min_value} is not a finite amount of 0"
+                    " or more",
+                    "give a value in ISK of 0 or more",
+                )
             )
-        if self.min_value is not None and self.min_value > MAX_ISK:
-            raise WatchError(
-                "invalid watch profile",
-                f"{where}: minimum value {self.min_value:.3g} ISK is more than"
-                f" {MAX_ISK:.0e} ISK, the largest value a killmail can have",
-                f"give a value in ISK from 0 to {MAX_ISK:.0e} (1000t)",
+        elif self.min_value is not None and self.min_value > MAX_ISK:
+            found.append(
+                Problem(
+                    "min_value",
+                    f"minimum value {self.min_value:.3g} ISK is more than"
+                    f" {MAX_ISK:.0e} ISK, the largest value a killmail can have",
+                    f"give a value in ISK from 0 to {MAX_ISK:.0e} (1000t)",
+                )
             )
+        in_range = True
         for field, label in (
             ("min_attackers", "minimum"),
             ("max_attackers", "maximum"),
         ):
             value = getattr(self, field)
             if value is not None and not 1 <= value <= MAX_ATTACKERS:
-                raise WatchError(
-                    "invalid watch profile",
-                    f"{where}: {label} attacker count {value} is out of range",
-                    f"give an attacker count from 1 to {MAX_ATTACKERS:,}",
+                in_range = False
+                found.append(
+                    Problem(
+                        field,
+                        f"{label} attacker count {value} is out of range",
+                        f"give an attacker count from 1 to {MAX_ATTACKERS:,}",
+                    )
                 )
         if (
-            self.min_attackers is not None
+            in_range
+            and self.min_attackers is not None
             and self.max_attackers is not None
             and self.max_attackers < self.min_attackers
         ):
-            raise WatchError(
-                "invalid watch profile",
-                f"{where}: maximum attacker count {self.max_attackers} is below"
-                f" the minimum {self.min_attackers}",
-                "swap or drop one of the bounds",
+            found.append(
+                Problem(
+                    "max_attackers",
+                    f"maximum attacker count {self.max_attackers} is below"
+                    f" the minimum {self.min_attackers}",
+                    "swap or drop one of the bounds",
+                )
             )
-        if not self.has_conditions:
-            raise WatchError(
-                "invalid watch profile",
-                f"{where} has no conditions and would match every killmail",
-                "add an entity, system, region, ship, value or attacker condition",
-            )
+        return found
 
     @property
     def has_conditions(self) -> bool:
@@ -292,33 +341,24 @@ def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
     Names match in any case. One query looks up all of them.
 
     Raises:
-        WatchError: a name matches no stored system or region.
+        WatchError: a name matches no stored system or region; the message
+            lists every such name.
     """
     if not spec.system_names and not spec.region_names:
         return spec
-    systems = [n.strip() for n in spec.system_names]
-    regions = [n.strip() for n in spec.region_names]
-    with operation("intel.watch"):
-        rows = db.fetch_all(
-            load_sql("evedmv_tui.intel", "place_ids_by_name"),
-            {
-                "systems": [n.lower() for n in systems],
-                "regions": [n.lower() for n in regions],
-            },
+    found = _place_ids(db, spec)
+    unknown = _unknown_places(spec, found)
+    if unknown:
+        raise WatchError(
+            "invalid watch profile",
+            f"watch profile {spec.name!r}: "
+            + "; ".join(problem.message for problem in unknown),
+            unknown[0].hint,
         )
-    found = {(kind, name): place_id for kind, name, place_id in rows}
     ids = {"system": list(spec.solar_system_ids), "region": list(spec.region_ids)}
-    for kind, names in (("system", systems), ("region", regions)):
+    for kind, names in (("system", spec.system_names), ("region", spec.region_names)):
         for name in names:
-            place_id = found.get((kind, name.lower()))
-            if place_id is None:
-                label = "solar system" if kind == "system" else "region"
-                raise WatchError(
-                    "invalid watch profile",
-                    f"watch profile {spec.name!r}: no {label} named {name!r} is stored",
-                    "check the spelling or give the id; names come from static"
-                    " data, loaded with 'evedmv sde import'",
-                )
+            place_id = found[(kind, name.strip().lower())]
             if place_id not in ids[kind]:
                 ids[kind].append(place_id)
     return dataclasses.replace(
@@ -328,6 +368,46 @@ def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
         system_names=(),
         region_names=(),
     )
+
+
+def unknown_places(db: Database, spec: ProfileSpec) -> list[Problem]:
+    """Return a problem for each system or region name of ``spec`` not stored."""
+    if not spec.system_names and not spec.region_names:
+        return []
+    return _unknown_places(spec, _place_ids(db, spec))
+
+
+def _place_ids(db: Database, spec: ProfileSpec) -> dict[tuple[str, str], int]:
+    """Return the id of each stored place that ``spec`` names, by kind and name."""
+    with operation("intel.watch"):
+        rows = db.fetch_all(
+            load_sql("evedmv_tui.intel", "place_ids_by_name"),
+            {
+                "systems": [n.strip().lower() for n in spec.system_names],
+                "regions": [n.strip().lower() for n in spec.region_names],
+            },
+        )
+    return {(kind, name): place_id for kind, name, place_id in rows}
+
+
+def _unknown_places(
+    spec: ProfileSpec, found: dict[tuple[str, str], int]
+) -> list[Problem]:
+    problems = []
+    for kind, names in (("system", spec.system_names), ("region", spec.region_names)):
+        field = "solar_system_ids" if kind == "system" else "region_ids"
+        label = "solar system" if kind == "system" else "region"
+        for name in names:
+            if (kind, name.strip().lower()) not in found:
+                problems.append(
+                    Problem(
+                        field,
+                        f"no {label} named {name.strip()!r} is stored",
+                        "check the spelling or give the id; names come from static"
+                        " data, loaded with 'evedmv sde import'",
+                    )
+                )
+    return problems
 
 
 def create_profile(db: Database, spec: ProfileSpec) -> int:

@@ -7,12 +7,15 @@ statement; with none marked, the key acts on the profile under the cursor.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import logging
+import textwrap
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+import psycopg
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -21,9 +24,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from evedmv_tui.commands.arguments import isk_amount
+from evedmv_tui.errors import EvedmvError
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import (
     NAME_FIELDS,
+    Problem,
     ProfileSpec,
     WatchError,
     WatchMatch,
@@ -45,6 +50,9 @@ NOTIFY_INTERVAL = 10.0
 """Seconds between checks for matches recorded by other processes."""
 NOTIFY_MAX_LISTED = 5
 """Matches named in one notification; more are counted."""
+
+FORM_TEXT_WIDTH = 72
+"""Columns of text inside the profile form: its width, less border and padding."""
 
 ISK_EXAMPLES = "2.5b or 750m"
 """Amounts that the Min value placeholder and its error message both show."""
@@ -90,57 +98,114 @@ def form_values(spec: ProfileSpec | None) -> dict[str, str]:
     return values
 
 
+def read_form(
+    values: dict[str, str], *, enabled: bool = True
+) -> tuple[ProfileSpec, list[Problem]]:
+    """Read the form's text into a profile, and list every problem of its fields.
+
+    A field that cannot be read is left empty in the returned profile and
+    gets a problem of its own. The other fields are still read and checked,
+    so one save reports every problem. Place names are not looked up here
+    (see :func:`evedmv_tui.intel.watch.unknown_places`).
+    """
+    changes: dict[str, object] = {"name": values["name"].strip(), "enabled": enabled}
+    unreadable = []
+    for field, label, _ in FORM_FIELDS[1:]:
+        text = values.get(field, "").strip()
+        try:
+            changes.update(_read_field(field, text))
+        except (ValueError, argparse.ArgumentTypeError):
+            expected = _expected_text(field, label)
+            unreadable.append(
+                Problem(field, f"{text!r} is not valid; give {expected}", "")
+            )
+    spec = ProfileSpec(**changes)  # type: ignore[arg-type]
+    problems = spec.problems()
+    if unreadable:
+        # An unreadable field is left empty, so "no conditions" may be false.
+        problems = [p for p in problems if p.field] + unreadable
+    order = {field: index for index, (field, _, _) in enumerate(FORM_FIELDS)}
+    problems.sort(key=lambda p: order.get(p.field, len(order)))
+    return spec, problems
+
+
+def _read_field(field: str, text: str) -> dict[str, object]:
+    """Return the profile fields that the text of form field ``field`` sets.
+
+    Raises:
+        ValueError, argparse.ArgumentTypeError: the text is not valid there.
+    """
+    if field == "ship_classes" or field.endswith("_ids"):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if text and not parts:
+            # Commas alone would leave the condition out unnoticed.
+            raise ValueError(f"no values in {text!r}")
+        changes: dict[str, object] = {}
+        if field in NAME_FIELDS:
+            changes[NAME_FIELDS[field]] = tuple(p for p in parts if not p.isdigit())
+            parts = [p for p in parts if p.isdigit()]
+        convert = str if field == "ship_classes" else int
+        changes[field] = tuple(convert(p) for p in parts)
+        return changes
+    if field == "min_value":
+        return {field: isk_amount(text) if text else None}
+    return {field: int(text) if text else None}
+
+
+def _expected_text(field: str, label: str) -> str:
+    """Return what form field ``field`` takes, for its error message."""
+    if field in NAME_FIELDS:
+        return f"{label.lower()} by name or id, separated by commas"
+    if field in SEARCHABLE_FIELDS:
+        # The global / key does not reach the Search screen while the form
+        # is open, so the hint names the steps to get there.
+        return (
+            "whole-number ids separated by commas. To find an id, close"
+            " the form with escape and press / to search by name"
+        )
+    if field.endswith("_ids"):
+        return "whole-number ids separated by commas"
+    if field == "ship_classes":
+        return "ship classes separated by commas, such as capital,frigate"
+    if field == "min_value":
+        return f"an ISK amount such as {ISK_EXAMPLES}"
+    return "a whole number"
+
+
+def problem_lines(problems: Sequence[Problem], *, hints: bool = True) -> list[str]:
+    """Return one line per problem, led by its field's label in the form.
+
+    With ``hints``, a line ends with its problem's hint unless an earlier
+    line gave the same one already.
+    """
+    labels = {field: label for field, label, _ in FORM_FIELDS}
+    lines = []
+    given = set()
+    for problem in problems:
+        line = f"{labels.get(problem.field, 'Profile')}: {problem.message}"
+        hint = problem.hint
+        if hints and hint and hint not in problem.message and hint not in given:
+            line += f"; {hint}"
+            given.add(hint)
+        lines.append(line)
+    return lines
+
+
 def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
     """Build a validated :class:`ProfileSpec` from form text.
 
     Raises:
-        WatchError: a field is not a list of ids, a number, or the spec is
-            invalid; the message names the field.
+        WatchError: a field is not a list of ids or a number, or the spec
+            is invalid. The message has one line per problem, each led by
+            its field's label.
     """
-    changes: dict[str, object] = {"name": values["name"].strip(), "enabled": enabled}
-    for field, label, _ in FORM_FIELDS[1:]:
-        text = values.get(field, "").strip()
-        try:
-            if field == "ship_classes" or field.endswith("_ids"):
-                parts = [p.strip() for p in text.split(",") if p.strip()]
-                if text and not parts:
-                    # Commas alone would leave the condition out unnoticed.
-                    raise ValueError(f"no values in {text!r}")
-                if field in NAME_FIELDS:
-                    names = tuple(p for p in parts if not p.isdigit())
-                    changes[NAME_FIELDS[field]] = names
-                    parts = [p for p in parts if p.isdigit()]
-                convert = str if field == "ship_classes" else int
-                changes[field] = tuple(convert(p) for p in parts)
-            elif field == "min_value":
-                changes[field] = isk_amount(text) if text else None
-            else:
-                changes[field] = int(text) if text else None
-        except (ValueError, argparse.ArgumentTypeError):
-            if field in NAME_FIELDS:
-                expected = f"{label.lower()} by name or id, separated by commas"
-            elif field in SEARCHABLE_FIELDS:
-                # The global / key does not reach the Search screen while
-                # the form is open, so the hint names the steps to get there.
-                expected = (
-                    "whole-number ids separated by commas. To find an id, close"
-                    " the form with escape and press / to search by name"
-                )
-            elif field.endswith("_ids"):
-                expected = "whole-number ids separated by commas"
-            elif field == "ship_classes":
-                expected = "ship classes separated by commas, such as capital,frigate"
-            elif field == "min_value":
-                expected = f"an ISK amount such as {ISK_EXAMPLES}"
-            else:
-                expected = "a whole number"
-            raise WatchError(
-                "invalid watch profile",
-                f"{label}: {text!r} is not valid; give {expected}",
-                f"give {expected}",
-            ) from None
-    spec = ProfileSpec(**changes)  # type: ignore[arg-type]
-    spec.validate()
+    spec, problems = read_form(values, enabled=enabled)
+    if problems:
+        raise WatchError(
+            "invalid watch profile",
+            "\n".join(problem_lines(problems)),
+            problems[0].hint,
+        )
     return spec
 
 
@@ -163,7 +228,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         align: center middle;
     }
     ProfileForm > Vertical {
-        width: 76;
+        width: 76;  /* FORM_TEXT_WIDTH plus border and padding */
         height: auto;
         max-height: 100%;
         border: round $accent;
@@ -183,6 +248,9 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     }
     ProfileForm Input:focus {
         background: $boost;
+    }
+    ProfileForm Input.-has-problem {
+        color: $text-error;
     }
     ProfileForm #form-error {
         color: $text-error;
@@ -242,20 +310,66 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         self.action_save()
 
     def action_save(self) -> None:
+        """Check every field, place names included, then close with the profile.
+
+        All problems are listed at once under the fields. Place names are
+        looked up in the database before the form closes, unless the app is
+        disconnected, when the save reports them.
+        """
         values = {
             field: self.query_one(f"#form-{field}", Input).value
             for field, _, _ in FORM_FIELDS
         }
         enabled = True if self.spec is None else self.spec.enabled
-        try:
-            spec = parse_form(values, enabled=enabled)
-        except WatchError as exc:
-            text = exc.message
-            if exc.hint and exc.hint not in exc.message:
-                text += f"\n{exc.hint}"
-            self.query_one("#form-error", Static).update(text)
+        spec, problems = read_form(values, enabled=enabled)
+        db: Database | None = getattr(self.app, "db", None)
+        if db is not None and (spec.system_names or spec.region_names):
+            self.run_worker(
+                self._check_places(db, spec, problems),
+                group="watch_form.places",
+                exclusive=True,
+                exit_on_error=False,
+            )
             return
-        self.dismiss(spec)
+        self._finish(spec, problems)
+
+    async def _check_places(
+        self, db: Database, spec: ProfileSpec, problems: list[Problem]
+    ) -> None:
+        try:
+            unknown = await asyncio.to_thread(watch.unknown_places, db, spec)
+        except (psycopg.Error, EvedmvError) as exc:
+            # The save looks the names up again and reports its failure.
+            log.warning("looking up the places of %r failed: %s", spec.name, exc)
+            unknown = []
+        order = [field for field, _, _ in FORM_FIELDS]
+        merged = sorted(
+            [*problems, *unknown],
+            key=lambda p: order.index(p.field) if p.field in order else len(order),
+        )
+        self._finish(spec, merged)
+
+    def _finish(self, spec: ProfileSpec, problems: list[Problem]) -> None:
+        """Close with ``spec``, or list ``problems`` and focus the first field."""
+        if not problems:
+            self.dismiss(spec)
+            return
+        error = self.query_one("#form-error", Static)
+        lines = problem_lines(problems)
+        # Rows of the form around the problems: border, title, fields, buttons.
+        room = self.app.size.height - 1 - (len(FORM_FIELDS) + 4)
+        width = error.size.width or FORM_TEXT_WIDTH
+        if sum(len(textwrap.wrap(line, width)) for line in lines) > room:
+            # The hints would push the buttons out of view on a short terminal.
+            lines = problem_lines(problems, hints=False)
+        error.update("\n".join(lines))
+        invalid = {problem.field for problem in problems}
+        for field, _, _ in FORM_FIELDS:
+            self.query_one(f"#form-{field}", Input).set_class(
+                field in invalid, "-has-problem"
+            )
+        first = next((p.field for p in problems if p.field), "name")
+        self.query_one(f"#form-{first}", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
