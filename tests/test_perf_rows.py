@@ -156,3 +156,21 @@ def test_database_backends_add_up() -> None:
     text = perf_rows.database_text(dataclasses.replace(snapshot, activity=activity))
     line = text.plain.splitlines()[3]
     assert line == "backends 6 of 60 (2 active, 1 idle); monitor 2; other 1"
+
+
+def test_fit_last_cells_counts_number_separators() -> None:
+    """The table shows 1234567 as ``1,234,567``, so the room left for the
+    last cell must count the separators, or the cut text runs past the edge."""
+    columns = (("calls", "Calls"), ("query", "Query"))
+    rows: list[perf_rows.Row] = [("a", [1234567, "x" * 40])]
+    [(_, cells)] = perf_rows.fit_last_cells(rows, columns, 30, 1)
+    # 1 + 9 + 1 for the calls column, 1 + 1 padding around the query: 17 left.
+    assert cells[-1] == "x" * 16 + "…"
+
+
+def test_fit_last_cells_keeps_wider_shown_columns() -> None:
+    """A column the table still shows wider than its new cells narrows the room."""
+    columns = (("calls", "Calls"), ("query", "Query"))
+    rows: list[perf_rows.Row] = [("a", [1, "x" * 40])]
+    [(_, cells)] = perf_rows.fit_last_cells(rows, columns, 30, 1, shown_widths=[9])
+    assert cells[-1] == "x" * 16 + "…"

@@ -1468,3 +1468,64 @@ async def test_explain_analyze_outlives_the_screen(
             conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
         thread.join(65)
         sleeper.close()
+
+
+LONG_QUERY = (
+    "select * from regions where pg_sleep(60) is not null"
+    " and region_id in (select region_id from systems where security > 0.5)"
+    " limit 1"
+)
+
+
+@pytest.mark.parametrize(
+    ("tab", "selector"),
+    [("tab-statements", "#statements"), ("tab-activity", "#activity")],
+)
+async def test_long_query_cells_end_in_ellipsis(
+    settings: Settings, tab: str, selector: str
+) -> None:
+    """A query longer than the room left in the row ran past the right edge
+    at 80 columns with no mark that it went on."""
+    snapshot = recorded_snapshot()
+    assert snapshot.activity is not None
+    long_view = view(4242, 3, 3900.0, LONG_QUERY, Severity.WARNING)
+    long_backend = snapshot.activity.running[0].backend._replace(query=LONG_QUERY)
+    activity = dataclasses.replace(
+        snapshot.activity,
+        running=[
+            dataclasses.replace(snapshot.activity.running[0], backend=long_backend),
+            *snapshot.activity.running[1:],
+        ],
+    )
+    snapshot = dataclasses.replace(
+        snapshot,
+        statements=[snapshot.statements[0], long_view, *snapshot.statements[2:]],
+        activity=activity,
+    )
+    app = offline_app(settings)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        screen = PerformanceScreen(live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.show_snapshot(snapshot)
+        screen.query_one("#perf-tabs", TabbedContent).active = tab
+        await pilot.pause()
+        await pilot.pause()
+        shown = table(screen, selector)
+        lines = [shown.render_line(y).text.rstrip() for y in range(shown.size.height)]
+        cut = [line for line in lines if "select * from" in line]
+        assert len(cut) == 1
+        assert cut[0].endswith("…")
+        assert len(cut[0]) <= 100
+        widths = sum(c.get_render_width(shown) for c in shown.ordered_columns)
+        assert widths <= shown.scrollable_content_region.width
+        # A narrower terminal cuts the text shorter, still with the mark.
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        lines = [shown.render_line(y).text.rstrip() for y in range(shown.size.height)]
+        cut = [line for line in lines if "select * from" in line]
+        assert len(cut) == 1
+        assert cut[0].endswith("…")
+        assert len(cut[0]) <= 80

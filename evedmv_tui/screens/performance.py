@@ -706,7 +706,7 @@ class PerformanceScreen(DashboardScreen):
         self._render_statements()
 
         running = perf_rows.activity_rows(snapshot)
-        self.query_one("#activity", KeyedTable).update_rows(running)
+        self._update_query_table("#activity", running, perf_rows.ACTIVITY_COLUMNS)
         chains = snapshot.activity.chains if snapshot.activity is not None else []
         if chains:
             described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
@@ -763,6 +763,34 @@ class PerformanceScreen(DashboardScreen):
         # of every class in the MRO.
         self._show_alerts()
         self._show_memory()
+        if self.snapshot is not None:
+            self._render_statements()
+            self._update_query_table(
+                "#activity",
+                perf_rows.activity_rows(self.snapshot),
+                perf_rows.ACTIVITY_COLUMNS,
+            )
+
+    def _update_query_table(
+        self,
+        selector: str,
+        rows: list[perf_rows.Row],
+        columns: tuple[tuple[str, str], ...],
+    ) -> None:
+        """Fill a table whose last column is a query, cut with ``…`` to fit.
+
+        DataTable crops a cell at the table's edge with no mark, so the text
+        is cut here instead. The width keeps room for the vertical scrollbar,
+        as in the Alerts tab.
+        """
+        table = self.query_one(selector, KeyedTable)
+        width = self.size.width - table.styles.scrollbar_size_vertical
+        shown = [column.content_width for column in table.ordered_columns]
+        table.update_rows(
+            perf_rows.fit_last_cells(
+                rows, columns, width, table.cell_padding, shown_widths=shown
+            )
+        )
 
     def _show_memory(self) -> None:
         """Fill the Memory tab's text, one allocation site per line.
@@ -825,7 +853,7 @@ class PerformanceScreen(DashboardScreen):
                 snapshot, self.sort, self.text_filter, empty=not rows
             )
         )
-        self.query_one("#statements", KeyedTable).update_rows(rows)
+        self._update_query_table("#statements", rows, perf_rows.STATEMENT_COLUMNS)
         # Row actions show only while the active tab's table has a row, and a
         # poll or the filter may have emptied or filled the tables.
         self.refresh_bindings()

@@ -25,7 +25,7 @@ from evedmv_tui.monitor.server import LARGE_TABLE_ROWS
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
-from evedmv_tui.widgets.table import Cell, right
+from evedmv_tui.widgets.table import Cell, plain, right
 from evedmv_tui.widgets.text import count_noun, truncate
 
 Row = tuple[str, Sequence[Cell]]
@@ -317,17 +317,27 @@ def fit_last_cells(
     columns: Sequence[tuple[str, str]],
     width: int,
     cell_padding: int = 1,
+    shown_widths: Sequence[int] = (),
 ) -> list[Row]:
     """Cut each row's last cell, with an ellipsis, to fit ``width`` columns.
 
     The other columns are as wide as their widest cell or label, and
     DataTable adds ``cell_padding`` on each side of every cell. A last cell
-    that is not a string is kept as it is.
+    that is not a string is kept as it is. ``shown_widths`` are the content
+    widths the table's columns have now, which are kept when larger:
+    DataTable keeps a column as wide as the cells of rows it removed until
+    it measures that column again.
+
+    NOTE: the cut counts characters, not terminal cells, so a last cell with
+    wide characters (CJK) can still run past the edge.
     """
     fixed = 2 * cell_padding
     for index, (_key, label) in enumerate(columns[:-1]):
         texts = [label] + [_cell_text(cells[index]) for _row_key, cells in rows]
-        fixed += max(cell_len(text) for text in texts) + 2 * cell_padding
+        column_width = max(cell_len(text) for text in texts)
+        if index < len(shown_widths):
+            column_width = max(column_width, shown_widths[index])
+        fixed += column_width + 2 * cell_padding
     room = max(width - fixed, 1)
     fitted: list[Row] = []
     for key, cells in rows:
@@ -340,9 +350,9 @@ def fit_last_cells(
 
 
 def _cell_text(cell: Cell) -> str:
-    if isinstance(cell, Text):
-        return cell.plain
-    return "" if cell is None else str(cell)
+    """Return the text the table shows for ``cell``, numbers with separators."""
+    shown = plain(cell)
+    return shown.plain if isinstance(shown, Text) else shown
 
 
 def regression_level(alert: regressions.Alert) -> Severity:
