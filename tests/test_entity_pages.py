@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Tab, TabbedContent
 from textual.widgets._footer import FooterKey
 
 from evedmv_tui.app import EvedmvApp
+from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.config import Settings
-from evedmv_tui.intel.entities import EntityKind, EntityRef
-from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
+from evedmv_tui.intel import totals
+from evedmv_tui.intel.entities import EntityKind, EntityRef, Period
+from evedmv_tui.intel.pages import (
+    EntityBattle,
+    EntityPage,
+    RecentKillmail,
+    TopEntry,
+    load_page,
+)
+from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.screens.entity import (
     CharacterScreen,
     CorporationScreen,
@@ -20,9 +31,20 @@ from evedmv_tui.screens.entity import (
     show_unnamed_ids,
 )
 from evedmv_tui.screens.help import HelpScreen
+from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
+from evedmv_tui.widgets.text import format_isk
 from tests import test_intel_screens
 from tests.conftest import assert_footer_fits
+from tests.test_battle_fixtures import (
+    Pilot as FleetPilot,
+)
+from tests.test_battle_fixtures import (
+    brawl,
+    fleet,
+    insert_kills,
+    insert_static,
+)
 from tests.test_intel_screens import World, settle
 
 # Fixtures of the intel screen tests: a database of real killmails, loaded once
@@ -236,3 +258,95 @@ async def test_digit_keys_switch_tabs(app_settings: Settings, world: World) -> N
         )
         for key, label in (("5", "Summary"), ("8", "Battles"), ("4", "All")):
             assert f"{key:>12}  {label}" in shown.splitlines(), label
+
+
+@pytest.fixture
+def unvalued_db(db: Database) -> tuple[Database, FleetPilot]:
+    """A detected fight whose first two kills have no ISK value: one that the
+    returned pilot shot, and that pilot's only loss."""
+    insert_static(db)
+    side_a = fleet(6, 98_000_801, 99_000_801)
+    side_b = fleet(6, 98_000_802, 99_000_802)
+    kills = brawl(side_a, side_b, kills=12)
+    insert_kills(db, kills)
+    # Even kills are side B's losses to all of side A, odd kills side A's.
+    assert kills[1].victim_character_id == side_a[0].character_id
+    # An import stores NULL for a killmail that came without zKillboard values
+    # and has no priced type.
+    db.execute(
+        "UPDATE killmails SET total_value = NULL WHERE killmail_id = ANY(%s)",
+        ([kills[0].killmail_id, kills[1].killmail_id],),
+    )
+    totals.rebuild(db)
+    detect_all(db)
+    return db, side_a[0]
+
+
+def isk_row(page: EntityPage) -> tuple[str, str, str, str]:
+    [row] = [row for row in summary_rows(page) if row[0] == "ISK destroyed"]
+    return row
+
+
+def test_character_isk_marks_unvalued_kills(
+    unvalued_db: tuple[Database, FleetPilot],
+) -> None:
+    """A character's ISK destroyed and lost left out kills without a value
+    and did not say so."""
+    db, pilot = unvalued_db
+    assert pilot.character_id is not None
+    character = EntityRef(EntityKind.CHARACTER, pilot.character_id, None)
+    page = load_page(db, character, Period.ALL)
+    assert page.summary.kills == 6
+    assert page.summary.kills_without_value == 1
+    assert page.summary.losses == 1
+    assert page.summary.losses_without_value == 1
+    destroyed = format_isk(page.summary.isk_destroyed)
+    # Its one loss has no value at all, so its ISK lost is unknown.
+    assert isk_row(page) == ("ISK destroyed", f"{destroyed}+", "ISK lost", "?")
+
+
+def test_corporation_isk_unmarked_from_totals(
+    unvalued_db: tuple[Database, FleetPilot],
+) -> None:
+    """The daily totals do not count kills without a value, so a page read
+    from them leaves its ISK unmarked. A page read from the killmails marks
+    it."""
+    db, _ = unvalued_db
+    corporation = EntityRef(EntityKind.CORPORATION, 98_000_801, None)
+    from_totals = load_page(db, corporation, Period.ALL)
+    assert from_totals.summary.kills == 6
+    assert from_totals.summary.kills_without_value is None
+    assert from_totals.summary.losses_without_value is None
+    assert "+" not in "".join(isk_row(from_totals))
+    from_killmails = load_page(db, corporation, Period.ALL, from_totals=False)
+    assert from_killmails.summary.kills_without_value == 1
+    assert from_killmails.summary.losses_without_value == 1
+    assert isk_row(from_killmails) == (
+        "ISK destroyed",
+        format_isk(from_killmails.summary.isk_destroyed) + "+",
+        "ISK lost",
+        format_isk(from_killmails.summary.isk_lost) + "+",
+    )
+    # The page's JSON is the same both ways.
+    assert from_totals.as_json() == from_killmails.as_json()
+
+
+async def test_page_battle_isk_marks_unvalued_kills(
+    unvalued_db: tuple[Database, FleetPilot],
+) -> None:
+    """The battles tab showed a battle's ISK without saying it leaves out
+    kills without a value."""
+    db, _ = unvalued_db
+    corporation = EntityRef(EntityKind.CORPORATION, 98_000_801, None)
+    [battle] = load_page(db, corporation, Period.ALL).battles
+    assert battle.kills_without_value == 2
+    app = RecentApp()
+    async with app.run_test(size=(80, 24)):
+        table = app.query_one(BattleTable)
+        table.show(
+            [battle, dataclasses.replace(battle, battle_id=0, kills_without_value=0)]
+        )
+        isk = [str(cell) for cell in table.get_row(str(battle.battle_id))][5]
+        assert isk == format_isk(battle.isk_destroyed) + "+"
+        valued = [str(cell) for cell in table.get_row("0")][5]
+        assert valued == format_isk(battle.isk_destroyed)

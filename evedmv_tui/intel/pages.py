@@ -68,6 +68,11 @@ class Summary:
     kills_with_players: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
+    kills_without_value: int | None = None
+    """Kills with no ISK value, which ``isk_destroyed`` leaves out; None when
+    unknown, because part of the period came from the daily totals."""
+    losses_without_value: int | None = None
+    """Losses with no ISK value, which ``isk_lost`` leaves out; None as above."""
 
     @property
     def isk_efficiency(self) -> float | None:
@@ -140,6 +145,8 @@ class EntityBattle:
     kind: str
     entity_killmails: int
     """The entity's kills and losses in the battle."""
+    kills_without_value: int = 0
+    """The battle's kills with no ISK value, which ``isk_destroyed`` leaves out."""
 
 
 def recent_heading(period: Period) -> str:
@@ -251,6 +258,8 @@ class _AggregateRow:
     kills_with_players: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
+    kills_without_value: int | None
+    losses_without_value: int | None
     latest_corporation_id: int | None
     latest_alliance_id: int | None
     since: dt.datetime | None
@@ -403,6 +412,8 @@ def _build_page(
         row.kills_with_players,
         row.first_seen,
         row.last_seen,
+        row.kills_without_value,
+        row.losses_without_value,
     )
     return EntityPage(
         entity=dataclasses.replace(entity, name=names.get(entity.entity_id)),

@@ -15,6 +15,17 @@ def format_percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
+def _isk_text(value: float, count: int, without_value: int | None) -> str:
+    """Format the ISK of ``count`` killmails, ``without_value`` of them unvalued.
+
+    The sum leaves those out, so it ends in ``+``, or is ``?`` when none of
+    the killmails has a value. None (not counted) leaves the sum unmarked.
+    """
+    if without_value and without_value >= count:
+        return "?"
+    return format_isk(value) + ("+" if without_value else "")
+
+
 def summary_rows(page: EntityPage) -> list[tuple[str, str, str, str]]:
     """Return the summary as (label, value, label, value) rows."""
     s = page.summary
@@ -23,9 +34,9 @@ def summary_rows(page: EntityPage) -> list[tuple[str, str, str, str]]:
         ("Kills", format_count(s.kills), "Losses", format_count(s.losses)),
         (
             "ISK destroyed",
-            format_isk(s.isk_destroyed),
+            _isk_text(s.isk_destroyed, s.kills, s.kills_without_value),
             "ISK lost",
-            format_isk(s.isk_lost),
+            _isk_text(s.isk_lost, s.losses, s.losses_without_value),
         ),
         (
             "ISK efficiency",

@@ -146,7 +146,12 @@ class BattleTable(KeyedTable):
                     battle.kind,
                     battle.kills,
                     battle.entity_killmails,
-                    right(format_isk(battle.isk_destroyed)),
+                    # + as in the battles list: the ISK leaves out kills
+                    # without a value.
+                    right(
+                        format_isk(battle.isk_destroyed)
+                        + ("+" if battle.kills_without_value else "")
+                    ),
                 ],
             )
             for battle in battles

@@ -27,12 +27,22 @@ entity_battles AS (
     FROM battle_killmails bk JOIN involved i USING (killmail_id)
     GROUP BY bk.battle_id
 )
-SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
-       (SELECT string_agg(s.solar_system_name, ', ' ORDER BY s.solar_system_name)
-        FROM solar_systems s
-        WHERE s.solar_system_id = ANY(b.solar_system_ids)) AS system_names,
-       b.kills, b.pilots, b.isk_destroyed, b.kind, eb.entity_killmails
-FROM entity_battles eb
-JOIN battles b USING (battle_id)
-ORDER BY b.start_time DESC, b.battle_id DESC
-LIMIT %(limit)s
+-- The outer query reads the stored metrics of the listed battles only,
+-- for their count of kills without an ISK value.
+SELECT listed.*,
+       coalesce((m.metrics -> 'completeness' ->> 'kills_without_value')::integer,
+                0) AS kills_without_value
+FROM (
+    SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
+           (SELECT string_agg(s.solar_system_name, ', '
+                              ORDER BY s.solar_system_name)
+            FROM solar_systems s
+            WHERE s.solar_system_id = ANY(b.solar_system_ids)) AS system_names,
+           b.kills, b.pilots, b.isk_destroyed, b.kind, eb.entity_killmails
+    FROM entity_battles eb
+    JOIN battles b USING (battle_id)
+    ORDER BY b.start_time DESC, b.battle_id DESC
+    LIMIT %(limit)s
+) listed
+JOIN battles m USING (battle_id)
+ORDER BY listed.start_time DESC, listed.battle_id DESC

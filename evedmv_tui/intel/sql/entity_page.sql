@@ -59,13 +59,15 @@ kills AS MATERIALIZED (
     SELECT ks.killmail_id, ks.killmail_time, ks.own_rows, ks.own_players,
            k.attacker_count, k.solar_system_id,
            coalesce(k.total_value, 0) AS value,
+           k.total_value IS NULL AS unvalued,
            k.victim_corporation_id, k.victim_alliance_id
     FROM kill_set ks
     JOIN killmails k USING (killmail_id, killmail_time)
 ),
 losses AS MATERIALIZED (
     SELECT k.killmail_id, k.killmail_time, k.solar_system_id,
-           coalesce(k.total_value, 0) AS value, k.victim_ship_type_id
+           coalesce(k.total_value, 0) AS value,
+           k.total_value IS NULL AS unvalued, k.victim_ship_type_id
     FROM killmails k, span
     WHERE k.{victim} = %(entity_id)s
       AND k.killmail_time > span.since AND k.killmail_time < span.cut
@@ -125,27 +127,38 @@ stored_tops AS MATERIALIZED (
       AND t.day >= (span.cut AT TIME ZONE 'UTC')::date
       AND t.day <= (span.until AT TIME ZONE 'UTC')::date
 ),
--- Summary parts: the killmails read, then the stored days.
+-- Summary parts: the killmails read, then the stored days. The kills and
+-- losses without an ISK value are counted only in the killmails read, and
+-- stored_days counts the days read from the daily totals instead.
 summary_parts AS (
     SELECT count(*) AS kills, 0 AS losses,
            coalesce(sum(value::numeric), 0) AS isk_destroyed,
            0 AS isk_lost, 0 AS solo_kills, 0 AS gang_kills,
            0 AS players_on_kills, 0 AS kills_with_players,
-           min(killmail_time) AS first_seen, max(killmail_time) AS last_seen
+           min(killmail_time) AS first_seen, max(killmail_time) AS last_seen,
+           count(*) FILTER (WHERE unvalued) AS kills_without_value,
+           0 AS losses_without_value, 0 AS stored_days
     FROM kills
     UNION ALL
     SELECT 0, count(*), 0, coalesce(sum(value::numeric), 0), 0, 0, 0, 0,
-           min(killmail_time), max(killmail_time)
+           min(killmail_time), max(killmail_time), 0,
+           count(*) FILTER (WHERE unvalued), 0
     FROM losses
     UNION ALL
     SELECT 0, 0, 0, 0, count(*) FILTER (WHERE players = 1),
            count(*) FILTER (WHERE players >= 2), coalesce(sum(players), 0),
-           count(*) FILTER (WHERE players >= 1), NULL, NULL
+           count(*) FILTER (WHERE players >= 1), NULL, NULL, 0, 0, 0
     FROM gangs
     UNION ALL
+    -- TODO: the daily totals do not count kills and losses without an ISK
+    -- value, so a corporation or alliance page that reads whole days from
+    -- them cannot mark its ISK as leaving such kills out. Counting them
+    -- needs two columns in intel_entity_days, kept by intel_totals_add()
+    -- and the trigger that moves value changes into the totals.
     SELECT sum(kills), sum(losses), sum(isk_destroyed), sum(isk_lost),
            sum(solo_kills), sum(gang_kills), sum(players_on_kills),
-           sum(kills_with_players), min(first_seen), max(last_seen)
+           sum(kills_with_players), min(first_seen), max(last_seen), 0, 0,
+           count(*)
     FROM stored_days
 ),
 summary AS (
@@ -157,7 +170,12 @@ summary AS (
            coalesce(sum(gang_kills), 0)::bigint AS gang_kills,
            coalesce(sum(players_on_kills), 0)::bigint AS players_on_kills,
            coalesce(sum(kills_with_players), 0)::bigint AS kills_with_players,
-           min(first_seen) AS first_seen, max(last_seen) AS last_seen
+           min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+           -- NULL: unknown, because part of the period came from stored days.
+           CASE WHEN sum(stored_days) = 0 THEN sum(kills_without_value)::bigint
+           END AS kills_without_value,
+           CASE WHEN sum(stored_days) = 0 THEN sum(losses_without_value)::bigint
+           END AS losses_without_value
     FROM summary_parts
 ),
 -- The latest corporation and alliance the entity appeared in, from its
@@ -290,7 +308,7 @@ ranked AS (
 SELECT
     s.kills, s.losses, s.isk_destroyed, s.isk_lost, s.solo_kills,
     s.gang_kills, s.players_on_kills, s.kills_with_players, s.first_seen,
-    s.last_seen,
+    s.last_seen, s.kills_without_value, s.losses_without_value,
     (SELECT corporation_id FROM latest) AS latest_corporation_id,
     (SELECT alliance_id FROM latest) AS latest_alliance_id,
     nullif(span.since, '-infinity') AS since, span.until,
