@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from textual.app import App
-from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs, Tree
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cache import CacheRegistry, CacheStats
@@ -34,6 +34,7 @@ from evedmv_tui.monitor.activity import (
 from evedmv_tui.monitor.appside import CacheRow, OperationRow
 from evedmv_tui.monitor.capabilities import MonitorCapabilities, PanelProblem
 from evedmv_tui.monitor.delta import StatementDelta
+from evedmv_tui.monitor.explain import ExplainResult, PlanNode
 from evedmv_tui.monitor.findings import build_alerts
 from evedmv_tui.monitor.memory import (
     MIB,
@@ -1018,6 +1019,21 @@ async def test_alerts_tab_lists_regressions(settings: Settings) -> None:
         # error and two warnings, and the critical regression as an error.
         summary = str(screen.query_one("#perf-summary", Static).render())
         assert "✖ 2 errors ▲ 2 warnings" in summary
+
+
+async def test_plan_analyze_figures_fit_80_columns() -> None:
+    """After ANALYZE, a node's measured figures followed its estimates on one
+    line and ran past the dialog's edge at 80 columns until → scrolled."""
+    node = PlanNode("Result", None, None, 0.0, 0.01, 1.0, 4, 12010.942, 1.0, 1, "", ())
+    result = ExplainResult(node, "plain", True, 0.028, 12010.962, None, [])
+    app: App[None] = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(PlanScreen("select pg_sleep(12) as c", result))
+        await pilot.pause()
+        tree = app.screen.query_one(Tree)
+        lines = [tree.render_line(y).text for y in range(tree.size.height)]
+        assert any("Result  cost=0.00..0.01 rows=1 width=4" in line for line in lines)
+        assert any("actual time=12010.942 ms rows=1 loops=1" in line for line in lines)
 
 
 async def test_confirm_names_query_on_one_line() -> None:

@@ -97,17 +97,29 @@ class PlanNode:
         return " ".join(parts)
 
     @property
-    def cost_text(self) -> str:
-        text = (
+    def estimate_text(self) -> str:
+        """The planner's estimates, as EXPLAIN writes them."""
+        return (
             f"cost={self.startup_cost:.2f}..{self.total_cost:.2f}"
             f" rows={self.plan_rows:.0f} width={self.plan_width}"
         )
-        if self.actual_total_ms is not None:
-            text += (
-                f" (actual time={self.actual_total_ms:.3f} ms"
-                f" rows={self.actual_rows or 0:.0f} loops={self.loops or 0})"
-            )
-        return text
+
+    @property
+    def actual_text(self) -> str | None:
+        """The measured time, rows and loops after ANALYZE, or None before it."""
+        if self.actual_total_ms is None:
+            return None
+        return (
+            f"actual time={self.actual_total_ms:.3f} ms"
+            f" rows={self.actual_rows or 0:.0f} loops={self.loops or 0}"
+        )
+
+    @property
+    def cost_text(self) -> str:
+        actual = self.actual_text
+        if actual is None:
+            return self.estimate_text
+        return f"{self.estimate_text} ({actual})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

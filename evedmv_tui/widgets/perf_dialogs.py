@@ -119,14 +119,25 @@ class TextScreen(ModalScreen[None]):
 
 def plan_label(node: PlanNode) -> Text:
     label = Text(node.title, style="bold")
-    label.append(f"  {node.cost_text}")
+    label.append(f"  {node.estimate_text}")
     return label
+
+
+def _add_leaves(branch: TreeNode[PlanNode], node: PlanNode) -> None:
+    """Add the node's ANALYZE figures and its conditions under its label.
+
+    The figures get a line of their own, because after the estimates they
+    ran past the right edge of the dialog at 80 columns.
+    """
+    if node.actual_text is not None:
+        branch.add_leaf(Text(node.actual_text))
+    if node.detail:
+        branch.add_leaf(Text(node.detail))
 
 
 def _add_nodes(parent: TreeNode[PlanNode], node: PlanNode) -> None:
     branch = parent.add(plan_label(node), data=node, expand=True)
-    if node.detail:
-        branch.add_leaf(Text(node.detail))
+    _add_leaves(branch, node)
     for child in node.children:
         _add_nodes(branch, child)
 
@@ -154,8 +165,7 @@ class PlanScreen(ModalScreen[None]):
             summary += f", execution {result.execution_ms:.3f} ms"
         tree: Tree[PlanNode] = Tree(plan_label(result.plan), data=result.plan)
         tree.root.expand()
-        if result.plan.detail:
-            tree.root.add_leaf(Text(result.plan.detail))
+        _add_leaves(tree.root, result.plan)
         for child in result.plan.children:
             _add_nodes(tree.root, child)
         with Vertical():
