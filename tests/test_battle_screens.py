@@ -1307,7 +1307,10 @@ async def test_third_party_efficiency_names_its_opponents(
             value = "-" if efficiency is None else f"{efficiency:.1%}"
             assert f"efficiency {value}" in text
             if side["third_party"]:
-                assert "against sides 1, 2\n" in text
+                # The moved corporations of A fought only B's ships.
+                opponents = side["opponents"]
+                assert len(opponents) == 1
+                assert f"against side {opponents[0]}\n" in text
         assert sum(side["third_party"] for side in screen.report.sides) == 2
 
 

@@ -183,6 +183,37 @@ def test_third_party_stays_apart() -> None:
     assert a_row["isk_destroyed_of_opponents"] < a_row["isk_destroyed"]
 
 
+def test_third_party_efficiency_counts_the_sides_it_fought() -> None:
+    """C, moved to a side of its own, killed only D's ships. Counted against
+    the principal sides A and B, C had no efficiency at all."""
+    side_a, side_b = alliance_fleets()
+    side_c = fleet(4, 98_000_060, 99_000_060)
+    side_d = fleet(4, 98_000_070, 99_000_070)
+    kills = brawl(side_a, side_b, kills=40)
+    for number in range(8):
+        kills.append(kill(number + 0.25, side_a[number], side_d))
+        kills.append(kill(number + 0.35, side_b[number], side_d))
+        kills.append(kill(number + 0.45, side_d[number % 4], side_a))
+        kills.append(kill(number + 0.55, side_d[number % 4], side_b))
+    for number in range(4):
+        kills.append(kill(number + 0.65, side_d[number], side_c))
+    [cluster] = cluster_all(kills)
+    own_side = Override("alliance", 99_000_060, None, None, 1)
+    sides = assign_sides(cluster.kills, PARAMS, [own_side])
+    metrics = build_metrics(cluster.kills, sides, {}, PARAMS)
+    rows = {row["side"]: row for row in metrics["sides"]}
+    a_side, b_side, c_side, d_side = (
+        sides.unit_sides[alliance]
+        for alliance in (99_000_001, 99_000_002, 99_000_060, 99_000_070)
+    )
+    assert rows[c_side]["third_party"]
+    assert rows[c_side]["opponents"] == [d_side]
+    assert rows[c_side]["efficiency"] == 1.0
+    assert rows[d_side]["opponents"] == sorted([a_side, b_side, c_side])
+    # The principal sides still count only each other.
+    assert rows[a_side]["opponents"] == [b_side]
+
+
 def test_negligible_attacker_is_not_hostile() -> None:
     """An alliance that did 1 % of the damage on B's losses stays with A."""
     side_a, side_b = alliance_fleets()

@@ -170,6 +170,7 @@ def test_efficiency_text_names_opponents() -> None:
     third = side(3) | {"third_party": True, "opponents": [2, 1], "efficiency": 0.0}
     assert efficiency_text(principal) == "50.0%"
     assert efficiency_text(third) == "0.0% against sides 1, 2"
+    assert efficiency_text(third | {"opponents": [4]}) == "0.0% against side 4"
     assert efficiency_text(third | {"efficiency": None}) == "- against sides 1, 2"
 
 

@@ -32,9 +32,9 @@ def render(report: BattleReport, fmt: str) -> str:
 def efficiency_text(side: Mapping[str, Any]) -> str:
     """Return a side's efficiency as a percentage, or "-" when it has none.
 
-    A third party's efficiency counts only its kills of the principal sides'
-    ships, so it can be 0 while the side destroyed other third parties. Its
-    text names those sides, for example "0.0% against sides 1, 2".
+    A third party's efficiency counts only the sides it fought (those whose
+    ships it destroyed or that destroyed its ships), so its text names them,
+    for example "0.0% against sides 1, 2" or "100.0% against side 4".
     """
     value, qualifier = _efficiency_parts(side)
     return value + qualifier
@@ -50,8 +50,10 @@ def _efficiency_parts(side: Mapping[str, Any]) -> tuple[str, str]:
     text = "-" if value is None else f"{value:.1%}"
     qualifier = ""
     if side.get("third_party"):
-        opponents = ", ".join(str(n) for n in sorted(side.get("opponents", [])))
-        qualifier = f" against sides {opponents}" if opponents else " (third party)"
+        numbers = sorted(side.get("opponents", []))
+        opponents = ", ".join(str(n) for n in numbers)
+        noun = "side" if len(numbers) == 1 else "sides"
+        qualifier = f" against {noun} {opponents}" if opponents else " (third party)"
     return text, qualifier
 
 

@@ -76,6 +76,21 @@ class _Side:
     )
 
 
+def _third_party_opponents(number: int, per_side: Mapping[int, _Side]) -> list[int]:
+    """Return the sides a third party destroyed ships of or lost ships to.
+
+    Two third parties that fought only each other are each other's
+    opponents; counting them against the principal sides gave one of them
+    no efficiency at all and the other 0 %.
+    """
+    opponents = set(per_side[number].isk_destroyed_by_victim_side)
+    for other, side in per_side.items():
+        if number in side.isk_destroyed_by_victim_side:
+            opponents.add(other)
+    opponents.discard(number)
+    return sorted(opponents)
+
+
 def _attacker_sides(
     kills: Sequence[Kill], sides: SideAssignment
 ) -> dict[tuple[int | None, int | None, int | None, int | None], int]:
@@ -231,7 +246,7 @@ def build_metrics(
         if number in principal:
             opponents = [n for n in principal if n != number]
         else:
-            opponents = list(principal)
+            opponents = _third_party_opponents(number, per_side) or list(principal)
         against = sum(side.isk_destroyed_by_victim_side.get(n, 0.0) for n in opponents)
         denominator = against + side.isk_lost
         fielded: collections.Counter[str] = collections.Counter()
