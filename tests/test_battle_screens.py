@@ -46,6 +46,7 @@ from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.status import message_log
 from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import format_isk, time_format
 from tests.conftest import assert_footer_fits
@@ -1698,3 +1699,31 @@ def test_header_breaks_between_figures(
     assert all(len(line) <= 80 for line in lines)
     # The header shows at most 4 lines: the place and three lines of figures.
     assert len(lines) <= 4
+
+
+async def test_move_without_connection_says_it_was_not_stored(
+    battles_db: Database, settings: Settings
+) -> None:
+    """A move pressed while disconnected only said "not connected", which did
+    not tell that the move was lost."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("battle", biggest.battle_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BattleReportScreen)
+        await pilot.press("5")
+        entities = screen.query_one("#battle-entities", KeyedTable)
+        entities.focus()
+        entities.move_cursor(row=entities.row_keys.index("corporation:98000502"))
+        db = app.db
+        assert db is not None
+        app.db = None
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        app.db = db
+        texts = [m.text for m in message_log(app).messages]
+        assert any("The move was not stored" in text for text in texts), texts
+        assert stored_overrides(battles_db) == []

@@ -628,8 +628,21 @@ class BattleReportScreen(DashboardScreen):
             move_entity(db, self.battle_id, kind, entity_id, side_no)
             return load_report(db, self.battle_id)
 
-        self.run_query(run, then=self._moved, group="move")
+        self.run_query(run, then=self._moved, group="move", on_error=self._move_failed)
         return True
+
+    def _move_failed(self, error: Exception) -> None:
+        """Say that a move that failed on a lost connection was not stored."""
+        from evedmv_tui.app import is_connection_error
+
+        if is_connection_error(error):
+            self.notify(
+                "The move was not stored: the database is unavailable."
+                " Press the key again once the status bar says connected.",
+                title="Not moved",
+                severity="warning",
+                markup=False,
+            )
 
     def _moved(self, report: BattleReport) -> None:
         self.show_report(report)
