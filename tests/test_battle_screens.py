@@ -863,6 +863,25 @@ def test_filter_isk_shown_as_isk(typed: str, echoed: str) -> None:
     assert describe_filter(parse_filter(typed)) == echoed
 
 
+async def test_unknown_place_in_filter_is_named(
+    battles_db: Database, settings: Settings
+) -> None:
+    """A misspelt system read as "no battle matches", as if none happened
+    there, while 'evedmv battles list --system' names the unknown place."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_battles(app, pilot)
+        await pilot.press("f", *"system=Nowhere", "enter")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#battles-summary").render())
+        assert "no solar system named 'Nowhere' is stored" in summary
+        assert "no battle matches" not in summary
+        await pilot.press("f", "ctrl+u", *"system=Jita", "enter")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#battles-summary").render())
+        assert "is stored" not in summary
+
+
 async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(120, 40)) as pilot:

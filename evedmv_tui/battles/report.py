@@ -131,6 +131,9 @@ class BattleList:
     """When nothing matches because every stored battle ended before
     ``since``: the end of the latest one, so the caller can say how far
     back to look."""
+    unknown_places: list[str] = dataclasses.field(default_factory=list)
+    """When nothing matches: the system and region filters that name no
+    stored place (see :func:`unknown_places`)."""
 
 
 BATTLE_ORDERS = ("start", "kills", "pilots", "isk", "duration")
@@ -337,6 +340,7 @@ def find_battles(
             row=_ListedBattle,
         )
         latest_end = None
+        unknown = [] if rows else unknown_places(db, criteria)
         if not rows and criteria.since is not None:
             latest = db.fetch_value(load_sql(_PACKAGE, "battles_latest_end"))
             if latest is not None and latest < criteria.since:
@@ -357,7 +361,7 @@ def find_battles(
         )
         for row in rows
     ]
-    return BattleList(battles, rows[0].matches if rows else 0, latest_end)
+    return BattleList(battles, rows[0].matches if rows else 0, latest_end, unknown)
 
 
 def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:

@@ -29,7 +29,6 @@ from evedmv_tui.battles.report import (
     find_battles,
     list_sides,
     load_report,
-    unknown_places,
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
 from evedmv_tui.battles.sides import format_isk
@@ -305,7 +304,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         criteria = _criteria(args)
         found = find_battles(db, criteria)
         battles = found.battles
-        unknown = [] if battles else unknown_places(db, criteria)
+        unknown = found.unknown_places
         sides = list_sides(db, [b.battle_id for b in battles])
         label_ids = {s.label_id for rows in sides.values() for s in rows if s.label_id}
         names = resolve_names(db, label_ids)

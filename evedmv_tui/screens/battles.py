@@ -267,6 +267,8 @@ class BattlesScreen(DashboardScreen):
         """Battles the filter matches in the store; None until the first load."""
         self.latest_end: dt.datetime | None = None
         """The latest battle's end, when the time filter is after it."""
+        self.unknown_places: list[str] = []
+        """The filter's system and region names that no stored place has."""
         self.poll_timer: Timer | None = None
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
@@ -314,6 +316,7 @@ class BattlesScreen(DashboardScreen):
         self.shown_sort_index = sort_index
         self.matches = found.matches
         self.latest_end = found.latest_end
+        self.unknown_places = found.unknown_places
         self._render_rows()
         if new_order:
             table = self.query_one(KeyedTable)
@@ -366,6 +369,9 @@ class BattlesScreen(DashboardScreen):
         filter_text = describe_filter(self.criteria)
         if self.evedmv_app.db is None:
             parts.append(DATABASE_UNAVAILABLE)
+        elif self.matches == 0 and self.unknown_places:
+            unknown = "; ".join(self.unknown_places)
+            parts.append(f"{unknown}: press f to change the filter")
         elif self.matches == 0 and self.latest_end is not None:
             parts.append(
                 f"the latest battle ended {self.latest_end:%Y-%m-%d %H:%M}:"
