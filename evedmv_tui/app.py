@@ -44,7 +44,7 @@ Polling
     so a slow query never stacks up refreshes.
 
 Status bar
-    ``app.set_alert_count(count, worst_severity)`` and
+    ``app.set_alert_count(count, worst_severity, acknowledged=n)`` and
     ``app.set_status(message, severity)`` may be called from any thread.
 """
 
@@ -611,25 +611,36 @@ class EvedmvApp(App[int]):
         self.sub_title = state.describe_long()
 
     def set_alert_count(
-        self, count: int, worst_severity: object = None, worst_label: str | None = None
+        self,
+        count: int,
+        worst_severity: object = None,
+        worst_label: str | None = None,
+        acknowledged: int = 0,
     ) -> None:
-        """Show ``count`` unacknowledged alerts, worst ``worst_severity`` (any thread).
+        """Show ``count`` open alerts, worst ``worst_severity`` (any thread).
 
         ``worst_severity`` is a :class:`~evedmv_tui.widgets.status.Severity`,
         a name such as ``"warning"``, or an enum whose name is one. It sets
         the colour. ``worst_label`` is the word shown for it, as the alert
         table writes it: None shows the severity's name, and an empty label
-        leaves the worst out.
+        leaves the worst out. ``acknowledged`` of the ``count`` alerts are
+        acknowledged. The figures change in one update of the status.
         """
-        if count < 0:
-            raise ValueError(f"alert count must not be negative, got {count}")
+        if not 0 <= acknowledged <= count:
+            raise ValueError(
+                f"alert counts must satisfy 0 <= acknowledged <= count,"
+                f" got {acknowledged} of {count}"
+            )
         severity = Severity.parse(worst_severity) if count else Severity.OK
         if not self._on_ui_thread():
-            self.call_from_thread(self.set_alert_count, count, severity, worst_label)
+            self.call_from_thread(
+                self.set_alert_count, count, severity, worst_label, acknowledged
+            )
             return
         self.status = dataclasses.replace(
             self.status,
             alert_count=count,
+            alert_acknowledged=acknowledged,
             alert_severity=severity,
             alert_label=worst_label,
         )

@@ -359,8 +359,21 @@ async def test_alert_count_from_another_thread(
             await pilot.pause(0.01)
         await pilot.pause()
         assert static_text(app, "#status-alerts") == "2 alerts, worst warning"
-        with pytest.raises(ValueError, match="must not be negative"):
+        thread = threading.Thread(
+            target=app.set_alert_count, args=(2, "warning", None, 1)
+        )
+        thread.start()
+        while thread.is_alive():
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert (
+            static_text(app, "#status-alerts")
+            == "2 alerts, 1 acknowledged, worst warning"
+        )
+        with pytest.raises(ValueError, match="must satisfy"):
             app.set_alert_count(-1)
+        with pytest.raises(ValueError, match="must satisfy"):
+            app.set_alert_count(1, acknowledged=2)
 
 
 async def test_worker_errors_become_notifications(settings: Settings) -> None:

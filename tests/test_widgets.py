@@ -606,7 +606,7 @@ def test_status_alerts_count_acknowledged() -> None:
     assert every.describe_alerts() == "3 alerts acknowledged"
     one = StatusState(alert_count=1, alert_acknowledged=1)
     assert one.describe_alerts() == "1 alert acknowledged"
-    # A count set without the acknowledged one, as set_alert_count does.
+    # An acknowledged count above the count is capped at it.
     fewer = dataclasses.replace(state, alert_count=2, alert_acknowledged=5)
     assert fewer.describe_alerts() == "2 alerts acknowledged"
 

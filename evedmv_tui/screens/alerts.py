@@ -12,7 +12,6 @@ bar count, and new high and critical alerts become notifications.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +37,6 @@ from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.baselines import AlertEvent
 from evedmv_tui.store.target import baseline_file, settings_target
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
-from evedmv_tui.widgets.status import Severity as StatusSeverity
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
 from evedmv_tui.widgets.text import truncate
 
@@ -133,14 +131,8 @@ class AlertCenter:
         elif pending:
             label = severity_text(max(pending, key=lambda a: a.severity))
         app: Any = self.app
-        # One update of the app's status, so the count, the acknowledged
-        # count and the worst severity never show out of step.
-        app.status = dataclasses.replace(
-            app.status,
-            alert_count=len(active),
-            alert_acknowledged=len(active) - len(pending),
-            alert_severity=StatusSeverity.parse(level if active else None),
-            alert_label=label,
+        app.set_alert_count(
+            len(active), level, label, acknowledged=len(active) - len(pending)
         )
 
     async def acknowledge(self, key: str) -> Alert | None:
