@@ -800,8 +800,12 @@ def test_explain_statement_rejections(db: Database) -> None:
     version = 150000
     with pytest.raises(ExplainError, match="hidden"):
         explain_statement(db, "<insufficient privilege>", version)
-    with pytest.raises(ExplainError, match="has no plan"):
+    with pytest.raises(ExplainError, match=r"^a VACUUM statement has no plan"):
         explain_statement(db, "VACUUM pg_class", version)
+    with pytest.raises(ExplainError, match=r"^an ALTER statement has no plan"):
+        explain_statement(db, "ALTER TABLE names ADD COLUMN x int", version)
+    with pytest.raises(ExplainError, match=r"^an empty statement has no plan"):
+        explain_statement(db, "  ", version)
     with pytest.raises(ExplainError, match="more than one statement"):
         explain_statement(db, "SELECT 1; DROP TABLE names", version)
     with pytest.raises(ExplainError, match="ANALYZE needs real parameter"):

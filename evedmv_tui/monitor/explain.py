@@ -207,8 +207,10 @@ def _check_explainable(query_text: str) -> str:
         )
     keyword = first_keyword(query_text)
     if keyword not in EXPLAINABLE:
+        kind = keyword.upper() or "empty"
+        article = "an" if kind[0] in "AEIOUaeiou" else "a"
         raise ExplainError(
-            f"a {keyword.upper() or 'empty'} statement has no plan; only SELECT,"
+            f"{article} {kind} statement has no plan; only SELECT,"
             " WITH, INSERT, UPDATE, DELETE, VALUES, TABLE and MERGE do"
         )
     if not has_single_statement(query_text):
