@@ -127,6 +127,27 @@ def test_list_json_counts_kills_without_value(
     assert after["isk_destroyed"] == pytest.approx(2.8e8)
 
 
+def test_text_list_marks_kills_without_value(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The text list's ISK ends in + when it leaves out kills, as on screen."""
+    db.execute(
+        "UPDATE killmails SET total_value = NULL WHERE killmail_id IN"
+        " (SELECT killmail_id FROM killmails ORDER BY killmail_id LIMIT 2)"
+    )
+    assert main(["--dsn", fought, "battles", "detect", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[6] == "280.0m+"
+    assert lines[-1] == "+ some kills have no ISK value"
+    db.execute("UPDATE killmails SET total_value = NULL")
+    assert main(["--dsn", fought, "battles", "detect", "--rebuild"]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[6] == "?"
+
+
 def test_json_rounds_isk_to_cents(
     db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

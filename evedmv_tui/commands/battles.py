@@ -367,10 +367,17 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         side_count = f"{battle.side_count}" + (
             "!" if battle.kind == "one-sided" else ""
         )
+        # As on the battles screen: + when the total leaves out kills without
+        # an ISK value, ? when no kill has one.
+        isk = format_isk(battle.isk_destroyed)
+        if battle.kills_without_value >= battle.kills:
+            isk = "?"
+        elif battle.kills_without_value:
+            isk += "+"
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
             f" {minutes:>4}m {battle.kills:>5,} {battle.pilots:>6,}"
-            f" {format_isk(battle.isk_destroyed):>7}  {side_count:<5}"
+            f" {isk:>7}  {side_count:<5}"
             f" {', '.join(battle.system_names)}"
         )
     legend = []
@@ -378,6 +385,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         legend.append("* ongoing")
     if any(b.kind == "one-sided" for b in battles):
         legend.append("! one-sided: the other sides destroyed almost nothing")
+    if any(b.kills_without_value for b in battles):
+        legend.append("+ some kills have no ISK value")
     if legend:
         print("; ".join(legend))
     return 0
