@@ -497,3 +497,41 @@ async def test_palette_search_after_close_is_ignored(
         await pilot.pause()
         assert app._exception is None
         assert app.is_running
+
+
+async def test_escape_from_picked_page_returns_to_matches(
+    settings: Settings, db: Database
+) -> None:
+    """Escape on a page picked from the list of matches closed the screen,
+    so picking another match meant typing the name again."""
+    from textual.widgets import OptionList
+
+    from evedmv_tui.screens.entity import AllianceScreen
+    from evedmv_tui.screens.home import HomeScreen
+    from tests.test_intel_cli import ARROWS
+
+    for entity_id, name in ARROWS.items():
+        insert_name(db, entity_id, "alliance", name)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_submit(app, pilot, "alliance Arrow")
+        await until(pilot, lambda: isinstance(app.screen, AllianceScreen))
+        screen = app.screen
+        assert isinstance(screen, AllianceScreen)
+        options = screen.query_one("#entity-candidates", OptionList)
+        await until(pilot, lambda: options.option_count > 0)
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: screen.page is not None)
+        assert screen.page is not None
+        assert screen.page.entity.entity_id == int(options.get_option_at_index(1).id)
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.page is None
+        assert screen.has_class("-choosing")
+        assert options.option_count == 10
+        assert app.focused is options
+
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))

@@ -211,6 +211,7 @@ class EntityScreen(DashboardScreen):
 
     KIND: ClassVar[EntityKind] = EntityKind.CORPORATION
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back"),
         Binding("1", "period('7d')", "7d", id="entity.period_7d"),
         Binding("2", "period('30d')", "30d", id="entity.period_30d"),
         Binding("3", "period('90d')", "90d", id="entity.period_90d"),
@@ -273,6 +274,10 @@ class EntityScreen(DashboardScreen):
         """The empty period the shown all-time page replaced, if any."""
         self.page: EntityPage | None = None
         self.names = StoredNames()
+        self._candidates: EntityMatches | None = None
+        """The matches shown last for a name that several entities have."""
+        self._picked_from: tuple[int | str, EntityMatches] | None = None
+        """The query and matches of the list the shown page was picked from."""
 
     @property
     def title_text(self) -> str:
@@ -380,7 +385,19 @@ class EntityScreen(DashboardScreen):
         self.entity_query = result.entity.entity_id
         self._show_page(result)
 
+    async def action_back(self) -> None:
+        """Show the list the page was picked from again, or close the screen."""
+        if self._picked_from is None:
+            await self.app.run_action("app.back")
+            return
+        self.entity_query, candidates = self._picked_from
+        self._picked_from = None
+        self.page = None
+        self.refresh_bindings()
+        self._show_candidates(candidates)
+
     def _show_candidates(self, candidates: EntityMatches) -> None:
+        self._candidates = candidates
         title = self.query_one("#entity-title", Static)
         options = self.query_one("#entity-candidates", OptionList)
         options.clear_options()
@@ -462,6 +479,8 @@ class EntityScreen(DashboardScreen):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "entity-candidates" or event.option.id is None:
             return
+        if self._candidates is not None:
+            self._picked_from = (self.entity_query, self._candidates)
         self.entity_query = int(event.option.id)
         self.set_class(False, "-choosing")
         self._focus_tabs()
