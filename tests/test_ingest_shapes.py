@@ -355,6 +355,14 @@ def test_negative_id_named_in_reject() -> None:
     assert reject.killmail_id == -20349486
 
 
+def test_empty_attackers_named_in_plain_words() -> None:
+    """msgspec's own wording leaked into the reason: "is invalid: expected
+    `array` of length >= 1"."""
+    reject = _everef_reject(attackers=[])
+    assert reject.field == "$.attackers"
+    assert reject.reason == "attackers [] is empty, expected at least one entry"
+
+
 def test_unreadable_id_shown_as_text() -> None:
     reject = _everef_reject(killmail_id="12ab")
     assert reject.reason == 'killmail_id is a string ("12ab"), expected an integer'
@@ -443,7 +451,7 @@ def test_invalid_fields_of_wrapped_body() -> None:
     assert reject.field == "$.package.killmail.solar_system_id"
     assert reject.reason == (
         '2 invalid fields: solar_system_id is a string ("Jita"), expected an'
-        " integer; attackers [] is invalid: expected `array` of length >= 1"
+        " integer; attackers [] is empty, expected at least one entry"
     )
 
 

@@ -210,6 +210,13 @@ _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
 _BOUND = re.compile(r"^Expected `(?:int|float)` (<=|>=|<|>) (\S+)$")
 _BOUND_WORDS = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}
 """msgspec's comparison in a range error, in the words of a reject's reason."""
+_LENGTH = re.compile(r"^Expected `(array|str|object)` of length (<=|>=) (\d+)$")
+_LENGTH_UNITS = {
+    "array": ("entry", "entries"),
+    "str": ("character", "characters"),
+    "object": ("key", "keys"),
+}
+"""What a length in msgspec's length error counts, by the value's type."""
 _WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
 _TYPE_WORDS = {
     "int": "an integer",
@@ -412,6 +419,13 @@ def _plain_problem(message: str, value: str) -> str:
         return (
             f"{problem}is out of range: it must be {_BOUND_WORDS[bound[1]]} {bound[2]}"
         )
+    length = _LENGTH.match(message)
+    if length:
+        one, many = _LENGTH_UNITS[length[1]]
+        if length[2] == ">=" and length[3] == "1":
+            return f"{problem}is empty, expected at least one {one}"
+        limit = _BOUND_WORDS[length[2]]
+        return f"{problem}has the wrong length: it must have {limit} {length[3]} {many}"
     if message.startswith("Invalid RFC3339 encoded datetime"):
         return (
             f"{problem}is not a valid time: expected an RFC 3339 date and time"
