@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from rich.text import Text
 from textual import events, work
@@ -244,13 +244,25 @@ class StatementsView:
     text_filter: str = ""
 
 
+K = TypeVar("K")
+
+
+def _kept_on_app(app: App[Any], name: str, kind: Callable[[], K]) -> K:
+    """Return the app's attribute ``name``, set to ``kind()`` on first use.
+
+    The screen is built anew each time it opens; what must outlive it is
+    kept on the app.
+    """
+    value = getattr(app, name, None)
+    if value is None:
+        value = kind()
+        setattr(app, name, value)
+    return cast(K, value)
+
+
 def statements_view(app: App[Any]) -> StatementsView:
     """Return the app's :class:`StatementsView`, creating it on first use."""
-    view = getattr(app, "performance_statements_view", None)
-    if not isinstance(view, StatementsView):
-        view = StatementsView()
-        app.performance_statements_view = view  # type: ignore[attr-defined]
-    return view
+    return _kept_on_app(app, "performance_statements_view", StatementsView)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -283,11 +295,7 @@ class ExplainJobs:
 
 def explain_jobs(app: App[Any]) -> ExplainJobs:
     """Return the app's :class:`ExplainJobs`, creating it on first use."""
-    jobs = getattr(app, "performance_explain_jobs", None)
-    if not isinstance(jobs, ExplainJobs):
-        jobs = ExplainJobs()
-        app.performance_explain_jobs = jobs  # type: ignore[attr-defined]
-    return jobs
+    return _kept_on_app(app, "performance_explain_jobs", ExplainJobs)
 
 
 def performance_in_view(app: App[Any]) -> PerformanceScreen | None:
