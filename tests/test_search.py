@@ -9,10 +9,12 @@ from typing import Any
 import psycopg
 import pytest
 from textual.command import CommandPalette
+from textual.widgets import OptionList
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.intel.search import search, search_parameters
+from evedmv_tui.screens.entity import AllianceScreen
 from evedmv_tui.screens.palette import SearchingCommandPalette
 from evedmv_tui.sde import import_sde
 from evedmv_tui.store.cluster import PrivateCluster
@@ -334,25 +336,33 @@ async def test_palette_enter_after_search_selects_at_once(
         )
 
 
+async def open_arrow_matches(
+    app: EvedmvApp, pilot: Any, db: Database
+) -> tuple[AllianceScreen, OptionList]:
+    """Store 13 alliances named "... Arrow ..." and open the palette's matches."""
+    from tests.test_intel_cli import ARROWS
+
+    for entity_id, name in ARROWS.items():
+        insert_name(db, entity_id, "alliance", name)
+    await type_and_submit(app, pilot, "alliance Arrow")
+    await until(pilot, lambda: isinstance(app.screen, AllianceScreen))
+    screen = app.screen
+    assert isinstance(screen, AllianceScreen)
+    options = screen.query_one("#entity-candidates", OptionList)
+    await until(pilot, lambda: options.option_count > 0)
+    return screen, options
+
+
 async def test_palette_many_matches_tell_how_to_narrow(
     settings: Settings, db: Database
 ) -> None:
     """A name with more than 10 matches listed 10 of them, with no total
     and no word on how to reach the rest."""
-    from textual.widgets import OptionList, Static
+    from textual.widgets import Static
 
-    from evedmv_tui.screens.entity import AllianceScreen
-    from tests.test_intel_cli import ARROWS
-
-    for entity_id, name in ARROWS.items():
-        insert_name(db, entity_id, "alliance", name)
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await type_and_submit(app, pilot, "alliance Arrow")
-        await until(pilot, lambda: isinstance(app.screen, AllianceScreen))
-        screen = app.screen
-        options = screen.query_one("#entity-candidates", OptionList)
-        await until(pilot, lambda: options.option_count > 0)
+        screen, options = await open_arrow_matches(app, pilot, db)
         title = str(screen.query_one("#entity-title", Static).render())
         assert title.startswith("13 alliances match 'Arrow'; the first 10 are")
         assert "type more of the name to narrow the list" in title
@@ -504,22 +514,11 @@ async def test_escape_from_picked_page_returns_to_matches(
 ) -> None:
     """Escape on a page picked from the list of matches closed the screen,
     so picking another match meant typing the name again."""
-    from textual.widgets import OptionList
-
-    from evedmv_tui.screens.entity import AllianceScreen
     from evedmv_tui.screens.home import HomeScreen
-    from tests.test_intel_cli import ARROWS
 
-    for entity_id, name in ARROWS.items():
-        insert_name(db, entity_id, "alliance", name)
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await type_and_submit(app, pilot, "alliance Arrow")
-        await until(pilot, lambda: isinstance(app.screen, AllianceScreen))
-        screen = app.screen
-        assert isinstance(screen, AllianceScreen)
-        options = screen.query_one("#entity-candidates", OptionList)
-        await until(pilot, lambda: options.option_count > 0)
+        screen, options = await open_arrow_matches(app, pilot, db)
         await pilot.press("down", "enter")
         await until(pilot, lambda: screen.page is not None)
         assert screen.page is not None
