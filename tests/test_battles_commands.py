@@ -17,6 +17,7 @@ from evedmv_tui.cli import main
 from evedmv_tui.commands.battles import describe_detection
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import _header
+from evedmv_tui.screens.battles import describe_place
 from evedmv_tui.store.db import Database
 from tests.test_battle_fixtures import (
     brawl,
@@ -192,6 +193,38 @@ def test_list_marks_one_sided_battles(
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[7] == "2!"
     assert lines[-1] == "! one-sided: the other sides destroyed almost nothing"
+
+
+def test_list_names_first_systems_region_first(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A battle in Tama (The Citadel) and Kedama (Black Rise) lists The
+    Citadel first. The battles screen shows the first system with the first
+    region, so regions sorted by name put Black Rise next to Tama."""
+    db.execute(
+        "INSERT INTO regions (region_id, region_name) VALUES"
+        " (10000033, 'The Citadel'), (10000069, 'Black Rise')"
+    )
+    db.execute(
+        "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+        " constellation_id, region_id, security) VALUES"
+        " (30002813, 'Tama', 20000410, 10000033, 0.3),"
+        " (30045328, 'Kedama', 20000785, 10000069, 0.3)"
+    )
+    db.execute(
+        "UPDATE battles SET solar_system_ids = '{30002813,30045328}',"
+        " region_ids = '{10000033,10000069}'"
+    )
+    (battle,) = list_battles(db)
+    assert battle.system_names == ["Tama", "Kedama"]
+    assert battle.region_names == ["The Citadel", "Black Rise"]
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "list", "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["region_names"] == ["The Citadel", "Black Rise"]
+    assert (
+        describe_place(battle, 24) == "Tama +1 (The Citadel, B\N{HORIZONTAL ELLIPSIS}"
+    )
 
 
 def test_list_filters_by_system(

@@ -7,9 +7,15 @@ SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
              FROM unnest(b.solar_system_ids) WITH ORDINALITY AS u (id, n)
              LEFT JOIN solar_systems s ON s.solar_system_id = u.id
              ORDER BY u.n) AS system_names,
+       -- Regions in the order of their first system in solar_system_ids, so
+       -- the first region named is the first system's.
        ARRAY(SELECT r.region_name FROM regions r
              WHERE r.region_id = ANY(b.region_ids)
-             ORDER BY r.region_name) AS region_names,
+             ORDER BY (SELECT min(u.n)
+                       FROM unnest(b.solar_system_ids) WITH ORDINALITY AS u (id, n)
+                       JOIN solar_systems s ON s.solar_system_id = u.id
+                       WHERE s.region_id = r.region_id) NULLS LAST,
+                      r.region_name) AS region_names,
        b.kills, b.pilots, b.isk_destroyed, b.side_count, b.kind, b.confidence,
        b.changed,
        b.end_time > now() - make_interval(secs => %(quiet_seconds)s) AS ongoing,
