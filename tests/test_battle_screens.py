@@ -164,6 +164,39 @@ async def test_battles_filter_and_refresh_keep_cursor(
         assert table.row_count == 1
 
 
+async def test_filter_waits_for_connection(
+    battles_db: Database, settings: Settings
+) -> None:
+    """A filter typed while disconnected is not applied, like a sort. The
+    summary used to name it above the unfiltered rows, which it never loaded."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_battles(app, pilot)
+        table = screen.query_one(KeyedTable)
+        db = app.db
+        assert db is not None
+        app.db = None
+        await pilot.press("f")
+        await pilot.press(*"system=Perimeter", "enter")
+        await settle(pilot)
+        summary = str(screen.query_one("#battles-summary").render())
+        assert "filter system=Perimeter" not in summary
+        assert screen.criteria.system is None
+        assert table.row_count == 2
+        texts = [m.text for m in message_log(app).messages]
+        assert any("filtering needs the database" in text for text in texts), texts
+        field = screen.query_one("#battles-filter", Input)
+        assert field.has_class("editing")
+        assert app.focused is field
+        # Once connected, Enter in the field still open applies the filter.
+        app.db = db
+        await pilot.press("enter")
+        await settle(pilot)
+        summary = str(screen.query_one("#battles-summary").render())
+        assert "filter system=Perimeter" in summary
+        assert table.row_count == 1
+
+
 async def test_battles_of_one_system(battles_db: Database, settings: Settings) -> None:
     """Opened for a system, as a system's search hit does, the list shows the
     battles there, and the filter field starts with that filter."""

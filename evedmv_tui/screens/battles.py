@@ -429,15 +429,26 @@ class BattlesScreen(DashboardScreen):
         field.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Apply the typed filter, which takes a load, so only while connected.
+
+        Without a connection the filter line stays open with the typed text,
+        and the summary keeps naming the filter the rows were loaded with.
+        """
         try:
-            self.criteria = dataclasses.replace(
-                parse_filter(event.value), limit=LIST_LIMIT
-            )
+            criteria = dataclasses.replace(parse_filter(event.value), limit=LIST_LIMIT)
         except ValueError as exc:
             self.notify(
                 str(exc), title="invalid filter", severity="error", markup=False
             )
             return
+        if self.evedmv_app.db is None:
+            self.notify(
+                "filtering needs the database; press Enter again once the"
+                " dashboard reconnects",
+                severity="warning",
+            )
+            return
+        self.criteria = criteria
         event.input.remove_class("editing")
         self.query_one(KeyedTable).focus()
         self.load_data()
