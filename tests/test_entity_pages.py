@@ -350,3 +350,48 @@ async def test_page_battle_isk_marks_unvalued_kills(
         assert isk == format_isk(battle.isk_destroyed) + "+"
         valued = [str(cell) for cell in table.get_row("0")][5]
         assert valued == format_isk(battle.isk_destroyed)
+
+
+@pytest.fixture
+def battles_db(db: Database) -> Database:
+    """Twenty detected fights of corporation 98000801, ten hours apart."""
+    insert_static(db)
+    side_a = fleet(6, 98_000_801, 99_000_801)
+    side_b = fleet(6, 98_000_802, 99_000_802)
+    for number in range(20):
+        insert_kills(db, brawl(side_a, side_b, kills=12, start=number * 600.0))
+    totals.rebuild(db)
+    detect_all(db)
+    return db
+
+
+@pytest.mark.parametrize("size", test_intel_screens.SIZES)
+@pytest.mark.parametrize("key", ["7", "8"])
+async def test_long_table_scrolls_to_cursor(
+    battles_db: Database, settings: Settings, size: tuple[int, int], key: str
+) -> None:
+    """The Recent and Battles tables grew past the bottom of the screen and
+    never scrolled, so End moved the cursor to a row that was not shown."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", 98_000_801)
+        await settle(pilot)
+        await pilot.press("4", key)
+        await settle(pilot)
+        table = app.screen.focused
+        assert isinstance(table, RecentTable | BattleTable)
+        assert table.row_count >= 20
+        body = app.screen.query_one("#body")
+        assert table.region.bottom <= body.region.bottom
+        shown_rows = table.scrollable_content_region.height - table.header_height
+        if size == (80, 24):
+            assert table.row_count > shown_rows
+
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1
+        if table.row_count > shown_rows:
+            assert table.scroll_y > 0
+        first_shown = round(table.scroll_y)
+        assert first_shown <= table.cursor_row < first_shown + shown_rows

@@ -238,7 +238,16 @@ class EntityScreen(DashboardScreen):
             for target, label in OPEN_TARGETS.items()
         ),
     ]
+    # The tabs take the height under the title, so that the recent and battle
+    # tables scroll by themselves and keep the cursor row in view.
     DEFAULT_CSS = """
+    EntityScreen #entity-tabs,
+    EntityScreen #entity-tabs > ContentSwitcher,
+    EntityScreen #entity-tabs TabPane,
+    EntityScreen #entity-tabs RecentTable,
+    EntityScreen #entity-tabs BattleTable {
+        height: 1fr;
+    }
     EntityScreen #entity-title {
         height: auto;
         padding: 0 1;
@@ -258,9 +267,6 @@ class EntityScreen(DashboardScreen):
         grid-size: 2;
         grid-gutter: 0 1;
         height: auto;
-    }
-    EntityScreen #entity-summary-pane {
-        height: 1fr;
     }
     """
 
