@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Tab, TabbedContent
+from textual.widgets import Static, Tab, TabbedContent
 from textual.widgets._footer import FooterKey
 
 from evedmv_tui.app import EvedmvApp
@@ -24,7 +24,9 @@ from evedmv_tui.intel.pages import (
     load_page,
 )
 from evedmv_tui.intel.summary import summary_rows
+from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.entity import (
+    AllianceScreen,
     CharacterScreen,
     CorporationScreen,
     describe_ref,
@@ -33,6 +35,7 @@ from evedmv_tui.screens.entity import (
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.text import format_isk
 from tests import test_intel_screens
 from tests.conftest import assert_footer_fits
@@ -395,3 +398,34 @@ async def test_long_table_scrolls_to_cursor(
             assert table.scroll_y > 0
         first_shown = round(table.scroll_y)
         assert first_shown <= table.cursor_row < first_shown + shown_rows
+
+
+async def test_page_opened_while_disconnected_says_so(
+    app_settings: Settings, world: World
+) -> None:
+    """A page opened without a connection showed "Loading" and an empty
+    heatmap that read "No activity in this period." until the database came
+    back."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        db = app.db
+        assert db is not None
+        app.db = None
+        app.open_screen("alliance", test_intel_screens.ALLIANCE_NAME)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AllianceScreen)
+        title = str(screen.query_one("#entity-title", Static).render())
+        assert title == f"Alliance {test_intel_screens.ALLIANCE_NAME}: " + (
+            DATABASE_UNAVAILABLE
+        )
+        assert not screen.query_one(TabbedContent).display
+
+        app.db = db
+        screen.post_message(DatabaseConnected())
+        await settle(pilot)
+        assert screen.page is not None
+        assert screen.query_one(TabbedContent).display
+        title = str(screen.query_one("#entity-title", Static).render())
+        assert title.startswith(f"{test_intel_screens.ALLIANCE_NAME} [alliance ")

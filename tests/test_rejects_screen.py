@@ -11,8 +11,10 @@ from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cli import main
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.rejects import RejectRow
+from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.rejects import RejectsScreen, clip_start, reject_cells
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
 from tests.test_app import until, wait_connected
 
@@ -96,3 +98,30 @@ def test_time_column_is_utc() -> None:
         "{}",
     )
     assert reject_cells(row)[0] == "01-01 00:30"
+
+
+async def test_opened_while_disconnected_says_so(
+    settings: Settings, db: Database
+) -> None:
+    """Opened without a connection, the summary read "Loading..." until the
+    database came back."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        connected = app.db
+        assert connected is not None
+        app.db = None
+        app.open_screen("rejects")
+        await until(pilot, lambda: isinstance(app.screen, RejectsScreen))
+        screen = app.screen
+        assert isinstance(screen, RejectsScreen)
+        await pilot.pause()
+        summary = screen.query_one("#rejects-summary", Static)
+        assert str(summary.render()) == DATABASE_UNAVAILABLE
+        # The sentence wraps at 80 columns instead of being cut.
+        assert summary.size.height == 2
+
+        app.db = connected
+        screen.post_message(DatabaseConnected())
+        await until(pilot, lambda: screen.rejects is not None)
+        assert text_of(screen, "#rejects-summary").startswith("No rejected records")

@@ -25,6 +25,7 @@ from textual.widgets import (
     Tabs,
 )
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from evedmv_tui.intel.entities import (
     MAX_CANDIDATES,
@@ -49,6 +50,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
 from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import strip_control
 
@@ -260,7 +262,9 @@ class EntityScreen(DashboardScreen):
     EntityScreen.-choosing #entity-candidates {
         display: block;
     }
-    EntityScreen.-choosing TabbedContent, EntityScreen.-not-found TabbedContent {
+    EntityScreen.-choosing TabbedContent,
+    EntityScreen.-not-found TabbedContent,
+    EntityScreen.-unavailable TabbedContent {
         display: none;
     }
     EntityScreen #entity-tops {
@@ -331,6 +335,8 @@ class EntityScreen(DashboardScreen):
         # Start on the tab strip, where Left and Right switch tabs and the Tab
         # key moves into the shown one.
         self._focus_tabs()
+        if self.evedmv_app.db is None:
+            self._show_unavailable()
 
     def _focus_tabs(self) -> None:
         self.query_one("#entity-tabs", TabbedContent).query_one(Tabs).focus()
@@ -378,7 +384,32 @@ class EntityScreen(DashboardScreen):
             name=f"intel.page.{self.KIND.value}",
         )
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Say that the database is unavailable when no page could load."""
+        from evedmv_tui.app import is_connection_error
+
+        worker = event.worker
+        if (
+            event.state is WorkerState.ERROR
+            and worker.group == "load"
+            and self.page is None
+            and worker.error is not None
+            and is_connection_error(worker.error)
+        ):
+            self._show_unavailable()
+
+    def _show_unavailable(self) -> None:
+        """Replace the loading line and hide the tabs until the page loads.
+
+        Without a page, the tabs would show an empty heatmap and zero figures.
+        """
+        self.set_class(True, "-unavailable")
+        self.query_one("#entity-title", Static).update(
+            strip_control(f"{self.title_text}: {DATABASE_UNAVAILABLE}")
+        )
+
     def show_result(self, result: EntityPage | EntityMatches) -> None:
+        self.set_class(False, "-unavailable")
         if isinstance(result, EntityMatches):
             self._show_candidates(result)
             return

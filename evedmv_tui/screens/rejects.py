@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from evedmv_tui.ingest.rejects import RejectRow, count_rejects, list_rejects
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
 from evedmv_tui.widgets.text import truncate
 
@@ -116,7 +117,7 @@ class RejectsScreen(DashboardScreen):
         Binding("r", "reload", "Reload", id="rejects.reload"),
     ]
     DEFAULT_CSS = """
-    RejectsScreen #rejects-summary { height: 1; padding: 0 1; }
+    RejectsScreen #rejects-summary { height: auto; padding: 0 1; }
     RejectsScreen #rejects-table { height: 1fr; }
     RejectsScreen #rejects-detail {
         height: 7;
@@ -139,6 +140,11 @@ class RejectsScreen(DashboardScreen):
         yield Static("Loading...", id="rejects-summary", markup=False)
         yield KeyedTable(COLUMNS, id="rejects-table")
         yield Static("", id="rejects-detail", markup=False)
+
+    def on_mount(self) -> None:
+        if self.evedmv_app.db is None:
+            summary = self.query_one("#rejects-summary", Static)
+            summary.update(DATABASE_UNAVAILABLE)
 
     def load_data(self) -> None:
         self.run_query(load_rejects, then=self.show_rejects, name="rejects")
