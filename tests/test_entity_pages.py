@@ -429,3 +429,34 @@ async def test_page_opened_while_disconnected_says_so(
         assert screen.query_one(TabbedContent).display
         title = str(screen.query_one("#entity-title", Static).render())
         assert title.startswith(f"{test_intel_screens.ALLIANCE_NAME} [alliance ")
+
+
+@pytest.mark.parametrize("size", test_intel_screens.SIZES)
+async def test_top_lists_show_every_column(
+    battles_db: Database, settings: Settings, size: tuple[int, int]
+) -> None:
+    """At 80 columns, a long name pushed the Losses column of "Alliance
+    fought" out of view: its header read ``Loss`` over no numbers."""
+    battles_db.execute(
+        "INSERT INTO names (entity_id, category, name) VALUES"
+        " (99000801, 'alliance', 'Storm Arrow Alliance'),"
+        " (99000802, 'alliance', 'The Remarkably Long Alliance Name'),"
+        " (98000802, 'corporation', 'The Remarkably Long Corporation')"
+    )
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.open_screen("alliance", 99_000_801)
+        await settle(pilot)
+        await pilot.press("4", "6")
+        await settle(pilot)
+        tables = list(app.screen.query(TopListTable))
+        fought = app.screen.query_one("#top-against_alliances", TopListTable)
+        assert str(fought.get_row_at(0)[0]).startswith("The Remarkably")
+        for table in tables:
+            widths = [
+                column.get_render_width(table) for column in table.ordered_columns
+            ]
+            shown = table.scrollable_content_region.width
+            assert sum(widths) <= shown, table.id
+            assert table.max_scroll_x == 0, table.id

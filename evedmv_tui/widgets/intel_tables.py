@@ -5,16 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
+
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
 from evedmv_tui.names import unnamed
-from evedmv_tui.widgets.table import KeyedTable, right
+from evedmv_tui.widgets.table import KeyedTable, plain, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
+
+MAX_NAME_WIDTH = 24
+"""Maximum cells of a name in a top list, when its table is wide enough."""
+
+MIN_NAME_WIDTH = 8
+"""Minimum cells of a name in a top list, however narrow its table is."""
 
 
 class TopListTable(KeyedTable):
     """One top list: name, and kills, losses or both (``counts``).
 
     ``labels`` gives a count column a header other than its title-cased name.
+    Names are cut to the width that the count columns leave, so the counts
+    stay in view in a narrow table.
     """
 
     DEFAULT_CSS = """
@@ -37,18 +47,37 @@ class TopListTable(KeyedTable):
         columns = [("name", title)]
         columns += [(count, labels.get(count, count.title())) for count in self.counts]
         super().__init__(columns, id=id)
+        self._entries: tuple[TopEntry, ...] = ()
+
+    def on_resize(self) -> None:
+        self.show(self._entries)
 
     def show(self, entries: Sequence[TopEntry]) -> None:
+        self._entries = tuple(entries)
+        width = self._name_width()
         self.update_rows(
             (
                 entry.key if entry.key is not None else entry.ship_class,
                 [
-                    truncate(entry.name, 24),
+                    truncate(entry.name, width),
                     *(getattr(entry, count) for count in self.counts),
                 ],
             )
-            for entry in entries
+            for entry in self._entries
         )
+
+    def _name_width(self) -> int:
+        """Return the cells left for names once the count columns are drawn."""
+        room = self.scrollable_content_region.width
+        if room <= 0:
+            # Not laid out yet: on_resize shows the rows again once it is.
+            return MAX_NAME_WIDTH
+        padding = 2 * self.cell_padding
+        for count, (_, label) in zip(self.counts, self.column_specs[1:], strict=True):
+            cells = [str(plain(getattr(entry, count))) for entry in self._entries]
+            widest = max(cell_len(text) for text in [label, *cells])
+            room -= widest + padding
+        return max(MIN_NAME_WIDTH, min(MAX_NAME_WIDTH, room - padding))
 
 
 def _victim_id(item: RecentKillmail) -> str:
