@@ -70,7 +70,7 @@ from textual.content import Content
 from textual.markup import MarkupError
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input
@@ -282,11 +282,16 @@ class EvedmvApp(App[int]):
         """Keys waiting for a field to take focus (see evedmv_tui.keyhold)."""
         for entry in self.screen_entries:
             if entry.key:
-                self.bind(
+                # Priority bindings act when the app reads the key, so the
+                # keys typed right after it (k5001) reach the screen it opens.
+                # check_action hands the key on where the screen or the
+                # focused widget uses it, or a field takes it as text.
+                self._bindings.bind(
                     entry.key,
                     f"open_screen('{entry.name}')",
                     description=entry.title,
                     show=False,
+                    priority=True,
                 )
 
     # -- start-up and shutdown ------------------------------------------------
@@ -787,8 +792,7 @@ class EvedmvApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "quit":
             return True
-        if action == "open_screen" and isinstance(self.focused, Input):
-            # A screen's key that also types text ("/") goes into the field.
+        if action == "open_screen" and not self._screen_key_is_free(parameters):
             return False
         # While a screen shows the size message only quitting acts.
         if getattr(self.screen, "too_small", False):
@@ -796,6 +800,28 @@ class EvedmvApp(App[int]):
         # The home screen is the bottom of the stack: there is nothing to go
         # back to, so its footer does not offer Back.
         return action != "back" or len(self.screen_stack) > 1
+
+    def _screen_key_is_free(self, parameters: tuple[object, ...]) -> bool:
+        """Tell whether the key of the screen named in ``parameters`` may open it.
+
+        Not while a dialog is open, nor when the focused widget is a field
+        (where the key is text) or the screen or focused widget binds the
+        same key for itself (``a`` acknowledges on the Alerts screen).
+        """
+        if isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input):
+            return False
+        try:
+            key = find_entry(str(parameters[0]), self.screen_entries).key
+        except (IndexError, KeyError):
+            return True
+        owners = [self.screen, self.focused]
+        return not any(
+            binding.key == key
+            for owner in owners
+            if owner is not None
+            for cls in type(owner).__mro__
+            for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ()))
+        )
 
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)

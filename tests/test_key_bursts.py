@@ -85,3 +85,16 @@ async def test_slash_typed_in_field(battles_db: Database, settings: Settings) ->
         field = screen.query_one("#battles-filter", Input)
         assert field.value == "a/b"
         assert app.screen is screen
+
+
+async def test_prompt_burst(settings: Settings, db: Database) -> None:
+    """``k5001`` typed at once lost the digits typed before the prompt showed."""
+    from evedmv_tui.widgets.prompt import PromptScreen
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        burst(app, *"k5001")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        field = app.screen.query_one(Input)
+        await until(pilot, lambda: field.value == "5001")

@@ -254,17 +254,6 @@ class DashboardScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.back", "Back", id="back"),
-        # A priority binding acts when the app reads the key, before the
-        # next key of the same burst is routed, so the keys typed right
-        # after the slash reach the Search field (see evedmv_tui.keyhold).
-        Binding(
-            "slash",
-            "app.open_screen('search')",
-            "Search",
-            show=False,
-            priority=True,
-            id="search.open",
-        ),
     ]
     TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {}
     """Actions that act on some tabs of the screen's TabbedContent only, with
