@@ -794,8 +794,9 @@ async def test_battle_row_opens_report(app_settings: Settings, world: World) -> 
 async def test_empty_battles_tab_names_period(
     app_settings: Settings, world: World
 ) -> None:
-    """A page without battles explains the empty tab and names the all-time
-    key, instead of showing an empty table."""
+    """A page without battles explains the empty tab instead of showing an
+    empty table. An entity without any killmail said to press 4 for all time,
+    which then said that no battles are stored."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -812,14 +813,13 @@ async def test_empty_battles_tab_names_period(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, EntityScreen)
+        assert screen.page is not None
+        assert screen.page.period is Period.MONTH
         note = screen.query_one("#entity-battles-note", Static)
         assert note.display
-        text = str(note.render())
-        assert text.startswith("No battles from ")
-        assert text.endswith("Press 4 for all time.")
-        screen.action_period("all")
-        await settle(pilot)
         assert str(note.render()) == "No battles of this entity are stored."
+        heatmap = text_of(app, "#entity-heatmap")
+        assert heatmap.endswith("No kills or losses of this entity are stored.")
 
 
 async def test_palette_search_by_keyboard(app_settings: Settings, world: World) -> None:
@@ -1163,6 +1163,9 @@ async def test_empty_period_names_dates_and_all_time_key(
         heatmap = text_of(app, "#entity-heatmap")
         assert "2021-12-27 18:00 to 2022-01-26 18:00 UTC" in heatmap
         assert "Press 4 for all time." in heatmap
+        battles = text_of(app, "#entity-battles-note")
+        assert battles.startswith("No battles from 2021-12-27 18:00 to ")
+        assert battles.endswith("Press 4 for all time.")
         await pilot.press("4")
         await settle(pilot)
         assert screen.page is not None

@@ -196,9 +196,11 @@ def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
 
     A period ends at the newest killmail stored for anyone, so an entity
     whose activity is older than the period shows nothing until the user
-    widens it. ``missing`` names what the view lists.
+    widens it. ``missing`` names what the view lists. An entity without
+    recent killmails, which ignore the period, has no kills, losses or
+    battles at all, so widening would show nothing either.
     """
-    if page.since is None:
+    if page.since is None or not page.recent:
         return f"No {missing} of this entity are stored."
     all_time = next(key for key, period in PERIOD_KEYS.items() if period.days is None)
     return (
