@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.detect import detect_all
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
+from evedmv_tui.battles.recipe import read_recipe, recipe_of_battle, write_recipe
 from evedmv_tui.battles.report import (
     BattleFilter,
     BattleList,
@@ -195,6 +197,58 @@ async def test_filter_waits_for_connection(
         summary = str(screen.query_one("#battles-summary").render())
         assert "filter system=Perimeter" in summary
         assert table.row_count == 1
+
+
+async def test_export_writes_recipe_too(
+    battles_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """x writes the battle's recipe next to the report's Markdown and JSON,
+    the file --save-recipe writes, and names all three files. The report
+    JSON alone cannot rebuild the battle, as a recipe can."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        await pilot.press("x")
+        await settle(pilot)
+        texts = [m.text for m in message_log(app).messages]
+    stem = settings.state_dir / "exports" / f"battle-{biggest.battle_id}"
+    recipe = Path(f"{stem}.recipe.json")
+    expected = tmp_path / "saved.json"
+    write_recipe(recipe_of_battle(battles_db, biggest.battle_id), expected)
+    assert recipe.read_text() == expected.read_text()
+    assert read_recipe(recipe).systems == tuple(biggest.solar_system_ids)
+    assert Path(f"{stem}.md").exists()
+    assert Path(f"{stem}.json").exists()
+    exported = [text for text in texts if text.startswith("exported")]
+    assert exported == [
+        f"exported {stem}.md, {stem}.json and the recipe {stem}.recipe.json"
+    ]
+    assert screen.report is not None
+
+
+async def test_export_while_disconnected_skips_recipe(
+    battles_db: Database, settings: Settings
+) -> None:
+    """Without a connection x writes the report files and says that the
+    recipe, which comes from the database, was not written."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_report(app, pilot, biggest.battle_id)
+        db = app.db
+        app.db = None
+        await pilot.press("x")
+        await settle(pilot)
+        app.db = db
+        texts = [m.text for m in message_log(app).messages]
+    stem = settings.state_dir / "exports" / f"battle-{biggest.battle_id}"
+    assert Path(f"{stem}.md").exists()
+    assert not Path(f"{stem}.recipe.json").exists()
+    assert any(
+        text.startswith(f"exported {stem}.md and {stem}.json; the recipe needs")
+        for text in texts
+    ), texts
 
 
 async def test_battles_of_one_system(battles_db: Database, settings: Settings) -> None:

@@ -630,3 +630,72 @@ def test_move_rejects_entity_outside_battle(
     )
     overrides = db.fetch_value("SELECT count(*) FROM battle_side_overrides")
     assert overrides == 0
+
+
+def test_report_json_given_as_recipe(
+    fought: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report JSON, which the report's export key writes too, given to
+    --recipe says it is a report and how to write a recipe, instead of
+    naming a field of the report as invalid."""
+    battle_id = list_battles(db)[0].battle_id
+    show = ["--dsn", fought, "battles", "show"]
+    capsys.readouterr()
+    assert main([*show, str(battle_id), "--format", "json"]) == 0
+    report = tmp_path / f"battle-{battle_id}.json"
+    report.write_text(capsys.readouterr().out)
+
+    assert main([*show, "--recipe", str(report)]) == 2
+    error = capsys.readouterr().err
+    assert f"{report}: this is a battle report" in error
+    assert "not a recipe" in error
+    assert "--save-recipe" in error
+    assert ".recipe.json" in error
+    assert "field 'systems'" not in error
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"entity_kind": "alliance", "entity_id": 123, "new_side": 1}, "alliance 123"),
+        (
+            {
+                "entity_kind": "corporation",
+                "entity_id": 98000402,
+                "anchor_kind": "alliance",
+                "anchor_id": 456,
+            },
+            "alliance 456",
+        ),
+        # The corporation is in the battle, but not as an alliance.
+        (
+            {"entity_kind": "alliance", "entity_id": 98000402, "new_side": 1},
+            "alliance 98000402",
+        ),
+    ],
+)
+def test_recipe_override_outside_battle_rejected(
+    fought: str,
+    db: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    override: dict[str, object],
+    named: str,
+) -> None:
+    """An override naming an entity that is not in the battle is rejected,
+    as 'battles move' rejects it, rather than ignored with exit status 0."""
+    battle_id = list_battles(db)[0].battle_id
+    recipe = tmp_path / "recipe.json"
+    show = ["--dsn", fought, "battles", "show"]
+    assert main([*show, str(battle_id), "--save-recipe", str(recipe)]) == 0
+    saved = json.loads(recipe.read_text())
+    recipe.write_text(json.dumps(saved | {"overrides": [override]}))
+    capsys.readouterr()
+
+    assert main([*show, "--recipe", str(recipe)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        f"{recipe}: field 'overrides[0]' names {named}, which is not in the battle"
+        in captured.err
+    )

@@ -208,6 +208,19 @@ def _new_side(path: Path, field: str, value: object) -> int:
     return value
 
 
+def _is_report(document: dict[str, Any]) -> bool:
+    """Tell whether ``document`` is a report written by ``export.render_json``.
+
+    A report lists its systems as objects with ``solar_system_id`` and
+    ``name``, and has ``killmails`` and ``sides``, which no recipe has.
+    """
+    systems = document.get("systems")
+    report_systems = isinstance(systems, list) and any(
+        isinstance(s, dict) and "solar_system_id" in s for s in systems
+    )
+    return report_systems or ("killmails" in document and "sides" in document)
+
+
 def read_recipe(path: Path) -> Recipe:
     """Read and validate a recipe file.
 
@@ -247,6 +260,15 @@ def read_recipe(path: Path) -> Recipe:
         ) from None
     if not isinstance(document, dict):
         raise _fail(path, "(top level)", "is not a JSON object")
+    if _is_report(document):
+        raise RecipeError(
+            "not a battle recipe",
+            f"{path}: this is a battle report, as 'battles show --format json'"
+            " and the report's export write it, not a recipe",
+            "write the battle's recipe with 'evedmv battles show ID"
+            " --save-recipe FILE', or give the .recipe.json file that the"
+            " report's export key (x) writes next to the report",
+        )
     version = document.get("version", 1)
     if version not in (1, RECIPE_VERSION) or isinstance(version, bool):
         raise _fail(
@@ -356,6 +378,46 @@ def write_recipe(recipe: Recipe, path: Path) -> None:
         ) from None
 
 
+def save_battle_recipe(db: Database, battle_id: int, path: Path) -> Path:
+    """Write the recipe of stored battle ``battle_id`` to ``path``; return it.
+
+    Raises:
+        RecipeError: the battle is not stored, or the file cannot be written.
+    """
+    write_recipe(recipe_of_battle(db, battle_id), path)
+    return path
+
+
+def _check_overrides(
+    recipe: Recipe, entities: Sequence[EntitySide], source: str
+) -> None:
+    """Raise unless each override's entity and anchor are in the battle.
+
+    Side assignment skips an override whose entity or anchor is not in the
+    battle, so without this check a mistyped id changes nothing, silently.
+    """
+    present = {(e.entity_kind, e.entity_id) for e in entities}
+    for number, override in enumerate(recipe.overrides):
+        missing = None
+        if (override.entity_kind, override.entity_id) not in present:
+            missing = (override.entity_kind, override.entity_id)
+        elif (
+            override.anchor_kind is not None
+            and override.anchor_id is not None
+            and (override.anchor_kind, override.anchor_id) not in present
+        ):
+            missing = (override.anchor_kind, override.anchor_id)
+        if missing is not None:
+            kind, entity_id = missing
+            raise RecipeError(
+                "invalid battle recipe",
+                f"{source}: field 'overrides[{number}]' names {kind} {entity_id},"
+                " which is not in the battle",
+                "fix the id or remove the override; the entities tab of the"
+                " battle's report lists the entities that can move",
+            )
+
+
 def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:
     ids = [s for s in recipe.systems if isinstance(s, int)]
     # A stray space around a name is easy to type and no stored name has one.
@@ -387,8 +449,9 @@ def report_from_recipe(
     """Build the report a recipe describes, without touching stored battles.
 
     Raises:
-        RecipeError: a system name is unknown, or detection finds no battle
-            in those systems within the window.
+        RecipeError: a system name is unknown, detection finds no battle
+            in those systems within the window, or an override names an
+            entity that is not in the battle.
     """
     params = recipe_parameters(db, recipe)
     with operation("battles.recipe"):
@@ -404,6 +467,7 @@ def report_from_recipe(
                 " to its last",
             )
         sides = assign_sides(kills, params, recipe.overrides)
+        _check_overrides(recipe, sides.entities, source)
         ship_ids = {k.victim_ship_type_id for k in kills}
         for k in kills:
             ship_ids.update(s for s in k.attacker_ship_type_ids if s is not None)

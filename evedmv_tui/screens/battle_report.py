@@ -34,6 +34,7 @@ from evedmv_tui.battles.export import (
 )
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
+from evedmv_tui.battles.recipe import save_battle_recipe
 from evedmv_tui.battles.report import (
     BattleNotFound,
     BattleReport,
@@ -685,15 +686,52 @@ class BattleReportScreen(DashboardScreen):
         self._request_move(None)
 
     def action_export(self) -> None:
+        """Write the report as Markdown and JSON, and the battle's recipe.
+
+        The recipe is the file ``battles show ID --save-recipe`` writes. It
+        comes from the database, so a worker writes it, and the report
+        files alone are written while the database is unavailable.
+        """
         if self.report is None:
             return
         folder = Path(self.evedmv_app.settings.state_dir) / "exports"
         folder.mkdir(parents=True, exist_ok=True)
+        written = []
         for fmt, suffix in (("markdown", "md"), ("json", "json")):
             path = folder / f"battle-{self.battle_id}.{suffix}"
             path.write_text(render(self.report, fmt), encoding="utf-8")
-        self.notify(
-            f"exported to {folder}/battle-{self.battle_id}.md and .json", markup=False
+            written.append(str(path))
+        report_files = " and ".join(written)
+        if self.evedmv_app.db is None:
+            self.notify(
+                f"exported {report_files}; the recipe needs the database,"
+                " so export again once the dashboard reconnects",
+                severity="warning",
+                markup=False,
+            )
+            return
+
+        def exported(recipe_path: Path) -> None:
+            self.notify(
+                f"exported {', '.join(written)} and the recipe {recipe_path}",
+                markup=False,
+            )
+
+        def failed(exc: Exception) -> None:
+            # The app's failure handler has shown why the recipe failed.
+            self.notify(
+                f"exported {report_files}, but not the recipe",
+                severity="warning",
+                markup=False,
+            )
+
+        self.run_query(
+            save_battle_recipe,
+            self.battle_id,
+            folder / f"battle-{self.battle_id}.recipe.json",
+            then=exported,
+            group="export",
+            on_error=failed,
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
