@@ -670,3 +670,17 @@ def test_watch_backfill_names_unmet_conditions(
         "none of the stored killmails since then meets its conditions:"
         " corporations 98999901"
     )
+
+
+def test_corporation_command_word_and_hash_id(
+    world: World, esi: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The palette's word "corporation" and the dashboard's "#id" form were
+    refused by the command line."""
+    capsys.readouterr()
+    assert run(world, "corp", "show", str(world.corporation), "--offline") == 0
+    expected = capsys.readouterr().out
+    assert run(world, "corporation", "show", str(world.corporation), "--offline") == 0
+    assert capsys.readouterr().out == expected
+    assert run(world, "corp", "show", f"#{world.corporation}", "--offline") == 0
+    assert capsys.readouterr().out == expected

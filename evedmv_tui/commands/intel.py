@@ -42,12 +42,14 @@ from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.text import count_noun, format_isk
 
-# Command word of each page kind; "corp" is what players type.
+# Command word of each page kind; "corp" is what players type, and
+# "corporation", the palette's word, works too (_KIND_ALIASES).
 _KIND_COMMANDS = {
     "corp": EntityKind.CORPORATION,
     "alliance": EntityKind.ALLIANCE,
     "character": EntityKind.CHARACTER,
 }
+_KIND_ALIASES = {"corp": ["corporation"]}
 
 TOP_TITLES = {
     "pilots": "Top pilots",
@@ -72,6 +74,7 @@ def register(subparsers: Any) -> None:
     for word, kind in _KIND_COMMANDS.items():
         parser = subparsers.add_parser(
             word,
+            aliases=_KIND_ALIASES.get(word, []),
             help=f"the {kind.value} page: summary, top lists, heatmap",
             description=f"Print the intel page of one {kind.value}: kills and"
             " losses, ISK efficiency, top lists and the activity heatmap, from"
@@ -366,11 +369,18 @@ def _name_resolver(settings: Settings, *, offline: bool) -> Iterator[_PageNames]
 
 
 def _entity_query(text: str) -> str:
-    """Return an id or name argument, rejecting one that is empty or blank."""
+    """Return an id or name argument, rejecting one that is empty or blank.
+
+    ``#98000001``, the way the dashboard shows an entity without a stored
+    name, is read as the id.
+    """
     if not text.strip():
         raise argparse.ArgumentTypeError(
             "the id or name is empty, so give an id or a name"
         )
+    stripped = text.strip()
+    if stripped.startswith("#") and stripped[1:].isdigit():
+        return stripped[1:]
     return text
 
 
