@@ -481,10 +481,15 @@ async def test_report_opens_and_moves_entity(
         corporation = "corporation:98000502"
         entities.move_cursor(row=entities.row_keys.index(corporation))
         before = next(e for e in screen.report.entities if e.entity_id == 98000502)
+        enemy = next(e for e in screen.report.entities if e.entity_id == 99000502)
+        assert before.side_no + 1 == enemy.side_no
         await pilot.press("right_square_bracket")
         await settle(pilot)
         after = next(e for e in screen.report.entities if e.entity_id == 98000502)
-        assert after.side_no != before.side_no
+        enemy = next(e for e in screen.report.entities if e.entity_id == 99000502)
+        # Sides are renumbered after the move, so the side is checked by who
+        # is on it.
+        assert after.side_no == enemy.side_no
         assert after.overridden
         await pilot.press("x")
         await pilot.pause()
@@ -633,24 +638,38 @@ async def test_moves_in_a_burst_apply_in_order(
         key = "corporation:98000502"
         table.move_cursor(row=table.row_keys.index(key))
         before = next(e for e in screen.report.entities if e.entity_id == 98000502)
-        sides = len(screen.report.sides)
         keys = ["right_square_bracket", "right_square_bracket", "left_square_bracket"]
         await pilot.press(*keys)
         gate.set()
         await settle(pilot)
         after = next(e for e in screen.report.entities if e.entity_id == 98000502)
         messages = [note.message for note in app._notifications]
-    expected = before.side_no
-    for step in (1, 1, -1):
-        if 1 <= expected + step <= sides:
-            expected += step
-    assert after.side_no == expected
     assert not [m for m in messages if "still being applied" in m]
-    if before.side_no + 1 == sides:
-        # The second ] was worked out from the side the first one left.
-        assert (
-            f"already on the last side, {sides}; n moves it to a new side" in messages
-        )
+
+    # Replay the keys one at a time: each works from the sides the move
+    # before it left, which are renumbered after every move.
+    clear_overrides(battles_db, biggest.battle_id)
+    report = load_report(battles_db, biggest.battle_id)
+    start = next(e for e in report.entities if e.entity_id == 98000502)
+    assert start.side_no == before.side_no
+    refused = []
+    for step in (1, 1, -1):
+        report = load_report(battles_db, biggest.battle_id)
+        entity = next(e for e in report.entities if e.entity_id == 98000502)
+        target = entity.side_no + step
+        if 1 <= target <= len(report.sides):
+            move_entity(battles_db, biggest.battle_id, "corporation", 98000502, target)
+        elif target > len(report.sides):
+            refused.append(
+                f"already on the last side, {len(report.sides)};"
+                " n moves it to a new side"
+            )
+    report = load_report(battles_db, biggest.battle_id)
+    expected = next(e for e in report.entities if e.entity_id == 98000502)
+    assert after.side_no == expected.side_no
+    assert after.overridden == expected.overridden
+    for message in refused:
+        assert message in messages
 
 
 async def test_move_stops_at_first_and_last_side(

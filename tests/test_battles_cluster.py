@@ -352,6 +352,106 @@ def test_override_moves_alliance_to_anchor_side() -> None:
     assert moved.unit_sides[99_000_001] == moved.unit_sides[99_000_002]
 
 
+def uneven_fight() -> list[Kill]:
+    """Alliance A (corporations A1, A2) against alliance B, with known ISK.
+
+    A1 kills ten B ships of 30m (300m), A2 kills five of 10m (50m) and B
+    kills four A2 ships of 10m (40m).
+    """
+    a1 = fleet(3, 98_100_001, 99_100_001)
+    a2 = fleet(3, 98_100_002, 99_100_001)
+    b = fleet(3, 98_100_003, 99_100_002)
+    kills = [kill(n, b[n % 3], a1, value=30e6) for n in range(10)]
+    kills += [kill(n + 0.2, b[n % 3], a2) for n in range(5)]
+    kills += [kill(n + 0.4, a2[n % 3], b) for n in range(4)]
+    return sorted(kills, key=lambda k: k.killmail_time)
+
+
+def test_new_side_is_numbered_by_isk_destroyed() -> None:
+    """A1 on a side of its own destroyed the most, so it becomes side 1."""
+    kills = uneven_fight()
+    detected = assign_sides(kills, PARAMS)
+    assert detected.unit_sides == {99_100_001: 1, 99_100_002: 2}
+
+    moved = assign_sides(
+        kills, PARAMS, [Override("corporation", 98_100_001, None, None, 1)]
+    )
+    assert moved.side_count == 3
+    assert moved.corporation_sides == {98_100_001: 1}
+    # B destroyed 40m, A2 (alliance A's side) 50m.
+    assert moved.unit_sides == {99_100_001: 2, 99_100_002: 3}
+    row = next(e for e in moved.entities if e.entity_id == 98_100_001)
+    assert row.side_no == 1
+    assert row.reason.startswith("moved to side 1 by the user")
+
+
+def test_move_to_enemy_counts_other_sides_kills() -> None:
+    """Kills of a new side's own ships do not count for its number.
+
+    A1 joins B: its 300m of B ships are kills within its side now, so
+    B's side destroyed 40m and A's side, A2 alone, 50m.
+    """
+    kills = uneven_fight()
+    moved = assign_sides(
+        kills,
+        PARAMS,
+        [Override("corporation", 98_100_001, "alliance", 99_100_002, None)],
+    )
+    assert moved.side_count == 2
+    assert moved.unit_sides == {99_100_001: 1, 99_100_002: 2}
+    assert moved.corporation_sides == {98_100_001: 2}
+    metrics = build_metrics(kills, moved, {}, PARAMS)
+    destroyed = {row["side"]: row["isk_destroyed"] for row in metrics["sides"]}
+    assert destroyed[1] > destroyed[2]
+
+
+def test_move_emptying_side_leaves_no_gap() -> None:
+    """Moving the only unit of side 1 to side 2 leaves one side, side 1."""
+    kills = uneven_fight()
+    moved = assign_sides(
+        kills,
+        PARAMS,
+        [Override("alliance", 99_100_001, "alliance", 99_100_002, None)],
+    )
+    assert moved.side_count == 1
+    assert moved.unit_sides == {99_100_001: 1, 99_100_002: 1}
+    assert {e.side_no for e in moved.entities} == {1}
+    assert moved.side_of(99_100_002, 98_100_003, None) == 1
+
+
+def test_alliance_follows_corporations_moved_away() -> None:
+    """An alliance whose corporations all moved keeps no side of its own."""
+    kills = uneven_fight()
+    moved = assign_sides(
+        kills,
+        PARAMS,
+        [
+            Override("corporation", 98_100_001, None, None, 1),
+            Override("corporation", 98_100_002, "corporation", 98_100_001, None),
+        ],
+    )
+    assert moved.side_count == 2
+    assert moved.corporation_sides == {98_100_001: 1, 98_100_002: 1}
+    assert moved.unit_sides == {99_100_001: 1, 99_100_002: 2}
+    assert sorted({e.side_no for e in moved.entities}) == [1, 2]
+
+
+def test_npc_corporation_pilot_moves_as_one_row() -> None:
+    """A character of an NPC corporation is a unit: a move gives one row."""
+    side_a = fleet(6, 98_000_001, 99_000_001)
+    loner = Pilot(2_100_000_001, 1_000_125, None)
+    side_b = [*fleet(4, 98_000_003, 99_000_002), loner]
+    kills = brawl(side_a, side_b, kills=20)
+    moved = assign_sides(
+        kills, PARAMS, [Override("character", 2_100_000_001, None, None, 1)]
+    )
+    rows = [e for e in moved.entities if e.entity_id == 2_100_000_001]
+    assert len(rows) == 1
+    assert rows[0].overridden
+    assert rows[0].side_no == moved.unit_sides[2_100_000_001]
+    assert sorted({e.side_no for e in moved.entities}) == [1, 2, 3]
+
+
 def test_candidate_windows_join_close_segments() -> None:
     params = BattleParameters()
     rows = [(JITA, 100, 6), (JITA, 103, 5), (JITA, 200, 9), (JITA, 300, 2)]

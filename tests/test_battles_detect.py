@@ -484,16 +484,20 @@ def test_move_back_to_detected_side_is_not_marked(db: Database) -> None:
         corp = next(e for e in rows if e.entity_id == 98_000_102)
         return corp.side_no, corp.overridden, corp.reason
 
+    def side_of(entity_id: int) -> int:
+        rows = load_report(db, battle.battle_id).entities
+        return next(e.side_no for e in rows if e.entity_id == entity_id)
+
+    # Sides are renumbered after each move, so they are compared by who is on
+    # them: the corporation's own alliance and the enemy alliance.
     detected_side, _, detected_reason = corporation()
-    side_of = {
-        e.entity_id: e.side_no for e in load_report(db, battle.battle_id).entities
-    }
-    move_entity(db, battle.battle_id, "corporation", 98_000_102, side_of[99_000_102])
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, side_of(99_000_102))
     moved_side, overridden, _ = corporation()
-    assert moved_side != detected_side
+    assert moved_side == side_of(99_000_102)
     assert overridden
 
-    move_entity(db, battle.battle_id, "corporation", 98_000_102, detected_side)
+    own_side = side_of(99_000_101)
+    move_entity(db, battle.battle_id, "corporation", 98_000_102, own_side)
     side_no, overridden, reason = corporation()
     assert side_no == detected_side
     assert not overridden

@@ -20,7 +20,8 @@ both sides stays apart. Local moves then repeat until no unit gains by
 moving. Everything is ordered by value and then by id, so the same kills
 always give the same sides.
 
-User overrides are applied afterwards, in the order they were made.
+User overrides are applied afterwards, in the order they were made, and
+only then are the sides numbered from 1 by ISK destroyed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from evedmv_tui.battles.model import (
     NPC_CHARACTERS,
@@ -39,6 +41,8 @@ from evedmv_tui.battles.model import (
     unit_kind,
 )
 from evedmv_tui.battles.parameters import BattleParameters
+
+_Key = TypeVar("_Key", bound=Hashable)
 
 ENEMY_OF_ENEMY = 0.1
 """Share of a common enemy's hostility that draws two units together."""
@@ -81,7 +85,7 @@ class EntitySide:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SideAssignment:
-    """Sides numbered from 1 by involvement, and the entities on them."""
+    """Sides numbered from 1 by ISK destroyed, and the entities on them."""
 
     unit_sides: Mapping[int, int]
     corporation_sides: Mapping[int, int]
@@ -113,7 +117,9 @@ class _Weights:
     def __init__(self) -> None:
         self.hostility: dict[tuple[int, int], float] = collections.defaultdict(float)
         self.fellowship: dict[tuple[int, int], float] = collections.defaultdict(float)
-        self.destroyed: dict[int, float] = collections.defaultdict(float)
+        # ISK of the kills of one actor's ships by another, by (attacker,
+        # victim), so kills within one side can be left out after moves.
+        self.destroyed: dict[tuple[int, int], float] = collections.defaultdict(float)
 
 
 def _actor(corporation_id: int | None, character_id: int | None) -> int | None:
@@ -251,7 +257,7 @@ def _scan(
                     weight = value * shares[actor]
                     pair = (actor, victim) if actor < victim else (victim, actor)
                     hostility[pair] += weight
-                    destroyed[actor] += weight
+                    destroyed[(actor, victim)] += weight
         if len(shares) < 2 or not significant:
             continue
         # The largest damage dealers are fellows pairwise, and every other
@@ -456,36 +462,24 @@ def assign_sides(
     weights, people = _collect(kills, params)
     hostility, fellowship = _unit_weights(weights, people)
     units = sorted(set(people.unit_of_actor.values()))
-    raw_sides = _place(units, hostility, fellowship)
-
-    # Number the sides by ISK destroyed, then by involvement, largest first,
-    # ties by smallest unit id.
-    destroyed_by_unit: dict[int, float] = collections.defaultdict(float)
-    for actor, weight in weights.destroyed.items():
-        destroyed_by_unit[people.unit_of_actor[actor]] += weight
-    destroyed: dict[int, float] = collections.defaultdict(float)
-    size: dict[int, float] = collections.defaultdict(float)
-    first_unit: dict[int, int] = {}
-    for unit, side in raw_sides.items():
-        destroyed[side] += destroyed_by_unit[unit]
-        size[side] += sum(hostility.get(unit, {}).values())
-        first_unit[side] = min(first_unit.get(side, unit), unit)
-    ranked = sorted(size, key=lambda s: (-destroyed[s], -size[s], first_unit[s]))
-    number = {side: index + 1 for index, side in enumerate(ranked)}
-    unit_sides = {unit: number[side] for unit, side in raw_sides.items()}
+    unit_sides = _place(units, hostility, fellowship)
 
     corporation_sides: dict[int, int] = {}
     character_sides: dict[int, int] = {}
-    overridden: dict[tuple[str, int], int] = {}
-    applied = _apply_overrides(
+    overridden = _apply_overrides(
         overrides, people, unit_sides, corporation_sides, character_sides
     )
-    overridden.update(applied)
-    side_count = len(
-        set(unit_sides.values())
-        | set(corporation_sides.values())
-        | set(character_sides.values())
+    _follow_moved_actors(
+        weights, people, unit_sides, corporation_sides, character_sides
     )
+    number = _number_sides(
+        weights, people, unit_sides, corporation_sides, character_sides
+    )
+    _renumber(unit_sides, number)
+    _renumber(corporation_sides, number)
+    _renumber(character_sides, number)
+    _renumber(overridden, number)
+    side_count = len(number)
     entities, unit_entities = _describe(
         weights,
         people,
@@ -507,6 +501,91 @@ def assign_sides(
         side_count,
         confidence,
     )
+
+
+def _actor_sides(
+    people: _Participants,
+    unit_sides: Mapping[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+) -> dict[int, int]:
+    """Return the side of every actor, after the moves of corporations."""
+    side_of_actor: dict[int, int] = {}
+    for actor, unit in people.unit_of_actor.items():
+        if actor in corporation_sides:
+            side_of_actor[actor] = corporation_sides[actor]
+        elif actor in character_sides:
+            side_of_actor[actor] = character_sides[actor]
+        else:
+            side_of_actor[actor] = unit_sides[unit]
+    return side_of_actor
+
+
+def _follow_moved_actors(
+    weights: _Weights,
+    people: _Participants,
+    unit_sides: dict[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+) -> None:
+    """Put a unit whose actors all moved away on the side of its top actor.
+
+    Without this, an alliance whose corporations were all moved, or a
+    character of an NPC corporation moved on its own, would keep a side
+    with no pilots on it.
+    """
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    destroyed: dict[int, float] = collections.defaultdict(float)
+    for (attacker, _), weight in weights.destroyed.items():
+        destroyed[attacker] += weight
+    actors_of_unit: dict[int, list[int]] = collections.defaultdict(list)
+    for actor, unit in people.unit_of_actor.items():
+        actors_of_unit[unit].append(actor)
+    for unit, actors in actors_of_unit.items():
+        if any(side_of_actor[actor] == unit_sides[unit] for actor in actors):
+            continue
+        top = max(actors, key=lambda actor: (destroyed[actor], -actor))
+        unit_sides[unit] = side_of_actor[top]
+
+
+def _number_sides(
+    weights: _Weights,
+    people: _Participants,
+    unit_sides: Mapping[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+) -> dict[int, int]:
+    """Map the sides, as placed and moved, to numbers from 1 without gaps.
+
+    Sides are ranked by ISK destroyed (kills of ships on other sides only),
+    then by involvement (hostility with other units), largest first, ties
+    by the smallest id on the side. The ranking runs after the user's
+    moves, so a move that empties a side or makes a new one leaves the
+    numbers in the documented order.
+    """
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    destroyed: dict[int, float] = collections.defaultdict(float)
+    size: dict[int, float] = collections.defaultdict(float)
+    for (attacker, victim), weight in weights.destroyed.items():
+        side = side_of_actor[attacker]
+        if side != side_of_actor[victim]:
+            destroyed[side] += weight
+    unit_of_actor = people.unit_of_actor
+    for (a, b), weight in weights.hostility.items():
+        if unit_of_actor[a] != unit_of_actor[b]:
+            size[side_of_actor[a]] += weight
+            size[side_of_actor[b]] += weight
+    first_id: dict[int, int] = {}
+    for sides in (unit_sides, corporation_sides, character_sides):
+        for entity_id, side in sides.items():
+            first_id[side] = min(first_id.get(side, entity_id), entity_id)
+    ranked = sorted(first_id, key=lambda s: (-destroyed[s], -size[s], first_id[s]))
+    return {side: index + 1 for index, side in enumerate(ranked)}
+
+
+def _renumber(sides: dict[_Key, int], number: Mapping[int, int]) -> None:
+    for key, side in sides.items():
+        sides[key] = number[side]
 
 
 def _apply_overrides(
@@ -563,7 +642,12 @@ def _apply_overrides(
             # The entity is on that side already, for example after the
             # user moved it back, so it is not marked as moved.
             continue
-        if override.entity_kind == "character":
+        # A character of an NPC corporation is a unit of its own, so its
+        # move is a unit's move and gives it a single row.
+        if (
+            override.entity_kind == "character"
+            and people.unit_of_actor.get(override.entity_id) != override.entity_id
+        ):
             character_sides[override.entity_id] = target
         elif (
             override.entity_kind == "corporation"
@@ -586,14 +670,7 @@ def _describe(
 ) -> tuple[list[EntitySide], list[EntitySide]]:
     """Return every entity's row, and the rows of the units alone."""
     unit_of_actor = people.unit_of_actor
-    side_of_actor: dict[int, int] = {}
-    for actor, unit in unit_of_actor.items():
-        if actor in corporation_sides:
-            side_of_actor[actor] = corporation_sides[actor]
-        elif actor in character_sides:
-            side_of_actor[actor] = character_sides[actor]
-        else:
-            side_of_actor[actor] = unit_sides[unit]
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
 
     # Evidence per actor toward each side: hostility and fellowship by side.
     hostile_by_side: dict[int, dict[int, float]] = {a: {} for a in unit_of_actor}
