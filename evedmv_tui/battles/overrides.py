@@ -31,9 +31,11 @@ def move_entity(
 
     Raises:
         EvedmvError: an unknown entity kind, an entity that is not in the
-            battle, or a side without other members.
-        AlreadyOnSide: the entity is on side ``side_no`` already; nothing
-            is stored, so detection keeps deciding its side.
+            battle, a side without other members, or a move that would
+            leave every member on one side.
+        AlreadyOnSide: the entity is on side ``side_no`` already, or it is
+            alone on its side and ``side_no`` is None. Nothing is stored,
+            so detection keeps deciding its side.
         BattleNotFound: no battle has ``battle_id``.
     """
     if entity_kind not in ENTITY_KINDS:
@@ -48,6 +50,13 @@ def move_entity(
                 "nothing to move",
                 f"{entity_kind} {entity_id} is on side {side_no} already",
                 "pick another side, or --new-side for a side of its own",
+            )
+        staying = _staying_sides(db, battle_id, entity_kind, entity_id)
+        if side_no is None and side_now not in staying:
+            raise AlreadyOnSide(
+                "nothing to move",
+                f"{entity_kind} {entity_id} is alone on side {side_now} already",
+                "move it to one of the other sides, or move another entity",
             )
         anchor = None
         new_side = None
@@ -70,6 +79,13 @@ def move_entity(
                     "cannot move to that side",
                     f"battle {battle_id} has no side {side_no} with other members",
                     "pick an existing side, or move the entity to a new side",
+                )
+            if staying <= {side_no}:
+                raise EvedmvError(
+                    "cannot move to that side",
+                    f"moving {entity_kind} {entity_id} to side {side_no} would"
+                    f" put every member of battle {battle_id} on one side",
+                    f"move members of side {side_no} to side {side_now} instead",
                 )
         db.execute(
             load_sql(_PACKAGE, "override_save"),
@@ -104,6 +120,17 @@ def _current_side(
             _members_hint(db, battle_id, entity_kind),
         )
     return int(side_no)
+
+
+def _staying_sides(
+    db: Database, battle_id: int, entity_kind: str, entity_id: int
+) -> set[int]:
+    """Return the sides of the members that do not move with the entity."""
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "override_staying_sides"),
+        {"battle_id": battle_id, "entity_kind": entity_kind, "entity_id": entity_id},
+    )
+    return {int(side_no) for (side_no,) in rows}
 
 
 MEMBERS_IN_HINT = 5
