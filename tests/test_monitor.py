@@ -1098,3 +1098,40 @@ def test_failed_combined_query_reads_apart(
     assert "monitor.poll_clock" in names
     assert "monitor.activity" in names
     assert "monitor.statements_changes" in names
+
+
+def test_cache_ratio_after_a_server_start_teaches_nothing(
+    db_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after a restart every table comes from disk again, and the hit
+    ratio's fall from 99.9 % to 83 % raised a critical alert."""
+    from evedmv_tui.monitor import poller
+
+    def cache_sample(watcher: Monitor) -> Any:
+        watcher.poll()
+        # Blocks read in the interval, so that it has a hit ratio.
+        run(db_url, "SELECT count(*) FROM pg_class, pg_attribute")
+        snapshot = watcher.poll()
+        assert snapshot.database is not None
+        [sample] = [s for s in snapshot.samples if s.key == "database:cache_hit_ratio"]
+        return snapshot.database, sample
+
+    # The test cluster started minutes ago, inside the warm-up.
+    watcher = make_monitor(db_url, settings)
+    try:
+        database, sample = cache_sample(watcher)
+    finally:
+        watcher.close()
+    assert database.warming_up
+    assert database.cache_hit_ratio is not None
+    assert not sample.trusted
+    assert "still filling after the server started" in sample.label
+
+    monkeypatch.setattr(poller, "CACHE_WARMUP_SECONDS", 0.0)
+    watcher = make_monitor(db_url, settings)
+    try:
+        database, sample = cache_sample(watcher)
+    finally:
+        watcher.close()
+    assert not database.warming_up
+    assert sample.trusted

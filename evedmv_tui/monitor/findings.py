@@ -222,13 +222,15 @@ def build_samples(snapshot: Snapshot, elapsed: float) -> list[Sample]:
             )
         )
         ratio = database.cache_hit_ratio
+        if reason is None and database.warming_up:
+            reason = "shared buffers still filling after the server started"
         samples.append(
             Sample(
                 "database:cache_hit_ratio",
                 ratio if ratio is not None else 0.0,
                 at,
                 elapsed,
-                ratio is not None,
+                ratio is not None and not database.warming_up,
                 reason or "shared buffer hit ratio",
             )
         )

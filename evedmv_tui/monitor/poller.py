@@ -55,6 +55,7 @@ from evedmv_tui.monitor.findings import build_alerts, build_samples, memory_samp
 from evedmv_tui.monitor.ingest import IngestHealth, has_ingest_tables, read_ingest
 from evedmv_tui.monitor.memory import MemoryTrend, ProcessSampler, ServerLocality
 from evedmv_tui.monitor.server import (
+    CACHE_WARMUP_SECONDS,
     DatabaseCounters,
     DatabaseRates,
     IndexHint,
@@ -481,6 +482,13 @@ class Monitor:
             if problem is not None:
                 problems.append(problem)
             rates = self._database(counters, counters_at, restarted)
+            server_time = clock[1]
+            if (
+                rates is not None
+                and postmaster_start is not None
+                and server_time - postmaster_start < CACHE_WARMUP_SECONDS
+            ):
+                rates = dataclasses.replace(rates, warming_up=True)
             hints, ingest, slow_problems = self._slow_collectors(db, conn)
             problems.extend(slow_problems)
         locality = self._server_locality(caps, int(backend_pid))

@@ -56,6 +56,16 @@ class DatabaseRates:
     """Rows returned, inserted, updated and deleted per second."""
     trusted: bool
     reason: str | None = None
+    warming_up: bool = False
+    """The server started less than :data:`CACHE_WARMUP_SECONDS` ago, so its
+    shared buffers are still filling and a low hit ratio is expected."""
+
+
+CACHE_WARMUP_SECONDS = 600.0
+"""Seconds after a server start in which the cache hit ratio teaches no
+baseline and raises no regression alert: right after a restart every table
+is read from disk again, and the ratio falls from about 99.9 % to about
+80 % for a while."""
 
 
 def database_rates(
