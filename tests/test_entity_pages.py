@@ -26,10 +26,12 @@ from evedmv_tui.intel.pages import (
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.screens import DatabaseConnected
 from evedmv_tui.screens.entity import (
+    TITLE_SEPARATOR,
     AllianceScreen,
     CharacterScreen,
     CorporationScreen,
     describe_ref,
+    fold_title,
     show_unnamed_ids,
 )
 from evedmv_tui.screens.help import HelpScreen
@@ -460,3 +462,51 @@ async def test_top_lists_show_every_column(
             shown = table.scrollable_content_region.width
             assert sum(widths) <= shown, table.id
             assert table.max_scroll_x == 0, table.id
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (80, ["Pilot [character 7] — Corp / Alliance — all time"]),
+        (40, ["Pilot [character 7] — Corp / Alliance", "all time"]),
+        (30, ["Pilot [character 7] — Corp", "Alliance — all time"]),
+        (10, ["Pilot [character 7]", "Corp", "Alliance", "all time"]),
+    ],
+)
+def test_title_folds_between_parts(width: int, expected: list[str]) -> None:
+    parts = [
+        ("", "Pilot [character 7]"),
+        (TITLE_SEPARATOR, "Corp"),
+        (" / ", "Alliance"),
+        (TITLE_SEPARATOR, "all time"),
+    ]
+    assert fold_title(parts, width).splitlines() == expected
+
+
+@pytest.mark.parametrize("size", test_intel_screens.SIZES)
+async def test_title_breaks_between_parts(
+    battles_db: Database, settings: Settings, size: tuple[int, int]
+) -> None:
+    """At 80 columns the title wrapped inside its period, leaving ``UTC``
+    alone on the second line."""
+    battles_db.execute(
+        "INSERT INTO names (entity_id, category, name)"
+        " VALUES (99000801, 'alliance', 'Storm Arrow Alliance')"
+    )
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.open_screen("alliance", "Storm Arrow Alliance")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AllianceScreen)
+        assert screen.page is not None
+        title = screen.query_one("#entity-title", Static)
+        name = "Storm Arrow Alliance [alliance 99000801]"
+        period = f"last 30 days to {screen.page.until:%Y-%m-%d %H:%M} UTC"
+        if size[0] == 80:
+            assert str(title.render()).splitlines() == [name, period]
+            assert title.size.height == 2
+        else:
+            assert str(title.render()) == f"{name}{TITLE_SEPARATOR}{period}"
+            assert title.size.height == 1

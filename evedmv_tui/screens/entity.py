@@ -9,9 +9,10 @@ the period changes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -135,6 +136,60 @@ class StoredNames:
             self._resolver = NameResolver(db, None)
         found = self._resolver.resolve(ids)
         return {entity_id: entry.name for entity_id, entry in found.items()}
+
+
+TITLE_SEPARATOR = " \N{EM DASH} "
+"""Separator between the name, the affiliation and the period of a title."""
+
+
+def fold_title(parts: Sequence[tuple[str, str]], width: int) -> str:
+    """Join ``(separator, text)`` parts into lines of at most ``width`` cells.
+
+    Lines break only between parts, and a part that starts a line drops its
+    separator. A part wider than ``width`` is left whole for the widget to
+    wrap at its spaces.
+    """
+    lines: list[str] = []
+    for separator, text in parts:
+        if lines and cell_len(lines[-1] + separator + text) <= width:
+            lines[-1] += separator + text
+        else:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+class EntityTitle(Static):
+    """The title line of a page, folded between its parts to fit the width.
+
+    It carries the user's query and stored names, so it is never parsed as
+    markup.
+    """
+
+    def __init__(self, text: str, *, id: str | None = None) -> None:
+        super().__init__(strip_control(text), id=id, markup=False)
+        self.parts: tuple[tuple[str, str], ...] = ()
+        """The ``(separator, text)`` parts of a page's title, or none for a
+        message."""
+
+    def on_resize(self) -> None:
+        if self.parts:
+            self._fold()
+
+    def show_parts(self, parts: Sequence[tuple[str, str]]) -> None:
+        """Show a page's title, whose parts are folded onto lines as a whole."""
+        self.parts = tuple(
+            (separator, strip_control(text)) for separator, text in parts
+        )
+        self._fold()
+
+    def show_text(self, text: str) -> None:
+        """Show a message in place of a page's title."""
+        self.parts = ()
+        self.update(strip_control(text))
+
+    def _fold(self) -> None:
+        width = self.content_region.width or self.app.size.width
+        self.update(fold_title(self.parts, width))
 
 
 def describe_ref(ref: EntityRef) -> str:
@@ -296,13 +351,7 @@ class EntityScreen(DashboardScreen):
         return f"{self.KIND.value.title()} {self.entity_query}"
 
     def compose_body(self) -> ComposeResult:
-        # The title carries the user's query and stored names, so it is never
-        # parsed as markup.
-        yield Static(
-            strip_control(f"Loading {self.title_text}..."),
-            id="entity-title",
-            markup=False,
-        )
+        yield EntityTitle(f"Loading {self.title_text}...", id="entity-title")
         yield OptionList(id="entity-candidates")
         with TabbedContent(id="entity-tabs"):
             with (
@@ -406,8 +455,8 @@ class EntityScreen(DashboardScreen):
         Without a page, the tabs would show an empty heatmap and zero figures.
         """
         self.set_class(True, "-unavailable")
-        self.query_one("#entity-title", Static).update(
-            strip_control(f"{self.title_text}: {DATABASE_UNAVAILABLE}")
+        self.query_one(EntityTitle).show_text(
+            f"{self.title_text}: {DATABASE_UNAVAILABLE}"
         )
 
     def show_result(self, result: EntityPage | EntityMatches) -> None:
@@ -437,12 +486,12 @@ class EntityScreen(DashboardScreen):
 
     def _show_candidates(self, candidates: EntityMatches) -> None:
         self._candidates = candidates
-        title = self.query_one("#entity-title", Static)
+        title = self.query_one(EntityTitle)
         options = self.query_one("#entity-candidates", OptionList)
         options.clear_options()
         self.set_class(not candidates, "-not-found")
         if not candidates:
-            title.update(
+            title.show_text(
                 f"No {self.KIND.value} with the id or name"
                 f" {strip_control(str(self.entity_query))!r} is stored."
                 f"{self._search_hint()}"
@@ -453,12 +502,12 @@ class EntityScreen(DashboardScreen):
         heading = candidates_heading(self.KIND, candidates, query)
         if candidates.more_than_listed:
             palette = describe_key(self.app, self.app.COMMAND_PALETTE_BINDING)
-            title.update(
+            title.show_text(
                 f"{heading}. Pick one, or press {palette} and type more of the"
                 " name to narrow the list:"
             )
         else:
-            title.update(f"{heading}; pick one:")
+            title.show_text(f"{heading}; pick one:")
         options.add_options(
             Option(
                 Text(f"{describe_ref(ref)}  ({ref.entity_id})"), id=str(ref.entity_id)
@@ -485,22 +534,25 @@ class EntityScreen(DashboardScreen):
         entity = page.entity
         # An unnamed entity's title is already its kind and id.
         parts = [
-            f"{entity.name} [{entity.kind.value} {entity.entity_id}]"
-            if entity.name
-            else describe_ref(entity)
+            (
+                "",
+                f"{entity.name} [{entity.kind.value} {entity.entity_id}]"
+                if entity.name
+                else describe_ref(entity),
+            )
         ]
         seen = [page.latest_alliance]
         if entity.kind is EntityKind.CHARACTER:
             seen.insert(0, page.latest_corporation)
-        if entity.kind is not EntityKind.ALLIANCE and any(seen):
-            parts.append(" / ".join(describe_ref(ref) for ref in seen if ref))
+        if entity.kind is not EntityKind.ALLIANCE:
+            # The corporation and alliance may go on separate lines.
+            separators = iter((TITLE_SEPARATOR, " / "))
+            parts += [(next(separators), describe_ref(ref)) for ref in seen if ref]
         period = page.period.label
         if self.widened_from is not None:
             period = f"nothing in the {self.widened_from.label}; showing {period}"
-        parts.append(f"{period} to {page.until:%Y-%m-%d %H:%M} UTC")
-        self.query_one("#entity-title", Static).update(
-            Text(" \N{EM DASH} ".join(parts))
-        )
+        parts.append((TITLE_SEPARATOR, f"{period} to {page.until:%Y-%m-%d %H:%M} UTC"))
+        self.query_one(EntityTitle).show_parts(parts)
         self.query_one(SummaryPanel).show(page)
         self.query_one(HeatmapView).show(page.heatmap, describe_empty(page))
         for name, entries in page.tops.items():
