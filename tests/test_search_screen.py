@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from textual.widgets import Input, Static
 
 from evedmv_tui.app import EvedmvApp
@@ -126,3 +127,27 @@ async def test_search_closed_while_its_query_runs_reports_nothing(
         await pilot.pause(0.2)
         log = message_log(app).messages
         assert [m.text for m in log if m.severity is Severity.ERROR] == []
+
+
+async def test_disconnected_status_fits_80_columns(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line's message was cut at the terminal's edge, mid-word."""
+    from evedmv_tui import app as app_module
+
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        await pilot.press("slash")
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        connected = app.db
+        assert connected is not None
+        app.connection_lost(connected, "server closed the connection unexpectedly")
+        await pilot.press(*"jita")
+        await pilot.pause()
+        status = search.query_one("#search-status", Static)
+        text = str(status.render())
+        assert text.startswith("Cannot search while disconnected")
+        assert len(text) <= status.content_region.width

@@ -45,10 +45,8 @@ MAX_SEARCH_LENGTH = 100
 
 Each key runs a search, so without a cap a held key or text sent by a
 script runs thousands of ever longer searches and the screen falls behind."""
-DISCONNECTED = (
-    "Cannot search while the database is unavailable; the search runs when the"
-    " dashboard reconnects."
-)
+DISCONNECTED = "Cannot search while disconnected; the search runs on reconnecting."
+"""The status line while the database is down; one line at 80 columns."""
 
 
 def hit_label(hit: SearchHit) -> Text:
