@@ -118,6 +118,26 @@ def test_changed_values_detect_battles_again(
     assert "battle" not in out
 
 
+def test_no_revalue_says_values_were_left(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-revalue printed "values changed for 0 killmails", as if the prices
+    had changed nothing."""
+    insert_kills(
+        db, brawl(fleet(2, 98_000_611, None), fleet(2, 98_000_612, None), kills=4)
+    )
+    before = db.fetch_all("SELECT killmail_id, total_value FROM killmails")
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps([{"type_id": RIFTER, "average_price": 2e9}]))
+    capsys.readouterr()
+    command = ["--dsn", db_url, "prices", "import", str(path), "--no-revalue"]
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "killmail values left as they were (--no-revalue)" in out
+    assert "values changed for" not in out
+    assert db.fetch_all("SELECT killmail_id, total_value FROM killmails") == before
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

@@ -81,9 +81,16 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         f"imported {stored:,} prices from {summary.path}:"
         f" {summary.inserted:,} new, {summary.updated:,} changed"
     )
-    print(
-        f"values changed for {summary.revalued:,} killmails without zKillboard values"
-    )
+    if args.no_revalue:
+        print(
+            "killmail values left as they were (--no-revalue); the next price"
+            " import without it values them"
+        )
+    else:
+        print(
+            f"values changed for {summary.revalued:,} killmails without"
+            " zKillboard values"
+        )
     redetection.report("killmail values changed", "still show the old values")
     if summary.rejects:
         print(
