@@ -486,6 +486,18 @@ def test_utf16_file_says_convert(tmp_path: Path, encoding: str, named: str) -> N
     assert len(_documents(utf8)) == 2
 
 
+@pytest.mark.parametrize("head", [b"\x00\x01\x02\xff", b"\x01\x00\x02\xff"])
+def test_binary_file_is_not_named_utf16(tmp_path: Path, head: bytes) -> None:
+    """A binary file with a NUL next to a control byte was named UTF-16
+    text, with advice to convert it with iconv."""
+    path = tmp_path / "bin.json"
+    path.write_bytes(head + b'\xfe{"x":1}')
+    events = list(read_here([path], prices={}))
+    assert [event.error for event in events] == [None, None]
+    [reject] = events[0].records
+    assert reject.reason.startswith("invalid JSON: invalid character at byte 0")
+
+
 def test_expand_paths_walks_folders(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "2.json").write_text("{}")

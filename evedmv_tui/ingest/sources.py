@@ -634,6 +634,8 @@ _OTHER_BOMS = (
     (b"\xff\xfe", "UTF-16"),
 )
 """Byte order marks of the UTF-16 and UTF-32 encodings, longest first."""
+_JSON_START = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
+"""Bytes a JSON text may start with: whitespace and printable ASCII."""
 
 
 def other_encoding(head: bytes) -> str | None:
@@ -641,7 +643,9 @@ def other_encoding(head: bytes) -> str | None:
 
     The name is one that iconv accepts. Without a byte order mark, the NUL
     bytes around the first character tell the encoding and byte order,
-    because JSON text starts with an ASCII character.
+    because JSON text starts with a printable ASCII character or
+    whitespace; a binary file whose first bytes have NULs in that pattern
+    around a control byte is not taken for text.
     """
     for bom, encoding in _OTHER_BOMS:
         if head.startswith(bom):
@@ -650,14 +654,16 @@ def other_encoding(head: bytes) -> str | None:
         return None
     nuls = tuple(byte == 0 for byte in head[:4])
     if nuls == (True, True, True, False):
-        return "UTF-32BE"
-    if nuls == (False, True, True, True):
-        return "UTF-32LE"
-    if nuls[:2] == (True, False):
-        return "UTF-16BE"
-    if nuls[:2] == (False, True):
-        return "UTF-16LE"
-    return None
+        encoding, first = "UTF-32BE", head[3]
+    elif nuls == (False, True, True, True):
+        encoding, first = "UTF-32LE", head[0]
+    elif nuls[:2] == (True, False):
+        encoding, first = "UTF-16BE", head[1]
+    elif nuls[:2] == (False, True):
+        encoding, first = "UTF-16LE", head[0]
+    else:
+        return None
+    return encoding if first in _JSON_START else None
 
 
 def _check_utf8(stream: Peekable, source_file: str, prefix: str) -> None:
