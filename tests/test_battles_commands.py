@@ -17,7 +17,7 @@ from evedmv_tui.cli import main
 from evedmv_tui.commands.battles import describe_detection
 from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.screens.battle_report import _header
-from evedmv_tui.screens.battles import describe_place
+from evedmv_tui.screens.battles import describe_place, parse_filter
 from evedmv_tui.store.db import Database
 from tests.test_battle_fixtures import (
     brawl,
@@ -235,6 +235,20 @@ def test_list_filters_by_system(
     assert "no battles match" in capsys.readouterr().out
     assert main(["--dsn", fought, "battles", "list", "--system", "jita"]) == 0
     assert "Jita" in capsys.readouterr().out
+
+
+def test_list_refuses_empty_time_range(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The battles screen refuses since after until; the command listed
+    nothing and exited 0, as if no battle had happened."""
+    capsys.readouterr()
+    command = ["--dsn", fought, "battles", "list"]
+    assert main([*command, "--since", "2025-01-02", "--until", "2025-01-01"]) == 2
+    error = capsys.readouterr().err
+    assert "--since 2025-01-02T00:00 is not before --until 2025-01-01T00:00" in error
+    with pytest.raises(ValueError, match="kills is given twice"):
+        parse_filter("kills=20 kills=30")
 
 
 def test_list_trims_place_names(

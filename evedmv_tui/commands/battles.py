@@ -300,6 +300,13 @@ def _label(label_id: int | None, names: Mapping[int, str]) -> str | None:
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since is not None and args.until is not None and args.since >= args.until:
+        raise ConfigError(
+            "empty time range",
+            f"--since {args.since:%Y-%m-%dT%H:%M} is not before"
+            f" --until {args.until:%Y-%m-%dT%H:%M}",
+            "give a --since earlier than --until",
+        )
     with open_database(settings) as db:
         criteria = _criteria(args)
         found = find_battles(db, criteria)

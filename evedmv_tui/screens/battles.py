@@ -87,6 +87,7 @@ def parse_filter(text: str) -> BattleFilter:
         ValueError: an unknown name or a value that does not parse.
     """
     values: dict[str, Any] = {}
+    given: set[str] = set()
     for word in text.split():
         name, sep, value = word.partition("=")
         if not sep or not value:
@@ -94,6 +95,9 @@ def parse_filter(text: str) -> BattleFilter:
                 f"{word!r} is not name=value; write a space in a name as _"
                 " (region=The_Forge)"
             )
+        if name in given:
+            raise ValueError(f"{name} is given twice; give it once")
+        given.add(name)
         if name in ("system", "region"):
             values[name] = value.replace("_", " ")
             continue
