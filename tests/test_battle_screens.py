@@ -526,7 +526,7 @@ async def test_timeline_toggles_kills_and_isk(
         kills = {name: [y for _, y in points] for name, points in plot.series.items()}
         assert kills == {f"side {n}": v for n, v in timeline["kills"].items()}
         assert sum(sum(v) for v in kills.values()) == 30
-        await pilot.press("1", "i")
+        await pilot.press("i")
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "timeline"
         assert plot.plot_title == "ISK lost per minute (millions), by losing side"
@@ -541,6 +541,43 @@ async def test_timeline_toggles_kills_and_isk(
         await pilot.press("i")
         await pilot.pause()
         assert plot.plot_title == "Kills per minute, by losing side"
+
+
+async def test_timeline_key_keeps_measure_from_other_tabs(
+    battles_db: Database, settings: Settings
+) -> None:
+    """i on another tab shows the timeline in the measure it had, and only
+    i on the timeline tab switches it. i used to switch the measure from
+    every tab, so a user who wanted the timeline landed on ISK."""
+    app = EvedmvApp(settings)
+    biggest = max(list_battles(battles_db), key=lambda b: b.kills)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, biggest.battle_id)
+        tabs = screen.query_one(TabbedContent)
+        plot = screen.query_one(SeriesPlot)
+        kills_title = "Kills per minute, by losing side"
+        isk_title = "ISK lost per minute (millions), by losing side"
+        assert tabs.active == "sides"
+        footer = screen.active_bindings["i"].binding
+        assert (footer.action, footer.description) == ("show_timeline", "Timeline")
+        await pilot.press("i")
+        await pilot.pause()
+        assert tabs.active == "timeline"
+        assert plot.plot_title == kills_title
+        footer = screen.active_bindings["i"].binding
+        assert (footer.action, footer.description) == ("toggle_timeline", "Kills/ISK")
+        assert_footer_fits(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert plot.plot_title == isk_title
+        for tab in ("1", "2", "4", "5"):
+            await pilot.press(tab)
+            await pilot.pause()
+            assert_footer_fits(app)
+            await pilot.press("i")
+            await pilot.pause()
+            assert tabs.active == "timeline", tab
+            assert plot.plot_title == isk_title, tab
 
 
 def test_names_with_markup_are_shown_verbatim() -> None:
@@ -748,10 +785,16 @@ async def test_help_lists_the_keys_of_other_tabs(
         titles = [str(s.render()) for s in help_screen.query(".section-title")]
         texts = [str(s.render()) for s in help_screen.query(".help-bindings")]
         index = titles.index("Keys of the Entities tab")
-        assert titles[index - 1] == "Keys of Battle report"
+        screen_keys = titles.index("Keys of Battle report")
+        assert screen_keys < index
         for description in ("Side -", "Side +", "New side", "Undo"):
             assert description in texts[index]
-            assert description not in texts[index - 1]
+            assert description not in texts[screen_keys]
+        # i shows the timeline from this tab, and switches its measure there.
+        timeline_keys = texts[titles.index("Keys of the Timeline tab")]
+        assert "Kills/ISK" in timeline_keys
+        assert "Kills/ISK" not in texts[screen_keys]
+        assert "Timeline" in texts[screen_keys]
 
 
 async def test_battles_help_explains_ongoing(

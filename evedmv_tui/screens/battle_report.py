@@ -75,7 +75,9 @@ SIDE_MIN_WIDTH = 26
 """Columns a side needs to be read next to the others."""
 ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
 """Actions that act on the entities tab only."""
-REPORT_ACTIONS = frozenset({*ENTITY_ACTIONS, "export", "toggle_timeline"})
+REPORT_ACTIONS = frozenset(
+    {*ENTITY_ACTIONS, "export", "show_timeline", "toggle_timeline"}
+)
 """Actions that need a loaded report."""
 KILL_COLUMNS = (
     ("time", "Time"),
@@ -305,6 +307,9 @@ class BattleReportScreen(DashboardScreen):
         Binding("3", "tab('timeline')", "Timeline", id="battle.timeline", show=False),
         Binding("4", "tab('killmails')", "Kills", id="battle.killmails", show=False),
         Binding("5", "tab('entities')", "Entities", id="battle.entities", show=False),
+        # One key, two actions: i shows the timeline from the other tabs, and
+        # switches its measure on the timeline tab (TAB_ACTIONS picks one).
+        Binding("i", "show_timeline", "Timeline", id="battle.timeline_show"),
         Binding("i", "toggle_timeline", "Kills/ISK", id="battle.timeline_measure"),
         Binding("left_square_bracket", "move(-1)", "Side -", id="battle.move_back"),
         Binding("right_square_bracket", "move(1)", "Side +", id="battle.move_next"),
@@ -316,10 +321,13 @@ class BattleReportScreen(DashboardScreen):
         Binding("r", "reload", "Reload", show=False, id="battle.reload"),
         Binding("enter", "open_killmail", "Killmail", id="battle.open", show=False),
     ]
-    # They act on the entities table's cursor row and store an override.
-    TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = dict.fromkeys(
-        ENTITY_ACTIONS, frozenset({"entities"})
-    )
+    # The entity actions act on the entities table's cursor row and store an
+    # override.
+    TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {
+        **dict.fromkeys(ENTITY_ACTIONS, frozenset({"entities"})),
+        "toggle_timeline": frozenset({"timeline"}),
+        "show_timeline": frozenset({"sides", "composition", "killmails", "entities"}),
+    }
     DEFAULT_CSS = """
     BattleReportScreen #battle-header { height: auto; max-height: 4; }
     BattleReportScreen TabbedContent { height: 1fr; }
@@ -550,11 +558,14 @@ class BattleReportScreen(DashboardScreen):
             target = tabs.query_one(Tabs)
         target.focus()
 
+    def action_show_timeline(self) -> None:
+        """Show the timeline tab in the measure it had last."""
+        self.action_tab("timeline")
+
     def action_toggle_timeline(self) -> None:
-        """Switch the timeline between kills and ISK lost, and show it."""
+        """Switch the shown timeline between kills and ISK lost per minute."""
         self.timeline_measure = "isk" if self.timeline_measure == "kills" else "kills"
         self._show_timeline()
-        self.action_tab("timeline")
 
     def _selected_entity(self) -> EntityRow | None:
         """Return the entity under the entities table's cursor, if any."""
