@@ -53,12 +53,12 @@ async def test_lists_rejects_and_shows_the_selected_one(
         table = screen.query_one(KeyedTable)
         assert table.row_count == 2
         assert app.focused is table
-        first = text_of(screen, "#rejects-detail")
+        first = text_of(screen, "#rejects-detail-text")
         assert first.startswith("File: ")
         assert "bad.jsonl" in first
         assert "line 2 | killmail 6 | field " in first
         await pilot.press("down")
-        second = text_of(screen, "#rejects-detail")
+        second = text_of(screen, "#rejects-detail-text")
         assert "line 1 | killmail 5" in second
         assert '"x": 1' in second
 
@@ -71,7 +71,7 @@ async def test_empty_list_says_every_record_was_stored(
         screen = await open_rejects(app, pilot)
         assert text_of(screen, "#rejects-summary").startswith("No rejected records")
         assert screen.query_one(KeyedTable).row_count == 0
-        assert text_of(screen, "#rejects-detail") == ""
+        assert text_of(screen, "#rejects-detail-text") == ""
 
 
 def test_long_path_keeps_its_file_name() -> None:
@@ -125,3 +125,28 @@ async def test_opened_while_disconnected_says_so(
         screen.post_message(DatabaseConnected())
         await until(pilot, lambda: screen.rejects is not None)
         assert text_of(screen, "#rejects-summary").startswith("No rejected records")
+
+
+async def test_long_reason_is_whole_in_the_pane(
+    settings: Settings, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """The reason was cut after 150 characters, before the advice at its end;
+    the table's reason column ran past the edge without an ellipsis."""
+    fake = tmp_path / "fake.json.gz"
+    fake.write_text('{"killmail_id": 5}\n')
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    main([*base, "import", "--offline", str(fake)])
+    reason = db.fetch_value("SELECT reason FROM rejects")
+    assert isinstance(reason, str)
+    assert len(reason) > 150
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rejects(app, pilot)
+        detail = text_of(screen, "#rejects-detail-text")
+        assert " ".join(reason.split()) in " ".join(detail.split())
+        table = screen.query_one(KeyedTable)
+        cell = str(table.get_row_at(0)[-1])
+        assert cell.endswith("\N{HORIZONTAL ELLIPSIS}")
+        assert table.virtual_size.width <= table.size.width
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#rejects-detail")

@@ -1,8 +1,9 @@
 """The records imports rejected: where each was, why, and its raw text.
 
 ``evedmv rejects list`` prints the same records. The table lists the newest
-first, and the lines under it show the selected record whole: its file,
-position, killmail id, field, reason and the start of its raw text.
+first, and the pane under it shows the selected record whole: its file,
+position, killmail id, field, reason and raw text (its first
+:data:`RAW_CHARACTERS`). Tab moves into the pane, where the arrows scroll.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import dataclasses
 import datetime as dt
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from evedmv_tui.ingest.rejects import RejectRow, count_rejects, list_rejects
@@ -24,11 +27,14 @@ from evedmv_tui.widgets.text import truncate
 
 LIST_LIMIT = 500
 """Newest rejects the table lists; the CLI lists any number."""
-DETAIL_CHARACTERS = 150
-"""Characters of the reason and of the raw text that the detail shows: two
-lines each at 80 columns."""
+RAW_CHARACTERS = 2000
+"""Characters of the raw text the detail pane shows; ``evedmv rejects list
+--raw`` prints it whole."""
 PATH_CHARACTERS = 50
 """Characters of the file's path that the detail shows, ending with its name."""
+FIXED_WIDTHS = (11, 16, 12, 14)
+"""Widths of the columns before the reason: time, file, position, field."""
+MIN_REASON_WIDTH = 12
 COLUMNS = (
     ("rejected", "Rejected UTC"),
     ("file", "File"),
@@ -92,19 +98,31 @@ def describe_reject(row: RejectRow) -> str:
             f"File: {clip_start(one_line(row.source_file), PATH_CHARACTERS)}"
             f" (imports: {imports})",
             " | ".join(one_line(part) for part in where),
-            f"Reason: {truncate(one_line(row.reason), DETAIL_CHARACTERS)}",
-            f"Raw: {truncate(raw, DETAIL_CHARACTERS) if raw else '(no text)'}",
+            f"Reason: {one_line(row.reason)}",
+            f"Raw: {truncate(raw, RAW_CHARACTERS) if raw else '(no text)'}",
         ]
     )
 
 
-def reject_cells(row: RejectRow) -> list[str]:
+def reason_width(table_width: int) -> int:
+    """Return the width the reason may take so that the table fits.
+
+    Every column takes one space of padding on each side, as DataTable
+    draws it, and the vertical scrollbar two columns.
+    """
+    used = sum(FIXED_WIDTHS) + 2 * (len(FIXED_WIDTHS) + 1) + 2
+    return max(MIN_REASON_WIDTH, table_width - used)
+
+
+def reject_cells(row: RejectRow, reason: int = 40) -> list[str]:
+    """Return the table's cells of ``row``, the reason cut to ``reason`` characters."""
+    time_width, file_width, where_width, field_width = FIXED_WIDTHS
     return [
-        f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}",
-        truncate(file_name(row.source_file), 16),
-        truncate(one_line(row.position), 12),
-        truncate(row.field or "-", 14),
-        truncate(one_line(row.reason), 40),
+        f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}"[:time_width],
+        truncate(file_name(row.source_file), file_width),
+        truncate(one_line(row.position), where_width),
+        truncate(row.field or "-", field_width),
+        truncate(one_line(row.reason), reason),
     ]
 
 
@@ -120,13 +138,14 @@ class RejectsScreen(DashboardScreen):
     RejectsScreen #rejects-summary { height: auto; padding: 0 1; }
     RejectsScreen #rejects-table { height: 1fr; }
     RejectsScreen #rejects-detail {
-        height: 7;
+        height: 8;
         padding: 0 1;
         border-top: solid $primary;
     }
     """
     HELP_NOTES: ClassVar[tuple[str, ...]] = (
-        "The lines under the table show the selected record in full.",
+        "The pane under the table shows the selected record in full: Tab"
+        " moves into it, where the arrows scroll.",
         "Fix the records the reasons name and import the file again:"
         " 'evedmv rejects list --raw' prints each raw text whole.",
     )
@@ -139,7 +158,8 @@ class RejectsScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("Loading...", id="rejects-summary", markup=False)
         yield KeyedTable(COLUMNS, id="rejects-table")
-        yield Static("", id="rejects-detail", markup=False)
+        with VerticalScroll(id="rejects-detail"):
+            yield Static("", id="rejects-detail-text", markup=False)
 
     def on_mount(self) -> None:
         if self.evedmv_app.db is None:
@@ -152,16 +172,28 @@ class RejectsScreen(DashboardScreen):
     def show_rejects(self, rejects: RejectList) -> None:
         self.rejects = rejects
         self.query_one("#rejects-summary", Static).update(describe_summary(rejects))
-        table = self.query_one(KeyedTable)
         self._by_key = {str(row.reject_id): row for row in rejects.rows}
-        table.update_rows((row.reject_id, reject_cells(row)) for row in rejects.rows)
+        self._fill_table()
         self._show_selected()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too and checks the minimum size.
+        if self.rejects is not None:
+            self._fill_table()
+
+    def _fill_table(self) -> None:
+        assert self.rejects is not None
+        table = self.query_one(KeyedTable)
+        width = reason_width(table.size.width or self.app.size.width)
+        table.update_rows(
+            (row.reject_id, reject_cells(row, width)) for row in self.rejects.rows
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_selected()
 
     def _show_selected(self) -> None:
-        detail = self.query_one("#rejects-detail", Static)
+        detail = self.query_one("#rejects-detail-text", Static)
         key = self.query_one(KeyedTable).cursor_key
         row = self._by_key.get(key) if key is not None else None
         detail.update(describe_reject(row) if row is not None else "")
