@@ -1316,6 +1316,9 @@ async def test_entity_keys_act_on_entities_tab_only(
         await pilot.pause()
         for key in ("left_square_bracket", "right_square_bracket", "n"):
             assert key in screen.active_bindings
+        # One of two corporations on its side: alone, n would store nothing.
+        entities = screen.query_one("#battle-entities", KeyedTable)
+        entities.move_cursor(row=entities.row_keys.index("corporation:98000502"))
         await pilot.press("n")
         await settle(pilot)
         assert len(stored_overrides(battles_db)) == 1
