@@ -33,7 +33,7 @@ from evedmv_tui.battles.export import (
     render,
 )
 from evedmv_tui.battles.metrics import duration_text
-from evedmv_tui.battles.overrides import clear_overrides, move_entity
+from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
 from evedmv_tui.battles.recipe import save_battle_recipe
 from evedmv_tui.battles.report import (
     BattleNotFound,
@@ -636,11 +636,20 @@ class BattleReportScreen(DashboardScreen):
                 return False
         kind, entity_id = request.kind, request.entity_id
 
-        def run(db: Database) -> BattleReport:
-            move_entity(db, self.battle_id, kind, entity_id, side_no)
+        def run(db: Database) -> BattleReport | AlreadyOnSide:
+            try:
+                move_entity(db, self.battle_id, kind, entity_id, side_no)
+            except AlreadyOnSide as exc:
+                # Not a failure: the sides already are what the key asks for.
+                return exc
             return load_report(db, self.battle_id)
 
-        self.run_query(run, then=self._moved, group="move", on_error=self._move_failed)
+        self.run_query(
+            run,
+            then=lambda result: self._moved(result, kind, entity_id),
+            group="move",
+            on_error=self._move_failed,
+        )
         return True
 
     def _move_failed(self, error: Exception) -> None:
@@ -656,10 +665,37 @@ class BattleReportScreen(DashboardScreen):
                 markup=False,
             )
 
-    def _moved(self, report: BattleReport) -> None:
-        self.show_report(report)
-        if not self._queued_moves:
-            self.notify("moved; u puts every moved entity back", timeout=4)
+    def _moved(
+        self, result: BattleReport | AlreadyOnSide, kind: str, entity_id: int
+    ) -> None:
+        """Show the report after a move, and say which side the entity is on now.
+
+        Sides are numbered again after every move, so the number the entity
+        lands on can be the one it had; the message names it.
+        """
+        if isinstance(result, AlreadyOnSide):
+            self._queued_moves.clear()
+            hint = f"; {result.hint}" if result.hint else ""
+            self.notify(result.message + hint, markup=False)
+            return
+        self.show_report(result)
+        if self._queued_moves:
+            return
+        entity = next(
+            (
+                e
+                for e in result.entities
+                if e.entity_kind == kind and e.entity_id == entity_id
+            ),
+            None,
+        )
+        where = f" to side {entity.side_no}" if entity is not None else ""
+        self.notify(
+            f"moved {result.name(entity_id)}{where} (sides are numbered by ISK"
+            " destroyed); u puts every moved entity back",
+            timeout=6,
+            markup=False,
+        )
 
     def _start_queued_move(self) -> None:
         """Start the oldest queued move that still applies, if any."""
