@@ -339,18 +339,23 @@ class DashboardScreen(Screen[None]):
         name) in the app's query telemetry. A failure, including a lost
         connection, goes to the app's one failure handler, then to
         ``on_error`` on the UI thread if given, and ``then`` does not run.
-        Once the screen is closed, neither ``then`` nor ``on_error`` runs.
+        Once the screen is closed, or the app exits, neither ``then`` nor
+        ``on_error`` runs.
         """
         app = self.evedmv_app
         tag = name or type(self).__name__
 
+        def showing() -> bool:
+            # A screen closed while its query ran, or taken apart as the app
+            # exits, has no widgets to fill.
+            return self.is_attached and self.is_running and self in app.screen_stack
+
         def deliver(result: T) -> None:
-            # A screen closed while its query ran has no widgets to fill.
-            if self in app.screen_stack:
+            if showing():
                 then(result)
 
         def failed(exc: Exception) -> None:
-            if on_error is not None and self in app.screen_stack:
+            if on_error is not None and showing():
                 on_error(exc)
 
         return self.run_worker(
