@@ -227,6 +227,29 @@ def test_list_names_first_systems_region_first(
     )
 
 
+def test_report_names_first_systems_region_first(fought: str, db: Database) -> None:
+    """The report header listed regions by id, so a battle in Kedama (Black
+    Rise) and then Tama (The Citadel) read "Kedama, Tama (The Citadel, ...)"."""
+    db.execute(
+        "INSERT INTO regions (region_id, region_name) VALUES"
+        " (10000033, 'The Citadel'), (10000069, 'Black Rise')"
+    )
+    db.execute(
+        "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
+        " constellation_id, region_id, security) VALUES"
+        " (30002813, 'Tama', 20000410, 10000033, 0.3),"
+        " (30045328, 'Kedama', 20000785, 10000069, 0.3)"
+    )
+    db.execute(
+        "UPDATE battles SET solar_system_ids = '{30045328,30002813}',"
+        " region_ids = '{10000033,10000069}'"
+    )
+    (battle,) = list_battles(db)
+    report = load_report(db, battle.battle_id)
+    assert report.region_label == "Black Rise, The Citadel"
+    assert battle.region_names == ["Black Rise", "The Citadel"]
+
+
 def test_list_filters_by_system(
     fought: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,7 +2,16 @@
 -- body is still pending, with ids inside the battle's killmail id range.
 -- Killmail ids grow with time, so those may belong to the battle, but their
 -- system is unknown until the body arrives.
-SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids, b.region_ids,
+-- The regions follow the order of their first system in solar_system_ids,
+-- as in battles_list, so the header's first region is the first system's.
+SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
+       ARRAY(SELECT r.region_id
+             FROM unnest(b.region_ids) AS r (region_id)
+             ORDER BY (SELECT min(u.n)
+                       FROM unnest(b.solar_system_ids) WITH ORDINALITY AS u (id, n)
+                       JOIN solar_systems s ON s.solar_system_id = u.id
+                       WHERE s.region_id = r.region_id) NULLS LAST,
+                      r.region_id) AS region_ids,
        b.kills, b.pilots, b.isk_destroyed, b.side_count, b.kind, b.confidence,
        b.changed, b.updated_at, b.metrics,
        (SELECT count(*)::integer
