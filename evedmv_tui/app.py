@@ -88,6 +88,7 @@ from evedmv_tui.screens import (
     DashboardScreen,
     DatabaseConnected,
     ScreenEntry,
+    declared_bindings,
     find_entry,
     resolve_target,
 )
@@ -814,13 +815,11 @@ class EvedmvApp(App[int]):
             key = find_entry(str(parameters[0]), self.screen_entries).key
         except (IndexError, KeyError):
             return True
-        owners = [self.screen, self.focused]
+        owners = [owner for owner in (self.screen, self.focused) if owner is not None]
         return not any(
             binding.key == key
             for owner in owners
-            if owner is not None
-            for cls in type(owner).__mro__
-            for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ()))
+            for binding in declared_bindings(type(owner))
         )
 
     def action_open_screen(self, name: str) -> None:

@@ -230,7 +230,7 @@ async def test_export_writes_recipe_too(
 async def test_export_while_disconnected_skips_recipe(
     battles_db: Database, settings: Settings
 ) -> None:
-    """Without a connection x writes the report files and says that the
+    """Without a connection x writes the report files and a notice that the
     recipe, which comes from the database, was not written."""
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
@@ -1875,8 +1875,8 @@ def test_header_breaks_between_figures(
 async def test_move_without_connection_says_it_was_not_stored(
     battles_db: Database, settings: Settings
 ) -> None:
-    """A move pressed while disconnected only said "not connected", which did
-    not tell that the move was lost."""
+    """A move pressed while disconnected only showed "not connected", with
+    no word that the move was lost."""
     app = EvedmvApp(settings)
     biggest = max(list_battles(battles_db), key=lambda b: b.kills)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -672,9 +672,9 @@ def test_move_rejects_entity_outside_battle(
 def test_report_json_given_as_recipe(
     fought: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The report JSON, which the report's export key writes too, given to
-    --recipe says it is a report and how to write a recipe, instead of
-    naming a field of the report as invalid."""
+    """The report JSON (which x writes too) given to --recipe is rejected as
+    a report, with the command that writes a recipe, instead of with a field
+    of the report named as invalid."""
     battle_id = list_battles(db)[0].battle_id
     show = ["--dsn", fought, "battles", "show"]
     capsys.readouterr()

@@ -795,8 +795,8 @@ async def test_empty_battles_tab_names_period(
     app_settings: Settings, world: World
 ) -> None:
     """A page without battles explains the empty tab instead of showing an
-    empty table. An entity without any killmail said to press 4 for all time,
-    which then said that no battles are stored."""
+    empty table. An entity without any killmail showed "press 4 for all
+    time", and 4 then showed that no battles are stored."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -612,8 +612,8 @@ def test_status_alerts_count_acknowledged() -> None:
 
 
 async def test_longest_alert_part_fits_80_columns() -> None:
-    """The longest alert text still shares the first line with the longest
-    connection text at 80 columns; the message takes the second line."""
+    """At 80 columns the widest alert text shares the first line with the
+    widest connection text, and the message moves to the second line."""
     app = StatusApp()
     async with app.run_test(size=(80, 24)) as pilot:
         lost = ConnectionState(

@@ -80,8 +80,8 @@ def _third_party_opponents(number: int, per_side: Mapping[int, _Side]) -> list[i
     """Return the sides a third party destroyed ships of or lost ships to.
 
     Two third parties that fought only each other are each other's
-    opponents; counting them against the principal sides gave one of them
-    no efficiency at all and the other 0 %.
+    opponents. Counted against the principal sides, one of them had no
+    efficiency at all and the other 0 %.
     """
     opponents = set(per_side[number].isk_destroyed_by_victim_side)
     for other, side in per_side.items():

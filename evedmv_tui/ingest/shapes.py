@@ -216,7 +216,8 @@ _LENGTH_UNITS = {
     "str": ("character", "characters"),
     "object": ("key", "keys"),
 }
-"""What a length in msgspec's length error counts, by the value's type."""
+"""Units of a length in msgspec's length error, singular and plural, by the
+value's type."""
 _WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
 _TYPE_WORDS = {
     "int": "an integer",

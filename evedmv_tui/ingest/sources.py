@@ -644,8 +644,8 @@ def other_encoding(head: bytes) -> str | None:
     The name is one that iconv accepts. Without a byte order mark, the NUL
     bytes around the first character tell the encoding and byte order,
     because JSON text starts with a printable ASCII character or
-    whitespace; a binary file whose first bytes have NULs in that pattern
-    around a control byte is not taken for text.
+    whitespace. So a binary file with NULs in that pattern around a control
+    byte is not taken for text.
     """
     for bom, encoding in _OTHER_BOMS:
         if head.startswith(bom):

@@ -98,7 +98,7 @@ class PlanNode:
 
     @property
     def estimate_text(self) -> str:
-        """The planner's estimates, as EXPLAIN writes them."""
+        """Return the planner's estimates in EXPLAIN's text format."""
         return (
             f"cost={self.startup_cost:.2f}..{self.total_cost:.2f}"
             f" rows={self.plan_rows:.0f} width={self.plan_width}"

@@ -231,14 +231,14 @@ class TooSmall(Static):
     """Replaces a screen's content while the terminal is below 80x24."""
 
 
-def declared_bindings(screen_class: type[Screen[Any]]) -> list[Binding]:
-    """Return the bindings a screen class and its bases declare, as Textual merges them.
+def declared_bindings(widget_class: type[Widget]) -> list[Binding]:
+    """Return the bindings a widget or screen class and its bases declare.
 
-    A class's ``BINDINGS`` lists only its own keys, and a subclass's binding
-    of a key replaces its base's.
+    They are merged as Textual merges them: a class's ``BINDINGS`` lists only
+    its own keys, and a subclass's binding of a key replaces its base's.
     """
     by_key: dict[str, Binding] = {}
-    for cls in reversed(screen_class.__mro__):
+    for cls in reversed(widget_class.__mro__):
         for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
             by_key[binding.key] = binding
     return list(by_key.values())

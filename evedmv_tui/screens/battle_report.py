@@ -640,7 +640,7 @@ class BattleReportScreen(DashboardScreen):
             try:
                 move_entity(db, self.battle_id, kind, entity_id, side_no)
             except AlreadyOnSide as exc:
-                # Not a failure: the sides already are what the key asks for.
+                # Not a failure, because the sides already are as requested.
                 return exc
             return load_report(db, self.battle_id)
 
@@ -668,10 +668,10 @@ class BattleReportScreen(DashboardScreen):
     def _moved(
         self, result: BattleReport | AlreadyOnSide, kind: str, entity_id: int
     ) -> None:
-        """Show the report after a move, and say which side the entity is on now.
+        """Show the report after a move, and notify the entity's new side.
 
-        Sides are numbered again after every move, so the number the entity
-        lands on can be the one it had; the message names it.
+        Sides are numbered again after every move, so the entity can land on
+        the number it had. The notification names the side.
         """
         if isinstance(result, AlreadyOnSide):
             self._queued_moves.clear()
