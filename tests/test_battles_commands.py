@@ -195,12 +195,12 @@ def test_list_marks_one_sided_battles(
     assert lines[-1] == "! one-sided: the other sides destroyed almost nothing"
 
 
-def test_list_names_first_systems_region_first(
-    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A battle in Tama (The Citadel) and Kedama (Black Rise) lists The
-    Citadel first. The battles screen shows the first system with the first
-    region, so regions sorted by name put Black Rise next to Tama."""
+def fought_in_tama_and_kedama(db: Database, system_ids: str) -> None:
+    """Move the stored battle to Tama (The Citadel) and Kedama (Black Rise).
+
+    ``system_ids`` is the battle's systems as a PostgreSQL array literal, in
+    the order they are stored; the regions are stored in id order.
+    """
     db.execute(
         "INSERT INTO regions (region_id, region_name) VALUES"
         " (10000033, 'The Citadel'), (10000069, 'Black Rise')"
@@ -212,9 +212,18 @@ def test_list_names_first_systems_region_first(
         " (30045328, 'Kedama', 20000785, 10000069, 0.3)"
     )
     db.execute(
-        "UPDATE battles SET solar_system_ids = '{30002813,30045328}',"
-        " region_ids = '{10000033,10000069}'"
+        "UPDATE battles SET solar_system_ids = %s, region_ids = '{10000033,10000069}'",
+        (system_ids,),
     )
+
+
+def test_list_names_first_systems_region_first(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A battle in Tama (The Citadel) and Kedama (Black Rise) lists The
+    Citadel first. The battles screen shows the first system with the first
+    region, so regions sorted by name put Black Rise next to Tama."""
+    fought_in_tama_and_kedama(db, "{30002813,30045328}")
     (battle,) = list_battles(db)
     assert battle.system_names == ["Tama", "Kedama"]
     assert battle.region_names == ["The Citadel", "Black Rise"]
@@ -230,20 +239,7 @@ def test_list_names_first_systems_region_first(
 def test_report_names_first_systems_region_first(fought: str, db: Database) -> None:
     """The report header listed regions by id, so a battle in Kedama (Black
     Rise) and then Tama (The Citadel) read "Kedama, Tama (The Citadel, ...)"."""
-    db.execute(
-        "INSERT INTO regions (region_id, region_name) VALUES"
-        " (10000033, 'The Citadel'), (10000069, 'Black Rise')"
-    )
-    db.execute(
-        "INSERT INTO solar_systems (solar_system_id, solar_system_name,"
-        " constellation_id, region_id, security) VALUES"
-        " (30002813, 'Tama', 20000410, 10000033, 0.3),"
-        " (30045328, 'Kedama', 20000785, 10000069, 0.3)"
-    )
-    db.execute(
-        "UPDATE battles SET solar_system_ids = '{30045328,30002813}',"
-        " region_ids = '{10000033,10000069}'"
-    )
+    fought_in_tama_and_kedama(db, "{30045328,30002813}")
     (battle,) = list_battles(db)
     report = load_report(db, battle.battle_id)
     assert report.region_label == "Black Rise, The Citadel"
