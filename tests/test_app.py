@@ -747,7 +747,7 @@ async def test_closed_screens_leave_no_widgets(settings: Settings) -> None:
         assert closed(before) == {}
 
 
-async def test_palette_offers_help_instead_of_the_keys_panel(
+async def test_palette_omits_keys_panel(
     settings: Settings,
 ) -> None:
     """Textual's Keys panel squeezed the 80-column screens and ignored Escape."""

@@ -183,7 +183,7 @@ def test_third_party_stays_apart() -> None:
     assert a_row["isk_destroyed_of_opponents"] < a_row["isk_destroyed"]
 
 
-def test_third_party_efficiency_counts_the_sides_it_fought() -> None:
+def test_third_party_opponents_are_fought_sides() -> None:
     """C, moved to a side of its own, killed only D's ships. Counted against
     the principal sides A and B, C had no efficiency at all."""
     side_a, side_b = alliance_fleets()

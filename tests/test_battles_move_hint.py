@@ -13,7 +13,7 @@ from tests.test_battles_commands import fought
 __all__ = ["fought"]
 
 
-def test_unknown_id_hint_lists_members_of_that_kind(
+def test_unknown_id_hint_lists_members(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The report's text formats show no ids, so the hint names some."""
@@ -41,7 +41,7 @@ def test_unknown_id_hint_lists_members_of_that_kind(
     assert f"battle {battle_id} has no character members" in error
 
 
-def test_hint_says_when_it_leaves_members_out(
+def test_hint_counts_left_out_members(
     fought: str,
     db: Database,
     capsys: pytest.CaptureFixture[str],

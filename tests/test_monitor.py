@@ -1100,7 +1100,7 @@ def test_failed_combined_query_reads_apart(
     assert "monitor.statements_changes" in names
 
 
-def test_cache_ratio_after_a_server_start_teaches_nothing(
+def test_cache_ratio_untrusted_after_start(
     db_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Right after a restart every table comes from disk again, and the hit

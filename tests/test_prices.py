@@ -118,7 +118,7 @@ def test_changed_values_detect_battles_again(
     assert "battle" not in out
 
 
-def test_no_revalue_says_values_were_left(
+def test_no_revalue_message(
     db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--no-revalue printed "values changed for 0 killmails", as if the prices

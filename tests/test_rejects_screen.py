@@ -33,7 +33,7 @@ def text_of(screen: RejectsScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-async def test_lists_rejects_and_shows_the_selected_one(
+async def test_rejects_list_and_detail(
     settings: Settings, db: Database, db_url: str, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.jsonl"
@@ -63,9 +63,7 @@ async def test_lists_rejects_and_shows_the_selected_one(
         assert '"x": 1' in second
 
 
-async def test_empty_list_says_every_record_was_stored(
-    settings: Settings, db: Database
-) -> None:
+async def test_empty_rejects_list(settings: Settings, db: Database) -> None:
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_rejects(app, pilot)
@@ -127,7 +125,7 @@ async def test_opened_while_disconnected_says_so(
         assert text_of(screen, "#rejects-summary").startswith("No rejected records")
 
 
-async def test_long_reason_is_whole_in_the_pane(
+async def test_long_reason_shown_whole(
     settings: Settings, db: Database, db_url: str, tmp_path: Path
 ) -> None:
     """The reason was cut after 150 characters, before the advice at its end;

@@ -509,9 +509,7 @@ async def test_palette_search_after_close_is_ignored(
         assert app.is_running
 
 
-async def test_escape_from_picked_page_returns_to_matches(
-    settings: Settings, db: Database
-) -> None:
+async def test_escape_returns_to_matches(settings: Settings, db: Database) -> None:
     """Escape on a page picked from the list of matches closed the screen,
     so picking another match meant typing the name again."""
     from evedmv_tui.screens.home import HomeScreen

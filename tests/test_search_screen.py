@@ -106,7 +106,7 @@ async def test_slash_on_search_selects_query(settings: Settings, db: Database) -
         assert field.value == "Jita"
 
 
-async def test_search_closed_while_its_query_runs_reports_nothing(
+async def test_closed_search_drops_late_result(
     settings: Settings, db: Database, db_url: str
 ) -> None:
     """A result that arrives after Escape closed the screen used to fill
