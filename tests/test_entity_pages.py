@@ -36,6 +36,7 @@ from evedmv_tui.screens.entity import (
 )
 from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.text import format_isk
@@ -310,30 +311,79 @@ def test_character_isk_marks_unvalued_kills(
     assert isk_row(page) == ("ISK destroyed", f"{destroyed}+", "ISK lost", "?")
 
 
-def test_corporation_isk_unmarked_from_totals(
+@pytest.mark.parametrize(
+    ("kind", "entity_id"),
+    [(EntityKind.CORPORATION, 98_000_801), (EntityKind.ALLIANCE, 99_000_801)],
+)
+def test_entity_isk_marks_from_totals(
+    unvalued_db: tuple[Database, FleetPilot], kind: EntityKind, entity_id: int
+) -> None:
+    """Corporation and alliance pages read from the daily totals left their
+    ISK unmarked, because the totals stored sums alone."""
+    db, _ = unvalued_db
+    entity = EntityRef(kind, entity_id, None)
+    from_totals = load_page(db, entity, Period.ALL)
+    assert from_totals.summary.kills == 6
+    assert from_totals.summary.kills_without_value == 1
+    assert from_totals.summary.losses == 6
+    assert from_totals.summary.losses_without_value == 1
+    assert isk_row(from_totals) == (
+        "ISK destroyed",
+        format_isk(from_totals.summary.isk_destroyed) + "+",
+        "ISK lost",
+        format_isk(from_totals.summary.isk_lost) + "+",
+    )
+    summary = from_totals.as_json()["summary"]
+    assert summary["kills_without_value"] == 1
+    assert summary["losses_without_value"] == 1
+    # Reading the killmails gives the same page.
+    from_killmails = load_page(db, entity, Period.ALL, from_totals=False)
+    assert from_totals.as_json() == from_killmails.as_json()
+
+
+def test_entity_isk_unknown_from_totals(
     unvalued_db: tuple[Database, FleetPilot],
 ) -> None:
-    """The daily totals do not count kills without a value, so a page read
-    from them leaves its ISK unmarked. A page read from the killmails marks
-    it."""
+    """A total over kills of which none has a value shows ``?``, not 0."""
     db, _ = unvalued_db
-    corporation = EntityRef(EntityKind.CORPORATION, 98_000_801, None)
-    from_totals = load_page(db, corporation, Period.ALL)
-    assert from_totals.summary.kills == 6
-    assert from_totals.summary.kills_without_value is None
-    assert from_totals.summary.losses_without_value is None
-    assert "+" not in "".join(isk_row(from_totals))
-    from_killmails = load_page(db, corporation, Period.ALL, from_totals=False)
-    assert from_killmails.summary.kills_without_value == 1
-    assert from_killmails.summary.losses_without_value == 1
-    assert isk_row(from_killmails) == (
-        "ISK destroyed",
-        format_isk(from_killmails.summary.isk_destroyed) + "+",
-        "ISK lost",
-        format_isk(from_killmails.summary.isk_lost) + "+",
-    )
-    # The page's JSON is the same both ways.
-    assert from_totals.as_json() == from_killmails.as_json()
+    db.execute("UPDATE killmails SET total_value = NULL")
+    corporation = EntityRef(EntityKind.CORPORATION, 98_000_802, None)
+    page = load_page(db, corporation, Period.ALL)
+    assert page.summary.kills_without_value == page.summary.kills == 6
+    assert page.summary.losses_without_value == page.summary.losses == 6
+    assert isk_row(page) == ("ISK destroyed", "?", "ISK lost", "?")
+
+
+@pytest.mark.parametrize(
+    ("kind", "entity_id"),
+    [(EntityKind.CORPORATION, 98_000_801), (EntityKind.ALLIANCE, 99_000_802)],
+)
+async def test_entity_screen_marks_unvalued_isk(
+    unvalued_db: tuple[Database, FleetPilot],
+    settings: Settings,
+    kind: EntityKind,
+    entity_id: int,
+) -> None:
+    """The summary of a corporation or alliance screen showed its ISK
+    without a mark that it leaves out kills without a value."""
+    db, _ = unvalued_db
+    expected = load_page(db, EntityRef(kind, entity_id, None), Period.ALL)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen(kind.value, entity_id)
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CorporationScreen | AllianceScreen)
+        assert screen.page is not None
+        assert screen.page.period is Period.ALL
+        summary_text = str(screen.query_one(SummaryPanel).render())
+    destroyed = format_isk(expected.summary.isk_destroyed) + "+"
+    lost = format_isk(expected.summary.isk_lost) + "+"
+    [line] = [line for line in summary_text.splitlines() if "ISK destroyed" in line]
+    assert line.split() == ["ISK", "destroyed", destroyed, "ISK", "lost", lost]
 
 
 async def test_page_battle_isk_marks_unvalued_kills(

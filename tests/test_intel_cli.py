@@ -16,8 +16,14 @@ from evedmv_tui.intel.pages import load_page
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.text import format_isk
+from tests import test_entity_pages
 from tests.fakes.server import FakeServer
+from tests.test_battle_fixtures import Pilot as FleetPilot
 from tests.test_intel_real import busiest, real_database
+
+# A fight of which two kills have no ISK value (see tests/test_entity_pages.py).
+unvalued_db = test_entity_pages.unvalued_db
 
 
 class World:
@@ -160,6 +166,32 @@ def test_show_text_has_panel_summary(
     # The recent list is not limited to the period, and its heading states it.
     assert page.recent
     assert "\nLatest kills and losses, at any time, not only the last 30 days\n" in out
+
+
+@pytest.mark.parametrize(
+    ("word", "entity_id"), [("corporation", 98_000_801), ("alliance", 99_000_802)]
+)
+def test_show_marks_isk_without_value(
+    unvalued_db: tuple[Database, FleetPilot],
+    db_url: str,
+    esi: FakeServer,
+    capsys: pytest.CaptureFixture[str],
+    word: str,
+    entity_id: int,
+) -> None:
+    """``corporation show`` and ``alliance show`` printed ISK totals that
+    leave out kills without a value as if they were complete."""
+    args = ("--dsn", db_url, word, "show", str(entity_id), "--period", "all")
+    assert main([*args, "--offline"]) == 0
+    text = capsys.readouterr().out
+    assert main([*args, "--offline", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["kills_without_value"] == 1
+    assert summary["losses_without_value"] == 1
+    destroyed = format_isk(summary["isk_destroyed"]) + "+"
+    lost = format_isk(summary["isk_lost"]) + "+"
+    assert f"{'ISK destroyed':<15}{destroyed:>12}" in text
+    assert f"{'ISK lost':<15}{lost:>12}" in text
 
 
 def test_ship_classes_flown_count_kills_per_class(

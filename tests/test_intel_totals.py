@@ -187,6 +187,35 @@ def test_value_changes_reach_totals(db: Database, generated: Path) -> None:
     assert assert_pages_match(db) > 0
 
 
+def test_value_changes_reach_unvalued_counts(db: Database, generated: Path) -> None:
+    """A value cleared or set after its killmail was counted did not reach
+    the daily counts of kills and losses without an ISK value."""
+    import_with_hook(db, generated)
+    unvalued = (
+        "SELECT sum(kills_without_value + losses_without_value) FROM intel_entity_days"
+    )
+    start = db.fetch_value(unvalued)
+    old_values = db.fetch_all(
+        "SELECT killmail_id, total_value FROM killmails"
+        " WHERE killmail_id % 3 = 0 AND total_value IS NOT NULL"
+    )
+    ids = [row[0] for row in old_values]
+    assert ids
+    db.execute(
+        "UPDATE killmails SET total_value = NULL WHERE killmail_id = ANY(%s)", (ids,)
+    )
+    assert db.fetch_value(unvalued) > start
+    assert assert_pages_match(db) > 0
+    db.execute(
+        "UPDATE killmails k SET total_value = o.total_value"
+        " FROM unnest(%s::bigint[], %s::float8[]) AS o(killmail_id, total_value)"
+        " WHERE o.killmail_id = k.killmail_id",
+        (ids, [row[1] for row in old_values]),
+    )
+    assert db.fetch_value(unvalued) == start
+    assert assert_pages_match(db) > 0
+
+
 def test_value_set_in_importing_transaction_is_not_moved(
     db: Database, generated: Path
 ) -> None:

@@ -68,11 +68,10 @@ class Summary:
     kills_with_players: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
-    kills_without_value: int | None = None
-    """Kills with no ISK value, which ``isk_destroyed`` leaves out; None when
-    unknown, because part of the period came from the daily totals."""
-    losses_without_value: int | None = None
-    """Losses with no ISK value, which ``isk_lost`` leaves out; None as above."""
+    kills_without_value: int = 0
+    """Kills with no ISK value, which ``isk_destroyed`` leaves out."""
+    losses_without_value: int = 0
+    """Losses with no ISK value, which ``isk_lost`` leaves out."""
 
     @property
     def isk_efficiency(self) -> float | None:
@@ -193,6 +192,8 @@ class EntityPage:
                 "losses": summary.losses,
                 "isk_destroyed": summary.isk_destroyed,
                 "isk_lost": summary.isk_lost,
+                "kills_without_value": summary.kills_without_value,
+                "losses_without_value": summary.losses_without_value,
                 "isk_efficiency": summary.isk_efficiency,
                 "danger_ratio": summary.danger_ratio,
                 "solo_kills": summary.solo_kills,
@@ -258,8 +259,8 @@ class _AggregateRow:
     kills_with_players: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
-    kills_without_value: int | None
-    losses_without_value: int | None
+    kills_without_value: int
+    losses_without_value: int
     latest_corporation_id: int | None
     latest_alliance_id: int | None
     since: dt.datetime | None

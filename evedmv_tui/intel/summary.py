@@ -15,11 +15,11 @@ def format_percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _isk_text(value: float, count: int, without_value: int | None) -> str:
+def _isk_text(value: float, count: int, without_value: int) -> str:
     """Format the ISK of ``count`` killmails, ``without_value`` of them unvalued.
 
     The sum leaves those out, so it ends in ``+``, or is ``?`` when none of
-    the killmails has a value. None (not counted) leaves the sum unmarked.
+    the killmails has a value.
     """
     if without_value and without_value >= count:
         return "?"

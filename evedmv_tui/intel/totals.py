@@ -10,6 +10,10 @@ records it.
 Migration ``0206_intel_totals_faster.sql`` replaces the counting function
 with a faster one that writes the same rows, and adds the function that
 files the ship lists again after a change of ship classes.
+
+Migration ``0210_intel_totals_unvalued.sql`` adds the daily counts of kills
+and losses without an ISK value, which the counting function and the value
+trigger keep, and back-fills them from the killmails already counted.
 """
 
 from __future__ import annotations

@@ -128,8 +128,8 @@ stored_tops AS MATERIALIZED (
       AND t.day <= (span.until AT TIME ZONE 'UTC')::date
 ),
 -- Summary parts: the killmails read, then the stored days. The kills and
--- losses without an ISK value are counted only in the killmails read, and
--- stored_days counts the days read from the daily totals instead.
+-- losses without an ISK value come from both (0210_intel_totals_unvalued.sql
+-- added their counts to the daily totals).
 summary_parts AS (
     SELECT count(*) AS kills, 0 AS losses,
            coalesce(sum(value::numeric), 0) AS isk_destroyed,
@@ -137,28 +137,23 @@ summary_parts AS (
            0 AS players_on_kills, 0 AS kills_with_players,
            min(killmail_time) AS first_seen, max(killmail_time) AS last_seen,
            count(*) FILTER (WHERE unvalued) AS kills_without_value,
-           0 AS losses_without_value, 0 AS stored_days
+           0 AS losses_without_value
     FROM kills
     UNION ALL
     SELECT 0, count(*), 0, coalesce(sum(value::numeric), 0), 0, 0, 0, 0,
            min(killmail_time), max(killmail_time), 0,
-           count(*) FILTER (WHERE unvalued), 0
+           count(*) FILTER (WHERE unvalued)
     FROM losses
     UNION ALL
     SELECT 0, 0, 0, 0, count(*) FILTER (WHERE players = 1),
            count(*) FILTER (WHERE players >= 2), coalesce(sum(players), 0),
-           count(*) FILTER (WHERE players >= 1), NULL, NULL, 0, 0, 0
+           count(*) FILTER (WHERE players >= 1), NULL, NULL, 0, 0
     FROM gangs
     UNION ALL
-    -- TODO: the daily totals do not count kills and losses without an ISK
-    -- value, so a corporation or alliance page that reads whole days from
-    -- them cannot mark its ISK as leaving such kills out. Counting them
-    -- needs two columns in intel_entity_days, kept by intel_totals_add()
-    -- and the trigger that moves value changes into the totals.
     SELECT sum(kills), sum(losses), sum(isk_destroyed), sum(isk_lost),
            sum(solo_kills), sum(gang_kills), sum(players_on_kills),
-           sum(kills_with_players), min(first_seen), max(last_seen), 0, 0,
-           count(*)
+           sum(kills_with_players), min(first_seen), max(last_seen),
+           sum(kills_without_value), sum(losses_without_value)
     FROM stored_days
 ),
 summary AS (
@@ -171,11 +166,9 @@ summary AS (
            coalesce(sum(players_on_kills), 0)::bigint AS players_on_kills,
            coalesce(sum(kills_with_players), 0)::bigint AS kills_with_players,
            min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-           -- NULL: unknown, because part of the period came from stored days.
-           CASE WHEN sum(stored_days) = 0 THEN sum(kills_without_value)::bigint
-           END AS kills_without_value,
-           CASE WHEN sum(stored_days) = 0 THEN sum(losses_without_value)::bigint
-           END AS losses_without_value
+           coalesce(sum(kills_without_value), 0)::bigint AS kills_without_value,
+           coalesce(sum(losses_without_value), 0)::bigint
+               AS losses_without_value
     FROM summary_parts
 ),
 -- The latest corporation and alliance the entity appeared in, from its
