@@ -7,7 +7,13 @@ import pytest
 from evedmv_tui.battles.metrics import ShipType, build_metrics
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.parameters import BattleParameters
-from evedmv_tui.battles.sides import EntitySide, Override, _evidence, assign_sides
+from evedmv_tui.battles.sides import (
+    EntitySide,
+    Override,
+    _evidence,
+    assign_sides,
+    format_isk,
+)
 from tests.test_battle_fixtures import CAPSULE, RAVEN, RIFTER, Pilot, fleet, kill
 
 PARAMS = BattleParameters()
@@ -223,3 +229,26 @@ def test_reason_without_contact() -> None:
     _, _, reason = _evidence({}, {}, 1)
 
     assert reason == "no player contact"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "0"),
+        (950.4, "950"),
+        (12_400, "12.4k"),
+        (1_250_000_000, "1.2b"),
+        (-3_000_000, "-3.0m"),
+        # Amounts that round up to the next unit take that unit.
+        (999_960, "1.0m"),
+        (999.6, "1.0k"),
+        # Past the largest unit, and amounts that are no number.
+        (2e15, "2.0e+15"),
+        (float("inf"), "inf"),
+        (float("nan"), "?"),
+    ],
+)
+def test_battle_isk_has_one_decimal(value: float, expected: str) -> None:
+    """Battle texts rounded 999,960 ISK to "1000.0k", and printed "inft" for
+    an infinite amount and "2000.0t" past the largest unit."""
+    assert format_isk(value) == expected

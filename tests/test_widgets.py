@@ -72,10 +72,23 @@ def test_strip_control_keeps_newlines_and_tabs() -> None:
         (-3_000_000, "-3.00m"),
         (1e300, "1.00e+300"),
         (float("inf"), "inf"),
+        (float("nan"), "?"),
+        # Amounts that round up to the next unit take that unit.
+        (999.6, "1.00k"),
+        (999_994, "999.99k"),
+        (999_999, "1.00m"),
+        (999_996_000_000, "1.00t"),
+        (999.996e12, "1.00e+15"),
     ],
 )
 def test_format_isk(value: float | None, expected: str) -> None:
     assert format_isk(value) == expected
+
+
+def test_format_isk_decimals() -> None:
+    assert format_isk(1_250_000, decimals=1) == "1.2m"
+    assert format_isk(1_250_000, decimals=3) == "1.250m"
+    assert format_isk(950.4, decimals=1) == "950"
 
 
 def test_count_noun_agrees_in_number() -> None:

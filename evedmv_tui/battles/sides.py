@@ -41,6 +41,7 @@ from evedmv_tui.battles.model import (
     unit_kind,
 )
 from evedmv_tui.battles.parameters import BattleParameters
+from evedmv_tui.widgets import text
 
 _Key = TypeVar("_Key", bound=Hashable)
 
@@ -799,8 +800,5 @@ def _evidence(
 
 
 def format_isk(value: float) -> str:
-    """Format ISK with a k, m, b or t suffix (``1.2b``)."""
-    for limit, suffix in ((1e12, "t"), (1e9, "b"), (1e6, "m"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{value / limit:.1f}{suffix}"
-    return f"{value:.0f}"
+    """Format ISK with one digit after the point, as battle texts show it (``1.2b``)."""
+    return text.format_isk(value, decimals=1)

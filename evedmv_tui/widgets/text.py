@@ -46,25 +46,29 @@ def truncate(text: str, width: int) -> str:
     return text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
-_ISK_UNITS = ((1e12, "t"), (1e9, "b"), (1e6, "m"), (1e3, "k"))
+_ISK_UNITS = ((1e3, "k"), (1e6, "m"), (1e9, "b"), (1e12, "t"))
 
 
-def format_isk(value: float | None) -> str:
-    """Format an ISK amount compactly: ``1.25b``, ``830.0m``, ``12.4k``, ``950``.
+def format_isk(value: float | None, decimals: int = 2) -> str:
+    """Format an ISK amount compactly: ``1.25b``, ``830.00m``, ``12.40k``, ``950``.
 
-    None (no price known) is shown as ``?``, so a missing price is never
-    mistaken for a worthless item.
+    ``decimals`` is the number of digits after the point of an amount with a
+    unit. The smallest unit that keeps the rounded amount under 1000 is
+    used, so 999,999 is ``1.00m``, not ``1000.00k``. None (no price known)
+    and NaN are shown as ``?``, so a missing price is never mistaken for a
+    worthless item.
     """
     if value is None or math.isnan(value):
         return "?"
     magnitude = abs(value)
-    if magnitude >= 1e15:
-        # Past 999.99t the suffix would need more digits than a column has.
-        return f"{value:.2e}"
+    # round(inf) raises OverflowError, but round(inf, 0) returns inf.
+    if round(magnitude, 0) < 1000:
+        return f"{value:.0f}"
     for scale, suffix in _ISK_UNITS:
-        if magnitude >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:.0f}"
+        if round(magnitude / scale, decimals) < 1000:
+            return f"{value / scale:.{decimals}f}{suffix}"
+    # Past the largest unit (999.99t) it would need more digits than a column has.
+    return f"{value:.{decimals}e}"
 
 
 def format_count(value: int) -> str:
