@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pytest
+from rich.cells import cell_len
+
 from evedmv_tui.monitor import report
 from evedmv_tui.monitor.activity import DatabaseBackends
 from evedmv_tui.monitor.ingest import EsiBudget, ImportRun, IngestCounts, IngestHealth
@@ -166,6 +169,37 @@ def test_fit_last_cells_counts_number_separators() -> None:
     [(_, cells)] = perf_rows.fit_last_cells(rows, columns, 30, 1)
     # 1 + 9 + 1 for the calls column, 1 + 1 padding around the query: 17 left.
     assert cells[-1] == "x" * 16 + "…"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM 注文 WHERE 名前 = '東京' AND 区 = '新宿'",
+        "SELECT '🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀🚀'",
+        "SELECT 'x漢字漢字漢字漢字漢字漢字漢字漢字'",
+    ],
+    ids=["cjk", "emoji", "cut-inside-wide-character"],
+)
+def test_fit_last_cells_measures_wide_characters(query: str) -> None:
+    """A query with CJK characters or emoji was cut by characters, so its
+    double-width characters ran past the table's right edge."""
+    columns = (("calls", "Calls"), ("query", "Query"))
+    rows: list[perf_rows.Row] = [("a", [1234567, query])]
+    [(_, cells)] = perf_rows.fit_last_cells(rows, columns, 30, 1)
+    # 1 + 9 + 1 for the calls column, 1 + 1 padding around the query: 17 left.
+    assert cell_len(query) > 17
+    assert cell_len(cells[-1]) <= 17
+    # A wide character that does not fit before the ellipsis leaves a blank.
+    assert cell_len(cells[-1]) >= 16
+    assert cells[-1].endswith("…")
+    assert query.startswith(cells[-1][:-1].rstrip())
+
+
+def test_fit_last_cells_keeps_short_wide_text() -> None:
+    columns = (("calls", "Calls"), ("query", "Query"))
+    rows: list[perf_rows.Row] = [("a", [1, "SELECT '東京'"])]
+    [(_, cells)] = perf_rows.fit_last_cells(rows, columns, 30, 1)
+    assert cells[-1] == "SELECT '東京'"
 
 
 def test_fit_last_cells_keeps_wider_shown_columns() -> None:

@@ -26,7 +26,7 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
 from evedmv_tui.widgets.table import Cell, plain, right
-from evedmv_tui.widgets.text import count_noun, truncate
+from evedmv_tui.widgets.text import count_noun
 
 Row = tuple[str, Sequence[Cell]]
 
@@ -326,10 +326,8 @@ def fit_last_cells(
     that is not a string is kept as it is. ``shown_widths`` are the content
     widths the table's columns have now, which are kept when larger:
     DataTable keeps a column as wide as the cells of rows it removed until
-    it measures that column again.
-
-    NOTE: the cut counts characters, not terminal cells, so a last cell with
-    wide characters (CJK) can still run past the edge.
+    it measures that column again. Widths are in terminal cells, so a wide
+    character (CJK, most emoji) counts as two.
     """
     fixed = 2 * cell_padding
     for index, (_key, label) in enumerate(columns[:-1]):
@@ -343,10 +341,17 @@ def fit_last_cells(
     for key, cells in rows:
         last = cells[-1]
         if isinstance(last, str):
-            fitted.append((key, [*cells[:-1], truncate(last, room)]))
+            fitted.append((key, [*cells[:-1], _crop_cells(last, room)]))
         else:
             fitted.append((key, cells))
     return fitted
+
+
+def _crop_cells(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` terminal cells, ending with an ellipsis if cut."""
+    cropped = Text(text)
+    cropped.truncate(width, overflow="ellipsis")
+    return cropped.plain
 
 
 def _cell_text(cell: Cell) -> str:
