@@ -485,7 +485,8 @@ def test_reject_marks_killmail_documents() -> None:
 
 
 def test_history_hash_of_wrong_type() -> None:
-    (reject,) = parse_document(b'{"12": 5}', source_file="f", position="line 1")
+    raw = b'{"11": "4ceed992204ea5cab36f9543e80b90f0417534f5", "12": 5}'
+    (_, reject) = parse_document(raw, source_file="f", position="line 1")
     assert isinstance(reject, RejectedRecord)
     assert reject.killmail_id == 12
     assert reject.reason.startswith("invalid killmail hash 5: expected a string")

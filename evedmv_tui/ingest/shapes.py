@@ -764,7 +764,7 @@ def _parse_r2z2(probe: _Probe) -> ParsedRecord:
 
 def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRecord]:
     try:
-        entries = msgspec.json.decode(raw, type=dict[str, Any])
+        entries = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
     except msgspec.MsgspecError as exc:
         invalid = _invalid_from_msgspec(exc, "$", raw)
         return [
@@ -772,9 +772,13 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                 source_file, position, None, invalid.field, invalid.reason, _text(raw)
             )
         ]
+    if not any(_is_valid_hash(value) for value in entries.values()):
+        return [_not_history(raw, entries, source_file, position)]
+    key_positions = _key_positions(raw, entries, position)
     records: list[ParsedRecord] = []
     for key, value in entries.items():
         field = f"$.{key}"
+        key_position = key_positions.get(key, f"{position} key {key}")
         try:
             killmail_id = int(key)
             if not 0 < killmail_id < 2**63:
@@ -791,14 +795,14 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                     None,
                     Shape.ZKB_HISTORY.value,
                     source_file,
-                    f"{position} key {key}",
+                    key_position,
                 )
             )
         except _Invalid as exc:
             records.append(
                 RejectedRecord(
                     source_file,
-                    f"{position} key {key}",
+                    key_position,
                     int(key) if _is_decimal(key) and int(key) < 2**63 else None,
                     exc.field,
                     exc.reason,
@@ -807,6 +811,74 @@ def _parse_history(raw: bytes, source_file: str, position: str) -> list[ParsedRe
                 )
             )
     return records
+
+
+def _is_valid_hash(value: msgspec.Raw) -> bool:
+    try:
+        return _hash(value, "$") is not None
+    except _Invalid:
+        return False
+
+
+def _not_history(
+    raw: bytes, entries: dict[str, msgspec.Raw], source_file: str, position: str
+) -> RejectedRecord:
+    """Reject an object of killmail ids to values none of which is a hash.
+
+    Such an object (a list of labels or names by killmail id) is not a
+    zKillboard history object, so it is one reject that is not
+    killmail-shaped, and the file counts as probably not a killmail file.
+    """
+    key, value = next(iter(entries.items()))
+    text = _text(raw)
+    return RejectedRecord(
+        source_file,
+        position,
+        None,
+        "$",
+        "unrecognised document: an object of killmail ids whose values are"
+        f" not killmail hashes, such as {clip_value(key)}:"
+        f" {_clip_text(_text(value))}. A zKillboard history object maps"
+        " killmail ids to hashes of 40 lowercase hexadecimal digits",
+        text[:RAW_LIMIT],
+    )
+
+
+_LINE_POSITION = re.compile(r"^(.*\bline )(\d+)$")
+
+
+def _key_positions(
+    raw: bytes, entries: dict[str, msgspec.Raw], position: str
+) -> dict[str, str]:
+    """Return the position of each top-level key, such as ``line 5 key 123``.
+
+    When ``position`` names the line the document starts on, each key is
+    named by the line it is on. Keys are found in document order, each
+    after the previous key's value, so values that contain the same digits
+    are skipped.
+    """
+    line = _LINE_POSITION.match(position)
+    if line is None or b"\n" not in raw:
+        return {}
+    positions: dict[str, str] = {}
+    number = int(line[2])
+    # The line number already counts the blank lines before the document.
+    cursor = len(raw) - len(raw.lstrip())
+    for key, value in entries.items():
+        pattern = rb'"' + re.escape(key.encode()) + rb'"\s*:\s*'
+        found = re.compile(pattern).search(raw, cursor)
+        if found is None:
+            break
+        number += raw.count(b"\n", cursor, found.start())
+        positions[key] = f"{line[1]}{number} key {key}"
+        value_end = found.end() + len(value)
+        if raw[found.end() : value_end] == bytes(value):
+            number += raw.count(b"\n", found.start(), value_end)
+            cursor = value_end
+        else:
+            number += raw.count(b"\n", found.start(), found.end())
+            cursor = found.end()
+    return positions
 
 
 def _parse_probed(probe: _Probe, raw: bytes, shape: Shape) -> ParsedRecord | None:
