@@ -48,15 +48,19 @@ class PriceReject:
     position: str
     """``record N`` (1-based), with the record's type id where it has one."""
     field: str | None
+    """The JSON path of the invalid field, such as ``$.type_id``, as the
+    rejects of killmails store it."""
     reason: str
     raw: str
     """The record's JSON text, as written in the file."""
 
     def describe(self) -> str:
         """Return ``record N[, field F]: reason``, naming the field once."""
-        if self.field is None or self.reason.startswith(self.field):
+        name = "" if self.field is None else self.field.removeprefix("$")
+        name = name.removeprefix(".")
+        if not name or self.reason.startswith(name):
             return f"{self.position}: {self.reason}"
-        return f"{self.position}, field {self.field}: {self.reason}"
+        return f"{self.position}, field {name}: {self.reason}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -135,12 +139,11 @@ def _check_record(index: int, raw: bytes) -> MarketPrice | PriceReject:
         if type_id is not None:
             position += f" (type_id {type_id})"
         path, reason = explain_decode_error(exc, raw)
-        field = None if path in (None, "$") else path.removeprefix("$.")
-        return PriceReject(position, field, reason, text)
+        return PriceReject(position, path, reason, text)
     if not 1 <= row.type_id <= MAX_TYPE_ID:
         return PriceReject(
             f"record {index + 1}",
-            "type_id",
+            "$.type_id",
             f"type_id is {row.type_id}, expected a positive bigint"
             f" (1 to {MAX_TYPE_ID})",
             text,
@@ -150,7 +153,7 @@ def _check_record(index: int, raw: bytes) -> MarketPrice | PriceReject:
         if value is not None and not (0 <= value <= MAX_ISK):
             return PriceReject(
                 f"record {index + 1} (type_id {row.type_id})",
-                field,
+                f"$.{field}",
                 f"{field} is {value}, expected a finite number of ISK"
                 f" from 0 to {MAX_ISK:.0e}",
                 text,

@@ -96,7 +96,7 @@ def test_two_hashes_in_one_file(
     stored = first["killmail_hash"]
     assert _stored(db, killmail_id) == (stored, stored, True)
     (reject,) = _rejects(db)
-    assert reject[:4] == (str(path), "line 3", killmail_id, "killmail_hash")
+    assert reject[:4] == (str(path), "line 3", killmail_id, "$.killmail_hash")
     assert f"killmail_hash {OTHER} differs from {stored}" in reject[4]
     assert "422" in reject[4]
     assert reject[5] == _line(second).decode()
@@ -115,7 +115,7 @@ def test_two_hashes_in_two_files(db: Database, tmp_path: Path) -> None:
     assert [file.rejected for file in summary.files] == [0, 1]
     assert [file.inserted for file in summary.files] == [1, 1]
     (reject,) = _rejects(db)
-    assert reject[:4] == (str(later), "line 2", first["killmail_id"], "killmail_hash")
+    assert reject[:4] == (str(later), "line 2", first["killmail_id"], "$.killmail_hash")
     stored = _stored(db, first["killmail_id"])
     assert stored is not None
     assert stored[0] == first["killmail_hash"]
@@ -173,7 +173,7 @@ def test_same_hash_refreshes_beside_conflict(db: Database) -> None:
     value = "SELECT total_value, value_source FROM killmails WHERE killmail_id = %s"
     assert db.fetch_one(value, (killmail_id,)) == (500.0, "zkb")
     (reject,) = _rejects(db)
-    assert reject[:4] == ("<zkb>", "record 2", killmail_id, "killmail_hash")
+    assert reject[:4] == ("<zkb>", "record 2", killmail_id, "$.killmail_hash")
     (again,) = prepare_document(
         reject[5].encode(), source_file="x", position="y", seen_at=SEEN_AT, prices={}
     )

@@ -260,15 +260,15 @@ def test_bad_price_records_kept(db: Database, tmp_path: Path) -> None:
             str(path),
             "record 2 (type_id 35)",
             None,
-            "average_price",
+            "$.average_price",
             '{"type_id": 35, "average_price": "abc"}',
         ),
-        (str(path), "record 3", None, "type_id", '{"average_price": 2.0}'),
+        (str(path), "record 3", None, "$.type_id", '{"average_price": 2.0}'),
         (
             str(path),
             "record 4 (type_id 36)",
             None,
-            "adjusted_price",
+            "$.adjusted_price",
             '{"type_id": 36, "adjusted_price": 1e16}',
         ),
     ]

@@ -7,9 +7,10 @@ reference, and a later zkb block beats an earlier one.
 
 Each killmail id has one hash. Once a killmail's body is stored, a record
 that brings another hash for its id belongs to another kill or is corrupt.
-:func:`resolve_hashes` turns such a record into a reject of the field
-``killmail_hash``, and the stored killmail stays as it is. Within a batch
-the first body with a hash counts as stored, because the batch stores it.
+:func:`resolve_hashes` turns such a record into a reject of the hash's
+field (``$.killmail_hash`` in most records), and the stored killmail stays
+as it is. Within a batch the first body with a hash counts as stored,
+because the batch stores it.
 References without a body do not fix the hash, so a pending or invalid
 entry takes the hash of a later record (``refresh_pending.sql``).
 """
@@ -205,15 +206,22 @@ def hash_reject(record: Keyed, stored_hash: str) -> RejectedRecord:
         f" (GET /killmails/{killmail_id}/<hash>/), which shows which hash is"
         " right. No evedmv command replaces a stored killmail."
     )
+    text, field = _reject_text(record)
     return RejectedRecord(
         record.source_file,
         record.position,
         killmail_id,
-        "killmail_hash",
+        field,
         reason,
-        record_text(record)[:RAW_LIMIT],
+        text[:RAW_LIMIT],
         killmail_shaped=True,
     )
+
+
+class _HashKey(msgspec.Struct):
+    """The top-level key of an ESI body that may hold its hash."""
+
+    killmail_hash: msgspec.Raw = msgspec.Raw()
 
 
 def record_text(record: Keyed) -> str:
@@ -225,20 +233,30 @@ def record_text(record: Keyed) -> str:
     document. A reference becomes a zKillboard list entry, or a zKillboard
     history entry when it has no zkb block.
     """
+    return _reject_text(record)[0]
+
+
+def _reject_text(record: Keyed) -> tuple[str, str]:
+    """Return :func:`record_text` and the JSON path of the hash in it."""
     killmail_id = record.killmail_id
     killmail_hash = msgspec.json.encode(record.killmail_hash).decode()
     if isinstance(record, PendingKillmail):
         if record.zkb_body is None:
-            return f'{{"{killmail_id}":{killmail_hash}}}'
+            return f'{{"{killmail_id}":{killmail_hash}}}', f"$.{killmail_id}"
         return (
             f'{{"killmail_id":{killmail_id},"killmail_hash":{killmail_hash},'
             f'"zkb":{record.zkb_body}}}'
-        )
+        ), "$.killmail_hash"
     body = record.esi_body()
     if _reproduces(body, record):
-        return body
+        # The hash is the body's killmail_hash, or else its zkb block's.
+        key = bytes(msgspec.json.decode(body, type=_HashKey).killmail_hash)
+        has_key = key not in (b"", b"null")
+        return body, "$.killmail_hash" if has_key else "$.zkb.hash"
     zkb = "" if record.zkb_body is None else f',"zkb":{record.zkb_body}'
-    return f'{{"killmail_id":{killmail_id},"hash":{killmail_hash},"esi":{body}{zkb}}}'
+    return (
+        f'{{"killmail_id":{killmail_id},"hash":{killmail_hash},"esi":{body}{zkb}}}'
+    ), "$.hash"
 
 
 def _reproduces(body: str, record: EncodedKillmail) -> bool:
