@@ -10,8 +10,13 @@ the new prices (see :mod:`evedmv_tui.valuation`).
 
 from __future__ import annotations
 
+import bz2
 import dataclasses
 import logging
+import lzma
+import shlex
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +24,9 @@ from typing import Any
 import msgspec
 
 from evedmv_tui.errors import EvedmvError
-from evedmv_tui.ingest.shapes import explain_decode_error
+from evedmv_tui.ingest.shapes import Shape, classify, explain_decode_error
 from evedmv_tui.ingest.sources import UTF8_BOM, other_encoding
-from evedmv_tui.killmails import MAX_ISK
+from evedmv_tui.killmails import MAX_ISK, normalize_hash
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.valuation import revalue_all
@@ -175,6 +180,120 @@ _ARCHIVE_MAGIC = (
 """File signatures of compressed files: what the file is, and how to open it."""
 
 
+SDE_FILES = frozenset({"_sde.jsonl", "mapSolarSystems.jsonl", "types.jsonl"})
+"""Files of CCP's JSON Lines SDE zip that tell it apart from other zips."""
+PEEK_SIZE = 1024 * 1024
+"""Decompressed bytes of a compressed file read to tell what it contains."""
+
+
+def _is_hash(value: object) -> bool:
+    try:
+        normalize_hash(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _other_data(document: object, path: Path) -> tuple[str, str] | None:
+    """Return what a JSON document is and the command that imports it.
+
+    Return None unless the document is known data other than prices:
+    killmail documents of any shape the killmail importer reads, or a
+    record of CCP's JSON Lines static data export.
+    """
+    if not isinstance(document, dict):
+        return None
+    if "_key" in document:
+        # The SDE importer reads the folder of CCP's files, not one file.
+        folder = shlex.quote(str(path.parent))
+        return "static data (CCP's JSON Lines SDE)", f"evedmv sde import {folder}"
+    quoted = shlex.quote(str(path))
+    shape = classify(document)
+    if shape is Shape.UNKNOWN:
+        return None
+    if shape is Shape.ZKB_HISTORY and not any(map(_is_hash, document.values())):
+        # Labels or names keyed by killmail id: no data evedmv imports.
+        return None
+    return f"killmail documents ({shape.value})", f"evedmv import {quoted}"
+
+
+def _not_price_data(path: Path, found: str, command: str) -> PriceError:
+    return PriceError(
+        "not a price file",
+        f"{path} contains {found}, not prices",
+        f"import it with '{command}'; prices come from ESI's GET"
+        " /markets/prices/, a JSON array of objects with type_id,"
+        " average_price and adjusted_price",
+    )
+
+
+def _first_document(text: bytes) -> object:
+    """Return the first JSON document of ``text``, or None when it has none.
+
+    The document is the whole text, its first line, or the first element
+    of an array that starts with ``[{``.
+    """
+    text = text.strip()
+    candidates = [text, text.split(b"\n", 1)[0]]
+    if text.startswith(b"["):
+        candidates.append(text[1:].lstrip().split(b"\n", 1)[0].rstrip(b", "))
+    for candidate in candidates:
+        try:
+            return msgspec.json.decode(candidate)
+        except (msgspec.DecodeError, RecursionError):
+            continue
+    return None
+
+
+def _peek_compressed(data: bytes) -> bytes:
+    """Return up to :data:`PEEK_SIZE` bytes of the file's decompressed start.
+
+    Return the first member's start for a tar archive, and nothing when the
+    data is not bzip2, gzip or xz, or is damaged.
+    """
+    decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor | zlib._Decompress
+    if data.startswith(b"BZh"):
+        decompressor = bz2.BZ2Decompressor()
+    elif data.startswith(b"\xfd7zXZ\x00"):
+        decompressor = lzma.LZMADecompressor()
+    elif data.startswith(b"\x1f\x8b"):
+        decompressor = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    else:
+        return b""
+    try:
+        head = decompressor.decompress(data, PEEK_SIZE)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error):
+        return b""
+    if len(head) >= 512 and head[257:262] == b"ustar":
+        size_field = head[124:136].rstrip(b"\x00 ").strip()
+        try:
+            size = int(size_field, 8)
+        except ValueError:
+            return b""
+        return head[512 : 512 + size]
+    return head
+
+
+def _archive_contents(path: Path, data: bytes) -> PriceError | None:
+    """Return the error for an archive of killmails or static data, else None."""
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = {Path(name).name for name in archive.namelist()}
+        except (zipfile.BadZipFile, OSError):
+            return None
+        if names & SDE_FILES:
+            quoted = shlex.quote(str(path))
+            return _not_price_data(
+                path,
+                "static data (CCP's JSON Lines SDE)",
+                f"evedmv sde import {quoted}",
+            )
+        return None
+    other = _other_data(_first_document(_peek_compressed(data)), path)
+    return None if other is None else _not_price_data(path, *other)
+
+
 def _invalid_json(path: Path, data: bytes, exc: msgspec.DecodeError) -> PriceError:
     """Return why ``data`` is not JSON: empty, another format, cut off or damaged."""
     if not data.strip():
@@ -186,6 +305,9 @@ def _invalid_json(path: Path, data: bytes, exc: msgspec.DecodeError) -> PriceErr
         )
     for magic, kind, action in _ARCHIVE_MAGIC:
         if data.startswith(magic):
+            contents = _archive_contents(path, data)
+            if contents is not None:
+                return contents
             return PriceError(
                 "price file not JSON",
                 f"{path} is {kind}, not JSON text",
@@ -199,6 +321,9 @@ def _invalid_json(path: Path, data: bytes, exc: msgspec.DecodeError) -> PriceErr
             _EXPECTED,
         )
     if _json_lines(data):
+        other = _other_data(_first_document(data), path)
+        if other is not None:
+            return _not_price_data(path, *other)
         return PriceError(
             "price file is JSON Lines",
             f"{path} contains one JSON document per line (JSON Lines), but ESI's"
@@ -238,6 +363,9 @@ def _json_lines(data: bytes) -> bool:
 def _wrong_shape(path: Path, data: bytes, exc: msgspec.ValidationError) -> PriceError:
     """Return the error for valid JSON that is not an array of records."""
     document = msgspec.json.decode(data)
+    other = _other_data(document, path)
+    if other is not None:
+        return _not_price_data(path, *other)
     if isinstance(document, dict):
         found = "a JSON object"
         keys = ", ".join(list(document)[:5])
@@ -307,6 +435,9 @@ def read_prices(path: Path) -> tuple[list[MarketPrice], list[PriceReject]]:
             rows.append(checked)
     if rejects and not rows:
         # Not one price in it: the wrong file, not a few damaged records.
+        other = _other_data(_first_document(bytes(records[0])), path)
+        if other is not None:
+            raise _not_price_data(path, *other)
         raise _not_prices(path, rejects[0].describe())
     return rows, rejects
 
