@@ -77,7 +77,16 @@ class EsiUnavailable(EsiError):
 
 
 class EsiCancelled(EsiError):
-    """The caller's ``cancel`` event was set before a usable response came."""
+    """The caller's ``cancel`` event was set before a usable response came.
+
+    ``tries`` is the number of requests sent and failed before the cancel.
+    """
+
+    def __init__(
+        self, title: str, message: str, *, status: int | None, tries: int = 0
+    ) -> None:
+        super().__init__(title, message, status=status)
+        self.tries = tries
 
 
 class UniverseName(msgspec.Struct, frozen=True):
@@ -309,6 +318,7 @@ class EsiClient:
                     "ESI request cancelled",
                     f"{method} {path} was cancelled after {attempt - 1} tries",
                     status=last_status,
+                    tries=attempt - 1,
                 )
             self._wait_for_error_window()
             self._wait_for_rate_limit(route)

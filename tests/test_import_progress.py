@@ -185,7 +185,7 @@ def test_summary_of_one_file_with_some_rejects() -> None:
     stream = io.StringIO()
     print_summary(summary, stream)
     text = stream.getvalue()
-    assert "Fix the rejected records and import the file again" in text
+    assert "Fix the rejected records and import b.jsonl again" in text
     assert "see 'evedmv rejects list --import 3'" in text
     assert "every record was rejected" not in text
 

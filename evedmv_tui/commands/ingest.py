@@ -1,4 +1,4 @@
-"""``evedmv import PATH... [--json] [--offline]``, ``rejects list`` and ``repair``."""
+"""``evedmv import PATH... | --pending``, ``rejects list`` and ``repair``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
+import os
 import sys
 import threading
 import time
@@ -16,7 +18,7 @@ from typing import Any, TextIO
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable
-from evedmv_tui.config import Settings
+from evedmv_tui.config import Settings, default_config_file
 from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
@@ -28,6 +30,11 @@ from evedmv_tui.ingest.importer import (
     import_paths,
     interrupted_imports,
     mark_repaired,
+)
+from evedmv_tui.ingest.pending import (
+    FETCH_PENDING_COMMAND,
+    count_pending,
+    describe_pending_hint,
 )
 from evedmv_tui.ingest.rejects import (
     RejectRow,
@@ -44,8 +51,18 @@ log = logging.getLogger(__name__)
 LOG_INTERVAL = 10.0
 """Seconds between progress lines when stderr is not a terminal."""
 
+ESTIMATE_AFTER_SECONDS = 3.0
+"""Seconds of import before the progress line shows the time left."""
+ESTIMATE_AFTER_SHARE = 0.05
+"""Share of the input read before the progress line shows the time left."""
+ESTIMATE_SMOOTHING_SECONDS = 5.0
+"""Time constant of the exponential smoothing of the estimated import time."""
+
 MAX_IMPORT_IDS = 4
 """Import ids a reject line lists in full; of more, the first two and last."""
+
+MAX_FILES_NAMED = 3
+"""Files the advice after rejects names; of more, it counts the rest."""
 
 
 def register(subparsers: Any) -> None:
@@ -60,13 +77,25 @@ def register(subparsers: Any) -> None:
         " totals or watch matches could not be updated after a batch (see"
         " 'evedmv repair'). Killmails that arrive without a body are fetched"
         " from ESI after the files are read; one that failed waits before it is"
-        " tried again, and each later import retries those that are due.",
+        " tried again, and each later import retries those that are due."
+        f" '{FETCH_PENDING_COMMAND}' fetches the pending bodies only, reading"
+        " no file; it exits with status 1 when ESI stopped answering before"
+        " the last one.",
         **examples(
             "evedmv import killmails-2025-01-01.tar.bz2",
             "evedmv import --offline ~/Downloads/zkb/",
+            FETCH_PENDING_COMMAND,
         ),
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="file or folder (not with --pending)"
+    )
+    parser.add_argument(
+        "--pending",
+        action="store_true",
+        help="read no file; fetch from ESI the bodies of the killmails that"
+        " earlier imports kept as pending",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object"
     )
@@ -140,6 +169,13 @@ class ProgressPrinter:
 
     On a terminal the bar is redrawn at most every 0.2 s, and always when a
     file is finished, so the last bar drawn shows every finished file.
+
+    The time left shows only after :data:`ESTIMATE_AFTER_SECONDS` and
+    :data:`ESTIMATE_AFTER_SHARE` of the input, because the first records
+    and the first compressed blocks of an archive predict the rest badly.
+    It comes from the estimated duration of the whole import, smoothed over
+    :data:`ESTIMATE_SMOOTHING_SECONDS`, so one fast or slow stretch moves it
+    little.
     """
 
     WIDTH = 24
@@ -151,6 +187,10 @@ class ProgressPrinter:
         self._drawn = False
         self._files_done = -1
         self._lock = threading.RLock()
+        # The smoothed estimate of the whole import's seconds, once trusted,
+        # and the import seconds elapsed when it was last updated.
+        self._duration: float | None = None
+        self._estimated_at = 0.0
 
     def __call__(self, progress: ImportProgress) -> None:
         now = time.monotonic()
@@ -226,7 +266,7 @@ class ProgressPrinter:
             # The last bytes of a file are read before it is finished, so
             # 100 % waits for the last file.
             share = min(share, 0.99)
-        left = 0.0 if done else progress.remaining_seconds
+        left = 0.0 if done else self._seconds_left(progress.elapsed, share)
         eta = "--:--" if left is None else _clock(left)
         text = (
             f"{share:4.0%} files {progress.files_done}/{progress.files_total}"
@@ -236,6 +276,20 @@ class ProgressPrinter:
             return text
         filled = round(share * self.WIDTH)
         return f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text}"
+
+    def _seconds_left(self, elapsed: float, share: float) -> float | None:
+        """Return the smoothed seconds left, or None while too early to tell."""
+        if elapsed < ESTIMATE_AFTER_SECONDS or share < ESTIMATE_AFTER_SHARE:
+            return None
+        duration = elapsed / share
+        if self._duration is None:
+            self._duration = duration
+        else:
+            step = max(elapsed - self._estimated_at, 0.0)
+            weight = 1.0 - math.exp(-step / ESTIMATE_SMOOTHING_SECONDS)
+            self._duration += weight * (duration - self._duration)
+        self._estimated_at = elapsed
+        return max(self._duration - elapsed, 0.0)
 
 
 class _EraseBar(logging.Filter):
@@ -296,43 +350,7 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
-        # Pending references that ESI then rejected as invalid were not kept.
-        invalid = getattr(summary.fetched, "invalid", 0)
-        kept = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
-        stored = (
-            f"{count_noun(kept, 'valid record')} stored"
-            if kept
-            else "nothing new was stored"
-        )
-        listing = f"'evedmv rejects list --import {summary.import_id}'"
-        # A file of which every record was rejected, none of them a killmail
-        # document, is most likely not a killmail file, so it gets the advice
-        # to leave it out instead.
-        unreadable = [
-            f
-            for f in summary.files
-            if f.read and f.rejected == f.read and not f.rejected_killmails
-        ]
-        fixable = [f for f in summary.files if f.rejected and f not in unreadable]
-        if fixable:
-            files = _files_to_fix(summary, fixable)
-            advice = (
-                f" Fix the rejected records and import {files} again (what is"
-                f" stored already is skipped); see {listing} for the invalid"
-                " fields"
-            )
-        else:
-            advice = f" See {listing}"
-        stream.write(
-            f"{count_noun(summary.rejected, 'record')} rejected; {stored}.{advice}\n"
-        )
-        for item in unreadable:
-            stream.write(
-                f"{printable(item.path)}: every record was rejected. If it"
-                " is not a killmail file (ESI or zKillboard JSON, JSON"
-                " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
-                " leave it out\n"
-            )
+        _print_reject_advice(summary, stream)
     if summary.not_updated:
         missing = ", ".join(
             f"{derived} for {count_noun(count, 'killmail')}"
@@ -345,13 +363,73 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         )
 
 
-def _files_to_fix(summary: ImportSummary, fixable: Sequence[FileSummary]) -> str:
-    """Return which files the advice to fix rejects and import again names."""
-    if len(summary.files) == 1:
-        return "the file"
-    if len(fixable) == 1:
-        return printable(fixable[0].path)
-    return "the files with rejected records"
+def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
+    """Write what was rejected and what to do, by the kind of rejects.
+
+    A damaged file (truncated or corrupt) is fetched again; invalid records
+    are fixed. A file of which every record was rejected, none of them a
+    killmail document, is most likely not a killmail file, so it gets the
+    advice to leave it out instead.
+    """
+    # Pending references that ESI then rejected as invalid were not kept.
+    invalid = getattr(summary.fetched, "invalid", 0)
+    kept = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
+    stored = (
+        f"{count_noun(kept, 'valid record')} stored"
+        if kept
+        else "nothing new was stored"
+    )
+    listing = f"'evedmv rejects list --import {summary.import_id}'"
+    damaged = [f for f in summary.files if f.damaged]
+    unreadable = [
+        f
+        for f in summary.files
+        if f.read
+        and f.rejected == f.read
+        and not f.rejected_killmails
+        and not f.damaged
+    ]
+    fixable = [
+        f for f in summary.files if f.rejected > int(f.damaged) and f not in unreadable
+    ]
+    if fixable:
+        advice = (
+            f" Fix the rejected records and import {_name_files(fixable)} again"
+            f" (what is stored already is skipped); see {listing} for the"
+            " invalid fields"
+        )
+    elif damaged:
+        advice = f" See {listing} for the byte where reading stopped"
+    else:
+        advice = f" See {listing}"
+    stream.write(
+        f"{count_noun(summary.rejected, 'record')} rejected; {stored}.{advice}\n"
+    )
+    if damaged:
+        pronoun = "it" if len(damaged) == 1 else "them"
+        stream.write(
+            f"{_name_files(damaged)}: the rest cannot be read, so the file is"
+            f" truncated or corrupt. Fetch {pronoun} again, then import"
+            f" {pronoun} (what is stored already is skipped)\n"
+        )
+    for item in unreadable:
+        stream.write(
+            f"{printable(item.path)}: every record was rejected. If it"
+            " is not a killmail file (ESI or zKillboard JSON, JSON"
+            " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
+            " leave it out\n"
+        )
+
+
+def _name_files(files: Sequence[FileSummary]) -> str:
+    """Return the paths of the first files, and how many more there are."""
+    names = [printable(f.path) for f in files[:MAX_FILES_NAMED]]
+    more = len(files) - len(names)
+    if more > 0:
+        return f"{', '.join(names)} and {more:,} more"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0]
 
 
 class ImportInterrupted(EvedmvError):
@@ -361,7 +439,17 @@ class ImportInterrupted(EvedmvError):
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
-    offline = args.offline or settings.offline
+    offline_because = offline_cause(args, settings)
+    if args.pending:
+        return run_fetch_pending(args, settings, offline_because)
+    if not args.paths:
+        raise ConfigError(
+            "missing PATH",
+            "'evedmv import' needs a file or folder to read",
+            "give one or more paths, or --pending to fetch the bodies of the"
+            " pending killmails without reading a file",
+        )
+    offline = offline_because is not None
     fetcher = None if offline else pending_fetcher(settings)
     printer = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())
     with printer.apart_from_logs(), open_database(settings) as db:
@@ -385,11 +473,71 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
             ) from None
         finally:
             printer.close()
+        still_pending = count_pending(db) if offline else None
+    # Online, the fetch summary gives the total still pending.
+    hint = (
+        describe_pending_hint(still_pending, offline_because) if still_pending else None
+    )
     if args.json:
-        print(json.dumps(summary.as_dict(), default=str))
+        result = summary.as_dict()
+        result["still_pending"] = still_pending
+        result["offline_because"] = offline_because
+        result["pending_hint"] = hint
+        print(json.dumps(result, default=str))
     else:
         print_summary(summary, sys.stdout)
+        if hint is not None:
+            print(hint)
     return 1 if summary.rejected or summary.not_updated else 0
+
+
+def offline_cause(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Return the setting that makes this command offline, or None if online."""
+    if getattr(args, "offline", False):
+        return "--offline"
+    if not settings.offline:
+        return None
+    if getattr(args, "global_offline", False):
+        return "the global --offline"
+    value = os.environ.get("EVEDMV_OFFLINE", "")
+    if value:
+        return f"EVEDMV_OFFLINE={value}"
+    config_file = getattr(args, "config", None) or default_config_file()
+    return f"offline = true in {config_file}"
+
+
+def run_fetch_pending(
+    args: argparse.Namespace, settings: Settings, offline_because: str | None
+) -> int:
+    """Fetch the bodies of the pending killmails from ESI, reading no file."""
+    if args.paths:
+        raise ConfigError(
+            "--pending takes no PATH",
+            f"'{FETCH_PENDING_COMMAND}' reads no file, but paths were given",
+            "leave out --pending to import the files; an import fetches the"
+            " pending bodies after reading them",
+        )
+    if offline_because is not None:
+        raise ConfigError(
+            "offline",
+            f"fetching pending bodies contacts ESI, and {offline_because} makes"
+            " this command offline",
+            f"run '{FETCH_PENDING_COMMAND}' without {offline_because}",
+        )
+    fetcher = pending_fetcher(settings)
+    if fetcher is None:
+        raise ConfigError(
+            "no ESI fetcher",
+            "the ESI client cannot be loaded, so pending bodies cannot be fetched",
+            "reinstall evedmv-tui with its dependencies",
+        )
+    with open_database(settings) as db:
+        fetched = fetcher(db, default_hooks())
+    if args.json:
+        print(json.dumps(dataclasses.asdict(fetched), default=str))
+    else:
+        print(f"fetched pending bodies from ESI: {fetched}")
+    return 1 if fetched.stopped_early else 0
 
 
 def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:

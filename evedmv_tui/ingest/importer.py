@@ -96,6 +96,9 @@ class FileSummary:
     rejected_killmails: int = 0
     """Rejects with the keys of a killmail document, which failed validation;
     the other rejects are not JSON, no killmail document, or unreadable."""
+    damaged: bool = False
+    """Whether the rest of the file could not be read (a truncated or corrupt
+    file); one of its rejects says from which byte."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -272,6 +275,7 @@ class _Counts:
     pending: int = 0
     rejected: int = 0
     rejected_killmails: int = 0
+    damaged: bool = False
 
     def freeze(self, path: str) -> FileSummary:
         return FileSummary(
@@ -283,6 +287,7 @@ class _Counts:
             self.pending,
             self.rejected,
             self.rejected_killmails,
+            self.damaged,
         )
 
 
@@ -656,6 +661,7 @@ def import_paths(
                 if event.kind == "error":
                     log.warning("cannot read all of %s: %s", name, event.error)
                     batcher.add(index, [_read_failure(name, event)])
+                    batcher.files[index].damaged = True
                 if event.kind in ("end", "error"):
                     done_files += 1
                     done_bytes += files[index].stat().st_size

@@ -53,6 +53,13 @@ log = logging.getLogger(__name__)
 
 SOURCE = "esi"
 
+FETCH_PENDING_COMMAND = "evedmv import --pending"
+"""The command that fetches the pending bodies without reading a file."""
+OFFLINE_SETTINGS = (
+    "the global --offline, EVEDMV_OFFLINE=1, or offline = true in config.toml"
+)
+"""The settings that make every command and the dashboard offline."""
+
 RETRY_FIRST_WAIT = datetime.timedelta(minutes=15)
 """Wait after a pair's first failed fetch, doubled after each further one."""
 RETRY_MAX_WAIT = datetime.timedelta(days=1)
@@ -101,6 +108,9 @@ _MARK_UNAVAILABLE = NamedSql(
     " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
     " AND k.state = 'pending'",
 )
+_COUNT_PENDING = NamedSql(
+    "pending.count", "SELECT count(*) FROM killmail_index WHERE state = 'pending'"
+)
 _STILL_PENDING = NamedSql(
     "pending.still_pending",
     "SELECT killmail_id, killmail_hash FROM killmail_index"
@@ -148,8 +158,9 @@ class PendingSummary:
     stop_reason: str | None = None
     """The reason the run stopped before the last pair, or None if it did not."""
     errors: tuple[tuple[str, int], ...] = ()
-    """The most common errors of pairs that failed for a reason of their own,
-    with their counts."""
+    """The most common kinds of error of pairs that failed for a reason of
+    their own, with their counts. A kind names no killmail id, so alike
+    errors of different killmails count together."""
     waiting: int = 0
     """Pending pairs not requested because their next try is still ahead."""
     next_try_at: datetime.datetime | None = None
@@ -157,6 +168,9 @@ class PendingSummary:
     unavailable_failed: int = 0
     """Failed pairs, of ``failed``, that failed because ESI as a whole was
     unavailable; they wait for no next try."""
+    still_pending: int | None = None
+    """Killmails pending in the whole database after the run, or None if
+    not counted."""
 
     @property
     def stopped_early(self) -> bool:
@@ -170,11 +184,17 @@ class PendingSummary:
         )
         if self.errors:
             listed = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
+            own_failures = self.failed - self.unavailable_failed
+            more = own_failures - sum(count for _, count in self.errors)
+            if more > 0:
+                listed += f" and {more:,} more"
             text += f" ({listed})"
         if self.stop_reason is not None:
             text += (
                 f" (stopped early because {self.stop_reason}; the rest stay pending)"
             )
+        if self.still_pending is not None:
+            text += f"; {self.still_pending:,} still pending in total"
         if self.waiting:
             text += f"; {self._waiting_text()}"
         return text
@@ -187,12 +207,40 @@ class PendingSummary:
             utc = self.next_try_at.astimezone(datetime.UTC)
             when = f"from {utc:%Y-%m-%d %H:%M} UTC on"
         return (
-            f"{self.waiting:,} pending {noun} for a retry after failing: any"
-            f" 'evedmv import PATH' {when} retries {'it' if single else 'them'},"
+            f"{self.waiting:,} pending {noun} for a retry after failing:"
+            f" '{FETCH_PENDING_COMMAND}' or any 'evedmv import PATH' {when}"
+            f" retries {'it' if single else 'them'},"
             " and each further failure doubles the wait, up to a day. Run the"
             " import with -vv (evedmv -vv import PATH) to see each killmail's"
             " error"
         )
+
+
+def count_pending(db: Database) -> int:
+    """Return how many killmails in the database are pending."""
+    return int(db.fetch_value(_COUNT_PENDING) or 0)
+
+
+def describe_pending_hint(pending: int, offline_because: str | None = None) -> str:
+    """Return what pending means and the command that fetches the bodies.
+
+    ``offline_because`` names the setting that made this run offline, if
+    one did; without it the text names every setting that does.
+    """
+    noun = "killmail is" if pending == 1 else "killmails are"
+    text = (
+        f"{pending:,} {noun} pending: known by id and hash, with the body not"
+        f" fetched from ESI yet. Run '{FETCH_PENDING_COMMAND}' to fetch"
+        f" {'it' if pending == 1 else 'them'}"
+    )
+    if offline_because is not None:
+        return (
+            f"{text}; {offline_because} made this run offline, and fetching"
+            " contacts ESI, so run it without that setting."
+        )
+    return (
+        f"{text}; it contacts ESI, so it is refused while offline ({OFFLINE_SETTINGS})."
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -273,7 +321,7 @@ def fetch_pending(
             _mark(db, _MARK_FAILED, outcomes.failed, _wait_params())
             _mark(db, _MARK_UNAVAILABLE, outcomes.unavailable_failed)
             invalid_ids.extend(p.killmail_id for p, _ in outcomes.invalid)
-            errors.update(_without_request(error) for _, error in outcomes.failed)
+            errors.update(_error_kind(error) for _, error in outcomes.failed)
             failed += len(outcomes.failed) + len(outcomes.unavailable_failed)
             unavailable_failed += len(outcomes.unavailable_failed)
             if outcomes.unavailable is not None:
@@ -287,6 +335,7 @@ def fetch_pending(
                 break
     _warn_invalid(invalid_ids)
     waiting, next_try_at = _waiting(db)
+    still_pending = count_pending(db)
     summary = PendingSummary(
         requested,
         stored,
@@ -297,6 +346,7 @@ def fetch_pending(
         waiting,
         next_try_at,
         unavailable_failed,
+        still_pending,
     )
     if requested or waiting:
         log.info("fetched pending killmails: %s", summary)
@@ -308,8 +358,15 @@ _ERRORS_SHOWN = 3
 _INVALID_IDS_SHOWN = 5
 
 
-def _without_request(error: str) -> str:
-    """Return an ESI error without its ``GET /path/`` prefix, to count alike ones."""
+def _error_kind(error: str) -> str:
+    """Return the kind of a pair's error, without the ids it names.
+
+    An ESI error loses its ``GET /path/`` prefix and a body problem its
+    details, so alike errors of different killmails count together.
+    """
+    for problem in _BODY_PROBLEMS:
+        if error.startswith(problem):
+            return problem
     method, _, rest = error.partition(" /")
     if method.isupper() and ": " in rest:
         return rest.split(": ", 1)[1]
@@ -383,8 +440,12 @@ def _fetch_all(
             continue
         try:
             body = future.result()
-        except EsiCancelled:
-            outcomes.cut_short += 1
+        except EsiCancelled as exc:
+            if exc.tries:
+                # Sent and failed before the stop: ESI was unavailable for it too.
+                outcomes.unavailable_failed.append((pair, exc.message))
+            else:
+                outcomes.cut_short += 1
             continue
         except EsiInvalidKillmail as exc:
             log.debug(
@@ -415,13 +476,18 @@ def _fetch_all(
     return outcomes
 
 
+_NOT_A_KILLMAIL = "ESI returned a body that is not a killmail"
+_OTHER_KILLMAIL = "ESI returned the body of another killmail"
+_BODY_PROBLEMS = (_NOT_A_KILLMAIL, _OTHER_KILLMAIL)
+
+
 def _body_problem(pair: _Pair, body: bytes) -> str | None:
     try:
         found = _body_id_decoder.decode(body).killmail_id
     except msgspec.MsgspecError as exc:
-        return f"ESI returned a body that is not a killmail: {exc}"
+        return f"{_NOT_A_KILLMAIL}: {exc}"
     if found != pair.killmail_id:
-        return f"ESI returned killmail_id {found} for killmail {pair.killmail_id}"
+        return f"{_OTHER_KILLMAIL}: killmail_id {found} for killmail {pair.killmail_id}"
     return None
 
 
