@@ -130,7 +130,14 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
             continue
         player_kills.append((kill, victim))
         damage = kill.attacker_damage
-        top = max(damage, default=0)
+        top = max(
+            (
+                done
+                for character, done in zip(characters, damage, strict=True)
+                if character is not None and character not in npc_characters
+            ),
+            default=0,
+        )
         threshold = share * top
         final_blows = kill.attacker_final_blows
         alliances = kill.attacker_alliance_ids

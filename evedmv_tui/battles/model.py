@@ -84,12 +84,23 @@ class Kill:
     def significant_attackers(self, negligible_share: float) -> list[int]:
         """Return indexes of player attackers whose damage is not negligible.
 
-        Negligible is less than ``negligible_share`` of the top attacker's
-        damage on this kill; comparing with the top attacker rather than the
-        total keeps every pilot of a 200-strong fleet that each did 0.5 %.
-        When the kill records no damage at all, the final blow counts.
+        Negligible is less than ``negligible_share`` of the top player
+        attacker's damage on this kill. Comparing with the top attacker rather
+        than the total keeps every pilot of a 200-strong fleet that each did
+        0.5 %, and leaving NPCs out keeps the pilots whose kill a structure or
+        a sentry gun did most of the damage on. When the players record no
+        damage at all, the final blow counts.
         """
-        top = max(self.attacker_damage, default=0)
+        top = max(
+            (
+                damage
+                for character_id, damage in zip(
+                    self.attacker_character_ids, self.attacker_damage, strict=True
+                )
+                if is_player_character(character_id)
+            ),
+            default=0,
+        )
         found = []
         for index, character_id in enumerate(self.attacker_character_ids):
             if not is_player_character(character_id):

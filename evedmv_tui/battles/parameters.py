@@ -38,8 +38,9 @@ class BattleParameters:
     """Two groups belong to one engagement when they killed each other (in
     either direction) at least this many times."""
     negligible_damage_share: float = 0.05
-    """Attackers who did less than this share of the top attacker's damage on a
-    kill are ignored for sides and engagements (they still count as pilots)."""
+    """Attackers who did less than this share of the top player attacker's damage
+    on a kill are ignored for engagements and hostility, and count as having
+    this share for fellowship (they still count as pilots)."""
     merge_max_jumps: int = 3
     """Engagements in systems at most this many stargate jumps apart may merge."""
     merge_gap_minutes: int = 15

@@ -378,7 +378,7 @@ def _battle_row(
         len(cluster.kills),
         metrics["pilots"],
         metrics["isk_destroyed"],
-        len(metrics["sides"]),
+        sides.side_count,
         metrics["kind"],
         sides.confidence,
         changed,

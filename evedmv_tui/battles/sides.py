@@ -8,8 +8,11 @@ units there are two kinds of weight, both in ISK of the kills involved:
   kill's damage, from each unit with a non-negligible share to the victim's
   unit, counted both ways;
 - fellowship: for two attacker units on the same kill, the kill's value
-  times the smaller of their damage shares (an attacker with a negligible
-  share still earns fellowship, which places it next to those it flew with).
+  times the smaller of their damage shares. An attacker below the
+  negligible share, even with no damage, counts as having that share, so it
+  earns fellowship and joins those it flew with.
+
+The negligible share is relative to the top player attacker of a kill.
 
 NPC attackers and structures without a pilot carry no weight. Units are
 placed one by one, the most involved first, each next to the unit already
@@ -18,7 +21,8 @@ fellowship minus hostility, plus a small "enemy of my enemy" bonus, is
 highest and positive, else starts a new side, so a third party that fought
 both sides stays apart. Local moves then repeat until no unit gains by
 moving. Everything is ordered by value and then by id, so the same kills
-always give the same sides.
+always give the same sides. A unit without any contact keeps a side of its
+own, which the side count leaves out.
 
 User overrides are applied afterwards, in the order they were made, and
 only then are the sides numbered from 1 by ISK destroyed.
@@ -49,6 +53,8 @@ ENEMY_OF_ENEMY = 0.1
 """Share of a common enemy's hostility that draws two units together."""
 _MAX_PASSES = 20
 FELLOW_PAIRWISE = 12
+NO_CONTACT = "no player contact"
+"""Reason of an entity with neither hostility nor fellowship."""
 """Attackers of a kill, by damage, whose fellowship is counted pairwise."""
 
 
@@ -80,8 +86,16 @@ class EntitySide:
 
     @property
     def confidence(self) -> float:
+        """Share of the evidence that is for the side.
+
+        Without evidence, a user's move and a corporation that stays with its
+        alliance are certain (1.0), and a unit without player contact, which
+        nothing placed, is not (0.0).
+        """
         total = self.weight_for + self.weight_against
-        return self.weight_for / total if total > 0 else 1.0
+        if total > 0:
+            return self.weight_for / total
+        return 1.0 if self.overridden or self.parent_id is not None else 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -227,7 +241,16 @@ def _scan(
         damages = kill.attacker_damage
         total_damage = sum(damages) or 1
         # An attacker is significant as in Kill.significant_attackers.
-        top = max(damages, default=0)
+        top = max(
+            (
+                damage
+                for character_id, damage in zip(
+                    kill.attacker_character_ids, damages, strict=True
+                )
+                if character_id is not None and character_id not in npc_characters
+            ),
+            default=0,
+        )
         threshold = negligible * top
         shares: dict[int, float] = {}
         significant: set[int] = set()
@@ -284,12 +307,17 @@ def _scan(
             continue
         top_actor, _, top_unit = fellows[0]
         top_share = shares[top_actor]
+        # An attacker below the negligible share, such as a tackler or an
+        # interdictor that did no damage, counts as having that share here.
+        # With its own share, 0 for no damage, it would earn no fellowship
+        # and start a side of its own.
+        floor = max(threshold / total_damage, 1e-9)
         in_core = set(core)
         for other in ranked:
             if other in in_core:
                 continue
             if (unit_of_actor[other] if skip_same_unit else other) != top_unit:
-                share = shares[other]
+                share = max(shares[other], floor)
                 weight = value * (share if share < top_share else top_share)
                 pair = (top_actor, other) if top_actor < other else (other, top_actor)
                 fellowship[pair] += weight
@@ -480,7 +508,9 @@ def assign_sides(
     _renumber(corporation_sides, number)
     _renumber(character_sides, number)
     _renumber(overridden, number)
-    side_count = len(number)
+    side_count = _count_sides_in_contact(
+        weights, people, unit_sides, corporation_sides, character_sides, overridden
+    )
     entities, unit_entities = _describe(
         weights,
         people,
@@ -582,6 +612,32 @@ def _number_sides(
             first_id[side] = min(first_id.get(side, entity_id), entity_id)
     ranked = sorted(first_id, key=lambda s: (-destroyed[s], -size[s], first_id[s]))
     return {side: index + 1 for index, side in enumerate(ranked)}
+
+
+def _count_sides_in_contact(
+    weights: _Weights,
+    people: _Participants,
+    unit_sides: Mapping[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+    overridden: Mapping[tuple[str, int], int],
+) -> int:
+    """Count the sides with player contact or a user's move on them.
+
+    An entity without any hostility or fellowship, such as a pilot killed by
+    NPCs alone, keeps a side of its own in the report. That side took no part
+    in the fight between players, so the count leaves it out.
+    """
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    sides = set(overridden.values())
+    for relation in (weights.hostility, weights.fellowship):
+        for (a, b), weight in relation.items():
+            if weight > 0:
+                sides.add(side_of_actor[a])
+                sides.add(side_of_actor[b])
+    every_side = {*unit_sides.values(), *corporation_sides.values()}
+    every_side.update(character_sides.values())
+    return len(sides) if sides else len(every_side)
 
 
 def _renumber(sides: dict[_Key, int], number: Mapping[int, int]) -> None:
@@ -729,6 +785,8 @@ def _describe(
                 continue
             corporation_side = corporation_sides.get(actor, side)
             weight_for, weight_against, reason = evidence([actor], corporation_side)
+            if reason == NO_CONTACT and actor not in corporation_sides:
+                reason = f"{NO_CONTACT} of its own, so it stays with its alliance"
             is_override = ("corporation", actor) in overridden
             if is_override:
                 reason = f"moved to side {corporation_side} by the user; {reason}"
@@ -790,12 +848,20 @@ def _evidence(
         for label, weight in candidates
         if format_isk(weight) != "0"
     ]
-    if parts:
+    hostile_contact = any(w > 0 for w in hostile.values())
+    if not hostile_contact and any(w > 0 for w in fellow.values()):
+        # Placed by fellowship alone, as a tackler that did no damage is.
+        if not parts:
+            _, s = min((-w, s) for s, w in fellow.items())
+            parts.append(f"flew with side {s} (under 1 ISK)")
+        parts.append("no hostile contact")
         reason = "; ".join(parts)
-    elif any(w > 0 for w in [*hostile.values(), *fellow.values()]):
+    elif parts:
+        reason = "; ".join(parts)
+    elif hostile_contact:
         reason = "only contact worth under 1 ISK"
     else:
-        reason = "no player contact"
+        reason = NO_CONTACT
     return weight_for, weight_against, reason
 
 
