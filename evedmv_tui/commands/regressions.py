@@ -151,8 +151,20 @@ async def _open(settings: Settings) -> BaselineStore:
             "run the dashboard on this database first (same --dsn or data"
             " directory); it creates the file on its first poll",
         )
-    store = await open_store(path)
+    # The command reports the store's status itself, once, as an error or as
+    # a warning, so the store does not log it too.
+    store = await open_store(path, log_status=False)
     status = store.status
+    if status.moved_to is not None:
+        # The new file is empty, so listing it would read as "no regressions".
+        await store.close()
+        raise EvedmvError(
+            "cannot read the baseline file",
+            f"{path} was damaged and has been moved to {status.moved_to.name};"
+            " its baselines and alerts are lost",
+            "the next run reads the new file, which the dashboard fills as it"
+            " learns the baselines anew",
+        )
     if not status.persistent and status.level == "error":
         await store.close()
         raise EvedmvError(

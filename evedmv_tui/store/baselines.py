@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -149,6 +150,8 @@ class StoreStatus:
     message: str
     """One sentence for the status bar; empty when all is well."""
     level: Literal["ok", "warning", "error"] = "ok"
+    moved_to: Path | None = None
+    """The new path of a damaged file that a new, empty file replaced."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -1073,13 +1076,19 @@ async def _open_file(path: Path, busy_timeout: float, deadline: float) -> Any:
 
 
 async def _memory_store(
-    message: str, level: Literal["warning", "error"], path: Path | None, seed: Any
+    message: str,
+    level: Literal["warning", "error"],
+    path: Path | None,
+    seed: Any,
+    *,
+    log_status: bool = True,
 ) -> BaselineStore:
     conn = await _connect(":memory:", 1.0)
     if seed is not None:
         await seed.backup(conn)
     await _migrate(conn, time.monotonic() + 1.0)
-    log.warning("%s", message)
+    if log_status:
+        log.warning("%s", message)
     return BaselineStore(conn, conn, StoreStatus(False, path, message, level))
 
 
@@ -1114,23 +1123,28 @@ async def _copy_read_only(path: Path) -> Any:
 
 
 async def open_store(
-    path: Path | None, *, busy_timeout: float = 5.0, open_wait: float = 15.0
+    path: Path | None,
+    *,
+    busy_timeout: float = 5.0,
+    open_wait: float = 15.0,
+    log_status: bool = True,
 ) -> BaselineStore:
     """Open the baseline file at ``path``, or fall back to memory; never raise.
 
     ``busy_timeout`` is SQLite's wait for a lock, in seconds, per statement.
     ``open_wait`` bounds the whole opening, in seconds, while another process
-    holds the file. ``path=None`` gives an in-memory store.
+    holds the file. ``path=None`` gives an in-memory store. With
+    ``log_status=False`` a degraded start is not logged, for a caller that
+    reports :attr:`BaselineStore.status` itself.
     """
+    fallback = functools.partial(_memory_store, log_status=log_status)
     if path is None:
-        return await _memory_store(
-            "baselines kept in memory only", "warning", None, None
-        )
+        return await fallback("baselines kept in memory only", "warning", None, None)
     deadline = time.monotonic() + open_wait
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return await _memory_store(
+        return await fallback(
             f"cannot create {path.parent} ({exc.strerror}); baselines kept in memory",
             "error",
             path,
@@ -1141,7 +1155,7 @@ async def open_store(
         try:
             conn = await _open_file(path, busy_timeout, deadline)
         except _NewerSchema as exc:
-            return await _memory_store(
+            return await fallback(
                 f"{path} has schema version {exc}, newer than this evedmv"
                 f" ({SCHEMA_VERSION}); it is left alone and baselines are kept in"
                 " memory",
@@ -1151,7 +1165,7 @@ async def open_store(
             )
         except sqlite3.DatabaseError as exc:
             if is_busy(exc):
-                return await _memory_store(
+                return await fallback(
                     f"{path} stayed locked by another process for {open_wait:.0f} s;"
                     " baselines kept in memory",
                     "warning",
@@ -1161,14 +1175,14 @@ async def open_store(
             if _is_permission_problem(exc):
                 seed = await _copy_read_only(path)
                 if seed is None:
-                    return await _memory_store(
+                    return await fallback(
                         f"cannot open {path} ({exc}); baselines kept in memory",
                         "error",
                         path,
                         None,
                     )
                 try:
-                    return await _memory_store(
+                    return await fallback(
                         f"{path} is read-only ({exc}); its baselines are used but"
                         " nothing is saved",
                         "warning",
@@ -1181,18 +1195,19 @@ async def open_store(
                 try:
                     moved = _move_aside(path)
                 except OSError as move_error:
-                    return await _memory_store(
+                    return await fallback(
                         f"{path} is damaged ({exc}) and cannot be moved aside"
                         f" ({move_error.strerror}); baselines kept in memory",
                         "error",
                         path,
                         None,
                     )
-                log.warning(
-                    "baseline file %s damaged (%s); moved to %s", path, exc, moved
-                )
+                if log_status:
+                    log.warning(
+                        "baseline file %s damaged (%s); moved to %s", path, exc, moved
+                    )
                 continue
-            return await _memory_store(
+            return await fallback(
                 f"cannot open {path} ({exc}); baselines kept in memory",
                 "error",
                 path,
@@ -1203,7 +1218,7 @@ async def open_store(
     reader = await _connect(str(path), busy_timeout)
     if moved is not None:
         message = f"baseline file was damaged and moved to {moved.name}; learning anew"
-        status = StoreStatus(True, path, message, "warning")
+        status = StoreStatus(True, path, message, "warning", moved)
     else:
         status = StoreStatus(True, path, "")
     return BaselineStore(conn, reader, status)
