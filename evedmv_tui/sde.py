@@ -15,9 +15,12 @@ copied into a temporary staging table, then merged with ``INSERT ... ON
 CONFLICT DO UPDATE`` that only rewrites changed rows, so importing the same
 export twice changes nothing. Rows that a newer export dropped are kept.
 
-A system's wormhole class is its own when the export has one, else its
-constellation's, else its region's (the JSON Lines map files carry it on
-constellations and regions only).
+A system's wormhole class is its own when the export has one. Otherwise a
+known-space system takes the class of its security band, and any other
+system its constellation's, else its region's (see
+:func:`resolve_wormhole_classes`). An export that leaves a class blank keeps
+the class that another export stored, so the CSV and JSON Lines exports
+store the same classes in either order.
 """
 
 from __future__ import annotations
@@ -773,8 +776,58 @@ def _read_zip(path: Path, rows: _MapRows) -> int | None:
     return build
 
 
-def _resolve_wormhole_classes(rows: _MapRows) -> None:
-    """Fill each system's wormhole class from its constellation or region."""
+HIGH_SEC, LOW_SEC, NULL_SEC = 7, 8, 9
+"""Wormhole classes of known space by security band."""
+DRIFTER_CLASSES: Mapping[int, int] = {
+    31000001: 14,  # Sentinel MZ
+    31000002: 15,  # Liberated Barbican
+    31000003: 16,  # Sanctified Vidette
+    31000004: 17,  # Conflux Eyrie
+    31000006: 18,  # Azdaja Redoubt
+}
+"""The Drifter wormhole systems' own classes (C14 to C18). Their
+constellation and region are class 1, which an export without the systems'
+own classes would give them."""
+
+
+def _security_band(security: float) -> int:
+    """Return the wormhole class of a known-space system with this security.
+
+    The bands are CCP's: high-sec from 0.45, low-sec above 0.0, null-sec at
+    0.0 and below (``docs/guides/system-security.md`` in esi/esi-docs).
+    """
+    if security >= 0.45:
+        return HIGH_SEC
+    return LOW_SEC if security > 0.0 else NULL_SEC
+
+
+def _system_class(
+    row: Row, own: int | None, constellation: int | None, region: int | None
+) -> int | None:
+    """Return a system's wormhole class: its own, else one derived or inherited.
+
+    CCP's SDE can set a class on a system itself, such as 8 on a low-sec
+    system in a high-sec constellation (Asabona, security 0.32, in Anares
+    of class 7). An export that drops the systems' own classes, such as a
+    JSON Lines extract without ``wormholeClassID`` in ``mapSolarSystems``,
+    would put such systems in their constellation's class. So a system
+    without a class of its own that would inherit a known-space class takes
+    the class of its security band, and a Drifter system takes its class
+    from :data:`DRIFTER_CLASSES`.
+    """
+    if own is not None:
+        return own
+    inherited = constellation if constellation is not None else region
+    if inherited in (HIGH_SEC, LOW_SEC, NULL_SEC) and row[4] is not None:
+        return _security_band(row[4])
+    return DRIFTER_CLASSES.get(row[0], inherited)
+
+
+def resolve_wormhole_classes(rows: _MapRows) -> None:
+    """Fill each system's wormhole class when the export has none of its own.
+
+    See :func:`_system_class` for the rules.
+    """
     regions = rows.tables.get("regions", {})
     constellations = rows.tables.get("constellations", {})
     extra = rows.system_class
@@ -792,17 +845,37 @@ def _resolve_wormhole_classes(rows: _MapRows) -> None:
                 )
     systems = rows.tables.get("solar_systems", {})
     for key, row in list(systems.items()):
-        own = extra.get(key[0], row[6])
-        if own is None:
-            own = constellation_class.get(row[2])
-        if own is None:
-            own = region_class.get(row[3])
-        if own != row[6]:
-            systems[key] = (*row[:6], own, *row[7:])
+        resolved = _system_class(
+            row,
+            extra.get(key[0], row[6]),
+            constellation_class.get(row[2]),
+            region_class.get(row[3]),
+        )
+        if resolved != row[6]:
+            systems[key] = (*row[:6], resolved, *row[7:])
 
 
 # ---------------------------------------------------------------------------
 # Loading
+
+
+KEPT_WHEN_BLANK = frozenset({"wormhole_class_id"})
+"""Columns whose stored value an export that leaves them blank keeps.
+
+CCP's JSON Lines SDE sets wormhole class 7 on the region GPMR-01 and its
+constellation; CSV dumps built from other sources leave them blank. With
+this, importing both kinds of export in either order stores the class,
+where each import would otherwise undo the other's.
+"""
+
+
+def _incoming(target: sql.Identifier, column: str) -> sql.Composable:
+    """Return the SQL for the value an upsert writes into ``column``."""
+    if column in KEPT_WHEN_BLANK:
+        return sql.SQL("COALESCE(EXCLUDED.{c}, {t}.{c})").format(
+            c=sql.Identifier(column), t=target
+        )
+    return sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(column))
 
 
 def _stage_and_merge(
@@ -837,19 +910,22 @@ def _stage_and_merge(
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in table.key)
     others = [c for c in table.columns if c not in table.key]
     if others:
+        values = [_incoming(target, c) for c in others]
         assignments = sql.SQL(", ").join(
-            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in others
+            sql.SQL("{c} = {value}").format(c=sql.Identifier(c), value=value)
+            for c, value in zip(others, values, strict=True)
         )
         current = sql.SQL(", ").join(
             sql.SQL("{t}.{c}").format(t=target, c=sql.Identifier(c)) for c in others
         )
-        incoming = sql.SQL(", ").join(
-            sql.SQL("EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in others
-        )
         conflict: sql.Composable = sql.SQL(
             "DO UPDATE SET {assignments}"
             " WHERE ({current}) IS DISTINCT FROM ({incoming})"
-        ).format(assignments=assignments, current=current, incoming=incoming)
+        ).format(
+            assignments=assignments,
+            current=current,
+            incoming=sql.SQL(", ").join(values),
+        )
     else:
         conflict = sql.SQL("DO NOTHING")
 
@@ -907,7 +983,7 @@ def import_sde(db: Database, path: Path | str) -> SdeSummary:
     source = Path(path)
     with operation("sde.import"):
         form, build, rows = read_export(source)
-        _resolve_wormhole_classes(rows)
+        resolve_wormhole_classes(rows)
         results = load_rows(db, rows)
     missing = tuple(name for name in TABLES if name not in rows.tables)
     if missing:
