@@ -45,6 +45,42 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def module_fixture_group(item: pytest.Item) -> str | None:
+    """Return the xdist group of a test that uses a module-scoped fixture.
+
+    The group is the test's module, or None when the test uses no
+    module-scoped fixture.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name, ())
+        if any(definition.scope == "module" for definition in definitions):
+            return item.nodeid.split("::", 1)[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Send the tests that share a module-scoped fixture to one xdist worker.
+
+    Under ``--dist loadgroup`` each group runs on a single worker. Without
+    the group, tests of one module spread over the workers, and each worker
+    builds the module's fixture again: in test_import_archives.py that means
+    another import of all seven real archives. This hook runs before xdist's
+    own, which reads the mark.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = module_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def empty_name_caches() -> Iterator[None]:
     """Start every test with empty process-wide name caches.
