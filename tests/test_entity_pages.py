@@ -22,6 +22,7 @@ from evedmv_tui.intel.pages import (
     RecentKillmail,
     TopEntry,
     load_page,
+    period_heading,
 )
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.screens import DatabaseConnected
@@ -553,7 +554,7 @@ async def test_title_breaks_between_parts(
         assert screen.page is not None
         title = screen.query_one("#entity-title", Static)
         name = "Storm Arrow Alliance [alliance 99000801]"
-        period = f"last 30 days to {screen.page.until:%Y-%m-%d %H:%M} UTC"
+        period = period_heading(screen.page)
         if size[0] == 80:
             assert str(title.render()).splitlines() == [name, period]
             assert title.size.height == 2

@@ -225,7 +225,12 @@ def test_page_runs_at_most_five_statements(real_db: Database) -> None:
 
 def test_period_limits_the_summary(real_db: Database) -> None:
     corporation = busiest(real_db, "corporation_id")
-    newest = real_db.fetch_value("SELECT max(killmail_time) FROM killmails")
+    newest = real_db.fetch_value(
+        "SELECT greatest((SELECT max(killmail_time) FROM attackers"
+        " WHERE corporation_id = %(id)s), (SELECT max(killmail_time)"
+        " FROM killmails WHERE victim_corporation_id = %(id)s))",
+        {"id": corporation},
+    )
     since = newest - dt.timedelta(days=7)
     everything = _page(real_db, EntityKind.CORPORATION, corporation)
     week = load_page(

@@ -6,9 +6,8 @@ Regenerate the snapshots after an intended change with
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,6 @@ from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTab
 from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import assert_footer_fits
 from tests.fakes.server import FakeServer
-from tests.test_battle_fixtures import brawl, fleet, insert_static, kill
-from tests.test_battle_screens import import_kills
 from tests.test_intel_real import busiest, real_database
 
 SIZES = [(80, 24), (120, 40)]
@@ -1076,103 +1073,6 @@ async def test_watch_screen_refreshes_on_new_matches(
         assert cell_widths_fit(matches) == []
 
 
-@contextlib.asynccontextmanager
-async def quiet_corporation_page(
-    db: Database, settings: Settings, later_minutes: int
-) -> AsyncIterator[tuple[Any, CorporationScreen]]:
-    """Open a corporation page whose kills all lie before the period.
-
-    Another corporation's kill ``later_minutes`` after the fight ends the
-    period, which is anchored at the newest killmail stored for anyone.
-    The page opens on all time; ``2`` then chooses the last 30 days.
-    """
-    insert_static(db)
-    side_a = fleet(4, 98_000_901, None)
-    side_b = fleet(4, 98_000_902, None)
-    later = fleet(2, 98_000_903, None)
-    import_kills(db, brawl(side_a, side_b, kills=6))
-    import_kills(db, [kill(later_minutes, later[0], [later[1]])])
-    app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", 98_000_901)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CorporationScreen)
-        await pilot.press("2")
-        await settle(pilot)
-        assert screen.page is not None
-        assert screen.page.period is Period.MONTH
-        assert screen.page.summary.kills == 0
-        yield pilot, screen
-
-
-async def test_empty_default_period_shows_all_time(
-    db: Database, settings: Settings
-) -> None:
-    """A page opened on old data showed the last 30 days with all zeros. When
-    the default period has no kills or losses but all time has, the page
-    shows all time."""
-    insert_static(db)
-    side_a = fleet(4, 98_000_901, None)
-    side_b = fleet(4, 98_000_902, None)
-    later = fleet(2, 98_000_903, None)
-    import_kills(db, brawl(side_a, side_b, kills=6))
-    import_kills(db, [kill(60 * 24 * 60, later[0], [later[1]])])
-    app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", 98_000_901)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CorporationScreen)
-        assert screen.page is not None
-        assert screen.page.period is Period.ALL
-        assert screen.page.summary.kills == 3
-        title = text_of(app, "#entity-title")
-        assert "nothing in the last 30 days; showing all time to " in title
-
-        # A key still chooses the period, even an empty one.
-        await pilot.press("2")
-        await settle(pilot)
-        assert screen.page.period is Period.MONTH
-        assert screen.page.summary.kills == 0
-        assert "Press 4 for all time." in text_of(app, "#entity-heatmap")
-        await pilot.press("4")
-        await settle(pilot)
-        assert screen.page.period is Period.ALL
-        title = text_of(app, "#entity-title")
-        assert "nothing in" not in title
-        assert "all time to " in title
-
-
-async def test_empty_period_names_dates_and_all_time_key(
-    db: Database, settings: Settings
-) -> None:
-    """An empty period shows its dates and the key for all time.
-
-    The period ends at the newest killmail stored for anyone, so one later
-    kill elsewhere used to leave the page at "No activity in this period."
-    """
-    async with quiet_corporation_page(db, settings, 60 * 24 * 60) as (pilot, screen):
-        app = pilot.app
-        # An unnamed corporation is titled by kind and id once, not twice.
-        title = text_of(app, "#entity-title")
-        assert title.startswith("corporation #98000901 \N{EM DASH} ")
-        assert "[corporation" not in title
-        heatmap = text_of(app, "#entity-heatmap")
-        assert "2021-12-27 18:00 to 2022-01-26 18:00 UTC" in heatmap
-        assert "Press 4 for all time." in heatmap
-        battles = text_of(app, "#entity-battles-note")
-        assert battles.startswith("No battles from 2021-12-27 18:00 to ")
-        assert battles.endswith("Press 4 for all time.")
-        await pilot.press("4")
-        await settle(pilot)
-        assert screen.page is not None
-        assert screen.page.summary.kills == 3
-        assert "suggests" in text_of(app, "#entity-heatmap")
-
-
 async def test_battles_tab_shows_earlier_year() -> None:
     """A battle of an earlier year than the period's end shows its year.
 
@@ -1205,23 +1105,3 @@ async def test_battles_tab_shows_earlier_year() -> None:
         table.show([battle], until=dt.datetime(2021, 12, 1, tzinfo=dt.UTC))
         await pilot.pause()
         assert str(table.get_row_at(0)[0]) == "11-29 19:14"
-
-
-async def test_recent_outside_period_shows_year(
-    db: Database, settings: Settings
-) -> None:
-    """The period showed no kills while the Recent tab listed kills of an
-    earlier year by month and day only, with no word that the list reaches
-    back before the period."""
-    async with quiet_corporation_page(db, settings, 400 * 24 * 60) as (pilot, screen):
-        app = pilot.app
-        assert screen.page is not None
-        assert screen.page.until.year == 2023
-        heading = text_of(app, "#entity-recent-heading")
-        assert heading == (
-            "Latest kills and losses, at any time, not only the last 30 days"
-        )
-        table = screen.query_one(RecentTable)
-        times = [str(table.get_row(key)[0]) for key in table.row_keys]
-        assert times
-        assert all(time.startswith("2021-") for time in times), times

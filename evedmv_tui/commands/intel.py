@@ -32,6 +32,8 @@ from evedmv_tui.intel.pages import (
     TOP_LISTS,
     EntityPage,
     load_page,
+    period_heading,
+    period_note,
     recent_heading,
 )
 from evedmv_tui.intel.search import MAX_ID, MIN_SUBSTRING, parse_id
@@ -109,7 +111,7 @@ def register(subparsers: Any) -> None:
             "--period",
             choices=[p.value for p in Period],
             default=Period.MONTH.value,
-            help="days before the newest stored killmail, or all (default 30d)",
+            help="days up to the entity's newest kill or loss, or all (default 30d)",
         )
         show.add_argument(
             "--json", action="store_true", help="print the figures as one JSON object"
@@ -490,8 +492,11 @@ def _write_header(page: EntityPage, out: TextIO) -> None:
     affiliation = [ref.title for ref in seen if ref]
     if affiliation and entity.kind is not EntityKind.ALLIANCE:
         out.write(f"latest seen in: {' / '.join(affiliation)}\n")
-    until = page.until.strftime("%Y-%m-%d %H:%M")
-    out.write(f"period: {page.period.label}, up to {until} UTC\n\n")
+    out.write(f"period: {period_heading(page)}\n")
+    note = period_note(page)
+    if note is not None:
+        out.write(f"note: {note}\n")
+    out.write("\n")
 
 
 def _write_summary(page: EntityPage, out: TextIO) -> None:

@@ -35,7 +35,7 @@ class EntityKind(enum.StrEnum):
 
 
 class Period(enum.StrEnum):
-    """A page period. It ends at the newest stored killmail."""
+    """A page period. It ends at the entity's newest kill or loss."""
 
     WEEK = "7d"
     MONTH = "30d"

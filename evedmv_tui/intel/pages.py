@@ -168,6 +168,9 @@ class EntityPage:
     since: dt.datetime | None
     """Start of the period (exclusive), None for all time."""
     until: dt.datetime
+    """End of the period: the entity's newest kill or loss. For an entity
+    without killmails, the newest killmail stored for anyone, or the time
+    of loading when none is stored."""
     summary: Summary
     tops: Mapping[str, tuple[TopEntry, ...]]
     heatmap: Heatmap
@@ -175,6 +178,19 @@ class EntityPage:
     battles: tuple[EntityBattle, ...]
     latest_corporation: EntityRef | None
     latest_alliance: EntityRef | None
+    newest_stored: dt.datetime | None = None
+    """The newest killmail stored for anyone, None when none is stored."""
+    entity_newest: dt.datetime | None = None
+    """The entity's newest kill or loss, None when no killmail mentions it."""
+
+    @property
+    def ends_before_newest(self) -> bool:
+        """Whether killmails of others are stored after the period's end.
+
+        The period ends at the entity's newest kill or loss, so this is
+        True for an entity that has been quiet while others were not.
+        """
+        return self.newest_stored is not None and self.until < self.newest_stored
 
     def as_json(self) -> dict[str, Any]:
         """Return the figures as plain JSON types, for ``--json``."""
@@ -185,6 +201,7 @@ class EntityPage:
             "period": self.period.value,
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat(),
+            "newest_stored_killmail": _iso(self.newest_stored),
             "latest_corporation": _ref_json(self.latest_corporation),
             "latest_alliance": _ref_json(self.latest_alliance),
             "summary": {
@@ -236,6 +253,35 @@ class EntityPage:
         }
 
 
+def period_heading(page: EntityPage) -> str:
+    """Return the period and where it ends, as the command and the title show it.
+
+    ``last 30 days up to its newest kill or loss, 2021-12-03 11:09 UTC``.
+    """
+    end = f"{page.until:%Y-%m-%d %H:%M} UTC"
+    if page.entity_newest is not None:
+        anchor = "its newest kill or loss"
+    elif page.newest_stored is not None:
+        anchor = "the newest stored killmail"
+    else:
+        anchor = "now"
+    return f"{page.period.label} up to {anchor}, {end}"
+
+
+def period_note(page: EntityPage) -> str | None:
+    """Return a note when other killmails are stored after the period's end.
+
+    Without it, a page of an entity that stopped fighting long ago would
+    read as recent activity.
+    """
+    if not page.ends_before_newest or page.newest_stored is None:
+        return None
+    return (
+        "no kills or losses since; the newest stored killmail is"
+        f" {page.newest_stored:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -265,6 +311,8 @@ class _AggregateRow:
     latest_alliance_id: int | None
     since: dt.datetime | None
     until: dt.datetime
+    newest_stored: dt.datetime | None
+    entity_newest: dt.datetime | None
     heatmap: list[list[int]]
     tops: list[list[Any]]
 
@@ -311,6 +359,10 @@ def load_page(
 ) -> EntityPage:
     """Compute the page of ``entity`` over ``period``.
 
+    The period ends at the entity's newest kill or loss, not at the newest
+    killmail stored for anyone, so a quiet entity's page shows its last
+    activity (see :attr:`EntityPage.until`).
+
     Runs the aggregate, recent-killmail and battle statements, and calls
     ``resolve_names`` once for every character, corporation and alliance on
     the page. Corporation and alliance figures come from the daily totals of
@@ -340,7 +392,12 @@ def load_page(
         )
         battle_rows = db.fetch_all(
             kind_sql("entity_battles", entity.kind),
-            {"entity_id": entity.entity_id, "days": period.days, "limit": battles},
+            {
+                "entity_id": entity.entity_id,
+                "since": aggregate.since,
+                "until": aggregate.until,
+                "limit": battles,
+            },
             row=EntityBattle,
         )
         ids = _ids_to_name(entity, aggregate, recent_rows)
@@ -421,6 +478,8 @@ def _build_page(
         period=period,
         since=row.since,
         until=row.until,
+        newest_stored=row.newest_stored,
+        entity_newest=row.entity_newest,
         summary=summary,
         tops={name: tuple(entries) for name, entries in tops.items()},
         heatmap=heatmap,

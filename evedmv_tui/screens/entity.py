@@ -43,6 +43,8 @@ from evedmv_tui.intel.pages import (
     EntityPage,
     TopEntry,
     load_page,
+    period_heading,
+    period_note,
     recent_heading,
 )
 from evedmv_tui.names import NameResolver, unnamed
@@ -224,44 +226,28 @@ def lookup_and_load(
     query: int | str,
     period: Period,
     names: StoredNames,
-    widen: bool = False,
 ) -> EntityPage | EntityMatches:
-    """Load the page of the one entity ``query`` names, or return the candidates.
-
-    With ``widen``, a period without kills or losses of the entity gives
-    the all-time page if the entity has any: its recent killmails, which
-    ignore the period, tell so without another statement.
-    """
+    """Load the page of the one entity ``query`` names, or return the candidates."""
     found = find_entities(db, kind, str(query))
     if len(found) != 1:
         return found
-    page = load_page(db, found[0], period, resolve_names=names)
-    if widen and page.since is not None and page.recent and is_empty(page):
-        return load_page(db, found[0], Period.ALL, resolve_names=names)
-    return page
-
-
-def is_empty(page: EntityPage) -> bool:
-    """Return True if the page has no kills or losses in its period."""
-    return not (page.summary.kills or page.summary.losses)
+    return load_page(db, found[0], period, resolve_names=names)
 
 
 def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
     """Return the line an empty view shows: the period's dates and the all-time key.
 
-    A period ends at the newest killmail stored for anyone, so an entity
-    whose activity is older than the period shows nothing until the user
-    widens it. ``missing`` names what the view lists. An entity without
-    recent killmails, which ignore the period, has no kills, losses or
-    battles at all, so widening would show nothing either.
+    A period ends at the entity's newest kill or loss, so only a view that
+    lists part of them, such as battles, can be empty while the entity has
+    any. ``missing`` names what the view lists.
     """
-    if page.since is None or not page.recent:
+    if page.since is None or page.entity_newest is None:
         return f"No {missing} of this entity are stored."
     all_time = next(key for key, period in PERIOD_KEYS.items() if period.days is None)
     return (
         f"No {missing} from {page.since:%Y-%m-%d %H:%M} to"
-        f" {page.until:%Y-%m-%d %H:%M} UTC, the {page.period.label} up to the"
-        f" newest stored killmail. Press {all_time} for all time."
+        f" {page.until:%Y-%m-%d %H:%M} UTC, the {page.period.label} up to its"
+        f" newest kill or loss. Press {all_time} for all time."
     )
 
 
@@ -335,10 +321,6 @@ class EntityScreen(DashboardScreen):
         super().__init__()
         self.entity_query = query
         self.period = period
-        self.period_chosen = False
-        """True once a key chose the period; until then an empty one widens."""
-        self.widened_from: Period | None = None
-        """The empty period the shown all-time page replaced, if any."""
         self.page: EntityPage | None = None
         self.names = StoredNames()
         self._candidates: EntityMatches | None = None
@@ -430,7 +412,6 @@ class EntityScreen(DashboardScreen):
             self.entity_query,
             self.period,
             self.names,
-            not self.period_chosen,
             then=self.show_result,
             name=f"intel.page.{self.KIND.value}",
         )
@@ -467,7 +448,6 @@ class EntityScreen(DashboardScreen):
         self.set_class(False, "-choosing")
         self.set_class(False, "-not-found")
         self.page = result
-        self.widened_from = None if result.period is self.period else self.period
         self.period = result.period
         self.refresh_bindings()
         self.entity_query = result.entity.entity_id
@@ -548,10 +528,10 @@ class EntityScreen(DashboardScreen):
             # The corporation and alliance may go on separate lines.
             separators = iter((TITLE_SEPARATOR, " / "))
             parts += [(next(separators), describe_ref(ref)) for ref in seen if ref]
-        period = page.period.label
-        if self.widened_from is not None:
-            period = f"nothing in the {self.widened_from.label}; showing {period}"
-        parts.append((TITLE_SEPARATOR, f"{period} to {page.until:%Y-%m-%d %H:%M} UTC"))
+        parts.append((TITLE_SEPARATOR, period_heading(page)))
+        quiet_since = period_note(page)
+        if quiet_since is not None:
+            parts.append((TITLE_SEPARATOR, quiet_since))
         self.query_one(EntityTitle).show_parts(parts)
         self.query_one(SummaryPanel).show(page)
         self.query_one(HeatmapView).show(page.heatmap, describe_empty(page))
@@ -592,8 +572,7 @@ class EntityScreen(DashboardScreen):
 
     def action_period(self, value: str) -> None:
         period = Period(value)
-        self.period_chosen = True
-        if period is self.period and self.widened_from is None:
+        if period is self.period:
             return
         self.period = period
         self.load_data()

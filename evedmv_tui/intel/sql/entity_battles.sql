@@ -1,15 +1,9 @@
 -- The newest battles (up to %(limit)s) that contain a kill or a loss of one
--- entity within the period of entity_page.sql. {attacker} and {victim} are
--- as there.
+-- entity within the period (%(since)s, %(until)s] that entity_page.sql
+-- computed (since NULL for all time). {attacker} and {victim} are as there.
 WITH span AS (
-    SELECT
-        coalesce(max(killmail_time), now()) AS until,
-        CASE
-            WHEN %(days)s::integer IS NULL THEN '-infinity'::timestamptz
-            ELSE coalesce(max(killmail_time), now())
-                - make_interval(days => %(days)s::integer)
-        END AS since
-    FROM killmails
+    SELECT coalesce(%(since)s::timestamptz, '-infinity') AS since,
+           %(until)s::timestamptz AS until
 ),
 involved AS (
     SELECT a.killmail_id, a.killmail_time

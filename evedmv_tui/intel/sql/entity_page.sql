@@ -1,8 +1,10 @@
 -- Summary, top lists and heatmap of one entity over one period, in one
 -- statement. {attacker} and {victim} are the entity's column in attackers
 -- and killmails (corporation_id and victim_corporation_id for a
--- corporation). The period (since, until] ends at the newest stored
--- killmail and starts %(days)s days before it (all time when NULL).
+-- corporation). The period (since, until] ends at the entity's newest
+-- kill or loss and starts %(days)s days before it (all time when NULL).
+-- An entity without killmails gets a period that ends at the newest
+-- killmail stored for anyone (newest_stored), or now when none is stored.
 --
 -- With %(from_totals)s, the period is split at the first UTC midnight after
 -- since (cut): whole days from cut on come from the daily totals of
@@ -19,8 +21,23 @@
 -- killmail columns (kills), and one row per loss (losses). The kill and
 -- loss columns come from covering indexes (0200_intel.sql and
 -- 0201_intel_pages.sql), so these steps read no killmail heap pages.
-WITH span AS (
-    SELECT until, since,
+--
+-- The entity's newest kill and loss come from backward scans of the
+-- (entity column, killmail_time) indexes, which probe the monthly
+-- partitions newest first and stop at the first row.
+WITH newest AS (
+    SELECT
+        (SELECT max(killmail_time) FROM killmails) AS newest_stored,
+        -- greatest() skips NULL: an entity with kills but no losses.
+        greatest(
+            (SELECT max(a.killmail_time) FROM attackers a
+             WHERE a.{attacker} = %(entity_id)s),
+            (SELECT max(k.killmail_time) FROM killmails k
+             WHERE k.{victim} = %(entity_id)s)
+        ) AS entity_newest
+),
+span AS (
+    SELECT until, since, newest_stored, entity_newest,
            CASE
                WHEN %(from_totals)s THEN
                    (date_trunc('day', since AT TIME ZONE 'UTC')
@@ -29,13 +46,18 @@ WITH span AS (
            END AS cut
     FROM (
         SELECT
-            coalesce(max(killmail_time), now()) AS until,
+            end_time AS until,
+            newest_stored,
+            entity_newest,
             CASE
                 WHEN %(days)s::integer IS NULL THEN '-infinity'::timestamptz
-                ELSE coalesce(max(killmail_time), now())
-                    - make_interval(days => %(days)s::integer)
+                ELSE end_time - make_interval(days => %(days)s::integer)
             END AS since
-        FROM killmails
+        FROM (
+            SELECT coalesce(entity_newest, newest_stored, now()) AS end_time,
+                   newest_stored, entity_newest
+            FROM newest
+        ) ends
     ) bounds
 ),
 -- The entity's own attacker rows: who flew what on its kills.
@@ -304,7 +326,8 @@ SELECT
     s.last_seen, s.kills_without_value, s.losses_without_value,
     (SELECT corporation_id FROM latest) AS latest_corporation_id,
     (SELECT alliance_id FROM latest) AS latest_alliance_id,
-    nullif(span.since, '-infinity') AS since, span.until,
+    nullif(span.since, '-infinity') AS since, span.until, span.newest_stored,
+    span.entity_newest,
     coalesce(
         (SELECT jsonb_agg(jsonb_build_array(dow, hour, kills, losses)
                           ORDER BY dow, hour)
