@@ -397,9 +397,9 @@ class R2Z2Follower:
 
     def _check_published(self, sequence: int, totals: _Totals) -> int | _Next | None:
         """Read ``sequence.json``; return None when ``sequence`` is published."""
-        published = self._latest_sequence()
+        published, response = self._latest_sequence()
         if published is None:
-            return self._feed_failed(None, totals)
+            return self._feed_failed(response, totals)
         self._published = published
         if sequence <= published:
             return None
@@ -677,24 +677,30 @@ class R2Z2Follower:
 
     def _first_sequence(self) -> int | None:
         while not self._stop.is_set():
-            latest = self._latest_sequence()
+            latest, response = self._latest_sequence()
             if latest is not None:
                 self._published = latest
                 return latest
             self._totals.backoffs += 1
-            if self._pause(None) is _Next.STOP:
+            if self._pause(response) is _Next.STOP:
                 return None
         return None
 
-    def _latest_sequence(self) -> int | None:
+    def _latest_sequence(self) -> tuple[int | None, httpx.Response | None]:
+        """Read ``sequence.json``: return its number and the response.
+
+        The number is None after a failure, and the response is None when
+        none came. A failed response is returned so that the pause honours
+        its ``Retry-After``.
+        """
         response = self._get("/sequence.json")
-        if response is None or response.status_code != 200:
-            if response is not None:
-                self._record_failure(
-                    f"{self.base_url}/sequence.json returned HTTP"
-                    f" {response.status_code}"
-                )
-            return None
+        if response is None:
+            return None, None
+        if response.status_code != 200:
+            self._record_failure(
+                f"{self.base_url}/sequence.json returned HTTP {response.status_code}"
+            )
+            return None, response
         try:
             value = _sequence_decoder.decode(response.content).get("sequence")
         except msgspec.DecodeError:
@@ -704,8 +710,8 @@ class R2Z2Follower:
                 f"{self.base_url}/sequence.json has no valid 'sequence' (a whole"
                 f" number from 0 to {SEQUENCE_MAX}): {response.content[:200]!r}"
             )
-            return None
-        return value
+            return None, response
+        return value, response
 
     # Failures
 
