@@ -487,8 +487,8 @@ async def test_pending_killmail_says_how_to_fetch(
         await open_killmail(app, pilot, 5)
         text = str(app.screen.query_one("#victim", Static).render())
         assert "has not been fetched from ESI yet" in text
-        assert "imported with --offline, or the fetch failed" in text
-        assert "run 'evedmv import PATH' without --offline" in text
+        assert "imported offline, or the fetch failed" in text
+        assert "run 'evedmv import --pending'" in text
         assert "fetches every pending body from ESI" in text
 
 

@@ -133,8 +133,15 @@ def register(subparsers: Any) -> None:
         " killmail and field when known, and the reason; the next line shows"
         " the start of the record's text, if it has any. A record rejected"
         " again by a later import is listed under each import that rejected"
-        " it.",
-        **examples("evedmv rejects list", "evedmv rejects list --import 7 --raw"),
+        " it. A reject is resolved once the body of its killmail was stored"
+        " after the record was rejected (a fixed record imported again, or"
+        " the body fetched from ESI); resolved rejects are left out unless"
+        " --all is given.",
+        **examples(
+            "evedmv rejects list",
+            "evedmv rejects list --import 7 --raw",
+            "evedmv rejects list --all",
+        ),
     )
     listing.add_argument(
         "--limit", type=whole(1), default=50, metavar="N", help="rows (default 50)"
@@ -148,6 +155,12 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument(
         "--raw", action="store_true", help="print each record's full raw text"
+    )
+    listing.add_argument(
+        "--all",
+        dest="include_resolved",
+        action="store_true",
+        help="also list the resolved rejects, marked as resolved",
     )
     listing.add_argument("--json", action="store_true", help="print JSON Lines")
     listing.set_defaults(handler=run_list_rejects)
@@ -541,9 +554,12 @@ def run_fetch_pending(
 
 
 def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
+    resolved = None if args.include_resolved else False
     with open_database(settings) as db:
-        rows = list_rejects(db, limit=args.limit, import_id=args.import_id)
-        total = count_rejects(db, import_id=args.import_id)
+        rows = list_rejects(
+            db, limit=args.limit, import_id=args.import_id, resolved=resolved
+        )
+        counts = count_rejects(db, import_id=args.import_id)
         unknown_import = (
             not rows
             and args.import_id is not None
@@ -571,13 +587,14 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
                         "field": row.field,
                         "reason": row.reason,
                         "raw": row.raw,
+                        "resolved": row.resolved,
                     }
                 )
             )
         return 0
+    hidden = 0 if args.include_resolved else counts.resolved
     if not rows:
-        print("no rejected records")
-        return 0
+        print("no rejected records" if not hidden else "no unresolved rejects")
     for row in rows:
         print(printable(describe_reject(row)))
         raw = row.raw if args.raw else _shorten(row.raw, 100)
@@ -585,8 +602,14 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
         # no text to show.
         if raw.strip():
             print(f"    {printable(raw)}")
-    if total > len(rows):
-        print(f"({len(rows)} of {total:,} shown; use --limit)")
+    shown_of = counts.total if args.include_resolved else counts.unresolved
+    if shown_of > len(rows):
+        print(f"({len(rows)} of {shown_of:,} shown; use --limit)")
+    if hidden:
+        print(
+            f"({count_noun(hidden, 'resolved reject')} not shown: the killmail"
+            " was stored after the record was rejected; use --all)"
+        )
     return 0
 
 
@@ -594,13 +617,17 @@ def describe_reject(row: RejectRow) -> str:
     """Return one reject as a line: its ids, where it was, and the reason.
 
     The ids are the reject's and those of the imports that rejected the
-    record, oldest first. The killmail and the field are left out when
-    unknown. A field of ``$`` is named "whole record".
+    record, oldest first, followed by "resolved" for a resolved reject.
+    The killmail and the field are left out when unknown. A field of ``$``
+    is named "whole record".
     """
     ids = f"reject {row.reject_id}"
     imports = row.import_ids or ((row.import_id,) if row.import_id is not None else ())
-    if imports:
-        ids += f" ({_imports_label(imports)})"
+    labels = [_imports_label(imports)] if imports else []
+    if row.resolved:
+        labels.append("resolved")
+    if labels:
+        ids += f" ({', '.join(labels)})"
     parts = [f"{row.source_file} {row.position}"]
     if row.killmail_id is not None:
         parts.append(f"killmail {row.killmail_id}")

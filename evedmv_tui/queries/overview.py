@@ -23,7 +23,8 @@ class Overview:
     prices: int
     names: int
     rejects: int
-    """Records an import could not parse or validate."""
+    """Records an import could not parse or validate, less the resolved ones
+    (their killmail was stored after the record was rejected)."""
     last_import_at: dt.datetime | None
     last_feed_at: dt.datetime | None = None
     """When ``evedmv follow`` last moved a feed's position."""

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from evedmv_tui.ingest.pending import FETCH_PENDING_COMMAND
 from evedmv_tui.queries.overview import Overview, load_overview
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.help import describe_destination
@@ -33,7 +34,8 @@ def describe_overview(overview: Overview) -> str:
     if overview.pending_killmails:
         lines.append(
             f"Bodies pending     {format_count(overview.pending_killmails)}"
-            " (known by id and hash, not fetched yet)"
+            " (known by id and hash, not fetched yet;"
+            f" '{FETCH_PENDING_COMMAND}' fetches them, while online)"
         )
     lines += [
         f"Solar systems      {format_count(overview.solar_systems)}",
@@ -42,6 +44,7 @@ def describe_overview(overview: Overview) -> str:
         f"Names              {format_count(overview.names)}",
     ]
     if overview.rejects:
+        # Resolved rejects, whose killmail was stored since, are not counted.
         lines.append(f"Rejected records   {format_count(overview.rejects)}")
     if overview.last_import_at:
         imported = overview.last_import_at.astimezone(dt.UTC)

@@ -26,6 +26,8 @@ from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState
 
+from evedmv_tui.ingest.pending import FETCH_PENDING_COMMAND, OFFLINE_SETTINGS
+from evedmv_tui.ingest.rejects import RejectRow, list_rejects
 from evedmv_tui.names import NameResolver, unnamed
 from evedmv_tui.queries.killmail import (
     AttackerRow,
@@ -521,8 +523,11 @@ class KillmailScreen(DashboardScreen):
 
     def load_data(self) -> None:
         self.run_query(
-            load_killmail, self.killmail_id, then=self.show_lookup, name="killmail"
+            load_lookup, self.killmail_id, then=self._show_loaded, name="killmail"
         )
+
+    def _show_loaded(self, loaded: tuple[KillmailLookup, list[RejectRow]]) -> None:
+        self.show_lookup(*loaded)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Replace the loading line when the killmail fails to load."""
@@ -548,13 +553,18 @@ class KillmailScreen(DashboardScreen):
             f"Killmail {self.killmail_id}: {DATABASE_UNAVAILABLE}"
         )
 
-    def show_lookup(self, lookup: KillmailLookup) -> None:
-        """Show the killmail, or say why it cannot be shown."""
+    def show_lookup(
+        self, lookup: KillmailLookup, rejects: Sequence[RejectRow] = ()
+    ) -> None:
+        """Show the killmail, or say why it cannot be shown.
+
+        ``rejects`` are the unresolved rejects of a missing killmail.
+        """
         victim = self.query_one("#victim", Static)
         if lookup.detail is None:
             self.detail = None
             self.refresh_bindings()
-            victim.update(describe_missing(lookup))
+            victim.update(describe_missing(lookup, rejects))
             self.query_one(AttackerTable).show_attackers((), 0)
             self.query_one("#item-tree", Tree).clear()
             return
@@ -749,19 +759,36 @@ def _branches(nodes: Iterable[TreeNode[TreeData]]) -> Iterator[TreeNode[TreeData
             yield from _branches(node.children)
 
 
-def describe_missing(lookup: KillmailLookup) -> str:
+MISSING_REJECTS_SHOWN = 2
+"""Rejects of a missing killmail whose reasons the killmail screen shows."""
+
+
+def load_lookup(
+    db: Database, killmail_id: int
+) -> tuple[KillmailLookup, list[RejectRow]]:
+    """Load one killmail and, when it is missing, its unresolved rejects."""
+    lookup = load_killmail(db, killmail_id)
+    if lookup.state != "missing":
+        return lookup, []
+    rejects = list_rejects(db, limit=MISSING_REJECTS_SHOWN + 1, killmail_id=killmail_id)
+    return lookup, rejects
+
+
+def describe_missing(lookup: KillmailLookup, rejects: Sequence[RejectRow] = ()) -> str:
     """Explain why a killmail cannot be shown, and what to do."""
     if lookup.state == "pending":
         text = (
             f"Killmail {lookup.killmail_id} is known by id and hash, but its body"
-            " has not been fetched from ESI yet: it was imported with --offline,"
-            " or the fetch failed.\n"
-            "To fetch it, run 'evedmv import PATH' without --offline. After"
-            " reading PATH, any killmail file such as the one it came from, the"
-            " import fetches every pending body from ESI."
+            " has not been fetched from ESI yet: it was imported offline, or the"
+            " fetch failed.\n"
+            f"To fetch it, run '{FETCH_PENDING_COMMAND}', which fetches every"
+            " pending body from ESI. It is refused while offline"
+            f" ({OFFLINE_SETTINGS})."
         )
     elif lookup.state == "invalid":
         text = f"ESI rejected the hash of killmail {lookup.killmail_id}."
+    elif rejects:
+        return describe_rejected(lookup.killmail_id, rejects)
     else:
         return (
             f"Killmail {lookup.killmail_id} is not in the database. Import it"
@@ -770,3 +797,25 @@ def describe_missing(lookup: KillmailLookup) -> str:
     if lookup.last_error:
         text += f"\nLast error: {strip_control(lookup.last_error)}"
     return text
+
+
+def describe_rejected(killmail_id: int, rejects: Sequence[RejectRow]) -> str:
+    """Explain that a missing killmail's records were rejected, and why."""
+    count = len(rejects)
+    noun = "a record" if count == 1 else "records"
+    lines = [
+        f"Killmail {killmail_id} is not in the database: an import rejected"
+        f" {noun} of it."
+    ]
+    for row in rejects[:MISSING_REJECTS_SHOWN]:
+        lines.append(
+            f"- {strip_control(row.source_file)} {strip_control(row.position)}:"
+            f" {strip_control(row.reason)}"
+        )
+    if count > MISSING_REJECTS_SHOWN:
+        lines.append("- and more")
+    lines.append(
+        "Fix the record and import it again; 'evedmv rejects list' and the"
+        " Rejected records screen list every reject."
+    )
+    return "\n".join(lines)

@@ -1,9 +1,10 @@
 """The records imports rejected: where each was, why, and its raw text.
 
 ``evedmv rejects list`` prints the same records. The table lists the newest
-first, and the pane under it shows the selected record whole: its file,
-position, killmail id, field, reason and raw text (its first
-:data:`RAW_CHARACTERS`). Tab moves into the pane, where the arrows scroll.
+unresolved rejects first (see :mod:`evedmv_tui.ingest.rejects`), and the
+pane under it shows the selected record whole: its file, position, killmail
+id, field, reason and raw text (its first :data:`RAW_CHARACTERS`). Tab
+moves into the pane, where the arrows scroll.
 """
 
 from __future__ import annotations
@@ -46,12 +47,18 @@ COLUMNS = (
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RejectList:
+    """The newest unresolved rejects, how many there are, and how many resolved."""
+
     rows: list[RejectRow]
     total: int
+    resolved: int = 0
 
 
 def load_rejects(db: Database) -> RejectList:
-    return RejectList(list_rejects(db, limit=LIST_LIMIT), count_rejects(db))
+    counts = count_rejects(db)
+    return RejectList(
+        list_rejects(db, limit=LIST_LIMIT), counts.unresolved, counts.resolved
+    )
 
 
 def file_name(path: str) -> str:
@@ -73,15 +80,24 @@ def one_line(text: str) -> str:
 
 def describe_summary(rejects: RejectList) -> str:
     total = rejects.total
-    if not total:
+    if not total and not rejects.resolved:
         return "No rejected records: every imported record was stored."
-    if len(rejects.rows) < total:
-        return (
+    if not total:
+        text = "No unresolved rejects."
+    elif len(rejects.rows) < total:
+        text = (
             f"The newest {len(rejects.rows):,} of {total:,} rejected records;"
             " 'evedmv rejects list --limit N' lists more."
         )
-    noun = "record" if total == 1 else "records"
-    return f"{total:,} rejected {noun}, newest first."
+    else:
+        noun = "record" if total == 1 else "records"
+        text = f"{total:,} rejected {noun}, newest first."
+    if rejects.resolved:
+        text += (
+            f" {rejects.resolved:,} resolved (killmail stored since) not shown;"
+            " 'evedmv rejects list --all' lists them."
+        )
+    return text
 
 
 def describe_reject(row: RejectRow) -> str:

@@ -1,5 +1,17 @@
--- Number of rejected records, of one import or of all.
-SELECT count(*)
+-- Number of rejected records, of one import or of all, and how many of them
+-- are resolved: the body of their killmail was stored after the record was
+-- last rejected (see list_rejects.sql).
+SELECT count(*) AS total,
+       count(*) FILTER (
+           WHERE EXISTS (SELECT 1
+                         FROM killmail_index AS k
+                         JOIN killmails AS m
+                           ON m.killmail_id = k.killmail_id
+                          AND m.killmail_time = k.killmail_time
+                         WHERE k.killmail_id = r.killmail_id
+                           AND k.state = 'stored'
+                           AND m.inserted_at > r.rejected_at)
+       ) AS resolved
 FROM rejects AS r
 WHERE %(import_id)s::bigint IS NULL
    OR EXISTS (SELECT 1

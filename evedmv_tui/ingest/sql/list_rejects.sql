@@ -1,16 +1,36 @@
 -- Rejected records, newest first, of one import or of all, with every
--- import that rejected each of them, oldest first.
-SELECT r.reject_id, r.import_id, r.rejected_at, r.source_file, r.position,
-       r.killmail_id, r.field, r.reason, r.raw,
+-- import that rejected each of them, oldest first. A reject is resolved when
+-- the body of its killmail was stored after the record was last rejected
+-- (a fixed record imported again, or the body fetched from ESI).
+-- %(resolved)s chooses: NULL for every reject, false or true for one kind;
+-- %(killmail_id)s, unless NULL, keeps the rejects of one killmail.
+WITH listed AS (
+    SELECT r.*,
+           EXISTS (SELECT 1
+                   FROM killmail_index AS k
+                   JOIN killmails AS m
+                     ON m.killmail_id = k.killmail_id
+                    AND m.killmail_time = k.killmail_time
+                   WHERE k.killmail_id = r.killmail_id
+                     AND k.state = 'stored'
+                     AND m.inserted_at > r.rejected_at) AS resolved
+    FROM rejects AS r
+    WHERE (%(killmail_id)s::bigint IS NULL
+           OR r.killmail_id = %(killmail_id)s::bigint)
+      AND (%(import_id)s::bigint IS NULL
+           OR EXISTS (SELECT 1
+                      FROM reject_imports AS i
+                      WHERE i.reject_id = r.reject_id
+                        AND i.import_id = %(import_id)s::bigint))
+)
+SELECT l.reject_id, l.import_id, l.rejected_at, l.source_file, l.position,
+       l.killmail_id, l.field, l.reason, l.raw,
        ARRAY(SELECT i.import_id
              FROM reject_imports AS i
-             WHERE i.reject_id = r.reject_id
-             ORDER BY i.import_id) AS import_ids
-FROM rejects AS r
-WHERE %(import_id)s::bigint IS NULL
-   OR EXISTS (SELECT 1
-              FROM reject_imports AS i
-              WHERE i.reject_id = r.reject_id
-                AND i.import_id = %(import_id)s::bigint)
-ORDER BY r.reject_id DESC
+             WHERE i.reject_id = l.reject_id
+             ORDER BY i.import_id) AS import_ids,
+       l.resolved
+FROM listed AS l
+WHERE %(resolved)s::boolean IS NULL OR l.resolved = %(resolved)s::boolean
+ORDER BY l.reject_id DESC
 LIMIT %(limit)s

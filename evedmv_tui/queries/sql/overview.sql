@@ -11,7 +11,18 @@ SELECT
     (SELECT count(*) FROM types) AS types,
     (SELECT count(*) FROM prices) AS prices,
     (SELECT count(*) FROM names) AS names,
-    (SELECT count(*) FROM rejects) AS rejects,
+    -- Unresolved rejects: those whose killmail was not stored after the
+    -- record was rejected (see evedmv_tui/ingest/sql/list_rejects.sql).
+    (SELECT count(*)
+     FROM rejects AS r
+     WHERE NOT EXISTS (SELECT 1
+                       FROM killmail_index AS k
+                       JOIN killmails AS m
+                         ON m.killmail_id = k.killmail_id
+                        AND m.killmail_time = k.killmail_time
+                       WHERE k.killmail_id = r.killmail_id
+                         AND k.state = 'stored'
+                         AND m.inserted_at > r.rejected_at)) AS rejects,
     (SELECT max(finished_at) FROM imports) AS last_import_at,
     -- The live feed stores killmails without an imports row; its cursor
     -- moves with every document.

@@ -1,0 +1,175 @@
+"""Rejects whose killmail was stored later: resolved, and hidden by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.cli import main
+from evedmv_tui.config import Settings
+from evedmv_tui.ingest.rejects import count_rejects, list_rejects
+from evedmv_tui.queries.killmail import KillmailLookup
+from evedmv_tui.queries.overview import Overview, load_overview
+from evedmv_tui.screens.home import describe_overview
+from evedmv_tui.screens.killmail import describe_missing, load_lookup
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+from tests.fakes.server import read_jsonl
+from tests.test_rejects_screen import open_rejects, text_of
+
+
+@pytest.fixture
+def package() -> dict[str, Any]:
+    """The smallest real RedisQ package ``{killID, killmail, zkb}``."""
+    path = shared_file("killmails/real/zk_activity_fixtures.jsonl")
+    packages = sorted(read_jsonl(path), key=lambda p: len(json.dumps(p)))
+    return packages[0]
+
+
+@pytest.fixture
+def killmail(package: dict[str, Any]) -> dict[str, Any]:
+    """The package's ESI killmail body."""
+    body: dict[str, Any] = package["killmail"]
+    return body
+
+
+def broken(killmail: dict[str, Any]) -> dict[str, Any]:
+    return {**killmail, "victim": {**killmail["victim"], "damage_taken": "x"}}
+
+
+def write(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def base(db_url: str, tmp_path: Path) -> list[str]:
+    return ["--dsn", db_url, "--data-dir", str(tmp_path)]
+
+
+def test_fixed_record_resolves_reject(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After a fixed record was imported, its reject was still listed and
+    counted on Home as if the killmail were missing."""
+    path = tmp_path / "kills.jsonl"
+    assert main([*base, "import", "--offline", str(write(path, broken(killmail)))]) == 1
+    assert load_overview(db).rejects == 1
+    assert main([*base, "import", "--offline", str(write(path, killmail))]) == 0
+    capsys.readouterr()
+
+    assert main([*base, "rejects", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert main([*base, "rejects", "list", "--all"]) == 0
+    everything = capsys.readouterr().out
+    assert main([*base, "rejects", "list", "--all", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    assert "no unresolved rejects" in listed
+    assert "(1 resolved reject not shown" in listed
+    assert "use --all" in listed
+    assert f"resolved): {path} line 1, killmail {killmail['killmail_id']}" in (
+        everything
+    )
+    assert [row["resolved"] for row in rows] == [True]
+    assert load_overview(db).rejects == 0
+    counts = count_rejects(db)
+    assert (counts.total, counts.resolved, counts.unresolved) == (1, 1, 0)
+
+
+def test_other_hash_reject_stays_unresolved(
+    db: Database,
+    package: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+) -> None:
+    """A record rejected after its killmail was stored is not resolved by it."""
+    good = write(tmp_path / "good.jsonl", package)
+    other = write(
+        tmp_path / "other.jsonl",
+        {"killmail_id": package["killID"], "zkb": {**package["zkb"], "hash": "f" * 40}},
+    )
+    assert main([*base, "import", "--offline", str(good)]) == 0
+
+    main([*base, "import", "--offline", str(other)])
+
+    rows = list_rejects(db)
+    assert len(rows) == 1
+    assert rows[0].resolved is False
+    assert load_overview(db).rejects == 1
+
+
+def test_rejected_killmail_screen_names_reject(
+    db: Database, killmail: dict[str, Any], base: list[str], tmp_path: Path
+) -> None:
+    """The screen of a killmail whose record was rejected called it unknown,
+    to be imported first."""
+    path = write(tmp_path / "kills.jsonl", broken(killmail))
+    assert main([*base, "import", "--offline", str(path)]) == 1
+
+    lookup, rejects = load_lookup(db, killmail["killmail_id"])
+    text = describe_missing(lookup, rejects)
+
+    assert lookup.state == "missing"
+    assert "an import rejected a record of it" in text
+    assert f"{path} line 1: " in text
+    assert "damage_taken" in text
+    assert "'evedmv rejects list'" in text
+    assert "Import it first" not in text
+
+
+def test_unknown_killmail_screen_unchanged() -> None:
+    text = describe_missing(KillmailLookup(12345, "missing"))
+
+    assert text == (
+        "Killmail 12345 is not in the database. Import it first, or check the id."
+    )
+
+
+def test_home_names_pending_command() -> None:
+    """Home counted pending bodies without the command that fetches them."""
+    overview = Overview(
+        stored_killmails=1,
+        pending_killmails=11_982,
+        first_killmail_time=None,
+        last_killmail_time=None,
+        latest_killmail_id=None,
+        solar_systems=1,
+        types=1,
+        prices=0,
+        names=0,
+        rejects=0,
+        last_import_at=None,
+    )
+
+    text = describe_overview(overview)
+
+    assert "'evedmv import --pending' fetches them" in text
+
+
+async def test_rejects_screen_hides_resolved(
+    settings: Settings,
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kills.jsonl"
+    assert main([*base, "import", "--offline", str(write(path, broken(killmail)))]) == 1
+    assert main([*base, "import", "--offline", str(write(path, killmail))]) == 0
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_rejects(app, pilot)
+        summary = text_of(screen, "#rejects-summary")
+
+    assert summary.startswith("No unresolved rejects. 1 resolved")
+    assert "'evedmv rejects list --all'" in summary
