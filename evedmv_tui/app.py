@@ -365,7 +365,14 @@ class EvedmvApp(App[int]):
         the user starts it or presses ctrl+r.
         """
         with operation("app.connect"):
-            db = open_database(self.settings, start_cluster=start_cluster)
+            # The dashboard reads, so it never migrates a server given with
+            # --dsn: without the schema it opens in monitor-only mode.
+            db = open_database(
+                self.settings,
+                start_cluster=start_cluster,
+                writes=False,
+                require_schema=False,
+            )
             try:
                 capabilities = check_capabilities(db)
             except BaseException:

@@ -186,8 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings, to_stderr=False)
             return run_dashboard(settings)
         configure_logging(settings, to_stderr=True)
-        with printable_stdout() as stdout:
-            return int(handler(args, settings))
+        from evedmv_tui.commands import writes_database
+        from evedmv_tui.store.connect import WRITING_COMMAND
+
+        writing = WRITING_COMMAND.set(writes_database(handler))
+        try:
+            with printable_stdout() as stdout:
+                return int(handler(args, settings))
+        finally:
+            WRITING_COMMAND.reset(writing)
     except EvedmvError as exc:
         # Messages can quote paths and values from the command line or files.
         text = "\n".join(printable(line) for line in exc.render().split("\n"))

@@ -118,7 +118,7 @@ def test_pending_migration_error_names_fix(
     role = str(psycopg.conninfo.conninfo_to_dict(reader)["user"])
 
     status = main(
-        ["--dsn", reader, "--data-dir", str(offline_env / "d"), "battles", "list"]
+        ["--dsn", reader, "--data-dir", str(offline_env / "d"), "battles", "detect"]
     )
 
     err = capsys.readouterr().err

@@ -28,6 +28,7 @@ from evedmv_tui.generate import (
 from evedmv_tui.ingest.shapes import EARLIEST_TIME
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import open_database
+from evedmv_tui.store.migrate import SchemaNotReady
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,14 @@ def choose_universe(settings: Settings, choice: str) -> Universe:
     running = bool(settings.dsn) or PrivateCluster(settings.data_dir).status().running
     if choice == "auto" and not running:
         return builtin_universe()
-    with open_database(settings) as db:
-        loaded = load_universe(db)
+    try:
+        with open_database(settings) as db:
+            loaded = load_universe(db)
+    except SchemaNotReady:
+        # A --dsn database without the evedmv tables has no static data.
+        if choice == "database":
+            raise
+        loaded = None
     if loaded is None:
         if choice == "database":
             raise ConfigError(

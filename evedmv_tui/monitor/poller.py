@@ -82,6 +82,7 @@ from evedmv_tui.store.db import (
     load_sql,
     redact,
 )
+from evedmv_tui.store.migrate import CREATOR_FIX
 from evedmv_tui.store.telemetry import TELEMETRY, Telemetry
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,11 @@ class Monitor:
         self._own_pids: set[int] = set()
         self._ingest_present: bool | None = None
         self._slow_at = 0.0
-        self._slow_cache: tuple[list[IndexHint], IngestHealth | None] = ([], None)
+        self._slow_cache: tuple[
+            list[IndexHint], IngestHealth | None, list[PanelProblem]
+        ] = ([], None, [])
+        """The slow collectors' last results, problems included, which every
+        poll between two reads reports again."""
         self._trend = MemoryTrend(
             step_seconds=memory_mod.TREND_STEP_SECONDS,
             judge_after=memory_mod.warmup_end(),
@@ -791,9 +796,10 @@ class Monitor:
     def _slow_collectors(
         self, db: Database, conn: Connection
     ) -> tuple[list[IndexHint], IngestHealth | None, list[PanelProblem]]:
-        problems: list[PanelProblem] = []
         if time.monotonic() - self._slow_at < SLOW_COLLECTOR_SECONDS:
-            return (*self._slow_cache, problems)
+            cached_hints, cached_ingest, cached_problems = self._slow_cache
+            return cached_hints, cached_ingest, list(cached_problems)
+        problems: list[PanelProblem] = []
         self._slow_at = time.monotonic()
         hints: list[IndexHint] = []
         try:
@@ -821,7 +827,7 @@ class Monitor:
                     PanelProblem(
                         "ingest",
                         "this database has no evedmv schema",
-                        "evedmv db migrate",
+                        CREATOR_FIX,
                         Severity.OK,
                     )
                 )
@@ -835,7 +841,7 @@ class Monitor:
                     f" feed_cursors TO {self._role_name()};",
                 )
             )
-        self._slow_cache = (hints, ingest)
+        self._slow_cache = (hints, ingest, list(problems))
         return hints, ingest, problems
 
     def _app_side(self) -> tuple[list[OperationRow], list[SlowAppQuery]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 import re
@@ -13,11 +14,22 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import DATABASE, PrivateCluster
 from evedmv_tui.store.db import APPLICATION_NAME, Database, redact
-from evedmv_tui.store.migrate import migrate
+from evedmv_tui.store.migrate import migrate, schema_problem
 
 log = logging.getLogger(__name__)
 
 MIN_SERVER_VERSION = 130000
+
+WRITING_COMMAND: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "writing_command", default=None
+)
+"""Whether the running command writes to the database; None when unknown.
+
+``evedmv`` sets it for each command. :func:`open_database` applies
+migrations on a server given with ``--dsn`` only for a command that writes
+(or an unknown caller, as before), so reading a database never creates
+tables in it.
+"""
 
 _JIT_OPTION = re.compile(r"(?:^|\s)(?:-c\s*|--)jit\s*=")
 
@@ -137,6 +149,12 @@ def check_capabilities(db: Database) -> Capabilities:
             "pg_stat_statements is not installed in this database: run"
             " CREATE EXTENSION pg_stat_statements"
         )
+    if db.schema_problem is not None:
+        problem = db.schema_problem
+        warnings.append(
+            f"monitor only, because {problem.message}: the killmail, battle and"
+            f" intel screens stay empty until you {problem.hint}"
+        )
     if not read_all:
         warnings.append(
             "this role cannot read other roles' statistics: GRANT pg_read_all_stats"
@@ -157,16 +175,30 @@ def check_capabilities(db: Database) -> Capabilities:
 def open_database(
     settings: Settings,
     *,
-    run_migrations: bool = True,
+    run_migrations: bool | None = None,
+    writes: bool | None = None,
+    require_schema: bool = True,
     application_name: str = APPLICATION_NAME,
     max_size: int = 6,
     start_cluster: bool = True,
 ) -> Database:
-    """Connect (starting the private cluster if needed) and apply migrations.
+    """Connect (starting the private cluster if needed) and prepare the schema.
+
+    Args:
+        run_migrations: True applies pending migrations, and False neither
+            applies nor checks them. None (the default) applies them on the
+            private cluster, which is the app's own. On a ``--dsn`` server
+            it applies them only when the caller ``writes``, else it checks.
+        writes: whether the caller writes; None reads :data:`WRITING_COMMAND`.
+        require_schema: when the check finds the schema missing or out of
+            date, raise :class:`SchemaNotReady`; when False, set
+            ``db.schema_problem`` instead (the dashboard's monitor-only mode).
 
     Raises:
         DatabaseUnavailable: the server cannot be reached or rejected the
             connection; a definite failure raises at once, without retries.
+        SchemaNotReady: with ``require_schema``, the checked schema is
+            missing or has migrations pending.
     """
     conninfo = server_conninfo(settings, start_cluster=start_cluster)
     try:
@@ -193,10 +225,21 @@ def open_database(
             f"{redact(conninfo)}: {str(exc).strip().splitlines()[0]}",
             hint,
         ) from None
-    if run_migrations:
-        try:
+    if run_migrations is None:
+        if writes is None:
+            writes = WRITING_COMMAND.get()
+        run_migrations = not settings.dsn or writes is None or writes
+        check = not run_migrations
+    else:
+        check = False
+    try:
+        if run_migrations:
             migrate(db)
-        except BaseException:
-            db.close()
-            raise
+        elif check:
+            db.schema_problem = schema_problem(db)
+            if db.schema_problem is not None and require_schema:
+                raise db.schema_problem
+    except BaseException:
+        db.close()
+        raise
     return db

@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.rows import class_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.store.telemetry import (
     TELEMETRY,
     QueryRecord,
@@ -78,6 +78,15 @@ def _describe(query: Query, conn: psycopg.Connection[Any]) -> tuple[str, str]:
 
 def _sql(query: Query) -> str | sql.Composable:
     return query.text if isinstance(query, NamedSql) else query
+
+
+_UNDEFINED_OBJECT = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedFunction,
+    psycopg.errors.UndefinedColumn,
+    psycopg.errors.UndefinedObject,
+)
+"""Errors of a query on a table, function, column or type that does not exist."""
 
 
 TRANSIENT_CONNECT_ERRORS = (
@@ -186,6 +195,10 @@ class Database:
         """Seconds :meth:`connection` waits for a pooled connection."""
         self.application_name = application_name
         self.telemetry = telemetry
+        self.schema_problem: EvedmvError | None = None
+        """Why the app's tables are missing or out of date, set when the
+        database was opened without migrating. A query that then fails on a
+        missing table, function or column raises this error instead."""
         check_server(conninfo, open_timeout, application_name=application_name)
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
@@ -304,7 +317,15 @@ class Database:
     ) -> None:
         name, text = _describe(query, cur.connection)
         with self.timed(name, text, params) as box:
-            cur.execute(_sql(query), params, binary=binary)  # type: ignore[arg-type]
+            try:
+                cur.execute(_sql(query), params, binary=binary)  # type: ignore[arg-type]
+            except _UNDEFINED_OBJECT as exc:
+                problem = self.schema_problem
+                if problem is None:
+                    raise
+                raise DatabaseUnavailable(
+                    problem.title, problem.message, problem.hint
+                ) from exc
             box[0] = max(cur.rowcount, 0)
 
     @contextlib.contextmanager

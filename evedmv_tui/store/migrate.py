@@ -53,27 +53,67 @@ class MigrationFailed(DatabaseUnavailable):
         self.error = error
 
 
-OWNER_HINT = (
+OWNER_FIX = (
     "run 'evedmv --dsn OWNER_DSN db migrate', where OWNER_DSN connects as the"
-    " role that owns the evedmv tables (or one with CREATE on the schema),"
-    " then run this command again"
+    " role that owns the evedmv tables (or one with CREATE on the schema)"
 )
+CREATOR_FIX = (
+    "run 'evedmv --dsn DSN db migrate', where DSN connects as a role that may"
+    " create tables in this database"
+)
+"""The fix when no evedmv table exists yet, so no role owns them."""
+OWNER_HINT = f"{OWNER_FIX}, then run this command again"
+
+
+def migrate_fix(applied: set[int]) -> str:
+    """Return whom to ask to migrate: the owner, or any role that may create."""
+    return OWNER_FIX if applied else CREATOR_FIX
 
 
 class MigrationNotAllowed(DatabaseUnavailable):
     """Migrations are pending and the connected role may not apply them."""
 
-    def __init__(self, pending: list[Migration], missing: str) -> None:
-        count = len(pending)
-        names = ", ".join(m.file_name for m in pending)
-        noun = "migration is" if count == 1 else "migrations are"
+    def __init__(
+        self, pending: list[Migration], missing: str, hint: str = OWNER_HINT
+    ) -> None:
         super().__init__(
             "cannot apply migrations",
-            f"{count} {noun} pending ({names}) and {missing}",
-            OWNER_HINT,
+            f"{_pending_text(pending)} and {missing}",
+            hint,
         )
         self.pending = pending
         self.missing = missing
+
+
+class SchemaNotReady(DatabaseUnavailable):
+    """The database lacks the evedmv schema, or has migrations pending.
+
+    Commands that only read raise it instead of migrating a server given
+    with ``--dsn``; the dashboard keeps it and opens in monitor-only mode.
+    """
+
+    def __init__(self, pending: list[Migration], applied: set[int]) -> None:
+        if applied:
+            super().__init__(
+                "evedmv schema out of date",
+                _pending_text(pending),
+                migrate_fix(applied),
+            )
+        else:
+            super().__init__(
+                "no evedmv schema",
+                "this database has no evedmv schema",
+                migrate_fix(applied),
+            )
+        self.pending = pending
+        self.applied = applied
+
+
+def _pending_text(pending: list[Migration]) -> str:
+    count = len(pending)
+    names = ", ".join(m.file_name for m in pending)
+    noun = "migration is" if count == 1 else "migrations are"
+    return f"{count} {noun} pending ({names})"
 
 
 def _hint(error: psycopg.Error) -> str:
@@ -136,9 +176,11 @@ def migrate(db: Database) -> list[Migration]:
     """
     applied: list[Migration] = []
     with db.connection() as conn:
-        pending = _pending(db, conn)
+        done = _applied(db, conn)
+        pending = [m for m in available_migrations() if m.version not in done]
         if pending:
-            _check_may_migrate(db, conn, pending)
+            hint = f"{migrate_fix(done)}, then run this command again"
+            _check_may_migrate(db, conn, pending, hint)
         for position, migration in enumerate(pending):
             try:
                 if _apply(db, conn, migration):
@@ -163,10 +205,10 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _pending(db: Database, conn: psycopg.Connection[Any]) -> list[Migration]:
-    """Return the migrations not applied yet, reading ``schema_migrations`` only."""
+def _applied(db: Database, conn: psycopg.Connection[Any]) -> set[int]:
+    """Return the applied versions, raising a plain error when the role may not read."""
     try:
-        done = applied_versions(db, conn=conn)
+        return applied_versions(db, conn=conn)
     except psycopg.errors.InsufficientPrivilege as exc:
         role = db.fetch_value("SELECT current_user", conn=conn)
         raise DatabaseUnavailable(
@@ -175,11 +217,10 @@ def _pending(db: Database, conn: psycopg.Connection[Any]) -> list[Migration]:
             f"GRANT SELECT ON schema_migrations TO {role}, or connect as the"
             " role that owns the evedmv tables",
         ) from exc
-    return [m for m in available_migrations() if m.version not in done]
 
 
 def _check_may_migrate(
-    db: Database, conn: psycopg.Connection[Any], pending: list[Migration]
+    db: Database, conn: psycopg.Connection[Any], pending: list[Migration], hint: str
 ) -> None:
     """Raise :class:`MigrationNotAllowed` unless the role may create in the schema.
 
@@ -197,7 +238,7 @@ def _check_may_migrate(
     role, schema, may_create = row
     if schema is not None and not may_create:
         raise MigrationNotAllowed(
-            pending, f"role {role} lacks CREATE on schema {schema}"
+            pending, f"role {role} lacks CREATE on schema {schema}", hint
         )
 
 
@@ -242,6 +283,20 @@ def _apply(db: Database, conn: psycopg.Connection[Any], migration: Migration) ->
             conn=conn,
         )
     return True
+
+
+def schema_problem(db: Database) -> SchemaNotReady | None:
+    """Return why the app's tables cannot be used yet, or None when they can.
+
+    Reads ``schema_migrations`` only, so any role may call it.
+
+    Raises:
+        DatabaseUnavailable: the role may not read ``schema_migrations``.
+    """
+    with db.connection() as conn:
+        done = _applied(db, conn)
+    pending = [m for m in available_migrations() if m.version not in done]
+    return SchemaNotReady(pending, done) if pending else None
 
 
 def pending_migrations(db: Database) -> list[Migration]:
