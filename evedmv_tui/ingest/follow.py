@@ -16,8 +16,8 @@ documents in order and never past the published ``n``, and requests
   and logs one line for the whole range it skips.
 - 429, 403, 5xx, transport errors and a 200 body that is not an R2Z2
   document: pause with exponential backoff, honouring ``Retry-After``. A
-  lost database connection while storing a document pauses the same way,
-  then the document is fetched again. With ``once``, :data:`ONCE_RETRIES`
+  lost database connection while storing a document pauses with a backoff
+  of its own, then the document is fetched again. With ``once``, :data:`ONCE_RETRIES`
   pauses in a row end the run with :class:`FeedUnavailable`, so a cron job
   does not wait without end.
 
@@ -307,6 +307,9 @@ class R2Z2Follower:
         """When to fetch bodies that an ESI failure left pending; None: none."""
         self._last_request_at: float | None = None
         self._backoff_step = 0
+        """Feed pauses since the feed last served a document or had none new."""
+        self._database_step = 0
+        """Database pauses since the database last stored a document or cursor."""
         self._once = False
         self._failure = "no response"
         """The latest failure, for the error that ends a run with ``once``."""
@@ -346,6 +349,7 @@ class R2Z2Follower:
         totals = self._totals = _Totals()
         self._once = once
         self._backoff_step = 0
+        self._database_step = 0
         self._bad_bodies = 0
         self._published = None
         self._prefetched = None
@@ -457,6 +461,7 @@ class R2Z2Follower:
             self._handle_document(sequence, response.content, totals)
         except (psycopg.OperationalError, DatabaseUnavailable) as exc:
             return self._database_failed(exc, totals)
+        self._database_step = 0
         self._bad_bodies = 0
         if problem is None:
             # A bad body keeps the backoff, so a feed that serves nothing
@@ -478,6 +483,7 @@ class R2Z2Follower:
             save_cursor(self.db, found - 1, self.feed)
         except (psycopg.OperationalError, DatabaseUnavailable) as exc:
             return self._database_failed(exc, totals)
+        self._database_step = 0
         self._cursor = found - 1
         totals.skipped += found - sequence
         if found - sequence == 1:
@@ -737,16 +743,22 @@ class R2Z2Follower:
             self._failure = f"database error: {_first_line(exc)}"
         log.debug("R2Z2 follower database error", exc_info=True)
         totals.backoffs += 1
-        return self._pause(None, reason=self._failure)
+        return self._pause(None, database=True)
 
-    def _pause(self, response: httpx.Response | None, *, reason: str = "") -> _Next:
-        """Wait before retrying after a failure.
+    def _pause(
+        self, response: httpx.Response | None, *, database: bool = False
+    ) -> _Next:
+        """Wait before retrying after a failure of the feed or of the database.
 
+        The two keep separate backoffs, so a database lost while the feed
+        backs off starts at :attr:`backoff_seconds`, and the other way round.
         Raises :class:`FeedUnavailable` in place of the pause once a run
-        with ``once`` has paused :data:`ONCE_RETRIES` times in a row.
+        with ``once`` has paused :data:`ONCE_RETRIES` times in a row for
+        one of them.
         """
-        if self._once and self._backoff_step >= ONCE_RETRIES:
-            tries = self._backoff_step + 1
+        step = self._database_step if database else self._backoff_step
+        if self._once and step >= ONCE_RETRIES:
+            tries = step + 1
             raise FeedUnavailable(
                 "R2Z2 feed unavailable",
                 f"{self._failure} ({tries} tries in a row); follow --once gives up",
@@ -754,16 +766,17 @@ class R2Z2Follower:
                 " then run it again. The position of the documents stored so far"
                 " is saved.",
             )
-        delay = self.backoff_seconds * 2.0**self._backoff_step
+        delay = self.backoff_seconds * 2.0**step
         delay = min(delay, self.max_backoff_seconds)
         if response is not None:
             requested = retry_after_seconds(response.headers.get("Retry-After"))
             if requested:
                 delay = min(max(delay, requested), self.max_backoff_seconds)
-        self._backoff_step += 1
-        if reason:
-            log.warning("%s; retrying in %s", reason, format_duration(delay))
+        if database:
+            self._database_step += 1
+            log.warning("%s; retrying in %s", self._failure, format_duration(delay))
         else:
+            self._backoff_step += 1
             log.warning("pausing the R2Z2 feed for %s", format_duration(delay))
         return _Next.STOP if self._sleep(delay) else _Next.RETRY
 
