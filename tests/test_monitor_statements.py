@@ -246,20 +246,21 @@ def capabilities(**changes: object) -> MonitorCapabilities:
             {"pgss_version": None, "pgss_schema": None, "preloaded": False},
             "pg_stat_statements is not installed and not preloaded",
             "ALTER SYSTEM SET shared_preload_libraries ="
-            " 'auto_explain,pg_stat_statements'; restart PostgreSQL;"
+            " 'auto_explain', 'pg_stat_statements'; restart PostgreSQL;"
             " then CREATE EXTENSION pg_stat_statements;",
         ),
         (
             {"preloaded": False},
             "pg_stat_statements is installed but not preloaded",
             "ALTER SYSTEM SET shared_preload_libraries ="
-            " 'auto_explain,pg_stat_statements'; then restart PostgreSQL",
+            " 'auto_explain', 'pg_stat_statements'; then restart PostgreSQL",
         ),
         (
             {"preloaded": False, "preload_libraries": None},
             "pg_stat_statements is installed but not preloaded",
-            "ALTER SYSTEM SET shared_preload_libraries ="
-            " '<current list>,pg_stat_statements'; then restart PostgreSQL",
+            "as a superuser, run SHOW shared_preload_libraries; then ALTER SYSTEM"
+            " SET shared_preload_libraries to that list with pg_stat_statements"
+            " added, one quoted name per library; then restart PostgreSQL",
         ),
         (
             {"pgss_track": "none"},

@@ -67,16 +67,14 @@ class MonitorCapabilities:
             return PanelProblem(
                 panel,
                 "pg_stat_statements is not installed and not preloaded",
-                f"ALTER SYSTEM SET shared_preload_libraries ="
-                f" '{_with_pgss(self.preload_libraries)}'; restart PostgreSQL;"
+                f"{_preload_fix(self.preload_libraries)}; restart PostgreSQL;"
                 " then CREATE EXTENSION pg_stat_statements;",
             )
         if not self.preloaded:
             return PanelProblem(
                 panel,
                 "pg_stat_statements is installed but not preloaded",
-                f"ALTER SYSTEM SET shared_preload_libraries ="
-                f" '{_with_pgss(self.preload_libraries)}'; then restart PostgreSQL",
+                f"{_preload_fix(self.preload_libraries)}; then restart PostgreSQL",
             )
         if self.pgss_version is None:
             return PanelProblem(
@@ -122,13 +120,28 @@ class MonitorCapabilities:
         return notes
 
 
-def _with_pgss(libraries: str | None) -> str:
+def _preload_fix(libraries: str | None) -> str:
+    """Return the step that adds pg_stat_statements to the preloaded libraries.
+
+    ``ALTER SYSTEM`` replaces the whole list, so the statement must carry
+    the current one, one string literal per library: a single literal
+    ``'a,b'`` is stored as one library named ``a,b``, and the server then
+    fails to start. A role that may not read the list gets the steps
+    instead of a statement with a placeholder.
+    """
     if libraries is None:
-        return "<current list>,pg_stat_statements"
-    names = [name.strip() for name in libraries.split(",") if name.strip()]
+        return (
+            "as a superuser, run SHOW shared_preload_libraries; then ALTER SYSTEM"
+            " SET shared_preload_libraries to that list with pg_stat_statements"
+            " added, one quoted name per library"
+        )
+    # SHOW separates the names with commas and double-quotes unusual ones.
+    names = [name.strip().strip('"') for name in libraries.split(",")]
+    names = [name for name in names if name]
     if "pg_stat_statements" not in names:
         names.append("pg_stat_statements")
-    return ",".join(names)
+    literals = ", ".join("'{}'".format(name.replace("'", "''")) for name in names)
+    return f"ALTER SYSTEM SET shared_preload_libraries = {literals}"
 
 
 def read_capabilities(
