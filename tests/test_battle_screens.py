@@ -1557,7 +1557,7 @@ def test_side_text_keeps_labels_with_values() -> None:
     width = 24
     lines = _side_text(FakeReport(), side, width).plain.splitlines()  # type: ignore[arg-type]
 
-    assert lines[0] == "Side 3: #99004901 +12 (…"
+    assert lines[0] == "Side 3: #99… (3rd party)"
     assert_labels_keep_values(lines, width)
     assert "pilots 1,234" in lines
     assert "fielded 1,301  lost 99" in lines

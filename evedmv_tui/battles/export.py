@@ -10,8 +10,11 @@ from typing import Any
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.report import BattleReport
 from evedmv_tui.battles.sides import format_isk
+from evedmv_tui.widgets import text as text_format
 
 FORMATS = ("text", "json", "markdown", "discord")
+THIRD_PARTY_MARK = " (third party)"
+"""Mark after the name of a side that is not one of the two principal sides."""
 DISCORD_LIMIT = 2000
 """Discord's maximum message length, in characters."""
 DISCORD_TITLE_MAX = 300
@@ -86,6 +89,23 @@ def missing_value_note(report: BattleReport) -> str | None:
     return f"{missing:,} of {report.kills:,} kills have no ISK value"
 
 
+def isk_total_text(
+    value: float, kills: int, without_value: int, *, decimals: int = 1
+) -> str:
+    """Format an ISK total, marking the kills it leaves out for lack of a value.
+
+    ``without_value`` of the total's ``kills`` kills have no value. A total
+    that leaves out kills ends in ``+``, because it is a lower bound, as a
+    killmail's value that leaves out unpriced items does. A total of kills
+    that all lack a value is ``?``. Battle texts show one digit after the
+    point and the dashboard two, as ``decimals`` sets.
+    """
+    if without_value and without_value >= kills:
+        return "?"
+    total = text_format.format_isk(value, decimals=decimals)
+    return total + ("+" if without_value else "")
+
+
 def _title(report: BattleReport) -> str:
     regions = report.region_label
     where = report.system_label + (f" ({regions})" if regions else "")
@@ -109,7 +129,8 @@ def _status(report: BattleReport) -> str:
         report.kind,
         kills_text(report),
         f"{report.pilots:,} pilots",
-        f"{format_isk(report.isk_destroyed)} ISK",
+        isk_total_text(report.isk_destroyed, report.kills, report.kills_without_value)
+        + " ISK",
         f"confidence {report.confidence:.0%}",
     ]
     if report.unclear:
@@ -125,7 +146,7 @@ def render_text(report: BattleReport) -> str:
     lines = [_title(report), _status(report), ""]
     for side in report.sides:
         number = side["side"]
-        tag = " (third party)" if side["third_party"] else ""
+        tag = THIRD_PARTY_MARK if side["third_party"] else ""
         lines.append(f"Side {number}: {report.side_label(number)}{tag}")
         lines.append(
             f"  {pilots_text(side)}  ships lost {side['ships_lost']:,}"
@@ -308,14 +329,16 @@ def _discord_text(text: str) -> str:
     return _no_mentions(_backslash_escape(_one_line(text), _DISCORD_SPECIAL))
 
 
-def _discord_code(text: str, width: int) -> str:
-    """Return ``text`` cut and padded to ``width`` columns, safe in a code block.
+def _discord_code(text: str, width: int, suffix: str = "") -> str:
+    """Return ``text`` and ``suffix`` in ``width`` columns, safe in a code block.
 
-    A code block shows backslashes as written, so a backtick is replaced by a
+    ``text`` is cut so that all of ``suffix`` fits after it, then padded. A
+    code block shows backslashes as written, so a backtick is replaced by a
     look-alike that cannot close the block. Mentions are broken after padding,
     because a zero-width space takes no column.
     """
     code = _one_line(text).replace("`", _GRAVE_LOOKALIKE)
+    code = code[: max(width - len(suffix), 0)] + suffix
     return _no_mentions(f"{code[:width]:<{width}}")
 
 
@@ -329,7 +352,7 @@ def render_markdown(report: BattleReport) -> str:
         number = side["side"]
         name = report.side_label(number)
         if side["third_party"]:
-            name += " (third party)"
+            name += THIRD_PARTY_MARK
         lines.append(
             f"| {number} | {_cell(name)} | {pilots_text(side).removeprefix('pilots ')}"
             f" | {side['ships_lost']:,}"
@@ -357,7 +380,8 @@ def render_discord(report: BattleReport) -> str:
     rows = []
     for side in report.sides:
         number = side["side"]
-        name = _discord_code(report.side_label(number), 28)
+        mark = THIRD_PARTY_MARK if side["third_party"] else ""
+        name = _discord_code(report.side_label(number), 28, mark)
         efficiency, qualifier = _efficiency_parts(side)
         rows.append(
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.battles.detect import DetectionSummary, detect_all, detect_since_latest
-from evedmv_tui.battles.export import FORMATS, render, round_isk
+from evedmv_tui.battles.export import FORMATS, isk_total_text, render, round_isk
 from evedmv_tui.battles.overrides import ENTITY_KINDS, AlreadyOnSide, move_entity
 from evedmv_tui.battles.parameters import (
     load_parameters,
@@ -31,7 +31,6 @@ from evedmv_tui.battles.report import (
     load_report,
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
-from evedmv_tui.battles.sides import format_isk
 from evedmv_tui.commands.arguments import (
     BIGINT_MAX,
     isk_amount,
@@ -374,13 +373,11 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         side_count = f"{battle.side_count}" + (
             "!" if battle.kind == "one-sided" else ""
         )
-        # As on the battles screen: + when the total leaves out kills without
-        # an ISK value, ? when no kill has one.
-        isk = format_isk(battle.isk_destroyed)
-        if battle.kills_without_value >= battle.kills:
-            isk = "?"
-        elif battle.kills_without_value:
-            isk += "+"
+        # + when the total leaves out kills without an ISK value, ? when no
+        # kill has one, as in every battle format.
+        isk = isk_total_text(
+            battle.isk_destroyed, battle.kills, battle.kills_without_value
+        )
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
             f" {minutes:>4}m {battle.kills:>5,} {battle.pilots:>6,}"

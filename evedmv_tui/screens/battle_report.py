@@ -26,12 +26,14 @@ from textual.worker import Worker, WorkerState
 
 from evedmv_tui.battles.export import (
     PILOTLESS_NOTE,
+    THIRD_PARTY_MARK,
     efficiency_text,
     kills_text,
     missing_value_note,
     pilots_text,
     render,
 )
+from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
 from evedmv_tui.battles.recipe import save_battle_recipe
@@ -72,6 +74,10 @@ TIMELINE_TITLES = {
 TIMELINE_MAX_MINUTES = 7 * 24 * 60
 """Minutes of timeline a plot keeps; a longer battle shows its last week."""
 SIDE_MIN_WIDTH = 26
+SHORT_THIRD_PARTY_MARK = " (3rd party)"
+"""Third-party mark of a side heading too narrow for the whole one."""
+MIN_LABEL_WIDTH = 8
+"""Characters of a side's label that a heading keeps beside the whole mark."""
 """Columns a side needs to be read next to the others."""
 ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
 """Actions that act on the entities tab only."""
@@ -94,10 +100,12 @@ def _pack(
     """Join ``label`` and ``items`` into lines of at most ``width`` characters.
 
     A line breaks only between items, so a label stays next to its value,
-    and keeps the separator's punctuation, such as a comma, at its end. An
-    item longer than ``width`` gets a line of its own, cut with an ellipsis.
+    and keeps the separator's punctuation, a comma or a semicolon, at its
+    end. Other separators, such as `` | ``, are left out at a break, so no
+    line ends in one. An item longer than ``width`` gets a line of its own,
+    cut with an ellipsis.
     """
-    mark = separator.rstrip()
+    mark = separator.rstrip() if separator.strip() in (",", ";") else ""
     lines = [truncate(label, width)] if label else []
     for index, item in enumerate(items):
         joiner = " " if label and index == 0 else separator
@@ -113,26 +121,39 @@ def _pack(
 
 
 def isk_total_text(value: float, kills: int, without_value: int) -> str:
-    """Format an ISK total, marking the kills it leaves out for lack of a value.
+    """Format an ISK total with two digits after the point, marked as in exports."""
+    return export_isk_total_text(value, kills, without_value, decimals=2)
 
-    ``without_value`` of the total's ``kills`` kills have no value. A total
-    that leaves out kills ends in ``+``, because it is a lower bound, as a
-    killmail's value that leaves out unpriced items does. A total of kills
-    that all lack a value is ``?``.
+
+def _side_title(number: int, label: str, third_party: bool, width: int) -> str:
+    """Return a side's heading in ``width`` characters.
+
+    The label gives way to a third party's mark, which stays whole unless
+    not one character of the label fits beside it. Where the whole mark would leave the
+    label fewer than ``MIN_LABEL_WIDTH`` characters, the shorter
+    :data:`SHORT_THIRD_PARTY_MARK` takes its place.
     """
-    if without_value and without_value >= kills:
-        return "?"
-    return format_isk(value) + ("+" if without_value else "")
+    head = f"Side {number}: "
+    if not third_party:
+        return truncate(head + label, width)
+    room = width - len(head) - len(THIRD_PARTY_MARK)
+    if len(label) <= room or room >= MIN_LABEL_WIDTH:
+        return head + truncate(label, room) + THIRD_PARTY_MARK
+    room = width - len(head) - len(SHORT_THIRD_PARTY_MARK)
+    if room > 0:
+        return head + truncate(label, room) + SHORT_THIRD_PARTY_MARK
+    # Too narrow for any label: the heading is cut as a whole.
+    return truncate(head + label + SHORT_THIRD_PARTY_MARK, width)
 
 
 def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
     """Return a side's figures in lines of at most ``width`` characters."""
     number = side["side"]
     text = Text(no_wrap=True, overflow="ellipsis")
-    title = f"Side {number}: {report.side_label(number)}"
-    if side["third_party"]:
-        title += " (third party)"
-    text.append(truncate(title, width) + "\n", style="bold")
+    title = _side_title(
+        number, report.side_label(number), bool(side["third_party"]), width
+    )
+    text.append(title + "\n", style="bold")
     figures = [f"pilots {side['pilots']:,}"]
     # The note is a figure of its own, so a narrow column wraps before it.
     if pilots_text(side) != figures[0]:
