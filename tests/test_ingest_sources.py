@@ -240,12 +240,12 @@ def test_damaged_archive_says_fetch_again(tmp_path: Path) -> None:
     ],
 )
 def test_misnamed_archive_is_broken(tmp_path: Path, name: str, compressor: str) -> None:
-    """Plain JSON named as compressed is a broken archive, not invalid JSON."""
+    """Plain JSON named as compressed is a misnamed file, not invalid JSON."""
     path = tmp_path / name
     path.write_bytes(b"\n".join(_sample_lines(2)) + b"\n")
     with pytest.raises(InputError) as caught:
         _documents(path)
-    assert caught.value.title == "broken archive"
+    assert caught.value.title == "misnamed file"
     assert f"is not a {compressor} archive" in caught.value.message
     events = list(read_here([path], prices={}))
     assert [event.kind for event in events] == ["error"]

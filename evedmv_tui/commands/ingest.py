@@ -379,10 +379,10 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
 def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     """Write what was rejected and what to do, by the kind of rejects.
 
-    A damaged file (truncated or corrupt) is fetched again; invalid records
-    are fixed. A file of which every record was rejected, none of them a
-    killmail document, is most likely not a killmail file, so it gets the
-    advice to leave it out instead.
+    A damaged file (truncated or corrupt) is fetched again, a misnamed file
+    renamed, and invalid records are fixed. A file of which every record was
+    rejected, none of them a killmail document, is most likely not a
+    killmail file, so it gets the advice to leave it out instead.
     """
     # Pending references that ESI then rejected as invalid were not kept.
     invalid = getattr(summary.fetched, "invalid", 0)
@@ -403,7 +403,9 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
         and not f.damaged
     ]
     fixable = [
-        f for f in summary.files if f.rejected > int(f.damaged) and f not in unreadable
+        f
+        for f in summary.files
+        if f.rejected > int(f.damaged) and f not in unreadable and not f.misnamed
     ]
     if fixable:
         advice = (
@@ -425,6 +427,9 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
             f" truncated or corrupt. Fetch {pronoun} again, then import"
             f" {pronoun} (what is stored already is skipped)\n"
         )
+    for item in summary.files:
+        if item.misnamed:
+            stream.write(f"{printable(item.misnamed)}\n")
     for item in unreadable:
         stream.write(
             f"{printable(item.path)}: every record was rejected. If it"

@@ -99,6 +99,9 @@ class FileSummary:
     damaged: bool = False
     """Whether the rest of the file could not be read (a truncated or corrupt
     file); one of its rejects says from which byte."""
+    misnamed: str | None = None
+    """The reason nothing of the file was read, and what to do, for a file
+    whose name promises a compressor its content lacks."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -276,6 +279,7 @@ class _Counts:
     rejected: int = 0
     rejected_killmails: int = 0
     damaged: bool = False
+    misnamed: str | None = None
 
     def freeze(self, path: str) -> FileSummary:
         return FileSummary(
@@ -288,6 +292,7 @@ class _Counts:
             self.rejected,
             self.rejected_killmails,
             self.damaged,
+            self.misnamed,
         )
 
 
@@ -410,6 +415,10 @@ class _Batcher:
             for target in (self.files[owner], self.total):
                 target.read += count
                 setattr(target, outcome_name, getattr(target, outcome_name) + count)
+        for owner, record in zip(owners, records, strict=True):
+            if isinstance(record, RejectedRecord) and not record.is_record:
+                self.files[owner].read -= 1
+                self.total.read -= 1
         for owner, count in rejected_killmails.items():
             self.files[owner].rejected_killmails += count
             self.total.rejected_killmails += count
@@ -659,9 +668,16 @@ def import_paths(
                 batcher.add(index, event.records)
                 bytes_read = event.bytes_read
                 if event.kind == "error":
-                    log.warning("cannot read all of %s: %s", name, event.error)
+                    log.warning(
+                        "cannot read %s%s: %s",
+                        "all of " if event.damaged else "",
+                        name,
+                        event.error,
+                    )
                     batcher.add(index, [_read_failure(name, event)])
-                    batcher.files[index].damaged = True
+                    batcher.files[index].damaged = event.damaged
+                    if not event.damaged:
+                        batcher.files[index].misnamed = event.error
                 if event.kind in ("end", "error"):
                     done_files += 1
                     done_bytes += files[index].stat().st_size
@@ -729,14 +745,12 @@ def import_paths(
 
 
 def _read_failure(name: str, event: ReadEvent) -> RejectedRecord:
-    """Return a reject for the unreadable rest of a file."""
+    """Return a reject for the unreadable rest of a file, or the whole file."""
+    reason = str(event.error)
+    if event.damaged:
+        reason = f"the rest of the file cannot be read: {reason}"
     return RejectedRecord(
-        name,
-        f"byte {event.bytes_read}",
-        None,
-        None,
-        f"the rest of the file cannot be read: {event.error}",
-        "",
+        name, f"byte {event.bytes_read}", None, None, reason, "", is_record=False
     )
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
-from evedmv_tui.ingest.sources import FileReader, InputError
+from evedmv_tui.ingest.sources import FileReader, InputError, MisnamedFile
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ class ReadEvent:
     records: Sequence[WritableRecord] = ()
     bytes_read: int = 0
     error: str | None = None
+    damaged: bool = True
+    """For an error: whether reading stopped part way (a truncated or corrupt
+    file), not at a file whose name promises a compressor it lacks."""
     log_record: logging.LogRecord | None = None
 
 
@@ -122,7 +125,14 @@ def read_file(
     except _READ_ERRORS as exc:
         if chunk:
             yield ReadEvent(index, "records", chunk, reader.bytes_read)
-        yield ReadEvent(index, "error", (), reader.bytes_read, _describe(exc))
+        yield ReadEvent(
+            index,
+            "error",
+            (),
+            reader.bytes_read,
+            _describe(exc),
+            damaged=not isinstance(exc, MisnamedFile),
+        )
         return
     if chunk:
         yield ReadEvent(index, "records", chunk, reader.bytes_read)

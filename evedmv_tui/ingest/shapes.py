@@ -191,6 +191,9 @@ class RejectedRecord:
     """Whether the record has the keys of a killmail document and was
     rejected for its values. Text that is not JSON, and JSON of another
     kind, is not killmail-shaped."""
+    is_record: bool = True
+    """False for the reject of a file, or its rest, that could not be read,
+    which counts as rejected but not as a record read."""
 
 
 ParsedRecord = ParsedKillmail | PendingKillmail | RejectedRecord

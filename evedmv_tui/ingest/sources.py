@@ -5,9 +5,10 @@ their magic bytes, tar by the ``ustar`` marker, and JSON text by its first
 line (a ``[`` array, one document, or JSON Lines). Names matter in two
 places only. A folder contributes the files whose names end in a killmail
 format (:func:`is_killmail_name`), and a file named as compressed that does
-not start with that compressor's magic bytes is rejected as a broken
-archive. Every reader streams, so memory stays bounded by the largest single
-document, whatever the size of the input.
+not start with that compressor's magic bytes is rejected as misnamed
+(:class:`MisnamedFile`), with the name to rename it to when it holds JSON
+text or a tar archive. Every reader streams, so memory stays bounded by the
+largest single document, whatever the size of the input.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class InputError(EvedmvError):
     """An input path that cannot be read as killmail documents."""
 
     exit_code = 2
+
+
+class MisnamedFile(InputError):
+    """A file whose name promises a compressor that its content lacks.
+
+    Nothing of the file was read, so it is not damaged part way.
+    """
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -491,10 +499,17 @@ class FileReader:
         self.decompress_ahead = decompress_ahead
         self._counter: _CountingReader | None = None
         self._ahead: _AheadReader | None = None
+        self._misnamed = False
 
     @property
     def bytes_read(self) -> int:
-        """Bytes of the file consumed so far (compressed bytes for archives)."""
+        """Bytes of the file consumed so far (compressed bytes for archives).
+
+        A file rejected for its name (:class:`MisnamedFile`) counts as 0
+        bytes, although its start was read to check its signature.
+        """
+        if self._misnamed:
+            return 0
         if self._ahead is not None:
             return self._ahead.consumed
         return 0 if self._counter is None else self._counter.count
@@ -515,19 +530,31 @@ class FileReader:
                     yield from self._container(decompressed, whole_size=None)
 
     def _check_not_compressed(self, stream: Peekable) -> None:
-        """Raise InputError when the name promises compression the bytes lack."""
+        """Raise MisnamedFile when the name promises compression the bytes lack."""
         compressor = _compressor_named(self.path.name)
         if compressor is None:
             return
-        if not stream.peek(1):
+        head = stream.peek(_BLOCK)[:_BLOCK]
+        if not head:
             # An empty file: expand_paths() already warned about it.
             return
-        raise InputError(
-            "broken archive",
-            f"{self.name} is not a {compressor} archive: its name ends in a"
-            f" {compressor} suffix, but it does not start with the {compressor}"
-            " signature",
-            "check the download and fetch the archive again",
+        self._misnamed = True
+        found = _content_kind(head)
+        if found is None:
+            raise MisnamedFile(
+                "broken archive",
+                f"{self.name} is not a {compressor} archive: its name ends in a"
+                f" {compressor} suffix, but it does not start with the"
+                f" {compressor} signature",
+                "check the download and fetch the archive again",
+            )
+        kind, suffix = found
+        new_name = _renamed(self.path.name, suffix)
+        raise MisnamedFile(
+            "misnamed file",
+            f"{self.name} is not a {compressor} archive but {kind}, although"
+            f" its name ends in a {compressor} suffix",
+            f"rename it to {new_name} and import it again",
         )
 
     def _container(
@@ -547,6 +574,42 @@ class FileReader:
                 )
             return
         yield from json_documents(stream, self.name, prefix="", whole_size=whole_size)
+
+
+def _content_kind(head: bytes) -> tuple[str, str] | None:
+    """Return what an uncompressed file starting with ``head`` is, and its suffix.
+
+    Return None for content other than a tar archive or JSON text. A file
+    in a compressor that the reader opens never gets here, whatever its
+    name, because the reader detects the compressor from its signature.
+    """
+    if _is_tar(head):
+        return "an uncompressed tar archive", ".tar"
+    text = head.removeprefix(UTF8_BOM).lstrip()
+    if text[:1] in (b"{", b"["):
+        return "plain JSON text", ".json"
+    return None
+
+
+def _renamed(name: str, suffix: str) -> str:
+    """Return ``name`` without its compressor suffix, ending in ``suffix``.
+
+    The old suffix is dropped (``a.json.gz`` to ``a.json``, ``a.tgz`` to
+    ``a.tar``), and ``suffix`` replaces a ``.tar`` left over or is added,
+    unless the rest of the name already ends in a name of that format.
+    """
+    lower = name.lower()
+    stem = name
+    for old in (*COMPRESSED_SUFFIXES, *ARCHIVE_SUFFIXES):
+        if lower.endswith(old):
+            stem = name[: -len(old)]
+            break
+    readable = (".tar",) if suffix == ".tar" else (".json", ".jsonl", ".ndjson")
+    if stem.lower().endswith(readable):
+        return stem
+    if stem.lower().endswith(".tar"):
+        stem = stem[: -len(".tar")]
+    return stem + suffix
 
 
 def _octal(field: bytes, archive: str, offset: int) -> int:
