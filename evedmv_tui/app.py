@@ -118,6 +118,14 @@ HEARTBEAT_SECONDS = 5.0
 """Interval between connection checks while connected."""
 HEARTBEAT_TIMEOUT = 5.0
 """Seconds a check waits for a pooled connection before it counts as lost."""
+HEARTBEAT_DEADLINE = 5.0
+"""Seconds a connection check may run before the connection shows as not responding.
+
+A server or backend that is stopped (``kill -STOP``, a frozen host, a
+network that drops packets) never responds and never fails, and a
+server-side ``statement_timeout`` cannot fire in a stopped backend, so this
+deadline is kept on the client.
+"""
 HEARTBEAT_QUICK_BORROW = 1.0
 """Seconds a check waits for a pooled connection before it connects directly.
 
@@ -147,6 +155,21 @@ def _check_pool(db: Database) -> None:
     check_server(db.conninfo, HEARTBEAT_TIMEOUT, application_name=db.application_name)
     with db.pool.connection(timeout=HEARTBEAT_TIMEOUT) as conn:
         db.fetch_value("SELECT 1", conn=conn)
+
+
+def _probe_server(db: Database) -> None:
+    """Run ``SELECT 1`` on a new connection, or raise why it failed.
+
+    A pooled connection whose backend is stopped never responds. A new
+    connection gets a new backend, and libpq's ``connect_timeout`` ends the
+    attempt when the whole server is stopped.
+    """
+    conninfo = db.conninfo
+    options: dict[str, Any] = {"application_name": db.application_name}
+    if "connect_timeout" not in psycopg.conninfo.conninfo_to_dict(conninfo):
+        options["connect_timeout"] = max(round(HEARTBEAT_TIMEOUT), 1)
+    with psycopg.connect(conninfo, **options) as conn:
+        conn.execute("SELECT 1")
 
 
 def is_connection_error(error: BaseException) -> bool:
@@ -276,6 +299,8 @@ class EvedmvApp(App[int]):
         self._heartbeat_timer: Timer | None = None
         self._heartbeat_serial = 0
         """Number of the latest connection check; older checks' results are stale."""
+        self._heartbeat_deadline: Timer | None = None
+        """Marks the connection as not responding when the latest check is late."""
         self._message_timer: Timer | None = None
         self._names: NameResolver | None = None
         self._ui_thread = threading.get_ident()
@@ -453,23 +478,78 @@ class EvedmvApp(App[int]):
         With ``announce``, a working connection is also reported in the status
         bar (for a check the user asked for).
         """
+        self._start_check(announce=announce, probe=False)
+
+    def _start_check(self, *, announce: bool, probe: bool) -> None:
+        """Run a check of the pool, or with ``probe`` of a new connection."""
         db = self.db
         if db is None:
             return
         self._heartbeat_serial += 1
+        serial = self._heartbeat_serial
         self.run_worker(
-            functools.partial(self._heartbeat, db, self._heartbeat_serial, announce),
+            functools.partial(self._heartbeat, db, serial, announce, probe),
             name="heartbeat",
             group="heartbeat",
             exclusive=True,
             thread=True,
             exit_on_error=False,
         )
+        self._stop_heartbeat_deadline()
+        if probe:
+            # NOTE: a probe has no deadline of its own, because a newer check
+            # would make its result stale. Its connect_timeout ends it when
+            # the server does not respond, but a SELECT 1 on a backend stopped
+            # right after connecting waits until ctrl+r starts a new check.
+            return
+        self._heartbeat_deadline = self.set_timer(
+            HEARTBEAT_DEADLINE,
+            functools.partial(self._heartbeat_overdue, db, serial, dt.datetime.now()),
+        )
 
-    def _heartbeat(self, db: Database, serial: int, announce: bool) -> None:
+    def _stop_heartbeat_deadline(self) -> None:
+        if self._heartbeat_deadline is not None:
+            self._heartbeat_deadline.stop()
+            self._heartbeat_deadline = None
+
+    def _heartbeat_overdue(
+        self, db: Database, serial: int, started: dt.datetime
+    ) -> None:
+        """Show the connection as not responding: check ``serial`` is late.
+
+        The late check keeps its thread until the server responds or the
+        socket fails, which may be never. A probe on a new connection
+        (:func:`_probe_server`) decides instead: it gets a response, or fails
+        to connect within ``HEARTBEAT_TIMEOUT`` and the connection counts as
+        lost since the first check that got no response.
+        """
+        if db is not self.db or serial != self._heartbeat_serial:
+            return
+        self._heartbeat_deadline = None
+        state = self.status.connection
+        if state.phase != "not responding":
+            log.warning(
+                "connection check %d got no response within %g s",
+                serial,
+                HEARTBEAT_DEADLINE,
+            )
+            state = ConnectionState(
+                "not responding",
+                f"a connection check got no response within {HEARTBEAT_DEADLINE:g} s",
+                since=started,
+            )
+            self._set_connection(state)
+        self._start_check(announce=False, probe=True)
+
+    def _heartbeat(
+        self, db: Database, serial: int, announce: bool, probe: bool = False
+    ) -> None:
         try:
             with operation("app.heartbeat"):
-                _check_pool(db)
+                if probe:
+                    _probe_server(db)
+                else:
+                    _check_pool(db)
         except psycopg.Error as exc:
             self.call_from_thread(self._heartbeat_failed, db, serial, first_line(exc))
             return
@@ -478,9 +558,31 @@ class EvedmvApp(App[int]):
     def _heartbeat_ok(self, db: Database, serial: int, announce: bool) -> None:
         if db is not self.db or serial != self._heartbeat_serial:
             return
+        self._stop_heartbeat_deadline()
         self._arm_heartbeat()
-        if announce:
+        state = self.status.connection
+        if state.phase == "not responding":
+            self._responding_again(state)
+        elif announce:
             self.set_status("database connection checked: the server answers")
+
+    def _responding_again(self, state: ConnectionState) -> None:
+        """Show the connection as connected again and keep a record of the gap."""
+        since = state.since or dt.datetime.now()
+        now = dt.datetime.now()
+        log.warning(
+            "the server responds again after %.0f s", (now - since).total_seconds()
+        )
+        version = self.capabilities.server_version if self.capabilities else ""
+        self._set_connection(
+            ConnectionState(
+                "connected", f"PostgreSQL {version.split()[0]}" if version else ""
+            )
+        )
+        self.set_status(
+            f"the database did not respond from {since:%H:%M:%S} to {now:%H:%M:%S}",
+            Severity.WARNING,
+        )
 
     def _heartbeat_failed(self, db: Database, serial: int, reason: str) -> None:
         if serial != self._heartbeat_serial:
@@ -489,6 +591,7 @@ class EvedmvApp(App[int]):
             # server came back does not report a loss after reconnection.
             log.debug("ignored the failure of an older connection check: %s", reason)
             return
+        self._stop_heartbeat_deadline()
         self.connection_lost(db, reason)
 
     def connection_lost(self, db: Database, reason: str) -> None:
@@ -500,8 +603,12 @@ class EvedmvApp(App[int]):
         self.db_reason = f"connection lost: {reason}"
         if self._heartbeat_timer is not None:
             self._heartbeat_timer.stop()
+        self._stop_heartbeat_deadline()
+        # A connection that stopped responding was lost when it stopped.
+        previous = self.status.connection
+        since = previous.since if previous.phase == "not responding" else None
         self._set_connection(
-            ConnectionState("disconnected", reason, since=dt.datetime.now())
+            ConnectionState("disconnected", reason, since=since or dt.datetime.now())
         )
         if self.settings.dsn is None:
             hint = (

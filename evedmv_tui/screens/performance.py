@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -54,6 +55,10 @@ INTERVAL_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 """Intervals that ``+`` and ``-`` step through, in seconds."""
 HISTORY_SAMPLES = 300
 """Plot points kept per series: ten minutes at the default 2 s interval."""
+STALE_POLLS = 3
+"""A poll running this many intervals marks the screen's data as stale."""
+STALE_MIN_SECONDS = 5.0
+"""A poll running this long marks the data as stale, however short the interval."""
 
 
 class MonitorService:
@@ -78,6 +83,8 @@ class MonitorService:
         self._listeners: list[Listener] = []
         self._timer: Timer | None = None
         self._polling = False
+        self.poll_started: float | None = None
+        """Epoch time the running poll started, or None while no poll runs."""
         self._closed = False
         self._feeds_alerts = False
         self.allocation_sites_enabled = False
@@ -127,6 +134,25 @@ class MonitorService:
         if not paused and not self._polling:
             self._arm(0.0)
 
+    def stale_after(self) -> float:
+        """Return the seconds a poll may run before its data counts as stale."""
+        return max(STALE_POLLS * self.interval, STALE_MIN_SECONDS)
+
+    def stale_since(self, now: float | None = None) -> float | None:
+        """Return the epoch time of the last data when the running poll is late.
+
+        A stopped server or backend leaves a poll waiting for its answer
+        with no error. That is the time of the latest snapshot, or the
+        poll's start when there is none yet. None while no poll is late.
+        """
+        started = self.poll_started
+        if started is None:
+            return None
+        now = time.time() if now is None else now
+        if now - started < self.stale_after():
+            return None
+        return self.latest.at if self.latest is not None else started
+
     def _delay(self) -> float:
         if self.monitor is None:
             return self.interval
@@ -152,6 +178,7 @@ class MonitorService:
             self._arm(1.0)
             return
         self._polling = True
+        self.poll_started = time.time()
         self.app.run_worker(
             self._poll,
             name="monitor-poll",
@@ -187,6 +214,7 @@ class MonitorService:
 
     def _deliver(self, snapshot: Snapshot) -> None:
         self._polling = False
+        self._note_stall()
         center = getattr(self.app, "alert_center", None)
         if center is not None and not self._feeds_alerts and self.monitor is not None:
             # The alert centre opens its baseline file in a task of its own,
@@ -199,8 +227,27 @@ class MonitorService:
             listener(snapshot)
         self._arm(self._delay())
 
+    def _note_stall(self) -> None:
+        """Keep a record of a poll that ran late, in the log and the messages."""
+        started, self.poll_started = self.poll_started, None
+        if started is None:
+            return
+        now = time.time()
+        if now - started < self.stale_after():
+            return
+        last = self.latest.at if self.latest is not None else started
+        log.warning("monitor poll ran for %.0f s", now - started)
+        self.app.notify(
+            f"no data from {_clock_time(last)} to {_clock_time(now)}: a poll"
+            f" waited {now - started:.0f} s for the server",
+            title="Performance data was stale",
+            severity="warning",
+            markup=False,
+        )
+
     def _failed(self, exc: BaseException) -> None:
         self._polling = False
+        self._note_stall()
         self.app.notify(
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             title="Performance monitor failed",
@@ -208,6 +255,10 @@ class MonitorService:
             markup=False,
         )
         self._arm(max(self.interval, 5.0))
+
+
+def _clock_time(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
 
 
 def default_monitor_factory(settings: Settings) -> Callable[[str | None], Monitor]:
@@ -627,6 +678,7 @@ class PerformanceScreen(DashboardScreen):
         self._service = service
         self._stop_listening = service.listen(self._post_snapshot)
         self._enable_allocation_sites()
+        self.set_interval(1.0, self._show_summary, name="perf-staleness")
 
     def on_screen_resume(self) -> None:
         self._enable_allocation_sites()
@@ -936,6 +988,16 @@ class PerformanceScreen(DashboardScreen):
         self.notify(f"polling every {new:g} s", timeout=2)
 
     def _show_summary(self) -> None:
+        stale_since = (
+            self._service.stale_since()
+            if self._service is not None and not self.paused
+            else None
+        )
+        if stale_since is not None and self._service is not None:
+            self.query_one("#perf-summary", Static).update(
+                self._stale_text(stale_since)
+            )
+            return
         if self.snapshot is None:
             return
         interval = self._service.interval if self._service is not None else None
@@ -953,6 +1015,16 @@ class PerformanceScreen(DashboardScreen):
                 app_lost_at=app_lost_at,
                 regression_alerts=self._open_regressions(),
             )
+        )
+
+    def _stale_text(self, stale_since: float) -> Text:
+        """Return the summary line for data that a late poll has not replaced."""
+        started = self._service.poll_started if self._service else None
+        running = time.time() - started if started is not None else 0.0
+        return Text(
+            f"⚠ data stale since {_clock_time(stale_since)}: the poll has"
+            f" waited {running:.0f} s for the server",
+            style="bold",
         )
 
     def action_show_tab(self, tab: str) -> None:

@@ -62,7 +62,7 @@ class Severity(enum.IntEnum):
         return "-ok"
 
 
-ConnectionPhase = Literal["connecting", "connected", "disconnected"]
+ConnectionPhase = Literal["connecting", "connected", "not responding", "disconnected"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,9 +71,9 @@ class ConnectionState:
 
     phase: ConnectionPhase = "connecting"
     detail: str = ""
-    """Server version when connected, the reason when disconnected."""
+    """Server version when connected, the reason when not responding or disconnected."""
     since: dt.datetime | None = None
-    """Local time the connection was lost (only when disconnected)."""
+    """Local time the server stopped responding or the connection was lost."""
     retry_at: dt.datetime | None = None
     """Local time of the next reconnection attempt, when one is scheduled."""
 
@@ -84,7 +84,7 @@ class ConnectionState:
         if self.phase == "connecting":
             return "DB connecting"
         since = self.since.strftime("%H:%M:%S") if self.since else "start-up"
-        return f"DB disconnected since {since}"
+        return f"DB {self.phase} since {since}"
 
     def describe_long(self) -> str:
         """Return the longer form shown in the header."""
@@ -99,8 +99,10 @@ class ConnectionState:
 
     @property
     def severity(self) -> Severity:
-        """The colour of the connection part: only a lost connection is an error."""
-        return Severity.ERROR if self.phase == "disconnected" else Severity.OK
+        """The colour of the connection part: red when stalled or lost."""
+        if self.phase in ("not responding", "disconnected"):
+            return Severity.ERROR
+        return Severity.OK
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,0 +1,204 @@
+"""A server that stops responding without closing its connections.
+
+The app reaches PostgreSQL through a TCP proxy on 127.0.0.1 that the test
+can freeze: it keeps every socket open but forwards nothing, as a server or
+backend stopped with SIGSTOP does. No error ever arrives, so only a
+client-side deadline can notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from textual.widgets import Static
+
+from evedmv_tui import app as app_module
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.screens import performance as performance_module
+from evedmv_tui.screens.performance import PerformanceScreen
+
+
+class FreezingProxy:
+    """Forward 127.0.0.1:<port> to the cluster's unix socket, or hold all bytes."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.port = 0
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        self.flowing.set()
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_unix_connection(
+            self.socket_path
+        )
+        self._writers |= {writer, upstream_writer}
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer),
+            self._pipe(upstream_reader, writer),
+        )
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                await self.flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def proxy(db_url: str) -> AsyncIterator[FreezingProxy]:
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    server = FreezingProxy(f"{params['host']}/.s.PGSQL.{params['port']}")
+    await server.start()
+    yield server
+    await server.close()
+
+
+async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 300) -> None:
+    """Let workers and timers run until ``until()`` holds (bounded)."""
+    for _ in range(rounds):
+        if until():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"condition not reached; status is {app.status}")
+
+
+def proxied_settings(settings: Settings, db_url: str, proxy: FreezingProxy) -> Settings:
+    dsn = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
+    return dataclasses.replace(settings, dsn=dsn)
+
+
+async def test_stalled_check_shows_not_answering(
+    settings: Settings,
+    db_url: str,
+    proxy: FreezingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check that never gets a response must not leave "DB connected" in view.
+
+    The check used to wait forever on a stopped server while the header and
+    the status bar kept showing the connection as working.
+    """
+    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
+    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(proxied_settings(settings, db_url, proxy))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        db = app.db
+
+        proxy.flowing.clear()
+        app.check_connection()
+        await settle(
+            app, pilot, lambda: app.status.connection.phase == "not responding"
+        )
+        bar = str(app.screen.query_one("#status-connection", Static).render())
+        assert bar.startswith("DB not responding since ")
+        assert app.sub_title.startswith("not responding since ")
+        assert app.db is db
+
+        proxy.flowing.set()
+        await settle(app, pilot, lambda: app.status.connection.phase == "connected")
+        assert app.db is db
+        assert app.status.message.startswith("the database did not respond from ")
+        assert app.sub_title.startswith("connected: PostgreSQL ")
+
+
+async def test_stall_becomes_loss_since_first_silence(
+    settings: Settings,
+    db_url: str,
+    proxy: FreezingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that stays silent is lost as of the first check that got no response."""
+    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
+    monkeypatch.setattr(app_module, "HEARTBEAT_QUICK_BORROW", 0.2)
+    monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 1.0)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(proxied_settings(settings, db_url, proxy))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+
+        proxy.flowing.clear()
+        await settle(
+            app, pilot, lambda: app.status.connection.phase == "not responding"
+        )
+        silent_since = app.status.connection.since
+        await settle(app, pilot, lambda: app.status.connection.phase == "disconnected")
+        assert app.db is None
+        assert app.status.connection.since == silent_since
+
+
+async def test_performance_shows_stale_poll(
+    settings: Settings,
+    db_url: str,
+    proxy: FreezingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll stuck on a silent server marks the screen's data as stale.
+
+    The summary line used to keep the last poll's cost and the panels their
+    old rows, with nothing to tell that no new data came; after the server
+    answered again, no record of the gap was left.
+    """
+    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
+    monkeypatch.setattr(performance_module, "STALE_MIN_SECONDS", 1.0)
+    app = EvedmvApp(
+        dataclasses.replace(
+            proxied_settings(settings, db_url, proxy), poll_interval=0.5
+        )
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        app.push_screen(PerformanceScreen())
+        await settle(
+            app,
+            pilot,
+            lambda: (
+                isinstance(app.screen, PerformanceScreen)
+                and app.screen.snapshot is not None
+                and app.screen.snapshot.connected
+            ),
+        )
+        summary = app.screen.query_one("#perf-summary", Static)
+
+        proxy.flowing.clear()
+        await settle(app, pilot, lambda: "data stale since" in str(summary.render()))
+        assert "poll" not in str(summary.render()).split(":", 1)[0]
+        assert "waited" in str(summary.render())
+
+        proxy.flowing.set()
+        title = "Performance data was stale"
+        await settle(
+            app, pilot, lambda: any(n.title == title for n in app._notifications)
+        )
+        [gap] = [n for n in app._notifications if n.title == title]
+        assert gap.message.startswith("no data from ")
+        await settle(app, pilot, lambda: "data stale" not in str(summary.render()))
