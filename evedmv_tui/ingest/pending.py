@@ -148,7 +148,7 @@ class PendingSummary:
     """Counts of one :func:`fetch_pending` run."""
 
     requested: int
-    """Pending pairs tried; pairs a stop cut short or left unsent are not counted."""
+    """Pending pairs requested; pairs the stop left unsent are not counted."""
     stored: int
     """Bodies fetched and stored."""
     invalid: int
@@ -267,7 +267,7 @@ class _Outcomes:
     )
     """Pairs that failed because ESI was unavailable; they may be retried at once."""
     cut_short: int = 0
-    """Pairs left as they were because the run stopped before they were done."""
+    """Pairs left as they were because the run stopped before they were sent."""
     unavailable: EsiUnavailable | None = None
 
 
@@ -328,7 +328,7 @@ def fetch_pending(
                 stop_reason = _stop_reason(outcomes.unavailable)
                 log.warning(
                     "stopped fetching pending killmails because %s; %d pairs of"
-                    " this batch were not tried or not finished and stay pending",
+                    " this batch were not tried and stay pending",
                     stop_reason,
                     outcomes.cut_short,
                 )
