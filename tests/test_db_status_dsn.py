@@ -81,11 +81,12 @@ def test_status_role_without_read_all_stats(
 ) -> None:
     status, out = run_status(capsys, role_without_stats, isolated_env / "data")
 
+    role = psycopg.conninfo.conninfo_to_dict(role_without_stats)["user"]
     assert status == 0
     assert "pg_stat_statements: 1." in out
     assert warnings_of(out) == [
-        "warning: this role cannot read other roles' statistics:"
-        " GRANT pg_read_all_stats TO <role>"
+        f"warning: role {role} cannot read other roles' statistics:"
+        f" GRANT pg_read_all_stats TO {role}"
     ]
 
 

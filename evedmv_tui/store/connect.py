@@ -130,10 +130,11 @@ def check_capabilities(db: Database) -> Capabilities:
         # itself needs pg_read_all_settings, which ordinary roles lack.
         " EXISTS (SELECT 1 FROM pg_settings WHERE name = 'pg_stat_statements.max'),"
         " pg_has_role('pg_read_all_stats', 'MEMBER'),"
-        " inet_server_addr() IS NULL"
+        " inet_server_addr() IS NULL,"
+        " quote_ident(current_user)"
     )
     assert row is not None
-    version, version_num, pgss, schema, preloaded, read_all, local = row
+    version, version_num, pgss, schema, preloaded, read_all, local, role = row
     warnings = []
     if version_num < MIN_SERVER_VERSION:
         warnings.append(
@@ -157,8 +158,8 @@ def check_capabilities(db: Database) -> Capabilities:
         )
     if not read_all:
         warnings.append(
-            "this role cannot read other roles' statistics: GRANT pg_read_all_stats"
-            " TO <role>"
+            f"role {role} cannot read other roles' statistics: GRANT"
+            f" pg_read_all_stats TO {role}"
         )
     return Capabilities(
         version,
