@@ -15,7 +15,7 @@ from evedmv_tui.ingest.pending import FETCH_PENDING_COMMAND
 from evedmv_tui.queries.overview import Overview, load_overview
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.help import describe_destination
-from evedmv_tui.store.connect import Capabilities
+from evedmv_tui.store.connect import Capabilities, check_capabilities
 from evedmv_tui.widgets.text import format_count
 
 
@@ -138,7 +138,23 @@ class HomeScreen(DashboardScreen):
         self.query_one("#capabilities", Static).update(
             describe_capabilities(self.evedmv_app.capabilities)
         )
+        # A setup problem fixed while the dashboard runs (CREATE EXTENSION, a
+        # restart that preloads the library) leaves the pool connected, so
+        # the capabilities read at connection time would stay stale.
+        self.run_query(
+            check_capabilities,
+            then=self.show_capabilities,
+            name="home.capabilities",
+            group="capabilities",
+        )
         self.run_query(load_overview, then=self.show_overview, name="home")
+
+    def show_capabilities(self, capabilities: Capabilities) -> None:
+        """Show the server's capabilities as just read, and keep them on the app."""
+        self.evedmv_app.capabilities = capabilities
+        self.query_one("#capabilities", Static).update(
+            describe_capabilities(capabilities)
+        )
 
     def show_overview(self, overview: Overview) -> None:
         """Show the loaded figures."""
