@@ -718,7 +718,8 @@ def import_paths(
             raise
         record.finish(batcher.total)
     for path, counts in zip(files, batcher.files, strict=True):
-        if counts.read == 0:
+        if counts.read == 0 and counts.rejected == 0:
+            # A file that could not be read has its reject, not a record read.
             _warn_no_killmails(path)
     warn_unknown_static(db, batcher.systems, batcher.ship_types)
     fetched = None
