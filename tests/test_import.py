@@ -923,7 +923,7 @@ def test_zkb_block_with_another_hash_rejected(
     assert row[2] == json.loads(document)["zkb"]["hash"]
     reject = db.fetch_one("SELECT field, reason, raw FROM rejects")
     assert reject is not None
-    assert reject[0] == "killmail_hash"
+    assert reject[0] == "$.zkb.hash"
     assert reject[1].startswith(f"killmail_hash {'0' * 40} differs from {row[2]}")
     assert json.loads(reject[2]) == other
     assert "rejected 1 record whose killmail hash differs from the stored" in (
