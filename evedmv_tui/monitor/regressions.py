@@ -122,6 +122,20 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "*trend_bytes_per_min", "up", "ratio", (2.0, 4.0, 8.0, 16.0), 0, 0, False, False
     ),
+    # The monitor's own caches (``monitor.query_texts``, ``monitor.fingerprints``)
+    # miss whenever new statements appear, as after a server restart or a
+    # statistics reset, and the operator cannot act on that. The caches of the
+    # dashboard's data, such as entity names, are still judged.
+    Rule(
+        "cache:monitor.*",
+        "down",
+        "difference",
+        (1.0, 1.0, 1.0, 1.0),
+        0,
+        0,
+        False,
+        False,
+    ),
     # The dashboard's own operations (a screen's queries, the connection
     # heartbeat) take a few milliseconds. On a loaded machine, scheduling and
     # garbage collection move their p95 by tens of milliseconds: an idle
@@ -410,9 +424,15 @@ class RegressionDetector:
     # State -------------------------------------------------------------------
 
     def load(self, baselines: Iterable[Baseline]) -> None:
-        """Start from stored baselines; a stored regression stays open."""
+        """Start from stored baselines; a stored regression stays open.
+
+        Baselines of keys that are no longer baselined (stored by an older
+        version) are left out, so their open alerts are cleared on load.
+        """
         for baseline in baselines:
             state = self._new_level(baseline.key, baseline)
+            if not state.rule.baselined:
+                continue
             if baseline.regressed:
                 # The alert row contains the details; the open marker stops learning
                 # until the key recovers or is accepted.
