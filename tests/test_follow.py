@@ -657,7 +657,7 @@ def test_document_with_another_hash_rejected(
         "SELECT source_file, killmail_id, field, reason, raw, position FROM rejects"
     )
     assert reject is not None
-    assert reject[:3] == ("<r2z2>", killmail_id, "killmail_hash")
+    assert reject[:3] == ("<r2z2>", killmail_id, "$.hash")
     assert other_hash in reject[3]
     assert reject[5] == f"sequence {FIRST + 1}"
     raw = json.loads(reject[4])
