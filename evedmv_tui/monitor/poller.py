@@ -480,6 +480,7 @@ class Monitor:
             statements, interval, problem = self._statements(
                 db, conn, caps, postmaster_start, changes
             )
+            statements_problem = problem
             if problem is not None:
                 problems.append(problem)
             notes.extend(caps.privilege_notes())
@@ -530,7 +531,7 @@ class Monitor:
             notes=notes,
             statements=statements,
             statements_trusted=interval.trusted if interval is not None else False,
-            statements_reason=_interval_reason(interval),
+            statements_reason=_interval_reason(interval, statements_problem),
             activity=activity,
             database=rates,
             index_hints=hints,
@@ -1076,7 +1077,16 @@ def _clock_text(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
-def _interval_reason(interval: StatementInterval | None) -> str | None:
+def _interval_reason(
+    interval: StatementInterval | None, problem: PanelProblem | None
+) -> str | None:
+    """Return why the statement rates cannot be trusted, or None.
+
+    A statements panel with a problem has no interval on any poll, so its
+    problem is the reason rather than a first poll.
+    """
+    if problem is not None:
+        return problem.case
     if interval is None:
         return "first poll: rates appear after the next one"
     return interval.reason
