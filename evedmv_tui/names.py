@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TypeGuard
 
 from evedmv_tui.cache import LRUCache
@@ -75,6 +75,12 @@ _STORE = NamedSql(
     " ON CONFLICT (entity_id) DO UPDATE SET category = EXCLUDED.category,"
     " name = EXCLUDED.name, fetched_at = EXCLUDED.fetched_at",
 )
+_ANY_STORED = NamedSql(
+    "names.any_stored",
+    "SELECT EXISTS (SELECT 1 FROM names WHERE category = ANY(%s::text[]))",
+)
+OFFLINE_SETTINGS = "--offline, EVEDMV_OFFLINE=1 or offline = true in config.toml"
+"""The ways to turn on offline mode, in which no name is requested from ESI."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,6 +111,32 @@ def unnamed(entity_id: int) -> str:
     The mark sets an id shown in place of a name apart from counts and values.
     """
     return f"#{entity_id}"
+
+
+def has_stored_names(db: Database, categories: Collection[str]) -> bool:
+    """Return whether ``names`` contains a name of any of ``categories``."""
+    return bool(db.fetch_value(_ANY_STORED, (list(categories),)))
+
+
+def unresolved_names_hint(command: str, *, offline: bool) -> str:
+    """Return where names come from and how to have them stored.
+
+    Killmails carry ids only, so a name is found by name only after ESI
+    resolved it. ``command`` is a command that resolves names, such as
+    ``evedmv alliance show ID``: it requests the names its page shows and
+    stores them. The text has no closing period, as an error hint.
+    """
+    if offline:
+        return (
+            "Killmails carry only ids, and names come from ESI, which offline"
+            f" mode ({OFFLINE_SETTINGS}) never asks. Give the numeric id, or run"
+            f" '{command}' without offline mode to store the names its page shows"
+        )
+    return (
+        "Killmails carry only ids, and names come from ESI: when ESI is"
+        f" reachable, '{command}' stores the names its page shows. Give the"
+        " numeric id, or run that command first"
+    )
 
 
 def is_entity_id(entity_id: object) -> TypeGuard[int]:

@@ -38,7 +38,12 @@ from evedmv_tui.intel.pages import (
 )
 from evedmv_tui.intel.search import MAX_ID, MIN_SUBSTRING, parse_id
 from evedmv_tui.intel.summary import summary_rows
-from evedmv_tui.names import NameResolver, is_resolvable
+from evedmv_tui.names import (
+    NameResolver,
+    has_stored_names,
+    is_resolvable,
+    unresolved_names_hint,
+)
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
@@ -386,8 +391,14 @@ def _entity_query(text: str) -> str:
     return text
 
 
-def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
-    """Return the one entity ``query`` names, or raise :class:`EntityNotFound`."""
+def resolve_entity(
+    db: Database, kind: EntityKind, query: str, *, offline: bool = False
+) -> EntityRef:
+    """Return the one entity ``query`` names, or raise :class:`EntityNotFound`.
+
+    ``offline`` is True when no name was requested from ESI, for the
+    not-found hint.
+    """
     found = find_entities(db, kind, query)
     if not found:
         raise EntityNotFound(
@@ -395,7 +406,7 @@ def resolve_entity(db: Database, kind: EntityKind, query: str) -> EntityRef:
             f"no {kind.value} with the id or name {query!r} is stored",
             _id_range_hint(query)
             or _other_kind_hint(db, kind, query)
-            or _not_found_hint(query),
+            or _not_found_hint(db, kind, query, offline=offline),
         )
     if len(found) > 1:
         listed = "\n".join(
@@ -417,17 +428,26 @@ def _id_range_hint(query: str) -> str | None:
     return f"ids run from 1 to {MAX_ID}, so {text!r} is not a valid id"
 
 
-def _not_found_hint(query: str) -> str:
-    """Return what to try when no entity has the id or name ``query``."""
+def _not_found_hint(
+    db: Database, kind: EntityKind, query: str, *, offline: bool
+) -> str:
+    """Return what to try when no entity has the id or name ``query``.
+
+    Killmails carry no names, so for a name the hint states where names come
+    from: ESI, which offline mode never asks.
+    """
     if parse_id(query.strip()) is not None:
         return (
             "no stored killmail or name mentions this id; import killmails"
             " that mention it, or give a name"
         )
+    word = next(word for word, other in _KIND_COMMANDS.items() if other is kind)
+    names = unresolved_names_hint(f"evedmv {word} show ID", offline=offline)
+    if not has_stored_names(db, [kind.value]):
+        return f"no {kind.value} names are stored. {names}"
     return (
         "a name matches a whole stored name, or the start of one or (from"
-        f" {MIN_SUBSTRING} characters) of a word in one, ignoring case. Give"
-        " the numeric id, or import killmails that mention it"
+        f" {MIN_SUBSTRING} characters) of a word in one, ignoring case. {names}"
     )
 
 
@@ -445,9 +465,9 @@ def _other_kind_hint(db: Database, kind: EntityKind, query: str) -> str | None:
 def show_command(args: argparse.Namespace, settings: Settings) -> int:
     kind: EntityKind = args.kind
     period = Period(args.period)
+    offline = args.offline or settings.offline
     with _database(settings) as db:
-        entity = resolve_entity(db, kind, args.entity)
-        offline = args.offline or settings.offline
+        entity = resolve_entity(db, kind, args.entity, offline=offline)
         with _name_resolver(settings, offline=offline) as resolve:
             page = load_page(db, entity, period, resolve_names=resolve)
     if resolve.not_requested:

@@ -72,6 +72,8 @@ class EntityMatches(list[EntityRef]):
         self.total = max(total, len(self))
         """All matches, of which the list contains the first, counted up to
         one more than :data:`MAX_COUNTED`."""
+        self.names_stored = True
+        """False when a name found nothing and no name of its kind is stored."""
 
     @property
     def more_than_listed(self) -> bool:

@@ -47,7 +47,13 @@ from evedmv_tui.intel.pages import (
     period_note,
     recent_heading,
 )
-from evedmv_tui.names import NameResolver, unnamed
+from evedmv_tui.intel.search import parse_id
+from evedmv_tui.names import (
+    NameResolver,
+    has_stored_names,
+    unnamed,
+    unresolved_names_hint,
+)
 from evedmv_tui.screens import DashboardScreen, describe_key, find_entry
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_heatmap import HeatmapView
@@ -227,8 +233,14 @@ def lookup_and_load(
     period: Period,
     names: StoredNames,
 ) -> EntityPage | EntityMatches:
-    """Load the page of the one entity ``query`` names, or return the candidates."""
+    """Load the page of the one entity ``query`` names, or return the candidates.
+
+    When a name finds nothing, the candidates also tell whether any name of
+    ``kind`` is stored, for the not-found message.
+    """
     found = find_entities(db, kind, str(query))
+    if not found and parse_id(str(query).strip()) is None:
+        found.names_stored = has_stored_names(db, [kind.value])
     if len(found) != 1:
         return found
     return load_page(db, found[0], period, resolve_names=names)
@@ -474,7 +486,7 @@ class EntityScreen(DashboardScreen):
             title.show_text(
                 f"No {self.KIND.value} with the id or name"
                 f" {strip_control(str(self.entity_query))!r} is stored."
-                f"{self._search_hint()}"
+                f"{self._names_hint(candidates)}{self._search_hint()}"
             )
             self.set_class(False, "-choosing")
             return
@@ -498,6 +510,26 @@ class EntityScreen(DashboardScreen):
         # Highlight the first candidate so that Enter picks it at once.
         options.highlighted = 0
         options.focus()
+
+    def _names_hint(self, candidates: EntityMatches) -> str:
+        """Return where names come from, when a name was not found offline or
+        no name of this kind is stored; otherwise an empty string."""
+        offline = self.evedmv_app.settings.offline
+        if parse_id(str(self.entity_query).strip()) is not None:
+            return ""
+        if not candidates.names_stored:
+            hint = unresolved_names_hint(self.names_command, offline=offline)
+            return f" No {self.KIND.value} names are stored. {hint}."
+        if offline:
+            hint = unresolved_names_hint(self.names_command, offline=True)
+            return f" {hint}."
+        return ""
+
+    @property
+    def names_command(self) -> str:
+        """The command that resolves and stores the names on a page of this kind."""
+        word = "corp" if self.KIND is EntityKind.CORPORATION else self.KIND.value
+        return f"evedmv {word} show ID"
 
     def _search_hint(self) -> str:
         """Return the sentence that points to the search screen and its key."""

@@ -18,7 +18,8 @@ from textual.command import Hit, Hits, Provider
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, search
+from evedmv_tui.intel.search import SEARCH_LIMIT, SearchHit, parse_id, search
+from evedmv_tui.names import has_stored_names, unresolved_names_hint
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.watch import FORM_FIELDS
 from evedmv_tui.widgets.ordered_input import OrderedInput
@@ -27,6 +28,7 @@ from evedmv_tui.widgets.text import count_noun
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
+    from evedmv_tui.store.db import Database
 
 KIND_LABELS = {
     "character": "character",
@@ -45,8 +47,39 @@ MAX_SEARCH_LENGTH = 100
 
 Each key runs a search, so without a cap a held key or text sent by a
 script runs thousands of ever longer searches and the screen falls behind."""
+ENTITY_CATEGORIES = ("character", "corporation", "alliance")
+"""The ``names`` categories that search finds by name besides systems."""
+NAMES_COMMAND = "evedmv corp|alliance|character show ID"
+"""The commands that resolve and store the names on an entity's page."""
 DISCONNECTED = "Cannot search while disconnected; the search runs on reconnecting."
 """The status line while the database is down; one line at 80 columns."""
+
+
+def search_checking_names(db: Database, text: str) -> tuple[list[SearchHit], bool]:
+    """Run the search, and tell whether any character, corporation or
+    alliance name is stored when a name found nothing.
+
+    The second value is True when hits were found or the text is an id.
+    """
+    hits = search(db, text)
+    if hits or parse_id(text.strip()) is not None:
+        return hits, True
+    return hits, has_stored_names(db, ENTITY_CATEGORIES)
+
+
+def describe_no_hits(text: str, *, names_stored: bool, offline: bool) -> str:
+    """Return the status line of a search for ``text`` that found nothing.
+
+    Killmails carry ids only, so when names were never requested from ESI
+    (offline mode, or none is stored) the line states where names come from.
+    """
+    if parse_id(text.strip()) is not None or (names_stored and not offline):
+        return "Nothing matches."
+    missing = "" if names_stored else " No character, corporation or alliance"
+    if missing:
+        missing += " names are stored."
+    hint = unresolved_names_hint(NAMES_COMMAND, offline=offline)
+    return f"Nothing matches.{missing} {hint}."
 
 
 def hit_label(hit: SearchHit) -> Text:
@@ -78,7 +111,7 @@ class SearchScreen(DashboardScreen):
         height: 1fr;
     }
     SearchScreen #search-status {
-        height: 1;
+        height: auto;
         padding: 0 1;
         color: $text-muted;
     }
@@ -153,14 +186,27 @@ class SearchScreen(DashboardScreen):
             self.show_hits([], text)
             return
         self.run_query(
-            search,
+            search_checking_names,
             text,
-            then=functools.partial(self.show_hits, text=text),
+            then=functools.partial(self._show_result, text=text),
             name="intel.search",
         )
 
-    def show_hits(self, hits: list[SearchHit], text: str | None = None) -> None:
-        """Show the hits of the search for ``text`` (default: the field's)."""
+    def _show_result(self, result: tuple[list[SearchHit], bool], text: str) -> None:
+        hits, names_stored = result
+        self.show_hits(hits, text, names_stored=names_stored)
+
+    def show_hits(
+        self,
+        hits: list[SearchHit],
+        text: str | None = None,
+        *,
+        names_stored: bool = True,
+    ) -> None:
+        """Show the hits of the search for ``text`` (default: the field's).
+
+        ``names_stored`` is False when no entity name is stored at all.
+        """
         field_text = self.query_one(Input).value
         self.hits = hits
         self.hits_text = field_text if text is None else text
@@ -173,7 +219,13 @@ class SearchScreen(DashboardScreen):
         if not self.query_one(Input).value.strip():
             status.update("Type to search.")
         elif not hits:
-            status.update("Nothing matches.")
+            status.update(
+                describe_no_hits(
+                    self.hits_text,
+                    names_stored=names_stored,
+                    offline=self.evedmv_app.settings.offline,
+                )
+            )
         else:
             status.update(describe_hits(len(hits)))
         if self.open_pending and self.hits_text == field_text:
