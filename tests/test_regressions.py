@@ -296,8 +296,13 @@ def test_tps_collapse_alerts_and_rise_does_not() -> None:
     assert feed(rising, noisy(200.0, 40) + [2000.0] * 10, key="database:tps") == []
 
 
+NO_TREND_WARMUP = DetectorConfig(trend_warmup=0.0)
+"""Detector settings that judge trends from the first sample, for tests of
+the trend check itself."""
+
+
 def test_memory_growth_opens_a_trend_alert() -> None:
-    detector = RegressionDetector()
+    detector = RegressionDetector(NO_TREND_WARMUP)
     key = "memory:rss_bytes"
     rng = random.Random(5)
     values = [300 * MIB + i * 10 * MIB + rng.uniform(-MIB, MIB) for i in range(60)]
@@ -348,7 +353,7 @@ def test_dashboard_memory_after_warmup_not_alerted() -> None:
 
 
 def test_trend_points_are_spaced() -> None:
-    detector = RegressionDetector()
+    detector = RegressionDetector(NO_TREND_WARMUP)
     key = "memory:rss_bytes"
     start = 1_000_000.0
     # Steady growth at 2 s polls: points are kept 30 s apart, so the window
@@ -430,11 +435,11 @@ def test_count_from_zero_is_a_low_rise() -> None:
 
 
 def test_trend_clears_soon_after_growth_stops() -> None:
-    detector = RegressionDetector()
+    detector = RegressionDetector(NO_TREND_WARMUP)
     key = "memory:rss_bytes"
-    # Points 30 s apart: growth while screens open and caches fill for
-    # twelve minutes, then level.
-    growing = [125 * MIB + i * 1.6 * MIB for i in range(25)]
+    # Points 30 s apart: growth of 8 MiB a minute for twelve minutes, then
+    # level.
+    growing = [125 * MIB + i * 4 * MIB for i in range(25)]
     level = [growing[-1]] * 10
     fed = feed(detector, growing + level, key=key, every=30.0)
     changes = [c for c in fed if c.key.endswith(":trend")]

@@ -190,6 +190,7 @@ async def test_growing_process_memory_is_a_leak_trend(tmp_path: Path) -> None:
     """The test process itself grows; its real RSS is judged at each point.
 
     The clock advances 30 s a poll, the spacing of a trend window's points.
+    The first 20 polls fall in the trend's warm-up.
     """
     process = psutil.Process()
     service = await AlertService.open(tmp_path / "baselines.sqlite3")
@@ -197,7 +198,7 @@ async def test_growing_process_memory_is_a_leak_trend(tmp_path: Path) -> None:
     at = 1_000_000.0
     raised: list[Alert] = []
     try:
-        for _ in range(45):
+        for _ in range(55):
             # Written, not only reserved, so the pages count in RSS.
             hoard.append(bytearray(b"\x01") * (3 * MIB))
             at += 30.0

@@ -12,6 +12,7 @@ from evedmv_tui.monitor.regressions import (
     STALE_AFTER,
     Alert,
     AlertService,
+    DetectorConfig,
     Severity,
     describe,
     severity_text,
@@ -330,14 +331,15 @@ async def test_restored_trend_alert_clears_when_growth_stops(tmp_path: Path) -> 
     at = 1_000_000.0
     # Trend windows keep points 30 s apart, so these samples come that often.
     every = 30.0
-    service = await AlertService.open(path)
+    config = DetectorConfig(trend_warmup=0.0)
+    service = await AlertService.open(path, config=config)
     for i in range(30):
         at += every
         await service.observe([Sample(key, 300e6 + i * 4e6, at, POLL)])
     assert [a.key for a in service.active()] == [key + ":trend"]
     await service.close()
 
-    service = await AlertService.open(path)
+    service = await AlertService.open(path, config=config)
     try:
         assert [a.key for a in service.active()] == [key + ":trend"]
         for _ in range(40):
