@@ -93,7 +93,12 @@ from evedmv_tui.screens import (
     resolve_target,
 )
 from evedmv_tui.store.connect import Capabilities, check_capabilities, open_database
-from evedmv_tui.store.db import Database, check_server, first_line
+from evedmv_tui.store.db import (
+    SHORT_CONNECT_REASONS,
+    Database,
+    check_server,
+    first_line,
+)
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.prompt import PromptScreen
 from evedmv_tui.widgets.status import (
@@ -170,6 +175,23 @@ def _probe_server(db: Database) -> None:
         options["connect_timeout"] = max(round(HEARTBEAT_TIMEOUT), 1)
     with psycopg.connect(conninfo, **options) as conn:
         conn.execute("SELECT 1")
+
+
+BRIEF_REASON_CELLS = 30
+"""Maximum length of the reason in the status bar, so it fits 80 columns."""
+
+
+def brief_reason(reason: str) -> str:
+    """Return libpq's reason at the end of ``reason`` in a few words.
+
+    ``connection failed: connection to server on socket "/x/.s.PGSQL.5432"
+    failed: No such file or directory`` gives ``no server socket``.
+    """
+    tail = reason.rsplit(": ", 1)[-1].strip()
+    tail = SHORT_CONNECT_REASONS.get(tail, tail)
+    if len(tail) > BRIEF_REASON_CELLS:
+        tail = tail[: BRIEF_REASON_CELLS - 1].rstrip() + "…"
+    return tail
 
 
 def is_connection_error(error: BaseException) -> bool:
@@ -608,7 +630,12 @@ class EvedmvApp(App[int]):
         previous = self.status.connection
         since = previous.since if previous.phase == "not responding" else None
         self._set_connection(
-            ConnectionState("disconnected", reason, since=since or dt.datetime.now())
+            ConnectionState(
+                "disconnected",
+                reason,
+                since=since or dt.datetime.now(),
+                brief=brief_reason(reason),
+            )
         )
         if self.settings.dsn is None:
             hint = (
@@ -635,7 +662,13 @@ class EvedmvApp(App[int]):
         since = self.status.connection.since or dt.datetime.now()
         retry_at = dt.datetime.now() + dt.timedelta(seconds=delay)
         self._set_connection(
-            ConnectionState("disconnected", reason, since=since, retry_at=retry_at)
+            ConnectionState(
+                "disconnected",
+                reason,
+                since=since,
+                retry_at=retry_at,
+                brief=brief_reason(reason),
+            )
         )
         self.set_timer(delay, self._reconnect)
 
@@ -643,6 +676,13 @@ class EvedmvApp(App[int]):
         if self.db is not None:
             return
         log.debug("reconnection attempt %d", self._reconnect_attempt)
+        state = self.status.connection
+        if state.phase == "disconnected":
+            # The attempt may take seconds (a server that is shutting down
+            # gets the pool's retries), and "next try" would name a past time.
+            self._set_connection(
+                dataclasses.replace(state, retry_at=None, reconnecting=True)
+            )
         self.run_worker(
             functools.partial(self._connect, start_cluster),
             name="connect",

@@ -141,7 +141,7 @@ class MonitorService:
     def stale_since(self, now: float | None = None) -> float | None:
         """Return the epoch time of the last data when the running poll is late.
 
-        A stopped server or backend leaves a poll waiting for its answer
+        A stopped server or backend leaves a poll waiting for a response
         with no error. That is the time of the latest snapshot, or the
         poll's start when there is none yet. None while no poll is late.
         """
@@ -469,6 +469,7 @@ ROW_TABLES = {
     "tab-statements": "#statements",
     "tab-activity": "#activity",
     "tab-app": "#slow",
+    "tab-alerts": "#alerts",
 }
 """The table whose selected row a row action uses, by tab."""
 
@@ -525,7 +526,7 @@ class PerformanceScreen(DashboardScreen):
     TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {
         "filter": frozenset({"tab-statements"}),
         "cycle_sort": frozenset({"tab-statements"}),
-        "full_text": _QUERY_TABS,
+        "full_text": _QUERY_TABS | {"tab-alerts"},
         "explain": _QUERY_TABS,
         "explain_analyze": _QUERY_TABS,
         "cancel_backend": frozenset({"tab-activity"}),
@@ -773,6 +774,11 @@ class PerformanceScreen(DashboardScreen):
             chain_text = f"blocking: {described}"
         elif not snapshot.connected:
             chain_text = "not connected: the list returns when the monitor reconnects"
+        elif not running and snapshot.activity is not None and snapshot.activity.hidden:
+            chain_text = (
+                "no visible query is running; other roles' sessions are hidden"
+                " (see above)"
+            )
         elif not running:
             chain_text = "no query is running; idle sessions are not listed"
         else:
@@ -813,7 +819,7 @@ class PerformanceScreen(DashboardScreen):
             perf_rows.ingest_text(snapshot, self._last_ingest)
         )
         self._alert_rows = self._regression_rows(snapshot) + perf_rows.alert_rows(
-            snapshot
+            self._with_lost_time(snapshot)
         )
         self._show_alerts()
         self._add_plot_points(snapshot)
@@ -881,6 +887,33 @@ class PerformanceScreen(DashboardScreen):
                 self._alert_rows, perf_rows.ALERT_COLUMNS, width, table.cell_padding
             )
         )
+
+    def _app_lost_at(self) -> float | None:
+        """Return the epoch time the app's own connection was lost, if it is."""
+        connection = self.evedmv_app.status.connection
+        if connection.phase != "disconnected" or connection.since is None:
+            return None
+        return connection.since.timestamp()
+
+    def _with_lost_time(self, snapshot: Snapshot) -> Snapshot:
+        """Give the connection alert the summary line's time of the loss.
+
+        The app's check and the monitor's poll notice a loss a few seconds
+        apart. The summary line, the header and the status bar give the
+        earlier time, so the alert does too.
+        """
+        app_lost_at = self._app_lost_at()
+        if snapshot.connected or app_lost_at is None:
+            return snapshot
+        lost_at = min(snapshot.disconnected_since or snapshot.at, app_lost_at)
+        message = f"disconnected since {_clock_time(lost_at)}: {snapshot.error}"
+        alerts = [
+            dataclasses.replace(alert, message=message)
+            if alert.source == "connection"
+            else alert
+            for alert in snapshot.alerts
+        ]
+        return dataclasses.replace(snapshot, alerts=alerts)
 
     def _regression_rows(self, snapshot: Snapshot) -> list[perf_rows.Row]:
         """Return rows for the open regression alerts of the app's alert centre.
@@ -1001,12 +1034,7 @@ class PerformanceScreen(DashboardScreen):
         if self.snapshot is None:
             return
         interval = self._service.interval if self._service is not None else None
-        connection = self.evedmv_app.status.connection
-        app_lost_at = (
-            connection.since.timestamp()
-            if connection.phase == "disconnected" and connection.since is not None
-            else None
-        )
+        app_lost_at = self._app_lost_at()
         self.query_one("#perf-summary", Static).update(
             perf_rows.summary_text(
                 self.snapshot,
@@ -1127,6 +1155,17 @@ class PerformanceScreen(DashboardScreen):
                         f"{record.sql}\n\nparameters: {record.params!r}",
                     )
                 )
+        elif tab == "tab-alerts":
+            self._show_whole_alert()
+
+    def _show_whole_alert(self) -> None:
+        """Show the selected alert's message, which the table may have cut."""
+        key = self.query_one("#alerts", KeyedTable).cursor_key
+        for row_key, cells in self._alert_rows:
+            if row_key == key:
+                _severity, source, message = cells
+                self.app.push_screen(TextScreen(f"{source} alert", str(message)))
+                return
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "activity":
@@ -1139,7 +1178,7 @@ class PerformanceScreen(DashboardScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # A focused table takes enter itself; show the full text from here.
-        if event.data_table.id in {"statements", "activity", "slow"}:
+        if event.data_table.id in {"statements", "activity", "slow", "alerts"}:
             self.action_full_text()
 
     def action_explain(self) -> None:

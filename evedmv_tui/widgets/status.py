@@ -76,6 +76,10 @@ class ConnectionState:
     """Local time the server stopped responding or the connection was lost."""
     retry_at: dt.datetime | None = None
     """Local time of the next reconnection attempt, when one is scheduled."""
+    brief: str = ""
+    """The reason in a few words (``no server socket``), for the status bar."""
+    reconnecting: bool = False
+    """Whether a reconnection attempt is running now."""
 
     def describe(self) -> str:
         """Return the short form shown in the status bar."""
@@ -84,7 +88,8 @@ class ConnectionState:
         if self.phase == "connecting":
             return "DB connecting"
         since = self.since.strftime("%H:%M:%S") if self.since else "start-up"
-        return f"DB {self.phase} since {since}"
+        text = f"DB {self.phase} since {since}"
+        return f"{text}: {self.brief}" if self.brief else text
 
     def describe_long(self) -> str:
         """Return the longer form shown in the header."""
@@ -93,7 +98,9 @@ class ConnectionState:
         if self.phase == "connecting":
             return "connecting to PostgreSQL"
         text = self.describe()[3:]
-        if self.retry_at is not None:
+        if self.reconnecting:
+            text += ", reconnecting…"
+        elif self.retry_at is not None:
             text += f", next try {self.retry_at:%H:%M:%S}"
         return text
 
