@@ -7,10 +7,13 @@ from typing import Any, NamedTuple
 
 import psycopg
 
+from evedmv_tui.monitor.capabilities import PanelProblem
 from evedmv_tui.monitor.severity import Severity, classify_seconds
 from evedmv_tui.store.db import Database, load_sql
 
 ACTIVE_STATES = frozenset({"active", "idle in transaction", "fastpath function call"})
+HIDDEN_LISTED = 5
+"""Hidden sessions named by pid in the note; the rest are only counted."""
 
 
 class Backend(NamedTuple):
@@ -39,6 +42,22 @@ class Backend(NamedTuple):
     @property
     def running(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def hidden(self) -> bool:
+        """Whether this is another role's session that this role may not inspect.
+
+        Without ``pg_read_all_stats``, pg_stat_activity shows such a row's
+        pid, database and role, but NULL for its type, state and start times
+        (checked on PostgreSQL 15.18). Server processes without a database
+        or a role are not sessions, so they do not count.
+        """
+        return (
+            self.state is None
+            and not self.backend_type
+            and self.database is not None
+            and self.role_name is not None
+        )
 
     @property
     def wait(self) -> str:
@@ -111,6 +130,29 @@ class ActivitySummary:
     screens, so alerts leave them out."""
     databases: dict[str, DatabaseBackends] = dataclasses.field(default_factory=dict)
     """The backends of each database, by name."""
+    hidden: list[Backend] = dataclasses.field(default_factory=list)
+    """Other roles' sessions whose state and query this role may not read,
+    so they may run a query that ``running`` cannot list."""
+
+
+def hidden_sessions_note(hidden: list[Backend], role: str) -> PanelProblem | None:
+    """Return the Activity note that counts and names other roles' hidden sessions.
+
+    Their duration is unknown too, because their start times are hidden.
+    """
+    if not hidden:
+        return None
+    named = ", ".join(f"{b.pid} ({b.role_name})" for b in hidden[:HIDDEN_LISTED])
+    if len(hidden) > HIDDEN_LISTED:
+        named += f" and {len(hidden) - HIDDEN_LISTED} more"
+    count = len(hidden)
+    sessions = "session" if count == 1 else "sessions"
+    return PanelProblem(
+        "activity",
+        f"{count} {sessions} of other roles hidden, so queries they run are not"
+        f" listed; pid (role): {named}",
+        f"GRANT pg_read_all_stats TO {role};",
+    )
 
 
 def read_backends(db: Database, conn: psycopg.Connection[Any]) -> list[Backend]:
@@ -182,6 +224,7 @@ def summarize_activity(
         chains,
         sum(1 for b in clients if b.application_name == app_application),
         count_by_database(backends, own_pids),
+        [b for b in others if b.hidden],
     )
 
 

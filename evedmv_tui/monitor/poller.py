@@ -487,6 +487,12 @@ class Monitor:
             backends, activity, problem = self._activity(db, conn, backend_rows)
             if problem is not None:
                 problems.append(problem)
+            if activity is not None:
+                hidden = activity_mod.hidden_sessions_note(
+                    activity.hidden, caps.role_name
+                )
+                if hidden is not None:
+                    notes.append(hidden)
             rates = self._database(counters, counters_at, restarted)
             server_time = clock[1]
             if (
