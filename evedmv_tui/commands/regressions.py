@@ -239,14 +239,21 @@ async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
     store = await _open(settings)
     try:
         if args.ack is not None:
-            acknowledged = await store.acknowledge(args.ack, time.time())
+            at = time.time()
+            acknowledged = await store.acknowledge(args.ack, at)
             if acknowledged is None:
                 raise EvedmvError(
                     "no open alert",
                     f"no open alert has the key {args.ack!r}",
                     "run 'evedmv regressions' to list the open alerts and keys",
                 )
-            if not args.json:
+            # An alert acknowledged before keeps its earlier acknowledged_at.
+            already = acknowledged.acknowledged_at != at
+            if already and not args.json:
+                print(
+                    f"{args.ack} is already acknowledged; it alerts again if it worsens"
+                )
+            elif not args.json:
                 print(f"acknowledged {args.ack}")
         alerts = [Alert.from_stored(row) for row in await store.open_alerts()]
     finally:

@@ -685,7 +685,11 @@ class BaselineStore:
         return bool(await self.write(lambda conn: _accept(conn, key, at, level)))
 
     async def acknowledge(self, key: str, at: float) -> StoredAlert | None:
-        """Acknowledge the open alert of ``key``; return it, or None if none is open."""
+        """Acknowledge the open alert of ``key``; return it, or None if none is open.
+
+        An alert that is acknowledged already is returned as it is, with its
+        earlier ``acknowledged_at``, and nothing is written or logged.
+        """
         found: StoredAlert | None = await self.write(
             lambda conn: _acknowledge(conn, key, at)
         )
@@ -957,11 +961,16 @@ async def _accept(
 async def _acknowledge(
     conn: aiosqlite.Connection, key: str, at: float
 ) -> StoredAlert | None:
-    await conn.execute(
+    # A worsened alert has its acknowledgement removed, so only an alert that
+    # is quiet now keeps acknowledged_at.
+    cursor = await conn.execute(
         "UPDATE alert SET acknowledged_at = ?, acknowledged_severity = severity,"
-        " acknowledged_size = size WHERE key = ? AND cleared_at IS NULL",
+        " acknowledged_size = size"
+        " WHERE key = ? AND cleared_at IS NULL AND acknowledged_at IS NULL",
         (at, key),
     )
+    updated = cursor.rowcount
+    await cursor.close()
     async with conn.execute(
         f"SELECT {_ALERT_COLUMNS} FROM alert WHERE key = ? AND cleared_at IS NULL",
         (key,),
@@ -970,6 +979,8 @@ async def _acknowledge(
     if row is None:
         return None
     alert = _alert_from_row(row)
+    if not updated:
+        return alert
     await conn.execute(
         "INSERT INTO alert_event (alert_id, key, at, event, severity, value, pid)"
         " VALUES (?, ?, ?, 'acknowledged', ?, ?, ?)",
