@@ -86,7 +86,7 @@ def test_read_command_leaves_bare_database(
     err = capsys.readouterr().err
     assert status == 2
     assert "Traceback" not in err
-    assert "no evedmv schema: this database has no evedmv schema" in err
+    assert "no evedmv schema: no evedmv migration is applied in this database" in err
     assert "evedmv --dsn DSN db migrate" in err
     assert "a role that may create tables" in err
     assert table_names(bare_url) == []
@@ -233,7 +233,10 @@ async def test_dashboard_opens_monitor_only(
         assert app.startup_error is None
         assert app.db is not None
         warnings = "\n".join(app.capabilities.warnings)  # type: ignore[union-attr]
-        assert "monitor only, because this database has no evedmv schema" in warnings
+        assert (
+            "monitor only, because no evedmv migration is applied in this database"
+            in warnings
+        )
         await app.push_screen(BattlesScreen())
         await settle(pilot, lambda: any("no evedmv schema" in s for s in shown))
     assert table_names(bare_reader) == []

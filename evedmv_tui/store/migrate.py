@@ -102,7 +102,7 @@ class SchemaNotReady(DatabaseUnavailable):
         else:
             super().__init__(
                 "no evedmv schema",
-                "this database has no evedmv schema",
+                "no evedmv migration is applied in this database",
                 migrate_fix(applied),
             )
         self.pending = pending
