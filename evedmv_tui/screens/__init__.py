@@ -12,6 +12,7 @@ queries in a thread worker.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import logging
@@ -23,10 +24,13 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.dom import NoScreen
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent
+from textual.widgets._header import HeaderTitle
 from textual.worker import Worker
 
 from evedmv_tui.commands.arguments import BIGINT_MAX as MAX_ID
@@ -46,6 +50,34 @@ T = TypeVar("T")
 
 MIN_WIDTH = 80
 MIN_HEIGHT = 24
+
+
+class AppHeader(Header):
+    """Textual's header, whose title updates outlive its children.
+
+    Textual's header watches the app's and the screen's titles and updates
+    its title widget, catching only the case of no screen. A title change
+    that reaches it while its screen is being removed (the app's connection
+    state changing as the app quits or a screen closes) finds the title
+    widget gone, and the query's NoMatches used to end the app with a
+    traceback. This header registers the same watchers and skips such a
+    change instead.
+    """
+
+    def _on_mount(self, event: events.Mount) -> None:
+        # Stop Header._on_mount from registering its own watchers. Widget's
+        # handler, which the stop also skips, is run here instead.
+        event.prevent_default()
+        Widget._on_mount(self, event)
+
+        async def set_title() -> None:
+            with contextlib.suppress(NoScreen, NoMatches):
+                self.query_one(HeaderTitle).update(self.format_title())
+
+        self.watch(self.app, "title", set_title)
+        self.watch(self.app, "sub_title", set_title)
+        self.watch(self.screen, "title", set_title)
+        self.watch(self.screen, "sub_title", set_title)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -269,7 +301,7 @@ class DashboardScreen(Screen[None]):
     """The connection this screen last loaded for, at mount or reconnection."""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         yield TooSmall(id="too-small", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
