@@ -633,13 +633,27 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 def watch_bulk(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as db:
-        if args.action == "delete":
-            done = watch.delete_profiles(db, args.names)
-        else:
-            done = watch.set_enabled(db, args.names, args.action == "enable")
-    noun = "watch profile" if len(done) == 1 else "watch profiles"
-    print(f"{args.action}d {len(done)} {noun}: {', '.join(done)}")
+        # The names found before the change are the ones it changes when it
+        # raises for the others. NOTE: a profile that another process deletes
+        # or creates in between is reported wrongly.
+        existing = {profile.name for profile in watch.list_profiles(db)}
+        try:
+            if args.action == "delete":
+                done = watch.delete_profiles(db, args.names)
+            else:
+                done = watch.set_enabled(db, args.names, args.action == "enable")
+        except watch.WatchError:
+            done = sorted(set(args.names) & existing)
+            if done:
+                _print_bulk(args.action, done)
+            raise
+    _print_bulk(args.action, done)
     return 0
+
+
+def _print_bulk(action: str, done: list[str]) -> None:
+    noun = "watch profile" if len(done) == 1 else "watch profiles"
+    print(f"{action}d {len(done)} {noun}: {', '.join(done)}")
 
 
 def watch_backfill(args: argparse.Namespace, settings: Settings) -> int:
