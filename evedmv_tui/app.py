@@ -56,6 +56,7 @@ import datetime as dt
 import functools
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,10 +85,13 @@ from evedmv_tui.monitor.ingest import budget_of_client, register_esi_budget
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
     COMMAND_PROVIDERS,
+    MIN_HEIGHT,
+    MIN_WIDTH,
     SCREENS,
     DashboardScreen,
     DatabaseConnected,
     ScreenEntry,
+    TooSmall,
     declared_bindings,
     find_entry,
     resolve_target,
@@ -326,6 +330,10 @@ class EvedmvApp(App[int]):
         self._message_timer: Timer | None = None
         self._names: NameResolver | None = None
         self._ui_thread = threading.get_ident()
+        self._modal_focus: weakref.WeakKeyDictionary[Screen[Any], Widget | None] = (
+            weakref.WeakKeyDictionary()
+        )
+        """The focused widget of each dialog that the size message hides."""
         self._key_hold: KeyHold | None = None
         """Keys waiting for a field to take focus (see evedmv_tui.keyhold)."""
         for entry in self.screen_entries:
@@ -351,6 +359,7 @@ class EvedmvApp(App[int]):
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
+        self.screen_change_signal.subscribe(self, self._on_screen_change)
         from evedmv_tui.screens.alerts import start_alert_center
 
         start_alert_center(self)
@@ -878,7 +887,57 @@ class EvedmvApp(App[int]):
             hold.keys.extend(previous.keys)
         self._key_hold = hold
 
+    # -- dialogs below 80x24 -------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_modal(self.screen, event.size.width, event.size.height)
+
+    def _on_screen_change(self, screen: Screen[Any]) -> None:
+        self._fit_modal(screen, self.size.width, self.size.height)
+
+    def _fit_modal(self, screen: Screen[Any], width: int, height: int) -> None:
+        """Show the size message in place of a dialog below 80x24.
+
+        A dashboard screen does this itself (DashboardScreen). A dialog's
+        form was cut off at the edge instead, with its buttons half shown.
+        """
+        if not isinstance(screen, ModalScreen):
+            return
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if too_small:
+            notices = screen.query_children(TooSmall)
+            notice = notices.first() if notices else TooSmall(markup=False)
+            notice.update(
+                f"The terminal is {width}x{height}; evedmv needs at least"
+                f" {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window, or press q to quit."
+            )
+            if not notices:
+                screen.mount(notice)
+            if not screen.has_class("-too-small"):
+                # The focused field is hidden; keep typed keys from it.
+                self._modal_focus[screen] = screen.focused
+                screen.set_focus(None)
+        elif screen.has_class("-too-small"):
+            focused = self._modal_focus.pop(screen, None)
+            if focused is not None and focused.is_attached:
+                screen.set_focus(focused)
+        screen.set_class(too_small, "-too-small")
+
+    def _modal_too_small(self) -> bool:
+        screen = self.screen
+        return isinstance(screen, ModalScreen) and screen.has_class("-too-small")
+
     async def on_event(self, event: events.Event) -> None:
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self._modal_too_small()
+        ):
+            # Only quitting acts while the size message hides the dialog,
+            # as on a dashboard screen: its keys would act on hidden fields.
+            if event.key == "q":
+                await self.run_action("quit")
+            return
         hold = self._key_hold
         # A forwarded key is one the app routed already, on its way back up.
         if (
