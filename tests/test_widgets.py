@@ -9,6 +9,7 @@ import re
 from typing import Any, ClassVar
 
 import pytest
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -103,6 +104,16 @@ def test_truncate() -> None:
     assert truncate("abcdef", 4) == "abc\N{HORIZONTAL ELLIPSIS}"
     assert truncate("abc", 4) == "abc"
     assert truncate("abc", 0) == ""
+
+
+def test_truncate_counts_terminal_cells() -> None:
+    """A wide character takes two cells, so a name in CJK or with emoji no
+    longer runs past its column."""
+    assert truncate("東京大学艦隊", 12) == "東京大学艦隊"
+    assert truncate("東京大学艦隊", 7) == "東京大\N{HORIZONTAL ELLIPSIS}"
+    # The cut would split 大, which a space replaces.
+    assert truncate("東京大学艦隊", 6) == "東京 \N{HORIZONTAL ELLIPSIS}"
+    assert cell_len(truncate("Fleet 🚀🚀🚀 Alpha", 10)) == 10
 
 
 # -- severity -----------------------------------------------------------------

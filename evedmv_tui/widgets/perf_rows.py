@@ -26,7 +26,7 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
 from evedmv_tui.widgets.table import Cell, plain, right
-from evedmv_tui.widgets.text import count_noun
+from evedmv_tui.widgets.text import count_noun, truncate
 
 Row = tuple[str, Sequence[Cell]]
 
@@ -341,17 +341,10 @@ def fit_last_cells(
     for key, cells in rows:
         last = cells[-1]
         if isinstance(last, str):
-            fitted.append((key, [*cells[:-1], _crop_cells(last, room)]))
+            fitted.append((key, [*cells[:-1], truncate(last, room)]))
         else:
             fitted.append((key, cells))
     return fitted
-
-
-def _crop_cells(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` terminal cells, ending with an ellipsis if cut."""
-    cropped = Text(text)
-    cropped.truncate(width, overflow="ellipsis")
-    return cropped.plain
 
 
 def _cell_text(cell: Cell) -> str:

@@ -14,7 +14,9 @@ import math
 import re
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.markup import escape
+from rich.text import Text
 
 # C0 and C1 control characters, DEL included. Tab and newline are kept
 # because multi-line query texts are shown in detail panes.
@@ -38,12 +40,18 @@ def escape_markup(text: object) -> str:
 
 
 def truncate(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` characters, ending with an ellipsis if cut."""
+    """Cut ``text`` to ``width`` terminal cells, ending with an ellipsis if cut.
+
+    A wide character (CJK, most emoji) takes two cells. One that the cut
+    would split is dropped and a space takes its place.
+    """
     if width <= 0:
         return ""
-    if len(text) <= width:
+    if cell_len(text) <= width:
         return text
-    return text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    cropped = Text(text)
+    cropped.truncate(width, overflow="ellipsis")
+    return cropped.plain
 
 
 _ISK_UNITS = ((1e3, "k"), (1e6, "m"), (1e9, "b"), (1e12, "t"))
