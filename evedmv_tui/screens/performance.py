@@ -10,6 +10,7 @@ refreshes its tables in place by row key.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -55,6 +56,29 @@ INTERVAL_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 """Intervals that ``+`` and ``-`` step through, in seconds."""
 HISTORY_SAMPLES = 300
 """Plot points kept per series: ten minutes at the default 2 s interval."""
+PlotKey = tuple[str, str]
+"""A plot's widget id and the name of one of its series."""
+
+
+def plot_points(snapshot: Snapshot) -> list[tuple[PlotKey, float, float]]:
+    """Return the Charts tab's points of ``snapshot``: key, time and value."""
+    if not snapshot.connected:
+        return []
+    x = snapshot.at
+    points: list[tuple[PlotKey, float, float]] = []
+    database = snapshot.database
+    if database is not None and database.tps is not None:
+        points.append((("plot-tps", "tps"), x, database.tps))
+    calls = sum(v.delta.calls for v in snapshot.statements if v.delta.trusted)
+    exec_ms = sum(v.delta.exec_ms for v in snapshot.statements if v.delta.trusted)
+    if calls and snapshot.statements_trusted:
+        points.append((("plot-mean", "mean"), x, exec_ms / calls))
+    memory = snapshot.memory
+    if memory is not None and memory.app.rss is not None:
+        points.append((("plot-memory", "rss"), x, memory.app.rss / memory_mod.MIB))
+    return points
+
+
 STALE_POLLS = 3
 """A poll running this many intervals marks the screen's data as stale."""
 STALE_MIN_SECONDS = 5.0
@@ -85,6 +109,9 @@ class MonitorService:
         self._polling = False
         self.poll_started: float | None = None
         """Epoch time the running poll started, or None while no poll runs."""
+        self.plot_history: dict[PlotKey, collections.deque[tuple[float, float]]] = {}
+        """The Charts tab's points of the latest polls, kept while the screen
+        is closed, so it shows the last ``HISTORY_SAMPLES`` polls when it opens."""
         self._closed = False
         self._feeds_alerts = False
         self.allocation_sites_enabled = False
@@ -223,6 +250,13 @@ class MonitorService:
             center.observe_threadsafe(snapshot.samples)
             self._feeds_alerts = True
         self.latest = snapshot
+        for key, x, y in plot_points(snapshot):
+            history = self.plot_history.get(key)
+            if history is None:
+                history = self.plot_history[key] = collections.deque(
+                    maxlen=HISTORY_SAMPLES
+                )
+            history.append((x, y))
         for listener in list(self._listeners):
             listener(snapshot)
         self._arm(self._delay())
@@ -957,23 +991,17 @@ class PerformanceScreen(DashboardScreen):
         self.refresh_bindings()
 
     def _add_plot_points(self, snapshot: Snapshot) -> None:
-        if not snapshot.connected:
+        """Plot ``snapshot``, or the service's whole history when there is one.
+
+        The screen is built anew each time it opens, while the service keeps
+        polling, so its history has the polls made while the screen was closed.
+        """
+        if self._service is None:
+            for (plot_id, series), x, y in plot_points(snapshot):
+                self.query_one(f"#{plot_id}", SeriesPlot).add_sample(series, x, y)
             return
-        x = snapshot.at
-        database = snapshot.database
-        if database is not None and database.tps is not None:
-            self.query_one("#plot-tps", SeriesPlot).add_sample("tps", x, database.tps)
-        calls = sum(v.delta.calls for v in snapshot.statements if v.delta.trusted)
-        exec_ms = sum(v.delta.exec_ms for v in snapshot.statements if v.delta.trusted)
-        if calls and snapshot.statements_trusted:
-            self.query_one("#plot-mean", SeriesPlot).add_sample(
-                "mean", x, exec_ms / calls
-            )
-        memory = snapshot.memory
-        if memory is not None and memory.app.rss is not None:
-            self.query_one("#plot-memory", SeriesPlot).add_sample(
-                "rss", x, memory.app.rss / memory_mod.MIB
-            )
+        for (plot_id, series), points in self._service.plot_history.items():
+            self.query_one(f"#{plot_id}", SeriesPlot).set_series(series, points)
 
     # -- actions ----------------------------------------------------------
 
