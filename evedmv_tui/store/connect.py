@@ -62,7 +62,11 @@ def without_jit(conninfo: str) -> str:
 
 
 def _unknown_jit(error: psycopg.OperationalError) -> bool:
-    """Tell whether a server older than PostgreSQL 11, which has no JIT, refused."""
+    """Tell whether a server older than PostgreSQL 11, which has no JIT, refused.
+
+    NOTE: the message is the one PostgreSQL gives for an unknown setting;
+    no test runs against a server that old.
+    """
     return 'unrecognized configuration parameter "jit"' in str(error)
 
 
