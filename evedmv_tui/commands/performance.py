@@ -126,6 +126,20 @@ def register(subparsers: Any) -> None:
     memory.set_defaults(handler=memory_analysis)
 
 
+def _unreachable_hint(settings: Settings) -> str:
+    """Return what to check when the monitor cannot reach its server.
+
+    'evedmv db status' reports the private cluster, not a server given by
+    --dsn or EVEDMV_DSN.
+    """
+    if settings.dsn is not None:
+        return (
+            "check the DSN (--dsn or EVEDMV_DSN) and that its server runs and"
+            " accepts connections, for example with psql"
+        )
+    return "check that the private cluster runs ('evedmv db status')"
+
+
 def measure(
     settings: Settings,
     interval: float,
@@ -145,7 +159,7 @@ def measure(
             raise DatabaseUnavailable(
                 "cannot monitor PostgreSQL",
                 f"{first.server}: {first.error}",
-                "check the DSN and that the server runs ('evedmv db status')",
+                _unreachable_hint(settings),
             )
         deadline = time.monotonic() + interval
         while tick is not None and time.monotonic() < deadline:
