@@ -17,6 +17,7 @@ import pytest
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import report
+from evedmv_tui.monitor.findings import build_alerts
 from evedmv_tui.monitor.poller import Monitor
 from evedmv_tui.monitor.snapshot import Snapshot
 from tests.conftest import login_role
@@ -61,6 +62,7 @@ def test_hidden_session_is_noted(sleeper: int, db_url: str, tmp_path: Path) -> N
     assert "of other roles hidden, so queries they run are not listed" in notes[0].case
     assert f"{sleeper} (sleeper_" in notes[0].case
     assert notes[0].fix == f"GRANT pg_read_all_stats TO {role};"
+    assert not [a for a in build_alerts(snapshot) if "roles hidden" in a.message]
     text = "\n".join(report.summary_lines(snapshot))
     assert f"fix: GRANT pg_read_all_stats TO {role};" in text
 
