@@ -1445,7 +1445,15 @@ async def test_explain_analyze_outlives_the_screen(
             await pilot.press("A")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
-            await pilot.pause()
+            # The confirmation reaches the screen through the dialog's dismiss
+            # callback, which can take more than one pause on a busy machine.
+            await wait_for(
+                pilot,
+                lambda: any(
+                    n.message.startswith("running EXPLAIN ANALYZE")
+                    for n in app._notifications
+                ),
+            )
             notes = [n.message for n in app._notifications]
             started = [m for m in notes if m.startswith("running EXPLAIN ANALYZE")]
             assert len(started) == 1
