@@ -494,7 +494,10 @@ class EvedmvApp(App[int]):
             self.call_after_refresh(self.exit, return_code=self.startup_error.exit_code)
             return
         log.warning("reconnection failed: %s", reason)
-        self._schedule_reconnect(reason)
+        # An EvedmvError's title is its reason in a few words, such as
+        # "private cluster stopped", where the end of its text is "stopped".
+        brief = error.title if isinstance(error, EvedmvError) else None
+        self._schedule_reconnect(reason, brief)
 
     # -- connection loss and reconnection -------------------------------------
 
@@ -664,7 +667,7 @@ class EvedmvApp(App[int]):
         self.run_worker(db.close, thread=True, group="close", exit_on_error=False)
         self._schedule_reconnect(reason)
 
-    def _schedule_reconnect(self, reason: str) -> None:
+    def _schedule_reconnect(self, reason: str, brief: str | None = None) -> None:
         index = min(self._reconnect_attempt, len(RECONNECT_DELAYS) - 1)
         delay = RECONNECT_DELAYS[index]
         self._reconnect_attempt += 1
@@ -676,7 +679,7 @@ class EvedmvApp(App[int]):
                 reason,
                 since=since,
                 retry_at=retry_at,
-                brief=brief_reason(reason),
+                brief=brief or brief_reason(reason),
             )
         )
         self.set_timer(delay, self._reconnect)

@@ -13,6 +13,7 @@ from textual.widgets import Static, TabbedContent
 from evedmv_tui import app as app_module
 from evedmv_tui.app import EvedmvApp, brief_reason
 from evedmv_tui.config import Settings
+from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Alert
 from evedmv_tui.widgets.perf_dialogs import TextScreen
@@ -133,3 +134,26 @@ async def test_enter_shows_whole_alert(settings: Settings) -> None:
         await pilot.pause()
         assert isinstance(app.screen, TextScreen)
         assert app.screen.body == long_alert.message
+
+
+async def test_failed_attempt_gives_error_title(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopped private cluster read "disconnected since ...: stopped"."""
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        assert app.db is not None
+        app.connection_lost(app.db, SOCKET_ERROR)
+        assert app.status.connection.brief == "no server socket"
+        app._connect_failed(
+            DatabaseUnavailable(
+                "private cluster stopped",
+                "PostgreSQL in /x/pg: stopped",
+                "start it with 'evedmv db start', or press ctrl+r",
+            )
+        )
+        state = app.status.connection
+        assert state.describe().endswith(": private cluster stopped")
+        assert "next try" in app.sub_title
