@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from textual.widgets import Static
 
 from evedmv_tui import cli
 from evedmv_tui.app import EvedmvApp
@@ -237,6 +238,9 @@ async def test_dashboard_opens_monitor_only(
             "monitor only, because no evedmv migration is applied in this database"
             in warnings
         )
+        overview = app.screen.query_one("#overview", Static)
+        await settle(pilot, lambda: "no evedmv migration" in str(overview.render()))
+        assert "fix: run 'evedmv --dsn DSN db migrate'" in str(overview.render())
         await app.push_screen(BattlesScreen())
         await settle(pilot, lambda: any("no evedmv schema" in s for s in shown))
     assert table_names(bare_reader) == []

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from evedmv_tui.errors import EvedmvError
 from evedmv_tui.ingest.pending import FETCH_PENDING_COMMAND
 from evedmv_tui.queries.overview import Overview, load_overview
 from evedmv_tui.screens import DashboardScreen
@@ -147,7 +148,12 @@ class HomeScreen(DashboardScreen):
             name="home.capabilities",
             group="capabilities",
         )
-        self.run_query(load_overview, then=self.show_overview, name="home")
+        self.run_query(
+            load_overview,
+            then=self.show_overview,
+            name="home",
+            on_error=self.show_overview_failure,
+        )
 
     def show_capabilities(self, capabilities: Capabilities) -> None:
         """Show the server's capabilities as just read, and keep them on the app."""
@@ -159,6 +165,18 @@ class HomeScreen(DashboardScreen):
     def show_overview(self, overview: Overview) -> None:
         """Show the loaded figures."""
         self.query_one("#overview", Static).update(describe_overview(overview))
+
+    def show_overview_failure(self, error: Exception) -> None:
+        """Say why there are no figures, such as a database without the schema.
+
+        The notification of the failure goes away after a few seconds, and
+        this text stays until the next load.
+        """
+        if isinstance(error, EvedmvError):
+            text = error.message
+            if error.hint:
+                text += f"\nfix: {error.hint}"
+            self.query_one("#overview", Static).update(text)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
