@@ -257,3 +257,27 @@ def test_generate_auto_on_bare_database(
     assert status == 0
     assert len(output.read_text().splitlines()) == 3
     assert table_names(bare_url) == []
+
+
+def test_earlier_version_read_command(
+    bare_url: str, offline_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database that an older evedmv migrated reports the newer migrations."""
+    from evedmv_tui.store.db import Database
+    from evedmv_tui.store.migrate import _apply, available_migrations
+
+    older = [m for m in available_migrations() if m.version < 200]
+    newer = [m for m in available_migrations() if m.version >= 200]
+    with Database(bare_url, min_size=1, max_size=1) as db, db.connection() as conn:
+        for migration in older:
+            _apply(db, conn, migration)
+
+    status = run(bare_url, offline_env, "battles", "list")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"evedmv schema out of date: {len(newer)} migrations are pending" in err
+    assert newer[0].file_name in err
+    with psycopg.connect(bare_url) as conn:
+        versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert sorted(v for (v,) in versions) == [m.version for m in older]
