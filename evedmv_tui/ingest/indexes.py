@@ -19,9 +19,10 @@ Safety:
 - The importer holds the advisory lock :data:`DEFER_LOCK_KEY` in a session
   of its own from before the drop until the indexes are built again. The
   function builds nothing while another session holds it, so
-  ``migrate()`` (run by every command and ``evedmv db migrate``) and the
-  next import repair an import that ended early, and never rebuild indexes
-  under a running one. One import at a time defers indexes.
+  ``migrate()`` (run before every command on the private cluster, and on
+  a ``--dsn`` server before the commands that write) and the next import
+  repair an import that ended early, and never rebuild indexes under a
+  running one. One import at a time defers indexes.
 - Import batches still land whole or not at all: dropping and building
   indexes happen in transactions of their own, outside any batch.
 """
