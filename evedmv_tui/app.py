@@ -134,6 +134,10 @@ A server or backend that is stopped (``kill -STOP``, a frozen host, a
 network that drops packets) never responds and never fails, and a
 server-side ``statement_timeout`` cannot fire in a stopped backend, so this
 deadline is kept on the client.
+
+NOTE: a check that waits for a pooled connection while long queries hold
+all of them can also pass this deadline. The probe on a new connection then
+responds, and the status bar records a short gap that was only a busy pool.
 """
 HEARTBEAT_QUICK_BORROW = 1.0
 """Seconds a check waits for a pooled connection before it connects directly.
