@@ -166,7 +166,7 @@ async def test_performance_shows_stale_poll(
 
     The summary line used to keep the last poll's cost and the panels their
     old rows, with nothing to tell that no new data came; after the server
-    answered again, no record of the gap was left.
+    responded again, no record of the gap was left.
     """
     monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
     monkeypatch.setattr(performance_module, "STALE_MIN_SECONDS", 1.0)
