@@ -813,11 +813,6 @@ class PerformanceScreen(DashboardScreen):
                 "no visible query is running; other roles' sessions are hidden"
                 " (see above)"
             )
-        elif not running and snapshot.activity is not None and snapshot.activity.hidden:
-            chain_text = (
-                "no visible query is running; other roles' sessions are hidden"
-                " (see above)"
-            )
         elif not running:
             chain_text = "no query is running; idle sessions are not listed"
         else:
