@@ -30,6 +30,8 @@ class Proxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._generation = 0
+        """Count of stop() calls, so a handler can tell that it was stopped."""
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
@@ -37,6 +39,7 @@ class Proxy:
 
     async def stop(self) -> None:
         assert self._server is not None
+        self._generation += 1
         self._server.close()
         for writer in list(self._writers):
             writer.close()
@@ -46,10 +49,17 @@ class Proxy:
     async def _handle(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        # stop() closes the client side of a connection whose upstream is
+        # still opening, and the handler then closes the upstream side.
+        generation = self._generation
+        self._writers.add(writer)
         upstream_reader, upstream_writer = await asyncio.open_unix_connection(
             self.socket_path
         )
-        self._writers |= {writer, upstream_writer}
+        if generation != self._generation:
+            upstream_writer.close()
+            return
+        self._writers.add(upstream_writer)
         await asyncio.gather(
             self._pipe(reader, upstream_writer),
             self._pipe(upstream_reader, writer),
@@ -73,6 +83,33 @@ async def proxy(db_url: str) -> AsyncIterator[Proxy]:
     yield server
     with contextlib.suppress(AssertionError, OSError):
         await server.stop()
+
+
+async def test_proxy_stop_drops_connection_being_opened(
+    proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client accepted just before stop() stayed connected, because its
+    handler was still opening the upstream socket and added both sides to the
+    streams to close only after stop() had closed the others. A pooled
+    connection opened that way kept the app connected through a stopped proxy."""
+    opening = asyncio.Event()
+    release = asyncio.Event()
+    open_unix_connection = asyncio.open_unix_connection
+
+    async def held_open(*args: Any, **kwargs: Any) -> Any:
+        opening.set()
+        await release.wait()
+        return await open_unix_connection(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "open_unix_connection", held_open)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    try:
+        await asyncio.wait_for(opening.wait(), 10)
+        await proxy.stop()
+        release.set()
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+    finally:
+        writer.close()
 
 
 async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 200) -> None:
