@@ -401,7 +401,7 @@ def test_summary_gives_stop_reason() -> None:
 
     assert str(summary) == (
         "3 requested, 1 stored, 0 invalid, 2 failed (stopped early because ESI is"
-        " unreachable: GET /x/ failed; the rest stay pending)"
+        " unreachable: GET /x/ failed; 0 due pairs were not tried and stay pending)"
     )
     assert not PendingSummary(3, 3, 0, 0).stopped_early
 

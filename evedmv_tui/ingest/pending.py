@@ -17,12 +17,19 @@ against its error limit, so each import must not repeat them all.
 
 Per-pair errors are logged at debug level; a run logs one summary line.
 
-When a pair fails every retry because ESI is unreachable, failing (5xx) or
-limiting this client (420, 429), the run stops at once: the requests still
-running give up before their next try, the pairs not yet sent are left
-alone, and the summary gives the reason the run stopped. Those pairs get
-no later ``next_try_at``, because the fault is not theirs. A 404 or 422
-concerns one pair only and does not stop the run.
+A pair that fails every retry with a 5xx status is counted as failing for
+a reason of its own, and gets a wait like a 404, once ESI responded to another
+pair after it in the same batch: ESI has killmails it always responds to with
+HTTP 500, and without a wait they would be requested first in every run.
+ESI counts as failing as a whole when :data:`OUTAGE_STREAK` pairs in a row
+fail with 5xx, or when it responded to no pair of a batch; the run then stops.
+When ESI is unreachable or limiting this client (420, 429), the first pair
+that fails every retry stops the run. On a stop, the requests still running
+give up before their next try, the pairs not yet sent are left alone, and
+the summary gives the reason and how many due pairs the run did not try.
+The pairs that failed because of the stop get no later ``next_try_at``,
+because the fault is not theirs. A 404 or 422 concerns one pair only and
+does not stop the run.
 """
 
 from __future__ import annotations
@@ -64,6 +71,11 @@ RETRY_FIRST_WAIT = datetime.timedelta(minutes=15)
 """Wait after a pair's first failed fetch, doubled after each further one."""
 RETRY_MAX_WAIT = datetime.timedelta(days=1)
 """Maximum wait between two fetches of one failing pair."""
+OUTAGE_STREAK = 5
+"""Pairs in a row that fail every retry with 5xx before a run stops.
+
+It exceeds the default of 4 concurrent requests, so the few pairs that ESI
+always responds to with 5xx, requested together, do not stop a run."""
 
 _SELECT_PENDING = NamedSql(
     "pending.select",
@@ -107,6 +119,12 @@ _MARK_UNAVAILABLE = NamedSql(
     " AS u(killmail_id, killmail_hash, error)"
     " WHERE k.killmail_id = u.killmail_id AND k.killmail_hash = u.killmail_hash"
     " AND k.state = 'pending'",
+)
+_COUNT_DUE_AFTER = NamedSql(
+    "pending.count_due_after",
+    "SELECT count(*) FROM killmail_index"
+    " WHERE state = 'pending' AND killmail_hash IS NOT NULL AND killmail_id > %s"
+    " AND (next_try_at IS NULL OR next_try_at <= now())",
 )
 _COUNT_PENDING = NamedSql(
     "pending.count", "SELECT count(*) FROM killmail_index WHERE state = 'pending'"
@@ -171,6 +189,9 @@ class PendingSummary:
     still_pending: int | None = None
     """Killmails pending in the whole database after the run, or None if
     not counted."""
+    not_tried: int = 0
+    """Due pairs the run did not request because it stopped early; they
+    stay pending without a wait."""
 
     @property
     def stopped_early(self) -> bool:
@@ -182,16 +203,24 @@ class PendingSummary:
             f"{self.requested:,} requested, {self.stored:,} stored,"
             f" {self.invalid:,} invalid, {self.failed:,} failed"
         )
-        if self.errors:
-            listed = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
-            own_failures = self.failed - self.unavailable_failed
-            more = own_failures - sum(count for _, count in self.errors)
-            if more > 0:
-                listed += f" and {more:,} more"
+        listed = ", ".join(f"{count:,} × {error}" for error, count in self.errors)
+        own_failures = self.failed - self.unavailable_failed
+        more = own_failures - sum(count for _, count in self.errors)
+        if self.errors and more > 0:
+            listed += f" and {more:,} more"
+        if self.unavailable_failed:
+            listed += ", " if listed else ""
+            listed += (
+                f"{self.unavailable_failed:,} × ESI unavailable, tried again"
+                " without a wait"
+            )
+        if listed:
             text += f" ({listed})"
         if self.stop_reason is not None:
+            untried = "pair was" if self.not_tried == 1 else "pairs were"
             text += (
-                f" (stopped early because {self.stop_reason}; the rest stay pending)"
+                f" (stopped early because {self.stop_reason};"
+                f" {self.not_tried:,} due {untried} not tried and stay pending)"
             )
         if self.still_pending is not None:
             text += f"; {self.still_pending:,} still pending in total"
@@ -269,6 +298,9 @@ class _Outcomes:
     cut_short: int = 0
     """Pairs left as they were because the run stopped before they were sent."""
     unavailable: EsiUnavailable | None = None
+    """The failure that stopped the run, or None if ESI did not fail as a whole."""
+    answered: bool = False
+    """True once ESI responded to a pair of the run with a status other than 5xx."""
 
 
 def fetch_pending(
@@ -292,10 +324,11 @@ def fetch_pending(
         workers: concurrent ESI requests.
         import_bodies: the import function, replaceable in tests.
     """
-    requested = stored = failed = unavailable_failed = 0
+    requested = stored = failed = unavailable_failed = not_tried = 0
     invalid_ids: list[int] = []
     errors: collections.Counter[str] = collections.Counter()
     stop_reason: str | None = None
+    answered = False
     last_id = 0
     with (
         operation("pending.fetch"),
@@ -312,7 +345,8 @@ def fetch_pending(
             if not pairs:
                 break
             last_id = pairs[-1].killmail_id
-            outcomes = _fetch_all(pool, client, pairs)
+            outcomes = _fetch_all(pool, client, pairs, answered=answered)
+            answered = outcomes.answered
             requested += len(pairs) - outcomes.cut_short
             stored_now, rejected = _import(db, outcomes, after_batch, import_bodies)
             stored += stored_now
@@ -326,11 +360,15 @@ def fetch_pending(
             unavailable_failed += len(outcomes.unavailable_failed)
             if outcomes.unavailable is not None:
                 stop_reason = _stop_reason(outcomes.unavailable)
+                later = int(db.fetch_value(_COUNT_DUE_AFTER, (last_id,)) or 0)
+                not_tried = outcomes.cut_short + later
+                if limit is not None:
+                    not_tried = min(not_tried, limit - requested)
                 log.warning(
-                    "stopped fetching pending killmails because %s; %d pairs of"
-                    " this batch were not tried and stay pending",
+                    "stopped fetching pending killmails because %s; %d due"
+                    " pairs were not tried in this run and stay pending",
                     stop_reason,
-                    outcomes.cut_short,
+                    not_tried,
                 )
                 break
     _warn_invalid(invalid_ids)
@@ -347,6 +385,7 @@ def fetch_pending(
         next_try_at,
         unavailable_failed,
         still_pending,
+        not_tried,
     )
     if requested or waiting:
         log.info("fetched pending killmails: %s", summary)
@@ -417,22 +456,55 @@ def _stop_reason(exc: EsiUnavailable) -> str:
 
 
 def _fetch_all(
-    pool: concurrent.futures.Executor, client: EsiClient, pairs: list[_Pair]
+    pool: concurrent.futures.Executor,
+    client: EsiClient,
+    pairs: list[_Pair],
+    *,
+    answered: bool,
 ) -> _Outcomes:
-    """Fetch the pairs, and stop the rest once one pair fails every retry."""
-    outcomes = _Outcomes()
+    """Fetch the pairs, and stop the rest once ESI fails as a whole.
+
+    ``answered`` is True when ESI responded to a pair earlier in the run.
+    """
+    outcomes = _Outcomes(answered=answered)
     stop = threading.Event()
+    lock = threading.Lock()
+    failures_in_row = 0
 
     def fetch(pair: _Pair) -> bytes:
+        nonlocal failures_in_row
         try:
-            return client.killmail(pair.killmail_id, pair.killmail_hash, cancel=stop)
-        except EsiUnavailable:
+            body = client.killmail(pair.killmail_id, pair.killmail_hash, cancel=stop)
+        except EsiCancelled:
+            raise
+        except EsiUnavailable as exc:
             # Set here, not when the result is read, so that no worker
             # starts another pair in between.
-            stop.set()
+            with lock:
+                failures_in_row += 1
+                if not _is_server_error(exc) or failures_in_row >= OUTAGE_STREAK:
+                    stop.set()
             raise
+        except EsiError:
+            with lock:
+                failures_in_row = 0
+            raise
+        with lock:
+            failures_in_row = 0
+        return body
+
+    # 5xx failures since ESI last responded, in the order they completed.
+    streak: list[tuple[_Pair, str]] = []
+
+    def note_answer() -> None:
+        outcomes.answered = True
+        if outcomes.unavailable is None:
+            # ESI responded after them, so these pairs failed on their own.
+            outcomes.failed.extend(streak)
+            streak.clear()
 
     futures = {pool.submit(fetch, p): p for p in pairs}
+    last_failure: EsiUnavailable | None = None
     for future in concurrent.futures.as_completed(futures):
         pair = futures[future]
         if future.cancelled():
@@ -455,25 +527,47 @@ def _fetch_all(
                 exc.message,
             )
             outcomes.invalid.append((pair, exc.message))
+            note_answer()
             continue
         except EsiUnavailable as exc:
-            outcomes.unavailable_failed.append((pair, exc.message))
-            if outcomes.unavailable is None:
+            log.debug("fetching killmail %d failed: %s", pair.killmail_id, exc.message)
+            last_failure = exc
+            if outcomes.unavailable is not None:
+                outcomes.unavailable_failed.append((pair, exc.message))
+                continue
+            streak.append((pair, exc.message))
+            if stop.is_set():
                 outcomes.unavailable = exc
+                outcomes.unavailable_failed.extend(streak)
+                streak.clear()
                 for waiting in futures:
                     waiting.cancel()
             continue
         except EsiError as exc:
             log.debug("fetching killmail %d failed: %s", pair.killmail_id, exc.message)
             outcomes.failed.append((pair, exc.message))
+            note_answer()
             continue
+        note_answer()
         problem = _body_problem(pair, body)
         if problem is not None:
             log.debug("ESI body of killmail %d: %s", pair.killmail_id, problem)
             outcomes.failed.append((pair, problem))
             continue
         outcomes.bodies.append((pair, body))
+    if streak:
+        if outcomes.answered:
+            outcomes.failed.extend(streak)
+        else:
+            # ESI responded to no pair of the run so far: the fault is ESI's.
+            outcomes.unavailable_failed.extend(streak)
+            outcomes.unavailable = last_failure
     return outcomes
+
+
+def _is_server_error(exc: EsiUnavailable) -> bool:
+    """Return True for a 5xx, which can concern one killmail only."""
+    return exc.status is not None and exc.status >= 500
 
 
 _NOT_A_KILLMAIL = "ESI returned a body that is not a killmail"
