@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime
 import json
 import logging
 import math
@@ -491,22 +492,34 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
             ) from None
         finally:
             printer.close()
-        still_pending = count_pending(db) if offline else None
-    # Online, the fetch summary gives the total still pending.
+        still_pending = count_pending(db)
+    # Online, the fetch summary already tells what is still pending.
     hint = (
-        describe_pending_hint(still_pending, offline_because) if still_pending else None
+        describe_pending_hint(still_pending, offline_because)
+        if offline and still_pending
+        else None
     )
     if args.json:
         result = summary.as_dict()
         result["still_pending"] = still_pending
         result["offline_because"] = offline_because
         result["pending_hint"] = hint
-        print(json.dumps(result, default=str))
+        print(json.dumps(result, default=json_value))
     else:
         print_summary(summary, sys.stdout)
         if hint is not None:
             print(hint)
     return 1 if summary.rejected or summary.not_updated else 0
+
+
+def json_value(value: object) -> object:
+    """Return a JSON-ready form of a value ``json`` cannot encode.
+
+    Timestamps become ISO 8601 text (``2026-12-06T00:40:38+00:00``).
+    """
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return str(value)
 
 
 def offline_cause(args: argparse.Namespace, settings: Settings) -> str | None:
@@ -552,7 +565,7 @@ def run_fetch_pending(
     with open_database(settings) as db:
         fetched = fetcher(db, default_hooks())
     if args.json:
-        print(json.dumps(dataclasses.asdict(fetched), default=str))
+        print(json.dumps(dataclasses.asdict(fetched), default=json_value))
     else:
         print(f"fetched pending bodies from ESI: {fetched}")
     return 1 if fetched.stopped_early else 0
