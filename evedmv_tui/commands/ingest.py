@@ -14,12 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable
-from evedmv_tui.config import Settings, default_config_file
+from evedmv_tui.config import Settings, default_config_file, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
@@ -34,8 +35,10 @@ from evedmv_tui.ingest.importer import (
 )
 from evedmv_tui.ingest.pending import (
     FETCH_PENDING_COMMAND,
+    OfflineSetting,
     count_pending,
     describe_pending_hint,
+    join_words,
 )
 from evedmv_tui.ingest.rejects import (
     RejectRow,
@@ -458,9 +461,9 @@ class ImportInterrupted(EvedmvError):
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
-    offline_because = offline_cause(args, settings)
+    in_force = offline_settings(args, settings)
     if args.pending:
-        return run_fetch_pending(args, settings, offline_because)
+        return run_fetch_pending(args, settings, in_force)
     if not args.paths:
         raise ConfigError(
             "missing PATH",
@@ -468,7 +471,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
             "give one or more paths, or --pending to fetch the bodies of the"
             " pending killmails without reading a file",
         )
-    offline = offline_because is not None
+    offline = bool(in_force) or settings.offline
     fetcher = None if offline else pending_fetcher(settings)
     printer = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty())
     with printer.apart_from_logs(), open_database(settings) as db:
@@ -493,16 +496,18 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             printer.close()
         still_pending = count_pending(db)
-    # Online, the fetch summary already tells what is still pending.
+    # Online, the fetch summary already counts the killmails still pending.
     hint = (
-        describe_pending_hint(still_pending, offline_because)
+        describe_pending_hint(still_pending, in_force)
         if offline and still_pending
         else None
     )
     if args.json:
         result = summary.as_dict()
         result["still_pending"] = still_pending
-        result["offline_because"] = offline_because
+        result["offline_because"] = (
+            join_words([setting.name for setting in in_force]) or None
+        )
         result["pending_hint"] = hint
         print(json.dumps(result, default=json_value))
     else:
@@ -522,23 +527,57 @@ def json_value(value: object) -> object:
     return str(value)
 
 
-def offline_cause(args: argparse.Namespace, settings: Settings) -> str | None:
-    """Return the setting that makes this command offline, or None if online."""
+# The words evedmv_tui.config reads as true for a boolean setting.
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def offline_settings(
+    args: argparse.Namespace, settings: Settings
+) -> list[OfflineSetting]:
+    """Return every setting in force that makes this command offline.
+
+    The environment variable overrides the config file, so the file's
+    ``offline = true`` is in force unless EVEDMV_OFFLINE is set.
+    """
+    found: list[OfflineSetting] = []
     if getattr(args, "offline", False):
-        return "--offline"
+        found.append(OfflineSetting("--offline", "leave out --offline"))
     if not settings.offline:
-        return None
+        return found
     if getattr(args, "global_offline", False):
-        return "the global --offline"
+        found.append(
+            OfflineSetting("the global --offline", "leave out the global --offline")
+        )
     value = os.environ.get("EVEDMV_OFFLINE", "")
     if value:
-        return f"EVEDMV_OFFLINE={value}"
+        if value.strip().lower() in _TRUE_WORDS:
+            found.append(
+                OfflineSetting(f"EVEDMV_OFFLINE={value}", "unset EVEDMV_OFFLINE")
+            )
+        return found
     config_file = getattr(args, "config", None) or default_config_file()
-    return f"offline = true in {config_file}"
+    if _config_file_offline(Path(config_file)):
+        found.append(
+            OfflineSetting(
+                f"offline = true in {config_file}",
+                f"set offline = false in {config_file}",
+            )
+        )
+    return found
+
+
+def _config_file_offline(path: Path) -> bool:
+    """Return True when the config file alone sets ``offline = true``."""
+    if not path.exists():
+        return False
+    try:
+        return load_settings(config_file=path, environ={}).offline
+    except ConfigError:
+        return False
 
 
 def run_fetch_pending(
-    args: argparse.Namespace, settings: Settings, offline_because: str | None
+    args: argparse.Namespace, settings: Settings, in_force: Sequence[OfflineSetting]
 ) -> int:
     """Fetch the bodies of the pending killmails from ESI, reading no file."""
     if args.paths:
@@ -548,12 +587,17 @@ def run_fetch_pending(
             "leave out --pending to import the files; an import fetches the"
             " pending bodies after reading them",
         )
-    if offline_because is not None:
+    if in_force or settings.offline:
+        names = join_words([setting.name for setting in in_force]) or "a setting"
+        steps = join_words([setting.undo for setting in in_force])
         raise ConfigError(
             "offline",
-            f"fetching pending bodies contacts ESI, and {offline_because} makes"
-            " this command offline",
-            f"run '{FETCH_PENDING_COMMAND}' without {offline_because}",
+            f"fetching pending bodies contacts ESI, and {names}"
+            f" {'makes' if len(in_force) < 2 else 'together make'} this command"
+            " offline",
+            f"{steps}, then run '{FETCH_PENDING_COMMAND}' again"
+            if steps
+            else f"run '{FETCH_PENDING_COMMAND}' online",
         )
     fetcher = pending_fetcher(settings)
     if fetcher is None:

@@ -250,11 +250,28 @@ def count_pending(db: Database) -> int:
     return int(db.fetch_value(_COUNT_PENDING) or 0)
 
 
-def describe_pending_hint(pending: int, offline_because: str | None = None) -> str:
+@dataclasses.dataclass(frozen=True, slots=True)
+class OfflineSetting:
+    """A setting in force that makes a command offline."""
+
+    name: str
+    """The setting as given, such as ``EVEDMV_OFFLINE=1``."""
+    undo: str
+    """The step that lifts it, such as ``unset EVEDMV_OFFLINE``."""
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Return ``a``, ``a and b`` or ``a, b and c``."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def describe_pending_hint(pending: int, offline: Sequence[OfflineSetting] = ()) -> str:
     """Return what pending means and the command that fetches the bodies.
 
-    ``offline_because`` names the setting that made this run offline, if
-    one did; without it the text names every setting that does.
+    ``offline`` lists the settings in force that made this run offline;
+    without them the text names every setting that can.
     """
     noun = "killmail is" if pending == 1 else "killmails are"
     text = (
@@ -262,10 +279,13 @@ def describe_pending_hint(pending: int, offline_because: str | None = None) -> s
         f" fetched from ESI yet. Run '{FETCH_PENDING_COMMAND}' to fetch"
         f" {'it' if pending == 1 else 'them'}"
     )
-    if offline_because is not None:
+    if offline:
+        names = join_words([setting.name for setting in offline])
+        verb = "made" if len(offline) == 1 else "together made"
+        steps = join_words([setting.undo for setting in offline])
         return (
-            f"{text}; {offline_because} made this run offline, and fetching"
-            " contacts ESI, so run it without that setting."
+            f"{text}; {names} {verb} this run offline, and fetching contacts"
+            f" ESI, so first {steps}."
         )
     return (
         f"{text}; it contacts ESI, so it is refused while offline ({OFFLINE_SETTINGS})."
