@@ -351,18 +351,22 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
     """Write a per-file table and the totals."""
     if len(summary.files) > 1:
         for item in summary.files:
+            unreadable = [item] if item.unreadable else []
             stream.write(
                 f"{printable(item.path)}: {item.read:,} read,"
                 f" {item.inserted:,} inserted, {item.updated:,} updated,"
                 f" {item.duplicates:,} duplicates,"
-                f" {item.pending:,} pending, {item.rejected:,} rejected\n"
+                f" {item.pending:,} pending,"
+                f" {_rejects_text(item.rejected, unreadable)}\n"
             )
+    unreadable = [f for f in summary.files if f.unreadable]
     stream.write(
         f"imported {count_noun(len(summary.files), 'file')}"
         f" in {summary.seconds:.1f} s:"
         f" {summary.read:,} read, {summary.inserted:,} inserted,"
         f" {summary.updated:,} updated, {summary.duplicates:,} duplicates,"
-        f" {summary.pending:,} pending, {summary.rejected:,} rejected\n"
+        f" {summary.pending:,} pending,"
+        f" {_rejects_text(summary.rejected, unreadable)}\n"
     )
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
@@ -378,6 +382,34 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " above). The killmails are stored; run 'evedmv repair' to update"
             " battles and entity totals\n"
         )
+
+
+def _rejects_text(rejected: int, unreadable: Sequence[FileSummary]) -> str:
+    """Return the rejected records, then the damaged and unreadable files.
+
+    The reject of a file's unreadable rest is not a record read, so it is
+    named as a file, and the counts before it add up to ``read``.
+    """
+    text = f"{rejected - len(unreadable):,} rejected"
+    damaged = sum(1 for f in unreadable if f.damaged)
+    if damaged:
+        text += f", {count_noun(damaged, 'file')} damaged"
+    if len(unreadable) > damaged:
+        text += f", {count_noun(len(unreadable) - damaged, 'file')} unreadable"
+    return text
+
+
+def _rejects_opening(summary: ImportSummary) -> str:
+    """Return "2 records rejected and 1 file damaged", leaving out a zero."""
+    unreadable = [f for f in summary.files if f.unreadable]
+    damaged = sum(1 for f in unreadable if f.damaged)
+    records = summary.rejected - len(unreadable)
+    parts = [f"{count_noun(records, 'record')} rejected"] if records else []
+    if damaged:
+        parts.append(f"{count_noun(damaged, 'file')} damaged")
+    if len(unreadable) > damaged:
+        parts.append(f"{count_noun(len(unreadable) - damaged, 'file')} unreadable")
+    return join_words(parts)
 
 
 def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
@@ -421,9 +453,7 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
         advice = f" See {listing} for the byte where reading stopped"
     else:
         advice = f" See {listing}"
-    stream.write(
-        f"{count_noun(summary.rejected, 'record')} rejected; {stored}.{advice}\n"
-    )
+    stream.write(f"{_rejects_opening(summary)}; {stored}.{advice}\n")
     if damaged:
         pronoun = "it" if len(damaged) == 1 else "them"
         stream.write(

@@ -103,6 +103,15 @@ class FileSummary:
     """The reason nothing of the file was read, and what to do, for a file
     whose name promises a compressor its content lacks."""
 
+    @property
+    def unreadable(self) -> bool:
+        """True when all or the rest of the file could not be read.
+
+        Such a file has one reject that is not a record read: ``rejected``
+        counts it, ``read`` does not.
+        """
+        return self.damaged or self.misnamed is not None
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImportSummary:
@@ -119,6 +128,7 @@ class ImportSummary:
     pending: int
     """New references whose body must still be fetched from ESI."""
     rejected: int
+    """Rejected records, plus one reject per file in :attr:`unreadable_files`."""
     files: tuple[FileSummary, ...] = ()
     import_id: int | None = None
     seconds: float = 0.0
@@ -129,6 +139,11 @@ class ImportSummary:
     (``battles``, ``entity totals``, ``watch matches``). 'evedmv repair'
     updates battles and totals."""
 
+    @property
+    def unreadable_files(self) -> int:
+        """Files that could not be read to the end, each with one reject."""
+        return sum(1 for f in self.files if f.unreadable)
+
     def as_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready values."""
         result: dict[str, Any] = {
@@ -138,6 +153,7 @@ class ImportSummary:
             "duplicates": self.duplicates,
             "pending": self.pending,
             "rejected": self.rejected,
+            "unreadable_files": self.unreadable_files,
             "import_id": self.import_id,
             "seconds": round(self.seconds, 3),
             "files": [dataclasses.asdict(f) for f in self.files],
