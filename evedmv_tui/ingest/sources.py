@@ -7,8 +7,9 @@ places only. A folder contributes the files whose names end in a killmail
 format (:func:`is_killmail_name`), and a file named as compressed that does
 not start with that compressor's magic bytes is rejected as misnamed
 (:class:`MisnamedFile`), with the name to rename it to when it holds JSON
-text or a tar archive. Every reader streams, so memory stays bounded by the
-largest single document, whatever the size of the input.
+text, a tar archive, or another compressor's stream. Every reader streams,
+so memory stays bounded by the largest single document, whatever the size
+of the input.
 """
 
 from __future__ import annotations
@@ -452,6 +453,17 @@ class _AheadReader(io.RawIOBase):
                 yield chunk, fed
 
 
+def _signature_compressor(head: bytes) -> str | None:
+    """Return the compressor whose signature ``head`` starts with, or None."""
+    if head.startswith(b"BZh"):
+        return "bzip2"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
+
+
 def _decompressed(
     stream: io.BufferedReader[_CountingReader], *, ahead: bool = False
 ) -> (
@@ -519,6 +531,7 @@ class FileReader:
         with self.path.open("rb") as handle:
             self._counter = _CountingReader(handle)
             stream = io.BufferedReader(self._counter, _CHUNK)
+            self._check_compressor(stream)
             decompressed = _decompressed(stream, ahead=self.decompress_ahead)
             if isinstance(decompressed, io.BufferedReader):
                 self._ahead = decompressed.raw
@@ -528,6 +541,25 @@ class FileReader:
             else:
                 with decompressed:
                     yield from self._container(decompressed, whole_size=None)
+
+    def _check_compressor(self, stream: Peekable) -> None:
+        """Raise MisnamedFile when the name promises another compressor.
+
+        Such a file is rejected, not read with the compressor its signature
+        shows, so that a name never hides what a file contains.
+        """
+        named = _compressor_named(self.path.name)
+        found = _signature_compressor(stream.peek(6)[:6])
+        if named is None or found is None or found == named:
+            return
+        self._misnamed = True
+        new_name = _renamed_compressed(self.path.name, found)
+        raise MisnamedFile(
+            "misnamed file",
+            f"{self.name} is not a {named} archive but a {found} archive,"
+            f" although its name ends in a {named} suffix",
+            f"rename it to {new_name} and import it again",
+        )
 
     def _check_not_compressed(self, stream: Peekable) -> None:
         """Raise MisnamedFile when the name promises compression the bytes lack."""
@@ -589,6 +621,26 @@ def _content_kind(head: bytes) -> tuple[str, str] | None:
     if text[:1] in (b"{", b"["):
         return "plain JSON text", ".json"
     return None
+
+
+_TAR_SUFFIX_OF = {"bzip2": ".tbz2", "gzip": ".tgz", "xz": ".txz"}
+
+
+def _renamed_compressed(name: str, compressor: str) -> str:
+    """Return ``name`` with its compressor suffix replaced by ``compressor``'s.
+
+    ``a.json.gz`` becomes ``a.json.bz2`` for bzip2, and ``a.tgz`` becomes
+    ``a.tbz2``; the case of the rest of the name is kept.
+    """
+    lower = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)] + _TAR_SUFFIX_OF[compressor]
+    right = {named: suffix for suffix, named in COMPRESSED_SUFFIXES.items()}
+    for suffix in COMPRESSED_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)] + right[compressor]
+    return name
 
 
 def _renamed(name: str, suffix: str) -> str:
