@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from evedmv_tui.battles.export import (
+    THIRD_PARTY_MARK,
     isk_total_text,
     render_discord,
     render_markdown,
@@ -149,13 +150,13 @@ def test_side_heading_keeps_mark_whole(width: int, expected: str) -> None:
     """
     label = "#99005338" if width == 26 else LONG_NAME
 
-    title = _side_title(3, label, True, width)
+    title = _side_title(3, label, THIRD_PARTY_MARK, width)
 
     assert title == expected
     assert len(title) <= width
 
 
 def test_side_heading_without_mark_is_cut() -> None:
-    title = _side_title(1, LONG_NAME, False, 26)
+    title = _side_title(1, LONG_NAME, "", 26)
 
     assert title == "Side 1: Goonswarm Federat…"

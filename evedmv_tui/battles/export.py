@@ -15,6 +15,8 @@ from evedmv_tui.widgets import text as text_format
 FORMATS = ("text", "json", "markdown", "discord")
 THIRD_PARTY_MARK = " (third party)"
 """Mark after the name of a side that is not one of the two principal sides."""
+VICTIMS_MARK = " (victims only)"
+"""Mark after the name of a side whose members attacked no one in the battle."""
 DISCORD_LIMIT = 2000
 """Discord's maximum message length, in characters."""
 DISCORD_TITLE_MAX = 300
@@ -30,6 +32,13 @@ def render(report: BattleReport, fmt: str) -> str:
         "discord": render_discord,
     }
     return renderers[fmt](report)
+
+
+def side_mark(side: Mapping[str, Any]) -> str:
+    """Return the mark after a side's name: third party, victims only or none."""
+    if side.get("victims_only"):
+        return VICTIMS_MARK
+    return THIRD_PARTY_MARK if side.get("third_party") else ""
 
 
 def efficiency_text(side: Mapping[str, Any]) -> str:
@@ -146,8 +155,7 @@ def render_text(report: BattleReport) -> str:
     lines = [_title(report), _status(report), ""]
     for side in report.sides:
         number = side["side"]
-        tag = THIRD_PARTY_MARK if side["third_party"] else ""
-        lines.append(f"Side {number}: {report.side_label(number)}{tag}")
+        lines.append(f"Side {number}: {report.side_label(number)}{side_mark(side)}")
         lines.append(
             f"  {pilots_text(side)}  ships lost {side['ships_lost']:,}"
             f"  ISK lost {format_isk(side['isk_lost'])}"
@@ -350,9 +358,7 @@ def render_markdown(report: BattleReport) -> str:
     lines.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for side in report.sides:
         number = side["side"]
-        name = report.side_label(number)
-        if side["third_party"]:
-            name += THIRD_PARTY_MARK
+        name = report.side_label(number) + side_mark(side)
         lines.append(
             f"| {number} | {_cell(name)} | {pilots_text(side).removeprefix('pilots ')}"
             f" | {side['ships_lost']:,}"
@@ -380,8 +386,7 @@ def render_discord(report: BattleReport) -> str:
     rows = []
     for side in report.sides:
         number = side["side"]
-        mark = THIRD_PARTY_MARK if side["third_party"] else ""
-        name = _discord_code(report.side_label(number), 28, mark)
+        name = _discord_code(report.side_label(number), 28, side_mark(side))
         efficiency, qualifier = _efficiency_parts(side)
         rows.append(
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"

@@ -13,6 +13,9 @@ Conventions:
   whose opponents are both principal sides. Kills of third-party ships do
   not raise a principal side's efficiency: efficiency = ISK destroyed of
   opponents / (that + ISK lost).
+- A side of victims only (see ``SideAssignment.victim_sides``) is neither a
+  principal side nor a third party. Its opponents are the sides that shot
+  its ships, and it has no efficiency, since it attacked no one.
 - A pilot who reships counts once as a pilot, and once per hull in ships
   fielded (a hull seen as attacker or victim). Every lost ship was fielded:
   a pilot who loses the same ship type twice fielded two hulls of it, and
@@ -239,7 +242,9 @@ def build_metrics(
 
     numbers = sorted(per_side)
     involvement = {n: per_side[n].isk_lost + per_side[n].isk_destroyed for n in numbers}
-    principal = sorted(numbers, key=lambda n: (-involvement[n], n))[:2]
+    victims = sides.victim_sides
+    fighting = [n for n in numbers if n not in victims]
+    principal = sorted(fighting, key=lambda n: (-involvement[n], n))[:2]
     side_rows = []
     for number in numbers:
         side = per_side[number]
@@ -248,7 +253,7 @@ def build_metrics(
         else:
             opponents = _third_party_opponents(number, per_side) or list(principal)
         against = sum(side.isk_destroyed_by_victim_side.get(n, 0.0) for n in opponents)
-        denominator = against + side.isk_lost
+        denominator = against + side.isk_lost if number not in victims else 0.0
         fielded: collections.Counter[str] = collections.Counter()
         roles_present: collections.Counter[str] = collections.Counter()
         hull_counts = _fielded_hulls(side)
@@ -260,7 +265,8 @@ def build_metrics(
         side_rows.append(
             {
                 "side": number,
-                "third_party": number not in principal,
+                "third_party": number not in principal and number not in victims,
+                "victims_only": number in victims,
                 "opponents": opponents,
                 "pilots": len(side.pilots),
                 "ships_fielded": sum(hull_counts.values()),

@@ -24,6 +24,11 @@ moving. Everything is ordered by value and then by id, so the same kills
 always give the same sides. A unit without any contact keeps a side of its
 own, which the side count leaves out.
 
+Where two or more sides attacked, a side whose units never attacked anyone
+in the battle and only lost ships (a pilot caught on its own, a structure)
+took no part in their fight: it is a group of victims, numbered after every
+side that attacked, and the side count leaves it out too.
+
 User overrides are applied afterwards, in the order they were made, and
 only then are the sides numbered from 1 by ISK destroyed.
 """
@@ -33,7 +38,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence, Set
 from typing import TypeVar
 
 from evedmv_tui.battles.model import (
@@ -53,9 +58,11 @@ ENEMY_OF_ENEMY = 0.1
 """Share of a common enemy's hostility that draws two units together."""
 _MAX_PASSES = 20
 FELLOW_PAIRWISE = 12
+"""Attackers of a kill, by damage, whose fellowship is counted pairwise."""
 NO_CONTACT = "no player contact"
 """Reason of an entity with neither hostility nor fellowship."""
-"""Attackers of a kill, by damage, whose fellowship is counted pairwise."""
+VICTIM_ONLY = "only lost ships"
+"""Start of the reason of an entity that attacked no one in the battle."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,6 +117,8 @@ class SideAssignment:
     entities: tuple[EntitySide, ...]
     side_count: int
     confidence: float
+    victim_sides: frozenset[int] = frozenset()
+    """Sides whose members attacked no one and only lost ships; not counted."""
 
     def side_of(
         self,
@@ -135,6 +144,8 @@ class _Weights:
         # ISK of the kills of one actor's ships by another, by (attacker,
         # victim), so kills within one side can be left out after moves.
         self.destroyed: dict[tuple[int, int], float] = collections.defaultdict(float)
+        # Actors seen as a player attacker on any kill, with or without damage.
+        self.attackers: set[int] = set()
 
 
 def _actor(corporation_id: int | None, character_id: int | None) -> int | None:
@@ -225,6 +236,7 @@ def _scan(
     hostility = weights.hostility
     destroyed = weights.destroyed
     fellowship = weights.fellowship
+    attackers = weights.attackers
     negligible = params.negligible_damage_share
     npc_characters = NPC_CHARACTERS
     for kill in kills:
@@ -269,6 +281,7 @@ def _scan(
             if actor is None:
                 actor = actor_of[key] = note(*key)
                 assert actor is not None
+            attackers.add(actor)
             share = damage / total_damage
             if (damage > 0 and damage >= threshold) if top > 0 else final_blow:
                 significant.add(actor)
@@ -501,15 +514,25 @@ def assign_sides(
     _follow_moved_actors(
         weights, people, unit_sides, corporation_sides, character_sides
     )
+    victim_sides = _victim_sides(
+        weights, people, unit_sides, corporation_sides, character_sides, overridden
+    )
     number = _number_sides(
-        weights, people, unit_sides, corporation_sides, character_sides
+        weights, people, unit_sides, corporation_sides, character_sides, victim_sides
     )
     _renumber(unit_sides, number)
     _renumber(corporation_sides, number)
     _renumber(character_sides, number)
     _renumber(overridden, number)
+    victim_sides = {number[side] for side in victim_sides}
     side_count = _count_sides_in_contact(
-        weights, people, unit_sides, corporation_sides, character_sides, overridden
+        weights,
+        people,
+        unit_sides,
+        corporation_sides,
+        character_sides,
+        overridden,
+        victim_sides,
     )
     entities, unit_entities = _describe(
         weights,
@@ -531,6 +554,7 @@ def assign_sides(
         tuple(entities),
         side_count,
         confidence,
+        frozenset(victim_sides),
     )
 
 
@@ -579,20 +603,46 @@ def _follow_moved_actors(
         unit_sides[unit] = side_of_actor[top]
 
 
+def _victim_sides(
+    weights: _Weights,
+    people: _Participants,
+    unit_sides: Mapping[int, int],
+    corporation_sides: Mapping[int, int],
+    character_sides: Mapping[int, int],
+    overridden: Mapping[tuple[str, int], int],
+) -> set[int]:
+    """Return the sides none of whose actors attacked anyone in the battle.
+
+    Where at least two other sides attacked, such a side only lost ships
+    beside their fight, so it is a group of victims rather than a third
+    party. With one attacking side the victims are its opponent, as in a
+    gank, and stay a side of the fight. A side that a user's move made or
+    added to is never a group of victims.
+    """
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    every_side = set(side_of_actor.values())
+    attacking = {side_of_actor[actor] for actor in weights.attackers}
+    if len(attacking) < 2:
+        return set()
+    return every_side - attacking - set(overridden.values())
+
+
 def _number_sides(
     weights: _Weights,
     people: _Participants,
     unit_sides: Mapping[int, int],
     corporation_sides: Mapping[int, int],
     character_sides: Mapping[int, int],
+    victim_sides: Set[int],
 ) -> dict[int, int]:
     """Map the sides, as placed and moved, to numbers from 1 without gaps.
 
     Sides are ranked by ISK destroyed (kills of ships on other sides only),
     then by involvement (hostility with other units), largest first, ties
-    by the smallest id on the side. The ranking runs after the user's
-    moves, so a move that empties a side or makes a new one leaves the
-    numbers in the documented order.
+    by the smallest id on the side. Sides in ``victim_sides`` come after
+    all others. The ranking runs after the user's moves, so a move that
+    empties a side or makes a new one leaves the numbers in the documented
+    order.
     """
     side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
     destroyed: dict[int, float] = collections.defaultdict(float)
@@ -610,7 +660,10 @@ def _number_sides(
     for sides in (unit_sides, corporation_sides, character_sides):
         for entity_id, side in sides.items():
             first_id[side] = min(first_id.get(side, entity_id), entity_id)
-    ranked = sorted(first_id, key=lambda s: (-destroyed[s], -size[s], first_id[s]))
+    ranked = sorted(
+        first_id,
+        key=lambda s: (s in victim_sides, -destroyed[s], -size[s], first_id[s]),
+    )
     return {side: index + 1 for index, side in enumerate(ranked)}
 
 
@@ -621,12 +674,14 @@ def _count_sides_in_contact(
     corporation_sides: Mapping[int, int],
     character_sides: Mapping[int, int],
     overridden: Mapping[tuple[str, int], int],
+    victim_sides: Set[int],
 ) -> int:
     """Count the sides with player contact or a user's move on them.
 
     An entity without any hostility or fellowship, such as a pilot killed by
     NPCs alone, keeps a side of its own in the report. That side took no part
-    in the fight between players, so the count leaves it out.
+    in the fight between players, so the count leaves it out, as it leaves
+    out the ``victim_sides``.
     """
     side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
     sides = set(overridden.values())
@@ -635,6 +690,7 @@ def _count_sides_in_contact(
             if weight > 0:
                 sides.add(side_of_actor[a])
                 sides.add(side_of_actor[b])
+    sides -= victim_sides
     every_side = {*unit_sides.values(), *corporation_sides.values()}
     every_side.update(character_sides.values())
     return len(sides) if sides else len(every_side)
@@ -756,7 +812,8 @@ def _describe(
                     hostile[s] = hostile.get(s, 0.0) + w
                 for s, w in fellow_by_side[actor].items():
                     fellow[s] = fellow.get(s, 0.0) + w
-        return _evidence(hostile, fellow, side)
+        attacked = not weights.attackers.isdisjoint(actors)
+        return _evidence(hostile, fellow, side, attacked=attacked)
 
     actors_of_unit: dict[int, list[int]] = collections.defaultdict(list)
     for actor, unit in unit_of_actor.items():
@@ -820,13 +877,21 @@ def _describe(
 
 
 def _evidence(
-    hostile: dict[int, float], fellow: dict[int, float], side: int
+    hostile: dict[int, float],
+    fellow: dict[int, float],
+    side: int,
+    *,
+    attacked: bool = True,
 ) -> tuple[float, float, str]:
     """Return the weights for and against ``side`` and the reason text.
 
     ``hostile`` and ``fellow`` map sides to ISK. Both get ``side`` added with
     0 ISK when it is missing, at the end, before the reason ranks the sides.
+    An entity that never ``attacked`` only had its ships shot, so its reason
+    names who shot them rather than sides it fought.
     """
+    if not attacked and any(w > 0 for w in hostile.values()):
+        return _victim_evidence(hostile, fellow, side)
     fellow.setdefault(side, 0.0)
     weight_for = fellow[side] + sum(w for s, w in hostile.items() if s != side)
     hostile.setdefault(side, 0.0)
@@ -863,6 +928,23 @@ def _evidence(
     else:
         reason = NO_CONTACT
     return weight_for, weight_against, reason
+
+
+def _victim_evidence(
+    hostile: dict[int, float], fellow: dict[int, float], side: int
+) -> tuple[float, float, str]:
+    """Return the weights and reason of an entity that only lost ships."""
+    weight_for = fellow.get(side, 0.0) + sum(w for s, w in hostile.items() if s != side)
+    weight_against = hostile.get(side, 0.0) + sum(
+        w for s, w in fellow.items() if s != side
+    )
+    parts = [VICTIM_ONLY]
+    for _, s in sorted((-w, s) for s, w in hostile.items() if w > 0):
+        who = "own side" if s == side else f"side {s}"
+        weight = hostile[s]
+        amount = format_isk(weight) if format_isk(weight) != "0" else "under 1 ISK"
+        parts.append(f"shot by {who} ({amount})")
+    return weight_for, weight_against, "; ".join(parts)
 
 
 def format_isk(value: float) -> str:

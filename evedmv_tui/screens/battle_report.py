@@ -32,6 +32,7 @@ from evedmv_tui.battles.export import (
     missing_value_note,
     pilots_text,
     render,
+    side_mark,
 )
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
 from evedmv_tui.battles.metrics import duration_text
@@ -125,34 +126,34 @@ def isk_total_text(value: float, kills: int, without_value: int) -> str:
     return export_isk_total_text(value, kills, without_value, decimals=2)
 
 
-def _side_title(number: int, label: str, third_party: bool, width: int) -> str:
+def _side_title(number: int, label: str, mark: str, width: int) -> str:
     """Return a side's heading in ``width`` characters.
 
-    The label gives way to a third party's mark, which stays whole unless
-    not one character of the label fits beside it. Where the whole mark would leave the
-    label fewer than ``MIN_LABEL_WIDTH`` characters, the shorter
-    :data:`SHORT_THIRD_PARTY_MARK` takes its place.
+    The label gives way to the side's ``mark``, which stays whole unless
+    not one character of the label fits beside it. Where the whole third-party
+    mark would leave the label fewer than ``MIN_LABEL_WIDTH`` characters, the
+    shorter :data:`SHORT_THIRD_PARTY_MARK` takes its place.
     """
     head = f"Side {number}: "
-    if not third_party:
+    if not mark:
         return truncate(head + label, width)
-    room = width - len(head) - len(THIRD_PARTY_MARK)
+    room = width - len(head) - len(mark)
     if len(label) <= room or room >= MIN_LABEL_WIDTH:
-        return head + truncate(label, room) + THIRD_PARTY_MARK
-    room = width - len(head) - len(SHORT_THIRD_PARTY_MARK)
+        return head + truncate(label, room) + mark
+    if mark == THIRD_PARTY_MARK:
+        mark = SHORT_THIRD_PARTY_MARK
+    room = width - len(head) - len(mark)
     if room > 0:
-        return head + truncate(label, room) + SHORT_THIRD_PARTY_MARK
+        return head + truncate(label, room) + mark
     # Too narrow for any label: the heading is cut as a whole.
-    return truncate(head + label + SHORT_THIRD_PARTY_MARK, width)
+    return truncate(head + label + mark, width)
 
 
 def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
     """Return a side's figures in lines of at most ``width`` characters."""
     number = side["side"]
     text = Text(no_wrap=True, overflow="ellipsis")
-    title = _side_title(
-        number, report.side_label(number), bool(side["third_party"]), width
-    )
+    title = _side_title(number, report.side_label(number), side_mark(side), width)
     text.append(title + "\n", style="bold")
     figures = [f"pilots {side['pilots']:,}"]
     # The note is a figure of its own, so a narrow column wraps before it.
