@@ -10,6 +10,7 @@ variables in ``app.tcss``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -19,6 +20,7 @@ from typing import Any, Literal
 
 from rich.cells import cell_len, set_cell_size
 from textual.app import App, ComposeResult
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -272,7 +274,17 @@ class StatusBar(Widget):
         self._place_message()
 
     def show_state(self, state: StatusState) -> None:
-        """Render ``state`` into the three parts."""
+        """Render ``state`` into the three parts.
+
+        A state that reaches a bar whose parts are gone is skipped. That
+        happens when the app quits right after pushing a screen, because the
+        bar's mount handler, which shows the current state, then runs after
+        the exiting app removed the bar's children.
+        """
+        with contextlib.suppress(NoMatches):
+            self._show_state(state)
+
+    def _show_state(self, state: StatusState) -> None:
         self._set_part(
             "#status-connection",
             state.connection.describe(),
