@@ -17,10 +17,10 @@ against its error limit, so each import must not repeat them all.
 
 Per-pair errors are logged at debug level; a run logs one summary line.
 
-A pair that fails every retry with a 5xx status is counted as failing for
-a reason of its own, and gets a wait like a 404, once ESI responded to another
-pair after it in the same batch: ESI has killmails it always responds to with
-HTTP 500, and without a wait they would be requested first in every run.
+A pair that fails every retry with a 5xx status gets a wait like a 404
+once ESI responded to another pair after it in the same batch. ESI has
+killmails it always responds to with HTTP 500, and without a wait they
+would be requested first in every run.
 ESI counts as failing as a whole when :data:`OUTAGE_STREAK` pairs in a row
 fail with 5xx, or when it responded to no pair of a batch; the run then stops.
 When ESI is unreachable or limiting this client (420, 429), the first pair
