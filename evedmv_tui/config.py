@@ -119,8 +119,10 @@ def _check_url(name: str, value: str, source: str) -> str:
     )
 
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+"""Words a boolean setting reads as true (after stripping and lowercasing)."""
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+"""Words a boolean setting reads as false."""
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -140,9 +142,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
-            if text in _TRUE:
+            if text in TRUE_WORDS:
                 return True
-            if text in _FALSE:
+            if text in FALSE_WORDS:
                 return False
             raise ValueError("give 1, true, yes or on, or 0, false, no or off")
     except ValueError as exc:

@@ -20,7 +20,12 @@ from typing import Any, TextIO
 from evedmv_tui.commands.arguments import BIGINT_MAX, whole
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import printable
-from evedmv_tui.config import Settings, default_config_file, load_settings
+from evedmv_tui.config import (
+    TRUE_WORDS,
+    Settings,
+    default_config_file,
+    load_settings,
+)
 from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.ingest.hooks import BatchHook, default_hooks
 from evedmv_tui.ingest.importer import (
@@ -557,10 +562,6 @@ def json_value(value: object) -> object:
     return str(value)
 
 
-# The words evedmv_tui.config reads as true for a boolean setting.
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-
-
 def offline_settings(
     args: argparse.Namespace, settings: Settings
 ) -> list[OfflineSetting]:
@@ -580,7 +581,7 @@ def offline_settings(
         )
     value = os.environ.get("EVEDMV_OFFLINE", "")
     if value:
-        if value.strip().lower() in _TRUE_WORDS:
+        if value.strip().lower() in TRUE_WORDS:
             found.append(
                 OfflineSetting(f"EVEDMV_OFFLINE={value}", "unset EVEDMV_OFFLINE")
             )
