@@ -115,6 +115,21 @@ def isk_total_text(
     return total + ("+" if without_value else "")
 
 
+def side_isk_lost_text(
+    report: BattleReport, side: Mapping[str, Any], *, decimals: int = 1
+) -> str:
+    """Format a side's ISK lost, marked as :func:`isk_total_text` marks totals.
+
+    Only ISK lost is marked. The report keeps each kill's victim side but
+    not its attackers' sides, so it cannot tell whose ISK destroyed leaves
+    out a kill without a value.
+    """
+    without_value = report.losses_without_value(side["side"])
+    return isk_total_text(
+        side["isk_lost"], side["ships_lost"], without_value, decimals=decimals
+    )
+
+
 def _title(report: BattleReport) -> str:
     regions = report.region_label
     where = report.system_label + (f" ({regions})" if regions else "")
@@ -158,7 +173,7 @@ def render_text(report: BattleReport) -> str:
         lines.append(f"Side {number}: {report.side_label(number)}{side_mark(side)}")
         lines.append(
             f"  {pilots_text(side)}  ships lost {side['ships_lost']:,}"
-            f"  ISK lost {format_isk(side['isk_lost'])}"
+            f"  ISK lost {side_isk_lost_text(report, side)}"
             f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
             f"  efficiency {efficiency_text(side)}"
         )
@@ -271,7 +286,8 @@ def report_document(report: BattleReport) -> dict[str, Any]:
                 "victim_ship_type_id": k.victim_ship_type_id,
                 "ship": report.type_names.get(k.victim_ship_type_id),
                 "ship_type_id": k.victim_ship_type_id,
-                "value": round_isk(k.total_value),
+                # Metrics count a kill valued at 0 as one without a value.
+                "value": round_isk(k.total_value) if k.total_value > 0 else None,
                 "side": k.side_no,
             }
             for k in report.killmails
@@ -362,7 +378,8 @@ def render_markdown(report: BattleReport) -> str:
         lines.append(
             f"| {number} | {_cell(name)} | {pilots_text(side).removeprefix('pilots ')}"
             f" | {side['ships_lost']:,}"
-            f" | {format_isk(side['isk_lost'])} | {format_isk(side['isk_destroyed'])}"
+            f" | {side_isk_lost_text(report, side)}"
+            f" | {format_isk(side['isk_destroyed'])}"
             f" | {efficiency_text(side)} |"
         )
     note = missing_value_note(report)
@@ -390,7 +407,7 @@ def render_discord(report: BattleReport) -> str:
         efficiency, qualifier = _efficiency_parts(side)
         rows.append(
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"
-            f" {format_isk(side['isk_lost']):>7} {efficiency:>6}{qualifier}"
+            f" {side_isk_lost_text(report, side):>7} {efficiency:>6}{qualifier}"
         )
     notes = []
     if any(side["pilots"] == 0 and side["ships_lost"] > 0 for side in report.sides):

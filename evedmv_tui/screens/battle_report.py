@@ -32,6 +32,7 @@ from evedmv_tui.battles.export import (
     missing_value_note,
     pilots_text,
     render,
+    side_isk_lost_text,
     side_mark,
 )
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
@@ -162,13 +163,7 @@ def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -
     figures += [
         f"fielded {side['ships_fielded']:,}",
         f"lost {side['ships_lost']:,}",
-        # Only ISK lost is marked. The report keeps each kill's victim side
-        # but not its attackers' sides, so it cannot tell whose ISK destroyed
-        # leaves out a kill without a value.
-        "ISK lost "
-        + isk_total_text(
-            side["isk_lost"], side["ships_lost"], report.losses_without_value(number)
-        ),
+        "ISK lost " + side_isk_lost_text(report, side, decimals=2),
         f"destroyed {format_isk(side['isk_destroyed'])}",
         f"loot {format_isk(side['loot_dropped'])}",
     ]
