@@ -1521,8 +1521,8 @@ def assert_labels_keep_values(lines: list[str], width: int) -> None:
 
 
 def test_side_text_keeps_labels_with_values() -> None:
-    """In a narrow column a label stays on the line of its value, and a long
-    title ends in an ellipsis instead of wrapping.
+    """In a narrow column a label stays on the line of its value, and a
+    title too long for one line puts the side's name, whole, on the next.
 
     Three sides at 80 columns used to read ``efficiency 41.4%  loot`` on one
     line and ``3.75b`` on the next, and wrapped ``(third`` from ``party)``.
@@ -1557,7 +1557,7 @@ def test_side_text_keeps_labels_with_values() -> None:
     width = 24
     lines = _side_text(FakeReport(), side, width).plain.splitlines()  # type: ignore[arg-type]
 
-    assert lines[0] == "Side 3: #99… (3rd party)"
+    assert lines[:2] == ["Side 3 (third party)", "#99004901 +12"]
     assert_labels_keep_values(lines, width)
     assert "pilots 1,234" in lines
     assert "fielded 1,301  lost 99" in lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,11 +77,15 @@ TIMELINE_TITLES = {
 TIMELINE_MAX_MINUTES = 7 * 24 * 60
 """Minutes of timeline a plot keeps; a longer battle shows its last week."""
 SIDE_MIN_WIDTH = 26
+"""Columns a side needs to be read next to the others."""
 SHORT_THIRD_PARTY_MARK = " (3rd party)"
 """Third-party mark of a side heading too narrow for the whole one."""
 MIN_LABEL_WIDTH = 8
-"""Characters of a side's label that a heading keeps beside the whole mark."""
-"""Columns a side needs to be read next to the others."""
+"""Characters of a side's name that a one-line heading keeps beside its mark."""
+_OTHER_UNITS = re.compile(r" \+\d+$")
+"""End of a side's label that counts its other units, as in ``Name +2``."""
+_ID_LABEL = re.compile(r"#\d+")
+"""A name shown as an id, because the name is not stored."""
 ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
 """Actions that act on the entities tab only."""
 REPORT_ACTIONS = frozenset(
@@ -128,26 +133,36 @@ def isk_total_text(value: float, kills: int, without_value: int) -> str:
 
 
 def _side_title(number: int, label: str, mark: str, width: int) -> str:
-    """Return a side's heading in ``width`` characters.
+    """Return a side's heading in lines of at most ``width`` characters.
 
-    The label gives way to the side's ``mark``, which stays whole unless
-    not one character of the label fits beside it. Where the whole third-party
-    mark would leave the label fewer than ``MIN_LABEL_WIDTH`` characters, the
-    shorter :data:`SHORT_THIRD_PARTY_MARK` takes its place.
+    The heading is one line, ``Side 3: name +2 (third party)``, when the
+    name fits or keeps at least ``MIN_LABEL_WIDTH`` characters beside the
+    count of other units (``+2``) and the side's ``mark``, using the shorter
+    :data:`SHORT_THIRD_PARTY_MARK` where the whole one leaves too little.
+    The count and the mark are never cut, and neither is a name that is an
+    id (``#99003214``). Otherwise the label gets a line of its own under
+    ``Side 3 (third party)``.
     """
     head = f"Side {number}: "
-    if not mark:
-        return truncate(head + label, width)
-    room = width - len(head) - len(mark)
-    if len(label) <= room or room >= MIN_LABEL_WIDTH:
-        return head + truncate(label, room) + mark
+    match = _OTHER_UNITS.search(label)
+    others = match.group() if match else ""
+    name = label[: len(label) - len(others)]
+    is_id = _ID_LABEL.fullmatch(name) is not None
+    marks = [mark]
     if mark == THIRD_PARTY_MARK:
-        mark = SHORT_THIRD_PARTY_MARK
-    room = width - len(head) - len(mark)
-    if room > 0:
-        return head + truncate(label, room) + mark
-    # Too narrow for any label: the heading is cut as a whole.
-    return truncate(head + label + mark, width)
+        marks.append(SHORT_THIRD_PARTY_MARK)
+    for candidate in marks:
+        room = width - len(head) - len(others) - len(candidate)
+        if len(name) <= room:
+            return head + label + candidate
+        if room >= MIN_LABEL_WIDTH and not is_id:
+            return head + truncate(name, room) + others + candidate
+    first = f"Side {number}{marks[0]}"
+    if len(first) > width:
+        first = truncate(f"Side {number}{marks[-1]}", width)
+    # Only a column narrower than the label itself cuts it.
+    second = truncate(name, max(width - len(others), 1)) + others
+    return first + "\n" + truncate(second, width)
 
 
 def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
