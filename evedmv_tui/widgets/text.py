@@ -54,7 +54,7 @@ def truncate(text: str, width: int) -> str:
     return cropped.plain
 
 
-_ISK_UNITS = ((1e3, "k"), (1e6, "m"), (1e9, "b"), (1e12, "t"))
+_ISK_UNITS = ((1.0, ""), (1e3, "k"), (1e6, "m"), (1e9, "b"), (1e12, "t"))
 
 
 def format_isk(value: float | None, decimals: int = 2) -> str:
@@ -69,13 +69,32 @@ def format_isk(value: float | None, decimals: int = 2) -> str:
     if value is None or math.isnan(value):
         return "?"
     magnitude = abs(value)
-    # round(inf) raises OverflowError, but round(inf, 0) returns inf.
-    if round(magnitude, 0) < 1000:
-        return f"{value:.0f}"
-    for scale, suffix in _ISK_UNITS:
-        if round(magnitude / scale, decimals) < 1000:
-            return f"{value / scale:.{decimals}f}{suffix}"
-    # Past the largest unit (999.99t) it would need more digits than a column has.
+    if magnitude >= 1e15 or math.isinf(magnitude):
+        # Past the largest unit (999.99t) it would need more digits than a
+        # column has.
+        return f"{value:.{decimals}e}"
+    # Start at the largest unit not above the amount and format once; only
+    # an amount that rounds up to 1000 of that unit takes the next one.
+    # Battle reports format tens of thousands of amounts, so this avoids a
+    # rounding per unit.
+    index = (
+        0
+        if magnitude < 1e3
+        else 1
+        if magnitude < 1e6
+        else 2
+        if magnitude < 1e9
+        else 3
+        if magnitude < 1e12
+        else 4
+    )
+    for scale, suffix in _ISK_UNITS[index:]:
+        if scale == 1.0:
+            shown = f"{value:.0f}"
+        else:
+            shown = f"{value / scale:.{decimals}f}{suffix}"
+        if not shown.lstrip("-").startswith("1000"):
+            return shown
     return f"{value:.{decimals}e}"
 
 
