@@ -38,6 +38,7 @@ from evedmv_tui.battles.model import (
     NPC_CORPORATIONS,
     Cluster,
     Kill,
+    top_player_damage,
 )
 from evedmv_tui.battles.parameters import BattleParameters
 
@@ -130,14 +131,7 @@ def engagements(kills: Sequence[Kill], params: BattleParameters) -> list[list[Ki
             continue
         player_kills.append((kill, victim))
         damage = kill.attacker_damage
-        top = max(
-            (
-                done
-                for character, done in zip(characters, damage, strict=True)
-                if character is not None and character not in npc_characters
-            ),
-            default=0,
-        )
+        top = top_player_damage(characters, damage)
         threshold = share * top
         final_blows = kill.attacker_final_blows
         alliances = kill.attacker_alliance_ids

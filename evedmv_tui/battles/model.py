@@ -15,6 +15,29 @@ def is_player_character(character_id: int | None) -> bool:
     return character_id is not None and character_id not in NPC_CHARACTERS
 
 
+def top_player_damage(
+    character_ids: Sequence[int | None], damage: Sequence[int]
+) -> int:
+    """Return the largest damage a player attacker did on a kill, 0 for none.
+
+    The top attacker is nearly always a player, which costs one ``max`` and
+    one lookup; only a kill that an NPC or a structure topped is scanned.
+    """
+    if not damage:
+        return 0
+    top = max(damage)
+    if is_player_character(character_ids[damage.index(top)]):
+        return top
+    return max(
+        (
+            done
+            for character_id, done in zip(character_ids, damage, strict=True)
+            if is_player_character(character_id)
+        ),
+        default=0,
+    )
+
+
 def group_of(
     alliance_id: int | None, corporation_id: int | None, character_id: int | None
 ) -> int | None:
@@ -91,16 +114,7 @@ class Kill:
         a sentry gun did most of the damage on. When the players record no
         damage at all, the final blow counts.
         """
-        top = max(
-            (
-                damage
-                for character_id, damage in zip(
-                    self.attacker_character_ids, self.attacker_damage, strict=True
-                )
-                if is_player_character(character_id)
-            ),
-            default=0,
-        )
+        top = top_player_damage(self.attacker_character_ids, self.attacker_damage)
         found = []
         for index, character_id in enumerate(self.attacker_character_ids):
             if not is_player_character(character_id):

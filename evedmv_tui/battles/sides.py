@@ -47,6 +47,7 @@ from evedmv_tui.battles.model import (
     Kill,
     group_of,
     is_player_character,
+    top_player_damage,
     unit_kind,
 )
 from evedmv_tui.battles.parameters import BattleParameters
@@ -253,16 +254,7 @@ def _scan(
         damages = kill.attacker_damage
         total_damage = sum(damages) or 1
         # An attacker is significant as in Kill.significant_attackers.
-        top = max(
-            (
-                damage
-                for character_id, damage in zip(
-                    kill.attacker_character_ids, damages, strict=True
-                )
-                if character_id is not None and character_id not in npc_characters
-            ),
-            default=0,
-        )
+        top = top_player_damage(kill.attacker_character_ids, damages)
         threshold = negligible * top
         shares: dict[int, float] = {}
         significant: set[int] = set()
@@ -684,15 +676,21 @@ def _count_sides_in_contact(
     out the ``victim_sides``.
     """
     side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    every_side = {*unit_sides.values(), *corporation_sides.values()}
+    every_side.update(character_sides.values())
     sides = set(overridden.values())
+    # Most battles give every side contact within the first pairs, and a
+    # large battle has hundreds of thousands of them: stop once all are in.
     for relation in (weights.hostility, weights.fellowship):
+        if sides >= every_side:
+            break
         for (a, b), weight in relation.items():
             if weight > 0:
                 sides.add(side_of_actor[a])
                 sides.add(side_of_actor[b])
+                if len(sides) >= len(every_side) and sides >= every_side:
+                    break
     sides -= victim_sides
-    every_side = {*unit_sides.values(), *corporation_sides.values()}
-    every_side.update(character_sides.values())
     return len(sides) if sides else len(every_side)
 
 
@@ -908,11 +906,8 @@ def _evidence(
             candidates.append((f"flew with side {s}", fellow[s]))
     # An unvalued kill weighs 1 ISK split among its attackers, so a weight
     # can be above 0 and still show as "0", which reads as no evidence.
-    parts = [
-        f"{label} ({format_isk(weight)})"
-        for label, weight in candidates
-        if format_isk(weight) != "0"
-    ]
+    amounts = [(label, format_isk(weight)) for label, weight in candidates]
+    parts = [f"{label} ({amount})" for label, amount in amounts if amount != "0"]
     hostile_contact = any(w > 0 for w in hostile.values())
     if not hostile_contact and any(w > 0 for w in fellow.values()):
         # Placed by fellowship alone, as a tackler that did no damage is.
@@ -942,7 +937,9 @@ def _victim_evidence(
     for _, s in sorted((-w, s) for s, w in hostile.items() if w > 0):
         who = "own side" if s == side else f"side {s}"
         weight = hostile[s]
-        amount = format_isk(weight) if format_isk(weight) != "0" else "under 1 ISK"
+        amount = format_isk(weight)
+        if amount == "0":
+            amount = "under 1 ISK"
         parts.append(f"shot by {who} ({amount})")
     return weight_for, weight_against, "; ".join(parts)
 
