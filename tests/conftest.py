@@ -17,17 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
 from evedmv_tui.config import Settings
+from evedmv_tui.esi import make_http_client
 from evedmv_tui.names import NAME_CACHE, UNRESOLVABLE_IDS
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.migrate import migrate
 from evedmv_tui.store.telemetry import Telemetry
+from tests.fakes.server import FakeServer
 
 SHARED_DATA = Path(
     os.environ.get(
@@ -315,3 +318,26 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_LOG_FILE"):
         monkeypatch.delenv(variable, raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    """A loopback HTTP server that stands in for ESI, zKillboard or a feed."""
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """An HTTP client built as the app builds it, with the tests' user agent."""
+    with make_http_client(TEST_USER_AGENT) as client:
+        yield client
+
+
+@pytest.fixture
+def documents() -> dict[int, dict[str, Any]]:
+    """The real R2Z2 documents of the shared data, by sequence number."""
+    # Imported here: tests.follow_support imports this module.
+    from tests.follow_support import real_documents
+
+    return real_documents()

@@ -27,12 +27,6 @@ USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
 def delays() -> list[float]:
     """Waits the client asked for, in order; nothing really sleeps."""
     return []

@@ -8,7 +8,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from evedmv_tui import cli
-from evedmv_tui.esi import EsiClient, make_http_client
+from evedmv_tui.esi import EsiClient
 from evedmv_tui.ingest import follow as follow_module
 from evedmv_tui.ingest.follow import (
     BAD_BODY_RETRIES,
@@ -39,28 +38,10 @@ from tests.follow_support import (
     SECOND,
     feed_paths,
     follower,
-    real_documents,
     stop_after,
 )
 
 USER_AGENT = TEST_USER_AGENT
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with make_http_client(USER_AGENT) as client:
-        yield client
-
-
-@pytest.fixture
-def documents() -> dict[int, dict[str, Any]]:
-    return real_documents()
 
 
 def killmail_count(db: Database) -> int:

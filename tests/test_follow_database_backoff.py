@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
-from evedmv_tui.esi import make_http_client
 from evedmv_tui.ingest import follow as follow_module
 from evedmv_tui.ingest.follow import ImportCounts, load_cursor
 from evedmv_tui.ingest.hooks import BatchHook
 from evedmv_tui.store.db import Database
-from tests.conftest import TEST_USER_AGENT
 from tests.fakes.server import FakeServer, Reply
-from tests.follow_support import FIRST, SECOND, follower, real_documents
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with make_http_client(TEST_USER_AGENT) as client:
-        yield client
-
-
-@pytest.fixture
-def documents() -> dict[int, dict[str, Any]]:
-    return real_documents()
+from tests.follow_support import FIRST, SECOND, follower
 
 
 def failing_imports(failures: int) -> follow_module.ImportDocuments:

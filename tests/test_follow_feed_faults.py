@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,26 +39,8 @@ from tests.follow_support import (
     SECOND,
     feed_paths,
     follower,
-    real_documents,
     stop_after,
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with make_http_client(TEST_USER_AGENT) as client:
-        yield client
-
-
-@pytest.fixture
-def documents() -> dict[int, dict[str, Any]]:
-    return real_documents()
 
 
 @pytest.fixture

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from evedmv_tui.esi import make_http_client
 from evedmv_tui.ingest.follow import load_cursor
 from evedmv_tui.store.db import Database
-from tests.conftest import TEST_USER_AGENT
 from tests.fakes.server import FakeServer, Reply
-from tests.follow_support import FIRST, follower, real_documents
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with make_http_client(TEST_USER_AGENT) as client:
-        yield client
-
-
-@pytest.fixture
-def documents() -> dict[int, dict[str, Any]]:
-    return real_documents()
+from tests.follow_support import FIRST, follower
 
 
 def test_sequence_429_waits_retry_after(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ TOTALS = re.compile(
     r"([\d,]+) read, ([\d,]+) inserted, ([\d,]+) updated, ([\d,]+) duplicates,"
     r" ([\d,]+) pending, ([\d,]+) rejected"
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import bz2
 import gzip
 import json
 import lzma
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,6 @@ from evedmv_tui.ingest.sources import FileReader, MisnamedFile
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer, read_jsonl
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

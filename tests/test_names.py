@@ -32,12 +32,6 @@ CATEGORY_OF_FIELD = {
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
 def client(fake: FakeServer) -> Iterator[EsiClient]:
     with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None) as esi:
         yield esi

@@ -8,7 +8,6 @@ stored names must show everywhere; only the ESI request skips such ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -34,12 +33,6 @@ from tests.fakes.server import FakeServer
 
 INT32_MAX = 2**31 - 1
 USER_AGENT = "evedmv-tui tests (tests@example.invalid)"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -24,12 +24,6 @@ USER_AGENT = TEST_USER_AGENT
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
 def client(fake: FakeServer) -> Iterator[EsiClient]:
     with EsiClient(fake.esi_url, user_agent=USER_AGENT, sleep=lambda _: None) as esi:
         yield esi

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,6 @@ from evedmv_tui import cli
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 from tests.fakes.server import FakeServer, Reply, read_jsonl
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from evedmv_tui.ingest.pending import PendingSummary, fetch_pending
 from evedmv_tui.store.db import Database
 from tests.conftest import TEST_USER_AGENT, shared_file
 from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

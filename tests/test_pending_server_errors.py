@@ -17,12 +17,6 @@ from tests.fakes.server import FakeServer, Reply, read_jsonl
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
 def client(fake: FakeServer) -> Iterator[EsiClient]:
     with EsiClient(
         fake.esi_url, user_agent=TEST_USER_AGENT, sleep=lambda _: None
