@@ -19,6 +19,7 @@ from evedmv_tui.ingest.pending import PendingSummary, fetch_pending
 from evedmv_tui.store.db import Database
 from tests.conftest import TEST_USER_AGENT, shared_file
 from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
+from tests.pending_support import serve, write_listing
 
 USER_AGENT = TEST_USER_AGENT
 
@@ -47,11 +48,6 @@ def reference(package: dict[str, Any], killmail_hash: str | None = None) -> byte
 def make_pending(db: Database, packages: list[dict[str, Any]]) -> None:
     summary = import_records(db, [reference(p) for p in packages], source="zkb-api")
     assert summary.pending == len(packages)
-
-
-def serve(fake: FakeServer, packages: list[dict[str, Any]]) -> None:
-    for package in packages:
-        fake.add_killmail(package["killmail"], package["zkb"]["hash"])
 
 
 def index_row(db: Database, killmail_id: int) -> tuple[Any, ...]:
@@ -446,15 +442,6 @@ def test_hooks_see_fetched_killmails(
 
     inserted = sorted(i for r in results for i in r.inserted_ids)
     assert inserted == sorted(p["killID"] for p in chosen)
-
-
-def write_listing(folder: Path, packages: list[dict[str, Any]]) -> Path:
-    """Write a zKillboard API list (ids and hashes only) of ``packages``."""
-    listing = folder / "zkb_api_list.json"
-    listing.write_text(
-        json.dumps([json.loads(reference(p)) for p in packages]), encoding="utf-8"
-    )
-    return listing
 
 
 def test_import_command_fetches_pending(

@@ -11,23 +11,13 @@ import pytest
 
 from evedmv_tui import cli
 from evedmv_tui.store.db import Database
-from tests.conftest import shared_file
-from tests.fakes.server import FakeServer, Reply, read_jsonl
+from tests.fakes.server import FakeServer, Reply
+from tests.pending_support import real_packages, write_listing
 
 
 @pytest.fixture
 def packages() -> list[dict[str, Any]]:
-    """The real RedisQ package bodies ``{killID, killmail, zkb}``, by id."""
-    path = shared_file("killmails/real/zk_activity_fixtures.jsonl")
-    return sorted(read_jsonl(path), key=lambda p: p["killID"])
-
-
-def write_listing(folder: Path, packages: list[dict[str, Any]]) -> Path:
-    """Write a zKillboard API list of the packages: ids and zkb, no bodies."""
-    listing = folder / "zkb_api_list.json"
-    entries = [{"killmail_id": p["killID"], "zkb": p["zkb"]} for p in packages]
-    listing.write_text(json.dumps(entries), encoding="utf-8")
-    return listing
+    return real_packages()
 
 
 def test_next_try_at_is_iso_8601(

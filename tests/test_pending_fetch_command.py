@@ -14,35 +14,16 @@ import pytest
 
 from evedmv_tui import cli
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.ingest.pending import PendingSummary, fetch_pending
 from evedmv_tui.store.db import Database
-from tests.conftest import TEST_USER_AGENT, shared_file
-from tests.fakes.server import FakeServer, Reply, esi_body, read_jsonl
+from tests.conftest import TEST_USER_AGENT
+from tests.fakes.server import FakeServer, Reply, esi_body
+from tests.pending_support import make_pending, real_packages, write_listing
 
 
 @pytest.fixture
 def packages() -> list[dict[str, Any]]:
-    """The real RedisQ package bodies ``{killID, killmail, zkb}``, by id."""
-    path = shared_file("killmails/real/zk_activity_fixtures.jsonl")
-    return sorted(read_jsonl(path), key=lambda p: p["killID"])
-
-
-def reference(package: dict[str, Any]) -> dict[str, Any]:
-    """A zKillboard API list entry for the package: id and zkb, no body."""
-    return {"killmail_id": package["killID"], "zkb": package["zkb"]}
-
-
-def write_listing(folder: Path, packages: list[dict[str, Any]]) -> Path:
-    listing = folder / "zkb_api_list.json"
-    listing.write_text(json.dumps([reference(p) for p in packages]), encoding="utf-8")
-    return listing
-
-
-def make_pending(db: Database, packages: list[dict[str, Any]]) -> None:
-    references = [json.dumps(reference(p)).encode() for p in packages]
-    summary = import_records(db, references, source="zkb-api")
-    assert summary.pending == len(packages)
+    return real_packages()
 
 
 def state_of(db: Database, killmail_id: int) -> str:

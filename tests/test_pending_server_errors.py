@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.ingest.importer import import_records
 from evedmv_tui.ingest.pending import OUTAGE_STREAK, PendingSummary, fetch_pending
 from evedmv_tui.store.db import Database
-from tests.conftest import TEST_USER_AGENT, shared_file
-from tests.fakes.server import FakeServer, Reply, read_jsonl
+from tests.conftest import TEST_USER_AGENT
+from tests.fakes.server import FakeServer, Reply
+from tests.pending_support import make_pending, real_packages, serve
 
 
 @pytest.fixture
@@ -26,23 +25,7 @@ def client(fake: FakeServer) -> Iterator[EsiClient]:
 
 @pytest.fixture
 def packages() -> list[dict[str, Any]]:
-    """The real RedisQ package bodies ``{killID, killmail, zkb}``, by id."""
-    path = shared_file("killmails/real/zk_activity_fixtures.jsonl")
-    return sorted(read_jsonl(path), key=lambda p: p["killID"])
-
-
-def make_pending(db: Database, packages: list[dict[str, Any]]) -> None:
-    references = [
-        json.dumps({"killmail_id": p["killID"], "zkb": p["zkb"]}).encode()
-        for p in packages
-    ]
-    summary = import_records(db, references, source="zkb-api")
-    assert summary.pending == len(packages)
-
-
-def serve(fake: FakeServer, packages: list[dict[str, Any]]) -> None:
-    for package in packages:
-        fake.add_killmail(package["killmail"], package["zkb"]["hash"])
+    return real_packages()
 
 
 def always_fail(fake: FakeServer, killmail_id: int) -> None:
