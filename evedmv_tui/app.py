@@ -130,10 +130,10 @@ HEARTBEAT_TIMEOUT = 5.0
 HEARTBEAT_DEADLINE = 5.0
 """Seconds a connection check may run before the connection shows as not responding.
 
-A server or backend that is stopped (``kill -STOP``, a frozen host, a
-network that drops packets) never responds and never fails, and a
-server-side ``statement_timeout`` cannot fire in a stopped backend, so this
-deadline is kept on the client.
+A stopped server or backend (``kill -STOP``, a frozen host, a network that
+drops packets) neither responds nor fails. A server-side
+``statement_timeout`` cannot fire in a stopped backend, so this deadline is
+kept on the client.
 
 NOTE: a check that waits for a pooled connection while long queries hold
 all of them can also pass this deadline. The probe on a new connection then

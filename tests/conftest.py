@@ -322,7 +322,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def fake() -> Iterator[FakeServer]:
-    """A loopback HTTP server that stands in for ESI, zKillboard or a feed."""
+    """A loopback HTTP server that replaces ESI, zKillboard or a feed."""
     with FakeServer() as server:
         yield server
 

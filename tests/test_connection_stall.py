@@ -81,7 +81,7 @@ async def proxy(db_url: str) -> AsyncIterator[FreezingProxy]:
 
 
 async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 300) -> None:
-    """Let workers and timers run until ``until()`` holds (bounded)."""
+    """Let workers and timers run until ``until()`` is true, up to ``rounds`` pauses."""
     for _ in range(rounds):
         if until():
             return
@@ -165,7 +165,7 @@ async def test_performance_shows_stale_poll(
     """A poll stuck on a silent server marks the screen's data as stale.
 
     The summary line used to keep the last poll's cost and the panels their
-    old rows, with nothing to tell that no new data came; after the server
+    old rows, so nothing showed that no new data came. After the server
     responded again, no record of the gap was left.
     """
     monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)

@@ -221,11 +221,11 @@ async def test_dashboard_opens_monitor_only(
             offline=True,
         )
     )
-    shown: list[str] = []
+    notices: list[str] = []
     original = app.notify
 
     def record(message: str, **kwargs: Any) -> None:
-        shown.append(f"{kwargs.get('title')}: {message}")
+        notices.append(f"{kwargs.get('title')}: {message}")
         original(message, **kwargs)
 
     app.notify = record  # type: ignore[method-assign]
@@ -242,7 +242,7 @@ async def test_dashboard_opens_monitor_only(
         await settle(pilot, lambda: "no evedmv migration" in str(overview.render()))
         assert "fix: run 'evedmv --dsn DSN db migrate'" in str(overview.render())
         await app.push_screen(BattlesScreen())
-        await settle(pilot, lambda: any("no evedmv schema" in s for s in shown))
+        await settle(pilot, lambda: any("no evedmv schema" in s for s in notices))
     assert table_names(bare_reader) == []
 
 

@@ -16,7 +16,7 @@ MISSING = "pg_stat_statements is not installed in this database"
 
 
 async def settle(pilot: Any, until: Any, rounds: int = 200) -> None:
-    """Let workers and timers run until ``until()`` holds (bounded)."""
+    """Let workers and timers run until ``until()`` is true, up to ``rounds`` pauses."""
     for _ in range(rounds):
         if until():
             return

@@ -235,11 +235,11 @@ def test_cancelled_tried_pair_counts_failed(
         # stop finds it between its tries.
         with lock:
             sleeps.append(delay)
-            wanted = 2 if len(sleeps) == 1 else 3
+            expected = 2 if len(sleeps) == 1 else 3
         deadline = time.monotonic() + 5
-        while len(sent) < wanted and time.monotonic() < deadline:
+        while len(sent) < expected and time.monotonic() < deadline:
             time.sleep(0.01)
-        if wanted == 3:
+        if expected == 3:
             time.sleep(0.3)
 
     http = httpx.Client(event_hooks={"request": [sent.append]})

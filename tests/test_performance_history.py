@@ -34,7 +34,7 @@ async def test_reopened_screen_keeps_chart_history(settings: Settings) -> None:
         await pilot.press("p")
         await settle(pilot, lambda: isinstance(app.screen, PerformanceScreen))
         await settle(pilot, lambda: len(memory_points(app)) >= 2)
-        shown = memory_points(app)
+        before = memory_points(app)
 
         await pilot.press("escape")
         await settle(pilot, lambda: not isinstance(app.screen, PerformanceScreen))
@@ -43,9 +43,9 @@ async def test_reopened_screen_keeps_chart_history(settings: Settings) -> None:
 
         await pilot.press("p")
         await settle(pilot, lambda: isinstance(app.screen, PerformanceScreen))
-        await settle(pilot, lambda: len(memory_points(app)) > len(shown) + 1)
+        await settle(pilot, lambda: len(memory_points(app)) > len(before) + 1)
         points = memory_points(app)
-        assert points[: len(shown)] == shown
+        assert points[: len(before)] == before
         polled_while_closed = [x for x, _ in points if closed_at < x <= closed_at + 1]
         assert polled_while_closed
         times = [x for x, _ in points]

@@ -20,8 +20,9 @@ def top_player_damage(
 ) -> int:
     """Return the largest damage a player attacker did on a kill, 0 for none.
 
-    The top attacker is nearly always a player, which costs one ``max`` and
-    one lookup; only a kill that an NPC or a structure topped is scanned.
+    The top attacker is nearly always a player, so that case costs one
+    ``max`` and one lookup. Only a kill that an NPC or a structure topped is
+    scanned.
     """
     if not damage:
         return 0

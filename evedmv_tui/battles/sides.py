@@ -935,12 +935,12 @@ def _victim_evidence(
     )
     parts = [VICTIM_ONLY]
     for _, s in sorted((-w, s) for s, w in hostile.items() if w > 0):
-        who = "own side" if s == side else f"side {s}"
+        shooter = "own side" if s == side else f"side {s}"
         weight = hostile[s]
         amount = format_isk(weight)
         if amount == "0":
             amount = "under 1 ISK"
-        parts.append(f"shot by {who} ({amount})")
+        parts.append(f"shot by {shooter} ({amount})")
     return weight_for, weight_against, "; ".join(parts)
 
 

@@ -427,10 +427,10 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     """
     # Pending references that ESI then rejected as invalid were not kept.
     invalid = getattr(summary.fetched, "invalid", 0)
-    kept = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
+    valid = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
     stored = (
-        f"{count_noun(kept, 'valid record')} stored"
-        if kept
+        f"{count_noun(valid, 'valid record')} stored"
+        if valid
         else "nothing new was stored"
     )
     listing = f"'evedmv rejects list --import {summary.import_id}'"

@@ -434,7 +434,7 @@ def _not_found_hint(
     """Return what to try when no entity has the id or name ``query``.
 
     Killmails carry no names, so for a name the hint states where names come
-    from: ESI, which offline mode never asks.
+    from: ESI, which offline mode never queries.
     """
     if parse_id(query.strip()) is not None:
         return (

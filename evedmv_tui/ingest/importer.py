@@ -98,7 +98,7 @@ class FileSummary:
     the other rejects are not JSON, no killmail document, or unreadable."""
     damaged: bool = False
     """Whether the rest of the file could not be read (a truncated or corrupt
-    file); one of its rejects says from which byte."""
+    file). One of its rejects gives the byte where reading stopped."""
     misnamed: str | None = None
     """The reason nothing of the file was read, and what to do, for a file
     whose name promises a compressor its content lacks."""

@@ -21,8 +21,8 @@ A pair that fails every retry with a 5xx status gets a wait like a 404
 once ESI responded to another pair after it in the same batch. ESI has
 killmails it always responds to with HTTP 500, and without a wait they
 would be requested first in every run.
-ESI counts as failing as a whole when :data:`OUTAGE_STREAK` pairs in a row
-fail with 5xx, or when it responded to no pair of a batch; the run then stops.
+The run stops when ESI fails as a whole: :data:`OUTAGE_STREAK` pairs in a
+row fail with 5xx, or ESI responded to no pair of a batch.
 When ESI is unreachable or limiting this client (420, 429), the first pair
 that fails every retry stops the run. On a stop, the requests still running
 give up before their next try, the pairs not yet sent are left alone, and

@@ -160,8 +160,8 @@ RULES: tuple[Rule, ...] = (
     # caches fill, after a baseline learned in its first minute. So only a
     # rise of 256 MiB counts, and the trend check finds a leak sooner. Screens
     # opened for the first time after the trend's warm-up still add tens of
-    # MiB once (68 to 89 MiB in one observed start, 40 MiB in the measurement
-    # behind LEAK_WARMUP_SECONDS), so a trend needs 64 MiB of growth across
+    # MiB once: 68 to 89 MiB in one observed start, 40 MiB in the measurement
+    # behind LEAK_WARMUP_SECONDS. So a trend needs 64 MiB of growth across
     # its window. Slower leaks are left to the leak rule of
     # :mod:`evedmv_tui.monitor.memory` (1 MiB a minute).
     Rule(

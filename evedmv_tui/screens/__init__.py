@@ -56,12 +56,11 @@ class AppHeader(Header):
     """Textual's header, whose title updates outlive its children.
 
     Textual's header watches the app's and the screen's titles and updates
-    its title widget, catching only the case of no screen. A title change
-    that reaches it while its screen is being removed (the app's connection
-    state changing as the app quits or a screen closes) finds the title
-    widget gone, and the query's NoMatches used to end the app with a
-    traceback. This header registers the same watchers and skips such a
-    change instead.
+    its title widget, catching only the case of no screen. The app's
+    connection state can change while a screen is being removed, as the app
+    quits or a screen closes. The title widget is then gone, and the query's
+    NoMatches used to end the app with a traceback. This header registers
+    the same watchers and skips such a change instead.
     """
 
     def _on_mount(self, event: events.Mount) -> None:

@@ -556,7 +556,7 @@ class KillmailScreen(DashboardScreen):
     def show_lookup(
         self, lookup: KillmailLookup, rejects: Sequence[RejectRow] = ()
     ) -> None:
-        """Show the killmail, or say why it cannot be shown.
+        """Show the killmail, or the reason it cannot be shown.
 
         ``rejects`` are the unresolved rejects of a missing killmail.
         """

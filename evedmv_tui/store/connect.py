@@ -37,10 +37,10 @@ _JIT_OPTION = re.compile(r"(?:^|\s)(?:-c\s*|--)jit\s*=")
 def without_jit(conninfo: str) -> str:
     """Return ``conninfo`` with ``-c jit=off`` added to its startup options.
 
-    The app's queries are short, and on a server with the default
-    ``jit = on`` their plans can cross ``jit_above_cost``, so compiling them
-    costs more than it saves: one ``intel_totals_add`` call over a day of
-    killmails took 6.0 s with JIT on and 0.15 s with it off.
+    The app's queries are short, but on a server with the default
+    ``jit = on`` their plans can cross ``jit_above_cost``. Compiling them
+    then costs more than it saves. One ``intel_totals_add`` call over a day
+    of killmails took 6.0 s with JIT on and 0.15 s with it off.
 
     A startup option rather than ``ALTER FUNCTION ... SET jit`` in a
     migration, because it covers every statement the app sends, not only

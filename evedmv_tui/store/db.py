@@ -196,9 +196,10 @@ class Database:
         self.application_name = application_name
         self.telemetry = telemetry
         self.schema_problem: EvedmvError | None = None
-        """Why the app's tables are missing or out of date, set when the
-        database was opened without migrating. A query that then fails on a
-        missing table, function or column raises this error instead."""
+        """The error that explains why the app's tables are missing or out of
+        date, set when the database was opened without migrating. A query that
+        then fails on a missing table, function or column raises this error
+        instead."""
         check_server(conninfo, open_timeout, application_name=application_name)
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,

@@ -73,10 +73,8 @@ def format_isk(value: float | None, decimals: int = 2) -> str:
         # Past the largest unit (999.99t) it would need more digits than a
         # column has.
         return f"{value:.{decimals}e}"
-    # Start at the largest unit not above the amount and format once; only
-    # an amount that rounds up to 1000 of that unit takes the next one.
-    # Battle reports format tens of thousands of amounts, so this avoids a
-    # rounding per unit.
+    # Start at the largest unit not above the amount and format once. Only
+    # an amount that rounds up to 1000 of that unit moves to the next one.
     index = (
         0
         if magnitude < 1e3
@@ -90,11 +88,11 @@ def format_isk(value: float | None, decimals: int = 2) -> str:
     )
     for scale, suffix in _ISK_UNITS[index:]:
         if scale == 1.0:
-            shown = f"{value:.0f}"
+            formatted = f"{value:.0f}"
         else:
-            shown = f"{value / scale:.{decimals}f}{suffix}"
-        if not shown.lstrip("-").startswith("1000"):
-            return shown
+            formatted = f"{value / scale:.{decimals}f}{suffix}"
+        if not formatted.lstrip("-").startswith("1000"):
+            return formatted
     return f"{value:.{decimals}e}"
 
 
