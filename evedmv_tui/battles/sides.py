@@ -506,26 +506,29 @@ def assign_sides(
     _follow_moved_actors(
         weights, people, unit_sides, corporation_sides, character_sides
     )
-    victim_sides = _victim_sides(
-        weights, people, unit_sides, corporation_sides, character_sides, overridden
-    )
+    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
+    victim_sides = _victim_sides(weights, side_of_actor, overridden)
     number = _number_sides(
-        weights, people, unit_sides, corporation_sides, character_sides, victim_sides
+        weights,
+        people,
+        side_of_actor,
+        (unit_sides, corporation_sides, character_sides),
+        victim_sides,
+    )
+    # The count does not depend on the numbers, so it reads the sides as
+    # placed, with the same actor map.
+    side_count = _count_sides_in_contact(
+        weights,
+        side_of_actor,
+        (unit_sides, corporation_sides, character_sides),
+        overridden,
+        victim_sides,
     )
     _renumber(unit_sides, number)
     _renumber(corporation_sides, number)
     _renumber(character_sides, number)
     _renumber(overridden, number)
     victim_sides = {number[side] for side in victim_sides}
-    side_count = _count_sides_in_contact(
-        weights,
-        people,
-        unit_sides,
-        corporation_sides,
-        character_sides,
-        overridden,
-        victim_sides,
-    )
     entities, unit_entities = _describe(
         weights,
         people,
@@ -597,10 +600,7 @@ def _follow_moved_actors(
 
 def _victim_sides(
     weights: _Weights,
-    people: _Participants,
-    unit_sides: Mapping[int, int],
-    corporation_sides: Mapping[int, int],
-    character_sides: Mapping[int, int],
+    side_of_actor: Mapping[int, int],
     overridden: Mapping[tuple[str, int], int],
 ) -> set[int]:
     """Return the sides none of whose actors attacked anyone in the battle.
@@ -611,7 +611,6 @@ def _victim_sides(
     gank, and stay a side of the fight. A side that a user's move made or
     added to is never a group of victims.
     """
-    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
     every_side = set(side_of_actor.values())
     attacking = {side_of_actor[actor] for actor in weights.attackers}
     if len(attacking) < 2:
@@ -622,9 +621,8 @@ def _victim_sides(
 def _number_sides(
     weights: _Weights,
     people: _Participants,
-    unit_sides: Mapping[int, int],
-    corporation_sides: Mapping[int, int],
-    character_sides: Mapping[int, int],
+    side_of_actor: Mapping[int, int],
+    entity_sides: Sequence[Mapping[int, int]],
     victim_sides: Set[int],
 ) -> dict[int, int]:
     """Map the sides, as placed and moved, to numbers from 1 without gaps.
@@ -634,9 +632,9 @@ def _number_sides(
     by the smallest id on the side. Sides in ``victim_sides`` come after
     all others. The ranking runs after the user's moves, so a move that
     empties a side or makes a new one leaves the numbers in the documented
-    order.
+    order. ``entity_sides`` are the sides of units, corporations and
+    characters.
     """
-    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
     destroyed: dict[int, float] = collections.defaultdict(float)
     size: dict[int, float] = collections.defaultdict(float)
     for (attacker, victim), weight in weights.destroyed.items():
@@ -649,7 +647,7 @@ def _number_sides(
             size[side_of_actor[a]] += weight
             size[side_of_actor[b]] += weight
     first_id: dict[int, int] = {}
-    for sides in (unit_sides, corporation_sides, character_sides):
+    for sides in entity_sides:
         for entity_id, side in sides.items():
             first_id[side] = min(first_id.get(side, entity_id), entity_id)
     ranked = sorted(
@@ -661,10 +659,8 @@ def _number_sides(
 
 def _count_sides_in_contact(
     weights: _Weights,
-    people: _Participants,
-    unit_sides: Mapping[int, int],
-    corporation_sides: Mapping[int, int],
-    character_sides: Mapping[int, int],
+    side_of_actor: Mapping[int, int],
+    entity_sides: Sequence[Mapping[int, int]],
     overridden: Mapping[tuple[str, int], int],
     victim_sides: Set[int],
 ) -> int:
@@ -675,9 +671,7 @@ def _count_sides_in_contact(
     in the fight between players, so the count leaves it out, as it leaves
     out the ``victim_sides``.
     """
-    side_of_actor = _actor_sides(people, unit_sides, corporation_sides, character_sides)
-    every_side = {*unit_sides.values(), *corporation_sides.values()}
-    every_side.update(character_sides.values())
+    every_side = {side for sides in entity_sides for side in sides.values()}
     sides = set(overridden.values())
     # Most battles give every side contact within the first pairs, and a
     # large battle has hundreds of thousands of them: stop once all are in.
