@@ -111,6 +111,8 @@ class BattleSummary:
 class _ListedBattle(BattleSummary):
     matches: int = 0
     """Battles the filter matches, counted before the limit."""
+    outdated: bool = False
+    """``static_data_version.battles_outdated``, the same on every row."""
 
 
 _SUMMARY_FIELDS = tuple(
@@ -118,6 +120,9 @@ _SUMMARY_FIELDS = tuple(
     for field in dataclasses.fields(BattleSummary)
     if field.name != "kills_without_value"
 )
+
+OUTDATED_HINT = "run 'evedmv battles detect --rebuild'"
+"""What to do about battles stored before a change to what detection reads."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,6 +139,10 @@ class BattleList:
     unknown_places: list[str] = dataclasses.field(default_factory=list)
     """When nothing matches: the system and region filters that name no
     stored place (see :func:`unknown_places`)."""
+    outdated: bool = False
+    """The stored battles were detected before a change to the static data,
+    the killmail values or the way sides and metrics are built, and keep
+    the old results until a full detection (see :data:`OUTDATED_HINT`)."""
 
 
 BATTLE_ORDERS = ("start", "kills", "pilots", "isk", "duration")
@@ -200,6 +209,7 @@ class _BattleRow:
     metrics: dict[str, Any]
     kills_pending: int
     """Pending killmails with ids inside the battle's killmail id range."""
+    outdated: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -235,6 +245,10 @@ class BattleReport:
     type_names: Mapping[int, str]
     system_names: Mapping[int, str]
     region_names: Mapping[int, str]
+    outdated: bool = False
+    """Stored before a change that a full detection has not applied yet
+    (see :attr:`BattleList.outdated`); False for a report from a recipe,
+    which is built afresh."""
 
     @property
     def kills_pending(self) -> int:
@@ -361,7 +375,9 @@ def find_battles(
         )
         for row in rows
     ]
-    return BattleList(battles, rows[0].matches if rows else 0, latest_end, unknown)
+    if not rows:
+        return BattleList(battles, 0, latest_end, unknown)
+    return BattleList(battles, rows[0].matches, outdated=rows[0].outdated)
 
 
 def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:
@@ -436,6 +452,7 @@ def load_report(
         type_names={p.place_id: p.name for p in places if p.kind == "type"},
         system_names={p.place_id: p.name for p in places if p.kind == "system"},
         region_names={p.place_id: p.name for p in places if p.kind == "region"},
+        outdated=battle.outdated,
     )
 
 

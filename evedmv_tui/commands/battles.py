@@ -25,6 +25,7 @@ from evedmv_tui.battles.recipe import (
     write_recipe,
 )
 from evedmv_tui.battles.report import (
+    OUTDATED_HINT,
     BattleFilter,
     find_battles,
     list_sides,
@@ -314,6 +315,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         sides = list_sides(db, [b.battle_id for b in battles])
         label_ids = {s.label_id for rows in sides.values() for s in rows if s.label_id}
         names = resolve_names(db, label_ids)
+    warn_if_outdated(found.outdated)
     if unknown:
         raise ConfigError(
             "unknown place",
@@ -417,8 +419,22 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
             report = load_report(db, args.battle_id)
             if args.save_recipe is not None:
                 write_recipe(recipe_of_battle(db, args.battle_id), args.save_recipe)
+    warn_if_outdated(report.outdated)
     sys.stdout.write(render(report, args.format))
     return 0
+
+
+def warn_if_outdated(outdated: bool) -> None:
+    """Say on stderr that stored battles need a full detection.
+
+    stderr keeps the JSON, Markdown and Discord output on stdout as it is.
+    """
+    if outdated:
+        print(
+            "note: the stored battles were detected before the static data,"
+            " killmail values or side rules last changed; " + OUTDATED_HINT,
+            file=sys.stderr,
+        )
 
 
 def move_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,6 +41,7 @@ from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
 from evedmv_tui.battles.recipe import save_battle_recipe
 from evedmv_tui.battles.report import (
+    OUTDATED_HINT,
     BattleNotFound,
     BattleReport,
     EntityRow,
@@ -277,6 +278,8 @@ def _header(report: BattleReport, width: int = 80) -> Text:
         parts.append("ongoing")
     if report.changed:
         parts.append("changed after it closed")
+    if report.outdated:
+        parts.append(f"out of date: {OUTDATED_HINT}")
     text.append("\n".join(_pack(parts, width, " | ")))
     return text
 

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from evedmv_tui.battles.report import (
+    OUTDATED_HINT,
     BattleFilter,
     BattleList,
     BattleSummary,
@@ -273,6 +274,8 @@ class BattlesScreen(DashboardScreen):
         """The latest battle's end, when the time filter is after it."""
         self.unknown_places: list[str] = []
         """The filter's system and region names that no stored place has."""
+        self.outdated = False
+        """The stored battles need a full detection (:attr:`BattleList.outdated`)."""
         self.poll_timer: Timer | None = None
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
@@ -321,6 +324,7 @@ class BattlesScreen(DashboardScreen):
         self.matches = found.matches
         self.latest_end = found.latest_end
         self.unknown_places = found.unknown_places
+        self.outdated = found.outdated
         self._render_rows()
         if new_order:
             table = self.query_one(KeyedTable)
@@ -370,6 +374,8 @@ class BattlesScreen(DashboardScreen):
         ongoing = sum(1 for b in ordered if b.ongoing)
         if ongoing:
             parts.append(f"{ongoing} ongoing")
+        if self.outdated:
+            parts.append(f"out of date: {OUTDATED_HINT}")
         filter_text = describe_filter(self.criteria)
         if self.evedmv_app.db is None:
             parts.append(DATABASE_UNAVAILABLE)

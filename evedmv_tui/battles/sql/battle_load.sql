@@ -4,6 +4,7 @@
 -- system is unknown until the body arrives.
 -- The regions follow the order of their first system in solar_system_ids,
 -- as in battles_list, so the header's first region is the first system's.
+-- outdated is static_data_version.battles_outdated, as in battles_list.
 SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        ARRAY(SELECT r.region_id
              FROM unnest(b.region_ids) AS r (region_id)
@@ -17,7 +18,8 @@ SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        (SELECT count(*)::integer
         FROM killmail_index AS i
         WHERE i.state = 'pending'
-          AND i.killmail_id BETWEEN ids.low AND ids.high) AS kills_pending
+          AND i.killmail_id BETWEEN ids.low AND ids.high) AS kills_pending,
+       (SELECT v.battles_outdated FROM static_data_version v) AS outdated
 FROM battles AS b
 CROSS JOIN LATERAL (
     SELECT min(m.killmail_id) AS low, max(m.killmail_id) AS high

@@ -2,6 +2,8 @@
 -- start (newest first), kills, pilots, isk or duration. Ties go to the higher
 -- id. A battle is ongoing while its last kill is less than a quiet
 -- period old. matches counts every battle the filters match, before LIMIT.
+-- outdated repeats static_data_version.battles_outdated on every row, so the
+-- list needs no second round trip to say the battles need a full detection.
 SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        ARRAY(SELECT coalesce(s.solar_system_name, u.id::text)
              FROM unnest(b.solar_system_ids) WITH ORDINALITY AS u (id, n)
@@ -20,7 +22,8 @@ SELECT b.battle_id, b.start_time, b.end_time, b.solar_system_ids,
        b.changed,
        b.end_time > now() - make_interval(secs => %(quiet_seconds)s) AS ongoing,
        b.updated_at,
-       count(*) OVER () AS matches
+       count(*) OVER () AS matches,
+       (SELECT v.battles_outdated FROM static_data_version v) AS outdated
 FROM battles b
 WHERE (%(since)s::timestamptz IS NULL OR b.end_time >= %(since)s::timestamptz)
   AND (%(until)s::timestamptz IS NULL OR b.start_time <= %(until)s::timestamptz)
