@@ -14,7 +14,9 @@ import pytest
 from psycopg import sql
 
 from evedmv_tui.cli import main
+from evedmv_tui.store.migrate import available_migrations
 from tests.conftest import login_role
+from tests.test_dsn_schema import bare_url as bare_url
 
 
 def run_status(
@@ -110,3 +112,34 @@ def test_status_role_without_table_access(
     assert status == 0
     assert "pending migrations: unknown (permission denied" in out
     assert "GRANT SELECT ON schema_migrations" in out
+
+
+def test_status_of_database_without_schema(
+    bare_url: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty database gets the command that creates the schema, and the
+    target is printed as given, without the options the app adds."""
+    status, out = run_status(capsys, bare_url, isolated_env / "data")
+
+    assert status == 0
+    assert "jit=off" not in out
+    count = len(available_migrations())
+    assert (
+        f"pending migrations: {count}; this database has no evedmv schema yet:"
+        " evedmv --dsn DSN db migrate"
+    ) in out
+
+
+def test_status_names_the_command_for_pending_migrations(
+    db_url: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM schema_migrations"
+            " WHERE version = (SELECT max(version) FROM schema_migrations)"
+        )
+
+    status, out = run_status(capsys, db_url, isolated_env / "data")
+
+    assert status == 0
+    assert "pending migrations: 1: evedmv --dsn DSN db migrate applies them" in out

@@ -12,8 +12,8 @@ from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import check_capabilities, ensure_database, open_database
-from evedmv_tui.store.db import redact
-from evedmv_tui.store.migrate import pending_migrations
+from evedmv_tui.store.db import Database, redact
+from evedmv_tui.store.migrate import applied_versions, available_migrations
 
 
 def register(subparsers: Any) -> None:
@@ -98,24 +98,40 @@ def stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.dsn:
-        state = PrivateCluster(settings.data_dir).status()
+    # The target as given, without the options the app adds to its sessions.
+    if settings.dsn:
+        target = redact(settings.dsn)
+    else:
+        cluster = PrivateCluster(settings.data_dir)
+        state = cluster.status()
         print(f"cluster: {state.directory}: {state.message}")
         if not state.running:
             return 1
+        target = cluster.url()
     with open_database(settings, run_migrations=False) as db:
         caps = check_capabilities(db)
-        print(f"server: PostgreSQL {caps.server_version} at {redact(db.conninfo)}")
+        print(f"server: PostgreSQL {caps.server_version} at {target}")
         print(f"pg_stat_statements: {caps.pg_stat_statements or 'not installed'}")
-        try:
-            pending: int | str = len(pending_migrations(db))
-        except psycopg.errors.InsufficientPrivilege as exc:
-            first_line = str(exc).strip().splitlines()[0]
-            pending = f"unknown ({first_line}; GRANT SELECT ON schema_migrations)"
-        print(f"pending migrations: {pending}")
+        print(f"pending migrations: {_pending_text(db, settings)}")
         for warning in caps.warnings:
             print(f"warning: {warning}")
     return 0
+
+
+def _pending_text(db: Database, settings: Settings) -> str:
+    """Count the pending migrations, with what to run when any are pending."""
+    try:
+        applied = applied_versions(db)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        return f"unknown ({first_line}; GRANT SELECT ON schema_migrations)"
+    pending = [m for m in available_migrations() if m.version not in applied]
+    if not pending:
+        return "0"
+    command = "evedmv --dsn DSN db migrate" if settings.dsn else "evedmv db migrate"
+    if not applied:
+        return f"{len(pending)}; this database has no evedmv schema yet: {command}"
+    return f"{len(pending)}: {command} applies them"
 
 
 def url(args: argparse.Namespace, settings: Settings) -> int:
