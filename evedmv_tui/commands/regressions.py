@@ -142,7 +142,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-async def _open(settings: Settings) -> BaselineStore:
+async def _open(settings: Settings, *, writes: bool = False) -> BaselineStore:
+    """Open the baseline file of ``settings``' database for a command.
+
+    Raises EvedmvError when the store would fall back to memory: an
+    empty store would read as "no regressions", and a change to it (an
+    acknowledgement, a reset, an accept, ``writes``) would be lost.
+    """
     path = baseline_file(settings)
     if not path.exists():
         raise EvedmvError(
@@ -165,12 +171,14 @@ async def _open(settings: Settings) -> BaselineStore:
             "the next run reads the new file, which the dashboard fills as it"
             " learns the baselines anew",
         )
-    if not status.persistent and status.level == "error":
+    if not status.persistent and (writes or not status.read_file):
         await store.close()
         raise EvedmvError(
-            "cannot read the baseline file",
-            status.message,
-            "check the file's permissions, or move it away to start anew",
+            f"cannot {'change' if writes else 'read'} the baseline file",
+            status.message.removesuffix("; baselines kept in memory"),
+            "when another process holds the file, try again once it is done;"
+            " otherwise check the file's permissions, or move it away to start"
+            " anew",
         )
     if status.message:
         print(f"evedmv: warning: {status.message}", file=sys.stderr)
@@ -236,7 +244,7 @@ async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
                 f" {path} yet; the dashboard creates it)"
             )
         return 0
-    store = await _open(settings)
+    store = await _open(settings, writes=args.ack is not None)
     try:
         if args.ack is not None:
             at = time.time()
@@ -406,7 +414,7 @@ async def _reset(args: argparse.Namespace, settings: Settings) -> int:
             "give the KEY of one baseline, or --all to forget every baseline",
             "run 'evedmv baseline show' to list the keys",
         )
-    store = await _open(settings)
+    store = await _open(settings, writes=True)
     try:
         changed = await store.reset(args.key, time.time())
     finally:
@@ -423,7 +431,7 @@ def baseline_reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _accept(args: argparse.Namespace, settings: Settings) -> int:
-    store = await _open(settings)
+    store = await _open(settings, writes=True)
     try:
         accepted = await store.accept(args.key, time.time())
         baseline = await store.get_baseline(args.key)

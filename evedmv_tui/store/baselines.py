@@ -152,6 +152,10 @@ class StoreStatus:
     level: Literal["ok", "warning", "error"] = "ok"
     moved_to: Path | None = None
     """The new path of a damaged file that a new, empty file replaced."""
+    read_file: bool = True
+    """False when the store started empty because the file could not be read
+    (locked, unreadable, newer schema); True for a read-only file, whose
+    baselines are used without saving."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -1100,7 +1104,8 @@ async def _memory_store(
     await _migrate(conn, time.monotonic() + 1.0)
     if log_status:
         log.warning("%s", message)
-    return BaselineStore(conn, conn, StoreStatus(False, path, message, level))
+    status = StoreStatus(False, path, message, level, read_file=seed is not None)
+    return BaselineStore(conn, conn, status)
 
 
 def _move_aside(path: Path) -> Path:
