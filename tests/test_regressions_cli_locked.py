@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.commands import regressions as regressions_command
+from evedmv_tui.store import baselines
 from evedmv_tui.store.baselines import open_store
 from tests.test_regressions_cli import SLOW, baselines_of, record, run
 from tests.test_regressions_cli import state_dir as state_dir
@@ -71,3 +72,39 @@ def test_recorded_alert_listed_without_a_lock(
 
     assert status == 1
     assert SLOW in out
+
+
+@pytest.fixture
+def read_only(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Record an alert, then open the file read-only, as a read-only file is.
+
+    Root ignores file modes, so SQLite's read-only mode stands in for one.
+    """
+    record(state_dir, 200.0)
+    path = baselines_of(state_dir)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    real_connect = baselines._connect
+
+    async def read_only_connect(target: str, timeout: float, *, uri: bool = False):  # type: ignore[no-untyped-def]
+        if target == str(path):
+            return await real_connect(f"file:{path}?mode=ro", timeout, uri=True)
+        return await real_connect(target, timeout, uri=uri)
+
+    monkeypatch.setattr(baselines, "_connect", read_only_connect)
+    return path
+
+
+def test_read_only_file_is_read_but_not_changed(
+    read_only: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "regressions")
+    assert status == 1
+    assert SLOW in out
+    assert "read-only" in err
+
+    status, _, err = run(capsys, "baseline", "reset", "--all")
+    assert status == 2
+    assert "cannot change the baseline file" in err
+    with sqlite3.connect(read_only) as conn:
+        assert conn.execute("SELECT min(count) FROM baseline").fetchone()[0] > 0
