@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evedmv_tui.store import baselines
 from evedmv_tui.store.baselines import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -410,17 +411,14 @@ async def test_read_only_file_keeps_its_baselines(tmp_path: Path) -> None:
         tmp_path.chmod(0o755)
 
 
-async def test_read_only_database_keeps_its_baselines(tmp_path: Path) -> None:
-    """The same case as a read-only file, made so even root cannot write it."""
-    path = tmp_path / "baselines.sqlite3"
-    store = await open_store(path)
-    await store.save(SaveBatch([learned()]))
-    await store.close()
+def open_read_only(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Open the baseline file ``path`` in SQLite's read-only mode from now on.
+
+    A database in read-only mode rejects writes exactly like a read-only
+    file, and even root cannot write it, while root ignores file modes.
+    """
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode = DELETE")
-    # A database in read-only mode rejects writes exactly like a read-only file.
-    from evedmv_tui.store import baselines
-
     real_connect = baselines._connect
 
     async def read_only_connect(target: str, timeout: float, *, uri: bool = False):  # type: ignore[no-untyped-def]
@@ -428,11 +426,19 @@ async def test_read_only_database_keeps_its_baselines(tmp_path: Path) -> None:
             return await real_connect(f"file:{path}?mode=ro", timeout, uri=True)
         return await real_connect(target, timeout, uri=uri)
 
-    baselines._connect = read_only_connect  # type: ignore[assignment]
-    try:
-        store = await open_store(path)
-    finally:
-        baselines._connect = real_connect  # type: ignore[assignment]
+    monkeypatch.setattr(baselines, "_connect", read_only_connect)
+
+
+async def test_read_only_database_keeps_its_baselines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same case as a read-only file, made so even root cannot write it."""
+    path = tmp_path / "baselines.sqlite3"
+    store = await open_store(path)
+    await store.save(SaveBatch([learned()]))
+    await store.close()
+    open_read_only(monkeypatch, path)
+    store = await open_store(path)
     try:
         assert not store.status.persistent
         assert "read-only" in store.status.message

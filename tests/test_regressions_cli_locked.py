@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from evedmv_tui.commands import regressions as regressions_command
-from evedmv_tui.store import baselines
 from evedmv_tui.store.baselines import open_store
+from tests.test_baselines import open_read_only
 from tests.test_regressions_cli import SLOW, baselines_of, record, run
 from tests.test_regressions_cli import state_dir as state_dir
 
@@ -63,35 +63,12 @@ def test_locked_file_is_an_error(
     assert "kept in memory" not in err
 
 
-def test_recorded_alert_listed_without_a_lock(
-    state_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    record(state_dir, 200.0)
-
-    status, out, _ = run(capsys, "regressions")
-
-    assert status == 1
-    assert SLOW in out
-
-
 @pytest.fixture
 def read_only(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Record an alert, then open the file read-only, as a read-only file is.
-
-    Root ignores file modes, so SQLite's read-only mode stands in for one.
-    """
+    """Record an alert, then open the file as a read-only file is opened."""
     record(state_dir, 200.0)
     path = baselines_of(state_dir)
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA journal_mode = DELETE")
-    real_connect = baselines._connect
-
-    async def read_only_connect(target: str, timeout: float, *, uri: bool = False):  # type: ignore[no-untyped-def]
-        if target == str(path):
-            return await real_connect(f"file:{path}?mode=ro", timeout, uri=True)
-        return await real_connect(target, timeout, uri=uri)
-
-    monkeypatch.setattr(baselines, "_connect", read_only_connect)
+    open_read_only(monkeypatch, path)
     return path
 
 
