@@ -421,9 +421,13 @@ def resolve_entity(
 
 
 def _id_range_hint(query: str) -> str | None:
-    """Return a hint when ``query`` is all digits but outside the id range."""
+    """Return a hint when ``query`` is a whole number outside the id range.
+
+    A leading minus sign counts, so ``-5`` gets this hint and not the
+    name-matching one.
+    """
     text = query.strip()
-    if not text.isdecimal() or parse_id(text) is not None:
+    if not text.removeprefix("-").isdecimal() or parse_id(text) is not None:
         return None
     return f"ids run from 1 to {MAX_ID}, so {text!r} is not a valid id"
 
