@@ -1737,7 +1737,7 @@ async def test_report_marks_isk_without_value(
         header = screen.query_one("#battle-header")
         text = str(header.render())
         assert f"{format_isk(report.isk_destroyed)}+ ISK" in text
-        assert "1 of 10 kills have no ISK value" in text
+        assert "1 of 10 kills has no ISK value" in text
         # The figures break between parts, so no line wraps.
         lines = text.splitlines()
         assert all(len(line) <= header.size.width for line in lines)

@@ -95,7 +95,8 @@ def missing_value_note(report: BattleReport) -> str | None:
     missing = completeness.get("kills_without_value")
     if not missing:
         return None
-    return f"{missing:,} of {report.kills:,} kills have no ISK value"
+    verb = "has" if missing == 1 else "have"
+    return f"{missing:,} of {report.kills:,} kills {verb} no ISK value"
 
 
 def isk_total_text(
