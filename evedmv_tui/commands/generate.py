@@ -18,6 +18,7 @@ from evedmv_tui.generate import (
     DEFAULT_KILLS_PER_DAY,
     DEFAULT_START,
     MAX_SEED,
+    SPAN_MARGIN,
     Universe,
     builtin_universe,
     generate_killmails,
@@ -123,10 +124,12 @@ def check_span(start: dt.datetime, count: int, now: dt.datetime) -> None:
         return
     mean = mean_span(count)
     if latest < EARLIEST_TIME:
+        fits = largest_count(start, now)
         hint = (
-            f"generate fewer killmails: {count:,} at"
-            f" {DEFAULT_KILLS_PER_DAY:,.0f} a day span about {mean.days:,} days,"
-            f" more than the time since {EARLIEST_TIME:%Y-%m-%d}"
+            f"generate fewer killmails, at most {fits:,} from this --start:"
+            f" {count:,} at {DEFAULT_KILLS_PER_DAY:,.0f} a day span about"
+            f" {mean.days:,} days, more than the time since"
+            f" {EARLIEST_TIME:%Y-%m-%d}"
         )
     else:
         hint = f"give --start {latest:%Y-%m-%dT%H:%M:%S} or earlier, or fewer killmails"
@@ -138,6 +141,24 @@ def check_span(start: dt.datetime, count: int, now: dt.datetime) -> None:
         " killmails must lie in the past, because import rejects future ones",
         hint,
     )
+
+
+def largest_count(start: dt.datetime, now: dt.datetime) -> int:
+    """Return the largest killmail count from ``start`` that ends by ``now``.
+
+    The count passes :func:`check_span`, and is 0 when no count does.
+    """
+    room = now - start
+    if span_bound(0) > room:
+        return 0
+    # Invert span_bound, then step past any float rounding either way.
+    scenario_free = (room - span_bound(0)) / SPAN_MARGIN
+    count = int(scenario_free / dt.timedelta(days=1) * DEFAULT_KILLS_PER_DAY)
+    while span_bound(count + 1) <= room:
+        count += 1
+    while count > 0 and span_bound(count) > room:
+        count -= 1
+    return count
 
 
 def _describe_end(start: dt.datetime, count: int, now: dt.datetime) -> str:
