@@ -147,6 +147,30 @@ def _fail(path: Path, field: str, problem: str) -> RecipeError:
     )
 
 
+RECIPE_KEYS = ("version", "systems", "start", "end", "overrides", "parameters")
+"""The keys a recipe object may have."""
+
+OVERRIDE_KEYS = ("entity_kind", "entity_id", "anchor_kind", "anchor_id", "new_side")
+"""The keys an object in a recipe's ``overrides`` may have."""
+
+
+def _check_keys(
+    path: Path, field: str, document: dict[str, Any], allowed: Sequence[str]
+) -> None:
+    """Raise :class:`RecipeError` on the first key of ``document`` not in ``allowed``.
+
+    A misspelt key would otherwise be ignored, and the recipe would rebuild
+    the battle without the overrides or parameters it was meant to carry.
+    """
+    for key in document:
+        if key not in allowed:
+            raise RecipeError(
+                "invalid battle recipe",
+                f"{path}: {field} has the unknown key {key!r}",
+                f"allowed keys: {', '.join(allowed)}",
+            )
+
+
 def _span_text(span: dt.timedelta) -> str:
     """Return ``span`` in words: ``9,862 days`` or ``7 days 3 h 20 min``.
 
@@ -269,6 +293,7 @@ def read_recipe(path: Path) -> Recipe:
             " --save-recipe FILE', or give the .recipe.json file that the"
             " report's export key (x) writes next to the report",
         )
+    _check_keys(path, "the top level", document, RECIPE_KEYS)
     version = document.get("version", 1)
     if version not in (1, RECIPE_VERSION) or isinstance(version, bool):
         raise _fail(
@@ -309,6 +334,7 @@ def read_recipe(path: Path) -> Recipe:
         field = f"overrides[{number}]"
         if not isinstance(entry, dict):
             raise _fail(path, field, "is not an object")
+        _check_keys(path, f"field {field!r}", entry, OVERRIDE_KEYS)
         kind = entry.get("entity_kind")
         if kind not in ("alliance", "corporation", "character"):
             raise _fail(path, f"{field}.entity_kind", f"has {kind!r}")
