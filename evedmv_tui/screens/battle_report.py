@@ -39,7 +39,7 @@ from evedmv_tui.battles.export import (
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
 from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
-from evedmv_tui.battles.recipe import save_battle_recipe
+from evedmv_tui.battles.recipe import RecipeError, recipe_of_battle, write_recipe
 from evedmv_tui.battles.report import (
     OUTDATED_HINT,
     BattleNotFound,
@@ -93,6 +93,11 @@ REPORT_ACTIONS = frozenset(
     {*ENTITY_ACTIONS, "export", "show_timeline", "toggle_timeline"}
 )
 """Actions that need a loaded report."""
+EXPORT_WRITE_HINT = (
+    "Rename or remove what is at that path if it is in the way, or point"
+    " EVEDMV_STATE_DIR at a writable directory."
+)
+"""Next step shown when an export file or its folder cannot be written."""
 KILL_COLUMNS = (
     ("time", "Time"),
     ("side", "Side"),
@@ -772,18 +777,17 @@ class BattleReportScreen(DashboardScreen):
 
         The recipe is the file ``battles show ID --save-recipe`` writes. It
         comes from the database, so a worker writes it, and the report
-        files alone are written while the database is unavailable.
+        files alone are written while the database is unavailable. A file
+        that cannot be written becomes a notification naming its path.
         """
         if self.report is None:
             return
         folder = Path(self.evedmv_app.settings.state_dir) / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for fmt, suffix in (("markdown", "md"), ("json", "json")):
-            path = folder / f"battle-{self.battle_id}.{suffix}"
-            path.write_text(render(self.report, fmt), encoding="utf-8")
-            written.append(str(path))
-        report_files = " and ".join(written)
+        written = _write_report_files(self.report, folder, self.battle_id)
+        if isinstance(written, str):
+            self._export_failed(written)
+            return
+        report_files = " and ".join(map(str, written))
         if self.evedmv_app.db is None:
             self.notify(
                 f"exported {report_files}; the recipe needs the database,"
@@ -793,9 +797,12 @@ class BattleReportScreen(DashboardScreen):
             )
             return
 
-        def exported(recipe_path: Path) -> None:
+        def exported(result: Path | str) -> None:
+            if isinstance(result, str):
+                self._export_failed(f"exported {report_files}, but {result}")
+                return
             self.notify(
-                f"exported {', '.join(written)} and the recipe {recipe_path}",
+                f"exported {', '.join(map(str, written))} and the recipe {result}",
                 markup=False,
             )
 
@@ -808,12 +815,20 @@ class BattleReportScreen(DashboardScreen):
             )
 
         self.run_query(
-            save_battle_recipe,
+            _save_recipe,
             self.battle_id,
             folder / f"battle-{self.battle_id}.recipe.json",
             then=exported,
             group="export",
             on_error=failed,
+        )
+
+    def _export_failed(self, text: str) -> None:
+        self.notify(
+            f"{text[:1].upper()}{text[1:]}. {EXPORT_WRITE_HINT}",
+            title="Export failed",
+            severity="error",
+            markup=False,
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -845,3 +860,47 @@ def _load_or_missing(db: Database, battle_id: int) -> BattleReport | BattleNotFo
         return load_report(db, battle_id)
     except BattleNotFound as exc:
         return exc
+
+
+def _write_report_files(
+    report: BattleReport, folder: Path, battle_id: int
+) -> list[Path] | str:
+    """Write ``report`` as Markdown and JSON into ``folder``.
+
+    Returns the paths written, or why the folder or a file could not be
+    written, naming its path.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"could not create the folder {folder}: {_reason(exc)}"
+    written = []
+    for fmt, suffix in (("markdown", "md"), ("json", "json")):
+        path = folder / f"battle-{battle_id}.{suffix}"
+        try:
+            path.write_text(render(report, fmt), encoding="utf-8")
+        except OSError as exc:
+            return f"could not write {path}: {_reason(exc)}"
+        written.append(path)
+    return written
+
+
+def _reason(error: OSError) -> str:
+    """Return the system's reason for ``error``, such as ``File exists``."""
+    return error.strerror or str(error)
+
+
+def _save_recipe(db: Database, battle_id: int, path: Path) -> Path | str:
+    """Write the battle's recipe to ``path`` and return it, or return why the
+    file could not be written.
+
+    Raises:
+        RecipeError: the battle is not stored.
+    """
+    recipe = recipe_of_battle(db, battle_id)
+    try:
+        write_recipe(recipe, path)
+    except RecipeError as exc:
+        # The message is the path and the system's reason.
+        return f"could not write the recipe {exc.message}"
+    return path
