@@ -79,8 +79,9 @@ def _cluster(settings: Settings, action: str) -> PrivateCluster:
 
 def start(args: argparse.Namespace, settings: Settings) -> int:
     cluster = _cluster(settings, "start")
-    cluster.start()
-    ensure_database(cluster)
+    with cluster.locked():
+        cluster.start()
+        ensure_database(cluster)
     with open_database(settings) as db:
         check_capabilities(db)
     print(f"PostgreSQL running in {cluster.directory}")

@@ -9,11 +9,13 @@ runs find everything loaded and go straight to the dashboard.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 DEFAULT_COUNT = 20_000
 DEFAULT_SEED = 2025
 SDE_VARIABLE = "EVEDMV_SDE"
+LOAD_LOCK_KEY = 0x65766564_64656D6F
+"""``pg_advisory_lock`` key that serialises demo loads into one database."""
 
 IMPORTED = NamedSql(
     "demo.imported",
@@ -227,6 +231,21 @@ def _load_prices(db: Database) -> int:
     return len(rows)
 
 
+@contextlib.contextmanager
+def _load_lock(db: Database) -> Iterator[None]:
+    """Hold a session advisory lock, so a second demo waits for the first load.
+
+    Without it, two demo commands at once both find nothing loaded, write
+    the same killmail file at the same time and import it twice.
+    """
+    with db.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOAD_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOAD_LOCK_KEY,))
+
+
 def load_demo(
     db: Database,
     settings: Settings,
@@ -240,7 +259,7 @@ def load_demo(
 
     ``start`` is the time of the first generated kill.
     """
-    with operation("demo.load"):
+    with operation("demo.load"), _load_lock(db):
         static_source = _load_static(db, sde)
         prices_loaded = _load_prices(db)
         folder = settings.data_dir / "demo"

@@ -15,7 +15,9 @@ it (``/root`` is mode 0700), the cluster lives in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import logging
 import os
@@ -25,6 +27,7 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -40,6 +43,13 @@ DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 """Parent of the Debian and Ubuntu server directories, one ``<version>/bin`` each."""
 # sockaddr_un.sun_path is 108 bytes on Linux, including the NUL.
 _MAX_SOCKET_PATH = 107
+LOCK_FILE = "cluster.lock"
+"""File in the data directory that serialises creating, starting and stopping."""
+LOCK_TIMEOUT = 300.0
+"""Seconds to wait for another process that holds the cluster lock.
+
+Longer than the slowest step run under the lock: initdb (120 s at most)
+followed by a start (70 s at most)."""
 
 INSTALL_HINT = (
     "install the PostgreSQL server with contrib: on Debian/Ubuntu "
@@ -149,6 +159,7 @@ class PrivateCluster:
         self.fast = fast
         self.link = self.data_dir / "pg"
         self._server_user = self._pick_server_user()
+        self._lock_depth = 0
 
     # -- locations -------------------------------------------------------
 
@@ -248,14 +259,77 @@ class PrivateCluster:
     def initialized(self) -> bool:
         return (self.directory / "PG_VERSION").exists()
 
-    def init(self) -> None:
-        """Create the cluster directory with ``initdb`` unless it exists."""
-        if self.initialized():
-            return
-        bin_dir = find_bin_dir()
+    def _make_data_dir(self) -> None:
         # Run as root, the server's user must be able to pass through data_dir.
         mode = 0o700 if self._server_user is None else 0o711
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=mode)
+
+    @contextlib.contextmanager
+    def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold the data directory's cluster lock, waiting while another has it.
+
+        :meth:`init`, :meth:`start` and :meth:`stop` take it, so of two
+        commands that find the cluster missing or stopped, one creates and
+        starts it and the other waits, then uses that server. Callers that
+        must finish more set-up before another process connects (creating
+        the database) hold it around :meth:`start`. The lock is reentrant
+        within one instance and is an ``flock`` on :data:`LOCK_FILE`, which
+        the kernel releases when the process exits.
+
+        Raises:
+            ClusterError: another process held the lock for ``timeout`` s.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        self._make_data_dir()
+        path = self.data_dir / LOCK_FILE
+        # O_CLOEXEC: a server started under the lock must not inherit it.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            self._acquire(fd, path, timeout)
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+        finally:
+            # Closing the only descriptor releases the lock.
+            os.close(fd)
+
+    @staticmethod
+    def _acquire(fd: int, path: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if not waiting:
+                log.info("waiting for another evedmv process to set up %s", path)
+                waiting = True
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    "private cluster busy",
+                    f"another process held {path} for {timeout:.0f} s",
+                    "wait for the other evedmv command to finish, or stop it",
+                )
+            time.sleep(0.1)
+
+    def init(self) -> None:
+        """Create the cluster directory with ``initdb`` unless it exists."""
+        with self.locked():
+            if not self.initialized():
+                self._initdb()
+
+    def _initdb(self) -> None:
+        bin_dir = find_bin_dir()
         directory = self.directory
         if directory != self.link:
             directory.parent.mkdir(parents=True, exist_ok=True, mode=0o711)
@@ -300,6 +374,38 @@ class PrivateCluster:
         except (OSError, ValueError):
             return None
 
+    def _postmaster_state(self) -> str | None:
+        """Return the server's state from ``postmaster.pid``, or None if stopped.
+
+        The state is the file's eighth line: ``starting``, ``stopping``,
+        ``ready`` or ``standby`` (PostgreSQL 10 and later). A file without
+        that line yet is ``starting``.
+        """
+        self._recover_stale_pid_file()
+        try:
+            lines = (self.directory / "postmaster.pid").read_text().split("\n")
+        except OSError:
+            return None
+        return lines[7].strip() if len(lines) > 7 and lines[7].strip() else "starting"
+
+    def _wait_until_ready(self, timeout: float) -> bool:
+        """Wait for a server that is starting; return False once none runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._postmaster_state()
+            if state is None:
+                return False
+            if state in {"ready", "standby"}:
+                return True
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    "PostgreSQL not ready",
+                    f"the server in {self.directory} was still {state} after"
+                    f" {timeout:.0f} s",
+                    f"see {self.log_path}",
+                )
+            time.sleep(0.1)
+
     def _recover_stale_pid_file(self) -> None:
         """Remove a ``postmaster.pid`` left by a server that no longer runs."""
         pid = self._postmaster_pid()
@@ -336,10 +442,18 @@ class PrivateCluster:
         )
 
     def start(self, timeout: float = 60) -> None:
-        """Initialise if needed and start the server; a running one is reused."""
-        self.init()
-        if self.status().running:
-            return
+        """Initialise if needed and start the server; a running one is reused.
+
+        Returns once the server accepts connections, also when another
+        process started it moments before.
+        """
+        with self.locked():
+            self.init()
+            if self._wait_until_ready(timeout):
+                return
+            self._pg_ctl_start(timeout)
+
+    def _pg_ctl_start(self, timeout: float) -> None:
         socket_dir = self.socket_dir
         if socket_dir != self.directory:
             socket_dir.mkdir(mode=0o700, exist_ok=True)
@@ -363,6 +477,12 @@ class PrivateCluster:
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> bool:
         """Stop the server; return False when it was not running."""
+        if not self.status().running:
+            return False
+        with self.locked():
+            return self._stop(mode, timeout)
+
+    def _stop(self, mode: str, timeout: float) -> bool:
         if not self.status().running:
             return False
         bin_dir = find_bin_dir()

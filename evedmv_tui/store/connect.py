@@ -116,8 +116,10 @@ def server_conninfo(settings: Settings, *, start_cluster: bool = True) -> str:
                 f"PostgreSQL in {state.directory}: {state.message}",
                 "start it with 'evedmv db start', or press ctrl+r",
             )
-    cluster.start()
-    ensure_database(cluster)
+    # Under the lock, a second command waits until the database exists too.
+    with cluster.locked():
+        cluster.start()
+        ensure_database(cluster)
     return cluster.url()
 
 
