@@ -82,7 +82,8 @@ def test_migration_counts_stored_unvalued_killmails(
     db.execute("UPDATE killmails SET total_value = NULL WHERE killmail_id % 4 = 0")
     days_before = db.fetch_all("TABLE intel_entity_days ORDER BY 1, 2, 3")
 
-    assert [m.version for m in migrate(db)] == [UNVALUED_COUNTS]
+    # Later migrations follow it.
+    assert [m.version for m in migrate(db)][0] == UNVALUED_COUNTS
 
     assert unvalued_days(db) > 0
     corporation = busiest(db, EntityKind.CORPORATION, 1)[0]
