@@ -7,7 +7,9 @@ marks it ``changed``. Both run the same steps (:mod:`evedmv_tui.battles.cluster`
 then sides and metrics) and the same reconciliation: each new cluster keeps
 the id of the stored battle it shares the most kills with, so user overrides
 survive, and a stored battle that no longer exists hands its overrides to the
-battle that took most of its kills.
+battle that took most of its kills. When no battle took any of its kills,
+its overrides are kept aside with the killmails they applied to, and the
+first later battle that takes more than half of those killmails adopts them.
 
 Everything runs in one transaction under an advisory lock, so two importers
 finishing batches at once do not interleave their updates.
@@ -93,6 +95,25 @@ class DetectionSummary:
     """Closed battles that new kills changed (marked ``changed``)."""
     kills_read: int
     seconds: float
+    overrides_kept_aside: int = 0
+    """Overrides of removed battles that no battle took kills of, kept with
+    those kills until a later battle takes most of them."""
+    overrides_adopted: int = 0
+    """Overrides kept aside by an earlier detection that a battle took over."""
+    overrides_dropped: int = 0
+    """Overrides lost because the battle that took them over already has an
+    override for the same entity."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _StoreCounts:
+    created: int
+    updated: int
+    deleted: int
+    changed_closed: int
+    kept_aside: int
+    adopted: int
+    dropped: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -302,8 +323,23 @@ def _detect(
             db, conn, scope, clusters, params, pieces, static, plan, workers
         )
     seconds = time.perf_counter() - started
+    if counts.kept_aside or counts.dropped:
+        log.info(
+            "detection kept aside %d side overrides and dropped %d",
+            counts.kept_aside,
+            counts.dropped,
+        )
     return DetectionSummary(
-        len(clusters), *counts, kills_read=kills_read, seconds=seconds
+        len(clusters),
+        created=counts.created,
+        updated=counts.updated,
+        deleted=counts.deleted,
+        changed_closed=counts.changed_closed,
+        kills_read=kills_read,
+        seconds=seconds,
+        overrides_kept_aside=counts.kept_aside,
+        overrides_adopted=counts.adopted,
+        overrides_dropped=counts.dropped,
     )
 
 
@@ -621,7 +657,7 @@ def _store(
     static: StaticData,
     plan: BatchPlan | None = None,
     workers: int = 1,
-) -> tuple[int, int, int, int]:
+) -> _StoreCounts:
     """Reconcile ``clusters`` with the stored battles of ``scope`` and write them.
 
     ``pieces`` are those the clusters were merged from. With ``plan``, the
@@ -630,7 +666,8 @@ def _store(
     are written. Without it, they replace every stored battle in ``scope``
     and every row is written. The rows are built by ``workers`` processes
     (:func:`~evedmv_tui.battles.rows.build_rows`). Returns counts of battles
-    created, updated, deleted and closed-and-changed.
+    created, updated, deleted and closed-and-changed, and of the overrides
+    kept aside, adopted and dropped.
     """
     members: Sequence[_Member | StoredMember]
     if plan is not None:
@@ -669,25 +706,37 @@ def _store(
     fresh = iter(fresh_ids)
     ids = [kept[i] if i in kept else next(fresh) for i in range(len(clusters))]
 
-    # Overrides of battles that disappear move to their heir.
+    # Overrides of battles that disappear move to their heir. Those of a
+    # battle without one wait, with its kills, for a later battle to adopt.
     kept_ids = set(kept.values())
     deleted = [b for b in old_ids if b not in kept_ids]
     moves = [(b, ids[heirs[b]]) for b in deleted if b in heirs]
+    dropped = 0
     if moves:
-        db.execute(
+        had, moved = db.fetch_one(
             load_sql(_PACKAGE, "overrides_move"),
             ([m[0] for m in moves], [m[1] for m in moves]),
             conn=conn,
-        )
+        ) or (0, 0)
+        dropped += had - moved
+    adopters = _adopters(db, conn, scope, clusters)
+    adopted = 0
+    if adopters:
+        had, adopted = _adopt(db, conn, {g: ids[i] for g, i in adopters.items()})
+        dropped += had - adopted
+    kept_aside = _keep_aside(
+        db, conn, [b for b in deleted if b not in heirs], old_kills
+    )
     unchanged = set()
     if scope.touched is not None:
         for index, battle_id in kept.items():
             kill_ids = clusters[index].killmail_ids
             if old_kills[battle_id] == kill_ids and not kill_ids & scope.touched:
                 unchanged.add(index)
+    unchanged -= set(adopters.values())
     rewrite = [i for i in range(len(clusters)) if i not in unchanged]
     rewrite_ids = [ids[i] for i in rewrite]
-    if plan is not None and not moves:
+    if plan is not None and not moves and not adopters:
         # Only stored battles have overrides. With no moves, every rewritten
         # battle that has any is one of the plan's stored battles, whose
         # overrides the plan has read.
@@ -744,7 +793,100 @@ def _store(
         build_rows(context, clusters, tasks, workers, write)
     created = len(clusters) - len(kept)
     updated = sum(1 for i in kept if old_kills[ids[i]] != clusters[i].killmail_ids)
-    return created, updated, len(deleted), changed_closed
+    return _StoreCounts(
+        created, updated, len(deleted), changed_closed, kept_aside, adopted, dropped
+    )
+
+
+def _adopters(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    scope: _Scope,
+    clusters: Sequence[Cluster],
+) -> dict[int, int]:
+    """Return ``{kept override group: cluster index}`` for groups to adopt.
+
+    A cluster adopts a group when it contains more than half of the group's
+    killmails. Only groups that share a killmail with ``clusters`` are read,
+    except in a full detection, which reads them all.
+    """
+    if scope.systems is None:
+        rows = db.fetch_all(load_sql(_PACKAGE, "overrides_kept_kills_all"), conn=conn)
+    else:
+        kill_ids = [kill.killmail_id for cluster in clusters for kill in cluster.kills]
+        rows = db.fetch_all(
+            load_sql(_PACKAGE, "overrides_kept_kills_of"), (kill_ids,), conn=conn
+        )
+    if not rows:
+        return {}
+    group_size: dict[int, int] = collections.Counter()
+    groups_of_kill: dict[int, list[int]] = collections.defaultdict(list)
+    for group_id, killmail_id in rows:
+        group_size[group_id] += 1
+        groups_of_kill[killmail_id].append(group_id)
+    held: dict[tuple[int, int], int] = collections.Counter()
+    for index, cluster in enumerate(clusters):
+        for kill in cluster.kills:
+            for group_id in groups_of_kill.get(kill.killmail_id, ()):
+                held[(group_id, index)] += 1
+    return {
+        group_id: index
+        for (group_id, index), count in held.items()
+        if 2 * count > group_size[group_id]
+    }
+
+
+def _adopt(
+    db: Database, conn: psycopg.Connection[Any], battle_of_group: Mapping[int, int]
+) -> tuple[int, int]:
+    """Hand kept override groups to battles; return overrides had and adopted.
+
+    A new battle's row is written later in the transaction, so the
+    reference from its overrides is checked at commit.
+    """
+    db.execute(
+        "SET CONSTRAINTS battle_side_overrides_battle_id_fkey DEFERRED", conn=conn
+    )
+    groups = sorted(battle_of_group)
+    found = db.fetch_one(
+        load_sql(_PACKAGE, "overrides_adopt"),
+        {"groups": groups, "battles": [battle_of_group[g] for g in groups]},
+        conn=conn,
+    )
+    assert found is not None
+    return int(found[0]), int(found[1])
+
+
+def _keep_aside(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    battle_ids: Sequence[int],
+    kills_of: Mapping[int, set[int]],
+) -> int:
+    """Keep the overrides of removed ``battle_ids`` with their killmails.
+
+    Returns the number of overrides kept. A battle without overrides
+    leaves nothing behind.
+    """
+    if not battle_ids:
+        return 0
+    rows = db.fetch_all(
+        load_sql(_PACKAGE, "overrides_keep"), (list(battle_ids),), conn=conn
+    )
+    if not rows:
+        return 0
+    group_ids: list[int] = []
+    killmail_ids: list[int] = []
+    for group_id in sorted({row[0] for row in rows}):
+        for killmail_id in sorted(kills_of[group_id]):
+            group_ids.append(group_id)
+            killmail_ids.append(killmail_id)
+    db.execute(
+        load_sql(_PACKAGE, "overrides_kept_kills_save"),
+        (group_ids, killmail_ids),
+        conn=conn,
+    )
+    return len(rows)
 
 
 def _stored_before(

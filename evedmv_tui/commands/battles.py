@@ -276,7 +276,32 @@ def describe_detection(
     )
     if stored is not None and not rebuilt:
         line += f"; {count_noun(stored, 'battle')} stored"
-    return line
+    return line + _describe_overrides(summary)
+
+
+def _describe_overrides(summary: DetectionSummary) -> str:
+    """Return what the run did to side overrides, or '' if it moved none.
+
+    Overrides of a removed battle that no battle took kills of are kept
+    aside, and a battle that later takes most of those kills adopts them.
+    """
+    parts = []
+    if summary.overrides_kept_aside:
+        noun = count_noun(summary.overrides_kept_aside, "side override")
+        parts.append(
+            f"{noun} of removed battles kept aside until a battle takes"
+            " most of their kills"
+        )
+    if summary.overrides_adopted:
+        noun = count_noun(summary.overrides_adopted, "kept side override")
+        parts.append(f"{noun} adopted by the battle that took their kills")
+    if summary.overrides_dropped:
+        noun = count_noun(summary.overrides_dropped, "side override")
+        parts.append(
+            f"{noun} dropped because the battle taking over already has"
+            " an override for the same entity"
+        )
+    return "".join(f"; {part}" for part in parts)
 
 
 def _criteria(args: argparse.Namespace) -> BattleFilter:

@@ -1,0 +1,1 @@
+SELECT group_id, killmail_id FROM battle_overrides_kept_kills
