@@ -1860,7 +1860,7 @@ def test_header_breaks_between_figures(
     for part in (
         "10 kills, up to 12 more reported but not fetched",
         f"{format_isk(report.isk_destroyed)}+ ISK",
-        "1 of 10 kills have no ISK value",
+        "1 of 10 kills has no ISK value",
         "side split unclear",
         "changed after it closed",
     ):
