@@ -186,13 +186,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings, to_stderr=False)
             return run_dashboard(settings)
         configure_logging(settings, to_stderr=True)
+        import psycopg
+
         from evedmv_tui.commands import writes_database
-        from evedmv_tui.store.connect import WRITING_COMMAND
+        from evedmv_tui.store.connect import (
+            WRITING_COMMAND,
+            connection_lost,
+            is_connection_failure,
+        )
 
         writing = WRITING_COMMAND.set(writes_database(handler))
         try:
             with printable_stdout() as stdout:
                 return int(handler(args, settings))
+        except psycopg.OperationalError as exc:
+            # A server that stops or restarts during a command. Failed
+            # queries (a lock timeout, a full disk) keep their traceback.
+            if not is_connection_failure(exc):
+                raise
+            log.debug("connection failed", exc_info=True)
+            raise connection_lost(exc, settings) from None
         finally:
             WRITING_COMMAND.reset(writing)
     except EvedmvError as exc:

@@ -11,7 +11,11 @@ from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.cluster import PrivateCluster
-from evedmv_tui.store.connect import check_capabilities, ensure_database, open_database
+from evedmv_tui.store.connect import (
+    check_capabilities,
+    open_database,
+    start_cluster_database,
+)
 from evedmv_tui.store.db import Database, redact
 from evedmv_tui.store.migrate import applied_versions, available_migrations
 
@@ -79,9 +83,7 @@ def _cluster(settings: Settings, action: str) -> PrivateCluster:
 
 def start(args: argparse.Namespace, settings: Settings) -> int:
     cluster = _cluster(settings, "start")
-    with cluster.locked():
-        cluster.start()
-        ensure_database(cluster)
+    start_cluster_database(cluster)
     with open_database(settings) as db:
         check_capabilities(db)
     print(f"PostgreSQL running in {cluster.directory}")

@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
+
 from evedmv_tui.errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,39 @@ def _others_can_traverse(path: Path, user: pwd.struct_passwd) -> bool:
         if not ok:
             return False
     return True
+
+
+def _first_line_number(path: Path) -> int | None:
+    """Return the pid on the first line of a PostgreSQL lock file, or None."""
+    try:
+        return int(path.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    """Tell whether ``pid`` has exited but its parent has not reaped it yet."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _live_processes_in(directory: Path) -> list[int]:
+    """Return the pids of running processes whose working directory is ``directory``.
+
+    Every PostgreSQL server process works in its data directory, so these
+    are backends that outlived a killed postmaster.
+    """
+    target = directory.resolve()
+    pids = []
+    for process in psutil.process_iter(["cwd", "status"]):
+        cwd = process.info["cwd"]
+        if cwd is None or process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if Path(cwd) == target:
+            pids.append(process.pid)
+    return pids
 
 
 class PrivateCluster:
@@ -368,11 +403,7 @@ class PrivateCluster:
         log.info("initialised PostgreSQL cluster in %s", directory)
 
     def _postmaster_pid(self) -> int | None:
-        try:
-            first = (self.directory / "postmaster.pid").read_text().split("\n", 1)[0]
-            return int(first)
-        except (OSError, ValueError):
-            return None
+        return _first_line_number(self.directory / "postmaster.pid")
 
     def _postmaster_state(self) -> str | None:
         """Return the server's state from ``postmaster.pid``, or None if stopped.
@@ -414,9 +445,16 @@ class PrivateCluster:
         stale: str | None = None
         try:
             os.kill(pid, 0)
+            # A killed server stays a zombie until its parent, often PID 1,
+            # reaps it: the pid exists but nothing listens. PostgreSQL's own
+            # check of the file would take it for a running server. Its
+            # check that no old backend still uses the shared memory needs
+            # the file, so the file goes only once every backend has exited.
+            if _is_zombie(pid) and not _live_processes_in(self.directory):
+                stale = f"pid {pid} has exited and is a zombie"
             comm = Path(f"/proc/{pid}/comm")
             name = comm.read_text().strip() if comm.exists() else None
-            if name is not None and name not in {"postgres", "postmaster"}:
+            if stale is None and name not in {None, "postgres", "postmaster"}:
                 # The pid was reused after the server died without cleaning up.
                 stale = f"pid {pid} is now {name!r}, not PostgreSQL"
         except ProcessLookupError:
@@ -426,6 +464,11 @@ class PrivateCluster:
         if stale is not None:
             log.warning("removing stale postmaster.pid (%s)", stale)
             (self.directory / "postmaster.pid").unlink(missing_ok=True)
+            # The socket's lock file names the same pid, and PostgreSQL's
+            # kill(pid, 0) check of it would accept a zombie or reused pid.
+            socket_lock = self.socket_dir / f".s.PGSQL.{PORT}.lock"
+            if _first_line_number(socket_lock) == pid:
+                socket_lock.unlink(missing_ok=True)
 
     def status(self) -> ClusterStatus:
         directory = self.directory

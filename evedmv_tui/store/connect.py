@@ -13,7 +13,7 @@ from psycopg import sql
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.store.cluster import DATABASE, PrivateCluster
-from evedmv_tui.store.db import APPLICATION_NAME, Database, redact
+from evedmv_tui.store.db import APPLICATION_NAME, Database, first_line, redact
 from evedmv_tui.store.migrate import migrate, schema_problem
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,63 @@ def server_conninfo(settings: Settings, *, start_cluster: bool = True) -> str:
                 f"PostgreSQL in {state.directory}: {state.message}",
                 "start it with 'evedmv db start', or press ctrl+r",
             )
+    start_cluster_database(cluster)
+    return cluster.url()
+
+
+def start_cluster_database(cluster: PrivateCluster) -> None:
+    """Start the private cluster and create its database if missing.
+
+    Raises:
+        ClusterError: the cluster could not be created or started.
+        DatabaseUnavailable: the server runs but refused the connection.
+    """
     # Under the lock, a second command waits until the database exists too.
     with cluster.locked():
         cluster.start()
-        ensure_database(cluster)
-    return cluster.url()
+        try:
+            ensure_database(cluster)
+        except psycopg.OperationalError as exc:
+            raise cluster_unreachable(cluster, exc) from None
+
+
+def cluster_unreachable(
+    cluster: PrivateCluster, error: psycopg.OperationalError
+) -> DatabaseUnavailable:
+    """Return the error for a private cluster that refused a connection."""
+    return DatabaseUnavailable(
+        "cannot connect to PostgreSQL",
+        f"PostgreSQL in {cluster.directory}: {first_line(error)}",
+        f"check 'evedmv db status' and {cluster.log_path}, or restart it with"
+        " 'evedmv db stop' and 'evedmv db start'",
+    )
+
+
+CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
+"""SQLSTATEs of a server that ended or refused the session: terminated by an
+administrator, shut down after a crash, or not accepting connections yet.
+Errors of class 08 (connection exception) and errors that libpq raises
+without a SQLSTATE are connection failures too."""
+
+
+def is_connection_failure(error: psycopg.OperationalError) -> bool:
+    """Tell whether ``error`` is a lost or refused connection, not a failed query."""
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in CONNECTION_LOST_STATES
+
+
+def connection_lost(
+    error: psycopg.OperationalError, settings: Settings
+) -> DatabaseUnavailable:
+    """Return the error for a command whose database connection failed."""
+    if settings.dsn:
+        hint = "check that the server runs and accepts connections, then try again"
+    else:
+        hint = (
+            "check the private cluster with 'evedmv db status' and run the"
+            " command again, which starts the cluster if it stopped"
+        )
+    return DatabaseUnavailable("PostgreSQL connection failed", first_line(error), hint)
 
 
 def check_capabilities(db: Database) -> Capabilities:
