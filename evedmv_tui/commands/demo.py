@@ -3,7 +3,8 @@
 The first run starts the private cluster (or uses ``--dsn``), loads static
 data, writes and imports the demo killmails, names their generated
 characters, corporations and alliances, then opens the dashboard. Later
-runs find everything loaded and go straight to the dashboard.
+runs find everything loaded and go straight to the dashboard, after
+importing the SDE again when ``--sde`` is given.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.arguments import whole
+from evedmv_tui.commands.battles import detect_if_outdated
 from evedmv_tui.commands.helptext import examples
+from evedmv_tui.commands.sde import DETECTION_TABLES
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.generate import (
@@ -39,6 +42,7 @@ from evedmv_tui.generate.universe import builtin_static_tables, builtin_universe
 from evedmv_tui.ingest.hooks import BatchResult, default_hooks, run_hooks
 from evedmv_tui.ingest.importer import import_paths
 from evedmv_tui.ingest.shapes import EARLIEST_TIME
+from evedmv_tui.intel import totals
 from evedmv_tui.prices import MarketPrice, store_prices
 from evedmv_tui.sde import import_sde, load_tables, static_counts
 from evedmv_tui.store.connect import open_database
@@ -172,7 +176,7 @@ def register(subparsers: Any) -> None:
         help="load static data and generated killmails once, then open the dashboard",
         description="Start the private cluster (unless --dsn is given), load"
         " static data and the demo killmails if they are not loaded yet, and"
-        " open the dashboard.",
+        " open the dashboard. An SDE given with --sde is imported every time.",
         **examples(
             "evedmv demo",
             "evedmv demo --sde eve-online-static-data-3031812-jsonl.zip",
@@ -181,8 +185,10 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--sde",
         type=Path,
-        help=f"SDE to import when none is loaded (env {SDE_VARIABLE}); without"
-        " it a small built-in universe is stored",
+        help="CCP's static data export to import, as 'evedmv sde import' does,"
+        " also when static data is loaded. Without it, the export in"
+        f" {SDE_VARIABLE} or else a small built-in universe is stored when no"
+        " static data is loaded",
     )
     demo.add_argument(
         "--count",
@@ -209,16 +215,47 @@ def register(subparsers: Any) -> None:
     demo.set_defaults(handler=demo_command)
 
 
-def _load_static(db: Database, sde: Path | None) -> str:
-    if static_counts(db)["solar_systems"]:
+def _load_static(db: Database, sde: Path | None, default_sde: Path | None) -> str:
+    """Import ``sde``, or else store ``default_sde`` or the built-in universe once.
+
+    Returns ``sde`` when an export was imported, ``builtin`` when the
+    built-in universe was stored, and ``existing`` when static data was
+    already loaded and nothing was imported.
+    """
+    if sde is None and static_counts(db)["solar_systems"]:
         return "existing"
-    if sde is not None:
-        summary = import_sde(db, sde)
-        log.info("demo: imported the SDE from %s", summary.path)
+    path = sde if sde is not None else default_sde
+    if path is not None:
+        _import_sde(db, path)
         return "sde"
     load_tables(db, builtin_static_tables())
     log.info("demo: stored the built-in universe")
     return "builtin"
+
+
+def _import_sde(db: Database, path: Path) -> None:
+    """Import an SDE and update what depends on it, as 'evedmv sde import' does.
+
+    The entity totals are recounted when ship classes changed, and stored
+    battles are detected again when systems, gates, types or groups changed.
+
+    Raises:
+        ConfigError: ``path`` is not an SDE, in the words of 'sde import'.
+    """
+    classes = totals.ship_class_digest(db)
+    summary = import_sde(db, path)
+    log.info("demo: imported the SDE from %s", summary.path)
+    recounted = totals.recount_if_classes_changed(db, classes)
+    if recounted:
+        log.info("demo: ship classes changed, recounted %d killmails", recounted)
+    changed = any(
+        table.inserted or table.updated
+        for table in summary.tables
+        if table.table in DETECTION_TABLES
+    )
+    redetection = detect_if_outdated(db, changed, detect=True)
+    if redetection.battles is not None:
+        log.info("demo: static data changed, detected every battle again")
 
 
 def _load_prices(db: Database) -> int:
@@ -254,13 +291,17 @@ def load_demo(
     count: int,
     seed: int,
     start: dt.datetime = DEFAULT_START,
+    default_sde: Path | None = None,
 ) -> DemoSummary:
     """Load static data, prices and the demo killmails, each only once.
 
-    ``start`` is the time of the first generated kill.
+    ``sde`` is imported on every call (importing an export again changes
+    nothing). ``default_sde`` is imported only when no static data is
+    loaded, in place of the built-in universe. ``start`` is the time of
+    the first generated kill.
     """
     with operation("demo.load"), _load_lock(db):
-        static_source = _load_static(db, sde)
+        static_source = _load_static(db, sde, default_sde)
         prices_loaded = _load_prices(db)
         folder = settings.data_dir / "demo"
         folder.mkdir(parents=True, exist_ok=True)
@@ -330,18 +371,26 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     start = demo_start(args.count, dt.datetime.now(dt.UTC))
     sde = args.sde
+    default_sde = None
     if sde is None and os.environ.get(SDE_VARIABLE):
-        sde = Path(os.environ[SDE_VARIABLE])
-    if sde is not None and not sde.exists():
-        raise ConfigError(
-            "static data export not found",
-            f"{sde} does not exist",
-            f"give the path of an SDE zip or folder, or leave --sde and"
-            f" {SDE_VARIABLE} out",
-        )
+        default_sde = Path(os.environ[SDE_VARIABLE])
+    for path in (sde, default_sde):
+        if path is not None and not path.exists():
+            raise ConfigError(
+                "static data export not found",
+                f"{path} does not exist",
+                f"give the path of an SDE zip or folder, or leave --sde and"
+                f" {SDE_VARIABLE} out",
+            )
     with open_database(settings) as db:
         summary = load_demo(
-            db, settings, sde=sde, count=args.count, seed=args.seed, start=start
+            db,
+            settings,
+            sde=sde,
+            default_sde=default_sde,
+            count=args.count,
+            seed=args.seed,
+            start=start,
         )
     if args.no_dashboard:
         if args.json:

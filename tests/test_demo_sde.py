@@ -1,0 +1,97 @@
+"""``evedmv demo --sde`` on a database that already contains the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evedmv_tui.cli import main
+from evedmv_tui.sde import static_counts
+from evedmv_tui.store.db import Database
+from tests.conftest import shared_file
+
+DEMO = ("demo", "--no-dashboard", "--json", "--count", "400", "--seed", "7")
+
+
+def run_demo(
+    capsys: pytest.CaptureFixture[str], db_url: str, data_dir: Path, *extra: str
+) -> tuple[int, str, str]:
+    status = main(["--dsn", db_url, "--data-dir", str(data_dir), *DEMO, *extra])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_demo_sde_imported_when_demo_loaded(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--sde used to be ignored once the demo had stored the built-in
+    universe: the run printed 'already loaded' and imported nothing."""
+    status, out, err = run_demo(capsys, db_url, tmp_path)
+    assert status == 0, err
+    first = json.loads(out)
+    assert first["static_source"] == "builtin"
+    builtin_systems = first["static"]["solar_systems"]
+    battles_before = db.fetch_value("SELECT max(updated_at) FROM battles")
+
+    sde = shared_file("sde-jsonl.zip")
+    status, out, err = run_demo(capsys, db_url, tmp_path, "--sde", str(sde))
+    assert status == 0, err
+    second = json.loads(out)
+    assert second["static_source"] == "sde"
+    assert second["static"]["solar_systems"] == 8437
+    assert second["static"]["solar_systems"] > builtin_systems
+    assert second["killmails_skipped"] is True
+    assert second["killmails_total"] == 400
+    # The map changed under stored battles, so they were detected again,
+    # as 'evedmv sde import' does.
+    battles_after = db.fetch_value("SELECT max(updated_at) FROM battles")
+    assert battles_after > battles_before
+    assert not db.fetch_value("SELECT battles_outdated FROM static_data_version")
+
+    # The same export again changes nothing and still succeeds.
+    status, out, err = run_demo(capsys, db_url, tmp_path, "--sde", str(sde))
+    assert status == 0, err
+    assert json.loads(out)["static_source"] == "sde"
+    assert db.fetch_value("SELECT max(updated_at) FROM battles") == battles_after
+
+
+def test_demo_rejects_path_that_is_not_sde(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that is not an SDE used to be accepted once the demo was
+    loaded. It gets the error 'evedmv sde import' gives for it."""
+    status, _, err = run_demo(capsys, db_url, tmp_path)
+    assert status == 0, err
+    counts = static_counts(db)
+    readme = shared_file("README.md")
+
+    status, _, err = run_demo(capsys, db_url, tmp_path, "--sde", str(readme))
+    assert status == 2
+    assert "unknown SDE format" in err
+    assert f"{readme} is neither a zip nor a known CSV file" in err
+
+    status = main(["--dsn", db_url, "sde", "import", str(readme)])
+    sde_import = capsys.readouterr()
+    assert status == 2
+    expected = err.splitlines()[0]
+    assert sde_import.err.splitlines()[0] == expected
+    assert static_counts(db) == counts
+
+
+def test_demo_sde_variable_only_when_empty(
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EVEDMV_SDE replaces the built-in universe on a first run only, so a
+    variable set for good does not import the export on every run."""
+    monkeypatch.setenv("EVEDMV_SDE", str(shared_file("sde-jsonl.zip")))
+    status, out, err = run_demo(capsys, db_url, tmp_path)
+    assert status == 0, err
+    assert json.loads(out)["static_source"] == "sde"
+    status, out, err = run_demo(capsys, db_url, tmp_path)
+    assert status == 0, err
+    assert json.loads(out)["static_source"] == "existing"
