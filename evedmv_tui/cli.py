@@ -200,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             with printable_stdout() as stdout:
                 return int(handler(args, settings))
         except psycopg.OperationalError as exc:
-            # A server that stops or restarts during a command. Failed
-            # queries (a lock timeout, a full disk) keep their traceback.
+            # The server stopped, restarted or refused the connection during
+            # the command. Failed queries (a lock timeout, a full disk) keep
+            # their traceback.
             if not is_connection_failure(exc):
                 raise
             log.debug("connection failed", exc_info=True)
