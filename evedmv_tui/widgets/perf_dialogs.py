@@ -51,6 +51,44 @@ PlanScreen Tree {
 """
 
 
+def skip_leading_comments(sql: str) -> str:
+    """Return ``sql`` from its first character outside comments and whitespace.
+
+    Block comments may nest, as PostgreSQL allows. A text that is only
+    comments is returned whole, so the dialog still shows something.
+    """
+    position = 0
+    while True:
+        while position < len(sql) and sql[position].isspace():
+            position += 1
+        if sql.startswith("--", position):
+            newline = sql.find("\n", position)
+            position = len(sql) if newline < 0 else newline + 1
+        elif sql.startswith("/*", position):
+            position = _block_comment_end(sql, position)
+        else:
+            break
+    return sql[position:] or sql
+
+
+def _block_comment_end(sql: str, start: int) -> int:
+    """Return the index after the block comment that opens at ``start``."""
+    depth = 0
+    position = start
+    while position < len(sql):
+        if sql.startswith("/*", position):
+            depth += 1
+            position += 2
+        elif sql.startswith("*/", position):
+            depth -= 1
+            position += 2
+            if depth == 0:
+                return position
+        else:
+            position += 1
+    return len(sql)
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a yes/no question; dismisses with True only on an explicit yes."""
 
@@ -66,16 +104,20 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__()
         self.question = question
         self.subject = subject
-        """The text the question is about (a query), shown on one line under it."""
+        """The text the question is about (a query), shown on one line under it
+        from its first word after leading comments."""
         self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.question), id="question")
             if self.subject:
-                # Whitespace and newlines collapse, and the CSS cuts a long
-                # query with an ellipsis. Text never parses markup.
-                yield Static(Text(" ".join(self.subject.split())), id="subject")
+                # The application tags its queries with a leading comment,
+                # which would fill the one line. Whitespace and newlines
+                # collapse, and the CSS cuts a long query with an ellipsis.
+                # Text never parses markup.
+                statement = skip_leading_comments(self.subject)
+                yield Static(Text(" ".join(statement.split())), id="subject")
             if self.warning:
                 yield Static(Text(f"▲ {self.warning}"), classes="-warning")
             with Horizontal():
