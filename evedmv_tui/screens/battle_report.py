@@ -89,6 +89,8 @@ _ID_LABEL = re.compile(r"#\d+")
 """A name shown as an id, because the name is not stored."""
 ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
 """Actions that act on the entities tab only."""
+STORED_BATTLE_ACTIONS = ENTITY_ACTIONS | {"export"}
+"""Actions that need a stored battle; for one that is not, they notify why."""
 REPORT_ACTIONS = frozenset(
     {*ENTITY_ACTIONS, "export", "show_timeline", "toggle_timeline"}
 )
@@ -392,6 +394,14 @@ class BattleReportScreen(DashboardScreen):
         """Measure the timeline plots per minute: ``kills`` or ``isk`` lost."""
         self._queued_moves: collections.deque[_MoveRequest] = collections.deque()
         """Moves asked for while another was being applied, oldest first."""
+        self._missing = False
+        """True once a load found no stored battle with this id."""
+        self._removed = False
+        """True once a battle this screen showed was found removed."""
+        self._resumed = False
+        self._changes = 0
+        """Count of moves and resets started, so that a load started before
+        one of them does not show the sides from before it."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(
@@ -429,7 +439,47 @@ class BattleReportScreen(DashboardScreen):
         return super().check_action(action, parameters)
 
     def load_data(self) -> None:
-        self.run_query(_load_or_missing, self.battle_id, then=self.show_report)
+        changes = self._changes
+
+        def loaded(report: BattleReport | BattleNotFound) -> None:
+            if changes == self._changes:
+                self.show_report(report)
+
+        self.run_query(_load_or_missing, self.battle_id, then=loaded)
+
+    def on_screen_resume(self) -> None:
+        """Load the report again when the screen is shown again.
+
+        Opening this battle from the palette or another screen shows this
+        screen, which may hold a report that another process has changed or
+        removed since. The first resume comes with the mount, which loads
+        already.
+        """
+        # A move or reset being stored shows its own report when it ends.
+        if (
+            self._resumed
+            and self.evedmv_app.db is not None
+            and not self._move_running()
+        ):
+            self.load_data()
+        self._resumed = True
+
+    def on_key(self, event: events.Key) -> None:
+        """Say why export and move keys do nothing for a battle not stored."""
+        if not self._missing:
+            return
+        bound = self._bindings.key_to_bindings.get(event.key, [])
+        if any(b.action.partition("(")[0] in STORED_BATTLE_ACTIONS for b in bound):
+            event.stop()
+            self._notify_not_stored()
+
+    def _notify_not_stored(self) -> None:
+        self.notify(
+            f"Battle {self.battle_id} is not stored, so it cannot be exported"
+            " or changed. Press b to list the stored battles.",
+            severity="warning",
+            markup=False,
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Start a queued move once the one before it has finished, and
@@ -466,12 +516,9 @@ class BattleReportScreen(DashboardScreen):
 
     def show_report(self, report: BattleReport | BattleNotFound) -> None:
         if isinstance(report, BattleNotFound):
-            # The error's hint names commands; here the keys do the same.
-            self.query_one("#battle-header", Static).update(
-                f"{report.message}.\nPress b for the stored battles; new ones are"
-                " found as killmails are imported."
-            )
+            self._show_missing(report)
             return
+        self._missing = self._removed = False
         self.report = report
         self.refresh_bindings()
         self._fit_header(self.size.width)
@@ -502,6 +549,34 @@ class BattleReportScreen(DashboardScreen):
         )
         self._fit_entities(self.size.width)
         self._show_reason()
+
+    def _show_missing(self, error: BattleNotFound) -> None:
+        """Clear the report of a battle that is not stored, or no longer is."""
+        self._removed = self._removed or self.report is not None
+        self._missing = True
+        self.report = None
+        self._queued_moves.clear()
+        # The error's hint names commands; here the keys do the same.
+        if self._removed:
+            text = (
+                f"Battle {self.battle_id} is no longer stored: battle detection"
+                " ran again and removed it.\nPress b to list the stored battles."
+            )
+        else:
+            text = (
+                f"{error.message}.\nPress b for the stored battles; new ones are"
+                " found as killmails are imported."
+            )
+        self.query_one("#battle-header", Static).update(text)
+        self.query_one("#battle-sides", Horizontal).remove_children()
+        self.query_one("#battle-composition", Static).update("")
+        self._show_timeline()
+        self.query_one("#battle-killmails", KeyedTable).update_rows([])
+        entities = self.query_one(BattleEntityTable)
+        entities.update_rows([])
+        entities.refresh_entity_binding()
+        self._show_reason()
+        self.refresh_bindings()
 
     def on_resize(self, event: events.Resize) -> None:
         # DashboardScreen.on_resize runs too and checks the minimum size.
@@ -676,13 +751,16 @@ class BattleReportScreen(DashboardScreen):
                 return False
         kind, entity_id = request.kind, request.entity_id
 
-        def run(db: Database) -> BattleReport | AlreadyOnSide:
+        def run(db: Database) -> BattleReport | AlreadyOnSide | BattleNotFound:
             try:
                 move_entity(db, self.battle_id, kind, entity_id, side_no)
-            except AlreadyOnSide as exc:
-                # Not a failure, because the sides already are as requested.
+            except (AlreadyOnSide, BattleNotFound) as exc:
+                # Not a failure: the sides already are as requested, or the
+                # battle was removed since the report loaded.
                 return exc
-            return load_report(db, self.battle_id)
+            return _load_or_missing(db, self.battle_id)
+
+        self._changes += 1
 
         self.run_query(
             run,
@@ -706,7 +784,10 @@ class BattleReportScreen(DashboardScreen):
             )
 
     def _moved(
-        self, result: BattleReport | AlreadyOnSide, kind: str, entity_id: int
+        self,
+        result: BattleReport | AlreadyOnSide | BattleNotFound,
+        kind: str,
+        entity_id: int,
     ) -> None:
         """Show the report after a move, and notify the entity's new side.
 
@@ -717,6 +798,10 @@ class BattleReportScreen(DashboardScreen):
             self._queued_moves.clear()
             hint = f"; {result.hint}" if result.hint else ""
             self.notify(result.message + hint, markup=False)
+            return
+        if isinstance(result, BattleNotFound):
+            self.show_report(result)
+            self._notify_not_stored()
             return
         self.show_report(result)
         if self._queued_moves:
@@ -753,13 +838,22 @@ class BattleReportScreen(DashboardScreen):
             self.notify("no entity was moved; the sides are as detected")
             return
 
-        def reset(db: Database) -> BattleReport:
-            clear_overrides(db, self.battle_id)
-            return load_report(db, self.battle_id)
+        def reset(db: Database) -> BattleReport | BattleNotFound:
+            try:
+                clear_overrides(db, self.battle_id)
+            except BattleNotFound as exc:
+                return exc
+            return _load_or_missing(db, self.battle_id)
+
+        def reset_done(result: BattleReport | BattleNotFound) -> None:
+            self.show_report(result)
+            if isinstance(result, BattleNotFound):
+                self._notify_not_stored()
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_query(reset, then=self.show_report, group="move")
+                self._changes += 1
+                self.run_query(reset, then=reset_done, group="move")
 
         self.app.push_screen(
             ConfirmScreen("Put every moved entity back on its detected side?"),
@@ -776,48 +870,61 @@ class BattleReportScreen(DashboardScreen):
         """Write the report as Markdown and JSON, and the battle's recipe.
 
         The recipe is the file ``battles show ID --save-recipe`` writes. It
-        comes from the database, so a worker writes it, and the report
-        files alone are written while the database is unavailable. A file
-        that cannot be written becomes a notification naming its path.
+        comes from the database, so while connected a worker loads the
+        report again and writes all three files: a battle that another
+        process changed is exported as stored, and one it removed is not
+        exported. While the database is unavailable, the report shown is
+        written without the recipe. A file that cannot be written becomes
+        a notification naming its path.
         """
         if self.report is None:
+            if self._missing:
+                self._notify_not_stored()
             return
         folder = Path(self.evedmv_app.settings.state_dir) / "exports"
-        written = _write_report_files(self.report, folder, self.battle_id)
-        if isinstance(written, str):
-            self._export_failed(written)
-            return
-        report_files = " and ".join(map(str, written))
         if self.evedmv_app.db is None:
+            written = _write_report_files(self.report, folder, self.battle_id)
+            if isinstance(written, str):
+                self._export_failed(written)
+                return
             self.notify(
-                f"exported {report_files}; the recipe needs the database,"
-                " so export again once the dashboard reconnects",
+                f"exported {' and '.join(map(str, written))}; the recipe needs"
+                " the database, so export again once the dashboard reconnects",
                 severity="warning",
                 markup=False,
             )
             return
+        changes = self._changes
 
-        def exported(result: Path | str) -> None:
-            if isinstance(result, str):
-                self._export_failed(f"exported {report_files}, but {result}")
+        def exported(result: _Export | BattleNotFound) -> None:
+            if isinstance(result, BattleNotFound):
+                self.show_report(result)
+                self._notify_not_stored()
+                return
+            if changes == self._changes:
+                self.show_report(result.report)
+            files = [str(path) for path in result.written]
+            if result.failure is not None:
+                done = f"exported {' and '.join(files)}, but " if files else ""
+                self._export_failed(done + result.failure)
                 return
             self.notify(
-                f"exported {', '.join(map(str, written))} and the recipe {result}",
+                f"exported {', '.join(files)} and the recipe {result.recipe}",
                 markup=False,
             )
 
         def failed(exc: Exception) -> None:
-            # The app's failure handler has shown why the recipe failed.
+            # The app's failure handler has shown why the export failed.
             self.notify(
-                f"exported {report_files}, but not the recipe",
+                "the report was not exported; press x to try again",
                 severity="warning",
                 markup=False,
             )
 
         self.run_query(
-            _save_recipe,
+            _export_battle,
             self.battle_id,
-            folder / f"battle-{self.battle_id}.recipe.json",
+            folder,
             then=exported,
             group="export",
             on_error=failed,
@@ -890,17 +997,40 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _save_recipe(db: Database, battle_id: int, path: Path) -> Path | str:
-    """Write the battle's recipe to ``path`` and return it, or return why the
-    file could not be written.
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Export:
+    """The files an export wrote, from the report it loaded."""
 
-    Raises:
-        RecipeError: the battle is not stored.
+    report: BattleReport
+    written: list[Path]
+    """The report's Markdown and JSON files, or none if they failed."""
+    recipe: Path | None
+    failure: str | None
+    """Reason a file could not be written, naming its path; None on success."""
+
+
+def _export_battle(
+    db: Database, battle_id: int, folder: Path
+) -> _Export | BattleNotFound:
+    """Load the battle's report, and write it and the recipe into ``folder``.
+
+    Returns the BattleNotFound error when the battle is not stored, so that
+    nothing is written for it.
     """
+    try:
+        report = load_report(db, battle_id)
+    except BattleNotFound as exc:
+        return exc
     recipe = recipe_of_battle(db, battle_id)
+    written = _write_report_files(report, folder, battle_id)
+    if isinstance(written, str):
+        return _Export(report, [], None, written)
+    path = folder / f"battle-{battle_id}.recipe.json"
     try:
         write_recipe(recipe, path)
     except RecipeError as exc:
         # The message is the path and the system's reason.
-        return f"could not write the recipe {exc.message}"
-    return path
+        return _Export(
+            report, written, None, f"could not write the recipe {exc.message}"
+        )
+    return _Export(report, written, path, None)
