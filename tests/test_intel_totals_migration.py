@@ -83,7 +83,7 @@ def test_migration_counts_stored_unvalued_killmails(
     days_before = db.fetch_all("TABLE intel_entity_days ORDER BY 1, 2, 3")
 
     # Later migrations follow it.
-    assert [m.version for m in migrate(db)][0] == UNVALUED_COUNTS
+    assert migrate(db)[0].version == UNVALUED_COUNTS
 
     assert unvalued_days(db) > 0
     corporation = busiest(db, EntityKind.CORPORATION, 1)[0]
