@@ -237,6 +237,29 @@ def describe_markers(rows: list[BattleSummary]) -> str:
     )
 
 
+@dataclasses.dataclass
+class BattlesView:
+    """The Battles list's filter and sort, kept on the app while it runs.
+
+    The app builds the screen anew each time it opens, so the screen
+    restores these (:func:`battles_view`) instead of starting unfiltered.
+    """
+
+    criteria: BattleFilter | None = None
+    """The last filter applied; None until one is."""
+    sort_index: int = 0
+    """An index into :data:`SORTS`."""
+
+
+def battles_view(app: Any) -> BattlesView:
+    """Return the app's :class:`BattlesView`, creating it on first use."""
+    view = getattr(app, "battles_view", None)
+    if not isinstance(view, BattlesView):
+        view = BattlesView()
+        app.battles_view = view
+    return view
+
+
 class BattlesScreen(DashboardScreen):
     """Battles, newest first; Enter opens the report."""
 
@@ -260,9 +283,14 @@ class BattlesScreen(DashboardScreen):
     HELP_NOTES = HELP_NOTES
 
     def __init__(self, system: str | None = None) -> None:
-        """Open on every battle, or on the battles in ``system`` (a name or id)."""
+        """Open on the battles in ``system`` (a name or id), or on the kept filter.
+
+        Without ``system``, the filter last applied in this app is restored
+        (:class:`BattlesView`), or else every battle is listed.
+        """
         super().__init__()
         self.criteria = BattleFilter(limit=LIST_LIMIT, system=system)
+        self.opened_on_system = system is not None
         self.sort_index = 0
         """The order to load: an index into :data:`SORTS`."""
         self.shown_sort_index = 0
@@ -280,6 +308,12 @@ class BattlesScreen(DashboardScreen):
         """The one timer that reloads the list every :data:`REFRESH_SECONDS`."""
 
     def compose_body(self) -> ComposeResult:
+        # The filter and sort last used in this app, restored before the
+        # field shows the filter and the first load reads it.
+        view = battles_view(self.app)
+        if view.criteria is not None and not self.opened_on_system:
+            self.criteria = view.criteria
+        self.sort_index = self.shown_sort_index = view.sort_index
         yield FilterInput(
             describe_filter(self.criteria), placeholder=FILTER_HELP, id="battles-filter"
         )
@@ -427,6 +461,7 @@ class BattlesScreen(DashboardScreen):
             )
             return
         self.sort_index = (self.sort_index + 1) % len(SORTS)
+        battles_view(self.app).sort_index = self.sort_index
         self.load_data()
 
     def action_refresh(self) -> None:
@@ -459,6 +494,7 @@ class BattlesScreen(DashboardScreen):
             )
             return
         self.criteria = criteria
+        battles_view(self.app).criteria = criteria
         event.input.remove_class("editing")
         self.query_one(KeyedTable).focus()
         self.load_data()
