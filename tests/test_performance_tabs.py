@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
+from textual.widgets import Input
 
 import evedmv_tui.battles
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.screens import SCREENS
+from evedmv_tui.screens.performance import PerformanceScreen
+from evedmv_tui.screens.search import SearchScreen
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, skip_leading_comments
+from tests import test_performance_screen as fixtures
 
 BATTLES_LIST_SQL = Path(evedmv_tui.battles.__file__).parent / "sql/battles_list.sql"
+
+WITH_SEARCH = tuple(
+    entry for entry in SCREENS if entry.name in {"home", "performance", "search"}
+)
+
+
+@contextlib.asynccontextmanager
+async def recorded_with_search(
+    settings: Settings,
+) -> AsyncIterator[tuple[EvedmvApp, Any, PerformanceScreen]]:
+    """Run the app at 80x24 with the Search screen registered and the
+    Performance screen showing the recorded snapshot."""
+    app = EvedmvApp(
+        dataclasses.replace(settings, poll_interval=60.0), screens=WITH_SEARCH
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fixtures.show_recorded()(pilot)
+        screen = app.screen
+        assert isinstance(screen, PerformanceScreen)
+        yield app, pilot, screen
 
 
 async def test_confirm_shows_statement_after_comments() -> None:
@@ -37,3 +68,23 @@ def test_skip_leading_comments_cases() -> None:
     ]
     for sql, expected in cases:
         assert skip_leading_comments(sql) == expected, sql
+
+
+async def test_slash_opens_search_off_statements(settings: Settings) -> None:
+    """On every tab but Statements, / did nothing: the screen's filter key
+    hid the app's key of the Search screen."""
+    tabs = ["4", "1", "2", "3", "5", "6", "7", "8", "9"]
+    for digit in tabs:
+        async with recorded_with_search(settings) as (app, pilot, screen):
+            await pilot.press(digit)
+            await pilot.press("slash")
+            await pilot.pause()
+            if digit == "1":
+                field = screen.query_one("#statement-filter", Input)
+                assert app.screen is screen
+                assert screen.focused is field
+                continue
+            assert isinstance(app.screen, SearchScreen), digit
+            await pilot.press("J", "i", "t", "a")
+            await pilot.pause()
+            assert app.screen.query_one(Input).value == "Jita", digit

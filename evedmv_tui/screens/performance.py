@@ -537,6 +537,17 @@ class PerformanceScreen(DashboardScreen):
             priority=True,
             id="perf-filter",
         ),
+        # The screen's own / hides the app's, so on the tabs without a filter
+        # this one opens the Search screen. Off the footer, as on other screens.
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            key_display="/",
+            priority=True,
+            show=False,
+            id="perf-search",
+        ),
         Binding("s", "cycle_sort", "Sort", id="perf-sort"),
         Binding("enter", "full_text", "Query", id="perf-full-text"),
         Binding("e", "explain", "Explain", id="perf-explain"),
@@ -559,6 +570,7 @@ class PerformanceScreen(DashboardScreen):
     ]
     TAB_ACTIONS: ClassVar[Mapping[str, frozenset[str]]] = {
         "filter": frozenset({"tab-statements"}),
+        "search": frozenset(tab for tab, _title in TABS) - {"tab-statements"},
         "cycle_sort": frozenset({"tab-statements"}),
         "full_text": _QUERY_TABS | {"tab-alerts"},
         "explain": _QUERY_TABS,
@@ -1011,6 +1023,8 @@ class PerformanceScreen(DashboardScreen):
             return not self.paused
         if action == "resume":
             return self.paused
+        if action == "search":
+            return any(e.name == "search" for e in self.evedmv_app.screen_entries)
         if action in ROW_ACTIONS:
             selector = ROW_TABLES.get(self._active_tab())
             if (
@@ -1101,6 +1115,9 @@ class PerformanceScreen(DashboardScreen):
         field.value = self.text_filter
         self.evedmv_app.hold_keys_for(field)
         field.focus()
+
+    def action_search(self) -> None:
+        self.evedmv_app.open_screen("search")
 
     def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
         """Close the filter field and keep the filter that was applied."""
