@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
@@ -67,6 +68,10 @@ COLUMNS = (
     ("value", "Latest"),
     ("label", "Statement or key"),
 )
+LABEL_COLUMN = len(COLUMNS) - 1
+MIN_LABEL_WIDTH = 12
+"""Cells the statement column keeps when the other columns fill the table."""
+SCROLLBAR_WIDTH = 2
 
 
 class AlertCenter:
@@ -363,6 +368,25 @@ async def accepted_rows(center: AlertCenter, history: Sequence[Alert]) -> set[st
     }
 
 
+def label_width(
+    table_width: int, rows: Sequence[Sequence[Cell]], *, scrollbar: bool
+) -> int:
+    """Return the width the statement column may take so that the table fits.
+
+    Every column is as wide as its header or its widest cell, plus one space
+    of padding on each side, as DataTable draws it. The statement column is
+    the last, so only its left padding must fit. ``scrollbar`` leaves room
+    for the vertical scroll bar of a table with more rows than it shows.
+    """
+    used = 1 + (SCROLLBAR_WIDTH if scrollbar else 0)
+    for index, (_, header) in enumerate(COLUMNS):
+        if index == LABEL_COLUMN:
+            continue
+        widths = [len(str(row[index])) for row in rows]
+        used += max([len(header), *widths]) + 2
+    return max(MIN_LABEL_WIDTH, table_width - used)
+
+
 def severity_cell(alert: Alert, now: float) -> Text:
     """Return the severity cell, dim unless the alert's value still deviates."""
     style = {
@@ -402,6 +426,8 @@ class AlertsScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._alerts: dict[str, Alert] = {}
+        self._last_shown: tuple[AlertCenter, list[Alert], set[str]] | None = None
+        """The last alerts shown, drawn again when the screen is resized."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="alerts-status", markup=False)
@@ -410,6 +436,11 @@ class AlertsScreen(DashboardScreen):
 
     def on_mount(self) -> None:
         self.refresh_alerts()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # DashboardScreen.on_resize runs too and checks the minimum size.
+        if self._last_shown is not None:
+            self._show(*self._last_shown)
 
     def load_data(self) -> None:
         # Alerts come from the baseline file, not the database.
@@ -444,6 +475,7 @@ class AlertsScreen(DashboardScreen):
     def _show(
         self, center: AlertCenter, history: list[Alert], accepted: set[str]
     ) -> None:
+        self._last_shown = (center, history, accepted)
         active = {a.key: a for a in center.service.active()}
         merged = list(active.values()) + [
             a for a in history if a.cleared_at is not None or a.key not in active
@@ -468,11 +500,21 @@ class AlertsScreen(DashboardScreen):
                         _since(alert.opened_at, now),
                         right(format_value(source, baseline)),
                         right(format_value(source, alert.value)),
-                        truncate(alert.label or alert.key, 60),
+                        " ".join((alert.label or alert.key).split()),
                     ],
                 )
             )
-        self.query_one(KeyedTable).update_rows(rows)
+        table = self.query_one(KeyedTable)
+        # DataTable cuts a cell at the screen's edge without a mark, so the
+        # statement text is cut here to the width left, ending with "…".
+        table_width = table.size.width or self.app.size.width
+        scrollbar = len(rows) + 1 > table.size.height
+        width = label_width(
+            table_width, [cells for _, cells in rows], scrollbar=scrollbar
+        )
+        for _, cells in rows:
+            cells[LABEL_COLUMN] = truncate(str(cells[LABEL_COLUMN]), width)
+        table.update_rows(rows)
         self.refresh_bindings()
         unacknowledged = center.service.unacknowledged()
         # The status bar shows the same count. Setting it here keeps the two
