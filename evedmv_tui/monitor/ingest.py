@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 RECENT_WINDOW_SECONDS = 300
 """Killmails stored within this window count toward the live throughput."""
+INGEST_TABLES = ("killmails", "killmail_index", "rejects", "imports", "feed_cursors")
+"""The application's tables that :func:`read_ingest` reads."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -52,7 +52,12 @@ from evedmv_tui.monitor.delta import (
     statement_deltas,
 )
 from evedmv_tui.monitor.findings import build_alerts, build_samples, memory_samples
-from evedmv_tui.monitor.ingest import IngestHealth, has_ingest_tables, read_ingest
+from evedmv_tui.monitor.ingest import (
+    INGEST_TABLES,
+    IngestHealth,
+    has_ingest_tables,
+    read_ingest,
+)
 from evedmv_tui.monitor.memory import MemoryTrend, ProcessSampler, ServerLocality
 from evedmv_tui.monitor.server import (
     CACHE_WARMUP_SECONDS,
@@ -72,7 +77,11 @@ from evedmv_tui.monitor.snapshot import (
     Snapshot,
     StatementView,
 )
-from evedmv_tui.monitor.statements import HIDDEN_LABEL, StatementReader
+from evedmv_tui.monitor.statements import (
+    HIDDEN_LABEL,
+    MONITOR_MARKER,
+    StatementReader,
+)
 from evedmv_tui.store.db import (
     APPLICATION_NAME,
     MONITOR_APPLICATION_NAME,
@@ -105,6 +114,11 @@ between, the snapshot repeats its last sample, and the sample's
 ``sampled_at`` gives its age, which the screen shows. Running backends are
 sampled every poll."""
 STATEMENT_TIMEOUT_MS = 10_000
+LOCK_TIMEOUT_MS = 300
+"""``lock_timeout`` of the reads that lock application tables (the table
+statistics and the ingest tables). A session that holds an ACCESS EXCLUSIVE
+lock on one of them then delays a poll by this much, not by the 10 s
+statement timeout, so the other panels keep refreshing."""
 
 
 class Disconnected(Exception):
@@ -501,7 +515,7 @@ class Monitor:
                 and server_time - postmaster_start < CACHE_WARMUP_SECONDS
             ):
                 rates = dataclasses.replace(rates, warming_up=True)
-            hints, ingest, slow_problems = self._slow_collectors(db, conn)
+            hints, ingest, slow_problems = self._slow_collectors(db, conn, backends)
             problems.extend(slow_problems)
         locality = self._server_locality(caps, int(backend_pid))
         if not locality.local:
@@ -801,7 +815,7 @@ class Monitor:
         )
 
     def _slow_collectors(
-        self, db: Database, conn: Connection
+        self, db: Database, conn: Connection, backends: list[activity_mod.Backend]
     ) -> tuple[list[IndexHint], IngestHealth | None, list[PanelProblem]]:
         if time.monotonic() - self._slow_at < SLOW_COLLECTOR_SECONDS:
             cached_hints, cached_ingest, cached_problems = self._slow_cache
@@ -810,14 +824,19 @@ class Monitor:
         self._slow_at = time.monotonic()
         hints: list[IndexHint] = []
         try:
-            tables = self._guard(conn, lambda: read_tables(db, conn))
+            tables = self._guard(
+                conn, lambda: _lock_limited(db, conn, lambda: read_tables(db, conn))
+            )
             hints = index_hints(tables, self._previous.tables)
             self._previous.tables = {(t.schema_name, t.table_name): t for t in tables}
         except psycopg.Error as exc:
             problems.append(
-                PanelProblem(
-                    "tables",
-                    f"reading pg_stat_user_tables failed: {_error_text(exc)}",
+                self._app_read_problem(
+                    db,
+                    conn,
+                    backends,
+                    exc,
+                    ("tables", "reading pg_stat_user_tables", None),
                     "check the role's privileges",
                 )
             )
@@ -828,7 +847,10 @@ class Monitor:
                     conn, lambda: has_ingest_tables(db, conn)
                 )
             if self._ingest_present:
-                ingest = self._guard(conn, lambda: read_ingest(db, conn))
+                ingest = self._guard(
+                    conn,
+                    lambda: _lock_limited(db, conn, lambda: read_ingest(db, conn)),
+                )
             else:
                 problems.append(
                     PanelProblem(
@@ -841,15 +863,91 @@ class Monitor:
         except psycopg.Error as exc:
             self._ingest_present = None
             problems.append(
-                PanelProblem(
-                    "ingest",
-                    f"reading ingest tables failed: {_error_text(exc)}",
-                    "GRANT SELECT ON killmails, killmail_index, rejects, imports,"
-                    f" feed_cursors TO {self._role_name()};",
+                self._app_read_problem(
+                    db,
+                    conn,
+                    backends,
+                    exc,
+                    ("ingest", "reading ingest tables", INGEST_TABLES),
+                    f"GRANT SELECT ON {', '.join(INGEST_TABLES)}"
+                    f" TO {self._role_name()};",
                 )
             )
         self._slow_cache = (hints, ingest, list(problems))
         return hints, ingest, problems
+
+    def _app_read_problem(
+        self,
+        db: Database,
+        conn: Connection,
+        backends: list[activity_mod.Backend],
+        exc: psycopg.Error,
+        read: tuple[str, str, tuple[str, ...] | None],
+        privilege_fix: str,
+    ) -> PanelProblem:
+        """Build the panel problem of a failed read of application tables.
+
+        ``read`` is the panel, the read's description and the tables whose
+        locks can block it (None for any table). A lock timeout names the
+        sessions that hold or wait for an ACCESS EXCLUSIVE lock on them,
+        with their role and application when the poll's ``backends`` list
+        them. Only a permission error (SQLSTATE 42501) gets
+        ``privilege_fix``.
+        """
+        panel, description, tables = read
+        retry = f"the monitor reads again in {SLOW_COLLECTOR_SECONDS:.0f} s"
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            holders = self._lock_holders(db, conn, tables)
+            known = {b.pid: b for b in backends}
+            named = [
+                f"pid {pid} ({known[pid].identity})" if pid in known else f"pid {pid}"
+                for pid in holders
+            ]
+            case = (
+                f"{description} was blocked by a lock"
+                f" (gave up after lock_timeout {LOCK_TIMEOUT_MS} ms)"
+            )
+            if not named:
+                return PanelProblem(
+                    panel,
+                    case,
+                    "find the session that holds an ACCESS EXCLUSIVE lock in"
+                    f" pg_locks and end its transaction; {retry}",
+                )
+            pids = ", ".join(str(pid) for pid in holders)
+            return PanelProblem(
+                panel,
+                f"{case} of {', '.join(named)}",
+                f"end the transaction of pid {pids} (commit, roll back, or"
+                f" cancel it on the Activity tab); {retry}",
+            )
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return PanelProblem(
+                panel, f"{description} failed: {_error_text(exc)}", privilege_fix
+            )
+        return PanelProblem(
+            panel,
+            f"{description} failed: {_error_text(exc)}",
+            f"see the server log for the error; {retry}",
+        )
+
+    def _lock_holders(
+        self, db: Database, conn: Connection, tables: tuple[str, ...] | None
+    ) -> list[int]:
+        """Return the pids that hold or wait for ACCESS EXCLUSIVE on ``tables``."""
+        try:
+            rows = self._guard(
+                conn,
+                lambda: db.fetch_all(
+                    load_sql("evedmv_tui.monitor", "lock_holders"),
+                    {"tables": None if tables is None else list(tables)},
+                    conn=conn,
+                ),
+            )
+        except psycopg.Error as exc:
+            log.debug("monitor: reading pg_locks failed: %s", _error_text(exc))
+            return []
+        return [int(row[0]) for row in rows]
 
     def _app_side(self) -> tuple[list[OperationRow], list[SlowAppQuery]]:
         """Rank the application's operations and list its new slow statements.
@@ -1070,6 +1168,33 @@ def _read_poll_start(
     if clock is None:
         raise psycopg.ProgrammingError("poll_clock returned no row")
     return clock, rows, change_rows
+
+
+def _lock_limited(db: Database, conn: Connection, read: Callable[[], Any]) -> Any:
+    """Run ``read`` in a read-only transaction with a short ``lock_timeout``.
+
+    The transaction is always rolled back. Its statements carry the monitor
+    marker, unlike those of ``conn.transaction()``, so ``pg_stat_statements``
+    never lists them. ``conn`` must be in autocommit mode, as every pooled
+    connection is.
+    """
+    db.execute(
+        NamedSql(
+            "monitor.lock_limited",
+            f"{MONITOR_MARKER} BEGIN TRANSACTION READ ONLY;\n"
+            f"{MONITOR_MARKER} SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}",
+        ),
+        conn=conn,
+    )
+    try:
+        return read()
+    finally:
+        if not (conn.closed or conn.broken):
+            # A failed ROLLBACK leaves the connection broken or in a
+            # transaction, and the pool discards or rolls back such a
+            # connection when it is returned.
+            with contextlib.suppress(psycopg.Error):
+                db.execute(f"{MONITOR_MARKER} ROLLBACK", conn=conn)
 
 
 def _next_result(cur: psycopg.Cursor[Any]) -> None:
