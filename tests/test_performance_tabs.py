@@ -88,3 +88,27 @@ async def test_slash_opens_search_off_statements(settings: Settings) -> None:
             await pilot.press("J", "i", "t", "a")
             await pilot.pause()
             assert app.screen.query_one(Input).value == "Jita", digit
+
+
+async def test_statements_reason_wraps_at_80_columns(settings: Settings) -> None:
+    """At 80 columns the Statements status line was cut at the edge with no
+    ellipsis, in the middle of the reason its rates are not trusted."""
+    reasons = [
+        "pg_stat_statements_reset() ran between polls",
+        "pg_stat_statements is not installed in this database",
+    ]
+    for reason in reasons:
+        async with recorded_with_search(settings) as (_app, pilot, screen):
+            snapshot = dataclasses.replace(
+                fixtures.recorded_snapshot(),
+                statements_trusted=False,
+                statements_reason=reason,
+            )
+            screen.show_snapshot(snapshot)
+            await pilot.pause()
+            line = screen.query_one("#statements-state")
+            shown = " ".join(
+                line.render_line(y).text.strip() for y in range(line.size.height)
+            )
+            assert f"(not trusted: {reason})" in shown
+            assert line.region.right <= 80

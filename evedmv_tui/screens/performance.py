@@ -607,6 +607,10 @@ class PerformanceScreen(DashboardScreen):
         padding: 0 1;
         color: $text-muted;
     }
+    /* Wraps, so a long reason the rates are not trusted stays readable. */
+    PerformanceScreen #statements-state {
+        height: auto;
+    }
     PerformanceScreen #explain-running {
         display: none;
         text-wrap: nowrap;
