@@ -11,7 +11,8 @@ from evedmv_tui.monitor.capabilities import PanelProblem
 from evedmv_tui.monitor.severity import Severity, classify_seconds
 from evedmv_tui.store.db import Database, load_sql
 
-ACTIVE_STATES = frozenset({"active", "idle in transaction", "fastpath function call"})
+IDLE_IN_TRANSACTION = "idle in transaction"
+ACTIVE_STATES = frozenset({"active", IDLE_IN_TRANSACTION, "fastpath function call"})
 HIDDEN_LISTED = 5
 """Hidden sessions named by pid in the note; the rest are only counted."""
 
@@ -93,6 +94,23 @@ class RunningQuery:
     severity: Severity
     chain: tuple[int, ...]
     """Pids from this backend to the root of what blocks it, this one first."""
+
+    @property
+    def idle_in_transaction(self) -> bool:
+        return self.backend.state == IDLE_IN_TRANSACTION
+
+    @property
+    def seconds(self) -> float:
+        """The duration that ``severity`` judges, in seconds.
+
+        That is the transaction's age (since ``xact_start``) for a session
+        idle in a transaction, because it holds its locks and snapshot
+        between statements, and the query's age (since ``query_start``)
+        otherwise.
+        """
+        if self.idle_in_transaction:
+            return self.backend.xact_seconds or 0.0
+        return self.backend.query_seconds or 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -190,7 +208,11 @@ def summarize_activity(
     error_seconds: float,
     app_application: str | None = None,
 ) -> ActivitySummary:
-    """Drop the monitor's own backends and rank the rest by query duration."""
+    """Drop the monitor's own backends and rank the rest by duration.
+
+    A session idle in a transaction is judged by its transaction's age, any
+    other by its query's (see :attr:`RunningQuery.seconds`).
+    """
     own = [
         b
         for b in backends
@@ -208,12 +230,12 @@ def summarize_activity(
     for backend in others:
         if not backend.running or backend.backend_type != "client backend":
             continue
-        seconds = backend.query_seconds or 0.0
-        severity = classify_seconds(seconds, warning_seconds, error_seconds)
-        running.append(
-            RunningQuery(backend, severity, blocking_chain(backend.pid, blockers))
+        query = RunningQuery(
+            backend, Severity.OK, blocking_chain(backend.pid, blockers)
         )
-    running.sort(key=lambda r: r.backend.query_seconds or 0.0, reverse=True)
+        severity = classify_seconds(query.seconds, warning_seconds, error_seconds)
+        running.append(dataclasses.replace(query, severity=severity))
+    running.sort(key=lambda r: r.seconds, reverse=True)
     chains = sorted(
         (blocking_chain(pid, blockers) for pid in blockers), key=len, reverse=True
     )

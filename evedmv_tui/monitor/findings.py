@@ -99,12 +99,15 @@ def _activity_alerts(snapshot: Snapshot) -> list[Alert]:
         if running.severity == Severity.OK:
             continue
         backend = running.backend
+        if running.idle_in_transaction:
+            state_text = f"idle in transaction, open {running.seconds:.1f} s"
+        else:
+            state_text = f"running {running.seconds:.1f} s"
         alerts.append(
             Alert(
                 running.severity,
                 "activity",
-                f"pid {backend.pid} running {backend.query_seconds or 0:.1f} s:"
-                f" {clip(backend.query, 60)}",
+                f"pid {backend.pid} {state_text}: {clip(backend.query, 60)}",
                 f"backend:{backend.pid}",
             )
         )
