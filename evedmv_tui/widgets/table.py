@@ -57,6 +57,18 @@ class KeyedTable(DataTable[Any]):
         Binding("home", "scroll_top", "First row", show=False, id="table.first"),
         Binding("end", "scroll_bottom", "Last row", show=False, id="table.last"),
     ]
+    # Under NO_COLOR, Textual 8 turns colours into greys that a 16-colour
+    # terminal shows alike: the cursor row was bold on grey like the header,
+    # and an unfocused table's cursor had the grey of the zebra stripes.
+    # Reverse video keeps the cursor row apart from both.
+    DEFAULT_CSS = """
+    KeyedTable:nocolor > .datatable--cursor {
+        text-style: reverse;
+    }
+    KeyedTable:nocolor:focus > .datatable--cursor {
+        text-style: bold reverse;
+    }
+    """
 
     def __init__(
         self,
