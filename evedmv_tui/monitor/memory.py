@@ -397,7 +397,9 @@ class Trend:
     """Least-squares fit of RSS over time."""
 
     slope_bytes_per_min: float
-    r_squared: float
+    r_squared: float | None
+    """Share of the RSS variance the line explains; None when RSS did not
+    change, because R² is undefined without variance."""
     span_seconds: float
     samples: int
     leak_suspected: bool
@@ -424,6 +426,26 @@ class Trend:
         if not self.judged:
             return f"not judged before {self.window_seconds:.0f} s"
         return "no leak"
+
+    def describe(self) -> str:
+        """Describe the fit and the verdict in one line, for reports.
+
+        ``trend +1.40 MiB/min over 298 s (R² 0.97): leak suspected``, or
+        ``trend flat over 298 s: no leak`` when RSS did not change. Samples
+        spanning less of the window than the leak rule needs give only
+        ``trend: not judged before 300 s``, because a line through a few
+        seconds of samples cannot show a leak.
+        """
+        if self.span_seconds < self.window_seconds * JUDGED_SHARE:
+            return f"trend: {self.verdict}"
+        if self.r_squared is None:
+            fit = "flat"
+        else:
+            fit = (
+                f"{self.slope_bytes_per_min / MIB:+.2f} MiB/min"
+                f" (R² {self.r_squared:.2f})"
+            )
+        return f"trend {fit} over {self.span_seconds:.0f} s: {self.verdict}"
 
 
 class MemoryTrend:
@@ -514,6 +536,7 @@ class MemoryTrend:
         suspected = (
             trend.judged
             and slope > self.slope_bytes_per_min
+            and r_squared is not None
             and r_squared >= self.min_r_squared
         )
         return dataclasses.replace(trend, leak_suspected=suspected)
@@ -528,8 +551,14 @@ def warmup_end(warmup_seconds: float = LEAK_WARMUP_SECONDS) -> float:
     return time.monotonic() + max(0.0, warmup_seconds - age)
 
 
-def least_squares(points: list[tuple[float, int]]) -> tuple[float, float] | None:
-    """Return (slope per second, R²) of a straight-line fit, or None if flat in time."""
+def least_squares(
+    points: list[tuple[float, int]],
+) -> tuple[float, float | None] | None:
+    """Return (slope per second, R²) of a straight-line fit, or None if flat in time.
+
+    R² is None when every value is equal: a flat series has no variance for
+    the line to explain.
+    """
     n = len(points)
     mean_t = sum(t for t, _ in points) / n
     mean_v = sum(v for _, v in points) / n
@@ -539,7 +568,7 @@ def least_squares(points: list[tuple[float, int]]) -> tuple[float, float] | None
     cov = sum((t - mean_t) * (v - mean_v) for t, v in points)
     slope = cov / var_t
     var_v = sum((v - mean_v) ** 2 for _, v in points)
-    r_squared = 1.0 if var_v == 0 else (cov * cov) / (var_t * var_v)
+    r_squared = None if var_v == 0 else (cov * cov) / (var_t * var_v)
     return slope, r_squared
 
 

@@ -370,10 +370,7 @@ def memory_lines(snapshot: Snapshot, *, brief: bool = False) -> list[str]:
     ]
     trend = memory.trend
     if trend is not None:
-        lines.append(
-            f"  trend {trend.slope_bytes_per_min / MIB:+.2f} MiB/min over"
-            f" {trend.span_seconds:.0f} s (R² {trend.r_squared:.2f}): {trend.verdict}"
-        )
+        lines.append(f"  {trend.describe()}")
     if memory.backends_hidden_reason:
         lines.append(f"  backends: {memory.backends_hidden_reason}")
     elif memory.backends:

@@ -595,9 +595,10 @@ def memory_text(snapshot: Snapshot, *, tracing: bool, width: int | None = None) 
         text.append("trend: not enough samples yet\n")
     else:
         verdict = f"▲ {trend.verdict}" if trend.leak_suspected else trend.verdict
+        fit = "flat" if trend.r_squared is None else f"R² {trend.r_squared:.2f}"
         text.append(
             f"trend {trend.slope_bytes_per_min / MIB:+.2f} MiB/min over"
-            f" {trend.span_seconds:.0f} s, R² {trend.r_squared:.2f}: {verdict}\n"
+            f" {trend.span_seconds:.0f} s, {fit}: {verdict}\n"
         )
     collections = ", ".join(f"gen{g.generation} {g.collections}" for g in memory.gc)
     text.append(f"gc collections: {collections}\n")
