@@ -6,14 +6,16 @@ corporations A1 and A2 against alliance B, 19 kills in one hour.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
-from evedmv_tui.battles.detect import detect_range
+from evedmv_tui.battles.detect import detect_range, on_batch
 from evedmv_tui.battles.parameters import BattleParameters, save_parameters
 from evedmv_tui.battles.report import list_battles
 from evedmv_tui.cli import main
+from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.store.db import Database
 from tests.test_battle_moves import (
     CORPORATION_A1,
@@ -155,3 +157,32 @@ def test_heir_with_same_entity_drops_override(
     )
     assert "1 kept side override adopted" not in out
     assert db.fetch_value("SELECT count(*) FROM battle_overrides_kept") == 0
+
+
+def test_import_batch_warns_of_kept_overrides(
+    uneven: str, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An import prints no detection line, so the detection after a batch
+    logs the overrides it keeps aside as a warning."""
+    moved_apart(uneven, db)
+    save_parameters(db, BattleParameters(hour_min_kills=200))
+    rows = db.fetch_all(
+        "SELECT killmail_id, killmail_time, solar_system_id FROM killmails"
+    )
+    batch = BatchResult(
+        inserted_ids=(),
+        updated_ids=tuple(row[0] for row in rows),
+        min_time=min(row[1] for row in rows),
+        max_time=max(row[1] for row in rows),
+        solar_system_ids=tuple(sorted({row[2] for row in rows})),
+    )
+
+    with caplog.at_level(logging.WARNING, logger="evedmv_tui.battles.detect"):
+        on_batch(db, batch)
+
+    assert list_battles(db) == []
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "battles after batch of 19 kills: side overrides of removed battles"
+        " kept aside until a battle takes most of their kills: 1, dropped: 0"
+    )

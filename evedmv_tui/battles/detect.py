@@ -259,6 +259,17 @@ def on_batch(db: Database, result: BatchResult) -> None:
         summary.updated,
         summary.deleted,
     )
+    # An import prints no detection line, so overrides that no battle took
+    # over are reported here.
+    if summary.overrides_kept_aside or summary.overrides_dropped:
+        log.warning(
+            "battles after batch of %d kills: side overrides of removed"
+            " battles kept aside until a battle takes most of their kills: %d,"
+            " dropped: %d",
+            len(result.killmail_ids),
+            summary.overrides_kept_aside,
+            summary.overrides_dropped,
+        )
 
 
 def _detect(
@@ -323,12 +334,6 @@ def _detect(
             db, conn, scope, clusters, params, pieces, static, plan, workers
         )
     seconds = time.perf_counter() - started
-    if counts.kept_aside or counts.dropped:
-        log.info(
-            "detection kept aside %d side overrides and dropped %d",
-            counts.kept_aside,
-            counts.dropped,
-        )
     return DetectionSummary(
         len(clusters),
         created=counts.created,
