@@ -94,6 +94,9 @@ class RunningQuery:
     severity: Severity
     chain: tuple[int, ...]
     """Pids from this backend to the root of what blocks it, this one first."""
+    monitor: bool = False
+    """Whether this is a monitor's backend, listed because it waits on a lock:
+    an EXPLAIN that a user started."""
 
     @property
     def idle_in_transaction(self) -> bool:
@@ -151,6 +154,18 @@ class ActivitySummary:
     hidden: list[Backend] = dataclasses.field(default_factory=list)
     """Other roles' sessions whose state and query this role may not read,
     so they may run a query that ``running`` cannot list."""
+    monitor_pids: frozenset[int] = frozenset()
+    """The monitor's backends, which a chain marks where it passes them."""
+
+    def chain_text(self, chain: tuple[int, ...]) -> str:
+        """Return ``chain`` as text, ``4711 ← 4702``, with the monitor's marked.
+
+        A monitor's pid reads ``4711 (monitor)``.
+        """
+        return " ← ".join(
+            f"{pid} (monitor)" if pid in self.monitor_pids else str(pid)
+            for pid in chain
+        )
 
 
 def hidden_sessions_note(hidden: list[Backend], role: str) -> PanelProblem | None:
@@ -210,6 +225,9 @@ def summarize_activity(
 ) -> ActivitySummary:
     """Drop the monitor's own backends and rank the rest by duration.
 
+    A monitor's backend that waits on a lock stays in, marked as the
+    monitor's.
+
     A session idle in a transaction is judged by its transaction's age, any
     other by its query's (see :attr:`RunningQuery.seconds`).
     """
@@ -220,18 +238,26 @@ def summarize_activity(
     ]
     own_pids = {b.pid for b in own}
     others = [b for b in backends if b.pid not in own_pids]
-    blockers = {b.pid: b.blocked_by for b in others if b.blocked_by}
+    # A monitor's backend that waits on a lock runs an EXPLAIN that a user
+    # started, so it is listed and joins the blocking chains. The poll's own
+    # backend runs the query that reads these rows, so it is not among them.
+    own_blocked = [b for b in own if b.blocked_by]
+    listed = others + own_blocked
+    blockers = {b.pid: b.blocked_by for b in listed if b.blocked_by}
     by_state: dict[str, int] = {}
     for backend in others:
         if backend.backend_type == "client backend":
             state = backend.state or "unknown"
             by_state[state] = by_state.get(state, 0) + 1
     running = []
-    for backend in others:
+    for backend in listed:
         if not backend.running or backend.backend_type != "client backend":
             continue
         query = RunningQuery(
-            backend, Severity.OK, blocking_chain(backend.pid, blockers)
+            backend,
+            Severity.OK,
+            blocking_chain(backend.pid, blockers),
+            backend.pid in own_pids,
         )
         severity = classify_seconds(query.seconds, warning_seconds, error_seconds)
         running.append(dataclasses.replace(query, severity=severity))
@@ -250,6 +276,7 @@ def summarize_activity(
         sum(1 for b in clients if b.application_name == app_application),
         count_by_database(backends, own_pids),
         [b for b in others if b.hidden],
+        frozenset(own_pids),
     )
 
 

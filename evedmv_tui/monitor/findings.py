@@ -103,11 +103,12 @@ def _activity_alerts(snapshot: Snapshot) -> list[Alert]:
             state_text = f"idle in transaction, open {running.seconds:.1f} s"
         else:
             state_text = f"running {running.seconds:.1f} s"
+        owner = " (monitor)" if running.monitor else ""
         alerts.append(
             Alert(
                 running.severity,
                 "activity",
-                f"pid {backend.pid} {state_text}: {clip(backend.query, 60)}",
+                f"pid {backend.pid}{owner} {state_text}: {clip(backend.query, 60)}",
                 f"backend:{backend.pid}",
             )
         )
@@ -116,7 +117,7 @@ def _activity_alerts(snapshot: Snapshot) -> list[Alert]:
             Alert(
                 Severity.WARNING,
                 "activity",
-                "blocked: " + " ← ".join(str(pid) for pid in chain),
+                "blocked: " + snapshot.activity.chain_text(chain),
                 f"chain:{chain[0]}",
             )
         )
