@@ -72,9 +72,17 @@ columns at their widest, a margin of 2 around each cell and the scroll bar.
 An estimate, because the table sizes its columns to their content."""
 MIN_REASON_WIDTH = 16
 TIMELINE_TITLES = {
-    "kills": "Kills per minute, by losing side",
-    "isk": "ISK lost per minute (millions), by losing side",
+    "kills": "Kills per {bucket}, by losing side",
+    "isk": "ISK lost per {bucket} (millions), by losing side",
 }
+"""Titles of the timeline's measures; ``{bucket}`` is the time each point
+counts, ``minute`` or a number of seconds."""
+SHORT_BATTLE_SECONDS = 5 * 60
+"""Battles whose kills span less time are plotted per few seconds, since
+their per-minute timeline has one to five points."""
+BUCKET_SECONDS = (1, 2, 5)
+"""Seconds a point of a short battle's timeline counts: the smallest that
+gives at most 60 points."""
 TIMELINE_MAX_MINUTES = 7 * 24 * 60
 """Minutes of timeline a plot keeps; a longer battle shows its last week."""
 SIDE_MIN_WIDTH = 26
@@ -414,10 +422,11 @@ class BattleReportScreen(DashboardScreen):
                 yield Static("", id="battle-composition")
             with TabPane("3 Timeline", id="timeline"):
                 yield SeriesPlot(
-                    TIMELINE_TITLES["kills"],
+                    TIMELINE_TITLES["kills"].format(bucket="minute"),
                     x_label="min",
                     max_samples=TIMELINE_MAX_MINUTES,
                     y_floor=0.0,
+                    x_floor=0.0,
                     name_series=True,
                     series_markers=True,
                 )
@@ -644,11 +653,28 @@ class BattleReportScreen(DashboardScreen):
         self.query_one("#battle-sides", Horizontal).set_class(stacked, "-stacked")
 
     def _show_timeline(self) -> None:
+        """Plot kills or ISK lost by losing side, per minute or, for a short
+        battle, per few seconds since its first kill."""
         plot = self.query_one(SeriesPlot)
-        plot.plot_title = TIMELINE_TITLES[self.timeline_measure]
         plot.clear_series()
+        title = TIMELINE_TITLES[self.timeline_measure]
         if self.report is None:
+            plot.plot_title = title.format(bucket="minute")
+            plot.x_label = "min"
             return
+        short = _short_timeline(self.report, self.timeline_measure)
+        if short is not None:
+            step, series = short
+            plot.plot_title = title.format(
+                bucket="second" if step == 1 else f"{step} s"
+            )
+            plot.x_label = "s"
+            for side, values in series.items():
+                points = [(index * step, value) for index, value in enumerate(values)]
+                plot.set_series(f"side {side}", points)
+            return
+        plot.plot_title = title.format(bucket="minute")
+        plot.x_label = "min"
         timeline = self.report.metrics["timeline"]
         if self.timeline_measure == "kills":
             for side, counts in timeline["kills"].items():
@@ -959,6 +985,35 @@ class _MoveRequest:
     kind: str
     entity_id: int
     step: int | None
+
+
+def _short_timeline(
+    report: BattleReport, measure: str
+) -> tuple[int, dict[int, list[float]]] | None:
+    """Count a short battle's kills, or sum their ISK in millions, per few
+    seconds since its first kill, by losing side.
+
+    Returns the seconds each value counts and the values of each side, or
+    None when the kills span :data:`SHORT_BATTLE_SECONDS` or more. As in
+    the per-minute timeline, a kill whose victim is on no side is left out.
+    """
+    kills = report.killmails
+    if not kills:
+        return None
+    first = min(kill.killmail_time for kill in kills)
+    span = (max(kill.killmail_time for kill in kills) - first).total_seconds()
+    if span >= SHORT_BATTLE_SECONDS:
+        return None
+    step = next((s for s in BUCKET_SECONDS if span / s <= 60), BUCKET_SECONDS[-1])
+    buckets = int(span // step) + 1
+    series: dict[int, list[float]] = {}
+    for kill in kills:
+        if kill.side_no is None:
+            continue
+        values = series.setdefault(kill.side_no, [0.0] * buckets)
+        index = int((kill.killmail_time - first).total_seconds() // step)
+        values[index] += 1 if measure == "kills" else kill.total_value / 1e6
+    return step, dict(sorted(series.items()))
 
 
 def _load_or_missing(db: Database, battle_id: int) -> BattleReport | BattleNotFound:

@@ -83,6 +83,10 @@ class SeriesPlot(PlotextPlot):
         y_floor: the y axis reaches down to at least this value, such as 0
             for counts, so that small changes do not look large. None fits
             the axis to the data.
+        x_floor: the x axis starts at this value or below, such as 0 for
+            time since a start, with round ticks, and spans at least 1 when
+            every point has the same x. None fits the axis to the data.
+            Ignored on a time axis.
         name_series: name the series even when there is only one, in the
             title, since a legend is drawn only for several.
         series_markers: draw several series with markers of their own
@@ -99,6 +103,7 @@ class SeriesPlot(PlotextPlot):
         max_samples: int = DEFAULT_MAX_SAMPLES,
         time_axis: bool = False,
         y_floor: float | None = None,
+        x_floor: float | None = None,
         name_series: bool = False,
         series_markers: bool = False,
         id: str | None = None,
@@ -113,6 +118,7 @@ class SeriesPlot(PlotextPlot):
         self.y_label = y_label
         self.max_samples = max_samples
         self.y_floor = y_floor
+        self.x_floor = x_floor
         self.name_series = name_series
         self.series_markers = series_markers
         self.series: dict[str, collections.deque[tuple[float, float]]] = {}
@@ -121,6 +127,8 @@ class SeriesPlot(PlotextPlot):
         when no legend is drawn."""
         self._y_range: tuple[float, float] | None = None
         """The lowest and highest value drawn, for the y axis ticks."""
+        self._x_range: tuple[float, float] | None = None
+        """The x axis limits when ``x_floor`` sets them, for its ticks."""
 
     def on_mount(self) -> None:
         self.redraw()
@@ -183,6 +191,11 @@ class SeriesPlot(PlotextPlot):
             self._legend = (len(lows), *self._y_range)
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
+        self._x_range = None
+        if drawn and not self.time_axis and self.x_floor is not None:
+            low = min(oldest, self.x_floor)
+            # plotext centres a single x value in -1..1 around it.
+            self._x_range = (low, max(newest, low + 1))
         drawn_names = [name for name, history in self.series.items() if history]
         single = drawn_names[0] if self.name_series and len(drawn_names) == 1 else None
         plt.title(self.describe_title(drawn, series=single))
@@ -190,6 +203,12 @@ class SeriesPlot(PlotextPlot):
 
     def render(self) -> RenderResult:
         top = self._reserve_legend_rows()
+        if self._x_range is not None:
+            left, right = self._x_range
+            self.plt.xlim(left, right)
+            # About one tick per 12 columns, so the labels never crowd.
+            gaps = min(5, max(1, self.size.width // 12))
+            self.plt.xticks(*value_ticks(left, right, gaps))
         if self._y_range is not None:
             low, high = self._y_range
             # At least two rows per gap, so the labels never crowd.
