@@ -158,6 +158,31 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     return str(value)
 
 
+def _check_thresholds(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Raise :class:`ConfigError` unless the slow warning is below the error.
+
+    With the warning at or above the error threshold, no duration could
+    ever be a warning. The message names both settings and their sources.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    named = {}
+    for name in ("slow_warning_seconds", "slow_error_seconds"):
+        value = values.get(name, defaults[name])
+        source = sources.get(name, "the default")
+        named[name] = (value, f"{name}={value:g} from {source}")
+    warning, warning_text = named["slow_warning_seconds"]
+    error, error_text = named["slow_error_seconds"]
+    if warning < error:
+        return
+    raise ConfigError(
+        "invalid setting",
+        f"{warning_text} is not below {error_text}, so no duration could be a warning",
+        "give a warning threshold below the error threshold, or remove both"
+        f" to use the defaults {defaults['slow_warning_seconds']:g} and"
+        f" {defaults['slow_error_seconds']:g}",
+    )
+
+
 def load_settings(
     overrides: dict[str, Any] | None = None,
     config_file: Path | None = None,
@@ -170,6 +195,8 @@ def load_settings(
         "state_dir": default_state_dir(environ),
     }
     values = dict(defaults)
+    # Where each value that is not a default came from, for error messages.
+    sources: dict[str, str] = {}
     path = config_file or default_config_file(environ)
     if path.exists():
         try:
@@ -193,12 +220,16 @@ def load_settings(
                     f"known settings: {', '.join(sorted(known))}",
                 )
             values[key] = _coerce(key, value, str(path))
+            sources[key] = str(path)
     for variable, name in _ENVIRONMENT.items():
         if environ.get(variable):
             values[name] = _coerce(name, environ[variable], variable)
+            sources[name] = variable
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = _coerce(name, value, "the command line")
+            sources[name] = "the command line"
+    _check_thresholds(values, sources)
     if values["data_dir"] != defaults["data_dir"] and (
         values["state_dir"] == defaults["state_dir"]
     ):
