@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
+from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,15 @@ import evedmv_tui.battles
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens import SCREENS
-from evedmv_tui.screens.performance import PerformanceScreen
+from evedmv_tui.screens.performance import MonitorService, PerformanceScreen
 from evedmv_tui.screens.search import SearchScreen
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, skip_leading_comments
+from evedmv_tui.widgets.plot import SeriesPlot
 from tests import test_performance_screen as fixtures
 
 BATTLES_LIST_SQL = Path(evedmv_tui.battles.__file__).parent / "sql/battles_list.sql"
+
+PLOTS = ("plot-tps", "plot-mean", "plot-memory")
 
 WITH_SEARCH = tuple(
     entry for entry in SCREENS if entry.name in {"home", "performance", "search"}
@@ -112,3 +117,47 @@ async def test_statements_reason_wraps_at_80_columns(settings: Settings) -> None
             )
             assert f"(not trusted: {reason})" in shown
             assert line.region.right <= 80
+
+
+def tick_column(plot: SeriesPlot, label: str) -> int:
+    """Return the column of ``label`` on the plot's x tick row, its last line."""
+    row = plot.render_line(plot.size.height - 1).text
+    found = re.search(rf"(?<![\d,.]){label}(?![\d,.])", row)
+    assert found is not None, row
+    return found.start()
+
+
+async def test_charts_time_axes_line_up(settings: Settings) -> None:
+    """The three charts placed one moment at different columns: each fitted
+    its time axis to its own points and its y labels to its own values."""
+    newest = 1_800_000_000.0
+    service = MonitorService(EvedmvApp(settings), settings)
+    service.plot_history = {
+        ("plot-tps", "tps"): deque(
+            (newest - 699 + 3 * n, 1.0 + n % 9) for n in range(234)
+        ),
+        # No statement ran in the oldest and the newest polls.
+        ("plot-mean", "mean"): deque(
+            (newest - 650 + 3 * n, 1000.0 + 50 * n) for n in range(200)
+        ),
+        ("plot-memory", "rss"): deque(
+            (newest - 699 + 3 * n, 182.0 + n / 100) for n in range(234)
+        ),
+    }
+    app = EvedmvApp(
+        dataclasses.replace(settings, poll_interval=60.0), screens=WITH_SEARCH
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fixtures.settle(pilot)
+        screen = PerformanceScreen(service=service, live=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        snapshot = dataclasses.replace(fixtures.recorded_snapshot(), at=newest)
+        screen.show_snapshot(snapshot)
+        await pilot.press("9")
+        await pilot.pause()
+        plots = [screen.query_one(f"#{name}", SeriesPlot) for name in PLOTS]
+        rows = "\n".join(plot.render_line(plot.size.height - 1).text for plot in plots)
+        for label in ("600", "0"):
+            columns = {tick_column(plot, label) for plot in plots}
+            assert len(columns) == 1, f"{label} at {columns}:\n{rows}"

@@ -1007,9 +1007,28 @@ class PerformanceScreen(DashboardScreen):
         The screen is built anew each time it opens, while the service keeps
         polling, so its history has the polls made while the screen was closed.
         """
+        plots = list(self.query(SeriesPlot))
+        for plot in plots:
+            plot.aligned_plots = tuple(plots)
         if self._service is None:
             for (plot_id, series), x, y in plot_points(snapshot):
                 self.query_one(f"#{plot_id}", SeriesPlot).add_sample(series, x, y)
+            histories = [h for plot in plots for h in plot.series.values() if h]
+        else:
+            histories = [h for h in self._service.plot_history.values() if h]
+        # Each plot would fit its time axis to its own points, and a plot
+        # with no point in the newest or oldest polls would place one moment
+        # at another column than the others.
+        time_range = (
+            (min(h[0][0] for h in histories), max(h[-1][0] for h in histories))
+            if histories
+            else None
+        )
+        for plot in plots:
+            plot.time_range = time_range
+        if self._service is None:
+            for plot in plots:
+                plot.redraw()
             return
         for (plot_id, series), points in self._service.plot_history.items():
             self.query_one(f"#{plot_id}", SeriesPlot).set_series(series, points)

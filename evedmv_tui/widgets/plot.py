@@ -127,6 +127,12 @@ class SeriesPlot(PlotextPlot):
         when no legend is drawn."""
         self._y_range: tuple[float, float] | None = None
         """The lowest and highest value drawn, for the y axis ticks."""
+        self.time_range: tuple[float, float] | None = None
+        """The oldest and newest Unix time a time axis spans, set alike on
+        plots that must line up. None fits the axis to this plot's points."""
+        self.aligned_plots: tuple[SeriesPlot, ...] = ()
+        """Plots whose y tick labels this plot pads its own to, on the left,
+        so that their plot areas start at one column. Set alike on each."""
         self._x_range: tuple[float, float] | None = None
         """The x axis limits when ``x_floor`` sets them, for its ticks."""
 
@@ -164,6 +170,8 @@ class SeriesPlot(PlotextPlot):
         plt.frame(False)
         newest = max((h[-1][0] for h in self.series.values() if h), default=0.0)
         oldest = min((h[0][0] for h in self.series.values() if h), default=0.0)
+        if self.time_axis and self.time_range is not None:
+            oldest, newest = self.time_range
         drawn = False
         several = len(self.series) > 1
         self._legend = None
@@ -191,6 +199,9 @@ class SeriesPlot(PlotextPlot):
             self._legend = (len(lows), *self._y_range)
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
+            if self.time_range is not None:
+                # plotext fits the axis to the points unless xlim sets it.
+                plt.xlim(oldest - newest, 0.0)
         self._x_range = None
         if drawn and not self.time_axis and self.x_floor is not None:
             low = min(oldest, self.x_floor)
@@ -211,14 +222,33 @@ class SeriesPlot(PlotextPlot):
             self.plt.xticks(*value_ticks(left, right, gaps))
         if self._y_range is not None:
             low, high = self._y_range
-            # At least two rows per gap, so the labels never crowd.
-            gaps = min(4, max(1, (self.size.height - 2) // 2))
             high = high if top is None else top
             if self.y_floor is not None and top is None and high > low:
                 # plotext fits the axis to the data unless ylim sets its limits.
                 self.plt.ylim(low, high)
-            self.plt.yticks(*value_ticks(low, high, gaps))
+            positions, labels = self._y_ticks(top)
+            width = max(
+                (
+                    len(label)
+                    for plot in self.aligned_plots
+                    for label in plot.y_tick_labels()
+                ),
+                default=0,
+            )
+            self.plt.yticks(positions, [label.rjust(width) for label in labels])
         return super().render()
+
+    def y_tick_labels(self) -> list[str]:
+        """Return the y tick labels the plot draws at its size, unpadded."""
+        return self._y_ticks(self._legend_top())[1]
+
+    def _y_ticks(self, top: float | None) -> tuple[list[float], list[str]]:
+        if self._y_range is None:
+            return [], []
+        low, high = self._y_range
+        # At least two rows per gap, so the labels never crowd.
+        gaps = min(4, max(1, (self.size.height - 2) // 2))
+        return value_ticks(low, high if top is None else top, gaps)
 
     def _reserve_legend_rows(self) -> float | None:
         """Raise the top of the y axis so the data stays below the legend.
@@ -229,6 +259,13 @@ class SeriesPlot(PlotextPlot):
         data, under the title line and above the tick labels. Returns the
         raised top, or None when the axis was left to fit the data.
         """
+        top = self._legend_top()
+        if top is not None and self._legend is not None:
+            self.plt.ylim(self._legend[1], top)
+        return top
+
+    def _legend_top(self) -> float | None:
+        """Return the top of the y axis that leaves room for the legend."""
         if self._legend is None:
             return None
         legend_rows, low, high = self._legend
@@ -236,9 +273,7 @@ class SeriesPlot(PlotextPlot):
         free = rows - legend_rows
         if free < 2 or high <= low:
             return None
-        top = low + (high - low) * rows / free
-        self.plt.ylim(low, top)
-        return top
+        return low + (high - low) * rows / free
 
     def describe_title(self, drawn: bool = True, series: str | None = None) -> str:
         """Return the title line: the title, a lone series' name, the units."""
