@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,7 +54,12 @@ from evedmv_tui.ship_classes import role_label
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.plot import SeriesPlot
-from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
+from evedmv_tui.widgets.status import (
+    DATABASE_UNAVAILABLE,
+    LoggedMessage,
+    Severity,
+    message_log,
+)
 from evedmv_tui.widgets.table import KeyedTable, KillmailTable, right
 from evedmv_tui.widgets.text import format_isk, truncate
 
@@ -830,8 +836,6 @@ class BattleReportScreen(DashboardScreen):
             self._notify_not_stored()
             return
         self.show_report(result)
-        if self._queued_moves:
-            return
         entity = next(
             (
                 e
@@ -841,12 +845,17 @@ class BattleReportScreen(DashboardScreen):
             None,
         )
         where = f" to side {entity.side_no}" if entity is not None else ""
-        self.notify(
+        text = (
             f"moved {result.name(entity_id)}{where} (sides are numbered by ISK"
-            " destroyed); u puts every moved entity back",
-            timeout=6,
-            markup=False,
+            " destroyed); u puts every moved entity back"
         )
+        if self._queued_moves:
+            # A pop-up per move of a burst would cover the screen, so only
+            # the last move pops up and the message log keeps every one.
+            logged = LoggedMessage(dt.datetime.now(), Severity.INFO, text)
+            message_log(self.app).messages.append(logged)
+            return
+        self.notify(text, timeout=6, markup=False)
 
     def _start_queued_move(self) -> None:
         """Start the oldest queued move that still applies, if any."""
