@@ -22,6 +22,7 @@ Time always comes from :attr:`Sample.at`, so recorded samples replay exactly.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import enum
@@ -51,6 +52,10 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 TREND_SUFFIX = ":trend"
 """Appended to a sample key to name the alert of its growth trend."""
+PROCESS_KEYS: tuple[str, ...] = ("memory:*", "monitor:*", "operation:*", "cache:*")
+"""Patterns of keys that measure the dashboard process itself (its RSS, its
+own queries and caches), which differ between two dashboards on one file.
+Keys of the database, such as ``statement:*``, are the same for both."""
 STALE_AFTER = 900.0
 """Seconds without a sample of its key after which an open alert is stale.
 
@@ -191,6 +196,12 @@ def rule_for(key: str, rules: Sequence[Rule] = RULES) -> Rule:
         if fnmatch.fnmatchcase(key, rule.pattern):
             return rule
     return RULES[-1]
+
+
+def measures_the_process(key: str) -> bool:
+    """Return True when ``key`` (or its trend) measures the dashboard process."""
+    source = key.removesuffix(TREND_SUFFIX)
+    return any(fnmatch.fnmatchcase(source, pattern) for pattern in PROCESS_KEYS)
 
 
 def lower_is_worse(key: str) -> bool:
@@ -452,9 +463,11 @@ class RegressionDetector:
                 state.open = _Open(baseline.updated_at, Severity.LOW, 0.0, 0.0)
             self._levels[baseline.key] = state
 
-    def restore_open(self, alert: Alert) -> bool:
+    def restore_open(self, alert: Alert, baseline: Baseline | None = None) -> bool:
         """Carry a stored open alert into the detector so it can clear later.
 
+        ``baseline``, the stored baseline a level alert opened against,
+        replaces the key's own, so its samples are judged as the alert was.
         Return False when the detector cannot follow the alert: a level alert
         whose key has no learned baseline.
         """
@@ -468,6 +481,12 @@ class RegressionDetector:
             trend.open = _Open(alert.opened_at, alert.severity, alert.peak, alert.size)
             trend.start_value = alert.baseline
             return True
+        if baseline is not None:
+            adopted = self._levels.get(alert.key) or self._new_level(alert.key)
+            adopted.baseline = baseline
+            adopted.recent.clear()
+            adopted.recovered = 0
+            self._levels[alert.key] = adopted
         state = self._levels.get(alert.key)
         if state is None or state.baseline.count < self.config.min_samples:
             return False
@@ -961,7 +980,11 @@ class Alert:
         return self.cleared_at is None and now - self.updated_at >= after
 
     def write(
-        self, *, reopen: bool = False, write_acknowledgement: bool = False
+        self,
+        *,
+        reopen: bool = False,
+        write_acknowledgement: bool = False,
+        update_only: bool = False,
     ) -> AlertWrite:
         """Return the store write of this alert, which keeps its worst peak."""
         return AlertWrite(
@@ -969,6 +992,7 @@ class Alert:
             reopen=reopen,
             write_acknowledgement=write_acknowledgement,
             lower_is_worse=lower_is_worse(self.key),
+            update_only=update_only,
         )
 
     def stored(self) -> StoredAlert:
@@ -1145,6 +1169,15 @@ class AlertBook:
         """Forget the open alert of ``key`` without an event (cleared elsewhere)."""
         return self._active.pop(key, None) is not None
 
+    def adopt(self, alert: Alert) -> None:
+        """Hold ``alert``, stored by another process, as the open alert of its key.
+
+        It replaces this book's own alert of the key, and a cooldown of the
+        key ends because the key is open again.
+        """
+        self._active[alert.key] = alert
+        self._cleared.pop(alert.key, None)
+
     def penalty(self, key: str, at: float) -> float:
         """Return the flap penalty of ``key`` at time ``at``, decayed."""
         value, since = self._penalty.get(key, (0.0, at))
@@ -1288,11 +1321,15 @@ class AlertBook:
 
     def _update(self, change: Change, outcome: Outcome) -> None:
         old = self._active[change.key]
+        # A level alert keeps the baseline it opened with, which may come from
+        # another dashboard's row (see AlertService.sync). The detector learns
+        # nothing while the key is open, so its own baseline stays put too.
+        baseline = change.baseline if old.kind == "trend" else old.baseline
         alert = dataclasses.replace(
             old,
             severity=max(old.severity, change.severity),
             updated_at=change.at,
-            baseline=change.baseline,
+            baseline=baseline,
             value=change.value,
             peak=worst(change.key, old.peak, change.peak),
             size=change.size,
@@ -1320,7 +1357,9 @@ class AlertBook:
         ):
             alert = self._raise(outcome, alert)
         self._active[change.key] = alert
-        outcome.writes.append(alert.write(write_acknowledgement=write_acknowledgement))
+        outcome.writes.append(
+            alert.write(write_acknowledgement=write_acknowledgement, update_only=True)
+        )
 
     def expire(self, key: str, at: float, outcome: Outcome) -> None:
         """Clear the open alert of ``key`` because its key had no recent sample.
@@ -1395,6 +1434,8 @@ class AlertService:
         self._revision = 0
         self._last_flush: float | None = None
         self._read_problem = ""
+        self._unsaved: asyncio.Future[None] | None = None
+        """The write of the last poll's batch until it commits."""
 
     @classmethod
     async def open(
@@ -1475,7 +1516,14 @@ class AlertService:
         self._read_problem = message
 
     async def sync(self) -> None:
-        """Pick up resets, accepts and acknowledgements made by other processes."""
+        """Pick up resets, accepts, acknowledgements and alert rows of other
+        processes.
+
+        Does not wait for writes: while this process's last batch is not committed,
+        the stored rows lack its own alerts, so the next poll syncs instead.
+        """
+        if self._unsaved is not None and not self._unsaved.done():
+            return
         try:
             revision = await self.store.revision()
             if revision == self._revision:
@@ -1494,6 +1542,9 @@ class AlertService:
                 if mine is not None:
                     self.book.drop(stored.key)
                     self.book.drop(stored.key + TREND_SUFFIX)
+        by_key = {stored.key: stored for stored in baselines}
+        for open_row in open_rows.values():
+            self._adopt(open_row, by_key.get(open_row.key))
         for alert in self.book.active():
             row = open_rows.get(alert.key)
             if row is None:
@@ -1512,6 +1563,46 @@ class AlertService:
                     row.acknowledged_size or row.size,
                 )
 
+    def _adopt(self, row: StoredAlert, baseline: Baseline | None) -> None:
+        """Hold the stored open alert ``row`` in place of this process's own.
+
+        Another dashboard opened it, or opened it first, so this one shows
+        the same opening and baseline and follows it to its clearing. Alerts
+        of keys that measure the dashboard process are its own and stay.
+        """
+        if measures_the_process(row.key):
+            return
+        stored = Alert.from_stored(row)
+        mine = self.book.get(row.key)
+        if mine is not None and (
+            mine.opened_at,
+            mine.baseline,
+            mine.opened_value,
+        ) == (stored.opened_at, stored.baseline, stored.opened_value):
+            return
+        # Judge the key against the baseline the alert opened with, which the
+        # opening process stored with it, unless a later write replaced it.
+        opened_with = None
+        if (
+            stored.kind == "level"
+            and baseline is not None
+            and reference(rule_for(row.key), baseline) == stored.baseline
+        ):
+            opened_with = baseline
+        if not self.detector.restore_open(stored, opened_with):
+            return
+        if mine is not None:
+            # Keep this process's latest measurement; the row's opening,
+            # baseline and acknowledgement replace its own.
+            stored = dataclasses.replace(
+                stored,
+                value=mine.value,
+                size=mine.size,
+                updated_at=max(mine.updated_at, stored.updated_at),
+                severity=max(mine.severity, stored.severity),
+            )
+        self.book.adopt(stored)
+
     async def observe(self, samples: Sequence[Sample]) -> list[Alert]:
         """Judge one poll's samples; return the alerts raised by them."""
         await self.sync()
@@ -1521,7 +1612,7 @@ class AlertService:
             self._expire(latest, outcome)
         batch = self._batch(samples, outcome, latest)
         try:
-            self.store.save_later(batch)
+            self._unsaved = self.store.save_later(batch)
         except Exception as exc:  # the store closed or failed
             log.warning("cannot queue baseline write: %s", exc)
         for alert in outcome.raised:

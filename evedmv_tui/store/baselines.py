@@ -12,7 +12,11 @@ locked``.
 Rows from several writers are merged, never clobbered. A baseline row carries
 an ``epoch`` that ``evedmv baseline reset`` and ``accept`` raise, and a writer
 holding an older epoch cannot overwrite it. An open alert is one row per key,
-whichever process opened it. Events are only ever appended.
+whichever process opened it. Each write transaction compares the stored row
+with the write, and logs an opening, escalation or clearing only when the
+row changes state, so two dashboards that see the same change log it once.
+Openings and clearings raise the revision counter, so the other processes
+read the open rows again and adopt them. Events are only ever appended.
 
 :func:`open_store` never raises. A missing directory is created, a damaged
 file is moved aside and replaced, and a read-only file is copied into memory.
@@ -254,7 +258,8 @@ class AlertWrite:
     ``reopen`` lets the latest cleared row of the key become open again instead
     of inserting a new row. Acknowledgement columns are written only when
     ``write_acknowledgement`` is true, so a writer never erases an
-    acknowledgement that another process stored.
+    acknowledgement that another process stored. An open row keeps the
+    baseline of a level alert that it opened with, whichever process writes.
     """
 
     alert: StoredAlert
@@ -263,6 +268,9 @@ class AlertWrite:
     lower_is_worse: bool = False
     """Whether lower values of the key are worse (a hit ratio), so the stored
     peak keeps the lowest value instead of the highest."""
+    update_only: bool = False
+    """The write updates an alert that its writer has open. When another
+    process cleared that alert, nothing is written."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -589,7 +597,8 @@ class BaselineStore:
                 raise
 
     async def revision(self) -> int:
-        """Return the counter that resets, accepts and acknowledgements raise."""
+        """Return the counter that resets, accepts, acknowledgements and the
+        opening or clearing of an alert raise."""
         rows = await self._read("SELECT value FROM meta WHERE name = 'revision'")
         return int(rows[0][0]) if rows else 0
 
@@ -665,12 +674,16 @@ class BaselineStore:
         """Write one poll's changes and wait for the commit."""
         await self.write(lambda conn: _save(conn, batch))
 
-    def save_later(self, batch: SaveBatch) -> None:
-        """Queue one poll's changes without waiting; failures are logged."""
+    def save_later(self, batch: SaveBatch) -> asyncio.Future[None] | None:
+        """Queue one poll's changes without waiting; failures are logged.
+
+        Return the future of the write, or None when the batch is empty.
+        """
         if not batch and batch.prune_samples_before is None:
-            return
+            return None
         future = self.submit(lambda conn: _save(conn, batch))
         future.add_done_callback(_log_failure)
+        return future
 
     async def reset(self, key: str | None, at: float) -> int:
         """Forget the baseline of ``key``, or of every key; return how many.
@@ -772,9 +785,20 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
                 for b in batch.baselines
             ],
         )
+    before: dict[str, _RowState] = {}
+    changed_state = False
     for write in batch.alerts:
-        await _write_alert(conn, write)
-    if batch.events:
+        state = await _write_alert(conn, write)
+        before.setdefault(write.alert.key, state)
+        opened = write.alert.cleared_at is None and not state.open
+        cleared = write.alert.cleared_at is not None and state.open
+        if (opened and not _cleared_elsewhere(write, state)) or cleared:
+            changed_state = True
+    if changed_state:
+        # Other dashboards read the open alerts again and adopt these rows.
+        await _bump_revision(conn)
+    events = [e for e in batch.events if _event_applies(e, before.get(e.key))]
+    if events:
         await conn.executemany(
             "INSERT INTO alert_event"
             " (alert_id, key, at, event, severity, value, note, pid)"
@@ -782,7 +806,7 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
             " ?, ?, ?, ?, ?, ?, ?)",
             [
                 (e.key, e.key, e.at, e.event, e.severity, e.value, e.note, e.pid)
-                for e in batch.events
+                for e in events
             ],
         )
     if batch.samples:
@@ -800,15 +824,75 @@ async def _save(conn: aiosqlite.Connection, batch: SaveBatch) -> None:
         )
 
 
-async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RowState:
+    """The key's latest alert row before a write, as the write transaction saw it."""
+
+    open: bool
+    severity: int = 0
+    acknowledged: bool = False
+    cleared_at: float | None = None
+
+
+def _cleared_elsewhere(write: AlertWrite, before: _RowState) -> bool:
+    """Tell whether ``write`` updates an alert that another process cleared.
+
+    A row cleared before the alert opened means that the alert's opening
+    write was lost, so the update inserts it instead.
+    """
+    return (
+        write.update_only
+        and before.cleared_at is not None
+        and before.cleared_at >= write.alert.opened_at
+    )
+
+
+_OPENING_EVENTS = frozenset({"opened", "reopened", "suppressed"})
+_CLEARING_EVENTS = frozenset({"cleared", "expired"})
+
+
+def _event_applies(event: AlertEvent, before: _RowState | None) -> bool:
+    """Tell whether ``event`` describes a change of the stored alert row.
+
+    Every dashboard on the file judges the same keys, so several of them
+    open, escalate and clear the same alert. Only the first writer, the one
+    whose transaction found the row in the old state, logs the change.
+    ``before`` is None when the batch wrote no alert of the event's key.
+    """
+    if before is None:
+        return True
+    severity = event.severity or 0
+    if event.event in _OPENING_EVENTS:
+        return not before.open
+    if event.event in _CLEARING_EVENTS:
+        return before.open
+    if event.event == "escalated":
+        return before.open and severity > before.severity
+    if event.event == "unacknowledged":
+        return before.open and before.acknowledged
+    if event.event == "rate limited":
+        return not before.open or severity > before.severity or before.acknowledged
+    return True
+
+
+async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> _RowState:
+    """Write one alert; return the state of the key's latest row before it."""
     alert = write.alert
     async with conn.execute(
-        "SELECT id, cleared_at FROM alert WHERE key = ? ORDER BY id DESC LIMIT 1",
+        "SELECT id, cleared_at, severity, acknowledged_at FROM alert"
+        " WHERE key = ? ORDER BY id DESC LIMIT 1",
         (alert.key,),
     ) as cursor:
         latest = await cursor.fetchone()
+    if latest is None:
+        before = _RowState(False)
+    elif latest[1] is None:
+        before = _RowState(True, int(latest[2]), latest[3] is not None)
+    else:
+        before = _RowState(False, cleared_at=latest[1])
     if alert.cleared_at is not None:
-        if latest is not None and latest[1] is None:
+        if before.open:
+            assert latest is not None
             await conn.execute(
                 "UPDATE alert SET cleared_at = ?, updated_at = ?, value = ?,"
                 " detail = ? WHERE id = ?",
@@ -820,7 +904,9 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
                     latest[0],
                 ),
             )
-        return
+        return before
+    if _cleared_elsewhere(write, before):
+        return before
     ack_columns = ""
     ack_params: tuple[Any, ...] = ()
     if write.write_acknowledgement:
@@ -834,10 +920,14 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
         )
     if latest is not None and (latest[1] is None or write.reopen):
         # Another process may have stored a worse peak, so keep the worse one.
+        # A level alert is judged against the baseline it opened with, so an
+        # open row keeps it; the expressions read the row before the update.
         worse = "min" if write.lower_is_worse else "max"
         await conn.execute(
             "UPDATE alert SET cleared_at = NULL, label = ?, updated_at = ?,"
-            " severity = max(severity, ?), baseline = ?, value = ?,"
+            " severity = max(severity, ?),"
+            " baseline = CASE WHEN cleared_at IS NULL AND kind = 'level'"
+            "   THEN baseline ELSE ? END, value = ?,"
             f" peak = {worse}(peak, ?), size = ?, detail = ?, suppressed = ?,"
             " opened_value = coalesce(opened_value, ?)"
             f"{ack_columns} WHERE id = ?",
@@ -856,7 +946,7 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
                 latest[0],
             ),
         )
-        return
+        return before
     await conn.execute(
         "INSERT INTO alert (key, label, kind, severity, opened_at, updated_at,"
         " baseline, value, peak, size, detail, acknowledged_at,"
@@ -881,6 +971,7 @@ async def _write_alert(conn: aiosqlite.Connection, write: AlertWrite) -> None:
             alert.opened_value,
         ),
     )
+    return before
 
 
 async def _clear_alerts(
