@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import json
 import math
+import shutil
 import sys
 import time
 from typing import Any
@@ -38,7 +39,12 @@ from evedmv_tui.store.baselines import (
     open_store,
 )
 from evedmv_tui.store.target import baseline_file, settings_target
+from evedmv_tui.widgets.text import strip_control, truncate
 
+LIST_WIDTH = 120
+"""Columns assumed for ``baseline show`` when the output is not a terminal."""
+MIN_LABEL_WIDTH = 24
+"""Characters of statement text each line of ``baseline show`` keeps."""
 EXIT_ALERTING = 1
 """Exit status of ``evedmv regressions`` while an unacknowledged high or
 critical alert is open whose latest value still deviates and that is not
@@ -305,17 +311,35 @@ def _baseline_json(baseline: Baseline, min_samples: int) -> dict[str, Any]:
     return data
 
 
+def _one_line(text: str, width: int) -> str:
+    """Return ``text`` on one line without control characters, cut to ``width``."""
+    return truncate(strip_control(" ".join(text.split())), width)
+
+
 def _print_baselines(baselines: list[Baseline], min_samples: int) -> None:
+    """Print one line per baseline: its figures, key and statement text.
+
+    The statement text (the key's label) is cut to the terminal's width, at
+    least :data:`MIN_LABEL_WIDTH` characters; ``--json`` has it in full.
+    """
     if not baselines:
         print("no baselines yet")
         return
-    print(f"{'STATE':<14} {'MEAN':>12} {'STDDEV':>12} {'LAST':>12}  KEY")
+    key_width = max(len(b.key) for b in baselines)
+    columns = shutil.get_terminal_size((LIST_WIDTH, 24)).columns
+    label_width = max(MIN_LABEL_WIDTH, columns - (14 + 3 * 13 + 2 + key_width + 2))
+    print(
+        f"{'STATE':<14} {'MEAN':>12} {'STDDEV':>12} {'LAST':>12}"
+        f"  {'KEY':<{key_width}}  STATEMENT OR LABEL"
+    )
     for b in baselines:
+        label = _one_line(b.label, label_width) or "-"
         print(
             f"{_baseline_state(b, min_samples):<14}"
             f" {format_value(b.key, b.mean):>12}"
             f" {format_value(b.key, math.sqrt(max(b.variance, 0.0))):>12}"
-            f" {format_value(b.key, b.last_value or 0.0):>12}  {b.key}"
+            f" {format_value(b.key, b.last_value or 0.0):>12}"
+            f"  {b.key:<{key_width}}  {label}"
         )
 
 
