@@ -72,10 +72,6 @@ ENTITY_COLUMNS = (
 )
 ENTITY_NAME_WIDTH = 26
 """Characters of an entity's name shown in the entities table."""
-ENTITY_FIXED_WIDTH = 4 + 5 + ENTITY_NAME_WIDTH + 4 + 5 * 2 + 2
-"""Columns the entities table gives to all but the reason: the other
-columns at their widest, a margin of 2 around each cell and the scroll bar.
-An estimate, because the table sizes its columns to their content."""
 MIN_REASON_WIDTH = 16
 TIMELINE_TITLES = {
     "kills": "Kills per {bucket}, by losing side",
@@ -608,9 +604,8 @@ class BattleReportScreen(DashboardScreen):
         report = self.report
         if report is None:
             return
-        reason_width = max(MIN_REASON_WIDTH, width - ENTITY_FIXED_WIDTH)
         table = self.query_one(BattleEntityTable)
-        table.update_rows(
+        rows: list[tuple[str, list[Text | str]]] = [
             (
                 f"{e.entity_kind}:{e.entity_id}",
                 [
@@ -621,12 +616,24 @@ class BattleReportScreen(DashboardScreen):
                         ENTITY_NAME_WIDTH,
                     ),
                     right(f"{e.confidence:.0%}"),
-                    truncate(e.reason, reason_width),
                 ],
             )
             for e in report.entities
+        ]
+        reason_width = _reason_width(table, [cells for _, cells in rows], width)
+        table.update_rows(
+            (key, [*cells, truncate(e.reason, reason_width)])
+            for (key, cells), e in zip(rows, report.entities, strict=True)
         )
         table.refresh_entity_binding()
+
+    def on_tabbed_content_tab_activated(
+        self, event: TabbedContent.TabActivated
+    ) -> None:
+        # The entities table is laid out once its tab is shown, and only
+        # then is it known whether its rows need a scroll bar.
+        if event.pane.id == "entities":
+            self.call_after_refresh(lambda: self._fit_entities(self.size.width))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "battle-entities":
@@ -994,6 +1001,31 @@ class _MoveRequest:
     kind: str
     entity_id: int
     step: int | None
+
+
+def _reason_width(
+    table: DataTable[Any], rows: list[list[Text | str]], width: int
+) -> int:
+    """Return the columns of a ``width`` wide entities table left for the reason.
+
+    The other columns take their widest cell or label, as DataTable sizes
+    them, and every column a padding on each side. The vertical scroll bar
+    takes its width too, unless the rows are known to fit the table's
+    height.
+    """
+    padding = 2 * table.cell_padding
+    used = padding
+    for index, (_, label) in enumerate(ENTITY_COLUMNS[:-1]):
+        cells = (
+            Text(cell) if isinstance(cell, str) else cell
+            for cell in (row[index] for row in rows)
+        )
+        used += max([len(label), *(cell.cell_len for cell in cells)]) + padding
+    # The header takes one row.
+    fits = 0 < len(rows) + 1 <= table.size.height
+    if not fits:
+        used += table.styles.scrollbar_size_vertical
+    return max(MIN_REASON_WIDTH, width - used)
 
 
 def _short_timeline(
