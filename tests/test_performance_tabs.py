@@ -17,10 +17,15 @@ import evedmv_tui.battles
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens import SCREENS
-from evedmv_tui.screens.performance import MonitorService, PerformanceScreen
+from evedmv_tui.screens.performance import (
+    MIN_QUERY_WIDTH,
+    MonitorService,
+    PerformanceScreen,
+)
 from evedmv_tui.screens.search import SearchScreen
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, skip_leading_comments
 from evedmv_tui.widgets.plot import SeriesPlot
+from evedmv_tui.widgets.table import KeyedTable
 from tests import test_performance_screen as fixtures
 
 BATTLES_LIST_SQL = Path(evedmv_tui.battles.__file__).parent / "sql/battles_list.sql"
@@ -161,3 +166,41 @@ async def test_charts_time_axes_line_up(settings: Settings) -> None:
         for label in ("600", "0"):
             columns = {tick_column(plot, label) for plot in plots}
             assert len(columns) == 1, f"{label} at {columns}:\n{rows}"
+
+
+def blocking_snapshot() -> Any:
+    """Return the recorded snapshot with wide State, Wait and Blocked by cells."""
+    snapshot = fixtures.recorded_snapshot()
+    activity = snapshot.activity
+    assert activity is not None
+    running = []
+    for index, query in enumerate(activity.running):
+        backend = query.backend._replace(
+            state="idle in transaction" if index else "active",
+            wait_event_type="Lock",
+            wait_event="transactionid",
+            blocked_by=[4103, 4104] if index else [],
+        )
+        running.append(dataclasses.replace(query, backend=backend))
+    return dataclasses.replace(
+        snapshot, activity=dataclasses.replace(activity, running=running)
+    )
+
+
+async def test_activity_query_column_keeps_room(settings: Settings) -> None:
+    """With a blocking chain at 80 columns the other columns took the whole
+    width: the header read "Quer" and the query cells "u…"."""
+    async with recorded_with_search(settings) as (_app, pilot, screen):
+        screen.show_snapshot(blocking_snapshot())
+        await pilot.press("2")
+        await pilot.pause()
+        activity = screen.query_one("#activity", KeyedTable)
+        lines = [activity.render_line(y).text for y in range(3)]
+        assert re.search(r"\bQuery\b", lines[0]), lines[0]
+        assert "SELECT pg_sleep(30)" in lines[1], lines[1]
+        query_start = lines[0].index("Query")
+        assert query_start <= 80 - 2 - MIN_QUERY_WIDTH, lines[0]
+        assert lines[2][query_start:].startswith("UPDATE names SET na"), lines[2]
+        assert "idle in …" in lines[2]
+        for line in lines:
+            assert len(line.rstrip()) <= 80

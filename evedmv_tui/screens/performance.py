@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -47,7 +48,8 @@ from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.plot import SeriesPlot
-from evedmv_tui.widgets.table import KeyedTable, QueryTable
+from evedmv_tui.widgets.table import Cell, KeyedTable, QueryTable, plain
+from evedmv_tui.widgets.text import truncate
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,63 @@ def plot_points(snapshot: Snapshot) -> list[tuple[PlotKey, float, float]]:
     if memory is not None and memory.app.rss is not None:
         points.append((("plot-memory", "rss"), x, memory.app.rss / memory_mod.MIB))
     return points
+
+
+MIN_QUERY_WIDTH = 20
+"""Columns the Activity tab's query keeps at least, by cutting the cells of
+:data:`NARROWABLE_ACTIVITY_COLUMNS` first."""
+NARROWABLE_ACTIVITY_COLUMNS = frozenset({"state", "wait", "blocked"})
+"""Activity columns cut to leave the query room: enter shows their whole values."""
+
+
+def _cell_width(cell: Cell) -> int:
+    shown = plain(cell)
+    return cell_len(shown.plain if isinstance(shown, Text) else shown)
+
+
+def narrow_columns(
+    rows: list[perf_rows.Row],
+    columns: tuple[tuple[str, str], ...],
+    narrowable: frozenset[str],
+    width: int,
+    cell_padding: int,
+    minimum: int,
+) -> list[perf_rows.Row]:
+    """Cut cells of the ``narrowable`` columns so the last column keeps ``minimum``.
+
+    The widest narrowable column loses one cell at a time, down to the width
+    of its label, and its longer cells end in an ellipsis. The last column
+    takes what the others leave, as :func:`perf_rows.fit_last_cells` computes.
+    """
+    widths = [
+        max([cell_len(label)] + [_cell_width(cells[index]) for _key, cells in rows])
+        for index, (_column, label) in enumerate(columns[:-1])
+    ]
+    room = width - 2 * cell_padding - sum(w + 2 * cell_padding for w in widths)
+    floors = {
+        index: cell_len(label)
+        for index, (column, label) in enumerate(columns[:-1])
+        if column in narrowable
+    }
+    while room < minimum:
+        cut = [index for index, floor in floors.items() if widths[index] > floor]
+        if not cut:
+            break
+        widest = max(cut, key=widths.__getitem__)
+        widths[widest] -= 1
+        room += 1
+    return [
+        (
+            key,
+            [
+                truncate(cell, widths[index])
+                if index in floors and isinstance(cell, str)
+                else cell
+                for index, cell in enumerate(cells)
+            ],
+        )
+        for key, cells in rows
+    ]
 
 
 STALE_POLLS = 3
@@ -817,7 +876,12 @@ class PerformanceScreen(DashboardScreen):
         self._render_statements()
 
         running = perf_rows.activity_rows(snapshot)
-        self._update_query_table("#activity", running, perf_rows.ACTIVITY_COLUMNS)
+        self._update_query_table(
+            "#activity",
+            running,
+            perf_rows.ACTIVITY_COLUMNS,
+            narrowable=NARROWABLE_ACTIVITY_COLUMNS,
+        )
         chains = snapshot.activity.chains if snapshot.activity is not None else []
         if chains:
             described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
@@ -885,6 +949,7 @@ class PerformanceScreen(DashboardScreen):
                 "#activity",
                 perf_rows.activity_rows(self.snapshot),
                 perf_rows.ACTIVITY_COLUMNS,
+                narrowable=NARROWABLE_ACTIVITY_COLUMNS,
             )
 
     def _update_query_table(
@@ -892,21 +957,50 @@ class PerformanceScreen(DashboardScreen):
         selector: str,
         rows: list[perf_rows.Row],
         columns: tuple[tuple[str, str], ...],
+        *,
+        narrowable: frozenset[str] = frozenset(),
+        refit: bool = True,
     ) -> None:
         """Fill a table whose last column is a query, cut with ``…`` to fit.
 
         DataTable crops a cell at the table's edge with no mark, so the text
         is cut here instead. The width keeps room for the vertical scrollbar,
-        as in the Alerts tab.
+        as in the Alerts tab. The ``narrowable`` columns are cut first, so
+        that the query keeps :data:`MIN_QUERY_WIDTH` columns.
         """
         table = self.query_one(selector, KeyedTable)
         width = self.size.width - table.styles.scrollbar_size_vertical
+        if narrowable:
+            rows = narrow_columns(
+                rows, columns, narrowable, width, table.cell_padding, MIN_QUERY_WIDTH
+            )
         shown = [column.content_width for column in table.ordered_columns]
         table.update_rows(
             perf_rows.fit_last_cells(
                 rows, columns, width, table.cell_padding, shown_widths=shown
             )
         )
+        if narrowable and refit:
+            # DataTable measures its columns again when it is idle, so cells
+            # cut narrower leave the query more room only after that.
+            self.call_after_refresh(
+                self._refit_query_table, selector, rows, columns, narrowable, shown
+            )
+
+    def _refit_query_table(
+        self,
+        selector: str,
+        rows: list[perf_rows.Row],
+        columns: tuple[tuple[str, str], ...],
+        narrowable: frozenset[str],
+        shown: list[int],
+    ) -> None:
+        """Fill the table again if its columns changed width since ``shown``."""
+        table = self.query_one(selector, KeyedTable)
+        if shown != [column.content_width for column in table.ordered_columns]:
+            self._update_query_table(
+                selector, rows, columns, narrowable=narrowable, refit=False
+            )
 
     def _show_memory(self) -> None:
         """Fill the Memory tab's text, one allocation site per line.
