@@ -262,6 +262,22 @@ class WatchProfile:
             max_attackers=self.max_attackers,
         )
 
+    def named_spec(self) -> ProfileSpec:
+        """Return the conditions for editing, with places by name.
+
+        A place missing from the static data stays an id. Saving the spec
+        looks the names up again, which gives the same ids.
+        """
+        systems = _split_labels(self.solar_system_ids, self.system_labels)
+        regions = _split_labels(self.region_ids, self.region_labels)
+        return dataclasses.replace(
+            self.spec(),
+            solar_system_ids=systems[0],
+            system_names=systems[1],
+            region_ids=regions[0],
+            region_names=regions[1],
+        )
+
     def describe(self) -> str:
         """Return the conditions as one line of text, with place names."""
         named = dataclasses.replace(
@@ -272,6 +288,17 @@ class WatchProfile:
             region_names=tuple(self.region_labels),
         )
         return describe(named)
+
+
+def _split_labels(
+    ids: Sequence[int], labels: Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Split places into the ids without a stored name and the names."""
+    unnamed = tuple(i for i, label in zip(ids, labels, strict=True) if label == str(i))
+    names = tuple(
+        label for i, label in zip(ids, labels, strict=True) if label != str(i)
+    )
+    return unnamed, names
 
 
 def describe(spec: ProfileSpec) -> str:

@@ -172,23 +172,49 @@ def _expected_text(field: str, label: str) -> str:
     return "a whole number"
 
 
-def problem_lines(problems: Sequence[Problem], *, hints: bool = True) -> list[str]:
+def problem_lines(
+    problems: Sequence[Problem], *, hinted: int | None = None
+) -> list[str]:
     """Return one line per problem, led by its field's label in the form.
 
-    With ``hints``, a line ends with its problem's hint unless an earlier
-    line gave the same one already.
+    The first ``hinted`` lines (every line when None) end with their
+    problem's hint, unless an earlier line gave the same one already.
     """
     labels = {field: label for field, label, _ in FORM_FIELDS}
     lines = []
     given = set()
-    for problem in problems:
+    for index, problem in enumerate(problems):
         line = f"{labels.get(problem.field, 'Profile')}: {problem.message}"
         hint = problem.hint
-        if hints and hint and hint not in problem.message and hint not in given:
+        wanted = hinted is None or index < hinted
+        if wanted and hint and hint not in problem.message and hint not in given:
             line += f"; {hint}"
             given.add(hint)
         lines.append(line)
     return lines
+
+
+def fitted_problem_lines(
+    problems: Sequence[Problem], width: int, rows: int
+) -> list[str]:
+    """Return the problem lines with as many hints as fit in ``rows`` rows of
+    ``width`` columns, the first problems' hints first."""
+    for hinted in range(len(problems), 0, -1):
+        lines = problem_lines(problems, hinted=hinted)
+        if sum(len(textwrap.wrap(line, width)) for line in lines) <= rows:
+            return lines
+    return problem_lines(problems, hinted=0)
+
+
+def place_hint(problem: Problem) -> str:
+    """Return the form's hint for a system or region name that is not stored.
+
+    The Search screen finds systems by name, but the global / key does not
+    reach it while the form is open, so the hint names the steps.
+    """
+    if problem.field != "solar_system_ids":
+        return problem.hint
+    return "check the spelling or give the id; escape, then / finds systems by name"
 
 
 def parse_form(values: dict[str, str], *, enabled: bool = True) -> ProfileSpec:
@@ -337,7 +363,8 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         self, db: Database, spec: ProfileSpec, problems: list[Problem]
     ) -> None:
         try:
-            unknown = await asyncio.to_thread(watch.unknown_places, db, spec)
+            found = await asyncio.to_thread(watch.unknown_places, db, spec)
+            unknown = [dataclasses.replace(p, hint=place_hint(p)) for p in found]
         except (psycopg.Error, EvedmvError) as exc:
             # The save looks the names up again and reports its failure.
             log.warning("looking up the places of %r failed: %s", spec.name, exc)
@@ -355,13 +382,12 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
             self.dismiss(spec)
             return
         error = self.query_one("#form-error", Static)
-        lines = problem_lines(problems)
         # Rows of the form around the problems: border, title, fields, buttons.
+        # Hints that would push the buttons out of view are left out, the
+        # last problems' first.
         room = self.app.size.height - 1 - (len(FORM_FIELDS) + 4)
         width = error.size.width or FORM_TEXT_WIDTH
-        if sum(len(textwrap.wrap(line, width)) for line in lines) > room:
-            # The hints would push the buttons out of view on a short terminal.
-            lines = problem_lines(problems, hints=False)
+        lines = fitted_problem_lines(problems, width, room)
         error.update("\n".join(lines))
         invalid = {problem.field for problem in problems}
         for field, _, _ in FORM_FIELDS:
@@ -568,7 +594,8 @@ class WatchScreen(DashboardScreen):
             self.notify("No profile selected.", severity="warning")
             return
         self.app.push_screen(
-            ProfileForm(profile.spec()), lambda spec: self._save(profile.name, spec)
+            ProfileForm(profile.named_spec()),
+            lambda spec: self._save(profile.name, spec),
         )
 
     def _save(self, original: str | None, spec: ProfileSpec | None) -> None:
