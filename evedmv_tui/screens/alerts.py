@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from evedmv_tui.monitor.regressions import (
@@ -428,6 +429,8 @@ class AlertsScreen(DashboardScreen):
         self._alerts: dict[str, Alert] = {}
         self._last_shown: tuple[AlertCenter, list[Alert], set[str]] | None = None
         """The last alerts shown, drawn again when the screen is resized."""
+        self._reload: Timer | None = None
+        """The pending reload; each refresh arms the next one."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="alerts-status", markup=False)
@@ -464,7 +467,11 @@ class AlertsScreen(DashboardScreen):
             self._show(center, history, accepted)
             await self._show_detail()
         finally:
-            self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
+            # The next reload replaces any pending one, so a manual refresh
+            # does not start a second chain of reloads.
+            if self._reload is not None:
+                self._reload.stop()
+            self._reload = self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
 
     def _show_unavailable(self) -> None:
         self.query_one("#alerts-status", Static).update(
