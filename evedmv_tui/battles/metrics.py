@@ -352,5 +352,12 @@ def classify(side_rows: Sequence[Mapping[str, Any]], params: BattleParameters) -
 
 
 def duration_text(start: dt.datetime, end: dt.datetime) -> str:
-    minutes = int((end - start).total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"
+    """Return the duration as ``12s``, ``7m`` or ``1h05``.
+
+    Seconds under a minute, so a fight of a few seconds does not read as 0m.
+    """
+    seconds = int((end - start).total_seconds())
+    minutes = seconds // 60
+    if minutes >= 60:
+        return f"{minutes // 60}h{minutes % 60:02d}"
+    return f"{minutes}m" if minutes else f"{seconds}s"

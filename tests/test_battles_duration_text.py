@@ -1,0 +1,27 @@
+"""Battle durations as report headers and exports print them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from evedmv_tui.battles.metrics import duration_text
+
+START = dt.datetime(2021, 11, 28, 1, 44, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (12, "12s"),
+        (59, "59s"),
+        (60, "1m"),
+        (7 * 60 + 30, "7m"),
+        (65 * 60, "1h05"),
+    ],
+)
+def test_duration_text(seconds: int, text: str) -> None:
+    """A fight of 12 seconds read as 0m in the report header."""
+    assert duration_text(START, START + dt.timedelta(seconds=seconds)) == text
