@@ -199,8 +199,9 @@ class SeriesPlot(PlotextPlot):
             self._legend = (len(lows), *self._y_range)
         if drawn and self.time_axis:
             plt.xticks(*time_ticks(newest - oldest))
-            if self.time_range is not None:
-                # plotext fits the axis to the points unless xlim sets it.
+            if self.time_range is not None and newest > oldest:
+                # plotext fits the axis to the points unless xlim sets it,
+                # and it divides by the width of the limits.
                 plt.xlim(oldest - newest, 0.0)
         self._x_range = None
         if drawn and not self.time_axis and self.x_floor is not None:
