@@ -771,7 +771,7 @@ async def test_empty_panels_say_why(settings: Settings) -> None:
             "tables with sequential scans of 10,000+ rows: none; no index looks missing"
         )
         assert static_text(screen, "#slow-state") == (
-            "slow application queries: none over 1 s recently"
+            "slow application queries: none over 1 s in the last 5 min"
         )
         screen.show_snapshot(recorded_snapshot())
         await pilot.pause()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import time
 
 from evedmv_tui.cache import CacheRegistry, CacheStats
 from evedmv_tui.monitor.delta import counter_delta, ratio
@@ -23,7 +25,8 @@ class OperationRow:
     max_ms: float
     errors: int
     severity: Severity
-    """By the p95 of recent durations against the slow-query thresholds."""
+    """By ``p95_ms`` against the slow-query thresholds when the operation ran
+    in the last :data:`OPERATION_WINDOW_SECONDS`, else OK."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,9 +37,33 @@ class SlowAppQuery:
     severity: Severity
 
 
-QuantileCache = dict[str, tuple[tuple[int, float, float, int], float, float]]
-"""Each operation's p50 and p95 in seconds, by its (calls, total seconds, max
-seconds, errors) when they were computed."""
+OPERATION_WINDOW_SECONDS = 300.0
+"""How far back an operation's durations count towards its severity, so
+one old slow call stops marking the operation once this much time passed."""
+WINDOW_DURATIONS = 512
+"""Durations kept per operation for the window, as many as
+``OperationStats.recent`` keeps."""
+
+
+@dataclasses.dataclass(slots=True)
+class OperationHistory:
+    """State of one operation that :func:`operation_rows` keeps between polls."""
+
+    calls: int = 0
+    """The operation's calls at the last poll, to tell which durations are new."""
+    timed: collections.deque[tuple[float, float]] = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=WINDOW_DURATIONS)
+    )
+    """(time first seen, seconds) of the operation's recent durations."""
+    version: tuple[int, float, float, int] | None = None
+    """(calls, total seconds, max seconds, errors) when ``p50`` and ``p95``
+    were computed."""
+    p50: float = 0.0
+    p95: float = 0.0
+
+
+QuantileCache = dict[str, OperationHistory]
+"""Each operation's :class:`OperationHistory`, by operation tag."""
 
 SLOW_SCAN_MARGIN_SECONDS = 1.0
 """How far before ``since`` a record may have finished and still be followed,
@@ -51,40 +78,105 @@ def operation_rows(
     warning_seconds: float,
     error_seconds: float,
     quantiles: QuantileCache | None = None,
+    now: float | None = None,
 ) -> list[OperationRow]:
-    """Rank operation tags by total time, slowest first.
+    """Rank operation tags, errors first, then warnings, each by total time.
 
-    ``quantiles``, kept by the caller from poll to poll, saves sorting the
-    recent durations of an operation that ran no statement since. Such an
-    operation has the same (calls, total, max, errors) and the same durations.
+    p50, p95 and the severity come from the durations of the last
+    :data:`OPERATION_WINDOW_SECONDS` before ``now`` (``time.time()``). An
+    operation with no call in that window shows the p50 and p95 of its last
+    512 durations and is OK, so one old slow call does not keep it an error.
+    ``quantiles``, kept by the caller from poll to poll, holds when each
+    duration was first seen, so the caller must pass the same one every
+    poll. It also saves sorting the durations of an operation that ran no
+    statement since.
     """
     cache: QuantileCache = {} if quantiles is None else quantiles
-    rows = []
-    for stat in sorted(stats, key=lambda s: s.total_seconds, reverse=True):
+    now = time.time() if now is None else now
+    rows: list[tuple[float, OperationRow]] = []
+    for stat in stats:
         before = previous_calls.get(stat.operation)
         interval = None if before is None else counter_delta(before, stat.calls)
-        version = (stat.calls, stat.total_seconds, stat.max_seconds, stat.errors)
-        cached = cache.get(stat.operation)
-        if cached is not None and cached[0] == version:
-            _, p50, p95 = cached
-        else:
-            p50 = stat.quantile(0.5)
-            p95 = stat.quantile(0.95)
-            cache[stat.operation] = (version, p50, p95)
+        history = cache.get(stat.operation)
+        if history is None or stat.calls < history.calls:
+            # New, or the telemetry was cleared since.
+            history = cache[stat.operation] = OperationHistory()
+        _note_new_durations(history, stat, now)
+        p50, p95, recent = _window_quantiles(history, stat, now)
+        severity = (
+            classify_seconds(p95, warning_seconds, error_seconds)
+            if recent
+            else Severity.OK
+        )
         rows.append(
-            OperationRow(
-                stat.operation,
-                stat.calls,
-                None if interval is None else int(interval),
-                stat.mean_seconds * 1000,
-                p50 * 1000,
-                p95 * 1000,
-                stat.max_seconds * 1000,
-                stat.errors,
-                classify_seconds(p95, warning_seconds, error_seconds),
+            (
+                stat.total_seconds,
+                OperationRow(
+                    stat.operation,
+                    stat.calls,
+                    None if interval is None else int(interval),
+                    stat.mean_seconds * 1000,
+                    p50 * 1000,
+                    p95 * 1000,
+                    stat.max_seconds * 1000,
+                    stat.errors,
+                    severity,
+                ),
             )
         )
-    return rows
+    return [row for _total, row in sorted(rows, key=_problems_first)]
+
+
+def _problems_first(ranked: tuple[float, OperationRow]) -> tuple[int, float]:
+    total_seconds, row = ranked
+    return -int(row.severity), -total_seconds
+
+
+def _note_new_durations(
+    history: OperationHistory, stat: OperationStats, now: float
+) -> None:
+    """Add the durations recorded since the last poll, seen at ``now``.
+
+    NOTE: the telemetry keeps no per-operation times, so a duration counts
+    from the poll that first reads it, up to one interval after the call. The
+    durations found at the first poll all count from that poll.
+    """
+    new = stat.calls - history.calls
+    history.calls = stat.calls
+    if new <= 0:
+        return
+    durations = list(stat.recent)[-new:]
+    history.timed.extend((now, seconds) for seconds in durations)
+
+
+def _window_quantiles(
+    history: OperationHistory, stat: OperationStats, now: float
+) -> tuple[float, float, bool]:
+    """Return p50 and p95 in seconds, and whether they cover the window.
+
+    Without a duration in the window, they come from the last 512 durations.
+    """
+    timed = history.timed
+    start = now - OPERATION_WINDOW_SECONDS
+    while timed and timed[0][0] < start:
+        timed.popleft()
+        history.version = None
+    version = (stat.calls, stat.total_seconds, stat.max_seconds, stat.errors)
+    if history.version != version:
+        durations = [seconds for _seen, seconds in timed] or list(stat.recent)
+        history.p50 = _quantile(durations, 0.5)
+        history.p95 = _quantile(durations, 0.95)
+        history.version = version
+    return history.p50, history.p95, bool(timed)
+
+
+def _quantile(durations: list[float], q: float) -> float:
+    """Return the ``q`` quantile of ``durations``, as OperationStats does."""
+    if not durations:
+        return 0.0
+    ordered = sorted(durations)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
 
 
 def slow_app_queries(
@@ -120,6 +212,53 @@ def slow_app_queries(
         )
         for record in found[:limit]
     ]
+
+
+SLOW_QUERY_KEEP_SECONDS = 300.0
+"""How long the App tab keeps listing a slow application query after it
+finished, so there is time to select it and explain it."""
+SLOW_QUERY_LIMIT = 20
+"""Slow application queries the App tab lists at most, the newest."""
+
+
+def slow_query_key(record: QueryRecord) -> str:
+    """Return the App tab's row key of a slow application query."""
+    return f"{record.operation}:{record.name}:{record.started}"
+
+
+class RecentSlowQueries:
+    """The slow application queries of the last polls, newest first.
+
+    Each poll lists the statements that finished in its own interval only;
+    this keeps them for :data:`SLOW_QUERY_KEEP_SECONDS` after they finished.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, SlowAppQuery] = {}
+
+    def add(self, found: list[SlowAppQuery], now: float) -> None:
+        """Keep ``found`` and drop those that finished too long before ``now``.
+
+        Adding a statement already kept changes nothing, so one poll's list
+        may be added more than once.
+        """
+        for slow in found:
+            self._by_key.setdefault(slow_query_key(slow.record), slow)
+        oldest = now - SLOW_QUERY_KEEP_SECONDS
+        newest_first = sorted(self._by_key.values(), key=_finished, reverse=True)
+        self._by_key = {
+            slow_query_key(slow.record): slow
+            for slow in newest_first[:SLOW_QUERY_LIMIT]
+            if _finished(slow) >= oldest
+        }
+
+    def listed(self) -> list[SlowAppQuery]:
+        """Return the kept slow queries, the latest to finish first."""
+        return list(self._by_key.values())
+
+
+def _finished(slow: SlowAppQuery) -> float:
+    return slow.record.started + slow.record.seconds
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

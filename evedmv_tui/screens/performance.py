@@ -32,6 +32,11 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Ta
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.activity import Backend
+from evedmv_tui.monitor.appside import (
+    SLOW_QUERY_KEEP_SECONDS,
+    RecentSlowQueries,
+    slow_query_key,
+)
 from evedmv_tui.monitor.explain import (
     ExplainError,
     ExplainResult,
@@ -40,6 +45,7 @@ from evedmv_tui.monitor.explain import (
 from evedmv_tui.monitor.ingest import IngestHealth
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
 from evedmv_tui.monitor.regressions import Alert
+from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import SORT_FIELDS, Snapshot
 from evedmv_tui.monitor.statements import clip
 from evedmv_tui.screens import DashboardScreen
@@ -171,6 +177,9 @@ class MonitorService:
         self.plot_history: dict[PlotKey, collections.deque[tuple[float, float]]] = {}
         """The Charts tab's points of the latest polls, kept while the screen
         is closed, so it shows the last ``HISTORY_SAMPLES`` polls when it opens."""
+        self.slow_queries = RecentSlowQueries()
+        """The App tab's slow application queries, kept while the screen is
+        closed too."""
         self._closed = False
         self._feeds_alerts = False
         self.allocation_sites_enabled = False
@@ -309,6 +318,7 @@ class MonitorService:
             center.observe_threadsafe(snapshot.samples)
             self._feeds_alerts = True
         self.latest = snapshot
+        self.slow_queries.add(snapshot.slow_app_queries, snapshot.at)
         for key, x, y in plot_points(snapshot):
             history = self.plot_history.get(key)
             if history is None:
@@ -715,6 +725,8 @@ class PerformanceScreen(DashboardScreen):
         self.text_filter = ""
         """The Statements tab's text filter, restored from the app on mount."""
         self._stop_listening: Callable[[], None] | None = None
+        self._own_slow_queries = RecentSlowQueries()
+        """The slow queries of shown snapshots, without a service."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("waiting for the first poll…"), id="perf-summary")
@@ -833,6 +845,29 @@ class PerformanceScreen(DashboardScreen):
         self._enable_allocation_sites()
         if not isinstance(self.focused, Tabs):
             self._focus_active_tab()
+        if event.pane.id == "tab-app":
+            self._reveal_operation_problems()
+
+    def _reveal_operation_problems(self) -> None:
+        """Move the cursor to the first operation in error or warning if it is
+        out of view, as after End: the rows list those first."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        first = next(
+            (
+                index
+                for index, row in enumerate(snapshot.operations)
+                if row.severity != Severity.OK
+            ),
+            None,
+        )
+        table = self.query_one("#operations", KeyedTable)
+        if first is None or first >= table.row_count:
+            return
+        rows_shown = table.scrollable_content_region.height - table.header_height
+        if not table.scroll_y <= first < table.scroll_y + rows_shown:
+            table.move_cursor(row=first)
 
     def _focus_active_tab(self) -> None:
         """Focus the first table of the active tab, or the tab bar if it has none.
@@ -911,12 +946,18 @@ class PerformanceScreen(DashboardScreen):
         self.query_one("#operations", KeyedTable).update_rows(
             perf_rows.operation_rows(snapshot)
         )
-        slow = perf_rows.slow_rows(snapshot)
+        kept = self._slow_queries()
+        kept.add(snapshot.slow_app_queries, snapshot.at)
+        slow = perf_rows.slow_rows(
+            dataclasses.replace(snapshot, slow_app_queries=kept.listed())
+        )
+        minutes = f"{SLOW_QUERY_KEEP_SECONDS / 60:g} min"
         self.query_one("#slow-state", Static).update(
-            "slow application queries (e explains with real parameters)"
+            f"slow application queries of the last {minutes}, newest first (e explains)"
             if slow
             else "slow application queries: none over"
-            f" {self.evedmv_app.settings.slow_warning_seconds:g} s recently"
+            f" {self.evedmv_app.settings.slow_warning_seconds:g} s in the last"
+            f" {minutes}"
         )
         self.query_one("#slow", KeyedTable).update_rows(slow)
 
@@ -1276,15 +1317,18 @@ class PerformanceScreen(DashboardScreen):
                 return running.backend
         return None
 
+    def _slow_queries(self) -> RecentSlowQueries:
+        if self._service is not None:
+            return self._service.slow_queries
+        return self._own_slow_queries
+
     def _selected_slow_query(self) -> Any:
-        snapshot = self.snapshot
         key = self.query_one("#slow", KeyedTable).cursor_key
-        if snapshot is None or key is None:
+        if key is None:
             return None
-        for slow in snapshot.slow_app_queries:
-            record = slow.record
-            if f"{record.operation}:{record.name}:{record.started}" == key:
-                return record
+        for slow in self._slow_queries().listed():
+            if slow_query_key(slow.record) == key:
+                return slow.record
         return None
 
     def action_full_text(self) -> None:
