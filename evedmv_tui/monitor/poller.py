@@ -954,14 +954,19 @@ class Monitor:
 
         When the application recorded no statement since the last poll, no
         operation has calls in the interval and no statement finished since,
-        so the last poll's rows are reused without copying the telemetry.
+        so the last poll's rows are reused without copying the telemetry,
+        unless one of them is flagged and may have aged out of the window.
         """
         recorded = self.telemetry.total_statements
         previous = self._previous
         # NOTE: Telemetry.clear() followed by exactly as many statements as
         # before within one interval would look idle here. Only tests clear
         # the telemetry.
-        if recorded == previous.recorded:
+        # A flagged row can age out of the severity window without new
+        # statements, so rows are reused only while none is flagged.
+        if recorded == previous.recorded and all(
+            row.severity is Severity.OK for row in previous.operations
+        ):
             if any(row.interval_calls != 0 for row in previous.operations):
                 previous.operations = [
                     dataclasses.replace(row, interval_calls=0)

@@ -111,7 +111,7 @@ def snapshot_dict(
             "running": [
                 {
                     "pid": r.backend.pid,
-                    "seconds": _number(r.backend.query_seconds),
+                    "seconds": _number(r.seconds),
                     "state": r.backend.state,
                     "wait": r.backend.wait,
                     "severity": r.severity.word,
@@ -322,7 +322,7 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
             backend = running.backend
             lines.append(
                 f"  {running.severity.label:<7} pid {backend.pid}"
-                f" {backend.query_seconds or 0:.1f} s {backend.wait}"
+                f" {running.seconds:.1f} s {backend.wait}"
                 f" {HIDDEN_LABEL if not backend.query else backend.query[:60]}"
             )
     lines.extend(statement_lines(snapshot, top=top))

@@ -919,7 +919,9 @@ class PerformanceScreen(DashboardScreen):
         )
         chains = snapshot.activity.chains if snapshot.activity is not None else []
         if chains:
-            described = "; ".join(" ← ".join(str(p) for p in c) for c in chains)
+            activity = snapshot.activity
+            assert activity is not None
+            described = "; ".join(activity.chain_text(c) for c in chains)
             chain_text = f"blocking: {described}"
         elif not snapshot.connected:
             chain_text = "not connected: the list returns when the monitor reconnects"

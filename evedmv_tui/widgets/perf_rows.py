@@ -151,7 +151,7 @@ def activity_rows(snapshot: Snapshot) -> list[Row]:
                 [
                     severity_cell(running.severity),
                     right(str(backend.pid)),
-                    right(f"{backend.query_seconds or 0:.1f}"),
+                    right(f"{running.seconds:.1f}"),
                     backend.state or "?",
                     backend.wait,
                     blocked,
