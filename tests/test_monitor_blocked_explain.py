@@ -33,13 +33,19 @@ def wait_for_chain(monitor: Monitor) -> ActivitySummary:
         time.sleep(0.1)
 
 
-def test_blocked_explain_joins_chain(db_url: str, tmp_path: Path) -> None:
+def locked_table(
+    db_url: str, tmp_path: Path
+) -> tuple[str, psycopg.Connection[tuple[object, ...]], Monitor]:
+    """Create a table, lock it from a "psql" session and start a monitor.
+
+    Returns the table's name, the session holding the lock and the monitor,
+    which has polled once.
+    """
     table = f"locked_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {table} (v int)")
     holder = psycopg.connect(db_url, application_name="psql")
     holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-    holder_pid = holder.info.backend_pid
     monitor = Monitor(
         None,
         Settings(dsn=db_url, data_dir=tmp_path / "d"),
@@ -47,6 +53,12 @@ def test_blocked_explain_joins_chain(db_url: str, tmp_path: Path) -> None:
         telemetry=Telemetry(),
     )
     monitor.poll()
+    return table, holder, monitor
+
+
+def test_blocked_explain_joins_chain(db_url: str, tmp_path: Path) -> None:
+    table, holder, monitor = locked_table(db_url, tmp_path)
+    holder_pid = holder.info.backend_pid
     outcome: list[object] = []
 
     def explain() -> None:
@@ -82,19 +94,8 @@ def test_blocked_explain_joins_chain(db_url: str, tmp_path: Path) -> None:
 
 
 def test_blocked_explain_alert_is_marked(db_url: str, tmp_path: Path) -> None:
-    table = f"locked_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE {table} (v int)")
-    holder = psycopg.connect(db_url, application_name="psql")
-    holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    table, holder, monitor = locked_table(db_url, tmp_path)
     holder_pid = holder.info.backend_pid
-    monitor = Monitor(
-        None,
-        Settings(dsn=db_url, data_dir=tmp_path / "d"),
-        conninfo=db_url,
-        telemetry=Telemetry(),
-    )
-    monitor.poll()
     failures: list[ExplainError] = []
 
     def explain() -> None:
