@@ -40,19 +40,27 @@ def errors_of(app: EvedmvApp) -> list[str]:
     ]
 
 
-async def test_export_folder_is_a_file(battle_id: int, settings: Settings) -> None:
-    """A file where the exports folder belongs stops the export with a
-    notification that names it, and the app keeps running."""
-    folder = settings.state_dir / "exports"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.write_text("not a folder")
+async def export_errors(settings: Settings, battle_id: int) -> list[str]:
+    """Press x on the report of ``battle_id``; return the export errors shown.
+
+    The report must stay open whatever the export met.
+    """
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_report(app, pilot, battle_id)
         await pilot.press("x")
         await settle(pilot)
         assert app.screen is screen
-        errors = errors_of(app)
+        return errors_of(app)
+
+
+async def test_export_folder_is_a_file(battle_id: int, settings: Settings) -> None:
+    """A file where the exports folder belongs stops the export with a
+    notification that names it, and the app keeps running."""
+    folder = settings.state_dir / "exports"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    errors = await export_errors(settings, battle_id)
     assert errors == [f"Could not create the folder {folder}: File exists. {HINT}"]
     assert folder.read_text() == "not a folder"
 
@@ -62,13 +70,7 @@ async def test_export_file_is_a_folder(battle_id: int, settings: Settings) -> No
     notification that names that path."""
     target = settings.state_dir / "exports" / f"battle-{battle_id}.md"
     target.mkdir(parents=True)
-    app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_report(app, pilot, battle_id)
-        await pilot.press("x")
-        await settle(pilot)
-        assert app.screen is screen
-        errors = errors_of(app)
+    errors = await export_errors(settings, battle_id)
     assert errors == [f"Could not write {target}: Is a directory. {HINT}"]
     assert not target.with_suffix(".json").exists()
 
