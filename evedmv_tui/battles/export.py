@@ -131,6 +131,18 @@ def side_isk_lost_text(
     )
 
 
+def side_isk_destroyed_text(report: BattleReport, side: Mapping[str, Any]) -> str:
+    """Format a side's ISK destroyed: ``?`` when no kill of the battle has a value.
+
+    A side's share of kills without a value is not known (see
+    :func:`side_isk_lost_text`), so a total is marked only when it is
+    unknown for every side.
+    """
+    if report.kills and report.kills_without_value >= report.kills:
+        return "?"
+    return format_isk(side["isk_destroyed"])
+
+
 def _title(report: BattleReport) -> str:
     regions = report.region_label
     where = report.system_label + (f" ({regions})" if regions else "")
@@ -175,7 +187,7 @@ def render_text(report: BattleReport) -> str:
         lines.append(
             f"  {pilots_text(side)}  ships lost {side['ships_lost']:,}"
             f"  ISK lost {side_isk_lost_text(report, side)}"
-            f"  ISK destroyed {format_isk(side['isk_destroyed'])}"
+            f"  ISK destroyed {side_isk_destroyed_text(report, side)}"
             f"  efficiency {efficiency_text(side)}"
         )
         lost = ", ".join(
@@ -380,7 +392,7 @@ def render_markdown(report: BattleReport) -> str:
             f"| {number} | {_cell(name)} | {pilots_text(side).removeprefix('pilots ')}"
             f" | {side['ships_lost']:,}"
             f" | {side_isk_lost_text(report, side)}"
-            f" | {format_isk(side['isk_destroyed'])}"
+            f" | {side_isk_destroyed_text(report, side)}"
             f" | {efficiency_text(side)} |"
         )
     note = missing_value_note(report)
