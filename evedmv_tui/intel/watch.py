@@ -27,6 +27,7 @@ import psycopg
 from evedmv_tui.errors import EvedmvError
 from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.killmails import MAX_ISK
+from evedmv_tui.names import BIGINT_MAX
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
@@ -106,13 +107,17 @@ class ProfileSpec:
                 )
             )
         for field in _ID_FIELDS:
-            bad = [i for i in getattr(self, field) if i <= 0]
+            # The same rule as the command line's id lists: a positive bigint.
+            bad = [i for i in getattr(self, field) if not 0 < i <= BIGINT_MAX]
             if bad:
                 found.append(
                     Problem(
                         field,
-                        f"{field} contains {bad[0]}, not a positive id",
-                        "give EVE ids as positive integers",
+                        f"{field} contains {bad[0]}, not a positive id"
+                        if bad[0] <= 0
+                        else f"{field} contains {bad[0]}, more than the largest"
+                        f" id {BIGINT_MAX:,}",
+                        f"give ids from 1 to {BIGINT_MAX:,}",
                     )
                 )
         unknown = [c for c in self.ship_classes if c not in SHIP_CLASSES]

@@ -615,16 +615,22 @@ class WatchScreen(DashboardScreen):
         self, original: str | None, spec: ProfileSpec, error: Exception
     ) -> None:
         """Open the form again with what was typed, so a failed save loses nothing."""
+        from evedmv_tui.app import is_connection_error
+
         message = getattr(error, "message", None) or first_line(error)
         if isinstance(error, WatchError):
             advice = "Correct it and press Enter to save."
             if error.hint and error.hint not in error.message:
                 advice = f"{error.hint[0].upper()}{error.hint[1:]}. {advice}"
-        else:
+        elif is_connection_error(error):
             advice = (
                 "Press Enter to try again, for example once the status bar"
                 " shows the database connected."
             )
+        else:
+            # Waiting for a connection would not help: the server refused
+            # these values.
+            advice = "Correct the fields and press Enter to save again."
         self.app.push_screen(
             ProfileForm(
                 spec,
