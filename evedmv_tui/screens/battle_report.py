@@ -48,6 +48,7 @@ from evedmv_tui.battles.report import (
     EntityRow,
     load_report,
 )
+from evedmv_tui.errors import EvedmvError
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.killmail import ENTITY_KINDS, EntityKey, EntityTable
 from evedmv_tui.ship_classes import role_label
@@ -501,11 +502,12 @@ class BattleReportScreen(DashboardScreen):
         if worker.group == "move":
             # The next move starts only now, because starting it from the
             # worker's own callback would cancel that worker, its group
-            # being exclusive. A failed move drops the moves queued after it.
+            # being exclusive. A rejected move ends in SUCCESS too; a move
+            # that failed (a lost connection) drops the moves queued after it.
             if event.state is WorkerState.SUCCESS:
                 self._start_queued_move()
             elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-                self._queued_moves.clear()
+                self._drop_queued_moves("the move before it failed")
             return
         if (
             event.state is not WorkerState.ERROR
@@ -566,7 +568,7 @@ class BattleReportScreen(DashboardScreen):
         self._removed = self._removed or self.report is not None
         self._missing = True
         self.report = None
-        self._queued_moves.clear()
+        self._drop_queued_moves("the battle is not stored")
         # The error's hint names commands; here the keys do the same.
         if self._removed:
             text = (
@@ -756,8 +758,8 @@ class BattleReportScreen(DashboardScreen):
         if self._move_running():
             self._queued_moves.append(request)
             return
-        # A move that failed (a lost connection) left its queue behind.
-        self._queued_moves.clear()
+        # A move that failed (a lost connection) dropped its queue already.
+        self._drop_queued_moves("the move before it failed")
         self._start_move(request)
 
     def _start_move(self, request: _MoveRequest) -> bool:
@@ -781,21 +783,26 @@ class BattleReportScreen(DashboardScreen):
             # The ends do not wrap around, because a wrapped move would put the
             # entity with the side at the other end of the list.
             if side_no < 1:
-                self.notify("already on side 1; n moves it to a new side")
+                self._tell("already on side 1; n moves it to a new side")
                 return False
             if side_no > count:
-                self.notify(
+                self._tell(
                     f"already on the last side, {count}; n moves it to a new side"
                 )
                 return False
         kind, entity_id = request.kind, request.entity_id
 
-        def run(db: Database) -> BattleReport | AlreadyOnSide | BattleNotFound:
+        def run(db: Database) -> BattleReport | EvedmvError:
+            from evedmv_tui.app import is_connection_error
+
             try:
                 move_entity(db, self.battle_id, kind, entity_id, side_no)
-            except (AlreadyOnSide, BattleNotFound) as exc:
-                # Not a failure: the sides already are as requested, or the
-                # battle was removed since the report loaded.
+            except EvedmvError as exc:
+                # Not a failure of the worker: the sides already are as
+                # requested, the move was rejected, or the battle was removed
+                # since the report loaded. The keys after it still act.
+                if is_connection_error(exc):
+                    raise
                 return exc
             return _load_or_missing(db, self.battle_id)
 
@@ -824,7 +831,7 @@ class BattleReportScreen(DashboardScreen):
 
     def _moved(
         self,
-        result: BattleReport | AlreadyOnSide | BattleNotFound,
+        result: BattleReport | EvedmvError,
         kind: str,
         entity_id: int,
     ) -> None:
@@ -833,14 +840,20 @@ class BattleReportScreen(DashboardScreen):
         Sides are numbered again after every move, so the entity can land on
         the number it had. The notification names the side.
         """
-        if isinstance(result, AlreadyOnSide):
-            self._queued_moves.clear()
-            hint = f"; {result.hint}" if result.hint else ""
-            self.notify(result.message + hint, markup=False)
-            return
         if isinstance(result, BattleNotFound):
             self.show_report(result)
             self._notify_not_stored()
+            return
+        if isinstance(result, AlreadyOnSide):
+            hint = f"; {result.hint}" if result.hint else ""
+            self._tell(result.message + hint)
+            return
+        if isinstance(result, EvedmvError):
+            hint = f"; {result.hint}" if result.hint else ""
+            self._tell(
+                f"not moved: {result.title}: {result.message}{hint}",
+                Severity.WARNING,
+            )
             return
         self.show_report(result)
         entity = next(
@@ -856,13 +869,37 @@ class BattleReportScreen(DashboardScreen):
             f"moved {result.name(entity_id)}{where} (sides are numbered by ISK"
             " destroyed); u puts every moved entity back"
         )
+        self._tell(text, timeout=6)
+
+    def _tell(
+        self, text: str, severity: Severity = Severity.INFO, timeout: float = 5
+    ) -> None:
+        """Pop up ``text`` about a move key, or only log it while more keys wait.
+
+        A pop-up per key of a burst would cover the screen, so only the last
+        key's message pops up, and the message log (``l``) keeps every one.
+        """
         if self._queued_moves:
-            # A pop-up per move of a burst would cover the screen, so only
-            # the last move pops up and the message log keeps every one.
-            logged = LoggedMessage(dt.datetime.now(), Severity.INFO, text)
+            logged = LoggedMessage(dt.datetime.now(), severity, text)
             message_log(self.app).messages.append(logged)
             return
-        self.notify(text, timeout=6, markup=False)
+        if severity >= Severity.WARNING:
+            self.notify(text, severity="warning", timeout=timeout, markup=False)
+        else:
+            self.notify(text, timeout=timeout, markup=False)
+
+    def _drop_queued_moves(self, reason: str) -> None:
+        """Forget the move keys still waiting, logging each as not applied."""
+        while self._queued_moves:
+            request = self._queued_moves.popleft()
+            name = self.report.name(request.entity_id) if self.report else None
+            label = name or f"{request.kind} {request.entity_id}"
+            logged = LoggedMessage(
+                dt.datetime.now(),
+                Severity.WARNING,
+                f"not moved: {label} ({request.key_name}): {reason}",
+            )
+            message_log(self.app).messages.append(logged)
 
     def _start_queued_move(self) -> None:
         """Start the oldest queued move that still applies, if any."""
@@ -1001,6 +1038,13 @@ class _MoveRequest:
     kind: str
     entity_id: int
     step: int | None
+
+    @property
+    def key_name(self) -> str:
+        """The move the key asked for, as the footer names it."""
+        if self.step is None:
+            return "new side"
+        return "side -" if self.step < 0 else "side +"
 
 
 def _reason_width(
