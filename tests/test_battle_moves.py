@@ -172,7 +172,9 @@ async def test_move_keys_name_real_sides(
         assert sides[ALLIANCE_B] == 3
         name = screen.report.name(CORPORATION_A1)
         messages = [note.message for note in app._notifications]
-        assert any(m.startswith(f"moved {name} to side 1 ") for m in messages)
+        assert any(
+            m.startswith(f"moved {name} to a new side (now side 1;") for m in messages
+        )
 
         table.move_cursor(row=table.row_keys.index(f"alliance:{ALLIANCE_B}"))
         await pilot.press("right_square_bracket")

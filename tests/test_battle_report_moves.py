@@ -49,12 +49,14 @@ def replay(db: Database, battle_id: int, keys: list[str]) -> list[str]:
         target = None if step is None else entity.side_no + step
         if target is not None and not 1 <= target <= len(report.sides):
             continue
+        joined = "a new side" if target is None else report.side_label(target)
         move_entity(db, battle_id, "corporation", MOVED, target)
         report = load_report(db, battle_id)
         moved = next(e for e in report.entities if e.entity_id == MOVED)
+        where = joined if target is None else f"the side of {joined}"
         expected.append(
-            f"moved {report.name(MOVED)} to side {moved.side_no} (sides are"
-            " numbered by ISK destroyed); u puts every moved entity back"
+            f"moved {report.name(MOVED)} to {where} (now side {moved.side_no};"
+            " sides are renumbered by ISK destroyed); u puts every moved entity back"
         )
     return expected
 

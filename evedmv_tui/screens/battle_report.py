@@ -791,6 +791,9 @@ class BattleReportScreen(DashboardScreen):
                 )
                 return False
         kind, entity_id = request.kind, request.entity_id
+        # Sides are numbered again after the move, so the message names the
+        # side the entity joins by its label in the report before the move.
+        joined = None if side_no is None else self.report.side_label(side_no)
 
         def run(db: Database) -> BattleReport | EvedmvError:
             from evedmv_tui.app import is_connection_error
@@ -810,7 +813,7 @@ class BattleReportScreen(DashboardScreen):
 
         self.run_query(
             run,
-            then=lambda result: self._moved(result, kind, entity_id),
+            then=lambda result: self._moved(result, kind, entity_id, joined),
             group="move",
             on_error=self._move_failed,
         )
@@ -834,11 +837,14 @@ class BattleReportScreen(DashboardScreen):
         result: BattleReport | EvedmvError,
         kind: str,
         entity_id: int,
+        joined: str | None,
     ) -> None:
         """Show the report after a move, and notify the entity's new side.
 
         Sides are numbered again after every move, so the entity can land on
-        the number it had. The notification names the side.
+        the number it had. The notification names the side by ``joined``, the
+        label the side had before the move (None: a new side), and then by
+        its new number.
         """
         if isinstance(result, BattleNotFound):
             self.show_report(result)
@@ -864,11 +870,12 @@ class BattleReportScreen(DashboardScreen):
             ),
             None,
         )
-        where = f" to side {entity.side_no}" if entity is not None else ""
-        text = (
-            f"moved {result.name(entity_id)}{where} (sides are numbered by ISK"
-            " destroyed); u puts every moved entity back"
-        )
+        where = " to a new side" if joined is None else f" to the side of {joined}"
+        if entity is not None:
+            where += (
+                f" (now side {entity.side_no}; sides are renumbered by ISK destroyed)"
+            )
+        text = f"moved {result.name(entity_id)}{where}; u puts every moved entity back"
         self._tell(text, timeout=6)
 
     def _tell(
