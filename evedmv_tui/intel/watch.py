@@ -115,8 +115,7 @@ class ProfileSpec:
                         field,
                         f"{field} contains {bad[0]}, not a positive id"
                         if bad[0] <= 0
-                        else f"{field} contains {bad[0]}, more than the largest"
-                        f" id {BIGINT_MAX:,}",
+                        else f"{field} contains {bad[0]}, above the largest id",
                         f"give ids from 1 to {BIGINT_MAX:,}",
                     )
                 )

@@ -115,9 +115,11 @@ def read_form(
         try:
             changes.update(_read_field(field, text))
         except (ValueError, argparse.ArgumentTypeError):
+            # What the field takes is its fix, which is left out before the
+            # line itself when the lines do not fit.
             expected = _expected_text(field, label)
             unreadable.append(
-                Problem(field, f"{text!r} is not valid; give {expected}", "")
+                Problem(field, f"{text!r} is not valid", f"give {expected}")
             )
     spec = ProfileSpec(**changes)  # type: ignore[arg-type]
     problems = spec.problems()
@@ -197,13 +199,33 @@ def problem_lines(
 def fitted_problem_lines(
     problems: Sequence[Problem], width: int, rows: int
 ) -> list[str]:
-    """Return the problem lines with as many hints as fit in ``rows`` rows of
-    ``width`` columns, the first problems' hints first."""
-    for hinted in range(len(problems), 0, -1):
+    """Return the problem lines that fit in ``rows`` rows of ``width`` columns.
+
+    Hints are left out first, the last problems' first. When even the lines without
+    hints do not fit, the last lines give way to one that counts them and
+    names their fields.
+    """
+
+    def height(lines: Sequence[str]) -> int:
+        return sum(len(textwrap.wrap(line, width)) or 1 for line in lines)
+
+    for hinted in range(len(problems), -1, -1):
         lines = problem_lines(problems, hinted=hinted)
-        if sum(len(textwrap.wrap(line, width)) for line in lines) <= rows:
+        if height(lines) <= rows:
             return lines
-    return problem_lines(problems, hinted=0)
+    for whole in range(len(lines) - 1, 0, -1):
+        fitted = [*lines[:whole], more_problems_line(problems[whole:])]
+        if height(fitted) <= rows:
+            return fitted
+    return [more_problems_line(problems)]
+
+
+def more_problems_line(problems: Sequence[Problem]) -> str:
+    """Return the line that stands for ``problems``, naming their fields."""
+    labels = {field: label for field, label, _ in FORM_FIELDS}
+    named = dict.fromkeys(labels.get(p.field, "Profile") for p in problems)
+    noun = "problem" if len(problems) == 1 else "problems"
+    return f"+{len(problems)} more {noun}: {', '.join(named)}"
 
 
 def place_hint(problem: Problem) -> str:
@@ -254,6 +276,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         align: center middle;
     }
     ProfileForm > Vertical {
+        margin-top: 1;  /* the title bar stays in view above the form */
         width: 76;  /* FORM_TEXT_WIDTH plus border and padding */
         height: auto;
         max-height: 100%;
@@ -281,6 +304,7 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     ProfileForm #form-error {
         color: $text-error;
         height: auto;
+        overflow: hidden;
     }
     ProfileForm Horizontal {
         height: auto;
@@ -312,8 +336,9 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     def compose(self) -> ComposeResult:
         values = form_values(self.spec)
         title = "Edit watch profile" if self.editing else "New watch profile"
-        with Vertical():
-            yield Label(title, classes="section-title")
+        # The title sits in the border, leaving its row to the problems.
+        with Vertical() as box:
+            box.border_title = title
             with Grid():
                 for field, label, placeholder in FORM_FIELDS:
                     yield Label(label)
@@ -382,12 +407,15 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
             self.dismiss(spec)
             return
         error = self.query_one("#form-error", Static)
-        # Rows of the form around the problems: border, title, fields, buttons.
-        # Hints that would push the buttons out of view are left out, the
-        # last problems' first.
-        room = self.app.size.height - 1 - (len(FORM_FIELDS) + 4)
+        # Rows around the problems: the title bar and the footer, then the
+        # form's border, fields and buttons. Hints that would push the
+        # buttons out of view are left out, then the last lines.
+        room = max(1, self.app.size.height - 2 - (len(FORM_FIELDS) + 3))
         width = error.size.width or FORM_TEXT_WIDTH
         lines = fitted_problem_lines(problems, width, room)
+        # Should the lines wrap into more rows than counted, they are cut
+        # rather than the buttons.
+        error.styles.max_height = room
         error.update("\n".join(lines))
         invalid = {problem.field for problem in problems}
         for field, _, _ in FORM_FIELDS:
