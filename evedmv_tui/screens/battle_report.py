@@ -74,6 +74,9 @@ ENTITY_COLUMNS = (
 ENTITY_NAME_WIDTH = 26
 """Characters of an entity's name shown in the entities table."""
 MIN_REASON_WIDTH = 16
+REASON_LINES = 3
+"""Lines the whole reason under the entities table takes at most, as
+its ``max-height`` in :attr:`BattleReportScreen.DEFAULT_CSS` says."""
 TIMELINE_TITLES = {
     "kills": "Kills per {bucket}, by losing side",
     "isk": "ISK lost per {bucket} (millions), by losing side",
@@ -622,7 +625,15 @@ class BattleReportScreen(DashboardScreen):
             )
             for e in report.entities
         ]
-        reason_width = _reason_width(table, [cells for _, cells in rows], width)
+        # The line under the table grows to REASON_LINES lines for a long
+        # reason, and the table loses those lines: its rows must fit the
+        # table at that height, or a vertical scroll bar would push the
+        # reasons past the right edge.
+        line = self.query_one("#entity-reason", Static)
+        height = table.size.height + line.outer_size.height - REASON_LINES
+        reason_width = _reason_width(
+            table, [cells for _, cells in rows], width, max(0, height)
+        )
         table.update_rows(
             (key, [*cells, truncate(e.reason, reason_width)])
             for (key, cells), e in zip(rows, report.entities, strict=True)
@@ -1055,14 +1066,14 @@ class _MoveRequest:
 
 
 def _reason_width(
-    table: DataTable[Any], rows: list[list[Text | str]], width: int
+    table: DataTable[Any], rows: list[list[Text | str]], width: int, height: int
 ) -> int:
     """Return the columns of a ``width`` wide entities table left for the reason.
 
     The other columns take their widest cell or label, as DataTable sizes
     them, and every column a padding on each side. The vertical scroll bar
-    takes its width too, unless the rows are known to fit the table's
-    height.
+    takes its width too, unless the rows are known to fit in ``height``
+    lines.
     """
     padding = 2 * table.cell_padding
     used = padding
@@ -1073,7 +1084,7 @@ def _reason_width(
         )
         used += max([len(label), *(cell.cell_len for cell in cells)]) + padding
     # The header takes one row.
-    fits = 0 < len(rows) + 1 <= table.size.height
+    fits = 0 < len(rows) + 1 <= height
     if not fits:
         used += table.styles.scrollbar_size_vertical
     return max(MIN_REASON_WIDTH, width - used)
