@@ -91,11 +91,32 @@ def form_values(spec: ProfileSpec | None) -> dict[str, str]:
         elif value is None:
             values[field] = ""
         elif isinstance(value, float):
-            # Whole ISK, which the form reads back exactly; 2.5b showed as 2.5e+09.
-            values[field] = f"{value:.0f}"
+            values[field] = isk_text(value)
         else:
             values[field] = str(value)
     return values
+
+
+ISK_UNITS = (("t", 1e12), ("b", 1e9), ("m", 1e6), ("k", 1e3))
+"""The units the form's Min value takes, largest first."""
+
+
+def isk_text(value: float) -> str:
+    """Return ``value`` as the user would type it, such as 2.5b or 750m.
+
+    The largest unit whose text reads back as exactly ``value`` is used,
+    so the form saves the amount it shows; an amount that no unit gives
+    exactly, or one below 1k, is shown in plain ISK.
+    """
+    for unit, scale in ISK_UNITS:
+        if abs(value) < scale:
+            continue
+        number = repr(value / scale).removesuffix(".0")
+        if "e" not in number and isk_amount(f"{number}{unit}") == value:
+            return f"{number}{unit}"
+    if value.is_integer():
+        return f"{value:.0f}"
+    return repr(value)
 
 
 def read_form(
