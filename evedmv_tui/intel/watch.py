@@ -110,21 +110,24 @@ class ProfileSpec:
             # The same rule as the command line's id lists: a positive bigint.
             bad = [i for i in getattr(self, field) if not 0 < i <= BIGINT_MAX]
             if bad:
+                # "ship_type_ids" names the field as "ship type id".
+                what = field.removesuffix("s").replace("_", " ")
                 found.append(
                     Problem(
                         field,
-                        f"{field} contains {bad[0]}, not a positive id"
+                        f"{what} {bad[0]} is not a positive id"
                         if bad[0] <= 0
-                        else f"{field} contains {bad[0]}, above the largest id",
+                        else f"{what} {bad[0]} is above the largest id",
                         f"give ids from 1 to {BIGINT_MAX:,}",
                     )
                 )
         unknown = [c for c in self.ship_classes if c not in SHIP_CLASSES]
         if unknown:
+            names = ", ".join(repr(c) for c in unknown)
             found.append(
                 Problem(
                     "ship_classes",
-                    f"unknown ship class {unknown[0]!r}",
+                    f"unknown ship class{'es' if len(unknown) > 1 else ''} {names}",
                     f"known classes: {', '.join(SHIP_CLASSES)}",
                 )
             )
