@@ -30,16 +30,24 @@ class Proxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._generation = 0
-        """Count of stop() calls, so a handler can tell that it was stopped."""
+        self._serving: object | None = None
+        """The token of the running server; stop() clears it, so a handler of
+        a stopped server can tell."""
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        token = self._serving = object()
+
+        async def handle(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await self._handle(reader, writer, token)
+
+        self._server = await asyncio.start_server(handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         assert self._server is not None
-        self._generation += 1
+        self._serving = None
         self._server.close()
         for writer in list(self._writers):
             writer.close()
@@ -47,17 +55,24 @@ class Proxy:
         await self._server.wait_closed()
 
     async def _handle(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        token: object,
     ) -> None:
-        # stop() closes the client side of a connection whose upstream is
-        # still opening, and the handler then closes the upstream side.
-        generation = self._generation
+        # A connection the kernel accepted before stop() can reach its
+        # handler after it; and stop() closes the client side of a connection
+        # whose upstream is still opening. Either way the handler closes it.
+        if token is not self._serving:
+            writer.close()
+            return
         self._writers.add(writer)
         upstream_reader, upstream_writer = await asyncio.open_unix_connection(
             self.socket_path
         )
-        if generation != self._generation:
+        if token is not self._serving:
             upstream_writer.close()
+            writer.close()
             return
         self._writers.add(upstream_writer)
         await asyncio.gather(
