@@ -61,8 +61,9 @@ class Proxy:
         token: object,
     ) -> None:
         # A connection the kernel accepted before stop() can reach its
-        # handler after it; and stop() closes the client side of a connection
-        # whose upstream is still opening. Either way the handler closes it.
+        # handler after stop() ran. Also, stop() closes only the client side
+        # of a connection whose upstream is still opening. So the handler
+        # checks the token and closes such connections itself.
         if token is not self._serving:
             writer.close()
             return

@@ -2,7 +2,7 @@
 
 Detection leaves a battle alone while its kills stay the same, so battles
 stored before a change to side assignment, static data or prices keep their
-old sides and figures. The list, the report and both commands must say so.
+old sides and figures. The list, the report and both commands must print a note.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ _SUMMARY_FIELDS = tuple(
 )
 
 OUTDATED_HINT = "run 'evedmv battles detect --rebuild'"
-"""What to do about battles stored before a change to what detection reads."""
+"""The fix for battles stored before a change to what detection reads."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -75,8 +75,8 @@ ENTITY_NAME_WIDTH = 26
 """Characters of an entity's name shown in the entities table."""
 MIN_REASON_WIDTH = 16
 REASON_LINES = 3
-"""Lines the whole reason under the entities table takes at most, as
-its ``max-height`` in :attr:`BattleReportScreen.DEFAULT_CSS` says."""
+"""Maximum height in lines of the whole reason under the entities table,
+the ``max-height`` set in :attr:`BattleReportScreen.DEFAULT_CSS`."""
 TIMELINE_TITLES = {
     "kills": "Kills per {bucket}, by losing side",
     "isk": "ISK lost per {bucket} (millions), by losing side",
@@ -625,10 +625,10 @@ class BattleReportScreen(DashboardScreen):
             )
             for e in report.entities
         ]
-        # The line under the table grows to REASON_LINES lines for a long
-        # reason, and the table loses those lines: its rows must fit the
-        # table at that height, or a vertical scroll bar would push the
-        # reasons past the right edge.
+        # A long reason grows the line under the table to REASON_LINES lines,
+        # so the table shrinks by as much. The rows must fit that smaller
+        # table, because a vertical scroll bar would push the reasons past
+        # the right edge.
         line = self.query_one("#entity-reason", Static)
         height = table.size.height + line.outer_size.height - REASON_LINES
         reason_width = _reason_width(
