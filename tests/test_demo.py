@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from evedmv_tui.intel.search import search
 from evedmv_tui.names import NOT_FETCHED, is_resolvable
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
-from tests.conftest import shared_file
+from tests.conftest import cluster_directory, shared_file
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -85,22 +83,12 @@ def test_demo_loads_once(
 
 @pytest.fixture
 def private_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A data directory for a private cluster, destroyed afterwards.
-
-    It lives directly under /tmp with mode 0711, so the server user can reach
-    it when the tests run as root.
-    """
+    """A data directory for a private cluster, destroyed afterwards."""
     for variable in ("EVEDMV_DSN", "EVEDMV_DATA_DIR", "EVEDMV_SDE"):
         monkeypatch.delenv(variable, raising=False)
-    base = Path(tempfile.mkdtemp(prefix="evedmv-demo-", dir="/tmp"))
-    base.chmod(0o711)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
-    data_dir = base / "data"
-    try:
+    with cluster_directory("evedmv-demo-") as data_dir:
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(data_dir.parent / "config"))
         yield data_dir
-    finally:
-        PrivateCluster(data_dir).destroy()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_demo_starts_private_cluster(

@@ -4,7 +4,6 @@ privileges and extensions, resets, restarts, activity and EXPLAIN."""
 from __future__ import annotations
 
 import collections
-import tempfile
 import threading
 import time
 import uuid
@@ -397,17 +396,6 @@ def test_extension_dropped_while_polling(db_url: str, monitor: Monitor) -> None:
     assert restored.problem("statements") is None
     assert restored.statements_reason is None
     assert matching(restored, "AS back_again"), [v.query for v in restored.statements]
-
-
-@pytest.fixture
-def own_cluster() -> Iterator[PrivateCluster]:
-    base = Path(tempfile.mkdtemp(prefix="evedmv-mon-", dir="/tmp"))
-    base.chmod(0o711)
-    cluster = PrivateCluster(base / "data", fast=True)
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 def poll_until(monitor: Monitor, connected: bool, limit: float = 30.0) -> Snapshot:
