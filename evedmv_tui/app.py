@@ -318,6 +318,9 @@ class EvedmvApp(App[int]):
         self.screen_entries = tuple(screens)
         self.db: Database | None = None
         """The open database, or None while connecting or disconnected."""
+        self._lost_dbs: list[Database] = []
+        """Databases dropped for a lost connection, whose threads may still
+        wait on the server; they are cut when the app exits."""
         self.db_reason: str | None = "connecting"
         """Why ``db`` is None, for messages."""
         self.capabilities: Capabilities | None = None
@@ -390,9 +393,13 @@ class EvedmvApp(App[int]):
         from evedmv_tui.screens.alerts import stop_alert_center
 
         await stop_alert_center(self)
+        # A thread that waits on a server that stopped responding would keep
+        # the process alive after the dashboard closes, so cut every
+        # connection rather than wait for them.
         db, self.db = self.db, None
-        if db is not None:
-            db.close()
+        for lost in [*self._lost_dbs, *([db] if db is not None else [])]:
+            lost.abort()
+        self._lost_dbs.clear()
         if self._names is not None and self._names.client is not None:
             self._names.client.close()
 
@@ -669,6 +676,8 @@ class EvedmvApp(App[int]):
         # NOTE: ConnectionPool.close waits up to 5 s for its workers, so the
         # old pool is closed off the UI thread.
         self.run_worker(db.close, thread=True, group="close", exit_on_error=False)
+        self._lost_dbs = [d for d in self._lost_dbs if d.open_connections]
+        self._lost_dbs.append(db)
         self._schedule_reconnect(reason)
 
     def _schedule_reconnect(self, reason: str, brief: str | None = None) -> None:

@@ -156,6 +156,39 @@ async def test_stall_becomes_loss_since_first_silence(
         assert app.status.connection.since == silent_since
 
 
+async def test_exit_cuts_connections_waiting_on_silent_server(
+    settings: Settings,
+    db_url: str,
+    proxy: FreezingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Quitting while the server was silent closed the screen, but the process
+    then waited for the connection check's thread until the server answered,
+    which may be never."""
+    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
+    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    app = EvedmvApp(proxied_settings(settings, db_url, proxy))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot, lambda: app.db is not None)
+        db = app.db
+        assert db is not None
+        proxy.flowing.clear()
+        app.check_connection()
+        await settle(
+            app, pilot, lambda: app.status.connection.phase == "not responding"
+        )
+        assert db.open_connections
+    # The process exits once the threads of its workers end. The check's
+    # thread ends when its connection fails, while the proxy stays silent.
+    for _ in range(200):
+        if not db.open_connections:
+            break
+        await asyncio.sleep(0.1)
+    assert db.open_connections == 0
+    assert not proxy.flowing.is_set()
+
+
 async def test_performance_shows_stale_poll(
     settings: Settings,
     db_url: str,

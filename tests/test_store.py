@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,6 +313,42 @@ def test_pool_timeout_tells_stopped_server_from_busy_pool(
     assert stopped.value.title == "server unreachable"
     assert stopped.value.message == ("cannot connect (no server socket)")
     assert app_module.is_connection_error(stopped.value)
+
+
+def test_abort_frees_threads_waiting_on_the_server(db: Database, db_url: str) -> None:
+    """A thread in a query and a thread waiting for a pooled connection both
+    end with an error once the pool is aborted, as the app does when it exits."""
+    aborted = Database(db_url, max_size=1)
+    errors: dict[str, BaseException] = {}
+
+    def run(name: str, query: str) -> None:
+        try:
+            aborted.fetch_value(query)
+        except BaseException as exc:
+            errors[name] = exc
+
+    sleeping = threading.Thread(
+        target=run, args=("query", "SELECT pg_sleep(600)"), daemon=True
+    )
+    sleeping.start()
+    deadline = time.monotonic() + 30
+    while not db.fetch_value(
+        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'"
+    ):
+        assert time.monotonic() < deadline, "the query never started"
+        time.sleep(0.05)
+    waiting = threading.Thread(target=run, args=("borrow", "SELECT 1"), daemon=True)
+    waiting.start()
+    time.sleep(0.2)
+
+    aborted.abort()
+    sleeping.join(10)
+    waiting.join(10)
+    assert not sleeping.is_alive()
+    assert not waiting.is_alive()
+    assert isinstance(errors["query"], psycopg.OperationalError)
+    assert isinstance(errors["borrow"], DatabaseUnavailable)
+    assert aborted.open_connections == 0
 
 
 def test_transient_connect_errors_are_retried() -> None:

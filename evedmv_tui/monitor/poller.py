@@ -314,11 +314,16 @@ class Monitor:
         return unsubscribe
 
     def close(self) -> None:
-        """Close the pool and drop every subscriber, so none is called later."""
+        """Close the pool and drop every subscriber, so none is called later.
+
+        A poll that waits on a server that stopped responding gets a
+        connection error, instead of keeping its thread until the server
+        answers.
+        """
         with self._lock:
             self._subscribers.clear()
         if self._db is not None:
-            self._db.close()
+            self._db.abort()
             self._db = None
         self.sampler.close()
 

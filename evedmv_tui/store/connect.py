@@ -19,6 +19,10 @@ from evedmv_tui.store.migrate import migrate, schema_problem
 log = logging.getLogger(__name__)
 
 MIN_SERVER_VERSION = 130000
+SETUP_CONNECT_TIMEOUT = 10
+"""Seconds :func:`ensure_database` waits for each connection: a server that
+accepts on its socket but never answers (stopped with SIGSTOP, say) would
+otherwise hold the command, or the dashboard's exit, for good."""
 
 WRITING_COMMAND: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "writing_command", default=None
@@ -87,14 +91,19 @@ class Capabilities:
 
 def ensure_database(cluster: PrivateCluster, database: str = DATABASE) -> None:
     """Create ``database`` and ``pg_stat_statements`` in it if missing."""
-    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+    timeout = SETUP_CONNECT_TIMEOUT
+    with psycopg.connect(
+        cluster.url("postgres"), autocommit=True, connect_timeout=timeout
+    ) as conn:
         found = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
         if not found:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             log.info("created database %s", database)
-    with psycopg.connect(cluster.url(database), autocommit=True) as conn:
+    with psycopg.connect(
+        cluster.url(database), autocommit=True, connect_timeout=timeout
+    ) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
 

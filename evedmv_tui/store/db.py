@@ -13,7 +13,11 @@ import dataclasses
 import functools
 import importlib
 import logging
+import os
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -166,6 +170,32 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+class _Aborted(BaseException):
+    """Raised by the pool's connection check once :meth:`Database.abort` ran.
+
+    The pool retries a check that fails with an ``Exception`` by waiting for
+    another connection, even on a closed pool, for up to the whole borrow
+    timeout; an exception outside that class stops the borrow at once.
+    """
+
+
+def _cut(conn: psycopg.Connection[Any]) -> None:
+    """Shut down ``conn``'s socket, so a thread blocked reading it gets an error.
+
+    The descriptor stays open for the thread that uses it; only the socket
+    stops carrying bytes, as when the server closes it.
+    """
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.OperationalError:
+        return  # closed already
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError as exc:
+        log.debug("could not shut down a connection's socket: %s", exc)
+
+
 class Database:
     """A psycopg connection pool with timed query helpers.
 
@@ -200,6 +230,11 @@ class Database:
         date, set when the database was opened without migrating. A query that
         then fails on a missing table, function or column raises this error
         instead."""
+        self._aborted = False
+        self._opened: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+        """Every connection the pool made that is still alive, for :meth:`abort`."""
+        self._opened_lock = threading.Lock()
+        self._check = check
         check_server(conninfo, open_timeout, application_name=application_name)
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
@@ -208,7 +243,8 @@ class Database:
             kwargs={"application_name": application_name, "autocommit": True},
             open=False,
             name=application_name,
-            check=check,
+            check=self._check_borrowed if check is not None else None,
+            configure=self._remember,
             reconnect_timeout=30,
         )
         try:
@@ -224,6 +260,43 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
+    def abort(self) -> None:
+        """Close the pool and cut every connection it made, borrowed ones too.
+
+        For a process that exits: a thread that waits on a server that stopped
+        responding would otherwise keep it alive until the server answers,
+        which may be never. Such a thread gets a connection error instead.
+        """
+        self._aborted = True
+        with self._opened_lock:
+            opened = list(self._opened)
+        for conn in opened:
+            _cut(conn)
+        # The pool's own threads may be connecting to that server; do not
+        # wait for them.
+        self.pool.close(timeout=0)
+
+    @property
+    def open_connections(self) -> int:
+        """How many of the connections the pool made are not closed yet."""
+        with self._opened_lock:
+            return sum(not conn.closed for conn in self._opened)
+
+    def _remember(self, conn: psycopg.Connection[Any]) -> None:
+        with self._opened_lock:
+            self._opened.add(conn)
+
+    def _check_borrowed(self, conn: psycopg.Connection[Any]) -> None:
+        assert self._check is not None
+        if self._aborted:
+            raise _Aborted
+        try:
+            self._check(conn)
+        except psycopg.Error:
+            if self._aborted:
+                raise _Aborted from None
+            raise
+
     def __enter__(self) -> Database:
         return self
 
@@ -238,6 +311,12 @@ class Database:
                 yield conn
         except PoolTimeout:
             raise self._borrow_failure() from None
+        except _Aborted:
+            raise DatabaseUnavailable(
+                "not connected",
+                "the connection was cut as the program exits",
+                "start it again",
+            ) from None
         except PoolClosed:
             # Another thread closed this pool to reconnect with a new one.
             raise DatabaseUnavailable(
