@@ -47,11 +47,11 @@ def scratch_root() -> Path:
 
     ``EVEDMV_TEST_TMP`` when set, else ``/dev/shm`` when it is a writable
     memory file system with room to spare, else ``/tmp``. Every test database
-    copies hundreds of files from the template and drops them again, and on a
+    copies hundreds of files from the template and drops them again. On a
     disk file system without a journal (ext4 as some virtual machines mount
-    it) the kernel's search for a free inode past recently deleted ones then
-    costs a tenth to a third of a second of CPU per database; in memory it
-    costs almost nothing. Each directory made under the root is created with
+    it), the kernel's search for a free inode then walks past every recently
+    deleted one, which costs a tenth to a third of a second of CPU per
+    database. In memory it costs almost nothing. Each directory made under the root is created with
     mode 0711 where the server's user must reach it, as ``/tmp`` is.
     """
     if configured := os.environ.get("EVEDMV_TEST_TMP"):

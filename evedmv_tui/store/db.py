@@ -173,9 +173,9 @@ def first_line(error: BaseException) -> str:
 class _Aborted(BaseException):
     """Raised by the pool's connection check once :meth:`Database.abort` ran.
 
-    The pool retries a check that fails with an ``Exception`` by waiting for
-    another connection, even on a closed pool, for up to the whole borrow
-    timeout; an exception outside that class stops the borrow at once.
+    When a check fails with an ``Exception``, the pool waits for another
+    connection, even when it is closed, for up to the whole borrow timeout.
+    An exception outside that class stops the borrow at once.
     """
 
 
@@ -264,8 +264,9 @@ class Database:
         """Close the pool and cut every connection it made, borrowed ones too.
 
         For a process that exits: a thread that waits on a server that stopped
-        responding would otherwise keep it alive until the server answers,
-        which may be never. Such a thread gets a connection error instead.
+        responding would otherwise keep the process alive until the server
+        responds, which may be never. Such a thread gets a connection error
+        instead.
         """
         self._aborted = True
         with self._opened_lock:
