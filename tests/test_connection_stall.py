@@ -23,6 +23,7 @@ from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens import performance as performance_module
 from evedmv_tui.screens.performance import PerformanceScreen
+from evedmv_tui.store.db import Database
 
 
 class FreezingProxy:
@@ -94,6 +95,26 @@ def proxied_settings(settings: Settings, db_url: str, proxy: FreezingProxy) -> S
     return dataclasses.replace(settings, dsn=dsn)
 
 
+async def check_while_silent(
+    app: EvedmvApp, pilot: Any, proxy: FreezingProxy, monkeypatch: pytest.MonkeyPatch
+) -> Database:
+    """Connect, silence the proxy and check until the connection is not responding.
+
+    Returns the app's database. Only that one check runs: the periodic
+    checks and reconnection attempts wait 600 s.
+    """
+    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
+    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
+    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
+    await settle(app, pilot, lambda: app.db is not None)
+    db = app.db
+    assert db is not None
+    proxy.flowing.clear()
+    app.check_connection()
+    await settle(app, pilot, lambda: app.status.connection.phase == "not responding")
+    return db
+
+
 async def test_stalled_check_shows_not_answering(
     settings: Settings,
     db_url: str,
@@ -105,19 +126,9 @@ async def test_stalled_check_shows_not_answering(
     The check used to wait forever on a stopped server while the header and
     the status bar kept showing the connection as working.
     """
-    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
-    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
-    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
     app = EvedmvApp(proxied_settings(settings, db_url, proxy))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot, lambda: app.db is not None)
-        db = app.db
-
-        proxy.flowing.clear()
-        app.check_connection()
-        await settle(
-            app, pilot, lambda: app.status.connection.phase == "not responding"
-        )
+        db = await check_while_silent(app, pilot, proxy, monkeypatch)
         bar = str(app.screen.query_one("#status-connection", Static).render())
         assert bar.startswith("DB not responding since ")
         assert app.sub_title.startswith("not responding since ")
@@ -165,19 +176,9 @@ async def test_exit_cuts_connections_waiting_on_silent_server(
     """Quitting while the server was silent closed the screen, but the process
     then waited for the connection check's thread until the server answered,
     which may be never."""
-    monkeypatch.setattr(app_module, "HEARTBEAT_SECONDS", 600.0)
-    monkeypatch.setattr(app_module, "HEARTBEAT_DEADLINE", 0.5)
-    monkeypatch.setattr(app_module, "RECONNECT_DELAYS", (600.0,))
     app = EvedmvApp(proxied_settings(settings, db_url, proxy))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot, lambda: app.db is not None)
-        db = app.db
-        assert db is not None
-        proxy.flowing.clear()
-        app.check_connection()
-        await settle(
-            app, pilot, lambda: app.status.connection.phase == "not responding"
-        )
+        db = await check_while_silent(app, pilot, proxy, monkeypatch)
         assert db.open_connections
     # The process exits once the threads of its workers end. The check's
     # thread ends when its connection fails, while the proxy stays silent.
