@@ -7,7 +7,6 @@ starts and stops, so the connection really drops and really comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,89 +19,17 @@ from evedmv_tui import app as app_module
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens.home import HomeScreen
-
-
-class Proxy:
-    """Forward 127.0.0.1:<port> to the cluster's unix socket; stop drops all."""
-
-    def __init__(self, socket_path: str) -> None:
-        self.socket_path = socket_path
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._serving: object | None = None
-        """The token of the running server; stop() clears it, so a handler of
-        a stopped server can tell."""
-
-    async def start(self) -> None:
-        token = self._serving = object()
-
-        async def handle(
-            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-        ) -> None:
-            await self._handle(reader, writer, token)
-
-        self._server = await asyncio.start_server(handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._serving = None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
-        await self._server.wait_closed()
-
-    async def _handle(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        token: object,
-    ) -> None:
-        # A connection the kernel accepted before stop() can reach its
-        # handler after stop() ran. Also, stop() closes only the client side
-        # of a connection whose upstream is still opening. So the handler
-        # checks the token and closes such connections itself.
-        if token is not self._serving:
-            writer.close()
-            return
-        self._writers.add(writer)
-        upstream_reader, upstream_writer = await asyncio.open_unix_connection(
-            self.socket_path
-        )
-        if token is not self._serving:
-            upstream_writer.close()
-            writer.close()
-            return
-        self._writers.add(upstream_writer)
-        await asyncio.gather(
-            self._pipe(reader, upstream_writer),
-            self._pipe(upstream_reader, writer),
-        )
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
+from tests.fakes.proxy import PgProxy, proxy_for
 
 
 @pytest.fixture
-async def proxy(db_url: str) -> AsyncIterator[Proxy]:
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    server = Proxy(f"{params['host']}/.s.PGSQL.{params['port']}")
-    await server.start()
-    yield server
-    with contextlib.suppress(AssertionError, OSError):
-        await server.stop()
+async def proxy(db_url: str) -> AsyncIterator[PgProxy]:
+    async with proxy_for(db_url) as server:
+        yield server
 
 
 async def test_proxy_stop_drops_connection_being_opened(
-    proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+    proxy: PgProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client accepted just before stop() stayed connected, because its
     handler was still opening the upstream socket and added both sides to the
@@ -140,7 +67,7 @@ async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 200) -> N
 async def test_connection_lost_and_regained(
     settings: Settings,
     db_url: str,
-    proxy: Proxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 1.0)
@@ -190,7 +117,7 @@ async def test_connection_lost_and_regained(
 
 
 async def test_query_while_disconnected_shows_status(
-    settings: Settings, db_url: str, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, db_url: str, proxy: PgProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reloading a screen with no connection must set a message, not crash."""
     monkeypatch.setattr(app_module, "HEARTBEAT_TIMEOUT", 1.0)
@@ -211,7 +138,7 @@ async def test_query_while_disconnected_shows_status(
 async def test_ctrl_r_finds_lost_server_at_once(
     settings: Settings,
     db_url: str,
-    proxy: Proxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A check the user starts reports a gone server without the pool's wait.

@@ -9,7 +9,6 @@ client-side deadline can notice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,61 +23,13 @@ from evedmv_tui.config import Settings
 from evedmv_tui.screens import performance as performance_module
 from evedmv_tui.screens.performance import PerformanceScreen
 from evedmv_tui.store.db import Database
-
-
-class FreezingProxy:
-    """Forward 127.0.0.1:<port> to the cluster's unix socket, or hold all bytes."""
-
-    def __init__(self, socket_path: str) -> None:
-        self.socket_path = socket_path
-        self.port = 0
-        self.flowing = asyncio.Event()
-        self.flowing.set()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        self.flowing.set()
-        if self._server is not None:
-            self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
-
-    async def _handle(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_unix_connection(
-            self.socket_path
-        )
-        self._writers |= {writer, upstream_writer}
-        await asyncio.gather(
-            self._pipe(reader, upstream_writer),
-            self._pipe(upstream_reader, writer),
-        )
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                await self.flowing.wait()
-                writer.write(data)
-                await writer.drain()
-        writer.close()
+from tests.fakes.proxy import PgProxy, proxy_for
 
 
 @pytest.fixture
-async def proxy(db_url: str) -> AsyncIterator[FreezingProxy]:
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    server = FreezingProxy(f"{params['host']}/.s.PGSQL.{params['port']}")
-    await server.start()
-    yield server
-    await server.close()
+async def proxy(db_url: str) -> AsyncIterator[PgProxy]:
+    async with proxy_for(db_url) as server:
+        yield server
 
 
 async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 300) -> None:
@@ -90,13 +41,13 @@ async def settle(app: EvedmvApp, pilot: Any, until: Any, rounds: int = 300) -> N
     raise AssertionError(f"condition not reached; status is {app.status}")
 
 
-def proxied_settings(settings: Settings, db_url: str, proxy: FreezingProxy) -> Settings:
+def proxied_settings(settings: Settings, db_url: str, proxy: PgProxy) -> Settings:
     dsn = psycopg.conninfo.make_conninfo(db_url, host="127.0.0.1", port=proxy.port)
     return dataclasses.replace(settings, dsn=dsn)
 
 
 async def check_while_silent(
-    app: EvedmvApp, pilot: Any, proxy: FreezingProxy, monkeypatch: pytest.MonkeyPatch
+    app: EvedmvApp, pilot: Any, proxy: PgProxy, monkeypatch: pytest.MonkeyPatch
 ) -> Database:
     """Connect, silence the proxy and check until the connection is not responding.
 
@@ -118,7 +69,7 @@ async def check_while_silent(
 async def test_stalled_check_shows_not_answering(
     settings: Settings,
     db_url: str,
-    proxy: FreezingProxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A check that never gets a response must not leave "DB connected" in view.
@@ -144,7 +95,7 @@ async def test_stalled_check_shows_not_answering(
 async def test_stall_becomes_loss_since_first_silence(
     settings: Settings,
     db_url: str,
-    proxy: FreezingProxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A server that stays silent is lost as of the first check that got no response."""
@@ -170,7 +121,7 @@ async def test_stall_becomes_loss_since_first_silence(
 async def test_exit_cuts_connections_waiting_on_silent_server(
     settings: Settings,
     db_url: str,
-    proxy: FreezingProxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Quitting while the server was silent closed the screen, but the process
@@ -193,7 +144,7 @@ async def test_exit_cuts_connections_waiting_on_silent_server(
 async def test_performance_shows_stale_poll(
     settings: Settings,
     db_url: str,
-    proxy: FreezingProxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A poll stuck on a silent server marks the screen's data as stale.
