@@ -1,8 +1,9 @@
 """Shared fixtures: one real PostgreSQL cluster per test session.
 
 The session starts a private cluster (the same code the app uses) in a
-fresh directory under /tmp, migrates a template database once, and gives
-each test that asks for ``db`` its own database copied from that template.
+fresh directory under :data:`SCRATCH` (``/dev/shm`` where it can, else
+``/tmp``), migrates a template database once, and gives each test that
+asks for ``db`` its own database copied from that template.
 """
 
 from __future__ import annotations
