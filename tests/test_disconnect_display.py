@@ -18,7 +18,8 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Alert
 from evedmv_tui.widgets.perf_dialogs import TextScreen
 from evedmv_tui.widgets.status import ConnectionState
-from tests.test_app_connection import Proxy, settle
+from tests.fakes.proxy import PgProxy, proxy_for
+from tests.test_app_connection import settle
 from tests.test_performance_screen import recorded_screen, recorded_snapshot, table
 
 SOCKET_ERROR = (
@@ -28,11 +29,9 @@ SOCKET_ERROR = (
 
 
 @pytest.fixture
-async def proxy(db_url: str) -> AsyncIterator[Proxy]:
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    server = Proxy(f"{params['host']}/.s.PGSQL.{params['port']}")
-    await server.start()
-    yield server
+async def proxy(db_url: str) -> AsyncIterator[PgProxy]:
+    async with proxy_for(db_url) as server:
+        yield server
 
 
 def test_brief_reason_shortens_libpq_reasons() -> None:
@@ -57,7 +56,7 @@ def test_status_bar_part_names_reason() -> None:
 async def test_attempt_replaces_next_try(
     settings: Settings,
     db_url: str,
-    proxy: Proxy,
+    proxy: PgProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The header must not name a next try whose time has passed.
