@@ -33,11 +33,7 @@ def describe_overview(overview: Overview) -> str:
         )
         lines.append(f"Last killmail      {last.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
     if overview.pending_killmails:
-        lines.append(
-            f"Bodies pending     {format_count(overview.pending_killmails)}"
-            " (known by id and hash, not fetched yet;"
-            f" '{FETCH_PENDING_COMMAND}' fetches them, while online)"
-        )
+        lines.append(f"Bodies pending     {format_count(overview.pending_killmails)}")
     lines += [
         f"Solar systems      {format_count(overview.solar_systems)}",
         f"Item types         {format_count(overview.types)}",
@@ -53,6 +49,13 @@ def describe_overview(overview: Overview) -> str:
     if overview.last_feed_at:
         followed = overview.last_feed_at.astimezone(dt.UTC)
         lines.append(f"Live feed moved    {followed:%Y-%m-%d %H:%M:%S} UTC")
+    if overview.pending_killmails:
+        # A paragraph of its own: in the figures' column its words would
+        # wrap back under the labels at 80 columns.
+        lines.append(
+            f"\nPending bodies are killmails known by id and hash only;"
+            f" '{FETCH_PENDING_COMMAND}' fetches them, while online."
+        )
     if not overview.has_static_data:
         lines.append(
             "\nNo static data yet: import the SDE first (evedmv --help lists"
