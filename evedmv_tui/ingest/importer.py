@@ -101,7 +101,8 @@ class FileSummary:
     file). One of its rejects gives the byte where reading stopped."""
     misnamed: str | None = None
     """The reason nothing of the file was read, and what to do, for a file
-    whose name promises a compressor its content lacks."""
+    whose name promises a compressor its content lacks or for text in UTF-16
+    or UTF-32 (see :class:`~evedmv_tui.ingest.sources.UnreadableFile`)."""
 
     @property
     def unreadable(self) -> bool:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.ingest.encode import WritableRecord, prepare_document
-from evedmv_tui.ingest.sources import FileReader, InputError, MisnamedFile
+from evedmv_tui.ingest.sources import FileReader, InputError, UnreadableFile
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class ReadEvent:
     error: str | None = None
     damaged: bool = True
     """For an error: whether reading stopped part way (a truncated or corrupt
-    file), not at a file whose name promises a compressor it lacks."""
+    file), not at the start of a file of which nothing could be read (see
+    :class:`~evedmv_tui.ingest.sources.UnreadableFile`)."""
     log_record: logging.LogRecord | None = None
 
 
@@ -131,7 +132,7 @@ def read_file(
             (),
             reader.bytes_read,
             _describe(exc),
-            damaged=not isinstance(exc, MisnamedFile),
+            damaged=not isinstance(exc, UnreadableFile),
         )
         return
     if chunk:

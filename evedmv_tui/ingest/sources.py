@@ -70,11 +70,16 @@ class InputError(EvedmvError):
     exit_code = 2
 
 
-class MisnamedFile(InputError):
-    """A file whose name promises a compressor that its content lacks.
+class UnreadableFile(InputError):
+    """A file of which nothing was read, so it is not damaged part way."""
 
-    Nothing of the file was read, so it is not damaged part way.
-    """
+
+class MisnamedFile(UnreadableFile):
+    """A file whose name promises a compressor that its content lacks."""
+
+
+class NotUtf8File(UnreadableFile):
+    """A file of JSON text in UTF-16 or UTF-32, which JSON parsers reject."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -511,16 +516,17 @@ class FileReader:
         self.decompress_ahead = decompress_ahead
         self._counter: _CountingReader | None = None
         self._ahead: _AheadReader | None = None
-        self._misnamed = False
+        self._nothing_read = False
 
     @property
     def bytes_read(self) -> int:
         """Bytes of the file consumed so far (compressed bytes for archives).
 
-        A file rejected for its name (:class:`MisnamedFile`) counts as 0
-        bytes, although its start was read to check its signature.
+        A file of which nothing was read (:class:`UnreadableFile`) counts as
+        0 bytes, although its start was read to check its signature or
+        encoding.
         """
-        if self._misnamed:
+        if self._nothing_read:
             return 0
         if self._ahead is not None:
             return self._ahead.consumed
@@ -528,6 +534,13 @@ class FileReader:
 
     def documents(self) -> Iterator[RawDocument]:
         """Yield every document of the file in order."""
+        try:
+            yield from self._read_documents()
+        except UnreadableFile:
+            self._nothing_read = True
+            raise
+
+    def _read_documents(self) -> Iterator[RawDocument]:
         with self.path.open("rb") as handle:
             self._counter = _CountingReader(handle)
             stream = io.BufferedReader(self._counter, _CHUNK)
@@ -552,7 +565,6 @@ class FileReader:
         found = _signature_compressor(stream.peek(6)[:6])
         if named is None or found is None or found == named:
             return
-        self._misnamed = True
         new_name = _renamed_compressed(self.path.name, found)
         raise MisnamedFile(
             "misnamed file",
@@ -570,7 +582,6 @@ class FileReader:
         if not head:
             # An empty file: expand_paths() already warned about it.
             return
-        self._misnamed = True
         found = _content_kind(head)
         if found is None:
             raise MisnamedFile(
@@ -782,12 +793,18 @@ def other_encoding(head: bytes) -> str | None:
 
 
 def _check_utf8(stream: Peekable, source_file: str, prefix: str) -> None:
-    """Raise :class:`InputError` for JSON text in UTF-16 or UTF-32."""
+    """Raise :class:`InputError` for JSON text in UTF-16 or UTF-32.
+
+    The error is a :class:`NotUtf8File` for the file itself, of which
+    nothing was read, and a plain :class:`InputError` for an archive
+    member, which stops reading the archive part way.
+    """
     encoding = other_encoding(stream.peek(4)[:4])
     if encoding is None:
         return
     where = f"{source_file}: {prefix}" if prefix else source_file
-    raise InputError(
+    error = InputError if prefix else NotUtf8File
+    raise error(
         "file not UTF-8",
         f"{where} is {encoding} text, but JSON files must be UTF-8",
         f"convert it with iconv -f {encoding} -t UTF-8 FILE > NEW.json and"
