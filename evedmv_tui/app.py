@@ -113,6 +113,7 @@ from evedmv_tui.widgets.status import (
     StatusState,
     message_log,
 )
+from evedmv_tui.widgets.text import strip_control
 
 log = logging.getLogger(__name__)
 
@@ -269,9 +270,11 @@ class ScreenCommands(Provider):
             except ValueError:
                 continue
             text = f"Open {entry.title} {argument}"
+            # The argument is what the user typed, so it must not be parsed as
+            # markup. A Content is shown as it is.
             return Hit(
                 1.0,
-                text,
+                Content(strip_control(text)),
                 functools.partial(self._app.open_screen, entry.name, argument),
                 text=text,
                 help=entry.description,

@@ -30,11 +30,13 @@ from textual.command import (
     Hits,
     Provider,
 )
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from evedmv_tui.widgets.status import KeyFooter
+from evedmv_tui.widgets.text import strip_control
 
 if TYPE_CHECKING:
     from evedmv_tui.app import EvedmvApp
@@ -115,9 +117,11 @@ class InvalidArgumentCommands(Provider):
             if error is None:
                 continue
             prompt = entry.prompt.lower()
+            # The error quotes what the user typed, so it must not be parsed as
+            # markup. A Content is shown as it is.
             yield Hit(
                 INVALID_ARGUMENT_SCORE,
-                error,
+                Content(strip_control(error)),
                 functools.partial(app.open_screen, entry.name),
                 text=error,
                 help=f"Enter opens {entry.title} and asks for the {prompt}",
