@@ -420,10 +420,12 @@ def _rejects_opening(summary: ImportSummary) -> str:
 def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     """Write what was rejected and what to do, by the kind of rejects.
 
-    A damaged file (truncated or corrupt) is fetched again, a misnamed file
-    renamed, and invalid records are fixed. A file of which every record was
-    rejected, none of them a killmail document, is most likely not a
-    killmail file, so it gets the advice to leave it out instead.
+    A damaged file (truncated or corrupt) is fetched again, and so is a file
+    with a record whose text ends inside a value, because the file was cut
+    off. A misnamed file is renamed, and invalid records are fixed. A file
+    of which every record was rejected, none of them a killmail document
+    and none cut off, is most likely not a killmail file, so it gets the
+    advice to leave it out instead.
     """
     # Pending references that ESI then rejected as invalid were not kept.
     invalid = getattr(summary.fetched, "invalid", 0)
@@ -435,6 +437,7 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     )
     listing = f"'evedmv rejects list --import {summary.import_id}'"
     damaged = [f for f in summary.files if f.damaged]
+    cut_off = [f for f in summary.files if f.cut_off and not f.damaged]
     unreadable = [
         f
         for f in summary.files
@@ -442,11 +445,14 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
         and f.rejected == f.read
         and not f.rejected_killmails
         and not f.damaged
+        and not f.cut_off
     ]
     fixable = [
         f
         for f in summary.files
-        if f.rejected > int(f.damaged) and f not in unreadable and not f.misnamed
+        if f.rejected > int(f.damaged) + f.cut_off
+        and f not in unreadable
+        and not f.misnamed
     ]
     if fixable:
         advice = (
@@ -465,6 +471,16 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
             f"{_name_files(damaged)}: the rest cannot be read, so the file is"
             f" truncated or corrupt. Fetch {pronoun} again, then import"
             f" {pronoun} (what is stored already is skipped)\n"
+        )
+    if cut_off:
+        single = len(cut_off) == 1
+        pronoun = "it" if single else "them"
+        files = "the file is" if single else "the files are"
+        stream.write(
+            f"{_name_files(cut_off)}: a record's text ends inside a value, so"
+            f" {files} cut off (an unfinished download or copy). Fetch"
+            f" {pronoun} again, then import {pronoun} (what is stored already"
+            " is skipped)\n"
         )
     for item in summary.files:
         if item.misnamed:

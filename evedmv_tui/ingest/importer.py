@@ -46,7 +46,7 @@ from evedmv_tui.ingest.encode import WritableRecord, prepare_document
 from evedmv_tui.ingest.hooks import BatchHook, hook_label, run_hooks
 from evedmv_tui.ingest.indexes import deferred_indexes, restore, should_defer
 from evedmv_tui.ingest.parallel import ReadEvent, read_here, read_in_processes
-from evedmv_tui.ingest.shapes import RejectedRecord
+from evedmv_tui.ingest.shapes import CUT_OFF_REASON, RejectedRecord
 from evedmv_tui.ingest.sources import (
     ARCHIVE_SUFFIXES,
     COMPRESSED_SUFFIXES,
@@ -96,6 +96,9 @@ class FileSummary:
     rejected_killmails: int = 0
     """Rejects with the keys of a killmail document, which failed validation;
     the other rejects are not JSON, no killmail document, or unreadable."""
+    cut_off: int = 0
+    """Rejects of records whose text ends inside a value, as the last record
+    of a file cut off by an unfinished download or copy does."""
     damaged: bool = False
     """Whether the rest of the file could not be read (a truncated or corrupt
     file). One of its rejects gives the byte where reading stopped."""
@@ -295,6 +298,7 @@ class _Counts:
     pending: int = 0
     rejected: int = 0
     rejected_killmails: int = 0
+    cut_off: int = 0
     damaged: bool = False
     misnamed: str | None = None
 
@@ -308,6 +312,7 @@ class _Counts:
             self.pending,
             self.rejected,
             self.rejected_killmails,
+            self.cut_off,
             self.damaged,
             self.misnamed,
         )
@@ -433,9 +438,14 @@ class _Batcher:
                 target.read += count
                 setattr(target, outcome_name, getattr(target, outcome_name) + count)
         for owner, record in zip(owners, records, strict=True):
-            if isinstance(record, RejectedRecord) and not record.is_record:
+            if not isinstance(record, RejectedRecord):
+                continue
+            if not record.is_record:
                 self.files[owner].read -= 1
                 self.total.read -= 1
+            elif record.reason.endswith(CUT_OFF_REASON):
+                self.files[owner].cut_off += 1
+                self.total.cut_off += 1
         for owner, count in rejected_killmails.items():
             self.files[owner].rejected_killmails += count
             self.total.rejected_killmails += count

@@ -366,10 +366,14 @@ _SYNTAX_WORDS = {"trailing characters": "more text after the end of the record"}
 """msgspec's syntax problems that read unclearly, in plain words."""
 
 
+CUT_OFF_REASON = "the text ends inside a value, so the record was cut off"
+"""The end of the reason of a record whose JSON text stops part way."""
+
+
 def _plain_syntax_error(message: str, raw: bytes | msgspec.Raw | None) -> str:
     """Return msgspec's syntax error in plain words, with the text where it is."""
     if message == "Input data was truncated":
-        return "the text ends inside a value, so the record was cut off"
+        return CUT_OFF_REASON
     malformed = _MALFORMED.match(message)
     if malformed is None:
         return message
