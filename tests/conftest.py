@@ -52,8 +52,9 @@ def scratch_root() -> Path:
     disk file system without a journal (ext4 as some virtual machines mount
     it), the kernel's search for a free inode then walks past every recently
     deleted one, which costs a tenth to a third of a second of CPU per
-    database. In memory it costs almost nothing. Each directory made under the root is created with
-    mode 0711 where the server's user must reach it, as ``/tmp`` is.
+    database. In memory it costs almost nothing. Each directory made under
+    the root is created with mode 0711 where the server's user must reach
+    it, as ``/tmp`` is.
     """
     if configured := os.environ.get("EVEDMV_TEST_TMP"):
         return Path(configured)
