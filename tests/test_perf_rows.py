@@ -147,6 +147,21 @@ def test_ingest_text_keeps_last_figures_while_disconnected() -> None:
     assert perf_rows.ingest_text(empty, last).plain == "no ingest figures yet"
 
 
+def test_ingest_rejects_say_resolved_ones_count() -> None:
+    """The Ingest tab counted 21 rejects where the Home screen counted 12,
+    with nothing saying that only the tab counts the resolved ones."""
+    counts = IngestCounts(12, 4.0, 9.0, 7, 21, 21)
+    snapshot = recorded_snapshot()
+    health = IngestHealth(counts, [], None, None, read_at=snapshot.at)
+    snapshot = dataclasses.replace(snapshot, ingest=health)
+    lines = perf_rows.ingest_text(snapshot).plain.splitlines()
+    [line] = [line for line in lines if line.startswith("pending bodies")]
+    assert line == (
+        "pending bodies 7, rejects 21 (resolved ones too; 21 in the last hour)"
+    )
+    assert cell_len(line) <= 78
+
+
 def test_database_backends_add_up() -> None:
     """The backend line's parts are this database's backends, the monitor's
     included, so they add up to its total."""
