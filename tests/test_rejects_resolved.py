@@ -107,6 +107,27 @@ def test_other_hash_reject_stays_unresolved(
     assert load_overview(db).rejects == 1
 
 
+def test_record_rejected_again_listed_first(
+    db: Database, killmail: dict[str, Any], base: list[str], tmp_path: Path
+) -> None:
+    """Rejects were listed by id while the list said newest first and showed
+    each one's latest rejection, so a record rejected again stayed below
+    newer ones with older times."""
+    first = write(tmp_path / "first.jsonl", broken(killmail))
+    second = write(tmp_path / "second.jsonl", {**broken(killmail), "killmail_id": 7})
+    assert main([*base, "import", "--offline", str(first)]) == 1
+    assert main([*base, "import", "--offline", str(second)]) == 1
+    assert main([*base, "import", "--offline", str(first)]) == 1
+
+    rows = list_rejects(db)
+
+    assert [Path(row.source_file).name for row in rows] == [
+        "first.jsonl",
+        "second.jsonl",
+    ]
+    assert rows[0].rejected_at > rows[1].rejected_at
+
+
 def test_rejected_killmail_screen_names_reject(
     db: Database, killmail: dict[str, Any], base: list[str], tmp_path: Path
 ) -> None:

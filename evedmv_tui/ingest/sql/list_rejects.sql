@@ -1,5 +1,5 @@
--- Rejected records, newest first, of one import or of all, with every
--- import that rejected each of them, oldest first. A reject is resolved when
+-- Rejected records, the most recently rejected first, of one import or of
+-- all, with every import that rejected each of them, oldest first. A reject is resolved when
 -- the body of its killmail was stored after the record was last rejected
 -- (a fixed record imported again, or the body fetched from ESI).
 -- %(resolved)s chooses: NULL for every reject, false or true for one kind;
@@ -32,5 +32,7 @@ SELECT l.reject_id, l.import_id, l.rejected_at, l.source_file, l.position,
        l.resolved
 FROM listed AS l
 WHERE %(resolved)s::boolean IS NULL OR l.resolved = %(resolved)s::boolean
-ORDER BY l.reject_id DESC
+-- A record rejected again moves up: rejected_at is its latest rejection,
+-- the time every list shows.
+ORDER BY l.rejected_at DESC, l.reject_id DESC
 LIMIT %(limit)s
