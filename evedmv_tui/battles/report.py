@@ -20,6 +20,7 @@ from evedmv_tui.errors import EvedmvError
 from evedmv_tui.names import NameResolver, unnamed
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.text import quote_value
 
 _PACKAGE = "evedmv_tui.battles"
 
@@ -76,7 +77,7 @@ def unknown_places(db: Database, criteria: BattleFilter) -> list[str]:
         ),
     ):
         if value is not None and not db.fetch_value(sql, {"value": value}):
-            unknown.append(f"no {kind} named {value!r} is stored")
+            unknown.append(f"no {kind} named {quote_value(value)} is stored")
     return unknown
 
 

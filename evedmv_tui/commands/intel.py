@@ -47,7 +47,7 @@ from evedmv_tui.names import (
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.db import Database
-from evedmv_tui.widgets.text import count_noun, format_isk
+from evedmv_tui.widgets.text import count_noun, format_isk, quote_value
 
 # Command word of each page kind; "corp" is what players type, and
 # "corporation", the palette's word, works too (_KIND_ALIASES).
@@ -276,7 +276,7 @@ def _place_list(text: str) -> tuple[int | str, ...]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
         raise argparse.ArgumentTypeError(
-            f"invalid list {text!r}: give names or ids separated by commas"
+            f"invalid list {quote_value(text)}: give names or ids separated by commas"
         )
     return tuple(id_list(part)[0] if part.isdigit() else part for part in parts)
 
@@ -403,7 +403,7 @@ def resolve_entity(
     if not found:
         raise EntityNotFound(
             f"{kind.value} not found",
-            f"no {kind.value} with the id or name {query!r} is stored",
+            f"no {kind.value} with the id or name {quote_value(query)} is stored",
             _id_range_hint(query)
             or _other_kind_hint(db, kind, query)
             or _not_found_hint(db, kind, query, offline=offline),
@@ -429,7 +429,7 @@ def _id_range_hint(query: str) -> str | None:
     text = query.strip()
     if not text.removeprefix("-").isdecimal() or parse_id(text) is not None:
         return None
-    return f"ids run from 1 to {MAX_ID}, so {text!r} is not a valid id"
+    return f"ids run from 1 to {MAX_ID}, so {quote_value(text)} is not a valid id"
 
 
 def _not_found_hint(
@@ -460,7 +460,7 @@ def _other_kind_hint(db: Database, kind: EntityKind, query: str) -> str | None:
     for word, other in _KIND_COMMANDS.items():
         if other is not kind and find_entities(db, other, query):
             return (
-                f"{query!r} names a stored {other.value}: run"
+                f"{quote_value(query)} names a stored {other.value}: run"
                 f" evedmv {word} show {shlex.quote(query)}"
             )
     return None
@@ -611,7 +611,9 @@ def watch_add(args: argparse.Namespace, settings: Settings) -> int:
         spec = watch.resolve_places(db, spec)
         profile_id = watch.create_profile(db, spec)
         conditions = watch.get_profile(db, args.name).describe()
-    print(f"created watch profile {args.name!r} ({profile_id}): {conditions}")
+    print(
+        f"created watch profile {quote_value(args.name)} ({profile_id}): {conditions}"
+    )
     return 0
 
 
@@ -631,7 +633,7 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
         spec = watch.resolve_places(db, spec)
         watch.update_profile(db, args.name, spec)
         conditions = watch.get_profile(db, spec.name).describe()
-    print(f"updated watch profile {spec.name!r}: {conditions}")
+    print(f"updated watch profile {quote_value(spec.name)}: {conditions}")
     return 0
 
 
@@ -683,7 +685,8 @@ def watch_backfill(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     noun = "match" if recorded == 1 else "matches"
     print(
-        f"watch profile {args.name!r}: {recorded:,} new {noun} among killmails"
+        f"watch profile {quote_value(args.name)}: {recorded:,} new {noun} among"
+        " killmails"
         f" since {since:%Y-%m-%d %H:%M} UTC"
     )
     if hint:

@@ -31,6 +31,7 @@ from evedmv_tui.names import BIGINT_MAX
 from evedmv_tui.ship_classes import SHIP_CLASSES
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.text import quote_value
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class ProfileSpec:
         first = problems[0]
         message = first.message
         if first.field != "name":
-            message = f"watch profile {self.name!r}: {message}"
+            message = f"watch profile {quote_value(self.name)}: {message}"
         raise WatchError("invalid watch profile", message, first.hint)
 
     def problems(self) -> list[Problem]:
@@ -101,8 +102,8 @@ class ProfileSpec:
             found.append(
                 Problem(
                     "name",
-                    f"name {self.name[:20]!r}... is {len(self.name)} characters"
-                    f" long, more than {MAX_NAME_LENGTH}",
+                    f"name {quote_value(self.name[:20])}... is {len(self.name)}"
+                    f" characters long, more than {MAX_NAME_LENGTH}",
                     "choose a shorter name",
                 )
             )
@@ -385,7 +386,7 @@ def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
     if unknown:
         raise WatchError(
             "invalid watch profile",
-            f"watch profile {spec.name!r}: "
+            f"watch profile {quote_value(spec.name)}: "
             + "; ".join(problem.message for problem in unknown),
             unknown[0].hint,
         )
@@ -436,7 +437,7 @@ def _unknown_places(
                 problems.append(
                     Problem(
                         field,
-                        f"no {label} named {name.strip()!r} is stored",
+                        f"no {label} named {quote_value(name.strip())} is stored",
                         "check the spelling or give the id; names come from static"
                         " data, loaded with 'evedmv sde import'",
                     )
@@ -456,7 +457,7 @@ def create_profile(db: Database, spec: ProfileSpec) -> int:
     except psycopg.errors.UniqueViolation:
         raise WatchError(
             "watch profile exists",
-            f"a watch profile named {spec.name!r} already exists",
+            f"a watch profile named {quote_value(spec.name)} already exists",
             "pick another name, or edit the existing profile",
         ) from None
     log.info("created watch profile %r (%s)", spec.name, profile_id)
@@ -474,7 +475,8 @@ def update_profile(db: Database, name: str, spec: ProfileSpec) -> None:
     except psycopg.errors.UniqueViolation:
         raise WatchError(
             "watch profile exists",
-            f"cannot rename {name!r}: a profile named {spec.name!r} already exists",
+            f"cannot rename {quote_value(name)}: a profile named"
+            f" {quote_value(spec.name)} already exists",
             "pick another name",
         ) from None
     if found is None:
@@ -631,7 +633,7 @@ def match_stored(db: Database, name: str, since: dt.datetime) -> int:
     if not profile.enabled:
         raise WatchError(
             "watch profile disabled",
-            f"watch profile {name!r} is disabled, so it matches nothing",
+            f"watch profile {quote_value(name)} is disabled, so it matches nothing",
             f"enable it first: evedmv watch enable {name}",
         )
     recorded = 0

@@ -61,7 +61,7 @@ from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
-from evedmv_tui.widgets.text import strip_control
+from evedmv_tui.widgets.text import quote_value, strip_control
 
 TOP_TITLES = {
     "pilots": "Pilot",
@@ -485,7 +485,7 @@ class EntityScreen(DashboardScreen):
         if not candidates:
             title.show_text(
                 f"No {self.KIND.value} with the id or name"
-                f" {strip_control(str(self.entity_query))!r} is stored."
+                f" {quote_value(self.entity_query)} is stored."
                 f"{self._names_hint(candidates)}{self._search_hint()}"
             )
             self.set_class(False, "-choosing")

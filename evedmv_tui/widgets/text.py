@@ -29,6 +29,23 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub(REPLACEMENT, text)
 
 
+# Every C0 and C1 control character, tab and newline included, so that a quoted
+# value stays on one line.
+_QUOTED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def quote_value(value: object) -> str:
+    """Quote a user's value for a message, as it was typed.
+
+    The value is put between single quotes. Unlike :func:`repr`, backslashes
+    and quotes are kept as they are, and only control characters are shown
+    escaped (``\\t``, ``\\x1b``). The result may still contain ``[``, so pass
+    it through :func:`escape_markup` before it reaches markup.
+    """
+    text = _QUOTED_CONTROL.sub(lambda match: repr(match.group())[1:-1], str(value))
+    return f"'{text}'"
+
+
 def escape_markup(text: object) -> str:
     """Return ``text`` safe to embed in a Rich or Textual markup string.
 
