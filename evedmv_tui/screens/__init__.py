@@ -39,6 +39,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import operation
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.status import KeyFooter, StatusBar
+from evedmv_tui.widgets.text import quote_value
 from evedmv_tui.widgets.watchers import prune_closed_watchers
 
 if TYPE_CHECKING:
@@ -116,10 +117,12 @@ class ScreenEntry:
         digits = value.replace(",", "")
         label = self.prompt or "the id"
         if not digits.isdigit() or int(digits) <= 0:
-            raise ValueError(f"{label} must be a positive whole number, got {value!r}")
+            raise ValueError(
+                f"{label} must be a positive whole number, got {quote_value(value)}"
+            )
         if int(digits) > MAX_ID:
             raise ValueError(
-                f"{value!r} is not a valid {label.lower()},"
+                f"{quote_value(value)} is not a valid {label.lower()},"
                 f" because ids run from 1 to {MAX_ID:,}"
             )
         return int(digits)
