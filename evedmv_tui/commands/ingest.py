@@ -1,4 +1,4 @@
-"""``evedmv import PATH... | --pending``, ``rejects list`` and ``repair``."""
+"""``evedmv import PATH... | --pending``, ``rejects list | dismiss``, ``repair``."""
 
 from __future__ import annotations
 
@@ -46,8 +46,11 @@ from evedmv_tui.ingest.pending import (
     join_words,
 )
 from evedmv_tui.ingest.rejects import (
+    Dismissal,
     RejectRow,
     count_rejects,
+    dismiss_import_rejects,
+    dismiss_rejects,
     import_exists,
     list_rejects,
 )
@@ -125,7 +128,7 @@ def register(subparsers: Any) -> None:
 
     rejects = subparsers.add_parser(
         "rejects",
-        help="show rejected import records",
+        help="show rejected import records, or dismiss them",
         description="Show the records that 'evedmv import' and 'evedmv prices"
         " import' did not store, with the file, the position in it, the field"
         " and the reason.",
@@ -144,8 +147,9 @@ def register(subparsers: Any) -> None:
         " again by a later import is listed under each import that rejected"
         " it. A reject is resolved once the body of its killmail was stored"
         " after the record was rejected (a fixed record imported again, or"
-        " the body fetched from ESI); resolved rejects are left out unless"
-        " --all is given.",
+        " the body fetched from ESI), and once it is dismissed with 'evedmv"
+        " rejects dismiss'; resolved rejects are left out unless --all is"
+        " given.",
         **examples(
             "evedmv rejects list",
             "evedmv rejects list --import 7 --raw",
@@ -169,10 +173,40 @@ def register(subparsers: Any) -> None:
         "--all",
         dest="include_resolved",
         action="store_true",
-        help="also list the resolved rejects, marked as resolved",
+        help="also list the resolved rejects, marked as resolved or dismissed",
     )
     listing.add_argument("--json", action="store_true", help="print JSON Lines")
     listing.set_defaults(handler=run_list_rejects)
+    dismiss = actions.add_parser(
+        "dismiss",
+        help="mark rejects as dealt with, so they count as resolved",
+        description="Mark rejects as dismissed, for a reject that importing"
+        " cannot resolve, such as a misnamed file imported again under its"
+        " new name. A dismissed reject keeps its row and raw text, counts as"
+        " resolved, and 'evedmv rejects list --all' lists it with the time it"
+        " was dismissed. A record rejected again by a later import is"
+        " unresolved again. Give reject ids (the first number of each line of"
+        " 'evedmv rejects list'), or --import for every reject of one import.",
+        **examples(
+            "evedmv rejects dismiss 12 13",
+            "evedmv rejects dismiss --import 7",
+        ),
+    )
+    dismiss.add_argument(
+        "reject_ids",
+        nargs="*",
+        type=whole(1, BIGINT_MAX),
+        metavar="ID",
+        help="id of a reject to dismiss",
+    )
+    dismiss.add_argument(
+        "--import",
+        dest="import_id",
+        type=whole(1, BIGINT_MAX),
+        metavar="N",
+        help="dismiss every reject of import N",
+    )
+    dismiss.set_defaults(handler=run_dismiss_rejects)
 
     repair = subparsers.add_parser(
         "repair",
@@ -697,6 +731,11 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
                         "reason": row.reason,
                         "raw": row.raw,
                         "resolved": row.resolved,
+                        "dismissed_at": (
+                            row.dismissed_at.isoformat()
+                            if row.dismissed_at is not None
+                            else None
+                        ),
                     }
                 )
             )
@@ -717,7 +756,8 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     if hidden:
         print(
             f"({count_noun(hidden, 'resolved reject')} not shown: the killmail"
-            " was stored after the record was rejected; use --all)"
+            " was stored after the record was rejected, or the reject was"
+            " dismissed; use --all)"
         )
     return 0
 
@@ -726,14 +766,18 @@ def describe_reject(row: RejectRow) -> str:
     """Return one reject as a line: its ids, where it was, and the reason.
 
     The ids are the reject's and those of the imports that rejected the
-    record, oldest first, followed by "resolved" for a resolved reject.
+    record, oldest first, followed by "dismissed" and the UTC time for a
+    dismissed reject, or "resolved" for another resolved one.
     The killmail and the field are left out when unknown. A field of ``$``
     is named "whole record".
     """
     ids = f"reject {row.reject_id}"
     imports = row.import_ids or ((row.import_id,) if row.import_id is not None else ())
     labels = [_imports_label(imports)] if imports else []
-    if row.resolved:
+    if row.dismissed_at is not None:
+        dismissed = row.dismissed_at.astimezone(datetime.UTC)
+        labels.append(f"dismissed {dismissed:%Y-%m-%d %H:%M} UTC")
+    elif row.resolved:
         labels.append("resolved")
     if labels:
         ids += f" ({', '.join(labels)})"
@@ -745,6 +789,50 @@ def describe_reject(row: RejectRow) -> str:
     elif row.field:
         parts.append(f"field {row.field.removeprefix('$.')}")
     return f"{ids}: {', '.join(parts)}: {row.reason}"
+
+
+def run_dismiss_rejects(args: argparse.Namespace, settings: Settings) -> int:
+    if bool(args.reject_ids) == (args.import_id is not None):
+        raise ConfigError(
+            "invalid arguments",
+            "'evedmv rejects dismiss' needs reject ids or --import, not both",
+            "give the ids that 'evedmv rejects list' prints, or --import N for"
+            " every reject of import N",
+        )
+    with open_database(settings) as db:
+        if args.import_id is not None:
+            if not import_exists(db, args.import_id):
+                raise ConfigError(
+                    "import not found",
+                    f"no import with the id {args.import_id} is recorded",
+                    "the summary of each 'evedmv import' ends with its id",
+                )
+            dismissal = dismiss_import_rejects(db, args.import_id)
+        else:
+            dismissal = dismiss_rejects(db, args.reject_ids)
+    if dismissal.missing:
+        ids = ", ".join(map(str, dismissal.missing))
+        raise ConfigError(
+            "reject not found",
+            f"no reject with the id {ids} is stored, so none was dismissed"
+            if len(dismissal.missing) == 1
+            else f"no rejects with the ids {ids} are stored, so none was dismissed",
+            "'evedmv rejects list --all' lists the stored rejects with their ids",
+        )
+    print(describe_dismissal(dismissal, args.import_id))
+    return 0
+
+
+def describe_dismissal(dismissal: Dismissal, import_id: int | None) -> str:
+    """Return what ``evedmv rejects dismiss`` changed, as one line."""
+    if import_id is not None and not dismissal.dismissed + dismissal.already:
+        return f"import {import_id} rejected no records; nothing to dismiss"
+    text = f"dismissed {count_noun(dismissal.dismissed, 'reject')}"
+    if import_id is not None:
+        text += f" of import {import_id}"
+    if dismissal.already:
+        text += f" ({dismissal.already:,} dismissed before kept that time)"
+    return text
 
 
 def _imports_label(imports: Sequence[int]) -> str:

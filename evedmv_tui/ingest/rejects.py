@@ -1,14 +1,16 @@
 """Reading back the records an import rejected.
 
 A reject is resolved once the body of its killmail is stored after the
-record was last rejected: a fixed record imported again, or the body
-fetched from ESI. Lists and counts leave resolved rejects out unless asked.
+record was last rejected (a fixed record imported again, or the body
+fetched from ESI), or once it is dismissed with ``evedmv rejects dismiss``.
+Lists and counts leave resolved rejects out unless asked.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
 from evedmv_tui.store.db import Database, load_sql
 
@@ -33,7 +35,11 @@ class RejectRow:
     raw: str
     import_ids: tuple[int, ...] = ()
     resolved: bool = False
-    """Whether the killmail's body was stored after the record was rejected."""
+    """Whether the killmail's body was stored after the record was rejected,
+    or the reject was dismissed."""
+    dismissed_at: dt.datetime | None = None
+    """When ``evedmv rejects dismiss`` dismissed the reject; None when it was
+    not dismissed since the record was last rejected."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,3 +100,73 @@ def import_exists(db: Database, import_id: int) -> bool:
             (import_id,),
         )
     )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dismissal:
+    """The outcome of ``evedmv rejects dismiss``.
+
+    ``missing`` lists the requested reject ids that are not stored. When it
+    is not empty, nothing was dismissed.
+    """
+
+    dismissed: int
+    """Rejects that this call dismissed."""
+    already: int
+    """Requested rejects that were dismissed before, which keep that time."""
+    missing: tuple[int, ...] = ()
+
+
+_DISMISS_IDS = """
+WITH missing AS (
+    SELECT w.reject_id
+    FROM unnest(%(ids)s::bigint[]) AS w(reject_id)
+    WHERE NOT EXISTS (SELECT 1 FROM rejects AS r WHERE r.reject_id = w.reject_id)
+), dismissed AS (
+    UPDATE rejects
+    SET dismissed_at = now()
+    WHERE reject_id = ANY(%(ids)s::bigint[])
+      AND dismissed_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM missing)
+    RETURNING reject_id
+)
+SELECT ARRAY(SELECT DISTINCT reject_id FROM missing ORDER BY reject_id),
+       (SELECT count(*) FROM dismissed)
+"""
+
+_DISMISS_IMPORT = """
+WITH dismissed AS (
+    UPDATE rejects AS r
+    SET dismissed_at = now()
+    FROM reject_imports AS i
+    WHERE i.reject_id = r.reject_id
+      AND i.import_id = %(import_id)s::bigint
+      AND r.dismissed_at IS NULL
+    RETURNING r.reject_id
+)
+SELECT (SELECT count(*) FROM reject_imports WHERE import_id = %(import_id)s::bigint),
+       (SELECT count(*) FROM dismissed)
+"""
+
+
+def dismiss_rejects(db: Database, reject_ids: Sequence[int]) -> Dismissal:
+    """Mark the rejects ``reject_ids`` as dismissed, keeping their rows.
+
+    One statement checks and updates, so when any id is not stored,
+    nothing is dismissed and the result lists the missing ids.
+    """
+    ids = sorted(set(reject_ids))
+    row = db.fetch_one(_DISMISS_IDS, {"ids": ids})
+    assert row is not None
+    missing, dismissed = tuple(row[0]), int(row[1])
+    if missing:
+        return Dismissal(0, 0, missing)
+    return Dismissal(dismissed, len(ids) - dismissed)
+
+
+def dismiss_import_rejects(db: Database, import_id: int) -> Dismissal:
+    """Mark every reject of import ``import_id`` as dismissed."""
+    row = db.fetch_one(_DISMISS_IMPORT, {"import_id": import_id})
+    assert row is not None
+    total, dismissed = int(row[0]), int(row[1])
+    return Dismissal(dismissed, total - dismissed)

@@ -1,9 +1,10 @@
 -- Number of rejected records, of one import or of all, and how many of them
 -- are resolved: the body of their killmail was stored after the record was
--- last rejected (see list_rejects.sql).
+-- last rejected, or the reject was dismissed (see list_rejects.sql).
 SELECT count(*) AS total,
        count(*) FILTER (
-           WHERE EXISTS (SELECT 1
+           WHERE r.dismissed_at IS NOT NULL
+              OR EXISTS (SELECT 1
                          FROM killmail_index AS k
                          JOIN killmails AS m
                            ON m.killmail_id = k.killmail_id

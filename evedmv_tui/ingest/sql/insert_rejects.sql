@@ -1,7 +1,8 @@
 -- Rejected records of one batch. The same record from the same place in the
 -- same file is kept once, however often it is imported, and its import_id is
 -- the latest import that met it. Each import that met it also gets a row in
--- reject_imports. A prices import has no import_id and gets none.
+-- reject_imports. A prices import has no import_id and gets none. A record
+-- rejected again is no longer dismissed, so it is unresolved again.
 WITH stored AS (
     INSERT INTO rejects (import_id, source_file, position, killmail_id, field,
                          reason, raw)
@@ -14,7 +15,8 @@ WITH stored AS (
     SET import_id = coalesce(excluded.import_id, rejects.import_id),
         field = excluded.field,
         reason = excluded.reason,
-        rejected_at = now()
+        rejected_at = now(),
+        dismissed_at = NULL
     RETURNING reject_id
 )
 INSERT INTO reject_imports (reject_id, import_id)

@@ -1,12 +1,15 @@
 -- Rejected records, the most recently rejected first, of one import or of
 -- all, with every import that rejected each of them, oldest first. A reject is resolved when
 -- the body of its killmail was stored after the record was last rejected
--- (a fixed record imported again, or the body fetched from ESI).
+-- (a fixed record imported again, or the body fetched from ESI), or when it
+-- was dismissed: dismissed_at is set by 'evedmv rejects dismiss' and cleared
+-- when the record is rejected again.
 -- %(resolved)s chooses: NULL for every reject, false or true for one kind;
 -- %(killmail_id)s, unless NULL, keeps the rejects of one killmail.
 WITH listed AS (
     SELECT r.*,
-           EXISTS (SELECT 1
+           r.dismissed_at IS NOT NULL
+           OR EXISTS (SELECT 1
                    FROM killmail_index AS k
                    JOIN killmails AS m
                      ON m.killmail_id = k.killmail_id
@@ -29,7 +32,7 @@ SELECT l.reject_id, l.import_id, l.rejected_at, l.source_file, l.position,
              FROM reject_imports AS i
              WHERE i.reject_id = l.reject_id
              ORDER BY i.import_id) AS import_ids,
-       l.resolved
+       l.resolved, l.dismissed_at
 FROM listed AS l
 WHERE %(resolved)s::boolean IS NULL OR l.resolved = %(resolved)s::boolean
 -- A record rejected again moves up: rejected_at is its latest rejection,

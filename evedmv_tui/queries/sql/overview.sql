@@ -11,11 +11,13 @@ SELECT
     (SELECT count(*) FROM types) AS types,
     (SELECT count(*) FROM prices) AS prices,
     (SELECT count(*) FROM names) AS names,
-    -- Unresolved rejects: those whose killmail was not stored after the
-    -- record was rejected (see evedmv_tui/ingest/sql/list_rejects.sql).
+    -- Unresolved rejects: those not dismissed whose killmail was not
+    -- stored after the record was rejected (see
+    -- evedmv_tui/ingest/sql/list_rejects.sql).
     (SELECT count(*)
      FROM rejects AS r
-     WHERE NOT EXISTS (SELECT 1
+     WHERE r.dismissed_at IS NULL
+       AND NOT EXISTS (SELECT 1
                        FROM killmail_index AS k
                        JOIN killmails AS m
                          ON m.killmail_id = k.killmail_id
