@@ -148,8 +148,10 @@ def register(subparsers: Any) -> None:
         " it. A reject is resolved once the body of its killmail was stored"
         " after the record was rejected (a fixed record imported again, or"
         " the body fetched from ESI), and once it is dismissed with 'evedmv"
-        " rejects dismiss'; resolved rejects are left out unless --all is"
-        " given.",
+        " rejects dismiss'. A reject without a killmail id (a damaged or"
+        " misnamed file, a record with no readable id) is also resolved once a"
+        " later import read the same file to its end without rejecting it"
+        " again. Resolved rejects are left out unless --all is given.",
         **examples(
             "evedmv rejects list",
             "evedmv rejects list --import 7 --raw",
@@ -756,8 +758,8 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     if hidden:
         print(
             f"({count_noun(hidden, 'resolved reject')} not shown: the killmail"
-            " was stored after the record was rejected, or the reject was"
-            " dismissed; use --all)"
+            " was stored or the file read to its end after the record was"
+            " rejected, or the reject was dismissed; use --all)"
         )
     return 0
 

@@ -3,7 +3,9 @@
 A reject is resolved once the body of its killmail is stored after the
 record was last rejected (a fixed record imported again, or the body
 fetched from ESI), or once it is dismissed with ``evedmv rejects dismiss``.
-Lists and counts leave resolved rejects out unless asked.
+A reject without a killmail id (a whole file) is also resolved once a later
+import read the same file to its end (see ``sql/list_rejects.sql``). Lists
+and counts leave resolved rejects out unless asked.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class RejectRow:
     import_ids: tuple[int, ...] = ()
     resolved: bool = False
     """Whether the killmail's body was stored after the record was rejected,
-    or the reject was dismissed."""
+    a later import read the file of a reject without a killmail id to its
+    end, or the reject was dismissed."""
     dismissed_at: dt.datetime | None = None
     """When ``evedmv rejects dismiss`` dismissed the reject; None when it was
     not dismissed since the record was last rejected."""

@@ -94,8 +94,8 @@ def describe_summary(rejects: RejectList) -> str:
         text = f"{total:,} rejected {noun}, newest first."
     if rejects.resolved:
         text += (
-            f" {rejects.resolved:,} resolved (killmail stored since, or"
-            " dismissed) not shown;"
+            f" {rejects.resolved:,} resolved (killmail stored or file read"
+            " whole since, or dismissed) not shown;"
             " 'evedmv rejects list --all' lists them."
         )
     return text
