@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import (
     DataTable,
     OptionList,
@@ -96,6 +96,19 @@ TOP_LIST_KINDS = {
     "against_alliances": EntityKind.ALLIANCE,
 }
 """The kind of entity each entity top list names, whose page Enter opens."""
+
+EMPTY_TOP_LISTS = {
+    "pilots": "No pilot of this entity is named on its kills.",
+    "ships_flown": "No ship class is stored for the ships on its kills.",
+    "ships_lost": "No ship class is stored for the ships it lost.",
+    "systems": "No system is stored for its kills and losses.",
+    "regions": "No region is stored for the systems of its kills and losses.",
+    "with_corporations": "No other attacker on its kills is in a corporation.",
+    "with_alliances": "No other attacker on its kills is in an alliance.",
+    "against_corporations": "No other corporation is on its kills or losses.",
+    "against_alliances": "No other alliance is on its kills or losses.",
+}
+"""The line an empty top list shows when the period has killmails it counts."""
 
 PLACE_LISTS = frozenset({"systems", "regions"})
 """Top lists of solar systems and regions, named from the static data."""
@@ -263,6 +276,24 @@ def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
     )
 
 
+def describe_empty_top(page: EntityPage, list_name: str) -> str:
+    """Return the line a top list shows when it has no rows.
+
+    A list that counts only kills or only losses is empty in any period
+    without them. Otherwise the period has killmails that the list counts,
+    and the line names what they lack.
+    """
+    side = ONE_SIDED_LISTS.get(list_name)
+    summary = page.summary
+    if side is None:
+        counted, missing = summary.kills + summary.losses, "kills or losses"
+    else:
+        counted, missing = getattr(summary, side), side
+    if not counted:
+        return describe_empty(page, missing)
+    return EMPTY_TOP_LISTS[list_name]
+
+
 class EntityScreen(DashboardScreen):
     """Summary, heatmap, top lists, recent killmails and battles of one entity."""
 
@@ -327,6 +358,14 @@ class EntityScreen(DashboardScreen):
         grid-gutter: 0 1;
         height: auto;
     }
+    EntityScreen #entity-tops > Vertical {
+        height: auto;
+    }
+    EntityScreen .top-empty {
+        display: none;
+        padding: 0 1;
+        color: $text-muted;
+    }
     """
 
     def __init__(self, query: int | str, period: Period = Period.MONTH) -> None:
@@ -363,12 +402,17 @@ class EntityScreen(DashboardScreen):
                     if name == "pilots" and self.KIND is EntityKind.CHARACTER:
                         continue
                     one_side = ONE_SIDED_LISTS.get(name)
-                    yield TopListTable(
-                        TOP_TITLES[name],
-                        counts=(one_side,) if one_side else ("kills", "losses"),
-                        labels=COUNT_LABELS.get(name),
-                        id=f"top-{name}",
-                    )
+                    with Vertical():
+                        yield TopListTable(
+                            TOP_TITLES[name],
+                            counts=(one_side,) if one_side else ("kills", "losses"),
+                            labels=COUNT_LABELS.get(name),
+                            id=f"top-{name}",
+                        )
+                        # Shows why the list is empty, under its header.
+                        yield Static(
+                            id=f"top-{name}-empty", classes="top-empty", markup=False
+                        )
             with TabPane(tab_label("tab-recent"), id="tab-recent"):
                 yield Static(id="entity-recent-heading")
                 yield RecentTable(id="entity-recent")
@@ -570,6 +614,9 @@ class EntityScreen(DashboardScreen):
         for name, entries in page.tops.items():
             for table in self.query(f"#top-{name}").results(TopListTable):
                 table.show([show_unnamed_ids(name, entry) for entry in entries])
+            for note in self.query(f"#top-{name}-empty").results(Static):
+                note.update("" if entries else describe_empty_top(page, name))
+                note.display = not entries
         self.query_one("#entity-recent-heading", Static).update(
             recent_heading(page.period)
         )
