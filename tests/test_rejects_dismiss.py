@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import json
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,69 @@ async def test_rejects_screen_hides_dismissed(
     assert summary.startswith("No unresolved rejects. 1 resolved")
     assert "or dismissed" in summary
     assert rows == 0
+
+
+def test_misnamed_advice_names_dismiss(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The advice to rename a misnamed file said nothing of its reject,
+    which the renamed copy cannot resolve."""
+    misnamed = write(tmp_path / "notbz.tar.bz2", killmail)
+    assert main([*base, "import", "--offline", str(misnamed)]) == 1
+    [reject] = list_rejects(db)
+
+    advice = capsys.readouterr().out
+
+    assert "rename it to notbz.json and import it again" in advice
+    assert (
+        f"{misnamed}: a copy imported under a new name (renamed or converted)"
+        " leaves its reject unresolved; once the copy is stored, dismiss it with"
+        f" 'evedmv rejects dismiss --import {reject.import_id}'\n"
+    ) in advice
+
+
+def test_dismiss_advice_with_other_rejects(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With invalid records beside the misnamed file, the advice names the
+    ids to dismiss rather than every reject of the import."""
+    misnamed = write(tmp_path / "notbz.tar.bz2", killmail)
+    bad = write(tmp_path / "bad.jsonl", broken(killmail))
+    assert main([*base, "import", "--offline", str(misnamed), str(bad)]) == 1
+    import_id = list_rejects(db)[0].import_id
+
+    advice = capsys.readouterr().out
+
+    assert (
+        "dismiss it with 'evedmv rejects dismiss ID', taking its id from"
+        f" 'evedmv rejects list --import {import_id}'\n"
+    ) in advice
+    assert f"'evedmv rejects dismiss --import {import_id}'" not in advice
+
+
+def test_damaged_advice_names_no_dismiss(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cut archive fetched again resolves its reject, so its advice needs
+    no dismissal."""
+    data = bz2.compress((json.dumps(killmail) + "\n").encode())
+    path = tmp_path / "cut.jsonl.bz2"
+    path.write_bytes(data[: len(data) // 2])
+    assert main([*base, "import", "--offline", str(path)]) == 1
+
+    advice = capsys.readouterr().out
+
+    assert "Fetch it again" in advice
+    assert "rejects dismiss" not in advice

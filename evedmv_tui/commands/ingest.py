@@ -518,9 +518,11 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
             f" {pronoun} again, then import {pronoun} (what is stored already"
             " is skipped)\n"
         )
-    for item in summary.files:
-        if item.misnamed:
-            stream.write(f"{printable(item.misnamed)}\n")
+    misnamed = [f for f in summary.files if f.misnamed]
+    for item in misnamed:
+        stream.write(f"{printable(item.misnamed or '')}\n")
+    if misnamed:
+        _print_dismiss_advice(summary, misnamed, stream)
     for item in unreadable:
         stream.write(
             f"{printable(item.path)}: every record was rejected. If it"
@@ -528,6 +530,35 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
             " Lines, RedisQ or R2Z2 documents, an EVE Ref archive),"
             " leave it out\n"
         )
+
+
+def _print_dismiss_advice(
+    summary: ImportSummary, misnamed: Sequence[FileSummary], stream: TextIO
+) -> None:
+    """Write how to dismiss the rejects of files to import under a new name.
+
+    An import resolves a reject without a killmail id only by reading the
+    same path again (see ``list_rejects.sql``), so importing a renamed or
+    converted copy leaves it unresolved until it is dismissed.
+    """
+    single = len(misnamed) == 1
+    rejects = "its reject" if single else "their rejects"
+    pronoun = "it" if single else "them"
+    ids = "its id" if single else "the ids"
+    if summary.rejected == len(misnamed):
+        command = f"'evedmv rejects dismiss --import {summary.import_id}'"
+    else:
+        # Other rejects of this import may still need fixing, so name no
+        # command that dismisses them all.
+        command = (
+            f"'evedmv rejects dismiss ID', taking {ids} from"
+            f" 'evedmv rejects list --import {summary.import_id}'"
+        )
+    stream.write(
+        f"{_name_files(misnamed)}: a copy imported under a new name (renamed"
+        f" or converted) leaves {rejects} unresolved; once the copy is stored,"
+        f" dismiss {pronoun} with {command}\n"
+    )
 
 
 def _name_files(files: Sequence[FileSummary]) -> str:
