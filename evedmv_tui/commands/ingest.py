@@ -538,7 +538,7 @@ def _print_dismiss_advice(
     """Write how to dismiss the rejects of files to import under a new name.
 
     An import resolves a reject without a killmail id only by reading the
-    same path again (see ``list_rejects.sql``), so importing a renamed or
+    same path again (see the view ``reject_states``), so importing a renamed or
     converted copy leaves it unresolved until it is dismissed.
     """
     single = len(misnamed) == 1

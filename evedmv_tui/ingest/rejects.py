@@ -4,7 +4,7 @@ A reject is resolved once the body of its killmail is stored after the
 record was last rejected (a fixed record imported again, or the body
 fetched from ESI), or once it is dismissed with ``evedmv rejects dismiss``.
 A reject without a killmail id (a whole file) is also resolved once a later
-import read the same file to its end (see ``sql/list_rejects.sql``). Lists
+import read the same file to its end (see the view ``reject_states``). Lists
 and counts leave resolved rejects out unless asked.
 """
 
