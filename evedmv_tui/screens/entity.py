@@ -3,7 +3,7 @@
 The screen takes an id or a name. A name that matches several entities
 shows them in a list to pick from. The page loads in a thread worker
 (:func:`evedmv_tui.intel.pages.load_page`: four statements) and reloads when
-the period changes.
+the period changes, on ``r``, and when the screen is shown again.
 """
 
 from __future__ import annotations
@@ -378,6 +378,9 @@ class EntityScreen(DashboardScreen):
         """The matches shown last for a name that several entities have."""
         self._picked_from: tuple[int | str, EntityMatches] | None = None
         """The query and matches of the list the shown page was picked from."""
+        self._resumed = False
+        self._loads = 0
+        """Count of loads started, so that only the newest one is shown."""
 
     @property
     def title_text(self) -> str:
@@ -462,15 +465,41 @@ class EntityScreen(DashboardScreen):
         self.refresh_bindings()
 
     def load_data(self) -> None:
+        self._loads += 1
+        load = self._loads
+
+        def loaded(result: EntityPage | EntityMatches) -> None:
+            # A newer load cancels this worker, but its thread runs on and
+            # may finish last, with the period or entity from before.
+            if load == self._loads:
+                self.show_result(result)
+
         self.run_query(
             lookup_and_load,
             self.KIND,
             self.entity_query,
             self.period,
             self.names,
-            then=self.show_result,
+            then=loaded,
             name=f"intel.page.{self.KIND.value}",
         )
+
+    def on_screen_resume(self) -> None:
+        """Load the page again when the screen is shown again.
+
+        Another process may have changed the killmails, prices or names that
+        the page shows while a screen on top of it was open. The reload keeps
+        the period, and the tables keep their cursor rows by key. The first
+        resume comes with the mount, which loads already. A list of
+        candidates to pick from is left as it is, with its highlight.
+        """
+        if (
+            self._resumed
+            and self.evedmv_app.db is not None
+            and not self.has_class("-choosing")
+        ):
+            self.load_data()
+        self._resumed = True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Say that the database is unavailable when no page could load."""
