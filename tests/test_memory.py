@@ -501,3 +501,24 @@ def test_allocation_sites_interval_and_enabled(
     assert later is not None
     assert later[0].line == 2
     assert sites.read(now=300.0) is None
+
+
+@linux_only
+def test_sampler_close_while_a_poll_opens_files() -> None:
+    """Closing the sampler from the UI thread while a poll opened the files
+    of another pid raised "dictionary changed size during iteration"."""
+    sampler = ProcessSampler()
+    closed: list[int] = []
+
+    class OpeningOnClose(ProcFiles):
+        def close(self) -> None:
+            # What the poll's thread does meanwhile: sample a new pid.
+            if not closed:
+                sampler._files[os.getppid()] = ProcFiles(os.getppid())
+            closed.append(self.pid)
+            super().close()
+
+    sampler._files[os.getpid()] = OpeningOnClose(os.getpid())
+    sampler.close()
+    assert sampler._files == {}
+    assert closed[0] == os.getpid()

@@ -345,10 +345,19 @@ class ProcessSampler:
             self.forget(pid)
 
     def close(self) -> None:
-        """Close the files kept open; later samples open them again."""
-        for files in self._files.values():
+        """Close the files kept open; later samples open them again.
+
+        The monitor closes its sampler from the UI thread while a poll may
+        still sample in its own thread and open files for a new pid, so the
+        files are taken out one at a time (``popitem`` is atomic) instead of
+        iterating over the dict.
+        """
+        while self._files:
+            try:
+                _, files = self._files.popitem()
+            except KeyError:
+                break
             files.close()
-        self._files.clear()
 
 
 def backend_type_from_title(title: str) -> str | None:
