@@ -30,13 +30,19 @@ async def test_pending_hint_keeps_labels_aligned(
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         overview = app.screen.query_one("#overview", Static)
+
+        def shown() -> list[str]:
+            return [
+                overview.render_line(y).text.rstrip()
+                for y in range(overview.size.height)
+            ]
+
+        # The text is set before the layout gives the widget its new height.
         for _ in range(200):
-            if "Bodies pending" in str(overview.render()):
+            lines = shown()
+            if "" in lines and any("Bodies pending" in line for line in lines):
                 break
             await pilot.pause(0.05)
-        lines = [
-            overview.render_line(y).text.rstrip() for y in range(overview.size.height)
-        ]
         figures = lines[: lines.index("")]
         assert "Bodies pending     3" in figures
         assert all(FIGURE_LINE.match(line) for line in figures), figures
