@@ -14,6 +14,7 @@ import pytest
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cli import main
 from evedmv_tui.config import Settings
+from evedmv_tui.ingest.importer import ImportProgress, import_paths
 from evedmv_tui.ingest.rejects import RejectRow, count_rejects, list_rejects
 from evedmv_tui.queries.overview import load_overview
 from evedmv_tui.store.db import Database
@@ -177,3 +178,31 @@ async def test_rejects_screen_hides_file_read_again(
 
     assert summary.startswith("No unresolved rejects. 1 resolved")
     assert "file read whole since" in summary
+
+
+def test_failed_import_resolves_no_file_reject(
+    db: Database,
+    archive: bytes,
+    base: list[str],
+    killmail: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """An import that an error ended before it read a file listed that file
+    among its paths and got finished_at, so it resolved the file's reject."""
+    path = tmp_path / "kills.jsonl.bz2"
+    path.write_bytes(archive[: len(archive) // 2])
+    assert import_file(base, path) == 1
+    path.write_bytes(archive)
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps({**killmail, "killmail_id": 1}), encoding="utf-8")
+
+    def fail(progress: ImportProgress) -> None:
+        raise RuntimeError("the disk went away")
+
+    with pytest.raises(RuntimeError):
+        import_paths(db, [first, path], offline=True, workers=0, progress=fail)
+
+    assert db.fetch_value("SELECT failed FROM imports ORDER BY import_id DESC LIMIT 1")
+    [reject] = unresolved(db)
+    assert reject.source_file == str(path)
+    assert load_overview(db).rejects == 1

@@ -478,11 +478,19 @@ class _ImportRecord:
     conn: psycopg.Connection[Any]
     import_id: int
 
-    def finish(self, total: _Counts) -> None:
-        """Store the totals and the end time of the import."""
+    def finish(self, total: _Counts, *, failed: bool = False) -> None:
+        """Store the totals and the end time of the import.
+
+        ``failed`` marks an import that an error ended before it read every
+        file, so that no reject of an unread file counts as resolved by it.
+        """
         self.db.execute(
             load_sql(_SQL, "finish_import"),
-            {"import_id": self.import_id, **dataclasses.asdict(total)},
+            {
+                "import_id": self.import_id,
+                "failed": failed,
+                **dataclasses.asdict(total),
+            },
             conn=self.conn,
         )
 
@@ -735,7 +743,7 @@ def import_paths(
             # finished_at NULL and the counts of the committed batches, so it
             # shows as interrupted.
             try:
-                record.finish(batcher.total)
+                record.finish(batcher.total, failed=True)
             except Exception as exc:
                 log.warning(
                     "cannot close the record of import %d: %s",
