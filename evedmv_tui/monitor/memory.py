@@ -348,7 +348,7 @@ class ProcessSampler:
         """Close the files kept open; later samples open them again.
 
         The monitor closes its sampler from the UI thread while a poll may
-        still sample in its own thread and open files for a new pid, so the
+        still sample in its own thread and open files for a new pid. So the
         files are taken out one at a time (``popitem`` is atomic) instead of
         iterating over the dict.
         """

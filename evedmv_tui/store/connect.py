@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 MIN_SERVER_VERSION = 130000
 SETUP_CONNECT_TIMEOUT = 10
 """Seconds :func:`ensure_database` waits for each connection: a server that
-accepts on its socket but never answers (stopped with SIGSTOP, say) would
+accepts on its socket but never responds (stopped with SIGSTOP, say) would
 otherwise hold the command, or the dashboard's exit, for good."""
 
 WRITING_COMMAND: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
