@@ -125,7 +125,7 @@ async def test_exit_cuts_connections_waiting_on_silent_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Quitting while the server was silent closed the screen, but the process
-    then waited for the connection check's thread until the server answered,
+    then waited for the connection check's thread until the server responded,
     which may be never."""
     app = EvedmvApp(proxied_settings(settings, db_url, proxy))
     async with app.run_test(size=(80, 24)) as pilot:
