@@ -486,13 +486,17 @@ class _ImportRecord:
         """
         self.db.execute(
             load_sql(_SQL, "finish_import"),
-            {
-                "import_id": self.import_id,
-                "failed": failed,
-                **dataclasses.asdict(total),
-            },
+            {"import_id": self.import_id, **dataclasses.asdict(total)},
             conn=self.conn,
         )
+        if failed:
+            # A statement of its own, so that a finished import needs no
+            # column newer than the imports table itself.
+            self.db.execute(
+                load_sql(_SQL, "fail_import"),
+                {"import_id": self.import_id},
+                conn=self.conn,
+            )
 
 
 def interrupted_imports(db: Database) -> list[int]:

@@ -1,8 +1,6 @@
--- Close the record of one import with its totals, and whether an error
--- ended it part way.
+-- Close the record of one import with its totals.
 UPDATE imports
-SET finished_at = now(), failed = %(failed)s, read = %(read)s,
-    inserted = %(inserted)s,
+SET finished_at = now(), read = %(read)s, inserted = %(inserted)s,
     updated = %(updated)s, duplicates = %(duplicates)s, pending = %(pending)s,
     rejected = %(rejected)s
 WHERE import_id = %(import_id)s
