@@ -3,7 +3,7 @@
 The session starts a private cluster (the same code the app uses) in a
 fresh directory under :data:`SCRATCH` (``/dev/shm`` where it can, else
 ``/tmp``), migrates a template database once, and gives each test that
-asks for ``db`` its own database copied from that template.
+requests ``db`` its own database copied from that template.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def scratch_root() -> Path:
     copies hundreds of files from the template and drops them again. On a
     disk file system without a journal (ext4 as some virtual machines mount
     it), the kernel's search for a free inode then walks past every recently
-    deleted one, which costs a tenth to a third of a second of CPU per
-    database. In memory it costs almost nothing. Each directory made under
-    the root is created with mode 0711 where the server's user must reach
-    it, as ``/tmp`` is.
+    deleted one. Measured on a two-core test machine, that cost 0.1 to
+    0.3 s of CPU per database, and in memory almost nothing. Each directory
+    made under the root is created with mode 0711 where the server's user
+    must reach it, as ``/tmp`` is.
     """
     if configured := os.environ.get("EVEDMV_TEST_TMP"):
         return Path(configured)

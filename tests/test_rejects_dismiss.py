@@ -205,7 +205,7 @@ def test_misnamed_advice_names_dismiss(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The advice to rename a misnamed file said nothing of its reject,
+    """The advice to rename a misnamed file did not mention its reject,
     which the renamed copy cannot resolve."""
     misnamed = write(tmp_path / "notbz.tar.bz2", killmail)
     assert main([*base, "import", "--offline", str(misnamed)]) == 1

@@ -110,7 +110,7 @@ def test_other_hash_reject_stays_unresolved(
 def test_record_rejected_again_listed_first(
     db: Database, killmail: dict[str, Any], base: list[str], tmp_path: Path
 ) -> None:
-    """Rejects were listed by id while the list said newest first and showed
+    """Rejects were listed by id while the list was labelled newest first and showed
     each one's latest rejection, so a record rejected again stayed below
     newer ones with older times."""
     first = write(tmp_path / "first.jsonl", broken(killmail))

@@ -318,7 +318,7 @@ class Monitor:
 
         A poll that waits on a server that stopped responding gets a
         connection error, instead of keeping its thread until the server
-        answers.
+        responds.
         """
         with self._lock:
             self._subscribers.clear()

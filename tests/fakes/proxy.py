@@ -1,9 +1,9 @@
 """A TCP proxy on 127.0.0.1 in front of a PostgreSQL unix socket.
 
-Tests point the app at it to lose the server for real: ``stop()`` drops
-every connection, as a server that shuts down does, and clearing
-``flowing`` holds every byte while the sockets stay open, as a server or
-backend stopped with SIGSTOP does.
+Tests point the app at it to lose the server for real. ``stop()`` drops
+every connection, as a server that shuts down does. Clearing ``flowing``
+stops forwarding bytes while the sockets stay open, as a server or backend
+stopped with SIGSTOP does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ class PgProxy:
         self.socket_path = socket_path
         self.port = 0
         self.flowing = asyncio.Event()
-        """Cleared, the proxy forwards nothing and closes nothing."""
+        """Set while the proxy forwards bytes. Cleared, it forwards nothing
+        and closes nothing."""
         self.flowing.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()

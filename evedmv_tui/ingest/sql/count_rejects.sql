@@ -1,5 +1,5 @@
 -- Number of rejected records, of one import or of all, and how many of them
--- are resolved (the view reject_states says when).
+-- are resolved (the view reject_states defines when).
 SELECT count(*) AS total,
        count(*) FILTER (WHERE r.resolved) AS resolved
 FROM reject_states AS r

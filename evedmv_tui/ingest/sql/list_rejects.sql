@@ -1,6 +1,6 @@
 -- Rejected records, the most recently rejected first, of one import or of
 -- all, with every import that rejected each of them, oldest first, and
--- whether each is resolved (the view reject_states says when).
+-- whether each is resolved (the view reject_states defines when).
 -- %(resolved)s chooses: NULL for every reject, false or true for one kind;
 -- %(killmail_id)s, unless NULL, keeps the rejects of one killmail.
 WITH listed AS (

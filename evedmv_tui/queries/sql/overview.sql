@@ -11,7 +11,7 @@ SELECT
     (SELECT count(*) FROM types) AS types,
     (SELECT count(*) FROM prices) AS prices,
     (SELECT count(*) FROM names) AS names,
-    -- Unresolved rejects (the view reject_states says when a reject is
+    -- Unresolved rejects (the view reject_states defines when a reject is
     -- resolved).
     (SELECT count(*) FROM reject_states WHERE NOT resolved) AS rejects,
     (SELECT max(finished_at) FROM imports) AS last_import_at,
