@@ -18,8 +18,10 @@ from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from evedmv_tui.config import Settings
+from evedmv_tui.intel.pages import TopEntry
 from evedmv_tui.queries.overview import Overview
 from evedmv_tui.screens.home import describe_overview
+from evedmv_tui.widgets.intel_tables import TopListTable
 from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.plot import SeriesPlot, time_ticks, value_ticks
 from evedmv_tui.widgets.status import (
@@ -237,6 +239,36 @@ async def test_emptied_table_drops_wide_columns() -> None:
         assert [column.label.plain for column in table.ordered_columns] == [
             label for _, label in table.column_specs
         ]
+
+
+class TopListApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TopListTable("Alliance", id="tops")
+
+
+async def test_top_list_never_keeps_scroll_bars() -> None:
+    """Names cut for a wider table gave a table of auto height a horizontal
+    scroll bar; the vertical one that followed narrowed it further, and the
+    two stayed on with the counts cut off, even after the names were cut again.
+    """
+    entry = TopEntry(1, None, "The Remarkably Long Corporation", 120, 120)
+    app = TopListApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(TopListTable)
+        table.styles.width = 39
+        table.show([entry])
+        await pilot.pause()
+        # Rows as a show() for a 40-cell table would have cut them.
+        table.update_rows([(1, ["The Remarkably Long Cor…", 120, 120])])
+        for _ in range(3):
+            await pilot.pause()
+        table.show([entry])
+        for _ in range(3):
+            await pilot.pause()
+        assert not table.show_horizontal_scrollbar
+        assert not table.show_vertical_scrollbar
+        widths = [column.get_render_width(table) for column in table.ordered_columns]
+        assert sum(widths) <= table.scrollable_content_region.width == 39
 
 
 async def test_keyed_table_shows_markup_as_text() -> None:

@@ -24,13 +24,16 @@ class TopListTable(KeyedTable):
 
     ``labels`` gives a count column a header other than its title-cased name.
     Names are cut to the width that the count columns leave, so the counts
-    stay in view in a narrow table.
+    stay in view in a narrow table. It has no horizontal scroll bar: a table
+    of auto height that briefly needed one also got a vertical one, and the
+    two kept each other on, leaving a row of cells and the counts cut off.
     """
 
     DEFAULT_CSS = """
     TopListTable {
         height: auto;
         max-height: 12;
+        overflow-x: hidden;
     }
     """
 
