@@ -331,6 +331,9 @@ def test_normalize_matches_token_by_token() -> None:
         "-- comment\nSELECT a FROM t WHERE b = 'x''y' AND c IN ($1, $2)",
         "select \"Mixed\" , E'\\n' from T where id = %(Id)s;",
         "SELECT /* a */ 1e-3, .5, x1 FROM t",
+        # Prefix letters right after each kind of quoted part and after code.
+        "SELECT 'a'E'b', \"i\"n'c', $$d$$x'1f', /*e*/B'01', nameE'y' FROM t",
+        "SELECT 1e'x', %(e)s'y', $1N'z', --E\n'w'",
     ],
 )
 def test_normalize_edge_cases(text: str) -> None:
