@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import operator
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from psycopg import adapters, pq
 
 # NOTE: psycopg's row formatter is internal (psycopg 3.2 and 3.3 keep it in
@@ -150,9 +150,14 @@ def encoder(table: str) -> RowEncoder:
     return found
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class EncodedKillmail:
-    """A validated killmail whose rows are binary COPY bytes."""
+class EncodedKillmail(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """A validated killmail whose rows are binary COPY bytes.
+
+    A msgspec struct, so that reader processes send batches of them as one
+    MessagePack message (:func:`pack_killmails`) instead of pickling each
+    one. It holds no reference to another object that could form a cycle,
+    so the cyclic garbage collector need not track it.
+    """
 
     killmail_id: int
     killmail_time: dt.datetime
@@ -182,16 +187,29 @@ class EncodedKillmail:
         """Return the stored ESI body, read back from the encoded row."""
         return read_text_field(self.killmail_copy, ESI_BODY_FIELD)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Unpickling through the constructor is faster than through the
-        # field-by-field state that dataclasses generate for slots classes:
-        # 0.03 s against 0.07 s for 20,000 records in one measurement.
-        return (EncodedKillmail, _encoded_fields(self))
+
+_killmails_encoder = msgspec.msgpack.Encoder()
+_killmails_decoder = msgspec.msgpack.Decoder(list[EncodedKillmail])
 
 
-_encoded_fields = operator.attrgetter(
-    *(field.name for field in dataclasses.fields(EncodedKillmail))
-)
+def pack_killmails(records: Sequence[EncodedKillmail]) -> bytes:
+    """Return ``records`` as one MessagePack message.
+
+    Packing and unpacking the 17,047 killmails of one EVE Ref day archive,
+    in messages of 500, took 0.05 s and 0.03 s of CPU. Pickling them one by
+    one took 0.09 to 0.12 s and 0.07 to 0.14 s.
+    """
+    return _killmails_encoder.encode(records)
+
+
+def unpack_killmails(message: bytes) -> list[EncodedKillmail]:
+    """Return the records of a :func:`pack_killmails` message.
+
+    A ``killmail_time`` with another UTC offset comes back as the same
+    instant in UTC. PostgreSQL stores a ``timestamptz`` without its offset
+    too.
+    """
+    return _killmails_decoder.decode(message)
 
 
 def zkb_values(

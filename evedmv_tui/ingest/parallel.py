@@ -30,9 +30,15 @@ import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from evedmv_tui.ingest.encode import WritableRecord, prepare_document
+from evedmv_tui.ingest.encode import (
+    EncodedKillmail,
+    WritableRecord,
+    pack_killmails,
+    prepare_document,
+    unpack_killmails,
+)
 from evedmv_tui.ingest.sources import FileReader, InputError, UnreadableFile
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,34 @@ class ReadEvent:
     file), not at the start of a file of which nothing could be read (see
     :class:`~evedmv_tui.ingest.sources.UnreadableFile`)."""
     log_record: logging.LogRecord | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Records that are all encoded killmails, as every record of a valid
+        # file is, cross the process boundary as one MessagePack message.
+        records = self.records
+        if records and all(type(record) is EncodedKillmail for record in records):
+            packed = pack_killmails(cast(Sequence[EncodedKillmail], records))
+            args = (self.file_index, self.kind, packed, self.bytes_read)
+            return (_unpacked_event, args)
+        return (
+            ReadEvent,
+            (
+                self.file_index,
+                self.kind,
+                records,
+                self.bytes_read,
+                self.error,
+                self.damaged,
+                self.log_record,
+            ),
+        )
+
+
+def _unpacked_event(
+    file_index: int, kind: str, packed: bytes, bytes_read: int
+) -> ReadEvent:
+    """Return the event whose records :meth:`ReadEvent.__reduce__` packed."""
+    return ReadEvent(file_index, kind, unpack_killmails(packed), bytes_read)
 
 
 class _ChannelLogHandler(logging.handlers.QueueHandler):
