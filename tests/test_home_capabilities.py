@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg import sql
 from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens.home import HomeScreen
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import migrate
 
 MISSING = "pg_stat_statements is not installed in this database"
+MONITOR_ONLY = "monitor only, because no evedmv migration is applied"
+
+
+@pytest.fixture
+def bare_url(pg_cluster: PrivateCluster) -> Iterator[str]:
+    """URL of a new database without any evedmv table."""
+    name = f"bare_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 async def settle(pilot: Any, until: Any, rounds: int = 200) -> None:
@@ -45,3 +68,30 @@ async def test_reload_rereads_capabilities(settings: Settings, db_url: str) -> N
         assert "pg_stat_statements 1." in str(panel.render())
         assert app.capabilities is not None
         assert app.capabilities.pg_stat_statements
+
+
+async def test_reload_leaves_monitor_only_mode(
+    settings: Settings, bare_url: str
+) -> None:
+    """Pressing r after 'evedmv db migrate' in another shell ends monitor-only mode.
+
+    The schema was checked only when the dashboard connected, so Home kept
+    saying "monitor only" after the migration, while the other screens
+    already read the new tables.
+    """
+    app = EvedmvApp(dataclasses.replace(settings, dsn=bare_url, offline=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, HomeScreen))
+        panel = app.screen.query_one("#capabilities", Static)
+        await settle(pilot, lambda: MONITOR_ONLY in str(panel.render()))
+
+        with Database(bare_url, min_size=1, max_size=1) as other_shell:
+            migrate(other_shell)
+        await pilot.press("r")
+        overview = app.screen.query_one("#overview", Static)
+        await settle(pilot, lambda: "No static data yet" in str(overview.render()))
+        await settle(pilot, lambda: MONITOR_ONLY not in str(panel.render()))
+        assert app.db is not None
+        assert app.db.schema_problem is None
+        assert app.capabilities is not None
+        assert not any(MONITOR_ONLY in w for w in app.capabilities.warnings)

@@ -17,6 +17,8 @@ from evedmv_tui.queries.overview import Overview, load_overview
 from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.screens.help import describe_destination
 from evedmv_tui.store.connect import Capabilities, check_capabilities
+from evedmv_tui.store.db import Database
+from evedmv_tui.store.migrate import schema_problem
 from evedmv_tui.widgets.text import format_count
 
 
@@ -75,6 +77,18 @@ def describe_capabilities(capabilities: Capabilities | None) -> str:
         lines.append(f"pg_stat_statements {capabilities.pg_stat_statements}")
     lines += [f"- {warning}" for warning in capabilities.warnings]
     return "\n".join(lines)
+
+
+def recheck_capabilities(db: Database) -> Capabilities:
+    """Read the server's capabilities, first re-checking a missing schema.
+
+    A database opened in monitor-only mode keeps ``db.schema_problem`` until
+    this check finds the migrations applied ('evedmv db migrate' run in
+    another shell), which clears it for every screen sharing ``db``.
+    """
+    if db.schema_problem is not None:
+        db.schema_problem = schema_problem(db)
+    return check_capabilities(db)
 
 
 class DataColumn(VerticalScroll):
@@ -143,10 +157,11 @@ class HomeScreen(DashboardScreen):
             describe_capabilities(self.evedmv_app.capabilities)
         )
         # A setup problem fixed while the dashboard runs (CREATE EXTENSION, a
-        # restart that preloads the library) leaves the pool connected, so
-        # the capabilities read at connection time would stay stale.
+        # restart that preloads the library, 'evedmv db migrate') leaves the
+        # pool connected, so the capabilities read at connection time would
+        # stay stale.
         self.run_query(
-            check_capabilities,
+            recheck_capabilities,
             then=self.show_capabilities,
             name="home.capabilities",
             group="capabilities",
