@@ -1,0 +1,87 @@
+"""EXPLAIN ANALYZE from the Performance screen that runs into its timeout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+
+from evedmv_tui.app import EvedmvApp
+from evedmv_tui.config import Settings
+from evedmv_tui.monitor import explain
+from evedmv_tui.screens.performance import ExplainJob, _stopped_by_timeout
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, TextScreen
+from tests.test_performance_screen import (
+    OWN_SCREENS,
+    _run_ignoring_errors,
+    fast,
+    open_live,
+    table,
+    wait_for,
+)
+
+RUNNING = "SELECT pg_sleep(600) AS analyze_timeout"
+
+
+async def test_analyze_timeout_names_timeout(
+    settings: Settings, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EXPLAIN ANALYZE stopped by its statement timeout is reported as one.
+
+    The dialog used to say that the server rejected the EXPLAIN and offered
+    a plain EXPLAIN to run by hand, as if the statement were invalid.
+    """
+    monkeypatch.setattr(explain, "EXPLAIN_TIMEOUT_MS", 500)
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    sleeper = psycopg.connect(db_url, autocommit=True)
+    pid = sleeper.info.backend_pid
+    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, RUNNING))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_live(pilot)
+            thread.start()
+            await wait_for(
+                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+            )
+            await pilot.press("2")
+            activity = table(screen, "#activity")
+            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await pilot.press("A")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+            failure: Any = app.screen
+            assert failure.title_text == "Cannot explain"
+            assert failure.body.startswith(
+                "EXPLAIN ANALYZE runs the statement, and the 0.5 s statement"
+                " timeout stopped it before it finished"
+            )
+            assert "rejected" not in failure.body
+            assert "Press e for the plan without ANALYZE" in failure.body
+            assert "SET LOCAL statement_timeout = '30min';" in failure.body
+            assert f"\nEXPLAIN ANALYZE {RUNNING};\nROLLBACK;" in failure.body
+            assert "parameter values" not in failure.body
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        thread.join(10)
+        sleeper.close()
+
+
+def test_early_cancel_is_not_timeout() -> None:
+    """A cancel from another session before the timeout is not called a timeout."""
+    job = ExplainJob(RUNNING, True, dt.datetime.now())
+    try:
+        try:
+            raise psycopg.errors.QueryCanceled(
+                "canceling statement due to user request"
+            )
+        except psycopg.Error:
+            raise explain.ExplainError("canceling statement") from None
+    except explain.ExplainError as error:
+        assert not _stopped_by_timeout(job, error)
+        late = ExplainJob(RUNNING, True, dt.datetime.now() - dt.timedelta(minutes=1))
+        assert _stopped_by_timeout(late, error)
