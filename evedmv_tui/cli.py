@@ -156,6 +156,15 @@ def check_dsn(dsn: str | None) -> None:
         ) from None
 
 
+def conninfo_of(settings: Settings) -> str:
+    """Return the DSN of the database that commands use, starting nothing."""
+    if settings.dsn:
+        return settings.dsn
+    from evedmv_tui.store.cluster import PrivateCluster
+
+    return PrivateCluster(settings.data_dir).url()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -193,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             WRITING_COMMAND,
             connection_lost,
             is_connection_failure,
+            permission_denied,
         )
 
         writing = WRITING_COMMAND.set(writes_database(handler))
@@ -207,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             log.debug("connection failed", exc_info=True)
             raise connection_lost(exc, settings) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # For example, a --dsn role that may read the tables but not write them.
+            log.debug("permission denied", exc_info=True)
+            raise permission_denied(exc, conninfo_of(settings)) from None
         finally:
             WRITING_COMMAND.reset(writing)
     except EvedmvError as exc:

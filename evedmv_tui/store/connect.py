@@ -6,6 +6,7 @@ import contextvars
 import dataclasses
 import logging
 import re
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -182,6 +183,105 @@ def connection_lost(
             " command again, which starts the cluster if it stopped"
         )
     return DatabaseUnavailable("PostgreSQL connection failed", first_line(error), hint)
+
+
+OWNER_RUN_HINT = (
+    "run the command as the role that owns the evedmv tables, the one that"
+    " applied the migrations"
+)
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+"""The privileges on a table that the app's commands use."""
+SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
+_DENIED = re.compile(
+    r"^(?:(permission denied for)|must be owner of)"
+    r" (table|view|materialized view|sequence) (.+)$"
+)
+"""PostgreSQL's messages for a missing privilege on a relation, and for a
+statement that only the relation's owner may run. They match in English,
+the default ``lc_messages``. In other languages the error keeps the
+server's message as it is."""
+
+
+def permission_denied(
+    error: psycopg.errors.InsufficientPrivilege, conninfo: str
+) -> DatabaseUnavailable:
+    """Return the error for a statement that the connected role may not run.
+
+    It connects to ``conninfo`` again to look up the role, its missing
+    privileges and the owner of the relation that the server's message
+    names. When that fails, the error keeps the server's message.
+    """
+    try:
+        with psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=SETUP_CONNECT_TIMEOUT
+        ) as conn:
+            return describe_denial(conn, error)
+    except psycopg.Error:
+        log.debug("cannot look up the missing privilege", exc_info=True)
+        return DatabaseUnavailable(
+            "permission denied",
+            f"the server denied a statement: {first_line(error)}",
+            OWNER_RUN_HINT,
+        )
+
+
+def describe_denial(
+    conn: psycopg.Connection[Any], error: psycopg.errors.InsufficientPrivilege
+) -> DatabaseUnavailable:
+    """Return the error for ``error``, naming the role, privilege and relation.
+
+    ``conn`` connects as the role that the server denied, in a session
+    without a failed transaction.
+    """
+    text = error.diag.message_primary or first_line(error)
+    match = _DENIED.match(text)
+    found = conn.execute("SELECT quote_ident(current_user)").fetchone()
+    assert found is not None
+    role = found[0]
+    if match is None:
+        return DatabaseUnavailable(
+            "permission denied", f"role {role}: {text}", OWNER_RUN_HINT
+        )
+    denied, kind, name = match.groups()
+    sequence = kind == "sequence"
+    candidates = list(SEQUENCE_PRIVILEGES if sequence else TABLE_PRIVILEGES)
+    check = "has_sequence_privilege" if sequence else "has_table_privilege"
+    row = conn.execute(
+        sql.SQL(
+            "SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(c.relowner)),"
+            " ARRAY(SELECT p FROM unnest(%s::text[]) WITH ORDINALITY AS u(p, i)"
+            "  WHERE NOT {}(c.oid, p) ORDER BY i)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.oid = to_regclass(quote_ident(%s))"
+        ).format(sql.Identifier(check)),
+        (candidates, name),
+    ).fetchone()
+    if row is None:
+        return DatabaseUnavailable(
+            "permission denied", f"role {role}: {text}", OWNER_RUN_HINT
+        )
+    schema, owner, missing = row
+    run_as_owner = f"run the command as role {owner}, which owns {kind} {name}"
+    if not denied:
+        return DatabaseUnavailable(
+            "permission denied",
+            f"role {role} does not own {kind} {name}, and only its owner"
+            " may change its definition",
+            run_as_owner,
+        )
+    lacks = ", ".join(missing) if missing else "a privilege"
+    grants = (
+        f"GRANT {', '.join(TABLE_PRIVILEGES)} ON ALL TABLES IN SCHEMA {schema}"
+        f" TO {role}; GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON ALL"
+        f" SEQUENCES IN SCHEMA {schema} TO {role}"
+    )
+    return DatabaseUnavailable(
+        "permission denied",
+        f"role {role} lacks {lacks} on {kind} {name}",
+        f"{run_as_owner}, or as {owner} run: {grants}. Importing killmails"
+        " of a month not stored yet needs the owner in any case, because it"
+        " creates partitions",
+    )
 
 
 def check_capabilities(db: Database) -> Capabilities:
