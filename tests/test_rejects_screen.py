@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -9,10 +10,16 @@ from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cli import main
+from evedmv_tui.commands.ingest import describe_reject as cli_line
 from evedmv_tui.config import Settings
 from evedmv_tui.ingest.rejects import RejectRow
 from evedmv_tui.screens import DatabaseConnected
-from evedmv_tui.screens.rejects import RejectsScreen, clip_start, reject_cells
+from evedmv_tui.screens.rejects import (
+    RejectsScreen,
+    clip_start,
+    describe_reject,
+    reject_cells,
+)
 from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
@@ -148,3 +155,59 @@ async def test_long_reason_shown_whole(
         assert table.virtual_size.width <= table.size.width
         await pilot.press("tab")
         assert app.focused is screen.query_one("#rejects-detail")
+
+
+async def test_reason_takes_width_left(
+    settings: Settings, db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """The reason was cut to leave room for the widest file, position and
+    field, so at 80 columns 18 of them stayed empty; the field showed as
+    ``$.attackers`` where 'evedmv rejects list' prints "field attackers"."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"killmail_id": 6, "killmail_time": "2025-01-01T00:00:00Z",'
+        ' "solar_system_id": 30000142,'
+        ' "victim": {"ship_type_id": 670, "damage_taken": 1}, "attackers": 5}\n'
+    )
+    base = ["--dsn", db_url, "--data-dir", str(tmp_path)]
+    assert main([*base, "import", "--offline", str(bad)]) == 1
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(120, 24)) as pilot:
+        screen = await open_rejects(app, pilot)
+        table = screen.query_one(KeyedTable)
+        assert table.virtual_size.width <= table.size.width
+
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: table.size.width == 80)
+        await until(pilot, lambda: table.virtual_size.width <= table.size.width)
+        # Two columns stay free for the vertical scroll bar.
+        assert table.size.width - table.virtual_size.width == 2
+        cells = [str(cell) for cell in table.get_row_at(0)]
+        assert cells[3] == "attackers"
+        assert cells[4].startswith("attackers is an integer (5)")
+        assert cells[4].endswith("\N{HORIZONTAL ELLIPSIS}")
+        detail = text_of(screen, "#rejects-detail-text")
+        assert "line 1 | killmail 6 | field attackers" in detail
+        assert "$." not in detail
+
+
+def test_field_labels_match_cli() -> None:
+    """The screen names fields as 'evedmv rejects list' does."""
+    row = RejectRow(
+        1,
+        2,
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        "f.jsonl",
+        "line 1",
+        5,
+        "$",
+        "bad",
+        "{}",
+    )
+    assert reject_cells(row)[3] == "whole record"
+    nested = dataclasses.replace(row, field="$.victim.ship_type_id")
+    assert reject_cells(nested)[3] == "victim.ship_t\N{HORIZONTAL ELLIPSIS}"
+    assert "field victim.ship_type_id" in describe_reject(nested)
+    assert "field victim.ship_type_id" in cli_line(nested)
+    assert "whole record" in describe_reject(row)
+    assert "whole record" in cli_line(row)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,7 +36,8 @@ RAW_CHARACTERS = 2000
 PATH_CHARACTERS = 50
 """Characters of the file's path that the detail shows, ending with its name."""
 FIXED_WIDTHS = (11, 16, 12, 14)
-"""Widths of the columns before the reason: time, file, position, field."""
+"""Maximum widths of the columns before the reason: time, file, position,
+field. Each column is only as wide as its longest cell or its label."""
 MIN_REASON_WIDTH = 12
 COLUMNS = (
     ("rejected", "Rejected UTC"),
@@ -101,6 +104,15 @@ def describe_summary(rejects: RejectList) -> str:
     return text
 
 
+def field_name(field: str) -> str:
+    """Name a stored field path as ``evedmv rejects list`` does.
+
+    The path ``$.victim.ship_type_id`` becomes ``victim.ship_type_id``, and
+    ``$``, a problem with the record as a whole, "whole record".
+    """
+    return "whole record" if field == "$" else field.removeprefix("$.")
+
+
 def describe_reject(row: RejectRow) -> str:
     """Return the selected reject in full, one fact per line, as plain text."""
     imports = ", ".join(str(i) for i in row.import_ids) or "none (a price file)"
@@ -108,7 +120,8 @@ def describe_reject(row: RejectRow) -> str:
     if row.killmail_id is not None:
         where.append(f"killmail {row.killmail_id}")
     if row.field:
-        where.append(f"field {row.field}")
+        name = field_name(row.field)
+        where.append(name if row.field == "$" else f"field {name}")
     raw = one_line(row.raw)
     return "\n".join(
         [
@@ -121,26 +134,43 @@ def describe_reject(row: RejectRow) -> str:
     )
 
 
-def reason_width(table_width: int) -> int:
+def fixed_cells(row: RejectRow) -> list[str]:
+    """Return the cells of ``row`` before the reason, each cut to its maximum."""
+    time_width, file_width, where_width, field_width = FIXED_WIDTHS
+    field = field_name(row.field) if row.field else "-"
+    return [
+        f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}"[:time_width],
+        truncate(file_name(row.source_file), file_width),
+        truncate(one_line(row.position), where_width),
+        truncate(field, field_width),
+    ]
+
+
+def fixed_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """Return the widths DataTable gives the columns before the reason.
+
+    A column is as wide as its widest cell in ``rows`` or its label.
+    """
+    return [
+        max([cell_len(label), *(cell_len(cells[index]) for cells in rows)])
+        for index, (_, label) in enumerate(COLUMNS[: len(FIXED_WIDTHS)])
+    ]
+
+
+def reason_width(table_width: int, widths: Sequence[int] = FIXED_WIDTHS) -> int:
     """Return the width the reason may take so that the table fits.
 
-    Every column takes one space of padding on each side, as DataTable
-    draws it, and the vertical scrollbar two columns.
+    ``widths`` are those of the columns before the reason. Every column
+    takes one space of padding on each side, as DataTable draws it, and
+    the vertical scrollbar two columns.
     """
-    used = sum(FIXED_WIDTHS) + 2 * (len(FIXED_WIDTHS) + 1) + 2
+    used = sum(widths) + 2 * (len(widths) + 1) + 2
     return max(MIN_REASON_WIDTH, table_width - used)
 
 
 def reject_cells(row: RejectRow, reason: int = 40) -> list[str]:
     """Return the table's cells of ``row``, the reason cut to ``reason`` characters."""
-    time_width, file_width, where_width, field_width = FIXED_WIDTHS
-    return [
-        f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}"[:time_width],
-        truncate(file_name(row.source_file), file_width),
-        truncate(one_line(row.position), where_width),
-        truncate(row.field or "-", field_width),
-        truncate(one_line(row.reason), reason),
-    ]
+    return [*fixed_cells(row), truncate(one_line(row.reason), reason)]
 
 
 class RejectsScreen(DashboardScreen):
@@ -201,10 +231,15 @@ class RejectsScreen(DashboardScreen):
     def _fill_table(self) -> None:
         assert self.rejects is not None
         table = self.query_one(KeyedTable)
-        width = reason_width(table.size.width or self.app.size.width)
-        table.update_rows(
-            (row.reject_id, reject_cells(row, width)) for row in self.rejects.rows
-        )
+        rows = self.rejects.rows
+        fixed = [fixed_cells(row) for row in rows]
+        widths = fixed_widths(fixed)
+        width = reason_width(table.size.width or self.app.size.width, widths)
+        cells = [
+            (str(row.reject_id), [*before, truncate(one_line(row.reason), width)])
+            for row, before in zip(rows, fixed, strict=True)
+        ]
+        table.update_rows(cells)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_selected()
