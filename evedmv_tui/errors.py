@@ -36,3 +36,41 @@ class ClusterError(EvedmvError):
 
 class DatabaseUnavailable(EvedmvError):
     """The database cannot be reached, or lacks an extension or privilege."""
+
+
+class PermissionDenied(DatabaseUnavailable):
+    """The connected role lacks a privilege that a statement needs."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str,
+        *,
+        role: str | None = None,
+        relation: str | None = None,
+        owner: str | None = None,
+        privileges: tuple[str, ...] = (),
+        grants: str | None = None,
+    ) -> None:
+        super().__init__("permission denied", message, hint)
+        self.role = role
+        self.relation = relation
+        """The denied table or sequence with its kind: ``table watch_profiles``."""
+        self.owner = owner
+        """The role that owns ``relation``."""
+        self.privileges = privileges
+        """The privileges on ``relation`` that ``role`` lacks."""
+        self.grants = grants
+        """GRANT statements that ``owner`` can run to let ``role`` change rows."""
+
+    def with_hint(self, hint: str) -> PermissionDenied:
+        """Return a copy of this error with ``hint`` in place of its hint."""
+        return PermissionDenied(
+            self.message,
+            hint,
+            role=self.role,
+            relation=self.relation,
+            owner=self.owner,
+            privileges=self.privileges,
+            grants=self.grants,
+        )

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import psycopg
@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from evedmv_tui.commands.arguments import isk_amount
-from evedmv_tui.errors import EvedmvError
+from evedmv_tui.errors import EvedmvError, PermissionDenied
 from evedmv_tui.intel import watch
 from evedmv_tui.intel.watch import (
     NAME_FIELDS,
@@ -35,6 +35,7 @@ from evedmv_tui.intel.watch import (
     WatchProfile,
 )
 from evedmv_tui.screens import DashboardScreen
+from evedmv_tui.store.connect import pooled_permission_denied
 from evedmv_tui.store.db import Database, first_line
 from evedmv_tui.widgets.ordered_input import OrderedInput
 from evedmv_tui.widgets.status import KeyFooter
@@ -477,12 +478,59 @@ def load_watch_data(db: Database, profile_name: str | None) -> WatchData:
     return WatchData(profiles, matches)
 
 
-def save_profile(db: Database, original: str | None, spec: ProfileSpec) -> str:
-    if original is None:
-        watch.create_profile(db, spec)
-    else:
-        watch.update_profile(db, original, spec)
+def save_profile(
+    db: Database, original: str | None, spec: ProfileSpec
+) -> str | PermissionDenied:
+    """Store ``spec`` and return its name, or the error if the role may not write.
+
+    A denied write is returned rather than raised, because the app's failure
+    handler would also show it as a notification over the form.
+    """
+    try:
+        if original is None:
+            watch.create_profile(db, spec)
+        else:
+            watch.update_profile(db, original, spec)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        return pooled_permission_denied(db, exc)
     return spec.name
+
+
+def change_profiles(
+    db: Database, change: Callable[..., list[str]], *args: object
+) -> list[str]:
+    """Run ``change(db, *args)``; a denied write raises :class:`PermissionDenied`."""
+    try:
+        return change(db, *args)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        error = pooled_permission_denied(db, exc)
+        raise error.with_hint(dashboard_hint(error)) from None
+
+
+def dashboard_hint(error: PermissionDenied) -> str:
+    """Return the fix for a denied write, for a user of the dashboard.
+
+    The command's hint speaks of running the command and of importing
+    killmails, which the watch screen does not do.
+    """
+    if error.owner is None or error.grants is None:
+        return error.hint or ""
+    return (
+        f"open the dashboard as role {error.owner}, or as {error.owner} run:"
+        f" {error.grants}"
+    )
+
+
+def denied_text(error: PermissionDenied) -> str:
+    """Return what the form shows when the role may not write the profiles."""
+    hint = dashboard_hint(error)
+    if error.grants is None or not error.privileges:
+        return f"Not saved: {error.message}. Hint: {hint}."
+    return (
+        f"Not saved: role {error.role} may not write {error.relation}, because"
+        f" it lacks {', '.join(error.privileges)}. {hint[0].upper()}{hint[1:]}."
+        " Then press Enter to save again."
+    )
 
 
 @dataclasses.dataclass
@@ -655,7 +703,7 @@ class WatchScreen(DashboardScreen):
             save_profile,
             original,
             spec,
-            then=self._saved,
+            then=lambda result: self._saved(original, spec, result),
             group="write",
             on_error=lambda error: self._save_failed(original, spec, error),
         )
@@ -667,6 +715,9 @@ class WatchScreen(DashboardScreen):
         from evedmv_tui.app import is_connection_error
 
         message = getattr(error, "message", None) or first_line(error)
+        if isinstance(error, PermissionDenied):
+            self._reopen_form(original, spec, denied_text(error))
+            return
         if isinstance(error, WatchError):
             advice = "Correct it and press Enter to save."
             if error.hint and error.hint not in error.message:
@@ -680,17 +731,21 @@ class WatchScreen(DashboardScreen):
             # Waiting for a connection would not help: the server refused
             # these values.
             advice = "Correct the fields and press Enter to save again."
+        self._reopen_form(original, spec, f"Not saved: {message}. {advice}")
+
+    def _reopen_form(self, original: str | None, spec: ProfileSpec, error: str) -> None:
         self.app.push_screen(
-            ProfileForm(
-                spec,
-                editing=original is not None,
-                error=f"Not saved: {message}. {advice}",
-            ),
+            ProfileForm(spec, editing=original is not None, error=error),
             lambda retry: self._save(original, retry),
         )
 
-    def _saved(self, name: str) -> None:
-        self.notify(f"Saved watch profile {name}.", markup=False)
+    def _saved(
+        self, original: str | None, spec: ProfileSpec, result: str | PermissionDenied
+    ) -> None:
+        if isinstance(result, PermissionDenied):
+            self._save_failed(original, spec, result)
+            return
+        self.notify(f"Saved watch profile {result}.", markup=False)
         self.load_data()
 
     def action_mark(self) -> None:
@@ -709,7 +764,12 @@ class WatchScreen(DashboardScreen):
         first = self._profile(targets[0])
         enable = first is not None and not first.enabled
         self.run_query(
-            watch.set_enabled, targets, enable, then=self._changed, group="write"
+            change_profiles,
+            watch.set_enabled,
+            targets,
+            enable,
+            then=self._changed,
+            group="write",
         )
 
     def action_delete(self) -> None:
@@ -732,7 +792,11 @@ class WatchScreen(DashboardScreen):
         self.confirm_delete = ()
         self.marked.clear()
         self.run_query(
-            watch.delete_profiles, list(targets), then=self._changed, group="write"
+            change_profiles,
+            watch.delete_profiles,
+            list(targets),
+            then=self._changed,
+            group="write",
         )
 
     def _changed(self, names: list[str]) -> None:

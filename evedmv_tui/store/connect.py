@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from evedmv_tui.config import Settings
-from evedmv_tui.errors import DatabaseUnavailable
+from evedmv_tui.errors import DatabaseUnavailable, PermissionDenied
 from evedmv_tui.store.cluster import DATABASE, PrivateCluster
 from evedmv_tui.store.db import APPLICATION_NAME, Database, first_line, redact
 from evedmv_tui.store.migrate import migrate, schema_problem
@@ -204,7 +204,7 @@ server's message as it is."""
 
 def permission_denied(
     error: psycopg.errors.InsufficientPrivilege, conninfo: str
-) -> DatabaseUnavailable:
+) -> PermissionDenied:
     """Return the error for a statement that the connected role may not run.
 
     It connects to ``conninfo`` again to look up the role, its missing
@@ -218,16 +218,31 @@ def permission_denied(
             return describe_denial(conn, error)
     except psycopg.Error:
         log.debug("cannot look up the missing privilege", exc_info=True)
-        return DatabaseUnavailable(
-            "permission denied",
-            f"the server denied a statement: {first_line(error)}",
-            OWNER_RUN_HINT,
-        )
+        return unexplained_denial(error)
+
+
+def pooled_permission_denied(
+    db: Database, error: psycopg.errors.InsufficientPrivilege
+) -> PermissionDenied:
+    """Return :func:`permission_denied`'s error, looked up on a pooled connection."""
+    try:
+        with db.connection() as conn:
+            return describe_denial(conn, error)
+    except (psycopg.Error, DatabaseUnavailable):
+        log.debug("cannot look up the missing privilege", exc_info=True)
+        return unexplained_denial(error)
+
+
+def unexplained_denial(error: psycopg.errors.InsufficientPrivilege) -> PermissionDenied:
+    """Return the error for a denied statement whose details are unknown."""
+    return PermissionDenied(
+        f"the server denied a statement: {first_line(error)}", OWNER_RUN_HINT
+    )
 
 
 def describe_denial(
     conn: psycopg.Connection[Any], error: psycopg.errors.InsufficientPrivilege
-) -> DatabaseUnavailable:
+) -> PermissionDenied:
     """Return the error for ``error``, naming the role, privilege and relation.
 
     ``conn`` connects as the role that the server denied, in a session
@@ -239,9 +254,7 @@ def describe_denial(
     assert found is not None
     role = found[0]
     if match is None:
-        return DatabaseUnavailable(
-            "permission denied", f"role {role}: {text}", OWNER_RUN_HINT
-        )
+        return PermissionDenied(f"role {role}: {text}", OWNER_RUN_HINT, role=role)
     denied, kind, name = match.groups()
     sequence = kind == "sequence"
     candidates = list(SEQUENCE_PRIVILEGES if sequence else TABLE_PRIVILEGES)
@@ -257,17 +270,18 @@ def describe_denial(
         (candidates, name),
     ).fetchone()
     if row is None:
-        return DatabaseUnavailable(
-            "permission denied", f"role {role}: {text}", OWNER_RUN_HINT
-        )
+        return PermissionDenied(f"role {role}: {text}", OWNER_RUN_HINT, role=role)
     schema, owner, missing = row
-    run_as_owner = f"run the command as role {owner}, which owns {kind} {name}"
+    relation = f"{kind} {name}"
+    run_as_owner = f"run the command as role {owner}, which owns {relation}"
     if not denied:
-        return DatabaseUnavailable(
-            "permission denied",
-            f"role {role} does not own {kind} {name}, and only its owner"
+        return PermissionDenied(
+            f"role {role} does not own {relation}, and only its owner"
             " may change its definition",
             run_as_owner,
+            role=role,
+            relation=relation,
+            owner=owner,
         )
     lacks = ", ".join(missing) if missing else "a privilege"
     grants = (
@@ -275,12 +289,16 @@ def describe_denial(
         f" TO {role}; GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON ALL"
         f" SEQUENCES IN SCHEMA {schema} TO {role}"
     )
-    return DatabaseUnavailable(
-        "permission denied",
-        f"role {role} lacks {lacks} on {kind} {name}",
+    return PermissionDenied(
+        f"role {role} lacks {lacks} on {relation}",
         f"{run_as_owner}, or as {owner} run: {grants}. Importing killmails"
         " of a month not stored yet needs the owner in any case, because it"
         " creates partitions",
+        role=role,
+        relation=relation,
+        owner=owner,
+        privileges=tuple(missing),
+        grants=grants,
     )
 
 
