@@ -25,13 +25,16 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from evedmv_tui.monitor.regressions import (
+    RULES,
     TREND_SUFFIX,
     Alert,
     AlertService,
+    Rule,
     Severity,
     baseline_name,
     describe,
     format_value,
+    rule_for,
     severity_text,
 )
 from evedmv_tui.monitor.samples import Sample
@@ -318,11 +321,37 @@ def alert_state(alert: Alert, now: float) -> str:
     return "open"
 
 
-def accept_question(alert: Alert) -> tuple[str, str, float | None]:
+def alert_threshold(rule: Rule, level: float) -> float | None:
+    """Return the first value that deviates enough from an accepted ``level``.
+
+    This mirrors the detector's deviation size and minimum change
+    (``RegressionDetector._measure`` and ``_observe_level``): a value must
+    reach the rule's low tier and differ by ``min_delta``. The detector also
+    needs the value 3 standard deviations off and 3 deviating polls of 4, so
+    an alert can open later than this value, never sooner. None for a rule
+    whose direction is ``both``, which ignores an accepted level.
+    """
+    low = rule.tiers[0]
+    if rule.direction == "up" and rule.measure == "ratio":
+        rise = low * max(level, rule.sigma_floor, rule.ratio_floor)
+        return max(rise, level + rule.min_delta, rule.min_value)
+    if rule.direction == "up":
+        return max(level + max(low, rule.min_delta), rule.min_value)
+    if rule.direction == "down" and rule.measure == "ratio":
+        return min(level / low, level - rule.min_delta)
+    if rule.direction == "down":
+        return level - max(low, rule.min_delta)
+    return None
+
+
+def accept_question(
+    alert: Alert, rules: Sequence[Rule] = RULES
+) -> tuple[str, str, float | None]:
     """Return the question, warning and level of accepting ``alert`` as normal.
 
     A level alert accepts its latest value, the one the question names, as
-    the baseline. A trend alert has no level: accepting it only clears it.
+    the baseline. The warning names the value below which the key does not
+    alert. A trend alert has no level: accepting it only clears it.
     """
     if alert.kind == "trend":
         source = alert.key.removesuffix(TREND_SUFFIX)
@@ -332,12 +361,18 @@ def accept_question(alert: Alert) -> tuple[str, str, float | None]:
             None,
         )
     level = format_value(alert.key, alert.value)
-    return (
-        f"Accept {level} as the normal level of {alert.key}?",
-        f"Values up to {level} will not alert for this key until"
-        f" 'evedmv baseline reset {alert.key}'.",
-        alert.value,
-    )
+    rule = rule_for(alert.key, rules)
+    threshold = alert_threshold(rule, alert.value)
+    until = f"until 'evedmv baseline reset {alert.key}'"
+    if threshold is None:
+        warning = f"The key's baseline becomes {level} {until}."
+    else:
+        bound = format_value(alert.key, threshold)
+        if rule.direction == "up" and threshold == rule.tiers[0] * alert.value:
+            bound += f" ({rule.tiers[0]:g} times this level)"
+        side = "below" if rule.direction == "up" else "above"
+        warning = f"Values {side} {bound} will not alert for this key {until}."
+    return (f"Accept {level} as the normal level of {alert.key}?", warning, alert.value)
 
 
 def cleared_by_accept(alert: Alert, events: Sequence[AlertEvent]) -> bool:
@@ -603,7 +638,8 @@ class AlertsScreen(DashboardScreen):
         if alert is None or center is None or alert.cleared_at is not None:
             self.app.notify("Select an open alert first.", severity="warning")
             return
-        question, warning, level = accept_question(alert)
+        rules = center.service.detector.config.rules
+        question, warning, level = accept_question(alert, rules)
 
         def answered(yes: bool | None) -> None:
             if yes:
