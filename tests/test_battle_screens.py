@@ -643,7 +643,7 @@ def test_parse_filter() -> None:
         ("region=The Forge", "write a space in a name as _"),
         (
             "since=2025-01-02 until=2025-01-01",
-            "since=2025-01-02T00:00 is not before until=2025-01-01T00:00",
+            "since=2025-01-02T00:00Z is not before until=2025-01-01T00:00Z",
         ),
     ],
 )
@@ -993,7 +993,7 @@ def test_composition_splits_sides_that_do_not_fit() -> None:
 def test_filter_shown_in_the_words_that_set_it() -> None:
     text = "system=New_Caldari kills=20 isk=1e9 since=2021-11-27T18:00"
     assert describe_filter(parse_filter(text)) == (
-        "since=2021-11-27T18:00 system=New_Caldari kills=20 isk=1.00b"
+        "since=2021-11-27T18:00Z system=New_Caldari kills=20 isk=1.00b"
     )
     assert describe_filter(parse_filter("")) == ""
 
@@ -1046,7 +1046,7 @@ async def test_empty_list_says_why(battles_db: Database, settings: Settings) -> 
         await settle(pilot)
         summary = str(app.screen.query_one("#battles-summary").render())
         assert (
-            f"the latest battle ended {latest:%Y-%m-%d %H:%M}:"
+            f"the latest battle ended {latest:%Y-%m-%d %H:%M} UTC:"
             " press f to look further back"
         ) in summary
 
@@ -1157,7 +1157,7 @@ async def test_long_filter_shown_whole(
 ) -> None:
     """A filter longer than the summary line wraps instead of being cut."""
     text = (
-        "since=2021-11-27T00:00 until=2021-11-28T00:00 region=The_Forge"
+        "since=2021-11-27T00:00Z until=2021-11-28T00:00Z region=The_Forge"
         " kills=10 pilots=5"
     )
     app = EvedmvApp(settings)

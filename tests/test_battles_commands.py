@@ -265,7 +265,7 @@ def test_list_refuses_empty_time_range(
     command = ["--dsn", fought, "battles", "list"]
     assert main([*command, "--since", "2025-01-02", "--until", "2025-01-01"]) == 2
     error = capsys.readouterr().err
-    assert "--since 2025-01-02T00:00 is not before --until 2025-01-01T00:00" in error
+    assert "--since 2025-01-02T00:00Z is not before --until 2025-01-01T00:00Z" in error
     with pytest.raises(ValueError, match="kills is given twice"):
         parse_filter("kills=20 kills=30")
 

@@ -205,7 +205,8 @@ def _time(path: Path, document: dict[str, Any], field: str) -> dt.datetime:
             f"has {raw!r}, expected a time from {EARLIEST_START:%Y-%m-%d} to"
             f" {LATEST_END:%Y-%m-%d}",
         )
-    return moment
+    # Messages and saved recipes then show the window in UTC, as reports do.
+    return moment.astimezone(dt.UTC)
 
 
 def _id(path: Path, field: str, value: object) -> int:

@@ -113,7 +113,11 @@ def id_list(text: str) -> tuple[int, ...]:
 
 
 def parse_time(text: str) -> dt.datetime:
-    """Parse an ISO 8601 time (UTC when no zone is given) or an age like ``6h``."""
+    """Parse an ISO 8601 time or an age like ``6h`` into a UTC time.
+
+    A time without a zone is UTC. A time with a UTC offset is converted to
+    UTC, so messages that echo it show the time the filter uses.
+    """
     match = _RELATIVE.match(text.strip())
     if match:
         try:
@@ -131,4 +135,24 @@ def parse_time(text: str) -> dt.datetime:
             f"invalid time {text!r}: give ISO 8601 (2021-11-27T18:00) or an age"
             " such as 30m, 6h, 2d or 1w"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: in UTC it falls outside the years 1 to 9999"
+        ) from None
+
+
+def utc_minute(moment: dt.datetime, *, iso: bool = False) -> str:
+    """Return ``moment`` in UTC to the minute, marked as UTC.
+
+    The text reads ``2021-11-29 18:00 UTC``, or with ``iso`` is ISO 8601
+    (``2021-11-29T18:00Z``), which :func:`parse_time` reads back as the same
+    minute.
+    """
+    utc = moment.astimezone(dt.UTC)
+    if iso:
+        return f"{utc:%Y-%m-%dT%H:%M}Z"
+    return f"{utc:%Y-%m-%d %H:%M} UTC"

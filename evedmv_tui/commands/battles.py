@@ -36,6 +36,7 @@ from evedmv_tui.commands.arguments import (
     BIGINT_MAX,
     isk_amount,
     parse_time,
+    utc_minute,
     whole,
 )
 from evedmv_tui.commands.helptext import examples
@@ -328,8 +329,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.since is not None and args.until is not None and args.since >= args.until:
         raise ConfigError(
             "empty time range",
-            f"--since {args.since:%Y-%m-%dT%H:%M} is not before"
-            f" --until {args.until:%Y-%m-%dT%H:%M}",
+            f"--since {utc_minute(args.since, iso=True)} is not before"
+            f" --until {utc_minute(args.until, iso=True)}",
             "give a --since earlier than --until",
         )
     with open_database(settings) as db:
@@ -381,8 +382,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not battles and found.latest_end is not None:
         print(
-            f"no battles since {args.since:%Y-%m-%d %H:%M} UTC; the latest ended"
-            f" {found.latest_end:%Y-%m-%d %H:%M} UTC\ngive an earlier --since"
+            f"no battles since {utc_minute(args.since)}; the latest ended"
+            f" {utc_minute(found.latest_end)}\ngive an earlier --since"
             " to list it"
         )
         return 0

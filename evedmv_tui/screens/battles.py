@@ -113,7 +113,8 @@ def parse_filter(text: str) -> BattleFilter:
     since, until = values.get("since"), values.get("until")
     if since is not None and until is not None and since >= until:
         raise ValueError(
-            f"since={since:%Y-%m-%dT%H:%M} is not before until={until:%Y-%m-%dT%H:%M}"
+            f"since={arguments.utc_minute(since, iso=True)} is not before"
+            f" until={arguments.utc_minute(until, iso=True)}"
         )
     return BattleFilter(**values)
 
@@ -138,7 +139,7 @@ def describe_filter(criteria: BattleFilter) -> str:
             continue
         word = _FILTER_WORDS.get(field.name, field.name)
         if isinstance(value, dt.datetime):
-            text = f"{value:%Y-%m-%dT%H:%M}"
+            text = arguments.utc_minute(value, iso=True)
         elif isinstance(value, str):
             text = value.replace(" ", "_")
         elif field.name == "min_isk":
@@ -418,7 +419,7 @@ class BattlesScreen(DashboardScreen):
             parts.append(f"{unknown}: press f to change the filter")
         elif self.matches == 0 and self.latest_end is not None:
             parts.append(
-                f"the latest battle ended {self.latest_end:%Y-%m-%d %H:%M}:"
+                f"the latest battle ended {arguments.utc_minute(self.latest_end)}:"
                 " press f to look further back"
             )
         elif self.matches == 0 and filter_text:
