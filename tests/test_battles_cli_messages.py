@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
-from evedmv_tui.battles.recipe import read_recipe
+from evedmv_tui.battles.recipe import (
+    Recipe,
+    RecipeError,
+    read_recipe,
+    report_from_recipe,
+)
+from evedmv_tui.battles.report import list_battles
 from evedmv_tui.cli import main
 from evedmv_tui.commands.arguments import parse_time
 from evedmv_tui.screens.battles import describe_filter, parse_filter
-from tests.test_battle_fixtures import JITA
+from evedmv_tui.store.db import Database
+from tests.test_battle_fixtures import JITA, brawl, fleet, insert_kills
 from tests.test_battles_commands import fought
 
 __all__ = ["fought"]
@@ -59,6 +67,61 @@ def test_list_empty_range_in_utc(
     assert main([*args, "--until", "2025-01-01T20:00-02:00"]) == 2
     err = capsys.readouterr().err
     assert "--since 2025-01-01T22:00Z is not before --until 2025-01-01T22:00Z" in err
+
+
+def test_list_unknown_system_id_named_as_id(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown id was reported as a name, with the hint to give the id."""
+    capsys.readouterr()
+    status = main(["--dsn", fought, "battles", "list", "--system", "99999999"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no solar system with id 99999999 is stored" in err
+    assert "named" not in err
+
+
+def test_recipe_unknown_system_ids_rejected(fought: str, db: Database) -> None:
+    """Unknown ids were dropped, so the report showed the known system's
+    battle without a word."""
+    (battle,) = list_battles(db)
+    recipe = Recipe((JITA, 1, 424242), battle.start_time, battle.end_time, ())
+
+    with pytest.raises(RecipeError) as caught:
+        report_from_recipe(db, recipe)
+
+    assert caught.value.message == (
+        "recipe: no solar system is stored with the ids 1, 424242"
+    )
+
+
+def test_recipe_unknown_name_hint_with_static_data(fought: str, db: Database) -> None:
+    (battle,) = list_battles(db)
+    recipe = Recipe(("Narnia",), battle.start_time, battle.end_time, ())
+
+    with pytest.raises(RecipeError) as caught:
+        report_from_recipe(db, recipe)
+
+    assert caught.value.message == "recipe: unknown solar system 'Narnia'"
+    assert "sde import" not in (caught.value.hint or "")
+
+
+def test_recipe_without_static_data(db: Database, tmp_path: Path) -> None:
+    """Without static data a name gets the hint to load it, and ids are
+    taken as they are, because no system is stored to check them."""
+    side_a = fleet(6, 98_000_901, 99_000_901)
+    side_b = fleet(6, 98_000_902, 99_000_902)
+    kills = brawl(side_a, side_b, kills=12)
+    insert_kills(db, kills)
+    start, end = kills[0].killmail_time, kills[-1].killmail_time
+    named = Recipe(("Jita",), start, end, ())
+
+    with pytest.raises(RecipeError) as caught:
+        report_from_recipe(db, named)
+
+    assert "'evedmv sde import'" in (caught.value.hint or "")
+    report = report_from_recipe(db, dataclasses.replace(named, systems=(JITA,)))
+    assert report.kills == 12
 
 
 def test_recipe_times_read_as_utc(tmp_path: Path) -> None:

@@ -79,6 +79,13 @@ from evedmv_tui.store.telemetry import operation
 
 _PACKAGE = "evedmv_tui.battles"
 _AS_JSONB = NamedSql("battles.recipe_metrics", "SELECT %s::jsonb")
+_STATIC_LOADED = NamedSql(
+    "battles.recipe_static_loaded", "SELECT EXISTS (SELECT 1 FROM solar_systems)"
+)
+_STORED_SYSTEM_IDS = NamedSql(
+    "battles.recipe_stored_system_ids",
+    "SELECT solar_system_id FROM solar_systems WHERE solar_system_id = ANY(%s)",
+)
 RECIPE_VERSION = 2
 """Version that :func:`write_recipe` writes; 1 lacks ``parameters``."""
 MAX_ID = 2**63 - 1
@@ -446,9 +453,30 @@ def _check_overrides(
 
 
 def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:
+    """Return the ids of the recipe's systems, names resolved.
+
+    Raises:
+        RecipeError: a name or an id is not a stored solar system. Ids are
+            checked only when static data is loaded, because without it no
+            system is stored and detection still reads the killmails' systems.
+    """
     ids = [s for s in recipe.systems if isinstance(s, int)]
     # A stray space around a name is easy to type and no stored name has one.
     names = [s.strip() for s in recipe.systems if isinstance(s, str)]
+    static_loaded = bool(db.fetch_value(_STATIC_LOADED))
+    if static_loaded and ids:
+        stored = {
+            row[0] for row in db.fetch_all(_STORED_SYSTEM_IDS, (sorted(set(ids)),))
+        }
+        unknown_ids = list(dict.fromkeys(i for i in ids if i not in stored))
+        if unknown_ids:
+            listed = ", ".join(str(i) for i in unknown_ids)
+            noun = "id" if len(unknown_ids) == 1 else "ids"
+            raise RecipeError(
+                "invalid battle recipe",
+                f"{path}: no solar system is stored with the {noun} {listed}",
+                "fix or remove the ids in field 'systems'",
+            )
     if names:
         found = dict(
             db.fetch_all(
@@ -457,10 +485,16 @@ def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:
         )
         missing = [n for n in names if n.lower() not in found]
         if missing:
+            hint = (
+                "check the spelling, or use a system id"
+                if static_loaded
+                else "static data is not loaded: load it with 'evedmv sde import',"
+                " or use a system id"
+            )
             raise RecipeError(
                 "invalid battle recipe",
                 f"{path}: unknown solar system {missing[0]!r}",
-                "use a system id, or load static data with 'evedmv sde import'",
+                hint,
             )
         ids.extend(found[n.lower()] for n in names)
     return sorted(set(ids))
@@ -476,7 +510,7 @@ def report_from_recipe(
     """Build the report a recipe describes, without touching stored battles.
 
     Raises:
-        RecipeError: a system name is unknown, detection finds no battle
+        RecipeError: a system name or id is unknown, detection finds no battle
             in those systems within the window, or an override names an
             entity that is not in the battle.
     """

@@ -77,7 +77,10 @@ def unknown_places(db: Database, criteria: BattleFilter) -> list[str]:
         ),
     ):
         if value is not None and not db.fetch_value(sql, {"value": value}):
-            unknown.append(f"no {kind} named {quote_value(value)} is stored")
+            if value.isascii() and value.isdigit():
+                unknown.append(f"no {kind} with id {value} is stored")
+            else:
+                unknown.append(f"no {kind} named {quote_value(value)} is stored")
     return unknown
 
 

@@ -346,8 +346,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             "unknown place",
             "; ".join(unknown),
-            "check the spelling or give the id; names come from the static"
-            " data ('evedmv sde status')",
+            "check the name or id; places come from the static data"
+            " ('evedmv sde status')",
         )
     if args.json:
         document = []
