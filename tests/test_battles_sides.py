@@ -10,6 +10,7 @@ from evedmv_tui.battles.parameters import BattleParameters
 from evedmv_tui.battles.sides import (
     EntitySide,
     Override,
+    SideAssignment,
     _evidence,
     assign_sides,
     format_isk,
@@ -148,8 +149,9 @@ def test_metrics_split_damage_and_isk_by_side() -> None:
     ]
     assert a_row["top_final_blows"] == [[raven.character_id, 3]]
     assert b_row["top_final_blows"] == [[side_b[2].character_id, 1]]
-    # The rat's damage does not shift ISK, and the own-side shooter gets none.
-    assert a_row["isk_destroyed"] == pytest.approx(3 * VALUE)
+    # The rat's damage does not shift ISK. On the last kill the B shooter did
+    # 200 of the 800 player damage, and that quarter goes to no side.
+    assert a_row["isk_destroyed"] == pytest.approx(2.75 * VALUE)
     assert b_row["isk_destroyed"] == pytest.approx(20_000_000.0)
     assert a_row["isk_lost"] == pytest.approx(20_000_000.0)
     assert b_row["isk_lost"] == pytest.approx(3 * VALUE)
@@ -157,6 +159,55 @@ def test_metrics_split_damage_and_isk_by_side() -> None:
         str(sides.unit_sides[99_320_001]): [0, 1],
         str(sides.unit_sides[99_320_002]): [2, 1],
     }
+
+
+def test_metrics_leave_victim_side_share_unsplit() -> None:
+    """A side got a kill's whole value for a small share of its damage.
+
+    Every other player attacker was on the victim's side (friendly fire, or
+    pilots moved there), so the small side was the only side left to credit.
+    The victim side's share of the player damage now goes to no side.
+    """
+    side_1 = fleet(3, 98_330_001, 99_330_001)
+    side_2 = fleet(3, 98_330_002, 99_330_002)
+    # A corporation of the side 2 alliance, moved to a side of its own.
+    third = Pilot(91_330_001, 98_330_003, 99_330_002)
+    rat = Pilot(3_000_123, 1_000_125, None)
+    kills = [
+        kill(
+            0.0,
+            side_1[0],
+            [(side_1[1], 9_000), (third, 300), (side_2[0], 700), (rat, 1_000)],
+            value=100_000_000.0,
+        ),
+        kill(0.5, side_2[0], [(side_2[1], 4_000), (third, 1_000)], value=40e6),
+        kill(1.0, side_2[2], [(side_1[2], 100)], value=20_000_000.0),
+        # No player damage: the attacking side takes the whole value.
+        kill(1.5, side_2[1], [(side_1[2], 0), (side_2[2], 0)], value=5e6),
+    ]
+    sides = SideAssignment(
+        unit_sides={99_330_001: 1, 99_330_002: 2},
+        corporation_sides={98_330_003: 3},
+        character_sides={},
+        entities=(),
+        side_count=3,
+        confidence=1.0,
+    )
+
+    metrics = build_metrics(kills, sides, SHIP_TYPES, PARAMS)
+
+    rows = {row["side"]: row for row in metrics["sides"]}
+    # 100m times 700 of 10,000 player damage; the rat's 1,000 is not player
+    # damage, and side 1's own 9,000 credits no side.
+    assert rows[2]["isk_destroyed"] == pytest.approx(7_000_000.0)
+    # 100m times 300 of 10,000, and 40m times 1,000 of 5,000.
+    assert rows[3]["isk_destroyed"] == pytest.approx(3e6 + 8e6)
+    assert rows[1]["isk_destroyed"] == pytest.approx(20e6 + 5e6)
+    assert rows[3]["opponents"] == [1, 2]
+    assert rows[3]["isk_destroyed_of_opponents"] == pytest.approx(11e6)
+    # Damage dealt still counts damage on other sides only.
+    assert rows[1]["damage_dealt"] == 100
+    assert rows[3]["damage_dealt"] == 1_300
 
 
 def test_metrics_field_every_lost_hull() -> None:

@@ -7,7 +7,10 @@ rendered, in one batch for the whole report.
 Conventions:
 
 - ISK destroyed by a side is the value of each kill of another side's ship,
-  split among the attacking sides by their share of the kill's player damage.
+  times the side's share of the kill's player damage. That damage includes
+  the damage done by the victim's own side, whose share goes to no side.
+  On a kill with no player damage, the attacking sides share the value
+  equally.
 - Efficiency counts opponents only. The two principal sides (the most
   involved) are each other's opponents; any other side is a third party
   whose opponents are both principal sides. Kills of third-party ships do
@@ -201,6 +204,9 @@ def build_metrics(
             ),
         )
         shares: dict[int, int] = {}
+        # Damage by the victim's own side counts in the kill's player damage,
+        # so the other sides split only their part of the kill's value.
+        own_side_damage = 0
         for attacker_side, character_id, damage, final_blow in zip(
             attacker_sides,
             character_ids,
@@ -208,7 +214,10 @@ def build_metrics(
             kill.attacker_final_blows,
             strict=True,
         ):
-            if not attacker_side or attacker_side == victim_side:
+            if not attacker_side:
+                continue
+            if attacker_side == victim_side:
+                own_side_damage += damage
                 continue
             assert character_id is not None
             shares[attacker_side] = shares.get(attacker_side, 0) + damage
@@ -217,7 +226,7 @@ def build_metrics(
             if final_blow:
                 by_pilot = final_blows[attacker_side]
                 by_pilot[character_id] = by_pilot.get(character_id, 0) + 1
-        damage_total = sum(shares.values())
+        damage_total = sum(shares.values()) + own_side_damage
         for attacker_side, damage in shares.items():
             share = damage / damage_total if damage_total else 1 / len(shares)
             side = per_side[attacker_side]
