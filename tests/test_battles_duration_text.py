@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from evedmv_tui.battles.metrics import duration_text
+from evedmv_tui.battles.metrics import duration_text, format_duration
 
 START = dt.datetime(2021, 11, 28, 1, 44, tzinfo=dt.UTC)
 
@@ -25,3 +25,16 @@ START = dt.datetime(2021, 11, 28, 1, 44, tzinfo=dt.UTC)
 def test_duration_text(seconds: int, text: str) -> None:
     """A fight of 12 seconds read as 0m in the report header."""
     assert duration_text(START, START + dt.timedelta(seconds=seconds)) == text
+
+
+@pytest.mark.parametrize(
+    ("duration", "text"),
+    [
+        (dt.timedelta(seconds=12), "12s"),
+        (dt.timedelta(minutes=7), "7m"),
+        (dt.timedelta(hours=51, minutes=33, seconds=40), "51h33"),
+    ],
+)
+def test_format_duration(duration: dt.timedelta, text: str) -> None:
+    """The battles list printed 3093m where the report printed 51h33."""
+    assert format_duration(duration) == text

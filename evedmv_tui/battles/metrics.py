@@ -360,13 +360,20 @@ def classify(side_rows: Sequence[Mapping[str, Any]], params: BattleParameters) -
     return "fight"
 
 
-def duration_text(start: dt.datetime, end: dt.datetime) -> str:
-    """Return the duration as ``12s``, ``7m`` or ``1h05``.
+def format_duration(duration: dt.timedelta) -> str:
+    """Return a battle's duration as ``12s``, ``7m``, ``1h05`` or ``51h33``.
 
     Seconds under a minute, so a fight of a few seconds does not read as 0m.
+    Use it wherever a battle's duration is shown, so that lists, reports and
+    exports agree.
     """
-    seconds = int((end - start).total_seconds())
+    seconds = int(duration.total_seconds())
     minutes = seconds // 60
     if minutes >= 60:
         return f"{minutes // 60}h{minutes % 60:02d}"
     return f"{minutes}m" if minutes else f"{seconds}s"
+
+
+def duration_text(start: dt.datetime, end: dt.datetime) -> str:
+    """Return the duration from ``start`` to ``end`` (see ``format_duration``)."""
+    return format_duration(end - start)
