@@ -81,6 +81,39 @@ def test_list_unknown_system_id_named_as_id(
     assert "named" not in err
 
 
+def test_show_recipe_saves_recipe(
+    fought: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--save-recipe was ignored when the report came from --recipe."""
+    (battle,) = list_battles(db)
+    given = tmp_path / "given.json"
+    given.write_text(
+        json.dumps(
+            {
+                "systems": ["jita"],
+                "start": battle.start_time.isoformat(),
+                "end": battle.end_time.isoformat(),
+                "parameters": {"quiet_minutes": 25},
+            }
+        )
+    )
+    saved = tmp_path / "saved.json"
+    show = ["--dsn", fought, "battles", "show", "--recipe"]
+    capsys.readouterr()
+
+    assert main([*show, str(given), "--save-recipe", str(saved)]) == 0
+    first = capsys.readouterr().out
+    assert main([*show, str(saved)]) == 0
+    second = capsys.readouterr().out
+
+    assert saved.exists()
+    document = json.loads(saved.read_text())
+    assert document["systems"] == [JITA]
+    assert document["parameters"]["quiet_minutes"] == 25
+    assert "hour_min_kills" in document["parameters"]
+    assert second == first
+
+
 def test_recipe_unknown_system_ids_rejected(fought: str, db: Database) -> None:
     """Unknown ids were dropped, so the report showed the known system's
     battle without a word."""

@@ -422,6 +422,20 @@ def save_battle_recipe(db: Database, battle_id: int, path: Path) -> Path:
     return path
 
 
+def resolved_recipe(db: Database, recipe: Recipe) -> Recipe:
+    """Return ``recipe`` with system ids for names and every parameter in force.
+
+    Like :func:`recipe_of_battle`, the result rebuilds the same report in
+    another database or after the stored parameters change.
+
+    Raises:
+        RecipeError: a system name or id is unknown.
+    """
+    systems = tuple(_system_ids(db, recipe, "recipe"))
+    params = recipe_parameters(db, recipe)
+    return dataclasses.replace(recipe, systems=systems, parameters=params.to_json())
+
+
 def _check_overrides(
     recipe: Recipe, entities: Sequence[EntitySide], source: str
 ) -> None:

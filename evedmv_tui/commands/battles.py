@@ -22,6 +22,7 @@ from evedmv_tui.battles.recipe import (
     read_recipe,
     recipe_of_battle,
     report_from_recipe,
+    resolved_recipe,
     write_recipe,
 )
 from evedmv_tui.battles.report import (
@@ -123,7 +124,8 @@ def register(subparsers: Any) -> None:
         "--save-recipe",
         type=Path,
         metavar="FILE",
-        help="also write the battle's recipe (systems, window, overrides) to FILE",
+        help="also write the recipe of the report shown (systems, window,"
+        " overrides, parameters) to FILE",
     )
     show.set_defaults(handler=show_command)
 
@@ -441,6 +443,8 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.recipe is not None:
             recipe = read_recipe(args.recipe)
             report = report_from_recipe(db, recipe, source=str(args.recipe))
+            if args.save_recipe is not None:
+                write_recipe(resolved_recipe(db, recipe), args.save_recipe)
         else:
             report = load_report(db, args.battle_id)
             if args.save_recipe is not None:
