@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import psycopg
 
 from evedmv_tui.commands.helptext import examples
+from evedmv_tui.commands.output import printable
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.cluster import PrivateCluster
@@ -143,11 +145,20 @@ def url(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     cluster = PrivateCluster(settings.data_dir)
     if not cluster.status().running:
-        print(
-            f"evedmv: PostgreSQL in {cluster.directory} is not running;"
-            " start it with 'evedmv db start'",
-            file=__import__("sys").stderr,
-        )
+        cause = cluster.failed_start()
+        where = f"evedmv: PostgreSQL in {cluster.directory} is not running"
+        if cause is None:
+            lines = [f"{where}; start it with 'evedmv db start'"]
+        else:
+            # The cause is a line of the server's log and the paths come
+            # from the command line, so either may contain control characters.
+            lines = [
+                f"{where}; its last start failed: {cause}",
+                f"hint: see {cluster.log_path}, fix the cause, then run"
+                " 'evedmv db start'",
+            ]
+        for line in lines:
+            print(printable(line), file=sys.stderr)
         return 1
     print(cluster.url())
     return 0

@@ -53,6 +53,39 @@ LOCK_TIMEOUT = 300.0
 Longer than the slowest step run under the lock: initdb (120 s at most)
 followed by a start (70 s at most)."""
 
+START_FAILED_FILE = "start-failed"
+"""File in the data directory that exists while the last start failed. It
+contains the line of the server's log that gives the cause."""
+
+
+_CAUSE_MARKS = ("FATAL:", "PANIC:", "ERROR:", "syntax error")
+"""Parts of a server log line that gives why a start failed. A syntax error
+in a configuration file is logged at level LOG, before the FATAL line that
+only names the file."""
+
+
+def conf_string(value: str) -> str:
+    """Return ``value`` as a quoted string for a PostgreSQL configuration file.
+
+    Inside single quotes, the server's configuration parser reads a doubled
+    single quote as one quote and a backslash as the start of an escape, so
+    both are doubled.
+    """
+    escaped = value.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
+
+
+def conf_directory_list(path: Path) -> str:
+    """Return a quoted one-entry list of directories, as for
+    ``unix_socket_directories``.
+
+    The server splits such a list at commas, so the entry is in double
+    quotes, in which a doubled double quote is one quote.
+    """
+    entry = str(path).replace('"', '""')
+    return conf_string(f'"{entry}"')
+
+
 INSTALL_HINT = (
     "install the PostgreSQL server with contrib: on Debian/Ubuntu "
     "'apt-get install postgresql postgresql-contrib', on macOS "
@@ -60,9 +93,9 @@ INSTALL_HINT = (
 )
 
 SERVER_SETTINGS = {
-    "listen_addresses": "''",
+    "listen_addresses": conf_string(""),
     "port": str(PORT),
-    "shared_preload_libraries": "'pg_stat_statements'",
+    "shared_preload_libraries": conf_string("pg_stat_statements"),
     "pg_stat_statements.max": "5000",
     "pg_stat_statements.track": "top",
     "compute_query_id": "on",
@@ -228,8 +261,12 @@ class PrivateCluster:
 
     @property
     def socket_dir(self) -> Path:
+        """The server's socket directory: the cluster directory, unless its
+        path is too long for a socket or contains a comma, which libpq reads as
+        the end of a host in a list of hosts and has no escape for."""
         directory = self.directory
-        if len(str(directory / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH:
+        fits = len(str(directory / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH
+        if fits and "," not in str(directory):
             return directory
         digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
         return Path("/tmp") / f"evedmv-{digest}"
@@ -390,7 +427,7 @@ class PrivateCluster:
             ]
         )
         settings = dict(SERVER_SETTINGS)
-        settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        settings["unix_socket_directories"] = conf_directory_list(self.socket_dir)
         if self.fast:
             settings.update(FAST_SETTINGS)
         lines = ["# written by evedmv; see evedmv_tui/store/cluster.py"]
@@ -399,7 +436,7 @@ class PrivateCluster:
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self._chown(conf)
         with (directory / "postgresql.conf").open("a", encoding="utf-8") as handle:
-            handle.write("\ninclude 'evedmv.conf'\n")
+            handle.write(f"\ninclude {conf_string('evedmv.conf')}\n")
         log.info("initialised PostgreSQL cluster in %s", directory)
 
     def _postmaster_pid(self) -> int | None:
@@ -479,7 +516,10 @@ class PrivateCluster:
         self._recover_stale_pid_file()
         pid = self._postmaster_pid()
         if pid is None:
-            return ClusterStatus(False, None, directory, self.socket_dir, "stopped")
+            message = "stopped"
+            if (cause := self.failed_start()) is not None:
+                message = f"stopped, the last start failed: {cause}"
+            return ClusterStatus(False, None, directory, self.socket_dir, message)
         return ClusterStatus(
             True, pid, directory, self.socket_dir, f"running (pid {pid})"
         )
@@ -502,7 +542,11 @@ class PrivateCluster:
             socket_dir.mkdir(mode=0o700, exist_ok=True)
             self._chown(socket_dir)
         bin_dir = find_bin_dir()
-        self._run(
+        try:
+            logged = self.log_path.stat().st_size
+        except FileNotFoundError:
+            logged = 0
+        result = self._run(
             [
                 str(bin_dir / "pg_ctl"),
                 "start",
@@ -514,9 +558,45 @@ class PrivateCluster:
                 "-l",
                 str(self.log_path),
             ],
+            check=False,
             timeout=timeout + 10,
         )
-        log.info("started PostgreSQL in %s", self.directory)
+        marker = self.data_dir / START_FAILED_FILE
+        if result.returncode == 0:
+            marker.unlink(missing_ok=True)
+            log.info("started PostgreSQL in %s", self.directory)
+            return
+        cause = self._logged_cause(logged)
+        if cause is None:
+            output = (result.stderr or result.stdout).strip().splitlines()
+            cause = output[-1] if output else f"exit status {result.returncode}"
+        marker.write_text(cause + "\n", encoding="utf-8")
+        raise ClusterError(
+            "PostgreSQL did not start",
+            cause,
+            f"see {self.log_path}, fix the cause, then run 'evedmv db start'",
+        )
+
+    def _logged_cause(self, offset: int) -> str | None:
+        """Return the first error the server logged after ``offset``, or None."""
+        try:
+            with self.log_path.open("rb") as handle:
+                handle.seek(offset)
+                text = handle.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if any(mark in line for mark in _CAUSE_MARKS):
+                return line.strip()
+        return None
+
+    def failed_start(self) -> str | None:
+        """Return the cause of the last start if it failed, else None."""
+        try:
+            text = (self.data_dir / START_FAILED_FILE).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        return text.strip() or "unknown cause"
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> bool:
         """Stop the server; return False when it was not running."""
