@@ -155,3 +155,19 @@ def test_failed_start_url_points_at_log(data_dir: Path) -> None:
     assert evedmv(data_dir, "db", "stop").returncode == 0
     stopped = evedmv(data_dir, "db", "url")
     assert stopped.stderr.strip().endswith("start it with 'evedmv db start'")
+
+
+def test_stop_uninitialised_matches_status(data_dir: Path) -> None:
+    """'db stop' on a data directory that was never set up printed "was
+    not running", while 'db status' printed "not initialised"."""
+    directory = PrivateCluster(data_dir).directory
+
+    stopped = evedmv(data_dir, "db", "stop")
+    status = evedmv(data_dir, "db", "status")
+
+    assert stopped.returncode == 0
+    assert stopped.stdout.strip() == (
+        f"PostgreSQL in {directory}: not initialised, nothing to stop"
+    )
+    assert status.stdout.strip() == f"cluster: {directory}: not initialised"
+    assert not PrivateCluster(data_dir).initialized()

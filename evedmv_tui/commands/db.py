@@ -95,7 +95,10 @@ def start(args: argparse.Namespace, settings: Settings) -> int:
 
 def stop(args: argparse.Namespace, settings: Settings) -> int:
     cluster = _cluster(settings, "stop")
-    if cluster.stop():
+    if not cluster.initialized():
+        # The state 'db status' prints, rather than "was not running".
+        print(f"PostgreSQL in {cluster.directory}: not initialised, nothing to stop")
+    elif cluster.stop():
         print(f"stopped PostgreSQL in {cluster.directory}")
     else:
         print(f"PostgreSQL in {cluster.directory} was not running")
