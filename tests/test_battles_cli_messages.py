@@ -81,6 +81,30 @@ def test_list_unknown_system_id_named_as_id(
     assert "named" not in err
 
 
+def test_show_missing_battle_json_error(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON format printed nothing on stdout for a missing battle, while
+    'battles list --json' printed an error object."""
+    capsys.readouterr()
+    status = main(["--dsn", fought, "battles", "show", "999999", "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 2
+    document = json.loads(captured.out)
+    assert document["error"] == "battle not found"
+    assert document["message"] == "no battle has id 999999"
+    assert document["exit_status"] == 2
+    assert "no battle has id 999999" in captured.err
+
+
+def test_show_missing_battle_text_keeps_stdout_empty(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "show", "999999"]) == 2
+    assert capsys.readouterr().out == ""
+
+
 def test_show_recipe_saves_recipe(
     fought: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -427,6 +427,9 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_command(args: argparse.Namespace, settings: Settings) -> int:
+    # main() writes an error as a JSON object on stdout for commands whose
+    # ``json`` argument is set, so scripts reading the JSON format get one.
+    args.json = args.format == "json"
     if args.battle_id is not None and args.recipe is not None:
         raise ConfigError(
             "two battles to show",
