@@ -105,6 +105,43 @@ def test_show_missing_battle_text_keeps_stdout_empty(
     assert capsys.readouterr().out == ""
 
 
+def test_detect_json_has_counts(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "detect", "--rebuild", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["rebuilt"] is True
+    assert document["battles_stored"] == 1
+    counts = document["battles"]
+    assert counts["battles"] == 1
+    assert counts["kills_read"] == 30
+    assert counts["created"] == 0
+    assert counts["deleted"] == 0
+    for key in ("overrides_kept_aside", "overrides_adopted", "overrides_dropped"):
+        assert counts[key] == 0
+
+
+def test_detect_json_incremental(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["--dsn", fought, "battles", "detect", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["rebuilt"] is False
+    assert document["battles_stored"] == 1
+
+
+def test_detect_json_parameters(
+    fought: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    args = ["--dsn", fought, "battles", "detect", "--show-parameters", "--json"]
+    assert main(args) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert isinstance(document["quiet_minutes"], int)
+
+
 def test_show_recipe_saves_recipe(
     fought: str, db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,6 +90,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the parameters in force and exit",
     )
+    detect.add_argument(
+        "--json",
+        action="store_true",
+        help="print the counts (or the parameters) as one JSON object",
+    )
     detect.set_defaults(handler=detect_command)
 
     listing = commands.add_parser("list", help="list stored battles, newest first")
@@ -163,6 +168,9 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         params = load_parameters(db)
         if args.show_parameters:
+            if args.json:
+                print(json.dumps(params.to_json()))
+                return 0
             for name, value in params.to_json().items():
                 print(f"{name} = {value}")
             return 0
@@ -183,6 +191,16 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
             rebuild = True
         summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
         stored = int(db.fetch_value("SELECT count(*) FROM battles") or 0)
+    if args.json:
+        # The counts sit under "battles" as in the JSON of 'sde import' and
+        # 'prices import', which detect battles again too.
+        document = {
+            "rebuilt": rebuild,
+            "battles": dataclasses.asdict(summary),
+            "battles_stored": stored,
+        }
+        print(json.dumps(document))
+        return 0
     print(describe_detection(summary, rebuilt=rebuild, stored=stored))
     return 0
 
