@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from evedmv_tui.battles.metrics import duration_text
+from evedmv_tui.battles.metrics import period_text
 from evedmv_tui.battles.report import BattleReport
 from evedmv_tui.battles.sides import format_isk
 from evedmv_tui.widgets import text as text_format
@@ -146,11 +146,9 @@ def side_isk_destroyed_text(report: BattleReport, side: Mapping[str, Any]) -> st
 def _title(report: BattleReport) -> str:
     regions = report.region_label
     where = report.system_label + (f" ({regions})" if regions else "")
-    start = report.start_time.strftime("%Y-%m-%d %H:%M")
-    end = report.end_time.strftime("%H:%M")
-    duration = duration_text(report.start_time, report.end_time)
+    period = period_text(report.start_time, report.end_time)
     name = f"Battle {report.battle_id}" if report.battle_id else "Battle from a recipe"
-    return f"{name}: {where}, {start}-{end} UTC ({duration})"
+    return f"{name}: {where}, {period}"
 
 
 def kills_text(report: BattleReport) -> str:

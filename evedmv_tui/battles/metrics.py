@@ -377,3 +377,16 @@ def format_duration(duration: dt.timedelta) -> str:
 def duration_text(start: dt.datetime, end: dt.datetime) -> str:
     """Return the duration from ``start`` to ``end`` (see ``format_duration``)."""
     return format_duration(end - start)
+
+
+def period_text(start: dt.datetime, end: dt.datetime) -> str:
+    """Return a battle's UTC period and duration for report headers.
+
+    The end shows its date only when it differs from the start's date:
+    ``2021-11-28 16:01-19:35 UTC (3h34)``, but
+    ``2021-11-28 16:01 to 2021-11-30 19:35 UTC (51h33)``.
+    """
+    duration = duration_text(start, end)
+    if end.date() == start.date():
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({duration})"
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC ({duration})"

@@ -38,7 +38,7 @@ from evedmv_tui.battles.export import (
     side_mark,
 )
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
-from evedmv_tui.battles.metrics import duration_text
+from evedmv_tui.battles.metrics import period_text
 from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
 from evedmv_tui.battles.recipe import RecipeError, recipe_of_battle, write_recipe
 from evedmv_tui.battles.report import (
@@ -277,10 +277,7 @@ def _header(report: BattleReport, width: int = 80) -> Text:
     regions = report.region_label
     if regions:
         text.append(f" ({regions})")
-    text.append(
-        f"  {report.start_time:%Y-%m-%d %H:%M}-{report.end_time:%H:%M} UTC"
-        f" ({duration_text(report.start_time, report.end_time)})\n"
-    )
+    text.append(f"  {period_text(report.start_time, report.end_time)}\n")
     parts = [
         report.kind,
         kills_text(report),
