@@ -75,6 +75,26 @@ async def test_battles_cursor_not_like_header(
 
 
 @pytest.mark.usefixtures("no_color")
+async def test_battles_cursor_reverse_on_first_frame(
+    battles_db: Database, settings: Settings
+) -> None:
+    """The cursor row is reverse video as the list first shows, before any
+    key moves the cursor or focus. The check above moves both first."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_battles(app, pilot)
+        table = screen.query_one(KeyedTable)
+        assert table.has_focus
+        assert table.cursor_row == 0
+        header = line_codes(app, table, 0)
+        cursor = line_codes(app, table, 1)
+        # Bold and reverse, as the focused cursor of KeyedTable under NO_COLOR.
+        (code,) = cursor
+        assert code.startswith("\x1b[1;7;"), code
+        assert not cursor & header
+
+
+@pytest.mark.usefixtures("no_color")
 async def test_report_tables_cursor_distinct(
     battles_db: Database, settings: Settings
 ) -> None:
