@@ -741,10 +741,11 @@ class EvedmvApp(App[int]):
         message and hint. Any other error is logged with its traceback (to the
         log file, if one is set) and shown as one line.
         """
-        where = f"{source}: " if source else ""
+        # Workers are named after their screen's class; users see its title.
+        title = self._source_title(source)
+        where = f"{title}: " if title else ""
         if is_connection_error(error):
-            title = self._source_title(source)
-            text = f"{title}: {first_line(error)}" if title else first_line(error)
+            text = f"{where}{first_line(error)}"
             self.set_status(text, Severity.WARNING)
             # _connected clears this message once the connection is back.
             self._connection_message = text

@@ -569,6 +569,25 @@ async def test_reconnect_keeps_unrelated_message(settings: Settings) -> None:
         assert app.status.message == "baselines kept in memory"
 
 
+async def test_query_failure_names_the_screen_title(settings: Settings) -> None:
+    """A failed query's notification began with the worker's class name."""
+    import psycopg
+
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        app.report_failure(
+            psycopg.errors.InsufficientPrivilege("permission denied for table x"),
+            "HomeScreen",
+        )
+        app.report_failure(ZeroDivisionError("division by zero"), "HomeScreen")
+        await pilot.pause()
+        messages = [note.message for note in app._notifications]
+        assert messages[0] == "Home: permission denied for table x"
+        assert messages[1].startswith("Home: ZeroDivisionError: division by zero")
+        assert not any("HomeScreen" in message for message in messages)
+
+
 def unavailable_error(title: str, message: str) -> Exception:
     from evedmv_tui.errors import DatabaseUnavailable
 
