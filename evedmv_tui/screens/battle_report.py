@@ -803,25 +803,31 @@ class BattleReportScreen(DashboardScreen):
         # side the entity joins by its label in the report before the move.
         joined = None if side_no is None else self.report.side_label(side_no)
 
-        def run(db: Database) -> BattleReport | EvedmvError:
+        def run(db: Database) -> BattleReport | BattleNotFound | _RejectedMove:
             from evedmv_tui.app import is_connection_error
 
             try:
                 move_entity(db, self.battle_id, kind, entity_id, side_no)
+            except BattleNotFound as exc:
+                return exc
             except EvedmvError as exc:
                 # Not a failure of the worker: the sides already are as
-                # requested, the move was rejected, or the battle was removed
-                # since the report loaded. The keys after it still act.
+                # requested or the move was rejected, often because another
+                # dashboard or command changed the sides since the report
+                # loaded. The report is loaded again to show the stored sides,
+                # and the keys after it still act.
                 if is_connection_error(exc):
                     raise
-                return exc
+                return _RejectedMove(exc, _load_or_missing(db, self.battle_id))
             return _load_or_missing(db, self.battle_id)
 
         self._changes += 1
 
         self.run_query(
             run,
-            then=lambda result: self._moved(result, kind, entity_id, joined),
+            then=lambda result: self._moved(
+                result, kind, entity_id, joined, new_side=side_no is None
+            ),
             group="move",
             on_error=self._move_failed,
         )
@@ -842,10 +848,12 @@ class BattleReportScreen(DashboardScreen):
 
     def _moved(
         self,
-        result: BattleReport | EvedmvError,
+        result: BattleReport | BattleNotFound | _RejectedMove,
         kind: str,
         entity_id: int,
         joined: str | None,
+        *,
+        new_side: bool,
     ) -> None:
         """Show the report after a move, and notify the entity's new side.
 
@@ -858,16 +866,12 @@ class BattleReportScreen(DashboardScreen):
             self.show_report(result)
             self._notify_not_stored()
             return
-        if isinstance(result, AlreadyOnSide):
-            hint = f"; {result.hint}" if result.hint else ""
-            self._tell(result.message + hint)
-            return
-        if isinstance(result, EvedmvError):
-            hint = f"; {result.hint}" if result.hint else ""
-            self._tell(
-                f"not moved: {result.title}: {result.message}{hint}",
-                Severity.WARNING,
-            )
+        if isinstance(result, _RejectedMove):
+            self.show_report(result.report)
+            if isinstance(result.report, BattleNotFound):
+                self._notify_not_stored()
+                return
+            self._tell_rejected(result.error, new_side=new_side)
             return
         self.show_report(result)
         entity = next(
@@ -885,6 +889,22 @@ class BattleReportScreen(DashboardScreen):
             )
         text = f"moved {result.name(entity_id)}{where}; u puts every moved entity back"
         self._tell(text, timeout=6)
+
+    def _tell_rejected(self, error: EvedmvError, *, new_side: bool) -> None:
+        """Say why a move was rejected, with the keys that move the entity.
+
+        The hints of ``move_entity`` name the command's options, such as
+        ``--new-side``, so the keys of this screen replace them.
+        """
+        if isinstance(error, AlreadyOnSide):
+            if new_side:
+                keys = "[ or ] moves it to one of the other sides"
+            else:
+                keys = "[ or ] moves it to another side, n to a new side"
+            self._tell(f"{error.message}; {keys}")
+            return
+        hint = f"; {error.hint}" if error.hint else ""
+        self._tell(f"not moved: {error.title}: {error.message}{hint}", Severity.WARNING)
 
     def _tell(
         self, text: str, severity: Severity = Severity.INFO, timeout: float = 5
@@ -1044,6 +1064,14 @@ class BattleReportScreen(DashboardScreen):
         key = self.query_one("#battle-killmails", KeyedTable).cursor_key
         if key is not None:
             self.evedmv_app.open_screen("killmail", int(key))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RejectedMove:
+    """A move that ``move_entity`` rejected, and the report loaded after it."""
+
+    error: EvedmvError
+    report: BattleReport | BattleNotFound
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
