@@ -273,6 +273,18 @@ def db_url(pg_cluster: PrivateCluster) -> Iterator[str]:
 
 
 @pytest.fixture
+def bare_url(pg_cluster: PrivateCluster) -> Iterator[str]:
+    """URL of a new database with no evedmv table and no extension."""
+    name = f"bare_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     """A pool on a fresh, migrated database, with telemetry of its own."""
     database = Database(db_url, telemetry=Telemetry())

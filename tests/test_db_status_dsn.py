@@ -16,7 +16,6 @@ from psycopg import sql
 from evedmv_tui.cli import main
 from evedmv_tui.store.migrate import available_migrations
 from tests.conftest import login_role
-from tests.test_dsn_schema import bare_url as bare_url
 
 
 def run_status(

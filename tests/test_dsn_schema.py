@@ -7,14 +7,12 @@ Commands that only read server statistics work there too.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 from textual.widgets import Static
 
 from evedmv_tui import cli
@@ -24,24 +22,8 @@ from evedmv_tui.commands import WRITING_HANDLERS, writes_database
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable
 from evedmv_tui.screens.battles import BattlesScreen
-from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import open_database
 from tests.conftest import login_role
-
-
-@pytest.fixture
-def bare_url(pg_cluster: PrivateCluster) -> Iterator[str]:
-    """URL of a new database without any evedmv table."""
-    name = f"bare_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @pytest.fixture

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
-from psycopg import sql
 from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.screens.home import HomeScreen
-from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.migrate import migrate
 
 MISSING = "pg_stat_statements is not installed in this database"
 MONITOR_ONLY = "monitor only, because no evedmv migration is applied"
-
-
-@pytest.fixture
-def bare_url(pg_cluster: PrivateCluster) -> Iterator[str]:
-    """URL of a new database without any evedmv table."""
-    name = f"bare_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 async def settle(pilot: Any, until: Any, rounds: int = 200) -> None:

@@ -6,38 +6,16 @@ reason after many polls, although no poll could ever give rates.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import psycopg
-import pytest
-from psycopg import sql
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import report
 from evedmv_tui.monitor.poller import Monitor
-from evedmv_tui.store.cluster import PrivateCluster
 
 
-@pytest.fixture
-def no_extension_url(pg_cluster: PrivateCluster) -> Iterator[str]:
-    """URL of a new database without the pg_stat_statements extension."""
-    name = f"nopgss_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def test_reason_after_several_polls(no_extension_url: str, tmp_path: Path) -> None:
-    settings = Settings(dsn=no_extension_url, data_dir=tmp_path / "d")
-    monitor = Monitor(None, settings, conninfo=no_extension_url)
+def test_reason_after_several_polls(bare_url: str, tmp_path: Path) -> None:
+    settings = Settings(dsn=bare_url, data_dir=tmp_path / "d")
+    monitor = Monitor(None, settings, conninfo=bare_url)
     try:
         snapshots = [monitor.poll() for _ in range(3)]
     finally:
