@@ -239,15 +239,24 @@ async def test_accept_clears_the_alert(
 
 
 async def test_accept_declined_keeps_the_alert(settings: Settings) -> None:
+    """The dialog names the bound below which the key will not alert (it said
+    the accepted level, while the detector is quiet up to 1.5 times it);
+    declining keeps the alert and the baseline as they were."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
         await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.press("a")
         await settle(app, pilot)
+        [alert] = center.service.active()
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmScreen)
+        bound = format_value(SLOW, 1.5 * alert.value)
+        assert app.screen.warning == (
+            f"Values below {bound} (1.5 times this level) will not alert for"
+            f" this key until 'evedmv baseline reset {SLOW}'."
+        )
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, AlertsScreen)

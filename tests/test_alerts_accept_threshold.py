@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from evedmv_tui.app import EvedmvApp
-from evedmv_tui.config import Settings
-from evedmv_tui.monitor.regressions import AlertService, format_value, rule_for
+from evedmv_tui.monitor.regressions import AlertService, rule_for
 from evedmv_tui.screens.alerts import accept_question, alert_threshold
-from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
-from tests.test_alerts import SLOW, feed, settle, wait_for_center
 from tests.test_regressions_service import KEY, Clock, run, steady
-
-
-async def test_accept_warning_names_threshold(settings: Settings) -> None:
-    """The dialog stated that values up to the accepted level would not alert,
-    while the detector stays quiet up to 1.5 times that level."""
-    app = EvedmvApp(settings)
-    async with app.run_test(size=(80, 24)) as pilot:
-        center = await wait_for_center(app, pilot)
-        await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
-        await pilot.press("a")
-        await settle(app, pilot)
-        [alert] = center.service.active()
-        await pilot.press("n")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        bound = format_value(SLOW, 1.5 * alert.value)
-        assert app.screen.warning == (
-            f"Values below {bound} (1.5 times this level) will not alert for"
-            f" this key until 'evedmv baseline reset {SLOW}'."
-        )
 
 
 async def test_threshold_matches_detector(tmp_path: Path) -> None:
