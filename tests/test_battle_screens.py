@@ -1840,6 +1840,16 @@ def test_isk_column_marks_unvalued_kills() -> None:
     assert battles_screen._row(every, 20, start_format)[isk].plain.strip() == "?"
 
 
+def test_duration_column_uses_hours() -> None:
+    """The list showed 3093m for a battle whose report said 51h33."""
+    long = summary_of(1, "fight")
+    long = dataclasses.replace(
+        long, end_time=long.start_time + dt.timedelta(hours=51, minutes=33)
+    )
+    duration = [key for key, _ in battles_screen.COLUMNS].index("duration")
+    assert battles_screen._row(long, 20, "%m-%d %H:%M")[duration].plain == "51h33"
+
+
 def test_header_breaks_between_figures(
     unvalued_db: tuple[Database, Kill],
 ) -> None:

@@ -128,6 +128,19 @@ def test_list_json_counts_kills_without_value(
     assert after["isk_destroyed"] == pytest.approx(2.8e8)
 
 
+def test_text_list_duration_matches_report(
+    fought: str, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The list printed 3093m for a battle whose report said 51h33."""
+    db.execute("UPDATE battles SET end_time = start_time + interval '51:33'")
+    assert main(["--dsn", fought, "battles", "list"]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.split()[3] == "51h33"
+    battle_id = line.split()[0].rstrip("*")
+    assert main(["--dsn", fought, "battles", "show", battle_id]) == 0
+    assert "UTC (51h33)" in capsys.readouterr().out
+
+
 def test_text_list_marks_kills_without_value(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from evedmv_tui.battles.metrics import format_duration
 from evedmv_tui.battles.report import (
     OUTDATED_HINT,
     BattleFilter,
@@ -184,12 +185,11 @@ def _row(battle: BattleSummary, place_width: int, start_format: str) -> list[Any
         state = "●"
     elif battle.changed:
         state = "Δ"
-    minutes = int(battle.duration.total_seconds() // 60)
     return [
         state,
         battle.start_time.strftime(start_format),
         describe_place(battle, place_width),
-        right(f"{minutes}m"),
+        right(format_duration(battle.duration)),
         battle.kills,
         battle.pilots,
         right(
