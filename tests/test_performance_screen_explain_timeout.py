@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -12,7 +12,6 @@ import pytest
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor import explain
-from evedmv_tui.screens.performance import ExplainJob, _stopped_by_timeout
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, TextScreen
 from tests.test_performance_screen import (
     OWN_SCREENS,
@@ -73,15 +72,8 @@ async def test_analyze_timeout_names_timeout(
 
 def test_early_cancel_is_not_timeout() -> None:
     """A cancel from another session before the timeout is not called a timeout."""
-    job = ExplainJob(RUNNING, True, dt.datetime.now())
-    try:
-        try:
-            raise psycopg.errors.QueryCanceled(
-                "canceling statement due to user request"
-            )
-        except psycopg.Error:
-            raise explain.ExplainError("canceling statement") from None
-    except explain.ExplainError as error:
-        assert not _stopped_by_timeout(job, error)
-        late = ExplainJob(RUNNING, True, dt.datetime.now() - dt.timedelta(minutes=1))
-        assert _stopped_by_timeout(late, error)
+    canceled = psycopg.errors.QueryCanceled("canceling statement due to user request")
+    assert not explain._timed_out(canceled, time.monotonic())
+    assert explain._timed_out(canceled, time.monotonic() - 60)
+    other = psycopg.errors.SyntaxError("syntax error")
+    assert not explain._timed_out(other, time.monotonic() - 60)

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -269,6 +270,37 @@ def _rolled_back(
                 db.execute(_marked("ROLLBACK"), conn=conn)
 
 
+def _timed_out(exc: psycopg.Error, started: float) -> bool:
+    """Tell whether the EXPLAIN's statement timeout cancelled it.
+
+    A cancel from another session (pg_cancel_backend) raises the same
+    SQLSTATE, but it comes before the timeout is up.
+    """
+    elapsed_ms = (time.monotonic() - started) * 1000
+    return isinstance(exc, psycopg.errors.QueryCanceled) and (
+        elapsed_ms >= EXPLAIN_TIMEOUT_MS
+    )
+
+
+def _analyze_timed_out(text: str, *, parameters: bool) -> ExplainError:
+    """Return the failure of an EXPLAIN ANALYZE that ran into its timeout."""
+    limit = f"{EXPLAIN_TIMEOUT_MS / 1000:g} s"
+    values = (
+        ", with the parameter values that enter shows under the query"
+        if parameters
+        else ""
+    )
+    return ExplainError(
+        f"EXPLAIN ANALYZE runs the statement, and the {limit} statement"
+        " timeout stopped it before it finished",
+        "Press e for the plan without ANALYZE, which does not run the"
+        " statement. For the measured plan, run EXPLAIN ANALYZE by hand in"
+        f" psql with a longer timeout{values}. ROLLBACK undoes what the"
+        f" statement changed.\n\nBEGIN;\nSET LOCAL statement_timeout = '30min';"
+        f"\nEXPLAIN ANALYZE {text};\nROLLBACK;",
+    )
+
+
 def explain_app_query(
     db: Database,
     record: QueryRecord,
@@ -280,6 +312,7 @@ def explain_app_query(
     keyword = _check_explainable(record.sql)
     text = record.sql.strip().rstrip(";")
     read_only = not analyze or keyword in READ_ONLY
+    started = time.monotonic()
     try:
         with db.connection() as conn:
             if prepare_connection is not None:
@@ -298,6 +331,8 @@ def explain_app_query(
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
+        if analyze and _timed_out(exc, started):
+            raise _analyze_timed_out(text, parameters=bool(record.params)) from None
         raise ExplainError(
             _first_line(exc),
             "The server rejected the EXPLAIN. Run it by hand in psql, with the"
@@ -343,6 +378,7 @@ def explain_statement(
     text = query_text.strip().rstrip(";")
     parameters = parameter_count(text)
     read_only = not analyze or keyword in READ_ONLY
+    started = time.monotonic()
     try:
         with db.connection() as conn:
             if prepare_connection is not None:
@@ -365,6 +401,9 @@ def explain_statement(
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
+        if analyze and _timed_out(exc, started):
+            # check_analyzable refused statements with parameters.
+            raise _analyze_timed_out(text, parameters=False) from None
         if parameters and _types_not_inferred(exc):
             raise ExplainError(
                 f"PostgreSQL cannot infer the types of {_placeholders(parameters)}"

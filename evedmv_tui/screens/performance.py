@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
-import psycopg
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
@@ -31,7 +30,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs
 
 from evedmv_tui.config import Settings
-from evedmv_tui.monitor import explain as explain_mod
 from evedmv_tui.monitor import memory as memory_mod
 from evedmv_tui.monitor.activity import Backend
 from evedmv_tui.monitor.appside import (
@@ -43,7 +41,6 @@ from evedmv_tui.monitor.explain import (
     ExplainError,
     ExplainResult,
     check_analyzable,
-    parameter_count,
 )
 from evedmv_tui.monitor.ingest import IngestHealth
 from evedmv_tui.monitor.poller import MAX_INTERVAL, MIN_INTERVAL, Monitor
@@ -519,8 +516,6 @@ def _finish_explain(
         )
         return
     if isinstance(outcome, ExplainError):
-        if job.analyze and _stopped_by_timeout(job, outcome):
-            outcome = _analyze_timed_out(job.query_text)
         if outcome.hint is not None and in_view:
             # A hint with a statement to run by hand is too long for a
             # notification, and the user may want to copy it.
@@ -537,39 +532,6 @@ def _finish_explain(
         title=f"{job.heading} failed",
         severity="error",
         markup=False,
-    )
-
-
-def _stopped_by_timeout(job: ExplainJob, error: ExplainError) -> bool:
-    """Tell whether the EXPLAIN's statement timeout cancelled it.
-
-    ExplainError keeps the server's error only as its context. A cancel
-    from another session (pg_cancel_backend) raises the same SQLSTATE, but
-    it comes before the timeout is up.
-    """
-    if not isinstance(error.__context__, psycopg.errors.QueryCanceled):
-        return False
-    elapsed = (dt.datetime.now() - job.started).total_seconds()
-    return elapsed * 1000 >= explain_mod.EXPLAIN_TIMEOUT_MS
-
-
-def _analyze_timed_out(query_text: str) -> ExplainError:
-    """Return the failure of an EXPLAIN ANALYZE that ran into its timeout."""
-    limit = f"{explain_mod.EXPLAIN_TIMEOUT_MS / 1000:g} s"
-    text = query_text.strip().rstrip(";")
-    parameters = (
-        ", with the parameter values that enter shows under the query"
-        if parameter_count(text)
-        else ""
-    )
-    return ExplainError(
-        f"EXPLAIN ANALYZE runs the statement, and the {limit} statement"
-        " timeout stopped it before it finished",
-        "Press e for the plan without ANALYZE, which does not run the"
-        " statement. For the measured plan, run EXPLAIN ANALYZE by hand in"
-        f" psql with a longer timeout{parameters}. ROLLBACK undoes what the"
-        f" statement changed.\n\nBEGIN;\nSET LOCAL statement_timeout = '30min';"
-        f"\nEXPLAIN ANALYZE {text};\nROLLBACK;",
     )
 
 
