@@ -61,3 +61,34 @@ async def test_stale_move_names_keys_and_reloads(
     assert expected in notes
     assert not [text for text in messages + notes if "--new-side" in text]
     assert side_after == str(stored_side)
+
+
+async def test_move_of_a_member_gone_since(
+    battle_id: int, db: Database, settings: Settings
+) -> None:
+    """A member that left the battle since the report loaded was refused
+    with a hint naming 'evedmv battles show N --format json'; the screen
+    names its Entities tab, which reloads without the member."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_report(app, pilot, battle_id)
+        await pilot.press("5")
+        table = screen.query_one("#battle-entities", KeyedTable)
+        table.move_cursor(row=table.row_keys.index(ROW))
+        await settle(pilot)
+        db.execute(
+            "DELETE FROM battle_entities WHERE battle_id = %s"
+            " AND entity_kind = 'corporation' AND entity_id = %s",
+            (battle_id, OTHER),
+        )
+        await pilot.press("n")
+        await settle(pilot)
+        notes = [note.message for note in app._notifications]
+        rows = table.row_keys
+
+    assert (
+        f"not moved: corporation {OTHER} is not in battle {battle_id} any more;"
+        " the Entities tab shows its members now"
+    ) in notes
+    assert not [note for note in notes if "evedmv battles" in note]
+    assert ROW not in rows

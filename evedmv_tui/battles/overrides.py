@@ -16,6 +16,10 @@ class AlreadyOnSide(EvedmvError):
     """The entity to move is on the side it was asked to move to."""
 
 
+class NotInBattle(EvedmvError):
+    """The entity to move is not one of the battle's members."""
+
+
 def move_entity(
     db: Database,
     battle_id: int,
@@ -30,9 +34,9 @@ def move_entity(
     renumbered after new kills.
 
     Raises:
-        EvedmvError: an unknown entity kind, an entity that is not in the
-            battle, a side without other members, or a move that would
-            leave every member on one side.
+        EvedmvError: an unknown entity kind, a side without other members,
+            or a move that would leave every member on one side.
+        NotInBattle: the entity is not one of the battle's members.
         AlreadyOnSide: the entity is on side ``side_no`` already, or it is
             alone on its side and ``side_no`` is None. Nothing is stored,
             so detection keeps deciding its side.
@@ -114,7 +118,7 @@ def _current_side(
     if not battle_exists:
         raise _battle_not_found(battle_id)
     if side_no is None:
-        raise EvedmvError(
+        raise NotInBattle(
             "entity not in battle",
             f"{entity_kind} {entity_id} is not in battle {battle_id}",
             _members_hint(db, battle_id, entity_kind),

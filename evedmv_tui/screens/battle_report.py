@@ -39,7 +39,12 @@ from evedmv_tui.battles.export import (
 )
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
 from evedmv_tui.battles.metrics import period_text
-from evedmv_tui.battles.overrides import AlreadyOnSide, clear_overrides, move_entity
+from evedmv_tui.battles.overrides import (
+    AlreadyOnSide,
+    NotInBattle,
+    clear_overrides,
+    move_entity,
+)
 from evedmv_tui.battles.recipe import RecipeError, recipe_of_battle, write_recipe
 from evedmv_tui.battles.report import (
     OUTDATED_HINT,
@@ -902,6 +907,15 @@ class BattleReportScreen(DashboardScreen):
             else:
                 keys = "[ or ] moves it to another side, n to a new side"
             self._tell(f"{error.message}; {keys}")
+            return
+        if isinstance(error, NotInBattle):
+            # Its hint lists members and a command; the reloaded Entities
+            # tab shows them all.
+            self._tell(
+                f"not moved: {error.message} any more; the Entities tab shows"
+                " its members now",
+                Severity.WARNING,
+            )
             return
         hint = f"; {error.hint}" if error.hint else ""
         self._tell(f"not moved: {error.title}: {error.message}{hint}", Severity.WARNING)
