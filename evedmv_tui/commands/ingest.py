@@ -817,10 +817,10 @@ def describe_reject(row: RejectRow) -> str:
     parts = [f"{row.source_file} {row.position}"]
     if row.killmail_id is not None:
         parts.append(f"killmail {row.killmail_id}")
-    if row.field == "$":
-        parts.append("whole record")
-    elif row.field:
-        parts.append(f"field {row.field.removeprefix('$.')}")
+    if row.field_label is not None:
+        parts.append(
+            row.field_label if row.field == "$" else f"field {row.field_label}"
+        )
     return f"{ids}: {', '.join(parts)}: {row.reason}"
 
 

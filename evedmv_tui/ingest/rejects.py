@@ -44,6 +44,14 @@ class RejectRow:
     """When ``evedmv rejects dismiss`` dismissed the reject; None when it was
     not dismissed since the record was last rejected."""
 
+    @property
+    def field_label(self) -> str | None:
+        """The field as lists show it: ``victim.ship_type_id`` for the path
+        ``$.victim.ship_type_id``, "whole record" for ``$``, None when unknown."""
+        if not self.field:
+            return None
+        return "whole record" if self.field == "$" else self.field.removeprefix("$.")
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RejectCounts:

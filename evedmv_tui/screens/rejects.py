@@ -104,23 +104,14 @@ def describe_summary(rejects: RejectList) -> str:
     return text
 
 
-def field_name(field: str) -> str:
-    """Name a stored field path as ``evedmv rejects list`` does.
-
-    The path ``$.victim.ship_type_id`` becomes ``victim.ship_type_id``, and
-    ``$``, a problem with the record as a whole, "whole record".
-    """
-    return "whole record" if field == "$" else field.removeprefix("$.")
-
-
 def describe_reject(row: RejectRow) -> str:
     """Return the selected reject in full, one fact per line, as plain text."""
     imports = ", ".join(str(i) for i in row.import_ids) or "none (a price file)"
     where = [row.position]
     if row.killmail_id is not None:
         where.append(f"killmail {row.killmail_id}")
-    if row.field:
-        name = field_name(row.field)
+    if row.field_label is not None:
+        name = row.field_label
         where.append(name if row.field == "$" else f"field {name}")
     raw = one_line(row.raw)
     return "\n".join(
@@ -137,7 +128,7 @@ def describe_reject(row: RejectRow) -> str:
 def fixed_cells(row: RejectRow) -> list[str]:
     """Return the cells of ``row`` before the reason, each cut to its maximum."""
     time_width, file_width, where_width, field_width = FIXED_WIDTHS
-    field = field_name(row.field) if row.field else "-"
+    field = row.field_label or "-"
     return [
         f"{row.rejected_at.astimezone(dt.UTC):%m-%d %H:%M}"[:time_width],
         truncate(file_name(row.source_file), file_width),
