@@ -286,60 +286,33 @@ async def test_cancel_backend_after_confirmation(
     settings: Settings, db_url: str
 ) -> None:
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
-    outcome: list[BaseException] = []
-    sleeper = psycopg.connect(db_url, autocommit=True)
-    pid = sleeper.info.backend_pid
-
-    def sleep() -> None:
-        try:
-            sleeper.execute("SELECT pg_sleep(30)")
-        except psycopg.Error as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=sleep)
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_live(pilot)
-            thread.start()
-            await wait_for(
-                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
-            )
-            await pilot.press("right")
-            screen.query_one("#perf-tabs").active = "tab-activity"  # type: ignore[attr-defined]
-            activity = table(screen, "#activity")
-            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with sleeping_backend(db_url, "SELECT pg_sleep(30)") as sleeper:
+            await select_backend(pilot, screen, sleeper.pid)
             await pilot.press("c")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
-            await wait_for(pilot, lambda: bool(outcome))
+            await wait_for(pilot, lambda: bool(sleeper.errors))
             await settle(pilot)
-    finally:
-        thread.join(35)
-        sleeper.close()
-    assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
+    assert isinstance(sleeper.errors[0], psycopg.errors.QueryCanceled)
 
 
 async def test_explain_follows_the_active_tab(settings: Settings, db_url: str) -> None:
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
-    sleeper = psycopg.connect(db_url, autocommit=True)
-    pid = sleeper.info.backend_pid
     running = "SELECT pg_sleep(30) AS explain_running"
-    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, running))
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_live(pilot)
-            thread.start()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with sleeping_backend(db_url, running) as sleeper:
             await wait_for(
-                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+                pilot, lambda: str(sleeper.pid) in table(screen, "#activity").row_keys
             )
             tabs = screen.query_one("#perf-tabs")
             tabs.active = "tab-database"  # type: ignore[attr-defined]
             await pilot.press("e")
             await settle(pilot)
             assert app.screen is screen
-            tabs.active = "tab-activity"  # type: ignore[attr-defined]
-            activity = table(screen, "#activity")
-            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await select_backend(pilot, screen, sleeper.pid)
             await pilot.press("e")
             await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen))
             plan = app.screen
@@ -347,16 +320,49 @@ async def test_explain_follows_the_active_tab(settings: Settings, db_url: str) -
             assert "explain_running" in plan.query_text
             assert plan.result.analyzed is False
             await pilot.press("escape")
+
+
+@dataclasses.dataclass
+class Sleeper:
+    """A backend running a statement in a thread of the test."""
+
+    pid: int
+    errors: list[psycopg.Error]
+
+
+@contextlib.contextmanager
+def sleeping_backend(db_url: str, query: str) -> Iterator[Sleeper]:
+    """Run ``query`` on a connection of its own until the block ends.
+
+    The statement is cancelled on the way out, so a long pg_sleep does not
+    keep the test waiting; its error, if any, is in ``errors``.
+    """
+    conn = psycopg.connect(db_url, autocommit=True)
+    sleeper = Sleeper(conn.info.backend_pid, [])
+
+    def run() -> None:
+        try:
+            conn.execute(query)
+        except psycopg.Error as exc:
+            sleeper.errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield sleeper
     finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        with psycopg.connect(db_url, autocommit=True) as other:
+            other.execute("SELECT pg_cancel_backend(%s)", (sleeper.pid,))
         thread.join(35)
-        sleeper.close()
+        conn.close()
 
 
-def _run_ignoring_errors(conn: psycopg.Connection[Any], query: str) -> None:
-    with contextlib.suppress(psycopg.Error):
-        conn.execute(query)
+async def select_backend(pilot: Any, screen: PerformanceScreen, pid: int) -> None:
+    """Wait until the Activity tab lists ``pid``, then show it under the cursor."""
+    await wait_for(pilot, lambda: str(pid) in table(screen, "#activity").row_keys)
+    await pilot.press("2")
+    activity = table(screen, "#activity")
+    activity.move_cursor(row=activity.row_keys.index(str(pid)))
 
 
 async def test_dropped_extension_shows_fix(settings: Settings, db_url: str) -> None:
@@ -1425,23 +1431,17 @@ async def test_explain_analyze_outlives_the_screen(
         conn.execute("CREATE TABLE analyze_sleep (seconds float8)")
         conn.execute("INSERT INTO analyze_sleep VALUES (60)")
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
-    sleeper = psycopg.connect(db_url, autocommit=True)
-    pid = sleeper.info.backend_pid
     running = "SELECT pg_sleep(seconds) AS analyze_later FROM analyze_sleep"
-    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, running))
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_live(pilot)
-            thread.start()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with sleeping_backend(db_url, running) as sleeper:
             await wait_for(
-                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
+                pilot, lambda: str(sleeper.pid) in table(screen, "#activity").row_keys
             )
             # The backend keeps sleeping 60 s; the EXPLAIN ANALYZE sleeps 1.5 s.
             with psycopg.connect(db_url, autocommit=True) as conn:
                 conn.execute("UPDATE analyze_sleep SET seconds = 1.5")
-            await pilot.press("2")
-            activity = table(screen, "#activity")
-            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+            await select_backend(pilot, screen, sleeper.pid)
             await pilot.press("A")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
@@ -1487,11 +1487,6 @@ async def test_explain_analyze_outlives_the_screen(
             await pilot.press("escape", "p")
             await settle(pilot)
             assert isinstance(app.screen, PerformanceScreen)
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
-        thread.join(65)
-        sleeper.close()
 
 
 LONG_QUERY = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -15,10 +14,10 @@ from evedmv_tui.monitor import explain
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, TextScreen
 from tests.test_performance_screen import (
     OWN_SCREENS,
-    _run_ignoring_errors,
     fast,
     open_live,
-    table,
+    select_backend,
+    sleeping_backend,
     wait_for,
 )
 
@@ -35,19 +34,10 @@ async def test_analyze_timeout_names_timeout(
     """
     monkeypatch.setattr(explain, "EXPLAIN_TIMEOUT_MS", 500)
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
-    sleeper = psycopg.connect(db_url, autocommit=True)
-    pid = sleeper.info.backend_pid
-    thread = threading.Thread(target=_run_ignoring_errors, args=(sleeper, RUNNING))
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_live(pilot)
-            thread.start()
-            await wait_for(
-                pilot, lambda: str(pid) in table(screen, "#activity").row_keys
-            )
-            await pilot.press("2")
-            activity = table(screen, "#activity")
-            activity.move_cursor(row=activity.row_keys.index(str(pid)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with sleeping_backend(db_url, RUNNING) as sleeper:
+            await select_backend(pilot, screen, sleeper.pid)
             await pilot.press("A")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
@@ -63,11 +53,6 @@ async def test_analyze_timeout_names_timeout(
             assert "SET LOCAL statement_timeout = '30min';" in failure.body
             assert f"\nEXPLAIN ANALYZE {RUNNING};\nROLLBACK;" in failure.body
             assert "parameter values" not in failure.body
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
-        thread.join(10)
-        sleeper.close()
 
 
 def test_early_cancel_is_not_timeout() -> None:
