@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -145,7 +146,7 @@ def test_failed_start_url_points_at_log(data_dir: Path) -> None:
     )
     status = evedmv(data_dir, "db", "status")
     assert status.returncode == 1
-    assert "stopped, the last start failed: " in status.stdout
+    assert "stopped. The last start at " in status.stdout
 
     conf.write_text(original, encoding="utf-8")
     assert evedmv(data_dir, "db", "start").returncode == 0
@@ -155,6 +156,43 @@ def test_failed_start_url_points_at_log(data_dir: Path) -> None:
     assert evedmv(data_dir, "db", "stop").returncode == 0
     stopped = evedmv(data_dir, "db", "url")
     assert stopped.stderr.strip().endswith("start it with 'evedmv db start'")
+
+
+def test_failed_start_quotes_cause_before_fatal(data_dir: Path) -> None:
+    """An invalid setting made the start quote only the FATAL line ('configuration
+    file ... contains errors'), not the line before it that names the setting,
+    and 'db status' after the fix worded the old failure as a current one."""
+    cluster = PrivateCluster(data_dir)
+    cluster.init()
+    conf = cluster.directory / "evedmv.conf"
+    original = conf.read_text(encoding="utf-8")
+    conf.write_text(original + "shared_buffers = 'banana'\n", encoding="utf-8")
+    cause = 'invalid value for parameter "shared_buffers": "banana"'
+    fatal = f'FATAL: configuration file "{conf}" contains errors'
+
+    failed = evedmv(data_dir, "db", "start")
+    url = evedmv(data_dir, "db", "url")
+    conf.write_text(original, encoding="utf-8")
+    status = evedmv(data_dir, "db", "status")
+
+    assert failed.returncode == 2
+    first = failed.stderr.splitlines()[0]
+    assert first.startswith("evedmv: PostgreSQL did not start: ")
+    assert cause in first
+    assert first.endswith(fatal)
+    assert cause in url.stderr.splitlines()[0]
+    line = status.stdout.strip()
+    found = re.search(
+        r": stopped\. The last start at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+        r" failed: (.+)$",
+        line,
+    )
+    assert found is not None, line
+    assert cause in found[1]
+    assert found[1].endswith(fatal)
+    assert evedmv(data_dir, "db", "start").returncode == 0
+    assert "last start" not in evedmv(data_dir, "db", "status").stdout
+    assert evedmv(data_dir, "db", "stop").returncode == 0
 
 
 def test_stop_uninitialised_matches_status(data_dir: Path) -> None:

@@ -22,12 +22,14 @@ import hashlib
 import logging
 import os
 import pwd
+import re
 import shutil
 import signal
 import stat
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -55,13 +57,24 @@ followed by a start (70 s at most)."""
 
 START_FAILED_FILE = "start-failed"
 """File in the data directory that exists while the last start failed. It
-contains the line of the server's log that gives the cause."""
+contains the lines of the server's log that give the cause, and its
+modification time is the time of that start."""
 
 
 _CAUSE_MARKS = ("FATAL:", "PANIC:", "ERROR:", "syntax error")
-"""Parts of a server log line that gives why a start failed. A syntax error
-in a configuration file is logged at level LOG, before the FATAL line that
-only names the file."""
+"""Parts of a server log line that gives why a start failed, used when the
+log has no FATAL or PANIC line."""
+
+_FATAL_MARKS = ("FATAL:", "PANIC:")
+MAX_CAUSE_LINES = 3
+"""Log lines quoted for a failed start: the FATAL line and the lines just
+before it. The FATAL line often names only the consequence ('configuration
+file ... contains errors'), and the cause is in a LOG line before it
+('invalid value for parameter ...')."""
+
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ")
+"""The server's default ``log_line_prefix`` ('%m [%p] '): time and process
+id, dropped from quoted lines because the start's time is shown once."""
 
 
 def conf_string(value: str) -> str:
@@ -518,7 +531,9 @@ class PrivateCluster:
         if pid is None:
             message = "stopped"
             if (cause := self.failed_start()) is not None:
-                message = f"stopped, the last start failed: {cause}"
+                when = self.failed_start_time()
+                at = f" at {when:%Y-%m-%d %H:%M:%S} UTC" if when else ""
+                message = f"stopped. The last start{at} failed: {cause}"
             return ClusterStatus(False, None, directory, self.socket_dir, message)
         return ClusterStatus(
             True, pid, directory, self.socket_dir, f"running (pid {pid})"
@@ -566,29 +581,40 @@ class PrivateCluster:
             marker.unlink(missing_ok=True)
             log.info("started PostgreSQL in %s", self.directory)
             return
-        cause = self._logged_cause(logged)
-        if cause is None:
+        lines = self._logged_cause(logged)
+        if not lines:
             output = (result.stderr or result.stdout).strip().splitlines()
-            cause = output[-1] if output else f"exit status {result.returncode}"
-        marker.write_text(cause + "\n", encoding="utf-8")
+            lines = [output[-1] if output else f"exit status {result.returncode}"]
+        cause = "; ".join(lines)
+        marker.write_text("\n".join(lines) + "\n", encoding="utf-8")
         raise ClusterError(
             "PostgreSQL did not start",
             cause,
             f"see {self.log_path}, fix the cause, then run 'evedmv db start'",
         )
 
-    def _logged_cause(self, offset: int) -> str | None:
-        """Return the first error the server logged after ``offset``, or None."""
+    def _logged_cause(self, offset: int) -> list[str]:
+        """Return the lines the server logged after ``offset`` that give why
+        it stopped: up to :data:`MAX_CAUSE_LINES` lines ending with the first
+        FATAL or PANIC line, else the first error line, else none."""
         try:
             with self.log_path.open("rb") as handle:
                 handle.seek(offset)
                 text = handle.read(1 << 20).decode("utf-8", "replace")
         except OSError:
-            return None
-        for line in text.splitlines():
+            return []
+        lines = [
+            " ".join(_LOG_PREFIX.sub("", line).split())
+            for line in text.splitlines()
+            if line.strip()
+        ]
+        for index, line in enumerate(lines):
+            if any(mark in line for mark in _FATAL_MARKS):
+                return lines[max(0, index + 1 - MAX_CAUSE_LINES) : index + 1]
+        for line in lines:
             if any(mark in line for mark in _CAUSE_MARKS):
-                return line.strip()
-        return None
+                return [line]
+        return []
 
     def failed_start(self) -> str | None:
         """Return the cause of the last start if it failed, else None."""
@@ -596,7 +622,15 @@ class PrivateCluster:
             text = (self.data_dir / START_FAILED_FILE).read_text(encoding="utf-8")
         except OSError:
             return None
-        return text.strip() or "unknown cause"
+        return "; ".join(text.split("\n")).strip("; ") or "unknown cause"
+
+    def failed_start_time(self) -> datetime | None:
+        """Return the UTC time of the last start if it failed, else None."""
+        try:
+            mtime = (self.data_dir / START_FAILED_FILE).stat().st_mtime
+        except OSError:
+            return None
+        return datetime.fromtimestamp(mtime, UTC)
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> bool:
         """Stop the server; return False when it was not running."""
