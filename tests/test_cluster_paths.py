@@ -195,6 +195,32 @@ def test_failed_start_quotes_cause_before_fatal(data_dir: Path) -> None:
     assert evedmv(data_dir, "db", "stop").returncode == 0
 
 
+def test_socket_folder_taken_by_file(odd_data_dir: Path) -> None:
+    """A file at the socket folder derived under /tmp for a data directory
+    with a comma gave 'cannot use a file ... File exists' and asked for a
+    path that the user never gave."""
+    socket_dir = PrivateCluster(odd_data_dir).socket_dir
+    assert socket_dir.parent == Path("/tmp")
+    socket_dir.write_text("", encoding="utf-8")
+    try:
+        started = evedmv(odd_data_dir, "db", "start")
+    finally:
+        socket_dir.unlink()
+
+    assert started.returncode == 2
+    assert "Traceback" not in started.stderr
+    first, hint = started.stderr.splitlines()
+    directory = PrivateCluster(odd_data_dir).directory
+    assert first == (
+        f"evedmv: socket folder taken: {socket_dir}, the folder for the server's"
+        f" socket that evedmv uses for {directory} because its path contains a"
+        " comma, is a file"
+    )
+    assert hint == (
+        f"hint: remove {socket_dir}, or use a data directory path without a comma"
+    )
+
+
 def test_stop_uninitialised_matches_status(data_dir: Path) -> None:
     """'db stop' on a data directory that was never set up printed "was
     not running", while 'db status' printed "not initialised"."""

@@ -554,6 +554,7 @@ class PrivateCluster:
     def _pg_ctl_start(self, timeout: float) -> None:
         socket_dir = self.socket_dir
         if socket_dir != self.directory:
+            self._check_socket_dir(socket_dir)
             socket_dir.mkdir(mode=0o700, exist_ok=True)
             self._chown(socket_dir)
         bin_dir = find_bin_dir()
@@ -591,6 +592,24 @@ class PrivateCluster:
             "PostgreSQL did not start",
             cause,
             f"see {self.log_path}, fix the cause, then run 'evedmv db start'",
+        )
+
+    def _check_socket_dir(self, socket_dir: Path) -> None:
+        """Raise :class:`ClusterError` when something other than a folder
+        sits at ``socket_dir``, the socket folder derived under /tmp."""
+        if socket_dir.is_dir() or not os.path.lexists(socket_dir):
+            return
+        if "," in str(self.directory):
+            why = "its path contains a comma"
+            other = "a data directory path without a comma"
+        else:
+            why = "its path is too long for a socket"
+            other = "a shorter data directory path"
+        raise ClusterError(
+            "socket folder taken",
+            f"{socket_dir}, the folder for the server's socket that evedmv uses"
+            f" for {self.directory} because {why}, is a file",
+            f"remove {socket_dir}, or use {other}",
         )
 
     def _logged_cause(self, offset: int) -> list[str]:
