@@ -375,8 +375,16 @@ def format_duration(duration: dt.timedelta) -> str:
 
 
 def duration_text(start: dt.datetime, end: dt.datetime) -> str:
-    """Return the duration from ``start`` to ``end`` (see ``format_duration``)."""
-    return format_duration(end - start)
+    """Return the duration from ``start`` to ``end`` (see ``format_duration``).
+
+    From a minute on, it counts the minutes between the start and the end
+    as reports show them, cut to the minute, so ``12:15-12:17`` reads 2m
+    for a fight from 12:15:59 to 12:17:34 (1 minute 35 seconds).
+    """
+    if end - start < dt.timedelta(minutes=1):
+        return format_duration(end - start)
+    shown_start = start.replace(second=0, microsecond=0)
+    return format_duration(end.replace(second=0, microsecond=0) - shown_start)
 
 
 def period_text(start: dt.datetime, end: dt.datetime) -> str:

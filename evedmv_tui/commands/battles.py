@@ -12,7 +12,7 @@ from typing import Any
 
 from evedmv_tui.battles.detect import DetectionSummary, detect_all, detect_since_latest
 from evedmv_tui.battles.export import FORMATS, isk_total_text, render, round_isk
-from evedmv_tui.battles.metrics import format_duration
+from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.overrides import ENTITY_KINDS, AlreadyOnSide, move_entity
 from evedmv_tui.battles.parameters import (
     load_parameters,
@@ -428,7 +428,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(
             f"{battle.battle_id:>6}{mark} {battle.start_time:%Y-%m-%d %H:%M}"
-            f" {format_duration(battle.duration):>5}"
+            f" {duration_text(battle.start_time, battle.end_time):>5}"
             f" {battle.kills:>5,} {battle.pilots:>6,}"
             f" {isk:>7}  {side_count:<5}"
             f" {', '.join(battle.system_names)}"

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from evedmv_tui.battles.metrics import format_duration
+from evedmv_tui.battles.metrics import duration_text
 from evedmv_tui.battles.report import (
     OUTDATED_HINT,
     BattleFilter,
@@ -189,7 +189,7 @@ def _row(battle: BattleSummary, place_width: int, start_format: str) -> list[Any
         state,
         battle.start_time.strftime(start_format),
         describe_place(battle, place_width),
-        right(format_duration(battle.duration)),
+        right(duration_text(battle.start_time, battle.end_time)),
         battle.kills,
         battle.pilots,
         right(
