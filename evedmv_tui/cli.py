@@ -13,8 +13,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
@@ -165,6 +166,23 @@ def conninfo_of(settings: Settings) -> str:
     return PrivateCluster(settings.data_dir).url()
 
 
+KILLMAIL_IMPORT_HANDLERS = frozenset(
+    {
+        "evedmv_tui.commands.demo.demo_command",
+        "evedmv_tui.commands.follow.follow_command",
+        "evedmv_tui.commands.ingest.run_import",
+    }
+)
+"""Command handlers that import killmails, as ``module.function``. They
+create the partitions of a month not stored yet, which only the owner of
+the killmail tables may do."""
+
+
+def imports_killmails(handler: Callable[..., Any]) -> bool:
+    """Tell whether the command that ``handler`` runs imports killmails."""
+    return f"{handler.__module__}.{handler.__qualname__}" in KILLMAIL_IMPORT_HANDLERS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -220,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except psycopg.errors.InsufficientPrivilege as exc:
             # For example, a --dsn role that may read the tables but not write them.
             log.debug("permission denied", exc_info=True)
-            raise permission_denied(exc, conninfo_of(settings)) from None
+            raise permission_denied(
+                exc, conninfo_of(settings), imports_killmails=imports_killmails(handler)
+            ) from None
         finally:
             WRITING_COMMAND.reset(writing)
     except EvedmvError as exc:

@@ -192,6 +192,48 @@ OWNER_RUN_HINT = (
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
 """The privileges on a table that the app's commands use."""
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
+EXTENSION_GRANT_WARNINGS = (
+    "Run by a role that is not a superuser, the first GRANT also prints"
+    " 'no privileges were granted for \"pg_stat_statements\"' and"
+    ' "pg_stat_statements_info": these are the views of the extension'
+    " pg_stat_statements, which a superuser owns, and the warnings are harmless"
+)
+"""The ``ON ALL TABLES IN SCHEMA`` form covers the views that the extension
+pg_stat_statements creates in the same schema. Their owner, the superuser
+that created the extension, is the only role that may grant on them."""
+PARTITIONS_NEED_OWNER = (
+    "Importing killmails of a month not stored yet needs the owner in any"
+    " case, because it creates partitions"
+)
+
+
+def grant_statements(role: str, schema: str) -> str:
+    """Return the GRANT statements that let ``role`` change the rows of the
+    tables and sequences in ``schema``; both names are quoted already."""
+    return (
+        f"GRANT {', '.join(TABLE_PRIVILEGES)} ON ALL TABLES IN SCHEMA {schema}"
+        f" TO {role}; GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON ALL"
+        f" SEQUENCES IN SCHEMA {schema} TO {role}"
+    )
+
+
+def grants_hint(
+    owner: str, role: str, schema: str, *, imports_killmails: bool = False
+) -> str:
+    """Return the part of a hint that gives :func:`grant_statements` for
+    ``owner`` to run, with the warnings they may print.
+
+    With ``imports_killmails``, it adds that an import of a new month needs
+    the owner in any case.
+    """
+    text = (
+        f"as {owner} run: {grant_statements(role, schema)}. {EXTENSION_GRANT_WARNINGS}"
+    )
+    if imports_killmails:
+        text += f". {PARTITIONS_NEED_OWNER}"
+    return text
+
+
 _DENIED = re.compile(
     r"^(?:(permission denied for)|must be owner of)"
     r" (table|view|materialized view|sequence) (.+)$"
@@ -203,19 +245,24 @@ server's message as it is."""
 
 
 def permission_denied(
-    error: psycopg.errors.InsufficientPrivilege, conninfo: str
+    error: psycopg.errors.InsufficientPrivilege,
+    conninfo: str,
+    *,
+    imports_killmails: bool = False,
 ) -> PermissionDenied:
     """Return the error for a statement that the connected role may not run.
 
     It connects to ``conninfo`` again to look up the role, its missing
     privileges and the owner of the relation that the server's message
     names. When that fails, the error keeps the server's message.
+    ``imports_killmails`` is True for a command that imports killmails, which
+    may create the partitions of a new month.
     """
     try:
         with psycopg.connect(
             conninfo, autocommit=True, connect_timeout=SETUP_CONNECT_TIMEOUT
         ) as conn:
-            return describe_denial(conn, error)
+            return describe_denial(conn, error, imports_killmails=imports_killmails)
     except psycopg.Error:
         log.debug("cannot look up the missing privilege", exc_info=True)
         return unexplained_denial(error)
@@ -241,7 +288,10 @@ def unexplained_denial(error: psycopg.errors.InsufficientPrivilege) -> Permissio
 
 
 def describe_denial(
-    conn: psycopg.Connection[Any], error: psycopg.errors.InsufficientPrivilege
+    conn: psycopg.Connection[Any],
+    error: psycopg.errors.InsufficientPrivilege,
+    *,
+    imports_killmails: bool = False,
 ) -> PermissionDenied:
     """Return the error for ``error``, naming the role, privilege and relation.
 
@@ -284,16 +334,11 @@ def describe_denial(
             owner=owner,
         )
     lacks = ", ".join(missing) if missing else "a privilege"
-    grants = (
-        f"GRANT {', '.join(TABLE_PRIVILEGES)} ON ALL TABLES IN SCHEMA {schema}"
-        f" TO {role}; GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON ALL"
-        f" SEQUENCES IN SCHEMA {schema} TO {role}"
-    )
+    grants = grant_statements(role, schema)
+    hint = grants_hint(owner, role, schema, imports_killmails=imports_killmails)
     return PermissionDenied(
         f"role {role} lacks {lacks} on {relation}",
-        f"{run_as_owner}, or as {owner} run: {grants}. Importing killmails"
-        " of a month not stored yet needs the owner in any case, because it"
-        " creates partitions",
+        f"{run_as_owner}, or {hint}",
         role=role,
         relation=relation,
         owner=owner,
