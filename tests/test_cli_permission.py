@@ -167,6 +167,40 @@ def test_grants_in_hint_let_command_write(
     assert main(["--dsn", reader, *prices]) == 0, capsys.readouterr().err
 
 
+def test_import_without_create_names_partition(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An import of a new month as a role with every table grant but no
+    CREATE on the schema quoted the server's 'permission denied for schema
+    public' with a hint about table grants, which the role already had."""
+    grants = [
+        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA"
+        " public TO {}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+    ]
+    with login_role(db_url, "importer", *grants) as importer:
+        status = run(
+            importer, tmp_path, "import", "--offline", "--json", str(shared_file(KILLS))
+        )
+        role = role_of(importer)
+
+    assert status == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    document = json.loads(out)
+    assert document["error"] == "permission denied"
+    assert document["message"] == (
+        f"role {role} lacks CREATE on schema public, which the import needs to"
+        " create a monthly partition of killmails for the month of a killmail"
+        " not stored yet"
+    )
+    assert document["hint"] == (
+        "run that import as role evedmv, which owns table killmails. Granting"
+        " CREATE on schema public is not enough, because only the owner of"
+        " killmails may attach a partition to it"
+    )
+
+
 def test_not_owner_names_owner(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -242,6 +242,9 @@ _DENIED = re.compile(
 statement that only the relation's owner may run. They match in English,
 the default ``lc_messages``. In other languages the error keeps the
 server's message as it is."""
+_SCHEMA_DENIED = re.compile(r"^permission denied for schema (.+)$")
+"""PostgreSQL's message for a missing privilege on a schema, such as CREATE
+for a new table in it."""
 
 
 def permission_denied(
@@ -303,6 +306,13 @@ def describe_denial(
     found = conn.execute("SELECT quote_ident(current_user)").fetchone()
     assert found is not None
     role = found[0]
+    schema_match = _SCHEMA_DENIED.match(text)
+    if schema_match is not None:
+        denial = describe_schema_denial(
+            conn, role, schema_match[1], imports_killmails=imports_killmails
+        )
+        if denial is not None:
+            return denial
     if match is None:
         return PermissionDenied(f"role {role}: {text}", OWNER_RUN_HINT, role=role)
     denied, kind, name = match.groups()
@@ -344,6 +354,58 @@ def describe_denial(
         owner=owner,
         privileges=tuple(missing),
         grants=grants,
+    )
+
+
+def describe_schema_denial(
+    conn: psycopg.Connection[Any],
+    role: str,
+    name: str,
+    *,
+    imports_killmails: bool,
+) -> PermissionDenied | None:
+    """Return the error for a statement denied on schema ``name``, or None
+    when the schema is not found.
+
+    An import of killmails creates a monthly partition of killmails for the
+    month of each killmail not stored yet. That needs CREATE on the schema,
+    and attaching the partition needs ownership of killmails, so no GRANT
+    lets another role run that import.
+    """
+    row = conn.execute(
+        "SELECT quote_ident(n.nspname),"
+        " ARRAY(SELECT p FROM unnest(ARRAY['USAGE', 'CREATE']) AS u(p)"
+        "  WHERE NOT has_schema_privilege(n.oid, p)),"
+        " (SELECT quote_ident(pg_get_userbyid(c.relowner)) FROM pg_class c"
+        "  WHERE c.oid = to_regclass('killmails'))"
+        " FROM pg_namespace n WHERE n.nspname = %s",
+        (name,),
+    ).fetchone()
+    if row is None:
+        return None
+    schema, missing, owner = row
+    lacks = ", ".join(missing) if missing else "a privilege"
+    owner = owner or "the role that owns the evedmv tables"
+    if imports_killmails and "CREATE" in missing:
+        return PermissionDenied(
+            f"role {role} lacks CREATE on schema {schema}, which the import"
+            " needs to create a monthly partition of killmails for the month"
+            " of a killmail not stored yet",
+            f"run that import as role {owner}, which owns table killmails."
+            f" Granting CREATE on schema {schema} is not enough, because"
+            " only the owner of killmails may attach a partition to it",
+            role=role,
+            relation=f"schema {schema}",
+            owner=owner,
+            privileges=tuple(missing),
+        )
+    return PermissionDenied(
+        f"role {role} lacks {lacks} on schema {schema}",
+        f"run the command as role {owner}, which owns the evedmv tables",
+        role=role,
+        relation=f"schema {schema}",
+        owner=owner,
+        privileges=tuple(missing),
     )
 
 
