@@ -13,6 +13,9 @@ import importlib
 import logging
 from collections.abc import Callable, Sequence
 
+import psycopg
+
+from evedmv_tui.store.connect import pooled_permission_denied
 from evedmv_tui.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,10 @@ def run_hooks(
             failures.append(exc)
             # The batch is stored; what the hook derives from it is not.
             name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
+            if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+                _log_denied(db, hook, result, exc)
+                log.debug("batch hook %s failed", name, exc_info=True)
+                continue
             log.error(
                 "%s not updated for a batch of %d killmails, because %s failed:"
                 " %s; run 'evedmv repair' to update them",
@@ -87,3 +94,36 @@ def run_hooks(
             )
             log.debug("batch hook %s failed", name, exc_info=True)
     return failures
+
+
+def _log_denied(
+    db: Database,
+    hook: BatchHook,
+    result: BatchResult,
+    error: psycopg.errors.InsufficientPrivilege,
+) -> None:
+    """Log a hook that the connected role lacks a privilege for.
+
+    'evedmv repair' would fail the same way as this role, so the message
+    names the missing privilege and who can run the repair instead.
+    """
+    denied = pooled_permission_denied(db, error)
+    if denied.owner is None:
+        advice = "run 'evedmv repair' as the role that owns the evedmv tables"
+    else:
+        advice = (
+            f"run 'evedmv repair' as role {denied.owner}, which owns {denied.relation}"
+        )
+        if denied.grants:
+            advice += (
+                f", or as {denied.owner} run: {denied.grants}; then"
+                f" 'evedmv repair' works as role {denied.role} too"
+            )
+    log.error(
+        "%s not updated for a batch of %d killmails, which are stored:"
+        " permission denied: %s; %s",
+        hook_label(hook),
+        len(result.killmail_ids),
+        denied.message,
+        advice,
+    )
