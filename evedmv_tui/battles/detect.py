@@ -170,18 +170,25 @@ def detect_all(
     params: BattleParameters | None = None,
     *,
     workers: int | None = None,
+    conn: psycopg.Connection[Any] | None = None,
 ) -> DetectionSummary:
     """Recluster every stored killmail and replace the stored battles.
 
     Side assignment, metrics and rows of the battles are built in a pool of
     ``workers`` processes, or one per core when ``workers`` is None. With 1,
     and for small inputs, they are built in this process.
+
+    With ``conn``, detection runs in the transaction that the caller opened
+    on it, so an error undoes the caller's changes as well.
     """
     with operation("battles.detect"):
-        summary = _detect(db, params, _Scope(None, None, None), pool_size(workers))
+        summary = _detect(
+            db, params, _Scope(None, None, None), pool_size(workers), conn=conn
+        )
         db.execute(
             "UPDATE static_data_version SET battles_outdated = false"
-            " WHERE battles_outdated"
+            " WHERE battles_outdated",
+            conn=conn,
         )
         return summary
 
@@ -194,11 +201,14 @@ def detect_range(
     params: BattleParameters | None = None,
     *,
     touched: Iterable[int] | None = None,
+    conn: psycopg.Connection[Any] | None = None,
 ) -> DetectionSummary:
     """Recluster the kills of ``systems`` around ``start``..``end``.
 
     With ``touched``, only battles that gain or lose kills or hold one of
     those killmails are rewritten; without it, every battle in range is.
+    With ``conn``, detection runs in the transaction that the caller opened
+    on it.
     """
     scope = _Scope(
         tuple(sorted(set(systems))),
@@ -207,7 +217,7 @@ def detect_range(
         frozenset(touched) if touched is not None else None,
     )
     with operation("battles.detect"):
-        return _detect(db, params, scope)
+        return _detect(db, params, scope, conn=conn)
 
 
 def detect_since_latest(
@@ -273,7 +283,31 @@ def on_batch(db: Database, result: BatchResult) -> None:
 
 
 def _detect(
-    db: Database, params: BattleParameters | None, scope: _Scope, workers: int = 1
+    db: Database,
+    params: BattleParameters | None,
+    scope: _Scope,
+    workers: int = 1,
+    *,
+    conn: psycopg.Connection[Any] | None = None,
+) -> DetectionSummary:
+    """Run detection in a transaction of its own, or in the caller's on ``conn``.
+
+    No savepoint is made in the caller's transaction, because
+    ``pg_export_snapshot()`` fails in a subtransaction.
+    """
+    if conn is not None:
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        return _detect_in(db, conn, params, scope, workers)
+    with db.connection() as own, own.transaction():
+        return _detect_in(db, own, params, scope, workers)
+
+
+def _detect_in(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    params: BattleParameters | None,
+    scope: _Scope,
+    workers: int,
 ) -> DetectionSummary:
     started = time.perf_counter()
     reads = [
@@ -289,11 +323,7 @@ def _detect(
         # spent 9 ms in its Gather node for 4 ms of work in each process
         # (EXPLAIN ANALYZE, 1,537 kills).
         reads.append(Read(load_sql(_PACKAGE, "serial_plans")))
-    with (
-        db.connection() as conn,
-        conn.transaction(),
-        _collector_paused(scope.systems is None),
-    ):
+    with _collector_paused(scope.systems is None):
         # One round trip. The server runs the statements in order, each with
         # a snapshot taken after the lock is held.
         _, stored_params, token, pieceless = fetch_together(db, conn, reads)[:4]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from evedmv_tui.battles.detect import DetectionSummary, detect_range
 from evedmv_tui.battles.report import BattleNotFound
 from evedmv_tui.errors import EvedmvError
@@ -47,15 +51,22 @@ def move_entity(
             "invalid entity kind",
             f"{entity_kind!r} is not one of {', '.join(ENTITY_KINDS)}",
         )
-    with operation("battles.override"):
-        side_now = _current_side(db, battle_id, entity_kind, entity_id)
+    # The override and the recomputed battle are committed together, so a
+    # failed recomputation (a lost connection, a missing privilege) leaves
+    # no stored move behind that a later detection would apply.
+    with (
+        operation("battles.override"),
+        db.connection() as conn,
+        conn.transaction(),
+    ):
+        side_now = _current_side(db, conn, battle_id, entity_kind, entity_id)
         if side_no == side_now:
             raise AlreadyOnSide(
                 "nothing to move",
                 f"{entity_kind} {entity_id} is on side {side_no} already",
                 "pick another side, or --new-side for a side of its own",
             )
-        staying = _staying_sides(db, battle_id, entity_kind, entity_id)
+        staying = _staying_sides(db, conn, battle_id, entity_kind, entity_id)
         if side_no is None and side_now not in staying:
             raise AlreadyOnSide(
                 "nothing to move",
@@ -66,7 +77,7 @@ def move_entity(
         new_side = None
         if side_no is None:
             new_side = db.fetch_value(
-                load_sql(_PACKAGE, "override_next_new"), (battle_id,)
+                load_sql(_PACKAGE, "override_next_new"), (battle_id,), conn=conn
             )
         else:
             anchor = db.fetch_one(
@@ -77,6 +88,7 @@ def move_entity(
                     "entity_kind": entity_kind,
                     "entity_id": entity_id,
                 },
+                conn=conn,
             )
             if anchor is None:
                 raise EvedmvError(
@@ -101,17 +113,23 @@ def move_entity(
                 "anchor_id": anchor[1] if anchor else None,
                 "new_side": new_side,
             },
+            conn=conn,
         )
-    return recompute(db, battle_id)
+        return recompute(db, battle_id, conn=conn)
 
 
 def _current_side(
-    db: Database, battle_id: int, entity_kind: str, entity_id: int
+    db: Database,
+    conn: psycopg.Connection[Any],
+    battle_id: int,
+    entity_kind: str,
+    entity_id: int,
 ) -> int:
     """Return the entity's side; raise unless the battle has it as a member."""
     found = db.fetch_one(
         load_sql(_PACKAGE, "override_member"),
         {"battle_id": battle_id, "entity_kind": entity_kind, "entity_id": entity_id},
+        conn=conn,
     )
     assert found is not None
     battle_exists, side_no = found
@@ -121,18 +139,23 @@ def _current_side(
         raise NotInBattle(
             "entity not in battle",
             f"{entity_kind} {entity_id} is not in battle {battle_id}",
-            _members_hint(db, battle_id, entity_kind),
+            _members_hint(db, conn, battle_id, entity_kind),
         )
     return int(side_no)
 
 
 def _staying_sides(
-    db: Database, battle_id: int, entity_kind: str, entity_id: int
+    db: Database,
+    conn: psycopg.Connection[Any],
+    battle_id: int,
+    entity_kind: str,
+    entity_id: int,
 ) -> set[int]:
     """Return the sides of the members that do not move with the entity."""
     rows = db.fetch_all(
         load_sql(_PACKAGE, "override_staying_sides"),
         {"battle_id": battle_id, "entity_kind": entity_kind, "entity_id": entity_id},
+        conn=conn,
     )
     return {int(side_no) for (side_no,) in rows}
 
@@ -141,7 +164,9 @@ MEMBERS_IN_HINT = 5
 """Members of the named kind that the hint of a failed move lists."""
 
 
-def _members_hint(db: Database, battle_id: int, entity_kind: str) -> str:
+def _members_hint(
+    db: Database, conn: psycopg.Connection[Any], battle_id: int, entity_kind: str
+) -> str:
     """Name the battle's most involved members of ``entity_kind`` with their ids."""
     rows = db.fetch_all(
         load_sql(_PACKAGE, "override_candidates"),
@@ -150,6 +175,7 @@ def _members_hint(db: Database, battle_id: int, entity_kind: str) -> str:
             "entity_kind": entity_kind,
             "limit": MEMBERS_IN_HINT + 1,
         },
+        conn=conn,
     )
     every = f"'evedmv battles show {battle_id} --format json' lists every member"
     if not rows:
@@ -171,16 +197,28 @@ def _battle_not_found(battle_id: int) -> BattleNotFound:
 
 
 def clear_overrides(db: Database, battle_id: int) -> DetectionSummary:
-    """Drop every override of a battle and recompute its sides."""
-    with operation("battles.override"):
-        db.execute(load_sql(_PACKAGE, "overrides_clear"), (battle_id,))
-    return recompute(db, battle_id)
+    """Drop every override of a battle and recompute its sides.
+
+    Both are committed together, or neither is when the recomputation fails.
+    """
+    with (
+        operation("battles.override"),
+        db.connection() as conn,
+        conn.transaction(),
+    ):
+        db.execute(load_sql(_PACKAGE, "overrides_clear"), (battle_id,), conn=conn)
+        return recompute(db, battle_id, conn=conn)
 
 
-def recompute(db: Database, battle_id: int) -> DetectionSummary:
-    """Recluster the systems and time of one battle (sides, metrics)."""
-    scope = db.fetch_one(load_sql(_PACKAGE, "battle_scope"), (battle_id,))
+def recompute(
+    db: Database, battle_id: int, *, conn: psycopg.Connection[Any] | None = None
+) -> DetectionSummary:
+    """Recluster the systems and time of one battle (sides, metrics).
+
+    With ``conn``, it runs in the transaction that the caller opened on it.
+    """
+    scope = db.fetch_one(load_sql(_PACKAGE, "battle_scope"), (battle_id,), conn=conn)
     if scope is None:
         raise _battle_not_found(battle_id)
     systems, start, end = scope
-    return detect_range(db, systems, start, end)
+    return detect_range(db, systems, start, end, conn=conn)

@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
+
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
@@ -183,9 +185,20 @@ def stored_parameters(stored: Mapping[str, Any] | None) -> BattleParameters:
     return parse_parameters(known, source="table battle_parameters")
 
 
-def save_parameters(db: Database, parameters: BattleParameters) -> None:
+def save_parameters(
+    db: Database,
+    parameters: BattleParameters,
+    *,
+    conn: psycopg.Connection[Any] | None = None,
+) -> None:
+    """Store ``parameters`` as the ones in force.
+
+    Pass ``conn`` to store them in the caller's transaction together with
+    the detection that applies them, so a failed detection stores neither.
+    """
     with operation("battles.parameters"):
         db.execute(
             load_sql("evedmv_tui.battles", "parameters_save"),
             (json.dumps(parameters.to_json()),),
+            conn=conn,
         )

@@ -188,9 +188,16 @@ def detect_command(args: argparse.Namespace, settings: Settings) -> int:
                     )
                 values[name.strip()] = value.strip()
             params = parse_parameters(values, source="--set", base=params)
-            save_parameters(db, params)
+            # Stored in the detection's transaction: when detection fails,
+            # the parameters in force stay those the stored battles used.
+            with db.connection() as conn, conn.transaction():
+                save_parameters(db, params, conn=conn)
+                summary = detect_all(db, params, conn=conn)
             rebuild = True
-        summary = detect_all(db, params) if rebuild else detect_since_latest(db, params)
+        elif rebuild:
+            summary = detect_all(db, params)
+        else:
+            summary = detect_since_latest(db, params)
         stored = int(db.fetch_value("SELECT count(*) FROM battles") or 0)
     if args.json:
         # The counts sit under "battles" as in the JSON of 'sde import' and
