@@ -89,7 +89,9 @@ def register(subparsers: Any) -> None:
     detect.add_argument(
         "--show-parameters",
         action="store_true",
-        help="print the parameters in force and exit",
+        help="print the parameters in force and exit without detecting;"
+        " cannot be combined with --set or --rebuild (run --set first, then"
+        " --show-parameters)",
     )
     detect.add_argument(
         "--json",
@@ -166,6 +168,15 @@ def register(subparsers: Any) -> None:
 
 
 def detect_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.show_parameters and (args.set or args.rebuild):
+        detect_option = "--set" if args.set else "--rebuild"
+        raise ConfigError(
+            "conflicting options",
+            f"--show-parameters only prints the parameters, and {detect_option}"
+            " detects battles",
+            "run 'evedmv battles detect' with --set or --rebuild first, then"
+            " with --show-parameters alone",
+        )
     with open_database(settings) as db:
         params = load_parameters(db)
         if args.show_parameters:
