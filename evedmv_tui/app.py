@@ -96,7 +96,12 @@ from evedmv_tui.screens import (
     find_entry,
     resolve_target,
 )
-from evedmv_tui.store.connect import Capabilities, check_capabilities, open_database
+from evedmv_tui.store.connect import (
+    Capabilities,
+    check_capabilities,
+    dashboard_denial,
+    open_database,
+)
 from evedmv_tui.store.db import (
     SHORT_CONNECT_REASONS,
     Database,
@@ -738,8 +743,10 @@ class EvedmvApp(App[int]):
 
         A connection error sets a status message and checks the connection
         at once. An :class:`EvedmvError` becomes a notification with its title,
-        message and hint. Any other error is logged with its traceback (to the
-        log file, if one is set) and shown as one line.
+        message and hint, and so does a statement the server denied, with the
+        GRANT statements for the connected role. Any other error is logged
+        with its traceback (to the log file, if one is set) and shown as one
+        line.
         """
         # Workers are named after their screen's class; users see its title.
         title = self._source_title(source)
@@ -756,6 +763,21 @@ class EvedmvApp(App[int]):
             if error.hint:
                 text += f"\nhint: {error.hint}"
             self.notify(text, title=error.title, severity="error", markup=False)
+            return
+        if (
+            isinstance(error, psycopg.errors.InsufficientPrivilege)
+            and self.db is not None
+        ):
+            # Unlike the CLI, this looks up neither the owner nor the missing
+            # privileges: it runs on the UI thread, which must not wait on a query.
+            denied = dashboard_denial(error, self.db.conninfo)
+            log.warning("%s%s", where, denied.render())
+            self.notify(
+                f"{where}{denied.message}\nhint: {denied.hint}",
+                title=denied.title,
+                severity="error",
+                markup=False,
+            )
             return
         if isinstance(error, psycopg.Error):
             log.warning("%squery failed: %s", where, first_line(error))

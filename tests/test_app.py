@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 import pytest
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -23,6 +25,7 @@ from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.home import HomeScreen
 from evedmv_tui.widgets.prompt import PromptScreen
 from evedmv_tui.widgets.status import CUT_SUFFIX, KeyFooter, StatusBar
+from tests.conftest import login_role
 
 
 def static_text(app: EvedmvApp, selector: str) -> str:
@@ -571,8 +574,6 @@ async def test_reconnect_keeps_unrelated_message(settings: Settings) -> None:
 
 async def test_query_failure_names_the_screen_title(settings: Settings) -> None:
     """A failed query's notification began with the worker's class name."""
-    import psycopg
-
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_connected(app, pilot)
@@ -581,9 +582,20 @@ async def test_query_failure_names_the_screen_title(settings: Settings) -> None:
             "HomeScreen",
         )
         app.report_failure(ZeroDivisionError("division by zero"), "HomeScreen")
+        app.report_failure(
+            psycopg.errors.InsufficientPrivilege("must be owner of table y"),
+            "HomeScreen",
+        )
         await pilot.pause()
         messages = [note.message for note in app._notifications]
-        assert messages[0] == "Home: permission denied for table x"
+        assert messages[0].startswith(
+            "Home: role evedmv lacks a privilege on table x\nhint: "
+        )
+        assert messages[2] == (
+            "Home: role evedmv does not own table y, and only its owner may"
+            " change its definition\nhint: open the dashboard as the role that"
+            " owns the evedmv tables"
+        )
         assert messages[1].startswith("Home: ZeroDivisionError: division by zero")
         assert not any("HomeScreen" in message for message in messages)
 
@@ -777,3 +789,45 @@ async def test_palette_omits_keys_panel(
         assert "Keys" not in titles
         assert "Help" in titles
         assert "Quit" in titles
+
+
+async def test_denied_query_names_table_and_grants(
+    settings: Settings, db_url: str
+) -> None:
+    """A statement the dashboard's role may not run showed 'Query failed' with
+    the server's message alone, without the role or a hint that helps."""
+    grant = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}"
+    with login_role(db_url, "reader", grant) as reader:
+        role = str(psycopg.conninfo.conninfo_to_dict(reader)["user"])
+        app = EvedmvApp(dataclasses.replace(settings, dsn=reader))
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await wait_connected(app, pilot)
+
+            def clear(db: Any) -> None:
+                db.execute("DELETE FROM battle_side_overrides")
+
+            screen = app.screen
+            assert isinstance(screen, HomeScreen)
+            screen.run_query(clear, then=lambda _: None, name="test", group="a")
+            with contextlib.suppress(WorkerFailed):
+                await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [n for n in app._notifications if n.title == "permission denied"]
+            assert len(notes) == 1, [n.title for n in app._notifications]
+            message, hint = notes[0].message.split("\nhint: ")
+            assert message.endswith(
+                f"role {role} lacks a privilege on table battle_side_overrides"
+            )
+            assert hint.startswith(
+                "open the dashboard as the role that owns the evedmv tables,"
+                " or as that role run: GRANT "
+            )
+            assert app.is_running
+
+        statements = re.search(r"run: (GRANT .+?)\. ", hint)
+        assert statements is not None, hint
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            for statement in statements[1].split("; "):
+                conn.execute(statement.encode())
+        with psycopg.connect(reader, autocommit=True) as conn:
+            conn.execute("DELETE FROM battle_side_overrides")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import getpass
 import logging
+import os
 import re
 from typing import Any
 
@@ -193,10 +195,9 @@ TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
 """The privileges on a table that the app's commands use."""
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 EXTENSION_GRANT_WARNINGS = (
-    "Run by a role that is not a superuser, the first GRANT also prints"
-    " 'no privileges were granted for \"pg_stat_statements\"' and"
-    ' "pg_stat_statements_info": these are the views of the extension'
-    " pg_stat_statements, which a superuser owns, and the warnings are harmless"
+    'Warnings that no privileges were granted for "pg_stat_statements" and'
+    ' "pg_stat_statements_info" are harmless: a superuser owns these views'
+    " of the extension"
 )
 """The ``ON ALL TABLES IN SCHEMA`` form covers the views that the extension
 pg_stat_statements creates in the same schema. Their owner, the superuser
@@ -205,6 +206,63 @@ PARTITIONS_NEED_OWNER = (
     "Importing killmails of a month not stored yet needs the owner in any"
     " case, because it creates partitions"
 )
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quote_identifier(name: str) -> str:
+    """Return ``name`` as PostgreSQL's quote_ident would, for a lower-case
+    name or one that needs double quotes.
+
+    NOTE: unlike quote_ident, a reserved word such as ``user`` stays unquoted.
+    """
+    if _IDENTIFIER.fullmatch(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def conninfo_role(conninfo: str) -> str:
+    """Return the role that libpq logs in as for ``conninfo``, without
+    connecting: its user, else ``PGUSER``, else the operating system user."""
+    params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    return str(params.get("user") or os.environ.get("PGUSER") or getpass.getuser())
+
+
+def dashboard_denial(
+    error: psycopg.errors.InsufficientPrivilege, conninfo: str
+) -> PermissionDenied:
+    """Return the error for a statement of the dashboard that the server
+    denied, without a query: the dashboard reports it on its UI thread.
+
+    The role comes from ``conninfo`` and the table from the server's
+    message. The GRANT statements name schema public, where the migrations
+    create the evedmv tables unless the owner's search_path names another
+    schema first.
+    """
+    role = quote_identifier(conninfo_role(conninfo))
+    text = error.diag.message_primary or first_line(error)
+    match = _DENIED.match(text)
+    owner = "the role that owns the evedmv tables"
+    relation = None if match is None else f"{match[2]} {match[3]}"
+    if match is None:
+        message = f"role {role}: {text}"
+    elif match[1] is None:
+        return PermissionDenied(
+            f"role {role} does not own {relation}, and only its owner may"
+            " change its definition",
+            f"open the dashboard as {owner}",
+            role=role,
+            relation=relation,
+        )
+    else:
+        message = f"role {role} lacks a privilege on {relation}"
+    hint = grants_hint("that role", role, "public")
+    return PermissionDenied(
+        message,
+        f"open the dashboard as {owner}, or {hint}",
+        role=role,
+        relation=relation,
+        grants=grant_statements(role, "public"),
+    )
 
 
 def grant_statements(role: str, schema: str) -> str:
@@ -221,7 +279,8 @@ def grants_hint(
     owner: str, role: str, schema: str, *, imports_killmails: bool = False
 ) -> str:
     """Return the part of a hint that gives :func:`grant_statements` for
-    ``owner`` to run, with the warnings they may print.
+    ``owner`` to run, with the warnings they print when ``owner`` is not a
+    superuser.
 
     With ``imports_killmails``, it adds that an import of a new month needs
     the owner in any case.
