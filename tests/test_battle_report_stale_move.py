@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.battles.overrides import move_entity
 from evedmv_tui.battles.report import load_report
@@ -19,6 +21,16 @@ OTHER = 98_000_501
 ROW = f"corporation:{OTHER}"
 
 
+async def select_other(app: EvedmvApp, pilot: Any, battle_id: int) -> KeyedTable:
+    """Open the report's Entities tab with the cursor on ``OTHER``."""
+    screen = await open_report(app, pilot, battle_id)
+    await pilot.press("5")
+    table = screen.query_one("#battle-entities", KeyedTable)
+    table.move_cursor(row=table.row_keys.index(ROW))
+    await settle(pilot)
+    return table
+
+
 async def test_stale_move_names_keys_and_reloads(
     battle_id: int, db: Database, settings: Settings
 ) -> None:
@@ -29,11 +41,7 @@ async def test_stale_move_names_keys_and_reloads(
     sides."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_report(app, pilot, battle_id)
-        await pilot.press("5")
-        table = screen.query_one("#battle-entities", KeyedTable)
-        table.move_cursor(row=table.row_keys.index(ROW))
-        await settle(pilot)
+        table = await select_other(app, pilot, battle_id)
         shown_side = str(table.get_cell(ROW, "side")).strip()
         # Another dashboard moves a corporation of the same alliance to the
         # other side, and the sides are numbered again.
@@ -71,11 +79,7 @@ async def test_move_of_a_member_gone_since(
     names its Entities tab, which reloads without the member."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_report(app, pilot, battle_id)
-        await pilot.press("5")
-        table = screen.query_one("#battle-entities", KeyedTable)
-        table.move_cursor(row=table.row_keys.index(ROW))
-        await settle(pilot)
+        table = await select_other(app, pilot, battle_id)
         db.execute(
             "DELETE FROM battle_entities WHERE battle_id = %s"
             " AND entity_kind = 'corporation' AND entity_id = %s",

@@ -16,6 +16,12 @@ from tests.conftest import login_role, shared_file
 from tests.test_battle_fixtures import RIFTER, brawl, fleet, insert_kills
 
 READ_ONLY = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}"
+WRITE_ROWS = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA"
+    " public TO {}",
+    "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+)
+"""Grants that let a role change rows of every table, but no definition."""
 
 
 @pytest.fixture
@@ -172,12 +178,7 @@ def test_import_without_create_names_partition(
     """An import of a new month as a role with every table grant but no
     CREATE on the schema quoted the server's 'permission denied for schema
     public' with a hint about table grants, which the role already had."""
-    grants = [
-        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA"
-        " public TO {}",
-        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-    ]
-    with login_role(db_url, "importer", *grants) as importer:
+    with login_role(db_url, "importer", *WRITE_ROWS) as importer:
         status = run(
             importer, tmp_path, "import", "--offline", "--json", str(shared_file(KILLS))
         )
@@ -205,12 +206,7 @@ def test_not_owner_names_owner(
 ) -> None:
     """A role with every grant still may not create partitions, which an
     import of a new month does: the error names the owner to run as."""
-    grants = [
-        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA"
-        " public TO {}",
-        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-        "GRANT CREATE ON SCHEMA public TO {}",
-    ]
+    grants = [*WRITE_ROWS, "GRANT CREATE ON SCHEMA public TO {}"]
     with login_role(db_url, "writer", *grants) as writer:
         status = run(
             writer, tmp_path, "import", "--offline", "--json", str(shared_file(KILLS))
