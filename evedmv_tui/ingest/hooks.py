@@ -80,9 +80,9 @@ def run_hooks(
             failures.append(exc)
             # The batch is stored; what the hook derives from it is not.
             name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
+            log.debug("batch hook %s failed", name, exc_info=True)
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
                 _log_denied(db, hook, result, exc)
-                log.debug("batch hook %s failed", name, exc_info=True)
                 continue
             log.error(
                 "%s not updated for a batch of %d killmails, because %s failed:"
@@ -92,7 +92,6 @@ def run_hooks(
                 name,
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             )
-            log.debug("batch hook %s failed", name, exc_info=True)
     return failures
 
 
