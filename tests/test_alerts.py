@@ -239,9 +239,9 @@ async def test_accept_clears_the_alert(
 
 
 async def test_accept_declined_keeps_the_alert(settings: Settings) -> None:
-    """The dialog names the bound below which the key will not alert (it said
-    the accepted level, while the detector is quiet up to 1.5 times it);
-    declining keeps the alert and the baseline as they were."""
+    """The dialog names the bound below which the key does not alert, which
+    is 1.5 times the accepted level, not the level itself. Declining keeps
+    the alert and the baseline as they were."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)

@@ -1841,7 +1841,7 @@ def test_isk_column_marks_unvalued_kills() -> None:
 
 
 def test_duration_column_uses_hours() -> None:
-    """The list showed 3093m for a battle whose report said 51h33."""
+    """The list showed 3093m for a battle whose report printed 51h33."""
     long = summary_of(1, "fight")
     long = dataclasses.replace(
         long, end_time=long.start_time + dt.timedelta(hours=51, minutes=33)

@@ -36,9 +36,9 @@ def test_filter_with_offset_echoed_in_utc() -> None:
     """The summary showed since=2021-11-29T23:00 for a time given at +05:00,
     and typing that text back selected other battles."""
     typed = parse_filter("since=2021-11-29T23:00+05:00 until=2021-11-30T02:00Z")
-    shown = describe_filter(typed)
-    assert shown == "since=2021-11-29T18:00Z until=2021-11-30T02:00Z"
-    assert parse_filter(shown) == typed
+    summary = describe_filter(typed)
+    assert summary == "since=2021-11-29T18:00Z until=2021-11-30T02:00Z"
+    assert parse_filter(summary) == typed
 
 
 def test_filter_range_error_in_utc() -> None:
@@ -147,8 +147,8 @@ def test_show_recipe_saves_recipe(
 ) -> None:
     """--save-recipe was ignored when the report came from --recipe."""
     (battle,) = list_battles(db)
-    given = tmp_path / "given.json"
-    given.write_text(
+    recipe_file = tmp_path / "given.json"
+    recipe_file.write_text(
         json.dumps(
             {
                 "systems": ["jita"],
@@ -162,7 +162,7 @@ def test_show_recipe_saves_recipe(
     show = ["--dsn", fought, "battles", "show", "--recipe"]
     capsys.readouterr()
 
-    assert main([*show, str(given), "--save-recipe", str(saved)]) == 0
+    assert main([*show, str(recipe_file), "--save-recipe", str(saved)]) == 0
     first = capsys.readouterr().out
     assert main([*show, str(saved)]) == 0
     second = capsys.readouterr().out

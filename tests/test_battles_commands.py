@@ -131,7 +131,7 @@ def test_list_json_counts_kills_without_value(
 def test_text_list_duration_matches_report(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The list printed 3093m for a battle whose report said 51h33."""
+    """The list printed 3093m for a battle whose report printed 51h33."""
     db.execute("UPDATE battles SET end_time = start_time + interval '51:33'")
     assert main(["--dsn", fought, "battles", "list"]) == 0
     line = capsys.readouterr().out.splitlines()[1]

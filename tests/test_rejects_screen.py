@@ -160,8 +160,10 @@ async def test_long_reason_shown_whole(
 async def test_reason_takes_width_left(
     settings: Settings, db: Database, db_url: str, tmp_path: Path
 ) -> None:
-    """The reason was cut to leave room for the widest file, position and
-    field, so at 80 columns 18 of them stayed empty; the field showed as
+    """The reason column takes the width the other columns leave.
+
+    It was cut to leave room for the widest possible file, position and
+    field, so 18 of 80 columns stayed empty. The field also showed as
     ``$.attackers`` where 'evedmv rejects list' prints "field attackers"."""
     bad = tmp_path / "bad.jsonl"
     bad.write_text(

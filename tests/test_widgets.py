@@ -247,9 +247,11 @@ class TopListApp(App[None]):
 
 
 async def test_top_list_never_keeps_scroll_bars() -> None:
-    """Names cut for a wider table gave a table of auto height a horizontal
-    scroll bar; the vertical one that followed narrowed it further, and the
-    two stayed on with the counts cut off, even after the names were cut again.
+    """A top list drops the scroll bars that names cut too long caused.
+
+    Names cut for a wider table gave a table of auto height a horizontal
+    scroll bar, and a vertical one followed. The two stayed on with the
+    counts cut off, even after the names were cut again.
     """
     entry = TopEntry(1, None, "The Remarkably Long Corporation", 120, 120)
     app = TopListApp()

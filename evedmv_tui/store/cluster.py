@@ -62,8 +62,8 @@ modification time is the time of that start."""
 
 
 _CAUSE_MARKS = ("FATAL:", "PANIC:", "ERROR:", "syntax error")
-"""Parts of a server log line that gives why a start failed, used when the
-log has no FATAL or PANIC line."""
+"""Parts of a server log line that gives the cause of a failed start, used
+when the log has no FATAL or PANIC line."""
 
 _FATAL_MARKS = ("FATAL:", "PANIC:")
 MAX_CAUSE_LINES = 3
@@ -600,21 +600,21 @@ class PrivateCluster:
         if socket_dir.is_dir() or not os.path.lexists(socket_dir):
             return
         if "," in str(self.directory):
-            why = "its path contains a comma"
+            reason = "its path contains a comma"
             other = "a data directory path without a comma"
         else:
-            why = "its path is too long for a socket"
+            reason = "its path is too long for a socket"
             other = "a shorter data directory path"
         raise ClusterError(
             "socket folder taken",
             f"{socket_dir}, the folder for the server's socket that evedmv uses"
-            f" for {self.directory} because {why}, is a file",
+            f" for {self.directory} because {reason}, is a file",
             f"remove {socket_dir}, or use {other}",
         )
 
     def _logged_cause(self, offset: int) -> list[str]:
-        """Return the lines the server logged after ``offset`` that give why
-        it stopped: up to :data:`MAX_CAUSE_LINES` lines ending with the first
+        """Return the lines the server logged after ``offset`` that give the
+        cause of its stop: up to :data:`MAX_CAUSE_LINES` lines ending with the first
         FATAL or PANIC line, else the first error line, else none."""
         try:
             with self.log_path.open("rb") as handle:
