@@ -298,8 +298,8 @@ _DENIED = re.compile(
     r" (table|view|materialized view|sequence) (.+)$"
 )
 """PostgreSQL's messages for a missing privilege on a relation, and for a
-statement that only the relation's owner may run. They match in English,
-the default ``lc_messages``. In other languages the error keeps the
+statement that only the relation's owner may run. They match the English
+messages (``lc_messages`` C or en). In other languages the error keeps the
 server's message as it is."""
 _SCHEMA_DENIED = re.compile(r"^permission denied for schema (.+)$")
 """PostgreSQL's message for a missing privilege on a schema, such as CREATE
