@@ -22,13 +22,22 @@ from evedmv_tui.store.telemetry import Telemetry
 
 
 def wait_for_chain(monitor: Monitor) -> ActivitySummary:
-    """Poll until the activity shows a blocking chain, for up to 10 s."""
+    """Poll until a blocking chain starts at the EXPLAIN, for up to 10 s.
+
+    A poll reads each backend's query from pg_stat_activity and its
+    blockers from pg_blocking_pids a moment later. So a backend can show as
+    blocked while its row still has the statement before the EXPLAIN.
+    """
     deadline = time.monotonic() + 10
     while True:
         snapshot = monitor.poll()
         activity = snapshot.activity
         assert activity is not None
-        if activity.chains or time.monotonic() > deadline:
+        queries = {r.backend.pid: r.backend.query for r in activity.running}
+        explaining = [
+            chain for chain in activity.chains if "EXPLAIN" in queries.get(chain[0], "")
+        ]
+        if explaining or time.monotonic() > deadline:
             return activity
         time.sleep(0.1)
 
