@@ -88,6 +88,9 @@ PERIOD_KEYS = {
     "4": Period.ALL,
 }
 
+RECENT_ROLES = {"kills": "kill", "losses": "loss"}
+"""Role of a recent killmail for each side a one-sided top list counts."""
+
 TOP_LIST_KINDS = {
     "pilots": EntityKind.CHARACTER,
     "with_corporations": EntityKind.CORPORATION,
@@ -259,14 +262,17 @@ def lookup_and_load(
     return load_page(db, found[0], period, resolve_names=names)
 
 
-def describe_empty(page: EntityPage, missing: str = "kills or losses") -> str:
+def describe_empty(
+    page: EntityPage, missing: str = "kills or losses", *, stored: bool = True
+) -> str:
     """Return the line an empty view shows: the period's dates and the all-time key.
 
     A period ends at the entity's newest kill or loss, so only a view that
     lists part of them, such as battles, can be empty while the entity has
-    any. ``missing`` names what the view lists.
+    any. ``missing`` names what the view lists, and ``stored=False`` says
+    that none of them is stored at any time, so all time would be empty too.
     """
-    if page.since is None or page.entity_newest is None:
+    if not stored or page.since is None or page.entity_newest is None:
         return f"No {missing} of this entity are stored."
     all_time = next(key for key, period in PERIOD_KEYS.items() if period.days is None)
     return (
@@ -280,7 +286,8 @@ def describe_empty_top(page: EntityPage, list_name: str) -> str:
     """Return the line a top list shows when it has no rows.
 
     A list that counts only kills or only losses is empty in any period
-    without them. Otherwise the period has killmails that the list counts,
+    without them, and points to all time only when the entity has them at
+    another time. Otherwise the period has killmails that the list counts,
     and the line names what they lack.
     """
     side = ONE_SIDED_LISTS.get(list_name)
@@ -289,9 +296,13 @@ def describe_empty_top(page: EntityPage, list_name: str) -> str:
         counted, missing = summary.kills + summary.losses, "kills or losses"
     else:
         counted, missing = getattr(summary, side), side
-    if not counted:
-        return describe_empty(page, missing)
-    return EMPTY_TOP_LISTS[list_name]
+    if counted:
+        return EMPTY_TOP_LISTS[list_name]
+    # The recent list contains the newest kills and losses at any time, so it
+    # has a row of this side whenever all time does.
+    role = RECENT_ROLES.get(missing)
+    stored = role is None or any(item.role == role for item in page.recent)
+    return describe_empty(page, missing, stored=stored)
 
 
 class EntityScreen(DashboardScreen):
