@@ -20,6 +20,8 @@ from evedmv_tui.monitor import ingest as ingest_mod
 from evedmv_tui.monitor import poller
 from evedmv_tui.monitor.explain import (
     ExplainError,
+    ExplainStopped,
+    ExplainStopper,
     check_analyzable,
     explain_app_query,
     explain_statement,
@@ -716,6 +718,67 @@ def test_explain_analyze_is_rolled_back(db: Database) -> None:
     assert result.execution_ms is not None
     assert result.plan.actual_rows == 0
     assert db.fetch_value("SELECT count(*) FROM explained") == 1
+
+
+def test_stopped_explain_analyze_is_cancelled_and_rolled_back(db: Database) -> None:
+    """A running EXPLAIN ANALYZE could only wait for its 30 s timeout."""
+    db.execute("CREATE TABLE stopped_explain (v int)")
+    db.execute("INSERT INTO stopped_explain VALUES (1)")
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    text = "UPDATE stopped_explain SET v = 2 WHERE pg_sleep(60) IS NOT NULL"
+    stopper = ExplainStopper()
+    outcome: list[BaseException | object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(
+                explain_statement(db, text, version, analyze=True, stopper=stopper)
+            )
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    started = time.monotonic()
+    worker.start()
+    running = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE query LIKE %s AND state = 'active' AND wait_event = 'PgSleep'"
+    )
+    deadline = time.monotonic() + 20
+    while not db.fetch_value(running, ("%EXPLAIN (ANALYZE%stopped_explain%",)):
+        assert time.monotonic() < deadline, "the EXPLAIN ANALYZE never started"
+        time.sleep(0.05)
+    stopper.stop()
+    worker.join(20)
+    assert not worker.is_alive()
+    [result] = outcome
+    assert isinstance(result, ExplainStopped)
+    assert time.monotonic() - started < 20
+    assert db.fetch_value("SELECT v FROM stopped_explain") == 1
+    assert (
+        db.fetch_value(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+        )
+        == 0
+    )
+
+
+def test_explain_stopped_before_it_starts_runs_nothing(db: Database) -> None:
+    """A stop that comes before the EXPLAIN borrows its connection wins.
+
+    A sequence is not rolled back, so it shows whether the statement ran.
+    """
+    db.execute("CREATE SEQUENCE stopped_early")
+    db.execute("CREATE TABLE stopped_early_rows AS SELECT 0 AS v")
+    text = "UPDATE stopped_early_rows SET v = nextval('stopped_early')"
+    version = db.fetch_value("SELECT current_setting('server_version_num')::int")
+    stopper = ExplainStopper()
+    stopper.stop()
+    with pytest.raises(ExplainStopped):
+        explain_statement(db, text, version, analyze=True, stopper=stopper)
+    assert db.fetch_value("SELECT is_called FROM stopped_early") is False
+    explain_statement(db, text, version, analyze=True)
+    assert db.fetch_value("SELECT is_called FROM stopped_early") is True
 
 
 def test_explain_statement_generic_plan(db: Database) -> None:

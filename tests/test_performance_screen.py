@@ -365,6 +365,14 @@ async def select_backend(pilot: Any, screen: PerformanceScreen, pid: int) -> Non
     activity.move_cursor(row=activity.row_keys.index(str(pid)))
 
 
+async def analyze_backend(pilot: Any, screen: PerformanceScreen, pid: int) -> None:
+    """Select backend ``pid`` and confirm EXPLAIN ANALYZE of its query."""
+    await select_backend(pilot, screen, pid)
+    await pilot.press("A")
+    assert isinstance(screen.app.screen, ConfirmScreen)
+    await pilot.press("y")
+
+
 async def test_dropped_extension_shows_fix(settings: Settings, db_url: str) -> None:
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -1441,10 +1449,7 @@ async def test_explain_analyze_outlives_the_screen(
             # The backend keeps sleeping 60 s; the EXPLAIN ANALYZE sleeps 1.5 s.
             with psycopg.connect(db_url, autocommit=True) as conn:
                 conn.execute("UPDATE analyze_sleep SET seconds = 1.5")
-            await select_backend(pilot, screen, sleeper.pid)
-            await pilot.press("A")
-            assert isinstance(app.screen, ConfirmScreen)
-            await pilot.press("y")
+            await analyze_backend(pilot, screen, sleeper.pid)
             # The confirmation reaches the screen through the dialog's dismiss
             # callback, which can take more than one pause on a busy machine.
             await wait_for(
@@ -1486,6 +1491,48 @@ async def test_explain_analyze_outlives_the_screen(
             # The plan shows once; opening the screen again shows the tables.
             await pilot.press("escape", "p")
             await settle(pilot)
+            assert isinstance(app.screen, PerformanceScreen)
+
+
+async def test_running_explain_analyze_stops_with_k(
+    settings: Settings, db_url: str
+) -> None:
+    """A running EXPLAIN ANALYZE ran on a backend the Activity tab leaves
+    out, so nothing on the screen could stop it before its timeout."""
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    running = "SELECT pg_sleep(60) AS analyze_stopped"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        await pilot.press("k")
+        await wait_for(
+            pilot,
+            lambda: any("no EXPLAIN" in n.message for n in app._notifications),
+        )
+        with sleeping_backend(db_url, running) as sleeper:
+            await analyze_backend(pilot, screen, sleeper.pid)
+            await wait_for(
+                pilot,
+                lambda: "(k stops it)" in static_text(screen, "#explain-running"),
+            )
+            explains = (
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE query LIKE '%EXPLAIN (ANALYZE%analyze_stopped%'"
+                " AND pid <> pg_backend_pid()"
+            )
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                await wait_for(
+                    pilot, lambda: conn.execute(explains).fetchone() is not None
+                )
+                await pilot.press("k")
+                await wait_for(
+                    pilot,
+                    lambda: any(
+                        "stopped and its changes rolled back" in n.message
+                        for n in app._notifications
+                    ),
+                )
+                assert conn.execute(explains).fetchone() is None
+            assert not screen.query_one("#explain-running", Static).has_class("-shown")
             assert isinstance(app.screen, PerformanceScreen)
 
 

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -68,6 +69,74 @@ class ExplainError(Exception):
         super().__init__(message)
         self.hint = hint
         """What to do instead, with a statement to run by hand when one helps."""
+
+
+class ExplainStopped(Exception):
+    """The user stopped the EXPLAIN while it ran; its transaction was rolled back."""
+
+
+class ExplainStopper:
+    """Lets another thread stop an EXPLAIN while it runs.
+
+    The EXPLAIN's thread attaches its connection before the first statement
+    and detaches it before the connection goes back to the pool. :meth:`stop`
+    sends PostgreSQL's cancel request under the same lock, so it never
+    reaches a connection that already runs someone else's query.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self.requested = False
+
+    def attach(self, conn: psycopg.Connection[Any]) -> None:
+        """Record the EXPLAIN's connection; raise if a stop came first."""
+        with self._lock:
+            if self.requested:
+                raise ExplainStopped
+            self._conn = conn
+
+    def detach(self) -> None:
+        with self._lock:
+            self._conn = None
+
+    def stop(self) -> None:
+        """Cancel the running statement, or the EXPLAIN before it starts.
+
+        Blocks for one round trip to the server, so call it off the UI
+        thread.
+        """
+        with self._lock:
+            self.requested = True
+            if self._conn is not None and not self._conn.closed:
+                # A cancel that fails (server gone) leaves the statement
+                # timeout to end the EXPLAIN.
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.cancel_safe(timeout=5.0)
+
+    def stopped(self, exc: psycopg.Error) -> bool:
+        """Tell whether ``exc`` is the cancel that :meth:`stop` sent."""
+        return self.requested and isinstance(exc, psycopg.errors.QueryCanceled)
+
+
+@contextlib.contextmanager
+def _explain_connection(
+    db: Database,
+    prepare_connection: ConnectionHook | None,
+    stopper: ExplainStopper | None,
+) -> Iterator[psycopg.Connection[Any]]:
+    """Borrow a connection for one EXPLAIN, prepared and open to ``stopper``."""
+    with db.connection() as conn:
+        if prepare_connection is not None:
+            prepare_connection(conn)
+        if stopper is None:
+            yield conn
+            return
+        stopper.attach(conn)
+        try:
+            yield conn
+        finally:
+            stopper.detach()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -307,22 +376,26 @@ def explain_app_query(
     *,
     analyze: bool = False,
     prepare_connection: ConnectionHook | None = None,
+    stopper: ExplainStopper | None = None,
 ) -> ExplainResult:
-    """Explain an application statement with the parameters it ran with."""
+    """Explain an application statement with the parameters it ran with.
+
+    Raises :class:`ExplainStopped` when ``stopper`` stopped it.
+    """
     keyword = _check_explainable(record.sql)
     text = record.sql.strip().rstrip(";")
     read_only = not analyze or keyword in READ_ONLY
     started = time.monotonic()
     try:
-        with db.connection() as conn:
-            if prepare_connection is not None:
-                prepare_connection(conn)
-            with _rolled_back(db, conn, read_only=read_only):
-                document = db.fetch_value(
-                    _marked(f"EXPLAIN ({_options(analyze)}) {text}"),
-                    record.params,  # type: ignore[arg-type]
-                    conn=conn,
-                )
+        with (
+            _explain_connection(db, prepare_connection, stopper) as conn,
+            _rolled_back(db, conn, read_only=read_only),
+        ):
+            document = db.fetch_value(
+                _marked(f"EXPLAIN ({_options(analyze)}) {text}"),
+                record.params,  # type: ignore[arg-type]
+                conn=conn,
+            )
     except psycopg.errors.ReadOnlySqlTransaction:
         raise ExplainError(
             "the statement writes; explain it without ANALYZE, or with"
@@ -331,6 +404,8 @@ def explain_app_query(
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
+        if stopper is not None and stopper.stopped(exc):
+            raise ExplainStopped from None
         if analyze and _timed_out(exc, started):
             raise _analyze_timed_out(text, parameters=bool(record.params)) from None
         raise ExplainError(
@@ -369,8 +444,12 @@ def explain_statement(
     *,
     analyze: bool = False,
     prepare_connection: ConnectionHook | None = None,
+    stopper: ExplainStopper | None = None,
 ) -> ExplainResult:
-    """Explain a ``pg_stat_statements`` entry by its normalised text."""
+    """Explain a ``pg_stat_statements`` entry by its normalised text.
+
+    Raises :class:`ExplainStopped` when ``stopper`` stopped it.
+    """
     if analyze:
         keyword = check_analyzable(query_text)
     else:
@@ -380,9 +459,7 @@ def explain_statement(
     read_only = not analyze or keyword in READ_ONLY
     started = time.monotonic()
     try:
-        with db.connection() as conn:
-            if prepare_connection is not None:
-                prepare_connection(conn)
+        with _explain_connection(db, prepare_connection, stopper) as conn:
             if parameters and server_version_num < GENERIC_PLAN_SERVER:
                 return _explain_prepared(db, conn, text, parameters)
             with _rolled_back(db, conn, read_only=read_only):
@@ -401,6 +478,8 @@ def explain_statement(
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
+        if stopper is not None and stopper.stopped(exc):
+            raise ExplainStopped from None
         if analyze and _timed_out(exc, started):
             # check_analyzable refused statements with parameters.
             raise _analyze_timed_out(text, parameters=False) from None

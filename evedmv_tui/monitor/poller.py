@@ -1084,7 +1084,11 @@ class Monitor:
         return self._db
 
     def explain_app_query(
-        self, record: Any, *, analyze: bool = False
+        self,
+        record: Any,
+        *,
+        analyze: bool = False,
+        stopper: explain_mod.ExplainStopper | None = None,
     ) -> explain_mod.ExplainResult:
         db = self._require_db()
         return explain_mod.explain_app_query(
@@ -1092,10 +1096,15 @@ class Monitor:
             record,
             analyze=analyze,
             prepare_connection=lambda conn: self._disable_tracking(db, conn),
+            stopper=stopper,
         )
 
     def explain_statement(
-        self, query_text: str, *, analyze: bool = False
+        self,
+        query_text: str,
+        *,
+        analyze: bool = False,
+        stopper: explain_mod.ExplainStopper | None = None,
     ) -> explain_mod.ExplainResult:
         caps = self._capabilities
         version = caps.server_version_num if caps is not None else 0
@@ -1106,6 +1115,7 @@ class Monitor:
             version,
             analyze=analyze,
             prepare_connection=lambda conn: self._disable_tracking(db, conn),
+            stopper=stopper,
         )
 
     def cancel_backend(self, pid: int) -> bool:

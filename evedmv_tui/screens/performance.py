@@ -40,6 +40,8 @@ from evedmv_tui.monitor.appside import (
 from evedmv_tui.monitor.explain import (
     ExplainError,
     ExplainResult,
+    ExplainStopped,
+    ExplainStopper,
     check_analyzable,
 )
 from evedmv_tui.monitor.ingest import IngestHealth
@@ -427,6 +429,7 @@ class ExplainJob:
     analyze: bool
     started: dt.datetime
     """Local time the EXPLAIN started."""
+    stopper: ExplainStopper = dataclasses.field(default_factory=ExplainStopper)
 
     @property
     def heading(self) -> str:
@@ -447,6 +450,10 @@ class ExplainJobs:
     """The latest plan that finished while no Performance screen was in view."""
 
 
+Explain = Callable[[bool, ExplainStopper], ExplainResult]
+"""An EXPLAIN of one query, given ``analyze`` and the job's stopper."""
+
+
 def explain_jobs(app: App[Any]) -> ExplainJobs:
     """Return the app's :class:`ExplainJobs`, creating it on first use."""
     return _kept_on_app(app, "performance_explain_jobs", ExplainJobs)
@@ -463,7 +470,7 @@ def performance_in_view(app: App[Any]) -> PerformanceScreen | None:
 
 
 def start_explain(
-    app: App[Any], explain: Callable[[], ExplainResult], job: ExplainJob
+    app: App[Any], explain: Callable[[ExplainStopper], ExplainResult], job: ExplainJob
 ) -> None:
     """Run ``explain`` in a thread worker of the app, not of the screen.
 
@@ -477,7 +484,7 @@ def start_explain(
     def run() -> None:
         outcome: ExplainResult | Exception
         try:
-            outcome = explain()
+            outcome = explain(job.stopper)
         except Exception as exc:
             outcome = exc
         app.call_from_thread(_finish_explain, app, job, outcome)
@@ -485,6 +492,26 @@ def start_explain(
     app.run_worker(
         run, name="explain", group="explain", thread=True, exit_on_error=False
     )
+
+
+def stop_explains(app: App[Any]) -> list[ExplainJob]:
+    """Stop every running EXPLAIN from a thread worker; return the jobs.
+
+    Each job's worker then reports it stopped, or its plan when it finished
+    before the cancel reached the server.
+    """
+    running = [job for job in explain_jobs(app).running if not job.stopper.requested]
+    if not running:
+        return []
+
+    def stop() -> None:
+        for job in running:
+            job.stopper.stop()
+
+    app.run_worker(
+        stop, name="stop-explain", group="explain", thread=True, exit_on_error=False
+    )
+    return running
 
 
 def _show_running_explains(app: App[Any]) -> None:
@@ -512,6 +539,14 @@ def _finish_explain(
             f" {dt.datetime.now():%H:%M:%S}: its plan is ready, press p to see"
             " it on the Performance screen",
             title="Plan ready",
+            markup=False,
+        )
+        return
+    if isinstance(outcome, ExplainStopped):
+        undone = " and its changes rolled back" if job.analyze else ""
+        app.notify(
+            f"{job.heading} of {clip(job.query_text, 60)} stopped{undone}",
+            title="EXPLAIN stopped",
             markup=False,
         )
         return
@@ -622,6 +657,8 @@ class PerformanceScreen(DashboardScreen):
         Binding("e", "explain", "Explain", id="perf-explain"),
         # Off the footer, which has no room for it next to e on 80 columns.
         Binding("A", "explain_analyze", "Analyze", show=False, id="perf-analyze"),
+        # The line of running EXPLAINs names this key while it is shown.
+        Binding("k", "stop_explains", "Stop EXPLAIN", show=False, id="perf-stop"),
         Binding("c", "cancel_backend", "Cancel", id="perf-cancel"),
         Binding("x", "terminate_backend", "Terminate", id="perf-terminate"),
         Binding("t", "toggle_trace", "Trace", id="perf-trace"),
@@ -819,11 +856,11 @@ class PerformanceScreen(DashboardScreen):
         if running:
             first = running[0]
             text = (
-                f"{first.heading} running since {first.started:%H:%M:%S}:"
-                f" {clip(first.query_text, 200)}"
+                f"{first.heading} running since {first.started:%H:%M:%S}"
+                f" (k stops it): {clip(first.query_text, 200)}"
             )
             if len(running) > 1:
-                text = f"{len(running)} EXPLAINs running; {text}"
+                text = f"{len(running)} EXPLAINs running, k stops them; {text}"
             line.update(Text(text))
 
     def on_screen_suspend(self) -> None:
@@ -1434,9 +1471,21 @@ class PerformanceScreen(DashboardScreen):
             answered,
         )
 
+    def action_stop_explains(self) -> None:
+        stopping = stop_explains(self.app)
+        if not stopping:
+            self.notify("no EXPLAIN of this dashboard is running", severity="warning")
+            return
+        subject = (
+            f"{stopping[0].heading} of {clip(stopping[0].query_text, 60)}"
+            if len(stopping) == 1
+            else f"{len(stopping)} EXPLAINs"
+        )
+        self.notify(f"stopping {subject}", title="EXPLAIN", markup=False)
+
     def _explain_target(
         self,
-    ) -> tuple[Callable[[bool], ExplainResult], str] | None:
+    ) -> tuple[Explain, str] | None:
         """Return the selected query's explain call (taking ``analyze``) and text.
 
         Without a monitor or a selected query whose text is visible, notify
@@ -1454,8 +1503,10 @@ class PerformanceScreen(DashboardScreen):
                 self.notify("select a slow application query first", severity="warning")
                 return None
 
-            def explain_record(analyze: bool) -> ExplainResult:
-                return monitor.explain_app_query(record, analyze=analyze)
+            def explain_record(analyze: bool, stopper: ExplainStopper) -> ExplainResult:
+                return monitor.explain_app_query(
+                    record, analyze=analyze, stopper=stopper
+                )
 
             return explain_record, record.sql
         if tab == "tab-activity":
@@ -1482,16 +1533,16 @@ class PerformanceScreen(DashboardScreen):
             )
             return None
 
-        def explain_text(analyze: bool) -> ExplainResult:
-            return monitor.explain_statement(text, analyze=analyze)
+        def explain_text(analyze: bool, stopper: ExplainStopper) -> ExplainResult:
+            return monitor.explain_statement(text, analyze=analyze, stopper=stopper)
 
         return explain_text, text
 
     def _start_explain(
-        self, explain: Callable[[bool], ExplainResult], text: str, *, analyze: bool
+        self, explain: Explain, text: str, *, analyze: bool
     ) -> ExplainJob:
         job = ExplainJob(text, analyze, dt.datetime.now())
-        start_explain(self.app, lambda: explain(analyze), job)
+        start_explain(self.app, lambda stopper: explain(analyze, stopper), job)
         return job
 
     def _signal_backend(self, terminate: bool) -> None:
