@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from evedmv_tui.battles.detect import on_batch
+from evedmv_tui.cli import main
+from evedmv_tui.generate import DEFAULT_START, generate_killmails
 from evedmv_tui.ingest.hooks import BatchResult, run_hooks
+from evedmv_tui.ingest.writer import PartitionManager
 from evedmv_tui.store.db import Database
 from tests.conftest import login_role
 from tests.test_battle_fixtures import brawl, fleet, insert_kills
@@ -45,7 +49,9 @@ def test_denied_batch_hook_names_role_to_repair(
         role = str(psycopg.conninfo.conninfo_to_dict(url)["user"])
 
     assert len(failures) == 1
-    assert isinstance(failures[0], psycopg.errors.InsufficientPrivilege)
+    assert isinstance(failures[0].error, psycopg.errors.InsufficientPrivilege)
+    assert failures[0].repair_advice is not None
+    assert failures[0].repair_advice in caplog.records[0].getMessage()
     (record,) = caplog.records
     message = record.getMessage()
     assert message.startswith(
@@ -59,3 +65,37 @@ def test_denied_batch_hook_names_role_to_repair(
         in message
     )
     assert "to update them" not in message
+
+
+def test_denied_hook_summary_names_owner(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a hook was denied a privilege, the import's last line still
+    sent the importing role to 'evedmv repair', although the error above it
+    named another role to run it."""
+    path = tmp_path / "kills.jsonl"
+    documents = generate_killmails(20, 3, kills_per_day=2000.0)
+    path.write_bytes(b"".join(document + b"\n" for document in documents))
+    # The owner creates the month's partitions, which only it may attach.
+    PartitionManager(db).ensure([DEFAULT_START])
+    grants = (
+        READ_ALL,
+        "GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+        "REVOKE INSERT, UPDATE, DELETE ON intel_entity_days FROM {}",
+    )
+
+    with login_role(db_url, "importer", *grants) as url:
+        status = main(["--dsn", url, "import", "--offline", str(path)])
+        role = str(psycopg.conninfo.conninfo_to_dict(url)["user"])
+
+    out, err = capsys.readouterr()
+    assert status == 1, err
+    assert "Traceback" not in err
+    advice = "run 'evedmv repair' as role evedmv, which owns table intel_entity_days"
+    assert advice in err
+    last = out.splitlines()[-1]
+    assert last.startswith("not updated after their batches: entity totals for 20")
+    assert advice in last
+    assert f"'evedmv repair' works as role {role} too" in last
+    assert "stored; run 'evedmv repair'" not in last

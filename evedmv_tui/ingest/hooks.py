@@ -40,6 +40,18 @@ class BatchResult:
 
 BatchHook = Callable[[Database, BatchResult], None]
 
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HookFailure:
+    """The error of a hook that failed after a batch was stored."""
+
+    error: Exception
+    repair_advice: str | None = None
+    """Advice naming the role that can run 'evedmv repair', as the logged
+    error gives it, when the connected role lacks a privilege for the hook.
+    None when this role can run it."""
+
+
 # "module:function" of each hook, with what it keeps up to date. Hooks are
 # resolved lazily so the importer does not import the packages that react.
 _HOOK_LABELS = {
@@ -67,23 +79,24 @@ def default_hooks() -> list[BatchHook]:
 
 def run_hooks(
     db: Database, hooks: Sequence[BatchHook], result: BatchResult
-) -> list[Exception]:
+) -> list[HookFailure]:
     """Call each hook; a failing hook is logged and does not undo the batch.
 
-    Returns the errors of the hooks that failed.
+    Returns the failures of the hooks that failed.
     """
-    failures: list[Exception] = []
+    failures: list[HookFailure] = []
     for hook in hooks:
         try:
             hook(db, result)
         except Exception as exc:
-            failures.append(exc)
             # The batch is stored; what the hook derives from it is not.
             name = f"{hook.__module__}.{getattr(hook, '__qualname__', hook)}"
             log.debug("batch hook %s failed", name, exc_info=True)
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-                _log_denied(db, hook, result, exc)
+                advice = _log_denied(db, hook, result, exc)
+                failures.append(HookFailure(exc, advice))
                 continue
+            failures.append(HookFailure(exc))
             log.error(
                 "%s not updated for a batch of %d killmails, because %s failed:"
                 " %s; run 'evedmv repair' to update them",
@@ -100,11 +113,12 @@ def _log_denied(
     hook: BatchHook,
     result: BatchResult,
     error: psycopg.errors.InsufficientPrivilege,
-) -> None:
+) -> str:
     """Log a hook that the connected role lacks a privilege for.
 
     'evedmv repair' would fail the same way as this role, so the message
-    names the missing privilege and who can run the repair instead.
+    names the missing privilege and who can run the repair instead. Returns
+    that advice.
     """
     denied = pooled_permission_denied(db, error)
     if denied.owner is None:
@@ -126,3 +140,4 @@ def _log_denied(
         denied.message,
         advice,
     )
+    return advice

@@ -142,6 +142,10 @@ class ImportSummary:
     """Killmails whose batch hook failed, by what the hook keeps up to date
     (``battles``, ``entity totals``, ``watch matches``). 'evedmv repair'
     updates battles and totals."""
+    repair_advice: tuple[str, ...] = ()
+    """Advice naming the role that can run 'evedmv repair', one for each
+    distinct privilege that the connected role lacked for a hook. Empty when
+    this role can run it."""
 
     @property
     def unreadable_files(self) -> int:
@@ -342,6 +346,8 @@ class _Batcher:
         self.total = _Counts()
         self.not_updated: dict[str, int] = {}
         """Killmails of batches whose hook failed, by :func:`hook_label`."""
+        self.repair_advice: dict[str, None] = {}
+        """Distinct :attr:`HookFailure.repair_advice` texts, in order."""
         self.systems: set[int] = set()
         """Solar systems of the inserted and updated killmails."""
         self.ship_types: set[int] = set()
@@ -383,7 +389,12 @@ class _Batcher:
                 self.not_updated[label] = self.not_updated.get(label, 0) + len(
                     outcome.result.killmail_ids
                 )
-                if any(isinstance(error, CONNECTION_ERRORS) for error in failures):
+                for failure in failures:
+                    if failure.repair_advice is not None:
+                        self.repair_advice[failure.repair_advice] = None
+                if any(
+                    isinstance(failure.error, CONNECTION_ERRORS) for failure in failures
+                ):
                     self._stop_if_server_lost()
         release_free_memory()
 
@@ -781,6 +792,7 @@ def import_paths(
         seconds=time.perf_counter() - started,
         fetched=fetched,
         not_updated=batcher.not_updated,
+        repair_advice=tuple(batcher.repair_advice),
     )
 
 
@@ -881,4 +893,5 @@ def import_records(
         files=(total.freeze(source_file),),
         seconds=time.perf_counter() - started,
         not_updated=batcher.not_updated,
+        repair_advice=tuple(batcher.repair_advice),
     )
