@@ -196,7 +196,7 @@ def test_recipe_unknown_name_hint_with_static_data(fought: str, db: Database) ->
     with pytest.raises(RecipeError) as caught:
         report_from_recipe(db, recipe)
 
-    assert caught.value.message == "recipe: unknown solar system 'Narnia'"
+    assert caught.value.message == 'recipe: unknown solar system "Narnia"'
     assert "sde import" not in (caught.value.hint or "")
 
 

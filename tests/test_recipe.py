@@ -212,7 +212,7 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
     [
         ({"version": 3}, "field 'version' has 3"),
         ({"parameters": [1]}, "field 'parameters' must be an object"),
-        ({"parameters": {"quiet": 5}}, "unknown parameter 'quiet'"),
+        ({"parameters": {"quiet": 5}}, 'unknown parameter "quiet"'),
         ({"parameters": {"quiet_minutes": -5}}, "must be positive"),
         (
             {"parameters": {"quiet_minutes": 2.7}},
@@ -220,11 +220,11 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
         ),
         (
             {"parameters": {"quiet_minutes": True}},
-            "quiet_minutes=True is not a whole number",
+            "quiet_minutes=true is not a whole number",
         ),
         (
             {"parameters": {"one_sided_ratio": float("nan")}},
-            "one_sided_ratio=nan is not a number",
+            "one_sided_ratio=NaN is not a number",
         ),
         (
             {"systems": [JITA, 2**80]},
@@ -247,12 +247,12 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
         ),
         (
             {"start": "0001-01-01T00:00:00", "end": "0001-01-01T01:00:00"},
-            "field 'start' has '0001-01-01T00:00:00', expected a time from"
+            "field 'start' has \"0001-01-01T00:00:00\", expected a time from"
             " 2003-01-01 to 9000-01-01",
         ),
         (
             {"start": "9999-12-31T00:00:00", "end": "9999-12-31T01:00:00"},
-            "field 'start' has '9999-12-31T00:00:00'",
+            "field 'start' has \"9999-12-31T00:00:00\"",
         ),
         (
             {
@@ -286,10 +286,11 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
                 f"field 'overrides[0].new_side' has {text}, expected",
             )
             for side, text in [
-                ("2", "'2'"),
+                ("2", '"2"'),
                 (1.5, "1.5"),
                 (1.0, "1.0"),
-                (True, "True"),
+                (True, "true"),
+                (False, "false"),
                 ([1], "[1]"),
                 (0, "0"),
                 (-3, "-3"),
@@ -297,6 +298,36 @@ def test_recipe_keeps_its_parameters(jita: Database, tmp_path: Path) -> None:
                 (2**80, "1208925819614629174706176"),
             ]
         ],
+        # Values are quoted as the JSON file spells them, not as Python does.
+        ({"version": True}, "field 'version' has true;"),
+        ({"version": "2"}, "field 'version' has \"2\";"),
+        ({"systems": [None]}, "field 'systems' has null, not an id or a name"),
+        ({"systems": [False]}, "field 'systems' has false, not an id or a name"),
+        ({"start": "yesterday"}, "field 'start' has \"yesterday\", not an ISO 8601"),
+        (
+            {"overrides": [{"entity_kind": None, "entity_id": 1, "new_side": 1}]},
+            "field 'overrides[0].entity_kind' has null",
+        ),
+        (
+            {"overrides": [{"entity_kind": "pilot", "entity_id": 1, "new_side": 1}]},
+            "field 'overrides[0].entity_kind' has \"pilot\"",
+        ),
+        (
+            {"overrides": [{"entity_kind": "character", "entity_id": "7"}]},
+            "field 'overrides[0].entity_id' has \"7\", expected an integer id",
+        ),
+        (
+            {"overrides": [{"entity_kind": "character", "entity_id": None}]},
+            "field 'overrides[0].entity_id' has null, expected an integer id",
+        ),
+        (
+            {"parameters": {"quiet_minutes": "-5"}},
+            'quiet_minutes="-5" must be positive',
+        ),
+        (
+            {"parameters": {"quiet_minutes": None}},
+            "quiet_minutes=null is not a whole number",
+        ),
     ],
 )
 def test_bad_recipe_fields_rejected(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -91,10 +91,26 @@ count, 1 for a share. Larger ones mean nothing for battles, and times that
 far apart overflow the dates detection computes."""
 
 
+def json_text(value: object) -> str:
+    """Return ``value`` as JSON text, for a message about a value read from JSON.
+
+    A file's author wrote ``true``, ``null`` and ``"text"``, which
+    :func:`repr` would show as ``True``, ``None`` and ``'text'``.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
 def parse_parameters(
-    values: Mapping[str, Any], *, source: str, base: BattleParameters | None = None
+    values: Mapping[str, Any],
+    *,
+    source: str,
+    base: BattleParameters | None = None,
+    quote: Callable[[object], str] = repr,
 ) -> BattleParameters:
     """Build parameters from ``values`` over ``base`` (defaults when None).
+
+    ``quote`` formats a name or value for an error message: :func:`json_text`
+    for values read from JSON, :func:`repr` for command-line text.
 
     Raises:
         ConfigError: an unknown name, or a value that is not a positive,
@@ -106,7 +122,7 @@ def parse_parameters(
         if field is None:
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: unknown parameter {name!r}",
+                f"{source}: unknown parameter {quote(name)}",
                 f"known parameters: {', '.join(sorted(_FIELDS))}",
             )
         whole = field.type in (int, "int")
@@ -115,25 +131,25 @@ def parse_parameters(
             expected = "a whole number" if whole else "a number"
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: {name}={raw!r} is not {expected}",
+                f"{source}: {name}={quote(raw)} is not {expected}",
                 f"give {name} {expected}, for example {name}={field.default}",
             )
         if value <= 0 and name != "negligible_damage_share":
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: {name}={raw!r} must be positive",
+                f"{source}: {name}={quote(raw)} must be positive",
                 "give a positive number",
             )
         if value < 0:
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: {name}={raw!r} must not be negative",
+                f"{source}: {name}={quote(raw)} must not be negative",
                 "give zero or a positive number",
             )
         if value > MAXIMUM[name]:
             raise ConfigError(
                 "invalid battle parameter",
-                f"{source}: {name}={raw!r} is above its largest value,"
+                f"{source}: {name}={quote(raw)} is above its largest value,"
                 f" {MAXIMUM[name]:g}",
                 f"give {name} at most {MAXIMUM[name]:g}, for example"
                 f" {name}={field.default}",

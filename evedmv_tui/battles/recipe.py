@@ -58,6 +58,7 @@ from evedmv_tui.battles.metrics import build_metrics
 from evedmv_tui.battles.model import Cluster, Kill
 from evedmv_tui.battles.parameters import (
     BattleParameters,
+    json_text,
     load_parameters,
     parse_parameters,
 )
@@ -203,13 +204,15 @@ def _time(path: Path, document: dict[str, Any], field: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise _fail(path, field, f"has {raw!r}, not an ISO 8601 time") from None
+        raise _fail(
+            path, field, f"has {json_text(raw)}, not an ISO 8601 time"
+        ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     if not EARLIEST_START <= moment <= LATEST_END:
         raise _fail(
             path,
             field,
-            f"has {raw!r}, expected a time from {EARLIEST_START:%Y-%m-%d} to"
+            f"has {json_text(raw)}, expected a time from {EARLIEST_START:%Y-%m-%d} to"
             f" {LATEST_END:%Y-%m-%d}",
         )
     # Messages and saved recipes then show the window in UTC, as reports do.
@@ -219,7 +222,7 @@ def _time(path: Path, document: dict[str, Any], field: str) -> dt.datetime:
 def _id(path: Path, field: str, value: object) -> int:
     """Return ``value`` if it is an id a bigint column can store."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise _fail(path, field, f"has {value!r}, expected an integer id")
+        raise _fail(path, field, f"has {json_text(value)}, expected an integer id")
     if not 1 <= value <= MAX_ID:
         raise _fail(
             path, field, f"has {value}, expected a positive bigint (1 to {MAX_ID})"
@@ -230,7 +233,9 @@ def _id(path: Path, field: str, value: object) -> int:
 def _new_side(path: Path, field: str, value: object) -> int:
     """Return ``value`` if it is a ``new_side`` label the overrides table can store."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise _fail(path, field, f"has {value!r}, expected an integer side label")
+        raise _fail(
+            path, field, f"has {json_text(value)}, expected an integer side label"
+        )
     if not 1 <= value <= MAX_NEW_SIDE:
         raise _fail(
             path,
@@ -305,7 +310,9 @@ def read_recipe(path: Path) -> Recipe:
     version = document.get("version", 1)
     if version not in (1, RECIPE_VERSION) or isinstance(version, bool):
         raise _fail(
-            path, "version", f"has {version!r}; this program reads versions 1 and 2"
+            path,
+            "version",
+            f"has {json_text(version)}; this program reads versions 1 and 2",
         )
     systems = document.get("systems")
     if not isinstance(systems, list) or not systems:
@@ -321,7 +328,9 @@ def read_recipe(path: Path) -> Recipe:
         if isinstance(system, str):
             continue
         if not isinstance(system, int) or isinstance(system, bool):
-            raise _fail(path, "systems", f"has {system!r}, not an id or a name")
+            raise _fail(
+                path, "systems", f"has {json_text(system)}, not an id or a name"
+            )
         _id(path, f"systems[{number}]", system)
     start = _time(path, document, "start")
     end = _time(path, document, "end")
@@ -345,7 +354,7 @@ def read_recipe(path: Path) -> Recipe:
         _check_keys(path, f"field {field!r}", entry, OVERRIDE_KEYS)
         kind = entry.get("entity_kind")
         if kind not in ("alliance", "corporation", "character"):
-            raise _fail(path, f"{field}.entity_kind", f"has {kind!r}")
+            raise _fail(path, f"{field}.entity_kind", f"has {json_text(kind)}")
         entity_id = _id(path, f"{field}.entity_id", entry.get("entity_id"))
         anchor_id = entry.get("anchor_id")
         if anchor_id is not None:
@@ -369,7 +378,9 @@ def read_recipe(path: Path) -> Recipe:
         if not isinstance(parameters, dict):
             raise _fail(path, "parameters", "must be an object of name and value")
         try:
-            parse_parameters(parameters, source=f"{path}: field 'parameters'")
+            parse_parameters(
+                parameters, source=f"{path}: field 'parameters'", quote=json_text
+            )
         except ConfigError as exc:
             raise RecipeError("invalid battle recipe", exc.message, exc.hint) from None
     return Recipe(tuple(systems), start, end, tuple(overrides), parameters)
@@ -507,7 +518,7 @@ def _system_ids(db: Database, recipe: Recipe, path: str) -> list[int]:
             )
             raise RecipeError(
                 "invalid battle recipe",
-                f"{path}: unknown solar system {missing[0]!r}",
+                f"{path}: unknown solar system {json_text(missing[0])}",
                 hint,
             )
         ids.extend(found[n.lower()] for n in names)
@@ -621,7 +632,9 @@ def recipe_parameters(db: Database, recipe: Recipe) -> BattleParameters:
     stored = load_parameters(db)
     if recipe.parameters is None:
         return stored
-    return parse_parameters(recipe.parameters, source="recipe", base=stored)
+    return parse_parameters(
+        recipe.parameters, source="recipe", base=stored, quote=json_text
+    )
 
 
 def detected_kills(
