@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
@@ -45,8 +45,52 @@ COMMAND_MODULES = (
 )
 
 
+class UsageExit(SystemExit):
+    """The exit of an argument parser that rejected the command line."""
+
+    def __init__(self, code: str | int | None, error: ConfigError) -> None:
+        super().__init__(code)
+        self.error = error
+        """The rejection as an error, for the JSON output that ``--json`` requests."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors keep their message.
+
+    Subcommand parsers are of the same class, because ``add_subparsers``
+    makes them of the class of the parser it is called on.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        try:
+            super().error(message)
+        except SystemExit as exc:
+            error = ConfigError(
+                "invalid arguments",
+                f"{self.prog}: {message}",
+                f"see '{self.prog} --help'",
+            )
+            raise UsageExit(exc.code, error) from None
+
+
+def asks_for_json(argv: Sequence[str]) -> bool:
+    """Tell whether ``argv`` has ``--json`` or ``--format json`` before any ``--``.
+
+    NOTE: an abbreviation such as ``--js``, which argparse accepts, is not
+    recognized.
+    """
+    for index, token in enumerate(argv):
+        if token == "--":
+            return False
+        if token in ("--json", "--format=json"):
+            return True
+        if token == "--format" and argv[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="evedmv",
         description="EVE Online killmail intelligence and PostgreSQL performance"
         " dashboard. With no command, opens the dashboard.",
@@ -185,7 +229,13 @@ def imports_killmails(handler: Callable[..., Any]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageExit as exc:
+        # Argparse has printed the usage and the error on stderr.
+        if asks_for_json(sys.argv[1:] if argv is None else argv):
+            write_json_error(exc.error, sys.stdout)
+        raise
     stdout: PrintableStream | None = None
     try:
         if args.config is not None and not args.config.is_file():

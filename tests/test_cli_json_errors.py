@@ -67,3 +67,74 @@ def test_error_without_json_leaves_stdout_empty(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "evedmv: config file not found" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "message"),
+    [
+        (
+            ["battles", "list", "--json", "--bogus"],
+            "evedmv",
+            "unrecognized arguments: --bogus",
+        ),
+        (
+            ["battles", "list", "--limit", "-1", "--json"],
+            "evedmv battles list",
+            "argument --limit: invalid value '-1'",
+        ),
+        (
+            ["battles", "list", "--json", "--since"],
+            "evedmv battles list",
+            "argument --since: expected one argument",
+        ),
+        (
+            ["battles", "show", "--format", "json", "0"],
+            "evedmv battles show",
+            "argument battle_id: invalid value '0'",
+        ),
+        (
+            ["battles", "show", "--format=json", "--recipe"],
+            "evedmv battles show",
+            "argument --recipe: expected one argument",
+        ),
+    ],
+)
+def test_argument_error_json(
+    argv: list[str], prog: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An argument that argparse rejected printed only the usage, so a
+    script reading the command's JSON got nothing on stdout."""
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("usage: ")
+    assert f"{prog}: error: {message}" in captured.err
+    lines = captured.out.splitlines()
+    assert len(lines) == 1
+    document = json.loads(lines[0])
+    assert document["error"] == "invalid arguments"
+    assert document["message"].startswith(f"{prog}: {message}")
+    assert document["hint"] == f"see '{prog} --help'"
+    assert document["exit_status"] == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["battles", "list", "--bogus"],
+        ["battles", "show", "--format", "text", "0"],
+        ["battles", "show", "--recipe", "--", "--json"],
+    ],
+)
+def test_argument_error_without_json_stdout_empty(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error: " in captured.err
