@@ -256,6 +256,34 @@ def test_stopped_import_stays_unfinished(
     assert run.inserted == 2 * BATCH
 
 
+def test_failed_import_shows_as_failed(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """An import that an error ended part way showed as finished on the
+    Ingest tab, as if it had read all of its files."""
+    path = tmp_path / "killmails.jsonl"
+    path.write_bytes(b"\n".join(generate_killmails(2 * BATCH, seed=4)) + b"\n")
+
+    def fail_first(_progress: object) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        import_paths(db, [path], offline=True, progress=fail_first, batch_size=BATCH)
+    run = _last_run(db_url)
+    assert run.finished is not None
+    assert run.failed
+    assert run.state == "failed"
+
+    health = IngestHealth(IngestCounts(0, None, None, 0, 0, 0), [], run, None)
+    snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+    lines = perf_rows.ingest_text(snapshot).plain.splitlines()
+    line = next(line for line in lines if line.startswith("last import "))
+    assert line.startswith(
+        f"last import #{run.import_id} failed (import its files again): "
+    )
+    assert "finished" not in line
+
+
 def test_ingest_panel_names_interrupted_import() -> None:
     counts = IngestCounts(0, None, None, 0, 0, 0)
     run = ImportRun(28, 1.0, None, 8_000, 8_000, 0, 0, locked=False)

@@ -44,15 +44,19 @@ class ImportRun:
     """Whether the importer still holds the import's session lock."""
     repaired: float | None = None
     """When ``evedmv repair`` ran after the import stopped early."""
+    failed: bool = False
+    """Whether an error ended the import part way. Such an import still has
+    ``finished`` and the counts of what it stored."""
 
     @property
     def state(self) -> str:
-        """``finished``, ``running``, or ``interrupted`` when the importer died.
+        """``finished``, ``failed``, ``running``, or ``interrupted`` when the
+        importer died.
 
         An interrupted import is ``interrupted, repaired`` after a repair.
         """
         if self.finished is not None:
-            return "finished"
+            return "failed" if self.failed else "finished"
         if self.locked:
             return "running"
         if self.repaired is not None:

@@ -690,6 +690,10 @@ def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
         state = run.state
         if state == "interrupted":
             state += " (run 'evedmv repair')"
+        elif state == "failed":
+            # It may have read its files part way. Its committed batches are
+            # stored, and another import skips those, so it reads the rest.
+            state += " (import its files again)"
         text.append(
             f"last import #{run.import_id} {state}: {run.read:,} read,"
             f" {run.inserted:,} inserted, {run.rejected:,} rejected"
