@@ -973,6 +973,36 @@ def test_older_version_queries_run(db_url: str, version: tuple[int, int]) -> Non
     assert (info is None) is (version < (1, 9))
 
 
+def test_ingest_rejects_leave_out_dismissed(
+    db: Database,
+    db_url: str,
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The Ingest tab counted the rejects that 'evedmv rejects dismiss' had
+    dismissed, which 'evedmv rejects list' no longer lists."""
+    from evedmv_tui.cli import main
+
+    db.execute(
+        "INSERT INTO rejects (source_file, position, reason, raw, rejected_at)"
+        " VALUES ('a.json', '1', 'invalid killmail_time', '{}', now()),"
+        " ('a.json', '2', 'invalid killmail_time', '{}', now()),"
+        " ('b.json', '1', 'invalid killmail_time', '{}', now() - interval '2 hours')"
+    )
+    dismissed = db.fetch_value("SELECT min(reject_id) FROM rejects")
+    assert main(["--dsn", db_url, "rejects", "dismiss", str(dismissed)]) == 0
+    capsys.readouterr()
+    assert main(["--dsn", db_url, "rejects", "list", "--json"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 2
+
+    ingest = monitor.poll().ingest
+
+    assert ingest is not None
+    assert ingest.counts.rejects == len(listed)
+    assert ingest.counts.rejects_last_hour == 1
+
+
 def test_ingest_health_and_esi_budget(
     db: Database, db_url: str, monitor: Monitor
 ) -> None:

@@ -118,7 +118,7 @@ def test_permission_error_keeps_grant_fix(db_url: str, tmp_path: Path) -> None:
     assert problem.case.startswith("reading ingest tables failed: permission denied")
     assert problem.fix == (
         "GRANT SELECT ON killmails, killmail_index, rejects, imports,"
-        f" feed_cursors TO {role};"
+        f" feed_cursors, reject_states TO {role};"
     )
 
 

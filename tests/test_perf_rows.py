@@ -78,7 +78,7 @@ def test_summary_counts_have_separators() -> None:
     [line] = [
         line for line in report.summary_lines(snapshot) if line.startswith("ingest:")
     ]
-    assert line.endswith("11,982 pending, 1,234 rejects")
+    assert line.endswith("11,982 pending, 1,234 unresolved rejects")
 
 
 def test_ingest_text_gives_age_of_older_read() -> None:
@@ -147,18 +147,16 @@ def test_ingest_text_keeps_last_figures_while_disconnected() -> None:
     assert perf_rows.ingest_text(empty, last).plain == "no ingest figures yet"
 
 
-def test_ingest_rejects_say_resolved_ones_count() -> None:
-    """The Ingest tab counted 21 rejects where the Home screen counted 12,
-    with nothing saying that only the tab counts the resolved ones."""
+def test_ingest_rejects_say_unresolved() -> None:
+    """The Ingest tab counted resolved and dismissed rejects, which 'evedmv
+    rejects list' leaves out. Its line names the unresolved ones it counts."""
     counts = IngestCounts(12, 4.0, 9.0, 7, 21, 21)
     snapshot = recorded_snapshot()
     health = IngestHealth(counts, [], None, None, read_at=snapshot.at)
     snapshot = dataclasses.replace(snapshot, ingest=health)
     lines = perf_rows.ingest_text(snapshot).plain.splitlines()
     [line] = [line for line in lines if line.startswith("pending bodies")]
-    assert line == (
-        "pending bodies 7, rejects 21 (resolved ones too; 21 in the last hour)"
-    )
+    assert line == ("pending bodies 7, unresolved rejects 21 (21 in the last hour)")
     assert cell_len(line) <= 78
 
 

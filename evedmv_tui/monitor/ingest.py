@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 
 RECENT_WINDOW_SECONDS = 300
 """Killmails stored within this window count toward the live throughput."""
-INGEST_TABLES = ("killmails", "killmail_index", "rejects", "imports", "feed_cursors")
-"""The application's tables that :func:`read_ingest` reads."""
+INGEST_TABLES = (
+    "killmails",
+    "killmail_index",
+    "rejects",
+    "imports",
+    "feed_cursors",
+    "reject_states",
+)
+"""The application's tables and views that :func:`read_ingest` reads."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,7 +78,9 @@ class IngestCounts:
     max_lag_seconds: float | None
     pending: int
     rejects: int
+    """Unresolved rejects, the ones that 'evedmv rejects list' lists by default."""
     rejects_last_hour: int
+    """The unresolved rejects that were rejected in the last hour."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -341,7 +341,7 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
         lines.append(
             f"ingest: {ingest.kills_per_minute:.1f} kills/min, lag"
             f" {'—' if lag is None else f'{lag:.0f} s'}, {ingest.counts.pending:,}"
-            f" pending, {ingest.counts.rejects:,} rejects"
+            f" pending, {ingest.counts.rejects:,} unresolved rejects"
         )
     cost = snapshot.cost
     lines.append(

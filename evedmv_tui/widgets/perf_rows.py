@@ -673,10 +673,10 @@ def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
         f" {'—' if lag is None else format_duration(lag)} (kill time to stored)\n"
     )
     text.append(
-        # Resolved rejects count here, unlike on the Home screen: a burst of
-        # rejects is news to an operator even once they are resolved.
-        f"pending bodies {counts.pending:,}, rejects {counts.rejects:,}"
-        f" (resolved ones too; {counts.rejects_last_hour:,} in the last hour)\n"
+        # The count matches 'evedmv rejects list' without --all, which
+        # leaves out the resolved and dismissed rejects.
+        f"pending bodies {counts.pending:,}, unresolved rejects"
+        f" {counts.rejects:,} ({counts.rejects_last_hour:,} in the last hour)\n"
     )
     for cursor in ingest.cursors:
         text.append(
