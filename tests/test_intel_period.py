@@ -111,14 +111,35 @@ def test_entity_without_killmails_period(db: Database) -> None:
     assert describe_empty(page) == "No kills or losses of this entity are stored."
 
 
-def test_battles_note_names_period(db: Database) -> None:
-    quiet_newest, _ = fight_then_quiet(db)
+def test_battles_note_without_battles_at_any_time(db: Database) -> None:
+    """The six kills form no battle, so the note pointed to an all-time
+    view that was empty too."""
+    fight_then_quiet(db)
     page = load_page(db, corporation(QUIET), Period.WEEK)
-    since = quiet_newest - dt.timedelta(days=7)
-    assert describe_empty(page, "battles") == (
-        f"No battles from {since:%Y-%m-%d %H:%M} to {quiet_newest:%Y-%m-%d %H:%M}"
-        " UTC, the last 7 days up to its newest kill or loss. Press 4 for all time."
+    assert not page.battles
+    assert not page.battles_stored
+    assert describe_empty(page, "battles", stored=page.battles_stored) == (
+        "No battles of this entity are stored."
     )
+
+
+def test_battles_note_names_period(db: Database) -> None:
+    """Battles before the period keep the note's pointer to all time."""
+    insert_static(db)
+    side_a = fleet(4, QUIET, None)
+    side_b = fleet(4, 98_000_902, None)
+    import_kills(db, brawl(side_a, side_b, kills=12))
+    # A loss 60 days later, so the month up to it has no battle.
+    import_kills(db, [kill(60 * 24 * 60, side_a[0], [side_b[0]])])
+    page = load_page(db, corporation(QUIET), Period.MONTH)
+    assert page.since is not None
+    assert not page.battles
+    assert page.battles_stored
+    assert describe_empty(page, "battles", stored=page.battles_stored) == (
+        f"No battles from {page.since:%Y-%m-%d %H:%M} to {page.until:%Y-%m-%d %H:%M}"
+        " UTC, the last 30 days up to its newest kill or loss. Press 4 for all time."
+    )
+    assert load_page(db, corporation(QUIET), Period.ALL).battles
 
 
 def test_cli_shows_entity_period(

@@ -182,6 +182,10 @@ class EntityPage:
     """The newest killmail stored for anyone, None when none is stored."""
     entity_newest: dt.datetime | None = None
     """The entity's newest kill or loss, None when no killmail mentions it."""
+    battles_stored: bool = True
+    """Whether a battle with a kill or loss of the entity is stored at any
+    time; False only when none is, so an empty period's battles do not
+    point to an all-time view that is empty too."""
 
     @property
     def ends_before_newest(self) -> bool:
@@ -390,22 +394,27 @@ def load_page(
             {"entity_id": entity.entity_id, "limit": recent},
             row=RecentKillmail,
         )
-        battle_rows = db.fetch_all(
-            kind_sql("entity_battles", entity.kind),
-            {
-                "entity_id": entity.entity_id,
-                "since": aggregate.since,
-                "until": aggregate.until,
-                "limit": battles,
-            },
-            row=EntityBattle,
+        battle_query = kind_sql("entity_battles", entity.kind)
+        battle_params = {
+            "entity_id": entity.entity_id,
+            "since": aggregate.since,
+            "until": aggregate.until,
+            "limit": battles,
+        }
+        battle_rows = db.fetch_all(battle_query, battle_params, row=EntityBattle)
+        battles_stored = bool(battle_rows) or (
+            aggregate.since is not None
+            and db.fetch_one(battle_query, {**battle_params, "since": None, "limit": 1})
+            is not None
         )
         ids = _ids_to_name(entity, aggregate, recent_rows)
         names = dict(resolve_names(db, ids)) if ids else {}
     if entity.name is not None:
         names[entity.entity_id] = entity.name
     page = _build_page(entity, period, aggregate, recent_rows, names)
-    return dataclasses.replace(page, battles=tuple(battle_rows))
+    return dataclasses.replace(
+        page, battles=tuple(battle_rows), battles_stored=battles_stored
+    )
 
 
 def _ids_to_name(

@@ -663,7 +663,11 @@ class EntityScreen(DashboardScreen):
         self.query_one(RecentTable).show(page.recent, page.until)
         self.query_one(BattleTable).show(page.battles, page.until)
         note = self.query_one("#entity-battles-note", Static)
-        note.update("" if page.battles else describe_empty(page, "battles"))
+        note.update(
+            ""
+            if page.battles
+            else describe_empty(page, "battles", stored=page.battles_stored)
+        )
         note.display = not page.battles
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
