@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from evedmv_tui.cli import main
+from evedmv_tui.commands import performance as performance_commands
+from evedmv_tui.monitor.snapshot import Snapshot
 
 
 @pytest.fixture
@@ -20,13 +22,29 @@ def fast_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVEDMV_SLOW_ERROR_SECONDS", "0.4")
 
 
-def later(url: str, statement: str, delay: float = 0.7) -> threading.Thread:
-    """Run ``statement`` after ``delay`` seconds, inside the command's interval."""
+def after_first_poll(
+    monkeypatch: pytest.MonkeyPatch, url: str, statement: str
+) -> threading.Thread:
+    """Run ``statement`` once the command's first poll has read the counters.
+
+    A fixed delay raced with a slow start on a busy machine: a statement
+    that ran before the first poll was in both polls, and the interval
+    showed nothing.
+    """
+    polled = threading.Event()
+
+    class SignallingMonitor(performance_commands.Monitor):
+        def poll(self) -> Snapshot:
+            snapshot = super().poll()
+            polled.set()
+            return snapshot
+
+    monkeypatch.setattr(performance_commands, "Monitor", SignallingMonitor)
 
     def work() -> None:
-        time.sleep(delay)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(statement)
+            if polled.wait(60):
+                conn.execute(statement)
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -69,10 +87,11 @@ def test_performance_json_is_one_object(
 def test_query_performance_warning_exits_1(
     db_url: str,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     fast_thresholds: None,
     isolated_config: None,
 ) -> None:
-    worker = later(db_url, "SELECT pg_sleep(0.2)")
+    worker = after_first_poll(monkeypatch, db_url, "SELECT pg_sleep(0.2)")
     status = main(["--dsn", db_url, "query-performance", "--interval", "2"])
     worker.join()
     out = capsys.readouterr().out
@@ -84,11 +103,12 @@ def test_query_performance_warning_exits_1(
 def test_query_performance_error_exits_2_json(
     db_url: str,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     fast_thresholds: None,
     isolated_config: None,
 ) -> None:
     marker = f"q_{uuid.uuid4().hex[:8]}"
-    worker = later(db_url, f"SELECT pg_sleep(0.5) AS {marker}")
+    worker = after_first_poll(monkeypatch, db_url, f"SELECT pg_sleep(0.5) AS {marker}")
     status = main(
         [
             "--dsn",
