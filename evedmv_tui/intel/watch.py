@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import math
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
@@ -96,6 +97,18 @@ class ProfileSpec:
                     "name",
                     "the profile has no name",
                     "give it a name, such as capitals or home-fleets",
+                )
+            )
+        control = next((c for c in self.name if unicodedata.category(c) == "Cc"), None)
+        if control is not None:
+            # A tab shifts the columns of 'watch list', and an escape sequence
+            # redraws the terminal, in the list and in the dashboard's form.
+            found.append(
+                Problem(
+                    "name",
+                    f"name {quote_value(self.name)} contains a control character"
+                    f" ({quote_value(control)})",
+                    "use letters, digits, spaces and punctuation only",
                 )
             )
         if len(self.name) > MAX_NAME_LENGTH:
