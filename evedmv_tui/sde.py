@@ -31,6 +31,7 @@ import csv
 import dataclasses
 import logging
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -768,12 +769,36 @@ def _read_zip(path: Path, rows: _MapRows) -> int | None:
                 "pass CCP's JSON Lines SDE zip (eve-online-static-data-*-jsonl.zip)",
             )
         for name in known:
-            with archive.open(members[name]) as stream:
-                _read_jsonl(name, f"{path}:{members[name].filename}", stream, rows)
+            member = members[name].filename
+            with _damaged_member(path, member), archive.open(member) as stream:
+                _read_jsonl(name, f"{path}:{member}", stream, rows)
         if "_sde.jsonl" in members:
-            with archive.open(members["_sde.jsonl"]) as stream:
+            member = members["_sde.jsonl"].filename
+            with _damaged_member(path, member), archive.open(member) as stream:
                 build = _read_build(stream)
     return build
+
+
+@contextlib.contextmanager
+def _damaged_member(path: Path, member: str) -> Iterator[None]:
+    """Raise :class:`SdeError` when reading ``member`` finds its data damaged.
+
+    The zip's directory can be intact while a member's data is not, with a
+    bad CRC-32, a damaged local header or a corrupt deflate stream.
+    """
+    try:
+        yield
+    except zipfile.BadZipFile as exc:
+        detail = "bad CRC-32" if str(exc).startswith("Bad CRC-32") else str(exc)
+    except zlib.error as exc:
+        detail = f"its compressed data cannot be decompressed: {exc}"
+    else:
+        return
+    raise SdeError(
+        "damaged SDE zip",
+        f"{path}: member {member} is corrupt ({detail})",
+        "download the SDE zip again",
+    ) from None
 
 
 HIGH_SEC, LOW_SEC, NULL_SEC = 7, 8, 9

@@ -11,6 +11,7 @@ from evedmv_tui.cli import main
 from evedmv_tui.sde import static_counts
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
+from tests.test_sde import damaged_sde_zip
 
 DEMO = ("demo", "--no-dashboard", "--json", "--count", "400", "--seed", "7")
 
@@ -78,6 +79,23 @@ def test_demo_rejects_path_that_is_not_sde(
     expected = err.splitlines()[0]
     assert sde_import.err.splitlines()[0] == expected
     assert static_counts(db) == counts
+
+
+def test_demo_rejects_damaged_sde_zip(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A zip member with a bad CRC-32 ended the demo with a Python traceback."""
+    damaged = damaged_sde_zip(tmp_path)
+
+    status, _, err = run_demo(capsys, db_url, tmp_path, "--sde", str(damaged))
+
+    assert status == 2
+    assert err.splitlines()[0] == (
+        f"evedmv: damaged SDE zip: {damaged}: member categories.jsonl is corrupt"
+        " (bad CRC-32)"
+    )
+    assert "Traceback" not in err
+    assert set(static_counts(db).values()) == {0}
 
 
 def test_demo_sde_variable_only_when_empty(

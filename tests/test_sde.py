@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import shutil
+import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -198,6 +200,70 @@ def test_truncated_zip_file(db: Database, tmp_path: Path) -> None:
         import_sde(db, broken)
     assert caught.value.title == "damaged SDE zip"
     assert "probably truncated" in caught.value.message
+
+
+def _damage_crc(data: bytearray, info: zipfile.ZipInfo) -> None:
+    """Flip one bit of the member's CRC-32 in both of the zip's headers."""
+    old = struct.pack("<I", info.CRC)
+    new = struct.pack("<I", info.CRC ^ 1)
+    assert data.count(old) == 2
+    data[:] = data.replace(old, new)
+
+
+def _damage_deflate(data: bytearray, info: zipfile.ZipInfo) -> None:
+    """Invert 50 bytes inside the member's deflate stream."""
+    start = info.header_offset + 30 + len(info.filename) + 100
+    data[start : start + 50] = bytes(b ^ 0xFF for b in data[start : start + 50])
+
+
+def damaged_sde_zip(
+    folder: Path, damage: Callable[[bytearray, zipfile.ZipInfo], None] = _damage_crc
+) -> Path:
+    """Write a zip of the real mapRegions.jsonl and a damaged categories.jsonl."""
+    with zipfile.ZipFile(shared_file("sde-jsonl.zip")) as source:
+        members = {
+            name: source.read(name) for name in ("mapRegions.jsonl", "categories.jsonl")
+        }
+    damaged = folder / "sde.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+        info = archive.getinfo("categories.jsonl")
+    data = bytearray(damaged.read_bytes())
+    damage(data, info)
+    damaged.write_bytes(data)
+    return damaged
+
+
+@pytest.mark.parametrize(
+    ("damage", "detail"),
+    [
+        (_damage_crc, "(bad CRC-32)"),
+        (_damage_deflate, "(its compressed data cannot be decompressed: Error -3"),
+    ],
+)
+def test_damaged_zip_member(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[bytearray, zipfile.ZipInfo], None],
+    detail: str,
+) -> None:
+    """A member whose data fails its CRC-32 or cannot be inflated, in a zip
+    whose directory is intact, ended the import with a Python traceback."""
+    damaged = damaged_sde_zip(tmp_path, damage)
+
+    status = main(["--dsn", db_url, "sde", "import", "--no-detect", str(damaged)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"damaged SDE zip: {damaged}: member categories.jsonl is corrupt" in err
+    assert detail in err
+    assert "hint: download the SDE zip again" in err
+    assert "Traceback" not in err
+    # mapRegions.jsonl is read first and is sound, but nothing is stored.
+    assert set(static_counts(db).values()) == {0}
 
 
 def test_missing_path(db: Database, tmp_path: Path) -> None:
