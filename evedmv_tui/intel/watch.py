@@ -386,16 +386,15 @@ def remove_listener(listener: MatchListener) -> None:
 def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
     """Return ``spec`` with its system and region names turned into ids.
 
-    Names match in any case. One query looks up all of them.
+    Names match in any case. One query looks up all of them, and another
+    checks the ship type ids.
 
     Raises:
-        WatchError: a name matches no stored system or region; the message
-            lists every such name.
+        WatchError: a name matches no stored system or region, or a ship
+            type id no stored type. The message lists every such name and id.
     """
-    if not spec.system_names and not spec.region_names:
-        return spec
     found = _place_ids(db, spec)
-    unknown = _unknown_places(spec, found)
+    unknown = [*_unknown_places(spec, found), *unknown_types(db, spec)]
     if unknown:
         raise WatchError(
             "invalid watch profile",
@@ -403,6 +402,8 @@ def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
             + "; ".join(problem.message for problem in unknown),
             unknown[0].hint,
         )
+    if not spec.system_names and not spec.region_names:
+        return spec
     ids = {"system": list(spec.solar_system_ids), "region": list(spec.region_ids)}
     for kind, names in (("system", spec.system_names), ("region", spec.region_names)):
         for name in names:
@@ -420,13 +421,42 @@ def resolve_places(db: Database, spec: ProfileSpec) -> ProfileSpec:
 
 def unknown_places(db: Database, spec: ProfileSpec) -> list[Problem]:
     """Return a problem for each system or region name of ``spec`` not stored."""
-    if not spec.system_names and not spec.region_names:
-        return []
     return _unknown_places(spec, _place_ids(db, spec))
+
+
+def unknown_references(db: Database, spec: ProfileSpec) -> list[Problem]:
+    """Return a problem for each place name and ship type id of ``spec`` that
+    the static data does not store."""
+    return [*unknown_places(db, spec), *unknown_types(db, spec)]
+
+
+def unknown_types(db: Database, spec: ProfileSpec) -> list[Problem]:
+    """Return a problem for each ship type id of ``spec`` not stored.
+
+    Without static data no type is stored, and every id is taken as given.
+    """
+    if not spec.ship_type_ids:
+        return []
+    with operation("intel.watch"):
+        rows = db.fetch_all(
+            load_sql("evedmv_tui.intel", "unknown_type_ids"),
+            {"ids": list(spec.ship_type_ids)},
+        )
+    return [
+        Problem(
+            "ship_type_ids",
+            f"no ship type with id {type_id} is stored",
+            "check the id; type ids come from static data, loaded with"
+            " 'evedmv sde import'",
+        )
+        for (type_id,) in rows
+    ]
 
 
 def _place_ids(db: Database, spec: ProfileSpec) -> dict[tuple[str, str], int]:
     """Return the id of each stored place that ``spec`` names, by kind and name."""
+    if not spec.system_names and not spec.region_names:
+        return {}
     with operation("intel.watch"):
         rows = db.fetch_all(
             load_sql("evedmv_tui.intel", "place_ids_by_name"),

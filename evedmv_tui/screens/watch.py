@@ -127,8 +127,8 @@ def read_form(
 
     A field that cannot be read is left empty in the returned profile and
     gets a problem of its own. The other fields are still read and checked,
-    so one save reports every problem. Place names are not looked up here
-    (see :func:`evedmv_tui.intel.watch.unknown_places`).
+    so one save reports every problem. Place names and ship type ids are not
+    looked up here (see :func:`evedmv_tui.intel.watch.unknown_references`).
     """
     changes: dict[str, object] = {"name": values["name"].strip(), "enabled": enabled}
     unreadable = []
@@ -385,9 +385,9 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
     def action_save(self) -> None:
         """Check every field, place names included, then close with the profile.
 
-        All problems are listed at once under the fields. Place names are
-        looked up in the database before the form closes, unless the app is
-        disconnected, when the save reports them.
+        All problems are listed at once under the fields. Place names and ship
+        type ids are looked up in the database before the form closes, unless
+        the app is disconnected, when the save reports them.
         """
         values = {
             field: self.query_one(f"#form-{field}", Input).value
@@ -396,9 +396,11 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
         enabled = True if self.spec is None else self.spec.enabled
         spec, problems = read_form(values, enabled=enabled)
         db: Database | None = getattr(self.app, "db", None)
-        if db is not None and (spec.system_names or spec.region_names):
+        if db is not None and (
+            spec.system_names or spec.region_names or spec.ship_type_ids
+        ):
             self.run_worker(
-                self._check_places(db, spec, problems),
+                self._check_references(db, spec, problems),
                 group="watch_form.places",
                 exclusive=True,
                 exit_on_error=False,
@@ -406,15 +408,17 @@ class ProfileForm(ModalScreen[ProfileSpec | None]):
             return
         self._finish(spec, problems)
 
-    async def _check_places(
+    async def _check_references(
         self, db: Database, spec: ProfileSpec, problems: list[Problem]
     ) -> None:
         try:
-            found = await asyncio.to_thread(watch.unknown_places, db, spec)
+            found = await asyncio.to_thread(watch.unknown_references, db, spec)
             unknown = [dataclasses.replace(p, hint=place_hint(p)) for p in found]
         except (psycopg.Error, EvedmvError) as exc:
             # The save looks the names up again and reports its failure.
-            log.warning("looking up the places of %r failed: %s", spec.name, exc)
+            log.warning(
+                "looking up the places and types of %r failed: %s", spec.name, exc
+            )
             unknown = []
         order = [field for field, _, _ in FORM_FIELDS]
         merged = sorted(
