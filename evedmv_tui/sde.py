@@ -639,6 +639,7 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
     for number, values in enumerate(reader, start=2):
         if not values or not any(v.strip() for v in values):
             continue
+        _check_fields(name, number, headers, values, index)
         record = _CsvRecord(
             name,
             number,
@@ -649,6 +650,51 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
             rows.system_class[location] = record.integer("wormhole_class_id")
             continue
         rows.add(table, _csv_row(table, record))
+
+
+UNCLOSED_QUOTE_HINT = "close the quote in that row, or re-export the dump"
+
+
+def _check_fields(
+    name: str,
+    number: int,
+    headers: Sequence[str],
+    values: Sequence[str],
+    index: Mapping[str, int],
+) -> None:
+    """Raise :class:`SdeError` when a quote left open has joined rows into this one.
+
+    The CSV reader takes everything after an opening quote up to the next
+    quote, line breaks included, as one field. A quote left open therefore
+    joins the rows that follow into one, which has more fields than the
+    header or a line break in a column the import reads. Line breaks in other
+    columns are valid, as in the descriptions of Fuzzwork's ``invTypes.csv``.
+    """
+    if len(values) > len(headers):
+        detail = f"{len(values)} fields, expected {len(headers)} as in the header"
+        joined = next(
+            (i for i, value in enumerate(values) if _has_line_break(value)), None
+        )
+        if joined is not None:
+            detail += (
+                f"; field {joined + 1} runs over several lines, so a quote in it"
+                " is probably not closed"
+            )
+        raise SdeError(
+            "invalid SDE record", f"{name} row {number}: {detail}", UNCLOSED_QUOTE_HINT
+        )
+    for column, position in index.items():
+        if position < len(values) and _has_line_break(values[position]):
+            raise SdeError(
+                "invalid SDE record",
+                f"{name} row {number}: field {column!r} runs over several lines,"
+                " so a quote in that row is probably not closed",
+                UNCLOSED_QUOTE_HINT,
+            )
+
+
+def _has_line_break(value: str) -> bool:
+    return "\n" in value or "\r" in value
 
 
 def _looks_like_zip(path: Path) -> bool:

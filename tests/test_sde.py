@@ -157,6 +157,51 @@ def test_bad_csv_names_file_row_field(db: Database, tmp_path: Path) -> None:
     assert static_counts(db)["solar_systems"] == 0
 
 
+def test_csv_unclosed_quote_extra_fields(db: Database, tmp_path: Path) -> None:
+    """An opening quote without its closing quote joined the next 2,563 rows
+    of types.csv into one field; the import stored the rest and exited 0."""
+    lines = shared_file("sde/types.csv").read_text(encoding="utf-8").split("\n")
+    lines[10] += ',extra,"unterminated'
+    (tmp_path / "types.csv").write_text("\n".join(lines), encoding="utf-8")
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    message = caught.value.message
+    assert message.startswith(f"{tmp_path / 'types.csv'} row 11: ")
+    assert "fields, expected 9 as in the header" in message
+    assert "field 11 runs over several lines" in message
+    assert caught.value.hint == "close the quote in that row, or re-export the dump"
+    assert static_counts(db)["types"] == 0
+
+
+def test_csv_unclosed_quote_in_read_column(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "types.csv").write_text(
+        'type_id,type_name,group_id\n587,"Rifter,25\n588,Reaper,25\n589,Slasher,25\n'
+    )
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    message = caught.value.message
+    assert "types.csv row 2: field 'type_name' runs over several lines" in message
+    assert static_counts(db)["types"] == 0
+
+
+def test_csv_line_break_in_unread_column(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "invTypes.csv").write_text(
+        "typeID,groupID,typeName,description\n"
+        '587,25,Rifter,"A frigate.\n\nFast, cheap, ""Minmatar""."\n'
+        "588,25,Reaper,Rookie ship\n"
+    )
+
+    summary = import_sde(db, tmp_path)
+
+    assert [(t.table, t.read) for t in summary.tables] == [("types", 2)]
+    names = db.fetch_all("SELECT type_name FROM types ORDER BY type_id")
+    assert names == [("Rifter",), ("Reaper",)]
+
+
 def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
     (tmp_path / "types.csv").write_text("type_id,type_name\n587,Rifter\n")
     with pytest.raises(SdeError) as caught:
