@@ -356,9 +356,11 @@ def _read_jsonl(kind: str, name: str, stream: IO[bytes], rows: _MapRows) -> None
     """Read one JSON Lines file of ``kind`` (its base name in CCP's zip)."""
     struct, convert = JSONL_FILES[kind]
     decoder = msgspec.json.Decoder(struct)
+    records = 0
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
+        records += 1
         try:
             record = decoder.decode(line)
         except msgspec.ValidationError as exc:
@@ -376,6 +378,12 @@ def _read_jsonl(kind: str, name: str, stream: IO[bytes], rows: _MapRows) -> None
             ) from None
         table, row = convert(record)
         rows.add(table, row)
+    if not records:
+        raise SdeError(
+            "invalid SDE file",
+            f"{name}: the file is empty",
+            "download the SDE again; the download or a copy probably failed part way",
+        )
 
 
 def _key_hint(line: bytes) -> str:
@@ -636,9 +644,11 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
             "use a dump with the standard column names",
         )
     index = {column: headers.index(header) for column, header in mapping.items()}
+    records = 0
     for number, values in enumerate(reader, start=2):
         if not values or not any(v.strip() for v in values):
             continue
+        records += 1
         _check_fields(name, number, headers, values, index)
         record = _CsvRecord(
             name,
@@ -650,6 +660,12 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
             rows.system_class[location] = record.integer("wormhole_class_id")
             continue
         rows.add(table, _csv_row(table, record))
+    if not records:
+        raise SdeError(
+            "invalid SDE file",
+            f"{name}: the file is empty, with a header row and no data rows",
+            "re-export the dump; the export or a copy probably failed part way",
+        )
 
 
 UNCLOSED_QUOTE_HINT = "close the quote in that row, or re-export the dump"

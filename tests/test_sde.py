@@ -202,6 +202,32 @@ def test_csv_line_break_in_unread_column(db: Database, tmp_path: Path) -> None:
     assert names == [("Rifter",), ("Reaper",)]
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "hint"),
+    [
+        ("types.jsonl", "", "download the SDE again"),
+        ("types.jsonl", "\n\n", "download the SDE again"),
+        ("types.csv", "type_id,type_name,group_id\n", "re-export the dump"),
+    ],
+)
+def test_empty_file_rejected(
+    db: Database, tmp_path: Path, name: str, content: str, hint: str
+) -> None:
+    """An empty types file, left by a failed download or copy, was reported
+    as a table the export does not have, and the import exited 0."""
+    source = shared_file("sde-jsonl" if name.endswith(".jsonl") else "sde")
+    shutil.copy(source / name.replace("types", "categories"), tmp_path)
+    (tmp_path / name).write_text(content)
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    assert caught.value.message.startswith(f"{tmp_path / name}: the file is empty")
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith(hint)
+    assert static_counts(db)["categories"] == 0
+
+
 def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
     (tmp_path / "types.csv").write_text("type_id,type_name\n587,Rifter\n")
     with pytest.raises(SdeError) as caught:
