@@ -789,10 +789,15 @@ def read_export(path: Path) -> tuple[str, int | None, _MapRows]:
     if jsonl:
         for name in JSONL_FILES:
             if name in jsonl:
+                _check_not_directory(
+                    jsonl[name],
+                    f"replace the directory with {name} from the SDE zip, or unpack"
+                    " the zip again",
+                )
                 with open(jsonl[name], "rb") as stream:
                     _read_jsonl(name, str(jsonl[name]), stream, rows)
         build = None
-        sde_file = next(path.rglob("_sde.jsonl"), None)
+        sde_file = next((p for p in path.rglob("_sde.jsonl") if p.is_file()), None)
         if sde_file is not None:
             with open(sde_file, "rb") as stream:
                 build = _read_build(stream)
@@ -803,6 +808,9 @@ def read_export(path: Path) -> tuple[str, int | None, _MapRows]:
         if table is None:
             continue
         found = True
+        _check_not_directory(
+            file, "replace the directory with the CSV file, or re-export the dump"
+        )
         with _open_text(file) as text:
             _read_csv(str(file), table, text, rows)
     if not found:
@@ -813,6 +821,16 @@ def read_export(path: Path) -> tuple[str, int | None, _MapRows]:
             " solar_systems.csv, types.csv, ...",
         )
     return "csv", None, rows
+
+
+def _check_not_directory(path: Path, hint: str) -> None:
+    """Raise :class:`SdeError` when the export file ``path`` is a directory."""
+    if path.is_dir():
+        raise SdeError(
+            "invalid SDE file",
+            f"{path} is a directory, not a file",
+            hint,
+        )
 
 
 def _read_zip(path: Path, rows: _MapRows) -> int | None:

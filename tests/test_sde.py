@@ -228,6 +228,49 @@ def test_empty_file_rejected(
     assert static_counts(db)["categories"] == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        (
+            "types.jsonl",
+            "replace the directory with types.jsonl from the SDE zip, or unpack"
+            " the zip again",
+        ),
+        (
+            "types.csv",
+            "replace the directory with the CSV file, or re-export the dump",
+        ),
+    ],
+)
+def test_directory_named_as_file(
+    db: Database, tmp_path: Path, name: str, hint: str
+) -> None:
+    """A directory in place of types.jsonl got the hint to give a path in an
+    existing folder, which the folder given already was."""
+    source = shared_file("sde-jsonl" if name.endswith(".jsonl") else "sde")
+    shutil.copy(source / name.replace("types", "categories"), tmp_path)
+    (tmp_path / name).mkdir()
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    assert caught.value.message == f"{tmp_path / name} is a directory, not a file"
+    assert caught.value.hint == hint
+    assert static_counts(db)["categories"] == 0
+
+
+def test_build_file_as_directory_ignored(db: Database, tmp_path: Path) -> None:
+    """_sde.jsonl only gives the build number, so a directory of that name is
+    passed over instead of failing the import."""
+    shutil.copy(shared_file("sde-jsonl") / "categories.jsonl", tmp_path)
+    (tmp_path / "_sde.jsonl").mkdir()
+
+    summary = import_sde(db, tmp_path)
+
+    assert summary.build is None
+    assert static_counts(db)["categories"] == 48
+
+
 def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
     (tmp_path / "types.csv").write_text("type_id,type_name\n587,Rifter\n")
     with pytest.raises(SdeError) as caught:
