@@ -80,7 +80,7 @@ from textual.worker import Worker, WorkerState
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.esi import EsiClient
-from evedmv_tui.keyhold import CHECK_SECONDS, KeyHold
+from evedmv_tui.keyhold import CHECK_SECONDS, AfterKeys, KeyHold
 from evedmv_tui.monitor.ingest import budget_of_client, register_esi_budget
 from evedmv_tui.names import NameResolver
 from evedmv_tui.screens import (
@@ -995,6 +995,9 @@ class EvedmvApp(App[int]):
                 hold.keys.append(event)
                 return
         await super().on_event(event)
+
+    def on_after_keys(self, message: AfterKeys) -> None:
+        message.callback()
 
     async def _release_keys(self) -> None:
         """Route the held keys, in the order typed, once their field has focus."""

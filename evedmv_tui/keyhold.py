@@ -12,15 +12,22 @@ the app then routes them as if they had arrived then. The key that opens
 the field must be a priority binding, so that it acts when the app reads
 it, before the next key is routed. A hold never lasts beyond
 :data:`HOLD_SECONDS`.
+
+The opposite case is a priority binding that reads the focused widget, such
+as an Enter that opens the row under a table's cursor. It acts before the
+arrows typed just before it in the same burst have moved the cursor.
+:class:`AfterKeys` runs its action after them instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -54,3 +61,28 @@ class KeyHold:
             or active is not self.screen
             or time.monotonic() >= self.deadline
         )
+
+
+class AfterKeys(Message):
+    """Runs ``callback`` in the app once the keys routed before it are handled.
+
+    A key goes to the focused widget and bubbles up its queues to the app,
+    where its binding acts. Posted to the same widget, this message takes
+    the same path behind those keys, and the app calls ``callback`` when it
+    arrives (see :meth:`after_keys`).
+    """
+
+    def __init__(self, callback: Callable[[], object]) -> None:
+        super().__init__()
+        self.callback = callback
+
+
+def after_keys(focused: Widget | None, callback: Callable[[], object]) -> None:
+    """Call ``callback`` after the keys already routed to ``focused``.
+
+    Without a focused widget no key waits, and ``callback`` runs at once.
+    """
+    if focused is None:
+        callback()
+    else:
+        focused.post_message(AfterKeys(callback))

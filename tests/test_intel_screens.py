@@ -40,6 +40,7 @@ from evedmv_tui.widgets.table import KeyedTable
 from tests.conftest import assert_footer_fits
 from tests.fakes.server import FakeServer
 from tests.test_intel_real import busiest, real_database
+from tests.test_key_bursts import burst
 
 SIZES = [(80, 24), (120, 40)]
 # Display names for the busiest entities; the archive carries ids only.
@@ -215,6 +216,29 @@ async def test_recent_row_opens_killmail(app_settings: Settings, world: World) -
         assert getattr(app.screen, "entry_key", None) == expected
 
 
+async def test_arrows_and_enter_in_one_burst(
+    app_settings: Settings, world: World
+) -> None:
+    """Enter acts when the app reads it, and it opened the row from before
+    the arrows typed with it in one burst."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_screen("corporation", world.corporation)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EntityScreen)
+        await pilot.press("7")
+        await settle(pilot)
+        recent = screen.query_one(RecentTable)
+        assert app.focused is recent
+        assert recent.row_count > 3
+        burst(app, "down", "down", "down", "enter")
+        await settle(pilot)
+        killmail_id, _, _ = recent.row_keys[3].partition(":")
+        assert getattr(app.screen, "entry_key", None) == ("killmail", int(killmail_id))
+
+
 async def test_own_side_kill_listed_twice(app_settings: Settings, world: World) -> None:
     """A corporation that shot its own member has that killmail as a kill and
     as a loss. Both rows are listed, the Battles tab is filled, and Enter on
@@ -328,6 +352,27 @@ async def test_search_screen_finds_and_opens(
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, EntityScreen)
+
+
+async def test_search_arrows_and_enter_in_one_burst(
+    app_settings: Settings, world: World
+) -> None:
+    """Down moved the focus to the results a moment later, so the keys typed
+    with it went to the field and Enter opened the first result."""
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"busy")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert len(screen.hits) >= 3
+        third = screen.hits[2]
+        burst(app, "down", "down", "down", "enter")
+        await settle(pilot)
+        assert getattr(app.screen, "entry_key", None) == (third.kind, third.entity_id)
 
 
 async def test_search_matches_systems(app_settings: Settings) -> None:

@@ -9,6 +9,7 @@ the period changes, on ``r``, and when the screen is shown again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
@@ -48,6 +49,7 @@ from evedmv_tui.intel.pages import (
     recent_heading,
 )
 from evedmv_tui.intel.search import parse_id
+from evedmv_tui.keyhold import after_keys
 from evedmv_tui.names import (
     NameResolver,
     has_stored_names,
@@ -688,7 +690,15 @@ class EntityScreen(DashboardScreen):
             self.evedmv_app.open_screen(*target)
 
     def action_open_row(self, screen: str) -> None:
-        """Open the killmail, battle or entity of the focused row."""
+        """Open the killmail, battle or entity of the focused row.
+
+        Enter is a priority binding, so it acts when the app reads it, before
+        arrows typed just before it in one burst have moved the table's
+        cursor. The row is read once they have.
+        """
+        after_keys(self.focused, functools.partial(self._open_focused_row, screen))
+
+    def _open_focused_row(self, screen: str) -> None:
         target = self._row_target()
         if target is not None and target[0] == screen:
             self.evedmv_app.open_screen(*target)

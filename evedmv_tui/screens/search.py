@@ -94,7 +94,17 @@ class SearchScreen(DashboardScreen):
 
     TITLE = "Search"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "focus_results", "Results", show=False, id="search.results"),
+        # A priority binding, so the keys typed with it in one burst wait for
+        # the results to take focus (see evedmv_tui.keyhold). check_action
+        # hands Down on to the results once they have focus.
+        Binding(
+            "down",
+            "focus_results",
+            "Results",
+            show=False,
+            priority=True,
+            id="search.results",
+        ),
         # A slash starts no name or id, so it selects the query instead of
         # going into the field, as going back to this screen does.
         Binding(
@@ -243,11 +253,17 @@ class SearchScreen(DashboardScreen):
         field.focus()
         field.select_all()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_results":
+            return isinstance(self.focused, Input)
+        return super().check_action(action, parameters)
+
     def action_focus_results(self) -> None:
         """Focus the results with the first one highlighted, so Enter opens it."""
         results = self.query_one("#search-results", OptionList)
         if results.highlighted is None and results.option_count:
             results.highlighted = 0
+        self.evedmv_app.hold_keys_for(results)
         results.focus()
 
     def _open(self, hit: SearchHit) -> None:
