@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
@@ -13,10 +14,29 @@ from evedmv_tui.config import Settings
 from evedmv_tui.intel import watch
 from evedmv_tui.screens.watch import ProfileForm, form_values, read_form
 from evedmv_tui.store.db import Database
+from tests.test_watch import (
+    AMAMAKE,
+    HEIMATAR,
+    JITA,
+    PERIMETER,
+    _batch,
+    _killmail,
+    _static_data,
+)
 from tests.test_watch_form_fixes import save_form
 from tests.test_watch_screen_keys import open_watch, settle
 
 RIFTER = 587
+
+
+async def open_form(app: EvedmvApp, pilot: Pilot[None], key: str) -> ProfileForm:
+    """Open the Watch screen and press ``key``: a to add, e to edit."""
+    await open_watch(app, pilot)
+    await pilot.press(key)
+    await settle(app, pilot)
+    form = app.screen
+    assert isinstance(form, ProfileForm)
+    return form
 
 
 def store_rifter(db: Database) -> None:
@@ -97,11 +117,7 @@ async def test_form_rejects_unknown_ship_type(settings: Settings, db: Database) 
     store_rifter(db)
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_watch(app, pilot)
-        await pilot.press("a")
-        await settle(app, pilot)
-        form = app.screen
-        assert isinstance(form, ProfileForm)
+        form = await open_form(app, pilot, "a")
         await save_form(
             app, pilot, {"name": "typo", "ship_type_ids": f"{RIFTER},99999999"}
         )
@@ -109,3 +125,87 @@ async def test_form_rejects_unknown_ship_type(settings: Settings, db: Database) 
         text = " ".join(str(form.query_one("#form-error", Static).render()).split())
         assert text.startswith("Ship types: no ship type with id 99999999 is stored")
     assert watch.list_profiles(db) == []
+
+
+def killmails_in_three_systems(db: Database) -> None:
+    """Store static data and killmails 1 and 2 in Jita, 3 in Amamake."""
+    _static_data(db)
+    _killmail(db, 1)
+    _killmail(db, 2)
+    _killmail(db, 3, system=AMAMAKE)
+
+
+def matched_ids(db: Database, name: str) -> set[int]:
+    profile = watch.get_profile(db, name)
+    return {
+        m.killmail_id for m in watch.list_matches(db, profile_id=profile.profile_id)
+    }
+
+
+def test_edit_drops_matches_of_old_conditions(
+    cli: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Matches made under the old conditions stayed under a profile whose
+    conditions no longer fit them, with nothing to say so."""
+    killmails_in_three_systems(cli)
+    assert main(["watch", "add", "hubs", "--systems", f"{JITA},{AMAMAKE}"]) == 0
+    assert main(["watch", "disable", "hubs"]) == 0
+    watch.set_enabled(cli, ["hubs"], True)
+    watch.match_batch(cli, _batch(1, 2, 3))
+    watch.set_enabled(cli, ["hubs"], False)
+    capsys.readouterr()
+
+    # A rename alone keeps every match without checking it again.
+    assert main(["watch", "edit", "hubs", "--rename", "trade"]) == 0
+    out = capsys.readouterr().out
+    assert "earlier match" not in out
+    assert matched_ids(cli, "trade") == {1, 2, 3}
+
+    # A disabled profile is checked as well.
+    assert main(["watch", "edit", "trade", "--systems", str(AMAMAKE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        "2 earlier matches dropped because they do not meet the new conditions; 1 kept"
+    )
+    assert matched_ids(cli, "trade") == {3}
+
+    assert main(["watch", "edit", "trade", "--min-attackers", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "1 earlier match kept: it meets the new conditions"
+    assert matched_ids(cli, "trade") == {3}
+
+
+def test_recheck_reads_matches_in_chunks(
+    cli: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk of matches is checked, and a region condition keeps the
+    kills in the region's systems."""
+    killmails_in_three_systems(cli)
+    _killmail(cli, 4, system=PERIMETER, value=None)
+    places = watch.ProfileSpec("all", solar_system_ids=(JITA, AMAMAKE, PERIMETER))
+    watch.create_profile(cli, places)
+    watch.match_batch(cli, _batch(1, 2, 3, 4))
+    monkeypatch.setattr(watch, "STORED_MATCH_CHUNK", 2)
+
+    update = watch.update_profile(
+        cli, "all", watch.ProfileSpec("all", region_ids=(HEIMATAR,))
+    )
+    assert update == watch.Update(rechecked=True, dropped=3, kept=1)
+    assert matched_ids(cli, "all") == {3}
+
+
+async def test_form_says_matches_dropped(settings: Settings, db: Database) -> None:
+    """The form's notice after new conditions read only "Saved"."""
+    killmails_in_three_systems(db)
+    watch.create_profile(db, watch.ProfileSpec("hubs", solar_system_ids=(JITA,)))
+    watch.match_batch(db, _batch(1, 2, 3))
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_form(app, pilot, "e")
+        await save_form(app, pilot, {"solar_system_ids": "Amamake"})
+        messages = [note.message for note in app._notifications]
+    assert messages[-1] == (
+        "Saved watch profile hubs. 2 earlier matches dropped because they do"
+        " not meet the new conditions; 0 kept."
+    )
+    assert matched_ids(db, "hubs") == set()

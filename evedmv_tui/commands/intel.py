@@ -182,7 +182,9 @@ def _register_watch(subparsers: Any) -> None:
         "edit",
         help="change a profile; options given replace those conditions",
         description="Change a profile. Each condition option given replaces"
-        " that condition; --clear removes one; the others stay as they are.",
+        " that condition; --clear removes one; the others stay as they are."
+        " When the conditions change, the profile's matches are checked again"
+        " and those that do not meet the new conditions are dropped.",
         **examples(
             "evedmv watch edit jita-ganks --min-value 5b --clear systems",
             "evedmv watch edit jita-ganks --rename hisec-ganks",
@@ -631,9 +633,12 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
             **_spec_changes(args),
         )
         spec = watch.resolve_places(db, spec)
-        watch.update_profile(db, args.name, spec)
+        update = watch.update_profile(db, args.name, spec)
         conditions = watch.get_profile(db, spec.name).describe()
     print(f"updated watch profile {quote_value(spec.name)}: {conditions}")
+    summary = update.summary()
+    if summary is not None:
+        print(summary)
     return 0
 
 

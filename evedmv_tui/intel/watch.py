@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
 import threading
@@ -30,9 +31,9 @@ from evedmv_tui.ingest.hooks import BatchResult
 from evedmv_tui.killmails import MAX_ISK
 from evedmv_tui.names import BIGINT_MAX
 from evedmv_tui.ship_classes import SHIP_CLASSES
-from evedmv_tui.store.db import Database, load_sql
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
-from evedmv_tui.widgets.text import quote_value
+from evedmv_tui.widgets.text import count_noun, quote_value
 
 log = logging.getLogger(__name__)
 
@@ -507,10 +508,46 @@ def create_profile(db: Database, spec: ProfileSpec) -> int:
     return int(profile_id)
 
 
-def update_profile(db: Database, name: str, spec: ProfileSpec) -> None:
-    """Replace the conditions (and possibly the name) of profile ``name``."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Update:
+    """The outcome of saving a profile for its earlier matches."""
+
+    rechecked: bool
+    """True when the conditions changed, so the matches were checked again."""
+    dropped: int
+    """Earlier matches deleted because they do not meet the new conditions."""
+    kept: int
+    """Earlier matches that meet the new conditions (all of them when the
+    conditions did not change)."""
+
+    def summary(self) -> str | None:
+        """Return what happened to the earlier matches, or None when they
+        were not checked again."""
+        if not self.rechecked:
+            return None
+        kept = count_noun(self.kept, "earlier match", "earlier matches")
+        if not self.dropped:
+            verb = "it meets" if self.kept == 1 else "they all meet"
+            return f"{kept} kept: {verb} the new conditions"
+        dropped = count_noun(self.dropped, "earlier match", "earlier matches")
+        verb = "it does" if self.dropped == 1 else "they do"
+        return (
+            f"{dropped} dropped because {verb} not meet the new conditions;"
+            f" {self.kept:,} kept"
+        )
+
+
+def update_profile(db: Database, name: str, spec: ProfileSpec) -> Update:
+    """Replace the conditions (and possibly the name) of profile ``name``.
+
+    When the conditions change, the profile's earlier matches are checked
+    against the new ones with the conditions that record matches. Those that
+    no longer meet them are deleted, so a profile lists only the matches of
+    the conditions it shows.
+    """
     spec.validate()
     spec = resolve_places(db, spec)
+    before = get_profile(db, name)
     params = {**spec.params(), "new_name": spec.name, "name": name}
     try:
         with operation("intel.watch"):
@@ -524,6 +561,56 @@ def update_profile(db: Database, name: str, spec: ProfileSpec) -> None:
         ) from None
     if found is None:
         raise _not_found([name])
+    if _conditions(before.spec()) == _conditions(spec) or not before.matches:
+        return Update(False, 0, before.matches)
+    dropped = recheck_matches(db, int(found))
+    log.info(
+        "watch profile %r: conditions changed, %d of %d matches dropped",
+        spec.name,
+        dropped,
+        before.matches,
+    )
+    return Update(True, dropped, max(before.matches - dropped, 0))
+
+
+def _conditions(spec: ProfileSpec) -> ProfileSpec:
+    """Return ``spec`` without what does not decide a match: name and state."""
+    return dataclasses.replace(spec, name="", enabled=True)
+
+
+def recheck_matches(db: Database, profile_id: int) -> int:
+    """Delete the matches of a profile that no longer meet its conditions.
+
+    The matches are checked in chunks of :data:`STORED_MATCH_CHUNK`, oldest
+    first, whether the profile is enabled or not. Returns the number deleted.
+    """
+    dropped = 0
+    after: tuple[dt.datetime | None, int] = (None, -1)
+    with operation("intel.watch.recheck"):
+        while True:
+            rows = db.fetch_all(
+                load_sql("evedmv_tui.intel", "watch_profile_matches_chunk"),
+                {
+                    "profile_id": profile_id,
+                    "time": after[0],
+                    "id": after[1],
+                    "limit": STORED_MATCH_CHUNK,
+                },
+            )
+            if not rows:
+                return dropped
+            deleted = db.fetch_all(
+                _matching_sql("watch_match_recheck"),
+                {
+                    "ids": [row[0] for row in rows],
+                    "min_time": rows[0][1],
+                    "max_time": rows[-1][1],
+                    "profile_id": profile_id,
+                    "include_disabled": True,
+                },
+            )
+            dropped += len(deleted)
+            after = (rows[-1][1], rows[-1][0])
 
 
 def list_profiles(db: Database) -> list[WatchProfile]:
@@ -648,15 +735,28 @@ def _match(
     profile_id: int | None,
 ) -> list[WatchMatch]:
     return db.fetch_all(
-        load_sql("evedmv_tui.intel", "watch_match"),
+        _matching_sql("watch_match"),
         {
             "ids": ids,
             "min_time": min_time,
             "max_time": max_time,
             "profile_id": profile_id,
+            "include_disabled": False,
         },
         row=WatchMatch,
     )
+
+
+@functools.cache
+def _matching_sql(name: str) -> NamedSql:
+    """Return statement ``name`` after the matching CTEs it builds on.
+
+    Recording new matches and re-checking old ones both use the conditions
+    of ``watch_matching.sql``, so the two cannot disagree.
+    """
+    common = load_sql("evedmv_tui.intel", "watch_matching")
+    statement = load_sql("evedmv_tui.intel", name)
+    return NamedSql(statement.name, f"{common.text}{statement.text}")
 
 
 STORED_MATCH_CHUNK = 5_000

@@ -485,19 +485,26 @@ def load_watch_data(db: Database, profile_name: str | None) -> WatchData:
 def save_profile(
     db: Database, original: str | None, spec: ProfileSpec
 ) -> str | PermissionDenied:
-    """Store ``spec`` and return its name, or the error if the role may not write.
+    """Store ``spec`` and return the notice of the save, or the error if the
+    role may not write.
 
-    A denied write is returned rather than raised, because the app's failure
-    handler would also show it as a notification over the form.
+    The notice names the profile and, after an edit that changed the
+    conditions, gives how many earlier matches were dropped. A denied write
+    is returned rather than raised, because the app's failure handler would
+    also show it as a notification over the form.
     """
+    summary = None
     try:
         if original is None:
             watch.create_profile(db, spec)
         else:
-            watch.update_profile(db, original, spec)
+            summary = watch.update_profile(db, original, spec).summary()
     except psycopg.errors.InsufficientPrivilege as exc:
         return pooled_permission_denied(db, exc)
-    return spec.name
+    notice = f"Saved watch profile {spec.name}."
+    if summary is not None:
+        notice += f" {summary[0].upper()}{summary[1:]}."
+    return notice
 
 
 def change_profiles(
@@ -749,7 +756,7 @@ class WatchScreen(DashboardScreen):
         if isinstance(result, PermissionDenied):
             self._save_failed(original, spec, result)
             return
-        self.notify(f"Saved watch profile {result}.", markup=False)
+        self.notify(result, markup=False)
         self.load_data()
 
     def action_mark(self) -> None:
