@@ -273,6 +273,28 @@ async def test_top_list_never_keeps_scroll_bars() -> None:
         assert sum(widths) <= table.scrollable_content_region.width == 39
 
 
+async def test_top_list_counts_too_wide_are_compact() -> None:
+    """Counts in the billions left no room and were cut at the table's
+    edge (1,987,), reading as another number."""
+    huge = TopEntry(1, None, "Ashen Alliance", 1_234_567_890, 1_987_654_321)
+    small = TopEntry(2, None, "Small Alliance", 12, 3)
+    app = TopListApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(TopListTable)
+        table.styles.width = 30
+        table.show([huge, small])
+        for _ in range(3):
+            await pilot.pause()
+        assert [str(cell) for cell in table.get_row("1")[1:]] == ["1.23b", "1.99b"]
+        assert [str(cell) for cell in table.get_row("2")[1:]] == ["12", "3"]
+        widths = [column.get_render_width(table) for column in table.ordered_columns]
+        assert sum(widths) <= table.scrollable_content_region.width
+        table.styles.width = 60
+        for _ in range(3):
+            await pilot.pause()
+        assert str(table.get_row("1")[2]) == "1,987,654,321"
+
+
 async def test_keyed_table_shows_markup_as_text() -> None:
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:

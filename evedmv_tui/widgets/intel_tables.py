@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from rich.cells import cell_len
+from rich.text import Text
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
 from evedmv_tui.names import unnamed
@@ -57,30 +58,45 @@ class TopListTable(KeyedTable):
 
     def show(self, entries: Sequence[TopEntry]) -> None:
         self._entries = tuple(entries)
-        width = self._name_width()
+        # Counts too wide to leave a name its minimum width are shown
+        # compactly (1.99b), as the table cuts what runs past its edge.
+        compact = self._name_width(compact=False) < MIN_NAME_WIDTH
+        width = max(MIN_NAME_WIDTH, self._name_width(compact=compact))
         self.update_rows(
             (
                 entry.key if entry.key is not None else entry.ship_class,
                 [
                     truncate(entry.name, width),
-                    *(getattr(entry, count) for count in self.counts),
+                    *(self._count(entry, count, compact) for count in self.counts),
                 ],
             )
             for entry in self._entries
         )
 
-    def _name_width(self) -> int:
-        """Return the cells left for names once the count columns are drawn."""
+    @staticmethod
+    def _count(entry: TopEntry, count: str, compact: bool) -> int | Text:
+        value: int = getattr(entry, count)
+        return right(format_isk(value)) if compact else value
+
+    def _name_width(self, *, compact: bool) -> int:
+        """Return the cells left for names once the count columns are drawn.
+
+        The result is at most MAX_NAME_WIDTH and may be below MIN_NAME_WIDTH
+        (or negative) when the counts leave less.
+        """
         room = self.scrollable_content_region.width
         if room <= 0:
             # Not laid out yet: on_resize shows the rows again once it is.
             return MAX_NAME_WIDTH
         padding = 2 * self.cell_padding
         for count, (_, label) in zip(self.counts, self.column_specs[1:], strict=True):
-            cells = [str(plain(getattr(entry, count))) for entry in self._entries]
+            cells = [
+                str(plain(self._count(entry, count, compact)))
+                for entry in self._entries
+            ]
             widest = max(cell_len(text) for text in [label, *cells])
             room -= widest + padding
-        return max(MIN_NAME_WIDTH, min(MAX_NAME_WIDTH, room - padding))
+        return min(MAX_NAME_WIDTH, room - padding)
 
 
 def _victim_id(item: RecentKillmail) -> str:
