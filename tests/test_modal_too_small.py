@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.command import CommandPalette
 from textual.widgets import Input
 
 from evedmv_tui.app import EvedmvApp
@@ -70,3 +71,31 @@ async def test_dialog_pushed_while_small(settings: Settings) -> None:
         assert app.screen is dialog
         await pilot.press("q")
         await settle(pilot, lambda: not app.is_running)
+
+
+async def test_palette_gives_way_to_size_message(settings: Settings) -> None:
+    """The command palette stayed drawn, cut off, below 80x24 while it
+    dropped what was typed."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: app.db is not None)
+        await pilot.press("ctrl+p")
+        await settle(pilot, lambda: isinstance(app.screen, CommandPalette))
+        palette = app.screen
+        await pilot.press(*"char")
+        field = palette.query_one(Input)
+        assert field.value == "char"
+
+        await pilot.resize_terminal(60, 15)
+        await settle(pilot, lambda: palette.has_class("-too-small"))
+        notice = palette.query_one(TooSmall)
+        assert notice.display
+        assert notice.region.width > 0
+        assert not field.region
+
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot, lambda: not palette.has_class("-too-small"))
+        assert not notice.display
+        assert field.region
+        assert palette.focused is field
+        assert field.value == "char"
