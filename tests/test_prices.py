@@ -104,7 +104,17 @@ def test_changed_values_detect_battles_again(
     assert "run 'evedmv battles detect --rebuild'" in out
     assert db.fetch_value("SELECT isk_destroyed FROM battles") == 12 * 10_000_000.0
 
-    # The same prices change no value, but the battles are still outdated.
+    # The same prices change no value. The line used to say that killmail
+    # values changed, as if this import had changed them.
+    assert main(["--dsn", db_url, "prices", "import", str(path), "--no-detect"]) == 0
+    out = capsys.readouterr().out
+    assert "killmail values changed" not in out
+    assert (
+        "stored battles are out of date from an earlier change (an import with"
+        " --no-detect, or new side rules); run 'evedmv battles detect --rebuild'"
+    ) in out
+
+    # The battles are still outdated, so an import with detection detects them.
     assert main(["--dsn", db_url, "prices", "import", str(path), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["revalued"] == 0

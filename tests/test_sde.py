@@ -448,10 +448,24 @@ def test_import_without_detect_names_command(
     assert "run 'evedmv battles detect --rebuild'" in capsys.readouterr().out
     assert db.fetch_value("SELECT region_ids FROM battles") == []
 
-    # A second import of the same export changes no rows, but the battles
-    # are still those of the old static data, so it detects them again.
+    # The same export again changes no rows. The line used to say that the
+    # static data changed, as if this import had changed it.
+    assert main(["--dsn", db_url, "sde", "import", sde, "--no-detect"]) == 0
+    out = capsys.readouterr().out
+    assert "static data changed" not in out
+    assert (
+        "stored battles are out of date from an earlier change (an import with"
+        " --no-detect, or new side rules); run 'evedmv battles detect --rebuild'"
+    ) in out
+
+    # With detection, the battles of the old static data are detected again.
     assert main(["--dsn", db_url, "sde", "import", sde]) == 0
-    assert "detected every battle again" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "static data changed" not in out
+    assert (
+        "stored battles were out of date from an earlier change (an import with"
+        " --no-detect, or new side rules): detected every battle again"
+    ) in out
     assert db.fetch_value("SELECT region_ids FROM battles") != []
 
     # After that full detection, nothing is stale.

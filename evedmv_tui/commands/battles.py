@@ -241,13 +241,19 @@ def detect_if_outdated(db: Database, changed: bool, *, detect: bool) -> Redetect
         )
     )
     if not outdated:
-        return Redetection(False, None)
+        return Redetection(False, None, changed)
     if not detect:
         # Kept until a full detection, which a later import that changes
         # nothing would otherwise never ask for.
         db.execute("UPDATE static_data_version SET battles_outdated = true")
-        return Redetection(True, None)
-    return Redetection(True, detect_all(db))
+        return Redetection(True, None, changed)
+    return Redetection(True, detect_all(db), changed)
+
+
+EARLIER_CHANGE = "an earlier change (an import with --no-detect, or new side rules)"
+"""The causes, other than the current command, that mark battles outdated: a
+static data or price import that skipped detection, or a migration to new
+side rules."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -256,6 +262,9 @@ class Redetection:
 
     outdated: bool
     battles: DetectionSummary | None
+    changed: bool
+    """Whether this command changed what detection reads. If not and the
+    battles are outdated, an earlier change made them so."""
 
     def json_fields(self) -> dict[str, Any]:
         return {
@@ -266,15 +275,24 @@ class Redetection:
     def report(self, cause: str, left_as: str) -> None:
         """Print what happened to the battles after ``cause`` changed.
 
-        ``left_as`` describes battles that were kept without detection.
+        ``left_as`` describes battles that were kept without detection. When
+        this command changed nothing, the lines name the earlier change
+        instead of ``cause``.
         """
         if self.battles is not None:
-            print(f"{cause}: detected every battle again")
+            if self.changed:
+                print(f"{cause}: detected every battle again")
+            else:
+                print(
+                    f"stored battles were out of date from {EARLIER_CHANGE}:"
+                    " detected every battle again"
+                )
             print(describe_detection(self.battles, rebuilt=True))
+        elif self.outdated and self.changed:
+            print(f"{cause}: stored battles {left_as}; {OUTDATED_HINT}")
         elif self.outdated:
             print(
-                f"{cause}: stored battles {left_as}; run 'evedmv battles detect"
-                " --rebuild'"
+                f"stored battles are out of date from {EARLIER_CHANGE}; {OUTDATED_HINT}"
             )
 
 
