@@ -209,3 +209,31 @@ async def test_form_says_matches_dropped(settings: Settings, db: Database) -> No
         " not meet the new conditions; 0 kept."
     )
     assert matched_ids(db, "hubs") == set()
+
+
+def test_min_value_below_one_isk_rejected(
+    cli: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--min-value 0.5 was listed as "value >= 0 ISK" and let every valued
+    killmail through, while a profile with no condition was rejected."""
+    for amount in ("0.5", "0"):
+        assert main(["watch", "add", "all", "--min-value", amount]) == 2
+        error = capsys.readouterr().err
+        assert f"minimum value {amount} ISK is below 1 ISK" in error
+        assert "give 1 ISK or more, such as 100m" in error
+    assert watch.list_profiles(cli) == []
+
+    values = form_values(None) | {"name": "all", "min_value": "0.5"}
+    _, problems = read_form(values)
+    assert [p.field for p in problems] == ["min_value"]
+
+
+def test_min_value_shown_to_the_cent(
+    cli: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1234567.89 ISK was shown rounded to 1,234,568 without a note."""
+    assert main(["watch", "add", "cents", "--min-value", "1234567.89"]) == 0
+    assert "value >= 1,234,567.89 ISK" in capsys.readouterr().out
+    assert watch.get_profile(cli, "cents").min_value == 1234567.89
+    assert main(["watch", "add", "whole", "--min-value", "2.5b"]) == 0
+    assert "value >= 2,500,000,000 ISK" in capsys.readouterr().out

@@ -315,7 +315,8 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
         "--min-value",
         type=isk_amount,
         metavar="ISK",
-        help="lowest total value in ISK (1e9, 2.5b, 800m)",
+        help="lowest total value in ISK, 1 or more (1e9, 2.5b, 800m); kept as"
+        " given and shown to the cent",
     )
     parser.add_argument(
         "--min-attackers", type=whole(), metavar="N", help="minimum attacker count"

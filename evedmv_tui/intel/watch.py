@@ -38,6 +38,8 @@ from evedmv_tui.widgets.text import count_noun, quote_value
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 100
+MIN_VALUE_FLOOR = 1.0
+"""Lowest minimum value in ISK a profile takes."""
 MAX_ATTACKERS = 2**31 - 1
 """Largest attacker count a profile takes (a PostgreSQL integer)."""
 
@@ -167,6 +169,18 @@ class ProfileSpec:
                     f"minimum value {self.min_value} is not a finite amount of 0"
                     " or more",
                     "give a value in ISK of 0 or more",
+                )
+            )
+        elif self.min_value is not None and self.min_value < MIN_VALUE_FLOOR:
+            # A valued killmail is worth far more than 1 ISK, so a lower bound
+            # filters out only the killmails without a value, counted as 0 ISK.
+            found.append(
+                Problem(
+                    "min_value",
+                    f"minimum value {self.min_value:g} ISK is below"
+                    f" {MIN_VALUE_FLOOR:.0f} ISK, which every killmail with a"
+                    " value reaches",
+                    "give 1 ISK or more, such as 100m, or leave the minimum value out",
                 )
             )
         elif self.min_value is not None and self.min_value > MAX_ISK:
@@ -343,12 +357,22 @@ def describe(spec: ProfileSpec) -> str:
     if spec.ship_classes:
         parts.append(f"classes {','.join(spec.ship_classes)}")
     if spec.min_value is not None:
-        parts.append(f"value >= {spec.min_value:,.0f} ISK")
+        parts.append(f"value >= {_isk(spec.min_value)} ISK")
     if spec.min_attackers is not None:
         parts.append(f"attackers >= {spec.min_attackers}")
     if spec.max_attackers is not None:
         parts.append(f"attackers <= {spec.max_attackers}")
     return "; ".join(parts) or "no conditions"
+
+
+def _isk(value: float) -> str:
+    """Return an ISK amount with thousands separators, to the cent.
+
+    Whole amounts show no decimals. The stored amount is the one given, so a
+    bound of 1,234,567.891 ISK shows as 1,234,567.89.
+    """
+    text = f"{value:,.2f}"
+    return text.removesuffix(".00")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
