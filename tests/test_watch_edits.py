@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,36 @@ def test_min_value_shown_to_the_cent(
     assert watch.get_profile(cli, "cents").min_value == 1234567.89
     assert main(["watch", "add", "whole", "--min-value", "2.5b"]) == 0
     assert "value >= 2,500,000,000 ISK" in capsys.readouterr().out
+
+
+def test_list_and_matches_print_json(
+    cli: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json, which 'watch backfill' takes, failed with the usage of the
+    top-level command for 'watch list' and 'watch matches'."""
+    killmails_in_three_systems(cli)
+    assert main(["watch", "add", "jita", "--systems", "Jita", "--min-value", "1m"]) == 0
+    watch.match_batch(cli, _batch(1, 2, 3))
+    capsys.readouterr()
+
+    assert main(["watch", "list", "--json"]) == 0
+    [profile] = json.loads(capsys.readouterr().out)
+    assert profile["name"] == "jita"
+    assert profile["enabled"] is True
+    assert profile["solar_system_ids"] == [JITA]
+    assert profile["min_value"] == 1e6
+    assert profile["conditions"] == "systems Jita; value >= 1,000,000 ISK"
+    assert profile["matches"] == 2
+    assert profile["last_match"] == "2021-11-28T20:02:00+00:00"
+
+    assert main(["watch", "matches", "jita", "--json", "--limit", "1"]) == 0
+    [match] = json.loads(capsys.readouterr().out)
+    assert match["profile"] == "jita"
+    assert match["killmail_id"] == 2
+    assert match["killmail_time"] == "2021-11-28T20:02:00+00:00"
+    assert match["solar_system_id"] == JITA
+    assert match["total_value"] == 10_000_000.0
+
+    watch.delete_profiles(cli, ["jita"])
+    assert main(["watch", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -154,13 +154,19 @@ def _register_watch(subparsers: Any) -> None:
     actions = parser.add_subparsers(
         title="watch commands", metavar="ACTION", required=True
     )
-    actions.add_parser(
+    listing = actions.add_parser(
         "list",
         help="list the profiles with their match counts",
         description="List every profile with its conditions, whether it is"
         " enabled, and its match count.",
-        **examples("evedmv watch list"),
-    ).set_defaults(handler=watch_list)
+        **examples("evedmv watch list", "evedmv watch list --json"),
+    )
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="print the profiles as a JSON array, with ids in place of names",
+    )
+    listing.set_defaults(handler=watch_list)
     add = actions.add_parser(
         "add",
         help="create a profile",
@@ -251,6 +257,9 @@ def _register_watch(subparsers: Any) -> None:
     matches.add_argument("name", nargs="?", help="only this profile's matches")
     matches.add_argument(
         "--limit", type=whole(1), default=50, help="rows to print (default 50)"
+    )
+    matches.add_argument(
+        "--json", action="store_true", help="print the matches as a JSON array"
     )
     matches.set_defaults(handler=watch_matches)
 
@@ -596,6 +605,9 @@ def write_heatmap(heatmap: Heatmap, out: TextIO) -> None:
 def watch_list(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as db:
         profiles = watch.list_profiles(db)
+    if args.json:
+        _print_json([_profile_json(profile) for profile in profiles])
+        return 0
     if not profiles:
         print("no watch profiles; create one with 'evedmv watch add NAME ...'")
         return 0
@@ -734,6 +746,9 @@ def watch_matches(args: argparse.Namespace, settings: Settings) -> int:
         matches = watch.list_matches(
             db, profile_id=profile_id, limit=args.limit, by_kill_time=True
         )
+    if args.json:
+        _print_json([_match_json(match) for match in matches])
+        return 0
     if not matches:
         print("no matches recorded")
         return 0
@@ -744,3 +759,41 @@ def watch_matches(args: argparse.Namespace, settings: Settings) -> int:
             f" {format_isk(match.total_value):>8}"
         )
     return 0
+
+
+def _print_json(document: object) -> None:
+    json.dump(document, sys.stdout, indent=2)
+    print()
+
+
+def _profile_json(profile: watch.WatchProfile) -> dict[str, object]:
+    """Return a profile as a JSON object: its conditions, state and counts."""
+    document: dict[str, object] = {
+        "name": profile.name,
+        "enabled": profile.enabled,
+    }
+    spec = profile.spec()
+    for field in _CONDITION_FIELDS.values():
+        value = getattr(spec, field)
+        document[field] = list(value) if isinstance(value, tuple) else value
+    document["conditions"] = profile.describe()
+    document["matches"] = profile.matches
+    document["last_match"] = _utc_text(profile.last_match)
+    return document
+
+
+def _match_json(match: watch.WatchMatch) -> dict[str, object]:
+    return {
+        "profile": match.profile_name,
+        "killmail_id": match.killmail_id,
+        "killmail_time": _utc_text(match.killmail_time),
+        "matched_at": _utc_text(match.matched_at),
+        "solar_system_id": match.solar_system_id,
+        "victim_ship_type_id": match.victim_ship_type_id,
+        "total_value": match.total_value,
+    }
+
+
+def _utc_text(moment: dt.datetime | None) -> str | None:
+    """Return ``moment`` in ISO 8601 in UTC, or None."""
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
