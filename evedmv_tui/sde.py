@@ -738,12 +738,42 @@ def _csv_table(path: Path) -> str | None:
 
 @contextlib.contextmanager
 def _open_text(path: Path) -> Iterator[IO[str]]:
-    if path.name.lower().endswith(".bz2"):
-        with bz2.open(path, "rt", encoding="utf-8-sig", newline="") as stream:
-            yield stream
-    else:
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            yield stream
+    """Open a CSV dump, plain or bzip2, as UTF-8 text.
+
+    Raises :class:`SdeError` when reading finds bytes that are not UTF-8 or
+    bzip2 data that is damaged or cut off.
+    """
+    compressed = path.name.lower().endswith(".bz2")
+    try:
+        if compressed:
+            with bz2.open(path, "rt", encoding="utf-8-sig", newline="") as stream:
+                yield stream
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+                yield stream
+    except UnicodeDecodeError as exc:
+        raise SdeError(
+            "invalid SDE file",
+            f"{path}: not UTF-8 text ({exc.reason})",
+            "save the dump as UTF-8, or re-export it",
+        ) from None
+    except EOFError:
+        raise SdeError(
+            "damaged SDE file",
+            f"{path}: the bzip2 data ends early, so the file is probably truncated",
+            "download or export the dump again",
+        ) from None
+    except OSError as exc:
+        # The bz2 module raises OSError without a file name for damaged data.
+        # Errors that name the file (permissions, say) keep the command's
+        # usual message.
+        if not compressed or exc.filename is not None:
+            raise
+        raise SdeError(
+            "damaged SDE file",
+            f"{path}: not valid bzip2 data ({exc})",
+            "download or export the dump again",
+        ) from None
 
 
 # ---------------------------------------------------------------------------

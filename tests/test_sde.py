@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import io
 import shutil
 import struct
@@ -269,6 +270,42 @@ def test_build_file_as_directory_ignored(db: Database, tmp_path: Path) -> None:
 
     assert summary.build is None
     assert static_counts(db)["categories"] == 48
+
+
+def _cut_bz2(data: bytes) -> bytes:
+    return bz2.compress(data)[:40]
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "expected"),
+    [
+        ("types.csv", lambda data: data + b"588,Rea\xffper,25\n", "not UTF-8 text"),
+        (
+            "invTypes.csv.bz2",
+            lambda data: b"BZh91AY&SY" + data,
+            "not valid bzip2 data (Invalid data stream)",
+        ),
+        ("invTypes.csv.bz2", _cut_bz2, "the bzip2 data ends early"),
+    ],
+    ids=["not-utf8", "bad-bz2", "cut-bz2"],
+)
+def test_undecodable_csv_rejected(
+    db: Database,
+    tmp_path: Path,
+    name: str,
+    write: Callable[[bytes], bytes],
+    expected: str,
+) -> None:
+    """Bytes that are not UTF-8 in a CSV dump, or damaged bzip2 data, ended
+    the import with a Python traceback."""
+    header_and_rifter = b"type_id,type_name,group_id\n587,Rifter,25\n"
+    (tmp_path / name).write_bytes(write(header_and_rifter))
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    assert caught.value.message.startswith(f"{tmp_path / name}: {expected}")
+    assert static_counts(db)["types"] == 0
 
 
 def test_missing_column_rejected(db: Database, tmp_path: Path) -> None:
