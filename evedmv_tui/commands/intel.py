@@ -36,7 +36,7 @@ from evedmv_tui.intel.pages import (
     period_note,
     recent_heading,
 )
-from evedmv_tui.intel.search import MAX_ID, MIN_SUBSTRING, parse_id
+from evedmv_tui.intel.search import MIN_SUBSTRING, id_range_hint, parse_id
 from evedmv_tui.intel.summary import summary_rows
 from evedmv_tui.names import (
     NameResolver,
@@ -416,7 +416,7 @@ def resolve_entity(
         raise EntityNotFound(
             f"{kind.value} not found",
             f"no {kind.value} with the id or name {quote_value(query)} is stored",
-            _id_range_hint(query)
+            id_range_hint(query)
             or _other_kind_hint(db, kind, query)
             or _not_found_hint(db, kind, query, offline=offline),
         )
@@ -430,18 +430,6 @@ def resolve_entity(
         heading = candidates_heading(kind, found, query)
         raise EntityNotFound(heading, f"\n{listed}", hint)
     return found[0]
-
-
-def _id_range_hint(query: str) -> str | None:
-    """Return a hint when ``query`` is a whole number outside the id range.
-
-    A leading minus sign counts, so ``-5`` gets this hint and not the
-    name-matching one.
-    """
-    text = query.strip()
-    if not text.removeprefix("-").isdecimal() or parse_id(text) is not None:
-        return None
-    return f"ids run from 1 to {MAX_ID}, so {quote_value(text)} is not a valid id"
 
 
 def _not_found_hint(

@@ -14,6 +14,7 @@ import re
 from evedmv_tui.names import unnamed
 from evedmv_tui.store.db import Database, load_sql
 from evedmv_tui.store.telemetry import operation
+from evedmv_tui.widgets.text import quote_value
 
 SEARCH_LIMIT = 20
 MIN_SUBSTRING = 3
@@ -58,6 +59,18 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
+
+
+def id_range_hint(query: str) -> str | None:
+    """Return a hint when ``query`` is a whole number outside the id range.
+
+    A leading minus sign counts, so ``-5`` gets this hint and not the
+    name-matching one.
+    """
+    text = query.strip()
+    if not text.removeprefix("-").isdecimal() or parse_id(text) is not None:
+        return None
+    return f"ids run from 1 to {MAX_ID}, so {quote_value(text)} is not a valid id"
 
 
 def search_parameters(query: str, limit: int) -> dict[str, object]:

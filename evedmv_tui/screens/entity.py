@@ -48,7 +48,7 @@ from evedmv_tui.intel.pages import (
     period_note,
     recent_heading,
 )
-from evedmv_tui.intel.search import parse_id
+from evedmv_tui.intel.search import id_range_hint, parse_id
 from evedmv_tui.keyhold import after_keys
 from evedmv_tui.names import (
     NameResolver,
@@ -598,9 +598,14 @@ class EntityScreen(DashboardScreen):
         options.focus()
 
     def _names_hint(self, candidates: EntityMatches) -> str:
-        """Return where names come from, when a name was not found offline or
-        no name of this kind is stored; otherwise an empty string."""
+        """Return the id range for a number outside it, or where names come
+        from when a name was not found offline or no name of this kind is
+        stored; otherwise an empty string."""
         offline = self.evedmv_app.settings.offline
+        out_of_range = id_range_hint(str(self.entity_query))
+        if out_of_range is not None:
+            # Digits past the id range are no name to resolve either.
+            return f" {out_of_range[0].upper()}{out_of_range[1:]}."
         if parse_id(str(self.entity_query).strip()) is not None:
             return ""
         if not candidates.names_stored:
