@@ -47,6 +47,15 @@ def test_escalation_is_raised() -> None:
     assert [e.event for e in outcome.events] == ["escalated"]
 
 
+def test_escalation_note_names_both_severities() -> None:
+    """The alert log read "escalated was medium", which leaves out the new
+    severity and does not read as a sentence."""
+    book = AlertBook()
+    book.apply([change("opened", 0.0, severity=Severity.MEDIUM)])
+    outcome = book.apply([change("escalated", 2.0, severity=Severity.HIGH)])
+    assert [e.note for e in outcome.events] == ["from medium to high"]
+
+
 def test_reopen_within_cooldown_is_quiet() -> None:
     book = AlertBook(AlertPolicy(cooldown=600.0))
     book.apply([change("opened", 0.0)])

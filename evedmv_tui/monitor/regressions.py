@@ -1337,7 +1337,12 @@ class AlertBook:
         )
         write_acknowledgement = False
         if alert.severity > old.severity:
-            self._event(outcome, alert, "escalated", f"was {old.severity.label}")
+            self._event(
+                outcome,
+                alert,
+                "escalated",
+                f"from {old.severity.label} to {alert.severity.label}",
+            )
         if alert.acknowledged and self._worsened(alert):
             alert = dataclasses.replace(
                 alert,
