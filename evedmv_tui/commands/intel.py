@@ -490,8 +490,16 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_page(page: EntityPage, out: TextIO) -> None:
-    """Write a page as plain text: summary, heatmap, top lists, recent kills."""
+    """Write a page as plain text: summary, heatmap, top lists, recent kills.
+
+    For an entity that no stored killmail mentions, a line that says so
+    replaces the figures, which would all be zero.
+    """
     _write_header(page, out)
+    if page.entity_newest is None:
+        kind = page.entity.kind.value
+        out.write(f"no kills, losses or battles of this {kind} are stored\n")
+        return
     _write_summary(page, out)
     zone = page.heatmap.timezone()
     if zone is not None:
