@@ -25,6 +25,7 @@ from tests.conftest import _create_database, _drop_database
 
 SLOW = "statement:3f2a9c0d11e4b7a8:mean_ms"
 LABEL = "SELECT * FROM killmail WHERE killmail_id = $1"
+HIT_RATIO = "database:cache_hit_ratio"
 
 
 async def wait_for_center(app: EvedmvApp, pilot: object) -> AlertCenter:
@@ -481,3 +482,34 @@ async def test_recovering_alert_shows_peak_severity(
         assert "level peaked at critical; opened at " in detail
         assert " ms, latest 7" in detail
         assert "critical level" not in detail
+
+
+async def test_screen_says_baselines_are_learning(settings: Settings) -> None:
+    """With baselines still learning, the screen read only "0 active" and
+    "No alert selected.", as if nothing could ever alert."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        status = " ".join(str(app.screen.query_one("#alerts-status").render()).split())
+        assert "Learning baselines: no key sampled yet." in status
+        assert "A key can alert after 20 samples, one per poll" in status
+
+        await feed(center, [10.0] * 25, time.time() - 200.0)
+        at = time.time() - 100.0
+        for step in range(5):
+            other = Sample(HIT_RATIO, 0.99, at + 2.0 * step, 2.0, True, "hit ratio")
+            await center.observe([other])
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = " ".join(str(app.screen.query_one("#alerts-status").render()).split())
+        assert "Learning baselines: 1 of 2 keys ready." in status
+
+        for step in range(5, 25):
+            other = Sample(HIT_RATIO, 0.99, at + 2.0 * step, 2.0, True, "hit ratio")
+            await center.observe([other])
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = str(app.screen.query_one("#alerts-status").render())
+        assert "Learning" not in status

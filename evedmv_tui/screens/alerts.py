@@ -39,11 +39,11 @@ from evedmv_tui.monitor.regressions import (
 )
 from evedmv_tui.monitor.samples import Sample
 from evedmv_tui.screens import DashboardScreen
-from evedmv_tui.store.baselines import AlertEvent
+from evedmv_tui.store.baselines import AlertEvent, Baseline
 from evedmv_tui.store.target import baseline_file, settings_target
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
 from evedmv_tui.widgets.table import Cell, KeyedTable, right
-from evedmv_tui.widgets.text import truncate
+from evedmv_tui.widgets.text import count_noun, truncate
 
 if TYPE_CHECKING:
     from evedmv_tui.monitor.poller import Monitor
@@ -382,6 +382,24 @@ def cleared_by_accept(alert: Alert, events: Sequence[AlertEvent]) -> bool:
     )
 
 
+def learning_text(baselines: Sequence[Baseline], min_samples: int) -> str | None:
+    """Return the line that counts the keys still learning, or None if none is.
+
+    A key alerts only once its baseline has ``min_samples`` samples, so an
+    empty list may only mean that nothing could alert yet.
+    """
+    ready = sum(1 for baseline in baselines if baseline.count >= min_samples)
+    if baselines and ready == len(baselines):
+        return None
+    counted = "no key sampled yet"
+    if baselines:
+        counted = f"{ready} of {count_noun(len(baselines), 'key')} ready"
+    return (
+        f"Learning baselines: {counted}. A key can alert after {min_samples}"
+        " samples, one per poll ('evedmv baseline show' lists them)."
+    )
+
+
 def row_key_of(alert: Alert) -> str:
     """Return the key of ``alert``'s row in the alert table."""
     return f"{alert.key}@{alert.opened_at}"
@@ -568,6 +586,10 @@ class AlertsScreen(DashboardScreen):
         )
         if center.status_message:
             text = f"{center.status_message}\n{text}"
+        detector = center.service.detector
+        learning = learning_text(detector.baselines(), detector.config.min_samples)
+        if learning is not None:
+            text = f"{text}\n{learning}"
         self.query_one("#alerts-status", Static).update(text)
 
     def selected(self) -> Alert | None:
