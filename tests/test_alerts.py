@@ -278,14 +278,15 @@ async def test_unusable_baseline_file_is_reported(
     async with app.run_test(size=(80, 24)) as pilot:
         center = await wait_for_center(app, pilot)
         await pilot.pause()
-        assert "baselines kept in memory" in app.status.message
+        assert "alerts are kept in memory only, not saved" in app.status.message
+        assert f"Hint: remove or rename the folder {path}" in app.status.message
         await feed(center, [10.0] * 40 + [300.0] * 4, time.time() - 200.0)
         await pilot.pause()
         assert app.status.alert_count == 1
         await pilot.press("a")
         await settle(app, pilot)
         status = str(app.screen.query_one("#alerts-status", Static).render())
-        assert "baselines kept in memory" in status
+        assert "alerts are kept in memory only, not saved" in status
         assert len(cells(app)) == 1
 
 

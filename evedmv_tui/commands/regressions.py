@@ -17,6 +17,7 @@ import math
 import shutil
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.helptext import examples
@@ -33,9 +34,11 @@ from evedmv_tui.monitor.regressions import (
     severity_text,
 )
 from evedmv_tui.store.baselines import (
+    MEMORY_ONLY,
     AlertEvent,
     Baseline,
     BaselineStore,
+    creation_problem,
     open_store,
 )
 from evedmv_tui.store.target import baseline_file, settings_target
@@ -157,6 +160,7 @@ async def _open(settings: Settings, *, writes: bool = False) -> BaselineStore:
     """
     path = baseline_file(settings)
     if not path.exists():
+        _check_creatable(path)
         raise EvedmvError(
             "no baseline file",
             f"{path} does not exist yet for {settings_target(settings).conninfo}",
@@ -181,14 +185,29 @@ async def _open(settings: Settings, *, writes: bool = False) -> BaselineStore:
         await store.close()
         raise EvedmvError(
             f"cannot {'change' if writes else 'read'} the baseline file",
-            status.message.removesuffix("; baselines kept in memory"),
-            "when another process holds the file, try again once it is done;"
+            status.message.removesuffix(f"; {MEMORY_ONLY}"),
+            status.hint
+            or "when another process holds the file, try again once it is done;"
             " otherwise check the file's permissions, or move it away to start"
             " anew",
         )
     if status.message:
         print(f"evedmv: warning: {status.message}", file=sys.stderr)
     return store
+
+
+def _check_creatable(path: Path) -> None:
+    """Raise EvedmvError when the dashboard cannot create the file ``path``."""
+    problem = creation_problem(path)
+    if problem is None:
+        return
+    reason, hint = problem
+    raise EvedmvError(
+        "cannot create the baseline file",
+        f"{reason}, so the dashboard cannot create {path} and keeps its"
+        " baselines and alerts in memory only",
+        hint,
+    )
 
 
 def _alert_state(alert: Alert, now: float) -> str:
@@ -242,6 +261,8 @@ async def _regressions(args: argparse.Namespace, settings: Settings) -> int:
     path = baseline_file(settings)
     target = settings_target(settings).conninfo
     if not path.exists() and args.ack is None:
+        # "The dashboard creates it" would be false, and exit 0 all clear.
+        _check_creatable(path)
         if args.json:
             print(json.dumps({"alerts": [], "file": str(path), "target": target}))
         else:
@@ -386,6 +407,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     min_samples = DetectorConfig().min_samples
     path = baseline_file(settings)
     if args.key is None and not path.exists():
+        _check_creatable(path)
         if args.json:
             print(json.dumps({"baselines": []}))
         else:

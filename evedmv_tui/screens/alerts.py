@@ -99,7 +99,8 @@ class AlertCenter:
 
     @property
     def status_message(self) -> str:
-        return self.service.status.message
+        """The baseline file's problem and its fix, or an empty string."""
+        return self.service.status.text
 
     def subscribe(self, monitor: Monitor) -> None:
         """Judge the samples of every snapshot ``monitor`` takes."""
@@ -287,7 +288,7 @@ async def run_alert_center(app: App[Any]) -> None:
     app.alert_center = center  # type: ignore[attr-defined]
     status = service.status
     if status.message:
-        app.set_status(status.message, status.level)  # type: ignore[attr-defined]
+        app.set_status(status.text, status.level)  # type: ignore[attr-defined]
     center.update_count()
     try:
         await asyncio.Event().wait()

@@ -160,6 +160,16 @@ class StoreStatus:
     """False when the store started empty because the file could not be read
     (locked, unreadable, newer schema); True for a read-only file, whose
     baselines are used without saving."""
+    hint: str = ""
+    """The user's fix for :attr:`message`; empty when nothing is wrong or
+    nothing needs doing."""
+
+    @property
+    def text(self) -> str:
+        """The message, followed by its hint when there is one."""
+        if not self.hint:
+            return self.message
+        return f"{self.message}. Hint: {self.hint}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -1181,22 +1191,53 @@ async def _open_file(path: Path, busy_timeout: float, deadline: float) -> Any:
     return conn
 
 
+MEMORY_ONLY = "baselines and alerts are kept in memory only, not saved"
+"""The ending of every message of a store that fell back to memory."""
+OTHER_STATE_DIR = "or set EVEDMV_STATE_DIR to another folder"
+"""The way out that every hint of an unusable baseline file offers last."""
+
+
 async def _memory_store(
     message: str,
     level: Literal["warning", "error"],
     path: Path | None,
     seed: Any,
     *,
+    hint: str = "",
     log_status: bool = True,
 ) -> BaselineStore:
     conn = await _connect(":memory:", 1.0)
     if seed is not None:
         await seed.backup(conn)
     await _migrate(conn, time.monotonic() + 1.0)
+    status = StoreStatus(
+        False, path, message, level, read_file=seed is not None, hint=hint
+    )
     if log_status:
-        log.warning("%s", message)
-    status = StoreStatus(False, path, message, level, read_file=seed is not None)
+        log.warning("%s", status.text)
     return BaselineStore(conn, conn, status)
+
+
+def creation_problem(path: Path) -> tuple[str, str] | None:
+    """Return why the folders of ``path`` cannot be created, and the fix.
+
+    None when the folder of ``path`` exists or its first existing ancestor
+    is a folder this process may write to.
+    """
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return (
+            f"{folder} is a file, where the folder of {path.name} should be",
+            f"remove or rename the file {folder}, {OTHER_STATE_DIR}",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"the folder {folder} is not writable",
+            f"make {folder} writable, {OTHER_STATE_DIR}",
+        )
+    return None
 
 
 def _move_aside(path: Path) -> Path:
@@ -1251,12 +1292,19 @@ async def open_store(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        # "File exists" does not say that a file is in the way of a folder.
+        reason, hint = creation_problem(path) or (
+            exc.strerror or str(exc),
+            f"check the permissions of {path.parent}, {OTHER_STATE_DIR}",
+        )
         return await fallback(
-            f"cannot create {path.parent} ({exc.strerror}); baselines kept in memory",
+            f"cannot create {path.parent} ({reason}); {MEMORY_ONLY}",
             "error",
             path,
             None,
+            hint=hint,
         )
+    writable = f"make {path} and its folder writable, {OTHER_STATE_DIR}"
     moved: Path | None = None
     for attempt in range(2):
         try:
@@ -1264,37 +1312,43 @@ async def open_store(
         except _NewerSchema as exc:
             return await fallback(
                 f"{path} has schema version {exc}, newer than this evedmv"
-                f" ({SCHEMA_VERSION}); it is left alone and baselines are kept in"
-                " memory",
+                f" ({SCHEMA_VERSION}); it is left alone and {MEMORY_ONLY}",
                 "error",
                 path,
                 None,
+                hint=f"run the newer evedmv, {OTHER_STATE_DIR}",
             )
         except sqlite3.DatabaseError as exc:
             if is_busy(exc):
                 return await fallback(
                     f"{path} stayed locked by another process for {open_wait:.0f} s;"
-                    " baselines kept in memory",
+                    f" {MEMORY_ONLY}",
                     "warning",
                     path,
                     None,
+                    hint="restart the dashboard once the other process is done",
                 )
             if _is_permission_problem(exc):
                 seed = await _copy_read_only(path)
                 if seed is None:
+                    in_the_way = (
+                        f"remove or rename the folder {path}, {OTHER_STATE_DIR}"
+                    )
                     return await fallback(
-                        f"cannot open {path} ({exc}); baselines kept in memory",
+                        f"cannot open {path} ({exc}); {MEMORY_ONLY}",
                         "error",
                         path,
                         None,
+                        hint=in_the_way if path.is_dir() else writable,
                     )
                 try:
                     return await fallback(
-                        f"{path} is read-only ({exc}); its baselines are used but"
-                        " nothing is saved",
+                        f"{path} is read-only ({exc}); its baselines are used, but"
+                        f" {MEMORY_ONLY}",
                         "warning",
                         path,
                         seed,
+                        hint=writable,
                     )
                 finally:
                     await seed.close()
@@ -1304,10 +1358,11 @@ async def open_store(
                 except OSError as move_error:
                     return await fallback(
                         f"{path} is damaged ({exc}) and cannot be moved aside"
-                        f" ({move_error.strerror}); baselines kept in memory",
+                        f" ({move_error.strerror}); {MEMORY_ONLY}",
                         "error",
                         path,
                         None,
+                        hint=f"move {path} away by hand, {OTHER_STATE_DIR}",
                     )
                 if log_status:
                     log.warning(
@@ -1315,10 +1370,11 @@ async def open_store(
                     )
                 continue
             return await fallback(
-                f"cannot open {path} ({exc}); baselines kept in memory",
+                f"cannot open {path} ({exc}); {MEMORY_ONLY}",
                 "error",
                 path,
                 None,
+                hint=f"move {path} away, {OTHER_STATE_DIR}",
             )
         else:
             break
