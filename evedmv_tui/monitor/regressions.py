@@ -1441,6 +1441,8 @@ class AlertService:
         self._read_problem = ""
         self._unsaved: asyncio.Future[None] | None = None
         """The write of the last poll's batch until it commits."""
+        self.busy_timeout = 5.0
+        """SQLite's wait for a lock, in seconds, when the file is reopened."""
 
     @classmethod
     async def open(
@@ -1454,6 +1456,7 @@ class AlertService:
         """Open the baseline file (or memory) and load its state; never raise."""
         store = await open_store(path, busy_timeout=busy_timeout)
         service = cls(store, RegressionDetector(config), AlertBook(policy))
+        service.busy_timeout = busy_timeout
         await service.load()
         return service
 
@@ -1610,6 +1613,8 @@ class AlertService:
 
     async def observe(self, samples: Sequence[Sample]) -> list[Alert]:
         """Judge one poll's samples; return the alerts raised by them."""
+        if self.store.replaced():
+            await self.reopen()
         await self.sync()
         outcome = self.book.apply(self.detector.observe(samples))
         latest = max((s.at for s in samples), default=None)
@@ -1659,6 +1664,40 @@ class AlertService:
         if flush_due and latest is not None:
             prune = latest - self.evidence_retention
         return SaveBatch(baselines, outcome.writes, outcome.events, evidence, prune)
+
+    async def reopen(self) -> None:
+        """Open the file now at the store's path, and save what memory holds.
+
+        Another process replaced the file, as ``evedmv regressions`` does
+        with a damaged one, so writes to the old file would reach no reader.
+        Every baseline and open alert of this process goes to the new file,
+        and :attr:`status` reports the reopening.
+        """
+        old = self.store
+        path = old.status.path
+        try:
+            await old.close()
+        except Exception as exc:  # the moved file may be damaged
+            log.warning("closing the replaced baseline file failed: %s", exc)
+        self.store = await open_store(path, busy_timeout=self.busy_timeout)
+        self._unsaved = None
+        if not self.store.status.persistent or self.store.status.message:
+            # The new file's own status explains what went wrong with it.
+            return
+        baselines = self.detector.baselines()
+        alerts = [a.write(write_acknowledgement=True) for a in self.book.active()]
+        try:
+            await self.store.save(SaveBatch(baselines, alerts))
+            self._revision = await self.store.revision()
+        except Exception as exc:  # reported in status by the store
+            log.warning("cannot save to the reopened baseline file: %s", exc)
+            return
+        self.store.note(
+            f"{path} was replaced while in use; reopened the new file and saved"
+            " the baselines and open alerts kept in memory"
+            f" ({len(baselines)} and {len(alerts)})"
+        )
+        log.warning("%s", self.store.status.message)
 
     async def flush(self) -> None:
         """Write every learned baseline and wait for queued writes."""

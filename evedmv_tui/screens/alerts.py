@@ -95,6 +95,8 @@ class AlertCenter:
         self._announced: dict[str, tuple[Alert, float]] = {}
         """Alerts named in a notification, by key, with the monotonic time
         of that notification."""
+        self._status_shown = service.status.text
+        """The baseline file's status text last put in the status bar."""
         service.add_listener(self._unannounced.append)
 
     @property
@@ -119,10 +121,31 @@ class AlertCenter:
         """Judge one poll's samples and update the status bar."""
         async with self._lock:
             raised = await self.service.observe(list(samples))
+        self._show_status()
         self.update_count()
         self._announce_cleared()
         self._announce()
         return raised
+
+    def _show_status(self) -> None:
+        """Show a new problem of the baseline file, such as a reopened or
+        removed file, in the status bar and the message log."""
+        status = self.service.status
+        text = status.text
+        if text == self._status_shown:
+            return
+        self._status_shown = text
+        if not text:
+            return
+        app: Any = self.app
+        app.set_status(text, status.level)
+        app.notify(
+            text,
+            title="Baseline file",
+            severity="error" if status.level == "error" else "warning",
+            timeout=NOTIFY_SECONDS,
+            markup=False,
+        )
 
     def update_count(self) -> None:
         """Show the open alerts in the status bar, and how many are acknowledged.

@@ -441,10 +441,34 @@ class BaselineStore:
         )
         self._closed = False
         self._failure_status: StoreStatus | None = None
+        self._identity = (
+            _file_identity(status.path)
+            if status.persistent and status.path is not None
+            else None
+        )
+        """Device and inode of the file when it was opened."""
 
     @property
     def persistent(self) -> bool:
         return self.status.persistent
+
+    def replaced(self) -> bool:
+        """Return True when the store's path now leads to another file.
+
+        ``evedmv regressions`` moves a damaged file aside and creates a new
+        one, while this store's connections still write to the old file.
+        """
+        path = self.status.path
+        if self._identity is None or path is None or self._closed:
+            return False
+        current = _file_identity(path)
+        return current is not None and current != self._identity
+
+    def note(self, message: str) -> None:
+        """Show ``message`` as a warning while the file is written normally."""
+        self.status = self._opened_status = dataclasses.replace(
+            self.status, message=message, level="warning"
+        )
 
     def check_file(self) -> None:
         """Note in :attr:`status` when the file was removed while in use.
@@ -749,6 +773,15 @@ class BaselineStore:
                 abandoned += 1
         if abandoned:
             log.warning("baseline store closed with %d writes not done", abandoned)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Return the device and inode of ``path``, or None when it is missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
