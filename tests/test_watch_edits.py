@@ -271,3 +271,12 @@ def test_list_and_matches_print_json(
     watch.delete_profiles(cli, ["jita"])
     assert main(["watch", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_type_check_skips_ids_past_bigint(cli: Database) -> None:
+    """An id past the bigint range, which the profile's own check reports,
+    failed the type lookup and left the form without its problem lines."""
+    store_rifter(cli)
+    spec = watch.ProfileSpec("huge", ship_type_ids=(2**70, 99999999))
+    problems = watch.unknown_references(cli, spec)
+    assert [p.message for p in problems] == ["no ship type with id 99999999 is stored"]

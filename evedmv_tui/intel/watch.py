@@ -459,13 +459,14 @@ def unknown_types(db: Database, spec: ProfileSpec) -> list[Problem]:
     """Return a problem for each ship type id of ``spec`` not stored.
 
     Without static data no type is stored, and every id is taken as given.
+    An id outside the bigint range is left to :meth:`ProfileSpec.problems`.
     """
-    if not spec.ship_type_ids:
+    ids = [i for i in spec.ship_type_ids if 0 < i <= BIGINT_MAX]
+    if not ids:
         return []
     with operation("intel.watch"):
         rows = db.fetch_all(
-            load_sql("evedmv_tui.intel", "unknown_type_ids"),
-            {"ids": list(spec.ship_type_ids)},
+            load_sql("evedmv_tui.intel", "unknown_type_ids"), {"ids": ids}
         )
     return [
         Problem(
