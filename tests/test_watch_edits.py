@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -193,6 +195,32 @@ def test_recheck_reads_matches_in_chunks(
     )
     assert update == watch.Update(rechecked=True, dropped=3, kept=1)
     assert matched_ids(cli, "all") == {3}
+
+
+def test_failed_recheck_keeps_old_conditions(
+    cli: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new conditions were stored before the re-check ran, so a lost
+    connection left them with matches of the old ones."""
+    killmails_in_three_systems(cli)
+    places = watch.ProfileSpec("all", solar_system_ids=(JITA, AMAMAKE, PERIMETER))
+    watch.create_profile(cli, places)
+    watch.match_batch(cli, _batch(1, 2, 3))
+    recheck = watch.recheck_matches
+
+    def lost_after_recheck(
+        db: Database, profile_id: int, *, conn: psycopg.Connection[Any] | None = None
+    ) -> int:
+        recheck(db, profile_id, conn=conn)
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(watch, "recheck_matches", lost_after_recheck)
+    with pytest.raises(psycopg.OperationalError):
+        watch.update_profile(
+            cli, "all", watch.ProfileSpec("all", region_ids=(HEIMATAR,))
+        )
+    assert watch.get_profile(cli, "all").spec() == places
+    assert matched_ids(cli, "all") == {1, 2, 3}
 
 
 async def test_form_says_matches_dropped(settings: Settings, db: Database) -> None:

@@ -23,6 +23,7 @@ import math
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import psycopg
 
@@ -574,9 +575,21 @@ def update_profile(db: Database, name: str, spec: ProfileSpec) -> Update:
     spec = resolve_places(db, spec)
     before = get_profile(db, name)
     params = {**spec.params(), "new_name": spec.name, "name": name}
+    recheck = _conditions(before.spec()) != _conditions(spec) and before.matches
+    # One transaction, so a lost connection cannot store the new conditions
+    # with matches of the old ones.
     try:
-        with operation("intel.watch"):
-            found = db.fetch_value(load_sql("evedmv_tui.intel", "watch_update"), params)
+        with (
+            operation("intel.watch"),
+            db.connection() as conn,
+            conn.transaction(),
+        ):
+            found = db.fetch_value(
+                load_sql("evedmv_tui.intel", "watch_update"), params, conn=conn
+            )
+            if found is None:
+                raise _not_found([name])
+            dropped = recheck_matches(db, int(found), conn=conn) if recheck else 0
     except psycopg.errors.UniqueViolation:
         raise WatchError(
             "watch profile exists",
@@ -584,11 +597,8 @@ def update_profile(db: Database, name: str, spec: ProfileSpec) -> Update:
             f" {quote_value(spec.name)} already exists",
             "pick another name",
         ) from None
-    if found is None:
-        raise _not_found([name])
-    if _conditions(before.spec()) == _conditions(spec) or not before.matches:
+    if not recheck:
         return Update(False, 0, before.matches)
-    dropped = recheck_matches(db, int(found))
     log.info(
         "watch profile %r: conditions changed, %d of %d matches dropped",
         spec.name,
@@ -603,11 +613,14 @@ def _conditions(spec: ProfileSpec) -> ProfileSpec:
     return dataclasses.replace(spec, name="", enabled=True)
 
 
-def recheck_matches(db: Database, profile_id: int) -> int:
+def recheck_matches(
+    db: Database, profile_id: int, *, conn: psycopg.Connection[Any] | None = None
+) -> int:
     """Delete the matches of a profile that no longer meet its conditions.
 
     The matches are checked in chunks of :data:`STORED_MATCH_CHUNK`, oldest
-    first, whether the profile is enabled or not. Returns the number deleted.
+    first, whether the profile is enabled or not, on ``conn`` when given.
+    Returns the number deleted.
     """
     dropped = 0
     after: tuple[dt.datetime | None, int] = (None, -1)
@@ -621,6 +634,7 @@ def recheck_matches(db: Database, profile_id: int) -> int:
                     "id": after[1],
                     "limit": STORED_MATCH_CHUNK,
                 },
+                conn=conn,
             )
             if not rows:
                 return dropped
@@ -633,6 +647,7 @@ def recheck_matches(db: Database, profile_id: int) -> int:
                     "profile_id": profile_id,
                     "include_disabled": True,
                 },
+                conn=conn,
             )
             dropped += len(deleted)
             after = (rows[-1][1], rows[-1][0])
