@@ -105,6 +105,18 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
+async def open_busy_corporation(
+    app: EvedmvApp, pilot: Any, world: World
+) -> EntityScreen:
+    """Open the page of the corporation with the most killmails."""
+    await settle(pilot)
+    app.open_screen("corporation", world.corporation)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, EntityScreen)
+    return screen
+
+
 def text_of(app: EvedmvApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
@@ -165,11 +177,7 @@ async def test_page_statements_are_bounded(
 async def test_period_keys_reload_page(app_settings: Settings, world: World) -> None:
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", world.corporation)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, EntityScreen)
+        screen = await open_busy_corporation(app, pilot, world)
         assert screen.page is not None
         assert screen.page.period.value == "30d"
         await pilot.press("4")
@@ -200,11 +208,7 @@ async def test_tabs_switch_at_small_size(app_settings: Settings, world: World) -
 async def test_recent_row_opens_killmail(app_settings: Settings, world: World) -> None:
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", world.corporation)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, EntityScreen)
+        screen = await open_busy_corporation(app, pilot, world)
         assert screen.page is not None
         screen.query_one(TabbedContent).active = "tab-recent"
         await pilot.pause()
@@ -223,11 +227,7 @@ async def test_arrows_and_enter_in_one_burst(
     the arrows typed with it in one burst."""
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", world.corporation)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, EntityScreen)
+        screen = await open_busy_corporation(app, pilot, world)
         await pilot.press("7")
         await settle(pilot)
         recent = screen.query_one(RecentTable)
@@ -815,11 +815,7 @@ async def test_app_notifies_matches_of_live_batches(
 async def test_battle_row_opens_report(app_settings: Settings, world: World) -> None:
     app = EvedmvApp(app_settings)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.open_screen("corporation", world.corporation)
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, EntityScreen)
+        screen = await open_busy_corporation(app, pilot, world)
         assert screen.page is not None
         assert screen.page.battles
         screen.query_one(TabbedContent).active = "tab-battles"
