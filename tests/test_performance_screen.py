@@ -450,6 +450,16 @@ class ServiceHost(App[None]):
         for monitor in self.monitors:
             monitor.gate.set()
 
+    async def stop(self, pilot: Any) -> None:
+        """Release the held polls, close the service and wait for the polls.
+
+        A poll left running logged its lost connection after the test had
+        ended, into a closed output stream.
+        """
+        self.release()
+        self.service.close()
+        await wait_for(pilot, lambda: not any(m.running for m in self.monitors))
+
 
 async def test_service_slow_poll_never_overlaps(
     settings: Settings, db_url: str
@@ -474,8 +484,7 @@ async def test_service_slow_poll_never_overlaps(
             assert monitor.max_running == 1
             assert len(app.monitors) == 1
         finally:
-            app.release()
-            app.service.close()
+            await app.stop(pilot)
 
 
 async def test_service_interval_change_rearms_wait(
@@ -496,8 +505,7 @@ async def test_service_interval_change_rearms_wait(
             await wait_for(pilot, lambda: monitor.started >= 2, limit=10.0)
             assert monitor.max_running == 1
         finally:
-            app.release()
-            app.service.close()
+            await app.stop(pilot)
 
 
 # -- snapshot tests on a recorded snapshot --------------------------------
