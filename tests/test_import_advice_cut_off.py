@@ -83,3 +83,36 @@ def test_cut_and_invalid_records_both_advised(
     assert "2 records rejected" in out
     assert "Fix the rejected records" in out
     assert CUT_OFF_ADVICE in out
+
+
+@pytest.mark.parametrize(
+    "ending", [b", ", b"", b",\n  "], ids=["comma", "no-bracket", "comma-newline"]
+)
+def test_array_without_closing_bracket_rejected(
+    tmp_path: Path,
+    db: Database,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    ending: bytes,
+) -> None:
+    """A JSON array cut between two elements, or missing only its closing
+    bracket, imported as complete: no reject, exit 0, and the records after
+    the cut dropped without a word."""
+    lines = shared_file(SAMPLES).read_bytes().splitlines()[:3]
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(b"[" + b", ".join(lines) + ending)
+
+    status = main(["--dsn", db_url, "--offline", "import", "--json", str(cut)])
+    summary = json.loads(capsys.readouterr().out)
+    with db.connection() as conn:
+        rejects = conn.execute("SELECT position, reason FROM rejects").fetchall()
+
+    assert status == 1
+    assert summary["inserted"] == 3
+    (item,) = summary["files"]
+    assert item["damaged"] is True
+    assert item["rejected"] == 1
+    (reject,) = rejects
+    assert reject[0] == f"byte {cut.stat().st_size}"
+    assert "without its closing ']'" in reject[1]
+    assert "fetch it again" in reject[1]

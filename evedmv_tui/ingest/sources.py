@@ -70,6 +70,19 @@ class InputError(EvedmvError):
     exit_code = 2
 
 
+class UnclosedArray(InputError):
+    """A JSON array whose text ends before its closing ``]``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "file cut off",
+            f"the JSON array ends at byte {size} without its closing ']',"
+            " so the file was cut off (an unfinished download or copy) and the"
+            " records after the cut are missing",
+            "fetch it again, then import it (what is stored already is skipped)",
+        )
+
+
 class UnreadableFile(InputError):
     """A file of which nothing was read, so it is not damaged part way."""
 
@@ -900,6 +913,10 @@ def iter_array(stream: Readable) -> Iterator[bytes]:
     it is (for the parser to reject) and the elements after it survive as
     long as its brackets balance. Text after the array is yielded as one
     more element, so it is rejected rather than ignored.
+
+    Raises :class:`UnclosedArray` after the last element when the text ends
+    before the closing ``]``, unless that element itself ends inside a value
+    and so is rejected as cut off.
     """
     buffer = b""
     depth = 0
@@ -907,8 +924,10 @@ def iter_array(stream: Readable) -> Iterator[bytes]:
     skip = -1  # index of a character escaped by a backslash
     start = -1  # index where the current element starts; -1 before "["
     scan = 0
+    size = 0
     while chunk := stream.read(_CHUNK):
         buffer += chunk
+        size += len(chunk)
         for match in _TOKENS.finditer(buffer, scan):
             position = match.start()
             if position == skip:
@@ -948,5 +967,19 @@ def iter_array(stream: Readable) -> Iterator[bytes]:
         if start >= 0:
             start = 0
         scan = len(buffer)
-    if start >= 0 and buffer[start:].strip():
-        yield buffer[start:].strip()
+    if start < 0:
+        return
+    rest = buffer[start:].strip()
+    if rest:
+        yield rest
+    if not (rest and _ends_inside_value(rest)):
+        raise UnclosedArray(size)
+
+
+def _ends_inside_value(text: bytes) -> bool:
+    """Return whether ``text`` is JSON cut off inside a value."""
+    try:
+        msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        return str(exc) == "Input data was truncated"
+    return False
