@@ -11,6 +11,7 @@ import pytest
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.cli import main
 from evedmv_tui.config import Settings
+from evedmv_tui.ingest.follow import import_feed_documents
 from evedmv_tui.ingest.rejects import count_rejects, list_rejects
 from evedmv_tui.queries.killmail import KillmailLookup
 from evedmv_tui.queries.overview import Overview, load_overview
@@ -104,6 +105,29 @@ def test_other_hash_reject_stays_unresolved(
     rows = list_rejects(db)
     assert len(rows) == 1
     assert rows[0].resolved is False
+    assert load_overview(db).rejects == 1
+
+
+def test_feed_sequence_read_again_resolves_reject(db: Database) -> None:
+    """A feed document rejected because its body was cut off, and so without
+    a killmail id, stayed unresolved after the same sequence was read again
+    and its killmail stored."""
+    body = shared_file("killmails/feeds/r2z2_shrike_testdata_900001.json")
+    document = body.read_bytes()
+    cut = [document[:200]]
+    import_feed_documents(db, cut, (), ["sequence 1106"])
+    import_feed_documents(db, cut, (), ["sequence 1107"])
+    rejected = list_rejects(db, resolved=None)
+    assert [row.killmail_id for row in rejected] == [None, None]
+
+    counts = import_feed_documents(db, [document], (), ["sequence 1106"])
+
+    assert counts.inserted == 1
+    unresolved = list_rejects(db)
+    assert [row.position for row in unresolved] == ["sequence 1107"]
+    (resolved,) = list_rejects(db, resolved=True)
+    assert resolved.position == "sequence 1106"
+    assert resolved.killmail_id == json.loads(document)["killmail_id"]
     assert load_overview(db).rejects == 1
 
 

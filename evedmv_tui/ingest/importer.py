@@ -858,30 +858,36 @@ def import_records(
     ``source`` names their origin (``esi``, ``r2z2``, ``redisq``); it is
     stored with each killmail, and rejects name ``<source>`` as their file.
     A reject's position is the record's entry in ``positions`` (for example
-    its feed sequence number), or ``record N`` without them.
+    its feed sequence number), or ``record N`` without them. A killmail read
+    at a position named in ``positions`` also names the earlier rejects there
+    that have no killmail id, so they resolve once its body is stored.
     """
     started = time.perf_counter()
     source_file = f"<{source}>"
+    read_at: dict[str, int] = {}
     with operation(f"import.{source}"):
         writer = BatchWriter(db)
         batcher = _Batcher(db, writer, after_batch, batch_size)
         index = batcher.add_file()
         seen_at = dt.datetime.now(dt.UTC)
         for number, document in enumerate(records, start=1):
-            batcher.add(
-                index,
-                prepare_document(
-                    document,
-                    source_file=source_file,
-                    position=(
-                        positions[number - 1] if positions else f"record {number}"
-                    ),
-                    seen_at=seen_at,
-                    prices=writer.prices,
-                    source=source,
-                ),
+            position = positions[number - 1] if positions else f"record {number}"
+            prepared = prepare_document(
+                document,
+                source_file=source_file,
+                position=position,
+                seen_at=seen_at,
+                prices=writer.prices,
+                source=source,
             )
+            batcher.add(index, prepared)
+            if positions and len(prepared) == 1:
+                (record,) = prepared
+                if not isinstance(record, RejectedRecord):
+                    read_at[position] = record.killmail_id
         batcher.flush()
+        if read_at:
+            _name_rejects_by_position(db, source_file, read_at)
     total = batcher.total
     return ImportSummary(
         read=total.read,
@@ -894,4 +900,23 @@ def import_records(
         seconds=time.perf_counter() - started,
         not_updated=batcher.not_updated,
         repair_advice=tuple(batcher.repair_advice),
+    )
+
+
+def _name_rejects_by_position(
+    db: Database, source_file: str, read_at: Mapping[str, int]
+) -> None:
+    """Give rejects without a killmail id at these positions the id read there.
+
+    The view ``reject_states`` then resolves such a reject, for example a
+    feed sequence whose cut-off body was read again, once that killmail's
+    body is stored.
+    """
+    db.execute(
+        load_sql(_SQL, "name_rejects_by_position"),
+        {
+            "source_file": source_file,
+            "position": list(read_at),
+            "killmail_id": list(read_at.values()),
+        },
     )
