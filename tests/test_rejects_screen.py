@@ -213,3 +213,26 @@ def test_field_labels_match_cli() -> None:
     assert "field victim.ship_type_id" in cli_line(nested)
     assert "whole record" in describe_reject(row)
     assert "whole record" in cli_line(row)
+
+
+def test_feed_reject_names_its_source() -> None:
+    """A reject of the R2Z2 follower, which has no import either, was labelled
+    as coming from a price file."""
+    row = RejectRow(
+        1,
+        None,
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        "<r2z2>",
+        "sequence 1203",
+        97089618,
+        "$.killmail_id",
+        "bad",
+        "{}",
+    )
+    prices = dataclasses.replace(row, source_file="/data/prices.json")
+    esi = dataclasses.replace(row, source_file="<esi>")
+
+    assert "(imports: none (the R2Z2 feed))" in describe_reject(row)
+    assert "price file" not in describe_reject(row)
+    assert "(imports: none (an ESI fetch))" in describe_reject(esi)
+    assert "(imports: none (a price file))" in describe_reject(prices)

@@ -104,9 +104,26 @@ def describe_summary(rejects: RejectList) -> str:
     return text
 
 
+FEED_NAMES = {"<r2z2>": "the R2Z2 feed", "<esi>": "an ESI fetch"}
+"""Readable names of the sources whose documents are imported without a file."""
+
+
+def _no_import(row: RejectRow) -> str:
+    """Return where a reject without an import came from, in words.
+
+    The follower and the ESI fetch of pending killmails import documents
+    without an import, under a name such as ``<r2z2>``, and so does
+    ``evedmv prices import`` under the price file's path.
+    """
+    name = row.source_file
+    if name.startswith("<") and name.endswith(">"):
+        return f"none ({FEED_NAMES.get(name, name[1:-1])})"
+    return "none (a price file)"
+
+
 def describe_reject(row: RejectRow) -> str:
     """Return the selected reject in full, one fact per line, as plain text."""
-    imports = ", ".join(str(i) for i in row.import_ids) or "none (a price file)"
+    imports = ", ".join(str(i) for i in row.import_ids) or _no_import(row)
     where = [row.position]
     if row.killmail_id is not None:
         where.append(f"killmail {row.killmail_id}")
