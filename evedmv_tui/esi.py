@@ -21,7 +21,9 @@ reset, so the client waits once, for the longer of the two.
 
 A caller that runs many requests can pass a ``threading.Event`` as
 ``cancel``: once it is set, each request that has not yet got a usable
-response raises :class:`EsiCancelled` before its next try.
+response raises :class:`EsiCancelled` before its next try. Its waits
+(``Retry-After``, backoff, error-limit reset, rate-limit spacing) end as
+soon as the event is set, so a cancel takes effect at once.
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ class EsiClient:
         rate_limit_floor: when ``X-Ratelimit-Remaining`` of a route falls to
             this many or fewer, space requests to that route out.
         backoff_seconds: first delay of the exponential backoff.
-        sleep: waits between tries; tests pass a recorder.
+        sleep: waits between tries; tests pass a recorder. None waits on
+            the request's ``cancel`` event, so a cancel ends the wait.
     """
 
     def __init__(
@@ -180,7 +183,7 @@ class EsiClient:
         error_limit_floor: int = 10,
         rate_limit_floor: int = 5,
         backoff_seconds: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -313,15 +316,10 @@ class EsiClient:
         route = _route(method, path)
         last_status: int | None = None
         for attempt in range(1, self.max_attempts + 1):
-            if cancel is not None and cancel.is_set():
-                raise EsiCancelled(
-                    "ESI request cancelled",
-                    f"{method} {path} was cancelled after {attempt - 1} tries",
-                    status=last_status,
-                    tries=attempt - 1,
-                )
-            self._wait_for_error_window()
-            self._wait_for_rate_limit(route)
+            _check_cancel(cancel, f"{method} {path}", last_status, attempt - 1)
+            self._wait_for_error_window(cancel)
+            self._wait_for_rate_limit(route, cancel)
+            _check_cancel(cancel, f"{method} {path}", last_status, attempt - 1)
             try:
                 response = self._http.request(method, url, json=json)
             except httpx.TransportError as exc:
@@ -352,7 +350,7 @@ class EsiClient:
                 self.max_attempts - 1,
                 delay,
             )
-            self._sleep(delay)
+            self._wait(delay, cancel)
         raise EsiUnavailable(
             "ESI unavailable",
             f"{method} {path} failed {self.max_attempts} times; last: {problem}",
@@ -394,14 +392,25 @@ class EsiClient:
             else:
                 self._route_spacing.pop(route, None)
 
-    def _wait_for_rate_limit(self, route: str) -> None:
+    def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
+        """Wait ``seconds``, or less when ``cancel`` is set meanwhile."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif cancel is not None:
+            cancel.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _wait_for_rate_limit(
+        self, route: str, cancel: threading.Event | None = None
+    ) -> None:
         # NOTE: each thread waits on its own, so N threads sharing the client
         # send up to N requests per interval while the route's tokens are low.
         with self._lock:
             delay = self._route_spacing.get(route)
         if delay:
             log.info("ESI rate limit for %s nearly spent; waiting %.1f s", route, delay)
-            self._sleep(delay)
+            self._wait(delay, cancel)
 
     def _take_error_window_wait(self) -> float:
         """Return the wait for the error-limit reset if one is due, else 0.
@@ -422,7 +431,7 @@ class EsiClient:
             self._errors_remain = None
         return remain, min(float(reset), MAX_DELAY_SECONDS)
 
-    def _wait_for_error_window(self) -> None:
+    def _wait_for_error_window(self, cancel: threading.Event | None = None) -> None:
         due = self._take_error_window()
         if due is None:
             return
@@ -432,7 +441,7 @@ class EsiClient:
             remain,
             delay,
         )
-        self._sleep(delay)
+        self._wait(delay, cancel)
 
     @staticmethod
     def _raise_for_status(response: httpx.Response, path: str) -> None:
@@ -445,6 +454,19 @@ class EsiClient:
         if status == 404:
             raise EsiNotFound("not found on ESI", detail, status=status)
         raise EsiError("ESI request failed", detail, status=status)
+
+
+def _check_cancel(
+    cancel: threading.Event | None, request: str, status: int | None, tries: int
+) -> None:
+    """Raise :class:`EsiCancelled` when ``cancel`` is set."""
+    if cancel is not None and cancel.is_set():
+        raise EsiCancelled(
+            "ESI request cancelled",
+            f"{request} was cancelled after {tries} tries",
+            status=status,
+            tries=tries,
+        )
 
 
 def _route(method: str, path: str) -> str:

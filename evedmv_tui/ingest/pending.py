@@ -321,6 +321,8 @@ class _Outcomes:
     """The failure that stopped the run, or None if ESI did not fail as a whole."""
     answered: bool = False
     """True once ESI responded to a pair of the run with a status other than 5xx."""
+    interrupted: bool = False
+    """True when Ctrl-C stopped the fetch; the caller stores what came, then stops."""
 
 
 def fetch_pending(
@@ -374,6 +376,8 @@ def fetch_pending(
             _mark(db, _MARK_INVALID, outcomes.invalid)
             _mark(db, _MARK_FAILED, outcomes.failed, _wait_params())
             _mark(db, _MARK_UNAVAILABLE, outcomes.unavailable_failed)
+            if outcomes.interrupted:
+                raise KeyboardInterrupt
             invalid_ids.extend(p.killmail_id for p, _ in outcomes.invalid)
             errors.update(_error_kind(error) for _, error in outcomes.failed)
             failed += len(outcomes.failed) + len(outcomes.unavailable_failed)
@@ -525,11 +529,15 @@ def _fetch_all(
 
     futures = {pool.submit(fetch, p): p for p in pairs}
     last_failure: EsiUnavailable | None = None
-    for future in concurrent.futures.as_completed(futures):
+    taken: set[concurrent.futures.Future[bytes]] = set()
+
+    def take(future: concurrent.futures.Future[bytes]) -> None:
+        nonlocal last_failure
+        taken.add(future)
         pair = futures[future]
         if future.cancelled():
             outcomes.cut_short += 1
-            continue
+            return
         try:
             body = future.result()
         except EsiCancelled as exc:
@@ -538,7 +546,7 @@ def _fetch_all(
                 outcomes.unavailable_failed.append((pair, exc.message))
             else:
                 outcomes.cut_short += 1
-            continue
+            return
         except EsiInvalidKillmail as exc:
             log.debug(
                 "ESI rejected killmail %d with hash %s as invalid: %s",
@@ -548,13 +556,13 @@ def _fetch_all(
             )
             outcomes.invalid.append((pair, exc.message))
             note_answer()
-            continue
+            return
         except EsiUnavailable as exc:
             log.debug("fetching killmail %d failed: %s", pair.killmail_id, exc.message)
             last_failure = exc
             if outcomes.unavailable is not None:
                 outcomes.unavailable_failed.append((pair, exc.message))
-                continue
+                return
             streak.append((pair, exc.message))
             if stop.is_set():
                 outcomes.unavailable = exc
@@ -562,24 +570,39 @@ def _fetch_all(
                 streak.clear()
                 for waiting in futures:
                     waiting.cancel()
-            continue
+            return
         except EsiError as exc:
             log.debug("fetching killmail %d failed: %s", pair.killmail_id, exc.message)
             outcomes.failed.append((pair, exc.message))
             note_answer()
-            continue
+            return
         note_answer()
         problem = _body_problem(pair, body)
         if problem is not None:
             log.debug("ESI body of killmail %d: %s", pair.killmail_id, problem)
             outcomes.failed.append((pair, problem))
-            continue
+            return
         outcomes.bodies.append((pair, body))
+
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            take(future)
+    except KeyboardInterrupt:
+        # Ctrl-C: no pair starts after it, and the requests running give up
+        # before their next try or at once when they wait for one. What
+        # came before is kept; the caller imports it and stops.
+        stop.set()
+        for waiting in futures:
+            waiting.cancel()
+        outcomes.interrupted = True
+        for future in concurrent.futures.as_completed(futures.keys() - taken):
+            take(future)
     if streak:
-        if outcomes.answered:
+        if outcomes.answered and not outcomes.interrupted:
             outcomes.failed.extend(streak)
         else:
-            # ESI responded to no pair of the run so far: the fault is ESI's.
+            # ESI responded to no pair of the run so far, or Ctrl-C cut the
+            # retries short: the fault is not the pairs'.
             outcomes.unavailable_failed.extend(streak)
             outcomes.unavailable = last_failure
     return outcomes
