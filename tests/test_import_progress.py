@@ -102,6 +102,35 @@ def test_summary_names_rejects() -> None:
     assert "evedmv rejects list --import 42" in text
 
 
+def test_summary_counts_pending_apart() -> None:
+    """References kept pending without a body were counted among the valid
+    records stored, as if their killmails were stored whole."""
+    summary = ImportSummary(
+        read=178,
+        inserted=2,
+        updated=0,
+        duplicates=0,
+        pending=175,
+        rejected=1,
+        files=(FileSummary("a.json", 178, 2, 0, 0, 175, 1),),
+        import_id=21,
+        seconds=0.2,
+    )
+    bodyless = dataclasses.replace(summary, read=176, inserted=0)
+    stream = io.StringIO()
+
+    print_summary(summary, stream)
+    print_summary(bodyless, stream)
+    text = stream.getvalue()
+
+    assert "177 valid records stored" not in text
+    assert (
+        "1 record rejected; 2 valid records stored with a body and 175 kept"
+        " pending without one." in text
+    )
+    assert "1 record rejected; 175 valid records kept pending without a body." in (text)
+
+
 def test_summary_counts_one_file_and_one_reject() -> None:
     summary = ImportSummary(
         read=1,

@@ -455,6 +455,33 @@ def _rejects_opening(summary: ImportSummary) -> str:
     return join_words(parts)
 
 
+def _stored_words(summary: ImportSummary) -> str:
+    """Describe how many valid records were stored with a body and how many wait.
+
+    A pending reference is stored without its body, so it is counted apart
+    until the fetch from ESI after the import stores the body or marks the
+    pair invalid.
+    """
+    # NOTE: the fetch also tries pairs left pending by earlier imports, so
+    # its counts are capped at this import's pending references.
+    fetched = min(getattr(summary.fetched, "stored", 0), summary.pending)
+    invalid = min(getattr(summary.fetched, "invalid", 0), summary.pending - fetched)
+    with_body = summary.inserted + summary.updated + fetched
+    still_pending = summary.pending - fetched - invalid
+    if not still_pending:
+        if not with_body:
+            return "nothing new was stored"
+        return f"{count_noun(with_body, 'valid record')} stored"
+    if not with_body:
+        return (
+            f"{count_noun(still_pending, 'valid record')} kept pending without a body"
+        )
+    return (
+        f"{count_noun(with_body, 'valid record')} stored with a body and"
+        f" {still_pending:,} kept pending without one"
+    )
+
+
 def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     """Write what was rejected and what to do, by the kind of rejects.
 
@@ -465,14 +492,7 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     and none cut off, is most likely not a killmail file, so it gets the
     advice to leave it out instead.
     """
-    # Pending references that ESI then rejected as invalid were not kept.
-    invalid = getattr(summary.fetched, "invalid", 0)
-    valid = max(summary.inserted + summary.updated + summary.pending - invalid, 0)
-    stored = (
-        f"{count_noun(valid, 'valid record')} stored"
-        if valid
-        else "nothing new was stored"
-    )
+    stored = _stored_words(summary)
     listing = f"'evedmv rejects list --import {summary.import_id}'"
     damaged = [f for f in summary.files if f.damaged]
     cut_off = [f for f in summary.files if f.cut_off and not f.damaged]
