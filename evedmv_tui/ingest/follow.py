@@ -71,6 +71,9 @@ REQUEST_INTERVAL_SECONDS = 0.1
 """Minimum time between the starts of two requests to the feed, so at most 10
 a second while catching up or searching past missing numbers. This is the
 follower's own ceiling, not a limit that zKillboard publishes."""
+PENDING_ROUND = 50
+"""Most pending bodies one fetch round requests, so that a backlog of
+pending killmails does not hold up the feed; the rest follow in later rounds."""
 SEQUENCE_MAX = 2**63 - 1
 """Largest sequence number that ``feed_cursors.sequence`` (bigint) stores;
 ``sequence.json`` values above it are invalid."""
@@ -258,10 +261,13 @@ class R2Z2Follower:
             default waits on :meth:`stop`, so another thread can end a wait.
         import_documents: the import function, replaceable in tests.
         pending_retry_seconds: after ESI as a whole failed and left bodies
-            pending, the wait before the follower fetches them again while the
-            feed has nothing new (a new bodyless document fetches them at
-            once). Killmails that failed for their own reason are due when
+            pending, the wait before the follower fetches them again. Until
+            then a new bodyless document stays pending without a request.
+            Killmails that failed for their own reason are due when
             their wait in ``killmail_index.next_try_at`` ends.
+        pending_round: most pending bodies one fetch round requests. A
+            round that reaches it makes the next round due at once, before
+            the next document or while the feed is quiet.
         monotonic: the clock of that wait and of the request interval,
             replaceable in tests.
     """
@@ -283,6 +289,7 @@ class R2Z2Follower:
         import_documents: ImportDocuments = import_feed_documents,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         pending_retry_seconds: float = 300.0,
+        pending_round: int = PENDING_ROUND,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
@@ -302,9 +309,12 @@ class R2Z2Follower:
         self._import = import_documents
         self._clock = clock
         self.pending_retry_seconds = pending_retry_seconds
+        self.pending_round = pending_round
         self._monotonic = monotonic
         self._pending_retry_at: float | None = None
         """When to fetch bodies that an ESI failure left pending; None: none."""
+        self._esi_failing = False
+        """True when the last fetch round stopped because ESI failed as a whole."""
         self._last_request_at: float | None = None
         self._backoff_step = 0
         """Feed pauses since the feed last served a document or had none new."""
@@ -579,8 +589,11 @@ class R2Z2Follower:
         totals.add_import(counts)
         save_cursor(self.db, sequence, self.feed)
         self._cursor = sequence
-        if counts.pending and self.esi is not None:
-            self._fetch_pending(totals)
+        if self.esi is not None and (counts.pending or self._pending_due()):
+            if self._esi_backing_off():
+                log.debug("ESI is failing; sequence %d stays pending for now", sequence)
+            else:
+                self._fetch_pending(totals)
         killmail_id, killmail_time = _envelope_facts(body)
         if counts.rejected:
             about = "" if killmail_id is None else f" (killmail {killmail_id})"
@@ -608,8 +621,15 @@ class R2Z2Follower:
         from evedmv_tui.ingest.pending import fetch_pending
 
         assert self.esi is not None
-        summary = fetch_pending(self.db, self.esi, after_batch=self.after_batch)
+        summary = fetch_pending(
+            self.db, self.esi, after_batch=self.after_batch, limit=self.pending_round
+        )
         totals.fetched += summary.stored
+        self._esi_failing = summary.stopped_early or summary.unavailable_failed > 0
+        if summary.requested >= self.pending_round and not self._esi_failing:
+            # A full round: more due bodies may be left for the next one.
+            self._pending_retry_at = self._monotonic()
+            return
         delay = self._pending_delay(summary)
         if delay is None:
             self._pending_retry_at = None
@@ -647,10 +667,19 @@ class R2Z2Follower:
             delays.append(max(due, self.pending_retry_seconds))
         return min(delays) if delays else None
 
+    def _pending_due(self) -> bool:
+        """Return True when bodies left pending are due for another round."""
+        due = self._pending_retry_at
+        return due is not None and self._monotonic() >= due
+
+    def _esi_backing_off(self) -> bool:
+        """Return True while the wait after ESI failed as a whole runs."""
+        due = self._pending_retry_at
+        return self._esi_failing and due is not None and self._monotonic() < due
+
     def _retry_pending_if_due(self, totals: _Totals) -> None:
         """Fetch the bodies an ESI failure left pending, once the wait is over."""
-        due = self._pending_retry_at
-        if due is None or self.esi is None or self._monotonic() < due:
+        if self.esi is None or not self._pending_due():
             return
         log.info("fetching killmail bodies left pending by earlier ESI errors")
         try:
