@@ -816,7 +816,8 @@ def test_invalid_pair_replaced_by_new_hash(db: Database) -> None:
     )
     same = import_records(db, [reference], source="zkb")
     assert same.pending == 0
-    assert same.duplicates == 1
+    assert same.duplicates == 0
+    assert same.invalid == 1
     row = "SELECT state, killmail_hash, attempts, last_error FROM killmail_index"
     assert db.fetch_one(row)[:1] == ("invalid",)  # type: ignore[index]
     other = copy.deepcopy(reference)

@@ -397,7 +397,7 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
                 f"{printable(item.path)}: {item.read:,} read,"
                 f" {item.inserted:,} inserted, {item.updated:,} updated,"
                 f" {item.duplicates:,} duplicates,"
-                f" {item.pending:,} pending,"
+                f" {item.pending:,} pending,{_invalid_text(item.invalid)}"
                 f" {_rejects_text(item.rejected, unreadable)}\n"
             )
     unreadable = [f for f in summary.files if f.unreadable]
@@ -406,9 +406,15 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         f" in {summary.seconds:.1f} s:"
         f" {summary.read:,} read, {summary.inserted:,} inserted,"
         f" {summary.updated:,} updated, {summary.duplicates:,} duplicates,"
-        f" {summary.pending:,} pending,"
+        f" {summary.pending:,} pending,{_invalid_text(summary.invalid)}"
         f" {_rejects_text(summary.rejected, unreadable)}\n"
     )
+    if summary.invalid:
+        stream.write(
+            f"{count_noun(summary.invalid, 'killmail')} known invalid: ESI"
+            " rejected the id and hash before, so no body is fetched again."
+            " A reference with the right hash is fetched as new\n"
+        )
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
@@ -425,6 +431,11 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " above). The killmails are stored; to update battles and entity"
             f" totals, {advice}\n"
         )
+
+
+def _invalid_text(invalid: int) -> str:
+    """Return the count of known-invalid references, or nothing when none."""
+    return f" {invalid:,} known invalid," if invalid else ""
 
 
 def _rejects_text(rejected: int, unreadable: Sequence[FileSummary]) -> str:

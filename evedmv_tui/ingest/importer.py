@@ -106,6 +106,9 @@ class FileSummary:
     """The reason nothing of the file was read, and what to do, for a file
     whose name promises a compressor its content lacks or for text in UTF-16
     or UTF-32 (see :class:`~evedmv_tui.ingest.sources.UnreadableFile`)."""
+    invalid: int = 0
+    """References to killmails whose id and hash ESI rejected before, which
+    are not fetched again."""
 
     @property
     def unreadable(self) -> bool:
@@ -146,6 +149,9 @@ class ImportSummary:
     """Advice naming the role that can run 'evedmv repair', one for each
     distinct privilege that the connected role lacked for a hook. Empty when
     this role can run it."""
+    invalid: int = 0
+    """References to killmails whose id and hash ESI rejected before, which
+    are not fetched again and store nothing."""
 
     @property
     def unreadable_files(self) -> int:
@@ -160,6 +166,7 @@ class ImportSummary:
             "updated": self.updated,
             "duplicates": self.duplicates,
             "pending": self.pending,
+            "invalid": self.invalid,
             "rejected": self.rejected,
             "unreadable_files": self.unreadable_files,
             "import_id": self.import_id,
@@ -305,6 +312,7 @@ class _Counts:
     cut_off: int = 0
     damaged: bool = False
     misnamed: str | None = None
+    invalid: int = 0
 
     def freeze(self, path: str) -> FileSummary:
         return FileSummary(
@@ -319,6 +327,7 @@ class _Counts:
             self.cut_off,
             self.damaged,
             self.misnamed,
+            self.invalid,
         )
 
 
@@ -419,6 +428,7 @@ class _Batcher:
         inserted = set(outcome.result.inserted_ids)
         updated = set(outcome.result.updated_ids)
         pending = set(outcome.pending_ids)
+        invalid = set(outcome.invalid_ids)
         hash_rejected = outcome.hash_rejected
         # A killmail seen twice in one batch counts once, for its last record
         # that was not rejected.
@@ -441,6 +451,8 @@ class _Batcher:
                 outcome_name = "updated"
             elif record.killmail_id in pending:
                 outcome_name = "pending"
+            elif record.killmail_id in invalid:
+                outcome_name = "invalid"
             else:
                 outcome_name = "duplicates"
             tally[owner, outcome_name] += 1
@@ -793,6 +805,7 @@ def import_paths(
         fetched=fetched,
         not_updated=batcher.not_updated,
         repair_advice=tuple(batcher.repair_advice),
+        invalid=total.invalid,
     )
 
 
@@ -900,6 +913,7 @@ def import_records(
         seconds=time.perf_counter() - started,
         not_updated=batcher.not_updated,
         repair_advice=tuple(batcher.repair_advice),
+        invalid=total.invalid,
     )
 
 

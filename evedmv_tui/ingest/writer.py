@@ -242,6 +242,9 @@ class BatchOutcome:
     hash_rejected: frozenset[int] = frozenset()
     """Positions in the batch of records rejected because their hash differs
     from the stored killmail's."""
+    invalid_ids: tuple[int, ...] = ()
+    """References to pairs that ESI already rejected as invalid, met again
+    with the same hash. They are counted in ``duplicates`` here."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -264,6 +267,7 @@ class _Plan:
     bodies: list[EncodedKillmail] = dataclasses.field(default_factory=list)
     zkb_stage: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
     pending_ids: list[int] = dataclasses.field(default_factory=list)
+    invalid_ids: list[int] = dataclasses.field(default_factory=list)
     duplicates: int = 0
 
 
@@ -404,6 +408,7 @@ def _plan_reference(
     if found.state == "invalid" and same_hash:
         # ESI rejected this pair; only a different hash is worth a new try.
         plan.duplicates += 1
+        plan.invalid_ids.append(record.killmail_id)
         return
     if same_hash and (record.zkb_body is None or record.zkb_body == found.pending_zkb):
         plan.duplicates += 1
@@ -534,6 +539,7 @@ class BatchWriter:
                 result=_batch_result(plan.bodies, updated),
                 pending_ids=tuple(plan.pending_ids),
                 hash_rejected=frozenset(merged.rejected_positions),
+                invalid_ids=tuple(plan.invalid_ids),
             )
             if self.import_id is not None:
                 self._count_batch(conn, len(records), outcome)

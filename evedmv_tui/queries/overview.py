@@ -28,6 +28,9 @@ class Overview:
     last_import_at: dt.datetime | None
     last_feed_at: dt.datetime | None = None
     """When ``evedmv follow`` last moved a feed's position."""
+    invalid_killmails: int = 0
+    """Killmails known by id and hash only, whose hash ESI rejected as
+    invalid. Their body is fetched only after a reference with another hash."""
 
     @property
     def has_static_data(self) -> bool:

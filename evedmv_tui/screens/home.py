@@ -36,6 +36,8 @@ def describe_overview(overview: Overview) -> str:
         lines.append(f"Last killmail      {last.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
     if overview.pending_killmails:
         lines.append(f"Bodies pending     {format_count(overview.pending_killmails)}")
+    if overview.invalid_killmails:
+        lines.append(f"Invalid hashes     {format_count(overview.invalid_killmails)}")
     lines += [
         f"Solar systems      {format_count(overview.solar_systems)}",
         f"Item types         {format_count(overview.types)}",
@@ -57,6 +59,12 @@ def describe_overview(overview: Overview) -> str:
         lines.append(
             f"\nPending bodies are killmails known by id and hash only;"
             f" '{FETCH_PENDING_COMMAND}' fetches them, while online."
+        )
+    if overview.invalid_killmails:
+        lines.append(
+            "\nInvalid hashes are killmails whose id and hash ESI rejected, so"
+            " their bodies are not fetched; import a reference with the right"
+            " hash to fetch one."
         )
     if not overview.has_static_data:
         lines.append(

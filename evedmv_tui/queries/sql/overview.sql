@@ -3,6 +3,7 @@
 SELECT
     (SELECT count(*) FROM killmail_index WHERE state = 'stored') AS stored_killmails,
     (SELECT count(*) FROM killmail_index WHERE state = 'pending') AS pending_killmails,
+    (SELECT count(*) FROM killmail_index WHERE state = 'invalid') AS invalid_killmails,
     (SELECT min(killmail_time) FROM killmails) AS first_killmail_time,
     (SELECT max(killmail_time) FROM killmails) AS last_killmail_time,
     (SELECT max(killmail_id) FROM killmail_index WHERE state = 'stored')
