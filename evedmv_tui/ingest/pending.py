@@ -22,7 +22,8 @@ once ESI responded to another pair after it in the same batch. ESI has
 killmails it always responds to with HTTP 500, and without a wait they
 would be requested first in every run.
 The run stops when ESI fails as a whole: :data:`OUTAGE_STREAK` pairs in a
-row fail with 5xx, or ESI responded to no pair of a batch.
+row fail with 5xx, or ESI responded to no pair of a batch. A 200 response
+whose body is not JSON, such as a maintenance page, counts as a 5xx.
 When ESI is unreachable or limiting this client (420, 429), the first pair
 that fails every retry stops the run. On a stop, the requests still running
 give up before their next try, the pairs not yet sent are left alone, and
@@ -468,7 +469,9 @@ def _warn_invalid(killmail_ids: list[int]) -> None:
 
 def _stop_reason(exc: EsiUnavailable) -> str:
     """Return the reason ESI counts as unavailable, from a pair's last failure."""
-    if exc.status is None:
+    if isinstance(exc, _NotJson):
+        cause = "ESI returns pages that are not JSON"
+    elif exc.status is None:
         cause = "ESI is unreachable"
     elif exc.status == 420:
         cause = "ESI's error limit is spent"
@@ -499,6 +502,7 @@ def _fetch_all(
         nonlocal failures_in_row
         try:
             body = client.killmail(pair.killmail_id, pair.killmail_hash, cancel=stop)
+            _check_json(pair, body)
         except EsiCancelled:
             raise
         except EsiUnavailable as exc:
@@ -609,8 +613,32 @@ def _fetch_all(
 
 
 def _is_server_error(exc: EsiUnavailable) -> bool:
-    """Return True for a 5xx, which can concern one killmail only."""
+    """Return True for a 5xx or a page that is not JSON, which can concern
+    one killmail only."""
+    if isinstance(exc, _NotJson):
+        return True
     return exc.status is not None and exc.status >= 500
+
+
+class _NotJson(EsiUnavailable):
+    """ESI responded with HTTP 200 and a body that is not JSON.
+
+    A maintenance page or a proxy's page is ESI's fault, not the pair's, so
+    it counts like a 5xx and sets no wait on the pair.
+    """
+
+
+def _check_json(pair: _Pair, body: bytes) -> None:
+    """Raise :class:`_NotJson` when ``body`` is not JSON."""
+    try:
+        msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise _NotJson(
+            "ESI unavailable",
+            f"GET /killmails/{pair.killmail_id}/{pair.killmail_hash}/ returned"
+            f" HTTP 200 with a body that is not JSON ({exc}): {body[:80]!r}",
+            status=200,
+        ) from None
 
 
 _NOT_A_KILLMAIL = "ESI returned a body that is not a killmail"
