@@ -77,6 +77,10 @@ class EsiInvalidKillmail(EsiError):
 class EsiUnavailable(EsiError):
     """No usable response after every retry: network, 5xx, 420 or 429."""
 
+    retry_after = False
+    """True when the last failed response carried ``Retry-After``, by which
+    the server asks every client to wait."""
+
 
 class EsiCancelled(EsiError):
     """The caller's ``cancel`` event was set before a usable response came.
@@ -315,6 +319,7 @@ class EsiClient:
         url = self.base_url + path
         route = _route(method, path)
         last_status: int | None = None
+        retry_after = False
         for attempt in range(1, self.max_attempts + 1):
             _check_cancel(cancel, f"{method} {path}", last_status, attempt - 1)
             self._wait_for_error_window(cancel)
@@ -325,6 +330,7 @@ class EsiClient:
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 last_status = None
+                retry_after = False
                 delay = self._backoff(attempt)
             else:
                 self.requests_sent += 1
@@ -334,6 +340,7 @@ class EsiClient:
                     return response
                 problem = f"HTTP {response.status_code}: {_error_text(response)}"
                 last_status = response.status_code
+                retry_after = "Retry-After" in response.headers
                 delay = self._retry_delay(response, attempt)
             if attempt == self.max_attempts:
                 break
@@ -351,12 +358,14 @@ class EsiClient:
                 delay,
             )
             self._wait(delay, cancel)
-        raise EsiUnavailable(
+        unavailable = EsiUnavailable(
             "ESI unavailable",
             f"{method} {path} failed {self.max_attempts} times; last: {problem}",
             "try again later; ESI may be down or limiting this client",
             status=last_status,
         )
+        unavailable.retry_after = retry_after
+        raise unavailable
 
     def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
         delay = retry_after_seconds(response.headers.get("Retry-After"))

@@ -127,3 +127,24 @@ def test_summary_names_unavailable_failures() -> None:
     assert "376 × HTTP 404: Killmail not found, 1 × another killmail," in text
     assert "2 × ESI unavailable, tried again without a wait" in text
     assert "375 due pairs were not tried" in text
+
+
+def test_503_with_retry_after_stops_at_first_pair(
+    db: Database, fake: FakeServer, client: EsiClient, packages: list[dict[str, Any]]
+) -> None:
+    """A 503 with Retry-After, which ESI sends while it is down, still took
+    5 pairs in a row to stop the run: minutes of waits with Retry-After: 60."""
+    make_pending(db, packages)
+    serve(fake, packages)
+    fake.queue(
+        "GET",
+        "/esi/killmails/",
+        *[Reply.error(503, "down", {"Retry-After": "60"})] * 100,
+    )
+
+    summary = fetch_pending(db, client, workers=1)
+
+    assert summary.stopped_early
+    assert summary.requested == 1
+    assert summary.not_tried == len(packages) - 1
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == client.max_attempts

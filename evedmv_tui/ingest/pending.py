@@ -22,8 +22,12 @@ once ESI responded to another pair after it in the same batch. ESI has
 killmails it always responds to with HTTP 500, and without a wait they
 would be requested first in every run.
 The run stops when ESI fails as a whole: :data:`OUTAGE_STREAK` pairs in a
-row fail with 5xx, or ESI responded to no pair of a batch. A 200 response
-whose body is not JSON, such as a maintenance page, counts as a 5xx.
+row fail with 5xx, one pair fails with a 5xx that carries ``Retry-After``
+(the server asks every client to wait), or ESI responded to no pair of a
+batch. A 200 response whose body is not JSON, such as a maintenance page,
+counts as a 5xx. NOTE: this assumes that the 500 ESI returns for one broken
+killmail carries no ``Retry-After``; one that did would stop every run at
+that pair.
 When ESI is unreachable or limiting this client (420, 429), the first pair
 that fails every retry stops the run. On a stop, the requests still running
 give up before their next try, the pairs not yet sent are left alone, and
@@ -73,7 +77,8 @@ RETRY_FIRST_WAIT = datetime.timedelta(minutes=15)
 RETRY_MAX_WAIT = datetime.timedelta(days=1)
 """Maximum wait between two fetches of one failing pair."""
 OUTAGE_STREAK = 5
-"""Pairs in a row that fail every retry with 5xx before a run stops.
+"""Pairs in a row that fail every retry with 5xx without ``Retry-After``
+before a run stops.
 
 It exceeds the default of 4 concurrent requests, so the few pairs that ESI
 always responds to with 5xx, requested together, do not stop a run."""
@@ -510,7 +515,11 @@ def _fetch_all(
             # starts another pair in between.
             with lock:
                 failures_in_row += 1
-                if not _is_server_error(exc) or failures_in_row >= OUTAGE_STREAK:
+                if (
+                    not _is_server_error(exc)
+                    or exc.retry_after
+                    or failures_in_row >= OUTAGE_STREAK
+                ):
                     stop.set()
             raise
         except EsiError:
