@@ -68,6 +68,30 @@ def test_backlog_fetched_in_bounded_rounds(
     ) as esi:
         summary = follower(db, http, fake, esi=esi, pending_round=2).run(once=True)
 
-    assert summary.fetched == 2
-    assert len(fake.requests_to("GET", "/esi/killmails/")) == 2
-    assert pending_count(db) == len(packages) + 1 - 2
+    # One round at the start and one after the document, 2 bodies each.
+    assert summary.fetched == 4
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == 4
+    assert pending_count(db) == len(packages) + 1 - 4
+
+
+def test_start_fetches_bodies_left_pending(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    """A body left pending by an earlier run, such as after Ctrl-C, waited
+    for the next document without a body."""
+    package = real_packages()[0]
+    make_pending(db, [package])
+    serve(fake, [package])
+    fake.publish(FIRST, documents[FIRST])
+
+    with EsiClient(
+        fake.esi_url, user_agent=TEST_USER_AGENT, sleep=lambda _: None
+    ) as esi:
+        summary = follower(db, http, fake, esi=esi).run(once=True, start_sequence=FIRST)
+
+    assert summary.documents == 1
+    assert summary.fetched == 1
+    assert pending_count(db) == 0

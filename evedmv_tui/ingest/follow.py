@@ -375,6 +375,12 @@ class R2Z2Follower:
             if sequence is None:
                 return self.summary()
             log.info("following %s from sequence %d", self.base_url, sequence)
+            if self.esi is not None:
+                # Bodies an earlier run left pending, such as after Ctrl-C,
+                # are fetched now, not after the next document without one.
+                self._esi_failing = False
+                self._pending_retry_at = self._monotonic()
+                self._retry_pending_if_due(totals)
             while not self._stop.is_set():
                 if max_documents is not None and totals.documents >= max_documents:
                     break
@@ -681,7 +687,7 @@ class R2Z2Follower:
         """Fetch the bodies an ESI failure left pending, once the wait is over."""
         if self.esi is None or not self._pending_due():
             return
-        log.info("fetching killmail bodies left pending by earlier ESI errors")
+        log.info("fetching killmail bodies left pending")
         try:
             self._fetch_pending(totals)
         except (psycopg.OperationalError, DatabaseUnavailable) as exc:
