@@ -258,3 +258,29 @@ def test_cancelled_tried_pair_counts_failed(
         "SELECT attempts FROM killmail_index WHERE state = 'pending'"
     )
     assert sorted(row[0] for row in attempts) == [1, 1]
+
+
+def test_import_exits_1_when_esi_stops(
+    db: Database,
+    fake: FakeServer,
+    packages: list[dict[str, Any]],
+    tmp_path: Path,
+    command_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An import whose fetch ESI stopped answering exited 0, although
+    'import --pending' exits 1 in the same case, so a cron job could not
+    tell that the bodies stayed pending."""
+    listing = write_listing(tmp_path, packages[:3])
+    fake.queue(
+        "GET",
+        "/esi/killmails/",
+        *[Reply.error(503, "down", {"Retry-After": "0.01"})] * 100,
+    )
+
+    status = cli.main(["import", str(listing)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "stopped early because ESI is failing (HTTP 503)" in out
+    assert state_of(db, packages[0]["killID"]) == "pending"

@@ -89,10 +89,10 @@ def register(subparsers: Any) -> None:
         " totals or watch matches could not be updated after a batch (see"
         " 'evedmv repair'). Killmails that arrive without a body are fetched"
         " from ESI after the files are read; one that failed waits before it is"
-        " tried again, and each later import retries those that are due."
-        f" '{FETCH_PENDING_COMMAND}' fetches the pending bodies only, reading"
-        " no file; it exits with status 1 when ESI stopped answering before"
-        " the last one.",
+        " tried again, and each later import retries those that are due. Both"
+        f" the import and '{FETCH_PENDING_COMMAND}', which fetches the pending"
+        " bodies only, reading no file, exit with status 1 when ESI stopped"
+        " answering before the last one.",
         **examples(
             "evedmv import killmails-2025-01-01.tar.bz2",
             "evedmv import --offline ~/Downloads/zkb/",
@@ -665,7 +665,8 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
         print_summary(summary, sys.stdout)
         if hint is not None:
             print(hint)
-    return 1 if summary.rejected or summary.not_updated else 0
+    esi_stopped = getattr(summary.fetched, "stopped_early", False)
+    return 1 if summary.rejected or summary.not_updated or esi_stopped else 0
 
 
 def json_value(value: object) -> object:
