@@ -245,6 +245,16 @@ def test_fights_nearby_with_shared_pilots_merge() -> None:
     assert clusters[0].solar_system_ids == (JITA, PERIMETER)
 
 
+def test_busiest_system_comes_first() -> None:
+    """Systems were listed by id, so a list that names a battle by its first
+    system named a side system with few kills."""
+    side_a, side_b = alliance_fleets()
+    here = brawl(side_a, side_b, kills=12, system=JITA)
+    there = brawl(side_a, side_b, kills=24, start=4, system=PERIMETER)
+    [cluster] = cluster_all(here + there)
+    assert cluster.solar_system_ids == (PERIMETER, JITA)
+
+
 def test_fights_far_apart_do_not_merge() -> None:
     side_a, side_b = alliance_fleets()
     here = brawl(side_a, side_b, kills=20, system=JITA)

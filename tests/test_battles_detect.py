@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
 import psycopg
@@ -232,6 +233,29 @@ def test_incremental_matches_full_rebuild_in_detail(db: Database) -> None:
     full = snapshot(db)
     assert len(full) >= 2
     assert incremental == full
+
+
+def test_migration_puts_busiest_system_first(db: Database) -> None:
+    """Battles stored with their systems in id order get the busiest first."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    kills = brawl(side_a, side_b, kills=20, system=JITA)
+    kills += brawl(side_a, side_b, kills=30, start=5, system=PERIMETER)
+    import_batch(db, kills)
+    wanted = [PERIMETER, JITA]
+    assert db.fetch_value("SELECT solar_system_ids FROM battles") == wanted
+    db.execute(
+        "UPDATE battles SET solar_system_ids = %(old)s,"
+        " metrics = jsonb_set(metrics, '{solar_system_ids}', to_jsonb(%(old)s))",
+        {"old": sorted(wanted)},
+    )
+    migration = resources.files("evedmv_tui.store.migrations").joinpath(
+        "0214_battle_systems_by_kills.sql"
+    )
+    db.execute(migration.read_text())
+    assert db.fetch_one(
+        "SELECT solar_system_ids, metrics -> 'solar_system_ids' FROM battles"
+    ) == (wanted, wanted)
 
 
 def stored_rows(db: Database) -> dict[str, list[str]]:

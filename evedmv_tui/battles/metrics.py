@@ -34,7 +34,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evedmv_tui.battles.model import Kill, is_player_character
+from evedmv_tui.battles.model import Kill, is_player_character, systems_by_kills
 from evedmv_tui.battles.parameters import BattleParameters
 from evedmv_tui.battles.sides import SideAssignment
 
@@ -297,7 +297,7 @@ def build_metrics(
     kind = classify(side_rows, params)
     return {
         "version": 1,
-        "solar_system_ids": sorted({k.solar_system_id for k in kills}),
+        "solar_system_ids": list(systems_by_kills(kills)),
         "start": start.isoformat(),
         "end": end.isoformat(),
         "duration_seconds": (end - start).total_seconds(),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 NPC_CORPORATIONS = range(1_000_000, 2_000_000)
 """NPC corporations; their members are not one group."""
@@ -166,6 +167,16 @@ class Kill:
         return found
 
 
+def systems_by_kills(kills: Iterable[Kill]) -> tuple[int, ...]:
+    """Return the systems of ``kills``, the one with the most kills first.
+
+    Ties go to the lower id. Lists name a battle by its first system, so it
+    is where most of the fighting was, not the system with the lowest id.
+    """
+    counts = collections.Counter(k.solar_system_id for k in kills)
+    return tuple(sorted(counts, key=lambda system: (-counts[system], system)))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Cluster:
     """A detected battle before it is stored: its kills in time order."""
@@ -178,7 +189,7 @@ class Cluster:
 
     @property
     def solar_system_ids(self) -> tuple[int, ...]:
-        return tuple(sorted({k.solar_system_id for k in self.kills}))
+        return systems_by_kills(self.kills)
 
     @property
     def start(self) -> dt.datetime:

@@ -55,7 +55,7 @@ from evedmv_tui.battles.cluster import (
 from evedmv_tui.battles.detect import load_ship_types
 from evedmv_tui.battles.incremental import fetch_together, window_kills_read
 from evedmv_tui.battles.metrics import build_metrics
-from evedmv_tui.battles.model import Cluster, Kill
+from evedmv_tui.battles.model import Cluster, Kill, systems_by_kills
 from evedmv_tui.battles.parameters import (
     BattleParameters,
     json_text,
@@ -593,11 +593,14 @@ def report_from_recipe(
         killmails = tuple(_kill_row(k, sides.side_of) for k in kills)
         ids = report_entity_ids(metrics, entities, killmails)
         names = resolve_names(db, ids, resolver)
-        used_systems = sorted({k.solar_system_id for k in kills})
+        used_systems = list(systems_by_kills(kills))
         regions = dict(
             db.fetch_all(load_sql(_PACKAGE, "system_regions"), (used_systems,))
         )
-        region_ids = sorted(set(regions.values()))
+        # In the order of their first system, as a stored battle's report has.
+        region_ids = list(
+            dict.fromkeys(regions[s] for s in used_systems if s in regions)
+        )
         places = db.fetch_all(
             load_sql(_PACKAGE, "place_names"),
             (sorted(ship_ids), used_systems, region_ids),
