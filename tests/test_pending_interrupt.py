@@ -7,13 +7,16 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from evedmv_tui.esi import EsiClient
+from evedmv_tui.ingest.follow import load_cursor
 from evedmv_tui.ingest.pending import fetch_pending
 from evedmv_tui.store.db import Database
 from tests.conftest import TEST_USER_AGENT
 from tests.fakes.server import FakeServer, Reply
+from tests.follow_support import FIRST, follower
 from tests.pending_support import make_pending, real_packages, serve
 
 INTERRUPT_AFTER = 1.0
@@ -72,3 +75,34 @@ def test_ctrl_c_abandons_retry_after_waits(db: Database, fake: FakeServer) -> No
     found = states(db, packages)
     assert found[healthy["killID"]] == ("stored", False)
     assert {found[p["killID"]] for p in failing} == {("pending", False)}
+
+
+def test_ctrl_c_ends_follow_during_esi_retries(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+) -> None:
+    """Ctrl-C while the follower fetched a body from a failing ESI took
+    minutes to end the follower."""
+    document = documents[FIRST]
+    fake.publish(FIRST, {k: v for k, v in document.items() if k != "esi"})
+    fake.queue(
+        "GET",
+        "/esi/killmails/",
+        *[Reply.error(503, "down", {"Retry-After": "30"})] * 10,
+    )
+    sent: list[int] = []
+    with EsiClient(fake.esi_url, user_agent=TEST_USER_AGENT) as esi:
+        timer = interrupt_later(fake, sent)
+        started = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                follower(db, http, fake, esi=esi).run(once=True, start_sequence=FIRST)
+        finally:
+            timer.cancel()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < INTERRUPT_AFTER + 2
+    assert len(fake.requests_to("GET", "/esi/killmails/")) == sent[0]
+    assert load_cursor(db) == FIRST
