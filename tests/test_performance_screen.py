@@ -1454,9 +1454,10 @@ async def test_explain_analyze_outlives_the_screen(
             await wait_for(
                 pilot, lambda: str(sleeper.pid) in table(screen, "#activity").row_keys
             )
-            # The backend keeps sleeping 60 s; the EXPLAIN ANALYZE sleeps 1.5 s.
+            # The backend keeps sleeping 60 s; the EXPLAIN ANALYZE sleeps 5 s,
+            # long enough to see it running on a busy machine.
             with psycopg.connect(db_url, autocommit=True) as conn:
-                conn.execute("UPDATE analyze_sleep SET seconds = 1.5")
+                conn.execute("UPDATE analyze_sleep SET seconds = 5")
             await analyze_backend(pilot, screen, sleeper.pid)
             # The confirmation reaches the screen through the dialog's dismiss
             # callback, which can take more than one pause on a busy machine.
