@@ -371,10 +371,13 @@ def _read_jsonl(kind: str, name: str, stream: IO[bytes], rows: _MapRows) -> None
                 " export or fix that record",
             ) from None
         except msgspec.DecodeError as exc:
+            # A cut-off download ends inside the last line; any other line
+            # that does not parse was damaged or edited.
+            cause = "truncated" if str(exc).endswith("truncated") else "damaged"
             raise SdeError(
                 "invalid SDE file",
                 f"{name} line {number}: not valid JSON ({exc})",
-                "re-download the export; the file may be truncated",
+                f"re-download the export; the file is probably {cause}",
             ) from None
         table, row = convert(record)
         rows.add(table, row)

@@ -341,6 +341,22 @@ def test_truncated_zip_member(db: Database, tmp_path: Path) -> None:
         import_sde(db, broken)
     assert "types.jsonl line 1" in caught.value.message
     assert "not valid JSON" in caught.value.message
+    assert caught.value.hint.endswith("the file is probably truncated")
+
+
+def test_bad_utf8_line_is_called_damaged(db: Database, tmp_path: Path) -> None:
+    """Bad bytes in a whole line were blamed on a truncated file."""
+    broken = tmp_path / "sde.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr(
+            "types.jsonl",
+            b'{"_key": 587, "groupID": 25, "name": {"en": "Rif\xfer"}}\n',
+        )
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, broken)
+    assert "types.jsonl line 1" in caught.value.message
+    assert "Invalid UTF-8" in caught.value.message
+    assert caught.value.hint.endswith("the file is probably damaged")
 
 
 def test_truncated_zip_file(db: Database, tmp_path: Path) -> None:
