@@ -58,6 +58,32 @@ def test_demo_sde_imported_when_demo_loaded(
     assert db.fetch_value("SELECT max(updated_at) FROM battles") == battles_after
 
 
+def test_demo_names_earlier_change_when_sde_changed_nothing(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The log said the static data changed when only an earlier change had
+    left the battles out of date."""
+    sde = shared_file("sde-jsonl.zip")
+    status, _out, err = run_demo(capsys, db_url, tmp_path, "--sde", str(sde))
+    assert status == 0, err
+    db.execute("UPDATE static_data_version SET battles_outdated = true")
+    with caplog.at_level("INFO", logger="evedmv_tui.commands.demo"):
+        status, _out, err = run_demo(capsys, db_url, tmp_path, "--sde", str(sde))
+    assert status == 0, err
+    detected = [
+        r.getMessage() for r in caplog.records if "detected every" in r.getMessage()
+    ]
+    assert detected == [
+        "demo: battles out of date from an earlier change (an import with"
+        " --no-detect, or new side rules), detected every battle again"
+    ]
+    assert not db.fetch_value("SELECT battles_outdated FROM static_data_version")
+
+
 def test_demo_rejects_path_that_is_not_sde(
     db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.arguments import whole
-from evedmv_tui.commands.battles import detect_if_outdated
+from evedmv_tui.commands.battles import EARLIER_CHANGE, detect_if_outdated
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.sde import DETECTION_TABLES
 from evedmv_tui.config import Settings
@@ -255,7 +255,12 @@ def _import_sde(db: Database, path: Path) -> None:
     )
     redetection = detect_if_outdated(db, changed, detect=True)
     if redetection.battles is not None:
-        log.info("demo: static data changed, detected every battle again")
+        cause = (
+            "static data changed"
+            if changed
+            else f"battles out of date from {EARLIER_CHANGE}"
+        )
+        log.info("demo: %s, detected every battle again", cause)
 
 
 def _load_prices(db: Database) -> int:
