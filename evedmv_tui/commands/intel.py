@@ -164,7 +164,8 @@ def _register_watch(subparsers: Any) -> None:
     listing.add_argument(
         "--json",
         action="store_true",
-        help="print the profiles as a JSON array, with ids in place of names",
+        help="print the profiles as a JSON array: each condition with ids, and"
+        " 'conditions', one line with names",
     )
     listing.set_defaults(handler=watch_list)
     add = actions.add_parser(
