@@ -78,8 +78,8 @@ class EsiUnavailable(EsiError):
     """No usable response after every retry: network, 5xx, 420 or 429."""
 
     retry_after = False
-    """True when the last failed response carried ``Retry-After``, by which
-    the server asks every client to wait."""
+    """True when the last failed response carried ``Retry-After``, with
+    which the server requests that every client wait."""
 
 
 class EsiCancelled(EsiError):

@@ -1,4 +1,5 @@
-"""A baseline file the dashboard cannot use: what it and the commands say."""
+"""A baseline file the dashboard cannot use: the messages of the dashboard
+and of the commands."""
 
 from __future__ import annotations
 

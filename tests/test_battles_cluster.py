@@ -249,9 +249,9 @@ def test_busiest_system_comes_first() -> None:
     """Systems were listed by id, so a list that names a battle by its first
     system named a side system with few kills."""
     side_a, side_b = alliance_fleets()
-    here = brawl(side_a, side_b, kills=12, system=JITA)
-    there = brawl(side_a, side_b, kills=24, start=4, system=PERIMETER)
-    [cluster] = cluster_all(here + there)
+    jita_kills = brawl(side_a, side_b, kills=12, system=JITA)
+    perimeter_kills = brawl(side_a, side_b, kills=24, start=4, system=PERIMETER)
+    [cluster] = cluster_all(jita_kills + perimeter_kills)
     assert cluster.solar_system_ids == (PERIMETER, JITA)
 
 

@@ -242,12 +242,12 @@ def test_migration_puts_busiest_system_first(db: Database) -> None:
     kills = brawl(side_a, side_b, kills=20, system=JITA)
     kills += brawl(side_a, side_b, kills=30, start=5, system=PERIMETER)
     import_batch(db, kills)
-    wanted = [PERIMETER, JITA]
-    assert db.fetch_value("SELECT solar_system_ids FROM battles") == wanted
+    expected = [PERIMETER, JITA]
+    assert db.fetch_value("SELECT solar_system_ids FROM battles") == expected
     db.execute(
         "UPDATE battles SET solar_system_ids = %(old)s,"
         " metrics = jsonb_set(metrics, '{solar_system_ids}', to_jsonb(%(old)s))",
-        {"old": sorted(wanted)},
+        {"old": sorted(expected)},
     )
     migration = resources.files("evedmv_tui.store.migrations").joinpath(
         "0214_battle_systems_by_kills.sql"
@@ -255,7 +255,7 @@ def test_migration_puts_busiest_system_first(db: Database) -> None:
     db.execute(migration.read_text())
     assert db.fetch_one(
         "SELECT solar_system_ids, metrics -> 'solar_system_ids' FROM battles"
-    ) == (wanted, wanted)
+    ) == (expected, expected)
 
 
 def stored_rows(db: Database) -> dict[str, list[str]]:

@@ -65,7 +65,7 @@ def test_demo_names_earlier_change_when_sde_changed_nothing(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The log said the static data changed when only an earlier change had
+    """The log reported that the static data changed when only an earlier change had
     left the battles out of date."""
     sde = shared_file("sde-jsonl.zip")
     status, _out, err = run_demo(capsys, db_url, tmp_path, "--sde", str(sde))

@@ -12,7 +12,7 @@ from tests.test_intel_screens import settle, text_of
 async def test_number_past_id_range_gets_range(
     db: Database, settings: Settings
 ) -> None:
-    """'character 99999999999999999999999' in the palette said "Give the
+    """'character 99999999999999999999999' in the palette showed "Give the
     numeric id", although a numeric id was given; the command names the
     id range."""
     app = EvedmvApp(settings)

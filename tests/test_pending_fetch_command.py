@@ -268,9 +268,9 @@ def test_import_exits_1_when_esi_stops(
     command_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An import whose fetch ESI stopped answering exited 0, although
-    'import --pending' exits 1 in the same case, so a cron job could not
-    tell that the bodies stayed pending."""
+    """An import exited 0 when ESI stopped responding during its fetch,
+    although 'import --pending' exits 1 in the same case, so a cron job
+    could not tell that the bodies stayed pending."""
     listing = write_listing(tmp_path, packages[:3])
     fake.queue(
         "GET",

@@ -493,7 +493,7 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
 def print_page(page: EntityPage, out: TextIO) -> None:
     """Write a page as plain text: summary, heatmap, top lists, recent kills.
 
-    For an entity that no stored killmail mentions, a line that says so
+    For an entity that no stored killmail mentions, one line stating that
     replaces the figures, which would all be zero.
     """
     _write_header(page, out)

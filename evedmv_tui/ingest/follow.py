@@ -72,8 +72,10 @@ REQUEST_INTERVAL_SECONDS = 0.1
 a second while catching up or searching past missing numbers. This is the
 follower's own ceiling, not a limit that zKillboard publishes."""
 PENDING_ROUND = 50
-"""Most pending bodies one fetch round requests, so that a backlog of
-pending killmails does not hold up the feed; the rest follow in later rounds."""
+"""Maximum number of pending bodies that one fetch round requests.
+
+A backlog of pending killmails then does not hold up the feed, because the
+rest follow in later rounds."""
 SEQUENCE_MAX = 2**63 - 1
 """Largest sequence number that ``feed_cursors.sequence`` (bigint) stores;
 ``sequence.json`` values above it are invalid."""

@@ -542,11 +542,11 @@ def _fetch_all(
 
     futures = {pool.submit(fetch, p): p for p in pairs}
     last_failure: EsiUnavailable | None = None
-    taken: set[concurrent.futures.Future[bytes]] = set()
+    collected: set[concurrent.futures.Future[bytes]] = set()
 
-    def take(future: concurrent.futures.Future[bytes]) -> None:
+    def collect(future: concurrent.futures.Future[bytes]) -> None:
         nonlocal last_failure
-        taken.add(future)
+        collected.add(future)
         pair = futures[future]
         if future.cancelled():
             outcomes.cut_short += 1
@@ -599,7 +599,7 @@ def _fetch_all(
 
     try:
         for future in concurrent.futures.as_completed(futures):
-            take(future)
+            collect(future)
     except KeyboardInterrupt:
         # Ctrl-C: no pair starts after it, and the requests running give up
         # before their next try or at once when they wait for one. What
@@ -608,8 +608,8 @@ def _fetch_all(
         for waiting in futures:
             waiting.cancel()
         outcomes.interrupted = True
-        for future in concurrent.futures.as_completed(futures.keys() - taken):
-            take(future)
+        for future in concurrent.futures.as_completed(futures.keys() - collected):
+            collect(future)
     if streak:
         if outcomes.answered and not outcomes.interrupted:
             outcomes.failed.extend(streak)

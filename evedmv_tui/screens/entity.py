@@ -598,9 +598,11 @@ class EntityScreen(DashboardScreen):
         options.focus()
 
     def _names_hint(self, candidates: EntityMatches) -> str:
-        """Return the id range for a number outside it, or where names come
-        from when a name was not found offline or no name of this kind is
-        stored; otherwise an empty string."""
+        """Return the hint for a lookup that found nothing, or an empty string.
+
+        A number outside the id range gets the range. A name not found
+        offline, or with no name of this kind stored, gets where names come from.
+        """
         offline = self.evedmv_app.settings.offline
         out_of_range = id_range_hint(str(self.entity_query))
         if out_of_range is not None:
