@@ -60,6 +60,7 @@ def report_named(names: list[str]) -> BattleReport:
         kills=40,
         pilots=50,
         isk_destroyed=4e9,
+        side_count=len(names),
         kind="brawl",
         confidence=0.9,
         unclear=False,

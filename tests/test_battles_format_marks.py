@@ -54,6 +54,7 @@ def battle(
         kills=540,
         pilots=1_345,
         isk_destroyed=87.17e9,
+        side_count=3,
         kind="fight",
         confidence=0.99,
         unclear=False,

@@ -111,6 +111,7 @@ def test_victim_side_text_mark() -> None:
         kills=len(kills),
         pilots=metrics["pilots"],
         isk_destroyed=metrics["isk_destroyed"],
+        side_count=sides.side_count,
         kind=metrics["kind"],
         confidence=metrics["confidence"],
         unclear=False,

@@ -239,6 +239,7 @@ def report_document(report: BattleReport) -> dict[str, Any]:
     for side in report.sides:
         entry = dict(side)
         entry["label"] = report.side_label(side["side"])
+        entry["label_id"] = report.side_label_id(side["side"])
         for key in SIDE_ISK_KEYS:
             if key in entry:
                 entry[key] = round_isk(entry[key])
@@ -262,6 +263,8 @@ def report_document(report: BattleReport) -> dict[str, Any]:
         "kills": report.kills,
         "pilots": report.pilots,
         "isk_destroyed": round_isk(report.isk_destroyed),
+        "kills_without_value": report.kills_without_value,
+        "side_count": report.side_count,
         "confidence": report.confidence,
         "unclear": report.unclear,
         "ongoing": report.ongoing,

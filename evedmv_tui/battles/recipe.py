@@ -615,6 +615,7 @@ def report_from_recipe(
         kills=len(kills),
         pilots=metrics["pilots"],
         isk_destroyed=metrics["isk_destroyed"],
+        side_count=sides.side_count,
         kind=metrics["kind"],
         confidence=_real(sides.confidence),
         unclear=bool(metrics["unclear"]),

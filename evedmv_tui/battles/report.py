@@ -165,6 +165,8 @@ class SideRow:
     third_party: bool
     label_id: int | None
     """The side's most involved unit, which names the side."""
+    units: int
+    """The side's top-level units, ``label_id``'s among them."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -236,6 +238,8 @@ class BattleReport:
     kills: int
     pilots: int
     isk_destroyed: float
+    side_count: int
+    """Sides in contact with another, as the battle list counts them."""
     kind: str
     confidence: float
     unclear: bool
@@ -287,19 +291,26 @@ class BattleReport:
     def sides(self) -> list[Mapping[str, Any]]:
         return list(self.metrics.get("sides", []))
 
+    def side_label_id(self, side_no: int) -> int | None:
+        """Return the id of the side's most involved unit, which names it."""
+        units = self._side_units(side_no)
+        if not units:
+            return None
+        return max(units, key=lambda e: (e.weight_for, -e.entity_id)).entity_id
+
     def side_label(self, side_no: int) -> str:
         """Name a side after its most involved alliance, corporation or pilot."""
-        units = [
+        top = self.side_label_id(side_no)
+        if top is None:
+            return f"side {side_no}"
+        return side_label_text(self.name(top), len(self._side_units(side_no)))
+
+    def _side_units(self, side_no: int) -> list[EntityRow]:
+        return [
             e
             for e in self.entities
             if e.side_no == side_no and (e.parent_id is None or e.overridden)
         ]
-        if not units:
-            return f"side {side_no}"
-        top = max(units, key=lambda e: (e.weight_for, -e.entity_id))
-        others = len(units) - 1
-        label = self.name(top.entity_id)
-        return f"{label} +{others}" if others else label
 
     @property
     def system_label(self) -> str:
@@ -384,6 +395,11 @@ def find_battles(
     return BattleList(battles, rows[0].matches, outdated=rows[0].outdated)
 
 
+def side_label_text(label: str, units: int) -> str:
+    """Name a side of ``units`` top-level units after its top one, ``label``."""
+    return f"{label} +{units - 1}" if units > 1 else label
+
+
 def list_sides(db: Database, battle_ids: Sequence[int]) -> dict[int, list[SideRow]]:
     """Return the sides of each battle, in side order."""
     with operation("battles.list"):
@@ -444,6 +460,7 @@ def load_report(
         kills=battle.kills,
         pilots=battle.pilots,
         isk_destroyed=battle.isk_destroyed,
+        side_count=battle.side_count,
         kind=battle.kind,
         confidence=battle.confidence,
         unclear=bool(metrics.get("unclear")),

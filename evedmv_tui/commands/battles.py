@@ -29,9 +29,11 @@ from evedmv_tui.battles.recipe import (
 from evedmv_tui.battles.report import (
     OUTDATED_HINT,
     BattleFilter,
+    SideRow,
     find_battles,
     list_sides,
     load_report,
+    side_label_text,
 )
 from evedmv_tui.battles.report import resolve_names as resolve_names
 from evedmv_tui.commands.arguments import (
@@ -375,11 +377,12 @@ def _criteria(args: argparse.Namespace) -> BattleFilter:
     )
 
 
-def _label(label_id: int | None, names: Mapping[int, str]) -> str | None:
-    """Return the name of a side's label entity, ``#id`` if unknown, or None."""
-    if label_id is None:
+def _label(side: SideRow, names: Mapping[int, str]) -> str | None:
+    """Return a side's name as reports write it, or None without units."""
+    if side.label_id is None:
         return None
-    return names.get(label_id) or unnamed(label_id)
+    label = names.get(side.label_id) or unnamed(side.label_id)
+    return side_label_text(label, side.units)
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -410,6 +413,9 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         document = []
         for battle in battles:
             entry = dataclasses.asdict(battle)
+            # The keys that name the same things as in 'battles show
+            # --format json' have the same names there.
+            entry["regions"] = entry.pop("region_names")
             entry["systems"] = [
                 {"solar_system_id": i, "name": n}
                 for i, n in zip(
@@ -418,21 +424,25 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
             ]
             entry["start"] = battle.start_time.isoformat()
             entry["end"] = battle.end_time.isoformat()
+            entry["duration_seconds"] = battle.duration.total_seconds()
             for key in ("start_time", "end_time", "solar_system_ids", "system_names"):
                 del entry[key]
             entry["updated_at"] = battle.updated_at.isoformat()
             entry["isk_destroyed"] = round_isk(battle.isk_destroyed)
             entry["sides"] = [
                 {
-                    **dataclasses.asdict(side),
+                    "side": side.side_no,
+                    "label": _label(side, names),
+                    "label_id": side.label_id,
+                    "pilots": side.pilots,
+                    "ships_lost": side.ships_lost,
                     "isk_lost": round_isk(side.isk_lost),
                     "isk_destroyed": round_isk(side.isk_destroyed),
-                    "label": _label(side.label_id, names),
+                    "efficiency": side.efficiency,
+                    "third_party": side.third_party,
                 }
                 for side in sides.get(battle.battle_id, [])
             ]
-            for side in entry["sides"]:
-                del side["battle_id"]
             document.append(entry)
         json.dump(document, sys.stdout, indent=2)
         print()
