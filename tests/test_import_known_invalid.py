@@ -30,6 +30,7 @@ def test_reimport_counts_known_invalid(
     tmp_path: Path,
     command_env: None,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A reference whose hash ESI rejected (HTTP 422) was counted as a
     duplicate when imported again, and shown nowhere after the first
@@ -46,10 +47,19 @@ def test_reimport_counts_known_invalid(
     cli.main(["import", "--json", str(listing)])
     summary = json.loads(capsys.readouterr().out)
     overview = load_overview(db)
+    assert cli.main(["rejects", "list", "--invalid", "--json"]) == 0
+    [listed] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     assert status == 0
     assert "0 duplicates, 0 pending, 1 known invalid, 0 rejected" in out
     assert "1 killmail known invalid: ESI rejected the id and hash" in out
+    assert "'evedmv rejects list --invalid' lists it\n" in out
+    assert "'evedmv rejects list --invalid' lists them all." in caplog.text
+    assert listed["killmail_id"] == package["killID"]
+    assert listed["killmail_hash"] == package["zkb"]["hash"]
+    assert listed["source"] == "zkb-only"
+    assert listed["attempts"] == 1
+    assert "(HTTP 422: " in listed["last_error"]
     assert summary["invalid"] == 1
     assert summary["duplicates"] == 0
     assert summary["files"][0]["invalid"] == 1

@@ -1003,6 +1003,35 @@ def test_ingest_rejects_leave_out_dismissed(
     assert ingest.counts.rejects_last_hour == 1
 
 
+def test_ingest_counts_known_invalid(
+    db: Database,
+    db_url: str,
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The Ingest tab counted pending bodies but not the references whose
+    id and hash ESI rejected, which are missing killmails too."""
+    from evedmv_tui.cli import main
+
+    db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source)"
+        " VALUES (1, repeat('a', 40), 'invalid', 'test'),"
+        " (2, repeat('b', 40), 'invalid', 'test'),"
+        " (3, repeat('c', 40), 'pending', 'test'),"
+        " (4, repeat('d', 40), 'stored', 'test')"
+    )
+    assert main(["--dsn", db_url, "rejects", "list", "--invalid", "--json"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+
+    snapshot = monitor.poll()
+
+    assert snapshot.ingest is not None
+    assert snapshot.ingest.counts.invalid == len(listed) == 2
+    assert snapshot.ingest.counts.pending == 1
+    lines = perf_rows.ingest_text(snapshot).plain.splitlines()
+    assert "pending bodies 1, known invalid 2" in lines
+
+
 def test_ingest_health_and_esi_budget(
     db: Database, db_url: str, monitor: Monitor
 ) -> None:

@@ -160,6 +160,36 @@ def test_ingest_rejects_say_unresolved() -> None:
     assert cell_len(line) <= 78
 
 
+def test_ingest_text_counts_known_invalid() -> None:
+    """Known-invalid references stand next to pending bodies, and the rejects
+    move to a line of their own, so neither line runs past 80 columns."""
+    counts = IngestCounts(12, 4.0, 9.0, 11_982, 1_234, 1_234, invalid=5_678)
+    snapshot = recorded_snapshot()
+    health = IngestHealth(counts, [], None, None, read_at=snapshot.at)
+    snapshot = dataclasses.replace(snapshot, ingest=health)
+
+    lines = perf_rows.ingest_text(snapshot).plain.splitlines()
+
+    bodies = lines.index("pending bodies 11,982, known invalid 5,678")
+    assert lines[bodies + 1] == "unresolved rejects 1,234 (1,234 in the last hour)"
+
+
+def test_summary_counts_known_invalid() -> None:
+    counts = IngestCounts(12, 4.0, 9.0, 11_982, 1_234, 0, invalid=5_678)
+    health = IngestHealth(counts, [], None, None)
+    snapshot = dataclasses.replace(recorded_snapshot(), ingest=health)
+
+    [line] = [
+        line for line in report.summary_lines(snapshot) if line.startswith("ingest:")
+    ]
+    data = report.snapshot_dict(snapshot)
+
+    assert line.endswith(
+        "11,982 pending, 5,678 known invalid, 1,234 unresolved rejects"
+    )
+    assert data["ingest"]["invalid"] == 5_678
+
+
 def test_database_backends_add_up() -> None:
     """The backend line's parts are this database's backends, the monitor's
     included, so they add up to its total."""

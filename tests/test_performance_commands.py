@@ -84,6 +84,31 @@ def test_performance_json_is_one_object(
     assert "monitor_cost" in data
 
 
+def test_performance_counts_known_invalid(
+    db_url: str, capsys: pytest.CaptureFixture[str], isolated_config: None
+) -> None:
+    """'evedmv performance' left out the references whose id and hash ESI
+    rejected; its JSON has the count even when it is 0."""
+    command = ["--dsn", db_url, "performance", "--interval", "0.3"]
+    main([*command, "--json"])
+    before = json.loads(capsys.readouterr().out)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source)"
+            " VALUES (1, repeat('a', 40), 'invalid', 'test')"
+        )
+
+    main([*command, "--json"])
+    after = json.loads(capsys.readouterr().out)
+    main(command)
+    text = capsys.readouterr().out
+
+    assert before["ingest"]["invalid"] == 0
+    assert after["ingest"]["invalid"] == 1
+    [line] = [line for line in text.splitlines() if line.startswith("ingest:")]
+    assert ", 0 pending, 1 known invalid, 0 unresolved rejects" in line
+
+
 def test_query_performance_warning_exits_1(
     db_url: str,
     capsys: pytest.CaptureFixture[str],

@@ -40,6 +40,7 @@ from evedmv_tui.ingest.importer import (
 )
 from evedmv_tui.ingest.pending import (
     FETCH_PENDING_COMMAND,
+    LIST_INVALID_COMMAND,
     OfflineSetting,
     count_pending,
     describe_pending_hint,
@@ -48,10 +49,12 @@ from evedmv_tui.ingest.pending import (
 from evedmv_tui.ingest.rejects import (
     Dismissal,
     RejectRow,
+    count_invalid,
     count_rejects,
     dismiss_import_rejects,
     dismiss_rejects,
     import_exists,
+    list_invalid,
     list_rejects,
 )
 from evedmv_tui.store.connect import open_database
@@ -131,14 +134,16 @@ def register(subparsers: Any) -> None:
         help="show rejected import records, or dismiss them",
         description="Show the records that 'evedmv import' and 'evedmv prices"
         " import' did not store, with the file, the position in it, the field"
-        " and the reason.",
+        " and the reason, or the killmail references whose id and hash ESI"
+        " rejected.",
         **examples("evedmv rejects list --import 7"),
     )
     actions = rejects.add_subparsers(title="rejects commands", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser(
         "list",
-        help="list rejected records, newest first",
+        help="list rejected records, or with --invalid the references ESI"
+        " rejected, newest first",
         description="List rejected records, newest first. Each line gives the"
         " reject's id, the ids of the imports that rejected it (the number an"
         " import summary gives after --import), the file and position, the"
@@ -151,11 +156,17 @@ def register(subparsers: Any) -> None:
         " rejects dismiss'. A reject without a killmail id (a damaged or"
         " misnamed file, a record with no readable id) is also resolved once a"
         " later import read the same file to its end without rejecting it"
-        " again. Resolved rejects are left out unless --all is given.",
+        " again. Resolved rejects are left out unless --all is given. With"
+        " --invalid, it lists instead the killmail references (an id and a"
+        " hash, such as an entry of a zKillboard API list) that ESI rejected"
+        " with HTTP 422, each with its hash, source, fetch attempts, ESI's"
+        " error message and when it was marked invalid. Without --invalid,"
+        " the last line counts these references when there are any.",
         **examples(
             "evedmv rejects list",
             "evedmv rejects list --import 7 --raw",
             "evedmv rejects list --all",
+            "evedmv rejects list --invalid",
         ),
     )
     listing.add_argument(
@@ -176,6 +187,12 @@ def register(subparsers: Any) -> None:
         dest="include_resolved",
         action="store_true",
         help="also list the resolved rejects, marked as resolved or dismissed",
+    )
+    listing.add_argument(
+        "--invalid",
+        action="store_true",
+        help="list the killmail references whose id and hash ESI rejected"
+        " (HTTP 422) instead of rejects; not with --import, --raw or --all",
     )
     listing.add_argument("--json", action="store_true", help="print JSON Lines")
     listing.set_defaults(handler=run_list_rejects)
@@ -410,11 +427,7 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
         f" {_rejects_text(summary.rejected, unreadable)}\n"
     )
     if summary.invalid:
-        stream.write(
-            f"{count_noun(summary.invalid, 'killmail')} known invalid: ESI"
-            " rejected the id and hash before, so no body is fetched again."
-            " A reference with the right hash is fetched as new\n"
-        )
+        stream.write(f"{describe_known_invalid(summary.invalid)}\n")
     if summary.fetched is not None:
         stream.write(f"fetched pending bodies from ESI: {summary.fetched}\n")
     if summary.rejected:
@@ -431,6 +444,16 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             " above). The killmails are stored; to update battles and entity"
             f" totals, {advice}\n"
         )
+
+
+def describe_known_invalid(invalid: int) -> str:
+    """Return what known-invalid references are and the command that lists them."""
+    pronoun = "it" if invalid == 1 else "them"
+    return (
+        f"{count_noun(invalid, 'killmail')} known invalid: ESI rejected the id"
+        " and hash before, so no body is fetched again. A reference with the"
+        f" right hash is fetched as new; '{LIST_INVALID_COMMAND}' lists {pronoun}"
+    )
 
 
 def _invalid_text(invalid: int) -> str:
@@ -764,12 +787,15 @@ def run_fetch_pending(
 
 
 def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
+    if args.invalid:
+        return run_list_invalid(args, settings)
     resolved = None if args.include_resolved else False
     with open_database(settings) as db:
         rows = list_rejects(
             db, limit=args.limit, import_id=args.import_id, resolved=resolved
         )
         counts = count_rejects(db, import_id=args.import_id)
+        invalid = 0 if args.json else count_invalid(db)
         unknown_import = (
             not rows
             and args.import_id is not None
@@ -826,6 +852,53 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
             " was stored or the file read to its end after the record was"
             " rejected, or the reject was dismissed; use --all)"
         )
+    if invalid:
+        print(f"({describe_known_invalid(invalid)})")
+    return 0
+
+
+def run_list_invalid(args: argparse.Namespace, settings: Settings) -> int:
+    """List the killmail references ESI rejected, newest marked first."""
+    conflicting = [
+        option
+        for option, value in (
+            ("--import", args.import_id is not None),
+            ("--raw", args.raw),
+            ("--all", args.include_resolved),
+        )
+        if value
+    ]
+    if conflicting:
+        raise ConfigError(
+            "invalid arguments",
+            "--invalid lists killmail references, which have no import, raw"
+            " text or resolved state, so it cannot be combined with"
+            f" {join_words(conflicting)}",
+            f"leave out {join_words(conflicting)}, or leave out --invalid to list"
+            " the rejects",
+        )
+    with open_database(settings) as db:
+        rows = list_invalid(db, limit=args.limit)
+        total = count_invalid(db)
+    if args.json:
+        for row in rows:
+            print(json.dumps(dataclasses.asdict(row), default=json_value))
+        return 0
+    if not rows:
+        print("no killmail references known invalid")
+    for row in rows:
+        marked = row.marked_at.astimezone(datetime.UTC)
+        print(
+            printable(
+                f"killmail {row.killmail_id} hash {row.killmail_hash}:"
+                f" marked invalid {marked:%Y-%m-%d %H:%M} UTC, source"
+                f" {row.source}, {count_noun(row.attempts, 'fetch attempt')}"
+            )
+        )
+        if row.last_error:
+            print(f"    {printable(row.last_error)}")
+    if total > len(rows):
+        print(f"({len(rows)} of {total:,} shown; use --limit)")
     return 0
 
 

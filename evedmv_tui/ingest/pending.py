@@ -67,6 +67,8 @@ SOURCE = "esi"
 
 FETCH_PENDING_COMMAND = "evedmv import --pending"
 """The command that fetches the pending bodies without reading a file."""
+LIST_INVALID_COMMAND = "evedmv rejects list --invalid"
+"""The command that lists the pairs ESI rejected as invalid."""
 OFFLINE_SETTINGS = (
     "the global --offline, EVEDMV_OFFLINE=1, or offline = true in config.toml"
 )
@@ -465,10 +467,12 @@ def _warn_invalid(killmail_ids: list[int]) -> None:
     log.warning(
         "ESI rejected the hash of %d %s as invalid (%s): they are not stored"
         " and not requested again. Check the ids and hashes in the files they"
-        " came from; an import with the right hash requests them again.",
+        " came from; an import with the right hash requests them again."
+        " '%s' lists them all.",
         len(killmail_ids),
         noun,
         listed,
+        LIST_INVALID_COMMAND,
     )
 
 

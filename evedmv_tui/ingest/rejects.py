@@ -6,6 +6,10 @@ fetched from ESI), or once it is dismissed with ``evedmv rejects dismiss``.
 A reject without a killmail id (a whole file) is also resolved once a later
 import read the same file to its end (see the view ``reject_states``). Lists
 and counts leave resolved rejects out unless asked.
+
+Killmail references whose id and hash ESI rejected with HTTP 422 are not
+rejects. Their rows in ``killmail_index`` have the state ``invalid``, and
+:func:`list_invalid` reads them back.
 """
 
 from __future__ import annotations
@@ -101,6 +105,34 @@ def count_rejects(db: Database, *, import_id: int | None = None) -> RejectCounts
         row=RejectCounts,
     )
     return counts if counts is not None else RejectCounts(0, 0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InvalidRow:
+    """A killmail reference whose id and hash ESI rejected with HTTP 422."""
+
+    killmail_id: int
+    killmail_hash: str
+    source: str
+    """The shape of the document that brought the reference, such as ``zkb-only``."""
+    attempts: int
+    """Fetches of the pair from ESI, the rejected one included."""
+    last_error: str | None
+    """ESI's message for the rejected fetch."""
+    marked_at: dt.datetime
+    """When the fetcher marked the pair invalid."""
+
+
+def list_invalid(db: Database, *, limit: int = 50) -> list[InvalidRow]:
+    """Return the killmail references ESI rejected, the newest marked first."""
+    return db.fetch_all(
+        load_sql("evedmv_tui.ingest", "list_invalid"), {"limit": limit}, row=InvalidRow
+    )
+
+
+def count_invalid(db: Database) -> int:
+    """Return how many killmail references ESI rejected as invalid."""
+    return int(db.fetch_value(load_sql("evedmv_tui.ingest", "count_invalid")) or 0)
 
 
 def import_exists(db: Database, import_id: int) -> bool:

@@ -1,5 +1,5 @@
-"""Ingest health: feed cursors and lag, throughput, pending bodies, rejects,
-the ESI error budget, and connection counts."""
+"""Ingest health: feed cursors and lag, throughput, pending bodies, known-invalid
+references, rejects, the ESI error budget, and connection counts."""
 
 from __future__ import annotations
 
@@ -81,6 +81,9 @@ class IngestCounts:
     """Unresolved rejects, the ones that 'evedmv rejects list' lists by default."""
     rejects_last_hour: int
     """The unresolved rejects that were rejected in the last hour."""
+    invalid: int = 0
+    """Killmail references whose id and hash ESI rejected, the ones that
+    'evedmv rejects list --invalid' lists."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

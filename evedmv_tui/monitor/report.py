@@ -177,6 +177,7 @@ def snapshot_dict(
             "kills_per_minute": _number(ingest.kills_per_minute, 2),
             "median_lag_seconds": _number(ingest.counts.median_lag_seconds),
             "pending": ingest.counts.pending,
+            "invalid": ingest.counts.invalid,
             "rejects": ingest.counts.rejects,
             "rejects_last_hour": ingest.counts.rejects_last_hour,
             "cursors": [dataclasses.asdict(c) for c in ingest.cursors],
@@ -337,11 +338,13 @@ def summary_lines(snapshot: Snapshot, *, top: int = 5) -> list[str]:
     lines.extend(memory_lines(snapshot, brief=True))
     if snapshot.ingest is not None:
         ingest = snapshot.ingest
-        lag = ingest.counts.median_lag_seconds
+        counts = ingest.counts
+        lag = counts.median_lag_seconds
+        invalid = f"{counts.invalid:,} known invalid, " if counts.invalid else ""
         lines.append(
             f"ingest: {ingest.kills_per_minute:.1f} kills/min, lag"
-            f" {'—' if lag is None else f'{lag:.0f} s'}, {ingest.counts.pending:,}"
-            f" pending, {ingest.counts.rejects:,} unresolved rejects"
+            f" {'—' if lag is None else f'{lag:.0f} s'}, {counts.pending:,}"
+            f" pending, {invalid}{counts.rejects:,} unresolved rejects"
         )
     cost = snapshot.cost
     lines.append(

@@ -672,11 +672,17 @@ def ingest_text(snapshot: Snapshot, last: IngestHealth | None = None) -> Text:
         f" {ingest.window_seconds // 60} min, median lag"
         f" {'—' if lag is None else format_duration(lag)} (kill time to stored)\n"
     )
+    bodies = f"pending bodies {counts.pending:,}"
+    if counts.invalid:
+        # The rejects get a line of their own, so each line fits 80 columns.
+        bodies += f", known invalid {counts.invalid:,}\n"
+    else:
+        bodies += ", "
     text.append(
         # The count matches 'evedmv rejects list' without --all, which
         # leaves out the resolved and dismissed rejects.
-        f"pending bodies {counts.pending:,}, unresolved rejects"
-        f" {counts.rejects:,} ({counts.rejects_last_hour:,} in the last hour)\n"
+        f"{bodies}unresolved rejects {counts.rejects:,}"
+        f" ({counts.rejects_last_hour:,} in the last hour)\n"
     )
     for cursor in ingest.cursors:
         text.append(
