@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -87,9 +88,15 @@ def test_denied_hook_summary_names_owner(
 
     with login_role(db_url, "importer", *grants) as url:
         status = main(["--dsn", url, "import", "--offline", str(path)])
+        out, err = capsys.readouterr()
+        # New killmails, so the hooks run and fail again, now with --json.
+        again = tmp_path / "more.jsonl"
+        more = generate_killmails(20, 4, kills_per_day=2000.0)
+        again.write_bytes(b"".join(document + b"\n" for document in more))
+        command = ["--dsn", url, "import", "--offline", "--json", str(again)]
+        json_status = main(command)
         role = str(psycopg.conninfo.conninfo_to_dict(url)["user"])
 
-    out, err = capsys.readouterr()
     assert status == 1, err
     assert "Traceback" not in err
     advice = "run 'evedmv repair' as role evedmv, which owns table intel_entity_days"
@@ -99,3 +106,10 @@ def test_denied_hook_summary_names_owner(
     assert advice in last
     assert f"'evedmv repair' works as role {role} too" in last
     assert "stored; run 'evedmv repair'" not in last
+    # The JSON summary carries the same advice, which a script cannot
+    # otherwise find apart from the log lines on standard error.
+    json_out = capsys.readouterr().out
+    assert json_status == 1
+    summary = json.loads(json_out)
+    assert summary["not_updated"] == {"entity totals": 20}
+    assert advice in summary["update_advice"]

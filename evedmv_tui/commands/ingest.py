@@ -437,12 +437,10 @@ def print_summary(summary: ImportSummary, stream: TextIO) -> None:
             f"{derived} for {count_noun(count, 'killmail')}"
             for derived, count in summary.not_updated.items()
         )
-        # A role that lacked a privilege for a hook lacks it for the repair.
-        advice = " and ".join(summary.repair_advice) or "run 'evedmv repair'"
         stream.write(
             f"not updated after their batches: {missing} (see the errors"
             " above). The killmails are stored; to update battles and entity"
-            f" totals, {advice}\n"
+            f" totals, {summary.update_advice}\n"
         )
 
 

@@ -154,6 +154,15 @@ class ImportSummary:
     are not fetched again and store nothing."""
 
     @property
+    def update_advice(self) -> str | None:
+        """What brings battles and entity totals up to date, or None when no
+        batch hook failed."""
+        if not self.not_updated:
+            return None
+        # A role that lacked a privilege for a hook lacks it for the repair.
+        return " and ".join(self.repair_advice) or "run 'evedmv repair'"
+
+    @property
     def unreadable_files(self) -> int:
         """Files that could not be read to the end, each with one reject."""
         return sum(1 for f in self.files if f.unreadable)
@@ -173,6 +182,7 @@ class ImportSummary:
             "seconds": round(self.seconds, 3),
             "files": [dataclasses.asdict(f) for f in self.files],
             "not_updated": dict(self.not_updated),
+            "update_advice": self.update_advice,
         }
         if self.fetched is not None:
             fetched = self.fetched
