@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import re
 import threading
 import time
@@ -45,6 +46,13 @@ EXPLAINABLE = frozenset(
 )
 READ_ONLY = frozenset({"select", "values", "table"})
 EXPLAIN_TIMEOUT_MS = 30_000
+CANCEL_TIMEOUT_SECONDS = 5.0
+"""How long :meth:`ExplainStopper.stop` waits for one cancel request."""
+CANCEL_ATTEMPTS = 3
+"""Cancel requests sent before the statement timeout is left to end it."""
+
+log = logging.getLogger(__name__)
+
 _PREPARED_NAME = "evedmv_monitor_explain"
 _PARAMETER = re.compile(r"\$(\d+)")
 _LEADING_WORD = re.compile(r"[\s(]*([a-z_][a-z0-9_]*)")
@@ -108,11 +116,26 @@ class ExplainStopper:
         """
         with self._lock:
             self.requested = True
-            if self._conn is not None and not self._conn.closed:
-                # A cancel that fails (server gone) leaves the statement
-                # timeout to end the EXPLAIN.
-                with contextlib.suppress(psycopg.Error):
-                    self._conn.cancel_safe(timeout=5.0)
+            for _ in range(CANCEL_ATTEMPTS):
+                if self._conn is None or self._conn.closed:
+                    return
+                try:
+                    self._conn.cancel_safe(timeout=CANCEL_TIMEOUT_SECONDS)
+                    return
+                except psycopg.errors.CancellationTimeout:
+                    # The server forks a process for each cancel request,
+                    # which can take seconds on a loaded machine.
+                    log.info("cancel of an EXPLAIN timed out; sending it again")
+                except psycopg.Error:
+                    # The server is gone; the EXPLAIN fails with it.
+                    log.info("cancel of an EXPLAIN failed", exc_info=True)
+                    return
+            # The statement timeout still ends the EXPLAIN.
+            log.warning(
+                "cancel of an EXPLAIN timed out %d times; it ends at its"
+                " statement timeout",
+                CANCEL_ATTEMPTS,
+            )
 
     def stopped(self, exc: psycopg.Error) -> bool:
         """Tell whether ``exc`` is the cancel that :meth:`stop` sent."""
