@@ -87,6 +87,25 @@ def test_name_with_control_character_rejected(
     assert "contains a control character ('\\t')" in problems[0].message
 
 
+def test_rename_to_empty_name_rejected(
+    cli: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'watch edit NAME --rename ""' reported the profile updated and kept
+    the old name, where 'watch add ""' rejects the empty name."""
+    assert main(["watch", "add", "", "--min-attackers", "2"]) == 2
+    add_error = capsys.readouterr().err
+    assert "invalid watch profile: the profile has no name" in add_error
+    assert main(["watch", "add", "plain", "--min-attackers", "2"]) == 0
+    capsys.readouterr()
+
+    for empty in ("", "   "):
+        assert main(["watch", "edit", "plain", "--rename", empty]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == add_error
+        assert captured.out == ""
+    assert [p.name for p in watch.list_profiles(cli)] == ["plain"]
+
+
 def test_ship_type_without_static_data_kept(
     cli: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:

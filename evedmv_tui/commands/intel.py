@@ -638,7 +638,8 @@ def watch_edit(args: argparse.Namespace, settings: Settings) -> int:
             cleared[field] = () if field.endswith(("_ids", "classes")) else None
         spec = dataclasses.replace(
             current,
-            name=args.rename or current.name,
+            # An empty --rename is a name to validate, not a missing option.
+            name=current.name if args.rename is None else args.rename,
             **cleared,
             **_spec_changes(args),
         )
