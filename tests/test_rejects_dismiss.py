@@ -148,10 +148,18 @@ def test_dismiss_unknown_import_fails(
 def test_dismiss_needs_ids_or_import(
     db: Database, base: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """With neither ids nor --import given, the error ended in "not both"."""
     code = main([*base, "rejects", "dismiss"])
+    neither = capsys.readouterr().err
+    both_code = main([*base, "rejects", "dismiss", "1", "--import", "1"])
+    both = capsys.readouterr().err
 
     assert code == 2
-    assert "needs reject ids or --import" in capsys.readouterr().err
+    assert "needs reject ids or --import N, and neither was given" in neither
+    assert "not both" not in neither
+    assert "hint: give the ids that 'evedmv rejects list' prints" in neither
+    assert both_code == 2
+    assert "takes reject ids or --import N, not both" in both
 
 
 def test_rejected_again_after_dismissal(

@@ -931,9 +931,14 @@ def describe_reject(row: RejectRow) -> str:
 
 def run_dismiss_rejects(args: argparse.Namespace, settings: Settings) -> int:
     if bool(args.reject_ids) == (args.import_id is not None):
+        problem = (
+            "takes reject ids or --import N, not both"
+            if args.reject_ids
+            else "needs reject ids or --import N, and neither was given"
+        )
         raise ConfigError(
             "invalid arguments",
-            "'evedmv rejects dismiss' needs reject ids or --import, not both",
+            f"'evedmv rejects dismiss' {problem}",
             "give the ids that 'evedmv rejects list' prints, or --import N for"
             " every reject of import N",
         )
