@@ -125,19 +125,35 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 """Words a boolean setting reads as false."""
 
 
+def _expect(value: Any, types: tuple[type, ...], expected: str) -> Any:
+    """Return ``value`` if it is an instance of one of ``types``.
+
+    A TOML file can give a number, boolean, array or table for any setting.
+    A bool passes only where ``types`` names it, although Python counts it
+    as an int.
+
+    Raises:
+        ValueError: ``value`` has another type; the message names ``expected``.
+    """
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ValueError(f"expected {expected}")
+    return value
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     field_types = {f.name: f.type for f in dataclasses.fields(Settings)}
     kind = str(field_types[name])
     try:
         if "Path" in kind:
-            return Path(value).expanduser()
+            path = _expect(value, (str, os.PathLike), "a path (a string)")
+            return Path(path).expanduser()
         if "float" in kind:
-            number = float(value)
+            number = float(_expect(value, (str, int, float), "a number"))
             if number <= 0:
                 raise ValueError("must be positive")
             return number
         if kind == "int":
-            return int(value)
+            return int(_expect(value, (str, int), "a whole number"))
         if kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -147,6 +163,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if text in FALSE_WORDS:
                 return False
             raise ValueError("give 1, true, yes or on, or 0, false, no or off")
+        string: str = _expect(value, (str,), "a string")
     except ValueError as exc:
         raise ConfigError(
             "invalid setting",
@@ -154,8 +171,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             "fix the value or remove it to use the default",
         ) from None
     if name.endswith("_url"):
-        return _check_url(name, str(value), source)
-    return str(value)
+        return _check_url(name, string, source)
+    return string
 
 
 def _check_thresholds(values: dict[str, Any], sources: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evedmv_tui.cli import main
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError
 from evedmv_tui.store.target import baseline_file
@@ -72,6 +73,57 @@ def test_negative_threshold_is_rejected(tmp_path: Path) -> None:
             config_file=tmp_path / "none.toml",
             environ={"EVEDMV_SLOW_ERROR_SECONDS": "-1"},
         )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("data_dir = 5", "data_dir=5 from {config}: expected a path (a string)"),
+        ("log_file = 7", "log_file=7 from {config}: expected a path (a string)"),
+        (
+            "state_dir = true",
+            "state_dir=True from {config}: expected a path (a string)",
+        ),
+        ("user_agent = 5", "user_agent=5 from {config}: expected a string"),
+        ("dsn = [1]", "dsn=[1] from {config}: expected a string"),
+        ("esi_url = 443", "esi_url=443 from {config}: expected a string"),
+        ("poll_interval = [2]", "poll_interval=[2] from {config}: expected a number"),
+        (
+            "slow_error_seconds = true",
+            "slow_error_seconds=True from {config}: expected a number",
+        ),
+        ("verbose = 1.5", "verbose=1.5 from {config}: expected a whole number"),
+    ],
+)
+def test_wrong_type_in_file_is_rejected(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    """A path setting of another TOML type raised TypeError with a traceback,
+    and a number for user_agent was taken as its text."""
+    config = tmp_path / "config.toml"
+    config.write_text(line + "\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+
+    assert caught.value.title == "invalid setting"
+    assert caught.value.message == expected.format(config=config)
+    assert caught.value.hint == "fix the value or remove it to use the default"
+
+
+def test_wrong_type_in_file_exits_with_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("data_dir = 5\n")
+
+    status = main(["--config", str(config), "db", "url"])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"invalid setting: data_dir=5 from {config}: expected a path" in error
+    assert "\nhint: fix the value" in error
+    assert "Traceback" not in error
 
 
 def test_data_dir_keeps_state_unless_state_dir_set(tmp_path: Path) -> None:
