@@ -34,6 +34,7 @@ from evedmv_tui.ingest.importer import import_paths, import_records
 from evedmv_tui.ingest.shapes import time_problem
 from evedmv_tui.names import is_resolvable
 from evedmv_tui.sde import import_sde
+from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.db import Database
 from tests.conftest import shared_file
 
@@ -256,6 +257,46 @@ def test_database_universe(db: Database) -> None:
     assert {d["victim"]["ship_type_id"] for d in documents} <= types
     summary = import_records(db, documents, source="test")
     assert summary.rejected == 0
+
+
+def test_database_universe_starts_no_cluster(
+    own_cluster: PrivateCluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--universe database on a missing or stopped private cluster created
+    and started it, and left it running, only to report no static data."""
+    monkeypatch.delenv("EVEDMV_DSN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    output = tmp_path / "kills.jsonl"
+    command = [
+        *("--data-dir", str(own_cluster.data_dir), "generate", "-n", "2"),
+        *("--universe", "database", "-o", str(output)),
+    ]
+    hint = (
+        "hint: run 'evedmv db start', and 'evedmv sde import PATH' unless static"
+        " data is loaded, or use --universe builtin"
+    )
+
+    missing_status = main(command)
+    missing = capsys.readouterr().err
+    assert missing_status == 2
+    assert "evedmv: private cluster not running: --universe database" in missing
+    assert f"{own_cluster.directory}: not initialised" in missing
+    assert hint in missing
+    assert not own_cluster.initialized()
+    assert not output.exists()
+
+    own_cluster.start()
+    own_cluster.stop()
+    stopped_status = main(command)
+    stopped = capsys.readouterr().err
+    assert stopped_status == 2
+    assert f"{own_cluster.directory}: stopped" in stopped
+    assert hint in stopped
+    assert not own_cluster.status().running
+    assert not output.exists()
 
 
 def test_spill_into_neighbour(sample: list[dict[str, Any]]) -> None:

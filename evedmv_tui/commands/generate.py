@@ -13,7 +13,7 @@ from typing import Any
 from evedmv_tui.commands.arguments import whole
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.config import Settings
-from evedmv_tui.errors import ConfigError
+from evedmv_tui.errors import ConfigError, DatabaseUnavailable
 from evedmv_tui.generate import (
     DEFAULT_KILLS_PER_DAY,
     DEFAULT_START,
@@ -79,9 +79,10 @@ def register(subparsers: Any) -> None:
         choices=("auto", "builtin", "database"),
         default="auto",
         help="where hulls, systems and gates come from: 'database' reads loaded"
-        " static data, 'builtin' uses the small hand-written map, 'auto' uses"
-        " the database when a DSN is set or the private cluster runs and it has"
-        " static data (default)",
+        " static data from the DSN's server or the running private cluster"
+        " (it never starts the cluster), 'builtin' uses the small hand-written"
+        " map, 'auto' uses the database when a DSN is set or the private"
+        " cluster runs and it has static data (default)",
     )
     generate.add_argument(
         "--workers",
@@ -183,9 +184,19 @@ def choose_universe(settings: Settings, choice: str) -> Universe:
     """Return the universe for ``--universe choice``."""
     if choice == "builtin":
         return builtin_universe()
-    running = bool(settings.dsn) or PrivateCluster(settings.data_dir).status().running
-    if choice == "auto" and not running:
-        return builtin_universe()
+    state = None if settings.dsn else PrivateCluster(settings.data_dir).status()
+    if state is not None and not state.running:
+        if choice == "auto":
+            return builtin_universe()
+        # Creating or starting the cluster here, only to find no static data
+        # in it, would also send every later 'auto' run to the database.
+        raise DatabaseUnavailable(
+            "private cluster not running",
+            f"--universe database reads static data from PostgreSQL in"
+            f" {state.directory}: {state.message}",
+            "run 'evedmv db start', and 'evedmv sde import PATH' unless static"
+            " data is loaded, or use --universe builtin",
+        )
     try:
         with open_database(settings) as db:
             loaded = load_universe(db)
