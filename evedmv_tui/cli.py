@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -21,12 +20,14 @@ from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import (
     PrintableStream,
+    discard_stdout,
     printable,
     printable_stdout,
     write_json_error,
 )
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
+from evedmv_tui.logfile import LogFileHandler
 
 log = logging.getLogger("evedmv_tui")
 
@@ -164,7 +165,7 @@ def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
     if settings.log_file is not None:
         # A missing folder raises FileNotFoundError, which main() reports with
         # the path: creating it here would hide a mistyped path.
-        handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+        handler = LogFileHandler(settings.log_file)
     elif to_stderr:
         handler = logging.StreamHandler(sys.stderr)
         formatter = logging.Formatter("evedmv: %(levelname)s: %(message)s")
@@ -305,10 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader of standard output went away (as 'evedmv ... | head'
-        # does). Point stdout at /dev/null so the interpreter's final flush
-        # does not raise again, and exit as a process killed by SIGPIPE would.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # does). Exit as a process killed by SIGPIPE would.
+        discard_stdout()
         return 128 + signal.SIGPIPE
     except OSError as exc:
         # A file named on the command line (a log file, an output) cannot be

@@ -343,6 +343,91 @@ def test_killmails_option_and_closed_pipe(tmp_path: Path) -> None:
     assert process.returncode == 128 + signal.SIGPIPE
 
 
+FULL_DEVICE = Path("/dev/full")
+needs_full_device = pytest.mark.skipif(
+    not FULL_DEVICE.is_char_device(),
+    reason="needs /dev/full, the Linux device on which every write fails with ENOSPC",
+)
+
+
+@needs_full_device
+def test_output_file_on_full_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write error on the output file raised OSError with a traceback."""
+    command = ["--data-dir", str(tmp_path), "generate", "-n", "5"]
+
+    status = main([*command, "--universe", "builtin", "-o", str(FULL_DEVICE)])
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error == (
+        "evedmv: write failed: /dev/full: No space left on device\n"
+        "hint: free space on its file system, or give another path with --output\n"
+    )
+    assert FULL_DEVICE.is_char_device()
+
+
+@needs_full_device
+@pytest.mark.parametrize("count", [5, 3000])
+def test_standard_output_on_full_device(tmp_path: Path, count: int) -> None:
+    """A full standard output raised OSError with a traceback, from a write
+    (3,000 killmails) or from the final flush (5)."""
+    env = {**os.environ, "EVEDMV_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "evedmv_tui", "generate", "-n", str(count)]
+
+    with FULL_DEVICE.open("wb") as full:
+        process = subprocess.run(
+            [*command, "--universe", "builtin"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    assert process.returncode == 2
+    assert process.stderr.decode() == (
+        "evedmv: write failed: standard output: No space left on device\n"
+        "hint: free space where standard output goes, or write to a file on"
+        " another file system with --output FILE\n"
+    )
+
+
+def test_partial_output_file_removed(tmp_path: Path) -> None:
+    """A write that failed part way through left the partial file behind.
+
+    A file size limit (RLIMIT_FSIZE) makes the writes past 20,000 bytes fail
+    with EFBIG on a real file, as a full disk fails them with ENOSPC.
+    """
+    output = tmp_path / "kills.jsonl"
+    output.write_text("contents of an earlier run\n", encoding="utf-8")
+    env = {**os.environ, "EVEDMV_DATA_DIR": str(tmp_path / "data")}
+    limited = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))\n"
+        "from evedmv_tui.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    command = [sys.executable, "-c", limited, "generate", "-n", "50"]
+
+    process = subprocess.run(
+        [*command, "--universe", "builtin", "-o", str(output)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+    assert process.returncode == 2
+    assert process.stderr.decode() == (
+        f"evedmv: write failed: {output}: File too large (the partial file was"
+        " removed)\n"
+        "hint: free space on its file system, or give another path with --output\n"
+    )
+    assert not output.exists()
+
+
 def killmail_ids(documents: list[bytes]) -> list[int]:
     return [json.loads(document)["killmail_id"] for document in documents]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from evedmv_tui.config import Settings
+from evedmv_tui.logfile import warnings_held
 
 
 def run_dashboard(settings: Settings) -> int:
@@ -15,7 +18,8 @@ def run_dashboard(settings: Settings) -> int:
     from evedmv_tui.app import EvedmvApp
 
     app = EvedmvApp(settings)
-    app.run(mouse=settings.mouse)
+    with warnings_held(logging.getLogger("evedmv_tui")):
+        app.run(mouse=settings.mouse)
     if app.startup_error is not None:
         raise app.startup_error
     return app.return_code or 0

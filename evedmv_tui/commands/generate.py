@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
+import stat
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from evedmv_tui.commands.arguments import whole
 from evedmv_tui.commands.helptext import examples
+from evedmv_tui.commands.output import discard_stdout
 from evedmv_tui.config import Settings
-from evedmv_tui.errors import ConfigError, DatabaseUnavailable
+from evedmv_tui.errors import ConfigError, DatabaseUnavailable, EvedmvError
 from evedmv_tui.generate import (
     DEFAULT_KILLS_PER_DAY,
     DEFAULT_START,
@@ -225,14 +229,18 @@ def generate_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.output == "-":
         out = sys.stdout.buffer
-        for document in documents:
-            out.write(document + b"\n")
-        out.flush()
+        error = write_lines(out, documents, finish=out.flush)
+        if error is not None:
+            discard_stdout()
+            raise EvedmvError(
+                "write failed",
+                f"standard output: {error.strerror or error}",
+                "free space where standard output goes, or write to a file on"
+                " another file system with --output FILE",
+            )
     else:
         path = Path(args.output)
-        with open(path, "wb") as file:
-            for document in documents:
-                file.write(document + b"\n")
+        write_file(path, documents)
         seconds = time.perf_counter() - started
         print(
             f"wrote {args.count} killmails to {path} in {seconds:.1f} s"
@@ -240,3 +248,58 @@ def generate_command(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def write_lines(
+    stream: BinaryIO, documents: Iterable[bytes], *, finish: Callable[[], None]
+) -> OSError | None:
+    """Write each document and a newline to ``stream``, then call ``finish``.
+
+    ``finish`` flushes or closes the stream. Returns the error of the write
+    or ``finish`` that failed, which ends the writing, or None. Raises
+    BrokenPipeError, which :func:`evedmv_tui.cli.main` handles, and any
+    error of generating the documents.
+    """
+    for document in documents:
+        try:
+            stream.write(document + b"\n")
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            return exc
+    try:
+        finish()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        return exc
+    return None
+
+
+def write_file(path: Path, documents: Iterable[bytes]) -> None:
+    """Write ``documents`` to ``path`` as JSON Lines.
+
+    Raises:
+        OSError: the file cannot be opened; :func:`evedmv_tui.cli.main`
+            names it.
+        EvedmvError: a write failed, for example on a full disk. A regular
+            file is removed then, because it holds only part of the run; a
+            device or a named pipe is left alone.
+    """
+    with open(path, "wb") as file:
+        regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+        error = write_lines(file, documents, finish=file.close)
+        if error is not None:
+            # Closing the buffered file would write its buffer again and fail.
+            file.raw.close()
+    if error is None:
+        return
+    reason = error.strerror or str(error)
+    if regular:
+        path.unlink(missing_ok=True)
+        reason += " (the partial file was removed)"
+    raise EvedmvError(
+        "write failed",
+        f"{path}: {reason}",
+        "free space on its file system, or give another path with --output",
+    )

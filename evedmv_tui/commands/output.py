@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -64,6 +65,20 @@ def printable_stdout() -> Iterator[PrintableStream]:
         yield stream
     finally:
         sys.stdout = previous
+
+
+def discard_stdout() -> None:
+    """Point the file descriptor of standard output at /dev/null.
+
+    After a write to standard output failed (a closed pipe, a full disk),
+    this keeps the interpreter's final flush of ``sys.stdout`` from failing
+    again and printing an error of its own.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def write_json_error(error: EvedmvError, stream: TextIO) -> None:
