@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.cluster import PORT, PrivateCluster
 from tests.conftest import cluster_directory
 
 pytestmark = pytest.mark.skipif(
@@ -22,10 +23,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Starts the cluster as a child subreaper, so the daemonised postmaster
-# becomes this process's child. It never reaps it: once killed, the
-# postmaster stays a zombie, as it does under a PID 1 that reaps late.
-KEEPER = """
-import ctypes, sys
+# becomes this process's child.
+START_AS_SUBREAPER = """
+import ctypes, os, sys
 from pathlib import Path
 from evedmv_tui.store.cluster import PrivateCluster
 PR_SET_CHILD_SUBREAPER = 36
@@ -34,8 +34,23 @@ if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
 cluster = PrivateCluster(Path(sys.argv[1]), fast=True)
 cluster.start()
 print(cluster.status().pid, flush=True)
-sys.stdin.read()
 """
+
+# Never reaps the postmaster: once killed, it stays a zombie, as it does
+# under a PID 1 that reaps late.
+KEEPER = START_AS_SUBREAPER + "sys.stdin.read()\n"
+
+# Reaps every process of the server as it exits, as a prompt PID 1 does.
+REAPER = (
+    START_AS_SUBREAPER
+    + """
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+"""
+)
 
 
 @pytest.fixture
@@ -44,7 +59,9 @@ def data_dir() -> Iterator[Path]:
         yield data
 
 
-def evedmv(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def evedmv(
+    data_dir: Path, *args: str, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVEDMV_")}
     env["EVEDMV_OFFLINE"] = "1"
     return subprocess.run(
@@ -53,6 +70,7 @@ def evedmv(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         env=env,
         timeout=120,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -106,30 +124,85 @@ def test_killed_postmaster_zombie_is_not_running(data_dir: Path) -> None:
         keeper.communicate(input="", timeout=30)
 
 
+def write_ready_pid_file(cluster: PrivateCluster, pid: int) -> None:
+    """Write a ``postmaster.pid`` of a server with ``pid`` that is ready."""
+    lines = [
+        str(pid),
+        str(cluster.directory),
+        "0",
+        str(PORT),
+        str(cluster.socket_dir),
+        "",
+        "0 0",
+        "ready   ",
+    ]
+    (cluster.directory / "postmaster.pid").write_text("\n".join(lines) + "\n")
+
+
+def postmaster_state(cluster: PrivateCluster) -> str | None:
+    """Return the state line of ``postmaster.pid``, or None without one."""
+    try:
+        lines = (cluster.directory / "postmaster.pid").read_text().split("\n")
+    except FileNotFoundError:
+        return None
+    return lines[7].strip() if len(lines) > 7 else None
+
+
+def test_server_killed_during_shutdown_is_stopped(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that died while pg_ctl waited for its shutdown made pg_ctl
+    fail, and the SIGQUIT sent next to its pid, by then gone, ended 'db stop'
+    in a ProcessLookupError traceback."""
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", REAPER, str(data_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reaper.stdout is not None
+        pid = int(reaper.stdout.readline())
+        cluster = PrivateCluster(data_dir)
+        # A smart shutdown waits for this session to end, so pg_ctl is still
+        # waiting when the server is killed.
+        session = psycopg.connect(cluster.url("postgres"), autocommit=True)
+
+        def kill_once_stopping() -> None:
+            wait_for(lambda: postmaster_state(cluster) == "stopping", timeout=30)
+            os.kill(pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_once_stopping)
+        killer.start()
+        try:
+            caplog.set_level("WARNING", logger="evedmv_tui.store.cluster")
+            assert cluster.stop(mode="smart", timeout=30) is True
+        finally:
+            killer.join()
+            session.close()
+
+        assert process_state(pid) is None
+        assert cluster.status().running is False
+        assert f"removing stale postmaster.pid (pid {pid} is not running)" in (
+            caplog.text
+        )
+    finally:
+        if reaper.poll() is None:
+            PrivateCluster(data_dir).stop(mode="immediate")
+        reaper.wait(timeout=30)
+
+
 def test_unreachable_running_cluster_is_a_plain_error(
     data_dir: Path, tmp_path: Path
 ) -> None:
     """A server that runs but refuses connections (here a process named
-    postgres that never opened the socket) used to end every command in a
-    psycopg traceback."""
+    postgres that works in the cluster directory, as a server does, but never
+    opened the socket) used to end every command in a psycopg traceback."""
     assert evedmv(data_dir, "db", "start").returncode == 0
     assert evedmv(data_dir, "db", "stop").returncode == 0
     cluster = PrivateCluster(data_dir)
     fake = tmp_path / "postgres"
     shutil.copy(shutil.which("sleep") or "/bin/sleep", fake)
-    impostor = subprocess.Popen([str(fake), "60"])
+    impostor = subprocess.Popen([str(fake), "60"], cwd=cluster.directory)
     try:
-        lines = [
-            str(impostor.pid),
-            str(cluster.directory),
-            "0",
-            "5432",
-            str(cluster.socket_dir),
-            "",
-            "0 0",
-            "ready   ",
-        ]
-        (cluster.directory / "postmaster.pid").write_text("\n".join(lines) + "\n")
+        write_ready_pid_file(cluster, impostor.pid)
         for command in (["battles", "list"], ["db", "status"], ["db", "start"]):
             result = evedmv(data_dir, *command)
             assert result.returncode == 2, result.stderr

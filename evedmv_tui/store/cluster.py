@@ -232,6 +232,44 @@ def _live_processes_in(directory: Path) -> list[int]:
     return pids
 
 
+def _served_directory(pid: int) -> Path | str:
+    """Return the data directory that the PostgreSQL process ``pid`` serves.
+
+    PostgreSQL makes its data directory the working directory of every
+    server process, so that is read first. Reading another user's working
+    directory needs CAP_SYS_PTRACE, which root in a container often lacks,
+    so the last ``-D`` argument of the command line is the fallback: pg_ctl
+    passes the directory it was given there. When neither gives the
+    directory, returns a clause with the reason, to quote in a message.
+
+    Raises:
+        psutil.NoSuchProcess: ``pid`` has exited.
+    """
+    process = psutil.Process(pid)
+    try:
+        return Path(process.cwd()).resolve()
+    except psutil.AccessDenied:
+        pass
+    try:
+        arguments = process.cmdline()
+    except psutil.AccessDenied:
+        return (
+            "its working directory and command line cannot be read (permission denied)"
+        )
+    directory = None
+    for index, argument in enumerate(arguments):
+        if argument == "-D" and index + 1 < len(arguments):
+            directory = arguments[index + 1]
+        elif argument.startswith("-D") and len(argument) > 2:
+            directory = argument[2:]
+    if directory is None or not os.path.isabs(directory):
+        return (
+            "its working directory cannot be read (permission denied) and its"
+            " command line has no absolute -D argument"
+        )
+    return Path(directory).resolve()
+
+
 class PrivateCluster:
     """A PostgreSQL cluster owned by this application under ``data_dir``."""
 
@@ -487,30 +525,18 @@ class PrivateCluster:
                 )
             time.sleep(0.1)
 
-    def _recover_stale_pid_file(self) -> None:
-        """Remove a ``postmaster.pid`` left by a server that no longer runs."""
+    def _recover_stale_pid_file(self) -> str | None:
+        """Remove a ``postmaster.pid`` whose process is not this cluster's server.
+
+        That is a server that no longer runs, a pid reused by another program,
+        or a server of another data directory, as in a copy of this directory
+        made while its server ran. Returns why the file was kept although its
+        process may serve another directory, or None.
+        """
         pid = self._postmaster_pid()
         if pid is None:
-            return
-        stale: str | None = None
-        try:
-            os.kill(pid, 0)
-            # A killed server stays a zombie until its parent, often PID 1,
-            # reaps it: the pid exists but nothing listens. PostgreSQL's own
-            # check of the file would take it for a running server. Its
-            # check that no old backend still uses the shared memory needs
-            # the file, so the file goes only once every backend has exited.
-            if _is_zombie(pid) and not _live_processes_in(self.directory):
-                stale = f"pid {pid} has exited and is a zombie"
-            comm = Path(f"/proc/{pid}/comm")
-            name = comm.read_text().strip() if comm.exists() else None
-            if stale is None and name not in {None, "postgres", "postmaster"}:
-                # The pid was reused after the server died without cleaning up.
-                stale = f"pid {pid} is now {name!r}, not PostgreSQL"
-        except ProcessLookupError:
-            stale = f"pid {pid} is not running"
-        except PermissionError:
-            pass
+            return None
+        stale, doubt = self._stale_reason(pid)
         if stale is not None:
             log.warning("removing stale postmaster.pid (%s)", stale)
             (self.directory / "postmaster.pid").unlink(missing_ok=True)
@@ -519,6 +545,51 @@ class PrivateCluster:
             socket_lock = self.socket_dir / f".s.PGSQL.{PORT}.lock"
             if _first_line_number(socket_lock) == pid:
                 socket_lock.unlink(missing_ok=True)
+        return doubt
+
+    def _stale_reason(self, pid: int) -> tuple[str | None, str | None]:
+        """Check the pid from ``postmaster.pid`` against this cluster.
+
+        Returns why the pid file is stale, or None, and why ``pid`` may
+        belong to another cluster although that could not be checked, or
+        None.
+        """
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"pid {pid} is not running", None
+        except PermissionError:
+            # Another user's process. Its name and directory decide.
+            pass
+        if _is_zombie(pid):
+            # A killed server stays a zombie until its parent, often PID 1,
+            # reaps it: the pid exists but nothing listens. PostgreSQL's own
+            # check of the file would take it for a running server. Its
+            # check that no old backend still uses the shared memory needs
+            # the file, so the file goes only once every backend has exited.
+            if _live_processes_in(self.directory):
+                return None, None
+            return f"pid {pid} has exited and is a zombie", None
+        comm = Path(f"/proc/{pid}/comm")
+        try:
+            name = comm.read_text().strip() if comm.exists() else None
+        except ProcessLookupError:
+            return f"pid {pid} is not running", None
+        if name not in {None, "postgres", "postmaster"}:
+            # The pid was reused after the server died without cleaning up.
+            return f"pid {pid} is now {name!r}, not PostgreSQL", None
+        try:
+            served = _served_directory(pid)
+        except psutil.NoSuchProcess:
+            return f"pid {pid} is not running", None
+        if isinstance(served, str):
+            return None, (
+                f"pid {pid} runs PostgreSQL, but {served}, so evedmv cannot tell"
+                f" whether it serves {self.directory}"
+            )
+        if served != self.directory.resolve():
+            return f"pid {pid} is the server of {served}, not of {self.directory}", None
+        return None, None
 
     def status(self) -> ClusterStatus:
         directory = self.directory
@@ -526,7 +597,7 @@ class PrivateCluster:
             return ClusterStatus(
                 False, None, directory, self.socket_dir, "not initialised"
             )
-        self._recover_stale_pid_file()
+        doubt = self._recover_stale_pid_file()
         pid = self._postmaster_pid()
         if pid is None:
             message = "stopped"
@@ -535,9 +606,10 @@ class PrivateCluster:
                 at = f" at {when:%Y-%m-%d %H:%M:%S} UTC" if when else ""
                 message = f"stopped. The last start{at} failed: {cause}"
             return ClusterStatus(False, None, directory, self.socket_dir, message)
-        return ClusterStatus(
-            True, pid, directory, self.socket_dir, f"running (pid {pid})"
-        )
+        message = f"running (pid {pid})"
+        if doubt is not None:
+            message += f", unconfirmed: {doubt}"
+        return ClusterStatus(True, pid, directory, self.socket_dir, message)
 
     def start(self, timeout: float = 60) -> None:
         """Initialise if needed and start the server; a running one is reused.
@@ -557,6 +629,7 @@ class PrivateCluster:
             self._check_socket_dir(socket_dir)
             socket_dir.mkdir(mode=0o700, exist_ok=True)
             self._chown(socket_dir)
+        self._update_socket_setting(socket_dir)
         bin_dir = find_bin_dir()
         try:
             logged = self.log_path.stat().st_size
@@ -593,6 +666,27 @@ class PrivateCluster:
             cause,
             f"see {self.log_path}, fix the cause, then run 'evedmv db start'",
         )
+
+    def _update_socket_setting(self, socket_dir: Path) -> None:
+        """Point ``unix_socket_directories`` in ``evedmv.conf`` at ``socket_dir``.
+
+        :meth:`_initdb` writes the absolute path of that time. In a data
+        directory that was copied or moved since, the server would otherwise
+        put its socket in the old place: next to the original's socket, which
+        makes the start fail, or in a folder that no longer exists.
+        """
+        conf = self.directory / "evedmv.conf"
+        try:
+            lines = conf.read_text(encoding="utf-8").split("\n")
+        except FileNotFoundError:
+            return
+        key = "unix_socket_directories = "
+        setting = key + conf_directory_list(socket_dir)
+        updated = [setting if line.startswith(key) else line for line in lines]
+        if updated != lines:
+            # Written in place, so the file keeps its owner, the server's user.
+            conf.write_text("\n".join(updated), encoding="utf-8")
+            log.info("socket directory of %s is now %s", self.directory, socket_dir)
 
     def _check_socket_dir(self, socket_dir: Path) -> None:
         """Raise :class:`ClusterError` when something other than a folder
@@ -659,6 +753,15 @@ class PrivateCluster:
             return self._stop(mode, timeout)
 
     def _stop(self, mode: str, timeout: float) -> bool:
+        doubt = self._recover_stale_pid_file()
+        if doubt is not None:
+            pid_file = self.directory / "postmaster.pid"
+            raise ClusterError(
+                "PostgreSQL not stopped",
+                f"{pid_file} names a server that evedmv does not signal: {doubt}",
+                f"if no server uses {self.directory}, delete {pid_file}; otherwise"
+                " stop that server as the user that runs it",
+            )
         if not self.status().running:
             return False
         bin_dir = find_bin_dir()
@@ -677,16 +780,32 @@ class PrivateCluster:
             check=False,
             timeout=timeout + 10,
         )
-        if result.returncode != 0:
-            pid = self._postmaster_pid()
-            if pid is not None and mode != "immediate":
-                log.warning("fast shutdown failed; sending SIGQUIT to %d", pid)
-                os.kill(pid, signal.SIGQUIT)
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline and self.status().running:
-                    time.sleep(0.1)
+        if result.returncode != 0 and mode != "immediate":
+            self._quit(mode, timeout)
         log.info("stopped PostgreSQL in %s", self.directory)
         return True
+
+    def _quit(self, mode: str, timeout: float) -> None:
+        """Send SIGQUIT, PostgreSQL's immediate shutdown, after pg_ctl's
+        ``mode`` shutdown failed, and wait until the server is gone."""
+        # The server may have exited in the meantime, and its pid may even
+        # have been reused, so the pid is checked again before the signal.
+        doubt = self._recover_stale_pid_file()
+        if doubt is not None:
+            log.warning("not sending SIGQUIT: %s", doubt)
+            return
+        pid = self._postmaster_pid()
+        if pid is None:
+            return
+        log.warning("%s shutdown failed; sending SIGQUIT to %d", mode, pid)
+        try:
+            os.kill(pid, signal.SIGQUIT)
+        except ProcessLookupError:
+            log.info("PostgreSQL pid %d exited before SIGQUIT", pid)
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.status().running:
+            time.sleep(0.1)
 
     def destroy(self) -> None:
         """Stop the server and delete the cluster directory."""
