@@ -542,3 +542,31 @@ def test_other_seed_imports_beside_demo_seed(db: Database) -> None:
     assert other.duplicates == 0
     assert other.updated == 0
     assert db.fetch_value("SELECT count(*) FROM killmails") == 3000
+
+
+@pytest.mark.parametrize(("given", "used"), [([], 0), (["--workers", "2"], 2)])
+def test_workers_option_reaches_the_generator(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: list[str],
+    used: int,
+) -> None:
+    """The command parsed --workers and then built every document in its
+    own process whatever the option said."""
+    from evedmv_tui.commands import generate as command
+
+    workers: list[int] = []
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        workers.append(kwargs["workers"])
+        return generate_killmails(*args, **kwargs)
+
+    monkeypatch.setattr(command, "generate_killmails", generate)
+    output = tmp_path / "kills.jsonl"
+    options = ["--universe", "builtin", "-o", str(output)]
+    arguments = ["--data-dir", str(tmp_path / "data"), "generate", "-n", "20"]
+    assert main([*arguments, *options, *given]) == 0
+    assert workers == [used]
+    assert output.read_bytes() == b"".join(
+        document + b"\n" for document in generate_killmails(20, 1)
+    )

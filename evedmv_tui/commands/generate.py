@@ -25,6 +25,7 @@ from evedmv_tui.generate import (
     SPAN_MARGIN,
     Universe,
     builtin_universe,
+    default_workers,
     generate_killmails,
     load_universe,
     mean_span,
@@ -224,8 +225,9 @@ def generate_command(args: argparse.Namespace, settings: Settings) -> int:
     check_span(args.start, args.count, dt.datetime.now(dt.UTC))
     universe = choose_universe(settings, args.universe)
     started = time.perf_counter()
+    workers = default_workers(args.count) if args.workers is None else args.workers
     documents = generate_killmails(
-        args.count, args.seed, static=universe, start=args.start
+        args.count, args.seed, static=universe, start=args.start, workers=workers
     )
     if args.output == "-":
         out = sys.stdout.buffer
