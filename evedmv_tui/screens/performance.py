@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -56,8 +55,7 @@ from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.plot import SeriesPlot
-from evedmv_tui.widgets.table import Cell, KeyedTable, QueryTable, plain
-from evedmv_tui.widgets.text import truncate
+from evedmv_tui.widgets.table import KeyedTable, QueryTable, narrow_columns
 
 log = logging.getLogger(__name__)
 
@@ -94,56 +92,6 @@ MIN_QUERY_WIDTH = 20
 :data:`NARROWABLE_ACTIVITY_COLUMNS` first."""
 NARROWABLE_ACTIVITY_COLUMNS = frozenset({"state", "wait", "blocked"})
 """Activity columns cut to leave the query room: enter shows their whole values."""
-
-
-def _cell_width(cell: Cell) -> int:
-    shown = plain(cell)
-    return cell_len(shown.plain if isinstance(shown, Text) else shown)
-
-
-def narrow_columns(
-    rows: list[perf_rows.Row],
-    columns: tuple[tuple[str, str], ...],
-    narrowable: frozenset[str],
-    width: int,
-    cell_padding: int,
-    minimum: int,
-) -> list[perf_rows.Row]:
-    """Cut cells of the ``narrowable`` columns so the last column keeps ``minimum``.
-
-    The widest narrowable column loses one cell at a time, down to the width
-    of its label, and its longer cells end in an ellipsis. The last column
-    takes what the others leave, as :func:`perf_rows.fit_last_cells` computes.
-    """
-    widths = [
-        max([cell_len(label)] + [_cell_width(cells[index]) for _key, cells in rows])
-        for index, (_column, label) in enumerate(columns[:-1])
-    ]
-    room = width - 2 * cell_padding - sum(w + 2 * cell_padding for w in widths)
-    floors = {
-        index: cell_len(label)
-        for index, (column, label) in enumerate(columns[:-1])
-        if column in narrowable
-    }
-    while room < minimum:
-        cut = [index for index, floor in floors.items() if widths[index] > floor]
-        if not cut:
-            break
-        widest = max(cut, key=widths.__getitem__)
-        widths[widest] -= 1
-        room += 1
-    return [
-        (
-            key,
-            [
-                truncate(cell, widths[index])
-                if index in floors and isinstance(cell, str)
-                else cell
-                for index, cell in enumerate(cells)
-            ],
-        )
-        for key, cells in rows
-    ]
 
 
 STALE_POLLS = 3

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from evedmv_tui.intel.pages import EntityBattle, RecentKillmail, TopEntry
 from evedmv_tui.names import unnamed
-from evedmv_tui.widgets.table import KeyedTable, plain, right
+from evedmv_tui.widgets.table import (
+    KeyedTable,
+    Row,
+    cell_width,
+    narrow_columns,
+    plain,
+    right,
+)
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
 
 MAX_NAME_WIDTH = 24
@@ -109,8 +117,12 @@ class RecentTable(KeyedTable):
     """Recent kills and losses; the row key is ``KILLMAIL_ID:ROLE``.
 
     A killmail where the entity shot its own side is both a kill and a loss,
-    so it has two rows.
+    so it has two rows. Ship, victim and system names are cut, the longest
+    first, so that the Value column and its unit (``95.00m``) stay in view.
     """
+
+    NARROWABLE: ClassVar[frozenset[str]] = frozenset({"ship", "victim", "system"})
+    """Columns whose names are cut to fit the table's width."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -124,6 +136,11 @@ class RecentTable(KeyedTable):
             ],
             id=id,
         )
+        self._items: tuple[RecentKillmail, ...] = ()
+        self._until: dt.datetime | None = None
+
+    def on_resize(self) -> None:
+        self.show(self._items, self._until)
 
     def show(
         self, items: Sequence[RecentKillmail], until: dt.datetime | None = None
@@ -133,23 +150,49 @@ class RecentTable(KeyedTable):
         ``until`` is the end of the page's period. The list is not limited
         to the period, so a row of an earlier year must show that year.
         """
+        self._items, self._until = tuple(items), until
         times = [item.killmail_time for item in items]
         when = time_format([*times, until] if until is not None else times)
-        self.update_rows(
+        rows: list[Row] = [
             (
                 f"{item.killmail_id}:{item.role}",
                 [
                     item.killmail_time.strftime(when),
                     item.role,
-                    truncate(item.ship_name or unnamed(item.victim_ship_type_id), 18),
-                    truncate(item.victim_name or _victim_id(item), 20),
-                    truncate(
-                        item.solar_system_name or unnamed(item.solar_system_id), 12
-                    ),
+                    item.ship_name or unnamed(item.victim_ship_type_id),
+                    item.victim_name or _victim_id(item),
+                    item.solar_system_name or unnamed(item.solar_system_id),
                     right(format_isk(item.total_value)),
                 ],
             )
             for item in items
+        ]
+        self.update_rows(self._fit(rows))
+        self.measure_columns()
+
+    def _fit(self, rows: Sequence[Row]) -> list[Row]:
+        """Cut the names in ``rows`` so that the table fits its width.
+
+        The vertical scroll bar takes its width too, unless the rows are
+        known to fit the table's height under its header.
+        """
+        width = self.size.width
+        if width <= 0:
+            # Not laid out yet: on_resize shows the rows again once it is.
+            return list(rows)
+        if len(rows) + 1 > self.size.height:
+            width -= self.styles.scrollbar_size_vertical
+        value_label = self.column_specs[-1][1]
+        value_width = max(
+            [cell_len(value_label)] + [cell_width(cells[-1]) for _key, cells in rows]
+        )
+        return narrow_columns(
+            rows,
+            self.column_specs,
+            self.NARROWABLE,
+            width,
+            self.cell_padding,
+            value_width,
         )
 
 

@@ -10,9 +10,10 @@ parsed as markup, because they often hold names and query texts.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
@@ -20,9 +21,11 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowKey
 
-from evedmv_tui.widgets.text import strip_control
+from evedmv_tui.widgets.text import strip_control, truncate
 
 Cell = str | int | float | Text | None
+Row = tuple[str, Sequence[Cell]]
+"""A row's key and its cells, in column order."""
 
 
 def plain(value: Cell) -> Text | str:
@@ -42,6 +45,59 @@ def plain(value: Cell) -> Text | str:
 def right(text: str) -> Text:
     """Return ``text`` as a right-aligned plain cell (for formatted numbers)."""
     return Text(strip_control(text), justify="right")
+
+
+def cell_width(cell: Cell) -> int:
+    """Return the terminal cells that the table takes to show ``cell``."""
+    shown = plain(cell)
+    return cell_len(shown.plain if isinstance(shown, Text) else shown)
+
+
+def narrow_columns(
+    rows: Sequence[Row],
+    columns: Sequence[tuple[str, str]],
+    narrowable: Collection[str],
+    width: int,
+    cell_padding: int,
+    minimum: int,
+) -> list[Row]:
+    """Cut cells of the ``narrowable`` columns so the last column keeps ``minimum``.
+
+    Every column is as wide as its widest cell or label, and DataTable adds
+    ``cell_padding`` on each side of every cell. The widest narrowable column
+    loses one cell at a time, down to the width of its label, and its longer
+    cells end in an ellipsis. The last column takes what the others leave
+    of ``width``. Only string cells are cut.
+    """
+    widths = [
+        max([cell_len(label)] + [cell_width(cells[index]) for _key, cells in rows])
+        for index, (_column, label) in enumerate(columns[:-1])
+    ]
+    room = width - 2 * cell_padding - sum(w + 2 * cell_padding for w in widths)
+    floors = {
+        index: cell_len(label)
+        for index, (column, label) in enumerate(columns[:-1])
+        if column in narrowable
+    }
+    while room < minimum:
+        cut = [index for index, floor in floors.items() if widths[index] > floor]
+        if not cut:
+            break
+        widest = max(cut, key=widths.__getitem__)
+        widths[widest] -= 1
+        room += 1
+    return [
+        (
+            key,
+            [
+                truncate(cell, widths[index])
+                if index in floors and isinstance(cell, str)
+                else cell
+                for index, cell in enumerate(cells)
+            ],
+        )
+        for key, cells in rows
+    ]
 
 
 class KeyedTable(DataTable[Any]):
@@ -153,6 +209,22 @@ class KeyedTable(DataTable[Any]):
         if cursor_key is not None and cursor_key in wanted_keys:
             self.move_cursor(row=keys.index(cursor_key), scroll=False)
         self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+
+    def measure_columns(self) -> None:
+        """Size every column to its widest cell or label again, when idle.
+
+        DataTable keeps a column as wide as the widest cell it ever measured,
+        also after ``clear`` and ``remove_row`` (Textual 8.2). A column of
+        names cut narrower after a refill therefore stayed wide and pushed
+        the columns after it past the table's edge. An update with
+        ``update_width`` makes DataTable measure the column's cells again.
+        """
+        if not self.row_count:
+            return
+        first = self.ordered_rows[0].key
+        for column in self.ordered_columns:
+            value = self.get_cell(first, column.key)
+            self.update_cell(first, column.key, value, update_width=True)
 
     def _clear_to_headers(self) -> None:
         """Remove every row and size the columns to their labels again.
