@@ -10,7 +10,9 @@ servers ``PREPARE`` with ``plan_cache_mode = force_generic_plan``, followed by
 Every plan is taken inside a transaction that is rolled back. Without
 ``ANALYZE`` that transaction is read-only. ``ANALYZE`` runs the statement,
 so a caller must ask for it explicitly and warn the user first; its changes
-are rolled back too.
+are rolled back too. ``ANALYZE`` of a statement that starts with ``SELECT``,
+``VALUES`` or ``TABLE`` first runs read-only, and again read-write when
+PostgreSQL rejects it there as writing (``FOR UPDATE``, ``nextval()``).
 
 Every statement sent here, ``BEGIN`` and ``ROLLBACK`` included, starts with
 :data:`~evedmv_tui.monitor.statements.MONITOR_MARKER`, so the monitor leaves
@@ -362,6 +364,52 @@ def _rolled_back(
                 db.execute(_marked("ROLLBACK"), conn=conn)
 
 
+def _fetch_plan(
+    db: Database,
+    conn: psycopg.Connection[Any],
+    statement: str,
+    params: Any = None,
+    *,
+    read_only: bool,
+    analyze: bool,
+    stopper: ExplainStopper | None,
+) -> Any:
+    """Fetch the EXPLAIN document of ``statement`` in a rolled-back transaction.
+
+    A statement that starts with SELECT can still write: FOR UPDATE and FOR
+    SHARE lock rows, and nextval() or a called function may write.
+    PostgreSQL rejects such a statement in a read-only transaction only when
+    ANALYZE runs it. It then runs again in a rolled-back READ WRITE
+    transaction, as ANALYZE of an UPDATE does, so the part that ran before
+    the rejection runs twice.
+    """
+    try:
+        with _rolled_back(db, conn, read_only=read_only):
+            return db.fetch_value(statement, params, conn=conn)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        if not (analyze and read_only):
+            raise
+    if stopper is not None and stopper.requested:
+        raise ExplainStopped
+    log.info("EXPLAIN ANALYZE of a statement that writes runs again read-write")
+    with _rolled_back(db, conn, read_only=False):
+        return db.fetch_value(statement, params, conn=conn)
+
+
+def _read_only_server(exc: psycopg.Error) -> ExplainError:
+    """Return the failure of ANALYZE that even a READ WRITE transaction rejected.
+
+    A standby in recovery runs only read-only transactions, and a function
+    may make its own transaction read-only.
+    """
+    return ExplainError(
+        f"{_first_line(exc)}: ANALYZE runs the statement, which writes or locks"
+        " rows, but its transaction is read-only even when opened READ WRITE,"
+        " as on a standby server in recovery; press e for the plan without"
+        " ANALYZE"
+    )
+
+
 def _timed_out(exc: psycopg.Error, started: float) -> bool:
     """Tell whether the EXPLAIN's statement timeout cancelled it.
 
@@ -410,20 +458,18 @@ def explain_app_query(
     read_only = not analyze or keyword in READ_ONLY
     started = time.monotonic()
     try:
-        with (
-            _explain_connection(db, prepare_connection, stopper) as conn,
-            _rolled_back(db, conn, read_only=read_only),
-        ):
-            document = db.fetch_value(
+        with _explain_connection(db, prepare_connection, stopper) as conn:
+            document = _fetch_plan(
+                db,
+                conn,
                 _marked(f"EXPLAIN ({_options(analyze)}) {text}"),
-                record.params,  # type: ignore[arg-type]
-                conn=conn,
+                record.params,
+                read_only=read_only,
+                analyze=analyze,
+                stopper=stopper,
             )
-    except psycopg.errors.ReadOnlySqlTransaction:
-        raise ExplainError(
-            "the statement writes; explain it without ANALYZE, or with"
-            " ANALYZE to run it inside a rolled-back transaction"
-        ) from None
+    except psycopg.errors.ReadOnlySqlTransaction as exc:
+        raise _read_only_server(exc) from None
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
@@ -485,19 +531,20 @@ def explain_statement(
         with _explain_connection(db, prepare_connection, stopper) as conn:
             if parameters and server_version_num < GENERIC_PLAN_SERVER:
                 return _explain_prepared(db, conn, text, parameters)
-            with _rolled_back(db, conn, read_only=read_only):
-                if parameters:
-                    document = db.fetch_value(
-                        _marked(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}"),
-                        conn=conn,
-                    )
-                    return _result(document, "generic_plan", False, None)
-                document = db.fetch_value(
-                    _marked(f"EXPLAIN ({_options(analyze)}) {text}"), conn=conn
-                )
-                return _result(document, "plain", analyze, None)
-    except psycopg.errors.ReadOnlySqlTransaction:
-        raise ExplainError("the statement writes; ANALYZE it explicitly") from None
+            # check_analyzable rejected ANALYZE of a statement with parameters.
+            options = "GENERIC_PLAN, FORMAT JSON" if parameters else _options(analyze)
+            document = _fetch_plan(
+                db,
+                conn,
+                _marked(f"EXPLAIN ({options}) {text}"),
+                read_only=read_only,
+                analyze=analyze,
+                stopper=stopper,
+            )
+            method = "generic_plan" if parameters else "plain"
+            return _result(document, method, analyze, None)
+    except psycopg.errors.ReadOnlySqlTransaction as exc:
+        raise _read_only_server(exc) from None
     except psycopg.errors.UndefinedTable as exc:
         raise ExplainError(_undefined_table(exc)) from None
     except psycopg.Error as exc:
