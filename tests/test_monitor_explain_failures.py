@@ -1,16 +1,25 @@
-"""EXPLAIN ANALYZE of SELECTs that write, against the real PostgreSQL."""
+"""EXPLAIN ANALYZE of SELECTs that write, and EXPLAINs whose server session
+ends, against the real PostgreSQL."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
 from evedmv_tui.monitor.explain import (
     ExplainError,
+    ExplainResult,
     explain_app_query,
     explain_statement,
 )
+from evedmv_tui.store.cluster import PrivateCluster
+from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database
+from evedmv_tui.store.telemetry import QueryRecord, Telemetry
 
 
 def server_version(db: Database) -> int:
@@ -67,3 +76,112 @@ def test_analyze_in_read_only_transaction_says_why(db: Database) -> None:
     assert "read-only even when opened READ WRITE" in message
     assert "press e for the plan without ANALYZE" in message
     assert "ANALYZE it explicitly" not in message
+
+
+def test_analyze_rejection_hint_keeps_analyze(db: Database) -> None:
+    """The by-hand advice after a failed ANALYZE offered a plain EXPLAIN,
+    which does not run the statement and so does not show the error."""
+    text = "SELECT 1 / (SELECT count(*)::int FROM pg_class WHERE false)"
+    assert explain_statement(db, text, server_version(db)).analyzed is False
+    with pytest.raises(ExplainError) as raised:
+        explain_statement(db, text, server_version(db), analyze=True)
+    assert str(raised.value) == "division by zero"
+    hint = raised.value.hint
+    assert hint is not None
+    assert hint.endswith(f"\n\nBEGIN;\nEXPLAIN ANALYZE {text};\nROLLBACK;")
+
+
+def test_app_query_rejection_hint_keeps_analyze(db: Database) -> None:
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        db.fetch_all(
+            "SELECT 1 / (SELECT count(*)::int FROM pg_class WHERE relpages < %s)",
+            (0,),
+        )
+    record = db.telemetry.records()[-1]
+    with pytest.raises(ExplainError) as raised:
+        explain_app_query(db, record, analyze=True)
+    hint = raised.value.hint
+    assert hint is not None
+    assert "\n\nBEGIN;\nEXPLAIN ANALYZE SELECT 1 / (" in hint
+    assert hint.endswith(";\nROLLBACK;")
+
+
+def run_in_thread(
+    explain: Callable[[], ExplainResult],
+) -> tuple[threading.Thread, list[BaseException | ExplainResult]]:
+    outcome: list[BaseException | ExplainResult] = []
+
+    def run() -> None:
+        try:
+            outcome.append(explain())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, outcome
+
+
+def wait_for_sleep(url: str) -> int:
+    """Return the pid of the backend that runs the EXPLAIN's pg_sleep."""
+    deadline = time.monotonic() + 20
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE query LIKE '%EXPLAIN (ANALYZE%pg_sleep%'"
+                " AND wait_event = 'PgSleep'"
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            assert time.monotonic() < deadline, "the EXPLAIN ANALYZE never started"
+            time.sleep(0.05)
+
+
+def assert_connection_lost(outcome: list[BaseException | ExplainResult]) -> None:
+    [error] = outcome
+    assert isinstance(error, ExplainError)
+    message = str(error)
+    assert message.startswith(
+        "the connection to the server was lost during the EXPLAIN ("
+    )
+    hint = error.hint
+    assert hint is not None
+    assert "The server rejected" not in hint
+    assert "rolled back with the session" in hint
+    assert hint.endswith("Try again once the status bar shows the database connected.")
+
+
+def test_explain_session_terminated(db: Database, db_url: str) -> None:
+    """A terminated EXPLAIN ANALYZE read "The server rejected the EXPLAIN"
+    and offered a plain EXPLAIN to run by hand."""
+    text = "SELECT pg_sleep(60)"
+    version = server_version(db)
+    worker, outcome = run_in_thread(
+        lambda: explain_statement(db, text, version, analyze=True)
+    )
+    pid = wait_for_sleep(db_url)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    worker.join(20)
+    assert not worker.is_alive()
+    assert_connection_lost(outcome)
+    assert "terminating connection due to administrator command" in str(outcome[0])
+
+
+def test_explain_server_stopped(own_cluster: PrivateCluster) -> None:
+    own_cluster.start()
+    ensure_database(own_cluster)
+    url = own_cluster.url()
+    record = QueryRecord(
+        "screen", "sleep", "SELECT pg_sleep(%s)", (60,), time.time(), 60.0, 1
+    )
+    with Database(url, telemetry=Telemetry()) as db:
+        worker, outcome = run_in_thread(
+            lambda: explain_app_query(db, record, analyze=True)
+        )
+        wait_for_sleep(url)
+        own_cluster.stop()
+        worker.join(20)
+    assert not worker.is_alive()
+    assert_connection_lost(outcome)

@@ -40,6 +40,7 @@ from evedmv_tui.monitor.statements import (
     has_single_statement,
     normalize_query,
 )
+from evedmv_tui.store.connect import is_connection_failure
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import QueryRecord
 
@@ -410,6 +411,26 @@ def _read_only_server(exc: psycopg.Error) -> ExplainError:
     )
 
 
+def _connection_lost(exc: psycopg.Error, *, analyze: bool) -> ExplainError:
+    """Return the failure of an EXPLAIN whose server session ended under it."""
+    undone = (
+        " The statement that ANALYZE ran was rolled back with the session."
+        if analyze
+        else ""
+    )
+    return ExplainError(
+        f"the connection to the server was lost during the EXPLAIN"
+        f" ({_first_line(exc)})",
+        "The server did not reject the statement: it shut down or restarted,"
+        " or pg_terminate_backend ended the EXPLAIN's session."
+        f"{undone} Try again once the status bar shows the database connected.",
+    )
+
+
+def _lost_connection(exc: psycopg.Error) -> bool:
+    return isinstance(exc, psycopg.OperationalError) and is_connection_failure(exc)
+
+
 def _timed_out(exc: psycopg.Error, started: float) -> bool:
     """Tell whether the EXPLAIN's statement timeout cancelled it.
 
@@ -475,13 +496,15 @@ def explain_app_query(
     except psycopg.Error as exc:
         if stopper is not None and stopper.stopped(exc):
             raise ExplainStopped from None
+        if _lost_connection(exc):
+            raise _connection_lost(exc, analyze=analyze) from None
         if analyze and _timed_out(exc, started):
             raise _analyze_timed_out(text, parameters=bool(record.params)) from None
         raise ExplainError(
             _first_line(exc),
             "The server rejected the EXPLAIN. Run it by hand in psql, with the"
             " parameters that enter shows under the query, for the whole error"
-            f" and its context.\n\nEXPLAIN {text};",
+            f" and its context.\n\n{_explain_by_hand(text, analyze=analyze)}",
         ) from None
     return _result(document, "parameters", analyze, None)
 
@@ -550,6 +573,8 @@ def explain_statement(
     except psycopg.Error as exc:
         if stopper is not None and stopper.stopped(exc):
             raise ExplainStopped from None
+        if _lost_connection(exc):
+            raise _connection_lost(exc, analyze=analyze) from None
         if analyze and _timed_out(exc, started):
             # check_analyzable refused statements with parameters.
             raise _analyze_timed_out(text, parameters=False) from None
@@ -559,7 +584,9 @@ def explain_statement(
                 f" for a generic plan ({_first_line(exc)})",
                 _typed_parameters_hint(text, parameters),
             ) from None
-        raise ExplainError(_first_line(exc), _by_hand_hint(text, parameters)) from None
+        raise ExplainError(
+            _first_line(exc), _by_hand_hint(text, parameters, analyze=analyze)
+        ) from None
 
 
 def _explain_prepared(
@@ -626,7 +653,15 @@ def _typed_parameters_hint(text: str, parameters: int) -> str:
     )
 
 
-def _by_hand_hint(text: str, parameters: int) -> str:
+def _explain_by_hand(text: str, *, analyze: bool) -> str:
+    """Return the EXPLAIN of ``text`` to run in psql, rolled back after ANALYZE."""
+    if analyze:
+        return f"BEGIN;\nEXPLAIN ANALYZE {text};\nROLLBACK;"
+    return f"EXPLAIN {text};"
+
+
+def _by_hand_hint(text: str, parameters: int, *, analyze: bool) -> str:
+    # check_analyzable rejects ANALYZE of a statement with parameters.
     if parameters:
         return (
             "The server rejected the generic plan. Run it by hand in psql for"
@@ -636,7 +671,7 @@ def _by_hand_hint(text: str, parameters: int) -> str:
         )
     return (
         "The server rejected the EXPLAIN. Run it by hand in psql for the whole"
-        f" error and its context.\n\nEXPLAIN {text};"
+        f" error and its context.\n\n{_explain_by_hand(text, analyze=analyze)}"
     )
 
 
