@@ -163,6 +163,17 @@ class SdeSummary:
         }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _JumpSource:
+    """The place a stargate jump was read from, kept for errors found once
+    the whole export is read."""
+
+    place: str
+    """The file and line or row, as error messages name them."""
+    fields: tuple[str, str]
+    """The names of the jump's from and to system fields in that file."""
+
+
 @dataclasses.dataclass(slots=True)
 class _MapRows:
     """Rows read so far, keyed for de-duplication (a later row wins)."""
@@ -173,6 +184,8 @@ class _MapRows:
     read: dict[str, int] = dataclasses.field(default_factory=dict)
     system_class: dict[int, int | None] = dataclasses.field(default_factory=dict)
     """Wormhole classes by location id, from a separate class file."""
+    jump_sources: dict[Row, _JumpSource] = dataclasses.field(default_factory=dict)
+    """The source of each stargate jump, by its row."""
 
     def add(self, table: str, row: Row) -> None:
         key_length = len(TABLES[table].key)
@@ -341,6 +354,8 @@ JSONL_FILES: Mapping[
     "groups.jsonl": (_Group, _jsonl_group),
     "types.jsonl": (_Type, _jsonl_type),
 }
+JSONL_JUMP_FIELDS = ("solarSystemID", "destination.solarSystemID")
+"""The fields of a ``mapStargates.jsonl`` record that become a jump's systems."""
 JSONL_TABLE = {
     "mapRegions.jsonl": "regions",
     "mapConstellations.jsonl": "constellations",
@@ -381,6 +396,9 @@ def _read_jsonl(kind: str, name: str, stream: IO[bytes], rows: _MapRows) -> None
             ) from None
         table, row = convert(record)
         rows.add(table, row)
+        if isinstance(record, _Stargate):
+            place = f"{name} line {number} (_key {record.key})"
+            rows.jump_sources[row] = _JumpSource(place, JSONL_JUMP_FIELDS)
     if not records:
         raise SdeError(
             "invalid SDE file",
@@ -423,6 +441,7 @@ CSV_FILES: Mapping[str, tuple[str, ...]] = {
     "types": ("types", "invtypes"),
 }
 WORMHOLE_CLASS_FILES = ("maplocationwormholeclasses",)
+CSV_JUMP_FIELDS = ("from_solar_system_id", "to_solar_system_id")
 
 # canonical column -> accepted header names (compared in lower case)
 CSV_ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -662,7 +681,11 @@ def _read_csv(name: str, table: str, text: IO[str], rows: _MapRows) -> None:
             location = record.required_int("location_id")
             rows.system_class[location] = record.integer("wormhole_class_id")
             continue
-        rows.add(table, _csv_row(table, record))
+        row = _csv_row(table, record)
+        rows.add(table, row)
+        if table == "stargate_jumps":
+            place = f"{name} row {number}"
+            rows.jump_sources[row] = _JumpSource(place, CSV_JUMP_FIELDS)
     if not records:
         raise SdeError(
             "invalid SDE file",
@@ -1116,11 +1139,50 @@ def load_tables(
         return load_rows(db, rows)
 
 
+def check_jump_systems(db: Database, rows: _MapRows) -> None:
+    """Raise :class:`SdeError` for a stargate jump from or to an unknown system.
+
+    In CCP's export, every gate's destination gate leads back to it, so
+    both systems of a jump have gates and are in the export's systems. A
+    jump from or to a system that the export lacks comes from a damaged or
+    edited file. A system stored by an earlier import counts too, so an
+    export of the jumps alone still loads.
+    """
+    systems = rows.tables.get("solar_systems", {})
+    outside = {
+        system
+        for row in rows.jump_sources
+        for system in row
+        if (system,) not in systems
+    }
+    if not outside:
+        return
+    stored = {
+        found[0]
+        for found in db.fetch_all(
+            "SELECT solar_system_id FROM solar_systems"
+            " WHERE solar_system_id = ANY(%s::bigint[])",
+            (sorted(outside),),
+        )
+    }
+    for row, source in rows.jump_sources.items():
+        for system, field in zip(row, source.fields, strict=True):
+            if system in outside and system not in stored:
+                raise SdeError(
+                    "invalid SDE record",
+                    f"{source.place}: field {field!r} is {system}, a solar system"
+                    " that is neither in the export nor in the database",
+                    "re-download the export or fix that record, because every"
+                    " gate leads to a solar system that the export lists",
+                )
+
+
 def import_sde(db: Database, path: Path | str) -> SdeSummary:
     """Read the export at ``path``, upsert it and return the row counts."""
     source = Path(path)
     with operation("sde.import"):
         form, build, rows = read_export(source)
+        check_jump_systems(db, rows)
         resolve_wormhole_classes(rows)
         results = load_rows(db, rows)
     missing = tuple(name for name in TABLES if name not in rows.tables)

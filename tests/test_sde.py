@@ -331,6 +331,108 @@ def test_bad_jsonl_names_line_and_key(db: Database, tmp_path: Path) -> None:
     assert static_counts(db)["groups"] == 0
 
 
+SYSTEMS_JSONL = (
+    '{"_key": 30000001, "constellationID": 20000001, "name": {"en": "Tanoo"},'
+    ' "regionID": 10000001, "securityStatus": 0.86}\n'
+    '{"_key": 30000002, "constellationID": 20000001, "name": {"en": "Lashesih"},'
+    ' "regionID": 10000001, "securityStatus": 0.75}\n'
+)
+"""Two systems of mapSolarSystems.jsonl with their required fields."""
+
+
+def stargate_line(key: int, system: int, destination: int) -> str:
+    """Return a line of mapStargates.jsonl with the fields the import reads."""
+    return (
+        f'{{"_key": {key}, "destination": {{"solarSystemID": {destination}}},'
+        f' "solarSystemID": {system}}}\n'
+    )
+
+
+def sde_folder(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_stargate_to_unknown_system_rejected(
+    db: Database, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gate whose destination system the export lacks was stored as a jump
+    to that system, and the import exited 0."""
+    gates = stargate_line(50000001, 30000001, 30000002) + stargate_line(
+        50000002, 30000002, 30000001
+    )
+    sound = sde_folder(
+        tmp_path / "sound",
+        {"mapSolarSystems.jsonl": SYSTEMS_JSONL, "mapStargates.jsonl": gates},
+    )
+    import_sde(db, sound)
+    damaged_gates = stargate_line(50000001, 30000001, 30000002) + stargate_line(
+        50000002, 30000002, 39999999
+    )
+    damaged = sde_folder(
+        tmp_path / "damaged",
+        {"mapSolarSystems.jsonl": SYSTEMS_JSONL, "mapStargates.jsonl": damaged_gates},
+    )
+
+    status = main(["--dsn", db_url, "sde", "import", "--no-detect", str(damaged)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    place = f"{damaged / 'mapStargates.jsonl'} line 2 (_key 50000002)"
+    assert f"invalid SDE record: {place}: field 'destination.solarSystemID'" in err
+    assert "is 39999999, a solar system that is neither in the export nor" in err
+    assert "hint: re-download the export or fix that record" in err
+    assert "Traceback" not in err
+    jumps = db.fetch_all(
+        "SELECT from_solar_system_id, to_solar_system_id FROM stargate_jumps"
+        " ORDER BY 1, 2"
+    )
+    assert jumps == [(30000001, 30000002), (30000002, 30000001)]
+
+
+def test_stargates_alone_use_stored_systems(db: Database, tmp_path: Path) -> None:
+    """An export of the gates alone loads when the database has their systems."""
+    systems = sde_folder(tmp_path / "systems", {"mapSolarSystems.jsonl": SYSTEMS_JSONL})
+    import_sde(db, systems)
+    gates = stargate_line(50000001, 30000001, 30000002) + stargate_line(
+        50000002, 30000002, 30000001
+    )
+    only_gates = sde_folder(tmp_path / "gates", {"mapStargates.jsonl": gates})
+
+    summary = import_sde(db, only_gates)
+
+    tables = {t.table: t for t in summary.tables}
+    assert tables["stargate_jumps"].inserted == 2
+
+
+def test_csv_jump_from_unknown_system_rejected(db: Database, tmp_path: Path) -> None:
+    """The check also covers CSV dumps, whose jumps file sorts before the
+    systems file and is read first."""
+    (tmp_path / "solar_systems.csv").write_text(
+        "solar_system_id,solar_system_name,security,constellation_id,region_id\n"
+        "30000001,Tanoo,0.86,20000001,10000001\n"
+        "30000002,Lashesih,0.75,20000001,10000001\n"
+    )
+    (tmp_path / "solar_system_jumps.csv").write_text(
+        "from_solar_system_id,to_solar_system_id\n"
+        "30000001,30000002\n"
+        "39999999,30000001\n"
+    )
+
+    with pytest.raises(SdeError) as caught:
+        import_sde(db, tmp_path)
+
+    assert caught.value.title == "invalid SDE record"
+    assert caught.value.message.startswith(
+        f"{tmp_path / 'solar_system_jumps.csv'} row 3: field 'from_solar_system_id'"
+        " is 39999999, a solar system"
+    )
+    assert static_counts(db)["solar_systems"] == 0
+    assert static_counts(db)["stargate_jumps"] == 0
+
+
 def test_truncated_zip_member(db: Database, tmp_path: Path) -> None:
     broken = tmp_path / "sde.zip"
     with zipfile.ZipFile(broken, "w") as archive:
