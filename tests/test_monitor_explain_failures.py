@@ -13,6 +13,7 @@ import pytest
 from evedmv_tui.monitor.explain import (
     ExplainError,
     ExplainResult,
+    cast_typed_placeholders,
     explain_app_query,
     explain_statement,
 )
@@ -185,3 +186,53 @@ def test_explain_server_stopped(own_cluster: PrivateCluster) -> None:
         worker.join(20)
     assert not worker.is_alive()
     assert_connection_lost(outcome)
+
+
+@pytest.mark.parametrize(
+    ("text", "cast"),
+    [
+        ("now() - interval $1", "now() - $1::interval"),
+        ("now() - INTERVAL  $12", "now() - $12::INTERVAL"),
+        ("interval $1 day", "$1::interval day"),
+        ("date $2 + 1", "$2::date + 1"),
+        (
+            "timestamp with time zone $1",
+            "$1::timestamp with time zone",
+        ),
+        ("double  precision $3", "$3::double precision"),
+        ("now() AT TIME ZONE $1", "now() AT TIME ZONE $1"),
+        ("limit $1", "limit $1"),
+        ("runtime $1", "runtime $1"),
+    ],
+)
+def test_typed_placeholder_cast(text: str, cast: str) -> None:
+    assert cast_typed_placeholders(text)[0] == cast
+
+
+def test_explain_typed_literal_placeholder(db: Database) -> None:
+    """pg_stat_statements keeps interval '1 day' as interval $1, which does
+    not parse: the EXPLAIN failed, and its hint offered a PREPARE of the same
+    text, which failed with the same syntax error."""
+    text = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE backend_start > now() - interval $1 AND backend_start < date $2"
+        " AND xact_start > now() - interval $3 hour"
+    )
+    result = explain_statement(db, text, server_version(db))
+    assert result.plan.node_type == "Aggregate"
+    assert result.note is not None
+    assert (
+        "plan is of the text with $1::interval, $2::date, $3::interval." in result.note
+    )
+
+
+def test_other_typed_literal_gets_cast_hint(db: Database) -> None:
+    db.execute("CREATE TYPE explain_mood AS ENUM ('calm', 'angry')")
+    text = "SELECT explain_mood $1 = 'calm'"
+    with pytest.raises(ExplainError) as raised:
+        explain_statement(db, text, server_version(db))
+    assert str(raised.value) == 'syntax error at or near "$1"'
+    hint = raised.value.hint
+    assert hint is not None
+    assert "written as $1::my_type" in hint
+    assert hint.endswith(f"AS\n{text};\nEXPLAIN EXECUTE q(VALUE);\nDEALLOCATE q;")

@@ -58,6 +58,47 @@ log = logging.getLogger(__name__)
 
 _PREPARED_NAME = "evedmv_monitor_explain"
 _PARAMETER = re.compile(r"\$(\d+)")
+LITERAL_TYPES = (
+    r"(?:timestamp|time)\s+with(?:out)?\s+time\s+zone",
+    r"double\s+precision",
+    r"character\s+varying",
+    "interval",
+    "timestamptz",
+    "timestamp",
+    "timetz",
+    "time",
+    "date",
+    "numeric",
+    "decimal",
+    "bigint",
+    "smallint",
+    "integer",
+    r"int[248]?",
+    "real",
+    r"float[48]?",
+    "boolean",
+    "bool",
+    "text",
+    "varchar",
+    "character",
+    "char",
+    "bytea",
+    "jsonb",
+    "json",
+    "uuid",
+    "inet",
+    "cidr",
+    "money",
+)
+"""Built-in type names, as regular expressions, that may precede a typed
+literal such as ``interval '1 day'``."""
+# NOTE: a typed literal of any other type (an enum, a schema-qualified name)
+# keeps its "<type> $n" form, and its syntax error gets a hint to cast by hand.
+_NEAR_PLACEHOLDER = re.compile(r'at or near "\$\d+"')
+"""PostgreSQL's syntax error at a placeholder; only English messages match."""
+_TYPED_PLACEHOLDER = re.compile(
+    rf"\b({'|'.join(LITERAL_TYPES)})\s+(\$\d+)\b", re.IGNORECASE
+)
 _LEADING_WORD = re.compile(r"[\s(]*([a-z_][a-z0-9_]*)")
 
 ConnectionHook = Callable[[psycopg.Connection[Any]], None]
@@ -514,6 +555,24 @@ def parameter_count(query_text: str) -> int:
     return max((int(n) for n in _PARAMETER.findall(query_text)), default=0)
 
 
+def cast_typed_placeholders(query_text: str) -> tuple[str, list[str]]:
+    """Rewrite each ``interval $1`` of a normalised text as ``$1::interval``.
+
+    pg_stat_statements replaces the string of a typed literal such as
+    ``interval '1 day'`` with a placeholder, and ``interval $1`` is a syntax
+    error. A cast of the placeholder means the same and gives it its type.
+    Returns the text and the casts it now contains.
+    """
+    casts: list[str] = []
+
+    def cast(match: re.Match[str]) -> str:
+        type_name = " ".join(match.group(1).split())
+        casts.append(f"{match.group(2)}::{type_name}")
+        return casts[-1]
+
+    return _TYPED_PLACEHOLDER.sub(cast, query_text), casts
+
+
 def check_analyzable(query_text: str) -> str:
     """Raise ExplainError unless EXPLAIN ANALYZE can run ``query_text``.
 
@@ -546,14 +605,15 @@ def explain_statement(
         keyword = check_analyzable(query_text)
     else:
         keyword = _check_explainable(query_text)
-    text = query_text.strip().rstrip(";")
+    text, casts = cast_typed_placeholders(query_text.strip().rstrip(";"))
+    note = _casts_note(casts)
     parameters = parameter_count(text)
     read_only = not analyze or keyword in READ_ONLY
     started = time.monotonic()
     try:
         with _explain_connection(db, prepare_connection, stopper) as conn:
             if parameters and server_version_num < GENERIC_PLAN_SERVER:
-                return _explain_prepared(db, conn, text, parameters)
+                return _explain_prepared(db, conn, text, parameters, note)
             # check_analyzable rejected ANALYZE of a statement with parameters.
             options = "GENERIC_PLAN, FORMAT JSON" if parameters else _options(analyze)
             document = _fetch_plan(
@@ -565,7 +625,7 @@ def explain_statement(
                 stopper=stopper,
             )
             method = "generic_plan" if parameters else "plain"
-            return _result(document, method, analyze, None)
+            return _result(document, method, analyze, note)
     except psycopg.errors.ReadOnlySqlTransaction as exc:
         raise _read_only_server(exc) from None
     except psycopg.errors.UndefinedTable as exc:
@@ -584,13 +644,31 @@ def explain_statement(
                 f" for a generic plan ({_first_line(exc)})",
                 _typed_parameters_hint(text, parameters),
             ) from None
-        raise ExplainError(
-            _first_line(exc), _by_hand_hint(text, parameters, analyze=analyze)
-        ) from None
+        hint = _by_hand_hint(
+            text,
+            parameters,
+            analyze=analyze,
+            at_placeholder=bool(parameters) and _syntax_error_at_placeholder(exc),
+        )
+        raise ExplainError(_first_line(exc), hint) from None
+
+
+def _casts_note(casts: list[str]) -> str | None:
+    if not casts:
+        return None
+    return (
+        "pg_stat_statements keeps a typed literal such as interval '1 day' as"
+        " interval $1, which does not parse, so the plan is of the text with"
+        f" {', '.join(casts)}."
+    )
 
 
 def _explain_prepared(
-    db: Database, conn: psycopg.Connection[Any], text: str, parameters: int
+    db: Database,
+    conn: psycopg.Connection[Any],
+    text: str,
+    parameters: int,
+    note: str | None,
 ) -> ExplainResult:
     """Plan ``text`` as a generic prepared statement (before PostgreSQL 16)."""
     try:
@@ -608,12 +686,12 @@ def _explain_prepared(
         # A prepared statement outlives the rolled-back transaction.
         with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
             db.execute(_marked(f"DEALLOCATE {_PREPARED_NAME}"), conn=conn)
-    return _result(
-        document,
-        "prepare",
-        False,
+    prepared = (
         "EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16 or later; this generic plan"
-        " comes from PREPARE with plan_cache_mode = force_generic_plan",
+        " comes from PREPARE with plan_cache_mode = force_generic_plan"
+    )
+    return _result(
+        document, "prepare", False, prepared if note is None else f"{note} {prepared}"
     )
 
 
@@ -660,8 +738,23 @@ def _explain_by_hand(text: str, *, analyze: bool) -> str:
     return f"EXPLAIN {text};"
 
 
-def _by_hand_hint(text: str, parameters: int, *, analyze: bool) -> str:
+def _syntax_error_at_placeholder(exc: psycopg.Error) -> bool:
+    return exc.sqlstate == "42601" and bool(_NEAR_PLACEHOLDER.search(_first_line(exc)))
+
+
+def _by_hand_hint(
+    text: str, parameters: int, *, analyze: bool, at_placeholder: bool = False
+) -> str:
     # check_analyzable rejects ANALYZE of a statement with parameters.
+    if at_placeholder:
+        return (
+            "pg_stat_statements put a placeholder where PostgreSQL takes no"
+            " parameter. A typed literal such as my_type 'value' becomes"
+            " my_type $1, which does not parse. Run the generic plan by hand in"
+            " psql with each such placeholder written as $1::my_type, each TYPE"
+            " replaced with the parameter's type and each VALUE with a real"
+            " value.\n\n" + _prepared_by_hand(text, parameters)
+        )
     if parameters:
         return (
             "The server rejected the generic plan. Run it by hand in psql for"
