@@ -3,7 +3,11 @@
 -- statements_changes compares against. A temporary table lives as long as
 -- its session, so each pooled connection has its own. Recreating it empties
 -- it, and the next statements_changes then returns every entry.
+-- pg_stat_statements stores each statement of a query string from the end
+-- of the one before it (PostgreSQL 15), so the second statement carries
+-- its own marker.
 DROP TABLE IF EXISTS pg_temp.evedmv_monitor_statements;
+/* evedmv-monitor */
 CREATE TEMPORARY TABLE evedmv_monitor_statements (
     userid bigint NOT NULL,
     dbid bigint NOT NULL,
