@@ -186,3 +186,31 @@ async def test_delete_prompt_names_its_matches(
         assert messages[-1] == (
             "Press d again within 5 s to delete test one, test two and their matches."
         )
+
+
+NAME = "a long watch profile name"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 30)])
+async def test_profile_conditions_fit_with_a_mark(
+    settings: Settings, db: Database, size: tuple[int, int]
+) -> None:
+    """At 80 columns the Conditions column ran past the screen's edge and
+    was cropped with no mark, and wider terminals still cut it at 40."""
+    corporations = tuple(range(98_000_001, 98_000_005))
+    watch.create_profile(
+        db, ProfileSpec(NAME, corporation_ids=corporations, min_attackers=3)
+    )
+    described = watch.list_profiles(db)[0].describe()
+    app = EvedmvApp(settings)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_watch(app, pilot)
+        table = screen.query_one("#watch-profiles", KeyedTable)
+        conditions = str(table.get_row(NAME)[-1])
+        widths = sum(c.get_render_width(table) for c in table.ordered_columns)
+        assert widths <= table.scrollable_content_region.width
+        if size[0] == 80:
+            assert conditions.endswith("\N{HORIZONTAL ELLIPSIS}")
+            assert described.startswith(conditions[:-1])
+        else:
+            assert conditions == described

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import psycopg
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -38,6 +39,7 @@ from evedmv_tui.screens import DashboardScreen
 from evedmv_tui.store.connect import pooled_permission_denied
 from evedmv_tui.store.db import Database, first_line
 from evedmv_tui.widgets.ordered_input import OrderedInput
+from evedmv_tui.widgets.perf_rows import Row, fit_last_cells
 from evedmv_tui.widgets.status import KeyFooter
 from evedmv_tui.widgets.table import KeyedTable, right
 from evedmv_tui.widgets.text import format_isk, time_format, truncate
@@ -549,6 +551,16 @@ class WatchMatchesFound(Message):
     """Posted to each open watch screen when new matches are announced."""
 
 
+PROFILE_COLUMNS = (
+    ("mark", " "),
+    ("state", "On"),
+    ("name", "Name"),
+    ("matches", "Matches"),
+    ("last", "Last match"),
+    ("conditions", "Conditions"),
+)
+
+
 class WatchScreen(DashboardScreen):
     """Watch profiles, their matches, and the keys that change them."""
 
@@ -583,6 +595,7 @@ class WatchScreen(DashboardScreen):
         self.marked: set[str] = set()
         self.selected: str | None = None
         self.confirm_delete: tuple[str, ...] = ()
+        self._profile_rows: list[Row] = []
         self._confirm_until = 0.0
         """Monotonic time until which a second d deletes ``confirm_delete``."""
 
@@ -590,17 +603,7 @@ class WatchScreen(DashboardScreen):
         yield Static(
             "Profiles", classes="pane-title", id="profiles-title", markup=False
         )
-        yield KeyedTable(
-            [
-                ("mark", " "),
-                ("state", "On"),
-                ("name", "Name"),
-                ("matches", "Matches"),
-                ("last", "Last match"),
-                ("conditions", "Conditions"),
-            ],
-            id="watch-profiles",
-        )
+        yield KeyedTable(list(PROFILE_COLUMNS), id="watch-profiles")
         # The title names the selected profile, which is user text.
         yield Static("Matches", classes="pane-title", id="matches-title", markup=False)
         yield KeyedTable(
@@ -622,9 +625,8 @@ class WatchScreen(DashboardScreen):
         self.marked &= names
         if self.selected not in names:
             self.selected = data.profiles[0].name if data.profiles else None
-        table = self.query_one("#watch-profiles", KeyedTable)
         last = time_format(p.last_match for p in data.profiles if p.last_match)
-        table.update_rows(
+        self._profile_rows = [
             (
                 profile.name,
                 [
@@ -633,11 +635,12 @@ class WatchScreen(DashboardScreen):
                     truncate(profile.name, 20),
                     profile.matches,
                     profile.last_match.strftime(last) if profile.last_match else "",
-                    truncate(profile.describe(), 40),
+                    profile.describe(),
                 ],
             )
             for profile in data.profiles
-        )
+        ]
+        self._show_profile_rows()
         if not data.profiles:
             self.query_one("#profiles-title", Static).update(
                 "Profiles: none yet, press a to add one"
@@ -667,6 +670,30 @@ class WatchScreen(DashboardScreen):
             )
             for match in data.matches
         )
+
+    def _show_profile_rows(self) -> None:
+        """Fill the profiles table, its conditions cut with ``…`` to the width.
+
+        DataTable crops a cell at the table's edge with no mark, and a wider
+        terminal shows more of each profile's conditions.
+        """
+        table = self.query_one("#watch-profiles", KeyedTable)
+        width = self.size.width - table.styles.scrollbar_size_vertical
+        shown = [column.content_width for column in table.ordered_columns]
+        table.update_rows(
+            fit_last_cells(
+                self._profile_rows,
+                PROFILE_COLUMNS,
+                width,
+                table.cell_padding,
+                shown_widths=shown,
+            )
+        )
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Textual calls DashboardScreen's handler too, which checks the size.
+        if self._profile_rows:
+            self._show_profile_rows()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "watch-profiles" or event.row_key.value is None:
