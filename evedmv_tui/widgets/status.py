@@ -227,6 +227,8 @@ class StatusBar(Widget):
     longer message takes a second line of its own, so a warning stays
     readable on 80 columns. Only a message longer than that whole line is
     cut, and its end names the key of the full text (:data:`CUT_SUFFIX`).
+    The alert count is never cut: a connection part too long to fit beside
+    it ends in an ellipsis instead.
     """
 
     DEFAULT_CSS = """
@@ -263,6 +265,8 @@ class StatusBar(Widget):
         yield Static(id="status-alerts", markup=False)
         yield Static(id="status-message", markup=False)
 
+    _connection = ""
+    """The whole connection part, as it would show uncut."""
     _message = ""
     """The whole message, with its severity, as it would show uncut."""
 
@@ -271,7 +275,7 @@ class StatusBar(Widget):
         self.watch(self.app, "status", self.show_state, init=True)
 
     def on_resize(self) -> None:
-        self._place_message()
+        self._fit_parts()
 
     def show_state(self, state: StatusState) -> None:
         """Render ``state`` into the three parts.
@@ -285,10 +289,9 @@ class StatusBar(Widget):
             self._show_state(state)
 
     def _show_state(self, state: StatusState) -> None:
+        self._connection = state.connection.describe()
         self._set_part(
-            "#status-connection",
-            state.connection.describe(),
-            state.connection.severity,
+            "#status-connection", self._connection, state.connection.severity
         )
         alerts = state.alert_severity if state.alert_count else Severity.OK
         self._set_part("#status-alerts", state.describe_alerts(), alerts)
@@ -297,14 +300,23 @@ class StatusBar(Widget):
             message = f"{state.message_severity.name}: {message}"
         self._message = message
         self._set_part("#status-message", message, state.message_severity)
-        self._place_message()
+        self._fit_parts()
 
-    def _place_message(self) -> None:
-        """Put the message on a second line when it does not fit beside the rest."""
+    def _fit_parts(self) -> None:
+        """Fit the connection beside the alert count, and place the message.
+
+        The message goes on a second line when it does not fit beside the
+        other two parts.
+        """
         width = self.size.width or self.app.size.width
-        used = 0
-        for selector in ("#status-connection", "#status-alerts"):
-            used += cell_len(str(self.query_one(selector, Static).render())) + 2
+        alerts = cell_len(str(self.query_one("#status-alerts", Static).render()))
+        # Each part has one column of padding on either side.
+        room = width - (alerts + 2) - 2
+        connection = self._connection
+        if cell_len(connection) > room:
+            connection = set_cell_size(connection, max(room - 1, 0)).rstrip() + "…"
+        self.query_one("#status-connection", Static).update(connection)
+        used = cell_len(connection) + 2 + alerts + 2
         message = self._message
         below = bool(message) and used + cell_len(message) + 2 > width
         self.set_class(below, "-message-below")
