@@ -101,6 +101,7 @@ from evedmv_tui.store.connect import (
     check_capabilities,
     dashboard_denial,
     open_database,
+    password_rejected,
 )
 from evedmv_tui.store.db import (
     SHORT_CONNECT_REASONS,
@@ -193,6 +194,16 @@ def _probe_server(db: Database) -> None:
 
 BRIEF_REASON_CELLS = 30
 """Maximum length of the reason in the status bar, so it fits 80 columns."""
+PASSWORD_REJECTED = "password rejected"
+"""The brief reason of a connection whose password the server rejected."""
+PASSWORD_HINT = (
+    "The dashboard retries with the same password, so fix it where it comes"
+    " from. Set the role's password on the server back to it, or correct"
+    " ~/.pgpass, which is read at each attempt: the dashboard then reconnects"
+    " by itself. A wrong password in --dsn, EVEDMV_DSN or PGPASSWORD needs a"
+    " restart of the dashboard with the right one."
+)
+"""Advice for a password that the server rejects after start-up."""
 
 
 def brief_reason(reason: str) -> str:
@@ -201,6 +212,8 @@ def brief_reason(reason: str) -> str:
     ``connection failed: connection to server on socket "/x/.s.PGSQL.5432"
     failed: No such file or directory`` gives ``no server socket``.
     """
+    if password_rejected(reason):
+        return PASSWORD_REJECTED
     tail = reason.rsplit(": ", 1)[-1].strip()
     tail = SHORT_CONNECT_REASONS.get(tail, tail)
     if len(tail) > BRIEF_REASON_CELLS:
@@ -337,6 +350,8 @@ class EvedmvApp(App[int]):
         """Set when the first connection failed and the app exited."""
         self._ever_connected = False
         self._reconnect_attempt = 0
+        self._password_hint_shown = False
+        """Whether the password hint was shown since the connection was lost."""
         self._heartbeat_timer: Timer | None = None
         self._heartbeat_serial = 0
         """Number of the latest connection check; older checks' results are stale."""
@@ -465,6 +480,7 @@ class EvedmvApp(App[int]):
         self.capabilities = capabilities
         self._ever_connected = True
         self._reconnect_attempt = 0
+        self._password_hint_shown = False
         log.info("connected to PostgreSQL %s", capabilities.server_version)
         self._set_connection(
             ConnectionState(
@@ -516,7 +532,26 @@ class EvedmvApp(App[int]):
         # An EvedmvError's title is its reason in a few words, such as
         # "private cluster stopped", where the end of its text is "stopped".
         brief = error.title if isinstance(error, EvedmvError) else None
+        if password_rejected(reason):
+            brief = PASSWORD_REJECTED
+            self._show_password_hint(reason)
         self._schedule_reconnect(reason, brief)
+
+    def _show_password_hint(self, reason: str) -> None:
+        """Say once per outage what to do about a rejected password.
+
+        Every timed attempt fails the same way until the password is fixed,
+        and one notification each would bury the others.
+        """
+        if self._password_hint_shown:
+            return
+        self._password_hint_shown = True
+        self.notify(
+            f"{reason}\n{PASSWORD_HINT}",
+            title="Database password rejected",
+            severity="error",
+            markup=False,
+        )
 
     # -- connection loss and reconnection -------------------------------------
 
@@ -668,7 +703,10 @@ class EvedmvApp(App[int]):
                 brief=brief_reason(reason),
             )
         )
-        if self.settings.dsn is None:
+        if password_rejected(reason):
+            self._password_hint_shown = True
+            hint = PASSWORD_HINT
+        elif self.settings.dsn is None:
             hint = (
                 "The dashboard retries by itself. If the private cluster was"
                 " stopped, press ctrl+r to start it, or run 'evedmv db start'."

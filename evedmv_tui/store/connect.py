@@ -173,6 +173,15 @@ def is_connection_failure(error: psycopg.OperationalError) -> bool:
     return state is None or state.startswith("08") or state in CONNECTION_LOST_STATES
 
 
+PASSWORD_FAILURES = ("password authentication failed", "no password supplied")
+"""libpq's words (in English) for a password the server rejected or did not get."""
+
+
+def password_rejected(reason: str) -> bool:
+    """Tell whether a connection failure reports a wrong or missing password."""
+    return any(failure in reason for failure in PASSWORD_FAILURES)
+
+
 def connection_lost(
     error: psycopg.OperationalError, settings: Settings
 ) -> DatabaseUnavailable:
