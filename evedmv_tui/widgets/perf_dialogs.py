@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -41,9 +42,16 @@ ConfirmScreen Horizontal {
     height: auto;
     align: right middle;
 }
+/* The heading is docked, so that 100% below is the room under it: a fixed
+   max-height of 30 rows ran past the dialog's bottom edge at 24 rows, and the
+   last lines of a long text could not be scrolled into view. */
+TextScreen .-heading, PlanScreen .-heading {
+    dock: top;
+    height: auto;
+}
 TextScreen VerticalScroll, PlanScreen Tree {
     height: auto;
-    max-height: 30;
+    max-height: 100%;
 }
 PlanScreen Tree {
     min-height: 5;
@@ -150,7 +158,7 @@ class TextScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(self.title_text, style="bold"))
+            yield Static(Text(self.title_text, style="bold"), classes="-heading")
             with VerticalScroll():
                 yield Static(Text(self.body), id="full-text")
         yield KeyFooter()
@@ -165,16 +173,27 @@ def plan_label(node: PlanNode) -> Text:
     return label
 
 
+def plan_node_text(node: PlanNode) -> str:
+    """Return every line the plan tree shows for ``node``, none of them cut."""
+    lines = [node.title, node.estimate_text]
+    if node.actual_text is not None:
+        lines.append(node.actual_text)
+    if node.detail:
+        lines.append(node.detail)
+    return "\n".join(lines)
+
+
 def _add_leaves(branch: TreeNode[PlanNode], node: PlanNode) -> None:
     """Add the node's ANALYZE figures and its conditions under its label.
 
     The figures get a line of their own, because after the estimates they
-    ran past the right edge of the dialog at 80 columns.
+    ran past the right edge of the dialog at 80 columns. The leaves carry
+    their node, so that enter on them shows the whole node too.
     """
     if node.actual_text is not None:
-        branch.add_leaf(Text(node.actual_text))
+        branch.add_leaf(Text(node.actual_text), data=node)
     if node.detail:
-        branch.add_leaf(Text(node.detail))
+        branch.add_leaf(Text(node.detail), data=node)
 
 
 def _add_nodes(parent: TreeNode[PlanNode], node: PlanNode) -> None:
@@ -182,6 +201,51 @@ def _add_nodes(parent: TreeNode[PlanNode], node: PlanNode) -> None:
     _add_leaves(branch, node)
     for child in node.children:
         _add_nodes(branch, child)
+
+
+class PlanTree(Tree[PlanNode]):
+    """A plan tree whose lines end in an ellipsis where the tree's edge cuts them.
+
+    Tree crops a line at its right edge with no mark, and its End key goes
+    to the last line, not to the end of a long one. Enter shows the whole
+    node of the cursor line instead of folding it, which space still does.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Whole node", id="plan-node"),
+    ]
+
+    def __init__(self, label: Text, data: PlanNode) -> None:
+        super().__init__(label, data=data)
+        self.auto_expand = False
+
+    def render_label(
+        self, node: TreeNode[PlanNode], base_style: Style, style: Style
+    ) -> Text:
+        label = super().render_label(node, base_style, style)
+        room = self.label_room(node)
+        if room is not None and label.cell_len > room:
+            label.truncate(room, overflow="ellipsis")
+        return label
+
+    def label_room(self, node: TreeNode[PlanNode]) -> int | None:
+        """Return the cells left for ``node``'s label, or None before layout.
+
+        The guides take ``guide_depth`` cells per level below the root. The
+        vertical scrollbar's width is kept free whether it shows or not, so
+        the cut does not depend on the number of lines.
+        """
+        if not self.size.width:
+            return None
+        depth = 0
+        parent = node.parent
+        while parent is not None:
+            depth += 1
+            parent = parent.parent
+        if not self.show_root:
+            depth = max(depth - 1, 0)
+        guides = depth * self.guide_depth
+        return max(self.size.width - self.styles.scrollbar_size_vertical - guides, 1)
 
 
 class PlanScreen(ModalScreen[None]):
@@ -205,18 +269,24 @@ class PlanScreen(ModalScreen[None]):
             summary += f", planning {result.planning_ms:.3f} ms"
         if result.execution_ms is not None:
             summary += f", execution {result.execution_ms:.3f} ms"
-        tree: Tree[PlanNode] = Tree(plan_label(result.plan), data=result.plan)
+        tree = PlanTree(plan_label(result.plan), result.plan)
         tree.root.expand()
         _add_leaves(tree.root, result.plan)
         for child in result.plan.children:
             _add_nodes(tree.root, child)
         with Vertical():
-            yield Static(Text(summary, style="bold"))
-            yield Static(Text(" ".join(self.query_text.split())[:300]))
-            if result.note:
-                yield Static(Text(f"note: {result.note}"))
+            with Vertical(classes="-heading"):
+                yield Static(Text(summary, style="bold"))
+                yield Static(Text(" ".join(self.query_text.split())[:300]))
+                if result.note:
+                    yield Static(Text(f"note: {result.note}"))
             yield tree
         yield KeyFooter()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[PlanNode]) -> None:
+        node = event.node.data
+        if node is not None:
+            self.app.push_screen(TextScreen(node.title, plan_node_text(node)))
 
     def action_close(self) -> None:
         self.dismiss(None)
