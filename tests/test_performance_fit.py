@@ -4,15 +4,20 @@ is marked with an ellipsis or can be scrolled into view."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.widgets import Tree
 
 from evedmv_tui.config import Settings
 from evedmv_tui.monitor.activity import RunningQuery
 from evedmv_tui.monitor.explain import ExplainResult, PlanNode
 from evedmv_tui.monitor.severity import Severity
+from evedmv_tui.screens import declared_bindings
+from evedmv_tui.screens.help import HelpScreen
 from evedmv_tui.screens.performance import PerformanceScreen
 from evedmv_tui.widgets.perf_dialogs import PlanScreen, TextScreen
 from tests.test_performance_screen import (
@@ -117,3 +122,38 @@ async def test_plan_tree_lines_end_in_ellipsis() -> None:
             "Index Scan using t14_lock_pkey on t14_lock\n"
             "cost=0.15..8.17 rows=1 width=36\nIndex Cond: (id = 1)"
         )
+
+
+async def test_help_lists_filter_of_statements_tab(settings: Settings) -> None:
+    """Help opened on another tab listed ``s Sort`` for the Statements tab
+    but not ``/ Filter``: the second binding of / replaced the first."""
+    async with recorded_screen(settings) as (app, pilot, _screen):
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        titles = [str(s.render()) for s in app.screen.query(".section-title")]
+        texts = [str(s.render()) for s in app.screen.query(".help-bindings")]
+        statements = texts[titles.index("Keys of the Statements tab")]
+        assert re.search(r"/  Filter\b", statements), statements
+        assert re.search(r"s  Sort\b", statements), statements
+
+
+def test_declared_bindings_keep_one_class_duplicates() -> None:
+    """Two bindings of one key in one class both count, as in Textual, and a
+    subclass's binding of that key replaces both."""
+
+    class Base(Screen[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("slash", "filter", "Filter"),
+            Binding("slash", "search", "Search"),
+        ]
+
+    class Child(Base):
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "find", "Find")]
+
+    def slash_actions(screen: type[Screen[None]]) -> list[str]:
+        return [b.action for b in declared_bindings(screen) if b.key == "slash"]
+
+    assert slash_actions(Base) == ["filter", "search"]
+    assert slash_actions(Child) == ["find"]

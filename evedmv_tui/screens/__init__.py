@@ -269,13 +269,17 @@ def declared_bindings(widget_class: type[Widget]) -> list[Binding]:
     """Return the bindings a widget or screen class and its bases declare.
 
     They are merged as Textual merges them: a class's ``BINDINGS`` lists only
-    its own keys, and a subclass's binding of a key replaces its base's.
+    its own keys, and a subclass's bindings of a key replace its base's. One
+    class may bind a key twice, to actions that act in different places
+    (``/`` filters on one tab and opens Search on the others), and both stay.
     """
-    by_key: dict[str, Binding] = {}
+    by_key: dict[str, list[Binding]] = {}
     for cls in reversed(widget_class.__mro__):
+        own: dict[str, list[Binding]] = {}
         for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
-            by_key[binding.key] = binding
-    return list(by_key.values())
+            own.setdefault(binding.key, []).append(binding)
+        by_key.update(own)
+    return [binding for bindings in by_key.values() for binding in bindings]
 
 
 class DashboardScreen(Screen[None]):
