@@ -124,6 +124,21 @@ async def test_plan_tree_lines_end_in_ellipsis() -> None:
         )
 
 
+async def test_idle_session_detail_says_idle(settings: Settings) -> None:
+    """The window of a session idle in a transaction said ``query running
+    for 2.7 s``, although no query ran."""
+    idle = backend(4101, 2.7, "update t14_lock set v = 'A' where id = 2", [])
+    idle = idle._replace(state="idle in transaction", xact_seconds=12.0)
+    running = RunningQuery(idle, Severity.WARNING, (4101,))
+    async with recorded_screen(settings) as (_app, pilot, screen):
+        detail = (await open_backend_detail(pilot, screen, running)).body
+        assert "running" not in detail
+        assert (
+            "state: idle in transaction, transaction open for 12.0 s,"
+            " last query started 2.7 s ago"
+        ) in detail
+
+
 async def test_help_lists_filter_of_statements_tab(settings: Settings) -> None:
     """Help opened on another tab listed ``s Sort`` for the Statements tab
     but not ``/ Filter``: the second binding of / replaced the first."""

@@ -176,7 +176,15 @@ def backend_owner_line(backend: Backend | None) -> Text:
 def backend_detail(backend: Backend) -> str:
     """Return a backend's detail text: role, application, client, state, query."""
     state = backend.state or "(hidden from this role)"
-    if backend.query_seconds is not None:
+    if backend.state is not None and backend.state.startswith("idle"):
+        # An idle session's query is its last one, which has finished.
+        # query_start is when that query started, xact_start when the open
+        # transaction did.
+        if backend.xact_seconds is not None:
+            state += f", transaction open for {backend.xact_seconds:.1f} s"
+        if backend.query_seconds is not None:
+            state += f", last query started {backend.query_seconds:.1f} s ago"
+    elif backend.query_seconds is not None:
         state += f", query running for {backend.query_seconds:.1f} s"
     if backend.wait:
         state += f", waiting on {backend.wait}"
