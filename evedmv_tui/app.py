@@ -488,12 +488,16 @@ class EvedmvApp(App[int]):
             )
         )
         if capabilities.warnings:
+            # The warnings with their fixes made a pop-up taller than a
+            # screen of 24 rows, so it names only the problems.
+            gaps = "\n".join(f"- {gap}" for gap in capabilities.gaps)
             self.notify(
-                "\n".join(capabilities.warnings),
+                f"{gaps}\nThe Home screen and {MESSAGES_KEY} show the fixes.",
                 title="Monitoring is limited",
                 severity="warning",
                 markup=False,
                 timeout=15,
+                full_text="\n".join(capabilities.warnings),
             )
         if (
             self._connection_message is not None
@@ -923,11 +927,14 @@ class EvedmvApp(App[int]):
         severity: SeverityLevel = "information",
         timeout: float | None = None,
         markup: bool = True,
+        full_text: str | None = None,
     ) -> None:
         """Show a pop-up notification and keep it in the recent messages list.
 
         A pop-up goes after a few seconds, so the messages screen lists it
-        with the status bar's messages. Any thread may call this.
+        with the status bar's messages. ``full_text``, when given, is listed
+        there in place of the pop-up's shorter ``message``. Any thread may
+        call this.
         """
         if not self._on_ui_thread():
             self.call_from_thread(
@@ -937,13 +944,14 @@ class EvedmvApp(App[int]):
                 severity=severity,
                 timeout=timeout,
                 markup=markup,
+                full_text=full_text,
             )
             return
-        text = message
+        text = message if full_text is None else full_text
         if markup:
             # Bad markup fails in the pop-up too; the log keeps the raw text.
             with contextlib.suppress(MarkupError):
-                text = Content.from_markup(message).plain
+                text = Content.from_markup(text).plain
         level = NOTIFY_SEVERITIES.get(severity, Severity.INFO)
         logged = LoggedMessage(
             dt.datetime.now(), level, f"{title}: {text}" if title else text

@@ -125,6 +125,8 @@ class HomeScreen(DashboardScreen):
     ]
     _resumed = False
     """Whether the screen has been shown before; later resumes reload it."""
+    _overview_waits = False
+    """Whether the figures wait for the schema, which the database lacked."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="home-columns"):
@@ -174,6 +176,16 @@ class HomeScreen(DashboardScreen):
             name="home.capabilities",
             group="capabilities",
         )
+        db = self.evedmv_app.db
+        self._overview_waits = db is not None and db.schema_problem is not None
+        if db is not None and db.schema_problem is not None:
+            # Loading would fail on the missing tables with a pop-up of the
+            # problem that this screen and the capabilities pop-up show.
+            self.show_overview_failure(db.schema_problem)
+            return
+        self._load_overview()
+
+    def _load_overview(self) -> None:
         self.run_query(
             load_overview,
             then=self.show_overview,
@@ -182,11 +194,19 @@ class HomeScreen(DashboardScreen):
         )
 
     def show_capabilities(self, capabilities: Capabilities) -> None:
-        """Show the server's capabilities as just read, and keep them on the app."""
+        """Show the server's capabilities as just read, and keep them on the app.
+
+        The figures that waited for a missing schema load once the recheck
+        finds it.
+        """
         self.evedmv_app.capabilities = capabilities
         self.query_one("#capabilities", Static).update(
             describe_capabilities(capabilities)
         )
+        db = self.evedmv_app.db
+        if self._overview_waits and db is not None and db.schema_problem is None:
+            self._overview_waits = False
+            self._load_overview()
 
     def show_overview(self, overview: Overview) -> None:
         """Show the loaded figures."""

@@ -90,6 +90,8 @@ class Capabilities:
     read_all_stats: bool
     local_socket: bool
     warnings: tuple[str, ...]
+    gaps: tuple[str, ...] = ()
+    """Each warning's problem in a few words, without its fix, in the same order."""
 
 
 def ensure_database(cluster: PrivateCluster, database: str = DATABASE) -> None:
@@ -496,31 +498,37 @@ def check_capabilities(db: Database) -> Capabilities:
     assert row is not None
     version, version_num, pgss, schema, preloaded, read_all, local, role = row
     warnings = []
+    gaps = []
     if version_num < MIN_SERVER_VERSION:
         warnings.append(
             f"PostgreSQL {version} is older than 13; some monitor panels will be empty"
         )
+        gaps.append(f"PostgreSQL {version} is older than 13")
     if not preloaded:
         warnings.append(
             "pg_stat_statements is not preloaded: add it to shared_preload_libraries"
             " in postgresql.conf and restart the server"
         )
+        gaps.append("pg_stat_statements is not preloaded")
     if pgss is None:
         warnings.append(
             "pg_stat_statements is not installed in this database: run"
             " CREATE EXTENSION pg_stat_statements"
         )
+        gaps.append("pg_stat_statements is not installed")
     if db.schema_problem is not None:
         problem = db.schema_problem
         warnings.append(
             f"monitor only, because {problem.message}: the killmail, battle and"
             f" intel screens stay empty until you {problem.hint}"
         )
+        gaps.append(f"monitor only: {problem.title}")
     if not read_all:
         warnings.append(
             f"role {role} cannot read other roles' statistics: GRANT"
             f" pg_read_all_stats TO {role}"
         )
+        gaps.append(f"role {role} cannot read other roles' statistics")
     return Capabilities(
         version,
         version_num,
@@ -530,6 +538,7 @@ def check_capabilities(db: Database) -> Capabilities:
         bool(read_all),
         bool(local),
         tuple(warnings),
+        tuple(gaps),
     )
 
 
