@@ -55,7 +55,12 @@ from evedmv_tui.widgets import perf_rows
 from evedmv_tui.widgets.filter import FilterInput
 from evedmv_tui.widgets.perf_dialogs import ConfirmScreen, PlanScreen, TextScreen
 from evedmv_tui.widgets.plot import SeriesPlot
-from evedmv_tui.widgets.table import KeyedTable, QueryTable, narrow_columns
+from evedmv_tui.widgets.table import (
+    KeyedTable,
+    MessageTable,
+    QueryTable,
+    narrow_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -665,6 +670,11 @@ class PerformanceScreen(DashboardScreen):
     PerformanceScreen #statements-state {
         height: auto;
     }
+    /* Cut with an ellipsis: the Alerts tab lists every chain on a row. */
+    PerformanceScreen #activity-chains {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
     PerformanceScreen #explain-running {
         display: none;
         text-wrap: nowrap;
@@ -748,7 +758,7 @@ class PerformanceScreen(DashboardScreen):
                 yield Static(classes="perf-problem -none", id="ingest-problem")
                 yield Static(classes="perf-text", id="ingest-text")
             with TabPane(tab_label("tab-alerts"), id="tab-alerts"):
-                yield KeyedTable(perf_rows.ALERT_COLUMNS, id="alerts")
+                yield MessageTable(perf_rows.ALERT_COLUMNS, id="alerts")
             with TabPane(tab_label("tab-charts"), id="tab-charts"), Vertical():
                 yield SeriesPlot(
                     "transactions per second",
@@ -902,12 +912,8 @@ class PerformanceScreen(DashboardScreen):
             perf_rows.ACTIVITY_COLUMNS,
             narrowable=NARROWABLE_ACTIVITY_COLUMNS,
         )
-        chains = snapshot.activity.chains if snapshot.activity is not None else []
-        if chains:
-            activity = snapshot.activity
-            assert activity is not None
-            described = "; ".join(activity.chain_text(c) for c in chains)
-            chain_text = f"blocking: {described}"
+        if snapshot.activity is not None and snapshot.activity.chains:
+            chain_text = perf_rows.blocking_text(snapshot.activity)
         elif not snapshot.connected:
             chain_text = "not connected: the list returns when the monitor reconnects"
         elif not running and snapshot.activity is not None and snapshot.activity.hidden:
@@ -927,26 +933,12 @@ class PerformanceScreen(DashboardScreen):
         self.query_one("#database-text", Static).update(
             perf_rows.database_text(snapshot)
         )
-        hints = perf_rows.hint_rows(snapshot)
-        self.query_one("#hints-state", Static).update(perf_rows.hints_state(len(hints)))
-        self.query_one("#hints", KeyedTable).update_rows(hints)
+        self._show_hints()
         self.query_one("#operations", KeyedTable).update_rows(
             perf_rows.operation_rows(snapshot)
         )
-        kept = self._slow_queries()
-        kept.add(snapshot.slow_app_queries, snapshot.at)
-        slow = perf_rows.slow_rows(
-            dataclasses.replace(snapshot, slow_app_queries=kept.listed())
-        )
-        minutes = f"{SLOW_QUERY_KEEP_SECONDS / 60:g} min"
-        self.query_one("#slow-state", Static).update(
-            f"slow application queries of the last {minutes}, newest first (e explains)"
-            if slow
-            else "slow application queries: none over"
-            f" {self.evedmv_app.settings.slow_warning_seconds:g} s in the last"
-            f" {minutes}"
-        )
-        self.query_one("#slow", KeyedTable).update_rows(slow)
+        self._slow_queries().add(snapshot.slow_app_queries, snapshot.at)
+        self._show_slow_queries()
 
         self._show_memory()
         self.query_one("#backends", KeyedTable).update_rows(
@@ -973,6 +965,8 @@ class PerformanceScreen(DashboardScreen):
         self._show_memory()
         if self.snapshot is not None:
             self._render_statements()
+            self._show_hints()
+            self._show_slow_queries()
             self._update_query_table(
                 "#activity",
                 perf_rows.activity_rows(self.snapshot),
@@ -988,13 +982,15 @@ class PerformanceScreen(DashboardScreen):
         *,
         narrowable: frozenset[str] = frozenset(),
         refit: bool = True,
+        cut_column: int = -1,
     ) -> None:
-        """Fill a table whose last column is a query, cut with ``…`` to fit.
+        """Fill a table, cutting the text of column ``cut_column`` with ``…`` to fit.
 
-        DataTable crops a cell at the table's edge with no mark, so the text
-        is cut here instead. The width keeps room for the vertical scrollbar,
-        as in the Alerts tab. The ``narrowable`` columns are cut first, so
-        that the query keeps :data:`MIN_QUERY_WIDTH` columns.
+        By default the cut column is the last one, a query. DataTable crops
+        a cell at the table's edge with no mark, so the text is cut here
+        instead. The width keeps room for the vertical scrollbar whether it
+        shows or not. The ``narrowable`` columns are cut first, so that the
+        last column keeps :data:`MIN_QUERY_WIDTH` columns.
         """
         table = self.query_one(selector, KeyedTable)
         width = self.size.width - table.styles.scrollbar_size_vertical
@@ -1004,8 +1000,13 @@ class PerformanceScreen(DashboardScreen):
             )
         shown = [column.content_width for column in table.ordered_columns]
         table.update_rows(
-            perf_rows.fit_last_cells(
-                rows, columns, width, table.cell_padding, shown_widths=shown
+            perf_rows.fit_column_cells(
+                rows,
+                columns,
+                cut_column % len(columns),
+                width,
+                table.cell_padding,
+                shown_widths=shown,
             )
         )
         if narrowable and refit:
@@ -1048,16 +1049,46 @@ class PerformanceScreen(DashboardScreen):
     def _show_alerts(self) -> None:
         """Fill the Alerts table, cutting messages with an ellipsis to fit.
 
-        The table is as wide as the screen, and the width left for messages
-        keeps room for the vertical scrollbar whether it shows or not.
         Without the cut, a long message ran past the right edge with no mark.
+        The cut keeps the widths that the Sev and Panel columns still have
+        from rows that have left, such as a ``✖ critical`` regression.
         """
-        table = self.query_one("#alerts", KeyedTable)
-        width = self.size.width - table.styles.scrollbar_size_vertical
-        table.update_rows(
-            perf_rows.fit_last_cells(
-                self._alert_rows, perf_rows.ALERT_COLUMNS, width, table.cell_padding
+        self._update_query_table("#alerts", self._alert_rows, perf_rows.ALERT_COLUMNS)
+
+    def _show_hints(self) -> None:
+        """Fill the Database tab's tables that may lack an index.
+
+        Long table names are cut, so the figures after them stay in view.
+        """
+        if self.snapshot is None:
+            return
+        hints = perf_rows.hint_rows(self.snapshot)
+        self.query_one("#hints-state", Static).update(perf_rows.hints_state(len(hints)))
+        self._update_query_table("#hints", hints, perf_rows.HINT_COLUMNS, cut_column=0)
+
+    def _show_slow_queries(self) -> None:
+        """Fill the App tab's slow application queries of the last minutes.
+
+        The Query column is cut, so the At column keeps the whole time.
+        """
+        if self.snapshot is None:
+            return
+        slow = perf_rows.slow_rows(
+            dataclasses.replace(
+                self.snapshot, slow_app_queries=self._slow_queries().listed()
             )
+        )
+        minutes = f"{SLOW_QUERY_KEEP_SECONDS / 60:g} min"
+        self.query_one("#slow-state", Static).update(
+            f"slow application queries of the last {minutes}, newest first (e explains)"
+            if slow
+            else "slow application queries: none over"
+            f" {self.evedmv_app.settings.slow_warning_seconds:g} s in the last"
+            f" {minutes}"
+        )
+        query = [key for key, _label in perf_rows.SLOW_COLUMNS].index("name")
+        self._update_query_table(
+            "#slow", slow, perf_rows.SLOW_COLUMNS, cut_column=query
         )
 
     def _app_lost_at(self) -> float | None:
@@ -1115,7 +1146,12 @@ class PerformanceScreen(DashboardScreen):
         )
         self.query_one("#statements-state", Static).update(
             perf_rows.statements_state(
-                snapshot, self.sort, self.text_filter, empty=not rows
+                snapshot,
+                self.sort,
+                self.text_filter,
+                empty=not rows,
+                # The line's padding takes one column on each side.
+                width=self.size.width - 2,
             )
         )
         self._update_query_table("#statements", rows, perf_rows.STATEMENT_COLUMNS)

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.monitor import regressions
-from evedmv_tui.monitor.activity import Backend, DatabaseBackends
+from evedmv_tui.monitor.activity import ActivitySummary, Backend, DatabaseBackends
 from evedmv_tui.monitor.ingest import ImportRun, IngestHealth
 from evedmv_tui.monitor.memory import (
     ALLOCATION_SITES_INTERVAL_SECONDS,
@@ -26,7 +26,7 @@ from evedmv_tui.monitor.severity import Severity
 from evedmv_tui.monitor.snapshot import Snapshot
 from evedmv_tui.monitor.statements import HIDDEN_LABEL, clip
 from evedmv_tui.widgets.table import Cell, plain, right
-from evedmv_tui.widgets.text import count_noun, truncate
+from evedmv_tui.widgets.text import count_noun, quote_value, truncate
 
 Row = tuple[str, Sequence[Cell]]
 
@@ -171,6 +171,20 @@ def backend_owner_line(backend: Backend | None) -> Text:
     if backend is None:
         return Text("")
     return Text(f"backend {backend.pid}: {backend.identity}")
+
+
+def blocking_text(activity: ActivitySummary) -> str:
+    """Return the ``blocking:`` line above the Activity table, each chain once.
+
+    A chain that is the tail of a longer listed chain is left out: in
+    ``4711 ← 4702 ← 4690``, 4702 waits on 4690 too, so ``4702 ← 4690``
+    adds nothing.
+    """
+    listed: list[tuple[int, ...]] = []
+    for chain in sorted(activity.chains, key=len, reverse=True):
+        if not any(longer[len(longer) - len(chain) :] == chain for longer in listed):
+            listed.append(chain)
+    return "blocking: " + "; ".join(activity.chain_text(chain) for chain in listed)
 
 
 def backend_detail(backend: Backend) -> str:
@@ -329,16 +343,36 @@ def fit_last_cells(
 ) -> list[Row]:
     """Cut each row's last cell, with an ellipsis, to fit ``width`` columns.
 
-    The other columns are as wide as their widest cell or label, and
-    DataTable adds ``cell_padding`` on each side of every cell. A last cell
-    that is not a string is kept as it is. ``shown_widths`` are the content
-    widths the table's columns have now, which are kept when larger:
-    DataTable keeps a column as wide as the cells of rows it removed until
-    it measures that column again. Widths are in terminal cells, so a wide
-    character (CJK, most emoji) counts as two.
+    The cut is that of :func:`fit_column_cells` for the last column.
+    """
+    return fit_column_cells(
+        rows, columns, len(columns) - 1, width, cell_padding, shown_widths
+    )
+
+
+def fit_column_cells(
+    rows: Sequence[Row],
+    columns: Sequence[tuple[str, str]],
+    column: int,
+    width: int,
+    cell_padding: int = 1,
+    shown_widths: Sequence[int] = (),
+) -> list[Row]:
+    """Cut each row's cell of ``column``, with an ellipsis, to fit ``width`` columns.
+
+    ``column`` is an index into ``columns``. The other columns are as wide
+    as their widest cell or label, and DataTable adds ``cell_padding`` on
+    each side of every cell. A cell that is not a string is kept as it is.
+    ``shown_widths`` are the content widths the table's columns have now,
+    which are kept when larger: DataTable keeps a column as wide as the
+    cells of rows it removed until it measures that column again. Widths
+    are in terminal cells, so a wide character (CJK, most emoji) counts as
+    two.
     """
     fixed = 2 * cell_padding
-    for index, (_key, label) in enumerate(columns[:-1]):
+    for index, (_key, label) in enumerate(columns):
+        if index == column:
+            continue
         texts = [label] + [_cell_text(cells[index]) for _row_key, cells in rows]
         column_width = max(cell_len(text) for text in texts)
         if index < len(shown_widths):
@@ -347,11 +381,10 @@ def fit_last_cells(
     room = max(width - fixed, 1)
     fitted: list[Row] = []
     for key, cells in rows:
-        last = cells[-1]
-        if isinstance(last, str):
-            fitted.append((key, [*cells[:-1], truncate(last, room)]))
-        else:
-            fitted.append((key, cells))
+        cut = cells[column]
+        if isinstance(cut, str):
+            cells = [*cells[:column], truncate(cut, room), *cells[column + 1 :]]
+        fitted.append((key, cells))
     return fitted
 
 
@@ -478,27 +511,54 @@ def problems_text(snapshot: Snapshot, panel: str) -> Text | None:
     return text
 
 
+MIN_FILTER_WIDTH = 12
+"""Cells the Statements line gives the quoted filter at least, when cut."""
+
+
 def statements_state(
-    snapshot: Snapshot, sort: str, text_filter: str, *, empty: bool = False
+    snapshot: Snapshot,
+    sort: str,
+    text_filter: str,
+    *,
+    empty: bool = False,
+    width: int | None = None,
 ) -> Text:
     """Return the line above the statements: order, interval, trust, filter.
 
     With ``empty`` (the table has no row), the line also gives the reason.
+    The filter is quoted as typed (see :func:`quote_value`). With ``width``,
+    it is cut so that the line fits that many cells, down to
+    :data:`MIN_FILTER_WIDTH`: a pasted filter of a few hundred characters
+    wrapped over every line of the table.
     """
     state = "trusted" if snapshot.statements_trusted else "not trusted"
     text = Text(f"by {sort} over {snapshot.elapsed or 0:.1f} s ({state}")
     if snapshot.statements_reason:
         text.append(f": {snapshot.statements_reason}")
     text.append(")")
-    if text_filter:
-        text.append(f" · filter {text_filter!r}")
+    ending = ""
     if empty and not snapshot.connected:
         pass  # The disconnection reason above explains the empty table.
     elif empty and text_filter:
-        text.append(" · no statement matches")
+        ending = " · no statement matches"
     elif empty:
-        text.append(" · no statement ran in the interval")
+        ending = " · no statement ran in the interval"
+    if text_filter:
+        text.append(" · filter ")
+        room = None
+        if width is not None:
+            room = max(width - text.cell_len - cell_len(ending), MIN_FILTER_WIDTH)
+        text.append(_quoted_filter(text_filter, room))
+    text.append(ending)
     return text
+
+
+def _quoted_filter(text_filter: str, width: int | None) -> str:
+    """Quote ``text_filter``; with ``width``, cut it inside the quotes to fit."""
+    quoted = quote_value(text_filter)
+    if width is None or cell_len(quoted) <= width:
+        return quoted
+    return truncate(quoted[:-1], width - 1) + "'"
 
 
 def hints_state(count: int) -> Text:

@@ -282,6 +282,14 @@ class QueryTable(KeyedTable):
         return super().check_action(action, parameters)
 
 
+class MessageTable(QueryTable):
+    """A keyed table whose enter shows the selected row's whole message."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Message", id="table.message"),
+    ]
+
+
 class KillmailTable(KeyedTable):
     """A keyed table of killmails whose enter opens the selected one."""
 
