@@ -676,10 +676,12 @@ def test_blocking_chain_cancel_and_terminate(db_url: str, monitor: Monitor) -> N
             chains = snapshot.activity.chains
             time.sleep(0.1)
         assert chains == [(waiter_pid, holder_pid)]
-        assert monitor.cancel_backend(waiter_pid) is True
+        assert snapshot.activity is not None
+        running = {r.backend.pid: r.backend for r in snapshot.activity.running}
+        assert monitor.cancel_backend(running[waiter_pid]) is True
         thread.join(10)
         assert isinstance(outcome[0], psycopg.errors.QueryCanceled)
-        assert monitor.terminate_backend(holder_pid) is True
+        assert monitor.terminate_backend(running[holder_pid]) is True
         deadline = time.monotonic() + 10
         pids: set[int] = {holder_pid}
         while time.monotonic() < deadline and holder_pid in pids:

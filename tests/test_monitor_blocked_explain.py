@@ -127,8 +127,10 @@ def test_blocked_explain_alert_is_marked(db_url: str, tmp_path: Path) -> None:
         assert len(messages) == 1
         assert messages[0].endswith(f" (monitor) ← {holder_pid}")
         explain_pid = int(messages[0].removeprefix("blocked: ").split(" ")[0])
+        assert snapshot.activity is not None
+        running = {r.backend.pid: r.backend for r in snapshot.activity.running}
         # c on the Activity tab cancels the listed EXPLAIN like any backend.
-        assert monitor.cancel_backend(explain_pid) is True
+        assert monitor.cancel_backend(running[explain_pid]) is True
         thread.join(10)
         assert not thread.is_alive()
         assert len(failures) == 1

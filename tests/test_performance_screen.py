@@ -298,6 +298,32 @@ async def test_cancel_backend_after_confirmation(
     assert isinstance(sleeper.errors[0], psycopg.errors.QueryCanceled)
 
 
+async def test_ended_backend_not_signalled(settings: Settings, db_url: str) -> None:
+    """A backend that ended while the confirmation was open read "gone or not
+    permitted". The signal now also leaves alone a new session that took the
+    pid, and the text says both."""
+    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_live(pilot)
+        with sleeping_backend(db_url, "SELECT pg_sleep(30)") as sleeper:
+            await select_backend(pilot, screen, sleeper.pid)
+            await pilot.press("x")
+            assert isinstance(app.screen, ConfirmScreen)
+            with psycopg.connect(db_url, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", (sleeper.pid,))
+            await wait_for(pilot, lambda: bool(sleeper.errors))
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: any("not signalled" in n.message for n in app._notifications),
+            )
+    [message] = [n.message for n in app._notifications if "not signalled" in n.message]
+    assert message == (
+        f"backend {sleeper.pid} was not signalled: it ended, or a new session"
+        " took its pid"
+    )
+
+
 async def test_explain_follows_the_active_tab(settings: Settings, db_url: str) -> None:
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
     running = "SELECT pg_sleep(30) AS explain_running"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any, NamedTuple
 
 import psycopg
@@ -39,6 +40,10 @@ class Backend(NamedTuple):
     xact_seconds: float | None
     query: str
     blocked_by: list[int]
+    backend_start: dt.datetime | None = None
+    """When the session started; None when it is hidden from this role.
+    With the pid it names one session, because a new session can take the
+    pid of one that ended."""
 
     @property
     def running(self) -> bool:
@@ -310,17 +315,24 @@ def count_by_database(
     }
 
 
-def cancel_backend(db: Database, pid: int) -> bool:
-    """Cancel the backend's running query; return False if it was not signalled."""
-    return bool(
-        db.fetch_value(load_sql("evedmv_tui.monitor", "cancel_backend"), {"pid": pid})
-    )
+def cancel_backend(db: Database, backend: Backend) -> bool:
+    """Cancel the backend's running query; return False if it was not signalled.
+
+    Only the session that ``backend`` shows is signalled: not one that took
+    its pid after it ended, and not one whose start time is hidden.
+    """
+    return _signal_backend(db, "cancel_backend", backend)
 
 
-def terminate_backend(db: Database, pid: int) -> bool:
-    """Terminate the backend's session; return False if it was not signalled."""
-    return bool(
-        db.fetch_value(
-            load_sql("evedmv_tui.monitor", "terminate_backend"), {"pid": pid}
-        )
-    )
+def terminate_backend(db: Database, backend: Backend) -> bool:
+    """Terminate the backend's session; return False if it was not signalled.
+
+    Only the session that ``backend`` shows is signalled, as for
+    :func:`cancel_backend`.
+    """
+    return _signal_backend(db, "terminate_backend", backend)
+
+
+def _signal_backend(db: Database, query: str, backend: Backend) -> bool:
+    parameters = {"pid": backend.pid, "backend_start": backend.backend_start}
+    return bool(db.fetch_value(load_sql("evedmv_tui.monitor", query), parameters))

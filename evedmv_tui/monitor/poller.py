@@ -1118,11 +1118,11 @@ class Monitor:
             stopper=stopper,
         )
 
-    def cancel_backend(self, pid: int) -> bool:
-        return activity_mod.cancel_backend(self._require_db(), pid)
+    def cancel_backend(self, backend: activity_mod.Backend) -> bool:
+        return activity_mod.cancel_backend(self._require_db(), backend)
 
-    def terminate_backend(self, pid: int) -> bool:
-        return activity_mod.terminate_backend(self._require_db(), pid)
+    def terminate_backend(self, backend: activity_mod.Backend) -> bool:
+        return activity_mod.terminate_backend(self._require_db(), backend)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

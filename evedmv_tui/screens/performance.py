@@ -1568,9 +1568,9 @@ class PerformanceScreen(DashboardScreen):
         pid = backend.pid
         try:
             done = (
-                monitor.terminate_backend(pid)
+                monitor.terminate_backend(backend)
                 if terminate
-                else monitor.cancel_backend(pid)
+                else monitor.cancel_backend(backend)
             )
         except Exception as exc:
             self.app.call_from_thread(
@@ -1585,7 +1585,8 @@ class PerformanceScreen(DashboardScreen):
         message = (
             f"backend {pid} ({backend.identity}) {what}"
             if done
-            else f"backend {pid} was not signalled (gone or not permitted)"
+            else f"backend {pid} was not signalled: it ended, or a new session"
+            " took its pid"
         )
         self.app.call_from_thread(
             self.notify,

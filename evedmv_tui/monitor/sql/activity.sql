@@ -17,5 +17,6 @@ SELECT a.pid,
            AS xact_seconds,
        coalesce(a.query, '') AS query,
        CASE WHEN a.wait_event_type = 'Lock'
-            THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END AS blocked_by
+            THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END AS blocked_by,
+       a.backend_start
 FROM pg_stat_activity AS a
