@@ -239,6 +239,14 @@ def login_role(db_url: str, prefix: str, *grants: str) -> Iterator[str]:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
+@pytest.fixture
+def limited_role(db_url: str) -> Iterator[str]:
+    """A login role with no privilege beyond CONNECT: no pg_read_all_stats,
+    and no SET of pg_stat_statements.track."""
+    with login_role(db_url, "limited") as url:
+        yield url
+
+
 def _create_database(cluster: PrivateCluster) -> str:
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:

@@ -44,7 +44,6 @@ from evedmv_tui.store.connect import ensure_database
 from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import QueryRecord, Telemetry, operation
 from evedmv_tui.widgets import perf_rows
-from tests.conftest import login_role
 
 
 def make_monitor(
@@ -257,13 +256,6 @@ def test_reset_between_polls_marks_interval(db_url: str, monitor: Monitor) -> No
     assert statement_samples
     assert all(s.trusted is False for s in statement_samples)
     assert recovered.statements_trusted is True
-
-
-@pytest.fixture
-def limited_role(db_url: str) -> Iterator[str]:
-    """A login role without pg_read_all_stats, dropped afterwards."""
-    with login_role(db_url, "limited") as url:
-        yield url
 
 
 def test_role_without_read_all_stats(

@@ -4,7 +4,6 @@ entries of a role that cannot stop the recording are left out."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,7 +15,6 @@ from evedmv_tui.monitor import sql as monitor_sql
 from evedmv_tui.monitor.poller import Monitor
 from evedmv_tui.monitor.statements import MONITOR_MARKER
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import login_role
 
 SQL_FOLDER = Path(monitor_sql.__file__).parent
 _STATEMENT_END = re.compile(r";\s*\n")
@@ -29,13 +27,6 @@ def test_every_statement_starts_marked(path: Path) -> None:
     statements = _STATEMENT_END.split(path.read_text("utf-8").strip())
     for statement in statements:
         assert statement.lstrip().startswith(MONITOR_MARKER), statement[:60]
-
-
-@pytest.fixture
-def limited_role(db_url: str) -> Iterator[str]:
-    """A login role that may not SET pg_stat_statements.track."""
-    with login_role(db_url, "unmarked") as url:
-        yield url
 
 
 def test_own_table_left_out_for_limited_role(
