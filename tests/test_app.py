@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
@@ -429,6 +431,46 @@ async def test_failure_showing_result_is_reported(settings: Settings) -> None:
         assert len(notes) == 1
         assert "ValueError: cannot show 7" in notes[0].message
         assert app.is_running
+
+
+async def test_superseded_query_result_is_dropped(settings: Settings) -> None:
+    """A newer load cancels an older one of the same group, but the older
+    thread ran on and its result replaced the newer one when it came last:
+    the search screen showed the hits of a shorter text typed before."""
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(app, pilot)
+        release = threading.Event()
+        shown: list[str] = []
+
+        started = threading.Event()
+
+        def older(db: object) -> str:
+            started.set()
+            release.wait(10)
+            return "older"
+
+        def newer(db: object) -> str:
+            return "newer"
+
+        screen = app.screen
+        assert isinstance(screen, HomeScreen)
+        first = screen.run_query(older, then=shown.append, name="test", group="x")
+        while not started.is_set():
+            await pilot.pause(0.01)
+        second = screen.run_query(newer, then=shown.append, name="test", group="x")
+        await second.wait()
+        await pilot.pause()
+        release.set()
+        with contextlib.suppress(WorkerCancelled):
+            await first.wait()
+        # The older thread calls back after its worker was given up: give it
+        # the time it took before the fix, well under a second.
+        deadline = time.monotonic() + 2
+        while len(shown) < 2 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert first.is_cancelled
+        assert shown == ["newer"]
 
 
 def test_registry_keys_are_unique_and_free() -> None:

@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent
 from textual.widgets._header import HeaderTitle
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from evedmv_tui.commands.arguments import BIGINT_MAX as MAX_ID
 from evedmv_tui.errors import DatabaseUnavailable
@@ -491,8 +491,18 @@ def _run_in_thread(
         if on_error is not None:
             app.call_from_thread(on_error, exc)
         raise
+    worker = get_current_worker()
+
+    def deliver(value: T) -> None:
+        # A newer load of the same group cancels this worker, but a thread
+        # cannot be stopped, so its query runs on. Its result would replace
+        # the newer one when it comes last, as a search for an older, shorter
+        # text can.
+        if not worker.is_cancelled:
+            then(value)
+
     try:
-        app.call_from_thread(then, result)
+        app.call_from_thread(deliver, result)
     except Exception as exc:
         # call_from_thread raises here what ``then`` raised on the UI thread,
         # and the worker's own failure is not shown anywhere.
