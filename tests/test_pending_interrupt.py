@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +22,22 @@ from tests.pending_support import make_pending, real_packages, serve
 
 INTERRUPT_AFTER = 1.0
 """Seconds before the test sends Ctrl-C, long enough for the first requests."""
+
+
+@pytest.fixture(autouse=True)
+def default_sigint() -> Iterator[None]:
+    """Give SIGINT Python's default handler, which raises KeyboardInterrupt,
+    as in the command line.
+
+    In one run of the whole suite both tests' Ctrl-C raised nothing, as if
+    an earlier test in the same worker process had left another handler
+    installed (an asyncio runner's handler, for one, only cancels its task).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_later(fake: FakeServer, sent: list[int]) -> threading.Timer:
