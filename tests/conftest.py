@@ -9,6 +9,7 @@ requests ``db`` its own database copied from that template.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ from psycopg import sql
 
 from evedmv_tui.config import Settings
 from evedmv_tui.esi import make_http_client
+from evedmv_tui.logfile import LogFileHandler
 from evedmv_tui.names import NAME_CACHE, UNRESOLVABLE_IDS
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import ensure_database
@@ -130,6 +132,31 @@ def empty_name_caches() -> Iterator[None]:
     yield
     NAME_CACHE.clear()
     UNRESOLVABLE_IDS.clear()
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """Put back the handlers and levels that ``configure_logging`` replaces.
+
+    A command run through ``main`` logs to the stderr that pytest captured
+    for its test. Left in place, that handler wrote to a closed stream in
+    later tests of the same process, and Python printed "--- Logging error
+    ---" with a traceback into their output.
+    """
+    loggers = [logging.getLogger("evedmv_tui"), logging.getLogger("psycopg")]
+    saved = [(list(x.handlers), x.level, x.propagate) for x in loggers]
+    try:
+        yield
+    finally:
+        for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+            for handler in logger.handlers:
+                if handler not in handlers and isinstance(handler, LogFileHandler):
+                    # Closing tries to write the failed records again.
+                    with contextlib.suppress(OSError):
+                        handler.close()
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 @pytest.fixture(autouse=True)

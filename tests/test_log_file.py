@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from evedmv_tui.cli import configure_logging
 from evedmv_tui.config import Settings
-from evedmv_tui.logfile import LogFileHandler, warnings_held
+from evedmv_tui.logfile import warnings_held
 from tests.test_generate import FULL_DEVICE, needs_full_device
 
 WARNING = (
@@ -22,25 +20,6 @@ WARNING = (
     " device. No more records go to it.\n"
     "hint: free space on its file system, or give another path with --log-file\n"
 )
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """Put back the handlers and levels that configure_logging replaces."""
-    loggers = [logging.getLogger("evedmv_tui"), logging.getLogger("psycopg")]
-    saved = [(list(x.handlers), x.level, x.propagate) for x in loggers]
-    try:
-        yield
-    finally:
-        for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
-            for handler in logger.handlers:
-                if isinstance(handler, LogFileHandler):
-                    # Closing tries to write the failed records again.
-                    with contextlib.suppress(OSError):
-                        handler.close()
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 @needs_full_device
