@@ -433,15 +433,15 @@ async def test_failure_showing_result_is_reported(settings: Settings) -> None:
         assert app.is_running
 
 
-async def test_superseded_query_result_is_dropped(settings: Settings) -> None:
+async def test_superseded_query_result_dropped(settings: Settings) -> None:
     """A newer load cancels an older one of the same group, but the older
-    thread ran on and its result replaced the newer one when it came last:
-    the search screen showed the hits of a shorter text typed before."""
+    thread ran on, and its result replaced the newer one when it came last.
+    The search screen then showed the hits of a shorter text typed before."""
     app = EvedmvApp(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_connected(app, pilot)
         release = threading.Event()
-        shown: list[str] = []
+        delivered: list[str] = []
 
         started = threading.Event()
 
@@ -455,22 +455,22 @@ async def test_superseded_query_result_is_dropped(settings: Settings) -> None:
 
         screen = app.screen
         assert isinstance(screen, HomeScreen)
-        first = screen.run_query(older, then=shown.append, name="test", group="x")
+        first = screen.run_query(older, then=delivered.append, name="test", group="x")
         while not started.is_set():
             await pilot.pause(0.01)
-        second = screen.run_query(newer, then=shown.append, name="test", group="x")
+        second = screen.run_query(newer, then=delivered.append, name="test", group="x")
         await second.wait()
         await pilot.pause()
         release.set()
         with contextlib.suppress(WorkerCancelled):
             await first.wait()
-        # The older thread calls back after its worker was given up: give it
-        # the time it took before the fix, well under a second.
+        # The older thread calls back after its worker was cancelled. Before
+        # the fix that took well under a second, so 2 s is enough to see it.
         deadline = time.monotonic() + 2
-        while len(shown) < 2 and time.monotonic() < deadline:
+        while len(delivered) < 2 and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert first.is_cancelled
-        assert shown == ["newer"]
+        assert delivered == ["newer"]
 
 
 def test_registry_keys_are_unique_and_free() -> None:

@@ -249,48 +249,43 @@ def test_list_names_first_systems_region_first(
     )
 
 
-def test_list_and_show_json_name_the_same_things_alike(
+def test_list_and_show_json_keys_agree(
     fought: str, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The list said ``side_no``, ``region_names`` and a bare side label
-    where the report said ``side``, ``regions`` and "label +N"; a script
-    reading both had to know two names for one thing."""
+    """The list wrote ``side_no``, ``region_names`` and a bare side label
+    where the report wrote ``side``, ``regions`` and "label +N". A script
+    that read both needed two names for one thing."""
     (battle,) = list_battles(db)
+
     # A corporation moved away from its alliance is a unit of its own, so
     # the side it joins is named "Pandemic Horde +1".
-    move = [
-        "battles",
-        "move",
-        str(battle.battle_id),
-        "corporation",
-        "98000402",
-        "--side",
-        "2",
-    ]
+    move = ["battles", "move", str(battle.battle_id), "corporation", "98000402"]
     assert main(["--dsn", fought, *move, "--side", "2"]) == 0
     capsys.readouterr()
+
     assert main(["--dsn", fought, "battles", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert sorted(s["label"] for s in listed[0]["sides"]) == [
         "Goonswarm <b>Federation</b>",
         "Pandemic Horde +1",
     ]
+
     for entry in listed:
         command = ["--dsn", fought, "battles", "show", str(entry["battle_id"])]
         assert main([*command, "--format", "json"]) == 0
-        shown = json.loads(capsys.readouterr().out)
+        report = json.loads(capsys.readouterr().out)
         same = (
             "battle_id", "systems", "regions", "start", "end", "duration_seconds",
             "kind", "kills", "pilots", "isk_destroyed", "kills_without_value",
             "side_count", "confidence", "changed", "ongoing",
         )  # fmt: skip
-        assert {k: entry[k] for k in same} == {k: shown[k] for k in same}
+        assert {k: entry[k] for k in same} == {k: report[k] for k in same}
         side_keys = (
             "side", "label", "label_id", "pilots", "ships_lost", "isk_lost",
             "isk_destroyed", "efficiency", "third_party",
         )  # fmt: skip
         assert [{k: s[k] for k in side_keys} for s in entry["sides"]] == [
-            {k: s[k] for k in side_keys} for s in shown["sides"]
+            {k: s[k] for k in side_keys} for s in report["sides"]
         ]
         assert all(s["label"] is not None for s in entry["sides"])
 

@@ -544,15 +544,15 @@ def test_other_seed_imports_beside_demo_seed(db: Database) -> None:
     assert db.fetch_value("SELECT count(*) FROM killmails") == 3000
 
 
-@pytest.mark.parametrize(("given", "used"), [([], 0), (["--workers", "2"], 2)])
-def test_workers_option_reaches_the_generator(
+@pytest.mark.parametrize(("options", "used"), [([], 0), (["--workers", "2"], 2)])
+def test_workers_option_reaches_generator(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    given: list[str],
+    options: list[str],
     used: int,
 ) -> None:
-    """The command parsed --workers and then built every document in its
-    own process whatever the option said."""
+    """The command parsed --workers but built every document in its own
+    process, whatever the option's value."""
     from evedmv_tui.commands import generate as command
 
     workers: list[int] = []
@@ -563,9 +563,9 @@ def test_workers_option_reaches_the_generator(
 
     monkeypatch.setattr(command, "generate_killmails", generate)
     output = tmp_path / "kills.jsonl"
-    options = ["--universe", "builtin", "-o", str(output)]
+    output_options = ["--universe", "builtin", "-o", str(output)]
     arguments = ["--data-dir", str(tmp_path / "data"), "generate", "-n", "20"]
-    assert main([*arguments, *options, *given]) == 0
+    assert main([*arguments, *output_options, *options]) == 0
     assert workers == [used]
     assert output.read_bytes() == b"".join(
         document + b"\n" for document in generate_killmails(20, 1)

@@ -286,7 +286,7 @@ async def test_long_table_name_keeps_figures(settings: Settings) -> None:
 
 
 async def test_idle_session_detail_says_idle(settings: Settings) -> None:
-    """The window of a session idle in a transaction said ``query running
+    """The window of a session idle in a transaction read ``query running
     for 2.7 s``, although no query ran."""
     idle = backend(4101, 2.7, "update t14_lock set v = 'A' where id = 2", [])
     idle = idle._replace(state="idle in transaction", xact_seconds=12.0)

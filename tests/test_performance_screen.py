@@ -299,9 +299,9 @@ async def test_cancel_backend_after_confirmation(
 
 
 async def test_ended_backend_not_signalled(settings: Settings, db_url: str) -> None:
-    """A backend that ended while the confirmation was open read "gone or not
-    permitted". The signal now also leaves alone a new session that took the
-    pid, and the text says both."""
+    """A backend that ended while the confirmation was open was reported as
+    "gone or not permitted". The signal now also leaves alone a new session
+    that took the pid, and the message names both cases."""
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_live(pilot)

@@ -41,9 +41,9 @@ class Backend(NamedTuple):
     query: str
     blocked_by: list[int]
     backend_start: dt.datetime | None = None
-    """When the session started; None when it is hidden from this role.
-    With the pid it names one session, because a new session can take the
-    pid of one that ended."""
+    """Start time of the session; None when it is hidden from this role.
+    Together with the pid it identifies one session, because a new session
+    can reuse the pid of an ended one."""
 
     @property
     def running(self) -> bool:

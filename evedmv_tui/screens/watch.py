@@ -672,21 +672,21 @@ class WatchScreen(DashboardScreen):
         )
 
     def _show_profile_rows(self) -> None:
-        """Fill the profiles table, its conditions cut with ``…`` to the width.
+        """Fill the profiles table, cutting the conditions with ``…`` to fit.
 
-        DataTable crops a cell at the table's edge with no mark, and a wider
+        DataTable crops a cell at the table's edge with no mark. A wider
         terminal shows more of each profile's conditions.
         """
         table = self.query_one("#watch-profiles", KeyedTable)
         width = self.size.width - table.styles.scrollbar_size_vertical
-        shown = [column.content_width for column in table.ordered_columns]
+        current_widths = [column.content_width for column in table.ordered_columns]
         table.update_rows(
             fit_last_cells(
                 self._profile_rows,
                 PROFILE_COLUMNS,
                 width,
                 table.cell_padding,
-                shown_widths=shown,
+                shown_widths=current_widths,
             )
         )
 
