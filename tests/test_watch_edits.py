@@ -17,6 +17,7 @@ from evedmv_tui.config import Settings
 from evedmv_tui.intel import watch
 from evedmv_tui.screens.watch import ProfileForm, form_values, read_form
 from evedmv_tui.store.db import Database
+from evedmv_tui.widgets.status import message_log
 from tests.test_watch import (
     AMAMAKE,
     HEIMATAR,
@@ -251,7 +252,9 @@ async def test_form_says_matches_dropped(settings: Settings, db: Database) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(app, pilot, "e")
         await save_form(app, pilot, {"solar_system_ids": "Amamake"})
-        messages = [note.message for note in app._notifications]
+        # The log keeps the pop-up's text after the pop-up expires, which
+        # can happen before the check on a loaded machine.
+        messages = [logged.text for logged in message_log(app).messages]
     assert messages[-1] == (
         "Saved watch profile hubs. 2 earlier matches dropped because they do"
         " not meet the new conditions; 0 kept."
