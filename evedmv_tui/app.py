@@ -956,7 +956,7 @@ class EvedmvApp(App[int]):
         logged = LoggedMessage(
             dt.datetime.now(), level, f"{title}: {text}" if title else text
         )
-        message_log(self).messages.append(logged)
+        message_log(self).add(logged)
         super().notify(
             message, title=title, severity=severity, timeout=timeout, markup=markup
         )

@@ -126,7 +126,7 @@ async def test_list_keeps_popup_notifications(settings: Settings) -> None:
 
         # A pop-up while the list is open shows at its top.
         app.notify("exported to /tmp/battle-393.md and .json", markup=False)
-        await pilot.pause(1.5)
+        await pilot.pause()
         listed = str(app.screen.query_one("#messages-list", Static).render())
         assert listed.index("battle-393.md") < listed.index("connection lost")
 

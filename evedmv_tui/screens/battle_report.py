@@ -930,7 +930,7 @@ class BattleReportScreen(DashboardScreen):
         """
         if self._queued_moves:
             logged = LoggedMessage(dt.datetime.now(), severity, text)
-            message_log(self.app).messages.append(logged)
+            message_log(self.app).add(logged)
             return
         if severity >= Severity.WARNING:
             self.notify(text, severity="warning", timeout=timeout, markup=False)
@@ -948,7 +948,7 @@ class BattleReportScreen(DashboardScreen):
                 Severity.WARNING,
                 f"not moved: {label} ({request.key_name}): {reason}",
             )
-            message_log(self.app).messages.append(logged)
+            message_log(self.app).add(logged)
 
     def _start_queued_move(self) -> None:
         """Start the oldest queued move that still applies, if any."""

@@ -15,10 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from evedmv_tui.screens import DashboardScreen
-from evedmv_tui.widgets.status import LoggedMessage, MessageLog, message_log
-
-NEW_MESSAGE_CHECK_SECONDS = 1.0
-"""How often the open list looks for pop-ups that arrived since it was shown."""
+from evedmv_tui.widgets.status import MessageLog, message_log
 
 
 def describe_messages(log: MessageLog) -> str:
@@ -43,27 +40,23 @@ class MessagesScreen(DashboardScreen):
         Binding("escape", "app.back", "Close", id="messages.close"),
     ]
 
-    _newest: LoggedMessage | None = None
-    """The newest message the list shows."""
-
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="messages-body"):
             yield Static(id="messages-list", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#messages-body").focus()
-        # A message that arrives while the screen is open is added at the top:
-        # a status bar message changes the app's status, and a pop-up, which
-        # does not, is picked up within a second.
-        self.watch(self.app, "status", self._show_messages, init=True)
-        self.set_interval(NEW_MESSAGE_CHECK_SECONDS, self._show_new_messages)
-
-    def _show_new_messages(self) -> None:
+        # A message that arrives while the screen is open, from the status bar
+        # or a pop-up, is added at the top at once.
         log = message_log(self.app)
-        if log.messages and log.messages[-1] is not self._newest:
-            self._show_messages()
+        log.listeners.append(self._show_messages)
+        self._show_messages()
+
+    def on_unmount(self) -> None:
+        log = message_log(self.app)
+        if self._show_messages in log.listeners:
+            log.listeners.remove(self._show_messages)
 
     def _show_messages(self) -> None:
         log = message_log(self.app)
-        self._newest = log.messages[-1] if log.messages else None
         self.query_one("#messages-list", Static).update(describe_messages(log))

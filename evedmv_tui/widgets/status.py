@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -180,8 +181,16 @@ class MessageLog:
 
     def __init__(self, size: int = MESSAGE_LOG_SIZE) -> None:
         self.messages: deque[LoggedMessage] = deque(maxlen=size)
+        self.listeners: list[Callable[[], None]] = []
+        """Called after each message is added, for a list that shows the log."""
         self._previous = ""
         """The message of the last status recorded, logged or not."""
+
+    def add(self, message: LoggedMessage) -> None:
+        """Append ``message`` and tell every listener."""
+        self.messages.append(message)
+        for listener in list(self.listeners):
+            listener()
 
     def record(self, state: StatusState) -> None:
         """Add the message of ``state`` unless it is empty or already shown.
@@ -190,7 +199,7 @@ class MessageLog:
         which leave the message as it was.
         """
         if state.message and state.message != self._previous:
-            self.messages.append(
+            self.add(
                 LoggedMessage(dt.datetime.now(), state.message_severity, state.message)
             )
         self._previous = state.message
