@@ -171,6 +171,34 @@ def steady_input_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
 
 
+POPUP_SECONDS_IN_TESTS = 600.0
+
+
+@pytest.fixture(autouse=True)
+def lasting_popups(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep pop-ups for ten minutes, except in snapshot tests.
+
+    Tests read the pop-ups an action raised from ``app._notifications``,
+    which drops them once their few seconds are up. On a loaded machine the
+    read can come later than that, and the test failed on a pop-up that had
+    been shown. Snapshots keep the real timeout, as a pop-up left over would
+    change the picture.
+    """
+    if "snap_compare" in request.fixturenames:
+        return
+    import textual.app
+    from textual.notifications import Notification
+
+    def lasting(*args: Any, **kwargs: Any) -> Notification:
+        notification = Notification(*args, **kwargs)
+        notification.timeout = max(notification.timeout, POPUP_SECONDS_IN_TESTS)
+        return notification
+
+    monkeypatch.setattr(textual.app, "Notification", lasting)
+
+
 @contextlib.contextmanager
 def cluster_directory(prefix: str) -> Iterator[Path]:
     """A directory under :data:`SCRATCH` that the server's user can enter,
