@@ -8,6 +8,7 @@ variables (``EVEDMV_*``) and command-line options.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import urllib.parse
@@ -140,6 +141,17 @@ def _expect(value: Any, types: tuple[type, ...], expected: str) -> Any:
     return value
 
 
+def _shown(value: Any) -> str:
+    """Return ``value`` as a setting error quotes it.
+
+    A string keeps its quotes; a number, boolean, array or table from the
+    TOML file reads as TOML writes it (``true``, not Python's ``True``).
+    """
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     field_types = {f.name: f.type for f in dataclasses.fields(Settings)}
     kind = str(field_types[name])
@@ -167,7 +179,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     except ValueError as exc:
         raise ConfigError(
             "invalid setting",
-            f"{name}={value!r} from {source}: {exc}",
+            f"{name}={_shown(value)} from {source}: {exc}",
             "fix the value or remove it to use the default",
         ) from None
     if name.endswith("_url"):

@@ -82,7 +82,7 @@ def test_negative_threshold_is_rejected(tmp_path: Path) -> None:
         ("log_file = 7", "log_file=7 from {config}: expected a path (a string)"),
         (
             "state_dir = true",
-            "state_dir=True from {config}: expected a path (a string)",
+            "state_dir=true from {config}: expected a path (a string)",
         ),
         ("user_agent = 5", "user_agent=5 from {config}: expected a string"),
         ("dsn = [1]", "dsn=[1] from {config}: expected a string"),
@@ -90,7 +90,7 @@ def test_negative_threshold_is_rejected(tmp_path: Path) -> None:
         ("poll_interval = [2]", "poll_interval=[2] from {config}: expected a number"),
         (
             "slow_error_seconds = true",
-            "slow_error_seconds=True from {config}: expected a number",
+            "slow_error_seconds=true from {config}: expected a number",
         ),
         ("verbose = 1.5", "verbose=1.5 from {config}: expected a whole number"),
     ],
