@@ -10,24 +10,28 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from evedmv_tui import __version__
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import (
+    OutputFailed,
     PrintableStream,
-    discard_stdout,
+    flushed_stdout,
     printable,
     printable_stdout,
+    stdout_failed,
     write_json_error,
 )
 from evedmv_tui.config import Settings, load_settings
 from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.logfile import LogFileHandler
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 log = logging.getLogger("evedmv_tui")
 
@@ -72,6 +76,21 @@ class CommandParser(argparse.ArgumentParser):
                 f"see '{self.prog} --help'",
             )
             raise UsageExit(exc.code, error) from None
+
+    def _print_message(
+        self, message: str, file: SupportsWrite[str] | None = None
+    ) -> None:
+        """Write ``message``, letting a failed write to standard output raise.
+
+        Argparse drops write errors, so ``--help`` or ``--version`` sent to a
+        full disk exited with status 0. Usage errors on standard error keep
+        that behaviour, as there is nowhere left to report a failure.
+        """
+        stream = file or sys.stderr
+        if stream is not sys.stdout:
+            super()._print_message(message, file)
+        elif message:
+            stream.write(message)
 
 
 def asks_for_json(argv: Sequence[str]) -> bool:
@@ -237,6 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if asks_for_json(sys.argv[1:] if argv is None else argv):
             write_json_error(exc.error, sys.stdout)
         raise
+    except SystemExit as exc:
+        # Argparse has printed the help or the version.
+        if exc.code in (0, None):
+            return flushed_stdout(0)
+        raise
+    except OSError as exc:
+        # The help or the version could not be written.
+        return stdout_failed(exc)
     stdout: PrintableStream | None = None
     try:
         if args.config is not None and not args.config.is_file():
@@ -277,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         writing = WRITING_COMMAND.set(writes_database(handler))
         try:
             with printable_stdout() as stdout:
-                return int(handler(args, settings))
+                status = int(handler(args, settings))
+            return flushed_stdout(status)
         except psycopg.OperationalError as exc:
             # The server stopped, restarted or refused the connection during
             # the command. Failed queries (a lock timeout, a full disk) keep
@@ -304,11 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evedmv: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except OutputFailed as exc:
         # The reader of standard output went away (as 'evedmv ... | head'
-        # does). Exit as a process killed by SIGPIPE would.
-        discard_stdout()
-        return 128 + signal.SIGPIPE
+        # does), or the disk it goes to is full.
+        return stdout_failed(exc.cause)
+    except BrokenPipeError as exc:
+        # A write that bypassed the printable stream.
+        return stdout_failed(exc)
     except OSError as exc:
         # A file named on the command line (a log file, an output) cannot be
         # opened. Other OS errors keep their traceback.

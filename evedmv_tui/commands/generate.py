@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from evedmv_tui.commands.arguments import whole
 from evedmv_tui.commands.helptext import examples
-from evedmv_tui.commands.output import discard_stdout
+from evedmv_tui.commands.output import discard_stdout, stdout_write_error
 from evedmv_tui.config import Settings
 from evedmv_tui.errors import ConfigError, DatabaseUnavailable, EvedmvError
 from evedmv_tui.generate import (
@@ -234,12 +234,9 @@ def generate_command(args: argparse.Namespace, settings: Settings) -> int:
         error = write_lines(out, documents, finish=out.flush)
         if error is not None:
             discard_stdout()
-            raise EvedmvError(
-                "write failed",
-                f"standard output: {error.strerror or error}",
-                "free space where standard output goes, or write to a file on"
-                " another file system with --output FILE",
-            )
+            failed = stdout_write_error(error)
+            failed.hint = f"{failed.hint} with --output FILE"
+            raise failed
     else:
         path = Path(args.output)
         write_file(path, documents)

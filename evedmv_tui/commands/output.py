@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -34,6 +35,18 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escaped, text)
 
 
+class OutputFailed(Exception):
+    """A write to standard output failed: a closed pipe or a full disk.
+
+    Not an OSError, so a command's own handling of file errors does not
+    take it for a failure of a file it opened.
+    """
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class PrintableStream:
     """A text stream that writes control characters but tab and newline as ``\\xNN``.
 
@@ -48,7 +61,10 @@ class PrintableStream:
 
     def write(self, text: str) -> int:
         self.written = self.written or bool(text)
-        self._stream.write(_CONTROL_IN_LINES.sub(_escaped, text))
+        try:
+            self._stream.write(_CONTROL_IN_LINES.sub(_escaped, text))
+        except OSError as exc:
+            raise OutputFailed(exc) from exc
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
@@ -79,6 +95,44 @@ def discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     finally:
         os.close(devnull)
+
+
+def stdout_write_error(exc: OSError) -> EvedmvError:
+    """Return the error that reports a failed write to standard output."""
+    return EvedmvError(
+        "write failed",
+        f"standard output: {exc.strerror or exc}",
+        "free space where standard output goes, or write to a file on"
+        " another file system",
+    )
+
+
+def stdout_failed(exc: OSError) -> int:
+    """Report a failed write to standard output and return the exit status.
+
+    A closed pipe exits as SIGPIPE would, silently; any other write error
+    (a full disk) is reported on standard error.
+    """
+    discard_stdout()
+    if isinstance(exc, BrokenPipeError):
+        return 128 + signal.SIGPIPE
+    error = stdout_write_error(exc)
+    print(f"evedmv: {error.render()}", file=sys.stderr)
+    return error.exit_code
+
+
+def flushed_stdout(status: int) -> int:
+    """Flush standard output and return the exit status for ``status``.
+
+    Output is buffered, so a full disk or a closed pipe can show only when
+    it is flushed. Left to the interpreter's exit, a failed flush printed a
+    Python error and changed the status to 120.
+    """
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        return stdout_failed(exc)
+    return status
 
 
 def write_json_error(error: EvedmvError, stream: TextIO) -> None:
