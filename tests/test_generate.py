@@ -394,14 +394,20 @@ def test_standard_output_on_full_device(tmp_path: Path, count: int) -> None:
     )
 
 
-def test_partial_output_file_removed(tmp_path: Path) -> None:
-    """A write that failed part way through left the partial file behind.
+@pytest.mark.parametrize("through_link", [False, True])
+def test_partial_output_file_removed(tmp_path: Path, through_link: bool) -> None:
+    """A write that failed part way through left the partial file behind;
+    through a symbolic link, the link went and the partial target stayed.
 
     A file size limit (RLIMIT_FSIZE) makes the writes past 20,000 bytes fail
     with EFBIG on a real file, as a full disk fails them with ENOSPC.
     """
-    output = tmp_path / "kills.jsonl"
-    output.write_text("contents of an earlier run\n", encoding="utf-8")
+    written = tmp_path / "kills.jsonl"
+    written.write_text("contents of an earlier run\n", encoding="utf-8")
+    output = written
+    if through_link:
+        output = tmp_path / "latest.jsonl"
+        output.symlink_to(written.name)
     env = {**os.environ, "EVEDMV_DATA_DIR": str(tmp_path / "data")}
     limited = (
         "import resource, sys\n"
@@ -419,13 +425,14 @@ def test_partial_output_file_removed(tmp_path: Path) -> None:
         check=False,
     )
 
+    named = f" {written}" if through_link else ""
     assert process.returncode == 2
     assert process.stderr.decode() == (
-        f"evedmv: write failed: {output}: File too large (the partial file was"
-        " removed)\n"
+        f"evedmv: write failed: {output}: File too large (the partial file{named}"
+        " was removed)\n"
         "hint: free space on its file system, or give another path with --output\n"
     )
-    assert not output.exists()
+    assert not written.exists()
 
 
 def killmail_ids(documents: list[bytes]) -> list[int]:

@@ -295,8 +295,11 @@ def write_file(path: Path, documents: Iterable[bytes]) -> None:
         return
     reason = error.strerror or str(error)
     if regular:
-        path.unlink(missing_ok=True)
-        reason += " (the partial file was removed)"
+        # Through a symbolic link, the partial file is the link's target.
+        written = path.resolve()
+        named = f" {written}" if path.is_symlink() else ""
+        written.unlink(missing_ok=True)
+        reason += f" (the partial file{named} was removed)"
     raise EvedmvError(
         "write failed",
         f"{path}: {reason}",
