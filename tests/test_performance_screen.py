@@ -1261,6 +1261,21 @@ async def test_disconnected_snapshot_says_since(settings: Settings) -> None:
         assert "server closed the connection" in summary
         assert table(screen, "#statements").row_keys == []
 
+        # A long error ends in an ellipsis at 80 columns instead of being cut
+        # mid-word; the message log keeps it whole.
+        screen.show_snapshot(
+            dataclasses.replace(
+                lost,
+                error="cannot connect (password authentication failed for user"
+                ' "t14ro")\nsee the server log',
+            )
+        )
+        await pilot.pause()
+        line = screen.query_one("#perf-summary", Static).render_line(0).text
+        assert line.rstrip().endswith("…")
+        assert "retrying: cannot connect (password auth" in line
+        assert "server log" not in line
+
 
 async def test_allocation_sites_one_per_line(settings: Settings) -> None:
     """At 80 columns a long allocation path wrapped onto a line of its own,

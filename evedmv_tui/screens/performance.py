@@ -639,9 +639,12 @@ class PerformanceScreen(DashboardScreen):
         "toggle_trace": frozenset({"tab-memory"}),
     }
     DEFAULT_CSS = """
+    /* One row: a long disconnection error ends in an ellipsis. */
     PerformanceScreen #perf-summary {
         height: 1;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     PerformanceScreen TabbedContent {
         height: 1fr;

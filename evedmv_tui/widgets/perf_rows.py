@@ -457,9 +457,10 @@ def summary_text(
         if app_lost_at is not None:
             lost_at = min(lost_at, app_lost_at)
         since = _clock(lost_at)
-        text = Text(f"✖ disconnected since {since}: {snapshot.error}", style="bold")
-        text.append("; retrying")
-        return text
+        # The line is one row high, so the error comes last, on its first
+        # line; the screen cuts a long one and the message log has it whole.
+        error = (snapshot.error or "").split("\n", 1)[0]
+        return Text(f"✖ disconnected since {since}, retrying: {error}", style="bold")
     caps = snapshot.capabilities
     # The major version is enough here: the header gives the whole one, and
     # the line must leave room for the alert counts and the poll's cost.
