@@ -241,6 +241,23 @@ async def test_emptied_table_drops_wide_columns() -> None:
         ]
 
 
+@pytest.mark.parametrize("reordered", [False, True])
+async def test_column_narrows_when_its_widest_row_goes(reordered: bool) -> None:
+    """A column stayed as wide as a row removed from it, so the columns
+    after it kept their place past a wide gap (or past the edge)."""
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_rows([("wide", ["x" * 60, 1]), ("a", ["short", 2])])
+        await pilot.pause()
+        name = table.ordered_columns[0]
+        assert name.content_width == 60
+        kept = [("a", ["short", 2]), ("b", ["other", 3])]
+        table.update_rows(kept[::-1] if reordered else kept)
+        await pilot.pause()
+        assert name.content_width == len("short")
+
+
 class TopListApp(App[None]):
     def compose(self) -> ComposeResult:
         yield TopListTable("Alliance", id="tops")

@@ -168,7 +168,6 @@ class RecentTable(KeyedTable):
             for item in items
         ]
         self.update_rows(self._fit(rows))
-        self.measure_columns()
 
     def _fit(self, rows: Sequence[Row]) -> list[Row]:
         """Cut the names in ``rows`` so that the table fits its width.

@@ -199,13 +199,16 @@ class KeyedTable(DataTable[Any]):
             k for k in keys if k not in known
         ]
         if order_after_update == keys:
-            self._update_in_place(wanted)
+            widest_removed = self._update_in_place(wanted)
         else:
             # DataTable has no public way to reorder rows, so a changed order
             # refills the table; cursor and scroll are restored below.
             self.clear()
             for key, cells in wanted:
                 self.add_row(*cells, key=key)
+            widest_removed = True
+        if widest_removed:
+            self.measure_columns()
         if cursor_key is not None and cursor_key in wanted_keys:
             self.move_cursor(row=keys.index(cursor_key), scroll=False)
         self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
@@ -218,6 +221,7 @@ class KeyedTable(DataTable[Any]):
         names cut narrower after a refill therefore stayed wide and pushed
         the columns after it past the table's edge. An update with
         ``update_width`` makes DataTable measure the column's cells again.
+        :meth:`update_rows` calls this after removing the widest row.
         """
         if not self.row_count:
             return
@@ -240,13 +244,27 @@ class KeyedTable(DataTable[Any]):
         for key, label in self.column_specs:
             self.add_column(label, key=key)
 
-    def _update_in_place(self, wanted: list[tuple[str, list[Text | str]]]) -> None:
+    def _update_in_place(self, wanted: list[tuple[str, list[Text | str]]]) -> bool:
+        """Remove the rows not in ``wanted`` and put the others.
+
+        Returns whether a removed row had a cell as wide as its column, so
+        the column may now be wider than its cells (DataTable measures
+        again only when a cell is updated).
+        """
         keep = {key for key, _ in wanted}
+        widths = [column.content_width for column in self.ordered_columns]
+        widest_removed = False
         for row in list(self.ordered_rows):
             if row.key.value not in keep:
+                cells = self.get_row(row.key)
+                widest_removed = widest_removed or any(
+                    cell_width(cell) >= width
+                    for cell, width in zip(cells, widths, strict=False)
+                )
                 self.remove_row(row.key)
         for key, cells in wanted:
             self.put_row(key, cells)
+        return widest_removed
 
     def put_row(self, key: str, cells: list[Text | str]) -> None:
         """Add the row ``key``, or update the cells of it that changed."""
