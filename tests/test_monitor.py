@@ -439,7 +439,7 @@ def test_failed_reconnect_reason_fits_summary(
     assert not down.connected
     assert down.error == "cannot connect (no server socket)"
     summary = perf_rows.summary_text(down, paused=False).plain
-    assert summary.endswith(": cannot connect (no server socket); retrying")
+    assert summary.endswith(", retrying: cannot connect (no server socket)")
     assert len(summary) <= 78, summary
 
 
