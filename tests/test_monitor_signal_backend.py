@@ -72,6 +72,8 @@ def test_activity_rows_carry_backend_start(
     backend = listed_backend(monitor, conn.info.backend_pid)
     assert backend.backend_start is not None
     assert backend.backend_start.tzinfo is not None
+    assert backend.query_start is not None
+    assert backend.backend_start <= backend.query_start
 
 
 @pytest.mark.parametrize("terminate", [False, True])
@@ -107,3 +109,64 @@ def test_replaced_backend_not_signalled(
         psycopg.errors.AdminShutdown if terminate else psycopg.errors.QueryCanceled
     )
     assert isinstance(errors[0], expected)
+
+
+def test_next_query_not_cancelled(
+    monitor: Monitor, sleeper: tuple[psycopg.Connection, list[psycopg.Error]]
+) -> None:
+    """A cancel matched the session alone, so when the confirmed query had
+    ended and the session had started another, that one was cancelled. A
+    row with the session's start but another query start is such a case."""
+    conn, errors = sleeper
+    backend = listed_backend(monitor, conn.info.backend_pid)
+    assert backend.query_start is not None
+    earlier = backend._replace(
+        query_start=backend.query_start - dt.timedelta(seconds=1)
+    )
+
+    assert monitor.cancel_backend(earlier) is False
+    assert monitor.cancel_backend(backend._replace(query_start=None)) is False
+    time.sleep(0.2)
+    assert errors == []
+
+    assert monitor.cancel_backend(backend) is True
+    deadline = time.monotonic() + 10
+    while not errors:
+        assert time.monotonic() < deadline, "the confirmed query was not cancelled"
+        time.sleep(0.05)
+    assert isinstance(errors[0], psycopg.errors.QueryCanceled)
+
+
+def test_idle_session_not_signalled(db_url: str, monitor: Monitor) -> None:
+    """A session whose confirmed query ended is idle: nothing is cancelled."""
+    monitor.poll()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        pid = conn.info.backend_pid
+        conn.execute("SELECT 1")
+        with psycopg.connect(db_url, autocommit=True) as other:
+            row = other.execute(
+                "SELECT backend_start, query_start, state FROM pg_stat_activity"
+                " WHERE pid = %s",
+                (pid,),
+            ).fetchone()
+        assert row is not None
+        backend_start, query_start, state = row
+        assert state == "idle"
+        snapshot_row = Backend(
+            pid,
+            None,
+            None,
+            "",
+            None,
+            "client backend",
+            state,
+            None,
+            None,
+            None,
+            None,
+            "SELECT 1",
+            [],
+            backend_start,
+            query_start,
+        )
+        assert monitor.cancel_backend(snapshot_row) is False

@@ -44,6 +44,10 @@ class Backend(NamedTuple):
     """Start time of the session; None when it is hidden from this role.
     Together with the pid it identifies one session, because a new session
     can reuse the pid of an ended one."""
+    query_start: dt.datetime | None = None
+    """Start time of the query shown; None when it is hidden from this role.
+    Together with ``backend_start`` it identifies the query that a cancel
+    is confirmed for."""
 
     @property
     def running(self) -> bool:
@@ -318,8 +322,9 @@ def count_by_database(
 def cancel_backend(db: Database, backend: Backend) -> bool:
     """Cancel the backend's running query; return False if it was not signalled.
 
-    Only the session that ``backend`` shows is signalled: not one that took
-    its pid after it ended, and not one whose start time is hidden.
+    Only the query that ``backend`` shows is cancelled: not the next one
+    of the same session, not one of a session that took its pid after it
+    ended, and not one whose start times are hidden.
     """
     return _signal_backend(db, "cancel_backend", backend)
 
@@ -334,5 +339,9 @@ def terminate_backend(db: Database, backend: Backend) -> bool:
 
 
 def _signal_backend(db: Database, query: str, backend: Backend) -> bool:
-    parameters = {"pid": backend.pid, "backend_start": backend.backend_start}
+    parameters = {
+        "pid": backend.pid,
+        "backend_start": backend.backend_start,
+        "query_start": backend.query_start,
+    }
     return bool(db.fetch_value(load_sql("evedmv_tui.monitor", query), parameters))

@@ -1584,13 +1584,19 @@ class PerformanceScreen(DashboardScreen):
                 markup=False,
             )
             return
-        what = "terminated" if terminate else "cancelled"
-        message = (
-            f"backend {pid} ({backend.identity}) {what}"
-            if done
-            else f"backend {pid} was not signalled: it ended, or a new session"
-            " took its pid"
-        )
+        if done:
+            what = "terminated" if terminate else "cancelled"
+            message = f"backend {pid} ({backend.identity}) {what}"
+        elif terminate:
+            message = (
+                f"backend {pid} was not signalled: it ended, or a new session"
+                " took its pid"
+            )
+        else:
+            message = (
+                f"backend {pid} was not signalled: the query shown ended (the"
+                " session may run another now), or a new session took its pid"
+            )
         self.app.call_from_thread(
             self.notify,
             message,

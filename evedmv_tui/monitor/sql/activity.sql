@@ -18,5 +18,6 @@ SELECT a.pid,
        coalesce(a.query, '') AS query,
        CASE WHEN a.wait_event_type = 'Lock'
             THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END AS blocked_by,
-       a.backend_start
+       a.backend_start,
+       a.query_start
 FROM pg_stat_activity AS a
