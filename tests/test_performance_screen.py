@@ -298,19 +298,35 @@ async def test_cancel_backend_after_confirmation(
     assert isinstance(sleeper.errors[0], psycopg.errors.QueryCanceled)
 
 
-async def test_ended_backend_not_signalled(settings: Settings, db_url: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "ender", "reason"),
+    [
+        ("x", "pg_terminate_backend", "it ended, or a new session took its pid"),
+        (
+            "c",
+            "pg_cancel_backend",
+            "the query shown ended (the session may run another now), or a new"
+            " session took its pid",
+        ),
+    ],
+)
+async def test_ended_backend_not_signalled(
+    settings: Settings, db_url: str, key: str, ender: str, reason: str
+) -> None:
     """A backend that ended while the confirmation was open was reported as
     "gone or not permitted". The signal now also leaves alone a new session
-    that took the pid, and the message names both cases."""
+    that took the pid, and the message names both cases. A cancel confirmed
+    for a query that ended meanwhile cancelled whatever the session ran
+    next; now it signals nothing."""
     app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_live(pilot)
         with sleeping_backend(db_url, "SELECT pg_sleep(30)") as sleeper:
             await select_backend(pilot, screen, sleeper.pid)
-            await pilot.press("x")
+            await pilot.press(key)
             assert isinstance(app.screen, ConfirmScreen)
             with psycopg.connect(db_url, autocommit=True) as other:
-                other.execute("SELECT pg_terminate_backend(%s)", (sleeper.pid,))
+                other.execute(f"SELECT {ender}(%s)", (sleeper.pid,))
             await wait_for(pilot, lambda: bool(sleeper.errors))
             await pilot.press("y")
             await wait_for(
@@ -318,35 +334,7 @@ async def test_ended_backend_not_signalled(settings: Settings, db_url: str) -> N
                 lambda: any("not signalled" in n.message for n in app._notifications),
             )
     [message] = [n.message for n in app._notifications if "not signalled" in n.message]
-    assert message == (
-        f"backend {sleeper.pid} was not signalled: it ended, or a new session"
-        " took its pid"
-    )
-
-
-async def test_ended_query_not_cancelled(settings: Settings, db_url: str) -> None:
-    """A cancel confirmed for a query that ended meanwhile cancelled whatever
-    the session ran next; now it signals nothing and says so."""
-    app = EvedmvApp(fast(settings), screens=OWN_SCREENS)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_live(pilot)
-        with sleeping_backend(db_url, "SELECT pg_sleep(30)") as sleeper:
-            await select_backend(pilot, screen, sleeper.pid)
-            await pilot.press("c")
-            assert isinstance(app.screen, ConfirmScreen)
-            with psycopg.connect(db_url, autocommit=True) as other:
-                other.execute("SELECT pg_cancel_backend(%s)", (sleeper.pid,))
-            await wait_for(pilot, lambda: bool(sleeper.errors))
-            await pilot.press("y")
-            await wait_for(
-                pilot,
-                lambda: any("not signalled" in n.message for n in app._notifications),
-            )
-    [message] = [n.message for n in app._notifications if "not signalled" in n.message]
-    assert message == (
-        f"backend {sleeper.pid} was not signalled: the query shown ended (the"
-        " session may run another now), or a new session took its pid"
-    )
+    assert message == f"backend {sleeper.pid} was not signalled: {reason}"
 
 
 async def test_explain_follows_the_active_tab(settings: Settings, db_url: str) -> None:
