@@ -15,6 +15,7 @@ import pytest
 from evedmv_tui.battles import detect as battle_detect
 from evedmv_tui.battles import rows as battle_rows
 from evedmv_tui.battles.detect import detect_all, on_batch
+from evedmv_tui.battles.export import report_document
 from evedmv_tui.battles.model import Kill
 from evedmv_tui.battles.overrides import clear_overrides, move_entity
 from evedmv_tui.battles.parameters import (
@@ -256,6 +257,48 @@ def test_migration_puts_busiest_system_first(db: Database) -> None:
     assert db.fetch_one(
         "SELECT solar_system_ids, metrics -> 'solar_system_ids' FROM battles"
     ) == (expected, expected)
+
+
+def test_timeline_bins_count_from_start(db: Database) -> None:
+    """The exported timeline's start was cut to the whole minute while its
+    bins counted from the first kill, so a reader that put minute i at
+    start + i minutes moved kills up to 59 s earlier."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    # The first kill falls at 18:00:30, and later kills every 45 s.
+    import_batch(db, brawl(side_a, side_b, kills=20, start=0.5, every=0.75))
+    (battle,) = list_battles(db)
+    document = report_document(load_report(db, battle.battle_id))
+    timeline = document["timeline"]
+    start = dt.datetime.fromisoformat(timeline["start"])
+    assert start == dt.datetime.fromisoformat(document["start"])
+    assert start.second == 30
+    counted: dict[str, list[int]] = {}
+    for killmail in document["killmails"]:
+        bins = counted.setdefault(str(killmail["side"]), [0] * timeline["minutes"])
+        elapsed = dt.datetime.fromisoformat(killmail["time"]) - start
+        bins[int(elapsed.total_seconds() // 60)] += 1
+    assert timeline["kills"] == counted
+
+
+def test_migration_sets_exact_timeline_start(db: Database) -> None:
+    """Battles stored with the timeline's start cut to the minute get the
+    first kill's exact time, which their bins count from."""
+    insert_static(db)
+    side_a, side_b = two_fleets()
+    import_batch(db, brawl(side_a, side_b, kills=20, start=0.5))
+    first = "2021-11-27T18:00:30+00:00"
+    assert db.fetch_value("SELECT metrics ->> 'start' FROM battles") == first
+    db.execute(
+        "UPDATE battles SET metrics = jsonb_set("
+        "metrics, '{timeline,start}', '\"2021-11-27T18:00:00+00:00\"')"
+    )
+    migration = resources.files("evedmv_tui.store.migrations").joinpath(
+        "0216_battle_timeline_start.sql"
+    )
+    db.execute(migration.read_text())
+    stored = db.fetch_value("SELECT metrics -> 'timeline' ->> 'start' FROM battles")
+    assert stored == first
 
 
 def stored_rows(db: Database) -> dict[str, list[str]]:

@@ -308,8 +308,10 @@ def build_metrics(
         "confidence": sides.confidence,
         "unclear": sides.confidence < params.unclear_confidence,
         "sides": side_rows,
+        # Minute i of the timeline counts the kills from start + i minutes,
+        # so its start is the first kill's exact time, not its whole minute.
         "timeline": {
-            "start": start.replace(second=0, microsecond=0).isoformat(),
+            "start": start.isoformat(),
             "minutes": minutes,
             "kills": {str(n): v for n, v in sorted(timeline_kills.items())},
             "isk": {str(n): v for n, v in sorted(timeline_isk.items())},
