@@ -496,8 +496,8 @@ def test_span_check_names_latest_start() -> None:
     with pytest.raises(ConfigError) as caught:
         check_span(dt.datetime(2025, 12, 31, tzinfo=dt.UTC), 10_000, now)
     assert (
-        caught.value.hint
-        == "give --start 2025-12-30T18:00:00 or earlier, or fewer killmails"
+        caught.value.hint == "give --start 2025-12-30T18:00:00 or earlier,"
+        " or generate at most 7,500 killmails from this --start"
     )
     with pytest.raises(ConfigError) as caught:
         check_span(dt.datetime(2003, 1, 1, tzinfo=dt.UTC), 200_000_000, now)

@@ -22,6 +22,7 @@ from evedmv_tui.generate import (
     DEFAULT_KILLS_PER_DAY,
     DEFAULT_START,
     MAX_SEED,
+    SCENARIO_LENGTH,
     SPAN_MARGIN,
     Universe,
     builtin_universe,
@@ -31,10 +32,12 @@ from evedmv_tui.generate import (
     mean_span,
     span_bound,
 )
+from evedmv_tui.ingest.follow import format_duration
 from evedmv_tui.ingest.shapes import EARLIEST_TIME
 from evedmv_tui.store.cluster import PrivateCluster
 from evedmv_tui.store.connect import open_database
 from evedmv_tui.store.migrate import SchemaNotReady
+from evedmv_tui.widgets.text import count_noun
 
 log = logging.getLogger(__name__)
 
@@ -128,25 +131,48 @@ def check_span(start: dt.datetime, count: int, now: dt.datetime) -> None:
     latest = now - span
     if start <= latest:
         return
-    mean = mean_span(count)
-    if latest < EARLIEST_TIME:
-        fits = largest_count(start, now)
-        hint = (
-            f"generate fewer killmails, at most {fits:,} from this --start:"
-            f" {count:,} at {DEFAULT_KILLS_PER_DAY:,.0f} a day span about"
-            f" {mean.days:,} days, more than the time since"
-            f" {EARLIEST_TIME:%Y-%m-%d}"
-        )
-    else:
-        hint = f"give --start {latest:%Y-%m-%dT%H:%M:%S} or earlier, or fewer killmails"
+    hint = _span_hint(start, count, now)
     end = _describe_end(start, count, now)
     raise ConfigError(
         "invalid --start",
-        f"{count:,} killmails from {start.isoformat()} {end},"
+        f"{count_noun(count, 'killmail')} from {start.isoformat()} {end},"
         f" after this machine's clock ({now:%Y-%m-%d %H:%M} UTC), but generated"
         " killmails must lie in the past, because import rejects future ones",
         hint,
     )
+
+
+def _span_hint(start: dt.datetime, count: int, now: dt.datetime) -> str:
+    """Return the hint for a run that fails :func:`check_span`.
+
+    It names an earlier start, fewer killmails, or both. No count fits a
+    start less than one scenario back, so fewer killmails from this start
+    are offered only when some fit.
+    """
+    latest = now - span_bound(count)
+    fits = largest_count(start, now)
+    scenario = format_duration(SCENARIO_LENGTH.total_seconds())
+    any_run = (
+        f"a run needs a start more than {scenario} back, because the kills of"
+        f" one scenario can run {scenario} past its start"
+    )
+    if latest >= EARLIEST_TIME:
+        earlier = f"give --start {latest:%Y-%m-%dT%H:%M:%S} or earlier"
+        if not fits:
+            return f"{earlier}: {any_run}"
+        fewer = count_noun(fits, "killmail")
+        return f"{earlier}, or generate at most {fewer} from this --start"
+    too_long = (
+        f"{count:,} at {DEFAULT_KILLS_PER_DAY:,.0f} a day span about"
+        f" {mean_span(count).days:,} days, more than the time since"
+        f" {EARLIEST_TIME:%Y-%m-%d}"
+    )
+    if not fits:
+        return (
+            f"generate fewer killmails from an earlier --start: {too_long},"
+            f" and {any_run}"
+        )
+    return f"generate fewer killmails, at most {fits:,} from this --start: {too_long}"
 
 
 def largest_count(start: dt.datetime, now: dt.datetime) -> int:
