@@ -32,7 +32,6 @@ from evedmv_tui.screens.entity import (
     CharacterScreen,
     CorporationScreen,
     describe_ref,
-    fold_title,
     show_unnamed_ids,
 )
 from evedmv_tui.screens.help import HelpScreen
@@ -40,7 +39,7 @@ from evedmv_tui.store.db import Database
 from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
-from evedmv_tui.widgets.text import format_isk
+from evedmv_tui.widgets.text import fold_parts, format_isk
 from tests import test_intel_screens
 from tests.conftest import assert_footer_fits
 from tests.test_battle_fixtures import (
@@ -531,7 +530,7 @@ def test_title_folds_between_parts(width: int, expected: list[str]) -> None:
         (" / ", "Alliance"),
         (TITLE_SEPARATOR, "all time"),
     ]
-    assert fold_title(parts, width).splitlines() == expected
+    assert fold_parts(parts, width).splitlines() == expected
 
 
 @pytest.mark.parametrize("size", test_intel_screens.SIZES)

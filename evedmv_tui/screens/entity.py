@@ -13,7 +13,6 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -63,7 +62,7 @@ from evedmv_tui.widgets.intel_summary import SummaryPanel
 from evedmv_tui.widgets.intel_tables import BattleTable, RecentTable, TopListTable
 from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE
 from evedmv_tui.widgets.table import KeyedTable
-from evedmv_tui.widgets.text import quote_value, strip_control
+from evedmv_tui.widgets.text import fold_parts, quote_value, strip_control
 
 TOP_TITLES = {
     "pilots": "Pilot",
@@ -168,22 +167,6 @@ TITLE_SEPARATOR = " \N{EM DASH} "
 """Separator between the name, the affiliation and the period of a title."""
 
 
-def fold_title(parts: Sequence[tuple[str, str]], width: int) -> str:
-    """Join ``(separator, text)`` parts into lines of at most ``width`` cells.
-
-    Lines break only between parts, and a part that starts a line drops its
-    separator. A part wider than ``width`` is left whole for the widget to
-    wrap at its spaces.
-    """
-    lines: list[str] = []
-    for separator, text in parts:
-        if lines and cell_len(lines[-1] + separator + text) <= width:
-            lines[-1] += separator + text
-        else:
-            lines.append(text)
-    return "\n".join(lines)
-
-
 class EntityTitle(Static):
     """The title line of a page, folded between its parts to fit the width.
 
@@ -215,7 +198,7 @@ class EntityTitle(Static):
 
     def _fold(self) -> None:
         width = self.content_region.width or self.app.size.width
-        self.update(fold_title(self.parts, width))
+        self.update(fold_parts(self.parts, width))
 
 
 def describe_ref(ref: EntityRef) -> str:

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -48,6 +49,7 @@ from evedmv_tui.widgets.status import DATABASE_UNAVAILABLE, KeyFooter, Severity
 from evedmv_tui.widgets.table import Cell, KeyedTable, plain, right
 from evedmv_tui.widgets.text import (
     count_noun,
+    fold_parts,
     format_count,
     format_isk,
     strip_control,
@@ -84,7 +86,8 @@ EntityKey = tuple[str, int]
 """An entity that has a page: its kind (``character``, ``corporation`` or
 ``alliance``, the name of its screen) and its id."""
 ENTITY_KINDS = ("character", "corporation", "alliance")
-VALUE_LABEL = "Value    "
+LABEL_WIDTH = 9
+"""Columns of the victim panel's labels (``Victim   ``), where its values start."""
 
 
 def entity_label(entity_id: int | None, name: str | None) -> str | None:
@@ -118,41 +121,72 @@ def describe_security(security: float | None) -> str:
     return "?" if security is None else f"{security:.1f}"
 
 
-def describe_header(detail: KillmailDetail) -> str:
-    """Return the victim panel: time, place, victim, ship, values, final blow."""
+def describe_header(detail: KillmailDetail, width: int = 80) -> str:
+    """Return the victim panel: time, place, victim, ship, values, final blow.
+
+    Each line is folded to ``width`` columns between its parts, and its
+    continuation is indented under the value column.
+    """
     h = detail.header
     place = strip_control(h.solar_system_name or f"system #{h.solar_system_id}")
     if h.region_name:
         place += f" ({strip_control(h.region_name)})"
     place += f" {describe_security(h.security)}"
+    ship = type_label(h.victim_ship_type_id, h.victim_ship_name)
+    if h.victim_ship_group:
+        ship += f" ({strip_control(h.victim_ship_group)})"
+    attackers = f"attacker{'s' if h.attacker_count != 1 else ''}"
     lines = [
-        f"Killmail {h.killmail_id}  {h.killmail_time:%Y-%m-%d %H:%M:%S} UTC  {place}",
-        f"Victim   {describe_victim(h)}",
-        f"Ship     {type_label(h.victim_ship_type_id, h.victim_ship_name)}"
-        + (f" ({strip_control(h.victim_ship_group)})" if h.victim_ship_group else "")
-        + f", {format_count(h.victim_damage_taken)} damage taken,"
-        f" {h.attacker_count:,} attacker{'s' if h.attacker_count != 1 else ''}",
-        f"{VALUE_LABEL}{describe_values(detail)}",
+        fold_labelled(
+            "Killmail",
+            [
+                ("", str(h.killmail_id)),
+                ("  ", f"{h.killmail_time:%Y-%m-%d %H:%M:%S} UTC"),
+                ("  ", place),
+            ],
+            width,
+        ),
+        fold_labelled("Victim", victim_parts(h), width),
+        fold_labelled(
+            "Ship",
+            [
+                ("", ship),
+                (", ", f"{format_count(h.victim_damage_taken)} damage taken"),
+                (", ", f"{h.attacker_count:,} {attackers}"),
+            ],
+            width,
+        ),
+        fold_labelled("Value", value_parts(detail, width), width),
     ]
     final = detail.final_blow
     if final is not None:
-        lines.append(
-            f"Final    {attacker_name(final)} in"
-            f" {type_label(final.ship_type_id, final.ship_name)}"
-            f" with {type_label(final.weapon_type_id, final.weapon_name)}"
-        )
+        weapon = type_label(final.weapon_type_id, final.weapon_name)
+        final_parts = [
+            ("", attacker_name(final)),
+            (" ", f"in {type_label(final.ship_type_id, final.ship_name)}"),
+            (" ", f"with {weapon}"),
+        ]
+        lines.append(fold_labelled("Final", final_parts, width))
     return "\n".join(lines)
 
 
-def describe_victim(h: KillmailHeader) -> str:
-    parts = [
+def fold_labelled(label: str, parts: Sequence[tuple[str, str]], width: int) -> str:
+    """Return a panel line: ``label``, then ``parts`` folded under the values."""
+    return f"{label:<{LABEL_WIDTH}}" + fold_parts(parts, width, LABEL_WIDTH)
+
+
+def victim_parts(h: KillmailHeader) -> list[tuple[str, str]]:
+    """Return the victim's character, corporation, alliance and faction."""
+    names = [
         entity_label(h.victim_character_id, h.victim_character_name),
         entity_label(h.victim_corporation_id, h.victim_corporation_name),
         entity_label(h.victim_alliance_id, h.victim_alliance_name),
         entity_label(h.victim_faction_id, h.victim_faction_name),
     ]
-    shown = [part for part in parts if part]
-    return " / ".join(shown) if shown else "unknown (a structure or NPC)"
+    shown = [name for name in names if name]
+    if not shown:
+        return [("", "unknown (a structure or NPC)")]
+    return [("", shown[0]), *((" / ", name) for name in shown[1:])]
 
 
 def format_sum(value: ValueSum) -> str:
@@ -178,27 +212,31 @@ def describe_unpriced(detail: KillmailDetail) -> str:
     return " and ".join(parts) + " unpriced" if parts else ""
 
 
-def describe_values(detail: KillmailDetail, width: int = 80) -> str:
+def value_parts(detail: KillmailDetail, width: int = 80) -> list[tuple[str, str]]:
     """Return the killmail's ISK values, saying where they come from.
 
     A value from prices that leaves out unpriced items or the hull ends in
     ``+``, or reads ``?`` when nothing in it has a price. The source then
     names how many are unpriced. It drops ``from prices`` when the line,
-    with its ``Value`` label, would be wider than ``width`` columns.
+    with its ``Value`` label, would be wider than ``width`` columns. The
+    result is ``(separator, text)`` parts, for :func:`fold_parts`.
     """
     h = detail.header
     flags = [
         word for word, on in (("solo", h.solo), ("NPC", h.npc), ("awox", h.awox)) if on
     ]
-    suffix = f"; {', '.join(flags)}" if flags else ""
+    suffix = [("; ", ", ".join(flags))] if flags else []
     if h.total_value is not None and h.value_source != "computed":
         source = "zKillboard" if h.value_source == "zkb" else "source unknown"
-        return (
-            f"{format_isk(h.total_value)} total, {format_isk(h.dropped_value)}"
-            f" dropped, {format_isk(h.destroyed_value)} destroyed ({source})" + suffix
-        )
+        return [
+            ("", f"{format_isk(h.total_value)} total"),
+            (", ", f"{format_isk(h.dropped_value)} dropped"),
+            (", ", f"{format_isk(h.destroyed_value)} destroyed"),
+            (" ", f"({source})"),
+            *suffix,
+        ]
     if not detail.items and h.hull_price is None:
-        return "unknown: no prices for this ship or its items" + suffix
+        return [("", "unknown: no prices for this ship or its items"), *suffix]
     dropped, destroyed = value_sums(detail.items)
     destroyed += hull_sum(h)
     total = dropped + destroyed
@@ -208,15 +246,22 @@ def describe_values(detail: KillmailDetail, width: int = 80) -> str:
         dropped = dataclasses.replace(dropped, isk=h.dropped_value or 0.0)
         destroyed = dataclasses.replace(destroyed, isk=h.destroyed_value or 0.0)
         total = dataclasses.replace(total, isk=h.total_value)
-    values = (
-        f"{format_sum(total)} total, {format_sum(dropped)} dropped,"
-        f" {format_sum(destroyed)} destroyed"
-    )
+    values = [
+        ("", f"{format_sum(total)} total"),
+        (", ", f"{format_sum(dropped)} dropped"),
+        (", ", f"{format_sum(destroyed)} destroyed"),
+    ]
     unpriced = describe_unpriced(detail)
-    text = f"{values} (from prices{', ' + unpriced if unpriced else ''}){suffix}"
-    if unpriced and len(VALUE_LABEL) + len(text) > width:
-        text = f"{values} ({unpriced}){suffix}"
-    return text
+    source = f"(from prices{', ' + unpriced if unpriced else ''})"
+    parts = [*values, (" ", source), *suffix]
+    if unpriced and LABEL_WIDTH + cell_len(join_parts(parts)) > width:
+        parts = [*values, (" ", f"({unpriced})"), *suffix]
+    return parts
+
+
+def join_parts(parts: Iterable[tuple[str, str]]) -> str:
+    """Return ``(separator, text)`` parts on one line."""
+    return "".join(separator + text for separator, text in parts)
 
 
 def attacker_cells(attacker: AttackerRow, damage_taken: int) -> tuple[str, list[Cell]]:
@@ -474,6 +519,31 @@ class AttackerTable(EntityTable):
         super().action_scroll_bottom()
 
 
+class VictimPanel(Static):
+    """The victim panel, folded again to its width when that changes."""
+
+    detail: KillmailDetail | None = None
+    """The killmail shown, or None while the panel shows a message."""
+
+    def on_resize(self) -> None:
+        if self.detail is not None:
+            self._fold(self.detail)
+
+    def show_detail(self, detail: KillmailDetail) -> None:
+        """Show the victim, ship, values and final blow of ``detail``."""
+        self.detail = detail
+        self._fold(detail)
+
+    def show_text(self, text: str) -> None:
+        """Show a message in place of a killmail."""
+        self.detail = None
+        self.update(text)
+
+    def _fold(self, detail: KillmailDetail) -> None:
+        width = self.content_region.width or self.app.size.width
+        self.update(describe_header(detail, width))
+
+
 class KillmailScreen(DashboardScreen):
     """Victim and values on top; attackers and items in two tabs below."""
 
@@ -502,7 +572,7 @@ class KillmailScreen(DashboardScreen):
         self.detail: KillmailDetail | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Loading...", id="victim", markup=False)
+        yield VictimPanel("Loading...", id="victim", markup=False)
         with TabbedContent(id="killmail-tabs", initial="attackers"):
             with TabPane("Attackers", id="attackers"):
                 yield AttackerTable(id="attacker-table")
@@ -543,13 +613,13 @@ class KillmailScreen(DashboardScreen):
         if worker.error is not None and is_connection_error(worker.error):
             self._show_unavailable()
         else:
-            self.query_one("#victim", Static).update(
+            self.query_one(VictimPanel).show_text(
                 f"Killmail {self.killmail_id} failed to load; the notification"
                 " says why. Press r to try again."
             )
 
     def _show_unavailable(self) -> None:
-        self.query_one("#victim", Static).update(
+        self.query_one(VictimPanel).show_text(
             f"Killmail {self.killmail_id}: {DATABASE_UNAVAILABLE}"
         )
 
@@ -560,11 +630,10 @@ class KillmailScreen(DashboardScreen):
 
         ``rejects`` are the unresolved rejects of a missing killmail.
         """
-        victim = self.query_one("#victim", Static)
         if lookup.detail is None:
             self.detail = None
             self.refresh_bindings()
-            victim.update(describe_missing(lookup, rejects))
+            self.query_one(VictimPanel).show_text(describe_missing(lookup, rejects))
             self.query_one(AttackerTable).show_attackers((), 0)
             self.query_one("#item-tree", Tree).clear()
             return
@@ -588,7 +657,7 @@ class KillmailScreen(DashboardScreen):
         self.detail = detail
         if first:
             self.refresh_bindings()
-        self.query_one("#victim", Static).update(describe_header(detail))
+        self.query_one(VictimPanel).show_detail(detail)
         self.query_one(AttackerTable).show_attackers(
             detail.attackers, detail.header.victim_damage_taken
         )

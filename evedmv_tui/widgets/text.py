@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.markup import escape
@@ -136,3 +136,37 @@ def time_format(times: Iterable[dt.datetime]) -> str:
     """
     years = {time.year for time in times}
     return "%Y-%m-%d %H:%M" if len(years) > 1 else "%m-%d %H:%M"
+
+
+def fold_parts(parts: Sequence[tuple[str, str]], width: int, indent: int = 0) -> str:
+    """Join ``(separator, text)`` parts into lines of at most ``width`` cells.
+
+    Lines break only between parts, and a part that starts a line drops its
+    separator. Lines after the first start with ``indent`` spaces, and the
+    first leaves the same room for a label that the caller puts before it.
+    A part wider than the room is left whole for the widget to wrap at its
+    spaces. With an indent it breaks at its spaces here instead, so that
+    its continuation is indented too.
+    """
+    room = width - indent
+    lines: list[str] = []
+    for separator, text in _split_wide(parts, room) if indent else parts:
+        if lines and cell_len(lines[-1] + separator + text) <= room:
+            lines[-1] += separator + text
+        else:
+            lines.append(text)
+    return ("\n" + " " * indent).join(lines)
+
+
+def _split_wide(
+    parts: Iterable[tuple[str, str]], room: int
+) -> Iterator[tuple[str, str]]:
+    """Yield ``parts`` with each one wider than ``room`` split into words."""
+    for separator, text in parts:
+        if cell_len(text) <= room:
+            yield separator, text
+            continue
+        first, *rest = text.split(" ")
+        yield separator, first
+        for word in rest:
+            yield " ", word
