@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from evedmv_tui.battles.export import (
     THIRD_PARTY_MARK,
+    cut_side_label,
     isk_total_text,
     render_discord,
     render_markdown,
@@ -107,8 +109,53 @@ def test_discord_keeps_third_party_mark() -> None:
 
     assert "(third party)" not in rows[0]
     # The name cell is 28 columns: the label gives way to the whole mark.
-    assert rows[2].startswith("3 Goonswarm Fede (third party)   36p")
+    assert rows[2].startswith("3 Goonswarm Fed… (third party)   36p")
     assert rows[1].startswith("2 B                              36p")
+
+
+def test_discord_cut_names_keep_unit_count() -> None:
+    """Discord cut long side names without an ellipsis, dropped their count
+    of other units (``+3``) and left a double space before the mark where
+    the cut fell after a word."""
+    names = (
+        "Void Arrow Alliance Of Extremely Long Names Indeed",
+        "Frozen Arrow Alliance With An Even Longer Name Xx",
+        "Stellar Arrow Alliance",
+    )
+    report = battle(0, names=names)
+    # Smaller units: three more on side 1 and two more on side 2.
+    others = tuple(
+        EntityRow(
+            "alliance", 99_100_000 + i, None, side, 0.5, 0.0, 1.0, "fought", False
+        )
+        for i, side in enumerate([1, 1, 1, 2, 2])
+    )
+    report = dataclasses.replace(report, entities=report.entities + others)
+    rows = render_discord(report).split("```")[1].strip("\n").splitlines()
+
+    assert rows[0].startswith("1 Void Arrow Alliance Of E… +3   36p")
+    assert rows[1].startswith("2 Frozen Arrow Alliance Wi… +2   36p")
+    assert rows[2].startswith("3 Stellar Arrow… (third party)   36p")
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (25, "Stellar Arrow Alliance +2"),
+        (24, "Stellar Arrow Allian… +2"),
+        (18, "Stellar Arrow… +2"),
+        (17, "Stellar Arrow… +2"),
+        (4, "… +2"),
+        (3, "St…"),
+    ],
+)
+def test_cut_side_label_keeps_unit_count(width: int, expected: str) -> None:
+    """A cut name ends in an ellipsis with no space before it, and the count
+    of other units stays whole unless it leaves no room for the name."""
+    label = cut_side_label("Stellar Arrow Alliance +2", width)
+
+    assert label == expected
+    assert len(label) <= width
 
 
 @pytest.mark.parametrize("width", [40, 56, 80])

@@ -21,6 +21,10 @@ DISCORD_LIMIT = 2000
 """Discord's maximum message length, in characters."""
 DISCORD_TITLE_MAX = 300
 """Characters of the title kept in a Discord message, before escaping."""
+DISCORD_NAME_WIDTH = 28
+"""Columns of a Discord side row's name cell, its mark included."""
+_OTHER_UNITS = re.compile(r" \+\d+$")
+"""End of a side's label that counts its other units, as in ``Name +2``."""
 
 
 def render(report: BattleReport, fmt: str) -> str:
@@ -39,6 +43,38 @@ def side_mark(side: Mapping[str, Any]) -> str:
     if side.get("victims_only"):
         return VICTIMS_MARK
     return THIRD_PARTY_MARK if side.get("third_party") else ""
+
+
+def split_side_label(label: str) -> tuple[str, str]:
+    """Split a side's label into its name and the count of other units.
+
+    ``"Pandemic Horde +2"`` gives ``("Pandemic Horde", " +2")``, and a label
+    without a count gives an empty count.
+    """
+    match = _OTHER_UNITS.search(label)
+    others = match.group() if match else ""
+    return label[: len(label) - len(others)], others
+
+
+def cut_side_label(label: str, width: int) -> str:
+    """Cut a side's label to ``width`` characters but keep its count of units.
+
+    The name is cut with an ellipsis and the count of other units follows
+    it, as in ``Frozen Arrow Alliance With… +3``, so a reader sees both that
+    the name was cut and that the side has other units. A space before the
+    ellipsis is dropped, so a name cut after a word reads ``Stellar Arrow…``.
+    A width that leaves no room for the name cuts the whole label instead.
+    """
+    if len(label) <= width:
+        return label
+    name, others = split_side_label(label)
+    room = width - len(others)
+    if room < 1:
+        return text_format.truncate(label, width)
+    cut = text_format.truncate(name, room)
+    if cut.endswith(" …"):
+        cut = cut[:-2].rstrip() + "…"
+    return cut + others
 
 
 def efficiency_text(side: Mapping[str, Any]) -> str:
@@ -367,16 +403,17 @@ def _discord_text(text: str) -> str:
     return _no_mentions(_backslash_escape(_one_line(text), _DISCORD_SPECIAL))
 
 
-def _discord_code(text: str, width: int, suffix: str = "") -> str:
-    """Return ``text`` and ``suffix`` in ``width`` columns, safe in a code block.
+def _discord_code(label: str, width: int, suffix: str = "") -> str:
+    """Return a side's label and ``suffix`` in ``width`` columns for a code block.
 
-    ``text`` is cut so that all of ``suffix`` fits after it, then padded. A
-    code block shows backslashes as written, so a backtick is replaced by a
-    look-alike that cannot close the block. Mentions are broken after padding,
-    because a zero-width space takes no column.
+    ``label`` is cut as :func:`cut_side_label` does, so that all of
+    ``suffix`` fits after it, then padded. A code block shows backslashes as
+    written, so a backtick is replaced by a look-alike that cannot close the
+    block. Mentions are broken after padding, because a zero-width space
+    takes no column.
     """
-    code = _one_line(text).replace("`", _GRAVE_LOOKALIKE)
-    code = code[: max(width - len(suffix), 0)] + suffix
+    code = _one_line(label).replace("`", _GRAVE_LOOKALIKE)
+    code = cut_side_label(code, max(width - len(suffix), 0)) + suffix
     return _no_mentions(f"{code[:width]:<{width}}")
 
 
@@ -417,7 +454,9 @@ def render_discord(report: BattleReport) -> str:
     rows = []
     for side in report.sides:
         number = side["side"]
-        name = _discord_code(report.side_label(number), 28, side_mark(side))
+        name = _discord_code(
+            report.side_label(number), DISCORD_NAME_WIDTH, side_mark(side)
+        )
         efficiency, qualifier = _efficiency_parts(side)
         rows.append(
             f"{number} {name} {side['pilots']:>4,}p {side['ships_lost']:>4,} lost"

@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from evedmv_tui.battles.export import (
     PILOTLESS_NOTE,
     THIRD_PARTY_MARK,
+    cut_side_label,
     efficiency_text,
     kills_text,
     missing_value_note,
@@ -36,6 +37,7 @@ from evedmv_tui.battles.export import (
     render,
     side_isk_lost_text,
     side_mark,
+    split_side_label,
 )
 from evedmv_tui.battles.export import isk_total_text as export_isk_total_text
 from evedmv_tui.battles.metrics import period_text
@@ -102,8 +104,6 @@ SHORT_THIRD_PARTY_MARK = " (3rd party)"
 """Third-party mark of a side heading too narrow for the whole one."""
 MIN_LABEL_WIDTH = 8
 """Characters of a side's name that a one-line heading keeps beside its mark."""
-_OTHER_UNITS = re.compile(r" \+\d+$")
-"""End of a side's label that counts its other units, as in ``Name +2``."""
 _ID_LABEL = re.compile(r"#\d+")
 """A name shown as an id, because the name is not stored."""
 ENTITY_ACTIONS = frozenset({"move", "move_new", "reset_sides"})
@@ -171,25 +171,22 @@ def _side_title(number: int, label: str, mark: str, width: int) -> str:
     ``Side 3 (third party)``.
     """
     head = f"Side {number}: "
-    match = _OTHER_UNITS.search(label)
-    others = match.group() if match else ""
-    name = label[: len(label) - len(others)]
+    name, others = split_side_label(label)
     is_id = _ID_LABEL.fullmatch(name) is not None
     marks = [mark]
     if mark == THIRD_PARTY_MARK:
         marks.append(SHORT_THIRD_PARTY_MARK)
     for candidate in marks:
-        room = width - len(head) - len(others) - len(candidate)
-        if len(name) <= room:
+        room = width - len(head) - len(candidate)
+        if len(label) <= room:
             return head + label + candidate
-        if room >= MIN_LABEL_WIDTH and not is_id:
-            return head + truncate(name, room) + others + candidate
+        if room - len(others) >= MIN_LABEL_WIDTH and not is_id:
+            return head + cut_side_label(label, room) + candidate
     first = f"Side {number}{marks[0]}"
     if len(first) > width:
         first = truncate(f"Side {number}{marks[-1]}", width)
     # Only a column narrower than the label itself cuts it.
-    second = truncate(name, max(width - len(others), 1)) + others
-    return first + "\n" + truncate(second, width)
+    return first + "\n" + cut_side_label(label, width)
 
 
 def _side_text(report: BattleReport, side: Mapping[str, Any], width: int = 80) -> Text:
