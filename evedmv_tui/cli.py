@@ -247,10 +247,20 @@ def imports_killmails(handler: Callable[..., Any]) -> bool:
     return f"{handler.__module__}.{handler.__qualname__}" in KILLMAIL_IMPORT_HANDLERS
 
 
+def interrupted() -> int:
+    """Report a Ctrl-C on standard error and return the shell's status for it."""
+    print("evedmv: interrupted", file=sys.stderr)
+    return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     try:
+        # Building the parser imports every command's module, which takes
+        # most of a second: long enough for a Ctrl-C to land in it.
+        parser = build_parser()
         args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return interrupted()
     except UsageExit as exc:
         # Argparse has printed the usage and the error on stderr.
         if asks_for_json(sys.argv[1:] if argv is None else argv):
@@ -330,8 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_json_error(exc, sys.stdout)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("evedmv: interrupted", file=sys.stderr)
-        return 130
+        return interrupted()
     except OutputFailed as exc:
         # The reader of standard output went away (as 'evedmv ... | head'
         # does), or the disk it goes to is full.
