@@ -1077,6 +1077,22 @@ def test_ingest_health_and_esi_budget(
     assert snapshot.activity.client_backends >= 1
 
 
+def test_cursor_moved_during_read_has_no_negative_age(db: Database) -> None:
+    """The age was measured from the start of the reading transaction, so a
+    cursor committed after it showed "moved -0 s ago" on the Ingest tab."""
+    with db.connection() as conn, conn.transaction():
+        conn.execute("SELECT 1")  # the transaction, and its now(), start here
+        time.sleep(0.05)
+        with psycopg.connect(db.conninfo, autocommit=True) as writer:
+            writer.execute(
+                "INSERT INTO feed_cursors (feed, sequence, updated_at)"
+                " VALUES ('r2z2', 4243, now())"
+            )
+        health = ingest_mod.read_ingest(db, conn)
+    [cursor] = health.cursors
+    assert cursor.age_seconds >= 0
+
+
 def test_backend_counts_add_up_to_numbackends(db_url: str, monitor: Monitor) -> None:
     """The poll's own backend was left out of the activity it read, so the
     Database tab showed ``monitor 0`` under a total that counted it."""
