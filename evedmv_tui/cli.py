@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "evedmv_tui.commands.demo",
     "evedmv_tui.commands.regressions",
     "evedmv_tui.commands.performance",
+    "evedmv_tui.commands.settings",
 )
 
 
@@ -247,6 +248,18 @@ def imports_killmails(handler: Callable[..., Any]) -> bool:
     return f"{handler.__module__}.{handler.__qualname__}" in KILLMAIL_IMPORT_HANDLERS
 
 
+def command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the settings the main options give, None where one is not given."""
+    return {
+        "dsn": args.dsn,
+        "data_dir": args.data_dir,
+        "log_file": args.log_file,
+        "verbose": args.verbose or None,
+        "mouse": False if args.no_mouse else None,
+        "offline": True if args.global_offline else None,
+    }
+
+
 def interrupted() -> int:
     """Report a Ctrl-C on standard error and return the shell's status for it."""
     print("evedmv: interrupted", file=sys.stderr)
@@ -282,17 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.config} is not a file",
                 "give the path of a TOML file, or leave --config out",
             )
-        settings = load_settings(
-            {
-                "dsn": args.dsn,
-                "data_dir": args.data_dir,
-                "log_file": args.log_file,
-                "verbose": args.verbose or None,
-                "mouse": False if args.no_mouse else None,
-                "offline": True if args.global_offline else None,
-            },
-            config_file=args.config,
-        )
+        settings = load_settings(command_line_settings(args), config_file=args.config)
         check_dsn(settings.dsn)
         handler = args.handler
         if handler is None:

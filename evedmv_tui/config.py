@@ -64,7 +64,6 @@ class Settings:
     user_agent: str = DEFAULT_USER_AGENT
     """Sent on every request to ESI and zKillboard; should name a contact."""
     esi_url: str = "https://esi.evetech.net/latest"
-    zkb_url: str = "https://zkillboard.com"
     r2z2_url: str = "https://r2z2.zkillboard.com/ephemeral"
     poll_interval: float = 2.0
     """Seconds between monitor polls."""
@@ -84,7 +83,6 @@ _ENVIRONMENT = {
     "EVEDMV_LOG_FILE": "log_file",
     "EVEDMV_USER_AGENT": "user_agent",
     "EVEDMV_ESI_URL": "esi_url",
-    "EVEDMV_ZKB_URL": "zkb_url",
     "EVEDMV_R2Z2_URL": "r2z2_url",
     "EVEDMV_POLL_INTERVAL": "poll_interval",
     "EVEDMV_SLOW_WARNING_SECONDS": "slow_warning_seconds",
@@ -212,12 +210,30 @@ def _check_thresholds(values: dict[str, Any], sources: dict[str, str]) -> None:
     )
 
 
+DEFAULT_SOURCE = "default"
+"""The source :func:`load_settings_with_sources` gives a setting left at its default."""
+
+
 def load_settings(
     overrides: dict[str, Any] | None = None,
     config_file: Path | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:
     """Build settings from the TOML file, the environment and ``overrides``."""
+    return load_settings_with_sources(overrides, config_file, environ)[0]
+
+
+def load_settings_with_sources(
+    overrides: dict[str, Any] | None = None,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """Build settings as :func:`load_settings` does, and say where each came from.
+
+    The source of a setting is the config file's path, an environment
+    variable's name, ``"the command line"`` or :data:`DEFAULT_SOURCE`; a
+    state directory that follows a chosen data directory names that.
+    """
     environ = dict(os.environ) if environ is None else environ
     defaults: dict[str, Any] = {
         "data_dir": default_data_dir(environ),
@@ -265,6 +281,7 @@ def load_settings(
         # A data directory chosen by the user keeps the local state too, so
         # two data directories never share baselines or exports.
         values["state_dir"] = Path(values["data_dir"]) / "state"
+        sources["state_dir"] = f"data_dir (from {sources['data_dir']})"
     data_dir = Path(values["data_dir"])
     if data_dir.exists() and not data_dir.is_dir():
         raise ConfigError(
@@ -272,4 +289,6 @@ def load_settings(
             f"{data_dir} is a file, not a directory",
             "give a directory with --data-dir or EVEDMV_DATA_DIR",
         )
-    return Settings(**values)
+    for field in dataclasses.fields(Settings):
+        sources.setdefault(field.name, DEFAULT_SOURCE)
+    return Settings(**values), sources

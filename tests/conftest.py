@@ -366,7 +366,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         state_dir=tmp_path / "state",
         user_agent="evedmv-tui tests (tests@example.invalid)",
         esi_url=CLOSED_PORT,
-        zkb_url=CLOSED_PORT,
         r2z2_url=CLOSED_PORT,
     )
 

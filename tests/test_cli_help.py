@@ -50,6 +50,8 @@ COMMANDS = [
     ("performance",),
     ("query-performance",),
     ("memory-analysis",),
+    ("config",),
+    ("config", "show"),
 ]
 
 

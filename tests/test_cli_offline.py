@@ -40,7 +40,6 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeServer
     with FakeServer() as server:
         monkeypatch.setenv("EVEDMV_ESI_URL", server.esi_url)
         monkeypatch.setenv("EVEDMV_R2Z2_URL", server.r2z2_url)
-        monkeypatch.setenv("EVEDMV_ZKB_URL", server.url)
         monkeypatch.delenv("EVEDMV_OFFLINE", raising=False)
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
         yield server

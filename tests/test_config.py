@@ -158,7 +158,6 @@ def test_data_dir_that_is_a_file_is_rejected(tmp_path: Path) -> None:
 
 URL_VARIABLES = {
     "EVEDMV_ESI_URL": "esi_url",
-    "EVEDMV_ZKB_URL": "zkb_url",
     "EVEDMV_R2Z2_URL": "r2z2_url",
 }
 BAD_URLS = [
@@ -225,5 +224,4 @@ def test_http_urls_are_accepted(tmp_path: Path, value: str) -> None:
     settings = load_settings(config_file=tmp_path / "none.toml", environ=environ)
 
     assert settings.esi_url == value
-    assert settings.zkb_url == value
     assert settings.r2z2_url == value

@@ -90,7 +90,6 @@ def app_settings(world: World, tmp_path: Path) -> Iterator[Settings]:
             state_dir=tmp_path / "state",
             user_agent="evedmv-tui tests (tests@example.invalid)",
             esi_url=fake.esi_url,
-            zkb_url=fake.url,
             r2z2_url=fake.r2z2_url,
         )
     world.db.execute("TRUNCATE watch_profiles CASCADE")
