@@ -31,8 +31,8 @@ from evedmv_tui.ingest.follow import (
 from evedmv_tui.ingest.pending import PendingSummary
 from evedmv_tui.store.db import Database
 from evedmv_tui.store.telemetry import Telemetry
-from tests.conftest import TEST_USER_AGENT
-from tests.fakes.server import FakeServer
+from tests.conftest import TEST_USER_AGENT, shared_file
+from tests.fakes.server import FakeServer, Reply
 from tests.follow_support import (
     FIRST,
     NOW,
@@ -267,6 +267,53 @@ def test_wrong_shape_documents_back_off_without_once(
     assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
     assert summary.rejected == 2
     assert summary.last_sequence == FIRST + 1
+
+
+def test_redisq_bodies_rejected_without_retry(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A RedisQ package or an empty RedisQ poll served as an R2Z2 document
+    was fetched three more times with growing pauses, then imported as a
+    killmail with no reject, and the backoff kept growing after it."""
+    package = shared_file("killmails/feeds/redisq_package_119455394.json")
+    fake.publish(FIRST, package.read_bytes())
+    fake.publish(FIRST + 1, b'{"package": null}')
+    fake.publish(FIRST + 2, documents[SECOND])
+    # A failure before each body shows whether the backoff was reset.
+    for sequence in (FIRST, FIRST + 1, FIRST + 2):
+        fake.queue("GET", f"/r2z2/{sequence}.json", Reply(503))
+    delays: list[float] = []
+
+    summary = follower(db, http, fake, delays, backoff_seconds=1.0).run(
+        start_sequence=FIRST, max_documents=3
+    )
+
+    assert delays == [1.0, 1.0, 1.0]
+    assert summary.rejected == 2
+    assert summary.inserted == 1
+    assert load_cursor(db) == FIRST + 2
+    assert db.fetch_value("SELECT count(*) FROM killmails") == 1
+    rejects = db.fetch_all(
+        "SELECT position, killmail_id, field, reason, raw FROM rejects"
+        " WHERE source_file = '<r2z2>' ORDER BY position"
+    )
+    assert [r[0] for r in rejects] == [f"sequence {FIRST}", f"sequence {FIRST + 1}"]
+    assert [r[1] for r in rejects] == [119455394, None]
+    assert [r[2] for r in rejects] == ["$", "$"]
+    assert "a RedisQ package, not an R2Z2 document" in rejects[0][3]
+    assert "an empty RedisQ poll" in rejects[1][3]
+    assert rejects[1][4] == '{"package": null}'
+    warnings = follower_warnings(caplog)
+    assert not any("try 1 of" in w for w in warnings)
+    assert any(
+        f"sequence {FIRST} (killmail 119455394) was rejected: the body is a"
+        " RedisQ package" in w
+        for w in warnings
+    )
 
 
 @pytest.mark.timeout(60)

@@ -14,11 +14,15 @@ documents in order and never past the published ``n``, and requests
   never published. The follower searches ahead for the next document that
   exists, probing ``n + 1``, ``n + 2``, ``n + 4`` and so on, then bisecting,
   and logs one line for the whole range it skips.
-- 429, 403, 5xx, transport errors and a 200 body that is not an R2Z2
-  document: pause with exponential backoff, honouring ``Retry-After``. A
-  lost database connection while storing a document pauses with a backoff
-  of its own, then the document is fetched again. With ``once``, :data:`ONCE_RETRIES`
-  pauses in a row end the run with :class:`FeedUnavailable`, so a cron job
+- 429, 403, 5xx, transport errors and a 200 body that is not JSON, or JSON
+  without an integer ``killmail_id`` (a proxy's page): pause with
+  exponential backoff, honouring ``Retry-After``. A 200 body that is a
+  document of another kind, such as a RedisQ package, is no transient
+  fault: it is rejected at once, naming the sequence, and the follower
+  moves on. A lost database connection while storing a document pauses
+  with a backoff of its own, then the document is fetched again. With
+  ``once``, :data:`ONCE_RETRIES` pauses in a row end the run with
+  :class:`FeedUnavailable`, so a cron job
   does not wait without end.
 
 Requests to the feed are at least :data:`REQUEST_INTERVAL_SECONDS` apart.
@@ -45,7 +49,8 @@ import psycopg
 from evedmv_tui.errors import DatabaseUnavailable, EvedmvError
 from evedmv_tui.esi import EsiClient, retry_after_seconds
 from evedmv_tui.ingest.hooks import BatchHook
-from evedmv_tui.store.db import Database, NamedSql
+from evedmv_tui.ingest.shapes import RAW_LIMIT, Shape, classify
+from evedmv_tui.store.db import Database, NamedSql, load_sql
 from evedmv_tui.store.telemetry import operation
 
 if TYPE_CHECKING:
@@ -56,7 +61,8 @@ log = logging.getLogger(__name__)
 FEED_NAME = "r2z2"
 SOURCE = "r2z2"
 BAD_BODY_RETRIES = 3
-"""Pauses before a sequence whose HTTP 200 body is not JSON is imported
+"""Pauses before a sequence whose HTTP 200 body is not JSON, or JSON without
+an integer ``killmail_id`` that is no document of another kind, is imported
 anyway (and rejected, naming the sequence) so the feed moves on."""
 BACKOFF_SECONDS = 10.0
 """First pause after a failure, doubled after each further failure up to the
@@ -153,6 +159,39 @@ class _DocumentHead(msgspec.Struct):
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _head_decoder = msgspec.json.Decoder(_DocumentHead)
 _sequence_decoder = msgspec.json.Decoder(dict[str, Any])
+_generic_decoder = msgspec.json.Decoder()
+
+_OTHER_SHAPES = {
+    Shape.REDISQ: "a RedisQ package",
+    Shape.EMPTY: 'an empty RedisQ poll ({"package": null})',
+    Shape.ZKB_HISTORY: "a zKillboard history object",
+}
+"""Well-formed documents of another kind, which the follower rejects at
+once, because serving them again would not make them R2Z2 documents."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _BadBody:
+    """The reason an HTTP 200 body is not an R2Z2 document."""
+
+    problem: str
+    """Completes "a body that ...", such as "is not JSON"."""
+    other_shape: str | None = None
+    """The kind of a well-formed document of another known shape, such as
+    "a RedisQ package"; None for a body that a later request may fix."""
+    killmail_id: int | None = None
+    """The killmail a document of another shape names, when it names one."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FollowerReject:
+    """The import counts of one document that the follower itself rejected."""
+
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    pending: int = 0
+    rejected: int = 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -459,14 +498,16 @@ class R2Z2Follower:
     def _on_document(
         self, sequence: int, response: httpx.Response, totals: _Totals
     ) -> int | _Next:
-        problem = _body_problem(response.content)
-        if problem is not None:
+        bad = _body_problem(response.content)
+        transient = bad is not None and bad.other_shape is None
+        if bad is not None and bad.other_shape is None:
             self._bad_bodies += 1
             if self._bad_bodies <= BAD_BODY_RETRIES:
                 # A proxy or CDN page came back in place of the document,
                 # which is likely served correctly a little later.
                 self._failure = (
-                    f"sequence {sequence} returned HTTP 200 with a body that {problem}"
+                    f"sequence {sequence} returned HTTP 200 with a body that"
+                    f" {bad.problem}"
                 )
                 log.warning(
                     "R2Z2 %s (try %d of %d)",
@@ -476,14 +517,18 @@ class R2Z2Follower:
                 )
                 return self._feed_failed(response, totals)
         try:
-            self._handle_document(sequence, response.content, totals)
+            if bad is not None and bad.other_shape is not None:
+                self._reject_other_shape(sequence, response.content, bad, totals)
+            else:
+                self._handle_document(sequence, response.content, totals)
         except (psycopg.OperationalError, DatabaseUnavailable) as exc:
             return self._database_failed(exc, totals)
         self._database_step = 0
         self._bad_bodies = 0
-        if problem is None:
+        if not transient:
             # A bad body keeps the backoff, so a feed that serves nothing
             # but bad bodies slows down, and a run with ``once`` gives up.
+            # A well-formed document of another kind is no fault of the network.
             self._backoff_step = 0
         return sequence + 1
 
@@ -588,10 +633,56 @@ class R2Z2Follower:
             return None
         return prefetched[1]
 
+    def _reject_other_shape(
+        self, sequence: int, body: bytes, bad: _BadBody, totals: _Totals
+    ) -> None:
+        """Store a reject for a document of another shape and move past it.
+
+        The importer would read a RedisQ package as a killmail, but a feed
+        that serves one under an R2Z2 number is misconfigured or broken, so
+        the document is rejected by its sequence number instead.
+        """
+        reason = (
+            f"the body is {bad.other_shape}, not an R2Z2 document; check that"
+            " r2z2_url (EVEDMV_R2Z2_URL) points at the R2Z2 feed"
+        )
+        text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        self.db.execute(
+            load_sql("evedmv_tui.ingest", "insert_rejects"),
+            {
+                "import_id": None,
+                "source_file": [f"<{SOURCE}>"],
+                "position": [f"sequence {sequence}"],
+                "killmail_id": [bad.killmail_id],
+                "field": ["$"],
+                "reason": [reason],
+                "raw": [text[:RAW_LIMIT]],
+            },
+        )
+        self._finish_document(
+            sequence, body, _FollowerReject(), totals, rejected=(reason, bad)
+        )
+
     def _handle_document(self, sequence: int, body: bytes, totals: _Totals) -> None:
         counts = self._import(
             self.db, [body], self.after_batch, [f"sequence {sequence}"]
         )
+        self._finish_document(sequence, body, counts, totals)
+
+    def _finish_document(
+        self,
+        sequence: int,
+        body: bytes,
+        counts: ImportCounts,
+        totals: _Totals,
+        *,
+        rejected: tuple[str, _BadBody] | None = None,
+    ) -> None:
+        """Count a handled document, store the position and log the outcome.
+
+        ``rejected`` is the reason and the problem when the follower
+        rejected the document itself; None for a document the importer handled.
+        """
         stored_at = self._clock()
         totals.documents += 1
         totals.add_import(counts)
@@ -603,14 +694,19 @@ class R2Z2Follower:
             else:
                 self._fetch_pending(totals)
         killmail_id, killmail_time = _envelope_facts(body)
+        reason = ""
+        if rejected is not None:
+            reason = f": {rejected[0]}"
+            killmail_id = rejected[1].killmail_id
         if counts.rejected:
             about = "" if killmail_id is None else f" (killmail {killmail_id})"
             log.warning(
-                "R2Z2 sequence %d%s was rejected. See 'evedmv rejects list'; once"
-                " the cause is fixed, 'evedmv follow --from-sequence %d' reads it"
-                " again.",
+                "R2Z2 sequence %d%s was rejected%s. See 'evedmv rejects list';"
+                " once the cause is fixed, 'evedmv follow --from-sequence %d'"
+                " reads it again.",
                 sequence,
                 about,
+                reason,
                 sequence,
             )
         elif killmail_time is not None:
@@ -818,7 +914,7 @@ class R2Z2Follower:
         return _Next.STOP if self._sleep(delay) else _Next.RETRY
 
 
-def _body_problem(body: bytes) -> str | None:
+def _body_problem(body: bytes) -> _BadBody | None:
     """Return why ``body`` is not an R2Z2 document, or None when it is one.
 
     Only the envelope is checked: a document with a killmail id but a broken
@@ -827,10 +923,30 @@ def _body_problem(body: bytes) -> str | None:
     try:
         _head_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        return f"is not an R2Z2 document ({exc})"
+        return _other_shape(body) or _BadBody(f"is not an R2Z2 document ({exc})")
     except msgspec.DecodeError:
-        return "is not JSON"
+        return _BadBody("is not JSON")
     return None
+
+
+def _other_shape(body: bytes) -> _BadBody | None:
+    """Return the kind of a JSON document of another known shape, or None."""
+    try:
+        document = _generic_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    kind = _OTHER_SHAPES.get(classify(document))
+    if kind is None:
+        return None
+    package = document.get("package")
+    inner = package if isinstance(package, dict) else document
+    killmail_id = inner.get("killID")
+    if type(killmail_id) is not int or not 0 < killmail_id < 2**63:
+        # The rejects table keeps killmail ids as bigint.
+        killmail_id = None
+    return _BadBody(f"is {kind}", other_shape=kind, killmail_id=killmail_id)
 
 
 _YEAR_SECONDS = 365.25 * 86400
