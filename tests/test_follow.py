@@ -273,6 +273,41 @@ def test_lag_logged_per_killmail(
     assert f"{follow_module.format_duration(expected)} after the kill" in caplog.text
 
 
+def test_repeated_killmail_logged_as_duplicate(
+    db: Database,
+    http: httpx.Client,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A document that repeats an earlier number's killmail was logged as
+    stored, with its lag, and its lag counted in the maximum again."""
+    fake.publish(FIRST, documents[FIRST])
+    fake.publish(FIRST + 1, documents[FIRST])
+    killmail_id = documents[FIRST]["killmail_id"]
+    killmail_time = dt.datetime.fromisoformat(documents[FIRST]["esi"]["killmail_time"])
+    stored_at = iter([NOW, NOW + dt.timedelta(hours=1)])
+    feed = R2Z2Follower(
+        db,
+        http,
+        fake.r2z2_url,
+        sleep=lambda _seconds: None,
+        clock=lambda: next(stored_at),
+        request_interval=0.0,
+    )
+
+    with caplog.at_level(logging.INFO, logger="evedmv_tui.ingest.follow"):
+        summary = feed.run(start_sequence=FIRST, max_documents=2)
+
+    assert summary.duplicates == 1
+    assert summary.max_lag_seconds == (NOW - killmail_time).total_seconds()
+    assert caplog.text.count("after the kill") == 1
+    assert (
+        f"sequence {FIRST + 1} repeats killmail {killmail_id}, which is stored"
+        " already" in caplog.text
+    )
+
+
 def test_user_agent_on_every_request(
     db: Database,
     http: httpx.Client,

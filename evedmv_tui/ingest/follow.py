@@ -709,6 +709,15 @@ class R2Z2Follower:
                 reason,
                 sequence,
             )
+        elif counts.duplicates and not (counts.inserted or counts.updated):
+            # An earlier number already brought this killmail, so its lag
+            # was counted then.
+            log.info(
+                "sequence %d repeats killmail %s, which is stored already;"
+                " skipped it as a duplicate",
+                sequence,
+                killmail_id,
+            )
         elif killmail_time is not None:
             lag = (stored_at - killmail_time).total_seconds()
             totals.add_lag(lag)
