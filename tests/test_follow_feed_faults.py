@@ -7,7 +7,10 @@ import datetime as dt
 import itertools
 import json
 import logging
+import os
 import re
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -521,6 +524,52 @@ def test_interrupt_prints_summary_and_exits_130(
     assert summary["documents"] == 1
     assert summary["last_sequence"] == FIRST
     assert "interrupted" in captured.err
+
+
+class _SigtermNotHandled(Exception):
+    """Raised by the test's own SIGTERM handler, which the command should replace."""
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_prints_summary_and_exits_0(
+    db: Database,
+    fake: FakeServer,
+    documents: dict[int, dict[str, Any]],
+    command_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM, as systemd stops a service, ended the follower with status
+    143 and without the saved-position line or the summary."""
+    fake.publish(FIRST, documents[FIRST])
+    fake.feed_sequence = FIRST
+
+    def terminate_soon(_db: Database, _result: Any) -> None:
+        # Sent while the follower waits for the next document.
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+    def not_handled(_signum: int, _frame: object) -> None:
+        raise _SigtermNotHandled
+
+    monkeypatch.setattr(follow_command, "default_hooks", lambda: [terminate_soon])
+    # Without the command's handler, SIGTERM would end the test run itself.
+    previous = signal.signal(signal.SIGTERM, not_handled)
+    try:
+        status = cli.main(
+            ["follow", "--from-sequence", str(FIRST), "--poll-seconds", "30", "--json"]
+        )
+        handler_after = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "evedmv: stopped by SIGTERM; the position is saved" in captured.err
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["documents"] == 1
+    assert summary["last_sequence"] == FIRST
+    assert load_cursor(db) == FIRST
+    assert handler_after is not_handled
 
 
 @pytest.mark.parametrize(

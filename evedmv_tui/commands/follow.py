@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import psycopg
@@ -124,18 +129,27 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
             poll_seconds=args.poll_seconds,
         )
         lock = _follow_lock(db, follower.feed)
+        terminated: list[bool] = []
         try:
-            summary = follower.run(
-                max_documents=args.max_documents,
-                once=args.once,
-                start_sequence=args.from_sequence,
-            )
+            with _sigterm_as_interrupt(terminated):
+                summary = follower.run(
+                    max_documents=args.max_documents,
+                    once=args.once,
+                    start_sequence=args.from_sequence,
+                )
         except KeyboardInterrupt:
             # Printed before the connections close, which a second Ctrl-C
             # could cut short.
-            print("evedmv: interrupted; the position is saved", file=sys.stderr)
+            if terminated:
+                print(
+                    "evedmv: stopped by SIGTERM; the position is saved", file=sys.stderr
+                )
+            else:
+                print("evedmv: interrupted; the position is saved", file=sys.stderr)
             _print_summary(follower.summary(), as_json=args.json)
-            return 130
+            # systemd counts exit status 0 as a clean stop, but 143 as a
+            # failure unless the unit lists it in SuccessExitStatus.
+            return 0 if terminated else 130
         except FeedUnavailable:
             # What was stored before the feed failed, for a cron job's log;
             # the error itself follows on stderr with exit status 2.
@@ -146,6 +160,29 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
     _print_summary(summary, as_json=args.json)
     # As for 'evedmv import': rejected documents make a cron job notice.
     return 1 if summary.rejected else 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[bool]) -> Iterator[None]:
+    """Stop on SIGTERM as on Ctrl-C, by raising :class:`KeyboardInterrupt`.
+
+    ``terminated`` gets an item when SIGTERM came, so the caller can tell
+    the two apart. Python lets only the main thread set a signal handler,
+    so elsewhere SIGTERM keeps its handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        terminated.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _follow_lock(db: Database, feed: str) -> psycopg.Connection[Any]:
