@@ -18,6 +18,7 @@ from evedmv_tui.names import NAME_CACHE, UNRESOLVABLE_IDS
 from evedmv_tui.queries.killmail import (
     ItemRow,
     KillmailDetail,
+    KillmailLookup,
     build_item_tree,
     group_by_slot,
     load_killmail,
@@ -28,6 +29,7 @@ from evedmv_tui.screens.killmail import (
     KillmailScreen,
     VictimScreen,
     describe_header,
+    describe_missing,
     group_label,
     root_label,
 )
@@ -490,6 +492,42 @@ async def test_pending_killmail_says_how_to_fetch(
         assert "imported offline, or the fetch failed" in text
         assert "run 'evedmv import --pending'" in text
         assert "fetches every pending body from ESI" in text
+        assert "fetch failed" not in text.split("\n", 1)[1]
+
+
+async def test_pending_killmail_names_its_retry_wait(
+    app_settings: Settings, killmail_db: Database
+) -> None:
+    """After failed fetches, imports skip a body until its wait ends; the
+    screen gave the command to fetch it without saying it would be skipped."""
+    killmail_db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source,"
+        " attempts, last_error, next_try_at) VALUES (6, %s, 'pending', 'test',"
+        " 2, 'HTTP 502', '2999-01-02 03:04+00')",
+        ("b" * 40,),
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, 6)
+        text = " ".join(str(app.screen.query_one("#victim", Static).render()).split())
+    assert (
+        "Its fetch failed 2 times; imports skip it until 2999-01-02 03:04 UTC,"
+        " and each further failure doubles the wait, up to a day."
+    ) in text
+    assert "Last error: HTTP 502" in text
+
+
+def test_pending_killmail_past_wait_is_not_named() -> None:
+    """A wait that has ended is not mentioned: the next import tries it."""
+    lookup = KillmailLookup(
+        7,
+        "pending",
+        attempts=1,
+        next_try_at=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC),
+    )
+    text = describe_missing(lookup, now=dt.datetime(2026, 1, 1, 13, tzinfo=dt.UTC))
+    assert "Its fetch failed once." in text
+    assert "skip" not in text
 
 
 async def test_prompt_opens_killmail(app_settings: Settings) -> None:

@@ -25,6 +25,8 @@ class IndexRow:
     state: str
     killmail_time: dt.datetime | None
     last_error: str | None
+    attempts: int
+    next_try_at: dt.datetime | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -236,6 +238,10 @@ class KillmailLookup:
     detail: KillmailDetail | None = None
     last_error: str | None = None
     """For ``pending`` and ``invalid``: the last fetch error, if any."""
+    attempts: int = 0
+    """For ``pending``: the fetches of its body that failed."""
+    next_try_at: dt.datetime | None = None
+    """For ``pending``: before this time no import asks ESI for its body again."""
 
 
 def load_killmail(db: Database, killmail_id: int) -> KillmailLookup:
@@ -244,7 +250,13 @@ def load_killmail(db: Database, killmail_id: int) -> KillmailLookup:
     index = db.fetch_one(load_sql(_PACKAGE, "killmail_index"), params, row=IndexRow)
     if index is not None and index.state != "stored":
         state: LookupState = "invalid" if index.state == "invalid" else "pending"
-        return KillmailLookup(killmail_id, state, last_error=index.last_error)
+        return KillmailLookup(
+            killmail_id,
+            state,
+            last_error=index.last_error,
+            attempts=index.attempts,
+            next_try_at=index.next_try_at,
+        )
     params["killmail_time"] = index.killmail_time if index is not None else None
     header = db.fetch_one(
         load_sql(_PACKAGE, "killmail_header"), params, row=KillmailHeader

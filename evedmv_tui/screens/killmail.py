@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, cast
@@ -843,8 +844,15 @@ def load_lookup(
     return lookup, rejects
 
 
-def describe_missing(lookup: KillmailLookup, rejects: Sequence[RejectRow] = ()) -> str:
-    """Explain why a killmail cannot be shown, and what to do."""
+def describe_missing(
+    lookup: KillmailLookup,
+    rejects: Sequence[RejectRow] = (),
+    now: dt.datetime | None = None,
+) -> str:
+    """Explain why a killmail cannot be shown, and what to do.
+
+    ``now`` is the time a retry wait is compared with; the clock's by default.
+    """
     if lookup.state == "pending":
         text = (
             f"Killmail {lookup.killmail_id} is known by id and hash, but its body"
@@ -854,6 +862,17 @@ def describe_missing(lookup: KillmailLookup, rejects: Sequence[RejectRow] = ()) 
             " pending body from ESI. It is refused while offline"
             f" ({OFFLINE_SETTINGS})."
         )
+        now = now or dt.datetime.now(dt.UTC)
+        if lookup.attempts:
+            times = "once" if lookup.attempts == 1 else f"{lookup.attempts} times"
+            text += f"\nIts fetch failed {times}"
+            if lookup.next_try_at is not None and lookup.next_try_at > now:
+                utc = lookup.next_try_at.astimezone(dt.UTC)
+                text += (
+                    f"; imports skip it until {utc:%Y-%m-%d %H:%M} UTC, and each"
+                    " further failure doubles the wait, up to a day"
+                )
+            text += "."
     elif lookup.state == "invalid":
         text = f"ESI rejected the hash of killmail {lookup.killmail_id}."
     elif rejects:
