@@ -485,6 +485,7 @@ def store_prices(
                     "field": [r.field for r in rejects],
                     "reason": [r.reason for r in rejects],
                     "raw": [r.raw for r in rejects],
+                    "hash_conflict": [False] * len(rejects),
                 },
                 conn=conn,
             )

@@ -108,6 +108,65 @@ def test_other_hash_reject_stays_unresolved(
     assert load_overview(db).rejects == 1
 
 
+def test_reject_of_stored_killmail_resolved(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A broken record of a killmail stored already stayed unresolved for
+    ever, and the summary advised fixing it, although the fixed record
+    would be skipped as a duplicate."""
+    good = write(tmp_path / "good.jsonl", killmail)
+    bad = write(tmp_path / "bad.jsonl", broken(killmail))
+    assert main([*base, "import", "--offline", str(good)]) == 0
+    capsys.readouterr()
+
+    status = main([*base, "import", "--offline", str(bad)])
+
+    summary = capsys.readouterr().out
+    assert status == 1
+    assert "Fix the rejected records" not in summary
+    assert "1 rejected record is of a killmail stored already" in summary
+    assert "so its reject is resolved" in summary
+    (row,) = list_rejects(db, resolved=None)
+    assert row.killmail_id == killmail["killmail_id"]
+    assert row.resolved is True
+    assert row.dismissed_at is None
+    assert row.raw
+    assert load_overview(db).rejects == 0
+    assert main([*base, "rejects", "list", "--all"]) == 0
+    assert f"resolved): {bad} line 1" in capsys.readouterr().out
+
+
+def test_fixable_reject_beside_stored_one_advised(
+    db: Database,
+    killmail: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A file with a reject of a stored killmail and one of a new killmail
+    still gets the advice to fix and import it again."""
+    good = write(tmp_path / "good.jsonl", killmail)
+    assert main([*base, "import", "--offline", str(good)]) == 0
+    path = tmp_path / "mixed.jsonl"
+    other = {**broken(killmail), "killmail_id": 7}
+    path.write_text(
+        json.dumps(broken(killmail)) + "\n" + json.dumps(other) + "\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    main([*base, "import", "--offline", str(path)])
+
+    summary = capsys.readouterr().out
+    assert f"Fix the rejected records and import {path} again" in summary
+    assert "1 rejected record is of a killmail stored already" in summary
+    assert [row.killmail_id for row in list_rejects(db)] == [7]
+
+
 def test_feed_sequence_read_again_resolves_reject(db: Database) -> None:
     """A feed document rejected because its body was cut off, and so without
     a killmail id, stayed unresolved after the same sequence was read again

@@ -150,13 +150,15 @@ def register(subparsers: Any) -> None:
         " killmail and field when known, and the reason; the next line shows"
         " the start of the record's text, if it has any. A record rejected"
         " again by a later import is listed under each import that rejected"
-        " it. A reject is resolved once the body of its killmail was stored"
-        " after the record was rejected (a fixed record imported again, or"
-        " the body fetched from ESI), and once it is dismissed with 'evedmv"
-        " rejects dismiss'. A reject without a killmail id (a damaged or"
-        " misnamed file, a record with no readable id) is also resolved once a"
-        " later import read the same file to its end without rejecting it"
-        " again. Resolved rejects are left out unless --all is given. With"
+        " it. A reject is resolved once the body of its killmail is stored (a"
+        " fixed record imported again, the body fetched from ESI, or a valid"
+        " copy stored before the record was rejected), and once it is"
+        " dismissed with 'evedmv rejects dismiss'. A record whose hash differs"
+        " from the stored killmail's stays unresolved until it is dismissed."
+        " A reject without a killmail id (a damaged or misnamed file, a"
+        " record with no readable id) is also resolved once a later import"
+        " read the same file to its end without rejecting it again. Resolved"
+        " rejects are left out unless --all is given. With"
         " --invalid, it lists instead the killmail references (an id and a"
         " hash, such as an entry of a zKillboard API list) that ESI rejected"
         " with HTTP 422, each with its hash, source, fetch attempts, ESI's"
@@ -537,10 +539,12 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
         and not f.damaged
         and not f.cut_off
     ]
+    # A fixed copy of a record whose killmail is stored already would be
+    # skipped as a duplicate, so such rejects are resolved, not fixable.
     fixable = [
         f
         for f in summary.files
-        if f.rejected > int(f.damaged) + f.cut_off
+        if f.rejected > int(f.damaged) + f.cut_off + f.stored_rejects
         and f not in unreadable
         and not f.misnamed
     ]
@@ -555,6 +559,20 @@ def _print_reject_advice(summary: ImportSummary, stream: TextIO) -> None:
     else:
         advice = f" See {listing}"
     stream.write(f"{_rejects_opening(summary)}; {stored}.{advice}\n")
+    stored_rejects = sum(f.stored_rejects for f in summary.files)
+    if stored_rejects:
+        listing_all = f"'evedmv rejects list --import {summary.import_id} --all'"
+        if stored_rejects == 1:
+            stream.write(
+                "1 rejected record is of a killmail stored already from a valid"
+                f" copy, so its reject is resolved; {listing_all} lists it\n"
+            )
+        else:
+            stream.write(
+                f"{stored_rejects:,} rejected records are of killmails stored"
+                " already from valid copies, so their rejects are resolved;"
+                f" {listing_all} lists them\n"
+            )
     if damaged:
         pronoun = "it" if len(damaged) == 1 else "them"
         stream.write(
@@ -847,7 +865,7 @@ def run_list_rejects(args: argparse.Namespace, settings: Settings) -> int:
     if hidden:
         print(
             f"({count_noun(hidden, 'resolved reject')} not shown: the killmail"
-            " was stored or the file read to its end after the record was"
+            " is stored, the file was read to its end after the record was"
             " rejected, or the reject was dismissed; use --all)"
         )
     if invalid:

@@ -657,6 +657,7 @@ class R2Z2Follower:
                 "field": ["$"],
                 "reason": [reason],
                 "raw": [text[:RAW_LIMIT]],
+                "hash_conflict": [False],
             },
         )
         self._finish_document(

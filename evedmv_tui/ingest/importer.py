@@ -109,6 +109,9 @@ class FileSummary:
     invalid: int = 0
     """References to killmails whose id and hash ESI rejected before, which
     are not fetched again."""
+    stored_rejects: int = 0
+    """Rejects of records whose killmail is stored from another record, so
+    they are resolved already and a fixed copy would be a duplicate."""
 
     @property
     def unreadable(self) -> bool:
@@ -799,6 +802,7 @@ def import_paths(
         with operation("import.fetch_pending"):
             fetched = fetch_pending(db, after_batch)
     total = batcher.total
+    stored_rejects = _count_stored_rejects(db, import_id) if total.rejected else {}
     return ImportSummary(
         read=total.read,
         inserted=total.inserted,
@@ -807,7 +811,10 @@ def import_paths(
         pending=total.pending,
         rejected=total.rejected,
         files=tuple(
-            counts.freeze(str(path))
+            dataclasses.replace(
+                counts.freeze(str(path)),
+                stored_rejects=stored_rejects.get(str(path), 0),
+            )
             for path, counts in zip(files, batcher.files, strict=True)
         ),
         import_id=import_id,
@@ -861,6 +868,14 @@ def _warn_no_killmails(path: Path) -> None:
         path,
         noun,
     )
+
+
+def _count_stored_rejects(db: Database, import_id: int) -> dict[str, int]:
+    """Return, by file, the rejects of an import whose killmail is stored."""
+    rows = db.fetch_all(
+        load_sql(_SQL, "count_stored_rejects"), {"import_id": import_id}
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 def _has_pending(db: Database) -> bool:

@@ -215,6 +215,7 @@ def hash_reject(record: Keyed, stored_hash: str) -> RejectedRecord:
         reason,
         text[:RAW_LIMIT],
         killmail_shaped=True,
+        hash_conflict=True,
     )
 
 

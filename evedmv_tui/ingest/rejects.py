@@ -1,8 +1,10 @@
 """Reading back the records an import rejected.
 
-A reject is resolved once the body of its killmail is stored after the
-record was last rejected (a fixed record imported again, or the body
-fetched from ESI), or once it is dismissed with ``evedmv rejects dismiss``.
+A reject is resolved once the body of its killmail is stored, also when a
+valid copy was stored before the record was rejected, or once it is
+dismissed with ``evedmv rejects dismiss``. A hash conflict (a record whose
+hash differs from the stored killmail's) needs the body stored after the
+record was last rejected, so in practice a dismissal.
 A reject without a killmail id (a whole file) is also resolved once a later
 import read the same file to its end (see the view ``reject_states``). Lists
 and counts leave resolved rejects out unless asked.
@@ -41,9 +43,9 @@ class RejectRow:
     raw: str
     import_ids: tuple[int, ...] = ()
     resolved: bool = False
-    """Whether the killmail's body was stored after the record was rejected,
-    a later import read the file of a reject without a killmail id to its
-    end, or the reject was dismissed."""
+    """Whether the killmail's body is stored (for a hash conflict: stored
+    after the record was rejected), a later import read the file of a reject
+    without a killmail id to its end, or the reject was dismissed."""
     dismissed_at: dt.datetime | None = None
     """When ``evedmv rejects dismiss`` dismissed the reject; None when it was
     not dismissed since the record was last rejected."""

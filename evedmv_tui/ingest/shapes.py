@@ -194,6 +194,10 @@ class RejectedRecord:
     is_record: bool = True
     """False for the reject of a file, or its rest, that could not be read,
     which counts as rejected but not as a record read."""
+    hash_conflict: bool = False
+    """Whether the record was rejected because its killmail hash differs
+    from the stored killmail's. Storing a killmail does not resolve such a
+    reject (see the view ``reject_states``)."""
 
 
 ParsedRecord = ParsedKillmail | PendingKillmail | RejectedRecord

@@ -463,6 +463,7 @@ def _reject_params(
         "field": [r.field for r in rejects],
         "reason": [r.reason for r in rejects],
         "raw": [r.raw for r in rejects],
+        "hash_conflict": [r.hash_conflict for r in rejects],
     }
 
 

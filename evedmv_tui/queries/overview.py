@@ -24,7 +24,7 @@ class Overview:
     names: int
     rejects: int
     """Records an import could not parse or validate, less the resolved ones
-    (their killmail was stored after the record was rejected)."""
+    (the view ``reject_states`` defines them)."""
     last_import_at: dt.datetime | None
     last_feed_at: dt.datetime | None = None
     """When ``evedmv follow`` last moved a feed's position."""

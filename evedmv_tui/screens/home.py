@@ -45,7 +45,8 @@ def describe_overview(overview: Overview) -> str:
         f"Names              {format_count(overview.names)}",
     ]
     if overview.rejects:
-        # Resolved rejects, whose killmail was stored since, are not counted.
+        # Resolved rejects, such as those whose killmail is stored, are not
+        # counted.
         lines.append(f"Rejected records   {format_count(overview.rejects)}")
     if overview.last_import_at:
         imported = overview.last_import_at.astimezone(dt.UTC)

@@ -5,16 +5,18 @@
 -- rejected again is no longer dismissed, so it is unresolved again.
 WITH stored AS (
     INSERT INTO rejects (import_id, source_file, position, killmail_id, field,
-                         reason, raw)
+                         reason, raw, hash_conflict)
     SELECT %(import_id)s::bigint, r.*
     FROM unnest(
         %(source_file)s::text[], %(position)s::text[], %(killmail_id)s::bigint[],
-        %(field)s::text[], %(reason)s::text[], %(raw)s::text[]
+        %(field)s::text[], %(reason)s::text[], %(raw)s::text[],
+        %(hash_conflict)s::boolean[]
     ) AS r
     ON CONFLICT (source_file, position, raw_md5) DO UPDATE
     SET import_id = coalesce(excluded.import_id, rejects.import_id),
         field = excluded.field,
         reason = excluded.reason,
+        hash_conflict = excluded.hash_conflict,
         rejected_at = now(),
         dismissed_at = NULL
     RETURNING reject_id

@@ -1,9 +1,7 @@
 -- Give earlier rejects without a killmail id the id of the killmail that was
 -- read later at the same place, such as a feed sequence whose body was cut
 -- off and then read again. The view reject_states resolves such a reject once
--- the body of that killmail is stored after the record was rejected.
--- NOTE: a killmail stored before the reject (read again as a duplicate) does
--- not resolve it, because the view compares inserted_at with rejected_at.
+-- the body of that killmail is stored, also when it was stored before.
 UPDATE rejects AS r
 SET killmail_id = p.killmail_id
 FROM unnest(%(position)s::text[], %(killmail_id)s::bigint[])
