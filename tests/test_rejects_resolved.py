@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,43 @@ def test_fixable_reject_beside_stored_one_advised(
     assert f"Fix the rejected records and import {path} again" in summary
     assert "1 rejected record is of a killmail stored already" in summary
     assert [row.killmail_id for row in list_rejects(db)] == [7]
+
+
+def test_migration_marks_earlier_hash_conflicts(
+    db: Database,
+    package: dict[str, Any],
+    base: list[str],
+    tmp_path: Path,
+) -> None:
+    """Hash conflicts stored before the hash_conflict column existed would
+    count as resolved under the new rule unless the migration marks them."""
+    good = write(tmp_path / "good.jsonl", package)
+    other = write(
+        tmp_path / "other.jsonl",
+        {"killmail_id": package["killID"], "zkb": {**package["zkb"], "hash": "f" * 40}},
+    )
+    broken_copy = write(tmp_path / "broken.jsonl", broken(package["killmail"]))
+    assert main([*base, "import", "--offline", str(good)]) == 0
+    main([*base, "import", "--offline", str(other)])
+    main([*base, "import", "--offline", str(broken_copy)])
+    db.execute("UPDATE rejects SET hash_conflict = false")
+    migration = resources.files("evedmv_tui.store.migrations").joinpath(
+        "0217_reject_stored_killmail.sql"
+    )
+    (backfill,) = [
+        statement
+        for statement in migration.read_text().split(";")
+        if "UPDATE rejects" in statement
+    ]
+
+    db.execute(backfill)
+
+    marked = db.fetch_all("SELECT source_file, hash_conflict FROM rejects")
+    assert sorted((Path(name).name, flag) for name, flag in marked) == [
+        ("broken.jsonl", False),
+        ("other.jsonl", True),
+    ]
+    assert [Path(row.source_file).name for row in list_rejects(db)] == ["other.jsonl"]
 
 
 def test_feed_sequence_read_again_resolves_reject(db: Database) -> None:
