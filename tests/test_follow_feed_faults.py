@@ -576,6 +576,7 @@ def test_sigterm_prints_summary_and_exits_0(
     ("seconds", "text"),
     [
         (0.4, "0 s"),
+        (-0.4, "0 s"),
         (12, "12 s"),
         (-12, "-12 s"),
         (125, "2 min 5 s"),

@@ -967,8 +967,9 @@ def format_duration(seconds: float) -> str:
 
     A second unit of 0 is left out: ``5 min``, not ``5 min 0 s``.
     """
-    sign = "-" if seconds < 0 else ""
     whole = round(abs(seconds))
+    # A value that rounds to 0 has no sign: "-0 s" read as a fault.
+    sign = "-" if seconds < 0 and whole else ""
     if whole >= _YEAR_SECONDS:
         return f"{sign}{abs(seconds) / _YEAR_SECONDS:.1f} y"
     if whole < 60:
