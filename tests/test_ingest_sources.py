@@ -30,6 +30,7 @@ from evedmv_tui.ingest.sources import (
     iter_array,
     iter_tar,
 )
+from tests.archive_support import complete_members, readable_prefix
 from tests.conftest import shared_file
 
 SAMPLES = "killmails/real/everef_cluster_samples.jsonl"
@@ -627,6 +628,71 @@ def test_decompress_ahead_truncated(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(EOFError):
         _ahead_documents(path)
+
+
+def _readable_names(data: bytes) -> list[str]:
+    return [name for name, _ in complete_members(readable_prefix(data))]
+
+
+def _ahead_until_error(path: Path) -> tuple[list[str], FileReader]:
+    reader = FileReader(path, decompress_ahead=True)
+    names = []
+    with pytest.raises(OSError, match="Invalid data stream"):
+        for document in reader.documents():
+            names.append(document.position)
+    return names, reader
+
+
+@pytest.mark.parametrize(
+    ("offset", "damage"),
+    [(400_000, b"\0" * 64), (300_000, None)],
+    ids=["zeroed", "bit-flipped"],
+)
+def test_decompress_ahead_damaged_archive(
+    tmp_path: Path, offset: int, damage: bytes | None
+) -> None:
+    """Damage in the middle of an archive lost the blocks before it that
+    shared its 256 KiB input piece, and named the end of that piece as the
+    byte where reading failed. A damaged block that decodes but fails its
+    CRC check was handed out in part."""
+    data = bytearray(
+        shared_file("killmails/everef/killmails-2021-12-03.tar.bz2").read_bytes()
+    )
+    if damage is None:
+        data[offset] ^= 0x01
+    else:
+        data[offset : offset + len(damage)] = damage
+    path = tmp_path / "damaged.tar.bz2"
+    path.write_bytes(data)
+    expected = _readable_names(bytes(data))
+
+    names, reader = _ahead_until_error(path)
+
+    assert len(expected) > 1000
+    assert names == expected
+    assert reader.bytes_read >= offset
+    if damage is not None:
+        assert reader.bytes_read < offset + 1024
+
+
+def test_decompress_ahead_damaged_second_stream(tmp_path: Path) -> None:
+    """Damage early in a second bzip2 stream made the whole stream count as
+    trailing data: its readable blocks were dropped without an error."""
+    tar = bz2.decompress(
+        shared_file("killmails/everef/killmails-2021-12-03.tar.bz2").read_bytes()
+    )
+    first = bz2.compress(tar[: len(tar) // 2], compresslevel=1)
+    second = bytearray(bz2.compress(tar[len(tar) // 2 :], compresslevel=1))
+    second[30_000:30_008] = bytes(8)
+    path = tmp_path / "two-streams.tar.bz2"
+    path.write_bytes(first + second)
+    expected = _readable_names(first + second)
+
+    names, reader = _ahead_until_error(path)
+
+    assert len(expected) > len(complete_members(tar[: len(tar) // 2]))
+    assert names == expected
+    assert len(first) + 30_000 <= reader.bytes_read < len(first) + 31_024
 
 
 def test_decompress_ahead_thread_stops(tmp_path: Path) -> None:

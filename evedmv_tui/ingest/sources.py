@@ -24,7 +24,7 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -337,6 +337,23 @@ class _CountingReader(io.RawIOBase):
         self.count += size
         return size
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move to ``offset`` and set :attr:`count` to it."""
+        self.count = self._handle.seek(offset, whence)
+        return self.count
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+
+class _Seekable(Readable, Protocol):
+    """A binary stream that can be read again from an earlier offset."""
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET, /) -> int: ...
+
 
 class _Decompressor(Protocol):
     """The interface shared by ``bz2.BZ2Decompressor`` and ``lzma.LZMADecompressor``."""
@@ -367,26 +384,46 @@ class _AheadReader(io.RawIOBase):
     archives' rate), and then the thread would wait for the GIL, up to the
     5 ms switch interval, after each call.
 
+    A call that meets damaged data raises and returns none of the output it
+    decoded before the damage, up to :data:`AHEAD_INPUT` compressed bytes'
+    worth. So after such an error the stream is decompressed again from its
+    start, one byte at a time from the last point all input was accepted
+    (:meth:`_recover`). For bzip2 that hands out every block that passes its
+    CRC check before the damage, and :attr:`consumed` becomes the offset of
+    the byte where decompressing failed. This costs up to a second
+    decompression of the stream, on the error path only.
+
+    NOTE: xz checks its data only at the end of a block, so the output
+    decoded from damaged xz data before the error shows is handed out, as
+    ``LZMAFile`` hands it out.
+
     Concatenated streams and the end of data follow ``BZ2File`` and
     ``LZMAFile``: data after the last stream that does not decompress is
-    ignored, and a stream cut short raises ``EOFError``.
+    ignored, and a stream cut short raises ``EOFError``. Unlike those, data
+    after a stream that starts to decompress and then fails is reported as
+    damaged, not ignored.
     """
 
     def __init__(
         self,
-        source: Readable,
+        source: _Seekable,
         factory: Callable[[], _Decompressor],
-        trailing_error: type[Exception],
+        data_error: type[Exception],
     ) -> None:
         self._source = source
         self._factory = factory
-        self._trailing_error = trailing_error
+        self._data_error = data_error
         self._chunks: queue.Queue[object] = queue.Queue(maxsize=AHEAD_CHUNKS)
         self._stop = threading.Event()
         self._current = memoryview(b"")
         self._done = False
+        self._failed_at: int | None = None
         self.consumed = 0
-        """Compressed bytes that produced the data handed to the reader so far."""
+        """Compressed bytes that produced the data handed to the reader so far.
+
+        After damaged data was met, the offset of the compressed byte where
+        decompressing failed.
+        """
         self._thread = threading.Thread(
             target=self._run, name="evedmv-decompress", daemon=True
         )
@@ -405,6 +442,8 @@ class _AheadReader(io.RawIOBase):
                 return 0
             if isinstance(item, BaseException):
                 self._done = True
+                if self._failed_at is not None:
+                    self.consumed = self._failed_at
                 raise item
             assert isinstance(item, tuple)
             chunk, self.consumed = item
@@ -440,35 +479,113 @@ class _AheadReader(io.RawIOBase):
         self._put(_End)
 
     def _decompress(self) -> Iterator[tuple[bytes, int]]:
-        """Yield each decompressed chunk with the compressed bytes read so far."""
+        """Yield each decompressed chunk with the compressed bytes read so far.
+
+        Each chunk is held back until the next call succeeds. bzip2 checks a
+        block's CRC only once the block's output is complete, and a call that
+        stops at :data:`AHEAD_OUTPUT` bytes may end inside a damaged block.
+        """
         decompressor = self._factory()
         fed = 0
+        stream_start = 0
+        # The offset up to which the decompressor took all input without
+        # error, and the decompressed bytes of the current stream yielded.
+        accepted = 0
+        produced = 0
+        unconfirmed: tuple[bytes, int] | None = None
         while True:
             if decompressor.eof:
+                if unconfirmed is not None:
+                    yield unconfirmed
+                    unconfirmed = None
                 data = decompressor.unused_data
                 if not data:
                     data = self._source.read(AHEAD_INPUT)
                     fed += len(data)
                 if not data:
                     return
+                stream_start = accepted = fed - len(data)
+                produced = 0
                 decompressor = self._factory()
                 try:
                     chunk = decompressor.decompress(data, AHEAD_OUTPUT)
-                except self._trailing_error:
+                except self._data_error:
+                    if (yield from self._recover(stream_start, accepted, 0)):
+                        raise
+                    # Trailing data that is not a stream, which BZ2File ignores too.
                     return
             else:
                 data = b""
                 if decompressor.needs_input:
                     data = self._source.read(AHEAD_INPUT)
                     fed += len(data)
-                    if not data:
-                        raise EOFError(
-                            "Compressed file ended before the end-of-stream"
-                            " marker was reached"
-                        )
+                ended = decompressor.needs_input and not data
+                try:
+                    # With no input left, this passes out output still held
+                    # inside the decompressor.
+                    chunk = decompressor.decompress(data, AHEAD_OUTPUT)
+                except self._data_error:
+                    yield from self._recover(stream_start, accepted, produced)
+                    raise
+                if ended and not chunk and not decompressor.eof:
+                    if unconfirmed is not None:
+                        yield unconfirmed
+                    raise EOFError(
+                        "Compressed file ended before the end-of-stream"
+                        " marker was reached"
+                    )
+            if decompressor.needs_input or decompressor.eof:
+                accepted = fed - len(decompressor.unused_data)
+            if unconfirmed is not None:
+                produced += len(unconfirmed[0])
+                yield unconfirmed
+            unconfirmed = (chunk, fed) if chunk else None
+
+    def _recover(
+        self, start: int, accepted: int, produced: int
+    ) -> Generator[tuple[bytes, int], None, bool]:
+        """Yield the output of a damaged stream that the failed call lost.
+
+        Decompress the stream at offset ``start`` again with a new
+        decompressor, in :data:`AHEAD_INPUT` pieces up to ``accepted`` and
+        one byte at a time after it, skipping the ``produced`` bytes already
+        yielded. The output of a piece is yielded only once the decompressor
+        returns no more for it. bzip2 checks a block's CRC when its output is
+        complete, so the output of the block that fails is held back and
+        dropped. Return whether any output was yielded, and set
+        :attr:`_failed_at` to the offset where decompressing failed.
+        """
+        self._source.seek(start)
+        decompressor = self._factory()
+        position = start
+        skip = produced
+        recovered = False
+        while not decompressor.eof:
+            size = accepted - position if position < accepted else 1
+            data = self._source.read(min(size, AHEAD_INPUT))
+            if not data:
+                break
+            position += len(data)
+            pending: list[bytes] = []
+            try:
                 chunk = decompressor.decompress(data, AHEAD_OUTPUT)
-            if chunk:
-                yield chunk, fed
+                while chunk:
+                    if skip >= len(chunk):
+                        skip -= len(chunk)
+                    else:
+                        pending.append(chunk[skip:])
+                        skip = 0
+                    if decompressor.eof:
+                        break
+                    chunk = decompressor.decompress(b"", AHEAD_OUTPUT)
+            except self._data_error:
+                self._failed_at = position - len(data)
+                return recovered
+            if pending:
+                recovered = True
+                yield b"".join(pending), position
+        self._failed_at = position
+        return recovered
 
 
 def _signature_compressor(head: bytes) -> str | None:
