@@ -332,6 +332,25 @@ async def test_dashboard_keeps_baselines_per_database(
 RATE = "statement:5e1ec7000000abcd:calls_per_s"
 
 
+def open_slow_alert(now: float) -> Alert:
+    """Return a critical alert of SLOW opened 300 s before ``now`` at 300 ms,
+    now at 120 ms against a 10 ms baseline."""
+    return Alert(
+        SLOW,
+        LABEL,
+        "level",
+        Severity.CRITICAL,
+        now - 300,
+        now - 10,
+        baseline=10.0,
+        value=120.0,
+        peak=310.0,
+        size=12.0,
+        detail="120 ms against 10 ms",
+        opened_value=300.0,
+    )
+
+
 async def test_alert_table_and_detail_agree(settings: Settings) -> None:
     """Each figure reads the same in the table and the detail, under its own name.
 
@@ -355,20 +374,7 @@ async def test_alert_table_and_detail_agree(settings: Settings) -> None:
         cleared_at=now - 60,
         opened_value=3.0,
     )
-    still_open = Alert(
-        SLOW,
-        LABEL,
-        "level",
-        Severity.CRITICAL,
-        now - 300,
-        now - 10,
-        baseline=10.0,
-        value=120.0,
-        peak=310.0,
-        size=12.0,
-        detail="120 ms against 10 ms",
-        opened_value=300.0,
-    )
+    still_open = open_slow_alert(now)
     evidence = [
         RecordedSample(RATE, now - 70 + i, value, 2.0)
         for i, value in enumerate([3.0, 3.2, 1.4, 0.51, 0.458])

@@ -1753,11 +1753,27 @@ class AlertService:
             self._note_read_problem(exc)
             return []
 
-    async def evidence(self, key: str, limit: int = 60) -> list[RecordedSample]:
-        """Return recent samples recorded for the alert of ``key``."""
+    async def alert_events(self, alert: Alert, limit: int = 50) -> list[AlertEvent]:
+        """Return the log of ``alert`` alone, newest first."""
+        try:
+            return await self.store.alert_events(alert.key, alert.opened_at, limit)
+        except Exception as exc:  # reported in status
+            self._note_read_problem(exc)
+            return []
+
+    async def evidence(
+        self,
+        key: str,
+        limit: int = 60,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[RecordedSample]:
+        """Return recent samples recorded for the alert of ``key``, of the
+        span from ``since`` to ``until`` when given."""
         try:
             return await self.store.recent_samples(
-                key.removesuffix(TREND_SUFFIX), limit
+                key.removesuffix(TREND_SUFFIX), limit, since=since, until=until
             )
         except Exception as exc:  # reported in status
             self._note_read_problem(exc)

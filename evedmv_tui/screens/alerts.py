@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
@@ -56,7 +57,11 @@ OPEN_ALERT_ACTIONS = frozenset({"acknowledge", "accept"})
 NOTIFY_SECONDS = 10.0
 """Seconds a notification of new alerts stays on screen."""
 EVENTS_SEARCHED = 20
-"""Log lines of a key searched for the event that cleared the selected alert."""
+"""Log lines of a key searched for the event that cleared one of its alerts."""
+EVENTS_SHOWN = 20
+"""Log lines of the selected alert that the detail panel shows, newest first."""
+SAMPLES_SHOWN = 6
+"""Recorded samples of the selected alert that the detail panel shows."""
 STATUS_SEVERITY = {
     Severity.LOW: "info",
     Severity.MEDIUM: "warning",
@@ -495,11 +500,15 @@ class AlertsScreen(DashboardScreen):
     AlertsScreen #alerts-table {
         height: 1fr;
     }
-    AlertsScreen #alerts-detail {
+    AlertsScreen #alerts-detail-pane {
         height: 9;
         border-top: solid $primary-muted;
     }
     """
+    HELP_NOTES: ClassVar[tuple[str, ...]] = (
+        "The panel under the table shows the selected alert, its samples and"
+        " its log: Tab moves into it, where the arrows scroll.",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -512,7 +521,8 @@ class AlertsScreen(DashboardScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="alerts-status", markup=False)
         yield KeyedTable(COLUMNS, id="alerts-table")
-        yield Static("", id="alerts-detail", markup=False)
+        with VerticalScroll(id="alerts-detail-pane"):
+            yield Static("", id="alerts-detail", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_alerts()
@@ -636,8 +646,15 @@ class AlertsScreen(DashboardScreen):
         if alert is None or center is None:
             detail.update("No alert selected.")
             return
-        events = await center.service.events(alert.key, limit=EVENTS_SEARCHED)
-        evidence = await center.service.evidence(alert.key, limit=12)
+        events = await center.service.alert_events(alert, limit=EVENTS_SHOWN)
+        # Samples of the alert's own span: a later alert of the key has its
+        # own samples, and none is newer than the row's Latest value.
+        evidence = await center.service.evidence(
+            alert.key,
+            limit=SAMPLES_SHOWN,
+            since=alert.opened_at,
+            until=alert.updated_at,
+        )
         source = alert.key.removesuffix(TREND_SUFFIX)
         now = time.time()
         accepted = cleared_by_accept(alert, events)
@@ -647,9 +664,9 @@ class AlertsScreen(DashboardScreen):
             f"peak {format_value(source, alert.peak)}",
         ]
         if evidence:
-            values = ", ".join(format_value(source, s.value) for s in evidence[-6:])
+            values = ", ".join(format_value(source, s.value) for s in evidence)
             lines.append(f"recent: {values}")
-        for event in events[:4]:
+        for event in events:
             ago = _since(event.at, now)
             lines.append(f"{ago} ago: {event.event} {event.note}".rstrip())
         detail.update("\n".join(lines))

@@ -683,12 +683,41 @@ class BaselineStore:
             )
         return [_event_from_row(row) for row in rows]
 
-    async def recent_samples(self, key: str, limit: int = 60) -> list[RecordedSample]:
-        """Return the newest recorded samples of ``key``, oldest first."""
+    async def alert_events(
+        self, key: str, opened_at: float, limit: int = 200
+    ) -> list[AlertEvent]:
+        """Return the log of the alert of ``key`` opened at ``opened_at``,
+        newest first.
+
+        Each event stores the id of its alert row, so the log of an older
+        alert of a key leaves out the events of the key's later alerts.
+        """
+        rows = await self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM alert_event WHERE alert_id IN"
+            " (SELECT id FROM alert WHERE key = ? AND opened_at = ?)"
+            " ORDER BY id DESC LIMIT ?",
+            (key, opened_at, limit),
+        )
+        return [_event_from_row(row) for row in rows]
+
+    async def recent_samples(
+        self,
+        key: str,
+        limit: int = 60,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[RecordedSample]:
+        """Return the newest recorded samples of ``key``, oldest first.
+
+        ``since`` and ``until`` limit the samples to those taken in that
+        span, both ends included.
+        """
         rows = await self._read(
             "SELECT key, at, value, interval, trusted, pid FROM sample"
-            " WHERE key = ? ORDER BY at DESC LIMIT ?",
-            (key, limit),
+            " WHERE key = ? AND at >= coalesce(?, at) AND at <= coalesce(?, at)"
+            " ORDER BY at DESC LIMIT ?",
+            (key, since, until, limit),
         )
         return [
             RecordedSample(k, at, value, interval, bool(trusted), pid)
