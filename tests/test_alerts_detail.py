@@ -1,4 +1,4 @@
-"""The alerts screen's detail panel, driven with Pilot at 80x24."""
+"""The alerts screen's detail panel and accept dialog, driven with Pilot at 80x24."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from textual.widgets import Static
 
 from evedmv_tui.app import EvedmvApp
 from evedmv_tui.config import Settings
+from evedmv_tui.monitor.regressions import format_value
+from evedmv_tui.monitor.samples import Sample
+from evedmv_tui.screens import alerts
 from evedmv_tui.screens.alerts import AlertCenter, AlertsScreen
 from evedmv_tui.store.baselines import AlertEvent, AlertWrite, SaveBatch
+from evedmv_tui.widgets.perf_dialogs import ConfirmScreen
+from evedmv_tui.widgets.table import KeyedTable
 from tests.test_alerts import (
+    LABEL,
     SLOW,
     cells,
     feed,
@@ -31,6 +37,12 @@ def fed_samples_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def detail_text(screen: Screen[object]) -> str:
     return str(screen.query_one("#alerts-detail", Static).render())
+
+
+def latest_cell(screen: Screen[object]) -> str:
+    table = screen.query_one(KeyedTable)
+    [row_key] = table.row_keys
+    return str(table.get_row(row_key)[4])
 
 
 def values_of(line: str) -> list[float]:
@@ -109,3 +121,45 @@ async def test_detail_panel_scrolls_by_keyboard(settings: Settings) -> None:
         # The table's cursor stays on the alert while the panel scrolls.
         assert isinstance(app.screen, AlertsScreen)
         assert app.screen.selected() is not None
+
+
+async def test_accept_names_the_row_value(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload while the accept dialog was open moved the row to a newer
+    sample, so the dialog asked to accept a value the row no longer showed."""
+    monkeypatch.setattr(alerts, "REFRESH_SECONDS", 0.2)
+    app = EvedmvApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        center = await wait_for_center(app, pilot)
+        start = time.time() - 600.0
+        await feed(center, [10.0] * 40 + [300.0] * 4, start)
+        await pilot.press("a")
+        await settle(app, pilot)
+        [alert] = center.service.active()
+        row_value = format_value(SLOW, alert.value)
+        screen = app.screen
+        assert latest_cell(screen) == row_value
+
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        question = f"Accept {row_value} as the normal level of {SLOW}?"
+        assert app.screen.question == question
+        # A newer sample arrives while the dialog is open.
+        at = start + 2.0 * 45
+        await center.observe([Sample(SLOW, 400.0, at, 2.0, True, LABEL)])
+        [newer] = center.service.active()
+        assert format_value(SLOW, newer.value) != row_value
+        await pilot.pause(1.0)
+        assert latest_cell(screen) == row_value
+        assert f"latest {row_value}" in detail_text(screen)
+
+        await pilot.press("y")
+        await settle(app, pilot)
+        await app.screen.workers.wait_for_complete()
+        baseline = center.service.detector.baseline(SLOW)
+        assert baseline is not None
+        assert baseline.accepted == alert.value
+        messages = [note.message for note in app._notifications]
+        assert f"Accepted {row_value} as normal for {SLOW}." in messages

@@ -513,10 +513,15 @@ class AlertsScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._alerts: dict[str, Alert] = {}
-        self._last_shown: tuple[AlertCenter, list[Alert], set[str]] | None = None
+        self._last_shown: (
+            tuple[AlertCenter, list[Alert], list[Alert], set[str]] | None
+        ) = None
         """The last alerts shown, drawn again when the screen is resized."""
         self._reload: Timer | None = None
         """The pending reload; each refresh arms the next one."""
+        self._asking = False
+        """True while the accept dialog is open, so no reload runs until it
+        closes."""
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="alerts-status", markup=False)
@@ -549,16 +554,19 @@ class AlertsScreen(DashboardScreen):
             if center is None:
                 self._show_unavailable()
                 return
+            active = center.service.active()
             history = await center.service.history(200)
             accepted = await accepted_rows(center, history)
-            self._show(center, history, accepted)
+            self._show(center, active, history, accepted)
             await self._show_detail()
         finally:
             # The next reload replaces any pending one, so a manual refresh
             # does not start a second chain of reloads.
             if self._reload is not None:
                 self._reload.stop()
-            self._reload = self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
+                self._reload = None
+            if not self._asking:
+                self._reload = self.set_timer(REFRESH_SECONDS, self.refresh_alerts)
 
     def _show_unavailable(self) -> None:
         self.query_one("#alerts-status", Static).update(
@@ -567,10 +575,14 @@ class AlertsScreen(DashboardScreen):
         self.query_one(KeyedTable).update_rows([])
 
     def _show(
-        self, center: AlertCenter, history: list[Alert], accepted: set[str]
+        self,
+        center: AlertCenter,
+        open_alerts: list[Alert],
+        history: list[Alert],
+        accepted: set[str],
     ) -> None:
-        self._last_shown = (center, history, accepted)
-        active = {a.key: a for a in center.service.active()}
+        self._last_shown = (center, open_alerts, history, accepted)
+        active = {a.key: a for a in open_alerts}
         merged = list(active.values()) + [
             a for a in history if a.cleared_at is not None or a.key not in active
         ]
@@ -695,7 +707,12 @@ class AlertsScreen(DashboardScreen):
         self.refresh_alerts()
 
     def action_accept(self) -> None:
-        """Ask to accept the selected alert's latest value as normal, then do so."""
+        """Ask to accept the selected alert's latest value as normal, then do so.
+
+        The level asked about and accepted is the Latest value of the row, as
+        the table shows it. The reloads wait until the dialog closes, so a
+        newer sample cannot change the row behind the dialog.
+        """
         alert = self.selected()
         center = self.center
         if alert is None or center is None or alert.cleared_at is not None:
@@ -703,12 +720,20 @@ class AlertsScreen(DashboardScreen):
             return
         rules = center.service.detector.config.rules
         question, warning, level = accept_question(alert, rules)
+        self._asking = True
+        self.workers.cancel_group(self, "alerts")
+        if self._reload is not None:
+            self._reload.stop()
+            self._reload = None
 
         def answered(yes: bool | None) -> None:
+            self._asking = False
             if yes:
                 self.run_worker(
                     self._accept(center, alert, level), group="alerts-accept"
                 )
+            else:
+                self.refresh_alerts()
 
         self.app.push_screen(
             ConfirmScreen(question, subject=alert.label or None, warning=warning),
