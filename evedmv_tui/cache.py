@@ -88,8 +88,14 @@ class LRUCache(Generic[K, V]):
             self.hits += 1
             return value
 
-    def get_many(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
-        """Return the cached values and the keys that missed, in one lock."""
+    def get_many(
+        self, keys: Iterable[K], *, counted: bool = True
+    ) -> tuple[dict[K, V], list[K]]:
+        """Return the cached values and the keys that missed, in one lock.
+
+        With ``counted`` false the lookups leave the hit and miss counts
+        alone, so the caller can count them with :meth:`count_lookups`.
+        """
         found: dict[K, V] = {}
         missing: list[K] = []
         with self._lock:
@@ -97,11 +103,18 @@ class LRUCache(Generic[K, V]):
                 if key in self._data:
                     self._data.move_to_end(key)
                     found[key] = self._data[key]
-                    self.hits += 1
                 else:
                     missing.append(key)
-                    self.misses += 1
+            if counted:
+                self.hits += len(found)
+                self.misses += len(missing)
         return found, missing
+
+    def count_lookups(self, hits: int, misses: int) -> None:
+        """Add lookups made with ``get_many(..., counted=False)`` to the counts."""
+        with self._lock:
+            self.hits += hits
+            self.misses += misses
 
     def put(self, key: K, value: V) -> None:
         with self._lock:

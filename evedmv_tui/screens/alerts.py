@@ -77,6 +77,16 @@ COLUMNS = (
     ("value", "Latest"),
     ("label", "Statement or key"),
 )
+ALERT_HINTS = {
+    "cache:names:hit_ratio": (
+        "This is the share of entity name lookups answered from memory, not"
+        " from the names table or ESI. Pages that show entities not shown"
+        " since the dashboard started lower it, which only makes them slower."
+        " If it stays low, accept it as normal: n on the alerts screen."
+    ),
+}
+"""Hints of the keys whose alerts do not explain themselves: what the key
+measures and what to do. The notification and the detail panel show them."""
 LABEL_COLUMN = len(COLUMNS) - 1
 MIN_LABEL_WIDTH = 12
 """Cells the statement column keeps when the other columns fill the table."""
@@ -201,6 +211,9 @@ class AlertCenter:
             f"latest {format_value(source, worst.value)},"
             f" {baseline_name(worst)} {format_value(source, worst.baseline)}"
         )
+        hint = ALERT_HINTS.get(worst.key)
+        if hint is not None:
+            text += f"\n{hint}"
         title = f"{worst.severity.label.capitalize()} {headline}"
         if len(alerts) > 1:
             title = f"{len(alerts)} new alerts, worst {worst.severity.label}"
@@ -678,6 +691,9 @@ class AlertsScreen(DashboardScreen):
         if evidence:
             values = ", ".join(format_value(source, s.value) for s in evidence)
             lines.append(f"recent: {values}")
+        hint = ALERT_HINTS.get(alert.key)
+        if hint is not None:
+            lines.append(hint)
         for event in events:
             ago = _since(event.at, now)
             lines.append(f"{ago} ago: {event.event} {event.note}".rstrip())
