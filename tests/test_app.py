@@ -144,16 +144,16 @@ RunCalls = list[tuple[EvedmvApp, dict[str, Any]]]
 
 @pytest.fixture
 def run_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> RunCalls:
-    """Record calls of ``EvedmvApp.run`` instead of running the app.
+    """Record calls of ``EvedmvApp.run_async`` instead of running the app.
 
     The settings point at this test's database and directories alone.
     """
     calls: RunCalls = []
 
-    def run(app: EvedmvApp, **kwargs: Any) -> None:
+    async def run_async(app: EvedmvApp, **kwargs: Any) -> None:
         calls.append((app, kwargs))
 
-    monkeypatch.setattr(EvedmvApp, "run", run)
+    monkeypatch.setattr(EvedmvApp, "run_async", run_async)
     for name in ("EVEDMV_STATE_DIR", "EVEDMV_LOG_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
