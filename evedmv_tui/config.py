@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tomllib
 import urllib.parse
@@ -156,14 +157,19 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     try:
         if "Path" in kind:
             path = _expect(value, (str, os.PathLike), "a path (a string)")
+            if "\0" in os.fspath(path):
+                raise ValueError("a path cannot contain a NUL character")
             return Path(path).expanduser()
         if "float" in kind:
             number = float(_expect(value, (str, int, float), "a number"))
-            if number <= 0:
-                raise ValueError("must be positive")
+            if not math.isfinite(number) or number <= 0:
+                raise ValueError("must be a positive finite number")
             return number
         if kind == "int":
-            return int(_expect(value, (str, int), "a whole number"))
+            whole = int(_expect(value, (str, int), "a whole number"))
+            if whole < 0:
+                raise ValueError("must be 0 or more")
+            return whole
         if kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -174,6 +180,13 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 return False
             raise ValueError("give 1, true, yes or on, or 0, false, no or off")
         string: str = _expect(value, (str,), "a string")
+        if name == "user_agent" and (
+            not string.strip() or any(not c.isprintable() for c in string)
+        ):
+            raise ValueError("give a contact such as 'me@example.com', on one line")
+        if name == "dsn" and not string.strip():
+            # An empty DSN means none, as an empty EVEDMV_DSN does.
+            return None
     except ValueError as exc:
         raise ConfigError(
             "invalid setting",
@@ -245,7 +258,8 @@ def load_settings_with_sources(
     path = config_file or default_config_file(environ)
     if path.exists():
         try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: editors on Windows save a byte order mark first.
+            table = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(
                 "invalid config file", f"{path}: {exc}", "fix or remove the file"
@@ -275,9 +289,7 @@ def load_settings_with_sources(
             values[name] = _coerce(name, value, "the command line")
             sources[name] = "the command line"
     _check_thresholds(values, sources)
-    if values["data_dir"] != defaults["data_dir"] and (
-        values["state_dir"] == defaults["state_dir"]
-    ):
+    if values["data_dir"] != defaults["data_dir"] and "state_dir" not in sources:
         # A data directory chosen by the user keeps the local state too, so
         # two data directories never share baselines or exports.
         values["state_dir"] = Path(values["data_dir"]) / "state"

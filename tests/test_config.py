@@ -225,3 +225,58 @@ def test_http_urls_are_accepted(tmp_path: Path, value: str) -> None:
 
     assert settings.esi_url == value
     assert settings.r2z2_url == value
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('poll_interval = "nan"', "must be a positive finite number"),
+        ("poll_interval = inf", "must be a positive finite number"),
+        ('data_dir = "a\\u0000b"', "a path cannot contain a NUL character"),
+        ("verbose = -3", "must be 0 or more"),
+        ('user_agent = ""', "give a contact such as 'me@example.com', on one line"),
+        ('user_agent = "me\\nyou"', "give a contact such as"),
+    ],
+)
+def test_values_that_cannot_work_are_rejected(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    """A NaN poll interval spun a core, a NUL in a path ended in a traceback,
+    and an empty or two-line user agent reached the HTTP headers."""
+    config = tmp_path / "config.toml"
+    config.write_text(line + "\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+
+    assert f"from {config}: {reason}" in caught.value.message
+
+
+def test_byte_order_mark_and_empty_dsn(tmp_path: Path) -> None:
+    """A file saved with a UTF-8 byte order mark failed to parse, and an
+    empty dsn counted as set."""
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'\xef\xbb\xbfpoll_interval = 3\ndsn = ""\n')
+
+    settings = load_settings(config_file=config, environ={})
+
+    assert settings.poll_interval == 3.0
+    assert settings.dsn is None
+
+
+def test_state_dir_chosen_by_environment_stays(tmp_path: Path) -> None:
+    """A state directory set to the default path still counted as unset, so
+    --data-dir moved it under the data directory."""
+    default_state = tmp_path / "state" / "evedmv"
+    environ = {
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "EVEDMV_STATE_DIR": str(default_state),
+    }
+
+    settings = load_settings(
+        {"data_dir": str(tmp_path / "data")},
+        config_file=tmp_path / "none.toml",
+        environ=environ,
+    )
+
+    assert settings.state_dir == default_state
