@@ -21,12 +21,13 @@ from evedmv_tui.commands.output import (
     OutputFailed,
     PrintableStream,
     flushed_stdout,
+    hide_passwords,
     printable,
     printable_stdout,
     stdout_failed,
     write_json_error,
 )
-from evedmv_tui.config import Settings, load_settings
+from evedmv_tui.config import Settings, load_settings_with_sources
 from evedmv_tui.errors import ConfigError, EvedmvError
 from evedmv_tui.logfile import LogFileHandler
 
@@ -204,8 +205,12 @@ def configure_logging(settings: Settings, *, to_stderr: bool) -> None:
     library.setLevel(logging.WARNING if settings.verbose else logging.ERROR)
 
 
-def check_dsn(dsn: str | None) -> None:
-    """Raise ConfigError unless ``dsn`` is None or a libpq connection string."""
+def check_dsn(dsn: str | None, source: str = "the settings") -> None:
+    """Raise ConfigError unless ``dsn`` is None or a libpq connection string.
+
+    ``source`` names where the DSN came from. The message never shows its
+    password, whether libpq can parse the DSN or not.
+    """
     if dsn is None:
         return
     import psycopg
@@ -214,9 +219,11 @@ def check_dsn(dsn: str | None) -> None:
     try:
         conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
+        reason = hide_passwords(str(exc).splitlines()[0])
         raise ConfigError(
             "invalid DSN",
-            f"{dsn!r} is not a connection string: {str(exc).splitlines()[0]}",
+            f"{hide_passwords(repr(dsn))} from {source} is not a connection"
+            f" string: {reason}",
             "give a libpq string such as 'postgresql://user@host/db' or"
             " 'host=/run/postgresql dbname=evedmv'",
         ) from None
@@ -267,6 +274,17 @@ def interrupted() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None:
+        # Started with standard output closed ('evedmv ... >&-'): Python
+        # then has no sys.stdout, and every print would fail.
+        if sys.stderr is not None:
+            print(
+                "evedmv: write failed: standard output is closed\n"
+                "hint: run it with standard output open, or send it to a file"
+                " or to /dev/null",
+                file=sys.stderr,
+            )
+        return 2
     try:
         # Building the parser imports every command's module, which takes
         # most of a second: long enough for a Ctrl-C to land in it.
@@ -295,8 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.config} is not a file",
                 "give the path of a TOML file, or leave --config out",
             )
-        settings = load_settings(command_line_settings(args), config_file=args.config)
-        check_dsn(settings.dsn)
+        settings, sources = load_settings_with_sources(
+            command_line_settings(args), config_file=args.config
+        )
+        check_dsn(settings.dsn, sources["dsn"])
         handler = args.handler
         if handler is None:
             from evedmv_tui.commands.dashboard import run_dashboard

@@ -89,7 +89,9 @@ def test_unusable_files_give_hint(
     assert "config file not found" in capsys.readouterr().err
     assert main(["--dsn", "nonsense", "db", "status"]) == 2
     error = capsys.readouterr().err
-    assert "invalid DSN: 'nonsense' is not a connection string" in error
+    assert (
+        "invalid DSN: 'nonsense' from the command line is not a connection string"
+    ) in error
     assert 'missing "=" after "nonsense"' in error
     missing_sde = ["--data-dir", str(tmp_path), "demo", "--sde", str(missing)]
     assert main([*missing_sde, "--no-dashboard"]) == 2
@@ -130,3 +132,29 @@ def test_rejects_list_escapes_controls(
 def test_printable_escapes_controls_only() -> None:
     assert printable("Jita 4-4 ✓\tok") == "Jita 4-4 ✓\\x09ok"
     assert printable("\x00\x7f\x9b") == "\\x00\\x7f\\x9b"
+
+
+@pytest.mark.parametrize(
+    ("dsn", "shown"),
+    [
+        ("postgresql://ops:leakme@[::1/db", "'postgresql://ops:***@[::1/db'"),
+        ("postgresql://ops:leakme@host/db?bogus=1", "'postgresql://ops:***@host/db"),
+        ("host=db password=leakme bogus=1", "'host=db password=*** bogus=1'"),
+    ],
+)
+def test_unparsable_dsn_hides_password(
+    dsn: str,
+    shown: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A DSN that libpq could not parse was quoted whole, password included,
+    in the error and in libpq's reason; the source was not named."""
+    monkeypatch.setenv("EVEDMV_DSN", dsn)
+
+    assert main(["db", "status"]) == 2
+
+    error = capsys.readouterr().err
+    assert "leakme" not in error
+    assert f"invalid DSN: {shown}" in error
+    assert "from EVEDMV_DSN is not a connection string" in error

@@ -89,3 +89,17 @@ def test_json_lists_every_setting(
     assert settings["dsn"] == {"value": None, "source": "default"}
     assert settings["poll_interval"] == {"value": 5.0, "source": str(config_file)}
     assert "zkb_url" not in settings
+
+
+def test_url_password_hidden(
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EVEDMV_ESI_URL", "http://ops:leakme@127.0.0.1:8080/latest")
+
+    assert main(["config", "show"]) == 0
+
+    out = capsys.readouterr().out
+    assert "leakme" not in out
+    assert 'esi_url = "http://ops:***@127.0.0.1:8080/latest"' in out

@@ -69,3 +69,26 @@ def test_closed_pipe_exits_as_sigpipe(tmp_path: Path) -> None:
 
     assert process.returncode == 128 + signal.SIGPIPE
     assert process.stderr == ""
+
+
+def test_closed_stdout(tmp_path: Path) -> None:
+    """Started with standard output closed, Python has no sys.stdout, and
+    every command ended in an AttributeError traceback."""
+    process = subprocess.run(
+        [sys.executable, "-m", "evedmv_tui", "--version"],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "EVEDMV_DATA_DIR": str(tmp_path / "data")},
+        timeout=60,
+        check=False,
+        # Close descriptor 1 in the child before it starts Python.
+        preexec_fn=lambda: os.close(1),
+    )
+
+    assert process.returncode == 2
+    assert process.stderr == (
+        "evedmv: write failed: standard output is closed\n"
+        "hint: run it with standard output open, or send it to a file or to"
+        " /dev/null\n"
+    )

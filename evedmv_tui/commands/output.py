@@ -30,6 +30,20 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\x{ord(match[0]):02x}"
 
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)")
+
+
+def hide_passwords(text: str) -> str:
+    """Return ``text`` with the passwords of any DSN in it written as ``***``.
+
+    For a DSN that libpq cannot parse, and for its error, which quotes it:
+    the patterns find a URL's ``user:password@`` and a ``password=`` keyword.
+    """
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    return _KEYWORD_PASSWORD.sub(r"\1***", text)
+
+
 def printable(text: str) -> str:
     """Return ``text`` with each control character written as ``\\xNN``."""
     return _CONTROL.sub(_escaped, text)

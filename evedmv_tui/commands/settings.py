@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evedmv_tui.commands.helptext import examples
+from evedmv_tui.commands.output import hide_passwords
 from evedmv_tui.config import (
     Settings,
     default_config_file,
@@ -57,6 +58,8 @@ def shown_value(name: str, value: Any) -> Any:
         return None
     if name == "dsn":
         return redact(value)
+    if name.endswith("_url"):
+        return hide_passwords(value)
     if isinstance(value, Path):
         return str(value)
     return value
