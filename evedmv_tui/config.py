@@ -241,7 +241,7 @@ def load_settings_with_sources(
     config_file: Path | None = None,
     environ: dict[str, str] | None = None,
 ) -> tuple[Settings, dict[str, str]]:
-    """Build settings as :func:`load_settings` does, and say where each came from.
+    """Build settings as :func:`load_settings` does, with the source of each.
 
     The source of a setting is the config file's path, an environment
     variable's name, ``"the command line"`` or :data:`DEFAULT_SOURCE`; a
