@@ -3,6 +3,8 @@ ends, against the real PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -236,3 +238,56 @@ def test_other_typed_literal_gets_cast_hint(db: Database) -> None:
     assert hint is not None
     assert "written as $1::my_type" in hint
     assert hint.endswith(f"AS\n{text};\nEXPLAIN EXECUTE q(VALUE);\nDEALLOCATE q;")
+
+
+ABANDONED_EXPLAIN = """
+import os
+import sys
+import threading
+
+from evedmv_tui.monitor.explain import explain_statement
+from evedmv_tui.store.db import Database
+
+db = Database(sys.argv[1])
+version = int(db.fetch_value("SELECT current_setting('server_version_num')::int"))
+threading.Thread(
+    target=explain_statement,
+    args=(db, "SELECT pg_sleep(25) AS abandoned_explain", version),
+    kwargs={"analyze": True},
+    daemon=True,
+).start()
+sys.stdin.readline()
+os._exit(0)
+"""
+
+
+def test_explain_of_exited_client_ends(db: Database, db_url: str) -> None:
+    """An EXPLAIN ANALYZE whose dashboard quit ran on, holding its locks,
+    until its 30 s statement timeout: the server noticed the lost client
+    only when it had a row to send."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", ABANDONED_EXPLAIN, db_url],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    running = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE query LIKE '%pg_sleep(25) AS abandoned_explain%'"
+        " AND pid <> pg_backend_pid()"
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not db.fetch_value(running):
+            assert time.monotonic() < deadline, "the EXPLAIN never started"
+            time.sleep(0.1)
+    finally:
+        assert child.stdin is not None
+        child.stdin.write("exit\n")
+        child.stdin.close()
+        child.wait(30)
+    # The server checks for its client every second; well before the
+    # 25 s sleep ends, the statement is gone.
+    deadline = time.monotonic() + 15
+    while db.fetch_value(running):
+        assert time.monotonic() < deadline, "the EXPLAIN outlived its client"
+        time.sleep(0.2)

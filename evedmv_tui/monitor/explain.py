@@ -51,6 +51,10 @@ READ_ONLY = frozenset({"select", "values", "table"})
 EXPLAIN_TIMEOUT_MS = 30_000
 CANCEL_TIMEOUT_SECONDS = 5.0
 """How long :meth:`ExplainStopper.stop` waits for one cancel request."""
+CONNECTION_CHECK_SERVER = 140000
+"""The first server version with ``client_connection_check_interval``."""
+CONNECTION_CHECK_MS = 1000
+"""How often the server checks, while an EXPLAIN runs, that its client is there."""
 CANCEL_ATTEMPTS = 3
 """Cancel requests sent before the statement timeout is left to end it."""
 
@@ -391,6 +395,18 @@ def _rolled_back(
     ``conn`` must be in autocommit mode, as every pooled connection is.
     """
     mode = "READ ONLY" if read_only else "READ WRITE"
+    if conn.info.server_version >= CONNECTION_CHECK_SERVER:
+        # Without it, an EXPLAIN ANALYZE whose client quit or died runs on,
+        # holding its locks, until the statement timeout. Set for the
+        # session, outside the transaction: a server on a system without the
+        # check refuses any value but 0, and that error must not abort it.
+        with contextlib.suppress(psycopg.Error):
+            db.execute(
+                _marked(
+                    f"SET client_connection_check_interval = {CONNECTION_CHECK_MS}"
+                ),
+                conn=conn,
+            )
     db.execute(_marked(f"BEGIN TRANSACTION {mode}"), conn=conn)
     try:
         db.execute(
