@@ -517,6 +517,30 @@ async def test_pending_killmail_names_its_retry_wait(
     assert "Last error: HTTP 502" in text
 
 
+async def test_opened_again_shows_stored_state(
+    app_settings: Settings, killmail_db: Database
+) -> None:
+    """Opening a killmail whose screen was open already showed what the
+    screen had loaded, even after an import had changed it."""
+    killmail_db.execute(
+        "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source)"
+        " VALUES (8, %s, 'pending', 'test')",
+        ("c" * 40,),
+    )
+    app = EvedmvApp(app_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_killmail(app, pilot, 8)
+        first = str(app.screen.query_one("#victim", Static).render())
+        killmail_db.execute(
+            "UPDATE killmail_index SET attempts = 1 WHERE killmail_id = 8"
+        )
+        await open_killmail(app, pilot, 8)
+        again = " ".join(str(app.screen.query_one("#victim", Static).render()).split())
+        assert len(app.screen_stack) == 2
+    assert "fetch failed once" not in first
+    assert "Its fetch failed once." in again
+
+
 def test_pending_killmail_past_wait_is_not_named() -> None:
     """A wait that has ended is not mentioned: the next import tries it."""
     lookup = KillmailLookup(
