@@ -1061,8 +1061,7 @@ class EvedmvApp(App[int]):
         """Open the registered screen ``name``, asking for its argument if needed.
 
         If that screen, with that argument, is already on the stack, the
-        screens above it are closed instead of opening a second copy, and
-        it reloads, as its ``r`` would: what is stored may have changed.
+        screens above it are closed instead of opening a second copy.
         """
         try:
             entry = find_entry(name, self.screen_entries)
@@ -1085,9 +1084,6 @@ class EvedmvApp(App[int]):
             if getattr(screen, "entry_key", None) == key:
                 for _ in range(len(self.screen_stack) - index - 1):
                     self.pop_screen()
-                reload = getattr(screen, "action_reload", None)
-                if reload is not None:
-                    reload()
                 return
         try:
             factory: Callable[..., Screen[Any]] = entry.resolve()

@@ -520,7 +520,7 @@ async def test_pending_killmail_names_its_retry_wait(
 async def test_opened_again_shows_stored_state(
     app_settings: Settings, killmail_db: Database
 ) -> None:
-    """Opening a killmail whose screen was open already showed what the
+    """Opening a killmail whose screen was under another showed what the
     screen had loaded, even after an import had changed it."""
     killmail_db.execute(
         "INSERT INTO killmail_index (killmail_id, killmail_hash, state, source)"
@@ -531,6 +531,7 @@ async def test_opened_again_shows_stored_state(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_killmail(app, pilot, 8)
         first = str(app.screen.query_one("#victim", Static).render())
+        await open_killmail(app, pilot, KILLMAIL_ID)
         killmail_db.execute(
             "UPDATE killmail_index SET attempts = 1 WHERE killmail_id = 8"
         )

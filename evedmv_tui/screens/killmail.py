@@ -571,6 +571,7 @@ class KillmailScreen(DashboardScreen):
         self.killmail_id = int(killmail_id)
         self.title = f"Killmail {self.killmail_id}"
         self.detail: KillmailDetail | None = None
+        self._resumed = False
 
     def compose_body(self) -> ComposeResult:
         yield VictimPanel("Loading...", id="victim", markup=False)
@@ -585,6 +586,18 @@ class KillmailScreen(DashboardScreen):
     def on_mount(self) -> None:
         if self.evedmv_app.db is None:
             self._show_unavailable()
+
+    def on_screen_resume(self) -> None:
+        """Load a killmail that could not be shown again when the screen shows.
+
+        A killmail shown as pending, invalid or missing may have been
+        imported while a screen on top of this one was open. A killmail
+        shown whole stays as it is (``r`` reloads it). The first resume
+        comes with the mount, which loads already.
+        """
+        if self._resumed and self.detail is None and self.evedmv_app.db is not None:
+            self.load_data()
+        self._resumed = True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DETAIL_ACTIONS and self.detail is None:
