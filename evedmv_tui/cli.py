@@ -255,18 +255,6 @@ def imports_killmails(handler: Callable[..., Any]) -> bool:
     return f"{handler.__module__}.{handler.__qualname__}" in KILLMAIL_IMPORT_HANDLERS
 
 
-def command_line_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the settings the main options give, None where one is not given."""
-    return {
-        "dsn": args.dsn,
-        "data_dir": args.data_dir,
-        "log_file": args.log_file,
-        "verbose": args.verbose or None,
-        "mouse": False if args.no_mouse else None,
-        "offline": True if args.global_offline else None,
-    }
-
-
 def interrupted() -> int:
     """Report a Ctrl-C on standard error and return the shell's status for it."""
     print("evedmv: interrupted", file=sys.stderr)
@@ -314,9 +302,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "give the path of a TOML file, or leave --config out",
             )
         settings, sources = load_settings_with_sources(
-            command_line_settings(args), config_file=args.config
+            {
+                "dsn": args.dsn,
+                "data_dir": args.data_dir,
+                "log_file": args.log_file,
+                "verbose": args.verbose or None,
+                "mouse": False if args.no_mouse else None,
+                "offline": True if args.global_offline else None,
+            },
+            config_file=args.config,
         )
         check_dsn(settings.dsn, sources["dsn"])
+        # For 'config show', which prints where each setting came from.
+        args.setting_sources = sources
         handler = args.handler
         if handler is None:
             from evedmv_tui.commands.dashboard import run_dashboard

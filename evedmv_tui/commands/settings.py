@@ -11,11 +11,7 @@ from typing import Any
 
 from evedmv_tui.commands.helptext import examples
 from evedmv_tui.commands.output import hide_passwords
-from evedmv_tui.config import (
-    Settings,
-    default_config_file,
-    load_settings_with_sources,
-)
+from evedmv_tui.config import Settings, default_config_file
 from evedmv_tui.store.db import redact
 
 NOT_SET = "not set"
@@ -66,16 +62,15 @@ def shown_value(name: str, value: Any) -> Any:
 
 
 def show_settings(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the settings in effect and their sources; return 0."""
-    from evedmv_tui.cli import command_line_settings
+    """Print the settings in effect and their sources; return 0.
 
-    del settings  # rebuilt below, with the source of each value
+    ``args.setting_sources`` holds the source of each setting, which the
+    command line's entry point sets when it loads them.
+    """
+    sources: dict[str, str] = args.setting_sources
     path = args.config or default_config_file()
-    loaded, sources = load_settings_with_sources(
-        command_line_settings(args), config_file=path
-    )
     values = {
-        field.name: shown_value(field.name, getattr(loaded, field.name))
+        field.name: shown_value(field.name, getattr(settings, field.name))
         for field in dataclasses.fields(Settings)
     }
     if args.json:
