@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         # Building the parser imports every command's module, which takes
-        # most of a second: long enough for a Ctrl-C to land in it.
+        # up to about a second: long enough for a Ctrl-C to land in it.
         parser = build_parser()
         args = parser.parse_args(argv)
     except KeyboardInterrupt:

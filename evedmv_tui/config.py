@@ -244,7 +244,7 @@ def load_settings_with_sources(
     """Build settings as :func:`load_settings` does, with the source of each.
 
     The source of a setting is the config file's path, an environment
-    variable's name, ``"the command line"`` or :data:`DEFAULT_SOURCE`; a
+    variable's name, ``"the command line"`` or :data:`DEFAULT_SOURCE`. A
     state directory that follows a chosen data directory names that.
     """
     environ = dict(os.environ) if environ is None else environ

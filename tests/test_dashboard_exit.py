@@ -30,7 +30,7 @@ BLOCKED_APP = textwrap.dedent(
         def block(self) -> None:
             (folder / "started").touch()
             self.call_from_thread(self.exit)
-            # A server that never answers: nothing releases the thread.
+            # A server that never responds: nothing releases the thread.
             release.wait(120)
             (folder / "finished").touch()
 
@@ -42,7 +42,7 @@ BLOCKED_APP = textwrap.dedent(
 
 
 def test_quit_leaves_blocked_worker(tmp_path: Path) -> None:
-    """A worker waiting on a server that did not answer held the quit until
+    """A worker waiting on a server that did not respond held the quit until
     its timeout: the loop and then the interpreter joined its thread."""
     process = subprocess.run(
         [sys.executable, "-c", BLOCKED_APP, str(tmp_path)],

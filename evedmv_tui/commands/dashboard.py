@@ -26,7 +26,7 @@ class DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):
     The dashboard's thread workers run in the event loop's default executor.
     A ThreadPoolExecutor's threads are joined when the loop closes and again
     when the interpreter exits, so a quit waited for a worker blocked on a
-    server that does not answer: a connection attempt (up to its 10 s
+    server that does not respond: a connection attempt (up to its 10 s
     timeout), an ESI request (15 s), an EXPLAIN ANALYZE (30 s). By then the
     dashboard has closed its connections and has nothing left to keep from
     those threads, so daemon threads let the process end at once.

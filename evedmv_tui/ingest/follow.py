@@ -61,9 +61,10 @@ log = logging.getLogger(__name__)
 FEED_NAME = "r2z2"
 SOURCE = "r2z2"
 BAD_BODY_RETRIES = 3
-"""Pauses before a sequence whose HTTP 200 body is not JSON, or JSON without
-an integer ``killmail_id`` that is no document of another kind, is imported
-anyway (and rejected, naming the sequence) so the feed moves on."""
+"""Pauses before an HTTP 200 body that is not an R2Z2 document is imported
+anyway, so the feed moves on. Such a body is not JSON, or is JSON without an
+integer ``killmail_id`` and of no other known kind; the import rejects it
+and names the sequence."""
 BACKOFF_SECONDS = 10.0
 """First pause after a failure, doubled after each further failure up to the
 maximum."""

@@ -399,7 +399,7 @@ def _rolled_back(
         # Without it, an EXPLAIN ANALYZE whose client quit or died runs on,
         # holding its locks, until the statement timeout. Set for the
         # session, outside the transaction: a server on a system without the
-        # check refuses any value but 0, and that error must not abort it.
+        # check rejects any value but 0, and that error must not abort it.
         with contextlib.suppress(psycopg.Error):
             db.execute(
                 _marked(

@@ -241,7 +241,7 @@ class KillmailLookup:
     attempts: int = 0
     """For ``pending``: the fetches of its body that failed."""
     next_try_at: dt.datetime | None = None
-    """For ``pending``: before this time no import asks ESI for its body again."""
+    """For ``pending``: the time before which no import requests its body again."""
 
 
 def load_killmail(db: Database, killmail_id: int) -> KillmailLookup:

@@ -588,7 +588,7 @@ class KillmailScreen(DashboardScreen):
             self._show_unavailable()
 
     def on_screen_resume(self) -> None:
-        """Load a killmail that could not be shown again when the screen shows.
+        """Reload a pending, invalid or missing killmail when the screen shows again.
 
         A killmail shown as pending, invalid or missing may have been
         imported while a screen on top of this one was open. A killmail

@@ -457,8 +457,8 @@ def summary_text(
         if app_lost_at is not None:
             lost_at = min(lost_at, app_lost_at)
         since = _clock(lost_at)
-        # The line is one row high, so the error comes last, on its first
-        # line; the screen cuts a long one and the message log has it whole.
+        # The line is one row high, so it shows the error last and only its
+        # first line. The screen cuts a long one, and the message log keeps it.
         error = (snapshot.error or "").split("\n", 1)[0]
         return Text(f"✖ disconnected since {since}, retrying: {error}", style="bold")
     caps = snapshot.capabilities
