@@ -127,10 +127,18 @@ def test_blocked_explain_alert_is_marked(db_url: str, tmp_path: Path) -> None:
         assert len(messages) == 1
         assert messages[0].endswith(f" (monitor) ← {holder_pid}")
         explain_pid = int(messages[0].removeprefix("blocked: ").split(" ")[0])
-        assert snapshot.activity is not None
-        running = {r.backend.pid: r.backend for r in snapshot.activity.running}
-        # c on the Activity tab cancels the listed EXPLAIN like any backend.
-        assert monitor.cancel_backend(running[explain_pid]) is True
+        # c on the Activity tab cancels the listed EXPLAIN like any backend,
+        # with the row of the latest poll, as the confirmation shows it.
+        latest = monitor.poll().activity
+        assert latest is not None
+        running = {r.backend.pid: r.backend for r in latest.running}
+        listed = running[explain_pid]
+        live = holder.execute(
+            "SELECT state, query_start, backend_start FROM pg_stat_activity"
+            " WHERE pid = %s",
+            (explain_pid,),
+        ).fetchone()
+        assert monitor.cancel_backend(listed) is True, (listed, live)
         thread.join(10)
         assert not thread.is_alive()
         assert len(failures) == 1
